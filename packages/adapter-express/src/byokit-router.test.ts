@@ -1,0 +1,116 @@
+import type { AddressInfo } from 'node:net';
+import { request as httpRequest } from 'node:http';
+import express from 'express';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createByokit, Keyring, memoryStorage, type Byokit, type ByokitRequest, type Principal } from '@byokit/core';
+import { fakeProviderKey } from '@byokit/core/testing';
+import { byokitRouter } from './index.js';
+
+const alice: Principal = { userId: 'alice', isAdmin: false };
+const servers: Array<{ close(): void }> = [];
+afterEach(() => servers.splice(0).forEach((server) => server.close()));
+
+/** Starts a real Express app on a free port; `bodyParserFirst` runs `express.json()` before byokit, as many hosts do. */
+async function start(byokit: Byokit, options: { bodyParserFirst?: boolean } = {}) {
+  const app = express();
+  if (options.bodyParserFirst) app.use(express.json({ limit: '1mb' }));
+  app.use('/v2', byokitRouter(byokit, { authenticate: (request) => (request.headers.authorization === 'Bearer alice' ? alice : null) }));
+  app.get('/v2/host-route', (_request, response) => void response.json({ host: true }));
+  const server = app.listen(0);
+  servers.push(server);
+  await new Promise((resolve) => server.once('listening', resolve));
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+const newByokit = () =>
+  createByokit({ storage: memoryStorage(), keyring: Keyring.from([{ id: 'k1', key: crypto.getRandomValues(new Uint8Array(32)) }]), environment: {} });
+
+describe.each([false, true])('Express router (host ran express.json() first: %s)', (bodyParserFirst) => {
+  it('sets and reads a personal key over real HTTP', async () => {
+    const base = await start(await newByokit(), { bodyParserFirst });
+    const key = fakeProviderKey('openai');
+    const patch = await fetch(`${base}/v2/users/me/api-key`, {
+      method: 'PATCH',
+      headers: { authorization: 'Bearer alice', 'content-type': 'application/json', 'x-request-id': 'req-42' },
+      body: JSON.stringify({ openai_api_key: key }),
+    });
+    expect(patch.status).toBe(200);
+    expect(patch.headers.get('x-request-id')).toBe('req-42');
+    expect(patch.headers.get('content-type')).toBe('application/json; charset=utf-8');
+    expect((await patch.json()).has_openai_key).toBe(true);
+    const status = await fetch(`${base}/v2/users/me/api-key-status`, { headers: { authorization: 'Bearer alice' } });
+    expect((await status.json()).keys.openai.hint).toBe(`…${key.slice(-4)}`);
+  });
+
+  it('refuses unknown fields and oversized bodies with the contract error, whoever parsed the body', async () => {
+    const base = await start(await newByokit(), { bodyParserFirst });
+    const send = (body: string) =>
+      fetch(`${base}/v2/users/me/api-key`, { method: 'PATCH', headers: { authorization: 'Bearer alice', 'content-type': 'application/json' }, body });
+    const unknown = await send('{"user_id": "bob", "openai_api_key": null}');
+    expect(unknown.status).toBe(422);
+    expect((await unknown.json()).error.code).toBe('validation_failed');
+    const large = await send(JSON.stringify({ openai_api_key: 'x'.repeat(50_000) }));
+    expect(large.status).toBe(413);
+    expect((await large.json()).error.code).toBe('payload_too_large');
+  });
+
+  it('answers 401 in the contract shape and passes paths it does not own on to the host', async () => {
+    const base = await start(await newByokit(), { bodyParserFirst });
+    const anonymous = await fetch(`${base}/v2/users/me/api-key-status`);
+    expect(anonymous.status).toBe(401);
+    expect((await anonymous.json()).error.code).toBe('unauthenticated');
+    expect(await (await fetch(`${base}/v2/host-route`)).json()).toEqual({ host: true });
+  });
+});
+
+describe('Express router: streamed answers', () => {
+  /** A byokit stand-in whose one answer is a stream, to prove the adapter writes chunks as they come. */
+  function streamingByokit(produce: (request: ByokitRequest) => AsyncIterable<string>): Byokit {
+    return {
+      handle: async (request) => ({ status: 200, headers: { 'content-type': 'text/event-stream' }, body: produce(request) }),
+      resolveKey: async () => { throw new Error('unused'); },
+      close: async () => {},
+    };
+  }
+
+  it('writes each chunk as it is produced, without buffering', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const base = await start(
+      streamingByokit(async function* () {
+        yield 'data: first\n\n';
+        await gate;
+        yield 'data: second\n\n';
+      }),
+    );
+    const response = await fetch(`${base}/v2/anything`);
+    const reader = response.body!.getReader();
+    const first = new TextDecoder().decode((await reader.read()).value);
+    expect(first).toBe('data: first\n\n');
+    release();
+    let rest = '';
+    for (let part = await reader.read(); !part.done; part = await reader.read()) rest += new TextDecoder().decode(part.value);
+    expect(rest).toBe('data: second\n\n');
+  });
+
+  it('aborts the request signal when the client goes away mid-stream', async () => {
+    let signal: AbortSignal | undefined;
+    const aborted = new Promise<void>((resolve) => {
+      const base = start(
+        streamingByokit(async function* (request) {
+          signal = request.signal;
+          request.signal!.addEventListener('abort', () => resolve());
+          yield 'data: one\n\n';
+          await new Promise((wait) => setTimeout(wait, 10_000));
+        }),
+      );
+      void base.then((url) => {
+        const client = httpRequest(`${url}/v2/stream`, (response) => response.once('data', () => client.destroy()));
+        client.on('error', () => {});
+        client.end();
+      });
+    });
+    await aborted;
+    expect(signal!.aborted).toBe(true);
+  });
+});

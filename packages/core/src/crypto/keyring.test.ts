@@ -1,0 +1,209 @@
+import { inspect } from 'node:util';
+import { randomBytes } from '@noble/ciphers/utils.js';
+import { describe, expect, it } from 'vitest';
+import { isByokitError } from '../errors.js';
+import { encodeBase64Url } from './base64url.js';
+import { envKeyProvider, generateKeyringEntry, Keyring, keyringFromEnv, parseKeyring } from './keyring.js';
+
+function thrown(action: () => unknown): { code: string; message: string } {
+  try {
+    action();
+  } catch (error) {
+    if (!isByokitError(error)) throw error;
+    return error;
+  }
+  throw new Error('expected a ByokitError');
+}
+
+/** No key material in `text`: neither the whole key nor any 8-character piece of its base64url form. */
+function expectNoKeyMaterial(text: string, key: Uint8Array): void {
+  const encoded = encodeBase64Url(key);
+  expect(text).not.toContain(encoded);
+  for (let start = 0; start + 8 <= encoded.length; start++) expect(text).not.toContain(encoded.slice(start, start + 8));
+}
+
+/** Re-spells a canonical base64url text with a stray unused low bit in its last character. */
+function nonCanonical(encoded: string): string {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+  const last = alphabet.indexOf(encoded.charAt(encoded.length - 1));
+  return encoded.slice(0, -1) + alphabet.charAt(last | 1);
+}
+
+describe('a keyring read from text', () => {
+  it('takes comma-separated id:base64url entries, trims whitespace, and makes the first one primary', () => {
+    const first = randomBytes(32);
+    const second = randomBytes(32);
+    const keyring = parseKeyring(`  k2:${encodeBase64Url(second)} ,\n k1:${encodeBase64Url(first)}  `);
+    expect(keyring.primaryId).toBe('k2');
+    expect(keyring.ids).toEqual(['k2', 'k1']);
+    expect(keyring.has('k1')).toBe(true);
+    expect(keyring.has('k3')).toBe(false);
+    expect(keyring.keyFor('k1')).toEqual(first);
+  });
+
+  it('accepts what generateKeyringEntry prints', () => {
+    const entry = generateKeyringEntry('2025-01_a.b');
+    expect(entry).toMatch(/^2025-01_a\.b:[A-Za-z0-9_-]{43}$/);
+    expect(parseKeyring(entry).primaryId).toBe('2025-01_a.b');
+    expect(generateKeyringEntry()).toMatch(/^k1:/);
+    expect(generateKeyringEntry()).not.toBe(generateKeyringEntry());
+  });
+
+  it.each([31, 33])('refuses a %i-byte key, saying it must be exactly 32 bytes', (length) => {
+    const key = randomBytes(length);
+    const error = thrown(() => parseKeyring(`k1:${encodeBase64Url(key)}`));
+    expect(error.code).toBe('keyring_invalid');
+    expect(error.message).toContain(`master key 'k1' is ${length} bytes`);
+    expect(error.message).toContain('exactly 32 random bytes');
+    expect(error.message).toContain("randomBytes(32).toString('base64url')");
+    expectNoKeyMaterial(error.message, key);
+  });
+
+  it('refuses a non-canonical base64url key', () => {
+    const key = randomBytes(32);
+    const error = thrown(() => parseKeyring(`k1:${nonCanonical(encodeBase64Url(key))}`));
+    expect(error.code).toBe('keyring_invalid');
+    expect(error.message).toContain("master key 'k1' is not valid base64url");
+    expect(error.message).toContain('not the canonical encoding');
+    expectNoKeyMaterial(error.message, key);
+  });
+
+  it('refuses standard base64 and padding, saying to use unpadded base64url', () => {
+    const key = randomBytes(32);
+    const standard = btoa(String.fromCharCode(...key));
+    const withPlus = `k1:${encodeBase64Url(key).slice(0, 42)}+`;
+    expect(thrown(() => parseKeyring(withPlus)).message).toContain("use base64url ('-' and '_')");
+    const padded = thrown(() => parseKeyring(`k1:${standard.replace(/\+/g, '-').replace(/\//g, '_')}`));
+    expect(padded.message).toContain("remove the trailing '='");
+    expectNoKeyMaterial(padded.message, key);
+  });
+
+  it('refuses illegal characters without echoing them', () => {
+    const error = thrown(() => parseKeyring(`k1:${'A'.repeat(20)}*${'B'.repeat(22)}`));
+    expect(error.code).toBe('keyring_invalid');
+    expect(error.message).toContain('outside A-Z a-z 0-9 - _ at position 20');
+    expect(error.message).not.toContain('AAAAAAAA');
+  });
+
+  it('suggests base64url when the key is written in hex', () => {
+    const error = thrown(() => parseKeyring(`k1:${'ab'.repeat(32)}`));
+    expect(error.message).toContain('looks like hex');
+  });
+
+  it('refuses an entry without an id, a stray comma, and a bad id, naming the entry', () => {
+    const encoded = encodeBase64Url(randomBytes(32));
+    expect(thrown(() => parseKeyring(encoded)).message).toContain('keyring entry #1 has no \':\'');
+    expect(thrown(() => parseKeyring(`k1:${encoded},`)).message).toContain('keyring entry #2 is empty');
+    const badId = thrown(() => parseKeyring(`bad id:${encoded}`));
+    expect(badId.message).toContain('keyring entry #1: the key id must be 1 to 64 characters of A-Z a-z 0-9 _ . -');
+    expect(thrown(() => parseKeyring(`:${encoded}`)).message).toContain('got 0 characters');
+    expect(thrown(() => parseKeyring(`${'k'.repeat(65)}:${encoded}`)).message).toContain('got 65 characters');
+  });
+
+  it('refuses duplicate ids', () => {
+    const text = `k1:${generateKeyringEntry().slice(3)},k1:${generateKeyringEntry().slice(3)}`;
+    expect(thrown(() => parseKeyring(text)).message).toContain("master key id 'k1' appears twice");
+  });
+});
+
+describe('a keyring built from bytes', () => {
+  it('refuses an empty keyring', () => {
+    const error = thrown(() => Keyring.from([]));
+    expect(error.code).toBe('keyring_invalid');
+    expect(error.message).toContain('the keyring is empty');
+  });
+
+  it.each([
+    ['all zero', new Uint8Array(32), 'has all bytes equal'],
+    ['one repeated byte', new Uint8Array(32).fill(0xa7), 'has all bytes equal'],
+    ['ASCII text', new TextEncoder().encode('correct horse battery staple 123'), 'looks like a password or text'],
+    ['printable random-looking text', new TextEncoder().encode('Zx8#kP2!qR9$wT4%vB7^nM1&cL6*yH3('), 'printable ASCII'],
+    ['few distinct bytes', Uint8Array.from({ length: 32 }, (_, index) => 0x80 + (index % 8)), 'only 8 distinct'],
+  ])('refuses a low-entropy key (%s), saying what to fix', (_, key, expected) => {
+    const error = thrown(() => Keyring.from([{ id: 'k1', key }]));
+    expect(error.code).toBe('keyring_invalid');
+    expect(error.message).toContain(expected);
+    expect(error.message).toContain('Generate a key with');
+    expectNoKeyMaterial(error.message, key);
+  });
+
+  it('refuses a bad id without echoing it', () => {
+    const error = thrown(() => Keyring.from([{ id: 'k1/secret', key: randomBytes(32) }]));
+    expect(error.message).toContain('master key #1: the key id must be');
+    expect(error.message).not.toContain('secret');
+  });
+
+  it('refuses to retire the primary key', () => {
+    const error = thrown(() => Keyring.from([{ id: 'k1', key: randomBytes(32) }], { retired: ['k1'] }));
+    expect(error.message).toContain("the primary key 'k1' cannot be retired");
+  });
+
+  it('keeps its own copy of the key bytes', () => {
+    const key = randomBytes(32);
+    const original = key.slice();
+    const keyring = Keyring.from([{ id: 'k1', key }]);
+    key.fill(0);
+    expect(keyring.keyFor('k1')).toEqual(original);
+  });
+
+  it('refuses an unknown id with a clear key_decrypt_failed, and a retired id with its own message', () => {
+    const keyring = Keyring.from([{ id: 'k2', key: randomBytes(32) }, { id: 'k1', key: randomBytes(32) }], {
+      retired: ['k1'],
+    });
+    const unknown = thrown(() => keyring.keyFor('k9'));
+    expect(unknown.code).toBe('key_decrypt_failed');
+    expect(unknown.message).toBe("unknown master key id 'k9': add it to BYOKIT_KEYRING");
+    const retired = thrown(() => keyring.keyFor('k1'));
+    expect(retired.code).toBe('key_decrypt_failed');
+    expect(retired.message).toContain("master key id 'k1' is retired");
+    expect(keyring.has('k1')).toBe(false);
+    expect(keyring.retiredIds).toEqual(['k1']);
+  });
+
+  it('prints only ids through toString, toJSON and util.inspect', () => {
+    const keys = [randomBytes(32), randomBytes(32)];
+    const keyring = Keyring.from([
+      { id: 'k2', key: keys[0]! },
+      { id: 'k1', key: keys[1]! },
+    ]);
+    const printed = [String(keyring), JSON.stringify(keyring), inspect(keyring, { showHidden: true, depth: 10 })];
+    for (const text of printed) {
+      expect(text).toContain('k2');
+      for (const key of keys) expectNoKeyMaterial(text, key);
+    }
+    expect(JSON.parse(JSON.stringify(keyring))).toEqual({ primaryId: 'k2', ids: ['k2', 'k1'], retiredIds: [] });
+  });
+});
+
+describe('a keyring read from the environment', () => {
+  it('refuses to start when BYOKIT_KEYRING is missing or empty, with the command that generates a key', () => {
+    for (const env of [{}, { BYOKIT_KEYRING: '' }, { BYOKIT_KEYRING: '  ' }]) {
+      const error = thrown(() => keyringFromEnv(env));
+      expect(error.code).toBe('keyring_invalid');
+      expect(error.message).toContain('BYOKIT_KEYRING is not set. Generate a key with: node -e');
+      expect(error.message).toContain(`console.log('k1:'+require('crypto').randomBytes(32).toString('base64url'))`);
+    }
+  });
+
+  it('reads the keyring and the retired ids', () => {
+    const env = {
+      BYOKIT_KEYRING: `${generateKeyringEntry('k2')},${generateKeyringEntry('k1')}`,
+      BYOKIT_KEYRING_RETIRED: ' k1 , k0 ',
+    };
+    const keyring = keyringFromEnv(env);
+    expect(keyring.primaryId).toBe('k2');
+    expect(keyring.retiredIds).toEqual(['k1', 'k0']);
+  });
+
+  it('reads another variable when asked', () => {
+    const keyring = keyringFromEnv({ MY_KEYRING: generateKeyringEntry('m1') }, 'MY_KEYRING');
+    expect(keyring.primaryId).toBe('m1');
+    expect(thrown(() => keyringFromEnv({}, 'MY_KEYRING')).message).toContain('MY_KEYRING is not set');
+  });
+
+  it('is loaded through envKeyProvider, which rejects with keyring_invalid when unset', async () => {
+    const keyring = await envKeyProvider({ BYOKIT_KEYRING: generateKeyringEntry() }).loadKeyring();
+    expect(keyring.primaryId).toBe('k1');
+    await expect(envKeyProvider({}).loadKeyring()).rejects.toMatchObject({ code: 'keyring_invalid' });
+  });
+});

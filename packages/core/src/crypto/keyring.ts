@@ -1,0 +1,287 @@
+import { randomBytes } from '@noble/ciphers/utils.js';
+import { ByokitError } from '../errors.js';
+import { encodeBase64Url, parseBase64Url } from './base64url.js';
+
+/**
+ * Master keys (spec/security.md, "Encryption at rest"): several keys, each with an id, the first one primary
+ * for encryption; decryption picks the key by the id written in the envelope, never by trying each key (as
+ * Google Tink's key-id prefix does). A retired id is refused, like Vault transit's `min_decryption_version`.
+ * Every check fails closed at start-up with a message that says what to fix, and no message, `toString`,
+ * `toJSON` or `util.inspect` ever carries key bytes.
+ */
+
+/** A master key and its id, as used inside the crypto module. Not exported from the package. */
+export interface MasterKey {
+  readonly id: string;
+  readonly bytes: Uint8Array;
+}
+
+/** Options shared by {@link Keyring.from} and {@link parseKeyring}. */
+export interface KeyringOptions {
+  /**
+   * Ids whose envelopes must no longer be opened (rotation finished). They may name keys no longer held, so
+   * that leftover envelopes get the clearer "retired" error; the primary cannot be retired.
+   */
+  retired?: string[];
+}
+
+/** Master key ids: short, printable, safe to log and to store in an indexed column. */
+const KEY_ID_PATTERN = /^[A-Za-z0-9_.-]{1,64}$/;
+/** 256-bit keys, as XChaCha20-Poly1305 takes (draft-irtf-cfrg-xchacha-03 §2). */
+const MASTER_KEY_LENGTH = 32;
+const DEFAULT_VARIABLE = 'BYOKIT_KEYRING';
+
+/**
+ * The master keys byokit seals and opens provider keys with. Build one with {@link Keyring.from},
+ * {@link parseKeyring} or {@link keyringFromEnv}; every constructor validates and fails closed.
+ */
+export class Keyring {
+  /** The id of the key every new envelope is sealed with (the first key given). */
+  readonly primaryId: string;
+  readonly #keys: ReadonlyMap<string, Uint8Array>;
+  readonly #retired: ReadonlySet<string>;
+
+  private constructor(keys: ReadonlyMap<string, Uint8Array>, primaryId: string, retired: ReadonlySet<string>) {
+    this.#keys = keys;
+    this.primaryId = primaryId;
+    this.#retired = retired;
+  }
+
+  /**
+   * Validates master keys and builds a keyring; the first key is the primary.
+   *
+   * @param keys - Each key's id (matching `/^[A-Za-z0-9_.-]{1,64}$/`) and its 32 random bytes.
+   * @param options - `retired`: ids refused for decryption.
+   * @throws {@link ByokitError} `keyring_invalid` saying what to fix: empty keyring, bad or duplicate id,
+   *   a key that is not exactly 32 bytes, or a low-entropy key (all bytes equal, fewer than 16 distinct
+   *   byte values, or all printable ASCII, i.e. a password or text rather than random bytes).
+   */
+  static from(keys: Array<{ id: string; key: Uint8Array }>, options: KeyringOptions = {}): Keyring {
+    if (!Array.isArray(keys) || keys.length === 0) {
+      throw keyringError(`the keyring is empty: add at least one master key. ${generateHint('k1')}`);
+    }
+    const map = new Map<string, Uint8Array>();
+    keys.forEach(({ id, key }, index) => {
+      const idProblem = keyIdProblem(id);
+      if (idProblem !== undefined) throw keyringError(`master key #${index + 1}: ${idProblem}`);
+      if (map.has(id)) throw keyringError(`master key id '${id}' appears twice: give each key its own id`);
+      if (!(key instanceof Uint8Array)) throw keyringError(`master key '${id}' must be a Uint8Array of 32 bytes`);
+      const problem = keyBytesProblem(key);
+      if (problem !== undefined) throw keyringError(`master key '${id}' ${problem}. ${generateHint(id)}`);
+      // A private copy: the caller may wipe or reuse its array.
+      map.set(id, new Uint8Array(key));
+    });
+    const primaryId = keys[0]!.id;
+    return new Keyring(map, primaryId, retiredSet(options.retired ?? [], primaryId));
+  }
+
+  /** Ids of all keys held, primary first. */
+  get ids(): string[] {
+    return [...this.#keys.keys()];
+  }
+
+  /** Ids refused for decryption. */
+  get retiredIds(): string[] {
+    return [...this.#retired];
+  }
+
+  /**
+   * True if an envelope sealed under `id` can be opened: the key is held and not retired. Use it at start-up
+   * to refuse to run when the database holds a key id this keyring cannot open.
+   */
+  has(id: string): boolean {
+    return this.#keys.has(id) && !this.#retired.has(id);
+  }
+
+  /**
+   * The key bytes for `id` (a copy), for opening an envelope.
+   *
+   * @throws {@link ByokitError} `key_decrypt_failed` for an unknown or retired id.
+   * @internal
+   */
+  keyFor(id: string): Uint8Array {
+    if (this.#retired.has(id)) {
+      throw new ByokitError(
+        'key_decrypt_failed',
+        `master key id '${id}' is retired: re-encrypt its rows under the primary key, or remove it from the retired list`,
+      );
+    }
+    const key = this.#keys.get(id);
+    if (key === undefined) {
+      throw new ByokitError('key_decrypt_failed', `unknown master key id '${id}': add it to ${DEFAULT_VARIABLE}`);
+    }
+    return new Uint8Array(key);
+  }
+
+  /**
+   * The primary key (a copy of its bytes), for sealing.
+   *
+   * @internal
+   */
+  primaryKey(): MasterKey {
+    return { id: this.primaryId, bytes: this.keyFor(this.primaryId) };
+  }
+
+  /** Ids only; never key bytes. */
+  toJSON(): { primaryId: string; ids: string[]; retiredIds: string[] } {
+    return { primaryId: this.primaryId, ids: this.ids, retiredIds: this.retiredIds };
+  }
+
+  /** Ids only; never key bytes. */
+  toString(): string {
+    const retired = this.#retired.size > 0 ? `, retired: ${this.retiredIds.join(', ')}` : '';
+    return `Keyring(primary: ${this.primaryId}, ids: ${this.ids.join(', ')}${retired})`;
+  }
+
+  /** What `util.inspect` and `console.log` print: ids only. */
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
+    return this.toString();
+  }
+}
+
+/**
+ * Parses a keyring from text: `id:base64url,id2:base64url`, comma-separated, whitespace around each entry
+ * trimmed, first entry primary. Keys are strict unpadded base64url of exactly 32 bytes (see `base64url.ts`).
+ *
+ * @param text - The keyring text, e.g. the value of `BYOKIT_KEYRING`.
+ * @param options - `retired`: ids refused for decryption.
+ * @throws {@link ByokitError} `keyring_invalid` saying which entry is wrong and how to fix it, never echoing
+ *   key material (entries are named by position and id).
+ */
+export function parseKeyring(text: string, options: KeyringOptions = {}): Keyring {
+  if (typeof text !== 'string' || text.trim() === '') {
+    throw keyringError(`the keyring is empty: add at least one master key. ${generateHint('k1')}`);
+  }
+  const entries = text.split(',').map((entry) => entry.trim());
+  const keys = entries.map((entry, index) => {
+    const where = `keyring entry #${index + 1}`;
+    if (entry === '') throw keyringError(`${where} is empty: remove the stray comma`);
+    const colon = entry.indexOf(':');
+    if (colon < 0) throw keyringError(`${where} has no ':': write each entry as id:base64url`);
+    const id = entry.slice(0, colon);
+    const encoded = entry.slice(colon + 1);
+    const idProblem = keyIdProblem(id);
+    if (idProblem !== undefined) throw keyringError(`${where}: ${idProblem}`);
+    const decoded = parseBase64Url(encoded);
+    if (!decoded.ok) {
+      throw keyringError(`master key '${id}' is not valid base64url: ${decoded.problem}. ${generateHint(id)}`);
+    }
+    if (decoded.bytes.length !== MASTER_KEY_LENGTH && /^[0-9a-fA-F]{64}$/.test(encoded)) {
+      throw keyringError(
+        `master key '${id}' looks like hex: encode the 32 bytes as base64url instead. ${generateHint(id)}`,
+      );
+    }
+    return { id, key: decoded.bytes };
+  });
+  return Keyring.from(keys, options);
+}
+
+/**
+ * Reads the keyring from the environment: `BYOKIT_KEYRING` (see {@link parseKeyring}) and the optional
+ * `BYOKIT_KEYRING_RETIRED`, comma-separated retired ids. With another `variable`, the retired list is read
+ * from `${variable}_RETIRED`.
+ *
+ * @param env - The environment; `process.env` by default (on hosts that have one).
+ * @param variable - The variable holding the keyring.
+ * @throws {@link ByokitError} `keyring_invalid` when the variable is missing or empty (with the command that
+ *   generates a key) or invalid.
+ */
+export function keyringFromEnv(
+  env: Readonly<Record<string, string | undefined>> = defaultEnv(),
+  variable: string = DEFAULT_VARIABLE,
+): Keyring {
+  const text = env[variable];
+  if (text === undefined || text.trim() === '') {
+    throw keyringError(`${variable} is not set. ${generateHint('k1')} and set ${variable}=k1:<that value>`);
+  }
+  const retiredText = env[`${variable}_RETIRED`];
+  const retired = retiredText === undefined || retiredText.trim() === '' ? [] : retiredText.split(',').map((id) => id.trim());
+  return parseKeyring(text, { retired });
+}
+
+/**
+ * Generates a keyring entry `id:<base64url of 32 random bytes>`, ready to put in `BYOKIT_KEYRING`.
+ *
+ * @param id - The key id; `k1` by default.
+ * @throws {@link ByokitError} `keyring_invalid` for an id not matching `/^[A-Za-z0-9_.-]{1,64}$/`.
+ */
+export function generateKeyringEntry(id = 'k1'): string {
+  const problem = keyIdProblem(id);
+  if (problem !== undefined) throw keyringError(problem);
+  // Random bytes fail the low-entropy checks with probability about 1e-14; draw again rather than ever
+  // hand out a key that Keyring.from would refuse.
+  let key = randomBytes(MASTER_KEY_LENGTH);
+  while (keyBytesProblem(key) !== undefined) key = randomBytes(MASTER_KEY_LENGTH);
+  return `${id}:${encodeBase64Url(key)}`;
+}
+
+/**
+ * Where the keyring comes from. Implement it to unwrap the keyring from a KMS or Vault at start-up;
+ * {@link envKeyProvider} reads it from the environment.
+ */
+export interface KeyProvider {
+  /** Loads and validates the keyring; rejects with `keyring_invalid` rather than returning a partial one. */
+  loadKeyring(): Promise<Keyring>;
+}
+
+/**
+ * A {@link KeyProvider} reading `BYOKIT_KEYRING` and `BYOKIT_KEYRING_RETIRED` when `loadKeyring` is called.
+ *
+ * @param env - The environment; `process.env` by default.
+ */
+export function envKeyProvider(env?: Readonly<Record<string, string | undefined>>): KeyProvider {
+  return {
+    loadKeyring: async () => keyringFromEnv(env ?? defaultEnv()),
+  };
+}
+
+function keyringError(message: string): ByokitError {
+  return new ByokitError('keyring_invalid', message);
+}
+
+function generateHint(id: string): string {
+  return `Generate a key with: node -e "console.log('${id}:'+require('crypto').randomBytes(32).toString('base64url'))"`;
+}
+
+/** Why `id` is not a valid key id, without echoing it (it may be a key pasted in the wrong place). */
+function keyIdProblem(id: unknown): string | undefined {
+  if (typeof id !== 'string') return 'the key id must be a string';
+  if (!KEY_ID_PATTERN.test(id)) {
+    return `the key id must be 1 to 64 characters of A-Z a-z 0-9 _ . - (got ${id.length} characters)`;
+  }
+  return undefined;
+}
+
+/** Why `bytes` cannot be a master key, or undefined. Never includes the bytes. */
+function keyBytesProblem(bytes: Uint8Array): string | undefined {
+  if (bytes.length !== MASTER_KEY_LENGTH) {
+    return `is ${bytes.length} bytes: a master key must be exactly ${MASTER_KEY_LENGTH} random bytes`;
+  }
+  const distinct = new Set(bytes).size;
+  if (distinct === 1) return 'has all bytes equal (e.g. all zero): it is a placeholder, not a random key';
+  // A key made of printable ASCII is a password or a phrase typed as the key: refuse it rather than run on a
+  // guessable key (LibreChat ships a well-known default CREDS_KEY).
+  if (bytes.every((byte) => byte >= 0x20 && byte <= 0x7e)) {
+    return 'is all printable ASCII: it looks like a password or text, not 32 random bytes';
+  }
+  if (distinct < 16) return `has only ${distinct} distinct byte values: it is not random`;
+  return undefined;
+}
+
+function retiredSet(retired: string[], primaryId: string): ReadonlySet<string> {
+  const set = new Set<string>();
+  for (const [index, id] of retired.entries()) {
+    const problem = keyIdProblem(id);
+    if (problem !== undefined) throw keyringError(`retired id #${index + 1}: ${problem}`);
+    if (id === primaryId) {
+      throw keyringError(`the primary key '${id}' cannot be retired: put another key first in the keyring`);
+    }
+    set.add(id);
+  }
+  return set;
+}
+
+function defaultEnv(): Readonly<Record<string, string | undefined>> {
+  // Read lazily and defensively: the core also runs on hosts without `process`.
+  return globalThis.process?.env ?? {};
+}

@@ -1,0 +1,93 @@
+import type { z } from 'zod';
+import { ByokitError, type ValidationIssue } from '../errors.js';
+import { scrubSecrets } from '../keys/key-formats.js';
+import type { Logger } from '../logging/logger.js';
+import { baseHeaders, errorResponse } from './error-response.js';
+import { requestIdOf } from './headers.js';
+import { readJsonBody } from './read-json-body.js';
+import type { Route } from './route.js';
+import type { ByokitRequest, ByokitResponse, Principal } from './types.js';
+
+/** Handles a request below the prefix; resolves `undefined` when no route has that path, so the host's own routes may answer. */
+export type RequestHandler = (request: ByokitRequest) => Promise<ByokitResponse | undefined>;
+
+/**
+ * The /v2 contract as one framework-free function. Order of checks: route → principal (401) → role
+ * (403) → body (415, 413, 400) → schemas (422) → the route. Every answer, success or error, carries
+ * `x-request-id`; every error is mapped to the contract's shape here, once, for all adapters.
+ */
+export function createRequestHandler(routes: readonly Route<any, any>[], logger: Logger): RequestHandler {
+  const byPath = new Map<string, Map<string, Route<any, any>>>();
+  for (const route of routes) {
+    const path = normalisePath(route.path);
+    const methods = byPath.get(path) ?? new Map<string, Route<any, any>>();
+    methods.set(route.method, route);
+    byPath.set(path, methods);
+  }
+
+  return async (request) => {
+    const started = performance.now();
+    const queryStart = request.url.indexOf('?');
+    const path = normalisePath(queryStart === -1 ? request.url : request.url.slice(0, queryStart));
+    const methods = byPath.get(path);
+    if (!methods) return undefined;
+
+    const requestId = requestIdOf(request.headers);
+    let response: ByokitResponse;
+    try {
+      const route = methods.get(request.method.toUpperCase());
+      if (!route) {
+        const allowed = [...methods.keys()].join(', ');
+        throw Object.assign(new ByokitError('method_not_allowed', `${request.method} is not allowed here; use ${allowed}.`), { allowed });
+      }
+      const principal = await authenticate(request);
+      if (route.access === 'admin' && !principal.isAdmin) throw new ByokitError('forbidden', 'This route is for admins only.');
+      const body = route.body ? validate(route.body, await readJsonBody(request, route.bodyLimitBytes ?? 0), 'body') : undefined;
+      const query = route.query ? validate(route.query, queryObject(request.url, queryStart), 'query') : undefined;
+      const result = await route.handle({ principal, body, query, requestId });
+      response = { status: result.status ?? 200, headers: baseHeaders(requestId), body: JSON.stringify(result.body) };
+    } catch (error) {
+      response = errorResponse(error, requestId, logger);
+      const allowed = (error as { allowed?: string }).allowed;
+      if (allowed) response.headers.allow = allowed;
+    }
+    logger.debug({ requestId, method: request.method, path, status: response.status, durationMs: +(performance.now() - started).toFixed(3) }, 'request');
+    return response;
+  };
+}
+
+async function authenticate(request: ByokitRequest): Promise<Principal> {
+  const principal = await request.authenticate();
+  if (principal === null || principal === undefined) throw new ByokitError('unauthenticated', 'Sign in first: send a valid access token.');
+  // The host's authenticate is outside our control; a malformed principal is its bug, not the caller's.
+  if (typeof principal.userId !== 'string' || principal.userId === '' || typeof principal.isAdmin !== 'boolean') {
+    throw new TypeError('authenticate() must return { userId: non-empty string, isAdmin: boolean } or null');
+  }
+  return principal;
+}
+
+function validate<T>(schema: z.ZodType<T>, input: unknown, where: 'body' | 'query'): T {
+  const result = schema.safeParse(input);
+  if (result.success) return result.data;
+  // Unknown field names are the caller's text: scrub and cap them, as a key pasted as a field name must not echo.
+  const issues: ValidationIssue[] = result.error.issues.map((issue) => ({
+    path: safeText([...issue.path, ...(issue.code === 'unrecognized_keys' ? [issue.keys.join(',')] : [])].map(String).join('.')),
+    message: safeText(issue.message),
+  }));
+  throw new ByokitError('validation_failed', `The request ${where} is not valid: ${issues.map((i) => `${i.path || where}: ${i.message}`).join('; ')}`, { issues });
+}
+
+const safeText = (text: string) => {
+  const scrubbed = scrubSecrets(text);
+  return scrubbed.length > 200 ? `${scrubbed.slice(0, 200)}…` : scrubbed;
+};
+
+function queryObject(url: string, queryStart: number): Record<string, string> {
+  if (queryStart === -1) return {};
+  return Object.fromEntries(new URLSearchParams(url.slice(queryStart + 1)));
+}
+
+/** `/llm-models/` and `/llm-models` are the same route. */
+function normalisePath(path: string): string {
+  return path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path;
+}

@@ -1,0 +1,93 @@
+import { ByokitError } from '../errors.js';
+import { headerValue } from './headers.js';
+import type { ByokitRequest } from './types.js';
+
+/** Deeper JSON than any route's schema needs is refused before parsing (spec/security.md: 100,000 deep). */
+export const MAX_JSON_DEPTH = 64;
+
+/**
+ * Reads a JSON request body with the route's size limit: checks the media type (415), refuses a body over
+ * the limit without reading past it (413), and refuses bad UTF-8, empty bodies, excessive nesting and
+ * malformed JSON (400). Error messages never quote the body: it may hold a key.
+ */
+export async function readJsonBody(request: ByokitRequest, limitBytes: number): Promise<unknown> {
+  const mediaType = headerValue(request.headers, 'content-type')?.split(';')[0]?.trim().toLowerCase();
+  if (mediaType !== 'application/json') {
+    throw new ByokitError('unsupported_media_type', 'Send the body as JSON with Content-Type: application/json.');
+  }
+  const body = request.body;
+  if (body.kind === 'parsed') {
+    // The host's framework parsed it already (e.g. express.json()); hold it to the same limits.
+    if (utf8Length(JSON.stringify(body.value) ?? '') > limitBytes) throw tooLarge(limitBytes);
+    if (!withinDepth(body.value)) throw tooDeep();
+    return body.value;
+  }
+  const declared = Number(headerValue(request.headers, 'content-length'));
+  if (Number.isFinite(declared) && declared > limitBytes) throw tooLarge(limitBytes);
+  const bytes = body.kind === 'stream' ? await readLimited(body.stream, limitBytes) : new Uint8Array();
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    throw new ByokitError('invalid_json', 'The request body is not valid UTF-8.');
+  }
+  if (text.trim() === '') throw new ByokitError('invalid_json', 'The request body is empty; send a JSON object.');
+  if (!textWithinDepth(text)) throw tooDeep();
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new ByokitError('invalid_json', 'The request body is not valid JSON.');
+  }
+}
+
+async function readLimited(stream: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, limitBytes: number): Promise<Uint8Array> {
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for await (const chunk of stream) {
+    total += chunk.byteLength;
+    if (total > limitBytes) throw tooLarge(limitBytes);
+    chunks.push(chunk);
+  }
+  if (chunks.length === 1) return chunks[0]!;
+  const joined = new Uint8Array(total);
+  let offset = 0;
+  for (const chunk of chunks) {
+    joined.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return joined;
+}
+
+/** Nesting depth of JSON text, counted in one pass outside strings; no recursion, so no stack to overflow. */
+function textWithinDepth(text: string): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let index = 0; index < text.length; index++) {
+    const code = text.charCodeAt(index);
+    if (inString) {
+      if (code === 0x5c) index++; // backslash: skip the escaped character
+      else if (code === 0x22) inString = false;
+    } else if (code === 0x22) inString = true;
+    else if (code === 0x7b || code === 0x5b) {
+      if (++depth > MAX_JSON_DEPTH) return false;
+    } else if (code === 0x7d || code === 0x5d) depth--;
+  }
+  return true;
+}
+
+/** Nesting depth of an already parsed value, iteratively. */
+function withinDepth(value: unknown): boolean {
+  const stack: Array<[unknown, number]> = [[value, 1]];
+  while (stack.length > 0) {
+    const [current, depth] = stack.pop()!;
+    if (typeof current !== 'object' || current === null) continue;
+    if (depth > MAX_JSON_DEPTH) return false;
+    for (const child of Object.values(current)) stack.push([child, depth + 1]);
+  }
+  return true;
+}
+
+const utf8Length = (text: string) => new TextEncoder().encode(text).byteLength;
+const tooLarge = (limitBytes: number) =>
+  new ByokitError('payload_too_large', `The request body is larger than this route accepts (${limitBytes} bytes).`);
+const tooDeep = () => new ByokitError('invalid_json', `The request body is nested deeper than ${MAX_JSON_DEPTH} levels.`);

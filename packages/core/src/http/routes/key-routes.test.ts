@@ -1,0 +1,214 @@
+import { describe, expect, it } from 'vitest';
+import { fakeProviderKey } from '../../keys/fake-keys.js';
+import { SYSTEM_OWNER, userOwner, type Storage } from '../../storage/storage.js';
+import { admin, alice, bob, call, testByokit } from '../test-helpers.js';
+
+/** Everything a refused request must leave as it was. */
+async function snapshot(storage: Storage) {
+  const owners = [userOwner(alice.userId), userOwner(bob.userId), SYSTEM_OWNER];
+  const keys = await Promise.all(owners.map((owner) => storage.listKeys(owner)));
+  return JSON.stringify({ keys: keys.map((list) => list.map((key) => ({ ...key, envelope: [...key.envelope] }))), audit: await storage.listAudit({ limit: 1000 }) });
+}
+
+describe('personal keys: the guide\'s routes', () => {
+  it('shows no keys for a new user, with the guide\'s three booleans and the keys extension', async () => {
+    const { byokit } = await testByokit();
+    const response = await call(byokit, 'GET', '/users/me/api-key-status', { principal: alice });
+    expect(response!.status).toBe(200);
+    expect(response!.json).toEqual({
+      has_anthropic_key: false,
+      has_openai_key: false,
+      has_google_key: false,
+      keys: {
+        anthropic: { configured: false, system_fallback: false },
+        openai: { configured: false, system_fallback: false },
+        google: { configured: false, system_fallback: false },
+      },
+    });
+  });
+
+  it('sets keys with PATCH and shows only their hints, never the keys', async () => {
+    const { byokit } = await testByokit({ now: () => new Date('2026-11-25T10:00:00.123Z') });
+    const anthropic = fakeProviderKey('anthropic');
+    const openai = fakeProviderKey('openai');
+    const response = await call(byokit, 'PATCH', '/users/me/api-key', { principal: alice, body: { anthropic_api_key: anthropic, openai_api_key: openai } });
+    expect(response!.status).toBe(200);
+    expect(response!.json.has_anthropic_key).toBe(true);
+    expect(response!.json.has_openai_key).toBe(true);
+    expect(response!.json.has_google_key).toBe(false);
+    expect(response!.json.keys.anthropic).toEqual({
+      configured: true,
+      hint: `…${anthropic.slice(-4)}`,
+      updated_at: '2026-11-25T10:00:00Z',
+      verification: 'unverified',
+      system_fallback: false,
+    });
+    expect(response!.text).not.toContain(anthropic.slice(0, 20));
+    expect(response!.text).not.toContain(openai.slice(10, 30));
+  });
+
+  it('removes a key sent as null and leaves absent fields alone', async () => {
+    const { byokit } = await testByokit();
+    await call(byokit, 'PATCH', '/users/me/api-key', {
+      principal: alice,
+      body: { anthropic_api_key: fakeProviderKey('anthropic'), openai_api_key: fakeProviderKey('openai'), google_api_key: fakeProviderKey('google') },
+    });
+    const response = await call(byokit, 'PATCH', '/users/me/api-key', { principal: alice, body: { openai_api_key: null } });
+    expect(response!.status).toBe(200);
+    expect([response!.json.has_anthropic_key, response!.json.has_openai_key, response!.json.has_google_key]).toEqual([true, false, true]);
+  });
+
+  it('saves nothing when one field of several is bad (all or nothing), and says which field', async () => {
+    const { byokit, storage } = await testByokit();
+    await call(byokit, 'PATCH', '/users/me/api-key', { principal: alice, body: { google_api_key: fakeProviderKey('google') } });
+    const before = await snapshot(storage);
+    const response = await call(byokit, 'PATCH', '/users/me/api-key', {
+      principal: alice,
+      body: { anthropic_api_key: fakeProviderKey('anthropic'), openai_api_key: 'sk-YOUR-KEY-HERE', google_api_key: null },
+    });
+    expect(response!.status).toBe(422);
+    expect(response!.json.error).toMatchObject({ code: 'placeholder_key', provider: 'openai', issues: [{ path: 'openai_api_key' }] });
+    expect(await snapshot(storage)).toBe(before);
+  });
+
+  it.each(['sk-ant-YOUR-KEY-HERE', 'sk-ant-api03-YOUR-REAL-KEY-HERE'])('refuses the guide\'s placeholder %s with placeholder_key', async (placeholder) => {
+    const { byokit, storage } = await testByokit();
+    const before = await snapshot(storage);
+    const response = await call(byokit, 'PATCH', '/users/me/api-key', { principal: alice, body: { anthropic_api_key: placeholder } });
+    expect(response!.status).toBe(422);
+    expect(response!.json.error.code).toBe('placeholder_key');
+    expect(await snapshot(storage)).toBe(before);
+  });
+
+  it('refuses the masked hint sent back as a key', async () => {
+    const { byokit } = await testByokit();
+    const first = await call(byokit, 'PATCH', '/users/me/api-key', { principal: alice, body: { google_api_key: fakeProviderKey('google') } });
+    const hint = first!.json.keys.google.hint;
+    const response = await call(byokit, 'PATCH', '/users/me/api-key', { principal: alice, body: { google_api_key: hint } });
+    expect(response!.status).toBe(422);
+    expect(response!.json.error.code).toBe('placeholder_key');
+  });
+
+  it('deletes all personal keys with DELETE, or one with ?provider=', async () => {
+    const { byokit } = await testByokit();
+    const body = { anthropic_api_key: fakeProviderKey('anthropic'), openai_api_key: fakeProviderKey('openai'), google_api_key: fakeProviderKey('google') };
+    await call(byokit, 'PATCH', '/users/me/api-key', { principal: alice, body });
+    const one = await call(byokit, 'DELETE', '/users/me/api-key?provider=openai', { principal: alice });
+    expect(one!.status).toBe(200);
+    expect([one!.json.has_anthropic_key, one!.json.has_openai_key, one!.json.has_google_key]).toEqual([true, false, true]);
+    const all = await call(byokit, 'DELETE', '/users/me/api-key', { principal: alice });
+    expect([all!.json.has_anthropic_key, all!.json.has_openai_key, all!.json.has_google_key]).toEqual([false, false, false]);
+  });
+
+  it('refuses an unknown ?provider= on DELETE and deletes nothing', async () => {
+    const { byokit, storage } = await testByokit();
+    await call(byokit, 'PATCH', '/users/me/api-key', { principal: alice, body: { openai_api_key: fakeProviderKey('openai') } });
+    const before = await snapshot(storage);
+    const response = await call(byokit, 'DELETE', '/users/me/api-key?provider=azure', { principal: alice });
+    expect(response!.status).toBe(422);
+    expect(response!.json.error.code).toBe('validation_failed');
+    expect(await snapshot(storage)).toBe(before);
+  });
+
+  it("keeps each user's keys to themselves", async () => {
+    const { byokit } = await testByokit();
+    await call(byokit, 'PATCH', '/users/me/api-key', { principal: alice, body: { anthropic_api_key: fakeProviderKey('anthropic') } });
+    const bobs = await call(byokit, 'GET', '/users/me/api-key-status', { principal: bob });
+    expect(bobs!.json.has_anthropic_key).toBe(false);
+    await call(byokit, 'DELETE', '/users/me/api-key', { principal: bob });
+    const alices = await call(byokit, 'GET', '/users/me/api-key-status', { principal: alice });
+    expect(alices!.json.has_anthropic_key).toBe(true);
+  });
+
+  it('writes an audit record for every key change: who, whose key, provider, hint, action, time; never the key', async () => {
+    const { byokit, storage } = await testByokit({ now: () => new Date('2026-11-25T12:00:00Z') });
+    const key = fakeProviderKey('openai');
+    await call(byokit, 'PATCH', '/users/me/api-key', { principal: alice, body: { openai_api_key: key }, headers: { 'x-request-id': 'req-1' } });
+    await call(byokit, 'DELETE', '/users/me/api-key', { principal: alice, headers: { 'x-request-id': 'req-2' } });
+    const records = await storage.listAudit({ owner: userOwner(alice.userId) });
+    expect(records.map(({ action, provider, hint, actorId, requestId }) => ({ action, provider, hint, actorId, requestId }))).toEqual([
+      { action: 'delete', provider: 'openai', hint: `…${key.slice(-4)}`, actorId: alice.userId, requestId: 'req-2' },
+      { action: 'set', provider: 'openai', hint: `…${key.slice(-4)}`, actorId: alice.userId, requestId: 'req-1' },
+    ]);
+    expect(records[0]!.at.toISOString()).toBe('2026-11-25T12:00:00.000Z');
+    expect(JSON.stringify(records)).not.toContain(key.slice(8, 24));
+  });
+});
+
+describe('system keys: admin routes', () => {
+  it('shows environment keys with source "environment" and their hint', async () => {
+    const key = fakeProviderKey('openai');
+    const { byokit } = await testByokit({ environment: { OPENAI_API_KEY: key } });
+    const response = await call(byokit, 'GET', '/admin/api-key-status', { principal: admin });
+    expect(response!.status).toBe(200);
+    expect(response!.json.has_openai_key).toBe(true);
+    expect(response!.json.keys.openai).toEqual({ configured: true, hint: `…${key.slice(-4)}`, source: 'environment' });
+    expect(response!.json.keys.google).toEqual({ configured: false, source: null });
+  });
+
+  it('lets a database system key win over the environment one, and falls back to it once deleted', async () => {
+    const fromEnvironment = fakeProviderKey('anthropic');
+    const fromDatabase = fakeProviderKey('anthropic');
+    const { byokit } = await testByokit({ environment: { ANTHROPIC_API_KEY: fromEnvironment } });
+    const set = await call(byokit, 'PATCH', '/admin/api-key', { principal: admin, body: { anthropic_api_key: fromDatabase } });
+    expect(set!.json.keys.anthropic).toMatchObject({ configured: true, source: 'database', hint: `…${fromDatabase.slice(-4)}` });
+    expect((await byokit.resolveKey(alice, 'anthropic')).key.reveal()).toBe(fromDatabase);
+    const removed = await call(byokit, 'DELETE', '/admin/api-key?provider=anthropic', { principal: admin });
+    expect(removed!.json.keys.anthropic).toMatchObject({ configured: true, source: 'environment', hint: `…${fromEnvironment.slice(-4)}` });
+    expect((await byokit.resolveKey(alice, 'anthropic')).key.reveal()).toBe(fromEnvironment);
+  });
+
+  it('ignores a placeholder left in the environment', async () => {
+    const { byokit } = await testByokit({ environment: { ANTHROPIC_API_KEY: 'sk-ant-YOUR-KEY-HERE', GOOGLE_API_KEY: 'not a key' } });
+    const response = await call(byokit, 'GET', '/admin/api-key-status', { principal: admin });
+    expect(response!.json.keys.anthropic).toEqual({ configured: false, source: null });
+    expect(response!.json.keys.google).toEqual({ configured: false, source: null });
+  });
+
+  it('tells users that a system key stands in for a key they lack', async () => {
+    const { byokit } = await testByokit({ environment: { GOOGLE_API_KEY: fakeProviderKey('google') } });
+    await call(byokit, 'PATCH', '/admin/api-key', { principal: admin, body: { openai_api_key: fakeProviderKey('openai') } });
+    const response = await call(byokit, 'GET', '/users/me/api-key-status', { principal: alice });
+    expect(response!.json.has_openai_key).toBe(false);
+    expect(response!.json.keys.openai.system_fallback).toBe(true);
+    expect(response!.json.keys.google.system_fallback).toBe(true);
+    expect(response!.json.keys.anthropic.system_fallback).toBe(false);
+  });
+});
+
+describe('authorisation matrix', () => {
+  const routes: Array<[string, string, unknown?]> = [
+    ['GET', '/users/me/api-key-status'],
+    ['PATCH', '/users/me/api-key', { openai_api_key: null }],
+    ['DELETE', '/users/me/api-key'],
+    ['GET', '/admin/api-key-status'],
+    ['PATCH', '/admin/api-key', { openai_api_key: null }],
+    ['DELETE', '/admin/api-key'],
+  ];
+  const callers = { anonymous: null, 'user A': alice, 'user B': bob, admin } as const;
+  const expected: Record<string, Record<keyof typeof callers, number>> = {
+    '/users/me': { anonymous: 401, 'user A': 200, 'user B': 200, admin: 200 },
+    '/admin/': { anonymous: 401, 'user A': 403, 'user B': 403, admin: 200 },
+  };
+
+  for (const [method, path, body] of routes) {
+    for (const [callerName, principal] of Object.entries(callers) as Array<[keyof typeof callers, typeof alice | null]>) {
+      const status = expected[path.startsWith('/admin/') ? '/admin/' : '/users/me']![callerName];
+      it(`${method} ${path} as ${callerName} → ${status}${status === 200 ? '' : ', storage unchanged'}`, async () => {
+        const { byokit, storage } = await testByokit();
+        // Give every owner a key first, so that a wrongly allowed write would show.
+        for (const owner of [alice, bob]) {
+          await call(byokit, 'PATCH', '/users/me/api-key', { principal: owner, body: { openai_api_key: fakeProviderKey('openai') } });
+        }
+        await call(byokit, 'PATCH', '/admin/api-key', { principal: admin, body: { openai_api_key: fakeProviderKey('openai') } });
+        const before = await snapshot(storage);
+        const response = await call(byokit, method, path, { principal, body });
+        expect(response!.status).toBe(status);
+        if (status !== 200) {
+          expect(response!.json.error.code).toBe(status === 401 ? 'unauthenticated' : 'forbidden');
+          expect(await snapshot(storage)).toBe(before);
+        }
+      });
+    }
+  }
+});

@@ -1,0 +1,93 @@
+import { SYSTEM_OWNER, userOwner } from '../../storage/storage.js';
+import type { KeyManager } from '../../vault/key-manager.js';
+import { defineRoute, type Route } from '../route.js';
+import {
+  keyDeleteQuery,
+  keyUpdateBody,
+  keyUpdateOf,
+  personalKeyStatus,
+  personalStatusBody,
+  systemKeyStatus,
+  systemStatusBody,
+} from './key-schemas.js';
+
+/** Key bodies are tiny; a small limit refuses floods before they are read (spec/security.md). */
+export const KEY_BODY_LIMIT_BYTES = 8 * 1024;
+
+/**
+ * The personal key routes (any signed-in user, always on their own keys: no route takes a user id) and
+ * the system key routes (admins only). spec/http-api.md, "Personal keys" and "System keys".
+ */
+export function keyRoutes(keys: KeyManager): Route<any, any>[] {
+  const personalStatus = async (userId: string) => ({ body: personalStatusBody(await keys.personalState(userOwner(userId))) });
+  const systemStatus = async () => ({ body: systemStatusBody(await keys.systemState()) });
+
+  return [
+    defineRoute({
+      method: 'GET',
+      path: '/users/me/api-key-status',
+      access: 'user',
+      summary: 'Which of your personal provider keys are configured.',
+      response: personalKeyStatus,
+      handle: ({ principal }) => personalStatus(principal.userId),
+    }),
+    defineRoute({
+      method: 'PATCH',
+      path: '/users/me/api-key',
+      access: 'user',
+      summary: 'Set (string) or remove (null) your personal provider keys, all or nothing.',
+      body: keyUpdateBody,
+      bodyLimitBytes: KEY_BODY_LIMIT_BYTES,
+      response: personalKeyStatus,
+      handle: async ({ principal, body, requestId }) => {
+        await keys.update(userOwner(principal.userId), keyUpdateOf(body), { actorId: principal.userId, requestId });
+        return personalStatus(principal.userId);
+      },
+    }),
+    defineRoute({
+      method: 'DELETE',
+      path: '/users/me/api-key',
+      access: 'user',
+      summary: 'Remove all your personal provider keys, or one with ?provider=.',
+      query: keyDeleteQuery,
+      response: personalKeyStatus,
+      handle: async ({ principal, query, requestId }) => {
+        await keys.remove(userOwner(principal.userId), query.provider && [query.provider], { actorId: principal.userId, requestId });
+        return personalStatus(principal.userId);
+      },
+    }),
+    defineRoute({
+      method: 'GET',
+      path: '/admin/api-key-status',
+      access: 'admin',
+      summary: 'Which system keys are configured, and whether each comes from the database or the environment.',
+      response: systemKeyStatus,
+      handle: () => systemStatus(),
+    }),
+    defineRoute({
+      method: 'PATCH',
+      path: '/admin/api-key',
+      access: 'admin',
+      summary: 'Set (string) or remove (null) system keys, all or nothing. A database key wins over the environment.',
+      body: keyUpdateBody,
+      bodyLimitBytes: KEY_BODY_LIMIT_BYTES,
+      response: systemKeyStatus,
+      handle: async ({ principal, body, requestId }) => {
+        await keys.update(SYSTEM_OWNER, keyUpdateOf(body), { actorId: principal.userId, requestId });
+        return systemStatus();
+      },
+    }),
+    defineRoute({
+      method: 'DELETE',
+      path: '/admin/api-key',
+      access: 'admin',
+      summary: 'Remove all system keys stored in the database, or one with ?provider=; environment keys then apply.',
+      query: keyDeleteQuery,
+      response: systemKeyStatus,
+      handle: async ({ principal, query, requestId }) => {
+        await keys.remove(SYSTEM_OWNER, query.provider && [query.provider], { actorId: principal.userId, requestId });
+        return systemStatus();
+      },
+    }),
+  ];
+}

@@ -1,0 +1,88 @@
+import { z } from 'zod';
+import { PROVIDERS, type Provider } from '../../keys/providers.js';
+import type { PersonalKeyState, SystemKeyState } from '../../vault/key-manager.js';
+
+// Format and placeholder rules live in keys/key-formats.ts, so that they answer with their own codes
+// (invalid_key_format, placeholder_key); here a key is only "a string, or null to remove it".
+const keyValue = z.string().nullable().optional();
+
+/** Body of `PATCH /users/me/api-key` and `PATCH /admin/api-key`. Unknown fields are refused, never ignored. */
+export const keyUpdateBody = z
+  .strictObject({ anthropic_api_key: keyValue, openai_api_key: keyValue, google_api_key: keyValue })
+  .refine((body) => Object.keys(body).length > 0, {
+    message: 'Send at least one of anthropic_api_key, openai_api_key, google_api_key (a string sets it, null removes it).',
+  });
+
+/** Query of `DELETE /users/me/api-key` and `DELETE /admin/api-key`. */
+export const keyDeleteQuery = z.object({ provider: z.enum(PROVIDERS).optional() });
+
+const verification = z.enum(['unverified', 'valid', 'invalid']);
+const keyState = {
+  configured: z.boolean(),
+  hint: z.string().optional().describe('The last four characters of the key, after an ellipsis.'),
+  updated_at: z.string().optional(),
+  verification: verification.optional(),
+};
+const personalKeyState = z.object({ ...keyState, system_fallback: z.boolean() });
+const systemKeyState = z.object({ ...keyState, source: z.enum(['database', 'environment']).nullable() });
+
+const hasFlags = { has_anthropic_key: z.boolean(), has_openai_key: z.boolean(), has_google_key: z.boolean() };
+
+/** Response of the personal key routes: the guide's three booleans plus the `keys` extension. */
+export const personalKeyStatus = z.object({
+  ...hasFlags,
+  keys: z.object({ anthropic: personalKeyState, openai: personalKeyState, google: personalKeyState }),
+});
+
+/** Response of the system key routes. */
+export const systemKeyStatus = z.object({
+  ...hasFlags,
+  keys: z.object({ anthropic: systemKeyState, openai: systemKeyState, google: systemKeyState }),
+});
+
+export type PersonalKeyStatusBody = z.infer<typeof personalKeyStatus>;
+export type SystemKeyStatusBody = z.infer<typeof systemKeyStatus>;
+
+/** ISO 8601 to the second, as the contract shows it (`2026-11-25T10:00:00Z`). */
+const isoSeconds = (date: Date) => date.toISOString().replace(/\.\d{3}Z$/, 'Z');
+
+function stateBody(state: PersonalKeyState | SystemKeyState) {
+  return {
+    configured: state.configured,
+    ...(state.hint !== undefined && { hint: state.hint }),
+    ...(state.updatedAt !== undefined && { updated_at: isoSeconds(state.updatedAt) }),
+    ...(state.verification !== undefined && { verification: state.verification }),
+  };
+}
+
+/** The personal status body from the key manager's state. */
+export function personalStatusBody(states: Record<Provider, PersonalKeyState>): PersonalKeyStatusBody {
+  const body = (provider: Provider) => ({ ...stateBody(states[provider]), system_fallback: states[provider].systemFallback });
+  return {
+    has_anthropic_key: states.anthropic.configured,
+    has_openai_key: states.openai.configured,
+    has_google_key: states.google.configured,
+    keys: { anthropic: body('anthropic'), openai: body('openai'), google: body('google') },
+  };
+}
+
+/** The system status body from the key manager's state. */
+export function systemStatusBody(states: Record<Provider, SystemKeyState>): SystemKeyStatusBody {
+  const body = (provider: Provider) => ({ ...stateBody(states[provider]), source: states[provider].source });
+  return {
+    has_anthropic_key: states.anthropic.configured,
+    has_openai_key: states.openai.configured,
+    has_google_key: states.google.configured,
+    keys: { anthropic: body('anthropic'), openai: body('openai'), google: body('google') },
+  };
+}
+
+/** The key update in the key manager's terms: field names to providers, absent fields left out. */
+export function keyUpdateOf(body: z.infer<typeof keyUpdateBody>): Partial<Record<Provider, string | null>> {
+  const update: Partial<Record<Provider, string | null>> = {};
+  for (const provider of PROVIDERS) {
+    const value = body[`${provider}_api_key`];
+    if (value !== undefined) update[provider] = value;
+  }
+  return update;
+}

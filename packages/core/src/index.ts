@@ -1,0 +1,39 @@
+/**
+ * @byokit/core: bring-your-own-key LLM access for Node backends. Start with {@link createByokit}, mount
+ * it with `@byokit/adapter-express`, keep data in `@byokit/storage-postgres`.
+ */
+export { createByokit } from './byokit.js';
+export type { Byokit, ByokitOptions } from './byokit.js';
+
+export { ByokitError, ERROR_STATUS, isByokitError } from './errors.js';
+export type { ByokitErrorDetails, ErrorCode, ValidationIssue } from './errors.js';
+
+export { PROVIDERS, isProvider } from './keys/providers.js';
+export type { Provider } from './keys/providers.js';
+export { SecretKey } from './keys/secret-key.js';
+export { isPlaceholderKey, keyHint, parseProviderKey, scrubSecrets } from './keys/key-formats.js';
+
+export { Keyring, envKeyProvider, generateKeyringEntry, keyringFromEnv, parseKeyring } from './crypto/keyring.js';
+export type { KeyProvider, KeyringOptions } from './crypto/keyring.js';
+export { openProviderKey, readEnvelopeKeyId, sealProviderKey } from './crypto/envelope.js';
+export type { EnvelopeContext } from './crypto/envelope.js';
+
+export type { KeySource, ResolvedKey } from './resolve/key-resolver.js';
+export { DEFAULT_SYSTEM_KEY_VARIABLES } from './resolve/environment-keys.js';
+export type { SystemKeyVariables } from './resolve/environment-keys.js';
+
+export { memoryStorage } from './storage/memory-storage.js';
+export { SYSTEM_OWNER, userOwner } from './storage/storage.js';
+export type {
+  AuditQuery,
+  AuditRecord,
+  KeyChange,
+  KeyOwner,
+  KeyVerification,
+  KeyWriteActor,
+  Storage,
+  StoredKey,
+} from './storage/storage.js';
+
+export type { Authenticate, ByokitRequest, ByokitResponse, Principal, RequestBody, RequestHeaders } from './http/types.js';
+export type { Logger, LogMethod } from './logging/logger.js';

@@ -1,0 +1,70 @@
+import { describe, expect, it } from 'vitest';
+import { fakeProviderKey } from './fake-keys.js';
+import { scrubSecrets } from './key-formats.js';
+import { PROVIDERS } from './providers.js';
+
+/** True when any 8-character piece of `key` survives in `text` (the spec's canary rule). */
+function containsPieceOf(text: string, key: string): boolean {
+  for (let index = 0; index + 8 <= key.length; index++) {
+    if (text.includes(key.slice(index, index + 8))) return true;
+  }
+  return false;
+}
+
+describe('scrubSecrets', () => {
+  it("removes the masked key OpenAI echoes in a 401 message (\"Incorrect API key provided: sk-proj-****…abcd\")", () => {
+    const scrubbed = scrubSecrets('Incorrect API key provided: sk-proj-****…abcd. You can find your API key at https://platform.openai.com/account/api-keys.');
+    expect(scrubbed).toBe(
+      'Incorrect API key provided: [redacted]. You can find your API key at https://platform.openai.com/account/api-keys.',
+    );
+  });
+
+  it('removes a partly masked key whole, not leaving its visible start', () => {
+    const key = fakeProviderKey('openai');
+    const echoed = `${key.slice(0, 24)}${'*'.repeat(40)}${key.slice(-4)}`;
+    const scrubbed = scrubSecrets(`Incorrect API key provided: ${echoed}.`);
+    expect(scrubbed).toBe('Incorrect API key provided: [redacted].');
+  });
+
+  it.each(PROVIDERS)('removes a full fake %s key from an upstream error body', (provider) => {
+    const key = fakeProviderKey(provider);
+    const body = JSON.stringify({ error: { message: `API key not valid: ${key}`, type: 'invalid_request_error' } });
+    const scrubbed = scrubSecrets(body);
+    expect(containsPieceOf(scrubbed, key)).toBe(false);
+    expect(scrubbed).toContain('[redacted]');
+    expect(scrubbed).toContain('invalid_request_error');
+  });
+
+  it('removes an OpenAI key whose sk- prefix was cut off, by the marker inside every OpenAI key', () => {
+    const key = fakeProviderKey('openai');
+    const scrubbed = scrubSecrets(`key fragment ${key.slice(20)} rejected`);
+    expect(scrubbed).toBe('key fragment [redacted] rejected');
+  });
+
+  it('removes keys behind their labels: Bearer, x-api-key, x-goog-api-key, api_key and ?key=', () => {
+    const token = 'test-token-abc.def_123';
+    expect(scrubSecrets(`Authorization: Bearer ${token}`)).toBe('Authorization: Bearer [redacted]');
+    expect(scrubSecrets(`x-api-key: ${token}`)).toBe('x-api-key: [redacted]');
+    expect(scrubSecrets(`x-goog-api-key: ${token}`)).toBe('x-goog-api-key: [redacted]');
+    expect(scrubSecrets(`{"api_key": "${token}"}`)).toBe('{"api_key": "[redacted]"}');
+    expect(scrubSecrets(`GET /v1beta/models?key=${token}&alt=sse`)).toBe('GET /v1beta/models?key=[redacted]&alt=sse');
+  });
+
+  it('removes loose provider prefixes followed by key characters', () => {
+    expect(scrubSecrets('got sk-ant-testfake01 here')).toBe('got [redacted] here');
+    expect(scrubSecrets('got sk-test-fake-0123456789 here')).toBe('got [redacted] here');
+    expect(scrubSecrets('got AIzaTestFake0123456789 here')).toBe('got [redacted] here');
+  });
+
+  it('leaves ordinary error text alone', () => {
+    const text = 'Overloaded: the task-management-system-v2 queue is full; retry after 30s (see https://docs.anthropic.com/errors).';
+    expect(scrubSecrets(text)).toBe(text);
+  });
+
+  it('scrubs large hostile text in linear time', () => {
+    const hostile = `${'sk-'.repeat(300_000)} ${'sk-a*'.repeat(200_000)} ${'a'.repeat(1_000_000)}`;
+    const started = performance.now();
+    scrubSecrets(hostile);
+    expect(performance.now() - started).toBeLessThan(2000);
+  });
+});

@@ -1,0 +1,17 @@
+/** The providers whose keys byokit stores, in the order the contract lists them. */
+export const PROVIDERS = ['anthropic', 'openai', 'google'] as const;
+
+/** One of {@link PROVIDERS}. */
+export type Provider = (typeof PROVIDERS)[number];
+
+/** True when `value` is one of {@link PROVIDERS} (exact, case-sensitive: ids come from our own contract). */
+export function isProvider(value: unknown): value is Provider {
+  return typeof value === 'string' && (PROVIDERS as readonly string[]).includes(value);
+}
+
+/** How each provider is named in messages shown to people. */
+export const PROVIDER_LABELS: Readonly<Record<Provider, string>> = Object.freeze({
+  anthropic: 'Anthropic',
+  openai: 'OpenAI',
+  google: 'Google',
+});

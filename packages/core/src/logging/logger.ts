@@ -1,0 +1,18 @@
+/** A log method with pino's signature: a merge object, then a message. */
+export type LogMethod = (object: Record<string, unknown>, message: string) => void;
+
+/**
+ * The logger byokit writes to, with pino's interface (a pino logger fits as is). byokit logs no key and
+ * no piece of one, at any level.
+ */
+export interface Logger {
+  debug: LogMethod;
+  info: LogMethod;
+  warn: LogMethod;
+  error: LogMethod;
+}
+
+const ignore: LogMethod = () => {};
+
+/** The default: log nothing. */
+export const silentLogger: Logger = Object.freeze({ debug: ignore, info: ignore, warn: ignore, error: ignore });

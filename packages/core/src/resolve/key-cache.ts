@@ -1,0 +1,50 @@
+import type { SecretKey } from '../keys/secret-key.js';
+
+interface Entry {
+  key: SecretKey | null;
+  expiresAt: number;
+}
+
+/**
+ * Decrypted keys (and known absences), kept for a short time so the hot path does not decrypt or query
+ * storage on every request. Bounded in size; the oldest entry goes first. Writes through this process
+ * invalidate at once; writes by other processes are seen within the TTL (spec/architecture.md, scale-out).
+ */
+export class KeyCache {
+  readonly #entries = new Map<string, Entry>();
+
+  constructor(
+    private readonly ttlMs: number,
+    private readonly maxEntries: number,
+    private readonly now: () => number,
+  ) {}
+
+  /** The cached value: a key, `null` for a known absence, `undefined` when not cached or expired. */
+  get(slot: string): SecretKey | null | undefined {
+    const entry = this.#entries.get(slot);
+    if (!entry) return undefined;
+    if (entry.expiresAt <= this.now()) {
+      this.#entries.delete(slot);
+      return undefined;
+    }
+    return entry.key;
+  }
+
+  set(slot: string, key: SecretKey | null): void {
+    if (this.ttlMs <= 0) return;
+    this.#entries.delete(slot);
+    if (this.#entries.size >= this.maxEntries) {
+      const oldest = this.#entries.keys().next().value;
+      if (oldest !== undefined) this.#entries.delete(oldest);
+    }
+    this.#entries.set(slot, { key, expiresAt: this.now() + this.ttlMs });
+  }
+
+  delete(slot: string): void {
+    this.#entries.delete(slot);
+  }
+
+  clear(): void {
+    this.#entries.clear();
+  }
+}

@@ -1,0 +1,139 @@
+import { describe, expect, it } from 'vitest';
+import { createByokit } from '../byokit.js';
+import { Keyring } from '../crypto/keyring.js';
+import { isByokitError } from '../errors.js';
+import { fakeProviderKey } from '../keys/fake-keys.js';
+import { memoryStorage } from '../storage/memory-storage.js';
+import { userOwner } from '../storage/storage.js';
+import { admin, alice, bob, call, testByokit, testKeyring } from '../http/test-helpers.js';
+
+describe("key resolution: the guide's example", () => {
+  // The guide: "You configured Anthropic key: uses YOUR key; you didn't configure OpenAI key, but admin did:
+  // uses SYSTEM key; neither you nor admin configured Google key: error."
+  it('uses your key, then the system key, then refuses with api_key_required naming the provider', async () => {
+    const { byokit } = await testByokit();
+    const yours = fakeProviderKey('anthropic');
+    const system = fakeProviderKey('openai');
+    await call(byokit, 'PATCH', '/users/me/api-key', { principal: alice, body: { anthropic_api_key: yours } });
+    await call(byokit, 'PATCH', '/admin/api-key', { principal: admin, body: { openai_api_key: system } });
+
+    const anthropic = await byokit.resolveKey(alice, 'anthropic');
+    expect(anthropic.source).toBe('user');
+    expect(anthropic.key.reveal()).toBe(yours);
+
+    const openai = await byokit.resolveKey(alice, 'openai');
+    expect(openai.source).toBe('system');
+    expect(openai.key.reveal()).toBe(system);
+
+    const google = await byokit.resolveKey(alice, 'google').catch((error: unknown) => error);
+    expect(isByokitError(google)).toBe(true);
+    expect(google).toMatchObject({ code: 'api_key_required', status: 400, details: { provider: 'google' } });
+    expect((google as Error).message).toContain('google');
+  });
+
+  it.each([
+    ['personal key only', { personal: true }, 'user'],
+    ['personal key and a database system key', { personal: true, database: true }, 'user'],
+    ['personal key and an environment system key', { personal: true, environment: true }, 'user'],
+    ['database and environment system keys', { database: true, environment: true }, 'system:database'],
+    ['environment system key only', { environment: true }, 'system:environment'],
+    ['nothing', {}, 'api_key_required'],
+  ] as const)('with %s, resolves to %s', async (_name, setup, expected) => {
+    const keys = { personal: fakeProviderKey('google'), database: fakeProviderKey('google'), environment: fakeProviderKey('google') };
+    const { byokit } = await testByokit({ environment: 'environment' in setup ? { GOOGLE_API_KEY: keys.environment } : {} });
+    if ('personal' in setup) await call(byokit, 'PATCH', '/users/me/api-key', { principal: alice, body: { google_api_key: keys.personal } });
+    if ('database' in setup) await call(byokit, 'PATCH', '/admin/api-key', { principal: admin, body: { google_api_key: keys.database } });
+    const outcome = await byokit.resolveKey(alice, 'google').then(
+      ({ key, source }) => (source === 'user' ? (key.reveal() === keys.personal ? 'user' : 'wrong key') : `system:${key.reveal() === keys.database ? 'database' : 'environment'}`),
+      (error: { code: string }) => error.code,
+    );
+    expect(outcome).toBe(expected);
+  });
+
+  it("never uses another user's personal key", async () => {
+    const { byokit } = await testByokit();
+    await call(byokit, 'PATCH', '/users/me/api-key', { principal: bob, body: { openai_api_key: fakeProviderKey('openai') } });
+    await expect(byokit.resolveKey(alice, 'openai')).rejects.toMatchObject({ code: 'api_key_required' });
+  });
+
+  it('treats a placeholder in the environment as absent', async () => {
+    const { byokit } = await testByokit({ environment: { ANTHROPIC_API_KEY: 'sk-ant-YOUR-KEY-HERE' } });
+    await expect(byokit.resolveKey(alice, 'anthropic')).rejects.toMatchObject({ code: 'api_key_required' });
+  });
+
+  it('reads system keys from the variable names the host configures', async () => {
+    const key = fakeProviderKey('openai');
+    const { byokit } = await testByokit({ environment: { MY_OPENAI: key }, systemKeyVariables: { openai: 'MY_OPENAI' } });
+    expect((await byokit.resolveKey(alice, 'openai')).key.reveal()).toBe(key);
+  });
+});
+
+describe('key resolution: failures are loud', () => {
+  it('fails with key_decrypt_failed, never falling through to the system key, when a stored key does not open', async () => {
+    const storage = memoryStorage();
+    const environment = { OPENAI_API_KEY: fakeProviderKey('openai') };
+    const first = await createByokit({ storage, keyring: testKeyring('k1'), environment });
+    await call(first, 'PATCH', '/users/me/api-key', { principal: alice, body: { openai_api_key: fakeProviderKey('openai') } });
+    // Same id, different bytes: the envelope names k1 but k1 is now another key.
+    const second = await createByokit({ storage, keyring: testKeyring('k1'), environment });
+    await expect(second.resolveKey(alice, 'openai')).rejects.toMatchObject({ code: 'key_decrypt_failed' });
+    const response = await call(second, 'GET', '/users/me/api-key-status', { principal: alice });
+    expect(response!.status).toBe(200); // status needs no decryption
+  });
+
+  it('refuses to start when storage holds keys sealed by a master key the keyring lacks, and starts once it is back', async () => {
+    const storage = memoryStorage();
+    const oldKey = { id: 'old', key: crypto.getRandomValues(new Uint8Array(32)) };
+    const newKey = { id: 'new', key: crypto.getRandomValues(new Uint8Array(32)) };
+    const openai = fakeProviderKey('openai');
+    const first = await createByokit({ storage, keyring: Keyring.from([oldKey]), environment: {} });
+    await call(first, 'PATCH', '/users/me/api-key', { principal: alice, body: { openai_api_key: openai } });
+    await expect(createByokit({ storage, keyring: Keyring.from([newKey]), environment: {} })).rejects.toMatchObject({
+      code: 'keyring_invalid',
+      message: expect.stringContaining("'old'"),
+    });
+    // With the old key kept beside a new primary, it starts and still opens the old envelope.
+    const rotated = await createByokit({ storage, keyring: Keyring.from([newKey, oldKey]), environment: {} });
+    expect((await rotated.resolveKey(alice, 'openai')).key.reveal()).toBe(openai);
+  });
+});
+
+describe('key resolution: the decrypted-key cache', () => {
+  it('sees a write through this process at once', async () => {
+    const { byokit } = await testByokit({ keyCache: { ttlMs: 60_000 } });
+    const first = fakeProviderKey('anthropic');
+    const second = fakeProviderKey('anthropic');
+    await call(byokit, 'PATCH', '/users/me/api-key', { principal: alice, body: { anthropic_api_key: first } });
+    expect((await byokit.resolveKey(alice, 'anthropic')).key.reveal()).toBe(first);
+    await call(byokit, 'PATCH', '/users/me/api-key', { principal: alice, body: { anthropic_api_key: second } });
+    expect((await byokit.resolveKey(alice, 'anthropic')).key.reveal()).toBe(second);
+    await call(byokit, 'DELETE', '/users/me/api-key', { principal: alice });
+    await expect(byokit.resolveKey(alice, 'anthropic')).rejects.toMatchObject({ code: 'api_key_required' });
+  });
+
+  it("sees another process's write once the TTL has passed, not before", async () => {
+    let now = Date.parse('2026-11-25T10:00:00Z');
+    const storage = memoryStorage();
+    const keyring = testKeyring();
+    const options = { storage, keyring, environment: {}, keyCache: { ttlMs: 5_000 }, now: () => new Date(now) };
+    const nodeA = await createByokit(options);
+    const nodeB = await createByokit(options);
+    const key = fakeProviderKey('google');
+    await expect(nodeB.resolveKey(alice, 'google')).rejects.toMatchObject({ code: 'api_key_required' });
+    await call(nodeA, 'PATCH', '/users/me/api-key', { principal: alice, body: { google_api_key: key } });
+    await expect(nodeB.resolveKey(alice, 'google')).rejects.toMatchObject({ code: 'api_key_required' });
+    now += 5_001;
+    expect((await nodeB.resolveKey(alice, 'google')).key.reveal()).toBe(key);
+  });
+
+  it('reads storage on every call when the cache is off', async () => {
+    const storage = memoryStorage();
+    let reads = 0;
+    const counting = { ...storage, getKey: (...args: Parameters<typeof storage.getKey>) => (reads++, storage.getKey(...args)) };
+    const byokit = await createByokit({ storage: counting, keyring: testKeyring(), environment: {}, keyCache: { ttlMs: 0 } });
+    await storage.writeKeys(userOwner(alice.userId), [], { actorId: 'x', requestId: 'y' }, new Date());
+    await byokit.resolveKey(alice, 'openai').catch(() => {});
+    await byokit.resolveKey(alice, 'openai').catch(() => {});
+    expect(reads).toBe(4); // personal + system, twice
+  });
+});

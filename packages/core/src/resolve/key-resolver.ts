@@ -1,0 +1,71 @@
+import { ByokitError } from '../errors.js';
+import { openProviderKey } from '../crypto/envelope.js';
+import type { Keyring } from '../crypto/keyring.js';
+import { isPlaceholderKey } from '../keys/key-formats.js';
+import { PROVIDER_LABELS, type Provider } from '../keys/providers.js';
+import { SecretKey } from '../keys/secret-key.js';
+import { SYSTEM_OWNER, userOwner, type KeyOwner, type Storage } from '../storage/storage.js';
+import type { KeyCache } from './key-cache.js';
+
+/** Whose key pays for a request. */
+export type KeySource = 'user' | 'system';
+
+/** A key resolved for a request: the key itself (redacting; call `reveal()` to use it) and whose it is. */
+export interface ResolvedKey {
+  key: SecretKey;
+  source: KeySource;
+}
+
+/**
+ * Decides which key a user's request to a provider uses: the user's personal key, else the system key
+ * in storage, else the system key from the environment, else `api_key_required` (spec/http-api.md, key
+ * resolution). Placeholders count as absent at every level. A stored key that cannot be decrypted is an
+ * error, never a quiet fall-through to the system key (spec/security.md).
+ */
+export class KeyResolver {
+  constructor(
+    private readonly storage: Storage,
+    private readonly keyring: Keyring,
+    private readonly environmentKeys: Partial<Record<Provider, SecretKey>>,
+    private readonly cache: KeyCache,
+  ) {}
+
+  /** Resolves the key for `userId`'s request to `provider`, or throws `api_key_required` naming it. */
+  async resolve(userId: string, provider: Provider): Promise<ResolvedKey> {
+    const personal = await this.storedKey(userOwner(userId), provider);
+    if (personal) return { key: personal, source: 'user' };
+    const system = await this.systemKey(provider);
+    if (system) return { key: system, source: 'system' };
+    throw new ByokitError(
+      'api_key_required',
+      `No API key for ${provider}: add yours in your profile, or ask an admin for a system ${PROVIDER_LABELS[provider]} key.`,
+      { provider },
+    );
+  }
+
+  /** The system key for a provider (database first, then environment), or null. */
+  async systemKey(provider: Provider): Promise<SecretKey | null> {
+    return (await this.storedKey(SYSTEM_OWNER, provider)) ?? this.environmentKeys[provider] ?? null;
+  }
+
+  /** Forgets cached keys of an owner after a write through this process. */
+  invalidate(owner: KeyOwner, provider: Provider): void {
+    this.cache.delete(slotOf(owner, provider));
+  }
+
+  private async storedKey(owner: KeyOwner, provider: Provider): Promise<SecretKey | null> {
+    const slot = slotOf(owner, provider);
+    const cached = this.cache.get(slot);
+    if (cached !== undefined) return cached;
+    const row = await this.storage.getKey(owner, provider);
+    let key: SecretKey | null = null;
+    if (row) {
+      const plaintext = openProviderKey(this.keyring, row.envelope, { ownerType: owner.type, ownerId: owner.id, provider });
+      key = isPlaceholderKey(plaintext) ? null : new SecretKey(provider, plaintext);
+    }
+    this.cache.set(slot, key);
+    return key;
+  }
+}
+
+const slotOf = (owner: KeyOwner, provider: Provider) => `${owner.type}\u0000${owner.id}\u0000${provider}`;

@@ -1,0 +1,89 @@
+import { ByokitError } from '../errors.js';
+import { isProvider, type Provider } from '../keys/providers.js';
+import type { AuditQuery, AuditRecord, KeyChange, KeyOwner, KeyWriteActor, Storage, StoredKey } from './storage.js';
+
+const ownerKey = (owner: KeyOwner) => `${owner.type}:${owner.id}`;
+
+function copyKey(key: StoredKey): StoredKey {
+  return { ...key, owner: { ...key.owner }, envelope: key.envelope.slice(), createdAt: new Date(key.createdAt), updatedAt: new Date(key.updatedAt) };
+}
+
+/**
+ * Storage in this process's memory: for tests and trials. Nothing survives a restart and nothing is
+ * shared between processes; use `@byokit/storage-postgres` for real use.
+ */
+export function memoryStorage(): Storage {
+  // owner → provider → key. Returned values are copies, so callers cannot mutate what is stored.
+  const keys = new Map<string, Map<Provider, StoredKey>>();
+  const audit: AuditRecord[] = [];
+
+  return {
+    async getKey(owner, provider) {
+      const key = keys.get(ownerKey(owner))?.get(provider);
+      return key ? copyKey(key) : null;
+    },
+
+    async listKeys(owner) {
+      return [...(keys.get(ownerKey(owner))?.values() ?? [])].map(copyKey);
+    },
+
+    async writeKeys(owner: KeyOwner, changes: readonly KeyChange[], actor: KeyWriteActor, at: Date) {
+      // Check every change before touching anything: all or nothing, as a database transaction would be.
+      for (const change of changes) {
+        if (!isProvider(change.provider)) {
+          throw new ByokitError('validation_failed', `Unknown provider in key write.`);
+        }
+        if (change.action === 'set' && !(change.envelope instanceof Uint8Array)) {
+          throw new ByokitError('validation_failed', `A key write needs the envelope as bytes.`);
+        }
+      }
+      const owned = keys.get(ownerKey(owner)) ?? new Map<Provider, StoredKey>();
+      const written: AuditRecord[] = [];
+      for (const change of changes) {
+        const previous = owned.get(change.provider);
+        if (change.action === 'delete') {
+          if (!previous) continue;
+          owned.delete(change.provider);
+        } else {
+          owned.set(change.provider, {
+            owner: { ...owner },
+            provider: change.provider,
+            envelope: change.envelope.slice(),
+            keyId: change.keyId,
+            hint: change.hint,
+            verification: change.verification,
+            createdAt: previous?.createdAt ?? new Date(at),
+            updatedAt: new Date(at),
+          });
+        }
+        written.push({
+          id: crypto.randomUUID(),
+          at: new Date(at),
+          actorId: actor.actorId,
+          owner: { ...owner },
+          provider: change.provider,
+          action: change.action,
+          hint: change.action === 'set' ? change.hint : previous!.hint,
+          requestId: actor.requestId,
+        });
+      }
+      keys.set(ownerKey(owner), owned);
+      audit.push(...written);
+      return written.map((record) => ({ ...record, owner: { ...record.owner } }));
+    },
+
+    async listAudit(query: AuditQuery = {}) {
+      const limit = query.limit ?? 100;
+      const matching = query.owner ? audit.filter((r) => ownerKey(r.owner) === ownerKey(query.owner!)) : audit;
+      return matching.slice(-limit).reverse().map((record) => ({ ...record, owner: { ...record.owner } }));
+    },
+
+    async countKeysByMasterKeyId() {
+      const counts = new Map<string, number>();
+      for (const owned of keys.values()) {
+        for (const key of owned.values()) counts.set(key.keyId, (counts.get(key.keyId) ?? 0) + 1);
+      }
+      return counts;
+    },
+  };
+}

@@ -1,0 +1,93 @@
+import type { Provider } from '../keys/providers.js';
+
+/** Whose key a row is: one user's personal key, or the host's system key (the fallback for everyone). */
+export type KeyOwner = { readonly type: 'user'; readonly id: string } | { readonly type: 'system'; readonly id: 'system' };
+
+/** The one system owner. Its id is fixed so that it can take part in the envelope's associated data. */
+export const SYSTEM_OWNER: KeyOwner = Object.freeze({ type: 'system', id: 'system' });
+
+/** The owner of a user's personal keys. */
+export function userOwner(userId: string): KeyOwner {
+  return { type: 'user', id: userId };
+}
+
+/** What the provider said when the key was last checked; `unverified` until it is asked. */
+export type KeyVerification = 'unverified' | 'valid' | 'invalid';
+
+/** An encrypted provider key as storage holds it. Never holds plaintext. */
+export interface StoredKey {
+  owner: KeyOwner;
+  provider: Provider;
+  /** The sealed envelope (see crypto/envelope.ts). */
+  envelope: Uint8Array;
+  /** The master key id that sealed `envelope`, mirrored so rotation progress is a query. */
+  keyId: string;
+  /** The last four characters, prefixed with `…`: all of a key that may ever be shown. */
+  hint: string;
+  verification: KeyVerification;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+/** One change in a key write: set (insert or replace) or delete the owner's key for a provider. */
+export type KeyChange =
+  | {
+      action: 'set';
+      provider: Provider;
+      envelope: Uint8Array;
+      keyId: string;
+      hint: string;
+      verification: KeyVerification;
+    }
+  | { action: 'delete'; provider: Provider };
+
+/** Who asked for a key write, recorded in the audit trail. */
+export interface KeyWriteActor {
+  /** The principal's user id. */
+  actorId: string;
+  requestId: string;
+}
+
+/** One entry in the audit trail of key changes. It never holds a key, only the hint. */
+export interface AuditRecord {
+  id: string;
+  at: Date;
+  actorId: string;
+  owner: KeyOwner;
+  provider: Provider;
+  action: 'set' | 'delete';
+  /** The hint of the key set, or of the key deleted. */
+  hint: string;
+  requestId: string;
+}
+
+/** Filters for {@link Storage.listAudit}. */
+export interface AuditQuery {
+  owner?: KeyOwner;
+  /** At most this many, newest first. Default 100. */
+  limit?: number;
+}
+
+/**
+ * Everything byokit keeps. The in-memory implementation is for tests and trials; storage-postgres is for
+ * real use. A third-party implementation proves itself with `describeStorageConformance` from
+ * `@byokit/core/testing`.
+ */
+export interface Storage {
+  /** The owner's key for a provider, or null. */
+  getKey(owner: KeyOwner, provider: Provider): Promise<StoredKey | null>;
+  /** All of the owner's keys. */
+  listKeys(owner: KeyOwner): Promise<StoredKey[]>;
+  /**
+   * Applies every change and appends one audit record for each change that altered a row, all or
+   * nothing: if any change fails, none is applied. Deleting an absent key changes nothing and is not audited.
+   * Resolves with the audit records written.
+   */
+  writeKeys(owner: KeyOwner, changes: readonly KeyChange[], actor: KeyWriteActor, at: Date): Promise<AuditRecord[]>;
+  /** The audit trail, newest first. */
+  listAudit(query?: AuditQuery): Promise<AuditRecord[]>;
+  /** How many key rows each master key id seals, so start-up can refuse a keyring that lacks one. */
+  countKeysByMasterKeyId(): Promise<Map<string, number>>;
+  /** Releases connections; optional. */
+  close?(): Promise<void>;
+}

@@ -1,0 +1,7 @@
+/**
+ * @byokit/core/testing: suites that prove an implementation honours byokit's contracts, and test helpers.
+ * Needs vitest (an optional peer dependency).
+ */
+export { describeStorageConformance } from './storage-conformance.js';
+export type { StorageConformanceOptions } from './storage-conformance.js';
+export { fakeProviderKey } from '../keys/fake-keys.js';
