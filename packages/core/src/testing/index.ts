@@ -5,3 +5,5 @@
 export { describeStorageConformance } from './storage-conformance.js';
 export type { StorageConformanceOptions } from './storage-conformance.js';
 export { fakeProviderKey } from '../keys/fake-keys.js';
+export { findKeyLeaks } from './leak-check.js';
+export type { KeyLeak } from './leak-check.js';

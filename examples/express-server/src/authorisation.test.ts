@@ -1,0 +1,75 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SYSTEM_OWNER, userOwner } from '@byokit/core';
+import { fakeProviderKey } from '@byokit/core/testing';
+import { ADMIN_EMAIL, ADMIN_PASSWORD, startTestServer } from './test-server.js';
+
+// spec/security.md, "Who may do what": every key route × {anonymous, user A, user B, admin} over real
+// HTTP with real tokens, and storage checked unchanged after every refusal.
+describe('authorisation matrix through the example server', () => {
+  let server: Awaited<ReturnType<typeof startTestServer>>;
+  const tokens: Record<string, string | null> = { anonymous: null };
+  const ids: Record<string, string> = {};
+
+  async function snapshot() {
+    const owners = [userOwner(ids['user A']!), userOwner(ids['user B']!), userOwner(ids.admin!), SYSTEM_OWNER];
+    const lists = await Promise.all(owners.map((owner) => server.storage.listKeys(owner)));
+    return JSON.stringify([lists.map((l) => l.map((k) => ({ ...k, envelope: [...k.envelope] }))), await server.storage.listAudit({ limit: 10_000 })]);
+  }
+
+  beforeAll(async () => {
+    server = await startTestServer();
+    tokens['user A'] = await server.login('a@example.com');
+    tokens['user B'] = await server.login('b@example.com');
+    tokens.admin = await server.login(ADMIN_EMAIL, ADMIN_PASSWORD);
+    for (const name of ['user A', 'user B', 'admin']) {
+      const me = await fetch(`${server.base}/users/me`, { headers: { authorization: `Bearer ${tokens[name]}` } });
+      ids[name] = ((await me.json()) as { id: string }).id;
+      await fetch(`${server.base}/users/me/api-key`, {
+        method: 'PATCH',
+        headers: { authorization: `Bearer ${tokens[name]}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ google_api_key: fakeProviderKey('google') }),
+      });
+    }
+    await fetch(`${server.base}/admin/api-key`, {
+      method: 'PATCH',
+      headers: { authorization: `Bearer ${tokens.admin}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ google_api_key: fakeProviderKey('google') }),
+    });
+  });
+  afterAll(() => server.stop());
+
+  const personal = { anonymous: 401, 'user A': 200, 'user B': 200, admin: 200 };
+  const adminOnly = { anonymous: 401, 'user A': 403, 'user B': 403, admin: 200 };
+  const matrix: Array<[string, string, Record<string, number>]> = [
+    ['GET', '/users/me/api-key-status', personal],
+    ['PATCH', '/users/me/api-key', personal],
+    ['DELETE', '/users/me/api-key?provider=openai', personal],
+    ['GET', '/admin/api-key-status', adminOnly],
+    ['PATCH', '/admin/api-key', adminOnly],
+    ['DELETE', '/admin/api-key?provider=anthropic', adminOnly],
+  ];
+
+  for (const [method, path, expected] of matrix) {
+    for (const [caller, status] of Object.entries(expected)) {
+      it(`${method} ${path} as ${caller} → ${status}`, async () => {
+        const before = await snapshot();
+        const headers: Record<string, string> = { 'content-type': 'application/json' };
+        if (tokens[caller]) headers.authorization = `Bearer ${tokens[caller]}`;
+        // A PATCH that would change something if it were wrongly allowed.
+        const body = method === 'PATCH' ? JSON.stringify({ anthropic_api_key: fakeProviderKey('anthropic') }) : undefined;
+        const response = await fetch(`${server.base}${path}`, { method, headers, body });
+        expect(response.status).toBe(status);
+        if (status !== 200) {
+          expect((await response.json()).error.code).toBe(status === 401 ? 'unauthenticated' : 'forbidden');
+          expect(await snapshot()).toBe(before);
+        }
+      });
+    }
+  }
+
+  it("user B's writes never touch user A's keys", async () => {
+    const before = JSON.stringify(await server.storage.listKeys(userOwner(ids['user A']!)));
+    await fetch(`${server.base}/users/me/api-key`, { method: 'DELETE', headers: { authorization: `Bearer ${tokens['user B']}` } });
+    expect(JSON.stringify(await server.storage.listKeys(userOwner(ids['user A']!)))).toBe(before);
+  });
+});

@@ -1,0 +1,31 @@
+/** The example server's settings, all from the environment (the README's configuration table). */
+export interface ServerConfig {
+  port: number;
+  dataDirectory: string;
+  keyring: string | undefined;
+  jwtSecret: string | undefined;
+  accessTokenMinutes: number;
+  firstSuperuser: string;
+  firstSuperuserPassword: string | undefined;
+  logLevel: string;
+  /** The whole environment, for system keys (`ANTHROPIC_API_KEY`, …) read by byokit. */
+  environment: Record<string, string | undefined>;
+}
+
+export function configFromEnvironment(environment: Record<string, string | undefined> = process.env): ServerConfig {
+  const port = Number(environment.PORT ?? 8000);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`PORT must be a port number, not '${environment.PORT}'.`);
+  const minutes = Number(environment.ACCESS_TOKEN_EXPIRE_MINUTES ?? 60 * 24);
+  if (!Number.isFinite(minutes) || minutes <= 0) throw new Error('ACCESS_TOKEN_EXPIRE_MINUTES must be a positive number.');
+  return {
+    port,
+    dataDirectory: environment.BYOKIT_DATA_DIR ?? './.byokit',
+    keyring: environment.BYOKIT_KEYRING || undefined,
+    jwtSecret: environment.SECRET_KEY || undefined,
+    accessTokenMinutes: minutes,
+    firstSuperuser: environment.FIRST_SUPERUSER ?? 'admin@example.com',
+    firstSuperuserPassword: environment.FIRST_SUPERUSER_PASSWORD || undefined,
+    logLevel: environment.LOG_LEVEL ?? 'info',
+    environment,
+  };
+}

@@ -1,0 +1,65 @@
+/**
+ * The canary harness of spec/security.md ("Secrets never leave"): given the fake keys a test used and
+ * everything it captured (response bodies and headers, log lines, serialised errors, stored columns), finds
+ * any key, or any 8-character piece of one, in plain, base64, URL-encoded or JSON-escaped form. The hint
+ * (the last four characters) is allowed: no 8-character piece fits inside it.
+ */
+
+/** One place a key showed up. */
+export interface KeyLeak {
+  /** Which captured text, by the label it was given. */
+  where: string;
+  /** Which form of the key was found. */
+  form: 'plain' | 'base64' | 'url-encoded' | 'json-escaped';
+  /** The offset of the piece within the key. */
+  offset: number;
+}
+
+const PIECE = 8;
+
+function pieces(text: string, length: number): Array<[string, number]> {
+  const result: Array<[string, number]> = [];
+  for (let offset = 0; offset + length <= text.length; offset++) result.push([text.slice(offset, offset + length), offset]);
+  return result;
+}
+
+const base64 = (text: string) => btoa(String.fromCharCode(...new TextEncoder().encode(text)));
+
+/** Every piece to look for: each form of each 8-character window of the key. */
+function needles(key: string): Array<{ needle: string; form: KeyLeak['form']; offset: number }> {
+  const found: Array<{ needle: string; form: KeyLeak['form']; offset: number }> = [];
+  for (const [piece, offset] of pieces(key, PIECE)) {
+    found.push({ needle: piece, form: 'plain', offset });
+    const urlEncoded = encodeURIComponent(piece);
+    if (urlEncoded !== piece) found.push({ needle: urlEncoded, form: 'url-encoded', offset });
+    const jsonEscaped = JSON.stringify(piece).slice(1, -1);
+    if (jsonEscaped !== piece) found.push({ needle: jsonEscaped, form: 'json-escaped', offset });
+  }
+  // base64 aligns on 3-byte groups: encode from each of three starting offsets and look for the inner
+  // 12 characters (9 bytes) of every window, which are the same wherever the key sits in a longer text.
+  for (let shift = 0; shift < 3; shift++) {
+    const encoded = base64(key.slice(shift));
+    for (let offset = 0; offset + 12 <= encoded.length - 4; offset += 4) {
+      found.push({ needle: encoded.slice(offset, offset + 12), form: 'base64', offset: shift + (offset / 4) * 3 });
+    }
+  }
+  return found;
+}
+
+/**
+ * Looks for the keys in the captured texts.
+ *
+ * @param keys - The fake keys the test used.
+ * @param captured - Labelled texts: `[['PATCH /users/me/api-key response body', text], …]`.
+ * @returns Every leak found; empty when none.
+ */
+export function findKeyLeaks(keys: readonly string[], captured: Iterable<readonly [string, string]>): KeyLeak[] {
+  const searches = keys.flatMap(needles);
+  const leaks: KeyLeak[] = [];
+  for (const [where, text] of captured) {
+    for (const { needle, form, offset } of searches) {
+      if (text.includes(needle)) leaks.push({ where, form, offset });
+    }
+  }
+  return leaks;
+}
