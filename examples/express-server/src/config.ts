@@ -1,3 +1,5 @@
+import { resolve } from 'node:path';
+
 /** The example server's settings, all from the environment (the README's configuration table). */
 export interface ServerConfig {
   port: number;
@@ -19,7 +21,8 @@ export function configFromEnvironment(environment: Record<string, string | undef
   if (!Number.isFinite(minutes) || minutes <= 0) throw new Error('ACCESS_TOKEN_EXPIRE_MINUTES must be a positive number.');
   return {
     port,
-    dataDirectory: environment.BYOKIT_DATA_DIR ?? './.byokit',
+    // npm runs a workspace's script in the workspace folder; INIT_CWD is where `npm start` was typed.
+    dataDirectory: resolve(environment.INIT_CWD ?? '.', environment.BYOKIT_DATA_DIR ?? '.byokit'),
     keyring: environment.BYOKIT_KEYRING || undefined,
     jwtSecret: environment.SECRET_KEY || undefined,
     accessTokenMinutes: minutes,

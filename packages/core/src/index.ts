@@ -11,7 +11,10 @@ export type { ByokitErrorDetails, ErrorCode, ValidationIssue } from './errors.js
 export { PROVIDERS, isProvider } from './keys/providers.js';
 export type { Provider } from './keys/providers.js';
 export { SecretKey } from './keys/secret-key.js';
-export { isPlaceholderKey, keyHint, parseProviderKey, scrubSecrets } from './keys/key-formats.js';
+export { parseProviderKey } from './keys/key-formats.js';
+export { isPlaceholderKey } from './keys/placeholders.js';
+export { scrubSecrets } from './keys/scrub-secrets.js';
+export { keyHint } from './keys/secret-key.js';
 
 export { Keyring, envKeyProvider, generateKeyringEntry, keyringFromEnv, parseKeyring } from './crypto/keyring.js';
 export type { KeyProvider, KeyringOptions } from './crypto/keyring.js';

@@ -1,5 +1,5 @@
 import { isByokitError, type ErrorCode } from '../errors.js';
-import { scrubSecrets } from '../keys/key-formats.js';
+import { scrubSecrets } from '../keys/scrub-secrets.js';
 import type { Logger } from '../logging/logger.js';
 import type { ByokitResponse } from './types.js';
 

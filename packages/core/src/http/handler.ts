@@ -1,6 +1,6 @@
 import type { z } from 'zod';
 import { ByokitError, type ValidationIssue } from '../errors.js';
-import { scrubSecrets } from '../keys/key-formats.js';
+import { scrubSecrets } from '../keys/scrub-secrets.js';
 import type { Logger } from '../logging/logger.js';
 import { baseHeaders, errorResponse } from './error-response.js';
 import { requestIdOf } from './headers.js';

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { fakeProviderKey } from './fake-keys.js';
-import { isPlaceholderKey, parseProviderKey } from './key-formats.js';
+import { parseProviderKey } from './key-formats.js';
+import { isPlaceholderKey } from './placeholders.js';
 import { PROVIDERS } from './providers.js';
 
 describe('fakeProviderKey', () => {

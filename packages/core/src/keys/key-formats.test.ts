@@ -2,7 +2,9 @@ import { describe, expect, it } from 'vitest';
 import type { ErrorCode } from '../errors.js';
 import { isByokitError } from '../errors.js';
 import { fakeProviderKey } from './fake-keys.js';
-import { isPlaceholderKey, keyHint, parseProviderKey } from './key-formats.js';
+import { parseProviderKey } from './key-formats.js';
+import { isPlaceholderKey } from './placeholders.js';
+import { keyHint } from './secret-key.js';
 import { PROVIDERS } from './providers.js';
 import type { Provider } from './providers.js';
 

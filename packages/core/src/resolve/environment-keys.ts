@@ -1,5 +1,6 @@
 import { isByokitError } from '../errors.js';
-import { parseProviderKey, isPlaceholderKey } from '../keys/key-formats.js';
+import { parseProviderKey } from '../keys/key-formats.js';
+import { isPlaceholderKey } from '../keys/placeholders.js';
 import { PROVIDERS, type Provider } from '../keys/providers.js';
 import type { SecretKey } from '../keys/secret-key.js';
 import type { Logger } from '../logging/logger.js';

@@ -1,7 +1,7 @@
 import { ByokitError } from '../errors.js';
 import { openProviderKey } from '../crypto/envelope.js';
 import type { Keyring } from '../crypto/keyring.js';
-import { isPlaceholderKey } from '../keys/key-formats.js';
+import { isPlaceholderKey } from '../keys/placeholders.js';
 import { PROVIDER_LABELS, type Provider } from '../keys/providers.js';
 import { SecretKey } from '../keys/secret-key.js';
 import { SYSTEM_OWNER, userOwner, type KeyOwner, type Storage } from '../storage/storage.js';

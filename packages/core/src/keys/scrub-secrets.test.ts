@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { fakeProviderKey } from './fake-keys.js';
-import { scrubSecrets } from './key-formats.js';
+import { scrubSecrets } from './scrub-secrets.js';
 import { PROVIDERS } from './providers.js';
 
 /** True when any 8-character piece of `key` survives in `text` (the spec's canary rule). */

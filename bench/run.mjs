@@ -1,0 +1,6 @@
+// npm run bench: every benchmark of the project, each printing its figures as ratios to a floor measured
+// in the same run. Figures from a shared machine vary between runs; the ratios are what we hold goals to.
+import { runKeyPath } from './key-path.mjs';
+
+console.log(`byokit bench: node ${process.version}, ${new Date().toISOString()}`);
+await runKeyPath();
