@@ -11,8 +11,11 @@ async function byokitWith(ttlMs) {
   const byokit = await createByokit({ storage: memoryStorage(), keyring, environment: {}, keyCache: { ttlMs } });
   const body = new TextEncoder().encode(JSON.stringify({ anthropic_api_key: fakeProviderKey('anthropic') }));
   await byokit.handle({
-    method: 'PATCH', url: '/users/me/api-key', headers: { 'content-type': 'application/json' },
-    body: { kind: 'stream', stream: [body] }, authenticate: () => alice,
+    method: 'PATCH',
+    url: '/users/me/api-key',
+    headers: { 'content-type': 'application/json' },
+    body: { kind: 'stream', stream: [body] },
+    authenticate: () => alice,
   });
   return byokit;
 }
@@ -40,7 +43,13 @@ export async function runKeyPath() {
   const statusFloor = results['floor: JSON.stringify of the status body'].median;
   const rows = Object.entries(results).map(([name, { median, min, max }]) => {
     const base = name.startsWith('GET') || name.includes('JSON') ? statusFloor : floor;
-    return { case: name, 'µs/op (median)': micro(median), 'min–max': `${micro(min)}–${micro(max)}`, 'ops/s': Math.round(1e9 / median).toLocaleString('en'), '× floor': (median / base).toFixed(1) };
+    return {
+      case: name,
+      'µs/op (median)': micro(median),
+      'min–max': `${micro(min)}–${micro(max)}`,
+      'ops/s': Math.round(1e9 / median).toLocaleString('en'),
+      '× floor': (median / base).toFixed(1),
+    };
   });
   console.log('\nKey path (in process, memory storage; 3 rounds, rotated order)');
   console.table(rows);

@@ -92,7 +92,10 @@ async function createFirstSuperuser(users: UserDirectory, config: ServerConfig, 
   const created = await users.create({ email: config.firstSuperuser, password, fullName: 'Admin', isSuperuser: true });
   if (created && !config.firstSuperuserPassword) {
     // Shown once so that `npm start` works with no set-up; set FIRST_SUPERUSER_PASSWORD to choose it.
-    logger.warn({ email: config.firstSuperuser }, `FIRST_SUPERUSER_PASSWORD is not set: the first admin's password for this run is ${password}`);
+    logger.warn(
+      { email: config.firstSuperuser },
+      `FIRST_SUPERUSER_PASSWORD is not set: the first admin's password for this run is ${password}`,
+    );
   }
 }
 

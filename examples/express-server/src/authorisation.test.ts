@@ -13,7 +13,10 @@ describe('authorisation matrix through the example server', () => {
   async function snapshot() {
     const owners = [userOwner(ids['user A']!), userOwner(ids['user B']!), userOwner(ids.admin!), SYSTEM_OWNER];
     const lists = await Promise.all(owners.map((owner) => server.storage.listKeys(owner)));
-    return JSON.stringify([lists.map((l) => l.map((k) => ({ ...k, envelope: [...k.envelope] }))), await server.storage.listAudit({ limit: 10_000 })]);
+    return JSON.stringify([
+      lists.map((l) => l.map((k) => ({ ...k, envelope: [...k.envelope] }))),
+      await server.storage.listAudit({ limit: 10_000 }),
+    ]);
   }
 
   beforeAll(async () => {

@@ -67,7 +67,7 @@ describe("the user guide's curl flow", () => {
     expect(JSON.stringify(status)).not.toContain(key.slice(0, 16));
   });
 
-  it('updates keys as the guide\'s PATCH example does, then deletes them all', async () => {
+  it("updates keys as the guide's PATCH example does, then deletes them all", async () => {
     await fetch(`${server.base}/users/me/api-key`, {
       method: 'PATCH',
       headers: { ...auth(), ...json },
@@ -85,7 +85,7 @@ describe("the user guide's curl flow", () => {
     expect(await response.json()).toMatchObject({ email: 'your@email.com', is_superuser: false });
   });
 
-  it('the first admin, from FIRST_SUPERUSER, sets a system key that becomes the user\'s fallback', async () => {
+  it("the first admin, from FIRST_SUPERUSER, sets a system key that becomes the user's fallback", async () => {
     const adminToken = await server.login(ADMIN_EMAIL, ADMIN_PASSWORD);
     const set = await fetch(`${server.base}/admin/api-key`, {
       method: 'PATCH',
@@ -125,7 +125,13 @@ describe("the example server's own routes refuse bad input in the contract's sha
   it.each([
     ['malformed JSON', '{"email": ', 'application/json', 400, 'invalid_json'],
     ['text/plain', '{}', 'text/plain', 415, 'unsupported_media_type'],
-    ['an unknown field is_superuser', '{"email":"a@b.co","password":"12345678","is_superuser":true}', 'application/json', 422, 'validation_failed'],
+    [
+      'an unknown field is_superuser',
+      '{"email":"a@b.co","password":"12345678","is_superuser":true}',
+      'application/json',
+      422,
+      'validation_failed',
+    ],
     ['a short password', '{"email":"a@b.co","password":"1"}', 'application/json', 422, 'validation_failed'],
     ['a body over 8 KB', JSON.stringify({ email: 'a@b.co', password: 'x'.repeat(10_000) }), 'application/json', 413, 'payload_too_large'],
   ])('signup with %s', async (_name, body, contentType, status, code) => {
@@ -147,7 +153,9 @@ describe("the example server's own routes refuse bad input in the contract's sha
     const missing = await fetch(`${server.base}/no-such-route`);
     expect(missing.status).toBe(404);
     expect((await missing.json()).error.code).toBe('not_found');
-    const forged = await fetch(`${server.base}/users/me/api-key-status`, { headers: { authorization: 'Bearer eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.' } });
+    const forged = await fetch(`${server.base}/users/me/api-key-status`, {
+      headers: { authorization: 'Bearer eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.' },
+    });
     expect(forged.status).toBe(401);
   });
 });

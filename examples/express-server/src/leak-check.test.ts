@@ -24,7 +24,10 @@ describe('no key leaks anywhere in the key flow', () => {
     if (body !== undefined) headers['content-type'] = 'application/json';
     const response = await fetch(`${server.base}${path}`, { method, headers, body });
     const text = await response.text();
-    captured.push([`${method} ${path} → ${response.status} body`, text], [`${method} ${path} headers`, JSON.stringify([...response.headers])]);
+    captured.push(
+      [`${method} ${path} → ${response.status} body`, text],
+      [`${method} ${path} headers`, JSON.stringify([...response.headers])],
+    );
     return response.status;
   }
 
@@ -34,14 +37,24 @@ describe('no key leaks anywhere in the key flow', () => {
     const admin = await server.login(ADMIN_EMAIL, ADMIN_PASSWORD);
 
     // Set, read, replace and delete, personal and system.
-    await send('PATCH', '/users/me/api-key', user, JSON.stringify({ anthropic_api_key: keys.anthropic[0], openai_api_key: keys.openai[0], google_api_key: keys.google[0] }));
+    await send(
+      'PATCH',
+      '/users/me/api-key',
+      user,
+      JSON.stringify({ anthropic_api_key: keys.anthropic[0], openai_api_key: keys.openai[0], google_api_key: keys.google[0] }),
+    );
     await send('GET', '/users/me/api-key-status', user);
     await send('PATCH', '/admin/api-key', admin, JSON.stringify({ anthropic_api_key: keys.anthropic[1], openai_api_key: keys.openai[1] }));
     await send('GET', '/admin/api-key-status', admin);
     // Fail in every way a key can: wrong field, inner whitespace, control characters, as a field name,
     // wrong type, too large, not allowed.
     await send('PATCH', '/users/me/api-key', user, JSON.stringify({ openai_api_key: keys.anthropic[0] }));
-    await send('PATCH', '/users/me/api-key', user, JSON.stringify({ anthropic_api_key: `${keys.anthropic[0]!.slice(0, 50)} ${keys.anthropic[0]!.slice(50)}` }));
+    await send(
+      'PATCH',
+      '/users/me/api-key',
+      user,
+      JSON.stringify({ anthropic_api_key: `${keys.anthropic[0]!.slice(0, 50)} ${keys.anthropic[0]!.slice(50)}` }),
+    );
     await send('PATCH', '/users/me/api-key', user, JSON.stringify({ google_api_key: `${keys.google[0]}\r\n` + keys.google[1] }));
     await send('PATCH', '/users/me/api-key', user, JSON.stringify({ [keys.openai[1]!]: 'x' }));
     await send('PATCH', '/users/me/api-key', user, JSON.stringify({ anthropic_api_key: [keys.anthropic[1]] }));
@@ -54,10 +67,16 @@ describe('no key leaks anywhere in the key flow', () => {
     await send('DELETE', '/users/me/api-key', user);
 
     // Resolution in code: the resolved value, and the error when nothing is left.
-    const userId = (JSON.parse(await (await fetch(`${server.base}/users/me`, { headers: { authorization: `Bearer ${user}` } })).text()) as { id: string }).id;
+    const userId = (
+      JSON.parse(await (await fetch(`${server.base}/users/me`, { headers: { authorization: `Bearer ${user}` } })).text()) as { id: string }
+    ).id;
     await send('PATCH', '/users/me/api-key', user, JSON.stringify({ anthropic_api_key: keys.anthropic[0] }));
     const resolved = await server.byokit.resolveKey({ userId }, 'anthropic');
-    captured.push(['resolved key, inspected', inspect(resolved, { depth: 5, showHidden: true })], ['resolved key, JSON', JSON.stringify(resolved)], ['resolved key, string', `${resolved.key}`]);
+    captured.push(
+      ['resolved key, inspected', inspect(resolved, { depth: 5, showHidden: true })],
+      ['resolved key, JSON', JSON.stringify(resolved)],
+      ['resolved key, string', `${resolved.key}`],
+    );
     await send('DELETE', '/users/me/api-key', user);
     const error = await server.byokit.resolveKey({ userId }, 'openai').catch((thrown: unknown) => thrown);
     captured.push(['thrown error', `${inspect(error, { depth: 5 })}\n${JSON.stringify(error)}\n${(error as Error).stack}`]);

@@ -48,7 +48,7 @@ describe('the example server as npm start runs it', () => {
     expect(readFileSync(keyringPath, 'utf8')).toBe(keyring);
   });
 
-  it('prints the first admin\'s password once when FIRST_SUPERUSER_PASSWORD is not set, and it works', async () => {
+  it("prints the first admin's password once when FIRST_SUPERUSER_PASSWORD is not set, and it works", async () => {
     const { port, output } = await startServer({ BYOKIT_DATA_DIR: mkdtempSync(join(tmpdir(), 'byokit-start-')) });
     const password = /password for this run is (\S+?)"/.exec(output())?.[1];
     expect(password).toBeDefined();
@@ -63,9 +63,14 @@ describe('the example server as npm start runs it', () => {
   it.each([
     ['a key of the wrong length', 'k1:AAAA'],
     ['a low-entropy key', `k1:${Buffer.alloc(32).toString('base64url')}`],
-    ['duplicate ids', `k1:${Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString('base64url')},k1:${Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString('base64url')}`],
+    [
+      'duplicate ids',
+      `k1:${Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString('base64url')},k1:${Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString('base64url')}`,
+    ],
   ])('refuses to start with %s in BYOKIT_KEYRING, saying what to fix', async (_name, keyring) => {
-    const failure = await startServer({ BYOKIT_DATA_DIR: mkdtempSync(join(tmpdir(), 'byokit-start-')), BYOKIT_KEYRING: keyring }).catch((error: { code: number; output: string }) => error);
+    const failure = await startServer({ BYOKIT_DATA_DIR: mkdtempSync(join(tmpdir(), 'byokit-start-')), BYOKIT_KEYRING: keyring }).catch(
+      (error: { code: number; output: string }) => error,
+    );
     expect(failure).toMatchObject({ code: 1 });
     expect((failure as { output: string }).output).toMatch(/BYOKIT_KEYRING|keyring/);
     expect((failure as { output: string }).output).toContain('keyring_invalid');

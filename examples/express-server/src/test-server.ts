@@ -28,7 +28,11 @@ export async function startTestServer(environment: Record<string, string> = {}) 
   /** Signs up (unless it is the admin) and logs in; returns the bearer token. */
   async function login(email: string, password = 'a-long-password') {
     if (email !== ADMIN_EMAIL) {
-      await fetch(`${base}/users/signup`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email, password }) });
+      await fetch(`${base}/users/signup`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ email, password }),
+      });
     }
     const response = await fetch(`${base}/login/access-token`, {
       method: 'POST',

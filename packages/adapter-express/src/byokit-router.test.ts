@@ -23,7 +23,11 @@ async function start(byokit: Byokit, options: { bodyParserFirst?: boolean } = {}
 }
 
 const newByokit = () =>
-  createByokit({ storage: memoryStorage(), keyring: Keyring.from([{ id: 'k1', key: crypto.getRandomValues(new Uint8Array(32)) }]), environment: {} });
+  createByokit({
+    storage: memoryStorage(),
+    keyring: Keyring.from([{ id: 'k1', key: crypto.getRandomValues(new Uint8Array(32)) }]),
+    environment: {},
+  });
 
 describe.each([false, true])('Express router (host ran express.json() first: %s)', (bodyParserFirst) => {
   it('sets and reads a personal key over real HTTP', async () => {
@@ -45,7 +49,11 @@ describe.each([false, true])('Express router (host ran express.json() first: %s)
   it('refuses unknown fields and oversized bodies with the contract error, whoever parsed the body', async () => {
     const base = await start(await newByokit(), { bodyParserFirst });
     const send = (body: string) =>
-      fetch(`${base}/v2/users/me/api-key`, { method: 'PATCH', headers: { authorization: 'Bearer alice', 'content-type': 'application/json' }, body });
+      fetch(`${base}/v2/users/me/api-key`, {
+        method: 'PATCH',
+        headers: { authorization: 'Bearer alice', 'content-type': 'application/json' },
+        body,
+      });
     const unknown = await send('{"user_id": "bob", "openai_api_key": null}');
     expect(unknown.status).toBe(422);
     expect((await unknown.json()).error.code).toBe('validation_failed');
@@ -68,7 +76,9 @@ describe('Express router: streamed answers', () => {
   function streamingByokit(produce: (request: ByokitRequest) => AsyncIterable<string>): Byokit {
     return {
       handle: async (request) => ({ status: 200, headers: { 'content-type': 'text/event-stream' }, body: produce(request) }),
-      resolveKey: async () => { throw new Error('unused'); },
+      resolveKey: async () => {
+        throw new Error('unused');
+      },
       close: async () => {},
     };
   }

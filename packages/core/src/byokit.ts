@@ -10,6 +10,7 @@ import { KeyResolver, type ResolvedKey } from './resolve/key-resolver.js';
 import { DEFAULT_SYSTEM_KEY_VARIABLES, readSystemKeysFromEnvironment, type SystemKeyVariables } from './resolve/environment-keys.js';
 import type { Storage } from './storage/storage.js';
 import { KeyManager } from './vault/key-manager.js';
+import { resealKeys, type RotationOptions, type RotationProgress } from './vault/reseal-keys.js';
 
 /** Options of {@link createByokit}. Only `storage` and `keyring` are required. */
 export interface ByokitOptions {
@@ -44,6 +45,14 @@ export interface Byokit {
    * then environment). Throws a `ByokitError` with code `api_key_required` naming the provider when there is none.
    */
   resolveKey(principal: { userId: string }, provider: Provider): Promise<ResolvedKey>;
+  /**
+   * Re-seals every stored key under the keyring's primary master key: the re-encryption step of a master
+   * key rotation. Resumable, and safe beside live traffic and other runs. Check `keyRowsByMasterKeyId()`
+   * shows no rows left on the old id before removing it from the keyring.
+   */
+  rotateKeys(options?: RotationOptions): Promise<RotationProgress>;
+  /** How many stored keys each master key id seals: rotation progress as a query. */
+  keyRowsByMasterKeyId(): Promise<Map<string, number>>;
   /** Releases what byokit holds (the storage's connections). */
   close(): Promise<void>;
 }
@@ -70,6 +79,8 @@ export async function createByokit(options: ByokitOptions): Promise<Byokit> {
   return {
     handle,
     resolveKey: (principal, provider) => resolver.resolve(principal.userId, provider),
+    rotateKeys: (rotationOptions) => resealKeys(options.storage, keyring, logger, rotationOptions),
+    keyRowsByMasterKeyId: () => options.storage.countKeysByMasterKeyId(),
     close: async () => {
       cache.clear();
       await options.storage.close?.();
@@ -80,11 +91,11 @@ export async function createByokit(options: ByokitOptions): Promise<Byokit> {
 async function assertKeyringOpensStorage(keyring: Keyring, storage: Storage): Promise<void> {
   const counts = await storage.countKeysByMasterKeyId();
   for (const [keyId, rows] of counts) {
-    if (rows > 0 && !keyring.has(keyId)) {
-      throw new ByokitError(
-        'keyring_invalid',
-        `${rows} stored key(s) are sealed with master key id '${keyId}', which the keyring lacks. Add '${keyId}' back to BYOKIT_KEYRING (it may stay non-primary) and re-encrypt before removing it.`,
-      );
-    }
+    if (rows === 0 || keyring.has(keyId)) continue;
+    const state = keyring.retiredIds.includes(keyId) ? 'which the keyring marks retired' : 'which the keyring lacks';
+    throw new ByokitError(
+      'keyring_invalid',
+      `${rows} stored key(s) are sealed with master key id '${keyId}', ${state}. Keep '${keyId}' in BYOKIT_KEYRING (not primary, not retired) and run the re-encryption (byokit rotate-keys) until no row is left on it.`,
+    );
   }
 }

@@ -4,6 +4,7 @@
  */
 export { createByokit } from './byokit.js';
 export type { Byokit, ByokitOptions } from './byokit.js';
+export type { RotationOptions, RotationProgress } from './vault/reseal-keys.js';
 
 export { ByokitError, ERROR_STATUS, isByokitError } from './errors.js';
 export type { ByokitErrorDetails, ErrorCode, ValidationIssue } from './errors.js';
@@ -32,6 +33,7 @@ export type {
   AuditRecord,
   KeyChange,
   KeyOwner,
+  KeyRowCursor,
   KeyVerification,
   KeyWriteActor,
   Storage,

@@ -82,10 +82,14 @@ describe('a sealed provider key', () => {
     // Written out by hand: each field is a 4-byte big-endian length, then its UTF-8 bytes.
     const aad =
       header +
-      '00000016' + '62796f6b69742f70726f76696465722d6b65792f7631' + // "byokit/provider-key/v1"
-      '00000004' + '75736572' + // "user"
-      '00000005' + '752d313233' + // "u-123"
-      '00000006' + '6f70656e6169'; // "openai"
+      '00000016' +
+      '62796f6b69742f70726f76696465722d6b65792f7631' + // "byokit/provider-key/v1"
+      '00000004' +
+      '75736572' + // "user"
+      '00000005' +
+      '752d313233' + // "u-123"
+      '00000006' +
+      '6f70656e6169'; // "openai"
     const sealed = xchacha20poly1305(key, nonce, hexToBytes(aad)).encrypt(new TextEncoder().encode('sk-test'));
     expect(bytesToHex(envelope)).toBe(header + bytesToHex(nonce) + bytesToHex(sealed));
     expect(envelope.length).toBe(7 + 2 + 24 + 7 + 16);

@@ -68,11 +68,7 @@ const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
  * @throws {@link ByokitError} `validation_failed` for an empty or malformed plaintext, `internal_error` for a
  *   malformed context.
  */
-export function sealProviderKey(
-  keyring: Keyring,
-  plaintext: string,
-  context: EnvelopeContext,
-): { envelope: Uint8Array; keyId: string } {
+export function sealProviderKey(keyring: Keyring, plaintext: string, context: EnvelopeContext): { envelope: Uint8Array; keyId: string } {
   return sealWithNonce(keyring, plaintext, context, randomBytes(NONCE_LENGTH));
 }
 
@@ -222,9 +218,7 @@ function parseEnvelope(envelope: Uint8Array): ParsedEnvelope | string {
 
 /** The associated data: header ‖ lp(purpose) ‖ lp(ownerType) ‖ lp(ownerId) ‖ lp(provider). */
 function aadFor(header: Uint8Array, context: EnvelopeContext): Uint8Array {
-  const fields = [PURPOSE, context.ownerType, context.ownerId, context.provider].map((field) =>
-    encoder.encode(field),
-  );
+  const fields = [PURPOSE, context.ownerType, context.ownerId, context.provider].map((field) => encoder.encode(field));
   const length = header.length + fields.reduce((sum, field) => sum + 4 + field.length, 0);
   const aad = new Uint8Array(length);
   const view = new DataView(aad.buffer);

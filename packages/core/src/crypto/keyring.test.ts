@@ -92,7 +92,7 @@ describe('a keyring read from text', () => {
 
   it('refuses an entry without an id, a stray comma, and a bad id, naming the entry', () => {
     const encoded = encodeBase64Url(randomBytes(32));
-    expect(thrown(() => parseKeyring(encoded)).message).toContain('keyring entry #1 has no \':\'');
+    expect(thrown(() => parseKeyring(encoded)).message).toContain("keyring entry #1 has no ':'");
     expect(thrown(() => parseKeyring(`k1:${encoded},`)).message).toContain('keyring entry #2 is empty');
     const badId = thrown(() => parseKeyring(`bad id:${encoded}`));
     expect(badId.message).toContain('keyring entry #1: the key id must be 1 to 64 characters of A-Z a-z 0-9 _ . -');
@@ -147,9 +147,15 @@ describe('a keyring built from bytes', () => {
   });
 
   it('refuses an unknown id with a clear key_decrypt_failed, and a retired id with its own message', () => {
-    const keyring = Keyring.from([{ id: 'k2', key: randomBytes(32) }, { id: 'k1', key: randomBytes(32) }], {
-      retired: ['k1'],
-    });
+    const keyring = Keyring.from(
+      [
+        { id: 'k2', key: randomBytes(32) },
+        { id: 'k1', key: randomBytes(32) },
+      ],
+      {
+        retired: ['k1'],
+      },
+    );
     const unknown = thrown(() => keyring.keyFor('k9'));
     expect(unknown.code).toBe('key_decrypt_failed');
     expect(unknown.message).toBe("unknown master key id 'k9': add it to BYOKIT_KEYRING");

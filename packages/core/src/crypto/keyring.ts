@@ -167,9 +167,7 @@ export function parseKeyring(text: string, options: KeyringOptions = {}): Keyrin
       throw keyringError(`master key '${id}' is not valid base64url: ${decoded.problem}. ${generateHint(id)}`);
     }
     if (decoded.bytes.length !== MASTER_KEY_LENGTH && /^[0-9a-fA-F]{64}$/.test(encoded)) {
-      throw keyringError(
-        `master key '${id}' looks like hex: encode the 32 bytes as base64url instead. ${generateHint(id)}`,
-      );
+      throw keyringError(`master key '${id}' looks like hex: encode the 32 bytes as base64url instead. ${generateHint(id)}`);
     }
     return { id, key: decoded.bytes };
   });

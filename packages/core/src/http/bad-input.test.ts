@@ -5,7 +5,10 @@ import { admin, alice, call, testByokit, type CallOptions } from './test-helpers
 
 async function snapshot(storage: Storage) {
   const lists = await Promise.all([userOwner(alice.userId), SYSTEM_OWNER].map((owner) => storage.listKeys(owner)));
-  return JSON.stringify({ lists: lists.map((l) => l.map((k) => ({ ...k, envelope: [...k.envelope] }))), audit: await storage.listAudit({ limit: 1000 }) });
+  return JSON.stringify({
+    lists: lists.map((l) => l.map((k) => ({ ...k, envelope: [...k.envelope] }))),
+    audit: await storage.listAudit({ limit: 1000 }),
+  });
 }
 
 const anthropic = () => fakeProviderKey('anthropic');
@@ -14,14 +17,19 @@ const deep = (depth: number) => '['.repeat(depth) + ']'.repeat(depth);
 /** [what is wrong, request options, expected status, expected code] */
 const cases: Array<[string, CallOptions, number, string]> = [
   ['malformed JSON', { rawBody: '{"anthropic_api_key": ' }, 400, 'invalid_json'],
-  ['an empty body', { rawBody: '' , contentType: 'application/json' }, 400, 'invalid_json'],
+  ['an empty body', { rawBody: '', contentType: 'application/json' }, 400, 'invalid_json'],
   ['JSON nested 4,000 deep, within the size limit', { rawBody: `{"anthropic_api_key": ${deep(4000)}}` }, 400, 'invalid_json'],
   ['JSON nested 100,000 deep', { rawBody: `{"anthropic_api_key": ${deep(100_000)}}` }, 413, 'payload_too_large'],
   ['bytes that are not UTF-8', { rawBody: new Uint8Array([0x7b, 0xff, 0xfe, 0x7d]) }, 400, 'invalid_json'],
   ['Content-Type: text/plain', { rawBody: '{"openai_api_key": null}', contentType: 'text/plain' }, 415, 'unsupported_media_type'],
-  ['Content-Type: multipart/form-data', { rawBody: '--x--', contentType: 'multipart/form-data; boundary=x' }, 415, 'unsupported_media_type'],
+  [
+    'Content-Type: multipart/form-data',
+    { rawBody: '--x--', contentType: 'multipart/form-data; boundary=x' },
+    415,
+    'unsupported_media_type',
+  ],
   ['no Content-Type at all', { rawBody: '{}', contentType: '' }, 415, 'unsupported_media_type'],
-  ['a body over the key routes\' limit', { body: { anthropic_api_key: 'a'.repeat(20_000) } }, 413, 'payload_too_large'],
+  ["a body over the key routes' limit", { body: { anthropic_api_key: 'a'.repeat(20_000) } }, 413, 'payload_too_large'],
   ['a 1 MB key', { body: { anthropic_api_key: 'sk-ant-api03-' + 'a'.repeat(1024 * 1024) } }, 413, 'payload_too_large'],
   ['an empty object', { body: {} }, 422, 'validation_failed'],
   ['a JSON array', { body: [] }, 422, 'validation_failed'],
@@ -29,7 +37,12 @@ const cases: Array<[string, CallOptions, number, string]> = [
   ['unknown field is_admin', { body: { is_admin: true, openai_api_key: null } }, 422, 'validation_failed'],
   ['unknown field owner_type', { body: { owner_type: 'system', openai_api_key: null } }, 422, 'validation_failed'],
   ['__proto__ field', { rawBody: '{"__proto__": {"polluted": true}, "openai_api_key": null}' }, 422, 'validation_failed'],
-  ['constructor field', { rawBody: '{"constructor": {"prototype": {"polluted": true}}, "openai_api_key": null}' }, 422, 'validation_failed'],
+  [
+    'constructor field',
+    { rawBody: '{"constructor": {"prototype": {"polluted": true}}, "openai_api_key": null}' },
+    422,
+    'validation_failed',
+  ],
   ['base_url field', { body: { base_url: 'http://127.0.0.1:1/', openai_api_key: null } }, 422, 'validation_failed'],
   ['a key that is a number', { body: { anthropic_api_key: 12345 } }, 422, 'validation_failed'],
   ['a key that is an array', { body: { anthropic_api_key: ['sk-ant-api03-x'] } }, 422, 'validation_failed'],
@@ -47,12 +60,16 @@ const badKeys: Array<[string, () => Record<string, string>, string]> = [
   ['a BOM in front', () => ({ anthropic_api_key: '\ufeff' + anthropic() }), 'invalid_key_format'],
   ['an NBSP inside', () => ({ openai_api_key: fakeProviderKey('openai').replace(/^(.{30})/, '$1\u00a0') }), 'invalid_key_format'],
   ['a full-width look-alike', () => ({ google_api_key: fakeProviderKey('google').replace(/^AIza/, 'ＡIza') }), 'invalid_key_format'],
-  ['a lone surrogate', () => ({ google_api_key: fakeProviderKey('google').slice(0, 20) + '\ud800' + fakeProviderKey('google').slice(21) }), 'invalid_key_format'],
+  [
+    'a lone surrogate',
+    () => ({ google_api_key: fakeProviderKey('google').slice(0, 20) + '\ud800' + fakeProviderKey('google').slice(21) }),
+    'invalid_key_format',
+  ],
   ['an OpenAI key in the Anthropic field', () => ({ anthropic_api_key: fakeProviderKey('openai') }), 'invalid_key_format'],
   ['a Google key in the OpenAI field', () => ({ openai_api_key: fakeProviderKey('google') }), 'invalid_key_format'],
   ['an Anthropic key in the Google field', () => ({ google_api_key: anthropic() }), 'invalid_key_format'],
   ['an Anthropic admin key', () => ({ anthropic_api_key: anthropic().replace('sk-ant-api03-', 'sk-ant-admin01-') }), 'invalid_key_format'],
-  ['the guide\'s sk-YOUR-KEY-HERE', () => ({ openai_api_key: 'sk-YOUR-KEY-HERE' }), 'placeholder_key'],
+  ["the guide's sk-YOUR-KEY-HERE", () => ({ openai_api_key: 'sk-YOUR-KEY-HERE' }), 'placeholder_key'],
 ];
 
 describe('bad input to the key routes gets a clear error and changes nothing', () => {
@@ -100,7 +117,13 @@ describe('bad input to the key routes gets a clear error and changes nothing', (
       method: 'PATCH',
       url: '/users/me/api-key',
       headers: { 'content-type': 'application/json', 'content-length': String(10 * 1024 * 1024) },
-      body: { kind: 'stream', stream: (async function* () { read = true; yield new Uint8Array(1); })() },
+      body: {
+        kind: 'stream',
+        stream: (async function* () {
+          read = true;
+          yield new Uint8Array(1);
+        })(),
+      },
       authenticate: () => alice,
     });
     expect(response!.status).toBe(413);
@@ -109,10 +132,14 @@ describe('bad input to the key routes gets a clear error and changes nothing', (
 
   it('holds a body the host framework already parsed to the same rules', async () => {
     const { byokit } = await testByokit();
-    const request = (value: unknown) => byokit.handle({
-      method: 'PATCH', url: '/users/me/api-key', headers: { 'content-type': 'application/json' },
-      body: { kind: 'parsed', value }, authenticate: () => alice,
-    });
+    const request = (value: unknown) =>
+      byokit.handle({
+        method: 'PATCH',
+        url: '/users/me/api-key',
+        headers: { 'content-type': 'application/json' },
+        body: { kind: 'parsed', value },
+        authenticate: () => alice,
+      });
     expect((await request({ user_id: 'x' }))!.status).toBe(422);
     expect((await request({ anthropic_api_key: 'x'.repeat(20_000) }))!.status).toBe(413);
     expect((await request({ openai_api_key: fakeProviderKey('openai') }))!.status).toBe(200);
@@ -122,11 +149,17 @@ describe('bad input to the key routes gets a clear error and changes nothing', (
 describe('every answer carries a request id', () => {
   it('echoes a sane x-request-id', async () => {
     const { byokit } = await testByokit();
-    const response = await call(byokit, 'GET', '/users/me/api-key-status', { principal: alice, headers: { 'x-request-id': 'abc-123.x:y' } });
+    const response = await call(byokit, 'GET', '/users/me/api-key-status', {
+      principal: alice,
+      headers: { 'x-request-id': 'abc-123.x:y' },
+    });
     expect(response!.headers['x-request-id']).toBe('abc-123.x:y');
   });
 
-  it.each([['with spaces and CR/LF', 'a b\r\nset-cookie: x'], ['too long', 'a'.repeat(500)]])('generates a new one instead of one %s', async (_name, sent) => {
+  it.each([
+    ['with spaces and CR/LF', 'a b\r\nset-cookie: x'],
+    ['too long', 'a'.repeat(500)],
+  ])('generates a new one instead of one %s', async (_name, sent) => {
     const { byokit } = await testByokit();
     const response = await call(byokit, 'GET', '/users/me/api-key-status', { principal: null, headers: { 'x-request-id': sent } });
     expect(response!.status).toBe(401);
@@ -153,8 +186,13 @@ describe('routing', () => {
   it('answers a host whose authenticate throws with a plain internal_error', async () => {
     const { byokit } = await testByokit();
     const response = await byokit.handle({
-      method: 'GET', url: '/users/me/api-key-status', headers: {}, body: { kind: 'none' },
-      authenticate: () => { throw new Error('session store down'); },
+      method: 'GET',
+      url: '/users/me/api-key-status',
+      headers: {},
+      body: { kind: 'none' },
+      authenticate: () => {
+        throw new Error('session store down');
+      },
     });
     expect(response!.status).toBe(500);
     expect(JSON.parse(response!.body as string).error).toMatchObject({ code: 'internal_error' });

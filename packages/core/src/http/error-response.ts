@@ -24,12 +24,16 @@ export function baseHeaders(requestId: string): Record<string, string> {
 export function errorResponse(error: unknown, requestId: string, logger: Logger): ByokitResponse {
   if (isByokitError(error) && !INTERNAL_CODES.has(error.code)) {
     const { provider, issues } = error.details;
-    const body = { error: { code: error.code, message: error.message, ...(provider && { provider }), ...(issues && { issues }), request_id: requestId } };
+    const body = {
+      error: { code: error.code, message: error.message, ...(provider && { provider }), ...(issues && { issues }), request_id: requestId },
+    };
     if (error.status >= 500) logger.error({ requestId, code: error.code, cause: describe(error.cause) }, error.message);
     return { status: error.status, headers: baseHeaders(requestId), body: JSON.stringify(body) };
   }
   logger.error({ requestId, ...(isByokitError(error) && { code: error.code }), error: describe(error) }, 'request failed');
-  const body = { error: { code: 'internal_error', message: 'Internal error. Quote the request id if you report it.', request_id: requestId } };
+  const body = {
+    error: { code: 'internal_error', message: 'Internal error. Quote the request id if you report it.', request_id: requestId },
+  };
   return { status: 500, headers: baseHeaders(requestId), body: JSON.stringify(body) };
 }
 

@@ -51,7 +51,10 @@ export function createRequestHandler(routes: readonly Route<any, any>[], logger:
       const allowed = (error as { allowed?: string }).allowed;
       if (allowed) response.headers.allow = allowed;
     }
-    logger.debug({ requestId, method: request.method, path, status: response.status, durationMs: +(performance.now() - started).toFixed(3) }, 'request');
+    logger.debug(
+      { requestId, method: request.method, path, status: response.status, durationMs: +(performance.now() - started).toFixed(3) },
+      'request',
+    );
     return response;
   };
 }
@@ -74,7 +77,11 @@ function validate<T>(schema: z.ZodType<T>, input: unknown, where: 'body' | 'quer
     path: safeText([...issue.path, ...(issue.code === 'unrecognized_keys' ? [issue.keys.join(',')] : [])].map(String).join('.')),
     message: safeText(issue.message),
   }));
-  throw new ByokitError('validation_failed', `The request ${where} is not valid: ${issues.map((i) => `${i.path || where}: ${i.message}`).join('; ')}`, { issues });
+  throw new ByokitError(
+    'validation_failed',
+    `The request ${where} is not valid: ${issues.map((i) => `${i.path || where}: ${i.message}`).join('; ')}`,
+    { issues },
+  );
 }
 
 const safeText = (text: string) => {

@@ -39,8 +39,19 @@ describe('reading a JSON body', () => {
   it('stops reading at the limit', async () => {
     let chunksRead = 0;
     const endless: ByokitRequest = {
-      method: 'POST', url: '/', headers: { 'content-type': 'application/json' }, authenticate: () => null,
-      body: { kind: 'stream', stream: (async function* () { for (;;) { chunksRead++; yield new Uint8Array(1024); } })() },
+      method: 'POST',
+      url: '/',
+      headers: { 'content-type': 'application/json' },
+      authenticate: () => null,
+      body: {
+        kind: 'stream',
+        stream: (async function* () {
+          for (;;) {
+            chunksRead++;
+            yield new Uint8Array(1024);
+          }
+        })(),
+      },
     };
     await expect(readJsonBody(endless, 8 * 1024)).rejects.toMatchObject({ code: 'payload_too_large' });
     expect(chunksRead).toBe(9);

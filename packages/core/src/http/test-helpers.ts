@@ -40,7 +40,14 @@ export async function call(byokit: Byokit, method: string, url: string, options:
     method,
     url,
     headers,
-    body: bytes ? { kind: 'stream', stream: (async function* () { yield bytes; })() } : { kind: 'none' },
+    body: bytes
+      ? {
+          kind: 'stream',
+          stream: (async function* () {
+            yield bytes;
+          })(),
+        }
+      : { kind: 'none' },
     authenticate: () => (options.principal === undefined ? null : options.principal),
   };
   const response = await byokit.handle(request);

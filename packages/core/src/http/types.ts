@@ -15,9 +15,7 @@ export type RequestHeaders = Headers | Record<string, string | string[] | undefi
 
 /** A request body: unread bytes, a value the host framework already parsed as JSON, or none. */
 export type RequestBody =
-  | { kind: 'stream'; stream: AsyncIterable<Uint8Array> | Iterable<Uint8Array> }
-  | { kind: 'parsed'; value: unknown }
-  | { kind: 'none' };
+  { kind: 'stream'; stream: AsyncIterable<Uint8Array> | Iterable<Uint8Array> } | { kind: 'parsed'; value: unknown } | { kind: 'none' };
 
 /** A request in byokit's framework-free form: what an adapter builds from its framework's request. */
 export interface ByokitRequest {

@@ -5,7 +5,7 @@ import { isPlaceholderKey } from './placeholders.js';
 import { PROVIDERS } from './providers.js';
 
 describe('fakeProviderKey', () => {
-  it('makes keys in each provider\'s real format and length', () => {
+  it("makes keys in each provider's real format and length", () => {
     const anthropic = fakeProviderKey('anthropic');
     const openai = fakeProviderKey('openai');
     const google = fakeProviderKey('google');

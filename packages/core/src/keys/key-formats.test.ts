@@ -67,9 +67,9 @@ interface Rejection {
 }
 
 const placeholders: Rejection[] = [
-  ['the guide\'s placeholder sk-ant-YOUR-KEY-HERE', 'anthropic', 'sk-ant-YOUR-KEY-HERE'],
-  ['the guide\'s placeholder sk-YOUR-KEY-HERE', 'openai', 'sk-YOUR-KEY-HERE'],
-  ['the guide\'s placeholder sk-ant-api03-YOUR-REAL-KEY-HERE', 'anthropic', 'sk-ant-api03-YOUR-REAL-KEY-HERE'],
+  ["the guide's placeholder sk-ant-YOUR-KEY-HERE", 'anthropic', 'sk-ant-YOUR-KEY-HERE'],
+  ["the guide's placeholder sk-YOUR-KEY-HERE", 'openai', 'sk-YOUR-KEY-HERE'],
+  ["the guide's placeholder sk-ant-api03-YOUR-REAL-KEY-HERE", 'anthropic', 'sk-ant-api03-YOUR-REAL-KEY-HERE'],
   ['sample text padded to a real OpenAI length', 'openai', 'sk-YOUR-OPENAI-API-KEY-HERE'],
   ['your-api-key', 'openai', 'your-api-key'],
   ['<your key>', 'openai', '<your key>'],

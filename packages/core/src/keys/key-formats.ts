@@ -111,16 +111,12 @@ export function parseProviderKey(provider: Provider, input: unknown): SecretKey 
   }
   const token = NON_INFERENCE_TOKENS.find((candidate) => candidate.provider === provider && candidate.prefix.test(key));
   if (token !== undefined) {
-    throw refuse(
-      provider,
-      `This is ${token.what}. An inference API key is needed here: create one at ${CONSOLE_URLS[provider]}.`,
-    );
+    throw refuse(provider, `This is ${token.what}. An inference API key is needed here: create one at ${CONSOLE_URLS[provider]}.`);
   }
   if (!REAL_FORMATS[provider].test(key)) {
     throw refuse(
       provider,
-      `This is not a valid ${label} API key: it ${describeFormatProblem(provider, key)}. ` +
-        `${EXPECTED_SHAPE[provider]} ${whereToGetOne}`,
+      `This is not a valid ${label} API key: it ${describeFormatProblem(provider, key)}. ` + `${EXPECTED_SHAPE[provider]} ${whereToGetOne}`,
     );
   }
   return new SecretKey(provider, key);

@@ -12,8 +12,10 @@ function containsPieceOf(text: string, key: string): boolean {
 }
 
 describe('scrubSecrets', () => {
-  it("removes the masked key OpenAI echoes in a 401 message (\"Incorrect API key provided: sk-proj-****…abcd\")", () => {
-    const scrubbed = scrubSecrets('Incorrect API key provided: sk-proj-****…abcd. You can find your API key at https://platform.openai.com/account/api-keys.');
+  it('removes the masked key OpenAI echoes in a 401 message ("Incorrect API key provided: sk-proj-****…abcd")', () => {
+    const scrubbed = scrubSecrets(
+      'Incorrect API key provided: sk-proj-****…abcd. You can find your API key at https://platform.openai.com/account/api-keys.',
+    );
     expect(scrubbed).toBe(
       'Incorrect API key provided: [redacted]. You can find your API key at https://platform.openai.com/account/api-keys.',
     );

@@ -41,10 +41,16 @@ describe("key resolution: the guide's example", () => {
   ] as const)('with %s, resolves to %s', async (_name, setup, expected) => {
     const keys = { personal: fakeProviderKey('google'), database: fakeProviderKey('google'), environment: fakeProviderKey('google') };
     const { byokit } = await testByokit({ environment: 'environment' in setup ? { GOOGLE_API_KEY: keys.environment } : {} });
-    if ('personal' in setup) await call(byokit, 'PATCH', '/users/me/api-key', { principal: alice, body: { google_api_key: keys.personal } });
+    if ('personal' in setup)
+      await call(byokit, 'PATCH', '/users/me/api-key', { principal: alice, body: { google_api_key: keys.personal } });
     if ('database' in setup) await call(byokit, 'PATCH', '/admin/api-key', { principal: admin, body: { google_api_key: keys.database } });
     const outcome = await byokit.resolveKey(alice, 'google').then(
-      ({ key, source }) => (source === 'user' ? (key.reveal() === keys.personal ? 'user' : 'wrong key') : `system:${key.reveal() === keys.database ? 'database' : 'environment'}`),
+      ({ key, source }) =>
+        source === 'user'
+          ? key.reveal() === keys.personal
+            ? 'user'
+            : 'wrong key'
+          : `system:${key.reveal() === keys.database ? 'database' : 'environment'}`,
       (error: { code: string }) => error.code,
     );
     expect(outcome).toBe(expected);

@@ -1,11 +1,21 @@
 import { ByokitError } from '../errors.js';
 import { isProvider, type Provider } from '../keys/providers.js';
-import type { AuditQuery, AuditRecord, KeyChange, KeyOwner, KeyWriteActor, Storage, StoredKey } from './storage.js';
+import type { AuditQuery, AuditRecord, KeyChange, KeyOwner, KeyRowCursor, KeyWriteActor, Storage, StoredKey } from './storage.js';
 
 const ownerKey = (owner: KeyOwner) => `${owner.type}:${owner.id}`;
 
 function copyKey(key: StoredKey): StoredKey {
-  return { ...key, owner: { ...key.owner }, envelope: key.envelope.slice(), createdAt: new Date(key.createdAt), updatedAt: new Date(key.updatedAt) };
+  return {
+    ...key,
+    owner: { ...key.owner },
+    envelope: key.envelope.slice(),
+    createdAt: new Date(key.createdAt),
+    updatedAt: new Date(key.updatedAt),
+  };
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((byte, index) => byte === b[index]);
 }
 
 /**
@@ -75,7 +85,34 @@ export function memoryStorage(): Storage {
     async listAudit(query: AuditQuery = {}) {
       const limit = query.limit ?? 100;
       const matching = query.owner ? audit.filter((r) => ownerKey(r.owner) === ownerKey(query.owner!)) : audit;
-      return matching.slice(-limit).reverse().map((record) => ({ ...record, owner: { ...record.owner } }));
+      return matching
+        .slice(-limit)
+        .reverse()
+        .map((record) => ({ ...record, owner: { ...record.owner } }));
+    },
+
+    async listKeysToReseal(primaryKeyId: string, limit: number, cursor?: KeyRowCursor) {
+      const rows = [...keys.values()].flatMap((owned) => [...owned.values()]).filter((key) => key.keyId !== primaryKeyId);
+      const position = (key: StoredKey) => [key.owner.type, key.owner.id, key.provider].join('\u0000');
+      const after = cursor && [cursor.ownerType, cursor.ownerId, cursor.provider].join('\u0000');
+      return rows
+        .filter((key) => after === undefined || position(key) > after)
+        .sort((a, b) => (position(a) < position(b) ? -1 : 1))
+        .slice(0, limit)
+        .map(copyKey);
+    },
+
+    async replaceKeyEnvelope(
+      owner: KeyOwner,
+      provider: Provider,
+      expectedEnvelope: Uint8Array,
+      replacement: { envelope: Uint8Array; keyId: string },
+    ) {
+      const current = keys.get(ownerKey(owner))?.get(provider);
+      if (!current || !sameBytes(current.envelope, expectedEnvelope)) return false;
+      current.envelope = replacement.envelope.slice();
+      current.keyId = replacement.keyId;
+      return true;
     },
 
     async countKeysByMasterKeyId() {

@@ -61,6 +61,13 @@ export interface AuditRecord {
   requestId: string;
 }
 
+/** Where a paged scan of key rows stands: the last row seen, in (owner type, owner id, provider) order. */
+export interface KeyRowCursor {
+  ownerType: KeyOwner['type'];
+  ownerId: string;
+  provider: Provider;
+}
+
 /** Filters for {@link Storage.listAudit}. */
 export interface AuditQuery {
   owner?: KeyOwner;
@@ -88,6 +95,22 @@ export interface Storage {
   listAudit(query?: AuditQuery): Promise<AuditRecord[]>;
   /** How many key rows each master key id seals, so start-up can refuse a keyring that lacks one. */
   countKeysByMasterKeyId(): Promise<Map<string, number>>;
+  /**
+   * Up to `limit` key rows sealed by any master key other than `primaryKeyId`, in (owner type, owner id,
+   * provider) order, after `cursor` when given: the re-encryption job's work list, page by page.
+   */
+  listKeysToReseal(primaryKeyId: string, limit: number, cursor?: KeyRowCursor): Promise<StoredKey[]>;
+  /**
+   * Replaces a row's envelope only if it still holds `expectedEnvelope` (compare-and-swap), so that a
+   * re-encryption racing with a user's write or with another re-encryption never overwrites a newer key.
+   * Leaves `updatedAt` alone: the key itself did not change. Resolves true when it replaced the envelope.
+   */
+  replaceKeyEnvelope(
+    owner: KeyOwner,
+    provider: Provider,
+    expectedEnvelope: Uint8Array,
+    replacement: { envelope: Uint8Array; keyId: string },
+  ): Promise<boolean>;
   /** Releases connections; optional. */
   close?(): Promise<void>;
 }

@@ -5,7 +5,16 @@ import { parseProviderKey } from '../keys/key-formats.js';
 import { PROVIDERS, type Provider } from '../keys/providers.js';
 import type { SecretKey } from '../keys/secret-key.js';
 import type { KeyResolver } from '../resolve/key-resolver.js';
-import { SYSTEM_OWNER, type AuditRecord, type KeyChange, type KeyOwner, type KeyVerification, type KeyWriteActor, type Storage, type StoredKey } from '../storage/storage.js';
+import {
+  SYSTEM_OWNER,
+  type AuditRecord,
+  type KeyChange,
+  type KeyOwner,
+  type KeyVerification,
+  type KeyWriteActor,
+  type Storage,
+  type StoredKey,
+} from '../storage/storage.js';
 
 /** What may be shown about one stored key: never the key, only its hint. */
 export interface KeyState {
@@ -99,7 +108,11 @@ export class KeyManager {
 
   /** Removes the owner's keys for the given providers (all when omitted). */
   async remove(owner: KeyOwner, providers: readonly Provider[] = PROVIDERS, actor: KeyWriteActor): Promise<AuditRecord[]> {
-    return this.write(owner, providers.map((provider) => ({ action: 'delete', provider })), actor);
+    return this.write(
+      owner,
+      providers.map((provider) => ({ action: 'delete', provider })),
+      actor,
+    );
   }
 
   private async write(owner: KeyOwner, changes: KeyChange[], actor: KeyWriteActor): Promise<AuditRecord[]> {

@@ -7,11 +7,14 @@ import { admin, alice, bob, call, testByokit } from '../test-helpers.js';
 async function snapshot(storage: Storage) {
   const owners = [userOwner(alice.userId), userOwner(bob.userId), SYSTEM_OWNER];
   const keys = await Promise.all(owners.map((owner) => storage.listKeys(owner)));
-  return JSON.stringify({ keys: keys.map((list) => list.map((key) => ({ ...key, envelope: [...key.envelope] }))), audit: await storage.listAudit({ limit: 1000 }) });
+  return JSON.stringify({
+    keys: keys.map((list) => list.map((key) => ({ ...key, envelope: [...key.envelope] }))),
+    audit: await storage.listAudit({ limit: 1000 }),
+  });
 }
 
-describe('personal keys: the guide\'s routes', () => {
-  it('shows no keys for a new user, with the guide\'s three booleans and the keys extension', async () => {
+describe("personal keys: the guide's routes", () => {
+  it("shows no keys for a new user, with the guide's three booleans and the keys extension", async () => {
     const { byokit } = await testByokit();
     const response = await call(byokit, 'GET', '/users/me/api-key-status', { principal: alice });
     expect(response!.status).toBe(200);
@@ -31,7 +34,10 @@ describe('personal keys: the guide\'s routes', () => {
     const { byokit } = await testByokit({ now: () => new Date('2026-11-25T10:00:00.123Z') });
     const anthropic = fakeProviderKey('anthropic');
     const openai = fakeProviderKey('openai');
-    const response = await call(byokit, 'PATCH', '/users/me/api-key', { principal: alice, body: { anthropic_api_key: anthropic, openai_api_key: openai } });
+    const response = await call(byokit, 'PATCH', '/users/me/api-key', {
+      principal: alice,
+      body: { anthropic_api_key: anthropic, openai_api_key: openai },
+    });
     expect(response!.status).toBe(200);
     expect(response!.json.has_anthropic_key).toBe(true);
     expect(response!.json.has_openai_key).toBe(true);
@@ -51,7 +57,11 @@ describe('personal keys: the guide\'s routes', () => {
     const { byokit } = await testByokit();
     await call(byokit, 'PATCH', '/users/me/api-key', {
       principal: alice,
-      body: { anthropic_api_key: fakeProviderKey('anthropic'), openai_api_key: fakeProviderKey('openai'), google_api_key: fakeProviderKey('google') },
+      body: {
+        anthropic_api_key: fakeProviderKey('anthropic'),
+        openai_api_key: fakeProviderKey('openai'),
+        google_api_key: fakeProviderKey('google'),
+      },
     });
     const response = await call(byokit, 'PATCH', '/users/me/api-key', { principal: alice, body: { openai_api_key: null } });
     expect(response!.status).toBe(200);
@@ -71,18 +81,24 @@ describe('personal keys: the guide\'s routes', () => {
     expect(await snapshot(storage)).toBe(before);
   });
 
-  it.each(['sk-ant-YOUR-KEY-HERE', 'sk-ant-api03-YOUR-REAL-KEY-HERE'])('refuses the guide\'s placeholder %s with placeholder_key', async (placeholder) => {
-    const { byokit, storage } = await testByokit();
-    const before = await snapshot(storage);
-    const response = await call(byokit, 'PATCH', '/users/me/api-key', { principal: alice, body: { anthropic_api_key: placeholder } });
-    expect(response!.status).toBe(422);
-    expect(response!.json.error.code).toBe('placeholder_key');
-    expect(await snapshot(storage)).toBe(before);
-  });
+  it.each(['sk-ant-YOUR-KEY-HERE', 'sk-ant-api03-YOUR-REAL-KEY-HERE'])(
+    "refuses the guide's placeholder %s with placeholder_key",
+    async (placeholder) => {
+      const { byokit, storage } = await testByokit();
+      const before = await snapshot(storage);
+      const response = await call(byokit, 'PATCH', '/users/me/api-key', { principal: alice, body: { anthropic_api_key: placeholder } });
+      expect(response!.status).toBe(422);
+      expect(response!.json.error.code).toBe('placeholder_key');
+      expect(await snapshot(storage)).toBe(before);
+    },
+  );
 
   it('refuses the masked hint sent back as a key', async () => {
     const { byokit } = await testByokit();
-    const first = await call(byokit, 'PATCH', '/users/me/api-key', { principal: alice, body: { google_api_key: fakeProviderKey('google') } });
+    const first = await call(byokit, 'PATCH', '/users/me/api-key', {
+      principal: alice,
+      body: { google_api_key: fakeProviderKey('google') },
+    });
     const hint = first!.json.keys.google.hint;
     const response = await call(byokit, 'PATCH', '/users/me/api-key', { principal: alice, body: { google_api_key: hint } });
     expect(response!.status).toBe(422);
@@ -91,7 +107,11 @@ describe('personal keys: the guide\'s routes', () => {
 
   it('deletes all personal keys with DELETE, or one with ?provider=', async () => {
     const { byokit } = await testByokit();
-    const body = { anthropic_api_key: fakeProviderKey('anthropic'), openai_api_key: fakeProviderKey('openai'), google_api_key: fakeProviderKey('google') };
+    const body = {
+      anthropic_api_key: fakeProviderKey('anthropic'),
+      openai_api_key: fakeProviderKey('openai'),
+      google_api_key: fakeProviderKey('google'),
+    };
     await call(byokit, 'PATCH', '/users/me/api-key', { principal: alice, body });
     const one = await call(byokit, 'DELETE', '/users/me/api-key?provider=openai', { principal: alice });
     expect(one!.status).toBe(200);
@@ -123,7 +143,11 @@ describe('personal keys: the guide\'s routes', () => {
   it('writes an audit record for every key change: who, whose key, provider, hint, action, time; never the key', async () => {
     const { byokit, storage } = await testByokit({ now: () => new Date('2026-11-25T12:00:00Z') });
     const key = fakeProviderKey('openai');
-    await call(byokit, 'PATCH', '/users/me/api-key', { principal: alice, body: { openai_api_key: key }, headers: { 'x-request-id': 'req-1' } });
+    await call(byokit, 'PATCH', '/users/me/api-key', {
+      principal: alice,
+      body: { openai_api_key: key },
+      headers: { 'x-request-id': 'req-1' },
+    });
     await call(byokit, 'DELETE', '/users/me/api-key', { principal: alice, headers: { 'x-request-id': 'req-2' } });
     const records = await storage.listAudit({ owner: userOwner(alice.userId) });
     expect(records.map(({ action, provider, hint, actorId, requestId }) => ({ action, provider, hint, actorId, requestId }))).toEqual([
