@@ -1,0 +1,32 @@
+import { ByokitError } from '@byokit/core';
+
+// SQLSTATE classes and codes that mean "the database is not there right now", not "this query is wrong":
+// 08 connection exception, 57P01-57P03 shutdown / cannot connect now, 53300 too many connections.
+const UNAVAILABLE_STATES = /^(08...|57P0[123]|53300)$/;
+const UNAVAILABLE_SYSTEM_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH', 'EAI_AGAIN']);
+
+/** True when an error says the database cannot be reached, rather than that a statement failed. */
+export function isUnavailable(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === 'string' && (UNAVAILABLE_STATES.test(code) || UNAVAILABLE_SYSTEM_CODES.has(code))) return true;
+  // node-postgres reports a connection that ended under it, or a pool wait that timed out, without a code.
+  return /Connection terminated|connection timeout|Client has encountered a connection error|Cannot use a pool after calling end/i.test(
+    error.message,
+  );
+}
+
+/**
+ * Runs a storage operation, turning "the database is unavailable" into `storage_unavailable` (503), so
+ * that a request during an outage gets a clean answer in the contract's shape and the next one, once the
+ * database is back, just works. Any other failure is rethrown as is (a 500, logged by core).
+ */
+export async function guarded<T>(operation: () => Promise<T>): Promise<T> {
+  try {
+    return await operation();
+  } catch (error) {
+    if (isUnavailable(error))
+      throw new ByokitError('storage_unavailable', 'The database is unavailable; try again shortly.', {}, { cause: error });
+    throw error;
+  }
+}

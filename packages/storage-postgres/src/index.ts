@@ -1,0 +1,9 @@
+/**
+ * @byokit/storage-postgres: byokit's storage on PostgreSQL (node-postgres) or on an embedded PGlite,
+ * with versioned migrations shipped as SQL files in the package.
+ */
+export { embeddedPostgresStorage, postgresStorage } from './postgres-storage-factory.js';
+export type { EmbeddedStorageOptions, PostgresStorageOptions, TableOptions } from './postgres-storage-factory.js';
+export type { PostgresStorage } from './postgres-storage.js';
+export type { MigrationResult } from './migrate.js';
+export type { Database, SqlExecutor } from './database.js';

@@ -1,0 +1,67 @@
+import { readdir, readFile } from 'node:fs/promises';
+import type { Database } from './database.js';
+import type { SqlNames } from './sql-names.js';
+
+/** A versioned migration shipped in the package's `migrations/` folder. */
+interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+/** What a migrate run did. */
+export interface MigrationResult {
+  /** Versions applied by this run, e.g. `['0001_initial']`; empty when the schema was current. */
+  applied: string[];
+  /** The schema version after the run. */
+  version: number;
+}
+
+const MIGRATIONS = new URL('../migrations/', import.meta.url);
+const FILE = /^(\d{4})_([a-z0-9_]+)\.sql$/;
+
+async function loadMigrations(names: SqlNames): Promise<Migration[]> {
+  const files = (await readdir(MIGRATIONS)).filter((file) => FILE.test(file)).sort();
+  return Promise.all(
+    files.map(async (file) => {
+      const [, version, name] = FILE.exec(file)!;
+      const text = await readFile(new URL(file, MIGRATIONS), 'utf8');
+      const sql = text.replace(/\{\{(table|name):([a-z_]+)\}\}/g, (_match, kind: string, table: string) =>
+        kind === 'table' ? names.table(table) : names.name(table),
+      );
+      return { version: Number(version), name: `${version}_${name}`, sql };
+    }),
+  );
+}
+
+/**
+ * Brings the schema up to date: every pending migration in one transaction, under a transaction-scoped
+ * advisory lock, so that two nodes starting together apply each migration once and the loser waits and
+ * then finds nothing to do. Idempotent.
+ */
+export async function migrate(database: Database, names: SqlNames): Promise<MigrationResult> {
+  const migrations = await loadMigrations(names);
+  return database.transaction(async (transaction) => {
+    await transaction.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`byokit:migrate:${names.key}`]);
+    // Checked first: CREATE SCHEMA IF NOT EXISTS needs the CREATE privilege even when the schema exists.
+    const schemaExists = await transaction.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [names.schemaName]);
+    if (schemaExists.length === 0) await transaction.exec(`CREATE SCHEMA ${names.schema}`);
+    await transaction.exec(
+      `CREATE TABLE IF NOT EXISTS ${names.table('migrations')} (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`,
+    );
+    const done = new Set(
+      (await transaction.query<{ version: number }>(`SELECT version FROM ${names.table('migrations')}`)).map((row) => Number(row.version)),
+    );
+    const applied: string[] = [];
+    for (const migration of migrations) {
+      if (done.has(migration.version)) continue;
+      await transaction.exec(migration.sql);
+      await transaction.query(`INSERT INTO ${names.table('migrations')} (version, name) VALUES ($1, $2)`, [
+        migration.version,
+        migration.name,
+      ]);
+      applied.push(migration.name);
+    }
+    return { applied, version: Math.max(0, ...migrations.map((migration) => migration.version)) };
+  });
+}
