@@ -2,7 +2,10 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import express, { type ErrorRequestHandler, type Request, type RequestHandler, type Response } from 'express';
 import pino, { type Logger } from 'pino';
 import { z } from 'zod';
-import { createByokit, keyringFromEnv, memoryStorage, type Byokit, type Principal, type Storage } from '@byokit/core';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { createByokit, keyringFromEnv, type Byokit, type Principal } from '@byokit/core';
+import { embeddedPostgresStorage, postgresStorage, type PostgresStorage } from '@byokit/storage-postgres';
 import { byokitRouter } from '@byokit/adapter-express';
 import type { ServerConfig } from './config.js';
 import { jwtSecret, keyringText } from './data-directory.js';
@@ -14,7 +17,7 @@ export interface ExampleApp {
   app: express.Express;
   byokit: Byokit;
   users: UserDirectory;
-  storage: Storage;
+  storage: PostgresStorage;
   close(): Promise<void>;
 }
 
@@ -33,10 +36,11 @@ const PREFIX = '/v2';
  * and byokit's routes mounted below `/v2`. This is the host's side of things; byokit never sees passwords.
  */
 export async function createExampleApp(config: ServerConfig, logger: Logger = pino({ level: config.logLevel })): Promise<ExampleApp> {
-  const storage = memoryStorage();
+  const storage = await openStorage(config);
   const keyring = keyringFromEnv({ BYOKIT_KEYRING: keyringText(config.dataDirectory, config.keyring, logger) });
   const byokit = await createByokit({ storage, keyring, environment: config.environment, logger });
-  const users = new UserDirectory();
+  const users = new UserDirectory(storage.database, config.databaseSchema);
+  await users.migrate();
   const tokens = new AccessTokens(jwtSecret(config.dataDirectory, config.jwtSecret), config.accessTokenMinutes);
   await createFirstSuperuser(users, config, logger);
 
@@ -44,7 +48,7 @@ export async function createExampleApp(config: ServerConfig, logger: Logger = pi
     const header = request.headers.authorization;
     if (!header || header.length > 8192 || !/^Bearer /i.test(header)) return null;
     const userId = await tokens.verify(header.slice(7).trim());
-    const user = userId ? users.find(userId) : null;
+    const user = userId ? await users.find(userId) : null;
     return user ? { userId: user.id, isAdmin: user.is_superuser } : null;
   };
 
@@ -75,7 +79,7 @@ export async function createExampleApp(config: ServerConfig, logger: Logger = pi
 
   app.get(`${PREFIX}/users/me`, async (request, response) => {
     const principal = await authenticate(request);
-    const user = principal && users.find(principal.userId);
+    const user = principal && (await users.find(principal.userId));
     if (!user) return sendError(response, 401, 'unauthenticated', 'Sign in first: send a valid access token.');
     response.json(user);
   });
@@ -87,14 +91,26 @@ export async function createExampleApp(config: ServerConfig, logger: Logger = pi
   return { app, byokit, users, storage, close: () => byokit.close() };
 }
 
+/** A real PostgreSQL when DATABASE_URL is set, else an embedded one in the data folder; migrated. */
+async function openStorage(config: ServerConfig): Promise<PostgresStorage> {
+  if (!config.databaseUrl) {
+    mkdirSync(config.dataDirectory, { recursive: true, mode: 0o700 });
+    return embeddedPostgresStorage({ dataDir: join(config.dataDirectory, 'pgdata'), schema: config.databaseSchema });
+  }
+  const storage = postgresStorage({ connectionString: config.databaseUrl, schema: config.databaseSchema });
+  await storage.migrate();
+  return storage;
+}
+
 async function createFirstSuperuser(users: UserDirectory, config: ServerConfig, logger: Logger): Promise<void> {
+  if (await users.exists(config.firstSuperuser)) return;
   const password = config.firstSuperuserPassword ?? randomBytes(12).toString('base64url');
   const created = await users.create({ email: config.firstSuperuser, password, fullName: 'Admin', isSuperuser: true });
   if (created && !config.firstSuperuserPassword) {
-    // Shown once so that `npm start` works with no set-up; set FIRST_SUPERUSER_PASSWORD to choose it.
+    // Shown once, when the admin is created, so that `npm start` works with no set-up; set FIRST_SUPERUSER_PASSWORD to choose it.
     logger.warn(
       { email: config.firstSuperuser },
-      `FIRST_SUPERUSER_PASSWORD is not set: the first admin's password for this run is ${password}`,
+      `FIRST_SUPERUSER_PASSWORD is not set: created the first admin with the password ${password} (shown this once)`,
     );
   }
 }

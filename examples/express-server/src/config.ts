@@ -4,6 +4,10 @@ import { resolve } from 'node:path';
 export interface ServerConfig {
   port: number;
   dataDirectory: string;
+  /** A real PostgreSQL; when unset, an embedded one (PGlite) in `<dataDirectory>/pgdata`. */
+  databaseUrl: string | undefined;
+  /** Schema for byokit's tables and the example's own. */
+  databaseSchema: string;
   keyring: string | undefined;
   jwtSecret: string | undefined;
   accessTokenMinutes: number;
@@ -23,6 +27,8 @@ export function configFromEnvironment(environment: Record<string, string | undef
     port,
     // npm runs a workspace's script in the workspace folder; INIT_CWD is where `npm start` was typed.
     dataDirectory: resolve(environment.INIT_CWD ?? '.', environment.BYOKIT_DATA_DIR ?? '.byokit'),
+    databaseUrl: environment.DATABASE_URL || undefined,
+    databaseSchema: environment.DATABASE_SCHEMA || 'public',
     keyring: environment.BYOKIT_KEYRING || undefined,
     jwtSecret: environment.SECRET_KEY || undefined,
     accessTokenMinutes: minutes,

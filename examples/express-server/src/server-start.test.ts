@@ -50,7 +50,7 @@ describe('the example server as npm start runs it', () => {
 
   it("prints the first admin's password once when FIRST_SUPERUSER_PASSWORD is not set, and it works", async () => {
     const { port, output } = await startServer({ BYOKIT_DATA_DIR: mkdtempSync(join(tmpdir(), 'byokit-start-')) });
-    const password = /password for this run is (\S+?)"/.exec(output())?.[1];
+    const password = /with the password (\S+) \(shown this once\)/.exec(output())?.[1];
     expect(password).toBeDefined();
     const login = await fetch(`http://127.0.0.1:${port}/v2/login/access-token`, {
       method: 'POST',

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { Database } from '@byokit/storage-postgres';
 import { hashPassword, verifyPassword } from './passwords.js';
 
 /** A user of the example server, as its own routes show one (never the password hash). */
@@ -9,48 +10,68 @@ export interface User {
   is_superuser: boolean;
 }
 
-interface UserRow extends User {
-  passwordHash: string;
-}
-
 /**
- * The example's user accounts, in memory for now: they are gone on restart (storage-postgres replaces
- * this; see the README). byokit itself never sees passwords.
+ * The example's user accounts, in a table of the host's own beside byokit's (same database, its own
+ * name). byokit itself never sees passwords.
  */
 export class UserDirectory {
-  readonly #byId = new Map<string, UserRow>();
-  readonly #byEmail = new Map<string, UserRow>();
   // Verifying against a real hash when the email is unknown keeps "no such user" as slow as "wrong password".
   readonly #decoy = hashPassword(randomUUID());
+  readonly #table: string;
 
-  /** Creates a user; null when the email is taken. */
+  constructor(
+    private readonly database: Database,
+    schema: string,
+  ) {
+    this.#table = `"${schema}"."example_users"`;
+  }
+
+  /** Creates the table if it is missing. */
+  async migrate(): Promise<void> {
+    await this.database.exec(`CREATE TABLE IF NOT EXISTS ${this.#table} (
+      id            uuid        PRIMARY KEY,
+      email         text        NOT NULL UNIQUE,
+      full_name     text,
+      is_superuser  boolean     NOT NULL DEFAULT false,
+      password_hash text        NOT NULL,
+      created_at    timestamptz NOT NULL DEFAULT now()
+    )`);
+  }
+
+  /** Creates a user; null when the email is taken (the unique constraint decides, so racing signups are safe). */
   async create(input: { email: string; password: string; fullName?: string | null; isSuperuser?: boolean }): Promise<User | null> {
-    const email = input.email.trim().toLowerCase();
-    if (this.#byEmail.has(email)) return null;
-    const row: UserRow = {
-      id: randomUUID(),
-      email,
-      full_name: input.fullName ?? null,
-      is_superuser: input.isSuperuser ?? false,
-      passwordHash: await hashPassword(input.password),
-    };
-    if (this.#byEmail.has(email)) return null; // another signup won the race while we hashed
-    this.#byId.set(row.id, row);
-    this.#byEmail.set(email, row);
-    return publicUser(row);
+    const rows = await this.database.query<User>(
+      `INSERT INTO ${this.#table} (id, email, full_name, is_superuser, password_hash) VALUES ($1, $2, $3, $4, $5)
+       ON CONFLICT (email) DO NOTHING RETURNING id, email, full_name, is_superuser`,
+      [
+        randomUUID(),
+        input.email.trim().toLowerCase(),
+        input.fullName ?? null,
+        input.isSuperuser ?? false,
+        await hashPassword(input.password),
+      ],
+    );
+    return rows[0] ?? null;
   }
 
   /** The user whose email and password match, or null. */
   async authenticate(email: string, password: string): Promise<User | null> {
-    const row = this.#byEmail.get(email.trim().toLowerCase());
-    const matches = await verifyPassword(password, row?.passwordHash ?? (await this.#decoy));
-    return row && matches ? publicUser(row) : null;
+    const rows = await this.database.query<User & { password_hash: string }>(
+      `SELECT id, email, full_name, is_superuser, password_hash FROM ${this.#table} WHERE email = $1`,
+      [email.trim().toLowerCase()],
+    );
+    const row = rows[0];
+    const matches = await verifyPassword(password, row?.password_hash ?? (await this.#decoy));
+    return row && matches ? { id: row.id, email: row.email, full_name: row.full_name, is_superuser: row.is_superuser } : null;
   }
 
-  find(id: string): User | null {
-    const row = this.#byId.get(id);
-    return row ? publicUser(row) : null;
+  async find(id: string): Promise<User | null> {
+    if (!/^[0-9a-f-]{36}$/.test(id)) return null;
+    const rows = await this.database.query<User>(`SELECT id, email, full_name, is_superuser FROM ${this.#table} WHERE id = $1`, [id]);
+    return rows[0] ?? null;
+  }
+
+  async exists(email: string): Promise<boolean> {
+    return (await this.database.query(`SELECT 1 FROM ${this.#table} WHERE email = $1`, [email.trim().toLowerCase()])).length > 0;
   }
 }
-
-const publicUser = ({ id, email, full_name, is_superuser }: UserRow): User => ({ id, email, full_name, is_superuser });
