@@ -2,7 +2,7 @@
 // and answering GET /users/me/api-key-status through the framework-free handler.
 import { createByokit, Keyring, memoryStorage, openProviderKey, sealProviderKey } from '@byokit/core';
 import { fakeProviderKey } from '@byokit/core/testing';
-import { measure, micro } from './measure.mjs';
+import { measure, micro, row } from './measure.mjs';
 
 const keyring = Keyring.from([{ id: 'k1', key: crypto.getRandomValues(new Uint8Array(32)) }]);
 const alice = { userId: 'alice', isAdmin: false };

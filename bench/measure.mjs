@@ -2,19 +2,23 @@
 // report medians with min–max. Run by bench/run.mjs; machines are shared, so only ratios measured in the
 // same run mean anything.
 
-/** Runs `operation` repeatedly for about `budgetMs`; returns nanoseconds per operation. */
-async function timeOnce(operation, budgetMs) {
+/**
+ * Runs `operation` for about `budgetMs` from `concurrency` loops at once; returns nanoseconds of wall
+ * time per completed operation (so with concurrency > 1 it measures throughput, not latency).
+ */
+async function timeOnce(operation, budgetMs, concurrency) {
   for (let warm = 0; warm < 200; warm++) await operation();
   let count = 0;
   const started = process.hrtime.bigint();
   const deadline = started + BigInt(budgetMs * 1e6);
-  let now = started;
-  while (now < deadline) {
-    for (let batch = 0; batch < 100; batch++) await operation();
-    count += 100;
-    now = process.hrtime.bigint();
-  }
-  return Number(now - started) / count;
+  const loop = async () => {
+    while (process.hrtime.bigint() < deadline) {
+      for (let batch = 0; batch < 20; batch++) await operation();
+      count += 20;
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, loop));
+  return Number(process.hrtime.bigint() - started) / count;
 }
 
 const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
@@ -23,11 +27,11 @@ const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.l
  * Measures each case `repetitions` times, rotating the order each round so that no case always runs
  * first (warm-up, GC and frequency effects spread evenly). Returns name → { median, min, max } in ns/op.
  */
-export async function measure(cases, { repetitions = 3, budgetMs = 400 } = {}) {
+export async function measure(cases, { repetitions = 3, budgetMs = 400, concurrency = 1 } = {}) {
   const samples = Object.fromEntries(cases.map(([name]) => [name, []]));
   for (let round = 0; round < repetitions; round++) {
     const order = cases.map((_, index) => cases[(index + round) % cases.length]);
-    for (const [name, operation] of order) samples[name].push(await timeOnce(operation, budgetMs));
+    for (const [name, operation] of order) samples[name].push(await timeOnce(operation, budgetMs, concurrency));
   }
   return Object.fromEntries(
     Object.entries(samples).map(([name, values]) => [name, { median: median(values), min: Math.min(...values), max: Math.max(...values) }]),
@@ -36,3 +40,14 @@ export async function measure(cases, { repetitions = 3, budgetMs = 400 } = {}) {
 
 /** Formats ns/op as µs with two decimals. */
 export const micro = (ns) => (ns / 1000).toFixed(2);
+
+/** One table row: the case, its median and spread, operations per second, and its ratio to `floorNs`. */
+export function row(name, { median, min, max }, floorNs) {
+  return {
+    case: name,
+    'µs/op (median)': micro(median),
+    'min–max': `${micro(min)}–${micro(max)}`,
+    'ops/s': Math.round(1e9 / median).toLocaleString('en'),
+    '× floor': (median / floorNs).toFixed(2),
+  };
+}

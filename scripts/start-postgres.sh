@@ -22,7 +22,7 @@ if [ -z "$cluster" ]; then
   cluster="$version main"
 fi
 # shellcheck disable=SC2086
-pg_ctlcluster $cluster start 2>/dev/null || true
+pg_ctlcluster $cluster start >&2 2>/dev/null || true
 port=$(pg_lsclusters --no-header | awk 'NR==1 {print $3}')
 
 for _ in $(seq 1 30); do
