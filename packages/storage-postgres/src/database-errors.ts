@@ -11,9 +11,17 @@ export function isUnavailable(error: unknown): boolean {
   const code = (error as { code?: unknown }).code;
   if (typeof code === 'string' && (UNAVAILABLE_STATES.test(code) || UNAVAILABLE_SYSTEM_CODES.has(code))) return true;
   // node-postgres reports a connection that ended under it, or a pool wait that timed out, without a code.
-  return /Connection terminated|connection timeout|Client has encountered a connection error|Cannot use a pool after calling end/i.test(
-    error.message,
-  );
+  // pg-pool words the latter "timeout exceeded when trying to connect" (no free client within
+  // connectionTimeoutMillis), and a new connection that timed out "Connection terminated due to connection timeout".
+  if (
+    /Connection terminated|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error|Cannot use a pool after calling end/i.test(
+      error.message,
+    )
+  )
+    return true;
+  // PGlite, once closed (or while closing), fails every call with exactly this message and no code: the
+  // embedded database is gone, as a server that went away is. Matched whole, so that no query error can pass for it.
+  return /^PGlite is clos(ed|ing)$/.test(error.message);
 }
 
 /**

@@ -1,6 +1,9 @@
+import { mkdir } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
 import type { PGlite } from '@electric-sql/pglite';
 import pg from 'pg';
 import { pgliteDatabase, poolDatabase } from './database.js';
+import { lockFolder } from './folder-lock.js';
 import { storageOn, type PostgresStorage } from './postgres-storage.js';
 import { sqlNames } from './sql-names.js';
 
@@ -47,23 +50,33 @@ export function postgresStorage(options: PostgresStorageOptions): PostgresStorag
 
 /** Options of {@link embeddedPostgresStorage}. */
 export interface EmbeddedStorageOptions extends TableOptions {
-  /** The folder PGlite keeps its data in; omit for a database in memory only. */
+  /** The folder PGlite keeps its data in (created if missing); omit for a database in memory only. */
   dataDir?: string;
+  /** Migrate before returning. Default true. */
+  migrate?: boolean;
 }
 
 /**
  * byokit's storage on an embedded PostgreSQL (PGlite, an optional peer dependency): no server to run,
- * data in a folder. One process at a time may open a folder. Migrated before it is returned.
+ * data in a folder. Only one process may open a folder at a time, which a lock file (`<dataDir>.lock`)
+ * enforces, since PGlite itself does not. Migrated before it is returned unless told otherwise.
  */
 export async function embeddedPostgresStorage(options: EmbeddedStorageOptions = {}): Promise<PostgresStorage> {
+  const names = sqlNames(options.schema, options.tablePrefix);
   const { PGlite } = await import('@electric-sql/pglite');
-  const pglite = await PGlite.create(options.dataDir);
-  const storage = storageOn(pgliteDatabase(pglite, true), sqlNames(options.schema, options.tablePrefix));
+  let unlock = async () => {};
+  if (options.dataDir !== undefined) {
+    await mkdir(dirname(resolve(options.dataDir)), { recursive: true, mode: 0o700 });
+    unlock = await lockFolder(resolve(options.dataDir));
+  }
   try {
-    await storage.migrate();
+    const pglite = await PGlite.create(options.dataDir);
+    const database = pgliteDatabase(pglite, true);
+    const storage = storageOn({ ...database, close: () => database.close().finally(unlock) }, names);
+    if (options.migrate !== false) await storage.migrate().catch((error: unknown) => storage.close().then(() => Promise.reject(error)));
+    return storage;
   } catch (error) {
-    await pglite.close();
+    await unlock();
     throw error;
   }
-  return storage;
 }

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { AuditRecord, KeyOwner, KeyRowCursor, Provider, Storage, StoredKey } from '@byokit/core';
-import type { Database } from './database.js';
+import type { Database, SqlExecutor } from './database.js';
 import { guarded } from './database-errors.js';
 import { migrate, type MigrationResult } from './migrate.js';
 import type { SqlNames } from './sql-names.js';
@@ -11,6 +11,8 @@ export interface PostgresStorage extends Storage {
   migrate(): Promise<MigrationResult>;
   /** The database, for a host that wants to keep its own tables in it too. */
   readonly database: Database;
+  /** Ends the connections byokit opened (a pool or PGlite you passed in stays open). */
+  close(): Promise<void>;
 }
 
 interface KeyRow {
@@ -70,18 +72,25 @@ function auditFromRow(row: AuditRow): AuditRecord {
   };
 }
 
+/** Every statement of the storage is fixed text: prepare each once per connection. */
+const prepared = (executor: SqlExecutor): SqlExecutor => ({
+  ...executor,
+  query: (text, params) => executor.query(text, params, { prepare: true }),
+});
+
 /** The Storage over a database whose schema `names` points at. */
 export function storageOn(database: Database, names: SqlNames): PostgresStorage {
+  const statements = prepared(database);
   const keys = names.table('provider_keys');
   const audit = names.table('key_audit');
 
   return {
     database,
-    migrate: () => migrate(database, names),
+    migrate: () => guarded(() => migrate(database, names)),
 
     getKey: (owner, provider) =>
       guarded(async () => {
-        const rows = await database.query<KeyRow>(
+        const rows = await statements.query<KeyRow>(
           `SELECT ${KEY_COLUMNS} FROM ${keys} WHERE owner_type = $1 AND owner_id = $2 AND provider = $3`,
           [owner.type, owner.id, provider],
         );
@@ -90,7 +99,7 @@ export function storageOn(database: Database, names: SqlNames): PostgresStorage 
 
     listKeys: (owner) =>
       guarded(async () => {
-        const rows = await database.query<KeyRow>(
+        const rows = await statements.query<KeyRow>(
           `SELECT ${KEY_COLUMNS} FROM ${keys} WHERE owner_type = $1 AND owner_id = $2 ORDER BY provider`,
           [owner.type, owner.id],
         );
@@ -99,7 +108,8 @@ export function storageOn(database: Database, names: SqlNames): PostgresStorage 
 
     writeKeys: (owner, changes, actor, at) =>
       guarded(() =>
-        database.transaction(async (transaction) => {
+        database.transaction(async (unprepared) => {
+          const transaction = prepared(unprepared);
           const written: AuditRecord[] = [];
           for (const change of changes) {
             let hint: string;
@@ -151,17 +161,17 @@ export function storageOn(database: Database, names: SqlNames): PostgresStorage 
       guarded(async () => {
         const limit = query.limit ?? 100;
         const rows = query.owner
-          ? await database.query<AuditRow>(
+          ? await statements.query<AuditRow>(
               `SELECT ${AUDIT_COLUMNS} FROM ${audit} WHERE owner_type = $1 AND owner_id = $2 ORDER BY seq DESC LIMIT $3`,
               [query.owner.type, query.owner.id, limit],
             )
-          : await database.query<AuditRow>(`SELECT ${AUDIT_COLUMNS} FROM ${audit} ORDER BY seq DESC LIMIT $1`, [limit]);
+          : await statements.query<AuditRow>(`SELECT ${AUDIT_COLUMNS} FROM ${audit} ORDER BY seq DESC LIMIT $1`, [limit]);
         return rows.map(auditFromRow);
       }),
 
     countKeysByMasterKeyId: () =>
       guarded(async () => {
-        const rows = await database.query<{ master_key_id: string; rows: string | number }>(
+        const rows = await statements.query<{ master_key_id: string; rows: string | number }>(
           `SELECT master_key_id, count(*) AS rows FROM ${keys} GROUP BY master_key_id`,
         );
         // count(*) is int8: a string from node-postgres, a number from PGlite.
@@ -172,12 +182,12 @@ export function storageOn(database: Database, names: SqlNames): PostgresStorage 
       guarded(async () => {
         // Keyset pagination on the primary key's order: each page is an index range scan, however far in.
         const rows = cursor
-          ? await database.query<KeyRow>(
+          ? await statements.query<KeyRow>(
               `SELECT ${KEY_COLUMNS} FROM ${keys} WHERE master_key_id <> $1 AND (owner_type, owner_id, provider) > ($2, $3, $4)
                ORDER BY owner_type, owner_id, provider LIMIT $5`,
               [primaryKeyId, cursor.ownerType, cursor.ownerId, cursor.provider, limit],
             )
-          : await database.query<KeyRow>(
+          : await statements.query<KeyRow>(
               `SELECT ${KEY_COLUMNS} FROM ${keys} WHERE master_key_id <> $1 ORDER BY owner_type, owner_id, provider LIMIT $2`,
               [primaryKeyId, limit],
             );
@@ -186,7 +196,7 @@ export function storageOn(database: Database, names: SqlNames): PostgresStorage 
 
     replaceKeyEnvelope: (owner, provider, expectedEnvelope, replacement) =>
       guarded(async () => {
-        const rows = await database.query(
+        const rows = await statements.query(
           `UPDATE ${keys} SET envelope = $4, master_key_id = $5
            WHERE owner_type = $1 AND owner_id = $2 AND provider = $3 AND envelope = $6 RETURNING 1`,
           [owner.type, owner.id, provider, replacement.envelope, replacement.keyId, expectedEnvelope],

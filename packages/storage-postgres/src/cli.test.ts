@@ -1,0 +1,322 @@
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createByokit, Keyring, type Storage } from '@byokit/core';
+import { fakeProviderKey, findKeyLeaks } from '@byokit/core/testing';
+import { embeddedPostgresStorage, postgresStorage } from './index.js';
+
+// The built command, as npm installs it (turbo builds before tests; by hand: npx tsup).
+const CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
+const ROWS = 300;
+
+/** Every secret the tests handed out; each run's output is checked against all of them. */
+const secrets: string[] = [];
+
+function masterKey(id: string): string {
+  const encoded = randomBytes(32).toString('base64url');
+  secrets.push(encoded);
+  return `${id}:${encoded}`;
+}
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** The environment of the shell running the tests, without anything that would pick a database or keyring. */
+function cleanEnvironment(): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(process.env).filter(([name]) => name !== 'DATABASE_URL' && !name.startsWith('BYOKIT_')));
+}
+
+/**
+ * Runs `node dist/cli.js ...args`; `onStdout` sees the output as it comes (to send a signal mid-run). Fails the
+ * test if the output holds any key handed out, or a piece of one.
+ */
+function byokit(
+  args: string[],
+  environment: Record<string, string> = {},
+  onStdout?: (text: string, child: ReturnType<typeof spawn>) => void,
+) {
+  return new Promise<Run>((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], { env: { ...cleanEnvironment(), ...environment } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (text: string) => {
+      stdout += text;
+      onStdout?.(stdout, child);
+    });
+    child.stderr.setEncoding('utf8').on('data', (text: string) => (stderr += text));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  }).then((run) => {
+    expect(
+      findKeyLeaks(secrets, [
+        ['stdout', run.stdout],
+        ['stderr', run.stderr],
+      ]),
+    ).toEqual([]);
+    return run;
+  });
+}
+
+/** A line of the key-ids table: `  <id>  <rows>  <state>`, numbers right-aligned. */
+function countLine(id: string, rows: number, state?: string): RegExp {
+  return new RegExp(`^ {2}${id} +${rows}${state === undefined ? '' : ` {2}${state}`}$`, 'm');
+}
+
+/** A fresh, empty database: the arguments that select it, and the library's storage on it, in-process. */
+interface TestDatabase {
+  args: string[];
+  openStorage(): Promise<Storage>;
+  destroy(): Promise<void>;
+}
+
+interface Target {
+  name: string;
+  create(): Promise<TestDatabase>;
+  /** Text the output must never hold (the database password). */
+  forbidden: string[];
+}
+
+const pglite: Target = {
+  name: 'embedded PGlite folder',
+  forbidden: [],
+  create: async () => {
+    const directory = mkdtempSync(join(tmpdir(), 'byokit-cli-'));
+    return {
+      args: ['--data-dir', directory],
+      // Where the example server keeps it, and where the command looks.
+      openStorage: () => embeddedPostgresStorage({ dataDir: join(directory, 'pgdata') }),
+      destroy: async () => rmSync(directory, { recursive: true, force: true }),
+    };
+  },
+};
+
+const databaseUrl = process.env.DATABASE_URL;
+const server: Target | undefined =
+  databaseUrl === undefined
+    ? undefined
+    : {
+        name: 'PostgreSQL server',
+        forbidden: [new URL(databaseUrl).password].filter((password) => password !== ''),
+        // A schema of its own per database, dropped afterwards, so runs never see each other's rows.
+        create: async () => {
+          const schema = `cli_${randomBytes(6).toString('hex')}`;
+          return {
+            args: ['--database-url', databaseUrl, '--schema', schema],
+            openStorage: async () => {
+              const storage = postgresStorage({ connectionString: databaseUrl, schema });
+              await storage.migrate();
+              return storage;
+            },
+            destroy: async () => {
+              const pool = new pg.Pool({ connectionString: databaseUrl });
+              await pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+              await pool.end();
+            },
+          };
+        },
+      };
+
+/** Stores `count` users' OpenAI keys through byokit itself, sealed with `keyring`, then lets the database go. */
+async function storeKeys(storage: Storage, keyring: string, count = ROWS): Promise<void> {
+  const [id, encoded] = keyring.split(':') as [string, string];
+  const byokitInProcess = await createByokit({
+    storage,
+    keyring: Keyring.from([{ id, key: Buffer.from(encoded, 'base64url') }]),
+    environment: {},
+  });
+  try {
+    for (let index = 0; index < count; index++) {
+      const key = fakeProviderKey('openai');
+      secrets.push(key);
+      const response = await byokitInProcess.handle({
+        method: 'PATCH',
+        url: '/users/me/api-key',
+        headers: { 'content-type': 'application/json' },
+        body: { kind: 'stream', stream: [new TextEncoder().encode(JSON.stringify({ openai_api_key: key }))] },
+        authenticate: () => ({ userId: `u${index}`, isAdmin: false }),
+      });
+      expect(response?.status).toBe(200);
+    }
+  } finally {
+    // PGlite allows one process per folder: close before the command opens it.
+    await byokitInProcess.close();
+  }
+}
+
+describe.each([pglite, ...(server ? [server] : [])])('byokit on a $name', (target) => {
+  const databases: TestDatabase[] = [];
+  async function freshDatabase(): Promise<TestDatabase> {
+    const database = await target.create();
+    databases.push(database);
+    return database;
+  }
+  afterAll(async () => {
+    for (const database of databases) await database.destroy();
+  });
+
+  function expectNothingForbidden(run: Run): void {
+    for (const text of target.forbidden) expect(run.stdout + run.stderr).not.toContain(text);
+  }
+
+  it('migrate applies the schema, and says it is current the second time', async () => {
+    const { args } = await freshDatabase();
+    const first = await byokit(['migrate', ...args]);
+    expect(first).toMatchObject({ code: 0, stderr: '' });
+    expect(first.stdout).toMatch(/Applied 0001_initial .*version 1\./);
+    expectNothingForbidden(first);
+
+    const second = await byokit(['migrate', ...args]);
+    expect(second).toMatchObject({ code: 0, stderr: '' });
+    expect(second.stdout).toMatch(/is current \(version 1\)/);
+  });
+
+  it('key-ids on an empty database says there are no stored keys, with or without a keyring', async () => {
+    const { args } = await freshDatabase();
+    await byokit(['migrate', ...args]);
+
+    const withoutKeyring = await byokit(['key-ids', ...args]);
+    expect(withoutKeyring).toMatchObject({ code: 0, stderr: '' });
+    expect(withoutKeyring.stdout).toContain('(no stored keys)');
+    expect(withoutKeyring.stdout).toContain('No keyring given');
+    expectNothingForbidden(withoutKeyring);
+
+    const withKeyring = await byokit(['key-ids', ...args], { BYOKIT_KEYRING: masterKey('k1') });
+    expect(withKeyring).toMatchObject({ code: 0, stderr: '' });
+    expect(withKeyring.stdout).toMatch(countLine('k1', 0, 'primary'));
+  });
+
+  it('exits 1 when a stored key does not open, naming its owner, and leaves it as it was', async () => {
+    const database = await freshDatabase();
+    await storeKeys(await database.openStorage(), masterKey('old'), 3);
+    // The right id with the wrong bytes: the start-up check (ids only) passes, opening each row fails.
+    const run = await byokit(['rotate-keys', ...database.args], { BYOKIT_KEYRING: `${masterKey('new')},${masterKey('old')}` });
+    expect(run.code).toBe(1);
+    expect(run.stdout).toContain('Finished: resealed 0 / skipped 0 / failed 3 / scanned 3.');
+    expect(run.stdout).toMatch(countLine('old', 3));
+    for (const user of ['u0', 'u1', 'u2']) expect(run.stderr).toContain(`"ownerId":"${user}"`);
+    expect(run.stderr).toContain('byokit: 3 stored key(s) could not be opened');
+  });
+
+  // One database through a whole rotation: each step starts where the one before left it.
+  describe(`a rotation of ${ROWS} stored keys from 'old' to 'new'`, () => {
+    const oldKey = masterKey('old');
+    const newKey = masterKey('new');
+    let args: string[];
+    let resealedBeforeStop = 0;
+
+    beforeAll(async () => {
+      const database = await freshDatabase();
+      args = database.args;
+      await storeKeys(await database.openStorage(), oldKey);
+    });
+
+    it("refuses a keyring without 'old', naming the id and how many rows need it, and changes nothing", async () => {
+      const run = await byokit(['rotate-keys', ...args], { BYOKIT_KEYRING: newKey });
+      expect(run.code).toBe(1);
+      expect(run.stderr).toContain(`byokit: ${ROWS} stored key(s) are sealed with master key id 'old', which the keyring lacks.`);
+
+      const ids = await byokit(['key-ids', ...args]);
+      expect(ids.stdout).toMatch(countLine('old', ROWS));
+    });
+
+    it('stops after the current row on SIGINT, and says to run it again to resume', async () => {
+      const run = await byokit(
+        ['rotate-keys', '--batch-size', '1', ...args],
+        { BYOKIT_KEYRING: `${newKey},${oldKey}` },
+        (stdout, child) => {
+          if (/resealed \d+ \//.test(stdout) && !child.killed) child.kill('SIGINT');
+        },
+      );
+      expect(run.code).toBe(130);
+      expect(run.stderr).toContain('SIGINT: stopping after the current row');
+      expect(run.stdout).toContain('Run byokit rotate-keys again to resume');
+      const stopped = /^Stopped: resealed (\d+) \/ skipped 0 \/ failed 0 \/ scanned \1\.$/m.exec(run.stdout);
+      expect(stopped).not.toBeNull();
+      resealedBeforeStop = Number(stopped![1]);
+      expect(resealedBeforeStop).toBeGreaterThan(0);
+      expect(resealedBeforeStop).toBeLessThan(ROWS);
+      expect(run.stdout).toMatch(countLine('old', ROWS - resealedBeforeStop));
+    });
+
+    it("reseals every remaining key under 'new', printing progress per page, and leaves 0 on 'old'", async () => {
+      const remaining = ROWS - resealedBeforeStop;
+      const run = await byokit(['rotate-keys', '--batch-size', '100', ...args], { BYOKIT_KEYRING: `${newKey},${oldKey}` });
+      expect(run).toMatchObject({ code: 0, stderr: '' });
+      expect(run.stdout.match(/^resealed \d+ \/ skipped 0 \/ failed 0 \/ scanned \d+$/gm)).toHaveLength(Math.ceil(remaining / 100));
+      expect(run.stdout).toContain(`Finished: resealed ${remaining} / skipped 0 / failed 0 / scanned ${remaining}.`);
+      expect(run.stdout).toContain("Every stored key is sealed by 'new'");
+      expectNothingForbidden(run);
+
+      // The keyring from a file, as the example server keeps it in its data folder.
+      const keyringFolder = mkdtempSync(join(tmpdir(), 'byokit-keyring-'));
+      writeFileSync(join(keyringFolder, 'keyring'), `${newKey},${oldKey}\n`, { mode: 0o600 });
+      const ids = await byokit(['key-ids', '--keyring-file', join(keyringFolder, 'keyring'), ...args]).finally(() =>
+        rmSync(keyringFolder, { recursive: true, force: true }),
+      );
+      expect(ids).toMatchObject({ code: 0, stderr: '' });
+      expect(ids.stdout).toMatch(countLine('new', ROWS, 'primary'));
+      expect(ids.stdout).toMatch(countLine('old', 0));
+    });
+
+    it('reseals nothing when run again', async () => {
+      const run = await byokit(['rotate-keys', ...args], { BYOKIT_KEYRING: `${newKey},${oldKey}` });
+      expect(run).toMatchObject({ code: 0, stderr: '' });
+      expect(run.stdout).toContain('Finished: resealed 0 / skipped 0 / failed 0 / scanned 0.');
+    });
+  });
+});
+
+describe('byokit without a database', () => {
+  it.each([{ args: ['--help'] }, { args: ['help'] }, { args: [] }])('prints the usage for $args and exits 0', async ({ args }) => {
+    const run = await byokit(args);
+    expect(run).toMatchObject({ code: 0, stderr: '' });
+    expect(run.stdout).toMatch(/^Usage: byokit <command> \[options\]/);
+    for (const text of [
+      'migrate',
+      'key-ids',
+      'rotate-keys',
+      '--data-dir',
+      '--database-url',
+      'DATABASE_URL',
+      'BYOKIT_KEYRING',
+      'one process',
+    ]) {
+      expect(run.stdout).toContain(text);
+    }
+  });
+
+  it('exits 2 on an unknown command, an unknown option or a bad batch size', async () => {
+    expect(await byokit(['rotate'])).toMatchObject({
+      code: 2,
+      stdout: '',
+      stderr: expect.stringContaining("byokit: unknown command 'rotate'"),
+    });
+    expect(await byokit(['migrate', '--force'])).toMatchObject({ code: 2, stderr: expect.stringContaining("Unknown option '--force'") });
+    expect(await byokit(['rotate-keys', '--batch-size', '0'])).toMatchObject({ code: 2, stderr: expect.stringContaining('--batch-size') });
+  });
+
+  it('exits 2 when no database is given, naming the ways to give one', async () => {
+    const run = await byokit(['key-ids']);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/byokit: no database given: .*DATABASE_URL.*--data-dir/);
+  });
+
+  it('key-ids refuses a folder without a database rather than creating an empty one', async () => {
+    const directory = mkdtempSync(join(tmpdir(), 'byokit-cli-'));
+    try {
+      const run = await byokit(['key-ids', '--data-dir', directory]);
+      expect(run.code).toBe(1);
+      expect(run.stderr).toContain(`there is no embedded database in ${join(directory, 'pgdata')}`);
+    } finally {
+      rmSync(directory, { recursive: true, force: true });
+    }
+  });
+});

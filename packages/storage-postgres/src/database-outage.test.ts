@@ -1,0 +1,495 @@
+// spec: "Tests that cut the database off mid-request (stop the connection, a failing query) get a clean
+// 5xx in the contract's shape for that request only, the node keeps serving once the database is back,
+// and no half-written key exists." Driven through byokit's framework-free handler, as an adapter would.
+import { randomBytes } from 'node:crypto';
+import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { PGlite } from '@electric-sql/pglite';
+import pg from 'pg';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createByokit, isByokitError, Keyring, type Byokit, type Principal } from '@byokit/core';
+import { fakeProviderKey } from '@byokit/core/testing';
+import { pgliteDatabase, poolDatabase, type Database, type SqlExecutor } from './database.js';
+import { postgresStorage } from './index.js';
+import { storageOn, type PostgresStorage } from './postgres-storage.js';
+import { sqlNames } from './sql-names.js';
+
+const alice: Principal = { userId: 'user-alice', isAdmin: false };
+const freshSchema = () => `test_${randomBytes(6).toString('hex')}`;
+
+/** Opens byokit on `storage` as a host would, with no key cache so that every request reaches the database. */
+function openByokit(storage: PostgresStorage): Promise<Byokit> {
+  const keyring = Keyring.from([{ id: 'k1', key: crypto.getRandomValues(new Uint8Array(32)) }]);
+  return createByokit({ storage, keyring, environment: {}, keyCache: { ttlMs: 0 } });
+}
+
+/** Calls byokit as an adapter would, as alice. */
+async function call(byokit: Byokit, method: string, url: string, body?: unknown) {
+  const bytes = body === undefined ? undefined : new TextEncoder().encode(JSON.stringify(body));
+  const response = await byokit.handle({
+    method,
+    url,
+    headers: bytes ? { 'content-type': 'application/json' } : {},
+    body: bytes ? { kind: 'stream', stream: [bytes] } : { kind: 'none' },
+    authenticate: () => alice,
+  });
+  if (!response || typeof response.body !== 'string') throw new Error(`byokit gave no complete response to ${method} ${url}`);
+  return { status: response.status, headers: response.headers, text: response.body, json: JSON.parse(response.body) };
+}
+
+type Answer = Awaited<ReturnType<typeof call>>;
+const setKey = (byokit: Byokit, key: string) => call(byokit, 'PATCH', '/users/me/api-key', { openai_api_key: key });
+const keyStatus = (byokit: Byokit) => call(byokit, 'GET', '/users/me/api-key-status');
+
+/**
+ * The error in the contract's shape and nothing more: no SQL, no stack trace, no key, none of the text of
+ * the error underneath (it may quote any of those).
+ */
+function expectCleanError(answer: Answer, status: number, code: string, secrets: string[] = []) {
+  expect(answer.status).toBe(status);
+  expect(answer.json).toEqual({ error: { code, message: expect.any(String), request_id: answer.headers['x-request-id'] } });
+  expect(answer.headers['content-type']).toMatch(/^application\/json/);
+  expect(answer.text).not.toMatch(/INSERT|SELECT|key_audit|provider_keys|\bat .*:\d+:\d+|ECONN|terminat/i);
+  for (const secret of secrets) expect(answer.text).not.toContain(secret);
+}
+
+/** A request that fails while the database is away, then succeeds once it is back, within a few tries. */
+async function expectServingAgain(request: () => Promise<Answer>, tries = 5): Promise<Answer> {
+  let answer: Answer | undefined;
+  for (let attempt = 0; attempt < tries; attempt++) {
+    answer = await request();
+    if (answer.status === 200) return answer;
+    // While the pool finds out its connections are gone, an answer may still be a clean 503, never a 500.
+    expectCleanError(answer, 503, 'storage_unavailable');
+    await sleep(50 * (attempt + 1));
+  }
+  throw new Error(`still failing after ${tries} tries: ${answer?.text}`);
+}
+
+/**
+ * A database whose statements can be interfered with: `onNext(pattern, run)` runs `run` (once) before the
+ * next statement whose SQL matches, inside the same transaction; if `run` throws, that statement fails.
+ */
+function interceptable(database: Database) {
+  let next: { pattern: RegExp; run: (executor: SqlExecutor) => Promise<void> } | undefined;
+  let fired = 0;
+  const before = async (sql: string, executor: SqlExecutor) => {
+    if (!next?.pattern.test(sql)) return;
+    const { run } = next;
+    next = undefined;
+    fired++;
+    await run(executor);
+  };
+  const wrap = (executor: SqlExecutor): SqlExecutor => ({
+    query: async <Row>(text: string, params?: readonly unknown[]) => {
+      await before(text, executor);
+      return executor.query<Row>(text, params);
+    },
+    exec: async (sql: string) => {
+      await before(sql, executor);
+      return executor.exec(sql);
+    },
+  });
+  const wrapped: Database = {
+    ...wrap(database),
+    transaction: (work) => database.transaction((transaction) => work(wrap(transaction))),
+    close: () => database.close(),
+  };
+  return {
+    database: wrapped,
+    onNext(pattern: RegExp, run: (executor: SqlExecutor) => Promise<void>) {
+      next = { pattern, run };
+    },
+    /** How many times an interference ran: proof that the test exercised the path it names. */
+    get fired() {
+      return fired;
+    },
+  };
+}
+
+/** The audit INSERT inside writeKeys' transaction: the last statement before COMMIT of a key write. */
+const AUDIT_INSERT = /^INSERT INTO "[a-z0-9_]+"\."byokit_key_audit"/;
+/** The read of an owner's keys behind every status answer. */
+const KEYS_SELECT = /^SELECT .* FROM "[a-z0-9_]+"\."byokit_provider_keys" WHERE owner_type = \$1 AND owner_id = \$2 ORDER BY/;
+
+/** What alice has in the database, read directly: her key rows and her audit records. */
+async function aliceRows(query: (text: string, params: unknown[]) => Promise<Record<string, unknown>[]>, schema: string) {
+  const keys = await query(`SELECT hint, envelope, master_key_id FROM "${schema}".byokit_provider_keys WHERE owner_id = $1`, [
+    alice.userId,
+  ]);
+  const audit = await query(`SELECT action, hint FROM "${schema}".byokit_key_audit WHERE owner_id = $1 ORDER BY seq`, [alice.userId]);
+  // bytea is a Buffer from node-postgres and a Uint8Array from PGlite: compare plain bytes.
+  return { keys: keys.map((row) => ({ ...row, envelope: [...(row.envelope as Uint8Array)] })), audit };
+}
+
+/** One database as these tests see it: PGlite in memory, or a pool on the real server. */
+interface Backend {
+  /** A Database for a storage; byokit does not own (close) what is under it. */
+  database(): Database;
+  query(text: string, params?: unknown[]): Promise<Record<string, unknown>[]>;
+  close(): Promise<void>;
+}
+
+/** Failing queries: the same on PGlite and on a server, as the failure is made in the SQL path itself. */
+function describeFailingQuery(open: () => Promise<Backend>) {
+  let backend: Backend;
+  const schemas: string[] = [];
+  beforeAll(async () => {
+    backend = await open();
+  });
+  afterEach(async () => {
+    for (const schema of schemas.splice(0)) await backend.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+  });
+  afterAll(async () => {
+    await backend?.close();
+  });
+
+  async function setUp() {
+    const schema = freshSchema();
+    schemas.push(schema);
+    const faults = interceptable(backend.database());
+    const storage = storageOn(faults.database, sqlNames(schema));
+    await storage.migrate();
+    const byokit = await openByokit(storage);
+    const rows = () => aliceRows((text, params) => backend.query(text, params), schema);
+    return { faults, byokit, rows };
+  }
+
+  it('answers 503 storage_unavailable when a key write loses the database before commit, and saves neither key nor audit record', async () => {
+    const { faults, byokit, rows } = await setUp();
+    const key = fakeProviderKey('openai');
+    faults.onNext(AUDIT_INSERT, async () => {
+      // What node-postgres reports for a connection lost mid-statement (SQLSTATE 08006, connection_failure).
+      throw Object.assign(new Error(`connection failure during INSERT INTO key_audit for ${key}`), { code: '08006' });
+    });
+
+    const failed = await setKey(byokit, key);
+    expect(faults.fired).toBe(1);
+    expectCleanError(failed, 503, 'storage_unavailable', [key, key.slice(-12)]);
+    // The key row was inserted before the audit insert failed: the rollback took it back.
+    expect(await rows()).toEqual({ keys: [], audit: [] });
+
+    const next = await setKey(byokit, key);
+    expect(next.status).toBe(200);
+    expect(next.json.keys.openai).toMatchObject({ configured: true, hint: `…${key.slice(-4)}` });
+    expect((await rows()).audit).toEqual([{ action: 'set', hint: `…${key.slice(-4)}` }]);
+  });
+
+  it('answers 500 internal_error, saying nothing of the cause, when a key write fails unexpectedly, and keeps the key there was', async () => {
+    const { faults, byokit, rows } = await setUp();
+    const first = fakeProviderKey('openai');
+    expect((await setKey(byokit, first)).status).toBe(200);
+    const before = await rows();
+
+    const second = fakeProviderKey('openai');
+    faults.onNext(AUDIT_INSERT, async () => {
+      throw new Error(`syntax error at or near "INSERT" in INSERT INTO key_audit VALUES ('${second}')`);
+    });
+    const failed = await setKey(byokit, second);
+    expect(faults.fired).toBe(1);
+    expectCleanError(failed, 500, 'internal_error', [first, second, second.slice(-12)]);
+    // All or nothing: the replacement was taken back, the first key (same envelope) and its one audit record stand.
+    expect(await rows()).toEqual(before);
+
+    const next = await setKey(byokit, second);
+    expect(next.status).toBe(200);
+    expect(next.json.keys.openai.hint).toBe(`…${second.slice(-4)}`);
+    expect((await rows()).audit).toHaveLength(2);
+  });
+
+  it('answers 503 storage_unavailable when a read loses the database, and the next read works', async () => {
+    const { faults, byokit } = await setUp();
+    expect((await setKey(byokit, fakeProviderKey('openai'))).status).toBe(200);
+    faults.onNext(KEYS_SELECT, async () => {
+      throw Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01' });
+    });
+    expectCleanError(await keyStatus(byokit), 503, 'storage_unavailable');
+    expect(faults.fired).toBe(1);
+    const next = await keyStatus(byokit);
+    expect(next.status).toBe(200);
+    expect(next.json.has_openai_key).toBe(true);
+  });
+}
+
+describe('a failing query, on PGlite', () => {
+  describeFailingQuery(async () => {
+    const pglite = await PGlite.create();
+    return {
+      database: () => pgliteDatabase(pglite, false),
+      query: async (text, params) => (await pglite.query<Record<string, unknown>>(text, params)).rows,
+      close: () => pglite.close(),
+    };
+  });
+});
+
+describe('a PGlite database that has been closed', () => {
+  it('answers a clean 503 storage_unavailable instead of crashing', async () => {
+    const pglite = await PGlite.create();
+    const storage = postgresStorage({ pglite });
+    await storage.migrate();
+    const byokit = await openByokit(storage);
+    const key = fakeProviderKey('openai');
+    expect((await setKey(byokit, key)).status).toBe(200);
+
+    await pglite.close();
+    expectCleanError(await keyStatus(byokit), 503, 'storage_unavailable');
+    expectCleanError(await setKey(byokit, fakeProviderKey('openai')), 503, 'storage_unavailable', [key]);
+  });
+});
+
+describe('a database that is not there at all', () => {
+  it('stops byokit from starting, quickly and with storage_unavailable', async () => {
+    // Port 1: nothing listens there, so the connection is refused at once (no server needed for this test).
+    const storage = postgresStorage({ connectionString: 'postgres://byokit:x@127.0.0.1:1/none' });
+    const started = performance.now();
+    const error = await openByokit(storage).catch((caught: unknown) => caught);
+    expect(performance.now() - started).toBeLessThan(2_000);
+    expect(isByokitError(error) && error.code).toBe('storage_unavailable');
+    await storage.close?.();
+  });
+});
+
+const databaseUrl = process.env.DATABASE_URL;
+
+describe.runIf(databaseUrl)('on a real PostgreSQL server', () => {
+  /** A pool of our own for setting up, checking rows and ending other sessions (a role may end its own). */
+  let admin: pg.Pool;
+  const schemas: string[] = [];
+  const closers: Array<() => Promise<void>> = [];
+
+  beforeAll(() => {
+    admin = new pg.Pool({ connectionString: databaseUrl, max: 4 });
+  });
+  afterEach(async () => {
+    for (const close of closers.splice(0).reverse()) await close();
+    for (const schema of schemas.splice(0)) await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+  });
+  afterAll(async () => {
+    await admin?.end();
+  });
+
+  const adminQuery = async (text: string, params?: unknown[]) => (await admin.query(text, params)).rows;
+
+  /**
+   * A connection string whose sessions carry an application_name of their own: other test files may use
+   * this server at the same time, so sessions are ended by that name, never by role.
+   */
+  function taggedUrl() {
+    const applicationName = `byokit_outage_${randomBytes(4).toString('hex')}`;
+    const url = new URL(databaseUrl!);
+    url.searchParams.set('application_name', applicationName);
+    return { url: url.toString(), applicationName };
+  }
+
+  /** Opens byokit on its own pool (postgresStorage({ connectionString })) in a fresh, migrated schema. */
+  async function byokitOnOwnPool(connectionString: string) {
+    const schema = freshSchema();
+    schemas.push(schema);
+    const storage = postgresStorage({ connectionString, schema });
+    closers.push(async () => storage.close?.());
+    await storage.migrate();
+    return { schema, storage, byokit: await openByokit(storage) };
+  }
+
+  async function waitUntil(condition: () => Promise<boolean>, what: string) {
+    for (let attempt = 0; attempt < 100; attempt++) {
+      if (await condition()) return;
+      await sleep(20);
+    }
+    throw new Error(`timed out waiting until ${what}`);
+  }
+
+  async function endSessions(applicationName: string) {
+    const ended = await adminQuery('SELECT pg_terminate_backend(pid) AS ended FROM pg_stat_activity WHERE application_name = $1', [
+      applicationName,
+    ]);
+    await waitUntil(
+      async () => (await adminQuery('SELECT 1 FROM pg_stat_activity WHERE application_name = $1', [applicationName])).length === 0,
+      'the sessions are gone',
+    );
+    return ended.length;
+  }
+
+  describe('a failing query', () => {
+    describeFailingQuery(async () => {
+      const pool = new pg.Pool({ connectionString: databaseUrl, max: 4 });
+      return {
+        database: () => poolDatabase(pool, false),
+        query: async (text, params) => (await pool.query(text, params)).rows,
+        close: () => pool.end(),
+      };
+    });
+  });
+
+  it('answers 503 when the server ends the connection in the middle of a key write, saves nothing, and keeps serving', async () => {
+    const schema = freshSchema();
+    schemas.push(schema);
+    const ownPool = postgresStorage({ connectionString: databaseUrl!, schema });
+    closers.push(async () => ownPool.close?.());
+    await ownPool.migrate();
+    const faults = interceptable(ownPool.database);
+    const byokit = await openByokit(storageOn(faults.database, sqlNames(schema)));
+    const key = fakeProviderKey('openai');
+
+    faults.onNext(AUDIT_INSERT, async (transaction) => {
+      // The server ends this very session while its transaction is open and no statement is running: the
+      // client learns of it from the server's FATAL message between two statements of the transaction.
+      const [session] = await transaction.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+      await adminQuery('SELECT pg_terminate_backend($1)', [session!.pid]);
+      await waitUntil(
+        async () => (await adminQuery('SELECT 1 FROM pg_stat_activity WHERE pid = $1', [session!.pid])).length === 0,
+        'ended',
+      );
+      await sleep(100);
+    });
+    const failed = await setKey(byokit, key);
+    expect(faults.fired).toBe(1);
+    expectCleanError(failed, 503, 'storage_unavailable', [key]);
+    expect(await aliceRows(adminQuery, schema)).toEqual({ keys: [], audit: [] });
+
+    const next = await expectServingAgain(() => setKey(byokit, key));
+    expect(next.json.keys.openai.configured).toBe(true);
+    expect((await aliceRows(adminQuery, schema)).audit).toHaveLength(1);
+  });
+
+  it("keeps serving after the server ends byokit's idle connections, without an unhandled 'error' event", async () => {
+    // postgresStorage({ connectionString }) owns its pool, so it must listen for the pool's 'error' event:
+    // an idle connection ended by the server raises one, and unhandled it would end the process (vitest
+    // reports it as an unhandled error and fails the run).
+    const { url, applicationName } = taggedUrl();
+    const { byokit } = await byokitOnOwnPool(url);
+    expect((await setKey(byokit, fakeProviderKey('openai'))).status).toBe(200);
+    expect((await keyStatus(byokit)).status).toBe(200);
+
+    expect(await endSessions(applicationName)).toBeGreaterThan(0);
+    await sleep(100); // let the pool read the server's goodbye on its idle connections
+
+    const next = await expectServingAgain(() => keyStatus(byokit));
+    expect(next.json.has_openai_key).toBe(true);
+    // And again, now that the pool has connected anew.
+    expect((await setKey(byokit, fakeProviderKey('openai'))).status).toBe(200);
+  });
+
+  it('answers 503 quickly while the database is down, and serves again once it is back', async () => {
+    const proxy = await startProxy(new URL(databaseUrl!));
+    closers.push(() => proxy.close());
+    const through = new URL(databaseUrl!);
+    through.host = `127.0.0.1:${proxy.port}`;
+    const { byokit } = await byokitOnOwnPool(through.toString());
+    const key = fakeProviderKey('openai');
+    expect((await setKey(byokit, key)).status).toBe(200);
+
+    await proxy.refuse(); // every connection cut, new ones refused: the server is gone
+    await sleep(100); // let the pool drop the connections just cut, so requests need new ones
+    for (const request of [() => keyStatus(byokit), () => setKey(byokit, fakeProviderKey('openai'))]) {
+      const started = performance.now();
+      expectCleanError(await request(), 503, 'storage_unavailable', [key]);
+      expect(performance.now() - started).toBeLessThan(2_000);
+    }
+
+    await proxy.restore();
+    const next = await expectServingAgain(() => keyStatus(byokit));
+    expect(next.json.keys.openai.hint).toBe(`…${key.slice(-4)}`);
+  });
+
+  it('answers 503 within the connection timeout, not never, when the database accepts connections but does not answer', async () => {
+    const proxy = await startProxy(new URL(databaseUrl!));
+    closers.push(() => proxy.close());
+    const through = new URL(databaseUrl!);
+    through.host = `127.0.0.1:${proxy.port}`;
+    const { byokit } = await byokitOnOwnPool(through.toString());
+    expect((await keyStatus(byokit)).status).toBe(200);
+
+    await proxy.hang();
+    await sleep(200); // let the pool drop the connections just cut, so the request needs a new one
+    const started = performance.now();
+    expectCleanError(await keyStatus(byokit), 503, 'storage_unavailable');
+    // postgresStorage({ connectionString }) gives up on a new connection after 5 s: the answer came from
+    // that timeout (not from a connection found dead at once), and no later.
+    expect(performance.now() - started).toBeGreaterThan(4_500);
+    expect(performance.now() - started).toBeLessThan(7_000);
+
+    await proxy.restore();
+    await expectServingAgain(() => keyStatus(byokit));
+  }, 20_000);
+
+  it("answers 503 quickly when the host's pool has no connection free within its timeout, and serves once one is", async () => {
+    const pool = new pg.Pool({ connectionString: databaseUrl, max: 1, connectionTimeoutMillis: 300 });
+    pool.on('error', () => {}); // the host's pool: the host listens, as node-postgres asks
+    closers.push(() => pool.end());
+    const schema = freshSchema();
+    schemas.push(schema);
+    const storage = postgresStorage({ pool, schema });
+    await storage.migrate();
+    const byokit = await openByokit(storage);
+
+    // Something else holds the pool's only connection.
+    let release!: () => void;
+    const held = storage.database.transaction(() => new Promise<void>((resolve) => (release = resolve)));
+    await sleep(50);
+    try {
+      const started = performance.now();
+      expectCleanError(await keyStatus(byokit), 503, 'storage_unavailable');
+      expect(performance.now() - started).toBeLessThan(2_000);
+    } finally {
+      release();
+      await held;
+    }
+    expect((await keyStatus(byokit)).status).toBe(200);
+  });
+});
+
+/**
+ * A TCP proxy in front of the real server, so a test can take "the database" away and bring it back
+ * without touching the server that other test files share: `refuse()` cuts every connection and stops
+ * listening, `hang()` cuts every connection and then accepts new ones without ever answering,
+ * `restore()` forwards again on the same port.
+ */
+async function startProxy(target: URL) {
+  const sockets = new Set<Socket>();
+  let mode: 'forward' | 'hang' = 'forward';
+  const track = (socket: Socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    socket.on('error', () => socket.destroy());
+  };
+  const server: Server = createServer((client) => {
+    track(client);
+    if (mode === 'hang') return;
+    const upstream = connect(Number(target.port || 5432), target.hostname);
+    track(upstream);
+    client.on('close', () => upstream.destroy());
+    upstream.on('close', () => client.destroy());
+    client.pipe(upstream).pipe(client);
+  });
+  const listen = (port: number) =>
+    new Promise<void>((resolve, reject) => server.once('error', reject).listen(port, '127.0.0.1', () => resolve()));
+  const cutAll = () => {
+    for (const socket of sockets) socket.destroy();
+  };
+  await listen(0);
+  const port = (server.address() as AddressInfo).port;
+  const stopListening = () => new Promise<void>((resolve) => (server.listening ? server.close(() => resolve()) : resolve()));
+
+  return {
+    port,
+    async refuse() {
+      const closed = stopListening();
+      cutAll();
+      await closed;
+    },
+    async hang() {
+      mode = 'hang';
+      cutAll();
+    },
+    async restore() {
+      mode = 'forward';
+      if (!server.listening) await listen(port);
+    },
+    async close() {
+      const closed = stopListening();
+      cutAll();
+      await closed;
+    },
+  };
+}

@@ -1,0 +1,26 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { embeddedPostgresStorage } from './index.js';
+
+describe('an embedded database folder is opened by one process at a time', () => {
+  it('refuses a second opening while the first is open, and allows it once closed', async () => {
+    const dataDir = join(mkdtempSync(join(tmpdir(), 'byokit-lock-')), 'pgdata');
+    const first = await embeddedPostgresStorage({ dataDir });
+    await expect(embeddedPostgresStorage({ dataDir })).rejects.toThrow(/open in process \d+ \(this one\)/);
+    await first.close();
+    expect(existsSync(`${dataDir}.lock`)).toBe(false);
+    const second = await embeddedPostgresStorage({ dataDir });
+    await second.close();
+  });
+
+  it('takes over a lock left by a process that no longer runs', async () => {
+    const dataDir = join(mkdtempSync(join(tmpdir(), 'byokit-lock-')), 'pgdata');
+    const gone = spawnSync(process.execPath, ['-e', 'console.log(process.pid)'], { encoding: 'utf8' }).stdout.trim();
+    writeFileSync(`${dataDir}.lock`, `${gone}\n`);
+    const storage = await embeddedPostgresStorage({ dataDir });
+    await storage.close();
+  });
+});

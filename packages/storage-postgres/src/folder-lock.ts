@@ -1,0 +1,36 @@
+import { readFile, rm, writeFile } from 'node:fs/promises';
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: it exists but belongs to someone else; ESRCH: no such process.
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Takes `<path>.lock` for this process, because PGlite does not lock its data folder: two processes (a
+ * server and a `byokit` command, say) could both open it and corrupt it. A lock left by a process that no
+ * longer runs is taken over. Resolves with the function that releases it.
+ */
+export async function lockFolder(path: string): Promise<() => Promise<void>> {
+  const lockPath = `${path}.lock`;
+  for (let attempt = 0; attempt < 3; attempt++) {
+    try {
+      await writeFile(lockPath, `${process.pid}\n`, { flag: 'wx', mode: 0o600 });
+      return () => rm(lockPath, { force: true });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+    const holder = Number.parseInt(await readFile(lockPath, 'utf8').catch(() => ''), 10);
+    if (Number.isInteger(holder) && holder > 0 && isRunning(holder)) {
+      throw new Error(
+        `the embedded database in ${path} is open in process ${holder}${holder === process.pid ? ' (this one)' : ''}: only one may open it at a time. Stop that process first (or, if it is not using the database, delete ${lockPath}).`,
+      );
+    }
+    await rm(lockPath, { force: true });
+  }
+  throw new Error(`could not take the lock ${lockPath}`);
+}

@@ -1,0 +1,383 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { readdirSync } from 'node:fs';
+import { PGlite } from '@electric-sql/pglite';
+import pg from 'pg';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { postgresStorage, type PostgresStorage, type TableOptions } from './index.js';
+
+/** Every migration the package ships, e.g. `['0001_initial']`: what a first run must apply, in order. */
+const SHIPPED = readdirSync(new URL('../migrations/', import.meta.url))
+  .filter((file) => /^\d{4}_[a-z0-9_]+\.sql$/.test(file))
+  .sort()
+  .map((file) => file.replace(/\.sql$/, ''));
+const LATEST_VERSION = Number(SHIPPED.at(-1)!.slice(0, 4));
+
+/** The tables of byokit's schema, unprefixed. */
+const TABLES = ['budget_reservations', 'budgets', 'key_audit', 'migrations', 'models', 'provider_keys', 'usage_events'];
+
+/** One database as the tests see it: PGlite in memory, or a pool on the real server. */
+interface Backend {
+  storage(options?: TableOptions): PostgresStorage;
+  query<Row = Record<string, unknown>>(text: string, params?: unknown[]): Promise<Row[]>;
+  close(): Promise<void>;
+}
+
+const freshName = () => `test_${randomBytes(6).toString('hex')}`;
+
+/** Every relation (table, index, sequence) in a schema, by name. */
+async function relationsIn(backend: Backend, schema: string): Promise<string[]> {
+  const rows = await backend.query<{ relname: string }>(
+    'SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 ORDER BY c.relname',
+    [schema],
+  );
+  return rows.map((row) => row.relname);
+}
+
+async function tablesIn(backend: Backend, schema: string): Promise<string[]> {
+  const rows = await backend.query<{ table_name: string }>(
+    `SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY table_name`,
+    [schema],
+  );
+  return rows.map((row) => row.table_name);
+}
+
+async function migrationRows(backend: Backend, schema: string, prefix = 'byokit_') {
+  const rows = await backend.query<{ version: number; name: string }>(
+    `SELECT version, name FROM "${schema}"."${prefix}migrations" ORDER BY version`,
+  );
+  return rows.map((row) => ({ version: Number(row.version), name: row.name }));
+}
+
+/** The suite both databases must pass. Each test works in schemas of its own, dropped afterwards. */
+function describeMigrations(open: () => Promise<Backend>) {
+  let backend: Backend;
+  const schemas: string[] = [];
+  const freshSchema = () => {
+    const schema = freshName();
+    schemas.push(schema);
+    return schema;
+  };
+
+  beforeAll(async () => {
+    backend = await open();
+  });
+  afterEach(async () => {
+    for (const schema of schemas.splice(0)) await backend.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+  });
+  afterAll(async () => {
+    await backend?.close();
+  });
+
+  it("creates byokit's tables on an empty database; a second run applies nothing and reports the same version", async () => {
+    const schema = freshSchema();
+    const storage = backend.storage({ schema });
+
+    const first = await storage.migrate();
+    expect(first).toEqual({ applied: SHIPPED, version: LATEST_VERSION });
+    expect(await tablesIn(backend, schema)).toEqual(TABLES.map((table) => `byokit_${table}`));
+
+    const relationsAfterFirst = await relationsIn(backend, schema);
+    const second = await storage.migrate();
+    expect(second).toEqual({ applied: [], version: LATEST_VERSION });
+    expect(await relationsIn(backend, schema)).toEqual(relationsAfterFirst);
+    expect((await migrationRows(backend, schema)).map((row) => row.name)).toEqual(SHIPPED);
+    // And the tables are usable: the storage answers on them.
+    expect(await storage.listKeys({ type: 'user', id: 'alice' })).toEqual([]);
+  });
+
+  it("puts only byokit_* tables beside the host's own and leaves the host's tables as they were", async () => {
+    const schema = freshSchema();
+    await backend.query(`CREATE SCHEMA "${schema}"`);
+    // Host tables named like byokit's unprefixed ones: a migrate that forgot the prefix would collide with
+    // them, or take the host's `migrations` (which already says version 1) for its own and skip its work.
+    await backend.query(`CREATE TABLE "${schema}".users (id serial PRIMARY KEY, email text NOT NULL UNIQUE)`);
+    await backend.query(`CREATE TABLE "${schema}".migrations (version integer PRIMARY KEY, name text)`);
+    await backend.query(`CREATE TABLE "${schema}".provider_keys (id integer)`);
+    await backend.query(`INSERT INTO "${schema}".users (email) VALUES ('ada@example.com')`);
+    await backend.query(`INSERT INTO "${schema}".migrations VALUES (1, 'the host''s own')`);
+    const hostColumns = () =>
+      backend.query(
+        `SELECT table_name, column_name, data_type, is_nullable, column_default FROM information_schema.columns
+         WHERE table_schema = $1 AND table_name IN ('users', 'migrations', 'provider_keys') ORDER BY table_name, ordinal_position`,
+        [schema],
+      );
+    const hostRows = async () => ({
+      users: await backend.query(`SELECT * FROM "${schema}".users`),
+      migrations: await backend.query(`SELECT * FROM "${schema}".migrations`),
+      providerKeys: await backend.query(`SELECT * FROM "${schema}".provider_keys`),
+    });
+    const columnsBefore = await hostColumns();
+    const rowsBefore = await hostRows();
+    const relationsBefore = await relationsIn(backend, schema);
+
+    expect(await backend.storage({ schema }).migrate()).toEqual({ applied: SHIPPED, version: LATEST_VERSION });
+
+    const relationsAfter = await relationsIn(backend, schema);
+    expect(relationsAfter).toEqual(expect.arrayContaining(relationsBefore));
+    const added = relationsAfter.filter((name) => !relationsBefore.includes(name));
+    expect(added.length).toBeGreaterThan(TABLES.length);
+    expect(added.filter((name) => !name.startsWith('byokit_'))).toEqual([]);
+    expect(await hostColumns()).toEqual(columnsBefore);
+    expect(await hostRows()).toEqual(rowsBefore);
+  });
+
+  it('creates a custom schema when it is missing and names everything with a custom prefix', async () => {
+    const schema = freshSchema();
+    const prefix = `p${randomBytes(4).toString('hex')}_`;
+    expect(await backend.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [schema])).toEqual([]);
+
+    const storage = backend.storage({ schema, tablePrefix: prefix });
+    expect(await storage.migrate()).toEqual({ applied: SHIPPED, version: LATEST_VERSION });
+
+    expect(await tablesIn(backend, schema)).toEqual(TABLES.map((table) => `${prefix}${table}`));
+    expect((await relationsIn(backend, schema)).filter((name) => !name.startsWith(prefix))).toEqual([]);
+    // Nothing of it landed anywhere else (the default schema included).
+    const elsewhere = await backend.query(
+      `SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+       WHERE starts_with(c.relname, $1) AND n.nspname <> $2`,
+      [prefix, schema],
+    );
+    expect(elsewhere).toEqual([]);
+    expect(await migrationRows(backend, schema, prefix)).toEqual(SHIPPED.map((name) => ({ version: Number(name.slice(0, 4)), name })));
+    expect(await storage.listKeys({ type: 'user', id: 'alice' })).toEqual([]);
+  });
+
+  it('keeps two prefixes in one schema apart: each gets its own tables and migration history', async () => {
+    const schema = freshSchema();
+    expect((await backend.storage({ schema }).migrate()).applied).toEqual(SHIPPED);
+    // The second prefix must not take the first one's migrations table as its own and skip its tables.
+    expect((await backend.storage({ schema, tablePrefix: 'second_' }).migrate()).applied).toEqual(SHIPPED);
+    expect(await tablesIn(backend, schema)).toEqual(
+      [...TABLES.map((table) => `byokit_${table}`), ...TABLES.map((table) => `second_${table}`)].sort(),
+    );
+  });
+
+  it('migrates with the longest schema name and table prefix it accepts', async () => {
+    const schema = `test_${randomBytes(29).toString('hex')}`;
+    expect(schema).toHaveLength(63); // PostgreSQL's identifier limit (NAMEDATALEN - 1)
+    schemas.push(schema);
+    const prefix = `p${'x'.repeat(29)}_`;
+    expect(prefix).toHaveLength(31);
+    expect((await backend.storage({ schema, tablePrefix: prefix }).migrate()).applied).toEqual(SHIPPED);
+    // No name was cut short by PostgreSQL (it truncates silently past 63 bytes).
+    expect(await tablesIn(backend, schema)).toEqual(TABLES.map((table) => `${prefix}${table}`));
+  });
+
+  it('applies each migration once when several nodes migrate at the same time', async () => {
+    // On PGlite this is one connection whose transactions queue; on a server, see the two-pool test below.
+    const schema = freshSchema();
+    const results = await Promise.all([1, 2, 3].map(() => backend.storage({ schema }).migrate()));
+    expect(results.flatMap((result) => result.applied)).toEqual(SHIPPED);
+    expect(results.map((result) => result.version)).toEqual([LATEST_VERSION, LATEST_VERSION, LATEST_VERSION]);
+    expect(await migrationRows(backend, schema)).toHaveLength(SHIPPED.length);
+  });
+
+  it('indexes the master key id column, so rotation progress is an index scan', async () => {
+    const schema = freshSchema();
+    await backend.storage({ schema }).migrate();
+    const indexes = await backend.query<{ indexdef: string }>('SELECT indexdef FROM pg_indexes WHERE schemaname = $1 AND tablename = $2', [
+      schema,
+      'byokit_provider_keys',
+    ]);
+    expect(indexes.map((index) => index.indexdef)).toContainEqual(expect.stringMatching(/\(master_key_id\)$/));
+  });
+
+  describe('the database itself refuses bad rows, whatever code writes them', () => {
+    const schema = freshName();
+    const table = (name: string) => `"${schema}"."byokit_${name}"`;
+
+    beforeAll(async () => {
+      await backend.storage({ schema }).migrate();
+    });
+    afterAll(async () => {
+      await backend.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+    });
+
+    async function insert(name: string, row: Record<string, unknown>): Promise<void> {
+      const columns = Object.keys(row);
+      await backend.query(
+        `INSERT INTO ${table(name)} (${columns.join(', ')}) VALUES (${columns.map((_, index) => `$${index + 1}`).join(', ')})`,
+        Object.values(row),
+      );
+    }
+
+    /** A row each table accepts; every case below changes one thing in it. */
+    const valid: Record<string, () => Record<string, unknown>> = {
+      provider_keys: () => ({
+        owner_type: 'user',
+        owner_id: `user-${randomUUID()}`,
+        provider: 'openai',
+        envelope: new Uint8Array([1, 2, 3]),
+        master_key_id: 'k1',
+        hint: '…abcd',
+        verification: 'unverified',
+        created_at: new Date(),
+        updated_at: new Date(),
+      }),
+      key_audit: () => ({
+        id: randomUUID(),
+        at: new Date(),
+        actor_id: 'alice',
+        owner_type: 'user',
+        owner_id: 'alice',
+        provider: 'openai',
+        action: 'set',
+        hint: '…abcd',
+        request_id: 'request-1',
+      }),
+      usage_events: () => ({
+        id: randomUUID(),
+        created_at: new Date(),
+        user_id: 'alice',
+        model_id: randomUUID(),
+        model: 'gpt-test',
+        provider: 'openai',
+        key_source: 'user',
+        status: 'ok',
+        cost_usd: '0.0125',
+        latency_ms: 42,
+        request_id: 'request-1',
+      }),
+      budgets: () => ({ user_id: `user-${randomUUID()}`, monthly_limit_usd: '10', applies_to: 'all', updated_at: new Date() }),
+    };
+
+    it.each(Object.keys(valid))('accepts a well-formed %s row (the baseline the refusals below change)', async (name) => {
+      await expect(insert(name, valid[name]!())).resolves.toBeUndefined();
+    });
+
+    it('accepts a system key row owned by "system"', async () => {
+      await expect(
+        insert('provider_keys', { ...valid.provider_keys!(), owner_type: 'system', owner_id: 'system' }),
+      ).resolves.toBeUndefined();
+    });
+
+    // 23514 check_violation; the constraint names are PostgreSQL's defaults for the migration's CHECKs.
+    it.each([
+      [
+        'provider_keys',
+        'an owner_type other than user/system',
+        { owner_type: 'admin', owner_id: 'system' },
+        'byokit_provider_keys_owner_type_check',
+      ],
+      ['provider_keys', 'an unknown provider', { provider: 'mistral' }, 'byokit_provider_keys_provider_check'],
+      ['provider_keys', 'an unknown verification state', { verification: 'maybe' }, 'byokit_provider_keys_verification_check'],
+      [
+        'provider_keys',
+        "a system key whose owner_id is not 'system'",
+        { owner_type: 'system', owner_id: 'alice' },
+        'byokit_provider_keys_check',
+      ],
+      ['key_audit', 'an action other than set/delete', { action: 'update' }, 'byokit_key_audit_action_check'],
+      ['usage_events', 'an unknown status', { status: 'done' }, 'byokit_usage_events_status_check'],
+      ['usage_events', 'an unknown key_source', { key_source: 'environment' }, 'byokit_usage_events_key_source_check'],
+      ['budgets', 'a negative monthly limit', { monthly_limit_usd: '-0.01' }, 'byokit_budgets_monthly_limit_usd_check'],
+      ['budgets', 'an applies_to other than system/all', { applies_to: 'personal' }, 'byokit_budgets_applies_to_check'],
+    ])('refuses a %s row with %s', async (name, _what, change, constraint) => {
+      await expect(insert(name, { ...valid[name]!(), ...change })).rejects.toMatchObject({ code: '23514', constraint });
+    });
+
+    it('refuses a second key for the same owner and provider', async () => {
+      const row = valid.provider_keys!();
+      await insert('provider_keys', row);
+      await expect(insert('provider_keys', { ...row, envelope: new Uint8Array([9]), master_key_id: 'k2' })).rejects.toMatchObject({
+        code: '23505',
+        constraint: 'byokit_provider_keys_pkey',
+      });
+      const rows = await backend.query(`SELECT master_key_id FROM ${table('provider_keys')} WHERE owner_id = $1`, [row.owner_id]);
+      expect(rows).toEqual([{ master_key_id: 'k1' }]);
+    });
+  });
+}
+
+describe('migrations on PGlite', () => {
+  let pglite: PGlite;
+  describeMigrations(async () => {
+    pglite = await PGlite.create();
+    return {
+      storage: (options = {}) => postgresStorage({ pglite, ...options }),
+      query: async (text, params) => (await pglite.query<any>(text, params)).rows,
+      close: () => pglite.close(),
+    };
+  });
+
+  it('puts byokit_* tables in public on a brand-new database with default options', async () => {
+    const storage = postgresStorage({ pglite });
+    expect(await storage.migrate()).toEqual({ applied: SHIPPED, version: LATEST_VERSION });
+    const rows = await pglite.query<{ table_name: string }>(
+      "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY table_name",
+    );
+    expect(rows.rows.map((row) => row.table_name)).toEqual(TABLES.map((table) => `byokit_${table}`));
+    expect(await storage.migrate()).toEqual({ applied: [], version: LATEST_VERSION });
+  });
+});
+
+const databaseUrl = process.env.DATABASE_URL;
+describe.runIf(databaseUrl)('migrations on a real PostgreSQL server', () => {
+  let pool: pg.Pool;
+  describeMigrations(async () => {
+    pool = new pg.Pool({ connectionString: databaseUrl, max: 4 });
+    return {
+      storage: (options = {}) => postgresStorage({ pool, ...options }),
+      query: async (text, params) => (await pool.query(text, params)).rows,
+      close: () => pool.end(),
+    };
+  });
+
+  it('applies each migration exactly once when two nodes with pools of their own migrate a fresh schema at once', async () => {
+    // Two pools stand for two processes: nothing in node-postgres serialises their transactions, only the
+    // advisory lock in the database does. Several rounds, as a race does not lose every time.
+    const nodes = [new pg.Pool({ connectionString: databaseUrl, max: 2 }), new pg.Pool({ connectionString: databaseUrl, max: 2 })];
+    const schemas: string[] = [];
+    try {
+      for (let round = 0; round < 5; round++) {
+        const schema = freshName();
+        schemas.push(schema);
+        const runs = [0, 1, 0, 1].map((node) => postgresStorage({ pool: nodes[node]!, schema }).migrate());
+        const results = await Promise.all(runs);
+        expect(results.flatMap((result) => result.applied)).toEqual(SHIPPED);
+        expect(new Set(results.map((result) => result.version))).toEqual(new Set([LATEST_VERSION]));
+        const rows = await pool.query(
+          `SELECT version, count(*)::int AS times FROM "${schema}".byokit_migrations GROUP BY version ORDER BY version`,
+        );
+        expect(rows.rows).toEqual(SHIPPED.map((name) => ({ version: Number(name.slice(0, 4)), times: 1 })));
+      }
+    } finally {
+      for (const schema of schemas) await pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+      await Promise.all(nodes.map((node) => node.end()));
+    }
+  });
+});
+
+describe('schema and prefix names', () => {
+  // Names go into SQL text unescaped (see sql-names.ts): anything but a plain lower-case identifier that
+  // fits PostgreSQL's 63-byte limit must be refused when the storage is made, before a query is sent.
+  const badSchemas = ['Public', 'byokit"; DROP TABLE users; --', 'a"b', 'a;b', 'a b', 'a-b', '1abc', 'é', '', `s${'x'.repeat(63)}`];
+  const badPrefixes = ['Byokit_', 'a"', 'x;', 'a b', 'a-b', '9_', `p${'x'.repeat(31)}`];
+
+  /** A pool and a PGlite stand-in that record every query they are asked to run. */
+  function recordingDatabases() {
+    const sent: unknown[] = [];
+    const record = async (...args: unknown[]) => {
+      sent.push(args);
+      return { rows: [] };
+    };
+    const pool = { query: record, connect: record, on: record, end: record } as unknown as pg.Pool;
+    const pglite = { query: record, exec: record, transaction: record, close: record } as unknown as PGlite;
+    return { sent, pool, pglite };
+  }
+
+  it.each(badSchemas)('refuses the schema %j before running any SQL', (schema) => {
+    const { sent, pool, pglite } = recordingDatabases();
+    expect(() => postgresStorage({ pool, schema })).toThrow(TypeError);
+    expect(() => postgresStorage({ pglite, schema })).toThrow(/schema must match/);
+    expect(() => postgresStorage({ connectionString: 'postgres://nobody@127.0.0.1:1/none', schema })).toThrow(TypeError);
+    expect(sent).toEqual([]);
+  });
+
+  it.each(badPrefixes)('refuses the table prefix %j before running any SQL', (tablePrefix) => {
+    const { sent, pool, pglite } = recordingDatabases();
+    expect(() => postgresStorage({ pool, tablePrefix })).toThrow(TypeError);
+    expect(() => postgresStorage({ pglite, tablePrefix })).toThrow(/tablePrefix must match/);
+    expect(sent).toEqual([]);
+  });
+});
