@@ -1,4 +1,5 @@
 import type { Provider } from './keys/providers.js';
+import type { KeySource } from './resolve/key-resolver.js';
 
 /**
  * Every error byokit raises, with its HTTP status. Clients switch on `code`, never on message text,
@@ -7,19 +8,27 @@ import type { Provider } from './keys/providers.js';
 export const ERROR_STATUS = Object.freeze({
   invalid_json: 400,
   api_key_required: 400,
+  provider_key_rejected: 400,
+  model_inactive: 400,
   unauthenticated: 401,
   forbidden: 403,
   not_found: 404,
+  model_not_found: 404,
   method_not_allowed: 405,
   payload_too_large: 413,
   unsupported_media_type: 415,
   validation_failed: 422,
   invalid_key_format: 422,
   placeholder_key: 422,
+  rate_limited: 429,
+  provider_rate_limited: 429,
   internal_error: 500,
   key_decrypt_failed: 500,
   keyring_invalid: 500,
+  provider_error: 502,
+  provider_unavailable: 502,
   storage_unavailable: 503,
+  provider_timeout: 504,
 } as const);
 
 /** A stable error code; see {@link ERROR_STATUS} for the HTTP status each maps to. */
@@ -36,6 +45,12 @@ export interface ValidationIssue {
 export interface ByokitErrorDetails {
   provider?: Provider;
   issues?: ValidationIssue[];
+  /** Whose key a provider refused. */
+  keySource?: KeySource;
+  /** Seconds to wait before retrying, sent as `Retry-After`. */
+  retryAfterSeconds?: number;
+  /** The status when a code's usual one does not fit (e.g. `provider_key_rejected` on `PATCH …?verify=true` is 422). */
+  status?: number;
 }
 
 const BRAND = Symbol.for('byokit.error');
@@ -58,7 +73,7 @@ export class ByokitError extends Error {
 
   /** The HTTP status this error maps to. */
   get status(): number {
-    return ERROR_STATUS[this.code];
+    return this.details.status ?? ERROR_STATUS[this.code];
   }
 }
 

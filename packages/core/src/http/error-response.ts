@@ -23,12 +23,21 @@ export function baseHeaders(requestId: string): Record<string, string> {
  */
 export function errorResponse(error: unknown, requestId: string, logger: Logger): ByokitResponse {
   if (isByokitError(error) && !INTERNAL_CODES.has(error.code)) {
-    const { provider, issues } = error.details;
+    const { provider, issues, keySource, retryAfterSeconds } = error.details;
     const body = {
-      error: { code: error.code, message: error.message, ...(provider && { provider }), ...(issues && { issues }), request_id: requestId },
+      error: {
+        code: error.code,
+        message: error.message,
+        ...(provider && { provider }),
+        ...(keySource && { key_source: keySource }),
+        ...(issues && { issues }),
+        request_id: requestId,
+      },
     };
+    const headers = baseHeaders(requestId);
+    if (retryAfterSeconds !== undefined) headers['retry-after'] = String(Math.max(0, Math.ceil(retryAfterSeconds)));
     if (error.status >= 500) logger.error({ requestId, code: error.code, cause: describe(error.cause) }, error.message);
-    return { status: error.status, headers: baseHeaders(requestId), body: JSON.stringify(body) };
+    return { status: error.status, headers, body: JSON.stringify(body) };
   }
   logger.error({ requestId, ...(isByokitError(error) && { code: error.code }), error: describe(error) }, 'request failed');
   const body = {

@@ -1,0 +1,105 @@
+import type { ByokitError } from '../errors.js';
+import type { Provider } from '../keys/providers.js';
+import type { SecretKey } from '../keys/secret-key.js';
+
+/** One message of a conversation, in byokit's unified form. */
+export interface ChatMessage {
+  role: 'system' | 'user' | 'assistant';
+  content: string;
+}
+
+/** A chat request as a provider client receives it: validated, with the provider's own model name. */
+export interface ProviderChatRequest {
+  /** The provider's model name, from the catalog (never from a client directly). */
+  model: string;
+  messages: ChatMessage[];
+  maxTokens: number;
+  temperature?: number;
+  topP?: number;
+  stop?: string[];
+}
+
+/** Why generation ended, in OpenAI's vocabulary (the contract's `finish_reason`). */
+export type FinishReason = 'stop' | 'length' | 'content_filter' | 'tool_calls' | 'error';
+
+/**
+ * Token counts as the provider reported them, mapped to one meaning (style.md, usage semantics).
+ * `undefined` means "not reported", never 0.
+ * - `inputTokens`: every prompt token, cached ones included (OpenAI's `prompt_tokens`; Anthropic's
+ *   `input_tokens + cache_read_input_tokens + cache_creation_input_tokens`; Gemini's `promptTokenCount`).
+ * - `outputTokens`: every generated token, reasoning included (Gemini: `candidatesTokenCount + thoughtsTokenCount`).
+ * - `cachedInputTokens`: prompt tokens read from the provider's cache (a part of `inputTokens`).
+ * - `cacheWriteTokens`: prompt tokens written to the cache (Anthropic's `cache_creation_input_tokens`, a part of `inputTokens`).
+ * - `reasoningTokens`: thinking tokens (a part of `outputTokens`).
+ */
+export interface TokenUsage {
+  inputTokens?: number;
+  outputTokens?: number;
+  cachedInputTokens?: number;
+  cacheWriteTokens?: number;
+  reasoningTokens?: number;
+}
+
+/** A provider's complete answer, unified. */
+export interface ProviderChatResponse {
+  /** The provider's response id. */
+  id: string;
+  /** The model that answered, as the provider names it (may be a dated version of the catalog's name). */
+  model: string;
+  content: string;
+  finishReason: FinishReason;
+  usage: TokenUsage;
+}
+
+/**
+ * One event of a streamed answer, unified. Usage is cumulative where providers stream it so (Anthropic,
+ * Gemini): each `usage` event replaces the last, never adds to it.
+ */
+export type ProviderStreamEvent =
+  | { type: 'text'; text: string }
+  | { type: 'usage'; usage: TokenUsage }
+  | { type: 'finish'; finishReason: FinishReason }
+  | { type: 'error'; error: ByokitError };
+
+/** A mapped request body, with what the provider could not take (a warning, not a crash). */
+export interface MappedRequest<Body> {
+  body: Body;
+  warnings: string[];
+}
+
+/** What every call takes: the key (only ever put in a header) and the caller's abort signal. */
+export interface ProviderCallOptions {
+  key: SecretKey;
+  signal?: AbortSignal;
+}
+
+/** What a key check concluded. `unreachable` means the provider could not be asked. */
+export type KeyCheck = 'valid' | 'invalid' | 'unreachable';
+
+/** A client for one provider's API, speaking byokit's unified types. */
+export interface ProviderClient {
+  readonly provider: Provider;
+  /** One complete answer. Upstream failures throw a `ByokitError` (provider_* codes). */
+  complete(request: ProviderChatRequest, options: ProviderCallOptions): Promise<ProviderChatResponse>;
+  /**
+   * A streamed answer. Resolves once the provider accepted the request (HTTP status checked), so a refusal
+   * is still a clean error before any byte is sent; later failures arrive as an `error` event.
+   */
+  stream(request: ProviderChatRequest, options: ProviderCallOptions): Promise<AsyncIterable<ProviderStreamEvent>>;
+  /** Asks the provider whether a key works, with a free call (listing models). */
+  checkKey(options: ProviderCallOptions): Promise<KeyCheck>;
+}
+
+/** Host configuration of a provider: where it is and how long to wait. Never from a request. */
+export interface ProviderSettings {
+  /** The SDK's own meaning: `https://api.anthropic.com`, `https://api.openai.com/v1`, `https://generativelanguage.googleapis.com`. */
+  baseUrl: string;
+  /** Milliseconds for the whole call (a stream: until its headers). Default 600,000 (LLM calls are slow). */
+  timeoutMs?: number;
+  /** Retries on connection failures and 5xx before the answer starts. Default 1. */
+  retries?: number;
+  /** Extra static headers (e.g. a gateway's). Never a place for the key. */
+  headers?: Record<string, string>;
+  /** The fetch to use, e.g. undici's with a keep-alive dispatcher. Default: the global fetch. */
+  fetch?: typeof fetch;
+}

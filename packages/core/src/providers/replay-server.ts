@@ -1,0 +1,91 @@
+// A fake provider for the provider clients' tests: an HTTP server on loopback that answers with a recorded
+// response (a JSON body, or a stream replayed as server-sent events) and records what it received, so a
+// test asserts both the unified output and the exact request that went out. Test-only (Node).
+import { createServer, type IncomingHttpHeaders, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/** A request the fake provider received. */
+export interface ReceivedRequest {
+  method: string;
+  /** Path and query, e.g. `/v1/messages` or `/v1beta/models/x:streamGenerateContent?alt=sse`. */
+  url: string;
+  headers: IncomingHttpHeaders;
+  /** The parsed JSON body, if any. */
+  body: unknown;
+}
+
+/** What the fake provider answers. */
+export type ReplayAnswer =
+  | { json: unknown; status?: number; headers?: Record<string, string> }
+  /** Each line is one event's JSON; `event` names the SSE event type (Anthropic sends `event: <type>`). */
+  | { events: string[]; eventName?: (line: string) => string | undefined; done?: boolean; gapMs?: number }
+  | { raw: string | Uint8Array; status?: number; headers?: Record<string, string> };
+
+export interface ReplayServer {
+  /** `http://127.0.0.1:<port>`: use it as the provider's base URL (plus `/v1` for OpenAI). */
+  origin: string;
+  requests: ReceivedRequest[];
+  /** Resolves when a client went away before the answer ended. */
+  aborted: Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Anthropic names each event by its `type`. */
+export const eventNameFromType = (line: string) => (JSON.parse(line) as { type: string }).type;
+
+/** Starts a fake provider answering every request with `answer` (or `answer(request)`). */
+export async function startReplayServer(answer: ReplayAnswer | ((request: ReceivedRequest) => ReplayAnswer)): Promise<ReplayServer> {
+  const requests: ReceivedRequest[] = [];
+  let markAborted!: () => void;
+  const aborted = new Promise<void>((resolve) => (markAborted = resolve));
+  const server = createServer(async (request, response) => {
+    const chunks: Buffer[] = [];
+    for await (const chunk of request) chunks.push(chunk as Buffer);
+    const text = Buffer.concat(chunks).toString('utf8');
+    const received: ReceivedRequest = {
+      method: request.method ?? '',
+      url: request.url ?? '',
+      headers: request.headers,
+      body: text ? JSON.parse(text) : undefined,
+    };
+    requests.push(received);
+    response.on('close', () => {
+      if (!response.writableFinished) markAborted();
+    });
+    await send(response, typeof answer === 'function' ? answer(received) : answer);
+  });
+  server.listen(0, '127.0.0.1');
+  await new Promise((resolve) => server.once('listening', resolve));
+  return {
+    origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    requests,
+    aborted,
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+async function send(response: ServerResponse, answer: ReplayAnswer): Promise<void> {
+  if ('json' in answer) {
+    response.writeHead(answer.status ?? 200, { 'content-type': 'application/json', ...answer.headers });
+    response.end(JSON.stringify(answer.json));
+    return;
+  }
+  if ('raw' in answer) {
+    response.writeHead(answer.status ?? 200, { 'content-type': 'text/event-stream', ...answer.headers });
+    response.end(answer.raw);
+    return;
+  }
+  response.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+  for (const line of answer.events) {
+    if (response.destroyed) return;
+    const name = answer.eventName?.(line);
+    response.write(`${name ? `event: ${name}\n` : ''}data: ${line}\n\n`);
+    if (answer.gapMs) await new Promise((resolve) => setTimeout(resolve, answer.gapMs));
+  }
+  if (answer.done) response.write('data: [DONE]\n\n');
+  response.end();
+}
