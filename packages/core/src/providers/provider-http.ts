@@ -7,6 +7,8 @@ import type { ProviderSettings } from './provider-types.js';
 /** What a provider said in an error body, once parsed by its client. */
 export interface UpstreamErrorInfo {
   message?: string;
+  /** The body says the key was refused, whatever the status (Gemini answers a bad key with 400 API_KEY_INVALID). */
+  keyRejected?: boolean;
   /** From the body (Gemini's RetryInfo); the `Retry-After` header is read here. */
   retryAfterSeconds?: number;
 }
@@ -17,6 +19,9 @@ export type UpstreamErrorReader = (body: unknown) => UpstreamErrorInfo;
 /** Error bodies are small; more than this is not read (a hostile or broken upstream). */
 const MAX_ERROR_BODY_BYTES = 64 * 1024;
 const DEFAULT_TIMEOUT_MS = 600_000;
+/** Overloaded or failing before any answer: safe to send again. 429 is not retried: the caller gets it, with Retry-After. */
+const RETRY_STATUSES = new Set([500, 502, 503, 504, 529]);
+const RETRY_BASE_DELAY_MS = 250;
 
 /**
  * The HTTP side of a provider client, on ky: base URL, timeout and retries from host configuration only,
@@ -25,18 +30,20 @@ const DEFAULT_TIMEOUT_MS = 600_000;
  */
 export class ProviderHttp {
   readonly #ky: KyInstance;
+  readonly #retries: number;
 
   constructor(
     private readonly provider: Provider,
     settings: ProviderSettings,
     private readonly readError: UpstreamErrorReader,
   ) {
+    this.#retries = settings.retries ?? 1;
     this.#ky = ky.create({
       prefixUrl: settings.baseUrl,
       timeout: settings.timeoutMs ?? DEFAULT_TIMEOUT_MS,
-      // Connection failures and overloads before any answer: safe to send again. 429 is not retried here:
-      // the caller gets it, with Retry-After, and decides.
-      retry: { limit: settings.retries ?? 1, methods: ['get', 'post'], statusCodes: [500, 502, 503, 504, 529], afterStatusCodes: [] },
+      // Retries are ours (see send): ky retries a status only when it throws HTTPError, and with
+      // throwHttpErrors off, as here, so that error bodies can be read once, it would never retry one.
+      retry: 0,
       throwHttpErrors: false,
       redirect: 'manual',
       headers: settings.headers,
@@ -46,23 +53,32 @@ export class ProviderHttp {
 
   /** POSTs JSON; resolves with the response once its status is 2xx, else throws the mapped error. */
   post(path: string, body: unknown, headers: Record<string, string>, signal?: AbortSignal): Promise<Response> {
-    return this.send(() => this.#ky.post(path, { json: body, headers, signal }));
+    return this.send(() => this.#ky.post(path, { json: body, headers, signal }), signal);
   }
 
   /** GETs; resolves with the response once its status is 2xx, else throws the mapped error. */
   get(path: string, headers: Record<string, string>, signal?: AbortSignal): Promise<Response> {
-    return this.send(() => this.#ky.get(path, { headers, signal }));
+    return this.send(() => this.#ky.get(path, { headers, signal }), signal);
   }
 
-  private async send(call: () => Promise<Response>): Promise<Response> {
-    let response: Response;
-    try {
-      response = await call();
-    } catch (error) {
-      throw this.transportError(error);
+  private async send(call: () => Promise<Response>, signal?: AbortSignal): Promise<Response> {
+    for (let attempt = 0; ; attempt++) {
+      const last = attempt >= this.#retries;
+      let response: Response;
+      try {
+        response = await call();
+      } catch (error) {
+        const failure = this.transportError(error);
+        // A connection that failed before any answer may be tried again; a timeout or the caller's abort not.
+        if (last || (failure as { code?: string }).code !== 'provider_unavailable') throw failure;
+        await pause(attempt, signal);
+        continue;
+      }
+      if (response.ok) return response;
+      if (last || !RETRY_STATUSES.has(response.status)) throw await this.statusError(response);
+      await response.body?.cancel();
+      await pause(attempt, signal);
     }
-    if (response.ok) return response;
-    throw await this.statusError(response);
   }
 
   private transportError(error: unknown): unknown {
@@ -91,7 +107,7 @@ export class ProviderHttp {
         },
       );
     }
-    if (status === 401 || status === 403)
+    if (status === 401 || status === 403 || info.keyRejected)
       return new ByokitError('provider_key_rejected', `The ${label} API refused the key${detail}`, { provider });
     if (status === 429) {
       const retryAfterSeconds = retryAfterHeader(response.headers.get('retry-after')) ?? info.retryAfterSeconds;
@@ -104,6 +120,19 @@ export class ProviderHttp {
     if (status >= 500) return new ByokitError('provider_unavailable', `The ${label} API failed (HTTP ${status})${detail}`, { provider });
     return new ByokitError('provider_error', `The ${label} API refused the request (HTTP ${status})${detail}`, { provider });
   }
+}
+
+/** Exponential back-off before another attempt (250 ms, 500 ms, …), cut short by the caller's abort. */
+function pause(attempt: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, RETRY_BASE_DELAY_MS * 2 ** attempt);
+    function done() {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    }
+    signal?.addEventListener('abort', done, { once: true });
+  });
 }
 
 async function readJsonCapped(response: Response): Promise<unknown> {

@@ -1,0 +1,91 @@
+import { ByokitError, isByokitError } from '../../errors.js';
+import { ProviderHttp } from '../provider-http.js';
+import type {
+  KeyCheck,
+  ProviderCallOptions,
+  ProviderChatRequest,
+  ProviderChatResponse,
+  ProviderClient,
+  ProviderSettings,
+  ProviderStreamEvent,
+} from '../provider-types.js';
+import { googleResponseSchema } from './google-api.js';
+import { readGoogleError } from './google-error.js';
+import { convertGoogleResponse } from './google-response.js';
+import { googleStreamEvents } from './google-stream.js';
+import { convertToGoogleRequest } from './convert-to-google-request.js';
+
+export { GOOGLE_LIMITS } from './google-limits.js';
+
+/**
+ * The path of a model method under the base URL (`https://generativelanguage.googleapis.com`, the SDK's
+ * meaning), e.g. `v1beta/models/gemini-2.5-flash:generateContent`. The model name comes from the catalog
+ * and is path-encoded all the same (spec/security.md, "No SSRF"): `/`, `?`, `#` and `%` are escaped, so no
+ * name leaves `v1beta/models/` or adds a query, and the `:method` suffix means a name is never a bare `.`
+ * or `..` segment. The catalog holds the bare name (`gemini-2.5-flash`, not `models/gemini-2.5-flash`).
+ */
+export function googleModelPath(model: string, method: 'generateContent' | 'streamGenerateContent'): string {
+  return `v1beta/models/${encodeURIComponent(model)}:${method}`;
+}
+
+/** The key goes in `x-goog-api-key` and nowhere else: never `?key=` in a URL, which ends up in logs (spec/security.md). */
+function keyHeaders(options: ProviderCallOptions): Record<string, string> {
+  return { 'x-goog-api-key': options.key.reveal() };
+}
+
+const unreadable = () => new ByokitError('provider_error', 'The Google API sent an answer byokit could not read.', { provider: 'google' });
+
+/**
+ * A client for the Gemini API (https://ai.google.dev/api): `complete` calls `:generateContent`, `stream` calls
+ * `:streamGenerateContent?alt=sse`, `checkKey` lists models. Base URL, timeout and retries come from `settings`
+ * (host configuration, never a request).
+ */
+export function googleClient(settings: ProviderSettings): ProviderClient {
+  const http = new ProviderHttp('google', settings, readGoogleError);
+  return {
+    provider: 'google',
+
+    async complete(request: ProviderChatRequest, options: ProviderCallOptions): Promise<ProviderChatResponse> {
+      const { body } = convertToGoogleRequest(request);
+      const response = await http.post(googleModelPath(request.model, 'generateContent'), body, keyHeaders(options), options.signal);
+      let json: unknown;
+      try {
+        json = await response.json();
+      } catch (error) {
+        // The caller's abort while the body is read is theirs, not a broken answer.
+        if (options.signal?.aborted) throw error;
+        throw unreadable();
+      }
+      // No cause and no zod issues attached: they could carry parts of the body into logs.
+      const parsed = googleResponseSchema.safeParse(json);
+      if (!parsed.success) throw unreadable();
+      return convertGoogleResponse(parsed.data, request.model);
+    },
+
+    async stream(request: ProviderChatRequest, options: ProviderCallOptions): Promise<AsyncIterable<ProviderStreamEvent>> {
+      const { body } = convertToGoogleRequest(request);
+      const response = await http.post(
+        `${googleModelPath(request.model, 'streamGenerateContent')}?alt=sse`,
+        body,
+        keyHeaders(options),
+        options.signal,
+      );
+      if (response.body === null) throw unreadable();
+      return googleStreamEvents(response.body, options.signal);
+    },
+
+    async checkKey(options: ProviderCallOptions): Promise<KeyCheck> {
+      try {
+        // Listing models is free (https://ai.google.dev/api/models#method:-models.list); the list itself is not needed.
+        const response = await http.get('v1beta/models', keyHeaders(options), options.signal);
+        await response.body?.cancel();
+        return 'valid';
+      } catch (error) {
+        if (isByokitError(error) && error.code === 'provider_key_rejected') return 'invalid';
+        // The caller gave up: that says nothing about the key or the provider.
+        if (options.signal?.aborted) throw error;
+        return 'unreachable';
+      }
+    },
+  };
+}
