@@ -1,0 +1,118 @@
+import { ByokitError, isByokitError } from '../../errors.js';
+import { PROVIDER_LABELS } from '../../keys/providers.js';
+import { ProviderHttp } from '../provider-http.js';
+import type {
+  KeyCheck,
+  ProviderCallOptions,
+  ProviderChatRequest,
+  ProviderChatResponse,
+  ProviderClient,
+  ProviderSettings,
+  ProviderStreamEvent,
+} from '../provider-types.js';
+import { anthropicErrorSchema, anthropicMessageSchema, isTextBlock, type AnthropicMessageResponse } from './anthropic-api.js';
+import { anthropicErrorToByokitError, readAnthropicError } from './anthropic-error.js';
+import { anthropicEvents, firstEventChecked, iterateEvents } from './anthropic-stream.js';
+import { convertAnthropicUsage } from './anthropic-usage.js';
+import { convertToAnthropicRequest } from './convert-to-anthropic-request.js';
+import { mapAnthropicFinishReason } from './map-anthropic-finish-reason.js';
+
+export { ANTHROPIC_LIMITS } from './anthropic-limits.js';
+
+/** The API version byokit speaks (https://docs.anthropic.com/en/api/versioning). */
+const ANTHROPIC_VERSION = '2023-06-01';
+
+/**
+ * A client for Anthropic's Messages API (https://docs.anthropic.com/en/api/messages). `settings.baseUrl`
+ * has the official SDK's meaning, `https://api.anthropic.com`, to which `v1/messages` is appended. The key
+ * travels only in the `x-api-key` header (spec/security.md, "Secrets never leave"); redirects are never
+ * followed, so it cannot be carried to another host.
+ *
+ * - `complete()` concatenates the answer's text blocks (thinking and other blocks are not the answer).
+ * - `stream()` resolves after the first event, so an `error` event right after HTTP 200 is still thrown as
+ *   a clean error; later failures arrive as an `error` event that ends the iteration. Leaving the loop early
+ *   aborts the upstream request.
+ * - `checkKey()` lists models, which is free.
+ *
+ * Request warnings (e.g. `top_p` dropped next to `temperature`) are not surfaced: the ProviderClient
+ * interface has no place for them yet.
+ */
+export function anthropicClient(settings: ProviderSettings): ProviderClient {
+  const http = new ProviderHttp('anthropic', settings, readAnthropicError);
+
+  return {
+    provider: 'anthropic',
+
+    async complete(request: ProviderChatRequest, options: ProviderCallOptions): Promise<ProviderChatResponse> {
+      const { body } = convertToAnthropicRequest(request, false);
+      const response = await http.post('v1/messages', body, headersFor(options), options.signal);
+      return toChatResponse(await readMessage(response, options.signal));
+    },
+
+    async stream(request: ProviderChatRequest, options: ProviderCallOptions): Promise<AsyncIterable<ProviderStreamEvent>> {
+      const { body } = convertToAnthropicRequest(request, true);
+      const response = await http.post('v1/messages', body, headersFor(options), options.signal);
+      if (response.body === null)
+        throw new ByokitError('provider_error', 'The Anthropic API answered without a body.', { provider: 'anthropic' });
+      return firstEventChecked(iterateEvents(anthropicEvents(response.body), options.signal));
+    },
+
+    async checkKey(options: ProviderCallOptions): Promise<KeyCheck> {
+      try {
+        // https://docs.anthropic.com/en/api/models-list; one model is enough to know the key works.
+        const response = await http.get('v1/models?limit=1', headersFor(options), options.signal);
+        await response.body?.cancel();
+        return 'valid';
+      } catch (error) {
+        if (options.signal?.aborted) throw error;
+        return isByokitError(error) && error.code === 'provider_key_rejected' ? 'invalid' : 'unreachable';
+      }
+    },
+  };
+}
+
+/**
+ * The only place the key is revealed: the `x-api-key` header (https://docs.anthropic.com/en/api/overview#authentication).
+ * A key of another provider is refused here, so that it can never be sent to Anthropic.
+ */
+function headersFor(options: ProviderCallOptions): Record<string, string> {
+  if (options.key.provider !== 'anthropic') {
+    throw new ByokitError(
+      'internal_error',
+      `A ${PROVIDER_LABELS[options.key.provider]} key was handed to the Anthropic client; it was not sent.`,
+    );
+  }
+  return { 'x-api-key': options.key.reveal(), 'anthropic-version': ANTHROPIC_VERSION };
+}
+
+/** The response body as a message; what does not parse is a `provider_error` that quotes none of the body. */
+async function readMessage(response: Response, signal: AbortSignal | undefined): Promise<AnthropicMessageResponse> {
+  let json: unknown;
+  try {
+    json = await response.json();
+  } catch {
+    if (signal?.aborted) throw signal.reason;
+    throw new ByokitError('provider_error', 'The Anthropic API sent a response that is not JSON.', { provider: 'anthropic' });
+  }
+  const message = anthropicMessageSchema.safeParse(json);
+  if (message.success) return message.data;
+  // A proxy may pass an Anthropic error body on with HTTP 200.
+  const error = anthropicErrorSchema.safeParse(json);
+  if (error.success) throw anthropicErrorToByokitError(error.data);
+  throw new ByokitError('provider_error', 'The Anthropic API sent a response byokit could not read as a message.', {
+    provider: 'anthropic',
+  });
+}
+
+function toChatResponse(message: AnthropicMessageResponse): ProviderChatResponse {
+  return {
+    id: message.id,
+    model: message.model,
+    content: message.content
+      .filter(isTextBlock)
+      .map((block) => block.text)
+      .join(''),
+    finishReason: mapAnthropicFinishReason(message.stop_reason),
+    usage: convertAnthropicUsage(message.usage),
+  };
+}

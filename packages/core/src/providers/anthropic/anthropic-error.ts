@@ -1,0 +1,83 @@
+import { ByokitError, type ErrorCode } from '../../errors.js';
+import { scrubSecrets } from '../../keys/scrub-secrets.js';
+import type { UpstreamErrorInfo } from '../provider-http.js';
+import { anthropicErrorSchema, type AnthropicErrorBody } from './anthropic-api.js';
+
+/**
+ * The error types Anthropic documents (https://docs.anthropic.com/en/api/errors#http-errors); the list
+ * "may grow over time", so an unknown type is expected, not a bug.
+ */
+type AnthropicErrorType =
+  | 'invalid_request_error'
+  | 'authentication_error'
+  | 'billing_error'
+  | 'permission_error'
+  | 'not_found_error'
+  | 'request_too_large'
+  | 'rate_limit_error'
+  | 'api_error'
+  | 'timeout_error'
+  | 'overloaded_error';
+
+const KNOWN_ERROR_TYPES: ReadonlySet<string> = new Set<AnthropicErrorType>([
+  'invalid_request_error',
+  'authentication_error',
+  'billing_error',
+  'permission_error',
+  'not_found_error',
+  'request_too_large',
+  'rate_limit_error',
+  'api_error',
+  'timeout_error',
+  'overloaded_error',
+]);
+
+const isKnownErrorType = (type: string): type is AnthropicErrorType => KNOWN_ERROR_TYPES.has(type);
+
+/** Error messages are short; a longer one is cut (as ProviderHttp cuts HTTP error messages). */
+const MAX_MESSAGE_LENGTH = 300;
+
+/** Reads Anthropic's error body for ProviderHttp, which scrubs the message and maps the HTTP status. */
+export function readAnthropicError(body: unknown): UpstreamErrorInfo {
+  const parsed = anthropicErrorSchema.safeParse(body);
+  return parsed.success && parsed.data.error.message ? { message: parsed.data.error.message } : {};
+}
+
+/**
+ * The code for an Anthropic error type, for errors that come without a meaningful HTTP status: an `error`
+ * event after HTTP 200 (https://docs.anthropic.com/en/api/errors: "errors can occur after returning a 200
+ * response"), or an error body a proxy sent with 200.
+ */
+export function anthropicErrorCode(type: string): ErrorCode {
+  if (!isKnownErrorType(type)) return 'provider_error';
+  switch (type) {
+    case 'overloaded_error':
+    case 'api_error':
+      return 'provider_unavailable';
+    case 'rate_limit_error':
+      return 'provider_rate_limited';
+    case 'authentication_error':
+    case 'permission_error':
+      return 'provider_key_rejected';
+    case 'timeout_error':
+      return 'provider_timeout';
+    case 'invalid_request_error':
+    case 'billing_error':
+    case 'not_found_error':
+    case 'request_too_large':
+      return 'provider_error';
+    default: {
+      const _exhaustive: never = type;
+      return _exhaustive;
+    }
+  }
+}
+
+/** An Anthropic error body or event as a ByokitError, its message scrubbed of anything like a key. */
+export function anthropicErrorToByokitError(body: AnthropicErrorBody): ByokitError {
+  const message = scrubSecrets(body.error.message || body.error.type);
+  const clipped = message.length > MAX_MESSAGE_LENGTH ? `${message.slice(0, MAX_MESSAGE_LENGTH)}…` : message;
+  return new ByokitError(anthropicErrorCode(body.error.type), `The Anthropic API reported an error: ${clipped}`, {
+    provider: 'anthropic',
+  });
+}
