@@ -1,7 +1,13 @@
 import { defineConfig } from 'tsup';
 
 export default defineConfig({
-  entry: { index: 'src/index.ts', 'testing/index': 'src/testing/index.ts' },
+  // mock-providers is its own entry: the example server runs it in production, without vitest.
+  entry: {
+    index: 'src/index.ts',
+    'testing/index': 'src/testing/index.ts',
+    'mock-providers/index': 'src/testing/mock-providers.ts',
+    'mock-providers/cli': 'src/testing/mock-providers-cli.ts',
+  },
   format: ['esm'],
   dts: true,
   clean: true,

@@ -4,7 +4,8 @@ import pino, { type Logger } from 'pino';
 import { z } from 'zod';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { createByokit, keyringFromEnv, type Byokit, type Principal } from '@byokit/core';
+import { createByokit, keyringFromEnv, type Byokit, type Principal, type ProvidersSettings } from '@byokit/core';
+import { startMockProviders, type MockProviders } from '@byokit/core/mock-providers';
 import { embeddedPostgresStorage, postgresStorage, type PostgresStorage } from '@byokit/storage-postgres';
 import { byokitRouter } from '@byokit/adapter-express';
 import type { ServerConfig } from './config.js';
@@ -18,6 +19,8 @@ export interface ExampleApp {
   byokit: Byokit;
   users: UserDirectory;
   storage: PostgresStorage;
+  /** The mock providers, when BYOKIT_MOCK_PROVIDERS is on. */
+  mockProviders: MockProviders | undefined;
   close(): Promise<void>;
 }
 
@@ -38,7 +41,8 @@ const PREFIX = '/v2';
 export async function createExampleApp(config: ServerConfig, logger: Logger = pino({ level: config.logLevel })): Promise<ExampleApp> {
   const storage = await openStorage(config);
   const keyring = keyringFromEnv({ BYOKIT_KEYRING: keyringText(config.dataDirectory, config.keyring, logger) });
-  const byokit = await createByokit({ storage, keyring, environment: config.environment, logger });
+  const providers = await providerSettings(config, logger);
+  const byokit = await createByokit({ storage, keyring, environment: config.environment, logger, providers: providers.settings });
   const users = new UserDirectory(storage.database, config.databaseSchema);
   await users.migrate();
   const tokens = new AccessTokens(jwtSecret(config.dataDirectory, config.jwtSecret), config.accessTokenMinutes);
@@ -88,7 +92,35 @@ export async function createExampleApp(config: ServerConfig, logger: Logger = pi
   app.use(PREFIX, (_request, response) => sendError(response, 404, 'not_found', 'No such route.'));
   app.use(handleError(logger));
 
-  return { app, byokit, users, storage, close: () => byokit.close() };
+  return {
+    app,
+    byokit,
+    users,
+    storage,
+    mockProviders: providers.mock,
+    close: async () => {
+      await byokit.close();
+      await providers.mock?.close();
+    },
+  };
+}
+
+/**
+ * Where each provider is: its public API, the URL in its SDK's variable (a proxy, a gateway, a local
+ * mock), or, with BYOKIT_MOCK_PROVIDERS=1, byokit's mock of all three started here (offline mode).
+ */
+async function providerSettings(config: ServerConfig, logger: Logger): Promise<{ settings: ProvidersSettings; mock: MockProviders | undefined }> {
+  if (config.mockProviders) {
+    const mock = await startMockProviders();
+    logger.warn({ baseUrls: mock.baseUrls }, 'BYOKIT_MOCK_PROVIDERS is on: chat answers come from the mock providers (recorded responses), not the real APIs.');
+    const settings = Object.fromEntries(Object.entries(mock.baseUrls).map(([provider, baseUrl]) => [provider, { baseUrl }]));
+    return { settings, mock };
+  }
+  const { anthropic, openai, google } = config.providerBaseUrls;
+  return {
+    settings: { ...(anthropic && { anthropic: { baseUrl: anthropic } }), ...(openai && { openai: { baseUrl: openai } }), ...(google && { google: { baseUrl: google } }) },
+    mock: undefined,
+  };
 }
 
 /** A real PostgreSQL when DATABASE_URL is set, else an embedded one in the data folder; migrated. */

@@ -14,6 +14,10 @@ export interface ServerConfig {
   firstSuperuser: string;
   firstSuperuserPassword: string | undefined;
   logLevel: string;
+  /** Provider base URLs, each SDK's own variable with that SDK's meaning; unset: the provider's public API. */
+  providerBaseUrls: { anthropic?: string; openai?: string; google?: string };
+  /** Answer chat from the built-in mock providers (recorded real responses) instead of the real APIs. */
+  mockProviders: boolean;
   /** The whole environment, for system keys (`ANTHROPIC_API_KEY`, …) read by byokit. */
   environment: Record<string, string | undefined>;
 }
@@ -35,6 +39,12 @@ export function configFromEnvironment(environment: Record<string, string | undef
     firstSuperuser: environment.FIRST_SUPERUSER ?? 'admin@example.com',
     firstSuperuserPassword: environment.FIRST_SUPERUSER_PASSWORD || undefined,
     logLevel: environment.LOG_LEVEL ?? 'info',
+    providerBaseUrls: {
+      anthropic: environment.ANTHROPIC_BASE_URL || undefined,
+      openai: environment.OPENAI_BASE_URL || undefined,
+      google: environment.GOOGLE_GEMINI_BASE_URL || undefined,
+    },
+    mockProviders: environment.BYOKIT_MOCK_PROVIDERS === '1' || environment.BYOKIT_MOCK_PROVIDERS === 'true',
     environment,
   };
 }

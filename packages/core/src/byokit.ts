@@ -10,6 +10,12 @@ import { KeyResolver, type ResolvedKey } from './resolve/key-resolver.js';
 import { DEFAULT_SYSTEM_KEY_VARIABLES, readSystemKeysFromEnvironment, type SystemKeyVariables } from './resolve/environment-keys.js';
 import type { Storage } from './storage/storage.js';
 import { KeyManager } from './vault/key-manager.js';
+import { ChatService } from './chat/chat-service.js';
+import { chatCompletionBody, type ChatCompletion, type ChatCompletionChunk, type ChatCompletionRequest } from './chat/chat-schemas.js';
+import { chatRoutes } from './http/routes/chat-routes.js';
+import { modelRoutes } from './http/routes/model-routes.js';
+import { ModelDirectory } from './models/model-directory.js';
+import { PROVIDER_LIMITS, createProviderClients, type ProvidersSettings } from './providers/provider-clients.js';
 import { resealKeys, type RotationOptions, type RotationProgress } from './vault/reseal-keys.js';
 
 /** Options of {@link createByokit}. Only `storage` and `keyring` are required. */
@@ -31,6 +37,19 @@ export interface ByokitOptions {
   logger?: Logger;
   /** The clock, for tests. Default: the system clock. */
   now?: () => Date;
+  /**
+   * Provider settings from the host (never from a request): base URL, timeout, retries, static headers, a
+   * custom fetch. Defaults: each provider's public API, 10 minutes, 1 retry.
+   */
+  providers?: ProvidersSettings;
+  /** How long an admin's catalog change on another node may take to be seen here. Default 30 s. */
+  catalogTtlMs?: number;
+}
+
+/** Options of a programmatic chat call. */
+export interface ChatOptions {
+  /** Aborts the provider call (and the stream) when aborted. */
+  signal?: AbortSignal;
 }
 
 /** A running byokit: mount `handle` through an adapter, or call it from code. */
@@ -53,6 +72,14 @@ export interface Byokit {
   rotateKeys(options?: RotationOptions): Promise<RotationProgress>;
   /** How many stored keys each master key id seals: rotation progress as a query. */
   keyRowsByMasterKeyId(): Promise<Map<string, number>>;
+  /**
+   * A chat completion for a user, the same path `POST /llm/chat/completions` takes: the model from the
+   * catalog, limits checked, the user's key (or the system key), the answer in one shape with usage and cost.
+   * Throws a `ByokitError` (e.g. `api_key_required`, `model_not_found`, `validation_failed`, `provider_*`).
+   */
+  chat(principal: { userId: string }, request: ChatCompletionRequest, options?: ChatOptions): Promise<ChatCompletion>;
+  /** The streaming form of {@link Byokit.chat}: chunks as they come; the last one carries `usage`. */
+  chatStream(principal: { userId: string }, request: ChatCompletionRequest, options?: ChatOptions): AsyncIterable<ChatCompletionChunk>;
   /** Releases what byokit holds (the storage's connections). */
   close(): Promise<void>;
 }
@@ -74,18 +101,47 @@ export async function createByokit(options: ByokitOptions): Promise<Byokit> {
   const cache = new KeyCache(options.keyCache?.ttlMs ?? 10_000, options.keyCache?.maxEntries ?? 10_000, () => now().getTime());
   const resolver = new KeyResolver(options.storage, keyring, environmentKeys, cache);
   const keys = new KeyManager(options.storage, keyring, resolver, environmentKeys, now);
-  const handle = createRequestHandler(keyRoutes(keys), logger);
+  const clients = createProviderClients(options.providers);
+  const models = await ModelDirectory.load(options.storage, options.catalogTtlMs ?? 30_000, () => now().getTime());
+  const chat = new ChatService(models, resolver, clients, PROVIDER_LIMITS, now);
+  const handle = createRequestHandler([...keyRoutes(keys, clients), ...modelRoutes(models, resolver), ...chatRoutes(chat, logger)], logger);
 
   return {
     handle,
     resolveKey: (principal, provider) => resolver.resolve(principal.userId, provider),
     rotateKeys: (rotationOptions) => resealKeys(options.storage, keyring, logger, rotationOptions),
     keyRowsByMasterKeyId: () => options.storage.countKeysByMasterKeyId(),
+    chat: async (principal, request, chatOptions) => {
+      const {
+        keySource: _keySource,
+        ignoredParameters: _ignored,
+        ...completion
+      } = await chat.complete(principal.userId, validChatRequest(request), chatOptions?.signal);
+      return completion;
+    },
+    chatStream: (principal, request, chatOptions) => ({
+      async *[Symbol.asyncIterator]() {
+        const { chunks } = await chat.stream(principal.userId, validChatRequest(request), chatOptions?.signal);
+        yield* chunks;
+      },
+    }),
     close: async () => {
       cache.clear();
       await options.storage.close?.();
     },
   };
+}
+
+/** Programmatic callers get the same validation as the route: one schema for both. */
+function validChatRequest(request: ChatCompletionRequest): ChatCompletionRequest {
+  const result = chatCompletionBody.safeParse(request);
+  if (result.success) return result.data;
+  const issues = result.error.issues.map((issue) => ({ path: issue.path.map(String).join('.'), message: issue.message }));
+  throw new ByokitError(
+    'validation_failed',
+    `The chat request is not valid: ${issues.map((issue) => `${issue.path}: ${issue.message}`).join('; ')}`,
+    { issues },
+  );
 }
 
 async function assertKeyringOpensStorage(keyring: Keyring, storage: Storage): Promise<void> {

@@ -3,7 +3,12 @@
  * it with `@byokit/adapter-express`, keep data in `@byokit/storage-postgres`.
  */
 export { createByokit } from './byokit.js';
-export type { Byokit, ByokitOptions } from './byokit.js';
+export type { Byokit, ByokitOptions, ChatOptions } from './byokit.js';
+export type { ChatCompletion, ChatCompletionChunk, ChatCompletionRequest, ChatUsage } from './chat/chat-schemas.js';
+export type { CatalogModel, ModelPricing, SamplingParameter } from './catalog/model.js';
+export { DEFAULT_BASE_URLS } from './providers/provider-clients.js';
+export type { ProvidersSettings } from './providers/provider-clients.js';
+export type { ProviderSettings } from './providers/provider-types.js';
 export type { RotationOptions, RotationProgress } from './vault/reseal-keys.js';
 
 export { ByokitError, ERROR_STATUS, isByokitError } from './errors.js';

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { AuditRecord, KeyOwner, KeyRowCursor, Provider, Storage, StoredKey } from '@byokit/core';
+import type { AuditRecord, CatalogModel, SamplingParameter, KeyOwner, KeyRowCursor, Provider, Storage, StoredKey } from '@byokit/core';
 import type { Database, SqlExecutor } from './database.js';
 import { guarded } from './database-errors.js';
 import { migrate, type MigrationResult } from './migrate.js';
@@ -37,6 +37,48 @@ interface AuditRow {
   action: 'set' | 'delete';
   hint: string;
   request_id: string;
+}
+
+interface ModelRow {
+  id: string;
+  provider: Provider;
+  model: string;
+  display_name: string;
+  is_active: boolean;
+  context_window: number;
+  max_output_tokens: number;
+  input_per_mtok_usd: string | null;
+  output_per_mtok_usd: string | null;
+  cached_input_per_mtok_usd: string | null;
+  cache_write_per_mtok_usd: string | null;
+  ignored_parameters: SamplingParameter[];
+}
+
+const MODEL_COLUMNS =
+  'id, provider, model, display_name, is_active, context_window, max_output_tokens, input_per_mtok_usd, output_per_mtok_usd, cached_input_per_mtok_usd, cache_write_per_mtok_usd, ignored_parameters';
+
+/** numeric comes back as text from both drivers: exact, as money must be. */
+function modelFromRow(row: ModelRow): CatalogModel {
+  const pricing =
+    row.input_per_mtok_usd === null || row.output_per_mtok_usd === null
+      ? null
+      : {
+          inputPerMTokUsd: row.input_per_mtok_usd,
+          outputPerMTokUsd: row.output_per_mtok_usd,
+          ...(row.cached_input_per_mtok_usd !== null && { cachedInputPerMTokUsd: row.cached_input_per_mtok_usd }),
+          ...(row.cache_write_per_mtok_usd !== null && { cacheWritePerMTokUsd: row.cache_write_per_mtok_usd }),
+        };
+  return {
+    id: row.id,
+    provider: row.provider,
+    model: row.model,
+    displayName: row.display_name,
+    isActive: row.is_active,
+    contextWindow: Number(row.context_window),
+    maxOutputTokens: Number(row.max_output_tokens),
+    pricing,
+    ...(row.ignored_parameters.length > 0 && { ignoredParameters: row.ignored_parameters }),
+  };
 }
 
 const KEY_COLUMNS = 'owner_type, owner_id, provider, envelope, master_key_id, hint, verification, created_at, updated_at';
@@ -83,6 +125,7 @@ export function storageOn(database: Database, names: SqlNames): PostgresStorage 
   const statements = prepared(database);
   const keys = names.table('provider_keys');
   const audit = names.table('key_audit');
+  const models = names.table('models');
 
   return {
     database,
@@ -202,6 +245,39 @@ export function storageOn(database: Database, names: SqlNames): PostgresStorage 
           [owner.type, owner.id, provider, replacement.envelope, replacement.keyId, expectedEnvelope],
         );
         return rows.length === 1;
+      }),
+
+    listModels: () =>
+      guarded(async () =>
+        (await statements.query<ModelRow>(`SELECT ${MODEL_COLUMNS} FROM ${models} ORDER BY provider, model`)).map(modelFromRow),
+      ),
+
+    saveModel: (model, at) =>
+      guarded(async () => {
+        const pricing = model.pricing;
+        await statements.query(
+          `INSERT INTO ${models} (${MODEL_COLUMNS}, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $13, $12, $12)
+           ON CONFLICT (id) DO UPDATE SET provider = EXCLUDED.provider, model = EXCLUDED.model, display_name = EXCLUDED.display_name,
+             is_active = EXCLUDED.is_active, context_window = EXCLUDED.context_window, max_output_tokens = EXCLUDED.max_output_tokens,
+             input_per_mtok_usd = EXCLUDED.input_per_mtok_usd, output_per_mtok_usd = EXCLUDED.output_per_mtok_usd,
+             cached_input_per_mtok_usd = EXCLUDED.cached_input_per_mtok_usd, cache_write_per_mtok_usd = EXCLUDED.cache_write_per_mtok_usd,
+             ignored_parameters = EXCLUDED.ignored_parameters, updated_at = EXCLUDED.updated_at`,
+          [
+            model.id,
+            model.provider,
+            model.model,
+            model.displayName,
+            model.isActive,
+            model.contextWindow,
+            model.maxOutputTokens,
+            pricing?.inputPerMTokUsd ?? null,
+            pricing?.outputPerMTokUsd ?? null,
+            pricing?.cachedInputPerMTokUsd ?? null,
+            pricing?.cacheWritePerMTokUsd ?? null,
+            at,
+            [...(model.ignoredParameters ?? [])],
+          ],
+        );
       }),
 
     close: () => database.close(),

@@ -16,36 +16,38 @@ export type RequestHandler = (request: ByokitRequest) => Promise<ByokitResponse 
  * (403) → body (415, 413, 400) → schemas (422) → the route. Every answer, success or error, carries
  * `x-request-id`; every error is mapped to the contract's shape here, once, for all adapters.
  */
-export function createRequestHandler(routes: readonly Route<any, any>[], logger: Logger): RequestHandler {
-  const byPath = new Map<string, Map<string, Route<any, any>>>();
-  for (const route of routes) {
-    const path = normalisePath(route.path);
-    const methods = byPath.get(path) ?? new Map<string, Route<any, any>>();
-    methods.set(route.method, route);
-    byPath.set(path, methods);
-  }
+export function createRequestHandler(routes: readonly Route<any, any, any>[], logger: Logger): RequestHandler {
+  const table = new RouteTable(routes);
+  const neverAborted = new AbortController().signal;
 
   return async (request) => {
     const started = performance.now();
     const queryStart = request.url.indexOf('?');
     const path = normalisePath(queryStart === -1 ? request.url : request.url.slice(0, queryStart));
-    const methods = byPath.get(path);
-    if (!methods) return undefined;
+    const match = table.match(path);
+    if (!match) return undefined;
 
     const requestId = requestIdOf(request.headers);
     let response: ByokitResponse;
     try {
-      const route = methods.get(request.method.toUpperCase());
+      const route = match.methods.get(request.method.toUpperCase());
       if (!route) {
-        const allowed = [...methods.keys()].join(', ');
+        const allowed = [...match.methods.keys()].join(', ');
         throw Object.assign(new ByokitError('method_not_allowed', `${request.method} is not allowed here; use ${allowed}.`), { allowed });
       }
       const principal = await authenticate(request);
       if (route.access === 'admin' && !principal.isAdmin) throw new ByokitError('forbidden', 'This route is for admins only.');
+      const params = route.params ? validate(route.params, match.params, 'path') : match.params;
       const body = route.body ? validate(route.body, await readJsonBody(request, route.bodyLimitBytes ?? 0), 'body') : undefined;
       const query = route.query ? validate(route.query, queryObject(request.url, queryStart), 'query') : undefined;
-      const result = await route.handle({ principal, body, query, requestId });
-      response = { status: result.status ?? 200, headers: baseHeaders(requestId), body: JSON.stringify(result.body) };
+      const result = await route.handle({ principal, body, query, params, requestId, signal: request.signal ?? neverAborted });
+      const headers = { ...baseHeaders(requestId), ...result.headers };
+      if ('stream' in result) {
+        headers['content-type'] = result.contentType;
+        response = { status: result.status ?? 200, headers, body: result.stream };
+      } else {
+        response = { status: result.status ?? 200, headers, body: JSON.stringify(result.body) };
+      }
     } catch (error) {
       response = errorResponse(error, requestId, logger);
       const allowed = (error as { allowed?: string }).allowed;
@@ -59,6 +61,53 @@ export function createRequestHandler(routes: readonly Route<any, any>[], logger:
   };
 }
 
+/** Routes by path: static paths in a map (one lookup), parameterised ones (`/llm-models/:id`) matched by segment. */
+class RouteTable {
+  readonly #static = new Map<string, Map<string, Route<any, any, any>>>();
+  readonly #parameterised: Array<{ segments: string[]; methods: Map<string, Route<any, any, any>> }> = [];
+
+  constructor(routes: readonly Route<any, any, any>[]) {
+    for (const route of routes) {
+      const path = normalisePath(route.path);
+      if (!path.includes('/:')) {
+        const methods = this.#static.get(path) ?? new Map();
+        this.#static.set(path, methods.set(route.method, route));
+        continue;
+      }
+      const segments = path.split('/');
+      let entry = this.#parameterised.find((candidate) => candidate.segments.join('/') === segments.join('/'));
+      if (!entry) this.#parameterised.push((entry = { segments, methods: new Map() }));
+      entry.methods.set(route.method, route);
+    }
+  }
+
+  match(path: string): { methods: Map<string, Route<any, any, any>>; params: Record<string, string> } | undefined {
+    const methods = this.#static.get(path);
+    if (methods) return { methods, params: {} };
+    const parts = path.split('/');
+    for (const { segments, methods } of this.#parameterised) {
+      if (segments.length !== parts.length) continue;
+      const params: Record<string, string> = {};
+      const matches = segments.every((segment, index) => {
+        if (!segment.startsWith(':')) return segment === parts[index];
+        params[segment.slice(1)] = safeDecode(parts[index]!);
+        return parts[index] !== '';
+      });
+      if (matches) return { methods, params };
+    }
+    return undefined;
+  }
+}
+
+/** A path segment as text; a malformed escape stays as sent (the route's schema then refuses it). */
+function safeDecode(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
+}
+
 async function authenticate(request: ByokitRequest): Promise<Principal> {
   const principal = await request.authenticate();
   if (principal === null || principal === undefined) throw new ByokitError('unauthenticated', 'Sign in first: send a valid access token.');
@@ -69,7 +118,7 @@ async function authenticate(request: ByokitRequest): Promise<Principal> {
   return principal;
 }
 
-function validate<T>(schema: z.ZodType<T>, input: unknown, where: 'body' | 'query'): T {
+function validate<T>(schema: z.ZodType<T>, input: unknown, where: 'body' | 'query' | 'path'): T {
   const result = schema.safeParse(input);
   if (result.success) return result.data;
   // Unknown field names are the caller's text: scrub and cap them, as a key pasted as a field name must not echo.

@@ -28,6 +28,7 @@ export interface CallOptions {
   rawBody?: string | Uint8Array;
   contentType?: string;
   headers?: Record<string, string>;
+  signal?: AbortSignal;
 }
 
 /** Calls byokit as an adapter would; JSON-encodes `body` unless `rawBody` is given. */
@@ -49,9 +50,28 @@ export async function call(byokit: Byokit, method: string, url: string, options:
         }
       : { kind: 'none' },
     authenticate: () => (options.principal === undefined ? null : options.principal),
+    ...(options.signal && { signal: options.signal }),
   };
   const response = await byokit.handle(request);
   if (!response) return undefined;
-  const text = typeof response.body === 'string' ? response.body : '';
-  return { status: response.status, headers: response.headers, text, json: text ? JSON.parse(text) : undefined };
+  let text = '';
+  if (typeof response.body === 'string') text = response.body;
+  else for await (const chunk of response.body) text += chunk;
+  const isJson = response.headers['content-type']?.startsWith('application/json');
+  return {
+    status: response.status,
+    headers: response.headers,
+    text,
+    json: isJson && text ? JSON.parse(text) : undefined,
+    events: sseEvents(text),
+  };
+}
+
+/** The `data:` payloads of a server-sent event stream, parsed (`[DONE]` kept as the string). */
+export function sseEvents(text: string): unknown[] {
+  return text
+    .split('\n\n')
+    .filter((block) => block.startsWith('data: '))
+    .map((block) => block.slice(6))
+    .map((data) => (data === '[DONE]' ? data : JSON.parse(data)));
 }

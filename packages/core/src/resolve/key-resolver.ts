@@ -1,4 +1,4 @@
-import { ByokitError } from '../errors.js';
+import { ByokitError, isByokitError } from '../errors.js';
 import { openProviderKey } from '../crypto/envelope.js';
 import type { Keyring } from '../crypto/keyring.js';
 import { isPlaceholderKey } from '../keys/placeholders.js';
@@ -41,6 +41,19 @@ export class KeyResolver {
       `No API key for ${provider}: add yours in your profile, or ask an admin for a system ${PROVIDER_LABELS[provider]} key.`,
       { provider },
     );
+  }
+
+  /**
+   * Whose key a request to `provider` would use, or null when none: the same resolution as {@link resolve},
+   * so the models listed and the models that may be called never disagree.
+   */
+  async sourceOf(userId: string, provider: Provider): Promise<KeySource | null> {
+    try {
+      return (await this.resolve(userId, provider)).source;
+    } catch (error) {
+      if (isByokitError(error) && error.code === 'api_key_required') return null;
+      throw error;
+    }
   }
 
   /** The system key for a provider (database first, then environment), or null. */

@@ -1,3 +1,4 @@
+import type { CatalogModel } from '../catalog/model.js';
 import { ByokitError } from '../errors.js';
 import { isProvider, type Provider } from '../keys/providers.js';
 import type { AuditQuery, AuditRecord, KeyChange, KeyOwner, KeyRowCursor, KeyWriteActor, Storage, StoredKey } from './storage.js';
@@ -26,6 +27,7 @@ export function memoryStorage(): Storage {
   // owner → provider → key. Returned values are copies, so callers cannot mutate what is stored.
   const keys = new Map<string, Map<Provider, StoredKey>>();
   const audit: AuditRecord[] = [];
+  const models = new Map<string, CatalogModel>();
 
   return {
     async getKey(owner, provider) {
@@ -113,6 +115,18 @@ export function memoryStorage(): Storage {
       current.envelope = replacement.envelope.slice();
       current.keyId = replacement.keyId;
       return true;
+    },
+
+    async listModels() {
+      return [...models.values()].map((model) => structuredClone(model));
+    },
+
+    async saveModel(model: CatalogModel) {
+      const clash = [...models.values()].find(
+        (other) => other.id !== model.id && other.provider === model.provider && other.model === model.model,
+      );
+      if (clash) throw new ByokitError('validation_failed', `A model ${model.provider}/${model.model} exists already.`);
+      models.set(model.id, structuredClone(model));
     },
 
     async countKeysByMasterKeyId() {

@@ -1,3 +1,4 @@
+import type { CatalogModel } from '../catalog/model.js';
 import type { Provider } from '../keys/providers.js';
 
 /** Whose key a row is: one user's personal key, or the host's system key (the fallback for everyone). */
@@ -111,6 +112,10 @@ export interface Storage {
     expectedEnvelope: Uint8Array,
     replacement: { envelope: Uint8Array; keyId: string },
   ): Promise<boolean>;
+  /** Models admins added to the catalog or changed (they replace the built-in model of the same id). */
+  listModels(): Promise<CatalogModel[]>;
+  /** Adds or replaces an admin's model by id. Refuses (rejects) a second model with the same provider and name. */
+  saveModel(model: CatalogModel, at: Date): Promise<void>;
   /** Releases connections; optional. */
   close?(): Promise<void>;
 }

@@ -4,6 +4,7 @@ import { Keyring } from '../crypto/keyring.js';
 import { fakeProviderKey } from '../keys/fake-keys.js';
 import { PROVIDERS } from '../keys/providers.js';
 import type { ByokitRequest } from '../http/types.js';
+import type { CatalogModel } from '../catalog/model.js';
 import type { KeyChange, KeyOwner, KeyRowCursor, Storage } from '../storage/storage.js';
 import { SYSTEM_OWNER, userOwner } from '../storage/storage.js';
 
@@ -286,6 +287,30 @@ export function describeStorageConformance(name: string, options: StorageConform
         else await rotationStorage.close?.();
       }
     }, 180_000);
+
+    it('keeps admin models: adds, replaces by id, refuses a second model of the same provider and name', async () => {
+      const id = crypto.randomUUID();
+      const name = `conformance-model-${++ownerCounter}`;
+      const model: CatalogModel = {
+        id,
+        provider: 'openai',
+        model: name,
+        displayName: 'Conformance model',
+        isActive: true,
+        contextWindow: 128_000,
+        maxOutputTokens: 16_384,
+        pricing: { inputPerMTokUsd: '0.15', outputPerMTokUsd: '0.6', cachedInputPerMTokUsd: '0.075', cacheWritePerMTokUsd: '0.1875' },
+        ignoredParameters: ['temperature', 'top_p'],
+      };
+      await storage.saveModel(model, at);
+      expect((await storage.listModels()).find((saved) => saved.id === id)).toEqual(model);
+      const { ignoredParameters: _dropped, ...withoutIgnored } = model;
+      const changed = { ...withoutIgnored, isActive: false, displayName: 'Renamed', pricing: null };
+      await storage.saveModel(changed, later);
+      expect((await storage.listModels()).filter((saved) => saved.id === id)).toEqual([changed]);
+      await expect(storage.saveModel({ ...model, id: crypto.randomUUID() }, later)).rejects.toThrow();
+      expect((await storage.listModels()).filter((saved) => saved.model === name)).toHaveLength(1);
+    });
 
     it('hands out copies: changing a returned envelope does not change what is stored', async () => {
       const owner = freshUser();

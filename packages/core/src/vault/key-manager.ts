@@ -37,6 +37,9 @@ export interface SystemKeyState extends KeyState {
 /** A key update: a string sets the provider's key, `null` removes it, an absent provider is left alone. */
 export type KeyUpdate = Partial<Record<Provider, string | null>>;
 
+/** Asks a provider whether a key works (a free call); `unreachable` when it could not be asked. */
+export type KeyChecker = (key: SecretKey) => Promise<'valid' | 'invalid' | 'unreachable'>;
+
 /** The request field that carries a provider's key (the guide's names). */
 export const keyField = (provider: Provider) => `${provider}_api_key` as const;
 
@@ -79,9 +82,15 @@ export class KeyManager {
    * Checks every key in `update` and, only if all pass, writes them at once. Throws the first problem's
    * error (`invalid_key_format` or `placeholder_key`) with an issue for each bad field; nothing is saved then.
    */
-  async update(owner: KeyOwner, update: KeyUpdate, actor: KeyWriteActor): Promise<AuditRecord[]> {
+  async update(
+    owner: KeyOwner,
+    update: KeyUpdate,
+    actor: KeyWriteActor,
+    verify?: (provider: Provider) => KeyChecker,
+  ): Promise<AuditRecord[]> {
     const changes: KeyChange[] = [];
     const problems: Array<{ provider: Provider; error: ByokitError }> = [];
+    const verified = verify ? await this.verify(update, verify) : undefined;
     for (const provider of PROVIDERS) {
       if (!(provider in update)) continue;
       const value = update[provider];
@@ -91,8 +100,22 @@ export class KeyManager {
       }
       try {
         const key = parseProviderKey(provider, value);
+        const check = verified?.[provider];
+        if (check === 'invalid') {
+          throw new ByokitError('provider_key_rejected', `The ${provider} API refused this key; nothing was saved.`, {
+            provider,
+            status: 422,
+          });
+        }
         const { envelope, keyId } = sealProviderKey(this.keyring, key.reveal(), { ownerType: owner.type, ownerId: owner.id, provider });
-        changes.push({ action: 'set', provider, envelope, keyId, hint: key.hint, verification: 'unverified' });
+        changes.push({
+          action: 'set',
+          provider,
+          envelope,
+          keyId,
+          hint: key.hint,
+          verification: check === 'valid' ? 'valid' : 'unverified',
+        });
       } catch (error) {
         if (!isByokitError(error)) throw error;
         problems.push({ provider, error });
@@ -101,9 +124,30 @@ export class KeyManager {
     const first = problems[0];
     if (first) {
       const issues: ValidationIssue[] = problems.map(({ provider, error }) => ({ path: keyField(provider), message: error.message }));
-      throw new ByokitError(first.error.code, first.error.message, { provider: first.provider, issues });
+      throw new ByokitError(first.error.code, first.error.message, { ...first.error.details, provider: first.provider, issues });
     }
     return this.write(owner, changes, actor);
+  }
+
+  /**
+   * Asks each provider about its new key, all at once, before anything is saved (`?verify=true`). Keys that
+   * do not parse are not sent anywhere: the format check reports them.
+   */
+  private async verify(update: KeyUpdate, checkerFor: (provider: Provider) => KeyChecker): Promise<Partial<Record<Provider, string>>> {
+    const checks = await Promise.all(
+      PROVIDERS.map(async (provider) => {
+        const value = update[provider];
+        if (typeof value !== 'string') return [provider, undefined] as const;
+        let key: SecretKey;
+        try {
+          key = parseProviderKey(provider, value);
+        } catch {
+          return [provider, undefined] as const;
+        }
+        return [provider, await checkerFor(provider)(key)] as const;
+      }),
+    );
+    return Object.fromEntries(checks.filter(([, check]) => check !== undefined));
   }
 
   /** Removes the owner's keys for the given providers (all when omitted). */

@@ -1,3 +1,6 @@
+import type { Provider } from '../../keys/providers.js';
+import type { SecretKey } from '../../keys/secret-key.js';
+import type { ProviderClient } from '../../providers/provider-types.js';
 import { SYSTEM_OWNER, userOwner } from '../../storage/storage.js';
 import type { KeyManager } from '../../vault/key-manager.js';
 import { defineRoute, type Route } from '../route.js';
@@ -5,6 +8,7 @@ import {
   keyDeleteQuery,
   keyUpdateBody,
   keyUpdateOf,
+  keyUpdateQuery,
   personalKeyStatus,
   personalStatusBody,
   systemKeyStatus,
@@ -13,12 +17,19 @@ import {
 
 /** Key bodies are tiny; a small limit refuses floods before they are read (spec/security.md). */
 export const KEY_BODY_LIMIT_BYTES = 8 * 1024;
+const VERIFY_TIMEOUT_MS = 10_000;
 
 /**
  * The personal key routes (any signed-in user, always on their own keys: no route takes a user id) and
  * the system key routes (admins only). spec/http-api.md, "Personal keys" and "System keys".
  */
-export function keyRoutes(keys: KeyManager): Route<any, any>[] {
+export function keyRoutes(keys: KeyManager, clients: Record<Provider, ProviderClient>): Route<any, any, any>[] {
+  // A free call (listing models), bounded: a provider that does not answer within 10 s counts as unreachable,
+  // and the key is saved unverified (spec/http-api.md, PATCH ?verify=true).
+  const checkerFor = (provider: Provider) => (key: SecretKey) =>
+    clients[provider].checkKey({ key, signal: AbortSignal.timeout(VERIFY_TIMEOUT_MS) }).catch(() => 'unreachable' as const);
+  const verifier = (verify: boolean | undefined) => (verify ? checkerFor : undefined);
+
   const personalStatus = async (userId: string) => ({ body: personalStatusBody(await keys.personalState(userOwner(userId))) });
   const systemStatus = async () => ({ body: systemStatusBody(await keys.systemState()) });
 
@@ -38,9 +49,10 @@ export function keyRoutes(keys: KeyManager): Route<any, any>[] {
       summary: 'Set (string) or remove (null) your personal provider keys, all or nothing.',
       body: keyUpdateBody,
       bodyLimitBytes: KEY_BODY_LIMIT_BYTES,
+      query: keyUpdateQuery,
       response: personalKeyStatus,
-      handle: async ({ principal, body, requestId }) => {
-        await keys.update(userOwner(principal.userId), keyUpdateOf(body), { actorId: principal.userId, requestId });
+      handle: async ({ principal, body, query, requestId }) => {
+        await keys.update(userOwner(principal.userId), keyUpdateOf(body), { actorId: principal.userId, requestId }, verifier(query.verify));
         return personalStatus(principal.userId);
       },
     }),
@@ -71,9 +83,10 @@ export function keyRoutes(keys: KeyManager): Route<any, any>[] {
       summary: 'Set (string) or remove (null) system keys, all or nothing. A database key wins over the environment.',
       body: keyUpdateBody,
       bodyLimitBytes: KEY_BODY_LIMIT_BYTES,
+      query: keyUpdateQuery,
       response: systemKeyStatus,
-      handle: async ({ principal, body, requestId }) => {
-        await keys.update(SYSTEM_OWNER, keyUpdateOf(body), { actorId: principal.userId, requestId });
+      handle: async ({ principal, body, query, requestId }) => {
+        await keys.update(SYSTEM_OWNER, keyUpdateOf(body), { actorId: principal.userId, requestId }, verifier(query.verify));
         return systemStatus();
       },
     }),

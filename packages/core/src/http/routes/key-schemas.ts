@@ -13,6 +13,14 @@ export const keyUpdateBody = z
     message: 'Send at least one of anthropic_api_key, openai_api_key, google_api_key (a string sets it, null removes it).',
   });
 
+/** Query of the PATCH key routes: `?verify=true` asks each provider about its new key before saving. */
+export const keyUpdateQuery = z.object({
+  verify: z
+    .enum(['true', 'false'])
+    .transform((value) => value === 'true')
+    .optional(),
+});
+
 /** Query of `DELETE /users/me/api-key` and `DELETE /admin/api-key`. */
 export const keyDeleteQuery = z.object({ provider: z.enum(PROVIDERS).optional() });
 

@@ -1,0 +1,107 @@
+import { PROVIDERS, type Provider } from '../keys/providers.js';
+import { BUILT_IN_MODELS } from './built-in-models.js';
+import { checkedModel } from './check-model.js';
+import type { CatalogModel } from './model.js';
+
+/**
+ * The model catalog in force: the built-in models with admins' changes and additions. Built once and
+ * never changed; a change makes a new catalog ({@link ModelCatalog.withOverride}) that callers swap in
+ * whole, so the hot path reads it without locks. Everything a request looks up is indexed at build time.
+ *
+ * Order ({@link ModelCatalog.all}): by provider in the contract's order (anthropic, openai, google), then
+ * in display order: the built-ins' own order, a changed model keeping its place, additions after them in
+ * the order given.
+ */
+export class ModelCatalog {
+  readonly #models: readonly CatalogModel[];
+  readonly #byId: ReadonlyMap<string, CatalogModel>;
+  readonly #byProviderModel: ReadonlyMap<string, CatalogModel>;
+
+  private constructor(models: readonly CatalogModel[]) {
+    const rank = (provider: Provider) => PROVIDERS.indexOf(provider);
+    // Array.prototype.sort is stable (ES2019), so display order holds within a provider.
+    this.#models = Object.freeze([...models].sort((a, b) => rank(a.provider) - rank(b.provider)));
+    this.#byId = new Map(this.#models.map((model) => [model.id, model]));
+    const byProviderModel = new Map<string, CatalogModel>();
+    for (const model of this.#models) {
+      // Two ids for one provider model (two admins adding it at once on two nodes) must not stop the
+      // catalog from loading: the name resolves to the first active one in display order.
+      const key = providerModelKey(model.provider, model.model);
+      const held = byProviderModel.get(key);
+      if (!held || (!held.isActive && model.isActive)) byProviderModel.set(key, model);
+    }
+    this.#byProviderModel = byProviderModel;
+  }
+
+  /**
+   * Builds the catalog from the built-in models and admins' overrides.
+   *
+   * @param overrides - Admins' models (e.g. from storage): one with a built-in's id replaces it, in its
+   *   place; one with a new id is added. When an id appears twice, the later one wins.
+   * @param builtIns - The base list; default {@link BUILT_IN_MODELS}. Pass `[]` for a catalog of
+   *   overrides only.
+   * @returns The catalog.
+   * @throws TypeError when a model is malformed (see `checkedModel`).
+   */
+  static create(overrides: readonly CatalogModel[] = [], builtIns: readonly CatalogModel[] = BUILT_IN_MODELS): ModelCatalog {
+    return new ModelCatalog(merged(merged([], builtIns), overrides));
+  }
+
+  /**
+   * The model with this id (a UUID, in any letter case), or `undefined`.
+   *
+   * @param id - The catalog id, e.g. a request's `model_id`.
+   */
+  get(id: string): CatalogModel | undefined {
+    return this.#byId.get(id) ?? this.#byId.get(id.toLowerCase());
+  }
+
+  /** Every model, active or not, in the catalog's order (see {@link ModelCatalog}). The array is frozen. */
+  all(): readonly CatalogModel[] {
+    return this.#models;
+  }
+
+  /**
+   * The model a provider's API name stands for, e.g. `("anthropic", "claude-sonnet-4-5")`, or `undefined`.
+   * The name is matched exactly. Should two ids carry one name, the first active one in order wins.
+   *
+   * @param provider - The provider.
+   * @param model - The provider's API name for the model.
+   */
+  byProviderModel(provider: Provider, model: string): CatalogModel | undefined {
+    return this.#byProviderModel.get(providerModelKey(provider, model));
+  }
+
+  /**
+   * A new catalog with one model changed (same id) or added (new id); this catalog is left as it was.
+   *
+   * @param model - The model as it should now be.
+   * @returns The new catalog.
+   * @throws TypeError when the model is malformed.
+   */
+  withOverride(model: CatalogModel): ModelCatalog {
+    return new ModelCatalog(merged(this.#models, [model]));
+  }
+}
+
+/** `base` (already checked) with each of `changes` (checked here) replacing its id's model, or appended. */
+function merged(base: readonly CatalogModel[], changes: readonly CatalogModel[]): CatalogModel[] {
+  const models = [...base];
+  const indexById = new Map(models.map((model, index) => [model.id, index]));
+  for (const change of changes) {
+    const model = checkedModel(change);
+    const index = indexById.get(model.id);
+    if (index === undefined) {
+      indexById.set(model.id, models.length);
+      models.push(model);
+    } else {
+      models[index] = model;
+    }
+  }
+  return models;
+}
+
+// Provider ids hold no "/", so "<provider>/<model>" names exactly one pair.
+function providerModelKey(provider: Provider, model: string): string {
+  return `${provider}/${model}`;
+}

@@ -1,0 +1,44 @@
+import { ByokitError, type ValidationIssue } from '../errors.js';
+import type { CatalogModel } from '../catalog/model.js';
+import type { ChatCompletionRequest } from './chat-schemas.js';
+
+/** What a provider accepts, checked before the call so that a request fails with a clear 422, not at the provider. */
+export interface ProviderLimits {
+  temperature: { min: number; max: number };
+  topP: { min: number; max: number };
+  maxStopSequences: number;
+}
+
+/**
+ * Checks a request against the model's and its provider's limits (spec/http-api.md, "Chat": `max_tokens` ≤
+ * the model's limit, temperature range per provider). Throws `validation_failed` with every problem.
+ */
+export function assertWithinLimits(request: ChatCompletionRequest, model: CatalogModel, limits: ProviderLimits): void {
+  const issues: ValidationIssue[] = [];
+  if (request.max_tokens !== undefined && request.max_tokens > model.maxOutputTokens) {
+    issues.push({ path: 'max_tokens', message: `${model.displayName} writes at most ${model.maxOutputTokens} tokens.` });
+  }
+  const { temperature, top_p: topP, stop } = request;
+  if (temperature !== undefined && (temperature < limits.temperature.min || temperature > limits.temperature.max)) {
+    issues.push({
+      path: 'temperature',
+      message: `${model.provider} takes a temperature from ${limits.temperature.min} to ${limits.temperature.max}.`,
+    });
+  }
+  if (topP !== undefined && (topP < limits.topP.min || topP > limits.topP.max)) {
+    issues.push({ path: 'top_p', message: `${model.provider} takes top_p from ${limits.topP.min} to ${limits.topP.max}.` });
+  }
+  const stops = stop === undefined ? 0 : typeof stop === 'string' ? 1 : stop.length;
+  if (stops > limits.maxStopSequences) {
+    issues.push({ path: 'stop', message: `${model.provider} takes at most ${limits.maxStopSequences} stop sequences.` });
+  }
+  if (issues.length > 0) {
+    throw new ByokitError(
+      'validation_failed',
+      `The request exceeds what ${model.displayName} accepts: ${issues.map((issue) => issue.message).join(' ')}`,
+      {
+        issues,
+      },
+    );
+  }
+}

@@ -1,0 +1,318 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { fakeProviderKey } from '../keys/fake-keys.js';
+import type { Provider } from '../keys/providers.js';
+import { startMockProviders, type MockProviders } from '../testing/mock-providers.js';
+import { admin, alice, bob, call, testByokit } from '../http/test-helpers.js';
+import { fixtureChunks, fixtureJson } from '../providers/fixtures.js';
+
+/** The guide's model id: claude-sonnet-4-5 (shared/seed/user-api-key-guide.md, step 5). */
+const GUIDE_MODEL_ID = '564e8710-43a9-406f-b0ab-e8d651a33e82';
+
+let mock: MockProviders;
+beforeAll(async () => {
+  mock = await startMockProviders();
+});
+afterAll(() => mock.close());
+beforeEach(() => mock.reset());
+
+async function setUp(options: { environment?: Record<string, string> } = {}) {
+  const providers = Object.fromEntries(Object.entries(mock.baseUrls).map(([provider, baseUrl]) => [provider, { baseUrl, retries: 0 }]));
+  const { byokit, storage } = await testByokit({ providers, environment: options.environment ?? {} });
+  const everything = await call(byokit, 'GET', '/llm-models/?all=true', { principal: admin });
+  const models = everything!.json.data as Array<{
+    id: string;
+    provider: Provider;
+    model: string;
+    max_output_tokens: number;
+    is_active: boolean;
+  }>;
+  const modelOf = (provider: Provider) => models.find((model) => model.provider === provider && model.is_active)!;
+  return { byokit, storage, models, modelOf };
+}
+
+/** The text a recorded stream carries, read straight from the provider's own events. */
+function recordedText(provider: Provider, fixture: string): string {
+  const events = fixtureChunks(fixture).map((line) => JSON.parse(line));
+  if (provider === 'anthropic') return events.map((event) => (event.delta?.type === 'text_delta' ? event.delta.text : '')).join('');
+  if (provider === 'openai') return events.map((event) => event.choices?.[0]?.delta?.content ?? '').join('');
+  return events
+    .flatMap((event) => event.candidates?.[0]?.content?.parts ?? [])
+    .map((part: { text?: string; thought?: boolean }) => (part.thought ? '' : (part.text ?? '')))
+    .join('');
+}
+
+const hello = (modelId: string, extra: Record<string, unknown> = {}) => ({
+  model_id: modelId,
+  messages: [{ role: 'user', content: 'Hello!' }],
+  max_tokens: 1024,
+  temperature: 0.7,
+  ...extra,
+});
+
+describe("the guide's steps 4 and 5: models and chat", () => {
+  it('lists no models while no real key exists, placeholders included', async () => {
+    const { byokit } = await setUp({ environment: { ANTHROPIC_API_KEY: 'sk-ant-YOUR-KEY-HERE' } });
+    const response = await call(byokit, 'GET', '/llm-models/?is_active=true', { principal: alice });
+    expect(response!.json).toEqual({ data: [], count: 0 });
+  });
+
+  it('lists exactly the models whose provider resolves for the caller, each with its key source', async () => {
+    const { byokit } = await setUp({ environment: { OPENAI_API_KEY: fakeProviderKey('openai') } });
+    await call(byokit, 'PATCH', '/users/me/api-key', { principal: alice, body: { anthropic_api_key: fakeProviderKey('anthropic') } });
+    const response = await call(byokit, 'GET', '/llm-models?is_active=true', { principal: alice });
+    const sources = new Map(
+      (response!.json.data as Array<{ provider: string; key_source: string }>).map((model) => [model.provider, model.key_source]),
+    );
+    expect(Object.fromEntries(sources)).toEqual({ anthropic: 'user', openai: 'system' });
+    expect(response!.json.count).toBe(response!.json.data.length);
+    const guideModel = response!.json.data.find((model: { id: string }) => model.id === GUIDE_MODEL_ID);
+    expect(guideModel).toMatchObject({ provider: 'anthropic', model: 'claude-sonnet-4-5', key_source: 'user', is_active: true });
+    const bobs = await call(byokit, 'GET', '/llm-models?is_active=true', { principal: bob });
+    expect(new Set(bobs!.json.data.map((model: { provider: string }) => model.provider))).toEqual(new Set(['openai']));
+  });
+
+  it("answers the guide's chat request through Anthropic with the user's key, in the contract's shape", async () => {
+    const { byokit } = await setUp();
+    const key = fakeProviderKey('anthropic');
+    await call(byokit, 'PATCH', '/users/me/api-key', { principal: alice, body: { anthropic_api_key: key } });
+    const response = await call(byokit, 'POST', '/llm/chat/completions', { principal: alice, body: hello(GUIDE_MODEL_ID) });
+    expect(response!.status).toBe(200);
+    expect(response!.headers['x-byok-key-source']).toBe('user');
+    const recorded = fixtureJson('anthropic/anthropic-text.json') as {
+      content: Array<{ text: string }>;
+      usage: { input_tokens: number; output_tokens: number };
+    };
+    expect(response!.json).toEqual({
+      id: expect.stringMatching(/^chatcmpl-/),
+      object: 'chat.completion',
+      created: expect.any(Number),
+      model: 'claude-sonnet-4-5',
+      model_id: GUIDE_MODEL_ID,
+      provider: 'anthropic',
+      choices: [{ index: 0, message: { role: 'assistant', content: recorded.content[0]!.text }, finish_reason: 'stop' }],
+      usage: {
+        prompt_tokens: 12,
+        completion_tokens: 29,
+        total_tokens: 41,
+        cached_tokens: 0,
+        reasoning_tokens: null,
+        // $3 / $15 per million: 12 × 3 + 29 × 15 = 471 millionths of a dollar.
+        cost_usd: '0.000471',
+        key_source: 'user',
+      },
+    });
+    const sent = mock.requests.filter((request) => request.provider === 'anthropic');
+    expect(sent).toHaveLength(1);
+    expect(sent[0]!.headers['x-api-key']).toBe(key);
+    expect(sent[0]!.path).toBe('/v1/messages');
+    expect(JSON.stringify(sent[0]!.body)).not.toContain(key.slice(10, 30));
+  });
+
+  it('uses the system key for OpenAI when the user has none, and says so', async () => {
+    const system = fakeProviderKey('openai');
+    const { byokit, modelOf } = await setUp({ environment: { OPENAI_API_KEY: system } });
+    const response = await call(byokit, 'POST', '/llm/chat/completions', { principal: alice, body: hello(modelOf('openai').id) });
+    expect(response!.status).toBe(200);
+    expect(response!.headers['x-byok-key-source']).toBe('system');
+    expect(response!.json.usage.key_source).toBe('system');
+    expect(mock.requests.find((request) => request.provider === 'openai')!.headers.authorization).toBe(`Bearer ${system}`);
+  });
+
+  it('refuses Google with neither key: 400 api_key_required naming google, and the provider saw nothing', async () => {
+    const { byokit, modelOf } = await setUp();
+    const response = await call(byokit, 'POST', '/llm/chat/completions', { principal: alice, body: hello(modelOf('google').id) });
+    expect(response!.status).toBe(400);
+    expect(response!.json.error).toMatchObject({ code: 'api_key_required', provider: 'google' });
+    expect(mock.requests).toHaveLength(0);
+  });
+
+  it.each(['anthropic', 'openai', 'google'] as const)('answers through %s with the key in its own header', async (provider) => {
+    const { byokit, modelOf } = await setUp();
+    const key = fakeProviderKey(provider);
+    await call(byokit, 'PATCH', '/users/me/api-key', { principal: alice, body: { [`${provider}_api_key`]: key } });
+    const response = await call(byokit, 'POST', '/llm/chat/completions', {
+      principal: alice,
+      body: hello(modelOf(provider).id, {
+        messages: [
+          { role: 'system', content: 'Be brief.' },
+          { role: 'user', content: 'Hello!' },
+        ],
+        top_p: 0.9,
+        stop: ['END'],
+      }),
+    });
+    expect(response!.status).toBe(200);
+    expect(response!.json.provider).toBe(provider);
+    expect(response!.json.choices[0].message.content.length).toBeGreaterThan(0);
+    const sent = mock.requests.find((request) => request.provider === provider)!;
+    const header = { anthropic: sent.headers['x-api-key'], openai: sent.headers.authorization, google: sent.headers['x-goog-api-key'] }[
+      provider
+    ];
+    expect(header).toBe(provider === 'openai' ? `Bearer ${key}` : key);
+    expect(sent.path + (sent.query ?? '')).not.toContain(key.slice(5, 15));
+  });
+});
+
+describe('streaming', () => {
+  it.each([
+    ['anthropic', 'anthropic/anthropic-text.chunks.txt'],
+    ['openai', 'openai/openai-text.chunks.txt'],
+    ['google', 'google/google-text.chunks.txt'],
+  ] as const)('streams %s as chat.completion.chunk events, usage last, then [DONE]', async (provider, fixture) => {
+    const { byokit, modelOf } = await setUp();
+    await call(byokit, 'PATCH', '/users/me/api-key', { principal: alice, body: { [`${provider}_api_key`]: fakeProviderKey(provider) } });
+    const model = modelOf(provider);
+    const response = await call(byokit, 'POST', '/llm/chat/completions', { principal: alice, body: hello(model.id, { stream: true }) });
+    expect(response!.status).toBe(200);
+    expect(response!.headers['content-type']).toBe('text/event-stream; charset=utf-8');
+    expect(response!.headers['x-byok-key-source']).toBe('user');
+    const events = response!.events as Array<Record<string, any>>;
+    expect(events.at(-1)).toBe('[DONE]');
+    const chunks = events.slice(0, -1);
+    expect(chunks.every((chunk) => chunk.object === 'chat.completion.chunk' && chunk.model_id === model.id)).toBe(true);
+    expect(chunks[0]!.choices[0].delta.role).toBe('assistant');
+    const text = chunks
+      .flatMap((chunk) => chunk.choices.map((choice: { delta: { content?: string } }) => choice.delta.content ?? ''))
+      .join('');
+    expect(text).toBe(recordedText(provider, fixture));
+    const last = chunks.at(-1)!;
+    expect(last.choices).toEqual([]);
+    expect(last.usage).toMatchObject({ key_source: 'user', prompt_tokens: expect.any(Number), completion_tokens: expect.any(Number) });
+    expect(chunks.at(-2)!.choices[0].finish_reason).toBe('stop');
+  });
+
+  it('aborts the upstream request when the client goes away mid-stream', async () => {
+    const { byokit } = await setUp();
+    await call(byokit, 'PATCH', '/users/me/api-key', { principal: alice, body: { anthropic_api_key: fakeProviderKey('anthropic') } });
+    mock.setChunkGapMs(50);
+    const controller = new AbortController();
+    const bytes = new TextEncoder().encode(JSON.stringify(hello(GUIDE_MODEL_ID, { stream: true })));
+    const response = await byokit.handle({
+      method: 'POST',
+      url: '/llm/chat/completions',
+      headers: { 'content-type': 'application/json' },
+      body: { kind: 'stream', stream: [bytes] },
+      authenticate: () => alice,
+      signal: controller.signal,
+    });
+    const iterator = (response!.body as AsyncIterable<string>)[Symbol.asyncIterator]();
+    await iterator.next();
+    controller.abort();
+    await iterator.return?.();
+    await expect.poll(() => mock.requests.find((request) => request.provider === 'anthropic')?.aborted, { timeout: 5_000 }).toBe(true);
+    mock.setChunkGapMs(0);
+  });
+
+  it('ends with an error event in the contract shape when the provider fails mid-stream', async () => {
+    const { byokit } = await setUp();
+    await call(byokit, 'PATCH', '/users/me/api-key', { principal: alice, body: { anthropic_api_key: fakeProviderKey('anthropic') } });
+    mock.streamErrorNext('anthropic');
+    const response = await call(byokit, 'POST', '/llm/chat/completions', {
+      principal: alice,
+      body: hello(GUIDE_MODEL_ID, { stream: true }),
+    });
+    expect(response!.status).toBe(200);
+    const last = response!.events.at(-1) as { error: { code: string; request_id: string } };
+    expect(last.error).toMatchObject({ code: 'provider_unavailable', request_id: response!.headers['x-request-id'] });
+  });
+});
+
+describe('refused before any provider call', () => {
+  it.each([
+    ['a model id that is not a UUID', { model_id: '../../etc/passwd' }, 422, 'validation_failed'],
+    ['max_tokens of 1e9', { max_tokens: 1e9 }, 422, 'validation_failed'],
+    ['max_tokens of -1', { max_tokens: -1 }, 422, 'validation_failed'],
+    ['max_tokens as a string', { max_tokens: '100' }, 422, 'validation_failed'],
+    ['temperature above what Anthropic takes', { temperature: 1.5 }, 422, 'validation_failed'],
+    ['a base_url field', { base_url: 'http://127.0.0.1:1/' }, 422, 'validation_failed'],
+    [
+      'headers smuggled in a message',
+      { messages: [{ role: 'user', content: 'x', headers: { 'x-api-key': 'y' } }] },
+      422,
+      'validation_failed',
+    ],
+    ['an unknown role', { messages: [{ role: 'tool', content: 'x' }] }, 422, 'validation_failed'],
+    ['no messages', { messages: [] }, 422, 'validation_failed'],
+    ['only a system message', { messages: [{ role: 'system', content: 'x' }] }, 422, 'validation_failed'],
+    ['a lone surrogate in content', { messages: [{ role: 'user', content: 'a\ud800b' }] }, 422, 'validation_failed'],
+    ['user_id claiming another owner', { user_id: 'user-bob' }, 422, 'validation_failed'],
+    ['an unknown model', { model_id: '00000000-0000-4000-8000-000000000000' }, 404, 'model_not_found'],
+  ])('%s', async (_name, change, status, code) => {
+    const { byokit } = await setUp();
+    await call(byokit, 'PATCH', '/users/me/api-key', { principal: alice, body: { anthropic_api_key: fakeProviderKey('anthropic') } });
+    const response = await call(byokit, 'POST', '/llm/chat/completions', { principal: alice, body: hello(GUIDE_MODEL_ID, change) });
+    expect(response!.status).toBe(status);
+    expect(response!.json.error.code).toBe(code);
+    expect(mock.requests).toHaveLength(0);
+  });
+
+  it('refuses a million messages by size, before reading them', async () => {
+    const { byokit } = await setUp();
+    const body = JSON.stringify(
+      hello(GUIDE_MODEL_ID, { messages: Array.from({ length: 1_000_000 }, () => ({ role: 'user', content: 'x' })) }),
+    );
+    const response = await call(byokit, 'POST', '/llm/chat/completions', { principal: alice, rawBody: body });
+    expect(response!.status).toBe(413);
+    expect(mock.requests).toHaveLength(0);
+  });
+
+  it('refuses max_tokens over the model limit, and an inactive model', async () => {
+    const { byokit, modelOf } = await setUp();
+    await call(byokit, 'PATCH', '/users/me/api-key', { principal: alice, body: { openai_api_key: fakeProviderKey('openai') } });
+    const model = modelOf('openai');
+    const over = await call(byokit, 'POST', '/llm/chat/completions', {
+      principal: alice,
+      body: hello(model.id, { max_tokens: model.max_output_tokens + 1 }),
+    });
+    expect(over!.status).toBe(422);
+    expect(over!.json.error.issues[0].path).toBe('max_tokens');
+    expect((await call(byokit, 'PATCH', `/llm-models/${model.id}`, { principal: admin, body: { is_active: false } }))!.status).toBe(200);
+    const inactive = await call(byokit, 'POST', '/llm/chat/completions', { principal: alice, body: hello(model.id) });
+    expect(inactive!.status).toBe(400);
+    expect(inactive!.json.error.code).toBe('model_inactive');
+    expect(mock.requests).toHaveLength(0);
+  });
+});
+
+describe('provider failures in the contract', () => {
+  it('a refused key: 400 provider_key_rejected saying whose key, with no piece of it', async () => {
+    const { byokit, modelOf } = await setUp();
+    const key = fakeProviderKey('openai');
+    await call(byokit, 'PATCH', '/users/me/api-key', { principal: alice, body: { openai_api_key: key } });
+    mock.failNext('openai', { status: 401 });
+    const response = await call(byokit, 'POST', '/llm/chat/completions', { principal: alice, body: hello(modelOf('openai').id) });
+    expect(response!.status).toBe(400);
+    expect(response!.json.error).toMatchObject({ code: 'provider_key_rejected', provider: 'openai', key_source: 'user' });
+    for (let start = 0; start + 8 <= key.length; start += 4) expect(response!.text).not.toContain(key.slice(start, start + 8));
+  });
+
+  it('rate limited: 429 provider_rate_limited with Retry-After passed on', async () => {
+    const { byokit, modelOf } = await setUp();
+    await call(byokit, 'PATCH', '/users/me/api-key', { principal: alice, body: { google_api_key: fakeProviderKey('google') } });
+    mock.failNext('google', { status: 429 });
+    const response = await call(byokit, 'POST', '/llm/chat/completions', { principal: alice, body: hello(modelOf('google').id) });
+    expect(response!.status).toBe(429);
+    expect(response!.json.error.code).toBe('provider_rate_limited');
+    expect(Number(response!.headers['retry-after'])).toBeGreaterThan(0);
+  });
+
+  it.each([
+    [500, 502, 'provider_unavailable'],
+    [400, 502, 'provider_error'],
+  ])('upstream %i: %i %s', async (upstream, status, code) => {
+    const { byokit, modelOf } = await setUp();
+    await call(byokit, 'PATCH', '/users/me/api-key', { principal: alice, body: { openai_api_key: fakeProviderKey('openai') } });
+    mock.failNext('openai', { status: upstream });
+    const response = await call(byokit, 'POST', '/llm/chat/completions', { principal: alice, body: hello(modelOf('openai').id) });
+    expect(response!.status).toBe(status);
+    expect(response!.json.error.code).toBe(code);
+  });
+
+  it('a provider that cannot be reached: 502 provider_unavailable', async () => {
+    const { byokit } = await testByokit({ providers: { anthropic: { baseUrl: 'http://127.0.0.1:1', retries: 0 } }, environment: {} });
+    await call(byokit, 'PATCH', '/users/me/api-key', { principal: alice, body: { anthropic_api_key: fakeProviderKey('anthropic') } });
+    const response = await call(byokit, 'POST', '/llm/chat/completions', { principal: alice, body: hello(GUIDE_MODEL_ID) });
+    expect(response!.status).toBe(502);
+    expect(response!.json.error.code).toBe('provider_unavailable');
+  });
+});

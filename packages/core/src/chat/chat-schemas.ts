@@ -1,0 +1,90 @@
+import { z } from 'zod';
+
+/** Most messages one request may carry; more is refused before any provider sees it (spec/security.md). */
+export const MAX_MESSAGES = 2_000;
+/** Most characters of message content in one request, all messages together. */
+export const MAX_CONTENT_CHARACTERS = 1_000_000;
+/** When `max_tokens` is not given: this, or the model's limit if lower. */
+export const DEFAULT_MAX_TOKENS = 4_096;
+
+// Content goes to providers as JSON; a lone UTF-16 surrogate would be sent as an escape they refuse or mangle.
+const content = z.string().refine((text) => text.isWellFormed(), { message: 'Content must be well-formed Unicode (no lone surrogates).' });
+
+const message = z.strictObject({ role: z.enum(['system', 'user', 'assistant']), content });
+
+/**
+ * Body of `POST /llm/chat/completions` (spec/http-api.md, "Chat"). Strict at every depth: an unknown field
+ * (`base_url`, `headers`, `user_id`, …) is refused, never passed on.
+ */
+export const chatCompletionBody = z
+  .strictObject({
+    model_id: z.uuid({ message: 'model_id must be a model UUID from GET /llm-models/.' }),
+    messages: z.array(message).min(1).max(MAX_MESSAGES),
+    max_tokens: z.number().int().min(1).optional(),
+    temperature: z.number().min(0).optional(),
+    top_p: z.number().gt(0).max(1).optional(),
+    stop: z.union([z.string().min(1).max(200), z.array(z.string().min(1).max(200)).max(16)]).optional(),
+    stream: z.boolean().optional(),
+  })
+  .refine((body) => body.messages.some((item) => item.role !== 'system'), {
+    message: 'Send at least one user or assistant message.',
+    path: ['messages'],
+  })
+  .refine((body) => body.messages.reduce((total, item) => total + item.content.length, 0) <= MAX_CONTENT_CHARACTERS, {
+    message: `All message content together may be at most ${MAX_CONTENT_CHARACTERS} characters.`,
+    path: ['messages'],
+  });
+
+/** A chat request, as the route and `byokit.chat()` take it. */
+export type ChatCompletionRequest = z.infer<typeof chatCompletionBody>;
+
+const usage = z.object({
+  prompt_tokens: z.number().int().nullable(),
+  completion_tokens: z.number().int().nullable(),
+  total_tokens: z.number().int().nullable(),
+  cached_tokens: z.number().int().nullable(),
+  reasoning_tokens: z.number().int().nullable(),
+  cost_usd: z.string().nullable().describe('Exact decimal USD from the catalog prices; null for an unpriced model.'),
+  key_source: z.enum(['user', 'system']),
+});
+
+const finishReason = z.enum(['stop', 'length', 'content_filter', 'tool_calls', 'error']);
+const identity = {
+  id: z.string(),
+  created: z.number().int(),
+  model: z.string(),
+  model_id: z.uuid(),
+  provider: z.enum(['anthropic', 'openai', 'google']),
+};
+
+/** A complete answer, the same shape whichever provider answered. */
+export const chatCompletion = z.object({
+  ...identity,
+  object: z.literal('chat.completion'),
+  choices: z.array(
+    z.object({
+      index: z.number().int(),
+      message: z.object({ role: z.literal('assistant'), content: z.string() }),
+      finish_reason: finishReason,
+    }),
+  ),
+  usage,
+});
+
+/** One chunk of a streamed answer; the last one carries `usage` and no choices. */
+export const chatCompletionChunk = z.object({
+  ...identity,
+  object: z.literal('chat.completion.chunk'),
+  choices: z.array(
+    z.object({
+      index: z.number().int(),
+      delta: z.object({ role: z.literal('assistant').optional(), content: z.string().optional() }),
+      finish_reason: finishReason.nullable(),
+    }),
+  ),
+  usage: usage.optional(),
+});
+
+export type ChatCompletion = z.infer<typeof chatCompletion>;
+export type ChatCompletionChunk = z.infer<typeof chatCompletionChunk>;
+export type ChatUsage = z.infer<typeof usage>;

@@ -1,0 +1,173 @@
+import { ByokitError, isByokitError } from '../errors.js';
+import type { CatalogModel, SamplingParameter } from '../catalog/model.js';
+import type { Provider } from '../keys/providers.js';
+import type { ModelDirectory } from '../models/model-directory.js';
+import type { ProviderChatRequest, ProviderClient, ProviderStreamEvent, TokenUsage, FinishReason } from '../providers/provider-types.js';
+import type { KeyResolver, ResolvedKey } from '../resolve/key-resolver.js';
+import { assertWithinLimits, type ProviderLimits } from './chat-limits.js';
+import { DEFAULT_MAX_TOKENS, type ChatCompletion, type ChatCompletionChunk, type ChatCompletionRequest } from './chat-schemas.js';
+import { latestUsage, usageBody } from './chat-usage.js';
+
+/** A streamed answer: whose key pays, and the chunks (the last one carries usage). */
+export interface ChatStream {
+  keySource: ResolvedKey['source'];
+  ignoredParameters: SamplingParameter[];
+  chunks: AsyncIterable<ChatCompletionChunk>;
+}
+
+interface PreparedCall {
+  model: CatalogModel;
+  /** Parameters the request set that the model refuses, left out of the call. */
+  ignored: SamplingParameter[];
+  resolved: ResolvedKey;
+  client: ProviderClient;
+  request: ProviderChatRequest;
+  identity: { id: string; created: number; model: string; model_id: string; provider: Provider };
+}
+
+/**
+ * A chat completion from request to answer: the model from the catalog, limits checked before any call
+ * (422), the key resolved by the same function that lists models, the provider's answer normalised to
+ * one shape with its usage and exact cost. The route and `byokit.chat()` both come here.
+ */
+export class ChatService {
+  constructor(
+    private readonly models: ModelDirectory,
+    private readonly resolver: KeyResolver,
+    private readonly clients: Record<Provider, ProviderClient>,
+    private readonly limits: Record<Provider, ProviderLimits>,
+    private readonly now: () => Date,
+  ) {}
+
+  /** One complete answer. */
+  async complete(
+    userId: string,
+    request: ChatCompletionRequest,
+    signal?: AbortSignal,
+  ): Promise<ChatCompletion & { keySource: ResolvedKey['source']; ignoredParameters: SamplingParameter[] }> {
+    const call = await this.prepare(userId, request);
+    const answer = await withKeySource(call.resolved, () => call.client.complete(call.request, { key: call.resolved.key, signal }));
+    return {
+      ...call.identity,
+      object: 'chat.completion',
+      choices: [{ index: 0, message: { role: 'assistant', content: answer.content }, finish_reason: answer.finishReason }],
+      usage: usageBody(answer.usage, call.model, call.resolved.source),
+      keySource: call.resolved.source,
+      ignoredParameters: call.ignored,
+    };
+  }
+
+  /**
+   * A streamed answer. Resolves once the provider accepted the request and its first event is in, so that
+   * an early refusal (even an error event after HTTP 200) is still a clean HTTP error (style.md).
+   */
+  async stream(userId: string, request: ChatCompletionRequest, signal?: AbortSignal): Promise<ChatStream> {
+    const call = await this.prepare(userId, request);
+    const events = await withKeySource(call.resolved, () => call.client.stream(call.request, { key: call.resolved.key, signal }));
+    const iterator = events[Symbol.asyncIterator]();
+    const first = await iterator.next();
+    if (!first.done && first.value.type === 'error') {
+      await iterator.return?.();
+      throw stampKeySource(first.value.error, call.resolved);
+    }
+    return { keySource: call.resolved.source, ignoredParameters: call.ignored, chunks: chunksOf(call, first, iterator) };
+  }
+
+  private async prepare(userId: string, request: ChatCompletionRequest): Promise<PreparedCall> {
+    const model = (await this.models.catalog()).get(request.model_id);
+    if (!model) throw new ByokitError('model_not_found', 'No model has this id: list the models you can use with GET /llm-models/.');
+    if (!model.isActive)
+      throw new ByokitError('model_inactive', `${model.displayName} is not active; an admin can activate it.`, {
+        provider: model.provider,
+      });
+    assertWithinLimits(request, model, this.limits[model.provider]);
+    const resolved = await this.resolver.resolve(userId, model.provider);
+    // Parameters this model refuses are left out rather than fail the call; the caller is told which.
+    const ignored = (model.ignoredParameters ?? []).filter((parameter) => request[parameter] !== undefined);
+    const sent = (parameter: SamplingParameter) => !ignored.includes(parameter);
+    const stop = request.stop === undefined || !sent('stop') ? undefined : typeof request.stop === 'string' ? [request.stop] : request.stop;
+    return {
+      model,
+      ignored,
+      resolved,
+      client: this.clients[model.provider],
+      request: {
+        model: model.model,
+        messages: request.messages,
+        maxTokens: request.max_tokens ?? Math.min(DEFAULT_MAX_TOKENS, model.maxOutputTokens),
+        ...(request.temperature !== undefined && sent('temperature') && { temperature: request.temperature }),
+        ...(request.top_p !== undefined && sent('top_p') && { topP: request.top_p }),
+        ...(stop && { stop }),
+      },
+      identity: {
+        id: `chatcmpl-${crypto.randomUUID().replaceAll('-', '')}`,
+        created: Math.floor(this.now().getTime() / 1000),
+        model: model.model,
+        model_id: model.id,
+        provider: model.provider,
+      },
+    };
+  }
+}
+
+/** The provider's events as the contract's chunks; usage and the finish reason come last, as OpenAI sends them. */
+async function* chunksOf(
+  call: PreparedCall,
+  first: IteratorResult<ProviderStreamEvent>,
+  iterator: AsyncIterator<ProviderStreamEvent>,
+): AsyncGenerator<ChatCompletionChunk> {
+  const base = { ...call.identity, object: 'chat.completion.chunk' as const };
+  let usage: TokenUsage = {};
+  let finishReason: FinishReason = 'stop';
+  let roleSent = false;
+  try {
+    for (let step = first; !step.done; step = await iterator.next()) {
+      const event = step.value;
+      switch (event.type) {
+        case 'text':
+          yield {
+            ...base,
+            choices: [
+              { index: 0, delta: roleSent ? { content: event.text } : { role: 'assistant', content: event.text }, finish_reason: null },
+            ],
+          };
+          roleSent = true;
+          break;
+        case 'usage':
+          usage = latestUsage(usage, event.usage);
+          break;
+        case 'finish':
+          finishReason = event.finishReason;
+          break;
+        case 'error':
+          throw stampKeySource(event.error, call.resolved);
+        default: {
+          const exhaustive: never = event;
+          throw new Error(`unknown stream event ${JSON.stringify(exhaustive)}`);
+        }
+      }
+    }
+    yield { ...base, choices: [{ index: 0, delta: roleSent ? {} : { role: 'assistant' }, finish_reason: finishReason }] };
+    yield { ...base, choices: [], usage: usageBody(usage, call.model, call.resolved.source) };
+  } finally {
+    // The consumer stopped early (client gone) or the stream failed: cancel the upstream request too.
+    await iterator.return?.();
+  }
+}
+
+/** A provider refusing the key says whose key it was (`key_source`), so the caller knows whom to tell. */
+function stampKeySource(error: unknown, resolved: ResolvedKey): unknown {
+  if (isByokitError(error) && error.code === 'provider_key_rejected') {
+    const whose = resolved.source === 'user' ? 'your personal key' : 'the system key';
+    return new ByokitError(error.code, `${error.message} (${whose})`, { ...error.details, keySource: resolved.source }, { cause: error });
+  }
+  return error;
+}
+
+async function withKeySource<T>(resolved: ResolvedKey, call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (error) {
+    throw stampKeySource(error, resolved);
+  }
+}

@@ -1,0 +1,115 @@
+import { describe, expect, it } from 'vitest';
+import { fakeProviderKey } from '../../keys/fake-keys.js';
+import { admin, alice, call, testByokit } from '../test-helpers.js';
+
+const newModel = {
+  provider: 'openai',
+  model: 'gpt-test-local',
+  display_name: 'GPT Test (local)',
+  context_window: 128_000,
+  max_output_tokens: 16_384,
+  pricing: { input_per_mtok_usd: '0.15', output_per_mtok_usd: '0.6', cached_input_per_mtok_usd: '0.075' },
+};
+
+describe('the model catalog (admins manage it)', () => {
+  it('shows every built-in model to an admin with ?all=true, each with a UUID, limits and decimal prices', async () => {
+    const { byokit } = await testByokit();
+    const response = await call(byokit, 'GET', '/llm-models/?all=true', { principal: admin });
+    expect(response!.status).toBe(200);
+    const data = response!.json.data as Array<Record<string, any>>;
+    expect(data.length).toBeGreaterThanOrEqual(6);
+    expect(new Set(data.map((model) => model.provider))).toEqual(new Set(['anthropic', 'openai', 'google']));
+    for (const model of data) {
+      expect(model.id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+      expect(model.max_output_tokens).toBeLessThanOrEqual(model.context_window);
+      if (model.pricing) expect(model.pricing.input_per_mtok_usd).toMatch(/^\d+(\.\d+)?$/);
+      expect(model.key_source).toBeNull();
+    }
+  });
+
+  it('keeps model ids the same on every install', async () => {
+    const first = await call((await testByokit()).byokit, 'GET', '/llm-models/?all=true', { principal: admin });
+    const second = await call((await testByokit()).byokit, 'GET', '/llm-models/?all=true', { principal: admin });
+    expect(first!.json.data.map((model: { id: string }) => model.id)).toEqual(second!.json.data.map((model: { id: string }) => model.id));
+  });
+
+  it('refuses ?all=true to a user that is not an admin', async () => {
+    const { byokit } = await testByokit();
+    const response = await call(byokit, 'GET', '/llm-models/?all=true', { principal: alice });
+    expect(response!.status).toBe(403);
+  });
+
+  it('adds a model (201), shows it, refuses the same provider and name twice (409)', async () => {
+    const { byokit } = await testByokit({ environment: { OPENAI_API_KEY: fakeProviderKey('openai') } });
+    const created = await call(byokit, 'POST', '/llm-models/', { principal: admin, body: newModel });
+    expect(created!.status).toBe(201);
+    expect(created!.json).toMatchObject({ ...newModel, is_active: true, key_source: 'system' });
+    const fetched = await call(byokit, 'GET', `/llm-models/${created!.json.id}`, { principal: alice });
+    expect(fetched!.json).toEqual(created!.json);
+    const listed = await call(byokit, 'GET', '/llm-models?provider=openai', { principal: alice });
+    expect(listed!.json.data.some((model: { id: string }) => model.id === created!.json.id)).toBe(true);
+    const again = await call(byokit, 'POST', '/llm-models', { principal: admin, body: newModel });
+    expect(again!.status).toBe(409);
+    expect(again!.json.error.code).toBe('conflict');
+  });
+
+  it('deactivates, re-prices and renames a model; ?is_active filters', async () => {
+    const { byokit } = await testByokit({ environment: { ANTHROPIC_API_KEY: fakeProviderKey('anthropic') } });
+    const id = '564e8710-43a9-406f-b0ab-e8d651a33e82';
+    const patched = await call(byokit, 'PATCH', `/llm-models/${id}`, {
+      principal: admin,
+      body: { is_active: false, display_name: 'Sonnet (paused)', pricing: { input_per_mtok_usd: '2.5', output_per_mtok_usd: '12.5' } },
+    });
+    expect(patched!.status).toBe(200);
+    expect(patched!.json).toMatchObject({
+      is_active: false,
+      display_name: 'Sonnet (paused)',
+      pricing: { input_per_mtok_usd: '2.5', output_per_mtok_usd: '12.5' },
+    });
+    const active = await call(byokit, 'GET', '/llm-models/?is_active=true', { principal: alice });
+    expect(active!.json.data.some((model: { id: string }) => model.id === id)).toBe(false);
+    const inactive = await call(byokit, 'GET', '/llm-models/?is_active=false', { principal: alice });
+    expect(inactive!.json.data.map((model: { id: string }) => model.id)).toContain(id);
+  });
+
+  it.each([
+    ['a user who is not an admin adding a model', 'POST', '/llm-models/', newModel, alice, 403],
+    [
+      'a user who is not an admin changing a model',
+      'PATCH',
+      '/llm-models/564e8710-43a9-406f-b0ab-e8d651a33e82',
+      { is_active: false },
+      alice,
+      403,
+    ],
+    ['an id that is not a UUID', 'PATCH', '/llm-models/not-a-uuid', { is_active: false }, admin, 422],
+    ['an id with ../', 'GET', '/llm-models/..%2F..%2Fetc', undefined, alice, 422],
+    ['an unknown id', 'GET', '/llm-models/00000000-0000-4000-8000-000000000000', undefined, alice, 404],
+    ['a model name with a path in it', 'POST', '/llm-models', { ...newModel, model: '../v1/steal' }, admin, 422],
+    [
+      'a price with an exponent',
+      'POST',
+      '/llm-models',
+      { ...newModel, pricing: { input_per_mtok_usd: '1e3', output_per_mtok_usd: '1' } },
+      admin,
+      422,
+    ],
+    [
+      'a negative price',
+      'POST',
+      '/llm-models',
+      { ...newModel, pricing: { input_per_mtok_usd: '-1', output_per_mtok_usd: '1' } },
+      admin,
+      422,
+    ],
+    ['output over the context window', 'POST', '/llm-models', { ...newModel, max_output_tokens: 200_000 }, admin, 422],
+    ['an unknown field', 'POST', '/llm-models', { ...newModel, base_url: 'http://127.0.0.1' }, admin, 422],
+    ['an empty change', 'PATCH', '/llm-models/564e8710-43a9-406f-b0ab-e8d651a33e82', {}, admin, 422],
+  ])('refuses %s', async (_name, method, url, body, principal, status) => {
+    const { byokit, storage } = await testByokit();
+    const before = JSON.stringify(await storage.listModels());
+    const response = await call(byokit, method, url, { principal, ...(body !== undefined && { body }) });
+    expect(response!.status).toBe(status);
+    expect(JSON.stringify(await storage.listModels())).toBe(before);
+  });
+});

@@ -1,0 +1,128 @@
+import { ByokitError } from '../../errors.js';
+import type { CatalogModel } from '../../catalog/model.js';
+import { PROVIDERS, type Provider } from '../../keys/providers.js';
+import type { ModelDirectory } from '../../models/model-directory.js';
+import type { KeyResolver, KeySource } from '../../resolve/key-resolver.js';
+import { defineRoute, type Route } from '../route.js';
+import {
+  modelBody,
+  modelCreateBody,
+  modelIdParams,
+  modelList,
+  modelListQuery,
+  modelUpdateBody,
+  modelView,
+  pricingOf,
+} from './model-schemas.js';
+
+const MODEL_BODY_LIMIT_BYTES = 16 * 1024;
+
+/**
+ * The models routes (spec/http-api.md, "Models"): the models a caller can use now, decided by the same key
+ * resolution as chat, and the admins' catalog management.
+ */
+export function modelRoutes(models: ModelDirectory, resolver: KeyResolver): Route<any, any, any>[] {
+  /** Whose key pays for each provider, for this user: one resolution per provider, not per model. */
+  const sourcesFor = async (userId: string): Promise<Record<Provider, KeySource | null>> => {
+    const sources = await Promise.all(PROVIDERS.map((provider) => resolver.sourceOf(userId, provider)));
+    return Object.fromEntries(PROVIDERS.map((provider, index) => [provider, sources[index]])) as Record<Provider, KeySource | null>;
+  };
+  const find = async (id: string): Promise<CatalogModel> => {
+    const model = (await models.catalog()).get(id);
+    if (!model) throw new ByokitError('model_not_found', 'No model has this id.');
+    return model;
+  };
+
+  return [
+    defineRoute({
+      method: 'GET',
+      path: '/llm-models',
+      access: 'user',
+      summary:
+        'The models you can use now: those whose provider has a key for you (yours or a system key). Admins: ?all=true for every model.',
+      query: modelListQuery,
+      response: modelList,
+      handle: async ({ principal, query }) => {
+        if (query.all && !principal.isAdmin) throw new ByokitError('forbidden', 'Only admins can list every model (?all=true).');
+        const sources = await sourcesFor(principal.userId);
+        const data = (await models.catalog())
+          .all()
+          .filter((model) => query.all || sources[model.provider] !== null)
+          .filter((model) => query.is_active === undefined || model.isActive === query.is_active)
+          .filter((model) => query.provider === undefined || model.provider === query.provider)
+          .map((model) => modelView(model, sources[model.provider]));
+        return { body: { data, count: data.length } };
+      },
+    }),
+    defineRoute({
+      method: 'GET',
+      path: '/llm-models/:id',
+      access: 'user',
+      summary: 'One model of the catalog, with whose key would pay for it now.',
+      params: modelIdParams,
+      response: modelBody,
+      handle: async ({ principal, params }) => {
+        const model = await find(params.id);
+        return { body: modelView(model, await resolver.sourceOf(principal.userId, model.provider)) };
+      },
+    }),
+    defineRoute({
+      method: 'POST',
+      path: '/llm-models',
+      access: 'admin',
+      summary: 'Add a model to the catalog.',
+      body: modelCreateBody,
+      bodyLimitBytes: MODEL_BODY_LIMIT_BYTES,
+      response: modelBody,
+      handle: async ({ principal, body }) => {
+        if (body.max_output_tokens > body.context_window) throw outputOverContext();
+        if ((await models.catalog()).byProviderModel(body.provider, body.model)) {
+          throw new ByokitError(
+            'conflict',
+            `The catalog has ${body.provider}/${body.model} already; change it with PATCH /llm-models/{id}.`,
+          );
+        }
+        const model = await models.save({
+          id: crypto.randomUUID(),
+          provider: body.provider,
+          model: body.model,
+          displayName: body.display_name,
+          isActive: body.is_active ?? true,
+          contextWindow: body.context_window,
+          maxOutputTokens: body.max_output_tokens,
+          pricing: pricingOf(body.pricing),
+        });
+        return { status: 201, body: modelView(model, await resolver.sourceOf(principal.userId, model.provider)) };
+      },
+    }),
+    defineRoute({
+      method: 'PATCH',
+      path: '/llm-models/:id',
+      access: 'admin',
+      summary: 'Activate, deactivate, re-price or rename a model.',
+      params: modelIdParams,
+      body: modelUpdateBody,
+      bodyLimitBytes: MODEL_BODY_LIMIT_BYTES,
+      response: modelBody,
+      handle: async ({ principal, params, body }) => {
+        const current = await find(params.id);
+        const next: CatalogModel = {
+          ...current,
+          ...(body.display_name !== undefined && { displayName: body.display_name }),
+          ...(body.is_active !== undefined && { isActive: body.is_active }),
+          ...(body.context_window !== undefined && { contextWindow: body.context_window }),
+          ...(body.max_output_tokens !== undefined && { maxOutputTokens: body.max_output_tokens }),
+          ...(body.pricing !== undefined && { pricing: pricingOf(body.pricing) }),
+        };
+        if (next.maxOutputTokens > next.contextWindow) throw outputOverContext();
+        const saved = await models.save(next);
+        return { body: modelView(saved, await resolver.sourceOf(principal.userId, saved.provider)) };
+      },
+    }),
+  ];
+}
+
+const outputOverContext = () =>
+  new ByokitError('validation_failed', 'max_output_tokens cannot be larger than context_window.', {
+    issues: [{ path: 'max_output_tokens', message: 'must be at most context_window' }],
+  });

@@ -1,0 +1,104 @@
+import { z } from 'zod';
+import type { CatalogModel } from '../../catalog/model.js';
+import { PROVIDERS } from '../../keys/providers.js';
+import type { KeySource } from '../../resolve/key-resolver.js';
+
+// Exact decimal USD per million tokens, as the catalog keeps prices: no exponent, at most 6 decimals.
+const usd = z.string().regex(/^\d{1,6}(\.\d{1,6})?$/, 'A price is a decimal string of USD per million tokens, e.g. "3" or "0.075".');
+const boolean = z.enum(['true', 'false']).transform((value) => value === 'true');
+
+const pricing = z.strictObject({
+  input_per_mtok_usd: usd,
+  output_per_mtok_usd: usd,
+  cached_input_per_mtok_usd: usd.optional(),
+  cache_write_per_mtok_usd: usd.optional(),
+});
+
+/** A model as the API shows it. `key_source` says whose key would pay for it now (null: none). */
+export const modelBody = z.object({
+  id: z.uuid(),
+  provider: z.enum(PROVIDERS),
+  model: z.string(),
+  display_name: z.string(),
+  is_active: z.boolean(),
+  context_window: z.number().int(),
+  max_output_tokens: z.number().int(),
+  pricing: pricing.nullable(),
+  ignored_parameters: z
+    .array(z.enum(['temperature', 'top_p', 'stop']))
+    .describe('Sampling parameters the model refuses; left out of requests.'),
+  key_source: z.enum(['user', 'system']).nullable(),
+});
+
+export const modelList = z.object({ data: z.array(modelBody), count: z.number().int() });
+
+/** Query of `GET /llm-models/`. */
+export const modelListQuery = z.object({
+  is_active: boolean.optional(),
+  provider: z.enum(PROVIDERS).optional(),
+  all: boolean.optional().describe('Admins only: every model, whether a key resolves for it or not.'),
+});
+
+export const modelIdParams = z.object({ id: z.uuid({ message: 'A model id is a UUID.' }) });
+
+// Model names go into provider URLs (path-encoded): plain characters only (spec/security.md, "No SSRF").
+const modelName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/, 'A model name holds letters, digits, ".", "_" and "-" only.');
+const limits = {
+  context_window: z.number().int().min(1).max(100_000_000),
+  max_output_tokens: z.number().int().min(1).max(100_000_000),
+};
+
+/** Body of `POST /llm-models/` (admins). */
+export const modelCreateBody = z.strictObject({
+  provider: z.enum(PROVIDERS),
+  model: modelName,
+  display_name: z.string().min(1).max(200),
+  is_active: z.boolean().optional(),
+  ...limits,
+  pricing: pricing.nullable(),
+});
+
+/** Body of `PATCH /llm-models/{id}` (admins): any of these, at least one. */
+export const modelUpdateBody = z
+  .strictObject({
+    display_name: z.string().min(1).max(200).optional(),
+    is_active: z.boolean().optional(),
+    context_window: limits.context_window.optional(),
+    max_output_tokens: limits.max_output_tokens.optional(),
+    pricing: pricing.nullable().optional(),
+  })
+  .refine((body) => Object.keys(body).length > 0, { message: 'Send at least one field to change.' });
+
+type PricingBody = z.infer<typeof pricing>;
+
+export function pricingOf(body: PricingBody | null): CatalogModel['pricing'] {
+  if (body === null) return null;
+  return {
+    inputPerMTokUsd: body.input_per_mtok_usd,
+    outputPerMTokUsd: body.output_per_mtok_usd,
+    ...(body.cached_input_per_mtok_usd !== undefined && { cachedInputPerMTokUsd: body.cached_input_per_mtok_usd }),
+    ...(body.cache_write_per_mtok_usd !== undefined && { cacheWritePerMTokUsd: body.cache_write_per_mtok_usd }),
+  };
+}
+
+/** A catalog model in the API's shape. */
+export function modelView(model: CatalogModel, keySource: KeySource | null): z.infer<typeof modelBody> {
+  const price = model.pricing;
+  return {
+    id: model.id,
+    provider: model.provider,
+    model: model.model,
+    display_name: model.displayName,
+    is_active: model.isActive,
+    context_window: model.contextWindow,
+    max_output_tokens: model.maxOutputTokens,
+    pricing: price && {
+      input_per_mtok_usd: price.inputPerMTokUsd,
+      output_per_mtok_usd: price.outputPerMTokUsd,
+      ...(price.cachedInputPerMTokUsd !== undefined && { cached_input_per_mtok_usd: price.cachedInputPerMTokUsd }),
+      ...(price.cacheWritePerMTokUsd !== undefined && { cache_write_per_mtok_usd: price.cacheWritePerMTokUsd }),
+    },
+    ignored_parameters: [...(model.ignoredParameters ?? [])],
+    key_source: keySource,
+  };
+}

@@ -1,0 +1,485 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { fakeProviderKey } from '../keys/fake-keys.js';
+import { fixtureChunks, fixtureJson } from '../providers/fixtures.js';
+import { startMockProviders, type MockProviders } from './mock-providers.js';
+
+const anthropicKey = fakeProviderKey('anthropic');
+const openaiKey = fakeProviderKey('openai');
+const googleKey = fakeProviderKey('google');
+
+const anthropicHeaders = (key = anthropicKey) => ({
+  'x-api-key': key,
+  'anthropic-version': '2023-06-01',
+  'content-type': 'application/json',
+});
+const openaiHeaders = (key = openaiKey) => ({ authorization: `Bearer ${key}`, 'content-type': 'application/json' });
+const googleHeaders = (key = googleKey) => ({ 'x-goog-api-key': key, 'content-type': 'application/json' });
+
+const anthropicBody = (extra: Record<string, unknown> = {}) => ({
+  model: 'claude-test',
+  max_tokens: 100,
+  messages: [{ role: 'user', content: 'Hello' }],
+  ...extra,
+});
+const openaiBody = (extra: Record<string, unknown> = {}) => ({
+  model: 'gpt-test',
+  messages: [{ role: 'user', content: 'Hello' }],
+  ...extra,
+});
+const googleBody = { contents: [{ role: 'user', parts: [{ text: 'Hello' }] }] };
+
+function post(url: string, headers: Record<string, string>, body: unknown, signal?: AbortSignal): Promise<Response> {
+  return fetch(url, { method: 'POST', headers, body: typeof body === 'string' ? body : JSON.stringify(body), signal });
+}
+
+/** The recorded stream lines, and the model they name. */
+function recorded(path: string, field: string): { lines: string[]; model: string } {
+  const lines = fixtureChunks(path);
+  const model = /"(?:model|modelVersion)":"([^"]+)"/.exec(lines.find((line) => line.includes(`"${field}":`))!)![1]!;
+  return { lines, model };
+}
+
+const swap = (line: string, field: string, from: string, to: string) => line.replaceAll(`"${field}":"${from}"`, `"${field}":"${to}"`);
+
+/** Reads a body to its end, keeping what arrived when the connection is cut. */
+async function readAll(response: Response): Promise<{ text: string; error?: unknown }> {
+  const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
+  let text = '';
+  try {
+    for (let part = await reader.read(); !part.done; part = await reader.read()) text += part.value;
+    return { text };
+  } catch (error) {
+    return { text, error };
+  }
+}
+
+let mock: MockProviders;
+beforeAll(async () => {
+  mock = await startMockProviders();
+});
+afterAll(() => mock.close());
+afterEach(() => {
+  mock.reset();
+  mock.setChunkGapMs(0);
+  mock.setRepeatChunks(1);
+  mock.rejectKeys.clear();
+});
+
+describe('base URLs', () => {
+  it("gives each SDK's meaning of its base URL, all on one loopback origin", () => {
+    expect(mock.origin).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect(mock.baseUrls).toEqual({ anthropic: mock.origin, openai: `${mock.origin}/v1`, google: mock.origin });
+  });
+});
+
+describe('Anthropic', () => {
+  const { lines, model: recordedModel } = recorded('anthropic/anthropic-text.chunks.txt', 'model');
+
+  it('answers POST /v1/messages with the recorded message, only the model swapped, and records the request', async () => {
+    const response = await post(`${mock.baseUrls.anthropic}/v1/messages`, anthropicHeaders(), anthropicBody());
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toBe('application/json');
+    expect(response.headers.get('request-id')).toMatch(/^req_/);
+    expect(await response.json()).toEqual({ ...(fixtureJson('anthropic/anthropic-text.json') as object), model: 'claude-test' });
+    expect(mock.requests).toEqual([
+      {
+        provider: 'anthropic',
+        method: 'POST',
+        path: '/v1/messages',
+        query: {},
+        headers: expect.objectContaining({ 'x-api-key': anthropicKey, 'anthropic-version': '2023-06-01' }),
+        body: anthropicBody(),
+        key: anthropicKey,
+        aborted: false,
+      },
+    ]);
+  });
+
+  it('streams every recorded event in order, named by its type, with the model swapped in message_start', async () => {
+    const response = await post(`${mock.baseUrls.anthropic}/v1/messages`, anthropicHeaders(), anthropicBody({ stream: true }));
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toBe('text/event-stream; charset=utf-8');
+    const expected = lines.map(
+      (line) => `event: ${(JSON.parse(line) as { type: string }).type}\ndata: ${swap(line, 'model', recordedModel, 'claude-test')}\n\n`,
+    );
+    expect(await response.text()).toBe(expected.join(''));
+  });
+
+  it('lists models on GET /v1/models when asked with Anthropic headers', async () => {
+    const response = await fetch(`${mock.origin}/v1/models`, { headers: anthropicHeaders() });
+    expect(response.status).toBe(200);
+    const body = (await response.json()) as { data: Array<{ type: string; id: string }>; has_more: boolean };
+    expect(body.has_more).toBe(false);
+    expect(body.data.every((model) => model.type === 'model' && model.id.startsWith('claude-'))).toBe(true);
+    expect(mock.requests[0]).toMatchObject({ provider: 'anthropic', key: anthropicKey });
+  });
+
+  it('refuses a request without x-api-key, or without anthropic-version, as Anthropic does', async () => {
+    const { 'x-api-key': _key, ...withoutKey } = anthropicHeaders();
+    const missing = await post(`${mock.origin}/v1/messages`, withoutKey, anthropicBody());
+    expect(missing.status).toBe(401);
+    expect(await missing.json()).toEqual({
+      type: 'error',
+      error: { type: 'authentication_error', message: 'x-api-key header is required' },
+      request_id: expect.stringMatching(/^req_/),
+    });
+    const { 'anthropic-version': _version, ...withoutVersion } = anthropicHeaders();
+    const noVersion = await post(`${mock.origin}/v1/messages`, withoutVersion, anthropicBody());
+    expect(noVersion.status).toBe(400);
+    expect(await noVersion.json()).toMatchObject({ type: 'error', error: { type: 'invalid_request_error' } });
+  });
+
+  it('refuses a body that is not JSON, or lacks max_tokens, with invalid_request_error', async () => {
+    const bad = await post(`${mock.origin}/v1/messages`, anthropicHeaders(), '{"model": ');
+    expect(bad.status).toBe(400);
+    expect(await bad.json()).toMatchObject({ type: 'error', error: { type: 'invalid_request_error' } });
+    expect(mock.requests[0]!.body).toBeUndefined();
+    const noMax = await post(`${mock.origin}/v1/messages`, anthropicHeaders(), { model: 'x', messages: [] });
+    expect(await noMax.json()).toMatchObject({ error: { type: 'invalid_request_error', message: 'max_tokens: Field required' } });
+  });
+});
+
+describe('OpenAI', () => {
+  const { lines, model: recordedModel } = recorded('openai/openai-text.chunks.txt', 'model');
+  const isUsageChunk = (line: string) => (JSON.parse(line) as { choices: unknown[] }).choices.length === 0;
+
+  it('answers POST /v1/chat/completions with the recorded completion, only the model swapped', async () => {
+    const response = await post(`${mock.baseUrls.openai}/chat/completions`, openaiHeaders(), openaiBody());
+    expect(response.status).toBe(200);
+    expect(response.headers.get('x-request-id')).toMatch(/^req_/);
+    expect(await response.json()).toEqual({ ...(fixtureJson('openai/openai-text.json') as object), model: 'gpt-test' });
+    expect(mock.requests[0]).toMatchObject({ provider: 'openai', path: '/v1/chat/completions', key: openaiKey, body: openaiBody() });
+    expect(mock.requests[0]!.headers.authorization).toBe(`Bearer ${openaiKey}`);
+  });
+
+  it('streams every recorded chunk then [DONE], with the usage chunk when include_usage is set', async () => {
+    const body = openaiBody({ stream: true, stream_options: { include_usage: true } });
+    const response = await post(`${mock.baseUrls.openai}/chat/completions`, openaiHeaders(), body);
+    const expected = lines.map((line) => `data: ${swap(line, 'model', recordedModel, 'gpt-test')}\n\n`).join('') + 'data: [DONE]\n\n';
+    expect(await response.text()).toBe(expected);
+  });
+
+  it('leaves out the usage chunk and the null usage fields without include_usage, as OpenAI does', async () => {
+    const response = await post(`${mock.baseUrls.openai}/chat/completions`, openaiHeaders(), openaiBody({ stream: true }));
+    const expected = lines
+      .filter((line) => !isUsageChunk(line))
+      .map((line) => `data: ${swap(line, 'model', recordedModel, 'gpt-test').replace(',"usage":null', '')}\n\n`);
+    const text = await response.text();
+    expect(text).toBe(expected.join('') + 'data: [DONE]\n\n');
+    expect(text).not.toContain('"usage"');
+  });
+
+  it('lists models on GET /v1/models when asked with a bearer key', async () => {
+    const response = await fetch(`${mock.baseUrls.openai}/models`, { headers: openaiHeaders() });
+    expect(await response.json()).toMatchObject({
+      object: 'list',
+      data: expect.arrayContaining([expect.objectContaining({ object: 'model' })]),
+    });
+    expect(mock.requests[0]).toMatchObject({ provider: 'openai', key: openaiKey });
+  });
+
+  it("refuses a missing key with OpenAI's 401", async () => {
+    const response = await post(`${mock.baseUrls.openai}/chat/completions`, { 'content-type': 'application/json' }, openaiBody());
+    expect(response.status).toBe(401);
+    const body = (await response.json()) as { error: { message: string; type: string; param: null; code: null } };
+    expect(body.error).toMatchObject({ type: 'invalid_request_error', param: null, code: null });
+    expect(body.error.message).toMatch(/^You didn't provide an API key/);
+  });
+
+  it('refuses a body that is not JSON', async () => {
+    const response = await post(`${mock.baseUrls.openai}/chat/completions`, openaiHeaders(), 'not json');
+    expect(response.status).toBe(400);
+    expect(await response.json()).toMatchObject({ error: { type: 'invalid_request_error', param: null, code: null } });
+  });
+});
+
+describe('Google', () => {
+  const { lines, model: recordedModel } = recorded('google/google-text.chunks.txt', 'modelVersion');
+
+  it('answers :generateContent with the recorded response, only modelVersion swapped', async () => {
+    const response = await post(`${mock.baseUrls.google}/v1beta/models/gemini-test:generateContent`, googleHeaders(), googleBody);
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ ...(fixtureJson('google/google-text.json') as object), modelVersion: 'gemini-test' });
+    expect(mock.requests[0]).toMatchObject({
+      provider: 'google',
+      path: '/v1beta/models/gemini-test:generateContent',
+      key: googleKey,
+      body: googleBody,
+    });
+  });
+
+  it('streams every recorded chunk on :streamGenerateContent?alt=sse', async () => {
+    const url = `${mock.baseUrls.google}/v1beta/models/gemini-test:streamGenerateContent?alt=sse`;
+    const response = await post(url, googleHeaders(), googleBody);
+    expect(response.headers.get('content-type')).toBe('text/event-stream');
+    expect(await response.text()).toBe(
+      lines.map((line) => `data: ${swap(line, 'modelVersion', recordedModel, 'gemini-test')}\n\n`).join(''),
+    );
+    expect(mock.requests[0]!.query).toEqual({ alt: 'sse' });
+  });
+
+  it('answers :streamGenerateContent without alt=sse with one JSON array', async () => {
+    const response = await post(`${mock.origin}/v1beta/models/gemini-test:streamGenerateContent`, googleHeaders(), googleBody);
+    const chunks = (await response.json()) as Array<{ modelVersion: string }>;
+    expect(chunks).toHaveLength(lines.length);
+    expect(chunks.every((chunk) => chunk.modelVersion === 'gemini-test')).toBe(true);
+  });
+
+  it('lists models on GET /v1beta/models', async () => {
+    const response = await fetch(`${mock.origin}/v1beta/models`, { headers: googleHeaders() });
+    const body = (await response.json()) as { models: Array<{ name: string; supportedGenerationMethods: string[] }> };
+    expect(
+      body.models.every((model) => model.name.startsWith('models/') && model.supportedGenerationMethods.includes('generateContent')),
+    ).toBe(true);
+  });
+
+  it('refuses a key in ?key= with a 400, and records it', async () => {
+    const url = `${mock.origin}/v1beta/models/gemini-test:generateContent?key=${googleKey}`;
+    const response = await post(url, googleHeaders(), googleBody);
+    expect(response.status).toBe(400);
+    expect(await response.json()).toMatchObject({ error: { code: 400, status: 'INVALID_ARGUMENT' } });
+    expect(mock.requests[0]!.query).toEqual({ key: googleKey });
+  });
+
+  it('refuses a request without x-goog-api-key as Google does (403 PERMISSION_DENIED)', async () => {
+    const response = await post(
+      `${mock.origin}/v1beta/models/gemini-test:generateContent`,
+      { 'content-type': 'application/json' },
+      googleBody,
+    );
+    expect(response.status).toBe(403);
+    expect(await response.json()).toMatchObject({ error: { code: 403, status: 'PERMISSION_DENIED' } });
+  });
+
+  it('refuses a body that is not JSON with INVALID_ARGUMENT', async () => {
+    const response = await post(`${mock.origin}/v1beta/models/gemini-test:generateContent`, googleHeaders(), '{');
+    expect(response.status).toBe(400);
+    expect(await response.json()).toMatchObject({ error: { code: 400, status: 'INVALID_ARGUMENT' } });
+  });
+});
+
+describe('rejected keys', () => {
+  it('answers a rejected key in each provider’s own shape, from the option or added at run time', async () => {
+    const rejecting = await startMockProviders({ rejectKeys: [anthropicKey] });
+    try {
+      rejecting.rejectKeys.add(openaiKey).add(googleKey);
+      const anthropic = await post(`${rejecting.origin}/v1/messages`, anthropicHeaders(), anthropicBody());
+      expect(anthropic.status).toBe(401);
+      expect(await anthropic.json()).toMatchObject({
+        type: 'error',
+        error: { type: 'authentication_error', message: 'invalid x-api-key' },
+      });
+
+      const openai = await post(`${rejecting.baseUrls.openai}/chat/completions`, openaiHeaders(), openaiBody());
+      expect(openai.status).toBe(401);
+      const openaiError = ((await openai.json()) as { error: { message: string; code: string } }).error;
+      expect(openaiError.code).toBe('invalid_api_key');
+      // OpenAI echoes a masked key: its first 8 and last 4 characters, nothing in between.
+      expect(openaiError.message).toContain(`sk-proj-${'*'.repeat(openaiKey.length - 12)}${openaiKey.slice(-4)}`);
+      expect(openaiError.message).not.toContain(openaiKey.slice(8, 16));
+
+      const google = await post(`${rejecting.origin}/v1beta/models/gemini-test:generateContent`, googleHeaders(), googleBody);
+      expect(google.status).toBe(400);
+      expect(await google.json()).toMatchObject({
+        error: {
+          code: 400,
+          status: 'INVALID_ARGUMENT',
+          details: expect.arrayContaining([expect.objectContaining({ reason: 'API_KEY_INVALID' })]),
+        },
+      });
+      expect(rejecting.requests.map((request) => request.key)).toEqual([anthropicKey, openaiKey, googleKey]);
+    } finally {
+      await rejecting.close();
+    }
+  });
+});
+
+describe('failNext', () => {
+  it('gives the next request to that provider the recorded error body for the status, once', async () => {
+    mock.failNext('google', { status: 429 });
+    const url = `${mock.origin}/v1beta/models/gemini-test:generateContent`;
+    const failed = await post(url, googleHeaders(), googleBody);
+    expect(failed.status).toBe(429);
+    expect(await failed.json()).toEqual(fixtureJson('google/google-429-retry-info.json'));
+    expect((await post(url, googleHeaders(), googleBody)).status).toBe(200);
+
+    mock.failNext('openai', { status: 400 });
+    const openai = await post(`${mock.baseUrls.openai}/chat/completions`, openaiHeaders(), openaiBody());
+    expect(await openai.json()).toEqual(fixtureJson('openai/reasoning-model-legacy-parameter-error.json'));
+  });
+
+  it("answers in the provider's shape for other statuses, echoing a masked key in OpenAI's 401", async () => {
+    mock.failNext('anthropic', { status: 529 });
+    const anthropic = await post(`${mock.origin}/v1/messages`, anthropicHeaders(), anthropicBody());
+    expect(anthropic.status).toBe(529);
+    const body = (await anthropic.json()) as { request_id: string };
+    expect(body).toMatchObject({ type: 'error', error: { type: 'overloaded_error', message: 'Overloaded' } });
+    expect(anthropic.headers.get('request-id')).toBe(body.request_id);
+
+    mock.failNext('openai', { status: 401 });
+    const openai = await post(`${mock.baseUrls.openai}/chat/completions`, openaiHeaders(), openaiBody());
+    expect(await openai.json()).toMatchObject({
+      error: { code: 'invalid_api_key', message: expect.stringContaining(openaiKey.slice(-4)) },
+    });
+  });
+
+  it('takes a body and headers, queues in order, and touches no other provider', async () => {
+    mock.failNext('anthropic', {
+      status: 502,
+      body: '<html>Bad gateway</html>',
+      headers: { 'content-type': 'text/html', 'retry-after': '3' },
+    });
+    mock.failNext('anthropic', { status: 500 });
+    const other = await post(`${mock.baseUrls.openai}/chat/completions`, openaiHeaders(), openaiBody());
+    expect(other.status).toBe(200);
+    const first = await post(`${mock.origin}/v1/messages`, anthropicHeaders(), anthropicBody());
+    expect([first.status, first.headers.get('content-type'), first.headers.get('retry-after'), await first.text()]).toEqual([
+      502,
+      'text/html',
+      '3',
+      '<html>Bad gateway</html>',
+    ]);
+    const second = await post(`${mock.origin}/v1/messages`, anthropicHeaders(), anthropicBody());
+    expect(second.status).toBe(500);
+    expect(await second.json()).toMatchObject({ error: { type: 'api_error' } });
+    expect((await post(`${mock.origin}/v1/messages`, anthropicHeaders(), anthropicBody())).status).toBe(200);
+  });
+});
+
+describe('streamErrorNext', () => {
+  it('Anthropic: HTTP 200, the events through the first text delta, then an overloaded_error event', async () => {
+    mock.streamErrorNext('anthropic');
+    // A request that does not stream passes the scenario by.
+    expect((await post(`${mock.origin}/v1/messages`, anthropicHeaders(), anthropicBody())).status).toBe(200);
+    const response = await post(`${mock.origin}/v1/messages`, anthropicHeaders(), anthropicBody({ stream: true }));
+    expect(response.status).toBe(200);
+    const events = (await response.text()).split('\n\n').filter(Boolean);
+    expect(events.map((event) => event.split('\n')[0])).toEqual([
+      'event: message_start',
+      'event: content_block_start',
+      'event: ping',
+      'event: content_block_delta',
+      'event: error',
+    ]);
+    expect(events.at(-1)).toBe('event: error\ndata: {"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}');
+  });
+
+  it('OpenAI: the chunks through the first text, then data: {"error": …} and no [DONE]', async () => {
+    mock.streamErrorNext('openai');
+    const response = await post(`${mock.baseUrls.openai}/chat/completions`, openaiHeaders(), openaiBody({ stream: true }));
+    expect(response.status).toBe(200);
+    const events = (await response.text()).split('\n\n').filter(Boolean);
+    expect(events).toHaveLength(3);
+    expect(JSON.parse(events[1]!.slice('data: '.length))).toMatchObject({ choices: [{ delta: { content: expect.any(String) } }] });
+    expect(JSON.parse(events[2]!.slice('data: '.length))).toEqual({
+      error: { message: expect.any(String), type: 'server_error', param: null, code: null },
+    });
+  });
+
+  it('Google: the first text chunk, an error object, then the connection is cut', async () => {
+    mock.streamErrorNext('google');
+    const url = `${mock.origin}/v1beta/models/gemini-test:streamGenerateContent?alt=sse`;
+    const response = await post(url, googleHeaders(), googleBody);
+    expect(response.status).toBe(200);
+    const { text, error } = await readAll(response);
+    expect(error).toBeDefined();
+    const events = text.split('\n\n').filter(Boolean);
+    expect(events).toHaveLength(2);
+    expect(JSON.parse(events[1]!.slice('data: '.length))).toMatchObject({ error: { code: 503, status: 'UNAVAILABLE' } });
+    // The mock cut the connection: that is no client abort.
+    expect(mock.requests[0]!.aborted).toBe(false);
+  });
+});
+
+describe('pacing and length', () => {
+  it('spaces streamed events by the chunk gap, set as an option or at run time', async () => {
+    const gapMs = 10;
+    const events = fixtureChunks('anthropic/anthropic-text.chunks.txt').length;
+    const paced = await startMockProviders({ chunkGapMs: gapMs });
+    try {
+      const started = performance.now();
+      await (await post(`${paced.origin}/v1/messages`, anthropicHeaders(), anthropicBody({ stream: true }))).text();
+      expect(performance.now() - started).toBeGreaterThanOrEqual(gapMs * events * 0.5);
+    } finally {
+      await paced.close();
+    }
+    mock.setChunkGapMs(gapMs);
+    const started = performance.now();
+    await (await post(`${mock.origin}/v1/messages`, anthropicHeaders(), anthropicBody({ stream: true }))).text();
+    expect(performance.now() - started).toBeGreaterThanOrEqual(gapMs * events * 0.5);
+    expect(() => mock.setChunkGapMs(-1)).toThrow(RangeError);
+  });
+
+  it('repeats the run of text events, leaving every other event as recorded', async () => {
+    mock.setRepeatChunks(3);
+    const response = await post(`${mock.origin}/v1/messages`, anthropicHeaders(), anthropicBody({ stream: true }));
+    const events = (await response.text())
+      .split('\n\n')
+      .filter(Boolean)
+      .map((event) => JSON.parse(event.split('\n')[1]!.slice('data: '.length)) as { type: string; delta?: { text?: string } });
+    const recordedEvents = fixtureChunks('anthropic/anthropic-text.chunks.txt').map(
+      (line) => JSON.parse(line) as { type: string; delta?: { text?: string } },
+    );
+    const text = (list: typeof events) => list.map((event) => (event.type === 'content_block_delta' ? event.delta!.text : '')).join('');
+    expect(text(events)).toBe(text(recordedEvents).repeat(3));
+    expect(events.filter((event) => event.type !== 'content_block_delta')).toEqual(
+      recordedEvents
+        .filter((event) => event.type !== 'content_block_delta')
+        .map((event) => (event.type === 'message_start' ? expect.anything() : event)),
+    );
+  });
+});
+
+describe('recording', () => {
+  it('records aborted when the client goes away mid-stream', async () => {
+    mock.setChunkGapMs(50);
+    const controller = new AbortController();
+    const response = await post(`${mock.origin}/v1/messages`, anthropicHeaders(), anthropicBody({ stream: true }), controller.signal);
+    const reader = response.body!.getReader();
+    await reader.read();
+    controller.abort();
+    const aborted = await mock.waitForRequest((request) => request.aborted);
+    expect(aborted).toMatchObject({ provider: 'anthropic', key: anthropicKey });
+  });
+
+  it('waitForRequest resolves with a request still to come, and rejects after its timeout', async () => {
+    const waiting = mock.waitForRequest((request) => request.provider === 'google');
+    await post(`${mock.origin}/v1beta/models/gemini-test:generateContent`, googleHeaders(), googleBody);
+    expect(await waiting).toMatchObject({ provider: 'google', aborted: false });
+    await expect(mock.waitForRequest((request) => request.provider === 'openai', { timeoutMs: 20 })).rejects.toThrow(
+      /no matching request within 20 ms; received: POST \/v1beta\/models\/gemini-test:generateContent/,
+    );
+  });
+
+  it('answers an unknown path with a JSON 404 and records it', async () => {
+    const response = await fetch(`${mock.origin}/v1/v1/chat/completions`, { method: 'POST', headers: openaiHeaders(), body: '{}' });
+    expect(response.status).toBe(404);
+    expect(await response.json()).toMatchObject({ error: { type: 'not_found' } });
+    expect(mock.requests[0]).toMatchObject({ provider: 'unknown', path: '/v1/v1/chat/completions', key: undefined });
+  });
+
+  it('reset forgets the requests and the queued scenarios', async () => {
+    mock.failNext('openai', { status: 500 });
+    mock.streamErrorNext('openai');
+    await fetch(`${mock.origin}/nowhere`);
+    mock.reset();
+    expect(mock.requests).toHaveLength(0);
+    const response = await post(`${mock.baseUrls.openai}/chat/completions`, openaiHeaders(), openaiBody({ stream: true }));
+    expect(response.status).toBe(200);
+    expect(await response.text()).toMatch(/data: \[DONE\]\n\n$/);
+  });
+});
+
+describe('close', () => {
+  it('closes at once with a stream open, cutting it', async () => {
+    const closing = await startMockProviders({ chunkGapMs: 1000 });
+    const response = await post(`${closing.origin}/v1/messages`, anthropicHeaders(), anthropicBody({ stream: true }));
+    const reader = response.body!.getReader();
+    await reader.read();
+    const started = performance.now();
+    await closing.close();
+    expect(performance.now() - started).toBeLessThan(500);
+    await expect(reader.read()).rejects.toThrow();
+    expect(closing.requests[0]!.aborted).toBe(false);
+  });
+});

@@ -1,0 +1,126 @@
+// The Anthropic Messages API, as the mock speaks it: https://docs.anthropic.com/en/api/messages,
+// errors per https://docs.anthropic.com/en/api/errors (compact JSON with a top-level `request_id`).
+import { fixtureChunks, fixtureJson } from '../../providers/fixtures.js';
+import type { AnswerContext, EndpointHandler, MockAnswer, MockRequest, ProviderMock } from './types.js';
+import {
+  failureAnswer,
+  hasString,
+  headerValue,
+  isRecord,
+  jsonAnswer,
+  repeatTextRun,
+  replaceStringField,
+  sseEvent,
+  throughFirstText,
+} from './wire.js';
+
+interface RecordedEvent {
+  /** The event's `type`, which Anthropic also sends as the SSE event name. */
+  type: string;
+  line: string;
+  text: boolean;
+}
+
+interface Recording {
+  message: Record<string, unknown>;
+  events: RecordedEvent[];
+  /** The model in the recordings, replaced by the requested one. */
+  model: string;
+}
+
+let recording: Recording | undefined;
+
+function recorded(): Recording {
+  if (recording !== undefined) return recording;
+  const message = fixtureJson('anthropic/anthropic-text.json') as Record<string, unknown>;
+  const events = fixtureChunks('anthropic/anthropic-text.chunks.txt').map((line) => {
+    const event = JSON.parse(line) as { type: string; delta?: { type?: string } };
+    return { type: event.type, line, text: event.type === 'content_block_delta' && event.delta?.type === 'text_delta' };
+  });
+  recording = { message, events, model: String(message.model) };
+  return recording;
+}
+
+/** Status → the error type and a message as Anthropic words them. */
+const ERRORS: Record<number, [type: string, message: string]> = {
+  400: ['invalid_request_error', 'Your request was malformed.'],
+  401: ['authentication_error', 'invalid x-api-key'],
+  403: ['permission_error', 'Your API key does not have permission to use the specified resource.'],
+  404: ['not_found_error', 'The requested resource could not be found.'],
+  413: ['request_too_large', 'Request exceeds the maximum allowed number of bytes.'],
+  429: ['rate_limit_error', 'This request would exceed the rate limit for your organization. Please try again later.'],
+  500: ['api_error', 'Internal server error'],
+  529: ['overloaded_error', 'Overloaded'],
+};
+
+function errorBody(status: number, requestId: string, message?: string): unknown {
+  const [type, defaultMessage] = ERRORS[status] ?? (status < 500 ? ERRORS[400]! : ERRORS[500]!);
+  return { type: 'error', error: { type, message: message ?? defaultMessage }, request_id: requestId };
+}
+
+const jsonHeaders = (context: AnswerContext) => ({ 'content-type': 'application/json', 'request-id': context.requestId });
+
+function error(status: number, context: AnswerContext, message?: string): MockAnswer {
+  return jsonAnswer(status, errorBody(status, context.requestId, message), jsonHeaders(context));
+}
+
+const messages: EndpointHandler = (request, context) => {
+  const body = request.body;
+  if (!isRecord(body)) return error(400, context, 'There was an error parsing the body of your request: it is not a JSON object.');
+  for (const field of ['model', 'max_tokens', 'messages']) {
+    if (body[field] === undefined) return error(400, context, `${field}: Field required`);
+  }
+  if (!hasString(body, 'model')) return error(400, context, 'model: Input should be a valid string');
+  const model = String(body.model);
+  const { message, events: recordedEvents, model: recordedModel } = recorded();
+  if (body.stream !== true) return jsonAnswer(200, { ...message, model }, jsonHeaders(context));
+
+  const isText = (event: RecordedEvent) => event.text;
+  let events = repeatTextRun(recordedEvents, isText, context.repeatChunks);
+  const streamError = context.takeStreamError();
+  if (streamError) events = throughFirstText(events, isText);
+  const wire = events.map((event) => sseEvent(replaceStringField(event.line, 'model', recordedModel, model), event.type));
+  // An error after HTTP 200 comes as an `error` event (docs.anthropic.com/en/docs/build-with-claude/streaming#error-events).
+  if (streamError)
+    wire.push(sseEvent(JSON.stringify({ type: 'error', error: { type: 'overloaded_error', message: 'Overloaded' } }), 'error'));
+  return {
+    type: 'stream',
+    headers: { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', 'request-id': context.requestId },
+    events: wire,
+    cut: false,
+  };
+};
+
+/** A short list in the shape of `GET /v1/models` (docs.anthropic.com/en/api/models-list). */
+const MODELS = [
+  { type: 'model', id: 'claude-sonnet-4-5-20250929', display_name: 'Claude Sonnet 4.5', created_at: '2025-09-29T00:00:00Z' },
+  { type: 'model', id: 'claude-haiku-4-5-20251001', display_name: 'Claude Haiku 4.5', created_at: '2025-10-15T00:00:00Z' },
+];
+
+const models: EndpointHandler = (_request, context) =>
+  jsonAnswer(200, { data: MODELS, has_more: false, first_id: MODELS[0]!.id, last_id: MODELS.at(-1)!.id }, jsonHeaders(context));
+
+function readKey(headers: MockRequest['headers']): string | undefined {
+  return headerValue(headers, 'x-api-key') || undefined;
+}
+
+/** The Anthropic part of the mock: `POST /v1/messages`, `GET /v1/models` (when sent with Anthropic's headers). */
+export const anthropicMock: ProviderMock = {
+  provider: 'anthropic',
+  route(method, path, headers) {
+    if (method === 'POST' && path === '/v1/messages') return messages;
+    // OpenAI has the same path: Anthropic's requests are the ones with its key or version header.
+    const anthropicHeaders = headers['x-api-key'] !== undefined || headers['anthropic-version'] !== undefined;
+    if (method === 'GET' && path === '/v1/models' && anthropicHeaders) return models;
+    return undefined;
+  },
+  readKey,
+  guard(request, context) {
+    if (request.key === undefined) return error(401, context, 'x-api-key header is required');
+    if (context.isRejected(request.key)) return error(401, context, 'invalid x-api-key');
+    if (headerValue(request.headers, 'anthropic-version') === undefined)
+      return error(400, context, 'anthropic-version: header is required');
+    return undefined;
+  },
+  failure: (failure, _request, context) => failureAnswer(failure, () => errorBody(failure.status, context.requestId), jsonHeaders(context)),
+};

@@ -1,0 +1,183 @@
+// The OpenAI Chat Completions API, as the mock speaks it: https://platform.openai.com/docs/api-reference/chat.
+// OpenAI pretty-prints its JSON bodies (two spaces) and ends streams with `data: [DONE]`.
+import { fixtureChunks, fixtureJson } from '../../providers/fixtures.js';
+import type { AnswerContext, EndpointHandler, MockAnswer, MockRequest, ProviderMock } from './types.js';
+import {
+  failureAnswer,
+  hasString,
+  headerValue,
+  isRecord,
+  jsonAnswer,
+  repeatTextRun,
+  replaceStringField,
+  sseEvent,
+  throughFirstText,
+} from './wire.js';
+
+interface RecordedChunk {
+  line: string;
+  text: boolean;
+  /** The last chunk, with `choices: []` and the usage: sent only with `stream_options.include_usage`. */
+  usage: boolean;
+}
+
+interface Recording {
+  completion: Record<string, unknown>;
+  chunks: RecordedChunk[];
+  model: string;
+}
+
+let recording: Recording | undefined;
+
+function recorded(): Recording {
+  if (recording !== undefined) return recording;
+  const completion = fixtureJson('openai/openai-text.json') as Record<string, unknown>;
+  const chunks = fixtureChunks('openai/openai-text.chunks.txt').map((line) => {
+    const chunk = JSON.parse(line) as { choices: Array<{ delta?: { content?: unknown } }>; usage?: unknown };
+    const content = chunk.choices[0]?.delta?.content;
+    return { line, text: typeof content === 'string' && content !== '', usage: isRecord(chunk.usage) };
+  });
+  recording = { completion, chunks, model: String(completion.model) };
+  return recording;
+}
+
+interface OpenAIError {
+  message: string;
+  type: string;
+  param: string | null;
+  code: string | null;
+}
+
+const INDENT = 2;
+const jsonHeaders = (context: AnswerContext) => ({ 'content-type': 'application/json', 'x-request-id': context.requestId });
+
+/** OpenAI's error body, its fields in OpenAI's order. */
+function errorBody(message: string, detail: Partial<Omit<OpenAIError, 'message'>> = {}): { error: OpenAIError } {
+  return { error: { message, type: detail.type ?? 'invalid_request_error', param: detail.param ?? null, code: detail.code ?? null } };
+}
+
+function error(status: number, context: AnswerContext, message: string, detail?: Partial<Omit<OpenAIError, 'message'>>): MockAnswer {
+  return jsonAnswer(status, errorBody(message, detail), jsonHeaders(context), INDENT);
+}
+
+/**
+ * How OpenAI echoes a wrong key: its first 8 and last 4 characters around asterisks (`sk-proj-****…abcd`). byokit
+ * must scrub this echo: "sk-proj-" alone is an 8-character piece of the key.
+ */
+function maskOpenAIKey(key: string): string {
+  if (key.length <= 12) return `${'*'.repeat(Math.max(key.length - 4, 0))}${key.slice(-4)}`;
+  return `${key.slice(0, 8)}${'*'.repeat(key.length - 12)}${key.slice(-4)}`;
+}
+
+const incorrectKey = (key: string) =>
+  `Incorrect API key provided: ${maskOpenAIKey(key)}. You can find your API key at https://platform.openai.com/account/api-keys.`;
+
+const SERVER_ERROR = 'The server had an error while processing your request. Sorry about that!';
+
+/** The error body OpenAI sends with `status` (400 is a recorded one). */
+function statusErrorBody(status: number, request: MockRequest): unknown {
+  const model = isRecord(request.body) && hasString(request.body, 'model') ? String(request.body.model) : 'gpt-4.1-nano';
+  switch (status) {
+    case 400:
+      return fixtureJson('openai/reasoning-model-legacy-parameter-error.json');
+    case 401:
+      return errorBody(incorrectKey(request.key ?? ''), { code: 'invalid_api_key' });
+    case 403:
+      return errorBody(`Project does not have access to model \`${model}\``, { code: 'model_not_found' });
+    case 404:
+      return errorBody(`The model \`${model}\` does not exist or you do not have access to it.`, { code: 'model_not_found' });
+    case 429:
+      return errorBody(
+        `Rate limit reached for ${model} in organization org-mock on requests per min (RPM): Limit 500, Used 500, Requested 1. Please try again in 120ms. Visit https://platform.openai.com/account/rate-limits to learn more.`,
+        { type: 'requests', code: 'rate_limit_exceeded' },
+      );
+    case 503:
+      return errorBody('The engine is currently overloaded, please try again later.', { type: 'server_error' });
+    default:
+      return status < 500 ? errorBody('Invalid request.') : errorBody(SERVER_ERROR, { type: 'server_error' });
+  }
+}
+
+const completions: EndpointHandler = (request, context) => {
+  const body = request.body;
+  if (!isRecord(body)) {
+    return error(
+      400,
+      context,
+      "We could not parse the JSON body of your request. (HINT: This likely means you aren't using your HTTP library correctly. The OpenAI API expects a JSON payload, but what was sent was not valid JSON. If you have trouble figuring out how to fix this, please contact us through our help center at help.openai.com.)",
+    );
+  }
+  if (!hasString(body, 'model')) return error(400, context, 'you must provide a model parameter');
+  if (body.messages === undefined) {
+    return error(400, context, "Missing required parameter: 'messages'.", { param: 'messages', code: 'missing_required_parameter' });
+  }
+  const model = String(body.model);
+  const { completion, model: recordedModel } = recorded();
+  if (body.stream !== true) return jsonAnswer(200, { ...completion, model }, jsonHeaders(context), INDENT);
+  return stream(body, model, recordedModel, context);
+};
+
+function stream(body: Record<string, unknown>, model: string, recordedModel: string, context: AnswerContext): MockAnswer {
+  // Without `stream_options.include_usage` OpenAI sends neither the usage chunk nor `"usage":null` in the others
+  // (platform.openai.com/docs/api-reference/chat/create#chat-create-stream_options).
+  const includeUsage = isRecord(body.stream_options) && body.stream_options.include_usage === true;
+  const isText = (chunk: RecordedChunk) => chunk.text;
+  let chunks = repeatTextRun(
+    recorded().chunks.filter((chunk) => includeUsage || !chunk.usage),
+    isText,
+    context.repeatChunks,
+  );
+  const streamError = context.takeStreamError();
+  if (streamError) chunks = throughFirstText(chunks, isText);
+  const events = chunks.map((chunk) => {
+    const line = includeUsage ? chunk.line : chunk.line.replace(',"usage":null', '');
+    return sseEvent(replaceStringField(line, 'model', recordedModel, model));
+  });
+  // An error after HTTP 200 comes as a `data:` event holding `{"error": …}`, and no [DONE] follows.
+  events.push(streamError ? sseEvent(JSON.stringify(errorBody(SERVER_ERROR, { type: 'server_error' }))) : sseEvent('[DONE]'));
+  return {
+    type: 'stream',
+    headers: { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', 'x-request-id': context.requestId },
+    events,
+    cut: false,
+  };
+}
+
+/** A short list in the shape of `GET /v1/models` (platform.openai.com/docs/api-reference/models/list). */
+const MODELS = [
+  { id: 'gpt-4.1-nano', object: 'model', created: 1744321707, owned_by: 'system' },
+  { id: 'gpt-4.1-nano-2025-04-14', object: 'model', created: 1744321025, owned_by: 'system' },
+  { id: 'gpt-4o-mini', object: 'model', created: 1721172741, owned_by: 'system' },
+];
+
+const models: EndpointHandler = (_request, context) => jsonAnswer(200, { object: 'list', data: MODELS }, jsonHeaders(context), INDENT);
+
+function readKey(headers: MockRequest['headers']): string | undefined {
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(headerValue(headers, 'authorization') ?? '');
+  return match?.[1];
+}
+
+/** The OpenAI part of the mock: `POST /v1/chat/completions`, `GET /v1/models` (when not Anthropic's). */
+export const openaiMock: ProviderMock = {
+  provider: 'openai',
+  route(method, path) {
+    if (method === 'POST' && path === '/v1/chat/completions') return completions;
+    if (method === 'GET' && path === '/v1/models') return models;
+    return undefined;
+  },
+  readKey,
+  guard(request, context) {
+    if (request.key !== undefined) {
+      return context.isRejected(request.key) ? error(401, context, incorrectKey(request.key), { code: 'invalid_api_key' }) : undefined;
+    }
+    if (headerValue(request.headers, 'authorization') !== undefined)
+      return error(401, context, 'Missing bearer or basic authentication in header');
+    return error(
+      401,
+      context,
+      "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY), or as the password field (with blank username) if you're accessing the API from your browser and are prompted for a username and password. You can obtain an API key from https://platform.openai.com/account/api-keys.",
+    );
+  },
+  failure: (failure, request, context) =>
+    failureAnswer(failure, () => statusErrorBody(failure.status, request), jsonHeaders(context), INDENT),
+};

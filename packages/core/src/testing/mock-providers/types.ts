@@ -1,0 +1,124 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import type { Provider } from '../../keys/providers.js';
+
+/** A request the mock received, as it arrived. */
+export interface MockRequest {
+  /** Which provider's route it hit; `unknown` for a path no provider has (answered 404). */
+  provider: Provider | 'unknown';
+  method: string;
+  /** The path without the query, e.g. `/v1/messages`. */
+  path: string;
+  /** The query parameters (the last value of a repeated one). */
+  query: Record<string, string>;
+  /** The headers, names in lower case (Node's). */
+  headers: IncomingHttpHeaders;
+  /** The parsed JSON body; `undefined` when there was none or it was not JSON. */
+  body: unknown;
+  /**
+   * The key as received in that provider's own header (`x-api-key`, `authorization: Bearer`, `x-goog-api-key`),
+   * for assertions that the key went where it belongs. A key in Google's `?key=` is not read here: see `query`.
+   */
+  key: string | undefined;
+  /** True when the client went away before the answer ended. Updated after the fact: see `waitForRequest`. */
+  aborted: boolean;
+}
+
+/** The answer `failNext` makes the next request to a provider get. */
+export interface MockFailure {
+  status: number;
+  /**
+   * The body: a string is sent as it is (e.g. a proxy's HTML page), anything else as JSON. By default the
+   * provider's real error body for that status.
+   */
+  body?: unknown;
+  /** Extra response headers, e.g. `retry-after`. */
+  headers?: Record<string, string>;
+}
+
+/** Options of `startMockProviders`. */
+export interface MockProvidersOptions {
+  /** The port on 127.0.0.1; 0 (the default) picks a free one. */
+  port?: number;
+  /** Keys every provider rejects as invalid, each in its own error shape. */
+  rejectKeys?: Iterable<string>;
+  /** A pause between streamed events, in milliseconds (default 0). */
+  chunkGapMs?: number;
+  /**
+   * How many times each stream's run of text events is sent (default 1, as recorded): longer streams for the
+   * benchmark. Nothing else is adjusted, so the usage a stream reports no longer matches its text.
+   */
+  repeatChunks?: number;
+}
+
+/** The providers' base URLs, with each SDK's meaning (what `ANTHROPIC_BASE_URL` etc. hold). */
+export interface MockBaseUrls {
+  /** The origin: `/v1/messages` follows. */
+  anthropic: string;
+  /** The origin + `/v1`: `/chat/completions` follows. */
+  openai: string;
+  /** The origin: `/v1beta/models/{model}:generateContent` follows. */
+  google: string;
+}
+
+/** A running mock of the Anthropic, OpenAI and Google APIs. */
+export interface MockProviders {
+  /** `http://127.0.0.1:<port>`. */
+  readonly origin: string;
+  readonly baseUrls: MockBaseUrls;
+  /** Every request received, oldest first (the same array for the mock's life: `reset` empties it). */
+  readonly requests: MockRequest[];
+  /** Keys rejected as invalid; add or remove at run time. */
+  readonly rejectKeys: Set<string>;
+  /** Sets the pause between streamed events, in milliseconds; it takes effect at once, even mid-stream. */
+  setChunkGapMs(milliseconds: number): void;
+  /** Sets how many times each stream's run of text events is sent (see `MockProvidersOptions.repeatChunks`). */
+  setRepeatChunks(times: number): void;
+  /** The next request to `provider` (of any route) gets this answer. Calls queue up, first in first out. */
+  failNext(provider: Provider, failure: MockFailure): void;
+  /**
+   * The next streaming request to `provider` gets HTTP 200, the recorded events up to the first text event, then
+   * the provider's in-stream error. Non-streaming requests pass it by. Calls queue up.
+   */
+  streamErrorNext(provider: Provider): void;
+  /**
+   * Resolves with the first request, received or still to come, that `predicate` accepts; the predicate is asked
+   * again when a request is aborted. Rejects after `timeoutMs` (default 4000).
+   */
+  waitForRequest(predicate: (request: MockRequest) => boolean, options?: { timeoutMs?: number }): Promise<MockRequest>;
+  /** Forgets the requests received and the scenarios queued (not the chunk gap, the repeat count, `rejectKeys`). */
+  reset(): void;
+  /** Stops the server, cutting any open stream. */
+  close(): Promise<void>;
+}
+
+/** What the mock sends back for one request: a whole body, or server-sent events. */
+export type MockAnswer =
+  | { type: 'json'; status: number; headers: Record<string, string>; body: string }
+  /** Each event is complete wire text (`data: …\n\n`). `cut`: end by dropping the connection, not cleanly. */
+  | { type: 'stream'; headers: Record<string, string>; events: string[]; cut: boolean };
+
+/** What a provider's handler may ask of the mock. */
+export interface AnswerContext {
+  /** An id for this request, for the providers that send one (`request-id`, `x-request-id`). */
+  requestId: string;
+  repeatChunks: number;
+  isRejected(key: string): boolean;
+  /** True, once per `streamErrorNext`, when this stream should fail after its first text event. */
+  takeStreamError(): boolean;
+}
+
+/** Answers one endpoint. */
+export type EndpointHandler = (request: MockRequest, context: AnswerContext) => MockAnswer;
+
+/** One provider's part of the mock. */
+export interface ProviderMock {
+  readonly provider: Provider;
+  /** The handler of this request's endpoint, or `undefined` when it is not one of this provider's. */
+  route(method: string, path: string, headers: IncomingHttpHeaders): EndpointHandler | undefined;
+  /** The key from this provider's own header. */
+  readKey(headers: IncomingHttpHeaders): string | undefined;
+  /** Refuses what this provider refuses before any endpoint runs (a missing or rejected key…), or `undefined`. */
+  guard(request: MockRequest, context: AnswerContext): MockAnswer | undefined;
+  /** `failNext`'s answer, in this provider's shape. */
+  failure(failure: MockFailure, request: MockRequest, context: AnswerContext): MockAnswer;
+}
