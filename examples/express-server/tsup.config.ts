@@ -6,5 +6,7 @@ export default defineConfig({
   dts: false,
   clean: true,
   target: 'node20',
+  // Keep `node:` on built-in imports: without it vite resolves 'timers/promises' as a path in dependents' tests.
+  removeNodeProtocol: false,
   sourcemap: true,
 });

@@ -12,6 +12,8 @@ export default defineConfig({
   dts: true,
   clean: true,
   target: 'node20',
+  // Keep `node:` on built-in imports: without it vite resolves 'timers/promises' as a path in dependents' tests.
+  removeNodeProtocol: false,
   sourcemap: true,
   external: ['vitest'],
 });

@@ -109,16 +109,26 @@ export async function createExampleApp(config: ServerConfig, logger: Logger = pi
  * Where each provider is: its public API, the URL in its SDK's variable (a proxy, a gateway, a local
  * mock), or, with BYOKIT_MOCK_PROVIDERS=1, byokit's mock of all three started here (offline mode).
  */
-async function providerSettings(config: ServerConfig, logger: Logger): Promise<{ settings: ProvidersSettings; mock: MockProviders | undefined }> {
+async function providerSettings(
+  config: ServerConfig,
+  logger: Logger,
+): Promise<{ settings: ProvidersSettings; mock: MockProviders | undefined }> {
   if (config.mockProviders) {
     const mock = await startMockProviders();
-    logger.warn({ baseUrls: mock.baseUrls }, 'BYOKIT_MOCK_PROVIDERS is on: chat answers come from the mock providers (recorded responses), not the real APIs.');
+    logger.warn(
+      { baseUrls: mock.baseUrls },
+      'BYOKIT_MOCK_PROVIDERS is on: chat answers come from the mock providers (recorded responses), not the real APIs.',
+    );
     const settings = Object.fromEntries(Object.entries(mock.baseUrls).map(([provider, baseUrl]) => [provider, { baseUrl }]));
     return { settings, mock };
   }
   const { anthropic, openai, google } = config.providerBaseUrls;
   return {
-    settings: { ...(anthropic && { anthropic: { baseUrl: anthropic } }), ...(openai && { openai: { baseUrl: openai } }), ...(google && { google: { baseUrl: google } }) },
+    settings: {
+      ...(anthropic && { anthropic: { baseUrl: anthropic } }),
+      ...(openai && { openai: { baseUrl: openai } }),
+      ...(google && { google: { baseUrl: google } }),
+    },
     mock: undefined,
   };
 }

@@ -10,6 +10,8 @@ describe('authorisation matrix through the example server', () => {
   const tokens: Record<string, string | null> = { anonymous: null };
   const ids: Record<string, string> = {};
 
+  const GUIDE_MODEL_ID = '564e8710-43a9-406f-b0ab-e8d651a33e82';
+
   async function snapshot() {
     const owners = [userOwner(ids['user A']!), userOwner(ids['user B']!), userOwner(ids.admin!), SYSTEM_OWNER];
     const lists = await Promise.all(owners.map((owner) => server.storage.listKeys(owner)));
@@ -50,7 +52,31 @@ describe('authorisation matrix through the example server', () => {
     ['GET', '/admin/api-key-status', adminOnly],
     ['PATCH', '/admin/api-key', adminOnly],
     ['DELETE', '/admin/api-key?provider=anthropic', adminOnly],
+    ['GET', '/llm-models/?is_active=true', personal],
+    ['GET', '/llm-models/?all=true', adminOnly],
+    ['GET', `/llm-models/${GUIDE_MODEL_ID}`, personal],
+    ['POST', '/llm-models/', { anonymous: 401, 'user A': 403, 'user B': 403, admin: 201 }],
+    ['PATCH', `/llm-models/${GUIDE_MODEL_ID}`, adminOnly],
+    ['POST', '/llm/chat/completions', personal],
   ];
+
+  let created = 0;
+  function bodyFor(method: string, path: string): string | undefined {
+    if (method === 'GET' || method === 'DELETE') return undefined;
+    if (path.startsWith('/llm/chat')) return JSON.stringify({ model_id: GUIDE_MODEL_ID, messages: [{ role: 'user', content: 'Hello!' }] });
+    if (path === '/llm-models/') {
+      return JSON.stringify({
+        provider: 'openai',
+        model: `matrix-model-${++created}`,
+        display_name: 'Matrix',
+        context_window: 1000,
+        max_output_tokens: 100,
+        pricing: null,
+      });
+    }
+    if (path.startsWith('/llm-models/')) return JSON.stringify({ display_name: 'Renamed by the matrix' });
+    return JSON.stringify({ anthropic_api_key: fakeProviderKey('anthropic') });
+  }
 
   for (const [method, path, expected] of matrix) {
     for (const [caller, status] of Object.entries(expected)) {
@@ -58,11 +84,10 @@ describe('authorisation matrix through the example server', () => {
         const before = await snapshot();
         const headers: Record<string, string> = { 'content-type': 'application/json' };
         if (tokens[caller]) headers.authorization = `Bearer ${tokens[caller]}`;
-        // A PATCH that would change something if it were wrongly allowed.
-        const body = method === 'PATCH' ? JSON.stringify({ anthropic_api_key: fakeProviderKey('anthropic') }) : undefined;
-        const response = await fetch(`${server.base}${path}`, { method, headers, body });
+        // A body that would change something if the call were wrongly allowed.
+        const response = await fetch(`${server.base}${path}`, { method, headers, body: bodyFor(method, path) });
         expect(response.status).toBe(status);
-        if (status !== 200) {
+        if (status >= 400) {
           expect((await response.json()).error.code).toBe(status === 401 ? 'unauthenticated' : 'forbidden');
           expect(await snapshot()).toBe(before);
         }

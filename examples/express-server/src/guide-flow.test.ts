@@ -6,6 +6,7 @@ import { ADMIN_EMAIL, ADMIN_PASSWORD, startTestServer } from './test-server.js';
 describe("the user guide's curl flow", () => {
   let server: Awaited<ReturnType<typeof startTestServer>>;
   let token = '';
+  const anthropicKey = fakeProviderKey('anthropic');
   const json = { 'content-type': 'application/json' };
   const auth = () => ({ authorization: `Bearer ${token}` });
 
@@ -54,7 +55,7 @@ describe("the user guide's curl flow", () => {
   });
 
   it('3. adds a real Anthropic API key, and the status shows it by its hint only', async () => {
-    const key = fakeProviderKey('anthropic');
+    const key = anthropicKey;
     const response = await fetch(`${server.base}/users/me/api-key`, {
       method: 'PATCH',
       headers: { ...auth(), ...json },
@@ -65,6 +66,44 @@ describe("the user guide's curl flow", () => {
     expect(status.has_anthropic_key).toBe(true);
     expect(status.keys.anthropic.hint).toBe(`…${key.slice(-4)}`);
     expect(JSON.stringify(status)).not.toContain(key.slice(0, 16));
+  });
+
+  it("4. lists the models now available: the Anthropic ones, through the user's key", async () => {
+    const response = await fetch(`${server.base}/llm-models/?is_active=true`, { headers: auth() });
+    expect(response.status).toBe(200);
+    const { data, count } = (await response.json()) as { data: Array<{ id: string; provider: string; key_source: string }>; count: number };
+    expect(count).toBe(data.length);
+    expect(new Set(data.map((model) => model.provider))).toEqual(new Set(['anthropic']));
+    expect(data.every((model) => model.key_source === 'user')).toBe(true);
+    expect(data.map((model) => model.id)).toContain('564e8710-43a9-406f-b0ab-e8d651a33e82');
+  });
+
+  it("5. uses the chat endpoint with the guide's body; the provider saw the user's key in x-api-key", async () => {
+    server.mockProviders!.reset();
+    const response = await fetch(`${server.base}/llm/chat/completions`, {
+      method: 'POST',
+      headers: { ...auth(), ...json },
+      body: `{
+    "model_id": "564e8710-43a9-406f-b0ab-e8d651a33e82",
+    "messages": [{"role": "user", "content": "Hello!"}],
+    "max_tokens": 1024,
+    "temperature": 0.7
+  }`,
+    });
+    expect(response.status).toBe(200);
+    expect(response.headers.get('x-byok-key-source')).toBe('user');
+    const body = await response.json();
+    expect(body).toMatchObject({
+      object: 'chat.completion',
+      model: 'claude-sonnet-4-5',
+      provider: 'anthropic',
+      usage: { key_source: 'user' },
+    });
+    expect(body.choices[0].message.content.length).toBeGreaterThan(0);
+    const seen = server.mockProviders!.requests;
+    expect(seen).toHaveLength(1);
+    expect(seen[0]).toMatchObject({ provider: 'anthropic', path: '/v1/messages', key: anthropicKey });
+    expect(seen[0]!.body).toMatchObject({ model: 'claude-sonnet-4-5', max_tokens: 1024, temperature: 0.7 });
   });
 
   it("updates keys as the guide's PATCH example does, then deletes them all", async () => {
@@ -98,6 +137,37 @@ describe("the user guide's curl flow", () => {
     expect(status.keys.openai).toEqual({ configured: false, system_fallback: true });
     const userId = (await (await fetch(`${server.base}/users/me`, { headers: auth() })).json()).id;
     expect((await server.byokit.resolveKey({ userId }, 'openai')).source).toBe('system');
+  });
+
+  it("the guide's example: no personal OpenAI key but a system one → the system key is used and stamped", async () => {
+    server.mockProviders!.reset();
+    const models = (await (await fetch(`${server.base}/llm-models/?is_active=true&provider=openai`, { headers: auth() })).json()).data;
+    expect(models.length).toBeGreaterThan(0);
+    const response = await fetch(`${server.base}/llm/chat/completions`, {
+      method: 'POST',
+      headers: { ...auth(), ...json },
+      body: JSON.stringify({ model_id: models[0].id, messages: [{ role: 'user', content: 'Hello!' }], max_tokens: 256 }),
+    });
+    expect(response.status).toBe(200);
+    expect(response.headers.get('x-byok-key-source')).toBe('system');
+    expect((await response.json()).usage.key_source).toBe('system');
+    expect(server.mockProviders!.requests[0]!.provider).toBe('openai');
+  });
+
+  it("the guide's example: Google with neither key → 400 api_key_required naming google; the provider saw nothing", async () => {
+    server.mockProviders!.reset();
+    const admin = await server.login(ADMIN_EMAIL, ADMIN_PASSWORD);
+    const all = (
+      await (await fetch(`${server.base}/llm-models/?all=true&provider=google`, { headers: { authorization: `Bearer ${admin}` } })).json()
+    ).data;
+    const response = await fetch(`${server.base}/llm/chat/completions`, {
+      method: 'POST',
+      headers: { ...auth(), ...json },
+      body: JSON.stringify({ model_id: all[0].id, messages: [{ role: 'user', content: 'Hello!' }] }),
+    });
+    expect(response.status).toBe(400);
+    expect((await response.json()).error).toMatchObject({ code: 'api_key_required', provider: 'google' });
+    expect(server.mockProviders!.requests).toHaveLength(0);
   });
 });
 

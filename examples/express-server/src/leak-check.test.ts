@@ -62,6 +62,34 @@ describe('no key leaks anywhere in the key flow', () => {
     await send('PATCH', '/users/me/api-key', user, JSON.stringify({ anthropic_api_key: keys.anthropic[1]!.repeat(100) }));
     await send('PATCH', '/admin/api-key', user, JSON.stringify({ openai_api_key: keys.openai[0] }));
     await send('PATCH', '/users/me/api-key', null, JSON.stringify({ openai_api_key: keys.openai[0] }));
+    // Models and chat: listed, answered plain and streamed, refused by the provider (which echoes a masked
+    // key, as OpenAI does), rate limited, failing mid-stream; keys verified with the provider.
+    await send('GET', '/llm-models/?is_active=true', user);
+    const models = JSON.parse(captured.at(-2)![1]).data as Array<{ id: string; provider: string }>;
+    const chat = (provider: string, stream: boolean) =>
+      send(
+        'POST',
+        '/llm/chat/completions',
+        user,
+        JSON.stringify({
+          model_id: models.find((model) => model.provider === provider)!.id,
+          messages: [{ role: 'user', content: 'Hello!' }],
+          stream,
+        }),
+      );
+    for (const provider of ['anthropic', 'openai', 'google']) {
+      await chat(provider, false);
+      await chat(provider, true);
+    }
+    server.mockProviders!.failNext('openai', { status: 401 });
+    await chat('openai', false);
+    server.mockProviders!.failNext('anthropic', { status: 429, headers: { 'retry-after': '3' } });
+    await chat('anthropic', true);
+    server.mockProviders!.streamErrorNext('google');
+    await chat('google', true);
+    server.mockProviders!.rejectKeys.add(keys.openai[1]!);
+    await send('PATCH', '/users/me/api-key?verify=true', user, JSON.stringify({ openai_api_key: keys.openai[1] }));
+    await send('PATCH', '/users/me/api-key?verify=true', user, JSON.stringify({ google_api_key: keys.google[1] }));
     await send('DELETE', '/users/me/api-key?provider=openai', user);
     await send('DELETE', '/admin/api-key', admin);
     await send('DELETE', '/users/me/api-key', user);
@@ -91,7 +119,9 @@ describe('no key leaks anywhere in the key flow', () => {
   afterAll(() => server.stop());
 
   it('captured the whole flow, logs at trace level included', () => {
-    expect(captured.length).toBeGreaterThan(40);
+    expect(captured.length).toBeGreaterThan(60);
+    expect(captured.some(([where, text]) => where.includes('/llm/chat/completions → 200') && text.includes('[DONE]'))).toBe(true);
+    expect(captured.some(([where, text]) => where.includes('→ 400') && text.includes('provider_key_rejected'))).toBe(true);
     expect(server.logLines.some((line) => line.includes('"level":20'))).toBe(true);
   });
 

@@ -18,6 +18,8 @@ export async function startTestServer(environment: Record<string, string> = {}) 
     BYOKIT_DATA_DIR: mkdtempSync(join(tmpdir(), 'byokit-test-')),
     FIRST_SUPERUSER: ADMIN_EMAIL,
     FIRST_SUPERUSER_PASSWORD: ADMIN_PASSWORD,
+    // Offline: chat answers come from byokit's mock providers, which record what they received.
+    BYOKIT_MOCK_PROVIDERS: '1',
     ...environment,
   });
   const parts = await createExampleApp(config, logger);

@@ -171,7 +171,9 @@ describe.each([pglite, ...(server ? [server] : [])])('byokit on a $name', (targe
     const first = await byokit(['migrate', ...args]);
     expect(first).toMatchObject({ code: 0, stderr: '' });
     // Every migration the package ships, in order, and the version of the last one.
-    const shipped = readdirSync(new URL('../migrations/', import.meta.url)).filter((file) => file.endsWith('.sql')).sort();
+    const shipped = readdirSync(new URL('../migrations/', import.meta.url))
+      .filter((file) => file.endsWith('.sql'))
+      .sort();
     const version = Number(shipped.at(-1)!.slice(0, 4));
     expect(first.stdout).toContain(`Applied ${shipped.map((file) => file.replace(/\.sql$/, '')).join(', ')} `);
     expect(first.stdout).toContain(`version ${version}.`);
