@@ -1,3 +1,4 @@
+import { readAtMost } from '../bytes.js';
 import { ByokitError } from '../errors.js';
 import { headerValue } from './headers.js';
 import type { ByokitRequest } from './types.js';
@@ -24,7 +25,8 @@ export async function readJsonBody(request: ByokitRequest, limitBytes: number): 
   }
   const declared = Number(headerValue(request.headers, 'content-length'));
   if (Number.isFinite(declared) && declared > limitBytes) throw tooLarge(limitBytes);
-  const bytes = body.kind === 'stream' ? await readLimited(body.stream, limitBytes) : new Uint8Array();
+  const bytes = body.kind === 'stream' ? await readAtMost(body.stream, limitBytes) : new Uint8Array();
+  if (bytes === undefined) throw tooLarge(limitBytes);
   let text: string;
   try {
     text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
@@ -38,24 +40,6 @@ export async function readJsonBody(request: ByokitRequest, limitBytes: number): 
   } catch {
     throw new ByokitError('invalid_json', 'The request body is not valid JSON.');
   }
-}
-
-async function readLimited(stream: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, limitBytes: number): Promise<Uint8Array> {
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  for await (const chunk of stream) {
-    total += chunk.byteLength;
-    if (total > limitBytes) throw tooLarge(limitBytes);
-    chunks.push(chunk);
-  }
-  if (chunks.length === 1) return chunks[0]!;
-  const joined = new Uint8Array(total);
-  let offset = 0;
-  for (const chunk of chunks) {
-    joined.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return joined;
 }
 
 /** Nesting depth of JSON text, counted in one pass outside strings; no recursion, so no stack to overflow. */

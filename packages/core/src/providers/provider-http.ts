@@ -1,4 +1,5 @@
 import ky, { type KyInstance } from 'ky';
+import { readAtMost } from '../bytes.js';
 import { ByokitError } from '../errors.js';
 import { PROVIDER_LABELS, type Provider } from '../keys/providers.js';
 import { scrubSecrets } from '../keys/scrub-secrets.js';
@@ -136,36 +137,13 @@ function pause(attempt: number, signal?: AbortSignal): Promise<void> {
 }
 
 async function readJsonCapped(response: Response): Promise<unknown> {
-  const reader = response.body?.getReader();
-  if (!reader) return undefined;
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.byteLength;
-    if (total > MAX_ERROR_BODY_BYTES) {
-      await reader.cancel();
-      return undefined;
-    }
-    chunks.push(value);
-  }
-  const text = new TextDecoder().decode(concat(chunks, total));
+  const bytes = response.body && (await readAtMost(response.body, MAX_ERROR_BODY_BYTES));
+  if (!bytes) return undefined;
   try {
-    return JSON.parse(text);
+    return JSON.parse(new TextDecoder().decode(bytes));
   } catch {
     return undefined;
   }
-}
-
-function concat(chunks: Uint8Array[], total: number): Uint8Array {
-  const joined = new Uint8Array(total);
-  let offset = 0;
-  for (const chunk of chunks) {
-    joined.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return joined;
 }
 
 /** `Retry-After` as seconds (RFC 9110 §10.2.3: delay-seconds or an HTTP date). */
