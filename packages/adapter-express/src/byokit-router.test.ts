@@ -11,7 +11,7 @@ const servers: Array<{ close(): void }> = [];
 afterEach(() => servers.splice(0).forEach((server) => server.close()));
 
 /** Starts a real Express app on a free port; `bodyParserFirst` runs `express.json()` before byokit, as many hosts do. */
-async function start(byokit: Byokit, options: { bodyParserFirst?: boolean } = {}) {
+async function start(byokit: Pick<Byokit, 'handle'>, options: { bodyParserFirst?: boolean } = {}) {
   const app = express();
   if (options.bodyParserFirst) app.use(express.json({ limit: '1mb' }));
   app.use('/v2', byokitRouter(byokit, { authenticate: (request) => (request.headers.authorization === 'Bearer alice' ? alice : null) }));
@@ -73,14 +73,8 @@ describe.each([false, true])('Express router (host ran express.json() first: %s)
 
 describe('Express router: streamed answers', () => {
   /** A byokit stand-in whose one answer is a stream, to prove the adapter writes chunks as they come. */
-  function streamingByokit(produce: (request: ByokitRequest) => AsyncIterable<string>): Byokit {
-    return {
-      handle: async (request) => ({ status: 200, headers: { 'content-type': 'text/event-stream' }, body: produce(request) }),
-      resolveKey: async () => {
-        throw new Error('unused');
-      },
-      close: async () => {},
-    };
+  function streamingByokit(produce: (request: ByokitRequest) => AsyncIterable<string>): Pick<Byokit, 'handle'> {
+    return { handle: async (request) => ({ status: 200, headers: { 'content-type': 'text/event-stream' }, body: produce(request) }) };
   }
 
   it('writes each chunk as it is produced, without buffering', async () => {

@@ -12,7 +12,7 @@ export interface ByokitRouterOptions {
  * path on to your app (`next()`). It only translates between Express and byokit's core; every rule is the
  * core's. Works whether or not your app ran `express.json()` first.
  */
-export function byokitRouter(byokit: Byokit, options: ByokitRouterOptions): Router {
+export function byokitRouter(byokit: Pick<Byokit, 'handle'>, options: ByokitRouterOptions): Router {
   const router = Router();
   router.use(async (request, response, next) => {
     const aborted = new AbortController();

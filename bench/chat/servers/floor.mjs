@@ -1,0 +1,46 @@
+// The floor: a bare node:http byte pass-through proxy, the least any proxy between a client and a provider
+// can do. Every request's method, path, headers and body bytes go to the upstream over a keep-alive agent;
+// the answer's status, headers and body bytes come back piped. Nothing is parsed beyond HTTP framing.
+//
+//   node floor.mjs --upstream http://127.0.0.1:PORT   → prints {"port":N} once listening on 127.0.0.1
+import { Agent, createServer, request as httpRequest } from 'node:http';
+import { parseArgs } from 'node:util';
+
+const { values } = parseArgs({ options: { upstream: { type: 'string' } } });
+if (!values.upstream) throw new Error('usage: floor.mjs --upstream http://127.0.0.1:PORT');
+const upstream = new URL(values.upstream);
+const agent = new Agent({ keepAlive: true, maxSockets: Infinity });
+// Hop-by-hop headers (RFC 9110 §7.6.1) belong to each connection, not to the message: not forwarded.
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'host']);
+
+function forwardable(headers) {
+  const kept = {};
+  for (const name in headers) if (!HOP_BY_HOP.has(name)) kept[name] = headers[name];
+  return kept;
+}
+
+const server = createServer((incoming, outgoing) => {
+  const call = httpRequest(
+    { agent, host: upstream.hostname, port: upstream.port, method: incoming.method, path: incoming.url, headers: forwardable(incoming.headers) },
+    (answer) => {
+      outgoing.writeHead(answer.statusCode ?? 502, forwardable(answer.headers));
+      answer.pipe(outgoing);
+    },
+  );
+  call.on('error', () => {
+    if (!outgoing.headersSent) outgoing.writeHead(502).end();
+    else outgoing.destroy();
+  });
+  // The client went away mid-answer: drop the upstream request too, as any proxy must.
+  outgoing.on('close', () => {
+    if (!outgoing.writableFinished) call.destroy();
+  });
+  incoming.pipe(call);
+});
+server.keepAliveTimeout = 60_000;
+server.listen(0, '127.0.0.1', () => {
+  process.stdout.write(`${JSON.stringify({ port: server.address().port, upstream: upstream.origin })}\n`);
+});
+const stop = () => server.close(() => process.exit(0)) && server.closeAllConnections();
+process.once('SIGTERM', stop);
+process.once('SIGINT', stop);
