@@ -246,6 +246,48 @@ describe('refused before any provider call', () => {
     expect(mock.requests).toHaveLength(0);
   });
 
+  it.each([
+    [
+      '__proto__ at the top',
+      '{"__proto__": {"polluted": true}, "model_id": "564e8710-43a9-406f-b0ab-e8d651a33e82", "messages": [{"role": "user", "content": "x"}]}',
+    ],
+    [
+      'constructor.prototype in a message',
+      '{"model_id": "564e8710-43a9-406f-b0ab-e8d651a33e82", "messages": [{"role": "user", "content": "x", "constructor": {"prototype": {"polluted": true}}}]}',
+    ],
+    [
+      'base_url nested under metadata',
+      '{"model_id": "564e8710-43a9-406f-b0ab-e8d651a33e82", "messages": [{"role": "user", "content": "x"}], "metadata": {"base_url": "http://169.254.169.254/"}}',
+    ],
+  ])('refuses %s with 422, pollutes nothing, sends nothing', async (_name, rawBody) => {
+    const { byokit } = await setUp();
+    await call(byokit, 'PATCH', '/users/me/api-key', { principal: alice, body: { anthropic_api_key: fakeProviderKey('anthropic') } });
+    const response = await call(byokit, 'POST', '/llm/chat/completions', { principal: alice, rawBody });
+    expect(response!.status).toBe(422);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    expect(mock.requests).toHaveLength(0);
+  });
+
+  it('refuses a 10 MB body with 413 from its Content-Length, before reading it', async () => {
+    const { byokit } = await setUp();
+    let read = false;
+    const response = await byokit.handle({
+      method: 'POST',
+      url: '/llm/chat/completions',
+      headers: { 'content-type': 'application/json', 'content-length': String(10 * 1024 * 1024) },
+      body: {
+        kind: 'stream',
+        stream: (async function* () {
+          read = true;
+          yield new Uint8Array(1);
+        })(),
+      },
+      authenticate: () => alice,
+    });
+    expect(response!.status).toBe(413);
+    expect(read).toBe(false);
+  });
+
   it('refuses a million messages by size, before reading them', async () => {
     const { byokit } = await setUp();
     const body = JSON.stringify(
