@@ -1,0 +1,109 @@
+// Opening and closing the database a `byokit` command works on, and keeping its password out of everything printed.
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { embeddedPostgresStorage, postgresStorage } from '../postgres-storage-factory.js';
+import type { PostgresStorage } from '../postgres-storage.js';
+import { sqlNames } from '../sql-names.js';
+import { UsageError, type Options } from './usage.js';
+
+/** The opened database, how to name it in output (password redacted), and how to let it go. */
+export interface OpenedStorage {
+  storage: PostgresStorage;
+  description: string;
+  close(): Promise<void>;
+}
+
+/**
+ * Text that must never be printed (the database password), replaced wherever it shows up. Filled by
+ * `describeServer` as a server is opened; read only through {@link redactSecrets}.
+ */
+const secrets: string[] = [];
+
+/** The message with every database password this process has been given replaced by `***`. */
+export function redactSecrets(message: string): string {
+  for (const secret of secrets) if (secret !== '') message = message.split(secret).join('***');
+  return message;
+}
+
+/**
+ * Opens the database the options and environment name, runs `work` and closes it. The embedded database is
+ * opened without migrating: `migrate` then says what it applied, and `key-ids` or `rotate-keys` never change
+ * a schema they were not asked to.
+ */
+export async function withStorage(
+  options: Options,
+  mode: { create: boolean },
+  work: (opened: OpenedStorage) => Promise<number>,
+): Promise<number> {
+  const tables = { schema: options.schema, tablePrefix: options['table-prefix'] };
+  try {
+    sqlNames(tables.schema, tables.tablePrefix);
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  const opened = await openStorage(options, tables, mode);
+  try {
+    return await work(opened);
+  } catch (error) {
+    // 42P01 undefined_table: the schema was never created here.
+    if ((error as { code?: unknown }).code === '42P01') throw new Error(`${(error as Error).message}: run byokit migrate first`);
+    throw error;
+  } finally {
+    await opened.close();
+  }
+}
+
+/** The first given of --database-url, --data-dir, DATABASE_URL and BYOKIT_DATA_DIR, opened. */
+async function openStorage(
+  options: Options,
+  tables: { schema?: string; tablePrefix?: string },
+  mode: { create: boolean },
+): Promise<OpenedStorage> {
+  const databaseUrl = options['database-url'];
+  const dataDir = options['data-dir'];
+  if (databaseUrl !== undefined && dataDir !== undefined) throw new UsageError('give --database-url or --data-dir, not both');
+  const connectionString = databaseUrl ?? (dataDir === undefined ? process.env.DATABASE_URL || undefined : undefined);
+  if (connectionString !== undefined) {
+    const storage = postgresStorage({ connectionString, ...tables });
+    return { storage, description: describeServer(connectionString, tables.schema), close: () => storage.database.close() };
+  }
+  const directory = dataDir ?? (process.env.BYOKIT_DATA_DIR || undefined);
+  if (directory === undefined) {
+    throw new UsageError(
+      'no database given: set DATABASE_URL or pass --database-url for PostgreSQL, or pass --data-dir (or set BYOKIT_DATA_DIR) for the embedded one',
+    );
+  }
+  return openEmbedded(join(resolve(directory), 'pgdata'), tables, mode);
+}
+
+/** The embedded database (PGlite) in `path`; refused when absent unless `mode.create`. */
+async function openEmbedded(
+  path: string,
+  tables: { schema?: string; tablePrefix?: string },
+  mode: { create: boolean },
+): Promise<OpenedStorage> {
+  // A mistyped folder would otherwise become a new, empty database that reports no keys.
+  if (!mode.create && !existsSync(join(path, 'PG_VERSION'))) {
+    throw new Error(`there is no embedded database in ${path}: check --data-dir (or BYOKIT_DATA_DIR), or run byokit migrate to create one`);
+  }
+  const storage = await embeddedPostgresStorage({ dataDir: path, migrate: false, ...tables }).catch((error: Error) => {
+    throw new Error(`cannot open the embedded database in ${path}: ${error.message}`);
+  });
+  return { storage, description: `the embedded database in ${path}`, close: () => storage.close() };
+}
+
+/** Names a server for output: the connection string without its password, which is also never printed elsewhere. */
+function describeServer(connectionString: string, schema = 'public'): string {
+  try {
+    const url = new URL(connectionString);
+    if (url.password !== '') {
+      secrets.push(url.password, decodeURIComponent(url.password));
+      url.password = '***';
+    }
+    return `${url.href} (schema ${schema})`;
+  } catch {
+    // A key=value connection string: not parsed here, so not echoed at all.
+    secrets.push(connectionString);
+    return `the PostgreSQL server in DATABASE_URL (schema ${schema})`;
+  }
+}

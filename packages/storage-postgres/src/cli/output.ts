@@ -1,0 +1,55 @@
+// What `byokit` prints: key counts by master key id, rotation progress, logged rows and error messages.
+import type { Keyring, Logger, RotationProgress } from '@byokit/core';
+import { redactSecrets } from './database.js';
+
+/**
+ * Prints one line per master key id: the stored keys' ids, and the keyring's too (with 0 rows) so that a
+ * finished rotation shows 0 on the old id rather than leaving it out.
+ */
+export function printCounts(counts: Map<string, number>, keyring: Keyring | undefined): void {
+  const ids = [...new Set([...(keyring?.ids ?? []), ...counts.keys()])];
+  if (ids.length === 0) {
+    console.log('  (no stored keys)');
+    return;
+  }
+  const width = Math.max(...ids.map((id) => id.length));
+  const rowsWidth = Math.max(...ids.map((id) => String(counts.get(id) ?? 0).length));
+  for (const id of ids) {
+    const line = `  ${id.padEnd(width)}  ${String(counts.get(id) ?? 0).padStart(rowsWidth)}  ${keyState(id, keyring)}`;
+    console.log(line.trimEnd());
+  }
+}
+
+/** The keyring's word for a master key id in the counts (primary, retired, not in the keyring), or nothing. */
+function keyState(id: string, keyring: Keyring | undefined): string {
+  if (keyring === undefined) return '';
+  if (id === keyring.primaryId) return 'primary';
+  if (keyring.retiredIds.includes(id)) return 'retired';
+  return keyring.ids.includes(id) ? '' : 'not in the keyring';
+}
+
+/** One line of rotation progress: the running totals of a page, or of the whole run. */
+export function formatProgress({ resealed, skipped, failed, scanned }: RotationProgress): string {
+  return `resealed ${resealed} / skipped ${skipped} / failed ${failed} / scanned ${scanned}`;
+}
+
+/** Where the re-encryption reports rows that did not open (owner, provider and key id; never a key). */
+export const stderrLogger: Logger = {
+  debug: () => {},
+  info: () => {},
+  warn: (fields, message) => console.error(`byokit: ${message} ${JSON.stringify(fields)}`),
+  error: (fields, message) => console.error(`byokit: ${message} ${JSON.stringify(fields)}`),
+};
+
+/**
+ * The text to print after `byokit: ` for a failure: its message, its cause's when there is one, and no
+ * database password. The redaction is here rather than in the caller so that no failure can be printed without it.
+ */
+export function errorMessage(error: unknown): string {
+  let message = error instanceof Error ? error.message : String(error);
+  // storage_unavailable says only "try again"; its cause says why. Node's ECONNREFUSED to a host with
+  // several addresses is an AggregateError with an empty message, hence the code.
+  const cause = error instanceof Error ? (error.cause as (Error & { code?: string }) | undefined) : undefined;
+  if (cause instanceof Error && (cause.message || cause.code)) message += ` (${cause.message || cause.code})`;
+  return redactSecrets(message);
+}

@@ -1,0 +1,104 @@
+// The command line of `byokit`: its help text, options and commands, and how arguments become a command to run.
+import { parseArgs } from 'node:util';
+
+/** The text `byokit help`, `byokit --help` and a bare `byokit` print. */
+export const USAGE = `Usage: byokit <command> [options]
+
+Commands:
+  migrate       Create or upgrade byokit's tables.
+  key-ids       Show how many stored keys each master key id seals (rotation progress).
+  rotate-keys   Re-encrypt every stored key under the keyring's primary master key. Resumable: stop it
+                with Ctrl-C and run it again to continue.
+  help          Show this text.
+
+Options:
+  --database-url URL    A PostgreSQL server (default: DATABASE_URL).
+  --data-dir DIR        An embedded PostgreSQL (PGlite) kept in DIR/pgdata (default: BYOKIT_DATA_DIR).
+  --schema NAME         Schema of byokit's tables (default: public).
+  --table-prefix TEXT   Prefix of byokit's table names (default: byokit_).
+  --keyring-file PATH   Read the keyring from a file instead of BYOKIT_KEYRING, e.g. the example
+                        server's <data dir>/keyring (key-ids, rotate-keys).
+  --batch-size N        Rows per page (rotate-keys; default: 500).
+  -h, --help            Show this text.
+
+Environment:
+  DATABASE_URL            PostgreSQL connection string.
+  BYOKIT_DATA_DIR         Folder of the embedded database, as the example server uses it.
+  BYOKIT_KEYRING          Master keys as id:base64url, comma-separated, primary first. Needed by
+                          rotate-keys; key-ids uses it, when set, to mark the primary.
+  BYOKIT_KEYRING_RETIRED  Comma-separated master key ids refused for decryption.
+
+The database is the first given of --database-url, --data-dir, DATABASE_URL, BYOKIT_DATA_DIR.
+Only one process at a time may open an embedded database folder: stop the server using it first.
+
+To rotate the master key: put the new key first in BYOKIT_KEYRING with the old one after it, on every
+server and here; run byokit rotate-keys until byokit key-ids shows 0 rows on the old id; then retire the
+old id (BYOKIT_KEYRING_RETIRED) or remove it.
+`;
+
+/** Every option any command takes, in `node:util` `parseArgs` form; values stay text until a command reads them. */
+export const OPTIONS = {
+  'database-url': { type: 'string' },
+  'data-dir': { type: 'string' },
+  schema: { type: 'string' },
+  'table-prefix': { type: 'string' },
+  'keyring-file': { type: 'string' },
+  'batch-size': { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+/** The options as parsed: each one given, by its long name. */
+export type Options = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>['values'];
+
+/** The options each command takes besides the database ones; any other is a usage error. */
+export const COMMANDS = {
+  migrate: [],
+  'key-ids': ['keyring-file'],
+  'rotate-keys': ['keyring-file', 'batch-size'],
+} as const satisfies Record<string, ReadonlyArray<keyof typeof OPTIONS>>;
+
+/** The name of a command `byokit` runs. */
+export type Command = keyof typeof COMMANDS;
+
+/** What the command line asks for: the help text, or a command with its options. */
+export type CommandLine = { help: true } | { command: Command; options: Options };
+
+const DATABASE_OPTIONS = new Set<string>(['database-url', 'data-dir', 'schema', 'table-prefix']);
+
+/** A mistake in how the command was called: exit code 2. */
+export class UsageError extends Error {}
+
+/**
+ * Reads the arguments after `byokit`: asks for the help text when given `-h`/`--help`, `help` or nothing, else
+ * names a command and its options. Throws a {@link UsageError} on an unknown command or option, an extra
+ * argument, or an option the command does not take.
+ */
+export function parseCommandLine(args: string[]): CommandLine {
+  let parsed;
+  try {
+    parsed = parseArgs({ args, options: OPTIONS, allowPositionals: true, strict: true });
+  } catch (error) {
+    // parseArgs' first sentence names the option and the problem; the rest is about `--` and positionals.
+    throw new UsageError(`${(error as Error).message.split('. ')[0]}: run byokit --help for the options`);
+  }
+  const { values: options, positionals } = parsed;
+  const [name, ...extra] = positionals;
+  if (options.help || name === undefined || name === 'help') return { help: true };
+  if (!Object.hasOwn(COMMANDS, name)) throw new UsageError(`unknown command '${name}': run byokit --help to list the commands`);
+  const command = name as Command;
+  if (extra.length > 0) throw new UsageError(`unexpected argument '${extra[0]}' after ${command}`);
+  const allowed = new Set<string>([...DATABASE_OPTIONS, ...COMMANDS[command]]);
+  for (const option of Object.keys(options)) {
+    if (!allowed.has(option)) throw new UsageError(`${command} takes no --${option}`);
+  }
+  return { command, options };
+}
+
+/** The rows per page `--batch-size` asks for, or undefined when not given; a {@link UsageError} outside 1 to 10000. */
+export function parseBatchSize(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const size = Number(text);
+  if (!/^\d+$/.test(text) || size < 1 || size > 10_000)
+    throw new UsageError(`--batch-size must be a whole number from 1 to 10000 (got '${text}')`);
+  return size;
+}
