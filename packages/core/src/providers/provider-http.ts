@@ -1,5 +1,6 @@
 import ky, { type KyInstance } from 'ky';
 import { readAtMost } from '../bytes.js';
+import { abortSafeFetch } from './abort-safe-fetch.js';
 import { ByokitError } from '../errors.js';
 import { PROVIDER_LABELS, type Provider } from '../keys/providers.js';
 import { scrubSecrets } from '../keys/scrub-secrets.js';
@@ -32,6 +33,7 @@ const RETRY_BASE_DELAY_MS = 250;
 export class ProviderHttp {
   readonly #ky: KyInstance;
   readonly #retries: number;
+  readonly #fetch: typeof fetch;
 
   constructor(
     private readonly provider: Provider,
@@ -48,18 +50,18 @@ export class ProviderHttp {
       throwHttpErrors: false,
       redirect: 'manual',
       headers: settings.headers,
-      ...(settings.fetch && { fetch: settings.fetch }),
     });
+    this.#fetch = settings.fetch ?? globalThis.fetch;
   }
 
   /** POSTs JSON; resolves with the response once its status is 2xx, else throws the mapped error. */
   post(path: string, body: unknown, headers: Record<string, string>, signal?: AbortSignal): Promise<Response> {
-    return this.send(() => this.#ky.post(path, { json: body, headers, signal }), signal);
+    return this.send(() => this.#ky.post(path, { json: body, headers, signal, fetch: abortSafeFetch(this.#fetch, signal) }), signal);
   }
 
   /** GETs; resolves with the response once its status is 2xx, else throws the mapped error. */
   get(path: string, headers: Record<string, string>, signal?: AbortSignal): Promise<Response> {
-    return this.send(() => this.#ky.get(path, { headers, signal }), signal);
+    return this.send(() => this.#ky.get(path, { headers, signal, fetch: abortSafeFetch(this.#fetch, signal) }), signal);
   }
 
   private async send(call: () => Promise<Response>, signal?: AbortSignal): Promise<Response> {
