@@ -1,0 +1,167 @@
+// The benchmark's own HTTP client, run as a child process so that it never shares an event loop with the
+// server it measures. wrk measures throughput; this measures what wrk cannot: latency on a fixed schedule
+// (open loop), time to first byte and to the first token of a stream, and many streams held open at once.
+//
+//   node hrtime-client.mjs '<json spec>'   → one JSON line on stdout
+//
+// Spec: { mode: 'open-loop' | 'closed-loop' | 'hold', url, headers, body, tokenMarker?, rate?, durationMs?, warmupMs?,
+//         connections?, count? }
+// - open-loop: POSTs `rate` requests a second for `warmupMs + durationMs`, each started at its scheduled time
+//   whether or not earlier ones have finished (so a slow server cannot slow the load down, which would hide
+//   its latency: "coordinated omission"). Requests of the first `warmupMs` are not counted. Prints
+//   percentiles in µs of: `latency` (send → last byte), `firstByte` (send → response head), `firstToken`
+//   (send → the first body chunk holding `tokenMarker`, the first text of a streamed answer), and
+//   `lateness` (how far behind schedule requests were sent: the client's own noise).
+// - closed-loop: the fallback load generator when wrk is missing (`connections` loops for `durationMs`).
+// - hold: opens `count` streaming requests, at most 100 connecting at a time (a listen backlog is 511),
+//   prints {"open": n} once every one has its response head, then holds them until killed.
+import { Agent, request as httpRequest } from 'node:http';
+
+const spec = JSON.parse(process.argv[2] ?? '{}');
+const url = new URL(spec.url);
+const payload = Buffer.from(spec.body ?? '');
+const headers = { ...spec.headers, 'content-length': String(payload.byteLength) };
+const marker = spec.tokenMarker === undefined ? undefined : Buffer.from(spec.tokenMarker);
+const agent = new Agent({ keepAlive: true, maxSockets: Infinity, maxFreeSockets: 1024 });
+const now = () => process.hrtime.bigint();
+
+/** One POST; calls back with its timings in ns (undefined when it failed) and its status. */
+function send(done) {
+  const started = now();
+  const timing = { started, firstByte: undefined, firstToken: undefined, latency: undefined, status: 0 };
+  const request = httpRequest(url, { method: 'POST', headers, agent }, (response) => {
+    timing.firstByte = now() - started;
+    timing.status = response.statusCode;
+    let tail = Buffer.alloc(0);
+    response.on('data', (chunk) => {
+      if (marker === undefined || timing.firstToken !== undefined) return;
+      // Keep a few bytes of the previous chunk, in case the marker straddles two chunks.
+      const window = tail.length === 0 ? chunk : Buffer.concat([tail, chunk]);
+      if (window.includes(marker)) timing.firstToken = now() - started;
+      else tail = window.subarray(Math.max(0, window.length - marker.length));
+    });
+    response.on('end', () => {
+      timing.latency = now() - started;
+      done(timing);
+    });
+    response.on('error', () => done(timing));
+  });
+  request.on('error', (error) => {
+    timing.error = error.code ?? error.message;
+    done(timing);
+  });
+  request.end(payload);
+  return request;
+}
+
+function percentiles(values) {
+  if (values.length === 0) return null;
+  const sorted = values.map(Number).sort((a, b) => a - b);
+  const at = (fraction) => sorted[Math.min(sorted.length - 1, Math.floor(fraction * sorted.length))] / 1000;
+  return { p50: at(0.5), p90: at(0.9), p99: at(0.99) };
+}
+
+async function openLoop() {
+  const interval = BigInt(Math.round(1e9 / spec.rate));
+  const warmup = Math.round((spec.rate * (spec.warmupMs ?? 0)) / 1000);
+  const total = warmup + Math.round((spec.rate * spec.durationMs) / 1000);
+  const results = [];
+  let finished = 0;
+  let inFlight = 0;
+  let maxInFlight = 0;
+  const start = now() + 5_000_000n;
+  await new Promise((resolve) => {
+    let index = 0;
+    const tick = () => {
+      while (index < total && start + BigInt(index) * interval <= now()) {
+        const scheduled = start + BigInt(index) * interval;
+        const counted = index >= warmup;
+        inFlight++;
+        maxInFlight = Math.max(maxInFlight, inFlight);
+        send((timing) => {
+          inFlight--;
+          if (counted) results.push({ ...timing, lateness: timing.started - scheduled });
+          if (++finished === total) resolve();
+        });
+        index++;
+      }
+      if (index < total) setTimeout(tick, Math.max(0, Number(start + BigInt(index) * interval - now()) / 1e6));
+    };
+    tick();
+    // Bounded: whatever has not answered 15 s after the last send counts as failed.
+    setTimeout(resolve, (spec.warmupMs ?? 0) + spec.durationMs + 15_000).unref();
+  });
+  const ok = results.filter((timing) => timing.status === 200 && timing.latency !== undefined);
+  const pick = (field) => ok.map((timing) => timing[field]).filter((value) => value !== undefined);
+  return {
+    sent: total - warmup,
+    ok: ok.length,
+    failed: total - warmup - ok.length,
+    statuses: [...new Set(results.map((timing) => timing.error ?? timing.status))],
+    maxInFlight,
+    latency: percentiles(pick('latency')),
+    firstByte: percentiles(pick('firstByte')),
+    firstToken: marker === undefined ? null : percentiles(pick('firstToken')),
+    lateness: percentiles(results.map((timing) => timing.lateness)),
+  };
+}
+
+async function hold() {
+  const requests = [];
+  let open = 0;
+  let failed = 0;
+  const started = now();
+  await new Promise((resolve) => {
+    let launched = 0;
+    const launch = () => {
+      if (launched === spec.count) return;
+      launched++;
+      const request = httpRequest(url, { method: 'POST', headers, agent }, (response) => {
+        response.resume();
+        if (response.statusCode === 200) open++;
+        else failed++;
+        settle();
+      });
+      request.on('error', () => {
+        failed++;
+        settle();
+      });
+      request.end(payload);
+      requests.push(request);
+    };
+    const settle = () => {
+      if (open + failed === spec.count) resolve();
+      else launch();
+    };
+    for (let index = 0; index < Math.min(100, spec.count); index++) launch();
+  });
+  process.stdout.write(`${JSON.stringify({ open, failed, ms: Number(now() - started) / 1e6 })}\n`);
+  // Held until the benchmark has read the server's memory and kills this process.
+  setInterval(() => {}, 60_000);
+}
+
+/** Only when wrk is missing: `connections` keep-alive loops, each sending its next request when the last ended. */
+async function closedLoop() {
+  const deadline = now() + BigInt(spec.durationMs) * 1_000_000n;
+  const latencies = [];
+  let failed = 0;
+  const started = now();
+  const loop = async () => {
+    while (now() < deadline) {
+      const timing = await new Promise((resolve) => send(resolve));
+      if (timing.status === 200 && timing.latency !== undefined) latencies.push(timing.latency);
+      else failed++;
+    }
+  };
+  await Promise.all(Array.from({ length: spec.connections }, loop));
+  const seconds = Number(now() - started) / 1e9;
+  return { requests: latencies.length, requestsPerSecond: latencies.length / seconds, failed, latency: percentiles(latencies) };
+}
+
+const modes = { 'open-loop': openLoop, 'closed-loop': closedLoop, hold };
+const result = await modes[spec.mode]();
+if (result !== undefined) {
+  // stdout is a pipe, written synchronously on Linux: the line is out before exit.
+  process.stdout.write(`${JSON.stringify(result)}\n`);
+  process.exit(0);
+}

@@ -1,0 +1,445 @@
+// The chat path: byokit doing its work on POST /llm/chat/completions (auth, validation, key resolution from
+// encrypted storage and its cache, translation to Anthropic's API, normalisation of the answer) against the
+// provider mock on loopback, beside a bare node:http byte pass-through (the floor) and the mock called
+// directly. Every server, the load (wrk) and the latency client are separate processes on 127.0.0.1; each
+// figure is measured in 3 rounds, the order of targets rotated each round, and held to the issue's goals
+// as a ratio to the floor measured in the same run.
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fakeProviderKey } from '@byokit/core/testing';
+import { ChildProcesses, cpuMicros, residentBytes } from './processes.mjs';
+import { TARGETS, TARGET_LABELS, requestFor } from './targets.mjs';
+import { findWrk, parseWrk, writeLuaScript } from './wrk.mjs';
+
+const ROUNDS = 3;
+const THROUGHPUT = { threads: 2, connections: 50, seconds: 5 };
+const OPEN_LOOP = { rate: 500, durationMs: 5000, warmupMs: 500 };
+const FIRST_BYTE = { rate: 200, durationMs: 1200, warmupMs: 300, gapsMs: [0, 2, 20] };
+// A gap long enough that every stream is still open, past its first event, while memory is read.
+const OPEN_STREAMS = { count: 1000, gapMs: 30_000, settleMs: 750 };
+
+const GOALS = { addedLatency: 1.5, throughput: 0.35, addedFirstByte: 1.5, memoryPerStream: 1.5, keyResolutionMicros: 5 };
+
+const node = process.execPath;
+const MOCK_CLI = fileURLToPath(new URL('./cli.js', import.meta.resolve('@byokit/core/mock-providers')));
+const FLOOR_SERVER = fileURLToPath(new URL('./servers/floor.mjs', import.meta.url));
+const BYOKIT_SERVER = fileURLToPath(new URL('./servers/byokit-server.mjs', import.meta.url));
+const CLIENT = fileURLToPath(new URL('./hrtime-client.mjs', import.meta.url));
+const BYOKIT_TARGETS = ['byokit', 'byokit+undici'];
+
+const rotated = (list, round) => list.map((_, index) => list[(index + round) % list.length]);
+const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+const spread = (values) => ({ median: median(values), min: Math.min(...values), max: Math.max(...values) });
+const fixed = (value, digits = 0) => (Number.isFinite(value) ? value.toFixed(digits) : 'n/a');
+const range = ({ min, max }, digits = 0) => `${fixed(min, digits)}–${fixed(max, digits)}`;
+const ratio = (value, floor) => value / floor;
+
+/**
+ * Starts one set of servers sharing a mock whose streams pause `gapMs` between events: the mock (the
+ * `direct` target), the floor and byokit with each fetch. Resolves with each target's origin and process.
+ */
+async function startStack(processes, gapMs, secrets) {
+  const mock = await processes.start(node, [MOCK_CLI, '--port', '0', '--gap-ms', String(gapMs)], { label: 'mock providers' });
+  const upstream = mock.info.anthropic;
+  const env = { BENCH_TOKEN: secrets.token, BENCH_ANTHROPIC_KEY: secrets.anthropicKey };
+  const [floor, byokit, undici] = await Promise.all([
+    processes.start(node, [FLOOR_SERVER, '--upstream', upstream], { label: 'floor server' }),
+    processes.start(node, [BYOKIT_SERVER, '--anthropic-base-url', upstream], { env, label: 'byokit server' }),
+    processes.start(node, [BYOKIT_SERVER, '--anthropic-base-url', upstream, '--fetch=undici'], { env, label: 'byokit+undici server' }),
+  ]);
+  const at = (started) => ({ child: started.child, origin: `http://127.0.0.1:${started.info.port}` });
+  const stack = { direct: { child: mock.child, origin: upstream }, floor: at(floor), byokit: at(byokit), 'byokit+undici': at(undici) };
+  // A stream of the long-gap mock takes minutes to finish: there only the plain answer is checked.
+  await checkAnswers(stack, secrets, gapMs <= 100 ? [false, true] : [false]);
+  return { ...stack, stop: () => Promise.all(TARGETS.map((target) => processes.stop(stack[target].child))) };
+}
+
+/** Each target answers the benchmark's requests with the mock's text, plain and streamed, before any figure is taken. */
+async function checkAnswers(stack, secrets, streams) {
+  for (const target of TARGETS) {
+    for (const stream of streams) {
+      const request = requestFor(target, { ...secrets, stream });
+      const response = await fetch(`${stack[target].origin}${request.path}`, {
+        method: 'POST',
+        headers: request.headers,
+        body: request.body,
+      });
+      const text = await response.text();
+      if (response.status !== 200 || !text.includes('Hello') || (stream && !text.includes(request.tokenMarker))) {
+        throw new Error(`${target} answered the ${stream ? 'streaming' : 'plain'} request with ${response.status}: ${text.slice(0, 300)}`);
+      }
+    }
+  }
+}
+
+async function runClient(processes, spec) {
+  const output = await processes.run(node, [CLIENT, JSON.stringify(spec)], { timeoutMs: 60_000, label: 'hrtime client' });
+  return JSON.parse(output.trim().split('\n').at(-1));
+}
+
+const clientSpec = (stack, target, secrets, stream) => {
+  const request = requestFor(target, { ...secrets, stream });
+  return { url: `${stack[target].origin}${request.path}`, headers: request.headers, body: request.body, tokenMarker: request.tokenMarker };
+};
+
+/**
+ * A load generator in its own process: wrk when present, else the hrtime client's closed loop (slower, said in the output).
+ * Resolves with requests/s, p50 latency in µs, the request count and failures.
+ */
+function loadGenerator(processes, wrk, scripts, secrets) {
+  const path = (target) => requestFor(target, { ...secrets, stream: false }).path;
+  if (wrk) {
+    return async (stack, target, { threads, connections, seconds }) => {
+      const output = await processes.run(
+        wrk,
+        [`-t${threads}`, `-c${connections}`, `-d${seconds}s`, '--latency', '-s', scripts[target], `${stack[target].origin}${path(target)}`],
+        { timeoutMs: (seconds + 20) * 1000, label: `wrk on ${target}` },
+      );
+      const result = parseWrk(output);
+      return { ...result, failed: result.non2xx + result.socketErrors };
+    };
+  }
+  return async (stack, target, { connections, seconds }) => {
+    const result = await runClient(processes, {
+      mode: 'closed-loop',
+      connections,
+      durationMs: seconds * 1000,
+      ...clientSpec(stack, target, secrets, false),
+    });
+    return {
+      requestsPerSecond: result.requestsPerSecond,
+      p50: result.latency?.p50 ?? Number.NaN,
+      requests: result.requests,
+      failed: result.failed,
+    };
+  };
+}
+
+/** Throughput at 50 connections, non-streaming. */
+async function measureThroughput(processes, stack, load) {
+  // Also the target process's own CPU time per request: where a proxy's time goes, whatever else shares the cores.
+  const measureOnce = async (target, seconds) => {
+    const pid = stack[target].child.pid;
+    const cpuBefore = cpuMicros(pid);
+    const result = await load(stack, target, { ...THROUGHPUT, seconds });
+    return { ...result, cpuPerRequest: (cpuMicros(pid) - cpuBefore) / result.requests };
+  };
+  for (const target of TARGETS) await measureOnce(target, 1); // warm-up: JIT, connection pools
+  const samples = Object.fromEntries(TARGETS.map((target) => [target, []]));
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const target of rotated(TARGETS, round)) samples[target].push(await measureOnce(target, THROUGHPUT.seconds));
+  }
+  const floor = spread(samples.floor.map((sample) => sample.requestsPerSecond)).median;
+  const summary = {};
+  console.log(
+    `\nThroughput: ${load.label}, plain (non-streaming) chat requests; target CPU = the target's own process (the mock's for direct), user + system`,
+  );
+  console.table(
+    TARGETS.map((target) => {
+      const rate = spread(samples[target].map((sample) => sample.requestsPerSecond));
+      const p50 = spread(samples[target].map((sample) => sample.p50));
+      const failed = samples[target].reduce((sum, sample) => sum + sample.failed, 0);
+      summary[target] = { rate, failed };
+      return {
+        target,
+        'req/s (median)': fixed(rate.median),
+        'min–max': range(rate),
+        'p50 µs under load': fixed(p50.median),
+        '× floor': fixed(ratio(rate.median, floor), 2),
+        'target CPU µs/request': fixed(median(samples[target].map((sample) => sample.cpuPerRequest))),
+        'failed responses': failed,
+      };
+    }),
+  );
+  return summary;
+}
+
+/**
+ * Open-loop runs of the hrtime client against every target, rotated; "added" is each round's target p50
+ * minus the direct p50 of the same round (the mock's own time), so drift between rounds cancels.
+ */
+async function openLoopRounds(processes, stack, secrets, { stream, rate, durationMs, warmupMs }) {
+  const samples = Object.fromEntries(TARGETS.map((target) => [target, []]));
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const target of rotated(TARGETS, round)) {
+      const result = await runClient(processes, {
+        mode: 'open-loop',
+        rate,
+        durationMs,
+        warmupMs,
+        ...clientSpec(stack, target, secrets, stream),
+      });
+      if (result.failed > 0)
+        throw new Error(`${target}: ${result.failed} of ${result.sent} requests failed (${result.statuses.join(', ')})`);
+      samples[target].push(result);
+    }
+  }
+  return samples;
+}
+
+function added(samples, target, metric) {
+  return spread(samples[target].map((sample, round) => sample[metric].p50 - samples.direct[round][metric].p50));
+}
+
+async function measureLatency(processes, stack, secrets) {
+  for (const target of TARGETS)
+    await runClient(processes, { mode: 'open-loop', rate: OPEN_LOOP.rate, durationMs: 1000, ...clientSpec(stack, target, secrets, false) });
+  const samples = await openLoopRounds(processes, stack, secrets, { stream: false, ...OPEN_LOOP });
+  const floorAdded = added(samples, 'floor', 'latency');
+  const summary = {};
+  console.log(
+    `\nLatency, open loop: ${OPEN_LOOP.rate} requests/s for ${OPEN_LOOP.durationMs / 1000} s (after ${OPEN_LOOP.warmupMs} ms not counted), plain chat requests, µs`,
+  );
+  console.table(
+    TARGETS.map((target) => {
+      const p50 = spread(samples[target].map((sample) => sample.latency.p50));
+      const extra = target === 'direct' ? undefined : added(samples, target, 'latency');
+      summary[target] = { p50, added: extra };
+      return {
+        target,
+        'p50 (median)': fixed(p50.median),
+        'min–max': range(p50),
+        p90: fixed(median(samples[target].map((sample) => sample.latency.p90))),
+        p99: fixed(median(samples[target].map((sample) => sample.latency.p99))),
+        'added p50 over direct': extra ? `${fixed(extra.median)} (${range(extra)})` : '',
+        "× floor's added": extra ? fixed(ratio(extra.median, floorAdded.median), 2) : '',
+        'client lateness p99': fixed(median(samples[target].map((sample) => sample.lateness.p99))),
+      };
+    }),
+  );
+  return summary;
+}
+
+async function measureFirstByte(processes, stack, secrets, gapMs) {
+  for (const target of TARGETS)
+    await runClient(processes, { mode: 'open-loop', rate: FIRST_BYTE.rate, durationMs: 500, ...clientSpec(stack, target, secrets, true) });
+  const samples = await openLoopRounds(processes, stack, secrets, { stream: true, ...FIRST_BYTE });
+  const floor = { firstByte: added(samples, 'floor', 'firstByte'), firstToken: added(samples, 'floor', 'firstToken') };
+  const summary = {};
+  console.log(
+    `\nStreaming, mock gap ${gapMs} ms between events: open loop ${FIRST_BYTE.rate} streams/s for ${FIRST_BYTE.durationMs / 1000} s, µs; first byte = response head, first token = first body bytes with answer text`,
+  );
+  console.table(
+    TARGETS.map((target) => {
+      const row = { target };
+      summary[target] = {};
+      for (const [metric, label] of [
+        ['firstByte', 'first byte'],
+        ['firstToken', 'first token'],
+      ]) {
+        const p50 = spread(samples[target].map((sample) => sample[metric].p50));
+        row[`${label} p50`] = `${fixed(p50.median)} (${range(p50)})`;
+        if (target === 'direct') continue;
+        const extra = added(samples, target, metric);
+        summary[target][metric] = extra;
+        row[`${label} added`] = fixed(extra.median);
+        row[`${label} × floor's added`] = fixed(ratio(extra.median, floor[metric].median), 2);
+      }
+      row['whole stream p50'] = fixed(median(samples[target].map((sample) => sample.latency.p50)));
+      return row;
+    }),
+  );
+  return summary;
+}
+
+/** RSS growth of each proxy while it holds 1,000 open streams; fresh servers every round, so rounds do not reuse grown heaps. */
+async function measureOpenStreams(processes, secrets, load) {
+  const targets = ['floor', ...BYOKIT_TARGETS];
+  const growth = Object.fromEntries(targets.map((target) => [target, []]));
+  const baseline = Object.fromEntries(targets.map((target) => [target, []]));
+  for (let round = 0; round < ROUNDS; round++) {
+    const stack = await startStack(processes, OPEN_STREAMS.gapMs, secrets);
+    try {
+      for (const target of rotated(targets, round)) {
+        const pid = stack[target].child.pid;
+        // Warm-up the same for every target: plain requests, then 100 streams opened and dropped.
+        await load(stack, target, { threads: 1, connections: 10, seconds: 1 });
+        const warm = await processes.start(
+          node,
+          [CLIENT, JSON.stringify({ mode: 'hold', count: 100, ...clientSpec(stack, target, secrets, true) })],
+          { label: 'hrtime client (hold)' },
+        );
+        await processes.stop(warm.child);
+        await sleep(OPEN_STREAMS.settleMs);
+        const before = residentBytes(pid);
+        const holding = await processes.start(
+          node,
+          [CLIENT, JSON.stringify({ mode: 'hold', count: OPEN_STREAMS.count, ...clientSpec(stack, target, secrets, true) })],
+          { label: 'hrtime client (hold)', timeoutMs: 30_000 },
+        );
+        if (holding.info.open !== OPEN_STREAMS.count)
+          throw new Error(`${target}: only ${holding.info.open} of ${OPEN_STREAMS.count} streams opened`);
+        await sleep(OPEN_STREAMS.settleMs);
+        const after = residentBytes(pid);
+        await processes.stop(holding.child);
+        baseline[target].push(before);
+        growth[target].push(((after - before) * 1000) / OPEN_STREAMS.count);
+      }
+    } finally {
+      await stack.stop();
+    }
+  }
+  const floor = spread(growth.floor).median;
+  const mb = (bytes) => bytes / 1024 / 1024;
+  const summary = {};
+  console.log(
+    `\nMemory: RSS growth while ${OPEN_STREAMS.count} streams are open at once (mock gap ${OPEN_STREAMS.gapMs / 1000} s), fresh servers each round`,
+  );
+  console.table(
+    targets.map((target) => {
+      const perThousand = spread(growth[target]);
+      summary[target] = perThousand;
+      return {
+        target,
+        'RSS before, MB': fixed(mb(median(baseline[target])), 1),
+        'growth per 1,000 streams, MB': fixed(mb(perThousand.median), 1),
+        'min–max': `${fixed(mb(perThousand.min), 1)}–${fixed(mb(perThousand.max), 1)}`,
+        'KB per stream': fixed(perThousand.median / 1000 / 1024, 1),
+        '× floor': fixed(ratio(perThousand.median, floor), 2),
+      };
+    }),
+  );
+  return summary;
+}
+
+function goalsTable({ throughput, latency, firstBytes, streams, keyResolutionMicros }) {
+  const rows = [];
+  const verdict = (met) => (met ? 'met' : 'NOT met');
+  for (const target of BYOKIT_TARGETS) {
+    const push = (goal, byokitFigure, floorFigure, value, met) =>
+      rows.push({ goal, target, byokit: byokitFigure, floor: floorFigure, ratio: fixed(value, 2), result: verdict(met) });
+    const addedRatio = ratio(latency[target].added.median, latency.floor.added.median);
+    push(
+      `added p50 latency at ${OPEN_LOOP.rate} req/s ≤ ${GOALS.addedLatency}× floor's`,
+      `${fixed(latency[target].added.median)} µs`,
+      `${fixed(latency.floor.added.median)} µs`,
+      addedRatio,
+      addedRatio <= GOALS.addedLatency,
+    );
+    const rateRatio = ratio(throughput[target].rate.median, throughput.floor.rate.median);
+    push(
+      `throughput at ${THROUGHPUT.connections} connections ≥ ${GOALS.throughput}× floor's`,
+      `${fixed(throughput[target].rate.median)} req/s`,
+      `${fixed(throughput.floor.rate.median)} req/s`,
+      rateRatio,
+      rateRatio >= GOALS.throughput,
+    );
+    for (const [gapMs, summary] of firstBytes) {
+      for (const [metric, label] of [
+        ['firstByte', 'first byte'],
+        ['firstToken', 'first token'],
+      ]) {
+        const value = ratio(summary[target][metric].median, summary.floor[metric].median);
+        push(
+          `streaming ${label} added, gap ${gapMs} ms ≤ ${GOALS.addedFirstByte}× floor's`,
+          `${fixed(summary[target][metric].median)} µs`,
+          `${fixed(summary.floor[metric].median)} µs`,
+          value,
+          value <= GOALS.addedFirstByte,
+        );
+      }
+    }
+    const memoryRatio = ratio(streams[target].median, streams.floor.median);
+    push(
+      `RSS growth per 1,000 open streams ≤ ${GOALS.memoryPerStream}× floor's`,
+      `${fixed(streams[target].median / 1024 / 1024, 1)} MB`,
+      `${fixed(streams.floor.median / 1024 / 1024, 1)} MB`,
+      memoryRatio,
+      memoryRatio <= GOALS.memoryPerStream,
+    );
+  }
+  rows.push({
+    goal: `key resolution from cache ≤ ${GOALS.keyResolutionMicros} µs (bench/key-path.mjs, above)`,
+    target: 'byokit',
+    byokit: keyResolutionMicros === undefined ? 'not measured in this run' : `${keyResolutionMicros.toFixed(2)} µs`,
+    floor: '',
+    ratio: '',
+    result: keyResolutionMicros === undefined ? 'n/a' : verdict(keyResolutionMicros <= GOALS.keyResolutionMicros),
+  });
+  console.log('\nChat path goals (ratios of medians; "added" = over calling the mock directly, in the same round)');
+  console.table(rows);
+}
+
+/** Says whether undici's fetch is clearly faster than the global one: better in every round, on throughput and on added latency. */
+function fetchComparison(throughput, latency) {
+  const global = { rate: throughput.byokit.rate, added: latency.byokit.added };
+  const undici = { rate: throughput['byokit+undici'].rate, added: latency['byokit+undici'].added };
+  const moreThroughput = undici.rate.min > global.rate.max;
+  const lessLatency = undici.added.max < global.added.min;
+  const figures = `throughput ${fixed(undici.rate.median / global.rate.median, 2)}× (${moreThroughput ? 'higher in every round' : 'rounds overlap'}), added p50 latency ${fixed(undici.added.median / global.added.median, 2)}× (${lessLatency ? 'lower in every round' : 'rounds overlap'})`;
+  const verdict =
+    moreThroughput && lessLatency
+      ? "undici's fetch is clearly faster here: worth considering as byokit's default (not changed by this benchmark)."
+      : moreThroughput || lessLatency
+        ? "undici's fetch is faster on one measure only, not clearly faster overall."
+        : "undici's fetch is not faster here.";
+  console.log(`\nundici fetch + keep-alive Agent vs Node's global fetch, same byokit: ${figures}. ${verdict}`);
+}
+
+/**
+ * Runs the chat-path benchmark and prints its tables and goals. `keyResolutionMicros` is the cached key
+ * resolution measured by bench/key-path.mjs in the same run (not measured twice).
+ */
+export async function runChat({ keyResolutionMicros } = {}) {
+  const started = performance.now();
+  const processes = new ChildProcesses();
+  const scriptDirectory = mkdtempSync(join(tmpdir(), 'byokit-bench-chat-'));
+  const secrets = { token: randomBytes(24).toString('base64url'), anthropicKey: fakeProviderKey('anthropic') };
+  try {
+    const wrk = findWrk();
+    const scripts = Object.fromEntries(
+      TARGETS.map((target) => [
+        target,
+        writeLuaScript(scriptDirectory, target.replace('+', '-'), requestFor(target, { ...secrets, stream: false })),
+      ]),
+    );
+    const load = loadGenerator(processes, wrk, scripts, secrets);
+    load.label = wrk
+      ? `wrk -t${THROUGHPUT.threads} -c${THROUGHPUT.connections} -d${THROUGHPUT.seconds}s`
+      : `the hrtime client's closed loop, ${THROUGHPUT.connections} connections for ${THROUGHPUT.seconds} s (wrk missing: one Node process, itself a bottleneck near the floor's rate)`;
+    console.log(
+      `\nChat path: POST /v2/llm/chat/completions through Express + byokit → mock Anthropic API, every server and the load in its own process on 127.0.0.1; ${ROUNDS} rounds, rotated order; load from ${wrk ?? 'the Node client (wrk could not be installed)'}`,
+    );
+    console.log('Targets:');
+    for (const target of TARGETS) console.log(`  ${TARGET_LABELS[target]}`);
+    console.log(
+      'byokit does: host auth (bearer token → Map), body read + JSON validation, key resolution (memory storage, encrypted, 10 s cache), request translation, answer normalisation with usage and cost. Not yet on the path: the usage record (the next issue), so these figures will move once it lands.',
+    );
+
+    // A fresh mock per phase: the mock keeps every request it received (~1 KB each), and a throughput run sends it 100,000s.
+    let stack = await startStack(processes, 0, secrets);
+    let throughput;
+    try {
+      throughput = await measureThroughput(processes, stack, load);
+    } finally {
+      await stack.stop();
+    }
+
+    const firstBytes = [];
+    let latency;
+    for (const gapMs of FIRST_BYTE.gapsMs) {
+      stack = await startStack(processes, gapMs, secrets);
+      try {
+        if (gapMs === 0) latency = await measureLatency(processes, stack, secrets);
+        firstBytes.push([gapMs, await measureFirstByte(processes, stack, secrets, gapMs)]);
+      } finally {
+        await stack.stop();
+      }
+    }
+
+    const streams = await measureOpenStreams(processes, secrets, load);
+
+    goalsTable({ throughput, latency, firstBytes, streams, keyResolutionMicros });
+    fetchComparison(throughput, latency);
+    console.log(`Chat benchmark took ${((performance.now() - started) / 1000).toFixed(0)} s.`);
+  } finally {
+    await processes.stopAll();
+    rmSync(scriptDirectory, { recursive: true, force: true });
+  }
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) await runChat();
