@@ -217,6 +217,26 @@ describe('streaming', () => {
   });
 });
 
+describe('many requests', () => {
+  // @see the chat benchmark's probe: a signal shared by every request without one kept each call's listener.
+  it('leave no abort listener behind when the adapter gives no signal', async () => {
+    const { byokit } = await setUp();
+    await call(byokit, 'PATCH', '/users/me/api-key', { principal: alice, body: { anthropic_api_key: fakeProviderKey('anthropic') } });
+    const warnings: Error[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning);
+    process.on('warning', onWarning);
+    try {
+      for (let index = 0; index < 20; index++) {
+        expect((await call(byokit, 'POST', '/llm/chat/completions', { principal: alice, body: hello(GUIDE_MODEL_ID) }))!.status).toBe(200);
+      }
+      await new Promise((resolve) => setImmediate(resolve));
+    } finally {
+      process.off('warning', onWarning);
+    }
+    expect(warnings.filter((warning) => warning.name === 'MaxListenersExceededWarning')).toEqual([]);
+  });
+});
+
 describe('refused before any provider call', () => {
   it.each([
     ['a model id that is not a UUID', { model_id: '../../etc/passwd' }, 422, 'validation_failed'],

@@ -18,7 +18,6 @@ export type RequestHandler = (request: ByokitRequest) => Promise<ByokitResponse 
  */
 export function createRequestHandler(routes: readonly Route<any, any, any>[], logger: Logger): RequestHandler {
   const table = new RouteTable(routes);
-  const neverAborted = new AbortController().signal;
 
   return async (request) => {
     const started = performance.now();
@@ -40,7 +39,10 @@ export function createRequestHandler(routes: readonly Route<any, any, any>[], lo
       const params = route.params ? validate(route.params, match.params, 'path') : match.params;
       const body = route.body ? validate(route.body, await readJsonBody(request, route.bodyLimitBytes ?? 0), 'body') : undefined;
       const query = route.query ? validate(route.query, queryObject(request.url, queryStart), 'query') : undefined;
-      const result = await route.handle({ principal, body, query, params, requestId, signal: request.signal ?? neverAborted });
+      // A signal of the request's own when the adapter gave none: calls below listen on it, and a signal shared
+      // by every request would keep each call's listener for the life of the process.
+      const signal = request.signal ?? new AbortController().signal;
+      const result = await route.handle({ principal, body, query, params, requestId, signal });
       const headers = { ...baseHeaders(requestId), ...result.headers };
       if ('stream' in result) {
         headers['content-type'] = result.contentType;
