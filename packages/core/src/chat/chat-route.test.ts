@@ -4,6 +4,7 @@ import type { Provider } from '../keys/providers.js';
 import { startMockProviders, type MockProviders } from '../testing/mock-providers.js';
 import { admin, alice, bob, call, testByokit } from '../http/test-helpers.js';
 import { fixtureChunks, fixtureJson } from '../providers/fixtures.js';
+import { eventNameFromType, startReplayServer } from '../providers/replay-server.js';
 
 /** The guide's model id: claude-sonnet-4-5 (shared/seed/user-api-key-guide.md, step 5). */
 const GUIDE_MODEL_ID = '564e8710-43a9-406f-b0ab-e8d651a33e82';
@@ -201,6 +202,23 @@ describe('streaming', () => {
     await iterator.return?.();
     await expect.poll(() => mock.requests.find((request) => request.provider === 'anthropic')?.aborted, { timeout: 5_000 }).toBe(true);
     mock.setChunkGapMs(0);
+  });
+
+  it('answers a clean HTTP error, not a 200 stream, when the provider fails with its first event', async () => {
+    const overloaded = '{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}';
+    const provider = await startReplayServer({ events: [overloaded], eventName: eventNameFromType });
+    try {
+      const { byokit } = await testByokit({ providers: { anthropic: { baseUrl: provider.origin, retries: 0 } }, environment: {} });
+      await call(byokit, 'PATCH', '/users/me/api-key', { principal: alice, body: { anthropic_api_key: fakeProviderKey('anthropic') } });
+      const response = await call(byokit, 'POST', '/llm/chat/completions', {
+        principal: alice,
+        body: hello(GUIDE_MODEL_ID, { stream: true }),
+      });
+      expect(response!.status).toBe(502);
+      expect(response!.json.error.code).toBe('provider_unavailable');
+    } finally {
+      await provider.close();
+    }
   });
 
   it('ends with an error event in the contract shape when the provider fails mid-stream', async () => {

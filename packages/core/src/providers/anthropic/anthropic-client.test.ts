@@ -376,11 +376,13 @@ describe('Anthropic errors', () => {
     expect(finishes(events)).toEqual([]);
   });
 
-  it('throws an error event that comes first, so the caller can still answer with a clean HTTP error', async () => {
+  it('delivers an error event that comes right after HTTP 200 as the first event (the chat service turns it into a clean HTTP error)', async () => {
     const overloaded = '{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}';
     const server = await replay({ events: [overloaded], eventName: eventNameFromType });
-    const error = await rejection(clientFor(server).stream(request, { key: secret }));
-    expect(error.code).toBe('provider_unavailable');
+    const events = [];
+    for await (const event of await clientFor(server).stream(request, { key: secret })) events.push(event);
+    expect(events).toHaveLength(1);
+    expect(events[0]).toMatchObject({ type: 'error', error: { code: 'provider_unavailable' } });
   });
 
   it.each([

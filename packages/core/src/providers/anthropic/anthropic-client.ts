@@ -12,7 +12,7 @@ import type {
 } from '../provider-types.js';
 import { anthropicErrorSchema, anthropicMessageSchema, isTextBlock, type AnthropicMessageResponse } from './anthropic-api.js';
 import { anthropicErrorToByokitError, readAnthropicError } from './anthropic-error.js';
-import { anthropicEvents, firstEventChecked, iterateEvents } from './anthropic-stream.js';
+import { anthropicEvents, iterateEvents } from './anthropic-stream.js';
 import { convertAnthropicUsage } from './anthropic-usage.js';
 import { convertToAnthropicRequest } from './convert-to-anthropic-request.js';
 import { mapAnthropicFinishReason } from './map-anthropic-finish-reason.js';
@@ -29,9 +29,9 @@ const ANTHROPIC_VERSION = '2023-06-01';
  * followed, so it cannot be carried to another host.
  *
  * - `complete()` concatenates the answer's text blocks (thinking and other blocks are not the answer).
- * - `stream()` resolves after the first event, so an `error` event right after HTTP 200 is still thrown as
- *   a clean error; later failures arrive as an `error` event that ends the iteration. Leaving the loop early
- *   aborts the upstream request.
+ * - `stream()` resolves once the HTTP status is checked; failures after that, even an `error` event right after
+ *   HTTP 200, arrive as an `error` event that ends the iteration (the chat service reads the first event before
+ *   answering, for every provider). Leaving the loop early aborts the upstream request.
  * - `checkKey()` lists models, which is free.
  *
  * Request warnings (e.g. `top_p` dropped next to `temperature`) are not surfaced: the ProviderClient
@@ -54,7 +54,7 @@ export function anthropicClient(settings: ProviderSettings): ProviderClient {
       const response = await http.post('v1/messages', body, headersFor(options), options.signal);
       if (response.body === null)
         throw new ByokitError('provider_error', 'The Anthropic API answered without a body.', { provider: 'anthropic' });
-      return firstEventChecked(iterateEvents(anthropicEvents(response.body), options.signal));
+      return iterateEvents(anthropicEvents(response.body), options.signal);
     },
 
     async checkKey(options: ProviderCallOptions): Promise<KeyCheck> {

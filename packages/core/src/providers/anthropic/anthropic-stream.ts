@@ -73,31 +73,3 @@ function pipelineError(error: unknown): ByokitError {
     { cause: error },
   );
 }
-
-/**
- * Waits for the first unified event before handing the stream over, so that an `error` event Anthropic sends
- * right after HTTP 200 (e.g. `overloaded_error`) is thrown as a clean error before the caller has sent its
- * client a single byte (style.md: "read the first event before committing the response").
- */
-export async function firstEventChecked(events: AsyncGenerator<ProviderStreamEvent>): Promise<AsyncIterable<ProviderStreamEvent>> {
-  const first = await events.next();
-  if (!first.done && first.value.type === 'error') {
-    await events.return(undefined);
-    throw first.value.error;
-  }
-  return withFirst(first, events);
-}
-
-async function* withFirst(
-  first: IteratorResult<ProviderStreamEvent>,
-  rest: AsyncGenerator<ProviderStreamEvent>,
-): AsyncGenerator<ProviderStreamEvent> {
-  try {
-    if (first.done) return;
-    yield first.value;
-    yield* rest;
-  } finally {
-    // Leaving during the first event must still cancel the body; returning a finished generator is harmless.
-    await rest.return(undefined);
-  }
-}
