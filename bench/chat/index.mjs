@@ -29,7 +29,6 @@ const MOCK_CLI = fileURLToPath(new URL('./cli.js', import.meta.resolve('@byokit/
 const FLOOR_SERVER = fileURLToPath(new URL('./servers/floor.mjs', import.meta.url));
 const BYOKIT_SERVER = fileURLToPath(new URL('./servers/byokit-server.mjs', import.meta.url));
 const CLIENT = fileURLToPath(new URL('./hrtime-client.mjs', import.meta.url));
-const BYOKIT_TARGETS = ['byokit', 'byokit+undici'];
 
 const rotated = (list, round) => list.map((_, index) => list[(index + round) % list.length]);
 const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
@@ -40,19 +39,18 @@ const ratio = (value, floor) => value / floor;
 
 /**
  * Starts one set of servers sharing a mock whose streams pause `gapMs` between events: the mock (the
- * `direct` target), the floor and byokit with each fetch. Resolves with each target's origin and process.
+ * `direct` target), the floor and byokit. Resolves with each target's origin and process.
  */
 async function startStack(processes, gapMs, secrets) {
   const mock = await processes.start(node, [MOCK_CLI, '--port', '0', '--gap-ms', String(gapMs)], { label: 'mock providers' });
   const upstream = mock.info.anthropic;
   const env = { BENCH_TOKEN: secrets.token, BENCH_ANTHROPIC_KEY: secrets.anthropicKey };
-  const [floor, byokit, undici] = await Promise.all([
+  const [floor, byokit] = await Promise.all([
     processes.start(node, [FLOOR_SERVER, '--upstream', upstream], { label: 'floor server' }),
     processes.start(node, [BYOKIT_SERVER, '--anthropic-base-url', upstream], { env, label: 'byokit server' }),
-    processes.start(node, [BYOKIT_SERVER, '--anthropic-base-url', upstream, '--fetch=undici'], { env, label: 'byokit+undici server' }),
   ]);
   const at = (started) => ({ child: started.child, origin: `http://127.0.0.1:${started.info.port}` });
-  const stack = { direct: { child: mock.child, origin: upstream }, floor: at(floor), byokit: at(byokit), 'byokit+undici': at(undici) };
+  const stack = { direct: { child: mock.child, origin: upstream }, floor: at(floor), byokit: at(byokit) };
   // A stream of the long-gap mock takes minutes to finish: there only the plain answer is checked.
   await checkAnswers(stack, secrets, gapMs <= 100 ? [false, true] : [false]);
   return { ...stack, stop: () => Promise.all(TARGETS.map((target) => processes.stop(stack[target].child))) };
@@ -248,7 +246,7 @@ async function measureFirstByte(processes, stack, secrets, gapMs) {
 
 /** RSS growth of each proxy while it holds 1,000 open streams; fresh servers every round, so rounds do not reuse grown heaps. */
 async function measureOpenStreams(processes, secrets, load) {
-  const targets = ['floor', ...BYOKIT_TARGETS];
+  const targets = ['floor', 'byokit'];
   const growth = Object.fromEntries(targets.map((target) => [target, []]));
   const baseline = Object.fromEntries(targets.map((target) => [target, []]));
   for (let round = 0; round < ROUNDS; round++) {
@@ -309,7 +307,8 @@ async function measureOpenStreams(processes, secrets, load) {
 function goalsTable({ throughput, latency, firstBytes, streams, keyResolutionMicros }) {
   const rows = [];
   const verdict = (met) => (met ? 'met' : 'NOT met');
-  for (const target of BYOKIT_TARGETS) {
+  const target = 'byokit';
+  {
     const push = (goal, byokitFigure, floorFigure, value, met) =>
       rows.push({ goal, target, byokit: byokitFigure, floor: floorFigure, ratio: fixed(value, 2), result: verdict(met) });
     const addedRatio = ratio(latency[target].added.median, latency.floor.added.median);
@@ -364,22 +363,6 @@ function goalsTable({ throughput, latency, firstBytes, streams, keyResolutionMic
   console.table(rows);
 }
 
-/** Says whether undici's fetch is clearly faster than the global one: better in every round, on throughput and on added latency. */
-function fetchComparison(throughput, latency) {
-  const global = { rate: throughput.byokit.rate, added: latency.byokit.added };
-  const undici = { rate: throughput['byokit+undici'].rate, added: latency['byokit+undici'].added };
-  const moreThroughput = undici.rate.min > global.rate.max;
-  const lessLatency = undici.added.max < global.added.min;
-  const figures = `throughput ${fixed(undici.rate.median / global.rate.median, 2)}× (${moreThroughput ? 'higher in every round' : 'rounds overlap'}), added p50 latency ${fixed(undici.added.median / global.added.median, 2)}× (${lessLatency ? 'lower in every round' : 'rounds overlap'})`;
-  const verdict =
-    moreThroughput && lessLatency
-      ? "undici's fetch is clearly faster here: worth considering as byokit's default (not changed by this benchmark)."
-      : moreThroughput || lessLatency
-        ? "undici's fetch is faster on one measure only, not clearly faster overall."
-        : "undici's fetch is not faster here.";
-  console.log(`\nundici fetch + keep-alive Agent vs Node's global fetch, same byokit: ${figures}. ${verdict}`);
-}
-
 /**
  * Runs the chat-path benchmark and prints its tables and goals. `keyResolutionMicros` is the cached key
  * resolution measured by bench/key-path.mjs in the same run (not measured twice).
@@ -392,10 +375,7 @@ export async function runChat({ keyResolutionMicros } = {}) {
   try {
     const wrk = findWrk();
     const scripts = Object.fromEntries(
-      TARGETS.map((target) => [
-        target,
-        writeLuaScript(scriptDirectory, target.replace('+', '-'), requestFor(target, { ...secrets, stream: false })),
-      ]),
+      TARGETS.map((target) => [target, writeLuaScript(scriptDirectory, target, requestFor(target, { ...secrets, stream: false }))]),
     );
     const load = loadGenerator(processes, wrk, scripts, secrets);
     load.label = wrk
@@ -434,7 +414,6 @@ export async function runChat({ keyResolutionMicros } = {}) {
     const streams = await measureOpenStreams(processes, secrets, load);
 
     goalsTable({ throughput, latency, firstBytes, streams, keyResolutionMicros });
-    fetchComparison(throughput, latency);
     console.log(`Chat benchmark took ${((performance.now() - started) / 1000).toFixed(0)} s.`);
   } finally {
     await processes.stopAll();

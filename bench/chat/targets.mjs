@@ -6,14 +6,13 @@
 const USER_GUIDE_MODEL_ID = '564e8710-43a9-406f-b0ab-e8d651a33e82';
 
 /** The targets, in the order of the first round; later rounds rotate it. */
-export const TARGETS = ['direct', 'floor', 'byokit', 'byokit+undici'];
+export const TARGETS = ['direct', 'floor', 'byokit'];
 
 /** What the client → target hop carries, and how each target is reached. */
 export const TARGET_LABELS = {
   direct: 'direct (client → mock)',
   floor: 'floor (client → node:http pass-through → mock)',
-  byokit: 'byokit (client → Express + byokit, global fetch → mock)',
-  'byokit+undici': 'byokit+undici (same, providers.anthropic.fetch = undici fetch + keep-alive Agent)',
+  byokit: 'byokit (client → Express + byokit → mock)',
 };
 
 /**
@@ -21,7 +20,7 @@ export const TARGET_LABELS = {
  * (Anthropic's `text_delta` event; byokit's first chunk with `content`).
  */
 export function requestFor(target, { token, anthropicKey, stream }) {
-  if (target === 'byokit' || target === 'byokit+undici') {
+  if (target === 'byokit') {
     return {
       path: '/v2/llm/chat/completions',
       headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },

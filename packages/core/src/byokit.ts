@@ -38,8 +38,8 @@ export interface ByokitOptions {
   /** The clock, for tests. Default: the system clock. */
   now?: () => Date;
   /**
-   * Provider settings from the host (never from a request): base URL, timeout, retries, static headers, a
-   * custom fetch. Defaults: each provider's public API, 10 minutes, 1 retry.
+   * Provider settings from the host (never from a request): base URL, timeout, retries, static headers, an
+   * undici dispatcher. Defaults: each provider's public API, 10 minutes, 1 retry.
    */
   providers?: ProvidersSettings;
   /** How long an admin's catalog change on another node may take to be seen here. Default 30 s. */
@@ -127,6 +127,7 @@ export async function createByokit(options: ByokitOptions): Promise<Byokit> {
     }),
     close: async () => {
       cache.clear();
+      await Promise.all(Object.values(clients).map((client) => client.close?.()));
       await options.storage.close?.();
     },
   };

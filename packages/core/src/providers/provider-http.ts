@@ -1,10 +1,11 @@
-import ky, { type KyInstance } from 'ky';
+import { Agent, type Dispatcher } from 'undici';
 import { readAtMost } from '../bytes.js';
-import { abortSafeFetch } from './abort-safe-fetch.js';
 import { ByokitError } from '../errors.js';
 import { PROVIDER_LABELS, type Provider } from '../keys/providers.js';
 import { scrubSecrets } from '../keys/scrub-secrets.js';
-import type { ProviderSettings } from './provider-types.js';
+import type { ProviderSettings, ProviderStreamEvent } from './provider-types.js';
+import { streamEvents, type StreamDecoder } from './server-sent-events.js';
+import { transportError } from './transport-error.js';
 
 /** What a provider said in an error body, once parsed by its client. */
 export interface UpstreamErrorInfo {
@@ -18,6 +19,8 @@ export interface UpstreamErrorInfo {
 /** Reads a provider's error body (its own shape) into a message and a retry delay. */
 export type UpstreamErrorReader = (body: unknown) => UpstreamErrorInfo;
 
+type ResponseBody = Dispatcher.ResponseData['body'];
+
 /** Error bodies are small; more than this is not read (a hostile or broken upstream). */
 const MAX_ERROR_BODY_BYTES = 64 * 1024;
 const DEFAULT_TIMEOUT_MS = 600_000;
@@ -26,81 +29,128 @@ const RETRY_STATUSES = new Set([500, 502, 503, 504, 529]);
 const RETRY_BASE_DELAY_MS = 250;
 
 /**
- * The HTTP side of a provider client, on ky: base URL, timeout and retries from host configuration only,
- * redirects never followed (fetch would carry `x-api-key` or `x-goog-api-key` to the new host:
- * spec/security.md, "No SSRF"), and every non-2xx answer turned into a typed, scrubbed `ByokitError`.
+ * The HTTP side of a provider client, on undici's dispatcher API over keep-alive connections: the hot path of
+ * every chat, so nothing in it builds a WHATWG `Request`, `Response` or web stream (docs/performance.md).
+ * Base URL, timeouts and retries come from host configuration only; redirects are never followed (the key
+ * would go to the new host: spec/security.md, "No SSRF"); every non-2xx answer becomes a typed, scrubbed
+ * `ByokitError`; the caller's abort signal cancels the request at any point, body included.
  */
 export class ProviderHttp {
-  readonly #ky: KyInstance;
+  readonly #dispatcher: Dispatcher;
+  readonly #ownsDispatcher: boolean;
+  readonly #origin: string;
+  /** The base URL's path, ending in `/`: request paths are relative to it, as with the SDKs' base URLs. */
+  readonly #basePath: string;
+  readonly #timeoutMs: number;
   readonly #retries: number;
-  readonly #fetch: typeof fetch;
+  readonly #headers: Record<string, string>;
+  readonly #label: string;
 
   constructor(
     private readonly provider: Provider,
     settings: ProviderSettings,
     private readonly readError: UpstreamErrorReader,
   ) {
+    const base = new URL(settings.baseUrl);
+    if (base.protocol !== 'https:' && base.protocol !== 'http:')
+      throw new TypeError(`${provider} baseUrl must be http(s): ${base.protocol}`);
+    this.#origin = base.origin;
+    this.#basePath = base.pathname.endsWith('/') ? base.pathname : `${base.pathname}/`;
+    this.#timeoutMs = settings.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.#retries = settings.retries ?? 1;
-    this.#ky = ky.create({
-      prefixUrl: settings.baseUrl,
-      timeout: settings.timeoutMs ?? DEFAULT_TIMEOUT_MS,
-      // Retries are ours (see send): ky retries a status only when it throws HTTPError, and with
-      // throwHttpErrors off, as here, so that error bodies can be read once, it would never retry one.
-      retry: 0,
-      throwHttpErrors: false,
-      redirect: 'manual',
-      headers: settings.headers,
-    });
-    this.#fetch = settings.fetch ?? globalThis.fetch;
+    this.#headers = { ...settings.headers };
+    this.#label = PROVIDER_LABELS[provider];
+    this.#ownsDispatcher = settings.dispatcher === undefined;
+    this.#dispatcher = settings.dispatcher ?? new Agent();
   }
 
-  /** POSTs JSON; resolves with the response once its status is 2xx, else throws the mapped error. */
-  post(path: string, body: unknown, headers: Record<string, string>, signal?: AbortSignal): Promise<Response> {
-    return this.send(() => this.#ky.post(path, { json: body, headers, signal, fetch: abortSafeFetch(this.#fetch, signal) }), signal);
+  /** POSTs JSON and reads the answer as JSON. Upstream failures throw a `ByokitError`; the caller's abort its reason. */
+  async postJson(path: string, body: unknown, headers: Record<string, string>, signal?: AbortSignal): Promise<unknown> {
+    const response = await this.#send('POST', path, headers, JSON.stringify(body), signal);
+    let text: string;
+    try {
+      text = await response.body.text();
+    } catch (error) {
+      throw transportError(error, this.provider, signal, 'broke off during the answer');
+    }
+    try {
+      return JSON.parse(text);
+    } catch {
+      // The body is never quoted: it may hold anything.
+      throw new ByokitError('provider_error', `The ${this.#label} API sent an answer that is not JSON.`, { provider: this.provider });
+    }
   }
 
-  /** GETs; resolves with the response once its status is 2xx, else throws the mapped error. */
-  get(path: string, headers: Record<string, string>, signal?: AbortSignal): Promise<Response> {
-    return this.send(() => this.#ky.get(path, { headers, signal, fetch: abortSafeFetch(this.#fetch, signal) }), signal);
+  /**
+   * POSTs JSON and decodes the server-sent events of the answer. Resolves once the status is 2xx (a refusal is
+   * still a clean error); see {@link streamEvents} for how the events end.
+   */
+  async postStream(
+    path: string,
+    body: unknown,
+    headers: Record<string, string>,
+    decoder: StreamDecoder,
+    signal?: AbortSignal,
+  ): Promise<AsyncIterable<ProviderStreamEvent>> {
+    const response = await this.#send('POST', path, headers, JSON.stringify(body), signal);
+    return streamEvents(response.body, this.provider, decoder, signal);
   }
 
-  private async send(call: () => Promise<Response>, signal?: AbortSignal): Promise<Response> {
+  /** GETs and discards the body: for calls whose status is the answer (a key check). */
+  async probe(path: string, headers: Record<string, string>, signal?: AbortSignal): Promise<void> {
+    const response = await this.#send('GET', path, headers, undefined, signal);
+    await response.body.dump();
+  }
+
+  /** Closes the connections of the dispatcher this client made (one the host passed in is the host's). */
+  async close(): Promise<void> {
+    if (this.#ownsDispatcher) await this.#dispatcher.close();
+  }
+
+  async #send(
+    method: 'GET' | 'POST',
+    path: string,
+    callHeaders: Record<string, string>,
+    body: string | undefined,
+    signal: AbortSignal | undefined,
+  ): Promise<Dispatcher.ResponseData> {
+    const headers = { ...this.#headers, ...callHeaders, ...(body !== undefined && { 'content-type': 'application/json' }) };
+    const options: Dispatcher.RequestOptions = {
+      origin: this.#origin,
+      path: this.#basePath + path,
+      method,
+      headers,
+      body,
+      signal,
+      headersTimeout: this.#timeoutMs,
+      // The longest silence inside a body: a stream that stalls is cut off rather than held open forever.
+      bodyTimeout: this.#timeoutMs,
+    };
     for (let attempt = 0; ; attempt++) {
       const last = attempt >= this.#retries;
-      let response: Response;
+      let response: Dispatcher.ResponseData;
       try {
-        response = await call();
+        response = await this.#dispatcher.request(options);
       } catch (error) {
-        const failure = this.transportError(error);
+        const failure = transportError(error, this.provider, signal, 'could not be reached');
         // A connection that failed before any answer may be tried again; a timeout or the caller's abort not.
         if (last || (failure as { code?: string }).code !== 'provider_unavailable') throw failure;
         await pause(attempt, signal);
         continue;
       }
-      if (response.ok) return response;
-      if (last || !RETRY_STATUSES.has(response.status)) throw await this.statusError(response);
-      await response.body?.cancel();
+      const status = response.statusCode;
+      if (status >= 200 && status < 300) return response;
+      if (last || !RETRY_STATUSES.has(status)) throw await this.#statusError(status, response);
+      await response.body.dump().catch(() => undefined);
       await pause(attempt, signal);
     }
   }
 
-  private transportError(error: unknown): unknown {
-    const name = (error as { name?: string }).name;
-    // The caller went away: not the provider's failure; let it pass as is.
-    if (name === 'AbortError') return error;
-    const label = PROVIDER_LABELS[this.provider];
-    if (name === 'TimeoutError') {
-      return new ByokitError('provider_timeout', `The ${label} API did not answer in time.`, { provider: this.provider }, { cause: error });
-    }
-    return new ByokitError('provider_unavailable', `The ${label} API could not be reached.`, { provider: this.provider }, { cause: error });
-  }
-
-  private async statusError(response: Response): Promise<ByokitError> {
-    const info = this.readError(await readJsonCapped(response));
+  async #statusError(status: number, response: Dispatcher.ResponseData): Promise<ByokitError> {
+    const info = this.readError(await readJsonCapped(response.body));
     const detail = info.message ? `: ${clip(scrubSecrets(info.message))}` : '';
-    const label = PROVIDER_LABELS[this.provider];
+    const label = this.#label;
     const provider = this.provider;
-    const status = response.status;
     if (status >= 300 && status < 400) {
       return new ByokitError(
         'provider_error',
@@ -113,7 +163,7 @@ export class ProviderHttp {
     if (status === 401 || status === 403 || info.keyRejected)
       return new ByokitError('provider_key_rejected', `The ${label} API refused the key${detail}`, { provider });
     if (status === 429) {
-      const retryAfterSeconds = retryAfterHeader(response.headers.get('retry-after')) ?? info.retryAfterSeconds;
+      const retryAfterSeconds = retryAfterHeader(response.headers['retry-after']) ?? info.retryAfterSeconds;
       return new ByokitError('provider_rate_limited', `The ${label} API is rate limiting this key${detail}`, {
         provider,
         ...(retryAfterSeconds !== undefined && { retryAfterSeconds }),
@@ -138,19 +188,23 @@ function pause(attempt: number, signal?: AbortSignal): Promise<void> {
   });
 }
 
-async function readJsonCapped(response: Response): Promise<unknown> {
-  const bytes = response.body && (await readAtMost(response.body, MAX_ERROR_BODY_BYTES));
-  if (!bytes) return undefined;
+/** An error body as JSON, or undefined when it is not JSON, too large, or broken off. */
+async function readJsonCapped(body: ResponseBody): Promise<unknown> {
   try {
-    return JSON.parse(new TextDecoder().decode(bytes));
+    const bytes = await readAtMost(body, MAX_ERROR_BODY_BYTES);
+    return bytes && JSON.parse(new TextDecoder().decode(bytes));
   } catch {
     return undefined;
+  } finally {
+    // Stopped early (too large): close it rather than leave the connection half-read.
+    if (!body.readableEnded) body.destroy();
   }
 }
 
 /** `Retry-After` as seconds (RFC 9110 §10.2.3: delay-seconds or an HTTP date). */
-function retryAfterHeader(value: string | null): number | undefined {
-  if (value === null) return undefined;
+function retryAfterHeader(header: string | string[] | undefined): number | undefined {
+  const value = Array.isArray(header) ? header[0] : header;
+  if (value === undefined) return undefined;
   if (/^\d+$/.test(value.trim())) return Number(value.trim());
   const date = Date.parse(value);
   return Number.isNaN(date) ? undefined : Math.max(0, (date - Date.now()) / 1000);

@@ -1,3 +1,4 @@
+import type { Dispatcher } from 'undici';
 import type { ByokitError } from '../errors.js';
 import type { Provider } from '../keys/providers.js';
 import type { SecretKey } from '../keys/secret-key.js';
@@ -88,18 +89,26 @@ export interface ProviderClient {
   stream(request: ProviderChatRequest, options: ProviderCallOptions): Promise<AsyncIterable<ProviderStreamEvent>>;
   /** Asks the provider whether a key works, with a free call (listing models). */
   checkKey(options: ProviderCallOptions): Promise<KeyCheck>;
+  /** Closes the client's idle connections (`byokit.close()` calls it). */
+  close?(): Promise<void>;
 }
 
 /** Host configuration of a provider: where it is and how long to wait. Never from a request. */
 export interface ProviderSettings {
   /** The SDK's own meaning: `https://api.anthropic.com`, `https://api.openai.com/v1`, `https://generativelanguage.googleapis.com`. */
   baseUrl: string;
-  /** Milliseconds for the whole call (a stream: until its headers). Default 600,000 (LLM calls are slow). */
+  /**
+   * Milliseconds to wait for the answer to start, and the longest silence allowed inside it (a stream that
+   * stalls that long is cut off with `provider_timeout`). Default 600,000 (LLM calls are slow).
+   */
   timeoutMs?: number;
   /** Retries on connection failures and 5xx before the answer starts. Default 1. */
   retries?: number;
   /** Extra static headers (e.g. a gateway's). Never a place for the key. */
   headers?: Record<string, string>;
-  /** The fetch to use, e.g. undici's with a keep-alive dispatcher. Default: the global fetch. */
-  fetch?: typeof fetch;
+  /**
+   * The undici dispatcher to send through, e.g. a `ProxyAgent` for an outbound proxy. Default: a keep-alive
+   * `Agent` of the client's own, closed by `byokit.close()`.
+   */
+  dispatcher?: Dispatcher;
 }

@@ -1,52 +1,105 @@
-import { EventSourceParserStream, type EventSourceMessage } from 'eventsource-parser/stream';
-import { ByokitError } from '../errors.js';
+// The streaming pipeline (style.md), one async generator per stage and no web streams (they cost about
+// 100 KB per open stream; docs/performance.md): response body → eventsource-parser → the provider's
+// StreamDecoder → unified events, each passed on as soon as it is decoded.
+import type { Readable } from 'node:stream';
+import { createParser } from 'eventsource-parser';
+import { ByokitError, isByokitError } from '../errors.js';
 import type { Provider } from '../keys/providers.js';
-
-/** No provider event comes near this; a line this long without a newline is a broken or hostile upstream. */
-export const MAX_EVENT_BYTES = 1024 * 1024;
+import type { ProviderStreamEvent } from './provider-types.js';
+import { transportError } from './transport-error.js';
 
 /**
- * Refuses an event that grows past `maxBytes` without ending (spec/security.md: "an upstream SSE line of
- * 50 MB with no newline: capped, aborted, clean error"); eventsource-parser would buffer it whole.
+ * No provider event comes near this many characters; a line or event this long without its end is a broken
+ * or hostile upstream (spec/security.md: "an upstream SSE line of 50 MB with no newline: capped, aborted,
+ * clean error").
  */
-function eventSizeGuard(provider: Provider, maxBytes: number): TransformStream<Uint8Array, Uint8Array> {
-  let sinceBlankLine = 0;
-  let previous = -1;
-  return new TransformStream({
-    transform(chunk, controller) {
-      for (let index = 0; index < chunk.length; index++) {
-        const byte = chunk[index]!;
-        // An event ends at a blank line: two line breaks in a row (CR, LF, or CRLF pairs).
-        if (byte === 0x0a && (previous === 0x0a || previous === 0x0d)) sinceBlankLine = 0;
-        else if (++sinceBlankLine > maxBytes) {
-          controller.error(
-            new ByokitError('provider_error', `The provider sent an event larger than ${maxBytes} bytes; the stream was cut off.`, {
-              provider,
-            }),
-          );
-          return;
-        }
-        if (byte !== 0x0d) previous = byte;
-      }
-      controller.enqueue(chunk);
+export const MAX_EVENT_SIZE = 1024 * 1024;
+
+/** Turns one provider's server-sent events into unified events. One decoder per stream: it holds its state. */
+export interface StreamDecoder {
+  /** The unified events for one event's `data`. An `error` event ends the stream. Events after the answer's end are ignored. */
+  event(data: string): ProviderStreamEvent[];
+  /** The body ended: what closes the answer (the finish held back), or an `error` event when it was cut short. */
+  end(): ProviderStreamEvent[];
+}
+
+/** The `data` of each server-sent event of a body, as it arrives; throws a `provider_error` on an oversized event. */
+export async function* eventData(
+  body: AsyncIterable<Uint8Array>,
+  provider: Provider,
+  maxEventSize = MAX_EVENT_SIZE,
+): AsyncGenerator<string> {
+  const pending: string[] = [];
+  let oversized = false;
+  const parser = createParser({
+    onEvent: (message) => pending.push(message.data),
+    onError: (error) => {
+      if (error.type === 'max-buffer-size-exceeded') oversized = true;
     },
+    maxBufferSize: maxEventSize,
   });
+  const decoder = new TextDecoder();
+  for await (const chunk of body) {
+    parser.feed(decoder.decode(chunk, { stream: true }));
+    if (oversized) {
+      throw new ByokitError(
+        'provider_error',
+        `The provider sent an event larger than ${maxEventSize} characters; the stream was cut off.`,
+        {
+          provider,
+        },
+      );
+    }
+    for (let index = 0; index < pending.length; index++) yield pending[index]!;
+    pending.length = 0;
+  }
 }
 
 /**
- * A response body as server-sent events: body → size guard → TextDecoderStream → EventSourceParserStream
- * (eventsource-parser). Iterate it with `for await`; leaving the loop cancels the body, which aborts the
- * upstream request.
+ * A response body as unified events, through `decoder`. Iterating it never throws for the provider's sake: a
+ * mid-stream error, a malformed or oversized event, or a dropped connection each arrive as one last `error`
+ * event. The one exception is the caller's own abort, thrown as its signal's reason, so that an aborted answer
+ * is never mistaken for a finished one. Leaving the loop early (even before the first event) closes the body,
+ * which aborts the upstream request: the provider stops generating, and billing, tokens nobody will read.
  */
-export function serverSentEvents(
-  body: ReadableStream<Uint8Array>,
+export function streamEvents(
+  body: Readable & AsyncIterable<Uint8Array>,
   provider: Provider,
-  maxEventBytes = MAX_EVENT_BYTES,
-): ReadableStream<EventSourceMessage> {
-  return body
-    .pipeThrough(eventSizeGuard(provider, maxEventBytes))
-    .pipeThrough(new TextDecoderStream() as unknown as TransformStream<Uint8Array, string>)
-    .pipeThrough(new EventSourceParserStream());
+  decoder: StreamDecoder,
+  signal?: AbortSignal,
+): AsyncIterable<ProviderStreamEvent> {
+  const events = decode(body, provider, decoder, signal);
+  const iterator: AsyncIterator<ProviderStreamEvent> = {
+    next: () => events.next(),
+    // A generator that never started skips its cleanup on return(): close the body here in any case.
+    return: () => {
+      if (!body.readableEnded) body.destroy();
+      return events.return(undefined);
+    },
+  };
+  return { [Symbol.asyncIterator]: () => iterator };
+}
+
+async function* decode(
+  body: AsyncIterable<Uint8Array>,
+  provider: Provider,
+  decoder: StreamDecoder,
+  signal: AbortSignal | undefined,
+): AsyncGenerator<ProviderStreamEvent, undefined> {
+  try {
+    for await (const data of eventData(body, provider)) {
+      for (const event of decoder.event(data)) {
+        yield event;
+        if (event.type === 'error') return;
+      }
+    }
+    yield* decoder.end();
+  } catch (error) {
+    const failure = isByokitError(error) ? error : transportError(error, provider, signal, 'broke off during the answer');
+    if (!isByokitError(failure)) throw failure; // the caller's abort
+    yield { type: 'error', error: failure };
+  }
+  return undefined;
 }
 
 /** Parses an event's JSON; undefined when it is not JSON (the caller turns that into an error event). */

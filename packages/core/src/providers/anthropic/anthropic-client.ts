@@ -12,7 +12,7 @@ import type {
 } from '../provider-types.js';
 import { anthropicErrorSchema, anthropicMessageSchema, isTextBlock, type AnthropicMessageResponse } from './anthropic-api.js';
 import { anthropicErrorToByokitError, readAnthropicError } from './anthropic-error.js';
-import { anthropicEvents, iterateEvents } from './anthropic-stream.js';
+import { anthropicStreamDecoder } from './anthropic-stream.js';
 import { convertAnthropicUsage } from './anthropic-usage.js';
 import { convertToAnthropicRequest } from './convert-to-anthropic-request.js';
 import { mapAnthropicFinishReason } from './map-anthropic-finish-reason.js';
@@ -42,26 +42,22 @@ export function anthropicClient(settings: ProviderSettings): ProviderClient {
 
   return {
     provider: 'anthropic',
+    close: () => http.close(),
 
     async complete(request: ProviderChatRequest, options: ProviderCallOptions): Promise<ProviderChatResponse> {
       const { body } = convertToAnthropicRequest(request, false);
-      const response = await http.post('v1/messages', body, headersFor(options), options.signal);
-      return toChatResponse(await readMessage(response, options.signal));
+      return toChatResponse(readMessage(await http.postJson('v1/messages', body, headersFor(options), options.signal)));
     },
 
     async stream(request: ProviderChatRequest, options: ProviderCallOptions): Promise<AsyncIterable<ProviderStreamEvent>> {
       const { body } = convertToAnthropicRequest(request, true);
-      const response = await http.post('v1/messages', body, headersFor(options), options.signal);
-      if (response.body === null)
-        throw new ByokitError('provider_error', 'The Anthropic API answered without a body.', { provider: 'anthropic' });
-      return iterateEvents(anthropicEvents(response.body), options.signal);
+      return http.postStream('v1/messages', body, headersFor(options), anthropicStreamDecoder(), options.signal);
     },
 
     async checkKey(options: ProviderCallOptions): Promise<KeyCheck> {
       try {
         // https://docs.anthropic.com/en/api/models-list; one model is enough to know the key works.
-        const response = await http.get('v1/models?limit=1', headersFor(options), options.signal);
-        await response.body?.cancel();
+        await http.probe('v1/models?limit=1', headersFor(options), options.signal);
         return 'valid';
       } catch (error) {
         if (options.signal?.aborted) throw error;
@@ -85,15 +81,8 @@ function headersFor(options: ProviderCallOptions): Record<string, string> {
   return { 'x-api-key': options.key.reveal(), 'anthropic-version': ANTHROPIC_VERSION };
 }
 
-/** The response body as a message; what does not parse is a `provider_error` that quotes none of the body. */
-async function readMessage(response: Response, signal: AbortSignal | undefined): Promise<AnthropicMessageResponse> {
-  let json: unknown;
-  try {
-    json = await response.json();
-  } catch {
-    if (signal?.aborted) throw signal.reason;
-    throw new ByokitError('provider_error', 'The Anthropic API sent a response that is not JSON.', { provider: 'anthropic' });
-  }
+/** The answer as a message; what does not parse is a `provider_error` that quotes none of the body. */
+function readMessage(json: unknown): AnthropicMessageResponse {
   const message = anthropicMessageSchema.safeParse(json);
   if (message.success) return message.data;
   // A proxy may pass an Anthropic error body on with HTTP 200.

@@ -294,16 +294,19 @@ describe('googleClient().stream', () => {
     await expect(server.aborted).resolves.toBeUndefined();
   });
 
-  it('cancels the upstream request when the caller aborts mid-stream, and ends the loop quietly', async () => {
+  it('cancels the upstream request when the caller aborts mid-stream, and throws the abort (never a finish)', async () => {
     const chunks = fixtureChunks('google/google-text.chunks.txt');
     const { server, client } = await replay({ events: [chunks[0]!, chunks[1]!, chunks[1]!, chunks[1]!, chunks[2]!], gapMs: 200 });
     const controller = new AbortController();
     const seen: ProviderStreamEvent[] = [];
-    for await (const event of await client.stream(request, options(controller.signal))) {
-      seen.push(event);
-      if (event.type === 'text') controller.abort();
-    }
-    // What was already parsed may still arrive; nothing after the abort, and neither an error nor a finish.
+    const reading = (async () => {
+      for await (const event of await client.stream(request, options(controller.signal))) {
+        seen.push(event);
+        if (event.type === 'text') controller.abort();
+      }
+    })();
+    // The abort is thrown as is, as by the other providers' clients, so an aborted answer is never taken for a finished one.
+    await expect(reading).rejects.toMatchObject({ name: 'AbortError' });
     expect(seen[0]).toEqual({ type: 'text', text: 'There are **3**' });
     expect(seen.map((event) => event.type)).not.toContain('error');
     expect(seen.map((event) => event.type)).not.toContain('finish');

@@ -12,7 +12,7 @@ import type {
 import { googleResponseSchema } from './google-api.js';
 import { readGoogleError } from './google-error.js';
 import { convertGoogleResponse } from './google-response.js';
-import { googleStreamEvents } from './google-stream.js';
+import { googleStreamDecoder } from './google-stream.js';
 import { convertToGoogleRequest } from './convert-to-google-request.js';
 
 export { GOOGLE_LIMITS } from './google-limits.js';
@@ -44,18 +44,11 @@ export function googleClient(settings: ProviderSettings): ProviderClient {
   const http = new ProviderHttp('google', settings, readGoogleError);
   return {
     provider: 'google',
+    close: () => http.close(),
 
     async complete(request: ProviderChatRequest, options: ProviderCallOptions): Promise<ProviderChatResponse> {
       const { body } = convertToGoogleRequest(request);
-      const response = await http.post(googleModelPath(request.model, 'generateContent'), body, keyHeaders(options), options.signal);
-      let json: unknown;
-      try {
-        json = await response.json();
-      } catch (error) {
-        // The caller's abort while the body is read is theirs, not a broken answer.
-        if (options.signal?.aborted) throw error;
-        throw unreadable();
-      }
+      const json = await http.postJson(googleModelPath(request.model, 'generateContent'), body, keyHeaders(options), options.signal);
       // No cause and no zod issues attached: they could carry parts of the body into logs.
       const parsed = googleResponseSchema.safeParse(json);
       if (!parsed.success) throw unreadable();
@@ -64,21 +57,14 @@ export function googleClient(settings: ProviderSettings): ProviderClient {
 
     async stream(request: ProviderChatRequest, options: ProviderCallOptions): Promise<AsyncIterable<ProviderStreamEvent>> {
       const { body } = convertToGoogleRequest(request);
-      const response = await http.post(
-        `${googleModelPath(request.model, 'streamGenerateContent')}?alt=sse`,
-        body,
-        keyHeaders(options),
-        options.signal,
-      );
-      if (response.body === null) throw unreadable();
-      return googleStreamEvents(response.body, options.signal);
+      const path = `${googleModelPath(request.model, 'streamGenerateContent')}?alt=sse`;
+      return http.postStream(path, body, keyHeaders(options), googleStreamDecoder(), options.signal);
     },
 
     async checkKey(options: ProviderCallOptions): Promise<KeyCheck> {
       try {
         // Listing models is free (https://ai.google.dev/api/models#method:-models.list); the list itself is not needed.
-        const response = await http.get('v1beta/models', keyHeaders(options), options.signal);
-        await response.body?.cancel();
+        await http.probe('v1beta/models', keyHeaders(options), options.signal);
         return 'valid';
       } catch (error) {
         if (isByokitError(error) && error.code === 'provider_key_rejected') return 'invalid';

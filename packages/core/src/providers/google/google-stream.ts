@@ -1,8 +1,7 @@
-import type { EventSourceMessage } from 'eventsource-parser/stream';
-import { ByokitError, isByokitError } from '../../errors.js';
+import { ByokitError } from '../../errors.js';
 import type { FinishReason, ProviderStreamEvent } from '../provider-types.js';
-import { parseEventData, serverSentEvents } from '../server-sent-events.js';
-import { googleResponseSchema, type GoogleResponse } from './google-api.js';
+import { parseEventData, type StreamDecoder } from '../server-sent-events.js';
+import { googleResponseSchema } from './google-api.js';
 import { googleStreamError } from './google-error.js';
 import { candidateText, responseFinishReason } from './google-response.js';
 import { convertGoogleUsage } from './google-usage.js';
@@ -16,95 +15,33 @@ import { convertGoogleUsage } from './google-usage.js';
 // usage in the same chunk today, but nothing in the API promises no chunk after it). A body that ends without
 // a finishReason was cut off: an error event instead.
 
-type Controller = TransformStreamDefaultController<ProviderStreamEvent>;
+const failure = (what: string): ProviderStreamEvent => ({
+  type: 'error',
+  error: new ByokitError('provider_error', `The Google API ${what}.`, { provider: 'google' }),
+});
 
-const malformed = () =>
-  new ByokitError('provider_error', 'The Google API sent a stream event byokit could not read.', { provider: 'google' });
-
-/** The unified events of one Gemini stream, event by event. An error event ends the stream (and cancels the body). */
-function googleEventTransform(): TransformStream<EventSourceMessage, ProviderStreamEvent> {
+/** Decodes a Gemini stream, one zod parse per event. */
+export function googleStreamDecoder(): StreamDecoder {
   let finishReason: FinishReason | undefined;
-  const fail = (controller: Controller, error: ByokitError) => {
-    controller.enqueue({ type: 'error', error });
-    controller.terminate();
-  };
-  return new TransformStream({
-    transform(message, controller) {
-      const data = parseEventData(message.data);
-      if (isRecord(data) && 'error' in data) return fail(controller, googleStreamError(data));
-      const chunk = googleResponseSchema.safeParse(data);
-      if (!chunk.success) return fail(controller, malformed());
-      emitText(chunk.data, controller);
-      emitUsage(chunk.data, controller);
+  return {
+    event(data) {
+      const json = parseEventData(data);
+      if (isRecord(json) && 'error' in json) return [{ type: 'error', error: googleStreamError(json) }];
+      const chunk = googleResponseSchema.safeParse(json);
+      if (!chunk.success) return [failure('sent a stream event byokit could not read')];
+      const events: ProviderStreamEvent[] = [];
+      // Each chunk's new text, as it comes; thought summaries and empty parts are skipped.
+      const text = candidateText(chunk.data.candidates?.[0]);
+      if (text !== '') events.push({ type: 'text', text });
+      // The running usage: each replaces the previous one (Gemini streams cumulative counts; never add them).
+      if (chunk.data.usageMetadata !== undefined) events.push({ type: 'usage', usage: convertGoogleUsage(chunk.data.usageMetadata) });
       finishReason = responseFinishReason(chunk.data) ?? finishReason;
+      return events;
     },
-    flush(controller) {
-      controller.enqueue(
-        finishReason === undefined
-          ? {
-              type: 'error',
-              error: new ByokitError('provider_error', 'The Google API stream ended before the answer finished.', { provider: 'google' }),
-            }
-          : { type: 'finish', finishReason },
-      );
-    },
-  });
-}
-
-/** Each chunk's new text, as it comes (no buffering); thought summaries and empty parts are skipped. */
-function emitText(chunk: GoogleResponse, controller: Controller): void {
-  const text = candidateText(chunk.candidates?.[0]);
-  if (text !== '') controller.enqueue({ type: 'text', text });
-}
-
-/** The running usage: each replaces the previous one (Gemini streams cumulative counts; never add them). */
-function emitUsage(chunk: GoogleResponse, controller: Controller): void {
-  if (chunk.usageMetadata !== undefined) controller.enqueue({ type: 'usage', usage: convertGoogleUsage(chunk.usageMetadata) });
+    end: () => (finishReason === undefined ? [failure('stream ended before the answer finished')] : [{ type: 'finish', finishReason }]),
+  };
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-/**
- * Iterates the events and never throws: a broken connection or an oversized event becomes an error event;
- * the caller's own abort ends the iteration quietly (it is not the provider's failure, and the caller knows).
- * Leaving the loop early cancels the pipeline, and with it the response body and the upstream request.
- */
-async function* iterateSafely(
-  events: ReadableStream<ProviderStreamEvent>,
-  signal: AbortSignal | undefined,
-): AsyncGenerator<ProviderStreamEvent> {
-  const reader = events.getReader();
-  try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) return;
-      yield value;
-    }
-  } catch (error) {
-    if (signal?.aborted) return;
-    yield {
-      type: 'error',
-      error: isByokitError(error)
-        ? error
-        : new ByokitError(
-            'provider_unavailable',
-            'The connection to the Google API broke mid-answer.',
-            { provider: 'google' },
-            { cause: error },
-          ),
-    };
-  } finally {
-    // A no-op once the stream ended; on an early exit it cancels every stage up to the response body.
-    await reader.cancel().catch(() => undefined);
-  }
-}
-
-/**
- * A Gemini SSE body as byokit stream events: body → size guard → TextDecoderStream → EventSourceParserStream
- * → one zod parse per event → unified events, each passed on as soon as it is parsed.
- */
-export function googleStreamEvents(body: ReadableStream<Uint8Array>, signal?: AbortSignal): AsyncIterable<ProviderStreamEvent> {
-  return iterateSafely(serverSentEvents(body, 'google').pipeThrough(googleEventTransform()), signal);
 }

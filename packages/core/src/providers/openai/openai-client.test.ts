@@ -5,7 +5,7 @@ import { SecretKey } from '../../keys/secret-key.js';
 import { findKeyLeaks } from '../../testing/leak-check.js';
 import { fixtureChunks, fixtureJson } from '../fixtures.js';
 import type { ProviderChatRequest, ProviderStreamEvent } from '../provider-types.js';
-import { MAX_EVENT_BYTES } from '../server-sent-events.js';
+import { MAX_EVENT_SIZE } from '../server-sent-events.js';
 import { startReplayServer, type ReceivedRequest, type ReplayAnswer, type ReplayServer } from '../replay-server.js';
 import { openaiClient } from './openai-client.js';
 
@@ -285,7 +285,7 @@ describe('openaiClient().stream()', () => {
   });
 
   it('ends with an error event when one event grows past the size cap without ending', async () => {
-    const { client } = await fakeOpenAI({ raw: `data: ${streamFixture[1]}\n\ndata: {"choices":"${'x'.repeat(MAX_EVENT_BYTES)}` });
+    const { client } = await fakeOpenAI({ raw: `data: ${streamFixture[1]}\n\ndata: {"choices":"${'x'.repeat(MAX_EVENT_SIZE)}` });
 
     const received = await collect(await client.stream(request, options));
 

@@ -14,7 +14,7 @@ import { convertToOpenAIRequest } from './convert-to-openai-request.js';
 import { mapOpenAIFinishReason } from './map-openai-finish-reason.js';
 import { openaiCompletionSchema, openaiErrorSchema } from './openai-api.js';
 import { openaiErrorToByokitError, readOpenAIError } from './openai-error.js';
-import { openaiStreamEvents } from './openai-stream.js';
+import { openaiStreamDecoder } from './openai-stream.js';
 import { convertOpenAIUsage } from './openai-usage.js';
 
 export { OPENAI_LIMITS } from './openai-limits.js';
@@ -32,14 +32,14 @@ export function openaiClient(settings: ProviderSettings): ProviderClient {
     provider: 'openai',
     complete: (request, options) => complete(http, request, options),
     stream: (request, options) => stream(http, request, options),
-    checkKey: (options) => checkKey(settings, options),
+    checkKey: (options) => checkKey(http, options),
+    close: () => http.close(),
   };
 }
 
 async function complete(http: ProviderHttp, request: ProviderChatRequest, options: ProviderCallOptions): Promise<ProviderChatResponse> {
   const { body } = convertToOpenAIRequest(request, false);
-  const response = await http.post('chat/completions', body, authorization(options.key), options.signal);
-  const data = await readJsonBody(response);
+  const data = await http.postJson('chat/completions', body, authorization(options.key), options.signal);
   // OpenAI-compatible gateways may answer an error with HTTP 200: map it like the stream's error events.
   const error = openaiErrorSchema.safeParse(data);
   if (error.success) throw openaiErrorToByokitError(error.data.error);
@@ -65,9 +65,7 @@ async function stream(
   options: ProviderCallOptions,
 ): Promise<AsyncIterable<ProviderStreamEvent>> {
   const { body } = convertToOpenAIRequest(request, true);
-  const response = await http.post('chat/completions', body, authorization(options.key), options.signal);
-  if (!response.body) throw unreadable('the stream had no body');
-  return openaiStreamEvents(response.body, options.signal);
+  return http.postStream('chat/completions', body, authorization(options.key), openaiStreamDecoder(), options.signal);
 }
 
 /**
@@ -76,21 +74,14 @@ async function stream(
  * permissions for this operation. Missing scopes: api.model.read" there, yet may well be allowed to chat. Since
  * `invalid` would refuse to save a working key, that answer counts as `unreachable` (could not tell).
  */
-async function checkKey(settings: ProviderSettings, options: ProviderCallOptions): Promise<KeyCheck> {
-  let missingScopes = false;
-  // Its own ProviderHttp, so that the error reader can note what this one call was told.
-  const http = new ProviderHttp('openai', settings, (body) => {
-    const info = readOpenAIError(body);
-    missingScopes = info.message?.includes('Missing scopes') ?? false;
-    return info;
-  });
+async function checkKey(http: ProviderHttp, options: ProviderCallOptions): Promise<KeyCheck> {
   try {
-    const response = await http.get('models', authorization(options.key), options.signal);
-    // Only the status matters; release the connection.
-    await response.body?.cancel();
+    await http.probe('models', authorization(options.key), options.signal);
     return 'valid';
   } catch (error) {
     if (!isByokitError(error)) throw error; // the caller's abort
+    // The refusal's message is OpenAI's own, scrubbed and quoted by ProviderHttp.
+    const missingScopes = error.message.includes('Missing scopes');
     return error.code === 'provider_key_rejected' && !missingScopes ? 'invalid' : 'unreachable';
   }
 }
@@ -101,22 +92,6 @@ function authorization(key: SecretKey): Record<string, string> {
     throw new ByokitError('internal_error', `A key for ${key.provider} was handed to the OpenAI client; nothing was sent.`);
   }
   return { authorization: `Bearer ${key.reveal()}` };
-}
-
-async function readJsonBody(response: Response): Promise<unknown> {
-  try {
-    return await response.json();
-  } catch (error) {
-    if (error instanceof SyntaxError) throw unreadable('the answer was not JSON');
-    // The caller went away while the body was read: not the provider's failure.
-    if ((error as { name?: string }).name === 'AbortError') throw error;
-    throw new ByokitError(
-      'provider_unavailable',
-      'The connection to the OpenAI API broke off mid-answer.',
-      { provider: 'openai' },
-      { cause: error },
-    );
-  }
 }
 
 function unreadable(reason: string): ByokitError {

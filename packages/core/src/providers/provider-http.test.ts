@@ -1,0 +1,100 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { isByokitError } from '../errors.js';
+import { fakeProviderKey } from '../keys/fake-keys.js';
+import { SecretKey } from '../keys/secret-key.js';
+import { anthropicClient } from './anthropic/anthropic-client.js';
+import { fixtureChunks, fixtureJson } from './fixtures.js';
+import type { ProviderChatRequest, ProviderStreamEvent } from './provider-types.js';
+import { eventNameFromType, startReplayServer, type ReplayServer } from './replay-server.js';
+
+// The transport under every provider client (ProviderHttp), seen through the Anthropic client: what a host
+// relies on beyond the wire format, namely timeouts, connection reuse and closing.
+const options = () => ({ key: new SecretKey('anthropic', fakeProviderKey('anthropic')) });
+const request: ProviderChatRequest = { model: 'claude-sonnet-4-5', messages: [{ role: 'user', content: 'Hello!' }], maxTokens: 64 };
+
+const closers: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  await Promise.all(closers.splice(0).map((close) => close()));
+});
+
+async function replay(answer: Parameters<typeof startReplayServer>[0]): Promise<ReplayServer> {
+  const server = await startReplayServer(answer);
+  closers.push(() => server.close());
+  return server;
+}
+
+/** A server that accepts connections and never answers; counts its open sockets. */
+async function silentServer(): Promise<{ origin: string; sockets: Set<Socket> }> {
+  const sockets = new Set<Socket>();
+  const server: Server = createServer(() => {});
+  server.on('connection', (socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  closers.push(() => new Promise((resolve) => (server.closeAllConnections(), server.close(() => resolve()))));
+  return { origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, sockets };
+}
+
+describe('provider calls', () => {
+  it('give up with provider_timeout when the provider does not answer within timeoutMs', async () => {
+    const { origin } = await silentServer();
+    const client = anthropicClient({ baseUrl: origin, retries: 0, timeoutMs: 150 });
+    closers.push(() => client.close!());
+    const error = await client.complete(request, options()).catch((caught: unknown) => caught);
+    expect(isByokitError(error) && error.code).toBe('provider_timeout');
+  });
+
+  it('end a stream that goes silent for longer than timeoutMs with a provider_timeout error event', async () => {
+    const server = await replay({
+      events: fixtureChunks('anthropic/anthropic-text.chunks.txt'),
+      eventName: eventNameFromType,
+      gapMs: 2500,
+    });
+    // undici checks timeouts on a coarse clock (about 1 s), hence a long gap.
+    const client = anthropicClient({ baseUrl: server.origin, retries: 0, timeoutMs: 100 });
+    closers.push(() => client.close!());
+    const events: ProviderStreamEvent[] = [];
+    for await (const event of await client.stream(request, options())) events.push(event);
+    const last = events.at(-1);
+    expect(last?.type === 'error' && last.error.code).toBe('provider_timeout');
+    expect(events.filter((event) => event.type === 'finish')).toEqual([]);
+    await expect(server.aborted).resolves.toBeUndefined();
+  });
+
+  it('reuse keep-alive connections instead of opening one per call, plain and streamed', async () => {
+    let connections = 0;
+    const server = await replay((received) =>
+      received.url.endsWith('/v1/messages') && (received.body as { stream?: boolean }).stream
+        ? { events: fixtureChunks('anthropic/anthropic-text.chunks.txt'), eventName: eventNameFromType }
+        : { json: fixtureJson('anthropic/anthropic-text.json') },
+    );
+    const client = anthropicClient({ baseUrl: server.origin, retries: 0 });
+    closers.push(() => client.close!());
+    // Counted on the client's side: every new connection is a new socket to the server's port.
+    const { default: diagnostics } = await import('node:diagnostics_channel');
+    const onConnect = () => connections++;
+    diagnostics.subscribe('undici:client:connected', onConnect);
+    try {
+      for (let round = 0; round < 10; round++) {
+        await client.complete(request, options());
+        for await (const event of await client.stream(request, options())) void event;
+      }
+    } finally {
+      diagnostics.unsubscribe('undici:client:connected', onConnect);
+    }
+    expect(server.requests).toHaveLength(20);
+    // A call may be sent just before the previous connection is marked free: one more, never one per call.
+    expect(connections).toBeLessThanOrEqual(2);
+  });
+
+  it('leave no connection open once the client is closed', async () => {
+    const server = await replay({ json: fixtureJson('anthropic/anthropic-text.json') });
+    const client = anthropicClient({ baseUrl: server.origin, retries: 0 });
+    await client.complete(request, options());
+    await client.close!();
+    await expect(client.complete(request, options())).rejects.toMatchObject({ code: 'provider_unavailable' });
+  });
+});
