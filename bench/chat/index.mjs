@@ -45,12 +45,18 @@ async function startStack(processes, gapMs, secrets) {
   const mock = await processes.start(node, [MOCK_CLI, '--port', '0', '--gap-ms', String(gapMs)], { label: 'mock providers' });
   const upstream = mock.info.anthropic;
   const env = { BENCH_TOKEN: secrets.token, BENCH_ANTHROPIC_KEY: secrets.anthropicKey };
-  const [floor, byokit] = await Promise.all([
+  const [floor, byokit, byokitExpress] = await Promise.all([
     processes.start(node, [FLOOR_SERVER, '--upstream', upstream], { label: 'floor server' }),
-    processes.start(node, [BYOKIT_SERVER, '--anthropic-base-url', upstream], { env, label: 'byokit server' }),
+    processes.start(node, [BYOKIT_SERVER, '--anthropic-base-url', upstream, '--mount=node'], { env, label: 'byokit server' }),
+    processes.start(node, [BYOKIT_SERVER, '--anthropic-base-url', upstream, '--mount=express'], { env, label: 'byokit+express server' }),
   ]);
   const at = (started) => ({ child: started.child, origin: `http://127.0.0.1:${started.info.port}` });
-  const stack = { direct: { child: mock.child, origin: upstream }, floor: at(floor), byokit: at(byokit) };
+  const stack = {
+    direct: { child: mock.child, origin: upstream },
+    floor: at(floor),
+    byokit: at(byokit),
+    'byokit+express': at(byokitExpress),
+  };
   // A stream of the long-gap mock takes minutes to finish: there only the plain answer is checked.
   await checkAnswers(stack, secrets, gapMs <= 100 ? [false, true] : [false]);
   return { ...stack, stop: () => Promise.all(TARGETS.map((target) => processes.stop(stack[target].child))) };
@@ -246,7 +252,7 @@ async function measureFirstByte(processes, stack, secrets, gapMs) {
 
 /** RSS growth of each proxy while it holds 1,000 open streams; fresh servers every round, so rounds do not reuse grown heaps. */
 async function measureOpenStreams(processes, secrets, load) {
-  const targets = ['floor', 'byokit'];
+  const targets = ['floor', 'byokit', 'byokit+express'];
   const growth = Object.fromEntries(targets.map((target) => [target, []]));
   const baseline = Object.fromEntries(targets.map((target) => [target, []]));
   for (let round = 0; round < ROUNDS; round++) {
@@ -375,14 +381,17 @@ export async function runChat({ keyResolutionMicros } = {}) {
   try {
     const wrk = findWrk();
     const scripts = Object.fromEntries(
-      TARGETS.map((target) => [target, writeLuaScript(scriptDirectory, target, requestFor(target, { ...secrets, stream: false }))]),
+      TARGETS.map((target) => [
+        target,
+        writeLuaScript(scriptDirectory, target.replace('+', '-'), requestFor(target, { ...secrets, stream: false })),
+      ]),
     );
     const load = loadGenerator(processes, wrk, scripts, secrets);
     load.label = wrk
       ? `wrk -t${THROUGHPUT.threads} -c${THROUGHPUT.connections} -d${THROUGHPUT.seconds}s`
       : `the hrtime client's closed loop, ${THROUGHPUT.connections} connections for ${THROUGHPUT.seconds} s (wrk missing: one Node process, itself a bottleneck near the floor's rate)`;
     console.log(
-      `\nChat path: POST /v2/llm/chat/completions through Express + byokit → mock Anthropic API, every server and the load in its own process on 127.0.0.1; ${ROUNDS} rounds, rotated order; load from ${wrk ?? 'the Node client (wrk could not be installed)'}`,
+      `\nChat path: POST /v2/llm/chat/completions through byokit (on node:http, and in Express) → mock Anthropic API, every server and the load in its own process on 127.0.0.1; ${ROUNDS} rounds, rotated order; load from ${wrk ?? 'the Node client (wrk could not be installed)'}`,
     );
     console.log('Targets:');
     for (const target of TARGETS) console.log(`  ${TARGET_LABELS[target]}`);

@@ -6,13 +6,14 @@
 const USER_GUIDE_MODEL_ID = '564e8710-43a9-406f-b0ab-e8d651a33e82';
 
 /** The targets, in the order of the first round; later rounds rotate it. */
-export const TARGETS = ['direct', 'floor', 'byokit'];
+export const TARGETS = ['direct', 'floor', 'byokit', 'byokit+express'];
 
 /** What the client → target hop carries, and how each target is reached. */
 export const TARGET_LABELS = {
   direct: 'direct (client → mock)',
   floor: 'floor (client → node:http pass-through → mock)',
-  byokit: 'byokit (client → Express + byokit → mock)',
+  byokit: "byokit (client → node:http + byokit, core's Node handler → mock): the goals are held to this one",
+  'byokit+express': 'byokit+express (client → Express + byokitRouter → mock): the same, plus what Express costs',
 };
 
 /**
@@ -20,7 +21,7 @@ export const TARGET_LABELS = {
  * (Anthropic's `text_delta` event; byokit's first chunk with `content`).
  */
 export function requestFor(target, { token, anthropicKey, stream }) {
-  if (target === 'byokit') {
+  if (target.startsWith('byokit')) {
     return {
       path: '/v2/llm/chat/completions',
       headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },

@@ -4,6 +4,7 @@ export default defineConfig({
   // mock-providers is its own entry: the example server runs it in production, without vitest.
   entry: {
     index: 'src/index.ts',
+    'node/index': 'src/node/index.ts',
     'testing/index': 'src/testing/index.ts',
     'mock-providers/index': 'src/testing/mock-providers.ts',
     'mock-providers/cli': 'src/testing/mock-providers-cli.ts',

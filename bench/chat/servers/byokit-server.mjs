@@ -1,22 +1,25 @@
 // byokit as a host wires it (examples/express-server/src/app.ts, minus what the benchmark does not need):
-// Express, byokitRouter below /v2, memory storage, a keyring made at start, Anthropic pointed at the mock,
-// and the host's auth as a bearer-token lookup in a Map (cheap, like a session cache). The user's Anthropic
-// key is set through the real PATCH route at start, so chat requests resolve it from encrypted storage
-// and then from byokit's key cache.
+// byokit below /v2 on a plain node:http server (`--mount=node`, core's Node handler, the same server stack
+// as the floor) or in Express (`--mount=express`, byokitRouter), memory storage, a keyring made at start,
+// Anthropic pointed at the mock, and the host's auth as a bearer-token lookup in a Map (cheap, like a
+// session cache). The user's Anthropic key is set through the real PATCH route at start, so chat requests
+// resolve it from encrypted storage and then from byokit's key cache.
 //
-//   BENCH_TOKEN=… BENCH_ANTHROPIC_KEY=… node byokit-server.mjs --anthropic-base-url URL
+//   BENCH_TOKEN=… BENCH_ANTHROPIC_KEY=… node byokit-server.mjs --anthropic-base-url URL [--mount=node|express]
 //
 // Prints {"port":N} once listening on 127.0.0.1 and the key is set.
+import { createServer } from 'node:http';
 import { parseArgs } from 'node:util';
 import express from 'express';
 import { byokitRouter } from '@byokit/adapter-express';
 import { createByokit, Keyring, memoryStorage } from '@byokit/core';
+import { createNodeHandler } from '@byokit/core/node';
 
-const { values } = parseArgs({ options: { 'anthropic-base-url': { type: 'string' } } });
+const { values } = parseArgs({ options: { 'anthropic-base-url': { type: 'string' }, mount: { type: 'string', default: 'node' } } });
 const baseUrl = values['anthropic-base-url'];
 const { BENCH_TOKEN: token, BENCH_ANTHROPIC_KEY: anthropicKey } = process.env;
-if (!baseUrl || !token || !anthropicKey) {
-  throw new Error('usage: BENCH_TOKEN=… BENCH_ANTHROPIC_KEY=… byokit-server.mjs --anthropic-base-url URL');
+if (!baseUrl || !token || !anthropicKey || !['node', 'express'].includes(values.mount)) {
+  throw new Error('usage: BENCH_TOKEN=… BENCH_ANTHROPIC_KEY=… byokit-server.mjs --anthropic-base-url URL [--mount=node|express]');
 }
 
 const keyring = Keyring.from([{ id: 'bench', key: crypto.getRandomValues(new Uint8Array(32)) }]);
@@ -35,13 +38,22 @@ const authenticate = (request) => {
   return header?.startsWith('Bearer ') ? (sessions.get(header.slice(7)) ?? null) : null;
 };
 
-const app = express();
-app.disable('x-powered-by');
-app.use('/v2', byokitRouter(byokit, { authenticate }));
+function expressApp() {
+  const app = express();
+  app.disable('x-powered-by');
+  app.use('/v2', byokitRouter(byokit, { authenticate }));
+  return app;
+}
 
-const server = await new Promise((resolve, reject) => {
-  const listening = app.listen(0, '127.0.0.1', (error) => (error ? reject(error) : resolve(listening)));
-});
+function nodeListener() {
+  const byokitRoutes = createNodeHandler(byokit, { authenticate, prefix: '/v2' });
+  return async (request, response) => {
+    if (!(await byokitRoutes(request, response))) response.writeHead(404).end();
+  };
+}
+
+const server = createServer(values.mount === 'express' ? expressApp() : nodeListener());
+await new Promise((resolve, reject) => server.once('error', reject).listen(0, '127.0.0.1', resolve));
 server.keepAliveTimeout = 60_000;
 const origin = `http://127.0.0.1:${server.address().port}`;
 

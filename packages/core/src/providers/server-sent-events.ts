@@ -1,6 +1,6 @@
-// The streaming pipeline (style.md), one async generator per stage and no web streams (they cost about
-// 100 KB per open stream; docs/performance.md): response body → eventsource-parser → the provider's
-// StreamDecoder → unified events, each passed on as soon as it is decoded.
+// The streaming pipeline (style.md): response body → eventsource-parser → the provider's StreamDecoder →
+// unified events, each passed on as soon as it is decoded, in one async generator. No web streams: they
+// cost about 100 KB per open stream and a hop per stage for every event (docs/performance.md).
 import type { Readable } from 'node:stream';
 import { createParser } from 'eventsource-parser';
 import { ByokitError, isByokitError } from '../errors.js';
@@ -21,38 +21,6 @@ export interface StreamDecoder {
   event(data: string): ProviderStreamEvent[];
   /** The body ended: what closes the answer (the finish held back), or an `error` event when it was cut short. */
   end(): ProviderStreamEvent[];
-}
-
-/** The `data` of each server-sent event of a body, as it arrives; throws a `provider_error` on an oversized event. */
-export async function* eventData(
-  body: AsyncIterable<Uint8Array>,
-  provider: Provider,
-  maxEventSize = MAX_EVENT_SIZE,
-): AsyncGenerator<string> {
-  const pending: string[] = [];
-  let oversized = false;
-  const parser = createParser({
-    onEvent: (message) => pending.push(message.data),
-    onError: (error) => {
-      if (error.type === 'max-buffer-size-exceeded') oversized = true;
-    },
-    maxBufferSize: maxEventSize,
-  });
-  const decoder = new TextDecoder();
-  for await (const chunk of body) {
-    parser.feed(decoder.decode(chunk, { stream: true }));
-    if (oversized) {
-      throw new ByokitError(
-        'provider_error',
-        `The provider sent an event larger than ${maxEventSize} characters; the stream was cut off.`,
-        {
-          provider,
-        },
-      );
-    }
-    for (let index = 0; index < pending.length; index++) yield pending[index]!;
-    pending.length = 0;
-  }
 }
 
 /**
@@ -80,18 +48,42 @@ export function streamEvents(
   return { [Symbol.asyncIterator]: () => iterator };
 }
 
+/** One generator from body bytes to unified events: each layer of async iteration costs every event a hop. */
 async function* decode(
   body: AsyncIterable<Uint8Array>,
   provider: Provider,
   decoder: StreamDecoder,
   signal: AbortSignal | undefined,
 ): AsyncGenerator<ProviderStreamEvent, undefined> {
+  const pending: string[] = [];
+  let oversized = false;
+  const parser = createParser({
+    onEvent: (message) => pending.push(message.data),
+    onError: (error) => {
+      if (error.type === 'max-buffer-size-exceeded') oversized = true;
+    },
+    maxBufferSize: MAX_EVENT_SIZE,
+  });
+  const text = new TextDecoder();
   try {
-    for await (const data of eventData(body, provider)) {
-      for (const event of decoder.event(data)) {
-        yield event;
-        if (event.type === 'error') return;
+    for await (const chunk of body) {
+      parser.feed(text.decode(chunk, { stream: true }));
+      if (oversized) {
+        throw new ByokitError(
+          'provider_error',
+          `The provider sent an event larger than ${MAX_EVENT_SIZE} characters; the stream was cut off.`,
+          {
+            provider,
+          },
+        );
       }
+      for (let index = 0; index < pending.length; index++) {
+        for (const event of decoder.event(pending[index]!)) {
+          yield event;
+          if (event.type === 'error') return undefined;
+        }
+      }
+      pending.length = 0;
     }
     yield* decoder.end();
   } catch (error) {

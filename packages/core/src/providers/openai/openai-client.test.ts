@@ -384,7 +384,7 @@ describe('openaiClient() upstream errors', () => {
     expect(error.message).toContain('Sorry about that!');
   });
 
-  // ProviderHttp retries 5xx itself (ky would not, with throwHttpErrors off): one retry by default.
+  // ProviderHttp retries 5xx itself: one retry by default.
   it.each([500, 503])('retries HTTP %i once before giving up', async (status) => {
     const { server, client } = await fakeOpenAI({ json: { error: { message: 'overloaded', type: 'server_error' } }, status });
 

@@ -1,0 +1,5 @@
+/**
+ * @byokit/core/node: byokit's /v2 routes on Node's own `http` server, and the base of the framework adapters.
+ */
+export { createNodeHandler } from './node-handler.js';
+export type { NodeHandler, NodeHandlerOptions } from './node-handler.js';

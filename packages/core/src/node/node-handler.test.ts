@@ -1,0 +1,101 @@
+import { createServer, request as httpRequest, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createByokit } from '../byokit.js';
+import { Keyring } from '../crypto/keyring.js';
+import type { ByokitRequest } from '../http/types.js';
+import { fakeProviderKey } from '../keys/fake-keys.js';
+import { memoryStorage } from '../storage/memory-storage.js';
+import { createNodeHandler } from './node-handler.js';
+
+const alice = { userId: 'alice', isAdmin: false };
+const servers: Server[] = [];
+afterEach(() =>
+  servers.splice(0).forEach((server) => {
+    server.closeAllConnections();
+    server.close();
+  }),
+);
+
+/** A plain node:http server: byokit below /v2, the host's own 404 for anything byokit leaves. */
+async function serve(byokit: Parameters<typeof createNodeHandler>[0]): Promise<string> {
+  const byokitRoutes = createNodeHandler(byokit, {
+    authenticate: (request) => (request.headers.authorization === 'Bearer alice' ? alice : null),
+    prefix: '/v2/',
+  });
+  const server = createServer(async (request, response) => {
+    if (!(await byokitRoutes(request, response))) response.writeHead(404, { 'x-host': 'yes' }).end('host 404');
+  });
+  servers.push(server);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+const newByokit = () =>
+  createByokit({
+    storage: memoryStorage(),
+    keyring: Keyring.from([{ id: 'k1', key: crypto.getRandomValues(new Uint8Array(32)) }]),
+    environment: {},
+  });
+
+describe('byokit on a plain node:http server', () => {
+  it('serves the key routes below the prefix, with the contract headers', async () => {
+    const base = await serve(await newByokit());
+    const key = fakeProviderKey('openai');
+    const patch = await fetch(`${base}/v2/users/me/api-key`, {
+      method: 'PATCH',
+      headers: { authorization: 'Bearer alice', 'content-type': 'application/json', 'x-request-id': 'req-7' },
+      body: JSON.stringify({ openai_api_key: key }),
+    });
+    expect(patch.status).toBe(200);
+    expect(patch.headers.get('x-request-id')).toBe('req-7');
+    expect(patch.headers.get('content-type')).toBe('application/json; charset=utf-8');
+    const status = await fetch(`${base}/v2/users/me/api-key-status?provider=openai`, { headers: { authorization: 'Bearer alice' } });
+    expect((await status.json()).keys.openai.hint).toBe(`…${key.slice(-4)}`);
+    const anonymous = await fetch(`${base}/v2/users/me/api-key-status`);
+    expect(anonymous.status).toBe(401);
+    expect((await anonymous.json()).error.code).toBe('unauthenticated');
+  });
+
+  it('leaves paths outside the prefix, or unknown below it, to the host, having written nothing', async () => {
+    const base = await serve(await newByokit());
+    for (const path of ['/', '/v2x/users/me/api-key-status', '/elsewhere/v2/users/me', '/v2/not-a-route']) {
+      const response = await fetch(`${base}${path}`);
+      expect([path, response.status, response.headers.get('x-host')]).toEqual([path, 404, 'yes']);
+    }
+  });
+
+  it('writes a streamed answer chunk by chunk, and aborts its signal when the client goes away', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    let seen: ByokitRequest | undefined;
+    const streaming = {
+      handle: async (request: ByokitRequest) => {
+        seen = request;
+        return {
+          status: 200,
+          headers: { 'content-type': 'text/event-stream' },
+          body: (async function* () {
+            yield 'data: first\n\n';
+            await gate;
+            yield 'data: second\n\n';
+          })(),
+        };
+      },
+    };
+    const base = await serve(streaming);
+    const first = await new Promise<string>((resolve, reject) => {
+      const client = httpRequest(`${base}/v2/stream`, (response) =>
+        response.once('data', (chunk: Buffer) => {
+          resolve(chunk.toString());
+          client.destroy();
+        }),
+      );
+      client.on('error', reject);
+      client.end();
+    });
+    expect(first).toBe('data: first\n\n');
+    await expect.poll(() => seen?.signal?.aborted).toBe(true);
+    release();
+  });
+});

@@ -1,0 +1,112 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Byokit } from '../byokit.js';
+import type { Authenticate, ByokitResponse, RequestBody } from '../http/types.js';
+
+/** Options of {@link createNodeHandler}. */
+export interface NodeHandlerOptions<Request extends IncomingMessage = IncomingMessage> {
+  /** Your auth: the principal behind a request, or null when nobody is signed in. */
+  authenticate: Authenticate<Request>;
+  /**
+   * Where byokit's routes are mounted, e.g. `/v2`: stripped from the path before routing; requests outside it
+   * are not byokit's. Leave it out when the framework strips the mount path itself (Express's `app.use('/v2', …)`).
+   */
+  prefix?: string;
+}
+
+/**
+ * Answers a request if it is one of byokit's routes; resolves `false`, having written nothing, when it is
+ * not, so that the host's own routes may answer it.
+ */
+export type NodeHandler<Request extends IncomingMessage = IncomingMessage> = (
+  request: Request,
+  response: ServerResponse,
+) => Promise<boolean>;
+
+/**
+ * byokit's /v2 routes on Node's own `http` request and response, the objects every Node framework is built on
+ * (Express and Fastify adapters use this). It only translates: every rule is `byokit.handle`'s.
+ *
+ * - The body is read from the request stream, or taken from `request.body` when a body parser ran first
+ *   (`express.json()` and the like), held to the same limits.
+ * - A client that goes away aborts the request's signal, so the provider call stops too.
+ * - Streamed answers are written chunk by chunk, waiting for the socket when it is full.
+ *
+ * ```ts
+ * const byokitRoutes = createNodeHandler(byokit, { authenticate, prefix: '/v2' });
+ * createServer(async (request, response) => {
+ *   if (!(await byokitRoutes(request, response))) hostRoutes(request, response);
+ * });
+ * ```
+ */
+export function createNodeHandler<Request extends IncomingMessage = IncomingMessage>(
+  byokit: Pick<Byokit, 'handle'>,
+  options: NodeHandlerOptions<Request>,
+): NodeHandler<Request> {
+  const prefix = options.prefix?.replace(/\/+$/, '') ?? '';
+  return async (request, response) => {
+    const url = belowPrefix(request.url ?? '/', prefix);
+    if (url === undefined) return false;
+    const aborted = new AbortController();
+    response.once('close', () => {
+      if (!response.writableFinished) aborted.abort();
+    });
+    const answer = await byokit.handle({
+      method: request.method ?? 'GET',
+      url,
+      headers: request.headers,
+      body: bodyOf(request),
+      authenticate: () => options.authenticate(request),
+      signal: aborted.signal,
+    });
+    if (answer === undefined) return false;
+    await send(response, answer);
+    return true;
+  };
+}
+
+/** The path below `prefix` (`/v2/llm-models/` → `/llm-models/`), or undefined when the request is outside it. */
+function belowPrefix(url: string, prefix: string): string | undefined {
+  if (prefix === '') return url;
+  const next = url.charAt(prefix.length);
+  if (!url.startsWith(prefix) || (next !== '' && next !== '/' && next !== '?')) return undefined;
+  return next === '/' ? url.slice(prefix.length) : `/${url.slice(prefix.length)}`;
+}
+
+/**
+ * The body as byokit should read it. A body parser that ran first has spent the stream and left its result
+ * in `request.body`: pass that on rather than wait for bytes that never come.
+ */
+function bodyOf(request: IncomingMessage & { body?: unknown }): RequestBody {
+  if (!request.readableEnded) return { kind: 'stream', stream: request };
+  const parsed = request.body;
+  if (parsed === undefined) return { kind: 'none' };
+  if (parsed instanceof Uint8Array || typeof parsed === 'string') {
+    const bytes = typeof parsed === 'string' ? new TextEncoder().encode(parsed) : parsed;
+    return { kind: 'stream', stream: [bytes] };
+  }
+  return { kind: 'parsed', value: parsed };
+}
+
+async function send(response: ServerResponse, answer: ByokitResponse): Promise<void> {
+  if (typeof answer.body === 'string') {
+    response.writeHead(answer.status, answer.headers).end(answer.body);
+    return;
+  }
+  response.writeHead(answer.status, answer.headers).flushHeaders();
+  for await (const chunk of answer.body) {
+    if (response.destroyed) break;
+    if (!response.write(chunk)) await drainedOrClosed(response);
+  }
+  response.end();
+}
+
+/** Waits for room in the socket buffer, or for the client to go away, whichever comes first. */
+function drainedOrClosed(response: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      response.off('drain', done).off('close', done);
+      resolve();
+    };
+    response.once('drain', done).once('close', done);
+  });
+}
