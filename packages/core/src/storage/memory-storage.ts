@@ -1,6 +1,8 @@
 import type { CatalogModel } from '../catalog/model.js';
 import { ByokitError } from '../errors.js';
 import { isProvider, type Provider } from '../keys/providers.js';
+import { summarizeUsage } from '../metering/summarize-usage.js';
+import type { UsagePage, UsageQuery, UsageRecord, UsageSummary, UsageSummaryQuery } from '../metering/usage-record.js';
 import type { AuditQuery, AuditRecord, KeyChange, KeyOwner, KeyRowCursor, KeyWriteActor, Storage, StoredKey } from './storage.js';
 
 const ownerKey = (owner: KeyOwner) => `${owner.type}:${owner.id}`;
@@ -13,6 +15,64 @@ function copyKey(key: StoredKey): StoredKey {
     createdAt: new Date(key.createdAt),
     updatedAt: new Date(key.updatedAt),
   };
+}
+
+/** The most records one page of {@link Storage.listUsage} may ask for. */
+const MAX_USAGE_PAGE = 1000;
+
+/** A usage record with its place in insertion order, which breaks ties between records of the same time. */
+interface SequencedUsage {
+  record: UsageRecord;
+  seq: number;
+}
+
+/** Where a usage page stopped: the last record's time in ms and its sequence number. */
+interface UsagePosition {
+  ms: number;
+  seq: number;
+}
+
+// `ms.seq`, each a whole number; nothing else is a cursor this storage handed out.
+const USAGE_CURSOR = /^(-?\d{1,16})\.(\d{1,16})$/;
+
+function encodeUsageCursor(position: UsagePosition): string {
+  return `${position.ms}.${position.seq}`;
+}
+
+function decodeUsageCursor(cursor: string): UsagePosition {
+  const match = typeof cursor === 'string' ? USAGE_CURSOR.exec(cursor) : null;
+  const ms = Number(match?.[1]);
+  const seq = Number(match?.[2]);
+  if (!match || !Number.isSafeInteger(ms) || !Number.isSafeInteger(seq)) {
+    throw new TypeError('Invalid usage cursor: pass back the `next` of a previous page, unchanged.');
+  }
+  return { ms, seq };
+}
+
+function checkUsageLimit(limit: number): void {
+  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_USAGE_PAGE) {
+    throw new RangeError(`A usage page holds 1 to ${MAX_USAGE_PAGE} records, got ${String(limit)}`);
+  }
+}
+
+/** Newest first; for equal times, the one written last first. */
+function newestFirst(a: SequencedUsage, b: SequencedUsage): number {
+  return b.record.createdAt.getTime() - a.record.createdAt.getTime() || b.seq - a.seq;
+}
+
+/** Whether `entry` comes after `position` in newest-first order, i.e. belongs to a later page. */
+function isAfter(entry: SequencedUsage, position: UsagePosition): boolean {
+  const ms = entry.record.createdAt.getTime();
+  return ms < position.ms || (ms === position.ms && entry.seq < position.seq);
+}
+
+function matchesUsageQuery(record: UsageRecord, query: UsageQuery): boolean {
+  const ms = record.createdAt.getTime();
+  return (
+    (query.userId === undefined || record.userId === query.userId) &&
+    (query.from === undefined || ms >= query.from.getTime()) &&
+    (query.to === undefined || ms < query.to.getTime())
+  );
 }
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
@@ -28,6 +88,9 @@ export function memoryStorage(): Storage {
   const keys = new Map<string, Map<Provider, StoredKey>>();
   const audit: AuditRecord[] = [];
   const models = new Map<string, CatalogModel>();
+  // Usage records in insertion order (the array index + 1 is the sequence number), and their ids.
+  const usage: SequencedUsage[] = [];
+  const usageIds = new Set<string>();
 
   return {
     async getKey(owner, provider) {
@@ -127,6 +190,35 @@ export function memoryStorage(): Storage {
       );
       if (clash) throw new ByokitError('validation_failed', `A model ${model.provider}/${model.model} exists already.`);
       models.set(model.id, structuredClone(model));
+    },
+
+    async recordUsage(record: UsageRecord) {
+      if (usageIds.has(record.id)) throw new ByokitError('validation_failed', `A usage record ${record.id} exists already.`);
+      usageIds.add(record.id);
+      usage.push({ record: structuredClone(record), seq: usage.length + 1 });
+    },
+
+    async listUsage(query: UsageQuery): Promise<UsagePage> {
+      checkUsageLimit(query.limit);
+      const position = query.cursor === undefined ? undefined : decodeUsageCursor(query.cursor);
+      // One more than asked for says whether a next page exists, without promising one that would be empty.
+      const page = usage
+        .filter((entry) => matchesUsageQuery(entry.record, query) && (position === undefined || isAfter(entry, position)))
+        .sort(newestFirst)
+        .slice(0, query.limit + 1);
+      const records = page.slice(0, query.limit);
+      const last = records[records.length - 1];
+      return {
+        records: records.map((entry) => structuredClone(entry.record)),
+        ...(page.length > query.limit && last && { next: encodeUsageCursor({ ms: last.record.createdAt.getTime(), seq: last.seq }) }),
+      };
+    },
+
+    async summarizeUsage(query: UsageSummaryQuery): Promise<UsageSummary> {
+      return summarizeUsage(
+        usage.map((entry) => entry.record),
+        query,
+      );
     },
 
     async countKeysByMasterKeyId() {

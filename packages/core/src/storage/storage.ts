@@ -1,3 +1,4 @@
+import type { UsagePage, UsageQuery, UsageRecord, UsageSummary, UsageSummaryQuery } from '../metering/usage-record.js';
 import type { CatalogModel } from '../catalog/model.js';
 import type { Provider } from '../keys/providers.js';
 
@@ -116,6 +117,15 @@ export interface Storage {
   listModels(): Promise<CatalogModel[]>;
   /** Adds or replaces an admin's model by id. Refuses (rejects) a second model with the same provider and name. */
   saveModel(model: CatalogModel, at: Date): Promise<void>;
+  /** Appends one usage record (a call that reached a provider). Rejects a second record with the same id. */
+  recordUsage(record: UsageRecord): Promise<void>;
+  /**
+   * Usage records newest first (by `createdAt`, then by insertion for equal times), filtered, one page at a
+   * time: a page's `next` continues exactly where it stopped, even while records are being added.
+   */
+  listUsage(query: UsageQuery): Promise<UsagePage>;
+  /** Sums of the records that match, in total and per group (exact: the groups add up to the totals). */
+  summarizeUsage(query: UsageSummaryQuery): Promise<UsageSummary>;
   /** Releases connections; optional. */
   close?(): Promise<void>;
 }

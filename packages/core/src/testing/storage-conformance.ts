@@ -5,6 +5,9 @@ import { fakeProviderKey } from '../keys/fake-keys.js';
 import { PROVIDERS } from '../keys/providers.js';
 import type { ByokitRequest } from '../http/types.js';
 import type { CatalogModel } from '../catalog/model.js';
+import { summarizeUsage } from '../metering/summarize-usage.js';
+import type { UsageGroupBy, UsageQuery, UsageRecord, UsageSummaryQuery, UsageTotals } from '../metering/usage-record.js';
+import { formatUsd, parseUsd, PICO_DECIMALS } from '../metering/usd.js';
 import type { KeyChange, KeyOwner, KeyRowCursor, Storage } from '../storage/storage.js';
 import { SYSTEM_OWNER, userOwner } from '../storage/storage.js';
 
@@ -29,6 +32,85 @@ const freshUser = () => userOwner(`conformance-${Date.now().toString(36)}-${++ow
 
 function setChange(provider: KeyChange['provider'], envelope: Uint8Array, hint = '…abcd', keyId = 'k1'): KeyChange {
   return { action: 'set', provider, envelope, keyId, hint, verification: 'unverified' };
+}
+
+/** Every page of a usage query, followed from `next` to the last page, flattened to record ids. */
+async function allUsageIds(storage: Storage, query: Omit<UsageQuery, 'cursor'>): Promise<string[]> {
+  const ids: string[] = [];
+  let cursor: string | undefined;
+  for (let page = 0; page < 1000; page++) {
+    const result = await storage.listUsage({ ...query, ...(cursor !== undefined && { cursor }) });
+    ids.push(...result.records.map((record) => record.id));
+    if (result.next === undefined) return ids;
+    cursor = result.next;
+  }
+  throw new Error('listUsage never reached a last page');
+}
+
+/**
+ * A Claude call that went well: 12 input tokens at $3/MTok and 30 output tokens at $15/MTok cost $0.000486.
+ * Each record gets a new id; times are given, so each test places its records where it needs them.
+ */
+function usageRecord(userId: string, createdAt: Date, changes: Partial<UsageRecord> = {}): UsageRecord {
+  return {
+    id: crypto.randomUUID(),
+    createdAt: new Date(createdAt),
+    userId,
+    modelId: '0b6f6b2e-3c1a-4f43-9d55-5c1d8a2f7e01',
+    model: 'claude-sonnet-4-5',
+    provider: 'anthropic',
+    keySource: 'user',
+    status: 'ok',
+    inputTokens: 12,
+    outputTokens: 30,
+    cachedInputTokens: 0,
+    reasoningTokens: 0,
+    costUsd: '0.000486',
+    prices: { inputPerMTokUsd: '3', outputPerMTokUsd: '15', cachedInputPerMTokUsd: '0.3' },
+    latencyMs: 842,
+    requestId: `req_${crypto.randomUUID()}`,
+    ...changes,
+  };
+}
+
+/** A small seeded PRNG (mulberry32): the same records on every run, with no dependency. */
+function seededRandom(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(state ^ (state >>> 15), state | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
+  };
+}
+
+const USAGE_GROUP_BYS: readonly UsageGroupBy[] = ['day', 'model', 'provider', 'key_source', 'user'];
+
+/** Totals as a test spells them: counts in order, then the cost. */
+function totals(
+  requests: number,
+  [inputTokens, outputTokens, cachedInputTokens, reasoningTokens]: readonly [number, number, number, number],
+  costUsd: string,
+): UsageTotals {
+  return { requests, inputTokens, outputTokens, cachedInputTokens, reasoningTokens, costUsd };
+}
+
+/** The sum of some totals, the cost exactly (pico-dollars as bigint). */
+function addTotals(parts: readonly UsageTotals[]): UsageTotals {
+  const counts = [0, 0, 0, 0] as [number, number, number, number];
+  let costPico = 0n;
+  for (const part of parts) {
+    counts[0] += part.inputTokens;
+    counts[1] += part.outputTokens;
+    counts[2] += part.cachedInputTokens;
+    counts[3] += part.reasoningTokens;
+    costPico += parseUsd(part.costUsd, PICO_DECIMALS);
+  }
+  return totals(
+    parts.reduce((sum, part) => sum + part.requests, 0),
+    counts,
+    formatUsd(costPico),
+  );
 }
 
 function jsonRequest(method: string, url: string, userId: string, body: unknown): ByokitRequest {
@@ -318,6 +400,361 @@ export function describeStorageConformance(name: string, options: StorageConform
       const first = await storage.getKey(owner, 'anthropic');
       first!.envelope[0] = 99;
       expect((await storage.getKey(owner, 'anthropic'))!.envelope).toEqual(bytes(1, 2));
+    });
+
+    describe('usage records', () => {
+      const minute = 60_000;
+      // The storage is shared by the whole suite: each test lists its own user's records, or a day no other test uses.
+      const freshDay = () => new Date(Date.UTC(2031, 0, 1) + ++ownerCounter * 86_400_000);
+      const ids = (records: readonly UsageRecord[]) => records.map((record) => record.id);
+
+      it('reads a usage record back exactly as written: every field, the cost and prices as the same decimal strings', async () => {
+        const userId = freshUser().id;
+        const day = freshDay();
+        const written = [
+          usageRecord(userId, new Date(day.getTime() + 123)),
+          // An error before the provider counted anything: no token counts, nothing to pay.
+          usageRecord(userId, new Date(day.getTime() + minute), {
+            provider: 'openai',
+            model: 'gpt-4o-mini',
+            modelId: '5f0c9a51-8d7e-4b2a-a1c3-2e9d4b6f8a10',
+            keySource: 'system',
+            status: 'error',
+            inputTokens: null,
+            outputTokens: null,
+            cachedInputTokens: null,
+            reasoningTokens: null,
+            costUsd: '0',
+            prices: { inputPerMTokUsd: '0.15', outputPerMTokUsd: '0.6', cachedInputPerMTokUsd: '0.075' },
+            latencyMs: 0,
+          }),
+          // Whole-dollar amounts and prices without a cached price: nothing to trim, nothing to add.
+          usageRecord(userId, new Date(day.getTime() + 2 * minute), {
+            inputTokens: 200_000,
+            outputTokens: 100_000,
+            cachedInputTokens: null,
+            reasoningTokens: 40_000,
+            costUsd: '10',
+            prices: { inputPerMTokUsd: '20', outputPerMTokUsd: '60' },
+            latencyMs: 93_512,
+          }),
+          // A model without prices, and a cost down to the pico-dollar.
+          usageRecord(userId, new Date(day.getTime() + 3 * minute + 999), {
+            provider: 'google',
+            model: 'gemini-2.5-flash',
+            status: 'aborted',
+            costUsd: '0.000000375',
+            prices: null,
+          }),
+        ];
+        for (const record of written) await storage.recordUsage(record);
+        const page = await storage.listUsage({ userId, limit: 10 });
+        expect(page.records).toEqual([...written].reverse());
+        expect(page.next).toBeUndefined();
+        for (const record of page.records) expect(record.createdAt).toBeInstanceOf(Date);
+        expect(page.records.map((record) => record.createdAt.toISOString())).toEqual(
+          [...written].reverse().map((record) => record.createdAt.toISOString()),
+        );
+      });
+
+      it('lists usage newest first, and records of the same time in reverse order of writing', async () => {
+        const userId = freshUser().id;
+        const day = freshDay();
+        const time = (minutes: number) => new Date(day.getTime() + minutes * minute);
+        const [a, b, c, d, e] = [time(2), time(1), time(3), time(2), time(2)].map((createdAt) => usageRecord(userId, createdAt));
+        for (const record of [a!, b!, c!, d!, e!]) await storage.recordUsage(record);
+        expect(ids((await storage.listUsage({ userId, limit: 10 })).records)).toEqual(ids([c!, e!, d!, a!, b!]));
+      });
+
+      it("filters usage by user and by time window, from inclusive and to exclusive, never showing another user's records", async () => {
+        const alice = freshUser().id;
+        const bob = freshUser().id;
+        const day = freshDay();
+        const time = (minutes: number) => new Date(day.getTime() + minutes * minute);
+        const [a0, a1, a2, a3] = [0, 1, 2, 3].map((minutes) => usageRecord(alice, time(minutes)));
+        const [b1, b2] = [1, 2].map((minutes) => usageRecord(bob, time(minutes)));
+        for (const record of [a0!, b1!, a1!, a2!, b2!, a3!]) await storage.recordUsage(record);
+
+        expect(ids((await storage.listUsage({ userId: alice, limit: 10 })).records)).toEqual(ids([a3!, a2!, a1!, a0!]));
+        expect(ids((await storage.listUsage({ userId: bob, limit: 10 })).records)).toEqual(ids([b2!, b1!]));
+        expect(ids((await storage.listUsage({ userId: alice, from: time(1), to: time(3), limit: 10 })).records)).toEqual(ids([a2!, a1!]));
+        expect(ids((await storage.listUsage({ userId: alice, from: time(3), limit: 10 })).records)).toEqual(ids([a3!]));
+        expect(ids((await storage.listUsage({ userId: alice, to: time(1), limit: 10 })).records)).toEqual(ids([a0!]));
+        expect((await storage.listUsage({ userId: alice, from: time(2), to: time(2), limit: 10 })).records).toEqual([]);
+        // Without a user: everyone's records in the window (this day is this test's alone).
+        expect(ids((await storage.listUsage({ from: time(1), to: time(3), limit: 10 })).records)).toEqual(ids([b2!, a2!, a1!, b1!]));
+        expect((await storage.listUsage({ userId: freshUser().id, limit: 10 })).records).toEqual([]);
+      });
+
+      it('pages through usage: each record exactly once, in order, with no `next` on the last page', async () => {
+        const userId = freshUser().id;
+        const day = freshDay();
+        // Four records of one time straddle the page boundaries: the order within them must hold across pages.
+        const times = [0, 1, 1, 1, 1, 2, 3].map((minutes) => new Date(day.getTime() + minutes * minute));
+        const written = times.map((createdAt) => usageRecord(userId, createdAt));
+        for (const record of written) await storage.recordUsage(record);
+        // Written oldest first, so newest first (later writes first within a time) is the reverse.
+        const expected = ids([...written].reverse());
+
+        const first = await storage.listUsage({ userId, limit: 3 });
+        const second = await storage.listUsage({ userId, limit: 3, cursor: first.next! });
+        const third = await storage.listUsage({ userId, limit: 3, cursor: second.next! });
+        expect([first.records.length, second.records.length, third.records.length]).toEqual([3, 3, 1]);
+        expect(first.next).toEqual(expect.any(String));
+        expect(second.next).toEqual(expect.any(String));
+        expect(third.next).toBeUndefined();
+        expect(ids([...first.records, ...second.records, ...third.records])).toEqual(expected);
+
+        for (const limit of [1, 2, 7, 1000]) expect(await allUsageIds(storage, { userId, limit })).toEqual(expected);
+        // A page that ends on the last record says so: no `next` leading to an empty page.
+        const exact = await storage.listUsage({ userId, limit: 7 });
+        expect(exact.records).toHaveLength(7);
+        expect(exact.next).toBeUndefined();
+        // The same cursor gives the same page again.
+        expect(ids((await storage.listUsage({ userId, limit: 3, cursor: first.next! })).records)).toEqual(ids(second.records));
+      });
+
+      it('continues paging exactly where it stopped while records are added between pages', async () => {
+        const userId = freshUser().id;
+        const day = freshDay();
+        const time = (minutes: number) => new Date(day.getTime() + minutes * minute);
+        const [m5, m4, m3a, m3b, m2, m1] = [5, 4, 3, 3, 2, 1].map((minutes) => usageRecord(userId, time(minutes)));
+        for (const record of [m1!, m2!, m3a!, m3b!, m4!, m5!]) await storage.recordUsage(record);
+
+        const first = await storage.listUsage({ userId, limit: 3 });
+        expect(ids(first.records)).toEqual(ids([m5!, m4!, m3b!]));
+
+        // Newer than the page just read, or of its last record's time but written after it: before the cursor, not shown again.
+        const newest = usageRecord(userId, time(9));
+        const sameTimeLater = usageRecord(userId, time(3));
+        // Of a time not yet reached, and older than every record: both still ahead, each in its place.
+        const sameAsUnread = usageRecord(userId, time(2));
+        const oldest = usageRecord(userId, time(0));
+        for (const record of [newest, sameTimeLater, sameAsUnread, oldest]) await storage.recordUsage(record);
+
+        const rest: string[] = [];
+        let cursor = first.next;
+        while (cursor !== undefined) {
+          const page = await storage.listUsage({ userId, limit: 3, cursor });
+          rest.push(...ids(page.records));
+          cursor = page.next;
+        }
+        expect(rest).toEqual(ids([m3a!, sameAsUnread, m2!, m1!, oldest]));
+        // Read again from the start, every record is there once, the new ones in their places.
+        expect(await allUsageIds(storage, { userId, limit: 4 })).toEqual(
+          ids([newest, m5!, m4!, sameTimeLater, m3b!, m3a!, sameAsUnread, m2!, m1!, oldest]),
+        );
+      });
+
+      it('refuses a second usage record with the same id and keeps the first', async () => {
+        const userId = freshUser().id;
+        const record = usageRecord(userId, freshDay());
+        await storage.recordUsage(record);
+        await expect(storage.recordUsage({ ...record, costUsd: '1', requestId: 'req_replayed' })).rejects.toThrow();
+        expect((await storage.listUsage({ userId, limit: 10 })).records).toEqual([record]);
+      });
+
+      it('refuses a page size outside 1 to 1,000 and a cursor it did not hand out', async () => {
+        const userId = freshUser().id;
+        await storage.recordUsage(usageRecord(userId, freshDay()));
+        await storage.recordUsage(usageRecord(userId, freshDay()));
+        for (const limit of [0, -1, 1001, 1.5, Number.NaN]) {
+          await expect(storage.listUsage({ userId, limit })).rejects.toThrow(RangeError);
+        }
+        expect((await storage.listUsage({ userId, limit: 1000 })).records).toHaveLength(2);
+        const { next } = await storage.listUsage({ userId, limit: 1 });
+        for (const cursor of ['', 'not-a-cursor', '{"at":0,"seq":1}', 'eyJ4IjoxfQ', `${next}!`, `${next}\n`]) {
+          await expect(storage.listUsage({ userId, limit: 1, cursor })).rejects.toThrow(TypeError);
+        }
+      });
+
+      it('keeps usage records apart from the objects passed in and handed out: changing either changes nothing stored', async () => {
+        const userId = freshUser().id;
+        const record = usageRecord(userId, freshDay());
+        const snapshot = structuredClone(record);
+        await storage.recordUsage(record);
+        record.costUsd = '999';
+        record.prices!.inputPerMTokUsd = '999';
+        record.createdAt.setTime(0);
+        const read = (await storage.listUsage({ userId, limit: 1 })).records[0]!;
+        expect(read).toEqual(snapshot);
+        read.status = 'error';
+        read.prices!.outputPerMTokUsd = '0';
+        read.createdAt.setTime(0);
+        expect((await storage.listUsage({ userId, limit: 1 })).records).toEqual([snapshot]);
+      });
+    });
+
+    describe('usage summaries', () => {
+      // A year of its own for each test that needs a window no other test writes in (freshDay stays in 2031+).
+      const freshYear = () => 2100 + ++ownerCounter;
+      const november = (year: number) => ({ from: new Date(Date.UTC(year, 10, 1)), to: new Date(Date.UTC(year, 11, 1)) });
+      const day = 86_400_000;
+      const claude = '0b6f6b2e-3c1a-4f43-9d55-5c1d8a2f7e01';
+      const gpt = '5f0c9a51-8d7e-4b2a-a1c3-2e9d4b6f8a10';
+      const gemini = '9e2d7c41-6b3a-4f58-8c1e-0a4b2d6f9e33';
+      const noTokens = { inputTokens: null, outputTokens: null, cachedInputTokens: null, reasoningTokens: null };
+
+      it('sums to zero, with cost "0" and no groups, where no record matches', async () => {
+        const queries: UsageSummaryQuery[] = [{ userId: freshUser().id }, november(freshYear())];
+        for (const query of queries) {
+          for (const groupBy of [undefined, ...USAGE_GROUP_BYS]) {
+            expect(await storage.summarizeUsage({ ...query, ...(groupBy && { groupBy }) })).toEqual({
+              totals: totals(0, [0, 0, 0, 0], '0'),
+              groups: [],
+            });
+          }
+        }
+      });
+
+      it('sums requests, tokens (a count not reported as 0) and exact costs in total and per day, model, provider, key source and user', async () => {
+        const base = freshUser().id;
+        // Code-point order puts "Zoe" before "amy" (a locale would not): groups sort as the JS reference sorts.
+        const zoe = `${base}-Zoe`;
+        const amy = `${base}-amy`;
+        const year = freshYear();
+        const { from, to } = november(year);
+        const records = [
+          // Exactly at `from`: counted. The default record: 12 in, 30 out, $0.000486.
+          usageRecord(amy, from, { modelId: claude }),
+          usageRecord(amy, new Date(from.getTime() + day - 1), {
+            modelId: gpt,
+            provider: 'openai',
+            keySource: 'system',
+            status: 'error',
+            ...noTokens,
+            costUsd: '0',
+          }),
+          usageRecord(zoe, new Date(from.getTime() + day + 12 * 3_600_000), {
+            modelId: gpt,
+            provider: 'openai',
+            keySource: 'system',
+            inputTokens: 1000,
+            outputTokens: 500,
+            cachedInputTokens: 200,
+            reasoningTokens: null,
+            costUsd: '0.000000000001',
+          }),
+          usageRecord(zoe, new Date(to.getTime() - 1), {
+            modelId: gemini,
+            provider: 'google',
+            inputTokens: 7,
+            outputTokens: null,
+            cachedInputTokens: null,
+            reasoningTokens: 3,
+            costUsd: '1.5',
+          }),
+          // Exactly at `to`, and just before `from`: not counted.
+          usageRecord(amy, to, { inputTokens: 1_000_000, costUsd: '100' }),
+          usageRecord(zoe, new Date(from.getTime() - 1), { costUsd: '200' }),
+        ];
+        await Promise.all(records.map((record) => storage.recordUsage(record)));
+
+        const amyTotals = totals(2, [12, 30, 0, 0], '0.000486');
+        const zoeTotals = totals(2, [1007, 500, 200, 3], '1.500000000001');
+        const expected = {
+          day: [
+            { key: `${year}-11-01`, ...amyTotals },
+            { key: `${year}-11-02`, ...totals(1, [1000, 500, 200, 0], '0.000000000001') },
+            { key: `${year}-11-30`, ...totals(1, [7, 0, 0, 3], '1.5') },
+          ],
+          model: [
+            { key: claude, ...totals(1, [12, 30, 0, 0], '0.000486') },
+            { key: gpt, ...totals(2, [1000, 500, 200, 0], '0.000000000001') },
+            { key: gemini, ...totals(1, [7, 0, 0, 3], '1.5') },
+          ],
+          provider: [
+            { key: 'anthropic', ...totals(1, [12, 30, 0, 0], '0.000486') },
+            { key: 'google', ...totals(1, [7, 0, 0, 3], '1.5') },
+            { key: 'openai', ...totals(2, [1000, 500, 200, 0], '0.000000000001') },
+          ],
+          key_source: [
+            { key: 'system', ...totals(2, [1000, 500, 200, 0], '0.000000000001') },
+            { key: 'user', ...totals(2, [19, 30, 0, 3], '1.500486') },
+          ],
+          user: [
+            { key: zoe, ...zoeTotals },
+            { key: amy, ...amyTotals },
+          ],
+        };
+        const all = totals(4, [1019, 530, 200, 3], '1.500486000001');
+        expect(await storage.summarizeUsage({ from, to })).toEqual({ totals: all, groups: [] });
+        for (const groupBy of USAGE_GROUP_BYS) {
+          expect(await storage.summarizeUsage({ from, to, groupBy })).toEqual({ totals: all, groups: expected[groupBy] });
+        }
+        // One user's: their own records only.
+        expect(await storage.summarizeUsage({ userId: zoe, from, to, groupBy: 'user' })).toEqual({
+          totals: zoeTotals,
+          groups: [{ key: zoe, ...zoeTotals }],
+        });
+        expect(await storage.summarizeUsage({ userId: amy, from, to })).toEqual({ totals: amyTotals, groups: [] });
+        // A window from `to` holds the record at `to`; one up to `from`, the one just before it.
+        expect((await storage.summarizeUsage({ from: to, to: new Date(to.getTime() + day) })).totals).toEqual(
+          totals(1, [1_000_000, 30, 0, 0], '100'),
+        );
+        expect((await storage.summarizeUsage({ userId: zoe, to: from })).totals).toEqual(totals(1, [12, 30, 0, 0], '200'));
+      });
+
+      it('groups by the UTC day: 23:30 on 30 November at UTC-2 counts on 1 December', async () => {
+        const userId = freshUser().id;
+        const times = ['2026-11-30T23:30:00-02:00', '2026-11-30T22:00:00-02:00', '2026-12-01T01:30:00+02:00', '2026-11-30T00:00:00Z'];
+        await Promise.all(times.map((time) => storage.recordUsage(usageRecord(userId, new Date(time)))));
+        const summary = await storage.summarizeUsage({ userId, groupBy: 'day' });
+        expect(summary.groups).toEqual([
+          { key: '2026-11-30', ...totals(2, [24, 60, 0, 0], '0.000972') },
+          { key: '2026-12-01', ...totals(2, [24, 60, 0, 0], '0.000972') },
+        ]);
+      });
+
+      it('sums 200 random records exactly as the in-memory reference does, and every grouping adds up to the totals', async () => {
+        const random = seededRandom(20261125);
+        const pick = <T>(values: readonly T[]): T => values[Math.floor(random() * values.length)]!;
+        const count = (max: number) => (random() < 0.2 ? null : Math.floor(random() * max));
+        // Up to 12 decimals, spelled shortest: "0.000000000001", "73.25", "0".
+        const cost = () => {
+          const decimals = Math.floor(random() * (PICO_DECIMALS + 1));
+          const digits = Array.from({ length: decimals }, () => Math.floor(random() * 10)).join('');
+          return formatUsd(parseUsd(`${Math.floor(random() * 3)}${decimals > 0 ? `.${digits}` : ''}`, PICO_DECIMALS));
+        };
+        const base = freshUser().id;
+        const users = ['a', 'B', 'c'].map((suffix) => `${base}-${suffix}`);
+        const models = [claude, gpt, gemini];
+        const { from, to } = november(freshYear());
+        const records = Array.from({ length: 200 }, () => {
+          // Mostly inside the month; some exactly at its ends, and some a day outside it.
+          const roll = random();
+          const createdAt = roll < 0.05 ? from : roll < 0.1 ? to : new Date(from.getTime() - day + Math.floor(random() * 32 * day));
+          return usageRecord(pick(users), createdAt, {
+            modelId: pick(models),
+            provider: pick(PROVIDERS),
+            keySource: pick(['user', 'system'] as const),
+            inputTokens: count(200_000),
+            outputTokens: count(50_000),
+            cachedInputTokens: count(100_000),
+            reasoningTokens: count(20_000),
+            costUsd: cost(),
+          });
+        });
+        await Promise.all(records.map((record) => storage.recordUsage(record)));
+
+        const windows: UsageSummaryQuery[] = [
+          { from, to },
+          { from: new Date(from.getTime() + 10 * day + 1), to: new Date(to.getTime() - 3 * day) },
+          ...users.map((userId) => ({ userId, from, to })),
+          { userId: users[1]!, to: new Date(to.getTime() + day) },
+        ];
+        for (const window of windows) {
+          const reference = summarizeUsage(records, window);
+          expect(reference.totals.requests).toBeGreaterThan(0);
+          expect(await storage.summarizeUsage(window)).toEqual(reference);
+          for (const groupBy of USAGE_GROUP_BYS) {
+            const summary = await storage.summarizeUsage({ ...window, groupBy });
+            expect(summary.totals).toEqual(reference.totals);
+            expect(addTotals(summary.groups)).toEqual(summary.totals);
+            expect(summary).toEqual(summarizeUsage(records, { ...window, groupBy }));
+          }
+        }
+      });
     });
   });
 }
