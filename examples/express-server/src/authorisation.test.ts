@@ -58,6 +58,9 @@ describe('authorisation matrix through the example server', () => {
     ['POST', '/llm-models/', { anonymous: 401, 'user A': 403, 'user B': 403, admin: 201 }],
     ['PATCH', `/llm-models/${GUIDE_MODEL_ID}`, adminOnly],
     ['POST', '/llm/chat/completions', personal],
+    ['GET', '/llm/usage/me?group_by=model', personal],
+    ['GET', '/llm/usage/me/events?limit=5', personal],
+    ['GET', '/admin/usage?group_by=user', adminOnly],
   ];
 
   let created = 0;
@@ -94,6 +97,32 @@ describe('authorisation matrix through the example server', () => {
       });
     }
   }
+
+  it("shows each user only their own usage: A's records and totals never include B's calls", async () => {
+    const chat = (caller: string) =>
+      fetch(`${server.base}/llm/chat/completions`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${tokens[caller]}`, 'content-type': 'application/json' },
+        body: bodyFor('POST', '/llm/chat/completions'),
+      });
+    const usageOf = async (caller: string) => {
+      const headers = { authorization: `Bearer ${tokens[caller]}` };
+      const summary = (await (await fetch(`${server.base}/llm/usage/me`, { headers })).json()) as { totals: { requests: number } };
+      const events = (await (await fetch(`${server.base}/llm/usage/me/events?limit=100`, { headers })).json()) as {
+        data: Array<{ request_id: string }>;
+      };
+      return { requests: summary.totals.requests, requestIds: events.data.map((event) => event.request_id) };
+    };
+    const before = { a: await usageOf('user A'), b: await usageOf('user B') };
+    const bobsCall = await chat('user B');
+    expect(bobsCall.status).toBe(200);
+    const bobsRequestId = bobsCall.headers.get('x-request-id')!;
+    await expect.poll(async () => (await usageOf('user B')).requests).toBe(before.b.requests + 1);
+    const after = await usageOf('user A');
+    expect(after).toEqual(before.a);
+    expect(after.requestIds).not.toContain(bobsRequestId);
+    expect((await usageOf('user B')).requestIds).toContain(bobsRequestId);
+  });
 
   it("user B's writes never touch user A's keys", async () => {
     const before = JSON.stringify(await server.storage.listKeys(userOwner(ids['user A']!)));

@@ -1,5 +1,5 @@
 import { inspect } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { SYSTEM_OWNER, userOwner, type Provider } from '@byokit/core';
 import { fakeProviderKey, findKeyLeaks } from '@byokit/core/testing';
 import { ADMIN_EMAIL, ADMIN_PASSWORD, startTestServer } from './test-server.js';
@@ -115,11 +115,25 @@ describe('no key leaks anywhere in the key flow', () => {
       captured.push([`stored rows of ${owner.type}`, JSON.stringify(rows.map(({ envelope: _ciphertext, ...columns }) => columns))]);
     }
     captured.push(['audit records', JSON.stringify(await server.storage.listAudit({ limit: 1000 }))]);
+    // Usage, as the user and an admin see it and as storage holds it, after every call above (ok, refused, failed).
+    // Nine chats reached a provider above (six answered, three failed); records are written after the answer.
+    await vi.waitFor(
+      async () => {
+        const { records } = await server.storage.listUsage({ limit: 1000 });
+        if (records.length < 9) throw new Error(`${records.length} usage records so far`);
+      },
+      { timeout: 5_000 },
+    );
+    await send('GET', '/llm/usage/me?group_by=key_source', user);
+    await send('GET', '/llm/usage/me/events?limit=100', user);
+    await send('GET', '/admin/usage?group_by=user', admin);
+    captured.push(['usage records', JSON.stringify(await server.storage.listUsage({ limit: 1000 }))]);
   });
   afterAll(() => server.stop());
 
   it('captured the whole flow, logs at trace level included', () => {
     expect(captured.length).toBeGreaterThan(60);
+    expect(captured.some(([where, text]) => where === 'usage records' && text.includes('"status":"error"'))).toBe(true);
     expect(captured.some(([where, text]) => where.includes('/llm/chat/completions → 200') && text.includes('[DONE]'))).toBe(true);
     expect(captured.some(([where, text]) => where.includes('→ 400') && text.includes('provider_key_rejected'))).toBe(true);
     expect(server.logLines.some((line) => line.includes('"level":20'))).toBe(true);

@@ -10,7 +10,11 @@ import { KeyResolver, type ResolvedKey } from './resolve/key-resolver.js';
 import { DEFAULT_SYSTEM_KEY_VARIABLES, readSystemKeysFromEnvironment, type SystemKeyVariables } from './resolve/environment-keys.js';
 import type { Storage } from './storage/storage.js';
 import { KeyManager } from './vault/key-manager.js';
-import { ChatService } from './chat/chat-service.js';
+import { ChatService, type ChatCallContext } from './chat/chat-service.js';
+import { UsageMeter, type UsageListener } from './metering/usage-meter.js';
+import type { UsagePage, UsageSummary } from './metering/usage-record.js';
+import { UsageService, type UsageSummaryRequest, type UsageWindow } from './metering/usage-service.js';
+import { usageRoutes } from './http/routes/usage-routes.js';
 import { chatCompletionBody, type ChatCompletion, type ChatCompletionChunk, type ChatCompletionRequest } from './chat/chat-schemas.js';
 import { chatRoutes } from './http/routes/chat-routes.js';
 import { modelRoutes } from './http/routes/model-routes.js';
@@ -44,12 +48,19 @@ export interface ByokitOptions {
   providers?: ProvidersSettings;
   /** How long an admin's catalog change on another node may take to be seen here. Default 30 s. */
   catalogTtlMs?: number;
+  /**
+   * Called with every usage record once it is made (after the answer, never delaying it), e.g. to send it to
+   * your own billing system too. A failure is logged, not retried; records are in storage either way.
+   */
+  onUsage?: UsageListener;
 }
 
 /** Options of a programmatic chat call. */
 export interface ChatOptions {
   /** Aborts the provider call (and the stream) when aborted. */
   signal?: AbortSignal;
+  /** Kept in the call's usage record, to find it again; a new UUID when left out. */
+  requestId?: string;
 }
 
 /** A running byokit: mount `handle` through an adapter, or call it from code. */
@@ -80,7 +91,14 @@ export interface Byokit {
   chat(principal: { userId: string }, request: ChatCompletionRequest, options?: ChatOptions): Promise<ChatCompletion>;
   /** The streaming form of {@link Byokit.chat}: chunks as they come; the last one carries `usage`. */
   chatStream(principal: { userId: string }, request: ChatCompletionRequest, options?: ChatOptions): AsyncIterable<ChatCompletionChunk>;
-  /** Releases what byokit holds (the storage's connections). */
+  /** Usage records, for your own reports and billing: the same data and defaults as the usage routes. */
+  usage: {
+    /** Totals over a window (default: this month), every user's unless `userId` is given; grouped with `groupBy`. */
+    query(request?: UsageSummaryRequest): Promise<UsageSummary & { window: UsageWindow }>;
+    /** One user's records, newest first: pass `next` back as `cursor` for the following page. */
+    events(userId: string, page?: { limit?: number; cursor?: string }): Promise<UsagePage>;
+  };
+  /** Releases what byokit holds: waits for usage records still being written, then closes connections. */
   close(): Promise<void>;
 }
 
@@ -103,8 +121,13 @@ export async function createByokit(options: ByokitOptions): Promise<Byokit> {
   const keys = new KeyManager(options.storage, keyring, resolver, environmentKeys, now);
   const clients = createProviderClients(options.providers);
   const models = await ModelDirectory.load(options.storage, options.catalogTtlMs ?? 30_000, () => now().getTime());
-  const chat = new ChatService(models, resolver, clients, PROVIDER_LIMITS, now);
-  const handle = createRequestHandler([...keyRoutes(keys, clients), ...modelRoutes(models, resolver), ...chatRoutes(chat, logger)], logger);
+  const meter = new UsageMeter(options.storage, logger, now, options.onUsage);
+  const chat = new ChatService(models, resolver, clients, PROVIDER_LIMITS, now, meter);
+  const usage = new UsageService(options.storage, now);
+  const handle = createRequestHandler(
+    [...keyRoutes(keys, clients), ...modelRoutes(models, resolver), ...chatRoutes(chat, logger), ...usageRoutes(usage)],
+    logger,
+  );
 
   return {
     handle,
@@ -116,21 +139,31 @@ export async function createByokit(options: ByokitOptions): Promise<Byokit> {
         keySource: _keySource,
         ignoredParameters: _ignored,
         ...completion
-      } = await chat.complete(principal.userId, validChatRequest(request), chatOptions?.signal);
+      } = await chat.complete(principal.userId, validChatRequest(request), callContext(chatOptions));
       return completion;
     },
     chatStream: (principal, request, chatOptions) => ({
       async *[Symbol.asyncIterator]() {
-        const { chunks } = await chat.stream(principal.userId, validChatRequest(request), chatOptions?.signal);
+        const { chunks } = await chat.stream(principal.userId, validChatRequest(request), callContext(chatOptions));
         yield* chunks;
       },
     }),
+    usage: {
+      query: (request = {}) => usage.summary(request),
+      events: (userId, page = {}) => usage.events(userId, page.limit ?? 100, page.cursor),
+    },
     close: async () => {
       cache.clear();
+      await meter.flush();
       await Promise.all(Object.values(clients).map((client) => client.close?.()));
       await options.storage.close?.();
     },
   };
+}
+
+/** A programmatic call's context: its signal, and a request id of its own unless the caller gave one. */
+function callContext(options: ChatOptions | undefined): ChatCallContext {
+  return { signal: options?.signal, requestId: options?.requestId ?? crypto.randomUUID() };
 }
 
 /** Programmatic callers get the same validation as the route: one schema for both. */

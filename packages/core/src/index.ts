@@ -10,6 +10,19 @@ export { DEFAULT_BASE_URLS } from './providers/provider-clients.js';
 export type { ProvidersSettings } from './providers/provider-clients.js';
 export type { ProviderSettings } from './providers/provider-types.js';
 export type { RotationOptions, RotationProgress } from './vault/reseal-keys.js';
+export type {
+  UsageCursor,
+  UsageGroupBy,
+  UsagePage,
+  UsageQuery,
+  UsageRecord,
+  UsageStatus,
+  UsageSummary,
+  UsageSummaryQuery,
+  UsageTotals,
+} from './metering/usage-record.js';
+export type { UsageListener } from './metering/usage-meter.js';
+export type { UsageSummaryRequest, UsageWindow } from './metering/usage-service.js';
 
 export { ByokitError, ERROR_STATUS, isByokitError } from './errors.js';
 export type { ByokitErrorDetails, ErrorCode, ValidationIssue } from './errors.js';

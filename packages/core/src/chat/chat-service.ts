@@ -2,8 +2,17 @@ import { ByokitError, isByokitError } from '../errors.js';
 import type { CatalogModel, SamplingParameter } from '../catalog/model.js';
 import type { Provider } from '../keys/providers.js';
 import type { ModelDirectory } from '../models/model-directory.js';
-import type { ProviderChatRequest, ProviderClient, ProviderStreamEvent, TokenUsage, FinishReason } from '../providers/provider-types.js';
+import type {
+  FinishReason,
+  ProviderChatRequest,
+  ProviderChatResponse,
+  ProviderClient,
+  ProviderStreamEvent,
+  TokenUsage,
+} from '../providers/provider-types.js';
 import type { KeyResolver, ResolvedKey } from '../resolve/key-resolver.js';
+import type { MeteredCall, UsageMeter } from '../metering/usage-meter.js';
+import type { UsageStatus } from '../metering/usage-record.js';
 import { assertWithinLimits, type ProviderLimits } from './chat-limits.js';
 import { DEFAULT_MAX_TOKENS, type ChatCompletion, type ChatCompletionChunk, type ChatCompletionRequest } from './chat-schemas.js';
 import { latestUsage, usageBody } from './chat-usage.js';
@@ -13,6 +22,12 @@ export interface ChatStream {
   keySource: ResolvedKey['source'];
   ignoredParameters: SamplingParameter[];
   chunks: AsyncIterable<ChatCompletionChunk>;
+}
+
+/** What a call carries besides the request: the caller's abort signal, and the request id its usage record keeps. */
+export interface ChatCallContext {
+  signal?: AbortSignal;
+  requestId: string;
 }
 
 interface PreparedCall {
@@ -28,7 +43,9 @@ interface PreparedCall {
 /**
  * A chat completion from request to answer: the model from the catalog, limits checked before any call
  * (422), the key resolved by the same function that lists models, the provider's answer normalised to
- * one shape with its usage and exact cost. The route and `byokit.chat()` both come here.
+ * one shape with its usage and exact cost. The route and `byokit.chat()` both come here. Every call handed to
+ * a provider leaves one usage record (ok, error or aborted, with the tokens reported); a request refused
+ * before that (unknown model, limits, no key) leaves none.
  */
 export class ChatService {
   constructor(
@@ -37,16 +54,26 @@ export class ChatService {
     private readonly clients: Record<Provider, ProviderClient>,
     private readonly limits: Record<Provider, ProviderLimits>,
     private readonly now: () => Date,
+    private readonly meter: UsageMeter,
   ) {}
 
   /** One complete answer. */
   async complete(
     userId: string,
     request: ChatCompletionRequest,
-    signal?: AbortSignal,
+    { signal, requestId }: ChatCallContext,
   ): Promise<ChatCompletion & { keySource: ResolvedKey['source']; ignoredParameters: SamplingParameter[] }> {
+    const startedAt = performance.now();
     const call = await this.prepare(userId, request);
-    const answer = await withKeySource(call.resolved, () => call.client.complete(call.request, { key: call.resolved.key, signal }));
+    const metered = meteredCall(userId, call, requestId, startedAt);
+    let answer: ProviderChatResponse;
+    try {
+      answer = await withKeySource(call.resolved, () => call.client.complete(call.request, { key: call.resolved.key, signal }));
+    } catch (error) {
+      this.meter.record(metered, signal?.aborted ? 'aborted' : 'error', {});
+      throw error;
+    }
+    this.meter.record(metered, 'ok', answer.usage);
     return {
       ...call.identity,
       object: 'chat.completion',
@@ -61,16 +88,27 @@ export class ChatService {
    * A streamed answer. Resolves once the provider accepted the request and its first event is in, so that
    * an early refusal (even an error event after HTTP 200) is still a clean HTTP error (style.md).
    */
-  async stream(userId: string, request: ChatCompletionRequest, signal?: AbortSignal): Promise<ChatStream> {
+  async stream(userId: string, request: ChatCompletionRequest, { signal, requestId }: ChatCallContext): Promise<ChatStream> {
+    const startedAt = performance.now();
     const call = await this.prepare(userId, request);
-    const events = await withKeySource(call.resolved, () => call.client.stream(call.request, { key: call.resolved.key, signal }));
-    const iterator = events[Symbol.asyncIterator]();
-    const first = await iterator.next();
+    const metered = meteredCall(userId, call, requestId, startedAt);
+    const settle = (status: UsageStatus, usage: TokenUsage) => this.meter.record(metered, status, usage);
+    let iterator: AsyncIterator<ProviderStreamEvent>;
+    let first: IteratorResult<ProviderStreamEvent>;
+    try {
+      const events = await withKeySource(call.resolved, () => call.client.stream(call.request, { key: call.resolved.key, signal }));
+      iterator = events[Symbol.asyncIterator]();
+      first = await iterator.next();
+    } catch (error) {
+      settle(signal?.aborted ? 'aborted' : 'error', {});
+      throw error;
+    }
     if (!first.done && first.value.type === 'error') {
       await iterator.return?.();
+      settle('error', {});
       throw stampKeySource(first.value.error, call.resolved);
     }
-    return { keySource: call.resolved.source, ignoredParameters: call.ignored, chunks: chunksOf(call, first, iterator) };
+    return { keySource: call.resolved.source, ignoredParameters: call.ignored, chunks: chunksOf(call, first, iterator, settle, signal) };
   }
 
   private async prepare(userId: string, request: ChatCompletionRequest): Promise<PreparedCall> {
@@ -110,16 +148,23 @@ export class ChatService {
   }
 }
 
-/** The provider's events as the contract's chunks; usage and the finish reason come last, as OpenAI sends them. */
+/**
+ * The provider's events as the contract's chunks; usage and the finish reason come last, as OpenAI sends them.
+ * When it ends, `settle` gets how (the answer complete, an error, or the consumer gone) and the usage seen.
+ */
 async function* chunksOf(
   call: PreparedCall,
   first: IteratorResult<ProviderStreamEvent>,
   iterator: AsyncIterator<ProviderStreamEvent>,
+  settle: (status: UsageStatus, usage: TokenUsage) => void,
+  signal: AbortSignal | undefined,
 ): AsyncGenerator<ChatCompletionChunk> {
   const base = { ...call.identity, object: 'chat.completion.chunk' as const };
   let usage: TokenUsage = {};
   let finishReason: FinishReason = 'stop';
   let roleSent = false;
+  // Until the provider's answer is whole, an end is the consumer going away.
+  let status: UsageStatus = 'aborted';
   try {
     for (let step = first; !step.done; step = await iterator.next()) {
       const event = step.value;
@@ -140,6 +185,7 @@ async function* chunksOf(
           finishReason = event.finishReason;
           break;
         case 'error':
+          status = 'error';
           throw stampKeySource(event.error, call.resolved);
         default: {
           const exhaustive: never = event;
@@ -147,12 +193,21 @@ async function* chunksOf(
         }
       }
     }
+    status = 'ok';
     yield { ...base, choices: [{ index: 0, delta: roleSent ? {} : { role: 'assistant' }, finish_reason: finishReason }] };
     yield { ...base, choices: [], usage: usageBody(usage, call.model, call.resolved.source) };
+  } catch (error) {
+    if (status === 'aborted' && !signal?.aborted) status = 'error';
+    throw error;
   } finally {
     // The consumer stopped early (client gone) or the stream failed: cancel the upstream request too.
     await iterator.return?.();
+    settle(status, usage);
   }
+}
+
+function meteredCall(userId: string, call: PreparedCall, requestId: string, startedAt: number): MeteredCall {
+  return { userId, model: call.model, keySource: call.resolved.source, requestId, startedAt };
 }
 
 /** A provider refusing the key says whose key it was (`key_source`), so the caller knows whom to tell. */

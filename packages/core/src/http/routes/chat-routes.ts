@@ -25,7 +25,7 @@ export function chatRoutes(chat: ChatService, logger: Logger): Route<any, any, a
       response: chatCompletion,
       handle: async ({ principal, body, requestId, signal }): Promise<RouteResult> => {
         if (body.stream) {
-          const { keySource, ignoredParameters, chunks } = await chat.stream(principal.userId, body, signal);
+          const { keySource, ignoredParameters, chunks } = await chat.stream(principal.userId, body, { signal, requestId });
           return {
             contentType: 'text/event-stream; charset=utf-8',
             // no-cache and no proxy buffering: each chunk should reach the client as it is made.
@@ -33,7 +33,7 @@ export function chatRoutes(chat: ChatService, logger: Logger): Route<any, any, a
             stream: serverSentChunks(chunks, requestId, logger),
           };
         }
-        const { keySource, ignoredParameters, ...completion } = await chat.complete(principal.userId, body, signal);
+        const { keySource, ignoredParameters, ...completion } = await chat.complete(principal.userId, body, { signal, requestId });
         return { headers: callHeaders(keySource, ignoredParameters), body: completion };
       },
     }),

@@ -1,0 +1,158 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { ModelCatalog } from '../catalog/catalog.js';
+import { fakeProviderKey } from '../keys/fake-keys.js';
+import type { UsageRecord } from '../metering/usage-record.js';
+import { parseUsd, PICO_DECIMALS } from '../metering/usd.js';
+import type { ChatCompletionRequest } from './chat-schemas.js';
+import { call, alice, testByokit } from '../http/test-helpers.js';
+import type { ByokitOptions } from '../byokit.js';
+import type { Storage } from '../storage/storage.js';
+import { findKeyLeaks } from '../testing/leak-check.js';
+import { startMockProviders, type MockProviders } from '../testing/mock-providers.js';
+
+// Every call that reached a provider leaves one usage record, whatever its outcome (spec/http-api.md, "Usage
+// and billing"); a request refused before the provider leaves none.
+
+const GUIDE_MODEL_ID = '564e8710-43a9-406f-b0ab-e8d651a33e82';
+const sonnet = ModelCatalog.create().get(GUIDE_MODEL_ID)!;
+const hello = (extra: Partial<ChatCompletionRequest> = {}): ChatCompletionRequest => ({
+  model_id: GUIDE_MODEL_ID,
+  messages: [{ role: 'user', content: 'Hello!' }],
+  max_tokens: 1024,
+  ...extra,
+});
+
+let mock: MockProviders;
+beforeAll(async () => {
+  mock = await startMockProviders();
+});
+afterAll(() => mock.close());
+beforeEach(() => {
+  mock.reset();
+  mock.setChunkGapMs(0);
+});
+
+const anthropicKey = fakeProviderKey('anthropic');
+
+async function setUp(options: Partial<ByokitOptions> = {}) {
+  const { byokit, storage } = await testByokit({ providers: { anthropic: { baseUrl: mock.baseUrls.anthropic, retries: 0 } }, ...options });
+  await call(byokit, 'PATCH', '/users/me/api-key', { principal: alice, body: { anthropic_api_key: anthropicKey } });
+  return { byokit, storage };
+}
+
+/** The records once every write in flight has landed (records are written after the answer, not before). */
+async function recordsOf(storage: Storage, count: number): Promise<UsageRecord[]> {
+  await expect.poll(async () => (await storage.listUsage({ limit: 100 })).records.length).toBe(count);
+  return (await storage.listUsage({ limit: 100 })).records;
+}
+
+describe('usage records of chat calls', () => {
+  it('records a plain answer once, with the tokens, cost and prices of the answer it gave', async () => {
+    const { byokit, storage } = await setUp();
+    const response = await call(byokit, 'POST', '/llm/chat/completions', {
+      principal: alice,
+      body: hello(),
+      headers: { 'x-request-id': 'req-usage-1' },
+    });
+    expect(response!.status).toBe(200);
+    const usage = response!.json.usage;
+    const [record] = await recordsOf(storage, 1);
+    expect(record).toMatchObject({
+      userId: alice.userId,
+      modelId: GUIDE_MODEL_ID,
+      model: 'claude-sonnet-4-5',
+      provider: 'anthropic',
+      keySource: 'user',
+      status: 'ok',
+      inputTokens: usage.prompt_tokens,
+      outputTokens: usage.completion_tokens,
+      costUsd: usage.cost_usd,
+      prices: { inputPerMTokUsd: sonnet.pricing!.inputPerMTokUsd, outputPerMTokUsd: sonnet.pricing!.outputPerMTokUsd },
+      requestId: 'req-usage-1',
+    });
+    expect(record!.latencyMs).toBeGreaterThanOrEqual(0);
+    expect(findKeyLeaks([anthropicKey], [['usage record', JSON.stringify(record)]])).toEqual([]);
+  });
+
+  it('records a streamed answer once it ends, with the usage of its last chunk', async () => {
+    const { byokit, storage } = await setUp();
+    const response = await call(byokit, 'POST', '/llm/chat/completions', { principal: alice, body: hello({ stream: true }) });
+    const usage = (response!.events.at(-2) as { usage: { prompt_tokens: number; completion_tokens: number; cost_usd: string } }).usage;
+    const [record] = await recordsOf(storage, 1);
+    expect(record).toMatchObject({
+      status: 'ok',
+      inputTokens: usage.prompt_tokens,
+      outputTokens: usage.completion_tokens,
+      costUsd: usage.cost_usd,
+      requestId: response!.headers['x-request-id'],
+    });
+  });
+
+  it('records a stream the client left as aborted, with the tokens the provider had reported by then', async () => {
+    const { byokit, storage } = await setUp();
+    mock.setChunkGapMs(50);
+    const controller = new AbortController();
+    const bytes = new TextEncoder().encode(JSON.stringify(hello({ stream: true })));
+    const response = await byokit.handle({
+      method: 'POST',
+      url: '/llm/chat/completions',
+      headers: { 'content-type': 'application/json' },
+      body: { kind: 'stream', stream: [bytes] },
+      authenticate: () => alice,
+      signal: controller.signal,
+    });
+    const iterator = (response!.body as AsyncIterable<string>)[Symbol.asyncIterator]();
+    await iterator.next();
+    controller.abort();
+    await iterator.return?.();
+    const [record] = await recordsOf(storage, 1);
+    expect(record!.status).toBe('aborted');
+    // Anthropic reports the prompt's tokens in message_start, the first event: they were seen, so they are billed.
+    expect(record!.inputTokens).toBeGreaterThan(0);
+    expect(parseUsd(record!.costUsd, PICO_DECIMALS)).toBeGreaterThan(0n);
+  });
+
+  it('records a provider refusal as an error with no tokens and no cost', async () => {
+    const { byokit, storage } = await setUp();
+    mock.failNext('anthropic', { status: 401 });
+    const response = await call(byokit, 'POST', '/llm/chat/completions', { principal: alice, body: hello() });
+    expect(response!.json.error.code).toBe('provider_key_rejected');
+    const [record] = await recordsOf(storage, 1);
+    expect(record).toMatchObject({ status: 'error', inputTokens: null, outputTokens: null, costUsd: '0', keySource: 'user' });
+  });
+
+  it('records nothing for a request refused before any provider: no key, unknown model, over a limit', async () => {
+    const { byokit, storage } = await setUp();
+    const refused = [
+      await call(byokit, 'POST', '/llm/chat/completions', { principal: { userId: 'nobody', isAdmin: false }, body: hello() }),
+      await call(byokit, 'POST', '/llm/chat/completions', { principal: alice, body: hello({ model_id: crypto.randomUUID() }) }),
+      await call(byokit, 'POST', '/llm/chat/completions', { principal: alice, body: hello({ max_tokens: 10_000_000 }) }),
+    ];
+    expect(refused.map((response) => response!.status)).toEqual([400, 404, 422]);
+    await byokit.close();
+    expect((await storage.listUsage({ limit: 100 })).records).toEqual([]);
+    expect(mock.requests).toEqual([]);
+  });
+
+  it('hands each record to onUsage, and answers the same when onUsage throws', async () => {
+    const seen: UsageRecord[] = [];
+    const { byokit, storage } = await setUp({
+      onUsage: (record) => {
+        seen.push(record);
+        throw new Error('the host billing system is down');
+      },
+    });
+    const response = await call(byokit, 'POST', '/llm/chat/completions', { principal: alice, body: hello() });
+    expect(response!.status).toBe(200);
+    const [record] = await recordsOf(storage, 1);
+    await byokit.close();
+    expect(seen).toEqual([record]);
+  });
+
+  it('records programmatic calls too, under the request id the caller gave', async () => {
+    const { byokit, storage } = await setUp();
+    await byokit.chat(alice, hello(), { requestId: 'job-42' });
+    const [record] = await recordsOf(storage, 1);
+    expect(record).toMatchObject({ status: 'ok', requestId: 'job-42', userId: alice.userId });
+  });
+});

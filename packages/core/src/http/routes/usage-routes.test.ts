@@ -1,0 +1,122 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fakeProviderKey } from '../../keys/fake-keys.js';
+import { formatUsd, parseUsd, PICO_DECIMALS } from '../../metering/usd.js';
+import { startMockProviders, type MockProviders } from '../../testing/mock-providers.js';
+import { admin, alice, bob, call, testByokit } from '../test-helpers.js';
+
+// GET /llm/usage/me, /llm/usage/me/events and /admin/usage over real chat calls (spec/http-api.md, "Usage and billing").
+
+const SONNET = '564e8710-43a9-406f-b0ab-e8d651a33e82';
+const hello = { model_id: SONNET, messages: [{ role: 'user', content: 'Hello!' }], max_tokens: 64 };
+
+let mock: MockProviders;
+beforeAll(async () => {
+  mock = await startMockProviders();
+});
+afterAll(() => mock.close());
+
+/** byokit with `count` chats by alice and one by bob, their records written. Its clock is fixed mid-November 2026. */
+async function withChats(aliceChats: number) {
+  let clock = new Date('2026-11-20T10:00:00Z');
+  const { byokit, storage } = await testByokit({
+    providers: { anthropic: { baseUrl: mock.baseUrls.anthropic, retries: 0 } },
+    environment: { ANTHROPIC_API_KEY: fakeProviderKey('anthropic') },
+    now: () => clock,
+  });
+  const costs: string[] = [];
+  for (let index = 0; index < aliceChats; index++) {
+    const answer = await call(byokit, 'POST', '/llm/chat/completions', { principal: alice, body: hello });
+    costs.push(answer!.json.usage.cost_usd);
+    // A day later each time, so that grouping by day has something to group.
+    clock = new Date(clock.getTime() + 86_400_000);
+  }
+  await call(byokit, 'POST', '/llm/chat/completions', { principal: bob, body: hello });
+  // `to` defaults to now, exclusive: let a moment pass so that the last record is inside the default window.
+  clock = new Date(clock.getTime() + 1000);
+  await expect.poll(async () => (await storage.listUsage({ limit: 100 })).records.length).toBe(aliceChats + 1);
+  return { byokit, costs };
+}
+
+const sum = (costs: string[]) => formatUsd(costs.reduce((total, cost) => total + parseUsd(cost, PICO_DECIMALS), 0n));
+
+describe('GET /llm/usage/me', () => {
+  it("totals the caller's own calls this month, to the last digit of their costs, and nobody else's", async () => {
+    const { byokit, costs } = await withChats(3);
+    const response = await call(byokit, 'GET', '/llm/usage/me', { principal: alice });
+    expect(response!.status).toBe(200);
+    expect(response!.json).toMatchObject({
+      from: '2026-11-01T00:00:00.000Z',
+      group_by: null,
+      totals: { requests: 3, cost_usd: sum(costs) },
+      groups: [],
+    });
+    expect(response!.json.totals.prompt_tokens).toBeGreaterThan(0);
+  });
+
+  it('groups by day, model, provider or key source, and the groups add up to the totals', async () => {
+    const { byokit } = await withChats(3);
+    for (const groupBy of ['day', 'model', 'provider', 'key_source']) {
+      const response = await call(byokit, 'GET', `/llm/usage/me?group_by=${groupBy}&from=2026-11-01&to=2026-12-01`, { principal: alice });
+      const { totals, groups } = response!.json;
+      expect(groups.length).toBeGreaterThan(0);
+      expect(groups.reduce((total: number, group: { requests: number }) => total + group.requests, 0)).toBe(totals.requests);
+      expect(sum(groups.map((group: { cost_usd: string }) => group.cost_usd))).toBe(totals.cost_usd);
+    }
+    const byDay = await call(byokit, 'GET', '/llm/usage/me?group_by=day', { principal: alice });
+    expect(byDay!.json.groups.map((group: { key: string }) => group.key)).toEqual(['2026-11-20', '2026-11-21', '2026-11-22']);
+    const byModel = await call(byokit, 'GET', '/llm/usage/me?group_by=model', { principal: alice });
+    expect(byModel!.json.groups).toMatchObject([{ key: SONNET, requests: 3 }]);
+  });
+
+  it('refuses a window that ends before it starts, a malformed date, an unknown grouping or field', async () => {
+    const { byokit } = await withChats(0);
+    for (const query of ['from=2026-11-10&to=2026-11-01', 'from=yesterday', 'group_by=user', 'group_by=week', 'user_id=user-bob']) {
+      const response = await call(byokit, 'GET', `/llm/usage/me?${query}`, { principal: alice });
+      expect([query, response!.status, response!.json.error.code]).toEqual([query, 422, 'validation_failed']);
+    }
+  });
+});
+
+describe('GET /llm/usage/me/events', () => {
+  it("pages through the caller's records newest first, each exactly once", async () => {
+    const { byokit } = await withChats(5);
+    const seen: Array<{ id: string; created_at: string }> = [];
+    let cursor: string | null = null;
+    do {
+      const page = await call(byokit, 'GET', `/llm/usage/me/events?limit=2${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`, {
+        principal: alice,
+      });
+      expect(page!.status).toBe(200);
+      seen.push(...page!.json.data);
+      cursor = page!.json.next_cursor;
+    } while (cursor !== null);
+    expect(seen).toHaveLength(5);
+    expect(new Set(seen.map((event) => event.id)).size).toBe(5);
+    expect(seen.map((event) => event.created_at)).toEqual([...seen.map((event) => event.created_at)].sort().reverse());
+    expect(seen[0]).toMatchObject({ model_id: SONNET, provider: 'anthropic', key_source: 'system', status: 'ok' });
+  });
+
+  it('refuses a cursor it did not give and a limit outside 1 to 100', async () => {
+    const { byokit } = await withChats(1);
+    for (const query of ['cursor=not-a-cursor', 'limit=0', 'limit=101', 'limit=1.5', 'limit=-1']) {
+      const response = await call(byokit, 'GET', `/llm/usage/me/events?${query}`, { principal: alice });
+      expect([query, response!.status, response!.json.error.code]).toEqual([query, 422, 'validation_failed']);
+    }
+  });
+});
+
+describe('GET /admin/usage', () => {
+  it("is for admins only, and shows every user's usage, grouped by user or for one user", async () => {
+    const { byokit } = await withChats(2);
+    const refused = await call(byokit, 'GET', '/admin/usage', { principal: alice });
+    expect(refused!.status).toBe(403);
+    const byUser = await call(byokit, 'GET', '/admin/usage?group_by=user', { principal: admin });
+    expect(byUser!.json.totals.requests).toBe(3);
+    expect(byUser!.json.groups.map((group: { key: string; requests: number }) => [group.key, group.requests])).toEqual([
+      [alice.userId, 2],
+      [bob.userId, 1],
+    ]);
+    const bobs = await call(byokit, 'GET', `/admin/usage?user_id=${bob.userId}`, { principal: admin });
+    expect(bobs!.json.totals.requests).toBe(1);
+  });
+});

@@ -1,0 +1,133 @@
+import { z } from 'zod';
+import { PROVIDERS } from '../../keys/providers.js';
+import type { UsageRecord, UsageSummary, UsageTotals } from '../../metering/usage-record.js';
+
+// A day (`2026-11-01`, its UTC midnight) or an instant with its offset (`2026-11-25T12:00:00Z`).
+const instant = z
+  .union([z.iso.date(), z.iso.datetime({ offset: true })], {
+    error: 'A date (2026-11-01) or a time with its offset (2026-11-25T12:00:00Z).',
+  })
+  .transform((text) => new Date(text.length === 10 ? `${text}T00:00:00Z` : text));
+
+const window = {
+  from: instant.optional().describe('Inclusive; default: the start of the current month (UTC).'),
+  to: instant.optional().describe('Exclusive; default: now.'),
+};
+const fromBeforeTo = (query: { from?: Date; to?: Date }) => query.from === undefined || query.to === undefined || query.from < query.to;
+const fromBeforeToError = { message: '`from` must be before `to`.', path: ['from'] };
+
+/** Query of `GET /llm/usage/me`. */
+export const myUsageQuery = z
+  .strictObject({ ...window, group_by: z.enum(['day', 'model', 'provider', 'key_source']).optional() })
+  .refine(fromBeforeTo, fromBeforeToError);
+
+/** Query of `GET /admin/usage`: over every user, or one; `group_by=user` too. */
+export const adminUsageQuery = z
+  .strictObject({
+    ...window,
+    user_id: z.string().min(1).max(200).optional(),
+    group_by: z.enum(['day', 'model', 'provider', 'key_source', 'user']).optional(),
+  })
+  .refine(fromBeforeTo, fromBeforeToError);
+
+/** Query of `GET /llm/usage/me/events`. */
+export const usageEventsQuery = z.strictObject({
+  limit: z
+    .string()
+    .regex(/^\d{1,3}$/, 'limit is a whole number from 1 to 100.')
+    .transform(Number)
+    .pipe(z.number().int().min(1).max(100))
+    .optional(),
+  cursor: z.string().min(1).max(200).optional().describe('`next_cursor` of the previous page.'),
+});
+
+const money = z.string().describe('Exact decimal US dollars.');
+const totals = {
+  requests: z.number().int(),
+  prompt_tokens: z.number().int(),
+  completion_tokens: z.number().int(),
+  cached_tokens: z.number().int(),
+  reasoning_tokens: z.number().int(),
+  cost_usd: money,
+};
+
+/** Answer of the usage summaries: totals, and groups that add up to them exactly. */
+export const usageSummaryBody = z.object({
+  from: z.string(),
+  to: z.string(),
+  group_by: z.string().nullable(),
+  totals: z.object(totals),
+  groups: z.array(z.object({ key: z.string(), ...totals })),
+});
+
+/** One usage record as the API shows it. */
+export const usageEventBody = z.object({
+  id: z.uuid(),
+  created_at: z.string(),
+  model_id: z.uuid(),
+  model: z.string(),
+  provider: z.enum(PROVIDERS),
+  key_source: z.enum(['user', 'system']),
+  status: z.enum(['ok', 'error', 'aborted']),
+  prompt_tokens: z.number().int().nullable(),
+  completion_tokens: z.number().int().nullable(),
+  cached_tokens: z.number().int().nullable(),
+  reasoning_tokens: z.number().int().nullable(),
+  cost_usd: money,
+  prices: z
+    .object({ input_per_mtok_usd: money, output_per_mtok_usd: money, cached_input_per_mtok_usd: money.optional() })
+    .nullable()
+    .describe('The prices the cost was computed at.'),
+  latency_ms: z.number().int(),
+  request_id: z.string(),
+});
+
+export const usageEventsBody = z.object({ data: z.array(usageEventBody), next_cursor: z.string().nullable() });
+
+function totalsView(sums: UsageTotals) {
+  return {
+    requests: sums.requests,
+    prompt_tokens: sums.inputTokens,
+    completion_tokens: sums.outputTokens,
+    cached_tokens: sums.cachedInputTokens,
+    reasoning_tokens: sums.reasoningTokens,
+    cost_usd: sums.costUsd,
+  };
+}
+
+export function usageSummaryView(
+  summary: UsageSummary,
+  window: { from: Date; to: Date; groupBy?: string },
+): z.infer<typeof usageSummaryBody> {
+  return {
+    from: window.from.toISOString(),
+    to: window.to.toISOString(),
+    group_by: window.groupBy ?? null,
+    totals: totalsView(summary.totals),
+    groups: summary.groups.map((group) => ({ key: group.key, ...totalsView(group) })),
+  };
+}
+
+export function usageEventView(record: UsageRecord): z.infer<typeof usageEventBody> {
+  return {
+    id: record.id,
+    created_at: record.createdAt.toISOString(),
+    model_id: record.modelId,
+    model: record.model,
+    provider: record.provider,
+    key_source: record.keySource,
+    status: record.status,
+    prompt_tokens: record.inputTokens,
+    completion_tokens: record.outputTokens,
+    cached_tokens: record.cachedInputTokens,
+    reasoning_tokens: record.reasoningTokens,
+    cost_usd: record.costUsd,
+    prices: record.prices && {
+      input_per_mtok_usd: record.prices.inputPerMTokUsd,
+      output_per_mtok_usd: record.prices.outputPerMTokUsd,
+      ...(record.prices.cachedInputPerMTokUsd !== undefined && { cached_input_per_mtok_usd: record.prices.cachedInputPerMTokUsd }),
+    },
+    latency_ms: record.latencyMs,
+    request_id: record.requestId,
+  };
+}

@@ -1,0 +1,58 @@
+import { ByokitError } from '../errors.js';
+import type { Storage } from '../storage/storage.js';
+import type { UsageGroupBy, UsagePage, UsageSummary } from './usage-record.js';
+
+/** A usage question: whose (every user's when left out), over which window, grouped how. */
+export interface UsageSummaryRequest {
+  userId?: string;
+  /** Inclusive; default: the start of the current month (UTC), the budgets' period. */
+  from?: Date;
+  /** Exclusive; default: now. */
+  to?: Date;
+  groupBy?: UsageGroupBy;
+}
+
+/** The window a summary covered, with its defaults filled in. */
+export interface UsageWindow {
+  from: Date;
+  to: Date;
+  groupBy?: UsageGroupBy;
+}
+
+/** Reads usage for the routes and for `byokit.usage`: the same defaults and checks for both. */
+export class UsageService {
+  constructor(
+    private readonly storage: Storage,
+    private readonly now: () => Date,
+  ) {}
+
+  async summary(request: UsageSummaryRequest): Promise<UsageSummary & { window: UsageWindow }> {
+    const to = request.to ?? this.now();
+    const from = request.from ?? monthStart(to);
+    if (!(from < to)) throw new ByokitError('validation_failed', '`from` must be before `to`.');
+    const summary = await this.storage.summarizeUsage({
+      from,
+      to,
+      ...(request.userId !== undefined && { userId: request.userId }),
+      ...(request.groupBy && { groupBy: request.groupBy }),
+    });
+    return { ...summary, window: { from, to, ...(request.groupBy && { groupBy: request.groupBy }) } };
+  }
+
+  /** One page of a user's records, newest first. A cursor this API did not give is the caller's error. */
+  async events(userId: string, limit: number, cursor?: string): Promise<UsagePage> {
+    try {
+      return await this.storage.listUsage({ userId, limit, ...(cursor !== undefined && { cursor }) });
+    } catch (error) {
+      if (cursor !== undefined && error instanceof TypeError) {
+        throw new ByokitError('validation_failed', 'cursor is not one this API gave: pass next_cursor of the previous page as it is.');
+      }
+      throw error;
+    }
+  }
+}
+
+/** The first instant of `at`'s month, UTC. */
+export function monthStart(at: Date): Date {
+  return new Date(Date.UTC(at.getUTCFullYear(), at.getUTCMonth(), 1));
+}
