@@ -1,22 +1,12 @@
 // Key status and key resolution against a real PostgreSQL server, as ratios to a bare `SELECT 1` round
 // trip on the same pool in the same run: how much byokit adds on top of the database it waits for.
-import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { createByokit, Keyring } from '@byokit/core';
 import { fakeProviderKey } from '@byokit/core/testing';
 import { postgresStorage } from '@byokit/storage-postgres';
+import { databaseUrl } from './database.mjs';
 import { measure, row } from './measure.mjs';
-
-/** DATABASE_URL, else the machine's server started by the project's own script; null when neither works. */
-function databaseUrl() {
-  if (process.env.DATABASE_URL) return process.env.DATABASE_URL;
-  try {
-    return execFileSync('bash', [new URL('../scripts/start-postgres.sh', import.meta.url).pathname], { encoding: 'utf8' }).trim();
-  } catch {
-    return null;
-  }
-}
 
 export async function runStoragePostgres() {
   const url = databaseUrl();

@@ -6,6 +6,10 @@
 // resolve it from encrypted storage and then from byokit's key cache.
 //
 //   BENCH_TOKEN=… BENCH_ANTHROPIC_KEY=… node byokit-server.mjs --anthropic-base-url URL [--mount=node|express]
+//     [--storage=memory|postgres] [--metering=on|off]
+//
+// `--storage=postgres` keeps everything in PostgreSQL (BENCH_DATABASE_URL, schema BENCH_SCHEMA, migrated at
+// start); `--metering=off` drops usage records instead of writing them, to measure what metering costs.
 //
 // Prints {"port":N} once listening on 127.0.0.1 and the key is set.
 import { createServer } from 'node:http';
@@ -14,17 +18,42 @@ import express from 'express';
 import { byokitRouter } from '@byokit/adapter-express';
 import { createByokit, Keyring, memoryStorage } from '@byokit/core';
 import { createNodeHandler } from '@byokit/core/node';
+import { postgresStorage } from '@byokit/storage-postgres';
 
-const { values } = parseArgs({ options: { 'anthropic-base-url': { type: 'string' }, mount: { type: 'string', default: 'node' } } });
+const { values } = parseArgs({
+  options: {
+    'anthropic-base-url': { type: 'string' },
+    mount: { type: 'string', default: 'node' },
+    storage: { type: 'string', default: 'memory' },
+    metering: { type: 'string', default: 'on' },
+  },
+});
 const baseUrl = values['anthropic-base-url'];
 const { BENCH_TOKEN: token, BENCH_ANTHROPIC_KEY: anthropicKey } = process.env;
-if (!baseUrl || !token || !anthropicKey || !['node', 'express'].includes(values.mount)) {
-  throw new Error('usage: BENCH_TOKEN=… BENCH_ANTHROPIC_KEY=… byokit-server.mjs --anthropic-base-url URL [--mount=node|express]');
+const valid =
+  ['node', 'express'].includes(values.mount) && ['memory', 'postgres'].includes(values.storage) && ['on', 'off'].includes(values.metering);
+if (!baseUrl || !token || !anthropicKey || !valid) {
+  throw new Error(
+    'usage: BENCH_TOKEN=… BENCH_ANTHROPIC_KEY=… byokit-server.mjs --anthropic-base-url URL [--mount=node|express] [--storage=memory|postgres] [--metering=on|off]',
+  );
 }
+
+async function openStorage() {
+  if (values.storage === 'memory') return memoryStorage();
+  const { BENCH_DATABASE_URL: connectionString, BENCH_SCHEMA: schema } = process.env;
+  if (!connectionString || !schema) throw new Error('--storage=postgres needs BENCH_DATABASE_URL and BENCH_SCHEMA');
+  const storage = postgresStorage({ connectionString, schema });
+  await storage.migrate();
+  return storage;
+}
+
+const opened = await openStorage();
+// Metering off: the same storage, with usage records dropped rather than written.
+const storage = values.metering === 'on' ? opened : { ...opened, recordUsage: async () => {} };
 
 const keyring = Keyring.from([{ id: 'bench', key: crypto.getRandomValues(new Uint8Array(32)) }]);
 const byokit = await createByokit({
-  storage: memoryStorage(),
+  storage,
   keyring,
   // No system keys from this process's environment: every call resolves the user's own key.
   environment: {},
