@@ -195,7 +195,7 @@ export function memoryStorage(): Storage {
     async recordUsage(record: UsageRecord) {
       if (usageIds.has(record.id)) throw new ByokitError('validation_failed', `A usage record ${record.id} exists already.`);
       usageIds.add(record.id);
-      usage.push({ record: structuredClone(record), seq: usage.length + 1 });
+      usage.push({ record: copyOfUsage(record), seq: usage.length + 1 });
     },
 
     async listUsage(query: UsageQuery): Promise<UsagePage> {
@@ -209,7 +209,7 @@ export function memoryStorage(): Storage {
       const records = page.slice(0, query.limit);
       const last = records[records.length - 1];
       return {
-        records: records.map((entry) => structuredClone(entry.record)),
+        records: records.map((entry) => copyOfUsage(entry.record)),
         ...(page.length > query.limit && last && { next: encodeUsageCursor({ ms: last.record.createdAt.getTime(), seq: last.seq }) }),
       };
     },
@@ -229,4 +229,9 @@ export function memoryStorage(): Storage {
       return counts;
     },
   };
+}
+
+/** A record's own copy: flat but for its date and prices, so cheaper than structuredClone on every chat call. */
+function copyOfUsage(record: UsageRecord): UsageRecord {
+  return { ...record, createdAt: new Date(record.createdAt), prices: record.prices && { ...record.prices } };
 }
