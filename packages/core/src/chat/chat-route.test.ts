@@ -2,7 +2,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { fakeProviderKey } from '../keys/fake-keys.js';
 import type { Provider } from '../keys/providers.js';
 import { startMockProviders, type MockProviders } from '../testing/mock-providers.js';
-import { admin, alice, bob, call, testByokit } from '../http/test-helpers.js';
+import { admin, alice, bob, call, streamThenLeave, testByokit } from '../http/test-helpers.js';
 import { fixtureChunks, fixtureJson } from '../providers/fixtures.js';
 import { eventNameFromType, startReplayServer } from '../providers/replay-server.js';
 
@@ -186,20 +186,7 @@ describe('streaming', () => {
     const { byokit } = await setUp();
     await call(byokit, 'PATCH', '/users/me/api-key', { principal: alice, body: { anthropic_api_key: fakeProviderKey('anthropic') } });
     mock.setChunkGapMs(50);
-    const controller = new AbortController();
-    const bytes = new TextEncoder().encode(JSON.stringify(hello(GUIDE_MODEL_ID, { stream: true })));
-    const response = await byokit.handle({
-      method: 'POST',
-      url: '/llm/chat/completions',
-      headers: { 'content-type': 'application/json' },
-      body: { kind: 'stream', stream: [bytes] },
-      authenticate: () => alice,
-      signal: controller.signal,
-    });
-    const iterator = (response!.body as AsyncIterable<string>)[Symbol.asyncIterator]();
-    await iterator.next();
-    controller.abort();
-    await iterator.return?.();
+    await streamThenLeave(byokit, alice, hello(GUIDE_MODEL_ID, { stream: true }));
     await expect.poll(() => mock.requests.find((request) => request.provider === 'anthropic')?.aborted, { timeout: 5_000 }).toBe(true);
     mock.setChunkGapMs(0);
   });

@@ -4,7 +4,7 @@ import { fakeProviderKey } from '../keys/fake-keys.js';
 import type { UsageRecord } from '../metering/usage-record.js';
 import { parseUsd, PICO_DECIMALS } from '../metering/usd.js';
 import type { ChatCompletionRequest } from './chat-schemas.js';
-import { call, alice, testByokit } from '../http/test-helpers.js';
+import { alice, call, streamThenLeave, testByokit } from '../http/test-helpers.js';
 import type { ByokitOptions } from '../byokit.js';
 import type { Storage } from '../storage/storage.js';
 import { findKeyLeaks } from '../testing/leak-check.js';
@@ -91,20 +91,7 @@ describe('usage records of chat calls', () => {
   it('records a stream the client left as aborted, with the tokens the provider had reported by then', async () => {
     const { byokit, storage } = await setUp();
     mock.setChunkGapMs(50);
-    const controller = new AbortController();
-    const bytes = new TextEncoder().encode(JSON.stringify(hello({ stream: true })));
-    const response = await byokit.handle({
-      method: 'POST',
-      url: '/llm/chat/completions',
-      headers: { 'content-type': 'application/json' },
-      body: { kind: 'stream', stream: [bytes] },
-      authenticate: () => alice,
-      signal: controller.signal,
-    });
-    const iterator = (response!.body as AsyncIterable<string>)[Symbol.asyncIterator]();
-    await iterator.next();
-    controller.abort();
-    await iterator.return?.();
+    await streamThenLeave(byokit, alice, hello({ stream: true }));
     const [record] = await recordsOf(storage, 1);
     expect(record!.status).toBe('aborted');
     // Anthropic reports the prompt's tokens in message_start, the first event: they were seen, so they are billed.

@@ -67,6 +67,23 @@ export async function call(byokit: Byokit, method: string, url: string, options:
   };
 }
 
+/** Starts a streamed chat as an adapter would, reads its first chunk, then goes away as a client does. */
+export async function streamThenLeave(byokit: Byokit, principal: Principal, body: unknown): Promise<void> {
+  const controller = new AbortController();
+  const response = await byokit.handle({
+    method: 'POST',
+    url: '/llm/chat/completions',
+    headers: { 'content-type': 'application/json' },
+    body: { kind: 'stream', stream: [new TextEncoder().encode(JSON.stringify(body))] },
+    authenticate: () => principal,
+    signal: controller.signal,
+  });
+  const iterator = (response!.body as AsyncIterable<string>)[Symbol.asyncIterator]();
+  await iterator.next();
+  controller.abort();
+  await iterator.return?.();
+}
+
 /** The `data:` payloads of a server-sent event stream, parsed (`[DONE]` kept as the string). */
 export function sseEvents(text: string): unknown[] {
   return text
