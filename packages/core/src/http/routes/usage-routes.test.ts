@@ -70,7 +70,16 @@ describe('GET /llm/usage/me', () => {
 
   it('refuses a window that ends before it starts, a malformed date, an unknown grouping or field', async () => {
     const { byokit } = await withChats(0);
-    for (const query of ['from=2026-11-10&to=2026-11-01', 'from=yesterday', 'group_by=user', 'group_by=week', 'user_id=user-bob']) {
+    for (const query of [
+      'from=2026-11-10&to=2026-11-01',
+      'from=yesterday',
+      'from=2026-02-30',
+      'from=0000-01-01',
+      'to=2026-11-25T25:00:00Z',
+      'group_by=user',
+      'group_by=week',
+      'user_id=user-bob',
+    ]) {
       const response = await call(byokit, 'GET', `/llm/usage/me?${query}`, { principal: alice });
       expect([query, response!.status, response!.json.error.code]).toEqual([query, 422, 'validation_failed']);
     }

@@ -7,7 +7,9 @@ const instant = z
   .union([z.iso.date(), z.iso.datetime({ offset: true })], {
     error: 'A date (2026-11-01) or a time with its offset (2026-11-25T12:00:00Z).',
   })
-  .transform((text) => new Date(text.length === 10 ? `${text}T00:00:00Z` : text));
+  .transform((text) => new Date(text.length === 10 ? `${text}T00:00:00Z` : text))
+  // Beyond what any usage can have, and what every database's timestamp holds (PostgreSQL has no year 0).
+  .refine((date) => date.getUTCFullYear() >= 1970 && date.getUTCFullYear() <= 9999, 'A date from 1970 to 9999.');
 
 const window = {
   from: instant.optional().describe('Inclusive; default: the start of the current month (UTC).'),
