@@ -11,6 +11,8 @@ describe('authorisation matrix through the example server', () => {
   const ids: Record<string, string> = {};
 
   const GUIDE_MODEL_ID = '564e8710-43a9-406f-b0ab-e8d651a33e82';
+  /** The user whose budget the matrix tries to set. */
+  const BUDGET_TARGET = 'budget-target-user';
 
   async function snapshot() {
     const owners = [userOwner(ids['user A']!), userOwner(ids['user B']!), userOwner(ids.admin!), SYSTEM_OWNER];
@@ -18,6 +20,7 @@ describe('authorisation matrix through the example server', () => {
     return JSON.stringify([
       lists.map((l) => l.map((k) => ({ ...k, envelope: [...k.envelope] }))),
       await server.storage.listAudit({ limit: 10_000 }),
+      await server.storage.getBudget(BUDGET_TARGET),
     ]);
   }
 
@@ -61,11 +64,14 @@ describe('authorisation matrix through the example server', () => {
     ['GET', '/llm/usage/me?group_by=model', personal],
     ['GET', '/llm/usage/me/events?limit=5', personal],
     ['GET', '/admin/usage?group_by=user', adminOnly],
+    ['GET', '/users/me/budget', personal],
+    ['PUT', `/admin/users/${BUDGET_TARGET}/budget`, adminOnly],
   ];
 
   let created = 0;
   function bodyFor(method: string, path: string): string | undefined {
     if (method === 'GET' || method === 'DELETE') return undefined;
+    if (path.endsWith('/budget')) return JSON.stringify({ monthly_limit_usd: '5' });
     if (path.startsWith('/llm/chat')) return JSON.stringify({ model_id: GUIDE_MODEL_ID, messages: [{ role: 'user', content: 'Hello!' }] });
     if (path === '/llm-models/') {
       return JSON.stringify({

@@ -127,6 +127,9 @@ describe('no key leaks anywhere in the key flow', () => {
     await send('GET', '/llm/usage/me?group_by=key_source', user);
     await send('GET', '/llm/usage/me/events?limit=100', user);
     await send('GET', '/admin/usage?group_by=user', admin);
+    await send('PUT', `/admin/users/${userId}/budget`, admin, JSON.stringify({ monthly_limit_usd: '0.000001' }));
+    await chat('google', false);
+    await send('GET', '/users/me/budget', user);
     captured.push(['usage records', JSON.stringify(await server.storage.listUsage({ limit: 1000 }))]);
   });
   afterAll(() => server.stop());
@@ -134,6 +137,7 @@ describe('no key leaks anywhere in the key flow', () => {
   it('captured the whole flow, logs at trace level included', () => {
     expect(captured.length).toBeGreaterThan(60);
     expect(captured.some(([where, text]) => where === 'usage records' && text.includes('"status":"error"'))).toBe(true);
+    expect(captured.some(([where, text]) => where.includes('→ 402') && text.includes('budget_exceeded'))).toBe(true);
     expect(captured.some(([where, text]) => where.includes('/llm/chat/completions → 200') && text.includes('[DONE]'))).toBe(true);
     expect(captured.some(([where, text]) => where.includes('→ 400') && text.includes('provider_key_rejected'))).toBe(true);
     expect(server.logLines.some((line) => line.includes('"level":20'))).toBe(true);

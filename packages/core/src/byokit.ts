@@ -11,6 +11,9 @@ import { DEFAULT_SYSTEM_KEY_VARIABLES, readSystemKeysFromEnvironment, type Syste
 import type { Storage } from './storage/storage.js';
 import { KeyManager } from './vault/key-manager.js';
 import { ChatService, type ChatCallContext } from './chat/chat-service.js';
+import { BudgetGuard } from './metering/budget-guard.js';
+import { BudgetService } from './metering/budget-service.js';
+import { budgetRoutes } from './http/routes/budget-routes.js';
 import { UsageMeter, type UsageListener } from './metering/usage-meter.js';
 import type { UsagePage, UsageSummary } from './metering/usage-record.js';
 import { UsageService, type UsageSummaryRequest, type UsageWindow } from './metering/usage-service.js';
@@ -122,10 +125,17 @@ export async function createByokit(options: ByokitOptions): Promise<Byokit> {
   const clients = createProviderClients(options.providers);
   const models = await ModelDirectory.load(options.storage, options.catalogTtlMs ?? 30_000, () => now().getTime());
   const meter = new UsageMeter(options.storage, logger, now, options.onUsage);
-  const chat = new ChatService(models, resolver, clients, PROVIDER_LIMITS, now, meter);
+  const budgets = new BudgetGuard(options.storage, now);
+  const chat = new ChatService(models, resolver, clients, PROVIDER_LIMITS, now, meter, budgets);
   const usage = new UsageService(options.storage, now);
   const handle = createRequestHandler(
-    [...keyRoutes(keys, clients), ...modelRoutes(models, resolver), ...chatRoutes(chat, logger), ...usageRoutes(usage)],
+    [
+      ...keyRoutes(keys, clients),
+      ...modelRoutes(models, resolver),
+      ...chatRoutes(chat, logger),
+      ...usageRoutes(usage),
+      ...budgetRoutes(new BudgetService(options.storage, now)),
+    ],
     logger,
   );
 

@@ -11,6 +11,7 @@ export const ERROR_STATUS = Object.freeze({
   provider_key_rejected: 400,
   model_inactive: 400,
   unauthenticated: 401,
+  budget_exceeded: 402,
   forbidden: 403,
   not_found: 404,
   model_not_found: 404,

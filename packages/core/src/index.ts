@@ -22,6 +22,7 @@ export type {
   UsageTotals,
 } from './metering/usage-record.js';
 export type { UsageListener } from './metering/usage-meter.js';
+export type { Budget, BudgetHold, BudgetScope, BudgetUse, HoldOutcome } from './metering/budget.js';
 export type { UsageSummaryRequest, UsageWindow } from './metering/usage-service.js';
 
 export { ByokitError, ERROR_STATUS, isByokitError } from './errors.js';

@@ -376,6 +376,19 @@ const prepared = (executor: SqlExecutor): SqlExecutor => ({
   query: (text, params) => executor.query(text, params, { prepare: true }),
 });
 
+// Core's budget types, as the Storage interface names them.
+type BudgetScope = Parameters<Storage['budgetUse']>[2];
+type HoldOutcome = Awaited<ReturnType<Storage['holdBudget']>>;
+
+interface BudgetRow {
+  monthly_limit_usd: string;
+  applies_to: BudgetScope;
+  updated_at: Date;
+}
+
+/** A hold id is a uuid (the column's type): anything else was never stored, so there is nothing to end. */
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
 /** The Storage over a database whose schema `names` points at. */
 export function storageOn(database: Database, names: SqlNames): PostgresStorage {
   const statements = prepared(database);
@@ -383,6 +396,40 @@ export function storageOn(database: Database, names: SqlNames): PostgresStorage 
   const audit = names.table('key_audit');
   const models = names.table('models');
   const usage = names.table('usage_events');
+  const budgets = names.table('budgets');
+  const holds = names.table('budget_reservations');
+
+  /** Appends one usage record: for recordUsage, and for releaseHold inside its transaction. */
+  const insertUsage = async (executor: SqlExecutor, record: UsageRecord) => {
+    await executor.query(
+      `INSERT INTO ${usage} (${USAGE_INSERT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)`,
+      [
+        record.id,
+        record.createdAt,
+        record.userId,
+        record.modelId,
+        record.model,
+        record.provider,
+        record.keySource,
+        record.status,
+        record.inputTokens,
+        record.outputTokens,
+        record.cachedInputTokens,
+        record.reasoningTokens,
+        record.costUsd,
+        record.prices?.inputPerMTokUsd ?? null,
+        record.prices?.outputPerMTokUsd ?? null,
+        record.prices?.cachedInputPerMTokUsd ?? null,
+        record.latencyMs,
+        record.requestId,
+      ],
+    );
+  };
+  // Spent in [$2, $3) within scope $4, and the holds of the period starting $2 still counting at $5, for user $1.
+  // One statement, so one snapshot: a releaseHold (record in, hold out, one transaction) is seen whole or not at all.
+  const useSums = `(SELECT coalesce(sum(cost_usd), 0) FROM ${usage}
+      WHERE user_id = $1 AND created_at >= $2 AND created_at < $3 AND ($4::text = 'all' OR key_source = 'system')) AS spent,
+    (SELECT coalesce(sum(amount_usd), 0) FROM ${holds} WHERE user_id = $1 AND period_start = $2 AND expires_at > $5) AS held`;
 
   return {
     database,
@@ -538,32 +585,8 @@ export function storageOn(database: Database, names: SqlNames): PostgresStorage 
       }),
 
     recordUsage: (record) =>
-      guarded(async () => {
-        // A plain INSERT: the unique id refuses a second record with the same id (unique_violation).
-        await statements.query(
-          `INSERT INTO ${usage} (${USAGE_INSERT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)`,
-          [
-            record.id,
-            record.createdAt,
-            record.userId,
-            record.modelId,
-            record.model,
-            record.provider,
-            record.keySource,
-            record.status,
-            record.inputTokens,
-            record.outputTokens,
-            record.cachedInputTokens,
-            record.reasoningTokens,
-            record.costUsd,
-            record.prices?.inputPerMTokUsd ?? null,
-            record.prices?.outputPerMTokUsd ?? null,
-            record.prices?.cachedInputPerMTokUsd ?? null,
-            record.latencyMs,
-            record.requestId,
-          ],
-        );
-      }),
+      // A plain INSERT: the unique id refuses a second record with the same id (unique_violation).
+      guarded(() => insertUsage(statements, record)),
 
     listUsage: (query) =>
       guarded(async (): Promise<UsagePage> => {
@@ -589,6 +612,91 @@ export function storageOn(database: Database, names: SqlNames): PostgresStorage 
           totals: totalsFromRow(addUsageRows(rows)),
           groups: rows.map((row) => ({ key: row.key!, ...totalsFromRow(row) })),
         };
+      }),
+
+    getBudget: (userId) =>
+      guarded(async () => {
+        const rows = await statements.query<BudgetRow>(
+          `SELECT monthly_limit_usd::text AS monthly_limit_usd, applies_to, updated_at FROM ${budgets} WHERE user_id = $1`,
+          [userId],
+        );
+        const row = rows[0];
+        return row
+          ? { monthlyLimitUsd: shortestDecimal(row.monthly_limit_usd), appliesTo: row.applies_to, updatedAt: new Date(row.updated_at) }
+          : null;
+      }),
+
+    setBudget: (userId, budget) =>
+      guarded(async () => {
+        if (budget === null) {
+          await statements.query(`DELETE FROM ${budgets} WHERE user_id = $1`, [userId]);
+          return;
+        }
+        await statements.query(
+          `INSERT INTO ${budgets} (user_id, monthly_limit_usd, applies_to, updated_at) VALUES ($1, $2, $3, $4)
+           ON CONFLICT (user_id) DO UPDATE SET monthly_limit_usd = EXCLUDED.monthly_limit_usd, applies_to = EXCLUDED.applies_to,
+             updated_at = EXCLUDED.updated_at`,
+          [userId, budget.monthlyLimitUsd, budget.appliesTo, budget.updatedAt],
+        );
+      }),
+
+    budgetUse: (userId, period, scope, at) =>
+      guarded(async () => {
+        const rows = await statements.query<{ spent: string; held: string }>(
+          `SELECT spent::text AS spent, held::text AS held FROM (SELECT ${useSums}) AS sums`,
+          [userId, period.start, period.end, scope, at],
+        );
+        return { spentUsd: shortestDecimal(rows[0]!.spent), heldUsd: shortestDecimal(rows[0]!.held) };
+      }),
+
+    holdBudget: (hold, keySource) =>
+      guarded(() =>
+        database.transaction(async (unprepared): Promise<HoldOutcome> => {
+          const transaction = prepared(unprepared);
+          // The user's budget row, locked: every hold on this user, from any node, waits here for the one
+          // before it to commit. Each later statement (READ COMMITTED) takes a new snapshot, which sees all
+          // that was committed before the lock was granted: holds and released records alike.
+          const rows = await transaction.query<{ monthly_limit_usd: string; applies_to: BudgetScope }>(
+            `SELECT monthly_limit_usd::text AS monthly_limit_usd, applies_to FROM ${budgets} WHERE user_id = $1 FOR UPDATE`,
+            [hold.userId],
+          );
+          const budget = rows[0];
+          if (!budget || !(budget.applies_to === 'all' || keySource === 'system')) return 'unlimited';
+          // Housekeeping: holds of nodes that died before ending them, expired now, would only be skipped.
+          await transaction.query(`DELETE FROM ${holds} WHERE user_id = $1 AND expires_at <= $2`, [hold.userId, hold.createdAt]);
+          // Compared in numeric, exact; the hold is written only if spent + held + amount stays within the limit.
+          const inserted = await transaction.query(
+            `INSERT INTO ${holds} (id, user_id, period_start, amount_usd, created_at, expires_at)
+             SELECT $6::uuid, $1::text, $2::timestamptz, $7::numeric, $5::timestamptz, $8::timestamptz FROM (SELECT ${useSums}) AS sums
+             WHERE sums.spent + sums.held + $7::numeric <= $9::numeric RETURNING 1`,
+            [
+              hold.userId,
+              hold.periodStart,
+              hold.periodEnd,
+              budget.applies_to,
+              hold.createdAt,
+              hold.id,
+              hold.amountUsd,
+              hold.expiresAt,
+              budget.monthly_limit_usd,
+            ],
+          );
+          return inserted.length === 1 ? 'held' : 'exceeded';
+        }),
+      ),
+
+    releaseHold: (holdId, record) =>
+      guarded(async () => {
+        const deleteHold = async (executor: SqlExecutor) => {
+          if (UUID.test(holdId)) await executor.query(`DELETE FROM ${holds} WHERE id = $1`, [holdId]);
+        };
+        if (!record) return deleteHold(statements);
+        // The record in and the hold out in one transaction: no snapshot counts the amount twice, or not at all.
+        await database.transaction(async (unprepared) => {
+          const transaction = prepared(unprepared);
+          await insertUsage(transaction, record);
+          await deleteHold(transaction);
+        });
       }),
 
     close: () => database.close(),

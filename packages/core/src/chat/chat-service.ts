@@ -11,6 +11,7 @@ import type {
   TokenUsage,
 } from '../providers/provider-types.js';
 import type { KeyResolver, ResolvedKey } from '../resolve/key-resolver.js';
+import type { BudgetGuard } from '../metering/budget-guard.js';
 import type { MeteredCall, UsageMeter } from '../metering/usage-meter.js';
 import type { UsageStatus } from '../metering/usage-record.js';
 import { assertWithinLimits, type ProviderLimits } from './chat-limits.js';
@@ -45,7 +46,7 @@ interface PreparedCall {
  * (422), the key resolved by the same function that lists models, the provider's answer normalised to
  * one shape with its usage and exact cost. The route and `byokit.chat()` both come here. Every call handed to
  * a provider leaves one usage record (ok, error or aborted, with the tokens reported); a request refused
- * before that (unknown model, limits, no key) leaves none.
+ * before that (unknown model, limits, no key, over budget) leaves none.
  */
 export class ChatService {
   constructor(
@@ -55,6 +56,7 @@ export class ChatService {
     private readonly limits: Record<Provider, ProviderLimits>,
     private readonly now: () => Date,
     private readonly meter: UsageMeter,
+    private readonly budgets: BudgetGuard,
   ) {}
 
   /** One complete answer. */
@@ -65,7 +67,9 @@ export class ChatService {
   ): Promise<ChatCompletion & { keySource: ResolvedKey['source']; ignoredParameters: SamplingParameter[] }> {
     const startedAt = performance.now();
     const call = await this.prepare(userId, request);
-    const metered = meteredCall(userId, call, requestId, startedAt);
+    // The budget's hold comes last before the provider: from here on, every way out ends it (UsageMeter).
+    const holdId = await this.budgets.hold(userId, call.model, call.request, call.resolved.source);
+    const metered = meteredCall(userId, call, requestId, startedAt, holdId);
     let answer: ProviderChatResponse;
     try {
       answer = await withKeySource(call.resolved, () => call.client.complete(call.request, { key: call.resolved.key, signal }));
@@ -91,7 +95,9 @@ export class ChatService {
   async stream(userId: string, request: ChatCompletionRequest, { signal, requestId }: ChatCallContext): Promise<ChatStream> {
     const startedAt = performance.now();
     const call = await this.prepare(userId, request);
-    const metered = meteredCall(userId, call, requestId, startedAt);
+    // The budget's hold comes last before the provider: from here on, every way out ends it (UsageMeter).
+    const holdId = await this.budgets.hold(userId, call.model, call.request, call.resolved.source);
+    const metered = meteredCall(userId, call, requestId, startedAt, holdId);
     const settle = (status: UsageStatus, usage: TokenUsage) => this.meter.record(metered, status, usage);
     let iterator: AsyncIterator<ProviderStreamEvent>;
     let first: IteratorResult<ProviderStreamEvent>;
@@ -206,8 +212,8 @@ async function* chunksOf(
   }
 }
 
-function meteredCall(userId: string, call: PreparedCall, requestId: string, startedAt: number): MeteredCall {
-  return { userId, model: call.model, keySource: call.resolved.source, requestId, startedAt };
+function meteredCall(userId: string, call: PreparedCall, requestId: string, startedAt: number, holdId: string | undefined): MeteredCall {
+  return { userId, model: call.model, keySource: call.resolved.source, requestId, startedAt, ...(holdId !== undefined && { holdId }) };
 }
 
 /** A provider refusing the key says whose key it was (`key_source`), so the caller knows whom to tell. */

@@ -18,6 +18,8 @@ export interface MeteredCall {
   requestId: string;
   /** `performance.now()` when the call started. */
   startedAt: number;
+  /** The budget hold the call's record ends (BudgetGuard), if a budget limits it. */
+  holdId?: string;
 }
 
 /**
@@ -38,7 +40,8 @@ export class UsageMeter {
   /** Records how `call` ended, with the tokens the provider reported (all of them, or those seen before it ended). */
   record(call: MeteredCall, status: UsageStatus, usage: TokenUsage): void {
     const record = usageRecord(call, status, usage, this.now());
-    this.#track(this.storage.recordUsage(record), record, 'usage record not saved');
+    const saved = call.holdId === undefined ? this.storage.recordUsage(record) : this.storage.releaseHold(call.holdId, record);
+    this.#track(saved, record, 'usage record not saved');
     if (this.listener)
       this.#track(
         Promise.resolve().then(() => this.listener!(record)),

@@ -1,7 +1,10 @@
 import type { CatalogModel } from '../catalog/model.js';
 import { ByokitError } from '../errors.js';
 import { isProvider, type Provider } from '../keys/providers.js';
+import { budgetCovers, type Budget, type BudgetHold, type BudgetScope, type BudgetUse, type HoldOutcome } from '../metering/budget.js';
 import { summarizeUsage } from '../metering/summarize-usage.js';
+import { formatUsd, parseUsd, PICO_DECIMALS } from '../metering/usd.js';
+import type { KeySource } from '../resolve/key-resolver.js';
 import type { UsagePage, UsageQuery, UsageRecord, UsageSummary, UsageSummaryQuery } from '../metering/usage-record.js';
 import type { AuditQuery, AuditRecord, KeyChange, KeyOwner, KeyRowCursor, KeyWriteActor, Storage, StoredKey } from './storage.js';
 
@@ -91,6 +94,29 @@ export function memoryStorage(): Storage {
   // Usage records in insertion order (the array index + 1 is the sequence number), and their ids.
   const usage: SequencedUsage[] = [];
   const usageIds = new Set<string>();
+  const budgets = new Map<string, Budget>();
+  const holds = new Map<string, BudgetHold>();
+
+  const appendUsage = (record: UsageRecord) => {
+    if (usageIds.has(record.id)) throw new ByokitError('validation_failed', `A usage record ${record.id} exists already.`);
+    usageIds.add(record.id);
+    usage.push({ record: copyOfUsage(record), seq: usage.length + 1 });
+  };
+  /** Spent and held in a period, in pico-USD. Everything here runs without an await: each call is atomic. */
+  const useOf = (userId: string, period: { start: Date; end: Date }, scope: BudgetScope, at: Date) => {
+    let spent = 0n;
+    for (const { record } of usage) {
+      if (record.userId !== userId || record.createdAt < period.start || record.createdAt >= period.end) continue;
+      if (budgetCovers(scope, record.keySource)) spent += parseUsd(record.costUsd, PICO_DECIMALS);
+    }
+    let held = 0n;
+    for (const hold of holds.values()) {
+      if (hold.userId === userId && hold.periodStart.getTime() === period.start.getTime() && hold.expiresAt > at) {
+        held += parseUsd(hold.amountUsd, PICO_DECIMALS);
+      }
+    }
+    return { spent, held };
+  };
 
   return {
     async getKey(owner, provider) {
@@ -193,9 +219,7 @@ export function memoryStorage(): Storage {
     },
 
     async recordUsage(record: UsageRecord) {
-      if (usageIds.has(record.id)) throw new ByokitError('validation_failed', `A usage record ${record.id} exists already.`);
-      usageIds.add(record.id);
-      usage.push({ record: copyOfUsage(record), seq: usage.length + 1 });
+      appendUsage(record);
     },
 
     async listUsage(query: UsageQuery): Promise<UsagePage> {
@@ -219,6 +243,36 @@ export function memoryStorage(): Storage {
         usage.map((entry) => entry.record),
         query,
       );
+    },
+
+    async getBudget(userId: string) {
+      const budget = budgets.get(userId);
+      return budget ? { ...budget, updatedAt: new Date(budget.updatedAt) } : null;
+    },
+
+    async setBudget(userId: string, budget: Budget | null) {
+      if (budget === null) budgets.delete(userId);
+      else budgets.set(userId, { ...budget, updatedAt: new Date(budget.updatedAt) });
+    },
+
+    async budgetUse(userId: string, period: { start: Date; end: Date }, scope: BudgetScope, at: Date): Promise<BudgetUse> {
+      const { spent, held } = useOf(userId, period, scope, at);
+      return { spentUsd: formatUsd(spent), heldUsd: formatUsd(held) };
+    },
+
+    async holdBudget(hold: BudgetHold, keySource: KeySource): Promise<HoldOutcome> {
+      const budget = budgets.get(hold.userId);
+      if (!budget || !budgetCovers(budget.appliesTo, keySource)) return 'unlimited';
+      const { spent, held } = useOf(hold.userId, { start: hold.periodStart, end: hold.periodEnd }, budget.appliesTo, hold.createdAt);
+      const amount = parseUsd(hold.amountUsd, PICO_DECIMALS);
+      if (spent + held + amount > parseUsd(budget.monthlyLimitUsd, PICO_DECIMALS)) return 'exceeded';
+      holds.set(hold.id, { ...hold });
+      return 'held';
+    },
+
+    async releaseHold(holdId: string, record?: UsageRecord) {
+      if (record) appendUsage(record);
+      holds.delete(holdId);
     },
 
     async countKeysByMasterKeyId() {

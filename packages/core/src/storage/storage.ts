@@ -1,3 +1,5 @@
+import type { Budget, BudgetHold, BudgetScope, BudgetUse, HoldOutcome } from '../metering/budget.js';
+import type { KeySource } from '../resolve/key-resolver.js';
 import type { UsagePage, UsageQuery, UsageRecord, UsageSummary, UsageSummaryQuery } from '../metering/usage-record.js';
 import type { CatalogModel } from '../catalog/model.js';
 import type { Provider } from '../keys/providers.js';
@@ -126,6 +128,24 @@ export interface Storage {
   listUsage(query: UsageQuery): Promise<UsagePage>;
   /** Sums of the records that match, in total and per group (exact: the groups add up to the totals). */
   summarizeUsage(query: UsageSummaryQuery): Promise<UsageSummary>;
+  /** The user's budget, or null when none is set. */
+  getBudget(userId: string): Promise<Budget | null>;
+  /** Sets (or, with null, removes) the user's budget. */
+  setBudget(userId: string, budget: Budget | null): Promise<void>;
+  /**
+   * The user's spending in the period [periodStart, periodEnd): usage records of calls the scope covers
+   * (key source), and the holds not expired at `at`.
+   */
+  budgetUse(userId: string, period: { start: Date; end: Date }, scope: BudgetScope, at: Date): Promise<BudgetUse>;
+  /**
+   * Holds `hold.amountUsd` against the user's budget, atomically with every other hold on that user, from
+   * any node: `unlimited` (nothing held) when the user has no budget or it does not cover `keySource`;
+   * `held` when spent + held + the amount stays within the limit; else `exceeded` (nothing held). Holds
+   * expired at `hold.createdAt` do not count.
+   */
+  holdBudget(hold: BudgetHold, keySource: KeySource): Promise<HoldOutcome>;
+  /** Ends a hold; with the call's usage record, writes it in the same step, so spending is never counted twice or lost. */
+  releaseHold(holdId: string, record?: UsageRecord): Promise<void>;
   /** Releases connections; optional. */
   close?(): Promise<void>;
 }

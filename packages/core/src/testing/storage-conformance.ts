@@ -5,6 +5,7 @@ import { fakeProviderKey } from '../keys/fake-keys.js';
 import { PROVIDERS } from '../keys/providers.js';
 import type { ByokitRequest } from '../http/types.js';
 import type { CatalogModel } from '../catalog/model.js';
+import type { Budget, BudgetHold, BudgetScope } from '../metering/budget.js';
 import { summarizeUsage } from '../metering/summarize-usage.js';
 import type { UsageGroupBy, UsageQuery, UsageRecord, UsageSummaryQuery, UsageTotals } from '../metering/usage-record.js';
 import { formatUsd, parseUsd, PICO_DECIMALS } from '../metering/usd.js';
@@ -582,6 +583,154 @@ export function describeStorageConformance(name: string, options: StorageConform
         read.prices!.outputPerMTokUsd = '0';
         read.createdAt.setTime(0);
         expect((await storage.listUsage({ userId, limit: 1 })).records).toEqual([snapshot]);
+      });
+    });
+
+    describe('budgets', () => {
+      // March 2027: no other test writes usage in it (their days and years start in 2031), and each test
+      // has users of its own, so the shared storage's other rows never count here.
+      const period = { start: new Date(Date.UTC(2027, 2, 1)), end: new Date(Date.UTC(2027, 3, 1)) };
+      const minute = 60_000;
+      const inPeriod = (ms: number) => new Date(period.start.getTime() + ms);
+      const newUser = () => `budget-${crypto.randomUUID()}`;
+      const budget = (monthlyLimitUsd: string, appliesTo: BudgetScope = 'all', updatedAt = at): Budget => ({
+        monthlyLimitUsd,
+        appliesTo,
+        updatedAt,
+      });
+      /** A hold asked for at `createdAt` in the period, counting for `ttlMs`. */
+      const hold = (userId: string, amountUsd: string, createdAt = inPeriod(minute), ttlMs = 10 * minute): BudgetHold => ({
+        id: crypto.randomUUID(),
+        userId,
+        amountUsd,
+        periodStart: period.start,
+        periodEnd: period.end,
+        createdAt,
+        expiresAt: new Date(createdAt.getTime() + ttlMs),
+      });
+      const use = (userId: string, when = inPeriod(2 * minute), scope: BudgetScope = 'all') =>
+        storage.budgetUse(userId, period, scope, when);
+
+      it('reads a budget back as set, replaced by the next one, and gone once set to null', async () => {
+        const userId = newUser();
+        const other = newUser();
+        expect(await storage.getBudget(userId)).toBeNull();
+        await storage.setBudget(userId, budget('12.5', 'system'));
+        await storage.setBudget(other, budget('3'));
+        expect(await storage.getBudget(userId)).toEqual(budget('12.5', 'system'));
+        await storage.setBudget(userId, budget('0.000000000001', 'all', later));
+        expect(await storage.getBudget(userId)).toEqual(budget('0.000000000001', 'all', later));
+        await storage.setBudget(userId, null);
+        expect(await storage.getBudget(userId)).toBeNull();
+        await storage.setBudget(userId, null);
+        expect(await storage.getBudget(other)).toEqual(budget('3'));
+      });
+
+      it("counts only the period's spending, only the user's, only the key sources the scope covers, and only unexpired holds", async () => {
+        const userId = newUser();
+        const other = newUser();
+        await storage.setBudget(userId, budget('1000'));
+        await storage.setBudget(other, budget('1000'));
+        const records = [
+          usageRecord(userId, period.start, { keySource: 'user', costUsd: '0.1' }),
+          usageRecord(userId, inPeriod(10 * 86_400_000), { keySource: 'system', costUsd: '0.02' }),
+          usageRecord(userId, new Date(period.end.getTime() - 1), { keySource: 'system', costUsd: '0.003' }),
+          // Outside the period: at its end (exclusive), and just before its start.
+          usageRecord(userId, period.end, { keySource: 'system', costUsd: '5' }),
+          usageRecord(userId, new Date(period.start.getTime() - 1), { keySource: 'system', costUsd: '7' }),
+          usageRecord(other, inPeriod(minute), { keySource: 'system', costUsd: '100' }),
+        ];
+        for (const record of records) await storage.recordUsage(record);
+        expect(await use(userId, inPeriod(0), 'all')).toEqual({ spentUsd: '0.123', heldUsd: '0' });
+        expect(await use(userId, inPeriod(0), 'system')).toEqual({ spentUsd: '0.023', heldUsd: '0' });
+
+        // Holds, in time order: one for 10 minutes, one for an hour; another user's counts only for them.
+        expect(await storage.holdBudget(hold(userId, '0.5', inPeriod(minute), 10 * minute), 'user')).toBe('held');
+        expect(await storage.holdBudget(hold(userId, '0.25', inPeriod(2 * minute), 60 * minute), 'system')).toBe('held');
+        expect(await storage.holdBudget(hold(other, '40', inPeriod(2 * minute)), 'system')).toBe('held');
+        expect(await use(userId, inPeriod(5 * minute))).toEqual({ spentUsd: '0.123', heldUsd: '0.75' });
+        expect(await use(userId, inPeriod(5 * minute), 'system')).toEqual({ spentUsd: '0.023', heldUsd: '0.75' });
+        expect(await use(other, inPeriod(5 * minute))).toEqual({ spentUsd: '100', heldUsd: '40' });
+        // A hold stops counting at its expiry exactly.
+        expect(await use(userId, inPeriod(11 * minute))).toEqual({ spentUsd: '0.123', heldUsd: '0.25' });
+        expect(await use(userId, inPeriod(62 * minute))).toEqual({ spentUsd: '0.123', heldUsd: '0' });
+        // The next month's hold counts in the next month only.
+        const april = { start: period.end, end: new Date(Date.UTC(2027, 4, 1)) };
+        const nextMonth = { ...hold(userId, '2', period.end), periodStart: april.start, periodEnd: april.end };
+        expect(await storage.holdBudget(nextMonth, 'user')).toBe('held');
+        expect(await storage.budgetUse(userId, april, 'all', period.end)).toEqual({ spentUsd: '5', heldUsd: '2' });
+        expect(await storage.budgetUse(userId, period, 'all', period.end)).toEqual({ spentUsd: '0.123', heldUsd: '0' });
+      });
+
+      it("answers 'unlimited' and holds nothing when the user has no budget, or has a system-only one and calls with their own key", async () => {
+        const userId = newUser();
+        const unbudgeted = hold(userId, '5');
+        expect(await storage.holdBudget(unbudgeted, 'system')).toBe('unlimited');
+        expect(await use(userId)).toEqual({ spentUsd: '0', heldUsd: '0' });
+        await storage.releaseHold(unbudgeted.id);
+
+        await storage.setBudget(userId, budget('0', 'system'));
+        expect(await storage.holdBudget(hold(userId, '5'), 'user')).toBe('unlimited');
+        expect(await use(userId)).toEqual({ spentUsd: '0', heldUsd: '0' });
+        // A system-key call under the same budget is limited.
+        expect(await storage.holdBudget(hold(userId, '0.000000000001'), 'system')).toBe('exceeded');
+        expect(await use(userId)).toEqual({ spentUsd: '0', heldUsd: '0' });
+      });
+
+      it("holds up to exactly the limit, not a pico-dollar more, and an 'exceeded' hold changes nothing", async () => {
+        const userId = newUser();
+        await storage.setBudget(userId, budget('0.000003'));
+        await storage.recordUsage(usageRecord(userId, inPeriod(0), { costUsd: '0.000001' }));
+        expect(await storage.holdBudget(hold(userId, '0.000001'), 'user')).toBe('held');
+        expect(await storage.holdBudget(hold(userId, '0.000001000001'), 'system')).toBe('exceeded');
+        expect(await use(userId)).toEqual({ spentUsd: '0.000001', heldUsd: '0.000001' });
+        // Spent + held + this lands on the limit exactly: held.
+        expect(await storage.holdBudget(hold(userId, '0.000001'), 'user')).toBe('held');
+        expect(await use(userId)).toEqual({ spentUsd: '0.000001', heldUsd: '0.000002' });
+        expect(await storage.holdBudget(hold(userId, '0.000000000001'), 'user')).toBe('exceeded');
+        expect(await use(userId)).toEqual({ spentUsd: '0.000001', heldUsd: '0.000002' });
+      });
+
+      it('no longer counts a hold once it has expired (a node that died before ending it blocks nothing)', async () => {
+        const userId = newUser();
+        await storage.setBudget(userId, budget('1'));
+        expect(await storage.holdBudget(hold(userId, '0.8', inPeriod(0), minute), 'user')).toBe('held');
+        expect(await storage.holdBudget(hold(userId, '0.5', inPeriod(minute - 1)), 'user')).toBe('exceeded');
+        expect(await storage.holdBudget(hold(userId, '0.5', inPeriod(minute)), 'user')).toBe('held');
+        expect(await use(userId, inPeriod(minute))).toEqual({ spentUsd: '0', heldUsd: '0.5' });
+      });
+
+      it("moves a released hold's amount from held to spent at the call's real cost, and frees it when released without a record", async () => {
+        const userId = newUser();
+        await storage.setBudget(userId, budget('1'));
+        const first = hold(userId, '0.6');
+        const second = hold(userId, '0.3');
+        expect(await storage.holdBudget(first, 'system')).toBe('held');
+        expect(await storage.holdBudget(second, 'system')).toBe('held');
+        expect(await use(userId)).toEqual({ spentUsd: '0', heldUsd: '0.9' });
+
+        const record = usageRecord(userId, inPeriod(90_000), { keySource: 'system', costUsd: '0.25' });
+        await storage.releaseHold(first.id, record);
+        expect(await use(userId)).toEqual({ spentUsd: '0.25', heldUsd: '0.3' });
+        expect((await storage.listUsage({ userId, limit: 10 })).records).toEqual([record]);
+
+        await storage.releaseHold(second.id);
+        expect(await use(userId)).toEqual({ spentUsd: '0.25', heldUsd: '0' });
+        // Ending a hold twice, or one never held, is no error.
+        await storage.releaseHold(second.id);
+        await storage.releaseHold(crypto.randomUUID());
+        // What was freed can be held again, up to the limit exactly.
+        expect(await storage.holdBudget(hold(userId, '0.75'), 'system')).toBe('held');
+        expect(await storage.holdBudget(hold(userId, '0.000000000001'), 'system')).toBe('exceeded');
+      });
+
+      it('lets exactly as many concurrent holds through as fit: 100 of $0.01 against $0.50 hold 50', async () => {
+        const userId = newUser();
+        await storage.setBudget(userId, budget('0.5'));
+        const outcomes = await Promise.all(Array.from({ length: 100 }, () => storage.holdBudget(hold(userId, '0.01'), 'user')));
+        expect(outcomes.filter((outcome) => outcome === 'held')).toHaveLength(50);
+        expect(outcomes.filter((outcome) => outcome === 'exceeded')).toHaveLength(50);
+        expect(await use(userId)).toEqual({ spentUsd: '0', heldUsd: '0.5' });
       });
     });
 

@@ -1,0 +1,120 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { fakeProviderKey } from '../../keys/fake-keys.js';
+import { startMockProviders, type MockProviders } from '../../testing/mock-providers.js';
+import { admin, alice, bob, call, testByokit } from '../test-helpers.js';
+
+// Budgets (spec/http-api.md, "Usage and billing"): a call that could pass the budget is refused with 402
+// before any provider sees it; the hold of its worst case ends with its real cost.
+
+const SONNET = '564e8710-43a9-406f-b0ab-e8d651a33e82';
+const chat = (max_tokens: number) => ({ model_id: SONNET, messages: [{ role: 'user', content: 'Hello!' }], max_tokens });
+
+let mock: MockProviders;
+beforeAll(async () => {
+  mock = await startMockProviders();
+});
+afterAll(() => mock.close());
+beforeEach(() => mock.reset());
+
+async function setUp() {
+  const { byokit, storage } = await testByokit({
+    providers: { anthropic: { baseUrl: mock.baseUrls.anthropic, retries: 0 } },
+    environment: { ANTHROPIC_API_KEY: fakeProviderKey('anthropic') },
+    now: () => new Date('2026-11-25T12:00:00Z'),
+  });
+  const setBudget = (userId: string, body: unknown) =>
+    call(byokit, 'PUT', `/admin/users/${encodeURIComponent(userId)}/budget`, { principal: admin, body });
+  return { byokit, storage, setBudget };
+}
+
+describe('budgets', () => {
+  it('shows no limit and this month’s spending to a user without a budget', async () => {
+    const { byokit } = await setUp();
+    await call(byokit, 'POST', '/llm/chat/completions', { principal: alice, body: chat(64) });
+    await byokit.close();
+    const response = await call(byokit, 'GET', '/users/me/budget', { principal: alice });
+    expect(response!.json).toMatchObject({
+      monthly_limit_usd: null,
+      applies_to: null,
+      reserved_usd: '0',
+      remaining_usd: null,
+      period_start: '2026-11-01T00:00:00Z',
+    });
+    expect(Number(response!.json.spent_usd)).toBeGreaterThan(0);
+    expect(response!.json.spent_usd).toMatch(/^\d+\.\d{6}$/);
+  });
+
+  it('refuses with 402, before any provider, a call whose worst case could pass the budget; a smaller one passes', async () => {
+    const { byokit, setBudget } = await setUp();
+    // Claude Sonnet 4.5 output is $15 per million tokens: 1,000 tokens could cost $0.015.
+    expect((await setBudget(alice.userId, { monthly_limit_usd: '0.01' }))!.status).toBe(200);
+    const refused = await call(byokit, 'POST', '/llm/chat/completions', { principal: alice, body: chat(1000) });
+    expect(refused!.status).toBe(402);
+    expect(refused!.json.error.code).toBe('budget_exceeded');
+    expect(mock.requests).toEqual([]);
+    const allowed = await call(byokit, 'POST', '/llm/chat/completions', { principal: alice, body: chat(100) });
+    expect(allowed!.status).toBe(200);
+    await byokit.close();
+    const status = await call(byokit, 'GET', '/users/me/budget', { principal: alice });
+    // The hold ended with the call: what is left is the limit less the real cost, nothing held.
+    expect(status!.json).toMatchObject({ monthly_limit_usd: '0.01', applies_to: 'all', reserved_usd: '0' });
+    const spent = Number(status!.json.spent_usd);
+    expect(spent).toBeGreaterThan(0);
+    expect(Number(status!.json.remaining_usd)).toBeCloseTo(0.01 - spent, 6);
+  });
+
+  it('limits only system-key calls under a "system" budget: a user paying with their own key is not refused', async () => {
+    const { byokit, setBudget } = await setUp();
+    await setBudget(alice.userId, { monthly_limit_usd: '0', applies_to: 'system' });
+    await setBudget(bob.userId, { monthly_limit_usd: '0', applies_to: 'system' });
+    await call(byokit, 'PATCH', '/users/me/api-key', { principal: alice, body: { anthropic_api_key: fakeProviderKey('anthropic') } });
+    const ownKey = await call(byokit, 'POST', '/llm/chat/completions', { principal: alice, body: chat(64) });
+    expect(ownKey!.status).toBe(200);
+    const systemKey = await call(byokit, 'POST', '/llm/chat/completions', { principal: bob, body: chat(64) });
+    expect(systemKey!.status).toBe(402);
+  });
+
+  it('is set by admins only, refuses malformed limits, and null removes it', async () => {
+    const { byokit, setBudget } = await setUp();
+    const byUser = await call(byokit, 'PUT', `/admin/users/${alice.userId}/budget`, { principal: alice, body: { monthly_limit_usd: '1' } });
+    expect(byUser!.status).toBe(403);
+    for (const body of [
+      { monthly_limit_usd: -1 },
+      { monthly_limit_usd: '1e3' },
+      { monthly_limit_usd: '0.0000001' },
+      { monthly_limit_usd: '5', applies_to: 'some' },
+      { monthly_limit_usd: '5', user_id: 'x' },
+      {},
+    ]) {
+      const response = await setBudget(alice.userId, body);
+      expect([JSON.stringify(body), response!.status]).toEqual([JSON.stringify(body), 422]);
+    }
+    expect((await call(byokit, 'GET', '/users/me/budget', { principal: alice }))!.json.monthly_limit_usd).toBeNull();
+    await setBudget(alice.userId, { monthly_limit_usd: '7.50', applies_to: 'system' });
+    expect((await call(byokit, 'GET', '/users/me/budget', { principal: alice }))!.json).toMatchObject({
+      monthly_limit_usd: '7.5',
+      applies_to: 'system',
+      remaining_usd: '7.500000',
+    });
+    await setBudget(alice.userId, { monthly_limit_usd: null });
+    expect((await call(byokit, 'GET', '/users/me/budget', { principal: alice }))!.json.monthly_limit_usd).toBeNull();
+  });
+
+  it('holds concurrent calls to the limit: of many at once, only those whose worst cases fit are sent', async () => {
+    const { byokit, setBudget } = await setUp();
+    // Each call's worst case: 100 output tokens at $15/M plus 14 prompt "tokens" (6 characters + 8) at $3/M.
+    const worstCase = 100 * 15 + 14 * 3; // micro-dollars
+    await setBudget(alice.userId, { monthly_limit_usd: ((worstCase * 5) / 1e6).toFixed(6) });
+    const answers = await Promise.all(
+      Array.from({ length: 20 }, () => call(byokit, 'POST', '/llm/chat/completions', { principal: alice, body: chat(100) })),
+    );
+    const sent = answers.filter((answer) => answer!.status === 200).length;
+    expect(answers.every((answer) => answer!.status === 200 || answer!.status === 402)).toBe(true);
+    // Five fit while all are in flight; those that end early release their holds, so a few more may follow.
+    expect(sent).toBeGreaterThanOrEqual(5);
+    await byokit.close();
+    const status = await call(byokit, 'GET', '/users/me/budget', { principal: alice });
+    expect(status!.json.reserved_usd).toBe('0');
+    expect(Number(status!.json.spent_usd)).toBeLessThanOrEqual(Number(status!.json.monthly_limit_usd));
+  });
+});

@@ -1,0 +1,59 @@
+import type { CatalogModel } from '../catalog/model.js';
+import { ByokitError } from '../errors.js';
+import type { ProviderChatRequest } from '../providers/provider-types.js';
+import type { KeySource } from '../resolve/key-resolver.js';
+import type { Storage } from '../storage/storage.js';
+import type { BudgetHold } from './budget.js';
+import { costOf } from './cost.js';
+import { monthStart } from './usage-service.js';
+
+/** A hold outlives any call (the provider timeout is 10 minutes by default); after this, a crashed node's hold stops counting. */
+const HOLD_TTL_MS = 15 * 60_000;
+/** Per message, on top of its characters: the role and the provider's framing tokens. */
+const TOKENS_PER_MESSAGE = 8;
+
+/**
+ * Keeps calls within users' monthly budgets under concurrency (spec/http-api.md, budgets): before the provider
+ * is called, the call's worst-case cost is held against the budget in storage, atomically across nodes; a
+ * call that could pass the limit is refused with `402 budget_exceeded`. The hold ends with the call's usage
+ * record (UsageMeter), which puts the real cost in its place.
+ */
+export class BudgetGuard {
+  constructor(
+    private readonly storage: Storage,
+    private readonly now: () => Date,
+  ) {}
+
+  /** Holds the call's worst case; resolves the hold's id, or undefined when no budget limits this call. */
+  async hold(userId: string, model: CatalogModel, request: ProviderChatRequest, keySource: KeySource): Promise<string | undefined> {
+    const at = this.now();
+    const periodStart = monthStart(at);
+    const hold: BudgetHold = {
+      id: crypto.randomUUID(),
+      userId,
+      amountUsd: worstCaseCostUsd(model, request),
+      periodStart,
+      periodEnd: new Date(Date.UTC(periodStart.getUTCFullYear(), periodStart.getUTCMonth() + 1, 1)),
+      createdAt: at,
+      expiresAt: new Date(at.getTime() + HOLD_TTL_MS),
+    };
+    const outcome = await this.storage.holdBudget(hold, keySource);
+    if (outcome === 'exceeded') {
+      throw new ByokitError(
+        'budget_exceeded',
+        'This request could cost more than what is left of your monthly budget: ask for fewer max_tokens, or ask an admin to raise it.',
+      );
+    }
+    return outcome === 'held' ? hold.id : undefined;
+  }
+}
+
+/**
+ * The most a call can cost: every output token it may generate (`max_tokens`) at the output price, and its
+ * prompt counted as one token per character (more than any provider's tokenizer makes of text) at the input
+ * price. An unpriced model costs nothing byokit can bill: "0".
+ */
+export function worstCaseCostUsd(model: CatalogModel, request: ProviderChatRequest): string {
+  const promptTokens = request.messages.reduce((total, message) => total + message.content.length + TOKENS_PER_MESSAGE, 0);
+  return costOf({ inputTokens: promptTokens, outputTokens: request.maxTokens }, model.pricing)?.costUsd ?? '0';
+}

@@ -1,0 +1,39 @@
+import type { KeySource } from '../resolve/key-resolver.js';
+
+/** Which calls a budget counts and limits: those paid by a system key, or all of the user's calls. */
+export type BudgetScope = 'system' | 'all';
+
+/** A user's monthly spending limit, set by an admin (spec/http-api.md, "Usage and billing": budgets). */
+export interface Budget {
+  /** Exact decimal US dollars per calendar month (UTC). */
+  monthlyLimitUsd: string;
+  appliesTo: BudgetScope;
+  updatedAt: Date;
+}
+
+/** The worst-case cost of a call, held against the user's budget while the call runs. */
+export interface BudgetHold {
+  id: string;
+  userId: string;
+  /** Exact decimal US dollars. */
+  amountUsd: string;
+  /** The budget period the hold counts in: the calendar month (UTC) of `createdAt`. */
+  periodStart: Date;
+  periodEnd: Date;
+  /** When the hold was asked for: expired holds are judged against this instant. */
+  createdAt: Date;
+  /** A hold of a node that died before ending it stops counting after this. */
+  expiresAt: Date;
+}
+
+/** What {@link Storage.holdBudget} decided. */
+export type HoldOutcome = 'held' | 'exceeded' | 'unlimited';
+
+/** A budget period's spending so far: recorded usage within the budget's scope, and the holds still counting. */
+export interface BudgetUse {
+  spentUsd: string;
+  heldUsd: string;
+}
+
+/** Whether a call paid from `keySource` counts against a budget of `scope`. */
+export const budgetCovers = (scope: BudgetScope, keySource: KeySource): boolean => scope === 'all' || keySource === 'system';
