@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type {
   AuditRecord,
+  BudgetScope,
   CatalogModel,
+  HoldOutcome,
   SamplingParameter,
   KeyOwner,
   KeyRowCursor,
@@ -375,10 +377,6 @@ const prepared = (executor: SqlExecutor): SqlExecutor => ({
   ...executor,
   query: (text, params) => executor.query(text, params, { prepare: true }),
 });
-
-// Core's budget types, as the Storage interface names them.
-type BudgetScope = Parameters<Storage['budgetUse']>[2];
-type HoldOutcome = Awaited<ReturnType<Storage['holdBudget']>>;
 
 interface BudgetRow {
   monthly_limit_usd: string;

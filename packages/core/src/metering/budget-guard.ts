@@ -5,7 +5,7 @@ import type { KeySource } from '../resolve/key-resolver.js';
 import type { Storage } from '../storage/storage.js';
 import type { BudgetHold } from './budget.js';
 import { costOf } from './cost.js';
-import { monthStart } from './usage-service.js';
+import { monthOf } from './usage-service.js';
 
 /** A hold outlives any call (the provider timeout is 10 minutes by default); after this, a crashed node's hold stops counting. */
 const HOLD_TTL_MS = 15 * 60_000;
@@ -27,13 +27,13 @@ export class BudgetGuard {
   /** Holds the call's worst case; resolves the hold's id, or undefined when no budget limits this call. */
   async hold(userId: string, model: CatalogModel, request: ProviderChatRequest, keySource: KeySource): Promise<string | undefined> {
     const at = this.now();
-    const periodStart = monthStart(at);
+    const period = monthOf(at);
     const hold: BudgetHold = {
       id: crypto.randomUUID(),
       userId,
       amountUsd: worstCaseCostUsd(model, request),
-      periodStart,
-      periodEnd: new Date(Date.UTC(periodStart.getUTCFullYear(), periodStart.getUTCMonth() + 1, 1)),
+      periodStart: period.start,
+      periodEnd: period.end,
       createdAt: at,
       expiresAt: new Date(at.getTime() + HOLD_TTL_MS),
     };

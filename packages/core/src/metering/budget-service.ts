@@ -1,6 +1,6 @@
 import type { Storage } from '../storage/storage.js';
 import type { Budget, BudgetScope } from './budget.js';
-import { monthStart } from './usage-service.js';
+import { monthOf } from './usage-service.js';
 import { formatUsd, parseUsd, PICO_DECIMALS } from './usd.js';
 
 /** A user's budget and how much of this month's is spent, held by calls in flight, and left (pico-USD). */
@@ -23,14 +23,13 @@ export class BudgetService {
   /** This month's status. Without a budget, `spent` counts every call (there is no scope to narrow it). */
   async status(userId: string): Promise<BudgetStatus> {
     const at = this.now();
-    const start = monthStart(at);
-    const end = new Date(Date.UTC(start.getUTCFullYear(), start.getUTCMonth() + 1, 1));
+    const period = monthOf(at);
     const budget = await this.storage.getBudget(userId);
-    const use = await this.storage.budgetUse(userId, { start, end }, budget?.appliesTo ?? 'all', at);
+    const use = await this.storage.budgetUse(userId, period, budget?.appliesTo ?? 'all', at);
     const spentPico = parseUsd(use.spentUsd, PICO_DECIMALS);
     const heldPico = parseUsd(use.heldUsd, PICO_DECIMALS);
     const left = budget ? parseUsd(budget.monthlyLimitUsd, PICO_DECIMALS) - spentPico - heldPico : null;
-    return { budget, periodStart: start, spentPico, heldPico, remainingPico: left === null ? null : left > 0n ? left : 0n };
+    return { budget, periodStart: period.start, spentPico, heldPico, remainingPico: left === null ? null : left > 0n ? left : 0n };
   }
 
   /** Sets a user's budget (null: none); in force for the next call, on every node (holds read it from storage). */

@@ -56,3 +56,8 @@ export class UsageService {
 export function monthStart(at: Date): Date {
   return new Date(Date.UTC(at.getUTCFullYear(), at.getUTCMonth(), 1));
 }
+
+/** `at`'s calendar month in UTC, [start, end): the budgets' period. */
+export function monthOf(at: Date): { start: Date; end: Date } {
+  return { start: monthStart(at), end: new Date(Date.UTC(at.getUTCFullYear(), at.getUTCMonth() + 1, 1)) };
+}
