@@ -58,7 +58,11 @@ async function* decode(
   const pending: string[] = [];
   let oversized = false;
   const parser = createParser({
-    onEvent: (message) => pending.push(message.data),
+    // maxBufferSize catches an event growing across reads; an event that arrives whole in one read is checked here.
+    onEvent: (message) => {
+      if (message.data.length > MAX_EVENT_SIZE) oversized = true;
+      else pending.push(message.data);
+    },
     onError: (error) => {
       if (error.type === 'max-buffer-size-exceeded') oversized = true;
     },
