@@ -23,6 +23,7 @@ export type {
 } from './metering/usage-record.js';
 export type { UsageListener } from './metering/usage-meter.js';
 export type { Budget, BudgetHold, BudgetScope, BudgetUse, HoldOutcome } from './metering/budget.js';
+export { budgetCovers } from './metering/budget.js';
 export type { UsageSummaryRequest, UsageWindow } from './metering/usage-service.js';
 
 export { ByokitError, ERROR_STATUS, isByokitError } from './errors.js';

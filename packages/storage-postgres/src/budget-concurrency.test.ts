@@ -103,7 +103,7 @@ describe.runIf(databaseUrl)('budget holds from two nodes on a real PostgreSQL se
       }
     })();
     try {
-      await Promise.all(held.map((one, index) => node(index).releaseHold(one.id, usageRecord(userId, '0.011'))));
+      await Promise.all(held.map((one, index) => node(index).recordUsage([usageRecord(userId, '0.011')], [one.id])));
     } finally {
       releasing = false;
       await watcher;
@@ -141,7 +141,7 @@ describe.runIf(databaseUrl)('budget holds from two nodes on a real PostgreSQL se
     // The live hold still holds the whole budget.
     expect(await node(0).holdBudget(hold(userId, '0.000000000001', inPeriod(11 * minute)), 'system')).toBe('exceeded');
     // Releasing the crashed node's hold late is no error, and changes nothing.
-    await node(0).releaseHold(crashed.id);
+    await node(0).recordUsage([], [crashed.id]);
     expect(await reservationCount(userId)).toBe(1);
   });
 });

@@ -18,6 +18,7 @@ import type {
   UsageSummaryQuery,
   UsageTotals,
 } from '@byokit/core';
+import { budgetCovers } from '@byokit/core';
 import type { Database, SqlExecutor } from './database.js';
 import { guarded } from './database-errors.js';
 import { migrate, type MigrationResult } from './migrate.js';
@@ -384,7 +385,6 @@ interface BudgetRow {
   updated_at: Date;
 }
 
-/** A hold id is a uuid (the column's type): anything else was never stored, so there is nothing to end. */
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** The Storage over a database whose schema `names` points at. */
@@ -397,34 +397,47 @@ export function storageOn(database: Database, names: SqlNames): PostgresStorage 
   const budgets = names.table('budgets');
   const holds = names.table('budget_reservations');
 
-  /** Appends one usage record: for recordUsage, and for releaseHold inside its transaction. */
-  const insertUsage = async (executor: SqlExecutor, record: UsageRecord) => {
+  /**
+   * Appends usage records in one statement, however many: each column goes as one array, and unnest turns
+   * them back into rows, in the batch's order (so `seq` keeps the order they were written in).
+   */
+  const insertUsage = async (executor: SqlExecutor, records: readonly UsageRecord[]) => {
+    const column = <T>(value: (record: UsageRecord) => T) => records.map(value);
     await executor.query(
-      `INSERT INTO ${usage} (${USAGE_INSERT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)`,
+      `INSERT INTO ${usage} (${USAGE_INSERT_COLUMNS})
+       SELECT ${USAGE_INSERT_COLUMNS} FROM unnest($1::uuid[], $2::timestamptz[], $3::text[], $4::uuid[], $5::text[], $6::text[],
+         $7::text[], $8::text[], $9::integer[], $10::integer[], $11::integer[], $12::integer[], $13::numeric[], $14::numeric[],
+         $15::numeric[], $16::numeric[], $17::integer[], $18::text[]) WITH ORDINALITY AS batch (${USAGE_INSERT_COLUMNS}, position)
+       ORDER BY position`,
       [
-        record.id,
-        record.createdAt,
-        record.userId,
-        record.modelId,
-        record.model,
-        record.provider,
-        record.keySource,
-        record.status,
-        record.inputTokens,
-        record.outputTokens,
-        record.cachedInputTokens,
-        record.reasoningTokens,
-        record.costUsd,
-        record.prices?.inputPerMTokUsd ?? null,
-        record.prices?.outputPerMTokUsd ?? null,
-        record.prices?.cachedInputPerMTokUsd ?? null,
-        record.latencyMs,
-        record.requestId,
+        column((record) => record.id),
+        column((record) => record.createdAt),
+        column((record) => record.userId),
+        column((record) => record.modelId),
+        column((record) => record.model),
+        column((record) => record.provider),
+        column((record) => record.keySource),
+        column((record) => record.status),
+        column((record) => record.inputTokens),
+        column((record) => record.outputTokens),
+        column((record) => record.cachedInputTokens),
+        column((record) => record.reasoningTokens),
+        column((record) => record.costUsd),
+        column((record) => record.prices?.inputPerMTokUsd ?? null),
+        column((record) => record.prices?.outputPerMTokUsd ?? null),
+        column((record) => record.prices?.cachedInputPerMTokUsd ?? null),
+        column((record) => record.latencyMs),
+        column((record) => record.requestId),
       ],
     );
   };
+  /** Ends holds by id; an id that is no uuid was never stored, so there is nothing to end. */
+  const deleteHolds = async (executor: SqlExecutor, holdIds: readonly string[]) => {
+    const stored = holdIds.filter((id) => UUID.test(id));
+    if (stored.length > 0) await executor.query(`DELETE FROM ${holds} WHERE id = ANY($1::uuid[])`, [stored]);
+  };
   // Spent in [$2, $3) within scope $4, and the holds of the period starting $2 still counting at $5, for user $1.
-  // One statement, so one snapshot: a releaseHold (record in, hold out, one transaction) is seen whole or not at all.
+  // One statement, so one snapshot: a recordUsage that ends holds (records in, holds out, one transaction) is seen whole or not at all.
   const useSums = `(SELECT coalesce(sum(cost_usd), 0) FROM ${usage}
       WHERE user_id = $1 AND created_at >= $2 AND created_at < $3 AND ($4::text = 'all' OR key_source = 'system')) AS spent,
     (SELECT coalesce(sum(amount_usd), 0) FROM ${holds} WHERE user_id = $1 AND period_start = $2 AND expires_at > $5) AS held`;
@@ -582,9 +595,21 @@ export function storageOn(database: Database, names: SqlNames): PostgresStorage 
         );
       }),
 
-    recordUsage: (record) =>
-      // A plain INSERT: the unique id refuses a second record with the same id (unique_violation).
-      guarded(() => insertUsage(statements, record)),
+    recordUsage: (records, endedHolds = []) =>
+      guarded(async () => {
+        // One statement is atomic by itself; records and holds together need a transaction, so that no
+        // snapshot counts an amount twice (record and hold), or not at all.
+        if (endedHolds.length === 0) {
+          if (records.length > 0) await insertUsage(statements, records);
+          return;
+        }
+        if (records.length === 0) return deleteHolds(statements, endedHolds);
+        await database.transaction(async (unprepared) => {
+          const transaction = prepared(unprepared);
+          await insertUsage(transaction, records);
+          await deleteHolds(transaction, endedHolds);
+        });
+      }),
 
     listUsage: (query) =>
       guarded(async (): Promise<UsagePage> => {
@@ -648,8 +673,14 @@ export function storageOn(database: Database, names: SqlNames): PostgresStorage 
       }),
 
     holdBudget: (hold, keySource) =>
-      guarded(() =>
-        database.transaction(async (unprepared): Promise<HoldOutcome> => {
+      guarded(async () => {
+        // Most users have no budget: one plain read answers for them, without a transaction's round trips.
+        // A budget set between this read and the call is no different from one set a moment after the call.
+        const [unlocked] = await statements.query<{ applies_to: BudgetScope }>(`SELECT applies_to FROM ${budgets} WHERE user_id = $1`, [
+          hold.userId,
+        ]);
+        if (!unlocked || !budgetCovers(unlocked.applies_to, keySource)) return 'unlimited';
+        return database.transaction(async (unprepared): Promise<HoldOutcome> => {
           const transaction = prepared(unprepared);
           // The user's budget row, locked: every hold on this user, from any node, waits here for the one
           // before it to commit. Each later statement (READ COMMITTED) takes a new snapshot, which sees all
@@ -659,7 +690,7 @@ export function storageOn(database: Database, names: SqlNames): PostgresStorage 
             [hold.userId],
           );
           const budget = rows[0];
-          if (!budget || !(budget.applies_to === 'all' || keySource === 'system')) return 'unlimited';
+          if (!budget || !budgetCovers(budget.applies_to, keySource)) return 'unlimited';
           // Housekeeping: holds of nodes that died before ending them, expired now, would only be skipped.
           await transaction.query(`DELETE FROM ${holds} WHERE user_id = $1 AND expires_at <= $2`, [hold.userId, hold.createdAt]);
           // Compared in numeric, exact; the hold is written only if spent + held + amount stays within the limit.
@@ -680,20 +711,6 @@ export function storageOn(database: Database, names: SqlNames): PostgresStorage 
             ],
           );
           return inserted.length === 1 ? 'held' : 'exceeded';
-        }),
-      ),
-
-    releaseHold: (holdId, record) =>
-      guarded(async () => {
-        const deleteHold = async (executor: SqlExecutor) => {
-          if (UUID.test(holdId)) await executor.query(`DELETE FROM ${holds} WHERE id = $1`, [holdId]);
-        };
-        if (!record) return deleteHold(statements);
-        // The record in and the hold out in one transaction: no snapshot counts the amount twice, or not at all.
-        await database.transaction(async (unprepared) => {
-          const transaction = prepared(unprepared);
-          await insertUsage(transaction, record);
-          await deleteHold(transaction);
         });
       }),
 

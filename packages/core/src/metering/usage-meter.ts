@@ -22,13 +22,27 @@ export interface MeteredCall {
   holdId?: string;
 }
 
+/** The most records one write carries: bounded statements, and a bounded loss if a whole batch fails. */
+const MAX_BATCH = 500;
+
+interface QueuedRecord {
+  record: UsageRecord;
+  holdId?: string;
+}
+
 /**
  * Writes a usage record for every call that reached a provider (spec/http-api.md, "Usage and billing"),
  * without holding up the answer: the write and the host's listener run after it, and a failure of either is
  * logged, never the caller's error. `flush()` waits for the writes still in flight (`byokit.close()` does).
+ *
+ * Records are written in batches by group commit: when no write is in flight, a record goes at once (alone);
+ * while one is, the records that come in queue, and go together as the next write. Under light load nothing
+ * waits; under heavy load one statement carries many records, instead of one round trip each.
  */
 export class UsageMeter {
-  readonly #pending = new Set<Promise<void>>();
+  #queue: QueuedRecord[] = [];
+  #writing: Promise<void> | undefined;
+  readonly #listening = new Set<Promise<void>>();
 
   constructor(
     private readonly storage: Storage,
@@ -40,30 +54,64 @@ export class UsageMeter {
   /** Records how `call` ended, with the tokens the provider reported (all of them, or those seen before it ended). */
   record(call: MeteredCall, status: UsageStatus, usage: TokenUsage): void {
     const record = usageRecord(call, status, usage, this.now());
-    const saved = call.holdId === undefined ? this.storage.recordUsage(record) : this.storage.releaseHold(call.holdId, record);
-    this.#track(saved, record, 'usage record not saved');
-    if (this.listener)
-      this.#track(
-        Promise.resolve().then(() => this.listener!(record)),
-        record,
-        'onUsage failed',
-      );
+    this.#queue.push({ record, ...(call.holdId !== undefined && { holdId: call.holdId }) });
+    this.#writing ??= this.#writeQueued();
+    if (this.listener) {
+      const listened = Promise.resolve()
+        .then(() => this.listener!(record))
+        .then(
+          () => undefined,
+          (error: unknown) => this.#logFailure(error, 'onUsage failed', { requestId: record.requestId, usageId: record.id }),
+        );
+      this.#listening.add(listened);
+      void listened.finally(() => this.#listening.delete(listened));
+    }
   }
 
-  /** Waits until every record written so far is saved (or failed and was logged). */
+  /** Waits until every record made so far is saved (or failed and was logged), and every listener has run. */
   async flush(): Promise<void> {
-    while (this.#pending.size > 0) await Promise.all(this.#pending);
+    while (this.#writing || this.#listening.size > 0) await Promise.all([this.#writing, ...this.#listening]);
   }
 
-  #track(work: Promise<unknown>, record: UsageRecord, message: string): void {
-    const settled = work.then(
-      () => undefined,
-      (error: unknown) =>
-        this.logger.error({ requestId: record.requestId, usageId: record.id, ...(isByokitError(error) && { code: error.code }) }, message),
-    );
-    this.#pending.add(settled);
-    void settled.finally(() => this.#pending.delete(settled));
+  /** Writes what is queued, batch after batch, until the queue is empty. */
+  async #writeQueued(): Promise<void> {
+    // Let the records of this same tick join the first batch.
+    await Promise.resolve();
+    while (this.#queue.length > 0) {
+      const batch = this.#queue.splice(0, MAX_BATCH);
+      await this.#write(batch);
+    }
+    this.#writing = undefined;
   }
+
+  async #write(batch: QueuedRecord[]): Promise<void> {
+    try {
+      await this.storage.recordUsage(
+        batch.map((queued) => queued.record),
+        holdIdsOf(batch),
+      );
+    } catch (error) {
+      // One record the database refuses must not cost the others theirs: try each alone. When the database
+      // is not there at all, trying again one by one would only wait on it once per record.
+      const unavailable = isByokitError(error) && error.code === 'storage_unavailable';
+      if (batch.length > 1 && !unavailable) {
+        for (const queued of batch) await this.#write([queued]);
+        return;
+      }
+      for (const { record } of batch)
+        this.#logFailure(error, 'usage record not saved', { requestId: record.requestId, usageId: record.id });
+    }
+  }
+
+  #logFailure(error: unknown, message: string, context: { requestId: string; usageId: string }): void {
+    this.logger.error({ ...context, ...(isByokitError(error) && { code: error.code }) }, message);
+  }
+}
+
+function holdIdsOf(batch: QueuedRecord[]): string[] {
+  const ids: string[] = [];
+  for (const queued of batch) if (queued.holdId !== undefined) ids.push(queued.holdId);
+  return ids;
 }
 
 function usageRecord(call: MeteredCall, status: UsageStatus, usage: TokenUsage, at: Date): UsageRecord {

@@ -97,10 +97,17 @@ export function memoryStorage(): Storage {
   const budgets = new Map<string, Budget>();
   const holds = new Map<string, BudgetHold>();
 
-  const appendUsage = (record: UsageRecord) => {
-    if (usageIds.has(record.id)) throw new ByokitError('validation_failed', `A usage record ${record.id} exists already.`);
-    usageIds.add(record.id);
-    usage.push({ record: copyOfUsage(record), seq: usage.length + 1 });
+  /** All or nothing: every id is checked (against the stored ones and each other) before any record goes in. */
+  const appendUsage = (records: readonly UsageRecord[]) => {
+    const ids = new Set<string>();
+    for (const { id } of records) {
+      if (usageIds.has(id) || ids.has(id)) throw new ByokitError('validation_failed', `A usage record ${id} exists already.`);
+      ids.add(id);
+    }
+    for (const record of records) {
+      usageIds.add(record.id);
+      usage.push({ record: copyOfUsage(record), seq: usage.length + 1 });
+    }
   };
   /** Spent and held in a period, in pico-USD. Everything here runs without an await: each call is atomic. */
   const useOf = (userId: string, period: { start: Date; end: Date }, scope: BudgetScope, at: Date) => {
@@ -218,8 +225,9 @@ export function memoryStorage(): Storage {
       models.set(model.id, structuredClone(model));
     },
 
-    async recordUsage(record: UsageRecord) {
-      appendUsage(record);
+    async recordUsage(records: readonly UsageRecord[], endedHolds: readonly string[] = []) {
+      appendUsage(records);
+      for (const holdId of endedHolds) holds.delete(holdId);
     },
 
     async listUsage(query: UsageQuery): Promise<UsagePage> {
@@ -268,11 +276,6 @@ export function memoryStorage(): Storage {
       if (spent + held + amount > parseUsd(budget.monthlyLimitUsd, PICO_DECIMALS)) return 'exceeded';
       holds.set(hold.id, { ...hold });
       return 'held';
-    },
-
-    async releaseHold(holdId: string, record?: UsageRecord) {
-      if (record) appendUsage(record);
-      holds.delete(holdId);
     },
 
     async countKeysByMasterKeyId() {

@@ -119,8 +119,13 @@ export interface Storage {
   listModels(): Promise<CatalogModel[]>;
   /** Adds or replaces an admin's model by id. Refuses (rejects) a second model with the same provider and name. */
   saveModel(model: CatalogModel, at: Date): Promise<void>;
-  /** Appends one usage record (a call that reached a provider). Rejects a second record with the same id. */
-  recordUsage(record: UsageRecord): Promise<void>;
+  /**
+   * Appends usage records (calls that reached a provider), in order, and ends the budget holds of those calls
+   * (`endedHolds`), all in one step: a reader sees a record and the end of its hold together, so spending is
+   * never counted twice or lost. All or nothing: rejects, writing nothing, when a record's id is taken already.
+   * Ending a hold that is gone already (or never was) is no error.
+   */
+  recordUsage(records: readonly UsageRecord[], endedHolds?: readonly string[]): Promise<void>;
   /**
    * Usage records newest first (by `createdAt`, then by insertion for equal times), filtered, one page at a
    * time: a page's `next` continues exactly where it stopped, even while records are being added.
@@ -144,8 +149,6 @@ export interface Storage {
    * expired at `hold.createdAt` do not count.
    */
   holdBudget(hold: BudgetHold, keySource: KeySource): Promise<HoldOutcome>;
-  /** Ends a hold; with the call's usage record, writes it in the same step, so spending is never counted twice or lost. */
-  releaseHold(holdId: string, record?: UsageRecord): Promise<void>;
   /** Releases connections; optional. */
   close?(): Promise<void>;
 }

@@ -448,7 +448,7 @@ export function describeStorageConformance(name: string, options: StorageConform
             prices: null,
           }),
         ];
-        for (const record of written) await storage.recordUsage(record);
+        for (const record of written) await storage.recordUsage([record]);
         const page = await storage.listUsage({ userId, limit: 10 });
         expect(page.records).toEqual([...written].reverse());
         expect(page.next).toBeUndefined();
@@ -463,7 +463,7 @@ export function describeStorageConformance(name: string, options: StorageConform
         const day = freshDay();
         const time = (minutes: number) => new Date(day.getTime() + minutes * minute);
         const [a, b, c, d, e] = [time(2), time(1), time(3), time(2), time(2)].map((createdAt) => usageRecord(userId, createdAt));
-        for (const record of [a!, b!, c!, d!, e!]) await storage.recordUsage(record);
+        for (const record of [a!, b!, c!, d!, e!]) await storage.recordUsage([record]);
         expect(ids((await storage.listUsage({ userId, limit: 10 })).records)).toEqual(ids([c!, e!, d!, a!, b!]));
       });
 
@@ -474,7 +474,7 @@ export function describeStorageConformance(name: string, options: StorageConform
         const time = (minutes: number) => new Date(day.getTime() + minutes * minute);
         const [a0, a1, a2, a3] = [0, 1, 2, 3].map((minutes) => usageRecord(alice, time(minutes)));
         const [b1, b2] = [1, 2].map((minutes) => usageRecord(bob, time(minutes)));
-        for (const record of [a0!, b1!, a1!, a2!, b2!, a3!]) await storage.recordUsage(record);
+        for (const record of [a0!, b1!, a1!, a2!, b2!, a3!]) await storage.recordUsage([record]);
 
         expect(ids((await storage.listUsage({ userId: alice, limit: 10 })).records)).toEqual(ids([a3!, a2!, a1!, a0!]));
         expect(ids((await storage.listUsage({ userId: bob, limit: 10 })).records)).toEqual(ids([b2!, b1!]));
@@ -493,7 +493,7 @@ export function describeStorageConformance(name: string, options: StorageConform
         // Four records of one time straddle the page boundaries: the order within them must hold across pages.
         const times = [0, 1, 1, 1, 1, 2, 3].map((minutes) => new Date(day.getTime() + minutes * minute));
         const written = times.map((createdAt) => usageRecord(userId, createdAt));
-        for (const record of written) await storage.recordUsage(record);
+        for (const record of written) await storage.recordUsage([record]);
         // Written oldest first, so newest first (later writes first within a time) is the reverse.
         const expected = ids([...written].reverse());
 
@@ -520,7 +520,7 @@ export function describeStorageConformance(name: string, options: StorageConform
         const day = freshDay();
         const time = (minutes: number) => new Date(day.getTime() + minutes * minute);
         const [m5, m4, m3a, m3b, m2, m1] = [5, 4, 3, 3, 2, 1].map((minutes) => usageRecord(userId, time(minutes)));
-        for (const record of [m1!, m2!, m3a!, m3b!, m4!, m5!]) await storage.recordUsage(record);
+        for (const record of [m1!, m2!, m3a!, m3b!, m4!, m5!]) await storage.recordUsage([record]);
 
         const first = await storage.listUsage({ userId, limit: 3 });
         expect(ids(first.records)).toEqual(ids([m5!, m4!, m3b!]));
@@ -531,7 +531,7 @@ export function describeStorageConformance(name: string, options: StorageConform
         // Of a time not yet reached, and older than every record: both still ahead, each in its place.
         const sameAsUnread = usageRecord(userId, time(2));
         const oldest = usageRecord(userId, time(0));
-        for (const record of [newest, sameTimeLater, sameAsUnread, oldest]) await storage.recordUsage(record);
+        for (const record of [newest, sameTimeLater, sameAsUnread, oldest]) await storage.recordUsage([record]);
 
         const rest: string[] = [];
         let cursor = first.next;
@@ -550,15 +550,41 @@ export function describeStorageConformance(name: string, options: StorageConform
       it('refuses a second usage record with the same id and keeps the first', async () => {
         const userId = freshUser().id;
         const record = usageRecord(userId, freshDay());
-        await storage.recordUsage(record);
-        await expect(storage.recordUsage({ ...record, costUsd: '1', requestId: 'req_replayed' })).rejects.toThrow();
+        await storage.recordUsage([record]);
+        await expect(storage.recordUsage([{ ...record, costUsd: '1', requestId: 'req_replayed' }])).rejects.toThrow();
         expect((await storage.listUsage({ userId, limit: 10 })).records).toEqual([record]);
+      });
+
+      it('writes a batch of usage records in its order, and an empty batch as nothing', async () => {
+        const userId = freshUser().id;
+        const at = freshDay();
+        // Three of the same time: the batch's order is their writing order, so they list in reverse.
+        const batch = [
+          usageRecord(userId, at),
+          usageRecord(userId, at),
+          usageRecord(userId, new Date(at.getTime() + minute)),
+          usageRecord(userId, at),
+        ];
+        await storage.recordUsage(batch);
+        await storage.recordUsage([]);
+        expect(ids((await storage.listUsage({ userId, limit: 10 })).records)).toEqual(ids([batch[2]!, batch[3]!, batch[1]!, batch[0]!]));
+      });
+
+      it('writes none of a batch in which one record repeats an id, stored already or within the batch', async () => {
+        const userId = freshUser().id;
+        const stored = usageRecord(userId, freshDay());
+        await storage.recordUsage([stored]);
+        const fresh = usageRecord(userId, freshDay());
+        await expect(storage.recordUsage([fresh, { ...stored, requestId: 'req_replayed' }])).rejects.toThrow();
+        const twin = usageRecord(userId, freshDay());
+        await expect(storage.recordUsage([twin, { ...twin, requestId: 'req_twin' }])).rejects.toThrow();
+        expect((await storage.listUsage({ userId, limit: 10 })).records).toEqual([stored]);
       });
 
       it('refuses a page size outside 1 to 1,000 and a cursor it did not hand out', async () => {
         const userId = freshUser().id;
-        await storage.recordUsage(usageRecord(userId, freshDay()));
-        await storage.recordUsage(usageRecord(userId, freshDay()));
+        await storage.recordUsage([usageRecord(userId, freshDay())]);
+        await storage.recordUsage([usageRecord(userId, freshDay())]);
         for (const limit of [0, -1, 1001, 1.5, Number.NaN]) {
           await expect(storage.listUsage({ userId, limit })).rejects.toThrow(RangeError);
         }
@@ -573,7 +599,7 @@ export function describeStorageConformance(name: string, options: StorageConform
         const userId = freshUser().id;
         const record = usageRecord(userId, freshDay());
         const snapshot = structuredClone(record);
-        await storage.recordUsage(record);
+        await storage.recordUsage([record]);
         record.costUsd = '999';
         record.prices!.inputPerMTokUsd = '999';
         record.createdAt.setTime(0);
@@ -640,7 +666,7 @@ export function describeStorageConformance(name: string, options: StorageConform
           usageRecord(userId, new Date(period.start.getTime() - 1), { keySource: 'system', costUsd: '7' }),
           usageRecord(other, inPeriod(minute), { keySource: 'system', costUsd: '100' }),
         ];
-        for (const record of records) await storage.recordUsage(record);
+        for (const record of records) await storage.recordUsage([record]);
         expect(await use(userId, inPeriod(0), 'all')).toEqual({ spentUsd: '0.123', heldUsd: '0' });
         expect(await use(userId, inPeriod(0), 'system')).toEqual({ spentUsd: '0.023', heldUsd: '0' });
 
@@ -667,7 +693,7 @@ export function describeStorageConformance(name: string, options: StorageConform
         const unbudgeted = hold(userId, '5');
         expect(await storage.holdBudget(unbudgeted, 'system')).toBe('unlimited');
         expect(await use(userId)).toEqual({ spentUsd: '0', heldUsd: '0' });
-        await storage.releaseHold(unbudgeted.id);
+        await storage.recordUsage([], [unbudgeted.id]);
 
         await storage.setBudget(userId, budget('0', 'system'));
         expect(await storage.holdBudget(hold(userId, '5'), 'user')).toBe('unlimited');
@@ -680,7 +706,7 @@ export function describeStorageConformance(name: string, options: StorageConform
       it("holds up to exactly the limit, not a pico-dollar more, and an 'exceeded' hold changes nothing", async () => {
         const userId = newUser();
         await storage.setBudget(userId, budget('0.000003'));
-        await storage.recordUsage(usageRecord(userId, inPeriod(0), { costUsd: '0.000001' }));
+        await storage.recordUsage([usageRecord(userId, inPeriod(0), { costUsd: '0.000001' })]);
         expect(await storage.holdBudget(hold(userId, '0.000001'), 'user')).toBe('held');
         expect(await storage.holdBudget(hold(userId, '0.000001000001'), 'system')).toBe('exceeded');
         expect(await use(userId)).toEqual({ spentUsd: '0.000001', heldUsd: '0.000001' });
@@ -710,18 +736,34 @@ export function describeStorageConformance(name: string, options: StorageConform
         expect(await use(userId)).toEqual({ spentUsd: '0', heldUsd: '0.9' });
 
         const record = usageRecord(userId, inPeriod(90_000), { keySource: 'system', costUsd: '0.25' });
-        await storage.releaseHold(first.id, record);
+        await storage.recordUsage([record], [first.id]);
         expect(await use(userId)).toEqual({ spentUsd: '0.25', heldUsd: '0.3' });
         expect((await storage.listUsage({ userId, limit: 10 })).records).toEqual([record]);
 
-        await storage.releaseHold(second.id);
+        await storage.recordUsage([], [second.id]);
         expect(await use(userId)).toEqual({ spentUsd: '0.25', heldUsd: '0' });
         // Ending a hold twice, or one never held, is no error.
-        await storage.releaseHold(second.id);
-        await storage.releaseHold(crypto.randomUUID());
+        await storage.recordUsage([], [second.id]);
+        await storage.recordUsage([], [crypto.randomUUID(), 'not-a-uuid']);
         // What was freed can be held again, up to the limit exactly.
         expect(await storage.holdBudget(hold(userId, '0.75'), 'system')).toBe('held');
         expect(await storage.holdBudget(hold(userId, '0.000000000001'), 'system')).toBe('exceeded');
+      });
+
+      it('settles a batch of calls at once, and a batch it refuses ends none of its holds', async () => {
+        const userId = newUser();
+        await storage.setBudget(userId, budget('1'));
+        const holds = [hold(userId, '0.2'), hold(userId, '0.3'), hold(userId, '0.4')];
+        for (const one of holds) expect(await storage.holdBudget(one, 'system')).toBe('held');
+        const records = ['0.05', '0.1'].map((costUsd) => usageRecord(userId, inPeriod(90_000), { keySource: 'system', costUsd }));
+
+        // A record whose id is taken: nothing of the batch happens, the holds still count.
+        await storage.recordUsage([records[0]!]);
+        await expect(storage.recordUsage([records[1]!, records[0]!], [holds[0]!.id, holds[1]!.id])).rejects.toThrow();
+        expect(await use(userId)).toEqual({ spentUsd: '0.05', heldUsd: '0.9' });
+
+        await storage.recordUsage([records[1]!], [holds[0]!.id, holds[1]!.id]);
+        expect(await use(userId)).toEqual({ spentUsd: '0.15', heldUsd: '0.4' });
       });
 
       it('lets exactly as many concurrent holds through as fit: 100 of $0.01 against $0.50 hold 50', async () => {
@@ -797,7 +839,7 @@ export function describeStorageConformance(name: string, options: StorageConform
           usageRecord(amy, to, { inputTokens: 1_000_000, costUsd: '100' }),
           usageRecord(zoe, new Date(from.getTime() - 1), { costUsd: '200' }),
         ];
-        await Promise.all(records.map((record) => storage.recordUsage(record)));
+        await Promise.all(records.map((record) => storage.recordUsage([record])));
 
         const amyTotals = totals(2, [12, 30, 0, 0], '0.000486');
         const zoeTotals = totals(2, [1007, 500, 200, 3], '1.500000000001');
@@ -847,7 +889,7 @@ export function describeStorageConformance(name: string, options: StorageConform
       it('groups by the UTC day: 23:30 on 30 November at UTC-2 counts on 1 December', async () => {
         const userId = freshUser().id;
         const times = ['2026-11-30T23:30:00-02:00', '2026-11-30T22:00:00-02:00', '2026-12-01T01:30:00+02:00', '2026-11-30T00:00:00Z'];
-        await Promise.all(times.map((time) => storage.recordUsage(usageRecord(userId, new Date(time)))));
+        await Promise.all(times.map((time) => storage.recordUsage([usageRecord(userId, new Date(time))])));
         const summary = await storage.summarizeUsage({ userId, groupBy: 'day' });
         expect(summary.groups).toEqual([
           { key: '2026-11-30', ...totals(2, [24, 60, 0, 0], '0.000972') },
@@ -884,7 +926,7 @@ export function describeStorageConformance(name: string, options: StorageConform
             costUsd: cost(),
           });
         });
-        await Promise.all(records.map((record) => storage.recordUsage(record)));
+        await Promise.all(records.map((record) => storage.recordUsage([record])));
 
         const windows: UsageSummaryQuery[] = [
           { from, to },

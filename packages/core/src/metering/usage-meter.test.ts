@@ -1,0 +1,151 @@
+import { describe, expect, it, vi } from 'vitest';
+import { BUILT_IN_MODELS } from '../catalog/built-in-models.js';
+import { ByokitError } from '../errors.js';
+import type { Logger } from '../logging/logger.js';
+import { memoryStorage } from '../storage/memory-storage.js';
+import type { Storage } from '../storage/storage.js';
+import type { UsageRecord } from './usage-record.js';
+import { UsageMeter, type MeteredCall } from './usage-meter.js';
+
+const model = BUILT_IN_MODELS[0]!;
+const now = () => new Date(Date.UTC(2027, 2, 3, 12));
+
+function call(userId: string, holdId?: string): MeteredCall {
+  return {
+    userId,
+    model,
+    keySource: 'system',
+    requestId: `req_${crypto.randomUUID()}`,
+    startedAt: performance.now(),
+    ...(holdId && { holdId }),
+  };
+}
+
+function recordingLogger(): Logger & { errors: { context: Record<string, unknown>; message: string }[] } {
+  const errors: { context: Record<string, unknown>; message: string }[] = [];
+  const ignore = () => {};
+  return { debug: ignore, info: ignore, warn: ignore, error: (context, message) => errors.push({ context, message }), errors };
+}
+
+/** A storage whose writes wait until released, and which remembers each batch it was given. */
+function gatedStorage(inner: Storage = memoryStorage()) {
+  const batches: { records: UsageRecord[]; endedHolds: string[] }[] = [];
+  let open!: () => void;
+  let gate = new Promise<void>((resolve) => (open = resolve));
+  const storage: Storage = {
+    ...inner,
+    recordUsage: async (records, endedHolds = []) => {
+      batches.push({ records: [...records], endedHolds: [...endedHolds] });
+      await gate;
+      await inner.recordUsage(records, endedHolds);
+    },
+  };
+  return {
+    storage,
+    batches,
+    release: () => {
+      open();
+      gate = new Promise<void>((resolve) => (open = resolve));
+    },
+  };
+}
+
+describe('UsageMeter', () => {
+  it('writes the records that arrive while a write is in flight together, as the next batch', async () => {
+    const gated = gatedStorage();
+    const meter = new UsageMeter(gated.storage, recordingLogger(), now);
+    meter.record(call('ada'), 'ok', { inputTokens: 1, outputTokens: 2 });
+    await vi.waitFor(() => expect(gated.batches).toHaveLength(1));
+
+    for (let index = 0; index < 5; index++) meter.record(call('ada'), 'ok', { inputTokens: 1, outputTokens: 2 });
+    gated.release();
+    await vi.waitFor(() => expect(gated.batches).toHaveLength(2));
+    gated.release();
+    await meter.flush();
+
+    expect(gated.batches.map((batch) => batch.records.length)).toEqual([1, 5]);
+    const page = await gated.storage.listUsage({ userId: 'ada', limit: 10 });
+    expect(page.records).toHaveLength(6);
+  });
+
+  it('sends each record with the budget hold it ends, so both happen in the same write', async () => {
+    const gated = gatedStorage();
+    const meter = new UsageMeter(gated.storage, recordingLogger(), now);
+    const held = crypto.randomUUID();
+    meter.record(call('ada', held), 'ok', {});
+    meter.record(call('ada'), 'error', {});
+    await vi.waitFor(() => expect(gated.batches).toHaveLength(1));
+    gated.release();
+    await meter.flush();
+    expect(gated.batches).toEqual([
+      { records: [expect.objectContaining({ status: 'ok' }), expect.objectContaining({ status: 'error' })], endedHolds: [held] },
+    ]);
+  });
+
+  it('keeps the other records of a batch the database refuses one of, and logs that one', async () => {
+    const inner = memoryStorage();
+    const taken = call('ada');
+    const logger = recordingLogger();
+    let refusedOnce = false;
+    const storage: Storage = {
+      ...inner,
+      recordUsage: async (records, endedHolds) => {
+        if (records.some((record) => record.requestId === taken.requestId)) {
+          refusedOnce = true;
+          throw new ByokitError('validation_failed', 'refused');
+        }
+        await inner.recordUsage(records, endedHolds);
+      },
+    };
+    const meter = new UsageMeter(storage, logger, now);
+    meter.record(call('ada'), 'ok', {});
+    meter.record(taken, 'ok', {});
+    meter.record(call('ada'), 'ok', {});
+    await meter.flush();
+
+    expect(refusedOnce).toBe(true);
+    expect((await inner.listUsage({ userId: 'ada', limit: 10 })).records).toHaveLength(2);
+    expect(logger.errors).toEqual([
+      { context: expect.objectContaining({ requestId: taken.requestId, code: 'validation_failed' }), message: 'usage record not saved' },
+    ]);
+  });
+
+  it('does not retry record by record while the database is unavailable, and logs every record lost', async () => {
+    const logger = recordingLogger();
+    const attempts: number[] = [];
+    const storage: Storage = {
+      ...memoryStorage(),
+      recordUsage: async (records) => {
+        attempts.push(records.length);
+        throw new ByokitError('storage_unavailable', 'The database is unavailable; try again shortly.');
+      },
+    };
+    const meter = new UsageMeter(storage, logger, now);
+    for (let index = 0; index < 3; index++) meter.record(call('ada'), 'ok', {});
+    await meter.flush();
+    expect(attempts).toEqual([3]);
+    expect(logger.errors).toHaveLength(3);
+    expect(logger.errors.every((error) => error.context.code === 'storage_unavailable')).toBe(true);
+  });
+
+  it('flush() waits for the listener and for records made while an earlier write was in flight', async () => {
+    const gated = gatedStorage();
+    const heard: string[] = [];
+    const meter = new UsageMeter(gated.storage, recordingLogger(), now, async (record) => {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      heard.push(record.id);
+    });
+    meter.record(call('ada'), 'ok', {});
+    await vi.waitFor(() => expect(gated.batches).toHaveLength(1));
+    meter.record(call('ada'), 'ok', {});
+    let flushed = false;
+    const flushing = meter.flush().then(() => (flushed = true));
+    gated.release();
+    await vi.waitFor(() => expect(gated.batches).toHaveLength(2));
+    expect(flushed).toBe(false);
+    gated.release();
+    await flushing;
+    expect(heard).toHaveLength(2);
+    expect((await gated.storage.listUsage({ userId: 'ada', limit: 10 })).records).toHaveLength(2);
+  });
+});
