@@ -13,6 +13,8 @@ import { KeyManager } from './vault/key-manager.js';
 import { ChatService, type ChatCallContext } from './chat/chat-service.js';
 import { BudgetGuard } from './metering/budget-guard.js';
 import { BudgetService } from './metering/budget-service.js';
+import { RateLimitGuard } from './metering/rate-limit-guard.js';
+import { memoryRateLimiter, type RateLimiter } from './metering/rate-limiter.js';
 import { budgetRoutes } from './http/routes/budget-routes.js';
 import { UsageMeter, type UsageListener } from './metering/usage-meter.js';
 import type { UsagePage, UsageSummary } from './metering/usage-record.js';
@@ -56,6 +58,15 @@ export interface ByokitOptions {
    * your own billing system too. A failure is logged, not retried; records are in storage either way.
    */
   onUsage?: UsageListener;
+  /**
+   * Per-user rate limit on chat calls (the route and `byokit.chat()` / `chatStream()` alike), counted once per
+   * call before anything else: a call over it gets `429 rate_limited` with `Retry-After` (a `ByokitError` in
+   * code), reaches no provider and leaves no usage record. `{ requestsPerMinute, burst? }` keeps the counts in
+   * this process (`memoryRateLimiter`; `burst` defaults to a minute's worth); with many nodes, pass your own
+   * {@link RateLimiter} on a shared store such as Redis. A limiter that fails lets calls through and is logged.
+   * Default: no limit.
+   */
+  rateLimit?: { requestsPerMinute: number; burst?: number } | RateLimiter;
 }
 
 /** Options of a programmatic chat call. */
@@ -126,7 +137,8 @@ export async function createByokit(options: ByokitOptions): Promise<Byokit> {
   const models = await ModelDirectory.load(options.storage, options.catalogTtlMs ?? 30_000, () => now().getTime());
   const meter = new UsageMeter(options.storage, logger, now, options.onUsage);
   const budgets = new BudgetGuard(options.storage, now);
-  const chat = new ChatService(models, resolver, clients, PROVIDER_LIMITS, now, meter, budgets);
+  const rateLimits = new RateLimitGuard(rateLimiterOf(options.rateLimit, now), logger);
+  const chat = new ChatService(models, resolver, clients, PROVIDER_LIMITS, now, meter, budgets, rateLimits);
   const usage = new UsageService(options.storage, now);
   const handle = createRequestHandler(
     [
@@ -169,6 +181,14 @@ export async function createByokit(options: ByokitOptions): Promise<Byokit> {
       await options.storage.close?.();
     },
   };
+}
+
+/** The host's limiter as is, or an in-memory one on byokit's clock for the plain settings. */
+function rateLimiterOf(option: ByokitOptions['rateLimit'], now: () => Date): RateLimiter | undefined {
+  if (option === undefined) return undefined;
+  if ('take' in option && typeof option.take === 'function') return option;
+  const { requestsPerMinute, burst } = option as { requestsPerMinute: number; burst?: number };
+  return memoryRateLimiter({ requestsPerMinute, ...(burst !== undefined && { burst }), now: () => now().getTime() });
 }
 
 /** A programmatic call's context: its signal, and a request id of its own unless the caller gave one. */

@@ -25,6 +25,8 @@ export type { UsageListener } from './metering/usage-meter.js';
 export type { Budget, BudgetHold, BudgetScope, BudgetUse, HoldOutcome } from './metering/budget.js';
 export { budgetCovers } from './metering/budget.js';
 export type { UsageSummaryRequest, UsageWindow } from './metering/usage-service.js';
+export { memoryRateLimiter } from './metering/rate-limiter.js';
+export type { MemoryRateLimiterOptions, RateDecision, RateLimiter } from './metering/rate-limiter.js';
 
 export { ByokitError, ERROR_STATUS, isByokitError } from './errors.js';
 export type { ByokitErrorDetails, ErrorCode, ValidationIssue } from './errors.js';

@@ -12,6 +12,7 @@ import type {
 } from '../providers/provider-types.js';
 import type { KeyResolver, ResolvedKey } from '../resolve/key-resolver.js';
 import type { BudgetGuard } from '../metering/budget-guard.js';
+import type { RateLimitGuard } from '../metering/rate-limit-guard.js';
 import type { MeteredCall, UsageMeter } from '../metering/usage-meter.js';
 import type { UsageStatus } from '../metering/usage-record.js';
 import { assertWithinLimits, type ProviderLimits } from './chat-limits.js';
@@ -44,9 +45,11 @@ interface PreparedCall {
 /**
  * A chat completion from request to answer: the model from the catalog, limits checked before any call
  * (422), the key resolved by the same function that lists models, the provider's answer normalised to
- * one shape with its usage and exact cost. The route and `byokit.chat()` both come here. Every call handed to
- * a provider leaves one usage record (ok, error or aborted, with the tokens reported); a request refused
- * before that (unknown model, limits, no key, over budget) leaves none.
+ * one shape with its usage and exact cost. The route and `byokit.chat()` both come here. The user's rate limit
+ * is counted first, once per call, before anything that costs (a refused call touches neither the catalog,
+ * the keys nor the budget). Every call handed to a provider leaves one usage record (ok, error or aborted,
+ * with the tokens reported); a request refused before that (rate limited, unknown model, limits, no key,
+ * over budget) leaves none.
  */
 export class ChatService {
   constructor(
@@ -57,6 +60,7 @@ export class ChatService {
     private readonly now: () => Date,
     private readonly meter: UsageMeter,
     private readonly budgets: BudgetGuard,
+    private readonly rateLimits: RateLimitGuard,
   ) {}
 
   /** One complete answer. */
@@ -65,6 +69,7 @@ export class ChatService {
     request: ChatCompletionRequest,
     { signal, requestId }: ChatCallContext,
   ): Promise<ChatCompletion & { keySource: ResolvedKey['source']; ignoredParameters: SamplingParameter[] }> {
+    await this.rateLimits.admit(userId, requestId);
     const startedAt = performance.now();
     const call = await this.prepare(userId, request);
     // The budget's hold comes last before the provider: from here on, every way out ends it (UsageMeter).
@@ -93,6 +98,7 @@ export class ChatService {
    * an early refusal (even an error event after HTTP 200) is still a clean HTTP error (style.md).
    */
   async stream(userId: string, request: ChatCompletionRequest, { signal, requestId }: ChatCallContext): Promise<ChatStream> {
+    await this.rateLimits.admit(userId, requestId);
     const startedAt = performance.now();
     const call = await this.prepare(userId, request);
     // The budget's hold comes last before the provider: from here on, every way out ends it (UsageMeter).

@@ -1,0 +1,152 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import type { ByokitOptions } from '../byokit.js';
+import { isByokitError } from '../errors.js';
+import { alice, bob, call, testByokit } from '../http/test-helpers.js';
+import { fakeProviderKey } from '../keys/fake-keys.js';
+import type { Logger } from '../logging/logger.js';
+import type { RateLimiter } from '../metering/rate-limiter.js';
+import { memoryStorage } from '../storage/memory-storage.js';
+import { startMockProviders, type MockProviders } from '../testing/mock-providers.js';
+import type { ChatCompletionRequest } from './chat-schemas.js';
+
+// Per-user rate limits (spec/http-api.md, 429 `rate_limited`): counted once per chat call, route or code,
+// before anything that costs; a refused call reaches no provider, holds no budget and leaves no usage record.
+
+const GUIDE_MODEL_ID = '564e8710-43a9-406f-b0ab-e8d651a33e82';
+const hello = (extra: Partial<ChatCompletionRequest> = {}): ChatCompletionRequest => ({
+  model_id: GUIDE_MODEL_ID,
+  messages: [{ role: 'user', content: 'Hello!' }],
+  max_tokens: 64,
+  ...extra,
+});
+
+let mock: MockProviders;
+beforeAll(async () => {
+  mock = await startMockProviders();
+});
+afterAll(() => mock.close());
+beforeEach(() => {
+  mock.reset();
+  mock.setChunkGapMs(0);
+});
+
+function recordingLogger() {
+  return { debug: vi.fn(), info: vi.fn(), warn: vi.fn(), error: vi.fn() } satisfies Logger;
+}
+
+/** byokit on a stopped clock (so waits are exact), answering through the mock with a system key. */
+async function setUp(options: Partial<ByokitOptions> = {}) {
+  const storage = memoryStorage();
+  const holdBudget = vi.spyOn(storage, 'holdBudget');
+  const { byokit } = await testByokit({
+    storage,
+    providers: { anthropic: { baseUrl: mock.baseUrls.anthropic, retries: 0 } },
+    environment: { ANTHROPIC_API_KEY: fakeProviderKey('anthropic') },
+    now: () => new Date('2026-11-25T12:00:00Z'),
+    ...options,
+  });
+  const chat = (principal = alice, body: unknown = hello()) => call(byokit, 'POST', '/llm/chat/completions', { principal, body });
+  return { byokit, storage, holdBudget, chat };
+}
+
+describe('per-user rate limits', () => {
+  it('answers the call past the limit with 429 rate_limited and Retry-After; no provider, hold or record for it', async () => {
+    const { byokit, storage, holdBudget, chat } = await setUp({ rateLimit: { requestsPerMinute: 2 } });
+    expect((await chat())!.status).toBe(200);
+    expect((await chat(alice, hello({ stream: true })))!.status).toBe(200);
+
+    const refused = await chat();
+    expect(refused!.status).toBe(429);
+    expect(refused!.headers['retry-after']).toBe('30');
+    expect(refused!.json).toEqual({
+      error: { code: 'rate_limited', message: 'Too many requests: try again in 30 s.', request_id: refused!.headers['x-request-id'] },
+    });
+    const refusedStream = await chat(alice, hello({ stream: true }));
+    expect(refusedStream!.status).toBe(429);
+    expect(refusedStream!.json.error.code).toBe('rate_limited');
+
+    expect(mock.requests).toHaveLength(2);
+    expect(holdBudget).toHaveBeenCalledTimes(2);
+    await byokit.close();
+    const { records } = await storage.listUsage({ limit: 100 });
+    expect(records.map((record) => record.status)).toEqual(['ok', 'ok']);
+  });
+
+  it('limits each user on their own: another user is not affected', async () => {
+    const { chat } = await setUp({ rateLimit: { requestsPerMinute: 1 } });
+    expect((await chat(alice))!.status).toBe(200);
+    expect((await chat(alice))!.status).toBe(429);
+    expect((await chat(bob))!.status).toBe(200);
+    expect(mock.requests).toHaveLength(2);
+  });
+
+  it('counts programmatic calls with the route: byokit.chat and chatStream throw ByokitError rate_limited', async () => {
+    const { byokit, chat } = await setUp({ rateLimit: { requestsPerMinute: 2 } });
+    expect((await chat())!.status).toBe(200);
+    await byokit.chat(alice, hello());
+
+    const error = await byokit.chat(alice, hello()).catch((thrown: unknown) => thrown);
+    expect(isByokitError(error) && { code: error.code, status: error.status, details: error.details }).toEqual({
+      code: 'rate_limited',
+      status: 429,
+      details: { retryAfterSeconds: 30 },
+    });
+    const consume = async () => {
+      for await (const _chunk of byokit.chatStream(alice, hello({ stream: true }))) void _chunk;
+    };
+    await expect(consume()).rejects.toMatchObject({ code: 'rate_limited' });
+    expect(mock.requests).toHaveLength(2);
+  });
+
+  it('refuses to start with a limit that is not a positive whole number of requests per minute', async () => {
+    await expect(setUp({ rateLimit: { requestsPerMinute: 0.5 } })).rejects.toThrow(
+      new TypeError('memoryRateLimiter: requestsPerMinute must be a positive integer, got 0.5'),
+    );
+  });
+
+  it('sets no limit by default', async () => {
+    const { chat } = await setUp();
+    for (let index = 0; index < 5; index++) expect((await chat())!.status).toBe(200);
+  });
+
+  it("uses the host's own RateLimiter, once per call and before anything else (even the model lookup)", async () => {
+    const decisions = [
+      { allowed: true as const },
+      { allowed: false as const, retryAfterMs: 1_500 },
+      { allowed: false as const, retryAfterMs: 0 },
+    ];
+    const take = vi.fn(async (_userId: string) => decisions.shift()!);
+    const { chat, holdBudget } = await setUp({ rateLimit: { take } });
+
+    expect((await chat(alice, hello({ stream: true })))!.status).toBe(200);
+    const refused = await chat(alice, hello({ model_id: '00000000-0000-4000-8000-000000000000' }));
+    expect(refused!.status).toBe(429); // not 404: the limit is counted before the catalog is read
+    expect(refused!.headers['retry-after']).toBe('2'); // whole seconds, rounded up
+    expect((await chat())!.headers['retry-after']).toBe('1'); // never 0: at least a second
+
+    expect(take.mock.calls).toEqual([[alice.userId], [alice.userId], [alice.userId]]);
+    expect(mock.requests).toHaveLength(1);
+    expect(holdBudget).toHaveBeenCalledTimes(1);
+  });
+
+  it('lets the call through when the limiter fails, and logs the failure without the user id', async () => {
+    const logger = recordingLogger();
+    const limiter: RateLimiter = {
+      take: async (userId) => {
+        throw new Error(`connection lost while counting ratelimit:${userId}`);
+      },
+    };
+    const { chat } = await setUp({ rateLimit: limiter, logger });
+    const answered = await chat();
+    expect(answered!.status).toBe(200);
+    expect(mock.requests).toHaveLength(1);
+    expect(logger.error).toHaveBeenCalledTimes(1);
+    const [context, message] = logger.error.mock.calls[0]!;
+    expect(message).toBe('rate limiter failed: the call was let through');
+    expect(context).toEqual({
+      requestId: answered!.headers['x-request-id'],
+      error: 'Error: connection lost while counting ratelimit:[user]',
+    });
+    expect(JSON.stringify(logger.error.mock.calls)).not.toContain(alice.userId);
+  });
+});

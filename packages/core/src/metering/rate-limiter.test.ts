@@ -1,0 +1,119 @@
+import { describe, expect, it } from 'vitest';
+import { memoryRateLimiter, type MemoryRateLimiterOptions } from './rate-limiter.js';
+
+/** A limiter on a clock the test moves by hand. */
+function limiterAt(options: Omit<MemoryRateLimiterOptions, 'now'>, start = 1_000_000) {
+  const clock = { ms: start };
+  const limiter = memoryRateLimiter({ ...options, now: () => clock.ms });
+  const takeMany = async (userId: string, count: number) => {
+    const decisions = [];
+    for (let index = 0; index < count; index++) decisions.push(await limiter.take(userId));
+    return decisions;
+  };
+  return { limiter, clock, takeMany };
+}
+
+describe('memoryRateLimiter (GCRA)', () => {
+  it('lets a minute’s worth through at once by default, then refuses with the exact wait for the next one', async () => {
+    const { limiter, takeMany } = limiterAt({ requestsPerMinute: 6 });
+    expect((await takeMany('alice', 6)).every((decision) => decision.allowed)).toBe(true);
+    // One request per 10 s: the burst used up, the next is due one interval from now.
+    expect(await limiter.take('alice')).toEqual({ allowed: false, retryAfterMs: 10_000 });
+  });
+
+  it('lets the next one through exactly when the wait it gave is over, and not a millisecond before', async () => {
+    const { limiter, clock, takeMany } = limiterAt({ requestsPerMinute: 2 });
+    await takeMany('alice', 2);
+    clock.ms += 10_000;
+    expect(await limiter.take('alice')).toEqual({ allowed: false, retryAfterMs: 20_000 });
+    clock.ms += 19_999;
+    expect(await limiter.take('alice')).toEqual({ allowed: false, retryAfterMs: 1 });
+    clock.ms += 1;
+    expect(await limiter.take('alice')).toEqual({ allowed: true });
+    expect(await limiter.take('alice')).toEqual({ allowed: false, retryAfterMs: 30_000 });
+  });
+
+  it('a refused request counts nothing: waiting out the first answer is enough however often one asked', async () => {
+    const { limiter, clock, takeMany } = limiterAt({ requestsPerMinute: 60, burst: 1 });
+    await takeMany('alice', 1);
+    const refusals = await takeMany('alice', 50);
+    expect(refusals.every((decision) => !decision.allowed && decision.retryAfterMs === 1_000)).toBe(true);
+    clock.ms += 1_000;
+    expect(await limiter.take('alice')).toEqual({ allowed: true });
+  });
+
+  it('refills one request per interval, up to the burst and no further', async () => {
+    const { limiter, clock, takeMany } = limiterAt({ requestsPerMinute: 60, burst: 3 });
+    await takeMany('alice', 3);
+    clock.ms += 2_000; // two intervals: two requests back
+    expect((await takeMany('alice', 3)).map((decision) => decision.allowed)).toEqual([true, true, false]);
+    clock.ms += 3_600_000; // an hour quiet: still only the burst
+    expect((await takeMany('alice', 4)).map((decision) => decision.allowed)).toEqual([true, true, true, false]);
+  });
+
+  it('holds a caller who always retries when told to exactly to the rate, over a long run', async () => {
+    const { limiter, clock } = limiterAt({ requestsPerMinute: 7, burst: 1 });
+    const start = clock.ms;
+    let allowed = 0;
+    while (clock.ms < start + 600_000) {
+      const decision = await limiter.take('alice');
+      if (decision.allowed) allowed++;
+      else clock.ms += decision.retryAfterMs;
+    }
+    expect(allowed).toBe(70); // ten minutes at 7 a minute, although 60,000 / 7 ms is no whole number
+  });
+
+  it('keeps users apart: one using up their burst leaves another untouched', async () => {
+    const { limiter, takeMany } = limiterAt({ requestsPerMinute: 2 });
+    await takeMany('alice', 2);
+    expect((await limiter.take('alice')).allowed).toBe(false);
+    expect((await takeMany('bob', 2)).every((decision) => decision.allowed)).toBe(true);
+    expect((await limiter.take('bob')).allowed).toBe(false);
+  });
+
+  it('never tracks more than maxUsers: when full it forgets the least recently admitted user', async () => {
+    const { limiter, takeMany } = limiterAt({ requestsPerMinute: 1, maxUsers: 3 });
+    for (const user of ['a', 'b', 'c']) await takeMany(user, 1);
+    await takeMany('a', 1); // refused: counts nothing, so a stays the least recently admitted
+    await takeMany('d', 1); // full: a is forgotten
+    expect((await limiter.take('c')).allowed).toBe(false);
+    expect((await limiter.take('d')).allowed).toBe(false);
+    expect(await limiter.take('a')).toEqual({ allowed: true });
+    // Admitting a again made room by forgetting b, the least recently admitted by then.
+    expect(await limiter.take('b')).toEqual({ allowed: true });
+  });
+
+  it('sweeping out refilled users never forgets one still held to the rate', async () => {
+    const { limiter, clock } = limiterAt({ requestsPerMinute: 60, burst: 1 });
+    await limiter.take('a'); // due again in 1 s
+    clock.ms += 900;
+    await limiter.take('b'); // due again 1 s after a's admission + 900 ms
+    clock.ms += 100; // a has refilled and is swept; b, behind it, has not
+    expect(await limiter.take('c')).toEqual({ allowed: true });
+    expect(await limiter.take('b')).toEqual({ allowed: false, retryAfterMs: 900 });
+    expect(await limiter.take('a')).toEqual({ allowed: true });
+  });
+
+  it('treats a clock that went back as now: no request is owed for time that never passed', async () => {
+    const { limiter, clock } = limiterAt({ requestsPerMinute: 60, burst: 1 });
+    await limiter.take('alice');
+    clock.ms -= 5_000;
+    expect(await limiter.take('alice')).toEqual({ allowed: false, retryAfterMs: 6_000 });
+  });
+
+  it.each([
+    [{ requestsPerMinute: 0 }, 'memoryRateLimiter: requestsPerMinute must be a positive integer, got 0'],
+    [{ requestsPerMinute: -5 }, 'memoryRateLimiter: requestsPerMinute must be a positive integer, got -5'],
+    [{ requestsPerMinute: 1.5 }, 'memoryRateLimiter: requestsPerMinute must be a positive integer, got 1.5'],
+    [{ requestsPerMinute: Number.NaN }, 'memoryRateLimiter: requestsPerMinute must be a positive integer, got NaN'],
+    [{ requestsPerMinute: '10' as unknown as number }, 'memoryRateLimiter: requestsPerMinute must be a positive integer, got 10'],
+    [{ requestsPerMinute: 10, burst: 0 }, 'memoryRateLimiter: burst must be a positive integer, got 0'],
+    [{ requestsPerMinute: 10, maxUsers: Infinity }, 'memoryRateLimiter: maxUsers must be a positive integer, got Infinity'],
+    [
+      { requestsPerMinute: 10, now: 5 as unknown as () => number },
+      'memoryRateLimiter: now must be a function returning milliseconds, got number',
+    ],
+  ])('refuses %o at construction with a clear TypeError', (options, message) => {
+    expect(() => memoryRateLimiter(options)).toThrow(new TypeError(message));
+  });
+});

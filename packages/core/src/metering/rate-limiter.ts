@@ -1,0 +1,96 @@
+/** What a {@link RateLimiter} decided about one request: let it through, or refuse it and say when to retry. */
+export type RateDecision = { allowed: true } | { allowed: false; retryAfterMs: number };
+
+/**
+ * Counts a user's chat calls against a per-user rate (spec/architecture.md, "Scale-out"). byokit calls
+ * `take` once per chat call, before anything that costs; a refusal becomes `429 rate_limited` with
+ * `Retry-After`. A rejected promise lets the call through (rate limits protect capacity, not money) and is
+ * logged.
+ *
+ * {@link memoryRateLimiter} keeps the counts in one process. Hosts running many nodes can share them with an
+ * implementation on a shared store: for Redis, the same GCRA as `memoryRateLimiter` in one Lua script run with
+ * `EVAL` (read the user's theoretical arrival time, compare, write it back with `PEXPIRE` of a burst's worth
+ * of intervals, all atomic on the server), or one `CL.THROTTLE` command of the redis-cell module. One round
+ * trip per call, and no lock held across the network.
+ */
+export interface RateLimiter {
+  /** Counts one request of `userId` if the rate allows it; otherwise counts nothing and says how long to wait. */
+  take(userId: string): Promise<RateDecision>;
+}
+
+/** Options of {@link memoryRateLimiter}. */
+export interface MemoryRateLimiterOptions {
+  /** The sustained rate each user may call at. A positive integer. */
+  requestsPerMinute: number;
+  /** How many requests may come at once after a quiet spell. Default `requestsPerMinute`: a minute's worth. */
+  burst?: number;
+  /** The clock in milliseconds, for tests. Default `Date.now`. */
+  now?: () => number;
+  /** The most users tracked at once; when full, the one least recently let through is forgotten. Default 100,000. */
+  maxUsers?: number;
+}
+
+const ALLOWED: RateDecision = Object.freeze({ allowed: true });
+
+/**
+ * A per-user rate limit held in this process's memory, with the generic cell rate algorithm (GCRA, ITU-T
+ * I.371 "virtual scheduling"; the token bucket's equal, with one number per user instead of two). Each user has
+ * a theoretical arrival time (TAT): when their next request would be due if they called exactly at the rate.
+ * A request at `now` is allowed when `max(TAT, now) + interval - burst × interval <= now`, and then moves the
+ * TAT on by one interval; otherwise it is refused, counting nothing, with the exact wait until that holds.
+ *
+ * Memory stays bounded. A user whose TAT has passed is the same as a user never seen, so the entry can go.
+ * The map is kept in order of last admission and swept from its front up to the first entry still running;
+ * since an admission never sets a TAT more than `burst × interval` ahead, every entry is gone at the latest
+ * that long after its user's last admission (everything before it in the map has expired by then too). So the
+ * map holds the users admitted within the last minute (by default), and never more than `maxUsers`: when full,
+ * the least recently admitted user is forgotten, which can only let that user through sooner, never refuse
+ * anyone wrongly.
+ *
+ * @throws TypeError at construction when an option is not a positive integer.
+ */
+export function memoryRateLimiter(options: MemoryRateLimiterOptions): RateLimiter {
+  const requestsPerMinute = positiveInteger('requestsPerMinute', options.requestsPerMinute);
+  const burst = positiveInteger('burst', options.burst ?? requestsPerMinute);
+  const maxUsers = positiveInteger('maxUsers', options.maxUsers ?? 100_000);
+  if (options.now !== undefined && typeof options.now !== 'function') {
+    throw new TypeError(`memoryRateLimiter: now must be a function returning milliseconds, got ${typeof options.now}`);
+  }
+  const now = options.now ?? Date.now;
+  const intervalMs = 60_000 / requestsPerMinute;
+  const toleranceMs = burst * intervalMs;
+  /** User id → theoretical arrival time (ms), in order of last admission. */
+  const arrivals = new Map<string, number>();
+
+  const sweep = (at: number) => {
+    for (const [userId, tat] of arrivals) {
+      if (tat > at) break;
+      arrivals.delete(userId);
+    }
+  };
+
+  return {
+    // Synchronous inside: one process's takes cannot interleave, so the read-compare-write is atomic.
+    async take(userId) {
+      const at = now();
+      sweep(at);
+      const tat = Math.max(arrivals.get(userId) ?? at, at);
+      const next = tat + intervalMs;
+      const allowedAt = next - toleranceMs;
+      if (at < allowedAt) return { allowed: false, retryAfterMs: Math.max(1, Math.ceil(allowedAt - at)) };
+      if (!arrivals.delete(userId) && arrivals.size >= maxUsers) {
+        const oldest = arrivals.keys().next().value;
+        if (oldest !== undefined) arrivals.delete(oldest);
+      }
+      arrivals.set(userId, next);
+      return ALLOWED;
+    },
+  };
+}
+
+function positiveInteger(name: string, value: unknown): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) {
+    throw new TypeError(`memoryRateLimiter: ${name} must be a positive integer, got ${String(value)}`);
+  }
+  return value;
+}
