@@ -50,10 +50,27 @@ export class BudgetGuard {
 
 /**
  * The most a call can cost: every output token it may generate (`max_tokens`) at the output price, and its
- * prompt counted as one token per character (more than any provider's tokenizer makes of text) at the input
- * price. An unpriced model costs nothing byokit can bill: "0".
+ * prompt counted as one token per UTF-8 byte at the input price. Every provider's tokenizer is byte-level (or
+ * falls back to bytes), so no token is shorter than a byte: an emoji may be several tokens, never more than
+ * its 4 bytes. An unpriced model costs nothing byokit can bill: "0".
  */
 export function worstCaseCostUsd(model: CatalogModel, request: ProviderChatRequest): string {
-  const promptTokens = request.messages.reduce((total, message) => total + message.content.length + TOKENS_PER_MESSAGE, 0);
+  const promptTokens = request.messages.reduce((total, message) => total + utf8Length(message.content) + TOKENS_PER_MESSAGE, 0);
   return costOf({ inputTokens: promptTokens, outputTokens: request.maxTokens }, model.pricing)?.costUsd ?? '0';
+}
+
+/** The text's length in UTF-8 bytes, without encoding it (works wherever byokit runs, Buffer or not). */
+export function utf8Length(text: string): number {
+  let bytes = text.length;
+  for (let index = 0; index < text.length; index++) {
+    const code = text.charCodeAt(index);
+    if (code < 0x80) continue;
+    if (code < 0x800) bytes += 1;
+    // A surrogate pair is 2 UTF-16 units and 4 bytes; a lone surrogate is sent as U+FFFD, 3 bytes.
+    else if (code >= 0xd800 && code <= 0xdbff && index + 1 < text.length && (text.charCodeAt(index + 1) & 0xfc00) === 0xdc00) {
+      bytes += 2;
+      index++;
+    } else bytes += 2;
+  }
+  return bytes;
 }
