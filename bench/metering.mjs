@@ -1,6 +1,7 @@
 // What metering costs (issue: usage metering): chat throughput through byokit on PostgreSQL with usage
-// records written vs dropped, in the same run (wrk, 3 rounds, rotated), the records written per second while
-// it lasts; and the usage queries over one million records, as ratios to `SELECT 1` on the same pool.
+// records written vs dropped, and with a budget held per call on top, in the same run (wrk, 3 rounds,
+// rotated), the records written per second while it lasts; and the usage queries over one million records,
+// as ratios to `SELECT 1` on the same pool.
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -16,6 +17,8 @@ import { databaseUrl } from './database.mjs';
 import { measure, row } from './measure.mjs';
 
 const ROUNDS = 3;
+/** Records dropped; a record per call; a record and a budget hold per call. */
+const ARMS = ['off', 'on', 'budget'];
 const LOAD = { threads: 2, connections: 50, seconds: 5 };
 const MILLION = 1_000_000;
 const node = process.execPath;
@@ -31,7 +34,7 @@ export async function runMetering() {
     return;
   }
   const pool = new pg.Pool({ connectionString: url, max: 16 });
-  const schemas = { on: `bench_${randomBytes(5).toString('hex')}`, off: `bench_${randomBytes(5).toString('hex')}` };
+  const schemas = Object.fromEntries(ARMS.map((arm) => [arm, `bench_${randomBytes(5).toString('hex')}`]));
   try {
     await chatThroughput(url, wrk, pool, schemas);
     await usageQueries(pool, schemas.on);
@@ -41,7 +44,10 @@ export async function runMetering() {
   }
 }
 
-/** byokit on PostgreSQL, usage records written (on) or dropped (off), the same mock behind both. */
+/**
+ * byokit on PostgreSQL, usage records dropped (off), written (on), or written with a budget hold before each
+ * call (budget), the same mock behind all three. Each arm has its own schema, so counts do not mix.
+ */
 async function chatThroughput(url, wrk, pool, schemas) {
   const processes = new ChildProcesses();
   const directory = mkdtempSync(join(tmpdir(), 'byokit-bench-metering-'));
@@ -49,62 +55,70 @@ async function chatThroughput(url, wrk, pool, schemas) {
   try {
     const mock = await processes.start(node, [MOCK_CLI, '--port', '0'], { label: 'mock providers' });
     const servers = {};
-    for (const metering of ['on', 'off']) {
+    for (const arm of ARMS) {
       const env = {
         BENCH_TOKEN: secrets.token,
         BENCH_ANTHROPIC_KEY: secrets.anthropicKey,
         BENCH_DATABASE_URL: url,
-        BENCH_SCHEMA: schemas[metering],
+        BENCH_SCHEMA: schemas[arm],
       };
-      const args = [BYOKIT_SERVER, '--anthropic-base-url', mock.info.anthropic, '--storage=postgres', `--metering=${metering}`];
-      servers[metering] = await processes.start(node, args, { env, label: `byokit (metering ${metering})` });
+      const args = [
+        BYOKIT_SERVER,
+        '--anthropic-base-url',
+        mock.info.anthropic,
+        '--storage=postgres',
+        `--metering=${arm === 'off' ? 'off' : 'on'}`,
+        `--budget=${arm === 'budget' ? 'on' : 'off'}`,
+      ];
+      servers[arm] = await processes.start(node, args, { env, label: `byokit (metering ${arm})` });
     }
     const request = requestFor('byokit', { ...secrets, stream: false });
     const script = writeLuaScript(directory, 'metering', request);
-    const load = async (metering, seconds) => {
-      const target = `http://127.0.0.1:${servers[metering].info.port}${request.path}`;
+    const load = async (arm, seconds) => {
+      const target = `http://127.0.0.1:${servers[arm].info.port}${request.path}`;
       const output = await processes.run(wrk, [`-t${LOAD.threads}`, `-c${LOAD.connections}`, `-d${seconds}s`, '-s', script, target], {
         timeoutMs: (seconds + 20) * 1000,
-        label: `wrk (metering ${metering})`,
+        label: `wrk (metering ${arm})`,
       });
       return parseWrk(output);
     };
-    const records = async () => Number((await pool.query(`SELECT count(*) FROM "${schemas.on}".byokit_usage_events`)).rows[0].count);
-    for (const metering of ['on', 'off']) await load(metering, 1);
-    const rates = { on: [], off: [] };
-    const written = [];
+    const records = async (arm) => Number((await pool.query(`SELECT count(*) FROM "${schemas[arm]}".byokit_usage_events`)).rows[0].count);
+    for (const arm of ARMS) await load(arm, 1);
+    const rates = Object.fromEntries(ARMS.map((arm) => [arm, []]));
+    const written = { on: [], budget: [] };
     for (let round = 0; round < ROUNDS; round++) {
-      for (const metering of round % 2 === 0 ? ['on', 'off'] : ['off', 'on']) {
-        const before = metering === 'on' ? await records() : 0;
-        const result = await load(metering, LOAD.seconds);
+      // Rotated: each arm runs first, second and third once.
+      const order = ARMS.map((_, index) => ARMS[(index + round) % ARMS.length]);
+      for (const arm of order) {
+        const before = arm === 'off' ? 0 : await records(arm);
+        const result = await load(arm, LOAD.seconds);
         if (result.non2xx + result.socketErrors > 0)
-          throw new Error(`metering ${metering}: ${result.non2xx + result.socketErrors} failed responses`);
-        rates[metering].push(result.requestsPerSecond);
+          throw new Error(`metering ${arm}: ${result.non2xx + result.socketErrors} failed responses`);
+        rates[arm].push(result.requestsPerSecond);
         // Records land just after their answers: wait for the last ones before counting.
-        if (metering === 'on') {
+        if (arm !== 'off') {
           await new Promise((resolve) => setTimeout(resolve, 500));
-          written.push((await records()) - before);
+          written[arm].push((await records(arm)) - before);
         }
       }
     }
-    const on = median(rates.on);
     const off = median(rates.off);
+    const line = (label, arm) => ({
+      metering: label,
+      'req/s (median)': median(rates[arm]).toFixed(0),
+      'min–max': `${Math.min(...rates[arm]).toFixed(0)}–${Math.max(...rates[arm]).toFixed(0)}`,
+      ...(arm !== 'off' && {
+        'records/s sustained': (median(written[arm]) / LOAD.seconds).toFixed(0),
+        '× off': (median(rates[arm]) / off).toFixed(2),
+      }),
+    });
     console.log(
       `\nMetering on the chat path: byokit on PostgreSQL, wrk -t${LOAD.threads} -c${LOAD.connections} -d${LOAD.seconds}s, ${ROUNDS} rounds, plain chat requests`,
     );
     console.table([
-      {
-        metering: 'off (records dropped)',
-        'req/s (median)': off.toFixed(0),
-        'min–max': `${Math.min(...rates.off).toFixed(0)}–${Math.max(...rates.off).toFixed(0)}`,
-      },
-      {
-        metering: 'on (a record per call)',
-        'req/s (median)': on.toFixed(0),
-        'min–max': `${Math.min(...rates.on).toFixed(0)}–${Math.max(...rates.on).toFixed(0)}`,
-        'records/s sustained': (median(written) / LOAD.seconds).toFixed(0),
-        '× off': (on / off).toFixed(2),
-      },
+      line('off (records dropped)', 'off'),
+      line('on (a record per call, written in batches)', 'on'),
+      line('on, and a budget held before each call', 'budget'),
     ]);
   } finally {
     await processes.stopAll();

@@ -6,10 +6,11 @@
 // resolve it from encrypted storage and then from byokit's key cache.
 //
 //   BENCH_TOKEN=… BENCH_ANTHROPIC_KEY=… node byokit-server.mjs --anthropic-base-url URL [--mount=node|express]
-//     [--storage=memory|postgres] [--metering=on|off]
+//     [--storage=memory|postgres] [--metering=on|off] [--budget=off|on]
 //
 // `--storage=postgres` keeps everything in PostgreSQL (BENCH_DATABASE_URL, schema BENCH_SCHEMA, migrated at
-// start); `--metering=off` drops usage records instead of writing them, to measure what metering costs.
+// start); `--metering=off` drops usage records instead of writing them, to measure what metering costs;
+// `--budget=on` gives the user a monthly budget too large to reach, so every call holds its worst case first.
 //
 // Prints {"port":N} once listening on 127.0.0.1 and the key is set.
 import { createServer } from 'node:http';
@@ -26,15 +27,19 @@ const { values } = parseArgs({
     mount: { type: 'string', default: 'node' },
     storage: { type: 'string', default: 'memory' },
     metering: { type: 'string', default: 'on' },
+    budget: { type: 'string', default: 'off' },
   },
 });
 const baseUrl = values['anthropic-base-url'];
 const { BENCH_TOKEN: token, BENCH_ANTHROPIC_KEY: anthropicKey } = process.env;
 const valid =
-  ['node', 'express'].includes(values.mount) && ['memory', 'postgres'].includes(values.storage) && ['on', 'off'].includes(values.metering);
+  ['node', 'express'].includes(values.mount) &&
+  ['memory', 'postgres'].includes(values.storage) &&
+  ['on', 'off'].includes(values.metering) &&
+  ['on', 'off'].includes(values.budget);
 if (!baseUrl || !token || !anthropicKey || !valid) {
   throw new Error(
-    'usage: BENCH_TOKEN=… BENCH_ANTHROPIC_KEY=… byokit-server.mjs --anthropic-base-url URL [--mount=node|express] [--storage=memory|postgres] [--metering=on|off]',
+    'usage: BENCH_TOKEN=… BENCH_ANTHROPIC_KEY=… byokit-server.mjs --anthropic-base-url URL [--mount=node|express] [--storage=memory|postgres] [--metering=on|off] [--budget=off|on]',
   );
 }
 
@@ -50,6 +55,9 @@ async function openStorage() {
 const opened = await openStorage();
 // Metering off: the same storage, with usage records dropped rather than written.
 const storage = values.metering === 'on' ? opened : { ...opened, recordUsage: async () => {} };
+
+if (values.budget === 'on')
+  await storage.setBudget('bench-user', { monthlyLimitUsd: '1000000000', appliesTo: 'all', updatedAt: new Date() });
 
 const keyring = Keyring.from([{ id: 'bench', key: crypto.getRandomValues(new Uint8Array(32)) }]);
 const byokit = await createByokit({
