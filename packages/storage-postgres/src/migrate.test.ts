@@ -13,7 +13,7 @@ const SHIPPED = readdirSync(new URL('../migrations/', import.meta.url))
 const LATEST_VERSION = Number(SHIPPED.at(-1)!.slice(0, 4));
 
 /** The tables of byokit's schema, unprefixed. */
-const TABLES = ['budget_reservations', 'budgets', 'key_audit', 'migrations', 'models', 'provider_keys', 'usage_events'];
+const TABLES = ['budget_reservations', 'budgets', 'key_audit', 'migrations', 'models', 'monthly_spend', 'provider_keys', 'usage_events'];
 
 /** One database as the tests see it: PGlite in memory, or a pool on the real server. */
 interface Backend {
@@ -83,6 +83,47 @@ function describeMigrations(open: () => Promise<Backend>) {
     expect((await migrationRows(backend, schema)).map((row) => row.name)).toEqual(SHIPPED);
     // And the tables are usable: the storage answers on them.
     expect(await storage.listKeys({ type: 'user', id: 'alice' })).toEqual([]);
+  });
+
+  it('fills the monthly spend from the usage recorded before it existed, so budgets count the whole month', async () => {
+    const schema = freshSchema();
+    const storage = backend.storage({ schema });
+    await storage.migrate();
+    const record = (userId: string, createdAt: Date, keySource: 'user' | 'system', costUsd: string) => ({
+      id: randomUUID(),
+      createdAt,
+      userId,
+      modelId: '564e8710-43a9-406f-b0ab-e8d651a33e82',
+      model: 'claude-sonnet-4-5',
+      provider: 'anthropic' as const,
+      keySource,
+      status: 'ok' as const,
+      inputTokens: 1,
+      outputTokens: 1,
+      cachedInputTokens: null,
+      reasoningTokens: null,
+      costUsd,
+      prices: null,
+      latencyMs: 1,
+      requestId: 'req',
+    });
+    await storage.recordUsage([
+      record('ada', new Date('2027-02-28T23:59:59.999Z'), 'system', '1'),
+      record('ada', new Date('2027-03-01T00:00:00.000Z'), 'system', '0.25'),
+      record('ada', new Date('2027-03-31T23:59:59.999Z'), 'user', '0.000000000001'),
+      record('bob', new Date('2027-03-10T00:00:00.000Z'), 'user', '2'),
+    ]);
+    // As a database of version 2 had it: records, and no monthly spend.
+    await backend.query(`DROP TABLE "${schema}".byokit_monthly_spend`);
+    await backend.query(`DELETE FROM "${schema}".byokit_migrations WHERE version = 3`);
+    expect((await backend.storage({ schema }).migrate()).applied).toEqual(['0003_monthly_spend']);
+
+    const march = { start: new Date('2027-03-01T00:00:00Z'), end: new Date('2027-04-01T00:00:00Z') };
+    const at = new Date('2027-03-15T00:00:00Z');
+    expect(await storage.budgetUse('ada', march, 'all', at)).toEqual({ spentUsd: '0.250000000001', heldUsd: '0' });
+    expect(await storage.budgetUse('ada', march, 'system', at)).toEqual({ spentUsd: '0.25', heldUsd: '0' });
+    expect(await storage.budgetUse('bob', march, 'system', at)).toEqual({ spentUsd: '0', heldUsd: '0' });
+    expect(await storage.budgetUse('bob', march, 'all', at)).toEqual({ spentUsd: '2', heldUsd: '0' });
   });
 
   it("puts only byokit_* tables beside the host's own and leaves the host's tables as they were", async () => {

@@ -18,7 +18,7 @@ import type {
   UsageSummaryQuery,
   UsageTotals,
 } from '@byokit/core';
-import { budgetCovers } from '@byokit/core';
+import { assertCalendarMonth } from '@byokit/core';
 import type { Database, SqlExecutor } from './database.js';
 import { guarded } from './database-errors.js';
 import { migrate, type MigrationResult } from './migrate.js';
@@ -396,52 +396,59 @@ export function storageOn(database: Database, names: SqlNames): PostgresStorage 
   const usage = names.table('usage_events');
   const budgets = names.table('budgets');
   const holds = names.table('budget_reservations');
+  const monthlySpend = names.table('monthly_spend');
+  const holdBudget = names.table('hold_budget');
 
   /**
-   * Appends usage records in one statement, however many: each column goes as one array, and unnest turns
-   * them back into rows, in the batch's order (so `seq` keeps the order they were written in).
+   * Appends usage records, adds their cost to each user's monthly spend, and ends the calls' holds: one
+   * statement, so one snapshot sees all of it or none (never an amount twice, as record and hold, or not at
+   * all), in one round trip however many records. Each column goes as one array; unnest turns them back into
+   * rows in the batch's order (so `seq` keeps the order they were written in). Rows are locked in a fixed
+   * order (spend by user and month, holds by id), so two writers never wait on each other in a cycle.
    */
-  const insertUsage = async (executor: SqlExecutor, records: readonly UsageRecord[]) => {
+  const settleUsage = `WITH inserted AS (
+      INSERT INTO ${usage} (${USAGE_INSERT_COLUMNS})
+      SELECT ${USAGE_INSERT_COLUMNS} FROM unnest($1::uuid[], $2::timestamptz[], $3::text[], $4::uuid[], $5::text[], $6::text[],
+        $7::text[], $8::text[], $9::integer[], $10::integer[], $11::integer[], $12::integer[], $13::numeric[], $14::numeric[],
+        $15::numeric[], $16::numeric[], $17::integer[], $18::text[]) WITH ORDINALITY AS batch (${USAGE_INSERT_COLUMNS}, position)
+      ORDER BY position
+      RETURNING user_id, created_at, cost_usd, key_source
+    ), spend AS (
+      INSERT INTO ${monthlySpend} AS total (user_id, month_start, spent_usd, system_spent_usd)
+      SELECT user_id, date_trunc('month', created_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC', sum(cost_usd),
+        coalesce(sum(cost_usd) FILTER (WHERE key_source = 'system'), 0)
+      FROM inserted GROUP BY 1, 2 ORDER BY 1, 2
+      ON CONFLICT (user_id, month_start) DO UPDATE SET spent_usd = total.spent_usd + EXCLUDED.spent_usd,
+        system_spent_usd = total.system_spent_usd + EXCLUDED.system_spent_usd
+    ), ended AS (
+      DELETE FROM ${holds} WHERE id IN (SELECT id FROM ${holds} WHERE id = ANY($19::uuid[]) ORDER BY id FOR UPDATE)
+    )
+    SELECT 1`;
+  const settleParams = (records: readonly UsageRecord[], endedHolds: readonly string[]) => {
     const column = <T>(value: (record: UsageRecord) => T) => records.map(value);
-    await executor.query(
-      `INSERT INTO ${usage} (${USAGE_INSERT_COLUMNS})
-       SELECT ${USAGE_INSERT_COLUMNS} FROM unnest($1::uuid[], $2::timestamptz[], $3::text[], $4::uuid[], $5::text[], $6::text[],
-         $7::text[], $8::text[], $9::integer[], $10::integer[], $11::integer[], $12::integer[], $13::numeric[], $14::numeric[],
-         $15::numeric[], $16::numeric[], $17::integer[], $18::text[]) WITH ORDINALITY AS batch (${USAGE_INSERT_COLUMNS}, position)
-       ORDER BY position`,
-      [
-        column((record) => record.id),
-        column((record) => record.createdAt),
-        column((record) => record.userId),
-        column((record) => record.modelId),
-        column((record) => record.model),
-        column((record) => record.provider),
-        column((record) => record.keySource),
-        column((record) => record.status),
-        column((record) => record.inputTokens),
-        column((record) => record.outputTokens),
-        column((record) => record.cachedInputTokens),
-        column((record) => record.reasoningTokens),
-        column((record) => record.costUsd),
-        column((record) => record.prices?.inputPerMTokUsd ?? null),
-        column((record) => record.prices?.outputPerMTokUsd ?? null),
-        column((record) => record.prices?.cachedInputPerMTokUsd ?? null),
-        column((record) => record.latencyMs),
-        column((record) => record.requestId),
-      ],
-    );
+    return [
+      column((record) => record.id),
+      column((record) => record.createdAt),
+      column((record) => record.userId),
+      column((record) => record.modelId),
+      column((record) => record.model),
+      column((record) => record.provider),
+      column((record) => record.keySource),
+      column((record) => record.status),
+      column((record) => record.inputTokens),
+      column((record) => record.outputTokens),
+      column((record) => record.cachedInputTokens),
+      column((record) => record.reasoningTokens),
+      column((record) => record.costUsd),
+      column((record) => record.prices?.inputPerMTokUsd ?? null),
+      column((record) => record.prices?.outputPerMTokUsd ?? null),
+      column((record) => record.prices?.cachedInputPerMTokUsd ?? null),
+      column((record) => record.latencyMs),
+      column((record) => record.requestId),
+      // A hold id that is no uuid was never stored: there is nothing to end.
+      endedHolds.filter((id) => UUID.test(id)),
+    ];
   };
-  /** Ends holds by id; an id that is no uuid was never stored, so there is nothing to end. */
-  const deleteHolds = async (executor: SqlExecutor, holdIds: readonly string[]) => {
-    const stored = holdIds.filter((id) => UUID.test(id));
-    if (stored.length > 0) await executor.query(`DELETE FROM ${holds} WHERE id = ANY($1::uuid[])`, [stored]);
-  };
-  // Spent in [$2, $3) within scope $4, and the holds of the period starting $2 still counting at $5, for user $1.
-  // One statement, so one snapshot: a recordUsage that ends holds (records in, holds out, one transaction) is seen whole or not at all.
-  const useSums = `(SELECT coalesce(sum(cost_usd), 0) FROM ${usage}
-      WHERE user_id = $1 AND created_at >= $2 AND created_at < $3 AND ($4::text = 'all' OR key_source = 'system')) AS spent,
-    (SELECT coalesce(sum(amount_usd), 0) FROM ${holds} WHERE user_id = $1 AND period_start = $2 AND expires_at > $5) AS held`;
-
   return {
     database,
     migrate: () => guarded(() => migrate(database, names)),
@@ -597,18 +604,7 @@ export function storageOn(database: Database, names: SqlNames): PostgresStorage 
 
     recordUsage: (records, endedHolds = []) =>
       guarded(async () => {
-        // One statement is atomic by itself; records and holds together need a transaction, so that no
-        // snapshot counts an amount twice (record and hold), or not at all.
-        if (endedHolds.length === 0) {
-          if (records.length > 0) await insertUsage(statements, records);
-          return;
-        }
-        if (records.length === 0) return deleteHolds(statements, endedHolds);
-        await database.transaction(async (unprepared) => {
-          const transaction = prepared(unprepared);
-          await insertUsage(transaction, records);
-          await deleteHolds(transaction, endedHolds);
-        });
+        if (records.length > 0 || endedHolds.length > 0) await statements.query(settleUsage, settleParams(records, endedHolds));
       }),
 
     listUsage: (query) =>
@@ -665,53 +661,26 @@ export function storageOn(database: Database, names: SqlNames): PostgresStorage 
 
     budgetUse: (userId, period, scope, at) =>
       guarded(async () => {
+        assertCalendarMonth(period);
+        // The month's spend is one row (kept by settleUsage), never a sum over its records; one statement, one snapshot.
         const rows = await statements.query<{ spent: string; held: string }>(
-          `SELECT spent::text AS spent, held::text AS held FROM (SELECT ${useSums}) AS sums`,
-          [userId, period.start, period.end, scope, at],
+          `SELECT coalesce((SELECT CASE WHEN $3::text = 'all' THEN spent_usd ELSE system_spent_usd END FROM ${monthlySpend}
+               WHERE user_id = $1 AND month_start = $2), 0)::text AS spent,
+             (SELECT coalesce(sum(amount_usd), 0) FROM ${holds} WHERE user_id = $1 AND period_start = $2 AND expires_at > $4)::text AS held`,
+          [userId, period.start, scope, at],
         );
         return { spentUsd: shortestDecimal(rows[0]!.spent), heldUsd: shortestDecimal(rows[0]!.held) };
       }),
 
     holdBudget: (hold, keySource) =>
       guarded(async () => {
-        // Most users have no budget: one plain read answers for them, without a transaction's round trips.
-        // A budget set between this read and the call is no different from one set a moment after the call.
-        const [unlocked] = await statements.query<{ applies_to: BudgetScope }>(`SELECT applies_to FROM ${budgets} WHERE user_id = $1`, [
-          hold.userId,
-        ]);
-        if (!unlocked || !budgetCovers(unlocked.applies_to, keySource)) return 'unlimited';
-        return database.transaction(async (unprepared): Promise<HoldOutcome> => {
-          const transaction = prepared(unprepared);
-          // The user's budget row, locked: every hold on this user, from any node, waits here for the one
-          // before it to commit. Each later statement (READ COMMITTED) takes a new snapshot, which sees all
-          // that was committed before the lock was granted: holds and released records alike.
-          const rows = await transaction.query<{ monthly_limit_usd: string; applies_to: BudgetScope }>(
-            `SELECT monthly_limit_usd::text AS monthly_limit_usd, applies_to FROM ${budgets} WHERE user_id = $1 FOR UPDATE`,
-            [hold.userId],
-          );
-          const budget = rows[0];
-          if (!budget || !budgetCovers(budget.applies_to, keySource)) return 'unlimited';
-          // Housekeeping: holds of nodes that died before ending them, expired now, would only be skipped.
-          await transaction.query(`DELETE FROM ${holds} WHERE user_id = $1 AND expires_at <= $2`, [hold.userId, hold.createdAt]);
-          // Compared in numeric, exact; the hold is written only if spent + held + amount stays within the limit.
-          const inserted = await transaction.query(
-            `INSERT INTO ${holds} (id, user_id, period_start, amount_usd, created_at, expires_at)
-             SELECT $6::uuid, $1::text, $2::timestamptz, $7::numeric, $5::timestamptz, $8::timestamptz FROM (SELECT ${useSums}) AS sums
-             WHERE sums.spent + sums.held + $7::numeric <= $9::numeric RETURNING 1`,
-            [
-              hold.userId,
-              hold.periodStart,
-              hold.periodEnd,
-              budget.applies_to,
-              hold.createdAt,
-              hold.id,
-              hold.amountUsd,
-              hold.expiresAt,
-              budget.monthly_limit_usd,
-            ],
-          );
-          return inserted.length === 1 ? 'held' : 'exceeded';
-        });
+        assertCalendarMonth({ start: hold.periodStart, end: hold.periodEnd });
+        // One round trip: the function (migration 0004) locks the user's budget row only while it decides.
+        const [row] = await statements.query<{ outcome: HoldOutcome }>(
+          `SELECT ${holdBudget}($1::uuid, $2::text, $3::timestamptz, $4::numeric, $5::timestamptz, $6::timestamptz, $7::text) AS outcome`,
+          [hold.id, hold.userId, hold.periodStart, hold.amountUsd, hold.createdAt, hold.expiresAt, keySource],
+        );
+        return row!.outcome;
       }),
 
     close: () => database.close(),

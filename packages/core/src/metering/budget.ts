@@ -37,3 +37,17 @@ export interface BudgetUse {
 
 /** Whether a call paid from `keySource` counts against a budget of `scope`. */
 export const budgetCovers = (scope: BudgetScope, keySource: KeySource): boolean => scope === 'all' || keySource === 'system';
+
+/**
+ * Refuses a budget period that is not one whole calendar month in UTC (what `monthOf` gives): storages keep
+ * each user's spending per such month as usage is recorded, so a budget check never sums the month's records.
+ * @throws RangeError for any other period.
+ */
+export function assertCalendarMonth(period: { start: Date; end: Date }): void {
+  const { start, end } = period;
+  const isMonthStart = (date: Date) =>
+    Number.isFinite(date.getTime()) && date.getTime() === Date.UTC(date.getUTCFullYear(), date.getUTCMonth(), 1);
+  if (!isMonthStart(start) || end.getTime() !== Date.UTC(start.getUTCFullYear(), start.getUTCMonth() + 1, 1)) {
+    throw new RangeError(`A budget period is one calendar month in UTC; got ${String(start)} to ${String(end)}.`);
+  }
+}

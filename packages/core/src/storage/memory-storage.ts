@@ -1,8 +1,17 @@
 import type { CatalogModel } from '../catalog/model.js';
 import { ByokitError } from '../errors.js';
 import { isProvider, type Provider } from '../keys/providers.js';
-import { budgetCovers, type Budget, type BudgetHold, type BudgetScope, type BudgetUse, type HoldOutcome } from '../metering/budget.js';
+import {
+  assertCalendarMonth,
+  budgetCovers,
+  type Budget,
+  type BudgetHold,
+  type BudgetScope,
+  type BudgetUse,
+  type HoldOutcome,
+} from '../metering/budget.js';
 import { summarizeUsage } from '../metering/summarize-usage.js';
+import { monthStart } from '../metering/usage-service.js';
 import { formatUsd, parseUsd, PICO_DECIMALS } from '../metering/usd.js';
 import type { KeySource } from '../resolve/key-resolver.js';
 import type { UsagePage, UsageQuery, UsageRecord, UsageSummary, UsageSummaryQuery } from '../metering/usage-record.js';
@@ -96,6 +105,9 @@ export function memoryStorage(): Storage {
   const usageIds = new Set<string>();
   const budgets = new Map<string, Budget>();
   const holds = new Map<string, BudgetHold>();
+  // Each user's spending per calendar month (UTC), in pico-USD, kept as records come: what budgets read.
+  const monthlySpend = new Map<string, { all: bigint; system: bigint }>();
+  const spendKey = (userId: string, monthStartMs: number) => `${monthStartMs} ${userId}`;
 
   /** All or nothing: every id is checked (against the stored ones and each other) before any record goes in. */
   const appendUsage = (records: readonly UsageRecord[]) => {
@@ -107,15 +119,17 @@ export function memoryStorage(): Storage {
     for (const record of records) {
       usageIds.add(record.id);
       usage.push({ record: copyOfUsage(record), seq: usage.length + 1 });
+      const key = spendKey(record.userId, monthStart(record.createdAt).getTime());
+      const spend = monthlySpend.get(key) ?? { all: 0n, system: 0n };
+      const cost = parseUsd(record.costUsd, PICO_DECIMALS);
+      monthlySpend.set(key, { all: spend.all + cost, system: spend.system + (record.keySource === 'system' ? cost : 0n) });
     }
   };
   /** Spent and held in a period, in pico-USD. Everything here runs without an await: each call is atomic. */
   const useOf = (userId: string, period: { start: Date; end: Date }, scope: BudgetScope, at: Date) => {
-    let spent = 0n;
-    for (const { record } of usage) {
-      if (record.userId !== userId || record.createdAt < period.start || record.createdAt >= period.end) continue;
-      if (budgetCovers(scope, record.keySource)) spent += parseUsd(record.costUsd, PICO_DECIMALS);
-    }
+    assertCalendarMonth(period);
+    const spend = monthlySpend.get(spendKey(userId, period.start.getTime()));
+    const spent = spend === undefined ? 0n : scope === 'all' ? spend.all : spend.system;
     let held = 0n;
     for (const hold of holds.values()) {
       if (hold.userId === userId && hold.periodStart.getTime() === period.start.getTime() && hold.expiresAt > at) {
@@ -269,6 +283,7 @@ export function memoryStorage(): Storage {
     },
 
     async holdBudget(hold: BudgetHold, keySource: KeySource): Promise<HoldOutcome> {
+      assertCalendarMonth({ start: hold.periodStart, end: hold.periodEnd });
       const budget = budgets.get(hold.userId);
       if (!budget || !budgetCovers(budget.appliesTo, keySource)) return 'unlimited';
       const { spent, held } = useOf(hold.userId, { start: hold.periodStart, end: hold.periodEnd }, budget.appliesTo, hold.createdAt);

@@ -138,8 +138,10 @@ export interface Storage {
   /** Sets (or, with null, removes) the user's budget. */
   setBudget(userId: string, budget: Budget | null): Promise<void>;
   /**
-   * The user's spending in the period [periodStart, periodEnd): usage records of calls the scope covers
-   * (key source), and the holds not expired at `at`.
+   * The user's spending in the period [start, end), a calendar month in UTC (others are refused with a
+   * RangeError: see `assertCalendarMonth`): usage records of calls the scope covers (key source), and the
+   * holds not expired at `at`. Its cost must not grow with the month's records: keep a running total per
+   * user and month as usage is recorded.
    */
   budgetUse(userId: string, period: { start: Date; end: Date }, scope: BudgetScope, at: Date): Promise<BudgetUse>;
   /**

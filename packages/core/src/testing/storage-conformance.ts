@@ -652,6 +652,37 @@ export function describeStorageConformance(name: string, options: StorageConform
         expect(await storage.getBudget(other)).toEqual(budget('3'));
       });
 
+      it("adds one batch's records to each user's own month, across users and months at once", async () => {
+        const [ada, bob] = [newUser(), newUser()];
+        const april = { start: period.end, end: new Date(Date.UTC(2027, 4, 1)) };
+        await storage.recordUsage([
+          usageRecord(ada, inPeriod(0), { keySource: 'system', costUsd: '0.1' }),
+          usageRecord(bob, inPeriod(minute), { keySource: 'user', costUsd: '0.2' }),
+          usageRecord(ada, april.start, { keySource: 'user', costUsd: '0.4' }),
+          usageRecord(ada, inPeriod(2 * minute), { keySource: 'user', costUsd: '0.000000000008' }),
+        ]);
+        expect(await use(ada, inPeriod(0), 'all')).toEqual({ spentUsd: '0.100000000008', heldUsd: '0' });
+        expect(await use(ada, inPeriod(0), 'system')).toEqual({ spentUsd: '0.1', heldUsd: '0' });
+        expect(await use(bob, inPeriod(0), 'all')).toEqual({ spentUsd: '0.2', heldUsd: '0' });
+        expect(await storage.budgetUse(ada, april, 'all', april.start)).toEqual({ spentUsd: '0.4', heldUsd: '0' });
+      });
+
+      it('refuses a budget period that is not one calendar month in UTC', async () => {
+        const userId = newUser();
+        const start = period.start;
+        for (const wrong of [
+          { start, end: new Date(start.getTime() + 30 * 86_400_000) },
+          { start: new Date(start.getTime() + 1), end: period.end },
+          { start: new Date(Date.UTC(2027, 2, 2)), end: new Date(Date.UTC(2027, 3, 2)) },
+          { start: new Date(Number.NaN), end: period.end },
+        ]) {
+          await expect(storage.budgetUse(userId, wrong, 'all', start)).rejects.toThrow(RangeError);
+          await expect(
+            storage.holdBudget({ ...hold(userId, '1'), periodStart: wrong.start, periodEnd: wrong.end }, 'system'),
+          ).rejects.toThrow(RangeError);
+        }
+      });
+
       it("counts only the period's spending, only the user's, only the key sources the scope covers, and only unexpired holds", async () => {
         const userId = newUser();
         const other = newUser();
