@@ -1,57 +1,11 @@
-// Starts the example app on a free port for tests, with its own data folder and a log captured in memory.
-import { mkdtempSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { Writable } from 'node:stream';
-import pino from 'pino';
-import { createExampleApp } from './app.js';
-import { configFromEnvironment } from './config.js';
+// The Express example as the shared suites of @byokit/example-host start it.
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { ExampleServer } from '@byokit/example-host/testing';
+import { listen } from './app.js';
 
-export const ADMIN_EMAIL = 'admin@example.com';
-export const ADMIN_PASSWORD = 'admin-password-for-tests';
-
-export async function startTestServer(environment: Record<string, string> = {}) {
-  const logLines: string[] = [];
-  const logger = pino({ level: 'trace' }, new Writable({ write: (chunk, _encoding, done) => (logLines.push(String(chunk)), done()) }));
-  const config = configFromEnvironment({
-    BYOKIT_DATA_DIR: mkdtempSync(join(tmpdir(), 'byokit-test-')),
-    FIRST_SUPERUSER: ADMIN_EMAIL,
-    FIRST_SUPERUSER_PASSWORD: ADMIN_PASSWORD,
-    // Offline: chat answers come from byokit's mock providers, which record what they received.
-    BYOKIT_MOCK_PROVIDERS: '1',
-    ...environment,
-  });
-  const parts = await createExampleApp(config, logger);
-  const server = parts.app.listen(0);
-  await new Promise((resolve) => server.once('listening', resolve));
-  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v2`;
-
-  /** Signs up (unless it is the admin) and logs in; returns the bearer token. */
-  async function login(email: string, password = 'a-long-password') {
-    if (email !== ADMIN_EMAIL) {
-      await fetch(`${base}/users/signup`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ email, password }),
-      });
-    }
-    const response = await fetch(`${base}/login/access-token`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ username: email, password }),
-    });
-    return ((await response.json()) as { access_token: string }).access_token;
-  }
-
-  return {
-    ...parts,
-    base,
-    logLines,
-    login,
-    stop: async () => {
-      await new Promise((resolve) => server.close(resolve));
-      await parts.close();
-    },
-  };
-}
+export const expressExample: ExampleServer = {
+  name: 'Express',
+  listen,
+  serverPath: join(dirname(fileURLToPath(import.meta.url)), '..', 'dist', 'server.js'),
+};

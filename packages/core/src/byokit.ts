@@ -11,6 +11,7 @@ import { DEFAULT_SYSTEM_KEY_VARIABLES, readSystemKeysFromEnvironment, type Syste
 import type { Storage } from './storage/storage.js';
 import { KeyManager } from './vault/key-manager.js';
 import { ChatService, type ChatCallContext } from './chat/chat-service.js';
+import { createFetchHandler, type FetchHandlerOptions } from './fetch/fetch-handler.js';
 import { BudgetGuard } from './metering/budget-guard.js';
 import { BudgetService } from './metering/budget-service.js';
 import { RateLimitGuard } from './metering/rate-limit-guard.js';
@@ -22,7 +23,10 @@ import { UsageService, type UsageSummaryRequest, type UsageWindow } from './mete
 import { usageRoutes } from './http/routes/usage-routes.js';
 import { chatCompletionBody, type ChatCompletion, type ChatCompletionChunk, type ChatCompletionRequest } from './chat/chat-schemas.js';
 import { chatRoutes } from './http/routes/chat-routes.js';
+import { openAIRoutes } from './http/routes/openai-routes.js';
 import { modelRoutes } from './http/routes/model-routes.js';
+import { withOpenApiRoute } from './http/routes/discovery-routes.js';
+import type { OpenApiOptions } from './http/openapi.js';
 import { ModelDirectory } from './models/model-directory.js';
 import { PROVIDER_LIMITS, createProviderClients, type ProvidersSettings } from './providers/provider-clients.js';
 import { resealKeys, type RotationOptions, type RotationProgress } from './vault/reseal-keys.js';
@@ -67,6 +71,20 @@ export interface ByokitOptions {
    * Default: no limit.
    */
   rateLimit?: { requestsPerMinute: number; burst?: number } | RateLimiter;
+  /**
+   * What {@link Byokit.fetch} needs to answer HTTP requests: your auth (`authenticate(request: Request)` → the
+   * principal, or null) and the mount prefix (default `/v2`). Only `byokit.fetch` reads it. Leave it out when
+   * you mount byokit through an adapter or `createFetchHandler(byokit, { authenticate, prefix })`, which does the
+   * same for one mount and can also fall through to your routes (`fallThrough: true`). Not named `fetch`: in
+   * most SDKs a `fetch` option is a custom outbound `fetch` function (byokit's own calls are set in `providers`).
+   */
+  fetchHandler?: Omit<FetchHandlerOptions, 'fallThrough'>;
+  /**
+   * How `GET /openapi.json` describes the API: `prefix`, where you mounted byokit, is the document's server URL
+   * (default: `fetchHandler.prefix`, else `/v2`; byokit cannot see an adapter's prefix, so pass it when you
+   * mount elsewhere); `title` (default `byokit`) and `version` (default: this package's version).
+   */
+  openApi?: OpenApiOptions;
 }
 
 /** Options of a programmatic chat call. */
@@ -84,6 +102,15 @@ export interface Byokit {
    * route has that path (so the host's own routes can answer). Adapters call this; hosts rarely need to.
    */
   handle(request: ByokitRequest): Promise<ByokitResponse | undefined>;
+  /**
+   * The /v2 contract as a standard fetch handler, for hosts that speak `Request` → `Response`: Hono
+   * (`app.all('/v2/*', (c) => byokit.fetch(c.req.raw))`), Next.js route handlers, `Bun.serve({ fetch: byokit.fetch })`,
+   * `Deno.serve(byokit.fetch)`. Uses `authenticate` and `prefix` from the `fetchHandler` option of `createByokit`; a
+   * request byokit has no route for gets `404 not_found` in the contract's shape. Needs no `this`, so it can be
+   * passed on as is. Rejects with a `TypeError` when `createByokit` got no `fetchHandler` option (a host bug, not
+   * a request error). The same as `createFetchHandler(byokit, options.fetchHandler)`.
+   */
+  fetch(request: Request): Promise<Response>;
   /**
    * The key a user's request to `provider` would use: their personal key, else the system key (database,
    * then environment). Throws a `ByokitError` with code `api_key_required` naming the provider when there is none.
@@ -141,18 +168,29 @@ export async function createByokit(options: ByokitOptions): Promise<Byokit> {
   const chat = new ChatService(models, resolver, clients, PROVIDER_LIMITS, now, meter, budgets, rateLimits);
   const usage = new UsageService(options.storage, now);
   const handle = createRequestHandler(
-    [
+    withOpenApiRoute({ prefix: options.fetchHandler?.prefix, ...options.openApi }, [
       ...keyRoutes(keys, clients),
       ...modelRoutes(models, resolver),
       ...chatRoutes(chat, logger),
+      ...openAIRoutes(chat, models, resolver, logger),
       ...usageRoutes(usage),
       ...budgetRoutes(new BudgetService(options.storage, now)),
-    ],
+    ]),
     logger,
   );
 
+  const fetchHandler = options.fetchHandler && createFetchHandler({ handle }, { ...options.fetchHandler, fallThrough: false });
+
   return {
     handle,
+    fetch: async (request) => {
+      if (!fetchHandler) {
+        throw new TypeError(
+          'byokit.fetch needs your auth: pass `fetchHandler: { authenticate, prefix? }` to createByokit, or mount with createFetchHandler(byokit, { authenticate }).',
+        );
+      }
+      return fetchHandler(request);
+    },
     resolveKey: (principal, provider) => resolver.resolve(principal.userId, provider),
     rotateKeys: (rotationOptions) => resealKeys(options.storage, keyring, logger, rotationOptions),
     keyRowsByMasterKeyId: () => options.storage.countKeysByMasterKeyId(),

@@ -1,9 +1,11 @@
 /**
  * @byokit/core: bring-your-own-key LLM access for Node backends. Start with {@link createByokit}, mount
- * it with `@byokit/adapter-express`, keep data in `@byokit/storage-postgres`.
+ * it with `@byokit/adapter-express` (or `byokit.fetch` / {@link createFetchHandler} on a fetch host such as
+ * Hono), keep data in `@byokit/storage-postgres`.
  */
 export { createByokit } from './byokit.js';
 export type { Byokit, ByokitOptions, ChatOptions } from './byokit.js';
+export type { OpenApiOptions } from './http/openapi.js';
 export type { ChatCompletion, ChatCompletionChunk, ChatCompletionRequest, ChatUsage } from './chat/chat-schemas.js';
 export type { CatalogModel, ModelPricing, SamplingParameter } from './catalog/model.js';
 export { DEFAULT_BASE_URLS } from './providers/provider-clients.js';
@@ -63,4 +65,6 @@ export type {
 } from './storage/storage.js';
 
 export type { Authenticate, ByokitRequest, ByokitResponse, Principal, RequestBody, RequestHeaders } from './http/types.js';
+export { createFetchHandler } from './fetch/fetch-handler.js';
+export type { FallThroughFetchHandler, FetchHandler, FetchHandlerOptions } from './fetch/fetch-handler.js';
 export type { Logger, LogMethod } from './logging/logger.js';

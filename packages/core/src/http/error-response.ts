@@ -1,10 +1,12 @@
-import { isByokitError, type ErrorCode } from '../errors.js';
+import { isByokitError, type ErrorCode, type ValidationIssue } from '../errors.js';
+import type { Provider } from '../keys/providers.js';
 import { scrubSecrets } from '../keys/scrub-secrets.js';
 import type { Logger } from '../logging/logger.js';
+import type { KeySource } from '../resolve/key-resolver.js';
 import type { ByokitResponse } from './types.js';
 
 /** Codes that speak of our own internals: the client sees `internal_error`, the log sees the rest. */
-const INTERNAL_CODES: ReadonlySet<ErrorCode> = new Set(['internal_error', 'key_decrypt_failed', 'keyring_invalid']);
+export const INTERNAL_CODES: ReadonlySet<ErrorCode> = new Set(['internal_error', 'key_decrypt_failed', 'keyring_invalid']);
 
 /** Headers every byokit response carries. */
 export function baseHeaders(requestId: string): Record<string, string> {
@@ -16,33 +18,69 @@ export function baseHeaders(requestId: string): Record<string, string> {
   };
 }
 
+/** What a client may see of an error: its status, stable code, message, and the safe details it carries. */
+export interface PublicError {
+  status: number;
+  code: ErrorCode;
+  message: string;
+  provider?: Provider;
+  keySource?: KeySource;
+  issues?: ValidationIssue[];
+}
+
+/**
+ * Writes a public error as a response body. The contract's shape is the default ({@link contractErrorBody});
+ * a route may answer in another API's shape (the OpenAI-compatible routes), with the same status and headers.
+ */
+export type ErrorBodyFormat = (error: PublicError, requestId: string) => unknown;
+
+/** The contract's error body (spec/http-api.md, errors). */
+export const contractErrorBody: ErrorBodyFormat = (error, requestId) => ({
+  error: {
+    code: error.code,
+    message: error.message,
+    ...(error.provider && { provider: error.provider }),
+    ...(error.keySource && { key_source: error.keySource }),
+    ...(error.issues && { issues: error.issues }),
+    request_id: requestId,
+  },
+});
+
 /**
  * Turns anything thrown while handling a request into the contract's error response, once, for every
  * adapter (spec/http-api.md, errors). A client error says what to fix; anything else is logged with the
- * request id and answered with a body that says nothing more.
+ * request id and answered with a body that says nothing more. `format` writes the body; the status,
+ * headers (`Retry-After`) and what is kept back are the same whatever the format.
  */
-export function errorResponse(error: unknown, requestId: string, logger: Logger): ByokitResponse {
+export function errorResponse(
+  error: unknown,
+  requestId: string,
+  logger: Logger,
+  format: ErrorBodyFormat = contractErrorBody,
+): ByokitResponse {
   if (isByokitError(error) && !INTERNAL_CODES.has(error.code)) {
     const { provider, issues, keySource, retryAfterSeconds } = error.details;
-    const body = {
-      error: {
+    const body = format(
+      {
+        status: error.status,
         code: error.code,
         message: error.message,
         ...(provider && { provider }),
-        ...(keySource && { key_source: keySource }),
+        ...(keySource && { keySource }),
         ...(issues && { issues }),
-        request_id: requestId,
       },
-    };
+      requestId,
+    );
     const headers = baseHeaders(requestId);
     if (retryAfterSeconds !== undefined) headers['retry-after'] = String(Math.max(0, Math.ceil(retryAfterSeconds)));
     if (error.status >= 500) logger.error({ requestId, code: error.code, cause: describe(error.cause) }, error.message);
     return { status: error.status, headers, body: JSON.stringify(body) };
   }
   logger.error({ requestId, ...(isByokitError(error) && { code: error.code }), error: describe(error) }, 'request failed');
-  const body = {
-    error: { code: 'internal_error', message: 'Internal error. Quote the request id if you report it.', request_id: requestId },
-  };
+  const body = format(
+    { status: 500, code: 'internal_error', message: 'Internal error. Quote the request id if you report it.' },
+    requestId,
+  );
   return { status: 500, headers: baseHeaders(requestId), body: JSON.stringify(body) };
 }
 

@@ -27,14 +27,18 @@ export function createRequestHandler(routes: readonly Route<any, any, any>[], lo
     if (!match) return undefined;
 
     const requestId = requestIdOf(request.headers);
+    const route = match.methods.get(request.method.toUpperCase());
+    // Routes of one path share a format; a method it lacks (405) is answered in that format too.
+    const errorFormat = (route ?? match.methods.values().next().value)?.errorFormat;
     let response: ByokitResponse;
     try {
-      const route = match.methods.get(request.method.toUpperCase());
       if (!route) {
         const allowed = [...match.methods.keys()].join(', ');
         throw Object.assign(new ByokitError('method_not_allowed', `${request.method} is not allowed here; use ${allowed}.`), { allowed });
       }
-      const principal = await authenticate(request);
+      // A public route (the API description) does not ask the host who is calling; its handler never reads the
+      // principal, so none is made up for it.
+      const principal = route.access === 'public' ? (undefined as unknown as Principal) : await authenticate(request);
       if (route.access === 'admin' && !principal.isAdmin) throw new ByokitError('forbidden', 'This route is for admins only.');
       const params = route.params ? validate(route.params, match.params, 'path') : match.params;
       const body = route.body ? validate(route.body, await readJsonBody(request, route.bodyLimitBytes ?? 0), 'body') : undefined;
@@ -51,7 +55,7 @@ export function createRequestHandler(routes: readonly Route<any, any, any>[], lo
         response = { status: result.status ?? 200, headers, body: JSON.stringify(result.body) };
       }
     } catch (error) {
-      response = errorResponse(error, requestId, logger);
+      response = errorResponse(error, requestId, logger, errorFormat);
       const allowed = (error as { allowed?: string }).allowed;
       if (allowed) response.headers.allow = allowed;
     }

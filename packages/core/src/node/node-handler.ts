@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Byokit } from '../byokit.js';
 import type { Authenticate, ByokitResponse, RequestBody } from '../http/types.js';
+import { belowPrefix, normalisePrefix } from '../http/mount-prefix.js';
 
 /** Options of {@link createNodeHandler}. */
 export interface NodeHandlerOptions<Request extends IncomingMessage = IncomingMessage> {
@@ -42,7 +43,7 @@ export function createNodeHandler<Request extends IncomingMessage = IncomingMess
   byokit: Pick<Byokit, 'handle'>,
   options: NodeHandlerOptions<Request>,
 ): NodeHandler<Request> {
-  const prefix = options.prefix?.replace(/\/+$/, '') ?? '';
+  const prefix = normalisePrefix(options.prefix ?? '');
   return async (request, response) => {
     const url = belowPrefix(request.url ?? '/', prefix);
     if (url === undefined) return false;
@@ -62,14 +63,6 @@ export function createNodeHandler<Request extends IncomingMessage = IncomingMess
     await send(response, answer);
     return true;
   };
-}
-
-/** The path below `prefix` (`/v2/llm-models/` → `/llm-models/`), or undefined when the request is outside it. */
-function belowPrefix(url: string, prefix: string): string | undefined {
-  if (prefix === '') return url;
-  const next = url.charAt(prefix.length);
-  if (!url.startsWith(prefix) || (next !== '' && next !== '/' && next !== '?')) return undefined;
-  return next === '/' ? url.slice(prefix.length) : `/${url.slice(prefix.length)}`;
 }
 
 /**

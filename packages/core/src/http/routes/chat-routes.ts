@@ -1,16 +1,30 @@
 import type { ChatService } from '../../chat/chat-service.js';
-import { chatCompletion, chatCompletionBody, type ChatCompletionRequest } from '../../chat/chat-schemas.js';
+import { chatCompletion, chatCompletionBody, chatCompletionChunk, type ChatCompletionRequest } from '../../chat/chat-schemas.js';
 import { serverSentChunks } from '../../chat/server-sent-chunks.js';
 import type { Logger } from '../../logging/logger.js';
-import { defineRoute, type Route, type RouteResult } from '../route.js';
+import { defineRoute, type Route, type RouteError, type RouteResult } from '../route.js';
 
 /** Whose key paid (spec/http-api.md, key resolution), and what the model refused and byokit left out. */
-function callHeaders(keySource: string, ignored: readonly string[]): Record<string, string> {
+export function callHeaders(keySource: string, ignored: readonly string[]): Record<string, string> {
   return { 'x-byok-key-source': keySource, ...(ignored.length > 0 && { 'x-byok-ignored-parameters': ignored.join(', ') }) };
 }
 
 /** Chat bodies carry conversations; a bigger one is refused before it is read (a million messages: 413). */
 export const CHAT_BODY_LIMIT_BYTES = 2 * 1024 * 1024;
+
+/** What a chat call can be refused with beyond its schema, before or by the provider (spec/http-api.md, errors). */
+export const CHAT_ERRORS: readonly RouteError[] = [
+  'api_key_required',
+  'model_inactive',
+  'model_not_found',
+  'provider_key_rejected',
+  'budget_exceeded',
+  'rate_limited',
+  'provider_rate_limited',
+  'provider_error',
+  'provider_unavailable',
+  'provider_timeout',
+];
 
 /** `POST /llm/chat/completions`, plain and streaming (spec/http-api.md, "Chat"). */
 export function chatRoutes(chat: ChatService, logger: Logger): Route<any, any, any>[] {
@@ -23,6 +37,8 @@ export function chatRoutes(chat: ChatService, logger: Logger): Route<any, any, a
       body: chatCompletionBody,
       bodyLimitBytes: CHAT_BODY_LIMIT_BYTES,
       response: chatCompletion,
+      streamEvent: chatCompletionChunk,
+      errors: CHAT_ERRORS,
       handle: async ({ principal, body, requestId, signal }): Promise<RouteResult> => {
         if (body.stream) {
           const { keySource, ignoredParameters, chunks } = await chat.stream(principal.userId, body, { signal, requestId });

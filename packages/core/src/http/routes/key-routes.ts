@@ -3,7 +3,7 @@ import type { SecretKey } from '../../keys/secret-key.js';
 import type { ProviderClient } from '../../providers/provider-types.js';
 import { SYSTEM_OWNER, userOwner } from '../../storage/storage.js';
 import type { KeyManager } from '../../vault/key-manager.js';
-import { defineRoute, type Route } from '../route.js';
+import { defineRoute, type Route, type RouteError } from '../route.js';
 import {
   keyDeleteQuery,
   keyUpdateBody,
@@ -18,6 +18,9 @@ import {
 /** Key bodies are tiny; a small limit refuses floods before they are read (spec/security.md). */
 export const KEY_BODY_LIMIT_BYTES = 8 * 1024;
 const VERIFY_TIMEOUT_MS = 10_000;
+
+/** What a key update can be refused with beyond its schema; a provider refusing a key on `?verify=true` is 422. */
+const KEY_UPDATE_ERRORS: readonly RouteError[] = ['invalid_key_format', 'placeholder_key', { code: 'provider_key_rejected', status: 422 }];
 
 /**
  * The personal key routes (any signed-in user, always on their own keys: no route takes a user id) and
@@ -51,6 +54,7 @@ export function keyRoutes(keys: KeyManager, clients: Record<Provider, ProviderCl
       bodyLimitBytes: KEY_BODY_LIMIT_BYTES,
       query: keyUpdateQuery,
       response: personalKeyStatus,
+      errors: KEY_UPDATE_ERRORS,
       handle: async ({ principal, body, query, requestId }) => {
         await keys.update(userOwner(principal.userId), keyUpdateOf(body), { actorId: principal.userId, requestId }, verifier(query.verify));
         return personalStatus(principal.userId);
@@ -85,6 +89,7 @@ export function keyRoutes(keys: KeyManager, clients: Record<Provider, ProviderCl
       bodyLimitBytes: KEY_BODY_LIMIT_BYTES,
       query: keyUpdateQuery,
       response: systemKeyStatus,
+      errors: KEY_UPDATE_ERRORS,
       handle: async ({ principal, body, query, requestId }) => {
         await keys.update(SYSTEM_OWNER, keyUpdateOf(body), { actorId: principal.userId, requestId }, verifier(query.verify));
         return systemStatus();

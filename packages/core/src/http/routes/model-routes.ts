@@ -42,6 +42,7 @@ export function modelRoutes(models: ModelDirectory, resolver: KeyResolver): Rout
         'The models you can use now: those whose provider has a key for you (yours or a system key). Admins: ?all=true for every model.',
       query: modelListQuery,
       response: modelList,
+      errors: ['forbidden'],
       handle: async ({ principal, query }) => {
         if (query.all && !principal.isAdmin) throw new ByokitError('forbidden', 'Only admins can list every model (?all=true).');
         const sources = await sourcesFor(principal.userId);
@@ -61,6 +62,7 @@ export function modelRoutes(models: ModelDirectory, resolver: KeyResolver): Rout
       summary: 'One model of the catalog, with whose key would pay for it now.',
       params: modelIdParams,
       response: modelBody,
+      errors: ['model_not_found'],
       handle: async ({ principal, params }) => {
         const model = await find(params.id);
         return { body: modelView(model, await resolver.sourceOf(principal.userId, model.provider)) };
@@ -74,6 +76,8 @@ export function modelRoutes(models: ModelDirectory, resolver: KeyResolver): Rout
       body: modelCreateBody,
       bodyLimitBytes: MODEL_BODY_LIMIT_BYTES,
       response: modelBody,
+      successStatus: 201,
+      errors: ['conflict'],
       handle: async ({ principal, body }) => {
         if (body.max_output_tokens > body.context_window) throw outputOverContext();
         if ((await models.catalog()).byProviderModel(body.provider, body.model)) {
@@ -104,6 +108,7 @@ export function modelRoutes(models: ModelDirectory, resolver: KeyResolver): Rout
       body: modelUpdateBody,
       bodyLimitBytes: MODEL_BODY_LIMIT_BYTES,
       response: modelBody,
+      errors: ['model_not_found'],
       handle: async ({ principal, params, body }) => {
         const current = await find(params.id);
         const next: CatalogModel = {

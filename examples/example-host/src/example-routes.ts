@@ -1,0 +1,132 @@
+import { randomUUID } from 'node:crypto';
+import type { Principal } from '@byokit/core';
+import { z } from 'zod';
+import type { AccessTokens } from './tokens.js';
+import type { UserDirectory } from './users.js';
+
+/** Request headers as Node gives them (lower-case names), whichever framework read them. */
+export type RequestHeaders = Record<string, string | string[] | undefined>;
+
+/** An answer of the example's own routes; each framework writes it as JSON. */
+export interface ExampleAnswer {
+  status: number;
+  headers: Record<string, string>;
+  body: unknown;
+}
+
+/** The largest body the example's own routes read (signup, login). */
+export const OWN_ROUTE_BODY_LIMIT_BYTES = 8 * 1024;
+
+const signupBody = z.strictObject({
+  email: z.email().max(254),
+  password: z.string().min(8).max(128),
+  full_name: z.string().max(255).nullable().optional(),
+});
+
+const loginForm = z.object({ username: z.string().min(1).max(254), password: z.string().min(1).max(128) });
+
+/**
+ * The example's own routes, without a framework: each takes what the framework parsed (a JSON body, a form)
+ * and the request id, and returns the answer. The frameworks check the media type and parse the body within
+ * {@link OWN_ROUTE_BODY_LIMIT_BYTES} first, and answer their parsers' refusals with {@link bodyRefusal}.
+ */
+export class ExampleRoutes {
+  constructor(
+    private readonly users: UserDirectory,
+    private readonly tokens: AccessTokens,
+    private readonly authenticate: (headers: RequestHeaders) => Promise<Principal | null>,
+  ) {}
+
+  /** `POST /users/signup`, JSON `{ email, password, full_name? }` → the user (no password, no hash). */
+  async signup(body: unknown, requestId: string): Promise<ExampleAnswer> {
+    const input = parse(signupBody, body, requestId);
+    if (!input.ok) return input.answer;
+    const { email, password, full_name } = input.value;
+    const user = await this.users.create({ email, password, fullName: full_name ?? null });
+    if (!user) return errorAnswer(409, 'email_taken', 'A user with this email already exists.', requestId);
+    return { status: 200, headers: {}, body: user };
+  }
+
+  /** `POST /login/access-token`, form `username`, `password` → a bearer token. */
+  async login(form: unknown, requestId: string): Promise<ExampleAnswer> {
+    const input = parse(loginForm, form, requestId);
+    if (!input.ok) return input.answer;
+    const user = await this.users.authenticate(input.value.username, input.value.password);
+    if (!user) return errorAnswer(400, 'invalid_credentials', 'Incorrect email or password.', requestId);
+    return { status: 200, headers: {}, body: { access_token: await this.tokens.issue(user.id), token_type: 'bearer' } };
+  }
+
+  /** `GET /users/me` → who the bearer token belongs to. */
+  async me(headers: RequestHeaders, requestId: string): Promise<ExampleAnswer> {
+    const principal = await this.authenticate(headers);
+    const user = principal && (await this.users.find(principal.userId));
+    if (!user) return errorAnswer(401, 'unauthenticated', 'Sign in first: send a valid access token.', requestId);
+    return { status: 200, headers: {}, body: user };
+  }
+}
+
+/** An error in the contract's shape (spec/http-api.md, errors), never cached. */
+export function errorAnswer(
+  status: number,
+  code: string,
+  message: string,
+  requestId: string,
+  extra: Record<string, unknown> = {},
+): ExampleAnswer {
+  return { status, headers: { 'cache-control': 'no-store' }, body: { error: { code, message, ...extra, request_id: requestId } } };
+}
+
+/** What a framework's body parser may refuse, whichever framework it is. */
+export type BodyRefusal = 'invalid_json' | 'payload_too_large' | 'unsupported_encoding';
+
+/** A body parser's refusal in the contract's shape, the same words on every example server. */
+export function bodyRefusal(refusal: BodyRefusal, requestId: string): ExampleAnswer {
+  switch (refusal) {
+    case 'invalid_json':
+      return errorAnswer(400, 'invalid_json', 'The request body is not valid JSON.', requestId);
+    case 'payload_too_large':
+      return errorAnswer(413, 'payload_too_large', 'The request body is too large.', requestId);
+    case 'unsupported_encoding':
+      return errorAnswer(415, 'unsupported_media_type', 'Unsupported body encoding.', requestId);
+    default: {
+      const _exhaustive: never = refusal;
+      return _exhaustive;
+    }
+  }
+}
+
+/** The answer to a body of the wrong media type on one of the example's routes. */
+export function wrongMediaType(expected: string, requestId: string): ExampleAnswer {
+  return errorAnswer(415, 'unsupported_media_type', `Send the body as ${expected}.`, requestId);
+}
+
+/** The answer to a path below the prefix that nothing has a route for. */
+export function notFound(requestId: string): ExampleAnswer {
+  return errorAnswer(404, 'not_found', 'No such route.', requestId);
+}
+
+/** Anything else that went wrong: logged by the caller with the request id, answered with nothing more. */
+export function internalError(requestId: string): ExampleAnswer {
+  return errorAnswer(500, 'internal_error', 'Internal error. Quote the request id if you report it.', requestId);
+}
+
+/** True when a Content-Type header names `type` (parameters such as charset aside). */
+export function hasMediaType(contentType: string | string[] | undefined, type: string): boolean {
+  const value = Array.isArray(contentType) ? contentType[0] : contentType;
+  return value?.split(';')[0]?.trim().toLowerCase() === type;
+}
+
+const SANE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** The caller's `x-request-id` when it is sane, else a new one (byokit's own rule, for the host's routes). */
+export function requestIdOf(sent: string | string[] | undefined): string {
+  const value = Array.isArray(sent) ? sent[0] : sent;
+  return value !== undefined && SANE_REQUEST_ID.test(value) ? value : randomUUID();
+}
+
+function parse<T>(schema: z.ZodType<T>, input: unknown, requestId: string): { ok: true; value: T } | { ok: false; answer: ExampleAnswer } {
+  const result = schema.safeParse(input ?? {});
+  if (result.success) return { ok: true, value: result.data };
+  const issues = result.error.issues.map((issue) => ({ path: issue.path.map(String).join('.'), message: issue.message }));
+  return { ok: false, answer: errorAnswer(422, 'validation_failed', 'The request is not valid.', requestId, { issues }) };
+}

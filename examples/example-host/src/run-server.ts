@@ -1,0 +1,35 @@
+import pino, { type Logger } from 'pino';
+import { configFromEnvironment, type ServerConfig } from './config.js';
+
+/** An example server listening: the port it got, and how to stop it (the server first, then byokit). */
+export interface ListeningServer {
+  port: number;
+  stop(): Promise<void>;
+}
+
+/** What each example server provides: start its app with this configuration and listen on `config.port`. */
+export type Listen = (config: ServerConfig, logger: Logger) => Promise<ListeningServer>;
+
+/**
+ * `npm start` for an example server: reads the environment, starts it, says where it listens, and stops it
+ * cleanly on SIGINT or SIGTERM. A start-up refusal (a bad keyring, say) is shown by its message, not a stack.
+ */
+export async function runExampleServer(listen: Listen): Promise<void> {
+  const config = configFromEnvironment();
+  const logger = pino({ level: config.logLevel });
+  try {
+    const { port, stop } = await listen(config, logger);
+    logger.info({ port }, `byokit example server listening on http://localhost:${port}/v2`);
+    const shutdown = () => void stop().then(() => process.exit(0));
+    process.once('SIGINT', shutdown);
+    process.once('SIGTERM', shutdown);
+  } catch (error) {
+    logger.fatal({ code: (error as { code?: string }).code }, error instanceof Error ? error.message : String(error));
+    process.exit(1);
+  }
+}
+
+/** A slow or stalled request is cut off rather than holding a socket (spec/security.md, hostile inputs). */
+export const REQUEST_TIMEOUT_MS = 30_000;
+/** How long a client may take to send its request headers. */
+export const HEADERS_TIMEOUT_MS = 10_000;

@@ -1,0 +1,239 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fakeProviderKey } from '@byokit/core/testing';
+import { ADMIN_EMAIL, ADMIN_PASSWORD, startTestServer } from './test-server.js';
+import type { ExampleServer } from './example-server.js';
+
+/**
+ * The user guide's "Example: Complete Setup", step by step, over real HTTP (seed/user-api-key-guide.md).
+ */
+export function describeGuideFlow(example: ExampleServer): void {
+  describe("the user guide's curl flow", () => {
+    let server: Awaited<ReturnType<typeof startTestServer>>;
+    let token = '';
+    const anthropicKey = fakeProviderKey('anthropic');
+    const json = { 'content-type': 'application/json' };
+    const auth = () => ({ authorization: `Bearer ${token}` });
+
+    beforeAll(async () => {
+      server = await startTestServer(example);
+    });
+    afterAll(() => server.stop());
+
+    it('0. signs up a user (POST /v2/users/signup) and never returns the password', async () => {
+      const response = await fetch(`${server.base}/users/signup`, {
+        method: 'POST',
+        headers: json,
+        body: JSON.stringify({ email: 'your@email.com', password: 'yourpassword', full_name: 'You' }),
+      });
+      expect(response.status).toBe(200);
+      const user = await response.json();
+      expect(user).toEqual({ id: expect.any(String), email: 'your@email.com', full_name: 'You', is_superuser: false });
+    });
+
+    it('1. gets an access token (POST /v2/login/access-token, form-urlencoded)', async () => {
+      const response = await fetch(`${server.base}/login/access-token`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+        body: 'username=your@email.com&password=yourpassword',
+      });
+      expect(response.status).toBe(200);
+      const body = await response.json();
+      expect(body).toEqual({ access_token: expect.stringMatching(/^eyJ/), token_type: 'bearer' });
+      token = body.access_token;
+    });
+
+    it('2. checks the current API key status: nothing configured', async () => {
+      const response = await fetch(`${server.base}/users/me/api-key-status`, { headers: auth() });
+      expect(response.status).toBe(200);
+      expect(await response.json()).toMatchObject({ has_anthropic_key: false, has_openai_key: false, has_google_key: false });
+    });
+
+    it("3. refuses the guide's own sample key, which is a placeholder, and saves nothing", async () => {
+      const response = await fetch(`${server.base}/users/me/api-key`, {
+        method: 'PATCH',
+        headers: { ...auth(), ...json },
+        body: '{"anthropic_api_key": "sk-ant-api03-YOUR-REAL-KEY-HERE"}',
+      });
+      expect(response.status).toBe(422);
+      expect((await response.json()).error).toMatchObject({ code: 'placeholder_key', provider: 'anthropic' });
+    });
+
+    it('3. adds a real Anthropic API key, and the status shows it by its hint only', async () => {
+      const key = anthropicKey;
+      const response = await fetch(`${server.base}/users/me/api-key`, {
+        method: 'PATCH',
+        headers: { ...auth(), ...json },
+        body: JSON.stringify({ anthropic_api_key: key }),
+      });
+      expect(response.status).toBe(200);
+      const status = await response.json();
+      expect(status.has_anthropic_key).toBe(true);
+      expect(status.keys.anthropic.hint).toBe(`…${key.slice(-4)}`);
+      expect(JSON.stringify(status)).not.toContain(key.slice(0, 16));
+    });
+
+    it("4. lists the models now available: the Anthropic ones, through the user's key", async () => {
+      const response = await fetch(`${server.base}/llm-models/?is_active=true`, { headers: auth() });
+      expect(response.status).toBe(200);
+      const { data, count } = (await response.json()) as {
+        data: Array<{ id: string; provider: string; key_source: string }>;
+        count: number;
+      };
+      expect(count).toBe(data.length);
+      expect(new Set(data.map((model) => model.provider))).toEqual(new Set(['anthropic']));
+      expect(data.every((model) => model.key_source === 'user')).toBe(true);
+      expect(data.map((model) => model.id)).toContain('564e8710-43a9-406f-b0ab-e8d651a33e82');
+    });
+
+    it("5. uses the chat endpoint with the guide's body; the provider saw the user's key in x-api-key", async () => {
+      server.mockProviders!.reset();
+      const response = await fetch(`${server.base}/llm/chat/completions`, {
+        method: 'POST',
+        headers: { ...auth(), ...json },
+        body: `{
+      "model_id": "564e8710-43a9-406f-b0ab-e8d651a33e82",
+      "messages": [{"role": "user", "content": "Hello!"}],
+      "max_tokens": 1024,
+      "temperature": 0.7
+    }`,
+      });
+      expect(response.status).toBe(200);
+      expect(response.headers.get('x-byok-key-source')).toBe('user');
+      const body = await response.json();
+      expect(body).toMatchObject({
+        object: 'chat.completion',
+        model: 'claude-sonnet-4-5',
+        provider: 'anthropic',
+        usage: { key_source: 'user' },
+      });
+      expect(body.choices[0].message.content.length).toBeGreaterThan(0);
+      const seen = server.mockProviders!.requests;
+      expect(seen).toHaveLength(1);
+      expect(seen[0]).toMatchObject({ provider: 'anthropic', path: '/v1/messages', key: anthropicKey });
+      expect(seen[0]!.body).toMatchObject({ model: 'claude-sonnet-4-5', max_tokens: 1024, temperature: 0.7 });
+    });
+
+    it("updates keys as the guide's PATCH example does, then deletes them all", async () => {
+      await fetch(`${server.base}/users/me/api-key`, {
+        method: 'PATCH',
+        headers: { ...auth(), ...json },
+        body: JSON.stringify({ openai_api_key: fakeProviderKey('openai') }),
+      });
+      const status = await (await fetch(`${server.base}/users/me/api-key-status`, { headers: auth() })).json();
+      expect([status.has_anthropic_key, status.has_openai_key, status.has_google_key]).toEqual([true, true, false]);
+      const deleted = await fetch(`${server.base}/users/me/api-key`, { method: 'DELETE', headers: auth() });
+      expect(deleted.status).toBe(200);
+      expect(await deleted.json()).toMatchObject({ has_anthropic_key: false, has_openai_key: false, has_google_key: false });
+    });
+
+    it('GET /v2/users/me shows who is signed in', async () => {
+      const response = await fetch(`${server.base}/users/me`, { headers: auth() });
+      expect(await response.json()).toMatchObject({ email: 'your@email.com', is_superuser: false });
+    });
+
+    it("the first admin, from FIRST_SUPERUSER, sets a system key that becomes the user's fallback", async () => {
+      const adminToken = await server.login(ADMIN_EMAIL, ADMIN_PASSWORD);
+      const set = await fetch(`${server.base}/admin/api-key`, {
+        method: 'PATCH',
+        headers: { authorization: `Bearer ${adminToken}`, ...json },
+        body: JSON.stringify({ openai_api_key: fakeProviderKey('openai') }),
+      });
+      expect(set.status).toBe(200);
+      expect((await set.json()).keys.openai.source).toBe('database');
+      const status = await (await fetch(`${server.base}/users/me/api-key-status`, { headers: auth() })).json();
+      expect(status.keys.openai).toEqual({ configured: false, system_fallback: true });
+      const userId = (await (await fetch(`${server.base}/users/me`, { headers: auth() })).json()).id;
+      expect((await server.byokit.resolveKey({ userId }, 'openai')).source).toBe('system');
+    });
+
+    it("the guide's example: no personal OpenAI key but a system one → the system key is used and stamped", async () => {
+      server.mockProviders!.reset();
+      const models = (await (await fetch(`${server.base}/llm-models/?is_active=true&provider=openai`, { headers: auth() })).json()).data;
+      expect(models.length).toBeGreaterThan(0);
+      const response = await fetch(`${server.base}/llm/chat/completions`, {
+        method: 'POST',
+        headers: { ...auth(), ...json },
+        body: JSON.stringify({ model_id: models[0].id, messages: [{ role: 'user', content: 'Hello!' }], max_tokens: 256 }),
+      });
+      expect(response.status).toBe(200);
+      expect(response.headers.get('x-byok-key-source')).toBe('system');
+      expect((await response.json()).usage.key_source).toBe('system');
+      expect(server.mockProviders!.requests[0]!.provider).toBe('openai');
+    });
+
+    it("the guide's example: Google with neither key → 400 api_key_required naming google; the provider saw nothing", async () => {
+      server.mockProviders!.reset();
+      const admin = await server.login(ADMIN_EMAIL, ADMIN_PASSWORD);
+      const all = (
+        await (await fetch(`${server.base}/llm-models/?all=true&provider=google`, { headers: { authorization: `Bearer ${admin}` } })).json()
+      ).data;
+      const response = await fetch(`${server.base}/llm/chat/completions`, {
+        method: 'POST',
+        headers: { ...auth(), ...json },
+        body: JSON.stringify({ model_id: all[0].id, messages: [{ role: 'user', content: 'Hello!' }] }),
+      });
+      expect(response.status).toBe(400);
+      expect((await response.json()).error).toMatchObject({ code: 'api_key_required', provider: 'google' });
+      expect(server.mockProviders!.requests).toHaveLength(0);
+    });
+  });
+
+  describe("the example server's own routes refuse bad input in the contract's shape", () => {
+    let server: Awaited<ReturnType<typeof startTestServer>>;
+    beforeAll(async () => {
+      server = await startTestServer(example);
+    });
+    afterAll(() => server.stop());
+
+    it.each([
+      ['a wrong password', { username: ADMIN_EMAIL, password: 'wrong' }, 400, 'invalid_credentials'],
+      ['an unknown user', { username: 'nobody@example.com', password: 'whatever1' }, 400, 'invalid_credentials'],
+      ['no password', { username: ADMIN_EMAIL }, 422, 'validation_failed'],
+    ])('login with %s', async (_name, form, status, code) => {
+      const response = await fetch(`${server.base}/login/access-token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams(form as Record<string, string>),
+      });
+      expect(response.status).toBe(status);
+      expect((await response.json()).error.code).toBe(code);
+    });
+
+    it.each([
+      ['malformed JSON', '{"email": ', 'application/json', 400, 'invalid_json'],
+      ['text/plain', '{}', 'text/plain', 415, 'unsupported_media_type'],
+      [
+        'an unknown field is_superuser',
+        '{"email":"a@b.co","password":"12345678","is_superuser":true}',
+        'application/json',
+        422,
+        'validation_failed',
+      ],
+      ['a short password', '{"email":"a@b.co","password":"1"}', 'application/json', 422, 'validation_failed'],
+      ['a body over 8 KB', JSON.stringify({ email: 'a@b.co', password: 'x'.repeat(10_000) }), 'application/json', 413, 'payload_too_large'],
+    ])('signup with %s', async (_name, body, contentType, status, code) => {
+      const response = await fetch(`${server.base}/users/signup`, { method: 'POST', headers: { 'content-type': contentType }, body });
+      expect(response.status).toBe(status);
+      expect((await response.json()).error.code).toBe(code);
+    });
+
+    it('refuses a second signup with the same email', async () => {
+      const body = JSON.stringify({ email: 'twice@example.com', password: 'a-long-password' });
+      const headers = { 'content-type': 'application/json' };
+      expect((await fetch(`${server.base}/users/signup`, { method: 'POST', headers, body })).status).toBe(200);
+      const second = await fetch(`${server.base}/users/signup`, { method: 'POST', headers, body });
+      expect(second.status).toBe(409);
+      expect((await second.json()).error.code).toBe('email_taken');
+    });
+
+    it('answers an unknown /v2 path with 404 not_found, and a forged token with 401', async () => {
+      const missing = await fetch(`${server.base}/no-such-route`);
+      expect(missing.status).toBe(404);
+      expect((await missing.json()).error.code).toBe('not_found');
+      const forged = await fetch(`${server.base}/users/me/api-key-status`, {
+        headers: { authorization: 'Bearer eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.' },
+      });
+      expect(forged.status).toBe(401);
+    });
+  });
+}

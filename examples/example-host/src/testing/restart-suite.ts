@@ -1,0 +1,106 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import pino from 'pino';
+import { afterAll, describe, expect, it } from 'vitest';
+import { SYSTEM_OWNER } from '@byokit/core';
+import { fakeProviderKey } from '@byokit/core/testing';
+import { configFromEnvironment } from '../config.js';
+import type { ExampleServer } from './example-server.js';
+
+/** Starts the example on an existing data folder (and database), as a restart would. */
+async function start(example: ExampleServer, environment: Record<string, string>) {
+  const parts = await example.listen(
+    configFromEnvironment({ PORT: '0', FIRST_SUPERUSER_PASSWORD: 'admin-password-for-tests', ...environment }),
+    pino({ level: 'silent' }),
+  );
+  return { ...parts, base: `http://127.0.0.1:${parts.port}/v2` };
+}
+
+async function login(base: string, username: string, password: string) {
+  const response = await fetch(`${base}/login/access-token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ username, password }),
+  });
+  expect(response.status).toBe(200);
+  return { authorization: `Bearer ${((await response.json()) as { access_token: string }).access_token}` };
+}
+
+/** Everything the example keeps survives a stop and a start, on PGlite and (with DATABASE_URL) a real PostgreSQL. */
+export function describeRestart(example: ExampleServer): void {
+  const databases: Array<[string, () => Promise<Record<string, string>>]> = [['the embedded database (PGlite)', async () => ({})]];
+  const databaseUrl = process.env.DATABASE_URL;
+  const schemas: string[] = [];
+  if (databaseUrl) {
+    databases.push([
+      'a real PostgreSQL (DATABASE_URL)',
+      async () => {
+        const schema = `example_restart_${randomBytes(5).toString('hex')}`;
+        schemas.push(schema);
+        return { DATABASE_URL: databaseUrl, DATABASE_SCHEMA: schema };
+      },
+    ]);
+  }
+  afterAll(async () => {
+    if (!databaseUrl || schemas.length === 0) return;
+    const pool = new pg.Pool({ connectionString: databaseUrl });
+    for (const schema of schemas) await pool.query(`DROP SCHEMA "${schema}" CASCADE`);
+    await pool.end();
+  });
+
+  describe.each(databases)('the example server keeps everything across a restart, on %s', (_name, database) => {
+    it('users, personal keys, system keys and the audit trail survive a stop and a start', async () => {
+      const environment = { BYOKIT_DATA_DIR: mkdtempSync(join(tmpdir(), 'byokit-restart-')), ...(await database()) };
+      const personal = fakeProviderKey('anthropic');
+      const system = fakeProviderKey('openai');
+
+      const first = await start(example, environment);
+      await fetch(`${first.base}/users/signup`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ email: 'restart@example.com', password: 'a-long-password' }),
+      });
+      const user = await login(first.base, 'restart@example.com', 'a-long-password');
+      const admin = await login(first.base, 'admin@example.com', 'admin-password-for-tests');
+      const json = { 'content-type': 'application/json' };
+      expect(
+        (
+          await fetch(`${first.base}/users/me/api-key`, {
+            method: 'PATCH',
+            headers: { ...user, ...json },
+            body: JSON.stringify({ anthropic_api_key: personal }),
+          })
+        ).status,
+      ).toBe(200);
+      expect(
+        (
+          await fetch(`${first.base}/admin/api-key`, {
+            method: 'PATCH',
+            headers: { ...admin, ...json },
+            body: JSON.stringify({ openai_api_key: system }),
+          })
+        ).status,
+      ).toBe(200);
+      const auditBefore = await first.storage.listAudit({ limit: 100 });
+      await first.stop();
+
+      const second = await start(example, environment);
+      try {
+        const again = await login(second.base, 'restart@example.com', 'a-long-password');
+        const status = await (await fetch(`${second.base}/users/me/api-key-status`, { headers: again })).json();
+        expect(status.keys.anthropic).toMatchObject({ configured: true, hint: `…${personal.slice(-4)}` });
+        expect(status.keys.openai).toMatchObject({ configured: false, system_fallback: true });
+        const userId = ((await (await fetch(`${second.base}/users/me`, { headers: again })).json()) as { id: string }).id;
+        expect((await second.byokit.resolveKey({ userId }, 'anthropic')).key.reveal() === personal).toBe(true);
+        expect((await second.byokit.resolveKey({ userId }, 'openai')).key.reveal() === system).toBe(true);
+        expect((await second.storage.listKeys(SYSTEM_OWNER)).map((key) => key.provider)).toEqual(['openai']);
+        expect(await second.storage.listAudit({ limit: 100 })).toEqual(auditBefore);
+      } finally {
+        await second.stop();
+      }
+    }, 60_000);
+  });
+}

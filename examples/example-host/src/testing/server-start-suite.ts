@@ -1,0 +1,81 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { ExampleServer } from './example-server.js';
+
+const running: Array<ReturnType<typeof spawn>> = [];
+
+function startServer(serverPath: string, environment: Record<string, string>) {
+  const child = spawn(process.execPath, [serverPath], {
+    env: { PATH: process.env.PATH ?? '', PORT: '0', LOG_LEVEL: 'info', ...environment },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  running.push(child);
+  let output = '';
+  const listening = new Promise<{ port: number; output: () => string }>((resolve, reject) => {
+    child.stdout!.on('data', (chunk: Buffer) => {
+      output += chunk;
+      const port = /"port":(\d+)/.exec(output)?.[1];
+      if (port) resolve({ port: Number(port), output: () => output });
+    });
+    child.stderr!.on('data', (chunk: Buffer) => (output += chunk));
+    child.once('exit', (code) => reject(Object.assign(new Error(`server exited with ${code}`), { code, output })));
+  });
+  return listening;
+}
+
+/** The built server, started as `npm start` starts it (`node dist/server.js`), on a free port. */
+export function describeServerStart(example: ExampleServer): void {
+  afterEach(() => running.splice(0).forEach((child) => child.kill('SIGTERM')));
+
+  describe('the example server as npm start runs it', () => {
+    it('generates a keyring once into the data folder, mode 0600, with a loud notice, and reuses it', async () => {
+      const dataDirectory = mkdtempSync(join(tmpdir(), 'byokit-start-'));
+      const first = await startServer(example.serverPath, { BYOKIT_DATA_DIR: dataDirectory });
+      expect(first.output()).toContain('NO BYOKIT_KEYRING SET');
+      const keyringPath = join(dataDirectory, 'keyring');
+      expect(statSync(keyringPath).mode & 0o777).toBe(0o600);
+      const keyring = readFileSync(keyringPath, 'utf8');
+      expect(first.output()).not.toContain(keyring.trim().split(':')[1]!);
+
+      const status = await fetch(`http://127.0.0.1:${first.port}/v2/users/me/api-key-status`);
+      expect(status.status).toBe(401);
+      running.pop()!.kill('SIGTERM');
+
+      const second = await startServer(example.serverPath, { BYOKIT_DATA_DIR: dataDirectory });
+      expect(second.output()).not.toContain('NO BYOKIT_KEYRING SET');
+      expect(readFileSync(keyringPath, 'utf8')).toBe(keyring);
+    });
+
+    it("prints the first admin's password once when FIRST_SUPERUSER_PASSWORD is not set, and it works", async () => {
+      const { port, output } = await startServer(example.serverPath, { BYOKIT_DATA_DIR: mkdtempSync(join(tmpdir(), 'byokit-start-')) });
+      const password = /with the password (\S+) \(shown this once\)/.exec(output())?.[1];
+      expect(password).toBeDefined();
+      const login = await fetch(`http://127.0.0.1:${port}/v2/login/access-token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ username: 'admin@example.com', password: password! }),
+      });
+      expect(login.status).toBe(200);
+    });
+
+    it.each([
+      ['a key of the wrong length', 'k1:AAAA'],
+      ['a low-entropy key', `k1:${Buffer.alloc(32).toString('base64url')}`],
+      [
+        'duplicate ids',
+        `k1:${Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString('base64url')},k1:${Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString('base64url')}`,
+      ],
+    ])('refuses to start with %s in BYOKIT_KEYRING, saying what to fix', async (_name, keyring) => {
+      const failure = await startServer(example.serverPath, {
+        BYOKIT_DATA_DIR: mkdtempSync(join(tmpdir(), 'byokit-start-')),
+        BYOKIT_KEYRING: keyring,
+      }).catch((error: { code: number; output: string }) => error);
+      expect(failure).toMatchObject({ code: 1 });
+      expect((failure as { output: string }).output).toMatch(/BYOKIT_KEYRING|keyring/);
+      expect((failure as { output: string }).output).toContain('keyring_invalid');
+    });
+  });
+}

@@ -1,0 +1,138 @@
+import type { AddressInfo } from 'node:net';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyReply,
+  type onRequestAsyncHookHandler,
+} from 'fastify';
+import pino, { type Logger } from 'pino';
+import {
+  HEADERS_TIMEOUT_MS,
+  OWN_ROUTE_BODY_LIMIT_BYTES,
+  PREFIX,
+  REQUEST_TIMEOUT_MS,
+  bodyRefusal,
+  createExampleHost,
+  hasMediaType,
+  internalError,
+  notFound,
+  requestIdOf,
+  wrongMediaType,
+  type ExampleAnswer,
+  type ExampleHost,
+  type ExampleRoutes,
+  type ListeningServer,
+  type ServerConfig,
+} from '@byokit/example-host';
+import { byokitPlugin } from '@byokit/adapter-fastify';
+
+/** The example server's parts, returned so tests can reach them. */
+export interface ExampleApp extends ExampleHost {
+  app: FastifyInstance;
+}
+
+/** byokit's largest route limit (a chat, 2 MiB): Fastify's default `bodyLimit` of 1 MiB would refuse some chats Express takes. */
+const BYOKIT_BODY_LIMIT_BYTES = 2 * 1024 * 1024;
+
+/**
+ * The user guide's server on Fastify: the same host, routes and behaviour as the Express example (all but the
+ * mounting lines come from @byokit/example-host), with byokit registered as a plugin below `/v2`.
+ */
+export async function createExampleApp(config: ServerConfig, logger: Logger = pino({ level: config.logLevel })): Promise<ExampleApp> {
+  const host = await createExampleHost(config, logger);
+
+  const app = Fastify({
+    // One logger for the host, Fastify's request lines and byokit; a request's id is its x-request-id when sane.
+    // (Typed as Fastify's base logger: pino's own type would thread through every route and hook type.)
+    loggerInstance: logger as FastifyBaseLogger,
+    genReqId: (request) => requestIdOf(request.headers['x-request-id']),
+    requestTimeout: REQUEST_TIMEOUT_MS,
+    // Fastify's router refuses a path that is not valid percent-encoding before any route or plugin runs; it
+    // names no route, so it gets the example's 404 in the contract's shape rather than Fastify's own body.
+    frameworkErrors: (error, request, reply: FastifyReply) => {
+      if (error.code !== 'FST_ERR_BAD_URL') return reply.send(error);
+      return send(reply.header('x-request-id', request.id), notFound(request.id));
+    },
+  });
+  app.server.headersTimeout = HEADERS_TIMEOUT_MS;
+  app.addHook('onRequest', async (request, reply) => void reply.header('x-request-id', request.id));
+  app.setNotFoundHandler((request, reply) => send(reply, notFound(request.id)));
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    const refusal = BODY_REFUSALS[error.code];
+    if (refusal) return send(reply, bodyRefusal(refusal, request.id));
+    request.log.error({ requestId: request.id, error: String(error) }, 'request failed');
+    return send(reply, internalError(request.id));
+  });
+
+  // The mounting lines: the host's own routes, and byokit's beside them.
+  await app.register(ownRoutes, { prefix: PREFIX, routes: host.routes });
+  await app.register(byokitPlugin, {
+    byokit: host.byokit,
+    authenticate: (request) => host.authenticate(request.headers),
+    prefix: PREFIX,
+    bodyLimit: BYOKIT_BODY_LIMIT_BYTES,
+  });
+
+  return { ...host, app };
+}
+
+/** Starts the Fastify example on `config.port`: what `npm start` runs, and the tests. */
+export async function listen(config: ServerConfig, logger: Logger): Promise<ExampleApp & ListeningServer> {
+  const example = await createExampleApp(config, logger);
+  // '::' is every interface, IPv4 too, as Node's (and so Express's) default; Fastify's own default is localhost only.
+  await example.app.listen({ port: config.port, host: '::' });
+  return {
+    ...example,
+    port: (example.app.server.address() as AddressInfo).port,
+    stop: async () => {
+      await example.app.close();
+      await example.close();
+    },
+  };
+}
+
+/** Fastify's refusals of a body on the host's own routes, as the contract names them. */
+const BODY_REFUSALS: Record<string, Parameters<typeof bodyRefusal>[0] | undefined> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: 'payload_too_large',
+  FST_ERR_CTP_INVALID_JSON_BODY: 'invalid_json',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'invalid_json',
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'unsupported_encoding',
+};
+
+/** The example's own routes below the prefix; their form parser stays in this plugin. */
+async function ownRoutes(app: FastifyInstance, { routes }: { routes: ExampleRoutes }): Promise<void> {
+  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_request, body, done) =>
+    done(null, parseForm(body as string)),
+  );
+  const bodyOf = (type: string) => ({ bodyLimit: OWN_ROUTE_BODY_LIMIT_BYTES, onRequest: requireMediaType(type) });
+
+  app.post('/users/signup', bodyOf('application/json'), async (request, reply) =>
+    send(reply, await routes.signup(request.body, request.id)),
+  );
+  app.post('/login/access-token', bodyOf('application/x-www-form-urlencoded'), async (request, reply) =>
+    send(reply, await routes.login(request.body, request.id)),
+  );
+  app.get('/users/me', async (request, reply) => send(reply, await routes.me(request.headers, request.id)));
+}
+
+/** Refuses a body of another media type before it is read, as the Express example does. */
+function requireMediaType(type: string): onRequestAsyncHookHandler {
+  return async (request, reply) => {
+    if (!hasMediaType(request.headers['content-type'], type)) return send(reply, wrongMediaType(type, request.id));
+  };
+}
+
+/** A form body as Express's `urlencoded({ extended: false })` reads it: a repeated field becomes a list. */
+function parseForm(text: string): Record<string, string | string[]> {
+  const form: Record<string, string | string[]> = {};
+  for (const [name, value] of new URLSearchParams(text)) {
+    const previous = form[name];
+    form[name] = previous === undefined ? value : [...(Array.isArray(previous) ? previous : [previous]), value];
+  }
+  return form;
+}
+
+function send(reply: FastifyReply, answer: ExampleAnswer): FastifyReply {
+  return reply.code(answer.status).headers(answer.headers).send(answer.body);
+}

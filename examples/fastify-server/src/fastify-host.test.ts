@@ -1,0 +1,54 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fakeProviderKey } from '@byokit/core/testing';
+import { startTestServer } from '@byokit/example-host/testing';
+import { fastifyExample } from './test-server.js';
+
+// What only the Fastify example has to show: Fastify's own logging and limits, answered in the contract's shape.
+describe('the Fastify example as a Fastify host', () => {
+  let server: Awaited<ReturnType<typeof startTestServer>>;
+  let token = '';
+  beforeAll(async () => {
+    server = await startTestServer(fastifyExample);
+    token = await server.login('fastify@example.com');
+  });
+  afterAll(() => server.stop());
+
+  it("logs every request through Fastify's logger, under the caller's x-request-id", async () => {
+    await fetch(`${server.base}/users/me/api-key-status`, { headers: { authorization: `Bearer ${token}`, 'x-request-id': 'trace-me-1' } });
+    await expect
+      .poll(() => server.logLines.find((line) => line.includes('"reqId":"trace-me-1"') && line.includes('request completed')))
+      .toContain('"statusCode":200');
+  });
+
+  it('accepts a chat body over Fastify’s 1 MiB default, up to byokit’s own 2 MiB chat limit, as Express does', async () => {
+    const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
+    await fetch(`${server.base}/users/me/api-key`, {
+      method: 'PATCH',
+      headers,
+      body: JSON.stringify({ anthropic_api_key: fakeProviderKey('anthropic') }),
+    });
+    const chat = (size: number) =>
+      fetch(`${server.base}/llm/chat/completions`, {
+        method: 'POST',
+        headers,
+        body: JSON.stringify({
+          model_id: '564e8710-43a9-406f-b0ab-e8d651a33e82',
+          max_tokens: 64,
+          messages: [{ role: 'user', content: 'x'.repeat(size) }],
+        }),
+      });
+    const large = await chat(1_500_000);
+    // Past Fastify's default limit, byokit read the body and judged it by its own rules (a message that long is a 422).
+    expect(large.status).toBe(422);
+    expect((await large.json()).error.code).toBe('validation_failed');
+    const tooLarge = await chat(2_200_000);
+    expect(tooLarge.status).toBe(413);
+    expect((await tooLarge.json()).error.code).toBe('payload_too_large');
+  });
+
+  it("answers a path that is not valid percent-encoding with the contract's 404, not Fastify's own body", async () => {
+    const response = await fetch(`${server.base}/llm-models/%zz`, { headers: { 'x-request-id': 'bad-url' } });
+    expect(response.status).toBe(404);
+    expect(await response.json()).toEqual({ error: { code: 'not_found', message: 'No such route.', request_id: 'bad-url' } });
+  });
+});

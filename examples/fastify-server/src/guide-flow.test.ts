@@ -1,0 +1,4 @@
+import { describeGuideFlow } from '@byokit/example-host/testing';
+import { fastifyExample } from './test-server.js';
+
+describeGuideFlow(fastifyExample);

@@ -1,0 +1,125 @@
+import { request as httpRequest } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { serve } from '@hono/node-server';
+import { Hono } from 'hono';
+import { createFetchHandler } from '@byokit/core';
+import { fakeProviderKey } from '@byokit/core/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createHonoExample, type HonoExample } from './app.js';
+
+/** The guide's model id: claude-sonnet-4-5. */
+const GUIDE_MODEL_ID = '564e8710-43a9-406f-b0ab-e8d651a33e82';
+
+let example: HonoExample;
+let base: string;
+let server: ReturnType<typeof serve>;
+beforeAll(async () => {
+  example = await createHonoExample({ mockProviders: true });
+  server = serve({ fetch: example.app.fetch, port: 0, hostname: '127.0.0.1' });
+  await new Promise((resolve) => server.once('listening', resolve));
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const patch = await fetch(`${base}/v2/users/me/api-key`, {
+    method: 'PATCH',
+    headers: { authorization: 'Bearer demo-user-token', 'content-type': 'application/json' },
+    body: JSON.stringify({ anthropic_api_key: fakeProviderKey('anthropic') }),
+  });
+  expect(patch.status).toBe(200);
+});
+afterAll(async () => {
+  await new Promise((resolve) => server.close(resolve));
+  await example.close();
+});
+
+const chatBody = (stream: boolean) =>
+  JSON.stringify({ model_id: GUIDE_MODEL_ID, messages: [{ role: 'user', content: 'Hello!' }], max_tokens: 1024, stream });
+
+const chat = (stream: boolean) =>
+  fetch(`${base}/v2/llm/chat/completions`, {
+    method: 'POST',
+    headers: { authorization: 'Bearer demo-user-token', 'content-type': 'application/json' },
+    body: chatBody(stream),
+  });
+
+describe('byokit mounted in Hono with one line', () => {
+  it('answers a chat request through the mock providers with the user’s key', async () => {
+    const response = await chat(false);
+    expect(response.status).toBe(200);
+    expect(response.headers.get('x-byok-key-source')).toBe('user');
+    expect(await response.json()).toMatchObject({
+      object: 'chat.completion',
+      provider: 'anthropic',
+      model_id: GUIDE_MODEL_ID,
+      choices: [{ message: { role: 'assistant', content: expect.any(String) }, finish_reason: 'stop' }],
+      usage: { key_source: 'user' },
+    });
+  });
+
+  it('streams the answer as server-sent events, chunk by chunk, ending with usage and [DONE]', async () => {
+    example.mockProviders!.setChunkGapMs(20);
+    try {
+      const response = await chat(true);
+      expect(response.status).toBe(200);
+      expect(response.headers.get('content-type')).toBe('text/event-stream; charset=utf-8');
+      const reader = response.body!.getReader();
+      const reads: string[] = [];
+      for (let part = await reader.read(); !part.done; part = await reader.read()) reads.push(new TextDecoder().decode(part.value));
+      // The provider paces its events, so they cannot all have come in one piece.
+      expect(reads.length).toBeGreaterThan(2);
+      const events = reads
+        .join('')
+        .split('\n\n')
+        .filter((block) => block.startsWith('data: '))
+        .map((block) => block.slice(6));
+      expect(events.at(-1)).toBe('[DONE]');
+      expect(JSON.parse(events.at(-2)!)).toMatchObject({ object: 'chat.completion.chunk', usage: { key_source: 'user' } });
+    } finally {
+      example.mockProviders!.setChunkGapMs(0);
+    }
+  });
+
+  it('aborts the provider call when the client goes away mid-stream', async () => {
+    const mock = example.mockProviders!;
+    mock.reset();
+    mock.setChunkGapMs(50);
+    try {
+      await new Promise<void>((resolve, reject) => {
+        const client = httpRequest(
+          `${base}/v2/llm/chat/completions`,
+          { method: 'POST', headers: { authorization: 'Bearer demo-user-token', 'content-type': 'application/json' } },
+          (response) =>
+            response.once('data', () => {
+              client.destroy();
+              resolve();
+            }),
+        );
+        client.on('error', reject);
+        client.end(chatBody(true));
+      });
+      const upstream = await mock.waitForRequest((request) => request.provider === 'anthropic' && request.aborted);
+      expect(upstream.aborted).toBe(true);
+    } finally {
+      mock.setChunkGapMs(0);
+    }
+  });
+
+  it("answers unknown /v2 paths with the contract's 404 and leaves the rest to the Hono app", async () => {
+    const unknown = await fetch(`${base}/v2/not-a-route`, { headers: { 'x-request-id': 'req-1' } });
+    expect(unknown.status).toBe(404);
+    expect(await unknown.json()).toEqual({ error: { code: 'not_found', message: 'No such route.', request_id: 'req-1' } });
+    const anonymous = await fetch(`${base}/v2/users/me/api-key-status`);
+    expect(anonymous.status).toBe(401);
+    expect(await (await fetch(`${base}/`)).text()).toMatch(/byokit example on Hono/);
+  });
+});
+
+describe('a Hono host that keeps routes of its own below /v2', () => {
+  it('mounts byokit with fallThrough and answers its own routes after it (the README snippet)', async () => {
+    const byokitFetch = createFetchHandler(example.byokit, { authenticate: () => null, fallThrough: true });
+    const app = new Hono();
+    app.all('/v2/*', async (c, next) => (await byokitFetch(c.req.raw)) ?? next());
+    app.get('/v2/host-route', (c) => c.json({ host: true }));
+    expect(await (await app.request('/v2/host-route')).json()).toEqual({ host: true });
+    expect((await app.request('/v2/users/me/api-key-status')).status).toBe(401);
+    expect((await app.request('/v2/not-a-route')).status).toBe(404);
+  });
+});

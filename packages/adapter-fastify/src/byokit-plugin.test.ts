@@ -1,0 +1,236 @@
+import { request as httpRequest } from 'node:http';
+import { describe, expect, it } from 'vitest';
+import type { Byokit, ByokitRequest } from '@byokit/core';
+import { fakeProviderKey } from '@byokit/core/testing';
+import { newByokit, startFastify } from './test-hosts.js';
+
+const GUIDE_MODEL_ID = '564e8710-43a9-406f-b0ab-e8d651a33e82';
+const alice = { authorization: 'Bearer alice' };
+const json = { 'content-type': 'application/json' };
+
+describe('Fastify plugin: the user guide through Fastify', () => {
+  it('sets a personal key, lists the models it opens, and chats through it', async () => {
+    const { byokit, mock } = await newByokit();
+    const { base } = await startFastify(byokit);
+    const key = fakeProviderKey('anthropic');
+
+    const patch = await fetch(`${base}/v2/users/me/api-key`, {
+      method: 'PATCH',
+      headers: { ...alice, ...json, 'x-request-id': 'req-42' },
+      body: JSON.stringify({ anthropic_api_key: key }),
+    });
+    expect(patch.status).toBe(200);
+    expect(patch.headers.get('x-request-id')).toBe('req-42');
+    expect(patch.headers.get('content-type')).toBe('application/json; charset=utf-8');
+    expect(await patch.json()).toMatchObject({ has_anthropic_key: true, keys: { anthropic: { hint: `…${key.slice(-4)}` } } });
+
+    const models = await fetch(`${base}/v2/llm-models/?is_active=true`, { headers: alice });
+    const { data } = (await models.json()) as { data: Array<{ id: string; provider: string; key_source: string }> };
+    expect(new Set(data.map((model) => model.provider))).toEqual(new Set(['anthropic']));
+    expect(data.map((model) => model.id)).toContain(GUIDE_MODEL_ID);
+
+    const chat = await fetch(`${base}/v2/llm/chat/completions`, {
+      method: 'POST',
+      headers: { ...alice, ...json },
+      body: JSON.stringify({ model_id: GUIDE_MODEL_ID, messages: [{ role: 'user', content: 'Hello!' }], max_tokens: 1024 }),
+    });
+    expect(chat.status).toBe(200);
+    expect(chat.headers.get('x-byok-key-source')).toBe('user');
+    const answer = await chat.json();
+    expect(answer).toMatchObject({ object: 'chat.completion', provider: 'anthropic', usage: { key_source: 'user' } });
+    expect(answer.choices[0].message.content.length).toBeGreaterThan(0);
+    expect(mock.requests).toHaveLength(1);
+    expect(mock.requests[0]).toMatchObject({ provider: 'anthropic', path: '/v1/messages', key });
+  });
+
+  it('answers 401 in the contract shape when the host says nobody is signed in', async () => {
+    const { base } = await startFastify((await newByokit()).byokit);
+    const anonymous = await fetch(`${base}/v2/users/me/api-key-status`);
+    expect(anonymous.status).toBe(401);
+    expect((await anonymous.json()).error.code).toBe('unauthenticated');
+  });
+});
+
+describe('Fastify plugin: streamed chat', () => {
+  async function streamingHost() {
+    const { byokit, mock } = await newByokit();
+    const { base, logLines } = await startFastify(byokit);
+    await byokit.handle({
+      method: 'PATCH',
+      url: '/users/me/api-key',
+      headers: json,
+      body: { kind: 'parsed', value: { anthropic_api_key: fakeProviderKey('anthropic') } },
+      authenticate: () => ({ userId: 'alice', isAdmin: false }),
+    });
+    const body = JSON.stringify({ model_id: GUIDE_MODEL_ID, messages: [{ role: 'user', content: 'Hello!' }], stream: true });
+    return { base, mock, body, logLines };
+  }
+
+  it('sends each chunk as the provider sends it: the first arrives long before the stream ends', async () => {
+    const { base, mock, body } = await streamingHost();
+    mock.setChunkGapMs(100);
+    const started = performance.now();
+    const response = await fetch(`${base}/v2/llm/chat/completions`, { method: 'POST', headers: { ...alice, ...json }, body });
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toBe('text/event-stream; charset=utf-8');
+    const reader = response.body!.getReader();
+    const first = new TextDecoder().decode((await reader.read()).value);
+    const firstAt = performance.now() - started;
+    let rest = '';
+    for (let part = await reader.read(); !part.done; part = await reader.read()) rest += new TextDecoder().decode(part.value);
+    const endAt = performance.now() - started;
+    expect(first).toMatch(/^data: \{"id":"chatcmpl-/);
+    expect(rest.trimEnd().endsWith('data: [DONE]')).toBe(true);
+    // The recorded stream has 11 events 100 ms apart: buffered, the first chunk would come with the last.
+    expect(endAt).toBeGreaterThan(800);
+    expect(firstAt).toBeLessThan(endAt / 2);
+  });
+
+  it('aborts the provider call when the client goes away mid-stream, and logs it through request.log', async () => {
+    const { base, mock, body, logLines } = await streamingHost();
+    mock.setChunkGapMs(100);
+    await new Promise<void>((resolve) => {
+      const client = httpRequest(`${base}/v2/llm/chat/completions`, { method: 'POST', headers: { ...alice, ...json } }, (response) =>
+        response.once('data', () => (client.destroy(), resolve())),
+      );
+      client.on('error', () => {});
+      client.end(body);
+    });
+    const upstream = await mock.waitForRequest((request) => request.provider === 'anthropic' && request.aborted, { timeoutMs: 5_000 });
+    expect(upstream.aborted).toBe(true);
+    // Fastify's request logger (with its reqId), not a logger of the adapter's own.
+    await expect.poll(() => logLines.find((line) => line.includes('the client went away'))).toMatch(/"reqId":"req-/);
+  });
+
+  it("aborts the request's signal when the client goes away before any answer (a provider still thinking)", async () => {
+    let signal: AbortSignal | undefined;
+    const thinking: Pick<Byokit, 'handle'> = {
+      handle: (request) =>
+        new Promise((resolve) => {
+          signal = request.signal;
+          request.signal!.addEventListener('abort', () => resolve({ status: 499, headers: {}, body: '' }));
+        }),
+    };
+    const { base } = await startFastify(thinking);
+    const client = httpRequest(`${base}/v2/llm/chat/completions`, { method: 'POST', headers: { ...alice, ...json } });
+    client.on('error', () => {});
+    client.end('{}');
+    await expect.poll(() => signal).toBeDefined();
+    expect(signal!.aborted).toBe(false);
+    client.destroy();
+    await expect.poll(() => signal!.aborted).toBe(true);
+  });
+
+  it('writes chunks as they are produced, whatever produced them', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const stand_in: Pick<Byokit, 'handle'> = {
+      handle: async (_request: ByokitRequest) => ({
+        status: 200,
+        headers: { 'content-type': 'text/event-stream' },
+        body: (async function* () {
+          yield 'data: first\n\n';
+          await gate;
+          yield 'data: second\n\n';
+        })(),
+      }),
+    };
+    const { base } = await startFastify(stand_in);
+    const reader = (await fetch(`${base}/v2/anything`)).body!.getReader();
+    expect(new TextDecoder().decode((await reader.read()).value)).toBe('data: first\n\n');
+    release();
+    let rest = '';
+    for (let part = await reader.read(); !part.done; part = await reader.read()) rest += new TextDecoder().decode(part.value);
+    expect(rest).toBe('data: second\n\n');
+  });
+});
+
+describe('Fastify plugin: a good guest in the host app', () => {
+  it("leaves the host's routes, JSON parser and 404 alone, and hands it the paths that are not byokit's", async () => {
+    const { byokit } = await newByokit();
+    const { base } = await startFastify(byokit, {
+      setUp: (app) => {
+        app.post('/v2/host-echo', async (request) => ({ echoed: request.body }));
+        app.get('/v2/host-route', async () => ({ host: true }));
+        app.post('/elsewhere', async (request) => ({ echoed: request.body }));
+        app.setNotFoundHandler((request, reply) => reply.code(404).send({ hostNotFound: request.url }));
+      },
+    });
+    const echo = (path: string) => fetch(`${base}${path}`, { method: 'POST', headers: json, body: '{"a":1}' });
+    // The host's own JSON parser still parses, beside byokit's prefix and inside it.
+    expect(await (await echo('/v2/host-echo')).json()).toEqual({ echoed: { a: 1 } });
+    expect(await (await echo('/elsewhere')).json()).toEqual({ echoed: { a: 1 } });
+    expect(await (await fetch(`${base}/v2/host-route`)).json()).toEqual({ host: true });
+    // Not byokit's: the host's not-found handler answers, inside the prefix and out.
+    for (const path of ['/v2/no-such-route', '/v2/users/me/api-key-status/extra', '/nowhere']) {
+      const missing = await fetch(`${base}${path}`, { method: 'POST', headers: json, body: '{}' });
+      expect(missing.status).toBe(404);
+      expect(await missing.json()).toEqual({ hostNotFound: path });
+    }
+  });
+
+  it("falls through to Fastify's own 404 when the host has no handler of its own", async () => {
+    const { base } = await startFastify((await newByokit()).byokit);
+    const missing = await fetch(`${base}/v2/no-such-route`);
+    expect(missing.status).toBe(404);
+    expect(await missing.json()).toMatchObject({ error: 'Not Found', message: 'Route GET:/v2/no-such-route not found' });
+  });
+
+  it("runs the host's hooks on byokit's answers and logs them as Fastify logs any request", async () => {
+    const { byokit } = await newByokit();
+    const { base, logLines } = await startFastify(byokit, {
+      setUp: (app) => app.addHook('onSend', async (_request, reply) => void reply.header('x-host-hook', 'ran')),
+    });
+    const response = await fetch(`${base}/v2/users/me/api-key-status`, { headers: alice });
+    expect(response.status).toBe(200);
+    expect(response.headers.get('x-host-hook')).toBe('ran');
+    await expect.poll(() => logLines.some((line) => line.includes('request completed') && line.includes('"statusCode":200'))).toBe(true);
+  });
+
+  it("keeps the host's error handler for the host's routes", async () => {
+    const { base } = await startFastify((await newByokit()).byokit, {
+      setUp: (app) => {
+        app.setErrorHandler((error, _request, reply) => reply.code(418).send({ host: (error as Error).message }));
+        app.post('/v2/host-echo', async (request) => ({ echoed: request.body }));
+      },
+    });
+    const bad = await fetch(`${base}/v2/host-echo`, { method: 'POST', headers: json, body: '{"a":' });
+    expect(bad.status).toBe(418);
+  });
+});
+
+describe('Fastify plugin: body limits', () => {
+  const send = (base: string, body: string, headers: Record<string, string> = { ...alice, ...json }) =>
+    fetch(`${base}/v2/users/me/api-key`, { method: 'PATCH', headers, body });
+
+  it("refuses a body over the route's limit with 413 payload_too_large in the contract's shape", async () => {
+    const { base } = await startFastify((await newByokit()).byokit);
+    const large = await send(base, JSON.stringify({ openai_api_key: 'x'.repeat(50_000) }));
+    expect(large.status).toBe(413);
+    const { error } = await large.json();
+    expect(error).toEqual({ code: 'payload_too_large', message: expect.stringContaining('8192 bytes'), request_id: expect.any(String) });
+  });
+
+  it("holds a body to Fastify's bodyLimit too, in the contract's shape, streamed or declared", async () => {
+    const { base } = await startFastify((await newByokit()).byokit, { bodyLimit: 1000 });
+    const declared = await send(base, JSON.stringify({ openai_api_key: 'x'.repeat(2_000) }));
+    expect(declared.status).toBe(413);
+    expect((await declared.json()).error).toMatchObject({ code: 'payload_too_large', message: expect.stringContaining('1000 bytes') });
+    // Chunked, with no Content-Length: counted as it arrives.
+    const chunked = await fetch(`${base}/v2/users/me/api-key`, {
+      method: 'PATCH',
+      headers: { ...alice, ...json },
+      body: new Blob([JSON.stringify({ openai_api_key: 'x'.repeat(2_000) })]).stream(),
+      duplex: 'half',
+    } as RequestInit);
+    expect(chunked.status).toBe(413);
+    expect((await chunked.json()).error.code).toBe('payload_too_large');
+  });
+
+  it('takes bodyLimit from the plugin options over the server default, and checks auth before size', async () => {
+    const { base } = await startFastify((await newByokit()).byokit, { bodyLimit: 100_000, pluginBodyLimit: 500 });
+    expect((await send(base, JSON.stringify({ openai_api_key: 'x'.repeat(1_000) }))).status).toBe(413);
+    const anonymous = await send(base, JSON.stringify({ openai_api_key: 'x'.repeat(1_000) }), json);
+    expect(anonymous.status).toBe(401);
+  });
+});

@@ -1,0 +1,120 @@
+import { Readable } from 'node:stream';
+import type { FastifyError, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import { ByokitError, type Authenticate, type Byokit, type ByokitRequest } from '@byokit/core';
+
+/** Options of {@link byokitPlugin}; Fastify's own `prefix` says where the routes are mounted. */
+export interface ByokitPluginOptions {
+  /** The byokit instance whose routes to answer (`createByokit(…)`). */
+  byokit: Pick<Byokit, 'handle'>;
+  /** Your auth: the principal behind a Fastify request, or null when nobody is signed in. */
+  authenticate: Authenticate<FastifyRequest>;
+  /**
+   * Largest request body, in bytes, on byokit's routes; default: your server's `bodyLimit` (Fastify's default
+   * is 1 MiB). byokit's own per-route limits (8 KiB for keys, 2 MiB for chat…) apply within it, so raise it to
+   * 2 MiB to accept every chat body Express would.
+   */
+  bodyLimit?: number;
+}
+
+/** Fastify's refusals of a request body or its media type, made before any handler runs. */
+const BODY_REFUSALS = new Set(['FST_ERR_CTP_INVALID_MEDIA_TYPE', 'FST_ERR_ROUTE_MISSING_CONTENT_TYPE']);
+
+/**
+ * byokit's /v2 routes as an encapsulated Fastify plugin:
+ *
+ * ```ts
+ * await app.register(byokitPlugin, { byokit, authenticate: (request) => principalFromYourSession(request), prefix: '/v2' });
+ * ```
+ *
+ * It only translates between Fastify's request and reply and `byokit.handle`; every rule is the core's, so
+ * status, headers and body are the same as on every other adapter.
+ *
+ * - Encapsulated: its body parser, error handler and route live in the plugin's own context; your app's JSON
+ *   parser, error handler and other routes are untouched.
+ * - Paths that are not byokit's go to Fastify's not-found handling (`reply.callNotFound()`), so your own 404
+ *   handler answers them; your routes under the same prefix answer before byokit's catch-all.
+ * - The body reaches byokit unread, so that its per-route limits and the order of its checks (401 before 413)
+ *   hold; your `bodyLimit` still caps it, and a body over it is refused with byokit's `413 payload_too_large`.
+ * - Streamed answers (server-sent events) are piped chunk by chunk, with backpressure; a client that goes away
+ *   aborts the request's signal, so the provider call stops too.
+ *
+ * Why through Fastify's request and reply rather than `reply.hijack()` and core's Node handler: a hijacked
+ * reply skips your `onSend` and `onResponse` hooks and Fastify's request logging, which a Fastify host expects
+ * to see on every route; `reply.send()` of a string or a stream already writes exactly what core answers.
+ */
+export const byokitPlugin: FastifyPluginAsync<ByokitPluginOptions> = async (fastify, options) => {
+  const { byokit, authenticate, bodyLimit } = options;
+  // Fastify's own `prefix` (and any prefix of the plugins around this one) is where byokit's paths start.
+  const prefixLength = fastify.prefix.replace(/\/+$/, '').length;
+
+  // In this plugin's context only: every body is left unread for byokit, whose schemas and limits decide.
+  fastify.removeAllContentTypeParsers();
+  fastify.addContentTypeParser('*', (_request, payload, done) => done(null, payload));
+
+  const answered = new WeakSet<FastifyRequest>();
+
+  async function answer(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
+    answered.add(request);
+    const aborted = new AbortController();
+    reply.raw.once('close', () => {
+      if (reply.raw.writableFinished) return;
+      request.log.debug('byokit: the client went away before the answer was complete; aborting the provider call');
+      aborted.abort();
+    });
+    const response = await byokit.handle({
+      method: request.method,
+      // The wildcard route matched, so the URL is the prefix, a slash, then byokit's path and query.
+      url: request.url.slice(prefixLength),
+      headers: request.headers,
+      body: bodyOf(request),
+      authenticate: () => authenticate(request),
+      signal: aborted.signal,
+    });
+    if (response === undefined) {
+      reply.callNotFound();
+      return reply;
+    }
+    reply.code(response.status).headers(response.headers);
+    if (typeof response.body === 'string') return reply.send(response.body);
+    // Fastify pipes a stream as its chunks come, waiting on the socket when it is full.
+    return reply.send(Readable.from(response.body, { objectMode: false }));
+  }
+
+  // Fastify refuses a malformed Content-Type before any handler runs, in its own error shape. On byokit's
+  // routes the core decides instead (after auth, in the contract's shape), as on every other adapter; any
+  // other error goes on to your error handler.
+  fastify.setErrorHandler((error: FastifyError, request, reply) => {
+    if (BODY_REFUSALS.has(error.code) && !answered.has(request) && !reply.sent) return answer(request, reply);
+    throw error;
+  });
+
+  fastify.route({ method: fastify.supportedMethods, url: '/*', ...(bodyLimit !== undefined && { bodyLimit }), handler: answer });
+};
+
+/**
+ * The body, unread: the stream the plugin's parser passed on (after your `preParsing` hooks), or the raw
+ * request where Fastify parsed nothing (GET, an empty body), held to the route's Fastify `bodyLimit`.
+ */
+function bodyOf(request: FastifyRequest): ByokitRequest['body'] {
+  const payload = request.body instanceof Readable ? request.body : request.raw;
+  const declared = Number(request.headers['content-length']);
+  return { kind: 'stream', stream: withinLimit(payload, request.routeOptions.bodyLimit, Number.isFinite(declared) ? declared : 0) };
+}
+
+/**
+ * The body's bytes, refused with byokit's `payload_too_large` past `limitBytes`. byokit reads a body only after
+ * auth and only up to its route's own limit, which is usually the smaller: then this never fires and the
+ * answer is the core's, byte for byte.
+ */
+async function* withinLimit(payload: AsyncIterable<Uint8Array>, limitBytes: number, declaredBytes: number): AsyncGenerator<Uint8Array> {
+  if (declaredBytes > limitBytes) throw tooLarge(limitBytes);
+  let total = 0;
+  for await (const chunk of payload) {
+    total += chunk.byteLength;
+    if (total > limitBytes) throw tooLarge(limitBytes);
+    yield chunk;
+  }
+}
+
+const tooLarge = (limitBytes: number) =>
+  new ByokitError('payload_too_large', `The request body is larger than this server accepts (${limitBytes} bytes).`);

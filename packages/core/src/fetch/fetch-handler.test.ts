@@ -1,0 +1,380 @@
+import { createServer, request as httpRequest, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Readable } from 'node:stream';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { admin, alice, sseEvents, testByokit } from '../http/test-helpers.js';
+import type { Principal } from '../http/types.js';
+import { fakeProviderKey } from '../keys/fake-keys.js';
+import { createNodeHandler } from '../node/node-handler.js';
+import { startMockProviders, type MockProviders } from '../testing/mock-providers.js';
+import { createFetchHandler, type FetchHandler } from './fetch-handler.js';
+
+/** The guide's model id: claude-sonnet-4-5 (docs/user-api-key-guide.md, step 5). */
+const GUIDE_MODEL_ID = '564e8710-43a9-406f-b0ab-e8d651a33e82';
+const ORIGIN = 'http://host.test';
+
+let mock: MockProviders;
+beforeAll(async () => {
+  mock = await startMockProviders();
+});
+afterAll(() => mock.close());
+beforeEach(() => {
+  mock.reset();
+  mock.setChunkGapMs(0);
+});
+
+const servers: Server[] = [];
+afterEach(() =>
+  servers.splice(0).forEach((server) => {
+    server.closeAllConnections();
+    server.close();
+  }),
+);
+
+/** The host's auth in these tests: `Bearer alice` or `Bearer admin`, read from any header form. */
+const principals: Record<string, Principal> = { 'Bearer alice': alice, 'Bearer admin': admin };
+const authenticate = (request: { headers: Headers }) => principals[request.headers.get('authorization') ?? ''] ?? null;
+
+/** A byokit pointed at the mock providers, on a fixed clock so that two answers to one request are equal. */
+async function setUp() {
+  const providers = Object.fromEntries(Object.entries(mock.baseUrls).map(([provider, baseUrl]) => [provider, { baseUrl, retries: 0 }]));
+  const fixed = new Date('2026-11-25T10:00:00Z');
+  const { byokit } = await testByokit({ providers, now: () => fixed });
+  const handler = createFetchHandler(byokit, { authenticate });
+  return { byokit, handler };
+}
+
+const json = (method: string, path: string, body: unknown, user = 'alice', headers: Record<string, string> = {}) =>
+  new Request(`${ORIGIN}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${user}`, 'content-type': 'application/json', ...headers },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
+
+const hello = (extra: Record<string, unknown> = {}) => ({
+  model_id: GUIDE_MODEL_ID,
+  messages: [{ role: 'user', content: 'Hello!' }],
+  max_tokens: 1024,
+  ...extra,
+});
+
+async function withAnthropicKey(handler: FetchHandler): Promise<void> {
+  const response = await handler(json('PATCH', '/v2/users/me/api-key', { anthropic_api_key: fakeProviderKey('anthropic') }));
+  expect(response.status).toBe(200);
+}
+
+describe('createFetchHandler', () => {
+  it('sets a personal key and reads its status back, with the contract headers', async () => {
+    const { handler } = await setUp();
+    const key = fakeProviderKey('openai');
+    const patch = await handler(json('PATCH', '/v2/users/me/api-key', { openai_api_key: key }, 'alice', { 'x-request-id': 'req-7' }));
+    expect(patch.status).toBe(200);
+    expect(patch.headers.get('x-request-id')).toBe('req-7');
+    expect(patch.headers.get('content-type')).toBe('application/json; charset=utf-8');
+    expect(patch.headers.get('cache-control')).toBe('no-store');
+    expect((await patch.json()).has_openai_key).toBe(true);
+    const status = await handler(new Request(`${ORIGIN}/v2/users/me/api-key-status`, { headers: { authorization: 'Bearer alice' } }));
+    expect((await status.json()).keys.openai.hint).toBe(`…${key.slice(-4)}`);
+    const anonymous = await handler(new Request(`${ORIGIN}/v2/users/me/api-key-status`));
+    expect(anonymous.status).toBe(401);
+    expect((await anonymous.json()).error.code).toBe('unauthenticated');
+  });
+
+  it("answers paths outside the prefix, or unknown below it, with the contract's 404", async () => {
+    const { handler } = await setUp();
+    for (const path of ['/', '/v2x/users/me/api-key-status', '/elsewhere/v2/users/me', '/v2/not-a-route', '/v2']) {
+      const response = await handler(new Request(`${ORIGIN}${path}`, { headers: { 'x-request-id': 'req-404' } }));
+      expect([path, response.status, response.headers.get('content-type')]).toEqual([path, 404, 'application/json; charset=utf-8']);
+      expect(await response.json()).toEqual({ error: { code: 'not_found', message: 'No such route.', request_id: 'req-404' } });
+    }
+  });
+
+  it('with fallThrough, resolves undefined for what is not byokit, leaving the body unread for the host', async () => {
+    const { byokit } = await setUp();
+    const handler = createFetchHandler(byokit, { authenticate, prefix: '/api/llm/', fallThrough: true });
+    const outside = new Request(`${ORIGIN}/api/other`, { method: 'POST', body: '{"host": true}' });
+    expect(await handler(outside)).toBeUndefined();
+    expect(await outside.json()).toEqual({ host: true });
+    expect(await handler(new Request(`${ORIGIN}/api/llm/not-a-route`))).toBeUndefined();
+    const mine = await handler(new Request(`${ORIGIN}/api/llm/llm-models/?is_active=true`, { headers: { authorization: 'Bearer alice' } }));
+    expect(mine?.status).toBe(200);
+  });
+
+  it("refuses a body over the route's limit with 413 in the contract shape, and stops reading it", async () => {
+    const { handler } = await setUp();
+    let pulled = 0;
+    let cancelled = false;
+    // No content-length: the limit has to hold while reading, not only on the declared size.
+    const endless = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        pulled++;
+        controller.enqueue(new TextEncoder().encode(`{"openai_api_key": "${'x'.repeat(16_384)}`));
+      },
+      cancel() {
+        cancelled = true;
+      },
+    });
+    const request = new Request(`${ORIGIN}/v2/users/me/api-key`, {
+      method: 'PATCH',
+      headers: { authorization: 'Bearer alice', 'content-type': 'application/json' },
+      body: endless,
+      duplex: 'half',
+    } as RequestInit);
+    const response = await handler(request);
+    expect(response.status).toBe(413);
+    expect((await response.json()).error.code).toBe('payload_too_large');
+    expect(cancelled).toBe(true);
+    expect(pulled).toBeLessThan(10);
+  });
+
+  it('streams a chat answer from the provider event by event', async () => {
+    const { handler } = await setUp();
+    await withAnthropicKey(handler);
+    const response = await handler(json('POST', '/v2/llm/chat/completions', hello({ stream: true })));
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toBe('text/event-stream; charset=utf-8');
+    expect(response.headers.get('x-byok-key-source')).toBe('user');
+    const reader = response.body!.getReader();
+    const reads: string[] = [];
+    for (let part = await reader.read(); !part.done; part = await reader.read()) reads.push(new TextDecoder().decode(part.value));
+    // Pulled one at a time: every read is exactly one server-sent event.
+    expect(reads.every((read) => /^data: [^\n]+\n\n$/.test(read))).toBe(true);
+    const events = sseEvents(reads.join(''));
+    expect(events.at(-1)).toBe('[DONE]');
+    expect(events.at(-2)).toMatchObject({ object: 'chat.completion.chunk', usage: { key_source: 'user' } });
+    expect(events.length).toBeGreaterThan(3);
+  });
+
+  it('cancelling the response body mid-stream aborts the provider call and records the usage as aborted', async () => {
+    const { byokit, handler } = await setUp();
+    await withAnthropicKey(handler);
+    mock.setChunkGapMs(50);
+    const response = await handler(json('POST', '/v2/llm/chat/completions', hello({ stream: true })));
+    const reader = response.body!.getReader();
+    expect(new TextDecoder().decode((await reader.read()).value)).toMatch(/^data: /);
+    await reader.cancel();
+    await expect.poll(() => mock.requests.find((request) => request.provider === 'anthropic')?.aborted, { timeout: 5_000 }).toBe(true);
+    await expect.poll(async () => (await byokit.usage.events(alice.userId)).records[0]?.status, { timeout: 5_000 }).toBe('aborted');
+  });
+
+  it('cancelling while a read waits for the next chunk aborts the call at once, not when that chunk comes', async () => {
+    let signal: AbortSignal | undefined;
+    const handler = createFetchHandler(
+      {
+        handle: async (request) => {
+          signal = request.signal;
+          return {
+            status: 200,
+            headers: { 'content-type': 'text/event-stream' },
+            body: (async function* () {
+              yield 'data: first\n\n';
+              // A provider that is slow to send its next event: only the abort ends the wait.
+              await new Promise((_resolve, reject) => request.signal!.addEventListener('abort', () => reject(request.signal!.reason)));
+              yield 'data: never\n\n';
+            })(),
+          };
+        },
+      },
+      { authenticate },
+    );
+    const reader = (await handler(new Request(`${ORIGIN}/v2/stream`))).body!.getReader();
+    expect(new TextDecoder().decode((await reader.read()).value)).toBe('data: first\n\n');
+    const waiting = reader.read();
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(signal?.aborted).toBe(false);
+    await reader.cancel();
+    expect(signal?.aborted).toBe(true);
+    expect((await waiting).done).toBe(true);
+  });
+
+  it("aborting the request's signal (the client went away) aborts the provider call", async () => {
+    const { handler } = await setUp();
+    await withAnthropicKey(handler);
+    mock.setChunkGapMs(50);
+    const client = new AbortController();
+    const request = new Request(json('POST', '/v2/llm/chat/completions', hello({ stream: true })), { signal: client.signal });
+    const response = await handler(request);
+    const reader = response.body!.getReader();
+    await reader.read();
+    client.abort();
+    await expect.poll(() => mock.requests.find((request) => request.provider === 'anthropic')?.aborted, { timeout: 5_000 }).toBe(true);
+    await reader.cancel().catch(() => {});
+  });
+
+  it('refuses, as a host bug, a request whose body something else already read', async () => {
+    const { handler } = await setUp();
+    const request = json('PATCH', '/v2/users/me/api-key', { openai_api_key: null });
+    await request.text();
+    await expect(handler(request)).rejects.toThrow(/body was already read: mount byokit before anything that reads the body/);
+  });
+});
+
+describe('byokit.fetch', () => {
+  it('answers with the auth and prefix given to createByokit, and a 404 for what is not byokit', async () => {
+    const { byokit } = await testByokit({ fetchHandler: { authenticate, prefix: '/llm-api' } });
+    const models = await byokit.fetch(new Request(`${ORIGIN}/llm-api/llm-models`, { headers: { authorization: 'Bearer alice' } }));
+    expect(models.status).toBe(200);
+    expect(await models.json()).toEqual({ data: [], count: 0 });
+    expect((await byokit.fetch(new Request(`${ORIGIN}/v2/llm-models`))).status).toBe(404);
+    // Needs no `this`: hosts pass it on as is (`Deno.serve(byokit.fetch)`).
+    const { fetch: detached } = byokit;
+    expect((await detached(new Request(`${ORIGIN}/llm-api/llm-models`))).status).toBe(401);
+  });
+
+  it('rejects with a TypeError that says what to pass when createByokit had no fetchHandler option', async () => {
+    const { byokit } = await testByokit();
+    const answer = byokit.fetch(new Request(`${ORIGIN}/v2/llm-models`));
+    await expect(answer).rejects.toThrow(TypeError);
+    await expect(answer).rejects.toThrow(/pass `fetchHandler: \{ authenticate, prefix\? \}` to createByokit/);
+  });
+});
+
+/** Serves a Node handler over real HTTP. */
+async function listen(server: Server): Promise<string> {
+  servers.push(server);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+/**
+ * A fetch handler on node:http, the way @hono/node-server and similar bridges do it: the request body as a web
+ * stream, a signal aborted when the client goes away, the response body read chunk by chunk and cancelled on close.
+ */
+function serveFetch(handler: FetchHandler): Promise<string> {
+  return listen(
+    createServer(async (incoming, outgoing) => {
+      const client = new AbortController();
+      outgoing.once('close', () => {
+        if (!outgoing.writableFinished) client.abort();
+      });
+      const response = await handler(toRequest(incoming, client.signal));
+      outgoing.writeHead(response.status, Object.fromEntries(response.headers));
+      if (response.body === null) return void outgoing.end();
+      const reader = response.body.getReader();
+      outgoing.once('close', () => void reader.cancel().catch(() => {}));
+      for (let part = await reader.read(); !part.done; part = await reader.read()) outgoing.write(part.value);
+      outgoing.end();
+    }),
+  );
+}
+
+function toRequest(incoming: IncomingMessage, signal: AbortSignal): Request {
+  const headers = new Headers();
+  for (let index = 0; index < incoming.rawHeaders.length; index += 2)
+    headers.append(incoming.rawHeaders[index]!, incoming.rawHeaders[index + 1]!);
+  const hasBody = incoming.method !== 'GET' && incoming.method !== 'HEAD';
+  return new Request(`http://${incoming.headers.host}${incoming.url}`, {
+    method: incoming.method,
+    headers,
+    body: hasBody ? (Readable.toWeb(incoming) as ReadableStream<Uint8Array>) : null,
+    duplex: 'half',
+    signal,
+  } as RequestInit);
+}
+
+describe('the fetch handler over real HTTP', () => {
+  it('sets a key, chats plainly and streams chunk by chunk through a Node bridge', async () => {
+    const { handler } = await setUp();
+    const base = await serveFetch(handler);
+    const patch = await fetch(`${base}/v2/users/me/api-key`, {
+      method: 'PATCH',
+      headers: { authorization: 'Bearer alice', 'content-type': 'application/json' },
+      body: JSON.stringify({ anthropic_api_key: fakeProviderKey('anthropic') }),
+    });
+    expect(patch.status).toBe(200);
+    const chat = (body: unknown) =>
+      fetch(`${base}/v2/llm/chat/completions`, {
+        method: 'POST',
+        headers: { authorization: 'Bearer alice', 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+    const plain = await chat(hello());
+    expect(plain.status).toBe(200);
+    expect(await plain.json()).toMatchObject({ object: 'chat.completion', provider: 'anthropic', usage: { key_source: 'user' } });
+    const streamed = await chat(hello({ stream: true }));
+    const events = sseEvents(await streamed.text());
+    expect(events.at(-1)).toBe('[DONE]');
+    const text = events.flatMap((event) =>
+      event === '[DONE]' ? [] : (event as { choices: Array<{ delta: { content?: string } }> }).choices,
+    );
+    expect(text.map((choice) => choice.delta.content ?? '').join('')).not.toBe('');
+  });
+
+  it('aborts the provider call when the HTTP client goes away mid-stream', async () => {
+    const { handler } = await setUp();
+    await withAnthropicKey(handler);
+    mock.setChunkGapMs(50);
+    const base = await serveFetch(handler);
+    const first = await new Promise<string>((resolve, reject) => {
+      const client = httpRequest(
+        `${base}/v2/llm/chat/completions`,
+        { method: 'POST', headers: { authorization: 'Bearer alice', 'content-type': 'application/json' } },
+        (response) =>
+          response.once('data', (chunk: Buffer) => {
+            resolve(chunk.toString());
+            client.destroy();
+          }),
+      );
+      client.on('error', reject);
+      client.end(JSON.stringify(hello({ stream: true })));
+    });
+    expect(first).toMatch(/^data: /);
+    await expect.poll(() => mock.requests.find((request) => request.provider === 'anthropic')?.aborted, { timeout: 5_000 }).toBe(true);
+  });
+});
+
+describe('the fetch handler and the Node handler', () => {
+  /** Headers a server adds on the wire, not byokit: left out of the comparison. */
+  const TRANSPORT = new Set(['connection', 'content-length', 'date', 'keep-alive', 'transfer-encoding']);
+
+  /** One answer as compared: status, byokit's headers, the body with per-call ids and times masked. */
+  async function observed(response: Response) {
+    const headers = Object.fromEntries([...response.headers].filter(([name]) => !TRANSPORT.has(name)));
+    const body = (await response.text()).replace(/"chatcmpl-[^"]+"/g, '"chatcmpl-…"').replace(/"created":\d+/g, '"created":0');
+    return { status: response.status, headers, body };
+  }
+
+  it('answer the same requests with the same status, body and contract headers, byte for byte', async () => {
+    const { byokit, handler } = await setUp();
+    const nodeHandler = createNodeHandler(byokit, {
+      authenticate: (incoming) => principals[incoming.headers.authorization ?? ''] ?? null,
+      prefix: '/v2',
+    });
+    const base = await listen(
+      createServer(async (request, response) => {
+        if (!(await nodeHandler(request, response))) response.writeHead(599).end();
+      }),
+    );
+    const cases: Array<[string, string, { user?: string; body?: string; type?: string }]> = [
+      ['GET', '/users/me/api-key-status', { user: 'alice' }],
+      ['GET', '/users/me/api-key-status', {}],
+      ['GET', '/admin/api-key-status', { user: 'alice' }],
+      ['PATCH', '/users/me/api-key', { user: 'alice', body: JSON.stringify({ anthropic_api_key: fakeProviderKey('anthropic') }) }],
+      ['PATCH', '/users/me/api-key', { user: 'alice', body: JSON.stringify({ openai_api_key: 'sk-YOUR-KEY-HERE' }) }],
+      ['PATCH', '/users/me/api-key', { user: 'alice', body: '{"user_id": "bob"}' }],
+      ['PATCH', '/users/me/api-key', { user: 'alice', body: '{"openai_api_key": ' }],
+      ['PATCH', '/users/me/api-key', { user: 'alice', body: '{}', type: 'text/plain' }],
+      ['PATCH', '/users/me/api-key', { user: 'alice', body: JSON.stringify({ openai_api_key: 'x'.repeat(50_000) }) }],
+      ['DELETE', '/llm-models/', { user: 'alice' }],
+      ['GET', '/llm-models/?is_active=true', { user: 'alice' }],
+      ['POST', '/llm/chat/completions', { user: 'alice', body: JSON.stringify(hello()) }],
+      ['POST', '/llm/chat/completions', { user: 'alice', body: JSON.stringify(hello({ stream: true })) }],
+      ['POST', '/llm/chat/completions', { user: 'alice', body: JSON.stringify(hello({ max_tokens: 10_000_000 })) }],
+      ['GET', '/users/me/budget', { user: 'alice' }],
+    ];
+    for (const [index, [method, path, { user, body, type }]] of cases.entries()) {
+      const init = () => ({
+        method,
+        headers: {
+          'x-request-id': `req-${index}`,
+          ...(user && { authorization: `Bearer ${user}` }),
+          ...(body !== undefined && { 'content-type': type ?? 'application/json' }),
+        },
+        ...(body !== undefined && { body }),
+      });
+      const overNode = await observed(await fetch(`${base}/v2${path}`, init()));
+      const overFetch = await observed(await handler(new Request(`${ORIGIN}/v2${path}`, init())));
+      expect({ case: `${method} ${path}`, ...overFetch }).toEqual({ case: `${method} ${path}`, ...overNode });
+    }
+  });
+});

@@ -1,0 +1,174 @@
+import type { Byokit } from '../byokit.js';
+import { ByokitError } from '../errors.js';
+import { errorResponse } from '../http/error-response.js';
+import { requestIdOf } from '../http/headers.js';
+import { belowPrefix, normalisePrefix } from '../http/mount-prefix.js';
+import type { Authenticate, ByokitResponse, RequestBody } from '../http/types.js';
+import { silentLogger } from '../logging/logger.js';
+
+/** The contract's default mount prefix (spec/http-api.md, "Conventions"). */
+const DEFAULT_PREFIX = '/v2';
+
+/** Statuses whose response has no body (Fetch standard, "null body status"): `new Response('', …)` throws on them. */
+const NULL_BODY_STATUSES: ReadonlySet<number> = new Set([101, 103, 204, 205, 304]);
+
+/** Options of {@link createFetchHandler}. */
+export interface FetchHandlerOptions {
+  /** Your auth: the principal behind a fetch `Request`, or null when nobody is signed in. */
+  authenticate: Authenticate<Request>;
+  /**
+   * Where byokit's routes are, in the request URL's path: `/v2` (the default) serves `/v2/llm-models/` and
+   * so on; `''` serves them from the root. Fetch hosts hand over the whole URL, so the prefix is always
+   * stripped here, whatever path the framework matched.
+   */
+  prefix?: string;
+  /**
+   * What a request byokit has no route for (outside the prefix, or an unknown path below it) gets.
+   * `false` (the default): a `404 not_found` in the contract's error shape, so the handler always answers.
+   * `true`: the handler resolves `undefined`, having read nothing, so the host's own routes may answer it.
+   */
+  fallThrough?: boolean;
+}
+
+/** A standard fetch handler: every request gets a `Response`, a 404 in the contract's shape when it is not byokit's. */
+export type FetchHandler = (request: Request) => Promise<Response>;
+
+/** A fetch handler made with `fallThrough: true`: `undefined` for a request that is not byokit's. */
+export type FallThroughFetchHandler = (request: Request) => Promise<Response | undefined>;
+
+/**
+ * byokit's /v2 routes as a standard fetch handler, `(request: Request) => Promise<Response>`, for every host
+ * that speaks web-standard requests: Hono, Next.js route handlers, Bun, Deno, Cloudflare-style workers. It only
+ * translates: every rule is `byokit.handle`'s, and it uses nothing but web standards.
+ *
+ * - The body is read from `request.body` as a stream, held to each route's own limit (413 without reading on).
+ *   Mount it before anything reads the body; a `Request` whose body was spent is a host bug (`TypeError`).
+ * - `request.signal` aborting (the client went away) aborts the provider call; so does cancelling the
+ *   response body, which is what a server does when the client goes away mid-stream.
+ * - A streamed answer is a pull-based `ReadableStream`: the next chunk is asked for only when the
+ *   server has sent the last one.
+ *
+ * ```ts
+ * const byokitFetch = createFetchHandler(byokit, { authenticate: yourSession, prefix: '/v2' });
+ * app.all('/v2/*', (c) => byokitFetch(c.req.raw)); // Hono
+ * ```
+ *
+ * With one auth and one prefix, `createByokit({ …, fetchHandler: { authenticate } })` and `byokit.fetch` do the same
+ * without this call.
+ */
+export function createFetchHandler(
+  byokit: Pick<Byokit, 'handle'>,
+  options: FetchHandlerOptions & { fallThrough: true },
+): FallThroughFetchHandler;
+export function createFetchHandler(byokit: Pick<Byokit, 'handle'>, options: FetchHandlerOptions & { fallThrough?: false }): FetchHandler;
+export function createFetchHandler(byokit: Pick<Byokit, 'handle'>, options: FetchHandlerOptions): FallThroughFetchHandler;
+export function createFetchHandler(byokit: Pick<Byokit, 'handle'>, options: FetchHandlerOptions): FallThroughFetchHandler {
+  const prefix = normalisePrefix(options.prefix ?? DEFAULT_PREFIX);
+  return async (request) => {
+    const { pathname, search } = new URL(request.url);
+    const url = belowPrefix(pathname + search, prefix);
+    const answer = url === undefined ? undefined : await answerOf(byokit, request, url, options.authenticate);
+    if (answer !== undefined || options.fallThrough) return answer;
+    return toResponse(notFound(request));
+  };
+}
+
+async function answerOf(
+  byokit: Pick<Byokit, 'handle'>,
+  request: Request,
+  url: string,
+  authenticate: Authenticate<Request>,
+): Promise<Response | undefined> {
+  const body = bodyOf(request);
+  // Our own controller, not request.signal itself: cancelling the response body must abort too, and some
+  // hosts never abort request.signal.
+  const aborted = new AbortController();
+  const abort = () => aborted.abort(request.signal.reason);
+  if (request.signal.aborted) abort();
+  else request.signal.addEventListener('abort', abort, { once: true });
+  const release = () => request.signal.removeEventListener('abort', abort);
+  const answer = await byokit.handle({
+    method: request.method,
+    url,
+    headers: request.headers,
+    body,
+    authenticate: () => authenticate(request),
+    signal: aborted.signal,
+  });
+  if (answer === undefined || typeof answer.body === 'string') {
+    release();
+    return answer && toResponse(answer);
+  }
+  const cancelled = () => {
+    aborted.abort();
+    release();
+  };
+  return toResponse(answer, { cancelled, ended: release });
+}
+
+/** The body as a stream of bytes for byokit to read (and stop reading, at a route's limit). */
+function bodyOf(request: Request): RequestBody {
+  if (request.bodyUsed) {
+    throw new TypeError(
+      "byokit's fetch handler got a Request whose body was already read: mount byokit before anything that reads the body.",
+    );
+  }
+  return request.body === null ? { kind: 'none' } : { kind: 'stream', stream: request.body };
+}
+
+/** Outside the prefix, or an unknown path below it: the contract's 404, as the example hosts answer it. */
+function notFound(request: Request): ByokitResponse {
+  return errorResponse(new ByokitError('not_found', 'No such route.'), requestIdOf(request.headers), silentLogger);
+}
+
+/** What a streamed body tells its request: cancelled (the client went away mid-stream), or ended. */
+interface StreamEvents {
+  cancelled(): void;
+  ended(): void;
+}
+
+const IGNORED: StreamEvents = { cancelled() {}, ended() {} };
+
+/** byokit's answer as a fetch `Response`; `events` hears how a streamed body went. */
+function toResponse(answer: ByokitResponse, events: StreamEvents = IGNORED): Response {
+  const init = { status: answer.status, headers: answer.headers };
+  if (typeof answer.body === 'string') return new Response(NULL_BODY_STATUSES.has(answer.status) ? null : answer.body, init);
+  return new Response(readableOf(answer.body, events), init);
+}
+
+/**
+ * Text chunks as a byte stream, pulled one by one: with a high-water mark of 0 nothing is read ahead, so a
+ * slow client slows the provider stream rather than filling memory. Cancelling it (the server does when the
+ * client goes away) aborts the call first, then ends the chunks' iterator, whose `finally` ends the upstream
+ * request and records the usage so far as `aborted`.
+ */
+function readableOf(chunks: AsyncIterable<string>, events: StreamEvents): ReadableStream<Uint8Array> {
+  const iterator = chunks[Symbol.asyncIterator]();
+  const encoder = new TextEncoder();
+  return new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        try {
+          for (;;) {
+            const next = await iterator.next();
+            if (next.done) {
+              events.ended();
+              controller.close();
+              return;
+            }
+            // An empty chunk would be an empty write: some servers take that as the end of a chunked body.
+            if (next.value !== '') return controller.enqueue(encoder.encode(next.value));
+          }
+        } catch (error) {
+          events.ended();
+          throw error;
+        }
+      },
+      async cancel() {
+        events.cancelled();
+        await iterator.return?.();
+      },
+    },
+    { highWaterMark: 0 },
+  );
+}

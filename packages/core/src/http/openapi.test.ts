@@ -1,0 +1,357 @@
+import { Validator } from '@seriousme/openapi-schema-validator';
+import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
+import addFormats from 'ajv-formats';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { z } from 'zod';
+import type { Byokit } from '../byokit.js';
+import { fakeProviderKey } from '../keys/fake-keys.js';
+import { findKeyLeaks } from '../testing/leak-check.js';
+import { startMockProviders, type MockProviders } from '../testing/mock-providers.js';
+import { openApiDocument, openApiPath, type JsonSchema, type OpenApiDocument } from './openapi.js';
+import { defineRoute, type Route } from './route.js';
+import { admin, call, testByokit } from './test-helpers.js';
+
+// The routes the handler is built with, caught on their way in: the document must describe this very list.
+const handlerRoutes = vi.hoisted(() => [] as Array<readonly Route<any, any, any>[]>);
+vi.mock('./handler.js', async (importOriginal) => {
+  const original = await importOriginal<typeof import('./handler.js')>();
+  return {
+    ...original,
+    createRequestHandler: (routes: readonly Route<any, any, any>[], ...rest: [any]) => {
+      handlerRoutes.push(routes);
+      return original.createRequestHandler(routes, ...rest);
+    },
+  };
+});
+
+/** The guide's model id: claude-sonnet-4-5 (spec/http-api.md, Models). */
+const GUIDE_MODEL_ID = '564e8710-43a9-406f-b0ab-e8d651a33e82';
+const systemKeys = { anthropic: fakeProviderKey('anthropic'), openai: fakeProviderKey('openai'), google: fakeProviderKey('google') };
+const personalKey = fakeProviderKey('openai');
+const METHODS = ['get', 'put', 'post', 'patch', 'delete'] as const;
+
+let mock: MockProviders;
+let byokit: Byokit;
+let routes: readonly Route<any, any, any>[];
+let document: OpenApiDocument;
+let documentText: string;
+
+beforeAll(async () => {
+  mock = await startMockProviders();
+  const providers = Object.fromEntries(Object.entries(mock.baseUrls).map(([provider, baseUrl]) => [provider, { baseUrl, retries: 0 }]));
+  ({ byokit } = await testByokit({
+    providers,
+    environment: { ANTHROPIC_API_KEY: systemKeys.anthropic, OPENAI_API_KEY: systemKeys.openai, GOOGLE_API_KEY: systemKeys.google },
+  }));
+  routes = handlerRoutes.at(-1)!;
+  const response = await call(byokit, 'GET', '/openapi.json');
+  expect(response!.status).toBe(200);
+  documentText = response!.text;
+  document = response!.json;
+});
+afterAll(() => mock.close());
+beforeEach(() => mock.reset());
+
+/** Every operation of the document: method, path and the operation object. */
+function operations(doc: OpenApiDocument = document) {
+  return Object.entries(doc.paths).flatMap(([path, item]) =>
+    METHODS.filter((method) => item[method]).map((method) => ({ method, path, operation: item[method] as Record<string, any> })),
+  );
+}
+
+/** The document checked by a real OpenAPI validator (a copy: the validator writes into what it is given). */
+const validateOpenApi = (doc: OpenApiDocument) => new Validator().validate(structuredClone(doc) as unknown as Record<string, unknown>);
+
+/**
+ * A JSON Schema validator over the document's components (ajv, as the OpenAPI validator uses it): strict, so
+ * a keyword ajv does not know is an error, and `#/components/schemas/…` references resolve as in the document.
+ */
+function schemaValidator(doc: OpenApiDocument = document) {
+  const ajv = new Ajv2020({ strict: true, allErrors: true });
+  addFormats.default(ajv);
+  const toDefs = (value: unknown): unknown =>
+    JSON.parse(JSON.stringify(value).replaceAll('"#/components/schemas/', '"urn:byokit:openapi#/$defs/'));
+  ajv.addSchema({ $id: 'urn:byokit:openapi', $defs: toDefs(doc.components.schemas) as JsonSchema });
+  return (schema: JsonSchema): ValidateFunction => ajv.compile(toDefs(schema) as JsonSchema);
+}
+
+/** Every schema of the document, components and inline ones, compiles (ajv strict: no keyword it does not know). */
+function expectEverySchemaCompiles(doc: OpenApiDocument) {
+  const compile = schemaValidator(doc);
+  for (const name of Object.keys(doc.components.schemas)) {
+    expect(() => compile({ $ref: `#/components/schemas/${name}` }), name).not.toThrow();
+  }
+  for (const { operation } of operations(doc)) {
+    const media = [
+      ...Object.values((operation.requestBody?.content ?? {}) as Record<string, { schema: JsonSchema }>),
+      ...Object.values(operation.responses as Record<string, { content?: Record<string, { schema: JsonSchema }> }>).flatMap((response) =>
+        Object.values(response.content ?? {}),
+      ),
+    ];
+    for (const { schema } of media) expect(() => compile(schema), operation.operationId).not.toThrow();
+    for (const parameter of operation.parameters ?? []) expect(() => compile(parameter.schema), operation.operationId).not.toThrow();
+  }
+}
+
+describe('GET /openapi.json', () => {
+  it('is valid OpenAPI 3.1, as checked by @seriousme/openapi-schema-validator', async () => {
+    const result = await validateOpenApi(document);
+    expect(result.errors ?? []).toEqual([]);
+    expect(result.valid).toBe(true);
+    expect(document.openapi).toMatch(/^3\.1\.\d+$/);
+  });
+
+  it('holds schemas that each compile as strict JSON Schema 2020-12, the dialect of OpenAPI 3.1', () => {
+    expectEverySchemaCompiles(document);
+  });
+
+  it('describes every route the handler serves, with its method, and nothing else', () => {
+    expect(routes.length).toBeGreaterThan(0);
+    for (const route of routes) {
+      const operation = document.paths[openApiPath(route.path)]?.[route.method.toLowerCase()];
+      expect(operation, `${route.method} ${route.path}`).toMatchObject({ summary: route.summary, 'x-byokit-access': route.access });
+    }
+    expect(operations()).toHaveLength(routes.length);
+    const ids = operations().map(({ operation }) => operation.operationId);
+    expect(new Set(ids).size).toBe(ids.length);
+  });
+
+  it('holds every route of the contract (spec/http-api.md)', () => {
+    const contract = [
+      'get /users/me/api-key-status',
+      'patch /users/me/api-key',
+      'delete /users/me/api-key',
+      'get /admin/api-key-status',
+      'patch /admin/api-key',
+      'delete /admin/api-key',
+      'get /llm-models',
+      'get /llm-models/{id}',
+      'post /llm-models',
+      'patch /llm-models/{id}',
+      'post /llm/chat/completions',
+      'post /openai/v1/chat/completions',
+      'get /openai/v1/models',
+      'get /llm/usage/me',
+      'get /llm/usage/me/events',
+      'get /admin/usage',
+      'get /users/me/budget',
+      'put /admin/users/{user_id}/budget',
+      'get /openapi.json',
+    ];
+    const documented = new Set(operations().map(({ method, path }) => `${method} ${path}`));
+    expect(contract.filter((entry) => !documented.has(entry))).toEqual([]);
+  });
+
+  it('is public: answered without asking the host who is calling', async () => {
+    const authenticate = vi.fn(() => null);
+    const response = await byokit.handle({ method: 'GET', url: '/openapi.json', headers: {}, body: { kind: 'none' }, authenticate });
+    expect(response!.status).toBe(200);
+    expect(authenticate).not.toHaveBeenCalled();
+    const operation = document.paths['/openapi.json']!.get!;
+    expect(operation.security).toEqual([]);
+    expect(document.security).toEqual([{ bearer: [] }]);
+    expect(document.components.securitySchemes.bearer).toMatchObject({ type: 'http', scheme: 'bearer' });
+  });
+
+  it('answers the same bytes every time', async () => {
+    const again = await call(byokit, 'GET', '/openapi.json');
+    const andAgain = await call(byokit, 'GET', '/openapi.json?anything=1');
+    expect(again!.text).toBe(documentText);
+    expect(andAgain!.text).toBe(documentText);
+    expect(again!.headers['content-type']).toBe('application/json; charset=utf-8');
+  });
+
+  it('holds no key material, no secret', () => {
+    // The keys this byokit holds (system keys from its environment), in every form the canary harness knows.
+    expect(findKeyLeaks([...Object.values(systemKeys), personalKey], [['openapi.json', documentText]])).toEqual([]);
+    // Nor anything shaped like a provider key (spec/security.md, key formats).
+    expect(documentText.match(/sk-[A-Za-z0-9_-]{20,}|AIza[0-9A-Za-z_-]{30,}/g)).toBeNull();
+  });
+
+  it('puts paths below the mount prefix, the one server', async () => {
+    expect(document.servers).toEqual([{ url: '/v2', description: expect.any(String) }]);
+    expect(Object.keys(document.paths).every((path) => path.startsWith('/') && !path.startsWith('/v2/'))).toBe(true);
+    const elsewhere = (await testByokit({ openApi: { prefix: '/api/llm/', title: 'Our LLM API', version: '7.0.0' } })).byokit;
+    const described = (await call(elsewhere, 'GET', '/openapi.json'))!.json as OpenApiDocument;
+    expect(described.servers[0]!.url).toBe('/api/llm');
+    expect(described.info).toMatchObject({ title: 'Our LLM API', version: '7.0.0' });
+  });
+
+  it('marks admin routes, and lists 401 for signed-in routes and 403 for admin ones', () => {
+    for (const route of routes) {
+      const operation = document.paths[openApiPath(route.path)]![route.method.toLowerCase()] as Record<string, any>;
+      if (route.access !== 'public') expect(operation.responses['401'], operation.operationId).toBeDefined();
+      if (route.access === 'admin') {
+        expect(operation.responses['403'], operation.operationId).toBeDefined();
+        expect(operation.description).toContain('Admins only');
+      }
+    }
+  });
+
+  it("gives the contract's error shape as a component, its codes an enum", () => {
+    const error = document.components.schemas.Error as any;
+    expect(error.properties.error.required).toEqual(expect.arrayContaining(['code', 'message', 'request_id']));
+    expect(error.properties.error.properties.code.enum).toEqual(
+      expect.arrayContaining(['api_key_required', 'validation_failed', 'internal_error']),
+    );
+    expect(error.properties.error.properties.code.enum).not.toContain('key_decrypt_failed');
+    const chat = document.paths['/llm/chat/completions']!.post as any;
+    expect(chat.responses['400'].content['application/json'].schema.allOf).toEqual([{ $ref: '#/components/schemas/Error' }]);
+    expect(chat.responses['402'].content['application/json'].schema.properties.error.properties.code.enum).toEqual(['budget_exceeded']);
+    expect(chat.responses['200'].content['text/event-stream']).toBeDefined();
+  });
+});
+
+describe("the document's schemas tell the truth", () => {
+  it('the chat body schema accepts a good body and refuses bad ones, as the route does', () => {
+    const compile = schemaValidator();
+    const chat = document.paths['/llm/chat/completions']!.post as any;
+    const accepts = compile(chat.requestBody.content['application/json'].schema);
+    const good = { model_id: GUIDE_MODEL_ID, messages: [{ role: 'user', content: 'Hello!' }], max_tokens: 1024, temperature: 0.7 };
+    expect(accepts(good), JSON.stringify(accepts.errors)).toBe(true);
+    expect(accepts({ ...good, base_url: 'http://169.254.169.254/' })).toBe(false);
+    expect(accepts({ ...good, messages: [] })).toBe(false);
+    expect(accepts({ ...good, model_id: '../etc/passwd' })).toBe(false);
+    expect(accepts({ ...good, max_tokens: '100' })).toBe(false);
+  });
+
+  it('the key body schema accepts a string or null per provider and refuses unknown fields', () => {
+    const compile = schemaValidator();
+    const patch = document.paths['/users/me/api-key']!.patch as any;
+    const accepts = compile(patch.requestBody.content['application/json'].schema);
+    expect(accepts({ openai_api_key: 'sk-…', google_api_key: null })).toBe(true);
+    expect(accepts({ user_id: 'bob', openai_api_key: null })).toBe(false);
+    expect(accepts({ openai_api_key: 42 })).toBe(false);
+  });
+});
+
+/** Path parameters that name something that exists; anything else gets a placeholder. */
+const PATH_VALUES: Record<string, string> = { id: GUIDE_MODEL_ID, user_id: 'user-alice', model: 'claude-sonnet-4-5' };
+
+/** A minimal valid request body for each operation that takes one; an operation missing here is sent none. */
+const BODIES: Record<string, unknown> = {
+  'patch /users/me/api-key': { openai_api_key: personalKey },
+  'patch /admin/api-key': { anthropic_api_key: systemKeys.anthropic },
+  'post /llm-models': {
+    provider: 'openai',
+    model: 'gpt-contract-test',
+    display_name: 'Contract test',
+    context_window: 128_000,
+    max_output_tokens: 16_384,
+    pricing: { input_per_mtok_usd: '0.15', output_per_mtok_usd: '0.6' },
+  },
+  'patch /llm-models/{id}': { display_name: 'Claude Sonnet 4.5 (renamed)' },
+  'post /llm/chat/completions': { model_id: GUIDE_MODEL_ID, messages: [{ role: 'user', content: 'Hello!' }], max_tokens: 64 },
+  'post /openai/v1/chat/completions': { model: 'claude-sonnet-4-5', messages: [{ role: 'user', content: 'Hello!' }], max_tokens: 64 },
+  'put /admin/users/{user_id}/budget': { monthly_limit_usd: '20' },
+};
+
+describe('contract: every documented operation answers as documented', () => {
+  it('answers every operation, by an admin with minimal valid inputs, with a status it lists, and a body its schema accepts', async () => {
+    const compile = schemaValidator();
+    const outcomes: string[] = [];
+    for (const { method, path, operation } of operations()) {
+      const key = `${method} ${path}`;
+      const url = path.replace(/\{([^}]+)\}/g, (_, name: string) => encodeURIComponent(PATH_VALUES[name] ?? 'x'));
+      const response = await call(byokit, method.toUpperCase(), url, { principal: admin, ...(key in BODIES && { body: BODIES[key] }) });
+      expect(response, key).toBeDefined();
+      const listed = operation.responses[String(response!.status)];
+      outcomes.push(`${key} → ${response!.status}`);
+      expect(
+        listed,
+        `${key} answered ${response!.status}, which the document does not list: ${response!.text.slice(0, 300)}`,
+      ).toBeDefined();
+      expect(response!.status, `${key}: ${response!.text.slice(0, 300)}`).toBeLessThan(500);
+      if (key in BODIES || !operation.requestBody) {
+        // A valid request: the documented success, whose schema the answer meets.
+        expect(response!.status, `${key}: ${response!.text.slice(0, 300)}`).toBeLessThan(300);
+      }
+      const schema = listed.content?.['application/json']?.schema as JsonSchema | undefined;
+      expect(schema, key).toBeDefined();
+      const accepts = compile(schema!);
+      expect(accepts(response!.json), `${key}: ${JSON.stringify(accepts.errors)}`).toBe(true);
+    }
+    expect(outcomes.length).toBe(routes.length);
+  });
+
+  it('answers a streamed chat with events whose data the documented event schema accepts', async () => {
+    const compile = schemaValidator();
+    const operation = document.paths['/llm/chat/completions']!.post as any;
+    const accepts = compile(operation.responses['200'].content['text/event-stream'].schema);
+    const response = await call(byokit, 'POST', '/llm/chat/completions', {
+      principal: admin,
+      body: { ...(BODIES['post /llm/chat/completions'] as object), stream: true },
+    });
+    expect(response!.status).toBe(200);
+    expect(response!.headers['content-type']).toMatch(/^text\/event-stream/);
+    expect(response!.events.length).toBeGreaterThan(2);
+    for (const data of response!.events) expect(accepts({ data }), JSON.stringify(accepts.errors)).toBe(true);
+  });
+
+  it('answers errors in the shape and with the codes the document lists, e.g. a user on an admin route', async () => {
+    const compile = schemaValidator();
+    const response = await call(byokit, 'GET', '/admin/usage', { principal: { userId: 'user-alice', isAdmin: false } });
+    expect(response!.status).toBe(403);
+    const listed = (document.paths['/admin/usage']!.get as any).responses['403'];
+    expect(compile(listed.content['application/json'].schema)(response!.json)).toBe(true);
+    const anonymous = await call(byokit, 'GET', '/users/me/budget');
+    const unauthenticated = (document.paths['/users/me/budget']!.get as any).responses['401'];
+    expect(compile(unauthenticated.content['application/json'].schema)(anonymous!.json)).toBe(true);
+  });
+});
+
+describe('openApiDocument', () => {
+  it('degrades schemas JSON Schema cannot say (transforms, refinements, custom checks, dates, cycles) and never throws', async () => {
+    type Tree = { name: string; children: Tree[] };
+    const tree: z.ZodType<Tree> = z.lazy(() => z.object({ name: z.string(), children: z.array(tree) }));
+    const odd = defineRoute({
+      method: 'POST',
+      path: '/odd/:thing_id/things',
+      access: 'admin',
+      summary: 'An odd route.',
+      params: z.object({ thing_id: z.string().transform(Number) }),
+      query: z.object({ when: z.string().transform((text) => new Date(text)), n: z.coerce.number().optional() }),
+      body: z
+        .object({ at: z.date(), big: z.bigint(), custom: z.custom<string>((value) => typeof value === 'string'), tree })
+        .refine(() => true),
+      bodyLimitBytes: 1024,
+      response: z.object({ at: z.date(), length: z.string().transform((text) => text.length), tree }),
+      handle: async () => ({ body: {} }),
+    });
+    const sharedId = z.string().meta({ id: 'SharedId' });
+    const twice = defineRoute({
+      method: 'GET',
+      path: '/twice',
+      access: 'user',
+      summary: 'A schema given an id of its own, used twice.',
+      response: z.object({ first: sharedId, second: z.array(sharedId) }),
+      handle: async () => ({ body: {} }),
+    });
+    // Two schemas claiming one id: zod refuses to convert them together, so each route's schemas are converted
+    // alone, and the one holding both says only that it is not representable.
+    const clash = defineRoute({
+      method: 'PUT',
+      path: '/clash',
+      access: 'user',
+      summary: 'Two schemas with one id.',
+      body: z.object({ a: z.string().meta({ id: 'Clash' }), b: z.number().meta({ id: 'Clash' }) }),
+      bodyLimitBytes: 1024,
+      response: z.object({ ok: z.boolean() }),
+      handle: async () => ({ body: { ok: true } }),
+    });
+    expect(() => openApiDocument([odd, twice, clash])).not.toThrow();
+    const clashing = openApiDocument([odd, twice, clash]);
+    expect((await validateOpenApi(clashing)).errors ?? []).toEqual([]);
+    expect(clashing.components.schemas.PutClashRequest).toEqual({ description: expect.stringContaining('Not representable') });
+    expect(clashing.components.schemas.PutClashResponse).toMatchObject({ type: 'object' });
+    expectEverySchemaCompiles(clashing);
+
+    const doc = openApiDocument([odd, twice]);
+    const result = await validateOpenApi(doc);
+    expect(result.errors ?? []).toEqual([]);
+    expect(doc.paths['/odd/{thing_id}/things']!.post!.parameters).toEqual(
+      expect.arrayContaining([expect.objectContaining({ name: 'thing_id', in: 'path', required: true })]),
+    );
+    expectEverySchemaCompiles(doc);
+  });
+});

@@ -1,0 +1,119 @@
+import type { ChatService } from '../../chat/chat-service.js';
+import { serverSentChunks } from '../../chat/server-sent-chunks.js';
+import { ByokitError } from '../../errors.js';
+import { PROVIDERS, type Provider } from '../../keys/providers.js';
+import type { Logger } from '../../logging/logger.js';
+import type { ModelDirectory } from '../../models/model-directory.js';
+import { openAIErrorBody } from '../../openai-compatible/openai-error.js';
+import { findModel, listedName, toChatRequest } from '../../openai-compatible/openai-request.js';
+import { toOpenAIChunks, toOpenAICompletion } from '../../openai-compatible/openai-response.js';
+import {
+  openAIChatBody,
+  openAIChunk,
+  openAICompletion,
+  openAIError,
+  openAIModel,
+  openAIModelList,
+  openAIModelParams,
+  type OpenAIChatRequest,
+} from '../../openai-compatible/openai-schemas.js';
+import type { KeyResolver } from '../../resolve/key-resolver.js';
+import { defineRoute, type Route, type RouteResult } from '../route.js';
+import { CHAT_BODY_LIMIT_BYTES, callHeaders } from './chat-routes.js';
+
+const modelNotFound = () =>
+  new ByokitError('model_not_found', 'No model you can use has this name or id: list them with GET /openai/v1/models.');
+
+/**
+ * The OpenAI-compatible surface (spec/http-api.md, "OpenAI-compatible surface"; docs/http-api.md for the
+ * decisions): OpenAI's `chat.completions` and `models` in OpenAI's own format, so that the official `openai`
+ * client, pointed at `<prefix>/openai/v1` with the host's bearer token as its key, works unchanged. Only
+ * translation: the chat goes through the same ChatService (limits, key resolution, budget, rate limit, usage
+ * records), the model list follows the same rule as `GET /llm-models/?is_active=true`, and errors keep core's
+ * status, written in OpenAI's shape.
+ */
+export function openAIRoutes(chat: ChatService, models: ModelDirectory, resolver: KeyResolver, logger: Logger): Route<any, any, any>[] {
+  /** The models the caller can use now: active, and their provider resolves to a key for them. */
+  const usableModels = async (userId: string) => {
+    const [catalog, sources] = await Promise.all([
+      models.catalog(),
+      Promise.all(PROVIDERS.map((provider) => resolver.sourceOf(userId, provider))),
+    ]);
+    const usable = new Set<Provider>(PROVIDERS.filter((_, index) => sources[index] !== null));
+    return { catalog, models: catalog.all().filter((model) => model.isActive && usable.has(model.provider)) };
+  };
+
+  return [
+    defineRoute<OpenAIChatRequest, undefined>({
+      method: 'POST',
+      path: '/openai/v1/chat/completions',
+      access: 'user',
+      summary: "OpenAI's chat completion, in OpenAI's format, with any model of the catalog (`stream: true` for server-sent events).",
+      body: openAIChatBody,
+      bodyLimitBytes: CHAT_BODY_LIMIT_BYTES,
+      response: openAICompletion,
+      streamEvent: openAIChunk,
+      errors: [
+        'model_not_found',
+        'model_inactive',
+        'api_key_required',
+        'provider_key_rejected',
+        'budget_exceeded',
+        'rate_limited',
+        'provider_rate_limited',
+        'provider_error',
+        'provider_unavailable',
+        'provider_timeout',
+      ],
+      errorSchema: openAIError,
+      errorFormat: openAIErrorBody,
+      handle: async ({ principal, body, requestId, signal }): Promise<RouteResult> => {
+        const model = findModel(await models.catalog(), body.model);
+        if (!model) throw modelNotFound();
+        const request = toChatRequest(body, model);
+        if (request.stream) {
+          const { keySource, ignoredParameters, chunks } = await chat.stream(principal.userId, request, { signal, requestId });
+          const includeUsage = body.stream_options?.include_usage === true;
+          return {
+            contentType: 'text/event-stream; charset=utf-8',
+            headers: { ...callHeaders(keySource, ignoredParameters), 'cache-control': 'no-cache', 'x-accel-buffering': 'no' },
+            stream: serverSentChunks(toOpenAIChunks(chunks, includeUsage), requestId, logger, openAIErrorBody),
+          };
+        }
+        const { keySource, ignoredParameters, ...completion } = await chat.complete(principal.userId, request, { signal, requestId });
+        return { headers: callHeaders(keySource, ignoredParameters), body: toOpenAICompletion(completion) };
+      },
+    }),
+    defineRoute({
+      method: 'GET',
+      path: '/openai/v1/models',
+      access: 'user',
+      summary: "The models you can use now, in OpenAI's list format: the same rule as GET /llm-models/?is_active=true.",
+      response: openAIModelList,
+      errorSchema: openAIError,
+      errorFormat: openAIErrorBody,
+      handle: async ({ principal }) => {
+        const { catalog, models: usable } = await usableModels(principal.userId);
+        const data = usable.map((model) => ({ id: listedName(catalog, model), object: 'model', created: 0, owned_by: model.provider }));
+        return { body: { object: 'list', data } };
+      },
+    }),
+    defineRoute({
+      method: 'GET',
+      path: '/openai/v1/models/:model',
+      access: 'user',
+      summary: "One model you can use now, by name or catalog UUID, in OpenAI's format; 404 when you cannot use it.",
+      params: openAIModelParams,
+      response: openAIModel,
+      errors: ['model_not_found'],
+      errorSchema: openAIError,
+      errorFormat: openAIErrorBody,
+      handle: async ({ principal, params }) => {
+        const { catalog, models: usable } = await usableModels(principal.userId);
+        const model = findModel(catalog, params.model);
+        if (!model || !usable.includes(model)) throw modelNotFound();
+        return { body: { id: listedName(catalog, model), object: 'model', created: 0, owned_by: model.provider } };
+      },
+    }),
+  ];
+}
