@@ -1,12 +1,11 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { ByokitOptions } from '../byokit.js';
 import { isByokitError } from '../errors.js';
-import { alice, bob, call, testByokit } from '../http/test-helpers.js';
+import { alice, bob, call, mockProvidersForFile, testByokit } from '../http/test-helpers.js';
 import { fakeProviderKey } from '../keys/fake-keys.js';
 import type { Logger } from '../logging/logger.js';
 import type { RateLimiter } from '../metering/rate-limiter.js';
 import { memoryStorage } from '../storage/memory-storage.js';
-import { startMockProviders, type MockProviders } from '../testing/mock-providers.js';
 import type { ChatCompletionRequest } from './chat-schemas.js';
 
 // Per-user rate limits (spec/http-api.md, 429 `rate_limited`): counted once per chat call, route or code,
@@ -20,15 +19,7 @@ const hello = (extra: Partial<ChatCompletionRequest> = {}): ChatCompletionReques
   ...extra,
 });
 
-let mock: MockProviders;
-beforeAll(async () => {
-  mock = await startMockProviders();
-});
-afterAll(() => mock.close());
-beforeEach(() => {
-  mock.reset();
-  mock.setChunkGapMs(0);
-});
+const mock = mockProvidersForFile();
 
 function recordingLogger() {
   return { debug: vi.fn(), info: vi.fn(), warn: vi.fn(), error: vi.fn() } satisfies Logger;

@@ -1,14 +1,13 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ModelCatalog } from '../catalog/catalog.js';
 import { fakeProviderKey } from '../keys/fake-keys.js';
 import type { UsageRecord } from '../metering/usage-record.js';
 import { parseUsd, PICO_DECIMALS } from '../metering/usd.js';
 import type { ChatCompletionRequest } from './chat-schemas.js';
-import { alice, call, streamThenLeave, testByokit } from '../http/test-helpers.js';
+import { alice, call, mockProvidersForFile, streamThenLeave, testByokit } from '../http/test-helpers.js';
 import type { ByokitOptions } from '../byokit.js';
 import type { Storage } from '../storage/storage.js';
 import { findKeyLeaks } from '../testing/leak-check.js';
-import { startMockProviders, type MockProviders } from '../testing/mock-providers.js';
 
 // Every call that reached a provider leaves one usage record, whatever its outcome (spec/http-api.md, "Usage
 // and billing"); a request refused before the provider leaves none.
@@ -22,15 +21,7 @@ const hello = (extra: Partial<ChatCompletionRequest> = {}): ChatCompletionReques
   ...extra,
 });
 
-let mock: MockProviders;
-beforeAll(async () => {
-  mock = await startMockProviders();
-});
-afterAll(() => mock.close());
-beforeEach(() => {
-  mock.reset();
-  mock.setChunkGapMs(0);
-});
+const mock = mockProvidersForFile();
 
 const anthropicKey = fakeProviderKey('anthropic');
 

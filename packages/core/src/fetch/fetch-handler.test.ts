@@ -1,27 +1,18 @@
 import { createServer, request as httpRequest, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { admin, alice, sseEvents, testByokit } from '../http/test-helpers.js';
+import { afterEach, describe, expect, it } from 'vitest';
+import { admin, alice, mockProvidersForFile, sseEvents, testByokit } from '../http/test-helpers.js';
 import type { Principal } from '../http/types.js';
 import { fakeProviderKey } from '../keys/fake-keys.js';
 import { createNodeHandler } from '../node/node-handler.js';
-import { startMockProviders, type MockProviders } from '../testing/mock-providers.js';
 import { createFetchHandler, type FetchHandler } from './fetch-handler.js';
 
 /** The guide's model id: claude-sonnet-4-5 (docs/user-api-key-guide.md, step 5). */
 const GUIDE_MODEL_ID = '564e8710-43a9-406f-b0ab-e8d651a33e82';
 const ORIGIN = 'http://host.test';
 
-let mock: MockProviders;
-beforeAll(async () => {
-  mock = await startMockProviders();
-});
-afterAll(() => mock.close());
-beforeEach(() => {
-  mock.reset();
-  mock.setChunkGapMs(0);
-});
+const mock = mockProvidersForFile();
 
 const servers: Server[] = [];
 afterEach(() =>

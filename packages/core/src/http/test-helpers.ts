@@ -4,10 +4,35 @@ import { Keyring } from '../crypto/keyring.js';
 import { memoryStorage } from '../storage/memory-storage.js';
 import type { ByokitRequest, Principal } from './types.js';
 import type { Byokit } from '../byokit.js';
+import { afterAll, beforeAll, beforeEach } from 'vitest';
+import { startMockProviders, type MockProviders } from '../testing/mock-providers.js';
 
 export const alice: Principal = { userId: 'user-alice', isAdmin: false };
 export const bob: Principal = { userId: 'user-bob', isAdmin: false };
 export const admin: Principal = { userId: 'user-admin', isAdmin: true };
+
+/**
+ * The mock providers for one test file: started before its first test, reset before each (nothing recorded,
+ * no failure queued, no gap between chunks), closed after the last. Use it at the top level of the file; the
+ * object it returns forwards to the running mock.
+ */
+export function mockProvidersForFile(): MockProviders {
+  let running: MockProviders | undefined;
+  beforeAll(async () => {
+    running = await startMockProviders();
+  });
+  afterAll(() => running?.close());
+  beforeEach(() => {
+    running!.reset();
+    running!.setChunkGapMs(0);
+  });
+  return new Proxy({} as MockProviders, {
+    get: (_target, property) => {
+      if (!running) throw new Error('The mock providers start before the first test: use them inside tests and hooks.');
+      return Reflect.get(running, property);
+    },
+  });
+}
 
 /** A keyring of fresh random keys. */
 export function testKeyring(...ids: string[]): Keyring {

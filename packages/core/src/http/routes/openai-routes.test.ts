@@ -1,14 +1,13 @@
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import OpenAI from 'openai';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import type { Byokit, ByokitOptions } from '../../byokit.js';
 import { fakeProviderKey } from '../../keys/fake-keys.js';
 import { PROVIDERS, type Provider } from '../../keys/providers.js';
 import { createNodeHandler } from '../../node/index.js';
 import { findKeyLeaks } from '../../testing/leak-check.js';
-import { startMockProviders, type MockProviders } from '../../testing/mock-providers.js';
-import { admin, alice, bob, call, testByokit } from '../test-helpers.js';
+import { admin, alice, bob, call, mockProvidersForFile, testByokit } from '../test-helpers.js';
 import type { Principal } from '../types.js';
 
 // The OpenAI-compatible surface through the official `openai` client, unchanged, over real HTTP: byokit on
@@ -23,15 +22,7 @@ const ALL_SYSTEM_KEYS = {
   GOOGLE_API_KEY: systemKeys.google,
 };
 
-let mock: MockProviders;
-beforeAll(async () => {
-  mock = await startMockProviders();
-});
-afterAll(() => mock.close());
-beforeEach(() => {
-  mock.reset();
-  mock.setChunkGapMs(0);
-});
+const mock = mockProvidersForFile();
 
 const servers: Array<() => Promise<void>> = [];
 afterEach(async () => {
