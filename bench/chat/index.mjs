@@ -1,9 +1,10 @@
 // The chat path: byokit doing its work on POST /llm/chat/completions (auth, validation, key resolution from
-// encrypted storage and its cache, translation to Anthropic's API, normalisation of the answer) against the
-// provider mock on loopback, beside a bare node:http byte pass-through (the floor) and the mock called
-// directly. Every server, the load (wrk) and the latency client are separate processes on 127.0.0.1; each
-// figure is measured in 3 rounds, the order of targets rotated each round, and held to the issue's goals
-// as a ratio to the floor measured in the same run.
+// encrypted storage and its cache, translation to Anthropic's API, normalisation of the answer, the usage
+// record) against the provider mock on loopback, beside a bare node:http byte pass-through (the floor) and
+// the mock called directly. byokit runs mounted four ways (core's Node handler, Express, Fastify, core's fetch
+// handler), each in its own server. Every server, the load (wrk) and the latency client are separate processes
+// on 127.0.0.1; each figure is measured in 3 rounds, the order of targets rotated each round, and held to the
+// issue's goals as a ratio to the floor measured in the same run; the mounts are compared at the end.
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,7 +13,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { fakeProviderKey } from '@byokit/core/testing';
 import { ChildProcesses, cpuMicros, residentBytes } from './processes.mjs';
-import { TARGETS, TARGET_LABELS, requestFor } from './targets.mjs';
+import { BYOKIT_MOUNTS, TARGETS, TARGET_LABELS, requestFor } from './targets.mjs';
 import { findWrk, parseWrk, writeLuaScript } from './wrk.mjs';
 
 const ROUNDS = 3;
@@ -21,6 +22,11 @@ const OPEN_LOOP = { rate: 500, durationMs: 5000, warmupMs: 500 };
 const FIRST_BYTE = { rate: 200, durationMs: 1200, warmupMs: 300, gapsMs: [0, 2, 20] };
 // A gap long enough that every stream is still open, past its first event, while memory is read.
 const OPEN_STREAMS = { count: 1000, gapMs: 30_000, settleMs: 750 };
+// A stream counts as open once its response head has come. Fastify sends a streamed answer's head only with
+// its first body bytes (byokitPlugin hands Fastify a stream; Fastify calls writeHead and pipes, and Node
+// sends a head with the first write), which the 30 s gaps put after the client's time limit. Core's Node
+// handler and @hono/node-server flush the head at once. Measure it here once the plugin does too.
+const OPEN_STREAMS_NOT_MEASURED = { 'byokit+fastify': 'its response head waits for the first text (not flushed)' };
 
 const GOALS = { addedLatency: 1.5, throughput: 0.35, addedFirstByte: 1.5, memoryPerStream: 1.5, keyResolutionMicros: 5 };
 
@@ -39,23 +45,24 @@ const ratio = (value, floor) => value / floor;
 
 /**
  * Starts one set of servers sharing a mock whose streams pause `gapMs` between events: the mock (the
- * `direct` target), the floor and byokit. Resolves with each target's origin and process.
+ * `direct` target), the floor and byokit in each of its mounts. Resolves with each target's origin and process.
  */
 async function startStack(processes, gapMs, secrets) {
   const mock = await processes.start(node, [MOCK_CLI, '--port', '0', '--gap-ms', String(gapMs)], { label: 'mock providers' });
   const upstream = mock.info.anthropic;
   const env = { BENCH_TOKEN: secrets.token, BENCH_ANTHROPIC_KEY: secrets.anthropicKey };
-  const [floor, byokit, byokitExpress] = await Promise.all([
+  const mounts = Object.entries(BYOKIT_MOUNTS);
+  const [floor, ...byokits] = await Promise.all([
     processes.start(node, [FLOOR_SERVER, '--upstream', upstream], { label: 'floor server' }),
-    processes.start(node, [BYOKIT_SERVER, '--anthropic-base-url', upstream, '--mount=node'], { env, label: 'byokit server' }),
-    processes.start(node, [BYOKIT_SERVER, '--anthropic-base-url', upstream, '--mount=express'], { env, label: 'byokit+express server' }),
+    ...mounts.map(([target, mount]) =>
+      processes.start(node, [BYOKIT_SERVER, '--anthropic-base-url', upstream, `--mount=${mount}`], { env, label: `${target} server` }),
+    ),
   ]);
   const at = (started) => ({ child: started.child, origin: `http://127.0.0.1:${started.info.port}` });
   const stack = {
     direct: { child: mock.child, origin: upstream },
     floor: at(floor),
-    byokit: at(byokit),
-    'byokit+express': at(byokitExpress),
+    ...Object.fromEntries(mounts.map(([target], index) => [target, at(byokits[index])])),
   };
   // A stream of the long-gap mock takes minutes to finish: there only the plain answer is checked.
   await checkAnswers(stack, secrets, gapMs <= 100 ? [false, true] : [false]);
@@ -252,7 +259,7 @@ async function measureFirstByte(processes, stack, secrets, gapMs) {
 
 /** RSS growth of each proxy while it holds 1,000 open streams; fresh servers every round, so rounds do not reuse grown heaps. */
 async function measureOpenStreams(processes, secrets, load) {
-  const targets = ['floor', 'byokit', 'byokit+express'];
+  const targets = ['floor', ...Object.keys(BYOKIT_MOUNTS)].filter((target) => !OPEN_STREAMS_NOT_MEASURED[target]);
   const growth = Object.fromEntries(targets.map((target) => [target, []]));
   const baseline = Object.fromEntries(targets.map((target) => [target, []]));
   for (let round = 0; round < ROUNDS; round++) {
@@ -307,6 +314,7 @@ async function measureOpenStreams(processes, secrets, load) {
       };
     }),
   );
+  for (const [target, why] of Object.entries(OPEN_STREAMS_NOT_MEASURED)) console.log(`${target}: not measured: ${why}`);
   return summary;
 }
 
@@ -370,6 +378,51 @@ function goalsTable({ throughput, latency, firstBytes, streams, keyResolutionMic
 }
 
 /**
+ * byokit's four mounts side by side, from the figures above (so measured in the same rounds as the floor):
+ * each median with its min–max, as a ratio to the floor's and to core's Node handler's (`byokit`).
+ */
+function mountsTable({ throughput, latency, firstBytes, streams }) {
+  const targets = ['floor', ...Object.keys(BYOKIT_MOUNTS)];
+  const streaming = Object.fromEntries(firstBytes);
+  const [shortestGap, longestGap] = [FIRST_BYTE.gapsMs[0], FIRST_BYTE.gapsMs.at(-1)];
+  const megabytes = (bytes) => bytes / 1024 / 1024;
+  const measures = [
+    [`throughput at ${THROUGHPUT.connections} connections, req/s`, (target) => throughput[target].rate, 0],
+    [`added p50 latency at ${OPEN_LOOP.rate} req/s, µs`, (target) => latency[target].added, 0],
+    [`streaming first byte added (${shortestGap} ms gaps), µs`, (target) => streaming[shortestGap][target].firstByte, 0],
+    [`streaming first token added (${shortestGap} ms gaps), µs`, (target) => streaming[shortestGap][target].firstToken, 0],
+    // Where a mount holds the response head back until the first text, it shows here.
+    [`streaming first byte added (${longestGap} ms gaps), µs`, (target) => streaming[longestGap][target].firstByte, 0],
+    ['RSS growth per 1,000 open streams, MB', (target) => streams[target] && scaled(streams[target], megabytes), 1],
+  ];
+  const rows = [];
+  for (const [measure, figure, digits] of measures) {
+    for (const target of targets) {
+      const value = figure(target);
+      if (value === undefined) {
+        rows.push({ measure, target, median: 'not measured (below)' });
+        continue;
+      }
+      rows.push({
+        measure,
+        target,
+        median: fixed(value.median, digits),
+        'min–max': range(value, digits),
+        '× floor': fixed(ratio(value.median, figure('floor').median), 2),
+        '× byokit (Node handler)': target === 'floor' ? '' : fixed(ratio(value.median, figure('byokit').median), 2),
+      });
+    }
+  }
+  console.log(
+    "\nbyokit's mounts side by side (the figures above: same run, same rounds; ratios of medians; throughput higher is better, the others lower)",
+  );
+  console.table(rows);
+  for (const [target, why] of Object.entries(OPEN_STREAMS_NOT_MEASURED)) console.log(`RSS of ${target} not measured: ${why}.`);
+}
+
+const scaled = ({ median, min, max }, by) => ({ median: by(median), min: by(min), max: by(max) });
+
+/**
  * Runs the chat-path benchmark and prints its tables and goals. `keyResolutionMicros` is the cached key
  * resolution measured by bench/key-path.mjs in the same run (not measured twice).
  */
@@ -391,12 +444,12 @@ export async function runChat({ keyResolutionMicros } = {}) {
       ? `wrk -t${THROUGHPUT.threads} -c${THROUGHPUT.connections} -d${THROUGHPUT.seconds}s`
       : `the hrtime client's closed loop, ${THROUGHPUT.connections} connections for ${THROUGHPUT.seconds} s (wrk missing: one Node process, itself a bottleneck near the floor's rate)`;
     console.log(
-      `\nChat path: POST /v2/llm/chat/completions through byokit (on node:http, and in Express) → mock Anthropic API, every server and the load in its own process on 127.0.0.1; ${ROUNDS} rounds, rotated order; load from ${wrk ?? 'the Node client (wrk could not be installed)'}`,
+      `\nChat path: POST /v2/llm/chat/completions through byokit (core's Node handler on node:http, Express, Fastify, core's fetch handler) → mock Anthropic API, every server and the load in its own process on 127.0.0.1; ${ROUNDS} rounds, rotated order; load from ${wrk ?? 'the Node client (wrk could not be installed)'}`,
     );
     console.log('Targets:');
     for (const target of TARGETS) console.log(`  ${TARGET_LABELS[target]}`);
     console.log(
-      'byokit does: host auth (bearer token → Map), body read + JSON validation, key resolution (memory storage, encrypted, 10 s cache), request translation, answer normalisation with usage and cost. Not yet on the path: the usage record (the next issue), so these figures will move once it lands.',
+      'byokit does: host auth (bearer token → Map), body read + JSON validation, key resolution (memory storage, encrypted, 10 s cache), request translation, answer normalisation with usage and cost, the usage record (memory storage).',
     );
 
     // A fresh mock per phase: the mock keeps every request it received (~1 KB each), and a throughput run sends it 100,000s.
@@ -423,6 +476,7 @@ export async function runChat({ keyResolutionMicros } = {}) {
     const streams = await measureOpenStreams(processes, secrets, load);
 
     goalsTable({ throughput, latency, firstBytes, streams, keyResolutionMicros });
+    mountsTable({ throughput, latency, firstBytes, streams });
     console.log(`Chat benchmark took ${((performance.now() - started) / 1000).toFixed(0)} s.`);
   } finally {
     await processes.stopAll();

@@ -5,8 +5,11 @@
 /** Claude Sonnet 4.5 under the user guide's id (USER_GUIDE_SONNET_4_5_ID in the core's catalog). */
 const USER_GUIDE_MODEL_ID = '564e8710-43a9-406f-b0ab-e8d651a33e82';
 
+/** byokit's targets, each the byokit server (servers/byokit-server.mjs) with this `--mount`: byokit mounted four ways. */
+export const BYOKIT_MOUNTS = { byokit: 'node', 'byokit+express': 'express', 'byokit+fastify': 'fastify', 'byokit+fetch': 'fetch' };
+
 /** The targets, in the order of the first round; later rounds rotate it. */
-export const TARGETS = ['direct', 'floor', 'byokit', 'byokit+express'];
+export const TARGETS = ['direct', 'floor', ...Object.keys(BYOKIT_MOUNTS)];
 
 /** What the client → target hop carries, and how each target is reached. */
 export const TARGET_LABELS = {
@@ -14,6 +17,8 @@ export const TARGET_LABELS = {
   floor: 'floor (client → node:http pass-through → mock)',
   byokit: "byokit (client → node:http + byokit, core's Node handler → mock): the goals are held to this one",
   'byokit+express': 'byokit+express (client → Express + byokitRouter → mock): the same, plus what Express costs',
+  'byokit+fastify': "byokit+fastify (client → Fastify's server + byokitPlugin, logger off → mock)",
+  'byokit+fetch': "byokit+fetch (client → @hono/node-server's serve() + core's createFetchHandler → mock)",
 };
 
 /**

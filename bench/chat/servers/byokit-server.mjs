@@ -1,12 +1,14 @@
 // byokit as a host wires it (examples/express-server/src/app.ts, minus what the benchmark does not need):
 // byokit below /v2 on a plain node:http server (`--mount=node`, core's Node handler, the same server stack
-// as the floor) or in Express (`--mount=express`, byokitRouter), memory storage, a keyring made at start,
-// Anthropic pointed at the mock, and the host's auth as a bearer-token lookup in a Map (cheap, like a
-// session cache). The user's Anthropic key is set through the real PATCH route at start, so chat requests
-// resolve it from encrypted storage and then from byokit's key cache.
+// as the floor), in Express (`--mount=express`, byokitRouter), in Fastify (`--mount=fastify`, byokitPlugin
+// on Fastify's own server, its logger off), or as core's standard fetch handler (`--mount=fetch`, served by
+// @hono/node-server, the usual way to run a fetch handler on Node).
+// Memory storage, a keyring made at start, Anthropic pointed at the mock, and the host's auth as a
+// bearer-token lookup in a Map (cheap, like a session cache). The user's Anthropic key is set through the
+// real PATCH route at start, so chat requests resolve it from encrypted storage and then from byokit's key cache.
 //
-//   BENCH_TOKEN=… BENCH_ANTHROPIC_KEY=… node byokit-server.mjs --anthropic-base-url URL [--mount=node|express]
-//     [--storage=memory|postgres] [--metering=on|off] [--budget=off|on]
+//   BENCH_TOKEN=… BENCH_ANTHROPIC_KEY=… node byokit-server.mjs --anthropic-base-url URL
+//     [--mount=node|express|fastify|fetch] [--storage=memory|postgres] [--metering=on|off] [--budget=off|on]
 //
 // `--storage=postgres` keeps everything in PostgreSQL (BENCH_DATABASE_URL, schema BENCH_SCHEMA, migrated at
 // start); `--metering=off` drops usage records instead of writing them, to measure what metering costs;
@@ -16,10 +18,20 @@
 import { createServer } from 'node:http';
 import { parseArgs } from 'node:util';
 import express from 'express';
+import Fastify from 'fastify';
 import { byokitRouter } from '@byokit/adapter-express';
-import { createByokit, Keyring, memoryStorage } from '@byokit/core';
+import { byokitPlugin } from '@byokit/adapter-fastify';
+import { createByokit, createFetchHandler, Keyring, memoryStorage } from '@byokit/core';
 import { createNodeHandler } from '@byokit/core/node';
 import { postgresStorage } from '@byokit/storage-postgres';
+
+/** Each mount: byokit below /v2 on a server listening on a free port of 127.0.0.1; resolves with the node:http server. */
+const MOUNTS = {
+  node: () => listening(createServer(nodeListener())),
+  express: () => listening(createServer(expressApp())),
+  fastify: fastifyServer,
+  fetch: honoServer,
+};
 
 const { values } = parseArgs({
   options: {
@@ -33,13 +45,13 @@ const { values } = parseArgs({
 const baseUrl = values['anthropic-base-url'];
 const { BENCH_TOKEN: token, BENCH_ANTHROPIC_KEY: anthropicKey } = process.env;
 const valid =
-  ['node', 'express'].includes(values.mount) &&
+  Object.hasOwn(MOUNTS, values.mount) &&
   ['memory', 'postgres'].includes(values.storage) &&
   ['on', 'off'].includes(values.metering) &&
   ['on', 'off'].includes(values.budget);
 if (!baseUrl || !token || !anthropicKey || !valid) {
   throw new Error(
-    'usage: BENCH_TOKEN=… BENCH_ANTHROPIC_KEY=… byokit-server.mjs --anthropic-base-url URL [--mount=node|express] [--storage=memory|postgres] [--metering=on|off] [--budget=off|on]',
+    'usage: BENCH_TOKEN=… BENCH_ANTHROPIC_KEY=… byokit-server.mjs --anthropic-base-url URL [--mount=node|express|fastify|fetch] [--storage=memory|postgres] [--metering=on|off] [--budget=off|on]',
   );
 }
 
@@ -70,10 +82,8 @@ const byokit = await createByokit({
 });
 
 const sessions = new Map([[token, { userId: 'bench-user', isAdmin: false }]]);
-const authenticate = (request) => {
-  const header = request.headers.authorization;
-  return header?.startsWith('Bearer ') ? (sessions.get(header.slice(7)) ?? null) : null;
-};
+const principalOf = (header) => (header?.startsWith('Bearer ') ? (sessions.get(header.slice(7)) ?? null) : null);
+const authenticate = (request) => principalOf(request.headers.authorization);
 
 function expressApp() {
   const app = express();
@@ -89,8 +99,34 @@ function nodeListener() {
   };
 }
 
-const server = createServer(values.mount === 'express' ? expressApp() : nodeListener());
-await new Promise((resolve, reject) => server.once('error', reject).listen(0, '127.0.0.1', resolve));
+async function listening(server) {
+  await new Promise((resolve, reject) => server.once('error', reject).listen(0, '127.0.0.1', resolve));
+  return server;
+}
+
+async function fastifyServer() {
+  const app = Fastify({ logger: false });
+  // 2 MiB: byokit's largest route limit (a chat); Fastify's default of 1 MiB would refuse chats the others take.
+  await app.register(byokitPlugin, { byokit, authenticate, prefix: '/v2', bodyLimit: 2 * 1024 * 1024 });
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  return app.server;
+}
+
+async function honoServer() {
+  // Imported here only: serve() replaces the process's global Request and Response with its own lighter
+  // ones, which the other mounts should not run with.
+  const { serve } = await import('@hono/node-server');
+  // A fetch `Request` carries its headers in a `Headers`.
+  const byokitFetch = createFetchHandler(byokit, {
+    authenticate: (request) => principalOf(request.headers.get('authorization')),
+    prefix: '/v2',
+  });
+  const server = serve({ fetch: byokitFetch, port: 0, hostname: '127.0.0.1' });
+  await new Promise((resolve, reject) => server.once('error', reject).once('listening', resolve));
+  return server;
+}
+
+const server = await MOUNTS[values.mount]();
 server.keepAliveTimeout = 60_000;
 const origin = `http://127.0.0.1:${server.address().port}`;
 
