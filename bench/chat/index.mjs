@@ -22,12 +22,6 @@ const OPEN_LOOP = { rate: 500, durationMs: 5000, warmupMs: 500 };
 const FIRST_BYTE = { rate: 200, durationMs: 1200, warmupMs: 300, gapsMs: [0, 2, 20] };
 // A gap long enough that every stream is still open, past its first event, while memory is read.
 const OPEN_STREAMS = { count: 1000, gapMs: 30_000, settleMs: 750 };
-// A stream counts as open once its response head has come. Fastify sends a streamed answer's head only with
-// its first body bytes (byokitPlugin hands Fastify a stream; Fastify calls writeHead and pipes, and Node
-// sends a head with the first write), which the 30 s gaps put after the client's time limit. Core's Node
-// handler and @hono/node-server flush the head at once. Measure it here once the plugin does too.
-const OPEN_STREAMS_NOT_MEASURED = { 'byokit+fastify': 'its response head waits for the first text (not flushed)' };
-
 const GOALS = { addedLatency: 1.5, throughput: 0.35, addedFirstByte: 1.5, memoryPerStream: 1.5, keyResolutionMicros: 5 };
 
 const node = process.execPath;
@@ -259,7 +253,7 @@ async function measureFirstByte(processes, stack, secrets, gapMs) {
 
 /** RSS growth of each proxy while it holds 1,000 open streams; fresh servers every round, so rounds do not reuse grown heaps. */
 async function measureOpenStreams(processes, secrets, load) {
-  const targets = ['floor', ...Object.keys(BYOKIT_MOUNTS)].filter((target) => !OPEN_STREAMS_NOT_MEASURED[target]);
+  const targets = ['floor', ...Object.keys(BYOKIT_MOUNTS)];
   const growth = Object.fromEntries(targets.map((target) => [target, []]));
   const baseline = Object.fromEntries(targets.map((target) => [target, []]));
   for (let round = 0; round < ROUNDS; round++) {
@@ -314,7 +308,6 @@ async function measureOpenStreams(processes, secrets, load) {
       };
     }),
   );
-  for (const [target, why] of Object.entries(OPEN_STREAMS_NOT_MEASURED)) console.log(`${target}: not measured: ${why}`);
   return summary;
 }
 
@@ -417,7 +410,6 @@ function mountsTable({ throughput, latency, firstBytes, streams }) {
     "\nbyokit's mounts side by side (the figures above: same run, same rounds; ratios of medians; throughput higher is better, the others lower)",
   );
   console.table(rows);
-  for (const [target, why] of Object.entries(OPEN_STREAMS_NOT_MEASURED)) console.log(`RSS of ${target} not measured: ${why}.`);
 }
 
 const scaled = ({ median, min, max }, by) => ({ median: by(median), min: by(min), max: by(max) });

@@ -86,6 +86,22 @@ describe('Fastify plugin: streamed chat', () => {
     expect(firstAt).toBeLessThan(endAt / 2);
   });
 
+  it('sends the status and headers as soon as the provider accepted the call, not with the first text', async () => {
+    const { base, mock, body } = await streamingHost();
+    mock.setChunkGapMs(400);
+    const started = performance.now();
+    const response = await fetch(`${base}/v2/llm/chat/completions`, { method: 'POST', headers: { ...alice, ...json }, body });
+    const headersAt = performance.now() - started;
+    const reader = response.body!.getReader();
+    await reader.read();
+    const firstAt = performance.now() - started;
+    await reader.cancel();
+    expect(response.status).toBe(200);
+    // The provider's first event (message_start) carries no text; the first text comes one gap later. A head
+    // held back until the first write would arrive with it.
+    expect(firstAt - headersAt).toBeGreaterThan(200);
+  });
+
   it('aborts the provider call when the client goes away mid-stream, and logs it through request.log', async () => {
     const { base, mock, body, logLines } = await streamingHost();
     mock.setChunkGapMs(100);

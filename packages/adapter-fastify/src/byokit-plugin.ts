@@ -76,7 +76,10 @@ export const byokitPlugin: FastifyPluginAsync<ByokitPluginOptions> = async (fast
     }
     reply.code(response.status).headers(response.headers);
     if (typeof response.body === 'string') return reply.send(response.body);
-    // Fastify pipes a stream as its chunks come, waiting on the socket when it is full.
+    // Fastify pipes a stream as its chunks come, waiting on the socket when it is full. It sets the head with
+    // setHeader, which Node sends only with the first chunk: send it as soon as the piping starts, so the client
+    // has the status while the provider is still thinking (as on every other adapter).
+    reply.raw.once('pipe', () => reply.raw.flushHeaders());
     return reply.send(Readable.from(response.body, { objectMode: false }));
   }
 
@@ -105,14 +108,20 @@ function bodyOf(request: FastifyRequest): ByokitRequest['body'] {
  * The body's bytes, refused with byokit's `payload_too_large` past `limitBytes`. byokit reads a body only after
  * auth and only up to its route's own limit, which is usually the smaller: then this never fires and the
  * answer is the core's, byte for byte.
+ *
+ * The piece that crosses the limit is still passed on, and the refusal comes when more is asked for: when the
+ * route's limit is the same (chat's 2 MiB under a 2 MiB `bodyLimit`) or smaller, byokit sees the crossing
+ * piece and refuses in its own words, as on every other adapter; only a body within the route's limit but over
+ * this one gets this refusal. At most one piece past the limit is read.
  */
 async function* withinLimit(payload: AsyncIterable<Uint8Array>, limitBytes: number, declaredBytes: number): AsyncGenerator<Uint8Array> {
   if (declaredBytes > limitBytes) throw tooLarge(limitBytes);
   let total = 0;
   for await (const chunk of payload) {
     total += chunk.byteLength;
-    if (total > limitBytes) throw tooLarge(limitBytes);
     yield chunk;
+    // Asked for more with the limit passed: the route's own limit is the larger one.
+    if (total > limitBytes) throw tooLarge(limitBytes);
   }
 }
 

@@ -1,12 +1,12 @@
-import { createServer, request as httpRequest, type IncomingMessage, type Server } from 'node:http';
+import { createServer, request as httpRequest, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Readable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { admin, alice, mockProvidersForFile, sseEvents, testByokit } from '../http/test-helpers.js';
 import type { Principal } from '../http/types.js';
 import { fakeProviderKey } from '../keys/fake-keys.js';
 import { createNodeHandler } from '../node/node-handler.js';
 import { createFetchHandler, type FetchHandler } from './fetch-handler.js';
+import { serveFetchOverNode } from './test-helpers.js';
 
 /** The guide's model id: claude-sonnet-4-5 (docs/user-api-key-guide.md, step 5). */
 const GUIDE_MODEL_ID = '564e8710-43a9-406f-b0ab-e8d651a33e82';
@@ -15,12 +15,14 @@ const ORIGIN = 'http://host.test';
 const mock = mockProvidersForFile();
 
 const servers: Server[] = [];
-afterEach(() =>
+const bridges: Array<() => Promise<void>> = [];
+afterEach(async () => {
   servers.splice(0).forEach((server) => {
     server.closeAllConnections();
     server.close();
-  }),
-);
+  });
+  await Promise.all(bridges.splice(0).map((close) => close()));
+});
 
 /** The host's auth in these tests: `Bearer alice` or `Bearer admin`, read from any header form. */
 const principals: Record<string, Principal> = { 'Bearer alice': alice, 'Bearer admin': admin };
@@ -227,40 +229,11 @@ async function listen(server: Server): Promise<string> {
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 }
 
-/**
- * A fetch handler on node:http, the way @hono/node-server and similar bridges do it: the request body as a web
- * stream, a signal aborted when the client goes away, the response body read chunk by chunk and cancelled on close.
- */
-function serveFetch(handler: FetchHandler): Promise<string> {
-  return listen(
-    createServer(async (incoming, outgoing) => {
-      const client = new AbortController();
-      outgoing.once('close', () => {
-        if (!outgoing.writableFinished) client.abort();
-      });
-      const response = await handler(toRequest(incoming, client.signal));
-      outgoing.writeHead(response.status, Object.fromEntries(response.headers));
-      if (response.body === null) return void outgoing.end();
-      const reader = response.body.getReader();
-      outgoing.once('close', () => void reader.cancel().catch(() => {}));
-      for (let part = await reader.read(); !part.done; part = await reader.read()) outgoing.write(part.value);
-      outgoing.end();
-    }),
-  );
-}
-
-function toRequest(incoming: IncomingMessage, signal: AbortSignal): Request {
-  const headers = new Headers();
-  for (let index = 0; index < incoming.rawHeaders.length; index += 2)
-    headers.append(incoming.rawHeaders[index]!, incoming.rawHeaders[index + 1]!);
-  const hasBody = incoming.method !== 'GET' && incoming.method !== 'HEAD';
-  return new Request(`http://${incoming.headers.host}${incoming.url}`, {
-    method: incoming.method,
-    headers,
-    body: hasBody ? (Readable.toWeb(incoming) as ReadableStream<Uint8Array>) : null,
-    duplex: 'half',
-    signal,
-  } as RequestInit);
+/** Serves a fetch handler over real HTTP, through the same bridge as the conformance suite. */
+async function serveFetch(handler: FetchHandler): Promise<string> {
+  const served = await serveFetchOverNode(handler);
+  bridges.push(served.close);
+  return served.baseUrl;
 }
 
 describe('the fetch handler over real HTTP', () => {

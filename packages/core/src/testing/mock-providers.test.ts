@@ -61,6 +61,7 @@ afterAll(() => mock.close());
 afterEach(() => {
   mock.reset();
   mock.setChunkGapMs(0);
+  mock.setAnswerDelayMs(0);
   mock.setRepeatChunks(1);
   mock.rejectKeys.clear();
 });
@@ -408,6 +409,20 @@ describe('pacing and length', () => {
     await (await post(`${mock.origin}/v1/messages`, anthropicHeaders(), anthropicBody({ stream: true }))).text();
     expect(performance.now() - started).toBeGreaterThanOrEqual(gapMs * events * 0.5);
     expect(() => mock.setChunkGapMs(-1)).toThrow(RangeError);
+  });
+
+  it('waits the answer delay before answering, like a provider still thinking, and records a client that gave up meanwhile', async () => {
+    mock.setAnswerDelayMs(100);
+    const started = performance.now();
+    expect((await post(`${mock.origin}/v1/messages`, anthropicHeaders(), anthropicBody())).status).toBe(200);
+    expect(performance.now() - started).toBeGreaterThanOrEqual(90);
+    const controller = new AbortController();
+    const answer = post(`${mock.origin}/v1/messages`, anthropicHeaders(), anthropicBody(), controller.signal).catch(() => 'gave up');
+    await mock.waitForRequest((request) => request.provider === 'anthropic' && mock.requests.length === 2);
+    controller.abort();
+    expect(await answer).toBe('gave up');
+    expect(await mock.waitForRequest((request) => request.aborted)).toMatchObject({ provider: 'anthropic' });
+    expect(() => mock.setAnswerDelayMs(-1)).toThrow(RangeError);
   });
 
   it('repeats the run of text events, leaving every other event as recorded', async () => {

@@ -63,8 +63,8 @@ function notFound(method: string, path: string): MockAnswer {
   return jsonAnswer(404, { error: { type: 'not_found', message } }, { 'content-type': 'application/json' });
 }
 
-function checkedGap(value: number): number {
-  if (!Number.isFinite(value) || value < 0) throw new RangeError(`chunkGapMs must be a number of milliseconds ≥ 0, got ${value}`);
+function checkedPause(name: string, value: number): number {
+  if (!Number.isFinite(value) || value < 0) throw new RangeError(`${name} must be a number of milliseconds ≥ 0, got ${value}`);
   return value;
 }
 
@@ -102,7 +102,8 @@ export async function startMockProviders(options: MockProvidersOptions = {}): Pr
   const failures = Object.fromEntries(PROVIDERS.map((provider) => [provider, [] as MockFailure[]])) as Record<Provider, MockFailure[]>;
   const streamErrors = Object.fromEntries(PROVIDERS.map((provider) => [provider, 0])) as Record<Provider, number>;
   const waiters = new Set<Waiter>();
-  let chunkGapMs = checkedGap(options.chunkGapMs ?? 0);
+  let chunkGapMs = checkedPause('chunkGapMs', options.chunkGapMs ?? 0);
+  let answerDelayMs = checkedPause('answerDelayMs', options.answerDelayMs ?? 0);
   let repeatChunks = checkedRepeat(options.repeatChunks ?? 1);
   let requestCount = 0;
   let closing: Promise<void> | undefined;
@@ -168,6 +169,7 @@ export async function startMockProviders(options: MockProvidersOptions = {}): Pr
     notify();
     const answer = match === undefined ? notFound(method, url.pathname) : answerFor(match.mock, match.handler, record);
     await sendAnswer(response, answer, {
+      delayMs: answerDelayMs,
       gapMs: () => chunkGapMs,
       onCut: () => {
         cut = true;
@@ -203,7 +205,10 @@ export async function startMockProviders(options: MockProvidersOptions = {}): Pr
     requests,
     rejectKeys,
     setChunkGapMs(milliseconds) {
-      chunkGapMs = checkedGap(milliseconds);
+      chunkGapMs = checkedPause('chunkGapMs', milliseconds);
+    },
+    setAnswerDelayMs(milliseconds) {
+      answerDelayMs = checkedPause('answerDelayMs', milliseconds);
     },
     setRepeatChunks(times) {
       repeatChunks = checkedRepeat(times);

@@ -5,6 +5,8 @@ import { setTimeout as delay } from 'node:timers/promises';
 import type { MockAnswer } from './types.js';
 
 export interface SendOptions {
+  /** The pause before the answer starts. */
+  delayMs: number;
   /** Read before each event, so that a change takes effect mid-stream. */
   gapMs(): number;
   /** Called just before the mock drops the connection on purpose (so it is not taken for a client abort). */
@@ -24,6 +26,11 @@ function write(response: ServerResponse, text: string): Promise<void> {
 }
 
 export async function sendAnswer(response: ServerResponse, answer: MockAnswer, options: SendOptions): Promise<void> {
+  if (options.delayMs > 0) {
+    await delay(options.delayMs);
+    // The client gave up while the provider was still thinking.
+    if (response.destroyed) return;
+  }
   if (answer.type === 'json') {
     response.writeHead(answer.status, answer.headers);
     response.end(answer.body);

@@ -43,6 +43,8 @@ export interface MockProvidersOptions {
   rejectKeys?: Iterable<string>;
   /** A pause between streamed events, in milliseconds (default 0). */
   chunkGapMs?: number;
+  /** A pause before each answer starts, plain or streamed, in milliseconds (default 0): a provider still thinking. */
+  answerDelayMs?: number;
   /**
    * How many times each stream's run of text events is sent (default 1, as recorded): longer streams for the
    * benchmark. Nothing else is adjusted, so the usage a stream reports no longer matches its text.
@@ -71,6 +73,8 @@ export interface MockProviders {
   readonly rejectKeys: Set<string>;
   /** Sets the pause between streamed events, in milliseconds; it takes effect at once, even mid-stream. */
   setChunkGapMs(milliseconds: number): void;
+  /** Sets the pause before each answer starts, in milliseconds (see `MockProvidersOptions.answerDelayMs`). */
+  setAnswerDelayMs(milliseconds: number): void;
   /** Sets how many times each stream's run of text events is sent (see `MockProvidersOptions.repeatChunks`). */
   setRepeatChunks(times: number): void;
   /** The next request to `provider` (of any route) gets this answer. Calls queue up, first in first out. */

@@ -1,0 +1,33 @@
+import type { AddressInfo } from 'node:net';
+import { Writable } from 'node:stream';
+import Fastify from 'fastify';
+import { describeAdapterConformance, HOST_ANSWER_HEADER } from '@byokit/core/testing';
+import { byokitPlugin } from './index.js';
+
+/** core's chat body limit: registered as the plugin's bodyLimit, so every chat body Express takes is taken here too. */
+const CHAT_BODY_LIMIT_BYTES = 2 * 1024 * 1024;
+
+// byokit registered as the README shows, the host's own 404 for every path byokit passes on, and Fastify's log at
+// its most verbose level, searched by the leak check.
+describeAdapterConformance(
+  'Fastify',
+  async ({ byokit, authenticate, prefix }) => {
+    const logLines: string[] = [];
+    const stream = new Writable({ write: (chunk, _encoding, done) => (logLines.push(String(chunk)), done()) });
+    const app = Fastify({ logger: { level: 'trace', stream } });
+    app.setNotFoundHandler((_request, reply) => reply.code(404).header(HOST_ANSWER_HEADER, 'yes').send('host: not found'));
+    await app.register(byokitPlugin, {
+      byokit,
+      authenticate: (request) => authenticate(request.headers),
+      prefix,
+      bodyLimit: CHAT_BODY_LIMIT_BYTES,
+    });
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    return {
+      baseUrl: `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`,
+      close: () => app.close(),
+      logLines: () => logLines,
+    };
+  },
+  { unknownPaths: 'host' },
+);

@@ -1,0 +1,47 @@
+import { describe } from 'vitest';
+import { describeAuthorisationMatrix } from './adapter-conformance/authorisation-matrix.js';
+import { describeClientDisconnect } from './adapter-conformance/client-disconnect.js';
+import { describeLeakCheck } from './adapter-conformance/leak-check.js';
+import { describeSameAnswers } from './adapter-conformance/same-answers.js';
+import type { AdapterConformanceOptions, MountAdapter } from './adapter-conformance/types.js';
+
+export { HOST_ANSWER_HEADER } from './adapter-conformance/types.js';
+export type { AdapterConformanceOptions, ConformanceMountOptions, MountAdapter, MountedAdapter } from './adapter-conformance/types.js';
+
+/** The mount prefix the suite uses: the contract's default. */
+const PREFIX = '/v2';
+
+/**
+ * The behaviour every adapter must have, as a vitest suite (issue 6; spec/http-api.md: "the contract every
+ * adapter mounts, byte for byte the same"). Run it from a test file of your adapter with a function that
+ * mounts a byokit in your framework on a real server:
+ *
+ * ```ts
+ * import { describeAdapterConformance } from '@byokit/core/testing';
+ * describeAdapterConformance('Express', async ({ byokit, authenticate, prefix }) => {
+ *   const app = express();
+ *   app.use(prefix, byokitRouter(byokit, { authenticate: (request) => authenticate(request.headers) }));
+ *   app.use((_request, response) => void response.status(404).set(HOST_ANSWER_HEADER, 'yes').end());
+ *   const server = app.listen(0, '127.0.0.1');
+ *   await once(server, 'listening');
+ *   return { baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, close: … };
+ * }, { unknownPaths: 'host' });
+ * ```
+ *
+ * It checks, over real HTTP:
+ * - every route of the contract (read from `GET /openapi.json`, so a new route without a scenario fails), with
+ *   its success and error paths, answers with the same status, contract headers and body as core itself;
+ * - streamed answers arrive chunk by chunk; a client that goes away, mid-stream or before the answer began,
+ *   aborts the provider call;
+ * - requests byokit has no route for go to the host, or get the contract's 404, as `options.unknownPaths` says;
+ * - who may do what: every route × {anonymous, user, other user, admin}, storage unchanged after each refusal;
+ * - no provider key, nor any 8-character piece of one, in any answer or log line.
+ */
+export function describeAdapterConformance(name: string, mount: MountAdapter, options: AdapterConformanceOptions): void {
+  describe(`adapter conformance: ${name}`, () => {
+    describeSameAnswers(mount, { ...options, prefix: PREFIX });
+    describeClientDisconnect(mount, PREFIX);
+    describeAuthorisationMatrix(mount, PREFIX);
+    describeLeakCheck(mount, PREFIX);
+  });
+}

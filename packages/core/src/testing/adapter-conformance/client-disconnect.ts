@@ -1,0 +1,121 @@
+// A client that goes away, mid-stream or before the answer began: the adapter must tell byokit (the request's
+// signal, or by ending the stream it was sending), which aborts the provider call and records the usage so far
+// as `aborted` (spec/http-api.md, "Chat").
+import { request as httpRequest } from 'node:http';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fakeProviderKey } from '../../keys/fake-keys.js';
+import type { Provider } from '../../keys/providers.js';
+import { sendToCore } from './exchange.js';
+import { ANTHROPIC_MODEL, OPENAI_MODEL } from './scenarios.js';
+import { authenticate, authorizationOf, PRINCIPALS, randomKeyring, startSide, type Side } from './world.js';
+import type { MountAdapter, MountedAdapter } from './types.js';
+
+/** Streams that last: the provider's events this far apart, so the client leaves long before the last one. */
+const GAP_MS = 50;
+
+const hello = (stream: boolean) => ({ model_id: ANTHROPIC_MODEL.id, messages: [{ role: 'user', content: 'Hello!' }], stream });
+
+const STREAMS: Array<{ route: string; provider: Provider; body: unknown }> = [
+  { route: '/llm/chat/completions', provider: 'anthropic', body: hello(true) },
+  {
+    route: '/openai/v1/chat/completions',
+    provider: 'openai',
+    body: { model: OPENAI_MODEL.model, messages: [{ role: 'user', content: 'Hello!' }], stream: true },
+  },
+];
+
+/** How long the provider takes before it answers a plain chat, in the test of a client that leaves before. */
+const THINKING_MS = 10_000;
+
+/** Sends the request with node:http and drops the connection once `leave` resolves; rejects if an answer comes first. */
+function sendThenLeave(url: string, headers: Record<string, string>, body: string, leave: Promise<unknown>): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const client = httpRequest(url, { method: 'POST', headers }, (response) =>
+      reject(new Error(`an answer came before the client left: ${response.statusCode}`)),
+    );
+    client.on('error', () => {});
+    client.end(body);
+    leave.then(() => {
+      client.destroy();
+      resolve();
+    }, reject);
+  });
+}
+
+/** Sends the request with node:http, waits for the first piece of the body, then drops the connection. */
+function readFirstChunkThenLeave(url: string, headers: Record<string, string>, body: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const client = httpRequest(url, { method: 'POST', headers }, (response) =>
+      response.once('data', (chunk: Buffer) => {
+        client.destroy();
+        resolve(chunk.toString('utf8'));
+      }),
+    );
+    client.on('error', reject);
+    client.end(body);
+  });
+}
+
+export function describeClientDisconnect(mount: MountAdapter, prefix: string): void {
+  describe('a client that goes away aborts the provider call', () => {
+    let side: Side;
+    let adapter: MountedAdapter;
+
+    beforeAll(async () => {
+      side = await startSide({ keyring: randomKeyring(), environment: {}, prefix });
+      side.mock.setChunkGapMs(GAP_MS);
+      adapter = await mount({ byokit: side.byokit, authenticate, prefix });
+      // Keys set straight through core: the set-up, not what is tested here.
+      const keys = JSON.stringify({ anthropic_api_key: fakeProviderKey('anthropic'), openai_api_key: fakeProviderKey('openai') });
+      const set = await sendToCore(side.byokit, prefix, {
+        method: 'PATCH',
+        url: `${prefix}/users/me/api-key`,
+        as: 'user',
+        body: new TextEncoder().encode(keys),
+        contentType: 'application/json',
+        requestId: 'conformance-set-up',
+      });
+      expect(set?.status).toBe(200);
+    });
+    afterAll(async () => {
+      await adapter?.close();
+      await side?.close();
+    });
+
+    const usageStatusOf = async (requestId: string) =>
+      (await side.byokit.usage.events(PRINCIPALS.user.userId)).records.find((record) => record.requestId === requestId)?.status;
+
+    it('POST /llm/chat/completions, plain, left before the provider answered: the upstream request is aborted', async () => {
+      side.mock.reset();
+      side.mock.setAnswerDelayMs(THINKING_MS);
+      try {
+        const requestId = 'conformance-leaves-early';
+        const headers = { ...authorizationOf('user'), 'content-type': 'application/json', 'x-request-id': requestId };
+        const reached = side.mock.waitForRequest((request) => request.provider === 'anthropic');
+        await sendThenLeave(`${adapter.baseUrl}${prefix}/llm/chat/completions`, headers, JSON.stringify(hello(false)), reached);
+        const upstream = await side.mock.waitForRequest((request) => request.provider === 'anthropic' && request.aborted, {
+          timeoutMs: 5_000,
+        });
+        expect(upstream.aborted).toBe(true);
+        await expect.poll(() => usageStatusOf(requestId), { timeout: 5_000 }).toBe('aborted');
+      } finally {
+        side.mock.setAnswerDelayMs(0);
+      }
+    }, 15_000);
+
+    for (const { route, provider, body } of STREAMS) {
+      it(`POST ${route} (${provider}), left mid-stream: the upstream request is aborted and the usage so far recorded`, async () => {
+        side.mock.reset();
+        const requestId = `conformance-leaves-${provider}`;
+        const headers = { ...authorizationOf('user'), 'content-type': 'application/json', 'x-request-id': requestId };
+        const first = await readFirstChunkThenLeave(`${adapter.baseUrl}${prefix}${route}`, headers, JSON.stringify(body));
+        expect(first).toMatch(/^data: /);
+        const upstream = await side.mock.waitForRequest((request) => request.provider === provider && request.aborted, {
+          timeoutMs: 5_000,
+        });
+        expect(upstream.aborted).toBe(true);
+        await expect.poll(() => usageStatusOf(requestId), { timeout: 5_000 }).toBe('aborted');
+      }, 15_000);
+    }
+  });
+}

@@ -1,0 +1,113 @@
+// One request, sent two ways: over HTTP to the adapter under test, and straight to `byokit.handle`, whose answer
+// is what every adapter must write. Both answers come back in one form, the body as the pieces it arrived in.
+import type { Byokit } from '../../byokit.js';
+import { belowPrefix } from '../../http/mount-prefix.js';
+import type { ByokitRequest } from '../../http/types.js';
+import type { Scenario } from './scenarios.js';
+import { authenticate, authorizationOf, type Caller } from './world.js';
+
+/** A request as the suite describes it. */
+export interface Exchange {
+  method: string;
+  /** The path and query as the client sends it, the mount prefix included: `/v2/llm-models/?all=true`. */
+  url: string;
+  as: Caller;
+  /** The body's exact bytes, if any. */
+  body?: Uint8Array;
+  /** The body's Content-Type; none when left out. */
+  contentType?: string;
+  /** Send the body without Content-Length, in pieces, as a client streaming an upload does. */
+  chunked?: boolean;
+  requestId: string;
+}
+
+/** An answer: status, headers (names in lower case), and the body as the pieces it came in. */
+export interface Answer {
+  status: number;
+  headers: Record<string, string>;
+  /** Each read of the body over HTTP; each chunk byokit produced for the reference. */
+  pieces: string[];
+}
+
+/** The scenario as a request: its body encoded, its own request id. */
+export function exchangeOf(scenario: Scenario, index: number, prefix: string): Exchange {
+  const text = scenario.text ?? (scenario.json === undefined ? undefined : JSON.stringify(scenario.json));
+  const contentType =
+    scenario.contentType === null ? undefined : (scenario.contentType ?? (text === undefined ? undefined : 'application/json'));
+  return {
+    method: scenario.method,
+    url: `${prefix}${scenario.path}`,
+    as: scenario.as,
+    ...(text !== undefined && { body: new TextEncoder().encode(text) }),
+    ...(contentType !== undefined && { contentType }),
+    ...(scenario.chunked && { chunked: true }),
+    requestId: scenario.requestId ?? `conformance-${index}`,
+  };
+}
+
+/** The headers the client sends (fetch adds its own: host, accept, user-agent…, which byokit does not read). */
+function requestHeaders(exchange: Exchange): Record<string, string> {
+  return {
+    ...authorizationOf(exchange.as),
+    'x-request-id': exchange.requestId,
+    ...(exchange.contentType !== undefined && { 'content-type': exchange.contentType }),
+  };
+}
+
+const PIECE_BYTES = 64 * 1024;
+
+/** The body in 64 KiB pieces, as a stream: fetch then sends it chunked, with no Content-Length. */
+function streamed(bytes: Uint8Array): ReadableStream<Uint8Array> {
+  let offset = 0;
+  return new ReadableStream({
+    pull(controller) {
+      if (offset >= bytes.byteLength) return controller.close();
+      controller.enqueue(bytes.slice(offset, offset + PIECE_BYTES));
+      offset += PIECE_BYTES;
+    },
+  });
+}
+
+/** Sends the request over real HTTP and reads the body read by read. */
+export async function sendOverHttp(baseUrl: string, exchange: Exchange): Promise<Answer> {
+  const body = exchange.body === undefined ? undefined : exchange.chunked ? streamed(exchange.body) : exchange.body;
+  const response = await fetch(`${baseUrl}${exchange.url}`, {
+    method: exchange.method,
+    headers: requestHeaders(exchange),
+    ...(body !== undefined && { body, duplex: 'half' }),
+  } as RequestInit);
+  const pieces: string[] = [];
+  if (response.body !== null) {
+    const decoder = new TextDecoder();
+    const reader = response.body.getReader();
+    for (let read = await reader.read(); !read.done; read = await reader.read()) pieces.push(decoder.decode(read.value, { stream: true }));
+    const rest = decoder.decode();
+    if (rest !== '') pieces.push(rest);
+  }
+  return { status: response.status, headers: Object.fromEntries(response.headers), pieces };
+}
+
+/**
+ * What core answers the same request with, below `prefix`: the reference every adapter must match. `undefined`
+ * when the path is none of byokit's (the adapter then leaves it to the host, or answers 404 itself).
+ */
+export async function sendToCore(byokit: Pick<Byokit, 'handle'>, prefix: string, exchange: Exchange): Promise<Answer | undefined> {
+  const url = belowPrefix(exchange.url, prefix);
+  if (url === undefined) return undefined;
+  const headers: Record<string, string> = requestHeaders(exchange);
+  if (exchange.body !== undefined && !exchange.chunked) headers['content-length'] = String(exchange.body.byteLength);
+  const request: ByokitRequest = {
+    method: exchange.method,
+    url,
+    headers,
+    body: exchange.body === undefined ? { kind: 'none' } : { kind: 'stream', stream: [exchange.body] },
+    authenticate: () => authenticate(headers),
+  };
+  const answer = await byokit.handle(request);
+  if (answer === undefined) return undefined;
+  const pieces: string[] = [];
+  if (typeof answer.body === 'string') pieces.push(answer.body);
+  else for await (const chunk of answer.body) pieces.push(chunk);
+  const lowerCase = Object.fromEntries(Object.entries(answer.headers).map(([name, value]) => [name.toLowerCase(), value]));
+  return { status: answer.status, headers: lowerCase, pieces };
+}

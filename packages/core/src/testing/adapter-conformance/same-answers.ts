@@ -1,0 +1,121 @@
+// Every scenario through the adapter, compared with core's own answer to the same request: two byokits made
+// alike (the same keyring, environment, clock and mock providers) get the same requests in the same order, one
+// over HTTP through the adapter, the other straight through `byokit.handle`. Their states stay in step, so
+// their answers must be the same, byte for byte, but for what is random on every call (comparable.ts).
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { comparable, comparedHeaderNames } from './comparable.js';
+import { documentedRoutes, uncoveredRoutes } from './documented-routes.js';
+import { exchangeOf, sendOverHttp, sendToCore, type Answer, type Exchange } from './exchange.js';
+import { ENVIRONMENT, isStreamed, SCENARIOS } from './scenarios.js';
+import { HOST_ANSWER_HEADER, type AdapterConformanceOptions, type MountAdapter, type MountedAdapter } from './types.js';
+import { authenticate, randomKeyring, startSide, type Side } from './world.js';
+
+/**
+ * The pause between a provider's streamed events on the adapter's side: long enough that each event reaches
+ * the client on its own unless something on the way holds it back.
+ */
+const STREAM_GAP_MS = 5;
+
+/**
+ * Waits until both byokits have written the same usage records: records are written just after an answer, so
+ * a usage route asked at once could otherwise see one side a record short.
+ */
+async function inStep(reference: Side, served: Side): Promise<void> {
+  const count = async (side: Side) => (await side.storage.listUsage({ limit: 1000 })).records.length;
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const [left, right] = await Promise.all([count(reference), count(served)]);
+    if (left === right) return;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  throw new Error('adapter conformance: the two byokits never wrote the same number of usage records');
+}
+
+/**
+ * At least this many reads of a streamed body: half the chunks core made (4 of Anthropic's 9, 151 of OpenAI's
+ * 303), so an adapter that holds the stream back and sends it in a few writes fails, while a client that now and
+ * then gets two events in one read passes.
+ */
+const enoughReads = (chunks: number) => Math.floor(chunks / 2);
+
+export function describeSameAnswers(mount: MountAdapter, options: AdapterConformanceOptions & { prefix: string }): void {
+  const { prefix } = options;
+
+  describe('answers every request as core does: status, contract headers and body, byte for byte', () => {
+    let reference: Side;
+    let served: Side;
+    let adapter: MountedAdapter;
+
+    beforeAll(async () => {
+      const keyring = randomKeyring();
+      [reference, served] = await Promise.all([
+        startSide({ keyring, environment: ENVIRONMENT, prefix }),
+        startSide({ keyring, environment: ENVIRONMENT, prefix }),
+      ]);
+      served.mock.setChunkGapMs(STREAM_GAP_MS);
+      adapter = await mount({ byokit: served.byokit, authenticate, prefix });
+    });
+    afterAll(async () => {
+      await adapter?.close();
+      await Promise.all([reference?.close(), served?.close()]);
+    });
+
+    it('has a scenario answered with success for every route the API description lists', async () => {
+      const routes = await documentedRoutes(reference.byokit);
+      expect(routes.length).toBeGreaterThan(10);
+      const succeeding = SCENARIOS.filter((scenario) => scenario.status < 300);
+      expect(uncoveredRoutes(routes, succeeding)).toEqual([]);
+    });
+
+    for (const [index, scenario] of SCENARIOS.entries()) {
+      it(`${scenario.method} ${scenario.path.slice(0, 80)} as ${scenario.as}: ${scenario.name} (${scenario.status})`, async () => {
+        const exchange = exchangeOf(scenario, index, prefix);
+        await inStep(reference, served);
+        scenario.arrange?.(reference);
+        const expected = await sendToCore(reference.byokit, prefix, exchange);
+        if (expected === undefined) throw new Error(`adapter conformance: ${scenario.path} is not a byokit route`);
+        // The scenario tests what it says, whatever the adapter does.
+        expect(expected.status, 'core itself').toBe(scenario.status);
+        scenario.arrange?.(served);
+        const wire = await sendOverHttp(adapter.baseUrl, exchange);
+        const names = comparedHeaderNames(expected, wire);
+        expect(comparable(wire, names)).toEqual(comparable(expected, names));
+        if (isStreamed(scenario) && expected.headers['content-type']?.startsWith('text/event-stream')) {
+          expect(wire.pieces.length, 'reads of the streamed body').toBeGreaterThanOrEqual(enoughReads(expected.pieces.length));
+        }
+      }, 20_000);
+    }
+
+    describeUnknownPaths(() => adapter, options);
+  });
+}
+
+/** Paths that are not byokit's: below the prefix but unknown, and outside it. */
+const UNKNOWN_PATHS = (prefix: string) => [
+  `${prefix}/not-a-route`,
+  `${prefix}/users/me/api-key-status/more`,
+  `${prefix}x/users/me/api-key-status`,
+  '/elsewhere',
+];
+
+function describeUnknownPaths(adapter: () => MountedAdapter, options: AdapterConformanceOptions & { prefix: string }): void {
+  for (const url of UNKNOWN_PATHS(options.prefix)) {
+    const exchange: Exchange = { method: 'GET', url, as: 'user', requestId: 'conformance-unknown' };
+    if (options.unknownPaths === 'host') {
+      it(`GET ${url}: not byokit's, so the host answers it`, async () => {
+        const wire = await sendOverHttp(adapter().baseUrl, exchange);
+        expect([wire.status, wire.headers[HOST_ANSWER_HEADER] !== undefined]).toEqual([404, true]);
+      });
+    } else {
+      it(`GET ${url}: not byokit's, answered 404 in the contract's shape`, async () => {
+        const wire: Answer = await sendOverHttp(adapter().baseUrl, exchange);
+        expect(wire.status).toBe(404);
+        expect(wire.headers).toMatchObject({
+          'content-type': 'application/json; charset=utf-8',
+          'cache-control': 'no-store',
+          'x-request-id': 'conformance-unknown',
+        });
+        expect(JSON.parse(wire.pieces.join(''))).toMatchObject({ error: { code: 'not_found', request_id: 'conformance-unknown' } });
+      });
+    }
+  }
+}
