@@ -1,4 +1,4 @@
-import { readAtMost } from '../bytes.js';
+import { readAtMost, utf8Length } from '../bytes.js';
 import { ByokitError } from '../errors.js';
 import { headerValue } from './headers.js';
 import type { ByokitRequest } from './types.js';
@@ -29,7 +29,7 @@ export async function readJsonBody(request: ByokitRequest, limitBytes: number): 
   if (bytes === undefined) throw tooLarge(limitBytes);
   let text: string;
   try {
-    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+    text = strictUtf8.decode(bytes);
   } catch {
     throw new ByokitError('invalid_json', 'The request body is not valid UTF-8.');
   }
@@ -72,7 +72,9 @@ function withinDepth(value: unknown): boolean {
   return true;
 }
 
-const utf8Length = (text: string) => new TextEncoder().encode(text).byteLength;
+/** Stateless without `stream: true`, so one serves every request. */
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+
 const tooLarge = (limitBytes: number) =>
   new ByokitError('payload_too_large', `The request body is larger than this route accepts (${limitBytes} bytes).`);
 const tooDeep = () => new ByokitError('invalid_json', `The request body is nested deeper than ${MAX_JSON_DEPTH} levels.`);

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { BUILT_IN_MODELS, USER_GUIDE_SONNET_4_5_ID } from '../catalog/built-in-models.js';
-import { utf8Length, worstCaseCostUsd } from './budget-guard.js';
+import { utf8Length } from '../bytes.js';
+import { worstCaseCostUsd } from './budget-guard.js';
 
 const sonnet = BUILT_IN_MODELS.find((model) => model.id === USER_GUIDE_SONNET_4_5_ID)!;
 

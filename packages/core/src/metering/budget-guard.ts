@@ -4,6 +4,7 @@ import type { ProviderChatRequest } from '../providers/provider-types.js';
 import type { KeySource } from '../resolve/key-resolver.js';
 import type { Storage } from '../storage/storage.js';
 import type { BudgetHold } from './budget.js';
+import { utf8Length } from '../bytes.js';
 import { costOf } from './cost.js';
 import { monthOf } from './usage-service.js';
 
@@ -57,20 +58,4 @@ export class BudgetGuard {
 export function worstCaseCostUsd(model: CatalogModel, request: ProviderChatRequest): string {
   const promptTokens = request.messages.reduce((total, message) => total + utf8Length(message.content) + TOKENS_PER_MESSAGE, 0);
   return costOf({ inputTokens: promptTokens, outputTokens: request.maxTokens }, model.pricing)?.costUsd ?? '0';
-}
-
-/** The text's length in UTF-8 bytes, without encoding it (works wherever byokit runs, Buffer or not). */
-export function utf8Length(text: string): number {
-  let bytes = text.length;
-  for (let index = 0; index < text.length; index++) {
-    const code = text.charCodeAt(index);
-    if (code < 0x80) continue;
-    if (code < 0x800) bytes += 1;
-    // A surrogate pair is 2 UTF-16 units and 4 bytes; a lone surrogate is sent as U+FFFD, 3 bytes.
-    else if (code >= 0xd800 && code <= 0xdbff && index + 1 < text.length && (text.charCodeAt(index + 1) & 0xfc00) === 0xdc00) {
-      bytes += 2;
-      index++;
-    } else bytes += 2;
-  }
-  return bytes;
 }
