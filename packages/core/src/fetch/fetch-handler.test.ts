@@ -120,6 +120,32 @@ describe('createFetchHandler', () => {
     expect(pulled).toBeLessThan(10);
   });
 
+  it('reads a body of declared length in one read, never touching request.body (cheap on lazy hosts)', async () => {
+    const { handler } = await setUp();
+    const reads: string[] = [];
+    /** A host's lazy Request: building its body stream is what it saves when `arrayBuffer()` is used. */
+    class LazyRequest extends Request {
+      override get body(): Request['body'] {
+        throw new Error('request.body was built');
+      }
+      override arrayBuffer(): Promise<ArrayBuffer> {
+        reads.push('arrayBuffer');
+        return super.arrayBuffer();
+      }
+    }
+    const text = JSON.stringify({ anthropic_api_key: fakeProviderKey('anthropic') });
+    const headers = { authorization: 'Bearer alice', 'content-type': 'application/json', 'content-length': String(text.length) };
+    const answer = await handler(new LazyRequest(`${ORIGIN}/v2/users/me/api-key`, { method: 'PATCH', headers, body: text }));
+    expect(answer.status).toBe(200);
+    expect(reads).toEqual(['arrayBuffer']);
+
+    // Declared over the route's limit: refused before a byte is read.
+    const large = { ...headers, 'content-length': '100000' };
+    const refused = await handler(new LazyRequest(`${ORIGIN}/v2/users/me/api-key`, { method: 'PATCH', headers: large, body: text }));
+    expect(refused.status).toBe(413);
+    expect(reads).toEqual(['arrayBuffer']);
+  });
+
   it('streams a chat answer from the provider event by event', async () => {
     const { handler } = await setUp();
     await withAnthropicKey(handler);
