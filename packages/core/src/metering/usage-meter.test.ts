@@ -68,6 +68,22 @@ describe('UsageMeter', () => {
     expect(page.records).toHaveLength(6);
   });
 
+  it('makes and writes nothing on the answer's path: only after the turn in which the call ended', async () => {
+    const gated = gatedStorage();
+    const heard: string[] = [];
+    const meter = new UsageMeter(gated.storage, recordingLogger(), now, (record) => void heard.push(record.id));
+    meter.record(call('ada'), 'ok', { inputTokens: 1, outputTokens: 2 });
+    // Everything the answer's own awaits would run (microtasks) runs first, without a record.
+    for (let turn = 0; turn < 20; turn++) await Promise.resolve();
+    expect(gated.batches).toHaveLength(0);
+    expect(heard).toHaveLength(0);
+    await new Promise((resolve) => setImmediate(resolve));
+    await vi.waitFor(() => expect(gated.batches).toHaveLength(1));
+    expect(heard).toHaveLength(1);
+    gated.release();
+    await meter.flush();
+  });
+
   it('sends each record with the budget hold it ends, so both happen in the same write', async () => {
     const gated = gatedStorage();
     const meter = new UsageMeter(gated.storage, recordingLogger(), now);

@@ -30,16 +30,31 @@ interface QueuedRecord {
   holdId?: string;
 }
 
+/** A call as it ended, kept until its record is made off the answer's path. */
+interface FinishedCall {
+  call: MeteredCall;
+  status: UsageStatus;
+  usage: TokenUsage;
+  at: Date;
+  latencyMs: number;
+}
+
+/** After the current turn's I/O (the answer's write included); a plain timer where there is no setImmediate. */
+const afterThisTurn: (run: () => void) => void = globalThis.setImmediate ?? ((run) => setTimeout(run, 0));
+
 /**
  * Writes a usage record for every call that reached a provider (spec/http-api.md, "Usage and billing"),
- * without holding up the answer: the write and the host's listener run after it, and a failure of either is
- * logged, never the caller's error. `flush()` waits for the writes still in flight (`byokit.close()` does).
+ * without holding up the answer: `record()` only notes how the call ended; the record is made (cost, ids),
+ * written and handed to the host's listener after the answer has been written, and a failure of either is
+ * logged, never the caller's error. `flush()` waits for all of it (`byokit.close()` does).
  *
- * Records are written in batches by group commit: when no write is in flight, a record goes at once (alone);
+ * Records are written in batches by group commit: when no write is in flight, the records made go at once;
  * while one is, the records that come in queue, and go together as the next write. Under light load nothing
  * waits; under heavy load one statement carries many records, instead of one round trip each.
  */
 export class UsageMeter {
+  #finished: FinishedCall[] = [];
+  #making: Promise<void> | undefined;
   #queue: QueuedRecord[] = [];
   #writing: Promise<void> | undefined;
   readonly #listening = new Set<Promise<void>>();
@@ -53,29 +68,48 @@ export class UsageMeter {
 
   /** Records how `call` ended, with the tokens the provider reported (all of them, or those seen before it ended). */
   record(call: MeteredCall, status: UsageStatus, usage: TokenUsage): void {
-    const record = usageRecord(call, status, usage, this.now());
-    this.#queue.push({ record, ...(call.holdId !== undefined && { holdId: call.holdId }) });
-    this.#writing ??= this.#writeQueued();
-    if (this.listener) {
-      const listened = Promise.resolve()
-        .then(() => this.listener!(record))
-        .then(
-          () => undefined,
-          (error: unknown) => this.#logFailure(error, 'onUsage failed', { requestId: record.requestId, usageId: record.id }),
-        );
-      this.#listening.add(listened);
-      void listened.finally(() => this.#listening.delete(listened));
+    const latencyMs = Math.max(0, Math.round(performance.now() - call.startedAt));
+    this.#finished.push({ call, status, usage, at: this.now(), latencyMs });
+    this.#making ??= new Promise((resolve) =>
+      afterThisTurn(() => {
+        this.#making = undefined;
+        this.#makeRecords();
+        resolve();
+      }),
+    );
+  }
+
+  /** Makes the records of the calls finished so far, queues them for writing and tells the listener. */
+  #makeRecords(): void {
+    for (const { call, status, usage, at, latencyMs } of this.#finished.splice(0)) {
+      const record = usageRecord(call, status, usage, at, latencyMs);
+      this.#queue.push({ record, ...(call.holdId !== undefined && { holdId: call.holdId }) });
+      if (this.listener) this.#listen(record);
     }
+    this.#writing ??= this.#writeQueued();
+  }
+
+  #listen(record: UsageRecord): void {
+    const listened = Promise.resolve()
+      .then(() => this.listener!(record))
+      .then(
+        () => undefined,
+        (error: unknown) => this.#logFailure(error, 'onUsage failed', { requestId: record.requestId, usageId: record.id }),
+      );
+    this.#listening.add(listened);
+    void listened.finally(() => this.#listening.delete(listened));
   }
 
   /** Waits until every record made so far is saved (or failed and was logged), and every listener has run. */
   async flush(): Promise<void> {
-    while (this.#writing || this.#listening.size > 0) await Promise.all([this.#writing, ...this.#listening]);
+    while (this.#making || this.#writing || this.#listening.size > 0) {
+      await Promise.all([this.#making, this.#writing, ...this.#listening]);
+    }
   }
 
   /** Writes what is queued, batch after batch, until the queue is empty. */
   async #writeQueued(): Promise<void> {
-    // Let the records of this same tick join the first batch.
+    // Settles after `#writing` is set, even with nothing to write (it is cleared at the end).
     await Promise.resolve();
     while (this.#queue.length > 0) {
       const batch = this.#queue.splice(0, MAX_BATCH);
@@ -114,7 +148,7 @@ function holdIdsOf(batch: QueuedRecord[]): string[] {
   return ids;
 }
 
-function usageRecord(call: MeteredCall, status: UsageStatus, usage: TokenUsage, at: Date): UsageRecord {
+function usageRecord(call: MeteredCall, status: UsageStatus, usage: TokenUsage, at: Date, latencyMs: number): UsageRecord {
   const { model } = call;
   const pricing = model.pricing;
   return {
@@ -137,7 +171,7 @@ function usageRecord(call: MeteredCall, status: UsageStatus, usage: TokenUsage, 
       outputPerMTokUsd: pricing.outputPerMTokUsd,
       ...(pricing.cachedInputPerMTokUsd !== undefined && { cachedInputPerMTokUsd: pricing.cachedInputPerMTokUsd }),
     },
-    latencyMs: Math.max(0, Math.round(performance.now() - call.startedAt)),
+    latencyMs,
     requestId: call.requestId,
   };
 }
