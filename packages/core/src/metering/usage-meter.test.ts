@@ -68,7 +68,7 @@ describe('UsageMeter', () => {
     expect(page.records).toHaveLength(6);
   });
 
-  it('makes and writes nothing on the answer's path: only after the turn in which the call ended', async () => {
+  it("makes and writes nothing on the answer's path: only after the turn in which the call ended", async () => {
     const gated = gatedStorage();
     const heard: string[] = [];
     const meter = new UsageMeter(gated.storage, recordingLogger(), now, (record) => void heard.push(record.id));
