@@ -1,8 +1,8 @@
 // For core's own tests: a fetch handler served over node:http, the way @hono/node-server and similar bridges
 // do it (core does not depend on one). Not part of the package: no entry point imports it.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
+import { listenOnLoopback } from '../testing/adapter-conformance/listen.js';
 
 /** What the bridge serves: a fetch handler, `undefined` meaning "not mine" (then `fallback` answers). */
 export type BridgedHandler = (request: Request) => Promise<Response | undefined>;
@@ -22,15 +22,7 @@ export async function serveFetchOverNode(
       else outgoing.destroy();
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
+  return listenOnLoopback(server);
 }
 
 async function bridge(

@@ -6,6 +6,7 @@ import { describeSameAnswers } from './adapter-conformance/same-answers.js';
 import type { AdapterConformanceOptions, MountAdapter } from './adapter-conformance/types.js';
 
 export { HOST_ANSWER_HEADER } from './adapter-conformance/types.js';
+export { listenOnLoopback } from './adapter-conformance/listen.js';
 export type { AdapterConformanceOptions, ConformanceMountOptions, MountAdapter, MountedAdapter } from './adapter-conformance/types.js';
 
 /** The mount prefix the suite uses: the contract's default. */
@@ -22,9 +23,7 @@ const PREFIX = '/v2';
  *   const app = express();
  *   app.use(prefix, byokitRouter(byokit, { authenticate: (request) => authenticate(request.headers) }));
  *   app.use((_request, response) => void response.status(404).set(HOST_ANSWER_HEADER, 'yes').end());
- *   const server = app.listen(0, '127.0.0.1');
- *   await once(server, 'listening');
- *   return { baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, close: … };
+ *   return listenOnLoopback(createServer(app));
  * }, { unknownPaths: 'host' });
  * ```
  *

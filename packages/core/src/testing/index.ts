@@ -9,5 +9,5 @@ export { findKeyLeaks } from './leak-check.js';
 export type { KeyLeak } from './leak-check.js';
 export { startMockProviders } from './mock-providers.js';
 export type { MockBaseUrls, MockFailure, MockProviders, MockProvidersOptions, MockRequest } from './mock-providers.js';
-export { describeAdapterConformance, HOST_ANSWER_HEADER } from './adapter-conformance.js';
+export { describeAdapterConformance, HOST_ANSWER_HEADER, listenOnLoopback } from './adapter-conformance.js';
 export type { AdapterConformanceOptions, ConformanceMountOptions, MountAdapter, MountedAdapter } from './adapter-conformance.js';
