@@ -21,7 +21,7 @@ import express from 'express';
 import Fastify from 'fastify';
 import { byokitRouter } from '@byokit/adapter-express';
 import { byokitPlugin } from '@byokit/adapter-fastify';
-import { createByokit, createFetchHandler, Keyring, memoryStorage } from '@byokit/core';
+import { createByokit, createFetchHandler, Keyring, MAX_BODY_BYTES, memoryStorage } from '@byokit/core';
 import { createNodeHandler } from '@byokit/core/node';
 import { postgresStorage } from '@byokit/storage-postgres';
 
@@ -107,7 +107,7 @@ async function listening(server) {
 async function fastifyServer() {
   const app = Fastify({ logger: false });
   // 2 MiB: byokit's largest route limit (a chat); Fastify's default of 1 MiB would refuse chats the others take.
-  await app.register(byokitPlugin, { byokit, authenticate, prefix: '/v2', bodyLimit: 2 * 1024 * 1024 });
+  await app.register(byokitPlugin, { byokit, authenticate, prefix: '/v2', bodyLimit: MAX_BODY_BYTES });
   await app.listen({ port: 0, host: '127.0.0.1' });
   return app.server;
 }

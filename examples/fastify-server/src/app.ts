@@ -26,14 +26,12 @@ import {
   type ServerConfig,
 } from '@byokit/example-host';
 import { byokitPlugin } from '@byokit/adapter-fastify';
+import { MAX_BODY_BYTES } from '@byokit/core';
 
 /** The example server's parts, returned so tests can reach them. */
 export interface ExampleApp extends ExampleHost {
   app: FastifyInstance;
 }
-
-/** byokit's largest route limit (a chat, 2 MiB): Fastify's default `bodyLimit` of 1 MiB would refuse some chats Express takes. */
-const BYOKIT_BODY_LIMIT_BYTES = 2 * 1024 * 1024;
 
 /**
  * The user guide's server on Fastify: the same host, routes and behaviour as the Express example (all but the
@@ -71,7 +69,8 @@ export async function createExampleApp(config: ServerConfig, logger: Logger = pi
     byokit: host.byokit,
     authenticate: (request) => host.authenticate(request.headers),
     prefix: PREFIX,
-    bodyLimit: BYOKIT_BODY_LIMIT_BYTES,
+    // byokit's largest route limit (a chat, 2 MiB): Fastify's default of 1 MiB would refuse some chats Express takes.
+    bodyLimit: MAX_BODY_BYTES,
   });
 
   return { ...host, app };

@@ -11,7 +11,7 @@ export interface ByokitPluginOptions {
   /**
    * Largest request body, in bytes, on byokit's routes; default: your server's `bodyLimit` (Fastify's default
    * is 1 MiB). byokit's own per-route limits (8 KiB for keys, 2 MiB for chat…) apply within it, so raise it to
-   * 2 MiB to accept every chat body Express would.
+   * `MAX_BODY_BYTES` (from `@byokit/core`) to accept every chat body Express would.
    */
   bodyLimit?: number;
 }

@@ -2,10 +2,8 @@ import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import Fastify from 'fastify';
 import { describeAdapterConformance, HOST_ANSWER_HEADER } from '@byokit/core/testing';
+import { MAX_BODY_BYTES } from '@byokit/core';
 import { byokitPlugin } from './index.js';
-
-/** core's chat body limit: registered as the plugin's bodyLimit, so every chat body Express takes is taken here too. */
-const CHAT_BODY_LIMIT_BYTES = 2 * 1024 * 1024;
 
 // byokit registered as the README shows, the host's own 404 for every path byokit passes on, and Fastify's log at
 // its most verbose level, searched by the leak check.
@@ -20,7 +18,8 @@ describeAdapterConformance(
       byokit,
       authenticate: (request) => authenticate(request.headers),
       prefix,
-      bodyLimit: CHAT_BODY_LIMIT_BYTES,
+      // byokit's largest route limit, so every chat body Express takes is taken here too.
+      bodyLimit: MAX_BODY_BYTES,
     });
     await app.listen({ port: 0, host: '127.0.0.1' });
     return {

@@ -1,12 +1,10 @@
-// Test helpers: real Fastify and Express hosts on free ports, byokit answering chat from the mock providers.
+// Test helpers: a real Fastify host on a free port, byokit answering chat from the mock providers.
 import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
-import express from 'express';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterEach } from 'vitest';
 import { createByokit, Keyring, memoryStorage, type Byokit, type Principal } from '@byokit/core';
 import { startMockProviders, type MockProviders } from '@byokit/core/testing';
-import { byokitRouter } from '@byokit/adapter-express';
 import { byokitPlugin } from './index.js';
 
 export const alice: Principal = { userId: 'alice', isAdmin: false };
@@ -19,15 +17,14 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-/** A byokit on memory storage whose providers are the mock ones; the clock is fixed so answers can be compared. */
-export async function newByokit(options: { now?: () => Date } = {}): Promise<{ byokit: Byokit; mock: MockProviders }> {
+/** A byokit on memory storage whose providers are the mock ones. */
+export async function newByokit(): Promise<{ byokit: Byokit; mock: MockProviders }> {
   const mock = await startMockProviders();
   const byokit = await createByokit({
     storage: memoryStorage(),
     keyring: Keyring.from([{ id: 'k1', key: crypto.getRandomValues(new Uint8Array(32)) }]),
     environment: {},
     providers: Object.fromEntries(Object.entries(mock.baseUrls).map(([provider, baseUrl]) => [provider, { baseUrl }])),
-    ...(options.now && { now: options.now }),
   });
   cleanups.push(
     () => mock.close(),
@@ -57,14 +54,4 @@ export async function startFastify(
   await app.listen({ port: 0, host: '127.0.0.1' });
   cleanups.push(() => app.close());
   return { app, base: `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`, logLines };
-}
-
-/** The same byokit mounted by the Express adapter, for comparison. */
-export async function startExpress(byokit: Pick<Byokit, 'handle'>) {
-  const app = express();
-  app.use('/v2', byokitRouter(byokit, { authenticate }));
-  const server = app.listen(0);
-  await new Promise((resolve) => server.once('listening', resolve));
-  cleanups.push(() => new Promise((resolve) => server.close(resolve)));
-  return { base: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
 }

@@ -30,6 +30,7 @@ export type { UsageSummaryRequest, UsageWindow } from './metering/usage-service.
 export { memoryRateLimiter } from './metering/rate-limiter.js';
 export type { MemoryRateLimiterOptions, RateDecision, RateLimiter } from './metering/rate-limiter.js';
 
+export { MAX_BODY_BYTES } from './http/routes/chat-routes.js';
 export { ByokitError, ERROR_STATUS, isByokitError } from './errors.js';
 export type { ByokitErrorDetails, ErrorCode, ValidationIssue } from './errors.js';
 

@@ -48,7 +48,8 @@ const usage = z.object({
   key_source: z.enum(['user', 'system']),
 });
 
-const finishReason = z.enum(['stop', 'length', 'content_filter', 'tool_calls', 'error']);
+/** How an answer ended: OpenAI's reasons, and `error` (the provider ended abnormally: a cut answer is not `stop`). */
+export const finishReason = z.enum(['stop', 'length', 'content_filter', 'tool_calls', 'error']);
 const identity = {
   id: z.string(),
   created: z.number().int(),

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { MAX_MESSAGES } from '../chat/chat-schemas.js';
+import { finishReason, MAX_MESSAGES } from '../chat/chat-schemas.js';
 import { PROVIDERS } from '../keys/providers.js';
 
 // OpenAI's own wire format for `POST /chat/completions` and `GET /models`
@@ -52,9 +52,6 @@ export const openAIChatBody = z.strictObject({
 });
 
 export type OpenAIChatRequest = z.infer<typeof openAIChatBody>;
-
-// OpenAI's finish reasons, and byokit's `error` (the provider ended abnormally: a cut answer is not `stop`).
-const finishReason = z.enum(['stop', 'length', 'content_filter', 'tool_calls', 'error']);
 
 /** OpenAI's usage object; the details are left out when the provider did not report them. */
 export const openAIUsage = z.object({

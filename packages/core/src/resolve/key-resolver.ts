@@ -2,7 +2,7 @@ import { ByokitError, isByokitError } from '../errors.js';
 import { openProviderKey } from '../crypto/envelope.js';
 import type { Keyring } from '../crypto/keyring.js';
 import { isPlaceholderKey } from '../keys/placeholders.js';
-import { PROVIDER_LABELS, type Provider } from '../keys/providers.js';
+import { PROVIDER_LABELS, PROVIDERS, type Provider } from '../keys/providers.js';
 import { SecretKey } from '../keys/secret-key.js';
 import { SYSTEM_OWNER, userOwner, type KeyOwner, type Storage } from '../storage/storage.js';
 import type { KeyCache } from './key-cache.js';
@@ -54,6 +54,12 @@ export class KeyResolver {
       if (isByokitError(error) && error.code === 'api_key_required') return null;
       throw error;
     }
+  }
+
+  /** {@link sourceOf} for every provider at once (one resolution per provider, not per model): what model lists show. */
+  async sourcesOf(userId: string): Promise<Record<Provider, KeySource | null>> {
+    const sources = await Promise.all(PROVIDERS.map((provider) => this.sourceOf(userId, provider)));
+    return Object.fromEntries(PROVIDERS.map((provider, index) => [provider, sources[index]])) as Record<Provider, KeySource | null>;
   }
 
   /** The system key for a provider (database first, then environment), or null. */

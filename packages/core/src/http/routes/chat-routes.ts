@@ -12,6 +12,12 @@ export function callHeaders(keySource: string, ignored: readonly string[]): Reco
 /** Chat bodies carry conversations; a bigger one is refused before it is read (a million messages: 413). */
 export const CHAT_BODY_LIMIT_BYTES = 2 * 1024 * 1024;
 
+/**
+ * The largest request body any byokit route takes (a chat's). A body limit a framework applies in front of
+ * byokit (Fastify's `bodyLimit`) should be at least this, or it refuses chats the other adapters take.
+ */
+export const MAX_BODY_BYTES = CHAT_BODY_LIMIT_BYTES;
+
 /** What a chat call can be refused with beyond its schema, before or by the provider (spec/http-api.md, errors). */
 export const CHAT_ERRORS: readonly RouteError[] = [
   'api_key_required',

@@ -1,8 +1,7 @@
 import { ByokitError } from '../../errors.js';
 import type { CatalogModel } from '../../catalog/model.js';
-import { PROVIDERS, type Provider } from '../../keys/providers.js';
 import type { ModelDirectory } from '../../models/model-directory.js';
-import type { KeyResolver, KeySource } from '../../resolve/key-resolver.js';
+import type { KeyResolver } from '../../resolve/key-resolver.js';
 import { defineRoute, type Route } from '../route.js';
 import {
   modelBody,
@@ -22,11 +21,6 @@ const MODEL_BODY_LIMIT_BYTES = 16 * 1024;
  * resolution as chat, and the admins' catalog management.
  */
 export function modelRoutes(models: ModelDirectory, resolver: KeyResolver): Route<any, any, any>[] {
-  /** Whose key pays for each provider, for this user: one resolution per provider, not per model. */
-  const sourcesFor = async (userId: string): Promise<Record<Provider, KeySource | null>> => {
-    const sources = await Promise.all(PROVIDERS.map((provider) => resolver.sourceOf(userId, provider)));
-    return Object.fromEntries(PROVIDERS.map((provider, index) => [provider, sources[index]])) as Record<Provider, KeySource | null>;
-  };
   const find = async (id: string): Promise<CatalogModel> => {
     const model = (await models.catalog()).get(id);
     if (!model) throw new ByokitError('model_not_found', 'No model has this id.');
@@ -45,7 +39,7 @@ export function modelRoutes(models: ModelDirectory, resolver: KeyResolver): Rout
       errors: ['forbidden'],
       handle: async ({ principal, query }) => {
         if (query.all && !principal.isAdmin) throw new ByokitError('forbidden', 'Only admins can list every model (?all=true).');
-        const sources = await sourcesFor(principal.userId);
+        const sources = await resolver.sourcesOf(principal.userId);
         const data = (await models.catalog())
           .all()
           .filter((model) => query.all || sources[model.provider] !== null)

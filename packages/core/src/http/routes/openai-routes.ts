@@ -1,7 +1,6 @@
 import type { ChatService } from '../../chat/chat-service.js';
 import { serverSentChunks } from '../../chat/server-sent-chunks.js';
 import { ByokitError } from '../../errors.js';
-import { PROVIDERS, type Provider } from '../../keys/providers.js';
 import type { Logger } from '../../logging/logger.js';
 import type { ModelDirectory } from '../../models/model-directory.js';
 import { openAIErrorBody } from '../../openai-compatible/openai-error.js';
@@ -35,12 +34,8 @@ const modelNotFound = () =>
 export function openAIRoutes(chat: ChatService, models: ModelDirectory, resolver: KeyResolver, logger: Logger): Route<any, any, any>[] {
   /** The models the caller can use now: active, and their provider resolves to a key for them. */
   const usableModels = async (userId: string) => {
-    const [catalog, sources] = await Promise.all([
-      models.catalog(),
-      Promise.all(PROVIDERS.map((provider) => resolver.sourceOf(userId, provider))),
-    ]);
-    const usable = new Set<Provider>(PROVIDERS.filter((_, index) => sources[index] !== null));
-    return { catalog, models: catalog.all().filter((model) => model.isActive && usable.has(model.provider)) };
+    const [catalog, sources] = await Promise.all([models.catalog(), resolver.sourcesOf(userId)]);
+    return { catalog, models: catalog.all().filter((model) => model.isActive && sources[model.provider] !== null) };
   };
 
   return [

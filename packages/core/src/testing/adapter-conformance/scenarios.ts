@@ -4,6 +4,8 @@
 import { BUILT_IN_MODELS, USER_GUIDE_SONNET_4_5_ID } from '../../catalog/built-in-models.js';
 import { fakeProviderKey } from '../../keys/fake-keys.js';
 import type { Provider } from '../../keys/providers.js';
+import { CHAT_BODY_LIMIT_BYTES } from '../../http/routes/chat-routes.js';
+import { KEY_BODY_LIMIT_BYTES } from '../../http/routes/key-routes.js';
 import { PRINCIPALS, type Caller, type Side } from './world.js';
 
 /** One request and the status every adapter must answer it with. */
@@ -89,8 +91,6 @@ const openAIHello = (model: string, extra: Record<string, unknown> = {}) => ({
   messages: [{ role: 'user', content: 'Hello!' }],
   ...extra,
 });
-const CHAT_LIMIT_BYTES = 2 * 1024 * 1024;
-const KEY_LIMIT_BYTES = 8 * 1024;
 /** A JSON text of `bytes` bytes: a valid body, padded with whitespace after the object. */
 const padded = (value: unknown, bytes: number) => {
   const text = JSON.stringify(value);
@@ -222,7 +222,7 @@ export const SCENARIOS: readonly Scenario[] = [
     method: 'PATCH',
     path: '/users/me/api-key',
     as: 'user',
-    text: padded({ openai_api_key: null }, KEY_LIMIT_BYTES + 1),
+    text: padded({ openai_api_key: null }, KEY_BODY_LIMIT_BYTES + 1),
     status: 413,
   },
   {
@@ -230,7 +230,7 @@ export const SCENARIOS: readonly Scenario[] = [
     method: 'PATCH',
     path: '/users/me/api-key',
     as: 'user',
-    text: padded({ openai_api_key: null }, KEY_LIMIT_BYTES + 1),
+    text: padded({ openai_api_key: null }, KEY_BODY_LIMIT_BYTES + 1),
     chunked: true,
     status: 413,
   },
@@ -532,7 +532,7 @@ export const SCENARIOS: readonly Scenario[] = [
     method: 'POST',
     path: '/llm/chat/completions',
     as: 'user',
-    text: padded(hello('anthropic'), CHAT_LIMIT_BYTES + 1),
+    text: padded(hello('anthropic'), CHAT_BODY_LIMIT_BYTES + 1),
     status: 413,
   },
   // With Fastify's bodyLimit equal to the chat limit, the plugin's own check used to answer this one first, in
@@ -542,7 +542,7 @@ export const SCENARIOS: readonly Scenario[] = [
     method: 'POST',
     path: '/llm/chat/completions',
     as: 'user',
-    text: padded(hello('anthropic'), CHAT_LIMIT_BYTES + 1),
+    text: padded(hello('anthropic'), CHAT_BODY_LIMIT_BYTES + 1),
     chunked: true,
     status: 413,
   },
