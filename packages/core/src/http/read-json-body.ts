@@ -25,7 +25,12 @@ export async function readJsonBody(request: ByokitRequest, limitBytes: number): 
   }
   const declared = Number(headerValue(request.headers, 'content-length'));
   if (Number.isFinite(declared) && declared > limitBytes) throw tooLarge(limitBytes);
-  const bytes = body.kind === 'stream' ? await readAtMost(body.stream, limitBytes) : new Uint8Array();
+  const bytes =
+    body.kind === 'stream'
+      ? await readAtMost(body.stream, limitBytes)
+      : body.kind === 'read'
+        ? await body.read(limitBytes)
+        : new Uint8Array();
   if (bytes === undefined) throw tooLarge(limitBytes);
   let text: string;
   try {

@@ -13,9 +13,16 @@ export type Authenticate<Request> = (request: Request) => Principal | null | Pro
 /** Request headers as Node gives them (lower-case names) or as a fetch `Headers`. */
 export type RequestHeaders = Headers | Record<string, string | string[] | undefined>;
 
-/** A request body: unread bytes, a value the host framework already parsed as JSON, or none. */
+/**
+ * A request body: unread bytes as chunks (`stream`) or behind the adapter's own reader (`read`: the whole body,
+ * or undefined as soon as it passes `limitBytes`, having stopped keeping it), a value the host framework already
+ * parsed as JSON, or none.
+ */
 export type RequestBody =
-  { kind: 'stream'; stream: AsyncIterable<Uint8Array> | Iterable<Uint8Array> } | { kind: 'parsed'; value: unknown } | { kind: 'none' };
+  | { kind: 'stream'; stream: AsyncIterable<Uint8Array> | Iterable<Uint8Array> }
+  | { kind: 'read'; read(limitBytes: number): Promise<Uint8Array | undefined> }
+  | { kind: 'parsed'; value: unknown }
+  | { kind: 'none' };
 
 /** A request in byokit's framework-free form: what an adapter builds from its framework's request. */
 export interface ByokitRequest {

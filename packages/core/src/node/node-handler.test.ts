@@ -1,4 +1,4 @@
-import { createServer, request as httpRequest, type Server } from 'node:http';
+import { Agent, createServer, request as httpRequest, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createByokit } from '../byokit.js';
@@ -97,5 +97,34 @@ describe('byokit on a plain node:http server', () => {
     expect(first).toBe('data: first\n\n');
     await expect.poll(() => seen?.signal?.aborted).toBe(true);
     release();
+  });
+
+  it('refuses a chunked body over the limit with 413, drops the rest unread, and keeps the connection for the next request', async () => {
+    const base = await serve(await newByokit());
+    // One connection for both requests: the second proves the first's extra bytes did not jam it.
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    const send = (body: string[] | string) =>
+      new Promise<{ status: number; body: string; socket: unknown }>((resolve, reject) => {
+        const client = httpRequest(
+          `${base}/v2/users/me/api-key`,
+          { method: 'PATCH', agent, headers: { authorization: 'Bearer alice', 'content-type': 'application/json' } },
+          (response) => {
+            let text = '';
+            response.on('data', (chunk: Buffer) => (text += chunk));
+            response.on('end', () => resolve({ status: response.statusCode ?? 0, body: text, socket: client.socket }));
+          },
+        );
+        client.on('error', reject);
+        // No Content-Length: the body goes chunked, so only reading it can find it too large.
+        for (const piece of Array.isArray(body) ? body : [body]) client.write(piece);
+        client.end();
+      });
+    const flood = await send(Array.from({ length: 64 }, () => `"${'x'.repeat(16 * 1024)}"`));
+    expect(flood.status).toBe(413);
+    expect(JSON.parse(flood.body).error.code).toBe('payload_too_large');
+    const next = await send(JSON.stringify({ openai_api_key: fakeProviderKey('openai') }));
+    expect(next.status).toBe(200);
+    expect(next.socket).toBe(flood.socket);
+    agent.destroy();
   });
 });

@@ -70,7 +70,7 @@ export function createNodeHandler<Request extends IncomingMessage = IncomingMess
  * in `request.body`: pass that on rather than wait for bytes that never come.
  */
 function bodyOf(request: IncomingMessage & { body?: unknown }): RequestBody {
-  if (!request.readableEnded) return { kind: 'stream', stream: request };
+  if (!request.readableEnded) return { kind: 'read', read: (limitBytes) => readBody(request, limitBytes) };
   const parsed = request.body;
   if (parsed === undefined) return { kind: 'none' };
   if (parsed instanceof Uint8Array || typeof parsed === 'string') {
@@ -78,6 +78,38 @@ function bodyOf(request: IncomingMessage & { body?: unknown }): RequestBody {
     return { kind: 'stream', stream: [bytes] };
   }
   return { kind: 'parsed', value: parsed };
+}
+
+/**
+ * The request's whole body, or undefined once it passes `limitBytes`: from there on the rest is read and
+ * dropped, never kept, so a flood is not buffered and the connection stays usable once it ends. Read from the
+ * stream's events: its async iterator costs more than the rest of reading a small body (docs/performance.md).
+ */
+function readBody(request: IncomingMessage, limitBytes: number): Promise<Uint8Array | undefined> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let total = 0;
+    const stopListening = () => request.off('data', onData).off('end', onEnd).off('error', onError).off('close', onClose);
+    const onData = (chunk: Buffer) => {
+      total += chunk.byteLength;
+      if (total <= limitBytes) return void chunks.push(chunk);
+      stopListening();
+      request.resume();
+      resolve(undefined);
+    };
+    const onEnd = () => {
+      stopListening();
+      resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total));
+    };
+    const onError = (error: Error) => {
+      stopListening();
+      reject(error);
+    };
+    // Closed before its end: the client went away mid-body.
+    const onClose = () =>
+      onError(Object.assign(new Error('The request closed before its body ended.'), { code: 'ERR_STREAM_PREMATURE_CLOSE' }));
+    request.on('data', onData).on('end', onEnd).on('error', onError).on('close', onClose);
+  });
 }
 
 async function send(response: ServerResponse, answer: ByokitResponse): Promise<void> {
