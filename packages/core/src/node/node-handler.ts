@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Byokit } from '../byokit.js';
 import type { Authenticate, ByokitResponse, RequestBody } from '../http/types.js';
 import { belowPrefix, normalisePrefix } from '../http/mount-prefix.js';
+import { RequestAbort } from '../http/request-abort.js';
 
 /** Options of {@link createNodeHandler}. */
 export interface NodeHandlerOptions<Request extends IncomingMessage = IncomingMessage> {
@@ -47,7 +48,8 @@ export function createNodeHandler<Request extends IncomingMessage = IncomingMess
   return async (request, response) => {
     const url = belowPrefix(request.url ?? '/', prefix);
     if (url === undefined) return false;
-    const aborted = new AbortController();
+    // A RequestAbort rather than an AbortController: the provider call listens to it for less (http/request-abort.ts).
+    const aborted = new RequestAbort();
     response.once('close', () => {
       if (!response.writableFinished) aborted.abort();
     });

@@ -1,6 +1,8 @@
+import type { EventEmitter } from 'node:events';
 import { Agent, type Dispatcher } from 'undici';
 import { readAtMost } from '../bytes.js';
 import { ByokitError } from '../errors.js';
+import { onAbort } from '../http/request-abort.js';
 import { PROVIDER_LABELS, type Provider } from '../keys/providers.js';
 import { scrubSecrets } from '../keys/scrub-secrets.js';
 import type { ProviderSettings, ProviderStreamEvent } from './provider-types.js';
@@ -114,14 +116,16 @@ export class ProviderHttp {
     body: string | undefined,
     signal: AbortSignal | undefined,
   ): Promise<Dispatcher.ResponseData> {
-    const headers = { ...this.#headers, ...callHeaders, ...(body !== undefined && { 'content-type': 'application/json' }) };
+    // Object.assign rather than spreads: this is on every provider call's path (docs/performance.md).
+    const headers: Record<string, string> = Object.assign({}, this.#headers, callHeaders);
+    if (body !== undefined) headers['content-type'] = 'application/json';
     const options: Dispatcher.RequestOptions = {
       origin: this.#origin,
       path: this.#basePath + path,
       method,
       headers,
       body,
-      signal,
+      signal: signal && abortEmitter(signal),
       headersTimeout: this.#timeoutMs,
       // The longest silence inside a body: a stream that stalls is cut off rather than held open forever.
       bodyTimeout: this.#timeoutMs,
@@ -173,6 +177,38 @@ export class ProviderHttp {
     if (status >= 500) return new ByokitError('provider_unavailable', `The ${label} API failed (HTTP ${status})${detail}`, { provider });
     return new ByokitError('provider_error', `The ${label} API refused the request (HTTP ${status})${detail}`, { provider });
   }
+}
+
+/**
+ * The caller's signal as undici also takes one: an emitter of `abort` with `aborted` and `reason` (undici's
+ * `signal` option: "AbortSignal | EventEmitter"). Its listeners go through {@link onAbort}, so a request's own
+ * signal (http/request-abort.ts) costs no `EventTarget` listener on every provider call.
+ */
+function abortEmitter(signal: AbortSignal): EventEmitter {
+  type Listener = () => void;
+  const stops = new Map<Listener, () => void>();
+  const emitter = {
+    get aborted() {
+      return signal.aborted;
+    },
+    get reason(): unknown {
+      return signal.reason;
+    },
+    on(event: string, listener: Listener) {
+      if (event === 'abort') stops.set(listener, onAbort(signal, listener));
+      return emitter;
+    },
+    // onAbort calls a listener once at most: `once` is `on`.
+    once(event: string, listener: Listener) {
+      return emitter.on(event, listener);
+    },
+    removeListener(event: string, listener: Listener) {
+      stops.get(listener)?.();
+      stops.delete(listener);
+      return emitter;
+    },
+  };
+  return emitter as unknown as EventEmitter;
 }
 
 /** Exponential back-off before another attempt (250 ms, 500 ms, …), cut short by the caller's abort. */
