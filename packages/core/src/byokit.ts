@@ -195,11 +195,7 @@ export async function createByokit(options: ByokitOptions): Promise<Byokit> {
     rotateKeys: (rotationOptions) => resealKeys(options.storage, keyring, logger, rotationOptions),
     keyRowsByMasterKeyId: () => options.storage.countKeysByMasterKeyId(),
     chat: async (principal, request, chatOptions) => {
-      const {
-        keySource: _keySource,
-        ignoredParameters: _ignored,
-        ...completion
-      } = await chat.complete(principal.userId, validChatRequest(request), callContext(chatOptions));
+      const { completion } = await chat.complete(principal.userId, validChatRequest(request), callContext(chatOptions));
       return completion;
     },
     chatStream: (principal, request, chatOptions) => ({

@@ -47,7 +47,7 @@ export function createRequestHandler(routes: readonly Route<any, any, any>[], lo
       // by every request would keep each call's listener for the life of the process.
       const signal = request.signal ?? new AbortController().signal;
       const result = await route.handle({ principal, body, query, params, requestId, signal });
-      const headers = { ...baseHeaders(requestId), ...result.headers };
+      const headers = Object.assign(baseHeaders(requestId), result.headers);
       if ('stream' in result) {
         headers['content-type'] = result.contentType;
         response = { status: result.status ?? 200, headers, body: result.stream };

@@ -6,7 +6,9 @@ import { defineRoute, type Route, type RouteError, type RouteResult } from '../r
 
 /** Whose key paid (spec/http-api.md, key resolution), and what the model refused and byokit left out. */
 export function callHeaders(keySource: string, ignored: readonly string[]): Record<string, string> {
-  return { 'x-byok-key-source': keySource, ...(ignored.length > 0 && { 'x-byok-ignored-parameters': ignored.join(', ') }) };
+  const headers: Record<string, string> = { 'x-byok-key-source': keySource };
+  if (ignored.length > 0) headers['x-byok-ignored-parameters'] = ignored.join(', ');
+  return headers;
 }
 
 /** Chat bodies carry conversations; a bigger one is refused before it is read (a million messages: 413). */
@@ -55,7 +57,7 @@ export function chatRoutes(chat: ChatService, logger: Logger): Route<any, any, a
             stream: serverSentChunks(chunks, requestId, logger),
           };
         }
-        const { keySource, ignoredParameters, ...completion } = await chat.complete(principal.userId, body, { signal, requestId });
+        const { keySource, ignoredParameters, completion } = await chat.complete(principal.userId, body, { signal, requestId });
         return { headers: callHeaders(keySource, ignoredParameters), body: completion };
       },
     }),

@@ -75,7 +75,7 @@ export function openAIRoutes(chat: ChatService, models: ModelDirectory, resolver
             stream: serverSentChunks(toOpenAIChunks(chunks, includeUsage), requestId, logger, openAIErrorBody),
           };
         }
-        const { keySource, ignoredParameters, ...completion } = await chat.complete(principal.userId, request, { signal, requestId });
+        const { keySource, ignoredParameters, completion } = await chat.complete(principal.userId, request, { signal, requestId });
         return { headers: callHeaders(keySource, ignoredParameters), body: toOpenAICompletion(completion) };
       },
     }),
