@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import type { FastifyError, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
-import { ByokitError, type Authenticate, type Byokit, type ByokitRequest } from '@byokit/core';
+import { ByokitError, RequestAbort, type Authenticate, type Byokit, type ByokitRequest } from '@byokit/core';
 
 /** Options of {@link byokitPlugin}; Fastify's own `prefix` says where the routes are mounted. */
 export interface ByokitPluginOptions {
@@ -55,7 +55,7 @@ export const byokitPlugin: FastifyPluginAsync<ByokitPluginOptions> = async (fast
 
   async function answer(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
     answered.add(request);
-    const aborted = new AbortController();
+    const aborted = new RequestAbort();
     reply.raw.once('close', () => {
       if (reply.raw.writableFinished) return;
       request.log.debug('byokit: the client went away before the answer was complete; aborting the provider call');

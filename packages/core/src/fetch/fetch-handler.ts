@@ -3,6 +3,7 @@ import { ByokitError } from '../errors.js';
 import { errorResponse } from '../http/error-response.js';
 import { requestIdOf } from '../http/headers.js';
 import { belowPrefix, normalisePrefix } from '../http/mount-prefix.js';
+import { RequestAbort } from '../http/request-abort.js';
 import type { Authenticate, ByokitResponse, RequestBody } from '../http/types.js';
 import { silentLogger } from '../logging/logger.js';
 
@@ -82,7 +83,7 @@ async function answerOf(
   const body = bodyOf(request);
   // Our own controller, not request.signal itself: cancelling the response body must abort too, and some
   // hosts never abort request.signal.
-  const aborted = new AbortController();
+  const aborted = new RequestAbort();
   const abort = () => aborted.abort(request.signal.reason);
   if (request.signal.aborted) abort();
   else request.signal.addEventListener('abort', abort, { once: true });

@@ -18,6 +18,13 @@ describe("a request's abort", () => {
     expect(seen).toEqual([true]);
   });
 
+  it('aborts with the reason given, as AbortController does', () => {
+    const abort = new RequestAbort();
+    const reason = new Error('the client went away');
+    abort.abort(reason);
+    expect(abort.signal.reason).toBe(reason);
+  });
+
   it('does not call a listener that stopped listening', () => {
     const abort = new RequestAbort();
     const listener = vi.fn();

@@ -1,10 +1,16 @@
 /**
- * A request's cancellation, cheap to listen to. byokit takes and hands on a standard `AbortSignal`, but adding
+ * A request's cancellation, cheap to listen to: what an adapter should make for each request's `signal`. byokit takes and hands on a standard `AbortSignal`, but adding
  * and removing one listener on Node's `AbortSignal` (an `EventTarget`) costs ~2 µs, and ~8 µs on a CPU that
  * was idle, where an `EventEmitter`'s costs a tenth of that; every provider call listens once
- * (docs/performance.md). So an adapter that makes a request's signal (the Node handler) makes it here, and
- * listeners added through {@link onAbort} on such a signal are kept in a plain set. Any other signal (the
- * host's own, a fetch `Request`'s) is listened to as usual.
+ * (docs/performance.md). So byokit's adapters make a request's signal here, and listeners added through
+ * {@link onAbort} on such a signal are kept in a plain set. Any other signal (the host's own, a fetch
+ * `Request`'s) is listened to as usual.
+ *
+ * ```ts
+ * const aborted = new RequestAbort();
+ * response.once('close', () => response.writableFinished || aborted.abort());
+ * await byokit.handle({ …, signal: aborted.signal });
+ * ```
  */
 export class RequestAbort {
   readonly #controller = new AbortController();
@@ -18,11 +24,11 @@ export class RequestAbort {
     return this.#controller.signal;
   }
 
-  /** Aborts the signal, then calls the listeners added through {@link onAbort}, each once. */
-  abort(): void {
+  /** Aborts the signal (with `reason`, as `AbortController.abort` does), then calls the listeners added through {@link onAbort}, each once. */
+  abort(reason?: unknown): void {
     const signal = this.#controller.signal;
     if (signal.aborted) return;
-    this.#controller.abort();
+    this.#controller.abort(reason);
     const listeners = cheapListeners.get(signal)!;
     cheapListeners.delete(signal);
     for (const listener of listeners) listener();
