@@ -4,6 +4,7 @@ import { isByokitError } from '../errors.js';
 import { alice, bob, call, mockProvidersForFile, testByokit } from '../http/test-helpers.js';
 import { fakeProviderKey } from '../keys/fake-keys.js';
 import type { Logger } from '../logging/logger.js';
+import { RATE_LIMITER_TIMEOUT_MS } from '../metering/rate-limit-guard.js';
 import type { RateLimiter } from '../metering/rate-limiter.js';
 import { memoryStorage } from '../storage/memory-storage.js';
 import type { ChatCompletionRequest } from './chat-schemas.js';
@@ -139,5 +140,23 @@ describe('per-user rate limits', () => {
       error: 'Error: connection lost while counting ratelimit:[user]',
     });
     expect(JSON.stringify(logger.error.mock.calls)).not.toContain(alice.userId);
+  });
+
+  it('lets the call through when the limiter does not answer within a second, and logs it', async () => {
+    const logger = recordingLogger();
+    // A shared store that hangs: take() never settles.
+    const limiter: RateLimiter = { take: () => new Promise(() => {}) };
+    const { chat } = await setUp({ rateLimit: limiter, logger });
+    const started = performance.now();
+    const answered = await chat();
+    const waited = performance.now() - started;
+    expect(answered!.status).toBe(200);
+    expect(mock.requests).toHaveLength(1);
+    expect(waited).toBeGreaterThanOrEqual(RATE_LIMITER_TIMEOUT_MS - 5);
+    expect(logger.error).toHaveBeenCalledTimes(1);
+    expect(logger.error.mock.calls[0]![0]).toEqual({
+      requestId: answered!.headers['x-request-id'],
+      error: `Error: the rate limiter did not answer within ${RATE_LIMITER_TIMEOUT_MS} ms`,
+    });
   });
 });

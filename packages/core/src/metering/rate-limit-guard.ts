@@ -4,10 +4,17 @@ import type { Logger } from '../logging/logger.js';
 import type { RateDecision, RateLimiter } from './rate-limiter.js';
 
 /**
+ * How long a limiter may take to answer before it counts as failed (and the call goes through): a shared store
+ * that hangs must not hang every chat call with it. A Redis round trip takes a millisecond or two.
+ */
+export const RATE_LIMITER_TIMEOUT_MS = 1_000;
+
+/**
  * Holds chat calls to the host's per-user rate (the `rateLimit` option): one `take` per call, before anything
  * that costs; a refusal is `429 rate_limited` with `Retry-After`. Without a limiter every call passes.
  *
- * A limiter that fails (a shared store down or timing out) lets the call through, and the failure is logged:
+ * A limiter that fails (a shared store down, or no answer within {@link RATE_LIMITER_TIMEOUT_MS}) lets the call
+ * through, and the failure is logged:
  * rate limits protect capacity, and refusing every call while the store is away would turn its outage into
  * ours. Budgets protect money, and fail closed instead (BudgetGuard: storage down, no call).
  */
@@ -22,7 +29,7 @@ export class RateLimitGuard {
     if (!this.limiter) return;
     let decision: RateDecision;
     try {
-      decision = await this.limiter.take(userId);
+      decision = await withinTimeout(this.limiter.take(userId), RATE_LIMITER_TIMEOUT_MS);
     } catch (error) {
       // No user id in the log line: the request id finds the call, and the error text is cleaned of it.
       this.logger.error({ requestId, error: describe(error, userId) }, 'rate limiter failed: the call was let through');
@@ -32,6 +39,15 @@ export class RateLimitGuard {
     const seconds = retryAfterSeconds(decision.retryAfterMs);
     throw new ByokitError('rate_limited', `Too many requests: try again in ${seconds} s.`, { retryAfterSeconds: seconds });
   }
+}
+
+/** The promise's outcome, or a rejection once `timeoutMs` has passed without one. */
+function withinTimeout<T>(promise: Promise<T>, timeoutMs: number): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timedOut = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`the rate limiter did not answer within ${timeoutMs} ms`)), timeoutMs);
+  });
+  return Promise.race([promise, timedOut]).finally(() => clearTimeout(timer));
 }
 
 /** Whole seconds, rounded up, at least 1 (a custom limiter's odd value included): `Retry-After: 0` invites a hot loop. */

@@ -4,8 +4,8 @@ export type RateDecision = { allowed: true } | { allowed: false; retryAfterMs: n
 /**
  * Counts a user's chat calls against a per-user rate (spec/architecture.md, "Scale-out"). byokit calls
  * `take` once per chat call, before anything that costs; a refusal becomes `429 rate_limited` with
- * `Retry-After`. A rejected promise lets the call through (rate limits protect capacity, not money) and is
- * logged.
+ * `Retry-After`. A rejected promise, or none settled within a second, lets the call through (rate limits
+ * protect capacity, not money) and is logged.
  *
  * {@link memoryRateLimiter} keeps the counts in one process. Hosts running many nodes can share them with an
  * implementation on a shared store: for Redis, the same GCRA as `memoryRateLimiter` in one Lua script run with
