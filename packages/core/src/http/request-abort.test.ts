@@ -25,6 +25,19 @@ describe("a request's abort", () => {
     expect(abort.signal.reason).toBe(reason);
   });
 
+  it('still calls the other listeners when one throws, and reports the error out of band', async () => {
+    const abort = new RequestAbort();
+    const after = vi.fn();
+    onAbort(abort.signal, () => {
+      throw new Error('a listener failed');
+    });
+    onAbort(abort.signal, after);
+    const reported = new Promise<unknown>((resolve) => process.once('uncaughtException', resolve));
+    abort.abort();
+    expect(after).toHaveBeenCalledOnce();
+    expect(await reported).toMatchObject({ message: 'a listener failed' });
+  });
+
   it('does not call a listener that stopped listening', () => {
     const abort = new RequestAbort();
     const listener = vi.fn();
