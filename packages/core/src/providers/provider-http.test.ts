@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { isByokitError } from '../errors.js';
@@ -97,4 +97,60 @@ describe('provider calls', () => {
     await client.close!();
     await expect(client.complete(request, options())).rejects.toMatchObject({ code: 'provider_unavailable' });
   });
+
+  it('read a refusal body only up to 64 KiB: a huge one is cut off, the error mapped without it', async () => {
+    let sent = 0;
+    const { origin } = await answeringServer((_request, response) => {
+      response.writeHead(400, { 'content-type': 'application/json' });
+      // A body that never ends: without the cap the call would wait on it (and hold it) forever.
+      const more = () => {
+        while (response.write(`"${'x'.repeat(16 * 1024)}",`)) sent += 16 * 1024;
+        sent += 16 * 1024;
+      };
+      response.write('{"error":{"message":"huge","padding":[');
+      response.on('drain', more);
+      more();
+    });
+    const client = anthropicClient({ baseUrl: origin, retries: 0 });
+    closers.push(() => client.close!());
+    const error = await client.complete(request, options()).catch((caught: unknown) => caught);
+    expect(isByokitError(error) && error.code).toBe('provider_error');
+    expect((error as Error).message).toBe('The Anthropic API refused the request (HTTP 400)');
+    expect(sent).toBeLessThan(4 * 1024 * 1024);
+  });
+
+  it('give up with provider_unavailable, not trying again, when a plain answer breaks off after its head', async () => {
+    let calls = 0;
+    const { origin } = await answeringServer((_request, response) => {
+      calls++;
+      response.writeHead(200, { 'content-type': 'application/json', 'content-length': '1000' });
+      response.write('{"id":"msg_');
+      setTimeout(() => response.socket?.destroy(), 20);
+    });
+    const client = anthropicClient({ baseUrl: origin, retries: 1 });
+    closers.push(() => client.close!());
+    const error = await client.complete(request, options()).catch((caught: unknown) => caught);
+    expect(isByokitError(error) && error.code).toBe('provider_unavailable');
+    expect((error as Error).message).toBe('The Anthropic API broke off during the answer.');
+    expect(calls).toBe(1);
+  });
+
+  it('read the answer that follows an interim 1xx one', async () => {
+    const { origin } = await answeringServer((_request, response) => {
+      response.writeEarlyHints({ link: '</style.css>; rel=preload; as=style' });
+      response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(fixtureJson('anthropic/anthropic-text.json')));
+    });
+    const client = anthropicClient({ baseUrl: origin, retries: 0 });
+    closers.push(() => client.close!());
+    const answer = await client.complete(request, options());
+    expect(answer.content.length).toBeGreaterThan(0);
+  });
 });
+
+/** A server that answers every request with `answer`. */
+async function answeringServer(answer: (request: IncomingMessage, response: ServerResponse) => void): Promise<{ origin: string }> {
+  const server: Server = createServer(answer);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  closers.push(() => new Promise((resolve) => (server.closeAllConnections(), server.close(() => resolve()))));
+  return { origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
+}

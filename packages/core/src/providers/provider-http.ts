@@ -22,6 +22,44 @@ export interface UpstreamErrorInfo {
 export type UpstreamErrorReader = (body: unknown) => UpstreamErrorInfo;
 
 type ResponseBody = Dispatcher.ResponseData['body'];
+type ResponseHeaders = Record<string, string | string[] | undefined>;
+
+/** One call's answer, whichever way it was read. */
+interface Answer {
+  statusCode: number;
+  headers: ResponseHeaders;
+}
+
+/** How to read a refusal of one kind of answer, and to let its body go before another attempt. */
+interface AnswerBody<A extends Answer> {
+  /** A refusal's body as JSON, or undefined when it is not JSON, too large, or broke off. */
+  refusal(answer: A): Promise<unknown>;
+  discard(answer: A): Promise<void>;
+}
+
+/** An answer whose body is a stream still to read. */
+interface StreamedAnswer extends Answer {
+  body: ResponseBody;
+}
+
+/** An answer read whole; `brokenBy` says why its body broke off after the head, if it did. */
+interface WholeAnswer extends Answer {
+  bytes: Buffer;
+  brokenBy?: unknown;
+}
+
+const STREAMED: AnswerBody<StreamedAnswer> = {
+  refusal: (answer) => readJsonCapped(answer.body),
+  discard: (answer) => answer.body.dump(),
+};
+
+const WHOLE: AnswerBody<WholeAnswer> = {
+  refusal: async (answer) => (answer.brokenBy === undefined ? jsonOrUndefined(answer.bytes) : undefined),
+  discard: async () => {},
+};
+
+/** Decodes an answer as `response.text()` would (UTF-8, a byte order mark dropped); stateless, so shared. */
+const utf8 = new TextDecoder();
 
 /** Error bodies are small; more than this is not read (a hostile or broken upstream). */
 const MAX_ERROR_BODY_BYTES = 64 * 1024;
@@ -32,7 +70,8 @@ const RETRY_BASE_DELAY_MS = 250;
 
 /**
  * The HTTP side of a provider client, on undici's dispatcher API over keep-alive connections: the hot path of
- * every chat, so nothing in it builds a WHATWG `Request`, `Response` or web stream (docs/performance.md).
+ * every chat, so nothing in it builds a WHATWG `Request`, `Response` or web stream (docs/performance.md). A
+ * plain answer is read whole by a handler of our own (`dispatch()`); a streamed one is `request()`'s body.
  * Base URL, timeouts and retries come from host configuration only; redirects are never followed (the key
  * would go to the new host: spec/security.md, "No SSRF"); every non-2xx answer becomes a typed, scrubbed
  * `ByokitError`; the caller's abort signal cancels the request at any point, body included.
@@ -68,15 +107,11 @@ export class ProviderHttp {
 
   /** POSTs JSON and reads the answer as JSON. Upstream failures throw a `ByokitError`; the caller's abort its reason. */
   async postJson(path: string, body: unknown, headers: Record<string, string>, signal?: AbortSignal): Promise<unknown> {
-    const response = await this.#send('POST', path, headers, JSON.stringify(body), signal);
-    let text: string;
+    const options = this.#options('POST', path, headers, JSON.stringify(body));
+    const answer = await this.#retrying(signal, WHOLE, () => this.#readWhole(options, signal));
+    if (answer.brokenBy !== undefined) throw transportError(answer.brokenBy, this.provider, signal, 'broke off during the answer');
     try {
-      text = await response.body.text();
-    } catch (error) {
-      throw transportError(error, this.provider, signal, 'broke off during the answer');
-    }
-    try {
-      return JSON.parse(text);
+      return JSON.parse(utf8.decode(answer.bytes));
     } catch {
       // The body is never quoted: it may hold anything.
       throw new ByokitError('provider_error', `The ${this.#label} API sent an answer that is not JSON.`, { provider: this.provider });
@@ -94,14 +129,15 @@ export class ProviderHttp {
     decoder: StreamDecoder,
     signal?: AbortSignal,
   ): Promise<AsyncIterable<ProviderStreamEvent>> {
-    const response = await this.#send('POST', path, headers, JSON.stringify(body), signal);
-    return streamEvents(response.body, this.provider, decoder, signal);
+    const options = this.#options('POST', path, headers, JSON.stringify(body));
+    const answer = await this.#retrying(signal, STREAMED, () => this.#request(options, signal));
+    return streamEvents(answer.body, this.provider, decoder, signal);
   }
 
   /** GETs and discards the body: for calls whose status is the answer (a key check). */
   async probe(path: string, headers: Record<string, string>, signal?: AbortSignal): Promise<void> {
-    const response = await this.#send('GET', path, headers, undefined, signal);
-    await response.body.dump();
+    const answer = await this.#retrying(signal, STREAMED, () => this.#request(this.#options('GET', path, headers, undefined), signal));
+    await STREAMED.discard(answer);
   }
 
   /** Closes the connections of the dispatcher this client made (one the host passed in is the host's). */
@@ -109,49 +145,111 @@ export class ProviderHttp {
     if (this.#ownsDispatcher) await this.#dispatcher.close();
   }
 
-  async #send(
+  /** What every call sends: the host's headers and the call's, JSON's type when there is a body, the timeouts. */
+  #options(
     method: 'GET' | 'POST',
     path: string,
     callHeaders: Record<string, string>,
     body: string | undefined,
-    signal: AbortSignal | undefined,
-  ): Promise<Dispatcher.ResponseData> {
+  ): Dispatcher.DispatchOptions {
     // Object.assign rather than spreads: this is on every provider call's path (docs/performance.md).
     const headers: Record<string, string> = Object.assign({}, this.#headers, callHeaders);
     if (body !== undefined) headers['content-type'] = 'application/json';
-    const options: Dispatcher.RequestOptions = {
+    return {
       origin: this.#origin,
       path: this.#basePath + path,
       method,
       headers,
       body,
-      signal: signal && abortEmitter(signal),
       headersTimeout: this.#timeoutMs,
       // The longest silence inside a body: a stream that stalls is cut off rather than held open forever.
       bodyTimeout: this.#timeoutMs,
     };
-    for (let attempt = 0; ; attempt++) {
-      const last = attempt >= this.#retries;
-      let response: Dispatcher.ResponseData;
+  }
+
+  /** Calls until an answer is 2xx, or is a refusal or failure not worth another try (then throws it, mapped). */
+  async #retrying<A extends Answer>(signal: AbortSignal | undefined, body: AnswerBody<A>, attempt: () => Promise<A>): Promise<A> {
+    for (let tries = 0; ; tries++) {
+      const last = tries >= this.#retries;
+      let answer: A;
       try {
-        response = await this.#dispatcher.request(options);
+        answer = await attempt();
       } catch (error) {
         const failure = transportError(error, this.provider, signal, 'could not be reached');
         // A connection that failed before any answer may be tried again; a timeout or the caller's abort not.
         if (last || (failure as { code?: string }).code !== 'provider_unavailable') throw failure;
-        await pause(attempt, signal);
+        await pause(tries, signal);
         continue;
       }
-      const status = response.statusCode;
-      if (status >= 200 && status < 300) return response;
-      if (last || !RETRY_STATUSES.has(status)) throw await this.#statusError(status, response);
-      await response.body.dump().catch(() => undefined);
-      await pause(attempt, signal);
+      const status = answer.statusCode;
+      if (status >= 200 && status < 300) return answer;
+      if (last || !RETRY_STATUSES.has(status)) throw this.#statusError(status, answer, await body.refusal(answer));
+      await body.discard(answer).catch(() => undefined);
+      await pause(tries, signal);
     }
   }
 
-  async #statusError(status: number, response: Dispatcher.ResponseData): Promise<ByokitError> {
-    const info = this.readError(await readJsonCapped(response.body));
+  /** One call through undici's `request()`: the answer's body a stream still to read (server-sent events). */
+  async #request(options: Dispatcher.DispatchOptions, signal: AbortSignal | undefined): Promise<StreamedAnswer> {
+    const response = await this.#dispatcher.request({ ...options, signal: signal && abortEmitter(signal) });
+    return { statusCode: response.statusCode, headers: response.headers, body: response.body };
+  }
+
+  /**
+   * One call whose answer is read whole, through undici's `dispatch()` and a handler of our own: no `Readable`
+   * body and its consumers, which cost a plain call ~12 µs after the provider answered, at low load
+   * (docs/performance.md). A refusal's body is read up to {@link MAX_ERROR_BODY_BYTES}. Rejects when the call
+   * fails before the answer's head; after it, resolves with the failure as `brokenBy`.
+   */
+  #readWhole(options: Dispatcher.DispatchOptions, signal: AbortSignal | undefined): Promise<WholeAnswer> {
+    return new Promise((resolve, reject) => {
+      let head: Answer | undefined;
+      const chunks: Buffer[] = [];
+      let received = 0;
+      let stopListening = () => {};
+      const whole = (head: Answer, brokenBy?: unknown): WholeAnswer => ({
+        statusCode: head.statusCode,
+        headers: head.headers,
+        bytes: Buffer.concat(chunks),
+        brokenBy,
+      });
+      const handler: Dispatcher.DispatchHandler = {
+        onRequestStart(controller) {
+          if (signal) stopListening = onAbort(signal, () => controller.abort(signal.reason));
+        },
+        onResponseStart(_controller, statusCode, headers) {
+          // 1xx answers are interim: the real one follows.
+          if (statusCode >= 200) head = { statusCode, headers };
+        },
+        onResponseData(controller, chunk) {
+          received += chunk.byteLength;
+          if (head!.statusCode >= 300 && received > MAX_ERROR_BODY_BYTES) {
+            controller.abort(new Error('The refusal was larger than byokit reads.'));
+            return;
+          }
+          chunks.push(chunk);
+        },
+        onResponseEnd() {
+          stopListening();
+          resolve(whole(head!));
+        },
+        onResponseError(_controller, error) {
+          stopListening();
+          if (head) resolve(whole(head, error));
+          else reject(error);
+        },
+      };
+      try {
+        this.#dispatcher.dispatch(options, handler);
+      } catch (error) {
+        stopListening();
+        reject(error);
+      }
+    });
+  }
+
+  #statusError(status: number, answer: Answer, refusal: unknown): ByokitError {
+    const info = this.readError(refusal);
     const detail = info.message ? `: ${clip(scrubSecrets(info.message))}` : '';
     const label = this.#label;
     const provider = this.provider;
@@ -167,7 +265,7 @@ export class ProviderHttp {
     if (status === 401 || status === 403 || info.keyRejected)
       return new ByokitError('provider_key_rejected', `The ${label} API refused the key${detail}`, { provider });
     if (status === 429) {
-      const retryAfterSeconds = retryAfterHeader(response.headers['retry-after']) ?? info.retryAfterSeconds;
+      const retryAfterSeconds = retryAfterHeader(answer.headers['retry-after']) ?? info.retryAfterSeconds;
       return new ByokitError('provider_rate_limited', `The ${label} API is rate limiting this key${detail}`, {
         provider,
         ...(retryAfterSeconds !== undefined && { retryAfterSeconds }),
@@ -214,14 +312,24 @@ function abortEmitter(signal: AbortSignal): EventEmitter {
 /** Exponential back-off before another attempt (250 ms, 500 ms, …), cut short by the caller's abort. */
 function pause(attempt: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
+    let stopListening = () => {};
     const timer = setTimeout(done, RETRY_BASE_DELAY_MS * 2 ** attempt);
     function done() {
       clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
+      stopListening();
       resolve();
     }
-    signal?.addEventListener('abort', done, { once: true });
+    if (signal) stopListening = onAbort(signal, done);
   });
+}
+
+/** Bytes as JSON, or undefined when they are not. */
+function jsonOrUndefined(bytes: Uint8Array): unknown {
+  try {
+    return JSON.parse(utf8.decode(bytes));
+  } catch {
+    return undefined;
+  }
 }
 
 /** An error body as JSON, or undefined when it is not JSON, too large, or broken off. */
