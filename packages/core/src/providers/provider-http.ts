@@ -190,8 +190,9 @@ export class ProviderHttp {
   }
 
   /** One call through undici's `request()`: the answer's body a stream still to read (server-sent events). */
-  async #request(options: Dispatcher.DispatchOptions, signal: AbortSignal | undefined): Promise<StreamedAnswer> {
-    const response = await this.#dispatcher.request({ ...options, signal: signal && abortEmitter(signal) });
+  async #request(options: Dispatcher.RequestOptions, signal: AbortSignal | undefined): Promise<StreamedAnswer> {
+    options.signal = signal && abortEmitter(signal);
+    const response = await this.#dispatcher.request(options);
     return { statusCode: response.statusCode, headers: response.headers, body: response.body };
   }
 
