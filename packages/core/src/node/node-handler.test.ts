@@ -1,4 +1,5 @@
-import { Agent, createServer, request as httpRequest, type Server } from 'node:http';
+import { Agent, createServer, request as httpRequest, type IncomingMessage, type Server } from 'node:http';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createByokit } from '../byokit.js';
@@ -17,10 +18,15 @@ afterEach(() =>
   }),
 );
 
-/** A plain node:http server: byokit below /v2, the host's own 404 for anything byokit leaves. */
-async function serve(byokit: Parameters<typeof createNodeHandler>[0]): Promise<string> {
+/**
+ * A plain node:http server: byokit below /v2, the host's own 404 for anything byokit leaves. With `authDelayMs`,
+ * the host's authenticate answers that much later, as one that looks up a session does: by then the body is in.
+ */
+async function serve(byokit: Parameters<typeof createNodeHandler>[0], { authDelayMs }: { authDelayMs?: number } = {}): Promise<string> {
+  const principalOf = (request: IncomingMessage) => (request.headers.authorization === 'Bearer alice' ? alice : null);
   const byokitRoutes = createNodeHandler(byokit, {
-    authenticate: (request) => (request.headers.authorization === 'Bearer alice' ? alice : null),
+    authenticate:
+      authDelayMs === undefined ? principalOf : (request) => sleep(authDelayMs).then(() => principalOf(request)),
     prefix: '/v2/',
   });
   const server = createServer(async (request, response) => {
@@ -99,8 +105,11 @@ describe('byokit on a plain node:http server', () => {
     release();
   });
 
-  it('refuses a chunked body over the limit with 413, drops the rest unread, and keeps the connection for the next request', async () => {
-    const base = await serve(await newByokit());
+  it.each([
+    ['a flood, read as it arrives', undefined, 64],
+    ['just over the limit, in whole before a slow authenticate answered', 50, 1],
+  ])('refuses a chunked body over the limit with 413 (%s), drops the rest, and keeps the connection for the next request', async (_, authDelayMs, pieces) => {
+    const base = await serve(await newByokit(), { authDelayMs });
     // One connection for both requests: the second proves the first's extra bytes did not jam it.
     const agent = new Agent({ keepAlive: true, maxSockets: 1 });
     const send = (body: string[] | string) =>
@@ -119,12 +128,31 @@ describe('byokit on a plain node:http server', () => {
         for (const piece of Array.isArray(body) ? body : [body]) client.write(piece);
         client.end();
       });
-    const flood = await send(Array.from({ length: 64 }, () => `"${'x'.repeat(16 * 1024)}"`));
+    // The key routes take 8 KiB.
+    const flood = await send(Array.from({ length: pieces }, () => `"${'x'.repeat(16 * 1024)}"`));
     expect(flood.status).toBe(413);
     expect(JSON.parse(flood.body).error.code).toBe('payload_too_large');
     const next = await send(JSON.stringify({ openai_api_key: fakeProviderKey('openai') }));
     expect(next.status).toBe(200);
     expect(next.socket).toBe(flood.socket);
     agent.destroy();
+  });
+
+  it('reads a body that came whole while the host was still authenticating', async () => {
+    const base = await serve(await newByokit(), { authDelayMs: 50 });
+    const key = fakeProviderKey('anthropic');
+    const patch = await fetch(`${base}/v2/users/me/api-key`, {
+      method: 'PATCH',
+      headers: { authorization: 'Bearer alice', 'content-type': 'application/json' },
+      body: JSON.stringify({ anthropic_api_key: key }),
+    });
+    expect(patch.status).toBe(200);
+    expect((await patch.json()).has_anthropic_key).toBe(true);
+    const empty = await fetch(`${base}/v2/users/me/api-key`, {
+      method: 'PATCH',
+      headers: { authorization: 'Bearer alice', 'content-type': 'application/json' },
+    });
+    expect(empty.status).toBe(400);
+    expect((await empty.json()).error.code).toBe('invalid_json');
   });
 });

@@ -88,6 +88,9 @@ function bodyOf(request: IncomingMessage & { body?: unknown }): RequestBody {
  * stream's events: its async iterator costs more than the rest of reading a small body (docs/performance.md).
  */
 function readBody(request: IncomingMessage, limitBytes: number): Promise<Uint8Array | undefined> {
+  // Whole already (the host's authenticate awaited something, and the body came meanwhile): take it from the
+  // stream's buffer at once, without switching the stream to flowing and waiting for its events.
+  if (request.complete) return Promise.resolve(takeBuffered(request, limitBytes));
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let total = 0;
@@ -112,6 +115,17 @@ function readBody(request: IncomingMessage, limitBytes: number): Promise<Uint8Ar
       onError(Object.assign(new Error('The request closed before its body ended.'), { code: 'ERR_STREAM_PREMATURE_CLOSE' }));
     request.on('data', onData).on('end', onEnd).on('error', onError).on('close', onClose);
   });
+}
+
+/** A body Node has received whole: what its buffer holds, or undefined (and dropped) when that is over `limitBytes`. */
+function takeBuffered(request: IncomingMessage, limitBytes: number): Uint8Array | undefined {
+  if (request.readableLength > limitBytes) {
+    request.resume();
+    return undefined;
+  }
+  // read() returns the whole buffer as one chunk; null when it is empty.
+  const bytes: Buffer | null = request.read();
+  return bytes ?? new Uint8Array();
 }
 
 async function send(response: ServerResponse, answer: ByokitResponse): Promise<void> {

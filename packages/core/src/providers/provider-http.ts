@@ -1,5 +1,5 @@
 import type { EventEmitter } from 'node:events';
-import { Agent, type Dispatcher } from 'undici';
+import { Pool, type Dispatcher } from 'undici';
 import { readAtMost } from '../bytes.js';
 import { ByokitError } from '../errors.js';
 import { onAbort } from '../http/request-abort.js';
@@ -102,7 +102,9 @@ export class ProviderHttp {
     this.#headers = { ...settings.headers };
     this.#label = PROVIDER_LABELS[provider];
     this.#ownsDispatcher = settings.dispatcher === undefined;
-    this.#dispatcher = settings.dispatcher ?? new Agent();
+    // A client only ever calls its base URL's origin: a Pool of keep-alive connections to it, without an Agent's
+    // lookup of the pool by origin in front of every call.
+    this.#dispatcher = settings.dispatcher ?? new Pool(this.#origin);
   }
 
   /** POSTs JSON and reads the answer as JSON. Upstream failures throw a `ByokitError`; the caller's abort its reason. */

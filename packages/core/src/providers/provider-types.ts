@@ -108,7 +108,7 @@ export interface ProviderSettings {
   headers?: Record<string, string>;
   /**
    * The undici dispatcher to send through, e.g. a `ProxyAgent` for an outbound proxy. Default: a keep-alive
-   * `Agent` of the client's own, closed by `byokit.close()`.
+   * `Pool` of connections to the base URL's origin, the client's own, closed by `byokit.close()`.
    */
   dispatcher?: Dispatcher;
 }
