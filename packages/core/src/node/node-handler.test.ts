@@ -25,8 +25,7 @@ afterEach(() =>
 async function serve(byokit: Parameters<typeof createNodeHandler>[0], { authDelayMs }: { authDelayMs?: number } = {}): Promise<string> {
   const principalOf = (request: IncomingMessage) => (request.headers.authorization === 'Bearer alice' ? alice : null);
   const byokitRoutes = createNodeHandler(byokit, {
-    authenticate:
-      authDelayMs === undefined ? principalOf : (request) => sleep(authDelayMs).then(() => principalOf(request)),
+    authenticate: authDelayMs === undefined ? principalOf : (request) => sleep(authDelayMs).then(() => principalOf(request)),
     prefix: '/v2/',
   });
   const server = createServer(async (request, response) => {
@@ -108,35 +107,38 @@ describe('byokit on a plain node:http server', () => {
   it.each([
     ['a flood, read as it arrives', undefined, 64],
     ['just over the limit, in whole before a slow authenticate answered', 50, 1],
-  ])('refuses a chunked body over the limit with 413 (%s), drops the rest, and keeps the connection for the next request', async (_, authDelayMs, pieces) => {
-    const base = await serve(await newByokit(), { authDelayMs });
-    // One connection for both requests: the second proves the first's extra bytes did not jam it.
-    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
-    const send = (body: string[] | string) =>
-      new Promise<{ status: number; body: string; socket: unknown }>((resolve, reject) => {
-        const client = httpRequest(
-          `${base}/v2/users/me/api-key`,
-          { method: 'PATCH', agent, headers: { authorization: 'Bearer alice', 'content-type': 'application/json' } },
-          (response) => {
-            let text = '';
-            response.on('data', (chunk: Buffer) => (text += chunk));
-            response.on('end', () => resolve({ status: response.statusCode ?? 0, body: text, socket: client.socket }));
-          },
-        );
-        client.on('error', reject);
-        // No Content-Length: the body goes chunked, so only reading it can find it too large.
-        for (const piece of Array.isArray(body) ? body : [body]) client.write(piece);
-        client.end();
-      });
-    // The key routes take 8 KiB.
-    const flood = await send(Array.from({ length: pieces }, () => `"${'x'.repeat(16 * 1024)}"`));
-    expect(flood.status).toBe(413);
-    expect(JSON.parse(flood.body).error.code).toBe('payload_too_large');
-    const next = await send(JSON.stringify({ openai_api_key: fakeProviderKey('openai') }));
-    expect(next.status).toBe(200);
-    expect(next.socket).toBe(flood.socket);
-    agent.destroy();
-  });
+  ])(
+    'refuses a chunked body over the limit with 413 (%s), drops the rest, and keeps the connection for the next request',
+    async (_, authDelayMs, pieces) => {
+      const base = await serve(await newByokit(), { authDelayMs });
+      // One connection for both requests: the second proves the first's extra bytes did not jam it.
+      const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+      const send = (body: string[] | string) =>
+        new Promise<{ status: number; body: string; socket: unknown }>((resolve, reject) => {
+          const client = httpRequest(
+            `${base}/v2/users/me/api-key`,
+            { method: 'PATCH', agent, headers: { authorization: 'Bearer alice', 'content-type': 'application/json' } },
+            (response) => {
+              let text = '';
+              response.on('data', (chunk: Buffer) => (text += chunk));
+              response.on('end', () => resolve({ status: response.statusCode ?? 0, body: text, socket: client.socket }));
+            },
+          );
+          client.on('error', reject);
+          // No Content-Length: the body goes chunked, so only reading it can find it too large.
+          for (const piece of Array.isArray(body) ? body : [body]) client.write(piece);
+          client.end();
+        });
+      // The key routes take 8 KiB.
+      const flood = await send(Array.from({ length: pieces }, () => `"${'x'.repeat(16 * 1024)}"`));
+      expect(flood.status).toBe(413);
+      expect(JSON.parse(flood.body).error.code).toBe('payload_too_large');
+      const next = await send(JSON.stringify({ openai_api_key: fakeProviderKey('openai') }));
+      expect(next.status).toBe(200);
+      expect(next.socket).toBe(flood.socket);
+      agent.destroy();
+    },
+  );
 
   it('reads a body that came whole while the host was still authenticating', async () => {
     const base = await serve(await newByokit(), { authDelayMs: 50 });
