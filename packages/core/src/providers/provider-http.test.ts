@@ -135,6 +135,83 @@ describe('provider calls', () => {
     expect(calls).toBe(1);
   });
 
+  it('make a provider wait while nobody reads its stream, rather than buffer it without bound', async () => {
+    let written = 0;
+    let finished = false;
+    const { origin } = await answeringServer((_request, response) => {
+      response.writeHead(200, { 'content-type': 'text/event-stream' });
+      const [start, blockStart] = fixtureChunks('anthropic/anthropic-text.chunks.txt');
+      response.write(`event: message_start\ndata: ${start}\n\nevent: content_block_start\ndata: ${blockStart}\n\n`);
+      const delta = `event: content_block_delta\ndata: ${JSON.stringify({ type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: 'x'.repeat(1000) } })}\n\n`;
+      // 64 MB of text, as fast as the connection takes it.
+      const more = () => {
+        while (written < 64 * 1024 * 1024) {
+          written += delta.length;
+          if (!response.write(delta)) return;
+        }
+        finished = true;
+        response.end();
+      };
+      response.on('drain', more);
+      more();
+    });
+    const client = anthropicClient({ baseUrl: origin, retries: 0 });
+    closers.push(() => client.close!());
+    const events = (await client.stream(request, options()))[Symbol.asyncIterator]();
+    expect((await events.next()).done).toBe(false);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    // Held back by what the kernel's buffers take, not read into byokit's memory.
+    expect(finished).toBe(false);
+    expect(written).toBeLessThan(16 * 1024 * 1024);
+    // Reading on lets it go on.
+    const before = written;
+    for (let read = 0; read < 20_000; read++) await events.next();
+    expect(written).toBeGreaterThan(before);
+    await events.return!();
+  });
+
+  it('read the refusal of a streamed call only up to 64 KiB too, and map it without the body', async () => {
+    let sent = 0;
+    const { origin } = await answeringServer((_request, response) => {
+      response.writeHead(400, { 'content-type': 'application/json' });
+      const more = () => {
+        while (response.write(`"${'x'.repeat(16 * 1024)}",`)) sent += 16 * 1024;
+        sent += 16 * 1024;
+      };
+      response.write('{"error":{"message":"huge","padding":[');
+      response.on('drain', more);
+      more();
+    });
+    const client = anthropicClient({ baseUrl: origin, retries: 0 });
+    closers.push(() => client.close!());
+    const error = await client.stream(request, options()).catch((caught: unknown) => caught);
+    expect(isByokitError(error) && error.code).toBe('provider_error');
+    expect((error as Error).message).toBe('The Anthropic API refused the request (HTTP 400)');
+    expect(sent).toBeLessThan(4 * 1024 * 1024);
+  });
+
+  it('try a streamed call once more after a 503, and stream the second answer', async () => {
+    let calls = 0;
+    const { origin } = await answeringServer((_request, response) => {
+      if (calls++ === 0) {
+        response
+          .writeHead(503, { 'content-type': 'application/json' })
+          .end('{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}');
+        return;
+      }
+      response.writeHead(200, { 'content-type': 'text/event-stream' });
+      for (const line of fixtureChunks('anthropic/anthropic-text.chunks.txt'))
+        response.write(`event: ${eventNameFromType(line)}\ndata: ${line}\n\n`);
+      response.end();
+    });
+    const client = anthropicClient({ baseUrl: origin, retries: 1 });
+    closers.push(() => client.close!());
+    const events: ProviderStreamEvent[] = [];
+    for await (const event of await client.stream(request, options())) events.push(event);
+    expect(calls).toBe(2);
+    expect(events.at(-1)).toMatchObject({ type: 'finish', finishReason: 'stop' });
+  });
+
   it('read the answer that follows an interim 1xx one', async () => {
     const { origin } = await answeringServer((_request, response) => {
       response.writeEarlyHints({ link: '</style.css>; rel=preload; as=style' });

@@ -6,7 +6,7 @@ import { onAbort } from '../http/request-abort.js';
 import { PROVIDER_LABELS, type Provider } from '../keys/providers.js';
 import { scrubSecrets } from '../keys/scrub-secrets.js';
 import type { ProviderSettings, ProviderStreamEvent } from './provider-types.js';
-import { streamEvents, type StreamDecoder } from './server-sent-events.js';
+import { MAX_REFUSAL_BYTES, ServerSentEvents, type StreamDecoder, type StreamedAnswer } from './server-sent-events.js';
 import { transportError } from './transport-error.js';
 
 /** What a provider said in an error body, once parsed by its client. */
@@ -38,7 +38,7 @@ interface AnswerBody<A extends Answer> {
 }
 
 /** An answer whose body is a stream still to read. */
-interface StreamedAnswer extends Answer {
+interface ReadableAnswer extends Answer {
   body: ResponseBody;
 }
 
@@ -48,9 +48,14 @@ interface WholeAnswer extends Answer {
   brokenBy?: unknown;
 }
 
-const STREAMED: AnswerBody<StreamedAnswer> = {
+const READABLE: AnswerBody<ReadableAnswer> = {
   refusal: (answer) => readJsonCapped(answer.body),
   discard: (answer) => answer.body.dump(),
+};
+
+const EVENTS: AnswerBody<StreamedAnswer> = {
+  refusal: (answer) => answer.events.refusal(),
+  discard: async (answer) => answer.events.cancel(),
 };
 
 const WHOLE: AnswerBody<WholeAnswer> = {
@@ -62,7 +67,7 @@ const WHOLE: AnswerBody<WholeAnswer> = {
 const utf8 = new TextDecoder();
 
 /** Error bodies are small; more than this is not read (a hostile or broken upstream). */
-const MAX_ERROR_BODY_BYTES = 64 * 1024;
+const MAX_ERROR_BODY_BYTES = MAX_REFUSAL_BYTES;
 const DEFAULT_TIMEOUT_MS = 600_000;
 /** Overloaded or failing before any answer: safe to send again. 429 is not retried: the caller gets it, with Retry-After. */
 const RETRY_STATUSES = new Set([500, 502, 503, 504, 529]);
@@ -71,7 +76,8 @@ const RETRY_BASE_DELAY_MS = 250;
 /**
  * The HTTP side of a provider client, on undici's dispatcher API over keep-alive connections: the hot path of
  * every chat, so nothing in it builds a WHATWG `Request`, `Response` or web stream (docs/performance.md). A
- * plain answer is read whole by a handler of our own (`dispatch()`); a streamed one is `request()`'s body.
+ * call's answer goes to a handler of our own (`dispatch()`): a plain one read whole, a streamed one decoded
+ * into events as it arrives (server-sent-events.ts); only a key check's status is read through `request()`.
  * Base URL, timeouts and retries come from host configuration only; redirects are never followed (the key
  * would go to the new host: spec/security.md, "No SSRF"); every non-2xx answer becomes a typed, scrubbed
  * `ByokitError`; the caller's abort signal cancels the request at any point, body included.
@@ -122,7 +128,7 @@ export class ProviderHttp {
 
   /**
    * POSTs JSON and decodes the server-sent events of the answer. Resolves once the status is 2xx (a refusal is
-   * still a clean error); see {@link streamEvents} for how the events end.
+   * still a clean error); see {@link ServerSentEvents} for how the events end.
    */
   async postStream(
     path: string,
@@ -132,14 +138,16 @@ export class ProviderHttp {
     signal?: AbortSignal,
   ): Promise<AsyncIterable<ProviderStreamEvent>> {
     const options = this.#options('POST', path, headers, JSON.stringify(body));
-    const answer = await this.#retrying(signal, STREAMED, () => this.#request(options, signal));
-    return streamEvents(answer.body, this.provider, decoder, signal);
+    const answer = await this.#retrying(signal, EVENTS, () =>
+      new ServerSentEvents(this.provider, decoder, signal).start(this.#dispatcher, options),
+    );
+    return answer.events;
   }
 
   /** GETs and discards the body: for calls whose status is the answer (a key check). */
   async probe(path: string, headers: Record<string, string>, signal?: AbortSignal): Promise<void> {
-    const answer = await this.#retrying(signal, STREAMED, () => this.#request(this.#options('GET', path, headers, undefined), signal));
-    await STREAMED.discard(answer);
+    const answer = await this.#retrying(signal, READABLE, () => this.#request(this.#options('GET', path, headers, undefined), signal));
+    await READABLE.discard(answer);
   }
 
   /** Closes the connections of the dispatcher this client made (one the host passed in is the host's). */
@@ -191,8 +199,8 @@ export class ProviderHttp {
     }
   }
 
-  /** One call through undici's `request()`: the answer's body a stream still to read (server-sent events). */
-  async #request(options: Dispatcher.RequestOptions, signal: AbortSignal | undefined): Promise<StreamedAnswer> {
+  /** One call through undici's `request()`: the answer's body a stream still to read. */
+  async #request(options: Dispatcher.RequestOptions, signal: AbortSignal | undefined): Promise<ReadableAnswer> {
     options.signal = signal && abortEmitter(signal);
     const response = await this.#dispatcher.request(options);
     return { statusCode: response.statusCode, headers: response.headers, body: response.body };
