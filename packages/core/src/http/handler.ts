@@ -20,7 +20,9 @@ export function createRequestHandler(routes: readonly Route<any, any, any>[], lo
   const table = new RouteTable(routes);
 
   return async (request) => {
-    const started = performance.now();
+    // Asked per request, as a host may change its level while running; a line no one writes is not built.
+    const logRequests = logger.isLevelEnabled?.('debug') ?? true;
+    const started = logRequests ? performance.now() : 0;
     const queryStart = request.url.indexOf('?');
     const path = normalisePath(queryStart === -1 ? request.url : request.url.slice(0, queryStart));
     const match = table.match(path);
@@ -59,10 +61,12 @@ export function createRequestHandler(routes: readonly Route<any, any, any>[], lo
       const allowed = (error as { allowed?: string }).allowed;
       if (allowed) response.headers.allow = allowed;
     }
-    logger.debug(
-      { requestId, method: request.method, path, status: response.status, durationMs: +(performance.now() - started).toFixed(3) },
-      'request',
-    );
+    if (logRequests) {
+      logger.debug(
+        { requestId, method: request.method, path, status: response.status, durationMs: +(performance.now() - started).toFixed(3) },
+        'request',
+      );
+    }
     return response;
   };
 }

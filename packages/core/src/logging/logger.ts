@@ -10,9 +10,20 @@ export interface Logger {
   info: LogMethod;
   warn: LogMethod;
   error: LogMethod;
+  /**
+   * Whether a level is written at all (pino's own method): byokit skips building a line nobody writes, such
+   * as the debug line of every request. Without it, every level counts as written.
+   */
+  isLevelEnabled?(level: 'debug' | 'info' | 'warn' | 'error'): boolean;
 }
 
 const ignore: LogMethod = () => {};
 
 /** The default: log nothing. */
-export const silentLogger: Logger = Object.freeze({ debug: ignore, info: ignore, warn: ignore, error: ignore });
+export const silentLogger: Logger = Object.freeze({
+  debug: ignore,
+  info: ignore,
+  warn: ignore,
+  error: ignore,
+  isLevelEnabled: () => false,
+});
