@@ -1,14 +1,16 @@
 // Did a change to @byokit/core make the chat path faster at low load? Two builds of core in one server process
-// (servers/two-builds-server.mjs), measured in alternating rounds of the open loop (500 plain chat requests/s)
-// and, where `perf` can trace syscalls, cut into the critical path's steps (syscall-timeline.mjs). One process,
-// because two processes of the same build differ by ±20 µs at this load (heap layout, CPU, JIT), more than
-// most single changes make; in one process, the same build twice differs by less (docs/performance.md).
+// (servers/two-builds-server.mjs). One process, because two processes of the same build differ by ±20 µs at
+// this load (heap layout, CPU, JIT), more than most single changes make.
+//
+// By default each round is one open loop whose requests alternate between the builds (500 plain chat
+// requests/s, or 200 streams/s with --stream): the host's noise, which moves a round's p50 by hundreds of µs
+// on a busy day, falls on both builds alike, and the difference is taken round by round. With --trace, the
+// builds take turns a round each instead, and each round is cut into the critical path's steps by perf's
+// syscall tracepoints (syscall-timeline.mjs; root): slower to settle, but it says where the time went.
 //
 //   npm run build && node bench/chat/compare-builds.mjs save before     keeps packages/core/dist as bench/.builds/before
 //   (change core; npm run build)
-//   node bench/chat/compare-builds.mjs before [--rounds=10]            the saved build against the current one
-//
-// The first rounds favour whichever build warmed up last; read the later ones.
+//   node bench/chat/compare-builds.mjs before [--rounds=10] [--stream] [--trace]   the saved build against the current one
 import { cpSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,7 +22,10 @@ import { canTraceSyscalls, traceOpenLoop } from './syscall-timeline.mjs';
 import { requestFor } from './targets.mjs';
 import { findWrk, writeLuaScript } from './wrk.mjs';
 
-const { values, positionals } = parseArgs({ allowPositionals: true, options: { rounds: { type: 'string', default: '10' } } });
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: { rounds: { type: 'string', default: '10' }, stream: { type: 'boolean' }, trace: { type: 'boolean' } },
+});
 const here = (path) => fileURLToPath(new URL(path, import.meta.url));
 // Inside the repository, so that a saved build's imports (undici, zod) resolve from its node_modules.
 const BUILDS = here('../.builds');
@@ -40,10 +45,13 @@ if (!saved || !existsSync(saved)) {
 }
 
 const ROUNDS = Number(values.rounds);
-const LOAD = { mode: 'open-loop', rate: 500, durationMs: 2500, warmupMs: 300 };
+const STREAM = values.stream === true;
+const LOAD = { mode: 'open-loop', rate: STREAM ? 200 : 500, durationMs: STREAM ? 3000 : 2500, warmupMs: 300 };
 const BUILD_NAMES = { saved: positionals[0], current: 'current' };
 const node = process.execPath;
-const traced = canTraceSyscalls();
+const traced = values.trace === true && !STREAM && canTraceSyscalls();
+if (values.trace && !traced)
+  console.log('(--trace needs perf with syscall tracepoints and plain requests: the builds alternate request by request instead.)');
 const processes = new ChildProcesses();
 const scratch = mkdtempSync(join(tmpdir(), 'byokit-compare-builds-'));
 try {
@@ -63,9 +71,15 @@ try {
     ],
     { env: { BENCH_TOKEN: secrets.token, BENCH_ANTHROPIC_KEY: secrets.anthropicKey }, label: 'two-builds server' },
   );
-  const request = requestFor('byokit', { ...secrets, stream: false });
+  const request = requestFor('byokit', { ...secrets, stream: STREAM });
   const urlOf = (build) => `http://127.0.0.1:${server.info.port}/${build}${request.path}`;
-  const specOf = (build) => ({ ...LOAD, url: urlOf(build), headers: request.headers, body: request.body });
+  const specOf = (build) => ({
+    ...LOAD,
+    url: urlOf(build),
+    headers: request.headers,
+    body: request.body,
+    tokenMarker: request.tokenMarker,
+  });
 
   // Warm-up under load, as the benchmark's throughput runs leave a server: the JIT, the connections.
   const wrk = findWrk();
@@ -81,22 +95,39 @@ try {
 
   const rows = [];
   for (let round = 0; round < ROUNDS; round++) {
+    // Which build goes first alternates too.
     const order = round % 2 === 0 ? ['saved', 'current'] : ['current', 'saved'];
-    const row = { round: round + 1 };
-    for (const build of order) {
-      const result = traced
-        ? await traceOpenLoop(specOf(build), {
-            serverPid: server.child.pid,
-            mockPid: mock.child.pid,
-            dataFile: join(scratch, `${build}-${round}.data`),
-          })
-        : { clientP50: JSON.parse(await processes.run(node, [here('./hrtime-client.mjs'), JSON.stringify(specOf(build))])).latency.p50 };
-      row[build] = result;
-    }
-    rows.push(row);
+    rows.push(traced ? await tracedRound(order, round) : await alternatingRound(order));
   }
 
-  const measures = [['client p50', (result) => result.clientP50]];
+  /** One open loop, its requests alternating between the builds. */
+  async function alternatingRound(order) {
+    const spec = { ...specOf(order[0]), url: undefined, alternate: order.map(urlOf) };
+    const output = JSON.parse(await processes.run(node, [here('./hrtime-client.mjs'), JSON.stringify(spec)]));
+    if (output.failed > 0) throw new Error(`${output.failed} of ${output.sent} requests failed (${output.statuses.join(', ')})`);
+    return Object.fromEntries(
+      order.map((build, index) => {
+        const { latency, firstByte, firstToken } = output.byUrl[index];
+        return [build, { clientP50: latency.p50, firstByte: firstByte.p50, firstToken: firstToken?.p50 }];
+      }),
+    );
+  }
+
+  /** One traced open loop per build, one after the other. */
+  async function tracedRound(order, round) {
+    const row = {};
+    for (const build of order) {
+      row[build] = await traceOpenLoop(specOf(build), {
+        serverPid: server.child.pid,
+        mockPid: mock.child.pid,
+        dataFile: join(scratch, `${build}-${round}.data`),
+      });
+    }
+    return row;
+  }
+
+  const measures = [[STREAM ? 'client p50, whole stream' : 'client p50', (result) => result.clientP50]];
+  if (STREAM) measures.push(['first byte p50', (result) => result.firstByte], ['first token p50', (result) => result.firstToken]);
   if (traced) {
     measures.push(
       ['request in → call written', (result) => result.steps[1]],
@@ -104,7 +135,10 @@ try {
       ['whole chain', (result) => result.steps[7]],
     );
   }
-  console.log(`\n${BUILD_NAMES.saved} (saved) against the current build, ${ROUNDS} alternating rounds at ${LOAD.rate} requests/s: µs`);
+  const how = traced ? 'rounds taking turns' : 'rounds of requests alternating between the builds';
+  console.log(
+    `\n${BUILD_NAMES.saved} (saved) against the current build, ${ROUNDS} ${how}, ${LOAD.rate} ${STREAM ? 'streams' : 'requests'}/s: µs`,
+  );
   console.table(
     measures.map(([label, pick]) => {
       const saved = rows.map((row) => pick(row.saved));
@@ -118,7 +152,6 @@ try {
       };
     }),
   );
-  if (!traced) console.log('(perf cannot trace syscalls here: only the client p50 is compared.)');
 } finally {
   await processes.stopAll();
   rmSync(scratch, { recursive: true, force: true });

@@ -5,31 +5,34 @@
 //   node hrtime-client.mjs '<json spec>'   → one JSON line on stdout
 //
 // Spec: { mode: 'open-loop' | 'closed-loop' | 'hold', url, headers, body, tokenMarker?, rate?, durationMs?, warmupMs?,
-//         connections?, count? }
+//         connections?, count?, alternate? }
 // - open-loop: POSTs `rate` requests a second for `warmupMs + durationMs`, each started at its scheduled time
 //   whether or not earlier ones have finished (so a slow server cannot slow the load down, which would hide
 //   its latency: "coordinated omission"). Requests of the first `warmupMs` are not counted. Prints
 //   percentiles in µs of: `latency` (send → last byte), `firstByte` (send → response head), `firstToken`
 //   (send → the first body chunk holding `tokenMarker`, the first text of a streamed answer), and
-//   `lateness` (how far behind schedule requests were sent: the client's own noise).
+//   `lateness` (how far behind schedule requests were sent: the client's own noise). With `alternate` (a list of
+//   URLs), request i goes to alternate[i % n] instead of `url`, and the figures come per URL in `byUrl`: targets
+//   compared request by request, so that the host's noise falls on each alike (compare-builds.mjs).
 // - closed-loop: the fallback load generator when wrk is missing (`connections` loops for `durationMs`).
 // - hold: opens `count` streaming requests, at most 100 connecting at a time (a listen backlog is 511),
 //   prints {"open": n} once every one has its response head, then holds them until killed.
 import { Agent, request as httpRequest } from 'node:http';
 
 const spec = JSON.parse(process.argv[2] ?? '{}');
-const url = new URL(spec.url);
+const url = new URL(spec.url ?? spec.alternate[0]);
+const alternates = spec.alternate?.map((each) => new URL(each));
 const payload = Buffer.from(spec.body ?? '');
 const headers = { ...spec.headers, 'content-length': String(payload.byteLength) };
 const marker = spec.tokenMarker === undefined ? undefined : Buffer.from(spec.tokenMarker);
 const agent = new Agent({ keepAlive: true, maxSockets: Infinity, maxFreeSockets: 1024 });
 const now = () => process.hrtime.bigint();
 
-/** One POST; calls back with its timings in ns (undefined when it failed) and its status. */
-function send(done) {
+/** One POST (to `target`, `url` by default); calls back with its timings in ns (undefined when it failed) and its status. */
+function send(done, target = url) {
   const started = now();
   const timing = { started, firstByte: undefined, firstToken: undefined, latency: undefined, status: 0 };
-  const request = httpRequest(url, { method: 'POST', headers, agent }, (response) => {
+  const request = httpRequest(target, { method: 'POST', headers, agent }, (response) => {
     timing.firstByte = now() - started;
     timing.status = response.statusCode;
     let tail = Buffer.alloc(0);
@@ -76,13 +79,14 @@ async function openLoop() {
       while (index < total && start + BigInt(index) * interval <= now()) {
         const scheduled = start + BigInt(index) * interval;
         const counted = index >= warmup;
+        const target = alternates ? index % alternates.length : 0;
         inFlight++;
         maxInFlight = Math.max(maxInFlight, inFlight);
         send((timing) => {
           inFlight--;
-          if (counted) results.push({ ...timing, lateness: timing.started - scheduled });
+          if (counted) results.push({ ...timing, target, lateness: timing.started - scheduled });
           if (++finished === total) resolve();
-        });
+        }, alternates?.[target]);
         index++;
       }
       if (index < total) setTimeout(tick, Math.max(0, Number(start + BigInt(index) * interval - now()) / 1e6));
@@ -92,17 +96,23 @@ async function openLoop() {
     setTimeout(resolve, (spec.warmupMs ?? 0) + spec.durationMs + 15_000).unref();
   });
   const ok = results.filter((timing) => timing.status === 200 && timing.latency !== undefined);
-  const pick = (field) => ok.map((timing) => timing[field]).filter((value) => value !== undefined);
+  const figures = (timings) => {
+    const pick = (field) => timings.map((timing) => timing[field]).filter((value) => value !== undefined);
+    return {
+      latency: percentiles(pick('latency')),
+      firstByte: percentiles(pick('firstByte')),
+      firstToken: marker === undefined ? null : percentiles(pick('firstToken')),
+    };
+  };
   return {
     sent: total - warmup,
     ok: ok.length,
     failed: total - warmup - ok.length,
     statuses: [...new Set(results.map((timing) => timing.error ?? timing.status))],
     maxInFlight,
-    latency: percentiles(pick('latency')),
-    firstByte: percentiles(pick('firstByte')),
-    firstToken: marker === undefined ? null : percentiles(pick('firstToken')),
+    ...figures(ok),
     lateness: percentiles(results.map((timing) => timing.lateness)),
+    ...(alternates && { byUrl: alternates.map((_, target) => figures(ok.filter((timing) => timing.target === target))) }),
   };
 }
 

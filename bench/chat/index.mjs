@@ -12,13 +12,16 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { fakeProviderKey } from '@byokit/core/testing';
-import { ChildProcesses, cpuMicros, residentBytes } from './processes.mjs';
+import { ChildProcesses, cpuMicros, cpuTimes, residentBytes, stealSince } from './processes.mjs';
 import { BYOKIT_MOUNTS, TARGETS, TARGET_LABELS, requestFor } from './targets.mjs';
 import { findWrk, parseWrk, writeLuaScript } from './wrk.mjs';
 
 const ROUNDS = 3;
 const THROUGHPUT = { threads: 2, connections: 50, seconds: 5 };
 const OPEN_LOOP = { rate: 500, durationMs: 5000, warmupMs: 500 };
+// Each target of a fresh stack, before its latency is measured (warmUp below): plain requests at 10 connections,
+// then streamed ones at 50 (a stream of the 20 ms-gap mock lasts ~0.3 s).
+const WARM_UP = { threads: 1, connections: 10, streamConnections: 50, seconds: 3 };
 const FIRST_BYTE = { rate: 200, durationMs: 1200, warmupMs: 300, gapsMs: [0, 2, 20] };
 // A gap long enough that every stream is still open, past its first event, while memory is read.
 const OPEN_STREAMS = { count: 1000, gapMs: 30_000, settleMs: 750 };
@@ -98,22 +101,23 @@ const clientSpec = (stack, target, secrets, stream) => {
 function loadGenerator(processes, wrk, scripts, secrets) {
   const path = (target) => requestFor(target, { ...secrets, stream: false }).path;
   if (wrk) {
-    return async (stack, target, { threads, connections, seconds }) => {
+    return async (stack, target, { threads, connections, seconds, stream = false }) => {
+      const script = scripts[stream ? 'streamed' : 'plain'][target];
       const output = await processes.run(
         wrk,
-        [`-t${threads}`, `-c${connections}`, `-d${seconds}s`, '--latency', '-s', scripts[target], `${stack[target].origin}${path(target)}`],
+        [`-t${threads}`, `-c${connections}`, `-d${seconds}s`, '--latency', '-s', script, `${stack[target].origin}${path(target)}`],
         { timeoutMs: (seconds + 20) * 1000, label: `wrk on ${target}` },
       );
       const result = parseWrk(output);
       return { ...result, failed: result.non2xx + result.socketErrors };
     };
   }
-  return async (stack, target, { connections, seconds }) => {
+  return async (stack, target, { connections, seconds, stream = false }) => {
     const result = await runClient(processes, {
       mode: 'closed-loop',
       connections,
       durationMs: seconds * 1000,
-      ...clientSpec(stack, target, secrets, false),
+      ...clientSpec(stack, target, secrets, stream),
     });
     return {
       requestsPerSecond: result.requestsPerSecond,
@@ -122,6 +126,19 @@ function loadGenerator(processes, wrk, scripts, secrets) {
       failed: result.failed,
     };
   };
+}
+
+/**
+ * Every server of a fresh stack run under load first, as a server that has been up a while is: at 500 requests/s
+ * alone, V8 is still optimising byokit's code (its compiler threads busy on the two shared cores) for well over
+ * 10 s after start, and the floor, with far less code, is done sooner; measuring then would time the warm-up,
+ * not the server. Same for every target.
+ */
+async function warmUp(stack, load) {
+  for (const target of TARGETS) {
+    await load(stack, target, WARM_UP);
+    await load(stack, target, { ...WARM_UP, connections: WARM_UP.streamConnections, stream: true });
+  }
 }
 
 /** Throughput at 50 connections, non-streaming. */
@@ -134,6 +151,7 @@ async function measureThroughput(processes, stack, load) {
     return { ...result, cpuPerRequest: (cpuMicros(pid) - cpuBefore) / result.requests };
   };
   for (const target of TARGETS) await measureOnce(target, 1); // warm-up: JIT, connection pools
+  const cpu = cpuTimes();
   const samples = Object.fromEntries(TARGETS.map((target) => [target, []]));
   for (let round = 0; round < ROUNDS; round++) {
     for (const target of rotated(TARGETS, round)) samples[target].push(await measureOnce(target, THROUGHPUT.seconds));
@@ -141,7 +159,7 @@ async function measureThroughput(processes, stack, load) {
   const floor = spread(samples.floor.map((sample) => sample.requestsPerSecond)).median;
   const summary = {};
   console.log(
-    `\nThroughput: ${load.label}, plain (non-streaming) chat requests; target CPU = the target's own process (the mock's for direct), user + system`,
+    `\nThroughput: ${load.label}, plain (non-streaming) chat requests; target CPU = the target's own process (the mock's for direct), user + system; CPU time stolen by the host meanwhile: ${stealSince(cpu)}`,
   );
   console.table(
     TARGETS.map((target) => {
@@ -193,11 +211,12 @@ function added(samples, target, metric) {
 async function measureLatency(processes, stack, secrets) {
   for (const target of TARGETS)
     await runClient(processes, { mode: 'open-loop', rate: OPEN_LOOP.rate, durationMs: 1000, ...clientSpec(stack, target, secrets, false) });
+  const cpu = cpuTimes();
   const samples = await openLoopRounds(processes, stack, secrets, { stream: false, ...OPEN_LOOP });
   const floorAdded = added(samples, 'floor', 'latency');
   const summary = {};
   console.log(
-    `\nLatency, open loop: ${OPEN_LOOP.rate} requests/s for ${OPEN_LOOP.durationMs / 1000} s (after ${OPEN_LOOP.warmupMs} ms not counted), plain chat requests, µs`,
+    `\nLatency, open loop: ${OPEN_LOOP.rate} requests/s for ${OPEN_LOOP.durationMs / 1000} s (after ${OPEN_LOOP.warmupMs} ms not counted), plain chat requests, µs; CPU time stolen by the host meanwhile: ${stealSince(cpu)}`,
   );
   console.table(
     TARGETS.map((target) => {
@@ -222,11 +241,12 @@ async function measureLatency(processes, stack, secrets) {
 async function measureFirstByte(processes, stack, secrets, gapMs) {
   for (const target of TARGETS)
     await runClient(processes, { mode: 'open-loop', rate: FIRST_BYTE.rate, durationMs: 500, ...clientSpec(stack, target, secrets, true) });
+  const cpu = cpuTimes();
   const samples = await openLoopRounds(processes, stack, secrets, { stream: true, ...FIRST_BYTE });
   const floor = { firstByte: added(samples, 'floor', 'firstByte'), firstToken: added(samples, 'floor', 'firstToken') };
   const summary = {};
   console.log(
-    `\nStreaming, mock gap ${gapMs} ms between events: open loop ${FIRST_BYTE.rate} streams/s for ${FIRST_BYTE.durationMs / 1000} s, µs; first byte = response head, first token = first body bytes with answer text`,
+    `\nStreaming, mock gap ${gapMs} ms between events: open loop ${FIRST_BYTE.rate} streams/s for ${FIRST_BYTE.durationMs / 1000} s, µs; first byte = response head, first token = first body bytes with answer text; CPU time stolen by the host meanwhile: ${stealSince(cpu)}`,
   );
   console.table(
     TARGETS.map((target) => {
@@ -425,12 +445,18 @@ export async function runChat({ keyResolutionMicros } = {}) {
   const secrets = { token: randomBytes(24).toString('base64url'), anthropicKey: fakeProviderKey('anthropic') };
   try {
     const wrk = findWrk();
-    const scripts = Object.fromEntries(
-      TARGETS.map((target) => [
-        target,
-        writeLuaScript(scriptDirectory, target.replace('+', '-'), requestFor(target, { ...secrets, stream: false })),
-      ]),
-    );
+    const scriptsOf = (stream) =>
+      Object.fromEntries(
+        TARGETS.map((target) => [
+          target,
+          writeLuaScript(
+            scriptDirectory,
+            `${target.replace('+', '-')}-${stream ? 'streamed' : 'plain'}`,
+            requestFor(target, { ...secrets, stream }),
+          ),
+        ]),
+      );
+    const scripts = { plain: scriptsOf(false), streamed: scriptsOf(true) };
     const load = loadGenerator(processes, wrk, scripts, secrets);
     load.label = wrk
       ? `wrk -t${THROUGHPUT.threads} -c${THROUGHPUT.connections} -d${THROUGHPUT.seconds}s`
@@ -458,6 +484,7 @@ export async function runChat({ keyResolutionMicros } = {}) {
     for (const gapMs of FIRST_BYTE.gapsMs) {
       stack = await startStack(processes, gapMs, secrets);
       try {
+        await warmUp(stack, load);
         if (gapMs === 0) latency = await measureLatency(processes, stack, secrets);
         firstBytes.push([gapMs, await measureFirstByte(processes, stack, secrets, gapMs)]);
       } finally {

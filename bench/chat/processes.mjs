@@ -115,3 +115,25 @@ export function cpuMicros(pid) {
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return ((Number(fields[11]) + Number(fields[12])) * 1e6) / CLOCK_TICKS_PER_SECOND;
 }
+
+/**
+ * The machine's CPU time so far, from /proc/stat: all of it, and what the hypervisor took for other guests
+ * (steal). Two readings give the share of a phase's CPU time stolen: on a shared host, the noise behind a
+ * phase's figures. Undefined where /proc/stat is missing.
+ */
+export function cpuTimes() {
+  try {
+    const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+    // user nice system idle iowait irq softirq steal (guest time is counted in user already)
+    return { total: fields.slice(0, 8).reduce((sum, value) => sum + value, 0), steal: fields[7] ?? 0 };
+  } catch {
+    return undefined;
+  }
+}
+
+/** The share of CPU time stolen by the hypervisor since `before` (a {@link cpuTimes} reading), as "x.y%". */
+export function stealSince(before) {
+  const now = cpuTimes();
+  if (!before || !now || now.total === before.total) return 'n/a';
+  return `${((100 * (now.steal - before.steal)) / (now.total - before.total)).toFixed(1)}%`;
+}
