@@ -38,3 +38,15 @@ export function utf8Length(text: string): number {
   }
   return bytes;
 }
+
+/** Decodes as `response.text()` would (UTF-8, a byte order mark dropped); stateless, so shared. */
+const utf8 = new TextDecoder();
+
+/** Bytes as JSON, or undefined when they are not JSON (a provider's refusal may be anything). */
+export function jsonOrUndefined(bytes: Uint8Array): unknown {
+  try {
+    return JSON.parse(utf8.decode(bytes));
+  } catch {
+    return undefined;
+  }
+}

@@ -98,26 +98,29 @@ describe('provider calls', () => {
     await expect(client.complete(request, options())).rejects.toMatchObject({ code: 'provider_unavailable' });
   });
 
-  it('read a refusal body only up to 64 KiB: a huge one is cut off, the error mapped without it', async () => {
-    let sent = 0;
-    const { origin } = await answeringServer((_request, response) => {
-      response.writeHead(400, { 'content-type': 'application/json' });
-      // A body that never ends: without the cap the call would wait on it (and hold it) forever.
-      const more = () => {
-        while (response.write(`"${'x'.repeat(16 * 1024)}",`)) sent += 16 * 1024;
-        sent += 16 * 1024;
-      };
-      response.write('{"error":{"message":"huge","padding":[');
-      response.on('drain', more);
-      more();
-    });
-    const client = anthropicClient({ baseUrl: origin, retries: 0 });
-    closers.push(() => client.close!());
-    const error = await client.complete(request, options()).catch((caught: unknown) => caught);
-    expect(isByokitError(error) && error.code).toBe('provider_error');
-    expect((error as Error).message).toBe('The Anthropic API refused the request (HTTP 400)');
-    expect(sent).toBeLessThan(4 * 1024 * 1024);
-  });
+  it.each(['complete', 'stream'] as const)(
+    'read a refusal body only up to 64 KiB (%s): a huge one is cut off, the error mapped without it',
+    async (call) => {
+      let sent = 0;
+      const { origin } = await answeringServer((_request, response) => {
+        response.writeHead(400, { 'content-type': 'application/json' });
+        // A body that never ends: without the cap the call would wait on it (and hold it) forever.
+        const more = () => {
+          while (response.write(`"${'x'.repeat(16 * 1024)}",`)) sent += 16 * 1024;
+          sent += 16 * 1024;
+        };
+        response.write('{"error":{"message":"huge","padding":[');
+        response.on('drain', more);
+        more();
+      });
+      const client = anthropicClient({ baseUrl: origin, retries: 0 });
+      closers.push(() => client.close!());
+      const error = await client[call](request, options()).catch((caught: unknown) => caught);
+      expect(isByokitError(error) && error.code).toBe('provider_error');
+      expect((error as Error).message).toBe('The Anthropic API refused the request (HTTP 400)');
+      expect(sent).toBeLessThan(4 * 1024 * 1024);
+    },
+  );
 
   it('give up with provider_unavailable, not trying again, when a plain answer breaks off after its head', async () => {
     let calls = 0;
@@ -168,26 +171,6 @@ describe('provider calls', () => {
     for (let read = 0; read < 20_000; read++) await events.next();
     expect(written).toBeGreaterThan(before);
     await events.return!();
-  });
-
-  it('read the refusal of a streamed call only up to 64 KiB too, and map it without the body', async () => {
-    let sent = 0;
-    const { origin } = await answeringServer((_request, response) => {
-      response.writeHead(400, { 'content-type': 'application/json' });
-      const more = () => {
-        while (response.write(`"${'x'.repeat(16 * 1024)}",`)) sent += 16 * 1024;
-        sent += 16 * 1024;
-      };
-      response.write('{"error":{"message":"huge","padding":[');
-      response.on('drain', more);
-      more();
-    });
-    const client = anthropicClient({ baseUrl: origin, retries: 0 });
-    closers.push(() => client.close!());
-    const error = await client.stream(request, options()).catch((caught: unknown) => caught);
-    expect(isByokitError(error) && error.code).toBe('provider_error');
-    expect((error as Error).message).toBe('The Anthropic API refused the request (HTTP 400)');
-    expect(sent).toBeLessThan(4 * 1024 * 1024);
   });
 
   it('try a streamed call once more after a 503, and stream the second answer', async () => {

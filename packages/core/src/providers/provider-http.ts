@@ -1,6 +1,6 @@
 import type { EventEmitter } from 'node:events';
 import { Pool, type Dispatcher } from 'undici';
-import { readAtMost } from '../bytes.js';
+import { jsonOrUndefined, readAtMost } from '../bytes.js';
 import { ByokitError } from '../errors.js';
 import { onAbort } from '../http/request-abort.js';
 import { PROVIDER_LABELS, type Provider } from '../keys/providers.js';
@@ -334,20 +334,11 @@ function pause(attempt: number, signal?: AbortSignal): Promise<void> {
   });
 }
 
-/** Bytes as JSON, or undefined when they are not. */
-function jsonOrUndefined(bytes: Uint8Array): unknown {
-  try {
-    return JSON.parse(utf8.decode(bytes));
-  } catch {
-    return undefined;
-  }
-}
-
 /** An error body as JSON, or undefined when it is not JSON, too large, or broken off. */
 async function readJsonCapped(body: ResponseBody): Promise<unknown> {
   try {
     const bytes = await readAtMost(body, MAX_ERROR_BODY_BYTES);
-    return bytes && JSON.parse(new TextDecoder().decode(bytes));
+    return bytes && jsonOrUndefined(bytes);
   } catch {
     return undefined;
   } finally {

@@ -4,6 +4,7 @@
 // an open stream ~100 KB (web streams) (docs/performance.md).
 import { createParser, type EventSourceParser } from 'eventsource-parser';
 import type { Dispatcher } from 'undici';
+import { jsonOrUndefined } from '../bytes.js';
 import { ByokitError, isByokitError } from '../errors.js';
 import { onAbort } from '../http/request-abort.js';
 import type { Provider } from '../keys/providers.js';
@@ -174,7 +175,8 @@ export class ServerSentEvents implements AsyncIterable<ProviderStreamEvent>, Asy
     },
     onResponseEnd: () => {
       this.#stopListening();
-      if (this.#statusCode >= 300) return this.#refused(jsonOf(this.#refusalBroken ? undefined : Buffer.concat(this.#refusalChunks)));
+      if (this.#statusCode >= 300)
+        return this.#refused(this.#refusalBroken ? undefined : jsonOrUndefined(Buffer.concat(this.#refusalChunks)));
       if (!this.#ended) for (const event of this.#decoder.end()) this.#push(event);
       this.#end();
     },
@@ -250,17 +252,5 @@ export class ServerSentEvents implements AsyncIterable<ProviderStreamEvent>, Asy
   #refused(body: unknown): void {
     this.refusal();
     this.#refusalEnded!(body);
-  }
-}
-
-const utf8 = new TextDecoder();
-
-/** Bytes as JSON, or undefined when there are none or they are not JSON. */
-function jsonOf(bytes: Buffer | undefined): unknown {
-  if (bytes === undefined) return undefined;
-  try {
-    return JSON.parse(utf8.decode(bytes));
-  } catch {
-    return undefined;
   }
 }
