@@ -38,8 +38,14 @@ export function parseEventData(data: string): unknown {
 /** A refusal's body (a non-2xx answer) is read only this far: error bodies are small. */
 export const MAX_REFUSAL_BYTES = 64 * 1024;
 
-/** Decoded events waiting for the reader beyond this many, the body is paused until it catches up. */
+/** Events received and not yet read beyond this many, the body is paused until the reader catches up. */
 const PAUSE_AT_EVENTS = 64;
+
+/** The body's end, queued behind its last events: the decoder then says how the answer closes. */
+const BODY_END = Symbol('body end');
+
+/** What waits for the reader: an event's data, still to decode; an event made here (an error); the body's end. */
+type Received = string | ProviderStreamEvent | typeof BODY_END;
 
 /** What a streamed call's answer is once its head is in: its status and headers, its events, and how it ends. */
 export interface StreamedAnswer {
@@ -51,8 +57,10 @@ export interface StreamedAnswer {
 
 /**
  * One streamed call through undici's `dispatch()`: `start()` sends it and resolves with the answer's head (it
- * rejects when the call fails before one). A 2xx body is decoded into unified events as it arrives; any other
- * status's body is kept (up to {@link MAX_REFUSAL_BYTES}) for {@link ServerSentEvents.refusal}.
+ * rejects when the call fails before one). A 2xx body is split into server-sent events as it arrives, and each
+ * event is decoded into unified events when the reader asks for it, so that the first reaches the caller without
+ * waiting for the others that came with it; any other status's body is kept (up to {@link MAX_REFUSAL_BYTES})
+ * for {@link ServerSentEvents.refusal}.
  *
  * Reading the events never throws for the provider's sake: a mid-stream error, a malformed or oversized event,
  * a timeout or a dropped connection each arrive as one last `error` event. The one exception is the caller's
@@ -70,16 +78,20 @@ export class ServerSentEvents implements AsyncIterable<ProviderStreamEvent>, Asy
   #failedBeforeHead: ((error: unknown) => void) | undefined;
   #statusCode = 0;
 
-  // A 2xx answer: the text decoder and parser, and the events decoded and not yet read.
+  // A 2xx answer: the text decoder and parser, what was received and not yet read, and the reader.
   readonly #text = new TextDecoder();
   #parser: EventSourceParser | undefined;
   #oversized = false;
-  readonly #queue: ProviderStreamEvent[] = [];
+  readonly #received: Received[] = [];
+  /** Unified events of the last event decoded, not yet handed to the reader. */
+  #decoded: ProviderStreamEvent[] = [];
   /** The reader's pending `next()`, when it asked before an event was there. */
   #waiting: { resolve: (result: IteratorResult<ProviderStreamEvent>) => void; reject: (error: unknown) => void } | undefined;
-  /** No event will be queued any more: the body ended, an error event ended it, or the reader left. */
-  #ended = false;
-  /** The caller's abort: thrown to the reader once the queue is read. */
+  /** Nothing more will be received: the body ended or broke off, or the stream was cut off. */
+  #closed = false;
+  /** Nothing more will be handed out: the body's end was read, an error event was, or the reader left. */
+  #done = false;
+  /** The caller's abort, thrown to the reader. */
   #aborted: { reason: unknown } | undefined;
 
   // Any other answer: its body, for the refusal.
@@ -114,21 +126,17 @@ export class ServerSentEvents implements AsyncIterable<ProviderStreamEvent>, Asy
   }
 
   next(): Promise<IteratorResult<ProviderStreamEvent>> {
-    const event = this.#queue.shift();
-    if (event !== undefined) {
-      if (this.#controller?.paused && this.#queue.length < PAUSE_AT_EVENTS / 2) this.#controller.resume();
-      return Promise.resolve({ value: event, done: false });
-    }
     if (this.#aborted) return Promise.reject(this.#aborted.reason);
-    if (this.#ended) return Promise.resolve({ value: undefined, done: true });
+    const event = this.#take();
+    if (event !== undefined) return Promise.resolve({ value: event, done: false });
+    if (this.#done) return Promise.resolve({ value: undefined, done: true });
     return new Promise((resolve, reject) => (this.#waiting = { resolve, reject }));
   }
 
   /** The reader left: the upstream request is aborted if it is still going. */
   return(): Promise<IteratorResult<ProviderStreamEvent>> {
-    this.#end();
-    this.#queue.length = 0;
-    this.#cancel();
+    this.#finish();
+    this.#answerWaiting();
     return Promise.resolve({ value: undefined, done: true });
   }
 
@@ -158,37 +166,43 @@ export class ServerSentEvents implements AsyncIterable<ProviderStreamEvent>, Asy
     },
     onResponseData: (controller, chunk) => {
       if (this.#statusCode >= 300) return this.#keepRefusal(controller, chunk);
-      if (this.#ended) return;
+      if (this.#closed) return;
       this.#parser!.feed(this.#text.decode(chunk, { stream: true }));
       if (this.#oversized) {
-        const error = new ByokitError(
-          'provider_error',
-          `The provider sent an event larger than ${MAX_EVENT_SIZE} characters; the stream was cut off.`,
-          {
-            provider: this.#provider,
-          },
-        );
-        this.#push({ type: 'error', error });
-      }
-      if (this.#ended) this.#cancel();
-      else if (this.#queue.length >= PAUSE_AT_EVENTS) controller.pause();
+        this.#close({
+          type: 'error',
+          error: new ByokitError(
+            'provider_error',
+            `The provider sent an event larger than ${MAX_EVENT_SIZE} characters; the stream was cut off.`,
+            {
+              provider: this.#provider,
+            },
+          ),
+        });
+        this.#cancel();
+      } else if (this.#received.length >= PAUSE_AT_EVENTS) controller.pause();
+      this.#answerWaiting();
     },
     onResponseEnd: () => {
       this.#stopListening();
       if (this.#statusCode >= 300)
         return this.#refused(this.#refusalBroken ? undefined : jsonOrUndefined(Buffer.concat(this.#refusalChunks)));
-      if (!this.#ended) for (const event of this.#decoder.end()) this.#push(event);
-      this.#end();
+      if (this.#closed) return;
+      this.#close(BODY_END);
+      this.#answerWaiting();
     },
     onResponseError: (_controller, error) => {
       this.#stopListening();
       if (this.#statusCode === 0) return this.#failedBeforeHead?.(error);
       if (this.#statusCode >= 300) return this.#refused(undefined);
-      if (this.#ended) return;
+      if (this.#closed) return;
       const failure = transportError(error, this.#provider, this.#signal, 'broke off during the answer');
-      if (isByokitError(failure)) this.#push({ type: 'error', error: failure });
-      else this.#abortReader(failure);
-      this.#end();
+      if (isByokitError(failure)) this.#close({ type: 'error', error: failure });
+      else {
+        this.#closed = true;
+        this.#aborted = { reason: failure };
+      }
+      this.#answerWaiting();
     },
   };
 
@@ -197,7 +211,7 @@ export class ServerSentEvents implements AsyncIterable<ProviderStreamEvent>, Asy
       // maxBufferSize catches an event growing across reads; an event that arrives whole in one read is checked here.
       onEvent: (message) => {
         if (message.data.length > MAX_EVENT_SIZE) this.#oversized = true;
-        else if (!this.#ended && !this.#oversized) for (const event of this.#decoder.event(message.data)) this.#push(event);
+        else if (!this.#oversized) this.#received.push(message.data);
       },
       onError: (error) => {
         if (error.type === 'max-buffer-size-exceeded') this.#oversized = true;
@@ -206,31 +220,55 @@ export class ServerSentEvents implements AsyncIterable<ProviderStreamEvent>, Asy
     });
   }
 
-  /** Hands `event` to a waiting reader, or queues it; an `error` event is the last. */
-  #push(event: ProviderStreamEvent): void {
-    if (this.#ended) return;
-    if (event.type === 'error') this.#ended = true;
-    const waiting = this.#waiting;
-    if (waiting) {
-      this.#waiting = undefined;
-      waiting.resolve({ value: event, done: false });
-    } else {
-      this.#queue.push(event);
+  /**
+   * The next event for the reader, decoding what was received as it is asked for; undefined when there is
+   * none yet, or none will come. An `error` event is the last: the upstream request is cancelled with it.
+   */
+  #take(): ProviderStreamEvent | undefined {
+    while (this.#decoded.length === 0) {
+      if (this.#done) return undefined;
+      const received = this.#received.shift();
+      if (received === undefined) return undefined;
+      if (typeof received === 'string') this.#decoded = this.#decoder.event(received);
+      else if (received === BODY_END) {
+        this.#decoded = this.#decoder.end();
+        this.#done = this.#decoded.length === 0;
+      } else this.#decoded = [received];
     }
+    const event = this.#decoded.shift()!;
+    if (event.type === 'error') this.#finish();
+    else if (this.#decoded.length === 0 && this.#closed && this.#received.length === 0) this.#done = true;
+    else if (this.#controller?.paused && this.#received.length < PAUSE_AT_EVENTS / 2) this.#controller.resume();
+    return event;
   }
 
-  #end(): void {
-    this.#ended = true;
+  /** Hands the waiting reader its next event, the end, or the caller's abort, if there is one now. */
+  #answerWaiting(): void {
     const waiting = this.#waiting;
+    if (!waiting) return;
+    if (this.#aborted) {
+      this.#waiting = undefined;
+      return waiting.reject(this.#aborted.reason);
+    }
+    const event = this.#take();
+    if (event === undefined && !this.#done) return;
     this.#waiting = undefined;
-    waiting?.resolve({ value: undefined, done: true });
+    waiting.resolve(event === undefined ? { value: undefined, done: true } : { value: event, done: false });
   }
 
-  #abortReader(reason: unknown): void {
-    this.#aborted = { reason };
-    const waiting = this.#waiting;
-    this.#waiting = undefined;
-    waiting?.reject(reason);
+  /** Nothing more will be received: `last` is queued behind what was. */
+  #close(last: Received): void {
+    this.#closed = true;
+    this.#received.push(last);
+  }
+
+  /** Nothing more is handed out, and the upstream request is cancelled if it is still going. */
+  #finish(): void {
+    this.#done = true;
+    this.#closed = true;
+    this.#received.length = 0;
+    this.#decoded = [];
+    this.#cancel();
   }
 
   #cancel(): void {
