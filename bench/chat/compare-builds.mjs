@@ -102,7 +102,7 @@ try {
 
   /** One open loop, its requests alternating between the builds. */
   async function alternatingRound(order) {
-    const spec = { ...specOf(order[0]), url: undefined, alternate: order.map(urlOf) };
+    const spec = { ...LOAD, alternate: order.map(specOf) };
     const output = JSON.parse(await processes.run(node, [here('./hrtime-client.mjs'), JSON.stringify(spec)]));
     if (output.failed > 0) throw new Error(`${output.failed} of ${output.sent} requests failed (${output.statuses.join(', ')})`);
     return Object.fromEntries(

@@ -5,34 +5,47 @@
 //   node hrtime-client.mjs '<json spec>'   → one JSON line on stdout
 //
 // Spec: { mode: 'open-loop' | 'closed-loop' | 'hold', url, headers, body, tokenMarker?, rate?, durationMs?, warmupMs?,
-//         connections?, count?, alternate? }
+//         connections?, count?, alternate?, sliceMs? }
 // - open-loop: POSTs `rate` requests a second for `warmupMs + durationMs`, each started at its scheduled time
 //   whether or not earlier ones have finished (so a slow server cannot slow the load down, which would hide
 //   its latency: "coordinated omission"). Requests of the first `warmupMs` are not counted. Prints
 //   percentiles in µs of: `latency` (send → last byte), `firstByte` (send → response head), `firstToken`
 //   (send → the first body chunk holding `tokenMarker`, the first text of a streamed answer), and
 //   `lateness` (how far behind schedule requests were sent: the client's own noise). With `alternate` (a list of
-//   URLs), request i goes to alternate[i % n] instead of `url`, and the figures come per URL in `byUrl`: targets
-//   compared request by request, so that the host's noise falls on each alike (compare-builds.mjs).
+//   targets, each { url, headers, body, tokenMarker? }), the load goes to each in turn instead of to `url`: request
+//   by request, or for `sliceMs` at a time (each target then gets the whole `rate` during its slices), and the
+//   figures come per target in `byUrl`. So the host's noise falls on every target alike (compare-builds.mjs,
+//   index.mjs).
 // - closed-loop: the fallback load generator when wrk is missing (`connections` loops for `durationMs`).
 // - hold: opens `count` streaming requests, at most 100 connecting at a time (a listen backlog is 511),
 //   prints {"open": n} once every one has its response head, then holds them until killed.
 import { Agent, request as httpRequest } from 'node:http';
 
 const spec = JSON.parse(process.argv[2] ?? '{}');
-const url = new URL(spec.url ?? spec.alternate[0]);
-const alternates = spec.alternate?.map((each) => new URL(each));
-const payload = Buffer.from(spec.body ?? '');
-const headers = { ...spec.headers, 'content-length': String(payload.byteLength) };
-const marker = spec.tokenMarker === undefined ? undefined : Buffer.from(spec.tokenMarker);
+
+/** What one target is sent: its URL, headers and body, and the bytes that mark a stream's first text. */
+function targetOf({ url, headers, body, tokenMarker }) {
+  const payload = Buffer.from(body ?? '');
+  return {
+    url: new URL(url),
+    headers: { ...headers, 'content-length': String(payload.byteLength) },
+    payload,
+    marker: tokenMarker === undefined ? undefined : Buffer.from(tokenMarker),
+  };
+}
+
+const alternates = spec.alternate?.map(targetOf);
+const single = alternates ? alternates[0] : targetOf(spec);
+const marker = single.marker;
 const agent = new Agent({ keepAlive: true, maxSockets: Infinity, maxFreeSockets: 1024 });
 const now = () => process.hrtime.bigint();
 
-/** One POST (to `target`, `url` by default); calls back with its timings in ns (undefined when it failed) and its status. */
-function send(done, target = url) {
+/** One POST to `target`; calls back with its timings in ns (undefined when it failed) and its status. */
+function send(done, target = single) {
+  const { url, headers, payload, marker } = target;
   const started = now();
   const timing = { started, firstByte: undefined, firstToken: undefined, latency: undefined, status: 0 };
-  const request = httpRequest(target, { method: 'POST', headers, agent }, (response) => {
+  const request = httpRequest(url, { method: 'POST', headers, agent }, (response) => {
     timing.firstByte = now() - started;
     timing.status = response.statusCode;
     let tail = Buffer.alloc(0);
@@ -66,6 +79,8 @@ function percentiles(values) {
 
 async function openLoop() {
   const interval = BigInt(Math.round(1e9 / spec.rate));
+  const perSlice = spec.sliceMs ? Math.max(1, Math.round((spec.rate * spec.sliceMs) / 1000)) : 1;
+  const targetIndex = (index) => Math.floor(index / perSlice) % alternates.length;
   const warmup = Math.round((spec.rate * (spec.warmupMs ?? 0)) / 1000);
   const total = warmup + Math.round((spec.rate * spec.durationMs) / 1000);
   const results = [];
@@ -79,7 +94,7 @@ async function openLoop() {
       while (index < total && start + BigInt(index) * interval <= now()) {
         const scheduled = start + BigInt(index) * interval;
         const counted = index >= warmup;
-        const target = alternates ? index % alternates.length : 0;
+        const target = alternates ? targetIndex(index) : 0;
         inFlight++;
         maxInFlight = Math.max(maxInFlight, inFlight);
         send((timing) => {
@@ -112,7 +127,12 @@ async function openLoop() {
     maxInFlight,
     ...figures(ok),
     lateness: percentiles(results.map((timing) => timing.lateness)),
-    ...(alternates && { byUrl: alternates.map((_, target) => figures(ok.filter((timing) => timing.target === target))) }),
+    ...(alternates && {
+      byUrl: alternates.map((_, target) => ({
+        ...figures(ok.filter((timing) => timing.target === target)),
+        failed: results.filter((timing) => timing.target === target).length - ok.filter((timing) => timing.target === target).length,
+      })),
+    }),
   };
 }
 
@@ -126,7 +146,7 @@ async function hold() {
     const launch = () => {
       if (launched === spec.count) return;
       launched++;
-      const request = httpRequest(url, { method: 'POST', headers, agent }, (response) => {
+      const request = httpRequest(single.url, { method: 'POST', headers: single.headers, agent }, (response) => {
         response.resume();
         if (response.statusCode === 200) open++;
         else failed++;
@@ -136,7 +156,7 @@ async function hold() {
         failed++;
         settle();
       });
-      request.end(payload);
+      request.end(single.payload);
       requests.push(request);
     };
     const settle = () => {

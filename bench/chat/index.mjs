@@ -18,11 +18,12 @@ import { findWrk, parseWrk, writeLuaScript } from './wrk.mjs';
 
 const ROUNDS = 3;
 const THROUGHPUT = { threads: 2, connections: 50, seconds: 5 };
-const OPEN_LOOP = { rate: 500, durationMs: 5000, warmupMs: 500 };
+// Open loops take the targets in turn, a slice at a time (openLoopRounds): durationMs is each target's share of a round.
+const OPEN_LOOP = { rate: 500, durationMs: 5000, sliceMs: 500 };
 // Each target of a fresh stack, before its latency is measured (warmUp below): plain requests at 10 connections,
 // then streamed ones at 50 (a stream of the 20 ms-gap mock lasts ~0.3 s).
 const WARM_UP = { threads: 1, connections: 10, streamConnections: 50, seconds: 3 };
-const FIRST_BYTE = { rate: 200, durationMs: 1200, warmupMs: 300, gapsMs: [0, 2, 20] };
+const FIRST_BYTE = { rate: 200, durationMs: 2000, sliceMs: 250, gapsMs: [0, 2, 20] };
 // A gap long enough that every stream is still open, past its first event, while memory is read.
 const OPEN_STREAMS = { count: 1000, gapMs: 30_000, settleMs: 750 };
 const GOALS = { addedLatency: 1.5, throughput: 0.35, addedFirstByte: 1.5, memoryPerStream: 1.5, keyResolutionMicros: 5 };
@@ -182,24 +183,29 @@ async function measureThroughput(processes, stack, load) {
 }
 
 /**
- * Open-loop runs of the hrtime client against every target, rotated; "added" is each round's target p50
- * minus the direct p50 of the same round (the mock's own time), so drift between rounds cancels.
+ * Open-loop rounds of the hrtime client, rotated. In a round the targets take turns a slice at a time (0.5 s of
+ * 500 requests/s each, say), until each has had `durationMs`: a target sees the whole rate during its slices,
+ * and the host's noise, which moves from second to second on a shared machine, falls on every target alike
+ * rather than on whichever ran during a bad spell. The first slice of each is not counted. "Added" is each
+ * round's target p50 minus the direct p50 of the same round (the mock's own time).
  */
-async function openLoopRounds(processes, stack, secrets, { stream, rate, durationMs, warmupMs }) {
+async function openLoopRounds(processes, stack, secrets, { stream, rate, durationMs, sliceMs }) {
   const samples = Object.fromEntries(TARGETS.map((target) => [target, []]));
   for (let round = 0; round < ROUNDS; round++) {
-    for (const target of rotated(TARGETS, round)) {
-      const result = await runClient(processes, {
-        mode: 'open-loop',
-        rate,
-        durationMs,
-        warmupMs,
-        ...clientSpec(stack, target, secrets, stream),
-      });
-      if (result.failed > 0)
-        throw new Error(`${target}: ${result.failed} of ${result.sent} requests failed (${result.statuses.join(', ')})`);
-      samples[target].push(result);
-    }
+    const order = rotated(TARGETS, round);
+    const result = await runClient(processes, {
+      mode: 'open-loop',
+      rate,
+      sliceMs,
+      durationMs: durationMs * order.length,
+      warmupMs: sliceMs * order.length,
+      alternate: order.map((target) => clientSpec(stack, target, secrets, stream)),
+    });
+    order.forEach((target, index) => {
+      const figures = result.byUrl[index];
+      if (figures.failed > 0) throw new Error(`${target}: ${figures.failed} requests failed (${result.statuses.join(', ')})`);
+      samples[target].push({ ...figures, lateness: result.lateness });
+    });
   }
   return samples;
 }
@@ -216,7 +222,7 @@ async function measureLatency(processes, stack, secrets) {
   const floorAdded = added(samples, 'floor', 'latency');
   const summary = {};
   console.log(
-    `\nLatency, open loop: ${OPEN_LOOP.rate} requests/s for ${OPEN_LOOP.durationMs / 1000} s (after ${OPEN_LOOP.warmupMs} ms not counted), plain chat requests, µs; CPU time stolen by the host meanwhile: ${stealSince(cpu)}`,
+    `\nLatency, open loop: ${OPEN_LOOP.rate} requests/s, ${OPEN_LOOP.durationMs / 1000} s per target a round in ${OPEN_LOOP.sliceMs} ms slices taking turns, plain chat requests, µs; CPU time stolen by the host meanwhile: ${stealSince(cpu)}`,
   );
   console.table(
     TARGETS.map((target) => {
@@ -246,7 +252,7 @@ async function measureFirstByte(processes, stack, secrets, gapMs) {
   const floor = { firstByte: added(samples, 'floor', 'firstByte'), firstToken: added(samples, 'floor', 'firstToken') };
   const summary = {};
   console.log(
-    `\nStreaming, mock gap ${gapMs} ms between events: open loop ${FIRST_BYTE.rate} streams/s for ${FIRST_BYTE.durationMs / 1000} s, µs; first byte = response head, first token = first body bytes with answer text; CPU time stolen by the host meanwhile: ${stealSince(cpu)}`,
+    `\nStreaming, mock gap ${gapMs} ms between events: open loop ${FIRST_BYTE.rate} streams/s, ${FIRST_BYTE.durationMs / 1000} s per target a round in ${FIRST_BYTE.sliceMs} ms slices taking turns, µs; first byte = response head, first token = first body bytes with answer text; CPU time stolen by the host meanwhile: ${stealSince(cpu)}`,
   );
   console.table(
     TARGETS.map((target) => {
