@@ -22,7 +22,9 @@ const authenticate = (request) => {
   return header?.startsWith('Bearer ') ? (sessions.get(header.slice(7)) ?? null) : null;
 };
 
-const handlers = [];
+// Each build's handler by its name, the first segment of the path: a request goes straight to its build's, so
+// that neither build pays for asking the other first.
+const handlers = new Map();
 for (const [name, directory] of builds) {
   const { createByokit, Keyring, memoryStorage } = await import(pathToFileURL(`${directory}/index.js`).href);
   const { createNodeHandler } = await import(pathToFileURL(`${directory}/node/index.js`).href);
@@ -32,12 +34,12 @@ for (const [name, directory] of builds) {
     environment: {},
     providers: { anthropic: { baseUrl: values['anthropic-base-url'] } },
   });
-  handlers.push(createNodeHandler(byokit, { authenticate, prefix: `/${name}/v2` }));
+  handlers.set(name, createNodeHandler(byokit, { authenticate, prefix: `/${name}/v2` }));
 }
 
 const server = createServer(async (request, response) => {
-  for (const handler of handlers) if (await handler(request, response)) return;
-  response.writeHead(404).end();
+  const handler = handlers.get(request.url.split('/', 2)[1]);
+  if (!handler || !(await handler(request, response))) response.writeHead(404).end();
 });
 server.keepAliveTimeout = 60_000;
 await new Promise((resolve, reject) => server.once('error', reject).listen(0, '127.0.0.1', resolve));

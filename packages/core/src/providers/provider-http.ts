@@ -66,8 +66,6 @@ const WHOLE: AnswerBody<WholeAnswer> = {
 /** Decodes an answer as `response.text()` would (UTF-8, a byte order mark dropped); stateless, so shared. */
 const utf8 = new TextDecoder();
 
-/** Error bodies are small; more than this is not read (a hostile or broken upstream). */
-const MAX_ERROR_BODY_BYTES = MAX_REFUSAL_BYTES;
 const DEFAULT_TIMEOUT_MS = 600_000;
 /** Overloaded or failing before any answer: safe to send again. 429 is not retried: the caller gets it, with Retry-After. */
 const RETRY_STATUSES = new Set([500, 502, 503, 504, 529]);
@@ -209,7 +207,7 @@ export class ProviderHttp {
   /**
    * One call whose answer is read whole, through undici's `dispatch()` and a handler of our own: no `Readable`
    * body and its consumers, which cost a plain call ~12 µs after the provider answered, at low load
-   * (docs/performance.md). A refusal's body is read up to {@link MAX_ERROR_BODY_BYTES}. Rejects when the call
+   * (docs/performance.md). A refusal's body is read up to {@link MAX_REFUSAL_BYTES}. Rejects when the call
    * fails before the answer's head; after it, resolves with the failure as `brokenBy`.
    */
   #readWhole(options: Dispatcher.DispatchOptions, signal: AbortSignal | undefined): Promise<WholeAnswer> {
@@ -234,7 +232,7 @@ export class ProviderHttp {
         },
         onResponseData(controller, chunk) {
           received += chunk.byteLength;
-          if (head!.statusCode >= 300 && received > MAX_ERROR_BODY_BYTES) {
+          if (head!.statusCode >= 300 && received > MAX_REFUSAL_BYTES) {
             controller.abort(new Error('The refusal was larger than byokit reads.'));
             return;
           }
@@ -337,7 +335,7 @@ function pause(attempt: number, signal?: AbortSignal): Promise<void> {
 /** An error body as JSON, or undefined when it is not JSON, too large, or broken off. */
 async function readJsonCapped(body: ResponseBody): Promise<unknown> {
   try {
-    const bytes = await readAtMost(body, MAX_ERROR_BODY_BYTES);
+    const bytes = await readAtMost(body, MAX_REFUSAL_BYTES);
     return bytes && jsonOrUndefined(bytes);
   } catch {
     return undefined;
