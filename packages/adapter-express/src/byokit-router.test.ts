@@ -2,7 +2,16 @@ import type { AddressInfo } from 'node:net';
 import { request as httpRequest } from 'node:http';
 import express from 'express';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createByokit, Keyring, memoryStorage, type Byokit, type ByokitRequest, type Principal } from '@byokit/core';
+import {
+  createByokit,
+  Keyring,
+  memoryStorage,
+  onAbort,
+  type Byokit,
+  type ByokitRequest,
+  type Cancellation,
+  type Principal,
+} from '@byokit/core';
 import { fakeProviderKey } from '@byokit/core/testing';
 import { byokitRouter } from './index.js';
 
@@ -98,12 +107,12 @@ describe('Express router: streamed answers', () => {
   });
 
   it('aborts the request signal when the client goes away mid-stream', async () => {
-    let signal: AbortSignal | undefined;
+    let signal: Cancellation | undefined;
     const aborted = new Promise<void>((resolve) => {
       const base = start(
         streamingByokit(async function* (request) {
           signal = request.signal;
-          request.signal!.addEventListener('abort', () => resolve());
+          onAbort(request.signal!, () => resolve());
           yield 'data: one\n\n';
           await new Promise((wait) => setTimeout(wait, 10_000));
         }),

@@ -1,6 +1,6 @@
 import { request as httpRequest } from 'node:http';
 import { describe, expect, it } from 'vitest';
-import type { Byokit, ByokitRequest } from '@byokit/core';
+import { onAbort, type Byokit, type ByokitRequest, type Cancellation } from '@byokit/core';
 import { fakeProviderKey } from '@byokit/core/testing';
 import { newByokit, startFastify } from './test-hosts.js';
 
@@ -119,12 +119,12 @@ describe('Fastify plugin: streamed chat', () => {
   });
 
   it("aborts the request's signal when the client goes away before any answer (a provider still thinking)", async () => {
-    let signal: AbortSignal | undefined;
+    let signal: Cancellation | undefined;
     const thinking: Pick<Byokit, 'handle'> = {
       handle: (request) =>
         new Promise((resolve) => {
           signal = request.signal;
-          request.signal!.addEventListener('abort', () => resolve({ status: 499, headers: {}, body: '' }));
+          onAbort(request.signal!, () => resolve({ status: 499, headers: {}, body: '' }));
         }),
     };
     const { base } = await startFastify(thinking);

@@ -68,7 +68,7 @@ export const byokitPlugin: FastifyPluginAsync<ByokitPluginOptions> = async (fast
       headers: request.headers,
       body: bodyOf(request),
       authenticate: () => authenticate(request),
-      signal: aborted.signal,
+      signal: aborted,
     });
     if (response === undefined) {
       reply.callNotFound();

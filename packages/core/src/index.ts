@@ -67,6 +67,6 @@ export type {
 
 export type { Authenticate, ByokitRequest, ByokitResponse, Principal, RequestBody, RequestHeaders } from './http/types.js';
 export { createFetchHandler } from './fetch/fetch-handler.js';
-export { RequestAbort } from './http/request-abort.js';
+export { onAbort, RequestAbort, type Cancellation } from './http/request-abort.js';
 export type { FallThroughFetchHandler, FetchHandler, FetchHandlerOptions } from './fetch/fetch-handler.js';
 export type { Logger, LogMethod } from './logging/logger.js';

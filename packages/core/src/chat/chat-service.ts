@@ -18,6 +18,7 @@ import type { UsageStatus } from '../metering/usage-record.js';
 import { assertWithinLimits, type ProviderLimits } from './chat-limits.js';
 import { DEFAULT_MAX_TOKENS, type ChatCompletion, type ChatCompletionChunk, type ChatCompletionRequest } from './chat-schemas.js';
 import { latestUsage, usageBody } from './chat-usage.js';
+import type { Cancellation } from '../http/request-abort.js';
 
 /** A complete answer, with whose key paid and the parameters the model refused (left out of the call). */
 export interface ChatAnswer {
@@ -35,7 +36,7 @@ export interface ChatStream {
 
 /** What a call carries besides the request: the caller's abort signal, and the request id its usage record keeps. */
 export interface ChatCallContext {
-  signal?: AbortSignal;
+  signal?: Cancellation;
   requestId: string;
 }
 
@@ -181,7 +182,7 @@ async function* chunksOf(
   first: IteratorResult<ProviderStreamEvent>,
   iterator: AsyncIterator<ProviderStreamEvent>,
   settle: (status: UsageStatus, usage: TokenUsage) => void,
-  signal: AbortSignal | undefined,
+  signal: Cancellation | undefined,
 ): AsyncGenerator<ChatCompletionChunk> {
   const { id, created, model, model_id, provider } = call.identity;
   // Each chunk built field by field: a spread per chunk costs more than the rest of making it (docs/performance.md).

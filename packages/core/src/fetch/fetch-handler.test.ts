@@ -1,6 +1,7 @@
 import { request as httpRequest } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import { admin, alice, mockProvidersForFile, sseEvents, testByokit } from '../http/test-helpers.js';
+import { onAbort, type Cancellation } from '../http/request-abort.js';
 import type { Principal } from '../http/types.js';
 import { fakeProviderKey } from '../keys/fake-keys.js';
 import { createFetchHandler, type FetchHandler } from './fetch-handler.js';
@@ -170,7 +171,7 @@ describe('createFetchHandler', () => {
   });
 
   it('cancelling while a read waits for the next chunk aborts the call at once, not when that chunk comes', async () => {
-    let signal: AbortSignal | undefined;
+    let signal: Cancellation | undefined;
     const handler = createFetchHandler(
       {
         handle: async (request) => {
@@ -181,7 +182,7 @@ describe('createFetchHandler', () => {
             body: (async function* () {
               yield 'data: first\n\n';
               // A provider that is slow to send its next event: only the abort ends the wait.
-              await new Promise((_resolve, reject) => request.signal!.addEventListener('abort', () => reject(request.signal!.reason)));
+              await new Promise((_resolve, reject) => onAbort(request.signal!, () => reject(request.signal!.reason)));
               yield 'data: never\n\n';
             })(),
           };

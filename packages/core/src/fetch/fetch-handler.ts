@@ -94,7 +94,7 @@ async function answerOf(
     headers: request.headers,
     body,
     authenticate: () => authenticate(request),
-    signal: aborted.signal,
+    signal: aborted,
   });
   if (answer === undefined || typeof answer.body === 'string') {
     release();

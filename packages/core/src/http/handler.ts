@@ -5,6 +5,7 @@ import type { Logger } from '../logging/logger.js';
 import { baseHeaders, errorResponse } from './error-response.js';
 import { requestIdOf } from './headers.js';
 import { readJsonBody } from './read-json-body.js';
+import { RequestAbort } from './request-abort.js';
 import type { Route } from './route.js';
 import type { ByokitRequest, ByokitResponse, Principal } from './types.js';
 
@@ -47,7 +48,7 @@ export function createRequestHandler(routes: readonly Route<any, any, any>[], lo
       const query = route.query ? validate(route.query, queryObject(request.url, queryStart), 'query') : undefined;
       // A signal of the request's own when the adapter gave none: calls below listen on it, and a signal shared
       // by every request would keep each call's listener for the life of the process.
-      const signal = request.signal ?? new AbortController().signal;
+      const signal = request.signal ?? new RequestAbort();
       const result = await route.handle({ principal, body, query, params, requestId, signal });
       const headers = Object.assign(baseHeaders(requestId), result.headers);
       if ('stream' in result) {

@@ -2,64 +2,96 @@ import { describe, expect, it, vi } from 'vitest';
 import { onAbort, RequestAbort } from './request-abort.js';
 
 describe("a request's abort", () => {
-  it('aborts its standard signal, then calls each listener added through onAbort once', () => {
+  it('calls each listener added through onAbort once, after it reads as aborted', () => {
     const abort = new RequestAbort();
     const first = vi.fn();
     const second = vi.fn();
-    onAbort(abort.signal, first);
-    onAbort(abort.signal, second);
+    onAbort(abort, first);
+    onAbort(abort, second);
     const seen: boolean[] = [];
-    onAbort(abort.signal, () => seen.push(abort.signal.aborted));
+    onAbort(abort, () => seen.push(abort.aborted));
+    expect(abort.aborted).toBe(false);
     abort.abort();
     abort.abort();
-    expect(abort.signal.aborted).toBe(true);
+    expect(abort.aborted).toBe(true);
     expect(first).toHaveBeenCalledOnce();
     expect(second).toHaveBeenCalledOnce();
     expect(seen).toEqual([true]);
   });
 
-  it('aborts with the reason given, as AbortController does', () => {
-    const abort = new RequestAbort();
+  it('aborts with the reason given, or with an AbortError as AbortController does', () => {
+    const given = new RequestAbort();
     const reason = new Error('the client went away');
-    abort.abort(reason);
-    expect(abort.signal.reason).toBe(reason);
+    given.abort(reason);
+    expect(given.reason).toBe(reason);
+    expect(given.signal.reason).toBe(reason);
+    const plain = new RequestAbort();
+    expect(plain.reason).toBeUndefined();
+    plain.abort();
+    expect(plain.reason).toMatchObject({ name: 'AbortError' });
+    const controller = new AbortController();
+    controller.abort();
+    expect((plain.reason as DOMException).message).toBe((controller.signal.reason as DOMException).message);
+  });
+
+  it('makes no AbortSignal until its signal is read, and the signal it makes aborts with it, before or after', () => {
+    const Standard = globalThis.AbortController;
+    let made = 0;
+    globalThis.AbortController = class extends Standard {
+      constructor() {
+        super();
+        made++;
+      }
+    };
+    try {
+      const early = new RequestAbort();
+      onAbort(early, () => {});
+      early.abort();
+      expect(made).toBe(0);
+      expect(early.signal.aborted).toBe(true);
+      expect(made).toBe(1);
+    } finally {
+      globalThis.AbortController = Standard;
+    }
+    const later = new RequestAbort();
+    const signal = later.signal;
+    const listener = vi.fn();
+    signal.addEventListener('abort', listener);
+    expect(signal.aborted).toBe(false);
+    later.abort();
+    expect(signal.aborted).toBe(true);
+    expect(listener).toHaveBeenCalledOnce();
+    expect(later.signal).toBe(signal);
   });
 
   it('still calls the other listeners when one throws, and reports the error out of band', async () => {
     const abort = new RequestAbort();
     const after = vi.fn();
-    onAbort(abort.signal, () => {
+    onAbort(abort, () => {
       throw new Error('a listener failed');
     });
-    onAbort(abort.signal, after);
+    onAbort(abort, after);
     const reported = new Promise<unknown>((resolve) => process.once('uncaughtException', resolve));
     abort.abort();
     expect(after).toHaveBeenCalledOnce();
     expect(await reported).toMatchObject({ message: 'a listener failed' });
   });
 
-  it('does not call a listener that stopped listening', () => {
+  it('does not call a listener that stopped listening, and keeps another of the same listener', () => {
     const abort = new RequestAbort();
     const listener = vi.fn();
-    const stop = onAbort(abort.signal, listener);
+    const stop = onAbort(abort, listener);
+    onAbort(abort, listener);
     stop();
-    abort.abort();
-    expect(listener).not.toHaveBeenCalled();
-  });
-
-  it('also tells listeners of the standard signal, added the usual way', () => {
-    const abort = new RequestAbort();
-    const listener = vi.fn();
-    abort.signal.addEventListener('abort', listener);
     abort.abort();
     expect(listener).toHaveBeenCalledOnce();
   });
 
-  it('calls a listener at once when the signal has aborted already', () => {
+  it('calls a listener at once when it has aborted already, as for a standard signal', () => {
     const abort = new RequestAbort();
     abort.abort();
     const listener = vi.fn();
-    onAbort(abort.signal, listener);
+    onAbort(abort, listener);
     expect(listener).toHaveBeenCalledOnce();
     const host = AbortSignal.abort();
     const other = vi.fn();

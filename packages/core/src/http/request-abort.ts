@@ -1,40 +1,53 @@
 /**
- * A request's cancellation, cheap to listen to: what an adapter makes for each request's `signal`. byokit takes
- * and hands on a standard `AbortSignal`, but adding and removing one listener on Node's `AbortSignal` (an
- * `EventTarget`) costs ~2 µs, and ~8 µs on a CPU that was idle, ten times an `EventEmitter`'s; every provider
- * call listens once (docs/performance.md). Listeners added through {@link onAbort} on a RequestAbort's signal
- * are kept in a plain set instead. Any other signal (the host's own, a fetch `Request`'s) is listened to as
- * usual.
+ * A request's cancellation, cheap to make and to listen to: what an adapter makes for each request and hands
+ * byokit as the request's `signal`. Node's `AbortSignal` is an `EventTarget`: making one costs ~14 µs on a CPU
+ * that was idle (more than the rest of an adapter's work before routing), and adding and removing a listener
+ * ~2–8 µs; every chat call would pay both (docs/performance.md). A RequestAbort keeps its own state and its
+ * listeners in a plain set, and makes a standard `AbortSignal` only when {@link RequestAbort.signal} is read.
  *
  * ```ts
  * const aborted = new RequestAbort();
  * response.once('close', () => response.writableFinished || aborted.abort());
- * await byokit.handle({ …, signal: aborted.signal });
+ * await byokit.handle({ …, signal: aborted });
  * ```
  */
 export class RequestAbort {
-  readonly #controller = new AbortController();
+  #aborted = false;
+  #reason: unknown;
+  #controller: AbortController | undefined;
+  readonly #listeners = new Set<() => void>();
 
-  constructor() {
-    cheapListeners.set(this.#controller.signal, new Set());
+  /** Whether {@link abort} was called. */
+  get aborted(): boolean {
+    return this.#aborted;
   }
 
-  /** The signal to hand byokit: a standard `AbortSignal`. */
+  /** Why it aborted (as `AbortSignal.reason`); undefined until it has. */
+  get reason(): unknown {
+    return this.#reason;
+  }
+
+  /** A standard `AbortSignal` that aborts with this one (aborted already if this one has), for code that needs one. */
   get signal(): AbortSignal {
+    if (!this.#controller) {
+      this.#controller = new AbortController();
+      if (this.#aborted) this.#controller.abort(this.#reason);
+    }
     return this.#controller.signal;
   }
 
   /**
-   * Aborts the signal (with `reason`, as `AbortController.abort` does), then calls the listeners added through
-   * {@link onAbort}, each once. A listener that throws does not stop the others; its error is thrown again
-   * afterwards, out of band, as an `EventTarget` reports it.
+   * Aborts, with `reason` or, as `AbortController.abort()` does, an `AbortError`; then calls each listener once.
+   * A listener that throws does not stop the others; its error is thrown again afterwards, out of band, as an
+   * `EventTarget` reports it. Aborting again does nothing.
    */
   abort(reason?: unknown): void {
-    const signal = this.#controller.signal;
-    if (signal.aborted) return;
-    this.#controller.abort(reason);
-    const listeners = cheapListeners.get(signal)!;
-    cheapListeners.delete(signal);
+    if (this.#aborted) return;
+    this.#aborted = true;
+    this.#reason = reason === undefined ? new DOMException('This operation was aborted', 'AbortError') : reason;
+    this.#controller?.abort(this.#reason);
+    const listeners = [...this.#listeners];
+    this.#listeners.clear();
     for (const listener of listeners) {
       try {
         listener();
@@ -45,26 +58,30 @@ export class RequestAbort {
       }
     }
   }
+
+  /** Calls `listener` once when this aborts (at once if it has); returns the function that stops listening. */
+  onAbort(listener: () => void): () => void {
+    if (this.#aborted) {
+      listener();
+      return () => {};
+    }
+    // A function of its own for each call: stopping one leaves any other of the same listener in place.
+    const once = () => listener();
+    this.#listeners.add(once);
+    return () => this.#listeners.delete(once);
+  }
 }
 
-/** The listeners of each live RequestAbort's signal; dropped with the signal. */
-const cheapListeners = new WeakMap<AbortSignal, Set<() => void>>();
+/** A cancellation byokit listens to: an adapter's {@link RequestAbort}, or any standard `AbortSignal`. */
+export type Cancellation = RequestAbort | AbortSignal;
 
-/**
- * Calls `listener` once when `signal` aborts (at once if it has); returns the function that stops listening.
- * A RequestAbort's signal keeps it in a set; any other through `addEventListener`.
- */
-export function onAbort(signal: AbortSignal, listener: () => void): () => void {
-  if (signal.aborted) {
+/** Calls `listener` once when `cancellation` aborts (at once if it has); returns the function that stops listening. */
+export function onAbort(cancellation: Cancellation, listener: () => void): () => void {
+  if (cancellation instanceof RequestAbort) return cancellation.onAbort(listener);
+  if (cancellation.aborted) {
     listener();
     return () => {};
   }
-  const listeners = cheapListeners.get(signal);
-  if (listeners) {
-    const once = () => listener();
-    listeners.add(once);
-    return () => listeners.delete(once);
-  }
-  signal.addEventListener('abort', listener, { once: true });
-  return () => signal.removeEventListener('abort', listener);
+  cancellation.addEventListener('abort', listener, { once: true });
+  return () => cancellation.removeEventListener('abort', listener);
 }

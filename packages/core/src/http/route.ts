@@ -2,6 +2,7 @@ import type { z } from 'zod';
 import type { ErrorCode } from '../errors.js';
 import type { ErrorBodyFormat } from './error-response.js';
 import type { Principal } from './types.js';
+import type { Cancellation } from './request-abort.js';
 
 /**
  * Who may call a route: any signed-in `user`, only an `admin`, or anyone (`public`: the host's authenticate is
@@ -21,7 +22,7 @@ export interface RouteContext<Body, Query, Params = Record<string, string>> {
   params: Params;
   requestId: string;
   /** Aborted when the client goes away. */
-  signal: AbortSignal;
+  signal: Cancellation;
 }
 
 /** A route's answer: a JSON body (status 200 unless said otherwise), or a stream of text chunks; extra headers. */

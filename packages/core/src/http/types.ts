@@ -1,3 +1,5 @@
+import type { Cancellation } from './request-abort.js';
+
 /** The signed-in caller, as the host's own auth decided. byokit never sees passwords. */
 export interface Principal {
   userId: string;
@@ -33,8 +35,11 @@ export interface ByokitRequest {
   body: RequestBody;
   /** Asks the host who is calling; byokit calls it only for routes that need a principal. */
   authenticate(): Principal | null | Promise<Principal | null>;
-  /** Aborted when the client goes away. */
-  signal?: AbortSignal;
+  /**
+   * Aborted when the client goes away: a {@link RequestAbort} (the cheapest: what byokit's own adapters make) or
+   * any standard `AbortSignal`.
+   */
+  signal?: Cancellation;
 }
 
 /** A response in byokit's framework-free form: what an adapter writes back through its framework. */

@@ -2,7 +2,7 @@ import type { EventEmitter } from 'node:events';
 import { Pool, type Dispatcher } from 'undici';
 import { jsonOrUndefined, readAtMost } from '../bytes.js';
 import { ByokitError } from '../errors.js';
-import { onAbort } from '../http/request-abort.js';
+import { onAbort, type Cancellation } from '../http/request-abort.js';
 import { PROVIDER_LABELS, type Provider } from '../keys/providers.js';
 import { scrubSecrets } from '../keys/scrub-secrets.js';
 import type { ProviderSettings, ProviderStreamEvent } from './provider-types.js';
@@ -112,7 +112,7 @@ export class ProviderHttp {
   }
 
   /** POSTs JSON and reads the answer as JSON. Upstream failures throw a `ByokitError`; the caller's abort its reason. */
-  async postJson(path: string, body: unknown, headers: Record<string, string>, signal?: AbortSignal): Promise<unknown> {
+  async postJson(path: string, body: unknown, headers: Record<string, string>, signal?: Cancellation): Promise<unknown> {
     const options = this.#options('POST', path, headers, JSON.stringify(body));
     const answer = await this.#retrying(signal, WHOLE, () => this.#readWhole(options, signal));
     if (answer.brokenBy !== undefined) throw transportError(answer.brokenBy, this.provider, signal, 'broke off during the answer');
@@ -133,7 +133,7 @@ export class ProviderHttp {
     body: unknown,
     headers: Record<string, string>,
     decoder: StreamDecoder,
-    signal?: AbortSignal,
+    signal?: Cancellation,
   ): Promise<AsyncIterable<ProviderStreamEvent>> {
     const options = this.#options('POST', path, headers, JSON.stringify(body));
     const answer = await this.#retrying(signal, EVENTS, () =>
@@ -143,7 +143,7 @@ export class ProviderHttp {
   }
 
   /** GETs and discards the body: for calls whose status is the answer (a key check). */
-  async probe(path: string, headers: Record<string, string>, signal?: AbortSignal): Promise<void> {
+  async probe(path: string, headers: Record<string, string>, signal?: Cancellation): Promise<void> {
     const answer = await this.#retrying(signal, READABLE, () => this.#request(this.#options('GET', path, headers, undefined), signal));
     await READABLE.discard(answer);
   }
@@ -176,7 +176,7 @@ export class ProviderHttp {
   }
 
   /** Calls until an answer is 2xx, or is a refusal or failure not worth another try (then throws it, mapped). */
-  async #retrying<A extends Answer>(signal: AbortSignal | undefined, body: AnswerBody<A>, attempt: () => Promise<A>): Promise<A> {
+  async #retrying<A extends Answer>(signal: Cancellation | undefined, body: AnswerBody<A>, attempt: () => Promise<A>): Promise<A> {
     for (let tries = 0; ; tries++) {
       const last = tries >= this.#retries;
       let answer: A;
@@ -198,7 +198,7 @@ export class ProviderHttp {
   }
 
   /** One call through undici's `request()`: the answer's body a stream still to read. */
-  async #request(options: Dispatcher.RequestOptions, signal: AbortSignal | undefined): Promise<ReadableAnswer> {
+  async #request(options: Dispatcher.RequestOptions, signal: Cancellation | undefined): Promise<ReadableAnswer> {
     options.signal = signal && abortEmitter(signal);
     const response = await this.#dispatcher.request(options);
     return { statusCode: response.statusCode, headers: response.headers, body: response.body };
@@ -210,7 +210,7 @@ export class ProviderHttp {
    * (docs/performance.md). A refusal's body is read up to {@link MAX_REFUSAL_BYTES}. Rejects when the call
    * fails before the answer's head; after it, resolves with the failure as `brokenBy`.
    */
-  #readWhole(options: Dispatcher.DispatchOptions, signal: AbortSignal | undefined): Promise<WholeAnswer> {
+  #readWhole(options: Dispatcher.DispatchOptions, signal: Cancellation | undefined): Promise<WholeAnswer> {
     return new Promise((resolve, reject) => {
       let head: Answer | undefined;
       const chunks: Buffer[] = [];
@@ -291,7 +291,7 @@ export class ProviderHttp {
  * `signal` option: "AbortSignal | EventEmitter"). Its listeners go through {@link onAbort}, so a request's own
  * signal (http/request-abort.ts) costs no `EventTarget` listener on every provider call.
  */
-function abortEmitter(signal: AbortSignal): EventEmitter {
+function abortEmitter(signal: Cancellation): EventEmitter {
   type Listener = () => void;
   const stops = new Map<Listener, () => void>();
   const emitter = {
@@ -319,7 +319,7 @@ function abortEmitter(signal: AbortSignal): EventEmitter {
 }
 
 /** Exponential back-off before another attempt (250 ms, 500 ms, …), cut short by the caller's abort. */
-function pause(attempt: number, signal?: AbortSignal): Promise<void> {
+function pause(attempt: number, signal?: Cancellation): Promise<void> {
   return new Promise((resolve) => {
     let stopListening = () => {};
     const timer = setTimeout(done, RETRY_BASE_DELAY_MS * 2 ** attempt);

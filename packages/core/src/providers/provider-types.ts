@@ -2,6 +2,7 @@ import type { Dispatcher } from 'undici';
 import type { ByokitError } from '../errors.js';
 import type { Provider } from '../keys/providers.js';
 import type { SecretKey } from '../keys/secret-key.js';
+import type { Cancellation } from '../http/request-abort.js';
 
 /** One message of a conversation, in byokit's unified form. */
 export interface ChatMessage {
@@ -71,7 +72,7 @@ export interface MappedRequest<Body> {
 /** What every call takes: the key (only ever put in a header) and the caller's abort signal. */
 export interface ProviderCallOptions {
   key: SecretKey;
-  signal?: AbortSignal;
+  signal?: Cancellation;
 }
 
 /** What a key check concluded. `unreachable` means the provider could not be asked. */

@@ -6,7 +6,7 @@ import { createParser, type EventSourceParser } from 'eventsource-parser';
 import type { Dispatcher } from 'undici';
 import { jsonOrUndefined } from '../bytes.js';
 import { ByokitError, isByokitError } from '../errors.js';
-import { onAbort } from '../http/request-abort.js';
+import { onAbort, type Cancellation } from '../http/request-abort.js';
 import type { Provider } from '../keys/providers.js';
 import type { ProviderStreamEvent } from './provider-types.js';
 import { transportError } from './transport-error.js';
@@ -71,7 +71,7 @@ export interface StreamedAnswer {
 export class ServerSentEvents implements AsyncIterable<ProviderStreamEvent>, AsyncIterator<ProviderStreamEvent> {
   readonly #provider: Provider;
   readonly #decoder: StreamDecoder;
-  readonly #signal: AbortSignal | undefined;
+  readonly #signal: Cancellation | undefined;
   #controller: Dispatcher.DispatchController | undefined;
   #stopListening = () => {};
   #head: ((answer: StreamedAnswer) => void) | undefined;
@@ -101,7 +101,7 @@ export class ServerSentEvents implements AsyncIterable<ProviderStreamEvent>, Asy
   #refusalEnded: ((body: unknown) => void) | undefined;
   #refusal: Promise<unknown> | undefined;
 
-  constructor(provider: Provider, decoder: StreamDecoder, signal: AbortSignal | undefined) {
+  constructor(provider: Provider, decoder: StreamDecoder, signal: Cancellation | undefined) {
     this.#provider = provider;
     this.#decoder = decoder;
     this.#signal = signal;

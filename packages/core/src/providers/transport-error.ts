@@ -1,5 +1,6 @@
 import { ByokitError } from '../errors.js';
 import { PROVIDER_LABELS, type Provider } from '../keys/providers.js';
+import type { Cancellation } from '../http/request-abort.js';
 
 /** undici's codes for a wait that ran out: for the answer's headers, or between two pieces of its body. */
 const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
@@ -9,7 +10,7 @@ const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT'
  * provider's failure), a timeout is `provider_timeout`, anything else `provider_unavailable`. `what` ends the
  * message: "The OpenAI API {what}."
  */
-export function transportError(error: unknown, provider: Provider, signal: AbortSignal | undefined, what: string): unknown {
+export function transportError(error: unknown, provider: Provider, signal: Cancellation | undefined, what: string): unknown {
   if (signal?.aborted) return signal.reason;
   const label = PROVIDER_LABELS[provider];
   const code = (error as { code?: unknown } | null)?.code;
