@@ -63,9 +63,6 @@ const WHOLE: AnswerBody<WholeAnswer> = {
   discard: async () => {},
 };
 
-/** Decodes an answer as `response.text()` would (UTF-8, a byte order mark dropped); stateless, so shared. */
-const utf8 = new TextDecoder();
-
 const DEFAULT_TIMEOUT_MS = 600_000;
 /** Overloaded or failing before any answer: safe to send again. 429 is not retried: the caller gets it, with Retry-After. */
 const RETRY_STATUSES = new Set([500, 502, 503, 504, 529]);
@@ -116,12 +113,12 @@ export class ProviderHttp {
     const options = this.#options('POST', path, headers, JSON.stringify(body));
     const answer = await this.#retrying(signal, WHOLE, () => this.#readWhole(options, signal));
     if (answer.brokenBy !== undefined) throw transportError(answer.brokenBy, this.provider, signal, 'broke off during the answer');
-    try {
-      return JSON.parse(utf8.decode(answer.bytes));
-    } catch {
-      // The body is never quoted: it may hold anything.
+    // JSON never parses to undefined: undefined here is a body that is not JSON.
+    const json = jsonOrUndefined(answer.bytes);
+    // The body is never quoted: it may hold anything.
+    if (json === undefined)
       throw new ByokitError('provider_error', `The ${this.#label} API sent an answer that is not JSON.`, { provider: this.provider });
-    }
+    return json;
   }
 
   /**
