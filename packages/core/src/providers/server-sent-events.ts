@@ -93,6 +93,8 @@ export class ServerSentEvents implements AsyncIterable<ProviderStreamEvent>, Asy
   #done = false;
   /** The caller's abort, thrown to the reader. */
   #aborted: { reason: unknown } | undefined;
+  /** The upstream exchange is over (its body ended, or it failed): nothing is left to abort. */
+  #ended = false;
 
   // Any other answer: its body, for the refusal.
   readonly #refusalChunks: Buffer[] = [];
@@ -184,6 +186,7 @@ export class ServerSentEvents implements AsyncIterable<ProviderStreamEvent>, Asy
       this.#answerWaiting();
     },
     onResponseEnd: () => {
+      this.#ended = true;
       this.#stopListening();
       if (this.#statusCode >= 300)
         return this.#refused(this.#refusalBroken ? undefined : jsonOrUndefined(Buffer.concat(this.#refusalChunks)));
@@ -192,6 +195,7 @@ export class ServerSentEvents implements AsyncIterable<ProviderStreamEvent>, Asy
       this.#answerWaiting();
     },
     onResponseError: (_controller, error) => {
+      this.#ended = true;
       this.#stopListening();
       if (this.#statusCode === 0) return this.#failedBeforeHead?.(error);
       if (this.#statusCode >= 300) return this.#refused(undefined);
@@ -274,7 +278,8 @@ export class ServerSentEvents implements AsyncIterable<ProviderStreamEvent>, Asy
   #cancel(): void {
     this.#stopListening();
     const controller = this.#controller;
-    if (controller && !controller.aborted) controller.abort(new Error('The stream was left before its end.'));
+    // An ended exchange is not aborted: the reason's Error would cost its stack trace (~30 µs) for nothing.
+    if (controller && !controller.aborted && !this.#ended) controller.abort(new Error('The stream was left before its end.'));
   }
 
   #keepRefusal(controller: Dispatcher.DispatchController, chunk: Buffer): void {
