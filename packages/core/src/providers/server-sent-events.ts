@@ -278,7 +278,7 @@ export class ServerSentEvents implements AsyncIterable<ProviderStreamEvent>, Asy
   #cancel(): void {
     this.#stopListening();
     const controller = this.#controller;
-    // An ended exchange is not aborted: the reason's Error would cost its stack trace (~30 µs) for nothing.
+    // An ended exchange is not aborted: the reason's Error would cost its stack trace (~35 µs of CPU) for nothing.
     if (controller && !controller.aborted && !this.#ended) controller.abort(new Error('The stream was left before its end.'));
   }
 
