@@ -6,6 +6,7 @@
 export { configFromEnvironment } from './config.js';
 export type { ServerConfig } from './config.js';
 export { createExampleHost, PREFIX } from './example-host.js';
+export { endConnectionsOnStop } from './end-connections.js';
 export type { ExampleHost } from './example-host.js';
 export {
   ExampleRoutes,

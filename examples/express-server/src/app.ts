@@ -9,6 +9,7 @@ import {
   REQUEST_TIMEOUT_MS,
   bodyRefusal,
   createExampleHost,
+  endConnectionsOnStop,
   internalError,
   notFound,
   requestIdOf,
@@ -67,11 +68,14 @@ export async function listen(config: ServerConfig, logger: Logger): Promise<Exam
   await once(server, 'listening');
   server.requestTimeout = REQUEST_TIMEOUT_MS;
   server.headersTimeout = HEADERS_TIMEOUT_MS;
+  const endConnections = endConnectionsOnStop(server);
   return {
     ...example,
     port: (server.address() as AddressInfo).port,
     stop: async () => {
-      await new Promise((resolve) => server.close(resolve));
+      const closed = new Promise((resolve) => server.close(resolve));
+      endConnections();
+      await closed;
       await example.close();
     },
   };

@@ -14,6 +14,7 @@ import {
   REQUEST_TIMEOUT_MS,
   bodyRefusal,
   createExampleHost,
+  endConnectionsOnStop,
   hasMediaType,
   internalError,
   notFound,
@@ -80,12 +81,15 @@ export async function createExampleApp(config: ServerConfig, logger: Logger = pi
 export async function listen(config: ServerConfig, logger: Logger): Promise<ExampleApp & ListeningServer> {
   const example = await createExampleApp(config, logger);
   // '::' is every interface, IPv4 too, as Node's (and so Express's) default; Fastify's own default is localhost only.
+  const endConnections = endConnectionsOnStop(example.app.server);
   await example.app.listen({ port: config.port, host: '::' });
   return {
     ...example,
     port: (example.app.server.address() as AddressInfo).port,
     stop: async () => {
-      await example.app.close();
+      const closed = example.app.close();
+      endConnections();
+      await closed;
       await example.close();
     },
   };

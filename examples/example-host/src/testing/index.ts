@@ -9,4 +9,5 @@ export { describeGuideFlow } from './guide-flow-suite.js';
 export { describeLeakCheck } from './leak-check-suite.js';
 export { describeRestart } from './restart-suite.js';
 export { describeServerStart } from './server-start-suite.js';
+export { describeStop } from './stop-suite.js';
 export { describeStreaming } from './streaming-suite.js';

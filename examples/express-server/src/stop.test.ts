@@ -1,0 +1,4 @@
+import { describeStop } from '@byokit/example-host/testing';
+import { expressExample } from './test-server.js';
+
+describeStop(expressExample);
