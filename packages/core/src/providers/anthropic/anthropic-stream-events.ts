@@ -44,13 +44,14 @@ type Events = ProviderStreamEvent[];
 export function mapAnthropicEventData(data: string, state: AnthropicStreamState): Events {
   if (state.finished) return [];
   const json = parseEventData(data);
+  // One schema pass for the events that match; only one that does not is read again for its type.
+  const event = anthropicStreamEventSchema.safeParse(json);
+  if (event.success) return mapAnthropicEvent(event.data, state);
   const typed = anthropicEventTypeSchema.safeParse(json);
   if (!typed.success) return [malformed('an event that is not a JSON object with a type')];
   if (!KNOWN_STREAM_EVENT_TYPES.has(typed.data.type)) return [];
-  const event = anthropicStreamEventSchema.safeParse(json);
   // The type is a known one and short; the event's content is never quoted.
-  if (!event.success) return [malformed(`a malformed ${typed.data.type} event`)];
-  return mapAnthropicEvent(event.data, state);
+  return [malformed(`a malformed ${typed.data.type} event`)];
 }
 
 function mapAnthropicEvent(event: AnthropicStreamEvent, state: AnthropicStreamState): Events {
