@@ -80,8 +80,8 @@ export async function createExampleApp(config: ServerConfig, logger: Logger = pi
 /** Starts the Fastify example on `config.port`: what `npm start` runs, and the tests. */
 export async function listen(config: ServerConfig, logger: Logger): Promise<ExampleApp & ListeningServer> {
   const example = await createExampleApp(config, logger);
-  // '::' is every interface, IPv4 too, as Node's (and so Express's) default; Fastify's own default is localhost only.
   const endConnections = endConnectionsOnStop(example.app.server);
+  // '::' is every interface, IPv4 too, as Node's (and so Express's) default; Fastify's own default is localhost only.
   await example.app.listen({ port: config.port, host: '::' });
   return {
     ...example,
