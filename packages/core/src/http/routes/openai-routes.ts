@@ -18,7 +18,7 @@ import {
 } from '../../openai-compatible/openai-schemas.js';
 import type { KeyResolver } from '../../resolve/key-resolver.js';
 import { defineRoute, type Route, type RouteResult } from '../route.js';
-import { CHAT_BODY_LIMIT_BYTES, callHeaders } from './chat-routes.js';
+import { CHAT_BODY_LIMIT_BYTES, CHAT_ERRORS, callHeaders } from './chat-routes.js';
 
 const modelNotFound = () =>
   new ByokitError('model_not_found', 'No model you can use has this name or id: list them with GET /openai/v1/models.');
@@ -48,18 +48,7 @@ export function openAIRoutes(chat: ChatService, models: ModelDirectory, resolver
       bodyLimitBytes: CHAT_BODY_LIMIT_BYTES,
       response: openAICompletion,
       streamEvent: openAIChunk,
-      errors: [
-        'model_not_found',
-        'model_inactive',
-        'api_key_required',
-        'provider_key_rejected',
-        'budget_exceeded',
-        'rate_limited',
-        'provider_rate_limited',
-        'provider_error',
-        'provider_unavailable',
-        'provider_timeout',
-      ],
+      errors: CHAT_ERRORS,
       errorSchema: openAIError,
       errorFormat: openAIErrorBody,
       handle: async ({ principal, body, requestId, signal }): Promise<RouteResult> => {
