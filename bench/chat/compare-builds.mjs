@@ -10,7 +10,10 @@
 //
 //   npm run build && node bench/chat/compare-builds.mjs save before     keeps packages/core/dist as bench/.builds/before
 //   (change core; npm run build)
-//   node bench/chat/compare-builds.mjs before [--rounds=10] [--stream] [--trace]   the saved build against the current one
+//   node bench/chat/compare-builds.mjs before [--rounds=10] [--stream [--gap-ms=N]] [--trace]   the saved build against the current one
+//
+// --gap-ms sets the mock's pause between a stream's events (default 0: the whole answer in one write), as the
+// benchmark's first-byte phases do at 0, 2 and 20 ms.
 //
 // Save the current build under a second name and compare it with itself first: on 2026-12-03 such runs put
 // the current build 32–48 µs behind its own copy (4 runs of 16 rounds; cause not found). Read a change's
@@ -28,7 +31,12 @@ import { findWrk, writeLuaScript } from './wrk.mjs';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
-  options: { rounds: { type: 'string', default: '10' }, stream: { type: 'boolean' }, trace: { type: 'boolean' } },
+  options: {
+    rounds: { type: 'string', default: '10' },
+    stream: { type: 'boolean' },
+    'gap-ms': { type: 'string', default: '0' },
+    trace: { type: 'boolean' },
+  },
 });
 const here = (path) => fileURLToPath(new URL(path, import.meta.url));
 // Inside the repository, so that a saved build's imports (undici, zod) resolve from its node_modules.
@@ -50,6 +58,11 @@ if (!saved || !existsSync(saved)) {
 
 const ROUNDS = Number(values.rounds);
 const STREAM = values.stream === true;
+const GAP_MS = Number(values['gap-ms']);
+if (!Number.isInteger(GAP_MS) || GAP_MS < 0) {
+  console.error(`--gap-ms takes a whole number of milliseconds, got ${values['gap-ms']}`);
+  process.exit(1);
+}
 const LOAD = { mode: 'open-loop', rate: STREAM ? 200 : 500, durationMs: STREAM ? 3000 : 2500, warmupMs: 300 };
 const BUILD_NAMES = { saved: positionals[0], current: 'current' };
 const node = process.execPath;
@@ -61,7 +74,7 @@ const scratch = mkdtempSync(join(tmpdir(), 'byokit-compare-builds-'));
 try {
   const secrets = { token: 'compare-builds-token', anthropicKey: fakeProviderKey('anthropic') };
   const mockCli = fileURLToPath(new URL('./cli.js', import.meta.resolve('@byokit/core/mock-providers')));
-  const mock = await processes.start(node, [mockCli, '--port', '0'], { label: 'mock providers' });
+  const mock = await processes.start(node, [mockCli, '--port', '0', '--gap-ms', String(GAP_MS)], { label: 'mock providers' });
   const server = await processes.start(
     node,
     [
@@ -136,7 +149,7 @@ try {
   }
   const how = traced ? 'rounds taking turns' : 'rounds of requests alternating between the builds';
   console.log(
-    `\n${BUILD_NAMES.saved} (saved) against the current build, ${ROUNDS} ${how}, ${LOAD.rate} ${STREAM ? 'streams' : 'requests'}/s: µs`,
+    `\n${BUILD_NAMES.saved} (saved) against the current build, ${ROUNDS} ${how}, ${LOAD.rate} ${STREAM ? `streams/s, mock gap ${GAP_MS} ms` : 'requests/s'}: µs`,
   );
   console.table(
     measures.map(([label, pick]) => {
