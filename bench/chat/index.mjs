@@ -56,9 +56,9 @@ async function startStack(processes, gapMs, secrets) {
       processes.start(node, [BYOKIT_SERVER, '--anthropic-base-url', upstream, `--mount=${mount}`], { env, label: `${target} server` }),
     ),
   ]);
-  const at = (started) => ({ child: started.child, origin: `http://127.0.0.1:${started.info.port}` });
+  const at = (started) => ({ child: started.child, stderr: started.stderr, origin: `http://127.0.0.1:${started.info.port}` });
   const stack = {
-    direct: { child: mock.child, origin: upstream },
+    direct: { child: mock.child, stderr: mock.stderr, origin: upstream },
     floor: at(floor),
     ...Object.fromEntries(mounts.map(([target], index) => [target, at(byokits[index])])),
   };
@@ -203,7 +203,12 @@ async function openLoopRounds(processes, stack, secrets, { stream, rate, duratio
     });
     order.forEach((target, index) => {
       const figures = result.byUrl[index];
-      if (figures.failed > 0) throw new Error(`${target}: ${figures.failed} requests failed (${result.statuses.join(', ')})`);
+      if (figures.failed > 0) {
+        const said = stack[target].stderr().trim();
+        throw new Error(
+          `${target}: ${figures.failed} requests failed (statuses of the round: ${result.statuses.join(', ')})${said ? `; its stderr:\n${said}` : ''}`,
+        );
+      }
       samples[target].push({ ...figures, lateness: result.lateness });
     });
   }

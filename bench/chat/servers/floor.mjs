@@ -34,13 +34,21 @@ const server = createServer((incoming, outgoing) => {
       answer.pipe(outgoing);
     },
   );
-  call.on('error', () => {
+  let clientGone = false;
+  call.on('error', (error) => {
+    // Said on stderr, which the benchmark shows when a target's requests fail; not when the client left first.
+    if (!clientGone) {
+      const connection = call.reusedSocket ? 'a reused keep-alive connection' : 'a new connection';
+      process.stderr.write(`floor: the upstream call failed on ${connection}: ${error.code ?? error.message}\n`);
+    }
     if (!outgoing.headersSent) outgoing.writeHead(502).end();
     else outgoing.destroy();
   });
   // The client went away mid-answer: drop the upstream request too, as any proxy must.
   outgoing.on('close', () => {
-    if (!outgoing.writableFinished) call.destroy();
+    if (outgoing.writableFinished) return;
+    clientGone = true;
+    call.destroy();
   });
   incoming.pipe(call);
 });
