@@ -36,7 +36,10 @@ function targetOf({ url, headers, body, tokenMarker }) {
 
 const alternates = spec.alternate?.map(targetOf);
 const single = alternates ? alternates[0] : targetOf(spec);
-const agent = new Agent({ keepAlive: true, maxSockets: Infinity, maxFreeSockets: 1024 });
+// `timeout` is what makes Node 20's agent heed a server's `Keep-Alive: timeout=N` (it lets an idle connection go 1 s
+// before): without it, requests sent in a burst after a stall reuse connections the server is closing, and fail
+// with ECONNRESET (seen against the mock, which closes them after 5 s; undici, byokit's client, heeds the hint).
+const agent = new Agent({ keepAlive: true, maxSockets: Infinity, maxFreeSockets: 1024, timeout: 60_000 });
 const now = () => process.hrtime.bigint();
 
 /** One POST to `target`; calls back with its timings in ns (undefined when it failed) and its status. */

@@ -9,7 +9,10 @@ import { parseArgs } from 'node:util';
 const { values } = parseArgs({ options: { upstream: { type: 'string' } } });
 if (!values.upstream) throw new Error('usage: floor.mjs --upstream http://127.0.0.1:PORT');
 const upstream = new URL(values.upstream);
-const agent = new Agent({ keepAlive: true, maxSockets: Infinity });
+// `timeout` makes Node 20's agent heed the upstream's `Keep-Alive: timeout=N`, letting an idle connection go before
+// the upstream closes it, as undici does for byokit; without it, a burst after a stall reuses connections the mock
+// is closing, and they fail with ECONNRESET (a 502 here).
+const agent = new Agent({ keepAlive: true, maxSockets: Infinity, timeout: 60_000 });
 // Hop-by-hop headers (RFC 9110 §7.6.1) belong to each connection, not to the message: not forwarded.
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'host']);
 
