@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -70,7 +70,7 @@ function countLine(id: string, rows: number, state?: string): RegExp {
   return new RegExp(`^ {2}${id} +${rows}${state === undefined ? '' : ` {2}${state}`}$`, 'm');
 }
 
-/** A fresh, empty database: the arguments that select it, and the library's storage on it, in-process. */
+/** A fresh database: the arguments that select it, and the library's storage on it, in-process. */
 interface TestDatabase {
   args: string[];
   openStorage(): Promise<Storage>;
@@ -79,20 +79,36 @@ interface TestDatabase {
 
 interface Target {
   name: string;
-  create(): Promise<TestDatabase>;
+  /** A fresh database, empty or with byokit's schema already applied. */
+  create(state: 'empty' | 'migrated'): Promise<TestDatabase>;
+  /** Work done once, before the tests. */
+  setUp?(): Promise<void>;
+  tearDown?(): Promise<void>;
   /** Text the output must never hold (the database password). */
   forbidden: string[];
 }
 
+// Creating and migrating a PGlite folder takes seconds (several times that on a busy host), so it is done once
+// and each migrated database is a copy of that folder. The migrate test alone starts from an empty one.
+let pgliteTemplate: string | undefined;
 const pglite: Target = {
   name: 'embedded PGlite folder',
   forbidden: [],
-  create: async () => {
+  setUp: async () => {
+    pgliteTemplate = mkdtempSync(join(tmpdir(), 'byokit-cli-template-'));
+    await (await embeddedPostgresStorage({ dataDir: join(pgliteTemplate, 'pgdata') })).close();
+  },
+  tearDown: async () => {
+    if (pgliteTemplate !== undefined) rmSync(pgliteTemplate, { recursive: true, force: true });
+  },
+  create: async (state) => {
     const directory = mkdtempSync(join(tmpdir(), 'byokit-cli-'));
+    // Where the example server keeps it, and where the command looks.
+    const dataDir = join(directory, 'pgdata');
+    if (state === 'migrated') cpSync(join(pgliteTemplate!, 'pgdata'), dataDir, { recursive: true });
     return {
       args: ['--data-dir', directory],
-      // Where the example server keeps it, and where the command looks.
-      openStorage: () => embeddedPostgresStorage({ dataDir: join(directory, 'pgdata') }),
+      openStorage: () => embeddedPostgresStorage({ dataDir }),
       destroy: async () => rmSync(directory, { recursive: true, force: true }),
     };
   },
@@ -106,8 +122,12 @@ const server: Target | undefined =
         name: 'PostgreSQL server',
         forbidden: [new URL(databaseUrl).password].filter((password) => password !== ''),
         // A schema of its own per database, dropped afterwards, so runs never see each other's rows.
-        create: async () => {
+        create: async (state) => {
           const schema = `cli_${randomBytes(6).toString('hex')}`;
+          if (state === 'migrated') {
+            const storage = postgresStorage({ connectionString: databaseUrl, schema });
+            await storage.migrate().finally(() => storage.close());
+          }
           return {
             args: ['--database-url', databaseUrl, '--schema', schema],
             openStorage: async () => {
@@ -153,13 +173,15 @@ async function storeKeys(storage: Storage, keyring: string, count = ROWS): Promi
 
 describe.each([pglite, ...(server ? [server] : [])])('byokit on a $name', (target) => {
   const databases: TestDatabase[] = [];
-  async function freshDatabase(): Promise<TestDatabase> {
-    const database = await target.create();
+  async function freshDatabase(state: 'empty' | 'migrated'): Promise<TestDatabase> {
+    const database = await target.create(state);
     databases.push(database);
     return database;
   }
+  beforeAll(async () => target.setUp?.());
   afterAll(async () => {
     for (const database of databases) await database.destroy();
+    await target.tearDown?.();
   });
 
   function expectNothingForbidden(run: Run): void {
@@ -167,7 +189,7 @@ describe.each([pglite, ...(server ? [server] : [])])('byokit on a $name', (targe
   }
 
   it('migrate applies the schema, and says it is current the second time', async () => {
-    const { args } = await freshDatabase();
+    const { args } = await freshDatabase('empty');
     const first = await byokit(['migrate', ...args]);
     expect(first).toMatchObject({ code: 0, stderr: '' });
     // Every migration the package ships, in order, and the version of the last one.
@@ -185,8 +207,7 @@ describe.each([pglite, ...(server ? [server] : [])])('byokit on a $name', (targe
   });
 
   it('key-ids on an empty database says there are no stored keys, with or without a keyring', async () => {
-    const { args } = await freshDatabase();
-    await byokit(['migrate', ...args]);
+    const { args } = await freshDatabase('migrated');
 
     const withoutKeyring = await byokit(['key-ids', ...args]);
     expect(withoutKeyring).toMatchObject({ code: 0, stderr: '' });
@@ -200,7 +221,7 @@ describe.each([pglite, ...(server ? [server] : [])])('byokit on a $name', (targe
   });
 
   it('exits 1 when a stored key does not open, naming its owner, and leaves it as it was', async () => {
-    const database = await freshDatabase();
+    const database = await freshDatabase('migrated');
     await storeKeys(await database.openStorage(), masterKey('old'), 3);
     // The right id with the wrong bytes: the start-up check (ids only) passes, opening each row fails.
     const run = await byokit(['rotate-keys', ...database.args], { BYOKIT_KEYRING: `${masterKey('new')},${masterKey('old')}` });
@@ -219,7 +240,7 @@ describe.each([pglite, ...(server ? [server] : [])])('byokit on a $name', (targe
     let resealedBeforeStop = 0;
 
     beforeAll(async () => {
-      const database = await freshDatabase();
+      const database = await freshDatabase('migrated');
       args = database.args;
       await storeKeys(await database.openStorage(), oldKey);
     });
