@@ -36,8 +36,9 @@ export interface ExampleHost {
  * on PostgreSQL (embedded unless DATABASE_URL is set). byokit never sees passwords.
  */
 export async function createExampleHost(config: ServerConfig, logger: Logger): Promise<ExampleHost> {
-  const storage = await openStorage(config);
+  // The keyring before the database: a bad BYOKIT_KEYRING is refused at once, before a database is created.
   const keyring = keyringFromEnv({ BYOKIT_KEYRING: keyringText(config.dataDirectory, config.keyring, logger) });
+  const storage = await openStorage(config);
   const providers = await providerSettings(config, logger);
   const byokit = await createByokit({ storage, keyring, environment: config.environment, logger, providers: providers.settings });
   const users = new UserDirectory(storage.database, config.databaseSchema);

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -68,14 +68,15 @@ export function describeServerStart(example: ExampleServer): void {
         'duplicate ids',
         `k1:${Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString('base64url')},k1:${Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString('base64url')}`,
       ],
-    ])('refuses to start with %s in BYOKIT_KEYRING, saying what to fix', async (_name, keyring) => {
-      const failure = await startServer(example.serverPath, {
-        BYOKIT_DATA_DIR: mkdtempSync(join(tmpdir(), 'byokit-start-')),
-        BYOKIT_KEYRING: keyring,
-      }).catch((error: { code: number; output: string }) => error);
+    ])('refuses to start with %s in BYOKIT_KEYRING, saying what to fix, before creating a database', async (_name, keyring) => {
+      const dataDirectory = mkdtempSync(join(tmpdir(), 'byokit-start-'));
+      const failure = await startServer(example.serverPath, { BYOKIT_DATA_DIR: dataDirectory, BYOKIT_KEYRING: keyring }).catch(
+        (error: { code: number; output: string }) => error,
+      );
       expect(failure).toMatchObject({ code: 1 });
       expect((failure as { output: string }).output).toMatch(/BYOKIT_KEYRING|keyring/);
       expect((failure as { output: string }).output).toContain('keyring_invalid');
+      expect(readdirSync(dataDirectory)).toEqual([]);
     });
   });
 }
