@@ -39,13 +39,32 @@ export async function createExampleHost(config: ServerConfig, logger: Logger): P
   // The keyring before the database: a bad BYOKIT_KEYRING is refused at once, before a database is created.
   const keyring = keyringFromEnv({ BYOKIT_KEYRING: keyringText(config.dataDirectory, config.keyring, logger) });
   const storage = await openStorage(config);
-  const providers = await providerSettings(config, logger);
-  const byokit = await createByokit({ storage, keyring, environment: config.environment, logger, providers: providers.settings });
-  const users = new UserDirectory(storage.database, config.databaseSchema);
-  await users.migrate();
-  const tokens = new AccessTokens(jwtSecret(config.dataDirectory, config.jwtSecret), config.accessTokenMinutes);
-  await createFirstSuperuser(users, config, logger);
+  let mockProviders: MockProviders | undefined;
+  try {
+    const providers = await providerSettings(config, logger);
+    mockProviders = providers.mock;
+    const byokit = await createByokit({ storage, keyring, environment: config.environment, logger, providers: providers.settings });
+    const users = new UserDirectory(storage.database, config.databaseSchema);
+    await users.migrate();
+    const tokens = new AccessTokens(jwtSecret(config.dataDirectory, config.jwtSecret), config.accessTokenMinutes);
+    await createFirstSuperuser(users, config, logger);
+    return assembleHost(byokit, users, storage, tokens, mockProviders);
+  } catch (error) {
+    // Refused once the database was open (a stored key sealed by a key id the keyring lacks, say): what was
+    // opened is closed, so that the embedded database shuts down cleanly and releases its folder lock.
+    await mockProviders?.close();
+    await storage.close();
+    throw error;
+  }
+}
 
+function assembleHost(
+  byokit: Byokit,
+  users: UserDirectory,
+  storage: PostgresStorage,
+  tokens: AccessTokens,
+  mockProviders: MockProviders | undefined,
+): ExampleHost {
   const authenticate = async (headers: RequestHeaders): Promise<Principal | null> => {
     const header = headers.authorization;
     if (typeof header !== 'string' || header.length > 8192 || !/^Bearer /i.test(header)) return null;
@@ -58,12 +77,12 @@ export async function createExampleHost(config: ServerConfig, logger: Logger): P
     byokit,
     users,
     storage,
-    mockProviders: providers.mock,
+    mockProviders,
     authenticate,
     routes: new ExampleRoutes(users, tokens, authenticate),
     close: async () => {
       await byokit.close();
-      await providers.mock?.close();
+      await mockProviders?.close();
     },
   };
 }
