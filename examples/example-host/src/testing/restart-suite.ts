@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import pino from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
-import { SYSTEM_OWNER } from '@byokit/core';
+import { SYSTEM_OWNER, generateKeyringEntry } from '@byokit/core';
 import { fakeProviderKey } from '@byokit/core/testing';
 import { configFromEnvironment } from '../config.js';
 import type { ExampleServer } from './example-server.js';
@@ -98,6 +98,44 @@ export function describeRestart(example: ExampleServer): void {
         expect((await second.byokit.resolveKey({ userId }, 'openai')).key.reveal() === system).toBe(true);
         expect((await second.storage.listKeys(SYSTEM_OWNER)).map((key) => key.provider)).toEqual(['openai']);
         expect(await second.storage.listAudit({ limit: 100 })).toEqual(auditBefore);
+      } finally {
+        await second.stop();
+      }
+    }, 60_000);
+
+    it('refuses to start while a stored key is sealed by a key id the keyring lacks, and starts again in the same process with the keyring it needs', async () => {
+      const environment = { BYOKIT_DATA_DIR: mkdtempSync(join(tmpdir(), 'byokit-restart-')), ...(await database()) };
+      const keyring = { BYOKIT_KEYRING: generateKeyringEntry('k1') };
+      const first = await start(example, { ...environment, ...keyring });
+      await fetch(`${first.base}/users/signup`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ email: 'keeper@example.com', password: 'a-long-password' }),
+      });
+      const user = await login(first.base, 'keeper@example.com', 'a-long-password');
+      const saved = await fetch(`${first.base}/users/me/api-key`, {
+        method: 'PATCH',
+        headers: { ...user, 'content-type': 'application/json' },
+        body: JSON.stringify({ anthropic_api_key: fakeProviderKey('anthropic') }),
+      });
+      expect(saved.status).toBe(200);
+      await first.stop();
+
+      await expect(start(example, { ...environment, BYOKIT_KEYRING: generateKeyringEntry('k2') })).rejects.toMatchObject({
+        code: 'keyring_invalid',
+        message: expect.stringContaining("1 stored key(s) are sealed with master key id 'k1', which the keyring lacks"),
+      });
+
+      // The refused start closed what it had opened: on PGlite, a folder lock still held by this process would
+      // refuse this start.
+      const second = await start(example, { ...environment, ...keyring });
+      try {
+        const status = await (
+          await fetch(`${second.base}/users/me/api-key-status`, {
+            headers: await login(second.base, 'keeper@example.com', 'a-long-password'),
+          })
+        ).json();
+        expect(status).toMatchObject({ has_anthropic_key: true });
       } finally {
         await second.stop();
       }
