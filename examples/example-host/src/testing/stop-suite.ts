@@ -15,7 +15,11 @@ async function rawConnection(port: number) {
 }
 
 /** The final answer's head, lower-cased, after any interim "100 Continue". */
-const head = (answer: string) => answer.replace(/^HTTP\/1\.1 100 Continue\r\n\r\n/, '').split('\r\n\r\n')[0]!.toLowerCase();
+const head = (answer: string) =>
+  answer
+    .replace(/^HTTP\/1\.1 100 Continue\r\n\r\n/, '')
+    .split('\r\n\r\n')[0]!
+    .toLowerCase();
 
 /**
  * Stopping does not wait on clients: a connection busy when the server stops is ended once its answer is
