@@ -40,10 +40,11 @@ export async function createExampleHost(config: ServerConfig, logger: Logger): P
   const keyring = keyringFromEnv({ BYOKIT_KEYRING: keyringText(config.dataDirectory, config.keyring, logger) });
   const storage = await openStorage(config);
   let mockProviders: MockProviders | undefined;
+  let byokit: Byokit | undefined;
   try {
     const providers = await providerSettings(config, logger);
     mockProviders = providers.mock;
-    const byokit = await createByokit({ storage, keyring, environment: config.environment, logger, providers: providers.settings });
+    byokit = await createByokit({ storage, keyring, environment: config.environment, logger, providers: providers.settings });
     const users = new UserDirectory(storage.database, config.databaseSchema);
     await users.migrate();
     const tokens = new AccessTokens(jwtSecret(config.dataDirectory, config.jwtSecret), config.accessTokenMinutes);
@@ -51,9 +52,10 @@ export async function createExampleHost(config: ServerConfig, logger: Logger): P
     return assembleHost(byokit, users, storage, tokens, mockProviders);
   } catch (error) {
     // Refused once the database was open (a stored key sealed by a key id the keyring lacks, say): what was
-    // opened is closed, so that the embedded database shuts down cleanly and releases its folder lock.
+    // opened is closed, so that the embedded database shuts down cleanly and releases its folder lock. Once
+    // byokit has started, its close ends its provider connections and then the storage.
     await mockProviders?.close();
-    await storage.close();
+    await (byokit ? byokit.close() : storage.close());
     throw error;
   }
 }

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -136,6 +136,25 @@ export function describeRestart(example: ExampleServer): void {
           })
         ).json();
         expect(status).toMatchObject({ has_anthropic_key: true });
+      } finally {
+        await second.stop();
+      }
+    }, 60_000);
+
+    it('refuses to start when a step after byokit fails (an unreadable token secret), and starts again in the same process once it is fixed', async () => {
+      const dataDirectory = mkdtempSync(join(tmpdir(), 'byokit-restart-'));
+      const environment = { BYOKIT_DATA_DIR: dataDirectory, ...(await database()) };
+      // A folder where the token-signing secret's file should be: read after byokit has started.
+      mkdirSync(join(dataDirectory, 'jwt-secret'));
+      await expect(start(example, environment)).rejects.toMatchObject({ code: 'EISDIR' });
+
+      // The refused start closed byokit, and with it the storage: on PGlite, a folder lock still held by this
+      // process would refuse this start.
+      rmSync(join(dataDirectory, 'jwt-secret'), { recursive: true });
+      const second = await start(example, environment);
+      try {
+        const health = await fetch(`${second.base}/openapi.json`);
+        expect(health.status).toBe(200);
       } finally {
         await second.stop();
       }
