@@ -13,6 +13,7 @@ import { pgliteDatabase, poolDatabase, type Database, type SqlExecutor } from '.
 import { postgresStorage } from './index.js';
 import { storageOn, type PostgresStorage } from './postgres-storage.js';
 import { sqlNames } from './sql-names.js';
+import { callAs } from './test-helpers.js';
 
 const alice: Principal = { userId: 'user-alice', isAdmin: false };
 const freshSchema = () => `test_${randomBytes(6).toString('hex')}`;
@@ -24,18 +25,7 @@ function openByokit(storage: PostgresStorage): Promise<Byokit> {
 }
 
 /** Calls byokit as an adapter would, as alice. */
-async function call(byokit: Byokit, method: string, url: string, body?: unknown) {
-  const bytes = body === undefined ? undefined : new TextEncoder().encode(JSON.stringify(body));
-  const response = await byokit.handle({
-    method,
-    url,
-    headers: bytes ? { 'content-type': 'application/json' } : {},
-    body: bytes ? { kind: 'stream', stream: [bytes] } : { kind: 'none' },
-    authenticate: () => alice,
-  });
-  if (!response || typeof response.body !== 'string') throw new Error(`byokit gave no complete response to ${method} ${url}`);
-  return { status: response.status, headers: response.headers, text: response.body, json: JSON.parse(response.body) };
-}
+const call = (byokit: Byokit, method: string, url: string, body?: unknown) => callAs(alice, byokit, method, url, body);
 
 type Answer = Awaited<ReturnType<typeof call>>;
 const setKey = (byokit: Byokit, key: string) => call(byokit, 'PATCH', '/users/me/api-key', { openai_api_key: key });

@@ -199,3 +199,34 @@ describe('routing', () => {
     expect(response!.body).not.toContain('session store');
   });
 });
+
+// PostgreSQL's text cannot hold U+0000: text byokit stores or looks up is refused for every storage alike
+// (storage-postgres/src/stored-text.test.ts proves the same on PostgreSQL, where it was a 500).
+describe('text with a NUL character, which a storage could not hold', () => {
+  it.each([
+    ['a budget for a user id with a NUL', 'PUT', '/admin/users/user%00bob/budget', { monthly_limit_usd: '5' }, 'user_id'],
+    ['the usage of a user id with a NUL', 'GET', '/admin/usage?user_id=user%00bob', undefined, 'user_id'],
+    [
+      'a model whose display name has a NUL',
+      'POST',
+      '/llm-models/',
+      { provider: 'openai', model: 'gpt-x', display_name: 'GPT\u0000X', context_window: 1000, max_output_tokens: 100, pricing: null },
+      'display_name',
+    ],
+  ])('refuses %s with 422 naming the field', async (_name, method, url, body, field) => {
+    const { byokit } = await testByokit();
+    const response = await call(byokit, method, url, { principal: admin, body });
+    expect(response!.status).toBe(422);
+    expect(response!.json.error).toMatchObject({
+      code: 'validation_failed',
+      issues: [{ path: field, message: expect.stringContaining('NUL') }],
+    });
+  });
+
+  it("answers a host whose authenticate gives a user id with a NUL with a plain internal_error, the host's bug", async () => {
+    const { byokit } = await testByokit();
+    const response = await call(byokit, 'GET', '/users/me/api-key-status', { principal: { userId: 'user\u0000alice', isAdmin: false } });
+    expect(response!.status).toBe(500);
+    expect(response!.json.error.code).toBe('internal_error');
+  });
+});

@@ -122,9 +122,11 @@ function safeDecode(segment: string): string {
 async function authenticate(request: ByokitRequest): Promise<Principal> {
   const principal = await request.authenticate();
   if (principal === null || principal === undefined) throw new ByokitError('unauthenticated', 'Sign in first: send a valid access token.');
-  // The host's authenticate is outside our control; a malformed principal is its bug, not the caller's.
-  if (typeof principal.userId !== 'string' || principal.userId === '' || typeof principal.isAdmin !== 'boolean') {
-    throw new TypeError('authenticate() must return { userId: non-empty string, isAdmin: boolean } or null');
+  // The host's authenticate is outside our control; a malformed principal is its bug, not the caller's. A NUL
+  // in the id would fail in PostgreSQL's storage only: refused here, for every storage alike.
+  const { userId } = principal;
+  if (typeof userId !== 'string' || userId === '' || userId.includes('\u0000') || typeof principal.isAdmin !== 'boolean') {
+    throw new TypeError('authenticate() must return { userId: non-empty string without NUL, isAdmin: boolean } or null');
   }
   return principal;
 }

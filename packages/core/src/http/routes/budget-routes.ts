@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { BudgetService, BudgetStatus } from '../../metering/budget-service.js';
 import { formatUsd, formatUsdFixed } from '../../metering/usd.js';
 import { defineRoute, type Route } from '../route.js';
+import { userIdText } from './stored-text.js';
 
 // Dollars with at most 6 decimals (what a person types for a budget), no exponent or sign.
 const dollars = z.string().regex(/^\d{1,9}(\.\d{1,6})?$/, 'A budget is a decimal string of US dollars, e.g. "20" or "7.50".');
@@ -12,7 +13,7 @@ export const budgetBody = z.strictObject({
   applies_to: z.enum(['system', 'all']).optional().describe('Which calls count: those paid by a system key, or all (default).'),
 });
 
-export const budgetParams = z.object({ user_id: z.string().min(1).max(200) });
+export const budgetParams = z.object({ user_id: userIdText });
 
 /** A budget as the API shows it (spec/http-api.md: spent and remaining to 6 decimals). */
 export const budgetView = z.object({

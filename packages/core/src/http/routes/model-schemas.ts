@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { CatalogModel } from '../../catalog/model.js';
 import { PROVIDERS } from '../../keys/providers.js';
 import type { KeySource } from '../../resolve/key-resolver.js';
+import { storedText } from './stored-text.js';
 
 // Exact decimal USD per million tokens, as the catalog keeps prices: no exponent, at most 6 decimals.
 const usd = z.string().regex(/^\d{1,6}(\.\d{1,6})?$/, 'A price is a decimal string of USD per million tokens, e.g. "3" or "0.075".');
@@ -52,7 +53,7 @@ const limits = {
 export const modelCreateBody = z.strictObject({
   provider: z.enum(PROVIDERS),
   model: modelName,
-  display_name: z.string().min(1).max(200),
+  display_name: storedText(200),
   is_active: z.boolean().optional(),
   ...limits,
   pricing: pricing.nullable(),
@@ -61,7 +62,7 @@ export const modelCreateBody = z.strictObject({
 /** Body of `PATCH /llm-models/{id}` (admins): any of these, at least one. */
 export const modelUpdateBody = z
   .strictObject({
-    display_name: z.string().min(1).max(200).optional(),
+    display_name: storedText(200).optional(),
     is_active: z.boolean().optional(),
     context_window: limits.context_window.optional(),
     max_output_tokens: limits.max_output_tokens.optional(),

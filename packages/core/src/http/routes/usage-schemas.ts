@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { PROVIDERS } from '../../keys/providers.js';
 import type { UsageRecord, UsageSummary, UsageTotals } from '../../metering/usage-record.js';
+import { userIdText } from './stored-text.js';
 
 // A day (`2026-11-01`, its UTC midnight) or an instant with its offset (`2026-11-25T12:00:00Z`).
 const instant = z
@@ -27,7 +28,7 @@ export const myUsageQuery = z
 export const adminUsageQuery = z
   .strictObject({
     ...window,
-    user_id: z.string().min(1).max(200).optional(),
+    user_id: userIdText.optional(),
     group_by: z.enum(['day', 'model', 'provider', 'key_source', 'user']).optional(),
   })
   .refine(fromBeforeTo, fromBeforeToError);

@@ -1,0 +1,17 @@
+import { z } from 'zod';
+
+/**
+ * Text a request gives that byokit stores or looks up in storage: a user id, a model's display name. 1 to
+ * `maxLength` characters and no NUL (U+0000), which PostgreSQL's `text` cannot hold: refused here with 422,
+ * for every storage alike, rather than failing in the database as a 500.
+ */
+export function storedText(maxLength: number) {
+  return z
+    .string()
+    .min(1)
+    .max(maxLength)
+    .regex(/^[^\u0000]*$/, 'The text holds a NUL character (U+0000), which cannot be stored.');
+}
+
+/** A user id as the host's `authenticate` gives it, addressed by admins in paths and queries. */
+export const userIdText = storedText(200);

@@ -1,0 +1,100 @@
+// PostgreSQL's text cannot hold a NUL (U+0000). Text a request gives byokit to store or to look up (a user
+// id in a path or a query, a model's display name) is refused with 422 before it reaches the database, so
+// that a client never gets a 500 for it and nothing is stored. Found by fuzzing the routes on PostgreSQL.
+import { randomBytes } from 'node:crypto';
+import { PGlite } from '@electric-sql/pglite';
+import pg from 'pg';
+import { afterAll, describe, expect, it, onTestFinished } from 'vitest';
+import { createByokit, Keyring, type Byokit, type Principal } from '@byokit/core';
+import { postgresStorage } from './index.js';
+import type { PostgresStorage } from './postgres-storage.js';
+import { callAs } from './test-helpers.js';
+
+const admin: Principal = { userId: 'user-admin', isAdmin: true };
+
+/** Calls byokit as an adapter would, as an admin. */
+const call = (byokit: Byokit, method: string, url: string, body?: unknown) => callAs(admin, byokit, method, url, body);
+
+// Always on PGlite; on a real PostgreSQL server too whenever DATABASE_URL is set (.ci/run always sets it).
+const databaseUrl = process.env.DATABASE_URL;
+const servers: Array<{ pool: pg.Pool; schema: string }> = [];
+const databases: Array<[string, () => Promise<{ storage: PostgresStorage; schema: string }>]> = [
+  [
+    'PGlite',
+    async () => {
+      const pglite = await PGlite.create();
+      onTestFinished(() => pglite.close());
+      return { storage: postgresStorage({ pglite }), schema: 'public' };
+    },
+  ],
+];
+if (databaseUrl) {
+  databases.push([
+    'a real PostgreSQL server (DATABASE_URL)',
+    async () => {
+      // A schema of its own, dropped afterwards, so runs never see each other's rows.
+      const server = {
+        pool: new pg.Pool({ connectionString: databaseUrl, max: 4 }),
+        schema: `stored_text_${randomBytes(6).toString('hex')}`,
+      };
+      servers.push(server);
+      return { storage: postgresStorage(server), schema: server.schema };
+    },
+  ]);
+}
+afterAll(async () => {
+  for (const { pool, schema } of servers) {
+    await pool.query(`DROP SCHEMA "${schema}" CASCADE`);
+    await pool.end();
+  }
+});
+
+describe.each(databases)('text with a NUL character, on %s', (_name, openStorage) => {
+  /** byokit on a fresh storage, closed when the test ends, and a count of the budgets stored. */
+  async function openByokit() {
+    const { storage, schema } = await openStorage();
+    await storage.migrate();
+    const keyring = Keyring.from([{ id: 'k1', key: crypto.getRandomValues(new Uint8Array(32)) }]);
+    const byokit = await createByokit({ storage, keyring, environment: {} });
+    onTestFinished(() => byokit.close());
+    const budgetsStored = async () =>
+      (await storage.database.query<{ n: number }>(`SELECT count(*)::int AS n FROM "${schema}".byokit_budgets`))[0]!.n;
+    return { byokit, budgetsStored };
+  }
+
+  it('an admin setting the budget of a user id with a NUL gets 422 naming user_id, and no budget is stored', async () => {
+    const { byokit, budgetsStored } = await openByokit();
+    for (const userId of ['%00', 'user%00alice']) {
+      const answer = await call(byokit, 'PUT', `/admin/users/${userId}/budget`, { monthly_limit_usd: '5' });
+      expect(answer.status).toBe(422);
+      expect(answer.json.error).toMatchObject({ code: 'validation_failed', issues: [{ path: 'user_id' }] });
+    }
+    expect(await budgetsStored()).toBe(0);
+    // The same user id without the NUL is stored: the refusal was the NUL's.
+    expect((await call(byokit, 'PUT', '/admin/users/user-alice/budget', { monthly_limit_usd: '5' })).status).toBe(200);
+    expect(await budgetsStored()).toBe(1);
+  });
+
+  it("an admin asking for the usage of a user id with a NUL gets 422, not the database's error", async () => {
+    const { byokit } = await openByokit();
+    const answer = await call(byokit, 'GET', '/admin/usage?user_id=user%00alice');
+    expect(answer.status).toBe(422);
+    expect(answer.json.error).toMatchObject({ code: 'validation_failed', issues: [{ path: 'user_id' }] });
+    expect((await call(byokit, 'GET', '/admin/usage?user_id=user-alice')).status).toBe(200);
+  });
+
+  it('an admin adding or renaming a model with a NUL in its display name gets 422, and the catalog is unchanged', async () => {
+    const { byokit } = await openByokit();
+    const before = (await call(byokit, 'GET', '/llm-models/?all=true')).json;
+    const model = { provider: 'openai', model: 'gpt-test', context_window: 1000, max_output_tokens: 100, pricing: null };
+
+    const added = await call(byokit, 'POST', '/llm-models/', { ...model, display_name: 'GPT\u0000Test' });
+    expect(added.status).toBe(422);
+    expect(added.json.error).toMatchObject({ code: 'validation_failed', issues: [{ path: 'display_name' }] });
+    const renamed = await call(byokit, 'PATCH', `/llm-models/${before.data[0].id}`, { display_name: '\u0000' });
+    expect(renamed.status).toBe(422);
+    expect((await call(byokit, 'GET', '/llm-models/?all=true')).json).toEqual(before);
+
+    expect((await call(byokit, 'POST', '/llm-models/', { ...model, display_name: 'GPT Test' })).status).toBe(201);
+  });
+});
