@@ -17,13 +17,16 @@ export interface ExampleAnswer {
 /** The largest body the example's own routes read (signup, login). */
 export const OWN_ROUTE_BODY_LIMIT_BYTES = 8 * 1024;
 
+// Text that goes into PostgreSQL, whose `text` cannot hold a NUL (U+0000): refused with 422, not a 500.
+const withoutNul = (text: z.ZodString) => text.regex(/^[^\u0000]*$/, 'The text holds a NUL character (U+0000).');
+
 const signupBody = z.strictObject({
   email: z.email().max(254),
   password: z.string().min(8).max(128),
-  full_name: z.string().max(255).nullable().optional(),
+  full_name: withoutNul(z.string().max(255)).nullable().optional(),
 });
 
-const loginForm = z.object({ username: z.string().min(1).max(254), password: z.string().min(1).max(128) });
+const loginForm = z.object({ username: withoutNul(z.string().min(1).max(254)), password: z.string().min(1).max(128) });
 
 /**
  * The example's own routes, without a framework: each takes what the framework parsed (a JSON body, a form)

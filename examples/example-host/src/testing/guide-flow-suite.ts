@@ -189,6 +189,8 @@ export function describeGuideFlow(example: ExampleServer): void {
       ['a wrong password', { username: ADMIN_EMAIL, password: 'wrong' }, 400, 'invalid_credentials'],
       ['an unknown user', { username: 'nobody@example.com', password: 'whatever1' }, 400, 'invalid_credentials'],
       ['no password', { username: ADMIN_EMAIL }, 422, 'validation_failed'],
+      // PostgreSQL's text cannot hold it: refused before the query, not a 500.
+      ['a NUL in the username', { username: 'admin\u0000@example.com', password: 'whatever1' }, 422, 'validation_failed'],
     ])('login with %s', async (_name, form, status, code) => {
       const response = await fetch(`${server.base}/login/access-token`, {
         method: 'POST',
@@ -210,6 +212,13 @@ export function describeGuideFlow(example: ExampleServer): void {
         'validation_failed',
       ],
       ['a short password', '{"email":"a@b.co","password":"1"}', 'application/json', 422, 'validation_failed'],
+      [
+        'a NUL in the full name',
+        '{"email":"nul@b.co","password":"12345678","full_name":"A\\u0000B"}',
+        'application/json',
+        422,
+        'validation_failed',
+      ],
       ['a body over 8 KB', JSON.stringify({ email: 'a@b.co', password: 'x'.repeat(10_000) }), 'application/json', 413, 'payload_too_large'],
     ])('signup with %s', async (_name, body, contentType, status, code) => {
       const response = await fetch(`${server.base}/users/signup`, { method: 'POST', headers: { 'content-type': contentType }, body });
