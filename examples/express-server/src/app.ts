@@ -10,6 +10,7 @@ import {
   bodyRefusal,
   createExampleHost,
   endConnectionsOnStop,
+  hasMediaType,
   internalError,
   notFound,
   requestIdOf,
@@ -42,8 +43,12 @@ export async function createExampleApp(config: ServerConfig, logger: Logger = pi
   app.post(
     `${PREFIX}/users/signup`,
     requireMediaType('application/json'),
-    express.json({ limit: OWN_ROUTE_BODY_LIMIT_BYTES }),
-    async (request, response) => send(response, await routes.signup(request.body, response.locals.requestId)),
+    express.json({ limit: OWN_ROUTE_BODY_LIMIT_BYTES, verify: refuseEmptyBody }),
+    async (request, response) => {
+      const { requestId } = response.locals;
+      // No body at all (neither Content-Length nor Transfer-Encoding): body-parser leaves it undefined.
+      send(response, request.body === undefined ? bodyRefusal('invalid_json', requestId) : await routes.signup(request.body, requestId));
+    },
   );
   app.post(
     `${PREFIX}/login/access-token`,
@@ -87,8 +92,21 @@ const assignRequestId: RequestHandler = (request, response, next) => {
   next();
 };
 
+/**
+ * The Content-Type header, whether or not a body came with it: Express's `request.is` answers null for a request
+ * without a body, which would call a bodiless login form the wrong media type (the Fastify example's rule too).
+ */
 function requireMediaType(type: string): RequestHandler {
-  return (request, response, next) => (request.is(type) ? next() : send(response, wrongMediaType(type, response.locals.requestId)));
+  return (request, response, next) =>
+    hasMediaType(request.headers['content-type'], type) ? next() : send(response, wrongMediaType(type, response.locals.requestId));
+}
+
+/**
+ * An empty JSON body is not JSON: core refuses it with 400 invalid_json, as Fastify's parser does. body-parser
+ * would take it for `{}`; thrown with its parse error's type, it is answered by `handleError` below.
+ */
+function refuseEmptyBody(_request: unknown, _response: unknown, body: Buffer): void {
+  if (body.length === 0) throw Object.assign(new Error('The request body is empty.'), { type: 'entity.parse.failed' });
 }
 
 function send(response: Response, answer: ExampleAnswer): void {

@@ -1,3 +1,4 @@
+import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fakeProviderKey } from '@byokit/core/testing';
 import { ADMIN_EMAIL, ADMIN_PASSWORD, startTestServer } from './test-server.js';
@@ -203,6 +204,7 @@ export function describeGuideFlow(example: ExampleServer): void {
 
     it.each([
       ['malformed JSON', '{"email": ', 'application/json', 400, 'invalid_json'],
+      ['an empty body', '', 'application/json', 400, 'invalid_json'],
       ['text/plain', '{}', 'text/plain', 415, 'unsupported_media_type'],
       [
         'an unknown field is_superuser',
@@ -224,6 +226,23 @@ export function describeGuideFlow(example: ExampleServer): void {
       const response = await fetch(`${server.base}/users/signup`, { method: 'POST', headers: { 'content-type': contentType }, body });
       expect(response.status).toBe(status);
       expect((await response.json()).error.code).toBe(code);
+    });
+
+    it('answers a form or JSON media type with no body at all (no Content-Length) as the empty body it is', async () => {
+      // fetch always frames a POST body; a bare request, as `curl -X POST -H 'content-type: …'` sends it, does not.
+      const bare = async (path: string, contentType: string) => {
+        const { hostname, port, pathname } = new URL(`${server.base}${path}`);
+        const socket = connect(Number(port), hostname);
+        socket.write(`POST ${pathname} HTTP/1.1\r\nHost: ${hostname}\r\nContent-Type: ${contentType}\r\nConnection: close\r\n\r\n`);
+        socket.setEncoding('utf8');
+        let text = '';
+        for await (const chunk of socket) text += chunk;
+        return { status: Number(text.slice(9, 12)), body: JSON.parse(text.slice(text.indexOf('\r\n\r\n') + 4)) };
+      };
+      const login = await bare('/login/access-token', 'application/x-www-form-urlencoded');
+      expect([login.status, login.body.error.code]).toEqual([422, 'validation_failed']);
+      const signup = await bare('/users/signup', 'application/json');
+      expect([signup.status, signup.body.error.code]).toEqual([400, 'invalid_json']);
     });
 
     it('refuses a second signup with the same email', async () => {
