@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Logger } from '../logging/logger.js';
+import { RequestAbort } from './request-abort.js';
+import type { ByokitRequest } from './types.js';
 import { alice, call, testByokit } from './test-helpers.js';
 
 /** A logger that keeps its debug lines; `debugEnabled` is what it answers to `isLevelEnabled('debug')`. */
@@ -32,5 +34,44 @@ describe("the request log line (debug, the host's logger)", () => {
     const { byokit } = await testByokit({ logger });
     await call(byokit, 'GET', '/users/me/api-key-status', { principal: alice });
     expect(logger.lines).toEqual([]);
+  });
+});
+
+describe('a failed request in the log', () => {
+  /** A logger that keeps every line with its level. */
+  function levelLogger() {
+    const lines: Array<{ level: string; message: string } & Record<string, unknown>> = [];
+    const at = (level: string) => (object: Record<string, unknown>, message: string) => void lines.push({ level, message, ...object });
+    return { lines, debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
+  }
+  /** A request whose host `authenticate` throws, having first seen its client go away when `clientLeft`. */
+  const failingRequest = (clientLeft: boolean): ByokitRequest => {
+    const signal = new RequestAbort();
+    return {
+      method: 'GET',
+      url: '/users/me/api-key-status',
+      headers: { 'x-request-id': 'failing' },
+      body: { kind: 'none' },
+      signal,
+      authenticate: () => {
+        if (clientLeft) signal.abort();
+        throw new Error('session store down');
+      },
+    };
+  };
+
+  it('is an error line while the client is still there', async () => {
+    const logger = levelLogger();
+    const { byokit } = await testByokit({ logger });
+    expect((await byokit.handle(failingRequest(false)))!.status).toBe(500);
+    expect(logger.lines.filter((line) => line.level === 'error')).toMatchObject([{ requestId: 'failing', message: 'request failed' }]);
+  });
+
+  it('is a debug line marked clientGone once the client went away: any client could multiply error lines by leaving', async () => {
+    const logger = levelLogger();
+    const { byokit } = await testByokit({ logger });
+    await byokit.handle(failingRequest(true));
+    expect(logger.lines.filter((line) => line.level !== 'debug')).toEqual([]);
+    expect(logger.lines).toContainEqual(expect.objectContaining({ requestId: 'failing', message: 'request failed', clientGone: true }));
   });
 });

@@ -27,3 +27,12 @@ export const silentLogger: Logger = Object.freeze({
   error: ignore,
   isLevelEnabled: () => false,
 });
+
+/**
+ * `logger` with every line at debug level, marked `clientGone`: for a request whose client went away, where what
+ * failed (the body cut short, the provider call aborted) is the departure itself, not a fault to alert on.
+ */
+export function clientGoneLogger(logger: Logger): Logger {
+  const debug: LogMethod = (object, message) => logger.debug({ ...object, clientGone: true }, message);
+  return { debug, info: debug, warn: debug, error: debug, isLevelEnabled: () => logger.isLevelEnabled?.('debug') ?? true };
+}

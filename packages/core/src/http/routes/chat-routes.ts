@@ -54,7 +54,7 @@ export function chatRoutes(chat: ChatService, logger: Logger): Route<any, any, a
             contentType: 'text/event-stream; charset=utf-8',
             // no-cache and no proxy buffering: each chunk should reach the client as it is made.
             headers: { ...callHeaders(keySource, ignoredParameters), 'cache-control': 'no-cache', 'x-accel-buffering': 'no' },
-            stream: serverSentChunks(chunks, requestId, logger),
+            stream: serverSentChunks(chunks, { requestId, logger, signal }),
           };
         }
         const { keySource, ignoredParameters, completion } = await chat.complete(principal.userId, body, { signal, requestId });

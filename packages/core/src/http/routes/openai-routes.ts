@@ -61,7 +61,7 @@ export function openAIRoutes(chat: ChatService, models: ModelDirectory, resolver
           return {
             contentType: 'text/event-stream; charset=utf-8',
             headers: { ...callHeaders(keySource, ignoredParameters), 'cache-control': 'no-cache', 'x-accel-buffering': 'no' },
-            stream: serverSentChunks(toOpenAIChunks(chunks, includeUsage), requestId, logger, openAIErrorBody),
+            stream: serverSentChunks(toOpenAIChunks(chunks, includeUsage), { requestId, logger, signal, errorFormat: openAIErrorBody }),
           };
         }
         const { keySource, ignoredParameters, completion } = await chat.complete(principal.userId, request, { signal, requestId });

@@ -2,6 +2,8 @@
 // signal, or by ending the stream it was sending), which aborts the provider call and records the usage so far
 // as `aborted` (spec/http-api.md, "Chat").
 import { request as httpRequest } from 'node:http';
+import { connect } from 'node:net';
+import { setTimeout } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fakeProviderKey } from '../../keys/fake-keys.js';
 import type { Provider } from '../../keys/providers.js';
@@ -84,6 +86,11 @@ export function describeClientDisconnect(mount: MountAdapter, prefix: string): v
 
     const usageStatusOf = async (requestId: string) =>
       (await side.byokit.usage.events(PRINCIPALS.user.userId)).records.find((record) => record.requestId === requestId)?.status;
+    /** byokit's log lines about one request. */
+    const linesOf = (requestId: string) =>
+      side.logLines.map((line) => JSON.parse(line) as Record<string, unknown>).filter((line) => line.requestId === requestId);
+    /** A client leaving is not a failure of the server's: no error line about it, which any client could multiply. */
+    const expectNoErrorLine = (requestId: string) => expect(linesOf(requestId).filter((line) => line.level === 'error')).toEqual([]);
 
     it('POST /llm/chat/completions, plain, left before the provider answered: the upstream request is aborted', async () => {
       side.mock.reset();
@@ -98,10 +105,38 @@ export function describeClientDisconnect(mount: MountAdapter, prefix: string): v
         });
         expect(upstream.aborted).toBe(true);
         await expect.poll(() => usageStatusOf(requestId), { timeout: 5_000 }).toBe('aborted');
+        // The handler's own line comes last, once the aborted call has unwound.
+        await expect.poll(() => linesOf(requestId).some((line) => line.message === 'request'), { timeout: 5_000 }).toBe(true);
+        expectNoErrorLine(requestId);
       } finally {
         side.mock.setAnswerDelayMs(0);
       }
     }, 15_000);
+
+    it('POST /llm/chat/completions, left halfway through sending the body: no provider call, no error logged, the next request answered', async () => {
+      side.mock.reset();
+      const requestId = 'conformance-leaves-mid-body';
+      const body = JSON.stringify(hello(false));
+      const { hostname, port } = new URL(adapter.baseUrl);
+      const socket = connect(Number(port), hostname);
+      socket.on('error', () => {});
+      socket.write(
+        `POST ${prefix}/llm/chat/completions HTTP/1.1\r\nHost: ${hostname}\r\nAuthorization: ${authorizationOf('user').authorization}\r\n` +
+          `Content-Type: application/json\r\nContent-Length: ${body.length}\r\nX-Request-Id: ${requestId}\r\n\r\n${body.slice(0, 20)}`,
+      );
+      await setTimeout(100);
+      socket.destroy();
+      // Long enough for the adapter to see the connection close and byokit to unwind whatever it had begun.
+      await setTimeout(300);
+      expectNoErrorLine(requestId);
+      expect(side.mock.requests).toHaveLength(0);
+      const next = await fetch(`${adapter.baseUrl}${prefix}/llm/chat/completions`, {
+        method: 'POST',
+        headers: { ...authorizationOf('user'), 'content-type': 'application/json' },
+        body,
+      });
+      expect(next.status).toBe(200);
+    });
 
     for (const { route, provider, body } of STREAMS) {
       it(`POST ${route} (${provider}), left mid-stream: the upstream request is aborted and the usage so far recorded`, async () => {
@@ -115,6 +150,7 @@ export function describeClientDisconnect(mount: MountAdapter, prefix: string): v
         });
         expect(upstream.aborted).toBe(true);
         await expect.poll(() => usageStatusOf(requestId), { timeout: 5_000 }).toBe('aborted');
+        expectNoErrorLine(requestId);
       }, 15_000);
     }
   });
