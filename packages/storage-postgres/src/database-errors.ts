@@ -24,6 +24,11 @@ export function isUnavailable(error: unknown): boolean {
   return /^PGlite is clos(ed|ing)$/.test(error.message);
 }
 
+/** True when a statement broke a unique constraint (SQLSTATE 23505), on a server or on PGlite. */
+export function isUniqueViolation(error: unknown): boolean {
+  return error instanceof Error && (error as { code?: unknown }).code === '23505';
+}
+
 /**
  * Runs a storage operation, turning "the database is unavailable" into `storage_unavailable` (503), so
  * that a request during an outage gets a clean answer in the contract's shape and the next one, once the

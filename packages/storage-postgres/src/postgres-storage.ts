@@ -18,9 +18,9 @@ import type {
   UsageSummaryQuery,
   UsageTotals,
 } from '@byokit/core';
-import { assertCalendarMonth } from '@byokit/core';
+import { assertCalendarMonth, ByokitError } from '@byokit/core';
 import type { Database, SqlExecutor } from './database.js';
-import { guarded } from './database-errors.js';
+import { guarded, isUniqueViolation } from './database-errors.js';
 import { migrate, type MigrationResult } from './migrate.js';
 import type { SqlNames } from './sql-names.js';
 
@@ -577,29 +577,35 @@ export function storageOn(database: Database, names: SqlNames): PostgresStorage 
     saveModel: (model, at) =>
       guarded(async () => {
         const pricing = model.pricing;
-        await statements.query(
-          `INSERT INTO ${models} (${MODEL_COLUMNS}, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $13, $12, $12)
+        await statements
+          .query(
+            `INSERT INTO ${models} (${MODEL_COLUMNS}, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $13, $12, $12)
            ON CONFLICT (id) DO UPDATE SET provider = EXCLUDED.provider, model = EXCLUDED.model, display_name = EXCLUDED.display_name,
              is_active = EXCLUDED.is_active, context_window = EXCLUDED.context_window, max_output_tokens = EXCLUDED.max_output_tokens,
              input_per_mtok_usd = EXCLUDED.input_per_mtok_usd, output_per_mtok_usd = EXCLUDED.output_per_mtok_usd,
              cached_input_per_mtok_usd = EXCLUDED.cached_input_per_mtok_usd, cache_write_per_mtok_usd = EXCLUDED.cache_write_per_mtok_usd,
              ignored_parameters = EXCLUDED.ignored_parameters, updated_at = EXCLUDED.updated_at`,
-          [
-            model.id,
-            model.provider,
-            model.model,
-            model.displayName,
-            model.isActive,
-            model.contextWindow,
-            model.maxOutputTokens,
-            pricing?.inputPerMTokUsd ?? null,
-            pricing?.outputPerMTokUsd ?? null,
-            pricing?.cachedInputPerMTokUsd ?? null,
-            pricing?.cacheWritePerMTokUsd ?? null,
-            at,
-            [...(model.ignoredParameters ?? [])],
-          ],
-        );
+            [
+              model.id,
+              model.provider,
+              model.model,
+              model.displayName,
+              model.isActive,
+              model.contextWindow,
+              model.maxOutputTokens,
+              pricing?.inputPerMTokUsd ?? null,
+              pricing?.outputPerMTokUsd ?? null,
+              pricing?.cachedInputPerMTokUsd ?? null,
+              pricing?.cacheWritePerMTokUsd ?? null,
+              at,
+              [...(model.ignoredParameters ?? [])],
+            ],
+          )
+          .catch((error: unknown) => {
+            // The id is handled above; what is left unique is (provider, model): another admin's add of it won the race.
+            if (isUniqueViolation(error)) throw new ByokitError('conflict', `A model ${model.provider}/${model.model} exists already.`);
+            throw error;
+          });
       }),
 
     recordUsage: (records, endedHolds = []) =>

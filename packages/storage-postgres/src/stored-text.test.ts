@@ -1,53 +1,16 @@
 // PostgreSQL's text cannot hold a NUL (U+0000). Text a request gives byokit to store or to look up (a user
 // id in a path or a query, a model's display name) is refused with 422 before it reaches the database, so
 // that a client never gets a 500 for it and nothing is stored. Found by fuzzing the routes on PostgreSQL.
-import { randomBytes } from 'node:crypto';
-import { PGlite } from '@electric-sql/pglite';
-import pg from 'pg';
-import { afterAll, describe, expect, it, onTestFinished } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { createByokit, Keyring, type Byokit, type Principal } from '@byokit/core';
-import { postgresStorage } from './index.js';
-import type { PostgresStorage } from './postgres-storage.js';
-import { callAs } from './test-helpers.js';
+import { callAs, testDatabases } from './test-helpers.js';
 
 const admin: Principal = { userId: 'user-admin', isAdmin: true };
 
 /** Calls byokit as an adapter would, as an admin. */
 const call = (byokit: Byokit, method: string, url: string, body?: unknown) => callAs(admin, byokit, method, url, body);
 
-// Always on PGlite; on a real PostgreSQL server too whenever DATABASE_URL is set (.ci/run always sets it).
-const databaseUrl = process.env.DATABASE_URL;
-const servers: Array<{ pool: pg.Pool; schema: string }> = [];
-const databases: Array<[string, () => Promise<{ storage: PostgresStorage; schema: string }>]> = [
-  [
-    'PGlite',
-    async () => {
-      const pglite = await PGlite.create();
-      onTestFinished(() => pglite.close());
-      return { storage: postgresStorage({ pglite }), schema: 'public' };
-    },
-  ],
-];
-if (databaseUrl) {
-  databases.push([
-    'a real PostgreSQL server (DATABASE_URL)',
-    async () => {
-      // A schema of its own, dropped afterwards, so runs never see each other's rows.
-      const server = {
-        pool: new pg.Pool({ connectionString: databaseUrl, max: 4 }),
-        schema: `stored_text_${randomBytes(6).toString('hex')}`,
-      };
-      servers.push(server);
-      return { storage: postgresStorage(server), schema: server.schema };
-    },
-  ]);
-}
-afterAll(async () => {
-  for (const { pool, schema } of servers) {
-    await pool.query(`DROP SCHEMA "${schema}" CASCADE`);
-    await pool.end();
-  }
-});
+const databases = testDatabases('stored_text');
 
 describe.each(databases)('text with a NUL character, on %s', (_name, openStorage) => {
   /** byokit on a fresh storage, closed when the test ends, and a count of the budgets stored. */

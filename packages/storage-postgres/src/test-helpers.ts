@@ -1,5 +1,11 @@
 // Helpers for this package's tests (not built: tsup builds only the entries it names).
+import { randomBytes } from 'node:crypto';
+import { PGlite } from '@electric-sql/pglite';
+import pg from 'pg';
+import { afterAll, onTestFinished } from 'vitest';
 import type { Byokit, Principal } from '@byokit/core';
+import { postgresStorage } from './postgres-storage-factory.js';
+import type { PostgresStorage } from './postgres-storage.js';
 
 /** Calls byokit's framework-free handler as an adapter would, as `principal`; the answer must be whole (not streamed). */
 export async function callAs(principal: Principal, byokit: Byokit, method: string, url: string, body?: unknown) {
@@ -13,4 +19,46 @@ export async function callAs(principal: Principal, byokit: Byokit, method: strin
   });
   if (!response || typeof response.body !== 'string') throw new Error(`byokit gave no complete response to ${method} ${url}`);
   return { status: response.status, headers: response.headers, text: response.body, json: JSON.parse(response.body) };
+}
+
+/** Where a test's storage lives: its name for the test title, and a fresh storage (not yet migrated) in its own schema. */
+export type TestDatabase = [name: string, open: () => Promise<{ storage: PostgresStorage; schema: string }>];
+
+/**
+ * The databases a test runs on: always PGlite (one connection, so statements queue up); a real PostgreSQL
+ * server too whenever DATABASE_URL is set (.ci/run always sets it), each storage on a schema of its own, dropped
+ * after the file. Call at the top level of a test file; open storages inside tests.
+ */
+export function testDatabases(schemaPrefix: string): TestDatabase[] {
+  const databases: TestDatabase[] = [
+    [
+      'PGlite',
+      async () => {
+        const pglite = await PGlite.create();
+        onTestFinished(() => pglite.close());
+        return { storage: postgresStorage({ pglite }), schema: 'public' };
+      },
+    ],
+  ];
+  const databaseUrl = process.env.DATABASE_URL;
+  if (!databaseUrl) return databases;
+  const servers: Array<{ pool: pg.Pool; schema: string }> = [];
+  afterAll(async () => {
+    for (const { pool, schema } of servers) {
+      await pool.query(`DROP SCHEMA "${schema}" CASCADE`);
+      await pool.end();
+    }
+  });
+  databases.push([
+    'a real PostgreSQL server (DATABASE_URL)',
+    async () => {
+      const server = {
+        pool: new pg.Pool({ connectionString: databaseUrl, max: 10 }),
+        schema: `${schemaPrefix}_${randomBytes(6).toString('hex')}`,
+      };
+      servers.push(server);
+      return { storage: postgresStorage(server), schema: server.schema };
+    },
+  ]);
+  return databases;
 }

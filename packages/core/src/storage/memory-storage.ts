@@ -19,6 +19,8 @@ import type { AuditQuery, AuditRecord, KeyChange, KeyOwner, KeyRowCursor, KeyWri
 
 const ownerKey = (owner: KeyOwner) => `${owner.type}:${owner.id}`;
 
+const modelExists = (model: CatalogModel) => new ByokitError('conflict', `A model ${model.provider}/${model.model} exists already.`);
+
 function copyKey(key: StoredKey): StoredKey {
   return {
     ...key,
@@ -235,7 +237,7 @@ export function memoryStorage(): Storage {
       const clash = [...models.values()].find(
         (other) => other.id !== model.id && other.provider === model.provider && other.model === model.model,
       );
-      if (clash) throw new ByokitError('validation_failed', `A model ${model.provider}/${model.model} exists already.`);
+      if (clash) throw modelExists(model);
       models.set(model.id, structuredClone(model));
     },
 

@@ -117,7 +117,10 @@ export interface Storage {
   ): Promise<boolean>;
   /** Models admins added to the catalog or changed (they replace the built-in model of the same id). */
   listModels(): Promise<CatalogModel[]>;
-  /** Adds or replaces an admin's model by id. Refuses (rejects) a second model with the same provider and name. */
+  /**
+   * Adds or replaces an admin's model by id. Refuses a second model with the same provider and name: rejects with
+   * a `ByokitError` of code `conflict`, even when two such saves race.
+   */
   saveModel(model: CatalogModel, at: Date): Promise<void>;
   /**
    * Appends usage records (calls that reached a provider), in order, and ends the budget holds of those calls

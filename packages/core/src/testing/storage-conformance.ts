@@ -391,7 +391,8 @@ export function describeStorageConformance(name: string, options: StorageConform
       const changed = { ...withoutIgnored, isActive: false, displayName: 'Renamed', pricing: null };
       await storage.saveModel(changed, later);
       expect((await storage.listModels()).filter((saved) => saved.id === id)).toEqual([changed]);
-      await expect(storage.saveModel({ ...model, id: crypto.randomUUID() }, later)).rejects.toThrow();
+      // A ByokitError `conflict` (409): two admins adding the same model at once both pass the route's check.
+      await expect(storage.saveModel({ ...model, id: crypto.randomUUID() }, later)).rejects.toMatchObject({ code: 'conflict' });
       expect((await storage.listModels()).filter((saved) => saved.model === name)).toHaveLength(1);
     });
 

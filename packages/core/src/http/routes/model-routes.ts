@@ -1,4 +1,4 @@
-import { ByokitError } from '../../errors.js';
+import { ByokitError, isByokitError } from '../../errors.js';
 import type { CatalogModel } from '../../catalog/model.js';
 import type { ModelDirectory } from '../../models/model-directory.js';
 import type { KeyResolver } from '../../resolve/key-resolver.js';
@@ -74,13 +74,11 @@ export function modelRoutes(models: ModelDirectory, resolver: KeyResolver): Rout
       errors: ['conflict'],
       handle: async ({ principal, body }) => {
         if (body.max_output_tokens > body.context_window) throw outputOverContext();
-        if ((await models.catalog()).byProviderModel(body.provider, body.model)) {
-          throw new ByokitError(
-            'conflict',
-            `The catalog has ${body.provider}/${body.model} already; change it with PATCH /llm-models/{id}.`,
-          );
-        }
-        const model = await models.save({
+        const alreadyThere = () =>
+          new ByokitError('conflict', `The catalog has ${body.provider}/${body.model} already; change it with PATCH /llm-models/{id}.`);
+        if ((await models.catalog()).byProviderModel(body.provider, body.model)) throw alreadyThere();
+        // Another admin's add of the same model may land between that check and this save: the storage refuses it.
+        const saving = models.save({
           id: crypto.randomUUID(),
           provider: body.provider,
           model: body.model,
@@ -89,6 +87,9 @@ export function modelRoutes(models: ModelDirectory, resolver: KeyResolver): Rout
           contextWindow: body.context_window,
           maxOutputTokens: body.max_output_tokens,
           pricing: pricingOf(body.pricing),
+        });
+        const model = await saving.catch((error: unknown) => {
+          throw isByokitError(error) && error.code === 'conflict' ? alreadyThere() : error;
         });
         return { status: 201, body: modelView(model, await resolver.sourceOf(principal.userId, model.provider)) };
       },
