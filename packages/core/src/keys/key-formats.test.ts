@@ -7,17 +7,7 @@ import { isPlaceholderKey } from './placeholders.js';
 import { keyHint } from './secret-key.js';
 import { PROVIDERS } from './providers.js';
 import type { Provider } from './providers.js';
-
-/** A repeatable source of numbers in [0, 1) (mulberry32), so that the fake keys below are the same every run. */
-function seeded(seed: number): () => number {
-  let state = seed;
-  return () => {
-    state = (state + 0x6d2b79f5) | 0;
-    let value = Math.imul(state ^ (state >>> 15), 1 | state);
-    value = (value + Math.imul(value ^ (value >>> 7), 61 | value)) ^ value;
-    return ((value ^ (value >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom as seeded } from '../testing/seeded-random.js';
 
 const anthropicKey = fakeProviderKey('anthropic', seeded(1));
 const openaiKey = fakeProviderKey('openai', seeded(2));

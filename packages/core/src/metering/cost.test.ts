@@ -3,6 +3,7 @@ import type { ModelPricing } from '../catalog/model.js';
 import type { TokenUsage } from '../providers/provider-types.js';
 import { billableTokens, costOf } from './cost.js';
 import { formatUsd, parseUsd, usdToPico } from './usd.js';
+import { seededRandom as random } from '../testing/seeded-random.js';
 
 // Prices as the built-in catalog lists them (built-in-models.ts), frozen like the catalog's.
 const CONTRACT: ModelPricing = Object.freeze({ inputPerMTokUsd: '3', outputPerMTokUsd: '15' });
@@ -107,17 +108,6 @@ describe('costOf', () => {
 });
 
 describe('costOf, on random usage and prices', () => {
-  // A small seeded generator (mulberry32), so a failure reproduces.
-  function random(seed: number): () => number {
-    let state = seed >>> 0;
-    return () => {
-      state = (state + 0x6d2b79f5) >>> 0;
-      let t = state;
-      t = Math.imul(t ^ (t >>> 15), t | 1);
-      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-      return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-    };
-  }
   const next = random(20261125);
   const picoOf = (usage: TokenUsage, pricing: ModelPricing): bigint => {
     const cost = costOf(usage, pricing);

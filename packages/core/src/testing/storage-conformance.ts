@@ -11,6 +11,8 @@ import type { UsageGroupBy, UsageQuery, UsageRecord, UsageSummaryQuery, UsageTot
 import { formatUsd, parseUsd, PICO_DECIMALS } from '../metering/usd.js';
 import type { KeyChange, KeyOwner, KeyRowCursor, Storage } from '../storage/storage.js';
 import { SYSTEM_OWNER, userOwner } from '../storage/storage.js';
+import { sendHostileRequests } from './hostile-requests.js';
+import { seededRandom } from './seeded-random.js';
 
 /** Options for {@link describeStorageConformance}. */
 export interface StorageConformanceOptions {
@@ -71,17 +73,6 @@ function usageRecord(userId: string, createdAt: Date, changes: Partial<UsageReco
     latencyMs: 842,
     requestId: `req_${crypto.randomUUID()}`,
     ...changes,
-  };
-}
-
-/** A small seeded PRNG (mulberry32): the same records on every run, with no dependency. */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(state ^ (state >>> 15), state | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
   };
 }
 
@@ -395,6 +386,25 @@ export function describeStorageConformance(name: string, options: StorageConform
       await expect(storage.saveModel({ ...model, id: crypto.randomUUID() }, later)).rejects.toMatchObject({ code: 'conflict' });
       expect((await storage.listModels()).filter((saved) => saved.model === name)).toHaveLength(1);
     });
+
+    it('answers 600 seeded hostile requests through the routes without a 5xx, on a storage of its own', async () => {
+      const ownStorage = await options.createStorage();
+      try {
+        const run = await sendHostileRequests(ownStorage, { seed: 20261204, count: 600 });
+        expect(run.failures).toEqual([]);
+        // The requests get past validation, so that the storage is reached: each kind of write succeeded at least once.
+        for (const family of [
+          'POST /llm/chat/completions 200',
+          'POST /llm-models 201',
+          'PATCH /users/me/api-key 200',
+          'PUT /admin/users/:id/budget 200',
+        ]) {
+          expect(run.statuses.get(family), family).toBeGreaterThan(0);
+        }
+      } finally {
+        await (options.destroyStorage ? options.destroyStorage(ownStorage) : ownStorage.close?.());
+      }
+    }, 120_000);
 
     it('hands out copies: changing a returned envelope does not change what is stored', async () => {
       const owner = freshUser();
