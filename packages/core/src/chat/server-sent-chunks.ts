@@ -1,6 +1,6 @@
 import { errorResponse, type ErrorBodyFormat } from '../http/error-response.js';
 import type { Cancellation } from '../http/request-abort.js';
-import { clientGoneLogger, type Logger } from '../logging/logger.js';
+import { failureLogger, type Logger } from '../logging/logger.js';
 
 /** The request a stream answers: its id and signal, the logger, and the route's error format if not the contract's. */
 export interface StreamContext {
@@ -23,7 +23,6 @@ export async function* serverSentChunks(chunks: AsyncIterable<unknown>, context:
     yield 'data: [DONE]\n\n';
   } catch (error) {
     const { requestId, logger, signal, errorFormat } = context;
-    const log = signal.aborted ? clientGoneLogger(logger) : logger;
-    yield `data: ${errorResponse(error, requestId, log, errorFormat).body as string}\n\n`;
+    yield `data: ${errorResponse(error, requestId, failureLogger(logger, signal), errorFormat).body as string}\n\n`;
   }
 }

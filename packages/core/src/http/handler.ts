@@ -1,7 +1,7 @@
 import type { z } from 'zod';
 import { ByokitError, type ValidationIssue } from '../errors.js';
 import { scrubSecrets } from '../keys/scrub-secrets.js';
-import { clientGoneLogger, type Logger } from '../logging/logger.js';
+import { failureLogger, type Logger } from '../logging/logger.js';
 import { baseHeaders, errorResponse } from './error-response.js';
 import { requestIdOf } from './headers.js';
 import { readJsonBody } from './read-json-body.js';
@@ -58,11 +58,8 @@ export function createRequestHandler(routes: readonly Route<any, any, any>[], lo
         response = { status: result.status ?? 200, headers, body: JSON.stringify(result.body) };
       }
     } catch (error) {
-      // A client that went away mid-request (its signal aborted: the body cut short, the provider call stopped) is
-      // not a failure here, and no one reads this answer: logged at debug level, or every dropped connection
-      // would be an error line in the host's log, as many as a client cares to drop.
-      const clientGone = request.signal?.aborted === true;
-      response = errorResponse(error, requestId, clientGone ? clientGoneLogger(logger) : logger, errorFormat);
+      // A client that went away mid-request is no failure of ours, and no one reads this answer: see failureLogger.
+      response = errorResponse(error, requestId, failureLogger(logger, request.signal), errorFormat);
       const allowed = (error as { allowed?: string }).allowed;
       if (allowed) response.headers.allow = allowed;
     }

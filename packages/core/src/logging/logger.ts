@@ -29,10 +29,12 @@ export const silentLogger: Logger = Object.freeze({
 });
 
 /**
- * `logger` with every line at debug level, marked `clientGone`: for a request whose client went away, where what
- * failed (the body cut short, the provider call aborted) is the departure itself, not a fault to alert on.
+ * The logger for a request's failure: `logger` itself while the client is there; once it went away (the request's
+ * signal aborted), every line at debug level, marked `clientGone`. What failed then (the body cut short, the
+ * provider call aborted) is the departure itself, not a fault to alert on, and any client could multiply it.
  */
-export function clientGoneLogger(logger: Logger): Logger {
+export function failureLogger(logger: Logger, signal: { readonly aborted: boolean } | undefined): Logger {
+  if (!signal?.aborted) return logger;
   const debug: LogMethod = (object, message) => logger.debug({ ...object, clientGone: true }, message);
   return { debug, info: debug, warn: debug, error: debug, isLevelEnabled: () => logger.isLevelEnabled?.('debug') ?? true };
 }

@@ -19,8 +19,6 @@ import type { AuditQuery, AuditRecord, KeyChange, KeyOwner, KeyRowCursor, KeyWri
 
 const ownerKey = (owner: KeyOwner) => `${owner.type}:${owner.id}`;
 
-const modelExists = (model: CatalogModel) => new ByokitError('conflict', `A model ${model.provider}/${model.model} exists already.`);
-
 function copyKey(key: StoredKey): StoredKey {
   return {
     ...key,
@@ -237,7 +235,7 @@ export function memoryStorage(): Storage {
       const clash = [...models.values()].find(
         (other) => other.id !== model.id && other.provider === model.provider && other.model === model.model,
       );
-      if (clash) throw modelExists(model);
+      if (clash) throw new ByokitError('conflict', `A model ${model.provider}/${model.model} exists already.`);
       models.set(model.id, structuredClone(model));
     },
 

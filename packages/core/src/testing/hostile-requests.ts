@@ -5,6 +5,7 @@
 // be refused before it gets there.
 import { createByokit } from '../byokit.js';
 import { Keyring } from '../crypto/keyring.js';
+import { call } from '../http/test-helpers.js';
 import type { Principal } from '../http/types.js';
 import { fakeProviderKey } from '../keys/fake-keys.js';
 import type { Storage } from '../storage/storage.js';
@@ -129,23 +130,10 @@ export async function sendHostileRequests(storage: Storage, { seed, count }: { s
   });
   const run: HostileRun = { statuses: new Map(), failures: [] };
   try {
-    const send = async (principal: Principal, method: string, url: string, body?: unknown) => {
-      const text = body === undefined ? undefined : JSON.stringify(body);
-      const bytes = text === undefined ? undefined : new TextEncoder().encode(text);
-      const response = await byokit.handle({
-        method,
-        url,
-        headers: bytes ? { 'content-type': 'application/json' } : {},
-        body: bytes ? { kind: 'stream', stream: [bytes] } : { kind: 'none' },
-        authenticate: () => principal,
-      });
-      let answer = '';
-      if (typeof response?.body === 'string') answer = response.body;
-      else if (response)
-        for await (const chunk of response.body) answer += typeof chunk === 'string' ? chunk : new TextDecoder().decode(chunk);
-      return { status: response?.status ?? 404, text: answer, body: text };
-    };
-    const models = JSON.parse((await send(admin, 'GET', '/llm-models/?all=true')).text).data as Array<{ id: string; model: string }>;
+    const models = (await call(byokit, 'GET', '/llm-models/?all=true', { principal: admin }))!.json.data as Array<{
+      id: string;
+      model: string;
+    }>;
     const requests: Array<() => [method: string, url: string, body?: unknown]> = [
       () => [
         'POST',
@@ -211,11 +199,11 @@ export async function sendHostileRequests(storage: Storage, { seed, count }: { s
       const principal = random() < 0.7 ? admin : user;
       const family = `${method} ${url.split('?')[0]!.replace(/^\/(llm-models|admin\/users)\/[^/]+/, '/$1/:id')}`;
       try {
-        const answer = await send(principal, method, url, body);
+        const answer = (await call(byokit, method, url, { principal, body })) ?? { status: 404, text: '' };
         const key = `${family} ${answer.status}`;
         run.statuses.set(key, (run.statuses.get(key) ?? 0) + 1);
         if (answer.status >= 500)
-          run.failures.push({ method, url, body: answer.body, status: answer.status, text: answer.text.slice(0, 300) });
+          run.failures.push({ method, url, body: JSON.stringify(body), status: answer.status, text: answer.text.slice(0, 300) });
       } catch (error) {
         run.failures.push({ method, url, body: JSON.stringify(body), status: 'threw', text: String(error) });
       }

@@ -78,19 +78,20 @@ export function modelRoutes(models: ModelDirectory, resolver: KeyResolver): Rout
           new ByokitError('conflict', `The catalog has ${body.provider}/${body.model} already; change it with PATCH /llm-models/{id}.`);
         if ((await models.catalog()).byProviderModel(body.provider, body.model)) throw alreadyThere();
         // Another admin's add of the same model may land between that check and this save: the storage refuses it.
-        const saving = models.save({
-          id: crypto.randomUUID(),
-          provider: body.provider,
-          model: body.model,
-          displayName: body.display_name,
-          isActive: body.is_active ?? true,
-          contextWindow: body.context_window,
-          maxOutputTokens: body.max_output_tokens,
-          pricing: pricingOf(body.pricing),
-        });
-        const model = await saving.catch((error: unknown) => {
-          throw isByokitError(error) && error.code === 'conflict' ? alreadyThere() : error;
-        });
+        const model = await models
+          .save({
+            id: crypto.randomUUID(),
+            provider: body.provider,
+            model: body.model,
+            displayName: body.display_name,
+            isActive: body.is_active ?? true,
+            contextWindow: body.context_window,
+            maxOutputTokens: body.max_output_tokens,
+            pricing: pricingOf(body.pricing),
+          })
+          .catch((error: unknown) => {
+            throw isByokitError(error) && error.code === 'conflict' ? alreadyThere() : error;
+          });
         return { status: 201, body: modelView(model, await resolver.sourceOf(principal.userId, model.provider)) };
       },
     }),
