@@ -126,6 +126,23 @@ describe('UsageMeter', () => {
     ]);
   });
 
+  it('logs a call whose record cannot be made, records the others, and throws nothing outside the request', async () => {
+    const storage = memoryStorage();
+    const logger = recordingLogger();
+    const broken = call('ada');
+    const meter = new UsageMeter(storage, logger, now);
+    meter.record(call('ada'), 'ok', { inputTokens: 1, outputTokens: 2 });
+    // A count past Number.MAX_SAFE_INTEGER: the cost refuses it (a provider client's bug, cost.ts).
+    meter.record(broken, 'ok', { inputTokens: 2 ** 53 + 2, outputTokens: 2 });
+    meter.record(call('ada'), 'ok', { inputTokens: 1, outputTokens: 2 });
+    await meter.flush();
+
+    expect((await storage.listUsage({ userId: 'ada', limit: 10 })).records).toHaveLength(2);
+    expect(logger.errors).toEqual([
+      { context: expect.objectContaining({ requestId: broken.requestId }), message: 'usage record not made' },
+    ]);
+  });
+
   it('does not retry record by record while the database is unavailable, and logs every record lost', async () => {
     const logger = recordingLogger();
     const attempts: number[] = [];

@@ -82,7 +82,15 @@ export class UsageMeter {
   /** Makes the records of the calls finished so far, queues them for writing and tells the listener. */
   #makeRecords(): void {
     for (const { call, status, usage, at, latencyMs } of this.#finished.splice(0)) {
-      const record = usageRecord(call, status, usage, at, latencyMs);
+      let record: UsageRecord;
+      try {
+        record = usageRecord(call, status, usage, at, latencyMs);
+      } catch (error) {
+        // A count the cost cannot take is a provider client's bug. This runs outside any request: a throw here
+        // would be uncaught and stop the host's process, so the call is logged, and the others still recorded.
+        this.logger.error({ requestId: call.requestId, error: String(error) }, 'usage record not made');
+        continue;
+      }
       this.#queue.push({ record, ...(call.holdId !== undefined && { holdId: call.holdId }) });
       if (this.listener) this.#listen(record);
     }

@@ -3,6 +3,7 @@
 // Schemas are strict on the fields we use and lenient on the rest: `z.object` accepts and drops unknown
 // fields, since Anthropic adds fields under its versioning policy (https://docs.anthropic.com/en/api/versioning).
 import { z } from 'zod';
+import { tokenCount } from '../token-count.js';
 
 /** A text content block, the only kind byokit sends. */
 export interface AnthropicTextContent {
@@ -29,18 +30,18 @@ export interface AnthropicRequestBody {
 }
 
 /** `null` means "not reported" as much as a missing field does (cache fields are null on some models). */
-const tokenCount = z.number().int().nonnegative().nullish();
+const reportedCount = tokenCount.nullish();
 
 /**
  * `usage` of a message, a `message_start` and a `message_delta`. `input_tokens` excludes cache reads and
  * writes (https://docs.anthropic.com/en/docs/build-with-claude/prompt-caching#tracking-cache-performance).
  */
 export const anthropicUsageSchema = z.object({
-  input_tokens: tokenCount,
-  output_tokens: tokenCount,
-  cache_creation_input_tokens: tokenCount,
-  cache_read_input_tokens: tokenCount,
-  output_tokens_details: z.object({ thinking_tokens: tokenCount }).nullish(),
+  input_tokens: reportedCount,
+  output_tokens: reportedCount,
+  cache_creation_input_tokens: reportedCount,
+  cache_read_input_tokens: reportedCount,
+  output_tokens_details: z.object({ thinking_tokens: reportedCount }).nullish(),
 });
 
 /** Token counts as Anthropic reports them. */

@@ -5,6 +5,7 @@ import { fakeProviderKey } from '../../keys/fake-keys.js';
 import { SecretKey } from '../../keys/secret-key.js';
 import { fixtureChunks, fixtureJson } from '../fixtures.js';
 import type { FinishReason, ProviderChatRequest, ProviderStreamEvent, TokenUsage } from '../provider-types.js';
+import { MAX_TOKEN_COUNT } from '../token-count.js';
 import { eventNameFromType, startReplayServer, type ReplayAnswer, type ReplayServer } from '../replay-server.js';
 import { ANTHROPIC_LIMITS, anthropicClient } from './anthropic-client.js';
 
@@ -132,6 +133,21 @@ describe('anthropicClient().complete()', () => {
     const server = await replay({ json: fixtureJson('anthropic/anthropic-refusal.json') });
     const response = await clientFor(server).complete(request, { key: secret });
     expect(response).toMatchObject({ content: '', finishReason: 'content_filter', usage: { inputTokens: 18, outputTokens: 5 } });
+  });
+
+  it('adds counts up to 2^50 exactly into the whole prompt, and fails with provider_error on a count past it', async () => {
+    const recorded = fixtureJson('anthropic/anthropic-text.json') as { usage: Record<string, number> };
+    const counting = (count: number) => ({
+      json: {
+        ...recorded,
+        usage: { ...recorded.usage, input_tokens: count, cache_read_input_tokens: count, cache_creation_input_tokens: count },
+      },
+    });
+    const largest = await clientFor(await replay(counting(MAX_TOKEN_COUNT))).complete(request, { key: secret });
+    expect(largest.usage.inputTokens).toBe(3 * MAX_TOKEN_COUNT);
+    expect(Number.isSafeInteger(largest.usage.inputTokens)).toBe(true);
+    const error = await rejection(clientFor(await replay(counting(MAX_TOKEN_COUNT + 1))).complete(request, { key: secret }));
+    expect(error.code).toBe('provider_error');
   });
 
   it('fails with provider_error, quoting nothing, when a 200 body is not a message', async () => {

@@ -3,9 +3,7 @@
 // citationMetadata, promptTokensDetails, functionCall parts, …) pass without breaking a parse; the fields we do
 // use are checked for their type. Internal: no zod type leaves this folder (style.md, zod in public APIs).
 import { z } from 'zod';
-
-/** Token counts are non-negative integers; anything else is a broken answer, not a count to bill. */
-const tokenCount = z.number().int().nonnegative();
+import { tokenCount } from '../token-count.js';
 
 /**
  * One part of a candidate's content. Only text parts are read; `thought: true` marks a thought summary

@@ -4,6 +4,7 @@ import { fakeProviderKey } from '../../keys/fake-keys.js';
 import { SecretKey } from '../../keys/secret-key.js';
 import { fixtureChunks, fixtureJson } from '../fixtures.js';
 import type { ProviderChatRequest, ProviderClient, ProviderStreamEvent } from '../provider-types.js';
+import { MAX_TOKEN_COUNT } from '../token-count.js';
 import { startReplayServer, type ReplayAnswer, type ReplayServer } from '../replay-server.js';
 import { GOOGLE_LIMITS, googleClient, googleModelPath } from './google-client.js';
 
@@ -144,6 +145,19 @@ describe('googleClient().complete', () => {
     const answer = await client.complete(request, options());
     expect(answer.usage).toEqual({ inputTokens: 2000, cachedInputTokens: 1500, outputTokens: 1 });
     expect(answer.usage.reasoningTokens).toBeUndefined();
+  });
+
+  it('adds counts up to 2^50 exactly into the output, and fails with provider_error on a count past it', async () => {
+    const counting = (count: number) => ({
+      json: {
+        candidates: [{ content: { role: 'model', parts: [{ text: 'Hi' }] }, finishReason: 'STOP' }],
+        usageMetadata: { promptTokenCount: 1, candidatesTokenCount: count, thoughtsTokenCount: count },
+      },
+    });
+    const largest = await (await replay(counting(MAX_TOKEN_COUNT))).client.complete(request, options());
+    expect(largest.usage.outputTokens).toBe(2 * MAX_TOKEN_COUNT);
+    const error = await rejection((await replay(counting(MAX_TOKEN_COUNT + 1))).client.complete(request, options()));
+    expect(error.code).toBe('provider_error');
   });
 
   it('leaves thought summaries out of the answer text', async () => {

@@ -5,9 +5,7 @@
 // value (`usage: null` on every chunk but the last, `content: null`), so optional fields are `nullish`.
 // Internal: no zod type leaves this folder (style.md, zod in public APIs).
 import { z } from 'zod';
-
-/** Token counts are non-negative integers; anything else is a broken answer, not a count to bill. */
-const tokenCount = z.number().int().nonnegative();
+import { tokenCount } from '../token-count.js';
 
 /**
  * `usage` (https://platform.openai.com/docs/api-reference/chat/object#chat/object-usage). `prompt_tokens`

@@ -6,6 +6,7 @@ import { findKeyLeaks } from '../../testing/leak-check.js';
 import { fixtureChunks, fixtureJson } from '../fixtures.js';
 import type { ProviderChatRequest, ProviderStreamEvent } from '../provider-types.js';
 import { MAX_EVENT_SIZE } from '../server-sent-events.js';
+import { MAX_TOKEN_COUNT } from '../token-count.js';
 import { startReplayServer, type ReceivedRequest, type ReplayAnswer, type ReplayServer } from '../replay-server.js';
 import { openaiClient } from './openai-client.js';
 
@@ -130,6 +131,13 @@ describe('openaiClient().complete()', () => {
 
     // Not 2006 + 1920, not 300 + 192: OpenAI's totals already include the details.
     expect(answer.usage).toStrictEqual({ inputTokens: 2006, outputTokens: 300, cachedInputTokens: 1920, reasoningTokens: 192 });
+  });
+
+  it('fails with provider_error on a count past 2^50, which byokit could not add to another exactly', async () => {
+    const usage = { prompt_tokens: MAX_TOKEN_COUNT + 1, completion_tokens: 1 };
+    const { client } = await fakeOpenAI({ json: { ...completionFixture, usage } });
+    const error = await rejection(client.complete(request, options));
+    expect(error.code).toBe('provider_error');
   });
 
   it('reports counts OpenAI did not send as missing, not as 0', async () => {
