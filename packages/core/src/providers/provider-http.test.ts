@@ -7,6 +7,7 @@ import { SecretKey } from '../keys/secret-key.js';
 import { anthropicClient } from './anthropic/anthropic-client.js';
 import { fixtureChunks, fixtureJson } from './fixtures.js';
 import type { ProviderChatRequest, ProviderStreamEvent } from './provider-types.js';
+import { MAX_ANSWER_BYTES } from './provider-http.js';
 import { eventNameFromType, startReplayServer, type ReplayServer } from './replay-server.js';
 
 // The transport under every provider client (ProviderHttp), seen through the Anthropic client: what a host
@@ -121,6 +122,27 @@ describe('provider calls', () => {
       expect(sent).toBeLessThan(4 * 1024 * 1024);
     },
   );
+
+  it('read a plain answer only up to 32 MiB: an endless one is cut off with provider_error, not held in memory', async () => {
+    let sent = 0;
+    const { origin } = await answeringServer((_request, response) => {
+      response.writeHead(200, { 'content-type': 'application/json' });
+      const piece = `"${'x'.repeat(1024 * 1024 - 3)}",`;
+      const more = () => {
+        while (!response.destroyed && response.write(piece)) sent += piece.length;
+        sent += piece.length;
+      };
+      response.write('{"id":"msg_1","padding":[');
+      response.on('drain', more);
+      more();
+    });
+    const client = anthropicClient({ baseUrl: origin, retries: 0 });
+    closers.push(() => client.close!());
+    const error = await client.complete(request, options()).catch((caught: unknown) => caught);
+    expect(isByokitError(error) && error.code).toBe('provider_error');
+    expect((error as Error).message).toBe('The Anthropic API sent an answer larger than byokit reads (32 MiB).');
+    expect(sent).toBeLessThan(MAX_ANSWER_BYTES + 8 * 1024 * 1024);
+  });
 
   it('give up with provider_unavailable, not trying again, when a plain answer breaks off after its head', async () => {
     let calls = 0;

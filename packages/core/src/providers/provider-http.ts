@@ -48,6 +48,9 @@ interface WholeAnswer extends Answer {
   brokenBy?: unknown;
 }
 
+/** Why a body read whole was cut off: it grew past what byokit reads (a refusal's bound or an answer's). */
+const TOO_LARGE = new Error('The body was larger than byokit reads.');
+
 const READABLE: AnswerBody<ReadableAnswer> = {
   refusal: (answer) => readJsonCapped(answer.body),
   discard: (answer) => answer.body.dump(),
@@ -62,6 +65,13 @@ const WHOLE: AnswerBody<WholeAnswer> = {
   refusal: async (answer) => (answer.brokenBy === undefined ? jsonOrUndefined(answer.bytes) : undefined),
   discard: async () => {},
 };
+
+/**
+ * A plain answer is read whole, and only this far: the longest a model writes (128,000 tokens) is a few MB of
+ * JSON, so an answer past 32 MiB is a broken or hostile upstream, cut off before it fills the host's memory
+ * (as a stream's events are capped: server-sent-events.ts).
+ */
+export const MAX_ANSWER_BYTES = 32 * 1024 * 1024;
 
 const DEFAULT_TIMEOUT_MS = 600_000;
 /** Overloaded or failing before any answer: safe to send again. 429 is not retried: the caller gets it, with Retry-After. */
@@ -112,7 +122,13 @@ export class ProviderHttp {
   async postJson(path: string, body: unknown, headers: Record<string, string>, signal?: Cancellation): Promise<unknown> {
     const options = this.#options('POST', path, headers, JSON.stringify(body));
     const answer = await this.#retrying(signal, WHOLE, () => this.#readWhole(options, signal));
-    if (answer.brokenBy !== undefined) throw transportError(answer.brokenBy, this.provider, signal, 'broke off during the answer');
+    if (answer.brokenBy !== undefined) {
+      if (answer.brokenBy === TOO_LARGE && !signal?.aborted)
+        throw new ByokitError('provider_error', `The ${this.#label} API sent an answer larger than byokit reads (32 MiB).`, {
+          provider: this.provider,
+        });
+      throw transportError(answer.brokenBy, this.provider, signal, 'broke off during the answer');
+    }
     // JSON never parses to undefined: undefined here is a body that is not JSON.
     const json = jsonOrUndefined(answer.bytes);
     // The body is never quoted: it may hold anything.
@@ -229,8 +245,8 @@ export class ProviderHttp {
         },
         onResponseData(controller, chunk) {
           received += chunk.byteLength;
-          if (head!.statusCode >= 300 && received > MAX_REFUSAL_BYTES) {
-            controller.abort(new Error('The refusal was larger than byokit reads.'));
+          if (received > (head!.statusCode >= 300 ? MAX_REFUSAL_BYTES : MAX_ANSWER_BYTES)) {
+            controller.abort(TOO_LARGE);
             return;
           }
           chunks.push(chunk);
