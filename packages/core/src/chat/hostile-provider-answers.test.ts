@@ -146,7 +146,16 @@ function hostileAnswer(provider: Provider, stream: boolean): ReplayAnswer {
   const status = pick([200, 204, 302, 400, 401, 403, 404, 408, 413, 429, 500, 502, 503, 504, 529]);
   const headers: Record<string, string> = { 'content-type': pick(['application/json', 'text/html', 'text/event-stream']) };
   if (random() < 0.5)
-    headers['retry-after'] = pick(['1', '0', '-5', '1e309', 'soon', 'Wed, 21 Oct 2015 07:28:00 GMT', '99999999999999999999']);
+    headers['retry-after'] = pick([
+      '1',
+      '0',
+      '-5',
+      '1e309',
+      'soon',
+      'Wed, 21 Oct 2015 07:28:00 GMT',
+      '99999999999999999999',
+      '9'.repeat(400),
+    ]);
   if (status === 302) headers.location = 'http://127.0.0.1:1/elsewhere';
   // An upstream that repeats the caller's key in its error message (some do, for a malformed one).
   const echo = `{"error":{"message":"Incorrect API key provided: ${keys[provider]}"}}`;
@@ -220,6 +229,8 @@ describe('hostile provider answers', () => {
       const code: ErrorCode | undefined = response!.json?.error?.code ?? streamedError?.error.code;
       outcomes.add(`${response!.status} ${code ?? 'ok'}`);
       if (code !== undefined && !PROVIDER_CODES.has(code)) faults.push(`${what} → ${response!.status} ${code}`);
+      const retryAfter = response!.headers['retry-after'];
+      if (retryAfter !== undefined && !/^\d{1,13}$/.test(retryAfter)) faults.push(`${what} → Retry-After: ${retryAfter}`);
       if (response!.status === 200 && stream && code === undefined) {
         const events = response!.events;
         if (events.at(-1) !== '[DONE]') faults.push(`${what} → a stream without [DONE]`);

@@ -358,11 +358,14 @@ async function readJsonCapped(body: ResponseBody): Promise<unknown> {
   }
 }
 
-/** `Retry-After` as seconds (RFC 9110 §10.2.3: delay-seconds or an HTTP date). */
+/**
+ * `Retry-After` as seconds (RFC 9110 §10.2.3: delay-seconds or an HTTP date). At most 12 digits, as Gemini's
+ * own delays: a longer number is no delay (past 309 digits it would be Infinity, passed on as the header).
+ */
 function retryAfterHeader(header: string | string[] | undefined): number | undefined {
   const value = Array.isArray(header) ? header[0] : header;
   if (value === undefined) return undefined;
-  if (/^\d+$/.test(value.trim())) return Number(value.trim());
+  if (/^\d{1,12}$/.test(value.trim())) return Number(value.trim());
   const date = Date.parse(value);
   return Number.isNaN(date) ? undefined : Math.max(0, (date - Date.now()) / 1000);
 }

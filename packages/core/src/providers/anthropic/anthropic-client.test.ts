@@ -374,6 +374,21 @@ describe('Anthropic errors', () => {
     expect(error.details.retryAfterSeconds).toBe(12);
   });
 
+  it.each([
+    ['an HTTP date', () => new Date(Date.now() + 30_000).toUTCString(), (seconds: number | undefined) => seconds! > 25 && seconds! <= 30],
+    ['a number too long to be one (400 digits)', () => '9'.repeat(400), (seconds: number | undefined) => seconds === undefined],
+    ['not a delay at all', () => 'soon', (seconds: number | undefined) => seconds === undefined],
+  ])('reads a Retry-After of %s as a finite delay or none', async (_what, header, expected) => {
+    const server = await replay({
+      status: 429,
+      headers: { 'retry-after': header() },
+      json: { type: 'error', error: { type: 'rate_limit_error', message: 'Slow down' } },
+    });
+    const error = await rejection(clientFor(server).complete(request, { key: secret }));
+    expect(error.code).toBe('provider_rate_limited');
+    expect(expected(error.details.retryAfterSeconds)).toBe(true);
+  });
+
   it('maps a 529 overloaded to provider_unavailable', async () => {
     const server = await replay({ status: 529, json: { type: 'error', error: { type: 'overloaded_error', message: 'Overloaded' } } });
     const error = await rejection(clientFor(server).complete(request, { key: secret }));
