@@ -88,6 +88,7 @@ export class UsageMeter {
       } catch (error) {
         // A count the cost cannot take is a provider client's bug. This runs outside any request: a throw here
         // would be uncaught and stop the host's process, so the call is logged, and the others still recorded.
+        // Its budget hold, if any, stays until it expires: the spend is over-counted meanwhile, never under.
         this.logger.error({ requestId: call.requestId, error: String(error) }, 'usage record not made');
         continue;
       }
