@@ -1,9 +1,12 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import { createByokit } from '../byokit.js';
+import { Keyring } from '../crypto/keyring.js';
 import { isByokitError } from '../errors.js';
 import { fakeProviderKey } from '../keys/fake-keys.js';
 import { SecretKey } from '../keys/secret-key.js';
+import { memoryStorage } from '../storage/memory-storage.js';
 import { anthropicClient } from './anthropic/anthropic-client.js';
 import { fixtureChunks, fixtureJson } from './fixtures.js';
 import type { ProviderChatRequest, ProviderStreamEvent } from './provider-types.js';
@@ -38,6 +41,35 @@ async function silentServer(): Promise<{ origin: string; sockets: Set<Socket> }>
   closers.push(() => new Promise((resolve) => (server.closeAllConnections(), server.close(() => resolve()))));
   return { origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, sockets };
 }
+
+describe("a provider's settings", () => {
+  it.each([
+    ['timeoutMs', 0],
+    ['timeoutMs', -1],
+    ['timeoutMs', 1.5],
+    ['timeoutMs', 2 ** 31],
+    ['timeoutMs', Number.NaN],
+    ['retries', -1],
+    ['retries', 11],
+    ['retries', Number.NaN],
+    ['retries', Number.POSITIVE_INFINITY],
+  ])('refuse %s: %s where the client is made, not on every call', (name, value) => {
+    expect(() => anthropicClient({ baseUrl: 'https://api.anthropic.com', [name]: value })).toThrow(
+      new TypeError(`anthropic ${name} must be a whole number from ${name === 'retries' ? '0 to 10' : '1 to 2147483647'}, got ${value}`),
+    );
+  });
+
+  it('fail the host at start-up: createByokit rejects a setting no call could use', async () => {
+    const keyring = Keyring.from([{ id: 'k1', key: crypto.getRandomValues(new Uint8Array(32)) }]);
+    const start = createByokit({ keyring, storage: memoryStorage(), providers: { openai: { retries: Number.parseInt('', 10) } } });
+    await expect(start).rejects.toThrow('openai retries must be a whole number from 0 to 10, got NaN');
+  });
+
+  it('take the edges of each range', () => {
+    expect(() => anthropicClient({ baseUrl: 'https://api.anthropic.com', timeoutMs: 1, retries: 0 })).not.toThrow();
+    expect(() => anthropicClient({ baseUrl: 'https://api.anthropic.com', timeoutMs: 2 ** 31 - 1, retries: 10 })).not.toThrow();
+  });
+});
 
 describe('provider calls', () => {
   it('give up with provider_timeout when the provider does not answer within timeoutMs', async () => {

@@ -74,6 +74,10 @@ const WHOLE: AnswerBody<WholeAnswer> = {
 export const MAX_ANSWER_BYTES = 32 * 1024 * 1024;
 
 const DEFAULT_TIMEOUT_MS = 600_000;
+/** Node's timers hold at most 2^31 - 1 ms (about 24.8 days); a longer one fires at once. */
+const MAX_TIMEOUT_MS = 2 ** 31 - 1;
+/** Each retry waits twice as long as the last (250 ms first): the tenth waits over two minutes. */
+const MAX_RETRIES = 10;
 /** Overloaded or failing before any answer: safe to send again. 429 is not retried: the caller gets it, with Retry-After. */
 const RETRY_STATUSES = new Set([500, 502, 503, 504, 529]);
 const RETRY_BASE_DELAY_MS = 250;
@@ -108,8 +112,8 @@ export class ProviderHttp {
       throw new TypeError(`${provider} baseUrl must be http(s): ${base.protocol}`);
     this.#origin = base.origin;
     this.#basePath = base.pathname.endsWith('/') ? base.pathname : `${base.pathname}/`;
-    this.#timeoutMs = settings.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-    this.#retries = settings.retries ?? 1;
+    this.#timeoutMs = setting(provider, 'timeoutMs', settings.timeoutMs ?? DEFAULT_TIMEOUT_MS, 1, MAX_TIMEOUT_MS);
+    this.#retries = setting(provider, 'retries', settings.retries ?? 1, 0, MAX_RETRIES);
     this.#headers = { ...settings.headers };
     this.#label = PROVIDER_LABELS[provider];
     this.#ownsDispatcher = settings.dispatcher === undefined;
@@ -356,6 +360,17 @@ async function readJsonCapped(body: ResponseBody): Promise<unknown> {
     // Stopped early (too large): close it rather than leave the connection half-read.
     if (!body.readableEnded) body.destroy();
   }
+}
+
+/**
+ * A whole-number setting checked where the client is made, so that a typo fails the host's start-up rather than
+ * every call: `timeoutMs: 0` would wait forever, `retries: NaN` (an unset environment variable read as a number)
+ * would never stop trying.
+ */
+function setting(provider: Provider, name: string, value: number, min: number, max: number): number {
+  if (!Number.isInteger(value) || value < min || value > max)
+    throw new TypeError(`${provider} ${name} must be a whole number from ${min} to ${max}, got ${String(value)}`);
+  return value;
 }
 
 /**

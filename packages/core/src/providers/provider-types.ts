@@ -100,10 +100,10 @@ export interface ProviderSettings {
   baseUrl: string;
   /**
    * Milliseconds to wait for the answer to start, and the longest silence allowed inside it (a stream that
-   * stalls that long is cut off with `provider_timeout`). Default 600,000 (LLM calls are slow).
+   * stalls that long is cut off with `provider_timeout`). Default 600,000 (LLM calls are slow); 1 to 2^31 - 1.
    */
   timeoutMs?: number;
-  /** Retries on connection failures and 5xx before the answer starts. Default 1. */
+  /** Retries on connection failures and 5xx before the answer starts. Default 1; 0 to 10. */
   retries?: number;
   /** Extra static headers (e.g. a gateway's). Never a place for the key. */
   headers?: Record<string, string>;
