@@ -30,6 +30,7 @@ import type { OpenApiOptions } from './http/openapi.js';
 import { ModelDirectory } from './models/model-directory.js';
 import { PROVIDER_LIMITS, createProviderClients, type ProvidersSettings } from './providers/provider-clients.js';
 import { resealKeys, type RotationOptions, type RotationProgress } from './vault/reseal-keys.js';
+import { wholeNumberOption } from './whole-number-option.js';
 
 /** Options of {@link createByokit}. Only `storage` and `keyring` are required. */
 export interface ByokitOptions {
@@ -44,6 +45,7 @@ export interface ByokitOptions {
   /**
    * How long a decrypted key is kept in memory, and how many at most. Writes through this process are seen
    * at once; writes by another process within `ttlMs`. Default 10 s and 10,000 entries; `ttlMs: 0` disables it.
+   * Whole numbers (`ttlMs` from 0, `maxEntries` from 1): anything else makes `createByokit` reject.
    */
   keyCache?: { ttlMs?: number; maxEntries?: number };
   /** A pino-compatible logger. Default: silent. */
@@ -52,10 +54,11 @@ export interface ByokitOptions {
   now?: () => Date;
   /**
    * Provider settings from the host (never from a request): base URL, timeout, retries, static headers, an
-   * undici dispatcher. Defaults: each provider's public API, 10 minutes, 1 retry.
+   * undici dispatcher. Defaults: each provider's public API, 10 minutes, 1 retry. A timeout or a retry count no
+   * call could use (`timeoutMs: 0`, `retries: NaN`) makes `createByokit` reject.
    */
   providers?: ProvidersSettings;
-  /** How long an admin's catalog change on another node may take to be seen here. Default 30 s. */
+  /** How long an admin's catalog change on another node may take to be seen here, in whole ms. Default 30 s. */
   catalogTtlMs?: number;
   /**
    * Called with every usage record once it is made (after the answer, never delaying it), e.g. to send it to
@@ -148,6 +151,10 @@ export interface Byokit {
  * a message naming the missing key id and how many rows need it (spec/security.md, "Fail closed at start-up").
  */
 export async function createByokit(options: ByokitOptions): Promise<Byokit> {
+  // Checked before anything starts: a typo fails here, naming the option (whole-number-option.ts).
+  const keyCacheTtlMs = wholeNumberOption('keyCache.ttlMs', options.keyCache?.ttlMs ?? 10_000, 0);
+  const keyCacheEntries = wholeNumberOption('keyCache.maxEntries', options.keyCache?.maxEntries ?? 10_000, 1);
+  const catalogTtlMs = wholeNumberOption('catalogTtlMs', options.catalogTtlMs ?? 30_000, 0);
   const logger = options.logger ?? silentLogger;
   const now = options.now ?? (() => new Date());
   const keyring = 'loadKeyring' in options.keyring ? await options.keyring.loadKeyring() : options.keyring;
@@ -157,11 +164,11 @@ export async function createByokit(options: ByokitOptions): Promise<Byokit> {
   const variables = { ...DEFAULT_SYSTEM_KEY_VARIABLES, ...options.systemKeyVariables };
   const environmentKeys = readSystemKeysFromEnvironment(environment, variables, logger);
 
-  const cache = new KeyCache(options.keyCache?.ttlMs ?? 10_000, options.keyCache?.maxEntries ?? 10_000, () => now().getTime());
+  const cache = new KeyCache(keyCacheTtlMs, keyCacheEntries, () => now().getTime());
   const resolver = new KeyResolver(options.storage, keyring, environmentKeys, cache);
   const keys = new KeyManager(options.storage, keyring, resolver, environmentKeys, now);
   const clients = createProviderClients(options.providers);
-  const models = await ModelDirectory.load(options.storage, options.catalogTtlMs ?? 30_000, () => now().getTime());
+  const models = await ModelDirectory.load(options.storage, catalogTtlMs, () => now().getTime());
   const meter = new UsageMeter(options.storage, logger, now, options.onUsage);
   const budgets = new BudgetGuard(options.storage, now);
   const rateLimits = new RateLimitGuard(rateLimiterOf(options.rateLimit, now), logger);

@@ -92,7 +92,7 @@ describe('per-user rate limits', () => {
 
   it('refuses to start with a limit that is not a positive whole number of requests per minute', async () => {
     await expect(setUp({ rateLimit: { requestsPerMinute: 0.5 } })).rejects.toThrow(
-      new TypeError('memoryRateLimiter: requestsPerMinute must be a positive integer, got 0.5'),
+      new TypeError('memoryRateLimiter: requestsPerMinute must be a whole number from 1 up, got 0.5'),
     );
   });
 

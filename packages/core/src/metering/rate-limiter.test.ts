@@ -102,13 +102,13 @@ describe('memoryRateLimiter (GCRA)', () => {
   });
 
   it.each([
-    [{ requestsPerMinute: 0 }, 'memoryRateLimiter: requestsPerMinute must be a positive integer, got 0'],
-    [{ requestsPerMinute: -5 }, 'memoryRateLimiter: requestsPerMinute must be a positive integer, got -5'],
-    [{ requestsPerMinute: 1.5 }, 'memoryRateLimiter: requestsPerMinute must be a positive integer, got 1.5'],
-    [{ requestsPerMinute: Number.NaN }, 'memoryRateLimiter: requestsPerMinute must be a positive integer, got NaN'],
-    [{ requestsPerMinute: '10' as unknown as number }, 'memoryRateLimiter: requestsPerMinute must be a positive integer, got 10'],
-    [{ requestsPerMinute: 10, burst: 0 }, 'memoryRateLimiter: burst must be a positive integer, got 0'],
-    [{ requestsPerMinute: 10, maxUsers: Infinity }, 'memoryRateLimiter: maxUsers must be a positive integer, got Infinity'],
+    [{ requestsPerMinute: 0 }, 'memoryRateLimiter: requestsPerMinute must be a whole number from 1 up, got 0'],
+    [{ requestsPerMinute: -5 }, 'memoryRateLimiter: requestsPerMinute must be a whole number from 1 up, got -5'],
+    [{ requestsPerMinute: 1.5 }, 'memoryRateLimiter: requestsPerMinute must be a whole number from 1 up, got 1.5'],
+    [{ requestsPerMinute: Number.NaN }, 'memoryRateLimiter: requestsPerMinute must be a whole number from 1 up, got NaN'],
+    [{ requestsPerMinute: '10' as unknown as number }, 'memoryRateLimiter: requestsPerMinute must be a whole number from 1 up, got 10'],
+    [{ requestsPerMinute: 10, burst: 0 }, 'memoryRateLimiter: burst must be a whole number from 1 up, got 0'],
+    [{ requestsPerMinute: 10, maxUsers: Infinity }, 'memoryRateLimiter: maxUsers must be a whole number from 1 up, got Infinity'],
     [
       { requestsPerMinute: 10, now: 5 as unknown as () => number },
       'memoryRateLimiter: now must be a function returning milliseconds, got number',

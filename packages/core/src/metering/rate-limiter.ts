@@ -1,3 +1,5 @@
+import { wholeNumberOption } from '../whole-number-option.js';
+
 /** What a {@link RateLimiter} decided about one request: let it through, or refuse it and say when to retry. */
 export type RateDecision = { allowed: true } | { allowed: false; retryAfterMs: number };
 
@@ -47,12 +49,12 @@ const ALLOWED: RateDecision = Object.freeze({ allowed: true });
  * the least recently admitted user is forgotten, which can only let that user through sooner, never refuse
  * anyone wrongly.
  *
- * @throws TypeError at construction when an option is not a positive integer.
+ * @throws TypeError at construction when an option is not a whole number from 1 up.
  */
 export function memoryRateLimiter(options: MemoryRateLimiterOptions): RateLimiter {
-  const requestsPerMinute = positiveInteger('requestsPerMinute', options.requestsPerMinute);
-  const burst = positiveInteger('burst', options.burst ?? requestsPerMinute);
-  const maxUsers = positiveInteger('maxUsers', options.maxUsers ?? 100_000);
+  const requestsPerMinute = wholeNumberOption('memoryRateLimiter: requestsPerMinute', options.requestsPerMinute, 1);
+  const burst = wholeNumberOption('memoryRateLimiter: burst', options.burst ?? requestsPerMinute, 1);
+  const maxUsers = wholeNumberOption('memoryRateLimiter: maxUsers', options.maxUsers ?? 100_000, 1);
   if (options.now !== undefined && typeof options.now !== 'function') {
     throw new TypeError(`memoryRateLimiter: now must be a function returning milliseconds, got ${typeof options.now}`);
   }
@@ -86,11 +88,4 @@ export function memoryRateLimiter(options: MemoryRateLimiterOptions): RateLimite
       return ALLOWED;
     },
   };
-}
-
-function positiveInteger(name: string, value: unknown): number {
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) {
-    throw new TypeError(`memoryRateLimiter: ${name} must be a positive integer, got ${String(value)}`);
-  }
-  return value;
 }

@@ -8,6 +8,7 @@ import { scrubSecrets } from '../keys/scrub-secrets.js';
 import type { ProviderSettings, ProviderStreamEvent } from './provider-types.js';
 import { MAX_REFUSAL_BYTES, ServerSentEvents, type StreamDecoder, type StreamedAnswer } from './server-sent-events.js';
 import { transportError } from './transport-error.js';
+import { wholeNumberOption } from '../whole-number-option.js';
 
 /** What a provider said in an error body, once parsed by its client. */
 export interface UpstreamErrorInfo {
@@ -112,8 +113,8 @@ export class ProviderHttp {
       throw new TypeError(`${provider} baseUrl must be http(s): ${base.protocol}`);
     this.#origin = base.origin;
     this.#basePath = base.pathname.endsWith('/') ? base.pathname : `${base.pathname}/`;
-    this.#timeoutMs = setting(provider, 'timeoutMs', settings.timeoutMs ?? DEFAULT_TIMEOUT_MS, 1, MAX_TIMEOUT_MS);
-    this.#retries = setting(provider, 'retries', settings.retries ?? 1, 0, MAX_RETRIES);
+    this.#timeoutMs = wholeNumberOption(`${provider} timeoutMs`, settings.timeoutMs ?? DEFAULT_TIMEOUT_MS, 1, MAX_TIMEOUT_MS);
+    this.#retries = wholeNumberOption(`${provider} retries`, settings.retries ?? 1, 0, MAX_RETRIES);
     this.#headers = { ...settings.headers };
     this.#label = PROVIDER_LABELS[provider];
     this.#ownsDispatcher = settings.dispatcher === undefined;
@@ -360,17 +361,6 @@ async function readJsonCapped(body: ResponseBody): Promise<unknown> {
     // Stopped early (too large): close it rather than leave the connection half-read.
     if (!body.readableEnded) body.destroy();
   }
-}
-
-/**
- * A whole-number setting checked where the client is made, so that a typo fails the host's start-up rather than
- * every call: `timeoutMs: 0` would wait forever, `retries: NaN` (an unset environment variable read as a number)
- * would never stop trying.
- */
-function setting(provider: Provider, name: string, value: number, min: number, max: number): number {
-  if (!Number.isInteger(value) || value < min || value > max)
-    throw new TypeError(`${provider} ${name} must be a whole number from ${min} to ${max}, got ${String(value)}`);
-  return value;
 }
 
 /**

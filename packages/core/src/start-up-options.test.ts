@@ -1,0 +1,42 @@
+import { describe, expect, it } from 'vitest';
+import { createByokit, type ByokitOptions } from './byokit.js';
+import { testKeyring } from './http/test-helpers.js';
+import { memoryStorage } from './storage/memory-storage.js';
+
+// A host's numeric options are often read from the environment, where a typo or an unset variable becomes NaN.
+// Each is checked before byokit starts (whole-number-option.ts): NaN would have kept a cached key for ever, retried
+// a failing provider without end, or turned a timeout off.
+const start = (options: Partial<ByokitOptions>) =>
+  createByokit({ keyring: testKeyring(), storage: memoryStorage(), environment: {}, ...options });
+
+describe('createByokit', () => {
+  it.each<[string, Partial<ByokitOptions>, string]>([
+    ['a NaN key cache lifetime', { keyCache: { ttlMs: Number.NaN } }, 'keyCache.ttlMs must be a whole number from 0 up, got NaN'],
+    ['a negative key cache lifetime', { keyCache: { ttlMs: -1 } }, 'keyCache.ttlMs must be a whole number from 0 up, got -1'],
+    ['an empty key cache', { keyCache: { maxEntries: 0 } }, 'keyCache.maxEntries must be a whole number from 1 up, got 0'],
+    ['a fractional catalog lifetime', { catalogTtlMs: 1.5 }, 'catalogTtlMs must be a whole number from 0 up, got 1.5'],
+    [
+      'retries from an unset variable',
+      { providers: { openai: { retries: Number.parseInt('', 10) } } },
+      'openai retries must be a whole number from 0 to 10, got NaN',
+    ],
+    ['a zero timeout', { providers: { google: { timeoutMs: 0 } } }, 'google timeoutMs must be a whole number from 1 to 2147483647, got 0'],
+    [
+      'a NaN rate',
+      { rateLimit: { requestsPerMinute: Number.NaN } },
+      'memoryRateLimiter: requestsPerMinute must be a whole number from 1 up, got NaN',
+    ],
+  ])('refuses to start on %s, naming the option', async (_what, options, message) => {
+    await expect(start(options)).rejects.toThrow(new TypeError(message));
+  });
+
+  it('starts with each option at the edge of its range', async () => {
+    const byokit = await start({
+      keyCache: { ttlMs: 0, maxEntries: 1 },
+      catalogTtlMs: 0,
+      providers: { anthropic: { timeoutMs: 1, retries: 0 }, openai: { timeoutMs: 2 ** 31 - 1, retries: 10 } },
+      rateLimit: { requestsPerMinute: 1 },
+    });
+    await byokit.close();
+  });
+});
