@@ -415,6 +415,12 @@ describe('schema and prefix names', () => {
     expect(sent).toEqual([]);
   });
 
+  it.each([Number.NaN, 0, -1, 2.5, Number.POSITIVE_INFINITY])('refuses a pool size of %s before opening any connection', (poolSize) => {
+    expect(() => postgresStorage({ connectionString: 'postgres://nobody@127.0.0.1:1/none', poolSize })).toThrow(
+      new TypeError(`poolSize must be a whole number from 1 up, got ${poolSize}`),
+    );
+  });
+
   it.each(badPrefixes)('refuses the table prefix %j before running any SQL', (tablePrefix) => {
     const { sent, pool, pglite } = recordingDatabases();
     expect(() => postgresStorage({ pool, tablePrefix })).toThrow(TypeError);

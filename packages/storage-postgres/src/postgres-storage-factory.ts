@@ -19,7 +19,10 @@ export interface TableOptions {
 export type PostgresStorageOptions = TableOptions &
   (
     | { /** Your node-postgres pool; byokit never ends it. */ pool: pg.Pool }
-    | { /** byokit opens (and on `close()` ends) a pool of its own. */ connectionString: string; /** Default 10. */ poolSize?: number }
+    | {
+        /** byokit opens (and on `close()` ends) a pool of its own. */ connectionString: string;
+        /** Connections at most: a whole number from 1 up. Default 10. */ poolSize?: number;
+      }
     | { /** An embedded PGlite instance of yours; byokit never closes it. */ pglite: PGlite }
   );
 
@@ -36,9 +39,14 @@ export function postgresStorage(options: PostgresStorageOptions): PostgresStorag
   const names = sqlNames(options.schema, options.tablePrefix);
   if ('pool' in options) return storageOn(poolDatabase(options.pool, false), names);
   if ('pglite' in options) return storageOn(pgliteDatabase(options.pglite, false), names);
+  const poolSize = options.poolSize ?? 10;
+  // pg quietly reads 0 and NaN (an unset environment variable read as a number) as its default of 10, a
+  // negative size as no connection ever, and Infinity as no limit: refused here instead, by name.
+  if (!Number.isInteger(poolSize) || poolSize < 1)
+    throw new TypeError(`poolSize must be a whole number from 1 up, got ${String(poolSize)}`);
   const pool = new pg.Pool({
     connectionString: options.connectionString,
-    max: options.poolSize ?? 10,
+    max: poolSize,
     connectionTimeoutMillis: 5_000,
     idleTimeoutMillis: 30_000,
   });
