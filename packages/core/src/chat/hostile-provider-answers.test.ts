@@ -261,5 +261,5 @@ describe('hostile provider answers', () => {
       '502 provider_unavailable',
     ])
       expect([...outcomes]).toContain(outcome);
-  });
+  }, 120_000);
 });
