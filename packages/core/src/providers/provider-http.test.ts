@@ -56,6 +56,18 @@ describe("a provider's settings", () => {
     );
   });
 
+  it.each([
+    ['a value with CR LF', { 'x-gateway': 'secret-token\r\nx-injected: 1' }, 'x-gateway'],
+    ['a value with NUL', { 'x-gateway': 'secret-token\u0000' }, 'x-gateway'],
+    ['a name with a space', { 'x gateway': 'secret-token' }, 'x gateway'],
+    ['a value that is not a string', { 'x-gateway': 5 as unknown as string }, 'x-gateway'],
+  ])('refuse static headers with %s, naming the header and never quoting its value', (_what, headers, name) => {
+    const make = () => anthropicClient({ baseUrl: 'https://api.anthropic.com', headers });
+    expect(make).toThrow(
+      new TypeError(`anthropic headers: "${name}" needs a token for a name and a string without CR, LF or NUL for a value`),
+    );
+  });
+
   it('take the edges of each range', () => {
     expect(() => anthropicClient({ baseUrl: 'https://api.anthropic.com', timeoutMs: 1, retries: 0 })).not.toThrow();
     expect(() => anthropicClient({ baseUrl: 'https://api.anthropic.com', timeoutMs: 2 ** 31 - 1, retries: 10 })).not.toThrow();

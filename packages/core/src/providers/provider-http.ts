@@ -1,4 +1,5 @@
 import type { EventEmitter } from 'node:events';
+import { validateHeaderName, validateHeaderValue } from 'node:http';
 import { Pool, type Dispatcher } from 'undici';
 import { jsonOrUndefined, readAtMost } from '../bytes.js';
 import { ByokitError } from '../errors.js';
@@ -115,7 +116,7 @@ export class ProviderHttp {
     this.#basePath = base.pathname.endsWith('/') ? base.pathname : `${base.pathname}/`;
     this.#timeoutMs = wholeNumberOption(`${provider} timeoutMs`, settings.timeoutMs ?? DEFAULT_TIMEOUT_MS, 1, MAX_TIMEOUT_MS);
     this.#retries = wholeNumberOption(`${provider} retries`, settings.retries ?? 1, 0, MAX_RETRIES);
-    this.#headers = { ...settings.headers };
+    this.#headers = staticHeaders(provider, settings.headers);
     this.#label = PROVIDER_LABELS[provider];
     this.#ownsDispatcher = settings.dispatcher === undefined;
     // A client only ever calls its base URL's origin: a Pool of keep-alive connections to it, without an Agent's
@@ -361,6 +362,25 @@ async function readJsonCapped(body: ResponseBody): Promise<unknown> {
     // Stopped early (too large): close it rather than leave the connection half-read.
     if (!body.readableEnded) body.destroy();
   }
+}
+
+/**
+ * The host's static headers, checked where the client is made: undici refuses a bad name or value on every
+ * call, which would read as the provider being unreachable. The value is never quoted: it may be a secret.
+ */
+function staticHeaders(provider: Provider, headers: Record<string, string> = {}): Record<string, string> {
+  for (const [name, value] of Object.entries(headers)) {
+    try {
+      validateHeaderName(name);
+      if (typeof value !== 'string') throw new TypeError('not a string');
+      validateHeaderValue(name, value);
+    } catch {
+      throw new TypeError(
+        `${provider} headers: ${JSON.stringify(name)} needs a token for a name and a string without CR, LF or NUL for a value`,
+      );
+    }
+  }
+  return { ...headers };
 }
 
 /**
