@@ -198,22 +198,23 @@ export async function createByokit(options: ByokitOptions): Promise<Byokit> {
       }
       return fetchHandler(request);
     },
-    resolveKey: (principal, provider) => resolver.resolve(principal.userId, provider),
+    resolveKey: async (principal, provider) => resolver.resolve(validUserId(principal.userId), provider),
     rotateKeys: (rotationOptions) => resealKeys(options.storage, keyring, logger, rotationOptions),
     keyRowsByMasterKeyId: () => options.storage.countKeysByMasterKeyId(),
     chat: async (principal, request, chatOptions) => {
-      const { completion } = await chat.complete(principal.userId, validChatRequest(request), callContext(chatOptions));
+      const { completion } = await chat.complete(validUserId(principal.userId), validChatRequest(request), callContext(chatOptions));
       return completion;
     },
     chatStream: (principal, request, chatOptions) => ({
       async *[Symbol.asyncIterator]() {
-        const { chunks } = await chat.stream(principal.userId, validChatRequest(request), callContext(chatOptions));
+        const { chunks } = await chat.stream(validUserId(principal.userId), validChatRequest(request), callContext(chatOptions));
         yield* chunks;
       },
     }),
     usage: {
-      query: (request = {}) => usage.summary(request),
-      events: (userId, page = {}) => usage.events(userId, page.limit ?? 100, page.cursor),
+      query: async (request = {}) =>
+        usage.summary(request.userId === undefined ? request : { ...request, userId: validUserId(request.userId) }),
+      events: async (userId, page = {}) => usage.events(validUserId(userId), page.limit ?? 100, page.cursor),
     },
     close: async () => {
       cache.clear();
@@ -235,6 +236,15 @@ function rateLimiterOf(option: ByokitOptions['rateLimit'], now: () => Date): Rat
 /** A programmatic call's context: its signal, and a request id of its own unless the caller gave one. */
 function callContext(options: ChatOptions | undefined): ChatCallContext {
   return { signal: options?.signal, requestId: options?.requestId ?? crypto.randomUUID() };
+}
+
+/**
+ * A user id given in code, held to the rule the routes hold the host's principal to: a NUL (U+0000) would fail in
+ * PostgreSQL's storage alone, as its raw error.
+ */
+function validUserId(userId: unknown): string {
+  if (typeof userId === 'string' && userId !== '' && !userId.includes('\u0000')) return userId;
+  throw new ByokitError('validation_failed', 'userId must be a non-empty string without NUL (U+0000).');
 }
 
 /** Programmatic callers get the same validation as the route: one schema for both. */

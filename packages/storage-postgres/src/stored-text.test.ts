@@ -60,4 +60,25 @@ describe.each(databases)('text with a NUL character, on %s', (_name, openStorage
 
     expect((await call(byokit, 'POST', '/llm-models/', { ...model, display_name: 'GPT Test' })).status).toBe(201);
   });
+
+  it("a user id with a NUL given in code is a ByokitError validation_failed, not the database's raw error", async () => {
+    const { byokit } = await openByokit();
+    const userId = 'user\u0000alice';
+    const chatRequest = { model_id: '564e8710-43a9-406f-b0ab-e8d651a33e82', messages: [{ role: 'user' as const, content: 'Hi' }] };
+    const calls: Array<() => Promise<unknown>> = [
+      () => byokit.chat({ userId }, chatRequest),
+      async () => {
+        for await (const chunk of byokit.chatStream({ userId }, chatRequest)) void chunk;
+      },
+      () => byokit.resolveKey({ userId }, 'anthropic'),
+      () => byokit.usage.events(userId),
+      () => byokit.usage.query({ userId }),
+    ];
+    for (const run of calls)
+      await expect(run()).rejects.toMatchObject({
+        code: 'validation_failed',
+        message: 'userId must be a non-empty string without NUL (U+0000).',
+      });
+    await expect(byokit.usage.events('user-alice')).resolves.toMatchObject({ records: [] });
+  });
 });
