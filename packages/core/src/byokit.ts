@@ -142,7 +142,10 @@ export interface Byokit {
     /** One user's records, newest first: pass `next` back as `cursor` for the following page. */
     events(userId: string, page?: { limit?: number; cursor?: string }): Promise<UsagePage>;
   };
-  /** Releases what byokit holds: waits for usage records still being written, then closes connections. */
+  /**
+   * Releases what byokit holds: waits for usage records still being written, then closes connections. Stop
+   * serving requests first: calls after it fail. Calling it again waits for the same close.
+   */
   close(): Promise<void>;
 }
 
@@ -186,6 +189,7 @@ export async function createByokit(options: ByokitOptions): Promise<Byokit> {
     logger,
   );
 
+  let closing: Promise<void> | undefined;
   const fetchHandler = options.fetchHandler && createFetchHandler({ handle }, { ...options.fetchHandler, fallThrough: false });
 
   return {
@@ -216,12 +220,15 @@ export async function createByokit(options: ByokitOptions): Promise<Byokit> {
         usage.summary(request.userId === undefined ? request : { ...request, userId: validUserId(request.userId) }),
       events: async (userId, page = {}) => usage.events(validUserId(userId), page.limit ?? 100, page.cursor),
     },
-    close: async () => {
-      cache.clear();
-      await meter.flush();
-      await Promise.all(Object.values(clients).map((client) => client.close?.()));
-      await options.storage.close?.();
-    },
+    // Once: a host may well close twice (a signal handler and its own teardown), and the second must not fail
+    // on connections the first already closed.
+    close: () =>
+      (closing ??= (async () => {
+        cache.clear();
+        await meter.flush();
+        await Promise.all(Object.values(clients).map((client) => client.close?.()));
+        await options.storage.close?.();
+      })()),
   };
 }
 
