@@ -16,6 +16,16 @@ describe('an embedded database folder is opened by one process at a time', () =>
     await second.close();
   });
 
+  it('closes once: closing the first opening again leaves the next opening its lock', async () => {
+    const dataDir = join(mkdtempSync(join(tmpdir(), 'byokit-lock-')), 'pgdata');
+    const first = await embeddedPostgresStorage({ dataDir });
+    await first.close();
+    const second = await embeddedPostgresStorage({ dataDir });
+    await first.close();
+    await expect(embeddedPostgresStorage({ dataDir })).rejects.toThrow(/open in process \d+ \(this one\)/);
+    await second.close();
+  });
+
   it('takes over a lock left by a process that no longer runs', async () => {
     const dataDir = join(mkdtempSync(join(tmpdir(), 'byokit-lock-')), 'pgdata');
     const gone = spawnSync(process.execPath, ['-e', 'console.log(process.pid)'], { encoding: 'utf8' }).stdout.trim();

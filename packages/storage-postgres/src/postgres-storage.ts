@@ -30,7 +30,7 @@ export interface PostgresStorage extends Storage {
   migrate(): Promise<MigrationResult>;
   /** The database, for a host that wants to keep its own tables in it too. */
   readonly database: Database;
-  /** Ends the connections byokit opened (a pool or PGlite you passed in stays open). */
+  /** Ends the connections byokit opened (a pool or PGlite you passed in stays open). Again: waits for the same close. */
   close(): Promise<void>;
 }
 
@@ -398,6 +398,7 @@ export function storageOn(database: Database, names: SqlNames): PostgresStorage 
   const holds = names.table('budget_reservations');
   const monthlySpend = names.table('monthly_spend');
   const holdBudget = names.table('hold_budget');
+  let closing: Promise<void> | undefined;
 
   /**
    * Appends usage records, adds their cost to each user's monthly spend, and ends the calls' holds: one
@@ -689,6 +690,7 @@ export function storageOn(database: Database, names: SqlNames): PostgresStorage 
         return row!.outcome;
       }),
 
-    close: () => database.close(),
+    // Once, as byokit.close(): a second call waits for the first instead of failing on a pool already ended.
+    close: () => (closing ??= database.close()),
   };
 }

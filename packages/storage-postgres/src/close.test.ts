@@ -1,0 +1,10 @@
+import { describe, expect, it } from 'vitest';
+import { postgresStorage } from './index.js';
+
+describe('closing a storage', () => {
+  it('ends the pool it opened once, however often it is closed', async () => {
+    const storage = postgresStorage({ connectionString: 'postgres://nobody@127.0.0.1:1/none' });
+    await Promise.all([storage.close(), storage.close()]);
+    await expect(storage.close()).resolves.toBeUndefined();
+  });
+});
