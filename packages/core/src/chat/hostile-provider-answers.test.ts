@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ErrorCode } from '../errors.js';
+import { isByokitError, type ErrorCode } from '../errors.js';
 import { admin, alice, call, testByokit } from '../http/test-helpers.js';
 import { fakeProviderKey } from '../keys/fake-keys.js';
 import type { Provider } from '../keys/providers.js';
@@ -188,25 +188,31 @@ async function everyRecord(storage: Storage): Promise<UsageRecord[]> {
   return records;
 }
 
+/** byokit with a system key for each provider, all pointed at the fake upstream; what it logs is kept. */
+async function setUp() {
+  const logged: string[] = [];
+  const log = (level: string) => (context: Record<string, unknown>, message: string) =>
+    void logged.push(`${level} ${message} ${JSON.stringify(context)}`);
+  const logger: Logger = { debug: () => {}, info: log('info'), warn: log('warn'), error: log('error') };
+  const providers = {
+    anthropic: { baseUrl: upstream.origin, retries: 0 },
+    openai: { baseUrl: `${upstream.origin}/v1`, retries: 0 },
+    google: { baseUrl: upstream.origin, retries: 0 },
+  };
+  const environment = { ANTHROPIC_API_KEY: keys.anthropic, OPENAI_API_KEY: keys.openai, GOOGLE_API_KEY: keys.google };
+  const { byokit, storage } = await testByokit({ providers, environment, logger });
+  const catalog = (await call(byokit, 'GET', '/llm-models/?all=true', { principal: admin }))!.json.data as Array<{
+    id: string;
+    provider: Provider;
+    is_active: boolean;
+  }>;
+  const modelOf = (provider: Provider) => catalog.find((model) => model.provider === provider && model.is_active)!.id;
+  return { byokit, storage, logged, modelOf };
+}
+
 describe('hostile provider answers', () => {
   it(`${CASES} mutated answers: a completion or a provider error each, no internal error, no key, one billable record per call`, async () => {
-    const logged: string[] = [];
-    const log = (level: string) => (context: Record<string, unknown>, message: string) =>
-      void logged.push(`${level} ${message} ${JSON.stringify(context)}`);
-    const logger: Logger = { debug: () => {}, info: log('info'), warn: log('warn'), error: log('error') };
-    const providers = {
-      anthropic: { baseUrl: upstream.origin, retries: 0 },
-      openai: { baseUrl: `${upstream.origin}/v1`, retries: 0 },
-      google: { baseUrl: upstream.origin, retries: 0 },
-    };
-    const environment = { ANTHROPIC_API_KEY: keys.anthropic, OPENAI_API_KEY: keys.openai, GOOGLE_API_KEY: keys.google };
-    const { byokit, storage } = await testByokit({ providers, environment, logger });
-    const catalog = (await call(byokit, 'GET', '/llm-models/?all=true', { principal: admin }))!.json.data as Array<{
-      id: string;
-      provider: Provider;
-      is_active: boolean;
-    }>;
-    const modelOf = (provider: Provider) => catalog.find((model) => model.provider === provider && model.is_active)!.id;
+    const { byokit, storage, logged, modelOf } = await setUp();
 
     const faults: string[] = [];
     const texts: Array<[string, string]> = [];
@@ -261,5 +267,29 @@ describe('hostile provider answers', () => {
       '502 provider_unavailable',
     ])
       expect([...outcomes]).toContain(outcome);
+  }, 120_000);
+
+  it('the same through byokit.chat and chatStream in code: a completion, or a ByokitError with a provider code', async () => {
+    const { byokit, logged, modelOf } = await setUp();
+    const faults: string[] = [];
+    for (let index = 0; index < CASES; index++) {
+      const provider = pick(PROVIDERS);
+      const stream = random() < 0.5;
+      answer = hostileAnswer(provider, stream);
+      const request = { model_id: modelOf(provider), messages: [{ role: 'user' as const, content: 'Hi' }], max_tokens: 100 };
+      const outcome = stream
+        ? (async () => {
+            for await (const chunk of byokit.chatStream(alice, request)) void chunk;
+          })()
+        : byokit.chat(alice, request);
+      const error: unknown = await outcome.then(
+        () => undefined,
+        (caught: unknown) => caught,
+      );
+      if (error !== undefined && !(isByokitError(error) && PROVIDER_CODES.has(error.code)))
+        faults.push(`#${index} ${provider} ${stream ? 'stream' : 'plain'}: ${String(error)}`);
+    }
+    expect(faults).toEqual([]);
+    expect(logged.filter((line) => line.includes('usage record'))).toEqual([]);
   }, 120_000);
 });
