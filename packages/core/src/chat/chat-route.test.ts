@@ -363,6 +363,18 @@ describe('provider failures in the contract', () => {
     expect(Number(response!.headers['retry-after'])).toBeGreaterThan(0);
   });
 
+  it.each(['0', 'Wed, 21 Oct 2015 07:28:00 GMT'])(
+    'passes a provider Retry-After of %s on as 1 s, not an invitation to a hot loop',
+    async (header) => {
+      const { byokit, modelOf } = await setUp();
+      await call(byokit, 'PATCH', '/users/me/api-key', { principal: alice, body: { anthropic_api_key: fakeProviderKey('anthropic') } });
+      mock.failNext('anthropic', { status: 429, headers: { 'retry-after': header } });
+      const response = await call(byokit, 'POST', '/llm/chat/completions', { principal: alice, body: hello(modelOf('anthropic').id) });
+      expect(response!.json.error.code).toBe('provider_rate_limited');
+      expect(response!.headers['retry-after']).toBe('1');
+    },
+  );
+
   it.each([
     [500, 502, 'provider_unavailable'],
     [400, 502, 'provider_error'],

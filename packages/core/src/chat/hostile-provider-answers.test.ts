@@ -236,7 +236,7 @@ describe('hostile provider answers', () => {
       outcomes.add(`${response!.status} ${code ?? 'ok'}`);
       if (code !== undefined && !PROVIDER_CODES.has(code)) faults.push(`${what} → ${response!.status} ${code}`);
       const retryAfter = response!.headers['retry-after'];
-      if (retryAfter !== undefined && !/^\d{1,13}$/.test(retryAfter)) faults.push(`${what} → Retry-After: ${retryAfter}`);
+      if (retryAfter !== undefined && !/^[1-9]\d{0,12}$/.test(retryAfter)) faults.push(`${what} → Retry-After: ${retryAfter}`);
       if (response!.status === 200 && stream && code === undefined) {
         const events = response!.events;
         if (events.at(-1) !== '[DONE]') faults.push(`${what} → a stream without [DONE]`);

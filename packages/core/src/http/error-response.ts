@@ -72,7 +72,9 @@ export function errorResponse(
       requestId,
     );
     const headers = baseHeaders(requestId);
-    if (retryAfterSeconds !== undefined) headers['retry-after'] = String(Math.max(0, Math.ceil(retryAfterSeconds)));
+    // Whole seconds, at least 1, as byokit's own rate limit gives: `Retry-After: 0` (a provider's, or a date
+    // already past) invites a client's hot loop.
+    if (retryAfterSeconds !== undefined) headers['retry-after'] = String(Math.max(1, Math.ceil(retryAfterSeconds)));
     if (error.status >= 500) logger.error({ requestId, code: error.code, cause: describe(error.cause) }, error.message);
     return { status: error.status, headers, body: JSON.stringify(body) };
   }
