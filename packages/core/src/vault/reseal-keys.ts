@@ -3,6 +3,7 @@ import { openProviderKey, sealProviderKey } from '../crypto/envelope.js';
 import type { Keyring } from '../crypto/keyring.js';
 import type { Logger } from '../logging/logger.js';
 import type { KeyRowCursor, Storage } from '../storage/storage.js';
+import { wholeNumberOption } from '../whole-number-option.js';
 
 /** How far a re-encryption run got. */
 export interface RotationProgress {
@@ -18,7 +19,7 @@ export interface RotationProgress {
 
 /** Options of a re-encryption run. */
 export interface RotationOptions {
-  /** Rows per page. Default 500. */
+  /** Rows per page: a whole number from 1 to 10,000. Default 500. */
   batchSize?: number;
   /** Stops the run after the current row; run again to resume. */
   signal?: AbortSignal;
@@ -39,7 +40,8 @@ export async function resealKeys(
   logger: Logger,
   options: RotationOptions = {},
 ): Promise<RotationProgress> {
-  const batchSize = options.batchSize ?? 500;
+  // A page of 0 (or NaN) rows would end the run at once, as if nothing were left to re-seal.
+  const batchSize = wholeNumberOption('rotateKeys batchSize', options.batchSize ?? 500, 1, 10_000);
   const progress: RotationProgress = { resealed: 0, skipped: 0, failed: 0, scanned: 0 };
   let cursor: KeyRowCursor | undefined;
   while (!options.signal?.aborted) {

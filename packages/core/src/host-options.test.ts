@@ -4,8 +4,8 @@ import { testKeyring } from './http/test-helpers.js';
 import { memoryStorage } from './storage/memory-storage.js';
 
 // A host's numeric options are often read from the environment, where a typo or an unset variable becomes NaN.
-// Each is checked before byokit starts (whole-number-option.ts): NaN would have kept a cached key for ever, retried
-// a failing provider without end, or turned a timeout off.
+// Each is checked before it is used (whole-number-option.ts): NaN would have kept a cached key for ever, retried
+// a failing provider without end, turned a timeout off, or ended a key rotation at once.
 const start = (options: Partial<ByokitOptions>) =>
   createByokit({ keyring: testKeyring(), storage: memoryStorage(), environment: {}, ...options });
 
@@ -37,6 +37,16 @@ describe('createByokit', () => {
       providers: { anthropic: { timeoutMs: 1, retries: 0 }, openai: { timeoutMs: 2 ** 31 - 1, retries: 10 } },
       rateLimit: { requestsPerMinute: 1 },
     });
+    await byokit.close();
+  });
+});
+
+describe('byokit.rotateKeys', () => {
+  it.each([0, Number.NaN, -1, 10_001])('refuses a batch size of %s rather than end at once as if nothing were left', async (batchSize) => {
+    const byokit = await start({});
+    await expect(byokit.rotateKeys({ batchSize })).rejects.toThrow(
+      new TypeError(`rotateKeys batchSize must be a whole number from 1 to 10000, got ${batchSize}`),
+    );
     await byokit.close();
   });
 });
