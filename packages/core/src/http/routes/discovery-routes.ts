@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { normalisePrefix } from '../mount-prefix.js';
 import { openApiDocument, type OpenApiDocument, type OpenApiOptions } from '../openapi.js';
 import { defineRoute, type Route } from '../route.js';
 
@@ -19,6 +20,8 @@ const openApiBody = z.looseObject({
  * (Swagger UI, client generators) fetch it before they have any credential.
  */
 export function withOpenApiRoute(options: OpenApiOptions, routes: readonly Route<any, any, any>[]): Route<any, any, any>[] {
+  // The document is made on its first request; its prefix is checked now, so that a bad one fails at start-up.
+  normalisePrefix(options.prefix ?? '/v2');
   let document: OpenApiDocument | undefined;
   const all: Route<any, any, any>[] = [...routes];
   all.push(
