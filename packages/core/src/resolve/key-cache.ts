@@ -12,6 +12,11 @@ interface Entry {
  */
 export class KeyCache {
   readonly #entries = new Map<string, Entry>();
+  /**
+   * Invalidations so far. A read of storage that began before one may return what the write replaced, and
+   * must not cache it: without this, a key deleted while a request was reading it stayed in use until the TTL.
+   */
+  #invalidations = 0;
 
   constructor(
     private readonly ttlMs: number,
@@ -30,8 +35,13 @@ export class KeyCache {
     return entry.key;
   }
 
-  set(slot: string, key: SecretKey | null): void {
-    if (this.ttlMs <= 0) return;
+  /** Take before reading storage, and pass to {@link set}: what a read found is cached only if nothing was invalidated since. */
+  mark(): number {
+    return this.#invalidations;
+  }
+
+  set(slot: string, key: SecretKey | null, readSince: number): void {
+    if (this.ttlMs <= 0 || readSince !== this.#invalidations) return;
     this.#entries.delete(slot);
     if (this.#entries.size >= this.maxEntries) {
       const oldest = this.#entries.keys().next().value;
@@ -41,10 +51,12 @@ export class KeyCache {
   }
 
   delete(slot: string): void {
+    this.#invalidations++;
     this.#entries.delete(slot);
   }
 
   clear(): void {
+    this.#invalidations++;
     this.#entries.clear();
   }
 }

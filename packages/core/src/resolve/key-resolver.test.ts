@@ -117,6 +117,35 @@ describe('key resolution: the decrypted-key cache', () => {
     await expect(byokit.resolveKey(alice, 'anthropic')).rejects.toMatchObject({ code: 'api_key_required' });
   });
 
+  it('does not cache a key read before a write through this process that ended meanwhile', async () => {
+    // A chat reads the personal key while the user deletes it: the read began first and returns the old key,
+    // which that chat may use; but the write has ended, so no later call may use the old key from the cache.
+    const storage = memoryStorage();
+    let holdReads: Promise<void> | undefined;
+    const slow = {
+      ...storage,
+      getKey: async (...args: Parameters<typeof storage.getKey>) => {
+        const row = await storage.getKey(...args);
+        await holdReads;
+        return row;
+      },
+    };
+    const byokit = await createByokit({ storage: slow, keyring: testKeyring(), environment: {}, keyCache: { ttlMs: 60_000 } });
+    const old = fakeProviderKey('anthropic');
+    await call(byokit, 'PATCH', '/users/me/api-key', { principal: alice, body: { anthropic_api_key: old } });
+
+    let release!: () => void;
+    holdReads = new Promise((resolve) => (release = resolve));
+    const during = byokit.resolveKey(alice, 'anthropic');
+    await new Promise((resolve) => setImmediate(resolve));
+    holdReads = undefined;
+    await call(byokit, 'DELETE', '/users/me/api-key', { principal: alice });
+    release();
+
+    expect((await during).key.reveal()).toBe(old);
+    await expect(byokit.resolveKey(alice, 'anthropic')).rejects.toMatchObject({ code: 'api_key_required' });
+  });
+
   it("sees another process's write once the TTL has passed, not before", async () => {
     let now = Date.parse('2026-11-25T10:00:00Z');
     const storage = memoryStorage();
