@@ -11,7 +11,9 @@ import type { Storage } from '../storage/storage.js';
 export class ModelDirectory {
   #catalog: ModelCatalog;
   #loadedAt: number;
-  #reload: Promise<ModelCatalog> | undefined;
+  #reload: Promise<void> | undefined;
+  /** Saves through this node so far: a reload that began before one may have read the catalog without it. */
+  #saves = 0;
 
   private constructor(
     private readonly storage: Storage,
@@ -30,17 +32,26 @@ export class ModelDirectory {
   /** The catalog now; reloads (once, shared by concurrent callers) when it is stale. */
   async catalog(): Promise<ModelCatalog> {
     if (this.now() - this.#loadedAt < this.ttlMs) return this.#catalog;
-    this.#reload ??= catalogFrom(this.storage).finally(() => (this.#reload = undefined));
-    this.#catalog = await this.#reload;
-    this.#loadedAt = this.now();
+    this.#reload ??= this.#load().finally(() => (this.#reload = undefined));
+    await this.#reload;
     return this.#catalog;
   }
 
   /** Saves an admin's model (new or changed) and puts it in force on this node at once. */
   async save(model: CatalogModel): Promise<CatalogModel> {
     await this.storage.saveModel(model, new Date(this.now()));
+    this.#saves++;
     this.#catalog = this.#catalog.withOverride(model);
     return model;
+  }
+
+  async #load(): Promise<void> {
+    const saves = this.#saves;
+    const catalog = await catalogFrom(this.storage);
+    // A save meanwhile may be missing from what was read: keep the catalog it made, and read again next time.
+    if (saves !== this.#saves) return;
+    this.#catalog = catalog;
+    this.#loadedAt = this.now();
   }
 }
 
