@@ -26,6 +26,7 @@ import { chatRoutes } from './http/routes/chat-routes.js';
 import { openAIRoutes } from './http/routes/openai-routes.js';
 import { modelRoutes } from './http/routes/model-routes.js';
 import { withOpenApiRoute } from './http/routes/discovery-routes.js';
+import { isStorableUserId } from './http/routes/stored-text.js';
 import type { OpenApiOptions } from './http/openapi.js';
 import { ModelDirectory } from './models/model-directory.js';
 import { PROVIDER_LIMITS, createProviderClients, type ProvidersSettings } from './providers/provider-clients.js';
@@ -223,8 +224,10 @@ export async function createByokit(options: ByokitOptions): Promise<Byokit> {
       },
     }),
     usage: {
-      query: async (request = {}) =>
-        usage.summary(request.userId === undefined ? request : { ...request, userId: validUserId(request.userId) }),
+      query: async (request = {}) => {
+        if (request.userId !== undefined) validUserId(request.userId);
+        return usage.summary(request);
+      },
       events: async (userId, page = {}) => usage.events(validUserId(userId), page.limit ?? 100, page.cursor),
     },
     // Once: a host may well close twice (a signal handler and its own teardown), and the second must not fail
@@ -257,7 +260,7 @@ function callContext(options: ChatOptions | undefined): ChatCallContext {
  * PostgreSQL's storage alone, as its raw error.
  */
 function validUserId(userId: unknown): string {
-  if (typeof userId === 'string' && userId !== '' && !userId.includes('\u0000')) return userId;
+  if (isStorableUserId(userId)) return userId;
   throw new ByokitError('validation_failed', 'userId must be a non-empty string without NUL (U+0000).');
 }
 

@@ -6,6 +6,7 @@ import { baseHeaders, errorResponse } from './error-response.js';
 import { requestIdOf } from './headers.js';
 import { readJsonBody } from './read-json-body.js';
 import { RequestAbort } from './request-abort.js';
+import { isStorableUserId } from './routes/stored-text.js';
 import type { Route } from './route.js';
 import type { ByokitRequest, ByokitResponse, Principal } from './types.js';
 
@@ -125,8 +126,7 @@ async function authenticate(request: ByokitRequest): Promise<Principal> {
   if (principal === null || principal === undefined) throw new ByokitError('unauthenticated', 'Sign in first: send a valid access token.');
   // The host's authenticate is outside our control; a malformed principal is its bug, not the caller's. A NUL
   // in the id would fail in PostgreSQL's storage only: refused here, for every storage alike.
-  const { userId } = principal;
-  if (typeof userId !== 'string' || userId === '' || userId.includes('\u0000') || typeof principal.isAdmin !== 'boolean') {
+  if (!isStorableUserId(principal.userId) || typeof principal.isAdmin !== 'boolean') {
     throw new TypeError('authenticate() must return { userId: non-empty string without NUL, isAdmin: boolean } or null');
   }
   return principal;

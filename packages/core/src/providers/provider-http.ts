@@ -130,9 +130,13 @@ export class ProviderHttp {
     const answer = await this.#retrying(signal, WHOLE, () => this.#readWhole(options, signal));
     if (answer.brokenBy !== undefined) {
       if (answer.brokenBy === TOO_LARGE && !signal?.aborted)
-        throw new ByokitError('provider_error', `The ${this.#label} API sent an answer larger than byokit reads (32 MiB).`, {
-          provider: this.provider,
-        });
+        throw new ByokitError(
+          'provider_error',
+          `The ${this.#label} API sent an answer larger than byokit reads (${MAX_ANSWER_BYTES / 2 ** 20} MiB).`,
+          {
+            provider: this.provider,
+          },
+        );
       throw transportError(answer.brokenBy, this.provider, signal, 'broke off during the answer');
     }
     // JSON never parses to undefined: undefined here is a body that is not JSON.

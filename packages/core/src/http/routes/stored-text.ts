@@ -15,3 +15,10 @@ export function storedText(maxLength: number) {
 
 /** A user id as the host's `authenticate` gives it, addressed by admins in paths and queries. */
 export const userIdText = storedText(200);
+
+/**
+ * The same rule, without the length bound, for a user id byokit did not take from a request: the principal
+ * the host's `authenticate` returns, and a user id given in code.
+ */
+export const isStorableUserId = (userId: unknown): userId is string =>
+  typeof userId === 'string' && userId !== '' && !userId.includes('\u0000');
