@@ -183,6 +183,34 @@ describe('routing', () => {
     expect(response!.json.error.code).toBe('method_not_allowed');
   });
 
+  it.each([
+    ['a budget for a user id with a broken escape', 'PUT', '/admin/users/%E0%A4%A/budget', { monthly_limit_usd: '5' }, 'user_id'],
+    ['a budget for a user id with a bare %', 'PUT', '/admin/users/50%/budget', { monthly_limit_usd: '5' }, 'user_id'],
+    ['a model id with %zz', 'PATCH', '/llm-models/%zz', { display_name: 'x' }, 'id'],
+  ])('refuses %s with 422 naming the parameter, and stores nothing', async (_name, method, url, body, parameter) => {
+    const { byokit, storage } = await testByokit();
+    const response = await call(byokit, method, url, { principal: admin, body });
+    expect(response!.status).toBe(422);
+    expect(response!.json.error).toMatchObject({ code: 'validation_failed', issues: [{ path: parameter }] });
+    expect(await storage.getBudget('%E0%A4%A')).toBeNull();
+    expect(await storage.getBudget('50%')).toBeNull();
+  });
+
+  it("refuses a model name whose escapes are not UTF-8 on the OpenAI-compatible route, in OpenAI's shape", async () => {
+    const { byokit } = await testByokit();
+    const response = await call(byokit, 'GET', '/openai/v1/models/gpt-%FF', { principal: alice });
+    expect(response!.status).toBe(422);
+    expect(response!.json.error).toMatchObject({ type: 'invalid_request_error', param: 'model' });
+  });
+
+  it('decodes well-formed escapes in a parameter', async () => {
+    const { byokit } = await testByokit();
+    const set = await call(byokit, 'PUT', '/admin/users/user%20bob%25/budget', { principal: admin, body: { monthly_limit_usd: '5' } });
+    expect(set!.status).toBe(200);
+    const seen = await call(byokit, 'GET', '/users/me/budget', { principal: { userId: 'user bob%', isAdmin: false } });
+    expect(seen!.json.monthly_limit_usd).toBe('5');
+  });
+
   it('answers a host whose authenticate throws with a plain internal_error', async () => {
     const { byokit } = await testByokit();
     const response = await byokit.handle({

@@ -44,7 +44,7 @@ export function createRequestHandler(routes: readonly Route<any, any, any>[], lo
       // principal, so none is made up for it.
       const principal = route.access === 'public' ? (undefined as unknown as Principal) : await authenticate(request);
       if (route.access === 'admin' && !principal.isAdmin) throw new ByokitError('forbidden', 'This route is for admins only.');
-      const params = route.params ? validate(route.params, match.params, 'path') : match.params;
+      const params = pathParams(route, match);
       const body = route.body ? validate(route.body, await readJsonBody(request, route.bodyLimitBytes ?? 0), 'body') : undefined;
       const query = route.query ? validate(route.query, queryObject(request.url, queryStart), 'query') : undefined;
       // A signal of the request's own when the adapter gave none: calls below listen on it, and a signal shared
@@ -94,31 +94,54 @@ class RouteTable {
     }
   }
 
-  match(path: string): { methods: Map<string, Route<any, any, any>>; params: Record<string, string> } | undefined {
+  match(path: string): RouteMatch | undefined {
     const methods = this.#static.get(path);
     if (methods) return { methods, params: {} };
     const parts = path.split('/');
     for (const { segments, methods } of this.#parameterised) {
       if (segments.length !== parts.length) continue;
-      const params: Record<string, string> = {};
+      const match: RouteMatch = { methods, params: {} };
       const matches = segments.every((segment, index) => {
         if (!segment.startsWith(':')) return segment === parts[index];
-        params[segment.slice(1)] = safeDecode(parts[index]!);
+        const decoded = decodedSegment(parts[index]!);
+        if (decoded === undefined) match.undecodable ??= segment.slice(1);
+        else match.params[segment.slice(1)] = decoded;
         return parts[index] !== '';
       });
-      if (matches) return { methods, params };
+      if (matches) return match;
     }
     return undefined;
   }
 }
 
-/** A path segment as text; a malformed escape stays as sent (the route's schema then refuses it). */
-function safeDecode(segment: string): string {
+interface RouteMatch {
+  methods: Map<string, Route<any, any, any>>;
+  params: Record<string, string>;
+  /** The first parameter whose percent-escapes do not decode (`%zz`, `%E0%A4%A`): refused with the path's 422. */
+  undecodable?: string;
+}
+
+/** A path segment as text; undefined for a malformed escape, which no schema should have to know about. */
+function decodedSegment(segment: string): string | undefined {
   try {
     return decodeURIComponent(segment);
   } catch {
-    return segment;
+    return undefined;
   }
+}
+
+/**
+ * The path's parameters, checked. A malformed escape is refused here, for every route alike: taken as sent, it
+ * would pass a schema that accepts any text (a budget's user id), and a budget would be set for `%E0%A4%A`.
+ */
+function pathParams(route: Route<any, any, any>, match: RouteMatch): Record<string, string> {
+  if (match.undecodable !== undefined) {
+    const message = 'not valid percent-encoding: each % must begin an escape of UTF-8, such as %20';
+    throw new ByokitError('validation_failed', `The request path is not valid: ${match.undecodable}: ${message}`, {
+      issues: [{ path: match.undecodable, message }],
+    });
+  }
+  return route.params ? validate(route.params, match.params, 'path') : match.params;
 }
 
 async function authenticate(request: ByokitRequest): Promise<Principal> {
