@@ -2,7 +2,8 @@
  * The canary harness of spec/security.md ("Secrets never leave"): given the fake keys a test used and
  * everything it captured (response bodies and headers, log lines, serialised errors, stored columns), finds
  * any key, or any 8-character piece of one, in plain, base64, URL-encoded or JSON-escaped form. The hint
- * (the last four characters) is allowed: no 8-character piece fits inside it.
+ * (the last four characters) is allowed: no 8-character piece fits inside it; so is the format every key of a
+ * provider shares (its prefix, OpenAI's marker), which error messages name.
  */
 
 /** One place a key showed up. */
@@ -25,10 +26,25 @@ function pieces(text: string, length: number): Array<[string, number]> {
 
 const base64 = (text: string) => btoa(String.fromCharCode(...new TextEncoder().encode(text)));
 
-/** Every piece to look for: each form of each 8-character window of the key. */
+/**
+ * What every key of a format holds, so that an error message may name it ("Anthropic API keys start with
+ * sk-ant-api03-"): the prefix, and OpenAI's `T3BlbkFJ` marker (spec/security.md, "Key formats").
+ */
+const PUBLIC_PREFIX = /^(sk-ant-api03-|sk-ant-admin01-|sk-(proj|svcacct|admin)-|sk-|AIza)/;
+const PUBLIC_MARKER = 'T3BlbkFJ';
+
+/** Whether the key's characters from `start` (inclusive) to `end` (exclusive) are all of its public format. */
+function publicOnly(key: string, start: number, end: number): boolean {
+  const prefixEnd = PUBLIC_PREFIX.exec(key)?.[0].length ?? 0;
+  const marker = key.indexOf(PUBLIC_MARKER, prefixEnd);
+  return end <= prefixEnd || (marker >= 0 && start >= marker && end <= marker + PUBLIC_MARKER.length);
+}
+
+/** Every piece to look for: each form of each 8-character window of the key that holds some of its secret part. */
 function needles(key: string): Array<{ needle: string; form: KeyLeak['form']; offset: number }> {
   const found: Array<{ needle: string; form: KeyLeak['form']; offset: number }> = [];
   for (const [piece, offset] of pieces(key, PIECE)) {
+    if (publicOnly(key, offset, offset + PIECE)) continue;
     found.push({ needle: piece, form: 'plain', offset });
     const urlEncoded = encodeURIComponent(piece);
     if (urlEncoded !== piece) found.push({ needle: urlEncoded, form: 'url-encoded', offset });
@@ -40,6 +56,8 @@ function needles(key: string): Array<{ needle: string; form: KeyLeak['form']; of
   for (let shift = 0; shift < 3; shift++) {
     const encoded = base64(key.slice(shift));
     for (let offset = 0; offset + 12 <= encoded.length - 4; offset += 4) {
+      const start = shift + (offset / 4) * 3;
+      if (publicOnly(key, start, start + 9)) continue;
       found.push({ needle: encoded.slice(offset, offset + 12), form: 'base64', offset: shift + (offset / 4) * 3 });
     }
   }
