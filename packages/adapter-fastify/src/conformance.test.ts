@@ -28,5 +28,5 @@ describeAdapterConformance(
       logLines: () => logLines,
     };
   },
-  { unknownPaths: 'host' },
+  { unknownPaths: 'host', malformedEscapes: 'refused-by-framework' },
 );

@@ -7,7 +7,7 @@ describeAdapterConformance(
   'the fetch handler',
   async ({ byokit, authenticate, prefix }) =>
     serveFetchOverNode(createFetchHandler(byokit, { authenticate: (request) => authenticate(request.headers), prefix })),
-  { unknownPaths: 'contract-404' },
+  { unknownPaths: 'contract-404', urls: 'parsed' },
 );
 
 describeAdapterConformance(
@@ -17,5 +17,5 @@ describeAdapterConformance(
       createFetchHandler(byokit, { authenticate: (request) => authenticate(request.headers), prefix, fallThrough: true }),
       (response) => void response.writeHead(404, { [HOST_ANSWER_HEADER]: 'yes' }).end('host: not found'),
     ),
-  { unknownPaths: 'host' },
+  { unknownPaths: 'host', urls: 'parsed' },
 );

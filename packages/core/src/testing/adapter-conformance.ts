@@ -3,6 +3,7 @@ import { describeAuthorisationMatrix } from './adapter-conformance/authorisation
 import { describeClientDisconnect } from './adapter-conformance/client-disconnect.js';
 import { describeLeakCheck } from './adapter-conformance/leak-check.js';
 import { describeSameAnswers } from './adapter-conformance/same-answers.js';
+import { describeSeededRequests } from './adapter-conformance/seeded-requests.js';
 import type { AdapterConformanceOptions, MountAdapter } from './adapter-conformance/types.js';
 
 export { HOST_ANSWER_HEADER } from './adapter-conformance/types.js';
@@ -34,7 +35,10 @@ const PREFIX = '/v2';
  *   aborts the provider call;
  * - requests byokit has no route for go to the host, or get the contract's 404, as `options.unknownPaths` says;
  * - who may do what: every route × {anonymous, user, other user, admin}, storage unchanged after each refusal;
- * - no provider key, nor any 8-character piece of one, in any answer or log line.
+ * - no provider key, nor any 8-character piece of one, in any answer or log line;
+ * - 250 seeded hostile requests (scenarios with their method, path, query, media type, caller or body changed)
+ *   sent as written, each answered as core answers it, none with a 5xx but a provider's failure, no key leaked.
+ *   Where a framework differs before byokit sees the request, say so in `options` (`urls`, `malformedEscapes`).
  */
 export function describeAdapterConformance(name: string, mount: MountAdapter, options: AdapterConformanceOptions): void {
   describe(`adapter conformance: ${name}`, () => {
@@ -42,5 +46,6 @@ export function describeAdapterConformance(name: string, mount: MountAdapter, op
     describeClientDisconnect(mount, PREFIX);
     describeAuthorisationMatrix(mount, PREFIX);
     describeLeakCheck(mount, PREFIX);
+    describeSeededRequests(mount, { ...options, prefix: PREFIX });
   });
 }

@@ -70,7 +70,8 @@ const EXTRA_FIELDS = [
   'stream_options',
   'top_k',
 ];
-const QUERIES = [
+/** Queries no route expects, or expects otherwise: bad values, repeats, bad escapes. */
+export const HOSTILE_QUERIES = [
   '',
   '?is_active=true',
   '?all=true',
@@ -97,11 +98,10 @@ const QUERIES = [
 ];
 
 /**
- * Sends `count` seeded hostile requests through a byokit on `storage` (with the mock providers behind system keys
- * of all three providers, so that chat requests that pass validation reach a provider), as an admin and as a user.
+ * A mutator of JSON values drawing on `random`: the value itself replaced by a hostile one now and then, else
+ * each field or item kept, left out, or mutated in turn, and sometimes a field added that no route accepts.
  */
-export async function sendHostileRequests(storage: Storage, { seed, count }: { seed: number; count: number }): Promise<HostileRun> {
-  const random = seededRandom(seed);
+export function hostileJson(random: () => number): (value: unknown) => unknown {
   const pick = <T>(values: readonly T[]): T => values[Math.floor(random() * values.length)]!;
   const mutate = (value: unknown): unknown => {
     if (random() < 0.15) return pick(HOSTILE_VALUES);
@@ -112,6 +112,17 @@ export async function sendHostileRequests(storage: Storage, { seed, count }: { s
     if (random() < 0.15) copy[pick(EXTRA_FIELDS)] = pick(HOSTILE_VALUES);
     return copy;
   };
+  return mutate;
+}
+
+/**
+ * Sends `count` seeded hostile requests through a byokit on `storage` (with the mock providers behind system keys
+ * of all three providers, so that chat requests that pass validation reach a provider), as an admin and as a user.
+ */
+export async function sendHostileRequests(storage: Storage, { seed, count }: { seed: number; count: number }): Promise<HostileRun> {
+  const random = seededRandom(seed);
+  const pick = <T>(values: readonly T[]): T => values[Math.floor(random() * values.length)]!;
+  const mutate = hostileJson(random);
 
   const mock = await startMockProviders();
   const byokit = await createByokit({
@@ -189,7 +200,7 @@ export async function sendHostileRequests(storage: Storage, { seed, count }: { s
           '/users/me/budget',
           '/admin/api-key-status',
           '/users/me/api-key-status',
-        ]) + pick(QUERIES),
+        ]) + pick(HOSTILE_QUERIES),
       ],
       () => ['GET', `/llm-models/${pick(['x', '%zz', '%00', '00000000-0000-0000-0000-000000000000', models[0]!.id.toUpperCase()])}`],
       () => ['DELETE', `/users/me/api-key?provider=${pick(['openai', 'anthropic', '%00', 'x'])}`],

@@ -46,7 +46,7 @@ export function exchangeOf(scenario: Scenario, index: number, prefix: string): E
 }
 
 /** The headers the client sends (fetch adds its own: host, accept, user-agent…, which byokit does not read). */
-function requestHeaders(exchange: Exchange): Record<string, string> {
+export function requestHeaders(exchange: Exchange): Record<string, string> {
   return {
     ...authorizationOf(exchange.as),
     'x-request-id': exchange.requestId,

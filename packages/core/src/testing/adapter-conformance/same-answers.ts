@@ -20,7 +20,7 @@ const STREAM_GAP_MS = 5;
  * Waits until both byokits have written the same usage records: records are written just after an answer, so
  * a usage route asked at once could otherwise see one side a record short.
  */
-async function inStep(reference: Side, served: Side): Promise<void> {
+export async function inStep(reference: Side, served: Side): Promise<void> {
   const count = async (side: Side) => (await side.storage.listUsage({ limit: 1000 })).records.length;
   for (let attempt = 0; attempt < 200; attempt++) {
     const [left, right] = await Promise.all([count(reference), count(served)]);

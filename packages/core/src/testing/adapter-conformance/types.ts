@@ -38,6 +38,18 @@ export interface AdapterConformanceOptions {
    *   fetch handler's default).
    */
   unknownPaths: 'host' | 'contract-404';
+  /**
+   * How the host hands byokit a request's URL: `'as-sent'` (the default: node:http, Express, Fastify), or
+   * `'parsed'` as a WHATWG URL parser reads it (fetch hosts: dot segments resolved, `\` read as `/`). The seeded
+   * requests hold each answer to core's answer for the URL byokit receives.
+   */
+  urls?: 'as-sent' | 'parsed';
+  /**
+   * Who answers a path whose percent-escapes do not decode (`%zz`, a bare `%`): byokit (the default: its 422
+   * for a path parameter, else the path is not its), or `'refused-by-framework'` before any route, in the
+   * framework's own words (Fastify: `400 FST_ERR_BAD_URL`).
+   */
+  malformedEscapes?: 'byokit' | 'refused-by-framework';
 }
 
 /** The header a mount's host sets on its own 404, so the suite can tell it from byokit's. */
