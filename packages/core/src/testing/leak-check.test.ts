@@ -15,11 +15,15 @@ describe('the canary leak check', () => {
     expect(findKeyLeaks([key], [['log', `…${key.slice(40, 48)}…`]])).toContainEqual({ where: 'log', form: 'plain', offset: 40 });
   });
 
-  it("finds nothing in a message naming the format every key shares, and a piece past it still", () => {
+  it('finds nothing in a message naming the format every key shares, and a piece past it still', () => {
     const message = 'Anthropic API keys start with sk-ant-api03-; OpenAI keys start with sk-proj- and hold T3BlbkFJ; Google: AIza…';
     const keys = [key, fakeProviderKey('openai'), fakeProviderKey('google')];
     expect(findKeyLeaks(keys, [['message', message]])).toEqual([]);
-    expect(findKeyLeaks([key], [['message', `start with ${key.slice(0, 14)}`]])).toContainEqual({ where: 'message', form: 'plain', offset: 6 });
+    expect(findKeyLeaks([key], [['message', `start with ${key.slice(0, 14)}`]])).toContainEqual({
+      where: 'message',
+      form: 'plain',
+      offset: 6,
+    });
   });
 
   it('finds the key base64-encoded at any alignment', () => {

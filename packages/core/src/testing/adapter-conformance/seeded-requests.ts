@@ -202,7 +202,7 @@ export function describeSeededRequests(mount: MountAdapter, options: AdapterConf
       await Promise.all([reference?.close(), served?.close()]);
     });
 
-    it('every answer is the one core gives, and none is a 5xx but a provider\'s failure', async () => {
+    it("every answer is the one core gives, and none is a 5xx but a provider's failure", async () => {
       const captured: Array<[string, string]> = [];
       for (const { exchange, arrange } of seededExchanges(prefix)) {
         const request = described(exchange);
@@ -236,7 +236,9 @@ export function describeSeededRequests(mount: MountAdapter, options: AdapterConf
         };
         expect(compared(wire), request).toEqual(compared(expected));
       }
-      const logs = [...served.logLines, ...(adapter.logLines?.() ?? [])].map((line, index) => [`log line ${index}`, line] as [string, string]);
+      const logs = [...served.logLines, ...(adapter.logLines?.() ?? [])].map(
+        (line, index) => [`log line ${index}`, line] as [string, string],
+      );
       expect(findKeyLeaks(CANARY_KEYS, [...captured, ...logs])).toEqual([]);
     }, 120_000);
   });
