@@ -1,6 +1,6 @@
 import { ByokitError } from './errors.js';
 import type { Keyring, KeyProvider } from './crypto/keyring.js';
-import type { Provider } from './keys/providers.js';
+import { isProvider, PROVIDERS, type Provider } from './keys/providers.js';
 import { silentLogger, type Logger } from './logging/logger.js';
 import { createRequestHandler } from './http/handler.js';
 import { keyRoutes } from './http/routes/key-routes.js';
@@ -117,7 +117,8 @@ export interface Byokit {
   fetch(request: Request): Promise<Response>;
   /**
    * The key a user's request to `provider` would use: their personal key, else the system key (database,
-   * then environment). Throws a `ByokitError` with code `api_key_required` naming the provider when there is none.
+   * then environment). Throws a `ByokitError` with code `api_key_required` naming the provider when there is none,
+   * and `validation_failed` for a provider byokit does not speak to or a user id it could not store.
    */
   resolveKey(principal: { userId: string }, provider: Provider): Promise<ResolvedKey>;
   /**
@@ -138,7 +139,10 @@ export interface Byokit {
   chatStream(principal: { userId: string }, request: ChatCompletionRequest, options?: ChatOptions): AsyncIterable<ChatCompletionChunk>;
   /** Usage records, for your own reports and billing: the same data and defaults as the usage routes. */
   usage: {
-    /** Totals over a window (default: this month), every user's unless `userId` is given; grouped with `groupBy`. */
+    /**
+     * Totals over a window (default: this month), every user's unless `userId` is given; grouped with `groupBy`.
+     * `from` and `to` are `Date`s; anything else, or an unknown grouping, is a `ByokitError` `validation_failed`.
+     */
     query(request?: UsageSummaryRequest): Promise<UsageSummary & { window: UsageWindow }>;
     /** One user's records, newest first: pass `next` back as `cursor` for the following page. */
     events(userId: string, page?: { limit?: number; cursor?: string }): Promise<UsagePage>;
@@ -206,7 +210,7 @@ export async function createByokit(options: ByokitOptions): Promise<Byokit> {
     resolveKey: (principal, provider) => {
       // Not async: the cached path stays one promise (bench/key-path.mjs); a bad user id is a rejection all the same.
       try {
-        return resolver.resolve(validUserId(principal.userId), provider);
+        return resolver.resolve(validUserId(principal.userId), validProvider(provider));
       } catch (error) {
         return Promise.reject(error);
       }
@@ -262,6 +266,12 @@ function callContext(options: ChatOptions | undefined): ChatCallContext {
 function validUserId(userId: unknown): string {
   if (isStorableUserId(userId)) return userId;
   throw new ByokitError('validation_failed', 'userId must be a non-empty string without NUL (U+0000).');
+}
+
+/** A provider given in code: one byokit speaks to, not one it would look up keys for and name as `undefined`. */
+function validProvider(provider: unknown): Provider {
+  if (isProvider(provider)) return provider;
+  throw new ByokitError('validation_failed', `provider must be one of ${PROVIDERS.join(', ')}.`);
 }
 
 /** Programmatic callers get the same validation as the route: one schema for both. */

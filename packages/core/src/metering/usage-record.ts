@@ -55,7 +55,9 @@ export interface UsageQuery {
 }
 
 /** What usage can be grouped by: the UTC day, the catalog model, the provider, whose key paid, or the user (admins). */
-export type UsageGroupBy = 'day' | 'model' | 'provider' | 'key_source' | 'user';
+export const USAGE_GROUPINGS = ['day', 'model', 'provider', 'key_source', 'user'] as const;
+/** One of {@link USAGE_GROUPINGS}. */
+export type UsageGroupBy = (typeof USAGE_GROUPINGS)[number];
 
 /** Filters for {@link Storage.summarizeUsage}. `from` is inclusive, `to` exclusive. */
 export interface UsageSummaryQuery {

@@ -1,6 +1,6 @@
 import { ByokitError } from '../errors.js';
 import type { Storage } from '../storage/storage.js';
-import type { UsageGroupBy, UsagePage, UsageSummary } from './usage-record.js';
+import { USAGE_GROUPINGS, type UsageGroupBy, type UsagePage, type UsageSummary } from './usage-record.js';
 
 /** A usage question: whose (every user's when left out), over which window, grouped how. */
 export interface UsageSummaryRequest {
@@ -27,6 +27,16 @@ export class UsageService {
   ) {}
 
   async summary(request: UsageSummaryRequest): Promise<UsageSummary & { window: UsageWindow }> {
+    // The routes' schemas check these; a host calling byokit.usage.query may pass anything.
+    for (const name of ['from', 'to'] as const) {
+      const value: unknown = request[name];
+      if (value !== undefined && !(value instanceof Date && !Number.isNaN(value.getTime()))) {
+        throw new ByokitError('validation_failed', `\`${name}\` must be a valid Date.`);
+      }
+    }
+    if (request.groupBy !== undefined && !USAGE_GROUPINGS.includes(request.groupBy)) {
+      throw new ByokitError('validation_failed', `\`groupBy\` must be one of ${USAGE_GROUPINGS.join(', ')}.`);
+    }
     const to = request.to ?? this.now();
     const from = request.from ?? monthStart(to);
     if (!(from < to)) throw new ByokitError('validation_failed', '`from` must be before `to`.');

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { PROVIDERS } from '../../keys/providers.js';
-import type { UsageRecord, UsageSummary, UsageTotals } from '../../metering/usage-record.js';
+import { USAGE_GROUPINGS, type UsageRecord, type UsageSummary, type UsageTotals } from '../../metering/usage-record.js';
 import { userIdText } from './stored-text.js';
 
 // A day (`2026-11-01`, its UTC midnight) or an instant with its offset (`2026-11-25T12:00:00Z`).
@@ -29,7 +29,7 @@ export const adminUsageQuery = z
   .strictObject({
     ...window,
     user_id: userIdText.optional(),
-    group_by: z.enum(['day', 'model', 'provider', 'key_source', 'user']).optional(),
+    group_by: z.enum(USAGE_GROUPINGS).optional(),
   })
   .refine(fromBeforeTo, fromBeforeToError);
 

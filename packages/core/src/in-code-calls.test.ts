@@ -1,0 +1,37 @@
+import { describe, expect, it } from 'vitest';
+import { isByokitError } from './errors.js';
+import { testByokit } from './http/test-helpers.js';
+
+// What a host passes to byokit's methods in code is not checked by the routes' schemas: the same mistakes get
+// a ByokitError saying what is wrong, not a misleading message or a lookup with nonsense.
+describe('bad input given in code', () => {
+  it.each<[string, Record<string, unknown>, string]>([
+    ['an invalid Date', { from: new Date('not a date') }, '`from` must be a valid Date.'],
+    ['a date as text', { to: '2026-12-01' }, '`to` must be a valid Date.'],
+    ['a timestamp as a number', { from: 0 }, '`from` must be a valid Date.'],
+    ['an unknown grouping', { groupBy: 'week' }, '`groupBy` must be one of day, model, provider, key_source, user.'],
+  ])('byokit.usage.query with %s says what is wrong', async (_what, request, message) => {
+    const { byokit } = await testByokit();
+    const error = await byokit.usage.query(request as never).catch((caught: unknown) => caught);
+    expect(isByokitError(error) && [error.code, error.message]).toEqual(['validation_failed', message]);
+  });
+
+  it('byokit.usage.query still says when from is not before to', async () => {
+    const { byokit } = await testByokit();
+    await expect(byokit.usage.query({ from: new Date('2026-12-02'), to: new Date('2026-12-01') })).rejects.toThrow(
+      '`from` must be before `to`.',
+    );
+  });
+
+  it('byokit.resolveKey with a provider byokit does not speak to is refused, not looked up', async () => {
+    const { byokit, storage } = await testByokit();
+    let lookedUp = false;
+    storage.getKey = async () => ((lookedUp = true), null);
+    const error = await byokit.resolveKey({ userId: 'alice' }, 'cohere' as never).catch((caught: unknown) => caught);
+    expect(isByokitError(error) && [error.code, error.message]).toEqual([
+      'validation_failed',
+      'provider must be one of anthropic, openai, google.',
+    ]);
+    expect(lookedUp).toBe(false);
+  });
+});
