@@ -3,7 +3,8 @@
 // caller or body changed the way any client can change them (bad escapes, dot segments, doubled slashes, a
 // body on a GET, hostile JSON values, bytes that are not UTF-8, odd media types, a chunked upload). They are
 // sent over node:http exactly as written (fetch would tidy the URL first), so that whatever a framework does to
-// a request before byokit sees it shows as a difference.
+// a request before byokit sees it shows as a difference. Every refusal must leave keys, audit, budgets, catalog
+// and providers as they were (spec/security.md: bad input changes nothing).
 import { request as httpRequest } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hostileJson, HOSTILE_QUERIES } from '../hostile-requests.js';
@@ -14,7 +15,7 @@ import { exchangeOf, requestHeaders, sendToCore, type Answer, type Exchange } fr
 import { inStep } from './same-answers.js';
 import { CANARY_KEYS, ENVIRONMENT, SCENARIOS } from './scenarios.js';
 import { HOST_ANSWER_HEADER, type AdapterConformanceOptions, type MountAdapter, type MountedAdapter } from './types.js';
-import { authenticate, PRINCIPALS, randomKeyring, startSide, type Caller, type Side } from './world.js';
+import { authenticate, PRINCIPALS, randomKeyring, sideState, startSide, type Caller, type Side } from './world.js';
 
 /** How many requests, and the seed: the same requests on every run, so that a difference reproduces. */
 const COUNT = 250;
@@ -22,6 +23,8 @@ const SEED = 20261204;
 
 const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'];
 const CALLERS: readonly Caller[] = ['anonymous', ...(Object.keys(PRINCIPALS) as Caller[])];
+/** Whose budgets a refused request must leave alone: the scenarios set budgets for these. */
+const BUDGET_USERS = Object.values(PRINCIPALS).map((principal) => principal.userId);
 const MEDIA_TYPES = [
   'APPLICATION/JSON',
   'application/json; charset=utf-8',
@@ -202,21 +205,25 @@ export function describeSeededRequests(mount: MountAdapter, options: AdapterConf
       await Promise.all([reference?.close(), served?.close()]);
     });
 
-    it("every answer is the one core gives, and none is a 5xx but a provider's failure", async () => {
+    it("every answer is the one core gives, none is a 5xx but a provider's failure, and a refusal changes nothing", async () => {
       const captured: Array<[string, string]> = [];
       for (const { exchange, arrange } of seededExchanges(prefix)) {
         const request = described(exchange);
         await inStep(reference, served);
-        if (options.malformedEscapes === 'refused-by-framework' && !decodes(exchange.url)) {
+        const before = await sideState(served, BUDGET_USERS);
+        const refusedByFramework = options.malformedEscapes === 'refused-by-framework' && !decodes(exchange.url);
+        if (!refusedByFramework) arrange?.(served);
+        const wire = await sendExactly(adapter.baseUrl, exchange);
+        captured.push([`${request}: answer`, JSON.stringify(wire)]);
+        // A refused request changes nothing; a provider's refusal excepted, as the call reached it.
+        if (wire.status >= 400 && !/^provider_/.test(String(errorCode(wire)))) {
+          expect(await sideState(served, BUDGET_USERS), `${request}: refused, yet it changed something`).toBe(before);
+        }
+        if (refusedByFramework) {
           // The framework's own 400, before any route: not byokit's answer (no request id), and core never sees it.
-          const wire = await sendExactly(adapter.baseUrl, exchange);
-          captured.push([`${request}: answer`, JSON.stringify(wire)]);
           expect([wire.status, wire.headers['x-request-id']], request).toEqual([400, undefined]);
           continue;
         }
-        arrange?.(served);
-        const wire = await sendExactly(adapter.baseUrl, exchange);
-        captured.push([`${request}: answer`, JSON.stringify(wire)]);
         arrange?.(reference);
         const asReceived = options.urls === 'parsed' ? parsed(exchange.url) : exchange.url;
         const expected = await sendToCore(reference.byokit, prefix, { ...exchange, url: asReceived });

@@ -8,7 +8,7 @@ import { PROVIDERS } from '../../keys/providers.js';
 import type { Logger, LogMethod } from '../../logging/logger.js';
 import type { RateLimiter } from '../../metering/rate-limiter.js';
 import { memoryStorage } from '../../storage/memory-storage.js';
-import type { Storage } from '../../storage/storage.js';
+import { SYSTEM_OWNER, userOwner, type Storage } from '../../storage/storage.js';
 import { startMockProviders, type MockProviders } from '../mock-providers.js';
 
 /** Who sends a request: nobody signed in, two ordinary users, an admin, and two users the set-up holds back. */
@@ -77,6 +77,23 @@ export interface SideOptions {
 /** A keyring of one random master key. */
 export function randomKeyring(): Keyring {
   return Keyring.from([{ id: 'conformance', key: crypto.getRandomValues(new Uint8Array(32)) }]);
+}
+
+/**
+ * What a call could change on a side, as one text to compare: every principal's keys and the system's, the audit
+ * trail, the budgets of `budgetUsers`, the catalog, and how many calls the providers got (no usage record is made
+ * without one).
+ */
+export async function sideState(side: Side, budgetUsers: readonly string[]): Promise<string> {
+  const owners = [...Object.values(PRINCIPALS).map((principal) => userOwner(principal.userId)), SYSTEM_OWNER];
+  const keys = await Promise.all(owners.map((owner) => side.storage.listKeys(owner)));
+  return JSON.stringify({
+    keys: keys.map((list) => list.map((key) => ({ ...key, envelope: [...key.envelope] }))),
+    audit: await side.storage.listAudit({ limit: 10_000 }),
+    budgets: await Promise.all(budgetUsers.map((userId) => side.storage.getBudget(userId))),
+    models: await side.storage.listModels(),
+    providerCalls: side.mock.requests.length,
+  });
 }
 
 /** Starts mock providers and a byokit pointed at them. */
