@@ -138,7 +138,12 @@ interface UsageRow {
   created_at: Date;
   /** created_at in UTC to the microsecond, for the cursor: a Date keeps only milliseconds. */
   position_at: string;
-  seq: string;
+  /**
+   * seq as text, for the cursor (a bigint). Named apart from the column: an output column named `seq` is what a
+   * bare `ORDER BY seq` sorts by, so records of one time were ordered as text ("9" before "10") and paging
+   * repeated and skipped them.
+   */
+  position_seq: string;
   user_id: string;
   model_id: string;
   model: string;
@@ -161,7 +166,7 @@ const USAGE_INSERT_COLUMNS =
   'id, created_at, user_id, model_id, model, provider, key_source, status, input_tokens, output_tokens, cached_input_tokens, reasoning_tokens, cost_usd, input_per_mtok_usd, output_per_mtok_usd, cached_input_per_mtok_usd, latency_ms, request_id';
 // Money as ::text whatever type parser the host set for numeric (some parse it to a float): exact, always.
 const USAGE_COLUMNS = `id, created_at, to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS position_at,
-  seq::text AS seq, user_id, model_id, model, provider, key_source, status, input_tokens, output_tokens, cached_input_tokens,
+  seq::text AS position_seq, user_id, model_id, model, provider, key_source, status, input_tokens, output_tokens, cached_input_tokens,
   reasoning_tokens, cost_usd::text AS cost_usd, input_per_mtok_usd::text AS input_per_mtok_usd,
   output_per_mtok_usd::text AS output_per_mtok_usd, cached_input_per_mtok_usd::text AS cached_input_per_mtok_usd, latency_ms, request_id`;
 
@@ -624,7 +629,7 @@ export function storageOn(database: Database, names: SqlNames): PostgresStorage 
         const last = page[page.length - 1];
         return {
           records: page.map(usageFromRow),
-          ...(rows.length > query.limit && last && { next: encodeUsageCursor({ at: last.position_at, seq: last.seq }) }),
+          ...(rows.length > query.limit && last && { next: encodeUsageCursor({ at: last.position_at, seq: last.position_seq }) }),
         };
       }),
 

@@ -526,6 +526,25 @@ export function describeStorageConformance(name: string, options: StorageConform
         expect(ids((await storage.listUsage({ userId, limit: 3, cursor: first.next! })).records)).toEqual(ids(second.records));
       });
 
+      it('orders and pages 25 records of one time on a fresh storage, where their sequence numbers go from one digit to two', async () => {
+        // A storage of its own, so that the records' places in writing order are the first ones: compared as text
+        // (PostgreSQL's seq::text once sorted the rows), "9" came before "10" and paging repeated and skipped records.
+        const own = await options.createStorage();
+        try {
+          const userId = freshUser().id;
+          const createdAt = freshDay();
+          const written = Array.from({ length: 25 }, () => usageRecord(userId, createdAt));
+          for (const record of written.slice(0, 5)) await own.recordUsage([record]);
+          await own.recordUsage(written.slice(5));
+          const expected = ids([...written].reverse());
+          expect(ids((await own.listUsage({ userId, limit: 1000 })).records)).toEqual(expected);
+          expect(ids((await own.listUsage({ limit: 1000 })).records)).toEqual(expected);
+          for (const limit of [1, 4, 7, 24]) expect(await allUsageIds(own, { userId, limit })).toEqual(expected);
+        } finally {
+          await (options.destroyStorage ? options.destroyStorage(own) : own.close?.());
+        }
+      });
+
       it('continues paging exactly where it stopped while records are added between pages', async () => {
         const userId = freshUser().id;
         const day = freshDay();
