@@ -228,7 +228,7 @@ export async function sendHostileRequests(storage: Storage, { seed, count }: { s
 }
 
 /** `storage` without its `close`, which stays the caller's to call: each method bound to the storage itself. */
-function borrowed(storage: Storage): Storage {
+export function borrowed(storage: Storage): Storage {
   return new Proxy(storage, {
     get(target, name) {
       if (name === 'close') return undefined;

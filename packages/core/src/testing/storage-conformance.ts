@@ -11,7 +11,10 @@ import type { UsageGroupBy, UsageQuery, UsageRecord, UsageSummaryQuery, UsageTot
 import { formatUsd, parseUsd, PICO_DECIMALS } from '../metering/usd.js';
 import type { KeyChange, KeyOwner, KeyRowCursor, Storage } from '../storage/storage.js';
 import { SYSTEM_OWNER, userOwner } from '../storage/storage.js';
-import { sendHostileRequests } from './hostile-requests.js';
+import { expectSeededAnswersAlike } from './adapter-conformance/seeded-requests.js';
+import { ENVIRONMENT } from './adapter-conformance/scenarios.js';
+import { randomKeyring, startSide } from './adapter-conformance/world.js';
+import { borrowed, sendHostileRequests } from './hostile-requests.js';
 import { seededRandom } from './seeded-random.js';
 
 /** Options for {@link describeStorageConformance}. */
@@ -124,6 +127,10 @@ function jsonRequest(method: string, url: string, userId: string, body: unknown)
  * import { describeStorageConformance } from '@byokit/core/testing';
  * describeStorageConformance('my storage', { createStorage: async () => myStorage() });
  * ```
+ *
+ * Beside each method's own tests, it sends seeded hostile requests through byokit's routes on your storage: none
+ * may get a 5xx, and each must get the answer byokit gives on memory storage (a page's cursor aside, which is
+ * each storage's own).
  */
 export function describeStorageConformance(name: string, options: StorageConformanceOptions): void {
   describe(`Storage conformance: ${name}`, () => {
@@ -403,6 +410,21 @@ export function describeStorageConformance(name: string, options: StorageConform
         }
       } finally {
         await (options.destroyStorage ? options.destroyStorage(ownStorage) : ownStorage.close?.());
+      }
+    }, 120_000);
+
+    it('answers 250 seeded hostile requests as memory storage does, byte for byte but for what is random', async () => {
+      const own = await options.createStorage();
+      const keyring = randomKeyring();
+      const [reference, served] = await Promise.all([
+        startSide({ keyring, environment: ENVIRONMENT, prefix: '/v2' }),
+        startSide({ keyring, environment: ENVIRONMENT, prefix: '/v2', storage: borrowed(own) }),
+      ]);
+      try {
+        await expectSeededAnswersAlike(reference, served, '/v2');
+      } finally {
+        await Promise.all([reference.close(), served.close()]);
+        await (options.destroyStorage ? options.destroyStorage(own) : own.close?.());
       }
     }, 120_000);
 

@@ -72,6 +72,8 @@ export interface SideOptions {
   environment: Record<string, string>;
   /** The mount prefix, for the OpenAPI document's server URL. */
   prefix: string;
+  /** Where the side keeps its state; default: a new memory storage. byokit closes it with the side. */
+  storage?: Storage;
 }
 
 /** A keyring of one random master key. */
@@ -99,7 +101,7 @@ export async function sideState(side: Side, budgetUsers: readonly string[]): Pro
 /** Starts mock providers and a byokit pointed at them. */
 export async function startSide(options: SideOptions): Promise<Side> {
   const mock = await startMockProviders();
-  const storage = memoryStorage();
+  const storage = options.storage ?? memoryStorage();
   const logLines: string[] = [];
   const line =
     (level: string): LogMethod =>
