@@ -577,7 +577,9 @@ export function storageOn(database: Database, names: SqlNames): PostgresStorage 
 
     listModels: () =>
       guarded(async () =>
-        (await statements.query<ModelRow>(`SELECT ${MODEL_COLUMNS} FROM ${models} ORDER BY provider, model`)).map(modelFromRow),
+        (await statements.query<ModelRow>(`SELECT ${MODEL_COLUMNS} FROM ${models} ORDER BY provider COLLATE "C", model COLLATE "C"`)).map(
+          modelFromRow,
+        ),
       ),
 
     saveModel: (model, at) =>

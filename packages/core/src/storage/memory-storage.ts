@@ -32,6 +32,12 @@ function copyKey(key: StoredKey): StoredKey {
 /** The most records one page of {@link Storage.listUsage} may ask for. */
 const MAX_USAGE_PAGE = 1000;
 
+/** Provider, then model name, in code-point order (what `<` compares for these ASCII names). */
+function byProviderAndName(a: CatalogModel, b: CatalogModel): number {
+  if (a.provider !== b.provider) return a.provider < b.provider ? -1 : 1;
+  return a.model < b.model ? -1 : a.model > b.model ? 1 : 0;
+}
+
 /** A usage record with its place in insertion order, which breaks ties between records of the same time. */
 interface SequencedUsage {
   record: UsageRecord;
@@ -228,7 +234,7 @@ export function memoryStorage(): Storage {
     },
 
     async listModels() {
-      return [...models.values()].map((model) => structuredClone(model));
+      return [...models.values()].sort(byProviderAndName).map((model) => structuredClone(model));
     },
 
     async saveModel(model: CatalogModel) {

@@ -115,7 +115,11 @@ export interface Storage {
     expectedEnvelope: Uint8Array,
     replacement: { envelope: Uint8Array; keyId: string },
   ): Promise<boolean>;
-  /** Models admins added to the catalog or changed (they replace the built-in model of the same id). */
+  /**
+   * Models admins added to the catalog or changed (they replace the built-in model of the same id), by provider
+   * and then model name, each in code-point order: the catalog lists added models in this order, which must not
+   * depend on the storage or on a database's collation.
+   */
   listModels(): Promise<CatalogModel[]>;
   /**
    * Adds or replaces an admin's model by id. Refuses a second model with the same provider and name: rejects with

@@ -394,6 +394,30 @@ export function describeStorageConformance(name: string, options: StorageConform
       expect((await storage.listModels()).filter((saved) => saved.model === name)).toHaveLength(1);
     });
 
+    it('lists admin models by provider, then name, in code-point order, whatever order they were added in', async () => {
+      // Code-point order is the same on every storage and every database collation; en_US's ignores "-" and case.
+      const suffix = `-${++ownerCounter}`;
+      const names = ['b', 'B', 'a-b', 'aa', 'a_b', 'a.b', 'A9', 'a'].map((name) => `order${suffix}${name}`);
+      const saved = names.map((name, index) => ({
+        id: crypto.randomUUID(),
+        provider: index % 2 === 0 ? ('openai' as const) : ('anthropic' as const),
+        model: name,
+        displayName: name,
+        isActive: true,
+        contextWindow: 1000,
+        maxOutputTokens: 100,
+        pricing: null,
+      }));
+      for (const model of saved) await storage.saveModel(model, at);
+      const listed = (await storage.listModels()).filter((model) => model.model.startsWith(`order${suffix}`));
+      const codePointOrder = [...saved].sort((a, b) =>
+        a.provider !== b.provider ? (a.provider < b.provider ? -1 : 1) : a.model < b.model ? -1 : a.model > b.model ? 1 : 0,
+      );
+      expect(listed.map((model) => `${model.provider} ${model.model}`)).toEqual(
+        codePointOrder.map((model) => `${model.provider} ${model.model}`),
+      );
+    });
+
     it('answers 600 seeded hostile requests through the routes without a 5xx, on a storage of its own', async () => {
       const ownStorage = await options.createStorage();
       try {
