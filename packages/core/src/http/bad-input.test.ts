@@ -132,17 +132,23 @@ describe('bad input to the key routes gets a clear error and changes nothing', (
 
   it('holds a body the host framework already parsed to the same rules', async () => {
     const { byokit } = await testByokit();
-    const request = (value: unknown) =>
+    const request = (value: unknown, headers: Record<string, string> = {}) =>
       byokit.handle({
         method: 'PATCH',
         url: '/users/me/api-key',
-        headers: { 'content-type': 'application/json' },
+        headers: { 'content-type': 'application/json', ...headers },
         body: { kind: 'parsed', value },
         authenticate: () => alice,
       });
     expect((await request({ user_id: 'x' }))!.status).toBe(422);
     expect((await request({ anthropic_api_key: 'x'.repeat(20_000) }))!.status).toBe(413);
     expect((await request({ openai_api_key: fakeProviderKey('openai') }))!.status).toBe(200);
+    // What the client sent, not what the parser made of it: an empty body (express.json() makes it {}), and a
+    // body padded past the limit with whitespace the parse dropped.
+    const empty = await request({}, { 'content-length': '0' });
+    expect([empty!.status, JSON.parse(empty!.body as string).error.code]).toEqual([400, 'invalid_json']);
+    const padded = await request({ openai_api_key: null }, { 'content-length': '20000' });
+    expect([padded!.status, JSON.parse(padded!.body as string).error.code]).toEqual([413, 'payload_too_large']);
   });
 });
 

@@ -17,14 +17,17 @@ export async function readJsonBody(request: ByokitRequest, limitBytes: number): 
     throw new ByokitError('unsupported_media_type', 'Send the body as JSON with Content-Type: application/json.');
   }
   const body = request.body;
+  // The length the client declared holds whoever read the body: a parser that ran first (express.json()) turns
+  // an empty body into {}, and its result re-serialised drops the whitespace a body was padded with.
+  const declared = Number(headerValue(request.headers, 'content-length') ?? Number.NaN);
+  if (declared > limitBytes) throw tooLarge(limitBytes);
+  if (declared === 0) throw empty();
   if (body.kind === 'parsed') {
-    // The host's framework parsed it already (e.g. express.json()); hold it to the same limits.
+    // The host's framework parsed it already; hold it to the same limits (a chunked body declared no length).
     if (utf8Length(JSON.stringify(body.value) ?? '') > limitBytes) throw tooLarge(limitBytes);
     if (!withinDepth(body.value)) throw tooDeep();
     return body.value;
   }
-  const declared = Number(headerValue(request.headers, 'content-length'));
-  if (Number.isFinite(declared) && declared > limitBytes) throw tooLarge(limitBytes);
   const bytes =
     body.kind === 'stream'
       ? await readAtMost(body.stream, limitBytes)
@@ -38,7 +41,7 @@ export async function readJsonBody(request: ByokitRequest, limitBytes: number): 
   } catch {
     throw new ByokitError('invalid_json', 'The request body is not valid UTF-8.');
   }
-  if (text.trim() === '') throw new ByokitError('invalid_json', 'The request body is empty; send a JSON object.');
+  if (text.trim() === '') throw empty();
   if (!textWithinDepth(text)) throw tooDeep();
   try {
     return JSON.parse(text);
@@ -82,4 +85,5 @@ const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
 
 const tooLarge = (limitBytes: number) =>
   new ByokitError('payload_too_large', `The request body is larger than this route accepts (${limitBytes} bytes).`);
+const empty = () => new ByokitError('invalid_json', 'The request body is empty; send a JSON object.');
 const tooDeep = () => new ByokitError('invalid_json', `The request body is nested deeper than ${MAX_JSON_DEPTH} levels.`);
