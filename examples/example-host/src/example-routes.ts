@@ -119,6 +119,16 @@ export function hasMediaType(contentType: string | string[] | undefined, type: s
   return value?.split(';')[0]?.trim().toLowerCase() === type;
 }
 
+/**
+ * The answer to a body of the right media type in a charset other than UTF-8 (`charset=latin1`), or null: the
+ * example's own routes read UTF-8 only, on every framework (body-parser refused some charsets and Fastify none).
+ */
+export function otherCharset(contentType: string | string[] | undefined, requestId: string): ExampleAnswer | null {
+  const value = Array.isArray(contentType) ? contentType[0] : contentType;
+  const charset = /;\s*charset\s*=\s*"?([^";\s]*)/i.exec(value ?? '')?.[1]?.toLowerCase();
+  return charset === undefined || charset === 'utf-8' ? null : bodyRefusal('unsupported_encoding', requestId);
+}
+
 const SANE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /** The caller's `x-request-id` when it is sane, else a new one (byokit's own rule, for the host's routes). */

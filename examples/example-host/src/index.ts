@@ -14,6 +14,7 @@ export {
   bodyRefusal,
   errorAnswer,
   hasMediaType,
+  otherCharset,
   internalError,
   notFound,
   requestIdOf,

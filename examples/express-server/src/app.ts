@@ -11,6 +11,7 @@ import {
   createExampleHost,
   endConnectionsOnStop,
   hasMediaType,
+  otherCharset,
   internalError,
   notFound,
   requestIdOf,
@@ -38,12 +39,16 @@ export async function createExampleApp(config: ServerConfig, logger: Logger = pi
 
   const app = express();
   app.disable('x-powered-by');
+  // Paths are matched as written, as byokit's routes and Fastify's are: /v2/users/ME is not /v2/users/me.
+  app.enable('case sensitive routing');
   app.use(assignRequestId);
 
   app.post(
     `${PREFIX}/users/signup`,
     requireMediaType('application/json'),
-    express.json({ limit: OWN_ROUTE_BODY_LIMIT_BYTES, verify: refuseEmptyBody }),
+    // Not strict: a JSON text that is not an object (`5`, `"x"`, `null`) is JSON all the same, and the route's
+    // schema refuses it with 422, as core and Fastify's parser do; body-parser's strict mode called it invalid.
+    express.json({ limit: OWN_ROUTE_BODY_LIMIT_BYTES, verify: refuseEmptyBody, strict: false }),
     async (request, response) => {
       const { requestId } = response.locals;
       // No body at all (neither Content-Length nor Transfer-Encoding): body-parser leaves it undefined.
@@ -97,8 +102,13 @@ const assignRequestId: RequestHandler = (request, response, next) => {
  * without a body, which would call a bodiless login form the wrong media type (the Fastify example's rule too).
  */
 function requireMediaType(type: string): RequestHandler {
-  return (request, response, next) =>
-    hasMediaType(request.headers['content-type'], type) ? next() : send(response, wrongMediaType(type, response.locals.requestId));
+  return (request, response, next) => {
+    const { requestId } = response.locals;
+    const contentType = request.headers['content-type'];
+    if (!hasMediaType(contentType, type)) return send(response, wrongMediaType(type, requestId));
+    const refusal = otherCharset(contentType, requestId);
+    return refusal ? send(response, refusal) : next();
+  };
 }
 
 /**

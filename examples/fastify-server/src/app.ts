@@ -16,6 +16,7 @@ import {
   createExampleHost,
   endConnectionsOnStop,
   hasMediaType,
+  otherCharset,
   internalError,
   notFound,
   requestIdOf,
@@ -47,6 +48,8 @@ export async function createExampleApp(config: ServerConfig, logger: Logger = pi
     loggerInstance: logger as FastifyBaseLogger,
     genReqId: (request) => requestIdOf(request.headers['x-request-id']),
     requestTimeout: REQUEST_TIMEOUT_MS,
+    // `/v2/users/me/` is `/v2/users/me`, as on Express and on byokit's own routes.
+    routerOptions: { ignoreTrailingSlash: true },
     // Fastify's router refuses a path that is not valid percent-encoding before any route or plugin runs; it
     // names no route, so it gets the example's 404 in the contract's shape rather than Fastify's own body.
     frameworkErrors: (error, request, reply: FastifyReply) => {
@@ -58,6 +61,8 @@ export async function createExampleApp(config: ServerConfig, logger: Logger = pi
   app.addHook('onRequest', async (request, reply) => void reply.header('x-request-id', request.id));
   app.setNotFoundHandler((request, reply) => send(reply, notFound(request.id)));
   app.setErrorHandler((error: FastifyError, request, reply) => {
+    // Fastify reads a body before it finds that no route has the path; Express never reads it: 404 either way.
+    if (request.is404) return send(reply, notFound(request.id));
     const refusal = BODY_REFUSALS[error.code];
     if (refusal) return send(reply, bodyRefusal(refusal, request.id));
     request.log.error({ requestId: request.id, error: String(error) }, 'request failed');
@@ -122,7 +127,10 @@ async function ownRoutes(app: FastifyInstance, { routes }: { routes: ExampleRout
 /** Refuses a body of another media type before it is read, as the Express example does. */
 function requireMediaType(type: string): onRequestAsyncHookHandler {
   return async (request, reply) => {
-    if (!hasMediaType(request.headers['content-type'], type)) return send(reply, wrongMediaType(type, request.id));
+    const contentType = request.headers['content-type'];
+    if (!hasMediaType(contentType, type)) return send(reply, wrongMediaType(type, request.id));
+    const refusal = otherCharset(contentType, request.id);
+    if (refusal) return send(reply, refusal);
   };
 }
 
