@@ -63,9 +63,10 @@ export async function createExampleApp(config: ServerConfig, logger: Logger = pi
   );
   app.get(`${PREFIX}/users/me`, async (request, response) => send(response, await routes.me(request.headers, response.locals.requestId)));
 
-  // The mounting lines: byokit below the prefix, then a 404 in the contract's shape for what nothing answered.
+  // The mounting lines: byokit below the prefix, then a 404 in the contract's shape for what nothing answered,
+  // inside the prefix or out of it (Express's own 404 is an HTML page; the Fastify example's is this one too).
   app.use(PREFIX, byokitRouter(host.byokit, { authenticate: (request) => host.authenticate(request.headers) }));
-  app.use(PREFIX, (_request, response) => send(response, notFound(response.locals.requestId)));
+  app.use((_request, response) => send(response, notFound(response.locals.requestId)));
   app.use(handleError(logger));
 
   return { ...host, app };

@@ -42,21 +42,20 @@ const LOGIN_FORMS = [
   '{"username":"probe@example.com","password":"a-long-password"}',
 ];
 const OTHER_PATHS = [
-  '/users/signup',
-  '/login/access-token',
-  '/users/me',
-  '/users/me/',
-  '/users/ME',
-  '/users',
-  '/',
-  '',
-  '/nope',
-  '//users/me',
+  ...['/users/signup', '/login/access-token', '/users/me', '/users/me/', '/users/ME', '/users', '/', '', '/nope', '//users/me'].map(
+    (below) => `/v2${below}`,
+  ),
+  // byokit's own routes, through each adapter, and the prefix in another case.
+  '/v2/users/me/api-key-status',
+  '/v2/llm-models/',
+  '/V2/users/me',
+  '/V2/users/me/api-key-status',
 ];
 type Credentials = 'none' | 'valid' | 'tampered' | 'basic' | 'empty bearer' | 'lower-case bearer';
 
 interface Probe {
   method: string;
+  /** The whole path, the prefix included. */
   path: string;
   contentType?: string;
   body?: Buffer;
@@ -76,20 +75,20 @@ function probes(): Probe[] {
       if (random() < 0.5) body.full_name = pick(['Ann', null, '', 'x'.repeat(300), 'a\u0000b', 5]);
       if (random() < 0.15) body.extra = 1;
       Object.assign(probe, {
-        path: '/users/signup',
+        path: '/v2/users/signup',
         contentType: 'application/json',
         body: Buffer.from(JSON.stringify(random() < 0.1 ? pick([[], null, 'x', 5]) : body)),
       });
     } else if (kind === 'login') {
       Object.assign(probe, {
-        path: '/login/access-token',
+        path: '/v2/login/access-token',
         contentType: 'application/x-www-form-urlencoded',
         body: Buffer.from(pick(LOGIN_FORMS)),
       });
     } else if (kind === 'me') {
       Object.assign(probe, {
         method: 'GET',
-        path: '/users/me',
+        path: '/v2/users/me',
         credentials: pick(['none', 'valid', 'tampered', 'basic', 'empty bearer', 'lower-case bearer'] as const),
       });
     } else {
@@ -132,7 +131,7 @@ function send(port: number, probe: Probe, headers: Record<string, string>) {
     const sent: Record<string, string> = { ...headers, ...(probe.contentType !== undefined && { 'content-type': probe.contentType }) };
     if (probe.body) sent['content-length'] = String(probe.body.length);
     const outgoing = httpRequest(
-      { host: '127.0.0.1', port, method: probe.method, path: `/v2${probe.path}`, headers: sent, agent: false },
+      { host: '127.0.0.1', port, method: probe.method, path: probe.path, headers: sent, agent: false },
       (incoming) => {
         const chunks: Buffer[] = [];
         incoming.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -170,7 +169,7 @@ describe(`${COUNT} seeded requests to the example's own routes`, () => {
       const headers = (token: string) => ({ 'x-request-id': `same-${index}`, ...authorization(probe.credentials, token) });
       const express = await send(servers[0]!.port, probe, headers(tokens[0]!));
       const fastify = await send(servers[1]!.port, probe, headers(tokens[1]!));
-      const sent = `${probe.method} /v2${probe.path} (${probe.contentType ?? 'no Content-Type'}, ${probe.credentials}) ${JSON.stringify(String(probe.body ?? '')).slice(0, 100)}`;
+      const sent = `${probe.method} ${probe.path} (${probe.contentType ?? 'no Content-Type'}, ${probe.credentials}) ${JSON.stringify(String(probe.body ?? '')).slice(0, 100)}`;
       expect(fastify, sent).toEqual(express);
     }
   }, 120_000);
