@@ -12,8 +12,7 @@ import { formatUsd, parseUsd, PICO_DECIMALS } from '../metering/usd.js';
 import type { KeyChange, KeyOwner, KeyRowCursor, Storage } from '../storage/storage.js';
 import { SYSTEM_OWNER, userOwner } from '../storage/storage.js';
 import { expectSeededAnswersAlike } from './adapter-conformance/seeded-requests.js';
-import { ENVIRONMENT } from './adapter-conformance/scenarios.js';
-import { randomKeyring, startSide } from './adapter-conformance/world.js';
+import { startSidesAlike } from './adapter-conformance/same-answers.js';
 import { borrowed, sendHostileRequests } from './hostile-requests.js';
 import { seededRandom } from './seeded-random.js';
 
@@ -439,11 +438,7 @@ export function describeStorageConformance(name: string, options: StorageConform
 
     it('answers 250 seeded hostile requests as memory storage does, byte for byte but for what is random', async () => {
       const own = await options.createStorage();
-      const keyring = randomKeyring();
-      const [reference, served] = await Promise.all([
-        startSide({ keyring, environment: ENVIRONMENT, prefix: '/v2' }),
-        startSide({ keyring, environment: ENVIRONMENT, prefix: '/v2', storage: borrowed(own) }),
-      ]);
+      const [reference, served] = await startSidesAlike('/v2', borrowed(own));
       try {
         await expectSeededAnswersAlike(reference, served, '/v2');
       } finally {

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { comparable, comparedHeaderNames } from './comparable.js';
 import { documentedRoutes, uncoveredRoutes } from './documented-routes.js';
 import { exchangeOf, sendOverHttp, sendToCore, type Answer, type Exchange } from './exchange.js';
+import type { Storage } from '../../storage/storage.js';
 import { ENVIRONMENT, isStreamed, SCENARIOS } from './scenarios.js';
 import { HOST_ANSWER_HEADER, type AdapterConformanceOptions, type MountAdapter, type MountedAdapter } from './types.js';
 import { authenticate, randomKeyring, startSide, type Side } from './world.js';
@@ -37,6 +38,18 @@ export async function inStep(reference: Side, served: Side): Promise<void> {
  */
 const enoughReads = (chunks: number) => Math.floor(chunks / 2);
 
+/**
+ * Two byokits made alike (one keyring, the scenarios' environment, the fixed clock), each with its own mock
+ * providers: the reference, and the one served (on `servedStorage` when given, else on memory storage too).
+ */
+export async function startSidesAlike(prefix: string, servedStorage?: Storage): Promise<[reference: Side, served: Side]> {
+  const keyring = randomKeyring();
+  return Promise.all([
+    startSide({ keyring, environment: ENVIRONMENT, prefix }),
+    startSide({ keyring, environment: ENVIRONMENT, prefix, ...(servedStorage && { storage: servedStorage }) }),
+  ]);
+}
+
 export function describeSameAnswers(mount: MountAdapter, options: AdapterConformanceOptions & { prefix: string }): void {
   const { prefix } = options;
 
@@ -46,11 +59,7 @@ export function describeSameAnswers(mount: MountAdapter, options: AdapterConform
     let adapter: MountedAdapter;
 
     beforeAll(async () => {
-      const keyring = randomKeyring();
-      [reference, served] = await Promise.all([
-        startSide({ keyring, environment: ENVIRONMENT, prefix }),
-        startSide({ keyring, environment: ENVIRONMENT, prefix }),
-      ]);
+      [reference, served] = await startSidesAlike(prefix);
       served.mock.setChunkGapMs(STREAM_GAP_MS);
       adapter = await mount({ byokit: served.byokit, authenticate, prefix });
     });

@@ -12,10 +12,10 @@ import { findKeyLeaks } from '../leak-check.js';
 import { seededRandom } from '../seeded-random.js';
 import { comparable, comparedHeaderNames } from './comparable.js';
 import { exchangeOf, requestHeaders, sendToCore, type Answer, type Exchange } from './exchange.js';
-import { inStep } from './same-answers.js';
-import { CANARY_KEYS, ENVIRONMENT, SCENARIOS } from './scenarios.js';
+import { inStep, startSidesAlike } from './same-answers.js';
+import { CANARY_KEYS, SCENARIOS } from './scenarios.js';
 import { HOST_ANSWER_HEADER, type AdapterConformanceOptions, type MountAdapter, type MountedAdapter } from './types.js';
-import { authenticate, PRINCIPALS, randomKeyring, sideState, startSide, type Caller, type Side } from './world.js';
+import { authenticate, PRINCIPALS, sideState, type Caller, type Side } from './world.js';
 
 /** How many requests, and the seed: the same requests on every run, so that a difference reproduces. */
 const COUNT = 250;
@@ -220,11 +220,7 @@ export function describeSeededRequests(mount: MountAdapter, options: AdapterConf
     let adapter: MountedAdapter;
 
     beforeAll(async () => {
-      const keyring = randomKeyring();
-      [reference, served] = await Promise.all([
-        startSide({ keyring, environment: ENVIRONMENT, prefix }),
-        startSide({ keyring, environment: ENVIRONMENT, prefix }),
-      ]);
+      [reference, served] = await startSidesAlike(prefix);
       adapter = await mount({ byokit: served.byokit, authenticate, prefix });
     });
     afterAll(async () => {
