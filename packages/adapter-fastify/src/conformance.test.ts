@@ -28,5 +28,16 @@ describeAdapterConformance(
       logLines: () => logLines,
     };
   },
-  { unknownPaths: 'host', malformedEscapes: 'refused-by-framework' },
+  {
+    unknownPaths: 'host',
+    // Fastify's router refuses a path that is not valid percent-encoding before any plugin (FST_ERR_BAD_URL).
+    refusedByServer: (path) => {
+      try {
+        decodeURIComponent(path);
+        return false;
+      } catch {
+        return true;
+      }
+    },
+  },
 );

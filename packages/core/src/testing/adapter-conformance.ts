@@ -38,7 +38,7 @@ const PREFIX = '/v2';
  * - no provider key, nor any 8-character piece of one, in any answer or log line;
  * - 250 seeded hostile requests (scenarios with their method, path, query, media type, caller or body changed)
  *   sent as written, each answered as core answers it, none with a 5xx but a provider's failure, no key leaked.
- *   Where a framework differs before byokit sees the request, say so in `options` (`urls`, `malformedEscapes`).
+ *   Where a framework differs before byokit sees the request, say so in `options` (`urls`, `refusedByServer`).
  */
 export function describeAdapterConformance(name: string, mount: MountAdapter, options: AdapterConformanceOptions): void {
   describe(`adapter conformance: ${name}`, () => {

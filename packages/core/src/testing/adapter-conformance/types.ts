@@ -45,11 +45,12 @@ export interface AdapterConformanceOptions {
    */
   urls?: 'as-sent' | 'parsed';
   /**
-   * Who answers a path whose percent-escapes do not decode (`%zz`, a bare `%`): byokit (the default: its 422
-   * for a path parameter, else the path is not its), or `'refused-by-framework'` before any route, in the
-   * framework's own words (Fastify: `400 FST_ERR_BAD_URL`).
+   * Paths the host's server refuses itself, before any route and in its own words (a `400` that is not byokit's,
+   * without its request id): the seeded requests expect that refusal for them rather than core's answer. Fastify
+   * refuses a path whose percent-escapes do not decode (`FST_ERR_BAD_URL`); `@hono/node-server` a backslash in
+   * the path. Given the path without the query; default: none.
    */
-  malformedEscapes?: 'byokit' | 'refused-by-framework';
+  refusedByServer?: (path: string) => boolean;
 }
 
 /** The header a mount's host sets on its own 404, so the suite can tell it from byokit's. */
