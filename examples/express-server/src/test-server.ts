@@ -1,4 +1,5 @@
-// The Express example as the shared suites of @byokit/example-host start it.
+// The Express example as the shared suites of @byokit/example-host start it, and as the Fastify example's
+// comparison with it does (exported as @byokit/example-express-server/testing).
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ExampleServer } from '@byokit/example-host/testing';

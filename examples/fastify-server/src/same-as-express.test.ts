@@ -9,7 +9,7 @@ import { request as httpRequest } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seededRandom } from '@byokit/core/testing';
 import { startTestServer } from '@byokit/example-host/testing';
-import { expressExample } from '../../express-server/src/test-server.js';
+import { expressExample } from '@byokit/example-express-server/testing';
 import { fastifyExample } from './test-server.js';
 
 const COUNT = 200;

@@ -19,7 +19,7 @@ export async function readJsonBody(request: ByokitRequest, limitBytes: number): 
   const body = request.body;
   // The length the client declared holds whoever read the body: a parser that ran first (express.json()) turns
   // an empty body into {}, and its result re-serialised drops the whitespace a body was padded with.
-  const declared = Number(headerValue(request.headers, 'content-length') ?? Number.NaN);
+  const declared = Number(headerValue(request.headers, 'content-length')); // NaN when none was declared
   if (declared > limitBytes) throw tooLarge(limitBytes);
   if (declared === 0) throw empty();
   if (body.kind === 'parsed') {

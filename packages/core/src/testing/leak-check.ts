@@ -33,18 +33,19 @@ const base64 = (text: string) => btoa(String.fromCharCode(...new TextEncoder().e
 const PUBLIC_PREFIX = /^(sk-ant-api03-|sk-ant-admin01-|sk-(proj|svcacct|admin)-|sk-|AIza)/;
 const PUBLIC_MARKER = 'T3BlbkFJ';
 
-/** Whether the key's characters from `start` (inclusive) to `end` (exclusive) are all of its public format. */
-function publicOnly(key: string, start: number, end: number): boolean {
+/** For one key: whether its characters from `start` (inclusive) to `end` (exclusive) are all of its public format. */
+function publicFormatOf(key: string): (start: number, end: number) => boolean {
   const prefixEnd = PUBLIC_PREFIX.exec(key)?.[0].length ?? 0;
   const marker = key.indexOf(PUBLIC_MARKER, prefixEnd);
-  return end <= prefixEnd || (marker >= 0 && start >= marker && end <= marker + PUBLIC_MARKER.length);
+  return (start, end) => end <= prefixEnd || (marker >= 0 && start >= marker && end <= marker + PUBLIC_MARKER.length);
 }
 
 /** Every piece to look for: each form of each 8-character window of the key that holds some of its secret part. */
 function needles(key: string): Array<{ needle: string; form: KeyLeak['form']; offset: number }> {
   const found: Array<{ needle: string; form: KeyLeak['form']; offset: number }> = [];
+  const publicOnly = publicFormatOf(key);
   for (const [piece, offset] of pieces(key, PIECE)) {
-    if (publicOnly(key, offset, offset + PIECE)) continue;
+    if (publicOnly(offset, offset + PIECE)) continue;
     found.push({ needle: piece, form: 'plain', offset });
     const urlEncoded = encodeURIComponent(piece);
     if (urlEncoded !== piece) found.push({ needle: urlEncoded, form: 'url-encoded', offset });
@@ -57,7 +58,7 @@ function needles(key: string): Array<{ needle: string; form: KeyLeak['form']; of
     const encoded = base64(key.slice(shift));
     for (let offset = 0; offset + 12 <= encoded.length - 4; offset += 4) {
       const start = shift + (offset / 4) * 3;
-      if (publicOnly(key, start, start + 9)) continue;
+      if (publicOnly(start, start + 9)) continue;
       found.push({ needle: encoded.slice(offset, offset + 12), form: 'base64', offset: shift + (offset / 4) * 3 });
     }
   }

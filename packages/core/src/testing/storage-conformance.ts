@@ -138,13 +138,16 @@ export function describeStorageConformance(name: string, options: StorageConform
     const later = new Date('2026-11-25T11:00:00.000Z');
     const actor = { actorId: 'actor-1', requestId: 'request-1' };
 
+    /** Lets go of a storage `createStorage` made: the suite's own way when it has one, else its `close`. */
+    const destroy = async (made: Storage) => {
+      if (options.destroyStorage) await options.destroyStorage(made);
+      else await made.close?.();
+    };
+
     beforeAll(async () => {
       storage = await options.createStorage();
     }, 60_000);
-    afterAll(async () => {
-      if (options.destroyStorage) await options.destroyStorage(storage);
-      else await storage.close?.();
-    });
+    afterAll(() => destroy(storage));
 
     it('returns null for a key never set', async () => {
       expect(await storage.getKey(freshUser(), 'anthropic')).toBeNull();
@@ -363,8 +366,7 @@ export function describeStorageConformance(name: string, options: StorageConform
       } finally {
         const rotationStorage = storage;
         storage = outer;
-        if (options.destroyStorage) await options.destroyStorage(rotationStorage);
-        else await rotationStorage.close?.();
+        await destroy(rotationStorage);
       }
     }, 180_000);
 
@@ -432,7 +434,7 @@ export function describeStorageConformance(name: string, options: StorageConform
           expect(run.statuses.get(family), family).toBeGreaterThan(0);
         }
       } finally {
-        await (options.destroyStorage ? options.destroyStorage(ownStorage) : ownStorage.close?.());
+        await destroy(ownStorage);
       }
     }, 120_000);
 
@@ -443,7 +445,7 @@ export function describeStorageConformance(name: string, options: StorageConform
         await expectSeededAnswersAlike(reference, served, '/v2');
       } finally {
         await Promise.all([reference.close(), served.close()]);
-        await (options.destroyStorage ? options.destroyStorage(own) : own.close?.());
+        await destroy(own);
       }
     }, 120_000);
 
@@ -582,7 +584,7 @@ export function describeStorageConformance(name: string, options: StorageConform
           expect(ids((await own.listUsage({ limit: 1000 })).records)).toEqual(expected);
           for (const limit of [1, 4, 7, 24]) expect(await allUsageIds(own, { userId, limit })).toEqual(expected);
         } finally {
-          await (options.destroyStorage ? options.destroyStorage(own) : own.close?.());
+          await destroy(own);
         }
       });
 

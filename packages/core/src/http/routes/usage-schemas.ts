@@ -21,7 +21,7 @@ const fromBeforeToError = { message: '`from` must be before `to`.', path: ['from
 
 /** Query of `GET /llm/usage/me`. */
 export const myUsageQuery = z
-  .strictObject({ ...window, group_by: z.enum(['day', 'model', 'provider', 'key_source']).optional() })
+  .strictObject({ ...window, group_by: z.enum(USAGE_GROUPINGS).exclude(['user']).optional() })
   .refine(fromBeforeTo, fromBeforeToError);
 
 /** Query of `GET /admin/usage`: over every user, or one; `group_by=user` too. */
