@@ -5,11 +5,15 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vites
 import { z } from 'zod';
 import type { Byokit } from '../byokit.js';
 import { fakeProviderKey } from '../keys/fake-keys.js';
+import { sendToCore } from '../testing/adapter-conformance/exchange.js';
+import { ENVIRONMENT } from '../testing/adapter-conformance/scenarios.js';
+import { described, seededExchanges } from '../testing/adapter-conformance/seeded-requests.js';
+import { randomKeyring, startSide } from '../testing/adapter-conformance/world.js';
 import { findKeyLeaks } from '../testing/leak-check.js';
 import { startMockProviders, type MockProviders } from '../testing/mock-providers.js';
 import { openApiDocument, openApiPath, type JsonSchema, type OpenApiDocument } from './openapi.js';
 import { defineRoute, type Route } from './route.js';
-import { admin, call, testByokit } from './test-helpers.js';
+import { admin, call, sseEvents, testByokit } from './test-helpers.js';
 
 // The routes the handler is built with, caught on their way in: the document must describe this very list.
 const handlerRoutes = vi.hoisted(() => [] as Array<readonly Route<any, any, any>[]>);
@@ -298,6 +302,92 @@ describe('contract: every documented operation answers as documented', () => {
     const unauthenticated = (document.paths['/users/me/budget']!.get as any).responses['401'];
     expect(compile(unauthenticated.content['application/json'].schema)(anonymous!.json)).toBe(true);
   });
+});
+
+describe('contract: every answer to the seeded hostile requests is one the document lists', () => {
+  /**
+   * The document path a request path falls under, matched as the handler matches (a trailing slash optional,
+   * segments compared as sent, a parameter any non-empty segment); `undefined` where none does.
+   */
+  const documentedPath = (doc: OpenApiDocument, path: string) => {
+    const trimmed = (text: string) => (text.length > 1 && text.endsWith('/') ? text.slice(0, -1) : text);
+    const parts = trimmed(path).split('/');
+    return Object.keys(doc.paths).find((candidate) => {
+      const segments = trimmed(candidate).split('/');
+      return (
+        segments.length === parts.length &&
+        segments.every((segment, index) => (/^\{.+\}$/.test(segment) ? parts[index] !== '' : segment === parts[index]))
+      );
+    });
+  };
+
+  it('answers each with a status its operation lists, in a media type and schema the document gives for it', async () => {
+    const prefix = '/v2';
+    const side = await startSide({ keyring: randomKeyring(), environment: ENVIRONMENT, prefix });
+    try {
+      const own = await sendToCore(side.byokit, prefix, {
+        method: 'GET',
+        url: `${prefix}/openapi.json`,
+        as: 'anonymous',
+        requestId: 'doc',
+      });
+      const doc = JSON.parse(own!.pieces.join('')) as OpenApiDocument;
+      const compile = schemaValidator(doc);
+      const seen = new Set<string>();
+      for (const { exchange, arrange } of seededExchanges(prefix)) {
+        const request = described(exchange);
+        arrange?.(side);
+        const answer = await sendToCore(side.byokit, prefix, exchange);
+        const below = exchange.url.slice(prefix.length).split('?')[0]!;
+        const path = documentedPath(doc, below);
+        // byokit answers exactly the paths the document has, and leaves every other to the host.
+        if (answer !== undefined) expect(path, `${request}: answered ${answer.status}, yet the document has no such path`).toBeDefined();
+        if (answer === undefined) {
+          expect(path, `${request}: the document has this path, yet byokit left it to the host`).toBeUndefined();
+          continue;
+        }
+        const body = answer.pieces.join('');
+        expect(answer.headers['x-request-id'], request).toBeDefined();
+        const item = doc.paths[path!]!;
+        const operation = item[exchange.method.toLowerCase() as (typeof METHODS)[number]] as Record<string, any> | undefined;
+        if (operation === undefined) {
+          // A method the path lacks: the \`default\` response's 405, naming the methods the document gives the path.
+          const allowed = METHODS.filter((method) => item[method]).map((method) => method.toUpperCase());
+          const code = (JSON.parse(body) as { error: { code: string } }).error.code;
+          expect([answer.status, code, answer.headers.allow?.split(', ').sort()], request).toEqual([
+            405,
+            'method_not_allowed',
+            allowed.sort(),
+          ]);
+          const someOperation = item[METHODS.find((method) => item[method])!] as Record<string, any>;
+          expect(compile(someOperation.responses.default.content['application/json'].schema)(JSON.parse(body)), request).toBe(true);
+          continue;
+        }
+        seen.add(`${exchange.method} ${path} ${answer.status}`);
+        const listed = operation.responses[String(answer.status)];
+        expect(
+          listed,
+          `${request}: answered ${answer.status}, which ${operation.operationId} does not list: ${body.slice(0, 300)}`,
+        ).toBeDefined();
+        if (answer.status === 429) expect(answer.headers['retry-after'], request).toMatch(/^\d+$/);
+        const mediaType = answer.headers['content-type']!.split(';')[0]!.trim();
+        const content = listed.content?.[mediaType] as { schema: JsonSchema } | undefined;
+        expect(
+          content,
+          `${request}: answered ${mediaType}, which ${operation.operationId} does not give for ${answer.status}`,
+        ).toBeDefined();
+        const accepts = compile(content!.schema);
+        const values = mediaType === 'text/event-stream' ? sseEvents(body).map((data) => ({ data })) : [JSON.parse(body) as unknown];
+        for (const value of values)
+          expect(accepts(value), `${request}: ${JSON.stringify(accepts.errors)}: ${body.slice(0, 300)}`).toBe(true);
+      }
+      // The requests reach most operations, with successes and refusals alike: the check above is not vacuous.
+      expect(new Set([...seen].map((entry) => entry.split(' ').slice(0, 2).join(' '))).size).toBeGreaterThan(operations(doc).length / 2);
+      expect([...seen].filter((entry) => / [45]\d\d$/.test(entry)).length).toBeGreaterThan(20);
+    } finally {
+      await side.close();
+    }
+  }, 60_000);
 });
 
 describe('openApiDocument', () => {

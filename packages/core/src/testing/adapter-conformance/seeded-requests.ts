@@ -18,8 +18,8 @@ import { HOST_ANSWER_HEADER, type AdapterConformanceOptions, type MountAdapter, 
 import { authenticate, PRINCIPALS, sideState, type Caller, type Side } from './world.js';
 
 /** How many requests, and the seed: the same requests on every run, so that a difference reproduces. */
-const COUNT = 250;
-const SEED = 20261204;
+const COUNT = Number(process.env.SEEDED_COUNT ?? 250);
+const SEED = Number(process.env.SEEDED_SEED ?? 20261204);
 
 const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'];
 const CALLERS: readonly Caller[] = ['anonymous', ...(Object.keys(PRINCIPALS) as Caller[])];
@@ -73,8 +73,11 @@ const BYTE_EDITS: ReadonlyArray<(bytes: Uint8Array, at: number) => Uint8Array> =
   (bytes) => Buffer.concat([bytes, bytes]),
 ];
 
-/** The requests, made once: the scenarios' exchanges with one to three things changed in each. */
-function seededExchanges(prefix: string): Array<{ exchange: Exchange; arrange?: (side: Side) => void }> {
+/**
+ * The requests: the scenarios' exchanges with one to three things changed in each; the same ones on every call.
+ * `arrange` sets up what the scenario needs on the side that answers (a provider's failure, a budget).
+ */
+export function seededExchanges(prefix: string): Array<{ exchange: Exchange; arrange?: (side: Side) => void }> {
   const random = seededRandom(SEED);
   const pick = <T>(values: readonly T[]): T => values[Math.floor(random() * values.length)]!;
   const mutateJson = hostileJson(random);
@@ -160,7 +163,7 @@ function errorCode(answer: Answer): unknown {
 }
 
 /** How a request is named in a failure: enough to send it again by hand. */
-function described(exchange: Exchange): string {
+export function described(exchange: Exchange): string {
   const body = exchange.body === undefined ? '' : ` body ${JSON.stringify(new TextDecoder().decode(exchange.body).slice(0, 200))}`;
   const type = exchange.contentType === undefined ? '' : ` content-type ${JSON.stringify(exchange.contentType)}`;
   const upload = exchange.chunked ? ' (chunked)' : '';
