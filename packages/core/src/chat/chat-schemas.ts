@@ -8,9 +8,18 @@ export const MAX_CONTENT_CHARACTERS = 1_000_000;
 export const DEFAULT_MAX_TOKENS = 4_096;
 
 // Content goes to providers as JSON; a lone UTF-16 surrogate would be sent as an escape they refuse or mangle.
-const content = z.string().refine((text) => text.isWellFormed(), { message: 'Content must be well-formed Unicode (no lone surrogates).' });
+const WELL_FORMED = 'Content must be well-formed Unicode (no lone surrogates).';
+// What JSON Schema cannot say, the OpenAPI document says in words: the refinement's own message.
+const content = z
+  .string()
+  .refine((text) => text.isWellFormed(), { message: WELL_FORMED })
+  .describe(WELL_FORMED);
 
-const message = z.strictObject({ role: z.enum(['system', 'user', 'assistant']), content });
+const ROLES = ['system', 'user', 'assistant'] as const;
+const message = z.strictObject({ role: z.enum(ROLES), content });
+
+const NOT_ONLY_SYSTEM = 'Send at least one user or assistant message.';
+const CONTENT_LIMIT = `All message content together may be at most ${MAX_CONTENT_CHARACTERS} characters.`;
 
 /**
  * Body of `POST /llm/chat/completions` (spec/http-api.md, "Chat"). Strict at every depth: an unknown field
@@ -19,19 +28,24 @@ const message = z.strictObject({ role: z.enum(['system', 'user', 'assistant']), 
 export const chatCompletionBody = z
   .strictObject({
     model_id: z.uuid({ message: 'model_id must be a model UUID from GET /llm-models/.' }),
-    messages: z.array(message).min(1).max(MAX_MESSAGES),
+    messages: z
+      .array(message)
+      .min(1)
+      .max(MAX_MESSAGES)
+      // The two refinements below, for the OpenAPI document: the first as JSON Schema, the second in words.
+      .meta({
+        contains: { type: 'object', properties: { role: { enum: ROLES.filter((role) => role !== 'system') } }, required: ['role'] },
+        description: `${NOT_ONLY_SYSTEM} ${CONTENT_LIMIT}`,
+      }),
     max_tokens: z.number().int().min(1).optional(),
     temperature: z.number().min(0).optional(),
     top_p: z.number().gt(0).max(1).optional(),
     stop: z.union([z.string().min(1).max(200), z.array(z.string().min(1).max(200)).max(16)]).optional(),
     stream: z.boolean().optional(),
   })
-  .refine((body) => body.messages.some((item) => item.role !== 'system'), {
-    message: 'Send at least one user or assistant message.',
-    path: ['messages'],
-  })
+  .refine((body) => body.messages.some((item) => item.role !== 'system'), { message: NOT_ONLY_SYSTEM, path: ['messages'] })
   .refine((body) => body.messages.reduce((total, item) => total + item.content.length, 0) <= MAX_CONTENT_CHARACTERS, {
-    message: `All message content together may be at most ${MAX_CONTENT_CHARACTERS} characters.`,
+    message: CONTENT_LIMIT,
     path: ['messages'],
   });
 

@@ -9,7 +9,10 @@ import { sendToCore } from '../testing/adapter-conformance/exchange.js';
 import { ENVIRONMENT } from '../testing/adapter-conformance/scenarios.js';
 import { described, seededExchanges } from '../testing/adapter-conformance/seeded-requests.js';
 import { randomKeyring, startSide } from '../testing/adapter-conformance/world.js';
+import { hostileJson } from '../testing/hostile-requests.js';
+import { MAX_CONTENT_CHARACTERS } from '../chat/chat-schemas.js';
 import { findKeyLeaks } from '../testing/leak-check.js';
+import { seededRandom } from '../testing/seeded-random.js';
 import { startMockProviders, type MockProviders } from '../testing/mock-providers.js';
 import { openApiDocument, openApiPath, type JsonSchema, type OpenApiDocument } from './openapi.js';
 import { defineRoute, type Route } from './route.js';
@@ -301,6 +304,144 @@ describe('contract: every documented operation answers as documented', () => {
     const anonymous = await call(byokit, 'GET', '/users/me/budget');
     const unauthenticated = (document.paths['/users/me/budget']!.get as any).responses['401'];
     expect(compile(unauthenticated.content['application/json'].schema)(anonymous!.json)).toBe(true);
+  });
+});
+
+describe("the document's request schemas and the routes' own agree on seeded values", () => {
+  const chat = BODIES['post /llm/chat/completions'] as { messages: Array<{ role: string; content: string }> };
+  /** Bodies at the edges the route schemas draw with refinements, for every route that takes a body. */
+  const EDGES: unknown[] = [
+    {},
+    { ...chat, messages: [{ role: 'system', content: 'Be brief.' }] },
+    { ...chat, messages: [{ role: 'user', content: 'a\ud800b' }] },
+    {
+      ...chat,
+      messages: [
+        { role: 'user', content: 'x'.repeat(MAX_CONTENT_CHARACTERS / 2 + 1) },
+        { role: 'user', content: 'x'.repeat(MAX_CONTENT_CHARACTERS / 2) },
+      ],
+    },
+  ];
+
+  /** Valid bodies, edges, and seeded mutations of both (`hostileJson`): the same values on every run. */
+  function nearValues(valid: unknown): unknown[] {
+    const random = seededRandom(Number(process.env.SEEDED_SEED ?? 7));
+    const mutate = hostileJson(random);
+    const bases = [valid, ...EDGES];
+    return [
+      ...bases,
+      ...Array.from({ length: Number(process.env.SEEDED_COUNT ?? 400) }, (_, index) => mutate(bases[index % bases.length])),
+    ];
+  }
+
+  it('each request body the document accepts, the route accepts, and each it refuses, the route refuses', () => {
+    const compile = schemaValidator();
+    const disagreements: string[] = [];
+    let stated = 0;
+    for (const route of routes.filter((candidate) => candidate.body)) {
+      const key = `${route.method.toLowerCase()} ${openApiPath(route.path)}`;
+      expect(BODIES, `a valid body for ${key}`).toHaveProperty([key]);
+      const operation = document.paths[openApiPath(route.path)]![route.method.toLowerCase()] as Record<string, any>;
+      const schema = operation.requestBody.content['application/json'].schema as JsonSchema;
+      const accepts = compile(schema);
+      // What JSON Schema cannot say, the document says in words: the route's own message, in the schema's text.
+      const schemaText = JSON.stringify(document.components.schemas[String(schema.$ref).split('/').at(-1)!]);
+      for (const value of nearValues(BODIES[key])) {
+        const byDocument = accepts(value);
+        const byRoute = route.body!.safeParse(value);
+        if (
+          byDocument &&
+          !byRoute.success &&
+          byRoute.error.issues.every((issue) => schemaText.includes(JSON.stringify(issue.message).slice(1, -1)))
+        ) {
+          stated++;
+          continue;
+        }
+        if (byDocument !== byRoute.success) {
+          const why = byRoute.success ? JSON.stringify(accepts.errors?.[0]) : byRoute.error.issues.map((issue) => issue.message).join('; ');
+          disagreements.push(
+            `${key} ${JSON.stringify(value).slice(0, 200)}: the document says ${byDocument}, the route ${byRoute.success}: ${why}`,
+          );
+        }
+      }
+    }
+    expect(disagreements).toEqual([]);
+    // The lone surrogate and the content limit: refused by the route, stated in the document's words.
+    expect(stated).toBeGreaterThanOrEqual(2);
+  });
+});
+
+describe("the document's parameters and the routes' own agree on seeded values", () => {
+  /** Values a client may put in a query or a path segment (decoded): valid ones of every route, and edges. */
+  const VALUES = [
+    ...['', ' ', '0', '1', '7', '007', '100', '101', '999', '-1', '1e2', 'true', 'false', 'TRUE', 'yes'],
+    ...['anthropic', 'openai', 'google', 'mistral', 'day', 'model', 'provider', 'key_source', 'user', '__proto__'],
+    ...['2026-11-01', '2026-02-29', '2024-02-29', '1969-12-31', '1970-01-01', '0000-01-01', '9999-12-31', '2026-13-01'],
+    ...[
+      '2026-11-25T12:00:00Z',
+      '2026-11-25T12:00:00+14:00',
+      '2026-11-25T12:00:00',
+      '2026-11-25T12:00:00.123456789Z',
+      '1969-12-31T23:59:59Z',
+    ],
+    ...[
+      GUIDE_MODEL_ID,
+      GUIDE_MODEL_ID.toUpperCase(),
+      '00000000-0000-0000-0000-000000000000',
+      'not-a-uuid',
+      'user-alice',
+      'claude-sonnet-4-5',
+    ],
+    ...['x'.repeat(200), 'x'.repeat(201), 'x'.repeat(257), '\u0000', 'a\u0000b', 'é', 'a b', 'AAAA'],
+  ];
+  /** Names no route takes, beside each route's own. */
+  const OTHER_NAMES = ['extra', '__proto__', 'groupBy', 'user_id', 'provder'];
+
+  it('each query and path the document accepts, the route accepts, and each it refuses, the route refuses', () => {
+    const compile = schemaValidator();
+    const random = seededRandom(Number(process.env.SEEDED_SEED ?? 11));
+    const pick = <T>(values: readonly T[]): T => values[Math.floor(random() * values.length)]!;
+    const disagreements: string[] = [];
+    let compared = 0;
+    for (const route of routes) {
+      const operation = document.paths[openApiPath(route.path)]![route.method.toLowerCase()] as Record<string, any>;
+      const operationText = JSON.stringify(operation);
+      for (const where of ['query', 'path'] as const) {
+        const schema = where === 'query' ? route.query : route.params;
+        if (!schema) continue;
+        const parameters = (
+          (operation.parameters ?? []) as Array<{ name: string; in: string; required: boolean; schema: JsonSchema }>
+        ).filter((parameter) => parameter.in === where);
+        const checks = new Map(parameters.map((parameter) => [parameter.name, compile(parameter.schema)]));
+        const names = [...checks.keys(), ...(where === 'query' ? OTHER_NAMES : [])];
+        for (let count = 0; count < Number(process.env.SEEDED_COUNT ?? 300); count++) {
+          const input: Record<string, string> = {};
+          for (const parameter of parameters) if (parameter.required || random() < 0.5) input[parameter.name] = pick(VALUES);
+          if (where === 'query' && random() < 0.2) input[pick(names)] = pick(VALUES);
+          // OpenAPI does not say whether a name it does not list is taken: the document accepts it.
+          const byDocument =
+            parameters.every((parameter) => !parameter.required || parameter.name in input) &&
+            Object.entries(input).every(([name, value]) => checks.get(name)?.(value) ?? true);
+          const byRoute = schema.safeParse(input);
+          compared++;
+          // What the document cannot say, it says in words: the route's own message, in the operation's text; a
+          // name it does not list, in the sentence the document gives a strict query.
+          const stated = (issue: z.core.$ZodIssue) =>
+            issue.code === 'unrecognized_keys'
+              ? String(operation.description).includes('Query parameters other than those listed are refused')
+              : operationText.includes(JSON.stringify(issue.message).slice(1, -1));
+          if (byDocument && !byRoute.success && byRoute.error.issues.every(stated)) continue;
+          if (byDocument !== byRoute.success) {
+            const why = byRoute.success ? '' : byRoute.error.issues.map((issue) => issue.message).join('; ');
+            disagreements.push(
+              `${route.method} ${route.path} ${where} ${JSON.stringify(input)}: the document says ${byDocument}, the route ${byRoute.success}: ${why}`,
+            );
+          }
+        }
+      }
+    }
+    expect(compared).toBeGreaterThan(1000);
+    expect(disagreements).toEqual([]);
   });
 });
 

@@ -288,11 +288,16 @@ export function openApiDocument(routes: readonly Route<any, any, any>[], options
       }
     }
 
-    const admin = route.access === 'admin';
+    // What a parameter list cannot say: whether names it does not list are refused (a strict query schema).
+    const strictQuery = route.query !== undefined && parameterSchema(route.query).additionalProperties === false;
+    const notes = [
+      ...(route.access === 'admin' ? ['Admins only: anyone else gets 403 forbidden.'] : []),
+      ...(strictQuery ? ['Query parameters other than those listed are refused: 422 validation_failed.'] : []),
+    ];
     const operation: JsonSchema = {
       operationId: operationIdOf(route),
       summary: route.summary,
-      ...(admin && { description: `${route.summary} Admins only: anyone else gets 403 forbidden.` }),
+      ...(notes.length > 0 && { description: [route.summary, ...notes].join(' ') }),
       'x-byokit-access': route.access,
       ...(route.access === 'public' && { security: [] }),
       ...(parameters.length > 0 && { parameters }),

@@ -130,6 +130,25 @@ describe("personal keys: the guide's routes", () => {
     expect(await snapshot(storage)).toBe(before);
   });
 
+  it('refuses a misspelt query parameter on DELETE (?provder=openai) instead of deleting every key', async () => {
+    const { byokit, storage } = await testByokit();
+    const body = { anthropic_api_key: fakeProviderKey('anthropic'), openai_api_key: fakeProviderKey('openai') };
+    await call(byokit, 'PATCH', '/users/me/api-key', { principal: alice, body });
+    const before = await snapshot(storage);
+    const response = await call(byokit, 'DELETE', '/users/me/api-key?provder=openai', { principal: alice });
+    expect(response!.status).toBe(422);
+    expect(response!.json.error.code).toBe('validation_failed');
+    expect(response!.json.error.issues).toEqual([{ path: 'provder', message: expect.stringContaining('provder') }]);
+    expect(await snapshot(storage)).toBe(before);
+    // Likewise on PATCH, where a misspelt ?verify=true would save a key unchecked.
+    const patch = await call(byokit, 'PATCH', '/users/me/api-key?verfy=true', {
+      principal: alice,
+      body: { google_api_key: fakeProviderKey('google') },
+    });
+    expect([patch!.status, patch!.json.error.code]).toEqual([422, 'validation_failed']);
+    expect(await snapshot(storage)).toBe(before);
+  });
+
   it("keeps each user's keys to themselves", async () => {
     const { byokit } = await testByokit();
     await call(byokit, 'PATCH', '/users/me/api-key', { principal: alice, body: { anthropic_api_key: fakeProviderKey('anthropic') } });

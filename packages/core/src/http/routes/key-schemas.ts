@@ -11,10 +11,12 @@ export const keyUpdateBody = z
   .strictObject({ anthropic_api_key: keyValue, openai_api_key: keyValue, google_api_key: keyValue })
   .refine((body) => Object.keys(body).length > 0, {
     message: 'Send at least one of anthropic_api_key, openai_api_key, google_api_key (a string sets it, null removes it).',
-  });
+  })
+  // The refinement, as the OpenAPI document says it (a refinement itself is left out of JSON Schema).
+  .meta({ minProperties: 1 });
 
 /** Query of the PATCH key routes: `?verify=true` asks each provider about its new key before saving. */
-export const keyUpdateQuery = z.object({
+export const keyUpdateQuery = z.strictObject({
   verify: z
     .enum(['true', 'false'])
     .transform((value) => value === 'true')
@@ -22,7 +24,7 @@ export const keyUpdateQuery = z.object({
 });
 
 /** Query of `DELETE /users/me/api-key` and `DELETE /admin/api-key`. */
-export const keyDeleteQuery = z.object({ provider: z.enum(PROVIDERS).optional() });
+export const keyDeleteQuery = z.strictObject({ provider: z.enum(PROVIDERS).optional() });
 
 const verification = z.enum(['unverified', 'valid', 'invalid']);
 const keyState = {

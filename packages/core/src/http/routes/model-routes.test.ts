@@ -39,6 +39,16 @@ describe('the model catalog (admins manage it)', () => {
     expect(response!.status).toBe(403);
   });
 
+  it('refuses a misspelt filter (?is_activ=true) rather than list every model unfiltered', async () => {
+    const { byokit } = await testByokit();
+    const response = await call(byokit, 'GET', '/llm-models/?is_activ=true', { principal: admin });
+    expect([response!.status, response!.json.error.code, response!.json.error.issues[0].path]).toEqual([
+      422,
+      'validation_failed',
+      'is_activ',
+    ]);
+  });
+
   it('adds a model (201), shows it, refuses the same provider and name twice (409)', async () => {
     const { byokit } = await testByokit({ environment: { OPENAI_API_KEY: fakeProviderKey('openai') } });
     const created = await call(byokit, 'POST', '/llm-models/', { principal: admin, body: newModel });

@@ -34,7 +34,7 @@ export const modelBody = z.object({
 export const modelList = z.object({ data: z.array(modelBody), count: z.number().int() });
 
 /** Query of `GET /llm-models/`. */
-export const modelListQuery = z.object({
+export const modelListQuery = z.strictObject({
   is_active: boolean.optional(),
   provider: z.enum(PROVIDERS).optional(),
   all: boolean.optional().describe('Admins only: every model, whether a key resolves for it or not.'),
@@ -68,7 +68,9 @@ export const modelUpdateBody = z
     max_output_tokens: limits.max_output_tokens.optional(),
     pricing: pricing.nullable().optional(),
   })
-  .refine((body) => Object.keys(body).length > 0, { message: 'Send at least one field to change.' });
+  .refine((body) => Object.keys(body).length > 0, { message: 'Send at least one field to change.' })
+  // The refinement, as the OpenAPI document says it (a refinement itself is left out of JSON Schema).
+  .meta({ minProperties: 1 });
 
 type PricingBody = z.infer<typeof pricing>;
 

@@ -3,6 +3,9 @@ import { PROVIDERS } from '../../keys/providers.js';
 import { USAGE_GROUPINGS, type UsageRecord, type UsageSummary, type UsageTotals } from '../../metering/usage-record.js';
 import { userIdText } from './stored-text.js';
 
+const DATE_RANGE = 'A date from 1970 to 9999.';
+const FROM_BEFORE_TO = '`from` must be before `to`.';
+
 // A day (`2026-11-01`, its UTC midnight) or an instant with its offset (`2026-11-25T12:00:00Z`).
 const instant = z
   .union([z.iso.date(), z.iso.datetime({ offset: true })], {
@@ -10,14 +13,15 @@ const instant = z
   })
   .transform((text) => new Date(text.length === 10 ? `${text}T00:00:00Z` : text))
   // Beyond what any usage can have, and what every database's timestamp holds (PostgreSQL has no year 0).
-  .refine((date) => date.getUTCFullYear() >= 1970 && date.getUTCFullYear() <= 9999, 'A date from 1970 to 9999.');
+  .refine((date) => date.getUTCFullYear() >= 1970 && date.getUTCFullYear() <= 9999, DATE_RANGE);
 
+// The refinements' messages are in the descriptions: the OpenAPI document says in words what JSON Schema cannot.
 const window = {
-  from: instant.optional().describe('Inclusive; default: the start of the current month (UTC).'),
-  to: instant.optional().describe('Exclusive; default: now.'),
+  from: instant.optional().describe(`Inclusive; default: the start of the current month (UTC). ${DATE_RANGE}`),
+  to: instant.optional().describe(`Exclusive; default: now. ${DATE_RANGE} ${FROM_BEFORE_TO}`),
 };
 const fromBeforeTo = (query: { from?: Date; to?: Date }) => query.from === undefined || query.to === undefined || query.from < query.to;
-const fromBeforeToError = { message: '`from` must be before `to`.', path: ['from'] };
+const fromBeforeToError = { message: FROM_BEFORE_TO, path: ['from'] };
 
 /** Query of `GET /llm/usage/me`. */
 export const myUsageQuery = z
@@ -37,9 +41,8 @@ export const adminUsageQuery = z
 export const usageEventsQuery = z.strictObject({
   limit: z
     .string()
-    .regex(/^\d{1,3}$/, 'limit is a whole number from 1 to 100.')
+    .regex(/^(?:[1-9]\d?|100)$/, 'limit is a whole number from 1 to 100.')
     .transform(Number)
-    .pipe(z.number().int().min(1).max(100))
     .optional(),
   cursor: z.string().min(1).max(200).optional().describe('`next_cursor` of the previous page.'),
 });
