@@ -9,17 +9,29 @@ export const DEFAULT_MAX_TOKENS = 4_096;
 
 // Content goes to providers as JSON; a lone UTF-16 surrogate would be sent as an escape they refuse or mangle.
 const WELL_FORMED = 'Content must be well-formed Unicode (no lone surrogates).';
-// What JSON Schema cannot say, the OpenAPI document says in words: the refinement's own message.
-const content = z
-  .string()
-  .refine((text) => text.isWellFormed(), { message: WELL_FORMED })
-  .describe(WELL_FORMED);
-
-const ROLES = ['system', 'user', 'assistant'] as const;
-const message = z.strictObject({ role: z.enum(ROLES), content });
-
 const NOT_ONLY_SYSTEM = 'Send at least one user or assistant message.';
 const CONTENT_LIMIT = `All message content together may be at most ${MAX_CONTENT_CHARACTERS} characters.`;
+
+/**
+ * The refinements of a chat body, as the OpenAPI document gives them (JSON Schema cannot run a refinement): a
+ * message that is not a system one, as JSON Schema; the content rules, in the refinements' own words. Shared
+ * with the OpenAI-compatible body, which the same refinements check once translated (openai-request.ts).
+ */
+export const CHAT_MESSAGES_DOCUMENTATION = {
+  contains: { type: 'object', properties: { role: { enum: ['user', 'assistant'] } }, required: ['role'] },
+  description: `${NOT_ONLY_SYSTEM} ${CONTENT_LIMIT} ${WELL_FORMED}`,
+};
+
+/** The sampling fields and their ranges; the OpenAI-compatible body takes the same (openai-schemas.ts). */
+export const SAMPLING_FIELDS = {
+  max_tokens: z.number().int().min(1),
+  temperature: z.number().min(0),
+  top_p: z.number().gt(0).max(1),
+  stop: z.union([z.string().min(1).max(200), z.array(z.string().min(1).max(200)).max(16)]),
+};
+
+const content = z.string().refine((text) => text.isWellFormed(), { message: WELL_FORMED });
+const message = z.strictObject({ role: z.enum(['system', 'user', 'assistant']), content });
 
 /**
  * Body of `POST /llm/chat/completions` (spec/http-api.md, "Chat"). Strict at every depth: an unknown field
@@ -28,19 +40,11 @@ const CONTENT_LIMIT = `All message content together may be at most ${MAX_CONTENT
 export const chatCompletionBody = z
   .strictObject({
     model_id: z.uuid({ message: 'model_id must be a model UUID from GET /llm-models/.' }),
-    messages: z
-      .array(message)
-      .min(1)
-      .max(MAX_MESSAGES)
-      // The two refinements below, for the OpenAPI document: the first as JSON Schema, the second in words.
-      .meta({
-        contains: { type: 'object', properties: { role: { enum: ROLES.filter((role) => role !== 'system') } }, required: ['role'] },
-        description: `${NOT_ONLY_SYSTEM} ${CONTENT_LIMIT}`,
-      }),
-    max_tokens: z.number().int().min(1).optional(),
-    temperature: z.number().min(0).optional(),
-    top_p: z.number().gt(0).max(1).optional(),
-    stop: z.union([z.string().min(1).max(200), z.array(z.string().min(1).max(200)).max(16)]).optional(),
+    messages: z.array(message).min(1).max(MAX_MESSAGES).meta(CHAT_MESSAGES_DOCUMENTATION),
+    max_tokens: SAMPLING_FIELDS.max_tokens.optional(),
+    temperature: SAMPLING_FIELDS.temperature.optional(),
+    top_p: SAMPLING_FIELDS.top_p.optional(),
+    stop: SAMPLING_FIELDS.stop.optional(),
     stream: z.boolean().optional(),
   })
   .refine((body) => body.messages.some((item) => item.role !== 'system'), { message: NOT_ONLY_SYSTEM, path: ['messages'] })

@@ -301,7 +301,13 @@ export function openApiDocument(routes: readonly Route<any, any, any>[], options
       'x-byokit-access': route.access,
       ...(route.access === 'public' && { security: [] }),
       ...(parameters.length > 0 && { parameters }),
-      ...(body && { requestBody: { required: true, content: { 'application/json': { schema: schemaRef(body) } } } }),
+      ...(body && {
+        requestBody: {
+          required: true,
+          description: `JSON (UTF-8), at most ${route.bodyLimitBytes} bytes: a larger body is refused with 413 payload_too_large.`,
+          content: { 'application/json': { schema: schemaRef(body) } },
+        },
+      }),
       responses,
     };
     const path = openApiPath(route.path);

@@ -127,7 +127,19 @@ describe('toChatRequest: an OpenAI request as the native one', () => {
       toChatRequest(parse({ model: 'x', messages: [{ role: 'user', content: [{ type: 'text', text: '\ud800' }] }] }), model),
     );
     expect(lone.details.issues?.[0]?.path).toBe('messages.0.content');
-    const stops = errorOf(() => toChatRequest(parse({ model: 'x', messages: [{ role: 'user', content: 'hi' }], stop: [''] }), model));
-    expect(stops.details.issues?.[0]?.path).toBe('stop.0');
+  });
+
+  it("takes the native route's ranges in its own schema, so that the OpenAPI document gives them", () => {
+    const refused = openAIChatBody.safeParse({
+      model: 'x',
+      messages: [{ role: 'user', content: 'hi' }],
+      stop: [''],
+      temperature: -1,
+      top_p: 0,
+    });
+    expect(refused.error?.issues.map((issue) => issue.path.join('.'))).toEqual(['temperature', 'top_p', 'stop.0']);
+    expect(
+      openAIChatBody.safeParse({ model: 'x', messages: [{ role: 'user', content: 'hi' }], temperature: null, stop: null }).success,
+    ).toBe(true);
   });
 });

@@ -1,12 +1,12 @@
 import { z } from 'zod';
-import { finishReason, MAX_MESSAGES } from '../chat/chat-schemas.js';
+import { CHAT_MESSAGES_DOCUMENTATION, finishReason, MAX_MESSAGES, SAMPLING_FIELDS } from '../chat/chat-schemas.js';
 import { PROVIDERS } from '../keys/providers.js';
 
 // OpenAI's own wire format for `POST /chat/completions` and `GET /models`
 // (platform.openai.com/docs/api-reference/chat/create), the part of it byokit answers. The request is strict,
 // as OpenAI's API is ("Unrecognized request argument supplied"), and as the contract asks (an unknown field,
 // `base_url` included, is refused, never passed on). Limits, ranges and content rules are the native route's:
-// the request is translated and then checked by the native schema (openai-request.ts).
+// the ranges are its fields, and the request is translated and then checked by the native schema (openai-request.ts).
 
 const TEXT_ONLY = "byokit's OpenAI-compatible surface takes text content only: each part must be { type: 'text', text }.";
 
@@ -32,12 +32,13 @@ const message = z.strictObject({
 /** Body of `POST /openai/v1/chat/completions`. `null` stands for "not given", as OpenAI's API takes it. */
 export const openAIChatBody = z.strictObject({
   model: z.string().min(1).max(256).describe('A model name from GET /openai/v1/models (e.g. claude-sonnet-4-5), or a catalog UUID.'),
-  messages: z.array(message).min(1).max(MAX_MESSAGES),
-  max_completion_tokens: z.number().int().min(1).nullish(),
-  max_tokens: z.number().int().min(1).nullish().describe('Deprecated by OpenAI in favour of max_completion_tokens; either is taken.'),
-  temperature: z.number().nullish(),
-  top_p: z.number().nullish(),
-  stop: z.union([z.string(), z.array(z.string())]).nullish(),
+  // A developer message is a system one; text parts are joined with a newline before the content rules apply.
+  messages: z.array(message).min(1).max(MAX_MESSAGES).meta(CHAT_MESSAGES_DOCUMENTATION),
+  max_completion_tokens: SAMPLING_FIELDS.max_tokens.nullish(),
+  max_tokens: SAMPLING_FIELDS.max_tokens.nullish().describe('Deprecated by OpenAI in favour of max_completion_tokens; either is taken.'),
+  temperature: SAMPLING_FIELDS.temperature.nullish(),
+  top_p: SAMPLING_FIELDS.top_p.nullish(),
+  stop: SAMPLING_FIELDS.stop.nullish(),
   stream: z.boolean().nullish(),
   stream_options: z
     .strictObject({
