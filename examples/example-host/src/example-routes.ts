@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type { Principal } from '@byokit/core';
 import { z } from 'zod';
 import type { AccessTokens } from './tokens.js';
@@ -127,14 +126,6 @@ export function otherCharset(contentType: string | string[] | undefined, request
   const value = Array.isArray(contentType) ? contentType[0] : contentType;
   const charset = /;\s*charset\s*=\s*"?([^";\s]*)/i.exec(value ?? '')?.[1]?.toLowerCase();
   return charset === undefined || charset === 'utf-8' ? null : bodyRefusal('unsupported_encoding', requestId);
-}
-
-const SANE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
-
-/** The caller's `x-request-id` when it is sane, else a new one (byokit's own rule, for the host's routes). */
-export function requestIdOf(sent: string | string[] | undefined): string {
-  const value = Array.isArray(sent) ? sent[0] : sent;
-  return value !== undefined && SANE_REQUEST_ID.test(value) ? value : randomUUID();
 }
 
 function parse<T>(schema: z.ZodType<T>, input: unknown, requestId: string): { ok: true; value: T } | { ok: false; answer: ExampleAnswer } {

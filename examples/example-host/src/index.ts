@@ -17,9 +17,10 @@ export {
   otherCharset,
   internalError,
   notFound,
-  requestIdOf,
   wrongMediaType,
 } from './example-routes.js';
+/** byokit's own rule for `x-request-id`, so that the example's routes and byokit's answer alike. */
+export { requestIdOf } from '@byokit/core';
 export type { BodyRefusal, ExampleAnswer, RequestHeaders } from './example-routes.js';
 export { HEADERS_TIMEOUT_MS, REQUEST_TIMEOUT_MS, runExampleServer } from './run-server.js';
 export type { Listen, ListeningServer } from './run-server.js';

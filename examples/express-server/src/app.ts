@@ -93,7 +93,7 @@ export async function listen(config: ServerConfig, logger: Logger): Promise<Exam
 }
 
 const assignRequestId: RequestHandler = (request, response, next) => {
-  response.locals.requestId = requestIdOf(request.get('x-request-id'));
+  response.locals.requestId = requestIdOf(request.headers);
   response.set('x-request-id', response.locals.requestId);
   next();
 };

@@ -46,7 +46,7 @@ export async function createExampleApp(config: ServerConfig, logger: Logger = pi
     // One logger for the host, Fastify's request lines and byokit; a request's id is its x-request-id when sane.
     // (Typed as Fastify's base logger: pino's own type would thread through every route and hook type.)
     loggerInstance: logger as FastifyBaseLogger,
-    genReqId: (request) => requestIdOf(request.headers['x-request-id']),
+    genReqId: (request) => requestIdOf(request.headers),
     requestTimeout: REQUEST_TIMEOUT_MS,
     // `/v2/users/me/` is `/v2/users/me`, as on Express and on byokit's own routes.
     routerOptions: { ignoreTrailingSlash: true },

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { fakeProviderKey } from '../keys/fake-keys.js';
+import { findKeyLeaks } from '../testing/leak-check.js';
+import { startMockProviders } from '../testing/mock-providers.js';
 import { SYSTEM_OWNER, userOwner, type Storage } from '../storage/storage.js';
 import { admin, alice, call, testByokit, type CallOptions } from './test-helpers.js';
 
@@ -172,6 +174,50 @@ describe('every answer carries a request id', () => {
     expect(response!.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
     expect(response!.json.error.request_id).toBe(response!.headers['x-request-id']);
   });
+});
+
+describe('a provider key sent as the request id', () => {
+  it.each(['anthropic', 'openai', 'google'] as const)(
+    'is not echoed (%s): the answer gets a new id, and no answer, log line, audit entry or usage record holds a piece of the key',
+    async (provider) => {
+      const key = fakeProviderKey(provider);
+      const mock = await startMockProviders();
+      const lines: string[] = [];
+      const line = (object: object, message: string) => void lines.push(JSON.stringify({ message, ...object }));
+      const { byokit, storage } = await testByokit({
+        providers: { [provider]: { baseUrl: mock.baseUrls[provider] } },
+        logger: { debug: line, info: line, warn: line, error: line },
+      });
+      try {
+        const headers = { 'x-request-id': key };
+        const saved = await call(byokit, 'PATCH', '/users/me/api-key', {
+          principal: alice,
+          headers,
+          body: { [`${provider}_api_key`]: key },
+        });
+        const models = await call(byokit, 'GET', '/llm-models/?is_active=true', { principal: alice, headers });
+        const model = (models!.json.data as Array<{ id: string; provider: string }>).find((candidate) => candidate.provider === provider)!;
+        const body = { model_id: model.id, messages: [{ role: 'user', content: 'Hello!' }], max_tokens: 16 };
+        const chat = await call(byokit, 'POST', '/llm/chat/completions', { principal: alice, headers, body });
+        const refused = await call(byokit, 'GET', '/admin/usage', { principal: alice, headers });
+        await byokit.close(); // writes the usage records still on their way
+        const answers = [saved, models, chat, refused].map((answer) => {
+          expect(answer!.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+          return JSON.stringify({ headers: answer!.headers, body: answer!.text });
+        });
+        expect([saved!.status, chat!.status, refused!.status]).toEqual([200, 200, 403]);
+        const usage = await storage.listUsage({ limit: 10 });
+        expect(usage.records).toHaveLength(1);
+        const audit = await storage.listAudit({ limit: 10 });
+        const texts = [...answers, ...lines, JSON.stringify(usage), JSON.stringify(audit)].map(
+          (text, index) => [`text ${index}`, text] as [string, string],
+        );
+        expect(findKeyLeaks([key], texts)).toEqual([]);
+      } finally {
+        await mock.close();
+      }
+    },
+  );
 });
 
 describe('routing', () => {

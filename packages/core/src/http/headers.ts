@@ -1,3 +1,4 @@
+import { scrubSecrets } from '../keys/scrub-secrets.js';
 import type { RequestHeaders } from './types.js';
 
 /** One header's value from either header form; the first one when a header is repeated. */
@@ -9,8 +10,12 @@ export function headerValue(headers: RequestHeaders, name: string): string | und
 
 const SANE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
-/** The caller's `x-request-id` when it is sane (short, no spaces or control characters), else a new one. */
+/**
+ * The caller's `x-request-id` when it is sane (short, no spaces or control characters, nothing that looks like a
+ * provider key), else a new one. A key sent as the id, by a client that put it in the wrong header, would be
+ * echoed into the answer, the logs, the audit trail and usage records (spec/security.md).
+ */
 export function requestIdOf(headers: RequestHeaders): string {
   const sent = headerValue(headers, 'x-request-id');
-  return sent !== undefined && SANE_REQUEST_ID.test(sent) ? sent : crypto.randomUUID();
+  return sent !== undefined && SANE_REQUEST_ID.test(sent) && scrubSecrets(sent) === sent ? sent : crypto.randomUUID();
 }

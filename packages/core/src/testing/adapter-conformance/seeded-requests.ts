@@ -39,7 +39,11 @@ const MEDIA_TYPES = [
   '*/*',
   '',
 ];
-const REQUEST_IDS = ['', ' ', 'x'.repeat(300), 'an id with spaces', 'é', 'a\tb', '"quoted"', '00000000-0000-0000-0000-000000000000'];
+/** Request ids, one of them a user's key sent in the wrong header: it must not be echoed anywhere. */
+const REQUEST_IDS = [
+  ...['', ' ', 'x'.repeat(300), 'an id with spaces', 'é', 'a\tb', '"quoted"', '00000000-0000-0000-0000-000000000000'],
+  CANARY_KEYS[0]!,
+];
 
 /** Ways to change the path below the prefix (the query is kept apart), mostly at its last segment. */
 const PATH_EDITS: ReadonlyArray<(path: string) => string> = [
