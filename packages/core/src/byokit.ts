@@ -18,7 +18,7 @@ import { RateLimitGuard } from './metering/rate-limit-guard.js';
 import { memoryRateLimiter, type RateLimiter } from './metering/rate-limiter.js';
 import { budgetRoutes } from './http/routes/budget-routes.js';
 import { UsageMeter, type UsageListener } from './metering/usage-meter.js';
-import type { UsagePage, UsageSummary } from './metering/usage-record.js';
+import { MAX_USAGE_PAGE, type UsagePage, type UsageSummary } from './metering/usage-record.js';
 import { UsageService, type UsageSummaryRequest, type UsageWindow } from './metering/usage-service.js';
 import { usageRoutes } from './http/routes/usage-routes.js';
 import { chatCompletionBody, type ChatCompletion, type ChatCompletionChunk, type ChatCompletionRequest } from './chat/chat-schemas.js';
@@ -137,14 +137,18 @@ export interface Byokit {
   chat(principal: { userId: string }, request: ChatCompletionRequest, options?: ChatOptions): Promise<ChatCompletion>;
   /** The streaming form of {@link Byokit.chat}: chunks as they come; the last one carries `usage`. */
   chatStream(principal: { userId: string }, request: ChatCompletionRequest, options?: ChatOptions): AsyncIterable<ChatCompletionChunk>;
-  /** Usage records, for your own reports and billing: the same data and defaults as the usage routes. */
+  /** Usage records, for your own reports and billing: the same data as the usage routes, windows defaulting alike. */
   usage: {
     /**
      * Totals over a window (default: this month), every user's unless `userId` is given; grouped with `groupBy`.
      * `from` and `to` are `Date`s; anything else, or an unknown grouping, is a `ByokitError` `validation_failed`.
      */
     query(request?: UsageSummaryRequest): Promise<UsageSummary & { window: UsageWindow }>;
-    /** One user's records, newest first: pass `next` back as `cursor` for the following page. */
+    /**
+     * One user's records, newest first: pass `next` back as `cursor` for the following page. `limit` is 1 to
+     * {@link MAX_USAGE_PAGE} (default 100; the route's pages are smaller, 1 to 100, default 20); anything else,
+     * or a cursor this API did not give, is a `ByokitError` `validation_failed`.
+     */
     events(userId: string, page?: { limit?: number; cursor?: string }): Promise<UsagePage>;
   };
   /**
@@ -232,7 +236,7 @@ export async function createByokit(options: ByokitOptions): Promise<Byokit> {
         if (request.userId !== undefined) validUserId(request.userId);
         return usage.summary(request);
       },
-      events: async (userId, page = {}) => usage.events(validUserId(userId), page.limit ?? 100, page.cursor),
+      events: async (userId, page = {}) => usage.events(validUserId(userId), validPageLimit(page.limit ?? 100), page.cursor),
     },
     // Once: a host may well close twice (a signal handler and its own teardown), and the second must not fail
     // on connections the first already closed.
@@ -266,6 +270,12 @@ function callContext(options: ChatOptions | undefined): ChatCallContext {
 function validUserId(userId: unknown): string {
   if (isStorableUserId(userId)) return userId;
   throw new ByokitError('validation_failed', 'userId must be a non-empty string without NUL (U+0000).');
+}
+
+/** A page size given in code: what every storage serves, refused as the routes refuse theirs (not a RangeError). */
+function validPageLimit(limit: unknown): number {
+  if (Number.isInteger(limit) && (limit as number) >= 1 && (limit as number) <= MAX_USAGE_PAGE) return limit as number;
+  throw new ByokitError('validation_failed', `limit must be a whole number from 1 to ${MAX_USAGE_PAGE}.`);
 }
 
 /** A provider given in code: one byokit speaks to, not one it would look up keys for and name as `undefined`. */

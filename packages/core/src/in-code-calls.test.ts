@@ -23,6 +23,27 @@ describe('bad input given in code', () => {
     );
   });
 
+  it.each<[string, unknown]>([
+    ['0', 0],
+    ['-1', -1],
+    ['1.5', 1.5],
+    ['NaN', Number.NaN],
+    ['1,001', 1001],
+    ['text', '20'],
+  ])('byokit.usage.events with a page size of %s says what is wrong, not the storage', async (_what, limit) => {
+    const { byokit, storage } = await testByokit();
+    let read = false;
+    const listUsage = storage.listUsage.bind(storage);
+    storage.listUsage = async (query) => ((read = true), listUsage(query));
+    const error = await byokit.usage.events('alice', { limit: limit as number }).catch((caught: unknown) => caught);
+    expect(isByokitError(error) && [error.code, error.message]).toEqual([
+      'validation_failed',
+      'limit must be a whole number from 1 to 1000.',
+    ]);
+    expect(read).toBe(false);
+    expect((await byokit.usage.events('alice', { limit: 1000 })).records).toEqual([]);
+  });
+
   it('byokit.resolveKey with a provider byokit does not speak to is refused, not looked up', async () => {
     const { byokit, storage } = await testByokit();
     let lookedUp = false;

@@ -26,6 +26,7 @@ export type {
 export type { UsageListener } from './metering/usage-meter.js';
 export type { Budget, BudgetHold, BudgetScope, BudgetUse, HoldOutcome } from './metering/budget.js';
 export { assertCalendarMonth } from './metering/budget.js';
+export { assertUsagePageLimit, MAX_USAGE_PAGE } from './metering/usage-record.js';
 export type { UsageSummaryRequest, UsageWindow } from './metering/usage-service.js';
 export { memoryRateLimiter } from './metering/rate-limiter.js';
 export type { MemoryRateLimiterOptions, RateDecision, RateLimiter } from './metering/rate-limiter.js';

@@ -18,7 +18,7 @@ import type {
   UsageSummaryQuery,
   UsageTotals,
 } from '@byokit/core';
-import { assertCalendarMonth, ByokitError } from '@byokit/core';
+import { assertCalendarMonth, assertUsagePageLimit, ByokitError } from '@byokit/core';
 import type { Database, SqlExecutor } from './database.js';
 import { guarded, isUniqueViolation } from './database-errors.js';
 import { migrate, type MigrationResult } from './migrate.js';
@@ -170,9 +170,6 @@ const USAGE_COLUMNS = `id, created_at, to_char(created_at AT TIME ZONE 'UTC', 'Y
   reasoning_tokens, cost_usd::text AS cost_usd, input_per_mtok_usd::text AS input_per_mtok_usd,
   output_per_mtok_usd::text AS output_per_mtok_usd, cached_input_per_mtok_usd::text AS cached_input_per_mtok_usd, latency_ms, request_id`;
 
-/** The most records one page of {@link Storage.listUsage} may ask for. */
-const MAX_USAGE_PAGE = 1000;
-
 /** Where a usage page stopped: the last row's created_at (UTC, microseconds, as position_at spells it) and seq. */
 interface UsagePosition {
   at: string;
@@ -210,12 +207,6 @@ function parseUsageCursor(cursor: string): UsagePosition | undefined {
   const ms = `${at.slice(0, 23)}Z`;
   const date = new Date(ms);
   return !Number.isNaN(date.getTime()) && date.toISOString() === ms ? { at, seq } : undefined;
-}
-
-function checkUsageLimit(limit: number): void {
-  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_USAGE_PAGE) {
-    throw new RangeError(`A usage page holds 1 to ${MAX_USAGE_PAGE} records, got ${String(limit)}`);
-  }
 }
 
 /**
@@ -623,7 +614,7 @@ export function storageOn(database: Database, names: SqlNames): PostgresStorage 
 
     listUsage: (query) =>
       guarded(async (): Promise<UsagePage> => {
-        checkUsageLimit(query.limit);
+        assertUsagePageLimit(query.limit);
         const position = query.cursor === undefined ? undefined : decodeUsageCursor(query.cursor);
         const { text, params } = usageSelect(usage, query, position);
         const rows = await statements.query<UsageRow>(text, params);

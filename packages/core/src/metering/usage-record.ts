@@ -49,9 +49,22 @@ export interface UsageQuery {
   userId?: string;
   from?: Date;
   to?: Date;
-  /** At most this many records (1 to 1,000). */
+  /** At most this many records (1 to {@link MAX_USAGE_PAGE}). */
   limit: number;
   cursor?: UsageCursor;
+}
+
+/** The most records one page of {@link Storage.listUsage} may ask for, on every storage. */
+export const MAX_USAGE_PAGE = 1000;
+
+/**
+ * Refuses a page size no storage serves (what {@link UsageQuery.limit} allows), for storages to call first.
+ * @throws RangeError for anything but a whole number from 1 to {@link MAX_USAGE_PAGE}.
+ */
+export function assertUsagePageLimit(limit: number): void {
+  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_USAGE_PAGE) {
+    throw new RangeError(`A usage page holds 1 to ${MAX_USAGE_PAGE} records, got ${String(limit)}`);
+  }
 }
 
 /** What usage can be grouped by: the UTC day, the catalog model, the provider, whose key paid, or the user (admins). */

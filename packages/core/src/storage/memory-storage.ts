@@ -14,7 +14,14 @@ import { summarizeUsage } from '../metering/summarize-usage.js';
 import { monthStart } from '../metering/usage-service.js';
 import { formatUsd, parseUsd, PICO_DECIMALS } from '../metering/usd.js';
 import type { KeySource } from '../resolve/key-resolver.js';
-import type { UsagePage, UsageQuery, UsageRecord, UsageSummary, UsageSummaryQuery } from '../metering/usage-record.js';
+import {
+  assertUsagePageLimit,
+  type UsagePage,
+  type UsageQuery,
+  type UsageRecord,
+  type UsageSummary,
+  type UsageSummaryQuery,
+} from '../metering/usage-record.js';
 import type { AuditQuery, AuditRecord, KeyChange, KeyOwner, KeyRowCursor, KeyWriteActor, Storage, StoredKey } from './storage.js';
 
 const ownerKey = (owner: KeyOwner) => `${owner.type}:${owner.id}`;
@@ -28,9 +35,6 @@ function copyKey(key: StoredKey): StoredKey {
     updatedAt: new Date(key.updatedAt),
   };
 }
-
-/** The most records one page of {@link Storage.listUsage} may ask for. */
-const MAX_USAGE_PAGE = 1000;
 
 /** Provider, then model name, in code-point order (what `<` compares for these ASCII names). */
 function byProviderAndName(a: CatalogModel, b: CatalogModel): number {
@@ -65,12 +69,6 @@ function decodeUsageCursor(cursor: string): UsagePosition {
     throw new TypeError('Invalid usage cursor: pass back the `next` of a previous page, unchanged.');
   }
   return { ms, seq };
-}
-
-function checkUsageLimit(limit: number): void {
-  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_USAGE_PAGE) {
-    throw new RangeError(`A usage page holds 1 to ${MAX_USAGE_PAGE} records, got ${String(limit)}`);
-  }
 }
 
 /** Newest first; for equal times, the one written last first. */
@@ -251,7 +249,7 @@ export function memoryStorage(): Storage {
     },
 
     async listUsage(query: UsageQuery): Promise<UsagePage> {
-      checkUsageLimit(query.limit);
+      assertUsagePageLimit(query.limit);
       const position = query.cursor === undefined ? undefined : decodeUsageCursor(query.cursor);
       // One more than asked for says whether a next page exists, without promising one that would be empty.
       const page = usage
