@@ -336,6 +336,12 @@ describe('byokit without a database', () => {
     expect(run.stderr).toMatch(/byokit: no database given: .*DATABASE_URL.*--data-dir/);
   });
 
+  it('says a server cannot be reached in words left whole, whatever the password (a short one is no mask for every y)', async () => {
+    const run = await byokit(['migrate', '--database-url', 'postgres://byokit:y@127.0.0.1:1/byokit']);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toBe('byokit: The database is unavailable; try again shortly. (connect ECONNREFUSED 127.0.0.1:1)\n');
+  });
+
   it('key-ids refuses a folder without a database rather than creating an empty one', async () => {
     const directory = mkdtempSync(join(tmpdir(), 'byokit-cli-'));
     try {

@@ -14,14 +14,38 @@ export interface OpenedStorage {
 }
 
 /**
- * Text that must never be printed (the database password), replaced wherever it shows up. Filled by
+ * The database passwords this process has been given, as written and percent-decoded: never printed. Filled by
  * `describeServer` as a server is opened; read only through {@link redactSecrets}.
  */
-const secrets: string[] = [];
+const passwords: string[] = [];
 
-/** The message with every database password this process has been given replaced by `***`. */
+const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/** A password at least this long is also redacted where it stands alone; a shorter one would match words. */
+const MIN_STANDALONE_PASSWORD = 8;
+
+/** The message with every database password this process has been given redacted ({@link redactPasswords}). */
 export function redactSecrets(message: string): string {
-  for (const secret of secrets) if (secret !== '') message = message.split(secret).join('***');
+  return redactPasswords(message, passwords);
+}
+
+/**
+ * `message` with each of `secrets` replaced by `***`: where text shows a password (a connection URL's user
+ * info, `user:secret@`, or a `password=secret` parameter), and, for one of 8 characters or more, wherever it
+ * stands alone. Replaced everywhere, a short or common password (`byokit`, `y`) turned every `byokit` and
+ * every `y` of a message into `***` ("The database is unavailable; tr*** again shortl***").
+ */
+export function redactPasswords(message: string, secrets: readonly string[]): string {
+  for (const password of secrets) {
+    if (password === '') continue;
+    const secret = escapeRegExp(password);
+    message = message
+      .replace(new RegExp(`(:)${secret}(@)`, 'g'), '$1***$2')
+      .replace(new RegExp(`(\\bpassword\\s*=\\s*(['"]?))${secret}(?=\\2(?:[\\s&;,]|$))`, 'gi'), '$1***');
+    if (password.length >= MIN_STANDALONE_PASSWORD) {
+      message = message.replace(new RegExp(`(?<![A-Za-z0-9])${secret}(?![A-Za-z0-9])`, 'g'), '***');
+    }
+  }
   return message;
 }
 
@@ -97,13 +121,14 @@ function describeServer(connectionString: string, schema = 'public'): string {
   try {
     const url = new URL(connectionString);
     if (url.password !== '') {
-      secrets.push(url.password, decodeURIComponent(url.password));
+      passwords.push(url.password, decodeURIComponent(url.password));
       url.password = '***';
     }
     return `${url.href} (schema ${schema})`;
   } catch {
-    // A key=value connection string: not parsed here, so not echoed at all.
-    secrets.push(connectionString);
+    // A key=value connection string (libpq's `host=… password=…`): not echoed at all, and its password redacted.
+    const password = /\bpassword\s*=\s*(?:'((?:[^'\\]|\\.)*)'|([^\s']+))/i.exec(connectionString);
+    if (password) passwords.push((password[1] ?? password[2])!);
     return `the PostgreSQL server in DATABASE_URL (schema ${schema})`;
   }
 }

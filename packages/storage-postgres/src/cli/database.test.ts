@@ -1,0 +1,35 @@
+import { describe, expect, it } from 'vitest';
+import { redactPasswords } from './database.js';
+
+describe('the CLI keeps the database password out of what it prints', () => {
+  it.each([
+    [
+      'in a connection URL',
+      'cannot reach postgres://byokit:s3cr%40t@db:5432/app',
+      ['s3cr%40t'],
+      'cannot reach postgres://byokit:***@db:5432/app',
+    ],
+    ['as a password= parameter', "bad options: host=db password='p w' user=x", ['p w'], "bad options: host=db password='***' user=x"],
+    ['in a URL query', 'postgres://db/app?password=hunter2&sslmode=require', ['hunter2'], 'postgres://db/app?password=***&sslmode=require'],
+    [
+      'standing alone, when 8 characters or more',
+      'the server said: byokit-test-only is wrong',
+      ['byokit-test-only'],
+      'the server said: *** is wrong',
+    ],
+  ])('redacts it %s', (_where, message, secrets, redacted) => {
+    expect(redactPasswords(message, secrets)).toBe(redacted);
+  });
+
+  it.each([
+    ['y', 'The database is unavailable; try again shortly. (connect ECONNREFUSED 127.0.0.1:1)'],
+    ['byokit', 'relation "byokit_keys" does not exist: run byokit migrate first'],
+    ['admin', 'the server postgres://admin:***@db/app (schema public): permission denied for admin'],
+  ])('leaves the words of a message alone when the password is the short %j', (password, message) => {
+    expect(redactPasswords(message, [password])).toBe(message);
+  });
+
+  it('takes a password with characters that mean something in a pattern as plain text', () => {
+    expect(redactPasswords('postgres://u:a.b*c(d)@db/app and a.b*c(d)e', ['a.b*c(d)'])).toBe('postgres://u:***@db/app and a.b*c(d)e');
+  });
+});
