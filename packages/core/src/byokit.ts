@@ -17,6 +17,7 @@ import { BudgetService } from './metering/budget-service.js';
 import { RateLimitGuard } from './metering/rate-limit-guard.js';
 import { memoryRateLimiter, type RateLimiter } from './metering/rate-limiter.js';
 import { budgetRoutes } from './http/routes/budget-routes.js';
+import { RetiredModelWarnings } from './catalog/retirements.js';
 import { UsageMeter, type UsageListener } from './metering/usage-meter.js';
 import { MAX_USAGE_PAGE, type UsagePage, type UsageSummary } from './metering/usage-record.js';
 import { UsageService, type UsageSummaryRequest, type UsageWindow } from './metering/usage-service.js';
@@ -184,7 +185,8 @@ export async function createByokit(options: ByokitOptions): Promise<Byokit> {
   const meter = new UsageMeter(options.storage, logger, now, options.onUsage);
   const budgets = new BudgetGuard(options.storage, now);
   const rateLimits = new RateLimitGuard(rateLimiterOf(options.rateLimit, now), logger);
-  const chat = new ChatService(models, resolver, clients, PROVIDER_LIMITS, now, meter, budgets, rateLimits);
+  const retired = new RetiredModelWarnings(logger, now);
+  const chat = new ChatService(models, resolver, clients, PROVIDER_LIMITS, now, meter, budgets, rateLimits, retired);
   const usage = new UsageService(options.storage, now);
   const handle = createRequestHandler(
     withOpenApiRoute({ prefix: options.fetchHandler?.prefix, ...options.openApi }, [

@@ -98,7 +98,8 @@ const ENTRIES: CatalogModel[] = [
     // The user guide's model, under the guide's id (USER_GUIDE_SONNET_4_5_ID).
     // https://platform.claude.com/docs/en/models/sonnet-4-5/overview: 200K context, 64K max output; $3 input,
     // $15 output; cache write $3.75 and cache read $0.30 by the rules above. DEPRECATED by Anthropic: it
-    // retires on 2026-11-30, after which the API refuses it; deactivate it then, or re-point this id.
+    // retired on 2026-11-30: the API refuses it. Kept active, as the contract shows it; the first call to it
+    // logs a warning naming its replacement (retirements.ts).
     id: USER_GUIDE_SONNET_4_5_ID,
     provider: 'anthropic',
     model: 'claude-sonnet-4-5',

@@ -1,5 +1,6 @@
 import { ByokitError, isByokitError } from '../errors.js';
 import type { CatalogModel, SamplingParameter } from '../catalog/model.js';
+import type { RetiredModelWarnings } from '../catalog/retirements.js';
 import type { Provider } from '../keys/providers.js';
 import type { ModelDirectory } from '../models/model-directory.js';
 import type {
@@ -69,6 +70,7 @@ export class ChatService {
     private readonly meter: UsageMeter,
     private readonly budgets: BudgetGuard,
     private readonly rateLimits: RateLimitGuard,
+    private readonly retiredModels: RetiredModelWarnings,
   ) {}
 
   /** One complete answer. */
@@ -136,12 +138,14 @@ export class ChatService {
   }
 
   private async prepare(userId: string, request: ChatCompletionRequest): Promise<PreparedCall> {
-    const model = (await this.models.catalog()).get(request.model_id);
+    const catalog = await this.models.catalog();
+    const model = catalog.get(request.model_id);
     if (!model) throw new ByokitError('model_not_found', 'No model has this id: list the models you can use with GET /llm-models/.');
     if (!model.isActive)
       throw new ByokitError('model_inactive', `${model.displayName} is not active; an admin can activate it.`, {
         provider: model.provider,
       });
+    this.retiredModels.check(model, catalog);
     assertWithinLimits(request, model, this.limits[model.provider]);
     const resolved = await this.resolver.resolve(userId, model.provider);
     // Parameters this model refuses are left out rather than fail the call; the caller is told which.

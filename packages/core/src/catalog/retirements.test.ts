@@ -1,0 +1,77 @@
+import { describe, expect, it } from 'vitest';
+import type { Logger } from '../logging/logger.js';
+import type { Byokit } from '../byokit.js';
+import { admin, alice, call, testByokit } from '../http/test-helpers.js';
+import { BUILT_IN_MODELS, USER_GUIDE_SONNET_4_5_ID } from './built-in-models.js';
+import { RETIREMENTS } from './retirements.js';
+
+/** A logger that keeps its warnings. */
+function warnings(): { logger: Logger; lines: Array<{ fields: object; message: string }> } {
+  const lines: Array<{ fields: object; message: string }> = [];
+  const quiet = () => {};
+  return { logger: { debug: quiet, info: quiet, error: quiet, warn: (fields, message) => void lines.push({ fields, message }) }, lines };
+}
+
+describe('built-in models their provider has retired', () => {
+  const RETIRED_MESSAGE =
+    'Claude Sonnet 4.5 was retired by its provider on 2026-11-30, and calls to it now fail there. Deactivate it ' +
+    `(PATCH /llm-models/${USER_GUIDE_SONNET_4_5_ID} with {"is_active": false}); its replacement is Claude Sonnet 5.5 (f8249082-e6ae-5964-b84f-719fa94f6a67).`;
+  const chat = (byokit: Byokit, modelId = USER_GUIDE_SONNET_4_5_ID) =>
+    call(byokit, 'POST', '/llm/chat/completions', {
+      principal: alice,
+      body: { model_id: modelId, messages: [{ role: 'user', content: 'Hi' }] },
+    });
+
+  it('warn the operator once, at the first call to one still active past its date, saying how to deactivate it and what replaces it', async () => {
+    const { logger, lines } = warnings();
+    const { byokit } = await testByokit({ logger, now: () => new Date('2026-12-04T10:00:00Z') });
+    expect(lines).toEqual([]);
+    await chat(byokit, 'f8249082-e6ae-5964-b84f-719fa94f6a67');
+    expect(lines).toEqual([]);
+    await chat(byokit);
+    await chat(byokit);
+    await byokit
+      .chat({ userId: 'alice' }, { model_id: USER_GUIDE_SONNET_4_5_ID, messages: [{ role: 'user', content: 'Hi' }] })
+      .catch(() => {});
+    expect(lines).toEqual([
+      {
+        fields: {
+          modelId: USER_GUIDE_SONNET_4_5_ID,
+          model: 'claude-sonnet-4-5',
+          provider: 'anthropic',
+          retiredOn: '2026-11-30',
+          replacementId: 'f8249082-e6ae-5964-b84f-719fa94f6a67',
+        },
+        message: RETIRED_MESSAGE,
+      },
+    ]);
+  });
+
+  it('say nothing before the date, nor once an admin has deactivated the model (the call is refused as inactive)', async () => {
+    const before = warnings();
+    const early = await testByokit({ logger: before.logger, now: () => new Date('2026-11-29T23:59:59Z') });
+    await chat(early.byokit);
+    expect(before.lines).toEqual([]);
+
+    const after = warnings();
+    const { byokit } = await testByokit({ logger: after.logger, now: () => new Date('2026-12-04T10:00:00Z') });
+    const patched = await call(byokit, 'PATCH', `/llm-models/${USER_GUIDE_SONNET_4_5_ID}`, {
+      principal: admin,
+      body: { is_active: false },
+    });
+    expect(patched!.status).toBe(200);
+    expect((await chat(byokit))!.json.error.code).toBe('model_inactive');
+    expect(after.lines).toEqual([]);
+  });
+
+  it('name only built-in models, each replaced by an active built-in model of the same provider', () => {
+    for (const [id, { on, replacementId }] of RETIREMENTS) {
+      const retired = BUILT_IN_MODELS.find((model) => model.id === id);
+      const replacement = BUILT_IN_MODELS.find((model) => model.id === replacementId);
+      expect(retired, id).toBeDefined();
+      expect(replacement?.isActive, replacementId).toBe(true);
+      expect(replacement?.provider).toBe(retired?.provider);
+      expect(on).toMatch(/^\d{4}-\d{2}-\d{2}$/);
+    }
+  });
+});
