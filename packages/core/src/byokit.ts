@@ -154,7 +154,8 @@ export interface Byokit {
   };
   /**
    * Releases what byokit holds: waits for usage records still being written, then closes connections. Stop
-   * serving requests first: calls after it fail. Calling it again waits for the same close.
+   * serving requests first: a call after it fails wherever it needs a closed connection (PostgreSQL, a
+   * provider), and its usage record may be lost. Calling it again waits for the same close.
    */
   close(): Promise<void>;
 }
