@@ -158,6 +158,26 @@ describe('provider calls', () => {
     },
   );
 
+  it.each(['complete', 'stream'] as const)(
+    'say what a 404 means (%s): a model the provider no longer serves, as a retired one gets it, or a base URL elsewhere',
+    async (call) => {
+      const { origin } = await answeringServer((_request, response) => {
+        // Anthropic's answer to a retired model.
+        response.writeHead(404, { 'content-type': 'application/json' });
+        response.end(
+          JSON.stringify({ type: 'error', error: { type: 'not_found_error', message: 'The requested resource could not be found.' } }),
+        );
+      });
+      const client = anthropicClient({ baseUrl: origin, retries: 0 });
+      closers.push(() => client.close!());
+      const error = await client[call](request, options()).catch((caught: unknown) => caught);
+      expect(isByokitError(error) && [error.code, error.message]).toEqual([
+        'provider_error',
+        "The Anthropic API does not serve the model asked for (HTTP 404): it may have been retired or be misnamed in the catalog, or the provider's base URL points elsewhere: The requested resource could not be found.",
+      ]);
+    },
+  );
+
   it('read a plain answer only up to 32 MiB: an endless one is cut off with provider_error, not held in memory', async () => {
     let sent = 0;
     const { origin } = await answeringServer((_request, response) => {

@@ -305,6 +305,15 @@ export class ProviderHttp {
     }
     if (status === 408 || status === 504) return new ByokitError('provider_timeout', `The ${label} API timed out${detail}`, { provider });
     if (status >= 500) return new ByokitError('provider_unavailable', `The ${label} API failed (HTTP ${status})${detail}`, { provider });
+    // What a retired or misnamed model gets (Anthropic: "The requested resource could not be found."), which
+    // alone does not say what was not found.
+    if (status === 404) {
+      return new ByokitError(
+        'provider_error',
+        `The ${label} API does not serve the model asked for (HTTP 404): it may have been retired or be misnamed in the catalog, or the provider's base URL points elsewhere${detail}`,
+        { provider },
+      );
+    }
     return new ByokitError('provider_error', `The ${label} API refused the request (HTTP ${status})${detail}`, { provider });
   }
 }
