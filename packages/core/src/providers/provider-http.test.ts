@@ -173,7 +173,7 @@ describe('provider calls', () => {
       const error = await client[call](request, options()).catch((caught: unknown) => caught);
       expect(isByokitError(error) && [error.code, error.message]).toEqual([
         'provider_error',
-        "The Anthropic API does not serve the model asked for (HTTP 404): it may have been retired or be misnamed in the catalog, or the provider's base URL points elsewhere: The requested resource could not be found.",
+        'The Anthropic API has no such resource (HTTP 404): a model it no longer serves (retired) or a misnamed one, or a base URL that points elsewhere: The requested resource could not be found.',
       ]);
     },
   );

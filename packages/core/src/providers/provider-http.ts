@@ -310,7 +310,7 @@ export class ProviderHttp {
     if (status === 404) {
       return new ByokitError(
         'provider_error',
-        `The ${label} API does not serve the model asked for (HTTP 404): it may have been retired or be misnamed in the catalog, or the provider's base URL points elsewhere${detail}`,
+        `The ${label} API has no such resource (HTTP 404): a model it no longer serves (retired) or a misnamed one, or a base URL that points elsewhere${detail}`,
         { provider },
       );
     }
