@@ -19,7 +19,7 @@ import { memoryRateLimiter, type RateLimiter } from './metering/rate-limiter.js'
 import { budgetRoutes } from './http/routes/budget-routes.js';
 import { RetiredModelWarnings } from './catalog/retirements.js';
 import { UsageMeter, type UsageListener } from './metering/usage-meter.js';
-import { MAX_USAGE_PAGE, type UsagePage, type UsageSummary } from './metering/usage-record.js';
+import { assertUsagePageLimit, MAX_USAGE_PAGE, type UsagePage, type UsageSummary } from './metering/usage-record.js';
 import { UsageService, type UsageSummaryRequest, type UsageWindow } from './metering/usage-service.js';
 import { usageRoutes } from './http/routes/usage-routes.js';
 import { chatCompletionBody, type ChatCompletion, type ChatCompletionChunk, type ChatCompletionRequest } from './chat/chat-schemas.js';
@@ -275,10 +275,14 @@ function validUserId(userId: unknown): string {
   throw new ByokitError('validation_failed', 'userId must be a non-empty string without NUL (U+0000).');
 }
 
-/** A page size given in code: what every storage serves, refused as the routes refuse theirs (not a RangeError). */
-function validPageLimit(limit: unknown): number {
-  if (Number.isInteger(limit) && (limit as number) >= 1 && (limit as number) <= MAX_USAGE_PAGE) return limit as number;
-  throw new ByokitError('validation_failed', `limit must be a whole number from 1 to ${MAX_USAGE_PAGE}.`);
+/** A page size given in code: the storages' own rule, refused as the routes refuse theirs (not a RangeError). */
+function validPageLimit(limit: number): number {
+  try {
+    assertUsagePageLimit(limit);
+    return limit;
+  } catch {
+    throw new ByokitError('validation_failed', `limit must be a whole number from 1 to ${MAX_USAGE_PAGE}.`);
+  }
 }
 
 /** A provider given in code: one byokit speaks to, not one it would look up keys for and name as `undefined`. */

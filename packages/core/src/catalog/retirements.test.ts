@@ -65,12 +65,11 @@ describe('built-in models their provider has retired', () => {
   });
 
   it('name only built-in models, each replaced by an active built-in model of the same provider', () => {
-    for (const [id, { on, replacementId }] of RETIREMENTS) {
+    for (const [id, { on, replacement: name }] of RETIREMENTS) {
       const retired = BUILT_IN_MODELS.find((model) => model.id === id);
-      const replacement = BUILT_IN_MODELS.find((model) => model.id === replacementId);
+      const replacement = BUILT_IN_MODELS.find((model) => model.provider === retired?.provider && model.model === name);
       expect(retired, id).toBeDefined();
-      expect(replacement?.isActive, replacementId).toBe(true);
-      expect(replacement?.provider).toBe(retired?.provider);
+      expect(replacement?.isActive, name).toBe(true);
       expect(on).toMatch(/^\d{4}-\d{2}-\d{2}$/);
     }
   });

@@ -5,16 +5,16 @@ import { USER_GUIDE_SONNET_4_5_ID } from './built-in-models.js';
 import type { ModelCatalog } from './catalog.js';
 import type { CatalogModel } from './model.js';
 
-/** A built-in model's retirement: the provider's date (ISO 8601, UTC), and the model it recommends instead. */
+/** A built-in model's retirement: the provider's date (ISO 8601, UTC), and its name for the model it recommends instead. */
 export interface Retirement {
   on: string;
-  replacementId: string;
+  replacement: string;
 }
 
 /** By built-in model id. Sources are in each model's comment in built-in-models.ts. */
 export const RETIREMENTS: ReadonlyMap<string, Retirement> = new Map([
   // Claude Sonnet 4.5 → Claude Sonnet 5.5 (https://platform.claude.com/docs/en/models/sonnet-4-5/overview).
-  [USER_GUIDE_SONNET_4_5_ID, { on: '2026-11-30', replacementId: 'f8249082-e6ae-5964-b84f-719fa94f6a67' }],
+  [USER_GUIDE_SONNET_4_5_ID, { on: '2026-11-30', replacement: 'claude-sonnet-5-5' }],
 ]);
 
 /**
@@ -36,15 +36,21 @@ export class RetiredModelWarnings {
   check(model: CatalogModel, catalog: ModelCatalog): void {
     const retirement = RETIREMENTS.get(model.id);
     if (retirement === undefined || this.#warned.has(model.id)) return;
-    const { on, replacementId } = retirement;
+    const { on } = retirement;
     if (this.now().getTime() < Date.parse(`${on}T00:00:00Z`)) return;
     this.#warned.add(model.id);
-    const replacement = catalog.get(replacementId);
+    const replacement = catalog.byProviderModel(model.provider, retirement.replacement);
     this.logger.warn(
-      { modelId: model.id, model: model.model, provider: model.provider, retiredOn: on, replacementId },
+      {
+        modelId: model.id,
+        model: model.model,
+        provider: model.provider,
+        retiredOn: on,
+        ...(replacement && { replacementId: replacement.id }),
+      },
       `${model.displayName} was retired by its provider on ${on}, and calls to it now fail there. Deactivate it ` +
         `(PATCH /llm-models/${model.id} with {"is_active": false})` +
-        (replacement ? `; its replacement is ${replacement.displayName} (${replacementId}).` : '.'),
+        (replacement ? `; its replacement is ${replacement.displayName} (${replacement.id}).` : '.'),
     );
   }
 }

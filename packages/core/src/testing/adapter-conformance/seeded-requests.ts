@@ -16,8 +16,7 @@ import { inStep, startSidesAlike } from './same-answers.js';
 import { CANARY_KEYS, SCENARIOS } from './scenarios.js';
 import { HOST_ANSWER_HEADER, type AdapterConformanceOptions, type MountAdapter, type MountedAdapter } from './types.js';
 import { MAX_USAGE_PAGE } from '../../metering/usage-record.js';
-import { SYSTEM_OWNER, userOwner } from '../../storage/storage.js';
-import { authenticate, PRINCIPALS, sideState, type Caller, type Side } from './world.js';
+import { authenticate, OWNERS, PRINCIPALS, sideState, type Caller, type Side } from './world.js';
 
 /** How many requests, and the seed: the same requests on every run, so that a difference reproduces. */
 const COUNT = Number(process.env.SEEDED_COUNT ?? 250);
@@ -205,8 +204,7 @@ export async function expectSeededAnswersAlike(reference: Side, served: Side, pr
 
 /** What the side keeps in the clear, for the leak check: the audit trail, the usage records and the key rows but their envelopes. */
 async function storedRecords(side: Side): Promise<Array<[string, string]>> {
-  const owners = [...Object.values(PRINCIPALS).map((principal) => userOwner(principal.userId)), SYSTEM_OWNER];
-  const keys = (await Promise.all(owners.map((owner) => side.storage.listKeys(owner)))).flat();
+  const keys = (await Promise.all(OWNERS.map((owner) => side.storage.listKeys(owner)))).flat();
   const usage = await side.storage.listUsage({ limit: MAX_USAGE_PAGE });
   return [
     ['audit trail', JSON.stringify(await side.storage.listAudit({ limit: 10_000 }))],

@@ -8,7 +8,7 @@ import { PROVIDERS } from '../../keys/providers.js';
 import type { Logger, LogMethod } from '../../logging/logger.js';
 import type { RateLimiter } from '../../metering/rate-limiter.js';
 import { memoryStorage } from '../../storage/memory-storage.js';
-import { SYSTEM_OWNER, userOwner, type Storage } from '../../storage/storage.js';
+import { SYSTEM_OWNER, userOwner, type KeyOwner, type Storage } from '../../storage/storage.js';
 import { startMockProviders, type MockProviders } from '../mock-providers.js';
 
 /** Who sends a request: nobody signed in, two ordinary users, an admin, and two users the set-up holds back. */
@@ -23,6 +23,9 @@ export const PRINCIPALS: Readonly<Record<Exclude<Caller, 'anonymous'>, Principal
   // The rate limiter refuses every chat call of this one: 429 with Retry-After.
   rateLimitedUser: { userId: 'conformance-rate-limited-user', isAdmin: false },
 };
+
+/** Every owner of keys on a side: each principal, and the system. */
+export const OWNERS: readonly KeyOwner[] = [...Object.values(PRINCIPALS).map((principal) => userOwner(principal.userId)), SYSTEM_OWNER];
 
 /** Each caller's bearer token; the anonymous caller sends none. */
 export function authorizationOf(caller: Caller): Record<string, string> {
@@ -87,8 +90,7 @@ export function randomKeyring(): Keyring {
  * without one).
  */
 export async function sideState(side: Side, budgetUsers: readonly string[]): Promise<string> {
-  const owners = [...Object.values(PRINCIPALS).map((principal) => userOwner(principal.userId)), SYSTEM_OWNER];
-  const keys = await Promise.all(owners.map((owner) => side.storage.listKeys(owner)));
+  const keys = await Promise.all(OWNERS.map((owner) => side.storage.listKeys(owner)));
   return JSON.stringify({
     keys: keys.map((list) => list.map((key) => ({ ...key, envelope: [...key.envelope] }))),
     audit: await side.storage.listAudit({ limit: 10_000 }),
