@@ -9,14 +9,15 @@ import { tokenCount } from '../token-count.js';
 
 /**
  * `usage` (https://platform.openai.com/docs/api-reference/chat/object#chat/object-usage). `prompt_tokens`
- * includes `prompt_tokens_details.cached_tokens`; `completion_tokens` includes
+ * includes `prompt_tokens_details.cached_tokens` (cache reads) and `cache_write_tokens` (cache writes, reported
+ * from GPT-5.6 on, which bill them above the input price); `completion_tokens` includes
  * `completion_tokens_details.reasoning_tokens`.
  */
 export const openaiUsageSchema = z.object({
   prompt_tokens: tokenCount.nullish(),
   completion_tokens: tokenCount.nullish(),
   total_tokens: tokenCount.nullish(),
-  prompt_tokens_details: z.object({ cached_tokens: tokenCount.nullish() }).nullish(),
+  prompt_tokens_details: z.object({ cached_tokens: tokenCount.nullish(), cache_write_tokens: tokenCount.nullish() }).nullish(),
   completion_tokens_details: z.object({ reasoning_tokens: tokenCount.nullish() }).nullish(),
 });
 

@@ -9,6 +9,8 @@ import { MAX_EVENT_SIZE } from '../server-sent-events.js';
 import { MAX_TOKEN_COUNT } from '../token-count.js';
 import { startReplayServer, type ReceivedRequest, type ReplayAnswer, type ReplayServer } from '../replay-server.js';
 import { openaiClient } from './openai-client.js';
+import { ModelCatalog } from '../../catalog/catalog.js';
+import { costOf } from '../../metering/cost.js';
 
 const key = fakeProviderKey('openai');
 const options = { key: new SecretKey('openai', key) };
@@ -40,6 +42,17 @@ afterEach(async () => {
   await Promise.all(servers.map((server) => server.close()));
   servers = [];
 });
+
+// GPT-5.6 and later bill cache writes above the input price and report them beside the reads
+// (https://developers.openai.com/api/docs/guides/prompt-caching). Read as input, they would be under-billed.
+const cacheWriting = {
+  prompt_tokens: 100_000,
+  completion_tokens: 1_000,
+  total_tokens: 101_000,
+  prompt_tokens_details: { cached_tokens: 0, cache_write_tokens: 90_000, audio_tokens: 0 },
+  completion_tokens_details: { reasoning_tokens: 0, audio_tokens: 0 },
+};
+const cacheWritingUsage = { inputTokens: 100_000, outputTokens: 1_000, cachedInputTokens: 0, cacheWriteTokens: 90_000, reasoningTokens: 0 };
 
 /** A fake OpenAI at `<origin>/v1`, the OpenAI SDK's meaning of the base URL, and a client pointed at it. */
 async function fakeOpenAI(answer: ReplayAnswer | ((request: ReceivedRequest) => ReplayAnswer)) {
@@ -131,6 +144,19 @@ describe('openaiClient().complete()', () => {
 
     // Not 2006 + 1920, not 300 + 192: OpenAI's totals already include the details.
     expect(answer.usage).toStrictEqual({ inputTokens: 2006, outputTokens: 300, cachedInputTokens: 1920, reasoningTokens: 192 });
+  });
+
+  it('reports the prompt tokens OpenAI wrote to its cache, inside the input as OpenAI counts them', async () => {
+    const { client } = await fakeOpenAI({ json: { ...completionFixture, usage: cacheWriting } });
+    expect((await client.complete(request, options)).usage).toStrictEqual(cacheWritingUsage);
+  });
+
+  it('bills cache writes at the catalog’s cache-write price, not as plain input', async () => {
+    const { client } = await fakeOpenAI({ json: { ...completionFixture, usage: cacheWriting } });
+    const { usage } = await client.complete(request, options);
+    const sol = ModelCatalog.create().byProviderModel('openai', 'gpt-6.2-sol')!;
+    // 10,000 uncached × $2 + 90,000 written × $2.50 + 1,000 out × $10, per million (plain input would be 0.21).
+    expect(costOf(usage, sol.pricing)?.costUsd).toBe('0.255');
   });
 
   it('fails with provider_error on a count past 2^50, which byokit could not add to another exactly', async () => {
@@ -226,6 +252,14 @@ describe('openaiClient().stream()', () => {
     const events = await collect(await client.stream(request, options));
 
     expect(events.slice(-2).map((event) => event.type)).toEqual(['usage', 'finish']);
+  });
+
+  it('reports cache writes from the last chunk’s usage', async () => {
+    const last = JSON.parse(streamFixture.at(-1)!) as Record<string, unknown>;
+    const events = [...streamFixture.slice(0, -1), JSON.stringify({ ...last, usage: cacheWriting })];
+    const { client } = await fakeOpenAI({ events, done: true });
+    const received = await collect(await client.stream(request, options));
+    expect(received.find((event) => event.type === 'usage')).toEqual({ type: 'usage', usage: cacheWritingUsage });
   });
 
   it('reports an answer cut off before its finish reason as an error', async () => {
