@@ -293,6 +293,16 @@ describe('openaiClient().stream()', () => {
       'provider_key_rejected',
     ],
     [
+      'an account out of credit',
+      {
+        message: 'You exceeded your current quota, please check your plan and billing details.',
+        type: 'insufficient_quota',
+        param: null,
+        code: 'insufficient_quota',
+      },
+      'provider_key_rejected',
+    ],
+    [
       'any other error',
       { message: 'Something else went wrong.', type: 'invalid_request_error', param: null, code: null },
       'provider_error',
@@ -412,6 +422,25 @@ describe('openaiClient() upstream errors', () => {
     expect(error.code).toBe('provider_rate_limited');
     expect(error.details.retryAfterSeconds).toBe(7);
     expect(server.requests).toHaveLength(1);
+  });
+
+  // OpenAI answers an account without credit with 429 too, but waiting does not help: its owner must pay.
+  it('reports HTTP 429 insufficient_quota as the key refused, not as a rate limit to wait out', async () => {
+    const body = {
+      error: {
+        message: 'You exceeded your current quota, please check your plan and billing details.',
+        type: 'insufficient_quota',
+        param: null,
+        code: 'insufficient_quota',
+      },
+    };
+    const { client } = await fakeOpenAI({ json: body, status: 429 });
+
+    const error = await rejection(client.complete(request, options));
+
+    expect(error.code).toBe('provider_key_rejected');
+    expect(error.message).toBe('The OpenAI API refused the key: You exceeded your current quota, please check your plan and billing details.');
+    expect(error.details.retryAfterSeconds).toBeUndefined();
   });
 
   it.each([500, 503])('reports HTTP %i as the provider being unavailable', async (status) => {

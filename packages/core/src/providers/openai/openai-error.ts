@@ -9,8 +9,9 @@ import { openaiErrorSchema, type OpenAIError } from './openai-api.js';
  */
 export function readOpenAIError(body: unknown): UpstreamErrorInfo {
   const parsed = openaiErrorSchema.safeParse(body);
-  const message = parsed.success ? parsed.data.error.message : undefined;
-  return message ? { message } : {};
+  if (!parsed.success) return {};
+  const { message } = parsed.data.error;
+  return { ...(message && { message }), ...(codeOf(parsed.data.error) === 'provider_key_rejected' && { keyRejected: true }) };
 }
 
 // An error object that arrives without an HTTP status (inside a stream after HTTP 200, or in a 200 body) is
@@ -18,8 +19,11 @@ export function readOpenAIError(body: unknown): UpstreamErrorInfo {
 // OpenAI's (https://platform.openai.com/docs/guides/error-codes): `invalid_api_key` with 401, `rate_limit_exceeded`
 // (type `requests` or `tokens`) and `insufficient_quota` with 429, `server_error` with 500 and 503.
 // OpenAI-compatible gateways put the HTTP status itself in `code`, so numbers go through the status table.
-const KEY_REJECTED = new Set(['invalid_api_key', 'authentication_error', 'permission_error']);
-const RATE_LIMITED = new Set(['rate_limit_exceeded', 'rate_limit_error', 'insufficient_quota', 'requests', 'tokens']);
+// A key whose account has no credit or quota left comes with 429 but is a refused key, whatever the status:
+// waiting does not help, its owner must pay ("Retrying a billing, spending, or quota error does not restore
+// access", OpenAI Help Center 5955604; `credit_balance_exhausted` in the error-codes guide).
+const KEY_REJECTED = new Set(['invalid_api_key', 'authentication_error', 'permission_error', 'insufficient_quota', 'credit_balance_exhausted']);
+const RATE_LIMITED = new Set(['rate_limit_exceeded', 'rate_limit_error', 'requests', 'tokens']);
 const UNAVAILABLE = new Set(['server_error', 'overloaded', 'overloaded_error', 'engine_overloaded', 'service_unavailable']);
 
 function codeOfStatus(status: number): ErrorCode {
