@@ -77,6 +77,16 @@ describe.each([false, true])('Express router (host ran express.json() first: %s)
     expect([padded.status, (await padded.json()).error.code]).toEqual([413, 'payload_too_large']);
   });
 
+  it('refuses JSON nested 20,000 deep with 400 invalid_json, whoever parsed it', async () => {
+    const base = await start(await newByokit(), { bodyParserFirst });
+    const deep = await fetch(`${base}/v2/llm/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: 'Bearer alice', 'content-type': 'application/json' },
+      body: `${'['.repeat(20_000)}${']'.repeat(20_000)}`,
+    });
+    expect([deep.status, (await deep.json()).error.code]).toEqual([400, 'invalid_json']);
+  });
+
   it('answers 401 in the contract shape and passes paths it does not own on to the host', async () => {
     const base = await start(await newByokit(), { bodyParserFirst });
     const anonymous = await fetch(`${base}/v2/users/me/api-key-status`);

@@ -152,6 +152,21 @@ describe('bad input to the key routes gets a clear error and changes nothing', (
     const padded = await request({ openai_api_key: null }, { 'content-length': '20000' });
     expect([padded!.status, JSON.parse(padded!.body as string).error.code]).toEqual([413, 'payload_too_large']);
   });
+
+  // express.json() ahead of byokit hands over what it parsed: 100,000 levels of arrays from a 200 kB body.
+  it('refuses an already parsed body nested 100,000 deep with 400, not a stack overflow', async () => {
+    const { byokit } = await testByokit();
+    let deep: unknown = [];
+    for (let level = 1; level < 100_000; level++) deep = [deep];
+    const response = await byokit.handle({
+      method: 'POST',
+      url: '/llm/chat/completions',
+      headers: { 'content-type': 'application/json' },
+      body: { kind: 'parsed', value: deep },
+      authenticate: () => alice,
+    });
+    expect([response!.status, JSON.parse(response!.body as string).error.code]).toEqual([400, 'invalid_json']);
+  });
 });
 
 describe('every answer carries a request id', () => {

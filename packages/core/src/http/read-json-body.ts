@@ -24,8 +24,9 @@ export async function readJsonBody(request: ByokitRequest, limitBytes: number): 
   if (declared === 0) throw empty();
   if (body.kind === 'parsed') {
     // The host's framework parsed it already; hold it to the same limits (a chunked body declared no length).
-    if (utf8Length(JSON.stringify(body.value) ?? '') > limitBytes) throw tooLarge(limitBytes);
+    // Depth first: JSON.stringify recurses, and a value nested a few thousand deep overflows its stack.
     if (!withinDepth(body.value)) throw tooDeep();
+    if (utf8Length(JSON.stringify(body.value) ?? '') > limitBytes) throw tooLarge(limitBytes);
     return body.value;
   }
   const bytes =
