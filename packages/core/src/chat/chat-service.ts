@@ -20,6 +20,7 @@ import { assertWithinLimits, type ProviderLimits } from './chat-limits.js';
 import { DEFAULT_MAX_TOKENS, type ChatCompletion, type ChatCompletionChunk, type ChatCompletionRequest } from './chat-schemas.js';
 import { latestUsage, usageBody } from './chat-usage.js';
 import type { Cancellation } from '../http/request-abort.js';
+import { scrubKnownSecret } from '../keys/scrub-secrets.js';
 
 /** A complete answer, with whose key paid and the parameters the model refused (left out of the call). */
 export interface ChatAnswer {
@@ -132,7 +133,7 @@ export class ChatService {
     if (!first.done && first.value.type === 'error') {
       await iterator.return?.();
       settle('error', {});
-      throw stampKeySource(first.value.error, call.resolved);
+      throw callerError(first.value.error, call.resolved);
     }
     return { keySource: call.resolved.source, ignoredParameters: call.ignored, chunks: chunksOf(call, first, iterator, settle, signal) };
   }
@@ -222,7 +223,7 @@ async function* chunksOf(
           break;
         case 'error':
           status = 'error';
-          throw stampKeySource(event.error, call.resolved);
+          throw callerError(event.error, call.resolved);
         default: {
           const exhaustive: never = event;
           throw new Error(`unknown stream event ${JSON.stringify(exhaustive)}`);
@@ -250,19 +251,31 @@ function meteredCall(userId: string, call: PreparedCall, requestId: string, star
   return metered;
 }
 
-/** A provider refusing the key says whose key it was (`key_source`), so the caller knows whom to tell. */
-function stampKeySource(error: unknown, resolved: ResolvedKey): unknown {
-  if (isByokitError(error) && error.code === 'provider_key_rejected') {
-    const whose = resolved.source === 'user' ? 'your personal key' : 'the system key';
-    return new ByokitError(error.code, `${error.message} (${whose})`, { ...error.details, keySource: resolved.source }, { cause: error });
-  }
-  return error;
+/**
+ * A provider's error as the caller sees it. Its text holds no piece of the key the call was made with: the
+ * clients scrub what looks like a key, but an upstream (or a proxy before it) may echo this one in a shape no
+ * pattern knows (cut, encoded, glued to other text), and only here is the key itself at hand. A refused key
+ * also says whose it was (`key_source`), so the caller knows whom to tell. The error from below is not kept as
+ * the cause: its message is the unscrubbed one.
+ */
+function callerError(error: unknown, resolved: ResolvedKey): unknown {
+  if (!isByokitError(error)) return error;
+  const rejected = error.code === 'provider_key_rejected';
+  const message = scrubKnownSecret(error.message, resolved.key.reveal());
+  if (!rejected && message === error.message) return error;
+  const whose = resolved.source === 'user' ? 'your personal key' : 'the system key';
+  return new ByokitError(
+    error.code,
+    rejected ? `${message} (${whose})` : message,
+    rejected ? { ...error.details, keySource: resolved.source } : error.details,
+    { cause: error.cause },
+  );
 }
 
 async function withKeySource<T>(resolved: ResolvedKey, call: () => Promise<T>): Promise<T> {
   try {
     return await call();
   } catch (error) {
-    throw stampKeySource(error, resolved);
+    throw callerError(error, resolved);
   }
 }

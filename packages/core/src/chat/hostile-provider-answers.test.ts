@@ -121,8 +121,33 @@ function eventStream(provider: Provider, lines: string[]): string {
   return lines.map((line) => `${named(line)}data: ${line}\n\n`).join('') + (provider === 'openai' ? 'data: [DONE]\n\n' : '');
 }
 
+/** An upstream (or a proxy before it) repeating the caller's key in an error, in the shapes it may take. */
+function keyEcho(provider: Provider): string {
+  const key = keys[provider];
+  return pick([
+    `Incorrect API key provided: ${key}`,
+    `upstream proxy failed for GET /v1/messages?x-api-key%3D${key}`,
+    `relay%20${key}%20refused`,
+    `key1${key}`,
+    `received ${key.slice(13)}`,
+    `received ${key.slice(0, 40)} ${key.slice(40)}`,
+  ]);
+}
+
+/** An error body, or a stream's error event, in the provider's own shape, its message echoing the key. */
+function echoingError(provider: Provider): string {
+  const message = keyEcho(provider);
+  if (provider === 'anthropic') return JSON.stringify({ type: 'error', error: { type: 'overloaded_error', message } });
+  if (provider === 'google') return JSON.stringify({ error: { code: 503, message, status: 'UNAVAILABLE' } });
+  return JSON.stringify({ error: { message, type: 'server_error', code: null } });
+}
+
 function hostileAnswer(provider: Provider, stream: boolean): ReplayAnswer {
   const roll = random();
+  if (stream && roll < 0.08) {
+    const lines = fixtureChunks(pick(STREAMED[provider]));
+    return { raw: eventStream(provider, [...lines.slice(0, Math.floor(random() * 4)), echoingError(provider)]) };
+  }
   if (stream && roll < 0.8) {
     const lines = fixtureChunks(pick(STREAMED[provider]));
     if (roll < 0.35) {
@@ -158,8 +183,7 @@ function hostileAnswer(provider: Provider, stream: boolean): ReplayAnswer {
     ]);
   if (status === 302) headers.location = 'http://127.0.0.1:1/elsewhere';
   // An upstream that repeats the caller's key in its error message (some do, for a malformed one).
-  const echo = `{"error":{"message":"Incorrect API key provided: ${keys[provider]}"}}`;
-  return { raw: random() < 0.15 ? echo : pick(REFUSALS), status, headers };
+  return { raw: random() < 0.15 ? echoingError(provider) : pick(REFUSALS), status, headers };
 }
 
 const PROVIDER_CODES = new Set<ErrorCode>([

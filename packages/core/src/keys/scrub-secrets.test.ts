@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { fakeProviderKey } from './fake-keys.js';
-import { scrubSecrets } from './scrub-secrets.js';
+import { scrubKnownSecret, scrubSecrets } from './scrub-secrets.js';
 import { PROVIDERS } from './providers.js';
 
 /** True when any 8-character piece of `key` survives in `text` (the spec's canary rule). */
@@ -37,6 +37,21 @@ describe('scrubSecrets', () => {
     expect(scrubbed).toContain('invalid_request_error');
   });
 
+  // An upstream (or a proxy the host put before it) echoing the URL or the headers it got, percent-encoded.
+  it.each(PROVIDERS)('removes a key (%s) percent-encoded in an echoed URL or header, or glued to other text', (provider) => {
+    const key = fakeProviderKey(provider);
+    for (const echo of [
+      `upstream proxy failed for GET /v1/messages?x-api-key%3D${key}`,
+      `GET /v1beta/models?alt=sse%26key%3D${key}`,
+      `Authorization%3A%20Bearer%20${key}`,
+      `relay%20${key}%20refused`,
+      `key1${key}`,
+    ]) {
+      const scrubbed = scrubSecrets(echo);
+      expect(containsPieceOf(scrubbed, key), scrubbed).toBe(false);
+    }
+  });
+
   it('removes an OpenAI key whose sk- prefix was cut off, by the marker inside every OpenAI key', () => {
     const key = fakeProviderKey('openai');
     const scrubbed = scrubSecrets(`key fragment ${key.slice(20)} rejected`);
@@ -67,6 +82,35 @@ describe('scrubSecrets', () => {
     const hostile = `${'sk-'.repeat(300_000)} ${'sk-a*'.repeat(200_000)} ${'a'.repeat(1_000_000)}`;
     const started = performance.now();
     scrubSecrets(hostile);
+    expect(performance.now() - started).toBeLessThan(2000);
+  });
+});
+
+describe('scrubKnownSecret', () => {
+  it.each(PROVIDERS)('removes every piece of the %s key a call was made with, however the upstream cut it', (provider) => {
+    const key = fakeProviderKey(provider);
+    for (const echo of [
+      `bad key ${key.slice(13)}`, // its prefix cut off: no shape left to recognise
+      `bad key ${key.slice(0, 40)} ${key.slice(40)}`, // split by a space
+      `bad key x${key}y and again ${key}`,
+    ]) {
+      const scrubbed = scrubKnownSecret(echo, key);
+      expect(containsPieceOf(scrubbed, key), scrubbed).toBe(false);
+      expect(scrubbed).toMatch(/^bad key .*\[redacted\]/);
+    }
+  });
+
+  it('leaves text alone that holds no 8 characters of the key in a row, its last four included', () => {
+    const key = fakeProviderKey('anthropic');
+    const text = `The key ending in ${key.slice(-4)} was refused (${key.slice(10, 17)}).`;
+    expect(scrubKnownSecret(text, key)).toBe(text);
+  });
+
+  it('scrubs large hostile text in linear time', () => {
+    const key = fakeProviderKey('openai');
+    const hostile = `${key.slice(0, 7)} `.repeat(200_000) + key.repeat(5_000);
+    const started = performance.now();
+    expect(scrubKnownSecret(hostile, key).endsWith('[redacted]')).toBe(true);
     expect(performance.now() - started).toBeLessThan(2000);
   });
 });

@@ -5,7 +5,7 @@ import { jsonOrUndefined, readAtMost } from '../bytes.js';
 import { ByokitError } from '../errors.js';
 import { onAbort, type Cancellation } from '../http/request-abort.js';
 import { PROVIDER_LABELS, type Provider } from '../keys/providers.js';
-import { scrubSecrets } from '../keys/scrub-secrets.js';
+import { upstreamText } from './upstream-text.js';
 import type { ProviderSettings, ProviderStreamEvent } from './provider-types.js';
 import { MAX_REFUSAL_BYTES, ServerSentEvents, type StreamDecoder, type StreamedAnswer } from './server-sent-events.js';
 import { transportError } from './transport-error.js';
@@ -282,7 +282,7 @@ export class ProviderHttp {
 
   #statusError(status: number, answer: Answer, refusal: unknown): ByokitError {
     const info = this.readError(refusal);
-    const detail = info.message ? `: ${clip(scrubSecrets(info.message))}` : '';
+    const detail = info.message ? `: ${upstreamText(info.message)}` : '';
     const label = this.#label;
     const provider = this.provider;
     if (status >= 300 && status < 400) {
@@ -407,5 +407,3 @@ function retryAfterHeader(header: string | string[] | undefined): number | undef
   const date = Date.parse(value);
   return Number.isNaN(date) ? undefined : Math.max(0, (date - Date.now()) / 1000);
 }
-
-const clip = (text: string) => (text.length > 300 ? `${text.slice(0, 300)}…` : text);

@@ -1,5 +1,5 @@
 import { ByokitError, type ErrorCode } from '../../errors.js';
-import { scrubSecrets } from '../../keys/scrub-secrets.js';
+import { upstreamText } from '../upstream-text.js';
 import type { UpstreamErrorInfo } from '../provider-http.js';
 import { anthropicErrorSchema, type AnthropicErrorBody } from './anthropic-api.js';
 
@@ -33,9 +33,6 @@ const KNOWN_ERROR_TYPES: ReadonlySet<string> = new Set<AnthropicErrorType>([
 ]);
 
 const isKnownErrorType = (type: string): type is AnthropicErrorType => KNOWN_ERROR_TYPES.has(type);
-
-/** Error messages are short; a longer one is cut (as ProviderHttp cuts HTTP error messages). */
-const MAX_MESSAGE_LENGTH = 300;
 
 /** Reads Anthropic's error body for ProviderHttp, which scrubs the message and maps the HTTP status. */
 export function readAnthropicError(body: unknown): UpstreamErrorInfo {
@@ -75,9 +72,11 @@ export function anthropicErrorCode(type: string): ErrorCode {
 
 /** An Anthropic error body or event as a ByokitError, its message scrubbed of anything like a key. */
 export function anthropicErrorToByokitError(body: AnthropicErrorBody): ByokitError {
-  const message = scrubSecrets(body.error.message || body.error.type);
-  const clipped = message.length > MAX_MESSAGE_LENGTH ? `${message.slice(0, MAX_MESSAGE_LENGTH)}…` : message;
-  return new ByokitError(anthropicErrorCode(body.error.type), `The Anthropic API reported an error: ${clipped}`, {
-    provider: 'anthropic',
-  });
+  return new ByokitError(
+    anthropicErrorCode(body.error.type),
+    `The Anthropic API reported an error: ${upstreamText(body.error.message || body.error.type)}`,
+    {
+      provider: 'anthropic',
+    },
+  );
 }

@@ -1,5 +1,5 @@
 import { ByokitError } from '../../errors.js';
-import { scrubSecrets } from '../../keys/scrub-secrets.js';
+import { upstreamText } from '../upstream-text.js';
 import type { UpstreamErrorInfo } from '../provider-http.js';
 import { googleErrorSchema, type GoogleErrorBody } from './google-api.js';
 
@@ -59,8 +59,7 @@ export function durationSeconds(duration: string): number | undefined {
 /** A message from Google, safe to show: keys scrubbed (spec/security.md), length capped. */
 export function safeGoogleMessage(message: string | undefined): string {
   if (message === undefined || message === '') return '';
-  const scrubbed = scrubSecrets(message);
-  return `: ${scrubbed.length > 300 ? `${scrubbed.slice(0, 300)}…` : scrubbed}`;
+  return `: ${upstreamText(message)}`;
 }
 
 /** The error for a key Google refused with 400 API_KEY_INVALID (ProviderHttp only knows 401/403 as refusals). */

@@ -439,7 +439,9 @@ describe('openaiClient() upstream errors', () => {
     const error = await rejection(client.complete(request, options));
 
     expect(error.code).toBe('provider_key_rejected');
-    expect(error.message).toBe('The OpenAI API refused the key: You exceeded your current quota, please check your plan and billing details.');
+    expect(error.message).toBe(
+      'The OpenAI API refused the key: You exceeded your current quota, please check your plan and billing details.',
+    );
     expect(error.details.retryAfterSeconds).toBeUndefined();
   });
 

@@ -1,5 +1,5 @@
 import { ByokitError, type ErrorCode } from '../../errors.js';
-import { scrubSecrets } from '../../keys/scrub-secrets.js';
+import { upstreamText } from '../upstream-text.js';
 import type { UpstreamErrorInfo } from '../provider-http.js';
 import { openaiErrorSchema, type OpenAIError } from './openai-api.js';
 
@@ -22,7 +22,13 @@ export function readOpenAIError(body: unknown): UpstreamErrorInfo {
 // A key whose account has no credit or quota left comes with 429 but is a refused key, whatever the status:
 // waiting does not help, its owner must pay ("Retrying a billing, spending, or quota error does not restore
 // access", OpenAI Help Center 5955604; `credit_balance_exhausted` in the error-codes guide).
-const KEY_REJECTED = new Set(['invalid_api_key', 'authentication_error', 'permission_error', 'insufficient_quota', 'credit_balance_exhausted']);
+const KEY_REJECTED = new Set([
+  'invalid_api_key',
+  'authentication_error',
+  'permission_error',
+  'insufficient_quota',
+  'credit_balance_exhausted',
+]);
 const RATE_LIMITED = new Set(['rate_limit_exceeded', 'rate_limit_error', 'requests', 'tokens']);
 const UNAVAILABLE = new Set(['server_error', 'overloaded', 'overloaded_error', 'engine_overloaded', 'service_unavailable']);
 
@@ -59,9 +65,6 @@ const SUMMARIES: Readonly<Partial<Record<ErrorCode, string>>> = {
 export function openaiErrorToByokitError(error: OpenAIError): ByokitError {
   const code = codeOf(error);
   const summary = SUMMARIES[code] ?? 'The OpenAI API reported an error';
-  const detail = error.message ? `: ${clip(scrubSecrets(error.message))}` : '.';
+  const detail = error.message ? `: ${upstreamText(error.message)}` : '.';
   return new ByokitError(code, `${summary}${detail}`, { provider: 'openai' });
 }
-
-// Scrubbed first, then clipped: clipping first could cut a key so that the scrubber no longer recognises it.
-const clip = (text: string) => (text.length > 300 ? `${text.slice(0, 300)}…` : text);
