@@ -192,9 +192,15 @@ describe('every answer carries a request id', () => {
 });
 
 describe('a provider key sent as the request id', () => {
-  it.each(['anthropic', 'openai', 'google'] as const)(
-    'is not echoed (%s): the answer gets a new id, and no answer, log line, audit entry or usage record holds a piece of the key',
-    async (provider) => {
+  it.each([
+    ['anthropic', ''],
+    ['openai', ''],
+    ['google', ''],
+    ['anthropic', 'x'],
+    ['google', 'id-1'],
+  ] as const)(
+    'is not echoed (%s, after "%s"): the answer gets a new id, and no answer, log line, audit entry or usage record holds a piece of the key',
+    async (provider, before) => {
       const key = fakeProviderKey(provider);
       const mock = await startMockProviders();
       const lines: string[] = [];
@@ -204,7 +210,7 @@ describe('a provider key sent as the request id', () => {
         logger: { debug: line, info: line, warn: line, error: line },
       });
       try {
-        const headers = { 'x-request-id': key };
+        const headers = { 'x-request-id': `${before}${key}` };
         const saved = await call(byokit, 'PATCH', '/users/me/api-key', {
           principal: alice,
           headers,
@@ -215,8 +221,11 @@ describe('a provider key sent as the request id', () => {
         const body = { model_id: model.id, messages: [{ role: 'user', content: 'Hello!' }], max_tokens: 16 };
         const chat = await call(byokit, 'POST', '/llm/chat/completions', { principal: alice, headers, body });
         const refused = await call(byokit, 'GET', '/admin/usage', { principal: alice, headers });
+        // The key in the path too: the request's debug log line names the path.
+        const misplaced = await call(byokit, 'GET', `/llm-models/${key}`, { principal: alice, headers });
+        expect(misplaced!.status).toBe(422);
         await byokit.close(); // writes the usage records still on their way
-        const answers = [saved, models, chat, refused].map((answer) => {
+        const answers = [saved, models, chat, refused, misplaced].map((answer) => {
           expect(answer!.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
           return JSON.stringify({ headers: answer!.headers, body: answer!.text });
         });

@@ -66,7 +66,14 @@ export function createRequestHandler(routes: readonly Route<any, any, any>[], lo
     }
     if (logRequests) {
       logger.debug(
-        { requestId, method: request.method, path, status: response.status, durationMs: +(performance.now() - started).toFixed(3) },
+        // The path is the caller's text, and may hold a key pasted in the wrong place (`/llm-models/sk-…`).
+        {
+          requestId,
+          method: request.method,
+          path: scrubSecrets(path),
+          status: response.status,
+          durationMs: +(performance.now() - started).toFixed(3),
+        },
         'request',
       );
     }
