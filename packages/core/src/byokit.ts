@@ -1,4 +1,5 @@
 import { ByokitError } from './errors.js';
+import { validationFailed } from './http/validation-error.js';
 import type { Keyring, KeyProvider } from './crypto/keyring.js';
 import { isProvider, PROVIDERS, type Provider } from './keys/providers.js';
 import { silentLogger, type Logger } from './logging/logger.js';
@@ -295,12 +296,7 @@ function validProvider(provider: unknown): Provider {
 function validChatRequest(request: ChatCompletionRequest): ChatCompletionRequest {
   const result = chatCompletionBody.safeParse(request);
   if (result.success) return result.data;
-  const issues = result.error.issues.map((issue) => ({ path: issue.path.map(String).join('.'), message: issue.message }));
-  throw new ByokitError(
-    'validation_failed',
-    `The chat request is not valid: ${issues.map((issue) => `${issue.path}: ${issue.message}`).join('; ')}`,
-    { issues },
-  );
+  throw validationFailed(result.error.issues, 'request', 'chat request');
 }
 
 async function assertKeyringOpensStorage(keyring: Keyring, storage: Storage): Promise<void> {

@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { ByokitError } from '../errors.js';
 import { fakeProviderKey } from '../keys/fake-keys.js';
+import { findKeyLeaks } from '../testing/leak-check.js';
 import type { Provider } from '../keys/providers.js';
 import { startMockProviders, type MockProviders } from '../testing/mock-providers.js';
 import { admin, alice, bob, call, streamThenLeave, testByokit } from '../http/test-helpers.js';
@@ -290,6 +292,26 @@ describe('refused before any provider call', () => {
     const response = await call(byokit, 'POST', '/llm/chat/completions', { principal: alice, rawBody });
     expect(response!.status).toBe(422);
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    expect(mock.requests).toHaveLength(0);
+  });
+
+  it('byokit.chat in code refuses a field named with a key without quoting the key, as the route does', async () => {
+    const { byokit } = await setUp();
+    const key = fakeProviderKey('anthropic');
+    const request = { ...hello(GUIDE_MODEL_ID), [key]: 1 } as unknown as Parameters<typeof byokit.chat>[1];
+    for (const attempt of [
+      () => byokit.chat(alice, request),
+      async () => byokit.chatStream(alice, request)[Symbol.asyncIterator]().next(),
+    ]) {
+      const error = await attempt().then(
+        () => undefined,
+        (thrown: unknown) => thrown,
+      );
+      expect(error).toMatchObject({ code: 'validation_failed' });
+      expect(
+        findKeyLeaks([key], [['error', JSON.stringify({ message: (error as Error).message, details: (error as ByokitError).details })]]),
+      ).toEqual([]);
+    }
     expect(mock.requests).toHaveLength(0);
   });
 
