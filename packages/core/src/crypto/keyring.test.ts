@@ -85,6 +85,14 @@ describe('a keyring read from text', () => {
     expect(error.message).not.toContain('AAAAAAAA');
   });
 
+  it('refuses an entry written the wrong way round (key:id) without echoing the key', () => {
+    const encoded = encodeBase64Url(randomBytes(32));
+    const error = thrown(() => parseKeyring(`${encoded}:k1`));
+    expect(error.code).toBe('keyring_invalid');
+    expect(error.message).toContain("keyring entry #1 has a master key before the ':'");
+    expect(error.message).not.toContain(encoded.slice(0, 8));
+  });
+
   it('suggests base64url when the key is written in hex', () => {
     const error = thrown(() => parseKeyring(`k1:${'ab'.repeat(32)}`));
     expect(error.message).toContain('looks like hex');

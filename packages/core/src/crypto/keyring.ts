@@ -162,6 +162,11 @@ export function parseKeyring(text: string, options: KeyringOptions = {}): Keyrin
     const encoded = entry.slice(colon + 1);
     const idProblem = keyIdProblem(id);
     if (idProblem !== undefined) throw keyringError(`${where}: ${idProblem}`);
+    // A key written first (`<key>:k1`) makes a valid id of the key: never quote it back.
+    const reversed = parseBase64Url(id);
+    if (reversed.ok && reversed.bytes.length === MASTER_KEY_LENGTH) {
+      throw keyringError(`${where} has a master key before the ':': write it as id:base64url, the id first`);
+    }
     const decoded = parseBase64Url(encoded);
     if (!decoded.ok) {
       throw keyringError(`master key '${id}' is not valid base64url: ${decoded.problem}. ${generateHint(id)}`);
