@@ -1,5 +1,6 @@
 import { ByokitError, type ValidationIssue } from '../errors.js';
 import type { CatalogModel } from '../catalog/model.js';
+import type { ChatMessage } from '../providers/provider-types.js';
 import type { ChatCompletionRequest } from './chat-schemas.js';
 
 /** What a provider accepts, checked before the call so that a request fails with a clear 422, not at the provider. */
@@ -7,11 +8,18 @@ export interface ProviderLimits {
   temperature: { min: number; max: number };
   topP: { min: number; max: number };
   maxStopSequences: number;
+  /**
+   * What the provider refuses in a conversation's shape for a model (its API name), in words a person can act
+   * on, or undefined when it takes it: Anthropic wants the user to speak first, and newer models of Anthropic
+   * and Google the user to speak last (no prefill).
+   */
+  conversationProblem?: (messages: readonly ChatMessage[], model: string) => string | undefined;
 }
 
 /**
  * Checks a request against the model's and its provider's limits (spec/http-api.md, "Chat": `max_tokens` ≤
- * the model's limit, temperature range per provider). Throws `validation_failed` with every problem.
+ * the model's limit, temperature range per provider, the conversation's shape), before any call, budget hold
+ * or usage record. Throws `validation_failed` with every problem.
  */
 export function assertWithinLimits(request: ChatCompletionRequest, model: CatalogModel, limits: ProviderLimits): void {
   const issues: ValidationIssue[] = [];
@@ -32,6 +40,8 @@ export function assertWithinLimits(request: ChatCompletionRequest, model: Catalo
   if (stops > limits.maxStopSequences) {
     issues.push({ path: 'stop', message: `${model.provider} takes at most ${limits.maxStopSequences} stop sequences.` });
   }
+  const conversation = limits.conversationProblem?.(request.messages, model.model);
+  if (conversation !== undefined) issues.push({ path: 'messages', message: conversation });
   if (issues.length > 0) {
     throw new ByokitError(
       'validation_failed',

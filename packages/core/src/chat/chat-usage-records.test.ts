@@ -14,6 +14,7 @@ import { findKeyLeaks } from '../testing/leak-check.js';
 
 const GUIDE_MODEL_ID = '564e8710-43a9-406f-b0ab-e8d651a33e82';
 const sonnet = ModelCatalog.create().get(GUIDE_MODEL_ID)!;
+const SONNET_5_5_ID = 'f8249082-e6ae-5964-b84f-719fa94f6a67';
 const hello = (extra: Partial<ChatCompletionRequest> = {}): ChatCompletionRequest => ({
   model_id: GUIDE_MODEL_ID,
   messages: [{ role: 'user', content: 'Hello!' }],
@@ -99,14 +100,40 @@ describe('usage records of chat calls', () => {
     expect(record).toMatchObject({ status: 'error', inputTokens: null, outputTokens: null, costUsd: '0', keySource: 'user' });
   });
 
-  it('records nothing for a request refused before any provider: no key, unknown model, over a limit', async () => {
+  it('records nothing for a request refused before any provider: no key, unknown model, over a limit, a conversation it refuses', async () => {
     const { byokit, storage } = await setUp();
     const refused = [
       await call(byokit, 'POST', '/llm/chat/completions', { principal: { userId: 'nobody', isAdmin: false }, body: hello() }),
       await call(byokit, 'POST', '/llm/chat/completions', { principal: alice, body: hello({ model_id: crypto.randomUUID() }) }),
       await call(byokit, 'POST', '/llm/chat/completions', { principal: alice, body: hello({ max_tokens: 10_000_000 }) }),
+      // Anthropic wants the user first, and Claude from 4.6 on the user last (no prefill).
+      await call(byokit, 'POST', '/llm/chat/completions', {
+        principal: alice,
+        body: hello({
+          messages: [
+            { role: 'assistant', content: 'Hi!' },
+            { role: 'user', content: 'Hello!' },
+          ],
+        }),
+      }),
+      await call(byokit, 'POST', '/llm/chat/completions', {
+        principal: alice,
+        body: hello({
+          model_id: SONNET_5_5_ID,
+          messages: [
+            { role: 'user', content: 'JSON, please.' },
+            { role: 'assistant', content: '{' },
+          ],
+        }),
+      }),
     ];
-    expect(refused.map((response) => response!.status)).toEqual([400, 404, 422]);
+    expect(refused.map((response) => response!.status)).toEqual([400, 404, 422, 422, 422]);
+    expect(refused[4]!.json.error.issues).toEqual([
+      {
+        path: 'messages',
+        message: 'claude-sonnet-5-5 does not continue an assistant message (a prefill): end the conversation with a user message.',
+      },
+    ]);
     await byokit.close();
     expect((await storage.listUsage({ limit: 100 })).records).toEqual([]);
     expect(mock.requests).toEqual([]);

@@ -558,6 +558,6 @@ describe('anthropicClient().checkKey()', () => {
 
 describe('ANTHROPIC_LIMITS', () => {
   it('gives the ranges Anthropic accepts', () => {
-    expect(ANTHROPIC_LIMITS).toEqual({ temperature: { min: 0, max: 1 }, topP: { min: 0, max: 1 }, maxStopSequences: 8191 });
+    expect(ANTHROPIC_LIMITS).toMatchObject({ temperature: { min: 0, max: 1 }, topP: { min: 0, max: 1 }, maxStopSequences: 8191 });
   });
 });

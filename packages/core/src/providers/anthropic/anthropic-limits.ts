@@ -1,13 +1,17 @@
+import { anthropicConversationProblem } from './anthropic-conversation.js';
+
 /**
  * What the Anthropic Messages API accepts, for validating a chat request before it is sent (spec/http-api.md,
  * Chat: limits are a clear 422, not a failure at the provider). `temperature` and `top_p` are in [0, 1]
  * (https://docs.anthropic.com/en/api/messages). Anthropic's own reference gives no count for
  * `stop_sequences`; 8191 is the maximum AWS Bedrock documents for the same Messages API
  * (https://docs.aws.amazon.com/bedrock/latest/userguide/model-parameters-anthropic-claude-messages-request-response.html,
- * quoted in boto/botocore#3354). Request size caps are the chat service's, and far below that.
+ * quoted in boto/botocore#3354). Request size caps are the chat service's, and far below that. The
+ * conversation's shape: anthropic-conversation.ts.
  */
 export const ANTHROPIC_LIMITS = Object.freeze({
   temperature: Object.freeze({ min: 0, max: 1 }),
   topP: Object.freeze({ min: 0, max: 1 }),
   maxStopSequences: 8191,
+  conversationProblem: anthropicConversationProblem,
 } as const);

@@ -1,6 +1,7 @@
 import { ByokitError } from '../../errors.js';
 import type { MappedRequest, ProviderChatRequest } from '../provider-types.js';
 import type { AnthropicMessage, AnthropicRequestBody } from './anthropic-api.js';
+import { anthropicConversationProblem } from './anthropic-conversation.js';
 import { ANTHROPIC_LIMITS } from './anthropic-limits.js';
 
 /**
@@ -21,10 +22,10 @@ import { ANTHROPIC_LIMITS } from './anthropic-limits.js';
  * - trailing whitespace at the end of a final assistant message, which the API refuses ("final assistant
  *   content cannot end with trailing whitespace") and which means nothing to a prefill.
  *
- * The conversation's shape cannot be fixed without changing what was said, so it is refused instead: the
- * API requires the first message to be `user`. No user/assistant message, or an assistant message before
- * the first user one, throws a `ByokitError` `validation_failed` (HTTP 422) before any call, rather than
- * inventing a user turn or dropping the assistant's.
+ * The conversation's shape cannot be fixed without changing what was said, so it is refused instead
+ * (anthropic-conversation.ts: the user first, and last for models that take no prefill): a `ByokitError`
+ * `validation_failed` (HTTP 422), rather than inventing a user turn or dropping the assistant's. The chat
+ * service checks the same before any call; here it guards the client used on its own.
  */
 export function convertToAnthropicRequest(request: ProviderChatRequest, stream: boolean): MappedRequest<AnthropicRequestBody> {
   const warnings: string[] = [];
@@ -45,7 +46,10 @@ export function convertToAnthropicRequest(request: ProviderChatRequest, stream: 
     else messages.push({ role: message.role, content: [{ type: 'text', text: message.content }] });
   });
 
-  requireUserFirst(messages);
+  const problem = anthropicConversationProblem(request.messages, request.model);
+  if (problem !== undefined) {
+    throw new ByokitError('validation_failed', problem, { provider: 'anthropic', issues: [{ path: 'messages', message: problem }] });
+  }
   trimFinalAssistant(messages, warnings);
 
   const body: AnthropicRequestBody = { model: request.model, max_tokens: request.maxTokens, messages, stream };
@@ -59,16 +63,6 @@ export function convertToAnthropicRequest(request: ProviderChatRequest, stream: 
   const stopSequences = usableStopSequences(request.stop ?? [], warnings);
   if (stopSequences.length > 0) body.stop_sequences = stopSequences;
   return { body, warnings };
-}
-
-function requireUserFirst(messages: AnthropicMessage[]): void {
-  const first = messages[0];
-  if (first?.role === 'user') return;
-  const message =
-    first === undefined
-      ? 'Anthropic needs at least one user message besides system messages.'
-      : 'Anthropic needs the conversation to start with a user message (after any system messages), not an assistant one.';
-  throw new ByokitError('validation_failed', message, { provider: 'anthropic', issues: [{ path: 'messages', message }] });
 }
 
 function trimFinalAssistant(messages: AnthropicMessage[], warnings: string[]): void {

@@ -1,5 +1,7 @@
 import type { ChatMessage, MappedRequest, ProviderChatRequest } from '../provider-types.js';
 import type { GoogleContent, GoogleRequestBody } from './google-api.js';
+import { ByokitError } from '../../errors.js';
+import { googleConversationProblem } from './google-conversation.js';
 import { GOOGLE_LIMITS } from './google-limits.js';
 
 /**
@@ -13,9 +15,15 @@ import { GOOGLE_LIMITS } from './google-limits.js';
  *
  * What Gemini would refuse becomes a warning and is left out, not a crash (style.md): an empty message
  * (an empty text part is "required oneof field 'data' must have one initialized field") and stop sequences
- * past the fifth.
+ * past the fifth. What cannot be fixed without changing what was said (google-conversation.ts: no content, or
+ * a prefill for a model that takes none) is refused with `validation_failed`; the chat service checks the same
+ * before any call, and here it guards the client used on its own.
  */
 export function convertToGoogleRequest(request: ProviderChatRequest): MappedRequest<GoogleRequestBody> {
+  const problem = googleConversationProblem(request.messages, request.model);
+  if (problem !== undefined) {
+    throw new ByokitError('validation_failed', problem, { provider: 'google', issues: [{ path: 'messages', message: problem }] });
+  }
   const warnings: string[] = [];
   const systemTexts: string[] = [];
   const contents: GoogleContent[] = [];

@@ -437,6 +437,6 @@ describe('model names in the URL', () => {
 
 describe('GOOGLE_LIMITS', () => {
   it('states the ranges the Gemini API accepts', () => {
-    expect(GOOGLE_LIMITS).toEqual({ temperature: { min: 0, max: 2 }, topP: { min: 0, max: 1 }, maxStopSequences: 5 });
+    expect(GOOGLE_LIMITS).toMatchObject({ temperature: { min: 0, max: 2 }, topP: { min: 0, max: 1 }, maxStopSequences: 5 });
   });
 });
