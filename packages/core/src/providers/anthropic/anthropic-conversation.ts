@@ -9,11 +9,6 @@ import type { ChatMessage } from '../provider-types.js';
  */
 const CONTINUES_PREFILL = /^claude-(?:3-|(?:opus|sonnet|haiku)-4(?:-[0-5])?(?:-\d{8})?$)/;
 
-/** The messages Anthropic is sent: user and assistant ones with text (it refuses whitespace-only ones). */
-export function anthropicTurns(messages: readonly ChatMessage[]): ChatMessage[] {
-  return messages.filter((message) => message.role !== 'system' && message.content.trim() !== '');
-}
-
 /**
  * What Anthropic would refuse in a conversation's shape, for `model`, in words a person can act on; undefined
  * when it takes it. The API wants the user to speak first, and newer models the user to speak last. Checked
@@ -21,15 +16,21 @@ export function anthropicTurns(messages: readonly ChatMessage[]): ChatMessage[] 
  * than fixed.
  */
 export function anthropicConversationProblem(messages: readonly ChatMessage[], model: string): string | undefined {
-  const turns = anthropicTurns(messages);
-  const first = turns[0];
+  // The messages Anthropic is sent: user and assistant ones with text (it refuses whitespace-only ones).
+  let first: ChatMessage | undefined;
+  let last: ChatMessage | undefined;
+  for (const message of messages) {
+    if (message.role === 'system' || message.content.trim() === '') continue;
+    first ??= message;
+    last = message;
+  }
   if (first === undefined) {
     return 'Anthropic needs a user message with text besides system messages (empty and whitespace-only messages are left out).';
   }
   if (first.role !== 'user') {
     return 'Anthropic needs the conversation to start with a user message that has text (after any system messages; empty and whitespace-only messages are left out), not an assistant one.';
   }
-  if (turns.at(-1)!.role === 'assistant' && !CONTINUES_PREFILL.test(model)) {
+  if (last!.role === 'assistant' && !CONTINUES_PREFILL.test(model)) {
     return `${model} does not continue an assistant message (a prefill): end the conversation with a user message.`;
   }
   return undefined;

@@ -9,20 +9,17 @@ import type { ChatMessage } from '../provider-types.js';
  */
 const CONTINUES_PREFILL = /^gemini-(?:1\.|2\.|3-|3\.1-|3\.5-flash(?!-lite))/;
 
-/** The messages Gemini is sent: user and assistant ones that are not empty (an empty part is refused). */
-export function googleTurns(messages: readonly ChatMessage[]): ChatMessage[] {
-  return messages.filter((message) => message.role !== 'system' && message.content !== '');
-}
-
 /**
  * What Gemini would refuse in a conversation's shape, for `model`, in words a person can act on; undefined when
  * it takes it: no content at all, or a last assistant turn for a model that takes no prefill. Checked before any
  * call (chat-limits.ts).
  */
 export function googleConversationProblem(messages: readonly ChatMessage[], model: string): string | undefined {
-  const turns = googleTurns(messages);
-  if (turns.length === 0) return 'Google needs a message with text besides system messages (empty messages are left out).';
-  if (turns.at(-1)!.role === 'assistant' && !CONTINUES_PREFILL.test(model)) {
+  // The messages Gemini is sent: user and assistant ones that are not empty (an empty part is refused).
+  let last: ChatMessage | undefined;
+  for (const message of messages) if (message.role !== 'system' && message.content !== '') last = message;
+  if (last === undefined) return 'Google needs a message with text besides system messages (empty messages are left out).';
+  if (last.role === 'assistant' && !CONTINUES_PREFILL.test(model)) {
     return `${model} does not continue an assistant message (a prefill): end the conversation with a user message.`;
   }
   return undefined;
