@@ -77,6 +77,22 @@ describe.each([false, true])('Express router (host ran express.json() first: %s)
     expect([padded.status, (await padded.json()).error.code]).toEqual([413, 'payload_too_large']);
   });
 
+  it('refuses a JSON body on DELETE and keeps the keys, whoever parsed it; an empty one passes', async () => {
+    const base = await start(await newByokit(), { bodyParserFirst });
+    const headers = { authorization: 'Bearer alice', 'content-type': 'application/json' };
+    await fetch(`${base}/v2/users/me/api-key`, {
+      method: 'PATCH',
+      headers,
+      body: JSON.stringify({ openai_api_key: fakeProviderKey('openai') }),
+    });
+    const refused = await fetch(`${base}/v2/users/me/api-key`, { method: 'DELETE', headers, body: '{"provider":"openai"}' });
+    expect([refused.status, (await refused.json()).error.code]).toEqual([422, 'validation_failed']);
+    const status = await fetch(`${base}/v2/users/me/api-key-status`, { headers });
+    expect((await status.json()).has_openai_key).toBe(true);
+    const removed = await fetch(`${base}/v2/users/me/api-key?provider=openai`, { method: 'DELETE', headers, body: '' });
+    expect([removed.status, (await removed.json()).has_openai_key]).toEqual([200, false]);
+  });
+
   it('refuses JSON nested 20,000 deep with 400 invalid_json, whoever parsed it', async () => {
     const base = await start(await newByokit(), { bodyParserFirst });
     const deep = await fetch(`${base}/v2/llm/chat/completions`, {

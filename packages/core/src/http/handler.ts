@@ -5,6 +5,7 @@ import { failureLogger, type Logger } from '../logging/logger.js';
 import { baseHeaders, errorResponse } from './error-response.js';
 import { requestIdOf } from './headers.js';
 import { readJsonBody } from './read-json-body.js';
+import { refuseBody } from './refuse-body.js';
 import { RequestAbort } from './request-abort.js';
 import { isStorableUserId } from './routes/stored-text.js';
 import type { Route } from './route.js';
@@ -15,8 +16,9 @@ export type RequestHandler = (request: ByokitRequest) => Promise<ByokitResponse 
 
 /**
  * The /v2 contract as one framework-free function. Order of checks: route → principal (401) → role
- * (403) → body (415, 413, 400) → schemas (422) → the route. Every answer, success or error, carries
- * `x-request-id`; every error is mapped to the contract's shape here, once, for all adapters.
+ * (403) → body (415, 413, 400; 422 for one sent to a route that takes none) → schemas (422) → the route.
+ * Every answer, success or error, carries `x-request-id`; every error is mapped to the contract's shape
+ * here, once, for all adapters.
  */
 export function createRequestHandler(routes: readonly Route<any, any, any>[], logger: Logger): RequestHandler {
   const table = new RouteTable(routes);
@@ -45,7 +47,10 @@ export function createRequestHandler(routes: readonly Route<any, any, any>[], lo
       const principal = route.access === 'public' ? (undefined as unknown as Principal) : await authenticate(request);
       if (route.access === 'admin' && !principal.isAdmin) throw new ByokitError('forbidden', 'This route is for admins only.');
       const params = pathParams(route, match);
-      const body = route.body ? validate(route.body, await readJsonBody(request, route.bodyLimitBytes ?? 0), 'body') : undefined;
+      // A route without a body schema takes none: one sent is refused here, for every such route alike.
+      const body = route.body
+        ? validate(route.body, await readJsonBody(request, route.bodyLimitBytes ?? 0), 'body')
+        : await refuseBody(request, queryNames(route));
       const query = route.query ? validate(route.query, queryObject(request.url, queryStart), 'query') : undefined;
       // A signal of the request's own when the adapter gave none: calls below listen on it, and a signal shared
       // by every request would keep each call's listener for the life of the process.
@@ -181,6 +186,12 @@ const safeText = (text: string) => {
   const scrubbed = scrubSecrets(text);
   return scrubbed.length > 200 ? `${scrubbed.slice(0, 200)}…` : scrubbed;
 };
+
+/** The names a route's query takes, to say where a parameter sent in a body belongs. */
+function queryNames(route: Route<any, any, any>): string[] {
+  const shape = (route.query as { shape?: Record<string, unknown> } | undefined)?.shape;
+  return shape ? Object.keys(shape) : [];
+}
 
 function queryObject(url: string, queryStart: number): Record<string, string> {
   if (queryStart === -1) return {};

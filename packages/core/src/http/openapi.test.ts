@@ -195,6 +195,16 @@ describe('GET /openapi.json', () => {
     }
   });
 
+  it('lists 422 on each operation without a body, and says it refuses a body sent to it', async () => {
+    for (const route of routes.filter((candidate) => !candidate.body)) {
+      const operation = document.paths[openApiPath(route.path)]![route.method.toLowerCase()] as Record<string, any>;
+      expect(operation.responses['422'], operation.operationId).toBeDefined();
+      expect(operation.description, operation.operationId).toContain('Takes no request body');
+    }
+    const status = await call(byokit, 'GET', '/users/me/api-key-status', { principal: { userId: 'u', isAdmin: false }, body: {} });
+    expect(status!.status).toBe(422);
+  });
+
   it("gives the contract's error shape as a component, its codes an enum", () => {
     const error = document.components.schemas.Error as any;
     expect(error.properties.error.required).toEqual(expect.arrayContaining(['code', 'message', 'request_id']));

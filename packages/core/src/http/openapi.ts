@@ -63,8 +63,9 @@ function kindErrors(route: Route<any, any, any>): RouteError[] {
   const errors: RouteError[] = [];
   if (route.access !== 'public') errors.push('unauthenticated');
   if (route.access === 'admin') errors.push('forbidden');
-  if (route.body) errors.push('invalid_json', 'payload_too_large', 'unsupported_media_type', 'validation_failed');
-  if (route.query || route.params) errors.push('validation_failed');
+  if (route.body) errors.push('invalid_json', 'payload_too_large', 'unsupported_media_type');
+  // A body its schema refuses, a query or path it refuses, or a body sent to a route that takes none.
+  errors.push('validation_failed');
   return errors;
 }
 
@@ -293,6 +294,9 @@ export function openApiDocument(routes: readonly Route<any, any, any>[], options
     const notes = [
       ...(route.access === 'admin' ? ['Admins only: anyone else gets 403 forbidden.'] : []),
       ...(strictQuery ? ['Query parameters other than those listed are refused: 422 validation_failed.'] : []),
+      ...(route.body
+        ? []
+        : ['Takes no request body: one sent (a declared length over 0, or any bytes) is refused: 422 validation_failed.']),
     ];
     const operation: JsonSchema = {
       operationId: operationIdOf(route),

@@ -52,7 +52,8 @@ export interface Route<Body = unknown, Query = unknown, Params = Record<string, 
   streamEvent?: z.ZodType;
   /**
    * Errors the route itself may answer with, for the OpenAPI document. Those every route of its kind gives
-   * (401; 403 on admin routes; 400, 413, 415 and 422 with a body; 422 with a query or path) need no listing.
+   * (401; 403 on admin routes; 400, 413 and 415 with a body; 422 on every route, as one without a body refuses
+   * a body sent to it) need no listing.
    */
   errors?: readonly RouteError[];
   /** The schema of error bodies when `errorFormat` writes another API's shape, for the OpenAPI document. */
