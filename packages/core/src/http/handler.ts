@@ -193,9 +193,31 @@ function queryNames(route: Route<any, any, any>): string[] {
   return shape ? Object.keys(shape) : [];
 }
 
+/**
+ * The query as names and values, for a route that reads one. A name given twice is refused, whatever its values:
+ * taking the last one silently did what was not asked (`?provider=openai&provider=google` removed Google's key
+ * only, `?verify=true&verify=false` saved a key unchecked).
+ */
 function queryObject(url: string, queryStart: number): Record<string, string> {
   if (queryStart === -1) return {};
-  return Object.fromEntries(new URLSearchParams(url.slice(queryStart + 1)));
+  const query = new Map<string, string>();
+  const repeated = new Set<string>();
+  for (const [name, value] of new URLSearchParams(url.slice(queryStart + 1))) {
+    if (query.has(name)) repeated.add(name);
+    else query.set(name, value);
+  }
+  if (repeated.size > 0) {
+    const message = 'given more than once: send it once';
+    const issues = [...repeated].map((name) => ({ path: safeText(name), message }));
+    throw new ByokitError(
+      'validation_failed',
+      `The request query is not valid: ${issues.map((issue) => `${issue.path}: ${message}`).join('; ')}`,
+      {
+        issues,
+      },
+    );
+  }
+  return Object.fromEntries(query);
 }
 
 /** `/llm-models/` and `/llm-models` are the same route. */

@@ -205,6 +205,13 @@ describe('GET /openapi.json', () => {
     expect(status!.status).toBe(422);
   });
 
+  it('says on each operation with a query that a parameter given twice is refused', () => {
+    for (const route of routes.filter((candidate) => candidate.query)) {
+      const operation = document.paths[openApiPath(route.path)]![route.method.toLowerCase()] as Record<string, any>;
+      expect(operation.description, operation.operationId).toContain('A query parameter given more than once is refused');
+    }
+  });
+
   it("gives the contract's error shape as a component, its codes an enum", () => {
     const error = document.components.schemas.Error as any;
     expect(error.properties.error.required).toEqual(expect.arrayContaining(['code', 'message', 'request_id']));

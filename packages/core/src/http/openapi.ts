@@ -294,6 +294,7 @@ export function openApiDocument(routes: readonly Route<any, any, any>[], options
     const notes = [
       ...(route.access === 'admin' ? ['Admins only: anyone else gets 403 forbidden.'] : []),
       ...(strictQuery ? ['Query parameters other than those listed are refused: 422 validation_failed.'] : []),
+      ...(route.query ? ['A query parameter given more than once is refused: 422 validation_failed.'] : []),
       ...(route.body
         ? []
         : ['Takes no request body: one sent (a declared length over 0, or any bytes) is refused: 422 validation_failed.']),

@@ -149,6 +149,27 @@ describe("personal keys: the guide's routes", () => {
     expect(await snapshot(storage)).toBe(before);
   });
 
+  it('refuses a query parameter given twice (?provider=openai&provider=google) instead of taking the last one', async () => {
+    const { byokit, storage } = await testByokit();
+    const body = { openai_api_key: fakeProviderKey('openai'), google_api_key: fakeProviderKey('google') };
+    await call(byokit, 'PATCH', '/admin/api-key', { principal: admin, body });
+    const before = await snapshot(storage);
+    const response = await call(byokit, 'DELETE', '/admin/api-key?provider=openai&provider=google', { principal: admin });
+    expect(response!.status).toBe(422);
+    expect(response!.json.error).toMatchObject({
+      code: 'validation_failed',
+      message: 'The request query is not valid: provider: given more than once: send it once',
+      issues: [{ path: 'provider', message: 'given more than once: send it once' }],
+    });
+    expect(await snapshot(storage)).toBe(before);
+    // On PATCH, ?verify=true&verify=false saved the key unchecked; the same value twice is refused too.
+    for (const query of ['verify=true&verify=false', 'verify=true&verify=true']) {
+      const patch = await call(byokit, 'PATCH', `/users/me/api-key?${query}`, { principal: alice, body: { google_api_key: null } });
+      expect([query, patch!.status, patch!.json.error.issues]).toEqual([query, 422, [{ path: 'verify', message: expect.any(String) }]]);
+    }
+    expect(await snapshot(storage)).toBe(before);
+  });
+
   it("keeps each user's keys to themselves", async () => {
     const { byokit } = await testByokit();
     await call(byokit, 'PATCH', '/users/me/api-key', { principal: alice, body: { anthropic_api_key: fakeProviderKey('anthropic') } });

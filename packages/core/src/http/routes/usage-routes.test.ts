@@ -78,6 +78,7 @@ describe('GET /llm/usage/me', () => {
       'to=2026-11-25T25:00:00Z',
       'group_by=user',
       'group_by=week',
+      'group_by=day&group_by=model',
       'user_id=user-bob',
     ]) {
       const response = await call(byokit, 'GET', `/llm/usage/me?${query}`, { principal: alice });
