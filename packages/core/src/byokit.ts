@@ -142,7 +142,8 @@ export interface Byokit {
   /** Usage records, for your own reports and billing: the same data as the usage routes, windows defaulting alike. */
   usage: {
     /**
-     * Totals over a window (default: this month), every user's unless `userId` is given; grouped with `groupBy`.
+     * Totals over a window (default: this month; with `to` alone, the month it ends in, up to it), every user's
+     * unless `userId` is given; grouped with `groupBy`.
      * `from` and `to` are `Date`s; anything else, or an unknown grouping, is a `ByokitError` `validation_failed`.
      */
     query(request?: UsageSummaryRequest): Promise<UsageSummary & { window: UsageWindow }>;

@@ -18,9 +18,19 @@ describe('bad input given in code', () => {
 
   it('byokit.usage.query still says when from is not before to', async () => {
     const { byokit } = await testByokit();
-    await expect(byokit.usage.query({ from: new Date('2026-12-02'), to: new Date('2026-12-01') })).rejects.toThrow(
+    const error = await byokit.usage.query({ from: new Date('2026-12-02'), to: new Date('2026-12-01') }).catch((caught: unknown) => caught);
+    expect(isByokitError(error) && [error.message, error.details.issues]).toEqual([
       '`from` must be before `to`.',
-    );
+      [{ path: 'from', message: '`from` must be before `to`.' }],
+    ]);
+  });
+
+  it('byokit.usage.query with `to` alone covers the month it ends in, up to it', async () => {
+    const { byokit } = await testByokit({ now: () => new Date('2026-12-04T12:00:00Z') });
+    const november = await byokit.usage.query({ to: new Date('2026-12-01') });
+    expect(november.window).toEqual({ from: new Date('2026-11-01'), to: new Date('2026-12-01') });
+    const thisMonth = await byokit.usage.query();
+    expect(thisMonth.window).toEqual({ from: new Date('2026-12-01'), to: new Date('2026-12-04T12:00:00Z') });
   });
 
   it.each<[string, unknown]>([

@@ -5,7 +5,11 @@ import { USAGE_GROUPINGS, type UsageGroupBy, type UsagePage, type UsageSummary }
 /** A usage question: whose (every user's when left out), over which window, grouped how. */
 export interface UsageSummaryRequest {
   userId?: string;
-  /** Inclusive; default: the start of the current month (UTC), the budgets' period. */
+  /**
+   * Inclusive; default: the start of the UTC month the window ends in, the budgets' period. With no `to`, the
+   * start of the current month; with `to` alone, the start of the month of its last instant (`to` is exclusive),
+   * so `to: 2026-12-01` gives November whole and `to: 2026-11-15` gives November's first two weeks.
+   */
   from?: Date;
   /** Exclusive; default: now. */
   to?: Date;
@@ -31,15 +35,22 @@ export class UsageService {
     for (const name of ['from', 'to'] as const) {
       const value: unknown = request[name];
       if (value !== undefined && !(value instanceof Date && !Number.isNaN(value.getTime()))) {
-        throw new ByokitError('validation_failed', `\`${name}\` must be a valid Date.`);
+        throw invalid(name, `\`${name}\` must be a valid Date.`);
       }
     }
     if (request.groupBy !== undefined && !USAGE_GROUPINGS.includes(request.groupBy)) {
-      throw new ByokitError('validation_failed', `\`groupBy\` must be one of ${USAGE_GROUPINGS.join(', ')}.`);
+      throw invalid('groupBy', `\`groupBy\` must be one of ${USAGE_GROUPINGS.join(', ')}.`);
     }
     const to = request.to ?? this.now();
-    const from = request.from ?? monthStart(to);
-    if (!(from < to)) throw new ByokitError('validation_failed', '`from` must be before `to`.');
+    // The month of the window's last instant: a `to` alone ends the window there (the start of its own month
+    // would make `to: 2026-12-01` an empty window, refused), and with neither it is the current month.
+    const from = request.from ?? monthStart(new Date(to.getTime() - 1));
+    if (!(from < to)) {
+      throw invalid(
+        'from',
+        request.to === undefined ? '`from` must be before `to`, which is now when not given.' : '`from` must be before `to`.',
+      );
+    }
     const summary = await this.storage.summarizeUsage({
       from,
       to,
@@ -55,12 +66,15 @@ export class UsageService {
       return await this.storage.listUsage({ userId, limit, ...(cursor !== undefined && { cursor }) });
     } catch (error) {
       if (cursor !== undefined && error instanceof TypeError) {
-        throw new ByokitError('validation_failed', 'cursor is not one this API gave: pass next_cursor of the previous page as it is.');
+        throw invalid('cursor', 'cursor is not one this API gave: pass next_cursor of the previous page as it is.');
       }
       throw error;
     }
   }
 }
+
+/** A `validation_failed` naming its field in `issues`, as the contract requires of that code. */
+const invalid = (path: string, message: string) => new ByokitError('validation_failed', message, { issues: [{ path, message }] });
 
 /** The first instant of `at`'s month, UTC. */
 export function monthStart(at: Date): Date {

@@ -68,22 +68,45 @@ describe('GET /llm/usage/me', () => {
     expect(byModel!.json.groups).toMatchObject([{ key: SONNET, requests: 3 }]);
   });
 
-  it('refuses a window that ends before it starts, a malformed date, an unknown grouping or field', async () => {
+  it('ends the window at a `to` given alone, from the start of the month it ends in', async () => {
+    const { byokit } = await withChats(3);
+    for (const [to, from, requests] of [
+      ['2026-12-01', '2026-11-01T00:00:00.000Z', 3],
+      ['2026-11-21', '2026-11-01T00:00:00.000Z', 1],
+      ['2026-11-01', '2026-10-01T00:00:00.000Z', 0],
+    ] as const) {
+      const response = await call(byokit, 'GET', `/llm/usage/me?to=${to}`, { principal: alice });
+      expect([to, response!.status, response!.json.from, response!.json.totals.requests]).toEqual([to, 200, from, requests]);
+    }
+  });
+
+  it('refuses a window that ends before it starts, a malformed date, an unknown grouping or field, naming it in issues', async () => {
     const { byokit } = await withChats(0);
-    for (const query of [
-      'from=2026-11-10&to=2026-11-01',
-      'from=yesterday',
-      'from=2026-02-30',
-      'from=0000-01-01',
-      'to=2026-11-25T25:00:00Z',
-      'group_by=user',
-      'group_by=week',
-      'group_by=day&group_by=model',
-      'user_id=user-bob',
+    for (const [query, path] of [
+      ['from=2026-11-10&to=2026-11-01', 'from'],
+      ['from=2026-12-01', 'from'], // after now, the default `to`
+      ['from=yesterday', 'from'],
+      ['from=2026-02-30', 'from'],
+      ['from=0000-01-01', 'from'],
+      ['to=2026-11-25T25:00:00Z', 'to'],
+      ['group_by=user', 'group_by'],
+      ['group_by=week', 'group_by'],
+      ['group_by=day&group_by=model', 'group_by'],
+      ['user_id=user-bob', 'user_id'],
     ]) {
       const response = await call(byokit, 'GET', `/llm/usage/me?${query}`, { principal: alice });
       expect([query, response!.status, response!.json.error.code]).toEqual([query, 422, 'validation_failed']);
+      expect([query, response!.json.error.issues]).toEqual([query, [{ path, message: expect.any(String) }]]);
     }
+  });
+
+  it("says to write an offset's + as %2B when it arrived as a space", async () => {
+    const { byokit } = await withChats(0);
+    const response = await call(byokit, 'GET', '/llm/usage/me?from=2026-11-01T00:00:00+05:00', { principal: alice });
+    expect(response!.status).toBe(422);
+    expect(response!.json.error.issues).toEqual([{ path: 'from', message: expect.stringContaining("write the offset's + as %2B") }]);
+    const encoded = await call(byokit, 'GET', '/llm/usage/me?from=2026-11-01T00:00:00%2B05:00', { principal: alice });
+    expect([encoded!.status, encoded!.json.from]).toEqual([200, '2026-10-31T19:00:00.000Z']);
   });
 });
 
@@ -106,11 +129,12 @@ describe('GET /llm/usage/me/events', () => {
     expect(seen[0]).toMatchObject({ model_id: SONNET, provider: 'anthropic', key_source: 'system', status: 'ok' });
   });
 
-  it('refuses a cursor it did not give and a limit outside 1 to 100', async () => {
+  it('refuses a cursor it did not give and a limit outside 1 to 100, naming it in issues', async () => {
     const { byokit } = await withChats(1);
     for (const query of ['cursor=not-a-cursor', 'limit=0', 'limit=101', 'limit=1.5', 'limit=-1']) {
       const response = await call(byokit, 'GET', `/llm/usage/me/events?${query}`, { principal: alice });
       expect([query, response!.status, response!.json.error.code]).toEqual([query, 422, 'validation_failed']);
+      expect(response!.json.error.issues, query).toEqual([{ path: query.split('=')[0], message: expect.any(String) }]);
     }
   });
 });

@@ -5,11 +5,15 @@ import { userIdText } from './stored-text.js';
 
 const DATE_RANGE = 'A date from 1970 to 9999.';
 const FROM_BEFORE_TO = '`from` must be before `to`.';
+const INSTANT = 'A date (2026-11-01) or a time with its offset (2026-11-25T12:00:00Z).';
+const PLUS_AS_SPACE = "A + in a query stands for a space: write the offset's + as %2B (2026-11-25T12:00:00%2B05:00).";
+/** A time whose offset's `+` was sent unencoded, and so arrived as a space: `2026-11-25T12:00:00 05:00`. */
+const OFFSET_PLUS_AS_SPACE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)? \d{2}(?::?\d{2})?$/;
 
 // A day (`2026-11-01`, its UTC midnight) or an instant with its offset (`2026-11-25T12:00:00Z`).
 const instant = z
   .union([z.iso.date(), z.iso.datetime({ offset: true })], {
-    error: 'A date (2026-11-01) or a time with its offset (2026-11-25T12:00:00Z).',
+    error: (issue) => (typeof issue.input === 'string' && OFFSET_PLUS_AS_SPACE.test(issue.input) ? PLUS_AS_SPACE : INSTANT),
   })
   .transform((text) => new Date(text.length === 10 ? `${text}T00:00:00Z` : text))
   // Beyond what any usage can have, and what every database's timestamp holds (PostgreSQL has no year 0).
@@ -17,8 +21,12 @@ const instant = z
 
 // The refinements' messages are in the descriptions: the OpenAPI document says in words what JSON Schema cannot.
 const window = {
-  from: instant.optional().describe(`Inclusive; default: the start of the current month (UTC). ${DATE_RANGE}`),
-  to: instant.optional().describe(`Exclusive; default: now. ${DATE_RANGE} ${FROM_BEFORE_TO}`),
+  from: instant
+    .optional()
+    .describe(
+      `Inclusive; default: the start of the UTC month the window ends in (this month without \`to\`; November with \`to=2026-12-01\`). ${DATE_RANGE} ${PLUS_AS_SPACE}`,
+    ),
+  to: instant.optional().describe(`Exclusive; default: now. ${DATE_RANGE} ${FROM_BEFORE_TO} ${PLUS_AS_SPACE}`),
 };
 const fromBeforeTo = (query: { from?: Date; to?: Date }) => query.from === undefined || query.to === undefined || query.from < query.to;
 const fromBeforeToError = { message: FROM_BEFORE_TO, path: ['from'] };
