@@ -274,7 +274,7 @@ function callContext(options: ChatOptions | undefined): ChatCallContext {
  */
 function validUserId(userId: unknown): string {
   if (isStorableUserId(userId)) return userId;
-  throw new ByokitError('validation_failed', 'userId must be a non-empty string without NUL (U+0000).');
+  throw new ByokitError('validation_failed', 'userId must be a non-empty string of well-formed Unicode without NUL (U+0000).');
 }
 
 /** A page size given in code: the storages' own rule, refused as the routes refuse theirs (not a RangeError). */

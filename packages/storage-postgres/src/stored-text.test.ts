@@ -77,8 +77,22 @@ describe.each(databases)('text with a NUL character, on %s', (_name, openStorage
     for (const run of calls)
       await expect(run()).rejects.toMatchObject({
         code: 'validation_failed',
-        message: 'userId must be a non-empty string without NUL (U+0000).',
+        message: 'userId must be a non-empty string of well-formed Unicode without NUL (U+0000).',
       });
     await expect(byokit.usage.events('user-alice')).resolves.toMatchObject({ records: [] });
+  });
+
+  // PostgreSQL's UTF-8 stores a lone surrogate as U+FFFD: a name would read back changed after a reload, and
+  // two user ids ("a\ud83d", "a\ud83e") would be one owner, their keys and usage shared.
+  it('text with a lone surrogate is refused with 422 or validation_failed, and nothing is stored', async () => {
+    const { byokit } = await openByokit();
+    const before = (await call(byokit, 'GET', '/llm-models/?all=true')).json;
+    const renamed = await call(byokit, 'PATCH', `/llm-models/${before.data[0].id}`, { display_name: 'Sonnet \ud83d' });
+    expect(renamed.status).toBe(422);
+    expect(renamed.json.error).toMatchObject({ code: 'validation_failed', issues: [{ path: 'display_name' }] });
+    expect((await call(byokit, 'GET', '/llm-models/?all=true')).json).toEqual(before);
+    for (const userId of ['a\ud83d', 'a\ud83e']) {
+      await expect(byokit.usage.events(userId)).rejects.toMatchObject({ code: 'validation_failed' });
+    }
   });
 });

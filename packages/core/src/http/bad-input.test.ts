@@ -327,9 +327,12 @@ describe('text with a NUL character, which a storage could not hold', () => {
     });
   });
 
-  it("answers a host whose authenticate gives a user id with a NUL with a plain internal_error, the host's bug", async () => {
+  it.each([
+    ['a NUL', 'user\u0000alice'],
+    ['a lone surrogate', 'user\ud83d'],
+  ])("answers a host whose authenticate gives a user id with %s with a plain internal_error, the host's bug", async (_what, userId) => {
     const { byokit } = await testByokit();
-    const response = await call(byokit, 'GET', '/users/me/api-key-status', { principal: { userId: 'user\u0000alice', isAdmin: false } });
+    const response = await call(byokit, 'GET', '/users/me/api-key-status', { principal: { userId, isAdmin: false } });
     expect(response!.status).toBe(500);
     expect(response!.json.error.code).toBe('internal_error');
   });

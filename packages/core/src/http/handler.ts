@@ -162,7 +162,7 @@ async function authenticate(request: ByokitRequest): Promise<Principal> {
   // The host's authenticate is outside our control; a malformed principal is its bug, not the caller's. A NUL
   // in the id would fail in PostgreSQL's storage only: refused here, for every storage alike.
   if (!isStorableUserId(principal.userId) || typeof principal.isAdmin !== 'boolean') {
-    throw new TypeError('authenticate() must return { userId: non-empty string without NUL, isAdmin: boolean } or null');
+    throw new TypeError('authenticate() must return { userId: non-empty well-formed string without NUL, isAdmin: boolean } or null');
   }
   return principal;
 }

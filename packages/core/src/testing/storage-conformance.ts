@@ -395,6 +395,45 @@ export function describeStorageConformance(name: string, options: StorageConform
       expect((await storage.listModels()).filter((saved) => saved.model === name)).toHaveLength(1);
     });
 
+    it('shows a model after a reload as the answer to saving it did: prices in their shortest spelling, text as written', async () => {
+      const own = await options.createStorage();
+      try {
+        const keyring = Keyring.from([{ id: 'k1', key: crypto.getRandomValues(new Uint8Array(32)) }]);
+        const asAdmin = async (byokit: Byokit, method: string, url: string, body?: unknown) => {
+          const answer = await byokit.handle({
+            method,
+            url,
+            headers: body === undefined ? {} : { 'content-type': 'application/json' },
+            body: body === undefined ? { kind: 'none' } : { kind: 'stream', stream: [new TextEncoder().encode(JSON.stringify(body))] },
+            authenticate: () => ({ userId: 'conformance-admin', isAdmin: true }),
+          });
+          return { status: answer!.status, json: JSON.parse(answer!.body as string) };
+        };
+        const first = await createByokit({ storage: own, keyring, environment: {} });
+        const created = await asAdmin(first, 'POST', '/llm-models', {
+          provider: 'openai',
+          model: `conformance-prices-${++ownerCounter}`,
+          display_name: 'Prices 🚀 naïve',
+          context_window: 1000,
+          max_output_tokens: 100,
+          pricing: { input_per_mtok_usd: '000001', output_per_mtok_usd: '2.500000', cached_input_per_mtok_usd: '0.0' },
+        });
+        expect(created.status).toBe(201);
+        expect(created.json.pricing).toEqual({ input_per_mtok_usd: '1', output_per_mtok_usd: '2.5', cached_input_per_mtok_usd: '0' });
+        const patched = await asAdmin(first, 'PATCH', `/llm-models/${created.json.id}`, {
+          pricing: { input_per_mtok_usd: '0100', output_per_mtok_usd: '0.500', cache_write_per_mtok_usd: '010.010' },
+        });
+        expect(patched.json.pricing).toEqual({ input_per_mtok_usd: '100', output_per_mtok_usd: '0.5', cache_write_per_mtok_usd: '10.01' });
+        // A lone surrogate would be stored as U+FFFD by PostgreSQL, as written by memory storage: refused on both.
+        expect((await asAdmin(first, 'PATCH', `/llm-models/${created.json.id}`, { display_name: 'Broken \ud83d' })).status).toBe(422);
+        // Another byokit reads the catalog from the storage, as a restart or a second node does.
+        const second = await createByokit({ storage: own, keyring, environment: {} });
+        expect((await asAdmin(second, 'GET', `/llm-models/${created.json.id}`)).json).toEqual(patched.json);
+      } finally {
+        await destroy(own);
+      }
+    }, 60_000);
+
     it('lists admin models by provider, then name, in code-point order, whatever order they were added in', async () => {
       // Code-point order is the same on every storage and every database collation; en_US's ignores "-" and case.
       const suffix = `-${++ownerCounter}`;

@@ -82,8 +82,32 @@ describe('the model catalog (admins manage it)', () => {
     expect(inactive!.json.data.map((model: { id: string }) => model.id)).toContain(id);
   });
 
+  it('keeps and shows a price in its shortest spelling, the answer to the PATCH as every later read', async () => {
+    const { byokit } = await testByokit();
+    const id = '564e8710-43a9-406f-b0ab-e8d651a33e82';
+    const pricing = { input_per_mtok_usd: '000001', output_per_mtok_usd: '2.500000', cached_input_per_mtok_usd: '0.000000' };
+    const patched = await call(byokit, 'PATCH', `/llm-models/${id}`, { principal: admin, body: { pricing } });
+    const shortest = { input_per_mtok_usd: '1', output_per_mtok_usd: '2.5', cached_input_per_mtok_usd: '0' };
+    expect([patched!.status, patched!.json.pricing]).toEqual([200, shortest]);
+    expect((await call(byokit, 'GET', `/llm-models/${id}`, { principal: admin }))!.json.pricing).toEqual(shortest);
+    const created = await call(byokit, 'POST', '/llm-models', {
+      principal: admin,
+      body: { ...newModel, pricing: { ...pricing, cache_write_per_mtok_usd: '03.10' } },
+    });
+    expect(created!.json.pricing).toEqual({ ...shortest, cache_write_per_mtok_usd: '3.1' });
+  });
+
   it.each([
     ['a user who is not an admin adding a model', 'POST', '/llm-models/', newModel, alice, 403],
+    ['a display name with a lone surrogate', 'POST', '/llm-models', { ...newModel, display_name: 'GPT \ud83d' }, admin, 422],
+    [
+      'a rename to a lone surrogate',
+      'PATCH',
+      '/llm-models/564e8710-43a9-406f-b0ab-e8d651a33e82',
+      { display_name: '\udc00 Sonnet' },
+      admin,
+      422,
+    ],
     [
       'a user who is not an admin changing a model',
       'PATCH',

@@ -1,11 +1,20 @@
 import { z } from 'zod';
 import type { CatalogModel } from '../../catalog/model.js';
 import { PROVIDERS } from '../../keys/providers.js';
+import { formatUsd, usdToPico } from '../../metering/usd.js';
 import type { KeySource } from '../../resolve/key-resolver.js';
 import { storedText } from './stored-text.js';
 
-// Exact decimal USD per million tokens, as the catalog keeps prices: no exponent, at most 6 decimals.
+// Exact decimal USD per million tokens, as the catalog keeps prices: no exponent, at most 6 decimals. Taken in
+// any such spelling ("000001", "2.500000"), kept and shown in the shortest (pricingOf, modelView).
 const usd = z.string().regex(/^\d{1,6}(\.\d{1,6})?$/, 'A price is a decimal string of USD per million tokens, e.g. "3" or "0.075".');
+
+/**
+ * A price in its one spelling, the shortest exact decimal, as usage records and costs show money: PostgreSQL's
+ * numeric drops leading zeros but keeps trailing ones, so "000001" read back as "1" after a reload while memory
+ * storage kept it, and "2.500000" showed beside usage records' "2.5".
+ */
+const canonicalPrice = (price: string) => formatUsd(usdToPico(price));
 const boolean = z.enum(['true', 'false']).transform((value) => value === 'true');
 
 const pricing = z.strictObject({
@@ -77,10 +86,10 @@ type PricingBody = z.infer<typeof pricing>;
 export function pricingOf(body: PricingBody | null): CatalogModel['pricing'] {
   if (body === null) return null;
   return {
-    inputPerMTokUsd: body.input_per_mtok_usd,
-    outputPerMTokUsd: body.output_per_mtok_usd,
-    ...(body.cached_input_per_mtok_usd !== undefined && { cachedInputPerMTokUsd: body.cached_input_per_mtok_usd }),
-    ...(body.cache_write_per_mtok_usd !== undefined && { cacheWritePerMTokUsd: body.cache_write_per_mtok_usd }),
+    inputPerMTokUsd: canonicalPrice(body.input_per_mtok_usd),
+    outputPerMTokUsd: canonicalPrice(body.output_per_mtok_usd),
+    ...(body.cached_input_per_mtok_usd !== undefined && { cachedInputPerMTokUsd: canonicalPrice(body.cached_input_per_mtok_usd) }),
+    ...(body.cache_write_per_mtok_usd !== undefined && { cacheWritePerMTokUsd: canonicalPrice(body.cache_write_per_mtok_usd) }),
   };
 }
 
@@ -95,11 +104,12 @@ export function modelView(model: CatalogModel, keySource: KeySource | null): z.i
     is_active: model.isActive,
     context_window: model.contextWindow,
     max_output_tokens: model.maxOutputTokens,
+    // Shown in the same spelling too: a row saved before prices were kept canonical may read back as "2.500000".
     pricing: price && {
-      input_per_mtok_usd: price.inputPerMTokUsd,
-      output_per_mtok_usd: price.outputPerMTokUsd,
-      ...(price.cachedInputPerMTokUsd !== undefined && { cached_input_per_mtok_usd: price.cachedInputPerMTokUsd }),
-      ...(price.cacheWritePerMTokUsd !== undefined && { cache_write_per_mtok_usd: price.cacheWritePerMTokUsd }),
+      input_per_mtok_usd: canonicalPrice(price.inputPerMTokUsd),
+      output_per_mtok_usd: canonicalPrice(price.outputPerMTokUsd),
+      ...(price.cachedInputPerMTokUsd !== undefined && { cached_input_per_mtok_usd: canonicalPrice(price.cachedInputPerMTokUsd) }),
+      ...(price.cacheWritePerMTokUsd !== undefined && { cache_write_per_mtok_usd: canonicalPrice(price.cacheWritePerMTokUsd) }),
     },
     ignored_parameters: [...(model.ignoredParameters ?? [])],
     key_source: keySource,

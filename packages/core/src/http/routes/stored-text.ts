@@ -1,16 +1,24 @@
 import { z } from 'zod';
 
+const WELL_FORMED = 'The text must be well-formed Unicode (no lone surrogates), which alone can be stored as written.';
+
 /**
  * Text a request gives that byokit stores or looks up in storage: a user id, a model's display name. 1 to
- * `maxLength` characters and no NUL (U+0000), which PostgreSQL's `text` cannot hold: refused here with 422,
- * for every storage alike, rather than failing in the database as a 500.
+ * `maxLength` characters, no NUL (U+0000), which PostgreSQL's `text` cannot hold, and well-formed Unicode: a
+ * lone surrogate (`"\ud83d"`) is stored as U+FFFD by PostgreSQL's UTF-8 but kept by memory storage, so the
+ * answer and a later read would differ. Refused here with 422, for every storage alike.
  */
 export function storedText(maxLength: number) {
-  return z
-    .string()
-    .min(1)
-    .max(maxLength)
-    .regex(/^[^\u0000]*$/, 'The text holds a NUL character (U+0000), which cannot be stored.');
+  return (
+    z
+      .string()
+      .min(1)
+      .max(maxLength)
+      .regex(/^[^\u0000]*$/, 'The text holds a NUL character (U+0000), which cannot be stored.')
+      .refine((text) => text.isWellFormed(), WELL_FORMED)
+      // The refinement in words: the OpenAPI document cannot give it as JSON Schema.
+      .describe(WELL_FORMED)
+  );
 }
 
 /** A user id as the host's `authenticate` gives it, addressed by admins in paths and queries. */
@@ -21,4 +29,4 @@ export const userIdText = storedText(200);
  * the host's `authenticate` returns, and a user id given in code.
  */
 export const isStorableUserId = (userId: unknown): userId is string =>
-  typeof userId === 'string' && userId !== '' && !userId.includes('\u0000');
+  typeof userId === 'string' && userId !== '' && !userId.includes('\u0000') && userId.isWellFormed();
