@@ -1,5 +1,5 @@
 import { ByokitError } from './errors.js';
-import { validationFailed } from './http/validation-error.js';
+import { schemaIssues, validationFailed } from './http/validation-error.js';
 import type { Keyring, KeyProvider } from './crypto/keyring.js';
 import { isProvider, PROVIDERS, type Provider } from './keys/providers.js';
 import { silentLogger, type Logger } from './logging/logger.js';
@@ -297,7 +297,7 @@ function validProvider(provider: unknown): Provider {
 function validChatRequest(request: ChatCompletionRequest): ChatCompletionRequest {
   const result = chatCompletionBody.safeParse(request);
   if (result.success) return result.data;
-  throw validationFailed(result.error.issues, 'request', 'chat request');
+  throw validationFailed(schemaIssues(result.error.issues), 'request', 'chat request');
 }
 
 async function assertKeyringOpensStorage(keyring: Keyring, storage: Storage): Promise<void> {

@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { ByokitError, type ValidationIssue } from '../errors.js';
+import { ByokitError } from '../errors.js';
 import { scrubSecrets } from '../keys/scrub-secrets.js';
 import { failureLogger, type Logger } from '../logging/logger.js';
 import { baseHeaders, errorResponse } from './error-response.js';
@@ -10,6 +10,7 @@ import { RequestAbort } from './request-abort.js';
 import { isStorableUserId } from './routes/stored-text.js';
 import type { Route } from './route.js';
 import type { ByokitRequest, ByokitResponse, Principal } from './types.js';
+import { schemaIssues, validationFailed } from './validation-error.js';
 
 /** Handles a request below the prefix; resolves `undefined` when no route has that path, so the host's own routes may answer. */
 export type RequestHandler = (request: ByokitRequest) => Promise<ByokitResponse | undefined>;
@@ -170,22 +171,8 @@ async function authenticate(request: ByokitRequest): Promise<Principal> {
 function validate<T>(schema: z.ZodType<T>, input: unknown, where: 'body' | 'query' | 'path'): T {
   const result = schema.safeParse(input);
   if (result.success) return result.data;
-  // Unknown field names are the caller's text: scrub and cap them, as a key pasted as a field name must not echo.
-  const issues: ValidationIssue[] = result.error.issues.map((issue) => ({
-    path: safeText([...issue.path, ...(issue.code === 'unrecognized_keys' ? [issue.keys.join(',')] : [])].map(String).join('.')),
-    message: safeText(issue.message),
-  }));
-  throw new ByokitError(
-    'validation_failed',
-    `The request ${where} is not valid: ${issues.map((i) => `${i.path || where}: ${i.message}`).join('; ')}`,
-    { issues },
-  );
+  throw validationFailed(schemaIssues(result.error.issues), where);
 }
-
-const safeText = (text: string) => {
-  const scrubbed = scrubSecrets(text);
-  return scrubbed.length > 200 ? `${scrubbed.slice(0, 200)}…` : scrubbed;
-};
 
 /** The names a route's query takes, to say where a parameter sent in a body belongs. */
 function queryNames(route: Route<any, any, any>): string[] {
@@ -207,14 +194,9 @@ function queryObject(url: string, queryStart: number): Record<string, string> {
     else query.set(name, value);
   }
   if (repeated.size > 0) {
-    const message = 'given more than once: send it once';
-    const issues = [...repeated].map((name) => ({ path: safeText(name), message }));
-    throw new ByokitError(
-      'validation_failed',
-      `The request query is not valid: ${issues.map((issue) => `${issue.path}: ${message}`).join('; ')}`,
-      {
-        issues,
-      },
+    throw validationFailed(
+      [...repeated].map((name) => ({ path: name, message: 'given more than once: send it once' })),
+      'query',
     );
   }
   return Object.fromEntries(query);
