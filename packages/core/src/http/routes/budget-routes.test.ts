@@ -100,6 +100,15 @@ describe('budgets', () => {
     expect((await call(byokit, 'GET', '/users/me/budget', { principal: alice }))!.json.monthly_limit_usd).toBeNull();
   });
 
+  it('refuses a user id that is a provider key pasted in the wrong place: not stored, not echoed', async () => {
+    const { byokit, storage, setBudget } = await setUp();
+    const key = fakeProviderKey('anthropic');
+    const response = await setBudget(key, { monthly_limit_usd: '5' });
+    expect([response!.status, response!.json.error.code]).toEqual([422, 'validation_failed']);
+    expect(response!.text).not.toContain(key.slice(20, 40));
+    expect(await storage.getBudget(key)).toBeNull();
+  });
+
   it('holds concurrent calls to the limit: of many at once, only those whose worst cases fit are sent', async () => {
     const { byokit, setBudget } = await setUp();
     // Each call's worst case: 100 output tokens at $15/M plus 14 prompt "tokens" (6 characters + 8) at $3/M.

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { scrubSecrets } from '../../keys/scrub-secrets.js';
 
 const WELL_FORMED = 'The text must be well-formed Unicode (no lone surrogates), which alone can be stored as written.';
 
@@ -21,8 +22,14 @@ export function storedText(maxLength: number) {
   );
 }
 
-/** A user id as the host's `authenticate` gives it, addressed by admins in paths and queries. */
-export const userIdText = storedText(200);
+/**
+ * A user id as the host's `authenticate` gives it, addressed by admins in paths and queries. One that looks like a
+ * provider key is a key pasted in the wrong place: refused, as it would be stored (a budget's owner) in plain text.
+ */
+export const userIdText = storedText(200).refine(
+  (userId) => scrubSecrets(userId) === userId,
+  'This looks like a provider API key, not a user id; it was not stored.',
+);
 
 /**
  * The same rule, without the length bound, for a user id byokit did not take from a request: the principal
