@@ -28,6 +28,13 @@ export interface ExampleHost {
   authenticate(headers: RequestHeaders): Promise<Principal | null>;
   /** The example's own routes (signup, login, who am I), framework-free. */
   routes: ExampleRoutes;
+  /**
+   * Call once the server listens. Only then is the generated password of a first admin this start created
+   * shown: a start that cannot listen (its port taken) must not use up the one showing.
+   */
+  listening(): void;
+  /** Call instead when the server could not listen: removes the first admin this start created, then closes. */
+  closeUnstarted(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -48,8 +55,8 @@ export async function createExampleHost(config: ServerConfig, logger: Logger): P
     const users = new UserDirectory(storage.database, config.databaseSchema);
     await users.migrate();
     const tokens = new AccessTokens(jwtSecret(config.dataDirectory, config.jwtSecret), config.accessTokenMinutes);
-    await createFirstSuperuser(users, config, logger);
-    return assembleHost(byokit, users, storage, tokens, mockProviders);
+    const firstAdmin = await createFirstSuperuser(users, config, logger);
+    return assembleHost(byokit, users, storage, tokens, mockProviders, firstAdmin);
   } catch (error) {
     // Refused once the database was open (a stored key sealed by a key id the keyring lacks, say): what was
     // opened is closed, so that the embedded database shuts down cleanly and releases its folder lock. Once
@@ -66,6 +73,7 @@ function assembleHost(
   storage: PostgresStorage,
   tokens: AccessTokens,
   mockProviders: MockProviders | undefined,
+  firstAdmin: FirstAdmin,
 ): ExampleHost {
   const authenticate = async (headers: RequestHeaders): Promise<Principal | null> => {
     const header = headers.authorization;
@@ -75,6 +83,10 @@ function assembleHost(
     return user ? { userId: user.id, isAdmin: user.is_superuser } : null;
   };
 
+  const close = async () => {
+    await byokit.close();
+    await mockProviders?.close();
+  };
   return {
     byokit,
     users,
@@ -82,10 +94,12 @@ function assembleHost(
     mockProviders,
     authenticate,
     routes: new ExampleRoutes(users, tokens, authenticate),
-    close: async () => {
-      await byokit.close();
-      await mockProviders?.close();
+    listening: firstAdmin.announce,
+    closeUnstarted: async () => {
+      await firstAdmin.undo();
+      await close();
     },
+    close,
   };
 }
 
@@ -128,15 +142,42 @@ async function openStorage(config: ServerConfig): Promise<PostgresStorage> {
   return storage;
 }
 
-async function createFirstSuperuser(users: UserDirectory, config: ServerConfig, logger: Logger): Promise<void> {
-  if (await users.exists(config.firstSuperuser)) return;
-  const password = config.firstSuperuserPassword ?? randomBytes(12).toString('base64url');
-  const created = await users.create({ email: config.firstSuperuser, password, fullName: 'Admin', isSuperuser: true });
-  if (created && !config.firstSuperuserPassword) {
-    // Shown once, when the admin is created, so that `npm start` works with no set-up; set FIRST_SUPERUSER_PASSWORD to choose it.
-    logger.warn(
-      { email: config.firstSuperuser },
-      `FIRST_SUPERUSER_PASSWORD is not set: created the first admin with the password ${password} (shown this once)`,
-    );
+/** The first admin as this start left it: how to show its generated password, and how to take it back. */
+interface FirstAdmin {
+  announce(): void;
+  undo(): Promise<void>;
+}
+
+/**
+ * Creates the first admin if it is missing. FIRST_SUPERUSER_PASSWORD only ever sets the password of the admin
+ * a start creates; when that admin already has another one, the start says so rather than leave a login
+ * failing for no stated reason (neither password is logged: one is the operator's, the other was shown once).
+ */
+async function createFirstSuperuser(users: UserDirectory, config: ServerConfig, logger: Logger): Promise<FirstAdmin> {
+  const email = config.firstSuperuser;
+  const nothing: FirstAdmin = { announce: () => {}, undo: async () => {} };
+  if (await users.exists(email)) {
+    if (config.firstSuperuserPassword !== undefined && !(await users.authenticate(email, config.firstSuperuserPassword))) {
+      logger.warn(
+        { email },
+        `FIRST_SUPERUSER_PASSWORD is set, but ${email} already exists with another password, which is not changed: the variable sets the password only of the admin a start creates. Log in with the password it was created with, or set FIRST_SUPERUSER to a new email to create another admin with FIRST_SUPERUSER_PASSWORD.`,
+      );
+    }
+    return nothing;
   }
+  const password = config.firstSuperuserPassword ?? randomBytes(12).toString('base64url');
+  const created = await users.create({ email, password, fullName: 'Admin', isSuperuser: true });
+  if (!created) return nothing;
+  return {
+    announce: () => {
+      if (config.firstSuperuserPassword) return;
+      // Shown once, when the admin is created, so that `npm start` works with no set-up; set FIRST_SUPERUSER_PASSWORD to choose it.
+      logger.warn(
+        { email },
+        `FIRST_SUPERUSER_PASSWORD is not set: created the first admin with the password ${password} (shown this once)`,
+      );
+    },
+    // The start failed before the password could be shown: the next start creates the admin again and shows its own.
+    undo: () => users.remove(created.id),
+  };
 }

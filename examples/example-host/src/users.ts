@@ -71,6 +71,11 @@ export class UserDirectory {
     return rows[0] ?? null;
   }
 
+  /** Deletes a user (the first admin of a start that could not listen). */
+  async remove(id: string): Promise<void> {
+    await this.database.query(`DELETE FROM ${this.#table} WHERE id = $1`, [id]);
+  }
+
   async exists(email: string): Promise<boolean> {
     return (await this.database.query(`SELECT 1 FROM ${this.#table} WHERE email = $1`, [email.trim().toLowerCase()])).length > 0;
   }

@@ -76,7 +76,13 @@ export async function createExampleApp(config: ServerConfig, logger: Logger = pi
 export async function listen(config: ServerConfig, logger: Logger): Promise<ExampleApp & ListeningServer> {
   const example = await createExampleApp(config, logger);
   const server = example.app.listen(config.port);
-  await once(server, 'listening');
+  try {
+    await once(server, 'listening');
+  } catch (error) {
+    await example.closeUnstarted();
+    throw error;
+  }
+  example.listening();
   server.requestTimeout = REQUEST_TIMEOUT_MS;
   server.headersTimeout = HEADERS_TIMEOUT_MS;
   const endConnections = endConnectionsOnStop(server);

@@ -87,7 +87,14 @@ export async function listen(config: ServerConfig, logger: Logger): Promise<Exam
   const example = await createExampleApp(config, logger);
   const endConnections = endConnectionsOnStop(example.app.server);
   // '::' is every interface, IPv4 too, as Node's (and so Express's) default; Fastify's own default is localhost only.
-  await example.app.listen({ port: config.port, host: '::' });
+  try {
+    await example.app.listen({ port: config.port, host: '::' });
+  } catch (error) {
+    await example.app.close();
+    await example.closeUnstarted();
+    throw error;
+  }
+  example.listening();
   return {
     ...example,
     port: (example.app.server.address() as AddressInfo).port,

@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -24,6 +25,22 @@ function startServer(serverPath: string, environment: Record<string, string>) {
     child.once('exit', (code) => reject(Object.assign(new Error(`server exited with ${code}`), { code, output })));
   });
   return listening;
+}
+
+/** Stops the server started last and waits for it to exit, so that its database folder is free again. */
+async function stopLast() {
+  const child = running.pop()!;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
+  await exited;
+}
+
+function logIn(port: number, username: string, password: string) {
+  return fetch(`http://127.0.0.1:${port}/v2/login/access-token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ username, password }),
+  });
 }
 
 /** The built server, started as `npm start` starts it (`node dist/server.js`), on a free port. */
@@ -53,12 +70,43 @@ export function describeServerStart(example: ExampleServer): void {
       const { port, output } = await startServer(example.serverPath, { BYOKIT_DATA_DIR: mkdtempSync(join(tmpdir(), 'byokit-start-')) });
       const password = /with the password (\S+) \(shown this once\)/.exec(output())?.[1];
       expect(password).toBeDefined();
-      const login = await fetch(`http://127.0.0.1:${port}/v2/login/access-token`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        body: new URLSearchParams({ username: 'admin@example.com', password: password! }),
+      expect((await logIn(port, 'admin@example.com', password!)).status).toBe(200);
+    });
+
+    it('shows no password when the port is taken, and the next start creates the admin and shows one that works', async () => {
+      const dataDirectory = mkdtempSync(join(tmpdir(), 'byokit-start-'));
+      const taken = createServer();
+      await new Promise<void>((resolve) => taken.listen(0, resolve));
+      try {
+        const port = String((taken.address() as AddressInfo).port);
+        const failure = await startServer(example.serverPath, { BYOKIT_DATA_DIR: dataDirectory, PORT: port }).catch(
+          (error: { code: number; output: string }) => error,
+        );
+        expect(failure).toMatchObject({ code: 1, output: expect.stringContaining('EADDRINUSE') });
+        expect((failure as { output: string }).output).not.toContain('password');
+      } finally {
+        taken.close();
+      }
+
+      const { port, output } = await startServer(example.serverPath, { BYOKIT_DATA_DIR: dataDirectory });
+      const password = /with the password (\S+) \(shown this once\)/.exec(output())?.[1];
+      expect(password).toBeDefined();
+      expect((await logIn(port, 'admin@example.com', password!)).status).toBe(200);
+    });
+
+    it('says at start that FIRST_SUPERUSER_PASSWORD changes nothing when the admin already has another password', async () => {
+      const dataDirectory = mkdtempSync(join(tmpdir(), 'byokit-start-'));
+      await startServer(example.serverPath, { BYOKIT_DATA_DIR: dataDirectory, FIRST_SUPERUSER_PASSWORD: 'the-first-password' });
+      await stopLast();
+
+      const { port, output } = await startServer(example.serverPath, {
+        BYOKIT_DATA_DIR: dataDirectory,
+        FIRST_SUPERUSER_PASSWORD: 'another-password',
       });
-      expect(login.status).toBe(200);
+      expect(output()).toMatch(/FIRST_SUPERUSER_PASSWORD is set, but admin@example.com already exists with another password/);
+      expect(output()).not.toContain('the-first-password');
+      expect(output()).not.toContain('another-password');
+      expect((await logIn(port, 'admin@example.com', 'the-first-password')).status).toBe(200);
     });
 
     it.each([
