@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { cpSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -347,9 +347,32 @@ describe('byokit without a database', () => {
     try {
       const run = await byokit(['key-ids', '--data-dir', directory]);
       expect(run.code).toBe(1);
-      expect(run.stderr).toContain(`there is no embedded database in ${join(directory, 'pgdata')}`);
+      expect(run.stderr).toContain(`there is no embedded database in ${directory} or in ${join(directory, 'pgdata')}`);
     } finally {
       rmSync(directory, { recursive: true, force: true });
     }
+  });
+});
+
+describe("byokit on a host's embedded database, given the folder embeddedPostgresStorage was given", () => {
+  const directory = mkdtempSync(join(tmpdir(), 'byokit-cli-host-'));
+  // A host's folder, not named pgdata: `embeddedPostgresStorage({ dataDir: './data/keys-db' })`.
+  const dataDir = join(directory, 'keys-db');
+  const oldKey = masterKey('k1');
+  const newKey = masterKey('k2');
+  beforeAll(async () => storeKeys(await embeddedPostgresStorage({ dataDir }), oldKey, 3));
+  afterAll(() => rmSync(directory, { recursive: true, force: true }));
+
+  it('counts, migrates and rotates the keys in it, and never creates a database inside it', async () => {
+    const ids = await byokit(['key-ids', '--data-dir', dataDir]);
+    expect(ids).toMatchObject({ code: 0, stderr: '' });
+    expect(ids.stdout).toContain(`the embedded database in ${dataDir}:`);
+    expect(ids.stdout).toMatch(countLine('k1', 3));
+
+    expect(await byokit(['migrate', '--data-dir', dataDir])).toMatchObject({ code: 0, stdout: expect.stringContaining('is current') });
+    const rotated = await byokit(['rotate-keys', '--data-dir', dataDir], { BYOKIT_KEYRING: `${newKey},${oldKey}` });
+    expect(rotated).toMatchObject({ code: 0, stderr: '' });
+    expect(rotated.stdout).toContain('Finished: resealed 3 / skipped 0 / failed 0 / scanned 3.');
+    expect(existsSync(join(dataDir, 'pgdata'))).toBe(false);
   });
 });

@@ -97,18 +97,39 @@ async function openStorage(
       'no database given: set DATABASE_URL or pass --database-url for PostgreSQL, or pass --data-dir (or set BYOKIT_DATA_DIR) for the embedded one',
     );
   }
-  return openEmbedded(join(resolve(directory), 'pgdata'), tables, mode);
+  return openEmbedded(directory, tables, mode);
 }
 
-/** The embedded database (PGlite) in `path`; refused when absent unless `mode.create`. */
+/** A PostgreSQL data folder, PGlite's included, holds a PG_VERSION file. */
+const isDataFolder = (path: string) => existsSync(join(path, 'PG_VERSION'));
+
+/**
+ * The folder of the embedded database that `directory` names: the folder itself when it is a data folder (what a
+ * host gave `embeddedPostgresStorage({ dataDir })`), else its `pgdata` (the example server's data folder, which
+ * also holds the keyring). `exists` is false when neither holds a database.
+ */
+export function embeddedDatabaseFolder(directory: string): { path: string; exists: boolean } {
+  const folder = resolve(directory);
+  if (isDataFolder(folder)) return { path: folder, exists: true };
+  const nested = join(folder, 'pgdata');
+  return { path: nested, exists: isDataFolder(nested) };
+}
+
+/**
+ * The embedded database (PGlite) that `directory` names ({@link embeddedDatabaseFolder}); refused when absent
+ * unless `mode.create`. A new one is created as `directory/pgdata`, so never inside a data folder.
+ */
 async function openEmbedded(
-  path: string,
+  directory: string,
   tables: { schema?: string; tablePrefix?: string },
   mode: { create: boolean },
 ): Promise<OpenedStorage> {
+  const { path, exists } = embeddedDatabaseFolder(directory);
   // A mistyped folder would otherwise become a new, empty database that reports no keys.
-  if (!mode.create && !existsSync(join(path, 'PG_VERSION'))) {
-    throw new Error(`there is no embedded database in ${path}: check --data-dir (or BYOKIT_DATA_DIR), or run byokit migrate to create one`);
+  if (!mode.create && !exists) {
+    throw new Error(
+      `there is no embedded database in ${resolve(directory)} or in ${path} (a database folder holds a PG_VERSION file): check --data-dir (or BYOKIT_DATA_DIR), or run byokit migrate to create one in ${path}`,
+    );
   }
   const storage = await embeddedPostgresStorage({ dataDir: path, migrate: false, ...tables }).catch((error: Error) => {
     throw new Error(`cannot open the embedded database in ${path}: ${error.message}`);

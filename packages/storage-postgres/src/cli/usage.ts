@@ -13,7 +13,10 @@ Commands:
 
 Options:
   --database-url URL    A PostgreSQL server (default: DATABASE_URL).
-  --data-dir DIR        An embedded PostgreSQL (PGlite) kept in DIR/pgdata (default: BYOKIT_DATA_DIR).
+  --data-dir DIR        An embedded PostgreSQL (PGlite): DIR itself when it is a database folder (it holds
+                        PG_VERSION; the dataDir given to embeddedPostgresStorage), else DIR/pgdata (the
+                        example server's data folder). migrate creates DIR/pgdata when neither is one.
+                        Default: BYOKIT_DATA_DIR.
   --schema NAME         Schema of byokit's tables (default: public).
   --table-prefix TEXT   Prefix of byokit's table names (default: byokit_).
   --keyring-file PATH   Read the keyring from a file instead of BYOKIT_KEYRING, e.g. the example
@@ -23,7 +26,7 @@ Options:
 
 Environment:
   DATABASE_URL            PostgreSQL connection string.
-  BYOKIT_DATA_DIR         Folder of the embedded database, as the example server uses it.
+  BYOKIT_DATA_DIR         Folder of the embedded database, read as --data-dir is.
   BYOKIT_KEYRING          Master keys as id:base64url, comma-separated, primary first. Needed by
                           rotate-keys; key-ids uses it, when set, to mark the primary.
   BYOKIT_KEYRING_RETIRED  Comma-separated master key ids refused for decryption.
