@@ -5,6 +5,7 @@ import {
   memoryStorage,
   parseKeyring,
   type Byokit,
+  type Logger,
   type Principal,
   type ProvidersSettings,
 } from '@byokit/core';
@@ -20,6 +21,11 @@ export interface HonoExampleConfig {
   environment?: Record<string, string | undefined>;
   /** Bearer tokens and whom they sign in: your session or JWT check goes here instead. */
   tokens?: Record<string, Principal>;
+  /**
+   * Where byokit's warnings go (a system key in the environment it ignores, a retired model…). Default: silent,
+   * as `createByokit`'s is; `npm start` passes its pino logger, as the Express and Fastify examples do.
+   */
+  logger?: Logger;
 }
 
 /** The example's parts, returned so tests can reach them. */
@@ -47,6 +53,7 @@ export async function createHonoExample(config: HonoExampleConfig = {}): Promise
     storage: memoryStorage(),
     keyring: parseKeyring(config.keyring ?? generateKeyringEntry('k1')),
     environment: config.environment ?? {},
+    ...(config.logger && { logger: config.logger }),
     providers: providerSettings(config.environment ?? {}, mock),
     fetchHandler: {
       // The host's auth, on the standard Request: a bearer token here.
