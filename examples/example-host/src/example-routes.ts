@@ -46,7 +46,7 @@ export class ExampleRoutes {
     const { email, password, full_name } = input.value;
     const user = await this.users.create({ email, password, fullName: full_name ?? null });
     if (!user) return errorAnswer(409, 'email_taken', 'A user with this email already exists.', requestId);
-    return { status: 200, headers: {}, body: user };
+    return success(user);
   }
 
   /** `POST /login/access-token`, form `username`, `password` → a bearer token. */
@@ -55,7 +55,9 @@ export class ExampleRoutes {
     if (!input.ok) return input.answer;
     const user = await this.users.authenticate(input.value.username, input.value.password);
     if (!user) return errorAnswer(400, 'invalid_credentials', 'Incorrect email or password.', requestId);
-    return { status: 200, headers: {}, body: { access_token: await this.tokens.issue(user.id), token_type: 'bearer' } };
+    const token = { access_token: await this.tokens.issue(user.id), token_type: 'bearer' };
+    // RFC 6749 §5.1: a response with a token carries Pragma: no-cache too, for HTTP/1.0 caches.
+    return { ...success(token), headers: { ...NEVER_STORED, pragma: 'no-cache' } };
   }
 
   /** `GET /users/me` → who the bearer token belongs to. */
@@ -63,8 +65,15 @@ export class ExampleRoutes {
     const principal = await this.authenticate(headers);
     const user = principal && (await this.users.find(principal.userId));
     if (!user) return errorAnswer(401, 'unauthenticated', 'Sign in first: send a valid access token.', requestId);
-    return { status: 200, headers: {}, body: user };
+    return success(user);
   }
+}
+
+/** Every answer of the example's own routes is about one user (a token, who they are): no cache may keep it, as byokit's own answers say. */
+const NEVER_STORED = { 'cache-control': 'no-store' };
+
+function success(body: unknown): ExampleAnswer {
+  return { status: 200, headers: { ...NEVER_STORED }, body };
 }
 
 /** An error in the contract's shape (spec/http-api.md, errors), never cached. */
@@ -75,7 +84,7 @@ export function errorAnswer(
   requestId: string,
   extra: Record<string, unknown> = {},
 ): ExampleAnswer {
-  return { status, headers: { 'cache-control': 'no-store' }, body: { error: { code, message, ...extra, request_id: requestId } } };
+  return { status, headers: { ...NEVER_STORED }, body: { error: { code, message, ...extra, request_id: requestId } } };
 }
 
 /** What a framework's body parser may refuse, whichever framework it is. */

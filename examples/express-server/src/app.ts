@@ -39,6 +39,8 @@ export async function createExampleApp(config: ServerConfig, logger: Logger = pi
 
   const app = express();
   app.disable('x-powered-by');
+  // Every answer here is no-store, so an ETag serves no cache; and the Fastify example sends none.
+  app.disable('etag');
   // Paths are matched as written, as byokit's routes and Fastify's are: /v2/users/ME is not /v2/users/me.
   app.enable('case sensitive routing');
   app.use(assignRequestId);

@@ -20,7 +20,7 @@ export function describeGuideFlow(example: ExampleServer): void {
     });
     afterAll(() => server.stop());
 
-    it('0. signs up a user (POST /v2/users/signup) and never returns the password', async () => {
+    it('0. signs up a user (POST /v2/users/signup), never returns the password, and lets no cache keep the answer', async () => {
       const response = await fetch(`${server.base}/users/signup`, {
         method: 'POST',
         headers: json,
@@ -29,9 +29,10 @@ export function describeGuideFlow(example: ExampleServer): void {
       expect(response.status).toBe(200);
       const user = await response.json();
       expect(user).toEqual({ id: expect.any(String), email: 'your@email.com', full_name: 'You', is_superuser: false });
+      expect(response.headers.get('cache-control')).toBe('no-store');
     });
 
-    it('1. gets an access token (POST /v2/login/access-token, form-urlencoded)', async () => {
+    it('1. gets an access token (POST /v2/login/access-token, form-urlencoded) that no cache may keep', async () => {
       const response = await fetch(`${server.base}/login/access-token`, {
         method: 'POST',
         headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
@@ -40,6 +41,10 @@ export function describeGuideFlow(example: ExampleServer): void {
       expect(response.status).toBe(200);
       const body = await response.json();
       expect(body).toEqual({ access_token: expect.stringMatching(/^eyJ/), token_type: 'bearer' });
+      // RFC 6749 §5.1: a token response carries Cache-Control: no-store and Pragma: no-cache.
+      expect(response.headers.get('cache-control')).toBe('no-store');
+      expect(response.headers.get('pragma')).toBe('no-cache');
+      expect(response.headers.get('etag')).toBeNull();
       token = body.access_token;
     });
 
@@ -127,9 +132,10 @@ export function describeGuideFlow(example: ExampleServer): void {
       expect(await deleted.json()).toMatchObject({ has_anthropic_key: false, has_openai_key: false, has_google_key: false });
     });
 
-    it('GET /v2/users/me shows who is signed in', async () => {
+    it('GET /v2/users/me shows who is signed in, to that user only (no cache keeps it)', async () => {
       const response = await fetch(`${server.base}/users/me`, { headers: auth() });
       expect(await response.json()).toMatchObject({ email: 'your@email.com', is_superuser: false });
+      expect(response.headers.get('cache-control')).toBe('no-store');
     });
 
     it("the first admin, from FIRST_SUPERUSER, sets a system key that becomes the user's fallback", async () => {
