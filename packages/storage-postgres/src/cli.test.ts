@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { cpSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -374,5 +374,37 @@ describe("byokit on a host's embedded database, given the folder embeddedPostgre
     expect(rotated).toMatchObject({ code: 0, stderr: '' });
     expect(rotated.stdout).toContain('Finished: resealed 3 / skipped 0 / failed 0 / scanned 3.');
     expect(existsSync(join(dataDir, 'pgdata'))).toBe(false);
+  });
+});
+
+describe('byokit as the README and docs run it', () => {
+  const root = fileURLToPath(new URL('../../../', import.meta.url));
+  const documents = ['README.md', ...readdirSync(join(root, 'docs')).flatMap((file) => (file.endsWith('.md') ? [join('docs', file)] : []))];
+
+  it("gives every command as this repository's own CLI, never as npx byokit (a registry package of that name is not ours)", () => {
+    for (const document of documents) {
+      const text = readFileSync(join(root, document), 'utf8');
+      expect(text, document).not.toMatch(/npx (--\S+ )*byokit (migrate|key-ids|rotate-keys)/);
+      // Every line of a shell block that runs a command of the CLI.
+      const blocks = text.match(/^```(bash|sh|shell)\n[\s\S]*?^```/gm) ?? [];
+      const commandLines = blocks
+        .flatMap((block) => block.split('\n'))
+        .filter((line) => /\bbyokit (migrate|key-ids|rotate-keys)\b/.test(line));
+      for (const line of commandLines) expect(line, document).toMatch(/^(\S+=\S+ )*npm run byokit -- (migrate|key-ids|rotate-keys)\b/);
+    }
+  });
+
+  it('npm run byokit at the repository root runs this CLI, after a plain npm install', async () => {
+    const run = await new Promise<Run>((resolve, reject) => {
+      const child = spawn('npm', ['run', '--silent', 'byokit', '--', '--help'], { cwd: root, env: cleanEnvironment() });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.setEncoding('utf8').on('data', (text: string) => (stdout += text));
+      child.stderr.setEncoding('utf8').on('data', (text: string) => (stderr += text));
+      child.on('error', reject);
+      child.on('close', (code) => resolve({ code, stdout, stderr }));
+    });
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toMatch(/^Usage: byokit <command> \[options\]/);
   });
 });
