@@ -2,7 +2,15 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import { createByokit, keyringFromEnv, type Byokit, type Principal, type ProvidersSettings } from '@byokit/core';
+import {
+  ByokitError,
+  createByokit,
+  isByokitError,
+  keyringFromEnv,
+  type Byokit,
+  type Principal,
+  type ProvidersSettings,
+} from '@byokit/core';
 import { startMockProviders, type MockProviders } from '@byokit/core/mock-providers';
 import { embeddedPostgresStorage, postgresStorage, type PostgresStorage } from '@byokit/storage-postgres';
 import type { ServerConfig } from './config.js';
@@ -51,7 +59,11 @@ export async function createExampleHost(config: ServerConfig, logger: Logger): P
   try {
     const providers = await providerSettings(config, logger);
     mockProviders = providers.mock;
-    byokit = await createByokit({ storage, keyring, environment: config.environment, logger, providers: providers.settings });
+    byokit = await createByokit({ storage, keyring, environment: config.environment, logger, providers: providers.settings }).catch(
+      (error: unknown): never => {
+        throw withRotationAdvice(error, config, keyring.primaryId);
+      },
+    );
     const users = new UserDirectory(storage.database, config.databaseSchema);
     await users.migrate();
     const tokens = new AccessTokens(jwtSecret(config.dataDirectory, config.jwtSecret), config.accessTokenMinutes);
@@ -129,6 +141,23 @@ async function providerSettings(
     },
     mock: undefined,
   };
+}
+
+/**
+ * byokit refuses a keyring that lacks the id of a stored key, advising to keep that id and re-encrypt: right when
+ * an old id was dropped too soon, but after a rotation to a new key that this keyring was not given, following it
+ * seals every key back under the old primary. The example adds where its keyring is read from and that case.
+ */
+function withRotationAdvice(error: unknown, config: ServerConfig, primaryId: string): unknown {
+  if (!isByokitError(error) || error.code !== 'keyring_invalid') return error;
+  const source = config.keyring ? 'BYOKIT_KEYRING' : join(config.dataDirectory, 'keyring');
+  const where = config.keyring ? 'BYOKIT_KEYRING' : `the keyring file ${source} (BYOKIT_KEYRING is not set)`;
+  return new ByokitError(
+    'keyring_invalid',
+    `${error.message} This server's keyring is ${where}, whose primary is '${primaryId}'. If you rotated the stored keys to a new master key, ${source} is out of date: put the new key in it first, as primary, with '${primaryId}' after it (<new id>:<new key>,${primaryId}:<key>); re-encrypting with it as it is would seal every key back under '${primaryId}'.`,
+    error.details,
+    { cause: error },
+  );
 }
 
 /** A real PostgreSQL when DATABASE_URL is set, else an embedded one in the data folder; migrated. */

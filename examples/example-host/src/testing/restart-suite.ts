@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -133,6 +133,52 @@ export function describeRestart(example: ExampleServer): void {
         const status = await (
           await fetch(`${second.base}/users/me/api-key-status`, {
             headers: await login(second.base, 'keeper@example.com', 'a-long-password'),
+          })
+        ).json();
+        expect(status).toMatchObject({ has_anthropic_key: true });
+      } finally {
+        await second.stop();
+      }
+    }, 60_000);
+
+    it('after a rotation to a new key, a start whose keyring file lacks it says to put it first in that file, and starts once it is', async () => {
+      const dataDirectory = mkdtempSync(join(tmpdir(), 'byokit-restart-'));
+      const environment = { BYOKIT_DATA_DIR: dataDirectory, ...(await database()) };
+      // The first start generates the keyring file, k1; a user saves a key under it.
+      const first = await start(example, environment);
+      await fetch(`${first.base}/users/signup`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ email: 'rotator@example.com', password: 'a-long-password' }),
+      });
+      const saved = await fetch(`${first.base}/users/me/api-key`, {
+        method: 'PATCH',
+        headers: { ...(await login(first.base, 'rotator@example.com', 'a-long-password')), 'content-type': 'application/json' },
+        body: JSON.stringify({ anthropic_api_key: fakeProviderKey('anthropic') }),
+      });
+      expect(saved.status).toBe(200);
+      await first.stop();
+
+      // The rotation (as byokit rotate-keys does it), with the new key given in BYOKIT_KEYRING only.
+      const keyringPath = join(dataDirectory, 'keyring');
+      const oldKeyring = readFileSync(keyringPath, 'utf8').trim();
+      const rotated = `${generateKeyringEntry('k2')},${oldKeyring}`;
+      const rotating = await start(example, { ...environment, BYOKIT_KEYRING: rotated });
+      expect(await rotating.byokit.rotateKeys()).toMatchObject({ resealed: 1, failed: 0 });
+      await rotating.stop();
+
+      const refusal = await start(example, environment).catch((error: Error) => error);
+      expect(refusal).toMatchObject({ code: 'keyring_invalid' });
+      expect((refusal as Error).message).toContain(`sealed with master key id 'k2', which the keyring lacks`);
+      expect((refusal as Error).message).toContain(`If you rotated the stored keys to a new master key, ${keyringPath} is out of date`);
+      expect((refusal as Error).message).toContain('put the new key in it first, as primary');
+
+      writeFileSync(keyringPath, `${rotated}\n`);
+      const second = await start(example, environment);
+      try {
+        const status = await (
+          await fetch(`${second.base}/users/me/api-key-status`, {
+            headers: await login(second.base, 'rotator@example.com', 'a-long-password'),
           })
         ).json();
         expect(status).toMatchObject({ has_anthropic_key: true });
