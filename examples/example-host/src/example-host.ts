@@ -144,9 +144,9 @@ async function providerSettings(
 }
 
 /**
- * byokit refuses a keyring that lacks the id of a stored key, advising to keep that id and re-encrypt: right when
- * an old id was dropped too soon, but after a rotation to a new key that this keyring was not given, following it
- * seals every key back under the old primary. The example adds where its keyring is read from and that case.
+ * byokit refuses a keyring that lacks the id of a stored key, saying what to do whether that id is an old key
+ * dropped too soon or the new key of a rotation this keyring was not given. The example adds where its keyring
+ * is read from, the file a rotation with the CLI leaves out of date unless it is given the new key too.
  */
 function withRotationAdvice(error: unknown, config: ServerConfig, primaryId: string): unknown {
   if (!isByokitError(error) || error.code !== 'keyring_invalid') return error;

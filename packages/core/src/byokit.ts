@@ -304,10 +304,14 @@ async function assertKeyringOpensStorage(keyring: Keyring, storage: Storage): Pr
   const counts = await storage.countKeysByMasterKeyId();
   for (const [keyId, rows] of counts) {
     if (rows === 0 || keyring.has(keyId)) continue;
-    const state = keyring.retiredIds.includes(keyId) ? 'which the keyring marks retired' : 'which the keyring lacks';
+    // Both ways here are common: an old key dropped too soon, and a rotation whose new key never reached this
+    // keyring. The advice for one undoes the other, so the message gives both.
+    const what = keyring.retiredIds.includes(keyId)
+      ? `which the keyring marks retired. Take '${keyId}' off the retired list`
+      : `which the keyring lacks. If '${keyId}' is the key you rotated to, put it first in the keyring, as primary; if it is an older one, add it back (not first)`;
     throw new ByokitError(
       'keyring_invalid',
-      `${rows} stored key(s) are sealed with master key id '${keyId}', ${state}. Keep '${keyId}' in BYOKIT_KEYRING (not primary, not retired) and run the re-encryption (byokit rotate-keys) until no row is left on it.`,
+      `${rows} stored key(s) are sealed with master key id '${keyId}', ${what}, and run the re-encryption (byokit rotate-keys) until no row is left on any key but the primary.`,
     );
   }
 }
