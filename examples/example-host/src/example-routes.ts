@@ -1,4 +1,4 @@
-import type { Principal } from '@byokit/core';
+import { scrubSecrets, type Principal } from '@byokit/core';
 import { z } from 'zod';
 import type { AccessTokens } from './tokens.js';
 import type { UserDirectory } from './users.js';
@@ -140,6 +140,10 @@ export function otherCharset(contentType: string | string[] | undefined, request
 function parse<T>(schema: z.ZodType<T>, input: unknown, requestId: string): { ok: true; value: T } | { ok: false; answer: ExampleAnswer } {
   const result = schema.safeParse(input ?? {});
   if (result.success) return { ok: true, value: result.data };
-  const issues = result.error.issues.map((issue) => ({ path: issue.path.map(String).join('.'), message: issue.message }));
+  // An unknown field's name is quoted in its issue: the caller's text, which may be a key pasted in the wrong place.
+  const issues = result.error.issues.map((issue) => ({
+    path: scrubSecrets(issue.path.map(String).join('.')),
+    message: scrubSecrets(issue.message),
+  }));
   return { ok: false, answer: errorAnswer(422, 'validation_failed', 'The request is not valid.', requestId, { issues }) };
 }

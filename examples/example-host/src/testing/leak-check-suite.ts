@@ -66,6 +66,13 @@ export function describeLeakCheck(example: ExampleServer): void {
       );
       await send('PATCH', '/users/me/api-key', user, JSON.stringify({ google_api_key: `${keys.google[0]}\r\n` + keys.google[1] }));
       await send('PATCH', '/users/me/api-key', user, JSON.stringify({ [keys.openai[1]!]: 'x' }));
+      // The example's own routes refuse an unknown field as byokit's do, without quoting a key as its name.
+      await send(
+        'POST',
+        '/users/signup',
+        null,
+        JSON.stringify({ email: 'x@example.com', password: 'long enough 123', [keys.anthropic[1]!]: 1 }),
+      );
       await send('PATCH', '/users/me/api-key', user, JSON.stringify({ anthropic_api_key: [keys.anthropic[1]] }));
       await send('PATCH', '/users/me/api-key', user, `{"anthropic_api_key": "${keys.anthropic[1]}"`);
       await send('PATCH', '/users/me/api-key', user, JSON.stringify({ anthropic_api_key: keys.anthropic[1]!.repeat(100) }));
