@@ -27,6 +27,13 @@ export function configFromEnvironment(environment: Record<string, string | undef
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`PORT must be a port number, not '${environment.PORT}'.`);
   const minutes = Number(environment.ACCESS_TOKEN_EXPIRE_MINUTES ?? 60 * 24);
   if (!Number.isFinite(minutes) || minutes <= 0) throw new Error('ACCESS_TOKEN_EXPIRE_MINUTES must be a positive number.');
+  // HS256 wants a key at least as long as its hash (RFC 7518 §3.2, a MUST): a short one can be guessed offline from
+  // any token, and then every token forged. Not quoted back: it is a secret.
+  if (environment.SECRET_KEY && Buffer.byteLength(environment.SECRET_KEY) < 32) {
+    throw new Error(
+      "SECRET_KEY must be at least 32 bytes (it signs access tokens with HS256). Make one with: node -e \"console.log(require('crypto').randomBytes(32).toString('base64url'))\", or unset it to use the one generated into the data folder.",
+    );
+  }
   return {
     port,
     // npm runs a workspace's script in the workspace folder; INIT_CWD is where `npm start` was typed.

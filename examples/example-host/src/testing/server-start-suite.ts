@@ -126,5 +126,17 @@ export function describeServerStart(example: ExampleServer): void {
       expect((failure as { output: string }).output).toContain('keyring_invalid');
       expect(readdirSync(dataDirectory)).toEqual([]);
     });
+
+    // HS256 wants a key at least as long as its hash (RFC 7518 §3.2): a short one can be guessed offline.
+    it('refuses to start with a SECRET_KEY shorter than 32 bytes, saying how to make one, before creating a database', async () => {
+      const dataDirectory = mkdtempSync(join(tmpdir(), 'byokit-start-'));
+      const failure = await startServer(example.serverPath, { BYOKIT_DATA_DIR: dataDirectory, SECRET_KEY: 'changethis' }).catch(
+        (error: { code: number; output: string }) => error,
+      );
+      expect(failure).toMatchObject({ code: 1 });
+      expect((failure as { output: string }).output).toContain('SECRET_KEY must be at least 32 bytes');
+      expect((failure as { output: string }).output).not.toContain('changethis');
+      expect(readdirSync(dataDirectory)).toEqual([]);
+    });
   });
 }
