@@ -4,7 +4,7 @@ import { fakeProviderKey } from '../keys/fake-keys.js';
 import { findKeyLeaks } from '../testing/leak-check.js';
 import type { Provider } from '../keys/providers.js';
 import { startMockProviders, type MockProviders } from '../testing/mock-providers.js';
-import { admin, alice, bob, call, streamThenLeave, testByokit } from '../http/test-helpers.js';
+import { admin, alice, bob, call, streamThenLeave, testByokit, watchedBody } from '../http/test-helpers.js';
 import { fixtureChunks, fixtureJson } from '../providers/fixtures.js';
 import { eventNameFromType, startReplayServer } from '../providers/replay-server.js';
 
@@ -317,22 +317,16 @@ describe('refused before any provider call', () => {
 
   it('refuses a 10 MB body with 413 from its Content-Length, before reading it', async () => {
     const { byokit } = await setUp();
-    let read = false;
+    const { body, wasRead } = watchedBody();
     const response = await byokit.handle({
       method: 'POST',
       url: '/llm/chat/completions',
       headers: { 'content-type': 'application/json', 'content-length': String(10 * 1024 * 1024) },
-      body: {
-        kind: 'stream',
-        stream: (async function* () {
-          read = true;
-          yield new Uint8Array(1);
-        })(),
-      },
+      body,
       authenticate: () => alice,
     });
     expect(response!.status).toBe(413);
-    expect(read).toBe(false);
+    expect(wasRead()).toBe(false);
   });
 
   it('refuses a million messages by size, before reading them', async () => {

@@ -3,7 +3,7 @@ import { fakeProviderKey } from '../keys/fake-keys.js';
 import { findKeyLeaks } from '../testing/leak-check.js';
 import { startMockProviders } from '../testing/mock-providers.js';
 import { SYSTEM_OWNER, userOwner, type Storage } from '../storage/storage.js';
-import { admin, alice, call, testByokit, type CallOptions } from './test-helpers.js';
+import { admin, alice, call, testByokit, watchedBody, type CallOptions } from './test-helpers.js';
 
 async function snapshot(storage: Storage) {
   const lists = await Promise.all([userOwner(alice.userId), SYSTEM_OWNER].map((owner) => storage.listKeys(owner)));
@@ -114,22 +114,16 @@ describe('bad input to the key routes gets a clear error and changes nothing', (
 
   it('answers 413 from Content-Length alone, before reading the body', async () => {
     const { byokit } = await testByokit();
-    let read = false;
+    const { body, wasRead } = watchedBody();
     const response = await byokit.handle({
       method: 'PATCH',
       url: '/users/me/api-key',
       headers: { 'content-type': 'application/json', 'content-length': String(10 * 1024 * 1024) },
-      body: {
-        kind: 'stream',
-        stream: (async function* () {
-          read = true;
-          yield new Uint8Array(1);
-        })(),
-      },
+      body,
       authenticate: () => alice,
     });
     expect(response!.status).toBe(413);
-    expect(read).toBe(false);
+    expect(wasRead()).toBe(false);
   });
 
   it('holds a body the host framework already parsed to the same rules', async () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { fakeProviderKey } from '../keys/fake-keys.js';
 import { SYSTEM_OWNER, userOwner } from '../storage/storage.js';
-import { admin, alice, call, testByokit } from './test-helpers.js';
+import { admin, alice, call, testByokit, watchedBody } from './test-helpers.js';
 import type { RequestBody } from './types.js';
 
 const json = (text: string) => new TextEncoder().encode(text);
@@ -94,20 +94,14 @@ describe('a body sent to a route that takes none', () => {
 
   it('is refused from its declared length alone, without reading it', async () => {
     const { byokit } = await testByokit();
-    let read = false;
+    const { body, wasRead } = watchedBody();
     const response = await byokit.handle({
       method: 'GET',
       url: '/users/me/api-key-status',
       headers: { 'content-length': '5000000' },
-      body: {
-        kind: 'stream',
-        stream: (async function* () {
-          read = true;
-          yield new Uint8Array(1);
-        })(),
-      },
+      body,
       authenticate: () => alice,
     });
-    expect([response!.status, read]).toEqual([422, false]);
+    expect([response!.status, wasRead()]).toEqual([422, false]);
   });
 });

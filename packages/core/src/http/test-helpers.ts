@@ -92,6 +92,16 @@ export async function call(byokit: Byokit, method: string, url: string, options:
   };
 }
 
+/** A request body that records whether anyone read it: for the checks that must refuse a body unread. */
+export function watchedBody(): { body: ByokitRequest['body']; wasRead: () => boolean } {
+  let read = false;
+  const stream = (async function* () {
+    read = true;
+    yield new Uint8Array(1);
+  })();
+  return { body: { kind: 'stream', stream }, wasRead: () => read };
+}
+
 /** Starts a streamed chat as an adapter would, reads its first chunk, then goes away as a client does. */
 export async function streamThenLeave(byokit: Byokit, principal: Principal, body: unknown): Promise<void> {
   const controller = new AbortController();
