@@ -389,6 +389,21 @@ describe('Anthropic errors', () => {
     expect(expected(error.details.retryAfterSeconds)).toBe(true);
   });
 
+  // An account that cannot pay: only the key's owner can put it right, and retrying never does.
+  it.each([
+    [
+      400,
+      'invalid_request_error',
+      'Your credit balance is too low to access the Anthropic API. Please go to Plans & Billing to upgrade or purchase credits.',
+    ],
+    [402, 'billing_error', 'There is an issue with your billing or payment information.'],
+  ])('maps an account out of credit (HTTP %i %s) to provider_key_rejected, its words kept', async (status, type, message) => {
+    const server = await replay({ status, json: { type: 'error', error: { type, message } } });
+    const error = await rejection(clientFor(server).complete(request, { key: secret }));
+    expect(error.code).toBe('provider_key_rejected');
+    expect(error.message).toBe(`The Anthropic API refused the key: ${message}`);
+  });
+
   it('maps a 529 overloaded to provider_unavailable', async () => {
     const server = await replay({ status: 529, json: { type: 'error', error: { type: 'overloaded_error', message: 'Overloaded' } } });
     const error = await rejection(clientFor(server).complete(request, { key: secret }));
@@ -423,6 +438,7 @@ describe('Anthropic errors', () => {
     ['authentication_error', 'provider_key_rejected'],
     ['permission_error', 'provider_key_rejected'],
     ['timeout_error', 'provider_timeout'],
+    ['billing_error', 'provider_key_rejected'],
     ['invalid_request_error', 'provider_error'],
     ['an_error_type_from_the_future', 'provider_error'],
   ])('maps a mid-stream %s event to %s', async (type, code) => {

@@ -34,10 +34,23 @@ const KNOWN_ERROR_TYPES: ReadonlySet<string> = new Set<AnthropicErrorType>([
 
 const isKnownErrorType = (type: string): type is AnthropicErrorType => KNOWN_ERROR_TYPES.has(type);
 
+/**
+ * An account that cannot pay: `billing_error` (HTTP 402, "an issue with your billing or payment information"), and
+ * the refusal Anthropic actually sends an account out of credit, a 400 `invalid_request_error` "Your credit
+ * balance is too low to access the Anthropic API" (anthropics/claude-code#4208, #66297 and many more). Like a
+ * refused key, only its owner can put it right, and retrying never does: so it is `provider_key_rejected`, which
+ * says whose key it was (the OpenAI client treats `insufficient_quota` alike).
+ */
+function isBillingRefusal(type: string, message: string | null | undefined): boolean {
+  return type === 'billing_error' || (type === 'invalid_request_error' && /credit balance is too low/i.test(message ?? ''));
+}
+
 /** Reads Anthropic's error body for ProviderHttp, which scrubs the message and maps the HTTP status. */
 export function readAnthropicError(body: unknown): UpstreamErrorInfo {
   const parsed = anthropicErrorSchema.safeParse(body);
-  return parsed.success && parsed.data.error.message ? { message: parsed.data.error.message } : {};
+  if (!parsed.success) return {};
+  const { type, message } = parsed.data.error;
+  return { ...(message && { message }), ...(isBillingRefusal(type, message) && { keyRejected: true }) };
 }
 
 /**
@@ -58,8 +71,9 @@ export function anthropicErrorCode(type: string): ErrorCode {
       return 'provider_key_rejected';
     case 'timeout_error':
       return 'provider_timeout';
-    case 'invalid_request_error':
     case 'billing_error':
+      return 'provider_key_rejected';
+    case 'invalid_request_error':
     case 'not_found_error':
     case 'request_too_large':
       return 'provider_error';
@@ -72,11 +86,8 @@ export function anthropicErrorCode(type: string): ErrorCode {
 
 /** An Anthropic error body or event as a ByokitError, its message scrubbed of anything like a key. */
 export function anthropicErrorToByokitError(body: AnthropicErrorBody): ByokitError {
-  return new ByokitError(
-    anthropicErrorCode(body.error.type),
-    `The Anthropic API reported an error: ${upstreamText(body.error.message || body.error.type)}`,
-    {
-      provider: 'anthropic',
-    },
-  );
+  const code = isBillingRefusal(body.error.type, body.error.message) ? 'provider_key_rejected' : anthropicErrorCode(body.error.type);
+  return new ByokitError(code, `The Anthropic API reported an error: ${upstreamText(body.error.message || body.error.type)}`, {
+    provider: 'anthropic',
+  });
 }
