@@ -79,6 +79,11 @@ export class ByokitError extends Error {
   }
 }
 
+/** `validation_failed` for one field, its message also its issue's: the contract gives that code `issues`. */
+export function invalidField(path: string, message: string, details: Omit<ByokitErrorDetails, 'issues'> = {}): ByokitError {
+  return new ByokitError('validation_failed', message, { ...details, issues: [{ path, message }] });
+}
+
 /** True for a {@link ByokitError} from any copy of this package. */
 export function isByokitError(value: unknown): value is ByokitError {
   return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[BRAND] === true;

@@ -150,9 +150,7 @@ function decodedSegment(segment: string): string | undefined {
 function pathParams(route: Route<any, any, any>, match: RouteMatch): Record<string, string> {
   if (match.undecodable !== undefined) {
     const message = 'not valid percent-encoding: each % must begin an escape of UTF-8, such as %20';
-    throw new ByokitError('validation_failed', `The request path is not valid: ${match.undecodable}: ${message}`, {
-      issues: [{ path: match.undecodable, message }],
-    });
+    throw validationFailed([{ path: match.undecodable, message }], 'path');
   }
   return route.params ? validate(route.params, match.params, 'path') : match.params;
 }

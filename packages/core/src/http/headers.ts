@@ -1,4 +1,4 @@
-import { scrubSecrets } from '../keys/scrub-secrets.js';
+import { holdsSecret } from '../keys/scrub-secrets.js';
 import type { RequestHeaders } from './types.js';
 
 /** One header's value from either header form; the first one when a header is repeated. */
@@ -17,5 +17,5 @@ const SANE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
  */
 export function requestIdOf(headers: RequestHeaders): string {
   const sent = headerValue(headers, 'x-request-id');
-  return sent !== undefined && SANE_REQUEST_ID.test(sent) && scrubSecrets(sent) === sent ? sent : crypto.randomUUID();
+  return sent !== undefined && SANE_REQUEST_ID.test(sent) && !holdsSecret(sent) ? sent : crypto.randomUUID();
 }

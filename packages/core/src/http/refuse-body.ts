@@ -1,4 +1,4 @@
-import { ByokitError } from '../errors.js';
+import { invalidField } from '../errors.js';
 import { readAtMost } from '../bytes.js';
 import { headerValue } from './headers.js';
 import type { ByokitRequest } from './types.js';
@@ -17,9 +17,8 @@ export async function refuseBody(request: ByokitRequest, queryNames: readonly st
       queryNames.length > 0
         ? `send ${queryNames.join(', ')} in the query string (?${queryNames[0]}=…), not in a body`
         : 'send the request without one';
-    const message = `This route takes no request body: ${where}.`;
     // An empty path is the body itself (ValidationIssue).
-    throw new ByokitError('validation_failed', message, { issues: [{ path: '', message }] });
+    throw invalidField('', `This route takes no request body: ${where}.`);
   }
 }
 

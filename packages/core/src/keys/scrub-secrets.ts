@@ -72,6 +72,11 @@ export function scrubSecrets(text: string): string {
   return result;
 }
 
+/** True when `text` holds something {@link scrubSecrets} would redact: a key, or a piece of one, in the wrong place. */
+export function holdsSecret(text: string): boolean {
+  return scrubSecrets(text) !== text;
+}
+
 /** The shortest piece of a key that counts as the key (spec/security.md's canary rule: any 8 characters of it). */
 const KEY_PIECE = 8;
 

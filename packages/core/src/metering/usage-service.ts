@@ -1,4 +1,4 @@
-import { ByokitError } from '../errors.js';
+import { invalidField } from '../errors.js';
 import type { Storage } from '../storage/storage.js';
 import { USAGE_GROUPINGS, type UsageGroupBy, type UsagePage, type UsageSummary } from './usage-record.js';
 
@@ -35,18 +35,18 @@ export class UsageService {
     for (const name of ['from', 'to'] as const) {
       const value: unknown = request[name];
       if (value !== undefined && !(value instanceof Date && !Number.isNaN(value.getTime()))) {
-        throw invalid(name, `\`${name}\` must be a valid Date.`);
+        throw invalidField(name, `\`${name}\` must be a valid Date.`);
       }
     }
     if (request.groupBy !== undefined && !USAGE_GROUPINGS.includes(request.groupBy)) {
-      throw invalid('groupBy', `\`groupBy\` must be one of ${USAGE_GROUPINGS.join(', ')}.`);
+      throw invalidField('groupBy', `\`groupBy\` must be one of ${USAGE_GROUPINGS.join(', ')}.`);
     }
     const to = request.to ?? this.now();
     // The month of the window's last instant: a `to` alone ends the window there (the start of its own month
     // would make `to: 2026-12-01` an empty window, refused), and with neither it is the current month.
     const from = request.from ?? monthStart(new Date(to.getTime() - 1));
     if (!(from < to)) {
-      throw invalid(
+      throw invalidField(
         'from',
         request.to === undefined ? '`from` must be before `to`, which is now when not given.' : '`from` must be before `to`.',
       );
@@ -66,15 +66,12 @@ export class UsageService {
       return await this.storage.listUsage({ userId, limit, ...(cursor !== undefined && { cursor }) });
     } catch (error) {
       if (cursor !== undefined && error instanceof TypeError) {
-        throw invalid('cursor', 'cursor is not one this API gave: pass next_cursor of the previous page as it is.');
+        throw invalidField('cursor', 'cursor is not one this API gave: pass next_cursor of the previous page as it is.');
       }
       throw error;
     }
   }
 }
-
-/** A `validation_failed` naming its field in `issues`, as the contract requires of that code. */
-const invalid = (path: string, message: string) => new ByokitError('validation_failed', message, { issues: [{ path, message }] });
 
 /** The first instant of `at`'s month, UTC. */
 export function monthStart(at: Date): Date {

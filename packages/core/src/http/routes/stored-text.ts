@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { scrubSecrets } from '../../keys/scrub-secrets.js';
+import { holdsSecret } from '../../keys/scrub-secrets.js';
 
 const WELL_FORMED = 'The text must be well-formed Unicode (no lone surrogates), which alone can be stored as written.';
 
@@ -27,7 +27,7 @@ export function storedText(maxLength: number) {
  * provider key is a key pasted in the wrong place: refused, as it would be stored (a budget's owner) in plain text.
  */
 export const userIdText = storedText(200).refine(
-  (userId) => scrubSecrets(userId) === userId,
+  (userId) => !holdsSecret(userId),
   'This looks like a provider API key, not a user id; it was not stored.',
 );
 

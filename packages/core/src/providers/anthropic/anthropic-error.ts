@@ -58,7 +58,8 @@ export function readAnthropicError(body: unknown): UpstreamErrorInfo {
  * event after HTTP 200 (https://docs.anthropic.com/en/api/errors: "errors can occur after returning a 200
  * response"), or an error body a proxy sent with 200.
  */
-export function anthropicErrorCode(type: string): ErrorCode {
+export function anthropicErrorCode(type: string, message?: string): ErrorCode {
+  if (isBillingRefusal(type, message)) return 'provider_key_rejected';
   if (!isKnownErrorType(type)) return 'provider_error';
   switch (type) {
     case 'overloaded_error':
@@ -86,8 +87,11 @@ export function anthropicErrorCode(type: string): ErrorCode {
 
 /** An Anthropic error body or event as a ByokitError, its message scrubbed of anything like a key. */
 export function anthropicErrorToByokitError(body: AnthropicErrorBody): ByokitError {
-  const code = isBillingRefusal(body.error.type, body.error.message) ? 'provider_key_rejected' : anthropicErrorCode(body.error.type);
-  return new ByokitError(code, `The Anthropic API reported an error: ${upstreamText(body.error.message || body.error.type)}`, {
-    provider: 'anthropic',
-  });
+  return new ByokitError(
+    anthropicErrorCode(body.error.type, body.error.message),
+    `The Anthropic API reported an error: ${upstreamText(body.error.message || body.error.type)}`,
+    {
+      provider: 'anthropic',
+    },
+  );
 }

@@ -1,4 +1,4 @@
-import { ByokitError } from '../../errors.js';
+import { invalidField } from '../../errors.js';
 import type { MappedRequest, ProviderChatRequest } from '../provider-types.js';
 import type { AnthropicMessage, AnthropicRequestBody } from './anthropic-api.js';
 import { anthropicConversationProblem } from './anthropic-conversation.js';
@@ -48,7 +48,7 @@ export function convertToAnthropicRequest(request: ProviderChatRequest, stream: 
 
   const problem = anthropicConversationProblem(request.messages, request.model);
   if (problem !== undefined) {
-    throw new ByokitError('validation_failed', problem, { provider: 'anthropic', issues: [{ path: 'messages', message: problem }] });
+    throw invalidField('messages', problem, { provider: 'anthropic' });
   }
   trimFinalAssistant(messages, warnings);
 

@@ -1,6 +1,6 @@
 import type { ChatMessage, MappedRequest, ProviderChatRequest } from '../provider-types.js';
 import type { GoogleContent, GoogleRequestBody } from './google-api.js';
-import { ByokitError } from '../../errors.js';
+import { invalidField } from '../../errors.js';
 import { googleConversationProblem } from './google-conversation.js';
 import { GOOGLE_LIMITS } from './google-limits.js';
 
@@ -22,7 +22,7 @@ import { GOOGLE_LIMITS } from './google-limits.js';
 export function convertToGoogleRequest(request: ProviderChatRequest): MappedRequest<GoogleRequestBody> {
   const problem = googleConversationProblem(request.messages, request.model);
   if (problem !== undefined) {
-    throw new ByokitError('validation_failed', problem, { provider: 'google', issues: [{ path: 'messages', message: problem }] });
+    throw invalidField('messages', problem, { provider: 'google' });
   }
   const warnings: string[] = [];
   const systemTexts: string[] = [];
