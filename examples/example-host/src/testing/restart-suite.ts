@@ -29,6 +29,19 @@ async function login(base: string, username: string, password: string) {
   return { authorization: `Bearer ${((await response.json()) as { access_token: string }).access_token}` };
 }
 
+/** Starts the example, and expects the user's Anthropic key to be there and to open: what a restart must keep. */
+async function expectKeyKept(example: ExampleServer, environment: Record<string, string>, email: string) {
+  const server = await start(example, environment);
+  try {
+    const status = await (
+      await fetch(`${server.base}/users/me/api-key-status`, { headers: await login(server.base, email, 'a-long-password') })
+    ).json();
+    expect(status).toMatchObject({ has_anthropic_key: true });
+  } finally {
+    await server.stop();
+  }
+}
+
 /** Everything the example keeps survives a stop and a start, on PGlite and (with DATABASE_URL) a real PostgreSQL. */
 export function describeRestart(example: ExampleServer): void {
   const databases: Array<[string, () => Promise<Record<string, string>>]> = [['the embedded database (PGlite)', async () => ({})]];
@@ -128,17 +141,7 @@ export function describeRestart(example: ExampleServer): void {
 
       // The refused start closed what it had opened: on PGlite, a folder lock still held by this process would
       // refuse this start.
-      const second = await start(example, { ...environment, ...keyring });
-      try {
-        const status = await (
-          await fetch(`${second.base}/users/me/api-key-status`, {
-            headers: await login(second.base, 'keeper@example.com', 'a-long-password'),
-          })
-        ).json();
-        expect(status).toMatchObject({ has_anthropic_key: true });
-      } finally {
-        await second.stop();
-      }
+      await expectKeyKept(example, { ...environment, ...keyring }, 'keeper@example.com');
     }, 60_000);
 
     it('after a rotation to a new key, a start whose keyring file lacks it says to put it first in that file, and starts once it is', async () => {
@@ -174,17 +177,7 @@ export function describeRestart(example: ExampleServer): void {
       expect((refusal as Error).message).toContain('put the new key in it first, as primary');
 
       writeFileSync(keyringPath, `${rotated}\n`);
-      const second = await start(example, environment);
-      try {
-        const status = await (
-          await fetch(`${second.base}/users/me/api-key-status`, {
-            headers: await login(second.base, 'rotator@example.com', 'a-long-password'),
-          })
-        ).json();
-        expect(status).toMatchObject({ has_anthropic_key: true });
-      } finally {
-        await second.stop();
-      }
+      await expectKeyKept(example, environment, 'rotator@example.com');
     }, 60_000);
 
     it('refuses to start when a step after byokit fails (an unreadable token secret), and starts again in the same process once it is fixed', async () => {
