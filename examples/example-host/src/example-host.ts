@@ -179,13 +179,23 @@ interface FirstAdmin {
 
 /**
  * Creates the first admin if it is missing. FIRST_SUPERUSER_PASSWORD only ever sets the password of the admin
- * a start creates; when that admin already has another one, the start says so rather than leave a login
- * failing for no stated reason (neither password is logged: one is the operator's, the other was shown once).
+ * a start creates; when that admin already has another one, or the email is an ordinary user's, the start says
+ * so rather than leave a login failing, or an admin missing, for no stated reason (neither password is logged:
+ * one is the operator's, the other was shown once).
  */
 async function createFirstSuperuser(users: UserDirectory, config: ServerConfig, logger: Logger): Promise<FirstAdmin> {
   const email = config.firstSuperuser;
   const nothing: FirstAdmin = { announce: () => {}, undo: async () => {} };
-  if (await users.exists(email)) {
+  const existing = await users.findByEmail(email);
+  if (existing) {
+    // Never promoted: whoever signed up first with this email would become an admin by a restart.
+    if (!existing.is_superuser) {
+      logger.warn(
+        { email },
+        `FIRST_SUPERUSER is ${email}, a user who signed up and is not an admin: not made one. Set FIRST_SUPERUSER to an email no one uses, and the next start creates that admin.`,
+      );
+      return nothing;
+    }
     if (config.firstSuperuserPassword !== undefined && !(await users.authenticate(email, config.firstSuperuserPassword))) {
       logger.warn(
         { email },

@@ -76,7 +76,10 @@ export class UserDirectory {
     await this.database.query(`DELETE FROM ${this.#table} WHERE id = $1`, [id]);
   }
 
-  async exists(email: string): Promise<boolean> {
-    return (await this.database.query(`SELECT 1 FROM ${this.#table} WHERE email = $1`, [email.trim().toLowerCase()])).length > 0;
+  async findByEmail(email: string): Promise<User | null> {
+    const rows = await this.database.query<User>(`SELECT id, email, full_name, is_superuser FROM ${this.#table} WHERE email = $1`, [
+      email.trim().toLowerCase(),
+    ]);
+    return rows[0] ?? null;
   }
 }

@@ -109,6 +109,32 @@ export function describeServerStart(example: ExampleServer): void {
       expect((await logIn(port, 'admin@example.com', 'the-first-password')).status).toBe(200);
     });
 
+    it('does not make an admin of a user who signed up with the FIRST_SUPERUSER email, and says so at start', async () => {
+      const dataDirectory = mkdtempSync(join(tmpdir(), 'byokit-start-'));
+      const first = await startServer(example.serverPath, { BYOKIT_DATA_DIR: dataDirectory, FIRST_SUPERUSER_PASSWORD: 'admin-password' });
+      const signup = await fetch(`http://127.0.0.1:${first.port}/v2/users/signup`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ email: 'early@example.com', password: 'early-password' }),
+      });
+      expect(signup.status).toBe(200);
+      await stopLast();
+
+      const { port, output } = await startServer(example.serverPath, {
+        BYOKIT_DATA_DIR: dataDirectory,
+        FIRST_SUPERUSER: 'early@example.com',
+        FIRST_SUPERUSER_PASSWORD: 'another-password',
+      });
+      expect(output()).toMatch(/FIRST_SUPERUSER is early@example.com, a user who signed up and is not an admin: not made one/);
+      expect(output()).not.toContain('another-password');
+      const login = await logIn(port, 'early@example.com', 'early-password');
+      const { access_token } = (await login.json()) as { access_token: string };
+      const adminRoute = await fetch(`http://127.0.0.1:${port}/v2/admin/api-key-status`, {
+        headers: { authorization: `Bearer ${access_token}` },
+      });
+      expect(adminRoute.status).toBe(403);
+    });
+
     it.each([
       ['a key of the wrong length', 'k1:AAAA'],
       ['a low-entropy key', `k1:${Buffer.alloc(32).toString('base64url')}`],
