@@ -19,7 +19,7 @@ import type { UsageStatus } from '../metering/usage-record.js';
 import { assertWithinLimits, type ProviderLimits } from './chat-limits.js';
 import { DEFAULT_MAX_TOKENS, type ChatCompletion, type ChatCompletionChunk, type ChatCompletionRequest } from './chat-schemas.js';
 import { latestUsage, usageBody } from './chat-usage.js';
-import type { Cancellation } from '../http/request-abort.js';
+import { onAbort, type Cancellation } from '../http/request-abort.js';
 import { scrubKnownSecret } from '../keys/scrub-secrets.js';
 
 /** A complete answer, with whose key paid and the parameters the model refused (left out of the call). */
@@ -135,7 +135,29 @@ export class ChatService {
       settle('error', {});
       throw callerError(first.value.error, call.resolved);
     }
-    return { keySource: call.resolved.source, ignoredParameters: call.ignored, chunks: chunksOf(call, first, iterator, settle, signal) };
+    // A generator that was never started runs none of its code when it is ended (its `finally` included), so a
+    // consumer that leaves before its first chunk (a fetch body cancelled unread) would leave the call unrecorded
+    // and its budget hold counting for 15 minutes. Until the chunks are read, the caller's abort ends the call.
+    let reading = false;
+    const stopListening = signal
+      ? onAbort(signal, () => {
+          if (reading) return;
+          reading = true;
+          void iterator.return?.();
+          settle('aborted', !first.done && first.value.type === 'usage' ? first.value.usage : {});
+        })
+      : () => {};
+    const begin = () => {
+      if (reading) return false;
+      reading = true;
+      stopListening();
+      return true;
+    };
+    return {
+      keySource: call.resolved.source,
+      ignoredParameters: call.ignored,
+      chunks: chunksOf(call, first, iterator, settle, signal, begin),
+    };
   }
 
   private async prepare(userId: string, request: ChatCompletionRequest): Promise<PreparedCall> {
@@ -188,7 +210,10 @@ async function* chunksOf(
   iterator: AsyncIterator<ProviderStreamEvent>,
   settle: (status: UsageStatus, usage: TokenUsage) => void,
   signal: Cancellation | undefined,
+  begin: () => boolean,
 ): AsyncGenerator<ChatCompletionChunk> {
+  // The caller went away before this started: the call was ended and recorded then.
+  if (!begin()) throw signal?.reason ?? new Error('The stream was left before it was read.');
   const { id, created, model, model_id, provider } = call.identity;
   // Each chunk built field by field: a spread per chunk costs more than the rest of making it (docs/performance.md).
   const chunk = (choices: ChatCompletionChunk['choices']): ChatCompletionChunk => ({

@@ -4,7 +4,7 @@ import { fakeProviderKey } from '../keys/fake-keys.js';
 import type { UsageRecord } from '../metering/usage-record.js';
 import { parseUsd, PICO_DECIMALS } from '../metering/usd.js';
 import type { ChatCompletionRequest } from './chat-schemas.js';
-import { alice, call, mockProvidersForFile, streamThenLeave, testByokit } from '../http/test-helpers.js';
+import { admin, alice, call, mockProvidersForFile, streamThenLeave, testByokit } from '../http/test-helpers.js';
 import type { ByokitOptions } from '../byokit.js';
 import type { Storage } from '../storage/storage.js';
 import { findKeyLeaks } from '../testing/leak-check.js';
@@ -159,5 +159,42 @@ describe('usage records of chat calls', () => {
     await byokit.chat(alice, hello(), { requestId: 'job-42' });
     const [record] = await recordsOf(storage, 1);
     expect(record).toMatchObject({ status: 'ok', requestId: 'job-42', userId: alice.userId });
+  });
+});
+
+describe('usage records of streams that end before their first chunk is read', () => {
+  /** Starts a streamed chat as an adapter would, then goes away before reading a chunk (a fetch body cancelled unread). */
+  async function leaveBeforeFirstChunk(byokit: Awaited<ReturnType<typeof setUp>>['byokit'], url: string, body: unknown) {
+    const controller = new AbortController();
+    const response = await byokit.handle({
+      method: 'POST',
+      url,
+      headers: { 'content-type': 'application/json' },
+      body: { kind: 'stream', stream: [new TextEncoder().encode(JSON.stringify(body))] },
+      authenticate: () => alice,
+      signal: controller.signal,
+    });
+    expect(response!.status).toBe(200);
+    const iterator = (response!.body as AsyncIterable<string>)[Symbol.asyncIterator]();
+    controller.abort();
+    await iterator.return?.();
+  }
+
+  it.each([
+    ['/llm/chat/completions', hello({ stream: true })],
+    ['/openai/v1/chat/completions', { model: 'claude-sonnet-4-5', messages: [{ role: 'user', content: 'Hello!' }], stream: true }],
+  ])('records the call on %s as aborted, with the prompt tokens already reported, and ends its budget hold', async (url, body) => {
+    const { byokit, storage } = await setUp();
+    await call(byokit, 'PUT', `/admin/users/${alice.userId}/budget`, { principal: admin, body: { monthly_limit_usd: '100' } });
+    mock.setChunkGapMs(50);
+    await leaveBeforeFirstChunk(byokit, url, body);
+    await mock.waitForRequest((request) => request.provider === 'anthropic' && request.aborted);
+    const [record] = await recordsOf(storage, 1);
+    expect(record!.status).toBe('aborted');
+    // message_start, read before the answer began, reported the prompt: it was served, so it is billed.
+    expect(record!.inputTokens).toBeGreaterThan(0);
+    await byokit.close();
+    const budget = await call(byokit, 'GET', '/users/me/budget', { principal: alice });
+    expect(budget!.json).toMatchObject({ reserved_usd: '0', spent_usd: expect.not.stringMatching(/^0\.0+$/) });
   });
 });
