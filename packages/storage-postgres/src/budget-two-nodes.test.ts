@@ -27,22 +27,24 @@ function usd(amount: bigint): string {
   return fraction === '' ? `${amount / PICO_PER_USD}` : `${amount / PICO_PER_USD}.${fraction}`;
 }
 
-// Claude Sonnet 4.5, the user guide's model: $3 per million input tokens, $15 per million output tokens
-// (core's built-in catalog), so 3,000,000 and 15,000,000 pico-dollars a token.
+// Claude Sonnet 4.5, the user guide's model: $3 per million input tokens, $3.75 per million written to the
+// cache, $15 per million output tokens (core's built-in catalog), so 3,000,000, 3,750,000 and 15,000,000
+// pico-dollars a token.
 const SONNET_4_5 = '564e8710-43a9-406f-b0ab-e8d651a33e82';
 const INPUT_PER_TOKEN = pico('3') / 1_000_000n;
+const CACHE_WRITE_PER_TOKEN = pico('3.75') / 1_000_000n;
 const OUTPUT_PER_TOKEN = pico('15') / 1_000_000n;
 
 // The worst case byokit holds (docs/http-api.md, "Budgets: decisions"): the prompt at one token per character
-// plus 8 per message, and max_tokens at the output price. 4 + 8 = 12 prompt tokens and 30 output tokens:
-// 36 + 450 = 486 µ$.
+// plus 8 per message at the highest prompt price (the cache write's), and max_tokens at the output price.
+// 4 + 8 = 12 prompt tokens and 30 output tokens: 45 + 450 = 495 µ$.
 const PROMPT = 'Hey!';
 const MAX_TOKENS = 30;
-const HOLD = BigInt(PROMPT.length + 8) * INPUT_PER_TOKEN + BigInt(MAX_TOKENS) * OUTPUT_PER_TOKEN;
+const HOLD = BigInt(PROMPT.length + 8) * CACHE_WRITE_PER_TOKEN + BigInt(MAX_TOKENS) * OUTPUT_PER_TOKEN;
 
 // What the mock reports, whatever is asked (core/fixtures/anthropic/anthropic-text.json and .chunks.txt): 12
-// input tokens, and 29 output tokens in a complete answer (36 + 435 = 471 µ$) or 30 in a stream (486 µ$,
-// the hold to the pico-dollar). The answers' own usage is checked against these below.
+// input tokens, and 29 output tokens in a complete answer (36 + 435 = 471 µ$) or 30 in a stream (36 + 450 =
+// 486 µ$). The answers' own usage is checked against these below.
 const ANSWER = { promptTokens: 12, completionTokens: 29 };
 const STREAM = { promptTokens: 12, completionTokens: 30 };
 const costOf = (usage: { promptTokens: number; completionTokens: number }) =>
@@ -212,20 +214,20 @@ describe.runIf(databaseUrl)('a user racing 200 calls at the budget edge through 
     });
   }
 
-  it('lets exactly 25 of 200 racing calls through at a $0.01215 budget, refuses the other 175 with 402, and spends $0.011775', async () => {
-    // Room for 25 worst cases (25 × 486 µ$); 25 real answers cost 25 × 471 = 11,775 µ$. The count is exact
-    // whatever the timing: a refusal saw spent + held > limit − 486 µ$, and each call let through counts at
-    // most 486 µ$, so at least 25 got in; and 26 answers would spend 12,246 µ$, over the limit.
-    const limit = 25n * HOLD;
-    expect([HOLD, costOf(ANSWER), limit]).toEqual([pico('0.000486'), pico('0.000471'), pico('0.01215')]);
-    expect(limit / costOf(ANSWER)).toBe(25n);
-    // Without the hold, all 200 would be answered: 200 × 471 µ$ = $0.0942, 7.75 times the limit.
-    expect(BigInt(CALLS) * costOf(ANSWER)).toBeGreaterThan(7n * limit);
+  it('lets exactly 20 of 200 racing calls through at a $0.0099 budget, refuses the other 180 with 402, and spends $0.00942', async () => {
+    // Room for 20 worst cases (20 × 495 µ$); 20 real answers cost 20 × 471 = 9,420 µ$. The count is exact
+    // whatever the timing: a refusal saw spent + held > limit − 495 µ$, and each call let through counts at
+    // most 495 µ$, so at least 20 got in; and a 21st would need at least 9,420 + 495 = 9,915 µ$, over the limit.
+    const limit = 20n * HOLD;
+    expect([HOLD, costOf(ANSWER), limit]).toEqual([pico('0.000495'), pico('0.000471'), pico('0.0099')]);
+    expect(20n * costOf(ANSWER) + HOLD).toBeGreaterThan(limit);
+    // Without the hold, all 200 would be answered: 200 × 471 µ$ = $0.0942, 9.5 times the limit.
+    expect(BigInt(CALLS) * costOf(ANSWER)).toBeGreaterThan(9n * limit);
 
     const race = await raceAtTheEdge(limit, false);
 
-    expect(race.accepted).toHaveLength(25);
-    expect(race.refused).toHaveLength(175);
+    expect(race.accepted).toHaveLength(20);
+    expect(race.refused).toHaveLength(180);
     for (const answer of race.accepted) {
       const { usage } = JSON.parse(answer.text) as { usage: Record<string, unknown> };
       expect(usage).toMatchObject({ prompt_tokens: 12, completion_tokens: 29, key_source: 'system' });
@@ -233,37 +235,39 @@ describe.runIf(databaseUrl)('a user racing 200 calls at the budget edge through 
     }
     race.refused.forEach(expectBudgetRefusal);
     // A refused call never reached the provider.
-    expect(mock.requests.filter((request) => request.path === '/v1/messages')).toHaveLength(25);
+    expect(mock.requests.filter((request) => request.path === '/v1/messages')).toHaveLength(20);
 
     // Spent + held, as the user saw it on either node during the race, never passed the limit.
     expect(race.watched.length).toBeGreaterThan(0);
     for (const sample of race.watched) expect(sample).toBeLessThanOrEqual(limit);
 
     // One record per answer, all ok, within the limit; no hold left behind.
-    expect(race.records).toHaveLength(25);
+    expect(race.records).toHaveLength(20);
     expect(race.records.every((record) => record.status === 'ok')).toBe(true);
-    expect(race.recordedSpend).toBe(pico('0.011775'));
+    expect(race.recordedSpend).toBe(pico('0.00942'));
     expect(race.recordedSpend).toBeLessThanOrEqual(limit);
     expect(race.reservationsLeft).toBe(0);
 
-    // Any node, even one started afterwards, shows the same, and refuses the next call: 375 µ$ are left,
+    // Any node, even one started afterwards, shows the same, and refuses the next call: 480 µ$ are left,
     // less than one worst case.
     const later = await startNode();
     expect(await budgetOf(later, race.userId)).toMatchObject({
-      monthly_limit_usd: '0.01215',
+      monthly_limit_usd: '0.0099',
       applies_to: 'all',
-      spent_usd: '0.011775',
+      spent_usd: '0.009420',
       reserved_usd: '0',
-      remaining_usd: '0.000375',
+      remaining_usd: '0.000480',
     });
     const body = { model_id: SONNET_4_5, messages: [{ role: 'user', content: PROMPT }], max_tokens: MAX_TOKENS };
     expectBudgetRefusal(await later.call('POST', '/llm/chat/completions', race.userId, body));
   });
 
-  it('streams exactly 20 of 200 racing streamed calls at a $0.00972 budget, spending it to the last pico-dollar and not one more', async () => {
-    // A streamed answer costs its worst case exactly (486 µ$), so 20 fit a limit of 20 × 486 µ$ and the 21st never.
+  it('streams exactly 20 of 200 racing streamed calls at a $0.0099 budget, and spends $0.00972', async () => {
+    // A streamed answer costs 486 µ$ and holds 495 µ$, so 20 fit a limit of 20 × 495 µ$, and a 21st would need
+    // at least 20 × 486 + 495 = 10,215 µ$.
     const limit = 20n * HOLD;
-    expect([costOf(STREAM), limit]).toEqual([HOLD, pico('0.00972')]);
+    expect([costOf(STREAM), limit]).toEqual([pico('0.000486'), pico('0.0099')]);
+    expect(20n * costOf(STREAM) + HOLD).toBeGreaterThan(limit);
 
     const race = await raceAtTheEdge(limit, true);
 
@@ -288,14 +292,14 @@ describe.runIf(databaseUrl)('a user racing 200 calls at the budget edge through 
     for (const sample of race.watched) expect(sample).toBeLessThanOrEqual(limit);
     expect(race.records).toHaveLength(20);
     expect(race.records.every((record) => record.status === 'ok')).toBe(true);
-    expect(race.recordedSpend).toBe(limit);
+    expect(race.recordedSpend).toBe(pico('0.00972'));
     expect(race.reservationsLeft).toBe(0);
 
     const later = await startNode();
     expect(await budgetOf(later, race.userId)).toMatchObject({
       spent_usd: '0.009720',
       reserved_usd: '0',
-      remaining_usd: '0.000000',
+      remaining_usd: '0.000180',
     });
   });
 });

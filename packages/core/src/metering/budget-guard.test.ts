@@ -2,6 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { BUILT_IN_MODELS, USER_GUIDE_SONNET_4_5_ID } from '../catalog/built-in-models.js';
 import { utf8Length } from '../bytes.js';
 import { worstCaseCostUsd } from './budget-guard.js';
+import { costOf } from './cost.js';
+import { parseUsd, PICO_DECIMALS } from './usd.js';
 
 const sonnet = BUILT_IN_MODELS.find((model) => model.id === USER_GUIDE_SONNET_4_5_ID)!;
 
@@ -23,8 +25,8 @@ describe('worst case held against a budget', () => {
     }
   });
 
-  it('holds max_tokens at the output price plus the prompt bytes and 8 per message at the input price', () => {
-    // Sonnet 4.5: $3 per million input tokens, $15 per million output tokens.
+  it('holds max_tokens at the output price plus the prompt bytes and 8 per message at the highest prompt price', () => {
+    // Sonnet 4.5: $3 per million input tokens, $3.75 per million written to the cache, $15 per million output tokens.
     const request = {
       model: sonnet.model,
       messages: [
@@ -33,13 +35,30 @@ describe('worst case held against a budget', () => {
       ],
       maxTokens: 100,
     };
-    // (9 + 8 + 20 + 8) × 3 + 100 × 15 = 135 + 1500 micro-dollars.
-    expect(worstCaseCostUsd(sonnet, request)).toBe('0.001635');
+    // (9 + 8 + 20 + 8) × 3.75 + 100 × 15 = 168.75 + 1500 micro-dollars.
+    expect(worstCaseCostUsd(sonnet, request)).toBe('0.00166875');
   });
 
   it('holds nothing for a model without prices', () => {
     expect(
       worstCaseCostUsd({ ...sonnet, pricing: null }, { model: sonnet.model, messages: [{ role: 'user', content: 'hi' }], maxTokens: 10 }),
     ).toBe('0');
+  });
+
+  it('holds at least what a prompt costs when the provider writes all of it to its cache, at a price above the input price', () => {
+    // OpenAI caches long prompts on its own, without being asked, and bills the writes at 1.25× the input
+    // price from GPT-5.6 on (cache_write_tokens); Anthropic's cache writes cost 1.25× too.
+    const written = BUILT_IN_MODELS.filter((model) => {
+      const pricing = model.pricing;
+      return pricing?.cacheWritePerMTokUsd !== undefined && parseUsd(pricing.cacheWritePerMTokUsd) > parseUsd(pricing.inputPerMTokUsd);
+    });
+    expect(written.map((model) => model.provider)).toEqual(expect.arrayContaining(['anthropic', 'openai']));
+    const content = 'x'.repeat(4096);
+    for (const model of written) {
+      const request = { model: model.model, messages: [{ role: 'user' as const, content }], maxTokens: 100 };
+      const promptTokens = utf8Length(content) + 8;
+      const billed = costOf({ inputTokens: promptTokens, cacheWriteTokens: promptTokens, outputTokens: 100 }, model.pricing)!;
+      expect(parseUsd(worstCaseCostUsd(model, request), PICO_DECIMALS), model.model).toBeGreaterThanOrEqual(billed.costPico);
+    }
   });
 });

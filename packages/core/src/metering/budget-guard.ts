@@ -1,11 +1,12 @@
 import type { CatalogModel } from '../catalog/model.js';
 import { ByokitError } from '../errors.js';
-import type { ProviderChatRequest } from '../providers/provider-types.js';
+import type { ProviderChatRequest, TokenUsage } from '../providers/provider-types.js';
 import type { KeySource } from '../resolve/key-resolver.js';
 import type { Storage } from '../storage/storage.js';
 import type { BudgetHold } from './budget.js';
 import { utf8Length } from '../bytes.js';
 import { costOf } from './cost.js';
+import { parseUsd } from './usd.js';
 import { monthOf } from './usage-service.js';
 
 /** A hold outlives any call (the provider timeout is 10 minutes by default); after this, a crashed node's hold stops counting. */
@@ -51,11 +52,22 @@ export class BudgetGuard {
 
 /**
  * The most a call can cost: every output token it may generate (`max_tokens`) at the output price, and its
- * prompt counted as one token per UTF-8 byte at the input price. Every provider's tokenizer is byte-level (or
- * falls back to bytes), so no token is shorter than a byte: an emoji may be several tokens, never more than
- * its 4 bytes. An unpriced model costs nothing byokit can bill: "0".
+ * prompt counted as one token per UTF-8 byte at the highest price a prompt token can have. Every provider's
+ * tokenizer is byte-level (or falls back to bytes), so no token is shorter than a byte: an emoji may be several
+ * tokens, never more than its 4 bytes. The highest prompt price is the cache-write price where that is above
+ * the input price: OpenAI caches long prompts without being asked and bills the writes at 1.25× the input
+ * price (GPT-5.6 on), as Anthropic does its cache writes. An unpriced model costs nothing byokit can bill: "0".
  */
 export function worstCaseCostUsd(model: CatalogModel, request: ProviderChatRequest): string {
+  const pricing = model.pricing;
+  if (pricing === null) return '0';
   const promptTokens = request.messages.reduce((total, message) => total + utf8Length(message.content) + TOKENS_PER_MESSAGE, 0);
-  return costOf({ inputTokens: promptTokens, outputTokens: request.maxTokens }, model.pricing)?.costUsd ?? '0';
+  const usage: TokenUsage = { inputTokens: promptTokens, outputTokens: request.maxTokens };
+  // Every prompt token billed in the class of the highest price (cost.ts splits `inputTokens` by class).
+  const input = parseUsd(pricing.inputPerMTokUsd);
+  const cached = pricing.cachedInputPerMTokUsd === undefined ? input : parseUsd(pricing.cachedInputPerMTokUsd);
+  const cacheWrite = pricing.cacheWritePerMTokUsd === undefined ? input : parseUsd(pricing.cacheWritePerMTokUsd);
+  if (cacheWrite > input && cacheWrite >= cached) usage.cacheWriteTokens = promptTokens;
+  else if (cached > input) usage.cachedInputTokens = promptTokens;
+  return costOf(usage, pricing)!.costUsd;
 }

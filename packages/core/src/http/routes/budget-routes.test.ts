@@ -111,8 +111,9 @@ describe('budgets', () => {
 
   it('holds concurrent calls to the limit: of many at once, only those whose worst cases fit are sent', async () => {
     const { byokit, setBudget } = await setUp();
-    // Each call's worst case: 100 output tokens at $15/M plus 14 prompt "tokens" (6 characters + 8) at $3/M.
-    const worstCase = 100 * 15 + 14 * 3; // micro-dollars
+    // Each call's worst case: 100 output tokens at $15/M plus 14 prompt "tokens" (6 characters + 8) at $3.75/M,
+    // the cache-write price, the highest a prompt token can cost.
+    const worstCase = 100 * 15 + 14 * 3.75; // micro-dollars
     await setBudget(alice.userId, { monthly_limit_usd: ((worstCase * 5) / 1e6).toFixed(6) });
     const answers = await Promise.all(
       Array.from({ length: 20 }, () => call(byokit, 'POST', '/llm/chat/completions', { principal: alice, body: chat(100) })),
