@@ -198,3 +198,33 @@ describe('usage records of streams that end before their first chunk is read', (
     expect(budget!.json).toMatchObject({ reserved_usd: '0', spent_usd: expect.not.stringMatching(/^0\.0+$/) });
   });
 });
+
+describe('a model re-priced while a call to it runs', () => {
+  it('bills the call at the prices in force when it started, in its answer and its record alike; the next call at the new ones', async () => {
+    const { byokit, storage } = await setUp();
+    mock.setChunkGapMs(30);
+    const chunks = byokit.chatStream(alice, hello({ stream: true }), { requestId: 'before-the-change' })[Symbol.asyncIterator]();
+    await chunks.next();
+    const repriced = { input_per_mtok_usd: '30', output_per_mtok_usd: '150' };
+    const patched = await call(byokit, 'PATCH', `/llm-models/${GUIDE_MODEL_ID}`, { principal: admin, body: { pricing: repriced } });
+    expect(patched!.status).toBe(200);
+    let usage: { cost_usd: string | null; prompt_tokens: number | null; completion_tokens: number | null } | undefined;
+    for (let step = await chunks.next(); !step.done; step = await chunks.next()) usage = step.value.usage ?? usage;
+    const [record] = await recordsOf(storage, 1);
+    const old = sonnet.pricing!;
+    expect(record).toMatchObject({
+      status: 'ok',
+      requestId: 'before-the-change',
+      prices: { inputPerMTokUsd: old.inputPerMTokUsd, outputPerMTokUsd: old.outputPerMTokUsd },
+      costUsd: usage!.cost_usd,
+    });
+    // $3 and $15 per million tokens: 10^6 pico-dollars per token and dollar.
+    const expected = BigInt(usage!.prompt_tokens!) * 3_000_000n + BigInt(usage!.completion_tokens!) * 15_000_000n;
+    expect(parseUsd(record!.costUsd, PICO_DECIMALS)).toBe(expected);
+
+    mock.setChunkGapMs(0);
+    await byokit.chat(alice, hello(), { requestId: 'after-the-change' });
+    const [after] = await recordsOf(storage, 2);
+    expect(after).toMatchObject({ requestId: 'after-the-change', prices: { inputPerMTokUsd: '30', outputPerMTokUsd: '150' } });
+  });
+});
