@@ -3,6 +3,7 @@ import { ModelCatalog } from '../catalog/catalog.js';
 import { fakeProviderKey } from '../keys/fake-keys.js';
 import type { UsageRecord } from '../metering/usage-record.js';
 import { parseUsd, PICO_DECIMALS } from '../metering/usd.js';
+import { costOf } from '../metering/cost.js';
 import type { ChatCompletionRequest } from './chat-schemas.js';
 import { admin, alice, call, mockProvidersForFile, streamThenLeave, testByokit } from '../http/test-helpers.js';
 import type { ByokitOptions } from '../byokit.js';
@@ -226,5 +227,22 @@ describe('a model re-priced while a call to it runs', () => {
     await byokit.chat(alice, hello(), { requestId: 'after-the-change' });
     const [after] = await recordsOf(storage, 2);
     expect(after).toMatchObject({ requestId: 'after-the-change', prices: { inputPerMTokUsd: '30', outputPerMTokUsd: '150' } });
+  });
+});
+
+describe('usage reported with the text a client saw before it left', () => {
+  it('bills what Gemini reported in the chunk whose text was the last one read: its prompt and the thinking already done', async () => {
+    const { byokit, storage } = await testByokit({ providers: { google: { baseUrl: mock.baseUrls.google, retries: 0 } } });
+    await call(byokit, 'PATCH', '/users/me/api-key', { principal: alice, body: { google_api_key: fakeProviderKey('google') } });
+    mock.setChunkGapMs(50);
+    const gemini = ModelCatalog.create()
+      .all()
+      .find((model) => model.model === 'gemini-3.8-flash')!;
+    await streamThenLeave(byokit, alice, { model_id: gemini.id, messages: [{ role: 'user', content: 'Hello!' }], stream: true });
+    const [record] = await recordsOf(storage, 1);
+    // The recorded stream's first chunk: its text, and usageMetadata with promptTokenCount 9, candidatesTokenCount 5
+    // and thoughtsTokenCount 185 (Gemini bills thinking as output: 190 output tokens).
+    expect(record).toMatchObject({ status: 'aborted', inputTokens: 9, outputTokens: 190, reasoningTokens: 185 });
+    expect(parseUsd(record!.costUsd, PICO_DECIMALS)).toBe(costOf({ inputTokens: 9, outputTokens: 190 }, gemini.pricing)!.costPico);
   });
 });

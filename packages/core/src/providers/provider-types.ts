@@ -55,7 +55,9 @@ export interface ProviderChatResponse {
 
 /**
  * One event of a streamed answer, unified. Usage is cumulative where providers stream it so (Anthropic,
- * Gemini): each `usage` event replaces the last, never adds to it.
+ * Gemini): each `usage` event replaces the last, never adds to it. Where one provider event carries both text
+ * and usage (Gemini's chunks, Anthropic's `message_start`), the usage comes first: a consumer that leaves right
+ * after the text has then seen, and bills, the usage that came with it (docs/http-api.md, "Usage: decisions").
  */
 export type ProviderStreamEvent =
   | { type: 'text'; text: string }

@@ -94,7 +94,8 @@ function onMessageStart(event: EventOf<'message_start'>, state: AnthropicStreamS
   state.messageId = event.message.id;
   state.usage = mergeAnthropicUsage(state.usage, event.message.usage);
   if (event.message.stop_reason != null) state.stopReason = event.message.stop_reason;
-  return [...textOf(event.message.content ?? []), { type: 'usage', usage: convertAnthropicUsage(state.usage) }];
+  // The usage before any text (ProviderStreamEvent): a consumer gone after that text still bills the prompt.
+  return [{ type: 'usage', usage: convertAnthropicUsage(state.usage) }, ...textOf(event.message.content ?? [])];
 }
 
 /** A text block normally starts empty; any text it does carry is part of the answer. */

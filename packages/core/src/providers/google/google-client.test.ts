@@ -215,13 +215,13 @@ describe('googleClient().stream', () => {
     expect(sent?.body).toEqual(expectedBody);
   });
 
-  it('emits text, the running usage (replaced, never summed) and the finish last (google-text.chunks.txt)', async () => {
+  it('emits each chunk’s running usage (replaced, never summed) before its text, and the finish last (google-text.chunks.txt)', async () => {
     const { client } = await replay(streamOf('google/google-text.chunks.txt'));
     expect(await collect(await client.stream(request, options()))).toEqual([
-      { type: 'text', text: 'There are **3**' },
       { type: 'usage', usage: { inputTokens: 9, outputTokens: 5 + 185, reasoningTokens: 185 } },
-      { type: 'text', text: ' "r"s in strawberry.\n\nst**r**awbe**rr**y' },
+      { type: 'text', text: 'There are **3**' },
       { type: 'usage', usage: { inputTokens: 9, outputTokens: 23 + 185, reasoningTokens: 185 } },
+      { type: 'text', text: ' "r"s in strawberry.\n\nst**r**awbe**rr**y' },
       // The last chunk has only an empty text part (with a thoughtSignature): no text event.
       { type: 'usage', usage: { inputTokens: 9, outputTokens: 23 + 185, reasoningTokens: 185 } },
       { type: 'finish', finishReason: 'stop' },
@@ -231,10 +231,10 @@ describe('googleClient().stream', () => {
   it('counts thinking as output and as reasoning in every usage event (google-reasoning.chunks.txt)', async () => {
     const { client } = await replay(streamOf('google/google-reasoning.chunks.txt'));
     expect(await collect(await client.stream(request, options()))).toEqual([
-      { type: 'text', text: 'There are **3** "r"s in' },
       { type: 'usage', usage: { inputTokens: 9, outputTokens: 10 + 256, reasoningTokens: 256 } },
-      { type: 'text', text: ' strawberry.\n\nHere is the breakdown: st**r**awbe**rr**y.' },
+      { type: 'text', text: 'There are **3** "r"s in' },
       { type: 'usage', usage: { inputTokens: 9, outputTokens: 29 + 256, reasoningTokens: 256 } },
+      { type: 'text', text: ' strawberry.\n\nHere is the breakdown: st**r**awbe**rr**y.' },
       { type: 'usage', usage: { inputTokens: 9, outputTokens: 29 + 256, reasoningTokens: 256 } },
       { type: 'finish', finishReason: 'stop' },
     ]);
@@ -267,7 +267,7 @@ describe('googleClient().stream', () => {
     const [first, ...rest] = fixtureChunks('google/google-text.chunks.txt');
     const { client } = await replay({ events: [first!, '{"candidates": [', ...rest] });
     const events = await collect(await client.stream(request, options()));
-    expect(events.map((event) => event.type)).toEqual(['text', 'usage', 'error']);
+    expect(events.map((event) => event.type)).toEqual(['usage', 'text', 'error']);
     const last = events.at(-1);
     expect(last?.type === 'error' && last.error.code).toBe('provider_error');
   });
@@ -284,7 +284,7 @@ describe('googleClient().stream', () => {
     const overloaded = { error: { code: 503, message: 'The model is overloaded. Please try again later.', status: 'UNAVAILABLE' } };
     const { client } = await replay({ events: [first!, JSON.stringify(overloaded)] });
     const events = await collect(await client.stream(request, options()));
-    expect(events.map((event) => event.type)).toEqual(['text', 'usage', 'error']);
+    expect(events.map((event) => event.type)).toEqual(['usage', 'text', 'error']);
     const last = events.at(-1);
     expect(last?.type === 'error' && last.error.code).toBe('provider_unavailable');
   });
@@ -293,7 +293,7 @@ describe('googleClient().stream', () => {
     const [first] = fixtureChunks('google/google-text.chunks.txt');
     const { client } = await replay({ events: [first!] });
     const events = await collect(await client.stream(request, options()));
-    expect(events.map((event) => event.type)).toEqual(['text', 'usage', 'error']);
+    expect(events.map((event) => event.type)).toEqual(['usage', 'text', 'error']);
   });
 
   it('cancels the upstream request when the caller leaves the loop early', async () => {
@@ -302,9 +302,12 @@ describe('googleClient().stream', () => {
     const seen: ProviderStreamEvent[] = [];
     for await (const event of await client.stream(request, options())) {
       seen.push(event);
-      break;
+      if (event.type === 'text') break;
     }
-    expect(seen).toEqual([{ type: 'text', text: 'There are **3**' }]);
+    expect(seen).toEqual([
+      { type: 'usage', usage: { inputTokens: 9, outputTokens: 5 + 185, reasoningTokens: 185 } },
+      { type: 'text', text: 'There are **3**' },
+    ]);
     await expect(server.aborted).resolves.toBeUndefined();
   });
 
@@ -321,10 +324,10 @@ describe('googleClient().stream', () => {
     })();
     // The abort is thrown as is, as by the other providers' clients, so an aborted answer is never taken for a finished one.
     await expect(reading).rejects.toMatchObject({ name: 'AbortError' });
-    expect(seen[0]).toEqual({ type: 'text', text: 'There are **3**' });
+    expect(seen.slice(0, 2).map((event) => event.type)).toEqual(['usage', 'text']);
     expect(seen.map((event) => event.type)).not.toContain('error');
     expect(seen.map((event) => event.type)).not.toContain('finish');
-    expect(seen.length).toBeLessThanOrEqual(2);
+    expect(seen.length).toBeLessThanOrEqual(3);
     await expect(server.aborted).resolves.toBeUndefined();
   });
 });

@@ -10,7 +10,7 @@ import { convertGoogleUsage } from './google-usage.js';
 // no end marker such as OpenAI's [DONE] (https://ai.google.dev/api/generate-content#method:-models.streamgeneratecontent).
 // Each chunk may carry text, the running usage and, in the last one, the finishReason.
 //
-// Order of what byokit emits: within a chunk, text then usage; the finish is held back until the body ends,
+// Order of what byokit emits: within a chunk, usage then text; the finish is held back until the body ends,
 // so it is always the last event and follows the last usage (Gemini sends the finishReason and the final
 // usage in the same chunk today, but nothing in the API promises no chunk after it). A body that ends without
 // a finishReason was cut off: an error event instead.
@@ -30,11 +30,12 @@ export function googleStreamDecoder(): StreamDecoder {
       const chunk = googleResponseSchema.safeParse(json);
       if (!chunk.success) return [failure('sent a stream event byokit could not read')];
       const events: ProviderStreamEvent[] = [];
+      // The running usage: each replaces the previous one (Gemini streams cumulative counts; never add them).
+      // Before the chunk's text (ProviderStreamEvent): a consumer gone after that text still bills this usage.
+      if (chunk.data.usageMetadata !== undefined) events.push({ type: 'usage', usage: convertGoogleUsage(chunk.data.usageMetadata) });
       // Each chunk's new text, as it comes; thought summaries and empty parts are skipped.
       const text = candidateText(chunk.data.candidates?.[0]);
       if (text !== '') events.push({ type: 'text', text });
-      // The running usage: each replaces the previous one (Gemini streams cumulative counts; never add them).
-      if (chunk.data.usageMetadata !== undefined) events.push({ type: 'usage', usage: convertGoogleUsage(chunk.data.usageMetadata) });
       finishReason = responseFinishReason(chunk.data) ?? finishReason;
       return events;
     },

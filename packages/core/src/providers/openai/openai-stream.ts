@@ -48,11 +48,12 @@ export function openaiStreamDecoder(): StreamDecoder {
 /** One `chat.completion.chunk`: a text delta, and on the last chunk the usage. */
 function chunkEvents(chunk: OpenAIChunk): ProviderStreamEvent[] {
   const events: ProviderStreamEvent[] = [];
+  // The usage before the text (ProviderStreamEvent), should a chunk carry both.
+  if (chunk.usage != null) events.push({ type: 'usage', usage: convertOpenAIUsage(chunk.usage) });
   // byokit never asks for `n` > 1, so the answer is choice 0; the usage chunk has no choices at all.
   const text = chunk.choices.find((candidate) => candidate.index === 0)?.delta?.content;
   // The first chunk carries `role` and an empty `content`: nothing to show.
   if (text) events.push({ type: 'text', text });
-  if (chunk.usage != null) events.push({ type: 'usage', usage: convertOpenAIUsage(chunk.usage) });
   return events;
 }
 
