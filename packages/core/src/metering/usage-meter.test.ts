@@ -181,4 +181,32 @@ describe('UsageMeter', () => {
     expect(heard).toHaveLength(2);
     expect((await gated.storage.listUsage({ userId: 'ada', limit: 10 })).records).toHaveLength(2);
   });
+
+  it('warns, with the request id, when a call answered in full but the provider never reported its usage: it is recorded at cost 0', async () => {
+    const warnings: { context: Record<string, unknown>; message: string }[] = [];
+    const logger = {
+      ...recordingLogger(),
+      warn: (context: Record<string, unknown>, message: string) => void warnings.push({ context, message }),
+    };
+    const storage = memoryStorage();
+    const meter = new UsageMeter(storage, logger, now);
+    const unreported = call('ada');
+    meter.record(unreported, 'ok', {});
+    // Reported in full, or a call that did not finish (its usage may simply not have come yet): nothing to say.
+    meter.record(call('ada'), 'ok', { inputTokens: 1, outputTokens: 2 });
+    // Gemini reports no output for a prompt it blocked: not a loss.
+    meter.record(call('ada'), 'ok', { inputTokens: 4 });
+    meter.record(call('ada'), 'aborted', {});
+    meter.record(call('ada'), 'error', {});
+    await meter.flush();
+    const page = await storage.listUsage({ userId: 'ada', limit: 10 });
+    const record = page.records.find((candidate) => candidate.requestId === unreported.requestId)!;
+    expect(record).toMatchObject({ status: 'ok', inputTokens: null, outputTokens: null, costUsd: '0' });
+    expect(warnings).toEqual([
+      {
+        context: { requestId: unreported.requestId, usageId: record.id, provider: model.provider, model: model.model },
+        message: 'usage not reported by the provider: the call is recorded without tokens, at cost 0',
+      },
+    ]);
+  });
 });

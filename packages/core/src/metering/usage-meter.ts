@@ -92,6 +92,15 @@ export class UsageMeter {
         this.logger.error({ requestId: call.requestId, error: String(error) }, 'usage record not made');
         continue;
       }
+      // An answer given in full whose usage never came (a stream cut after its finish, before OpenAI's usage chunk;
+      // a proxy that strips it) is billed nothing: said, so that the host can bill it by hand. (A count missing
+      // beside others is no sign of loss: Gemini leaves out the output of a prompt it blocked.)
+      if (status === 'ok' && usage.inputTokens === undefined && usage.outputTokens === undefined) {
+        this.logger.warn(
+          { requestId: call.requestId, usageId: record.id, provider: record.provider, model: record.model },
+          'usage not reported by the provider: the call is recorded without tokens, at cost 0',
+        );
+      }
       this.#queue.push({ record, ...(call.holdId !== undefined && { holdId: call.holdId }) });
       if (this.listener) this.#listen(record);
     }
