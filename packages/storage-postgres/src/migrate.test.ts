@@ -85,6 +85,23 @@ function describeMigrations(open: () => Promise<Backend>) {
     expect(await storage.listKeys({ type: 'user', id: 'alice' })).toEqual([]);
   });
 
+  it('refuses a schema a newer byokit migrated, naming both versions, and changes nothing in it', async () => {
+    const schema = freshSchema();
+    const storage = backend.storage({ schema });
+    await storage.migrate();
+    // What a node running a later release leaves behind: a migration this code does not ship.
+    const future = LATEST_VERSION + 1;
+    await backend.query(`INSERT INTO "${schema}".byokit_migrations (version, name) VALUES ($1, $2)`, [future, `${future}_from_the_future`]);
+    const relationsBefore = await relationsIn(backend, schema);
+
+    const error = await storage.migrate().catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(Error);
+    expect((error as Error).message).toContain(`version ${future}`);
+    expect((error as Error).message).toContain(`version ${LATEST_VERSION}`);
+    expect(await relationsIn(backend, schema)).toEqual(relationsBefore);
+    expect((await migrationRows(backend, schema)).map((row) => row.version).at(-1)).toBe(future);
+  });
+
   it('fills the monthly spend from the usage recorded before it existed, so budgets count the whole month', async () => {
     const schema = freshSchema();
     const storage = backend.storage({ schema });

@@ -37,7 +37,8 @@ async function loadMigrations(names: SqlNames): Promise<Migration[]> {
 /**
  * Brings the schema up to date: every pending migration in one transaction, under a transaction-scoped
  * advisory lock, so that two nodes starting together apply each migration once and the loser waits and
- * then finds nothing to do. Idempotent.
+ * then finds nothing to do. Idempotent. Refuses a schema that a later release migrated past the last version
+ * this one ships.
  */
 export async function migrate(database: Database, names: SqlNames): Promise<MigrationResult> {
   const migrations = await loadMigrations(names);
@@ -52,6 +53,15 @@ export async function migrate(database: Database, names: SqlNames): Promise<Migr
     const done = new Set(
       (await transaction.query<{ version: number }>(`SELECT version FROM ${names.table('migrations')}`)).map((row) => Number(row.version)),
     );
+    const latest = Math.max(0, ...migrations.map((migration) => migration.version));
+    // A node of a later release migrated this schema: this code does not know what its tables now mean, and
+    // an older node's writes could break a newer node's invariants. Refused, not reported as "current".
+    const newest = Math.max(0, ...done);
+    if (newest > latest) {
+      throw new Error(
+        `The schema ${names.key}* is at version ${newest}, newer than this byokit knows (version ${latest}): a later release migrated it. Run that release (or newer) here; a schema is never downgraded.`,
+      );
+    }
     const applied: string[] = [];
     for (const migration of migrations) {
       if (done.has(migration.version)) continue;
@@ -62,6 +72,6 @@ export async function migrate(database: Database, names: SqlNames): Promise<Migr
       ]);
       applied.push(migration.name);
     }
-    return { applied, version: Math.max(0, ...migrations.map((migration) => migration.version)) };
+    return { applied, version: latest };
   });
 }
