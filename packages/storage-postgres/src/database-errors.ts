@@ -1,8 +1,10 @@
 import { ByokitError } from '@byokit/core';
 
 // SQLSTATE classes and codes that mean "the database is not there right now", not "this query is wrong":
-// 08 connection exception, 57P01-57P03 shutdown / cannot connect now, 53300 too many connections.
-const UNAVAILABLE_STATES = /^(08...|57P0[123]|53300)$/;
+// 08 connection exception, 57P01-57P03 shutdown / cannot connect now, 53300 too many connections; and "it did
+// not answer in time": 57014 query_canceled (a statement_timeout, or a cancel from an operator) and 55P03
+// lock_not_available (a lock_timeout), a statement that waited on another session's lock, which retrying serves.
+const UNAVAILABLE_STATES = /^(08...|57P0[123]|57014|55P03|53300)$/;
 const UNAVAILABLE_SYSTEM_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH', 'EAI_AGAIN']);
 
 /** True when an error says the database cannot be reached, rather than that a statement failed. */

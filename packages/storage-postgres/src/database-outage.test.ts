@@ -403,6 +403,33 @@ describe.runIf(databaseUrl)('on a real PostgreSQL server', () => {
     await expectServingAgain(() => keyStatus(byokit));
   }, 20_000);
 
+  it.each(['statement_timeout', 'lock_timeout'])(
+    "answers 503, not 500, when a statement runs past the host pool's %s, and serves once it does not",
+    async (setting) => {
+      const pool = new pg.Pool({ connectionString: databaseUrl, max: 2, [setting]: 300 });
+      pool.on('error', () => {});
+      closers.push(() => pool.end());
+      const schema = freshSchema();
+      schemas.push(schema);
+      const storage = postgresStorage({ pool, schema });
+      await storage.migrate();
+      const byokit = await openByokit(storage);
+      expect((await keyStatus(byokit)).status).toBe(200);
+
+      // Another session holds the keys table, as a long migration or a stuck transaction would.
+      const locker = await admin.connect();
+      try {
+        await locker.query('BEGIN');
+        await locker.query(`LOCK TABLE "${schema}".byokit_provider_keys IN ACCESS EXCLUSIVE MODE`);
+        expectCleanError(await keyStatus(byokit), 503, 'storage_unavailable');
+      } finally {
+        await locker.query('ROLLBACK');
+        locker.release();
+      }
+      expect((await keyStatus(byokit)).status).toBe(200);
+    },
+  );
+
   it("answers 503 quickly when the host's pool has no connection free within its timeout, and serves once one is", async () => {
     const pool = new pg.Pool({ connectionString: databaseUrl, max: 1, connectionTimeoutMillis: 300 });
     pool.on('error', () => {}); // the host's pool: the host listens, as node-postgres asks
