@@ -14,9 +14,10 @@ export function isUnavailable(error: unknown): boolean {
   if (typeof code === 'string' && (UNAVAILABLE_STATES.test(code) || UNAVAILABLE_SYSTEM_CODES.has(code))) return true;
   // node-postgres reports a connection that ended under it, or a pool wait that timed out, without a code.
   // pg-pool words the latter "timeout exceeded when trying to connect" (no free client within
-  // connectionTimeoutMillis), and a new connection that timed out "Connection terminated due to connection timeout".
+  // connectionTimeoutMillis), a new connection that timed out "Connection terminated due to connection timeout",
+  // and a statement with no answer within the pool's query_timeout "Query read timeout".
   if (
-    /Connection terminated|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error|Cannot use a pool after calling end/i.test(
+    /Connection terminated|connection timeout|timeout exceeded when trying to connect|Query read timeout|Client has encountered a connection error|Cannot use a pool after calling end/i.test(
       error.message,
     )
   )

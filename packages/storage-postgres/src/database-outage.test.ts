@@ -272,10 +272,10 @@ describe.runIf(databaseUrl)('on a real PostgreSQL server', () => {
   }
 
   /** Opens byokit on its own pool (postgresStorage({ connectionString })) in a fresh, migrated schema. */
-  async function byokitOnOwnPool(connectionString: string) {
+  async function byokitOnOwnPool(connectionString: string, options: { statementTimeoutMs?: number } = {}) {
     const schema = freshSchema();
     schemas.push(schema);
-    const storage = postgresStorage({ connectionString, schema });
+    const storage = postgresStorage({ connectionString, schema, ...options });
     closers.push(async () => storage.close?.());
     await storage.migrate();
     return { schema, storage, byokit: await openByokit(storage) };
@@ -403,6 +403,26 @@ describe.runIf(databaseUrl)('on a real PostgreSQL server', () => {
     await expectServingAgain(() => keyStatus(byokit));
   }, 20_000);
 
+  it('answers 503 within the statement timeout, not never, when the server stops answering on connections already open', async () => {
+    // A network partition or a frozen server: the pool's connections stay open, and no answer and no error
+    // ever comes on them. Without a timeout of its own each request waited for TCP to give up (about 15
+    // minutes), and once every connection of the pool hung so did the node.
+    const proxy = await startProxy(new URL(databaseUrl!));
+    closers.push(() => proxy.close());
+    const through = new URL(databaseUrl!);
+    through.host = `127.0.0.1:${proxy.port}`;
+    const { byokit } = await byokitOnOwnPool(through.toString(), { statementTimeoutMs: 1_000 });
+    expect((await keyStatus(byokit)).status).toBe(200);
+
+    proxy.freeze();
+    const started = performance.now();
+    expectCleanError(await keyStatus(byokit), 503, 'storage_unavailable');
+    expect(performance.now() - started).toBeLessThan(5_000);
+
+    proxy.restore();
+    await expectServingAgain(() => keyStatus(byokit));
+  }, 20_000);
+
   it.each(['statement_timeout', 'lock_timeout'])(
     "answers 503, not 500, when a statement runs past the host pool's %s, and serves once it does not",
     async (setting) => {
@@ -459,7 +479,8 @@ describe.runIf(databaseUrl)('on a real PostgreSQL server', () => {
 /**
  * A TCP proxy in front of the real server, so a test can take "the database" away and bring it back
  * without touching the server that other test files share: `refuse()` cuts every connection and stops
- * listening, `hang()` cuts every connection and then accepts new ones without ever answering,
+ * listening, `hang()` cuts every connection and then accepts new ones without ever answering, `freeze()` cuts
+ * nothing but answers on no connection,
  * `restore()` forwards again on the same port.
  */
 async function startProxy(target: URL) {
@@ -470,6 +491,8 @@ async function startProxy(target: URL) {
     socket.on('close', () => sockets.delete(socket));
     socket.on('error', () => socket.destroy());
   };
+  // Frozen: bytes on open connections are dropped both ways and nothing is closed, as in a network partition.
+  let frozen = false;
   const server: Server = createServer((client) => {
     track(client);
     if (mode === 'hang') return;
@@ -477,7 +500,8 @@ async function startProxy(target: URL) {
     track(upstream);
     client.on('close', () => upstream.destroy());
     upstream.on('close', () => client.destroy());
-    client.pipe(upstream).pipe(client);
+    client.on('data', (data) => frozen || upstream.write(data));
+    upstream.on('data', (data) => frozen || client.write(data));
   });
   const listen = (port: number) =>
     new Promise<void>((resolve, reject) => server.once('error', reject).listen(port, '127.0.0.1', () => resolve()));
@@ -499,7 +523,13 @@ async function startProxy(target: URL) {
       mode = 'hang';
       cutAll();
     },
+    /** Every open connection stops answering (nothing is cut), and new ones are accepted and never answered. */
+    freeze() {
+      frozen = true;
+      mode = 'hang';
+    },
     async restore() {
+      frozen = false;
       mode = 'forward';
       if (!server.listening) await listen(port);
     },

@@ -1,5 +1,5 @@
 import type { PGlite, Transaction } from '@electric-sql/pglite';
-import type { Pool, PoolClient } from 'pg';
+import type { Pool, PoolClient, QueryConfig } from 'pg';
 
 /** How to run one statement. */
 export interface QueryOptions {
@@ -35,6 +35,9 @@ export interface Database extends SqlExecutor {
   close(): Promise<void>;
 }
 
+/** The longest wait setTimeout takes (about 24.8 days): "no timeout", since node-postgres reads 0 as "the pool's". */
+const NO_TIMEOUT_MS = 2 ** 31 - 1;
+
 function clientExecutor(client: Pick<PoolClient, 'query'>): SqlExecutor {
   return {
     query: async <Row>(text: string, params?: readonly unknown[], options?: QueryOptions) =>
@@ -42,8 +45,14 @@ function clientExecutor(client: Pick<PoolClient, 'query'>): SqlExecutor {
         ? await client.query({ name: statementName(text), text, values: params as unknown[] })
         : await client.query(text, params as unknown[])
       ).rows as Row[],
-    // Without parameters, node-postgres uses the simple query protocol, which runs several statements.
-    exec: async (sql) => void (await client.query(sql)),
+    // Without parameters, node-postgres uses the simple query protocol, which runs several statements. Only
+    // migrations use it: a pool's query_timeout (the client's wait for any answer) is lifted for them, as
+    // migrate() lifts statement_timeout, since a migration over a large table may rightly take minutes.
+    exec: async (sql) => {
+      // node-postgres reads query_timeout from a query's config too; its types leave it out.
+      const config: QueryConfig & { query_timeout: number } = { text: sql, query_timeout: NO_TIMEOUT_MS };
+      await client.query(config);
+    },
   };
 }
 

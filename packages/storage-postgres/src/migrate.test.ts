@@ -406,6 +406,29 @@ describe.runIf(databaseUrl)('migrations on a real PostgreSQL server', () => {
   });
 });
 
+describe.runIf(databaseUrl)("migrations on byokit's own pool, whose statements have a timeout", () => {
+  it('wait for another node migrating and run however long they take, past the statement timeout', async () => {
+    const schema = freshName();
+    const admin = new pg.Pool({ connectionString: databaseUrl, max: 2 });
+    const storage = postgresStorage({ connectionString: databaseUrl!, schema, statementTimeoutMs: 200 });
+    try {
+      // Another node holds the migration lock for longer than a statement may run, as a long migration would.
+      const other = await admin.connect();
+      await other.query('BEGIN');
+      await other.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`byokit:migrate:${schema}.byokit_`]);
+      const migrating = storage.migrate();
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      await other.query('COMMIT');
+      other.release();
+      expect(await migrating).toEqual({ applied: SHIPPED, version: LATEST_VERSION });
+    } finally {
+      await storage.close();
+      await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+      await admin.end();
+    }
+  });
+});
+
 describe('schema and prefix names', () => {
   // Names go into SQL text unescaped (see sql-names.ts): anything but a plain lower-case identifier that
   // fits PostgreSQL's 63-byte limit must be refused when the storage is made, before a query is sent.
@@ -437,6 +460,15 @@ describe('schema and prefix names', () => {
       new TypeError(`poolSize must be a whole number from 1 up, got ${poolSize}`),
     );
   });
+
+  it.each([Number.NaN, 0, -1, 2.5, Number.POSITIVE_INFINITY])(
+    'refuses a statement timeout of %s before opening any connection',
+    (statementTimeoutMs) => {
+      expect(() => postgresStorage({ connectionString: 'postgres://nobody@127.0.0.1:1/none', statementTimeoutMs })).toThrow(
+        /^statementTimeoutMs must be a whole number from 1 to \d+, got /,
+      );
+    },
+  );
 
   it.each(badPrefixes)('refuses the table prefix %j before running any SQL', (tablePrefix) => {
     const { sent, pool, pglite } = recordingDatabases();

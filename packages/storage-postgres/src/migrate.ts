@@ -43,7 +43,11 @@ async function loadMigrations(names: SqlNames): Promise<Migration[]> {
 export async function migrate(database: Database, names: SqlNames): Promise<MigrationResult> {
   const migrations = await loadMigrations(names);
   return database.transaction(async (transaction) => {
-    await transaction.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`byokit:migrate:${names.key}`]);
+    // No statement_timeout here (a pool's may be seconds): a migration over a large table, or the wait for
+    // another node's, may take longer. names.key is a validated identifier ([a-z0-9_.]): safe in a literal.
+    await transaction.exec(
+      `SET LOCAL statement_timeout = 0; SET LOCAL lock_timeout = 0; SELECT pg_advisory_xact_lock(hashtext('byokit:migrate:${names.key}'))`,
+    );
     // Checked first: CREATE SCHEMA IF NOT EXISTS needs the CREATE privilege even when the schema exists.
     const schemaExists = await transaction.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [names.schemaName]);
     if (schemaExists.length === 0) await transaction.exec(`CREATE SCHEMA ${names.schema}`);

@@ -15,6 +15,9 @@ export interface TableOptions {
   tablePrefix?: string;
 }
 
+/** setTimeout's limit; also far past any sensible statement. */
+const MAX_TIMEOUT_MS = 2 ** 31 - 1 - 2_000;
+
 /** Options of {@link postgresStorage}: your pool, a connection string, or a PGlite instance. */
 export type PostgresStorageOptions = TableOptions &
   (
@@ -22,6 +25,13 @@ export type PostgresStorageOptions = TableOptions &
     | {
         /** byokit opens (and on `close()` ends) a pool of its own. */ connectionString: string;
         /** Connections at most: a whole number from 1 up. Default 10. */ poolSize?: number;
+        /**
+         * How long one statement may run, in milliseconds (PostgreSQL's `statement_timeout`), before it fails
+         * as `storage_unavailable`; the pool also gives up on a connection that has not answered 2 s after
+         * that (a network partition or a frozen server, where no error ever comes). Migrations are not limited.
+         * A whole number from 1 up. Default 10,000.
+         */
+        statementTimeoutMs?: number;
       }
     | { /** An embedded PGlite instance of yours; byokit never closes it. */ pglite: PGlite }
   );
@@ -44,11 +54,20 @@ export function postgresStorage(options: PostgresStorageOptions): PostgresStorag
   // negative size as no connection ever, and Infinity as no limit: refused here instead, by name.
   if (!Number.isInteger(poolSize) || poolSize < 1)
     throw new TypeError(`poolSize must be a whole number from 1 up, got ${String(poolSize)}`);
+  const statementTimeoutMs = options.statementTimeoutMs ?? 10_000;
+  if (!Number.isInteger(statementTimeoutMs) || statementTimeoutMs < 1 || statementTimeoutMs > MAX_TIMEOUT_MS)
+    throw new TypeError(`statementTimeoutMs must be a whole number from 1 to ${MAX_TIMEOUT_MS}, got ${String(statementTimeoutMs)}`);
   const pool = new pg.Pool({
     connectionString: options.connectionString,
     max: poolSize,
     connectionTimeoutMillis: 5_000,
     idleTimeoutMillis: 30_000,
+    // The server ends a statement that runs too long (a lock wait, a runaway query) and the session lives on.
+    // A connection on which nothing at all comes back (a partition: no error, no FIN) is given up by the
+    // client a little later and destroyed; without this a query waited for TCP to give up, some 15 minutes,
+    // and a pool whose every connection hung so stopped the node until it was restarted.
+    statement_timeout: statementTimeoutMs,
+    query_timeout: statementTimeoutMs + 2_000,
   });
   // An idle connection that the server drops emits 'error' on the pool; unhandled, that would end the
   // process. The pool replaces the connection, and a query meanwhile fails as storage_unavailable.
