@@ -75,8 +75,12 @@ interface ModelRow {
 
 const MODEL_COLUMNS =
   'id, provider, model, display_name, is_active, context_window, max_output_tokens, input_per_mtok_usd, output_per_mtok_usd, cached_input_per_mtok_usd, cache_write_per_mtok_usd, ignored_parameters';
+// Prices as ::text whatever type parser the host set for numeric (some parse it to a float), as usage is read.
+const MODEL_SELECT_COLUMNS = `id, provider, model, display_name, is_active, context_window, max_output_tokens,
+  input_per_mtok_usd::text AS input_per_mtok_usd, output_per_mtok_usd::text AS output_per_mtok_usd,
+  cached_input_per_mtok_usd::text AS cached_input_per_mtok_usd, cache_write_per_mtok_usd::text AS cache_write_per_mtok_usd, ignored_parameters`;
 
-/** numeric comes back as text from both drivers: exact, as money must be. */
+/** numeric is read as text (MODEL_SELECT_COLUMNS): exact, as money must be. */
 function modelFromRow(row: ModelRow): CatalogModel {
   const pricing =
     row.input_per_mtok_usd === null || row.output_per_mtok_usd === null
@@ -568,9 +572,9 @@ export function storageOn(database: Database, names: SqlNames): PostgresStorage 
 
     listModels: () =>
       guarded(async () =>
-        (await statements.query<ModelRow>(`SELECT ${MODEL_COLUMNS} FROM ${models} ORDER BY provider COLLATE "C", model COLLATE "C"`)).map(
-          modelFromRow,
-        ),
+        (
+          await statements.query<ModelRow>(`SELECT ${MODEL_SELECT_COLUMNS} FROM ${models} ORDER BY provider COLLATE "C", model COLLATE "C"`)
+        ).map(modelFromRow),
       ),
 
     saveModel: (model, at) =>
