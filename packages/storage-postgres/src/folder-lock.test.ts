@@ -33,4 +33,17 @@ describe('an embedded database folder is opened by one process at a time', () =>
     const storage = await embeddedPostgresStorage({ dataDir });
     await storage.close();
   });
+
+  it("takes over a lock left by an earlier process that had this process's pid (a container restarted after a crash)", async () => {
+    // In a container the server often gets the same pid each start (1, or another small number): the lock of
+    // the one that crashed names the pid the new one has, and refusing it kept the server down until someone
+    // deleted the file by hand.
+    const dataDir = join(mkdtempSync(join(tmpdir(), 'byokit-lock-')), 'pgdata');
+    writeFileSync(`${dataDir}.lock`, `${process.pid}\n`);
+    const storage = await embeddedPostgresStorage({ dataDir });
+    // And this process's own opening still holds: a second one is refused.
+    await expect(embeddedPostgresStorage({ dataDir })).rejects.toThrow(/open in process \d+ \(this one\)/);
+    await storage.close();
+    expect(existsSync(`${dataDir}.lock`)).toBe(false);
+  });
 });

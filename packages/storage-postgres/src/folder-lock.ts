@@ -11,21 +11,33 @@ function isRunning(pid: number): boolean {
 }
 
 /**
+ * The lock files this process holds now. A lock naming this process's pid that is not among them was left by
+ * an earlier process that had the same pid: in a container the server often gets the same small pid each start.
+ */
+const heldHere = new Set<string>();
+
+/**
  * Takes `<path>.lock` for this process, because PGlite does not lock its data folder: two processes (a
  * server and a `byokit` command, say) could both open it and corrupt it. A lock left by a process that no
- * longer runs is taken over. Resolves with the function that releases it.
+ * longer runs is taken over, and so is one naming this process that this process does not hold. Resolves
+ * with the function that releases it.
  */
 export async function lockFolder(path: string): Promise<() => Promise<void>> {
   const lockPath = `${path}.lock`;
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
       await writeFile(lockPath, `${process.pid}\n`, { flag: 'wx', mode: 0o600 });
-      return () => rm(lockPath, { force: true });
+      heldHere.add(lockPath);
+      return () => {
+        heldHere.delete(lockPath);
+        return rm(lockPath, { force: true });
+      };
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
     }
     const holder = Number.parseInt(await readFile(lockPath, 'utf8').catch(() => ''), 10);
-    if (Number.isInteger(holder) && holder > 0 && isRunning(holder)) {
+    const earlierSelf = holder === process.pid && !heldHere.has(lockPath);
+    if (Number.isInteger(holder) && holder > 0 && !earlierSelf && isRunning(holder)) {
       throw new Error(
         `the embedded database in ${path} is open in process ${holder}${holder === process.pid ? ' (this one)' : ''}: only one may open it at a time. Stop that process first (or, if it is not using the database, delete ${lockPath}).`,
       );
