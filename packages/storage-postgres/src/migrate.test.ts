@@ -470,6 +470,31 @@ describe('schema and prefix names', () => {
     },
   );
 
+  it.each(['host=db.internal user=app password=hunter2-secret dbname=app', 'db.internal:5432/app', '', undefined])(
+    'refuses the connection string %j (node-postgres reads text that is no URL as a path on a host named "base", and none as localhost), without echoing it',
+    (connectionString) => {
+      const error = (() => {
+        try {
+          postgresStorage({ connectionString: connectionString as string });
+        } catch (caught) {
+          return caught;
+        }
+      })();
+      expect(error).toBeInstanceOf(TypeError);
+      expect((error as Error).message).toMatch(/^connectionString must be a postgres:\/\/ URL/);
+      expect((error as Error).message).not.toContain('hunter2');
+    },
+  );
+
+  it.each([
+    'postgres://app:pw@db/app',
+    'postgresql://db/app?sslmode=require',
+    'socket:/var/run/postgresql?db=app',
+    '/var/run/postgresql app',
+  ])('accepts the connection string %j without connecting', (connectionString) => {
+    expect(() => postgresStorage({ connectionString })).not.toThrow();
+  });
+
   it.each(badPrefixes)('refuses the table prefix %j before running any SQL', (tablePrefix) => {
     const { sent, pool, pglite } = recordingDatabases();
     expect(() => postgresStorage({ pool, tablePrefix })).toThrow(TypeError);

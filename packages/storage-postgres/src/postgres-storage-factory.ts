@@ -15,6 +15,9 @@ export interface TableOptions {
   tablePrefix?: string;
 }
 
+/** What node-postgres reads as its author meant: a postgres(ql):// or socket: URL, or a socket folder. */
+const CONNECTION_STRING = /^(?:postgres(?:ql)?:\/\/|socket:|\/)/i;
+
 /** setTimeout's limit; also far past any sensible statement. */
 const MAX_TIMEOUT_MS = 2 ** 31 - 1 - 2_000;
 
@@ -49,6 +52,16 @@ export function postgresStorage(options: PostgresStorageOptions): PostgresStorag
   const names = sqlNames(options.schema, options.tablePrefix);
   if ('pool' in options) return storageOn(poolDatabase(options.pool, false), names);
   if ('pglite' in options) return storageOn(pgliteDatabase(options.pglite, false), names);
+  // node-postgres resolves a connection string against "postgres://base": libpq's `host=… password=…` becomes a
+  // database of that name on a host named "base" (the password with it), and an empty or missing one (an unset
+  // DATABASE_URL) quietly means localhost. Refused by name, never echoed: it may hold a password.
+  if (typeof options.connectionString !== 'string' || !CONNECTION_STRING.test(options.connectionString)) {
+    throw new TypeError(
+      `connectionString must be a postgres:// URL (postgres://user:password@host:5432/database), a socket:/path URL or a socket folder, got ${
+        typeof options.connectionString === 'string' && options.connectionString !== '' ? 'other text' : 'none (is DATABASE_URL set?)'
+      }`,
+    );
+  }
   const poolSize = options.poolSize ?? 10;
   // pg quietly reads 0 and NaN (an unset environment variable read as a number) as its default of 10, a
   // negative size as no connection ever, and Infinity as no limit: refused here instead, by name.
