@@ -182,6 +182,7 @@ interface UsagePosition {
 
 const POSITION_AT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
 const POSITION_SEQ = /^[1-9]\d{0,18}$/;
+const MAX_BIGINT = 2n ** 63n - 1n;
 
 function encodeUsageCursor(position: UsagePosition): string {
   return Buffer.from(JSON.stringify([position.at, position.seq])).toString('base64url');
@@ -207,6 +208,9 @@ function parseUsageCursor(cursor: string): UsagePosition | undefined {
   if (!Array.isArray(value) || value.length !== 2) return undefined;
   const [at, seq] = value as unknown[];
   if (typeof at !== 'string' || typeof seq !== 'string' || !POSITION_AT.test(at) || !POSITION_SEQ.test(seq)) return undefined;
+  // Values the columns can hold, or the query fails in the database (a 500) instead of here: seq is a bigint,
+  // and PostgreSQL has no year 0 (JS's year 0 is 1 BC).
+  if (BigInt(seq) > MAX_BIGINT || at.startsWith('0000')) return undefined;
   // A real instant: the regex lets 2026-02-30 through, and Date would roll it over to March.
   const ms = `${at.slice(0, 23)}Z`;
   const date = new Date(ms);
