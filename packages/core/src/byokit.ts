@@ -28,7 +28,7 @@ import { chatRoutes } from './http/routes/chat-routes.js';
 import { openAIRoutes } from './http/routes/openai-routes.js';
 import { modelRoutes } from './http/routes/model-routes.js';
 import { withOpenApiRoute } from './http/routes/discovery-routes.js';
-import { isStorableUserId } from './http/routes/stored-text.js';
+import { isStorableUserId, MAX_USER_ID_LENGTH } from './http/routes/stored-text.js';
 import type { OpenApiOptions } from './http/openapi.js';
 import { ModelDirectory } from './models/model-directory.js';
 import { PROVIDER_LIMITS, createProviderClients, type ProvidersSettings } from './providers/provider-clients.js';
@@ -269,12 +269,15 @@ function callContext(options: ChatOptions | undefined): ChatCallContext {
 }
 
 /**
- * A user id given in code, held to the rule the routes hold the host's principal to: a NUL (U+0000) would fail in
- * PostgreSQL's storage alone, as its raw error.
+ * A user id given in code, held to the rule the routes hold the host's principal to: a NUL (U+0000), or more
+ * characters than its key table holds, would fail in PostgreSQL's storage alone, as its raw error.
  */
 function validUserId(userId: unknown): string {
   if (isStorableUserId(userId)) return userId;
-  throw new ByokitError('validation_failed', 'userId must be a non-empty string of well-formed Unicode without NUL (U+0000).');
+  throw new ByokitError(
+    'validation_failed',
+    `userId must be a non-empty string of at most ${MAX_USER_ID_LENGTH} characters of well-formed Unicode without NUL (U+0000).`,
+  );
 }
 
 /** A page size given in code: the storages' own rule, refused as the routes refuse theirs (not a RangeError). */

@@ -65,4 +65,19 @@ describe('bad input given in code', () => {
     ]);
     expect(lookedUp).toBe(false);
   });
+
+  it('a user id longer than 255 characters is refused on memory storage too, as PostgreSQL could not store it', async () => {
+    const { byokit, storage } = await testByokit();
+    let lookedUp = false;
+    storage.getKey = async () => ((lookedUp = true), null);
+    const error = await byokit.resolveKey({ userId: 'u'.repeat(256) }, 'anthropic').catch((caught: unknown) => caught);
+    expect(isByokitError(error) && [error.code, error.message]).toEqual([
+      'validation_failed',
+      'userId must be a non-empty string of at most 255 characters of well-formed Unicode without NUL (U+0000).',
+    ]);
+    expect(lookedUp).toBe(false);
+    // 255 is looked up (and has no key).
+    await expect(byokit.resolveKey({ userId: 'u'.repeat(255) }, 'anthropic')).rejects.toMatchObject({ code: 'api_key_required' });
+    expect(lookedUp).toBe(true);
+  });
 });

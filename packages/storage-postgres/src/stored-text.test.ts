@@ -3,6 +3,7 @@
 // that a client never gets a 500 for it and nothing is stored. Found by fuzzing the routes on PostgreSQL.
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { createByokit, Keyring, type Byokit, type Principal } from '@byokit/core';
+import { fakeProviderKey } from '@byokit/core/testing';
 import { callAs, testDatabases } from './test-helpers.js';
 
 const admin: Principal = { userId: 'user-admin', isAdmin: true };
@@ -77,9 +78,35 @@ describe.each(databases)('text with a NUL character, on %s', (_name, openStorage
     for (const run of calls)
       await expect(run()).rejects.toMatchObject({
         code: 'validation_failed',
-        message: 'userId must be a non-empty string of well-formed Unicode without NUL (U+0000).',
+        message: 'userId must be a non-empty string of at most 255 characters of well-formed Unicode without NUL (U+0000).',
       });
     await expect(byokit.usage.events('user-alice')).resolves.toMatchObject({ records: [] });
+  });
+
+  // The key table holds an owner id of at most 255 characters: a longer one failed its CHECK as a 500 on
+  // PostgreSQL alone (memory storage took it), so the bound is core's, for every storage alike.
+  it('a user id of 255 characters is stored whole, and one of 256 is refused before the database', async () => {
+    const { byokit, budgetsStored } = await openByokit();
+    for (const userId of ['u'.repeat(255), `${'\u{1F600}'.repeat(127)}u`, `${'\u00e9'.repeat(254)}u`]) {
+      const owner: Principal = { userId, isAdmin: false };
+      const saved = await callAs(owner, byokit, 'PATCH', '/users/me/api-key', { anthropic_api_key: fakeProviderKey('anthropic') });
+      expect(saved.status).toBe(200);
+      expect((await callAs(owner, byokit, 'GET', '/users/me/api-key-status')).json).toMatchObject({ has_anthropic_key: true });
+      expect((await call(byokit, 'PUT', `/admin/users/${encodeURIComponent(userId)}/budget`, { monthly_limit_usd: '5' })).status).toBe(200);
+    }
+    expect(await budgetsStored()).toBe(3);
+
+    const tooLong = 'u'.repeat(256);
+    const refused = await callAs({ userId: tooLong, isAdmin: false }, byokit, 'PATCH', '/users/me/api-key', {
+      anthropic_api_key: fakeProviderKey('anthropic'),
+    });
+    expect(refused.status).toBe(500);
+    expect(refused.json.error.code).toBe('internal_error');
+    const budget = await call(byokit, 'PUT', `/admin/users/${tooLong}/budget`, { monthly_limit_usd: '5' });
+    expect(budget.status).toBe(422);
+    expect(budget.json.error).toMatchObject({ code: 'validation_failed', issues: [{ path: 'user_id' }] });
+    await expect(byokit.resolveKey({ userId: tooLong }, 'anthropic')).rejects.toMatchObject({ code: 'validation_failed' });
+    expect(await budgetsStored()).toBe(3);
   });
 
   // PostgreSQL's UTF-8 stores a lone surrogate as U+FFFD: a name would read back changed after a reload, and

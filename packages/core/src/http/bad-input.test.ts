@@ -324,6 +324,7 @@ describe('text with a NUL character, which a storage could not hold', () => {
   it.each([
     ['a NUL', 'user\u0000alice'],
     ['a lone surrogate', 'user\ud83d'],
+    ['256 characters, more than the key table holds', 'u'.repeat(256)],
   ])("answers a host whose authenticate gives a user id with %s with a plain internal_error, the host's bug", async (_what, userId) => {
     const { byokit } = await testByokit();
     const response = await call(byokit, 'GET', '/users/me/api-key-status', { principal: { userId, isAdmin: false } });

@@ -7,7 +7,7 @@ import { requestIdOf } from './headers.js';
 import { readJsonBody } from './read-json-body.js';
 import { refuseBody } from './refuse-body.js';
 import { RequestAbort } from './request-abort.js';
-import { isStorableUserId } from './routes/stored-text.js';
+import { isStorableUserId, MAX_USER_ID_LENGTH } from './routes/stored-text.js';
 import type { Route } from './route.js';
 import type { ByokitRequest, ByokitResponse, Principal } from './types.js';
 import { schemaIssues, validationFailed } from './validation-error.js';
@@ -159,9 +159,12 @@ async function authenticate(request: ByokitRequest): Promise<Principal> {
   const principal = await request.authenticate();
   if (principal === null || principal === undefined) throw new ByokitError('unauthenticated', 'Sign in first: send a valid access token.');
   // The host's authenticate is outside our control; a malformed principal is its bug, not the caller's. A NUL
-  // in the id would fail in PostgreSQL's storage only: refused here, for every storage alike.
+  // in the id, or one longer than its key table holds, would fail in PostgreSQL's storage only: refused here,
+  // for every storage alike.
   if (!isStorableUserId(principal.userId) || typeof principal.isAdmin !== 'boolean') {
-    throw new TypeError('authenticate() must return { userId: non-empty well-formed string without NUL, isAdmin: boolean } or null');
+    throw new TypeError(
+      `authenticate() must return { userId: non-empty well-formed string of at most ${MAX_USER_ID_LENGTH} characters without NUL, isAdmin: boolean } or null`,
+    );
   }
   return principal;
 }

@@ -23,17 +23,23 @@ export function storedText(maxLength: number) {
 }
 
 /**
+ * The longest user id, in UTF-16 code units (never fewer than PostgreSQL's characters): what storage-postgres's
+ * key table holds, and well under the ~2,700 bytes its indexes take, so that every storage takes every user id.
+ */
+export const MAX_USER_ID_LENGTH = 255;
+
+/**
  * A user id as the host's `authenticate` gives it, addressed by admins in paths and queries. One that looks like a
  * provider key is a key pasted in the wrong place: refused, as it would be stored (a budget's owner) in plain text.
  */
-export const userIdText = storedText(200).refine(
+export const userIdText = storedText(MAX_USER_ID_LENGTH).refine(
   (userId) => !holdsSecret(userId),
   'This looks like a provider API key, not a user id; it was not stored.',
 );
 
 /**
- * The same rule, without the length bound, for a user id byokit did not take from a request: the principal
- * the host's `authenticate` returns, and a user id given in code.
+ * The same rule, but for the key's look, for a user id byokit did not take from a request: the principal the
+ * host's `authenticate` returns, and a user id given in code.
  */
 export const isStorableUserId = (userId: unknown): userId is string =>
-  typeof userId === 'string' && userId !== '' && !userId.includes('\u0000') && userId.isWellFormed();
+  typeof userId === 'string' && userId !== '' && userId.length <= MAX_USER_ID_LENGTH && !userId.includes('\u0000') && userId.isWellFormed();
