@@ -281,6 +281,18 @@ describe.runIf(databaseUrl)('on a real PostgreSQL server', () => {
     return { schema, storage, byokit: await openByokit(storage) };
   }
 
+  /** byokit on a pool of the host's own (which the host listens to for errors, as node-postgres asks). */
+  async function byokitOnHostPool(poolOptions: pg.PoolConfig) {
+    const pool = new pg.Pool({ connectionString: databaseUrl, ...poolOptions });
+    pool.on('error', () => {});
+    closers.push(() => pool.end());
+    const schema = freshSchema();
+    schemas.push(schema);
+    const storage = postgresStorage({ pool, schema });
+    await storage.migrate();
+    return { schema, storage, byokit: await openByokit(storage) };
+  }
+
   async function waitUntil(condition: () => Promise<boolean>, what: string) {
     for (let attempt = 0; attempt < 100; attempt++) {
       if (await condition()) return;
@@ -426,14 +438,7 @@ describe.runIf(databaseUrl)('on a real PostgreSQL server', () => {
   it.each(['statement_timeout', 'lock_timeout'])(
     "answers 503, not 500, when a statement runs past the host pool's %s, and serves once it does not",
     async (setting) => {
-      const pool = new pg.Pool({ connectionString: databaseUrl, max: 2, [setting]: 300 });
-      pool.on('error', () => {});
-      closers.push(() => pool.end());
-      const schema = freshSchema();
-      schemas.push(schema);
-      const storage = postgresStorage({ pool, schema });
-      await storage.migrate();
-      const byokit = await openByokit(storage);
+      const { schema, byokit } = await byokitOnHostPool({ max: 2, [setting]: 300 });
       expect((await keyStatus(byokit)).status).toBe(200);
 
       // Another session holds the keys table, as a long migration or a stuck transaction would.
@@ -451,14 +456,7 @@ describe.runIf(databaseUrl)('on a real PostgreSQL server', () => {
   );
 
   it("answers 503 quickly when the host's pool has no connection free within its timeout, and serves once one is", async () => {
-    const pool = new pg.Pool({ connectionString: databaseUrl, max: 1, connectionTimeoutMillis: 300 });
-    pool.on('error', () => {}); // the host's pool: the host listens, as node-postgres asks
-    closers.push(() => pool.end());
-    const schema = freshSchema();
-    schemas.push(schema);
-    const storage = postgresStorage({ pool, schema });
-    await storage.migrate();
-    const byokit = await openByokit(storage);
+    const { storage, byokit } = await byokitOnHostPool({ max: 1, connectionTimeoutMillis: 300 });
 
     // Something else holds the pool's only connection.
     let release!: () => void;
