@@ -75,7 +75,9 @@ export const byokitPlugin: FastifyPluginAsync<ByokitPluginOptions> = async (fast
       return reply;
     }
     reply.code(response.status).headers(response.headers);
-    if (typeof response.body === 'string') return reply.send(response.body);
+    // An empty body (core's answer to HEAD) is sent as none: of '' Fastify would say `content-length: 0`, which on
+    // HEAD claims GET's body is empty (RFC 9110 §8.6); with none it leaves the length out.
+    if (typeof response.body === 'string') return response.body === '' ? reply.send() : reply.send(response.body);
     // Fastify pipes a stream as its chunks come, waiting on the socket when it is full. It sets the head with
     // setHeader, which Node sends only with the first chunk: send it as soon as the piping starts, so the client
     // has the status while the provider is still thinking (as on every other adapter).

@@ -253,6 +253,41 @@ describe('routing', () => {
     expect(response!.json.error.code).toBe('method_not_allowed');
   });
 
+  it('answers HEAD on a GET route as GET, with the same status and headers and no body (RFC 9110 §9.3.2)', async () => {
+    const { byokit } = await testByokit();
+    for (const url of ['/users/me/api-key-status', '/llm-models/', '/llm-models/564e8710-43a9-406f-b0ab-e8d651a33e82', '/openapi.json']) {
+      const get = await call(byokit, 'GET', url, { principal: alice, headers: { 'x-request-id': 'same' } });
+      const head = await call(byokit, 'HEAD', url, { principal: alice, headers: { 'x-request-id': 'same' } });
+      expect([head!.status, head!.headers, head!.text], url).toEqual([get!.status, get!.headers, '']);
+      expect(get!.text, url).not.toBe('');
+    }
+  });
+
+  it('answers a refused HEAD with the status and headers GET would get, and no body', async () => {
+    const { byokit } = await testByokit();
+    const signedOut = await call(byokit, 'HEAD', '/users/me/api-key-status');
+    expect([signedOut!.status, signedOut!.text]).toEqual([401, '']);
+    const notAdmin = await call(byokit, 'HEAD', '/admin/api-key-status', { principal: alice });
+    expect([notAdmin!.status, notAdmin!.text]).toEqual([403, '']);
+    const unknownModel = await call(byokit, 'HEAD', '/llm-models/00000000-0000-0000-0000-000000000000', { principal: alice });
+    expect([unknownModel!.status, unknownModel!.headers['content-type'], unknownModel!.text]).toEqual([
+      404,
+      'application/json; charset=utf-8',
+      '',
+    ]);
+  });
+
+  it('lists HEAD in Allow wherever GET is allowed, and refuses HEAD where there is no GET', async () => {
+    const { byokit } = await testByokit();
+    const onStatus = await call(byokit, 'POST', '/users/me/api-key-status', { principal: alice, body: {} });
+    expect([onStatus!.status, onStatus!.headers.allow]).toEqual([405, 'GET, HEAD']);
+    expect(onStatus!.json.error.message).toBe('POST is not allowed here; use GET, HEAD.');
+    const onModel = await call(byokit, 'DELETE', '/llm-models/564e8710-43a9-406f-b0ab-e8d651a33e82', { principal: alice });
+    expect(onModel!.headers.allow).toBe('GET, HEAD, PATCH');
+    const onChat = await call(byokit, 'HEAD', '/llm/chat/completions', { principal: alice });
+    expect([onChat!.status, onChat!.headers.allow, onChat!.text]).toEqual([405, 'POST', '']);
+  });
+
   it.each([
     ['a budget for a user id with a broken escape', 'PUT', '/admin/users/%E0%A4%A/budget', { monthly_limit_usd: '5' }, 'user_id'],
     ['a budget for a user id with a bare %', 'PUT', '/admin/users/50%/budget', { monthly_limit_usd: '5' }, 'user_id'],

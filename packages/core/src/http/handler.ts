@@ -34,13 +34,17 @@ export function createRequestHandler(routes: readonly Route<any, any, any>[], lo
     if (!match) return undefined;
 
     const requestId = requestIdOf(request.headers);
-    const route = match.methods.get(request.method.toUpperCase());
+    const method = request.method.toUpperCase();
+    // HEAD is GET without the body (RFC 9110 §9.3.2), which every general-purpose server must answer (§9.1), as
+    // Express and Fastify do for their own GET routes: the GET route runs, checks and all, and its body is dropped.
+    const isHead = method === 'HEAD';
+    const route = match.methods.get(isHead ? 'GET' : method);
     // Routes of one path share a format; a method it lacks (405) is answered in that format too.
     const errorFormat = (route ?? match.methods.values().next().value)?.errorFormat;
     let response: ByokitResponse;
     try {
       if (!route) {
-        const allowed = [...match.methods.keys()].join(', ');
+        const allowed = allowedMethods(match.methods).join(', ');
         throw Object.assign(new ByokitError('method_not_allowed', `${request.method} is not allowed here; use ${allowed}.`), { allowed });
       }
       // A public route (the API description) does not ask the host who is calling; its handler never reads the
@@ -70,6 +74,8 @@ export function createRequestHandler(routes: readonly Route<any, any, any>[], lo
       const allowed = (error as { allowed?: string }).allowed;
       if (allowed) response.headers.allow = allowed;
     }
+    // GET routes never stream, so a HEAD answer's body is always text, dropped here for every adapter alike.
+    if (isHead) response.body = '';
     if (logRequests) {
       logger.debug(
         // The path is the caller's text, and may hold a key pasted in the wrong place (`/llm-models/sk-…`).
@@ -85,6 +91,11 @@ export function createRequestHandler(routes: readonly Route<any, any, any>[], lo
     }
     return response;
   };
+}
+
+/** The methods a path takes, for `Allow`: HEAD wherever GET is, right after it. */
+function allowedMethods(methods: Map<string, Route<any, any, any>>): string[] {
+  return [...methods.keys()].flatMap((method) => (method === 'GET' ? ['GET', 'HEAD'] : [method]));
 }
 
 /** Routes by path: static paths in a map (one lookup), parameterised ones (`/llm-models/:id`) matched by segment. */

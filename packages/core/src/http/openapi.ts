@@ -328,7 +328,8 @@ export function openApiDocument(routes: readonly Route<any, any, any>[], options
       version: options.version ?? packageVersion,
       description:
         'Bring-your-own-key LLM access: personal and system provider keys, the model catalog, chat completions, usage and budgets. ' +
-        'Generated from the zod schemas that validate each request. Paths are relative to the server URL, the prefix the host mounted byokit at.',
+        'Generated from the zod schemas that validate each request. Paths are relative to the server URL, the prefix the host mounted byokit at. ' +
+        'HEAD is answered on every path that has GET, as GET without the body (the same status and headers; RFC 9110 §9.3.2), and is not listed as an operation of its own.',
     },
     servers: [{ url: prefix || '/', description: 'Where the host mounted byokit.' }],
     security: [{ bearer: [] }],

@@ -92,6 +92,24 @@ export function describeSameAnswers(mount: MountAdapter, options: AdapterConform
           expect(wire.pieces.length, 'reads of the streamed body').toBeGreaterThanOrEqual(enoughReads(expected.pieces.length));
         }
       }, 20_000);
+      // HEAD is GET without the body (RFC 9110 §9.3.2): the same request as HEAD, right after it, in the same state.
+      if (scenario.method !== 'GET' || scenario.json !== undefined || scenario.text !== undefined || scenario.arrange) continue;
+      it(`HEAD ${scenario.path.slice(0, 80)} as ${scenario.as}: GET's status (${scenario.status}) and headers, no body`, async () => {
+        const exchange: Exchange = { ...exchangeOf(scenario, index, prefix), method: 'HEAD' };
+        await inStep(reference, served);
+        const expected = await sendToCore(reference.byokit, prefix, exchange);
+        expect(expected?.status, 'core itself').toBe(scenario.status);
+        const wire = await sendOverHttp(adapter.baseUrl, exchange);
+        const names = comparedHeaderNames(expected!, wire);
+        expect(comparable(wire, names)).toEqual(comparable(expected!, names));
+        expect(wire.pieces.join(''), 'the body').toBe('');
+        // RFC 9110 §8.6: a Content-Length sent with HEAD must be the length of the body GET would have sent.
+        const length = wire.headers['content-length'];
+        if (length !== undefined) {
+          const get = await sendToCore(reference.byokit, prefix, { ...exchange, method: 'GET' });
+          expect(Number(length), 'content-length').toBe(new TextEncoder().encode(get!.pieces.join('')).byteLength);
+        }
+      });
     }
 
     describeUnknownPaths(() => adapter, options);
