@@ -167,6 +167,7 @@ export interface Byokit {
  * a message naming the missing key id and how many rows need it (spec/security.md, "Fail closed at start-up").
  */
 export async function createByokit(options: ByokitOptions): Promise<Byokit> {
+  assertRequiredOptions(options);
   // Checked before anything starts: a typo fails here, naming the option (whole-number-option.ts).
   const keyCacheTtlMs = wholeNumberOption('keyCache.ttlMs', options.keyCache?.ttlMs ?? 10_000, 0);
   const keyCacheEntries = wholeNumberOption('keyCache.maxEntries', options.keyCache?.maxEntries ?? 10_000, 1);
@@ -254,6 +255,39 @@ export async function createByokit(options: ByokitOptions): Promise<Byokit> {
       })()),
   };
 }
+
+/**
+ * The two options byokit cannot start without, checked first: left out (plain JavaScript, a mistyped import) or
+ * a storage not yet awaited, each failed deep inside start-up as "Cannot read properties of undefined".
+ */
+function assertRequiredOptions(options: ByokitOptions | undefined): void {
+  if (typeof options !== 'object' || options === null) throw new TypeError('createByokit: options are required: { storage, keyring }');
+  const { storage, keyring } = options as Partial<ByokitOptions>;
+  if (storage instanceof Promise) {
+    throw new TypeError('createByokit: `storage` is a Promise: await it first (`await embeddedPostgresStorage(…)`)');
+  }
+  if (typeof storage !== 'object' || storage === null || typeof storage.countKeysByMasterKeyId !== 'function') {
+    throw new TypeError(
+      `createByokit: \`storage\` is required: memoryStorage() from @byokit/core for trials, or a storage from @byokit/storage-postgres; got ${describe(storage)}`,
+    );
+  }
+  if (keyring instanceof Promise) throw new TypeError('createByokit: `keyring` is a Promise: await it first, or pass a KeyProvider');
+  if (typeof keyring === 'string') {
+    throw new TypeError('createByokit: `keyring` is a string: pass keyringFromEnv(), or parseKeyring(text) for a keyring held elsewhere');
+  }
+  const usable =
+    typeof keyring === 'object' &&
+    keyring !== null &&
+    (typeof (keyring as Partial<KeyProvider>).loadKeyring === 'function' || typeof (keyring as Partial<Keyring>).has === 'function');
+  if (!usable) {
+    throw new TypeError(
+      `createByokit: \`keyring\` is required: keyringFromEnv() reads it from BYOKIT_KEYRING, or pass a KeyProvider; got ${describe(keyring)}`,
+    );
+  }
+}
+
+/** What a host passed, in a few words, for an error message (never the value itself: it may hold a secret). */
+const describe = (value: unknown) => (value === null ? 'null' : typeof value === 'object' ? 'an object that is not one' : typeof value);
 
 /** The host's limiter as is, or an in-memory one on byokit's clock for the plain settings. */
 function rateLimiterOf(option: ByokitOptions['rateLimit'], now: () => Date): RateLimiter | undefined {

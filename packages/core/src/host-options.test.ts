@@ -30,6 +30,37 @@ describe('createByokit', () => {
     await expect(start(options)).rejects.toThrow(new TypeError(message));
   });
 
+  it.each<[string, unknown, string]>([
+    [
+      'no storage',
+      { keyring: testKeyring() },
+      'createByokit: `storage` is required: memoryStorage() from @byokit/core for trials, or a storage from @byokit/storage-postgres; got undefined',
+    ],
+    [
+      'a storage still being opened',
+      { keyring: testKeyring(), storage: Promise.resolve(memoryStorage()) },
+      'createByokit: `storage` is a Promise: await it first (`await embeddedPostgresStorage(…)`)',
+    ],
+    [
+      'no keyring',
+      { storage: memoryStorage() },
+      'createByokit: `keyring` is required: keyringFromEnv() reads it from BYOKIT_KEYRING, or pass a KeyProvider; got undefined',
+    ],
+    [
+      'a keyring given as its text',
+      { storage: memoryStorage(), keyring: 'k1:' + 'A'.repeat(43) },
+      'createByokit: `keyring` is a string: pass keyringFromEnv(), or parseKeyring(text) for a keyring held elsewhere',
+    ],
+    [
+      'a keyring that is neither a Keyring nor a KeyProvider',
+      { storage: memoryStorage(), keyring: {} },
+      'createByokit: `keyring` is required: keyringFromEnv() reads it from BYOKIT_KEYRING, or pass a KeyProvider; got an object that is not one',
+    ],
+    ['no options at all', undefined, 'createByokit: options are required: { storage, keyring }'],
+  ])('refuses to start with %s, saying what to pass', async (_what, options, message) => {
+    await expect(createByokit(options as ByokitOptions)).rejects.toThrow(new TypeError(message));
+  });
+
   it('starts with each option at the edge of its range', async () => {
     const byokit = await start({
       keyCache: { ttlMs: 0, maxEntries: 1 },
