@@ -112,6 +112,18 @@ describe.each([false, true])('Express router (host ran express.json() first: %s)
   });
 });
 
+describe('Express router: mounting', () => {
+  it('refuses to mount without authenticate, instead of answering every request 500', async () => {
+    const byokit = await newByokit();
+    const options = { authenticat: () => alice } as unknown as Parameters<typeof byokitRouter>[1];
+    expect(() => byokitRouter(byokit, options)).toThrow(
+      new TypeError(
+        'byokit: `authenticate` must be your auth function, (request) => { userId, isAdmin } or null (or a promise of it); got undefined',
+      ),
+    );
+  });
+});
+
 describe('Express router: streamed answers', () => {
   /** A byokit stand-in whose one answer is a stream, to prove the adapter writes chunks as they come. */
   function streamingByokit(produce: (request: ByokitRequest) => AsyncIterable<string>): Pick<Byokit, 'handle'> {

@@ -2,7 +2,9 @@ import { request as httpRequest } from 'node:http';
 import { describe, expect, it } from 'vitest';
 import { onAbort, type Byokit, type ByokitRequest, type Cancellation } from '@byokit/core';
 import { fakeProviderKey } from '@byokit/core/testing';
-import { newByokit, startFastify } from './test-hosts.js';
+import Fastify from 'fastify';
+import { byokitPlugin } from './index.js';
+import { authenticate, newByokit, startFastify } from './test-hosts.js';
 
 const GUIDE_MODEL_ID = '564e8710-43a9-406f-b0ab-e8d651a33e82';
 const alice = { authorization: 'Bearer alice' };
@@ -158,6 +160,22 @@ describe('Fastify plugin: streamed chat', () => {
     let rest = '';
     for (let part = await reader.read(); !part.done; part = await reader.read()) rest += new TextDecoder().decode(part.value);
     expect(rest).toBe('data: second\n\n');
+  });
+});
+
+describe('Fastify plugin: registering', () => {
+  it('refuses to register without authenticate or byokit, instead of answering every request 500', async () => {
+    const { byokit } = await newByokit();
+    const withoutAuth = Fastify();
+    await expect(withoutAuth.register(byokitPlugin, { byokit, prefix: '/v2' } as never).ready()).rejects.toThrow(
+      new TypeError(
+        'byokit: `authenticate` must be your auth function, (request) => { userId, isAdmin } or null (or a promise of it); got undefined',
+      ),
+    );
+    const withoutByokit = Fastify();
+    await expect(withoutByokit.register(byokitPlugin, { authenticate, prefix: '/v2' } as never).ready()).rejects.toThrow(
+      new TypeError('byokit: the plugin needs `byokit`, the instance createByokit() resolved to; got undefined'),
+    );
   });
 });
 

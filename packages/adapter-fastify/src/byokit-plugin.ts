@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import type { FastifyError, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
-import { ByokitError, RequestAbort, type Authenticate, type Byokit, type ByokitRequest } from '@byokit/core';
+import { authenticateOption, ByokitError, RequestAbort, type Authenticate, type Byokit, type ByokitRequest } from '@byokit/core';
 
 /** Options of {@link byokitPlugin}; Fastify's own `prefix` says where the routes are mounted. */
 export interface ByokitPluginOptions {
@@ -43,7 +43,14 @@ const BODY_REFUSALS = new Set(['FST_ERR_CTP_INVALID_MEDIA_TYPE', 'FST_ERR_ROUTE_
  * to see on every route; `reply.send()` of a string or a stream already writes exactly what core answers.
  */
 export const byokitPlugin: FastifyPluginAsync<ByokitPluginOptions> = async (fastify, options) => {
-  const { byokit, authenticate, bodyLimit } = options;
+  const { byokit, bodyLimit } = options;
+  // Checked at registration: left out, every request would be answered 500 with nothing logged by default.
+  const authenticate = authenticateOption<FastifyRequest>(options.authenticate);
+  if (typeof byokit?.handle !== 'function') {
+    throw new TypeError(
+      `byokit: the plugin needs \`byokit\`, the instance createByokit() resolved to; got ${byokit === null ? 'null' : typeof byokit}`,
+    );
+  }
   // Fastify's own `prefix` (and any prefix of the plugins around this one) is where byokit's paths start.
   const prefixLength = fastify.prefix.replace(/\/+$/, '').length;
 

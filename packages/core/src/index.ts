@@ -71,5 +71,6 @@ export { createFetchHandler } from './fetch/fetch-handler.js';
 export { onAbort, RequestAbort, type Cancellation } from './http/request-abort.js';
 /** byokit's rule for `x-request-id`, for a host that answers its own routes alike (the example server does). */
 export { requestIdOf } from './http/headers.js';
+export { authenticateOption } from './http/authenticate-option.js';
 export type { FallThroughFetchHandler, FetchHandler, FetchHandlerOptions } from './fetch/fetch-handler.js';
 export type { Logger, LogMethod } from './logging/logger.js';

@@ -50,6 +50,18 @@ async function withAnthropicKey(handler: FetchHandler): Promise<void> {
   expect(response.status).toBe(200);
 }
 
+describe('mounting the fetch handler', () => {
+  it('refuses to mount without authenticate, instead of answering every request 500', async () => {
+    const { byokit } = await testByokit();
+    const options = { prefix: '/v2' } as unknown as Parameters<typeof createFetchHandler>[1];
+    expect(() => createFetchHandler(byokit, options)).toThrow(
+      new TypeError(
+        'byokit: `authenticate` must be your auth function, (request) => { userId, isAdmin } or null (or a promise of it); got undefined',
+      ),
+    );
+  });
+});
+
 describe('createFetchHandler', () => {
   it('sets a personal key and reads its status back, with the contract headers', async () => {
     const { handler } = await setUp();

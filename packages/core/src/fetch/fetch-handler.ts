@@ -1,5 +1,6 @@
 import type { Byokit } from '../byokit.js';
 import { ByokitError } from '../errors.js';
+import { authenticateOption } from '../http/authenticate-option.js';
 import { errorResponse } from '../http/error-response.js';
 import { requestIdOf } from '../http/headers.js';
 import { belowPrefix, normalisePrefix } from '../http/mount-prefix.js';
@@ -65,10 +66,11 @@ export function createFetchHandler(byokit: Pick<Byokit, 'handle'>, options: Fetc
 export function createFetchHandler(byokit: Pick<Byokit, 'handle'>, options: FetchHandlerOptions): FallThroughFetchHandler;
 export function createFetchHandler(byokit: Pick<Byokit, 'handle'>, options: FetchHandlerOptions): FallThroughFetchHandler {
   const prefix = normalisePrefix(options.prefix ?? DEFAULT_PREFIX);
+  const authenticate = authenticateOption<Request>(options.authenticate);
   return async (request) => {
     const { pathname, search } = new URL(request.url);
     const url = belowPrefix(pathname + search, prefix);
-    const answer = url === undefined ? undefined : await answerOf(byokit, request, url, options.authenticate);
+    const answer = url === undefined ? undefined : await answerOf(byokit, request, url, authenticate);
     if (answer !== undefined || options.fallThrough) return answer;
     return toResponse(notFound(request));
   };

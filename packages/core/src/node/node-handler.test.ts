@@ -44,6 +44,20 @@ const newByokit = () =>
   });
 
 describe('byokit on a plain node:http server', () => {
+  it('refuses to mount without authenticate, instead of answering every request 500', async () => {
+    const byokit = await createByokit({
+      storage: memoryStorage(),
+      keyring: Keyring.from([{ id: 'k1', key: crypto.getRandomValues(new Uint8Array(32)) }]),
+      environment: {},
+    });
+    const options = { prefix: '/v2' } as unknown as Parameters<typeof createNodeHandler>[1];
+    expect(() => createNodeHandler(byokit, options)).toThrow(
+      new TypeError(
+        'byokit: `authenticate` must be your auth function, (request) => { userId, isAdmin } or null (or a promise of it); got undefined',
+      ),
+    );
+  });
+
   it('serves the key routes below the prefix, with the contract headers', async () => {
     const base = await serve(await newByokit());
     const key = fakeProviderKey('openai');

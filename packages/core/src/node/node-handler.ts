@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Byokit } from '../byokit.js';
 import type { Authenticate, ByokitResponse, RequestBody } from '../http/types.js';
+import { authenticateOption } from '../http/authenticate-option.js';
 import { belowPrefix, normalisePrefix } from '../http/mount-prefix.js';
 import { RequestAbort } from '../http/request-abort.js';
 
@@ -45,6 +46,7 @@ export function createNodeHandler<Request extends IncomingMessage = IncomingMess
   options: NodeHandlerOptions<Request>,
 ): NodeHandler<Request> {
   const prefix = normalisePrefix(options.prefix ?? '');
+  const authenticate = authenticateOption<Request>(options.authenticate);
   return async (request, response) => {
     const url = belowPrefix(request.url ?? '/', prefix);
     if (url === undefined) return false;
@@ -58,7 +60,7 @@ export function createNodeHandler<Request extends IncomingMessage = IncomingMess
       url,
       headers: request.headers,
       body: bodyOf(request),
-      authenticate: () => options.authenticate(request),
+      authenticate: () => authenticate(request),
       signal: aborted,
     });
     if (answer === undefined) return false;
