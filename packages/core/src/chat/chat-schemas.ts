@@ -104,6 +104,12 @@ export const chatCompletionChunk = z.object({
   usage: usage.optional(),
 });
 
+/** A complete answer, as `byokit.chat()` resolves and the chat route sends it: the same shape for every provider. */
 export type ChatCompletion = z.infer<typeof chatCompletion>;
+/** One chunk of a streamed answer, as `byokit.chatStream()` yields it; the last carries `usage` and no choices. */
 export type ChatCompletionChunk = z.infer<typeof chatCompletionChunk>;
+/**
+ * A call's tokens and cost: counts a provider did not report are `null`, never 0; `cost_usd` is an exact decimal
+ * string (null for an unpriced model); `key_source` says whose key paid.
+ */
 export type ChatUsage = z.infer<typeof usage>;
