@@ -120,7 +120,8 @@ export interface Byokit {
   /**
    * The key a user's request to `provider` would use: their personal key, else the system key (database,
    * then environment). Throws a `ByokitError` with code `api_key_required` naming the provider when there is none,
-   * and `validation_failed` for a provider byokit does not speak to or a user id it could not store.
+   * and `validation_failed` for a provider byokit does not speak to, a user id it could not store, or no
+   * principal at all (`null`, as a host's auth answers for nobody signed in).
    */
   resolveKey(principal: { userId: string }, provider: Provider): Promise<ResolvedKey>;
   /**
@@ -220,7 +221,7 @@ export async function createByokit(options: ByokitOptions): Promise<Byokit> {
     resolveKey: (principal, provider) => {
       // Not async: the cached path stays one promise (bench/key-path.mjs); a bad user id is a rejection all the same.
       try {
-        return resolver.resolve(validUserId(principal.userId), validProvider(provider));
+        return resolver.resolve(principalUserId(principal), validProvider(provider));
       } catch (error) {
         return Promise.reject(error);
       }
@@ -228,12 +229,12 @@ export async function createByokit(options: ByokitOptions): Promise<Byokit> {
     rotateKeys: (rotationOptions) => resealKeys(options.storage, keyring, logger, rotationOptions),
     keyRowsByMasterKeyId: () => options.storage.countKeysByMasterKeyId(),
     chat: async (principal, request, chatOptions) => {
-      const { completion } = await chat.complete(validUserId(principal.userId), validChatRequest(request), callContext(chatOptions));
+      const { completion } = await chat.complete(principalUserId(principal), validChatRequest(request), callContext(chatOptions));
       return completion;
     },
     chatStream: (principal, request, chatOptions) => ({
       async *[Symbol.asyncIterator]() {
-        const { chunks } = await chat.stream(validUserId(principal.userId), validChatRequest(request), callContext(chatOptions));
+        const { chunks } = await chat.stream(principalUserId(principal), validChatRequest(request), callContext(chatOptions));
         yield* chunks;
       },
     }),
@@ -268,7 +269,7 @@ function assertRequiredOptions(options: ByokitOptions | undefined): void {
   }
   if (typeof storage !== 'object' || storage === null || typeof storage.countKeysByMasterKeyId !== 'function') {
     throw new TypeError(
-      `createByokit: \`storage\` is required: memoryStorage() from @byokit/core for trials, or a storage from @byokit/storage-postgres; got ${describe(storage)}`,
+      `createByokit: \`storage\` is required: memoryStorage() from @byokit/core for trials, or a storage from @byokit/storage-postgres; got ${whatWasPassed(storage)}`,
     );
   }
   if (keyring instanceof Promise) throw new TypeError('createByokit: `keyring` is a Promise: await it first, or pass a KeyProvider');
@@ -281,13 +282,14 @@ function assertRequiredOptions(options: ByokitOptions | undefined): void {
     (typeof (keyring as Partial<KeyProvider>).loadKeyring === 'function' || typeof (keyring as Partial<Keyring>).has === 'function');
   if (!usable) {
     throw new TypeError(
-      `createByokit: \`keyring\` is required: keyringFromEnv() reads it from BYOKIT_KEYRING, or pass a KeyProvider; got ${describe(keyring)}`,
+      `createByokit: \`keyring\` is required: keyringFromEnv() reads it from BYOKIT_KEYRING, or pass a KeyProvider; got ${whatWasPassed(keyring)}`,
     );
   }
 }
 
 /** What a host passed, in a few words, for an error message (never the value itself: it may hold a secret). */
-const describe = (value: unknown) => (value === null ? 'null' : typeof value === 'object' ? 'an object that is not one' : typeof value);
+const whatWasPassed = (value: unknown) =>
+  value === null ? 'null' : typeof value === 'object' ? 'an object that is not one' : typeof value;
 
 /** The host's limiter as is, or an in-memory one on byokit's clock for the plain settings. */
 function rateLimiterOf(option: ByokitOptions['rateLimit'], now: () => Date): RateLimiter | undefined {
@@ -300,6 +302,18 @@ function rateLimiterOf(option: ByokitOptions['rateLimit'], now: () => Date): Rat
 /** A programmatic call's context: its signal, and a request id of its own unless the caller gave one. */
 function callContext(options: ChatOptions | undefined): ChatCallContext {
   return { signal: options?.signal, requestId: options?.requestId ?? crypto.randomUUID() };
+}
+
+/**
+ * The user id of a principal given in code. Checked before it is read: a host's own auth answers null for nobody
+ * signed in, and passed on as is, that was "Cannot read properties of null (reading 'userId')".
+ */
+function principalUserId(principal: unknown): string {
+  if (typeof principal !== 'object' || principal === null) {
+    const got = principal === null ? 'null' : typeof principal;
+    throw new ByokitError('validation_failed', `The principal must be { userId }, the user the call is for; got ${got}.`);
+  }
+  return validUserId((principal as { userId?: unknown }).userId);
 }
 
 /**

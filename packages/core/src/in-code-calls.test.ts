@@ -80,4 +80,27 @@ describe('bad input given in code', () => {
     await expect(byokit.resolveKey({ userId: 'u'.repeat(255) }, 'anthropic')).rejects.toMatchObject({ code: 'api_key_required' });
     expect(lookedUp).toBe(true);
   });
+
+  // A host's own auth answers null for nobody signed in; passed on as is, it was "Cannot read properties of null".
+  it.each([null, undefined, 'alice'])(
+    'byokit.chat, chatStream and resolveKey with %s as the principal say what to pass',
+    async (principal) => {
+      const { byokit } = await testByokit();
+      const request = { model_id: '564e8710-43a9-406f-b0ab-e8d651a33e82', messages: [{ role: 'user' as const, content: 'Hi' }] };
+      const calls = [
+        () => byokit.chat(principal as never, request),
+        async () => {
+          for await (const _chunk of byokit.chatStream(principal as never, request));
+        },
+        () => byokit.resolveKey(principal as never, 'anthropic'),
+      ];
+      for (const call of calls) {
+        const error = await call().catch((caught: unknown) => caught);
+        expect(isByokitError(error) && [error.code, error.message]).toEqual([
+          'validation_failed',
+          `The principal must be { userId }, the user the call is for; got ${principal === null ? 'null' : typeof principal}.`,
+        ]);
+      }
+    },
+  );
 });
