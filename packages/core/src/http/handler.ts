@@ -45,7 +45,8 @@ export function createRequestHandler(routes: readonly Route<any, any, any>[], lo
     try {
       if (!route) {
         const allowed = allowedMethods(match.methods).join(', ');
-        throw Object.assign(new ByokitError('method_not_allowed', `${request.method} is not allowed here; use ${allowed}.`), { allowed });
+        const named = HTTP_METHODS.has(method) ? method : 'This method';
+        throw Object.assign(new ByokitError('method_not_allowed', `${named} is not allowed here; use ${allowed}.`), { allowed });
       }
       // A public route (the API description) does not ask the host who is calling; its handler never reads the
       // principal, so none is made up for it.
@@ -81,7 +82,7 @@ export function createRequestHandler(routes: readonly Route<any, any, any>[], lo
         // The path is the caller's text, and may hold a key pasted in the wrong place (`/llm-models/sk-…`).
         {
           requestId,
-          method: request.method,
+          method: scrubSecrets(request.method),
           path: scrubSecrets(path),
           status: response.status,
           durationMs: +(performance.now() - started).toFixed(3),
@@ -92,6 +93,12 @@ export function createRequestHandler(routes: readonly Route<any, any, any>[], lo
     return response;
   };
 }
+
+/**
+ * The methods a 405 names back (RFC 9110 §9.3, and PATCH). Any other token is the caller's text, and a fetch host
+ * hands it on as sent: a key sent as the method must not echo into the answer.
+ */
+const HTTP_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNECT', 'OPTIONS', 'TRACE', 'PATCH']);
 
 /** The methods a path takes, for `Allow`: HEAD wherever GET is, right after it. */
 function allowedMethods(methods: Map<string, Route<any, any, any>>): string[] {

@@ -2,6 +2,8 @@ import { describe, expect, it } from 'vitest';
 import type { Logger } from '../logging/logger.js';
 import { RequestAbort } from './request-abort.js';
 import type { ByokitRequest } from './types.js';
+import { fakeProviderKey } from '../keys/fake-keys.js';
+import { findKeyLeaks } from '../testing/leak-check.js';
 import { alice, call, testByokit } from './test-helpers.js';
 
 /** A logger that keeps its debug lines; `debugEnabled` is what it answers to `isLevelEnabled('debug')`. */
@@ -27,6 +29,24 @@ describe("the request log line (debug, the host's logger)", () => {
     const { byokit } = await testByokit({ logger });
     await call(byokit, 'GET', '/users/me/api-key-status', { principal: null });
     expect(logger.lines).toMatchObject([{ status: 401 }]);
+  });
+
+  // Node refuses a method it does not know, but a fetch host (Bun, Deno, byokit.fetch in code) hands any token on.
+  it('holds no key sent as the method, and neither does the 405 answer', async () => {
+    const logger = recordingLogger(true);
+    const { byokit } = await testByokit({ logger });
+    const key = fakeProviderKey('anthropic');
+    const answer = await call(byokit, key, '/users/me/api-key-status', { principal: alice });
+    expect([answer!.status, answer!.json.error.message]).toEqual([405, 'This method is not allowed here; use GET, HEAD.']);
+    expect(
+      findKeyLeaks(
+        [key],
+        [
+          ['answer', JSON.stringify(answer)],
+          ['log', JSON.stringify(logger.lines)],
+        ],
+      ),
+    ).toEqual([]);
   });
 
   it('is not even made when the host does not write debug lines', async () => {
