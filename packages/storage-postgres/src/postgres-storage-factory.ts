@@ -45,7 +45,7 @@ export type PostgresStorageOptions = TableOptions &
  *
  * ```ts
  * const storage = postgresStorage({ pool });            // your existing pg Pool
- * const storage = postgresStorage({ connectionString: process.env.DATABASE_URL });
+ * const storage = postgresStorage({ connectionString: process.env.DATABASE_URL! }); // unset: a TypeError
  * ```
  */
 export function postgresStorage(options: PostgresStorageOptions): PostgresStorage {
