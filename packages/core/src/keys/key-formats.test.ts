@@ -129,6 +129,22 @@ const hostileCharacters: Rejection[] = [
   })),
 );
 
+// A random key body spells a sample word now and then (`here` in about 1 key in 2,000). Pasted with a stray
+// character, such a key was taken for sample text (placeholder_key), and the person told nothing of the character.
+const strayInSampleWords: Rejection[] = [
+  ['a space', ' ', /space or tab/],
+  ['an NBSP U+00A0', '\u00a0', /non-ASCII space/],
+  ['a zero-width space U+200B', '\u200b', /zero-width/],
+].flatMap(([name, character, says]) =>
+  PROVIDERS.map((provider) => ({
+    name: `refuses a real ${provider} key whose random body spells "here" and "xxxx", with ${String(name)}, saying at which character`,
+    provider,
+    input: insertAt(`${KEYS[provider].slice(0, 24)}HeRexxxx${KEYS[provider].slice(32)}`, 20, character as string),
+    code: 'invalid_key_format' as const,
+    says: new RegExp(`${(says as RegExp).source}.* at character 21`),
+  })),
+);
+
 const LABELS: Record<Provider, string> = { anthropic: 'an Anthropic', openai: 'an OpenAI', google: 'a Google' };
 const wrongProvider: Rejection[] = PROVIDERS.flatMap((field) =>
   PROVIDERS.filter((other) => other !== field).map((other) => ({
@@ -195,6 +211,7 @@ const REJECTIONS: Rejection[] = [
   ...placeholders,
   ...hintsSentBack,
   ...hostileCharacters,
+  ...strayInSampleWords,
   ...wrongProvider,
   ...notForInference,
   ...wrongShape,

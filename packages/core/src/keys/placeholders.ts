@@ -34,9 +34,14 @@ const MIN_DISTINCT_CHARACTERS = 10;
 export function isPlaceholderTrimmed(key: string): boolean {
   if (key === '') return false;
   if (MASK_MARKS.test(key)) return true;
-  const body = key.replace(KNOWN_PREFIX, '');
+  // A real key with a stray character picked up in copying (a space, an NBSP, a zero-width one) is judged as the
+  // real key it is: its random body holds words such as `here` by chance, and the character's own error
+  // (key-formats.ts) says what to fix, where "sample text" would mislead.
+  const printable = key.replace(/[^\x21-\x7e]/g, '');
+  const realFormat = matchesRealFormat(printable);
+  const body = (realFormat ? printable : key).replace(KNOWN_PREFIX, '');
   const remainder = body.replace(FILLER, '').replace(/[-_.\s]/g, '');
-  if (matchesRealFormat(key)) {
+  if (realFormat) {
     // Real format: only sample text padded to a real length, e.g. sk-YOUR-OPENAI-API-KEY-HERE or a repeated word.
     return remainder.length < MIN_RANDOM_REMAINDER || new Set(body).size < MIN_DISTINCT_CHARACTERS;
   }
