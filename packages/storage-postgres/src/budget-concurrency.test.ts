@@ -43,6 +43,7 @@ function usageRecord(userId: string, costUsd: string): UsageRecord {
     inputTokens: 12,
     outputTokens: 30,
     cachedInputTokens: 0,
+    cacheWriteTokens: 0,
     reasoningTokens: 0,
     costUsd,
     prices: { inputPerMTokUsd: '3', outputPerMTokUsd: '15' },

@@ -85,6 +85,7 @@ describe.each(databases)('on %s', (_name, open) => {
       inputTokens: 1,
       outputTokens: 1,
       cachedInputTokens: null,
+      cacheWriteTokens: null,
       reasoningTokens: null,
       costUsd: '9007199254.740993000001',
       prices: { inputPerMTokUsd: '1.23456789012345678901', outputPerMTokUsd: '0.000000000000000011' },

@@ -118,6 +118,7 @@ function describeMigrations(open: () => Promise<Backend>) {
       inputTokens: 1,
       outputTokens: 1,
       cachedInputTokens: null,
+      cacheWriteTokens: null,
       reasoningTokens: null,
       costUsd,
       prices: null,

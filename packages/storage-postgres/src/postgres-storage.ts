@@ -164,15 +164,18 @@ interface UsageRow {
   cached_input_per_mtok_usd: string | null;
   latency_ms: number;
   request_id: string;
+  cache_write_tokens: number | null;
+  cache_write_per_mtok_usd: string | null;
 }
 
 const USAGE_INSERT_COLUMNS =
-  'id, created_at, user_id, model_id, model, provider, key_source, status, input_tokens, output_tokens, cached_input_tokens, reasoning_tokens, cost_usd, input_per_mtok_usd, output_per_mtok_usd, cached_input_per_mtok_usd, latency_ms, request_id';
+  'id, created_at, user_id, model_id, model, provider, key_source, status, input_tokens, output_tokens, cached_input_tokens, reasoning_tokens, cost_usd, input_per_mtok_usd, output_per_mtok_usd, cached_input_per_mtok_usd, latency_ms, request_id, cache_write_tokens, cache_write_per_mtok_usd';
 // Money as ::text whatever type parser the host set for numeric (some parse it to a float): exact, always.
 const USAGE_COLUMNS = `id, created_at, to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS position_at,
   seq::text AS position_seq, user_id, model_id, model, provider, key_source, status, input_tokens, output_tokens, cached_input_tokens,
   reasoning_tokens, cost_usd::text AS cost_usd, input_per_mtok_usd::text AS input_per_mtok_usd,
-  output_per_mtok_usd::text AS output_per_mtok_usd, cached_input_per_mtok_usd::text AS cached_input_per_mtok_usd, latency_ms, request_id`;
+  output_per_mtok_usd::text AS output_per_mtok_usd, cached_input_per_mtok_usd::text AS cached_input_per_mtok_usd, latency_ms, request_id,
+  cache_write_tokens, cache_write_per_mtok_usd::text AS cache_write_per_mtok_usd`;
 
 /** Where a usage page stopped: the last row's created_at (UTC, microseconds, as position_at spells it) and seq. */
 interface UsagePosition {
@@ -229,6 +232,7 @@ const optionalDecimal = (text: string | null) => (text === null ? null : shortes
 
 function usageFromRow(row: UsageRow): UsageRecord {
   const cached = optionalDecimal(row.cached_input_per_mtok_usd);
+  const cacheWrite = optionalDecimal(row.cache_write_per_mtok_usd);
   return {
     id: row.id,
     createdAt: new Date(row.created_at),
@@ -241,6 +245,7 @@ function usageFromRow(row: UsageRow): UsageRecord {
     inputTokens: row.input_tokens,
     outputTokens: row.output_tokens,
     cachedInputTokens: row.cached_input_tokens,
+    cacheWriteTokens: row.cache_write_tokens,
     reasoningTokens: row.reasoning_tokens,
     costUsd: shortestDecimal(row.cost_usd),
     prices:
@@ -250,6 +255,7 @@ function usageFromRow(row: UsageRow): UsageRecord {
             inputPerMTokUsd: shortestDecimal(row.input_per_mtok_usd),
             outputPerMTokUsd: shortestDecimal(row.output_per_mtok_usd),
             ...(cached !== null && { cachedInputPerMTokUsd: cached }),
+            ...(cacheWrite !== null && { cacheWritePerMTokUsd: cacheWrite }),
           },
     latencyMs: row.latency_ms,
     requestId: row.request_id,
@@ -294,7 +300,7 @@ const USAGE_GROUP_KEYS: Record<UsageGroupBy, string> = {
 // hosts' type parsers. sum() of integer is int8, so no token sum overflows in SQL.
 const USAGE_SUMS = `count(*)::text AS requests, coalesce(sum(input_tokens), 0)::text AS input_tokens,
   coalesce(sum(output_tokens), 0)::text AS output_tokens, coalesce(sum(cached_input_tokens), 0)::text AS cached_input_tokens,
-  coalesce(sum(reasoning_tokens), 0)::text AS reasoning_tokens, coalesce(sum(cost_usd), 0)::text AS cost_usd`;
+  coalesce(sum(cache_write_tokens), 0)::text AS cache_write_tokens, coalesce(sum(reasoning_tokens), 0)::text AS reasoning_tokens, coalesce(sum(cost_usd), 0)::text AS cost_usd`;
 
 /** One row of a usage summary: the sums of a group (`key`), or of everything that matched. */
 interface UsageSumsRow {
@@ -303,6 +309,7 @@ interface UsageSumsRow {
   input_tokens: string;
   output_tokens: string;
   cached_input_tokens: string;
+  cache_write_tokens: string;
   reasoning_tokens: string;
   cost_usd: string;
 }
@@ -325,7 +332,7 @@ function usageSummarySelect(table: string, query: UsageSummaryQuery): { text: st
   if (key === undefined) throw new TypeError(`Usage cannot be grouped by ${JSON.stringify(query.groupBy)}`);
   return {
     text: `SELECT key, ${USAGE_SUMS} FROM (SELECT ${key} AS key, input_tokens, output_tokens, cached_input_tokens,
-      reasoning_tokens, cost_usd FROM ${table}${filter}) AS matched GROUP BY key ORDER BY key COLLATE "C"`,
+      cache_write_tokens, reasoning_tokens, cost_usd FROM ${table}${filter}) AS matched GROUP BY key ORDER BY key COLLATE "C"`,
     params,
   };
 }
@@ -354,6 +361,7 @@ function addUsageRows(rows: readonly UsageSumsRow[]): UsageSumsRow {
     input_tokens: total('input_tokens'),
     output_tokens: total('output_tokens'),
     cached_input_tokens: total('cached_input_tokens'),
+    cache_write_tokens: total('cache_write_tokens'),
     reasoning_tokens: total('reasoning_tokens'),
     cost_usd: addDecimals(rows.map((row) => row.cost_usd)),
   };
@@ -372,6 +380,7 @@ function totalsFromRow(row: UsageSumsRow): UsageTotals {
     inputTokens: exactCount(row.input_tokens),
     outputTokens: exactCount(row.output_tokens),
     cachedInputTokens: exactCount(row.cached_input_tokens),
+    cacheWriteTokens: exactCount(row.cache_write_tokens),
     reasoningTokens: exactCount(row.reasoning_tokens),
     costUsd: shortestDecimal(row.cost_usd),
   };
@@ -415,7 +424,7 @@ export function storageOn(database: Database, names: SqlNames): PostgresStorage 
       INSERT INTO ${usage} (${USAGE_INSERT_COLUMNS})
       SELECT ${USAGE_INSERT_COLUMNS} FROM unnest($1::uuid[], $2::timestamptz[], $3::text[], $4::uuid[], $5::text[], $6::text[],
         $7::text[], $8::text[], $9::integer[], $10::integer[], $11::integer[], $12::integer[], $13::numeric[], $14::numeric[],
-        $15::numeric[], $16::numeric[], $17::integer[], $18::text[]) WITH ORDINALITY AS batch (${USAGE_INSERT_COLUMNS}, position)
+        $15::numeric[], $16::numeric[], $17::integer[], $18::text[], $19::integer[], $20::numeric[]) WITH ORDINALITY AS batch (${USAGE_INSERT_COLUMNS}, position)
       ORDER BY position
       RETURNING user_id, created_at, cost_usd, key_source
     ), spend AS (
@@ -426,7 +435,7 @@ export function storageOn(database: Database, names: SqlNames): PostgresStorage 
       ON CONFLICT (user_id, month_start) DO UPDATE SET spent_usd = total.spent_usd + EXCLUDED.spent_usd,
         system_spent_usd = total.system_spent_usd + EXCLUDED.system_spent_usd
     ), ended AS (
-      DELETE FROM ${holds} WHERE id IN (SELECT id FROM ${holds} WHERE id = ANY($19::uuid[]) ORDER BY id FOR UPDATE)
+      DELETE FROM ${holds} WHERE id IN (SELECT id FROM ${holds} WHERE id = ANY($21::uuid[]) ORDER BY id FOR UPDATE)
     )
     SELECT 1`;
   const settleParams = (records: readonly UsageRecord[], endedHolds: readonly string[]) => {
@@ -450,6 +459,8 @@ export function storageOn(database: Database, names: SqlNames): PostgresStorage 
       column((record) => record.prices?.cachedInputPerMTokUsd ?? null),
       column((record) => record.latencyMs),
       column((record) => record.requestId),
+      column((record) => record.cacheWriteTokens),
+      column((record) => record.prices?.cacheWritePerMTokUsd ?? null),
       // A hold id that is no uuid was never stored: there is nothing to end.
       endedHolds.filter((id) => UUID.test(id)),
     ];

@@ -6,6 +6,7 @@ interface Sums {
   inputTokens: number;
   outputTokens: number;
   cachedInputTokens: number;
+  cacheWriteTokens: number;
   reasoningTokens: number;
   costPico: bigint;
 }
@@ -46,7 +47,7 @@ export function summarizeUsage(records: Iterable<UsageRecord>, query: UsageSumma
 }
 
 function emptySums(): Sums {
-  return { requests: 0, inputTokens: 0, outputTokens: 0, cachedInputTokens: 0, reasoningTokens: 0, costPico: 0n };
+  return { requests: 0, inputTokens: 0, outputTokens: 0, cachedInputTokens: 0, cacheWriteTokens: 0, reasoningTokens: 0, costPico: 0n };
 }
 
 function add(sums: Sums, record: UsageRecord): void {
@@ -54,6 +55,7 @@ function add(sums: Sums, record: UsageRecord): void {
   sums.inputTokens += record.inputTokens ?? 0;
   sums.outputTokens += record.outputTokens ?? 0;
   sums.cachedInputTokens += record.cachedInputTokens ?? 0;
+  sums.cacheWriteTokens += record.cacheWriteTokens ?? 0;
   sums.reasoningTokens += record.reasoningTokens ?? 0;
   sums.costPico += parseUsd(record.costUsd, PICO_DECIMALS);
 }

@@ -6,6 +6,7 @@ import { memoryStorage } from '../storage/memory-storage.js';
 import type { Storage } from '../storage/storage.js';
 import type { UsageRecord } from './usage-record.js';
 import { UsageMeter, type MeteredCall } from './usage-meter.js';
+import { costOf } from './cost.js';
 
 const model = BUILT_IN_MODELS[0]!;
 const now = () => new Date(Date.UTC(2027, 2, 3, 12));
@@ -51,6 +52,27 @@ function gatedStorage(inner: Storage = memoryStorage()) {
 }
 
 describe('UsageMeter', () => {
+  it('keeps with each record every count and price its cost came from, so that the record can be re-costed alone', async () => {
+    // The Anthropic recording with a prompt cache (anthropic-code-execution-20260120-prompt-cache): reads and writes.
+    const usage = { inputTokens: 9632, outputTokens: 198, cachedInputTokens: 6289, cacheWriteTokens: 3337, reasoningTokens: 0 };
+    const storage = memoryStorage();
+    const meter = new UsageMeter(storage, recordingLogger(), now);
+    const priced = BUILT_IN_MODELS.filter((each) => each.pricing?.cacheWritePerMTokUsd !== undefined);
+    expect(priced.length).toBeGreaterThan(0);
+    for (const each of priced) meter.record({ ...call('cache-user'), model: each }, 'ok', usage);
+    await meter.flush();
+
+    const { records } = await storage.listUsage({ userId: 'cache-user', limit: 100 });
+    expect(records).toHaveLength(priced.length);
+    for (const record of records) {
+      expect(record).toMatchObject({ cachedInputTokens: 6289, cacheWriteTokens: 3337 });
+      const model = priced.find((each) => each.id === record.modelId)!;
+      expect(record.prices).toEqual({ ...model.pricing });
+      const fromRecord = { ...usage, cachedInputTokens: record.cachedInputTokens!, cacheWriteTokens: record.cacheWriteTokens! };
+      expect(costOf(fromRecord, record.prices)!.costUsd, record.model).toBe(record.costUsd);
+    }
+  });
+
   it('writes the records that arrive while a write is in flight together, as the next batch', async () => {
     const gated = gatedStorage();
     const meter = new UsageMeter(gated.storage, recordingLogger(), now);

@@ -24,12 +24,19 @@ export interface UsageRecord {
   status: UsageStatus;
   inputTokens: number | null;
   outputTokens: number | null;
+  /** Prompt tokens read from the provider's cache (part of `inputTokens`). */
   cachedInputTokens: number | null;
+  /**
+   * Prompt tokens written to the provider's cache (part of `inputTokens`; Anthropic's `cache_creation_input_tokens`,
+   * OpenAI's `cache_write_tokens`), billed at the cache-write price; `null` where the provider reported none, as in
+   * records made before byokit kept them.
+   */
+  cacheWriteTokens: number | null;
   reasoningTokens: number | null;
   /** Exact decimal US dollars (the shortest spelling, e.g. "0.000486"), computed from `prices`; "0" for an unpriced model. */
   costUsd: string;
   /** The prices the cost was computed at, as the catalog had them at the time; null for an unpriced model. */
-  prices: Pick<ModelPricing, 'inputPerMTokUsd' | 'outputPerMTokUsd' | 'cachedInputPerMTokUsd'> | null;
+  prices: Pick<ModelPricing, 'inputPerMTokUsd' | 'outputPerMTokUsd' | 'cachedInputPerMTokUsd' | 'cacheWritePerMTokUsd'> | null;
   /** From the request's start to its end (the last byte of a stream), in whole milliseconds. */
   latencyMs: number;
   requestId: string;
@@ -86,6 +93,7 @@ export interface UsageTotals {
   inputTokens: number;
   outputTokens: number;
   cachedInputTokens: number;
+  cacheWriteTokens: number;
   reasoningTokens: number;
   /** Exact decimal US dollars: the sum of the records' `costUsd`, to the last digit. */
   costUsd: string;

@@ -69,9 +69,10 @@ function usageRecord(userId: string, createdAt: Date, changes: Partial<UsageReco
     inputTokens: 12,
     outputTokens: 30,
     cachedInputTokens: 0,
+    cacheWriteTokens: 0,
     reasoningTokens: 0,
     costUsd: '0.000486',
-    prices: { inputPerMTokUsd: '3', outputPerMTokUsd: '15', cachedInputPerMTokUsd: '0.3' },
+    prices: { inputPerMTokUsd: '3', outputPerMTokUsd: '15', cachedInputPerMTokUsd: '0.3', cacheWritePerMTokUsd: '3.75' },
     latencyMs: 842,
     requestId: `req_${crypto.randomUUID()}`,
     ...changes,
@@ -83,21 +84,22 @@ const USAGE_GROUP_BYS: readonly UsageGroupBy[] = ['day', 'model', 'provider', 'k
 /** Totals as a test spells them: counts in order, then the cost. */
 function totals(
   requests: number,
-  [inputTokens, outputTokens, cachedInputTokens, reasoningTokens]: readonly [number, number, number, number],
+  [inputTokens, outputTokens, cachedInputTokens, cacheWriteTokens, reasoningTokens]: readonly [number, number, number, number, number],
   costUsd: string,
 ): UsageTotals {
-  return { requests, inputTokens, outputTokens, cachedInputTokens, reasoningTokens, costUsd };
+  return { requests, inputTokens, outputTokens, cachedInputTokens, cacheWriteTokens, reasoningTokens, costUsd };
 }
 
 /** The sum of some totals, the cost exactly (pico-dollars as bigint). */
 function addTotals(parts: readonly UsageTotals[]): UsageTotals {
-  const counts = [0, 0, 0, 0] as [number, number, number, number];
+  const counts = [0, 0, 0, 0, 0] as [number, number, number, number, number];
   let costPico = 0n;
   for (const part of parts) {
     counts[0] += part.inputTokens;
     counts[1] += part.outputTokens;
     counts[2] += part.cachedInputTokens;
-    counts[3] += part.reasoningTokens;
+    counts[3] += part.cacheWriteTokens;
+    counts[4] += part.reasoningTokens;
     costPico += parseUsd(part.costUsd, PICO_DECIMALS);
   }
   return totals(
@@ -517,6 +519,7 @@ export function describeStorageConformance(name: string, options: StorageConform
             inputTokens: null,
             outputTokens: null,
             cachedInputTokens: null,
+            cacheWriteTokens: null,
             reasoningTokens: null,
             costUsd: '0',
             prices: { inputPerMTokUsd: '0.15', outputPerMTokUsd: '0.6', cachedInputPerMTokUsd: '0.075' },
@@ -527,6 +530,7 @@ export function describeStorageConformance(name: string, options: StorageConform
             inputTokens: 200_000,
             outputTokens: 100_000,
             cachedInputTokens: null,
+            cacheWriteTokens: 150_000,
             reasoningTokens: 40_000,
             costUsd: '10',
             prices: { inputPerMTokUsd: '20', outputPerMTokUsd: '60' },
@@ -927,14 +931,14 @@ export function describeStorageConformance(name: string, options: StorageConform
       const claude = '0b6f6b2e-3c1a-4f43-9d55-5c1d8a2f7e01';
       const gpt = '5f0c9a51-8d7e-4b2a-a1c3-2e9d4b6f8a10';
       const gemini = '9e2d7c41-6b3a-4f58-8c1e-0a4b2d6f9e33';
-      const noTokens = { inputTokens: null, outputTokens: null, cachedInputTokens: null, reasoningTokens: null };
+      const noTokens = { inputTokens: null, outputTokens: null, cachedInputTokens: null, cacheWriteTokens: null, reasoningTokens: null };
 
       it('sums to zero, with cost "0" and no groups, where no record matches', async () => {
         const queries: UsageSummaryQuery[] = [{ userId: freshUser().id }, november(freshYear())];
         for (const query of queries) {
           for (const groupBy of [undefined, ...USAGE_GROUP_BYS]) {
             expect(await storage.summarizeUsage({ ...query, ...(groupBy && { groupBy }) })).toEqual({
-              totals: totals(0, [0, 0, 0, 0], '0'),
+              totals: totals(0, [0, 0, 0, 0, 0], '0'),
               groups: [],
             });
           }
@@ -966,6 +970,7 @@ export function describeStorageConformance(name: string, options: StorageConform
             inputTokens: 1000,
             outputTokens: 500,
             cachedInputTokens: 200,
+            cacheWriteTokens: 100,
             reasoningTokens: null,
             costUsd: '0.000000000001',
           }),
@@ -975,6 +980,7 @@ export function describeStorageConformance(name: string, options: StorageConform
             inputTokens: 7,
             outputTokens: null,
             cachedInputTokens: null,
+            cacheWriteTokens: null,
             reasoningTokens: 3,
             costUsd: '1.5',
           }),
@@ -984,34 +990,34 @@ export function describeStorageConformance(name: string, options: StorageConform
         ];
         await Promise.all(records.map((record) => storage.recordUsage([record])));
 
-        const amyTotals = totals(2, [12, 30, 0, 0], '0.000486');
-        const zoeTotals = totals(2, [1007, 500, 200, 3], '1.500000000001');
+        const amyTotals = totals(2, [12, 30, 0, 0, 0], '0.000486');
+        const zoeTotals = totals(2, [1007, 500, 200, 100, 3], '1.500000000001');
         const expected = {
           day: [
             { key: `${year}-11-01`, ...amyTotals },
-            { key: `${year}-11-02`, ...totals(1, [1000, 500, 200, 0], '0.000000000001') },
-            { key: `${year}-11-30`, ...totals(1, [7, 0, 0, 3], '1.5') },
+            { key: `${year}-11-02`, ...totals(1, [1000, 500, 200, 100, 0], '0.000000000001') },
+            { key: `${year}-11-30`, ...totals(1, [7, 0, 0, 0, 3], '1.5') },
           ],
           model: [
-            { key: claude, ...totals(1, [12, 30, 0, 0], '0.000486') },
-            { key: gpt, ...totals(2, [1000, 500, 200, 0], '0.000000000001') },
-            { key: gemini, ...totals(1, [7, 0, 0, 3], '1.5') },
+            { key: claude, ...totals(1, [12, 30, 0, 0, 0], '0.000486') },
+            { key: gpt, ...totals(2, [1000, 500, 200, 100, 0], '0.000000000001') },
+            { key: gemini, ...totals(1, [7, 0, 0, 0, 3], '1.5') },
           ],
           provider: [
-            { key: 'anthropic', ...totals(1, [12, 30, 0, 0], '0.000486') },
-            { key: 'google', ...totals(1, [7, 0, 0, 3], '1.5') },
-            { key: 'openai', ...totals(2, [1000, 500, 200, 0], '0.000000000001') },
+            { key: 'anthropic', ...totals(1, [12, 30, 0, 0, 0], '0.000486') },
+            { key: 'google', ...totals(1, [7, 0, 0, 0, 3], '1.5') },
+            { key: 'openai', ...totals(2, [1000, 500, 200, 100, 0], '0.000000000001') },
           ],
           key_source: [
-            { key: 'system', ...totals(2, [1000, 500, 200, 0], '0.000000000001') },
-            { key: 'user', ...totals(2, [19, 30, 0, 3], '1.500486') },
+            { key: 'system', ...totals(2, [1000, 500, 200, 100, 0], '0.000000000001') },
+            { key: 'user', ...totals(2, [19, 30, 0, 0, 3], '1.500486') },
           ],
           user: [
             { key: zoe, ...zoeTotals },
             { key: amy, ...amyTotals },
           ],
         };
-        const all = totals(4, [1019, 530, 200, 3], '1.500486000001');
+        const all = totals(4, [1019, 530, 200, 100, 3], '1.500486000001');
         expect(await storage.summarizeUsage({ from, to })).toEqual({ totals: all, groups: [] });
         for (const groupBy of USAGE_GROUP_BYS) {
           expect(await storage.summarizeUsage({ from, to, groupBy })).toEqual({ totals: all, groups: expected[groupBy] });
@@ -1024,9 +1030,9 @@ export function describeStorageConformance(name: string, options: StorageConform
         expect(await storage.summarizeUsage({ userId: amy, from, to })).toEqual({ totals: amyTotals, groups: [] });
         // A window from `to` holds the record at `to`; one up to `from`, the one just before it.
         expect((await storage.summarizeUsage({ from: to, to: new Date(to.getTime() + day) })).totals).toEqual(
-          totals(1, [1_000_000, 30, 0, 0], '100'),
+          totals(1, [1_000_000, 30, 0, 0, 0], '100'),
         );
-        expect((await storage.summarizeUsage({ userId: zoe, to: from })).totals).toEqual(totals(1, [12, 30, 0, 0], '200'));
+        expect((await storage.summarizeUsage({ userId: zoe, to: from })).totals).toEqual(totals(1, [12, 30, 0, 0, 0], '200'));
       });
 
       it('groups by the UTC day: 23:30 on 30 November at UTC-2 counts on 1 December', async () => {
@@ -1035,8 +1041,8 @@ export function describeStorageConformance(name: string, options: StorageConform
         await Promise.all(times.map((time) => storage.recordUsage([usageRecord(userId, new Date(time))])));
         const summary = await storage.summarizeUsage({ userId, groupBy: 'day' });
         expect(summary.groups).toEqual([
-          { key: '2026-11-30', ...totals(2, [24, 60, 0, 0], '0.000972') },
-          { key: '2026-12-01', ...totals(2, [24, 60, 0, 0], '0.000972') },
+          { key: '2026-11-30', ...totals(2, [24, 60, 0, 0, 0], '0.000972') },
+          { key: '2026-12-01', ...totals(2, [24, 60, 0, 0, 0], '0.000972') },
         ]);
       });
 
@@ -1065,6 +1071,7 @@ export function describeStorageConformance(name: string, options: StorageConform
             inputTokens: count(200_000),
             outputTokens: count(50_000),
             cachedInputTokens: count(100_000),
+            cacheWriteTokens: count(50_000),
             reasoningTokens: count(20_000),
             costUsd: cost(),
           });

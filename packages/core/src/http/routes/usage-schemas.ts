@@ -61,6 +61,7 @@ const totals = {
   prompt_tokens: z.number().int(),
   completion_tokens: z.number().int(),
   cached_tokens: z.number().int(),
+  cache_write_tokens: z.number().int(),
   reasoning_tokens: z.number().int(),
   cost_usd: money,
 };
@@ -85,11 +86,21 @@ export const usageEventBody = z.object({
   status: z.enum(['ok', 'error', 'aborted']),
   prompt_tokens: z.number().int().nullable(),
   completion_tokens: z.number().int().nullable(),
-  cached_tokens: z.number().int().nullable(),
+  cached_tokens: z.number().int().nullable().describe('Prompt tokens read from the cache (part of prompt_tokens).'),
+  cache_write_tokens: z
+    .number()
+    .int()
+    .nullable()
+    .describe('Prompt tokens written to the cache (part of prompt_tokens), billed at the cache-write price.'),
   reasoning_tokens: z.number().int().nullable(),
   cost_usd: money,
   prices: z
-    .object({ input_per_mtok_usd: money, output_per_mtok_usd: money, cached_input_per_mtok_usd: money.optional() })
+    .object({
+      input_per_mtok_usd: money,
+      output_per_mtok_usd: money,
+      cached_input_per_mtok_usd: money.optional(),
+      cache_write_per_mtok_usd: money.optional(),
+    })
     .nullable()
     .describe('The prices the cost was computed at.'),
   latency_ms: z.number().int(),
@@ -104,6 +115,7 @@ function totalsView(sums: UsageTotals) {
     prompt_tokens: sums.inputTokens,
     completion_tokens: sums.outputTokens,
     cached_tokens: sums.cachedInputTokens,
+    cache_write_tokens: sums.cacheWriteTokens,
     reasoning_tokens: sums.reasoningTokens,
     cost_usd: sums.costUsd,
   };
@@ -134,12 +146,14 @@ export function usageEventView(record: UsageRecord): z.infer<typeof usageEventBo
     prompt_tokens: record.inputTokens,
     completion_tokens: record.outputTokens,
     cached_tokens: record.cachedInputTokens,
+    cache_write_tokens: record.cacheWriteTokens,
     reasoning_tokens: record.reasoningTokens,
     cost_usd: record.costUsd,
     prices: record.prices && {
       input_per_mtok_usd: record.prices.inputPerMTokUsd,
       output_per_mtok_usd: record.prices.outputPerMTokUsd,
       ...(record.prices.cachedInputPerMTokUsd !== undefined && { cached_input_per_mtok_usd: record.prices.cachedInputPerMTokUsd }),
+      ...(record.prices.cacheWritePerMTokUsd !== undefined && { cache_write_per_mtok_usd: record.prices.cacheWritePerMTokUsd }),
     },
     latency_ms: record.latencyMs,
     request_id: record.requestId,
