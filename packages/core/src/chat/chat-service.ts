@@ -21,6 +21,7 @@ import { DEFAULT_MAX_TOKENS, type ChatCompletion, type ChatCompletionChunk, type
 import { latestUsage, usageBody } from './chat-usage.js';
 import { onAbort, type Cancellation } from '../http/request-abort.js';
 import { scrubKnownSecret } from '../keys/scrub-secrets.js';
+import { scrubbedError } from '../keys/scrubbed-error.js';
 
 /** A complete answer, with whose key paid and the parameters the model refused (left out of the call). */
 export interface ChatAnswer {
@@ -280,20 +281,22 @@ function meteredCall(userId: string, call: PreparedCall, requestId: string, star
  * A provider's error as the caller sees it. Its text holds no piece of the key the call was made with: the
  * clients scrub what looks like a key, but an upstream (or a proxy before it) may echo this one in a shape no
  * pattern knows (cut, encoded, glued to other text), and only here is the key itself at hand. A refused key
- * also says whose it was (`key_source`), so the caller knows whom to tell. The error from below is not kept as
- * the cause: its message is the unscrubbed one.
+ * also says whose it was (`key_source`), so the caller knows whom to tell. The error from below (undici's, or
+ * the host's dispatcher's) is kept as the cause only as a scrubbed copy ({@link scrubbedError}): it may quote
+ * the request, headers and key included, and a host that logs the rejection prints its whole chain.
  */
 function callerError(error: unknown, resolved: ResolvedKey): unknown {
   if (!isByokitError(error)) return error;
   const rejected = error.code === 'provider_key_rejected';
-  const message = scrubKnownSecret(error.message, resolved.key.reveal());
-  if (!rejected && message === error.message) return error;
+  const key = resolved.key.reveal();
+  const message = scrubKnownSecret(error.message, key);
+  if (!rejected && message === error.message && error.cause === undefined) return error;
   const whose = resolved.source === 'user' ? 'your personal key' : 'the system key';
   return new ByokitError(
     error.code,
     rejected ? `${message} (${whose})` : message,
     rejected ? { ...error.details, keySource: resolved.source } : error.details,
-    { cause: error.cause },
+    error.cause === undefined ? undefined : { cause: scrubbedError(error.cause, key) },
   );
 }
 
