@@ -1,7 +1,24 @@
 import { describe, expect, it } from 'vitest';
 import { createByokit } from './byokit.js';
-import { testKeyring } from './http/test-helpers.js';
+import { isByokitError } from './errors.js';
+import { fakeProviderKey } from './keys/fake-keys.js';
+import { alice, call, mockProvidersForFile, testKeyring } from './http/test-helpers.js';
 import { memoryStorage } from './storage/memory-storage.js';
+
+const mock = mockProvidersForFile();
+// Claude Sonnet 5.5 (built-in-models.ts): an active Anthropic model.
+const MODEL_ID = 'f8249082-e6ae-5964-b84f-719fa94f6a67';
+const REQUEST = { model_id: MODEL_ID, messages: [{ role: 'user' as const, content: 'Hi' }], max_tokens: 20 };
+const CLOSED = 'This byokit is closed (byokit.close() was called): it serves no more calls. Stop serving requests before closing it.';
+
+async function openByokit(storage = memoryStorage()) {
+  return createByokit({
+    storage,
+    keyring: testKeyring(),
+    environment: { ANTHROPIC_API_KEY: fakeProviderKey('anthropic') },
+    providers: { anthropic: { baseUrl: mock.baseUrls.anthropic } },
+  });
+}
 
 describe('byokit.close()', () => {
   it('closes once, however often it is called: twice in a row and twice at once both resolve', async () => {
@@ -13,5 +30,44 @@ describe('byokit.close()', () => {
     await byokit.close();
 
     expect(storageCloses).toBe(1);
+  });
+});
+
+describe('calls after byokit.close()', () => {
+  it.each<[string, (byokit: Awaited<ReturnType<typeof openByokit>>) => Promise<unknown>]>([
+    ['chat', (byokit) => byokit.chat(alice, REQUEST)],
+    [
+      'chatStream',
+      async (byokit) => {
+        for await (const _chunk of byokit.chatStream(alice, REQUEST));
+      },
+    ],
+    ['resolveKey', (byokit) => byokit.resolveKey(alice, 'anthropic')],
+    ['usage.query', (byokit) => byokit.usage.query()],
+    ['usage.events', (byokit) => byokit.usage.events(alice.userId)],
+    ['rotateKeys', (byokit) => byokit.rotateKeys()],
+    ['keyRowsByMasterKeyId', (byokit) => byokit.keyRowsByMasterKeyId()],
+  ])('%s fails saying byokit is closed, and calls no provider', async (_name, use) => {
+    const byokit = await openByokit();
+    await byokit.close();
+
+    const error = await use(byokit).then(
+      () => undefined,
+      (caught: unknown) => caught,
+    );
+
+    expect(isByokitError(error) && [error.code, error.message]).toEqual(['storage_unavailable', CLOSED]);
+    expect(mock.requests).toEqual([]);
+  });
+
+  it('a request to a route answers 503 storage_unavailable saying byokit is closed', async () => {
+    const byokit = await openByokit();
+    await byokit.close();
+
+    const answer = await call(byokit, 'POST', '/llm/chat/completions', { principal: alice, body: REQUEST });
+
+    expect(answer?.status).toBe(503);
+    expect(answer?.json.error).toMatchObject({ code: 'storage_unavailable', message: CLOSED });
+    expect(mock.requests).toEqual([]);
   });
 });

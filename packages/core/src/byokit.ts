@@ -34,6 +34,8 @@ import { ModelDirectory } from './models/model-directory.js';
 import { PROVIDER_LIMITS, createProviderClients, type ProvidersSettings } from './providers/provider-clients.js';
 import { resealKeys, type RotationOptions, type RotationProgress } from './vault/reseal-keys.js';
 import { wholeNumberOption } from './whole-number-option.js';
+import { closedError, Lifecycle } from './lifecycle.js';
+import type { Route } from './http/route.js';
 
 /** Options of {@link createByokit}. Only `storage` and `keyring` are required. */
 export interface ByokitOptions {
@@ -157,8 +159,9 @@ export interface Byokit {
   };
   /**
    * Releases what byokit holds: waits for usage records still being written, then closes connections. Stop
-   * serving requests first: a call after it fails wherever it needs a closed connection (PostgreSQL, a
-   * provider), and its usage record may be lost. Calling it again waits for the same close.
+   * serving requests first: once it has begun, every call (in code, or a request to a route) is refused with a
+   * `ByokitError` `storage_unavailable` (HTTP 503) saying byokit is closed, and reaches no provider. Calling it
+   * again waits for the same close.
    */
   close(): Promise<void>;
 }
@@ -193,6 +196,7 @@ export async function createByokit(options: ByokitOptions): Promise<Byokit> {
   const retired = new RetiredModelWarnings(logger, now);
   const chat = new ChatService(models, resolver, clients, PROVIDER_LIMITS, now, meter, budgets, rateLimits, retired);
   const usage = new UsageService(options.storage, now);
+  const lifecycle = new Lifecycle();
   const handle = createRequestHandler(
     withOpenApiRoute({ prefix: options.fetchHandler?.prefix, ...options.openApi }, [
       ...keyRoutes(keys, clients),
@@ -201,7 +205,7 @@ export async function createByokit(options: ByokitOptions): Promise<Byokit> {
       ...openAIRoutes(chat, models, resolver, logger),
       ...usageRoutes(usage),
       ...budgetRoutes(new BudgetService(options.storage, now)),
-    ]),
+    ]).map((route) => whileOpen(lifecycle, route)),
     logger,
   );
 
@@ -221,39 +225,61 @@ export async function createByokit(options: ByokitOptions): Promise<Byokit> {
     resolveKey: (principal, provider) => {
       // Not async: the cached path stays one promise (bench/key-path.mjs); a bad user id is a rejection all the same.
       try {
+        lifecycle.assertOpen();
         return resolver.resolve(principalUserId(principal), validProvider(provider));
       } catch (error) {
         return Promise.reject(error);
       }
     },
-    rotateKeys: (rotationOptions) => resealKeys(options.storage, keyring, logger, rotationOptions),
-    keyRowsByMasterKeyId: () => options.storage.countKeysByMasterKeyId(),
+    rotateKeys: async (rotationOptions) => {
+      lifecycle.assertOpen();
+      return resealKeys(options.storage, keyring, logger, rotationOptions);
+    },
+    keyRowsByMasterKeyId: async () => {
+      lifecycle.assertOpen();
+      return options.storage.countKeysByMasterKeyId();
+    },
     chat: async (principal, request, chatOptions) => {
+      lifecycle.assertOpen();
       const { completion } = await chat.complete(principalUserId(principal), validChatRequest(request), callContext(chatOptions));
       return completion;
     },
     chatStream: (principal, request, chatOptions) => ({
       async *[Symbol.asyncIterator]() {
+        lifecycle.assertOpen();
         const { chunks } = await chat.stream(principalUserId(principal), validChatRequest(request), callContext(chatOptions));
         yield* chunks;
       },
     }),
     usage: {
       query: async (request = {}) => {
+        lifecycle.assertOpen();
         if (request.userId !== undefined) validUserId(request.userId);
         return usage.summary(request);
       },
-      events: async (userId, page = {}) => usage.events(validUserId(userId), validPageLimit(page.limit ?? 100), page.cursor),
+      events: async (userId, page = {}) => {
+        lifecycle.assertOpen();
+        return usage.events(validUserId(userId), validPageLimit(page.limit ?? 100), page.cursor);
+      },
     },
     // Once: a host may well close twice (a signal handler and its own teardown), and the second must not fail
     // on connections the first already closed.
     close: () =>
       (closing ??= (async () => {
+        lifecycle.close();
         cache.clear();
         await meter.flush();
         await Promise.all(Object.values(clients).map((client) => client.close?.()));
         await options.storage.close?.();
       })()),
+  };
+}
+
+/** A route that answers 503 `storage_unavailable`, saying byokit is closed, once `close()` has begun (lifecycle.ts). */
+function whileOpen<R extends Route<any, any, any>>(lifecycle: Lifecycle, route: R): R {
+  return {
+    ...route,
+    handle: (context) => (lifecycle.closed ? Promise.reject(closedError()) : route.handle(context)),
   };
 }
 

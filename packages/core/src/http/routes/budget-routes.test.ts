@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { fakeProviderKey } from '../../keys/fake-keys.js';
 import { startMockProviders, type MockProviders } from '../../testing/mock-providers.js';
+import type { Storage } from '../../storage/storage.js';
 import { admin, alice, bob, call, testByokit } from '../test-helpers.js';
 
 // Budgets (spec/http-api.md, "Usage and billing"): a call that could pass the budget is refused with 402
@@ -16,6 +17,14 @@ beforeAll(async () => {
 afterAll(() => mock.close());
 beforeEach(() => mock.reset());
 
+/**
+ * Another byokit on the same storage, as another node: `close()` waits for the usage records (ending their holds),
+ * and a closed byokit serves no more calls.
+ */
+async function reopened(storage: Storage) {
+  return (await testByokit({ storage, now: () => new Date('2026-11-25T12:00:00Z') })).byokit;
+}
+
 async function setUp() {
   const { byokit, storage } = await testByokit({
     providers: { anthropic: { baseUrl: mock.baseUrls.anthropic, retries: 0 } },
@@ -29,10 +38,10 @@ async function setUp() {
 
 describe('budgets', () => {
   it('shows no limit and this month’s spending to a user without a budget', async () => {
-    const { byokit } = await setUp();
+    const { byokit, storage } = await setUp();
     await call(byokit, 'POST', '/llm/chat/completions', { principal: alice, body: chat(64) });
     await byokit.close();
-    const response = await call(byokit, 'GET', '/users/me/budget', { principal: alice });
+    const response = await call(await reopened(storage), 'GET', '/users/me/budget', { principal: alice });
     expect(response!.json).toMatchObject({
       monthly_limit_usd: null,
       applies_to: null,
@@ -45,7 +54,7 @@ describe('budgets', () => {
   });
 
   it('refuses with 402, before any provider, a call whose worst case could pass the budget; a smaller one passes', async () => {
-    const { byokit, setBudget } = await setUp();
+    const { byokit, storage, setBudget } = await setUp();
     // Claude Sonnet 4.5 output is $15 per million tokens: 1,000 tokens could cost $0.015.
     expect((await setBudget(alice.userId, { monthly_limit_usd: '0.01' }))!.status).toBe(200);
     const refused = await call(byokit, 'POST', '/llm/chat/completions', { principal: alice, body: chat(1000) });
@@ -55,7 +64,7 @@ describe('budgets', () => {
     const allowed = await call(byokit, 'POST', '/llm/chat/completions', { principal: alice, body: chat(100) });
     expect(allowed!.status).toBe(200);
     await byokit.close();
-    const status = await call(byokit, 'GET', '/users/me/budget', { principal: alice });
+    const status = await call(await reopened(storage), 'GET', '/users/me/budget', { principal: alice });
     // The hold ended with the call: what is left is the limit less the real cost, nothing held.
     expect(status!.json).toMatchObject({ monthly_limit_usd: '0.01', applies_to: 'all', reserved_usd: '0' });
     const spent = Number(status!.json.spent_usd);
@@ -110,7 +119,7 @@ describe('budgets', () => {
   });
 
   it('holds concurrent calls to the limit: of many at once, only those whose worst cases fit are sent', async () => {
-    const { byokit, setBudget } = await setUp();
+    const { byokit, storage, setBudget } = await setUp();
     // Each call's worst case: 100 output tokens at $15/M plus 14 prompt "tokens" (6 characters + 8) at $3.75/M,
     // the cache-write price, the highest a prompt token can cost.
     const worstCase = 100 * 15 + 14 * 3.75; // micro-dollars
@@ -123,7 +132,7 @@ describe('budgets', () => {
     // Five fit while all are in flight; those that end early release their holds, so a few more may follow.
     expect(sent).toBeGreaterThanOrEqual(5);
     await byokit.close();
-    const status = await call(byokit, 'GET', '/users/me/budget', { principal: alice });
+    const status = await call(await reopened(storage), 'GET', '/users/me/budget', { principal: alice });
     expect(status!.json.reserved_usd).toBe('0');
     expect(Number(status!.json.spent_usd)).toBeLessThanOrEqual(Number(status!.json.monthly_limit_usd));
   });
