@@ -71,3 +71,58 @@ describe('calls after byokit.close()', () => {
     expect(mock.requests).toEqual([]);
   });
 });
+
+describe('byokit.close() while a call is under way', () => {
+  /** A memory storage whose key reads wait for `release()`, and which notes what happened in order. */
+  function heldStorage() {
+    const storage = memoryStorage();
+    const events: string[] = [];
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    let reading!: () => void;
+    const readStarted = new Promise<void>((resolve) => (reading = resolve));
+    const held = {
+      ...storage,
+      getKey: async (...args: Parameters<typeof storage.getKey>) => {
+        reading();
+        await released;
+        return storage.getKey(...args);
+      },
+      recordUsage: async (...args: Parameters<typeof storage.recordUsage>) => {
+        events.push('usage recorded');
+        return storage.recordUsage(...args);
+      },
+      close: async () => void events.push('storage closed'),
+    };
+    return { storage, held, events, release, readStarted };
+  }
+
+  it('lets a chat resolving its key finish, answered and recorded, before it closes the connections', async () => {
+    const { storage, held, events, release, readStarted } = heldStorage();
+    const byokit = await openByokit(held);
+
+    const answer = byokit.chat(alice, REQUEST);
+    await readStarted;
+    const closed = byokit.close().then(() => events.push('close resolved'));
+    release();
+
+    await expect(answer).resolves.toMatchObject({ object: 'chat.completion', usage: { key_source: 'system' } });
+    await closed;
+    expect(events).toEqual(['usage recorded', 'storage closed', 'close resolved']);
+    expect((await storage.listUsage({ userId: alice.userId, limit: 10 })).records).toHaveLength(1);
+  });
+
+  it('lets a chat request to the route that is resolving its key finish with 200', async () => {
+    const { held, events, release, readStarted } = heldStorage();
+    const byokit = await openByokit(held);
+
+    const answer = call(byokit, 'POST', '/llm/chat/completions', { principal: alice, body: REQUEST });
+    await readStarted;
+    const closed = byokit.close();
+    release();
+
+    expect((await answer)?.status).toBe(200);
+    await closed;
+    expect(events).toEqual(['usage recorded', 'storage closed']);
+  });
+});

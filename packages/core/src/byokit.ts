@@ -34,7 +34,7 @@ import { ModelDirectory } from './models/model-directory.js';
 import { PROVIDER_LIMITS, createProviderClients, type ProvidersSettings } from './providers/provider-clients.js';
 import { resealKeys, type RotationOptions, type RotationProgress } from './vault/reseal-keys.js';
 import { wholeNumberOption } from './whole-number-option.js';
-import { closedError, Lifecycle } from './lifecycle.js';
+import { Lifecycle } from './lifecycle.js';
 import type { Route } from './http/route.js';
 
 /** Options of {@link createByokit}. Only `storage` and `keyring` are required. */
@@ -158,8 +158,9 @@ export interface Byokit {
     events(userId: string, page?: { limit?: number; cursor?: string }): Promise<UsagePage>;
   };
   /**
-   * Releases what byokit holds: waits for usage records still being written, then closes connections. Stop
-   * serving requests first: once it has begun, every call (in code, or a request to a route) is refused with a
+   * Releases what byokit holds: waits for the calls already under way (a chat until it is answered, a stream until
+   * it has begun and its provider call has ended) and the usage records still being written, then closes
+   * connections. Stop serving requests first: once it has begun, every call (in code, or a request to a route) is refused with a
    * `ByokitError` `storage_unavailable` (HTTP 503) saying byokit is closed, and reaches no provider. Calling it
    * again waits for the same close.
    */
@@ -231,55 +232,54 @@ export async function createByokit(options: ByokitOptions): Promise<Byokit> {
         return Promise.reject(error);
       }
     },
-    rotateKeys: async (rotationOptions) => {
-      lifecycle.assertOpen();
-      return resealKeys(options.storage, keyring, logger, rotationOptions);
-    },
-    keyRowsByMasterKeyId: async () => {
-      lifecycle.assertOpen();
-      return options.storage.countKeysByMasterKeyId();
-    },
-    chat: async (principal, request, chatOptions) => {
-      lifecycle.assertOpen();
-      const { completion } = await chat.complete(principalUserId(principal), validChatRequest(request), callContext(chatOptions));
-      return completion;
-    },
+    rotateKeys: (rotationOptions) => lifecycle.run(() => resealKeys(options.storage, keyring, logger, rotationOptions)),
+    keyRowsByMasterKeyId: () => lifecycle.run(() => options.storage.countKeysByMasterKeyId()),
+    chat: (principal, request, chatOptions) =>
+      lifecycle.run(async () => {
+        const { completion } = await chat.complete(principalUserId(principal), validChatRequest(request), callContext(chatOptions));
+        return completion;
+      }),
     chatStream: (principal, request, chatOptions) => ({
       async *[Symbol.asyncIterator]() {
-        lifecycle.assertOpen();
-        const { chunks } = await chat.stream(principalUserId(principal), validChatRequest(request), callContext(chatOptions));
+        const { chunks } = await lifecycle.run(() =>
+          chat.stream(principalUserId(principal), validChatRequest(request), callContext(chatOptions)),
+        );
         yield* chunks;
       },
     }),
     usage: {
-      query: async (request = {}) => {
-        lifecycle.assertOpen();
-        if (request.userId !== undefined) validUserId(request.userId);
-        return usage.summary(request);
-      },
-      events: async (userId, page = {}) => {
-        lifecycle.assertOpen();
-        return usage.events(validUserId(userId), validPageLimit(page.limit ?? 100), page.cursor);
-      },
+      query: (request = {}) =>
+        lifecycle.run(async () => {
+          if (request.userId !== undefined) validUserId(request.userId);
+          return usage.summary(request);
+        }),
+      events: (userId, page = {}) =>
+        lifecycle.run(async () => usage.events(validUserId(userId), validPageLimit(page.limit ?? 100), page.cursor)),
     },
     // Once: a host may well close twice (a signal handler and its own teardown), and the second must not fail
     // on connections the first already closed.
     close: () =>
       (closing ??= (async () => {
-        lifecycle.close();
+        // Calls under way first (a chat between its key and the provider), so they end as if byokit were open.
+        await lifecycle.close();
         cache.clear();
         await meter.flush();
+        // Waits for streams still running upstream; their records are made as they end, and written by the flush after.
         await Promise.all(Object.values(clients).map((client) => client.close?.()));
+        await meter.flush();
         await options.storage.close?.();
       })()),
   };
 }
 
-/** A route that answers 503 `storage_unavailable`, saying byokit is closed, once `close()` has begun (lifecycle.ts). */
+/**
+ * A route that answers 503 `storage_unavailable`, saying byokit is closed, once `close()` has begun, and that `close()`
+ * waits for while it runs (a streamed answer until its stream has begun): lifecycle.ts.
+ */
 function whileOpen<R extends Route<any, any, any>>(lifecycle: Lifecycle, route: R): R {
   return {
     ...route,
-    handle: (context) => (lifecycle.closed ? Promise.reject(closedError()) : route.handle(context)),
+    handle: (context) => lifecycle.run(() => route.handle(context)),
   };
 }
 
