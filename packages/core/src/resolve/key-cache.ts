@@ -5,6 +5,12 @@ interface Entry {
   expiresAt: number;
 }
 
+/** Taken before a read of storage, and handed to {@link KeyCache.set} with what it found. */
+export interface ReadMark {
+  invalidations: number;
+  startedAt: number;
+}
+
 /**
  * Decrypted keys (and known absences), kept for a short time so the hot path does not decrypt or query
  * storage on every request. Bounded in size; the oldest entry goes first. Writes through this process
@@ -36,18 +42,25 @@ export class KeyCache {
   }
 
   /** Take before reading storage, and pass to {@link set}: what a read found is cached only if nothing was invalidated since. */
-  mark(): number {
-    return this.#invalidations;
+  mark(): ReadMark {
+    return { invalidations: this.#invalidations, startedAt: this.now() };
   }
 
-  set(slot: string, key: SecretKey | null, readSince: number): void {
-    if (this.ttlMs <= 0 || readSince !== this.#invalidations) return;
+  /**
+   * Caches what a read found until the TTL has passed since the read *began*: what it found may be as old as
+   * that, so another process's write is seen within the TTL however long the read took. (Counted from the
+   * read's end, a key deleted elsewhere while a slow read was answering stayed in use for the TTL plus the read.)
+   */
+  set(slot: string, key: SecretKey | null, read: ReadMark): void {
+    if (this.ttlMs <= 0 || read.invalidations !== this.#invalidations) return;
+    const expiresAt = read.startedAt + this.ttlMs;
+    if (expiresAt <= this.now()) return;
     this.#entries.delete(slot);
     if (this.#entries.size >= this.maxEntries) {
       const oldest = this.#entries.keys().next().value;
       if (oldest !== undefined) this.#entries.delete(oldest);
     }
-    this.#entries.set(slot, { key, expiresAt: this.now() + this.ttlMs });
+    this.#entries.set(slot, { key, expiresAt });
   }
 
   delete(slot: string): void {

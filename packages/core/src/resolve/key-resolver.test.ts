@@ -164,6 +164,39 @@ describe('key resolution: the decrypted-key cache', () => {
     expect((await nodeB.resolveKey(alice, 'google')).key.reveal()).toBe(key);
   });
 
+  it('stops using a key another process deleted within the TTL of the deletion, even when the read of it was slow', async () => {
+    // spec/architecture.md, scale-out: a node's cache is stale by at most its TTL. A read that sees the old key
+    // and answers late (a slow statement, a busy pool) must not keep it for a whole TTL after the answer came.
+    let now = Date.parse('2026-11-25T10:00:00Z');
+    const storage = memoryStorage();
+    const keyring = testKeyring();
+    const options = { keyring, environment: {}, keyCache: { ttlMs: 5_000 }, now: () => new Date(now) };
+    const nodeA = await createByokit({ ...options, storage });
+    let deleteDuringRead = false;
+    const slow = {
+      ...storage,
+      getKey: async (...args: Parameters<typeof storage.getKey>) => {
+        const row = await storage.getKey(...args);
+        if (deleteDuringRead) {
+          deleteDuringRead = false;
+          now += 1_000;
+          await call(nodeA, 'DELETE', '/users/me/api-key', { principal: alice });
+          now += 3_000; // the answer with the old key arrives 4 s after the read began
+        }
+        return row;
+      },
+    };
+    const nodeB = await createByokit({ ...options, storage: slow });
+    const key = fakeProviderKey('openai');
+    await call(nodeA, 'PATCH', '/users/me/api-key', { principal: alice, body: { openai_api_key: key } });
+
+    deleteDuringRead = true;
+    expect((await nodeB.resolveKey(alice, 'openai')).key.reveal()).toBe(key);
+    const deletedAt = Date.parse('2026-11-25T10:00:01Z');
+    now = deletedAt + 5_000;
+    await expect(nodeB.resolveKey(alice, 'openai')).rejects.toMatchObject({ code: 'api_key_required' });
+  });
+
   it('reads storage on every call when the cache is off', async () => {
     const storage = memoryStorage();
     let reads = 0;

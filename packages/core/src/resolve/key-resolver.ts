@@ -76,14 +76,14 @@ export class KeyResolver {
     const slot = slotOf(owner, provider);
     const cached = this.cache.get(slot);
     if (cached !== undefined) return cached;
-    const readSince = this.cache.mark();
+    const read = this.cache.mark();
     const row = await this.storage.getKey(owner, provider);
     let key: SecretKey | null = null;
     if (row) {
       const plaintext = openProviderKey(this.keyring, row.envelope, { ownerType: owner.type, ownerId: owner.id, provider });
       key = isPlaceholderKey(plaintext) ? null : new SecretKey(provider, plaintext);
     }
-    this.cache.set(slot, key, readSince);
+    this.cache.set(slot, key, read);
     return key;
   }
 }
