@@ -33,4 +33,34 @@ describe('the model directory', () => {
 
     expect((await directory.catalog()).get(model.id)?.isActive).toBe(false);
   });
+
+  it("sees another node's change within the TTL of the change, even when the reload that missed it was slow", async () => {
+    // docs/http-api.md: admin changes reach other nodes within catalogTtlMs. A reload that read storage just
+    // before another node deactivated a model, and whose answer came late, must not keep the model active for a
+    // whole TTL after that answer.
+    const storage = memoryStorage();
+    const model = BUILT_IN_MODELS[0]!;
+    let now = 0;
+    let changeDuringRead = false;
+    const slow = {
+      ...storage,
+      listModels: async () => {
+        const models = await storage.listModels();
+        if (changeDuringRead) {
+          changeDuringRead = false;
+          now += 1_000;
+          await storage.saveModel({ ...model, isActive: false }, new Date(now)); // another node's admin
+          now += 4_000; // the answer without the change arrives 5 s after the reload began
+        }
+        return models;
+      },
+    };
+    const directory = await ModelDirectory.load(slow, 30_000, () => now);
+
+    now = 30_000;
+    changeDuringRead = true;
+    expect((await directory.catalog()).get(model.id)?.isActive).toBe(true);
+    now = 31_000 + 30_000; // the TTL after the change
+    expect((await directory.catalog()).get(model.id)?.isActive).toBe(false);
+  });
 });

@@ -20,13 +20,15 @@ export class ModelDirectory {
     private readonly ttlMs: number,
     private readonly now: () => number,
     catalog: ModelCatalog,
+    loadedAt: number,
   ) {
     this.#catalog = catalog;
-    this.#loadedAt = now();
+    this.#loadedAt = loadedAt;
   }
 
   static async load(storage: Storage, ttlMs: number, now: () => number): Promise<ModelDirectory> {
-    return new ModelDirectory(storage, ttlMs, now, await catalogFrom(storage));
+    const startedAt = now();
+    return new ModelDirectory(storage, ttlMs, now, await catalogFrom(storage), startedAt);
   }
 
   /** The catalog now; reloads (once, shared by concurrent callers) when it is stale. */
@@ -47,11 +49,14 @@ export class ModelDirectory {
 
   async #load(): Promise<void> {
     const saves = this.#saves;
+    // The catalog read is as old as the read's start, not its end: its age counts from there, so another node's
+    // change is seen within `ttlMs` of it however long the read took (docs/architecture.md, scale-out).
+    const startedAt = this.now();
     const catalog = await catalogFrom(this.storage);
     // A save meanwhile may be missing from what was read: keep the catalog it made, and read again next time.
     if (saves !== this.#saves) return;
     this.#catalog = catalog;
-    this.#loadedAt = this.now();
+    this.#loadedAt = startedAt;
   }
 }
 
