@@ -125,4 +125,23 @@ describe('byokit.close() while a call is under way', () => {
     await closed;
     expect(events).toEqual(['usage recorded', 'storage closed']);
   });
+
+  it('waits for a stream still being read to be read to its end, and keeps its usage record', async () => {
+    const { storage, held, events, release } = heldStorage();
+    release();
+    const byokit = await openByokit(held);
+    const chunks = byokit.chatStream(alice, REQUEST)[Symbol.asyncIterator]();
+    expect((await chunks.next()).done).toBe(false);
+
+    const closed = byokit.close().then(() => events.push('close resolved'));
+    // The provider's answer is short: it has ended upstream long before this, with chunks left unread.
+    await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, 200))]);
+    let rest = 0;
+    for (let step = await chunks.next(); !step.done; step = await chunks.next()) rest++;
+    await closed;
+
+    expect(rest).toBeGreaterThan(0);
+    expect(events).toEqual(['usage recorded', 'storage closed', 'close resolved']);
+    expect((await storage.listUsage({ userId: alice.userId, limit: 10 })).records).toMatchObject([{ status: 'ok' }]);
+  });
 });

@@ -158,11 +158,11 @@ export interface Byokit {
     events(userId: string, page?: { limit?: number; cursor?: string }): Promise<UsagePage>;
   };
   /**
-   * Releases what byokit holds: waits for the calls already under way (a chat until it is answered, a stream until
-   * it has begun and its provider call has ended) and the usage records still being written, then closes
-   * connections. Stop serving requests first: once it has begun, every call (in code, or a request to a route) is refused with a
-   * `ByokitError` `storage_unavailable` (HTTP 503) saying byokit is closed, and reaches no provider. Calling it
-   * again waits for the same close.
+   * Releases what byokit holds: waits for the calls already under way (a chat until it is answered, a stream
+   * until it is read to its end or left: `break`, `return()`, its signal aborted) and the usage records still
+   * being written, then closes connections. Stop serving requests first: once it has begun, every call (in code,
+   * or a request to a route) is refused with a `ByokitError` `storage_unavailable` (HTTP 503) saying byokit is
+   * closed, and reaches no provider. Calling it again waits for the same close.
    */
   close(): Promise<void>;
 }

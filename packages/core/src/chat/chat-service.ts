@@ -120,7 +120,8 @@ export class ChatService {
     // The budget's hold comes last before the provider: from here on, every way out ends it (UsageMeter).
     const holdId = await this.budgets.hold(userId, call.model, call.request, call.resolved.source);
     const metered = meteredCall(userId, call, requestId, startedAt, holdId);
-    const settle = (status: UsageStatus, usage: TokenUsage) => this.meter.record(metered, status, usage);
+    // Once, however the stream ends; byokit.close() waits for it (UsageMeter.opened).
+    const settle = this.meter.opened(metered);
     let iterator: AsyncIterator<ProviderStreamEvent>;
     let first: IteratorResult<ProviderStreamEvent>;
     try {

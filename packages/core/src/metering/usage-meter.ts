@@ -58,6 +58,9 @@ export class UsageMeter {
   #queue: QueuedRecord[] = [];
   #writing: Promise<void> | undefined;
   readonly #listening = new Set<Promise<void>>();
+  /** Calls begun whose end is still to come (a stream being read): see {@link opened}. */
+  #open = 0;
+  #allEnded: { promise: Promise<void>; resolve: () => void } | undefined;
 
   constructor(
     private readonly storage: Storage,
@@ -77,6 +80,36 @@ export class UsageMeter {
         resolve();
       }),
     );
+  }
+
+  /**
+   * Notes a call whose end comes later, when its reader gets there (a stream: chat-service.ts), and returns what
+   * records it, once. {@link flush} waits for it: a stream still being read when byokit closed was answered to
+   * its end, but its record came after the storage had closed, and was lost (its budget hold left counting).
+   */
+  opened(call: MeteredCall): (status: UsageStatus, usage: TokenUsage) => void {
+    this.#open++;
+    let ended = false;
+    return (status, usage) => {
+      if (ended) return;
+      ended = true;
+      this.record(call, status, usage);
+      if (--this.#open === 0) {
+        this.#allEnded?.resolve();
+        this.#allEnded = undefined;
+      }
+    };
+  }
+
+  /** Resolves when no call noted by {@link opened} is left open. */
+  #openEnded(): Promise<void> | undefined {
+    if (this.#open === 0) return undefined;
+    if (!this.#allEnded) {
+      let resolve!: () => void;
+      const promise = new Promise<void>((done) => (resolve = done));
+      this.#allEnded = { promise, resolve };
+    }
+    return this.#allEnded.promise;
   }
 
   /** Makes the records of the calls finished so far, queues them for writing and tells the listener. */
@@ -118,10 +151,13 @@ export class UsageMeter {
     void listened.finally(() => this.#listening.delete(listened));
   }
 
-  /** Waits until every record made so far is saved (or failed and was logged), and every listener has run. */
+  /**
+   * Waits until every call noted by {@link opened} has ended, every record made so far is saved (or failed and
+   * was logged), and every listener has run.
+   */
   async flush(): Promise<void> {
-    while (this.#making || this.#writing || this.#listening.size > 0) {
-      await Promise.all([this.#making, this.#writing, ...this.#listening]);
+    while (this.#open > 0 || this.#making || this.#writing || this.#listening.size > 0) {
+      await Promise.all([this.#openEnded(), this.#making, this.#writing, ...this.#listening]);
     }
   }
 
