@@ -33,6 +33,22 @@ describe('byokit.close()', () => {
   });
 });
 
+describe('two byokits on one storage in one process', () => {
+  it('closing one leaves the other serving; the storage closes with the last', async () => {
+    let storageCloses = 0;
+    const storage = { ...memoryStorage(), close: async () => void storageCloses++ };
+    const first = await openByokit(storage);
+    const second = await openByokit(storage);
+
+    await first.close();
+
+    expect(storageCloses).toBe(0);
+    await expect(second.chat(alice, REQUEST)).resolves.toMatchObject({ object: 'chat.completion' });
+    await second.close();
+    expect(storageCloses).toBe(1);
+  });
+});
+
 describe('calls after byokit.close()', () => {
   it.each<[string, (byokit: Awaited<ReturnType<typeof openByokit>>) => Promise<unknown>]>([
     ['chat', (byokit) => byokit.chat(alice, REQUEST)],

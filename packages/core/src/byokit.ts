@@ -160,9 +160,10 @@ export interface Byokit {
   /**
    * Releases what byokit holds: waits for the calls already under way (a chat until it is answered, a stream
    * until it is read to its end or left: `break`, `return()`, its signal aborted) and the usage records still
-   * being written, then closes connections. Stop serving requests first: once it has begun, every call (in code,
-   * or a request to a route) is refused with a `ByokitError` `storage_unavailable` (HTTP 503) saying byokit is
-   * closed, and reaches no provider. Calling it again waits for the same close.
+   * being written, then closes connections (the storage's once no other open byokit in this process uses that
+   * storage object). Stop serving requests first: once it has begun, every call (in code, or a request to a
+   * route) is refused with a `ByokitError` `storage_unavailable` (HTTP 503) saying byokit is closed, and reaches
+   * no provider. Calling it again waits for the same close.
    */
   close(): Promise<void>;
 }
@@ -211,6 +212,7 @@ export async function createByokit(options: ByokitOptions): Promise<Byokit> {
   );
 
   let closing: Promise<void> | undefined;
+  openOn(options.storage);
   const fetchHandler = options.fetchHandler && createFetchHandler({ handle }, { ...options.fetchHandler, fallThrough: false });
 
   return {
@@ -267,9 +269,28 @@ export async function createByokit(options: ByokitOptions): Promise<Byokit> {
         // Waits for streams still running upstream; their records are made as they end, and written by the flush after.
         await Promise.all(Object.values(clients).map((client) => client.close?.()));
         await meter.flush();
-        await options.storage.close?.();
+        if (lastToClose(options.storage)) await options.storage.close?.();
       })()),
   };
+}
+
+/**
+ * How many open byokits use each storage: the storage is closed with the last of them. A host may start two on
+ * one storage (two mounts, or a test beside its server); closing one closed the storage under the other, whose
+ * every call then failed as "The database is unavailable".
+ */
+const openByokits = new WeakMap<Storage, number>();
+
+function openOn(storage: Storage): void {
+  openByokits.set(storage, (openByokits.get(storage) ?? 0) + 1);
+}
+
+/** Counts one byokit on `storage` closed; true when it was the last one open. */
+function lastToClose(storage: Storage): boolean {
+  const open = (openByokits.get(storage) ?? 1) - 1;
+  if (open > 0) openByokits.set(storage, open);
+  else openByokits.delete(storage);
+  return open === 0;
 }
 
 /**
