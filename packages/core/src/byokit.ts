@@ -48,8 +48,8 @@ export interface ByokitOptions {
   /** Names of the variables holding system keys. Default: `ANTHROPIC_API_KEY`, `OPENAI_API_KEY`, `GOOGLE_API_KEY`. */
   systemKeyVariables?: Partial<SystemKeyVariables>;
   /**
-   * How long a decrypted key is kept in memory, and how many at most. Writes through this process are seen
-   * at once; writes by another process within `ttlMs`. Default 10 s and 10,000 entries; `ttlMs: 0` disables it.
+   * How long a decrypted key is kept in memory, and how many at most. Writes through this byokit are seen
+   * at once; writes through another (another node, or a second byokit in this process) within `ttlMs`. Default 10 s and 10,000 entries; `ttlMs: 0` disables it.
    * Whole numbers (`ttlMs` from 0, `maxEntries` from 1): anything else makes `createByokit` reject.
    */
   keyCache?: { ttlMs?: number; maxEntries?: number };

@@ -13,8 +13,9 @@ export interface ReadMark {
 
 /**
  * Decrypted keys (and known absences), kept for a short time so the hot path does not decrypt or query
- * storage on every request. Bounded in size; the oldest entry goes first. Writes through this process
- * invalidate at once; writes by other processes are seen within the TTL (spec/architecture.md, scale-out).
+ * storage on every request. Bounded in size; the oldest entry goes first. Writes through this byokit
+ * invalidate at once; writes through others (other nodes, or a second byokit in this process) are seen within
+ * the TTL (spec/architecture.md, scale-out).
  */
 export class KeyCache {
   readonly #entries = new Map<string, Entry>();

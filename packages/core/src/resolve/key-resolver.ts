@@ -67,7 +67,7 @@ export class KeyResolver {
     return (await this.storedKey(SYSTEM_OWNER, provider)) ?? this.environmentKeys[provider] ?? null;
   }
 
-  /** Forgets cached keys of an owner after a write through this process. */
+  /** Forgets cached keys of an owner after a write through this byokit. */
   invalidate(owner: KeyOwner, provider: Provider): void {
     this.cache.delete(slotOf(owner, provider));
   }
