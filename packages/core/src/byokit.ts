@@ -49,8 +49,9 @@ export interface ByokitOptions {
   systemKeyVariables?: Partial<SystemKeyVariables>;
   /**
    * How long a decrypted key is kept in memory, and how many at most. Writes through this byokit are seen
-   * at once; writes through another (another node, or a second byokit in this process) within `ttlMs`. Default 10 s and 10,000 entries; `ttlMs: 0` disables it.
-   * Whole numbers (`ttlMs` from 0, `maxEntries` from 1): anything else makes `createByokit` reject.
+   * at once; writes through another (another node, or a second byokit in this process) within `ttlMs`.
+   * Default 10 s and 10,000 entries; `ttlMs: 0` disables it. Whole numbers (`ttlMs` from 0, `maxEntries` from
+   * 1): anything else makes `createByokit` reject.
    */
   keyCache?: { ttlMs?: number; maxEntries?: number };
   /** A pino-compatible logger. Default: silent. */
