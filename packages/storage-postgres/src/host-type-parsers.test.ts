@@ -7,6 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { CatalogModel } from '@byokit/core';
 import { postgresStorage } from './index.js';
 import type { PostgresStorage } from './postgres-storage.js';
+import { usageRecordOf } from './test-helpers.js';
 
 const NUMERIC = 1700;
 const model: CatalogModel = {
@@ -73,25 +74,15 @@ describe.each(databases)('on %s', (_name, open) => {
     await storage.migrate();
     const at = new Date('2026-12-04T00:00:00Z');
     const december = { start: new Date('2026-12-01T00:00:00Z'), end: new Date('2027-01-01T00:00:00Z') };
-    const record = {
-      id: crypto.randomUUID(),
+    const record = usageRecordOf({
       createdAt: at,
       userId: 'user-exact',
       modelId: model.id,
       model: model.model,
       provider: model.provider,
-      keySource: 'system' as const,
-      status: 'ok' as const,
-      inputTokens: 1,
-      outputTokens: 1,
-      cachedInputTokens: null,
-      cacheWriteTokens: null,
-      reasoningTokens: null,
       costUsd: '9007199254.740993000001',
       prices: { inputPerMTokUsd: '1.23456789012345678901', outputPerMTokUsd: '0.000000000000000011' },
-      latencyMs: 1,
-      requestId: 'request-1',
-    };
+    });
     await storage.recordUsage([record]);
     await storage.setBudget('user-exact', { monthlyLimitUsd: '9007199254.740993000002', appliesTo: 'all', updatedAt: at });
     expect((await storage.listUsage({ limit: 10 })).records).toEqual([record]);

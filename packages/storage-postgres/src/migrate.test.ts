@@ -4,6 +4,7 @@ import { PGlite } from '@electric-sql/pglite';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { postgresStorage, type PostgresStorage, type TableOptions } from './index.js';
+import { usageRecordOf } from './test-helpers.js';
 
 /** Every migration the package ships, e.g. `['0001_initial']`: what a first run must apply, in order. */
 const SHIPPED = readdirSync(new URL('../migrations/', import.meta.url))
@@ -106,25 +107,8 @@ function describeMigrations(open: () => Promise<Backend>) {
     const schema = freshSchema();
     const storage = backend.storage({ schema });
     await storage.migrate();
-    const record = (userId: string, createdAt: Date, keySource: 'user' | 'system', costUsd: string) => ({
-      id: randomUUID(),
-      createdAt,
-      userId,
-      modelId: '564e8710-43a9-406f-b0ab-e8d651a33e82',
-      model: 'claude-sonnet-4-5',
-      provider: 'anthropic' as const,
-      keySource,
-      status: 'ok' as const,
-      inputTokens: 1,
-      outputTokens: 1,
-      cachedInputTokens: null,
-      cacheWriteTokens: null,
-      reasoningTokens: null,
-      costUsd,
-      prices: null,
-      latencyMs: 1,
-      requestId: 'req',
-    });
+    const record = (userId: string, createdAt: Date, keySource: 'user' | 'system', costUsd: string) =>
+      usageRecordOf({ userId, createdAt, keySource, costUsd });
     await storage.recordUsage([
       record('ada', new Date('2027-02-28T23:59:59.999Z'), 'system', '1'),
       record('ada', new Date('2027-03-01T00:00:00.000Z'), 'system', '0.25'),

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { PGlite } from '@electric-sql/pglite';
 import pg from 'pg';
 import { afterAll, onTestFinished } from 'vitest';
-import type { Byokit, Principal } from '@byokit/core';
+import type { Byokit, Principal, UsageRecord } from '@byokit/core';
 import { postgresStorage } from './postgres-storage-factory.js';
 import type { PostgresStorage } from './postgres-storage.js';
 
@@ -61,4 +61,25 @@ export function testDatabases(schemaPrefix: string): TestDatabase[] {
     },
   ]);
   return databases;
+}
+
+/** A usage record of one input and one output token, none cached or reasoned, for tests that set what they check. */
+export function usageRecordOf(changes: Partial<UsageRecord> & Pick<UsageRecord, 'userId' | 'createdAt' | 'costUsd'>): UsageRecord {
+  return {
+    id: crypto.randomUUID(),
+    modelId: '564e8710-43a9-406f-b0ab-e8d651a33e82',
+    model: 'claude-sonnet-4-5',
+    provider: 'anthropic',
+    keySource: 'system',
+    status: 'ok',
+    inputTokens: 1,
+    outputTokens: 1,
+    cachedInputTokens: null,
+    cacheWriteTokens: null,
+    reasoningTokens: null,
+    prices: null,
+    latencyMs: 1,
+    requestId: 'req',
+    ...changes,
+  };
 }
