@@ -358,8 +358,10 @@ function callContext(options: ChatOptions | undefined): ChatCallContext {
  */
 function principalUserId(principal: unknown): string {
   if (typeof principal !== 'object' || principal === null) {
-    const got = principal === null ? 'null' : typeof principal;
-    throw new ByokitError('validation_failed', `The principal must be { userId }, the user the call is for; got ${got}.`);
+    throw new ByokitError(
+      'validation_failed',
+      `The principal must be { userId }, the user the call is for; got ${whatWasPassed(principal)}.`,
+    );
   }
   return validUserId((principal as { userId?: unknown }).userId);
 }

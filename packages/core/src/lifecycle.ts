@@ -7,7 +7,7 @@ import { ByokitError } from './errors.js';
  * usage record went to a closed storage. 503, as for storage that is not there (docs/http-api.md): a load
  * balancer tries another node.
  */
-export function closedError(): ByokitError {
+function closedError(): ByokitError {
   return new ByokitError(
     'storage_unavailable',
     'This byokit is closed (byokit.close() was called): it serves no more calls. Stop serving requests before closing it.',
@@ -24,10 +24,6 @@ export class Lifecycle {
   #closed = false;
   #running = 0;
   #idle: (() => void) | undefined;
-
-  get closed(): boolean {
-    return this.#closed;
-  }
 
   assertOpen(): void {
     if (this.#closed) throw closedError();

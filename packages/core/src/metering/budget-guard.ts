@@ -5,8 +5,7 @@ import type { KeySource } from '../resolve/key-resolver.js';
 import type { Storage } from '../storage/storage.js';
 import type { BudgetHold } from './budget.js';
 import { utf8Length } from '../bytes.js';
-import { costOf } from './cost.js';
-import { parseUsd } from './usd.js';
+import { costOf, dearestPromptClass } from './cost.js';
 import { monthOf } from './usage-service.js';
 
 /** A hold outlives any call (the provider timeout is 10 minutes by default); after this, a crashed node's hold stops counting. */
@@ -64,10 +63,7 @@ export function worstCaseCostUsd(model: CatalogModel, request: ProviderChatReque
   const promptTokens = request.messages.reduce((total, message) => total + utf8Length(message.content) + TOKENS_PER_MESSAGE, 0);
   const usage: TokenUsage = { inputTokens: promptTokens, outputTokens: request.maxTokens };
   // Every prompt token billed in the class of the highest price (cost.ts splits `inputTokens` by class).
-  const input = parseUsd(pricing.inputPerMTokUsd);
-  const cached = pricing.cachedInputPerMTokUsd === undefined ? input : parseUsd(pricing.cachedInputPerMTokUsd);
-  const cacheWrite = pricing.cacheWritePerMTokUsd === undefined ? input : parseUsd(pricing.cacheWritePerMTokUsd);
-  if (cacheWrite > input && cacheWrite >= cached) usage.cacheWriteTokens = promptTokens;
-  else if (cached > input) usage.cachedInputTokens = promptTokens;
+  const dearest = dearestPromptClass(pricing);
+  if (dearest !== 'inputTokens') usage[dearest] = promptTokens;
   return costOf(usage, pricing)!.costUsd;
 }

@@ -88,6 +88,17 @@ export function costOf(usage: TokenUsage, pricing: ModelPricing | null): Cost | 
   };
 }
 
+/**
+ * The prompt token class `pricing` bills highest: cache writes where their price is above the input price (and
+ * not below the cached price), else cache reads where theirs is, else plain input. For a worst case that never
+ * under-counts (budget-guard.ts).
+ */
+export function dearestPromptClass(pricing: ModelPricing): 'inputTokens' | 'cachedInputTokens' | 'cacheWriteTokens' {
+  const prices = microPrices(pricing);
+  if (prices.cacheWrite > prices.input && prices.cacheWrite >= prices.cachedInput) return 'cacheWriteTokens';
+  return prices.cachedInput > prices.input ? 'cachedInputTokens' : 'inputTokens';
+}
+
 /** Prices in micro-USD per million tokens, so that tokens × price is pico-USD (see usd.ts). */
 interface MicroPrices {
   input: bigint;
