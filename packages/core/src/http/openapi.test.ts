@@ -12,11 +12,13 @@ import { randomKeyring, startSide } from '../testing/adapter-conformance/world.j
 import { hostileJson } from '../testing/hostile-requests.js';
 import { MAX_CONTENT_CHARACTERS } from '../chat/chat-schemas.js';
 import { findKeyLeaks } from '../testing/leak-check.js';
+import type { RateLimiter } from '../metering/rate-limiter.js';
 import { seededRandom } from '../testing/seeded-random.js';
 import { startMockProviders, type MockProviders } from '../testing/mock-providers.js';
 import { openApiDocument, openApiPath, type JsonSchema, type OpenApiDocument } from './openapi.js';
 import { defineRoute, type Route } from './route.js';
-import { admin, call, sseEvents, testByokit } from './test-helpers.js';
+import type { Principal } from './types.js';
+import { admin, alice, call, sseEvents, testByokit } from './test-helpers.js';
 
 // The routes the handler is built with, caught on their way in: the document must describe this very list.
 const handlerRoutes = vi.hoisted(() => [] as Array<readonly Route<any, any, any>[]>);
@@ -326,6 +328,231 @@ describe('contract: every documented operation answers as documented', () => {
     const unauthenticated = (document.paths['/users/me/budget']!.get as any).responses['401'];
     expect(compile(unauthenticated.content['application/json'].schema)(anonymous!.json)).toBe(true);
   });
+});
+
+describe('contract: every status each operation lists is one byokit really answers, as the document gives it', () => {
+  /** The catalog's Gemini model: no system Google key below, so a user without a key of their own has none for it. */
+  const GEMINI = { id: '6670ed35-f78c-598e-bf00-35815c59f0e4', model: 'gemini-4-argon' };
+  /** Headers of the transport rather than of the API, on every answer, which no response lists. */
+  const TRANSPORT_HEADERS = new Set([
+    // The media type, checked against the response's `content` instead.
+    'content-type',
+    'cache-control',
+    'x-content-type-options',
+    // A directive to a proxy in front (nginx: do not buffer the stream), which it consumes.
+    'x-accel-buffering',
+  ]);
+
+  interface Exchange {
+    label: string;
+    method: string;
+    url: string;
+    /** The caller; default an admin, `null` for no one. */
+    as?: Principal | null;
+    body?: unknown;
+    rawBody?: string;
+    contentType?: string;
+    /** Queues what a provider answers next. */
+    arrange?: () => void;
+    on?: Byokit;
+  }
+
+  /** The operation (or the path, for a method it lacks) a request path falls under. */
+  const pathOf = (url: string) => {
+    const parts = url
+      .split('?')[0]!
+      .replace(/(.)\/$/, '$1')
+      .split('/');
+    return Object.keys(document.paths).find((candidate) => {
+      const segments = candidate.split('/');
+      return segments.length === parts.length && segments.every((segment, index) => /^\{.+\}$/.test(segment) || segment === parts[index]);
+    })!;
+  };
+  const urlOf = (path: string) => path.replace(/\{([^}]+)\}/g, (_, name: string) => encodeURIComponent(PATH_VALUES[name]!));
+  /** A response's headers, `$ref`s resolved. */
+  const headersOf = (response: { headers?: Record<string, JsonSchema> }) =>
+    Object.fromEntries(
+      Object.entries(response.headers ?? {}).map(([name, header]) => [
+        name.toLowerCase(),
+        (typeof header.$ref === 'string' ? document.components.headers[header.$ref.split('/').at(-1)!] : header) as JsonSchema,
+      ]),
+    );
+  /** The codes a response names in its description (`Error: \`a\`, \`b\`.`), as listed for each status. */
+  const codesOf = (response: { description: string }) => [...response.description.matchAll(/`([a-z_]+)`/g)].map(([, code]) => code!);
+
+  it('answers each, successes and refusals, with the body its schema accepts and the headers the response names', async () => {
+    const providers = Object.fromEntries(Object.entries(mock.baseUrls).map(([provider, baseUrl]) => [provider, { baseUrl, retries: 0 }]));
+    // No system Google key: `api_key_required` is a real answer. One user the host's rate limiter always refuses.
+    const environment = { ANTHROPIC_API_KEY: systemKeys.anthropic, OPENAI_API_KEY: systemKeys.openai };
+    const rateLimit: RateLimiter = {
+      take: async (userId) => (userId === 'user-hasty' ? { allowed: false, retryAfterMs: 30_000 } : { allowed: true }),
+    };
+    const { byokit: own } = await testByokit({ providers, environment, rateLimit });
+    const { byokit: closed } = await testByokit();
+    await closed.close();
+    const rejected = fakeProviderKey('openai');
+    mock.rejectKeys.add(rejected);
+    const user = (userId: string): Principal => ({ userId, isAdmin: false });
+    const inactive = await call(own, 'POST', '/llm-models', {
+      principal: admin,
+      body: { ...(BODIES['post /llm-models'] as object), model: 'gpt-retired-test', is_active: false },
+    });
+    expect(inactive!.status).toBe(201);
+    const broke = await call(own, 'PUT', '/admin/users/user-broke/budget', { principal: admin, body: { monthly_limit_usd: '0' } });
+    expect(broke!.status).toBe(200);
+
+    const exchanges: Exchange[] = [];
+    // What every operation of its kind answers: its success (minimal valid inputs), and the refusals of its kind.
+    for (const route of routes) {
+      const path = openApiPath(route.path);
+      const key = `${route.method.toLowerCase()} ${path}`;
+      const url = urlOf(path);
+      const at = { method: route.method, url };
+      exchanges.push({ label: `${key}: success`, ...at, ...(key in BODIES && { body: BODIES[key] }) });
+      if (route.access !== 'public') exchanges.push({ label: `${key}: no one signed in`, ...at, as: null, body: BODIES[key] });
+      if (route.access === 'admin') exchanges.push({ label: `${key}: not an admin`, ...at, as: alice, body: BODIES[key] });
+      if (route.body) {
+        exchanges.push({ label: `${key}: not JSON`, ...at, rawBody: '{' });
+        exchanges.push({ label: `${key}: too large`, ...at, rawBody: JSON.stringify({ pad: 'x'.repeat(route.bodyLimitBytes!) }) });
+        exchanges.push({ label: `${key}: not a JSON media type`, ...at, rawBody: '{}', contentType: 'text/plain' });
+        exchanges.push({ label: `${key}: not an object`, ...at, body: [] });
+      } else {
+        exchanges.push({ label: `${key}: a body sent to it`, ...at, body: {} });
+      }
+      // A method the path lacks: the `default` response.
+      const lacking = ['GET', 'PUT', 'POST', 'PATCH', 'DELETE'].find((method) => !document.paths[path]![method.toLowerCase()]);
+      if (lacking) exchanges.push({ label: `${key}: ${lacking} on its path`, method: lacking, url });
+    }
+    // And what each answers beyond its kind.
+    const keyBody = (field: string, value: string) => ({ [field]: value });
+    for (const [path, field] of [
+      ['/users/me/api-key', 'openai_api_key'],
+      ['/admin/api-key', 'openai_api_key'],
+    ] as const) {
+      exchanges.push(
+        { label: `${path}: a key of the wrong format`, method: 'PATCH', url: path, body: keyBody(field, 'not-a-key') },
+        { label: `${path}: a placeholder key`, method: 'PATCH', url: path, body: { anthropic_api_key: 'sk-ant-YOUR-KEY-HERE' } },
+        { label: `${path}: a key the provider refuses`, method: 'PATCH', url: `${path}?verify=true`, body: keyBody(field, rejected) },
+        { label: `${path}: a key the provider takes`, method: 'PATCH', url: `${path}?verify=true`, body: keyBody(field, personalKey) },
+        { label: `${path}: one provider's key removed`, method: 'DELETE', url: `${path}?provider=google` },
+        { label: `${path}: a provider byokit has not`, method: 'DELETE', url: `${path}?provider=mistral` },
+      );
+    }
+    const noModel = '00000000-0000-0000-0000-000000000000';
+    exchanges.push(
+      { label: 'every model, asked by a user', method: 'GET', url: '/llm-models?all=true', as: alice },
+      { label: 'every model, asked by an admin', method: 'GET', url: '/llm-models/?all=true&is_active=false' },
+      { label: 'a model that is not there', method: 'GET', url: `/llm-models/${noModel}` },
+      { label: 'a model id that is no UUID', method: 'GET', url: '/llm-models/sonnet' },
+      { label: 'a model added twice', method: 'POST', url: '/llm-models', body: BODIES['post /llm-models'] },
+      { label: 'a model changed that is not there', method: 'PATCH', url: `/llm-models/${noModel}`, body: { is_active: true } },
+      { label: 'an OpenAI model that is not there', method: 'GET', url: '/openai/v1/models/gpt-unknown', as: alice },
+      { label: 'usage by day', method: 'GET', url: '/llm/usage/me?group_by=day' },
+      { label: 'usage by user, not the caller’s to ask', method: 'GET', url: '/llm/usage/me?group_by=user' },
+      { label: 'usage events, a page', method: 'GET', url: '/llm/usage/me/events?limit=1' },
+      { label: 'usage events, a cursor byokit never gave', method: 'GET', url: '/llm/usage/me/events?cursor=zzz' },
+      { label: 'all usage by user', method: 'GET', url: '/admin/usage?group_by=user' },
+      { label: 'a budget removed', method: 'PUT', url: '/admin/users/user-alice/budget', body: { monthly_limit_usd: null } },
+    );
+    // Both chat routes: streamed, and each refusal before and by the provider.
+    for (const chat of [
+      { path: '/llm/chat/completions', model: (model: { id: string; model: string }) => ({ model_id: model.id }) },
+      { path: '/openai/v1/chat/completions', model: (model: { id: string; model: string }) => ({ model: model.model }) },
+    ]) {
+      const body = (model = { id: GUIDE_MODEL_ID, model: 'claude-sonnet-4-5' }, more: object = {}) => ({
+        ...chat.model(model),
+        messages: [{ role: 'user', content: 'Hello!' }],
+        max_tokens: 64,
+        ...more,
+      });
+      const ask = (label: string, more: Partial<Exchange> = {}, chatBody: object = body()) =>
+        exchanges.push({ label: `${chat.path}: ${label}`, method: 'POST', url: chat.path, as: alice, body: chatBody, ...more });
+      const providerSays = (status: number, headers?: Record<string, string>) => () =>
+        mock.failNext('anthropic', { status, ...(headers && { headers }) });
+      ask('streamed', {}, body(undefined, { stream: true }));
+      ask('streamed, failing after it began', { arrange: () => mock.streamErrorNext('anthropic') }, body(undefined, { stream: true }));
+      ask(
+        'a parameter the model does not take',
+        {},
+        body({ id: '841ece33-014f-5564-a004-4937b71b768f', model: 'gpt-6.2-sol' }, { top_p: 0.5 }),
+      );
+      ask('no key for the provider', {}, body(GEMINI));
+      ask('a model not active', {}, body({ id: inactive!.json.id, model: 'gpt-retired-test' }));
+      ask('a model that is not there', {}, body({ id: noModel, model: 'gpt-unknown' }));
+      ask('more tokens than the model writes', {}, body(undefined, { max_tokens: 10_000_000 }));
+      ask('over budget', { as: user('user-broke') });
+      ask('over the host rate', { as: user('user-hasty') });
+      ask('the provider refuses the key', { arrange: providerSays(401) });
+      ask('the provider rate-limits', { arrange: providerSays(429, { 'retry-after': '7' }) });
+      ask('the provider refuses the request', { arrange: providerSays(400) });
+      ask('the provider fails', { arrange: providerSays(500) });
+      ask('the provider times out', { arrange: providerSays(504) });
+    }
+    // A byokit closed: every route refuses, the `default` response.
+    exchanges.push(
+      { label: 'closed: key status', method: 'GET', url: '/users/me/api-key-status', on: closed },
+      { label: 'closed: chat', method: 'POST', url: '/llm/chat/completions', body: BODIES['post /llm/chat/completions'], on: closed },
+    );
+
+    const compile = schemaValidator();
+    const problems: string[] = [];
+    const seen = new Set<string>();
+    for (const exchange of exchanges) {
+      exchange.arrange?.();
+      const response = (await call(exchange.on ?? own, exchange.method, exchange.url, {
+        principal: exchange.as === undefined ? admin : exchange.as,
+        ...(exchange.body !== undefined && { body: exchange.body }),
+        ...(exchange.rawBody !== undefined && { rawBody: exchange.rawBody }),
+        ...(exchange.contentType && { contentType: exchange.contentType }),
+      }))!;
+      const path = pathOf(exchange.url);
+      const operation = document.paths[path]?.[exchange.method.toLowerCase()] as Record<string, any> | undefined;
+      const responses = (operation ?? Object.values(document.paths[path]!)[0]!).responses as Record<string, any>;
+      const said = `${exchange.label} → ${response.status} ${response.text.slice(0, 200)}`;
+      const listed = operation ? responses[String(response.status)] : undefined;
+      if (operation && !listed && response.status < 500) {
+        problems.push(`${said}: a status ${operation.operationId} does not list`);
+        continue;
+      }
+      const answered = listed ?? responses.default;
+      const code = (response.json as { error?: { code?: string } } | undefined)?.error?.code;
+      if (operation && listed) seen.add(`${exchange.method} ${path} ${response.status}${code ? ` ${code}` : ''}`);
+      if (listed && code && !codesOf(listed).includes(code)) problems.push(`${said}: ${code}, a code ${response.status} does not name`);
+      const mediaType = response.headers['content-type']!.split(';')[0]!.trim();
+      const content = answered.content?.[mediaType] as { schema: JsonSchema } | undefined;
+      if (!content) {
+        problems.push(`${said}: ${mediaType}, which the document does not give for it`);
+        continue;
+      }
+      const accepts = compile(content.schema);
+      const values = mediaType === 'text/event-stream' ? response.events.map((data) => ({ data })) : [response.json];
+      for (const value of values) if (!accepts(value)) problems.push(`${said}: the schema refuses it: ${JSON.stringify(accepts.errors)}`);
+      // Every header of the API the answer carries, the response names; every one it says is always sent, is.
+      const named = headersOf(answered);
+      for (const name of Object.keys(response.headers)) {
+        if (!TRANSPORT_HEADERS.has(name) && !named[name]) problems.push(`${said}: a header the response does not name: ${name}`);
+      }
+      for (const [name, header] of Object.entries(named)) {
+        if (header.required === true && response.headers[name] === undefined) problems.push(`${said}: no ${name}, which is required`);
+      }
+    }
+    mock.rejectKeys.delete(rejected);
+    await own.close();
+
+    expect(problems).toEqual([]);
+    // Every status of every operation, with each code it names, was answered for real: the document lists none
+    // byokit never gives.
+    const missing = operations().flatMap(({ method, path, operation }) =>
+      Object.entries(operation.responses as Record<string, { description: string }>)
+        .filter(([status]) => status !== 'default')
+        .flatMap(([status, response]) => {
+          const codes = Number(status) < 400 ? [''] : codesOf(response).map((code) => ` ${code}`);
+          return codes.map((code) => `${method.toUpperCase()} ${path} ${status}${code}`);
+        })
+        .filter((entry) => !seen.has(entry)),
+    );
+    expect(missing).toEqual([]);
+  }, 60_000);
 });
 
 describe("the document's request schemas and the routes' own agree on seeded values", () => {

@@ -245,7 +245,7 @@ export function openApiDocument(routes: readonly Route<any, any, any>[], options
       description: event
         ? 'Success: JSON, or when the request asks to stream (`stream: true`), server-sent events: chunks, then `data: [DONE]`; an error after the stream began is a last error event instead of `[DONE]`.'
         : 'Success.',
-      headers: { 'x-request-id': { $ref: '#/components/headers/RequestId' } },
+      headers: { 'x-request-id': { $ref: '#/components/headers/RequestId' }, ...route.successHeaders },
       content: successContent,
     };
 
@@ -274,7 +274,7 @@ export function openApiDocument(routes: readonly Route<any, any, any>[], options
     }
     responses.default = {
       description: 'Any other error: `method_not_allowed` (405), `internal_error` (500), `storage_unavailable` (503).',
-      headers: { 'x-request-id': { $ref: '#/components/headers/RequestId' } },
+      headers: { 'x-request-id': { $ref: '#/components/headers/RequestId' }, allow: { $ref: '#/components/headers/Allow' } },
       content: { 'application/json': { schema: errorSchema } },
     };
 
@@ -348,6 +348,11 @@ export function openApiDocument(routes: readonly Route<any, any, any>[], options
       headers: {
         RequestId: {
           description: 'The request id: the one the client sent when it is sane (`[A-Za-z0-9._:-]{1,128}`), else a new UUID.',
+          required: true,
+          schema: { type: 'string' },
+        },
+        Allow: {
+          description: 'With 405 `method_not_allowed`: the methods this path takes, `HEAD` right after `GET` (`GET, HEAD, PATCH`).',
           schema: { type: 'string' },
         },
         RetryAfter: { description: 'Whole seconds to wait before trying again.', schema: { type: 'integer', minimum: 0 } },

@@ -10,6 +10,15 @@ import type { Cancellation } from './request-abort.js';
  */
 export type RouteAccess = 'public' | 'user' | 'admin';
 
+/** A header a route's success carries, as the OpenAPI document gives it (an OpenAPI header object). */
+export interface RouteHeader {
+  description: string;
+  /** True when every success carries it. */
+  required?: boolean;
+  /** Its value, as JSON Schema. */
+  schema: Record<string, unknown>;
+}
+
 /** An error a route may answer with: its code, and its status where it differs from the code's usual one. */
 export type RouteError = ErrorCode | { code: ErrorCode; status: number };
 
@@ -48,6 +57,8 @@ export interface Route<Body = unknown, Query = unknown, Params = Record<string, 
   response: z.ZodType;
   /** The status of a success when it is not 200 (201 for a creation), for the OpenAPI document. */
   successStatus?: number;
+  /** Headers its success carries beyond those of every answer (`x-request-id`), by lower-case name, for the OpenAPI document. */
+  successHeaders?: Readonly<Record<string, RouteHeader>>;
   /** When the route can answer with server-sent events instead: the schema of each event's `data`. */
   streamEvent?: z.ZodType;
   /**

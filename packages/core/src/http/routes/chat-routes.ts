@@ -2,7 +2,7 @@ import type { ChatService } from '../../chat/chat-service.js';
 import { chatCompletion, chatCompletionBody, chatCompletionChunk, type ChatCompletionRequest } from '../../chat/chat-schemas.js';
 import { serverSentChunks } from '../../chat/server-sent-chunks.js';
 import type { Logger } from '../../logging/logger.js';
-import { defineRoute, type Route, type RouteError, type RouteResult } from '../route.js';
+import { defineRoute, type Route, type RouteError, type RouteHeader, type RouteResult } from '../route.js';
 
 /** Whose key paid (spec/http-api.md, key resolution), and what the model refused and byokit left out. */
 export function callHeaders(keySource: string, ignored: readonly string[]): Record<string, string> {
@@ -10,6 +10,19 @@ export function callHeaders(keySource: string, ignored: readonly string[]): Reco
   if (ignored.length > 0) headers['x-byok-ignored-parameters'] = ignored.join(', ');
   return headers;
 }
+
+/** The headers {@link callHeaders} writes, as the OpenAPI document gives them on a chat's success. */
+export const CALL_HEADERS: Readonly<Record<string, RouteHeader>> = {
+  'x-byok-key-source': {
+    description: "Whose key paid for the call: the caller's own (`user`) or the system key (`system`).",
+    required: true,
+    schema: { type: 'string', enum: ['user', 'system'] },
+  },
+  'x-byok-ignored-parameters': {
+    description: 'Sampling parameters the model does not take, left out of the call rather than failing it (`temperature, top_p`).',
+    schema: { type: 'string' },
+  },
+};
 
 /** Chat bodies carry conversations; a bigger one is refused before it is read (a million messages: 413). */
 export const CHAT_BODY_LIMIT_BYTES = 2 * 1024 * 1024;
@@ -45,6 +58,7 @@ export function chatRoutes(chat: ChatService, logger: Logger): Route<any, any, a
       body: chatCompletionBody,
       bodyLimitBytes: CHAT_BODY_LIMIT_BYTES,
       response: chatCompletion,
+      successHeaders: CALL_HEADERS,
       streamEvent: chatCompletionChunk,
       errors: CHAT_ERRORS,
       handle: async ({ principal, body, requestId, signal }): Promise<RouteResult> => {

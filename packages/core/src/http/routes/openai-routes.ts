@@ -18,7 +18,7 @@ import {
 } from '../../openai-compatible/openai-schemas.js';
 import type { KeyResolver } from '../../resolve/key-resolver.js';
 import { defineRoute, type Route, type RouteResult } from '../route.js';
-import { CHAT_BODY_LIMIT_BYTES, CHAT_ERRORS, callHeaders } from './chat-routes.js';
+import { CALL_HEADERS, CHAT_BODY_LIMIT_BYTES, CHAT_ERRORS, callHeaders } from './chat-routes.js';
 
 const modelNotFound = () =>
   new ByokitError('model_not_found', 'No model you can use has this name or id: list them with GET /openai/v1/models.');
@@ -47,6 +47,7 @@ export function openAIRoutes(chat: ChatService, models: ModelDirectory, resolver
       body: openAIChatBody,
       bodyLimitBytes: CHAT_BODY_LIMIT_BYTES,
       response: openAICompletion,
+      successHeaders: CALL_HEADERS,
       streamEvent: openAIChunk,
       errors: CHAT_ERRORS,
       errorSchema: openAIError,
