@@ -98,7 +98,10 @@ function expectEverySchemaCompiles(doc: OpenApiDocument) {
       ),
     ];
     for (const { schema } of media) expect(() => compile(schema), operation.operationId).not.toThrow();
-    for (const parameter of operation.parameters ?? []) expect(() => compile(parameter.schema), operation.operationId).not.toThrow();
+    for (const parameter of operation.parameters ?? []) {
+      const { schema } = (parameter.$ref ? doc.components.parameters[String(parameter.$ref).split('/').at(-1)!] : parameter) as JsonSchema;
+      expect(() => compile(schema as JsonSchema), operation.operationId).not.toThrow();
+    }
   }
 }
 
@@ -161,6 +164,26 @@ describe('GET /openapi.json', () => {
     expect(operation.security).toEqual([]);
     expect(document.security).toEqual([{ bearer: [] }]);
     expect(document.components.securitySchemes.bearer).toMatchObject({ type: 'http', scheme: 'bearer' });
+  });
+
+  it('takes x-request-id on every operation, as the contract does: a sane one is sent back, any other replaced, never refused', async () => {
+    expect(document.components.parameters?.RequestId).toMatchObject({ name: 'x-request-id', in: 'header', required: false });
+    const sane = 'req-7.retry:2_of_3';
+    const replaced = ['an id with spaces', 'x'.repeat(129), 'é', personalKey];
+    for (const { method, path, operation } of operations()) {
+      expect(operation.parameters, operation.operationId).toContainEqual({ $ref: '#/components/parameters/RequestId' });
+      // No one signed in (the document is public): every operation answers at once, and the id is in every answer.
+      const url = path.replace(/\{([^}]+)\}/g, (_, name: string) => encodeURIComponent(PATH_VALUES[name] ?? 'x'));
+      const echoed = await call(byokit, method.toUpperCase(), url, { headers: { 'x-request-id': sane } });
+      expect(echoed!.headers['x-request-id'], operation.operationId).toBe(sane);
+      for (const sent of replaced) {
+        const answer = await call(byokit, method.toUpperCase(), url, { headers: { 'x-request-id': sent } });
+        expect([answer!.status, answer!.headers['x-request-id']], operation.operationId).toEqual([
+          echoed!.status,
+          expect.stringMatching(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/),
+        ]);
+      }
+    }
   });
 
   it('answers the same bytes every time', async () => {

@@ -31,6 +31,7 @@ export interface OpenApiDocument {
     schemas: Record<string, JsonSchema>;
     securitySchemes: Record<string, JsonSchema>;
     headers: Record<string, JsonSchema>;
+    parameters: Record<string, JsonSchema>;
   };
 }
 
@@ -278,7 +279,7 @@ export function openApiDocument(routes: readonly Route<any, any, any>[], options
       content: { 'application/json': { schema: errorSchema } },
     };
 
-    const parameters = [
+    const parameters: JsonSchema[] = [
       ...(route.params ? parametersOf(parameterSchema(route.params), 'path') : []),
       ...(route.query ? parametersOf(parameterSchema(route.query), 'query') : []),
     ];
@@ -305,7 +306,8 @@ export function openApiDocument(routes: readonly Route<any, any, any>[], options
       ...(notes.length > 0 && { description: [route.summary, ...notes].join(' ') }),
       'x-byokit-access': route.access,
       ...(route.access === 'public' && { security: [] }),
-      ...(parameters.length > 0 && { parameters }),
+      // Every operation takes the caller's request id (spec/http-api.md, conventions).
+      parameters: [...parameters, { $ref: '#/components/parameters/RequestId' }],
       ...(body && {
         requestBody: {
           required: true,
@@ -356,6 +358,17 @@ export function openApiDocument(routes: readonly Route<any, any, any>[], options
           schema: { type: 'string' },
         },
         RetryAfter: { description: 'Whole seconds to wait before trying again.', schema: { type: 'integer', minimum: 0 } },
+      },
+      parameters: {
+        RequestId: {
+          name: 'x-request-id',
+          in: 'header',
+          required: false,
+          description:
+            "An id of the caller's for this request, sent back in the answer's `x-request-id` and kept in byokit's logs and usage records. " +
+            'Taken when sane: 1 to 128 of `A-Z a-z 0-9 . _ : -`, and nothing like a provider key; any other is never refused, but replaced by a new UUID.',
+          schema: { type: 'string' },
+        },
       },
     },
   };
