@@ -97,6 +97,32 @@ describe('the model catalog (admins manage it)', () => {
     expect(created!.json.pricing).toEqual({ ...shortest, cache_write_per_mtok_usd: '3.1' });
   });
 
+  it.each(['anthropic', 'openai', 'google'] as const)(
+    "refuses a %s key pasted as a model's name or display name, stores nothing and echoes none of it",
+    async (provider) => {
+      const { byokit, storage } = await testByokit({ environment: { OPENAI_API_KEY: fakeProviderKey('openai') } });
+      const key = fakeProviderKey(provider);
+      const attempts = [
+        { method: 'POST', url: '/llm-models', body: { ...newModel, model: key }, path: 'model' },
+        { method: 'POST', url: '/llm-models', body: { ...newModel, display_name: key }, path: 'display_name' },
+        { method: 'POST', url: '/llm-models', body: { ...newModel, display_name: `GPT Test ${key}` }, path: 'display_name' },
+        { method: 'PATCH', url: '/llm-models/564e8710-43a9-406f-b0ab-e8d651a33e82', body: { display_name: key }, path: 'display_name' },
+      ];
+      for (const { method, url, body, path } of attempts) {
+        const response = await call(byokit, method, url, { principal: admin, body });
+        expect([
+          response!.status,
+          response!.json.error?.code,
+          response!.json.error?.issues?.map((issue: { path: string }) => issue.path),
+        ]).toEqual([422, 'validation_failed', [path]]);
+        expect(response!.text).not.toContain(key.slice(8, 24));
+      }
+      expect(await storage.listModels()).toEqual([]);
+      const listed = await call(byokit, 'GET', '/llm-models/?all=true', { principal: admin });
+      expect(listed!.text).not.toContain(key.slice(8, 24));
+    },
+  );
+
   it.each([
     ['a user who is not an admin adding a model', 'POST', '/llm-models/', newModel, alice, 403],
     ['a display name with a lone surrogate', 'POST', '/llm-models', { ...newModel, display_name: 'GPT \ud83d' }, admin, 422],

@@ -3,7 +3,8 @@ import type { CatalogModel } from '../../catalog/model.js';
 import { PROVIDERS } from '../../keys/providers.js';
 import { formatUsd, usdToPico } from '../../metering/usd.js';
 import type { KeySource } from '../../resolve/key-resolver.js';
-import { storedText } from './stored-text.js';
+import { holdsSecret } from '../../keys/scrub-secrets.js';
+import { NOT_A_KEY, shownText } from './stored-text.js';
 
 // Exact decimal USD per million tokens, as the catalog keeps prices: no exponent, at most 6 decimals. Taken in
 // any such spelling ("000001", "2.500000"), kept and shown in the shortest (pricingOf, modelView).
@@ -51,8 +52,14 @@ export const modelListQuery = z.strictObject({
 
 export const modelIdParams = z.object({ id: z.uuid({ message: 'A model id is a UUID.' }) });
 
-// Model names go into provider URLs (path-encoded): plain characters only (spec/security.md, "No SSRF").
-const modelName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/, 'A model name holds letters, digits, ".", "_" and "-" only.');
+// Model names go into provider URLs (path-encoded): plain characters only (spec/security.md, "No SSRF"). Those are a
+// key's characters too: a key pasted here would be shown to every user and written into every usage record.
+const MODEL_NAME_CHARACTERS = 'A model name holds letters, digits, ".", "_" and "-" only.';
+const modelName = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/, MODEL_NAME_CHARACTERS)
+  .refine((name) => !holdsSecret(name), NOT_A_KEY)
+  .describe(`${MODEL_NAME_CHARACTERS} ${NOT_A_KEY}`);
 const limits = {
   context_window: z.number().int().min(1).max(100_000_000),
   max_output_tokens: z.number().int().min(1).max(100_000_000),
@@ -62,7 +69,7 @@ const limits = {
 export const modelCreateBody = z.strictObject({
   provider: z.enum(PROVIDERS),
   model: modelName,
-  display_name: storedText(200),
+  display_name: shownText(200),
   is_active: z.boolean().optional(),
   ...limits,
   pricing: pricing.nullable(),
@@ -71,7 +78,7 @@ export const modelCreateBody = z.strictObject({
 /** Body of `PATCH /llm-models/{id}` (admins): any of these, at least one. */
 export const modelUpdateBody = z
   .strictObject({
-    display_name: storedText(200).optional(),
+    display_name: shownText(200).optional(),
     is_active: z.boolean().optional(),
     context_window: limits.context_window.optional(),
     max_output_tokens: limits.max_output_tokens.optional(),

@@ -22,6 +22,19 @@ export function storedText(maxLength: number) {
   );
 }
 
+/** Why text that looks like a provider key is refused (`shownText`, a model's provider name). */
+export const NOT_A_KEY = 'Text that looks like a provider API key is refused: a key is never stored or shown in plain text.';
+
+/**
+ * Text of the catalog, which every signed-in user is shown (a model's display name): one that looks like a provider
+ * key is a key pasted in the wrong place, refused rather than stored in plain text and shown to everyone.
+ */
+export function shownText(maxLength: number) {
+  return storedText(maxLength)
+    .refine((text) => !holdsSecret(text), NOT_A_KEY)
+    .describe(`${WELL_FORMED} ${NOT_A_KEY}`);
+}
+
 /**
  * The longest user id, in UTF-16 code units (never fewer than PostgreSQL's characters): what storage-postgres's
  * key table holds, and well under the ~2,700 bytes its indexes take, so that every storage takes every user id.
