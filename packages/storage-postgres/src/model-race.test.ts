@@ -34,4 +34,24 @@ describe.each(databases)('admins adding the same model at once, on %s', (_name, 
     const listed = (await callAs(admin, byokit, 'GET', '/llm-models/?all=true')).json.data;
     expect(listed.filter((entry: { model: string }) => entry.model === 'gpt-raced')).toHaveLength(1);
   });
+
+  it("a re-pricing on a second node, whose catalog is older than a first node's deactivation, keeps the model inactive", async () => {
+    const { storage } = await openStorage();
+    await storage.migrate();
+    const keyring = Keyring.from([{ id: 'k1', key: crypto.getRandomValues(new Uint8Array(32)) }]);
+    const [nodeA, nodeB] = await Promise.all([1, 2].map(() => createByokit({ storage, keyring, environment: {} })));
+    onTestFinished(async () => {
+      await nodeA!.close();
+      await nodeB!.close();
+    });
+    const id = '564e8710-43a9-406f-b0ab-e8d651a33e82';
+    const pricing = { input_per_mtok_usd: '2.5', output_per_mtok_usd: '12.5' };
+
+    expect((await callAs(admin, nodeA!, 'PATCH', `/llm-models/${id}`, { is_active: false })).json.is_active).toBe(false);
+    const repriced = await callAs(admin, nodeB!, 'PATCH', `/llm-models/${id}`, { pricing });
+
+    expect([repriced.status, repriced.json.is_active, repriced.json.pricing]).toEqual([200, false, pricing]);
+    const stored = (await storage.listModels()).find((model) => model.id === id);
+    expect([stored?.isActive, stored?.pricing]).toEqual([false, { inputPerMTokUsd: '2.5', outputPerMTokUsd: '12.5' }]);
+  });
 });

@@ -14,6 +14,8 @@ export class ModelDirectory {
   #reload: Promise<void> | undefined;
   /** Saves through this node so far: a reload that began before one may have read the catalog without it. */
   #saves = 0;
+  /** The last of this node's {@link update}s, which run one at a time. */
+  #updates: Promise<unknown> = Promise.resolve();
 
   private constructor(
     private readonly storage: Storage,
@@ -45,6 +47,26 @@ export class ModelDirectory {
     this.#saves++;
     this.#catalog = this.#catalog.withOverride(model);
     return model;
+  }
+
+  /**
+   * Changes one model, starting from what storage holds now rather than from this node's catalog, which may be
+   * up to `ttlMs` old: built from that, a change would put back what another node changed meanwhile (re-pricing
+   * a model another node had just deactivated activated it again), and a model another node had just added
+   * was not found. This node's updates run one at a time, so two at once both apply; across nodes, only
+   * changes within one read and one write of each other can still overlap (storage has no partial update).
+   *
+   * @param id - The model's id.
+   * @param change - The model as it should be, from the model as it is; what it throws is thrown, nothing saved.
+   * @returns The model saved, or `undefined` when no model has this id (nothing is saved).
+   */
+  update(id: string, change: (current: CatalogModel) => CatalogModel): Promise<CatalogModel | undefined> {
+    const run = this.#updates.then(async () => {
+      const current = (await catalogFrom(this.storage)).get(id);
+      return current && this.save(change(current));
+    });
+    this.#updates = run.catch(() => undefined);
+    return run;
   }
 
   async #load(): Promise<void> {

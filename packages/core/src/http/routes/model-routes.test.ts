@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { fakeProviderKey } from '../../keys/fake-keys.js';
+import { memoryStorage } from '../../storage/memory-storage.js';
 import { admin, alice, call, testByokit } from '../test-helpers.js';
 
 const newModel = {
@@ -95,6 +96,53 @@ describe('the model catalog (admins manage it)', () => {
       body: { ...newModel, pricing: { ...pricing, cache_write_per_mtok_usd: '03.10' } },
     });
     expect(created!.json.pricing).toEqual({ ...shortest, cache_write_per_mtok_usd: '3.1' });
+  });
+
+  it("keeps another node's change to a model when this node, whose catalog has not reloaded yet, changes another field", async () => {
+    // Two nodes on one database, each with a catalog up to catalogTtlMs (30 s) old.
+    const storage = memoryStorage();
+    const nodeA = (await testByokit({ storage })).byokit;
+    const nodeB = (await testByokit({ storage })).byokit;
+    const id = '564e8710-43a9-406f-b0ab-e8d651a33e82';
+    const pricing = { input_per_mtok_usd: '2.5', output_per_mtok_usd: '12.5' };
+    expect((await call(nodeA, 'PATCH', `/llm-models/${id}`, { principal: admin, body: { is_active: false } }))!.json.is_active).toBe(false);
+    const repriced = await call(nodeB, 'PATCH', `/llm-models/${id}`, { principal: admin, body: { pricing } });
+    expect([repriced!.status, repriced!.json.is_active, repriced!.json.pricing]).toEqual([200, false, pricing]);
+    const afterRestart = (await testByokit({ storage })).byokit;
+    const model = (await call(afterRestart, 'GET', `/llm-models/${id}`, { principal: admin }))!.json;
+    expect([model.is_active, model.pricing]).toEqual([false, pricing]);
+  });
+
+  it("changes a model that another node added moments ago, rather than answer 404 until this node's catalog reloads", async () => {
+    const storage = memoryStorage();
+    const nodeA = (await testByokit({ storage })).byokit;
+    const nodeB = (await testByokit({ storage })).byokit;
+    const created = await call(nodeA, 'POST', '/llm-models', { principal: admin, body: newModel });
+    const renamed = await call(nodeB, 'PATCH', `/llm-models/${created!.json.id}`, { principal: admin, body: { display_name: 'GPT Test' } });
+    expect([renamed!.status, renamed!.json.display_name, renamed!.json.model]).toEqual([200, 'GPT Test', newModel.model]);
+  });
+
+  it("applies two admins' changes to different fields of one model, made at the same moment, both", async () => {
+    // A database that answers a save slowly, so that the two PATCHes overlap.
+    const stored = memoryStorage();
+    const storage = {
+      ...stored,
+      saveModel: async (...args: Parameters<typeof stored.saveModel>) => {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        return stored.saveModel(...args);
+      },
+    };
+    const { byokit } = await testByokit({ storage });
+    const id = '564e8710-43a9-406f-b0ab-e8d651a33e82';
+    const pricing = { input_per_mtok_usd: '2.5', output_per_mtok_usd: '12.5' };
+    const answers = await Promise.all([
+      call(byokit, 'PATCH', `/llm-models/${id}`, { principal: admin, body: { is_active: false } }),
+      call(byokit, 'PATCH', `/llm-models/${id}`, { principal: admin, body: { pricing } }),
+    ]);
+    expect(answers.map((answer) => answer!.status)).toEqual([200, 200]);
+    const afterRestart = (await testByokit({ storage })).byokit;
+    const model = (await call(afterRestart, 'GET', `/llm-models/${id}`, { principal: admin }))!.json;
+    expect([model.is_active, model.pricing]).toEqual([false, pricing]);
   });
 
   it.each(['anthropic', 'openai', 'google'] as const)(

@@ -23,7 +23,7 @@ const MODEL_BODY_LIMIT_BYTES = 16 * 1024;
 export function modelRoutes(models: ModelDirectory, resolver: KeyResolver): Route<any, any, any>[] {
   const find = async (id: string): Promise<CatalogModel> => {
     const model = (await models.catalog()).get(id);
-    if (!model) throw new ByokitError('model_not_found', 'No model has this id.');
+    if (!model) throw modelNotFound();
     return model;
   };
 
@@ -106,22 +106,27 @@ export function modelRoutes(models: ModelDirectory, resolver: KeyResolver): Rout
       response: modelBody,
       errors: ['model_not_found'],
       handle: async ({ principal, params, body }) => {
-        const current = await find(params.id);
-        const next: CatalogModel = {
-          ...current,
-          ...(body.display_name !== undefined && { displayName: body.display_name }),
-          ...(body.is_active !== undefined && { isActive: body.is_active }),
-          ...(body.context_window !== undefined && { contextWindow: body.context_window }),
-          ...(body.max_output_tokens !== undefined && { maxOutputTokens: body.max_output_tokens }),
-          ...(body.pricing !== undefined && { pricing: pricingOf(body.pricing) }),
-        };
-        if (next.maxOutputTokens > next.contextWindow) throw outputOverContext();
-        const saved = await models.save(next);
+        // Applied to the model as storage holds it now, not as this node's catalog last read it (ModelDirectory.update).
+        const saved = await models.update(params.id, (current) => {
+          const next: CatalogModel = {
+            ...current,
+            ...(body.display_name !== undefined && { displayName: body.display_name }),
+            ...(body.is_active !== undefined && { isActive: body.is_active }),
+            ...(body.context_window !== undefined && { contextWindow: body.context_window }),
+            ...(body.max_output_tokens !== undefined && { maxOutputTokens: body.max_output_tokens }),
+            ...(body.pricing !== undefined && { pricing: pricingOf(body.pricing) }),
+          };
+          if (next.maxOutputTokens > next.contextWindow) throw outputOverContext();
+          return next;
+        });
+        if (!saved) throw modelNotFound();
         return { body: modelView(saved, await resolver.sourceOf(principal.userId, saved.provider)) };
       },
     }),
   ];
 }
+
+const modelNotFound = () => new ByokitError('model_not_found', 'No model has this id.');
 
 const outputOverContext = () =>
   new ByokitError('validation_failed', 'max_output_tokens cannot be larger than context_window.', {
