@@ -9,18 +9,20 @@ import type { CatalogModel } from './model.js';
  * whole, so the hot path reads it without locks. Everything a request looks up is indexed at build time.
  *
  * Order ({@link ModelCatalog.all}): by provider in the contract's order (anthropic, openai, google), then
- * in display order: the built-ins' own order, a changed model keeping its place, additions after them in
- * the order given.
+ * in display order: the built-ins' own order, a changed model keeping its place, additions after them by
+ * name in code-point order (as `Storage.listModels` gives them), also those added since the catalog was read.
  */
 export class ModelCatalog {
   readonly #models: readonly CatalogModel[];
   readonly #byId: ReadonlyMap<string, CatalogModel>;
   readonly #byProviderModel: ReadonlyMap<string, CatalogModel>;
 
-  private constructor(models: readonly CatalogModel[]) {
-    const rank = (provider: Provider) => PROVIDERS.indexOf(provider);
-    // Array.prototype.sort is stable (ES2019), so display order holds within a provider.
-    this.#models = Object.freeze([...models].sort((a, b) => rank(a.provider) - rank(b.provider)));
+  /** The built-in models' ids: the others are additions, listed after them by name. */
+  readonly #builtInIds: ReadonlySet<string>;
+
+  private constructor(models: readonly CatalogModel[], builtInIds: ReadonlySet<string>) {
+    this.#builtInIds = builtInIds;
+    this.#models = Object.freeze([...models].sort(displayOrder(builtInIds)));
     this.#byId = new Map(this.#models.map((model) => [model.id, model]));
     const byProviderModel = new Map<string, CatalogModel>();
     for (const model of this.#models) {
@@ -44,7 +46,8 @@ export class ModelCatalog {
    * @throws TypeError when a model is malformed (see `checkedModel`).
    */
   static create(overrides: readonly CatalogModel[] = [], builtIns: readonly CatalogModel[] = BUILT_IN_MODELS): ModelCatalog {
-    return new ModelCatalog(merged(merged([], builtIns), overrides));
+    const base = merged([], builtIns);
+    return new ModelCatalog(merged(base, overrides), new Set(base.map((model) => model.id)));
   }
 
   /**
@@ -80,8 +83,26 @@ export class ModelCatalog {
    * @throws TypeError when the model is malformed.
    */
   withOverride(model: CatalogModel): ModelCatalog {
-    return new ModelCatalog(merged(this.#models, [model]));
+    return new ModelCatalog(merged(this.#models, [model]), this.#builtInIds);
   }
+}
+
+/**
+ * By provider, then the built-ins in their own order (Array.prototype.sort is stable, ES2019), then additions by
+ * name in code-point order (what `<` compares for these ASCII names), as every storage lists them: a model added
+ * on this node was appended, so this node listed it apart from every other node until its catalog reloaded.
+ */
+function displayOrder(builtInIds: ReadonlySet<string>): (a: CatalogModel, b: CatalogModel) => number {
+  const rank = (provider: Provider) => PROVIDERS.indexOf(provider);
+  return (a, b) => {
+    const byProvider = rank(a.provider) - rank(b.provider);
+    if (byProvider !== 0) return byProvider;
+    const aAdded = !builtInIds.has(a.id);
+    const bAdded = !builtInIds.has(b.id);
+    if (aAdded !== bAdded) return aAdded ? 1 : -1;
+    if (!aAdded) return 0;
+    return a.model < b.model ? -1 : a.model > b.model ? 1 : 0;
+  };
 }
 
 /** `base` (already checked) with each of `changes` (checked here) replacing its id's model, or appended. */

@@ -98,6 +98,22 @@ describe('the model catalog (admins manage it)', () => {
     expect(created!.json.pricing).toEqual({ ...shortest, cache_write_per_mtok_usd: '3.1' });
   });
 
+  it('lists the models admins added by name, on the node that added them as on any other, before and after a reload', async () => {
+    // docs/http-api.md, "Order of the model list": built-ins in the catalog's order, then additions by name in
+    // code-point order, whichever node answers.
+    const storage = memoryStorage();
+    const { byokit } = await testByokit({ storage });
+    for (const model of ['zeta', 'Alpha', 'alpha']) {
+      expect((await call(byokit, 'POST', '/llm-models', { principal: admin, body: { ...newModel, model } }))!.status).toBe(201);
+    }
+    const names = async (node: typeof byokit) =>
+      (await call(node, 'GET', '/llm-models/?all=true&provider=openai', { principal: admin }))!.json.data
+        .map((model: { model: string }) => model.model)
+        .slice(-3);
+    expect(await names(byokit)).toEqual(['Alpha', 'alpha', 'zeta']);
+    expect(await names((await testByokit({ storage })).byokit)).toEqual(['Alpha', 'alpha', 'zeta']);
+  });
+
   it("keeps another node's change to a model when this node, whose catalog has not reloaded yet, changes another field", async () => {
     // Two nodes on one database, each with a catalog up to catalogTtlMs (30 s) old.
     const storage = memoryStorage();
