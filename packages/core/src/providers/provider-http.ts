@@ -297,7 +297,7 @@ export class ProviderHttp {
     if (status === 401 || status === 403 || info.keyRejected)
       return new ByokitError('provider_key_rejected', `The ${label} API refused the key${detail}`, { provider });
     if (status === 429) {
-      const retryAfterSeconds = retryAfterHeader(answer.headers['retry-after']) ?? info.retryAfterSeconds;
+      const retryAfterSeconds = retryAfterHeaders(answer.headers) ?? info.retryAfterSeconds;
       return new ByokitError('provider_rate_limited', `The ${label} API is rate limiting this key${detail}`, {
         provider,
         ...(retryAfterSeconds !== undefined && { retryAfterSeconds }),
@@ -397,13 +397,27 @@ function staticHeaders(provider: Provider, headers: Record<string, string> = {})
 }
 
 /**
- * `Retry-After` as seconds (RFC 9110 §10.2.3: delay-seconds or an HTTP date). At most 12 digits, as Gemini's
- * own delays: a longer number is no delay (past 309 digits it would be Infinity, passed on as the header).
+ * The delay a refusal asks for, in seconds (fractions kept: the error response rounds up). `retry-after-ms` comes
+ * first, as the OpenAI and Anthropic SDKs read it: it is the finer of the two, and Azure OpenAI (an
+ * OpenAI-compatible base URL) sends it. Then `Retry-After` (RFC 9110 §10.2.3): delay-seconds, also with a
+ * fraction as those SDKs take it, or an HTTP date. Numbers have at most 12 digits before the point, as Gemini's
+ * own delays: a longer one is no delay (past 309 digits it would be Infinity, passed on as the header).
  */
-function retryAfterHeader(header: string | string[] | undefined): number | undefined {
-  const value = Array.isArray(header) ? header[0] : header;
+function retryAfterHeaders(headers: ResponseHeaders): number | undefined {
+  const milliseconds = delayNumber(headers['retry-after-ms']);
+  if (milliseconds !== undefined) return milliseconds / 1000;
+  const value = Array.isArray(headers['retry-after']) ? headers['retry-after'][0] : headers['retry-after'];
   if (value === undefined) return undefined;
-  if (/^\d{1,12}$/.test(value.trim())) return Number(value.trim());
+  const seconds = delayNumber(value);
+  if (seconds !== undefined) return seconds;
+  // Only a value with a day or month name is a date: Date.parse reads "2.5" as February 5, 2001 (a delay of 0).
+  if (!/[a-z]/i.test(value)) return undefined;
   const date = Date.parse(value);
   return Number.isNaN(date) ? undefined : Math.max(0, (date - Date.now()) / 1000);
+}
+
+/** A header's non-negative decimal number (`7`, `2.5`), or undefined when it is none. */
+function delayNumber(header: string | string[] | undefined): number | undefined {
+  const value = (Array.isArray(header) ? header[0] : header)?.trim();
+  return value !== undefined && /^\d{1,12}(?:\.\d{1,9})?$/.test(value) ? Number(value) : undefined;
 }

@@ -424,6 +424,22 @@ describe('openaiClient() upstream errors', () => {
     expect(server.requests).toHaveLength(1);
   });
 
+  // The OpenAI and Anthropic SDKs read `retry-after-ms` first and take decimal seconds in `retry-after`; Azure
+  // OpenAI (an OpenAI-compatible base URL) sends the delay in milliseconds.
+  it.each([
+    ['retry-after-ms alone', { 'retry-after-ms': '2500' }, 2.5],
+    ['retry-after-ms before a coarser retry-after', { 'retry-after-ms': '1200', 'retry-after': '7' }, 1.2],
+    ['decimal seconds in retry-after', { 'retry-after': '2.5' }, 2.5],
+  ])('reports a rate limit with the delay the provider gave in %s', async (_what, headers, seconds) => {
+    const body = { error: { message: 'Rate limit reached for requests', type: 'requests', code: 'rate_limit_exceeded' } };
+    const { client } = await fakeOpenAI({ json: body, status: 429, headers });
+
+    const error = await rejection(client.complete(request, options));
+
+    expect(error.code).toBe('provider_rate_limited');
+    expect(error.details.retryAfterSeconds).toBe(seconds);
+  });
+
   // OpenAI answers an account without credit with 429 too, but waiting does not help: its owner must pay.
   it('reports HTTP 429 insufficient_quota as the key refused, not as a rate limit to wait out', async () => {
     const body = {
