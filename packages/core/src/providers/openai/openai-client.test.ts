@@ -461,6 +461,21 @@ describe('openaiClient() upstream errors', () => {
     expect(error.details.retryAfterSeconds).toBeUndefined();
   });
 
+  // An account whose billing is not set up or was cancelled: OpenAI says 429 `billing_not_active` (as its type, and
+  // as its code or with a null code: BerriAI/litellm#2743, Chanzhaoyu/chatgpt-web#1273). Waiting never helps.
+  it.each([
+    ['billing_not_active', 'billing_not_active'],
+    ['billing_not_active', null],
+  ])('reports HTTP 429 type %s (code %s) as the key refused, not as a rate limit to wait out', async (type, code) => {
+    const message = 'Your account is not active, please check your billing details on our website.';
+    const { client } = await fakeOpenAI({ json: { error: { message, type, param: null, code } }, status: 429 });
+
+    const error = await rejection(client.complete(request, options));
+
+    expect(error.code).toBe('provider_key_rejected');
+    expect(error.message).toBe(`The OpenAI API refused the key: ${message}`);
+  });
+
   it.each([500, 503])('reports HTTP %i as the provider being unavailable', async (status) => {
     const body = {
       error: { message: 'The server had an error while processing your request. Sorry about that!', type: 'server_error', code: null },

@@ -21,13 +21,16 @@ export function readOpenAIError(body: unknown): UpstreamErrorInfo {
 // OpenAI-compatible gateways put the HTTP status itself in `code`, so numbers go through the status table.
 // A key whose account has no credit or quota left comes with 429 but is a refused key, whatever the status:
 // waiting does not help, its owner must pay ("Retrying a billing, spending, or quota error does not restore
-// access", OpenAI Help Center 5955604; `credit_balance_exhausted` in the error-codes guide).
+// access", OpenAI Help Center 5955604; `credit_balance_exhausted` in the error-codes guide). So is an account whose
+// billing is not set up or was cancelled: 429 "Your account is not active, please check your billing details on our
+// website." with type `billing_not_active` (its code the same, or null).
 const KEY_REJECTED = new Set([
   'invalid_api_key',
   'authentication_error',
   'permission_error',
   'insufficient_quota',
   'credit_balance_exhausted',
+  'billing_not_active',
 ]);
 const RATE_LIMITED = new Set(['rate_limit_exceeded', 'rate_limit_error', 'requests', 'tokens']);
 const UNAVAILABLE = new Set(['server_error', 'overloaded', 'overloaded_error', 'engine_overloaded', 'service_unavailable']);
