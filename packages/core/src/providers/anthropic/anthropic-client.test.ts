@@ -397,7 +397,9 @@ describe('Anthropic errors', () => {
       'Your credit balance is too low to access the Anthropic API. Please go to Plans & Billing to upgrade or purchase credits.',
     ],
     [402, 'billing_error', 'There is an issue with your billing or payment information.'],
-  ])('maps an account out of credit (HTTP %i %s) to provider_key_rejected, its words kept', async (status, type, message) => {
+    // What a key of a disabled organization gets (anthropics/claude-code#19028, #54311, #72457 and many more).
+    [400, 'invalid_request_error', 'This organization has been disabled.'],
+  ])('maps an account that cannot be used (HTTP %i %s) to provider_key_rejected, its words kept', async (status, type, message) => {
     const server = await replay({ status, json: { type: 'error', error: { type, message } } });
     const error = await rejection(clientFor(server).complete(request, { key: secret }));
     expect(error.code).toBe('provider_key_rejected');

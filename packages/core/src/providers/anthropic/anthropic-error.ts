@@ -35,14 +35,17 @@ const KNOWN_ERROR_TYPES: ReadonlySet<string> = new Set<AnthropicErrorType>([
 const isKnownErrorType = (type: string): type is AnthropicErrorType => KNOWN_ERROR_TYPES.has(type);
 
 /**
- * An account that cannot pay: `billing_error` (HTTP 402, "an issue with your billing or payment information"), and
- * the refusal Anthropic actually sends an account out of credit, a 400 `invalid_request_error` "Your credit
- * balance is too low to access the Anthropic API" (anthropics/claude-code#4208, #66297 and many more). Like a
- * refused key, only its owner can put it right, and retrying never does: so it is `provider_key_rejected`, which
- * says whose key it was (the OpenAI client treats `insufficient_quota` alike).
+ * An account that cannot be used: one that cannot pay, `billing_error` (HTTP 402, "an issue with your billing or
+ * payment information"), and the refusal Anthropic actually sends an account out of credit, a 400
+ * `invalid_request_error` "Your credit balance is too low to access the Anthropic API" (anthropics/claude-code#4208,
+ * #66297 and many more); and the key of a disabled organization, a 400 `invalid_request_error` "This organization
+ * has been disabled." (anthropics/claude-code#19028, #54311, #72457 and many more). Like a refused key, only its
+ * owner can put it right, and retrying never does: so it is `provider_key_rejected`, which says whose key it was
+ * (the OpenAI client treats `insufficient_quota` alike).
  */
-function isBillingRefusal(type: string, message: string | null | undefined): boolean {
-  return type === 'billing_error' || (type === 'invalid_request_error' && /credit balance is too low/i.test(message ?? ''));
+function isAccountRefusal(type: string, message: string | null | undefined): boolean {
+  if (type === 'billing_error') return true;
+  return type === 'invalid_request_error' && /credit balance is too low|organization has been disabled/i.test(message ?? '');
 }
 
 /** Reads Anthropic's error body for ProviderHttp, which scrubs the message and maps the HTTP status. */
@@ -50,7 +53,7 @@ export function readAnthropicError(body: unknown): UpstreamErrorInfo {
   const parsed = anthropicErrorSchema.safeParse(body);
   if (!parsed.success) return {};
   const { type, message } = parsed.data.error;
-  return { ...(message && { message }), ...(isBillingRefusal(type, message) && { keyRejected: true }) };
+  return { ...(message && { message }), ...(isAccountRefusal(type, message) && { keyRejected: true }) };
 }
 
 /**
@@ -59,7 +62,7 @@ export function readAnthropicError(body: unknown): UpstreamErrorInfo {
  * response"), or an error body a proxy sent with 200.
  */
 export function anthropicErrorCode(type: string, message?: string): ErrorCode {
-  if (isBillingRefusal(type, message)) return 'provider_key_rejected';
+  if (isAccountRefusal(type, message)) return 'provider_key_rejected';
   if (!isKnownErrorType(type)) return 'provider_error';
   switch (type) {
     case 'overloaded_error':
