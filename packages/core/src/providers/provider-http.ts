@@ -18,6 +18,11 @@ export interface UpstreamErrorInfo {
   keyRejected?: boolean;
   /** From the body (Gemini's RetryInfo); the `Retry-After` header is read here. */
   retryAfterSeconds?: number;
+  /**
+   * The body says the provider refuses calls from where this server runs (OpenAI's 403
+   * `unsupported_country_region_territory`): not the key's fault, whatever the status, so never a refused key.
+   */
+  originRefused?: boolean;
 }
 
 /** Reads a provider's error body (its own shape) into a message and a retry delay. */
@@ -293,6 +298,11 @@ export class ProviderHttp {
           provider,
         },
       );
+    }
+    if (info.originRefused) {
+      return new ByokitError('provider_error', `The ${label} API refuses calls from where this server runs (HTTP ${status})${detail}`, {
+        provider,
+      });
     }
     if (status === 401 || status === 403 || info.keyRejected)
       return new ByokitError('provider_key_rejected', `The ${label} API refused the key${detail}`, { provider });

@@ -54,6 +54,16 @@ const cacheWriting = {
 };
 const cacheWritingUsage = { inputTokens: 100_000, outputTokens: 1_000, cachedInputTokens: 0, cacheWriteTokens: 90_000, reasoningTokens: 0 };
 
+/** OpenAI's answer to a call from a country it does not serve, whatever the key. */
+const unsupportedRegion = {
+  error: {
+    code: 'unsupported_country_region_territory',
+    message: 'Country, region, or territory not supported',
+    param: null,
+    type: 'request_forbidden',
+  },
+};
+
 /** A fake OpenAI at `<origin>/v1`, the OpenAI SDK's meaning of the base URL, and a client pointed at it. */
 async function fakeOpenAI(answer: ReplayAnswer | ((request: ReceivedRequest) => ReplayAnswer)) {
   const server = await startReplayServer(answer);
@@ -476,6 +486,21 @@ describe('openaiClient() upstream errors', () => {
     expect(error.message).toBe(`The OpenAI API refused the key: ${message}`);
   });
 
+  // OpenAI refuses calls from a server in a country it does not serve with 403 (home-assistant/core#120072,
+  // songquanpeng/one-api#1692): about where byokit runs, not about the key, which works from elsewhere.
+  it('reports HTTP 403 unsupported_country_region_territory as a refused request, not as a refused key', async () => {
+    const { client } = await fakeOpenAI({ json: unsupportedRegion, status: 403 });
+
+    for (const call of [client.complete(request, options), client.stream(request, options)]) {
+      const error = await rejection(call);
+      expect(error.code).toBe('provider_error');
+      expect(error.status).toBe(502);
+      expect(error.message).toBe(
+        'The OpenAI API refuses calls from where this server runs (HTTP 403): Country, region, or territory not supported',
+      );
+    }
+  });
+
   it.each([500, 503])('reports HTTP %i as the provider being unavailable', async (status) => {
     const body = {
       error: { message: 'The server had an error while processing your request. Sorry about that!', type: 'server_error', code: null },
@@ -557,6 +582,12 @@ describe('openaiClient().checkKey()', () => {
       },
     };
     const { client } = await fakeOpenAI({ json: body, status: 401 });
+
+    expect(await client.checkKey(options)).toBe('unreachable');
+  });
+
+  it('cannot tell when OpenAI refuses calls from the country this server is in', async () => {
+    const { client } = await fakeOpenAI({ json: unsupportedRegion, status: 403 });
 
     expect(await client.checkKey(options)).toBe('unreachable');
   });

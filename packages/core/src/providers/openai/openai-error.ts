@@ -10,9 +10,20 @@ import { openaiErrorSchema, type OpenAIError } from './openai-api.js';
 export function readOpenAIError(body: unknown): UpstreamErrorInfo {
   const parsed = openaiErrorSchema.safeParse(body);
   if (!parsed.success) return {};
-  const { message } = parsed.data.error;
-  return { ...(message && { message }), ...(codeOf(parsed.data.error) === 'provider_key_rejected' && { keyRejected: true }) };
+  const { message, code } = parsed.data.error;
+  return {
+    ...(message && { message }),
+    ...(codeOf(parsed.data.error) === 'provider_key_rejected' && { keyRejected: true }),
+    ...(code === UNSUPPORTED_REGION && { originRefused: true }),
+  };
 }
+
+/**
+ * OpenAI's 403 to a call from a country it does not serve ("Country, region, or territory not supported", type
+ * `request_forbidden`): about where the host runs, not about the key, which works from elsewhere. As a refused key
+ * it would tell a user to replace a working key, and a key check would refuse to save it.
+ */
+const UNSUPPORTED_REGION = 'unsupported_country_region_territory';
 
 // An error object that arrives without an HTTP status (inside a stream after HTTP 200, or in a 200 body) is
 // classified by its `code` and `type`, to the same codes ProviderHttp gives the HTTP statuses. The values are
