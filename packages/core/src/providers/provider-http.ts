@@ -20,7 +20,8 @@ export interface UpstreamErrorInfo {
   retryAfterSeconds?: number;
   /**
    * The body says the provider refuses calls from where this server runs (OpenAI's 403
-   * `unsupported_country_region_territory`): not the key's fault, whatever the status, so never a refused key.
+   * `unsupported_country_region_territory`, Anthropic's 403 `forbidden` "Request not allowed"): not the key's
+   * fault, whatever the status, so never a refused key.
    */
   originRefused?: boolean;
 }

@@ -88,6 +88,15 @@ export const anthropicErrorSchema = z.object({
 /** A parsed error body or error event. */
 export type AnthropicErrorBody = z.infer<typeof anthropicErrorSchema>;
 
+/**
+ * What Anthropic's edge answers, with 403, a call from a country it does not serve, whatever the key:
+ * `{"error":{"type":"forbidden","message":"Request not allowed"}}`, without the documented top-level `type`
+ * (anthropics/anthropic-sdk-typescript#457, enricoros/big-AGI#485).
+ */
+export const anthropicRegionRefusalSchema = z.object({
+  error: z.object({ type: z.literal('forbidden'), message: z.string().optional() }),
+});
+
 const textDeltaSchema = z.object({ type: z.literal('text_delta'), text: z.string() });
 
 /** `thinking_delta`, `signature_delta`, `input_json_delta`, `citations_delta`…: ignored. */

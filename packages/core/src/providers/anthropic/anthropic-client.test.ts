@@ -36,6 +36,9 @@ async function replay(answer: ReplayAnswer | ((request: { url: string }) => Repl
   return server;
 }
 
+/** Anthropic's answer to a call from a region it does not serve. */
+const unsupportedRegion = { error: { type: 'forbidden', message: 'Request not allowed' } };
+
 const clientFor = (server: ReplayServer) => anthropicClient({ baseUrl: server.origin, retries: 0 });
 
 /** A recorded stream as Anthropic sends it: `event: <type>` then `data: <json>` per event. */
@@ -406,6 +409,17 @@ describe('Anthropic errors', () => {
     expect(error.message).toBe(`The Anthropic API refused the key: ${message}`);
   });
 
+  // What Anthropic's edge answers a call from a country it does not serve, whatever the key (no top-level "type"):
+  // anthropics/anthropic-sdk-typescript#457, enricoros/big-AGI#485, corbt/agent.exe#15. The key works from elsewhere.
+  it('maps the 403 "Request not allowed" of an unsupported region to provider_error, not to a refused key', async () => {
+    const server = await replay({ status: 403, json: unsupportedRegion });
+    for (const call of [clientFor(server).complete(request, { key: secret }), clientFor(server).stream(request, { key: secret })]) {
+      const error = await rejection(call);
+      expect(error.code).toBe('provider_error');
+      expect(error.message).toBe('The Anthropic API refuses calls from where this server runs (HTTP 403): Request not allowed');
+    }
+  });
+
   it('maps a 529 overloaded to provider_unavailable', async () => {
     const server = await replay({ status: 529, json: { type: 'error', error: { type: 'overloaded_error', message: 'Overloaded' } } });
     const error = await rejection(clientFor(server).complete(request, { key: secret }));
@@ -561,6 +575,11 @@ describe('anthropicClient().checkKey()', () => {
       json: { type: 'error', error: { type: 'authentication_error', message: 'invalid x-api-key' } },
     });
     expect(await clientFor(server).checkKey({ key: secret })).toBe('invalid');
+  });
+
+  it('says unreachable when Anthropic refuses calls from the region this server is in', async () => {
+    const server = await replay({ status: 403, json: unsupportedRegion });
+    expect(await clientFor(server).checkKey({ key: secret })).toBe('unreachable');
   });
 
   it('says unreachable when Anthropic fails', async () => {

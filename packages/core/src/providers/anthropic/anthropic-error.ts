@@ -1,7 +1,7 @@
 import { ByokitError, type ErrorCode } from '../../errors.js';
 import { upstreamText } from '../upstream-text.js';
 import type { UpstreamErrorInfo } from '../provider-http.js';
-import { anthropicErrorSchema, type AnthropicErrorBody } from './anthropic-api.js';
+import { anthropicErrorSchema, anthropicRegionRefusalSchema, type AnthropicErrorBody } from './anthropic-api.js';
 
 /**
  * The error types Anthropic documents (https://docs.anthropic.com/en/api/errors#http-errors); the list
@@ -50,6 +50,13 @@ function isAccountRefusal(type: string, message: string | null | undefined): boo
 
 /** Reads Anthropic's error body for ProviderHttp, which scrubs the message and maps the HTTP status. */
 export function readAnthropicError(body: unknown): UpstreamErrorInfo {
+  // A region Anthropic does not serve: not the key's fault, as the key works from elsewhere. As a refused key it
+  // would tell a user to replace a working key, and a key check would refuse to save it.
+  const region = anthropicRegionRefusalSchema.safeParse(body);
+  if (region.success) {
+    const { message } = region.data.error;
+    return { ...(message && { message }), originRefused: true };
+  }
   const parsed = anthropicErrorSchema.safeParse(body);
   if (!parsed.success) return {};
   const { type, message } = parsed.data.error;
