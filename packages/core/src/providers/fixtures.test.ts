@@ -14,4 +14,9 @@ describe.runIf(existsSync(shared))('the fixtures the package carries', () => {
       }
     }
   });
+
+  it('carry shared/fixtures/README.md (where each was recorded, and its licence) unchanged, above our own note', () => {
+    const theirs = readFileSync(new URL('README.md', shared), 'utf8').trimEnd();
+    expect(readFileSync(new URL('README.md', ours), 'utf8').startsWith(`${theirs}\n`)).toBe(true);
+  });
 });
