@@ -22,9 +22,18 @@ export interface ServerConfig {
   environment: Record<string, string | undefined>;
 }
 
+/** pino's levels, which `LOG_LEVEL` names (pino itself throws an unreadable error for any other). */
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+/**
+ * Reads the environment; a bad value throws an `Error` whose message names the variable and says what it must
+ * be (never quoting a secret), which `npm start` prints as its one line before exiting with code 1.
+ */
 export function configFromEnvironment(environment: Record<string, string | undefined> = process.env): ServerConfig {
-  const port = Number(environment.PORT ?? 8000);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`PORT must be a port number, not '${environment.PORT}'.`);
+  const port = Number(environment.PORT || 8000);
+  // Digits only: Number() would also take '8e3', '0x1F40' or ' 80'.
+  if (!/^\d+$/.test(environment.PORT || '8000') || port > 65535)
+    throw new Error(`PORT must be a port number from 0 to 65535, not '${environment.PORT}'.`);
   const minutes = Number(environment.ACCESS_TOKEN_EXPIRE_MINUTES ?? 60 * 24);
   if (!Number.isFinite(minutes) || minutes <= 0) throw new Error('ACCESS_TOKEN_EXPIRE_MINUTES must be a positive number.');
   // HS256 wants a key at least as long as its hash (RFC 7518 §3.2, a MUST): a short one can be guessed offline from
@@ -34,6 +43,8 @@ export function configFromEnvironment(environment: Record<string, string | undef
       "SECRET_KEY must be at least 32 bytes (it signs access tokens with HS256). Make one with: node -e \"console.log(require('crypto').randomBytes(32).toString('base64url'))\", or unset it to use the one generated into the data folder.",
     );
   }
+  const logLevel = environment.LOG_LEVEL || 'info';
+  if (!LOG_LEVELS.includes(logLevel)) throw new Error(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, not '${logLevel}'.`);
   return {
     port,
     // npm runs a workspace's script in the workspace folder; INIT_CWD is where `npm start` was typed.
@@ -45,7 +56,7 @@ export function configFromEnvironment(environment: Record<string, string | undef
     accessTokenMinutes: minutes,
     firstSuperuser: environment.FIRST_SUPERUSER ?? 'admin@example.com',
     firstSuperuserPassword: environment.FIRST_SUPERUSER_PASSWORD || undefined,
-    logLevel: environment.LOG_LEVEL ?? 'info',
+    logLevel,
     providerBaseUrls: {
       anthropic: environment.ANTHROPIC_BASE_URL || undefined,
       openai: environment.OPENAI_BASE_URL || undefined,

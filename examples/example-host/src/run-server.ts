@@ -15,7 +15,16 @@ export type Listen = (config: ServerConfig, logger: Logger) => Promise<Listening
  * cleanly on SIGINT or SIGTERM. A start-up refusal (a bad keyring, say) is shown by its message, not a stack.
  */
 export async function runExampleServer(listen: Listen): Promise<void> {
-  const config = configFromEnvironment();
+  // A bad variable (PORT=abc, LOG_LEVEL=loud) is refused as every other start-up refusal is: one fatal line, exit 1.
+  // Thrown out of this function instead, it reached Node as an unhandled rejection: a stack trace, the
+  // throwing source line and all, on the terminal of someone who only mistyped a value.
+  let config: ServerConfig;
+  try {
+    config = configFromEnvironment();
+  } catch (error) {
+    pino().fatal(error instanceof Error ? error.message : String(error));
+    process.exit(1);
+  }
   const logger = pino({ level: config.logLevel });
   try {
     const { port, stop } = await listen(config, logger);

@@ -153,6 +153,25 @@ export function describeServerStart(example: ExampleServer): void {
       expect(readdirSync(dataDirectory)).toEqual([]);
     });
 
+    it.each([
+      ['PORT', 'abc', 'PORT must be a port number'],
+      ['PORT', '70000', 'PORT must be a port number'],
+      ['LOG_LEVEL', 'loud', 'LOG_LEVEL must be one of'],
+      ['ACCESS_TOKEN_EXPIRE_MINUTES', '-5', 'ACCESS_TOKEN_EXPIRE_MINUTES must be'],
+      ['SECRET_KEY', 'too-short', 'SECRET_KEY must be at least 32 bytes'],
+    ])('refuses %s=%s with one log line saying what to fix, exit code 1 and no stack trace', async (name, value, message) => {
+      const dataDirectory = mkdtempSync(join(tmpdir(), 'byokit-start-'));
+      const failure = await startServer(example.serverPath, { BYOKIT_DATA_DIR: dataDirectory, [name]: value }).catch(
+        (error: { code: number; output: string }) => error,
+      );
+      expect(failure).toMatchObject({ code: 1 });
+      const lines = (failure as { output: string }).output.trim().split('\n');
+      expect(lines).toHaveLength(1);
+      expect(JSON.parse(lines[0]!)).toMatchObject({ level: 60, msg: expect.stringContaining(message) });
+      expect(lines[0]).not.toMatch(/\n\s+at |\.js:\d+/);
+      expect(readdirSync(dataDirectory)).toEqual([]);
+    });
+
     // HS256 wants a key at least as long as its hash (RFC 7518 §3.2): a short one can be guessed offline.
     it('refuses to start with a SECRET_KEY shorter than 32 bytes, saying how to make one, before creating a database', async () => {
       const dataDirectory = mkdtempSync(join(tmpdir(), 'byokit-start-'));
