@@ -22,6 +22,9 @@ export interface ServerConfig {
   environment: Record<string, string | undefined>;
 }
 
+const MINUTES_IN_A_DAY = 60 * 24;
+const MINUTES_IN_A_YEAR = MINUTES_IN_A_DAY * 365;
+
 /** pino's levels, which `LOG_LEVEL` names (pino itself throws an unreadable error for any other). */
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
@@ -34,8 +37,13 @@ export function configFromEnvironment(environment: Record<string, string | undef
   // Digits only: Number() would also take '8e3', '0x1F40' or ' 80'.
   if (!/^\d+$/.test(environment.PORT || '8000') || port > 65535)
     throw new Error(`PORT must be a port number from 0 to 65535, not '${environment.PORT}'.`);
-  const minutes = Number(environment.ACCESS_TOKEN_EXPIRE_MINUTES ?? 60 * 24);
-  if (!Number.isFinite(minutes) || minutes <= 0) throw new Error('ACCESS_TOKEN_EXPIRE_MINUTES must be a positive number.');
+  // Whole minutes, at most a year: a fraction of a minute rounded to '0s' issued tokens already expired, and a
+  // lifetime from about 1.7e19 minutes on is written '…e+21s', which jose cannot read (every login a 500).
+  const minutes = Number(environment.ACCESS_TOKEN_EXPIRE_MINUTES || MINUTES_IN_A_DAY);
+  if (!Number.isInteger(minutes) || minutes < 1 || minutes > MINUTES_IN_A_YEAR)
+    throw new Error(
+      `ACCESS_TOKEN_EXPIRE_MINUTES must be a whole number of minutes from 1 to ${MINUTES_IN_A_YEAR} (a year), not '${environment.ACCESS_TOKEN_EXPIRE_MINUTES}'.`,
+    );
   // HS256 wants a key at least as long as its hash (RFC 7518 §3.2, a MUST): a short one can be guessed offline from
   // any token, and then every token forged. Not quoted back: it is a secret.
   if (environment.SECRET_KEY && Buffer.byteLength(environment.SECRET_KEY) < 32) {

@@ -158,6 +158,10 @@ export function describeServerStart(example: ExampleServer): void {
       ['PORT', '70000', 'PORT must be a port number'],
       ['LOG_LEVEL', 'loud', 'LOG_LEVEL must be one of'],
       ['ACCESS_TOKEN_EXPIRE_MINUTES', '-5', 'ACCESS_TOKEN_EXPIRE_MINUTES must be'],
+      // Taken before: 0.001 issued tokens already expired (every login worked, every token was then refused),
+      // and 1e20 made every login a 500 (jose cannot read '6e+21s' as a lifetime).
+      ['ACCESS_TOKEN_EXPIRE_MINUTES', '0.001', 'ACCESS_TOKEN_EXPIRE_MINUTES must be a whole number of minutes from 1 to 525600'],
+      ['ACCESS_TOKEN_EXPIRE_MINUTES', '1e20', 'ACCESS_TOKEN_EXPIRE_MINUTES must be a whole number of minutes from 1 to 525600'],
       ['SECRET_KEY', 'too-short', 'SECRET_KEY must be at least 32 bytes'],
     ])('refuses %s=%s with one log line saying what to fix, exit code 1 and no stack trace', async (name, value, message) => {
       const dataDirectory = mkdtempSync(join(tmpdir(), 'byokit-start-'));
