@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import { emailSchema, passwordSchema, PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from './account-rules.js';
 
 /** The example server's settings, all from the environment (the README's configuration table). */
 export interface ServerConfig {
@@ -53,6 +54,15 @@ export function configFromEnvironment(environment: Record<string, string | undef
   }
   const logLevel = environment.LOG_LEVEL || 'info';
   if (!LOG_LEVELS.includes(logLevel)) throw new Error(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, not '${logLevel}'.`);
+  // The first admin is held to signup's rules: an email login reads, a password login takes (never quoted back).
+  const firstSuperuser = (environment.FIRST_SUPERUSER || 'admin@example.com').trim();
+  if (!emailSchema.safeParse(firstSuperuser).success)
+    throw new Error(`FIRST_SUPERUSER must be an email address of at most 254 characters, not '${firstSuperuser}'.`);
+  const firstSuperuserPassword = environment.FIRST_SUPERUSER_PASSWORD || undefined;
+  if (firstSuperuserPassword !== undefined && !passwordSchema.safeParse(firstSuperuserPassword).success)
+    throw new Error(
+      `FIRST_SUPERUSER_PASSWORD must be ${PASSWORD_MIN_LENGTH} to ${PASSWORD_MAX_LENGTH} characters, as every user's password (login reads no more), or unset to have one generated.`,
+    );
   return {
     port,
     // npm runs a workspace's script in the workspace folder; INIT_CWD is where `npm start` was typed.
@@ -62,8 +72,8 @@ export function configFromEnvironment(environment: Record<string, string | undef
     keyring: environment.BYOKIT_KEYRING || undefined,
     jwtSecret: environment.SECRET_KEY || undefined,
     accessTokenMinutes: minutes,
-    firstSuperuser: environment.FIRST_SUPERUSER ?? 'admin@example.com',
-    firstSuperuserPassword: environment.FIRST_SUPERUSER_PASSWORD || undefined,
+    firstSuperuser,
+    firstSuperuserPassword,
     logLevel,
     providerBaseUrls: {
       anthropic: environment.ANTHROPIC_BASE_URL || undefined,

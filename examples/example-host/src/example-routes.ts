@@ -1,5 +1,6 @@
 import { scrubSecrets, type Principal } from '@byokit/core';
 import { z } from 'zod';
+import { emailSchema, passwordSchema, PASSWORD_MAX_LENGTH } from './account-rules.js';
 import type { AccessTokens } from './tokens.js';
 import type { UserDirectory } from './users.js';
 
@@ -20,12 +21,12 @@ export const OWN_ROUTE_BODY_LIMIT_BYTES = 8 * 1024;
 const withoutNul = (text: z.ZodString) => text.regex(/^[^\u0000]*$/, 'The text holds a NUL character (U+0000).');
 
 const signupBody = z.strictObject({
-  email: z.email().max(254),
-  password: z.string().min(8).max(128),
+  email: emailSchema,
+  password: passwordSchema,
   full_name: withoutNul(z.string().max(255)).nullable().optional(),
 });
 
-const loginForm = z.object({ username: withoutNul(z.string().min(1).max(254)), password: z.string().min(1).max(128) });
+const loginForm = z.object({ username: withoutNul(z.string().min(1).max(254)), password: z.string().min(1).max(PASSWORD_MAX_LENGTH) });
 
 /**
  * The example's own routes, without a framework: each takes what the framework parsed (a JSON body, a form)

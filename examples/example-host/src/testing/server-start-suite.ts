@@ -176,6 +176,44 @@ export function describeServerStart(example: ExampleServer): void {
       expect(readdirSync(dataDirectory)).toEqual([]);
     });
 
+    // The first admin is held to the rules signup and login hold every user to. Taken before: a password over 128
+    // characters (`openssl rand -base64 100`, say) created an admin whom login then refused (422) on every try,
+    // and one under 8, or an email signup would refuse, an admin no user could have been.
+    it.each([
+      [
+        'a FIRST_SUPERUSER_PASSWORD of 129 characters',
+        'FIRST_SUPERUSER_PASSWORD',
+        'p'.repeat(129),
+        'FIRST_SUPERUSER_PASSWORD must be 8 to 128',
+      ],
+      ['a FIRST_SUPERUSER_PASSWORD of 5 characters', 'FIRST_SUPERUSER_PASSWORD', 'admin', 'FIRST_SUPERUSER_PASSWORD must be 8 to 128'],
+      ['a FIRST_SUPERUSER that is no email', 'FIRST_SUPERUSER', 'admin', 'FIRST_SUPERUSER must be an email address'],
+      [
+        'a FIRST_SUPERUSER of 262 characters',
+        'FIRST_SUPERUSER',
+        `${'a'.repeat(250)}@example.com`,
+        'FIRST_SUPERUSER must be an email address',
+      ],
+    ])('refuses %s, saying so, before creating a database', async (_case, name, value, message) => {
+      const dataDirectory = mkdtempSync(join(tmpdir(), 'byokit-start-'));
+      const failure = await startServer(example.serverPath, { BYOKIT_DATA_DIR: dataDirectory, [name]: value }).catch(
+        (error: { code: number; output: string }) => error,
+      );
+      expect(failure).toMatchObject({ code: 1, output: expect.stringContaining(message) });
+      if (name === 'FIRST_SUPERUSER_PASSWORD') expect((failure as { output: string }).output).not.toContain(value);
+      expect(readdirSync(dataDirectory)).toEqual([]);
+    });
+
+    it('creates a first admin who can log in with a FIRST_SUPERUSER_PASSWORD of 128 characters, under an email given with capitals and spaces', async () => {
+      const password = 'p'.repeat(127) + 'é';
+      const { port } = await startServer(example.serverPath, {
+        BYOKIT_DATA_DIR: mkdtempSync(join(tmpdir(), 'byokit-start-')),
+        FIRST_SUPERUSER: ' Boss@Example.com ',
+        FIRST_SUPERUSER_PASSWORD: password,
+      });
+      expect((await logIn(port, 'boss@example.com', password)).status).toBe(200);
+    });
+
     // HS256 wants a key at least as long as its hash (RFC 7518 §3.2): a short one can be guessed offline.
     it('refuses to start with a SECRET_KEY shorter than 32 bytes, saying how to make one, before creating a database', async () => {
       const dataDirectory = mkdtempSync(join(tmpdir(), 'byokit-start-'));

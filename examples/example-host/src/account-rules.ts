@@ -1,0 +1,13 @@
+import { z } from 'zod';
+
+/**
+ * What an account of the example server may be: the rules signup holds a user to, and start-up the first admin
+ * (FIRST_SUPERUSER, FIRST_SUPERUSER_PASSWORD), so that no start creates an admin whom login then refuses.
+ */
+export const PASSWORD_MIN_LENGTH = 8;
+/** Login reads no longer password: an account with one could never log in. */
+export const PASSWORD_MAX_LENGTH = 128;
+
+/** An email address as signup takes it (the longest a mail path allows, RFC 5321 §4.5.3.1.3). */
+export const emailSchema = z.email().max(254);
+export const passwordSchema = z.string().min(PASSWORD_MIN_LENGTH).max(PASSWORD_MAX_LENGTH);
