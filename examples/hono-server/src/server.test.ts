@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { createServer, type AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 
@@ -26,7 +27,47 @@ function start(environment: Record<string, string>): Promise<string> {
   });
 }
 
+/** Starts the server expecting it to refuse: resolves with its exit code and everything it printed. */
+function refusal(environment: Record<string, string>): Promise<{ code: number | null; output: string }> {
+  return start(environment).then(
+    (output) => ({ code: null, output }),
+    (error: Error) => {
+      const [, code, output] = /^the server exited with (\S+): ([\s\S]*)$/.exec(error.message)!;
+      return { code: Number(code), output: output! };
+    },
+  );
+}
+
 describe('the Hono example as npm start runs it', () => {
+  // As the Express and Fastify examples refuse them: before, each of these was a Node stack trace.
+  it.each([
+    ['PORT', 'abc', 'PORT must be a port number'],
+    ['LOG_LEVEL', 'loud', 'LOG_LEVEL must be one of'],
+    ['BYOKIT_KEYRING', 'k1:AAAA', "master key 'k1' is 3 bytes"],
+  ])('refuses %s=%s with one log line saying what to fix, exit code 1 and no stack trace', async (name, value, message) => {
+    const { code, output } = await refusal({ [name]: value });
+    expect(code).toBe(1);
+    const lines = output.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(JSON.parse(lines[0]!)).toMatchObject({ level: 60, msg: expect.stringContaining(message) });
+  });
+
+  it('refuses a port already taken with a log line naming EADDRINUSE, exit code 1 and no stack trace', async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, resolve));
+    try {
+      const { code, output } = await refusal({ PORT: String((taken.address() as AddressInfo).port) });
+      expect(code).toBe(1);
+      const lines = output
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line) as { level: number; msg: string });
+      expect(lines.at(-1)).toMatchObject({ level: 60, msg: expect.stringContaining('EADDRINUSE') });
+    } finally {
+      taken.close();
+    }
+  });
+
   it('warns, naming the variable and not its value, when it ignores a placeholder system key', async () => {
     const output = await start({ OPENAI_API_KEY: 'sk-YOUR-KEY-HERE' });
     expect(output).toMatch(/"level":40,.*OPENAI_API_KEY holds a placeholder, not a key: ignored/);
