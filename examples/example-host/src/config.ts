@@ -23,6 +23,9 @@ export interface ServerConfig {
   environment: Record<string, string | undefined>;
 }
 
+/** The shortest secret that may sign access tokens: HS256's hash length (RFC 7518 §3.2). */
+export const MIN_SECRET_BYTES = 32;
+
 const MINUTES_IN_A_DAY = 60 * 24;
 const MINUTES_IN_A_YEAR = MINUTES_IN_A_DAY * 365;
 
@@ -47,7 +50,7 @@ export function configFromEnvironment(environment: Record<string, string | undef
     );
   // HS256 wants a key at least as long as its hash (RFC 7518 §3.2, a MUST): a short one can be guessed offline from
   // any token, and then every token forged. Not quoted back: it is a secret.
-  if (environment.SECRET_KEY && Buffer.byteLength(environment.SECRET_KEY) < 32) {
+  if (environment.SECRET_KEY && Buffer.byteLength(environment.SECRET_KEY) < MIN_SECRET_BYTES) {
     throw new Error(
       "SECRET_KEY must be at least 32 bytes (it signs access tokens with HS256). Make one with: node -e \"console.log(require('crypto').randomBytes(32).toString('base64url'))\", or unset it to use the one generated into the data folder.",
     );

@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { generateKeyringEntry } from '@byokit/core';
+import { ByokitError, generateKeyringEntry } from '@byokit/core';
+import { MIN_SECRET_BYTES } from './config.js';
 import type { Logger } from 'pino';
 
 /**
@@ -25,6 +26,14 @@ function fileSecret(directory: string, name: string, create: () => string): { va
 export function keyringText(directory: string, fromEnvironment: string | undefined, logger: Logger): string {
   if (fromEnvironment) return fromEnvironment;
   const { value, created } = fileSecret(directory, 'keyring', () => generateKeyringEntry('k1'));
+  // An empty file is what a first start that ran out of disk space leaves (created, then written). byokit would
+  // say that BYOKIT_KEYRING is not set; a new keyring is not made either: it could not open the keys stored.
+  if (!value) {
+    throw new ByokitError(
+      'keyring_invalid',
+      `The keyring file ${join(directory, 'keyring')} is empty. Restore it from your backup: without it no stored key can be decrypted. If no key was ever stored in this data folder, delete the file and the next start generates a new keyring; or set BYOKIT_KEYRING.`,
+    );
+  }
   if (created) {
     logger.warn(
       { path: join(directory, 'keyring') },
@@ -36,6 +45,14 @@ export function keyringText(directory: string, fromEnvironment: string | undefin
 
 /** The secret that signs access tokens: `SECRET_KEY` when set, else the data folder's, generated on first start. */
 export function jwtSecret(directory: string, fromEnvironment: string | undefined): Uint8Array {
-  const text = fromEnvironment ?? fileSecret(directory, 'jwt-secret', () => randomBytes(32).toString('base64url')).value;
+  if (fromEnvironment) return new TextEncoder().encode(fromEnvironment);
+  const text = fileSecret(directory, 'jwt-secret', () => randomBytes(32).toString('base64url')).value;
+  // The rule SECRET_KEY is held to (config.ts, RFC 7518 §3.2). An empty file (a first start out of disk space)
+  // made every login a 500 (no HMAC key of zero length); a short one written by hand, tokens that can be forged.
+  if (Buffer.byteLength(text) < MIN_SECRET_BYTES) {
+    throw new Error(
+      `The token secret file ${join(directory, 'jwt-secret')} must hold at least ${MIN_SECRET_BYTES} bytes (it signs access tokens with HS256). Delete it and the next start generates one (access tokens issued so far stop working), or set SECRET_KEY.`,
+    );
+  }
   return new TextEncoder().encode(text);
 }

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -212,6 +212,38 @@ export function describeServerStart(example: ExampleServer): void {
         FIRST_SUPERUSER_PASSWORD: password,
       });
       expect((await logIn(port, 'boss@example.com', password)).status).toBe(200);
+    });
+
+    // An empty file is what a first start that ran out of disk space leaves (the file is created, then written).
+    it('refuses to start with an empty keyring file in the data folder, naming that file, and leaves it for the backup to replace', async () => {
+      const dataDirectory = mkdtempSync(join(tmpdir(), 'byokit-start-'));
+      writeFileSync(join(dataDirectory, 'keyring'), '', { mode: 0o600 });
+      const failure = await startServer(example.serverPath, { BYOKIT_DATA_DIR: dataDirectory }).catch(
+        (error: { code: number; output: string }) => error,
+      );
+      expect(failure).toMatchObject({
+        code: 1,
+        output: expect.stringContaining(`The keyring file ${join(dataDirectory, 'keyring')} is empty`),
+      });
+      // Before, it said BYOKIT_KEYRING was not set, to someone who had never set it.
+      expect((failure as { output: string }).output).not.toContain('BYOKIT_KEYRING is not set');
+      expect(readFileSync(join(dataDirectory, 'keyring'), 'utf8')).toBe('');
+    });
+
+    it('refuses to start with a token secret file in the data folder shorter than 32 bytes, as it refuses such a SECRET_KEY', async () => {
+      for (const secret of ['', 'changethis\n']) {
+        const dataDirectory = mkdtempSync(join(tmpdir(), 'byokit-start-'));
+        writeFileSync(join(dataDirectory, 'jwt-secret'), secret, { mode: 0o600 });
+        // Before, the server started: with an empty secret every login was a 500, with a short one tokens could be forged.
+        const failure = await startServer(example.serverPath, { BYOKIT_DATA_DIR: dataDirectory }).catch(
+          (error: { code: number; output: string }) => error,
+        );
+        expect(failure).toMatchObject({
+          code: 1,
+          output: expect.stringContaining(`${join(dataDirectory, 'jwt-secret')} must hold at least 32 bytes`),
+        });
+        expect((failure as { output: string }).output).not.toContain('changethis');
+      }
     });
 
     // HS256 wants a key at least as long as its hash (RFC 7518 §3.2): a short one can be guessed offline.
