@@ -138,6 +138,16 @@ export function otherCharset(contentType: string | string[] | undefined, request
   return charset === undefined || charset === 'utf-8' ? null : bodyRefusal('unsupported_encoding', requestId);
 }
 
+/**
+ * The answer to a body sent with a content coding (`Content-Encoding: gzip`), or null: the example's own routes read
+ * the bytes as sent, on every framework, and say so (RFC 9110 §8.4.1) rather than read gzip as JSON (Fastify's
+ * parser did) or inflate it (body-parser did, and answered a body that was not gzip after all with a 500).
+ */
+export function otherContentCoding(contentEncoding: string | string[] | undefined, requestId: string): ExampleAnswer | null {
+  const value = (Array.isArray(contentEncoding) ? contentEncoding.join(',') : (contentEncoding ?? '')).trim().toLowerCase();
+  return value === '' || value === 'identity' ? null : bodyRefusal('unsupported_encoding', requestId);
+}
+
 function parse<T>(schema: z.ZodType<T>, input: unknown, requestId: string): { ok: true; value: T } | { ok: false; answer: ExampleAnswer } {
   const result = schema.safeParse(input ?? {});
   if (result.success) return { ok: true, value: result.data };

@@ -15,6 +15,7 @@ export {
   errorAnswer,
   hasMediaType,
   otherCharset,
+  otherContentCoding,
   internalError,
   notFound,
   wrongMediaType,

@@ -12,6 +12,7 @@ import {
   endConnectionsOnStop,
   hasMediaType,
   otherCharset,
+  otherContentCoding,
   internalError,
   notFound,
   requestIdOf,
@@ -117,7 +118,7 @@ function requireMediaType(type: string): RequestHandler {
     const { requestId } = response.locals;
     const contentType = request.headers['content-type'];
     if (!hasMediaType(contentType, type)) return send(response, wrongMediaType(type, requestId));
-    const refusal = otherCharset(contentType, requestId);
+    const refusal = otherCharset(contentType, requestId) ?? otherContentCoding(request.headers['content-encoding'], requestId);
     return refusal ? send(response, refusal) : next();
   };
 }

@@ -17,6 +17,7 @@ import {
   endConnectionsOnStop,
   hasMediaType,
   otherCharset,
+  otherContentCoding,
   internalError,
   notFound,
   requestIdOf,
@@ -136,7 +137,7 @@ function requireMediaType(type: string): onRequestAsyncHookHandler {
   return async (request, reply) => {
     const contentType = request.headers['content-type'];
     if (!hasMediaType(contentType, type)) return send(reply, wrongMediaType(type, request.id));
-    const refusal = otherCharset(contentType, request.id);
+    const refusal = otherCharset(contentType, request.id) ?? otherContentCoding(request.headers['content-encoding'], request.id);
     if (refusal) return send(reply, refusal);
   };
 }

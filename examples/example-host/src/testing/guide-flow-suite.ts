@@ -1,4 +1,5 @@
 import { connect } from 'node:net';
+import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fakeProviderKey } from '@byokit/core/testing';
 import { ADMIN_EMAIL, ADMIN_PASSWORD, startTestServer } from './test-server.js';
@@ -235,6 +236,27 @@ export function describeGuideFlow(example: ExampleServer): void {
       expect(response.status).toBe(status);
       expect((await response.json()).error.code).toBe(code);
     });
+
+    // byokit's routes and the Fastify example read the bytes as sent; the Express example inflated them, so a gzip
+    // body signed a user up there, and one that was not gzip after all was a 500.
+    it.each([
+      ['signup', '/users/signup', 'application/json', JSON.stringify({ email: 'gzip@example.com', password: 'a-long-password' })],
+      ['login', '/login/access-token', 'application/x-www-form-urlencoded', `username=${ADMIN_EMAIL}&password=${ADMIN_PASSWORD}`],
+    ])(
+      'refuses a %s body with a Content-Encoding (gzip, or not gzip after all) with 415, and changes nothing',
+      async (_name, path, type, text) => {
+        for (const body of [gzipSync(text), Buffer.from(text)]) {
+          const response = await fetch(`${server.base}${path}`, {
+            method: 'POST',
+            headers: { 'content-type': type, 'content-encoding': 'gzip' },
+            body,
+          });
+          expect(response.status).toBe(415);
+          expect((await response.json()).error.code).toBe('unsupported_media_type');
+        }
+        expect(await server.users.findByEmail('gzip@example.com')).toBeNull();
+      },
+    );
 
     it('answers a form or JSON media type with no body at all (no Content-Length) as the empty body it is', async () => {
       // fetch always frames a POST body; a bare request, as `curl -X POST -H 'content-type: …'` sends it, does not.
