@@ -223,6 +223,22 @@ export function describeGuideFlow(example: ExampleServer): void {
         'validation_failed',
       ],
       ['a short password', '{"email":"a@b.co","password":"1"}', 'application/json', 422, 'validation_failed'],
+      // Valid JSON, refused as any unknown field is (and as byokit's routes refuse it); the Fastify example's parser
+      // called it invalid JSON.
+      [
+        'a __proto__ field',
+        '{"email":"proto@b.co","password":"12345678","__proto__":{"is_superuser":true}}',
+        'application/json',
+        422,
+        'validation_failed',
+      ],
+      [
+        'a constructor.prototype field',
+        '{"email":"proto@b.co","password":"12345678","constructor":{"prototype":{"is_superuser":true}}}',
+        'application/json',
+        422,
+        'validation_failed',
+      ],
       [
         'a NUL in the full name',
         '{"email":"nul@b.co","password":"12345678","full_name":"A\\u0000B"}',
