@@ -167,8 +167,45 @@ async function openStorage(config: ServerConfig): Promise<PostgresStorage> {
     return embeddedPostgresStorage({ dataDir: join(config.dataDirectory, 'pgdata'), schema: config.databaseSchema });
   }
   const storage = postgresStorage({ connectionString: config.databaseUrl, schema: config.databaseSchema });
-  await storage.migrate();
+  try {
+    await storage.migrate();
+  } catch (error) {
+    await storage.close();
+    throw whyUnavailable(error, config.databaseUrl);
+  }
   return storage;
+}
+
+/**
+ * byokit's storage_unavailable says what an HTTP client may know ("try again shortly"); the operator starting the
+ * server needs the reason (connection refused, no such host, a password refused), kept in its cause. Quoted
+ * without the URL's password, should a driver ever repeat it.
+ */
+function whyUnavailable(error: unknown, databaseUrl: string): unknown {
+  const cause = (error as { cause?: unknown }).cause;
+  if (!isByokitError(error) || error.code !== 'storage_unavailable' || !(cause instanceof Error)) return error;
+  const reason = withoutPassword(cause.message, passwordOf(databaseUrl));
+  return new ByokitError('storage_unavailable', `${error.message} The server in DATABASE_URL: ${reason}.`, error.details, { cause: error });
+}
+
+/**
+ * `text` with `password` replaced by `***` where text shows a password (`user:secret@`), and, for one of 8 characters
+ * or more, wherever it stands alone: the CLI's rule (storage-postgres's cli/database.ts), which learnt that a short
+ * password replaced everywhere garbles every message.
+ */
+function withoutPassword(text: string, password: string): string {
+  if (!password) return text;
+  const secret = password.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const shown = text.replace(new RegExp(`(:)${secret}(@)`, 'g'), '$1***$2');
+  return password.length < 8 ? shown : shown.replace(new RegExp(`(?<![A-Za-z0-9])${secret}(?![A-Za-z0-9])`, 'g'), '***');
+}
+
+function passwordOf(url: string): string {
+  try {
+    return decodeURIComponent(new URL(url).password);
+  } catch {
+    return '';
+  }
 }
 
 /** The first admin as this start left it: how to show its generated password, and how to take it back. */

@@ -246,6 +246,27 @@ export function describeServerStart(example: ExampleServer): void {
       }
     });
 
+    // Before, both said only "The database is unavailable; try again shortly.", the words byokit gives an HTTP client.
+    it.each([
+      ['a server that refuses the connection', 'postgres://byokit:s3cret-pass@127.0.0.1:1/byokit', 'connect ECONNREFUSED 127.0.0.1:1'],
+      ['a host that does not exist', 'postgres://byokit:s3cret-pass@no-such-host.invalid/byokit', 'no-such-host.invalid'],
+      // A password of one character is not taken out of the reason wherever that character stands: the CLI learnt
+      // that "try again shortly" with the password `y` printed as "tr*** again shortl***" (docs/security.md).
+      [
+        'a server that refuses the connection, with a short password',
+        'postgres://byokit:1@127.0.0.1:1/byokit',
+        'connect ECONNREFUSED 127.0.0.1:1',
+      ],
+    ])('refuses to start on a DATABASE_URL naming %s, saying why, without its password', async (_name, url, reason) => {
+      const failure = await startServer(example.serverPath, {
+        BYOKIT_DATA_DIR: mkdtempSync(join(tmpdir(), 'byokit-start-')),
+        DATABASE_URL: url,
+      }).catch((error: { code: number; output: string }) => error);
+      expect(failure).toMatchObject({ code: 1, output: expect.stringContaining('DATABASE_URL') });
+      expect((failure as { output: string }).output).toContain(reason);
+      expect((failure as { output: string }).output).not.toContain('s3cret-pass');
+    });
+
     // HS256 wants a key at least as long as its hash (RFC 7518 §3.2): a short one can be guessed offline.
     it('refuses to start with a SECRET_KEY shorter than 32 bytes, saying how to make one, before creating a database', async () => {
       const dataDirectory = mkdtempSync(join(tmpdir(), 'byokit-start-'));
