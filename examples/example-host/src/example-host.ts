@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import {
@@ -51,6 +51,7 @@ export interface ExampleHost {
  * on PostgreSQL (embedded unless DATABASE_URL is set). byokit never sees passwords.
  */
 export async function createExampleHost(config: ServerConfig, logger: Logger): Promise<ExampleHost> {
+  if (!config.databaseUrl) privateDataDirectory(config.dataDirectory);
   // The keyring before the database: a bad BYOKIT_KEYRING is refused at once, before a database is created.
   const keyring = keyringFromEnv({ BYOKIT_KEYRING: keyringText(config.dataDirectory, config.keyring, logger) });
   const storage = await openStorage(config);
@@ -158,6 +159,23 @@ function withRotationAdvice(error: unknown, config: ServerConfig, primaryId: str
     error.details,
     { cause: error },
   );
+}
+
+/**
+ * Creates the data folder for the embedded database (mode 0700), or checks that one already there is its owner's
+ * alone. PGlite writes the database's files with mode 0666 whatever the umask: in a folder others may enter, any
+ * local user could read the password hashes and rewrite the tables. PostgreSQL refuses such a data directory too
+ * ("has invalid permissions"); the example says how to fix it rather than change a folder's mode unasked.
+ */
+function privateDataDirectory(directory: string): void {
+  mkdirSync(directory, { recursive: true, mode: 0o700 });
+  if (process.platform === 'win32') return;
+  const mode = statSync(directory).mode & 0o777;
+  if ((mode & 0o077) !== 0) {
+    throw new Error(
+      `The data folder ${directory} may be entered by other users (mode 0${mode.toString(8)}), and the embedded database writes files anyone who enters may change. Make it yours alone: chmod 700 ${directory}`,
+    );
+  }
 }
 
 /** A real PostgreSQL when DATABASE_URL is set, else an embedded one in the data folder; migrated. */

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -266,6 +266,28 @@ export function describeServerStart(example: ExampleServer): void {
       expect((failure as { output: string }).output).toContain(reason);
       expect((failure as { output: string }).output).not.toContain('s3cret-pass');
     });
+
+    // PGlite writes the database's files with mode 0666, whatever the umask: in a data folder others may enter, any
+    // local user could read the password hashes and rewrite the tables. PostgreSQL refuses such a data directory too.
+    it.skipIf(process.platform === 'win32')(
+      'refuses to start the embedded database in a data folder other users may enter, saying to chmod 700 it, before creating anything',
+      async () => {
+        const dataDirectory = mkdtempSync(join(tmpdir(), 'byokit-start-'));
+        chmodSync(dataDirectory, 0o755);
+        const failure = await startServer(example.serverPath, { BYOKIT_DATA_DIR: dataDirectory }).catch(
+          (error: { code: number; output: string }) => error,
+        );
+        expect(failure).toMatchObject({ code: 1, output: expect.stringContaining(`chmod 700 ${dataDirectory}`) });
+        expect(readdirSync(dataDirectory)).toEqual([]);
+
+        chmodSync(dataDirectory, 0o700);
+        const { port } = await startServer(example.serverPath, {
+          BYOKIT_DATA_DIR: dataDirectory,
+          FIRST_SUPERUSER_PASSWORD: 'admin-password',
+        });
+        expect((await logIn(port, 'admin@example.com', 'admin-password')).status).toBe(200);
+      },
+    );
 
     // HS256 wants a key at least as long as its hash (RFC 7518 §3.2): a short one can be guessed offline.
     it('refuses to start with a SECRET_KEY shorter than 32 bytes, saying how to make one, before creating a database', async () => {
