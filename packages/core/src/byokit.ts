@@ -98,7 +98,10 @@ export interface ByokitOptions {
 
 /** Options of a programmatic chat call. */
 export interface ChatOptions {
-  /** Aborts the provider call (and the stream) when aborted. */
+  /**
+   * Aborts the provider call (and the stream) when aborted. One signal may serve any number of calls at once
+   * (a host's shutdown signal): byokit keeps one listener of its own on it, none once the calls have ended.
+   */
   signal?: AbortSignal;
   /** Kept in the call's usage record, to find it again; a new UUID when left out. */
   requestId?: string;

@@ -1,3 +1,4 @@
+import { getEventListeners } from 'node:events';
 import { describe, expect, it, vi } from 'vitest';
 import { onAbort, RequestAbort } from './request-abort.js';
 
@@ -99,18 +100,43 @@ describe("a request's abort", () => {
     expect(other).toHaveBeenCalledOnce();
   });
 
-  it("listens to any other signal (the host's own) through the signal itself, and stops without leaving a listener", () => {
+  it("listens to any other signal (the host's own) through one listener on the signal, and stops without leaving it", () => {
     const host = new AbortController();
-    const added = vi.spyOn(host.signal, 'addEventListener');
-    const removed = vi.spyOn(host.signal, 'removeEventListener');
     const kept = vi.fn();
     const dropped = vi.fn();
+    const stops = Array.from({ length: 20 }, () => onAbort(host.signal, dropped));
     onAbort(host.signal, kept);
-    onAbort(host.signal, dropped)();
-    expect(added).toHaveBeenCalledTimes(2);
-    expect(removed).toHaveBeenCalledOnce();
+    expect(getEventListeners(host.signal, 'abort')).toHaveLength(1);
+    for (const stop of stops) stop();
+    expect(getEventListeners(host.signal, 'abort')).toHaveLength(1);
     host.abort();
     expect(kept).toHaveBeenCalledOnce();
     expect(dropped).not.toHaveBeenCalled();
+    const later = new AbortController();
+    const stopLater = onAbort(later.signal, dropped);
+    stopLater();
+    stopLater();
+    expect(getEventListeners(later.signal, 'abort')).toHaveLength(0);
+    onAbort(later.signal, kept);
+    expect(getEventListeners(later.signal, 'abort')).toHaveLength(1);
+  });
+
+  it("on the host's own signal, a listener stopped by another as it aborts is not called, and one that throws stops no other", async () => {
+    const host = new AbortController();
+    const after = vi.fn();
+    let stopAfter = () => {};
+    onAbort(host.signal, () => stopAfter());
+    onAbort(host.signal, () => {
+      throw new Error('a listener failed');
+    });
+    const kept = vi.fn();
+    onAbort(host.signal, kept);
+    stopAfter = onAbort(host.signal, after);
+    const reported = new Promise<unknown>((resolve) => process.once('uncaughtException', resolve));
+    host.abort();
+    expect(after).not.toHaveBeenCalled();
+    expect(kept).toHaveBeenCalledOnce();
+    expect(await reported).toMatchObject({ message: 'a listener failed' });
+    expect(getEventListeners(host.signal, 'abort')).toHaveLength(0);
   });
 });

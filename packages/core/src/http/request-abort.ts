@@ -75,6 +75,14 @@ export class RequestAbort {
 /** A cancellation byokit listens to: an adapter's {@link RequestAbort}, or any standard `AbortSignal`. */
 export type Cancellation = RequestAbort | AbortSignal;
 
+/**
+ * The listeners added through {@link onAbort} to each standard `AbortSignal`, behind one `abort` listener of
+ * byokit's own on the signal. A host may pass one signal to every call (its shutdown signal): one listener
+ * each made Node warn of a leak (`MaxListenersExceededWarning`, "11 abort listeners added to [AbortSignal]")
+ * once ten calls were under way at once, a stream counting two.
+ */
+const signalListeners = new WeakMap<AbortSignal, { listeners: Set<() => void>; dispatch: () => void }>();
+
 /** Calls `listener` once when `cancellation` aborts (at once if it has); returns the function that stops listening. */
 export function onAbort(cancellation: Cancellation, listener: () => void): () => void {
   if (cancellation instanceof RequestAbort) return cancellation.onAbort(listener);
@@ -82,6 +90,37 @@ export function onAbort(cancellation: Cancellation, listener: () => void): () =>
     listener();
     return () => {};
   }
-  cancellation.addEventListener('abort', listener, { once: true });
-  return () => cancellation.removeEventListener('abort', listener);
+  let entry = signalListeners.get(cancellation);
+  if (!entry) {
+    const listeners = new Set<() => void>();
+    // As an EventTarget dispatches: one that stopped listening meanwhile is not called; one that throws does not
+    // stop the others, and its error is thrown again out of band.
+    const dispatch = () => {
+      signalListeners.delete(cancellation);
+      for (const each of listeners) {
+        listeners.delete(each);
+        try {
+          each();
+        } catch (error) {
+          queueMicrotask(() => {
+            throw error;
+          });
+        }
+      }
+    };
+    entry = { listeners, dispatch };
+    signalListeners.set(cancellation, entry);
+    cancellation.addEventListener('abort', dispatch, { once: true });
+  }
+  const { listeners, dispatch } = entry;
+  // A function of its own for each call: stopping one leaves any other of the same listener in place.
+  const once = () => listener();
+  listeners.add(once);
+  return () => {
+    // The last one gone takes byokit's listener off the signal, so a signal that outlives the calls keeps none.
+    if (listeners.delete(once) && listeners.size === 0 && signalListeners.get(cancellation) === entry) {
+      signalListeners.delete(cancellation);
+      cancellation.removeEventListener('abort', dispatch);
+    }
+  };
 }

@@ -1,0 +1,96 @@
+import { getEventListeners } from 'node:events';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createByokit } from '../byokit.js';
+import { fakeProviderKey } from '../keys/fake-keys.js';
+import { alice, mockProvidersForFile, testKeyring } from '../http/test-helpers.js';
+import { memoryStorage } from '../storage/memory-storage.js';
+
+const mock = mockProvidersForFile();
+// Claude Sonnet 5.5 (built-in-models.ts): an active Anthropic model.
+const MODEL_ID = 'f8249082-e6ae-5964-b84f-719fa94f6a67';
+const REQUEST = { model_id: MODEL_ID, messages: [{ role: 'user' as const, content: 'Hi' }], max_tokens: 20 };
+
+async function openByokit() {
+  const storage = memoryStorage();
+  const byokit = await createByokit({
+    storage,
+    keyring: testKeyring(),
+    environment: { ANTHROPIC_API_KEY: fakeProviderKey('anthropic') },
+    providers: { anthropic: { baseUrl: mock.baseUrls.anthropic } },
+  });
+  return { byokit, storage };
+}
+
+async function readAll(chunks: AsyncIterable<unknown>): Promise<number> {
+  let count = 0;
+  for await (const _chunk of chunks) count++;
+  return count;
+}
+
+/** The process's warnings and unhandled rejections while a test runs. */
+const warnings: string[] = [];
+const rejections: unknown[] = [];
+const onWarning = (warning: Error) => warnings.push(`${warning.name}: ${warning.message}`);
+const onRejection = (reason: unknown) => rejections.push(reason);
+beforeEach(() => {
+  warnings.length = 0;
+  rejections.length = 0;
+  process.on('warning', onWarning);
+  process.on('unhandledRejection', onRejection);
+});
+afterEach(() => {
+  process.off('warning', onWarning);
+  process.off('unhandledRejection', onRejection);
+});
+
+/** Lets warnings (emitted on the next tick) and rejections (reported after the microtasks) come in. */
+const settled = () => new Promise((resolve) => setTimeout(resolve, 10));
+
+describe('calls in code that share one AbortSignal (a host passing its shutdown signal to every call)', () => {
+  it('many at once, plain and streamed, raise no MaxListenersExceededWarning and leave no listener on it', async () => {
+    const { byokit } = await openByokit();
+    const shared = new AbortController();
+    // The provider still thinking: every call is under way at once.
+    mock.setAnswerDelayMs(20);
+
+    const answers = await Promise.all(Array.from({ length: 50 }, () => byokit.chat(alice, REQUEST, { signal: shared.signal })));
+    const streamed = await Promise.all(
+      Array.from({ length: 50 }, () => readAll(byokit.chatStream(alice, REQUEST, { signal: shared.signal }))),
+    );
+    await settled();
+
+    expect(answers).toHaveLength(50);
+    expect(streamed.every((chunks) => chunks > 1)).toBe(true);
+    expect(warnings).toEqual([]);
+    expect(getEventListeners(shared.signal, 'abort')).toHaveLength(0);
+    await byokit.close();
+  });
+
+  it('aborting it ends every call under way, each recorded as aborted, with no unhandled rejection', async () => {
+    const { byokit, storage } = await openByokit();
+    const shared = new AbortController();
+    mock.setAnswerDelayMs(10_000);
+    const calls = [
+      ...Array.from({ length: 30 }, () => byokit.chat(alice, REQUEST, { signal: shared.signal })),
+      ...Array.from({ length: 30 }, () => readAll(byokit.chatStream(alice, REQUEST, { signal: shared.signal }))),
+    ].map((call) =>
+      call.then(
+        () => 'answered',
+        (error: unknown) => (error as Error).name,
+      ),
+    );
+    await mock.waitForRequest(() => mock.requests.length === 60);
+
+    shared.abort();
+    const outcomes = await Promise.all(calls);
+    await byokit.close();
+    await settled();
+
+    expect(new Set(outcomes)).toEqual(new Set(['AbortError']));
+    const { records } = await storage.listUsage({ userId: alice.userId, limit: 100 });
+    expect(records.map((record) => record.status)).toEqual(Array(60).fill('aborted'));
+    expect(warnings).toEqual([]);
+    expect(rejections).toEqual([]);
+    expect(getEventListeners(shared.signal, 'abort')).toHaveLength(0);
+  });
+});
