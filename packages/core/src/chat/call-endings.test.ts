@@ -1,8 +1,11 @@
 import { getEventListeners } from 'node:events';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createByokit } from '../byokit.js';
+import { Pool, type Dispatcher } from 'undici';
+import { createByokit, type Byokit } from '../byokit.js';
 import { fakeProviderKey } from '../keys/fake-keys.js';
-import { alice, mockProvidersForFile, testKeyring } from '../http/test-helpers.js';
+import { alice, bob, mockProvidersForFile, testKeyring } from '../http/test-helpers.js';
 import { memoryStorage } from '../storage/memory-storage.js';
 
 const mock = mockProvidersForFile();
@@ -10,13 +13,13 @@ const mock = mockProvidersForFile();
 const MODEL_ID = 'f8249082-e6ae-5964-b84f-719fa94f6a67';
 const REQUEST = { model_id: MODEL_ID, messages: [{ role: 'user' as const, content: 'Hi' }], max_tokens: 20 };
 
-async function openByokit() {
+async function openByokit(settings: { dispatcher?: Dispatcher } = {}) {
   const storage = memoryStorage();
   const byokit = await createByokit({
     storage,
     keyring: testKeyring(),
     environment: { ANTHROPIC_API_KEY: fakeProviderKey('anthropic') },
-    providers: { anthropic: { baseUrl: mock.baseUrls.anthropic } },
+    providers: { anthropic: { baseUrl: mock.baseUrls.anthropic, ...settings } },
   });
   return { byokit, storage };
 }
@@ -33,6 +36,7 @@ const rejections: unknown[] = [];
 const onWarning = (warning: Error) => warnings.push(`${warning.name}: ${warning.message}`);
 const onRejection = (reason: unknown) => rejections.push(reason);
 beforeEach(() => {
+  mock.setAnswerDelayMs(0);
   warnings.length = 0;
   rejections.length = 0;
   process.on('warning', onWarning);
@@ -45,6 +49,7 @@ afterEach(() => {
 
 /** Lets warnings (emitted on the next tick) and rejections (reported after the microtasks) come in. */
 const settled = () => new Promise((resolve) => setTimeout(resolve, 10));
+const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
 
 describe('calls in code that share one AbortSignal (a host passing its shutdown signal to every call)', () => {
   it('many at once, plain and streamed, raise no MaxListenersExceededWarning and leave no listener on it', async () => {
@@ -92,5 +97,78 @@ describe('calls in code that share one AbortSignal (a host passing its shutdown 
     expect(warnings).toEqual([]);
     expect(rejections).toEqual([]);
     expect(getEventListeners(shared.signal, 'abort')).toHaveLength(0);
+  });
+});
+
+describe('a call whose caller leaves while it waits for a connection', () => {
+  it.each([
+    ['byokit.chat', (byokit: Byokit, signal: AbortSignal) => byokit.chat(alice, REQUEST, { signal })],
+    ['byokit.chatStream', (byokit: Byokit, signal: AbortSignal) => readAll(byokit.chatStream(alice, REQUEST, { signal }))],
+  ])('%s ends at once with the abort, recorded as aborted, and is never sent', async (_name, start) => {
+    // A host that caps its connections to the provider (the `dispatcher` option): one, busy with a slow stream.
+    const pool = new Pool(mock.origin, { connections: 1 });
+    const { byokit, storage } = await openByokit({ dispatcher: pool });
+    mock.setChunkGapMs(300);
+    const busy = readAll(byokit.chatStream(bob, REQUEST));
+    await mock.waitForRequest(() => true);
+    const results: string[] = [];
+
+    for (let round = 0; round < 20; round++) {
+      const controller = new AbortController();
+      const call = start(byokit, controller.signal).then(
+        () => 'answered',
+        (error: unknown) => (error as Error).name,
+      );
+      // Queued behind the busy connection.
+      while (pool.stats.size < round + 2) await nextTurn();
+      controller.abort();
+      // Anything the abort sets off is done by the next turn of the event loop: no timing is involved.
+      results.push(await Promise.race([call, nextTurn().then(() => 'still waiting')]));
+    }
+
+    expect(results).toEqual(Array(20).fill('AbortError'));
+    mock.setChunkGapMs(0);
+    await busy;
+    await byokit.close();
+    await pool.close();
+    expect(mock.requests).toHaveLength(1);
+    const { records } = await storage.listUsage({ userId: alice.userId, limit: 100 });
+    expect(records.map((record) => record.status)).toEqual(Array(20).fill('aborted'));
+    expect(rejections).toEqual([]);
+  });
+});
+
+describe('a call whose caller left before byokit reached the provider', () => {
+  it('opens no connection to the provider, and is recorded as aborted', async () => {
+    let connections = 0;
+    const provider = createServer((_request, response) => response.end());
+    provider.on('connection', () => connections++);
+    await new Promise<void>((resolve) => provider.listen(0, '127.0.0.1', resolve));
+    const storage = memoryStorage();
+    const byokit = await createByokit({
+      storage,
+      keyring: testKeyring(),
+      environment: { ANTHROPIC_API_KEY: fakeProviderKey('anthropic') },
+      providers: { anthropic: { baseUrl: `http://127.0.0.1:${(provider.address() as AddressInfo).port}` } },
+    });
+
+    const outcomes = new Set<string>();
+    for (let round = 0; round < 50; round++) {
+      const signal = AbortSignal.abort();
+      for (const call of [byokit.chat(alice, REQUEST, { signal }), readAll(byokit.chatStream(alice, REQUEST, { signal }))])
+        outcomes.add(
+          await call.then(
+            () => 'answered',
+            (error: unknown) => (error as Error).name,
+          ),
+        );
+    }
+    await byokit.close();
+    await new Promise((resolve) => provider.close(resolve));
+
+    expect([...outcomes]).toEqual(['AbortError']);
+    expect(connections).toBe(0);
+    const { records } = await storage.listUsage({ userId: alice.userId, limit: 100 });
+    expect(records.map((record) => record.status)).toEqual(Array(100).fill('aborted'));
   });
 });

@@ -245,6 +245,7 @@ export class ProviderHttp {
       const chunks: Buffer[] = [];
       let received = 0;
       let stopListening = () => {};
+      let started: Dispatcher.DispatchController | undefined;
       const whole = (head: Answer, brokenBy?: unknown): WholeAnswer => ({
         statusCode: head.statusCode,
         headers: head.headers,
@@ -253,7 +254,9 @@ export class ProviderHttp {
       });
       const handler: Dispatcher.DispatchHandler = {
         onRequestStart(controller) {
-          if (signal) stopListening = onAbort(signal, () => controller.abort(signal.reason));
+          started = controller;
+          // Left while it waited for a connection: dropped here, before a byte of it is sent.
+          if (signal?.aborted) controller.abort(signal.reason);
         },
         onResponseStart(_controller, statusCode, headers) {
           // 1xx answers are interim: the real one follows.
@@ -277,6 +280,12 @@ export class ProviderHttp {
           else reject(error);
         },
       };
+      // Heard from the dispatch on, not from the request's start: a request waits for a connection first (one being
+      // opened, or a free one of a host's capped dispatcher), and its caller's abort must end the call at once.
+      if (signal) {
+        stopListening = onAbort(signal, () => (started ? started.abort(signal.reason) : reject(signal.reason)));
+        if (signal.aborted) return;
+      }
       try {
         this.#dispatcher.dispatch(options, handler);
       } catch (error) {

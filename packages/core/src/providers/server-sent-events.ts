@@ -114,6 +114,13 @@ export class ServerSentEvents implements AsyncIterable<ProviderStreamEvent>, Asy
     return new Promise((resolve, reject) => {
       this.#head = resolve;
       this.#failedBeforeHead = reject;
+      // Heard from the dispatch on, not from the request's start: a request waits for a connection first (one being
+      // opened, or a free one of a host's capped dispatcher), and its caller's abort must end the call at once.
+      const signal = this.#signal;
+      if (signal) {
+        this.#stopListening = onAbort(signal, () => (this.#controller ? this.#controller.abort(signal.reason) : reject(signal.reason)));
+        if (signal.aborted) return;
+      }
       try {
         dispatcher.dispatch(options, this.#handler);
       } catch (error) {
@@ -156,8 +163,8 @@ export class ServerSentEvents implements AsyncIterable<ProviderStreamEvent>, Asy
   readonly #handler: Dispatcher.DispatchHandler = {
     onRequestStart: (controller) => {
       this.#controller = controller;
-      const signal = this.#signal;
-      if (signal) this.#stopListening = onAbort(signal, () => controller.abort(signal.reason));
+      // Left while it waited for a connection: dropped here, before a byte of it is sent.
+      if (this.#signal?.aborted) controller.abort(this.#signal.reason);
     },
     onResponseStart: (_controller, statusCode, headers) => {
       // 1xx answers are interim: the real one follows.
