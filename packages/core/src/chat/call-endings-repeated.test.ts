@@ -26,6 +26,8 @@ const START =
 const TEXT = 'event: content_block_delta\ndata: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Hi"}}\n\n';
 const END =
   'event: message_delta\ndata: {"type":"message_delta","delta":{"stop_reason":"end_turn"},"usage":{"output_tokens":3}}\n\nevent: message_stop\ndata: {"type":"message_stop"}\n\n';
+/** Anthropic's keep-alive: an event that carries nothing for the caller. */
+const PING = 'event: ping\ndata: {"type": "ping"}\n\n';
 const ERROR_EVENT = 'event: error\ndata: {"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}\n\n';
 const MESSAGE = JSON.stringify({
   id: 'msg_1',
@@ -234,6 +236,16 @@ describe('a chat call, however it ends, repeated, leaves nothing behind', () => 
       { ...everyWay('provider_unavailable'), 'the route': ['502'], 'the route, streamed': ['502'] },
       // Each call pauses 250 ms before its retry: these run all at once.
       { atOnce: true },
+    ],
+    [
+      // More than the stream queues before it pauses the body (64), all decoded to nothing.
+      'answered in full, with a hundred pings in one piece of the stream',
+      (response, streamed) => {
+        if (!streamed) return answered(response, streamed);
+        response.writeHead(200, HEAD).write(START + TEXT + PING.repeat(100));
+        setImmediate(() => response.end(TEXT + END));
+      },
+      { ...everyWay('answered'), 'the route': ['200'] },
     ],
     [
       'an error event after 200, mid-stream',

@@ -239,7 +239,14 @@ export class ServerSentEvents implements AsyncIterable<ProviderStreamEvent>, Asy
     while (this.#decoded.length === 0) {
       if (this.#done) return undefined;
       const received = this.#received.shift();
-      if (received === undefined) return undefined;
+      if (received === undefined) {
+        // All that was queued decoded to nothing (a run of pings past the pause): without the body flowing again,
+        // nothing more would come, and the call would wait forever (undici's body timeout does not run while paused).
+        // Resuming may hand over what undici holds at once, before this returns: it is looked at again.
+        if (!this.#controller?.paused) return undefined;
+        this.#controller.resume();
+        continue;
+      }
       if (typeof received === 'string') this.#decoded = this.#decoder.event(received);
       else if (received === BODY_END) {
         this.#decoded = this.#decoder.end();
