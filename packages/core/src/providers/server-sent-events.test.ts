@@ -68,4 +68,53 @@ describe('a streamed answer', () => {
     }
     expect(aborts).toHaveLength(1);
   });
+
+  it('paused on a run of events that carry nothing (pings), flows again once the reader has taken them, and ends', async () => {
+    // Pings decode to nothing, as Anthropic's do; any other event to its text.
+    const decoder: StreamDecoder = { event: (data) => (data === 'ping' ? [] : [{ type: 'text', text: data }]), end: () => [] };
+    let paused = false;
+    let resumed = 0;
+    const controller = {
+      aborted: false,
+      reason: null,
+      get paused() {
+        return paused;
+      },
+      abort() {},
+      pause: () => void (paused = true),
+      resume: () => {
+        paused = false;
+        resumed++;
+      },
+    } as unknown as Dispatcher.DispatchController;
+    let handler!: Dispatcher.DispatchHandler;
+    const dispatcher = {
+      dispatch(_options: Dispatcher.DispatchOptions, given: Dispatcher.DispatchHandler) {
+        handler = given;
+        queueMicrotask(() => {
+          handler.onRequestStart?.(controller, {});
+          handler.onResponseStart?.(controller, 200, { 'content-type': 'text/event-stream' }, 'OK');
+          handler.onResponseData?.(controller, Buffer.from('data: ping\n\n'.repeat(100)));
+        });
+        return true;
+      },
+    } as unknown as Dispatcher;
+    const answer = (
+      await new ServerSentEvents('anthropic', decoder, undefined).start(dispatcher, {
+        origin: 'http://provider.test',
+        path: '/',
+        method: 'POST',
+      })
+    ).events;
+    expect(paused).toBe(true);
+
+    const next = answer.next();
+
+    // The body flows again (a paused body would never bring the rest), and what it brings is read.
+    expect([paused, resumed]).toEqual([false, 1]);
+    handler.onResponseData?.(controller, Buffer.from('data: after\n\n'));
+    handler.onResponseEnd?.(controller, {});
+    expect(await next).toEqual({ value: { type: 'text', text: 'after' }, done: false });
+    expect(await answer.next()).toEqual({ value: undefined, done: true });
+  });
 });
