@@ -27,6 +27,12 @@ const message = z.strictObject({
   name: z.string().max(256).optional(),
   /** An assistant message sent back as the client received it carries `refusal: null`. */
   refusal: z.null().optional(),
+  /**
+   * The `openai` client's stream helper (`finalMessage()`, `finalChatCompletion()`) and `parse()` add
+   * `parsed: null` to the message they hand out (there is no `response_format` to parse): accepted and not sent
+   * on, so that message too can be sent back as is.
+   */
+  parsed: z.null().optional(),
 });
 
 /** Body of `POST /openai/v1/chat/completions`. `null` stands for "not given", as OpenAI's API takes it. */

@@ -221,6 +221,32 @@ describe('the official openai client against byokit, every provider of the catal
     expect(JSON.stringify(sent)).not.toContain('ignored-end-user-id');
   });
 
+  it("takes back, as history, the messages the client's stream helper and parse() hand out (parsed: null)", async () => {
+    const { client } = await setUp();
+    const streamed = await client.chat.completions.stream({ model: 'claude-sonnet-4-5', messages: hello }).finalMessage();
+    const parsed = (await client.chat.completions.parse({ model: 'claude-sonnet-4-5', messages: hello })).choices[0]!.message;
+    // As the client hands them out: the helper's type leaves `parsed` out, its value carries it.
+    expect([(streamed as { parsed?: unknown }).parsed, parsed.parsed]).toEqual([null, null]);
+    mock.reset();
+
+    const completion = await client.chat.completions.create({
+      model: 'claude-sonnet-4-5',
+      messages: [...hello, streamed, { role: 'user', content: 'Again?' }, parsed, { role: 'user', content: 'Once more?' }],
+    });
+    expect(completion.choices[0]!.message.content).not.toBe('');
+    const sent = mock.requests.find((request) => request.provider === 'anthropic')!.body as {
+      messages: Array<{ role: string; content: Array<{ text: string }> }>;
+    };
+    expect(sent.messages.map((message) => [message.role, message.content.map((block) => block.text).join('')])).toEqual([
+      ['user', 'Hello!'],
+      ['assistant', streamed.content],
+      ['user', 'Again?'],
+      ['assistant', parsed.content],
+      ['user', 'Once more?'],
+    ]);
+    expect(JSON.stringify(sent)).not.toContain('parsed');
+  });
+
   it('writes a usage record for every call through this surface, as for the native route', async () => {
     const { byokit, client, modelOf } = await setUp();
     const { response } = await client.chat.completions.create({ model: modelOf('openai').model, messages: hello }).withResponse();
