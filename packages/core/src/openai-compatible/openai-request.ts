@@ -1,7 +1,7 @@
 import type { ModelCatalog } from '../catalog/catalog.js';
 import type { CatalogModel } from '../catalog/model.js';
 import { chatCompletionBody, type ChatCompletionRequest } from '../chat/chat-schemas.js';
-import { ByokitError, type ValidationIssue } from '../errors.js';
+import { ByokitError, isByokitError, type ValidationIssue } from '../errors.js';
 import { isProvider, PROVIDERS } from '../keys/providers.js';
 import type { OpenAIChatRequest } from './openai-schemas.js';
 
@@ -41,7 +41,7 @@ export function listedName(catalog: ModelCatalog, model: CatalogModel): string {
  * `developer` messages are `system` ones; `max_completion_tokens` and `max_tokens` mean the same.
  */
 export function toChatRequest(body: OpenAIChatRequest, model: CatalogModel): ChatCompletionRequest {
-  const tokensField = body.max_completion_tokens != null ? 'max_completion_tokens' : 'max_tokens';
+  const tokensField = tokensFieldOf(body);
   const maxTokens = body.max_completion_tokens ?? body.max_tokens;
   if (body.max_completion_tokens != null && body.max_tokens != null && body.max_completion_tokens !== body.max_tokens) {
     throw invalid([{ path: 'max_tokens', message: 'max_tokens and max_completion_tokens differ: send one of them.' }]);
@@ -67,6 +67,29 @@ export function toChatRequest(body: OpenAIChatRequest, model: CatalogModel): Cha
       return { path: path === 'max_tokens' ? tokensField : path, message: issue.message };
     }),
   );
+}
+
+/**
+ * A refusal of the translated request in the caller's own terms. The model's output limit is checked on the
+ * native request (ChatService), whose field is `max_tokens`: a caller who sent `max_completion_tokens` is told
+ * that field, as `param`, not one it never sent. Any other error is returned as it is.
+ */
+export function inCallersTerms(error: unknown, body: OpenAIChatRequest): unknown {
+  const field = tokensFieldOf(body);
+  if (field === 'max_tokens' || !isByokitError(error) || error.code !== 'validation_failed') return error;
+  const issues = error.details.issues;
+  if (!issues?.some((issue) => issue.path === 'max_tokens')) return error;
+  return new ByokitError(
+    error.code,
+    error.message,
+    { ...error.details, issues: issues.map((issue) => (issue.path === 'max_tokens' ? { ...issue, path: field } : issue)) },
+    error.cause === undefined ? undefined : { cause: error.cause },
+  );
+}
+
+/** The field the caller gave the token limit in; `max_completion_tokens` when it sent both (they must agree). */
+function tokensFieldOf(body: OpenAIChatRequest): 'max_completion_tokens' | 'max_tokens' {
+  return body.max_completion_tokens != null ? 'max_completion_tokens' : 'max_tokens';
 }
 
 function invalid(issues: ValidationIssue[]): ByokitError {

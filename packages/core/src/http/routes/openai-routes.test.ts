@@ -415,6 +415,18 @@ describe("errors as the openai client's typed errors, with core's status", () =>
     expect(mock.requests).toEqual([]);
   });
 
+  it('max_completion_tokens over the model’s limit is named as sent (param max_completion_tokens), plain and streaming', async () => {
+    const { client } = await setUp();
+    for (const stream of [false, true]) {
+      const body = { model: 'gpt-6-luna', messages: hello, max_completion_tokens: 10_000_000, stream };
+      const error = await failure(client.chat.completions.create(body));
+      expect(error).toBeInstanceOf(OpenAI.UnprocessableEntityError);
+      expect(error).toMatchObject({ status: 422, code: 'validation_failed', param: 'max_completion_tokens' });
+      expect(error.message).toContain('writes at most');
+    }
+    expect(mock.requests).toEqual([]);
+  });
+
   it('says plainly that only text content parts are taken', async () => {
     const { client } = await setUp();
     const error = await failure(

@@ -4,7 +4,7 @@ import { ByokitError } from '../../errors.js';
 import type { Logger } from '../../logging/logger.js';
 import type { ModelDirectory } from '../../models/model-directory.js';
 import { openAIErrorBody } from '../../openai-compatible/openai-error.js';
-import { findModel, listedName, toChatRequest } from '../../openai-compatible/openai-request.js';
+import { findModel, inCallersTerms, listedName, toChatRequest } from '../../openai-compatible/openai-request.js';
 import { toOpenAIChunks, toOpenAICompletion } from '../../openai-compatible/openai-response.js';
 import {
   openAIChatBody,
@@ -56,8 +56,14 @@ export function openAIRoutes(chat: ChatService, models: ModelDirectory, resolver
         const model = findModel(await models.catalog(), body.model);
         if (!model) throw modelNotFound();
         const request = toChatRequest(body, model);
+        // Errors raised before the answer starts (the model's limits among them) in the caller's terms.
+        const inTermsOfCaller = (error: unknown) => {
+          throw inCallersTerms(error, body);
+        };
         if (request.stream) {
-          const { keySource, ignoredParameters, chunks } = await chat.stream(principal.userId, request, { signal, requestId });
+          const { keySource, ignoredParameters, chunks } = await chat
+            .stream(principal.userId, request, { signal, requestId })
+            .catch(inTermsOfCaller);
           const includeUsage = body.stream_options?.include_usage === true;
           return {
             contentType: 'text/event-stream; charset=utf-8',
@@ -65,7 +71,9 @@ export function openAIRoutes(chat: ChatService, models: ModelDirectory, resolver
             stream: serverSentChunks(toOpenAIChunks(chunks, includeUsage), { requestId, logger, signal, errorFormat: openAIErrorBody }),
           };
         }
-        const { keySource, ignoredParameters, completion } = await chat.complete(principal.userId, request, { signal, requestId });
+        const { keySource, ignoredParameters, completion } = await chat
+          .complete(principal.userId, request, { signal, requestId })
+          .catch(inTermsOfCaller);
         return { headers: callHeaders(keySource, ignoredParameters), body: toOpenAICompletion(completion) };
       },
     }),
