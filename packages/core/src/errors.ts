@@ -51,6 +51,11 @@ export interface ByokitErrorDetails {
   keySource?: KeySource;
   /** Seconds to wait before retrying, sent as `Retry-After`. */
   retryAfterSeconds?: number;
+  /**
+   * False when sending the same request again gets the same answer (a provider refused the request itself): sent
+   * as `x-should-retry: false`, which the `openai` client (and other Stainless-made SDKs) heeds over its retry of a 5xx.
+   */
+  retryable?: false;
   /** The status when a code's usual one does not fit (e.g. `provider_key_rejected` on `PATCH …?verify=true` is 422). */
   status?: number;
 }

@@ -50,7 +50,7 @@ export const contractErrorBody: ErrorBodyFormat = (error, requestId) => ({
  * Turns anything thrown while handling a request into the contract's error response, once, for every
  * adapter (spec/http-api.md, errors). A client error says what to fix; anything else is logged with the
  * request id and answered with a body that says nothing more. `format` writes the body; the status,
- * headers (`Retry-After`) and what is kept back are the same whatever the format.
+ * headers (`Retry-After`, `x-should-retry`) and what is kept back are the same whatever the format.
  */
 export function errorResponse(
   error: unknown,
@@ -59,7 +59,7 @@ export function errorResponse(
   format: ErrorBodyFormat = contractErrorBody,
 ): ByokitResponse {
   if (isByokitError(error) && !INTERNAL_CODES.has(error.code)) {
-    const { provider, issues, keySource, retryAfterSeconds } = error.details;
+    const { provider, issues, keySource, retryAfterSeconds, retryable } = error.details;
     const body = format(
       {
         status: error.status,
@@ -75,6 +75,7 @@ export function errorResponse(
     // Whole seconds, at least 1, as byokit's own rate limit gives: `Retry-After: 0` (a provider's, or a date
     // already past) invites a client's hot loop.
     if (retryAfterSeconds !== undefined) headers['retry-after'] = String(Math.max(1, Math.ceil(retryAfterSeconds)));
+    if (retryable === false) headers['x-should-retry'] = 'false';
     if (error.status >= 500) logger.error({ requestId, code: error.code, cause: describe(error.cause) }, error.message);
     return { status: error.status, headers, body: JSON.stringify(body) };
   }

@@ -263,6 +263,7 @@ export function openApiDocument(routes: readonly Route<any, any, any>[], options
         headers: {
           'x-request-id': { $ref: '#/components/headers/RequestId' },
           ...(status === 429 && { 'retry-after': { $ref: '#/components/headers/RetryAfter' } }),
+          ...(codes.includes('provider_error') && { 'x-should-retry': { $ref: '#/components/headers/ShouldRetry' } }),
         },
         content: {
           'application/json': {
@@ -358,6 +359,11 @@ export function openApiDocument(routes: readonly Route<any, any, any>[], options
           schema: { type: 'string' },
         },
         RetryAfter: { description: 'Whole seconds to wait before trying again.', schema: { type: 'integer', minimum: 0 } },
+        ShouldRetry: {
+          description:
+            'With `provider_error` when the provider refused the request itself: `false`, as the same request would be refused again (the `openai` client, and other Stainless-made SDKs, heed it over their retry of a 5xx).',
+          schema: { type: 'string', enum: ['false'] },
+        },
       },
       parameters: {
         RequestId: {

@@ -312,6 +312,7 @@ export class ProviderHttp {
     if (info.originRefused) {
       return new ByokitError('provider_error', `The ${label} API refuses calls from where this server runs (HTTP ${status})${detail}`, {
         provider,
+        retryable: false,
       });
     }
     if (status === 401 || status === 403 || info.keyRejected)
@@ -331,10 +332,15 @@ export class ProviderHttp {
       return new ByokitError(
         'provider_error',
         `The ${label} API has no such resource (HTTP 404): a model it no longer serves (retired) or a misnamed one, or a base URL that points elsewhere${detail}`,
-        { provider },
+        { provider, retryable: false },
       );
     }
-    return new ByokitError('provider_error', `The ${label} API refused the request (HTTP ${status})${detail}`, { provider });
+    // The same request would be refused the same way: clients that retry a 5xx (the `openai` client twice) are told
+    // not to, which would call the provider and record a call each time.
+    return new ByokitError('provider_error', `The ${label} API refused the request (HTTP ${status})${detail}`, {
+      provider,
+      retryable: false,
+    });
   }
 }
 

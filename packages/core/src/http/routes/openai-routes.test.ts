@@ -363,6 +363,27 @@ describe("errors as the openai client's typed errors, with core's status", () =>
     expect(error.headers?.get('retry-after')).toBe('7');
   });
 
+  it('a request the provider refuses is called once, though the client retries a 5xx by default (x-should-retry: false)', async () => {
+    const { clientFor, modelOf } = await setUp();
+    // The client as its users make it: two retries of a 5xx, after backoffs of up to a few seconds.
+    const client = new OpenAI({ baseURL: clientFor('token-alice').baseURL, apiKey: 'token-alice' });
+    mock.failNext('anthropic', { status: 400 });
+    mock.failNext('anthropic', { status: 400 });
+    mock.failNext('anthropic', { status: 400 });
+    const error = await failure(client.chat.completions.create({ model: modelOf('anthropic').model, messages: hello }));
+    expect(error).toMatchObject({ status: 502, code: 'provider_error' });
+    expect(error.headers?.get('x-should-retry')).toBe('false');
+    expect(mock.requests).toHaveLength(1);
+  });
+
+  it('a provider that failed (5xx) may still be retried by the client: no x-should-retry', async () => {
+    const { client, modelOf } = await setUp();
+    mock.failNext('anthropic', { status: 500 });
+    const error = await failure(client.chat.completions.create({ model: modelOf('anthropic').model, messages: hello }));
+    expect(error).toMatchObject({ status: 502, code: 'provider_unavailable' });
+    expect(error.headers?.get('x-should-retry')).toBeNull();
+  });
+
   it("byokit's own rate limit is a RateLimitError (429 rate_limited) with Retry-After", async () => {
     const { client } = await setUp({ rateLimit: { requestsPerMinute: 1 } });
     await client.chat.completions.create({ model: 'claude-sonnet-4-5', messages: hello });
