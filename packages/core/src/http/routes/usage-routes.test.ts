@@ -100,6 +100,30 @@ describe('GET /llm/usage/me', () => {
     }
   });
 
+  it('counts a record by the exact instant of a `from` or `to` finer than a millisecond, not the millisecond before it', async () => {
+    // Alice's one record is at 2026-11-20T10:00:00.000Z exactly.
+    const { byokit } = await withChats(1);
+    for (const [query, requests, from, to] of [
+      // 10:00:00.000 is before a `from` of 10:00:00.0001: outside the window.
+      ['from=2026-11-20T10:00:00.0001Z&to=2026-11-21', 0, '2026-11-20T10:00:00.001Z', '2026-11-21T00:00:00.000Z'],
+      // ...and before a `to` of 10:00:00.0001 (exclusive): inside it.
+      ['from=2026-11-20&to=2026-11-20T10:00:00.0001Z', 1, '2026-11-20T00:00:00.000Z', '2026-11-20T10:00:00.001Z'],
+      ['from=2026-11-20&to=2026-11-20T10:00:00.999999%2B00:00', 1, '2026-11-20T00:00:00.000Z', '2026-11-20T10:00:01.000Z'],
+      // Zeros past the millisecond (Python's isoformat) are the same instant: a `to` there excludes it, a `from` includes it.
+      ['from=2026-11-20&to=2026-11-20T10:00:00.000000%2B00:00', 0, '2026-11-20T00:00:00.000Z', '2026-11-20T10:00:00.000Z'],
+      ['from=2026-11-20T10:00:00.000000Z&to=2026-11-21', 1, '2026-11-20T10:00:00.000Z', '2026-11-21T00:00:00.000Z'],
+    ] as const) {
+      const response = await call(byokit, 'GET', `/llm/usage/me?${query}`, { principal: alice });
+      expect([query, response!.status, response!.json.totals?.requests, response!.json.from, response!.json.to]).toEqual([
+        query,
+        200,
+        requests,
+        from,
+        to,
+      ]);
+    }
+  });
+
   it("says to write an offset's + as %2B when it arrived as a space", async () => {
     const { byokit } = await withChats(0);
     const response = await call(byokit, 'GET', '/llm/usage/me?from=2026-11-01T00:00:00+05:00', { principal: alice });
