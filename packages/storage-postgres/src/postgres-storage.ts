@@ -687,10 +687,11 @@ export function storageOn(database: Database, names: SqlNames): PostgresStorage 
       guarded(async () => {
         assertCalendarMonth(period);
         // The month's spend is one row (kept by settleUsage), never a sum over its records; one statement, one snapshot.
+        // Holds of earlier months count until they end: their calls are recorded, and cost, in the month they end in.
         const rows = await statements.query<{ spent: string; held: string }>(
           `SELECT coalesce((SELECT CASE WHEN $3::text = 'all' THEN spent_usd ELSE system_spent_usd END FROM ${monthlySpend}
                WHERE user_id = $1 AND month_start = $2), 0)::text AS spent,
-             (SELECT coalesce(sum(amount_usd), 0) FROM ${holds} WHERE user_id = $1 AND period_start = $2 AND expires_at > $4)::text AS held`,
+             (SELECT coalesce(sum(amount_usd), 0) FROM ${holds} WHERE user_id = $1 AND period_start <= $2 AND expires_at > $4)::text AS held`,
           [userId, period.start, scope, at],
         );
         return { spentUsd: shortestDecimal(rows[0]!.spent), heldUsd: shortestDecimal(rows[0]!.held) };

@@ -17,7 +17,10 @@ export interface BudgetHold {
   userId: string;
   /** Exact decimal US dollars. */
   amountUsd: string;
-  /** The budget period the hold counts in: the calendar month (UTC) of `createdAt`. */
+  /**
+   * The budget period of the hold: the calendar month (UTC) of `createdAt`. It counts there and, until it ends or
+   * expires, in every later month: its call is recorded (and its cost spent) in the month the call ends in.
+   */
   periodStart: Date;
   periodEnd: Date;
   /** When the hold was asked for: expired holds are judged against this instant. */

@@ -136,7 +136,8 @@ export function memoryStorage(): Storage {
     const spent = spend === undefined ? 0n : scope === 'all' ? spend.all : spend.system;
     let held = 0n;
     for (const hold of holds.values()) {
-      if (hold.userId === userId && hold.periodStart.getTime() === period.start.getTime() && hold.expiresAt > at) {
+      // A hold of an earlier month still counts: its call, still running, is recorded (and costs) when it ends.
+      if (hold.userId === userId && hold.periodStart.getTime() <= period.start.getTime() && hold.expiresAt > at) {
         held += parseUsd(hold.amountUsd, PICO_DECIMALS);
       }
     }

@@ -147,15 +147,17 @@ export interface Storage {
   /**
    * The user's spending in the period [start, end), a calendar month in UTC (others are refused with a
    * RangeError: see `assertCalendarMonth`): usage records of calls the scope covers (key source), and the
-   * holds not expired at `at`. Its cost must not grow with the month's records: keep a running total per
+   * holds not expired at `at` of that period or an earlier one (a call held before the month began is recorded
+   * in the month it ends in). Its cost must not grow with the month's records: keep a running total per
    * user and month as usage is recorded.
    */
   budgetUse(userId: string, period: { start: Date; end: Date }, scope: BudgetScope, at: Date): Promise<BudgetUse>;
   /**
    * Holds `hold.amountUsd` against the user's budget, atomically with every other hold on that user, from
    * any node: `unlimited` (nothing held) when the user has no budget or it does not cover `keySource`;
-   * `held` when spent + held + the amount stays within the limit; else `exceeded` (nothing held). Holds
-   * expired at `hold.createdAt` do not count.
+   * `held` when spent + held + the amount stays within the limit; else `exceeded` (nothing held). Held counts
+   * the holds of the hold's period and of earlier ones, as {@link Storage.budgetUse} does; holds expired at
+   * `hold.createdAt` do not count.
    */
   holdBudget(hold: BudgetHold, keySource: KeySource): Promise<HoldOutcome>;
   /** Releases connections; optional. */

@@ -835,6 +835,33 @@ export function describeStorageConformance(name: string, options: StorageConform
         expect(await storage.budgetUse(userId, period, 'all', period.end)).toEqual({ spentUsd: '0.123', heldUsd: '0' });
       });
 
+      it("counts a hold still in flight when the next month begins in that month too, where its call's cost lands", async () => {
+        const userId = newUser();
+        const april = { start: period.end, end: new Date(Date.UTC(2027, 4, 1)) };
+        const inApril = (ms: number) => new Date(april.start.getTime() + ms);
+        await storage.setBudget(userId, budget('1'));
+        // Asked for a second before April, in March; the call ends in April, and its record with it.
+        const march = hold(userId, '0.8', new Date(april.start.getTime() - 1000));
+        expect(await storage.holdBudget(march, 'user')).toBe('held');
+        expect(await storage.budgetUse(userId, april, 'all', inApril(1000))).toEqual({ spentUsd: '0', heldUsd: '0.8' });
+        const aprilHold = (amountUsd: string, createdAt: Date) => ({
+          ...hold(userId, amountUsd, createdAt),
+          periodStart: april.start,
+          periodEnd: april.end,
+        });
+        expect(await storage.holdBudget(aprilHold('0.5', inApril(1000)), 'user')).toBe('exceeded');
+        expect(await storage.holdBudget(aprilHold('0.2', inApril(1000)), 'user')).toBe('held');
+        // It still counts in March, its own month, and not once expired.
+        expect(await use(userId, inApril(1000))).toEqual({ spentUsd: '0', heldUsd: '0.8' });
+        expect(await storage.budgetUse(userId, april, 'all', march.expiresAt)).toEqual({ spentUsd: '0', heldUsd: '0.2' });
+        // Ended by its record, in April: spent there, held nowhere.
+        await storage.recordUsage([usageRecord(userId, inApril(2000), { costUsd: '0.7' })], [march.id]);
+        expect(await storage.budgetUse(userId, april, 'all', inApril(2000))).toEqual({ spentUsd: '0.7', heldUsd: '0.2' });
+        expect(await use(userId, inApril(2000))).toEqual({ spentUsd: '0', heldUsd: '0' });
+        expect(await storage.holdBudget(aprilHold('0.100000000001', inApril(3000)), 'user')).toBe('exceeded');
+        expect(await storage.holdBudget(aprilHold('0.1', inApril(3000)), 'user')).toBe('held');
+      });
+
       it("answers 'unlimited' and holds nothing when the user has no budget, or has a system-only one and calls with their own key", async () => {
         const userId = newUser();
         const unbudgeted = hold(userId, '5');

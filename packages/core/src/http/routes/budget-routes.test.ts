@@ -118,6 +118,36 @@ describe('budgets', () => {
     expect(await storage.getBudget(key)).toBeNull();
   });
 
+  it('counts a call still running when a new month begins (UTC) in the new month too, where its cost lands', async () => {
+    let clock = new Date('2026-11-30T23:59:59Z');
+    const { byokit, storage } = await testByokit({
+      providers: { anthropic: { baseUrl: mock.baseUrls.anthropic, retries: 0 } },
+      environment: { ANTHROPIC_API_KEY: fakeProviderKey('anthropic') },
+      now: () => clock,
+    });
+    // Each call's worst case is $0.0015525 (above): one fits in $0.002, two do not.
+    await call(byokit, 'PUT', `/admin/users/${alice.userId}/budget`, { principal: admin, body: { monthly_limit_usd: '0.002' } });
+    mock.setAnswerDelayMs(1000);
+    try {
+      // Held in November; its record is made when it ends, in December, and its cost counts there.
+      const first = call(byokit, 'POST', '/llm/chat/completions', { principal: alice, body: chat(100) });
+      await mock.waitForRequest(() => true);
+      clock = new Date('2026-12-01T00:00:01Z');
+      const during = await call(byokit, 'GET', '/users/me/budget', { principal: alice });
+      expect(during!.json).toMatchObject({ period_start: '2026-12-01T00:00:00Z', spent_usd: '0.000000', reserved_usd: '0.0015525' });
+      const second = await call(byokit, 'POST', '/llm/chat/completions', { principal: alice, body: chat(100) });
+      expect([second!.status, second!.json.error?.code]).toEqual([402, 'budget_exceeded']);
+      expect((await first)!.status).toBe(200);
+    } finally {
+      mock.setAnswerDelayMs(0);
+    }
+    await byokit.close();
+    const after = await call((await testByokit({ storage, now: () => clock })).byokit, 'GET', '/users/me/budget', { principal: alice });
+    expect(after!.json).toMatchObject({ period_start: '2026-12-01T00:00:00Z', reserved_usd: '0' });
+    expect(Number(after!.json.spent_usd)).toBeGreaterThan(0);
+    expect(Number(after!.json.spent_usd)).toBeLessThanOrEqual(0.002);
+  });
+
   it('holds concurrent calls to the limit: of many at once, only those whose worst cases fit are sent', async () => {
     const { byokit, storage, setBudget } = await setUp();
     // Each call's worst case: 100 output tokens at $15/M plus 14 prompt "tokens" (6 characters + 8) at $3.75/M,
