@@ -262,6 +262,8 @@ describe('refused before any provider call', () => {
     ['no messages', { messages: [] }, 422, 'validation_failed'],
     ['only a system message', { messages: [{ role: 'system', content: 'x' }] }, 422, 'validation_failed'],
     ['a lone surrogate in content', { messages: [{ role: 'user', content: 'a\ud800b' }] }, 422, 'validation_failed'],
+    ['a lone surrogate in a stop sequence', { stop: 'a\ud800' }, 422, 'validation_failed'],
+    ['a lone surrogate in one of the stop sequences', { stop: ['end', '\udc00'] }, 422, 'validation_failed'],
     ['user_id claiming another owner', { user_id: 'user-bob' }, 422, 'validation_failed'],
     ['an unknown model', { model_id: '00000000-0000-4000-8000-000000000000' }, 404, 'model_not_found'],
   ])('%s', async (_name, change, status, code) => {

@@ -22,12 +22,21 @@ export const CHAT_MESSAGES_DOCUMENTATION = {
   description: `${NOT_ONLY_SYSTEM} ${CONTENT_LIMIT} ${WELL_FORMED}`,
 };
 
+/** A stop sequence goes to the provider as message content does, so it must be as well-formed. */
+const STOP_WELL_FORMED = 'A stop sequence must be well-formed Unicode (no lone surrogates).';
+const stopSequence = z
+  .string()
+  .min(1)
+  .max(200)
+  .refine((text) => text.isWellFormed(), { message: STOP_WELL_FORMED })
+  .describe(STOP_WELL_FORMED);
+
 /** The sampling fields and their ranges; the OpenAI-compatible body takes the same (openai-schemas.ts). */
 export const SAMPLING_FIELDS = {
   max_tokens: z.number().int().min(1),
   temperature: z.number().min(0),
   top_p: z.number().gt(0).max(1),
-  stop: z.union([z.string().min(1).max(200), z.array(z.string().min(1).max(200)).max(16)]),
+  stop: z.union([stopSequence, z.array(stopSequence).max(16)]),
 };
 
 const content = z.string().refine((text) => text.isWellFormed(), { message: WELL_FORMED });

@@ -521,6 +521,11 @@ describe('hostile input on the OpenAI-compatible surface (spec/security.md)', ()
     ['max_tokens -1', '{"model": "claude-sonnet-4-5", "messages": [{"role": "user", "content": "hi"}], "max_tokens": -1}', 422],
     ['max_tokens 1e9', '{"model": "claude-sonnet-4-5", "messages": [{"role": "user", "content": "hi"}], "max_tokens": 1e9}', 422],
     ['a lone surrogate in content', '{"model": "claude-sonnet-4-5", "messages": [{"role": "user", "content": "\\ud800"}]}', 422],
+    [
+      'a lone surrogate in stop',
+      '{"model": "claude-sonnet-4-5", "messages": [{"role": "user", "content": "hi"}], "stop": ["\\ud800"]}',
+      422,
+    ],
     ['JSON nested 100,000 deep', `{"model": ${'['.repeat(100_000)}${']'.repeat(100_000)}}`, 400],
     ['a model name with ../', '{"model": "../../v1/messages", "messages": [{"role": "user", "content": "hi"}]}', 404],
     ['a model name with CRLF', '{"model": "claude-sonnet-4-5\\r\\nx-api-key: a", "messages": [{"role": "user", "content": "hi"}]}', 404],
