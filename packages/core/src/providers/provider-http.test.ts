@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import { Pool } from 'undici';
 import { isByokitError } from '../errors.js';
 import { fakeProviderKey } from '../keys/fake-keys.js';
 import { SecretKey } from '../keys/secret-key.js';
@@ -25,6 +26,8 @@ async function replay(answer: Parameters<typeof startReplayServer>[0]): Promise<
   closers.push(() => server.close());
   return server;
 }
+
+const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
 
 /** A server that accepts connections and never answers; counts its open sockets. */
 async function silentServer(): Promise<{ origin: string; sockets: Set<Socket> }> {
@@ -75,6 +78,27 @@ describe("a provider's settings", () => {
 });
 
 describe('provider calls', () => {
+  it("a key check ends at once with its caller's abort while it waits for a connection, and is never sent", async () => {
+    const { origin, sockets } = await silentServer();
+    // A host that caps its connections to the provider (the `dispatcher` option): one, busy with a call never answered.
+    const pool = new Pool(origin, { connections: 1 });
+    closers.push(() => pool.destroy());
+    const client = anthropicClient({ baseUrl: origin, retries: 0, dispatcher: pool });
+    void client.complete(request, options()).catch(() => {});
+    while (sockets.size === 0) await nextTurn();
+
+    const controller = new AbortController();
+    const check = client.checkKey({ ...options(), signal: controller.signal }).then(
+      (outcome) => outcome,
+      (error: unknown) => (error as Error).name,
+    );
+    while (pool.stats.queued === 0) await nextTurn();
+    controller.abort();
+    // What the abort sets off is done by the next turn of the event loop: no timing is involved.
+    expect(await Promise.race([check, nextTurn().then(() => 'still waiting')])).toBe('AbortError');
+    expect(sockets.size).toBe(1);
+  });
+
   it('give up with provider_timeout when the provider does not answer within timeoutMs', async () => {
     const { origin } = await silentServer();
     const client = anthropicClient({ baseUrl: origin, retries: 0, timeoutMs: 150 });

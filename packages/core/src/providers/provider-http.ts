@@ -1,7 +1,6 @@
-import type { EventEmitter } from 'node:events';
 import { validateHeaderName, validateHeaderValue } from 'node:http';
 import { Pool, type Dispatcher } from 'undici';
-import { jsonOrUndefined, readAtMost } from '../bytes.js';
+import { jsonOrUndefined } from '../bytes.js';
 import { ByokitError } from '../errors.js';
 import { onAbort, type Cancellation } from '../http/request-abort.js';
 import { PROVIDER_LABELS, type Provider } from '../keys/providers.js';
@@ -29,7 +28,6 @@ export interface UpstreamErrorInfo {
 /** Reads a provider's error body (its own shape) into a message and a retry delay. */
 export type UpstreamErrorReader = (body: unknown) => UpstreamErrorInfo;
 
-type ResponseBody = Dispatcher.ResponseData['body'];
 type ResponseHeaders = Record<string, string | string[] | undefined>;
 
 /** One call's answer, whichever way it was read. */
@@ -45,11 +43,6 @@ interface AnswerBody<A extends Answer> {
   discard(answer: A): Promise<void>;
 }
 
-/** An answer whose body is a stream still to read. */
-interface ReadableAnswer extends Answer {
-  body: ResponseBody;
-}
-
 /** An answer read whole; `brokenBy` says why its body broke off after the head, if it did. */
 interface WholeAnswer extends Answer {
   bytes: Buffer;
@@ -58,11 +51,6 @@ interface WholeAnswer extends Answer {
 
 /** Why a body read whole was cut off: it grew past what byokit reads (a refusal's bound or an answer's). */
 const TOO_LARGE = new Error('The body was larger than byokit reads.');
-
-const READABLE: AnswerBody<ReadableAnswer> = {
-  refusal: (answer) => readJsonCapped(answer.body),
-  discard: (answer) => answer.body.dump(),
-};
 
 const EVENTS: AnswerBody<StreamedAnswer> = {
   refusal: (answer) => answer.events.refusal(),
@@ -171,10 +159,17 @@ export class ProviderHttp {
     return answer.events;
   }
 
-  /** GETs and discards the body: for calls whose status is the answer (a key check). */
+  /**
+   * GETs, for calls whose status is the answer (a key check): the body (a short list of models) is read whole
+   * and let go. Read as a chat's plain answer is, so that the caller's abort ends it at once, also while it
+   * waits for a connection.
+   */
   async probe(path: string, headers: Record<string, string>, signal?: Cancellation): Promise<void> {
-    const answer = await this.#retrying(signal, READABLE, () => this.#request(this.#options('GET', path, headers, undefined), signal));
-    await READABLE.discard(answer);
+    const options = this.#options('GET', path, headers, undefined);
+    const answer = await this.#retrying(signal, WHOLE, () => this.#readWhole(options, signal));
+    // A 2xx said what a key check asks; a body broken off after it matters only as the caller's own abort.
+    if (answer.brokenBy !== undefined && signal?.aborted)
+      throw transportError(answer.brokenBy, this.provider, signal, 'broke off during the answer');
   }
 
   /** Closes the connections of the dispatcher this client made (one the host passed in is the host's). */
@@ -224,13 +219,6 @@ export class ProviderHttp {
       await body.discard(answer).catch(() => undefined);
       await pause(tries, signal);
     }
-  }
-
-  /** One call through undici's `request()`: the answer's body a stream still to read. */
-  async #request(options: Dispatcher.RequestOptions, signal: Cancellation | undefined): Promise<ReadableAnswer> {
-    options.signal = signal && abortEmitter(signal);
-    const response = await this.#dispatcher.request(options);
-    return { statusCode: response.statusCode, headers: response.headers, body: response.body };
   }
 
   /**
@@ -344,38 +332,6 @@ export class ProviderHttp {
   }
 }
 
-/**
- * The caller's signal as undici also takes one: an emitter of `abort` with `aborted` and `reason` (undici's
- * `signal` option: "AbortSignal | EventEmitter"). Its listeners go through {@link onAbort}, so a request's own
- * signal (http/request-abort.ts) costs no `EventTarget` listener on every provider call.
- */
-function abortEmitter(signal: Cancellation): EventEmitter {
-  type Listener = () => void;
-  const stops = new Map<Listener, () => void>();
-  const emitter = {
-    get aborted() {
-      return signal.aborted;
-    },
-    get reason(): unknown {
-      return signal.reason;
-    },
-    on(event: string, listener: Listener) {
-      if (event === 'abort') stops.set(listener, onAbort(signal, listener));
-      return emitter;
-    },
-    // onAbort calls a listener once at most: `once` is `on`.
-    once(event: string, listener: Listener) {
-      return emitter.on(event, listener);
-    },
-    removeListener(event: string, listener: Listener) {
-      stops.get(listener)?.();
-      stops.delete(listener);
-      return emitter;
-    },
-  };
-  return emitter as unknown as EventEmitter;
-}
-
 /** Exponential back-off before another attempt (250 ms, 500 ms, …), cut short by the caller's abort. */
 function pause(attempt: number, signal?: Cancellation): Promise<void> {
   return new Promise((resolve) => {
@@ -388,19 +344,6 @@ function pause(attempt: number, signal?: Cancellation): Promise<void> {
     }
     if (signal) stopListening = onAbort(signal, done);
   });
-}
-
-/** An error body as JSON, or undefined when it is not JSON, too large, or broken off. */
-async function readJsonCapped(body: ResponseBody): Promise<unknown> {
-  try {
-    const bytes = await readAtMost(body, MAX_REFUSAL_BYTES);
-    return bytes && jsonOrUndefined(bytes);
-  } catch {
-    return undefined;
-  } finally {
-    // Stopped early (too large): close it rather than leave the connection half-read.
-    if (!body.readableEnded) body.destroy();
-  }
 }
 
 /**
