@@ -24,7 +24,9 @@ export function mockProvidersForFile(): MockProviders {
   afterAll(() => running?.close());
   beforeEach(() => {
     running!.reset();
+    // Each test starts from a prompt mock: a pause one test set does not slow the next.
     running!.setChunkGapMs(0);
+    running!.setAnswerDelayMs(0);
   });
   return new Proxy({} as MockProviders, {
     get: (_target, property) => {
