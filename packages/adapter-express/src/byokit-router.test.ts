@@ -1,6 +1,7 @@
 import type { AddressInfo } from 'node:net';
-import { request as httpRequest } from 'node:http';
-import express from 'express';
+import { request as httpRequest, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
+import { createGzip } from 'node:zlib';
+import express, { type RequestHandler } from 'express';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   createByokit,
@@ -12,7 +13,7 @@ import {
   type Cancellation,
   type Principal,
 } from '@byokit/core';
-import { fakeProviderKey } from '@byokit/core/testing';
+import { fakeProviderKey, startMockProviders } from '@byokit/core/testing';
 import { byokitRouter } from './index.js';
 
 const alice: Principal = { userId: 'alice', isAdmin: false };
@@ -20,8 +21,9 @@ const servers: Array<{ close(): void }> = [];
 afterEach(() => servers.splice(0).forEach((server) => server.close()));
 
 /** Starts a real Express app on a free port; `bodyParserFirst` runs `express.json()` before byokit, as many hosts do. */
-async function start(byokit: Pick<Byokit, 'handle'>, options: { bodyParserFirst?: boolean } = {}) {
+async function start(byokit: Pick<Byokit, 'handle'>, options: { bodyParserFirst?: boolean; hostMiddleware?: RequestHandler } = {}) {
   const app = express();
+  if (options.hostMiddleware) app.use(options.hostMiddleware);
   if (options.bodyParserFirst) app.use(express.json({ limit: '1mb' }));
   app.use('/v2', byokitRouter(byokit, { authenticate: (request) => (request.headers.authorization === 'Bearer alice' ? alice : null) }));
   app.get('/v2/host-route', (_request, response) => void response.json({ host: true }));
@@ -169,5 +171,90 @@ describe('Express router: streamed answers', () => {
     });
     await aborted;
     expect(signal!.aborted).toBe(true);
+  });
+});
+
+/**
+ * What the `compression` package does to a response (it is not installed here): once the head is decided, a text
+ * answer whose `Cache-Control` does not say `no-transform` goes through gzip, which holds what is written until it
+ * has enough to compress, the end comes, or `res.flush()` is called.
+ */
+const gzipLikeCompression: RequestHandler = (request, response, next) => {
+  if (!/\bgzip\b/.test(String(request.headers['accept-encoding'] ?? ''))) return next();
+  type Untyped = (this: unknown, ...args: unknown[]) => unknown;
+  const res = response as unknown as Omit<ServerResponse, 'writeHead' | 'write' | 'end'> &
+    Record<'writeHead' | 'write' | 'end' | 'flush', Untyped>;
+  const { writeHead, write, end } = res;
+  let gzip: ReturnType<typeof createGzip> | undefined;
+  res.writeHead = function (status, headers) {
+    for (const [name, value] of Object.entries((headers ?? {}) as OutgoingHttpHeaders)) if (value !== undefined) res.setHeader(name, value);
+    const cacheControl = String(res.getHeader('cache-control') ?? '');
+    if (/^text\//.test(String(res.getHeader('content-type') ?? '')) && !/(^|,)\s*no-transform\s*(,|$)/.test(cacheControl)) {
+      gzip = createGzip();
+      res.setHeader('content-encoding', 'gzip');
+      res.removeHeader('content-length');
+      gzip.on('data', (chunk: Buffer) => write.call(res, chunk));
+      gzip.on('end', () => end.call(res));
+      res.flush = () => gzip!.flush();
+    }
+    return writeHead.call(res, status);
+  };
+  res.write = function (chunk) {
+    return gzip ? gzip.write(chunk as Uint8Array) : write.call(res, chunk);
+  };
+  res.end = function (chunk) {
+    if (!gzip) return end.call(res, chunk);
+    gzip.end(chunk as Uint8Array | undefined);
+    return res;
+  };
+  next();
+};
+
+describe('Express router: in a host that compresses its answers', () => {
+  it("sends a streamed chat's first chunk long before its end, through the host's compression middleware", async () => {
+    const mock = await startMockProviders({ chunkGapMs: 100 });
+    const byokit = await createByokit({
+      storage: memoryStorage(),
+      keyring: Keyring.from([{ id: 'k1', key: crypto.getRandomValues(new Uint8Array(32)) }]),
+      environment: {},
+      providers: Object.fromEntries(Object.entries(mock.baseUrls).map(([provider, baseUrl]) => [provider, { baseUrl }])),
+    });
+    try {
+      await byokit.handle({
+        method: 'PATCH',
+        url: '/users/me/api-key',
+        headers: { 'content-type': 'application/json' },
+        body: { kind: 'parsed', value: { anthropic_api_key: fakeProviderKey('anthropic') } },
+        authenticate: () => alice,
+      });
+      const base = await start(byokit, { hostMiddleware: gzipLikeCompression });
+      const started = performance.now();
+      const response = await fetch(`${base}/v2/llm/chat/completions`, {
+        method: 'POST',
+        headers: { authorization: 'Bearer alice', 'content-type': 'application/json', 'accept-encoding': 'gzip' },
+        body: JSON.stringify({
+          model_id: '564e8710-43a9-406f-b0ab-e8d651a33e82',
+          messages: [{ role: 'user', content: 'Hello!' }],
+          stream: true,
+        }),
+      });
+      expect(response.status).toBe(200);
+      const reader = response.body!.getReader();
+      const first = new TextDecoder().decode((await reader.read()).value);
+      const firstAt = performance.now() - started;
+      let rest = '';
+      for (let part = await reader.read(); !part.done; part = await reader.read()) rest += new TextDecoder().decode(part.value);
+      const endAt = performance.now() - started;
+      // 11 events 100 ms apart: held by gzip, the first chunk would come with the last.
+      expect(endAt).toBeGreaterThan(800);
+      expect(firstAt).toBeLessThan(endAt / 2);
+      expect(first).toMatch(/^data: \{"id":"chatcmpl-/);
+      expect((first + rest).trimEnd().endsWith('data: [DONE]')).toBe(true);
+      // Marked so that compression (and any proxy) leaves it as it is.
+      expect(response.headers.get('cache-control')).toMatch(/\bno-transform\b/);
+    } finally {
+      await byokit.close();
+      await mock.close();
+    }
   });
 });

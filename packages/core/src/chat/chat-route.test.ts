@@ -168,6 +168,8 @@ describe('streaming', () => {
     const response = await call(byokit, 'POST', '/llm/chat/completions', { principal: alice, body: hello(model.id, { stream: true }) });
     expect(response!.status).toBe(200);
     expect(response!.headers['content-type']).toBe('text/event-stream; charset=utf-8');
+    // Neither cached nor transformed (a host's compression would hold each chunk back) nor buffered by a proxy.
+    expect(response!.headers).toMatchObject({ 'cache-control': 'no-cache, no-transform', 'x-accel-buffering': 'no' });
     expect(response!.headers['x-byok-key-source']).toBe('user');
     const events = response!.events as Array<Record<string, any>>;
     expect(events.at(-1)).toBe('[DONE]');

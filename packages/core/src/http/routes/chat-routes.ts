@@ -11,6 +11,18 @@ export function callHeaders(keySource: string, ignored: readonly string[]): Reco
   return headers;
 }
 
+/**
+ * What a streamed answer (server-sent events) says to whatever stands between byokit and the client, so that
+ * each chunk reaches the client as it is made: not to be cached (`no-cache`), nor transformed (`no-transform`: a
+ * host's compression middleware, `compression` and `@fastify/compress` alike, would otherwise gzip it and hold
+ * each chunk until it had enough to compress, the first with the last), nor buffered by a proxy (nginx's
+ * `x-accel-buffering`).
+ */
+export const STREAM_HEADERS: Readonly<Record<string, string>> = {
+  'cache-control': 'no-cache, no-transform',
+  'x-accel-buffering': 'no',
+};
+
 /** The headers {@link callHeaders} writes, as the OpenAPI document gives them on a chat's success. */
 export const CALL_HEADERS: Readonly<Record<string, RouteHeader>> = {
   'x-byok-key-source': {
@@ -66,8 +78,7 @@ export function chatRoutes(chat: ChatService, logger: Logger): Route<any, any, a
           const { keySource, ignoredParameters, chunks } = await chat.stream(principal.userId, body, { signal, requestId });
           return {
             contentType: 'text/event-stream; charset=utf-8',
-            // no-cache and no proxy buffering: each chunk should reach the client as it is made.
-            headers: { ...callHeaders(keySource, ignoredParameters), 'cache-control': 'no-cache', 'x-accel-buffering': 'no' },
+            headers: { ...callHeaders(keySource, ignoredParameters), ...STREAM_HEADERS },
             stream: serverSentChunks(chunks, { requestId, logger, signal }),
           };
         }
