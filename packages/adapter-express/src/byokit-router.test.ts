@@ -258,3 +258,74 @@ describe('Express router: in a host that compresses its answers', () => {
     }
   });
 });
+
+describe("Express router: a host that answers the request itself while byokit's call is under way", () => {
+  it("stops the provider call, records it as aborted, and leaves the host's answer and error handler alone", async () => {
+    // The provider takes 600 ms to start answering; the host's timeout answers 503 at 100 ms.
+    const mock = await startMockProviders({ answerDelayMs: 600, chunkGapMs: 50 });
+    const byokit = await createByokit({
+      storage: memoryStorage(),
+      keyring: Keyring.from([{ id: 'k1', key: crypto.getRandomValues(new Uint8Array(32)) }]),
+      environment: {},
+      providers: Object.fromEntries(Object.entries(mock.baseUrls).map(([provider, baseUrl]) => [provider, { baseUrl }])),
+    });
+    const hostErrors: string[] = [];
+    try {
+      await byokit.handle({
+        method: 'PATCH',
+        url: '/users/me/api-key',
+        headers: { 'content-type': 'application/json' },
+        body: { kind: 'parsed', value: { anthropic_api_key: fakeProviderKey('anthropic') } },
+        authenticate: () => alice,
+      });
+      const app = express();
+      app.use((_request, response, next) => {
+        const timer = setTimeout(() => void (response.headersSent || response.status(503).json({ host: 'timed out' })), 100);
+        response.once('close', () => clearTimeout(timer));
+        next();
+      });
+      app.use('/v2', byokitRouter(byokit, { authenticate: () => alice }));
+      app.use((error: Error, _request: express.Request, response: express.Response, next: express.NextFunction) => {
+        hostErrors.push(error.message);
+        next(error);
+      });
+      const server = app.listen(0);
+      servers.push(server);
+      await new Promise((resolve) => server.once('listening', resolve));
+      const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      const response = await fetch(`${base}/v2/llm/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          model_id: '564e8710-43a9-406f-b0ab-e8d651a33e82',
+          messages: [{ role: 'user', content: 'Hello!' }],
+          stream: true,
+        }),
+      });
+      expect([response.status, await response.json()]).toEqual([503, { host: 'timed out' }]);
+
+      const upstream = await mock.waitForRequest((request) => request.provider === 'anthropic' && request.aborted, { timeoutMs: 3_000 });
+      expect(upstream.aborted).toBe(true);
+      const usage = async () => {
+        const answer = await byokit.handle({
+          method: 'GET',
+          url: '/llm/usage/me/events',
+          headers: {},
+          body: { kind: 'none' },
+          authenticate: () => alice,
+        });
+        return (JSON.parse(answer!.body as string) as { data: Array<{ status: string }> }).data.map((record) => record.status);
+      };
+      await expect.poll(usage).toEqual(['aborted']);
+      expect(hostErrors).toEqual([]);
+    } finally {
+      // Before, the stream nobody read held byokit.close() (and its budget hold) open for good.
+      const closed = await Promise.race([
+        byokit.close().then(() => 'closed'),
+        new Promise((resolve) => setTimeout(resolve, 3_000, 'hung')),
+      ]);
+      await mock.close();
+      expect(closed).toBe('closed');
+    }
+  }, 15_000);
+});

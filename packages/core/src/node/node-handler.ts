@@ -52,8 +52,11 @@ export function createNodeHandler<Request extends IncomingMessage = IncomingMess
     if (url === undefined) return false;
     // A RequestAbort rather than an AbortController: cheaper to make and to listen to (http/request-abort.ts).
     const aborted = new RequestAbort();
+    let sent = false;
+    // Closed before byokit's answer was written whole: the client went away, or the host ended the response
+    // itself (its own timeout, say). No one will read the rest, so the provider call stops.
     response.once('close', () => {
-      if (!response.writableFinished) aborted.abort();
+      if (!sent) aborted.abort();
     });
     const answer = await byokit.handle({
       method: request.method ?? 'GET',
@@ -63,8 +66,18 @@ export function createNodeHandler<Request extends IncomingMessage = IncomingMess
       authenticate: () => authenticate(request),
       signal: aborted,
     });
-    if (answer === undefined) return false;
+    if (answer === undefined) {
+      sent = true;
+      return false;
+    }
+    if (response.headersSent || response.writableEnded) {
+      // The host answered meanwhile: its answer stands, byokit's is dropped unwritten (writing it would throw into
+      // the host's error handler), and a stream is ended unread, recorded as aborted (the abort does it).
+      aborted.abort();
+      return true;
+    }
     await send(response, answer);
+    sent = true;
     return true;
   };
 }
@@ -137,10 +150,11 @@ async function send(response: ServerResponse, answer: ByokitResponse): Promise<v
   }
   response.writeHead(answer.status, answer.headers).flushHeaders();
   for await (const chunk of answer.body) {
-    if (response.destroyed) break;
+    // Gone, or ended by the host mid-stream: leaving the loop ends the stream, and its usage is recorded so far.
+    if (response.destroyed || response.writableEnded) break;
     if (!response.write(chunk)) await drainedOrClosed(response);
   }
-  response.end();
+  if (!response.writableEnded) response.end();
 }
 
 /** Waits for room in the socket buffer, or for the client to go away, whichever comes first. */
