@@ -268,3 +268,47 @@ describe('Fastify plugin: body limits', () => {
     expect(anonymous.status).toBe(401);
   });
 });
+
+describe("Fastify plugin: a host that answers the request itself while byokit's call is under way", () => {
+  it("stops the provider call, records it as aborted, and leaves the host's answer alone", async () => {
+    const { byokit, mock } = await newByokit();
+    // The provider takes 600 ms to start answering; the host's timeout answers 503 at 100 ms.
+    mock.setAnswerDelayMs(600);
+    await byokit.handle({
+      method: 'PATCH',
+      url: '/users/me/api-key',
+      headers: json,
+      body: { kind: 'parsed', value: { anthropic_api_key: fakeProviderKey('anthropic') } },
+      authenticate: () => ({ userId: 'alice', isAdmin: false }),
+    });
+    const { base, logLines } = await startFastify(byokit, {
+      setUp: (app) =>
+        app.addHook('onRequest', async (_request, reply) => {
+          const timer = setTimeout(() => void (reply.sent || reply.code(503).send({ host: 'timed out' })), 100);
+          reply.raw.once('close', () => clearTimeout(timer));
+        }),
+    });
+    const response = await fetch(`${base}/v2/llm/chat/completions`, {
+      method: 'POST',
+      headers: { ...alice, ...json },
+      body: JSON.stringify({ model_id: GUIDE_MODEL_ID, messages: [{ role: 'user', content: 'Hello!' }], stream: true }),
+    });
+    expect([response.status, await response.json()]).toEqual([503, { host: 'timed out' }]);
+
+    const upstream = await mock.waitForRequest((request) => request.provider === 'anthropic' && request.aborted, { timeoutMs: 3_000 });
+    expect(upstream.aborted).toBe(true);
+    const usage = async () => {
+      const answer = await byokit.handle({
+        method: 'GET',
+        url: '/llm/usage/me/events',
+        headers: {},
+        body: { kind: 'none' },
+        authenticate: () => ({ userId: 'alice', isAdmin: false }),
+      });
+      return (JSON.parse(answer!.body as string) as { data: Array<{ status: string }> }).data.map((record) => record.status);
+    };
+    await expect.poll(usage).toEqual(['aborted']);
+    // Not sent a second time over the host's answer (Fastify would warn "Reply was already sent").
+    expect(logLines.filter((line) => line.includes('FST_ERR_REP_ALREADY_SENT'))).toEqual([]);
+  }, 15_000);
+});

@@ -63,8 +63,10 @@ export const byokitPlugin: FastifyPluginAsync<ByokitPluginOptions> = async (fast
   async function answer(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
     answered.add(request);
     const aborted = new RequestAbort();
+    let replied = false;
     reply.raw.once('close', () => {
-      if (reply.raw.writableFinished) return;
+      if (replied && reply.raw.writableFinished) return;
+      // Closed before byokit's answer went out whole: the client went away, or the host answered itself.
       request.log.debug('byokit: the client went away before the answer was complete; aborting the provider call');
       aborted.abort();
     });
@@ -78,9 +80,17 @@ export const byokitPlugin: FastifyPluginAsync<ByokitPluginOptions> = async (fast
       signal: aborted,
     });
     if (response === undefined) {
+      replied = true;
       reply.callNotFound();
       return reply;
     }
+    if (reply.sent || reply.raw.headersSent) {
+      // The host answered meanwhile (its own timeout, say): its answer stands, byokit's is dropped unsent, and a
+      // stream is ended unread, recorded as aborted (the abort does it), as for a client gone.
+      aborted.abort();
+      return reply;
+    }
+    replied = true;
     reply.code(response.status).headers(response.headers);
     // An empty body (core's answer to HEAD) is sent as none: of '' Fastify would say `content-length: 0`, which on
     // HEAD claims GET's body is empty (RFC 9110 §8.6); with none it leaves the length out.
