@@ -119,6 +119,47 @@ describe('byokit on a plain node:http server', () => {
   });
 
   it.each([
+    ['a plain answer', () => 'done'],
+    [
+      'a streamed answer',
+      () =>
+        (async function* () {
+          yield 'data: first\n\n';
+          yield 'data: [DONE]\n\n';
+        })(),
+    ],
+  ])('leaves the signal of %s written whole unaborted: the client did not go away', async (_name, body) => {
+    const signals: ByokitRequest['signal'][] = [];
+    const answering = {
+      handle: async (request: ByokitRequest) => {
+        signals.push(request.signal);
+        return { status: 200, headers: { 'content-type': 'text/plain' }, body: body() };
+      },
+    };
+    const base = await serve(answering);
+    // Keep-alive connections and one each (the response's close comes on another turn then).
+    for (const agent of [new Agent({ keepAlive: true }), false as const]) {
+      for (let round = 0; round < 10; round++) {
+        const text = await new Promise<string>((resolve, reject) => {
+          const client = httpRequest(`${base}/v2/answer`, { agent }, (response) => {
+            let received = '';
+            response.on('data', (chunk: Buffer) => (received += chunk.toString()));
+            response.on('end', () => resolve(received));
+          });
+          client.on('error', reject);
+          client.end();
+        });
+        expect(text).toMatch(/done|DONE/);
+      }
+      if (agent) agent.destroy();
+    }
+    // Every response's close event has come by now.
+    await sleep(20);
+    expect(signals.filter((signal) => signal?.aborted)).toHaveLength(0);
+    expect(signals).toHaveLength(20);
+  });
+
+  it.each([
     ['a flood, read as it arrives', undefined, 64],
     ['just over the limit, in whole before a slow authenticate answered', 50, 1],
   ])(

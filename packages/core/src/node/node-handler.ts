@@ -52,11 +52,11 @@ export function createNodeHandler<Request extends IncomingMessage = IncomingMess
     if (url === undefined) return false;
     // A RequestAbort rather than an AbortController: cheaper to make and to listen to (http/request-abort.ts).
     const aborted = new RequestAbort();
-    let sent = false;
-    // Closed before byokit's answer was written whole: the client went away, or the host ended the response
-    // itself (its own timeout, say). No one will read the rest, so the provider call stops.
+    let writing = false;
+    // Closed before byokit began its answer (the client went away, or the host answered itself: its own timeout,
+    // say), or before byokit's answer was written whole: no one will read the rest, so the provider call stops.
     response.once('close', () => {
-      if (!sent) aborted.abort();
+      if (!writing || !response.writableFinished) aborted.abort();
     });
     const answer = await byokit.handle({
       method: request.method ?? 'GET',
@@ -66,18 +66,16 @@ export function createNodeHandler<Request extends IncomingMessage = IncomingMess
       authenticate: () => authenticate(request),
       signal: aborted,
     });
-    if (answer === undefined) {
-      sent = true;
-      return false;
-    }
+    // Not byokit's to answer: nothing listens to its signal.
+    if (answer === undefined) return false;
     if (response.headersSent || response.writableEnded) {
       // The host answered meanwhile: its answer stands, byokit's is dropped unwritten (writing it would throw into
       // the host's error handler), and a stream is ended unread, recorded as aborted (the abort does it).
       aborted.abort();
       return true;
     }
+    writing = true;
     await send(response, answer);
-    sent = true;
     return true;
   };
 }
