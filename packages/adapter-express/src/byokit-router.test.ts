@@ -13,7 +13,7 @@ import {
   type Cancellation,
   type Principal,
 } from '@byokit/core';
-import { fakeProviderKey, startMockProviders } from '@byokit/core/testing';
+import { fakeProviderKey, startMockProviders, type MockProviders } from '@byokit/core/testing';
 import { byokitRouter } from './index.js';
 
 const alice: Principal = { userId: 'alice', isAdmin: false };
@@ -210,23 +210,29 @@ const gzipLikeCompression: RequestHandler = (request, response, next) => {
   next();
 };
 
+/** byokit on the mock providers, alice holding a personal Anthropic key. */
+async function byokitWithAliceKey(mock: MockProviders): Promise<Byokit> {
+  const byokit = await createByokit({
+    storage: memoryStorage(),
+    keyring: Keyring.from([{ id: 'k1', key: crypto.getRandomValues(new Uint8Array(32)) }]),
+    environment: {},
+    providers: Object.fromEntries(Object.entries(mock.baseUrls).map(([provider, baseUrl]) => [provider, { baseUrl }])),
+  });
+  await byokit.handle({
+    method: 'PATCH',
+    url: '/users/me/api-key',
+    headers: { 'content-type': 'application/json' },
+    body: { kind: 'parsed', value: { anthropic_api_key: fakeProviderKey('anthropic') } },
+    authenticate: () => alice,
+  });
+  return byokit;
+}
+
 describe('Express router: in a host that compresses its answers', () => {
   it("sends a streamed chat's first chunk long before its end, through the host's compression middleware", async () => {
     const mock = await startMockProviders({ chunkGapMs: 100 });
-    const byokit = await createByokit({
-      storage: memoryStorage(),
-      keyring: Keyring.from([{ id: 'k1', key: crypto.getRandomValues(new Uint8Array(32)) }]),
-      environment: {},
-      providers: Object.fromEntries(Object.entries(mock.baseUrls).map(([provider, baseUrl]) => [provider, { baseUrl }])),
-    });
+    const byokit = await byokitWithAliceKey(mock);
     try {
-      await byokit.handle({
-        method: 'PATCH',
-        url: '/users/me/api-key',
-        headers: { 'content-type': 'application/json' },
-        body: { kind: 'parsed', value: { anthropic_api_key: fakeProviderKey('anthropic') } },
-        authenticate: () => alice,
-      });
       const base = await start(byokit, { hostMiddleware: gzipLikeCompression });
       const started = performance.now();
       const response = await fetch(`${base}/v2/llm/chat/completions`, {
@@ -263,21 +269,9 @@ describe("Express router: a host that answers the request itself while byokit's 
   it("stops the provider call, records it as aborted, and leaves the host's answer and error handler alone", async () => {
     // The provider takes 600 ms to start answering; the host's timeout answers 503 at 100 ms.
     const mock = await startMockProviders({ answerDelayMs: 600, chunkGapMs: 50 });
-    const byokit = await createByokit({
-      storage: memoryStorage(),
-      keyring: Keyring.from([{ id: 'k1', key: crypto.getRandomValues(new Uint8Array(32)) }]),
-      environment: {},
-      providers: Object.fromEntries(Object.entries(mock.baseUrls).map(([provider, baseUrl]) => [provider, { baseUrl }])),
-    });
+    const byokit = await byokitWithAliceKey(mock);
     const hostErrors: string[] = [];
     try {
-      await byokit.handle({
-        method: 'PATCH',
-        url: '/users/me/api-key',
-        headers: { 'content-type': 'application/json' },
-        body: { kind: 'parsed', value: { anthropic_api_key: fakeProviderKey('anthropic') } },
-        authenticate: () => alice,
-      });
       const app = express();
       app.use((_request, response, next) => {
         const timer = setTimeout(() => void (response.headersSent || response.status(503).json({ host: 'timed out' })), 100);

@@ -1,11 +1,11 @@
 import { getEventListeners } from 'node:events';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createByokit, type Byokit } from '../byokit.js';
 import { ByokitError } from '../errors.js';
 import { RequestAbort } from '../http/request-abort.js';
-import { alice, testKeyring } from '../http/test-helpers.js';
+import { alice, processTroubleForEachTest, testKeyring } from '../http/test-helpers.js';
 import { fakeProviderKey } from '../keys/fake-keys.js';
 import type { Logger } from '../logging/logger.js';
 import type { Storage } from '../storage/storage.js';
@@ -77,21 +77,9 @@ afterAll(async () => {
   await new Promise((resolve) => provider.close(resolve));
 });
 
-/** The process's warnings and unhandled rejections while a test runs. */
-const warnings: string[] = [];
-const rejections: unknown[] = [];
-const onWarning = (warning: Error) => warnings.push(`${warning.name}: ${warning.message}`);
-const onRejection = (reason: unknown) => rejections.push(reason);
+const { warnings, rejections } = processTroubleForEachTest();
 beforeEach(() => {
   ending = answered;
-  warnings.length = 0;
-  rejections.length = 0;
-  process.on('warning', onWarning);
-  process.on('unhandledRejection', onRejection);
-});
-afterEach(() => {
-  process.off('warning', onWarning);
-  process.off('unhandledRejection', onRejection);
 });
 
 /** A request's abort as an adapter makes it, counting the listeners on it. */

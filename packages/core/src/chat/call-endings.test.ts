@@ -1,11 +1,11 @@
 import { getEventListeners } from 'node:events';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Pool, type Dispatcher } from 'undici';
 import { createByokit, type Byokit } from '../byokit.js';
 import { fakeProviderKey } from '../keys/fake-keys.js';
-import { alice, bob, mockProvidersForFile, testKeyring } from '../http/test-helpers.js';
+import { alice, bob, mockProvidersForFile, processTroubleForEachTest, testKeyring } from '../http/test-helpers.js';
 import { memoryStorage } from '../storage/memory-storage.js';
 
 const mock = mockProvidersForFile();
@@ -30,22 +30,7 @@ async function readAll(chunks: AsyncIterable<unknown>): Promise<number> {
   return count;
 }
 
-/** The process's warnings and unhandled rejections while a test runs. */
-const warnings: string[] = [];
-const rejections: unknown[] = [];
-const onWarning = (warning: Error) => warnings.push(`${warning.name}: ${warning.message}`);
-const onRejection = (reason: unknown) => rejections.push(reason);
-beforeEach(() => {
-  mock.setAnswerDelayMs(0);
-  warnings.length = 0;
-  rejections.length = 0;
-  process.on('warning', onWarning);
-  process.on('unhandledRejection', onRejection);
-});
-afterEach(() => {
-  process.off('warning', onWarning);
-  process.off('unhandledRejection', onRejection);
-});
+const { warnings, rejections } = processTroubleForEachTest();
 
 /** Lets warnings (emitted on the next tick) and rejections (reported after the microtasks) come in. */
 const settled = () => new Promise((resolve) => setTimeout(resolve, 10));

@@ -4,7 +4,7 @@ import { Keyring } from '../crypto/keyring.js';
 import { memoryStorage } from '../storage/memory-storage.js';
 import type { ByokitRequest, Principal } from './types.js';
 import type { Byokit } from '../byokit.js';
-import { afterAll, beforeAll, beforeEach } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach } from 'vitest';
 import { startMockProviders, type MockProviders } from '../testing/mock-providers.js';
 
 export const alice: Principal = { userId: 'user-alice', isAdmin: false };
@@ -34,6 +34,28 @@ export function mockProvidersForFile(): MockProviders {
       return Reflect.get(running, property);
     },
   });
+}
+
+/**
+ * The process's warnings (`MaxListenersExceededWarning`…) and unhandled rejections while each test of the file
+ * runs, emptied before each: what a call left behind that no assertion on its answer sees.
+ */
+export function processTroubleForEachTest(): { warnings: string[]; rejections: unknown[] } {
+  const warnings: string[] = [];
+  const rejections: unknown[] = [];
+  const onWarning = (warning: Error) => warnings.push(`${warning.name}: ${warning.message}`);
+  const onRejection = (reason: unknown) => rejections.push(reason);
+  beforeEach(() => {
+    warnings.length = 0;
+    rejections.length = 0;
+    process.on('warning', onWarning);
+    process.on('unhandledRejection', onRejection);
+  });
+  afterEach(() => {
+    process.off('warning', onWarning);
+    process.off('unhandledRejection', onRejection);
+  });
+  return { warnings, rejections };
 }
 
 /** A keyring of fresh random keys. */
