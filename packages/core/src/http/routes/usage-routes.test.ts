@@ -124,6 +124,30 @@ describe('GET /llm/usage/me', () => {
     }
   });
 
+  it('refuses a `from` or `to` in the last millisecond of 9999 finer than a millisecond (422), as it refuses 10000', async () => {
+    // Taken up to the next whole millisecond, such a time is 10000-01-01: past what every database's timestamp
+    // holds (PostgreSQL refused the query, a 5xx), and no time the answer could show in the contract's format.
+    const { byokit } = await withChats(0);
+    // `from` is read by the same schema; a `from` there needs a `to` past it, refused the same way.
+    for (const [query, ...paths] of [
+      ['from=2026-11-20&to=9999-12-31T23:59:59.9999Z', 'to'],
+      ['from=2026-11-20&to=9999-12-31T23:59:59.999999%2B00:00', 'to'],
+    ] as const) {
+      for (const url of [`/llm/usage/me?${query}`, `/admin/usage?${query}`]) {
+        const response = await call(byokit, 'GET', url, { principal: url.startsWith('/admin') ? admin : alice });
+        expect([url, response!.status, response!.json.error?.code, response!.json.error?.issues]).toEqual([
+          url,
+          422,
+          'validation_failed',
+          paths.map((path) => ({ path, message: 'A date from 1970 to 9999.' })),
+        ]);
+      }
+    }
+    // The last whole millisecond of 9999 is still taken.
+    const last = await call(byokit, 'GET', '/llm/usage/me?from=2026-11-20&to=9999-12-31T23:59:59.999Z', { principal: alice });
+    expect([last!.status, last!.json.to]).toEqual([200, '9999-12-31T23:59:59.999Z']);
+  });
+
   it("says to write an offset's + as %2B when it arrived as a space", async () => {
     const { byokit } = await withChats(0);
     const response = await call(byokit, 'GET', '/llm/usage/me?from=2026-11-01T00:00:00+05:00', { principal: alice });
