@@ -471,11 +471,32 @@ describe('schema and prefix names', () => {
     },
   );
 
+  // Before, such a URL was taken, and the first query failed with node-postgres's bare 'Invalid URL', naming no setting.
+  it.each(['postgres://app:pa#ss-secret@db/app', 'postgres://app:pa/ss-secret@db/app', 'postgres://app:pa?ss-secret@db/app'])(
+    'refuses the connection string %j, whose password holds a character a URL reserves, saying to percent-encode it, without echoing it',
+    (connectionString) => {
+      const error = (() => {
+        try {
+          postgresStorage({ connectionString });
+        } catch (caught) {
+          return caught;
+        }
+      })();
+      expect(error).toBeInstanceOf(TypeError);
+      expect((error as Error).message).toMatch(/^connectionString is not a URL node-postgres can read: percent-encode/);
+      expect((error as Error).message).not.toContain('ss-secret');
+    },
+  );
+
   it.each([
     'postgres://app:pw@db/app',
     'postgresql://db/app?sslmode=require',
     'socket:/var/run/postgresql?db=app',
     '/var/run/postgresql app',
+    // node-postgres reads these: the last @ ends the password, a space or a stray % is encoded for it.
+    'postgres://app:p@ss@db/app',
+    'postgres://app:pa ss%zz@db/app',
+    'postgres://app:pw@/app',
   ])('accepts the connection string %j without connecting', (connectionString) => {
     expect(() => postgresStorage({ connectionString })).not.toThrow();
   });

@@ -62,6 +62,13 @@ export function postgresStorage(options: PostgresStorageOptions): PostgresStorag
       }`,
     );
   }
+  // A password holding a character a URL reserves (# / ?) unencoded: node-postgres failed the first query with
+  // a bare 'Invalid URL', naming no setting (a start said only that). Refused here by name, and never echoed.
+  if (!readableUrl(options.connectionString)) {
+    throw new TypeError(
+      'connectionString is not a URL node-postgres can read: percent-encode any of # / ? : @ [ ] % in its user name and password (encodeURIComponent), e.g. postgres://app:p%23ss@db.internal:5432/app',
+    );
+  }
   const poolSize = options.poolSize ?? 10;
   // pg quietly reads 0 and NaN (an unset environment variable read as a number) as its default of 10, a
   // negative size as no connection ever, and Infinity as no limit: refused here instead, by name.
@@ -119,4 +126,17 @@ export async function embeddedPostgresStorage(options: EmbeddedStorageOptions = 
     await unlock();
     throw error;
   }
+}
+
+/**
+ * Whether node-postgres's parser (pg-connection-string's parse) can read `connectionString` as a URL: the same
+ * steps (a socket folder is no URL; spaces and stray % encoded; a URL with no host given a dummy one), so that
+ * nothing it reads is refused.
+ */
+function readableUrl(connectionString: string): boolean {
+  if (connectionString.startsWith('/')) return true;
+  const text = / |%[^a-f0-9]|%[a-f0-9][^a-f0-9]/i.test(connectionString)
+    ? encodeURI(connectionString).replace(/%25(\d\d)/g, '%$1')
+    : connectionString;
+  return [text, text.replace('@/', '@___DUMMY___/')].some((candidate) => URL.canParse(candidate, 'postgres://base'));
 }
