@@ -69,7 +69,7 @@ export function configFromEnvironment(environment: Record<string, string | undef
   return {
     port,
     // npm runs a workspace's script in the workspace folder; INIT_CWD is where `npm start` was typed.
-    dataDirectory: resolve(environment.INIT_CWD ?? '.', environment.BYOKIT_DATA_DIR ?? '.byokit'),
+    dataDirectory: resolve(environment.INIT_CWD ?? '.', environment.BYOKIT_DATA_DIR || '.byokit'),
     databaseUrl: environment.DATABASE_URL || undefined,
     databaseSchema: environment.DATABASE_SCHEMA || 'public',
     keyring: environment.BYOKIT_KEYRING || undefined,
