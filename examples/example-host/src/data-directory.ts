@@ -6,11 +6,27 @@ import { MIN_SECRET_BYTES } from './config.js';
 import type { Logger } from 'pino';
 
 /**
+ * Creates the data folder (mode 0700) unless it is there. A path that is a file, or a symlink to a folder since
+ * removed, is refused by name: Node's words for the failed mkdir ('EEXIST: file already exists') named no setting.
+ */
+export function makeDataDirectory(directory: string): void {
+  try {
+    mkdirSync(directory, { recursive: true, mode: 0o700 });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code !== 'EEXIST' && code !== 'ENOTDIR' && code !== 'ENOENT') throw error;
+    throw new Error(
+      `The data folder ${directory} (BYOKIT_DATA_DIR) is not a folder (a file, or a link to a folder no longer there) and cannot be made one (${code}). Set BYOKIT_DATA_DIR to a folder, or move what is at that path.`,
+    );
+  }
+}
+
+/**
  * A secret kept in the data folder: read it if it is there, else create it once with file mode 0600.
  * The library never generates a keyring; this example does, so that `npm start` needs no set-up.
  */
 function fileSecret(directory: string, name: string, create: () => string): { value: string; created: boolean } {
-  mkdirSync(directory, { recursive: true, mode: 0o700 });
+  makeDataDirectory(directory);
   const path = join(directory, name);
   try {
     return { value: readFileSync(path, 'utf8').trim(), created: false };

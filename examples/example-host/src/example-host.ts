@@ -14,7 +14,7 @@ import {
 import { startMockProviders, type MockProviders } from '@byokit/core/mock-providers';
 import { embeddedPostgresStorage, postgresStorage, type PostgresStorage } from '@byokit/storage-postgres';
 import type { ServerConfig } from './config.js';
-import { jwtSecret, keyringText } from './data-directory.js';
+import { jwtSecret, keyringText, makeDataDirectory } from './data-directory.js';
 import { ExampleRoutes, type RequestHeaders } from './example-routes.js';
 import { AccessTokens } from './tokens.js';
 import { UserDirectory } from './users.js';
@@ -168,7 +168,7 @@ function withRotationAdvice(error: unknown, config: ServerConfig, primaryId: str
  * ("has invalid permissions"); the example says how to fix it rather than change a folder's mode unasked.
  */
 function privateDataDirectory(directory: string): void {
-  mkdirSync(directory, { recursive: true, mode: 0o700 });
+  makeDataDirectory(directory);
   if (process.platform === 'win32') return;
   const mode = statSync(directory).mode & 0o777;
   if ((mode & 0o077) !== 0) {

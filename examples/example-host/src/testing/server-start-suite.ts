@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { chmodSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -288,6 +288,26 @@ export function describeServerStart(example: ExampleServer): void {
         expect((await logIn(port, 'admin@example.com', 'admin-password')).status).toBe(200);
       },
     );
+
+    // Before, these printed only Node's words for the failed mkdir ("EEXIST: file already exists, mkdir '…'", "ENOENT:
+    // no such file or directory, mkdir '…'" for a symlink to a folder since removed), naming no setting.
+    it.skipIf(process.platform === 'win32').each([
+      ['a file', (path: string) => writeFileSync(path, 'not a folder\n')],
+      ['a symlink to a folder that no longer exists', (path: string) => symlinkSync(`${path}-removed`, path)],
+    ])('refuses to start with a data folder that is %s, saying so and naming BYOKIT_DATA_DIR', async (_case, make) => {
+      const dataDirectory = join(mkdtempSync(join(tmpdir(), 'byokit-start-')), 'data');
+      make(dataDirectory);
+      const environments: Array<Record<string, string>> = [{}, { DATABASE_URL: 'postgres://byokit:s3cret-pass@127.0.0.1:1/byokit' }];
+      for (const environment of environments) {
+        const failure = await startServer(example.serverPath, { BYOKIT_DATA_DIR: dataDirectory, ...environment }).catch(
+          (error: { code: number; output: string }) => error,
+        );
+        expect(failure).toMatchObject({ code: 1 });
+        const lines = (failure as { output: string }).output.trim().split('\n');
+        expect(lines).toHaveLength(1);
+        expect(JSON.parse(lines[0]!).msg).toMatch(`The data folder ${dataDirectory} (BYOKIT_DATA_DIR) is not a folder`);
+      }
+    });
 
     // HS256 wants a key at least as long as its hash (RFC 7518 §3.2): a short one can be guessed offline.
     it('refuses to start with a SECRET_KEY shorter than 32 bytes, saying how to make one, before creating a database', async () => {
