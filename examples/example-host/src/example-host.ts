@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import {
@@ -180,8 +180,8 @@ function privateDataDirectory(directory: string): void {
 
 /** A real PostgreSQL when DATABASE_URL is set, else an embedded one in the data folder; migrated. */
 async function openStorage(config: ServerConfig): Promise<PostgresStorage> {
+  // Without DATABASE_URL the data folder was made private before the keyring was read (privateDataDirectory).
   if (!config.databaseUrl) {
-    mkdirSync(config.dataDirectory, { recursive: true, mode: 0o700 });
     return embeddedPostgresStorage({ dataDir: join(config.dataDirectory, 'pgdata'), schema: config.databaseSchema });
   }
   const storage = postgresStorage({ connectionString: config.databaseUrl, schema: config.databaseSchema });
