@@ -2,6 +2,7 @@ import { mkdir } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import type { PGlite } from '@electric-sql/pglite';
 import pg from 'pg';
+import { parse } from 'pg-connection-string';
 import { pgliteDatabase, poolDatabase } from './database.js';
 import { lockFolder } from './folder-lock.js';
 import { storageOn, type PostgresStorage } from './postgres-storage.js';
@@ -129,14 +130,14 @@ export async function embeddedPostgresStorage(options: EmbeddedStorageOptions = 
 }
 
 /**
- * Whether node-postgres's parser (pg-connection-string's parse) can read `connectionString` as a URL: the same
- * steps (a socket folder is no URL; spaces and stray % encoded; a URL with no host given a dummy one), so that
- * nothing it reads is refused.
+ * Whether node-postgres can read `connectionString`: it reads it with pg-connection-string's `parse`, asked here
+ * the same way, so that nothing it reads is refused and nothing it cannot read is taken.
  */
 function readableUrl(connectionString: string): boolean {
-  if (connectionString.startsWith('/')) return true;
-  const text = / |%[^a-f0-9]|%[a-f0-9][^a-f0-9]/i.test(connectionString)
-    ? encodeURI(connectionString).replace(/%25(\d\d)/g, '%$1')
-    : connectionString;
-  return [text, text.replace('@/', '@___DUMMY___/')].some((candidate) => URL.canParse(candidate, 'postgres://base'));
+  try {
+    parse(connectionString);
+    return true;
+  } catch {
+    return false;
+  }
 }
