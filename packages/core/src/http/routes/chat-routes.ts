@@ -18,10 +18,19 @@ export function callHeaders(keySource: string, ignored: readonly string[]): Reco
  * each chunk until it had enough to compress, the first with the last), nor buffered by a proxy (nginx's
  * `x-accel-buffering`).
  */
-export const STREAM_HEADERS: Readonly<Record<string, string>> = {
+const STREAM_HEADERS: Readonly<Record<string, string>> = {
   'cache-control': 'no-cache, no-transform',
   'x-accel-buffering': 'no',
 };
+
+/** A streamed answer (server-sent events) of either chat route: {@link callHeaders}, and {@link STREAM_HEADERS}. */
+export function streamedAnswer(keySource: string, ignored: readonly string[], stream: AsyncIterable<string>): RouteResult {
+  return {
+    contentType: 'text/event-stream; charset=utf-8',
+    headers: Object.assign(callHeaders(keySource, ignored), STREAM_HEADERS),
+    stream,
+  };
+}
 
 /** The headers {@link callHeaders} writes, as the OpenAPI document gives them on a chat's success. */
 export const CALL_HEADERS: Readonly<Record<string, RouteHeader>> = {
@@ -76,11 +85,7 @@ export function chatRoutes(chat: ChatService, logger: Logger): Route<any, any, a
       handle: async ({ principal, body, requestId, signal }): Promise<RouteResult> => {
         if (body.stream) {
           const { keySource, ignoredParameters, chunks } = await chat.stream(principal.userId, body, { signal, requestId });
-          return {
-            contentType: 'text/event-stream; charset=utf-8',
-            headers: { ...callHeaders(keySource, ignoredParameters), ...STREAM_HEADERS },
-            stream: serverSentChunks(chunks, { requestId, logger, signal }),
-          };
+          return streamedAnswer(keySource, ignoredParameters, serverSentChunks(chunks, { requestId, logger, signal }));
         }
         const { keySource, ignoredParameters, completion } = await chat.complete(principal.userId, body, { signal, requestId });
         return { headers: callHeaders(keySource, ignoredParameters), body: completion };

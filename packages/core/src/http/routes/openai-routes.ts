@@ -18,7 +18,7 @@ import {
 } from '../../openai-compatible/openai-schemas.js';
 import type { KeyResolver } from '../../resolve/key-resolver.js';
 import { defineRoute, type Route, type RouteResult } from '../route.js';
-import { CALL_HEADERS, CHAT_BODY_LIMIT_BYTES, CHAT_ERRORS, callHeaders, STREAM_HEADERS } from './chat-routes.js';
+import { CALL_HEADERS, CHAT_BODY_LIMIT_BYTES, CHAT_ERRORS, callHeaders, streamedAnswer } from './chat-routes.js';
 
 const modelNotFound = () =>
   new ByokitError('model_not_found', 'No model you can use has this name or id: list them with GET /openai/v1/models.');
@@ -65,11 +65,13 @@ export function openAIRoutes(chat: ChatService, models: ModelDirectory, resolver
             .stream(principal.userId, request, { signal, requestId })
             .catch(inTermsOfCaller);
           const includeUsage = body.stream_options?.include_usage === true;
-          return {
-            contentType: 'text/event-stream; charset=utf-8',
-            headers: { ...callHeaders(keySource, ignoredParameters), ...STREAM_HEADERS },
-            stream: serverSentChunks(toOpenAIChunks(chunks, includeUsage), { requestId, logger, signal, errorFormat: openAIErrorBody }),
-          };
+          const events = serverSentChunks(toOpenAIChunks(chunks, includeUsage), {
+            requestId,
+            logger,
+            signal,
+            errorFormat: openAIErrorBody,
+          });
+          return streamedAnswer(keySource, ignoredParameters, events);
         }
         const { keySource, ignoredParameters, completion } = await chat
           .complete(principal.userId, request, { signal, requestId })
