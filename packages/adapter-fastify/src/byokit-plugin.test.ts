@@ -53,17 +53,22 @@ describe('Fastify plugin: the user guide through Fastify', () => {
   });
 });
 
+/** Gives alice a personal Anthropic key, as the guide's user does before a chat. */
+async function saveAliceAnthropicKey(byokit: Byokit): Promise<void> {
+  await byokit.handle({
+    method: 'PATCH',
+    url: '/users/me/api-key',
+    headers: json,
+    body: { kind: 'parsed', value: { anthropic_api_key: fakeProviderKey('anthropic') } },
+    authenticate: () => ({ userId: 'alice', isAdmin: false }),
+  });
+}
+
 describe('Fastify plugin: streamed chat', () => {
   async function streamingHost() {
     const { byokit, mock } = await newByokit();
     const { base, logLines } = await startFastify(byokit);
-    await byokit.handle({
-      method: 'PATCH',
-      url: '/users/me/api-key',
-      headers: json,
-      body: { kind: 'parsed', value: { anthropic_api_key: fakeProviderKey('anthropic') } },
-      authenticate: () => ({ userId: 'alice', isAdmin: false }),
-    });
+    await saveAliceAnthropicKey(byokit);
     const body = JSON.stringify({ model_id: GUIDE_MODEL_ID, messages: [{ role: 'user', content: 'Hello!' }], stream: true });
     return { base, mock, body, logLines };
   }
@@ -274,13 +279,7 @@ describe("Fastify plugin: a host that answers the request itself while byokit's 
     const { byokit, mock } = await newByokit();
     // The provider takes 600 ms to start answering; the host's timeout answers 503 at 100 ms.
     mock.setAnswerDelayMs(600);
-    await byokit.handle({
-      method: 'PATCH',
-      url: '/users/me/api-key',
-      headers: json,
-      body: { kind: 'parsed', value: { anthropic_api_key: fakeProviderKey('anthropic') } },
-      authenticate: () => ({ userId: 'alice', isAdmin: false }),
-    });
+    await saveAliceAnthropicKey(byokit);
     const { base, logLines } = await startFastify(byokit, {
       setUp: (app) =>
         app.addHook('onRequest', async (_request, reply) => {
