@@ -1,3 +1,5 @@
 import { defineConfig } from 'vitest/config';
 
-export default defineConfig({ test: { include: ['src/**/*.test.ts'], testTimeout: 20_000 } });
+export default defineConfig({
+  test: { include: ['src/**/*.test.ts'], globalSetup: ['../../scripts/test-temporary-folder.ts'], testTimeout: 20_000 },
+});
