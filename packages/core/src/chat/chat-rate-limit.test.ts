@@ -64,6 +64,22 @@ describe('per-user rate limits', () => {
     expect(records.map((record) => record.status)).toEqual(['ok', 'ok']);
   });
 
+  it('lets exactly the limit through out of 100 simultaneous calls of one user, and answers the rest 429', async () => {
+    // 9 a minute: 60,000 / 9 ms is no whole number, and the ninth call was refused with Retry-After: 1.
+    const { byokit, storage, chat } = await setUp({ rateLimit: { requestsPerMinute: 9 } });
+    const answers = await Promise.all(Array.from({ length: 100 }, (_, index) => chat(alice, hello({ stream: index % 2 === 1 }))));
+    const statuses = answers.map((answer) => answer!.status);
+    expect(statuses.filter((status) => status === 200)).toHaveLength(9);
+    expect(statuses.filter((status) => status === 429)).toHaveLength(91);
+    // The wait is one interval (6.67 s), in whole seconds.
+    expect(new Set(answers.filter((answer) => answer!.status === 429).map((answer) => answer!.headers['retry-after']))).toEqual(
+      new Set(['7']),
+    );
+    expect(mock.requests).toHaveLength(9);
+    await byokit.close();
+    expect((await storage.listUsage({ limit: 200 })).records).toHaveLength(9);
+  });
+
   it('limits each user on their own: another user is not affected', async () => {
     const { chat } = await setUp({ rateLimit: { requestsPerMinute: 1 } });
     expect((await chat(alice))!.status).toBe(200);

@@ -21,6 +21,28 @@ describe('memoryRateLimiter (GCRA)', () => {
     expect(await limiter.take('alice')).toEqual({ allowed: false, retryAfterMs: 10_000 });
   });
 
+  it.each([0, 1_000_000, Date.UTC(2026, 10, 25, 12)])(
+    'lets exactly a burst through at once for every rate up to 600 a minute, clock at %d ms',
+    async (start) => {
+      // 60,000 / requestsPerMinute ms is seldom a whole number: the burst's last request must not be lost to rounding.
+      const wrong: string[] = [];
+      for (let requestsPerMinute = 1; requestsPerMinute <= 600; requestsPerMinute++) {
+        const { limiter, clock } = limiterAt({ requestsPerMinute }, start);
+        const decisions = await Promise.all(Array.from({ length: requestsPerMinute + 5 }, () => limiter.take('alice')));
+        const allowed = decisions.filter((decision) => decision.allowed).length;
+        if (allowed !== requestsPerMinute) wrong.push(`${requestsPerMinute} a minute: ${allowed} let through`);
+        // The refused are told the exact wait for the next one: one interval, rounded up to a millisecond.
+        const interval = Math.ceil(60_000 / requestsPerMinute);
+        if (!decisions.slice(requestsPerMinute).every((decision) => !decision.allowed && decision.retryAfterMs === interval)) {
+          wrong.push(`${requestsPerMinute} a minute: waits ${JSON.stringify(decisions.slice(requestsPerMinute, requestsPerMinute + 1))}`);
+        }
+        clock.ms += interval;
+        if (!(await limiter.take('alice')).allowed) wrong.push(`${requestsPerMinute} a minute: refused after the wait it gave`);
+      }
+      expect(wrong).toEqual([]);
+    },
+  );
+
   it('lets the next one through exactly when the wait it gave is over, and not a millisecond before', async () => {
     const { limiter, clock, takeMany } = limiterAt({ requestsPerMinute: 2 });
     await takeMany('alice', 2);

@@ -41,6 +41,11 @@ const ALLOWED: RateDecision = Object.freeze({ allowed: true });
  * A request at `now` is allowed when `max(TAT, now) + interval - burst × interval <= now`, and then moves the
  * TAT on by one interval; otherwise it is refused, counting nothing, with the exact wait until that holds.
  *
+ * The arithmetic is exact: time is counted in steps of 1/`requestsPerMinute` ms from the limiter's first call,
+ * so an interval is 60,000 steps whatever the rate. In milliseconds an interval is seldom a whole number
+ * (60,000 / 7), and a TAT made of added intervals drifted from `burst × interval` by a rounding error, which
+ * refused the last request of a burst at once (7 a minute let 6 through, the 7th told to retry in 1 ms).
+ *
  * Memory stays bounded. A user whose TAT has passed is the same as a user never seen, so the entry can go.
  * The map is kept in order of last admission and swept from its front up to the first entry still running;
  * since an admission never sets a TAT more than `burst × interval` ahead, every entry is gone at the latest
@@ -59,9 +64,12 @@ export function memoryRateLimiter(options: MemoryRateLimiterOptions): RateLimite
     throw new TypeError(`memoryRateLimiter: now must be a function returning milliseconds, got ${typeof options.now}`);
   }
   const now = options.now ?? Date.now;
-  const intervalMs = 60_000 / requestsPerMinute;
-  const toleranceMs = burst * intervalMs;
-  /** User id → theoretical arrival time (ms), in order of last admission. */
+  /** In steps of 1/requestsPerMinute ms: whole numbers, added and compared exactly (up to 2^53 steps). */
+  const interval = 60_000;
+  const tolerance = burst * interval;
+  /** The clock's first reading: steps are counted from there, so that they stay small whole numbers. */
+  let origin: number | undefined;
+  /** User id → theoretical arrival time (steps), in order of last admission. */
   const arrivals = new Map<string, number>();
 
   const sweep = (at: number) => {
@@ -74,12 +82,14 @@ export function memoryRateLimiter(options: MemoryRateLimiterOptions): RateLimite
   return {
     // Synchronous inside: one process's takes cannot interleave, so the read-compare-write is atomic.
     async take(userId) {
-      const at = now();
+      const ms = now();
+      origin ??= ms;
+      const at = (ms - origin) * requestsPerMinute;
       sweep(at);
       const tat = Math.max(arrivals.get(userId) ?? at, at);
-      const next = tat + intervalMs;
-      const allowedAt = next - toleranceMs;
-      if (at < allowedAt) return { allowed: false, retryAfterMs: Math.max(1, Math.ceil(allowedAt - at)) };
+      const next = tat + interval;
+      const allowedAt = next - tolerance;
+      if (at < allowedAt) return { allowed: false, retryAfterMs: Math.max(1, Math.ceil((allowedAt - at) / requestsPerMinute)) };
       if (!arrivals.delete(userId) && arrivals.size >= maxUsers) {
         const oldest = arrivals.keys().next().value;
         if (oldest !== undefined) arrivals.delete(oldest);
