@@ -158,6 +158,30 @@ describe('per-user rate limits', () => {
     expect(JSON.stringify(logger.error.mock.calls)).not.toContain(alice.userId);
   });
 
+  it.each<[string, unknown]>([
+    ['nothing', undefined],
+    ['null', null],
+    ['an empty object', {}],
+    ["allowed: 'no'", { allowed: 'no' }],
+  ])('lets the call through when the limiter answers %s rather than a decision, and logs it', async (_what, answer) => {
+    // A Redis script's nil, a `take` that forgot to return: before, every chat call was a 500 (a TypeError in code).
+    const logger = recordingLogger();
+    const limiter = { take: async () => answer } as unknown as RateLimiter;
+    const { byokit, chat } = await setUp({ rateLimit: limiter, logger });
+    const answered = await chat();
+    expect(answered!.status).toBe(200);
+    expect((await byokit.chat(alice, hello())).object).toBe('chat.completion');
+    expect(mock.requests).toHaveLength(2);
+    expect(logger.error).toHaveBeenCalledTimes(2);
+    expect(logger.error.mock.calls[0]).toEqual([
+      {
+        requestId: answered!.headers['x-request-id'],
+        error: 'TypeError: the rate limiter answered no decision: neither { allowed: true } nor { allowed: false, retryAfterMs }',
+      },
+      'rate limiter failed: the call was let through',
+    ]);
+  });
+
   it('lets the call through when the limiter does not answer within a second, and logs it', async () => {
     const logger = recordingLogger();
     // A shared store that hangs: take() never settles.

@@ -13,8 +13,8 @@ export const RATE_LIMITER_TIMEOUT_MS = 1_000;
  * Holds chat calls to the host's per-user rate (the `rateLimit` option): one `take` per call, before anything
  * that costs; a refusal is `429 rate_limited` with `Retry-After`. Without a limiter every call passes.
  *
- * A limiter that fails (a shared store down, or no answer within {@link RATE_LIMITER_TIMEOUT_MS}) lets the call
- * through, and the failure is logged:
+ * A limiter that fails (a shared store down, no answer within {@link RATE_LIMITER_TIMEOUT_MS}, or an answer that
+ * is no decision) lets the call through, and the failure is logged:
  * rate limits protect capacity, and refusing every call while the store is away would turn its outage into
  * ours. Budgets protect money, and fail closed instead (BudgetGuard: storage down, no call).
  */
@@ -29,7 +29,7 @@ export class RateLimitGuard {
     if (!this.limiter) return;
     let decision: RateDecision;
     try {
-      decision = await withinTimeout(this.limiter.take(userId), RATE_LIMITER_TIMEOUT_MS);
+      decision = decided(await withinTimeout(this.limiter.take(userId), RATE_LIMITER_TIMEOUT_MS));
     } catch (error) {
       // No user id in the log line: the request id finds the call, and the error text is cleaned of it.
       this.logger.error({ requestId, error: describe(error, userId) }, 'rate limiter failed: the call was let through');
@@ -39,6 +39,16 @@ export class RateLimitGuard {
     const seconds = retryAfterSeconds(decision.retryAfterMs);
     throw new ByokitError('rate_limited', `Too many requests: try again in ${seconds} s.`, { retryAfterSeconds: seconds });
   }
+}
+
+/**
+ * The limiter's answer when it is a decision. Anything else (a Redis script's nil, a `take` that forgot to return,
+ * `allowed` neither true nor false) is the limiter failing, and fails open like any other failure.
+ */
+function decided(answer: unknown): RateDecision {
+  const allowed = typeof answer === 'object' && answer !== null ? (answer as { allowed?: unknown }).allowed : undefined;
+  if (allowed === true || allowed === false) return answer as RateDecision;
+  throw new TypeError('the rate limiter answered no decision: neither { allowed: true } nor { allowed: false, retryAfterMs }');
 }
 
 /** The promise's outcome, or a rejection once `timeoutMs` has passed without one. */
