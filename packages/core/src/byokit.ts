@@ -184,6 +184,7 @@ export async function createByokit(options: ByokitOptions): Promise<Byokit> {
   const catalogTtlMs = wholeNumberOption('catalogTtlMs', options.catalogTtlMs ?? 30_000, 0);
   const logger = options.logger ?? silentLogger;
   const now = options.now ?? (() => new Date());
+  const rateLimiter = rateLimiterOf(options.rateLimit, now);
   const keyring = 'loadKeyring' in options.keyring ? await options.keyring.loadKeyring() : options.keyring;
   await assertKeyringOpensStorage(keyring, options.storage);
 
@@ -198,7 +199,7 @@ export async function createByokit(options: ByokitOptions): Promise<Byokit> {
   const models = await ModelDirectory.load(options.storage, catalogTtlMs, () => now().getTime());
   const meter = new UsageMeter(options.storage, logger, now, options.onUsage);
   const budgets = new BudgetGuard(options.storage, now);
-  const rateLimits = new RateLimitGuard(rateLimiterOf(options.rateLimit, now), logger);
+  const rateLimits = new RateLimitGuard(rateLimiter, logger);
   const retired = new RetiredModelWarnings(logger, now);
   const chat = new ChatService(models, resolver, clients, PROVIDER_LIMITS, now, meter, budgets, rateLimits, retired);
   const usage = new UsageService(options.storage, now);
@@ -342,9 +343,18 @@ function assertRequiredOptions(options: ByokitOptions | undefined): void {
 const whatWasPassed = (value: unknown) =>
   value === null ? 'null' : typeof value === 'object' ? 'an object that is not one' : typeof value;
 
-/** The host's limiter as is, or an in-memory one on byokit's clock for the plain settings. */
+/**
+ * The host's limiter as is, or an in-memory one on byokit's clock for the plain settings.
+ *
+ * @throws TypeError when the option is neither (`rateLimit: 60` read from the environment, or null).
+ */
 function rateLimiterOf(option: ByokitOptions['rateLimit'], now: () => Date): RateLimiter | undefined {
   if (option === undefined) return undefined;
+  if (typeof option !== 'object' || option === null) {
+    throw new TypeError(
+      `createByokit: \`rateLimit\` must be { requestsPerMinute, burst? } or a RateLimiter (an object with take(userId)); got ${whatWasPassed(option)}`,
+    );
+  }
   if ('take' in option && typeof option.take === 'function') return option;
   const { requestsPerMinute, burst } = option as { requestsPerMinute: number; burst?: number };
   return memoryRateLimiter({ requestsPerMinute, ...(burst !== undefined && { burst }), now: () => now().getTime() });

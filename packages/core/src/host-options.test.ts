@@ -56,6 +56,16 @@ describe('createByokit', () => {
       { storage: memoryStorage(), keyring: {} },
       'createByokit: `keyring` is required: keyringFromEnv() reads it from BYOKIT_KEYRING, or pass a KeyProvider; got an object that is not one',
     ],
+    [
+      'a rate limit given as a bare number',
+      { keyring: testKeyring(), storage: memoryStorage(), environment: {}, rateLimit: 60 },
+      'createByokit: `rateLimit` must be { requestsPerMinute, burst? } or a RateLimiter (an object with take(userId)); got number',
+    ],
+    [
+      'a rate limit of null',
+      { keyring: testKeyring(), storage: memoryStorage(), environment: {}, rateLimit: null },
+      'createByokit: `rateLimit` must be { requestsPerMinute, burst? } or a RateLimiter (an object with take(userId)); got null',
+    ],
     ['no options at all', undefined, 'createByokit: options are required: { storage, keyring }'],
   ])('refuses to start with %s, saying what to pass', async (_what, options, message) => {
     await expect(createByokit(options as ByokitOptions)).rejects.toThrow(new TypeError(message));
