@@ -43,6 +43,32 @@ describe('memoryRateLimiter (GCRA)', () => {
     },
   );
 
+  it('counts a clock in fractions of a millisecond (performance.now) as exactly as a whole one', async () => {
+    // 1,234.567 + 60,000 − 60,000 is 1,234.5670000000027 in floating point: a new user's first call was refused.
+    const wrong: string[] = [];
+    for (let requestsPerMinute = 1; requestsPerMinute <= 600; requestsPerMinute++) {
+      const { limiter, clock } = limiterAt({ requestsPerMinute }, 0.25);
+      await limiter.take('bob');
+      clock.ms = 1_234.567;
+      const decisions = await Promise.all(Array.from({ length: requestsPerMinute + 1 }, () => limiter.take('alice')));
+      const allowed = decisions.filter((decision) => decision.allowed).length;
+      if (allowed !== requestsPerMinute) wrong.push(`${requestsPerMinute} a minute: ${allowed} let through`);
+      const refused = decisions[requestsPerMinute]!;
+      clock.ms += refused.allowed ? 0 : refused.retryAfterMs;
+      if (!(await limiter.take('alice')).allowed) wrong.push(`${requestsPerMinute} a minute: refused after the wait it gave`);
+    }
+    expect(wrong).toEqual([]);
+  });
+
+  it('keeps limiting after a clock that once read NaN (an invalid Date)', async () => {
+    const { limiter, clock, takeMany } = limiterAt({ requestsPerMinute: 2 });
+    const start = clock.ms;
+    clock.ms = Number.NaN;
+    await limiter.take('bob');
+    clock.ms = start;
+    expect((await takeMany('alice', 3)).map((decision) => decision.allowed)).toEqual([true, true, false]);
+  });
+
   it('lets the next one through exactly when the wait it gave is over, and not a millisecond before', async () => {
     const { limiter, clock, takeMany } = limiterAt({ requestsPerMinute: 2 });
     await takeMany('alice', 2);

@@ -26,7 +26,7 @@ export interface MemoryRateLimiterOptions {
   requestsPerMinute: number;
   /** How many requests may come at once after a quiet spell. Default `requestsPerMinute`: a minute's worth. */
   burst?: number;
-  /** The clock in milliseconds, for tests. Default `Date.now`. */
+  /** The clock in milliseconds, for tests. Default `Date.now`. Fractions (`performance.now`) are dropped. */
   now?: () => number;
   /** The most users tracked at once; when full, the one least recently let through is forgotten. Default 100,000. */
   maxUsers?: number;
@@ -41,10 +41,11 @@ const ALLOWED: RateDecision = Object.freeze({ allowed: true });
  * A request at `now` is allowed when `max(TAT, now) + interval - burst × interval <= now`, and then moves the
  * TAT on by one interval; otherwise it is refused, counting nothing, with the exact wait until that holds.
  *
- * The arithmetic is exact: time is counted in steps of 1/`requestsPerMinute` ms from the limiter's first call,
- * so an interval is 60,000 steps whatever the rate. In milliseconds an interval is seldom a whole number
- * (60,000 / 7), and a TAT made of added intervals drifted from `burst × interval` by a rounding error, which
- * refused the last request of a burst at once (7 a minute let 6 through, the 7th told to retry in 1 ms).
+ * The arithmetic is exact: time is read in whole milliseconds and counted in steps of 1/`requestsPerMinute` ms
+ * from the limiter's first call, so an interval is 60,000 steps whatever the rate. In milliseconds an interval
+ * is seldom a whole number (60,000 / 7), and a TAT made of added intervals drifted from `burst × interval` by a
+ * rounding error, which refused the last request of a burst at once (7 a minute let 6 through, the 7th told to
+ * retry in 1 ms); a clock's fractions did the same to a new user's first call.
  *
  * Memory stays bounded. A user whose TAT has passed is the same as a user never seen, so the entry can go.
  * The map is kept in order of last admission and swept from its front up to the first entry still running;
@@ -82,9 +83,11 @@ export function memoryRateLimiter(options: MemoryRateLimiterOptions): RateLimite
   return {
     // Synchronous inside: one process's takes cannot interleave, so the read-compare-write is atomic.
     async take(userId) {
-      const ms = now();
-      origin ??= ms;
-      const at = (ms - origin) * requestsPerMinute;
+      // Whole milliseconds: with a clock's fractions, an interval added and taken off again is not the same number.
+      const ms = Math.floor(now());
+      // Never a NaN origin (an invalid Date): it would make every later reading NaN, and NaN is never refused.
+      if (origin === undefined && Number.isFinite(ms)) origin = ms;
+      const at = (ms - (origin ?? ms)) * requestsPerMinute;
       sweep(at);
       const tat = Math.max(arrivals.get(userId) ?? at, at);
       const next = tat + interval;
