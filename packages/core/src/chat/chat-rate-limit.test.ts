@@ -137,6 +137,15 @@ describe('per-user rate limits', () => {
     expect(holdBudget).toHaveBeenCalledTimes(1);
   });
 
+  it("answers a host limiter's absurd wait with a Retry-After of digits, as HTTP defines it", async () => {
+    // 1e24 ms was `Retry-After: 1e+21` ("try again in 1e+21 s."): no delay-seconds a client can read.
+    const { chat } = await setUp({ rateLimit: { take: async () => ({ allowed: false, retryAfterMs: 1e24 }) } });
+    const refused = await chat();
+    expect(refused!.status).toBe(429);
+    expect(refused!.headers['retry-after']).toBe('999999999999');
+    expect(refused!.json.error.message).toBe('Too many requests: try again in 999999999999 s.');
+  });
+
   it('lets the call through when the limiter fails, and logs the failure without the user id', async () => {
     const logger = recordingLogger();
     const limiter: RateLimiter = {

@@ -60,10 +60,16 @@ function withinTimeout<T>(promise: Promise<T>, timeoutMs: number): Promise<T> {
   return Promise.race([promise, timedOut]).finally(() => clearTimeout(timer));
 }
 
-/** Whole seconds, rounded up, at least 1 (a custom limiter's odd value included): `Retry-After: 0` invites a hot loop. */
+/** The longest wait said: 12 digits, as a provider's (provider-http.ts). From 10^21 on, String() writes `1e+21`. */
+const MAX_RETRY_AFTER_SECONDS = 999_999_999_999;
+
+/**
+ * Whole seconds, rounded up, at least 1 (a custom limiter's odd value included): `Retry-After: 0` invites a hot
+ * loop. At most {@link MAX_RETRY_AFTER_SECONDS}, so that the header stays digits.
+ */
 function retryAfterSeconds(milliseconds: number): number {
   const seconds = Math.ceil(milliseconds / 1000);
-  return Number.isFinite(seconds) && seconds >= 1 ? seconds : 1;
+  return Number.isFinite(seconds) && seconds >= 1 ? Math.min(seconds, MAX_RETRY_AFTER_SECONDS) : 1;
 }
 
 function describe(error: unknown, userId: string): string {
