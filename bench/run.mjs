@@ -3,10 +3,12 @@
 import { runChat } from './chat/index.mjs';
 import { runKeyPath } from './key-path.mjs';
 import { runMetering } from './metering.mjs';
+import { runRateLimiter } from './rate-limiter.mjs';
 import { runStoragePostgres } from './storage-postgres.mjs';
 
 console.log(`byokit bench: node ${process.version}, ${new Date().toISOString()}`);
 const keyPath = await runKeyPath();
+await runRateLimiter();
 await runStoragePostgres();
 await runChat({ keyResolutionMicros: keyPath.cachedMicros });
 await runMetering();

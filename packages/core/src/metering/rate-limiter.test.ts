@@ -131,21 +131,15 @@ describe('memoryRateLimiter (GCRA)', () => {
     expect(await limiter.take('b')).toEqual({ allowed: true });
   });
 
-  it('stays as quick per call once full: more users within a minute than maxUsers cost no more than the first ones', async () => {
-    // Forgetting the least recently admitted user was a Map's first key: after each delete, V8 walks past every
-    // deleted entry before it, so with a full map each call cost more than the last (100,000 users: 0.2 ms a call).
-    const { limiter } = limiterAt({ requestsPerMinute: 60, maxUsers: 50_000 });
-    const timed = async (prefix: string, count: number) => {
-      const started = performance.now();
-      for (let index = 0; index < count; index++) await limiter.take(`${prefix}-${index}`);
-      return (performance.now() - started) / count;
-    };
-    const filling = await timed('first', 50_000);
-    const full = await timed('next', 150_000);
-    expect(full).toBeLessThan(filling * 10);
-    // Still bounded and still right: the last 50,000 are held, those before them forgotten.
-    expect((await limiter.take('next-149999')).allowed).toBe(true);
-    expect((await limiter.take('first-0')).allowed).toBe(true);
+  it('forgets the least recently admitted users once more users come within a minute than maxUsers', async () => {
+    // Its cost per call with the map full is measured in npm run bench (bench/rate-limiter.mjs), not here.
+    const { limiter } = limiterAt({ requestsPerMinute: 1, maxUsers: 1_000 });
+    for (let index = 0; index < 3_000; index++) expect(await limiter.take(`user-${index}`)).toEqual({ allowed: true });
+    // The last 1,000 are still held to the rate; those before them were forgotten and start afresh.
+    expect((await limiter.take('user-2999')).allowed).toBe(false);
+    expect((await limiter.take('user-2000')).allowed).toBe(false);
+    expect((await limiter.take('user-1999')).allowed).toBe(true);
+    expect((await limiter.take('user-0')).allowed).toBe(true);
   });
 
   it('sweeping out refilled users never forgets one still held to the rate', async () => {
