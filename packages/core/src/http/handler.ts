@@ -17,7 +17,8 @@ export type RequestHandler = (request: ByokitRequest) => Promise<ByokitResponse 
 
 /**
  * The /v2 contract as one framework-free function. Order of checks: route → principal (401) → role
- * (403) → body (415, 413, 400; 422 for one sent to a route that takes none) → schemas (422) → the route.
+ * (403) → path parameters (422) → body (415, 413, 400; 422 for one sent to a route that takes none) → body, then
+ * query, schemas (422) → the route.
  * Every answer, success or error, carries `x-request-id`; every error is mapped to the contract's shape
  * here, once, for all adapters.
  */
