@@ -33,7 +33,7 @@ import type { OpenApiOptions } from './http/openapi.js';
 import { ModelDirectory } from './models/model-directory.js';
 import { PROVIDER_LIMITS, createProviderClients, type ProvidersSettings } from './providers/provider-clients.js';
 import { resealKeys, type RotationOptions, type RotationProgress } from './vault/reseal-keys.js';
-import { wholeNumberOption } from './whole-number-option.js';
+import { isPlainObject, kindOfOption, wholeNumberOption } from './whole-number-option.js';
 import { Lifecycle } from './lifecycle.js';
 import type { Route } from './http/route.js';
 
@@ -179,6 +179,7 @@ export interface Byokit {
 export async function createByokit(options: ByokitOptions): Promise<Byokit> {
   assertRequiredOptions(options);
   // Checked before anything starts: a typo fails here, naming the option (whole-number-option.ts).
+  assertObjectOptions(options);
   const keyCacheTtlMs = wholeNumberOption('keyCache.ttlMs', options.keyCache?.ttlMs ?? 10_000, 0);
   const keyCacheEntries = wholeNumberOption('keyCache.maxEntries', options.keyCache?.maxEntries ?? 10_000, 1);
   const catalogTtlMs = wholeNumberOption('catalogTtlMs', options.catalogTtlMs ?? 30_000, 0);
@@ -335,6 +336,22 @@ function assertRequiredOptions(options: ByokitOptions | undefined): void {
   if (!usable) {
     throw new TypeError(
       `createByokit: \`keyring\` is required: keyringFromEnv() reads it from BYOKIT_KEYRING, or pass a KeyProvider; got ${whatWasPassed(keyring)}`,
+    );
+  }
+}
+
+/**
+ * The options given as objects, each an object: `keyCache: 30_000` (meant as its lifetime) started with the default
+ * one, and `rateLimit: 60` failed as "Cannot use 'in' operator to search for 'take' in 60", naming no option.
+ */
+function assertObjectOptions(options: ByokitOptions): void {
+  if (options.keyCache !== undefined && !isPlainObject(options.keyCache)) {
+    throw new TypeError(`keyCache must be { ttlMs?, maxEntries? }, got ${kindOfOption(options.keyCache)}`);
+  }
+  const rateLimit: unknown = options.rateLimit;
+  if (rateLimit !== undefined && (typeof rateLimit !== 'object' || rateLimit === null || Array.isArray(rateLimit))) {
+    throw new TypeError(
+      `rateLimit must be { requestsPerMinute, burst? } or a RateLimiter (an object with take()), got ${kindOfOption(rateLimit)}`,
     );
   }
 }

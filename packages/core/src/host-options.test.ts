@@ -26,6 +26,26 @@ describe('createByokit', () => {
       { rateLimit: { requestsPerMinute: Number.NaN } },
       'memoryRateLimiter: requestsPerMinute must be a whole number from 1 up, got NaN',
     ],
+    [
+      'a rate given as a bare number',
+      { rateLimit: 60 as unknown as ByokitOptions['rateLimit'] },
+      'rateLimit must be { requestsPerMinute, burst? } or a RateLimiter (an object with take()), got a number',
+    ],
+    [
+      'no rate at all',
+      { rateLimit: null as unknown as ByokitOptions['rateLimit'] },
+      'rateLimit must be { requestsPerMinute, burst? } or a RateLimiter (an object with take()), got null',
+    ],
+    [
+      'a key cache lifetime given as a bare number',
+      { keyCache: 30_000 as unknown as ByokitOptions['keyCache'] },
+      'keyCache must be { ttlMs?, maxEntries? }, got a number',
+    ],
+    [
+      'provider headers given as one string',
+      { providers: { openai: { headers: 'x-gateway: secret-token' as unknown as Record<string, string> } } },
+      'openai headers must be an object of header names and string values, got a string',
+    ],
   ])('refuses to start on %s, naming the option', async (_what, options, message) => {
     await expect(start(options)).rejects.toThrow(new TypeError(message));
   });

@@ -12,3 +12,21 @@ export function wholeNumberOption(name: string, value: unknown, min: number, max
   }
   return value;
 }
+
+/**
+ * What a host passed, in a few words, for an option's error message: never the value itself, which may hold a
+ * secret (a gateway's token in a provider's `headers`).
+ */
+export function kindOfOption(value: unknown): string {
+  if (value === null || value === undefined) return String(value);
+  if (Array.isArray(value)) return 'an array';
+  if (typeof value === 'object') return isPlainObject(value) ? 'an object' : 'an object that is not a plain one';
+  return `a ${typeof value}`;
+}
+
+/** An object literal (or one made with `Object.create(null)`), as opposed to a class instance, an array or a Map. */
+export function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== 'object' || value === null) return false;
+  const prototype: unknown = Object.getPrototypeOf(value);
+  return prototype === Object.prototype || prototype === null;
+}

@@ -71,6 +71,16 @@ describe("a provider's settings", () => {
     );
   });
 
+  it.each([
+    ['a string', 'x-gateway: secret-token', 'a string'],
+    ['null', null, 'null'],
+    ['an array', ['x-gateway', 'secret-token'], 'an array'],
+    ['a Map', new Map([['x-gateway', 'secret-token']]), 'an object that is not a plain one'],
+  ])('refuse static headers given as %s, which were sent as headers named 0, 1, 2… or dropped without a word', (_what, headers, got) => {
+    const make = () => anthropicClient({ baseUrl: 'https://api.anthropic.com', headers: headers as unknown as Record<string, string> });
+    expect(make).toThrow(new TypeError(`anthropic headers must be an object of header names and string values, got ${got}`));
+  });
+
   it('take the edges of each range', () => {
     expect(() => anthropicClient({ baseUrl: 'https://api.anthropic.com', timeoutMs: 1, retries: 0 })).not.toThrow();
     expect(() => anthropicClient({ baseUrl: 'https://api.anthropic.com', timeoutMs: 2 ** 31 - 1, retries: 10 })).not.toThrow();
