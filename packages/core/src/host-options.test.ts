@@ -27,6 +27,16 @@ describe('createByokit', () => {
       'memoryRateLimiter: requestsPerMinute must be a whole number from 1 up, got NaN',
     ],
     [
+      'a timeout read from the environment as text',
+      { providers: { anthropic: { timeoutMs: '1000' as unknown as number } } },
+      'anthropic timeoutMs must be a whole number from 1 to 2147483647, got a string',
+    ],
+    [
+      'a catalog lifetime given as text',
+      { catalogTtlMs: '30000' as unknown as number },
+      'catalogTtlMs must be a whole number from 0 up, got a string',
+    ],
+    [
       'a rate given as a bare number',
       { rateLimit: 60 as unknown as ByokitOptions['rateLimit'] },
       'rateLimit must be { requestsPerMinute, burst? } or a RateLimiter (an object with take()), got a number',

@@ -8,7 +8,8 @@
 export function wholeNumberOption(name: string, value: unknown, min: number, max = Number.MAX_SAFE_INTEGER): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
     const range = max === Number.MAX_SAFE_INTEGER ? `from ${min} up` : `from ${min} to ${max}`;
-    throw new TypeError(`${name} must be a whole number ${range}, got ${String(value)}`);
+    // A number is shown as it is (NaN, -1, 1.5); anything else by its kind: a string '1000' shown as 1000 read as in range.
+    throw new TypeError(`${name} must be a whole number ${range}, got ${typeof value === 'number' ? String(value) : kindOfOption(value)}`);
   }
   return value;
 }

@@ -455,6 +455,16 @@ describe('schema and prefix names', () => {
     },
   );
 
+  it('says a pool size or statement timeout read from the environment as text is text, rather than "got 5" for "5"', () => {
+    const connectionString = 'postgres://nobody@127.0.0.1:1/none';
+    expect(() => postgresStorage({ connectionString, poolSize: '5' as unknown as number })).toThrow(
+      new TypeError('poolSize must be a whole number from 1 up, got a string'),
+    );
+    expect(() => postgresStorage({ connectionString, statementTimeoutMs: '5000' as unknown as number })).toThrow(
+      /^statementTimeoutMs must be a whole number from 1 to \d+, got a string$/,
+    );
+  });
+
   it.each(['host=db.internal user=app password=hunter2-secret dbname=app', 'db.internal:5432/app', '', undefined])(
     'refuses the connection string %j (node-postgres reads text that is no URL as a path on a host named "base", and none as localhost), without echoing it',
     (connectionString) => {

@@ -73,11 +73,10 @@ export function postgresStorage(options: PostgresStorageOptions): PostgresStorag
   const poolSize = options.poolSize ?? 10;
   // pg quietly reads 0 and NaN (an unset environment variable read as a number) as its default of 10, a
   // negative size as no connection ever, and Infinity as no limit: refused here instead, by name.
-  if (!Number.isInteger(poolSize) || poolSize < 1)
-    throw new TypeError(`poolSize must be a whole number from 1 up, got ${String(poolSize)}`);
+  if (!Number.isInteger(poolSize) || poolSize < 1) throw new TypeError(`poolSize must be a whole number from 1 up, got ${shown(poolSize)}`);
   const statementTimeoutMs = options.statementTimeoutMs ?? 10_000;
   if (!Number.isInteger(statementTimeoutMs) || statementTimeoutMs < 1 || statementTimeoutMs > MAX_TIMEOUT_MS)
-    throw new TypeError(`statementTimeoutMs must be a whole number from 1 to ${MAX_TIMEOUT_MS}, got ${String(statementTimeoutMs)}`);
+    throw new TypeError(`statementTimeoutMs must be a whole number from 1 to ${MAX_TIMEOUT_MS}, got ${shown(statementTimeoutMs)}`);
   const pool = new pg.Pool({
     connectionString: options.connectionString,
     max: poolSize,
@@ -140,4 +139,11 @@ function readableUrl(connectionString: string): boolean {
   } catch {
     return false;
   }
+}
+
+/** A number option's bad value for its message: a number as it is, anything else by its kind ('5' shown as 5 read as valid). */
+function shown(value: unknown): string {
+  if (typeof value === 'number') return String(value);
+  if (value === null || value === undefined) return String(value);
+  return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
 }

@@ -165,7 +165,10 @@ describe('memoryRateLimiter (GCRA)', () => {
     [{ requestsPerMinute: -5 }, 'memoryRateLimiter: requestsPerMinute must be a whole number from 1 up, got -5'],
     [{ requestsPerMinute: 1.5 }, 'memoryRateLimiter: requestsPerMinute must be a whole number from 1 up, got 1.5'],
     [{ requestsPerMinute: Number.NaN }, 'memoryRateLimiter: requestsPerMinute must be a whole number from 1 up, got NaN'],
-    [{ requestsPerMinute: '10' as unknown as number }, 'memoryRateLimiter: requestsPerMinute must be a whole number from 1 up, got 10'],
+    [
+      { requestsPerMinute: '10' as unknown as number },
+      'memoryRateLimiter: requestsPerMinute must be a whole number from 1 up, got a string',
+    ],
     [{ requestsPerMinute: 10, burst: 0 }, 'memoryRateLimiter: burst must be a whole number from 1 up, got 0'],
     [{ requestsPerMinute: 10, maxUsers: Infinity }, 'memoryRateLimiter: maxUsers must be a whole number from 1 up, got Infinity'],
     [
