@@ -81,6 +81,15 @@ describe("a provider's settings", () => {
     expect(make).toThrow(new TypeError(`anthropic headers must be an object of header names and string values, got ${got}`));
   });
 
+  it.each([
+    ['empty (an unset variable read as "")', '', 'an empty string'],
+    ['without its scheme', 'api.anthropic.com', 'text that is not a URL'],
+    ['a number', 5, 'a number'],
+  ])('refuse a base URL %s, naming the option and never quoting it', (_what, baseUrl, got) => {
+    const make = () => anthropicClient({ baseUrl: baseUrl as string });
+    expect(make).toThrow(new TypeError(`anthropic baseUrl must be an http(s) URL; got ${got}`));
+  });
+
   it('take the edges of each range', () => {
     expect(() => anthropicClient({ baseUrl: 'https://api.anthropic.com', timeoutMs: 1, retries: 0 })).not.toThrow();
     expect(() => anthropicClient({ baseUrl: 'https://api.anthropic.com', timeoutMs: 2 ** 31 - 1, retries: 10 })).not.toThrow();

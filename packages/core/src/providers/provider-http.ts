@@ -103,7 +103,7 @@ export class ProviderHttp {
     settings: ProviderSettings,
     private readonly readError: UpstreamErrorReader,
   ) {
-    const base = new URL(settings.baseUrl);
+    const base = baseUrlOf(provider, settings.baseUrl);
     if (base.protocol !== 'https:' && base.protocol !== 'http:')
       throw new TypeError(`${provider} baseUrl must be http(s): ${base.protocol}`);
     this.#origin = base.origin;
@@ -344,6 +344,16 @@ function pause(attempt: number, signal?: Cancellation): Promise<void> {
     }
     if (signal) stopListening = onAbort(signal, done);
   });
+}
+
+/**
+ * The host's base URL, read where the client is made. URL's own error ("Invalid URL") named no option: an unset
+ * variable read as "" failed the start-up so. Never quoted: a gateway's URL may carry a credential.
+ */
+function baseUrlOf(provider: Provider, baseUrl: unknown): URL {
+  const got = typeof baseUrl !== 'string' ? kindOfOption(baseUrl) : baseUrl === '' ? 'an empty string' : 'text that is not a URL';
+  if (typeof baseUrl !== 'string' || !URL.canParse(baseUrl)) throw new TypeError(`${provider} baseUrl must be an http(s) URL; got ${got}`);
+  return new URL(baseUrl);
 }
 
 /**
