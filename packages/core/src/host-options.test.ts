@@ -56,6 +56,21 @@ describe('createByokit', () => {
       { providers: { openai: { headers: 'x-gateway: secret-token' as unknown as Record<string, string> } } },
       'openai headers must be an object of header names and string values, got a string',
     ],
+    [
+      'a base URL spelt as the openai client spells it (baseURL), which left calls on the public API',
+      { providers: { openai: { baseURL: 'https://gateway.internal/v1' } as unknown as { baseUrl: string } } },
+      'providers.openai has no setting baseURL: it takes baseUrl, timeoutMs, retries, headers, dispatcher',
+    ],
+    [
+      'settings for a provider byokit does not know (a typo)',
+      { providers: { antropic: { baseUrl: 'https://gateway.internal' } } as unknown as ByokitOptions['providers'] },
+      'providers has no provider antropic: it takes anthropic, openai, google',
+    ],
+    [
+      "a provider's settings given as its base URL",
+      { providers: { google: 'https://gateway.internal' as unknown as { baseUrl: string } } },
+      'providers.google must be { baseUrl?, timeoutMs?, retries?, headers?, dispatcher? }, got a string',
+    ],
   ])('refuses to start on %s, naming the option', async (_what, options, message) => {
     await expect(start(options)).rejects.toThrow(new TypeError(message));
   });

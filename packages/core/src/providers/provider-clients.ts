@@ -1,5 +1,6 @@
 import type { ProviderLimits } from '../chat/chat-limits.js';
-import type { Provider } from '../keys/providers.js';
+import { PROVIDERS, type Provider } from '../keys/providers.js';
+import { isPlainObject, kindOfOption } from '../whole-number-option.js';
 import { ANTHROPIC_LIMITS, anthropicClient } from './anthropic/anthropic-client.js';
 import { GOOGLE_LIMITS, googleClient } from './google/google-client.js';
 import { OPENAI_LIMITS, openaiClient } from './openai/openai-client.js';
@@ -17,6 +18,7 @@ export type ProvidersSettings = Partial<Record<Provider, Partial<ProviderSetting
 
 /** One client per provider, built once at start-up. */
 export function createProviderClients(settings: ProvidersSettings = {}): Record<Provider, ProviderClient> {
+  assertSettingNames(settings);
   const resolved = (provider: Provider): ProviderSettings => ({
     ...settings[provider],
     baseUrl: settings[provider]?.baseUrl ?? DEFAULT_BASE_URLS[provider],
@@ -34,3 +36,29 @@ export const PROVIDER_LIMITS: Readonly<Record<Provider, ProviderLimits>> = Objec
   openai: OPENAI_LIMITS,
   google: GOOGLE_LIMITS,
 });
+
+const SETTING_NAMES = ['baseUrl', 'timeoutMs', 'retries', 'headers', 'dispatcher'];
+
+/**
+ * Every name in the host's provider settings is one byokit reads. A name it does not read was ignored without a
+ * word: `baseURL` (the openai client's spelling) or a misspelt provider left calls on the provider's public API,
+ * past the gateway or proxy the host meant them to go through.
+ */
+function assertSettingNames(settings: unknown): void {
+  if (!isPlainObject(settings)) throw new TypeError(`providers must be { anthropic?, openai?, google? }, got ${kindOfOption(settings)}`);
+  for (const [provider, own] of Object.entries(settings)) {
+    if (!(PROVIDERS as readonly string[]).includes(provider)) {
+      throw new TypeError(`providers has no provider ${provider}: it takes ${PROVIDERS.join(', ')}`);
+    }
+    if (own === undefined) continue;
+    if (!isPlainObject(own)) {
+      throw new TypeError(
+        `providers.${provider} must be { ${SETTING_NAMES.map((name) => `${name}?`).join(', ')} }, got ${kindOfOption(own)}`,
+      );
+    }
+    const unknown = Object.keys(own).find((name) => !SETTING_NAMES.includes(name));
+    if (unknown !== undefined) {
+      throw new TypeError(`providers.${provider} has no setting ${unknown}: it takes ${SETTING_NAMES.join(', ')}`);
+    }
+  }
+}
