@@ -340,19 +340,10 @@ function assertRequiredOptions(options: ByokitOptions | undefined): void {
   }
 }
 
-/**
- * The options given as objects, each an object: `keyCache: 30_000` (meant as its lifetime) started with the default
- * one, and `rateLimit: 60` failed as "Cannot use 'in' operator to search for 'take' in 60", naming no option.
- */
+/** `keyCache: 30_000` (meant as its lifetime) started with the default cache; refused instead, naming the option. */
 function assertObjectOptions(options: ByokitOptions): void {
   if (options.keyCache !== undefined && !isPlainObject(options.keyCache)) {
     throw new TypeError(`keyCache must be { ttlMs?, maxEntries? }, got ${kindOfOption(options.keyCache)}`);
-  }
-  const rateLimit: unknown = options.rateLimit;
-  if (rateLimit !== undefined && (typeof rateLimit !== 'object' || rateLimit === null || Array.isArray(rateLimit))) {
-    throw new TypeError(
-      `rateLimit must be { requestsPerMinute, burst? } or a RateLimiter (an object with take()), got ${kindOfOption(rateLimit)}`,
-    );
   }
 }
 

@@ -37,16 +37,6 @@ describe('createByokit', () => {
       'catalogTtlMs must be a whole number from 0 up, got a string',
     ],
     [
-      'a rate given as a bare number',
-      { rateLimit: 60 as unknown as ByokitOptions['rateLimit'] },
-      'rateLimit must be { requestsPerMinute, burst? } or a RateLimiter (an object with take()), got a number',
-    ],
-    [
-      'no rate at all',
-      { rateLimit: null as unknown as ByokitOptions['rateLimit'] },
-      'rateLimit must be { requestsPerMinute, burst? } or a RateLimiter (an object with take()), got null',
-    ],
-    [
       'a key cache lifetime given as a bare number',
       { keyCache: 30_000 as unknown as ByokitOptions['keyCache'] },
       'keyCache must be { ttlMs?, maxEntries? }, got a number',
