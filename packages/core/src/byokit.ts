@@ -186,7 +186,7 @@ export async function createByokit(options: ByokitOptions): Promise<Byokit> {
   const logger = options.logger ?? silentLogger;
   const now = options.now ?? (() => new Date());
   const rateLimiter = rateLimiterOf(options.rateLimit, now);
-  const keyring = 'loadKeyring' in options.keyring ? await options.keyring.loadKeyring() : options.keyring;
+  const keyring = 'loadKeyring' in options.keyring ? loadedKeyring(await options.keyring.loadKeyring()) : options.keyring;
   await assertKeyringOpensStorage(keyring, options.storage);
 
   const environment = options.environment ?? globalThis.process?.env ?? {};
@@ -345,6 +345,36 @@ function assertObjectOptions(options: ByokitOptions): void {
   if (options.keyCache !== undefined && !isPlainObject(options.keyCache)) {
     throw new TypeError(`keyCache must be { ttlMs?, maxEntries? }, got ${kindOfOption(options.keyCache)}`);
   }
+}
+
+/**
+ * What a host's `KeyProvider` loaded, checked as `keyring` itself is: a provider that resolved to nothing (a
+ * `loadKeyring` that forgot to return) or to the keyring's text started byokit whenever storage held no key yet,
+ * and every key saved then failed with a 500. Checked by shape, not `instanceof`, as for `keyring`: a host may
+ * load it through another copy of this package.
+ */
+function loadedKeyring(loaded: unknown): Keyring {
+  const candidate = loaded as Partial<Keyring> | null | undefined;
+  if (
+    typeof candidate === 'object' &&
+    candidate !== null &&
+    typeof candidate.primaryId === 'string' &&
+    typeof candidate.has === 'function' &&
+    typeof candidate.keyFor === 'function' &&
+    typeof candidate.primaryKey === 'function'
+  ) {
+    return loaded as Keyring;
+  }
+  // Never the value itself: the keyring's text is the master keys.
+  const what =
+    typeof loaded === 'string'
+      ? 'a string'
+      : typeof loaded === 'object' && loaded !== null
+        ? 'an object that is not a Keyring'
+        : String(loaded);
+  const advice =
+    typeof loaded === 'string' ? "parseKeyring(text) for a keyring's text" : 'keyringFromEnv(), parseKeyring(text) or Keyring.from(keys)';
+  throw new TypeError(`createByokit: the KeyProvider's loadKeyring() resolved to ${what}: return ${advice}`);
 }
 
 /** What a host passed, in a few words, for an error message (never the value itself: it may hold a secret). */

@@ -106,6 +106,30 @@ describe('createByokit', () => {
     await expect(createByokit(options as ByokitOptions)).rejects.toThrow(new TypeError(message));
   });
 
+  it.each<[string, unknown, string]>([
+    [
+      'nothing (a loadKeyring that forgot to return)',
+      undefined,
+      "createByokit: the KeyProvider's loadKeyring() resolved to undefined: return keyringFromEnv(), parseKeyring(text) or Keyring.from(keys)",
+    ],
+    [
+      "the keyring's text",
+      'k1:' + 'A'.repeat(43),
+      "createByokit: the KeyProvider's loadKeyring() resolved to a string: return parseKeyring(text) for a keyring's text",
+    ],
+    [
+      'an object that is not a keyring',
+      { k1: 'A'.repeat(43) },
+      "createByokit: the KeyProvider's loadKeyring() resolved to an object that is not a Keyring: return keyringFromEnv(), parseKeyring(text) or Keyring.from(keys)",
+    ],
+  ])(
+    'refuses to start when a KeyProvider loads %s, even with no key stored yet (it used to start, then answer 500 to every key saved)',
+    async (_what, loaded, message) => {
+      const keyring = { loadKeyring: async () => loaded } as unknown as ByokitOptions['keyring'];
+      await expect(start({ keyring })).rejects.toThrow(new TypeError(message));
+    },
+  );
+
   it('starts with each option at the edge of its range', async () => {
     const byokit = await start({
       keyCache: { ttlMs: 0, maxEntries: 1 },
