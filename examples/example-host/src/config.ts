@@ -10,6 +10,8 @@ export interface ServerConfig {
   /** Schema for byokit's tables and the example's own. */
   databaseSchema: string;
   keyring: string | undefined;
+  /** Master key ids refused for decryption (`BYOKIT_KEYRING_RETIRED`), whichever keyring is used: variable or file. */
+  keyringRetired: string | undefined;
   jwtSecret: string | undefined;
   accessTokenMinutes: number;
   firstSuperuser: string;
@@ -73,6 +75,7 @@ export function configFromEnvironment(environment: Record<string, string | undef
     databaseUrl: environment.DATABASE_URL || undefined,
     databaseSchema: environment.DATABASE_SCHEMA || 'public',
     keyring: environment.BYOKIT_KEYRING || undefined,
+    keyringRetired: environment.BYOKIT_KEYRING_RETIRED || undefined,
     jwtSecret: environment.SECRET_KEY || undefined,
     accessTokenMinutes: minutes,
     firstSuperuser,

@@ -53,7 +53,11 @@ export interface ExampleHost {
 export async function createExampleHost(config: ServerConfig, logger: Logger): Promise<ExampleHost> {
   if (!config.databaseUrl) privateDataDirectory(config.dataDirectory);
   // The keyring before the database: a bad BYOKIT_KEYRING is refused at once, before a database is created.
-  const keyring = keyringFromEnv({ BYOKIT_KEYRING: keyringText(config.dataDirectory, config.keyring, logger) });
+  // BYOKIT_KEYRING_RETIRED too: without it a retired id stayed usable here, and a start with rows still on it went ahead.
+  const keyring = keyringFromEnv({
+    BYOKIT_KEYRING: keyringText(config.dataDirectory, config.keyring, logger),
+    BYOKIT_KEYRING_RETIRED: config.keyringRetired,
+  });
   const storage = await openStorage(config);
   let mockProviders: MockProviders | undefined;
   let byokit: Byokit | undefined;

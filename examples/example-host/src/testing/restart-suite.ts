@@ -144,6 +144,36 @@ export function describeRestart(example: ExampleServer): void {
       await expectKeyKept(example, { ...environment, ...keyring }, 'keeper@example.com');
     }, 60_000);
 
+    it('honours BYOKIT_KEYRING_RETIRED: refuses to start while a stored key is sealed by a retired id, and starts once the keys are re-encrypted', async () => {
+      const environment = { BYOKIT_DATA_DIR: mkdtempSync(join(tmpdir(), 'byokit-restart-')), ...(await database()) };
+      const k1 = generateKeyringEntry('k1');
+      const first = await start(example, { ...environment, BYOKIT_KEYRING: k1 });
+      await fetch(`${first.base}/users/signup`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ email: 'retiree@example.com', password: 'a-long-password' }),
+      });
+      const saved = await fetch(`${first.base}/users/me/api-key`, {
+        method: 'PATCH',
+        headers: { ...(await login(first.base, 'retiree@example.com', 'a-long-password')), 'content-type': 'application/json' },
+        body: JSON.stringify({ anthropic_api_key: fakeProviderKey('anthropic') }),
+      });
+      expect(saved.status).toBe(200);
+      await first.stop();
+
+      // k1 retired before the re-encryption: the key sealed by it would no longer open, so the start is refused.
+      const rotated = `${generateKeyringEntry('k2')},${k1}`;
+      await expect(start(example, { ...environment, BYOKIT_KEYRING: rotated, BYOKIT_KEYRING_RETIRED: 'k1' })).rejects.toMatchObject({
+        code: 'keyring_invalid',
+        message: expect.stringContaining("1 stored key(s) are sealed with master key id 'k1', which the keyring marks retired"),
+      });
+
+      const rotating = await start(example, { ...environment, BYOKIT_KEYRING: rotated });
+      expect(await rotating.byokit.rotateKeys()).toMatchObject({ resealed: 1, failed: 0 });
+      await rotating.stop();
+      await expectKeyKept(example, { ...environment, BYOKIT_KEYRING: rotated, BYOKIT_KEYRING_RETIRED: 'k1' }, 'retiree@example.com');
+    }, 60_000);
+
     it('after a rotation to a new key, a start whose keyring file lacks it says to put it first in that file, and starts once it is', async () => {
       const dataDirectory = mkdtempSync(join(tmpdir(), 'byokit-restart-'));
       const environment = { BYOKIT_DATA_DIR: dataDirectory, ...(await database()) };
