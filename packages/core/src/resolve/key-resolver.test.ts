@@ -87,6 +87,46 @@ describe('key resolution: failures are loud', () => {
     expect(response!.status).toBe(200); // status needs no decryption
   });
 
+  it("a key that does not open (altered in storage) fails its own provider's calls, not its owner's model list or an admin's catalog change", async () => {
+    const { byokit, storage } = await testByokit({ environment: { GOOGLE_API_KEY: fakeProviderKey('google') } });
+    await call(byokit, 'PATCH', '/users/me/api-key', {
+      principal: admin,
+      body: { anthropic_api_key: fakeProviderKey('anthropic'), openai_api_key: fakeProviderKey('openai') },
+    });
+    // The admin's own OpenAI key is altered in storage: one byte of its ciphertext flipped.
+    const owner = userOwner(admin.userId);
+    const row = (await storage.getKey(owner, 'openai'))!;
+    const altered = row.envelope.slice();
+    altered[altered.length - 1]! ^= 0x01;
+    expect(await storage.replaceKeyEnvelope(owner, 'openai', row.envelope, { envelope: altered, keyId: row.keyId })).toBe(true);
+
+    // Its calls fail loudly, never falling through to a system key.
+    await expect(byokit.resolveKey(admin, 'openai')).rejects.toMatchObject({ code: 'key_decrypt_failed' });
+    // The model list still answers, for every provider; the OpenAI models name the key their calls would use.
+    const list = await call(byokit, 'GET', '/llm-models/', { principal: admin });
+    expect(list!.status).toBe(200);
+    const sources = Object.fromEntries(
+      list!.json.data.map((model: { provider: string; key_source: string }) => [model.provider, model.key_source]),
+    );
+    expect(sources).toEqual({ anthropic: 'user', openai: 'user', google: 'system' });
+    const openaiModel = list!.json.data.find((model: { provider: string }) => model.provider === 'openai');
+    expect((await call(byokit, 'GET', `/llm-models/${openaiModel.id}`, { principal: admin }))!.status).toBe(200);
+    // A model the admin adds is answered 201, not a 500 after it was saved.
+    const added = await call(byokit, 'POST', '/llm-models', {
+      principal: admin,
+      body: {
+        provider: 'openai',
+        model: 'gpt-test-local',
+        display_name: 'GPT Test (local)',
+        context_window: 128_000,
+        max_output_tokens: 16_384,
+        pricing: { input_per_mtok_usd: '0.15', output_per_mtok_usd: '0.6' },
+      },
+    });
+    expect(added!.status).toBe(201);
+    expect(added!.json).toMatchObject({ model: 'gpt-test-local', key_source: 'user' });
+  });
+
   it('refuses to start when storage holds keys sealed by a master key the keyring lacks, and starts once it is back', async () => {
     const storage = memoryStorage();
     const oldKey = { id: 'old', key: crypto.getRandomValues(new Uint8Array(32)) };

@@ -45,15 +45,15 @@ export class KeyResolver {
 
   /**
    * Whose key a request to `provider` would use, or null when none: the same resolution as {@link resolve},
-   * so the models listed and the models that may be called never disagree.
+   * so the models listed and the models that may be called never disagree. A stored key that does not open is
+   * still the key a request would use (and fail on, never falling through): it counts as its owner's here.
+   * Thrown instead, one altered or misplaced row made every model list and model view of its owner a 500, for
+   * every provider, and an admin's catalog change a 500 after it was saved.
    */
   async sourceOf(userId: string, provider: Provider): Promise<KeySource | null> {
-    try {
-      return (await this.resolve(userId, provider)).source;
-    } catch (error) {
-      if (isByokitError(error) && error.code === 'api_key_required') return null;
-      throw error;
-    }
+    if (await this.hasStoredKey(userOwner(userId), provider)) return 'user';
+    if ((await this.hasStoredKey(SYSTEM_OWNER, provider)) || this.environmentKeys[provider] !== undefined) return 'system';
+    return null;
   }
 
   /** {@link sourceOf} for every provider at once (one resolution per provider, not per model): what model lists show. */
@@ -70,6 +70,16 @@ export class KeyResolver {
   /** Forgets cached keys of an owner after a write through this byokit. */
   invalidate(owner: KeyOwner, provider: Provider): void {
     this.cache.delete(slotOf(owner, provider));
+  }
+
+  /** Whether a request would use the owner's stored key: there is one and it is no placeholder, or it does not open. */
+  private async hasStoredKey(owner: KeyOwner, provider: Provider): Promise<boolean> {
+    try {
+      return (await this.storedKey(owner, provider)) !== null;
+    } catch (error) {
+      if (isByokitError(error) && error.code === 'key_decrypt_failed') return true;
+      throw error;
+    }
   }
 
   private async storedKey(owner: KeyOwner, provider: Provider): Promise<SecretKey | null> {
