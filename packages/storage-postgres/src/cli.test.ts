@@ -230,6 +230,38 @@ describe.each([pglite, ...(server ? [server] : [])])('byokit on a $name', (targe
     expect(run.stdout).toMatch(countLine('old', 3));
     for (const user of ['u0', 'u1', 'u2']) expect(run.stderr).toContain(`"ownerId":"${user}"`);
     expect(run.stderr).toContain('byokit: 3 stored key(s) could not be opened');
+    // None opened: the likeliest cause is the keyring, and the output says which key to check.
+    expect(run.stderr).toContain("None opened: check that the keyring's key for 'old' is the one that sealed them");
+    expect(run.stderr).toContain("'old' cannot be retired while any is left");
+  });
+
+  it('says what to do about a single stored key that does not open, which keeps its old master key id from being retired', async () => {
+    const database = await freshDatabase('migrated');
+    const oldKey = masterKey('old');
+    await storeKeys(await database.openStorage(), oldKey, 3);
+    // One row altered in storage: the last byte of its ciphertext flipped.
+    const storage = await database.openStorage();
+    try {
+      const row = (await storage.getKey({ type: 'user', id: 'u1' }, 'openai'))!;
+      const altered = row.envelope.slice();
+      altered[altered.length - 1]! ^= 0x01;
+      expect(
+        await storage.replaceKeyEnvelope({ type: 'user', id: 'u1' }, 'openai', row.envelope, { envelope: altered, keyId: 'old' }),
+      ).toBe(true);
+    } finally {
+      await storage.close?.();
+    }
+    const run = await byokit(['rotate-keys', ...database.args], { BYOKIT_KEYRING: `${masterKey('new')},${oldKey}` });
+    expect(run.code).toBe(1);
+    expect(run.stdout).toContain('Finished: resealed 2 / skipped 0 / failed 1 / scanned 3.');
+    expect(run.stderr).toContain('"ownerId":"u1"');
+    expect(run.stderr).toContain(
+      "byokit: 1 stored key(s) could not be opened (see above); they stay sealed as they were, and 'old' cannot be retired while any is left.",
+    );
+    expect(run.stderr).toContain('A key that alone does not open is lost');
+    expect(run.stderr).toContain('DELETE /users/me/api-key');
+    expect(run.stderr).not.toContain('None opened');
+    expectNothingForbidden(run);
   });
 
   // One database through a whole rotation: each step starts where the one before left it.

@@ -9,7 +9,7 @@
  * (keyring.ts) and what gets printed (output.ts).
  */
 import { constants } from 'node:os';
-import { createByokit, type RotationProgress, type Storage } from '@byokit/core';
+import { createByokit, type Logger, type RotationProgress, type Storage } from '@byokit/core';
 import { withStorage } from './cli/database.js';
 import { loadKeyring } from './cli/keyring.js';
 import { errorMessage, formatProgress, printCounts, stderrLogger } from './cli/output.js';
@@ -65,7 +65,16 @@ async function rotateKeysCommand(options: Options): Promise<number> {
   return withStorage(options, { create: false }, async ({ storage, description }) => {
     // createByokit refuses a keyring that cannot open every stored key, with a message naming the id
     // and its row count: that message reaches the user as is (spec/security.md, "Fail closed at start-up").
-    const byokit = await createByokit({ storage: yieldingEachRow(storage), keyring, environment: {}, logger: stderrLogger });
+    // The master key ids of the rows that did not open, as the re-encryption logs each one, for the advice below.
+    const unopenedIds = new Set<string>();
+    const logger: Logger = {
+      ...stderrLogger,
+      error: (fields, message) => {
+        if (typeof fields.keyId === 'string') unopenedIds.add(fields.keyId);
+        stderrLogger.error(fields, message);
+      },
+    };
+    const byokit = await createByokit({ storage: yieldingEachRow(storage), keyring, environment: {}, logger });
     console.log(`Re-encrypting the stored keys in ${description} under the primary master key '${keyring.primaryId}'.`);
 
     const stop = new AbortController();
@@ -93,7 +102,9 @@ async function rotateKeysCommand(options: Options): Promise<number> {
       return 128 + constants.signals[stop.signal.reason as NodeJS.Signals];
     }
     if (progress.failed > 0) {
-      console.error(`byokit: ${progress.failed} stored key(s) could not be opened (see above); they stay sealed as they were.`);
+      // None opened and none on the primary yet: the keyring, not the rows, is the likely fault.
+      const noneOpened = progress.resealed === 0 && progress.skipped === 0 && (counts.get(keyring.primaryId) ?? 0) === 0;
+      console.error(unopenedAdvice(progress.failed, [...unopenedIds], noneOpened));
       return 1;
     }
     if (left === 0) {
@@ -104,6 +115,27 @@ async function rotateKeysCommand(options: Options): Promise<number> {
     }
     return 0;
   });
+}
+
+/**
+ * What to do about stored keys that did not open: until each is gone, its master key id cannot be retired (a
+ * start refuses a keyring without it). None opening points at the keyring (the right id, another key); one
+ * alone not opening is a row altered or moved to another owner, whose key is lost and only its owner can replace.
+ */
+function unopenedAdvice(failed: number, ids: string[], noneOpened: boolean): string {
+  const names = ids.map((id) => `'${id}'`).join(', ') || 'their master key id';
+  const lines = [
+    `byokit: ${failed} stored key(s) could not be opened (see above); they stay sealed as they were, and ${names} cannot be retired while any is left.`,
+  ];
+  if (noneOpened) {
+    lines.push(
+      `byokit: None opened: check that the keyring's key for ${names} is the one that sealed them (the id matches, the key does not), and run byokit rotate-keys again.`,
+    );
+  }
+  lines.push(
+    "byokit: A key that alone does not open is lost (altered, or moved from another owner's row): its owner saves it again or removes it (PATCH or DELETE /users/me/api-key; the system key: /admin/api-key), which takes it off its old id.",
+  );
+  return lines.join('\n');
 }
 
 /**
