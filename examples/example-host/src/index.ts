@@ -23,6 +23,8 @@ export {
 /** byokit's own rule for `x-request-id`, so that the example's routes and byokit's answer alike. */
 export { requestIdOf } from '@byokit/core';
 export type { BodyRefusal, ExampleAnswer, RequestHeaders } from './example-routes.js';
+export { PAGE_PATHS, STATIC_PATHS, examplePage } from './pages/pages.js';
+export type { ExamplePage } from './pages/pages.js';
 export { HEADERS_TIMEOUT_MS, REQUEST_TIMEOUT_MS, runExampleServer } from './run-server.js';
 export type { Listen, ListeningServer } from './run-server.js';
 export { UserDirectory } from './users.js';

@@ -28,7 +28,10 @@ export async function runExampleServer(listen: Listen): Promise<void> {
   const logger = pino({ level: config.logLevel });
   try {
     const { port, stop } = await listen(config, logger);
-    logger.info({ port }, `byokit example server listening on http://localhost:${port}/v2`);
+    logger.info(
+      { port },
+      `byokit example server listening on http://localhost:${port}/v2 (the guide's pages: http://localhost:${port}/profile)`,
+    );
     const shutdown = () => void stop().then(() => process.exit(0));
     process.once('SIGINT', shutdown);
     process.once('SIGTERM', shutdown);

@@ -8,8 +8,10 @@ import {
   PREFIX,
   REQUEST_TIMEOUT_MS,
   bodyRefusal,
+  STATIC_PATHS,
   createExampleHost,
   endConnectionsOnStop,
+  examplePage,
   hasMediaType,
   otherCharset,
   otherContentCoding,
@@ -19,6 +21,7 @@ import {
   wrongMediaType,
   type ExampleAnswer,
   type ExampleHost,
+  type ExamplePage,
   type ListeningServer,
   type ServerConfig,
 } from '@byokit/example-host';
@@ -67,6 +70,9 @@ export async function createExampleApp(config: ServerConfig, logger: Logger = pi
     async (request, response) => send(response, await routes.login(request.body, response.locals.requestId)),
   );
   app.get(`${PREFIX}/users/me`, async (request, response) => send(response, await routes.me(request.headers, response.locals.requestId)));
+
+  // The guide's pages (/profile, /language-models, /language-models/billing) and their script and style sheet.
+  for (const path of STATIC_PATHS) app.get(path, (_request, response) => sendPage(response, examplePage(path)));
 
   // The mounting lines: byokit below the prefix, then a 404 in the contract's shape for what nothing answered,
   // inside the prefix or out of it (Express's own 404 is an HTML page; the Fastify example's is this one too).
@@ -133,6 +139,10 @@ function refuseEmptyBody(_request: unknown, _response: unknown, body: Buffer): v
 
 function send(response: Response, answer: ExampleAnswer): void {
   response.status(answer.status).set(answer.headers).json(answer.body);
+}
+
+function sendPage(response: Response, page: ExamplePage): void {
+  response.status(page.status).set(page.headers).send(page.body);
 }
 
 /** body-parser's errors in the contract's shape; anything else is logged and answered as `internal_error`. */

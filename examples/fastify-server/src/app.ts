@@ -13,8 +13,10 @@ import {
   PREFIX,
   REQUEST_TIMEOUT_MS,
   bodyRefusal,
+  STATIC_PATHS,
   createExampleHost,
   endConnectionsOnStop,
+  examplePage,
   hasMediaType,
   otherCharset,
   otherContentCoding,
@@ -69,6 +71,14 @@ export async function createExampleApp(config: ServerConfig, logger: Logger = pi
     request.log.error({ requestId: request.id, error: String(error) }, 'request failed');
     return send(reply, internalError(request.id));
   });
+
+  // The guide's pages (/profile, /language-models, /language-models/billing) and their script and style sheet.
+  for (const path of STATIC_PATHS) {
+    app.get(path, async (_request, reply) => {
+      const page = examplePage(path);
+      return reply.code(page.status).headers(page.headers).send(page.body);
+    });
+  }
 
   // The mounting lines: the host's own routes, and byokit's beside them.
   await app.register(ownRoutes, { prefix: PREFIX, routes: host.routes });

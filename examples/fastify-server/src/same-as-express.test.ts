@@ -50,6 +50,12 @@ const OTHER_PATHS = [
   '/v2/llm-models/',
   '/V2/users/me',
   '/V2/users/me/api-key-status',
+  // The guide's pages and their script, outside the prefix.
+  '/profile',
+  '/profile/',
+  '/Profile',
+  '/language-models/billing',
+  '/assets/byokit-pages.js',
 ];
 type Credentials = 'none' | 'valid' | 'tampered' | 'basic' | 'empty bearer' | 'lower-case bearer';
 

@@ -6,6 +6,7 @@ export type { ExampleServer } from './example-server.js';
 export { ADMIN_EMAIL, ADMIN_PASSWORD, startTestServer } from './test-server.js';
 export { describeAuthorisationMatrix } from './authorisation-suite.js';
 export { describeGuideFlow } from './guide-flow-suite.js';
+export { describeGuidePages } from './pages-suite.js';
 export { describeLeakCheck } from './leak-check-suite.js';
 export { describeRestart } from './restart-suite.js';
 export { describeServerStart } from './server-start-suite.js';

@@ -1,0 +1,393 @@
+/**
+ * The pages' one script, served as is to the browser (no build step, no framework). Its helpers that decide
+ * something (what a key save sends, how a key's state reads, how a stream is read) are plain functions at the
+ * top, which the tests run in Node; `start()` wires them to the page, and runs only where there is a document.
+ * Everything from the API is put in as text (`textContent`), never as HTML.
+ */
+export const PAGES_SCRIPT = String.raw`'use strict';
+
+var API = '/v2';
+var TOKEN_ITEM = 'byokit-example-access-token';
+var PROVIDERS = [['anthropic', 'Anthropic'], ['openai', 'OpenAI'], ['google', 'Google']];
+
+/** The PATCH /users/me/api-key body from the three fields: an empty field is left out (that key left alone). */
+function keysPatchBody(values) {
+  var body = {};
+  PROVIDERS.forEach(function (entry) {
+    var value = String(values[entry[0]] || '').trim();
+    if (value !== '') body[entry[0] + '_api_key'] = value;
+  });
+  return body;
+}
+
+/** One line on a provider's key, from GET /users/me/api-key-status's keys.<provider>. */
+function describeKey(label, key) {
+  if (key && key.configured) {
+    var checked = key.verification === 'valid' ? 'checked with ' + label : key.verification === 'invalid' ? 'refused by ' + label : 'not checked yet';
+    return 'Your ' + label + ' key ' + (key.hint || '') + ' is saved (' + checked + ').';
+  }
+  if (key && key.system_fallback) return 'No personal ' + label + ' key: the system key an admin set is used.';
+  return 'No ' + label + ' key: neither yours nor a system one. ' + label + ' models are not available.';
+}
+
+/** What to show for an error answer of the API: its message, then each issue's own message. */
+function errorText(body, status) {
+  var error = body && body.error;
+  if (!error || typeof error.message !== 'string') return 'The request failed (HTTP ' + status + ').';
+  var parts = [error.message];
+  (Array.isArray(error.issues) ? error.issues : []).forEach(function (issue) {
+    if (issue && typeof issue.message === 'string' && parts.indexOf(issue.message) === -1) parts.push(issue.message);
+  });
+  return parts.join(' ');
+}
+
+/**
+ * Server-sent events from text read so far: the data of every whole event, and the text left for the next read.
+ * (The API sends "data: {json}" events separated by a blank line; SSE allows CRLF and CR too.)
+ */
+function readEvents(text) {
+  var normalised = text.replace(/\r\n?/g, '\n');
+  // A CR at the very end may be the first half of a CRLF still to come: keep it for the next read.
+  var keepCr = /\r$/.test(text);
+  var blocks = normalised.split('\n\n');
+  var rest = blocks.pop();
+  var events = [];
+  blocks.forEach(function (block) {
+    var data = block
+      .split('\n')
+      .filter(function (line) { return line.indexOf('data:') === 0; })
+      .map(function (line) { return line.slice(5).replace(/^ /, ''); });
+    if (data.length > 0) events.push(data.join('\n'));
+  });
+  return { events: events, rest: keepCr ? rest.replace(/\n$/, '\r') : rest };
+}
+
+/** The user's words for whose key paid. */
+function keySourceText(source) {
+  return source === 'user' ? 'your key' : source === 'system' ? 'the system key' : 'unknown';
+}
+
+/** The message of the Language Models page when the list is empty (the guide's "No models available"). */
+var NO_MODELS = 'No models available. You have not configured any API key yet, or only placeholder keys, and no admin has set a system key: add a real API key in your Profile.';
+
+function start(document, window) {
+  var storage = window.sessionStorage;
+  var page = document.body.getAttribute('data-page');
+  var byId = function (id) { return document.getElementById(id); };
+
+  function SignedOut() {}
+
+  function api(path, options) {
+    options = options || {};
+    var headers = Object.assign({}, options.headers || {});
+    var token = storage.getItem(TOKEN_ITEM);
+    if (token) headers.authorization = 'Bearer ' + token;
+    return window.fetch(API + path, Object.assign({}, options, { headers: headers })).then(function (response) {
+      if (response.status === 401 && !options.anonymous) {
+        storage.removeItem(TOKEN_ITEM);
+        showSignIn('Your session has ended: log in again.');
+        throw new SignedOut();
+      }
+      return response;
+    });
+  }
+
+  function json(response) {
+    return response.json().catch(function () { return null; }).then(function (body) {
+      if (!response.ok) throw new Error(errorText(body, response.status));
+      return body;
+    });
+  }
+
+  function cell(row, text) {
+    var td = document.createElement('td');
+    td.textContent = text;
+    row.appendChild(td);
+    return td;
+  }
+
+  function report(element) {
+    return function (error) {
+      if (error instanceof SignedOut) return;
+      element.textContent = error && error.message ? error.message : String(error);
+      element.classList.add('error');
+    };
+  }
+
+  function say(element, text) {
+    element.classList.remove('error');
+    element.textContent = text;
+  }
+
+  function showSignIn(message) {
+    byId('content').hidden = true;
+    byId('signed-in').hidden = true;
+    byId('sign-in').hidden = false;
+    byId('sign-in-message').textContent = message || '';
+  }
+
+  function logIn(email, password) {
+    var form = new window.URLSearchParams({ username: email, password: password });
+    return api('/login/access-token', {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: form.toString(),
+      anonymous: true,
+    }).then(json).then(function (body) {
+      storage.setItem(TOKEN_ITEM, body.access_token);
+    });
+  }
+
+  function showPage() {
+    return api('/users/me').then(json).then(function (user) {
+      byId('sign-in').hidden = true;
+      byId('signed-in-email').textContent = user.email;
+      byId('signed-in').hidden = false;
+      byId('content').hidden = false;
+      if (page === '/profile') return profile();
+      if (page === '/language-models') return languageModels();
+      if (page === '/language-models/billing') return billing();
+    });
+  }
+
+  // Profile: the guide's "API Configuration" section.
+  function showKeyStatus(status) {
+    PROVIDERS.forEach(function (entry) {
+      var key = status.keys && status.keys[entry[0]];
+      byId(entry[0] + '-status').textContent = describeKey(entry[1], key);
+      document.querySelector('.remove-key[data-provider="' + entry[0] + '"]').hidden = !(key && key.configured);
+    });
+  }
+
+  var profileWired = false;
+
+  function profile() {
+    var message = byId('keys-message');
+    if (!profileWired) wireProfile(message);
+    profileWired = true;
+    return api('/users/me/api-key-status').then(json).then(showKeyStatus).catch(report(message));
+  }
+
+  function wireProfile(message) {
+    byId('api-keys-form').addEventListener('submit', function (event) {
+      event.preventDefault();
+      var values = {};
+      PROVIDERS.forEach(function (entry) { values[entry[0]] = byId(entry[0] + '_api_key').value; });
+      var body = keysPatchBody(values);
+      if (Object.keys(body).length === 0) return say(message, 'Paste at least one API key first.');
+      say(message, 'Saving…');
+      api('/users/me/api-key', { method: 'PATCH', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
+        .then(json)
+        .then(function (status) {
+          // The keys leave the page once saved: only their hints are shown from now on.
+          PROVIDERS.forEach(function (entry) { byId(entry[0] + '_api_key').value = ''; });
+          showKeyStatus(status);
+          say(message, 'API keys saved.');
+        })
+        .catch(report(message));
+    });
+    Array.prototype.forEach.call(document.querySelectorAll('.remove-key'), function (button) {
+      button.addEventListener('click', function () {
+        var provider = button.getAttribute('data-provider');
+        api('/users/me/api-key?provider=' + encodeURIComponent(provider), { method: 'DELETE' })
+          .then(json)
+          .then(function (status) { showKeyStatus(status); say(message, 'Key removed.'); })
+          .catch(report(message));
+      });
+    });
+    byId('remove-all-keys').addEventListener('click', function () {
+      if (!window.confirm('Delete all your API keys?')) return;
+      api('/users/me/api-key', { method: 'DELETE' })
+        .then(json)
+        .then(function (status) { showKeyStatus(status); say(message, 'All your API keys are deleted.'); })
+        .catch(report(message));
+    });
+  }
+
+  // Language Models: what the caller can use now, and "Try Now".
+  function languageModels() {
+    var message = byId('models-message');
+    return api('/llm-models/?is_active=true').then(json).then(function (list) {
+      var rows = byId('models');
+      rows.textContent = '';
+      if (list.count === 0) {
+        byId('models-table').hidden = true;
+        return say(message, NO_MODELS);
+      }
+      say(message, '');
+      byId('models-table').hidden = false;
+      list.data.forEach(function (model) {
+        var row = document.createElement('tr');
+        cell(row, model.display_name);
+        cell(row, model.provider);
+        cell(row, keySourceText(model.key_source));
+        cell(row, String(model.context_window));
+        cell(row, '$' + model.pricing.input_per_mtok_usd + ' / $' + model.pricing.output_per_mtok_usd);
+        var button = document.createElement('button');
+        button.type = 'button';
+        button.textContent = 'Try Now';
+        button.setAttribute('aria-label', 'Try ' + model.display_name + ' now');
+        button.addEventListener('click', function () { openPlayground(model); });
+        cell(row, '').appendChild(button);
+        rows.appendChild(row);
+      });
+    }).catch(report(message));
+  }
+
+  var playgroundModel = null;
+  var running = null;
+
+  function openPlayground(model) {
+    playgroundModel = model;
+    byId('playground-model').textContent = model.display_name;
+    byId('playground').hidden = false;
+    byId('prompt').focus();
+  }
+
+  function setUpPlayground() {
+    var answer = byId('answer');
+    var usage = byId('answer-usage');
+    byId('stop').addEventListener('click', function () { if (running) running.abort(); });
+    byId('playground-form').addEventListener('submit', function (event) {
+      event.preventDefault();
+      if (!playgroundModel || running) return;
+      var model = playgroundModel;
+      running = new window.AbortController();
+      byId('stop').hidden = false;
+      say(answer, '');
+      say(usage, '');
+      var body = {
+        model_id: model.id,
+        messages: [{ role: 'user', content: byId('prompt').value }],
+        max_tokens: Math.min(1024, model.max_output_tokens),
+        stream: true,
+      };
+      api('/llm/chat/completions', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+        signal: running.signal,
+      })
+        .then(function (response) {
+          if (!response.ok) return json(response);
+          var reader = response.body.getReader();
+          var decoder = new window.TextDecoder();
+          var pending = '';
+          function next() {
+            return reader.read().then(function (chunk) {
+              pending += decoder.decode(chunk.value || new Uint8Array(), { stream: !chunk.done });
+              var read = readEvents(pending);
+              pending = read.rest;
+              for (var i = 0; i < read.events.length; i++) {
+                var data = read.events[i];
+                if (data === '[DONE]') return;
+                var event = JSON.parse(data);
+                if (event.error) throw new Error(errorText(event, 200));
+                var delta = event.choices && event.choices[0] && event.choices[0].delta;
+                if (delta && typeof delta.content === 'string') answer.textContent += delta.content;
+                if (event.usage) {
+                  usage.textContent = event.usage.total_tokens + ' tokens, $' + (event.usage.cost_usd === null ? '?' : event.usage.cost_usd) + ', paid by ' + keySourceText(event.usage.key_source) + '.';
+                }
+              }
+              if (!chunk.done) return next();
+            });
+          }
+          return next();
+        })
+        .catch(function (error) {
+          if (error && error.name === 'AbortError') return say(usage, 'Stopped.');
+          report(usage)(error);
+        })
+        .then(function () {
+          running = null;
+          byId('stop').hidden = true;
+        });
+    });
+  }
+
+  // Billing: My Usage, this month, by day (with a chart) and by model.
+  function usageRow(table, label, group) {
+    var row = document.createElement('tr');
+    cell(row, label);
+    cell(row, String(group.requests));
+    cell(row, String(group.prompt_tokens + group.completion_tokens));
+    cell(row, '$' + group.cost_usd);
+    document.querySelector('#' + table + ' tbody').appendChild(row);
+  }
+
+  function billing() {
+    var message = byId('usage-message');
+    return Promise.all([
+      api('/llm/usage/me?group_by=day').then(json),
+      api('/llm/usage/me?group_by=model').then(json),
+    ]).then(function (answers) {
+      var byDay = answers[0];
+      var byModel = answers[1];
+      say(message, 'This month, from ' + byDay.from.slice(0, 10) + ' to now (UTC).');
+      var totals = byId('usage-totals');
+      totals.textContent = '';
+      [['Requests', String(byDay.totals.requests)], ['Tokens', String(byDay.totals.prompt_tokens + byDay.totals.completion_tokens)], ['Cost', '$' + byDay.totals.cost_usd]].forEach(function (entry) {
+        var term = document.createElement('dt');
+        term.textContent = entry[0];
+        var value = document.createElement('dd');
+        value.textContent = entry[1];
+        totals.appendChild(term);
+        totals.appendChild(value);
+      });
+      document.querySelector('#usage-by-day tbody').textContent = '';
+      document.querySelector('#usage-by-model tbody').textContent = '';
+      var chart = byId('usage-chart');
+      chart.textContent = '';
+      var highest = byDay.groups.reduce(function (most, group) { return Math.max(most, Number(group.cost_usd)); }, 0);
+      byDay.groups.forEach(function (group) {
+        usageRow('usage-by-day', group.key, group);
+        var bar = document.createElement('div');
+        bar.className = 'bar-row';
+        var label = document.createElement('span');
+        label.className = 'bar-label';
+        label.textContent = group.key;
+        var fill = document.createElement('span');
+        fill.className = 'bar';
+        fill.style.width = (highest > 0 ? (Number(group.cost_usd) / highest) * 100 : 0) + '%';
+        fill.setAttribute('aria-hidden', 'true');
+        var amount = document.createElement('span');
+        amount.textContent = '$' + group.cost_usd;
+        bar.appendChild(label);
+        bar.appendChild(fill);
+        bar.appendChild(amount);
+        chart.appendChild(bar);
+      });
+      if (byDay.groups.length === 0) say(message, 'No usage this month yet.');
+      return Promise.all(byModel.groups.map(function (group) {
+        return api('/llm-models/' + encodeURIComponent(group.key)).then(function (response) {
+          return response.ok ? response.json().then(function (model) { return model.display_name; }) : group.key;
+        }).then(function (name) { usageRow('usage-by-model', name, group); });
+      }));
+    }).catch(report(message));
+  }
+
+  byId('sign-out').addEventListener('click', function () {
+    storage.removeItem(TOKEN_ITEM);
+    showSignIn('You are logged out.');
+  });
+  byId('sign-in-form').addEventListener('submit', function (event) {
+    event.preventDefault();
+    logIn(byId('username').value, byId('password').value).then(showPage).catch(report(byId('sign-in-message')));
+  });
+  byId('sign-up').addEventListener('click', function () {
+    var email = byId('username').value;
+    var password = byId('password').value;
+    api('/users/signup', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email: email, password: password }),
+      anonymous: true,
+    }).then(json).then(function () { return logIn(email, password); }).then(showPage).catch(report(byId('sign-in-message')));
+  });
+  if (page === '/language-models') setUpPlayground();
+  if (storage.getItem(TOKEN_ITEM)) showPage().catch(report(byId('sign-in-message')));
+  else showSignIn('');
+}
+
+if (typeof document !== 'undefined') start(document, window);
+`;
