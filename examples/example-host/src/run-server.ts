@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import pino, { type Logger } from 'pino';
 import { configFromEnvironment, type ServerConfig } from './config.js';
 
@@ -19,13 +20,16 @@ export async function runExampleServer(listen: Listen): Promise<void> {
   // Thrown out of this function instead, it reached Node as an unhandled rejection: a stack trace, the
   // throwing source line and all, on the terminal of someone who only mistyped a value.
   let config: ServerConfig;
+  let dotEnv: DotEnv | undefined;
   try {
+    dotEnv = loadDotEnv();
     config = configFromEnvironment();
   } catch (error) {
     pino().fatal(error instanceof Error ? error.message : String(error));
     process.exit(1);
   }
   const logger = pino({ level: config.logLevel });
+  if (dotEnv) logger.info({ path: dotEnv.path, variables: dotEnv.variables }, `read ${dotEnv.path}`);
   try {
     const { port, stop } = await listen(config, logger);
     logger.info(
@@ -39,6 +43,30 @@ export async function runExampleServer(listen: Listen): Promise<void> {
     logger.fatal({ code: (error as { code?: string }).code }, error instanceof Error ? error.message : String(error));
     process.exit(1);
   }
+}
+
+/** The `.env` file a start read: where, and the names of the variables it set (never their values). */
+export interface DotEnv {
+  path: string;
+  variables: string[];
+}
+
+/**
+ * The guide's `.env` route for system keys ("Configured by admins via REST API or `.env` file"): a `.env` file in
+ * the folder `npm start` was typed in (INIT_CWD; npm runs the script in the workspace's folder), else the current
+ * one, is read into the environment before anything else, with Node's own reader (`process.loadEnvFile`). A
+ * variable already set in the environment wins over the file's. No file: nothing read.
+ */
+export function loadDotEnv(): DotEnv | undefined {
+  const path = resolve(process.env.INIT_CWD ?? '.', '.env');
+  const before = new Set(Object.keys(process.env));
+  try {
+    process.loadEnvFile(path);
+  } catch (error) {
+    if ((error as { code?: string }).code === 'ENOENT') return undefined;
+    throw new Error(`Could not read ${path}: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  return { path, variables: Object.keys(process.env).filter((name) => !before.has(name)) };
 }
 
 /** A slow or stalled request is cut off rather than holding a socket (spec/security.md, hostile inputs). */

@@ -4,6 +4,7 @@ import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { fakeProviderKey } from '@byokit/core/testing';
 import type { ExampleServer } from './example-server.js';
 
 const running: Array<ReturnType<typeof spawn>> = [];
@@ -310,6 +311,37 @@ export function describeServerStart(example: ExampleServer): void {
     });
 
     // HS256 wants a key at least as long as its hash (RFC 7518 §3.2): a short one can be guessed offline.
+    it("takes system keys from a .env file in the folder npm start was typed in (the guide's .env route), the environment winning", async () => {
+      const folder = mkdtempSync(join(tmpdir(), 'byokit-dotenv-'));
+      const anthropicKey = fakeProviderKey('anthropic');
+      const openaiInFile = fakeProviderKey('openai');
+      const openaiInEnvironment = fakeProviderKey('openai');
+      writeFileSync(
+        join(folder, '.env'),
+        `# system keys, the guide's ".env file"\nANTHROPIC_API_KEY=${anthropicKey}\nOPENAI_API_KEY=${openaiInFile}\nFIRST_SUPERUSER_PASSWORD=password-from-dotenv\n`,
+      );
+      const { port, output } = await startServer(example.serverPath, {
+        // npm sets INIT_CWD to the folder `npm start` was typed in, and runs the script in the workspace's.
+        INIT_CWD: folder,
+        BYOKIT_DATA_DIR: join(folder, 'data'),
+        OPENAI_API_KEY: openaiInEnvironment,
+      });
+      const login = await logIn(port, 'admin@example.com', 'password-from-dotenv');
+      expect(login.status).toBe(200);
+      const { access_token } = (await login.json()) as { access_token: string };
+      const status = (await (
+        await fetch(`http://127.0.0.1:${port}/v2/admin/api-key-status`, { headers: { authorization: `Bearer ${access_token}` } })
+      ).json()) as { keys: Record<string, { configured: boolean; source: string | null; hint?: string }> };
+      expect(status.keys.anthropic).toMatchObject({ configured: true, source: 'environment', hint: `…${anthropicKey.slice(-4)}` });
+      expect(status.keys.openai).toMatchObject({ configured: true, source: 'environment', hint: `…${openaiInEnvironment.slice(-4)}` });
+      expect(status.keys.google).toMatchObject({ configured: false, source: null });
+      // The start says which file it read and which variables it took from it, never their values.
+      expect(output()).toContain(join(folder, '.env'));
+      expect(output()).toContain('ANTHROPIC_API_KEY');
+      expect(output()).not.toContain(anthropicKey.slice(13, 40));
+      expect(output()).not.toContain('password-from-dotenv');
+    });
+
     it('refuses to start with a SECRET_KEY shorter than 32 bytes, saying how to make one, before creating a database', async () => {
       const dataDirectory = mkdtempSync(join(tmpdir(), 'byokit-start-'));
       const failure = await startServer(example.serverPath, { BYOKIT_DATA_DIR: dataDirectory, SECRET_KEY: 'changethis' }).catch(
