@@ -1,6 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { fakeProviderKey } from '@byokit/core/testing';
-import { loadPage, scriptHelpers } from './fake-page.js';
+import { browserUnavailable, launchChromium, pageTrouble } from './browser.js';
+import { scriptHelpers } from './script-helpers.js';
 import { startTestServer } from './test-server.js';
 import type { ExampleServer } from './example-server.js';
 
@@ -31,18 +33,6 @@ export function describeGuidePages(example: ExampleServer): void {
       await server.login(email, password);
     });
     afterAll(() => server.stop());
-
-    /** Opens a page and logs in through its form, as a user does; resolves once the page shows its content. */
-    async function openSignedIn(path: string) {
-      const tab = loadPage(script, { path, html: pages.get(path)! }, origin);
-      tab.element('username').value = email;
-      tab.element('password').value = password;
-      tab.element('sign-in-form').dispatch('submit');
-      await vi.waitFor(() => expect(tab.element('content').hidden).toBe(false), { timeout: 10_000 });
-      // Every element the script reached for is in the page it runs on.
-      for (const id of tab.idsUsed) expect(pages.get(path), `#${id} on ${path}`).toContain(`id="${id}"`);
-      return tab;
-    }
 
     it('serves /profile, /language-models and /language-models/billing as HTML pages, with their script and style sheet', async () => {
       for (const path of ['/profile', '/language-models', '/language-models/billing']) {
@@ -82,92 +72,6 @@ export function describeGuidePages(example: ExampleServer): void {
       expect(pages.get('/language-models/billing')).toContain('<h2 id="my-usage">My Usage</h2>');
     });
 
-    it('a page without a token asks the user to log in first', () => {
-      const tab = loadPage(script, { path: '/profile', html: pages.get('/profile')! }, origin);
-      expect(tab.element('sign-in').hidden).toBe(false);
-      expect(tab.element('content').hidden).toBe(true);
-    });
-
-    it('Language Models says "No models available" while the user has configured no key', async () => {
-      const tab = await openSignedIn('/language-models');
-      await vi.waitFor(() => expect(tab.element('models-message').textContent).toMatch(/^No models available\./));
-      expect(tab.element('models-table').hidden).toBe(true);
-    });
-
-    it("Profile refuses a placeholder key with the API's message, and saves nothing", async () => {
-      const tab = await openSignedIn('/profile');
-      tab.element('anthropic_api_key').value = 'sk-ant-api03-YOUR-REAL-KEY-HERE';
-      tab.element('api-keys-form').dispatch('submit');
-      await vi.waitFor(() => expect(tab.element('keys-message').textContent).toMatch(/stand-in, not a real key/));
-      expect(tab.element('keys-message').classList.contains('error')).toBe(true);
-      const token = tab.sessionStorage.getItem('byokit-example-access-token');
-      const status = await (
-        await fetch(`${server.base}/users/me/api-key-status`, { headers: { authorization: `Bearer ${token}` } })
-      ).json();
-      expect(status.has_anthropic_key).toBe(false);
-    });
-
-    it('Profile saves the key pasted in "Anthropic API Key" with "Save API Keys", then shows only its last four characters', async () => {
-      const key = fakeProviderKey('anthropic');
-      const tab = await openSignedIn('/profile');
-      await vi.waitFor(() => expect(tab.element('anthropic-status').textContent).toMatch(/^No Anthropic key/));
-      tab.element('anthropic_api_key').value = key;
-      tab.element('api-keys-form').dispatch('submit');
-      await vi.waitFor(() => expect(tab.element('keys-message').textContent).toBe('API keys saved.'));
-      expect(tab.element('anthropic-status').textContent).toContain(`…${key.slice(-4)}`);
-      expect(tab.element('anthropic-status').textContent).not.toContain(key.slice(0, 16));
-      // The key leaves the page once saved; the other providers' fields were left alone.
-      expect(tab.element('anthropic_api_key').value).toBe('');
-      expect(tab.element('openai-status').textContent).toMatch(/^No OpenAI key/);
-      const token = tab.sessionStorage.getItem('byokit-example-access-token');
-      const status = await (
-        await fetch(`${server.base}/users/me/api-key-status`, { headers: { authorization: `Bearer ${token}` } })
-      ).json();
-      expect([status.has_anthropic_key, status.has_openai_key, status.has_google_key]).toEqual([true, false, false]);
-    });
-
-    it('Language Models then lists the Anthropic models, and "Try Now" streams an answer paid by the user\'s key', async () => {
-      const tab = await openSignedIn('/language-models');
-      await vi.waitFor(() => expect(tab.element('models').children.length).toBeGreaterThan(0));
-      expect(tab.element('models-table').hidden).toBe(false);
-      const rows = tab.element('models').children;
-      expect(rows.map((row) => row.children[1]!.textContent)).toEqual(rows.map(() => 'anthropic'));
-      const guideModel = rows.find((row) => row.children[0]!.textContent === 'Claude Sonnet 4.5')!;
-      const tryNow = guideModel.children[5]!.children[0]!;
-      expect(tryNow.textContent).toBe('Try Now');
-      expect(tab.element('playground').hidden).toBe(true);
-      tryNow.dispatch('click');
-      expect(tab.element('playground').hidden).toBe(false);
-      tab.element('prompt').value = 'Hello!';
-      server.mockProviders!.reset();
-      tab.element('playground-form').dispatch('submit');
-      await vi.waitFor(() => expect(tab.element('answer-usage').textContent).toMatch(/paid by your key\.$/), { timeout: 10_000 });
-      expect(tab.element('answer').textContent.length).toBeGreaterThan(0);
-      expect(server.mockProviders!.requests).toHaveLength(1);
-      expect(server.mockProviders!.requests[0]).toMatchObject({
-        provider: 'anthropic',
-        body: { model: 'claude-sonnet-4-5', stream: true },
-      });
-    });
-
-    it("Billing shows that call under My Usage: the month's totals and the model by its name", async () => {
-      const tab = await openSignedIn('/language-models/billing');
-      await vi.waitFor(() => expect(tab.select('#usage-by-model tbody')?.children).toHaveLength(1));
-      expect(tab.element('usage-totals').textContent).toMatch(/^Requests1Tokens\d+Cost\$0\.\d+$/);
-      expect(tab.select('#usage-by-model tbody')!.children[0]!.children[0]!.textContent).toBe('Claude Sonnet 4.5');
-      expect(tab.select('#usage-by-day tbody')!.children).toHaveLength(1);
-      expect(tab.element('usage-chart').children).toHaveLength(1);
-    });
-
-    it('a tab opened with a token that is no longer valid (401) asks the user to log in again', async () => {
-      const tab = loadPage(script, { path: '/profile', html: pages.get('/profile')! }, origin, {
-        'byokit-example-access-token': 'not-a-token',
-      });
-      await vi.waitFor(() => expect(tab.element('sign-in-message').textContent).toBe('Your session has ended: log in again.'));
-      expect(tab.element('sign-in').hidden).toBe(false);
-      expect(tab.sessionStorage.getItem('byokit-example-access-token')).toBeNull();
-    });
-
     it("the script's key body leaves an empty field out, and its stream reader takes events split anywhere", () => {
       const helpers = scriptHelpers(script);
       expect(helpers.keysPatchBody({ anthropic: '  sk-ant-x ', openai: '', google: '   ' })).toEqual({ anthropic_api_key: 'sk-ant-x' });
@@ -181,6 +85,123 @@ export function describeGuidePages(example: ExampleServer): void {
       expect(helpers.describeKey('OpenAI', { configured: false, system_fallback: true })).toBe(
         'No personal OpenAI key: the system key an admin set is used.',
       );
+    });
+
+    describe.skipIf(browserUnavailable)('in a real browser (chromium)', () => {
+      let browser: Browser;
+      let context: BrowserContext;
+      let page: Page;
+      let trouble: string[];
+      const token = () => page.evaluate(() => sessionStorage.getItem('byokit-example-access-token'));
+
+      beforeAll(async () => {
+        browser = await launchChromium();
+      });
+      afterAll(() => browser?.close());
+      // Each test in a tab of its own, as a user opening the page afresh: its own sessionStorage, so logged out.
+      beforeEach(async () => {
+        context = await browser.newContext();
+        page = await context.newPage();
+        trouble = pageTrouble(page);
+      });
+      afterEach(async () => {
+        await context.close();
+        // No uncaught error and no Content-Security-Policy refusal, in any test.
+        expect(trouble).toEqual([]);
+      });
+
+      /** Opens a page and logs in through its form, as a user does; resolves once the page shows its content. */
+      async function openSignedIn(path: string) {
+        await page.goto(`${origin}${path}`);
+        await page.fill('#username', email);
+        await page.fill('#password', password);
+        await page.click('#sign-in-form button[type=submit]');
+        await page.locator('#content').waitFor({ state: 'visible', timeout: 10_000 });
+        expect(await page.textContent('#signed-in-email')).toBe(email);
+      }
+
+      async function apiKeyStatus() {
+        const response = await fetch(`${server.base}/users/me/api-key-status`, { headers: { authorization: `Bearer ${await token()}` } });
+        return (await response.json()) as { has_anthropic_key: boolean; has_openai_key: boolean; has_google_key: boolean };
+      }
+
+      it('a page opened without a token asks the user to log in first', async () => {
+        await page.goto(`${origin}/profile`);
+        await page.locator('#sign-in').waitFor({ state: 'visible' });
+        expect(await page.isHidden('#content')).toBe(true);
+      });
+
+      it('Language Models says "No models available" while the user has configured no key', async () => {
+        await openSignedIn('/language-models');
+        await expect.poll(() => page.textContent('#models-message')).toMatch(/^No models available\./);
+        expect(await page.isHidden('#models-table')).toBe(true);
+      });
+
+      it("Profile refuses a placeholder key with the API's message, and saves nothing", async () => {
+        await openSignedIn('/profile');
+        await page.fill('#anthropic_api_key', 'sk-ant-api03-YOUR-REAL-KEY-HERE');
+        await page.click('#api-keys-form button[type=submit]');
+        await expect.poll(() => page.textContent('#keys-message')).toMatch(/stand-in, not a real key/);
+        expect(await page.getAttribute('#keys-message', 'class')).toContain('error');
+        expect((await apiKeyStatus()).has_anthropic_key).toBe(false);
+      });
+
+      it('Profile saves the key pasted in "Anthropic API Key" with "Save API Keys", then shows only its last four characters', async () => {
+        const key = fakeProviderKey('anthropic');
+        await openSignedIn('/profile');
+        await expect.poll(() => page.textContent('#anthropic-status')).toMatch(/^No Anthropic key/);
+        await page.fill('#anthropic_api_key', key);
+        await page.click('#api-keys-form button[type=submit]');
+        await expect.poll(() => page.textContent('#keys-message')).toBe('API keys saved.');
+        expect(await page.textContent('#anthropic-status')).toContain(`…${key.slice(-4)}`);
+        // The key leaves the page once saved: not in its field, nor anywhere in the document.
+        expect(await page.inputValue('#anthropic_api_key')).toBe('');
+        expect(await page.content()).not.toContain(key.slice(0, 16));
+        expect(await page.textContent('#openai-status')).toMatch(/^No OpenAI key/);
+        const status = await apiKeyStatus();
+        expect([status.has_anthropic_key, status.has_openai_key, status.has_google_key]).toEqual([true, false, false]);
+      });
+
+      it('Language Models then lists the Anthropic models, and "Try Now" streams an answer paid by the user\'s key', async () => {
+        await openSignedIn('/language-models');
+        const rows = page.locator('#models tr');
+        await rows.first().waitFor();
+        expect(new Set(await page.locator('#models tr td:nth-child(2)').allTextContents())).toEqual(new Set(['anthropic']));
+        const guideModel = rows.filter({ has: page.locator('td:first-child', { hasText: /^Claude Sonnet 4\.5$/ }) });
+        expect(await page.isHidden('#playground')).toBe(true);
+        // The button reads "Try Now", and tells a screen reader which model it tries.
+        const tryNow = guideModel.getByRole('button', { name: 'Try Claude Sonnet 4.5 now' });
+        expect(await tryNow.textContent()).toBe('Try Now');
+        await tryNow.click();
+        await page.locator('#playground').waitFor({ state: 'visible' });
+        await page.fill('#prompt', 'Hello!');
+        server.mockProviders!.reset();
+        await page.click('#send');
+        await expect.poll(() => page.textContent('#answer-usage'), { timeout: 10_000 }).toMatch(/paid by your key\.$/);
+        expect((await page.textContent('#answer'))!.length).toBeGreaterThan(0);
+        expect(server.mockProviders!.requests).toHaveLength(1);
+        expect(server.mockProviders!.requests[0]).toMatchObject({
+          provider: 'anthropic',
+          body: { model: 'claude-sonnet-4-5', stream: true },
+        });
+      });
+
+      it("Billing shows that call under My Usage: the month's totals and the model by its name", async () => {
+        await openSignedIn('/language-models/billing');
+        await page.locator('#usage-by-model tbody tr').first().waitFor();
+        expect(await page.textContent('#usage-totals')).toMatch(/^Requests1Tokens\d+Cost\$0\.\d+$/);
+        expect(await page.locator('#usage-by-model tbody tr td:first-child').allTextContents()).toEqual(['Claude Sonnet 4.5']);
+        expect(await page.locator('#usage-by-day tbody tr').count()).toBe(1);
+        expect(await page.locator('#usage-chart > *').count()).toBe(1);
+      });
+
+      it('a tab opened with a token that is no longer valid (401) asks the user to log in again', async () => {
+        await context.addInitScript(() => sessionStorage.setItem('byokit-example-access-token', 'not-a-token'));
+        await page.goto(`${origin}/profile`);
+        await expect.poll(() => page.textContent('#sign-in-message')).toBe('Your session has ended: log in again.');
+        expect(await page.isVisible('#sign-in')).toBe(true);
+        expect(await token()).toBeNull();
+      });
     });
   });
 }
