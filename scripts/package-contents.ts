@@ -1,8 +1,9 @@
 // What each package's packaging test reads: its package.json and its built dist, as a host installing the
 // package gets them. Shared by packages/*/src/packaging.test.ts; the test task builds dist first (turbo.json).
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import ts from 'typescript';
 
 /** The fields of a package.json the packaging tests read. */
 export interface PackageJson {
@@ -38,4 +39,76 @@ export function requireInCommonJs(packageDir: string, specifiers: readonly strin
   const run = spawnSync(process.execPath, ['--input-type=commonjs', '-e', script], { cwd: packageDir, encoding: 'utf8' });
   if (run.status !== 0) throw new Error(`node exited with ${String(run.status)}: ${run.stderr}`);
   return JSON.parse(run.stdout) as Record<string, string>;
+}
+
+/** Every file under `dist` whose name ends with one of `endings`. */
+export function distFiles(packageDir: string, endings: readonly string[]): string[] {
+  const dist = join(packageDir, 'dist');
+  return readdirSync(dist, { recursive: true, encoding: 'utf8' })
+    .filter((file) => endings.some((ending) => file.endsWith(ending)))
+    .map((file) => join(dist, file));
+}
+
+/** The packages `files` import (`import`, `export … from`, `import()`, `require()`), by name; `node:` built-ins left out. */
+export function importedPackages(files: readonly string[]): Set<string> {
+  const names = new Set<string>();
+  for (const file of files) {
+    // TypeScript's own scan: it skips comments and strings, so an example in a doc comment is not an import.
+    for (const { fileName } of ts.preProcessFile(readFileSync(file, 'utf8'), true, true).importedFiles) {
+      if (fileName.startsWith('.') || fileName.startsWith('node:')) continue;
+      const parts = fileName.split('/');
+      names.add(fileName.startsWith('@') ? `${parts[0]}/${parts[1]}` : parts[0]!);
+    }
+  }
+  return names;
+}
+
+/** What dist imports at run time that is neither a dependency nor a peer dependency: a host installing the package lacks it. */
+export function undeclaredRuntimeImports(packageDir: string, manifest: PackageJson): string[] {
+  const declared = { ...manifest.dependencies, ...manifest.peerDependencies };
+  return [...importedPackages(distFiles(packageDir, ['.js']))].filter((name) => name !== manifest.name && !(name in declared));
+}
+
+/**
+ * What the type declarations import whose types a host's type check would lack: a package that is neither a
+ * dependency nor a peer, or a dependency (installed with this package, so the host never chose it) that has no
+ * types of its own and whose `@types` package is not a dependency too. A peer's types are the host's to have,
+ * as it has the peer.
+ */
+export function typesAHostLacks(packageDir: string, manifest: PackageJson): string[] {
+  const dependencies = manifest.dependencies ?? {};
+  const peers = manifest.peerDependencies ?? {};
+  const lacking: string[] = [];
+  for (const name of importedPackages(distFiles(packageDir, ['.d.ts']))) {
+    if (name === manifest.name || name in peers) continue;
+    if (!(name in dependencies)) lacking.push(name);
+    else if (!shipsOwnTypes(packageDir, name) && !(typesPackage(name) in dependencies)) lacking.push(typesPackage(name));
+  }
+  return lacking;
+}
+
+/** DefinitelyTyped's name for a package's types: `@types/pg`, `@types/scope__name`. */
+function typesPackage(name: string): string {
+  return `@types/${name.startsWith('@') ? name.slice(1).replace('/', '__') : name}`;
+}
+
+/** Whether the installed package `name` (resolved from `packageDir`) ships its own type declarations. */
+function shipsOwnTypes(packageDir: string, name: string): boolean {
+  let folder = resolve(packageDir);
+  while (!existsSync(join(folder, 'node_modules', name, 'package.json'))) {
+    if (dirname(folder) === folder) throw new Error(`${name} is not installed where ${packageDir} would find it`);
+    folder = dirname(folder);
+  }
+  const installed = join(folder, 'node_modules', name);
+  const manifest = JSON.parse(readFileSync(join(installed, 'package.json'), 'utf8')) as {
+    types?: string;
+    typings?: string;
+    exports?: unknown;
+  };
+  return (
+    manifest.types !== undefined ||
+    manifest.typings !== undefined ||
+    JSON.stringify(manifest.exports ?? {}).includes('"types"') ||
+    existsSync(join(installed, 'index.d.ts'))
+  );
 }

@@ -1,6 +1,12 @@
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { entrySpecifiers, readPackageJson, requireInCommonJs } from '../../../scripts/package-contents.js';
+import {
+  entrySpecifiers,
+  readPackageJson,
+  requireInCommonJs,
+  typesAHostLacks,
+  undeclaredRuntimeImports,
+} from '../../../scripts/package-contents.js';
 
 // The package as a host installs it: its package.json and its built dist (the test task builds it first).
 const PACKAGE_DIR = fileURLToPath(new URL('..', import.meta.url));
@@ -10,5 +16,13 @@ describe(`${manifest.name} as a host installs it`, () => {
   it('loads with require() from CommonJS, every entry point (Node 20.19 and later load ES modules so)', () => {
     const specifiers = entrySpecifiers(manifest);
     expect(requireInCommonJs(PACKAGE_DIR, specifiers)).toEqual(Object.fromEntries(specifiers.map((specifier) => [specifier, 'loaded'])));
+  });
+
+  it('imports at run time only what a host installs with it: its dependencies and peer dependencies', () => {
+    expect(undeclaredRuntimeImports(PACKAGE_DIR, manifest)).toEqual([]);
+  });
+
+  it("type-checks in a host with the types of what it installs: a dependency's types come with the package", () => {
+    expect(typesAHostLacks(PACKAGE_DIR, manifest)).toEqual([]);
   });
 });
