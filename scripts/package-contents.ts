@@ -112,3 +112,30 @@ function shipsOwnTypes(packageDir: string, name: string): boolean {
     existsSync(join(installed, 'index.d.ts'))
   );
 }
+
+/**
+ * What the package's README imports from byokit's packages in its code examples: each name (not `type` ones), by
+ * the specifier it is imported from.
+ */
+export function readmeImports(packageDir: string): Record<string, string[]> {
+  const readme = readFileSync(join(packageDir, 'README.md'), 'utf8');
+  const imports: Record<string, string[]> = {};
+  for (const [, names, specifier] of readme.matchAll(/^import\s+\{([^}]*)\}\s+from\s+'(@byokit\/[^']+)'/gm)) {
+    for (const name of names!.split(',').map((entry) => entry.trim())) {
+      if (name === '' || name.startsWith('type ')) continue;
+      (imports[specifier!] ??= []).push(name.split(/\s+as\s+/)[0]!);
+    }
+  }
+  return imports;
+}
+
+/** The names each specifier's module exports, imported in an ES module Node process started in `packageDir`, as a host would. */
+export function exportedNames(packageDir: string, specifiers: readonly string[]): Record<string, string[]> {
+  const script = `
+    const names = {};
+    for (const specifier of ${JSON.stringify(specifiers)}) names[specifier] = Object.keys(await import(specifier)).sort();
+    process.stdout.write(JSON.stringify(names));`;
+  const run = spawnSync(process.execPath, ['--input-type=module', '-e', script], { cwd: packageDir, encoding: 'utf8' });
+  if (run.status !== 0) throw new Error(`node exited with ${String(run.status)}: ${run.stderr}`);
+  return JSON.parse(run.stdout) as Record<string, string[]>;
+}

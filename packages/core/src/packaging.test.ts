@@ -2,6 +2,8 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import {
   entrySpecifiers,
+  exportedNames,
+  readmeImports,
   readPackageJson,
   requireInCommonJs,
   typesAHostLacks,
@@ -24,5 +26,15 @@ describe(`${manifest.name} as a host installs it`, () => {
 
   it("type-checks in a host with the types of what it installs: a dependency's types come with the package", () => {
     expect(typesAHostLacks(PACKAGE_DIR, manifest)).toEqual([]);
+  });
+
+  it('shows in its README only imports that exist: each name it imports is exported where it says', () => {
+    const shown = readmeImports(PACKAGE_DIR);
+    expect(Object.keys(shown)).toContain(manifest.name);
+    const exported = exportedNames(PACKAGE_DIR, Object.keys(shown));
+    const missing = Object.entries(shown).flatMap(([specifier, names]) =>
+      names.filter((name) => !exported[specifier]!.includes(name)).map((name) => `${name} from ${specifier}`),
+    );
+    expect(missing).toEqual([]);
   });
 });
