@@ -11,6 +11,7 @@ export interface PackageJson {
   exports: Record<string, string | Record<string, string>>;
   dependencies?: Record<string, string>;
   peerDependencies?: Record<string, string>;
+  peerDependenciesMeta?: Record<string, { optional?: boolean }>;
 }
 
 export function readPackageJson(packageDir: string): PackageJson {
@@ -72,15 +73,18 @@ export function undeclaredRuntimeImports(packageDir: string, manifest: PackageJs
 /**
  * What the type declarations import whose types a host's type check would lack: a package that is neither a
  * dependency nor a peer, or a dependency (installed with this package, so the host never chose it) that has no
- * types of its own and whose `@types` package is not a dependency too. A peer's types are the host's to have,
- * as it has the peer.
+ * types of its own and whose `@types` package is not a dependency too, or an optional peer. A peer's types are the
+ * host's to have, as it has the peer; a host may lack an optional peer altogether.
  */
 export function typesAHostLacks(packageDir: string, manifest: PackageJson): string[] {
   const dependencies = manifest.dependencies ?? {};
   const peers = manifest.peerDependencies ?? {};
   const lacking: string[] = [];
   for (const name of importedPackages(distFiles(packageDir, ['.d.ts']))) {
-    if (name === manifest.name || name in peers) continue;
+    if (name === manifest.name) continue;
+    // An optional peer may not be installed at all: declarations that import it fail a host without it.
+    if (manifest.peerDependenciesMeta?.[name]?.optional === true) lacking.push(`${name} (an optional peer)`);
+    if (name in peers) continue;
     if (!(name in dependencies)) lacking.push(name);
     else if (!shipsOwnTypes(packageDir, name) && !(typesPackage(name) in dependencies)) lacking.push(typesPackage(name));
   }

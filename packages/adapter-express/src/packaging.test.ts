@@ -24,7 +24,7 @@ describe(`${manifest.name} as a host installs it`, () => {
     expect(undeclaredRuntimeImports(PACKAGE_DIR, manifest)).toEqual([]);
   });
 
-  it("type-checks in a host with the types of what it installs: a dependency's types come with the package", () => {
+  it("type-checks in a host that has only what it installs: a dependency's types come with it, an optional peer's are not needed", () => {
     expect(typesAHostLacks(PACKAGE_DIR, manifest)).toEqual([]);
   });
 

@@ -1,4 +1,3 @@
-import type { PGlite, Transaction } from '@electric-sql/pglite';
 import type { Pool, PoolClient, QueryConfig } from 'pg';
 
 /** How to run one statement. */
@@ -89,7 +88,22 @@ export function poolDatabase(pool: Pool, ownsPool: boolean): Database {
   };
 }
 
-function pgliteExecutor(target: PGlite | Transaction): SqlExecutor {
+/** What byokit calls on a PGlite instance and on its transactions. */
+export interface PGliteExecutor {
+  query<Row>(text: string, params?: unknown[]): Promise<{ rows: Row[] }>;
+  exec(sql: string): Promise<unknown>;
+}
+
+/**
+ * A PGlite instance, as byokit uses it. Spelled out here rather than imported: PGlite is an optional peer
+ * dependency, and declarations importing its types failed the type check of a host that has not installed it.
+ */
+export interface PGliteInstance extends PGliteExecutor {
+  transaction<T>(work: (transaction: PGliteExecutor) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+function pgliteExecutor(target: PGliteExecutor): SqlExecutor {
   return {
     query: async <Row>(text: string, params?: readonly unknown[]) => (await target.query<Row>(text, params as unknown[])).rows,
     exec: async (sql) => void (await target.exec(sql)),
@@ -97,7 +111,7 @@ function pgliteExecutor(target: PGlite | Transaction): SqlExecutor {
 }
 
 /** A database over an embedded PGlite instance (one connection; its transactions are serialised). */
-export function pgliteDatabase(pglite: PGlite, ownsInstance: boolean): Database {
+export function pgliteDatabase(pglite: PGliteInstance, ownsInstance: boolean): Database {
   return {
     ...pgliteExecutor(pglite),
     transaction: (work) => pglite.transaction((transaction) => work(pgliteExecutor(transaction))),

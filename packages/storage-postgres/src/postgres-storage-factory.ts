@@ -1,9 +1,8 @@
 import { mkdir } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import type { PGlite } from '@electric-sql/pglite';
 import pg from 'pg';
 import { parse } from 'pg-connection-string';
-import { pgliteDatabase, poolDatabase } from './database.js';
+import { pgliteDatabase, poolDatabase, type PGliteInstance } from './database.js';
 import { lockFolder } from './folder-lock.js';
 import { storageOn, type PostgresStorage } from './postgres-storage.js';
 import { sqlNames } from './sql-names.js';
@@ -37,7 +36,9 @@ export type PostgresStorageOptions = TableOptions &
          */
         statementTimeoutMs?: number;
       }
-    | { /** An embedded PGlite instance of yours; byokit never closes it. */ pglite: PGlite }
+    | {
+        /** An embedded PGlite instance of yours (`new PGlite()` of `@electric-sql/pglite`); byokit never closes it. */ pglite: PGliteInstance;
+      }
   );
 
 /**
