@@ -10,7 +10,8 @@ import {
   undeclaredRuntimeImports,
 } from '../../../scripts/package-contents.js';
 
-// The package as a host installs it: its package.json and its built dist (the test task builds it first).
+// The package as a host installs it: its package.json and its built dist (the test task builds it first). Two tests
+// start a Node process of their own, as a host's would be: seconds on a loaded machine.
 const PACKAGE_DIR = fileURLToPath(new URL('..', import.meta.url));
 const manifest = readPackageJson(PACKAGE_DIR);
 
@@ -18,7 +19,7 @@ describe(`${manifest.name} as a host installs it`, () => {
   it('loads with require() from CommonJS, every entry point (Node 20.19 and later load ES modules so)', () => {
     const specifiers = entrySpecifiers(manifest);
     expect(requireInCommonJs(PACKAGE_DIR, specifiers)).toEqual(Object.fromEntries(specifiers.map((specifier) => [specifier, 'loaded'])));
-  });
+  }, 30_000);
 
   it('imports at run time only what a host installs with it: its dependencies and peer dependencies', () => {
     expect(undeclaredRuntimeImports(PACKAGE_DIR, manifest)).toEqual([]);
@@ -36,5 +37,5 @@ describe(`${manifest.name} as a host installs it`, () => {
       names.filter((name) => !exported[specifier]!.includes(name)).map((name) => `${name} from ${specifier}`),
     );
     expect(missing).toEqual([]);
-  });
+  }, 30_000);
 });
