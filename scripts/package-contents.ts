@@ -143,3 +143,11 @@ export function exportedNames(packageDir: string, specifiers: readonly string[])
   if (run.status !== 0) throw new Error(`node exited with ${String(run.status)}: ${run.stderr}`);
   return JSON.parse(run.stdout) as Record<string, string[]>;
 }
+
+/** The files `npm pack` puts in the package's tarball, as paths inside it (`dist/index.js`, …). */
+export function packedFiles(packageDir: string): string[] {
+  const run = spawnSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: packageDir, encoding: 'utf8' });
+  if (run.status !== 0) throw new Error(`npm pack exited with ${String(run.status)}: ${run.stderr}`);
+  const [packed] = JSON.parse(run.stdout) as [{ files: { path: string }[] }];
+  return packed.files.map((file) => file.path).sort();
+}

@@ -1,8 +1,11 @@
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
 import {
+  distFiles,
   entrySpecifiers,
   exportedNames,
+  packedFiles,
   readmeImports,
   readPackageJson,
   requireInCommonJs,
@@ -37,5 +40,20 @@ describe(`${manifest.name} as a host installs it`, () => {
       names.filter((name) => !exported[specifier]!.includes(name)).map((name) => `${name} from ${specifier}`),
     );
     expect(missing).toEqual([]);
+  }, 30_000);
+
+  it('ships the recorded responses its mock providers serve, with their provenance and licence, and no test-only ones', () => {
+    // The mock reads each fixture by a literal path, e.g. fixtureJson('anthropic/anthropic-text.json').
+    const served = new Set<string>();
+    for (const file of distFiles(PACKAGE_DIR, ['.js'])) {
+      for (const [, path] of readFileSync(file, 'utf8').matchAll(
+        /['"`]((?:anthropic|openai|google)\/[\w.-]+\.(?:json|chunks\.txt))['"`]/g,
+      )) {
+        served.add(`fixtures/${path}`);
+      }
+    }
+    expect(served.size).toBeGreaterThan(0);
+    const shipped = packedFiles(PACKAGE_DIR).filter((path) => path.startsWith('fixtures/'));
+    expect(shipped).toEqual([...served, 'fixtures/LICENSE.vercel-ai', 'fixtures/README.md'].sort());
   }, 30_000);
 });
