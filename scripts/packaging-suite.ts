@@ -1,0 +1,47 @@
+// The tests every package passes as a host installs it: its package.json and its built dist (the test task builds
+// it first). Run by packages/*/src/packaging.test.ts; two tests start a Node process of their own, as a host's would
+// be: seconds on a loaded machine.
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import {
+  entrySpecifiers,
+  exportedNames,
+  readmeImports,
+  readPackageJson,
+  requireInCommonJs,
+  typesAHostLacks,
+  undeclaredRuntimeImports,
+} from './package-contents.js';
+
+/** The package whose `src/packaging.test.ts` is at `testFileUrl` (its `import.meta.url`). */
+export function describeAsInstalled(testFileUrl: string, more?: (packageDir: string) => void): void {
+  const packageDir = fileURLToPath(new URL('..', testFileUrl));
+  const manifest = readPackageJson(packageDir);
+
+  describe(`${manifest.name} as a host installs it`, () => {
+    it('loads with require() from CommonJS, every entry point (Node 20.19 and later load ES modules so)', () => {
+      const specifiers = entrySpecifiers(manifest);
+      expect(requireInCommonJs(packageDir, specifiers)).toEqual(Object.fromEntries(specifiers.map((specifier) => [specifier, 'loaded'])));
+    }, 30_000);
+
+    it('imports at run time only what a host installs with it: its dependencies and peer dependencies', () => {
+      expect(undeclaredRuntimeImports(packageDir, manifest)).toEqual([]);
+    });
+
+    it("type-checks in a host that has only what it installs: a dependency's types come with it, an optional peer's are not needed", () => {
+      expect(typesAHostLacks(packageDir, manifest)).toEqual([]);
+    });
+
+    it('shows in its README only imports that exist: each name it imports is exported where it says', () => {
+      const shown = readmeImports(packageDir);
+      expect(Object.keys(shown)).toContain(manifest.name);
+      const exported = exportedNames(packageDir, Object.keys(shown));
+      const missing = Object.entries(shown).flatMap(([specifier, names]) =>
+        names.filter((name) => !exported[specifier]!.includes(name)).map((name) => `${name} from ${specifier}`),
+      );
+      expect(missing).toEqual([]);
+    }, 30_000);
+
+    more?.(packageDir);
+  });
+}
