@@ -29,6 +29,21 @@ async function login(base: string, username: string, password: string) {
   return { authorization: `Bearer ${((await response.json()) as { access_token: string }).access_token}` };
 }
 
+/** Signs up `email`, who saves a personal Anthropic key (200). */
+async function signUpWithAnthropicKey(base: string, email: string) {
+  await fetch(`${base}/users/signup`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ email, password: 'a-long-password' }),
+  });
+  const saved = await fetch(`${base}/users/me/api-key`, {
+    method: 'PATCH',
+    headers: { ...(await login(base, email, 'a-long-password')), 'content-type': 'application/json' },
+    body: JSON.stringify({ anthropic_api_key: fakeProviderKey('anthropic') }),
+  });
+  expect(saved.status).toBe(200);
+}
+
 /** Starts the example, and expects the user's Anthropic key to be there and to open: what a restart must keep. */
 async function expectKeyKept(example: ExampleServer, environment: Record<string, string>, email: string) {
   const server = await start(example, environment);
@@ -120,18 +135,7 @@ export function describeRestart(example: ExampleServer): void {
       const environment = { BYOKIT_DATA_DIR: mkdtempSync(join(tmpdir(), 'byokit-restart-')), ...(await database()) };
       const keyring = { BYOKIT_KEYRING: generateKeyringEntry('k1') };
       const first = await start(example, { ...environment, ...keyring });
-      await fetch(`${first.base}/users/signup`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ email: 'keeper@example.com', password: 'a-long-password' }),
-      });
-      const user = await login(first.base, 'keeper@example.com', 'a-long-password');
-      const saved = await fetch(`${first.base}/users/me/api-key`, {
-        method: 'PATCH',
-        headers: { ...user, 'content-type': 'application/json' },
-        body: JSON.stringify({ anthropic_api_key: fakeProviderKey('anthropic') }),
-      });
-      expect(saved.status).toBe(200);
+      await signUpWithAnthropicKey(first.base, 'keeper@example.com');
       await first.stop();
 
       await expect(start(example, { ...environment, BYOKIT_KEYRING: generateKeyringEntry('k2') })).rejects.toMatchObject({
@@ -148,17 +152,7 @@ export function describeRestart(example: ExampleServer): void {
       const environment = { BYOKIT_DATA_DIR: mkdtempSync(join(tmpdir(), 'byokit-restart-')), ...(await database()) };
       const k1 = generateKeyringEntry('k1');
       const first = await start(example, { ...environment, BYOKIT_KEYRING: k1 });
-      await fetch(`${first.base}/users/signup`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ email: 'retiree@example.com', password: 'a-long-password' }),
-      });
-      const saved = await fetch(`${first.base}/users/me/api-key`, {
-        method: 'PATCH',
-        headers: { ...(await login(first.base, 'retiree@example.com', 'a-long-password')), 'content-type': 'application/json' },
-        body: JSON.stringify({ anthropic_api_key: fakeProviderKey('anthropic') }),
-      });
-      expect(saved.status).toBe(200);
+      await signUpWithAnthropicKey(first.base, 'retiree@example.com');
       await first.stop();
 
       // k1 retired before the re-encryption: the key sealed by it would no longer open, so the start is refused.
@@ -179,17 +173,7 @@ export function describeRestart(example: ExampleServer): void {
       const environment = { BYOKIT_DATA_DIR: dataDirectory, ...(await database()) };
       // The first start generates the keyring file, k1; a user saves a key under it.
       const first = await start(example, environment);
-      await fetch(`${first.base}/users/signup`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ email: 'rotator@example.com', password: 'a-long-password' }),
-      });
-      const saved = await fetch(`${first.base}/users/me/api-key`, {
-        method: 'PATCH',
-        headers: { ...(await login(first.base, 'rotator@example.com', 'a-long-password')), 'content-type': 'application/json' },
-        body: JSON.stringify({ anthropic_api_key: fakeProviderKey('anthropic') }),
-      });
-      expect(saved.status).toBe(200);
+      await signUpWithAnthropicKey(first.base, 'rotator@example.com');
       await first.stop();
 
       // The rotation (as byokit rotate-keys does it), with the new key given in BYOKIT_KEYRING only.
