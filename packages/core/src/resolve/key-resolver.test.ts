@@ -4,7 +4,8 @@ import { Keyring } from '../crypto/keyring.js';
 import { isByokitError } from '../errors.js';
 import { fakeProviderKey } from '../keys/fake-keys.js';
 import { memoryStorage } from '../storage/memory-storage.js';
-import { userOwner } from '../storage/storage.js';
+import { SYSTEM_OWNER, userOwner, type KeyOwner } from '../storage/storage.js';
+import { sealProviderKey } from '../crypto/envelope.js';
 import { admin, alice, bob, call, testByokit, testKeyring } from '../http/test-helpers.js';
 
 describe("key resolution: the guide's example", () => {
@@ -65,6 +66,27 @@ describe("key resolution: the guide's example", () => {
   it('treats a placeholder in the environment as absent', async () => {
     const { byokit } = await testByokit({ environment: { ANTHROPIC_API_KEY: 'sk-ant-YOUR-KEY-HERE' } });
     await expect(byokit.resolveKey(alice, 'anthropic')).rejects.toMatchObject({ code: 'api_key_required' });
+  });
+
+  it('treats a placeholder already stored in the database as absent, personal or system, and uses the next key', async () => {
+    // Stored before today's format checks, or written by a host straight to its storage: counted as no key at
+    // all, never sent to the provider (spec/http-api.md, "Placeholder keys count as absent at every level").
+    const storage = memoryStorage();
+    const keyring = testKeyring('k1');
+    const environmentKey = fakeProviderKey('anthropic');
+    const byokit = await createByokit({ storage, keyring, environment: { ANTHROPIC_API_KEY: environmentKey } });
+    const storePlaceholder = async (owner: KeyOwner) => {
+      const placeholder = 'sk-ant-api03-YOUR-REAL-KEY-HERE';
+      const context = { ownerType: owner.type, ownerId: owner.id, provider: 'anthropic' };
+      const { envelope, keyId } = sealProviderKey(keyring, placeholder, context);
+      const change = { action: 'set', provider: 'anthropic', envelope, keyId, hint: '…HERE', verification: 'unverified' } as const;
+      await storage.writeKeys(owner, [change], { actorId: 'host', requestId: 'seed' }, new Date());
+    };
+    await storePlaceholder(userOwner(alice.userId));
+    await storePlaceholder(SYSTEM_OWNER);
+    const resolved = await byokit.resolveKey(alice, 'anthropic');
+    expect(resolved.source).toBe('system');
+    expect(resolved.key.reveal()).toBe(environmentKey);
   });
 
   it('reads system keys from the variable names the host configures', async () => {
