@@ -87,6 +87,33 @@ describe('a failed request in the log', () => {
     expect(logger.lines.filter((line) => line.level === 'error')).toMatchObject([{ requestId: 'failing', message: 'request failed' }]);
   });
 
+  // A user who sends their provider key as the access token, and an auth library that quotes what it refused.
+  it("holds no key that the host's failing authenticate quoted, and neither does the 500 answer", async () => {
+    const logger = levelLogger();
+    const { byokit } = await testByokit({ logger });
+    const key = fakeProviderKey('openai');
+    const request: ByokitRequest = {
+      ...failingRequest(false),
+      authenticate: () => {
+        throw new Error(`jwt malformed: Bearer ${key}`);
+      },
+    };
+    const answer = await byokit.handle(request);
+    expect(answer!.status).toBe(500);
+    expect(logger.lines.filter((line) => line.level === 'error')).toMatchObject([
+      { requestId: 'failing', error: expect.stringContaining('jwt malformed') },
+    ]);
+    expect(
+      findKeyLeaks(
+        [key],
+        [
+          ['answer', JSON.stringify(answer)],
+          ['log', JSON.stringify(logger.lines)],
+        ],
+      ),
+    ).toEqual([]);
+  });
+
   it('is a debug line marked clientGone once the client went away: any client could multiply error lines by leaving', async () => {
     const logger = levelLogger();
     const { byokit } = await testByokit({ logger });
