@@ -149,6 +149,31 @@ describe('key resolution: failures are loud', () => {
     expect(added!.json).toMatchObject({ model: 'gpt-test-local', key_source: 'user' });
   });
 
+  it('answers a request that needs a key that does not open with a bare 500 internal_error, the reason only in the log', async () => {
+    const storage = memoryStorage();
+    const first = await createByokit({ storage, keyring: testKeyring('k1'), environment: {} });
+    await call(first, 'PATCH', '/users/me/api-key', { principal: alice, body: { openai_api_key: fakeProviderKey('openai') } });
+    const errors: Array<Record<string, unknown>> = [];
+    const ignore = () => {};
+    const logger = { debug: ignore, info: ignore, warn: ignore, error: (line: Record<string, unknown>) => void errors.push(line) };
+    // Same id, different bytes: the envelope names k1 but k1 is now another key.
+    const second = await createByokit({ storage, keyring: testKeyring('k1'), environment: {}, logger });
+    // A chat with an OpenAI model: the model list still answers (above), the call needs the key itself.
+    const models = await call(second, 'GET', '/llm-models?is_active=true', { principal: alice });
+    const openaiModel = models!.json.data.find((model: { provider: string }) => model.provider === 'openai');
+    const response = await call(second, 'POST', '/llm/chat/completions', {
+      principal: alice,
+      body: { model_id: openaiModel.id, messages: [{ role: 'user', content: 'Hello!' }] },
+    });
+    expect(response!.status).toBe(500);
+    expect(response!.json.error).toEqual({
+      code: 'internal_error',
+      message: 'Internal error. Quote the request id if you report it.',
+      request_id: expect.any(String),
+    });
+    expect(errors).toMatchObject([{ code: 'key_decrypt_failed', error: expect.stringContaining("master key id 'k1'") }]);
+  });
+
   it('refuses to start when storage holds keys sealed by a master key the keyring lacks, and starts once it is back', async () => {
     const storage = memoryStorage();
     const oldKey = { id: 'old', key: crypto.getRandomValues(new Uint8Array(32)) };
