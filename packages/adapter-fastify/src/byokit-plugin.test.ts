@@ -266,6 +266,38 @@ describe('Fastify plugin: body limits', () => {
     expect((await chunked.json()).error.code).toBe('payload_too_large');
   });
 
+  it('refuses a body whose declared length passes bodyLimit at once, without waiting for it to arrive', async () => {
+    const { base } = await startFastify((await newByokit()).byokit, { bodyLimit: 1000 });
+    // A client that declares 5,000 bytes (within the key route's own 8 KiB) and sends 20 of them, then waits.
+    const answer = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const request = httpRequest(`${base}/v2/users/me/api-key`, {
+        method: 'PATCH',
+        headers: { ...alice, ...json, 'content-length': '5000' },
+      });
+      const timer = setTimeout(() => {
+        request.destroy();
+        reject(new Error('no answer within 2 s: the server waits for the declared body'));
+      }, 2000);
+      request.on('response', (response) => {
+        let body = '';
+        response.setEncoding('utf8').on('data', (chunk: string) => (body += chunk));
+        response.on('end', () => {
+          clearTimeout(timer);
+          // The rest of the declared body never comes: the client hangs up, as a real one would.
+          request.destroy();
+          resolve({ status: response.statusCode!, body });
+        });
+      });
+      request.on('error', (error) => {
+        clearTimeout(timer);
+        reject(error);
+      });
+      request.write('{"openai_api_key":"x');
+    });
+    expect(answer.status).toBe(413);
+    expect(JSON.parse(answer.body).error).toMatchObject({ code: 'payload_too_large', message: expect.stringContaining('1000 bytes') });
+  });
+
   it('takes bodyLimit from the plugin options over the server default, and checks auth before size', async () => {
     const { base } = await startFastify((await newByokit()).byokit, { bodyLimit: 100_000, pluginBodyLimit: 500 });
     expect((await send(base, JSON.stringify({ openai_api_key: 'x'.repeat(1_000) }))).status).toBe(413);
