@@ -207,6 +207,21 @@ export function describeStorageConformance(name: string, options: StorageConform
       expect((await storage.getKey(owner, 'openai'))!.envelope).toEqual(bytes(2));
     });
 
+    it("deletes only the owner's own key: another user's and the system's key of that provider stay", async () => {
+      const alice = freshUser();
+      const bob = freshUser();
+      await storage.writeKeys(alice, [setChange('openai', bytes(3))], actor, at);
+      await storage.writeKeys(bob, [setChange('openai', bytes(4))], actor, at);
+      await storage.writeKeys(SYSTEM_OWNER, [setChange('openai', bytes(6))], actor, at);
+      const deleted = await storage.writeKeys(bob, [{ action: 'delete', provider: 'openai' }], actor, later);
+      expect(deleted.map((record) => record.owner)).toEqual([bob]);
+      expect(await storage.getKey(bob, 'openai')).toBeNull();
+      expect((await storage.getKey(alice, 'openai'))!.envelope).toEqual(bytes(3));
+      expect((await storage.getKey(SYSTEM_OWNER, 'openai'))!.envelope).toEqual(bytes(6));
+      await storage.writeKeys(SYSTEM_OWNER, [{ action: 'delete', provider: 'openai' }], actor, later);
+      expect((await storage.getKey(alice, 'openai'))!.envelope).toEqual(bytes(3));
+    });
+
     it('applies a write all or nothing: one bad change and no change is kept', async () => {
       const owner = freshUser();
       await storage.writeKeys(owner, [setChange('openai', bytes(5))], actor, at);
