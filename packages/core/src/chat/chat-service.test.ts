@@ -32,6 +32,23 @@ function interceptorAttachingTheRequest(): ProviderSettings {
   return { baseUrl: BASE_URL, dispatcher };
 }
 
+/** A host's interceptor that tries each of its proxies and gives up with an AggregateError, each attempt quoting the request. */
+function interceptorGivingUpOnEveryProxy(): ProviderSettings {
+  const dispatcher = new Agent().compose(() => (options) => {
+    const attempts = ['proxy-a', 'proxy-b'].map((proxy) => new Error(`${proxy} refused ${JSON.stringify(options.headers)}`));
+    throw new AggregateError(attempts, 'EGRESS_REFUSED by every proxy');
+  });
+  return { baseUrl: BASE_URL, dispatcher };
+}
+
+/** A host's interceptor that refuses with a plain object, not an Error, holding the request's headers. */
+function interceptorThrowingAnObject(): ProviderSettings {
+  const dispatcher = new Agent().compose(() => (options) => {
+    throw { code: 'EGRESS_REFUSED', headers: options.headers };
+  });
+  return { baseUrl: BASE_URL, dispatcher };
+}
+
 /**
  * A base URL that points at something other than an HTTP server, which answers with what it was sent (a
  * debugging echo, a port mixed up): undici's HTTPParserError keeps the bytes it could not parse as `data`.
@@ -50,6 +67,8 @@ describe('a provider call that fails below byokit', () => {
     ["undici's MockAgent, which quotes the request's headers", mockAgentExpectingOtherHeaders],
     ["a host's interceptor that attaches the request to its error", interceptorAttachingTheRequest],
     ['a base URL whose server echoes the request back, not in HTTP', echoServer],
+    ["a host's interceptor that gives up with an AggregateError of attempts that each quote the request", interceptorGivingUpOnEveryProxy],
+    ["a host's interceptor that throws a plain object holding the request's headers", interceptorThrowingAnObject],
   ])('rejects byokit.chat and chatStream with no piece of the key in the error or its causes: %s', async (_what, settings) => {
     const key = fakeProviderKey('anthropic');
     const { byokit } = await testByokit({
@@ -65,7 +84,7 @@ describe('a provider call that fails below byokit', () => {
       expect(findKeyLeaks([key], [['the rejection', everythingOf(error)]])).toEqual([]);
     }
     // What went wrong below is still there to read, without the key.
-    expect(everythingOf(completion)).toMatch(/MockNotMatchedError|EGRESS_REFUSED|HTTPParserError/);
+    expect(everythingOf(completion)).toMatch(/MockNotMatchedError|EGRESS_REFUSED|HTTPParserError|not an Error: object/);
     await byokit.close();
   });
 });
