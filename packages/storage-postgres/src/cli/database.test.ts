@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { redactPasswords } from './database.js';
+import { redactPasswords, withStorage } from './database.js';
+import { errorMessage } from './output.js';
 
 describe('the CLI keeps the database password out of what it prints', () => {
   it.each([
@@ -8,6 +9,12 @@ describe('the CLI keeps the database password out of what it prints', () => {
       'cannot reach postgres://byokit:s3cr%40t@db:5432/app',
       ['s3cr%40t'],
       'cannot reach postgres://byokit:***@db:5432/app',
+    ],
+    [
+      'in each connection URL a message quotes',
+      'cannot reach postgres://byokit:pw@db-a/app, nor postgres://byokit:pw@db-b/app',
+      ['pw'],
+      'cannot reach postgres://byokit:***@db-a/app, nor postgres://byokit:***@db-b/app',
     ],
     ['as a password= parameter', "bad options: host=db password='p w' user=x", ['p w'], "bad options: host=db password='***' user=x"],
     ['in a URL query', 'postgres://db/app?password=hunter2&sslmode=require', ['hunter2'], 'postgres://db/app?password=***&sslmode=require'],
@@ -31,5 +38,19 @@ describe('the CLI keeps the database password out of what it prints', () => {
 
   it('takes a password with characters that mean something in a pattern as plain text', () => {
     expect(redactPasswords('postgres://u:a.b*c(d)@db/app and a.b*c(d)e', ['a.b*c(d)'])).toBe('postgres://u:***@db/app and a.b*c(d)e');
+  });
+
+  /** What `byokit` prints for a failure while `connectionString`'s server is open, the failure quoting `quoted`. */
+  const printedFailure = async (connectionString: string, quoted: string) => {
+    const failure = await withStorage({ 'database-url': connectionString }, { create: false }, async () => {
+      throw new Error(`the server refused: ${quoted}`);
+    }).catch((error: unknown) => error);
+    return errorMessage(failure);
+  };
+
+  it('redacts the password of a connection URL in a failure, percent-encoded as given or decoded as a server may quote it', async () => {
+    const url = 'postgres://byokit:pa%24%24-long-word@127.0.0.1:1/app';
+    expect(await printedFailure(url, 'password pa%24%24-long-word')).toBe('the server refused: password ***');
+    expect(await printedFailure(url, 'password pa$$-long-word')).toBe('the server refused: password ***');
   });
 });
