@@ -310,7 +310,10 @@ function describeMigrations(open: () => Promise<Backend>) {
         { owner_type: 'system', owner_id: 'alice' },
         'byokit_provider_keys_check',
       ],
+      // The hint column can never hold a key: every provider's keys are far longer than 16 characters.
+      ['provider_keys', 'a hint of 17 characters', { hint: `…${'a'.repeat(16)}` }, 'byokit_provider_keys_hint_check'],
       ['key_audit', 'an action other than set/delete', { action: 'update' }, 'byokit_key_audit_action_check'],
+      ['key_audit', 'a hint of 17 characters', { hint: `…${'a'.repeat(16)}` }, 'byokit_key_audit_hint_check'],
       ['usage_events', 'an unknown status', { status: 'done' }, 'byokit_usage_events_status_check'],
       ['usage_events', 'an unknown key_source', { key_source: 'environment' }, 'byokit_usage_events_key_source_check'],
       ['budgets', 'a negative monthly limit', { monthly_limit_usd: '-0.01' }, 'byokit_budgets_monthly_limit_usd_check'],
