@@ -3,6 +3,7 @@ import { createByokit } from '../byokit.js';
 import { Keyring } from '../crypto/keyring.js';
 import { isByokitError } from '../errors.js';
 import { fakeProviderKey } from '../keys/fake-keys.js';
+import { findKeyLeaks } from '../testing/leak-check.js';
 import { memoryStorage } from '../storage/memory-storage.js';
 import { SYSTEM_OWNER, userOwner, type KeyOwner } from '../storage/storage.js';
 import { sealProviderKey } from '../crypto/envelope.js';
@@ -87,6 +88,24 @@ describe("key resolution: the guide's example", () => {
     const resolved = await byokit.resolveKey(alice, 'anthropic');
     expect(resolved.source).toBe('system');
     expect(resolved.key.reveal()).toBe(environmentKey);
+  });
+
+  it("ignores another provider's key left in a variable, with a warning that names the variable and shows nothing of the key", async () => {
+    const misplaced = fakeProviderKey('openai');
+    const warnings: Array<[Record<string, unknown>, string]> = [];
+    const ignore = () => {};
+    const logger = {
+      debug: ignore,
+      info: ignore,
+      error: ignore,
+      warn: (fields: Record<string, unknown>, message: string) => void warnings.push([fields, message]),
+    };
+    const { byokit } = await testByokit({ environment: { ANTHROPIC_API_KEY: misplaced }, logger });
+    await expect(byokit.resolveKey(alice, 'anthropic')).rejects.toMatchObject({ code: 'api_key_required' });
+    expect(warnings).toMatchObject([
+      [{ variable: 'ANTHROPIC_API_KEY', provider: 'anthropic' }, expect.stringContaining('ANTHROPIC_API_KEY is not a usable')],
+    ]);
+    expect(findKeyLeaks([misplaced], [['warnings', JSON.stringify(warnings)]])).toEqual([]);
   });
 
   it('reads system keys from the variable names the host configures', async () => {
