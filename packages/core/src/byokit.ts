@@ -33,7 +33,7 @@ import type { OpenApiOptions } from './http/openapi.js';
 import { ModelDirectory } from './models/model-directory.js';
 import { PROVIDER_LIMITS, createProviderClients, type ProvidersSettings } from './providers/provider-clients.js';
 import { resealKeys, type RotationOptions, type RotationProgress } from './vault/reseal-keys.js';
-import { isPlainObject, kindOfOption, wholeNumberOption } from './whole-number-option.js';
+import { isSettingsObject, kindOfOption, wholeNumberOption } from './whole-number-option.js';
 import { Lifecycle } from './lifecycle.js';
 import type { Route } from './http/route.js';
 
@@ -342,7 +342,7 @@ function assertRequiredOptions(options: ByokitOptions | undefined): void {
 
 /** `keyCache: 30_000` (meant as its lifetime) started with the default cache; refused instead, naming the option. */
 function assertObjectOptions(options: ByokitOptions): void {
-  if (options.keyCache !== undefined && !isPlainObject(options.keyCache)) {
+  if (options.keyCache !== undefined && !isSettingsObject(options.keyCache)) {
     throw new TypeError(`keyCache must be { ttlMs?, maxEntries? }, got ${kindOfOption(options.keyCache)}`);
   }
 }

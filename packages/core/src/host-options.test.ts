@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { createByokit, type ByokitOptions } from './byokit.js';
-import { testKeyring } from './http/test-helpers.js';
+import { alice, testKeyring } from './http/test-helpers.js';
+import { fakeProviderKey } from './keys/fake-keys.js';
+import { fixtureJson } from './providers/fixtures.js';
+import { startReplayServer } from './providers/replay-server.js';
 import { memoryStorage } from './storage/memory-storage.js';
 
 // A host's numeric options are often read from the environment, where a typo or an unset variable becomes NaN.
@@ -60,6 +63,16 @@ describe('createByokit', () => {
       "a provider's settings given as its base URL",
       { providers: { google: 'https://gateway.internal' as unknown as { baseUrl: string } } },
       'providers.google must be { baseUrl?, timeoutMs?, retries?, headers?, dispatcher? }, got a string',
+    ],
+    [
+      "a provider's settings given as a URL object, which has no settings of its own to read",
+      { providers: { google: new URL('https://gateway.internal') as unknown as { baseUrl: string } } },
+      'providers.google must be { baseUrl?, timeoutMs?, retries?, headers?, dispatcher? }, got a URL',
+    ],
+    [
+      'a key cache given as a Map',
+      { keyCache: new Map() as unknown as ByokitOptions['keyCache'] },
+      'keyCache must be { ttlMs?, maxEntries? }, got a Map',
     ],
   ])('refuses to start on %s, naming the option', async (_what, options, message) => {
     await expect(start(options)).rejects.toThrow(new TypeError(message));
@@ -138,6 +151,50 @@ describe('createByokit', () => {
       rateLimit: { requestsPerMinute: 1 },
     });
     await byokit.close();
+  });
+});
+
+describe("createByokit with a host's typed configuration", () => {
+  // A host's settings are often instances of its own configuration classes (NestJS with class-transformer and
+  // class-validator, say): objects whose own properties are the settings, as the types ask. Only collections that
+  // keep their entries elsewhere (a Map, a Headers) lose what they hold when read as an object.
+  class GatewaySettings {
+    constructor(
+      readonly baseUrl: string,
+      readonly headers: Record<string, string>,
+      readonly retries = 0,
+    ) {}
+  }
+  class KeyCacheSettings {
+    readonly ttlMs = 5_000;
+  }
+
+  it('starts with settings given as class instances, and sends each call to their gateway with their headers', async () => {
+    const gateway = await startReplayServer({ json: fixtureJson('anthropic/anthropic-text.json') });
+    // Headers made without a prototype (Object.create(null)), as a parsed header map may be.
+    const headers = Object.assign(Object.create(null) as Record<string, string>, { 'x-gateway-token': 'gateway-secret' });
+    const providers = Object.assign(new (class ProvidersSettings {})(), {
+      anthropic: new GatewaySettings(`${gateway.origin}/anthropic/`, headers),
+    });
+    try {
+      const byokit = await start({
+        providers,
+        keyCache: new KeyCacheSettings(),
+        environment: { ANTHROPIC_API_KEY: fakeProviderKey('anthropic') },
+      });
+      const answer = await byokit.chat(alice, {
+        model_id: '564e8710-43a9-406f-b0ab-e8d651a33e82',
+        messages: [{ role: 'user', content: 'Hello!' }],
+        max_tokens: 64,
+      });
+      expect(answer.object).toBe('chat.completion');
+      expect(gateway.requests.map((request) => [request.url, request.headers['x-gateway-token']])).toEqual([
+        ['/anthropic/v1/messages', 'gateway-secret'],
+      ]);
+      await byokit.close();
+    } finally {
+      await gateway.close();
+    }
   });
 });
 

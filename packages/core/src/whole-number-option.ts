@@ -16,18 +16,27 @@ export function wholeNumberOption(name: string, value: unknown, min: number, max
 
 /**
  * What a host passed, in a few words, for an option's error message: never the value itself, which may hold a
- * secret (a gateway's token in a provider's `headers`).
+ * secret (a gateway's token in a provider's `headers`). An object of another kind by that kind (`a Map`, `a URL`).
  */
 export function kindOfOption(value: unknown): string {
   if (value === null || value === undefined) return String(value);
   if (Array.isArray(value)) return 'an array';
-  if (typeof value === 'object') return isPlainObject(value) ? 'an object' : 'an object that is not a plain one';
+  if (typeof value === 'object') return isSettingsObject(value) ? 'an object' : `a ${kindOf(value)}`;
   return `a ${typeof value}`;
 }
 
-/** An object literal (or one made with `Object.create(null)`), as opposed to a class instance, an array or a Map. */
-export function isPlainObject(value: unknown): value is Record<string, unknown> {
-  if (typeof value !== 'object' || value === null) return false;
-  const prototype: unknown = Object.getPrototypeOf(value);
-  return prototype === Object.prototype || prototype === null;
+/**
+ * An object whose own properties are the settings, as byokit reads them: an object literal, one made with
+ * `Object.create(null)`, or an instance of a host's own configuration class (NestJS's class-transformer makes
+ * those). Not an array, whose items would read as settings named 0, 1, 2…, nor an object of another kind (a Map,
+ * Headers, a URL), whose contents reading its own properties would lose without a word.
+ */
+export function isSettingsObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && kindOf(value) === 'Object';
+}
+
+/** An object's kind as `Object.prototype.toString` names it: `Object` for a literal or a class instance, `Map`, `URL`… */
+function kindOf(value: object): string {
+  const kind = Object.prototype.toString.call(value).slice(8, -1);
+  return /^[A-Za-z]\w*$/.test(kind) ? kind : 'object of another kind';
 }

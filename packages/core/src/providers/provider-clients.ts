@@ -1,6 +1,6 @@
 import type { ProviderLimits } from '../chat/chat-limits.js';
 import { PROVIDERS, type Provider } from '../keys/providers.js';
-import { isPlainObject, kindOfOption } from '../whole-number-option.js';
+import { isSettingsObject, kindOfOption } from '../whole-number-option.js';
 import { ANTHROPIC_LIMITS, anthropicClient } from './anthropic/anthropic-client.js';
 import { GOOGLE_LIMITS, googleClient } from './google/google-client.js';
 import { OPENAI_LIMITS, openaiClient } from './openai/openai-client.js';
@@ -45,13 +45,13 @@ const SETTING_NAMES = ['baseUrl', 'timeoutMs', 'retries', 'headers', 'dispatcher
  * past the gateway or proxy the host meant them to go through.
  */
 function assertSettingNames(settings: unknown): void {
-  if (!isPlainObject(settings)) throw new TypeError(`providers must be { anthropic?, openai?, google? }, got ${kindOfOption(settings)}`);
+  if (!isSettingsObject(settings)) throw new TypeError(`providers must be { anthropic?, openai?, google? }, got ${kindOfOption(settings)}`);
   for (const [provider, own] of Object.entries(settings)) {
     if (!(PROVIDERS as readonly string[]).includes(provider)) {
       throw new TypeError(`providers has no provider ${provider}: it takes ${PROVIDERS.join(', ')}`);
     }
     if (own === undefined) continue;
-    if (!isPlainObject(own)) {
+    if (!isSettingsObject(own)) {
       throw new TypeError(
         `providers.${provider} must be { ${SETTING_NAMES.map((name) => `${name}?`).join(', ')} }, got ${kindOfOption(own)}`,
       );

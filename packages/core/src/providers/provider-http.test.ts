@@ -75,7 +75,8 @@ describe("a provider's settings", () => {
     ['a string', 'x-gateway: secret-token', 'a string'],
     ['null', null, 'null'],
     ['an array', ['x-gateway', 'secret-token'], 'an array'],
-    ['a Map', new Map([['x-gateway', 'secret-token']]), 'an object that is not a plain one'],
+    ['a Map', new Map([['x-gateway', 'secret-token']]), 'a Map'],
+    ['a Headers', new Headers({ 'x-gateway': 'secret-token' }), 'a Headers'],
   ])('refuse static headers given as %s, which were sent as headers named 0, 1, 2… or dropped without a word', (_what, headers, got) => {
     const make = () => anthropicClient({ baseUrl: 'https://api.anthropic.com', headers: headers as unknown as Record<string, string> });
     expect(make).toThrow(new TypeError(`anthropic headers must be an object of header names and string values, got ${got}`));

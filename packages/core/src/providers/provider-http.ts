@@ -8,7 +8,7 @@ import { upstreamText } from './upstream-text.js';
 import type { ProviderSettings, ProviderStreamEvent } from './provider-types.js';
 import { MAX_REFUSAL_BYTES, ServerSentEvents, type StreamDecoder, type StreamedAnswer } from './server-sent-events.js';
 import { transportError } from './transport-error.js';
-import { isPlainObject, kindOfOption, wholeNumberOption } from '../whole-number-option.js';
+import { isSettingsObject, kindOfOption, wholeNumberOption } from '../whole-number-option.js';
 
 /** What a provider said in an error body, once parsed by its client. */
 export interface UpstreamErrorInfo {
@@ -362,7 +362,7 @@ function baseUrlOf(provider: Provider, baseUrl: unknown): URL {
  */
 function staticHeaders(provider: Provider, headers: Record<string, string> = {}): Record<string, string> {
   // Read with Object.entries: a string would be sent as headers named 0, 1, 2…, an array likewise, a Map as none.
-  if (!isPlainObject(headers)) {
+  if (!isSettingsObject(headers)) {
     throw new TypeError(`${provider} headers must be an object of header names and string values, got ${kindOfOption(headers)}`);
   }
   for (const [name, value] of Object.entries(headers)) {
