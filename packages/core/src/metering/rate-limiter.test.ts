@@ -69,6 +69,22 @@ describe('memoryRateLimiter (GCRA)', () => {
     expect((await takeMany('alice', 3)).map((decision) => decision.allowed)).toEqual([true, true, false]);
   });
 
+  it.each([Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY])(
+    'a clock that once reads %s (a broken host clock) lets that call through and forgets no one, nor holds anyone for ever',
+    async (reading) => {
+      const { limiter, clock, takeMany } = limiterAt({ requestsPerMinute: 2 });
+      await takeMany('alice', 2); // her burst used up: due again in 30 s
+      const start = clock.ms;
+      clock.ms = reading;
+      expect(await limiter.take('bob')).toEqual({ allowed: true });
+      clock.ms = start;
+      // Still held to the rate: the reading did not sweep her away as refilled.
+      expect(await limiter.take('alice')).toEqual({ allowed: false, retryAfterMs: 30_000 });
+      // And bob, let through on that reading, is held to the rate from a real time, not refused for ever.
+      expect((await takeMany('bob', 3)).map((decision) => decision.allowed)).toEqual([true, true, false]);
+    },
+  );
+
   it('lets the next one through exactly when the wait it gave is over, and not a millisecond before', async () => {
     const { limiter, clock, takeMany } = limiterAt({ requestsPerMinute: 2 });
     await takeMany('alice', 2);

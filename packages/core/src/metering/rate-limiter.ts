@@ -115,9 +115,12 @@ export function memoryRateLimiter(options: MemoryRateLimiterOptions): RateLimite
     async take(userId) {
       // Whole milliseconds: with a clock's fractions, an interval added and taken off again is not the same number.
       const ms = Math.floor(now());
-      // Never a NaN origin (an invalid Date): it would make every later reading NaN, and NaN is never refused.
-      if (origin === undefined && Number.isFinite(ms)) origin = ms;
-      const at = (ms - (origin ?? ms)) * requestsPerMinute;
+      // A reading that is no time (an invalid Date's NaN, an infinity) lets the call through and changes nothing:
+      // as the sweep's `at` it forgot every user, as the origin it made every later reading NaN, and a user
+      // admitted at +Infinity was refused for ever.
+      if (!Number.isFinite(ms)) return ALLOWED;
+      origin ??= ms;
+      const at = (ms - origin) * requestsPerMinute;
       sweep(at);
       const arrival = arrivals.get(userId);
       const tat = Math.max(arrival?.tat ?? at, at);
