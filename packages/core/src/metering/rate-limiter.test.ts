@@ -43,6 +43,24 @@ describe('memoryRateLimiter (GCRA)', () => {
     },
   );
 
+  it.each([1_000_000_000, 1_000_000_000_000, Number.MAX_SAFE_INTEGER])(
+    'holds a burst exact at %d a minute, the largest rates accepted, after a year of running',
+    async (requestsPerMinute) => {
+      // Steps of 1/requestsPerMinute ms counted from the first call outgrew 2^53 within a year at 10^9 a minute (a
+      // burst of 3 let 2 through), within a second at the largest rate; later an interval added nothing, no limit.
+      const { limiter, clock, takeMany } = limiterAt({ requestsPerMinute, burst: 3 }, Date.UTC(2026, 10, 25, 12));
+      await limiter.take('first');
+      const wrong: string[] = [];
+      for (const days of [1, 30, 365]) {
+        clock.ms += days * 86_400_000;
+        const decisions = await takeMany(`user-${days}`, 5);
+        const expected = [true, true, true, false, false].map((allowed) => (allowed ? { allowed } : { allowed, retryAfterMs: 1 }));
+        if (JSON.stringify(decisions) !== JSON.stringify(expected)) wrong.push(`after ${days} days: ${JSON.stringify(decisions)}`);
+      }
+      expect(wrong).toEqual([]);
+    },
+  );
+
   it('counts a clock in fractions of a millisecond (performance.now) as exactly as a whole one', async () => {
     // 1,234.567 + 60,000 − 60,000 is 1,234.5670000000027 in floating point: a new user's first call was refused.
     const wrong: string[] = [];

@@ -37,8 +37,10 @@ const ALLOWED: RateDecision = Object.freeze({ allowed: true });
 /** A user {@link memoryRateLimiter} holds to the rate, linked in order of last admission. */
 interface Arrival {
   readonly userId: string;
-  /** Theoretical arrival time, in the limiter's steps. */
-  tat: number;
+  /** Theoretical arrival time: whole milliseconds, … */
+  tatMs: number;
+  /** … and steps of 1/`requestsPerMinute` ms after them, from 0 to `requestsPerMinute - 1`. */
+  tatSteps: number;
   older: Arrival | undefined;
   newer: Arrival | undefined;
 }
@@ -50,11 +52,13 @@ interface Arrival {
  * A request at `now` is allowed when `max(TAT, now) + interval - burst × interval <= now`, and then moves the
  * TAT on by one interval; otherwise it is refused, counting nothing, with the exact wait until that holds.
  *
- * The arithmetic is exact: time is read in whole milliseconds and counted in steps of 1/`requestsPerMinute` ms
- * from the limiter's first call, so an interval is 60,000 steps whatever the rate. In milliseconds an interval
- * is seldom a whole number (60,000 / 7), and a TAT made of added intervals drifted from `burst × interval` by a
+ * The arithmetic is exact: time is read in whole milliseconds, and a TAT is whole milliseconds plus steps of
+ * 1/`requestsPerMinute` ms, so an interval is 60,000 steps whatever the rate. In milliseconds an interval is
+ * seldom a whole number (60,000 / 7), and a TAT made of added intervals drifted from `burst × interval` by a
  * rounding error, which refused the last request of a burst at once (7 a minute let 6 through, the 7th told to
- * retry in 1 ms); a clock's fractions did the same to a new user's first call.
+ * retry in 1 ms); a clock's fractions did the same to a new user's first call. Each part stays below 2^53 at every
+ * rate accepted: counted in steps alone from the first call, time passed 2^53 steps within a year at 10^9 a
+ * minute (a burst of 3 let 2 through), and later an interval added nothing at all.
  *
  * Memory stays bounded. A user whose TAT has passed is the same as a user never seen, so the entry can go.
  * The entries are kept in order of last admission and swept from the oldest up to the first still running;
@@ -74,12 +78,17 @@ export function memoryRateLimiter(options: MemoryRateLimiterOptions): RateLimite
     throw new TypeError(`memoryRateLimiter: now must be a function returning milliseconds, got ${typeof options.now}`);
   }
   const now = options.now ?? Date.now;
-  /** In steps of 1/requestsPerMinute ms: whole numbers, added and compared exactly (up to 2^53 steps). */
-  const interval = 60_000;
-  const tolerance = burst * interval;
-  /** The clock's first reading: steps are counted from there, so that they stay small whole numbers. */
-  let origin: number | undefined;
-  /** User id → their theoretical arrival time (steps). */
+  const rate = requestsPerMinute;
+  // An interval, 60,000 steps, as whole milliseconds and the steps left over (both exact: 60,000 is small).
+  const intervalMs = Math.floor(60_000 / rate);
+  const intervalSteps = 60_000 - intervalMs * rate;
+  // The tolerance, burst × 60,000 steps, likewise; the product may pass 2^53, so it is divided as a BigInt. Past
+  // 2^53 ms (285,000 years) it is as good as endless, and held there so that it stays exact to subtract.
+  const toleranceTotal = BigInt(burst) * 60_000n;
+  const toleranceExact = toleranceTotal / BigInt(rate);
+  const toleranceMs = toleranceExact > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(toleranceExact);
+  const toleranceSteps = toleranceMs === Number.MAX_SAFE_INTEGER ? 0 : Number(toleranceTotal % BigInt(rate));
+  /** User id → their theoretical arrival time. */
   const arrivals = new Map<string, Arrival>();
   /**
    * The same entries in order of last admission, linked, from `oldest` to `newest`. Not the Map's own order: its
@@ -106,8 +115,10 @@ export function memoryRateLimiter(options: MemoryRateLimiterOptions): RateLimite
     unlink(arrival);
     arrivals.delete(arrival.userId);
   };
-  const sweep = (at: number) => {
-    while (oldest !== undefined && !(oldest.tat > at)) forget(oldest);
+  /** Whether the arrival is still running at `ms`: its TAT is later. */
+  const runsAt = (arrival: Arrival, ms: number) => arrival.tatMs > ms || (arrival.tatMs === ms && arrival.tatSteps > 0);
+  const sweep = (ms: number) => {
+    while (oldest !== undefined && !runsAt(oldest, ms)) forget(oldest);
   };
 
   return {
@@ -116,25 +127,34 @@ export function memoryRateLimiter(options: MemoryRateLimiterOptions): RateLimite
       // Whole milliseconds: with a clock's fractions, an interval added and taken off again is not the same number.
       const ms = Math.floor(now());
       // A reading that is no time (an invalid Date's NaN, an infinity) lets the call through and changes nothing:
-      // as the sweep's `at` it forgot every user, as the origin it made every later reading NaN, and a user
-      // admitted at +Infinity was refused for ever.
+      // as the sweep's time, NaN forgot every user at once, and a user admitted at +Infinity was refused for ever.
       if (!Number.isFinite(ms)) return ALLOWED;
-      origin ??= ms;
-      const at = (ms - origin) * requestsPerMinute;
-      sweep(at);
+      sweep(ms);
       const arrival = arrivals.get(userId);
-      const tat = Math.max(arrival?.tat ?? at, at);
-      const next = tat + interval;
-      const allowedAt = next - tolerance;
-      if (at < allowedAt) return { allowed: false, retryAfterMs: Math.max(1, Math.ceil((allowedAt - at) / requestsPerMinute)) };
+      // max(TAT, now) + interval, carrying whole milliseconds out of the steps.
+      const running = arrival !== undefined && runsAt(arrival, ms);
+      const tatMs = running ? arrival.tatMs : ms;
+      const tatSteps = running ? arrival.tatSteps : 0;
+      const carry = tatSteps >= rate - intervalSteps;
+      const nextMs = tatMs + intervalMs + (carry ? 1 : 0);
+      const nextSteps = carry ? tatSteps - (rate - intervalSteps) : tatSteps + intervalSteps;
+      // Allowed from next − tolerance on, borrowing a millisecond when the steps run short.
+      const borrow = nextSteps < toleranceSteps;
+      const allowedMs = nextMs - toleranceMs - (borrow ? 1 : 0);
+      const allowedSteps = borrow ? nextSteps + (rate - toleranceSteps) : nextSteps - toleranceSteps;
+      if (ms < allowedMs || (ms === allowedMs && allowedSteps > 0)) {
+        // The exact wait, rounded up to a whole millisecond: at least 1.
+        return { allowed: false, retryAfterMs: allowedMs - ms + (allowedSteps > 0 ? 1 : 0) };
+      }
       if (arrival) {
         unlink(arrival);
-        arrival.tat = next;
+        arrival.tatMs = nextMs;
+        arrival.tatSteps = nextSteps;
         append(arrival);
         return ALLOWED;
       }
       if (arrivals.size >= maxUsers && oldest) forget(oldest);
-      const admitted: Arrival = { userId, tat: next, older: undefined, newer: undefined };
+      const admitted: Arrival = { userId, tatMs: nextMs, tatSteps: nextSteps, older: undefined, newer: undefined };
       arrivals.set(userId, admitted);
       append(admitted);
       return ALLOWED;
