@@ -146,6 +146,19 @@ describe('per-user rate limits', () => {
     expect(refused!.json.error.message).toBe('Too many requests: try again in 999999999999 s.');
   });
 
+  it.each<[string, unknown]>([
+    ['a bigint', 1_500n],
+    ['text', '1500'],
+  ])("answers a host limiter's wait given as %s (a store's reply not converted) with its seconds, never a 500", async (_what, wait) => {
+    // A bigint failed the call as a bare TypeError ("Cannot mix BigInt and other types"): 500 internal_error.
+    const limiter = { take: async () => ({ allowed: false, retryAfterMs: wait }) } as unknown as RateLimiter;
+    const { chat } = await setUp({ rateLimit: limiter });
+    const refused = await chat();
+    expect(refused!.status).toBe(429);
+    expect(refused!.headers['retry-after']).toBe('2');
+    expect(mock.requests).toHaveLength(0);
+  });
+
   it('lets the call through when the limiter fails, and logs the failure without the user id', async () => {
     const logger = recordingLogger();
     const limiter: RateLimiter = {

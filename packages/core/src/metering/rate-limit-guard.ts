@@ -65,10 +65,15 @@ const MAX_RETRY_AFTER_SECONDS = 999_999_999_999;
 
 /**
  * Whole seconds, rounded up, at least 1 (a custom limiter's odd value included): `Retry-After: 0` invites a hot
- * loop. At most {@link MAX_RETRY_AFTER_SECONDS}, so that the header stays digits.
+ * loop. At most {@link MAX_RETRY_AFTER_SECONDS}, so that the header stays digits. A wait given as a bigint or as
+ * text (a store's reply not converted) is read as its number; a bigint in arithmetic threw, a 500 for the call.
  */
-function retryAfterSeconds(milliseconds: number): number {
-  const seconds = Math.ceil(milliseconds / 1000);
+function retryAfterSeconds(milliseconds: unknown): number {
+  const wait =
+    typeof milliseconds === 'number' || typeof milliseconds === 'bigint' || typeof milliseconds === 'string'
+      ? Number(milliseconds)
+      : Number.NaN;
+  const seconds = Math.ceil(wait / 1000);
   return Number.isFinite(seconds) && seconds >= 1 ? Math.min(seconds, MAX_RETRY_AFTER_SECONDS) : 1;
 }
 
