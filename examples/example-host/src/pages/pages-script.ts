@@ -135,6 +135,8 @@ function start(document, window) {
       anonymous: true,
     }).then(json).then(function (body) {
       storage.setItem(TOKEN_ITEM, body.access_token);
+      // The password has served: it is not kept in the page for the session (nor offered again at "Log out").
+      byId('password').value = '';
     });
   }
 
@@ -368,6 +370,18 @@ function start(document, window) {
 
   byId('sign-out').addEventListener('click', function () {
     storage.removeItem(TOKEN_ITEM);
+    // Nothing of this user's is left in the tab for the next person at it: no key typed but not saved, no
+    // answer of the playground (a call still running is stopped), no password.
+    byId('password').value = '';
+    if (page === '/profile') PROVIDERS.forEach(function (entry) { byId(entry[0] + '_api_key').value = ''; });
+    if (page === '/language-models') {
+      if (running) running.abort();
+      playgroundModel = null;
+      byId('playground').hidden = true;
+      byId('prompt').value = '';
+      byId('answer').textContent = '';
+      byId('answer-usage').textContent = '';
+    }
     showSignIn('You are logged out.');
   });
   byId('sign-in-form').addEventListener('submit', function (event) {

@@ -195,6 +195,42 @@ export function describeGuidePages(example: ExampleServer): void {
         expect(await page.locator('#usage-chart > *').count()).toBe(1);
       });
 
+      it('"Log out" leaves neither the password nor a key typed but not saved in the page: the next person at the tab cannot log back in with one click', async () => {
+        await openSignedIn('/profile');
+        // The password left the form once it served: it is not kept in the page for the whole session.
+        expect(await page.inputValue('#password')).toBe('');
+        const unsaved = fakeProviderKey('openai');
+        await page.fill('#openai_api_key', unsaved);
+        await page.click('#sign-out');
+        await page.locator('#sign-in').waitFor({ state: 'visible' });
+        expect(await page.textContent('#sign-in-message')).toBe('You are logged out.');
+        expect(await page.inputValue('#password')).toBe('');
+        expect(await page.inputValue('#openai_api_key')).toBe('');
+        // "Log in" as it stands now signs no one in: the browser refuses the empty password field.
+        await page.click('#sign-in-form button[type=submit]');
+        expect(await page.isHidden('#content')).toBe(true);
+        expect(await token()).toBeNull();
+      });
+
+      it('"Log out" on Language Models takes the playground\'s question and answer away: the next user to log in at the tab sees neither', async () => {
+        await openSignedIn('/language-models');
+        await page.getByRole('button', { name: 'Try Claude Sonnet 4.5 now' }).click();
+        await page.fill('#prompt', 'A question of mine');
+        await page.click('#send');
+        await expect.poll(() => page.textContent('#answer-usage'), { timeout: 10_000 }).toMatch(/paid by your key\.$/);
+        await page.click('#sign-out');
+        await page.locator('#sign-in').waitFor({ state: 'visible' });
+        await page.fill('#username', 'next-user@example.com');
+        await page.fill('#password', password);
+        await page.click('#sign-up');
+        await page.locator('#content').waitFor({ state: 'visible', timeout: 10_000 });
+        await expect.poll(() => page.textContent('#models-message')).toMatch(/^No models available\./);
+        expect(await page.isHidden('#playground')).toBe(true);
+        expect(await page.inputValue('#prompt')).toBe('');
+        expect(await page.textContent('#answer')).toBe('');
+        expect(await page.textContent('#answer-usage')).toBe('');
+      });
+
       it('a tab opened with a token that is no longer valid (401) asks the user to log in again', async () => {
         await context.addInitScript(() => sessionStorage.setItem('byokit-example-access-token', 'not-a-token'));
         await page.goto(`${origin}/profile`);
