@@ -1,4 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { parseEnv } from 'node:util';
 import pino, { type Logger } from 'pino';
 import { configFromEnvironment, type ServerConfig } from './config.js';
 
@@ -54,19 +56,28 @@ export interface DotEnv {
 /**
  * The guide's `.env` route for system keys ("Configured by admins via REST API or `.env` file"): a `.env` file in
  * the folder `npm start` was typed in (INIT_CWD; npm runs the script in the workspace's folder), else the current
- * one, is read into the environment before anything else, with Node's own reader (`process.loadEnvFile`). A
+ * one, is read into the environment before anything else, with Node's own parser (`util.parseEnv`, that of
+ * `process.loadEnvFile`), a byte order mark at its start left out. A
  * variable already set in the environment wins over the file's. No file: nothing read.
  */
 export function loadDotEnv(): DotEnv | undefined {
   const path = resolve(process.env.INIT_CWD ?? '.', '.env');
-  const before = new Set(Object.keys(process.env));
+  let text: string;
   try {
-    process.loadEnvFile(path);
+    text = readFileSync(path, 'utf8');
   } catch (error) {
-    if ((error as { code?: string }).code === 'ENOENT') return undefined;
-    throw new Error(`Could not read ${path}: ${error instanceof Error ? error.message : String(error)}`);
+    const code = (error as { code?: string }).code;
+    if (code === 'ENOENT') return undefined;
+    // Node's loadEnvFile said of a folder only "Contents of '…' should be a valid string".
+    const reason = code === 'EISDIR' ? 'it is a folder, not a file.' : error instanceof Error ? error.message : String(error);
+    throw new Error(`Could not read ${path}: ${reason}`);
   }
-  return { path, variables: Object.keys(process.env).filter((name) => !before.has(name)) };
+  // A file saved with a byte order mark (Windows Notepad's "UTF-8 with BOM"): Node's reader took the mark for part of
+  // the first name, so `ANTHROPIC_API_KEY=…` on the first line set "\uFEFFANTHROPIC_API_KEY", logged as if taken.
+  const parsed = parseEnv(text.replace(/^\uFEFF/, ''));
+  const variables = Object.keys(parsed).filter((name) => !Object.hasOwn(process.env, name));
+  for (const name of variables) process.env[name] = parsed[name];
+  return { path, variables };
 }
 
 /** A slow or stalled request is cut off rather than holding a socket (spec/security.md, hostile inputs). */

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { chmodSync, mkdtempSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -340,6 +340,38 @@ export function describeServerStart(example: ExampleServer): void {
       expect(output()).toContain('ANTHROPIC_API_KEY');
       expect(output()).not.toContain(anthropicKey.slice(13, 40));
       expect(output()).not.toContain('password-from-dotenv');
+    });
+
+    it('takes the first variable of a .env saved with a byte order mark and CRLF lines (Windows Notepad), and logs its name as written', async () => {
+      const folder = mkdtempSync(join(tmpdir(), 'byokit-dotenv-'));
+      const anthropicKey = fakeProviderKey('anthropic');
+      writeFileSync(join(folder, '.env'), `\uFEFFANTHROPIC_API_KEY=${anthropicKey}\r\nFIRST_SUPERUSER_PASSWORD=password-from-dotenv\r\n`);
+      const { port, output } = await startServer(example.serverPath, { INIT_CWD: folder, BYOKIT_DATA_DIR: join(folder, 'data') });
+      const login = await logIn(port, 'admin@example.com', 'password-from-dotenv');
+      expect(login.status).toBe(200);
+      const { access_token } = (await login.json()) as { access_token: string };
+      const status = (await (
+        await fetch(`http://127.0.0.1:${port}/v2/admin/api-key-status`, { headers: { authorization: `Bearer ${access_token}` } })
+      ).json()) as { keys: Record<string, { configured: boolean; source: string | null; hint?: string }> };
+      expect(status.keys.anthropic).toMatchObject({ configured: true, source: 'environment', hint: `…${anthropicKey.slice(-4)}` });
+      const read = output()
+        .split('\n')
+        .filter((line) => line.includes('"variables"'))
+        .map((line) => JSON.parse(line) as { variables: string[] });
+      expect(read).toEqual([expect.objectContaining({ variables: ['ANTHROPIC_API_KEY', 'FIRST_SUPERUSER_PASSWORD'] })]);
+      expect(output()).not.toContain(anthropicKey.slice(13, 40));
+    });
+
+    it('refuses to start when .env is a folder, in one line that names it and says it is not a file', async () => {
+      const folder = mkdtempSync(join(tmpdir(), 'byokit-dotenv-'));
+      mkdirSync(join(folder, '.env'));
+      const failure = await startServer(example.serverPath, { INIT_CWD: folder, BYOKIT_DATA_DIR: join(folder, 'data') }).catch(
+        (error: { code: number; output: string }) => error,
+      );
+      expect(failure).toMatchObject({ code: 1 });
+      const lines = (failure as { output: string }).output.trim().split('\n');
+      expect(lines).toHaveLength(1);
+      expect(JSON.parse(lines[0]!).msg).toBe(`Could not read ${join(folder, '.env')}: it is a folder, not a file.`);
     });
 
     it('refuses to start with a SECRET_KEY shorter than 32 bytes, saying how to make one, before creating a database', async () => {
