@@ -195,6 +195,32 @@ export function describeGuidePages(example: ExampleServer): void {
         expect(await page.locator('#usage-chart > *').count()).toBe(1);
       });
 
+      it('"Stop" ends the streamed answer: the page says "Stopped.", the provider\'s request is aborted and the call is recorded as aborted', async () => {
+        await openSignedIn('/language-models');
+        await page.getByRole('button', { name: 'Try Claude Sonnet 4.5 now' }).click();
+        await page.fill('#prompt', 'A long answer, please');
+        server.mockProviders!.reset();
+        server.mockProviders!.setChunkGapMs(300);
+        try {
+          await page.click('#send');
+          await expect.poll(async () => (await page.textContent('#answer'))!.length, { timeout: 10_000 }).toBeGreaterThan(0);
+          await page.click('#stop');
+          await expect.poll(() => page.textContent('#answer-usage')).toBe('Stopped.');
+          expect(await page.isHidden('#stop')).toBe(true);
+          const upstream = await server.mockProviders!.waitForRequest((request) => request.aborted, { timeoutMs: 5_000 });
+          expect(upstream.provider).toBe('anthropic');
+        } finally {
+          server.mockProviders!.setChunkGapMs(0);
+        }
+        const events = async () =>
+          (
+            (await (
+              await fetch(`${server.base}/llm/usage/me/events?limit=1`, { headers: { authorization: `Bearer ${await token()}` } })
+            ).json()) as { data: Array<{ status: string }> }
+          ).data;
+        await expect.poll(async () => (await events())[0]?.status, { timeout: 5_000 }).toBe('aborted');
+      });
+
       it('"Log out" leaves neither the password nor a key typed but not saved in the page: the next person at the tab cannot log back in with one click', async () => {
         await openSignedIn('/profile');
         // The password left the form once it served: it is not kept in the page for the whole session.
