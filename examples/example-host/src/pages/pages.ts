@@ -133,7 +133,7 @@ const LANGUAGE_MODELS = `        <p id="models-message" role="status" aria-live=
             <button type="button" id="stop" hidden>Stop</button>
           </form>
           <div id="answer" aria-live="polite"></div>
-          <p id="answer-usage"></p>
+          <p id="answer-usage" role="status" aria-live="polite"></p>
         </section>`;
 
 const BILLING = `        <section aria-labelledby="my-usage">

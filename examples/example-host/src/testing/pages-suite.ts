@@ -221,6 +221,24 @@ export function describeGuidePages(example: ExampleServer): void {
         await expect.poll(async () => (await events())[0]?.status, { timeout: 5_000 }).toBe('aborted');
       });
 
+      it('an error the provider sends mid-stream is shown under the answer, and read out to a screen reader, and Send works again', async () => {
+        await openSignedIn('/language-models');
+        await page.getByRole('button', { name: 'Try Claude Sonnet 4.5 now' }).click();
+        await page.fill('#prompt', 'Hello!');
+        server.mockProviders!.reset();
+        server.mockProviders!.streamErrorNext('anthropic');
+        await page.click('#send');
+        await expect.poll(() => page.getAttribute('#answer-usage', 'class'), { timeout: 10_000 }).toContain('error');
+        const shown = (await page.textContent('#answer-usage'))!;
+        expect(shown).toMatch(/\S/);
+        // In a live region, as every other message of the pages is: a screen reader says it without being sent to it.
+        await expect.poll(() => page.getByRole('status').filter({ hasText: shown }).count()).toBe(1);
+        expect(await page.isHidden('#stop')).toBe(true);
+        await page.click('#send');
+        await expect.poll(() => page.textContent('#answer-usage'), { timeout: 10_000 }).toMatch(/paid by your key\.$/);
+        expect(await page.getAttribute('#answer-usage', 'class')).not.toContain('error');
+      });
+
       it('"Log out" leaves neither the password nor a key typed but not saved in the page: the next person at the tab cannot log back in with one click', async () => {
         await openSignedIn('/profile');
         // The password left the form once it served: it is not kept in the page for the whole session.
