@@ -85,7 +85,7 @@ function start(document, window) {
     return window.fetch(API + path, Object.assign({}, options, { headers: headers })).then(function (response) {
       if (response.status === 401 && !options.anonymous) {
         storage.removeItem(TOKEN_ITEM);
-        showSignIn('Your session has ended: log in again.');
+        showSignIn('Your session has ended: log in again.', true);
         throw new SignedOut();
       }
       return response;
@@ -119,11 +119,19 @@ function start(document, window) {
     element.textContent = text;
   }
 
-  function showSignIn(message) {
+  function showSignIn(message, focus) {
     byId('content').hidden = true;
     byId('signed-in').hidden = true;
     byId('sign-in').hidden = false;
     byId('sign-in-message').textContent = message || '';
+    // The button that had the focus (Log out, or one whose call found the session ended) is hidden now: the focus
+    // goes to the form's first field rather than back to the start of the document.
+    if (focus) byId('username').focus();
+  }
+
+  /** Once logged in through the form (now hidden, the focus with it): the focus goes to the page's heading. */
+  function focusHeading() {
+    document.querySelector('main h1').focus();
   }
 
   function logIn(email, password) {
@@ -382,11 +390,14 @@ function start(document, window) {
       byId('answer').textContent = '';
       byId('answer-usage').textContent = '';
     }
-    showSignIn('You are logged out.');
+    showSignIn('You are logged out.', true);
   });
   byId('sign-in-form').addEventListener('submit', function (event) {
     event.preventDefault();
-    logIn(byId('username').value, byId('password').value).then(showPage).catch(report(byId('sign-in-message')));
+    logIn(byId('username').value, byId('password').value)
+      .then(showPage)
+      .then(focusHeading)
+      .catch(report(byId('sign-in-message')));
   });
   byId('sign-up').addEventListener('click', function () {
     var email = byId('username').value;
@@ -396,7 +407,7 @@ function start(document, window) {
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ email: email, password: password }),
       anonymous: true,
-    }).then(json).then(function () { return logIn(email, password); }).then(showPage).catch(report(byId('sign-in-message')));
+    }).then(json).then(function () { return logIn(email, password); }).then(showPage).then(focusHeading).catch(report(byId('sign-in-message')));
   });
   if (page === '/language-models') setUpPlayground();
   if (storage.getItem(TOKEN_ITEM)) showPage().catch(report(byId('sign-in-message')));

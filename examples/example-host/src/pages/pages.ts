@@ -70,7 +70,7 @@ function layout(path: (typeof PAGE_PATHS)[number], title: string, content: strin
       <p id="signed-in" hidden>Signed in as <span id="signed-in-email"></span> <button type="button" id="sign-out">Log out</button></p>
     </header>
     <main>
-      <h1>${title}</h1>
+      <h1 tabindex="-1">${title}</h1>
       <noscript><p>These pages need JavaScript: they call the /v2 API from your browser.</p></noscript>
       <section id="sign-in" hidden aria-labelledby="sign-in-title">
         <h2 id="sign-in-title">Log in</h2>

@@ -67,8 +67,8 @@ export function describeGuidePages(example: ExampleServer): void {
     });
 
     it('Language Models and Billing are where the guide sends the user, Billing with its "My Usage" section', () => {
-      expect(pages.get('/language-models')).toContain('<h1>Language Models</h1>');
-      expect(pages.get('/language-models/billing')).toContain('<h1>Billing</h1>');
+      expect(pages.get('/language-models')).toContain('<h1 tabindex="-1">Language Models</h1>');
+      expect(pages.get('/language-models/billing')).toContain('<h1 tabindex="-1">Billing</h1>');
       expect(pages.get('/language-models/billing')).toContain('<h2 id="my-usage">My Usage</h2>');
     });
 
@@ -273,6 +273,24 @@ export function describeGuidePages(example: ExampleServer): void {
         expect(await page.inputValue('#prompt')).toBe('');
         expect(await page.textContent('#answer')).toBe('');
         expect(await page.textContent('#answer-usage')).toBe('');
+      });
+
+      it("a keyboard user's focus is kept where the page went: on the page's heading once logged in, on the email field once logged out", async () => {
+        const focused = () => page.evaluate(() => (document.activeElement === document.body ? 'body' : document.activeElement!.outerHTML));
+        await page.goto(`${origin}/profile`);
+        await page.locator('#sign-in').waitFor({ state: 'visible' });
+        await page.focus('#username');
+        await page.keyboard.type(email);
+        await page.keyboard.press('Tab');
+        await page.keyboard.type(password);
+        await page.keyboard.press('Enter');
+        await page.locator('#content').waitFor({ state: 'visible', timeout: 10_000 });
+        // The form that had the focus is hidden now: the focus goes to the page it opened, not back to its start.
+        await expect.poll(focused).toMatch(/^<h1\b[^>]*>Profile<\/h1>$/);
+        await page.focus('#sign-out');
+        await page.keyboard.press('Enter');
+        await page.locator('#sign-in').waitFor({ state: 'visible' });
+        await expect.poll(focused).toMatch(/^<input id="username"/);
       });
 
       it('a tab opened with a token that is no longer valid (401) asks the user to log in again', async () => {
