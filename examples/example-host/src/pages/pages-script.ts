@@ -410,8 +410,15 @@ function start(document, window) {
     }).then(json).then(function () { return logIn(email, password); }).then(showPage).then(focusHeading).catch(report(byId('sign-in-message')));
   });
   if (page === '/language-models') setUpPlayground();
-  if (storage.getItem(TOKEN_ITEM)) showPage().catch(report(byId('sign-in-message')));
-  else showSignIn('');
+  if (storage.getItem(TOKEN_ITEM)) {
+    // Anything but a 401 (which showed the form already): the server restarting, the network down, a 500. The form
+    // and its message are shown, else the message went into a hidden section and the page stayed empty.
+    showPage().catch(function (error) {
+      if (error instanceof SignedOut) return;
+      showSignIn('');
+      say(byId('sign-in-message'), 'Could not load your account (' + (error && error.message ? error.message : String(error)) + '): reload the page, or log in again.');
+    });
+  } else showSignIn('');
 }
 
 if (typeof document !== 'undefined') start(document, window);

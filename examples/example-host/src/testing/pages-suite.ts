@@ -293,6 +293,18 @@ export function describeGuidePages(example: ExampleServer): void {
         await expect.poll(focused).toMatch(/^<input id="username"/);
       });
 
+      it('a tab opened with a token while the server cannot be reached says so, instead of an empty page', async () => {
+        await context.addInitScript(() => sessionStorage.setItem('byokit-example-access-token', 'a-token'));
+        // The server restarting, or the network down: the request for the user fails without an answer.
+        await page.route('**/v2/users/me', (route) => route.abort('connectionrefused'));
+        await page.goto(`${origin}/profile`);
+        await expect.poll(() => page.locator('#sign-in-message').isVisible()).toBe(true);
+        expect(await page.textContent('#sign-in-message')).toMatch(
+          /^Could not load your account \(.+\): reload the page, or log in again\.$/,
+        );
+        expect(await page.isHidden('#content')).toBe(true);
+      });
+
       it('a tab opened with a token that is no longer valid (401) asks the user to log in again', async () => {
         await context.addInitScript(() => sessionStorage.setItem('byokit-example-access-token', 'not-a-token'));
         await page.goto(`${origin}/profile`);
