@@ -32,6 +32,12 @@ export async function runExampleServer(listen: Listen): Promise<void> {
   }
   const logger = pino({ level: config.logLevel });
   if (dotEnv) logger.info({ path: dotEnv.path, variables: dotEnv.variables }, `read ${dotEnv.path}`);
+  if (dotEnv?.unread) {
+    const entries = dotEnv.unread === 1 ? '1 entry not read: its name is' : `${dotEnv.unread} entries not read: their names are`;
+    logger.warn(
+      `${dotEnv.path}: ${entries} not letters, digits and _ (a line without "=", such as "NAME: value", runs into the next line's name; write NAME=value)`,
+    );
+  }
   try {
     const { port, stop } = await listen(config, logger);
     logger.info(
@@ -51,6 +57,8 @@ export async function runExampleServer(listen: Listen): Promise<void> {
 export interface DotEnv {
   path: string;
   variables: string[];
+  /** How many entries had a name that is no variable's (never quoted: such a name may hold a key). */
+  unread: number;
 }
 
 /**
@@ -75,10 +83,18 @@ export function loadDotEnv(): DotEnv | undefined {
   // A file saved with a byte order mark (Windows Notepad's "UTF-8 with BOM"): Node's reader took the mark for part of
   // the first name, so `ANTHROPIC_API_KEY=…` on the first line set "\uFEFFANTHROPIC_API_KEY", logged as if taken.
   const parsed = parseEnv(text.replace(/^\uFEFF/, ''));
-  const variables = Object.keys(parsed).filter((name) => !Object.hasOwn(process.env, name));
+  // Node's parser takes whatever comes before "=" for the name, across lines: `ANTHROPIC_API_KEY: sk-ant-…` (no "=")
+  // followed by `OPENAI_API_KEY=…` gives one variable named "ANTHROPIC_API_KEY: sk-ant-…\nOPENAI_API_KEY", the key
+  // in its name. Such a name is neither set nor logged, only counted.
+  const names = Object.keys(parsed);
+  const valid = names.filter((name) => VARIABLE_NAME.test(name));
+  const variables = valid.filter((name) => !Object.hasOwn(process.env, name));
   for (const name of variables) process.env[name] = parsed[name];
-  return { path, variables };
+  return { path, variables, unread: names.length - valid.length };
 }
+
+/** A name a shell would take for a variable: letters, digits and `_`, not starting with a digit. */
+const VARIABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /** A slow or stalled request is cut off rather than holding a socket (spec/security.md, hostile inputs). */
 export const REQUEST_TIMEOUT_MS = 30_000;

@@ -362,6 +362,26 @@ export function describeServerStart(example: ExampleServer): void {
       expect(output()).not.toContain(anthropicKey.slice(13, 40));
     });
 
+    it('logs no piece of a key written in .env as "NAME: key" (no "="), which Node reads as part of the next name, and says a line was not read', async () => {
+      const folder = mkdtempSync(join(tmpdir(), 'byokit-dotenv-'));
+      const anthropicKey = fakeProviderKey('anthropic');
+      const googleKey = fakeProviderKey('google');
+      writeFileSync(
+        join(folder, '.env'),
+        `ANTHROPIC_API_KEY: ${anthropicKey}\nOPENAI_API_KEY=${fakeProviderKey('openai')}\nGOOGLE_API_KEY=${googleKey}\n`,
+      );
+      const { output } = await startServer(example.serverPath, { INIT_CWD: folder, BYOKIT_DATA_DIR: join(folder, 'data') });
+      expect(output()).not.toContain(anthropicKey.slice(13, 40));
+      const lines = output()
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line) as { level: number; msg: string; variables?: string[] });
+      expect(lines.find((line) => line.variables)?.variables).toEqual(['GOOGLE_API_KEY']);
+      expect(lines).toContainEqual(
+        expect.objectContaining({ level: 40, msg: expect.stringContaining(`${join(folder, '.env')}: 1 entry not read`) }),
+      );
+    });
+
     it('refuses to start when .env is a folder, in one line that names it and says it is not a file', async () => {
       const folder = mkdtempSync(join(tmpdir(), 'byokit-dotenv-'));
       mkdirSync(join(folder, '.env'));
