@@ -201,7 +201,12 @@ function start(document, window) {
         var provider = button.getAttribute('data-provider');
         api('/users/me/api-key?provider=' + encodeURIComponent(provider), { method: 'DELETE' })
           .then(json)
-          .then(function (status) { showKeyStatus(status); say(message, 'Key removed.'); })
+          .then(function (status) {
+            showKeyStatus(status);
+            say(message, 'Key removed.');
+            // This button is hidden now: the focus goes to the field a new key is pasted in, not the start of the page.
+            byId(provider + '_api_key').focus();
+          })
           .catch(report(message));
       });
     });

@@ -293,6 +293,20 @@ export function describeGuidePages(example: ExampleServer): void {
         await expect.poll(focused).toMatch(/^<input id="username"/);
       });
 
+      it('"Remove OpenAI key" pressed from the keyboard removes that key and leaves the focus on its field, not the start of the page', async () => {
+        await openSignedIn('/profile');
+        await page.fill('#openai_api_key', fakeProviderKey('openai'));
+        await page.click('#api-keys-form button[type=submit]');
+        await expect.poll(() => page.textContent('#keys-message')).toBe('API keys saved.');
+        await page.focus('.remove-key[data-provider="openai"]');
+        await page.keyboard.press('Enter');
+        await expect.poll(() => page.textContent('#openai-status')).toMatch(/^No OpenAI key/);
+        expect(await page.isHidden('.remove-key[data-provider="openai"]')).toBe(true);
+        expect((await apiKeyStatus()).has_openai_key).toBe(false);
+        // The button pressed is hidden now: the focus goes to the field a new key would be pasted in.
+        await expect.poll(() => page.evaluate(() => document.activeElement?.id)).toBe('openai_api_key');
+      });
+
       it('a tab opened with a token while the server cannot be reached says so, instead of an empty page', async () => {
         await context.addInitScript(() => sessionStorage.setItem('byokit-example-access-token', 'a-token'));
         // The server restarting, or the network down: the request for the user fails without an answer.
