@@ -362,6 +362,25 @@ export function describeServerStart(example: ExampleServer): void {
       expect(output()).not.toContain(anthropicKey.slice(13, 40));
     });
 
+    it('takes a .env written for a shell: "export NAME=", values in double or single quotes, comments after them', async () => {
+      const folder = mkdtempSync(join(tmpdir(), 'byokit-dotenv-'));
+      const anthropicKey = fakeProviderKey('anthropic');
+      const openaiKey = fakeProviderKey('openai');
+      writeFileSync(
+        join(folder, '.env'),
+        `export ANTHROPIC_API_KEY="${anthropicKey}"  # the team's key\nOPENAI_API_KEY='${openaiKey}'\nexport FIRST_SUPERUSER_PASSWORD=password-from-dotenv # admin\n`,
+      );
+      const { port } = await startServer(example.serverPath, { INIT_CWD: folder, BYOKIT_DATA_DIR: join(folder, 'data') });
+      const login = await logIn(port, 'admin@example.com', 'password-from-dotenv');
+      expect(login.status).toBe(200);
+      const { access_token } = (await login.json()) as { access_token: string };
+      const status = (await (
+        await fetch(`http://127.0.0.1:${port}/v2/admin/api-key-status`, { headers: { authorization: `Bearer ${access_token}` } })
+      ).json()) as { keys: Record<string, { configured: boolean; source: string | null; hint?: string }> };
+      expect(status.keys.anthropic).toMatchObject({ configured: true, source: 'environment', hint: `…${anthropicKey.slice(-4)}` });
+      expect(status.keys.openai).toMatchObject({ configured: true, source: 'environment', hint: `…${openaiKey.slice(-4)}` });
+    });
+
     it('logs no piece of a key written in .env as "NAME: key" (no "="), which Node reads as part of the next name, and says a line was not read', async () => {
       const folder = mkdtempSync(join(tmpdir(), 'byokit-dotenv-'));
       const anthropicKey = fakeProviderKey('anthropic');
