@@ -268,7 +268,12 @@ function start(document, window) {
       if (!playgroundModel || running) return;
       var model = playgroundModel;
       running = new window.AbortController();
+      // One call at a time: Send says so while this one runs (a press did nothing, without a word). The focus, if
+      // Send held it, goes to Stop, the one thing to press now, rather than to the start of the page.
+      var sendHadFocus = document.activeElement === byId('send');
       byId('stop').hidden = false;
+      byId('send').disabled = true;
+      if (sendHadFocus) byId('stop').focus();
       say(answer, '');
       say(usage, '');
       var body = {
@@ -315,7 +320,10 @@ function start(document, window) {
         })
         .then(function () {
           running = null;
+          var stopHadFocus = document.activeElement === byId('stop');
+          byId('send').disabled = false;
           byId('stop').hidden = true;
+          if (stopHadFocus) byId('send').focus();
         });
     });
   }

@@ -195,7 +195,7 @@ export function describeGuidePages(example: ExampleServer): void {
         expect(await page.locator('#usage-chart > *').count()).toBe(1);
       });
 
-      it('"Stop" ends the streamed answer: the page says "Stopped.", the provider\'s request is aborted and the call is recorded as aborted', async () => {
+      it('"Stop" ends the streamed answer, Send being disabled until then: the page says "Stopped.", the provider\'s request is aborted and the call is recorded as aborted', async () => {
         await openSignedIn('/language-models');
         await page.getByRole('button', { name: 'Try Claude Sonnet 4.5 now' }).click();
         await page.fill('#prompt', 'A long answer, please');
@@ -204,9 +204,15 @@ export function describeGuidePages(example: ExampleServer): void {
         try {
           await page.click('#send');
           await expect.poll(async () => (await page.textContent('#answer'))!.length, { timeout: 10_000 }).toBeGreaterThan(0);
+          // While a call runs, Send says it cannot be pressed (a press did nothing, without a word), until it ends.
+          expect(await page.isDisabled('#send')).toBe(true);
+          expect(await page.evaluate(() => document.activeElement?.id)).toBe('stop');
           await page.click('#stop');
           await expect.poll(() => page.textContent('#answer-usage')).toBe('Stopped.');
           expect(await page.isHidden('#stop')).toBe(true);
+          expect(await page.isEnabled('#send')).toBe(true);
+          // Stop, pressed, is hidden now: the focus is back on Send, not at the start of the page.
+          expect(await page.evaluate(() => document.activeElement?.id)).toBe('send');
           const upstream = await server.mockProviders!.waitForRequest((request) => request.aborted, { timeoutMs: 5_000 });
           expect(upstream.provider).toBe('anthropic');
         } finally {
