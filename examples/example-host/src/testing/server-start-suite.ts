@@ -44,6 +44,15 @@ function logIn(port: number, username: string, password: string) {
   });
 }
 
+/** The system keys' status, as the first admin (logged in with `password`) sees it. */
+async function systemKeyStatus(port: number, password: string) {
+  const login = await logIn(port, 'admin@example.com', password);
+  expect(login.status).toBe(200);
+  const { access_token } = (await login.json()) as { access_token: string };
+  const status = await fetch(`http://127.0.0.1:${port}/v2/admin/api-key-status`, { headers: { authorization: `Bearer ${access_token}` } });
+  return (await status.json()) as { keys: Record<string, { configured: boolean; source: string | null; hint?: string }> };
+}
+
 /** The built server, started as `npm start` starts it (`node dist/server.js`), on a free port. */
 export function describeServerStart(example: ExampleServer): void {
   afterEach(() => running.splice(0).forEach((child) => child.kill('SIGTERM')));
@@ -326,12 +335,7 @@ export function describeServerStart(example: ExampleServer): void {
         BYOKIT_DATA_DIR: join(folder, 'data'),
         OPENAI_API_KEY: openaiInEnvironment,
       });
-      const login = await logIn(port, 'admin@example.com', 'password-from-dotenv');
-      expect(login.status).toBe(200);
-      const { access_token } = (await login.json()) as { access_token: string };
-      const status = (await (
-        await fetch(`http://127.0.0.1:${port}/v2/admin/api-key-status`, { headers: { authorization: `Bearer ${access_token}` } })
-      ).json()) as { keys: Record<string, { configured: boolean; source: string | null; hint?: string }> };
+      const status = await systemKeyStatus(port, 'password-from-dotenv');
       expect(status.keys.anthropic).toMatchObject({ configured: true, source: 'environment', hint: `…${anthropicKey.slice(-4)}` });
       expect(status.keys.openai).toMatchObject({ configured: true, source: 'environment', hint: `…${openaiInEnvironment.slice(-4)}` });
       expect(status.keys.google).toMatchObject({ configured: false, source: null });
@@ -347,12 +351,7 @@ export function describeServerStart(example: ExampleServer): void {
       const anthropicKey = fakeProviderKey('anthropic');
       writeFileSync(join(folder, '.env'), `\uFEFFANTHROPIC_API_KEY=${anthropicKey}\r\nFIRST_SUPERUSER_PASSWORD=password-from-dotenv\r\n`);
       const { port, output } = await startServer(example.serverPath, { INIT_CWD: folder, BYOKIT_DATA_DIR: join(folder, 'data') });
-      const login = await logIn(port, 'admin@example.com', 'password-from-dotenv');
-      expect(login.status).toBe(200);
-      const { access_token } = (await login.json()) as { access_token: string };
-      const status = (await (
-        await fetch(`http://127.0.0.1:${port}/v2/admin/api-key-status`, { headers: { authorization: `Bearer ${access_token}` } })
-      ).json()) as { keys: Record<string, { configured: boolean; source: string | null; hint?: string }> };
+      const status = await systemKeyStatus(port, 'password-from-dotenv');
       expect(status.keys.anthropic).toMatchObject({ configured: true, source: 'environment', hint: `…${anthropicKey.slice(-4)}` });
       const read = output()
         .split('\n')
@@ -371,12 +370,7 @@ export function describeServerStart(example: ExampleServer): void {
         `export ANTHROPIC_API_KEY="${anthropicKey}"  # the team's key\nOPENAI_API_KEY='${openaiKey}'\nexport FIRST_SUPERUSER_PASSWORD=password-from-dotenv # admin\n`,
       );
       const { port } = await startServer(example.serverPath, { INIT_CWD: folder, BYOKIT_DATA_DIR: join(folder, 'data') });
-      const login = await logIn(port, 'admin@example.com', 'password-from-dotenv');
-      expect(login.status).toBe(200);
-      const { access_token } = (await login.json()) as { access_token: string };
-      const status = (await (
-        await fetch(`http://127.0.0.1:${port}/v2/admin/api-key-status`, { headers: { authorization: `Bearer ${access_token}` } })
-      ).json()) as { keys: Record<string, { configured: boolean; source: string | null; hint?: string }> };
+      const status = await systemKeyStatus(port, 'password-from-dotenv');
       expect(status.keys.anthropic).toMatchObject({ configured: true, source: 'environment', hint: `…${anthropicKey.slice(-4)}` });
       expect(status.keys.openai).toMatchObject({ configured: true, source: 'environment', hint: `…${openaiKey.slice(-4)}` });
     });
