@@ -322,7 +322,7 @@ function assertRequiredOptions(options: ByokitOptions | undefined): void {
   }
   if (typeof storage !== 'object' || storage === null || typeof storage.countKeysByMasterKeyId !== 'function') {
     throw new TypeError(
-      `createByokit: \`storage\` is required: memoryStorage() from @byokit/core for trials, or a storage from @byokit/storage-postgres; got ${whatWasPassed(storage)}`,
+      `createByokit: \`storage\` is required: memoryStorage() from @byokit/core for trials, or a storage from @byokit/storage-postgres; got ${kindOfOption(storage)}`,
     );
   }
   if (keyring instanceof Promise) throw new TypeError('createByokit: `keyring` is a Promise: await it first, or pass a KeyProvider');
@@ -330,12 +330,11 @@ function assertRequiredOptions(options: ByokitOptions | undefined): void {
     throw new TypeError('createByokit: `keyring` is a string: pass keyringFromEnv(), or parseKeyring(text) for a keyring held elsewhere');
   }
   const usable =
-    typeof keyring === 'object' &&
-    keyring !== null &&
-    (typeof (keyring as Partial<KeyProvider>).loadKeyring === 'function' || typeof (keyring as Partial<Keyring>).has === 'function');
+    (typeof keyring === 'object' && keyring !== null && typeof (keyring as Partial<KeyProvider>).loadKeyring === 'function') ||
+    isKeyring(keyring);
   if (!usable) {
     throw new TypeError(
-      `createByokit: \`keyring\` is required: keyringFromEnv() reads it from BYOKIT_KEYRING, or pass a KeyProvider; got ${whatWasPassed(keyring)}`,
+      `createByokit: \`keyring\` is required: keyringFromEnv() reads it from BYOKIT_KEYRING, or pass a KeyProvider; got ${kindOfOption(keyring)}`,
     );
   }
 }
@@ -350,36 +349,28 @@ function assertObjectOptions(options: ByokitOptions): void {
 /**
  * What a host's `KeyProvider` loaded, checked as `keyring` itself is: a provider that resolved to nothing (a
  * `loadKeyring` that forgot to return) or to the keyring's text started byokit whenever storage held no key yet,
- * and every key saved then failed with a 500. Checked by shape, not `instanceof`, as for `keyring`: a host may
- * load it through another copy of this package.
+ * and every key saved then failed with a 500.
  */
 function loadedKeyring(loaded: unknown): Keyring {
-  const candidate = loaded as Partial<Keyring> | null | undefined;
-  if (
+  if (isKeyring(loaded)) return loaded;
+  // Never the value itself: the keyring's text is the master keys.
+  const advice =
+    typeof loaded === 'string' ? "parseKeyring(text) for a keyring's text" : 'keyringFromEnv(), parseKeyring(text) or Keyring.from(keys)';
+  throw new TypeError(`createByokit: the KeyProvider's loadKeyring() resolved to ${kindOfOption(loaded)}: return ${advice}`);
+}
+
+/** A keyring, known by its shape rather than `instanceof`: a host may make it through another copy of this package. */
+function isKeyring(value: unknown): value is Keyring {
+  const candidate = value as Partial<Keyring> | null | undefined;
+  return (
     typeof candidate === 'object' &&
     candidate !== null &&
     typeof candidate.primaryId === 'string' &&
     typeof candidate.has === 'function' &&
     typeof candidate.keyFor === 'function' &&
     typeof candidate.primaryKey === 'function'
-  ) {
-    return loaded as Keyring;
-  }
-  // Never the value itself: the keyring's text is the master keys.
-  const what =
-    typeof loaded === 'string'
-      ? 'a string'
-      : typeof loaded === 'object' && loaded !== null
-        ? 'an object that is not a Keyring'
-        : String(loaded);
-  const advice =
-    typeof loaded === 'string' ? "parseKeyring(text) for a keyring's text" : 'keyringFromEnv(), parseKeyring(text) or Keyring.from(keys)';
-  throw new TypeError(`createByokit: the KeyProvider's loadKeyring() resolved to ${what}: return ${advice}`);
+  );
 }
-
-/** What a host passed, in a few words, for an error message (never the value itself: it may hold a secret). */
-const whatWasPassed = (value: unknown) =>
-  value === null ? 'null' : typeof value === 'object' ? 'an object that is not one' : typeof value;
 
 /**
  * The host's limiter as is, or an in-memory one on byokit's clock for the plain settings.
@@ -390,7 +381,7 @@ function rateLimiterOf(option: ByokitOptions['rateLimit'], now: () => Date): Rat
   if (option === undefined) return undefined;
   if (typeof option !== 'object' || option === null) {
     throw new TypeError(
-      `createByokit: \`rateLimit\` must be { requestsPerMinute, burst? } or a RateLimiter (an object with take(userId)); got ${whatWasPassed(option)}`,
+      `createByokit: \`rateLimit\` must be { requestsPerMinute, burst? } or a RateLimiter (an object with take(userId)); got ${kindOfOption(option)}`,
     );
   }
   if ('take' in option && typeof option.take === 'function') return option;
@@ -411,7 +402,7 @@ function principalUserId(principal: unknown): string {
   if (typeof principal !== 'object' || principal === null) {
     throw new ByokitError(
       'validation_failed',
-      `The principal must be { userId }, the user the call is for; got ${whatWasPassed(principal)}.`,
+      `The principal must be { userId }, the user the call is for; got ${kindOfOption(principal)}.`,
     );
   }
   return validUserId((principal as { userId?: unknown }).userId);

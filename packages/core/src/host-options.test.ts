@@ -102,12 +102,12 @@ describe('createByokit', () => {
     [
       'a keyring that is neither a Keyring nor a KeyProvider',
       { storage: memoryStorage(), keyring: {} },
-      'createByokit: `keyring` is required: keyringFromEnv() reads it from BYOKIT_KEYRING, or pass a KeyProvider; got an object that is not one',
+      'createByokit: `keyring` is required: keyringFromEnv() reads it from BYOKIT_KEYRING, or pass a KeyProvider; got an object',
     ],
     [
       'a rate limit given as a bare number',
       { keyring: testKeyring(), storage: memoryStorage(), environment: {}, rateLimit: 60 },
-      'createByokit: `rateLimit` must be { requestsPerMinute, burst? } or a RateLimiter (an object with take(userId)); got number',
+      'createByokit: `rateLimit` must be { requestsPerMinute, burst? } or a RateLimiter (an object with take(userId)); got a number',
     ],
     [
       'a rate limit of null',
@@ -133,7 +133,7 @@ describe('createByokit', () => {
     [
       'an object that is not a keyring',
       { k1: 'A'.repeat(43) },
-      "createByokit: the KeyProvider's loadKeyring() resolved to an object that is not a Keyring: return keyringFromEnv(), parseKeyring(text) or Keyring.from(keys)",
+      "createByokit: the KeyProvider's loadKeyring() resolved to an object: return keyringFromEnv(), parseKeyring(text) or Keyring.from(keys)",
     ],
   ])(
     'refuses to start when a KeyProvider loads %s, even with no key stored yet (it used to start, then answer 500 to every key saved)',

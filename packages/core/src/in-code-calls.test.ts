@@ -98,7 +98,7 @@ describe('bad input given in code', () => {
         const error = await call().catch((caught: unknown) => caught);
         expect(isByokitError(error) && [error.code, error.message]).toEqual([
           'validation_failed',
-          `The principal must be { userId }, the user the call is for; got ${principal === null ? 'null' : typeof principal}.`,
+          `The principal must be { userId }, the user the call is for; got ${principal === null || principal === undefined ? String(principal) : `a ${typeof principal}`}.`,
         ]);
       }
     },
