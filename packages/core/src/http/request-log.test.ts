@@ -6,6 +6,16 @@ import { fakeProviderKey } from '../keys/fake-keys.js';
 import { findKeyLeaks } from '../testing/leak-check.js';
 import { alice, call, testByokit } from './test-helpers.js';
 
+/** Each piece of `key` found in the answer or in any line logged. */
+const leaksOf = (key: string, answer: unknown, logger: { lines: unknown[] }) =>
+  findKeyLeaks(
+    [key],
+    [
+      ['answer', JSON.stringify(answer)],
+      ['log', JSON.stringify(logger.lines)],
+    ],
+  );
+
 /** A logger that keeps its debug lines; `debugEnabled` is what it answers to `isLevelEnabled('debug')`. */
 function recordingLogger(debugEnabled: boolean | undefined): Logger & { lines: Record<string, unknown>[] } {
   const lines: Record<string, unknown>[] = [];
@@ -38,15 +48,7 @@ describe("the request log line (debug, the host's logger)", () => {
     const key = fakeProviderKey('anthropic');
     const answer = await call(byokit, key, '/users/me/api-key-status', { principal: alice });
     expect([answer!.status, answer!.json.error.message]).toEqual([405, 'This method is not allowed here; use GET, HEAD.']);
-    expect(
-      findKeyLeaks(
-        [key],
-        [
-          ['answer', JSON.stringify(answer)],
-          ['log', JSON.stringify(logger.lines)],
-        ],
-      ),
-    ).toEqual([]);
+    expect(leaksOf(key, answer, logger)).toEqual([]);
   });
 
   it('is not even made when the host does not write debug lines', async () => {
@@ -103,15 +105,7 @@ describe('a failed request in the log', () => {
     expect(logger.lines.filter((line) => line.level === 'error')).toMatchObject([
       { requestId: 'failing', error: expect.stringContaining('jwt malformed') },
     ]);
-    expect(
-      findKeyLeaks(
-        [key],
-        [
-          ['answer', JSON.stringify(answer)],
-          ['log', JSON.stringify(logger.lines)],
-        ],
-      ),
-    ).toEqual([]);
+    expect(leaksOf(key, answer, logger)).toEqual([]);
   });
 
   it('is a debug line marked clientGone once the client went away: any client could multiply error lines by leaving', async () => {
