@@ -91,6 +91,10 @@ describe("a provider's settings", () => {
     expect(make).toThrow(new TypeError(`anthropic baseUrl must be an http(s) URL; got ${got}`));
   });
 
+  it('refuse a base URL of another scheme than http(s), naming it', () => {
+    expect(() => anthropicClient({ baseUrl: 'ftp://gateway.internal' })).toThrow(new TypeError('anthropic baseUrl must be http(s): ftp:'));
+  });
+
   it('take the edges of each range', () => {
     expect(() => anthropicClient({ baseUrl: 'https://api.anthropic.com', timeoutMs: 1, retries: 0 })).not.toThrow();
     expect(() => anthropicClient({ baseUrl: 'https://api.anthropic.com', timeoutMs: 2 ** 31 - 1, retries: 10 })).not.toThrow();

@@ -104,8 +104,6 @@ export class ProviderHttp {
     private readonly readError: UpstreamErrorReader,
   ) {
     const base = baseUrlOf(provider, settings.baseUrl);
-    if (base.protocol !== 'https:' && base.protocol !== 'http:')
-      throw new TypeError(`${provider} baseUrl must be http(s): ${base.protocol}`);
     this.#origin = base.origin;
     this.#basePath = base.pathname.endsWith('/') ? base.pathname : `${base.pathname}/`;
     this.#timeoutMs = wholeNumberOption(`${provider} timeoutMs`, settings.timeoutMs ?? DEFAULT_TIMEOUT_MS, 1, MAX_TIMEOUT_MS);
@@ -347,13 +345,15 @@ function pause(attempt: number, signal?: Cancellation): Promise<void> {
 }
 
 /**
- * The host's base URL, read where the client is made. URL's own error ("Invalid URL") named no option: an unset
+ * The host's base URL, an http(s) URL, read where the client is made. URL's own error ("Invalid URL") named no option: an unset
  * variable read as "" failed the start-up so. Never quoted: a gateway's URL may carry a credential.
  */
 function baseUrlOf(provider: Provider, baseUrl: unknown): URL {
   const got = typeof baseUrl !== 'string' ? kindOfOption(baseUrl) : baseUrl === '' ? 'an empty string' : 'text that is not a URL';
   if (typeof baseUrl !== 'string' || !URL.canParse(baseUrl)) throw new TypeError(`${provider} baseUrl must be an http(s) URL; got ${got}`);
-  return new URL(baseUrl);
+  const base = new URL(baseUrl);
+  if (base.protocol !== 'https:' && base.protocol !== 'http:') throw new TypeError(`${provider} baseUrl must be http(s): ${base.protocol}`);
+  return base;
 }
 
 /**
