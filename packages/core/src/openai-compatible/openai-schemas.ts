@@ -35,6 +35,13 @@ const message = z.strictObject({
   parsed: z.null().optional(),
 });
 
+const IGNORED = "Taken only at the value that changes nothing (OpenAI's default, or false), and ignored.";
+
+/** The refusal of a value byokit cannot honour, for a field it takes only at the value that changes nothing. */
+function noEffect(field: string, what: string, value: string): string {
+  return `byokit ${what}: ${field} may only be ${value}, or be left out.`;
+}
+
 /** Body of `POST /openai/v1/chat/completions`. `null` stands for "not given", as OpenAI's API takes it. */
 export const openAIChatBody = z.strictObject({
   model: z.string().min(1).max(256).describe('A model name from GET /openai/v1/models (e.g. claude-sonnet-4-5), or a catalog UUID.'),
@@ -56,6 +63,33 @@ export const openAIChatBody = z.strictObject({
   n: z.literal(1, { error: 'byokit answers with one choice: n must be 1.' }).nullish(),
   /** Accepted and ignored: the usage record already names the user byokit authenticated. */
   user: z.string().max(256).nullish(),
+  // OpenAI's fields byokit does not honour, taken at the value that changes nothing (OpenAI's own default, or
+  // `false` for a feature off), which client libraries send unasked (LangChain JS sends both penalties at 0);
+  // any other value is refused, naming the field. None of them is sent on.
+  frequency_penalty: z
+    .literal(0, { error: noEffect('frequency_penalty', 'applies no frequency penalty', '0') })
+    .nullish()
+    .describe(IGNORED),
+  presence_penalty: z
+    .literal(0, { error: noEffect('presence_penalty', 'applies no presence penalty', '0') })
+    .nullish()
+    .describe(IGNORED),
+  logprobs: z
+    .literal(false, { error: noEffect('logprobs', 'returns no log probabilities', 'false') })
+    .nullish()
+    .describe(IGNORED),
+  logit_bias: z
+    .strictObject({}, { error: noEffect('logit_bias', 'applies no logit bias', '{}') })
+    .nullish()
+    .describe(IGNORED),
+  store: z
+    .literal(false, { error: noEffect('store', 'stores no completions for OpenAI', 'false') })
+    .nullish()
+    .describe(IGNORED),
+  service_tier: z
+    .enum(['auto', 'default'], { error: noEffect('service_tier', 'has no processing tiers', "'auto' or 'default'") })
+    .nullish()
+    .describe(IGNORED),
 });
 
 export type OpenAIChatRequest = z.infer<typeof openAIChatBody>;
