@@ -339,10 +339,45 @@ function assertRequiredOptions(options: ByokitOptions | undefined): void {
   }
 }
 
-/** `keyCache: 30_000` (meant as its lifetime) started with the default cache; refused instead, naming the option. */
+/**
+ * `keyCache: 30_000` (meant as its lifetime) started with the default cache; refused instead, naming the option.
+ * A `logger`, `onUsage` or `now` that is not what byokit calls started byokit all the same, and failed later: the
+ * logger at the first line to log (inside a request, in place of the line saying what went wrong), the listener
+ * at every usage record.
+ */
 function assertObjectOptions(options: ByokitOptions): void {
   if (options.keyCache !== undefined && !isSettingsObject(options.keyCache)) {
     throw new TypeError(`keyCache must be { ttlMs?, maxEntries? }, got ${kindOfOption(options.keyCache)}`);
+  }
+  if (options.logger !== undefined) assertLogger(options.logger);
+  if (options.onUsage !== undefined && typeof options.onUsage !== 'function') {
+    throw new TypeError(
+      `createByokit: \`onUsage\` must be a function, called with each usage record; got ${kindOfOption(options.onUsage)}`,
+    );
+  }
+  if (options.now !== undefined && typeof options.now !== 'function') {
+    throw new TypeError(`createByokit: \`now\` must be a function returning a Date; got ${kindOfOption(options.now)}`);
+  }
+}
+
+const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
+
+/** A logger byokit can write to: pino's four methods, and `isLevelEnabled` a function when it is there. */
+function assertLogger(logger: unknown): void {
+  const problem = (() => {
+    if (typeof logger !== 'object' || logger === null) return kindOfOption(logger);
+    const methods = logger as Record<string, unknown>;
+    const missing = LOG_LEVELS.find((level) => typeof methods[level] !== 'function');
+    if (missing !== undefined) return `${kindOfOption(logger)} without ${missing}`;
+    if (methods.isLevelEnabled !== undefined && typeof methods.isLevelEnabled !== 'function') {
+      return `${kindOfOption(logger)} whose isLevelEnabled is not a function`;
+    }
+    return undefined;
+  })();
+  if (problem !== undefined) {
+    throw new TypeError(
+      `createByokit: \`logger\` must be a pino-compatible logger, with debug, info, warn and error functions; got ${problem}`,
+    );
   }
 }
 

@@ -114,6 +114,31 @@ describe('createByokit', () => {
       { keyring: testKeyring(), storage: memoryStorage(), environment: {}, rateLimit: null },
       'createByokit: `rateLimit` must be { requestsPerMinute, burst? } or a RateLimiter (an object with take(userId)); got null',
     ],
+    [
+      'a logger that is a number (it started, then failed at its first line to log)',
+      { keyring: testKeyring(), storage: memoryStorage(), environment: {}, logger: 5 },
+      'createByokit: `logger` must be a pino-compatible logger, with debug, info, warn and error functions; got a number',
+    ],
+    [
+      'a logger without an error method (console.log passed as the logger)',
+      { keyring: testKeyring(), storage: memoryStorage(), environment: {}, logger: { debug() {}, info() {}, warn() {} } },
+      'createByokit: `logger` must be a pino-compatible logger, with debug, info, warn and error functions; got an object without error',
+    ],
+    [
+      'a logger whose isLevelEnabled is not a function',
+      { keyring: testKeyring(), storage: memoryStorage(), environment: {}, logger: { ...console, isLevelEnabled: true } },
+      'createByokit: `logger` must be a pino-compatible logger, with debug, info, warn and error functions; got an object whose isLevelEnabled is not a function',
+    ],
+    [
+      'a usage listener that is a number (it started, then logged a failure for every usage record)',
+      { keyring: testKeyring(), storage: memoryStorage(), environment: {}, onUsage: 5 },
+      'createByokit: `onUsage` must be a function, called with each usage record; got a number',
+    ],
+    [
+      'a clock that is a date, not a function returning one',
+      { keyring: testKeyring(), storage: memoryStorage(), environment: {}, now: new Date() },
+      'createByokit: `now` must be a function returning a Date; got a Date',
+    ],
     ['no options at all', undefined, 'createByokit: options are required: { storage, keyring }'],
   ])('refuses to start with %s, saying what to pass', async (_what, options, message) => {
     await expect(createByokit(options as ByokitOptions)).rejects.toThrow(new TypeError(message));
