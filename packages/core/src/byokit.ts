@@ -126,7 +126,8 @@ export interface Byokit {
   /**
    * The key a user's request to `provider` would use: their personal key, else the system key (database,
    * then environment). Throws a `ByokitError` with code `api_key_required` naming the provider when there is none,
-   * and `validation_failed` for a provider byokit does not speak to, a user id it could not store, or no
+   * `key_unreadable` (its `cause` naming the row) when the stored key it would use does not decrypt (never falling
+   * through to the next), and `validation_failed` for a provider byokit does not speak to, a user id it could not store, or no
    * principal at all (`null`, as a host's auth answers for nobody signed in).
    */
   resolveKey(principal: { userId: string }, provider: Provider): Promise<ResolvedKey>;

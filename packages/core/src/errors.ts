@@ -10,6 +10,7 @@ export const ERROR_STATUS = Object.freeze({
   api_key_required: 400,
   provider_key_rejected: 400,
   model_inactive: 400,
+  key_unreadable: 400,
   unauthenticated: 401,
   budget_exceeded: 402,
   forbidden: 403,

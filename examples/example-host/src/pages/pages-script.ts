@@ -23,6 +23,9 @@ function keysPatchBody(values) {
 /** One line on a provider's key, from GET /users/me/api-key-status's keys.<provider>. */
 function describeKey(label, key) {
   if (key && key.configured) {
+    if (key.verification === 'unreadable') {
+      return 'Your ' + label + ' key ' + (key.hint || '') + ' is saved but can no longer be read: enter it again, or remove it.';
+    }
     var checked = key.verification === 'valid' ? 'checked with ' + label : key.verification === 'invalid' ? 'refused by ' + label : 'not checked yet';
     return 'Your ' + label + ' key ' + (key.hint || '') + ' is saved (' + checked + ').';
   }

@@ -85,6 +85,10 @@ export function describeGuidePages(example: ExampleServer): void {
       expect(helpers.describeKey('OpenAI', { configured: false, system_fallback: true })).toBe(
         'No personal OpenAI key: the system key an admin set is used.',
       );
+      // A stored key that no longer decrypts: its calls fail until it is entered again, which the page says.
+      expect(helpers.describeKey('OpenAI', { configured: true, hint: '…x9Yz', verification: 'unreadable', system_fallback: true })).toBe(
+        'Your OpenAI key …x9Yz is saved but can no longer be read: enter it again, or remove it.',
+      );
     });
 
     describe.skipIf(browserUnavailable)('in a real browser (chromium)', () => {

@@ -76,7 +76,10 @@ export function errorResponse(
     // already past) invites a client's hot loop.
     if (retryAfterSeconds !== undefined) headers['retry-after'] = String(Math.max(1, Math.ceil(retryAfterSeconds)));
     if (retryable === false) headers['x-should-retry'] = 'false';
-    if (error.status >= 500) logger.error({ requestId, code: error.code, cause: describe(error.cause) }, error.message);
+    // A stored key that does not open is its owner's to enter again, and also the operator's to hear of: the
+    // cause names the row and the master key id (a keyring that changed under an id fails every key sealed by it).
+    if (error.status >= 500 || error.code === 'key_unreadable')
+      logger.error({ requestId, code: error.code, cause: describe(error.cause) }, error.message);
     return { status: error.status, headers, body: JSON.stringify(body) };
   }
   logger.error({ requestId, ...(isByokitError(error) && { code: error.code }), error: describe(error) }, 'request failed');

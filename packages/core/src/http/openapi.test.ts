@@ -18,6 +18,7 @@ import { startMockProviders, type MockProviders } from '../testing/mock-provider
 import { openApiDocument, openApiPath, type JsonSchema, type OpenApiDocument } from './openapi.js';
 import { defineRoute, type Route } from './route.js';
 import type { Principal } from './types.js';
+import { userOwner } from '../storage/storage.js';
 import { admin, alice, call, sseEvents, testByokit } from './test-helpers.js';
 
 // The routes the handler is built with, caught on their way in: the document must describe this very list.
@@ -410,7 +411,7 @@ describe('contract: every status each operation lists is one byokit really answe
     const rateLimit: RateLimiter = {
       take: async (userId) => (userId === 'user-hasty' ? { allowed: false, retryAfterMs: 30_000 } : { allowed: true }),
     };
-    const { byokit: own } = await testByokit({ providers, environment, rateLimit });
+    const { byokit: own, storage } = await testByokit({ providers, environment, rateLimit });
     const { byokit: closed } = await testByokit();
     await closed.close();
     const rejected = fakeProviderKey('openai');
@@ -423,6 +424,13 @@ describe('contract: every status each operation lists is one byokit really answe
     expect(inactive!.status).toBe(201);
     const broke = await call(own, 'PUT', '/admin/users/user-broke/budget', { principal: admin, body: { monthly_limit_usd: '0' } });
     expect(broke!.status).toBe(200);
+    // A user whose stored Anthropic key no longer opens (its ciphertext altered): `key_unreadable`.
+    const unreadable = { userId: 'user-unreadable', isAdmin: false };
+    await call(own, 'PATCH', '/users/me/api-key', { principal: unreadable, body: { anthropic_api_key: fakeProviderKey('anthropic') } });
+    const row = (await storage.getKey(userOwner(unreadable.userId), 'anthropic'))!;
+    const altered = row.envelope.slice();
+    altered[altered.length - 1]! ^= 0x01;
+    await storage.replaceKeyEnvelope(userOwner(unreadable.userId), 'anthropic', row.envelope, { envelope: altered, keyId: row.keyId });
 
     const exchanges: Exchange[] = [];
     // What every operation of its kind answers: its success (minimal valid inputs), and the refusals of its kind.
@@ -504,6 +512,7 @@ describe('contract: every status each operation lists is one byokit really answe
       ask('a model that is not there', {}, body({ id: noModel, model: 'gpt-unknown' }));
       ask('more tokens than the model writes', {}, body(undefined, { max_tokens: 10_000_000 }));
       ask('over budget', { as: user('user-broke') });
+      ask('a stored key that does not open', { as: unreadable });
       ask('over the host rate', { as: user('user-hasty') });
       ask('the provider refuses the key', { arrange: providerSays(401) });
       ask('the provider rate-limits', { arrange: providerSays(429, { 'retry-after': '7' }) });

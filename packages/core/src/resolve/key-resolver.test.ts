@@ -116,16 +116,77 @@ describe("key resolution: the guide's example", () => {
 });
 
 describe('key resolution: failures are loud', () => {
-  it('fails with key_decrypt_failed, never falling through to the system key, when a stored key does not open', async () => {
+  it('fails with key_unreadable, never falling through to the system key, when a stored key does not open', async () => {
     const storage = memoryStorage();
     const environment = { OPENAI_API_KEY: fakeProviderKey('openai') };
     const first = await createByokit({ storage, keyring: testKeyring('k1'), environment });
     await call(first, 'PATCH', '/users/me/api-key', { principal: alice, body: { openai_api_key: fakeProviderKey('openai') } });
     // Same id, different bytes: the envelope names k1 but k1 is now another key.
     const second = await createByokit({ storage, keyring: testKeyring('k1'), environment });
-    await expect(second.resolveKey(alice, 'openai')).rejects.toMatchObject({ code: 'key_decrypt_failed' });
-    const response = await call(second, 'GET', '/users/me/api-key-status', { principal: alice });
-    expect(response!.status).toBe(200); // status needs no decryption
+    await expect(second.resolveKey(alice, 'openai')).rejects.toMatchObject({
+      code: 'key_unreadable',
+      status: 400,
+      details: { provider: 'openai', keySource: 'user' },
+      cause: { code: 'key_decrypt_failed' },
+    });
+  });
+
+  it("shows a stored key that does not open as verification 'unreadable' in its owner's status, and as readable again once entered again", async () => {
+    const storage = memoryStorage();
+    const environment = { OPENAI_API_KEY: fakeProviderKey('openai') };
+    const first = await createByokit({ storage, keyring: testKeyring('k1'), environment });
+    await call(first, 'PATCH', '/users/me/api-key', {
+      principal: alice,
+      body: { openai_api_key: fakeProviderKey('openai'), google_api_key: fakeProviderKey('google') },
+    });
+    // Same id, different bytes: the envelope names k1 but k1 is now another key.
+    const second = await createByokit({ storage, keyring: testKeyring('k1'), environment });
+    const status = await call(second, 'GET', '/users/me/api-key-status', { principal: alice });
+    expect(status!.status).toBe(200);
+    expect(status!.json.keys.openai).toMatchObject({ configured: true, verification: 'unreadable', system_fallback: true });
+    expect(status!.json.keys.google).toMatchObject({ configured: true, verification: 'unreadable' });
+    expect(status!.json.keys.anthropic).toEqual({ configured: false, system_fallback: false });
+
+    const again = fakeProviderKey('openai');
+    const saved = await call(second, 'PATCH', '/users/me/api-key', { principal: alice, body: { openai_api_key: again } });
+    expect(saved!.json.keys.openai).toMatchObject({ configured: true, verification: 'unverified' });
+    expect(saved!.json.keys.google).toMatchObject({ verification: 'unreadable' });
+    expect((await second.resolveKey(alice, 'openai')).key.reveal()).toBe(again);
+  });
+
+  it("shows the admin a system key that does not open as verification 'unreadable', and tells a user whose call needs it to ask an admin", async () => {
+    const { byokit, storage } = await testByokit();
+    const system = fakeProviderKey('anthropic');
+    await call(byokit, 'PATCH', '/admin/api-key', { principal: admin, body: { anthropic_api_key: system } });
+    const row = (await storage.getKey(SYSTEM_OWNER, 'anthropic'))!;
+    const altered = row.envelope.slice();
+    altered[altered.length - 1]! ^= 0x01;
+    expect(await storage.replaceKeyEnvelope(SYSTEM_OWNER, 'anthropic', row.envelope, { envelope: altered, keyId: row.keyId })).toBe(true);
+
+    const status = await call(byokit, 'GET', '/admin/api-key-status', { principal: admin });
+    expect(status!.json.keys.anthropic).toMatchObject({ configured: true, source: 'database', verification: 'unreadable' });
+    const answer = await call(byokit, 'POST', '/llm/chat/completions', {
+      principal: alice,
+      body: { model_id: '564e8710-43a9-406f-b0ab-e8d651a33e82', messages: [{ role: 'user', content: 'Hello!' }] },
+    });
+    expect(answer!.status).toBe(400);
+    expect(answer!.json.error).toEqual({
+      code: 'key_unreadable',
+      message:
+        'The stored system Anthropic key can no longer be read (it was sealed under a master key this server does not have or no longer accepts, or its stored copy is damaged): ask an admin to enter it again.',
+      provider: 'anthropic',
+      key_source: 'system',
+      request_id: expect.any(String),
+    });
+    expect(
+      findKeyLeaks(
+        [system],
+        [
+          ['answer', answer!.text],
+          ['status', status!.text],
+        ],
+      ),
+    ).toEqual([]);
   });
 
   it("a key that does not open (altered in storage) fails its own provider's calls, not its owner's model list or an admin's catalog change", async () => {
@@ -142,7 +203,7 @@ describe('key resolution: failures are loud', () => {
     expect(await storage.replaceKeyEnvelope(owner, 'openai', row.envelope, { envelope: altered, keyId: row.keyId })).toBe(true);
 
     // Its calls fail loudly, never falling through to a system key.
-    await expect(byokit.resolveKey(admin, 'openai')).rejects.toMatchObject({ code: 'key_decrypt_failed' });
+    await expect(byokit.resolveKey(admin, 'openai')).rejects.toMatchObject({ code: 'key_unreadable' });
     // The model list still answers, for every provider; the OpenAI models name the key their calls would use.
     const list = await call(byokit, 'GET', '/llm-models/', { principal: admin });
     expect(list!.status).toBe(200);
@@ -168,10 +229,11 @@ describe('key resolution: failures are loud', () => {
     expect(added!.json).toMatchObject({ model: 'gpt-test-local', key_source: 'user' });
   });
 
-  it('answers a request that needs a key that does not open with a bare 500 internal_error, the reason only in the log', async () => {
+  it("answers its owner's chat that needs a key that does not open with 400 key_unreadable, saying to enter it again; the row and master key id only in the error log", async () => {
     const storage = memoryStorage();
     const first = await createByokit({ storage, keyring: testKeyring('k1'), environment: {} });
-    await call(first, 'PATCH', '/users/me/api-key', { principal: alice, body: { openai_api_key: fakeProviderKey('openai') } });
+    const key = fakeProviderKey('openai');
+    await call(first, 'PATCH', '/users/me/api-key', { principal: alice, body: { openai_api_key: key } });
     const errors: Array<Record<string, unknown>> = [];
     const ignore = () => {};
     const logger = { debug: ignore, info: ignore, warn: ignore, error: (line: Record<string, unknown>) => void errors.push(line) };
@@ -184,13 +246,28 @@ describe('key resolution: failures are loud', () => {
       principal: alice,
       body: { model_id: openaiModel.id, messages: [{ role: 'user', content: 'Hello!' }] },
     });
-    expect(response!.status).toBe(500);
+    expect(response!.status).toBe(400);
     expect(response!.json.error).toEqual({
-      code: 'internal_error',
-      message: 'Internal error. Quote the request id if you report it.',
-      request_id: expect.any(String),
+      code: 'key_unreadable',
+      message:
+        'Your stored OpenAI key can no longer be read (it was sealed under a master key this server does not have or no longer accepts, or its stored copy is damaged): enter it again in your profile, or remove it.',
+      provider: 'openai',
+      key_source: 'user',
+      request_id: response!.json.error.request_id,
     });
-    expect(errors).toMatchObject([{ code: 'key_decrypt_failed', error: expect.stringContaining("master key id 'k1'") }]);
+    // The operator hears of it, with what to look for: the row and the master key id.
+    expect(errors).toMatchObject([
+      { code: 'key_unreadable', requestId: response!.json.error.request_id, cause: expect.stringContaining("master key id 'k1'") },
+    ]);
+    expect(
+      findKeyLeaks(
+        [key],
+        [
+          ['answer', response!.text],
+          ['log', JSON.stringify(errors)],
+        ],
+      ),
+    ).toEqual([]);
   });
 
   it('refuses to start when storage holds keys sealed by a master key the keyring lacks, and starts once it is back', async () => {

@@ -77,7 +77,7 @@ export class KeyResolver {
     try {
       return (await this.storedKey(owner, provider)) !== null;
     } catch (error) {
-      if (isByokitError(error) && error.code === 'key_decrypt_failed') return true;
+      if (isByokitError(error) && error.code === 'key_unreadable') return true;
       throw error;
     }
   }
@@ -90,11 +90,36 @@ export class KeyResolver {
     const row = await this.storage.getKey(owner, provider);
     let key: SecretKey | null = null;
     if (row) {
-      const plaintext = openProviderKey(this.keyring, row.envelope, { ownerType: owner.type, ownerId: owner.id, provider });
+      const plaintext = openStoredKey(this.keyring, row.envelope, owner, provider);
       key = isPlaceholderKey(plaintext) ? null : new SecretKey(provider, plaintext);
     }
     this.cache.set(slot, key, read);
     return key;
+  }
+}
+
+/**
+ * A stored key, opened; `key_unreadable` (400) when it does not open, for the caller whose call needs it. Such a
+ * key is put right only by entering it again (or removing it): by its owner, or an admin for the system key. Its
+ * row and master key id are in the `key_decrypt_failed` kept as the cause, which the error log shows; the
+ * message names the provider and whose key it is, and nothing of the key. (It was a bare `500 internal_error`,
+ * while the owner's key status said the key was configured: nothing told them to enter it again.)
+ *
+ * @throws {@link ByokitError} `key_unreadable` with the provider and key source.
+ */
+export function openStoredKey(keyring: Keyring, envelope: Uint8Array, owner: KeyOwner, provider: Provider): string {
+  try {
+    return openProviderKey(keyring, envelope, { ownerType: owner.type, ownerId: owner.id, provider });
+  } catch (error) {
+    if (!isByokitError(error) || error.code !== 'key_decrypt_failed') throw error;
+    const label = PROVIDER_LABELS[provider];
+    const why =
+      'can no longer be read (it was sealed under a master key this server does not have or no longer accepts, or its stored copy is damaged)';
+    const message =
+      owner.type === 'user'
+        ? `Your stored ${label} key ${why}: enter it again in your profile, or remove it.`
+        : `The stored system ${label} key ${why}: ask an admin to enter it again.`;
+    throw new ByokitError('key_unreadable', message, { provider, keySource: owner.type }, { cause: error });
   }
 }
 

@@ -4,7 +4,7 @@ import type { Keyring } from '../crypto/keyring.js';
 import { parseProviderKey } from '../keys/key-formats.js';
 import { PROVIDERS, type Provider } from '../keys/providers.js';
 import type { SecretKey } from '../keys/secret-key.js';
-import type { KeyResolver } from '../resolve/key-resolver.js';
+import { openStoredKey, type KeyResolver } from '../resolve/key-resolver.js';
 import {
   SYSTEM_OWNER,
   type AuditRecord,
@@ -21,7 +21,8 @@ export interface KeyState {
   configured: boolean;
   hint?: string;
   updatedAt?: Date;
-  verification?: KeyVerification;
+  /** What is known of the key: as stored, or `unreadable` for a stored key that does not open (enter it again). */
+  verification?: KeyVerification | 'unreadable';
 }
 
 /** A user's key for one provider, and whether a system key would stand in for it. */
@@ -61,7 +62,7 @@ export class KeyManager {
   async personalState(owner: KeyOwner): Promise<Record<Provider, PersonalKeyState>> {
     const [personal, system] = await Promise.all([this.storage.listKeys(owner), this.storage.listKeys(SYSTEM_OWNER)]);
     return mapProviders((provider) => ({
-      ...stateOf(personal.find((key) => key.provider === provider)),
+      ...this.stateOf(personal.find((key) => key.provider === provider)),
       systemFallback: system.some((key) => key.provider === provider) || this.environmentKeys[provider] !== undefined,
     }));
   }
@@ -71,7 +72,7 @@ export class KeyManager {
     const stored = await this.storage.listKeys(SYSTEM_OWNER);
     return mapProviders((provider) => {
       const row = stored.find((key) => key.provider === provider);
-      if (row) return { ...stateOf(row), source: 'database' as const };
+      if (row) return { ...this.stateOf(row), source: 'database' as const };
       const fromEnvironment = this.environmentKeys[provider];
       if (fromEnvironment) return { configured: true, hint: fromEnvironment.hint, source: 'environment' as const };
       return { configured: false, source: null };
@@ -159,6 +160,22 @@ export class KeyManager {
     );
   }
 
+  /**
+   * What may be shown of a stored key. One that does not open says so (`verification: 'unreadable'`): its calls
+   * fail with `key_unreadable`, and the status is where its owner learns to enter it again.
+   */
+  private stateOf(row: StoredKey | undefined): KeyState {
+    if (!row) return { configured: false };
+    const state: KeyState = { configured: true, hint: row.hint, updatedAt: row.updatedAt, verification: row.verification };
+    try {
+      openStoredKey(this.keyring, row.envelope, row.owner, row.provider);
+    } catch (error) {
+      if (!isByokitError(error) || error.code !== 'key_unreadable') throw error;
+      state.verification = 'unreadable';
+    }
+    return state;
+  }
+
   private async write(owner: KeyOwner, changes: KeyChange[], actor: KeyWriteActor): Promise<AuditRecord[]> {
     if (changes.length === 0) return [];
     try {
@@ -168,11 +185,6 @@ export class KeyManager {
       for (const change of changes) this.resolver.invalidate(owner, change.provider);
     }
   }
-}
-
-function stateOf(row: StoredKey | undefined): KeyState {
-  if (!row) return { configured: false };
-  return { configured: true, hint: row.hint, updatedAt: row.updatedAt, verification: row.verification };
 }
 
 function mapProviders<T>(build: (provider: Provider) => T): Record<Provider, T> {

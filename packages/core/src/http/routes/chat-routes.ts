@@ -57,6 +57,7 @@ export const MAX_BODY_BYTES = CHAT_BODY_LIMIT_BYTES;
 /** What a chat call can be refused with beyond its schema, before or by the provider (spec/http-api.md, errors). */
 export const CHAT_ERRORS: readonly RouteError[] = [
   'api_key_required',
+  'key_unreadable',
   'model_inactive',
   'model_not_found',
   'provider_key_rejected',

@@ -26,7 +26,9 @@ export const keyUpdateQuery = z.strictObject({
 /** Query of `DELETE /users/me/api-key` and `DELETE /admin/api-key`. */
 export const keyDeleteQuery = z.strictObject({ provider: z.enum(PROVIDERS).optional() });
 
-const verification = z.enum(['unverified', 'valid', 'invalid']);
+// `unreadable`: a stored key that does not open (sealed under a master key this server lacks, or damaged); its
+// calls fail with `key_unreadable` until it is entered again.
+const verification = z.enum(['unverified', 'valid', 'invalid', 'unreadable']);
 const keyState = {
   configured: z.boolean(),
   hint: z.string().optional().describe('The last four characters of the key, after an ellipsis.'),
