@@ -51,7 +51,7 @@ export interface ByokitOptions {
    * How long a decrypted key is kept in memory, and how many at most. Writes through this byokit are seen
    * at once; writes through another (another node, or a second byokit in this process) within `ttlMs`.
    * Default 10 s and 10,000 entries; `ttlMs: 0` disables it. Whole numbers (`ttlMs` from 0, `maxEntries` from
-   * 1): anything else makes `createByokit` reject.
+   * 1): anything else, or another name (`ttl`), makes `createByokit` reject.
    */
   keyCache?: { ttlMs?: number; maxEntries?: number };
   /** A pino-compatible logger. Default: silent. */
@@ -75,11 +75,12 @@ export interface ByokitOptions {
    * Per-user rate limit on chat calls (the route and `byokit.chat()` / `chatStream()` alike), counted once per
    * call before anything else: a call over it gets `429 rate_limited` with `Retry-After` (a `ByokitError` in
    * code), reaches no provider and leaves no usage record. `{ requestsPerMinute, burst? }` keeps the counts in
-   * this process (`memoryRateLimiter`; `burst` defaults to a minute's worth); with many nodes, pass your own
+   * this process (`memoryRateLimiter`; `burst` defaults to a minute's worth, `maxUsers`, the most users tracked at
+   * once, to 100,000; any other name makes `createByokit` reject); with many nodes, pass your own
    * {@link RateLimiter} on a shared store such as Redis. A limiter that fails lets calls through and is logged.
    * Default: no limit.
    */
-  rateLimit?: { requestsPerMinute: number; burst?: number } | RateLimiter;
+  rateLimit?: { requestsPerMinute: number; burst?: number; maxUsers?: number } | RateLimiter;
   /**
    * What {@link Byokit.fetch} needs to answer HTTP requests: your auth (`authenticate(request: Request)` → the
    * principal, or null) and the mount prefix (default `/v2`). Only `byokit.fetch` reads it. Leave it out when
@@ -350,6 +351,11 @@ function assertObjectOptions(options: ByokitOptions): void {
   if (options.keyCache !== undefined && !isSettingsObject(options.keyCache)) {
     throw new TypeError(`keyCache must be { ttlMs?, maxEntries? }, got ${kindOfOption(options.keyCache)}`);
   }
+  // A name byokit does not read (`ttl`, `maxSize`) left the default in place without a word.
+  const unknownCacheSetting = options.keyCache && Object.keys(options.keyCache).find((name) => !KEY_CACHE_SETTINGS.includes(name));
+  if (unknownCacheSetting !== undefined) {
+    throw new TypeError(`keyCache has no setting ${unknownCacheSetting}: it takes ${KEY_CACHE_SETTINGS.join(', ')}`);
+  }
   if (options.logger !== undefined) assertLogger(options.logger);
   if (options.onUsage !== undefined && typeof options.onUsage !== 'function') {
     throw new TypeError(
@@ -362,6 +368,8 @@ function assertObjectOptions(options: ByokitOptions): void {
 }
 
 const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
+const KEY_CACHE_SETTINGS = ['ttlMs', 'maxEntries'];
+const RATE_LIMIT_SETTINGS = ['requestsPerMinute', 'burst', 'maxUsers'];
 
 /** A logger byokit can write to: pino's four methods, and `isLevelEnabled` a function when it is there. */
 function assertLogger(logger: unknown): void {
@@ -421,8 +429,20 @@ function rateLimiterOf(option: ByokitOptions['rateLimit'], now: () => Date): Rat
     );
   }
   if ('take' in option && typeof option.take === 'function') return option;
-  const { requestsPerMinute, burst } = option as { requestsPerMinute: number; burst?: number };
-  return memoryRateLimiter({ requestsPerMinute, ...(burst !== undefined && { burst }), now: () => now().getTime() });
+  // Every name is one memoryRateLimiter reads: `maxUsers`, which it takes, was dropped here, and a typo (`brust`) too.
+  const unknown = Object.keys(option).find((name) => !RATE_LIMIT_SETTINGS.includes(name));
+  if (unknown !== undefined) {
+    throw new TypeError(
+      `rateLimit has no setting ${unknown}: it takes ${RATE_LIMIT_SETTINGS.join(', ')} (or pass a RateLimiter, an object with take(userId))`,
+    );
+  }
+  const { requestsPerMinute, burst, maxUsers } = option as { requestsPerMinute: number; burst?: number; maxUsers?: number };
+  return memoryRateLimiter({
+    requestsPerMinute,
+    ...(burst !== undefined && { burst }),
+    ...(maxUsers !== undefined && { maxUsers }),
+    now: () => now().getTime(),
+  });
 }
 
 /** A programmatic call's context: its signal, and a request id of its own unless the caller gave one. */

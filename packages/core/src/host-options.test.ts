@@ -70,6 +70,21 @@ describe('createByokit', () => {
       'providers.google must be { baseUrl?, timeoutMs?, retries?, headers?, dispatcher? }, got a URL',
     ],
     [
+      "a key cache setting byokit does not read (a lifetime spelt ttl), which left the cache's default lifetime",
+      { keyCache: { ttl: 60_000 } as unknown as ByokitOptions['keyCache'] },
+      'keyCache has no setting ttl: it takes ttlMs, maxEntries',
+    ],
+    [
+      'a rate limit setting byokit does not read (a typo), which left the default burst',
+      { rateLimit: { requestsPerMinute: 60, brust: 5 } as unknown as ByokitOptions['rateLimit'] },
+      'rateLimit has no setting brust: it takes requestsPerMinute, burst, maxUsers (or pass a RateLimiter, an object with take(userId))',
+    ],
+    [
+      'a rate limit whose maxUsers is not a whole number (it was not read at all)',
+      { rateLimit: { requestsPerMinute: 60, maxUsers: 0 } },
+      'memoryRateLimiter: maxUsers must be a whole number from 1 up, got 0',
+    ],
+    [
       'a key cache given as a Map',
       { keyCache: new Map() as unknown as ByokitOptions['keyCache'] },
       'keyCache must be { ttlMs?, maxEntries? }, got a Map',
@@ -167,6 +182,25 @@ describe('createByokit', () => {
       await expect(start({ keyring })).rejects.toThrow(new TypeError(message));
     },
   );
+
+  it('holds the rate limit to its maxUsers: when full, the user least recently let through is forgotten', async () => {
+    // One call a minute, and room for one user: alice, then bob, pushes alice out, so her second call is let
+    // through at once, where with room for both she is refused until the minute has passed.
+    const chat = (byokit: Awaited<ReturnType<typeof start>>, userId: string) =>
+      byokit.chat({ userId }, { model_id: '564e8710-43a9-406f-b0ab-e8d651a33e82', messages: [{ role: 'user', content: 'Hi' }] }).then(
+        () => 'answered',
+        (error: { code?: string }) => error.code,
+      );
+    const outcomes = async (maxUsers: number | undefined) => {
+      const byokit = await start({ rateLimit: { requestsPerMinute: 1, ...(maxUsers !== undefined && { maxUsers }) } });
+      const seen = [await chat(byokit, 'alice'), await chat(byokit, 'bob'), await chat(byokit, 'alice')];
+      await byokit.close();
+      return seen;
+    };
+    // No key anywhere: a call let through is refused later, with api_key_required, and never reaches a provider.
+    expect(await outcomes(undefined)).toEqual(['api_key_required', 'api_key_required', 'rate_limited']);
+    expect(await outcomes(1)).toEqual(['api_key_required', 'api_key_required', 'api_key_required']);
+  });
 
   it('starts with each option at the edge of its range', async () => {
     const byokit = await start({
