@@ -91,6 +91,36 @@ describe("a provider's settings", () => {
     expect(make).toThrow(new TypeError(`anthropic baseUrl must be an http(s) URL; got ${got}`));
   });
 
+  it.each([
+    [
+      'with a user name and password, which no call carried (and never quoted: it is a credential)',
+      'https://byokit:s3cret-gateway-password@gateway.internal/anthropic',
+      "anthropic baseUrl carries a user name or password (user:password@), which byokit would not send: give the gateway's credential in headers instead",
+    ],
+    [
+      'with a user name alone',
+      'https://token-abc@gateway.internal',
+      "anthropic baseUrl carries a user name or password (user:password@), which byokit would not send: give the gateway's credential in headers instead",
+    ],
+    [
+      'with a query, which no call carried',
+      'https://gateway.internal/anthropic?tenant=acme&token=s3cret',
+      "anthropic baseUrl has a query (?…), which byokit would not send: calls go to the base URL's origin and path alone; give a gateway's parameters in headers instead",
+    ],
+    [
+      'with a fragment',
+      'https://gateway.internal/anthropic#v1',
+      "anthropic baseUrl has a fragment (#…), which byokit would not send: calls go to the base URL's origin and path alone",
+    ],
+  ])('refuse a base URL %s, rather than call without it', (_what, baseUrl, message) => {
+    expect(() => anthropicClient({ baseUrl })).toThrow(new TypeError(message));
+  });
+
+  it('take a base URL that ends in an empty query or fragment, which drop nothing', () => {
+    expect(() => anthropicClient({ baseUrl: 'https://gateway.internal/anthropic?' })).not.toThrow();
+    expect(() => anthropicClient({ baseUrl: 'https://gateway.internal/anthropic#' })).not.toThrow();
+  });
+
   it('refuse a base URL of another scheme than http(s), naming it', () => {
     expect(() => anthropicClient({ baseUrl: 'ftp://gateway.internal' })).toThrow(new TypeError('anthropic baseUrl must be http(s): ftp:'));
   });

@@ -347,12 +347,31 @@ function pause(attempt: number, signal?: Cancellation): Promise<void> {
 /**
  * The host's base URL, an http(s) URL, read where the client is made. URL's own error ("Invalid URL") named no option: an unset
  * variable read as "" failed the start-up so. Never quoted: a gateway's URL may carry a credential.
+ *
+ * Calls go to its origin and path alone, so a part of it no call would carry is refused rather than dropped: a
+ * user name and password (`https://user:pass@gateway`), a query (`?tenant=…`) or a fragment. They were dropped
+ * without a word, and a gateway that needed them refused every call (as the provider refusing the key, often).
  */
 function baseUrlOf(provider: Provider, baseUrl: unknown): URL {
   const got = typeof baseUrl !== 'string' ? kindOfOption(baseUrl) : baseUrl === '' ? 'an empty string' : 'text that is not a URL';
   if (typeof baseUrl !== 'string' || !URL.canParse(baseUrl)) throw new TypeError(`${provider} baseUrl must be an http(s) URL; got ${got}`);
   const base = new URL(baseUrl);
   if (base.protocol !== 'https:' && base.protocol !== 'http:') throw new TypeError(`${provider} baseUrl must be http(s): ${base.protocol}`);
+  if (base.username !== '' || base.password !== '') {
+    throw new TypeError(
+      `${provider} baseUrl carries a user name or password (user:password@), which byokit would not send: give the gateway's credential in headers instead`,
+    );
+  }
+  if (base.search !== '') {
+    throw new TypeError(
+      `${provider} baseUrl has a query (?…), which byokit would not send: calls go to the base URL's origin and path alone; give a gateway's parameters in headers instead`,
+    );
+  }
+  if (base.hash !== '') {
+    throw new TypeError(
+      `${provider} baseUrl has a fragment (#…), which byokit would not send: calls go to the base URL's origin and path alone`,
+    );
+  }
   return base;
 }
 
