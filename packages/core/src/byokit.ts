@@ -352,10 +352,21 @@ function assertObjectOptions(options: ByokitOptions): void {
     throw new TypeError(`keyCache must be { ttlMs?, maxEntries? }, got ${kindOfOption(options.keyCache)}`);
   }
   // A name byokit does not read (`ttl`, `maxSize`) left the default in place without a word.
-  const unknownCacheSetting = options.keyCache && Object.keys(options.keyCache).find((name) => !KEY_CACHE_SETTINGS.includes(name));
-  if (unknownCacheSetting !== undefined) {
-    throw new TypeError(`keyCache has no setting ${unknownCacheSetting}: it takes ${KEY_CACHE_SETTINGS.join(', ')}`);
+  assertSettingNames('keyCache', options.keyCache, KEY_CACHE_SETTINGS);
+  if (options.fetchHandler !== undefined && !isSettingsObject(options.fetchHandler)) {
+    throw new TypeError(`fetchHandler must be { authenticate, prefix? }, got ${kindOfOption(options.fetchHandler)}`);
   }
+  // `fallThrough: true` here was overridden: byokit.fetch answers every path (createFetchHandler is the one that falls through).
+  assertSettingNames(
+    'fetchHandler',
+    options.fetchHandler,
+    ['authenticate', 'prefix'],
+    ' (to fall through to your own routes, mount with createFetchHandler(byokit, { authenticate, fallThrough: true }))',
+  );
+  if (options.openApi !== undefined && !isSettingsObject(options.openApi)) {
+    throw new TypeError(`openApi must be { prefix?, title?, version? }, got ${kindOfOption(options.openApi)}`);
+  }
+  assertSettingNames('openApi', options.openApi, ['prefix', 'title', 'version']);
   if (options.logger !== undefined) assertLogger(options.logger);
   if (options.onUsage !== undefined && typeof options.onUsage !== 'function') {
     throw new TypeError(
@@ -365,6 +376,12 @@ function assertObjectOptions(options: ByokitOptions): void {
   if (options.now !== undefined && typeof options.now !== 'function') {
     throw new TypeError(`createByokit: \`now\` must be a function returning a Date; got ${kindOfOption(options.now)}`);
   }
+}
+
+/** Every name in one of the host's settings objects is one byokit reads: another was ignored without a word. */
+function assertSettingNames(option: string, settings: object | undefined, names: readonly string[], advice = ''): void {
+  const unknown = settings && Object.keys(settings).find((name) => !names.includes(name));
+  if (unknown !== undefined) throw new TypeError(`${option} has no setting ${unknown}: it takes ${names.join(', ')}${advice}`);
 }
 
 const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;

@@ -85,6 +85,26 @@ describe('createByokit', () => {
       'memoryRateLimiter: maxUsers must be a whole number from 1 up, got 0',
     ],
     [
+      "fetchHandler asking to fall through, which only createFetchHandler does (byokit.fetch answered the host's paths 404)",
+      { fetchHandler: { authenticate: () => null, fallThrough: true } as unknown as ByokitOptions['fetchHandler'] },
+      'fetchHandler has no setting fallThrough: it takes authenticate, prefix (to fall through to your own routes, mount with createFetchHandler(byokit, { authenticate, fallThrough: true }))',
+    ],
+    [
+      'fetchHandler given as the auth function itself',
+      { fetchHandler: (() => null) as unknown as ByokitOptions['fetchHandler'] },
+      'fetchHandler must be { authenticate, prefix? }, got a function',
+    ],
+    [
+      'an OpenAPI setting byokit does not read (a typo), which left the default title',
+      { openApi: { titel: 'Acme LLM API' } as unknown as ByokitOptions['openApi'] },
+      'openApi has no setting titel: it takes prefix, title, version',
+    ],
+    [
+      'OpenAPI settings given as the prefix alone',
+      { openApi: '/api/llm' as unknown as ByokitOptions['openApi'] },
+      'openApi must be { prefix?, title?, version? }, got a string',
+    ],
+    [
       'a key cache given as a Map',
       { keyCache: new Map() as unknown as ByokitOptions['keyCache'] },
       'keyCache must be { ttlMs?, maxEntries? }, got a Map',
