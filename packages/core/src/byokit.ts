@@ -447,12 +447,7 @@ function rateLimiterOf(option: ByokitOptions['rateLimit'], now: () => Date): Rat
   }
   if ('take' in option && typeof option.take === 'function') return option;
   // Every name is one memoryRateLimiter reads: `maxUsers`, which it takes, was dropped here, and a typo (`brust`) too.
-  const unknown = Object.keys(option).find((name) => !RATE_LIMIT_SETTINGS.includes(name));
-  if (unknown !== undefined) {
-    throw new TypeError(
-      `rateLimit has no setting ${unknown}: it takes ${RATE_LIMIT_SETTINGS.join(', ')} (or pass a RateLimiter, an object with take(userId))`,
-    );
-  }
+  assertSettingNames('rateLimit', option, RATE_LIMIT_SETTINGS, ' (or pass a RateLimiter, an object with take(userId))');
   const { requestsPerMinute, burst, maxUsers } = option as { requestsPerMinute: number; burst?: number; maxUsers?: number };
   return memoryRateLimiter({
     requestsPerMinute,
