@@ -113,6 +113,14 @@ export function memoryStorage(): Storage {
   const monthlySpend = new Map<string, { all: bigint; system: bigint }>();
   const spendKey = (userId: string, monthStartMs: number) => `${monthStartMs} ${userId}`;
 
+  /**
+   * Lets go of every hold (any user's) expired at `at`: it counts no more, and a hold whose call never ended it
+   * (its usage record not made or not saved) would otherwise be kept for the life of the process, and looked at
+   * by every later budget check. So the holds kept are those of calls held within one hold's lifetime (15 minutes).
+   */
+  const forgetExpiredHolds = (at: Date) => {
+    for (const [id, hold] of holds) if (hold.expiresAt <= at) holds.delete(id);
+  };
   /** All or nothing: every id is checked (against the stored ones and each other) before any record goes in. */
   const appendUsage = (records: readonly UsageRecord[]) => {
     const ids = new Set<string>();
@@ -144,7 +152,7 @@ export function memoryStorage(): Storage {
     return { spent, held };
   };
 
-  return {
+  const storage: Storage = {
     async getKey(owner, provider) {
       const key = keys.get(ownerKey(owner))?.get(provider);
       return key ? copyKey(key) : null;
@@ -289,6 +297,7 @@ export function memoryStorage(): Storage {
 
     async holdBudget(hold: BudgetHold, keySource: KeySource): Promise<HoldOutcome> {
       assertCalendarMonth({ start: hold.periodStart, end: hold.periodEnd });
+      forgetExpiredHolds(hold.createdAt);
       const budget = budgets.get(hold.userId);
       if (!budget || !budgetCovers(budget.appliesTo, keySource)) return 'unlimited';
       const { spent, held } = useOf(hold.userId, { start: hold.periodStart, end: hold.periodEnd }, budget.appliesTo, hold.createdAt);
@@ -306,6 +315,18 @@ export function memoryStorage(): Storage {
       return counts;
     },
   };
+  heldBudgets.set(storage, () => holds.size);
+  return storage;
+}
+
+/** How many budget holds each memory storage keeps, for the test that shows expired ones go (memory-storage.test.ts). */
+const heldBudgets = new WeakMap<Storage, () => number>();
+
+/** How many budget holds `storage`, made by {@link memoryStorage}, keeps now (expired ones it has not let go of included). */
+export function keptHoldCount(storage: Storage): number {
+  const count = heldBudgets.get(storage);
+  if (!count) throw new TypeError('keptHoldCount: not a memory storage');
+  return count();
 }
 
 /** A record's own copy: flat but for its date and prices, so cheaper than structuredClone on every chat call. */
