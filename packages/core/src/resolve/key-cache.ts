@@ -30,6 +30,8 @@ export class KeyCache {
    * with the cache full, 6 µs an eviction at 10,000 entries and 41 µs at 100,000, where this takes under 1.
    */
   #oldestFirst = this.#entries.keys();
+  /** The slot {@link #oldestFirst} gave last, with its entry: still the oldest while the cache holds that same entry. */
+  #oldest: { slot: string; entry: Entry } | undefined;
 
   constructor(
     private readonly ttlMs: number,
@@ -59,9 +61,12 @@ export class KeyCache {
    * read's end, a key deleted elsewhere while a slow read was answering stayed in use for the TTL plus the read.)
    */
   set(slot: string, key: SecretKey | null, read: ReadMark): void {
-    if (this.ttlMs <= 0 || read.invalidations !== this.#invalidations) return;
+    if (this.ttlMs <= 0) return;
+    const now = this.now();
+    this.#forgetExpired(now);
+    if (read.invalidations !== this.#invalidations) return;
     const expiresAt = read.startedAt + this.ttlMs;
-    if (expiresAt <= this.now()) return;
+    if (expiresAt <= now) return;
     this.#entries.delete(slot);
     if (this.#entries.size >= this.maxEntries) this.#evictOldest();
     this.#entries.set(slot, { key, expiresAt });
@@ -76,15 +81,43 @@ export class KeyCache {
     this.#invalidations++;
     this.#entries.clear();
     this.#oldestFirst = this.#entries.keys();
+    this.#oldest = undefined;
+  }
+
+  /** How many slots the cache holds now, expired ones not yet let go of included. */
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  /** The slot cached longest ago, with its entry; undefined when the cache is empty. */
+  #oldestEntry(): { slot: string; entry: Entry } | undefined {
+    const oldest = this.#oldest;
+    // Deleted or cached again (a new entry, at the end) since: the next slot is the oldest.
+    if (oldest !== undefined && this.#entries.get(oldest.slot) === oldest.entry) return oldest;
+    let next = this.#oldestFirst.next();
+    // Done once it passed every entry (the cache was emptied meanwhile): start again from the first.
+    if (next.done) {
+      this.#oldestFirst = this.#entries.keys();
+      next = this.#oldestFirst.next();
+    }
+    this.#oldest = next.done ? undefined : { slot: next.value, entry: this.#entries.get(next.value)! };
+    return this.#oldest;
   }
 
   #evictOldest(): void {
-    let oldest = this.#oldestFirst.next();
-    // Done once it passed every entry (the cache was emptied meanwhile): start again from the first.
-    if (oldest.done) {
-      this.#oldestFirst = this.#entries.keys();
-      oldest = this.#oldestFirst.next();
+    const oldest = this.#oldestEntry();
+    if (oldest) this.#entries.delete(oldest.slot);
+  }
+
+  /**
+   * Lets go of the slots whose TTL has passed, oldest first, up to the first that still runs: a decrypted key
+   * no longer served stays in memory no longer than until the next key is cached, where before it stayed until
+   * the cache was full (with fewer users than `maxEntries` after a busy spell, for the life of the process).
+   * Slots are cached in about the order they expire (a read's start plus the TTL), so few wait behind one that runs.
+   */
+  #forgetExpired(now: number): void {
+    for (let oldest = this.#oldestEntry(); oldest !== undefined && oldest.entry.expiresAt <= now; oldest = this.#oldestEntry()) {
+      this.#entries.delete(oldest.slot);
     }
-    if (!oldest.done) this.#entries.delete(oldest.value);
   }
 }
