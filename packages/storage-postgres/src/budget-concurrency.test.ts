@@ -145,4 +145,30 @@ describe.runIf(databaseUrl)('budget holds from two nodes on a real PostgreSQL se
     await node(0).recordUsage([], [crashed.id]);
     expect(await reservationCount(userId)).toBe(1);
   });
+
+  it("deletes other users' expired holds while those users' calls hold and end theirs, from both nodes, without a deadlock", async () => {
+    const users = Array.from({ length: 20 }, () => randomUUID());
+    for (const userId of users) await node(0).setBudget(userId, { monthlyLimitUsd: '1', appliesTo: 'all', updatedAt: new Date() });
+    // Each user's hold of a node that died, expired at minute 10; and each user's call whose record is still to come.
+    const crashed = users.map((userId) => hold(userId, '0.01', inPeriod(0), 10 * minute));
+    for (const one of crashed) expect(await node(0).holdBudget(one, 'system')).toBe('held');
+    const running = users.map((userId) => hold(userId, '0.01', inPeriod(0), 10 * minute));
+    for (const one of running) expect(await node(1).holdBudget(one, 'system')).toBe('held');
+
+    // At minute 11: 200 new holds across the users race with the records ending the expired running holds.
+    const later = Array.from({ length: 200 }, (_, index) => hold(users[index % users.length]!, '0.01', inPeriod(11 * minute)));
+    const outcomes = await Promise.all([
+      ...later.map((one, index) => node(index).holdBudget(one, 'system')),
+      ...running.map((one, index) =>
+        node(index + 1)
+          .recordUsage([usageRecord(one.userId, '0.005')], [one.id])
+          .then(() => 'recorded'),
+      ),
+    ]);
+    expect(outcomes.filter((outcome) => outcome === 'held')).toHaveLength(200);
+    expect(outcomes.filter((outcome) => outcome === 'recorded')).toHaveLength(users.length);
+    // Every expired hold is gone; the 200 new ones remain.
+    const rows = await pools[0]!.query<{ n: string }>(`SELECT count(*)::text AS n FROM ${reservations} WHERE user_id = ANY($1)`, [users]);
+    expect(Number(rows.rows[0]!.n)).toBe(200);
+  });
 });
