@@ -146,7 +146,11 @@ export interface Byokit {
    * Throws a `ByokitError` (e.g. `api_key_required`, `model_not_found`, `validation_failed`, `provider_*`).
    */
   chat(principal: { userId: string }, request: ChatCompletionRequest, options?: ChatOptions): Promise<ChatCompletion>;
-  /** The streaming form of {@link Byokit.chat}: chunks as they come; the last one carries `usage`. */
+  /**
+   * The streaming form of {@link Byokit.chat}: chunks as they come; the last one carries `usage`. Leave it early
+   * with `break` (or `return()`, or the signal): an iterator merely let go of ends its call only once it is
+   * garbage-collected, its provider connection open until then.
+   */
   chatStream(principal: { userId: string }, request: ChatCompletionRequest, options?: ChatOptions): AsyncIterable<ChatCompletionChunk>;
   /** Usage records, for your own reports and billing: the same data as the usage routes, windows defaulting alike. */
   usage: {
@@ -165,7 +169,8 @@ export interface Byokit {
   };
   /**
    * Releases what byokit holds: waits for the calls already under way (a chat until it is answered, a stream
-   * until it is read to its end or left: `break`, `return()`, its signal aborted) and the usage records still
+   * until it is read to its end or left: `break`, `return()`, its signal aborted, or its iterator let go of and
+   * garbage-collected) and the usage records still
    * being written, then closes connections (the storage's once no other open byokit in this process uses that
    * storage object). Stop serving requests first: once it has begun, every call (in code, or a request to a
    * route) is refused with a `ByokitError` `storage_unavailable` (HTTP 503) saying byokit is closed, and reaches
@@ -250,11 +255,18 @@ export async function createByokit(options: ByokitOptions): Promise<Byokit> {
         return completion;
       }),
     chatStream: (principal, request, chatOptions) => ({
-      async *[Symbol.asyncIterator]() {
-        const { chunks } = await lifecycle.run(() =>
-          chat.stream(principalUserId(principal), validChatRequest(request), callContext(chatOptions)),
-        );
-        yield* chunks;
+      [Symbol.asyncIterator]() {
+        // What the iterator's call reads, for its end when the iterator is collected unfinished (see leftStreams).
+        const left: { chunks?: AsyncIterable<ChatCompletionChunk> } = {};
+        const iterator = (async function* () {
+          const { chunks } = await lifecycle.run(() =>
+            chat.stream(principalUserId(principal), validChatRequest(request), callContext(chatOptions)),
+          );
+          left.chunks = chunks;
+          yield* chunks;
+        })();
+        leftStreams.register(iterator, left);
+        return iterator;
       },
     }),
     usage: {
@@ -281,6 +293,20 @@ export async function createByokit(options: ByokitOptions): Promise<Byokit> {
       })()),
   };
 }
+
+/**
+ * Ends the call of a stream's iterator that was let go of before its end, without `break`, `return()` or its signal
+ * (a host's hand-written loop that stopped calling `next()`): once the iterator is garbage, its chunks' `return()`
+ * ends the upstream request and records the call as aborted, as `break` does. Before, nothing ended it: its provider
+ * connection stayed open (for ever once its body was paused, unread), its budget hold counted for 15 minutes, and
+ * `byokit.close()`, waiting for its record, never resolved. An iterator read to its end has nothing left to end.
+ */
+const leftStreams = new FinalizationRegistry<{ chunks?: AsyncIterable<ChatCompletionChunk> }>((left) => {
+  // The chunks are a generator (chat-service.ts): its iterator is itself, suspended where the reader left it.
+  void left.chunks?.[Symbol.asyncIterator]()
+    .return?.()
+    .catch(() => {});
+});
 
 /**
  * How many open byokits use each storage: the storage is closed with the last of them. A host may start two on
