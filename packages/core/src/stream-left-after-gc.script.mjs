@@ -6,8 +6,9 @@ import { startMockProviders } from '@byokit/core/mock-providers';
 
 const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
 const body = Array.from(crypto.getRandomValues(new Uint8Array(93)), (byte) => alphabet[byte & 63]).join('');
-// A chunk every 200 ms: the provider is still answering when the iterator is let go of.
-const mock = await startMockProviders({ chunkGapMs: 200 });
+// A chunk every second: the provider is still answering when the iterator is let go of, however slow a loaded
+// machine makes the collections below.
+const mock = await startMockProviders({ chunkGapMs: 1_000 });
 const storage = memoryStorage();
 const byokit = await createByokit({
   storage,
@@ -23,7 +24,7 @@ async function readFirstChunkAndLeave() {
 }
 await readFirstChunkAndLeave();
 
-// Collections until the provider hears the abort (a finalizer runs on a later turn than the collection), at most 50.
+// Collections until the provider hears the abort (a finalizer runs on a later turn than the collection), at most 200.
 const seen = mock
   .waitForRequest((one) => one.aborted, { timeoutMs: 10_000 })
   .then(
@@ -32,7 +33,7 @@ const seen = mock
   );
 let aborted = false;
 void seen.then((value) => (aborted = value));
-for (let round = 0; round < 50 && !aborted; round++) {
+for (let round = 0; round < 200 && !aborted; round++) {
   globalThis.gc();
   await new Promise((resolve) => setTimeout(resolve, 20));
 }
