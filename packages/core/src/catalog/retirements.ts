@@ -1,6 +1,6 @@
 // Built-in models their provider has retired: calls to them fail at the provider. The catalog keeps them (their
 // ids are in usage records, and the user guide's own example id is one of them), and says so to the operator.
-import type { Logger } from '../logging/logger.js';
+import { loggableText, type Logger } from '../logging/logger.js';
 import { USER_GUIDE_SONNET_4_5_ID } from './built-in-models.js';
 import type { ModelCatalog } from './catalog.js';
 import type { CatalogModel } from './model.js';
@@ -48,9 +48,10 @@ export class RetiredModelWarnings {
         retiredOn: on,
         ...(replacement && { replacementId: replacement.id }),
       },
-      `${model.displayName} was retired by its provider on ${on}, and calls to it now fail there. Deactivate it ` +
+      // The display name is an admin's text: escaped, as it goes into the message itself.
+      `${loggableText(model.displayName)} was retired by its provider on ${on}, and calls to it now fail there. Deactivate it ` +
         `(PATCH /llm-models/${model.id} with {"is_active": false})` +
-        (replacement ? `; its replacement is ${replacement.displayName} (${replacement.id}).` : '.'),
+        (replacement ? `; its replacement is ${loggableText(replacement.displayName)} (${replacement.id}).` : '.'),
     );
   }
 }

@@ -38,3 +38,20 @@ export function failureLogger(logger: Logger, signal: { readonly aborted: boolea
   const debug: LogMethod = (object, message) => logger.debug({ ...object, clientGone: true }, message);
   return { debug, info: debug, warn: debug, error: debug, isLevelEnabled: () => logger.isLevelEnabled?.('debug') ?? true };
 }
+
+/** What a log message must not hold raw: C0 and C1 controls (CR, LF, ESC…), DEL, line and paragraph separators, bidi controls. */
+const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+const SHORT_ESCAPES: Readonly<Record<string, string>> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+
+/**
+ * Text a request gave (an admin's display name), as it may go into a log message: each control character written
+ * as an escape (`\r`, `\n`, `\u001b`), so that it cannot end the line and forge another one, nor restyle or clear
+ * the terminal of whoever reads the log, nor reverse what follows it. A logger escapes its fields, but a plain-text
+ * or pretty-printing one writes the message as it is.
+ */
+export function loggableText(text: string): string {
+  return text.replace(
+    UNPRINTABLE,
+    (character) => SHORT_ESCAPES[character] ?? `\\u${character.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
+}
