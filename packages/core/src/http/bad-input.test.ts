@@ -333,6 +333,69 @@ describe('routing', () => {
   });
 });
 
+// A route that reads no query ignored one (so that a cache-buster works, docs/http-api.md), a field of its own body
+// sent there too: `PATCH /llm-models/{id}?is_active=false` answered 200 with the model still active.
+describe("a field of a route's body sent in its query instead", () => {
+  const sonnet = '564e8710-43a9-406f-b0ab-e8d651a33e82';
+  const hi = [{ role: 'user', content: 'Hi' }];
+
+  it.each([
+    ['a model deactivated in the query', 'PATCH', `/llm-models/${sonnet}?is_active=false`, { display_name: 'Renamed' }, 'is_active'],
+    ['a budget scope in the query', 'PUT', '/admin/users/user-bob/budget?applies_to=system', { monthly_limit_usd: '5' }, 'applies_to'],
+    ['a model created inactive in the query', 'POST', '/llm-models?is_active=false&_=1', newModel(), 'is_active'],
+  ])('is refused with 422 naming it, and nothing changes: %s', async (_name, method, url, body, parameter) => {
+    const { byokit, storage } = await testByokit();
+    const before = JSON.stringify([await storage.listModels(), await storage.getBudget('user-bob')]);
+    const response = await call(byokit, method, url, { principal: admin, body });
+    expect(response!.status).toBe(422);
+    expect(response!.json.error).toMatchObject({
+      code: 'validation_failed',
+      issues: [{ path: parameter, message: `send ${parameter} in the JSON body, not in the query string` }],
+    });
+    expect(JSON.stringify([await storage.listModels(), await storage.getBudget('user-bob')])).toBe(before);
+  });
+
+  it("is refused on both chat routes before any provider is called, on the OpenAI-compatible one in OpenAI's shape", async () => {
+    const { byokit } = await testByokit({
+      environment: { ANTHROPIC_API_KEY: fakeProviderKey('anthropic') },
+      providers: { anthropic: { baseUrl: 'http://127.0.0.1:9' } },
+    });
+    const chat = await call(byokit, 'POST', '/llm/chat/completions?stream=true', {
+      principal: alice,
+      body: { model_id: sonnet, messages: hi },
+    });
+    expect(chat!.status).toBe(422);
+    expect(chat!.json.error.issues).toEqual([{ path: 'stream', message: 'send stream in the JSON body, not in the query string' }]);
+    const openAI = await call(byokit, 'POST', '/openai/v1/chat/completions?stream=true', {
+      principal: alice,
+      body: { model: sonnet, messages: hi },
+    });
+    expect(openAI!.status).toBe(422);
+    expect(openAI!.json.error).toMatchObject({ type: 'invalid_request_error', param: 'stream', code: 'validation_failed' });
+  });
+
+  it('still lets a name no route field has through, such as a cache-buster', async () => {
+    const { byokit } = await testByokit();
+    const renamed = await call(byokit, 'PATCH', `/llm-models/${sonnet}?_=1733350000`, {
+      principal: admin,
+      body: { display_name: 'Renamed' },
+    });
+    expect(renamed!.status).toBe(200);
+    expect((await call(byokit, 'GET', '/users/me/budget?_=1733350000', { principal: alice }))!.status).toBe(200);
+  });
+});
+
+function newModel() {
+  return {
+    provider: 'openai',
+    model: 'new-model',
+    display_name: 'New',
+    context_window: 1000,
+    max_output_tokens: 100,
+    pricing: null,
+  };
+}
+
 // PostgreSQL's text cannot hold U+0000: text byokit stores or looks up is refused for every storage alike
 // (storage-postgres/src/stored-text.test.ts proves the same on PostgreSQL, where it was a 500).
 describe('text with a NUL character, which a storage could not hold', () => {

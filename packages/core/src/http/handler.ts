@@ -58,7 +58,9 @@ export function createRequestHandler(routes: readonly Route<any, any, any>[], lo
       const body = route.body
         ? validate(route.body, await readJsonBody(request, route.bodyLimitBytes ?? 0), 'body')
         : await refuseBody(request, queryNames(route));
-      const query = route.query ? validate(route.query, queryObject(request.url, queryStart), 'query') : undefined;
+      const query = route.query
+        ? validate(route.query, queryObject(request.url, queryStart), 'query')
+        : refuseBodyFieldsInQuery(route, request.url, queryStart);
       // A signal of the request's own when the adapter gave none: calls below listen on it, and a signal shared
       // by every request would keep each call's listener for the life of the process.
       const signal = request.signal ?? new RequestAbort();
@@ -196,7 +198,12 @@ function validate<T>(schema: z.ZodType<T>, input: unknown, where: 'body' | 'quer
 
 /** The names a route's query takes, to say where a parameter sent in a body belongs. */
 function queryNames(route: Route<any, any, any>): string[] {
-  const shape = (route.query as { shape?: Record<string, unknown> } | undefined)?.shape;
+  return shapeNames(route.query);
+}
+
+/** The field names of an object schema; none for any other. */
+function shapeNames(schema: z.ZodType | undefined): string[] {
+  const shape = (schema as { shape?: Record<string, unknown> } | undefined)?.shape;
   return shape ? Object.keys(shape) : [];
 }
 
@@ -220,6 +227,23 @@ function queryObject(url: string, queryStart: number): Record<string, string> {
     );
   }
   return Object.fromEntries(query);
+}
+
+/**
+ * Refuses a field of the route's body sent in the query of a route that reads none, with where it goes instead, as a
+ * body sent to a route that takes none is refused (refuseBody): ignored, `PATCH /llm-models/{id}?is_active=false`
+ * answered 200 with the model still active, and `POST /llm/chat/completions?stream=true` answered unstreamed. Any
+ * other name is still ignored there, so that a cache-buster works (docs/http-api.md).
+ */
+function refuseBodyFieldsInQuery(route: Route<any, any, any>, url: string, queryStart: number): undefined {
+  if (queryStart === -1 || !route.body) return undefined;
+  const fields = new Set(shapeNames(route.body));
+  const misplaced = new Set([...new URLSearchParams(url.slice(queryStart + 1)).keys()].filter((name) => fields.has(name)));
+  if (misplaced.size === 0) return undefined;
+  throw validationFailed(
+    [...misplaced].map((name) => ({ path: name, message: `send ${name} in the JSON body, not in the query string` })),
+    'query',
+  );
 }
 
 /** `/llm-models/` and `/llm-models` are the same route. */
