@@ -1,3 +1,4 @@
+import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { fakeProviderKey } from '../keys/fake-keys.js';
 import { findKeyLeaks } from '../testing/leak-check.js';
@@ -31,6 +32,18 @@ const cases: Array<[string, CallOptions, number, string]> = [
     'unsupported_media_type',
   ],
   ['no Content-Type at all', { rawBody: '{}', contentType: '' }, 415, 'unsupported_media_type'],
+  [
+    'a gzip-compressed body (Content-Encoding: gzip)',
+    { rawBody: gzipSync('{"openai_api_key": null}'), headers: { 'content-encoding': 'gzip' } },
+    415,
+    'unsupported_media_type',
+  ],
+  [
+    'plain JSON sent as Content-Encoding: br',
+    { rawBody: '{"openai_api_key": null}', headers: { 'content-encoding': 'br' } },
+    415,
+    'unsupported_media_type',
+  ],
   ["a body over the key routes' limit", { body: { anthropic_api_key: 'a'.repeat(20_000) } }, 413, 'payload_too_large'],
   ['a 1 MB key', { body: { anthropic_api_key: 'sk-ant-api03-' + 'a'.repeat(1024 * 1024) } }, 413, 'payload_too_large'],
   ['an empty object', { body: {} }, 422, 'validation_failed'],
@@ -103,6 +116,22 @@ describe('bad input to the key routes gets a clear error and changes nothing', (
       for (let start = 0; start + 8 <= key.length; start += 4) expect(response!.text).not.toContain(key.slice(start, start + 8));
     });
   }
+
+  it('says to send a compressed body uncompressed, and takes Content-Encoding: identity as none', async () => {
+    const { byokit } = await testByokit();
+    const compressed = await call(byokit, 'PATCH', '/users/me/api-key', {
+      principal: alice,
+      rawBody: gzipSync('{"openai_api_key": null}'),
+      headers: { 'content-encoding': 'gzip' },
+    });
+    expect(compressed!.json.error.message).toBe('Send the body uncompressed: this API takes no Content-Encoding.');
+    const identity = await call(byokit, 'PATCH', '/users/me/api-key', {
+      principal: alice,
+      body: { openai_api_key: null },
+      headers: { 'content-encoding': 'Identity' },
+    });
+    expect(identity!.status).toBe(200);
+  });
 
   it('accepts surrounding whitespace and trims it once', async () => {
     const { byokit } = await testByokit();

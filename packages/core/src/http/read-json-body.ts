@@ -7,9 +7,9 @@ import type { ByokitRequest } from './types.js';
 export const MAX_JSON_DEPTH = 64;
 
 /**
- * Reads a JSON request body with the route's size limit: checks the media type (415), refuses a body over
- * the limit without reading past it (413), and refuses bad UTF-8, empty bodies, excessive nesting and
- * malformed JSON (400). Error messages never quote the body: it may hold a key.
+ * Reads a JSON request body with the route's size limit: checks the media type and that the body is not compressed
+ * (415), refuses a body over the limit without reading past it (413), and refuses bad UTF-8, empty bodies,
+ * excessive nesting and malformed JSON (400). Error messages never quote the body: it may hold a key.
  */
 export async function readJsonBody(request: ByokitRequest, limitBytes: number): Promise<unknown> {
   const mediaType = headerValue(request.headers, 'content-type')?.split(';')[0]?.trim().toLowerCase();
@@ -17,6 +17,12 @@ export async function readJsonBody(request: ByokitRequest, limitBytes: number): 
     throw new ByokitError('unsupported_media_type', 'Send the body as JSON with Content-Type: application/json.');
   }
   const body = request.body;
+  // A compressed body is not read as if it were plain (a gzip body was "not valid UTF-8", plain JSON labelled `br` was
+  // taken): refused as RFC 9110 §15.5.16 says, unless the host's parser decoded it already.
+  const coding = headerValue(request.headers, 'content-encoding')?.trim().toLowerCase();
+  if (coding && coding !== 'identity' && body.kind !== 'parsed') {
+    throw new ByokitError('unsupported_media_type', 'Send the body uncompressed: this API takes no Content-Encoding.');
+  }
   // The length the client declared holds whoever read the body: a parser that ran first (express.json()) turns
   // an empty body into {}, and its result re-serialised drops the whitespace a body was padded with.
   const declared = Number(headerValue(request.headers, 'content-length')); // NaN when none was declared
