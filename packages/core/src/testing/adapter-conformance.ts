@@ -36,7 +36,7 @@ const PREFIX = '/v2';
  * - requests byokit has no route for go to the host, or get the contract's 404, as `options.unknownPaths` says;
  * - who may do what: every route × {anonymous, user, other user, admin}, storage unchanged after each refusal;
  * - no provider key, nor any 8-character piece of one, in any answer or log line;
- * - 250 seeded hostile requests (scenarios with their method, path, query, media type, caller or body changed)
+ * - 250 seeded hostile requests (scenarios with their method, path, query, media type, content coding, caller or body changed)
  *   sent as written, each answered as core answers it, none with a 5xx but a provider's failure, no key leaked.
  *   Where a framework differs before byokit sees the request, say so in `options` (`urls`, `refusedByServer`).
  */

@@ -95,6 +95,10 @@ export const HOSTILE_QUERIES = [
   '?user_id=%F0%9F%98%80',
   '?__proto__=x',
   '?%E0%A4%A=1',
+  // A body's field in the query of a route that takes it in its body.
+  '?is_active=false',
+  '?stream=true',
+  '?monthly_limit_usd=5',
 ];
 
 /**

@@ -16,6 +16,8 @@ export interface Exchange {
   body?: Uint8Array;
   /** The body's Content-Type; none when left out. */
   contentType?: string;
+  /** The body's Content-Encoding; none when left out. */
+  contentEncoding?: string;
   /** Send the body without Content-Length, in pieces, as a client streaming an upload does. */
   chunked?: boolean;
   requestId: string;
@@ -51,6 +53,7 @@ export function requestHeaders(exchange: Exchange): Record<string, string> {
     ...authorizationOf(exchange.as),
     'x-request-id': exchange.requestId,
     ...(exchange.contentType !== undefined && { 'content-type': exchange.contentType }),
+    ...(exchange.contentEncoding !== undefined && { 'content-encoding': exchange.contentEncoding }),
   };
 }
 

@@ -1,7 +1,7 @@
 // Seeded hostile requests through the adapter, each compared with core's own answer to the same request, as
 // same-answers.ts does for the scenarios: a scenario with its method, path, query, media type, request id,
 // caller or body changed the way any client can change them (bad escapes, dot segments, doubled slashes, a
-// body on a GET, hostile JSON values, bytes that are not UTF-8, odd media types, a chunked upload). They are
+// body on a GET, hostile JSON values, bytes that are not UTF-8, odd media types and content codings, a chunked upload). They are
 // sent over node:http exactly as written (fetch would tidy the URL first), so that whatever a framework does to
 // a request before byokit sees it shows as a difference. Every refusal must leave keys, audit, budgets, catalog
 // and providers as they were (spec/security.md: bad input changes nothing).
@@ -40,6 +40,8 @@ const MEDIA_TYPES = [
   '*/*',
   '',
 ];
+/** Content codings: none of them taken but `identity` (a compressed body is refused with 415). */
+const CONTENT_ENCODINGS = ['gzip', 'br', 'deflate', 'identity', 'x-unknown'];
 /** Request ids, one of them a user's key sent in the wrong header: it must not be echoed anywhere. */
 const REQUEST_IDS = [
   ...['', ' ', 'x'.repeat(300), 'an id with spaces', 'é', 'a\tb', '"quoted"', '00000000-0000-0000-0000-000000000000'],
@@ -97,6 +99,7 @@ export function seededExchanges(prefix: string): Array<{ exchange: Exchange; arr
       exchange.url += extra === '' ? '?' : `${exchange.url.includes('?') ? '&' : '?'}${extra}`;
     },
     (exchange) => void (exchange.contentType = pick(MEDIA_TYPES)),
+    (exchange) => void (exchange.contentEncoding = pick(CONTENT_ENCODINGS)),
     (exchange) => void (exchange.requestId = pick(REQUEST_IDS)),
     (exchange) => void (exchange.as = pick(CALLERS)),
     (exchange) => void (exchange.chunked = exchange.body !== undefined),
@@ -170,7 +173,9 @@ function errorCode(answer: Answer): unknown {
 /** How a request is named in a failure: enough to send it again by hand. */
 export function described(exchange: Exchange): string {
   const body = exchange.body === undefined ? '' : ` body ${JSON.stringify(new TextDecoder().decode(exchange.body).slice(0, 200))}`;
-  const type = exchange.contentType === undefined ? '' : ` content-type ${JSON.stringify(exchange.contentType)}`;
+  const type =
+    (exchange.contentType === undefined ? '' : ` content-type ${JSON.stringify(exchange.contentType)}`) +
+    (exchange.contentEncoding === undefined ? '' : ` content-encoding ${JSON.stringify(exchange.contentEncoding)}`);
   const upload = exchange.chunked ? ' (chunked)' : '';
   return `${exchange.method} ${exchange.url.slice(0, 200)} as ${exchange.as}, id ${JSON.stringify(exchange.requestId.slice(0, 20))}${type}${body}${upload}`;
 }
