@@ -374,6 +374,9 @@ function bodyBytes(request: FuzzRequest): Uint8Array | undefined {
   return typeof raw === 'string' ? new TextEncoder().encode(raw) : raw;
 }
 
+/** An answer with its generated request ids (a request sent none, or no sane one) alike. */
+const sameId = (text: string) => text.replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g, '(generated)');
+
 /** What the fuzzer reads of an operation in the OpenAPI document. */
 interface OpenApiOperation {
   parameters?: Array<{ name?: string; in?: string }>;
@@ -390,6 +393,25 @@ function toByokitRequest(request: FuzzRequest): ByokitRequest {
     body: bytes === undefined ? { kind: 'none' } : { kind: 'stream', stream: [bytes] },
     authenticate: () => CALLERS[request.caller],
   };
+}
+
+/**
+ * The body as a host's JSON parser leaves it, when one would (valid UTF-8 JSON declared as JSON, with no Content-Length
+ * lie, no Content-Encoding, a method with a body); undefined otherwise.
+ */
+function parsedBody(request: FuzzRequest): { value: unknown } | undefined {
+  const bytes = bodyBytes(request);
+  const declared = request.headers['content-length'];
+  if (!bytes || request.headers['content-encoding'] !== undefined || (declared !== undefined && declared !== String(bytes.length)))
+    return undefined;
+  if (request.headers['content-type'] !== 'application/json' || ['GET', 'HEAD', 'DELETE'].includes(request.method.toUpperCase()))
+    return undefined;
+  try {
+    const value: unknown = JSON.parse(new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes));
+    return value !== null && typeof value === 'object' ? { value } : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Who a fetch request is from, in a header of the test's own that byokit does not read. */
@@ -529,6 +551,7 @@ describe('route fuzzing: seeded hostile requests on every route', () => {
         authenticate: (request) => CALLERS[(request.headers.get(CALLER_HEADER) ?? 'anonymous') as Caller] ?? null,
       });
       let comparedWithFetch = 0;
+      let comparedParsed = 0;
 
       const random = seededRandom(SEED);
       const pick = <T>(values: readonly T[]): T => values[Math.floor(random() * values.length)]!;
@@ -600,7 +623,6 @@ describe('route fuzzing: seeded hostile requests on every route', () => {
           const asCoreGetsIt = toFetchRequest(request);
           if (viaFetch && asCoreGetsIt) {
             comparedWithFetch++;
-            const sameId = (text: string) => text.replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g, '(generated)');
             const fetched = sameId(await fetchAnswer(await fetchHandler(viaFetch)));
             const direct = await byokit.handle({
               method: asCoreGetsIt.method,
@@ -613,6 +635,16 @@ describe('route fuzzing: seeded hostile requests on every route', () => {
               direct && sameId(await fetchAnswer(new Response(direct.body as string, { status: direct.status, headers: direct.headers })));
             if (fetched !== expected) problems.push(`the fetch handler answered ${fetched.slice(0, 300)}, core ${expected?.slice(0, 300)}`);
           }
+        }
+        // A sample of the refusals of a JSON body again as a host's parser hands it over (`express.json()` ran first):
+        // the same answer, as byokit holds a parsed body to the same rules.
+        const parsed = index % 3 === 1 && response.status >= 400 && !/^provider_/.test(String(errorCode)) ? parsedBody(request) : undefined;
+        if (parsed) {
+          comparedParsed++;
+          const again = await byokit.handle({ ...toByokitRequest(request), body: { kind: 'parsed', value: parsed.value } });
+          const text = again && typeof again.body === 'string' ? again.body : undefined;
+          if (again?.status !== response.status || sameId(text ?? '') !== sameId(response.text))
+            problems.push(`parsed by the host first, answered ${again?.status} ${text?.slice(0, 300)}`);
         }
         for (const [header, value] of Object.entries(response.headers))
           if (/[\r\n\u0000]/.test(value)) problems.push(`header ${header} holds a control character`);
@@ -631,8 +663,9 @@ describe('route fuzzing: seeded hostile requests on every route', () => {
         if (problems.length) failures.push(`${name}: ${response.status} ${problems.join('; ')} — ${response.text.slice(0, 300)}`);
       }
       expect(failures).toEqual([]);
-      // The sample through the fetch handler is not empty (most refusals are on paths it takes as they are).
+      // The samples through the fetch handler and as parsed bodies are not empty.
       expect(comparedWithFetch).toBeGreaterThan(COUNT / 20);
+      expect(comparedParsed).toBeGreaterThan(COUNT / 100);
       expect(findKeyLeaks(Object.values(KEYS), captured).slice(0, 5)).toEqual([]);
       expect(({} as Record<string, unknown>).polluted).toBeUndefined();
       expect(({} as Record<string, unknown>).isAdmin).toBeUndefined();
