@@ -259,6 +259,185 @@ describe('Google', () => {
   });
 });
 
+/** The JSON of each `data:` event of a stream (OpenAI's [DONE] left out), in order. */
+async function dataEvents(response: Response): Promise<Array<Record<string, any>>> {
+  return (await response.text())
+    .split('\n\n')
+    .filter(Boolean)
+    .map((event) =>
+      event
+        .split('\n')
+        .find((line) => line.startsWith('data: '))!
+        .slice('data: '.length),
+    )
+    .filter((data) => data !== '[DONE]')
+    .map((data) => JSON.parse(data) as Record<string, any>);
+}
+
+describe('max_tokens and stop sequences end the answer as the real API does', () => {
+  const anthropicMessage = fixtureJson('anthropic/anthropic-text.json') as { content: Array<{ text: string }> };
+  const anthropicText = anthropicMessage.content[0]!.text;
+  const anthropicStreamText = fixtureChunks('anthropic/anthropic-text.chunks.txt')
+    .map((line) => JSON.parse(line) as { delta?: { text?: string } })
+    .map((event) => event.delta?.text ?? '')
+    .join('');
+  const openaiText = (fixtureJson('openai/openai-text.json') as { choices: Array<{ message: { content: string } }> }).choices[0]!.message
+    .content;
+  const openaiStreamText = fixtureChunks('openai/openai-text.chunks.txt')
+    .map((line) => (JSON.parse(line) as { choices: Array<{ delta: { content?: string } }> }).choices[0]?.delta.content ?? '')
+    .join('');
+  const googleText = (fixtureJson('google/google-text.json') as { candidates: Array<{ content: { parts: Array<{ text: string }> } }> })
+    .candidates[0]!.content.parts[0]!.text;
+  const googleStreamText = fixtureChunks('google/google-text.chunks.txt')
+    .map(
+      (line) => (JSON.parse(line) as { candidates: Array<{ content: { parts: Array<{ text?: string }> } }> }).candidates[0]!.content.parts,
+    )
+    .flat()
+    .map((part) => part.text ?? '')
+    .join('');
+  const googleUrl = (method: string) => `${mock.origin}/v1beta/models/gemini-test:${method}`;
+
+  it('Anthropic stops at max_tokens: part of the text, stop_reason max_tokens, output_tokens = max_tokens', async () => {
+    const response = await post(`${mock.origin}/v1/messages`, anthropicHeaders(), anthropicBody({ max_tokens: 5 }));
+    const message = (await response.json()) as { content: Array<{ text: string }>; stop_reason: string; stop_sequence: null; usage: any };
+    expect(message).toMatchObject({ stop_reason: 'max_tokens', stop_sequence: null, usage: { input_tokens: 12, output_tokens: 5 } });
+    const text = message.content[0]!.text;
+    expect(text.length).toBeGreaterThan(0);
+    expect(text.length).toBeLessThan(anthropicText.length);
+    expect(anthropicText.startsWith(text)).toBe(true);
+  });
+
+  it('Anthropic streams stop at max_tokens: fewer text deltas, the same event order, message_delta says max_tokens', async () => {
+    const response = await post(`${mock.origin}/v1/messages`, anthropicHeaders(), anthropicBody({ max_tokens: 5, stream: true }));
+    const events = await dataEvents(response);
+    const types = events.map((event) => event.type as string);
+    expect(types.filter((type) => type !== 'content_block_delta')).toEqual([
+      'message_start',
+      'content_block_start',
+      'ping',
+      'content_block_stop',
+      'message_delta',
+      'message_stop',
+    ]);
+    const text = events.map((event) => event.delta?.text ?? '').join('');
+    expect(text.length).toBeGreaterThan(0);
+    expect(text.length).toBeLessThan(anthropicStreamText.length);
+    expect(anthropicStreamText.startsWith(text)).toBe(true);
+    expect(events.find((event) => event.type === 'message_delta')).toMatchObject({
+      delta: { stop_reason: 'max_tokens', stop_sequence: null },
+      usage: { output_tokens: 5 },
+    });
+  });
+
+  it('Anthropic stops before a stop sequence and names it, plain and streamed', async () => {
+    const body = anthropicBody({ stop_sequences: ['nothing here', 'doing'] });
+    const message = (await (await post(`${mock.origin}/v1/messages`, anthropicHeaders(), body)).json()) as any;
+    expect(message).toMatchObject({ stop_reason: 'stop_sequence', stop_sequence: 'doing' });
+    expect(message.content[0].text).toBe("Hello! I'm ");
+    expect(message.usage.output_tokens).toBeLessThan(29);
+    const events = await dataEvents(await post(`${mock.origin}/v1/messages`, anthropicHeaders(), { ...body, stream: true }));
+    expect(events.map((event) => event.delta?.text ?? '').join('')).toBe("Hello! I'm ");
+    expect(events.find((event) => event.type === 'message_delta')!.delta).toEqual({ stop_reason: 'stop_sequence', stop_sequence: 'doing' });
+  });
+
+  it('Anthropic answers as recorded when neither limit is reached', async () => {
+    const body = anthropicBody({ max_tokens: 29, stop_sequences: ['not in the answer'] });
+    const response = await post(`${mock.origin}/v1/messages`, anthropicHeaders(), body);
+    expect(await response.json()).toEqual({ ...(fixtureJson('anthropic/anthropic-text.json') as object), model: 'claude-test' });
+  });
+
+  it.each(['max_completion_tokens', 'max_tokens'])(
+    'OpenAI stops at %s: part of the text, finish_reason length, completion_tokens = the limit',
+    async (field) => {
+      const response = await post(`${mock.baseUrls.openai}/chat/completions`, openaiHeaders(), openaiBody({ [field]: 10 }));
+      const completion = (await response.json()) as any;
+      expect(completion.choices[0].finish_reason).toBe('length');
+      expect(completion.usage).toMatchObject({ prompt_tokens: 16, completion_tokens: 10, total_tokens: 26 });
+      const text = completion.choices[0].message.content as string;
+      expect(text.length).toBeGreaterThan(0);
+      expect(text.length).toBeLessThan(openaiText.length);
+      expect(openaiText.startsWith(text)).toBe(true);
+    },
+  );
+
+  it('OpenAI streams stop at the limit: the finish chunk says length, the usage chunk counts the limit', async () => {
+    const body = openaiBody({ max_completion_tokens: 10, stream: true, stream_options: { include_usage: true } });
+    const chunks = await dataEvents(await post(`${mock.baseUrls.openai}/chat/completions`, openaiHeaders(), body));
+    const text = chunks.map((chunk) => chunk.choices[0]?.delta.content ?? '').join('');
+    expect(text.length).toBeGreaterThan(0);
+    expect(text.length).toBeLessThan(openaiStreamText.length);
+    expect(openaiStreamText.startsWith(text)).toBe(true);
+    expect(chunks.at(-2)!.choices[0]).toMatchObject({ delta: {}, finish_reason: 'length' });
+    expect(chunks.at(-1)).toMatchObject({ choices: [], usage: { prompt_tokens: 16, completion_tokens: 10, total_tokens: 26 } });
+  });
+
+  it('OpenAI stops before a stop sequence (a string or a list) with finish_reason stop', async () => {
+    for (const stop of ['Date', ['Date', 'Purpose']]) {
+      const plain = (await (await post(`${mock.baseUrls.openai}/chat/completions`, openaiHeaders(), openaiBody({ stop }))).json()) as any;
+      expect(plain.choices[0]).toMatchObject({ message: { content: '**Holiday Name:** Galaxy Day  \n\n**' }, finish_reason: 'stop' });
+      expect(plain.usage.completion_tokens).toBeLessThan(363);
+      const body = openaiBody({ stop, stream: true });
+      const chunks = await dataEvents(await post(`${mock.baseUrls.openai}/chat/completions`, openaiHeaders(), body));
+      expect(chunks.map((chunk) => chunk.choices[0]?.delta.content ?? '').join('')).toBe('**Holiday Name:** Harmony Day\n\n**');
+      expect(chunks.at(-1)!.choices[0].finish_reason).toBe('stop');
+    }
+  });
+
+  it('Google stops at maxOutputTokens, thinking counted first: part of the text, finishReason MAX_TOKENS', async () => {
+    // The recording thought 244 tokens: 250 leaves 6 for the answer.
+    const body = { ...googleBody, generationConfig: { maxOutputTokens: 250 } };
+    const answer = (await (await post(googleUrl('generateContent'), googleHeaders(), body)).json()) as any;
+    expect(answer.candidates[0].finishReason).toBe('MAX_TOKENS');
+    expect(answer.usageMetadata).toMatchObject({
+      promptTokenCount: 9,
+      candidatesTokenCount: 6,
+      thoughtsTokenCount: 244,
+      totalTokenCount: 259,
+    });
+    const text = answer.candidates[0].content.parts[0].text as string;
+    expect(text.length).toBeGreaterThan(0);
+    expect(text.length).toBeLessThan(googleText.length);
+    expect(googleText.startsWith(text)).toBe(true);
+  });
+
+  it('Google answers no text at all when thinking uses up maxOutputTokens', async () => {
+    const body = { ...googleBody, generationConfig: { maxOutputTokens: 100 } };
+    const answer = (await (await post(googleUrl('generateContent'), googleHeaders(), body)).json()) as any;
+    expect(answer.candidates[0]).toEqual({ content: { role: 'model' }, finishReason: 'MAX_TOKENS', index: 0 });
+    expect(answer.usageMetadata).toMatchObject({ promptTokenCount: 9, thoughtsTokenCount: 100, totalTokenCount: 109 });
+    expect(answer.usageMetadata.candidatesTokenCount).toBeUndefined();
+    const chunks = await dataEvents(await post(`${googleUrl('streamGenerateContent')}?alt=sse`, googleHeaders(), body));
+    expect(chunks).toHaveLength(1);
+    expect(chunks[0]!.candidates[0].finishReason).toBe('MAX_TOKENS');
+    expect(chunks[0]!.usageMetadata).toMatchObject({ thoughtsTokenCount: 100, totalTokenCount: 109 });
+  });
+
+  it('Google streams stop at maxOutputTokens: the last chunk says MAX_TOKENS, no chunk counts more than the limit', async () => {
+    // The streamed recording thought 185 tokens: 190 leaves 5 for the answer.
+    const body = { ...googleBody, generationConfig: { maxOutputTokens: 190 } };
+    const chunks = await dataEvents(await post(`${googleUrl('streamGenerateContent')}?alt=sse`, googleHeaders(), body));
+    const text = chunks.flatMap((chunk) => chunk.candidates[0].content.parts.map((part: { text?: string }) => part.text ?? '')).join('');
+    expect(text.length).toBeGreaterThan(0);
+    expect(text.length).toBeLessThan(googleStreamText.length);
+    expect(googleStreamText.startsWith(text)).toBe(true);
+    expect(chunks.at(-1)!.candidates[0].finishReason).toBe('MAX_TOKENS');
+    expect(chunks.at(-1)!.usageMetadata).toMatchObject({ candidatesTokenCount: 5, thoughtsTokenCount: 185, totalTokenCount: 199 });
+    for (const chunk of chunks) expect(chunk.usageMetadata.totalTokenCount - chunk.usageMetadata.promptTokenCount).toBeLessThanOrEqual(190);
+  });
+
+  it('Google stops before a stop sequence with finishReason STOP, plain and streamed', async () => {
+    const body = { ...googleBody, generationConfig: { stopSequences: ['strawberry'] } };
+    const answer = (await (await post(googleUrl('generateContent'), googleHeaders(), body)).json()) as any;
+    expect(answer.candidates[0].content.parts[0].text).toBe("There are **3** r's in ");
+    expect(answer.candidates[0].finishReason).toBe('STOP');
+    expect(answer.usageMetadata.candidatesTokenCount).toBeLessThan(28);
+    const chunks = await dataEvents(await post(`${googleUrl('streamGenerateContent')}?alt=sse`, googleHeaders(), body));
+    const text = chunks.flatMap((chunk) => chunk.candidates[0].content.parts.map((part: { text?: string }) => part.text ?? '')).join('');
+    expect(text).toBe('There are **3** "r"s in ');
+    expect(chunks.at(-1)!.candidates[0].finishReason).toBe('STOP');
+  });
+});
+
 describe('rejected keys', () => {
   it('answers a rejected key in each provider’s own shape, from the option or added at run time', async () => {
     const rejecting = await startMockProviders({ rejectKeys: [anthropicKey] });

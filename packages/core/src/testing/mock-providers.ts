@@ -7,6 +7,11 @@
  * when sent with `x-api-key` or `anthropic-version`, else OpenAI's); Google `POST /v1beta/models/{model}:generateContent`,
  * `POST /v1beta/models/{model}:streamGenerateContent?alt=sse`, `GET /v1beta/models`. Each provider's part lives in
  * `./mock-providers/<provider>.ts`.
+ *
+ * The request's output token limit and stop sequences end the recorded answer where the real API would: before
+ * the first stop sequence written (Anthropic `stop_reason: "stop_sequence"` naming it, OpenAI `finish_reason:
+ * "stop"`, Gemini `STOP`), else at the limit (`max_tokens`, `length`, `MAX_TOKENS`, Gemini counting its thinking
+ * first), with the usage counting what was written (wire.ts, `endingOf`).
  */
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';

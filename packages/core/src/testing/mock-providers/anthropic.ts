@@ -3,6 +3,9 @@
 import { fixtureChunks, fixtureJson } from '../../providers/fixtures.js';
 import type { AnswerContext, EndpointHandler, MockAnswer, MockRequest, ProviderMock } from './types.js';
 import {
+  cutTextEvents,
+  endingOf,
+  type Ending,
   failureAnswer,
   hasString,
   headerValue,
@@ -11,14 +14,18 @@ import {
   repeatTextRun,
   replaceStringField,
   sseEvent,
+  stopSequences,
   throughFirstText,
+  tokenLimit,
+  type Limits,
 } from './wire.js';
 
 interface RecordedEvent {
   /** The event's `type`, which Anthropic also sends as the SSE event name. */
   type: string;
   line: string;
-  text: boolean;
+  /** The text of a `text_delta`, else `undefined`. */
+  text: string | undefined;
 }
 
 interface Recording {
@@ -26,6 +33,9 @@ interface Recording {
   events: RecordedEvent[];
   /** The model in the recordings, replaced by the requested one. */
   model: string;
+  /** The stream's whole text and its output tokens (from its `message_delta`). */
+  streamText: string;
+  streamTokens: number;
 }
 
 let recording: Recording | undefined;
@@ -33,11 +43,15 @@ let recording: Recording | undefined;
 function recorded(): Recording {
   if (recording !== undefined) return recording;
   const message = fixtureJson('anthropic/anthropic-text.json') as Record<string, unknown>;
+  let streamTokens = 0;
   const events = fixtureChunks('anthropic/anthropic-text.chunks.txt').map((line) => {
-    const event = JSON.parse(line) as { type: string; delta?: { type?: string } };
-    return { type: event.type, line, text: event.type === 'content_block_delta' && event.delta?.type === 'text_delta' };
+    const event = JSON.parse(line) as { type: string; delta?: { type?: string; text?: string }; usage?: { output_tokens?: number } };
+    if (event.type === 'message_delta') streamTokens = event.usage?.output_tokens ?? 0;
+    const text = event.type === 'content_block_delta' && event.delta?.type === 'text_delta' ? event.delta.text : undefined;
+    return { type: event.type, line, text };
   });
-  recording = { message, events, model: String(message.model) };
+  const streamText = events.map((event) => event.text ?? '').join('');
+  recording = { message, events, model: String(message.model), streamText, streamTokens };
   return recording;
 }
 
@@ -72,11 +86,15 @@ const messages: EndpointHandler = (request, context) => {
   }
   if (!hasString(body, 'model')) return error(400, context, 'model: Input should be a valid string');
   const model = String(body.model);
-  const { message, events: recordedEvents, model: recordedModel } = recorded();
-  if (body.stream !== true) return jsonAnswer(200, { ...message, model }, jsonHeaders(context));
+  const limits: Limits = { maxTokens: tokenLimit(body.max_tokens), stop: stopSequences(body.stop_sequences) };
+  const { message, events: recordedEvents, model: recordedModel, streamText, streamTokens } = recorded();
+  if (body.stream !== true) return jsonAnswer(200, { ...endedMessage(message, limits), model }, jsonHeaders(context));
 
-  const isText = (event: RecordedEvent) => event.text;
+  const isText = (event: RecordedEvent) => event.text !== undefined;
   let events = repeatTextRun(recordedEvents, isText, context.repeatChunks);
+  const sentText = events.map((event) => event.text ?? '').join('');
+  const ending = endingOf(sentText, streamText.length, streamTokens, limits);
+  if (ending !== undefined) events = endedEvents(events, ending);
   const streamError = context.takeStreamError();
   if (streamError) events = throughFirstText(events, isText);
   const wire = events.map((event) => sseEvent(replaceStringField(event.line, 'model', recordedModel, model), event.type));
@@ -90,6 +108,46 @@ const messages: EndpointHandler = (request, context) => {
     cut: false,
   };
 };
+
+/** Where the stop reason and the output tokens go: `stop_sequence` names the sequence that stopped it. */
+function stopFields(ending: Ending): { stop_reason: string; stop_sequence: string | null } {
+  return { stop_reason: ending.reason, stop_sequence: ending.reason === 'stop_sequence' ? ending.sequence : null };
+}
+
+/** The recorded message, ended where the request's `max_tokens` or `stop_sequences` end it. */
+function endedMessage(message: Record<string, unknown>, limits: Limits): Record<string, unknown> {
+  const [block] = message.content as Array<{ type: string; text: string }>;
+  const usage = message.usage as Record<string, unknown>;
+  const ending = endingOf(block!.text, block!.text.length, Number(usage.output_tokens), limits);
+  if (ending === undefined) return message;
+  return {
+    ...message,
+    content: [{ ...block, text: block!.text.slice(0, ending.keepChars) }],
+    ...stopFields(ending),
+    usage: { ...usage, output_tokens: ending.outputTokens },
+  };
+}
+
+/** The stream's text cut at `ending`, and its `message_delta` saying why, with the output tokens written. */
+function endedEvents(events: RecordedEvent[], ending: Ending): RecordedEvent[] {
+  const cut = cutTextEvents(
+    events,
+    (event) => event.text,
+    (event, text) => {
+      const parsed = JSON.parse(event.line) as { delta: { text: string } };
+      parsed.delta.text = text;
+      return { ...event, line: JSON.stringify(parsed), text };
+    },
+    ending.keepChars,
+  );
+  return cut.map((event) => {
+    if (event.type !== 'message_delta') return event;
+    const parsed = JSON.parse(event.line) as { delta: Record<string, unknown>; usage: Record<string, unknown> };
+    parsed.delta = { ...parsed.delta, ...stopFields(ending) };
+    parsed.usage = { ...parsed.usage, output_tokens: ending.outputTokens };
+    return { ...event, line: JSON.stringify(parsed) };
+  });
+}
 
 /** A short list in the shape of `GET /v1/models` (docs.anthropic.com/en/api/models-list). */
 const MODELS = [

@@ -2,11 +2,33 @@
 // JSON bodies (two spaces); errors are google.rpc.Status objects: `{ "error": { code, message, status, details? } }`.
 import { fixtureChunks, fixtureJson } from '../../providers/fixtures.js';
 import type { AnswerContext, EndpointHandler, MockAnswer, MockRequest, ProviderMock } from './types.js';
-import { failureAnswer, headerValue, isRecord, jsonAnswer, repeatTextRun, replaceStringField, sseEvent, throughFirstText } from './wire.js';
+import {
+  cutTextEvents,
+  endingOf,
+  failureAnswer,
+  headerValue,
+  isRecord,
+  jsonAnswer,
+  repeatTextRun,
+  replaceStringField,
+  sseEvent,
+  stopSequences,
+  throughFirstText,
+  tokenLimit,
+  type Limits,
+} from './wire.js';
 
 interface RecordedChunk {
   line: string;
-  text: boolean;
+  /** The chunk's new text, or `undefined` when it has none. */
+  text: string | undefined;
+}
+
+interface UsageMetadata {
+  promptTokenCount: number;
+  candidatesTokenCount?: number;
+  thoughtsTokenCount?: number;
+  totalTokenCount: number;
 }
 
 interface Recording {
@@ -14,6 +36,9 @@ interface Recording {
   chunks: RecordedChunk[];
   /** The `modelVersion` in the recordings, replaced by the requested model. */
   model: string;
+  /** The stream's whole text and its final usage. */
+  streamText: string;
+  streamUsage: UsageMetadata;
 }
 
 let recording: Recording | undefined;
@@ -21,12 +46,19 @@ let recording: Recording | undefined;
 function recorded(): Recording {
   if (recording !== undefined) return recording;
   const response = fixtureJson('google/google-text.json') as Record<string, unknown>;
+  let streamUsage: UsageMetadata | undefined;
   const chunks = fixtureChunks('google/google-text.chunks.txt').map((line) => {
-    const chunk = JSON.parse(line) as { candidates?: Array<{ content?: { parts?: Array<{ text?: unknown }> } }> };
+    const chunk = JSON.parse(line) as {
+      candidates?: Array<{ content?: { parts?: Array<{ text?: unknown }> } }>;
+      usageMetadata?: UsageMetadata;
+    };
+    streamUsage = chunk.usageMetadata ?? streamUsage;
     const parts = chunk.candidates?.[0]?.content?.parts ?? [];
-    return { line, text: parts.some((part) => typeof part.text === 'string' && part.text !== '') };
+    const text = parts.map((part) => (typeof part.text === 'string' ? part.text : '')).join('');
+    return { line, text: text === '' ? undefined : text };
   });
-  recording = { response, chunks, model: String(response.modelVersion) };
+  const streamText = chunks.map((chunk) => chunk.text ?? '').join('');
+  recording = { response, chunks, model: String(response.modelVersion), streamText, streamUsage: streamUsage! };
   return recording;
 }
 
@@ -73,18 +105,105 @@ function invalidKey(): MockAnswer {
   ]);
 }
 
+/**
+ * Where Gemini would have stopped writing the recorded answer. `maxOutputTokens` covers the thinking and the answer
+ * together (thinking first): a limit the thinking uses up leaves no text at all, finishReason MAX_TOKENS
+ * (googleapis/python-genai#811, #2062). A stop sequence ends the text before it with finishReason STOP.
+ */
+interface GoogleEnding {
+  finishReason: 'MAX_TOKENS' | 'STOP';
+  keepChars: number;
+  usage: UsageMetadata;
+}
+
+function googleEnding(text: string, recordedLength: number, usage: UsageMetadata, limits: Limits): GoogleEnding | undefined {
+  const thoughts = usage.thoughtsTokenCount ?? 0;
+  const withCounts = (candidates: number | undefined, thinking: number): UsageMetadata => {
+    const { candidatesTokenCount: _candidates, ...rest } = usage;
+    return {
+      ...rest,
+      ...(candidates !== undefined && { candidatesTokenCount: candidates }),
+      ...(usage.thoughtsTokenCount !== undefined && { thoughtsTokenCount: thinking }),
+      totalTokenCount: usage.promptTokenCount + (candidates ?? 0) + thinking,
+    };
+  };
+  if (limits.maxTokens !== undefined && usage.thoughtsTokenCount !== undefined && limits.maxTokens <= thoughts) {
+    return { finishReason: 'MAX_TOKENS', keepChars: 0, usage: withCounts(undefined, limits.maxTokens) };
+  }
+  const maxTokens = limits.maxTokens === undefined ? undefined : limits.maxTokens - thoughts;
+  const ending = endingOf(text, recordedLength, usage.candidatesTokenCount ?? 0, { maxTokens, stop: limits.stop });
+  if (ending === undefined) return undefined;
+  const finishReason = ending.reason === 'max_tokens' ? 'MAX_TOKENS' : 'STOP';
+  return { finishReason, keepChars: ending.keepChars, usage: withCounts(ending.outputTokens, thoughts) };
+}
+
+type Candidate = { content: { parts?: Array<{ text?: string }>; role: string }; finishReason?: string };
+
+/** The recorded response, ended where the request's `maxOutputTokens` or `stopSequences` end it. */
+function endedResponse(response: Record<string, unknown>, limits: Limits): Record<string, unknown> {
+  const [candidate] = response.candidates as Candidate[];
+  const part = candidate!.content.parts![0]!;
+  const usage = response.usageMetadata as UsageMetadata;
+  const ending = googleEnding(part.text!, part.text!.length, usage, limits);
+  if (ending === undefined) return response;
+  const text = part.text!.slice(0, ending.keepChars);
+  // Nothing written: the candidate comes without parts.
+  const content = text === '' ? { role: candidate!.content.role } : { ...candidate!.content, parts: [{ ...part, text }] };
+  return { ...response, candidates: [{ ...candidate, content, finishReason: ending.finishReason }], usageMetadata: ending.usage };
+}
+
+/** The stream's text cut at `ending`; the finishing chunk says why, and no chunk counts more than was written. */
+function endedChunks(chunks: RecordedChunk[], ending: GoogleEnding): RecordedChunk[] {
+  type Chunk = { candidates: Candidate[]; usageMetadata: UsageMetadata };
+  const cut = cutTextEvents(
+    chunks,
+    (chunk) => chunk.text,
+    (chunk, text) => {
+      const parsed = JSON.parse(chunk.line) as Chunk;
+      parsed.candidates[0]!.content.parts = [{ text }];
+      return { line: JSON.stringify(parsed), text };
+    },
+    ending.keepChars,
+  );
+  const final = ending.usage;
+  return cut.map((chunk) => {
+    const parsed = JSON.parse(chunk.line) as Chunk;
+    const candidate = parsed.candidates[0]!;
+    if (candidate.finishReason !== undefined) {
+      candidate.finishReason = ending.finishReason;
+      parsed.usageMetadata = final;
+    } else {
+      const usage = parsed.usageMetadata;
+      const candidates = Math.min(usage.candidatesTokenCount ?? 0, final.candidatesTokenCount ?? 0);
+      const thoughts = Math.min(usage.thoughtsTokenCount ?? 0, final.thoughtsTokenCount ?? 0);
+      parsed.usageMetadata = {
+        ...usage,
+        candidatesTokenCount: candidates,
+        ...(usage.thoughtsTokenCount !== undefined && { thoughtsTokenCount: thoughts }),
+        totalTokenCount: usage.promptTokenCount + candidates + thoughts,
+      };
+    }
+    return { ...chunk, line: JSON.stringify(parsed) };
+  });
+}
+
 function generate(request: MockRequest, context: AnswerContext, model: string, stream: boolean): MockAnswer {
   const body = request.body;
   if (!isRecord(body)) return error(400, 'Invalid JSON payload received. Unexpected token.');
   if (body.contents === undefined) return error(400, '* GenerateContentRequest.contents: contents is not specified\n');
-  const { response, chunks, model: recordedModel } = recorded();
-  if (!stream) return jsonAnswer(200, { ...response, modelVersion: model }, JSON_HEADERS, INDENT);
+  const config = isRecord(body.generationConfig) ? body.generationConfig : {};
+  const limits: Limits = { maxTokens: tokenLimit(config.maxOutputTokens), stop: stopSequences(config.stopSequences) };
+  const { response, chunks: recordedChunks, model: recordedModel, streamText, streamUsage } = recorded();
+  if (!stream) return jsonAnswer(200, { ...endedResponse(response, limits), modelVersion: model }, JSON_HEADERS, INDENT);
+  const isText = (chunk: RecordedChunk) => chunk.text !== undefined;
+  let chunks = repeatTextRun(recordedChunks, isText, context.repeatChunks);
+  const ending = googleEnding(chunks.map((chunk) => chunk.text ?? '').join(''), streamText.length, streamUsage, limits);
+  if (ending !== undefined) chunks = endedChunks(chunks, ending);
   const lines = (events: RecordedChunk[]) => events.map((chunk) => replaceStringField(chunk.line, 'modelVersion', recordedModel, model));
   // Without `alt=sse` the stream is one JSON array (kept for completeness; byokit asks for SSE).
   if (request.query.alt !== 'sse') return { type: 'json', status: 200, headers: JSON_HEADERS, body: `[${lines(chunks).join(',\r\n')}]` };
 
-  const isText = (chunk: RecordedChunk) => chunk.text;
-  let events = repeatTextRun(chunks, isText, context.repeatChunks);
+  let events = chunks;
   const streamError = context.takeStreamError();
   if (streamError) events = throughFirstText(events, isText);
   const wire = lines(events).map((line) => sseEvent(line));

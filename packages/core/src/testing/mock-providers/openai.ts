@@ -3,6 +3,9 @@
 import { fixtureChunks, fixtureJson } from '../../providers/fixtures.js';
 import type { AnswerContext, EndpointHandler, MockAnswer, MockRequest, ProviderMock } from './types.js';
 import {
+  cutTextEvents,
+  endingOf,
+  type Ending,
   failureAnswer,
   hasString,
   headerValue,
@@ -11,12 +14,16 @@ import {
   repeatTextRun,
   replaceStringField,
   sseEvent,
+  stopSequences,
   throughFirstText,
+  tokenLimit,
+  type Limits,
 } from './wire.js';
 
 interface RecordedChunk {
   line: string;
-  text: boolean;
+  /** The chunk's new text, or `undefined` when it has none. */
+  text: string | undefined;
   /** The last chunk, with `choices: []` and the usage: sent only with `stream_options.include_usage`. */
   usage: boolean;
 }
@@ -25,6 +32,15 @@ interface Recording {
   completion: Record<string, unknown>;
   chunks: RecordedChunk[];
   model: string;
+  /** The stream's whole text and its completion tokens (from its usage chunk). */
+  streamText: string;
+  streamTokens: number;
+}
+
+interface Usage {
+  prompt_tokens: number;
+  completion_tokens: number;
+  total_tokens: number;
 }
 
 let recording: Recording | undefined;
@@ -32,12 +48,15 @@ let recording: Recording | undefined;
 function recorded(): Recording {
   if (recording !== undefined) return recording;
   const completion = fixtureJson('openai/openai-text.json') as Record<string, unknown>;
+  let streamTokens = 0;
   const chunks = fixtureChunks('openai/openai-text.chunks.txt').map((line) => {
-    const chunk = JSON.parse(line) as { choices: Array<{ delta?: { content?: unknown } }>; usage?: unknown };
+    const chunk = JSON.parse(line) as { choices: Array<{ delta?: { content?: unknown } }>; usage?: Usage | null };
     const content = chunk.choices[0]?.delta?.content;
-    return { line, text: typeof content === 'string' && content !== '', usage: isRecord(chunk.usage) };
+    if (isRecord(chunk.usage)) streamTokens = chunk.usage.completion_tokens;
+    return { line, text: typeof content === 'string' && content !== '' ? content : undefined, usage: isRecord(chunk.usage) };
   });
-  recording = { completion, chunks, model: String(completion.model) };
+  const streamText = chunks.map((chunk) => chunk.text ?? '').join('');
+  recording = { completion, chunks, model: String(completion.model), streamText, streamTokens };
   return recording;
 }
 
@@ -113,20 +132,66 @@ const completions: EndpointHandler = (request, context) => {
   }
   const model = String(body.model);
   const { completion, model: recordedModel } = recorded();
-  if (body.stream !== true) return jsonAnswer(200, { ...completion, model }, jsonHeaders(context), INDENT);
-  return stream(body, model, recordedModel, context);
+  // `max_tokens` is the older name; reasoning models take only `max_completion_tokens`.
+  const limits: Limits = { maxTokens: tokenLimit(body.max_completion_tokens, body.max_tokens), stop: stopSequences(body.stop) };
+  if (body.stream !== true) return jsonAnswer(200, { ...endedCompletion(completion, limits), model }, jsonHeaders(context), INDENT);
+  return stream(body, limits, model, recordedModel, context);
 };
 
-function stream(body: Record<string, unknown>, model: string, recordedModel: string, context: AnswerContext): MockAnswer {
+/** A stop sequence ends the answer as `stop` (OpenAI does not say which one); the token limit as `length`. */
+const finishReason = (ending: Ending) => (ending.reason === 'max_tokens' ? 'length' : 'stop');
+
+function endedUsage(usage: Usage, ending: Ending): Usage {
+  return { ...usage, completion_tokens: ending.outputTokens, total_tokens: usage.prompt_tokens + ending.outputTokens };
+}
+
+/** The recorded completion, ended where the request's token limit or `stop` end it. */
+function endedCompletion(completion: Record<string, unknown>, limits: Limits): Record<string, unknown> {
+  const [choice] = completion.choices as Array<{ message: { content: string }; finish_reason: string }>;
+  const usage = completion.usage as Usage;
+  const text = choice!.message.content;
+  const ending = endingOf(text, text.length, usage.completion_tokens, limits);
+  if (ending === undefined) return completion;
+  const message = { ...choice!.message, content: text.slice(0, ending.keepChars) };
+  return { ...completion, choices: [{ ...choice, message, finish_reason: finishReason(ending) }], usage: endedUsage(usage, ending) };
+}
+
+/** The stream's text cut at `ending`, its finish chunk saying why and its usage chunk counting what was written. */
+function endedChunks(chunks: RecordedChunk[], ending: Ending): RecordedChunk[] {
+  type Chunk = { choices: Array<{ delta: { content?: string }; finish_reason: string | null }>; usage: Usage | null };
+  const cut = cutTextEvents(
+    chunks,
+    (chunk) => chunk.text,
+    (chunk, text) => {
+      const parsed = JSON.parse(chunk.line) as Chunk;
+      parsed.choices[0]!.delta.content = text;
+      return { ...chunk, line: JSON.stringify(parsed), text };
+    },
+    ending.keepChars,
+  );
+  return cut.map((chunk) => {
+    const parsed = JSON.parse(chunk.line) as Chunk;
+    const choice = parsed.choices[0];
+    if (choice?.finish_reason != null) choice.finish_reason = finishReason(ending);
+    else if (parsed.usage !== null) parsed.usage = endedUsage(parsed.usage, ending);
+    else return chunk;
+    return { ...chunk, line: JSON.stringify(parsed) };
+  });
+}
+
+function stream(body: Record<string, unknown>, limits: Limits, model: string, recordedModel: string, context: AnswerContext): MockAnswer {
   // Without `stream_options.include_usage` OpenAI sends neither the usage chunk nor `"usage":null` in the others
   // (platform.openai.com/docs/api-reference/chat/create#chat-create-stream_options).
   const includeUsage = isRecord(body.stream_options) && body.stream_options.include_usage === true;
-  const isText = (chunk: RecordedChunk) => chunk.text;
+  const isText = (chunk: RecordedChunk) => chunk.text !== undefined;
+  const { chunks: recordedChunks, streamText, streamTokens } = recorded();
   let chunks = repeatTextRun(
-    recorded().chunks.filter((chunk) => includeUsage || !chunk.usage),
+    recordedChunks.filter((chunk) => includeUsage || !chunk.usage),
     isText,
     context.repeatChunks,
   );
+  const ending = endingOf(chunks.map((chunk) => chunk.text ?? '').join(''), streamText.length, streamTokens, limits);
+  if (ending !== undefined) chunks = endedChunks(chunks, ending);
   const streamError = context.takeStreamError();
   if (streamError) chunks = throughFirstText(chunks, isText);
   const events = chunks.map((chunk) => {

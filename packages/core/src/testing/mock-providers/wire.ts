@@ -64,3 +64,91 @@ export function isRecord(value: unknown): value is Record<string, unknown> {
 export function hasString(body: Record<string, unknown>, field: string): boolean {
   return typeof body[field] === 'string' && body[field] !== '';
 }
+
+/**
+ * Where a real model would have stopped writing the recorded answer, given the request's limits: not at all
+ * (`undefined`: the recording as it is), at the first stop sequence it writes (the text ends just before it, as
+ * every provider does), or after `maxTokens` tokens. A token is counted as the recording's length over its
+ * recorded output token count, so the recording's own count of tokens is exactly its whole text.
+ */
+export type Ending =
+  | { reason: 'max_tokens'; keepChars: number; outputTokens: number }
+  | { reason: 'stop_sequence'; keepChars: number; outputTokens: number; sequence: string };
+
+export interface Limits {
+  /** The request's output token limit, if it set one (each provider names it differently). */
+  maxTokens: number | undefined;
+  /** The request's stop sequences. */
+  stop: readonly string[];
+}
+
+/**
+ * `text` is what would be sent (the recording, or its text run repeated); `recordedLength`/`recordedTokens` are
+ * the recording's own text length and output tokens, which fix the characters per token.
+ */
+export function endingOf(text: string, recordedLength: number, recordedTokens: number, limits: Limits): Ending | undefined {
+  const { maxTokens } = limits;
+  // Whole numbers throughout: at maxTokens === recordedTokens the limit is exactly the recording's length.
+  const limitChars = maxTokens === undefined ? Infinity : Math.floor((maxTokens * recordedLength) / Math.max(recordedTokens, 1));
+  let stop: { index: number; sequence: string } | undefined;
+  for (const sequence of limits.stop) {
+    if (sequence === '') continue;
+    const index = text.indexOf(sequence);
+    // The model has to write the whole sequence within its token budget for it to count.
+    if (index < 0 || index + sequence.length > limitChars) continue;
+    if (stop === undefined || index < stop.index) stop = { index, sequence };
+  }
+  if (stop !== undefined) {
+    const written = Math.ceil(((stop.index + stop.sequence.length) * recordedTokens) / Math.max(recordedLength, 1));
+    return { reason: 'stop_sequence', keepChars: stop.index, outputTokens: Math.max(written, 1), sequence: stop.sequence };
+  }
+  if (maxTokens !== undefined && limitChars < text.length) {
+    return { reason: 'max_tokens', keepChars: wholeCharacters(text, limitChars), outputTokens: maxTokens };
+  }
+  return undefined;
+}
+
+/** `count`, or one less when the cut would split a surrogate pair. */
+function wholeCharacters(text: string, count: number): number {
+  const code = text.charCodeAt(count - 1);
+  return count > 0 && code >= 0xd800 && code <= 0xdbff ? count - 1 : count;
+}
+
+/**
+ * The events with their text ending after `keepChars` characters: the event that crosses it is shortened (via
+ * `withText`), later text events are left out, and every other event is kept in its place.
+ */
+export function cutTextEvents<Event>(
+  events: Event[],
+  textOf: (event: Event) => string | undefined,
+  withText: (event: Event, text: string) => Event,
+  keepChars: number,
+): Event[] {
+  let sent = 0;
+  const kept: Event[] = [];
+  for (const event of events) {
+    const text = textOf(event);
+    if (text === undefined) {
+      kept.push(event);
+      continue;
+    }
+    const room = keepChars - sent;
+    if (room <= 0) continue;
+    if (text.length <= room) kept.push(event);
+    else kept.push(withText(event, text.slice(0, wholeCharacters(text, room))));
+    sent += Math.min(text.length, room);
+  }
+  return kept;
+}
+
+/** A request's stop sequences: a string or an array of strings (OpenAI takes both); anything else is none. */
+export function stopSequences(value: unknown): string[] {
+  if (typeof value === 'string') return [value];
+  return Array.isArray(value) ? value.filter((item): item is string => typeof item === 'string') : [];
+}
+
+/** A request's token limit when it is a whole number, else `undefined` (the mock sets no limit). */
+export function tokenLimit(...values: unknown[]): number | undefined {
+  for (const value of values) if (typeof value === 'number' && Number.isInteger(value) && value >= 0) return value;
+  return undefined;
+}
