@@ -361,6 +361,69 @@ describe('refused before any provider call', () => {
   });
 });
 
+describe('an answer the provider ended early', () => {
+  // Limits (plain, streamed) that cut each recording with some text written: Gemini counts its thinking first,
+  // 244 tokens in the plain recording and 185 in the streamed one.
+  const cases = [
+    ['anthropic', [5, 5], ['doing']],
+    ['openai', [10, 10], ['Date']],
+    ['google', [250, 190], ['strawberry']],
+  ] as const;
+
+  async function ask(provider: Provider, extra: Record<string, unknown>) {
+    const { byokit, modelOf } = await setUp();
+    await call(byokit, 'PATCH', '/users/me/api-key', { principal: alice, body: { [`${provider}_api_key`]: fakeProviderKey(provider) } });
+    return call(byokit, 'POST', '/llm/chat/completions', { principal: alice, body: hello(modelOf(provider).id, extra) });
+  }
+
+  const streamedText = (chunks: Array<Record<string, any>>) =>
+    chunks.flatMap((chunk) => chunk.choices.map((choice: { delta: { content?: string } }) => choice.delta.content ?? '')).join('');
+
+  it.each(cases)(
+    '%s: max_tokens reached is finish_reason length, billed for the tokens written',
+    async (provider, [plainMax, streamMax]) => {
+      const plain = await ask(provider, { max_tokens: plainMax });
+      expect(plain!.status).toBe(200);
+      expect(plain!.json.choices[0].finish_reason).toBe('length');
+      expect(plain!.json.choices[0].message.content).not.toBe('');
+      expect(plain!.json.usage.completion_tokens).toBe(plainMax);
+
+      const streamed = await ask(provider, { max_tokens: streamMax, stream: true });
+      expect(streamed!.status).toBe(200);
+      const chunks = (streamed!.events as Array<Record<string, any>>).slice(0, -1);
+      expect(streamedText(chunks)).not.toBe('');
+      expect(chunks.at(-2)!.choices[0].finish_reason).toBe('length');
+      expect(chunks.at(-1)!.usage.completion_tokens).toBe(streamMax);
+    },
+  );
+
+  it.each(cases)('%s: a stop sequence ends the text before it, finish_reason stop', async (provider, _maxTokens, stop) => {
+    const plain = await ask(provider, { stop });
+    expect(plain!.status).toBe(200);
+    expect(plain!.json.choices[0].finish_reason).toBe('stop');
+    const content = plain!.json.choices[0].message.content as string;
+    expect(content).not.toBe('');
+    expect(content).not.toContain(stop[0]);
+
+    const streamed = await ask(provider, { stop, stream: true });
+    const chunks = (streamed!.events as Array<Record<string, any>>).slice(0, -1);
+    expect(streamedText(chunks)).not.toContain(stop[0]);
+    expect(chunks.at(-2)!.choices[0].finish_reason).toBe('stop');
+  });
+
+  it('google: thinking that uses up max_tokens is an empty answer with finish_reason length, not an error', async () => {
+    const plain = await ask('google', { max_tokens: 100 });
+    expect(plain!.status).toBe(200);
+    expect(plain!.json.choices[0]).toMatchObject({ message: { content: '' }, finish_reason: 'length' });
+    expect(plain!.json.usage).toMatchObject({ completion_tokens: 100, reasoning_tokens: 100 });
+    const streamed = await ask('google', { max_tokens: 100, stream: true });
+    const chunks = (streamed!.events as Array<Record<string, any>>).slice(0, -1);
+    expect(streamedText(chunks)).toBe('');
+    expect(chunks.at(-2)!.choices[0].finish_reason).toBe('length');
+    expect(chunks.at(-1)!.usage).toMatchObject({ completion_tokens: 100, reasoning_tokens: 100 });
+  });
+});
+
 describe('provider failures in the contract', () => {
   it('a refused key: 400 provider_key_rejected saying whose key, with no piece of it', async () => {
     const { byokit, modelOf } = await setUp();
