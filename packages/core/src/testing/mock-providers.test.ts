@@ -438,6 +438,79 @@ describe('max_tokens and stop sequences end the answer as the real API does', ()
   });
 });
 
+describe('sampling settings each provider refuses', () => {
+  it('Anthropic refuses a temperature outside 0–1 and a max_tokens below 1 with invalid_request_error, nothing generated', async () => {
+    for (const [extra, message] of [
+      [{ temperature: 1.5 }, 'temperature: Input should be less than or equal to 1'],
+      [{ temperature: -0.5 }, 'temperature: Input should be greater than or equal to 0'],
+      [{ max_tokens: 0 }, 'max_tokens: Input should be greater than or equal to 1'],
+    ] as const) {
+      const response = await post(`${mock.origin}/v1/messages`, anthropicHeaders(), anthropicBody({ ...extra, stream: true }));
+      expect(response.status).toBe(400);
+      expect(response.headers.get('content-type')).toBe('application/json');
+      expect(await response.json()).toEqual({
+        type: 'error',
+        error: { type: 'invalid_request_error', message },
+        request_id: expect.stringMatching(/^req_/),
+      });
+    }
+    const fine = await post(`${mock.origin}/v1/messages`, anthropicHeaders(), anthropicBody({ temperature: 1 }));
+    expect(fine.status).toBe(200);
+  });
+
+  it('OpenAI refuses a temperature outside 0–2 and a token limit below 1, naming the parameter', async () => {
+    for (const [extra, error] of [
+      [
+        { temperature: 2.5 },
+        {
+          message: "Invalid 'temperature': decimal above maximum value. Expected a value <= 2, but got 2.5 instead.",
+          param: 'temperature',
+          code: 'decimal_above_max_value',
+        },
+      ],
+      [
+        { temperature: -1 },
+        {
+          message: "Invalid 'temperature': decimal below minimum value. Expected a value >= 0, but got -1 instead.",
+          param: 'temperature',
+          code: 'decimal_below_min_value',
+        },
+      ],
+      [
+        { max_completion_tokens: 0 },
+        {
+          message: "Invalid 'max_completion_tokens': integer below minimum value. Expected a value >= 1, but got 0 instead.",
+          param: 'max_completion_tokens',
+          code: 'integer_below_min_value',
+        },
+      ],
+    ] as const) {
+      const response = await post(`${mock.baseUrls.openai}/chat/completions`, openaiHeaders(), openaiBody({ ...extra, stream: true }));
+      expect(response.status).toBe(400);
+      expect(await response.json()).toEqual({ error: { ...error, type: 'invalid_request_error' } });
+    }
+    const fine = await post(`${mock.baseUrls.openai}/chat/completions`, openaiHeaders(), openaiBody({ temperature: 2 }));
+    expect(fine.status).toBe(200);
+  });
+
+  it('Google refuses a temperature outside 0–2 with INVALID_ARGUMENT', async () => {
+    const url = `${mock.origin}/v1beta/models/gemini-test:streamGenerateContent?alt=sse`;
+    const response = await post(url, googleHeaders(), { ...googleBody, generationConfig: { temperature: 2.5 } });
+    expect(response.status).toBe(400);
+    expect(response.headers.get('content-type')).toBe('application/json; charset=UTF-8');
+    expect(await response.json()).toEqual({
+      error: {
+        code: 400,
+        message:
+          'Unable to submit request because it has a temperature value of 2.5 but the supported range is from 0 (inclusive) to 2.0001 (exclusive). Update the value and try again.',
+        status: 'INVALID_ARGUMENT',
+      },
+    });
+    const fine = await post(url, googleHeaders(), { ...googleBody, generationConfig: { temperature: 2 } });
+    expect(fine.status).toBe(200);
+  });
+});
+
 describe('rejected keys', () => {
   it('answers a rejected key in each provider’s own shape, from the option or added at run time', async () => {
     const rejecting = await startMockProviders({ rejectKeys: [anthropicKey] });

@@ -78,6 +78,16 @@ function error(status: number, context: AnswerContext, message?: string): MockAn
   return jsonAnswer(status, errorBody(status, context.requestId, message), jsonHeaders(context));
 }
 
+/** A setting Anthropic refuses before generating (docs.anthropic.com/en/api/messages: temperature 0–1, max_tokens ≥ 1). */
+function refusedSetting(body: Record<string, unknown>): string | undefined {
+  const { max_tokens: maxTokens, temperature } = body;
+  if (typeof maxTokens === 'number' && maxTokens < 1) return 'max_tokens: Input should be greater than or equal to 1';
+  if (typeof temperature !== 'number') return undefined;
+  if (temperature > 1) return 'temperature: Input should be less than or equal to 1';
+  if (temperature < 0) return 'temperature: Input should be greater than or equal to 0';
+  return undefined;
+}
+
 const messages: EndpointHandler = (request, context) => {
   const body = request.body;
   if (!isRecord(body)) return error(400, context, 'There was an error parsing the body of your request: it is not a JSON object.');
@@ -85,6 +95,8 @@ const messages: EndpointHandler = (request, context) => {
     if (body[field] === undefined) return error(400, context, `${field}: Field required`);
   }
   if (!hasString(body, 'model')) return error(400, context, 'model: Input should be a valid string');
+  const refused = refusedSetting(body);
+  if (refused !== undefined) return error(400, context, refused);
   const model = String(body.model);
   const limits: Limits = { maxTokens: tokenLimit(body.max_tokens), stop: stopSequences(body.stop_sequences) };
   const { message, events: recordedEvents, model: recordedModel, streamText, streamTokens } = recorded();

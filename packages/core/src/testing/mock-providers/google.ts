@@ -192,6 +192,13 @@ function generate(request: MockRequest, context: AnswerContext, model: string, s
   if (!isRecord(body)) return error(400, 'Invalid JSON payload received. Unexpected token.');
   if (body.contents === undefined) return error(400, '* GenerateContentRequest.contents: contents is not specified\n');
   const config = isRecord(body.generationConfig) ? body.generationConfig : {};
+  // ai.google.dev/api/generate-content#generationconfig: temperature from 0 to 2 on current models.
+  if (typeof config.temperature === 'number' && (config.temperature < 0 || config.temperature > 2)) {
+    return error(
+      400,
+      `Unable to submit request because it has a temperature value of ${config.temperature} but the supported range is from 0 (inclusive) to 2.0001 (exclusive). Update the value and try again.`,
+    );
+  }
   const limits: Limits = { maxTokens: tokenLimit(config.maxOutputTokens), stop: stopSequences(config.stopSequences) };
   const { response, chunks: recordedChunks, model: recordedModel, streamText, streamUsage } = recorded();
   if (!stream) return jsonAnswer(200, { ...endedResponse(response, limits), modelVersion: model }, JSON_HEADERS, INDENT);

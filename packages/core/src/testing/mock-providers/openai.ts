@@ -117,6 +117,36 @@ function statusErrorBody(status: number, request: MockRequest): unknown {
   }
 }
 
+/**
+ * A setting OpenAI refuses before generating (platform.openai.com/docs/api-reference/chat/create: temperature 0–2,
+ * a token limit ≥ 1), worded as its parameter validation words it.
+ */
+function refusedSetting(body: Record<string, unknown>): { message: string; param: string; code: string } | undefined {
+  const outside = (param: string, value: number, kind: 'decimal' | 'integer', min: number, max: number) => {
+    if (value > max) {
+      const message = `Invalid '${param}': ${kind} above maximum value. Expected a value <= ${max}, but got ${value} instead.`;
+      return { message, param, code: `${kind}_above_max_value` };
+    }
+    if (value < min) {
+      const message = `Invalid '${param}': ${kind} below minimum value. Expected a value >= ${min}, but got ${value} instead.`;
+      return { message, param, code: `${kind}_below_min_value` };
+    }
+    return undefined;
+  };
+  if (typeof body.temperature === 'number') {
+    const refused = outside('temperature', body.temperature, 'decimal', 0, 2);
+    if (refused !== undefined) return refused;
+  }
+  for (const param of ['max_completion_tokens', 'max_tokens']) {
+    const value = body[param];
+    if (typeof value === 'number') {
+      const refused = outside(param, value, 'integer', 1, Infinity);
+      if (refused !== undefined) return refused;
+    }
+  }
+  return undefined;
+}
+
 const completions: EndpointHandler = (request, context) => {
   const body = request.body;
   if (!isRecord(body)) {
@@ -130,6 +160,8 @@ const completions: EndpointHandler = (request, context) => {
   if (body.messages === undefined) {
     return error(400, context, "Missing required parameter: 'messages'.", { param: 'messages', code: 'missing_required_parameter' });
   }
+  const refused = refusedSetting(body);
+  if (refused !== undefined) return error(400, context, refused.message, { param: refused.param, code: refused.code });
   const model = String(body.model);
   const { completion, model: recordedModel } = recorded();
   // `max_tokens` is the older name; reasoning models take only `max_completion_tokens`.
