@@ -511,6 +511,58 @@ describe('sampling settings each provider refuses', () => {
   });
 });
 
+describe('message bodies the providers refuse', () => {
+  const anthropicRefusal = async (body: Record<string, unknown>) => {
+    const response = await post(`${mock.origin}/v1/messages`, anthropicHeaders(), body);
+    expect(response.status).toBe(400);
+    return ((await response.json()) as { error: { type: string; message: string } }).error;
+  };
+
+  it('Anthropic refuses temperature and top_p together on current models', async () => {
+    expect(await anthropicRefusal(anthropicBody({ temperature: 0.5, top_p: 0.9 }))).toEqual({
+      type: 'invalid_request_error',
+      message: '`temperature` and `top_p` cannot both be specified for this model. Please use only one.',
+    });
+    const either = await post(`${mock.origin}/v1/messages`, anthropicHeaders(), anthropicBody({ top_p: 0.9 }));
+    expect(either.status).toBe(200);
+  });
+
+  it('Anthropic refuses an empty or whitespace-only text, and a final assistant turn ending in whitespace', async () => {
+    for (const content of ['', '  \n', [{ type: 'text', text: ' ' }]]) {
+      expect(await anthropicRefusal(anthropicBody({ messages: [{ role: 'user', content }] }))).toEqual({
+        type: 'invalid_request_error',
+        message: 'messages: text content blocks must contain non-whitespace text',
+      });
+    }
+    const prefill = [
+      { role: 'user', content: 'Hello' },
+      { role: 'assistant', content: [{ type: 'text', text: 'Well ' }] },
+    ];
+    expect(await anthropicRefusal(anthropicBody({ messages: prefill }))).toEqual({
+      type: 'invalid_request_error',
+      message: 'messages: final assistant content cannot end with trailing whitespace',
+    });
+    const trailingUser = [{ role: 'user', content: 'Hello ' }];
+    expect((await post(`${mock.origin}/v1/messages`, anthropicHeaders(), anthropicBody({ messages: trailingUser }))).status).toBe(200);
+  });
+
+  it('Google refuses an empty text part with INVALID_ARGUMENT naming it', async () => {
+    const contents = [
+      { role: 'user', parts: [{ text: 'Hello' }] },
+      { role: 'model', parts: [{ text: 'Hi' }, { text: '' }] },
+    ];
+    const response = await post(`${mock.origin}/v1beta/models/gemini-test:generateContent`, googleHeaders(), { contents });
+    expect(response.status).toBe(400);
+    expect(await response.json()).toEqual({
+      error: {
+        code: 400,
+        message: "* GenerateContentRequest.contents[1].parts[1].data: required oneof field 'data' must have one initialized field\n",
+        status: 'INVALID_ARGUMENT',
+      },
+    });
+  });
+});
+
 describe('rejected keys', () => {
   it('answers a rejected key in each provider’s own shape, from the option or added at run time', async () => {
     const rejecting = await startMockProviders({ rejectKeys: [anthropicKey] });

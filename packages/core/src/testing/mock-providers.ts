@@ -12,7 +12,9 @@
  * the first stop sequence written (Anthropic `stop_reason: "stop_sequence"` naming it, OpenAI `finish_reason:
  * "stop"`, Gemini `STOP`), else at the limit (`max_tokens`, `length`, `MAX_TOKENS`, Gemini counting its thinking
  * first), with the usage counting what was written (wire.ts, `endingOf`). A temperature outside what the provider
- * takes (Anthropic 0–1, OpenAI and Gemini 0–2) or a token limit below 1 is refused with the provider's own 400.
+ * takes (Anthropic 0–1, OpenAI and Gemini 0–2) or a token limit below 1 is refused with the provider's own 400, as
+ * are the bodies byokit's clients must never send: Anthropic's temperature with top_p, blank text, a prefill ending
+ * in whitespace; Gemini's empty text part.
  */
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';

@@ -85,6 +85,35 @@ function refusedSetting(body: Record<string, unknown>): string | undefined {
   if (typeof temperature !== 'number') return undefined;
   if (temperature > 1) return 'temperature: Input should be less than or equal to 1';
   if (temperature < 0) return 'temperature: Input should be greater than or equal to 0';
+  // Claude 3 models took both; every later one refuses them together.
+  if (body.top_p !== undefined && !String(body.model).startsWith('claude-3')) {
+    return '`temperature` and `top_p` cannot both be specified for this model. Please use only one.';
+  }
+  return undefined;
+}
+
+/** The texts of a message's content: a string, or its `text` blocks. */
+function textsOf(content: unknown): string[] {
+  if (typeof content === 'string') return [content];
+  if (!Array.isArray(content)) return [];
+  return content
+    .filter((block): block is { type: 'text'; text: string } => isRecord(block) && block.type === 'text' && typeof block.text === 'string')
+    .map((block) => block.text);
+}
+
+/** What Anthropic refuses in the messages' text: blank text, and a final assistant turn (a prefill) ending in whitespace. */
+function refusedMessages(messages: unknown): string | undefined {
+  if (!Array.isArray(messages)) return undefined;
+  for (const message of messages) {
+    if (isRecord(message) && textsOf(message.content).some((text) => text.trim() === '')) {
+      return 'messages: text content blocks must contain non-whitespace text';
+    }
+  }
+  const last: unknown = messages.at(-1);
+  if (isRecord(last) && last.role === 'assistant') {
+    const text = textsOf(last.content).at(-1);
+    if (text !== undefined && text.trimEnd() !== text) return 'messages: final assistant content cannot end with trailing whitespace';
+  }
   return undefined;
 }
 
@@ -95,7 +124,7 @@ const messages: EndpointHandler = (request, context) => {
     if (body[field] === undefined) return error(400, context, `${field}: Field required`);
   }
   if (!hasString(body, 'model')) return error(400, context, 'model: Input should be a valid string');
-  const refused = refusedSetting(body);
+  const refused = refusedSetting(body) ?? refusedMessages(body.messages);
   if (refused !== undefined) return error(400, context, refused);
   const model = String(body.model);
   const limits: Limits = { maxTokens: tokenLimit(body.max_tokens), stop: stopSequences(body.stop_sequences) };

@@ -187,10 +187,26 @@ function endedChunks(chunks: RecordedChunk[], ending: GoogleEnding): RecordedChu
   });
 }
 
+/** Where the first empty text part is (`contents[i].parts[j]`): Gemini refuses a part with nothing in it. */
+function emptyTextPart(contents: unknown): string | undefined {
+  if (!Array.isArray(contents)) return undefined;
+  for (const [i, content] of contents.entries()) {
+    const parts: unknown = isRecord(content) ? content.parts : undefined;
+    if (!Array.isArray(parts)) continue;
+    const j = parts.findIndex((part) => isRecord(part) && part.text === '' && Object.keys(part).length === 1);
+    if (j >= 0) return `contents[${i}].parts[${j}]`;
+  }
+  return undefined;
+}
+
 function generate(request: MockRequest, context: AnswerContext, model: string, stream: boolean): MockAnswer {
   const body = request.body;
   if (!isRecord(body)) return error(400, 'Invalid JSON payload received. Unexpected token.');
   if (body.contents === undefined) return error(400, '* GenerateContentRequest.contents: contents is not specified\n');
+  const emptyPart = emptyTextPart(body.contents);
+  if (emptyPart !== undefined) {
+    return error(400, `* GenerateContentRequest.${emptyPart}.data: required oneof field 'data' must have one initialized field\n`);
+  }
   const config = isRecord(body.generationConfig) ? body.generationConfig : {};
   // ai.google.dev/api/generate-content#generationconfig: temperature from 0 to 2 on current models.
   if (typeof config.temperature === 'number' && (config.temperature < 0 || config.temperature > 2)) {
