@@ -151,3 +151,57 @@ export function packedFiles(packageDir: string): string[] {
   const [packed] = JSON.parse(run.stdout) as [{ files: { path: string }[] }];
   return packed.files.map((file) => file.path).sort();
 }
+
+/**
+ * What a host's editor would show without a word of explanation: each export of each entry point's type
+ * declarations (`exports[…].types`) that has no TSDoc comment, and each member of an exported interface, class
+ * or object type (an option, a field, a method, a variant's field) that has none, by the name an editor shows
+ * (`ByokitOptions.storage`). Read from the built `.d.ts`, as the editor reads it; each overload of a function
+ * counts on its own, since an editor shows the comment of the overload a call resolves to.
+ */
+export function undocumentedDeclarations(packageDir: string, manifest: PackageJson): string[] {
+  const entries = Object.entries(manifest.exports).flatMap(([subpath, target]) =>
+    subpath === './package.json' || typeof target === 'string' || target['types'] === undefined ? [] : [join(packageDir, target['types'])],
+  );
+  const program = ts.createProgram(entries, {
+    module: ts.ModuleKind.NodeNext,
+    moduleResolution: ts.ModuleResolutionKind.NodeNext,
+    target: ts.ScriptTarget.ES2022,
+    strict: true,
+    noEmit: true,
+    skipLibCheck: true,
+  });
+  const checker = program.getTypeChecker();
+  const undocumented = new Set<string>();
+  const documented = (node: ts.Node) => ts.getJSDocCommentsAndTags(node).length > 0;
+  const memberName = (member: ts.ClassElement | ts.TypeElement) =>
+    member.name === undefined ? (ts.isConstructorDeclaration(member) ? 'constructor' : '[signature]') : member.name.getText();
+  // The members of an object type, and of each object type in a union or intersection (a variant's fields).
+  const checkMembers = (owner: string, node: ts.Node | undefined): void => {
+    if (node === undefined) return;
+    if (ts.isParenthesizedTypeNode(node)) return checkMembers(owner, node.type);
+    if (ts.isUnionTypeNode(node) || ts.isIntersectionTypeNode(node)) return node.types.forEach((type) => checkMembers(owner, type));
+    if (!ts.isTypeLiteralNode(node) && !ts.isInterfaceDeclaration(node) && !ts.isClassDeclaration(node)) return;
+    for (const member of node.members as ts.NodeArray<ts.ClassElement | ts.TypeElement>) {
+      // Private members (`#private`, `private constructor()`) are not part of what a host can use.
+      if (member.name !== undefined && ts.isPrivateIdentifier(member.name)) continue;
+      if (ts.canHaveModifiers(member) && ts.getModifiers(member)?.some((m) => m.kind === ts.SyntaxKind.PrivateKeyword)) continue;
+      if (!documented(member)) undocumented.add(`${owner}.${memberName(member)}`);
+    }
+  };
+  for (const entry of entries) {
+    const relative = entry.slice(join(packageDir, 'dist').length + 1);
+    const module = checker.getSymbolAtLocation(program.getSourceFile(entry)!)!;
+    for (const exported of checker.getExportsOfModule(module)) {
+      const target = exported.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(exported) : exported;
+      const name = `${relative}: ${exported.name}`;
+      for (const declaration of target.declarations ?? []) {
+        const commented = ts.isVariableDeclaration(declaration) ? declaration.parent.parent : declaration;
+        if (!documented(commented)) undocumented.add(name);
+        if (ts.isTypeAliasDeclaration(declaration)) checkMembers(name, declaration.type);
+        else checkMembers(name, declaration);
+      }
+    }
+  }
+  return [...undocumented];
+}

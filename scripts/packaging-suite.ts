@@ -11,6 +11,7 @@ import {
   requireInCommonJs,
   typesAHostLacks,
   undeclaredRuntimeImports,
+  undocumentedDeclarations,
 } from './package-contents.js';
 
 /** The package whose `src/packaging.test.ts` is at `testFileUrl` (its `import.meta.url`). */
@@ -31,6 +32,10 @@ export function describeAsInstalled(testFileUrl: string, more?: (packageDir: str
     it("type-checks in a host that has only what it installs: a dependency's types come with it, an optional peer's are not needed", () => {
       expect(typesAHostLacks(packageDir, manifest)).toEqual([]);
     });
+
+    it("explains every export, and every option, field and method of its types, in the editor's hover (TSDoc in the .d.ts)", () => {
+      expect(undocumentedDeclarations(packageDir, manifest)).toEqual([]);
+    }, 30_000);
 
     it('shows in its README only imports that exist: each name it imports is exported where it says', () => {
       const shown = readmeImports(packageDir);

@@ -41,12 +41,15 @@ export type ErrorCode = keyof typeof ERROR_STATUS;
 export interface ValidationIssue {
   /** Dotted path to the field, e.g. `messages.0.content`; empty for the body itself. */
   path: string;
+  /** What is wrong with the field, for people (never its value when that could be a key). */
   message: string;
 }
 
 /** Extra, safe-to-show facts an error may carry into the response body. */
 export interface ByokitErrorDetails {
+  /** The provider the error concerns, sent as `error.provider` (e.g. whose key is missing or was refused). */
   provider?: Provider;
+  /** Each field that failed validation, sent as `error.issues` (`validation_failed`). */
   issues?: ValidationIssue[];
   /** Whose key a provider refused. */
   keySource?: KeySource;
@@ -68,10 +71,21 @@ const BRAND = Symbol.for('byokit.error');
  * (see {@link isByokitError}) rather than `instanceof`.
  */
 export class ByokitError extends Error {
+  /** What went wrong, stable across versions: switch on it, never on `message`. Sent as `error.code`. */
   readonly code: ErrorCode;
+  /** The facts the response carries besides the code and message (`provider`, `issues`, `Retry-After`, …). */
   readonly details: ByokitErrorDetails;
+  /** The brand {@link isByokitError} recognises; use that rather than reading it. */
   readonly [BRAND] = true;
 
+  /**
+   * @param code - The stable code; the response's status follows from it ({@link ERROR_STATUS}).
+   * @param message - For people, sent as `error.message` (for a 4xx and a 5xx code alike, except `internal_error`,
+   *   `key_decrypt_failed` and `keyring_invalid`, which are logged and answered with a generic message). Never a key
+   *   or any piece of one.
+   * @param details - Facts the response carries besides the code and message. Default: none.
+   * @param options - `cause`: the underlying error, logged with a 5xx answer, never sent.
+   */
   constructor(code: ErrorCode, message: string, details: ByokitErrorDetails = {}, options?: { cause?: unknown }) {
     super(message, options);
     this.name = 'ByokitError';

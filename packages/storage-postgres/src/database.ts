@@ -11,7 +11,9 @@ export interface QueryOptions {
 
 /** Runs SQL: one statement with parameters (`query`), or several without (`exec`, for migrations). */
 export interface SqlExecutor {
+  /** Runs one statement, `$1`, `$2`, … in `text` bound to `params` in order, and resolves with its rows. */
   query<Row = Record<string, unknown>>(text: string, params?: readonly unknown[], options?: QueryOptions): Promise<Row[]>;
+  /** Runs statements separated by `;`, without parameters (a migration's file). */
   exec(sql: string): Promise<void>;
 }
 
@@ -90,7 +92,9 @@ export function poolDatabase(pool: Pool, ownsPool: boolean): Database {
 
 /** What byokit calls on a PGlite instance and on its transactions. */
 export interface PGliteExecutor {
+  /** PGlite's `query`: one statement with `$1`, `$2`, … parameters. */
   query<Row>(text: string, params?: unknown[]): Promise<{ rows: Row[] }>;
+  /** PGlite's `exec`: statements separated by `;`, without parameters. */
   exec(sql: string): Promise<unknown>;
 }
 
@@ -99,7 +103,9 @@ export interface PGliteExecutor {
  * dependency, and declarations importing its types failed the type check of a host that has not installed it.
  */
 export interface PGliteInstance extends PGliteExecutor {
+  /** PGlite's `transaction`: committed if `work` resolves, rolled back if it throws. */
   transaction<T>(work: (transaction: PGliteExecutor) => Promise<T>): Promise<T>;
+  /** PGlite's `close`; byokit calls it only on an instance it opened itself (`embeddedPostgresStorage`). */
   close(): Promise<void>;
 }
 

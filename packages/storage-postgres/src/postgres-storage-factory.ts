@@ -24,20 +24,29 @@ const MAX_TIMEOUT_MS = 2 ** 31 - 1 - 2_000;
 /** Options of {@link postgresStorage}: your pool, a connection string, or a PGlite instance. */
 export type PostgresStorageOptions = TableOptions &
   (
-    | { /** Your node-postgres pool; byokit never ends it. */ pool: pg.Pool }
     | {
-        /** byokit opens (and on `close()` ends) a pool of its own. */ connectionString: string;
-        /** Connections at most: a whole number from 1 up. Default 10. */ poolSize?: number;
+        /** Your node-postgres pool; byokit never ends it. */
+        pool: pg.Pool;
+      }
+    | {
+        /**
+         * A `postgres://` (or `postgresql://`) URL, a `socket:` URL or a socket folder: byokit opens (and on
+         * `close()` ends) a pool of its own. Reserved characters in the user name and password percent-encoded.
+         */
+        connectionString: string;
+        /** Connections at most: a whole number from 1 up. Default 10. */
+        poolSize?: number;
         /**
          * How long one statement may run, in milliseconds (PostgreSQL's `statement_timeout`), before it fails
          * as `storage_unavailable`; the pool also gives up on a connection that has not answered 2 s after
          * that (a network partition or a frozen server, where no error ever comes). Migrations are not limited.
-         * A whole number from 1 up. Default 10,000.
+         * A whole number from 1 to 2,147,481,647 (about 24.8 days). Default 10,000.
          */
         statementTimeoutMs?: number;
       }
     | {
-        /** An embedded PGlite instance of yours (`new PGlite()` of `@electric-sql/pglite`); byokit never closes it. */ pglite: PGliteInstance;
+        /** An embedded PGlite instance of yours (`new PGlite()` of `@electric-sql/pglite`); byokit never closes it. */
+        pglite: PGliteInstance;
       }
   );
 
@@ -49,6 +58,11 @@ export type PostgresStorageOptions = TableOptions &
  * const storage = postgresStorage({ pool });            // your existing pg Pool
  * const storage = postgresStorage({ connectionString: process.env.DATABASE_URL! }); // unset: a TypeError
  * ```
+ *
+ * @throws TypeError naming the option, never echoing its value: a `connectionString` that is missing, not a
+ *   postgres URL or not one node-postgres can read; a `poolSize` or `statementTimeoutMs` that is not a whole number
+ *   in range; a `schema` or `tablePrefix` that is not a lower-case SQL name (`[a-z_][a-z0-9_]*`, at most 63 and 31
+ *   characters).
  */
 export function postgresStorage(options: PostgresStorageOptions): PostgresStorage {
   const names = sqlNames(options.schema, options.tablePrefix);
@@ -108,6 +122,10 @@ export interface EmbeddedStorageOptions extends TableOptions {
  * byokit's storage on an embedded PostgreSQL (PGlite, an optional peer dependency): no server to run,
  * data in a folder. Only one process may open a folder at a time, which a lock file (`<dataDir>.lock`)
  * enforces, since PGlite itself does not. Migrated before it is returned unless told otherwise.
+ *
+ * Rejects with a TypeError for a `schema` or `tablePrefix` that is not a lower-case SQL name, an Error when
+ * another running process has `dataDir` open, and the migration's error (the database closed again) when
+ * migrating fails, and Node's `ERR_MODULE_NOT_FOUND` when `@electric-sql/pglite` is not installed.
  */
 export async function embeddedPostgresStorage(options: EmbeddedStorageOptions = {}): Promise<PostgresStorage> {
   const names = sqlNames(options.schema, options.tablePrefix);

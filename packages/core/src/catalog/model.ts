@@ -22,6 +22,7 @@ export interface ModelPricing {
 export interface CatalogModel {
   /** A UUID in canonical lowercase form, the `model_id` clients send (spec/http-api.md, "Models"). */
   id: string;
+  /** The provider that serves the model. */
   provider: Provider;
   /** The provider's API name for the model, e.g. `claude-sonnet-4-5`: what goes into the provider request. */
   model: string;

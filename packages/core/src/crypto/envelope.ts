@@ -30,8 +30,11 @@ import type { Keyring } from './keyring.js';
 
 /** Where a sealed provider key belongs; bound into the associated data. None of it is secret. */
 export interface EnvelopeContext {
+  /** Whose key: a user's (`user`) or the system key (`system`), as `KeyOwner.type`. */
   ownerType: 'user' | 'system';
+  /** The user's id, or `system` for the system key, as `KeyOwner.id`. */
   ownerId: string;
+  /** The provider the key is for, e.g. `anthropic`. */
   provider: string;
 }
 

@@ -57,12 +57,32 @@ export type FallThroughFetchHandler = (request: Request) => Promise<Response | u
  *
  * With one auth and one prefix, `createByokit({ …, fetchHandler: { authenticate } })` and `byokit.fetch` do the same
  * without this call.
+ *
+ * With `fallThrough: true`, as here, a request that is not byokit's resolves `undefined`, having read nothing.
+ *
+ * @throws TypeError when `options.authenticate` is not a function, or `options.prefix` is neither `''` nor a path
+ *   from `/` without `?`, `#` or spaces.
  */
 export function createFetchHandler(
   byokit: Pick<Byokit, 'handle'>,
   options: FetchHandlerOptions & { fallThrough: true },
 ): FallThroughFetchHandler;
+/**
+ * byokit's /v2 routes as a standard fetch handler, `(request: Request) => Promise<Response>`, for hosts that speak
+ * web-standard requests (Hono, Next.js route handlers, Bun, Deno): every request gets a `Response`, one that is not
+ * byokit's a `404 not_found` in the contract's shape. It only translates: every rule is `byokit.handle`'s.
+ *
+ * @throws TypeError when `options.authenticate` is not a function, or `options.prefix` is neither `''` nor a path
+ *   from `/` without `?`, `#` or spaces.
+ */
 export function createFetchHandler(byokit: Pick<Byokit, 'handle'>, options: FetchHandlerOptions & { fallThrough?: false }): FetchHandler;
+/**
+ * byokit's /v2 routes as a standard fetch handler, for hosts that speak web-standard requests. With `fallThrough`
+ * not known until run time, it may resolve `undefined` for a request that is not byokit's (when it is `true`).
+ *
+ * @throws TypeError when `options.authenticate` is not a function, or `options.prefix` is neither `''` nor a path
+ *   from `/` without `?`, `#` or spaces.
+ */
 export function createFetchHandler(byokit: Pick<Byokit, 'handle'>, options: FetchHandlerOptions): FallThroughFetchHandler;
 export function createFetchHandler(byokit: Pick<Byokit, 'handle'>, options: FetchHandlerOptions): FallThroughFetchHandler {
   const prefix = normalisePrefix(options.prefix ?? DEFAULT_PREFIX);

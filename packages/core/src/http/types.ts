@@ -2,7 +2,12 @@ import type { Cancellation } from './request-abort.js';
 
 /** The signed-in caller, as the host's own auth decided. byokit never sees passwords. */
 export interface Principal {
+  /**
+   * The host's id of the user: whose keys, usage and budget a request concerns. A non-empty string of at most 255
+   * characters without NUL; anything else is a host bug, answered `500 internal_error`.
+   */
   userId: string;
+  /** Whether the user may use the admin routes (system keys, the catalog, every user's usage and budgets). */
   isAdmin: boolean;
 }
 
@@ -21,17 +26,38 @@ export type RequestHeaders = Headers | Record<string, string | string[] | undefi
  * parsed as JSON, or none.
  */
 export type RequestBody =
-  | { kind: 'stream'; stream: AsyncIterable<Uint8Array> | Iterable<Uint8Array> }
-  | { kind: 'read'; read(limitBytes: number): Promise<Uint8Array | undefined> }
-  | { kind: 'parsed'; value: unknown }
-  | { kind: 'none' };
+  | {
+      /** The body's bytes, not read yet. */
+      kind: 'stream';
+      /** The body's chunks, in order; byokit stops reading past the route's limit. */
+      stream: AsyncIterable<Uint8Array> | Iterable<Uint8Array>;
+    }
+  | {
+      /** The body, behind the adapter's own reader. */
+      kind: 'read';
+      /** Reads the whole body; resolves undefined, having stopped keeping it, once it passes `limitBytes` bytes. */
+      read(limitBytes: number): Promise<Uint8Array | undefined>;
+    }
+  | {
+      /** A body the host framework already parsed as JSON (e.g. `express.json()`). */
+      kind: 'parsed';
+      /** The parsed JSON value. */
+      value: unknown;
+    }
+  | {
+      /** No body. */
+      kind: 'none';
+    };
 
 /** A request in byokit's framework-free form: what an adapter builds from its framework's request. */
 export interface ByokitRequest {
+  /** The HTTP method, as sent (`GET`, `POST`, …). */
   method: string;
   /** Path and query below the mount prefix, e.g. `/users/me/api-key?provider=openai`. */
   url: string;
+  /** The request headers. */
   headers: RequestHeaders;
+  /** The request body, read or not. */
   body: RequestBody;
   /** Asks the host who is calling; byokit calls it only for routes that need a principal. */
   authenticate(): Principal | null | Promise<Principal | null>;
@@ -44,7 +70,9 @@ export interface ByokitRequest {
 
 /** A response in byokit's framework-free form: what an adapter writes back through its framework. */
 export interface ByokitResponse {
+  /** The HTTP status code. */
   status: number;
+  /** The response headers, names in lower case. */
   headers: Record<string, string>;
   /** A complete body, or chunks to write as they come (server-sent events). */
   body: string | AsyncIterable<string>;

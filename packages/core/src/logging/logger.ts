@@ -6,9 +6,13 @@ export type LogMethod = (object: Record<string, unknown>, message: string) => vo
  * no piece of one, at any level.
  */
 export interface Logger {
+  /** Each request answered (its status and `durationMs`), and what failed because a client went away. */
   debug: LogMethod;
+  /** A master key rotation run's result. */
   info: LogMethod;
+  /** Something the host should fix but byokit works around, e.g. a system key variable holding a placeholder. */
   warn: LogMethod;
+  /** A failure byokit answered with a 5xx, or one a caller never sees (a usage listener, a rate limiter). */
   error: LogMethod;
   /**
    * Whether a level is written at all (pino's own method): byokit skips building a line nobody writes, such

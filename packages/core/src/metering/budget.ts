@@ -7,13 +7,17 @@ export type BudgetScope = 'system' | 'all';
 export interface Budget {
   /** Exact decimal US dollars per calendar month (UTC). */
   monthlyLimitUsd: string;
+  /** Which calls the limit counts and refuses: those a system key pays for (`system`), or all of them (`all`). */
   appliesTo: BudgetScope;
+  /** When an admin last set the budget. */
   updatedAt: Date;
 }
 
 /** The worst-case cost of a call, held against the user's budget while the call runs. */
 export interface BudgetHold {
+  /** A UUID, unique per hold: the id the call's usage record ends it by. */
   id: string;
+  /** The user whose budget the hold counts against. */
   userId: string;
   /** Exact decimal US dollars. */
   amountUsd: string;
@@ -22,6 +26,7 @@ export interface BudgetHold {
    * expires, in every later month: its call is recorded (and its cost spent) in the month the call ends in.
    */
   periodStart: Date;
+  /** The end of that period, exclusive: the first instant of the next month (UTC). */
   periodEnd: Date;
   /** When the hold was asked for: expired holds are judged against this instant. */
   createdAt: Date;
@@ -34,7 +39,9 @@ export type HoldOutcome = 'held' | 'exceeded' | 'unlimited';
 
 /** A budget period's spending so far: recorded usage within the budget's scope, and the holds still counting. */
 export interface BudgetUse {
+  /** Exact decimal US dollars: the cost of the recorded calls within the budget's scope. */
   spentUsd: string;
+  /** Exact decimal US dollars: the holds of calls still running (not expired) that count in the period. */
   heldUsd: string;
 }
 

@@ -1,7 +1,20 @@
 import { wholeNumberOption } from '../whole-number-option.js';
 
 /** What a {@link RateLimiter} decided about one request: let it through, or refuse it and say when to retry. */
-export type RateDecision = { allowed: true } | { allowed: false; retryAfterMs: number };
+export type RateDecision =
+  | {
+      /** The request is let through (and counted). */
+      allowed: true;
+    }
+  | {
+      /** The request is refused (and not counted). */
+      allowed: false;
+      /**
+       * How long to wait before the next request would be allowed, in milliseconds. Sent as `Retry-After` in whole
+       * seconds, rounded up, at least 1.
+       */
+      retryAfterMs: number;
+    };
 
 /**
  * Counts a user's chat calls against a per-user rate (spec/architecture.md, "Scale-out"). byokit calls

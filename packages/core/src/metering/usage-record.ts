@@ -14,15 +14,23 @@ export type UsageStatus = 'ok' | 'error' | 'aborted';
 export interface UsageRecord {
   /** A UUID, unique per record. */
   id: string;
+  /** When the call ended (the month a budget counts its cost in). */
   createdAt: Date;
+  /** The user who made the call, whoever's key paid. */
   userId: string;
-  /** The catalog's model id, and the provider's own model name. */
+  /** The catalog's model id (a UUID), as the request's `model_id`. */
   modelId: string;
+  /** The provider's own name of the model, e.g. `claude-sonnet-4-5`. */
   model: string;
+  /** The provider called. */
   provider: Provider;
+  /** Whose key paid: the user's own, or the system key. */
   keySource: KeySource;
+  /** How the call ended: answered, failed, or left by its client. */
   status: UsageStatus;
+  /** Prompt tokens, cached ones included, as the provider counted them. */
   inputTokens: number | null;
+  /** Generated tokens, reasoning tokens included. */
   outputTokens: number | null;
   /** Prompt tokens read from the provider's cache (part of `inputTokens`). */
   cachedInputTokens: number | null;
@@ -32,6 +40,7 @@ export interface UsageRecord {
    * records made before byokit kept them.
    */
   cacheWriteTokens: number | null;
+  /** Reasoning ("thinking") tokens (part of `outputTokens`). */
   reasoningTokens: number | null;
   /** Exact decimal US dollars (the shortest spelling, e.g. "0.000486"), computed from `prices`; "0" for an unpriced model. */
   costUsd: string;
@@ -39,6 +48,7 @@ export interface UsageRecord {
   prices: Pick<ModelPricing, 'inputPerMTokUsd' | 'outputPerMTokUsd' | 'cachedInputPerMTokUsd' | 'cacheWritePerMTokUsd'> | null;
   /** From the request's start to its end (the last byte of a stream), in whole milliseconds. */
   latencyMs: number;
+  /** The request's id (its `x-request-id`, or `ChatOptions.requestId`), to find the call in the logs. */
   requestId: string;
 }
 
@@ -47,17 +57,23 @@ export type UsageCursor = string;
 
 /** A page of {@link Storage.listUsage}: records newest first, and the cursor of the next page when there is one. */
 export interface UsagePage {
+  /** The records of this page, newest first. */
   records: UsageRecord[];
+  /** Pass it back as `cursor` for the next page; absent on the last page. */
   next?: UsageCursor;
 }
 
 /** Filters for {@link Storage.listUsage}. `from` is inclusive, `to` exclusive. */
 export interface UsageQuery {
+  /** Only this user's records. Default: every user's. */
   userId?: string;
+  /** The earliest `createdAt` included. Default: no lower bound. */
   from?: Date;
+  /** The first `createdAt` no longer included. Default: no upper bound. */
   to?: Date;
   /** At most this many records (1 to {@link MAX_USAGE_PAGE}). */
   limit: number;
+  /** The `next` of the previous page; the first page without it. */
   cursor?: UsageCursor;
 }
 
@@ -81,19 +97,29 @@ export type UsageGroupBy = (typeof USAGE_GROUPINGS)[number];
 
 /** Filters for {@link Storage.summarizeUsage}. `from` is inclusive, `to` exclusive. */
 export interface UsageSummaryQuery {
+  /** Only this user's records. Default: every user's. */
   userId?: string;
+  /** The earliest `createdAt` included. Default: no lower bound. */
   from?: Date;
+  /** The first `createdAt` no longer included. Default: no upper bound. */
   to?: Date;
+  /** Sums per group as well as in total. Default: totals only (`groups` empty). */
   groupBy?: UsageGroupBy;
 }
 
 /** Sums over records: exact, with a count not reported counting as 0. */
 export interface UsageTotals {
+  /** How many records (calls that reached a provider, whatever their status). */
   requests: number;
+  /** The sum of `UsageRecord.inputTokens`. */
   inputTokens: number;
+  /** The sum of `UsageRecord.outputTokens`. */
   outputTokens: number;
+  /** The sum of `UsageRecord.cachedInputTokens`. */
   cachedInputTokens: number;
+  /** The sum of `UsageRecord.cacheWriteTokens`. */
   cacheWriteTokens: number;
+  /** The sum of `UsageRecord.reasoningTokens`. */
   reasoningTokens: number;
   /** Exact decimal US dollars: the sum of the records' `costUsd`, to the last digit. */
   costUsd: string;
@@ -104,6 +130,8 @@ export interface UsageTotals {
  * provider, the key source or the user id; groups come in ascending order of `key`.
  */
 export interface UsageSummary {
+  /** The sums over every record that matches. */
   totals: UsageTotals;
+  /** The sums per group, in ascending order of `key`; empty when not grouped. */
   groups: Array<UsageTotals & { key: string }>;
 }

@@ -4,6 +4,7 @@ import { USAGE_GROUPINGS, type UsageGroupBy, type UsagePage, type UsageSummary }
 
 /** A usage question: whose (every user's when left out), over which window, grouped how. */
 export interface UsageSummaryRequest {
+  /** Only this user's usage. Default: every user's. */
   userId?: string;
   /**
    * Inclusive; default: the start of the UTC month the window ends in, the budgets' period. With no `to`, the
@@ -13,13 +14,17 @@ export interface UsageSummaryRequest {
   from?: Date;
   /** Exclusive; default: now. */
   to?: Date;
+  /** Sums per group (UTC day, model, provider, key source or user) as well as in total. Default: totals only. */
   groupBy?: UsageGroupBy;
 }
 
 /** The window a summary covered, with its defaults filled in. */
 export interface UsageWindow {
+  /** The window's start, inclusive. */
   from: Date;
+  /** The window's end, exclusive. */
   to: Date;
+  /** The grouping asked for; absent when none was. */
   groupBy?: UsageGroupBy;
 }
 

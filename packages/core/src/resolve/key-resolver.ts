@@ -12,7 +12,9 @@ export type KeySource = 'user' | 'system';
 
 /** A key resolved for a request: the key itself (redacting; call `reveal()` to use it) and whose it is. */
 export interface ResolvedKey {
+  /** The key, redacting: `String(key)` and `JSON.stringify` give only its hint; `key.reveal()` gives the key. */
   key: SecretKey;
+  /** Whose key it is: the user's own (`user`) or the system key (`system`). */
   source: KeySource;
 }
 

@@ -5,7 +5,19 @@ import type { CatalogModel } from '../catalog/model.js';
 import type { Provider } from '../keys/providers.js';
 
 /** Whose key a row is: one user's personal key, or the host's system key (the fallback for everyone). */
-export type KeyOwner = { readonly type: 'user'; readonly id: string } | { readonly type: 'system'; readonly id: 'system' };
+export type KeyOwner =
+  | {
+      /** A user's personal key. */
+      readonly type: 'user';
+      /** The user's id, as the host's `authenticate` gives it (`Principal.userId`). */
+      readonly id: string;
+    }
+  | {
+      /** The host's system key, set by an admin. */
+      readonly type: 'system';
+      /** Always `system` (see {@link SYSTEM_OWNER}). */
+      readonly id: 'system';
+    };
 
 /** The one system owner. Its id is fixed so that it can take part in the envelope's associated data. */
 export const SYSTEM_OWNER: KeyOwner = Object.freeze({ type: 'system', id: 'system' });
@@ -20,7 +32,9 @@ export type KeyVerification = 'unverified' | 'valid' | 'invalid';
 
 /** An encrypted provider key as storage holds it. Never holds plaintext. */
 export interface StoredKey {
+  /** Whose key it is. */
   owner: KeyOwner;
+  /** The provider the key is for: an owner has at most one key per provider. */
   provider: Provider;
   /** The sealed envelope (see crypto/envelope.ts). */
   envelope: Uint8Array;
@@ -28,52 +42,78 @@ export interface StoredKey {
   keyId: string;
   /** The last four characters, prefixed with `…`: all of a key that may ever be shown. */
   hint: string;
+  /** What the provider said when the key was last checked. */
   verification: KeyVerification;
+  /** When the owner first set a key for this provider. */
   createdAt: Date;
+  /** When the key was last set or replaced (not changed by re-encryption). */
   updatedAt: Date;
 }
 
 /** One change in a key write: set (insert or replace) or delete the owner's key for a provider. */
 export type KeyChange =
   | {
+      /** Insert the key, or replace the owner's key for `provider`. */
       action: 'set';
+      /** The provider the key is for. */
       provider: Provider;
+      /** The sealed key (see `sealProviderKey`). */
       envelope: Uint8Array;
+      /** The master key id that sealed `envelope`. */
       keyId: string;
+      /** `…` and the key's last four characters. */
       hint: string;
+      /** What the provider said of the key, if it was checked. */
       verification: KeyVerification;
     }
-  | { action: 'delete'; provider: Provider };
+  | {
+      /** Delete the owner's key for `provider`; nothing happens (and nothing is audited) when there is none. */
+      action: 'delete';
+      /** The provider whose key goes. */
+      provider: Provider;
+    };
 
 /** Who asked for a key write, recorded in the audit trail. */
 export interface KeyWriteActor {
   /** The principal's user id. */
   actorId: string;
+  /** The id of the request that made the change (its `x-request-id`), to find it in the logs. */
   requestId: string;
 }
 
 /** One entry in the audit trail of key changes. It never holds a key, only the hint. */
 export interface AuditRecord {
+  /** A UUID, unique per record. */
   id: string;
+  /** When the change was made. */
   at: Date;
+  /** The user id of who made the change: the owner, or an admin. */
   actorId: string;
+  /** Whose key changed. */
   owner: KeyOwner;
+  /** The provider whose key changed. */
   provider: Provider;
+  /** Whether the key was set (added or replaced) or deleted. */
   action: 'set' | 'delete';
   /** The hint of the key set, or of the key deleted. */
   hint: string;
+  /** The id of the request that made the change (its `x-request-id`). */
   requestId: string;
 }
 
 /** Where a paged scan of key rows stands: the last row seen, in (owner type, owner id, provider) order. */
 export interface KeyRowCursor {
+  /** The last row's `owner.type`. */
   ownerType: KeyOwner['type'];
+  /** The last row's `owner.id`. */
   ownerId: string;
+  /** The last row's provider. */
   provider: Provider;
 }
 
 /** Filters for {@link Storage.listAudit}. */
 export interface AuditQuery {
+  /** Only the changes to this owner's keys. Default: every owner's. */
   owner?: KeyOwner;
   /** At most this many, newest first. Default 100. */
   limit?: number;

@@ -5,6 +5,7 @@ import type { Provider } from '../../keys/providers.js';
 export interface MockRequest {
   /** Which provider's route it hit; `unknown` for a path no provider has (answered 404). */
   provider: Provider | 'unknown';
+  /** The HTTP method, e.g. `POST`. */
   method: string;
   /** The path without the query, e.g. `/v1/messages`. */
   path: string;
@@ -25,6 +26,7 @@ export interface MockRequest {
 
 /** The answer `failNext` makes the next request to a provider get. */
 export interface MockFailure {
+  /** The HTTP status to answer with, e.g. 429 or 500. */
   status: number;
   /**
    * The body: a string is sent as it is (e.g. a proxy's HTML page), anything else as JSON. By default the
@@ -66,6 +68,7 @@ export interface MockBaseUrls {
 export interface MockProviders {
   /** `http://127.0.0.1:<port>`. */
   readonly origin: string;
+  /** Each provider's base URL on this mock, to pass as byokit's `providers[…].baseUrl`. */
   readonly baseUrls: MockBaseUrls;
   /** Every request received, oldest first (the same array for the mock's life: `reset` empties it). */
   readonly requests: MockRequest[];
