@@ -205,3 +205,102 @@ export function undocumentedDeclarations(packageDir: string, manifest: PackageJs
   }
   return [...undocumented];
 }
+
+/**
+ * The names a README's examples use for what the host has already (its auth, its pool, its other routes), declared
+ * with the type the example expects them to have, for an example that uses them without declaring them itself.
+ */
+const README_PLACEHOLDERS: Record<string, (example: string) => string> = {
+  yourSession: () => `declare function yourSession(request: unknown): Promise<import('@byokit/core').Principal | null>;`,
+  yourOtherRoutes: () =>
+    `declare function yourOtherRoutes(request: import('node:http').IncomingMessage, response: import('node:http').ServerResponse): void;`,
+  storage: () => `declare const storage: import('@byokit/core').Storage;`,
+  pool: () => `declare const pool: import('pg').Pool;`,
+  byokit: () => `declare const byokit: import('@byokit/core').Byokit;`,
+  keyring: () => `declare const keyring: import('@byokit/core').Keyring;`,
+  authenticate: () => `declare function authenticate(request: Request): Promise<import('@byokit/core').Principal | null>;`,
+  accessToken: () => `declare const accessToken: string;`,
+  // The examples' `app` is a Fastify app where they register a plugin, else a Hono app (the fetch handler's).
+  app: (example) =>
+    example.includes('app.register(') ? `declare const app: import('fastify').FastifyInstance;` : `declare const app: import('hono').Hono;`,
+  // Bun's and Deno's own `serve`, as far as the examples use them.
+  Bun: () => `declare const Bun: { serve(options: { port: number; fetch(request: Request): Promise<Response> }): unknown };`,
+  Deno: () => `declare const Deno: { serve(options: { port: number }, handler: (request: Request) => Promise<Response>): unknown };`,
+};
+
+/** Modules of the host's own that the README's examples import, as the text beside them describes them. */
+const README_HOST_MODULES = `
+  // Next.js: \`export const byokitFetch = byokit.fetch;\` in lib/byokit.ts.
+  declare module '@/lib/byokit' { export const byokitFetch: import('@byokit/core').Byokit['fetch']; }
+`;
+
+/** The names a snippet declares at its top level: its imports, variables, functions and classes. */
+function topLevelNames(source: ts.SourceFile): Set<string> {
+  const names = new Set<string>();
+  const addBinding = (name: ts.BindingName) => {
+    if (ts.isIdentifier(name)) names.add(name.text);
+    else for (const element of name.elements) if (!ts.isOmittedExpression(element)) addBinding(element.name);
+  };
+  for (const statement of source.statements) {
+    if (ts.isImportDeclaration(statement)) {
+      const clause = statement.importClause;
+      if (clause?.name) names.add(clause.name.text);
+      const bindings = clause?.namedBindings;
+      if (bindings && ts.isNamespaceImport(bindings)) names.add(bindings.name.text);
+      if (bindings && ts.isNamedImports(bindings)) for (const element of bindings.elements) names.add(element.name.text);
+    } else if (ts.isVariableStatement(statement)) {
+      for (const declaration of statement.declarationList.declarations) addBinding(declaration.name);
+    } else if ((ts.isFunctionDeclaration(statement) || ts.isClassDeclaration(statement)) && statement.name) {
+      names.add(statement.name.text);
+    }
+  }
+  return names;
+}
+
+/**
+ * Type-checks each TypeScript example (a ```ts block) of the README in `packageDir` (a package's, the repository's
+ * or an example's) as a host's ES module would, each on its own, against the built packages it imports (resolved
+ * from that folder, as installed), and returns each error: `README.md example 2, line 5: …`. Names the host has
+ * already (see README_PLACEHOLDERS) are declared for an example that uses them without declaring them; an example
+ * must import what it uses of byokit. Nothing is written to disk.
+ */
+export function readmeExampleErrors(packageDir: string): string[] {
+  const readme = readFileSync(join(packageDir, 'README.md'), 'utf8');
+  const examples = [...readme.matchAll(/^```(?:ts|typescript)\n([\s\S]*?)^```/gm)].map((match) => match[1]!);
+  const files = new Map<string, { text: string; preludeLines: number; example: number }>();
+  examples.forEach((example, index) => {
+    const declared = topLevelNames(ts.createSourceFile('example.mts', example, ts.ScriptTarget.ES2022));
+    const prelude = Object.entries(README_PLACEHOLDERS)
+      .filter(([name]) => !declared.has(name) && new RegExp(`\\b${name}\\b`).test(example))
+      .map(([, declaration]) => declaration(example));
+    // `export {}` keeps the file a module when an example imports nothing.
+    const text = [...prelude, 'export {};', example].join('\n');
+    files.set(join(resolve(packageDir), `README.example-${index + 1}.mts`), { text, preludeLines: prelude.length + 1, example: index + 1 });
+  });
+  const hostModules = join(resolve(packageDir), 'README.host-modules.d.ts');
+  files.set(hostModules, { text: README_HOST_MODULES, preludeLines: 0, example: 0 });
+  const options: ts.CompilerOptions = {
+    module: ts.ModuleKind.NodeNext,
+    moduleResolution: ts.ModuleResolutionKind.NodeNext,
+    target: ts.ScriptTarget.ES2022,
+    strict: true,
+    noEmit: true,
+    skipLibCheck: true,
+    types: ['node'],
+  };
+  const host = ts.createCompilerHost(options);
+  const { fileExists, readFile, getSourceFile } = host;
+  host.fileExists = (file) => files.has(file) || fileExists.call(host, file);
+  host.readFile = (file) => files.get(file)?.text ?? readFile.call(host, file);
+  host.getSourceFile = (file, language, ...rest) => {
+    const virtual = files.get(file);
+    return virtual ? ts.createSourceFile(file, virtual.text, language) : getSourceFile.call(host, file, language, ...rest);
+  };
+  const program = ts.createProgram([...files.keys()], options, host);
+  return ts.getPreEmitDiagnostics(program).flatMap((diagnostic) => {
+    const virtual = diagnostic.file && files.get(diagnostic.file.fileName);
+    if (!virtual) return [`${ts.flattenDiagnosticMessageText(diagnostic.messageText, '\n')}`];
+    const line = diagnostic.file!.getLineAndCharacterOfPosition(diagnostic.start ?? 0).line + 1 - virtual.preludeLines;
+    return [`README.md example ${virtual.example}, line ${line}: ${ts.flattenDiagnosticMessageText(diagnostic.messageText, ' ')}`];
+  });
+}

@@ -7,6 +7,7 @@ import {
   entrySpecifiers,
   exportedNames,
   readmeImports,
+  readmeExampleErrors,
   readPackageJson,
   requireInCommonJs,
   typesAHostLacks,
@@ -46,6 +47,10 @@ export function describeAsInstalled(testFileUrl: string, more?: (packageDir: str
       );
       expect(missing).toEqual([]);
     }, 30_000);
+
+    it('shows in its README only TypeScript examples that type-check against the built packages, as a host would write them', () => {
+      expect(readmeExampleErrors(packageDir)).toEqual([]);
+    }, 60_000);
 
     more?.(packageDir);
   });
