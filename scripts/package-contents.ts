@@ -2,7 +2,7 @@
 // package gets them. Shared by packages/*/src/packaging.test.ts; the test task builds dist first (turbo.json).
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import ts from 'typescript';
 
 /** The fields of a package.json the packaging tests read. */
@@ -152,16 +152,12 @@ export function packedFiles(packageDir: string): string[] {
   return packed.files.map((file) => file.path).sort();
 }
 
-/**
- * What a host's editor would show without a word of explanation: each export of each entry point's type
- * declarations (`exports[…].types`) that has no TSDoc comment, and each member of an exported interface, class
- * or object type (an option, a field, a method, a variant's field) that has none, by the name an editor shows
- * (`ByokitOptions.storage`). Read from the built `.d.ts`, as the editor reads it; each overload of a function
- * counts on its own, since an editor shows the comment of the overload a call resolves to.
- */
-export function undocumentedDeclarations(packageDir: string, manifest: PackageJson): string[] {
+/** The type declarations of each entry point (`exports[…].types`), and a program of them and what they import. */
+function declarationsProgram(packageDir: string, manifest: PackageJson): { entries: string[]; program: ts.Program } {
   const entries = Object.entries(manifest.exports).flatMap(([subpath, target]) =>
-    subpath === './package.json' || typeof target === 'string' || target['types'] === undefined ? [] : [join(packageDir, target['types'])],
+    subpath === './package.json' || typeof target === 'string' || target['types'] === undefined
+      ? []
+      : [join(resolve(packageDir), target['types'])],
   );
   const program = ts.createProgram(entries, {
     module: ts.ModuleKind.NodeNext,
@@ -171,6 +167,18 @@ export function undocumentedDeclarations(packageDir: string, manifest: PackageJs
     noEmit: true,
     skipLibCheck: true,
   });
+  return { entries, program };
+}
+
+/**
+ * What a host's editor would show without a word of explanation: each export of each entry point's type
+ * declarations (`exports[…].types`) that has no TSDoc comment, and each member of an exported interface, class
+ * or object type (an option, a field, a method, a variant's field) that has none, by the name an editor shows
+ * (`ByokitOptions.storage`). Read from the built `.d.ts`, as the editor reads it; each overload of a function
+ * counts on its own, since an editor shows the comment of the overload a call resolves to.
+ */
+export function undocumentedDeclarations(packageDir: string, manifest: PackageJson): string[] {
+  const { entries, program } = declarationsProgram(packageDir, manifest);
   const checker = program.getTypeChecker();
   const undocumented = new Set<string>();
   const documented = (node: ts.Node) => ts.getJSDocCommentsAndTags(node).length > 0;
@@ -190,7 +198,7 @@ export function undocumentedDeclarations(packageDir: string, manifest: PackageJs
     }
   };
   for (const entry of entries) {
-    const relative = entry.slice(join(packageDir, 'dist').length + 1);
+    const relative = entry.slice(join(resolve(packageDir), 'dist').length + 1);
     const module = checker.getSymbolAtLocation(program.getSourceFile(entry)!)!;
     for (const exported of checker.getExportsOfModule(module)) {
       const target = exported.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(exported) : exported;
@@ -220,6 +228,10 @@ const README_PLACEHOLDERS: Record<string, (example: string) => string> = {
   keyring: () => `declare const keyring: import('@byokit/core').Keyring;`,
   authenticate: () => `declare function authenticate(request: Request): Promise<import('@byokit/core').Principal | null>;`,
   accessToken: () => `declare const accessToken: string;`,
+  response: () => `declare const response: import('node:http').ServerResponse;`,
+  byokitRequest: () => `declare const byokitRequest: import('@byokit/core').ByokitRequest;`,
+  myStorage: () => `declare function myStorage(): Promise<import('@byokit/core').Storage>;`,
+  googleKey: () => `declare const googleKey: string;`,
   // The examples' `app` is a Fastify app where they register a plugin, else a Hono app (the fetch handler's).
   app: (example) =>
     example.includes('app.register(') ? `declare const app: import('fastify').FastifyInstance;` : `declare const app: import('hono').Hono;`,
@@ -266,19 +278,66 @@ function topLevelNames(source: ts.SourceFile): Set<string> {
  */
 export function readmeExampleErrors(packageDir: string): string[] {
   const readme = readFileSync(join(packageDir, 'README.md'), 'utf8');
-  const examples = [...readme.matchAll(/^```(?:ts|typescript)\n([\s\S]*?)^```/gm)].map((match) => match[1]!);
-  const files = new Map<string, { text: string; preludeLines: number; example: number }>();
-  examples.forEach((example, index) => {
+  const examples = [...readme.matchAll(/^```(?:ts|typescript)\n([\s\S]*?)^```/gm)].map((match, index) => ({
+    label: `README.md example ${index + 1}`,
+    text: match[1]!,
+  }));
+  return exampleErrors(packageDir, examples);
+}
+
+/**
+ * Type-checks each TypeScript example in the doc comments of the package's built type declarations (a ```ts block,
+ * as an editor's hover shows it) as {@link readmeExampleErrors} does a README's, and returns each error:
+ * `index.d.ts, createByokit example, line 3: …`.
+ */
+export function docExampleErrors(packageDir: string, manifest: PackageJson): string[] {
+  const examples = new Map<string, { label: string; text: string }>();
+  // The declarations the entry points reach, as an editor reads them (not a stale chunk left in dist).
+  const dist = join(resolve(packageDir), 'dist');
+  const reached = declarationsProgram(packageDir, manifest)
+    .program.getSourceFiles()
+    .filter((source) => source.fileName.startsWith(`${dist}/`));
+  for (const { fileName: file } of reached) {
+    const source = ts.createSourceFile(file, readFileSync(file, 'utf8'), ts.ScriptTarget.ES2022, true);
+    const visit = (node: ts.Node): void => {
+      for (const doc of ts.getJSDocCommentsAndTags(node)) {
+        const comment = doc.getText().replace(/^[ \t]*\/?\*+\/?[ ]?/gm, '');
+        const fenced = [...comment.matchAll(/^```(?:ts|typescript)\n([\s\S]*?)^```/gm)].map((match) => match[1]!);
+        // An `@example` without a fence is code all the same: an editor shows it as TypeScript.
+        const unfenced = [...comment.matchAll(/^@example[ \t]*\n((?:(?!@\w)[\s\S])*)/gm)]
+          .map((match) => match[1]!)
+          .filter((text) => !text.includes('```'));
+        for (const text of [...fenced, ...unfenced]) {
+          const declaration = ts.isVariableStatement(node) ? node.declarationList.declarations[0]! : (node as ts.Declaration);
+          const name = ts.getNameOfDeclaration(declaration)?.getText() ?? 'an export';
+          // The same declaration bundled into two entry points is one example.
+          if (!examples.has(text)) examples.set(text, { label: `${relative(packageDir, file)}, ${name} example`, text });
+        }
+      }
+      ts.forEachChild(node, visit);
+    };
+    visit(source);
+  }
+  return exampleErrors(packageDir, [...examples.values()]);
+}
+
+/** Type-checks each example as an ES module of its own in `folder`, the host's names it lacks declared for it. */
+function exampleErrors(folder: string, examples: ReadonlyArray<{ label: string; text: string }>): string[] {
+  const files = new Map<string, { text: string; preludeLines: number; label: string }>();
+  examples.forEach(({ label, text: example }, index) => {
     const declared = topLevelNames(ts.createSourceFile('example.mts', example, ts.ScriptTarget.ES2022));
     const prelude = Object.entries(README_PLACEHOLDERS)
       .filter(([name]) => !declared.has(name) && new RegExp(`\\b${name}\\b`).test(example))
       .map(([, declaration]) => declaration(example));
     // `export {}` keeps the file a module when an example imports nothing.
     const text = [...prelude, 'export {};', example].join('\n');
-    files.set(join(resolve(packageDir), `README.example-${index + 1}.mts`), { text, preludeLines: prelude.length + 1, example: index + 1 });
+    files.set(join(resolve(folder), `byokit-example-${index + 1}.mts`), { text, preludeLines: prelude.length + 1, label });
   });
-  const hostModules = join(resolve(packageDir), 'README.host-modules.d.ts');
-  files.set(hostModules, { text: README_HOST_MODULES, preludeLines: 0, example: 0 });
+  files.set(join(resolve(folder), 'byokit-example-host-modules.d.ts'), {
+    text: README_HOST_MODULES,
+    preludeLines: 0,
+    label: 'host modules',
+  });
   const options: ts.CompilerOptions = {
     module: ts.ModuleKind.NodeNext,
     moduleResolution: ts.ModuleResolutionKind.NodeNext,
@@ -299,8 +358,9 @@ export function readmeExampleErrors(packageDir: string): string[] {
   const program = ts.createProgram([...files.keys()], options, host);
   return ts.getPreEmitDiagnostics(program).flatMap((diagnostic) => {
     const virtual = diagnostic.file && files.get(diagnostic.file.fileName);
-    if (!virtual) return [`${ts.flattenDiagnosticMessageText(diagnostic.messageText, '\n')}`];
+    const message = ts.flattenDiagnosticMessageText(diagnostic.messageText, ' ');
+    if (!virtual) return [message];
     const line = diagnostic.file!.getLineAndCharacterOfPosition(diagnostic.start ?? 0).line + 1 - virtual.preludeLines;
-    return [`README.md example ${virtual.example}, line ${line}: ${ts.flattenDiagnosticMessageText(diagnostic.messageText, ' ')}`];
+    return [`${virtual.label}, line ${line}: ${message}`];
   });
 }

@@ -4,6 +4,7 @@
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import {
+  docExampleErrors,
   entrySpecifiers,
   exportedNames,
   readmeImports,
@@ -50,6 +51,10 @@ export function describeAsInstalled(testFileUrl: string, more?: (packageDir: str
 
     it('shows in its README only TypeScript examples that type-check against the built packages, as a host would write them', () => {
       expect(readmeExampleErrors(packageDir)).toEqual([]);
+    }, 60_000);
+
+    it("shows in its doc comments only examples that type-check against the built packages, as the editor's hover shows them", () => {
+      expect(docExampleErrors(packageDir, manifest)).toEqual([]);
     }, 60_000);
 
     more?.(packageDir);

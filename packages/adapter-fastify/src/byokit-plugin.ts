@@ -23,7 +23,9 @@ const BODY_REFUSALS = new Set(['FST_ERR_CTP_INVALID_MEDIA_TYPE', 'FST_ERR_ROUTE_
  * byokit's /v2 routes as an encapsulated Fastify plugin:
  *
  * ```ts
- * await app.register(byokitPlugin, { byokit, authenticate: (request) => principalFromYourSession(request), prefix: '/v2' });
+ * import { byokitPlugin } from '@byokit/adapter-fastify';
+ *
+ * await app.register(byokitPlugin, { byokit, authenticate: (request) => yourSession(request), prefix: '/v2' });
  * ```
  *
  * It only translates between Fastify's request and reply and `byokit.handle`; every rule is the core's, so

@@ -182,6 +182,13 @@ export interface Byokit {
 /**
  * Starts byokit. Fails closed: a keyring that does not open every key in storage refuses to start, with
  * a message naming the missing key id and how many rows need it (spec/security.md, "Fail closed at start-up").
+ *
+ * @example
+ * ```ts
+ * import { createByokit, keyringFromEnv, memoryStorage } from '@byokit/core';
+ *
+ * const byokit = await createByokit({ storage: memoryStorage(), keyring: keyringFromEnv() });
+ * ```
  */
 export async function createByokit(options: ByokitOptions): Promise<Byokit> {
   assertRequiredOptions(options);

@@ -55,8 +55,10 @@ export type PostgresStorageOptions = TableOptions &
  * safe when several nodes start together).
  *
  * ```ts
- * const storage = postgresStorage({ pool });            // your existing pg Pool
- * const storage = postgresStorage({ connectionString: process.env.DATABASE_URL! }); // unset: a TypeError
+ * import { postgresStorage } from '@byokit/storage-postgres';
+ *
+ * const storage = postgresStorage({ pool }); // your existing pg Pool
+ * const storageOnItsOwnPool = postgresStorage({ connectionString: process.env.DATABASE_URL! }); // unset: a TypeError
  * ```
  *
  * @throws TypeError naming the option, never echoing its value: a `connectionString` that is missing, not a

@@ -51,6 +51,8 @@ export type FallThroughFetchHandler = (request: Request) => Promise<Response | u
  *   server has sent the last one.
  *
  * ```ts
+ * import { createFetchHandler } from '@byokit/core';
+ *
  * const byokitFetch = createFetchHandler(byokit, { authenticate: yourSession, prefix: '/v2' });
  * app.all('/v2/*', (c) => byokitFetch(c.req.raw)); // Hono
  * ```

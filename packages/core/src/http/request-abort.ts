@@ -6,9 +6,11 @@
  * listeners in a plain set, and makes a standard `AbortSignal` only when {@link RequestAbort.signal} is read.
  *
  * ```ts
+ * import { RequestAbort } from '@byokit/core';
+ *
  * const aborted = new RequestAbort();
- * response.once('close', () => response.writableFinished || aborted.abort());
- * await byokit.handle({ …, signal: aborted });
+ * response.once('close', () => response.writableFinished || aborted.abort()); // Node's ServerResponse
+ * const answer = await byokit.handle({ ...byokitRequest, signal: aborted }); // the request, as the adapter built it
  * ```
  */
 export class RequestAbort {

@@ -35,9 +35,12 @@ export type NodeHandler<Request extends IncomingMessage = IncomingMessage> = (
  * - Streamed answers are written chunk by chunk, waiting for the socket when it is full.
  *
  * ```ts
- * const byokitRoutes = createNodeHandler(byokit, { authenticate, prefix: '/v2' });
+ * import { createServer } from 'node:http';
+ * import { createNodeHandler } from '@byokit/core/node';
+ *
+ * const byokitRoutes = createNodeHandler(byokit, { authenticate: yourSession, prefix: '/v2' });
  * createServer(async (request, response) => {
- *   if (!(await byokitRoutes(request, response))) hostRoutes(request, response);
+ *   if (!(await byokitRoutes(request, response))) yourOtherRoutes(request, response);
  * });
  * ```
  */

@@ -19,7 +19,11 @@ const PREFIX = '/v2';
  * mounts a byokit in your framework on a real server:
  *
  * ```ts
- * import { describeAdapterConformance } from '@byokit/core/testing';
+ * import { createServer } from 'node:http';
+ * import express from 'express';
+ * import { byokitRouter } from '@byokit/adapter-express';
+ * import { describeAdapterConformance, HOST_ANSWER_HEADER, listenOnLoopback } from '@byokit/core/testing';
+ *
  * describeAdapterConformance('Express', async ({ byokit, authenticate, prefix }) => {
  *   const app = express();
  *   app.use(prefix, byokitRouter(byokit, { authenticate: (request) => authenticate(request.headers) }));

@@ -98,11 +98,16 @@ interface Waiter {
  * `OPENAI_BASE_URL`, `GOOGLE_GEMINI_BASE_URL`); any key is accepted except those in `rejectKeys`.
  *
  * @example
+ * ```ts
+ * import { startMockProviders } from '@byokit/core/mock-providers';
+ * import { expect } from 'vitest';
+ *
  * const mock = await startMockProviders();
  * mock.failNext('google', { status: 429 }); // the recorded RESOURCE_EXHAUSTED body
- * // … call byokit, pointed at mock.baseUrls …
+ * // … call byokit, pointed at mock.baseUrls, for a user whose Google key is googleKey …
  * expect(mock.requests[0]?.key).toBe(googleKey);
  * await mock.close();
+ * ```
  */
 export async function startMockProviders(options: MockProvidersOptions = {}): Promise<MockProviders> {
   const requests: MockRequest[] = [];
