@@ -13,6 +13,9 @@ export interface ByokitRouterOptions {
  * passes every other path on to your app (`next()`). It only translates, through core's Node handler (an
  * Express request and response are Node's own); every rule is the core's. Works whether or not your app ran
  * `express.json()` first.
+ *
+ * @throws TypeError when `options.authenticate` is not a function (left out, or misspelt in plain JavaScript):
+ *   thrown where you mount it, rather than every request being answered `500`.
  */
 export function byokitRouter(byokit: Pick<Byokit, 'handle'>, options: ByokitRouterOptions): RequestHandler {
   const handle = createNodeHandler<Request>(byokit, { authenticate: options.authenticate });

@@ -43,6 +43,9 @@ const BODY_REFUSALS = new Set(['FST_ERR_CTP_INVALID_MEDIA_TYPE', 'FST_ERR_ROUTE_
  * Why through Fastify's request and reply rather than `reply.hijack()` and core's Node handler: a hijacked
  * reply skips your `onSend` and `onResponse` hooks and Fastify's request logging, which a Fastify host expects
  * to see on every route; `reply.send()` of a string or a stream already writes exactly what core answers.
+ *
+ * @throws Registration (`app.register`, or `app.ready()` after it) rejects with a `TypeError` when
+ *   `options.authenticate` is not a function or `options.byokit` is not what `createByokit` resolved to.
  */
 export const byokitPlugin: FastifyPluginAsync<ByokitPluginOptions> = async (fastify, options) => {
   const { byokit, bodyLimit } = options;

@@ -189,6 +189,13 @@ export interface Byokit {
  *
  * const byokit = await createByokit({ storage: memoryStorage(), keyring: keyringFromEnv() });
  * ```
+ *
+ * @throws Rejects with a `TypeError` naming the option for an option that is missing or malformed (`storage` or
+ *   `keyring` left out or not yet awaited; a `keyCache`, `catalogTtlMs`, `rateLimit`, `providers` or mount
+ *   `prefix` no call could use; a `fetchHandler.authenticate` that is not a function); with a `ByokitError`
+ *   `keyring_invalid` when the keyring (or what `keyring.loadKeyring()` loads) lacks, or has retired, a master
+ *   key id that sealed stored keys; and with what the storage or the `KeyProvider` rejects with (e.g.
+ *   `storage_unavailable`).
  */
 export async function createByokit(options: ByokitOptions): Promise<Byokit> {
   assertRequiredOptions(options);

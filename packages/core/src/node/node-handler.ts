@@ -43,6 +43,9 @@ export type NodeHandler<Request extends IncomingMessage = IncomingMessage> = (
  *   if (!(await byokitRoutes(request, response))) yourOtherRoutes(request, response);
  * });
  * ```
+ *
+ * @throws TypeError when `options.authenticate` is not a function, or `options.prefix` is neither `''` nor a path
+ *   from `/` without `?`, `#` or spaces.
  */
 export function createNodeHandler<Request extends IncomingMessage = IncomingMessage>(
   byokit: Pick<Byokit, 'handle'>,
