@@ -152,6 +152,16 @@ export function packedFiles(packageDir: string): string[] {
   return packed.files.map((file) => file.path).sort();
 }
 
+/** How a host's TypeScript project reads byokit's declarations: ESM on Node, strict. */
+const AS_A_HOST_COMPILES: ts.CompilerOptions = {
+  module: ts.ModuleKind.NodeNext,
+  moduleResolution: ts.ModuleResolutionKind.NodeNext,
+  target: ts.ScriptTarget.ES2022,
+  strict: true,
+  noEmit: true,
+  skipLibCheck: true,
+};
+
 /** The type declarations of each entry point (`exports[…].types`), and a program of them and what they import. */
 function declarationsProgram(packageDir: string, manifest: PackageJson): { entries: string[]; program: ts.Program } {
   const entries = Object.entries(manifest.exports).flatMap(([subpath, target]) =>
@@ -159,14 +169,7 @@ function declarationsProgram(packageDir: string, manifest: PackageJson): { entri
       ? []
       : [join(resolve(packageDir), target['types'])],
   );
-  const program = ts.createProgram(entries, {
-    module: ts.ModuleKind.NodeNext,
-    moduleResolution: ts.ModuleResolutionKind.NodeNext,
-    target: ts.ScriptTarget.ES2022,
-    strict: true,
-    noEmit: true,
-    skipLibCheck: true,
-  });
+  const program = ts.createProgram(entries, AS_A_HOST_COMPILES);
   return { entries, program };
 }
 
@@ -338,15 +341,7 @@ function exampleErrors(folder: string, examples: ReadonlyArray<{ label: string; 
     preludeLines: 0,
     label: 'host modules',
   });
-  const options: ts.CompilerOptions = {
-    module: ts.ModuleKind.NodeNext,
-    moduleResolution: ts.ModuleResolutionKind.NodeNext,
-    target: ts.ScriptTarget.ES2022,
-    strict: true,
-    noEmit: true,
-    skipLibCheck: true,
-    types: ['node'],
-  };
+  const options: ts.CompilerOptions = { ...AS_A_HOST_COMPILES, types: ['node'] };
   const host = ts.createCompilerHost(options);
   const { fileExists, readFile, getSourceFile } = host;
   host.fileExists = (file) => files.has(file) || fileExists.call(host, file);

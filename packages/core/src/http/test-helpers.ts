@@ -1,6 +1,7 @@
 // Helpers for core's own tests: build framework-free requests without an HTTP server.
 import { createByokit, type ByokitOptions } from '../byokit.js';
 import { Keyring } from '../crypto/keyring.js';
+import { fakeProviderKey } from '../keys/fake-keys.js';
 import { memoryStorage } from '../storage/memory-storage.js';
 import type { ByokitRequest, Principal } from './types.js';
 import type { Byokit } from '../byokit.js';
@@ -61,6 +62,22 @@ export function processTroubleForEachTest(): { warnings: string[]; rejections: u
 /** A keyring of fresh random keys. */
 export function testKeyring(...ids: string[]): Keyring {
   return Keyring.from((ids.length ? ids : ['k1']).map((id) => ({ id, key: crypto.getRandomValues(new Uint8Array(32)) })));
+}
+
+/**
+ * A byokit whose three providers are `mock`, each with a system key and no retries, and its whole catalog as an
+ * admin lists it: for tests that send every provider the same requests.
+ */
+export async function byokitOnEveryProvider<Entry = { provider: string; model: string; is_active: boolean }>(mock: MockProviders) {
+  const providers = Object.fromEntries(Object.entries(mock.baseUrls).map(([provider, baseUrl]) => [provider, { baseUrl, retries: 0 }]));
+  const environment = {
+    ANTHROPIC_API_KEY: fakeProviderKey('anthropic'),
+    OPENAI_API_KEY: fakeProviderKey('openai'),
+    GOOGLE_API_KEY: fakeProviderKey('google'),
+  };
+  const { byokit } = await testByokit({ providers, environment });
+  const catalog = (await call(byokit, 'GET', '/llm-models/?all=true', { principal: admin }))!.json.data as Entry[];
+  return { byokit, catalog };
 }
 
 /** A byokit on memory storage with an empty environment unless told otherwise. */

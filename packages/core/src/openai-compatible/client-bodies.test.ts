@@ -5,9 +5,8 @@
 // honour is refused, naming the field, before any provider is called (docs/http-api.md, "OpenAI-compatible
 // surface: decisions").
 import { describe, expect, it } from 'vitest';
-import { fakeProviderKey } from '../keys/fake-keys.js';
 import { PROVIDERS, type Provider } from '../keys/providers.js';
-import { admin, alice, call, mockProvidersForFile, testByokit } from '../http/test-helpers.js';
+import { alice, byokitOnEveryProvider, call, mockProvidersForFile } from '../http/test-helpers.js';
 import type { MockRequest } from '../testing/mock-providers.js';
 
 const mock = mockProvidersForFile();
@@ -91,18 +90,7 @@ const upstream = (requests: readonly MockRequest[]) =>
   requests.map(({ provider, method, path, query, body, key }) => ({ provider, method, path, query, body, key }));
 
 async function setUp() {
-  const providers = Object.fromEntries(Object.entries(mock.baseUrls).map(([provider, baseUrl]) => [provider, { baseUrl, retries: 0 }]));
-  const environment = {
-    ANTHROPIC_API_KEY: fakeProviderKey('anthropic'),
-    OPENAI_API_KEY: fakeProviderKey('openai'),
-    GOOGLE_API_KEY: fakeProviderKey('google'),
-  };
-  const { byokit } = await testByokit({ providers, environment });
-  const catalog = (await call(byokit, 'GET', '/llm-models/?all=true', { principal: admin }))!.json.data as Array<{
-    provider: Provider;
-    model: string;
-    is_active: boolean;
-  }>;
+  const { byokit, catalog } = await byokitOnEveryProvider<{ provider: Provider; model: string; is_active: boolean }>(mock);
   const modelOf = (provider: Provider) => catalog.find((model) => model.provider === provider && model.is_active)!.model;
   /** The body sent, what reached the provider for it, and the answer. */
   const send = async (body: Record<string, unknown>) => {

@@ -2,9 +2,8 @@
 // sent through both (written the way each surface takes it, in any of the ways it takes it), must reach the
 // provider as the same request and come back as the same answer, or be refused alike.
 import { describe, expect, it } from 'vitest';
-import { fakeProviderKey } from '../keys/fake-keys.js';
 import { PROVIDERS, type Provider } from '../keys/providers.js';
-import { admin, alice, call, mockProvidersForFile, testByokit } from '../http/test-helpers.js';
+import { alice, byokitOnEveryProvider, call, mockProvidersForFile } from '../http/test-helpers.js';
 import { seededRandom } from '../testing/seeded-random.js';
 import type { MockRequest } from '../testing/mock-providers.js';
 
@@ -110,14 +109,7 @@ function gist(response: NonNullable<Awaited<ReturnType<typeof call>>>) {
 
 describe('the OpenAI-compatible surface and the native chat route', () => {
   it(`send each provider the same request and answer alike, for ${COUNT} seeded requests written either way`, async () => {
-    const providers = Object.fromEntries(Object.entries(mock.baseUrls).map(([provider, baseUrl]) => [provider, { baseUrl, retries: 0 }]));
-    const environment = {
-      ANTHROPIC_API_KEY: fakeProviderKey('anthropic'),
-      OPENAI_API_KEY: fakeProviderKey('openai'),
-      GOOGLE_API_KEY: fakeProviderKey('google'),
-    };
-    const { byokit } = await testByokit({ providers, environment });
-    const catalog = (await call(byokit, 'GET', '/llm-models/?all=true', { principal: admin }))!.json.data as CatalogEntry[];
+    const { byokit, catalog } = await byokitOnEveryProvider<CatalogEntry>(mock);
     const models = catalog.filter((model) => model.is_active);
     expect(new Set(models.map((model) => model.provider))).toEqual(new Set(PROVIDERS));
     const random = seededRandom(SEED);
