@@ -35,6 +35,7 @@ import { PROVIDER_LIMITS, createProviderClients, type ProvidersSettings } from '
 import { resealKeys, type RotationOptions, type RotationProgress } from './vault/reseal-keys.js';
 import { isSettingsObject, kindOfOption, wholeNumberOption } from './whole-number-option.js';
 import { Lifecycle } from './lifecycle.js';
+import { DEFAULT_STREAM_KEEP_ALIVE_MS, KeepAlive } from './chat/keep-alive.js';
 import type { Route } from './http/route.js';
 
 /** Options of {@link createByokit}. Only `storage` and `keyring` are required. */
@@ -66,6 +67,16 @@ export interface ByokitOptions {
   providers?: ProvidersSettings;
   /** How long an admin's catalog change on another node may take to be seen here, in whole ms. Default 30 s. */
   catalogTtlMs?: number;
+  /**
+   * Keep-alives for streamed answers, in whole ms: a stream that has written nothing for this long (a reasoning
+   * model thinking) writes an SSE comment, `: keep-alive`, which SSE clients skip, so that a reverse proxy's idle
+   * timeout (nginx and AWS ALB 60 s, Heroku 30 s to the first byte then 55 s, Cloudflare 100 s) does not cut it.
+   * A silence lasts at most twice this. When the provider's first event takes that long, the stream's head goes
+   * first, with a comment, and a failure after that is the stream's last `data: {"error": …}` event rather than an
+   * HTTP error. One interval for all streams, stopped by `close()`. Default 10,000 (10 s); `0` turns it off. Whole
+   * numbers from 0 to 2^31 - 1: anything else makes `createByokit` reject.
+   */
+  streamKeepAliveMs?: number;
   /**
    * Called with every usage record once it is made (after the answer, never delaying it), e.g. to send it to
    * your own billing system too. A failure is logged, not retried; records are in storage either way.
@@ -204,6 +215,13 @@ export async function createByokit(options: ByokitOptions): Promise<Byokit> {
   const keyCacheTtlMs = wholeNumberOption('keyCache.ttlMs', options.keyCache?.ttlMs ?? 10_000, 0);
   const keyCacheEntries = wholeNumberOption('keyCache.maxEntries', options.keyCache?.maxEntries ?? 10_000, 1);
   const catalogTtlMs = wholeNumberOption('catalogTtlMs', options.catalogTtlMs ?? 30_000, 0);
+  // setInterval's longest delay: a longer one Node would take as 1 ms.
+  const streamKeepAliveMs = wholeNumberOption(
+    'streamKeepAliveMs',
+    options.streamKeepAliveMs ?? DEFAULT_STREAM_KEEP_ALIVE_MS,
+    0,
+    2 ** 31 - 1,
+  );
   const logger = options.logger ?? silentLogger;
   const now = options.now ?? (() => new Date());
   const rateLimiter = rateLimiterOf(options.rateLimit, now);
@@ -226,12 +244,13 @@ export async function createByokit(options: ByokitOptions): Promise<Byokit> {
   const chat = new ChatService(models, resolver, clients, PROVIDER_LIMITS, now, meter, budgets, rateLimits, retired);
   const usage = new UsageService(options.storage, now);
   const lifecycle = new Lifecycle();
+  const keepAlive = new KeepAlive(streamKeepAliveMs);
   const handle = createRequestHandler(
     withOpenApiRoute({ prefix: options.fetchHandler?.prefix, ...options.openApi }, [
       ...keyRoutes(keys, clients),
       ...modelRoutes(models, resolver),
-      ...chatRoutes(chat, logger),
-      ...openAIRoutes(chat, models, resolver, logger),
+      ...chatRoutes(chat, logger, keepAlive),
+      ...openAIRoutes(chat, models, resolver, logger, keepAlive),
       ...usageRoutes(usage),
       ...budgetRoutes(new BudgetService(options.storage, now)),
     ]).map((route) => whileOpen(lifecycle, route)),
@@ -303,6 +322,8 @@ export async function createByokit(options: ByokitOptions): Promise<Byokit> {
         // Waits for streams still running upstream; their records are made as they end, and written by the flush after.
         await Promise.all(Object.values(clients).map((client) => client.close?.()));
         await meter.flush();
+        // Last: the streams close() waited for were kept alive until their end.
+        keepAlive.close();
         if (lastToClose(options.storage)) await options.storage.close?.();
       })()),
   };

@@ -19,6 +19,21 @@ describe('createByokit', () => {
     ['an empty key cache', { keyCache: { maxEntries: 0 } }, 'keyCache.maxEntries must be a whole number from 1 up, got 0'],
     ['a fractional catalog lifetime', { catalogTtlMs: 1.5 }, 'catalogTtlMs must be a whole number from 0 up, got 1.5'],
     [
+      'a keep-alive interval read from an unset variable',
+      { streamKeepAliveMs: Number.parseInt('', 10) },
+      'streamKeepAliveMs must be a whole number from 0 to 2147483647, got NaN',
+    ],
+    [
+      'a keep-alive interval given in seconds as text',
+      { streamKeepAliveMs: '15' as unknown as number },
+      'streamKeepAliveMs must be a whole number from 0 to 2147483647, got a string',
+    ],
+    [
+      'a keep-alive interval setInterval would take as 1 ms',
+      { streamKeepAliveMs: 2 ** 31 },
+      'streamKeepAliveMs must be a whole number from 0 to 2147483647, got 2147483648',
+    ],
+    [
       'retries from an unset variable',
       { providers: { openai: { retries: Number.parseInt('', 10) } } },
       'openai retries must be a whole number from 0 to 10, got NaN',

@@ -22,6 +22,7 @@ import { latestUsage, usageBody } from './chat-usage.js';
 import { onAbort, type Cancellation } from '../http/request-abort.js';
 import { scrubKnownSecret } from '../keys/scrub-secrets.js';
 import { scrubbedError } from '../keys/scrubbed-error.js';
+import type { StreamHead } from './keep-alive.js';
 
 /** A complete answer, with whose key paid and the parameters the model refused (left out of the call). */
 export interface ChatAnswer {
@@ -41,6 +42,11 @@ export interface ChatStream {
 export interface ChatCallContext {
   signal?: Cancellation;
   requestId: string;
+  /**
+   * A stream's call is with the provider: told whose key pays and what was left out, so that a route can write its
+   * head before the provider's first event when that is long in coming (keep-alive.ts).
+   */
+  calling?: (head: StreamHead) => void;
 }
 
 interface PreparedCall {
@@ -113,7 +119,7 @@ export class ChatService {
    * A streamed answer. Resolves once the provider accepted the request and its first event is in, so that
    * an early refusal (even an error event after HTTP 200) is still a clean HTTP error (style.md).
    */
-  async stream(userId: string, request: ChatCompletionRequest, { signal, requestId }: ChatCallContext): Promise<ChatStream> {
+  async stream(userId: string, request: ChatCompletionRequest, { signal, requestId, calling }: ChatCallContext): Promise<ChatStream> {
     await this.rateLimits.admit(userId, requestId);
     const startedAt = performance.now();
     const call = await this.prepare(userId, request);
@@ -122,6 +128,7 @@ export class ChatService {
     const metered = meteredCall(userId, call, requestId, startedAt, holdId);
     // Once, however the stream ends; byokit.close() waits for it (UsageMeter.opened).
     const settle = this.meter.opened(metered);
+    calling?.({ keySource: call.resolved.source, ignoredParameters: call.ignored });
     let iterator: AsyncIterator<ProviderStreamEvent>;
     let first: IteratorResult<ProviderStreamEvent>;
     try {

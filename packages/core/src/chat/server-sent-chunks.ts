@@ -22,7 +22,11 @@ export async function* serverSentChunks(chunks: AsyncIterable<unknown>, context:
     for await (const chunk of chunks) yield `data: ${JSON.stringify(chunk)}\n\n`;
     yield 'data: [DONE]\n\n';
   } catch (error) {
-    const { requestId, logger, signal, errorFormat } = context;
-    yield `data: ${errorResponse(error, requestId, failureLogger(logger, signal), errorFormat).body as string}\n\n`;
+    yield errorEvent(error, context);
   }
+}
+
+/** A failure after the stream began, as its last event: `data: {"error": {…}}` in the contract's shape or the route's. */
+export function errorEvent(error: unknown, { requestId, logger, signal, errorFormat }: StreamContext): string {
+  return `data: ${errorResponse(error, requestId, failureLogger(logger, signal), errorFormat).body as string}\n\n`;
 }

@@ -1,6 +1,13 @@
-import type { ChatService } from '../../chat/chat-service.js';
-import { chatCompletion, chatCompletionBody, chatCompletionChunk, type ChatCompletionRequest } from '../../chat/chat-schemas.js';
-import { serverSentChunks } from '../../chat/server-sent-chunks.js';
+import type { ChatService, ChatStream } from '../../chat/chat-service.js';
+import {
+  chatCompletion,
+  chatCompletionBody,
+  chatCompletionChunk,
+  type ChatCompletionChunk,
+  type ChatCompletionRequest,
+} from '../../chat/chat-schemas.js';
+import { firstOf, keptAlive, type KeepAlive, type StreamHead } from '../../chat/keep-alive.js';
+import { errorEvent, serverSentChunks } from '../../chat/server-sent-chunks.js';
 import type { Logger } from '../../logging/logger.js';
 import { defineRoute, type Route, type RouteError, type RouteHeader, type RouteResult } from '../route.js';
 
@@ -30,6 +37,45 @@ export function streamedAnswer(keySource: string, ignored: readonly string[], st
     headers: Object.assign(callHeaders(keySource, ignored), STREAM_HEADERS),
     stream,
   };
+}
+
+/**
+ * A streamed chat answer of either route, kept alive through long silences (keep-alive.ts): `open` starts the call
+ * and tells `calling` once it is with the provider; `events` writes its chunks as the route's events, `failure` an
+ * error as the route's last event. The head is written once the provider's first event is in, so that a refusal is
+ * a clean HTTP error; or, when that first event takes a whole keep-alive tick, at that tick with a comment, and a
+ * failure after that is the stream's last event.
+ */
+export async function streamedChat(
+  keepAlive: KeepAlive,
+  open: (calling: (head: StreamHead) => void) => Promise<ChatStream>,
+  events: (chunks: AsyncIterable<ChatCompletionChunk>) => AsyncIterable<string>,
+  failure: (error: unknown) => string,
+): Promise<RouteResult> {
+  let head: StreamHead | undefined;
+  const opening = open((calling) => (head = calling));
+  if ((await firstOf(opening, keepAlive, () => head)) === 'opened') {
+    const { keySource, ignoredParameters, chunks } = await opening;
+    return streamedAnswer(keySource, ignoredParameters, keptAlive(events(chunks), keepAlive));
+  }
+  const { keySource, ignoredParameters } = head as StreamHead;
+  return streamedAnswer(keySource, ignoredParameters, keptAlive(lateEvents(opening, events, failure), keepAlive, true));
+}
+
+/** A stream whose head went before the provider's first event: its events, or its failure as its last event. */
+async function* lateEvents(
+  opening: Promise<ChatStream>,
+  events: (chunks: AsyncIterable<ChatCompletionChunk>) => AsyncIterable<string>,
+  failure: (error: unknown) => string,
+): AsyncGenerator<string> {
+  let stream: ChatStream;
+  try {
+    stream = await opening;
+  } catch (error) {
+    yield failure(error);
+    return;
+  }
+  yield* events(stream.chunks);
 }
 
 /** The headers {@link callHeaders} writes, as the OpenAPI document gives them on a chat's success. */
@@ -70,7 +116,7 @@ export const CHAT_ERRORS: readonly RouteError[] = [
 ];
 
 /** `POST /llm/chat/completions`, plain and streaming (spec/http-api.md, "Chat"). */
-export function chatRoutes(chat: ChatService, logger: Logger): Route<any, any, any>[] {
+export function chatRoutes(chat: ChatService, logger: Logger, keepAlive: KeepAlive): Route<any, any, any>[] {
   return [
     defineRoute<ChatCompletionRequest, undefined>({
       method: 'POST',
@@ -85,8 +131,13 @@ export function chatRoutes(chat: ChatService, logger: Logger): Route<any, any, a
       errors: CHAT_ERRORS,
       handle: async ({ principal, body, requestId, signal }): Promise<RouteResult> => {
         if (body.stream) {
-          const { keySource, ignoredParameters, chunks } = await chat.stream(principal.userId, body, { signal, requestId });
-          return streamedAnswer(keySource, ignoredParameters, serverSentChunks(chunks, { requestId, logger, signal }));
+          const context = { requestId, logger, signal };
+          return streamedChat(
+            keepAlive,
+            (calling) => chat.stream(principal.userId, body, { signal, requestId, calling }),
+            (chunks) => serverSentChunks(chunks, context),
+            (error) => errorEvent(error, context),
+          );
         }
         const { keySource, ignoredParameters, completion } = await chat.complete(principal.userId, body, { signal, requestId });
         return { headers: callHeaders(keySource, ignoredParameters), body: completion };

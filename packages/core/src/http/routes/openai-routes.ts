@@ -1,5 +1,6 @@
 import type { ChatService } from '../../chat/chat-service.js';
-import { serverSentChunks } from '../../chat/server-sent-chunks.js';
+import type { KeepAlive } from '../../chat/keep-alive.js';
+import { errorEvent, serverSentChunks } from '../../chat/server-sent-chunks.js';
 import { ByokitError } from '../../errors.js';
 import type { Logger } from '../../logging/logger.js';
 import type { ModelDirectory } from '../../models/model-directory.js';
@@ -18,7 +19,7 @@ import {
 } from '../../openai-compatible/openai-schemas.js';
 import type { KeyResolver } from '../../resolve/key-resolver.js';
 import { defineRoute, type Route, type RouteResult } from '../route.js';
-import { CALL_HEADERS, CHAT_BODY_LIMIT_BYTES, CHAT_ERRORS, callHeaders, streamedAnswer } from './chat-routes.js';
+import { CALL_HEADERS, CHAT_BODY_LIMIT_BYTES, CHAT_ERRORS, callHeaders, streamedChat } from './chat-routes.js';
 
 const modelNotFound = () =>
   new ByokitError('model_not_found', 'No model you can use has this name or id: list them with GET /openai/v1/models.');
@@ -31,7 +32,13 @@ const modelNotFound = () =>
  * records), the model list follows the same rule as `GET /llm-models/?is_active=true`, and errors keep core's
  * status, written in OpenAI's shape.
  */
-export function openAIRoutes(chat: ChatService, models: ModelDirectory, resolver: KeyResolver, logger: Logger): Route<any, any, any>[] {
+export function openAIRoutes(
+  chat: ChatService,
+  models: ModelDirectory,
+  resolver: KeyResolver,
+  logger: Logger,
+  keepAlive: KeepAlive,
+): Route<any, any, any>[] {
   /** The models the caller can use now: active, and their provider resolves to a key for them. */
   const usableModels = async (userId: string) => {
     const [catalog, sources] = await Promise.all([models.catalog(), resolver.sourcesOf(userId)]);
@@ -61,17 +68,15 @@ export function openAIRoutes(chat: ChatService, models: ModelDirectory, resolver
           throw inCallersTerms(error, body);
         };
         if (request.stream) {
-          const { keySource, ignoredParameters, chunks } = await chat
-            .stream(principal.userId, request, { signal, requestId })
-            .catch(inTermsOfCaller);
           const includeUsage = body.stream_options?.include_usage === true;
-          const events = serverSentChunks(toOpenAIChunks(chunks, includeUsage), {
-            requestId,
-            logger,
-            signal,
-            errorFormat: openAIErrorBody,
-          });
-          return streamedAnswer(keySource, ignoredParameters, events);
+          const context = { requestId, logger, signal, errorFormat: openAIErrorBody };
+          return streamedChat(
+            keepAlive,
+            (calling) => chat.stream(principal.userId, request, { signal, requestId, calling }).catch(inTermsOfCaller),
+            (chunks) => serverSentChunks(toOpenAIChunks(chunks, includeUsage), context),
+            // Already in the caller's terms (`inTermsOfCaller` above).
+            (error) => errorEvent(error, context),
+          );
         }
         const { keySource, ignoredParameters, completion } = await chat
           .complete(principal.userId, request, { signal, requestId })
