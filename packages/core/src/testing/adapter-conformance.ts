@@ -1,6 +1,7 @@
 import { describe } from 'vitest';
 import { describeAuthorisationMatrix } from './adapter-conformance/authorisation-matrix.js';
 import { describeClientDisconnect } from './adapter-conformance/client-disconnect.js';
+import { describeLongSilences } from './adapter-conformance/long-silences.js';
 import { describeLeakCheck } from './adapter-conformance/leak-check.js';
 import { describeSameAnswers } from './adapter-conformance/same-answers.js';
 import { describeSeededRequests } from './adapter-conformance/seeded-requests.js';
@@ -37,6 +38,8 @@ const PREFIX = '/v2';
  *   its success and error paths, answers with the same status, contract headers and body as core itself;
  * - streamed answers arrive chunk by chunk; a client that goes away, mid-stream or before the answer began,
  *   aborts the provider call;
+ * - a stream whose provider is silent (a model thinking) gets its head and `: keep-alive` comments through the
+ *   mount as they are written, before the provider's first event and between events;
  * - requests byokit has no route for go to the host, or get the contract's 404, as `options.unknownPaths` says;
  * - who may do what: every route × {anonymous, user, other user, admin}, storage unchanged after each refusal;
  * - no provider key, nor any 8-character piece of one, in any answer or log line;
@@ -48,6 +51,7 @@ export function describeAdapterConformance(name: string, mount: MountAdapter, op
   describe(`adapter conformance: ${name}`, () => {
     describeSameAnswers(mount, { ...options, prefix: PREFIX });
     describeClientDisconnect(mount, PREFIX);
+    describeLongSilences(mount, PREFIX);
     describeAuthorisationMatrix(mount, PREFIX);
     describeLeakCheck(mount, PREFIX);
     describeSeededRequests(mount, { ...options, prefix: PREFIX });

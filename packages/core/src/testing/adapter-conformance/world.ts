@@ -77,6 +77,8 @@ export interface SideOptions {
   prefix: string;
   /** Where the side keeps its state; default: a new memory storage. byokit closes it with the side. */
   storage?: Storage;
+  /** The keep-alive interval of streams; default: byokit's. */
+  streamKeepAliveMs?: number;
 }
 
 /** A keyring of one random master key. */
@@ -120,6 +122,7 @@ export async function startSide(options: SideOptions): Promise<Side> {
     rateLimit: rateLimiter,
     logger,
     openApi: { prefix: options.prefix },
+    ...(options.streamKeepAliveMs === undefined ? {} : { streamKeepAliveMs: options.streamKeepAliveMs }),
   });
   return {
     byokit,
