@@ -155,7 +155,7 @@ const OPENAI = { model: 'gpt-6-luna', messages: [{ role: 'user', content: 'Think
 
 describe.each<Mount>(['node', 'fetch'])('a stream whose model thinks silently, behind the %s handler', (mount) => {
   it('gets its head and a keep-alive comment while the provider has sent nothing byokit passes on, then the answer', async () => {
-    const { baseUrl } = await start(mount);
+    const { byokit, baseUrl } = await start(mount);
     const answer = post(`${baseUrl}/llm/chat/completions`, NATIVE);
     const upstream = await provider.call();
     // One tick clears the stamp the stream started with; the next finds it silent a whole interval.
@@ -179,6 +179,9 @@ describe.each<Mount>(['node', 'fetch'])('a stream whose model thinks silently, b
     const chunks = events.slice(0, -1).map((data) => JSON.parse(data));
     expect(chunks[0].choices[0].delta).toEqual({ role: 'assistant', content: 'Forty-two' });
     expect(chunks.at(-1).usage).toMatchObject({ prompt_tokens: 5, completion_tokens: 900 });
+    await expect
+      .poll(async () => (await byokit.usage.events(alice.userId)).records.map(({ status, outputTokens }) => ({ status, outputTokens })))
+      .toEqual([{ status: 'ok', outputTokens: 900 }]);
   });
 
   it('writes a keep-alive between chunks when the provider falls silent mid-answer, and nothing more while chunks flow', async () => {
@@ -213,7 +216,7 @@ describe.each<Mount>(['node', 'fetch'])('a stream whose model thinks silently, b
   });
 
   it('ends a stream whose head went early with the in-stream error event when the provider then fails', async () => {
-    const { baseUrl } = await start(mount);
+    const { byokit, baseUrl } = await start(mount);
     const answer = post(`${baseUrl}/llm/chat/completions`, NATIVE);
     const upstream = await provider.call();
     tick();
@@ -229,6 +232,8 @@ describe.each<Mount>(['node', 'fetch'])('a stream whose model thinks silently, b
     expect(JSON.parse(events[0]!)).toEqual({
       error: { code: 'provider_unavailable', message: expect.any(String), request_id: expect.any(String), provider: 'openai' },
     });
+    // The call is recorded as any failed call is.
+    await expect.poll(async () => (await byokit.usage.events(alice.userId)).records.map((record) => record.status)).toEqual(['error']);
   });
 
   it('on the OpenAI-compatible route: the openai SDK skips the comments and reads the answer', async () => {

@@ -244,7 +244,7 @@ export function openApiDocument(routes: readonly Route<any, any, any>[], options
     }
     responses[String(route.successStatus ?? 200)] = {
       description: event
-        ? 'Success: JSON, or when the request asks to stream (`stream: true`), server-sent events: chunks, then `data: [DONE]`; an error after the stream began is a last error event instead of `[DONE]`.'
+        ? 'Success: JSON, or when the request asks to stream (`stream: true`), server-sent events: chunks, then `data: [DONE]`; an error after the stream began is a last error event instead of `[DONE]`. While the provider is silent (a model thinking), comment lines (`: keep-alive`) keep the connection alive: SSE clients skip them.'
         : 'Success.',
       headers: { 'x-request-id': { $ref: '#/components/headers/RequestId' }, ...route.successHeaders },
       content: successContent,
