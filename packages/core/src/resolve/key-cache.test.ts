@@ -56,4 +56,35 @@ describe('the decrypted-key cache', () => {
     fill(cache, ['f']); // full: a, the oldest, goes
     expect(cached(cache, ['a', 'd', 'e', 'f'])).toEqual(['d', 'e', 'f']);
   });
+
+  it('reads storage again once the clock steps back: an entry is not kept for the length of the step on top of the TTL', () => {
+    let now = Date.UTC(2026, 11, 4, 12);
+    const cache = new KeyCache(10_000, 100, () => now);
+    cache.set('user:1:openai', null, cache.mark());
+    expect(cache.get('user:1:openai')).toBe(null);
+    // NTP steps the clock back an hour: the entry was read "in the future", and its age can no longer be told.
+    now -= 3_600_000;
+    expect(cache.get('user:1:openai')).toBeUndefined();
+    // Cached again from a read at the new time, it lives its TTL from there.
+    cache.set('user:1:openai', null, cache.mark());
+    now += 9_999;
+    expect(cache.get('user:1:openai')).toBe(null);
+    now += 1;
+    expect(cache.get('user:1:openai')).toBeUndefined();
+  });
+
+  it('does not cache what a read found when the clock stepped back while it ran', () => {
+    let now = Date.UTC(2026, 11, 4, 12);
+    const cache = new KeyCache(10_000, 100, () => now);
+    const read = cache.mark();
+    now -= 3_600_000;
+    cache.set('user:1:openai', null, read);
+    expect(cache.get('user:1:openai')).toBeUndefined();
+  });
+
+  it('caches nothing while the clock reads no time (a host clock giving an invalid Date)', () => {
+    const cache = new KeyCache(10_000, 100, () => Number.NaN);
+    cache.set('user:1:openai', null, cache.mark());
+    expect(cache.get('user:1:openai')).toBeUndefined();
+  });
 });

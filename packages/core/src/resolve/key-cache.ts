@@ -2,8 +2,18 @@ import type { SecretKey } from '../keys/secret-key.js';
 
 interface Entry {
   key: SecretKey | null;
+  /** When the read that found it began: the entry is as old as that. */
+  readAt: number;
   expiresAt: number;
 }
+
+/**
+ * Whether what a read begun at `readAt` found is still fresh at `now`: at most `expiresAt - readAt` old, and not read
+ * after `now`. A clock stepped back (NTP) leaves entries read "in the future", whose age cannot be told: counted on the
+ * wall clock alone, they stayed in use for the length of the step on top of the TTL. A reading that is no time (NaN,
+ * from a host clock's invalid Date) makes nothing fresh: before, every entry then stayed for ever.
+ */
+const freshAt = (now: number, readAt: number, expiresAt: number) => readAt <= now && now < expiresAt;
 
 /** Taken before a read of storage, and handed to {@link KeyCache.set} with what it found. */
 export interface ReadMark {
@@ -43,7 +53,7 @@ export class KeyCache {
   get(slot: string): SecretKey | null | undefined {
     const entry = this.#entries.get(slot);
     if (!entry) return undefined;
-    if (entry.expiresAt <= this.now()) {
+    if (!freshAt(this.now(), entry.readAt, entry.expiresAt)) {
       this.#entries.delete(slot);
       return undefined;
     }
@@ -66,10 +76,10 @@ export class KeyCache {
     this.#forgetExpired(now);
     if (read.invalidations !== this.#invalidations) return;
     const expiresAt = read.startedAt + this.ttlMs;
-    if (expiresAt <= now) return;
+    if (!freshAt(now, read.startedAt, expiresAt)) return;
     this.#entries.delete(slot);
     if (this.#entries.size >= this.maxEntries) this.#evictOldest();
-    this.#entries.set(slot, { key, expiresAt });
+    this.#entries.set(slot, { key, readAt: read.startedAt, expiresAt });
   }
 
   delete(slot: string): void {

@@ -380,6 +380,23 @@ describe('key resolution: the decrypted-key cache', () => {
     await expect(nodeB.resolveKey(alice, 'openai')).rejects.toMatchObject({ code: 'api_key_required' });
   });
 
+  it('stops using a key another process deleted once the TTL has passed, even when the clock stepped back meanwhile', async () => {
+    // NTP steps a fast clock back: counted on the wall clock alone, a key cached before the step stayed in use
+    // for the length of the step on top of the TTL (an hour here), though another node had deleted it.
+    let now = Date.parse('2026-11-25T10:00:00Z');
+    const storage = memoryStorage();
+    const options = { storage, keyring: testKeyring(), environment: {}, keyCache: { ttlMs: 5_000 }, now: () => new Date(now) };
+    const nodeA = await createByokit(options);
+    const nodeB = await createByokit(options);
+    const key = fakeProviderKey('openai');
+    await call(nodeA, 'PATCH', '/users/me/api-key', { principal: alice, body: { openai_api_key: key } });
+    expect((await nodeB.resolveKey(alice, 'openai')).key.reveal()).toBe(key);
+    await call(nodeA, 'DELETE', '/users/me/api-key', { principal: alice });
+    now -= 3_600_000;
+    now += 5_000;
+    await expect(nodeB.resolveKey(alice, 'openai')).rejects.toMatchObject({ code: 'api_key_required' });
+  });
+
   it('reads storage on every call when the cache is off', async () => {
     const storage = memoryStorage();
     let reads = 0;
