@@ -63,4 +63,17 @@ describe('the model directory', () => {
     now = 31_000 + 30_000; // the TTL after the change
     expect((await directory.catalog()).get(model.id)?.isActive).toBe(false);
   });
+
+  it("sees another node's change within the TTL of the change when the clock stepped back meanwhile", async () => {
+    // NTP steps a fast clock back an hour: counted on the wall clock alone, the catalog read before the step stayed
+    // in force for the hour on top of the TTL, calling a model another node's admin had deactivated.
+    const storage = memoryStorage();
+    const model = BUILT_IN_MODELS[0]!;
+    let now = Date.UTC(2026, 11, 4, 12);
+    const directory = await ModelDirectory.load(storage, 30_000, () => now);
+    await storage.saveModel({ ...model, isActive: false }, new Date(now)); // another node's admin
+    now -= 3_600_000;
+    now += 30_000;
+    expect((await directory.catalog()).get(model.id)?.isActive).toBe(false);
+  });
 });

@@ -35,7 +35,10 @@ export class ModelDirectory {
 
   /** The catalog now; reloads (once, shared by concurrent callers) when it is stale. */
   async catalog(): Promise<ModelCatalog> {
-    if (this.now() - this.#loadedAt < this.ttlMs) return this.#catalog;
+    // A negative age is a clock stepped back (NTP) since the read: how old the catalog is cannot be told, so it is
+    // read again. Counted as fresh, it stayed in force for the length of the step on top of the TTL.
+    const age = this.now() - this.#loadedAt;
+    if (age >= 0 && age < this.ttlMs) return this.#catalog;
     this.#reload ??= this.#load().finally(() => (this.#reload = undefined));
     await this.#reload;
     return this.#catalog;
