@@ -191,7 +191,32 @@ describe('memoryRateLimiter (GCRA)', () => {
     const { limiter, clock } = limiterAt({ requestsPerMinute: 60, burst: 1 });
     await limiter.take('alice');
     clock.ms -= 5_000;
-    expect(await limiter.take('alice')).toEqual({ allowed: false, retryAfterMs: 6_000 });
+    // Refused as right after her burst: one interval, not the 5 s step on top of it.
+    expect(await limiter.take('alice')).toEqual({ allowed: false, retryAfterMs: 1_000 });
+  });
+
+  it('a clock stepped back an hour (NTP) makes a user who just used their burst wait one interval, not the hour', async () => {
+    const { limiter, clock, takeMany } = limiterAt({ requestsPerMinute: 60 }, Date.UTC(2026, 11, 4, 12));
+    expect((await takeMany('alice', 60)).every((decision) => decision.allowed)).toBe(true);
+    clock.ms -= 3_600_000;
+    // Before, every user who had called within the minute was refused for the hour, with Retry-After: 3601.
+    expect(await limiter.take('alice')).toEqual({ allowed: false, retryAfterMs: 1_000 });
+    clock.ms += 1_000;
+    expect(await limiter.take('alice')).toEqual({ allowed: true });
+    // Held to the rate from there, as after any burst: nothing more is let through for the step.
+    expect(await limiter.take('alice')).toEqual({ allowed: false, retryAfterMs: 1_000 });
+    clock.ms += 60_000;
+    expect((await takeMany('alice', 61)).filter((decision) => decision.allowed)).toHaveLength(60);
+  });
+
+  it('after the clock stepped back, a rate whose interval is no whole number of ms still waits exactly one interval', async () => {
+    const { limiter, clock, takeMany } = limiterAt({ requestsPerMinute: 7, burst: 3 }, Date.UTC(2026, 11, 4, 12));
+    expect((await takeMany('alice', 3)).every((decision) => decision.allowed)).toBe(true);
+    clock.ms -= 3_600_000;
+    // 60,000 / 7 = 8,571.43 ms, rounded up.
+    expect(await limiter.take('alice')).toEqual({ allowed: false, retryAfterMs: 8_572 });
+    clock.ms += 8_572;
+    expect(await limiter.take('alice')).toEqual({ allowed: true });
   });
 
   it.each([

@@ -146,8 +146,16 @@ export function memoryRateLimiter(options: MemoryRateLimiterOptions): RateLimite
       const arrival = arrivals.get(userId);
       // max(TAT, now) + interval, carrying whole milliseconds out of the steps.
       const running = arrival !== undefined && runsAt(arrival, ms);
-      const tatMs = running ? arrival.tatMs : ms;
-      const tatSteps = running ? arrival.tatSteps : 0;
+      let tatMs = running ? arrival.tatMs : ms;
+      let tatSteps = running ? arrival.tatSteps : 0;
+      // An admission sets a TAT at most the tolerance ahead of its time, so one further ahead of now is a clock that
+      // stepped back (NTP) since: brought back to the furthest it could be, the state right after a whole burst, and
+      // kept so (a refusal counts nothing, but the wait it gives must hold). Left as it was, it refused every user
+      // admitted within the tolerance for the length of the step (an hour's step: Retry-After 3601).
+      if (running && (tatMs > ms + toleranceMs || (tatMs === ms + toleranceMs && tatSteps > toleranceSteps))) {
+        tatMs = arrival.tatMs = ms + toleranceMs;
+        tatSteps = arrival.tatSteps = toleranceSteps;
+      }
       const carry = tatSteps >= rate - intervalSteps;
       const nextMs = tatMs + intervalMs + (carry ? 1 : 0);
       const nextSteps = carry ? tatSteps - (rate - intervalSteps) : tatSteps + intervalSteps;
