@@ -708,6 +708,13 @@ export function storageOn(database: Database, names: SqlNames): PostgresStorage 
         return row!.outcome;
       }),
 
+    renewHold: (holdId, expiresAt) =>
+      guarded(async () => {
+        // One row, locked alone: no order of locks to keep with the hold function's or recordUsage's. Never moved back,
+        // and a hold already ended (deleted with its call's record) stays gone.
+        await statements.query(`UPDATE ${holds} SET expires_at = $2 WHERE id = $1::uuid AND expires_at < $2`, [holdId, expiresAt]);
+      }),
+
     // Once, as byokit.close(): a second call waits for the first instead of failing on a pool already ended.
     close: () => (closing ??= database.close()),
   };

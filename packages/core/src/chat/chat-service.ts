@@ -88,7 +88,7 @@ export class ChatService {
     const call = await this.prepare(userId, request);
     // The budget's hold comes last before the provider: from here on, every way out ends it (UsageMeter).
     const holdId = await this.budgets.hold(userId, call.model, call.request, call.resolved.source);
-    const metered = meteredCall(userId, call, requestId, startedAt, holdId);
+    const metered = meteredCall(userId, call, requestId, startedAt, holdId, this.budgets);
     let answer: ProviderChatResponse;
     try {
       answer = await withKeySource(call.resolved, () => call.client.complete(call.request, { key: call.resolved.key, signal }));
@@ -125,7 +125,7 @@ export class ChatService {
     const call = await this.prepare(userId, request);
     // The budget's hold comes last before the provider: from here on, every way out ends it (UsageMeter).
     const holdId = await this.budgets.hold(userId, call.model, call.request, call.resolved.source);
-    const metered = meteredCall(userId, call, requestId, startedAt, holdId);
+    const metered = meteredCall(userId, call, requestId, startedAt, holdId, this.budgets);
     // Once, however the stream ends; byokit.close() waits for it (UsageMeter.opened).
     const settle = this.meter.opened(metered);
     calling?.({ keySource: call.resolved.source, ignoredParameters: call.ignored });
@@ -279,9 +279,20 @@ async function* chunksOf(
   }
 }
 
-function meteredCall(userId: string, call: PreparedCall, requestId: string, startedAt: number, holdId: string | undefined): MeteredCall {
+function meteredCall(
+  userId: string,
+  call: PreparedCall,
+  requestId: string,
+  startedAt: number,
+  holdId: string | undefined,
+  budgets: BudgetGuard,
+): MeteredCall {
   const metered: MeteredCall = { userId, model: call.model, keySource: call.resolved.source, requestId, startedAt };
-  if (holdId !== undefined) metered.holdId = holdId;
+  if (holdId !== undefined) {
+    metered.holdId = holdId;
+    // Until the call ends, however long it runs: its record, which takes the hold's place, comes only then.
+    metered.stopRenewing = budgets.keepAlive(holdId, requestId);
+  }
   return metered;
 }
 

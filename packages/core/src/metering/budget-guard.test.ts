@@ -1,7 +1,9 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { BUILT_IN_MODELS, USER_GUIDE_SONNET_4_5_ID } from '../catalog/built-in-models.js';
 import { utf8Length } from '../bytes.js';
-import { worstCaseCostUsd } from './budget-guard.js';
+import { BudgetGuard, worstCaseCostUsd } from './budget-guard.js';
+import { memoryStorage } from '../storage/memory-storage.js';
+import { silentLogger } from '../logging/logger.js';
 import { costOf } from './cost.js';
 import { parseUsd, PICO_DECIMALS } from './usd.js';
 
@@ -60,5 +62,48 @@ describe('worst case held against a budget', () => {
       const billed = costOf({ inputTokens: promptTokens, cacheWriteTokens: promptTokens, outputTokens: 100 }, model.pricing)!;
       expect(parseUsd(worstCaseCostUsd(model, request), PICO_DECIMALS), model.model).toBeGreaterThanOrEqual(billed.costPico);
     }
+  });
+});
+
+describe("a running call's hold", () => {
+  beforeEach(() => vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] }));
+  afterEach(() => vi.useRealTimers());
+
+  async function heldCall() {
+    let clock = Date.UTC(2026, 10, 25, 12);
+    const storage = memoryStorage();
+    await storage.setBudget('alice', { monthlyLimitUsd: '1', appliesTo: 'all', updatedAt: new Date(clock) });
+    const guard = new BudgetGuard(storage, () => new Date(clock), silentLogger);
+    const request = { model: sonnet.model, messages: [{ role: 'user' as const, content: 'Hello!' }], maxTokens: 100 };
+    const holdId = (await guard.hold('alice', sonnet, request, 'system'))!;
+    const stop = guard.keepAlive(holdId, 'request-1');
+    const minutesLater = async (minutes: number) => {
+      for (let minute = 0; minute < minutes; minute++) {
+        clock += 60_000;
+        await vi.advanceTimersByTimeAsync(60_000);
+      }
+    };
+    const period = { start: new Date(Date.UTC(2026, 10, 1)), end: new Date(Date.UTC(2026, 11, 1)) };
+    const held = async () => (await storage.budgetUse('alice', period, 'all', new Date(clock))).heldUsd;
+    return { stop, minutesLater, held };
+  }
+
+  it('counts while the call runs, past the 15 minutes a hold lasts, and stops counting 15 minutes after renewal stops', async () => {
+    const { stop, minutesLater, held } = await heldCall();
+    await minutesLater(40);
+    expect(await held()).toBe('0.0015525');
+    stop();
+    await minutesLater(14);
+    expect(await held()).toBe('0.0015525');
+    await minutesLater(2);
+    expect(await held()).toBe('0');
+  });
+
+  it('is renewed for 3 hours at most: a call that never ends (a stream no one reads or cancels) holds no longer than 3 h 15 min', async () => {
+    const { minutesLater, held } = await heldCall();
+    await minutesLater(3 * 60 + 14);
+    expect(await held()).toBe('0.0015525');
+    await minutesLater(2);
+    expect(await held()).toBe('0');
   });
 });

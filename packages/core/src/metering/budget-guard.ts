@@ -1,5 +1,6 @@
 import type { CatalogModel } from '../catalog/model.js';
-import { ByokitError } from '../errors.js';
+import { ByokitError, isByokitError } from '../errors.js';
+import type { Logger } from '../logging/logger.js';
 import type { ProviderChatRequest, TokenUsage } from '../providers/provider-types.js';
 import type { KeySource } from '../resolve/key-resolver.js';
 import type { Storage } from '../storage/storage.js';
@@ -8,8 +9,20 @@ import { utf8Length } from '../bytes.js';
 import { costOf, dearestPromptClass } from './cost.js';
 import { monthOf } from './usage-service.js';
 
-/** A hold outlives any call (the provider timeout is 10 minutes by default); after this, a crashed node's hold stops counting. */
+/** A hold lasts this long unless renewed: after this, the hold of a node that died before ending it stops counting. */
 const HOLD_TTL_MS = 15 * 60_000;
+/**
+ * While its call runs, a hold is renewed this often: a call may outlast the TTL (a stream of a long answer has no
+ * end but the provider's), and its hold must count until its record takes its place. A third of the TTL, so that
+ * a renewal lost to a passing storage fault leaves the hold still counting.
+ */
+const HOLD_RENEW_MS = HOLD_TTL_MS / 3;
+/**
+ * Renewals stop after 3 hours of a call: longer than any answer takes (128,000 tokens at 20 a second is under 2
+ * hours), and a bound on the hold of a call that never ends (a stream a host's code neither reads nor cancels),
+ * which would otherwise count for as long as the process runs.
+ */
+const HOLD_MAX_RENEWALS = (3 * 60 * 60_000) / HOLD_RENEW_MS;
 /** Per message, on top of its characters: the role and the provider's framing tokens. */
 const TOKENS_PER_MESSAGE = 8;
 
@@ -23,7 +36,30 @@ export class BudgetGuard {
   constructor(
     private readonly storage: Storage,
     private readonly now: () => Date,
+    private readonly logger: Logger,
   ) {}
+
+  /**
+   * Renews the hold every {@link HOLD_RENEW_MS} while its call runs (for 3 hours at most), to {@link HOLD_TTL_MS}
+   * from then; returns what stops it, called when the call ends (UsageMeter.record). A renewal that fails is logged,
+   * and the next one tried.
+   */
+  keepAlive(holdId: string, requestId: string): () => void {
+    const storage = this.storage;
+    if (typeof storage.renewHold !== 'function') return () => {};
+    let renewalsLeft = HOLD_MAX_RENEWALS;
+    const timer = setInterval(() => {
+      if (renewalsLeft-- <= 0) return clearInterval(timer);
+      const expiresAt = new Date(this.now().getTime() + HOLD_TTL_MS);
+      if (Number.isNaN(expiresAt.getTime())) return;
+      storage.renewHold!(holdId, expiresAt).catch((error: unknown) => {
+        this.logger.error({ requestId, ...(isByokitError(error) && { code: error.code }) }, 'budget hold not renewed');
+      });
+    }, HOLD_RENEW_MS);
+    // A call still running does not keep the process alive for its hold.
+    timer.unref?.();
+    return () => clearInterval(timer);
+  }
 
   /** Holds the call's worst case; resolves the hold's id, or undefined when no budget limits this call. */
   async hold(userId: string, model: CatalogModel, request: ProviderChatRequest, keySource: KeySource): Promise<string | undefined> {

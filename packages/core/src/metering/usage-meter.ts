@@ -20,6 +20,8 @@ export interface MeteredCall {
   startedAt: number;
   /** The budget hold the call's record ends (BudgetGuard), if a budget limits it. */
   holdId?: string;
+  /** Stops renewing that hold (BudgetGuard.keepAlive): called once the call has ended. */
+  stopRenewing?: () => void;
 }
 
 /** The most records one write carries: bounded statements, and a bounded loss if a whole batch fails. */
@@ -71,6 +73,7 @@ export class UsageMeter {
 
   /** Records how `call` ended, with the tokens the provider reported (all of them, or those seen before it ended). */
   record(call: MeteredCall, status: UsageStatus, usage: TokenUsage): void {
+    call.stopRenewing?.();
     const latencyMs = Math.max(0, Math.round(performance.now() - call.startedAt));
     this.#finished.push({ call, status, usage, at: this.now(), latencyMs });
     this.#making ??= new Promise((resolve) =>

@@ -307,6 +307,11 @@ export function memoryStorage(): Storage {
       return 'held';
     },
 
+    async renewHold(holdId: string, expiresAt: Date) {
+      const hold = holds.get(holdId);
+      if (hold && expiresAt > hold.expiresAt) hold.expiresAt = new Date(expiresAt);
+    },
+
     async countKeysByMasterKeyId() {
       const counts = new Map<string, number>();
       for (const owned of keys.values()) {

@@ -915,6 +915,27 @@ export function describeStorageConformance(name: string, options: StorageConform
         expect(await use(userId, inPeriod(minute))).toEqual({ spentUsd: '0', heldUsd: '0.5' });
       });
 
+      it('keeps counting a renewed hold past its first expiry, never moves an expiry back, and brings no ended hold back', async () => {
+        // byokit renews the hold of a call still running (a long stream outlives a hold's 15 minutes).
+        expect(typeof storage.renewHold, 'renewHold: without it, a call running past 15 minutes stops counting').toBe('function');
+        const userId = newUser();
+        await storage.setBudget(userId, budget('1'));
+        const running = hold(userId, '0.8', inPeriod(0), minute);
+        expect(await storage.holdBudget(running, 'user')).toBe('held');
+        await storage.renewHold!(running.id, inPeriod(20 * minute));
+        await storage.renewHold!(running.id, inPeriod(5 * minute)); // a late renewal from an earlier time
+        expect(await use(userId, inPeriod(19 * minute))).toEqual({ spentUsd: '0', heldUsd: '0.8' });
+        expect(await storage.holdBudget(hold(userId, '0.5', inPeriod(19 * minute)), 'user')).toBe('exceeded');
+        expect(await use(userId, inPeriod(20 * minute))).toEqual({ spentUsd: '0', heldUsd: '0' });
+        // Ended with its call's record: a renewal racing with the end changes nothing.
+        const ended = hold(userId, '0.3', inPeriod(21 * minute), minute);
+        expect(await storage.holdBudget(ended, 'user')).toBe('held');
+        await storage.recordUsage([], [ended.id]);
+        await storage.renewHold!(ended.id, inPeriod(60 * minute));
+        await storage.renewHold!(crypto.randomUUID(), inPeriod(60 * minute));
+        expect(await use(userId, inPeriod(21 * minute))).toEqual({ spentUsd: '0', heldUsd: '0' });
+      });
+
       it("moves a released hold's amount from held to spent at the call's real cost, and frees it when released without a record", async () => {
         const userId = newUser();
         await storage.setBudget(userId, budget('1'));

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { fakeProviderKey } from '../../keys/fake-keys.js';
 import { startMockProviders, type MockProviders } from '../../testing/mock-providers.js';
 import type { Storage } from '../../storage/storage.js';
@@ -146,6 +146,38 @@ describe('budgets', () => {
     expect(after!.json).toMatchObject({ period_start: '2026-12-01T00:00:00Z', reserved_usd: '0' });
     expect(Number(after!.json.spent_usd)).toBeGreaterThan(0);
     expect(Number(after!.json.spent_usd)).toBeLessThanOrEqual(0.002);
+  });
+
+  it("keeps counting a call that runs past the 15 minutes a dead node's hold lasts: a second call then is still refused", async () => {
+    // A stream of a long answer (64,000 tokens at 60 a second: 18 minutes) outlives a hold of fixed expiry. Before,
+    // its hold lapsed at 15 minutes while it ran, and the next call was let through: both cost, past the limit.
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
+    let clock = new Date('2026-11-25T12:00:00Z');
+    const { byokit } = await testByokit({
+      providers: { anthropic: { baseUrl: mock.baseUrls.anthropic, retries: 0 } },
+      environment: { ANTHROPIC_API_KEY: fakeProviderKey('anthropic') },
+      now: () => clock,
+    });
+    // Each call's worst case is $0.0015525: one fits in $0.002, two do not.
+    await call(byokit, 'PUT', `/admin/users/${alice.userId}/budget`, { principal: admin, body: { monthly_limit_usd: '0.002' } });
+    mock.setAnswerDelayMs(1000);
+    try {
+      const first = call(byokit, 'POST', '/llm/chat/completions', { principal: alice, body: chat(100) });
+      await mock.waitForRequest(() => true);
+      for (let minute = 1; minute <= 20; minute++) {
+        clock = new Date(clock.getTime() + 60_000);
+        await vi.advanceTimersByTimeAsync(60_000);
+      }
+      const during = await call(byokit, 'GET', '/users/me/budget', { principal: alice });
+      expect(during!.json).toMatchObject({ reserved_usd: '0.0015525' });
+      const second = await call(byokit, 'POST', '/llm/chat/completions', { principal: alice, body: chat(100) });
+      expect([second!.status, second!.json.error?.code]).toEqual([402, 'budget_exceeded']);
+      expect((await first)!.status).toBe(200);
+    } finally {
+      mock.setAnswerDelayMs(0);
+      vi.useRealTimers();
+    }
+    await byokit.close();
   });
 
   it('holds concurrent calls to the limit: of many at once, only those whose worst cases fit are sent', async () => {
