@@ -343,10 +343,12 @@ function start(document, window) {
 
   function billing() {
     var message = byId('usage-message');
-    return Promise.all([
-      api('/llm/usage/me?group_by=day').then(json),
-      api('/llm/usage/me?group_by=model').then(json),
-    ]).then(function (answers) {
+    // By model over the by-day answer's own window: asked for apart, each with its own "now", the two could be of
+    // two months (around midnight UTC on the 1st), or differ by a call recorded in between.
+    return api('/llm/usage/me?group_by=day').then(json).then(function (byDay) {
+      var window = '&from=' + encodeURIComponent(byDay.from) + '&to=' + encodeURIComponent(byDay.to);
+      return api('/llm/usage/me?group_by=model' + window).then(json).then(function (byModel) { return [byDay, byModel]; });
+    }).then(function (answers) {
       var byDay = answers[0];
       var byModel = answers[1];
       say(message, 'This month, from ' + byDay.from.slice(0, 10) + ' to now (UTC).');

@@ -199,6 +199,19 @@ export function describeGuidePages(example: ExampleServer): void {
         expect(await page.locator('#usage-chart > *').count()).toBe(1);
       });
 
+      it("Billing's rows by model are of the window its totals and days show: the same from and to, asked for once the days came", async () => {
+        // Asked for apart, each with its own "now", the two could be of two months (around midnight UTC on the 1st)
+        // or differ by a call recorded in between: rows by model that did not add up to the totals above them.
+        const byDay = page.waitForResponse((response) => response.url().includes('/llm/usage/me?group_by=day'));
+        const byModel = page.waitForRequest((request) => request.url().includes('/llm/usage/me?group_by=model'));
+        await openSignedIn('/language-models/billing');
+        const window = (await (await byDay).json()) as { from: string; to: string };
+        const asked = new URL((await byModel).url()).searchParams;
+        expect([asked.get('from'), asked.get('to')]).toEqual([window.from, window.to]);
+        await page.locator('#usage-by-model tbody tr').first().waitFor();
+        expect(await page.locator('#usage-by-model tbody tr td:first-child').allTextContents()).toEqual(['Claude Sonnet 4.5']);
+      });
+
       it('"Stop" ends the streamed answer, Send being disabled until then: the page says "Stopped.", the provider\'s request is aborted and the call is recorded as aborted', async () => {
         await openSignedIn('/language-models');
         await page.getByRole('button', { name: 'Try Claude Sonnet 4.5 now' }).click();
