@@ -291,7 +291,7 @@ function meteredCall(
   if (holdId !== undefined) {
     metered.holdId = holdId;
     // Until the call ends, however long it runs: its record, which takes the hold's place, comes only then.
-    metered.stopRenewing = budgets.keepAlive(holdId, requestId);
+    metered.stopRenewing = budgets.renewWhileRunning(holdId, requestId);
   }
   return metered;
 }

@@ -76,7 +76,7 @@ describe("a running call's hold", () => {
     const guard = new BudgetGuard(storage, () => new Date(clock), silentLogger);
     const request = { model: sonnet.model, messages: [{ role: 'user' as const, content: 'Hello!' }], maxTokens: 100 };
     const holdId = (await guard.hold('alice', sonnet, request, 'system'))!;
-    const stop = guard.keepAlive(holdId, 'request-1');
+    const stop = guard.renewWhileRunning(holdId, 'request-1');
     const minutesLater = async (minutes: number) => {
       for (let minute = 0; minute < minutes; minute++) {
         clock += 60_000;

@@ -44,7 +44,7 @@ export class BudgetGuard {
    * from then; returns what stops it, called when the call ends (UsageMeter.record). A renewal that fails is logged,
    * and the next one tried.
    */
-  keepAlive(holdId: string, requestId: string): () => void {
+  renewWhileRunning(holdId: string, requestId: string): () => void {
     const storage = this.storage;
     if (typeof storage.renewHold !== 'function') return () => {};
     let renewalsLeft = HOLD_MAX_RENEWALS;

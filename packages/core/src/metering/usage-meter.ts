@@ -20,7 +20,7 @@ export interface MeteredCall {
   startedAt: number;
   /** The budget hold the call's record ends (BudgetGuard), if a budget limits it. */
   holdId?: string;
-  /** Stops renewing that hold (BudgetGuard.keepAlive): called once the call has ended. */
+  /** Stops renewing that hold (BudgetGuard.renewWhileRunning): called once the call has ended. */
   stopRenewing?: () => void;
 }
 
