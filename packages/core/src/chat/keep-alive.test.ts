@@ -10,6 +10,7 @@ import type { Principal } from '../http/types.js';
 import { fakeProviderKey } from '../keys/fake-keys.js';
 import { createNodeHandler } from '../node/node-handler.js';
 import { listenOnLoopback } from '../testing/adapter-conformance/listen.js';
+import { KEEP_ALIVE_COMMENT, KeepAlive, keptAlive } from './keep-alive.js';
 
 // GPT-6 Luna (built-in-models.ts): an active OpenAI model.
 const MODEL_ID = '819788db-460f-5f1e-83b7-6c1c762b267f';
@@ -308,5 +309,64 @@ describe('the keep-alive interval', () => {
     await Promise.all(bodies.map((body) => body.rest()));
     await byokit.close();
     expect(vi.getTimerCount()).toBe(0);
+  });
+});
+
+describe('the events of a kept-alive stream, read as any async iterable', () => {
+  /** Lets every pending promise job run (setImmediate is not faked here): what has not settled by then never will by itself. */
+  const settled = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+  /** A source whose each step waits to be let through, as a provider's silent stream does. */
+  function gatedSource(values: string[]) {
+    const gates: Array<() => void> = [];
+    const source = (async function* () {
+      for (const value of values) {
+        await new Promise<void>((resolve) => gates.push(resolve));
+        yield value;
+      }
+    })();
+    return { source, letThrough: () => gates.shift()?.() };
+  }
+
+  /** Each call's answer once it settles, in the order they settled. */
+  function answersOf(calls: Promise<IteratorResult<string>>[]) {
+    const answers: Array<[number, IteratorResult<string>]> = [];
+    calls.forEach((call, index) => void call.then((answer) => answers.push([index, answer])));
+    return answers;
+  }
+
+  it('answers two calls of next() made without waiting, each once and in order, as an async generator does', async () => {
+    const keepAlive = new KeepAlive(INTERVAL_MS);
+    const { source, letThrough } = gatedSource(['one', 'two']);
+    const events = keptAlive(source, keepAlive)[Symbol.asyncIterator]();
+    const answers = answersOf([events.next(), events.next(), events.next()]);
+    await settled();
+    letThrough();
+    await settled();
+    letThrough();
+    await settled();
+    expect(answers).toEqual([
+      [0, { done: false, value: 'one' }],
+      [1, { done: false, value: 'two' }],
+      [2, { done: true, value: undefined }],
+    ]);
+    keepAlive.close();
+  });
+
+  it("answers a silent tick's comment to the first call waiting, and the source's step to the next", async () => {
+    const keepAlive = new KeepAlive(INTERVAL_MS);
+    const { source, letThrough } = gatedSource(['one']);
+    const events = keptAlive(source, keepAlive)[Symbol.asyncIterator]();
+    const answers = answersOf([events.next(), events.next()]);
+    tick();
+    tick();
+    await settled();
+    letThrough();
+    await settled();
+    expect(answers).toEqual([
+      [0, { done: false, value: KEEP_ALIVE_COMMENT }],
+      [1, { done: false, value: 'one' }],
+    ]);
+    keepAlive.close();
   });
 });

@@ -92,8 +92,11 @@ class KeptAliveEvents implements AsyncIterator<string>, Watched {
   #pending: Promise<IteratorResult<string>> | undefined;
   /** The source's step, in before anyone asked for it (a comment answered the call that waited for it). */
   #ready: { result: IteratorResult<string> } | { error: unknown } | undefined;
-  /** The call waiting for the next event. */
-  #waiting: { resolve(result: IteratorResult<string>): void; reject(error: unknown): void } | undefined;
+  /**
+   * The calls waiting for an event, first come first answered: a reader may call next() again before the last call
+   * is answered (an async generator queues such calls, and so does this).
+   */
+  readonly #waiting: Array<{ resolve(result: IteratorResult<string>): void; reject(error: unknown): void }> = [];
 
   constructor(
     private readonly source: AsyncIterator<string>,
@@ -117,47 +120,49 @@ class KeptAliveEvents implements AsyncIterator<string>, Watched {
       this.#ready = undefined;
       return 'error' in ready ? Promise.reject(ready.error) : Promise.resolve(ready.result);
     }
-    if (this.#pending === undefined) {
-      const pending = this.source.next();
-      this.#pending = pending;
-      pending.then(
-        (result) => this.#settle({ result }),
-        (error: unknown) => this.#settle({ error }),
-      );
-    }
-    return new Promise((resolve, reject) => (this.#waiting = { resolve, reject }));
+    const answer = new Promise<IteratorResult<string>>((resolve, reject) => this.#waiting.push({ resolve, reject }));
+    this.#step();
+    return answer;
+  }
+
+  /** Asks the source for its next step, unless one is under way or nobody waits for it. */
+  #step(): void {
+    if (this.#pending !== undefined || this.#waiting.length === 0) return;
+    const pending = this.source.next();
+    this.#pending = pending;
+    pending.then(
+      (result) => this.#settle({ result }),
+      (error: unknown) => this.#settle({ error }),
+    );
   }
 
   async return(value?: unknown): Promise<IteratorResult<string>> {
     this.#end();
     // A call still waiting (a fetch body cancelled mid-read) gets the end rather than waiting on.
-    const waiting = this.#waiting;
-    this.#waiting = undefined;
-    waiting?.resolve({ done: true, value: undefined });
+    for (const waiting of this.#waiting.splice(0)) waiting.resolve({ done: true, value: undefined });
     await this.source.return?.(value);
     return { done: true, value: undefined };
   }
 
   silent(): void {
-    const waiting = this.#waiting;
     // Nobody waits (the client's socket is full, and the writer waits on it): a comment would not go out sooner.
-    if (waiting === undefined || this.#ended) return;
-    this.#waiting = undefined;
-    waiting.resolve({ done: false, value: KEEP_ALIVE_COMMENT });
+    if (this.#ended) return;
+    this.#waiting.shift()?.resolve({ done: false, value: KEEP_ALIVE_COMMENT });
   }
 
   #settle(step: { result: IteratorResult<string> } | { error: unknown }): void {
     this.#pending = undefined;
     this.wrote = true;
     if ('error' in step || step.result.done) this.#end();
-    const waiting = this.#waiting;
+    const waiting = this.#waiting.shift();
     if (waiting === undefined) {
       this.#ready = step;
       return;
     }
-    this.#waiting = undefined;
     if ('error' in step) waiting.reject(step.error);
     else waiting.resolve(step.result);
+    // Another call waits already: the source's step after this one is its answer.
+    this.#step();
   }
 
   #end(): void {
