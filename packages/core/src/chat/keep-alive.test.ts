@@ -353,6 +353,31 @@ describe('the events of a kept-alive stream, read as any async iterable', () => 
     keepAlive.close();
   });
 
+  it.each([
+    ['while a call waits on the source', false],
+    ['before its head comment was read', true],
+  ])('answers done to every next() after return() (%s), as an async generator does', async (_, commentFirst) => {
+    const keepAlive = new KeepAlive(INTERVAL_MS);
+    const { source, letThrough } = gatedSource(['one', 'two']);
+    const events = keptAlive(source, keepAlive, commentFirst)[Symbol.asyncIterator]();
+    const waiting = commentFirst ? undefined : events.next();
+    await settled();
+    const returned = events.return!();
+    // The source's step under way comes in after the end: it is no one's answer.
+    letThrough();
+    expect(await returned).toEqual({ done: true, value: undefined });
+    expect(await waiting).toEqual(commentFirst ? undefined : { done: true, value: undefined });
+    const after = answersOf([events.next(), events.next()]);
+    tick();
+    tick();
+    await settled();
+    expect(after).toEqual([
+      [0, { done: true, value: undefined }],
+      [1, { done: true, value: undefined }],
+    ]);
+    keepAlive.close();
+  });
+
   it("answers a silent tick's comment to the first call waiting, and the source's step to the next", async () => {
     const keepAlive = new KeepAlive(INTERVAL_MS);
     const { source, letThrough } = gatedSource(['one']);

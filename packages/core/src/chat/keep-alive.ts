@@ -88,6 +88,8 @@ class KeptAliveEvents implements AsyncIterator<string>, Watched {
   wrote = true;
   #started = false;
   #ended = false;
+  /** return() was called: every call from then on is answered done, as an async generator's is. */
+  #returned = false;
   /** The source's step under way, if any. */
   #pending: Promise<IteratorResult<string>> | undefined;
   /** The source's step, in before anyone asked for it (a comment answered the call that waited for it). */
@@ -105,6 +107,7 @@ class KeptAliveEvents implements AsyncIterator<string>, Watched {
   ) {}
 
   next(): Promise<IteratorResult<string>> {
+    if (this.#returned) return Promise.resolve({ done: true, value: undefined });
     if (!this.#started) {
       this.#started = true;
       this.keepAlive.watch(this);
@@ -137,6 +140,8 @@ class KeptAliveEvents implements AsyncIterator<string>, Watched {
   }
 
   async return(value?: unknown): Promise<IteratorResult<string>> {
+    this.#returned = true;
+    this.#ready = undefined;
     this.#end();
     // A call still waiting (a fetch body cancelled mid-read) gets the end rather than waiting on.
     for (const waiting of this.#waiting.splice(0)) waiting.resolve({ done: true, value: undefined });
@@ -154,6 +159,8 @@ class KeptAliveEvents implements AsyncIterator<string>, Watched {
     this.#pending = undefined;
     this.wrote = true;
     if ('error' in step || step.result.done) this.#end();
+    // The source's step under way when return() was called: no one's answer.
+    if (this.#returned) return;
     const waiting = this.#waiting.shift();
     if (waiting === undefined) {
       this.#ready = step;
