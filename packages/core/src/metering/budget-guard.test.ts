@@ -107,3 +107,43 @@ describe("a running call's hold", () => {
     expect(await held()).toBe('0');
   });
 });
+
+describe("a running call's hold, on a host's storage whose renewHold is not a well-behaved async function", () => {
+  beforeEach(() => vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] }));
+  afterEach(() => vi.useRealTimers());
+
+  async function renewing(renewHold: (holdId: string, expiresAt: Date) => Promise<void>) {
+    const clock = Date.UTC(2026, 10, 25, 12);
+    const storage = { ...memoryStorage(), renewHold };
+    const errors: Array<Record<string, unknown>> = [];
+    const logger = { ...silentLogger, error: (object: Record<string, unknown>, message: string) => errors.push({ ...object, message }) };
+    const guard = new BudgetGuard(storage, () => new Date(clock), logger);
+    return { stop: guard.renewWhileRunning('hold-1', 'request-1'), errors };
+  }
+
+  it('logs a renewal that throws at once (a closed connection) and tries the next, rather than crashing the process from its timer', async () => {
+    let tries = 0;
+    const { stop, errors } = await renewing(() => {
+      tries++;
+      throw new Error('connection closed');
+    });
+    await vi.advanceTimersByTimeAsync(10 * 60_000);
+    stop();
+    expect(tries).toBe(2);
+    expect(errors).toEqual([
+      { requestId: 'request-1', message: 'budget hold not renewed' },
+      { requestId: 'request-1', message: 'budget hold not renewed' },
+    ]);
+  });
+
+  it('takes a renewHold that returns no promise (plain JavaScript) without an error from its timer', async () => {
+    let tries = 0;
+    const { stop, errors } = await renewing((() => {
+      tries++;
+    }) as unknown as () => Promise<void>);
+    await vi.advanceTimersByTimeAsync(10 * 60_000);
+    stop();
+    expect(tries).toBe(2);
+    expect(errors).toEqual([]);
+  });
+});

@@ -50,11 +50,16 @@ export class BudgetGuard {
     let renewalsLeft = HOLD_MAX_RENEWALS;
     const timer = setInterval(() => {
       if (renewalsLeft-- <= 0) return clearInterval(timer);
-      const expiresAt = new Date(this.now().getTime() + HOLD_TTL_MS);
-      if (Number.isNaN(expiresAt.getTime())) return;
-      storage.renewHold!(holdId, expiresAt).catch((error: unknown) => {
-        this.logger.error({ requestId, ...(isByokitError(error) && { code: error.code }) }, 'budget hold not renewed');
-      });
+      // Through a promise: a host's renewHold (or clock) that throws at once, or a renewHold that returns no promise,
+      // would otherwise throw from this timer, where nothing catches it, and end the process (Node's default).
+      Promise.resolve()
+        .then(() => {
+          const expiresAt = new Date(this.now().getTime() + HOLD_TTL_MS);
+          if (!Number.isNaN(expiresAt.getTime())) return storage.renewHold!(holdId, expiresAt);
+        })
+        .catch((error: unknown) => {
+          this.logger.error({ requestId, ...(isByokitError(error) && { code: error.code }) }, 'budget hold not renewed');
+        });
     }, HOLD_RENEW_MS);
     // A call still running does not keep the process alive for its hold.
     timer.unref?.();
