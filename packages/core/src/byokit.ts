@@ -449,10 +449,13 @@ const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
 const KEY_CACHE_SETTINGS = ['ttlMs', 'maxEntries'];
 const RATE_LIMIT_SETTINGS = ['requestsPerMinute', 'burst', 'maxUsers'];
 
-/** A logger byokit can write to: pino's four methods, and `isLevelEnabled` a function when it is there. */
+/**
+ * A logger byokit can write to: pino's four methods, and `isLevelEnabled` a function when it is there. An object, or a
+ * function carrying them (Roarr's `log` is one, called `log.info(context, message)` as pino is).
+ */
 function assertLogger(logger: unknown): void {
   const problem = (() => {
-    if (typeof logger !== 'object' || logger === null) return kindOfOption(logger);
+    if ((typeof logger !== 'object' && typeof logger !== 'function') || logger === null) return kindOfOption(logger);
     const methods = logger as Record<string, unknown>;
     const missing = LOG_LEVELS.find((level) => typeof methods[level] !== 'function');
     if (missing !== undefined) return `${kindOfOption(logger)} without ${missing}`;

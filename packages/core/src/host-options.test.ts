@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createByokit, type ByokitOptions } from './byokit.js';
-import { alice, testKeyring } from './http/test-helpers.js';
+import { alice, call, testKeyring } from './http/test-helpers.js';
 import { fakeProviderKey } from './keys/fake-keys.js';
 import { fixtureJson } from './providers/fixtures.js';
 import { startReplayServer } from './providers/replay-server.js';
@@ -192,6 +192,24 @@ describe('createByokit', () => {
     ['no options at all', undefined, 'createByokit: options are required: { storage, keyring }'],
   ])('refuses to start with %s, saying what to pass', async (_what, options, message) => {
     await expect(createByokit(options as ByokitOptions)).rejects.toThrow(new TypeError(message));
+  });
+
+  it("starts with a logger that is a function carrying pino's methods (Roarr's log is one), and writes to it", async () => {
+    const lines: Array<[string, Record<string, unknown>, string]> = [];
+    const method = (level: string) => (object: Record<string, unknown>, message: string) => void lines.push([level, object, message]);
+    const log = Object.assign(() => {}, { debug: method('debug'), info: method('info'), warn: method('warn'), error: method('error') });
+    const byokit = await start({ logger: log });
+    expect((await call(byokit, 'GET', '/users/me/api-key-status', { principal: alice }))!.status).toBe(200);
+    expect(lines).toContainEqual(['debug', expect.objectContaining({ status: 200 }), 'request']);
+    await byokit.close();
+  });
+
+  it('refuses a function as the logger when it lacks one of the four methods (console.log passed as the logger)', async () => {
+    await expect(start({ logger: console.log as never })).rejects.toThrow(
+      new TypeError(
+        'createByokit: `logger` must be a pino-compatible logger, with debug, info, warn and error functions; got a function without debug',
+      ),
+    );
   });
 
   it.each<[string, unknown, string]>([
