@@ -203,8 +203,9 @@ export interface Storage {
   /**
    * Moves a hold's expiry on to `expiresAt` (never back): byokit renews the hold of a call still running, which may
    * last longer than a hold's 15 minutes (a long streamed answer), so that it keeps counting until the call ends.
-   * A hold that is gone (ended, or expired and removed) is no error, and is not brought back. Optional for storages
-   * written before it; without it, a call running past 15 minutes stops counting against its user's budget.
+   * A hold that is gone (ended, or expired and removed) is no error, and is not brought back. Optional in the type,
+   * so that a storage written before it still compiles and runs; without it, a call running past 15 minutes stops
+   * counting against its user's budget, which is why `describeStorageConformance` fails a storage that lacks it.
    */
   renewHold?(holdId: string, expiresAt: Date): Promise<void>;
   /** Releases connections; optional. */
