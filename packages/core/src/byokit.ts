@@ -74,7 +74,8 @@ export interface ByokitOptions {
    * A silence lasts at most twice this. When the provider's first event takes that long, the stream's head goes
    * first, with a comment, and a failure after that is the stream's last `data: {"error": …}` event rather than an
    * HTTP error. One interval for all streams, stopped by `close()`. Default 10,000 (10 s); `0` turns it off. Whole
-   * numbers from 0 to 2^31 - 1: anything else makes `createByokit` reject.
+   * numbers from 0 to 2^31 - 1: anything else makes `createByokit` reject. Keep it to seconds: under a second, a
+   * provider's refusal (a rejected key, a 429) may come after the head went early, as the stream's last event.
    */
   streamKeepAliveMs?: number;
   /**
