@@ -21,11 +21,14 @@ BEGIN
   END IF;
   -- Housekeeping: holds of nodes that died before ending them, expired now, would only be skipped. Every
   -- user's, not this one's alone: those of a user who never calls again, or whose budget was removed, were kept
-  -- for ever. At most 1,000 a call (a backlog goes over the next calls), by the expiry index; one another
+  -- for ever. Only those expired a whole hold's lifetime (BudgetGuard's 15 minutes) ago by this node's clock: a node whose clock runs fast
+  -- would otherwise delete other nodes' live holds (renewed to 15 minutes ahead every 5), which then stopped
+  -- counting; so a clock up to 25 minutes fast deletes none, and an expired hold, which no sum counts, goes 15
+  -- minutes later. At most 1,000 a call (a backlog goes over the next calls), by the expiry index; one another
   -- transaction has locked (its record ending it) is left to it, so no hold waits on another user's.
   DELETE FROM {{table:budget_reservations}} r WHERE r.id IN (
     SELECT x.id FROM {{table:budget_reservations}} x
-    WHERE x.expires_at <= hold_created_at LIMIT 1000 FOR UPDATE SKIP LOCKED);
+    WHERE x.expires_at <= hold_created_at - interval '15 minutes' LIMIT 1000 FOR UPDATE SKIP LOCKED);
   SELECT coalesce((SELECT CASE WHEN budget_scope = 'all' THEN s.spent_usd ELSE s.system_spent_usd END
                    FROM {{table:monthly_spend}} s WHERE s.user_id = hold_user_id AND s.month_start = hold_period_start), 0),
          (SELECT coalesce(sum(r.amount_usd), 0) FROM {{table:budget_reservations}} r

@@ -37,16 +37,35 @@ describe.each(testDatabases('expired_holds'))('budget holds left behind, on %s',
     }
     for (const userId of users.filter((_, index) => index % 2 === 1)) await storage.setBudget(userId, null);
 
-    // 20 minutes in, another user's call is held.
+    // 35 minutes in, another user's call is held.
     const ada = randomUUID();
     await storage.setBudget(ada, { monthlyLimitUsd: '1', appliesTo: 'all', updatedAt: new Date(start) });
-    expect(await storage.holdBudget(hold(ada, 20 * 60_000), 'user')).toBe('held');
+    expect(await storage.holdBudget(hold(ada, 35 * 60_000), 'user')).toBe('held');
 
-    // Those held at 5 minutes or before have expired (15 minutes): 51 rows gone, 49 still counting, and ada's.
+    // Those held at 5 minutes or before expired a whole hold's lifetime (15 minutes) before it: 51 rows gone, 49
+    // left (expired since, which no sum counts), and ada's.
     expect(await rows()).toBe(50);
     const at = new Date(start + 20 * 60_000);
     expect(await storage.budgetUse(users[50]!, period, 'all', at)).toEqual({ spentUsd: '0', heldUsd: '0' });
     expect(await storage.budgetUse(users[52]!, period, 'all', at)).toEqual({ spentUsd: '0', heldUsd: '0.001' });
+    await storage.close();
+  }, 60_000);
+
+  it("are not deleted by a node whose clock runs fast while they still count: another node's live hold is kept", async () => {
+    const { storage, schema } = await open();
+    await storage.migrate();
+    const table = `"${schema}".byokit_budget_reservations`;
+    const [bea, cy] = [randomUUID(), randomUUID()];
+    for (const userId of [bea, cy]) await storage.setBudget(userId, { monthlyLimitUsd: '1', appliesTo: 'all', updatedAt: new Date(start) });
+    // Bea's call, held at minute 10 by a node on time, counts until minute 25.
+    const live = hold(bea, 10 * 60_000);
+    expect(await storage.holdBudget(live, 'user')).toBe('held');
+    // At minute 12, a node whose clock reads 20 minutes ahead holds Cy's call.
+    expect(await storage.holdBudget(hold(cy, 32 * 60_000), 'user')).toBe('held');
+
+    const ids = (await storage.database.query<{ id: string }>(`SELECT id::text AS id FROM ${table}`)).map((row) => row.id);
+    expect(ids).toContain(live.id);
+    expect(await storage.budgetUse(bea, period, 'all', new Date(start + 12 * 60_000))).toEqual({ spentUsd: '0', heldUsd: '0.001' });
     await storage.close();
   }, 60_000);
 });
