@@ -118,15 +118,20 @@ describe('budgets', () => {
     expect(await storage.getBudget(key)).toBeNull();
   });
 
-  it('counts a call still running when a new month begins (UTC) in the new month too, where its cost lands', async () => {
-    let clock = new Date('2026-11-30T23:59:59Z');
-    const { byokit, storage } = await testByokit({
+  /** A byokit on the mock Anthropic with alice's budget at $0.002: each call's worst case is $0.0015525 (above), so one fits, two do not. */
+  async function aliceOnATightBudget(now: () => Date) {
+    const made = await testByokit({
       providers: { anthropic: { baseUrl: mock.baseUrls.anthropic, retries: 0 } },
       environment: { ANTHROPIC_API_KEY: fakeProviderKey('anthropic') },
-      now: () => clock,
+      now,
     });
-    // Each call's worst case is $0.0015525 (above): one fits in $0.002, two do not.
-    await call(byokit, 'PUT', `/admin/users/${alice.userId}/budget`, { principal: admin, body: { monthly_limit_usd: '0.002' } });
+    await call(made.byokit, 'PUT', `/admin/users/${alice.userId}/budget`, { principal: admin, body: { monthly_limit_usd: '0.002' } });
+    return made;
+  }
+
+  it('counts a call still running when a new month begins (UTC) in the new month too, where its cost lands', async () => {
+    let clock = new Date('2026-11-30T23:59:59Z');
+    const { byokit, storage } = await aliceOnATightBudget(() => clock);
     mock.setAnswerDelayMs(1000);
     try {
       // Held in November; its record is made when it ends, in December, and its cost counts there.
@@ -153,13 +158,7 @@ describe('budgets', () => {
     // its hold lapsed at 15 minutes while it ran, and the next call was let through: both cost, past the limit.
     vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
     let clock = new Date('2026-11-25T12:00:00Z');
-    const { byokit } = await testByokit({
-      providers: { anthropic: { baseUrl: mock.baseUrls.anthropic, retries: 0 } },
-      environment: { ANTHROPIC_API_KEY: fakeProviderKey('anthropic') },
-      now: () => clock,
-    });
-    // Each call's worst case is $0.0015525: one fits in $0.002, two do not.
-    await call(byokit, 'PUT', `/admin/users/${alice.userId}/budget`, { principal: admin, body: { monthly_limit_usd: '0.002' } });
+    const { byokit } = await aliceOnATightBudget(() => clock);
     mock.setAnswerDelayMs(1000);
     try {
       const first = call(byokit, 'POST', '/llm/chat/completions', { principal: alice, body: chat(100) });

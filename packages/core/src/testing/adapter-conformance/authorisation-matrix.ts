@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fakeProviderKey } from '../../keys/fake-keys.js';
 import { userOwner } from '../../storage/storage.js';
 import { documentedRoutes, uncoveredRoutes } from './documented-routes.js';
-import { sendOverHttp, sendToCore, type Exchange } from './exchange.js';
+import { sendOverHttp, setKeysThroughCore, type Exchange } from './exchange.js';
 import { ANTHROPIC_MODEL, GOOGLE_MODEL } from './scenarios.js';
 import type { MountAdapter, MountedAdapter } from './types.js';
 import { authenticate, PRINCIPALS, randomKeyring, sideState, startSide, type Caller, type Side } from './world.js';
@@ -102,16 +102,9 @@ export function describeAuthorisationMatrix(mount: MountAdapter, prefix: string)
       adapter = await mount({ byokit: side.byokit, authenticate, prefix });
       // Everyone has a Google key, and there is a system one: every allowed chat can be answered.
       const setUp = (as: Caller, path: string) =>
-        sendToCore(side.byokit, prefix, {
-          method: 'PATCH',
-          url: `${prefix}${path}`,
-          as,
-          body: new TextEncoder().encode(JSON.stringify({ google_api_key: fakeProviderKey('google') })),
-          contentType: 'application/json',
-          requestId: 'conformance-set-up',
-        });
-      for (const caller of ['user', 'otherUser', 'admin'] as const) expect((await setUp(caller, '/users/me/api-key'))?.status).toBe(200);
-      expect((await setUp('admin', '/admin/api-key'))?.status).toBe(200);
+        setKeysThroughCore(side.byokit, prefix, as, path, { google_api_key: fakeProviderKey('google') });
+      for (const caller of ['user', 'otherUser', 'admin'] as const) expect(await setUp(caller, '/users/me/api-key')).toBe(200);
+      expect(await setUp('admin', '/admin/api-key')).toBe(200);
     });
     afterAll(async () => {
       await adapter?.close();

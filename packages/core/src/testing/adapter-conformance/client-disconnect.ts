@@ -7,7 +7,7 @@ import { setTimeout } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fakeProviderKey } from '../../keys/fake-keys.js';
 import type { Provider } from '../../keys/providers.js';
-import { sendToCore } from './exchange.js';
+import { setKeysThroughCore } from './exchange.js';
 import { ANTHROPIC_MODEL, OPENAI_MODEL } from './scenarios.js';
 import { authenticate, authorizationOf, PRINCIPALS, randomKeyring, startSide, type Side } from './world.js';
 import type { MountAdapter, MountedAdapter } from './types.js';
@@ -68,16 +68,8 @@ export function describeClientDisconnect(mount: MountAdapter, prefix: string): v
       side.mock.setChunkGapMs(GAP_MS);
       adapter = await mount({ byokit: side.byokit, authenticate, prefix });
       // Keys set straight through core: the set-up, not what is tested here.
-      const keys = JSON.stringify({ anthropic_api_key: fakeProviderKey('anthropic'), openai_api_key: fakeProviderKey('openai') });
-      const set = await sendToCore(side.byokit, prefix, {
-        method: 'PATCH',
-        url: `${prefix}/users/me/api-key`,
-        as: 'user',
-        body: new TextEncoder().encode(keys),
-        contentType: 'application/json',
-        requestId: 'conformance-set-up',
-      });
-      expect(set?.status).toBe(200);
+      const keys = { anthropic_api_key: fakeProviderKey('anthropic'), openai_api_key: fakeProviderKey('openai') };
+      expect(await setKeysThroughCore(side.byokit, prefix, 'user', '/users/me/api-key', keys)).toBe(200);
     });
     afterAll(async () => {
       await adapter?.close();

@@ -114,3 +114,25 @@ export async function sendToCore(byokit: Pick<Byokit, 'handle'>, prefix: string,
   const lowerCase = Object.fromEntries(Object.entries(answer.headers).map(([name, value]) => [name.toLowerCase(), value]));
   return { status: answer.status, headers: lowerCase, pieces };
 }
+
+/**
+ * A suite's set-up: `keys` (`{ anthropic_api_key: … }`) saved straight through core by `as`, at `path` (the user's
+ * `/users/me/api-key` or the admin's `/admin/api-key`), not through the adapter under test. Its status, 200 when saved.
+ */
+export async function setKeysThroughCore(
+  byokit: Pick<Byokit, 'handle'>,
+  prefix: string,
+  as: Caller,
+  path: string,
+  keys: Record<string, string>,
+): Promise<number | undefined> {
+  const answer = await sendToCore(byokit, prefix, {
+    method: 'PATCH',
+    url: `${prefix}${path}`,
+    as,
+    body: new TextEncoder().encode(JSON.stringify(keys)),
+    contentType: 'application/json',
+    requestId: 'conformance-set-up',
+  });
+  return answer?.status;
+}
