@@ -202,15 +202,16 @@ export interface Byokit {
  * const byokit = await createByokit({ storage: memoryStorage(), keyring: keyringFromEnv() });
  * ```
  *
- * @throws Rejects with a `TypeError` naming the option for an option that is missing or malformed (`storage` or
- *   `keyring` left out or not yet awaited; a `keyCache`, `catalogTtlMs`, `rateLimit`, `providers` or mount
- *   `prefix` no call could use; a `fetchHandler.authenticate` that is not a function); with a `ByokitError`
- *   `keyring_invalid` when the keyring (or what `keyring.loadKeyring()` loads) lacks, or has retired, a master
- *   key id that sealed stored keys; and with what the storage or the `KeyProvider` rejects with (e.g.
- *   `storage_unavailable`).
+ * @throws Rejects with a `TypeError` naming the option for an option that is missing, unknown (a typo such as
+ *   `streamKeepAliveMS`) or malformed (`storage` or `keyring` left out or not yet awaited; a `keyCache`,
+ *   `catalogTtlMs`, `rateLimit`, `providers` or mount `prefix` no call could use; a `fetchHandler.authenticate`
+ *   that is not a function); with a `ByokitError` `keyring_invalid` when the keyring (or what
+ *   `keyring.loadKeyring()` loads) lacks, or has retired, a master key id that sealed stored keys; and with what the
+ *   storage or the `KeyProvider` rejects with (e.g. `storage_unavailable`).
  */
 export async function createByokit(options: ByokitOptions): Promise<Byokit> {
   assertRequiredOptions(options);
+  assertOptionNames(options);
   // Checked before anything starts: a typo fails here, naming the option (whole-number-option.ts).
   assertObjectOptions(options);
   const keyCacheTtlMs = wholeNumberOption('keyCache.ttlMs', options.keyCache?.ttlMs ?? 10_000, 0);
@@ -401,6 +402,40 @@ function assertRequiredOptions(options: ByokitOptions | undefined): void {
       `createByokit: \`keyring\` is required: keyringFromEnv() reads it from BYOKIT_KEYRING, or pass a KeyProvider; got ${kindOfOption(keyring)}`,
     );
   }
+}
+
+/** Every option byokit reads, in the order of {@link ByokitOptions}. */
+const BYOKIT_OPTIONS = [
+  'storage',
+  'keyring',
+  'environment',
+  'systemKeyVariables',
+  'keyCache',
+  'logger',
+  'now',
+  'providers',
+  'catalogTtlMs',
+  'streamKeepAliveMs',
+  'onUsage',
+  'rateLimit',
+  'fetchHandler',
+  'openApi',
+] as const satisfies readonly (keyof ByokitOptions)[];
+// Fails to compile when ByokitOptions gains an option this list lacks.
+const everyOptionListed: Exclude<keyof ByokitOptions, (typeof BYOKIT_OPTIONS)[number]> extends never ? true : never = true;
+void everyOptionListed;
+
+/**
+ * A name byokit does not read (`streamKeepAliveMS`, `rateLimiter`) left its default in place without a word, where
+ * TypeScript does not check it (JavaScript, or options built in a variable); refused instead, naming it.
+ */
+function assertOptionNames(options: ByokitOptions): void {
+  const names: readonly string[] = BYOKIT_OPTIONS;
+  const unknown = Object.keys(options).find((name) => !names.includes(name));
+  if (unknown === undefined) return;
+  const meant = names.find((name) => name.toLowerCase() === unknown.toLowerCase());
+  const hint = meant === undefined ? '' : ` (did you mean ${meant}?)`;
+  throw new TypeError(`createByokit has no option ${unknown}${hint}: it takes ${names.join(', ')}`);
 }
 
 /**
