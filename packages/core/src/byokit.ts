@@ -33,7 +33,7 @@ import type { OpenApiOptions } from './http/openapi.js';
 import { ModelDirectory } from './models/model-directory.js';
 import { PROVIDER_LIMITS, createProviderClients, type ProvidersSettings } from './providers/provider-clients.js';
 import { resealKeys, type RotationOptions, type RotationProgress } from './vault/reseal-keys.js';
-import { isSettingsObject, kindOfOption, wholeNumberOption } from './whole-number-option.js';
+import { assertSettingNames, isSettingsObject, kindOfOption, wholeNumberOption } from './host-option-checks.js';
 import { Lifecycle } from './lifecycle.js';
 import { DEFAULT_STREAM_KEEP_ALIVE_MS, KeepAlive } from './chat/keep-alive.js';
 import type { Route } from './http/route.js';
@@ -211,8 +211,10 @@ export interface Byokit {
  */
 export async function createByokit(options: ByokitOptions): Promise<Byokit> {
   assertRequiredOptions(options);
-  assertOptionNames(options);
-  // Checked before anything starts: a typo fails here, naming the option (whole-number-option.ts).
+  // A name byokit does not read (`streamKeepAliveMS`, `rateLimiter`) left its default in place without a word, where
+  // TypeScript does not check it (JavaScript, or options built in a variable).
+  assertSettingNames('createByokit', options, BYOKIT_OPTIONS, { noun: 'option' });
+  // Checked before anything starts: a typo fails here, naming the option (host-option-checks.ts).
   assertObjectOptions(options);
   const keyCacheTtlMs = wholeNumberOption('keyCache.ttlMs', options.keyCache?.ttlMs ?? 10_000, 0);
   const keyCacheEntries = wholeNumberOption('keyCache.maxEntries', options.keyCache?.maxEntries ?? 10_000, 1);
@@ -426,19 +428,6 @@ const everyOptionListed: Exclude<keyof ByokitOptions, (typeof BYOKIT_OPTIONS)[nu
 void everyOptionListed;
 
 /**
- * A name byokit does not read (`streamKeepAliveMS`, `rateLimiter`) left its default in place without a word, where
- * TypeScript does not check it (JavaScript, or options built in a variable); refused instead, naming it.
- */
-function assertOptionNames(options: ByokitOptions): void {
-  const names: readonly string[] = BYOKIT_OPTIONS;
-  const unknown = Object.keys(options).find((name) => !names.includes(name));
-  if (unknown === undefined) return;
-  const meant = names.find((name) => name.toLowerCase() === unknown.toLowerCase());
-  const hint = meant === undefined ? '' : ` (did you mean ${meant}?)`;
-  throw new TypeError(`createByokit has no option ${unknown}${hint}: it takes ${names.join(', ')}`);
-}
-
-/**
  * `keyCache: 30_000` (meant as its lifetime) started with the default cache; refused instead, naming the option.
  * A `logger`, `onUsage` or `now` that is not what byokit calls started byokit all the same, and failed later: the
  * logger at the first line to log (inside a request, in place of the line saying what went wrong), the listener
@@ -454,12 +443,9 @@ function assertObjectOptions(options: ByokitOptions): void {
     throw new TypeError(`fetchHandler must be { authenticate, prefix? }, got ${kindOfOption(options.fetchHandler)}`);
   }
   // `fallThrough: true` here was overridden: byokit.fetch answers every path (createFetchHandler is the one that falls through).
-  assertSettingNames(
-    'fetchHandler',
-    options.fetchHandler,
-    ['authenticate', 'prefix'],
-    ' (to fall through to your own routes, mount with createFetchHandler(byokit, { authenticate, fallThrough: true }))',
-  );
+  assertSettingNames('fetchHandler', options.fetchHandler, ['authenticate', 'prefix'], {
+    advice: ' (to fall through to your own routes, mount with createFetchHandler(byokit, { authenticate, fallThrough: true }))',
+  });
   if (options.openApi !== undefined && !isSettingsObject(options.openApi)) {
     throw new TypeError(`openApi must be { prefix?, title?, version? }, got ${kindOfOption(options.openApi)}`);
   }
@@ -473,12 +459,6 @@ function assertObjectOptions(options: ByokitOptions): void {
   if (options.now !== undefined && typeof options.now !== 'function') {
     throw new TypeError(`createByokit: \`now\` must be a function returning a Date; got ${kindOfOption(options.now)}`);
   }
-}
-
-/** Every name in one of the host's settings objects is one byokit reads: another was ignored without a word. */
-function assertSettingNames(option: string, settings: object | undefined, names: readonly string[], advice = ''): void {
-  const unknown = settings && Object.keys(settings).find((name) => !names.includes(name));
-  if (unknown !== undefined) throw new TypeError(`${option} has no setting ${unknown}: it takes ${names.join(', ')}${advice}`);
 }
 
 const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
@@ -547,7 +527,7 @@ function rateLimiterOf(option: ByokitOptions['rateLimit'], now: () => Date): Rat
   }
   if ('take' in option && typeof option.take === 'function') return option;
   // Every name is one memoryRateLimiter reads: `maxUsers`, which it takes, was dropped here, and a typo (`brust`) too.
-  assertSettingNames('rateLimit', option, RATE_LIMIT_SETTINGS, ' (or pass a RateLimiter, an object with take(userId))');
+  assertSettingNames('rateLimit', option, RATE_LIMIT_SETTINGS, { advice: ' (or pass a RateLimiter, an object with take(userId))' });
   const { requestsPerMinute, burst, maxUsers } = option as { requestsPerMinute: number; burst?: number; maxUsers?: number };
   return memoryRateLimiter({
     requestsPerMinute,

@@ -7,7 +7,7 @@ import { startReplayServer } from './providers/replay-server.js';
 import { memoryStorage } from './storage/memory-storage.js';
 
 // A host's numeric options are often read from the environment, where a typo or an unset variable becomes NaN.
-// Each is checked before it is used (whole-number-option.ts): NaN would have kept a cached key for ever, retried
+// Each is checked before it is used (host-option-checks.ts): NaN would have kept a cached key for ever, retried
 // a failing provider without end, turned a timeout off, or ended a key rotation at once.
 const start = (options: Partial<ByokitOptions>) =>
   createByokit({ keyring: testKeyring(), storage: memoryStorage(), environment: {}, ...options });
@@ -67,7 +67,7 @@ describe('createByokit', () => {
     [
       'a base URL spelt as the openai client spells it (baseURL), which left calls on the public API',
       { providers: { openai: { baseURL: 'https://gateway.internal/v1' } as unknown as { baseUrl: string } } },
-      'providers.openai has no setting baseURL: it takes baseUrl, timeoutMs, retries, headers, dispatcher',
+      'providers.openai has no setting baseURL (did you mean baseUrl?): it takes baseUrl, timeoutMs, retries, headers, dispatcher',
     ],
     [
       'settings for a provider byokit does not know (a typo)',

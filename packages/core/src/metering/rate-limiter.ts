@@ -1,4 +1,4 @@
-import { wholeNumberOption } from '../whole-number-option.js';
+import { wholeNumberOption } from '../host-option-checks.js';
 
 /** What a {@link RateLimiter} decided about one request: let it through, or refuse it and say when to retry. */
 export type RateDecision =

@@ -1,6 +1,6 @@
 import type { ProviderLimits } from '../chat/chat-limits.js';
 import { PROVIDERS, type Provider } from '../keys/providers.js';
-import { isSettingsObject, kindOfOption } from '../whole-number-option.js';
+import { assertSettingNames, isSettingsObject, kindOfOption } from '../host-option-checks.js';
 import { ANTHROPIC_LIMITS, anthropicClient } from './anthropic/anthropic-client.js';
 import { GOOGLE_LIMITS, googleClient } from './google/google-client.js';
 import { OPENAI_LIMITS, openaiClient } from './openai/openai-client.js';
@@ -18,7 +18,7 @@ export type ProvidersSettings = Partial<Record<Provider, Partial<ProviderSetting
 
 /** One client per provider, built once at start-up. */
 export function createProviderClients(settings: ProvidersSettings = {}): Record<Provider, ProviderClient> {
-  assertSettingNames(settings);
+  assertProviderSettingNames(settings);
   const resolved = (provider: Provider): ProviderSettings => ({
     ...settings[provider],
     baseUrl: settings[provider]?.baseUrl ?? DEFAULT_BASE_URLS[provider],
@@ -44,21 +44,16 @@ const SETTING_NAMES = ['baseUrl', 'timeoutMs', 'retries', 'headers', 'dispatcher
  * word: `baseURL` (the openai client's spelling) or a misspelt provider left calls on the provider's public API,
  * past the gateway or proxy the host meant them to go through.
  */
-function assertSettingNames(settings: unknown): void {
+function assertProviderSettingNames(settings: unknown): void {
   if (!isSettingsObject(settings)) throw new TypeError(`providers must be { anthropic?, openai?, google? }, got ${kindOfOption(settings)}`);
+  assertSettingNames('providers', settings, PROVIDERS, { noun: 'provider' });
   for (const [provider, own] of Object.entries(settings)) {
-    if (!(PROVIDERS as readonly string[]).includes(provider)) {
-      throw new TypeError(`providers has no provider ${provider}: it takes ${PROVIDERS.join(', ')}`);
-    }
     if (own === undefined) continue;
     if (!isSettingsObject(own)) {
       throw new TypeError(
         `providers.${provider} must be { ${SETTING_NAMES.map((name) => `${name}?`).join(', ')} }, got ${kindOfOption(own)}`,
       );
     }
-    const unknown = Object.keys(own).find((name) => !SETTING_NAMES.includes(name));
-    if (unknown !== undefined) {
-      throw new TypeError(`providers.${provider} has no setting ${unknown}: it takes ${SETTING_NAMES.join(', ')}`);
-    }
+    assertSettingNames(`providers.${provider}`, own, SETTING_NAMES);
   }
 }

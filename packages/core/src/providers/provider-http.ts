@@ -8,7 +8,7 @@ import { upstreamText } from './upstream-text.js';
 import type { ProviderSettings, ProviderStreamEvent } from './provider-types.js';
 import { MAX_REFUSAL_BYTES, ServerSentEvents, type StreamDecoder, type StreamedAnswer } from './server-sent-events.js';
 import { transportError } from './transport-error.js';
-import { isSettingsObject, kindOfOption, wholeNumberOption } from '../whole-number-option.js';
+import { isSettingsObject, kindOfOption, wholeNumberOption } from '../host-option-checks.js';
 
 /** What a provider said in an error body, once parsed by its client. */
 export interface UpstreamErrorInfo {

@@ -3,7 +3,7 @@ import { openProviderKey, sealProviderKey } from '../crypto/envelope.js';
 import type { Keyring } from '../crypto/keyring.js';
 import type { Logger } from '../logging/logger.js';
 import type { KeyRowCursor, Storage } from '../storage/storage.js';
-import { wholeNumberOption } from '../whole-number-option.js';
+import { wholeNumberOption } from '../host-option-checks.js';
 
 /** How far a re-encryption run got. */
 export interface RotationProgress {

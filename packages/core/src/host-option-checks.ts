@@ -15,6 +15,25 @@ export function wholeNumberOption(name: string, value: unknown, min: number, max
 }
 
 /**
+ * Every name in one of the host's settings objects is one byokit reads: another (a typo, or a setting of another
+ * mount) was ignored without a word. A name that differs only in case is pointed to.
+ *
+ * @throws TypeError naming the first name byokit does not read, and the names it does.
+ */
+export function assertSettingNames(
+  option: string,
+  settings: object | undefined,
+  names: readonly string[],
+  { advice = '', noun = 'setting' }: { advice?: string; noun?: string } = {},
+): void {
+  const unknown = settings && Object.keys(settings).find((name) => !names.includes(name));
+  if (unknown === undefined) return;
+  const meant = names.find((name) => name.toLowerCase() === unknown.toLowerCase());
+  const hint = meant === undefined ? '' : ` (did you mean ${meant}?)`;
+  throw new TypeError(`${option} has no ${noun} ${unknown}${hint}: it takes ${names.join(', ')}${advice}`);
+}
+
+/**
  * What a host passed, in a few words, for an option's error message: never the value itself, which may hold a
  * secret (a gateway's token in a provider's `headers`). An object of another kind by that kind (`a Map`, `a URL`).
  */
