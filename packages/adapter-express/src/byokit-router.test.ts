@@ -124,6 +124,16 @@ describe('Express router: mounting', () => {
       ),
     );
   });
+
+  it('refuses a prefix, which Express takes from where the router is mounted, instead of answering at the root', async () => {
+    const byokit = await newByokit();
+    const options = { authenticate: () => alice, prefix: '/v2' } as unknown as Parameters<typeof byokitRouter>[1];
+    expect(() => byokitRouter(byokit, options)).toThrow(
+      new TypeError(
+        "byokitRouter has no setting prefix: it takes authenticate (mount it where its routes belong: app.use('/v2', byokitRouter(byokit, { authenticate })))",
+      ),
+    );
+  });
 });
 
 describe('Express router: streamed answers', () => {

@@ -15,10 +15,18 @@ export interface ByokitRouterOptions {
  * `express.json()` first.
  *
  * @throws TypeError when `options.authenticate` is not a function (left out, or misspelt in plain JavaScript):
- *   thrown where you mount it, rather than every request being answered `500`.
+ *   thrown where you mount it, rather than every request being answered `500`; and when `options` has another name,
+ *   `prefix` say, which Express takes from where you mount the router.
  */
 export function byokitRouter(byokit: Pick<Byokit, 'handle'>, options: ByokitRouterOptions): RequestHandler {
   const handle = createNodeHandler<Request>(byokit, { authenticate: options.authenticate });
+  // `{ authenticate, prefix: '/v2' }`, as createNodeHandler takes it, left byokit's routes at the root without a word.
+  const unknown = Object.keys(options).find((name) => name !== 'authenticate');
+  if (unknown !== undefined) {
+    throw new TypeError(
+      `byokitRouter has no setting ${unknown}: it takes authenticate (mount it where its routes belong: app.use('/v2', byokitRouter(byokit, { authenticate })))`,
+    );
+  }
   return (request, response, next) => {
     handle(request, response).then((handled) => handled || next(), next);
   };

@@ -60,6 +60,16 @@ describe('mounting the fetch handler', () => {
       ),
     );
   });
+
+  it("refuses a setting it does not have, naming it, instead of answering the host's paths 404", async () => {
+    const { byokit } = await testByokit();
+    const options = { authenticate: () => alice, fallthrough: true } as unknown as Parameters<typeof createFetchHandler>[1];
+    expect(() => createFetchHandler(byokit, options)).toThrow(
+      new TypeError(
+        'createFetchHandler has no setting fallthrough (did you mean fallThrough?): it takes authenticate, prefix, fallThrough',
+      ),
+    );
+  });
 });
 
 describe('createFetchHandler', () => {

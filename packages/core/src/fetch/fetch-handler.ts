@@ -1,5 +1,6 @@
 import type { Byokit } from '../byokit.js';
 import { ByokitError } from '../errors.js';
+import { assertSettingNames } from '../host-option-checks.js';
 import { authenticateOption } from '../http/authenticate-option.js';
 import { errorResponse } from '../http/error-response.js';
 import { requestIdOf } from '../http/headers.js';
@@ -63,7 +64,7 @@ export type FallThroughFetchHandler = (request: Request) => Promise<Response | u
  * With `fallThrough: true`, as here, a request that is not byokit's resolves `undefined`, having read nothing.
  *
  * @throws TypeError when `options.authenticate` is not a function, or `options.prefix` is neither `''` nor a path
- *   from `/` without `?`, `#` or spaces.
+ *   from `/` without `?`, `#` or spaces, or when `options` has a name it does not read (a typo).
  */
 export function createFetchHandler(
   byokit: Pick<Byokit, 'handle'>,
@@ -75,7 +76,7 @@ export function createFetchHandler(
  * byokit's a `404 not_found` in the contract's shape. It only translates: every rule is `byokit.handle`'s.
  *
  * @throws TypeError when `options.authenticate` is not a function, or `options.prefix` is neither `''` nor a path
- *   from `/` without `?`, `#` or spaces.
+ *   from `/` without `?`, `#` or spaces, or when `options` has a name it does not read (a typo).
  */
 export function createFetchHandler(byokit: Pick<Byokit, 'handle'>, options: FetchHandlerOptions & { fallThrough?: false }): FetchHandler;
 /**
@@ -83,10 +84,11 @@ export function createFetchHandler(byokit: Pick<Byokit, 'handle'>, options: Fetc
  * not known until run time, it may resolve `undefined` for a request that is not byokit's (when it is `true`).
  *
  * @throws TypeError when `options.authenticate` is not a function, or `options.prefix` is neither `''` nor a path
- *   from `/` without `?`, `#` or spaces.
+ *   from `/` without `?`, `#` or spaces, or when `options` has a name it does not read (a typo).
  */
 export function createFetchHandler(byokit: Pick<Byokit, 'handle'>, options: FetchHandlerOptions): FallThroughFetchHandler;
 export function createFetchHandler(byokit: Pick<Byokit, 'handle'>, options: FetchHandlerOptions): FallThroughFetchHandler {
+  assertSettingNames('createFetchHandler', options, ['authenticate', 'prefix', 'fallThrough']);
   const prefix = normalisePrefix(options.prefix ?? DEFAULT_PREFIX);
   const authenticate = authenticateOption<Request>(options.authenticate);
   return async (request) => {

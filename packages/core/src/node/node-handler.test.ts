@@ -58,6 +58,14 @@ describe('byokit on a plain node:http server', () => {
     );
   });
 
+  it('refuses a setting it does not have, naming it, instead of leaving byokit at the root', async () => {
+    const byokit = await newByokit();
+    const options = { authenticate: () => alice, prefx: '/v2' } as unknown as Parameters<typeof createNodeHandler>[1];
+    expect(() => createNodeHandler(byokit, options)).toThrow(
+      new TypeError('createNodeHandler has no setting prefx: it takes authenticate, prefix'),
+    );
+  });
+
   it('serves the key routes below the prefix, with the contract headers', async () => {
     const base = await serve(await newByokit());
     const key = fakeProviderKey('openai');

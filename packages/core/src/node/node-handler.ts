@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Byokit } from '../byokit.js';
 import type { Authenticate, ByokitResponse, RequestBody } from '../http/types.js';
+import { assertSettingNames } from '../host-option-checks.js';
 import { authenticateOption } from '../http/authenticate-option.js';
 import { belowPrefix, normalisePrefix } from '../http/mount-prefix.js';
 import { RequestAbort } from '../http/request-abort.js';
@@ -45,12 +46,13 @@ export type NodeHandler<Request extends IncomingMessage = IncomingMessage> = (
  * ```
  *
  * @throws TypeError when `options.authenticate` is not a function, or `options.prefix` is neither `''` nor a path
- *   from `/` without `?`, `#` or spaces.
+ *   from `/` without `?`, `#` or spaces, or when `options` has a name it does not read (a typo).
  */
 export function createNodeHandler<Request extends IncomingMessage = IncomingMessage>(
   byokit: Pick<Byokit, 'handle'>,
   options: NodeHandlerOptions<Request>,
 ): NodeHandler<Request> {
+  assertSettingNames('createNodeHandler', options, ['authenticate', 'prefix']);
   const prefix = normalisePrefix(options.prefix ?? '');
   const authenticate = authenticateOption<Request>(options.authenticate);
   return async (request, response) => {
