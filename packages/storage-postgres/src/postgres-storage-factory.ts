@@ -61,12 +61,14 @@ export type PostgresStorageOptions = TableOptions &
  * const storageOnItsOwnPool = postgresStorage({ connectionString: process.env.DATABASE_URL! }); // unset: a TypeError
  * ```
  *
- * @throws TypeError naming the option, never echoing its value: a `connectionString` that is missing, not a
- *   postgres URL or not one node-postgres can read; a `poolSize` or `statementTimeoutMs` that is not a whole number
- *   in range; a `schema` or `tablePrefix` that is not a lower-case SQL name (`[a-z_][a-z0-9_]*`, at most 63 and 31
- *   characters).
+ * @throws TypeError naming the option, never echoing its value: more than one of `pool`, `connectionString` and
+ *   `pglite`, or a setting not read beside it (`ssl`, `max`: node-postgres's own settings go on a pool of yours); a
+ *   `connectionString` that is missing, not a postgres URL or not one node-postgres can read; a `poolSize` or
+ *   `statementTimeoutMs` that is not a whole number in range; a `schema` or `tablePrefix` that is not a lower-case
+ *   SQL name (`[a-z_][a-z0-9_]*`, at most 63 and 31 characters).
  */
 export function postgresStorage(options: PostgresStorageOptions): PostgresStorage {
+  assertOneDatabase(options);
   const names = sqlNames(options.schema, options.tablePrefix);
   if ('pool' in options) return storageOn(poolDatabase(options.pool, false), names);
   if ('pglite' in options) return storageOn(pgliteDatabase(options.pglite, false), names);
@@ -125,11 +127,14 @@ export interface EmbeddedStorageOptions extends TableOptions {
  * data in a folder. Only one process may open a folder at a time, which a lock file (`<dataDir>.lock`)
  * enforces, since PGlite itself does not. Migrated before it is returned unless told otherwise.
  *
- * Rejects with a TypeError for a `schema` or `tablePrefix` that is not a lower-case SQL name, an Error when
+ * Rejects with a TypeError for a setting it does not read (`dataDirectory`), a `schema` or `tablePrefix` that is not
+ * a lower-case SQL name, an Error when
  * another running process has `dataDir` open, and the migration's error (the database closed again) when
  * migrating fails, and Node's `ERR_MODULE_NOT_FOUND` when `@electric-sql/pglite` is not installed.
  */
 export async function embeddedPostgresStorage(options: EmbeddedStorageOptions = {}): Promise<PostgresStorage> {
+  // A misspelt `dataDir` (`dataDirectory`) kept every key in memory only, to be lost at the next restart.
+  assertSettingNames('embeddedPostgresStorage', options, ['dataDir', 'migrate', ...TABLE_SETTINGS]);
   const names = sqlNames(options.schema, options.tablePrefix);
   const { PGlite } = await import('@electric-sql/pglite');
   let unlock = async () => {};
@@ -147,6 +152,41 @@ export async function embeddedPostgresStorage(options: EmbeddedStorageOptions = 
     await unlock();
     throw error;
   }
+}
+
+const TABLE_SETTINGS = ['schema', 'tablePrefix'];
+
+/** The settings each way of reaching the database takes, and what to do with one it does not. */
+const DATABASE_SETTINGS = {
+  pool: { names: ['pool', ...TABLE_SETTINGS], advice: ' (set max on your pool)' },
+  connectionString: {
+    names: ['connectionString', 'poolSize', 'statementTimeoutMs', ...TABLE_SETTINGS],
+    advice:
+      ' (other node-postgres settings, ssl among them, go on a pool of your own: postgresStorage({ pool: new pg.Pool({ connectionString, ssl }) }); or put sslmode in the connection string)',
+  },
+  pglite: { names: ['pglite', ...TABLE_SETTINGS], advice: '' },
+} as const;
+
+/**
+ * One way to the database, with only the settings byokit reads for it: a second way was ignored (a pool beside a
+ * connection string), and so was a setting byokit does not read (`ssl` left the connection without TLS, `max` the
+ * pool at 10).
+ */
+function assertOneDatabase(options: PostgresStorageOptions): void {
+  const ways = (['pool', 'connectionString', 'pglite'] as const).filter((way) => way in options);
+  if (ways.length > 1) throw new TypeError(`postgresStorage takes one of pool, connectionString and pglite, got ${ways.join(' and ')}`);
+  const way = ways[0] ?? 'connectionString';
+  const { names, advice } = DATABASE_SETTINGS[way];
+  assertSettingNames(`postgresStorage({ ${way} })`, options, names, advice);
+}
+
+/** Every name in `settings` is one byokit reads; another is refused, naming it (and the right case, when only that differs). */
+function assertSettingNames(option: string, settings: object, names: readonly string[], advice = ''): void {
+  const unknown = Object.keys(settings).find((name) => !names.includes(name));
+  if (unknown === undefined) return;
+  const meant = names.find((name) => name.toLowerCase() === unknown.toLowerCase());
+  const hint = meant === undefined ? '' : ` (did you mean ${meant}?)`;
+  throw new TypeError(`${option} has no setting ${unknown}${hint}: it takes ${names.join(', ')}${advice}`);
 }
 
 /**
