@@ -411,6 +411,8 @@ export function storageOn(database: Database, names: SqlNames): PostgresStorage 
   const holds = names.table('budget_reservations');
   const monthlySpend = names.table('monthly_spend');
   const holdBudget = names.table('hold_budget');
+  /** The advisory locks of this schema's key writes, one per owner (two int4 keys: apart from migrate's one bigint). */
+  const keyWriteLock = `byokit:keys:${names.key}`;
   let closing: Promise<void> | undefined;
 
   /**
@@ -491,6 +493,10 @@ export function storageOn(database: Database, names: SqlNames): PostgresStorage 
       guarded(() =>
         database.transaction(async (unprepared) => {
           const transaction = prepared(unprepared);
+          // One owner's writes one at a time (a user's two PATCHes at once, two admins' of the system keys): a removal
+          // of a key that is not there locks no row, so without this, two writes that each set one provider and
+          // removed the other's found nothing to remove, and both keys stayed, a mix that neither write asked for.
+          await transaction.query(`SELECT pg_advisory_xact_lock(hashtext($1), hashtext($2))`, [keyWriteLock, `${owner.type}:${owner.id}`]);
           const written: AuditRecord[] = [];
           for (const change of changes) {
             let hint: string;
