@@ -411,6 +411,8 @@ export function storageOn(database: Database, names: SqlNames): PostgresStorage 
   const holds = names.table('budget_reservations');
   const monthlySpend = names.table('monthly_spend');
   const holdBudget = names.table('hold_budget');
+  /** The advisory locks of this schema's model changes, one per model id. */
+  const modelWriteLock = `byokit:models:${names.key}`;
   /** The advisory locks of this schema's key writes, one per owner (two int4 keys: apart from migrate's one bigint). */
   const keyWriteLock = `byokit:keys:${names.key}`;
   let closing: Promise<void> | undefined;
@@ -440,6 +442,40 @@ export function storageOn(database: Database, names: SqlNames): PostgresStorage 
       DELETE FROM ${holds} WHERE id IN (SELECT id FROM ${holds} WHERE id = ANY($21::uuid[]) ORDER BY id FOR UPDATE)
     )
     SELECT 1`;
+  /** Adds or replaces an admin's model by id; `conflict` for a provider and name another model has. */
+  const upsertModel = async (executor: SqlExecutor, model: CatalogModel, at: Date) => {
+    const pricing = model.pricing;
+    await executor
+      .query(
+        `INSERT INTO ${models} (${MODEL_COLUMNS}, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $13, $12, $12)
+       ON CONFLICT (id) DO UPDATE SET provider = EXCLUDED.provider, model = EXCLUDED.model, display_name = EXCLUDED.display_name,
+         is_active = EXCLUDED.is_active, context_window = EXCLUDED.context_window, max_output_tokens = EXCLUDED.max_output_tokens,
+         input_per_mtok_usd = EXCLUDED.input_per_mtok_usd, output_per_mtok_usd = EXCLUDED.output_per_mtok_usd,
+         cached_input_per_mtok_usd = EXCLUDED.cached_input_per_mtok_usd, cache_write_per_mtok_usd = EXCLUDED.cache_write_per_mtok_usd,
+         ignored_parameters = EXCLUDED.ignored_parameters, updated_at = EXCLUDED.updated_at`,
+        [
+          model.id,
+          model.provider,
+          model.model,
+          model.displayName,
+          model.isActive,
+          model.contextWindow,
+          model.maxOutputTokens,
+          pricing?.inputPerMTokUsd ?? null,
+          pricing?.outputPerMTokUsd ?? null,
+          pricing?.cachedInputPerMTokUsd ?? null,
+          pricing?.cacheWritePerMTokUsd ?? null,
+          at,
+          [...(model.ignoredParameters ?? [])],
+        ],
+      )
+      .catch((error: unknown) => {
+        // The id is handled above; what is left unique is (provider, model): another admin's add of it won the race.
+        if (isUniqueViolation(error)) throw new ByokitError('conflict', `A model ${model.provider}/${model.model} exists already.`);
+        throw error;
+      });
+  };
+
   const settleParams = (records: readonly UsageRecord[], endedHolds: readonly string[]) => {
     const column = <T>(value: (record: UsageRecord) => T) => records.map(value);
     return [
@@ -598,39 +634,25 @@ export function storageOn(database: Database, names: SqlNames): PostgresStorage 
         ).map(modelFromRow),
       ),
 
-    saveModel: (model, at) =>
-      guarded(async () => {
-        const pricing = model.pricing;
-        await statements
-          .query(
-            `INSERT INTO ${models} (${MODEL_COLUMNS}, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $13, $12, $12)
-           ON CONFLICT (id) DO UPDATE SET provider = EXCLUDED.provider, model = EXCLUDED.model, display_name = EXCLUDED.display_name,
-             is_active = EXCLUDED.is_active, context_window = EXCLUDED.context_window, max_output_tokens = EXCLUDED.max_output_tokens,
-             input_per_mtok_usd = EXCLUDED.input_per_mtok_usd, output_per_mtok_usd = EXCLUDED.output_per_mtok_usd,
-             cached_input_per_mtok_usd = EXCLUDED.cached_input_per_mtok_usd, cache_write_per_mtok_usd = EXCLUDED.cache_write_per_mtok_usd,
-             ignored_parameters = EXCLUDED.ignored_parameters, updated_at = EXCLUDED.updated_at`,
-            [
-              model.id,
-              model.provider,
-              model.model,
-              model.displayName,
-              model.isActive,
-              model.contextWindow,
-              model.maxOutputTokens,
-              pricing?.inputPerMTokUsd ?? null,
-              pricing?.outputPerMTokUsd ?? null,
-              pricing?.cachedInputPerMTokUsd ?? null,
-              pricing?.cacheWritePerMTokUsd ?? null,
-              at,
-              [...(model.ignoredParameters ?? [])],
-            ],
-          )
-          .catch((error: unknown) => {
-            // The id is handled above; what is left unique is (provider, model): another admin's add of it won the race.
-            if (isUniqueViolation(error)) throw new ByokitError('conflict', `A model ${model.provider}/${model.model} exists already.`);
-            throw error;
-          });
-      }),
+    saveModel: (model, at) => guarded(() => upsertModel(statements, model, at)),
+
+    updateModel: (id, change, at) =>
+      guarded(() =>
+        database.transaction(async (unprepared) => {
+          const transaction = prepared(unprepared);
+          // One change of a model at a time, from any node: a row lock would not do, as a built-in model not changed yet
+          // has no row. Without it, two nodes both read the model, and the later save undid the earlier's change.
+          await transaction.query(`SELECT pg_advisory_xact_lock(hashtext($1), hashtext($2))`, [modelWriteLock, id]);
+          // An id that is no uuid was never stored (the column is uuid: compared, it would fail the statement).
+          const rows = UUID.test(id)
+            ? await transaction.query<ModelRow>(`SELECT ${MODEL_SELECT_COLUMNS} FROM ${models} WHERE id = $1`, [id])
+            : [];
+          const next = change(rows[0] ? modelFromRow(rows[0]) : null);
+          if (next === undefined) return undefined;
+          await upsertModel(transaction, next, at);
+          return next;
+        }),
+      ),
 
     recordUsage: (records, endedHolds = []) =>
       guarded(async () => {

@@ -56,8 +56,10 @@ export class ModelDirectory {
    * Changes one model, starting from what storage holds now rather than from this node's catalog, which may be
    * up to `ttlMs` old: built from that, a change would put back what another node changed meanwhile (re-pricing
    * a model another node had just deactivated activated it again), and a model another node had just added
-   * was not found. This node's updates run one at a time, so two at once both apply; across nodes, only
-   * changes within one read and one write of each other can still overlap (storage has no partial update).
+   * was not found. This node's updates run one at a time, so two at once both apply; across nodes too, through
+   * `Storage.updateModel` (memory and PostgreSQL have it), which applies each change to the model as the last one
+   * left it. A storage without it is read and then saved: two changes on two nodes within one read and one write
+   * of each other can still overlap there.
    *
    * @param id - The model's id.
    * @param change - The model as it should be, from the model as it is; what it throws is thrown, nothing saved.
@@ -65,8 +67,25 @@ export class ModelDirectory {
    */
   update(id: string, change: (current: CatalogModel) => CatalogModel): Promise<CatalogModel | undefined> {
     const run = this.#updates.then(async () => {
-      const current = (await catalogFrom(this.storage)).get(id);
-      return current && this.save(change(current));
+      const storage = this.storage;
+      if (typeof storage.updateModel !== 'function') {
+        const current = (await catalogFrom(storage)).get(id);
+        return current && this.save(change(current));
+      }
+      // Read and saved in one step of storage's, one change of this model at a time across nodes: read first and saved
+      // after, a change on another node in between was undone (a deactivation lost to a re-pricing saved after it).
+      const saved = await storage.updateModel(
+        id.toLowerCase(),
+        (stored) => {
+          const current = ModelCatalog.create(stored === null ? [] : [stored]).get(id);
+          return current && change(current);
+        },
+        new Date(this.now()),
+      );
+      if (saved === undefined) return undefined;
+      this.#saves++;
+      this.#catalog = this.#catalog.withOverride(saved);
+      return saved;
     });
     this.#updates = run.catch(() => undefined);
     return run;

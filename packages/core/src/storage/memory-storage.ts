@@ -152,6 +152,14 @@ export function memoryStorage(): Storage {
     return { spent, held };
   };
 
+  const saveModel = (model: CatalogModel) => {
+    const clash = [...models.values()].find(
+      (other) => other.id !== model.id && other.provider === model.provider && other.model === model.model,
+    );
+    if (clash) throw new ByokitError('conflict', `A model ${model.provider}/${model.model} exists already.`);
+    models.set(model.id, structuredClone(model));
+  };
+
   const storage: Storage = {
     async getKey(owner, provider) {
       const key = keys.get(ownerKey(owner))?.get(provider);
@@ -245,11 +253,16 @@ export function memoryStorage(): Storage {
     },
 
     async saveModel(model: CatalogModel) {
-      const clash = [...models.values()].find(
-        (other) => other.id !== model.id && other.provider === model.provider && other.model === model.model,
-      );
-      if (clash) throw new ByokitError('conflict', `A model ${model.provider}/${model.model} exists already.`);
-      models.set(model.id, structuredClone(model));
+      saveModel(model);
+    },
+
+    async updateModel(id: string, change: (stored: CatalogModel | null) => CatalogModel | undefined) {
+      // No await from the read to the write: each change is applied to the model as the last one left it.
+      const stored = models.get(id);
+      const next = change(stored === undefined ? null : structuredClone(stored));
+      if (next === undefined) return undefined;
+      saveModel(next);
+      return structuredClone(next);
     },
 
     async recordUsage(records: readonly UsageRecord[], endedHolds: readonly string[] = []) {

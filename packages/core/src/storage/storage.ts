@@ -167,6 +167,17 @@ export interface Storage {
    */
   saveModel(model: CatalogModel, at: Date): Promise<void>;
   /**
+   * Changes one model as storage holds it now, one change of that id at a time from any node (an admin's `PATCH`):
+   * `change` gets the admin's model of this id, or null when none is stored (a built-in model not changed yet), and
+   * returns the model to save, with this id, or undefined to save nothing; what it throws is thrown, nothing saved.
+   * Resolves with the model saved, or undefined. Refuses, as {@link Storage.saveModel} does, a provider and name
+   * another model has. Optional in the type, so that a storage written before it still compiles and runs; without it,
+   * byokit reads the models and then saves one, and two changes of one model on two nodes at once may each be
+   * applied to the model as it was before the other, the later undoing the earlier (a deactivation lost to a
+   * re-pricing saved just after it).
+   */
+  updateModel?(id: string, change: (stored: CatalogModel | null) => CatalogModel | undefined, at: Date): Promise<CatalogModel | undefined>;
+  /**
    * Appends usage records (calls that reached a provider), in order, and ends the budget holds of those calls
    * (`endedHolds`), all in one step: a reader sees a record and the end of its hold together, so spending is
    * never counted twice or lost. All or nothing: rejects, writing nothing, when a record's id is taken already.

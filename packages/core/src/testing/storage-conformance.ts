@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createByokit, type Byokit } from '../byokit.js';
+import { ByokitError } from '../errors.js';
 import { Keyring } from '../crypto/keyring.js';
 import { fakeProviderKey } from '../keys/fake-keys.js';
 import { PROVIDERS } from '../keys/providers.js';
@@ -410,6 +411,56 @@ export function describeStorageConformance(name: string, options: StorageConform
       // A ByokitError `conflict` (409): two admins adding the same model at once both pass the route's check.
       await expect(storage.saveModel({ ...model, id: crypto.randomUUID() }, later)).rejects.toMatchObject({ code: 'conflict' });
       expect((await storage.listModels()).filter((saved) => saved.model === name)).toHaveLength(1);
+    });
+
+    it("changes a model as stored: null for an id not stored, each change from the last one's model, nothing saved when it says so", async () => {
+      expect(typeof storage.updateModel, 'updateModel: without it, two admins changing one model on two nodes at once may undo one').toBe(
+        'function',
+      );
+      const update = storage.updateModel!.bind(storage);
+      const id = crypto.randomUUID();
+      const name = `conformance-update-${++ownerCounter}`;
+      const model: CatalogModel = {
+        id,
+        provider: 'anthropic',
+        model: name,
+        displayName: 'Conformance update',
+        isActive: true,
+        contextWindow: 200_000,
+        maxOutputTokens: 8_192,
+        pricing: { inputPerMTokUsd: '3', outputPerMTokUsd: '15' },
+      };
+      const seen: Array<CatalogModel | null> = [];
+      // Not stored yet (a built-in model, to storage): the change is given null, and what it returns is saved.
+      expect(await update(id, (stored) => (seen.push(stored), model), at)).toEqual(model);
+      // Two at once: each is given the model as the other left it, and both apply.
+      const [deactivated, repriced] = await Promise.all([
+        update(id, (stored) => (seen.push(stored), { ...stored!, isActive: false }), later),
+        update(id, (stored) => (seen.push(stored), { ...stored!, pricing: { inputPerMTokUsd: '2.5', outputPerMTokUsd: '12.5' } }), later),
+      ]);
+      expect(seen[0]).toBeNull();
+      expect([deactivated?.isActive, repriced?.id]).toEqual([false, id]);
+      const stored = (await storage.listModels()).filter((saved) => saved.id === id);
+      expect(stored.map((saved) => [saved.isActive, saved.pricing])).toEqual([
+        [false, { inputPerMTokUsd: '2.5', outputPerMTokUsd: '12.5' }],
+      ]);
+      // Nothing saved when the change says so, or throws (what it throws is thrown).
+      expect(await update(id, () => undefined, later)).toBeUndefined();
+      await expect(
+        update(
+          id,
+          () => {
+            throw new ByokitError('validation_failed', 'refused');
+          },
+          later,
+        ),
+      ).rejects.toMatchObject({ code: 'validation_failed' });
+      expect((await storage.listModels()).filter((saved) => saved.id === id)).toEqual(stored);
+      // A provider and name another model has: `conflict`, as for saveModel, and nothing changed.
+      const other = { ...model, id: crypto.randomUUID(), model: `${name}-other` };
+      await storage.saveModel(other, later);
+      await expect(update(other.id, (current) => ({ ...current!, model: name }), later)).rejects.toMatchObject({ code: 'conflict' });
+      expect((await storage.listModels()).filter((saved) => saved.id === other.id)).toEqual([other]);
     });
 
     it('shows a model after a reload as the answer to saving it did: prices in their shortest spelling, text as written', async () => {
