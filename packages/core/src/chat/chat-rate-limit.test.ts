@@ -175,7 +175,7 @@ describe('per-user rate limits', () => {
     expect(message).toBe('rate limiter failed: the call was let through');
     expect(context).toEqual({
       requestId: answered!.headers['x-request-id'],
-      error: 'Error: connection lost while counting ratelimit:[user]',
+      err: expect.objectContaining({ name: 'Error', message: 'connection lost while counting ratelimit:[user]' }),
     });
     expect(JSON.stringify(logger.error.mock.calls)).not.toContain(alice.userId);
   });
@@ -198,7 +198,10 @@ describe('per-user rate limits', () => {
     expect(logger.error.mock.calls[0]).toEqual([
       {
         requestId: answered!.headers['x-request-id'],
-        error: 'TypeError: the rate limiter answered no decision: neither { allowed: true } nor { allowed: false, retryAfterMs }',
+        err: expect.objectContaining({
+          name: 'TypeError',
+          message: 'the rate limiter answered no decision: neither { allowed: true } nor { allowed: false, retryAfterMs }',
+        }),
       },
       'rate limiter failed: the call was let through',
     ]);
@@ -218,7 +221,7 @@ describe('per-user rate limits', () => {
     expect(logger.error).toHaveBeenCalledTimes(1);
     expect(logger.error.mock.calls[0]![0]).toEqual({
       requestId: answered!.headers['x-request-id'],
-      error: `Error: the rate limiter did not answer within ${RATE_LIMITER_TIMEOUT_MS} ms`,
+      err: expect.objectContaining({ message: `the rate limiter did not answer within ${RATE_LIMITER_TIMEOUT_MS} ms` }),
     });
   });
 });

@@ -1,7 +1,6 @@
 import { isByokitError, type ErrorCode, type ValidationIssue } from '../errors.js';
 import type { Provider } from '../keys/providers.js';
-import { scrubSecrets } from '../keys/scrub-secrets.js';
-import type { Logger } from '../logging/logger.js';
+import { loggableError, type Logger } from '../logging/logger.js';
 import type { KeySource } from '../resolve/key-resolver.js';
 import type { ByokitResponse } from './types.js';
 
@@ -79,22 +78,15 @@ export function errorResponse(
     // A stored key that does not open is its owner's to enter again, and also the operator's to hear of: the
     // cause names the row and the master key id (a keyring that changed under an id fails every key sealed by it).
     if (error.status >= 500 || error.code === 'key_unreadable')
-      logger.error({ requestId, code: error.code, cause: describe(error.cause) }, error.message);
+      logger.error({ requestId, code: error.code, err: loggableError(error) }, error.message);
     return { status: error.status, headers, body: JSON.stringify(body) };
   }
-  logger.error({ requestId, ...(isByokitError(error) && { code: error.code }), error: describe(error) }, 'request failed');
+  logger.error({ requestId, ...(isByokitError(error) && { code: error.code }), err: loggableError(error) }, 'request failed');
   const body = format(
     { status: 500, code: 'internal_error', message: 'Internal error. Quote the request id if you report it.' },
     requestId,
   );
   return { status: 500, headers: baseHeaders(requestId), body: JSON.stringify(body) };
-}
-
-/** An error as loggable text, scrubbed of anything that looks like a key (errors from below may echo one). */
-function describe(error: unknown): string | undefined {
-  if (error === undefined) return undefined;
-  const text = error instanceof Error ? `${error.name}: ${error.message}\n${error.stack ?? ''}` : String(error);
-  return scrubSecrets(text);
 }
 
 /** A JSON error response for a code and message, outside the normal throw path. */

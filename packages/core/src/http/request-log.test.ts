@@ -102,10 +102,38 @@ describe('a failed request in the log', () => {
     };
     const answer = await byokit.handle(request);
     expect(answer!.status).toBe(500);
-    expect(logger.lines.filter((line) => line.level === 'error')).toMatchObject([
-      { requestId: 'failing', error: expect.stringContaining('jwt malformed') },
-    ]);
+    expect(logger.lines.filter((line) => line.level === 'error')).toMatchObject([{ requestId: 'failing', message: 'request failed' }]);
+    expect(JSON.stringify(logger.lines)).toContain('jwt malformed');
     expect(leaksOf(key, answer, logger)).toEqual([]);
+  });
+
+  // What an operator acts on is often the cause: the store behind the session, refusing connections.
+  it("keeps the host's error under err, as pino writes it: its stack, its own code and its causes", async () => {
+    const logger = levelLogger();
+    const { byokit } = await testByokit({ logger });
+    const refused = Object.assign(new Error('connect ECONNREFUSED 10.0.0.5:6379'), { code: 'ECONNREFUSED', port: 6379 });
+    const request: ByokitRequest = {
+      ...failingRequest(false),
+      authenticate: () => {
+        throw new Error('session lookup failed', { cause: refused });
+      },
+    };
+    expect((await byokit.handle(request))!.status).toBe(500);
+    const [line] = logger.lines.filter((each) => each.level === 'error');
+    expect(line).toMatchObject({ requestId: 'failing', message: 'request failed', err: expect.any(Error) });
+    const err = line!.err as Error;
+    expect(err.message).toBe('session lookup failed');
+    expect(err.stack).toContain('request-log.test.ts');
+    expect(err.cause).toMatchObject({ message: 'connect ECONNREFUSED 10.0.0.5:6379', code: 'ECONNREFUSED', port: 6379 });
+    // A logger that writes its fields with JSON.stringify (not pino's serialiser) writes the same, not `{}`.
+    expect(JSON.parse(JSON.stringify(line))).toMatchObject({
+      err: {
+        type: 'Error',
+        message: 'session lookup failed',
+        stack: expect.stringContaining('session lookup failed'),
+        cause: { message: 'connect ECONNREFUSED 10.0.0.5:6379', code: 'ECONNREFUSED', port: 6379 },
+      },
+    });
   });
 
   it('is a debug line marked clientGone once the client went away: any client could multiply error lines by leaving', async () => {

@@ -654,10 +654,10 @@ describe('route fuzzing: seeded hostile requests on every route', () => {
           if (RAW_CONTROL.test(logged.message))
             problems.push(`log message holds a raw control character: ${JSON.stringify(logged.message).slice(0, 200)}`);
           for (const [field, value] of Object.entries(logged.object)) {
-            if (typeof value === 'string' && field !== 'error' && field !== 'cause' && RAW_CONTROL.test(value))
+            if (typeof value === 'string' && RAW_CONTROL.test(value))
               problems.push(`log field ${field} holds a raw control character: ${JSON.stringify(value).slice(0, 200)}`);
-            if (typeof value === 'string' && (field === 'error' || field === 'cause') && value.includes(LOG_MARK))
-              problems.push(`log field ${field} holds a client's text`);
+            // An error's stack spans lines (pino writes it JSON-escaped), but never holds a client's text.
+            if (field === 'err' && JSON.stringify(value).includes(LOG_MARK)) problems.push(`log field ${field} holds a client's text`);
           }
         }
         if (problems.length) failures.push(`${name}: ${response.status} ${problems.join('; ')} — ${response.text.slice(0, 300)}`);

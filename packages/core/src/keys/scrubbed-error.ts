@@ -13,13 +13,20 @@ const MAX_DEPTH = 5;
  * `message`, `stack`, `cause` and each own enumerable property). undici's `MockAgent`, for one, quotes the
  * request's headers, key and all, in its message.
  */
-export function scrubbedError(error: unknown, secret: string, depth = 0): unknown {
-  const scrub = (text: unknown) => scrubKnownSecret(scrubSecrets(String(text)), secret);
+export function scrubbedError(error: unknown, secret: string): unknown {
+  return copiedError(error, (text) => scrubKnownSecret(scrubSecrets(text), secret));
+}
+
+/**
+ * An error copied as {@link scrubbedError} copies it, each text passed through `scrub`: its name, message, stack and
+ * own text fields, its causes' and an `AggregateError`'s errors'.
+ */
+export function copiedError(error: unknown, scrub: (text: string) => string, depth = 0): unknown {
   if (error === undefined || error === null || typeof error === 'number' || typeof error === 'boolean') return error;
   if (!(error instanceof Error)) return typeof error === 'string' ? scrub(error) : new Error(`not an Error: ${typeof error}`);
-  const cause = error.cause === undefined || depth >= MAX_DEPTH ? undefined : scrubbedError(error.cause, secret, depth + 1);
-  const copy = new Error(scrub(error.message), cause === undefined ? undefined : { cause });
-  copy.name = scrub(error.name);
+  const cause = error.cause === undefined || depth >= MAX_DEPTH ? undefined : copiedError(error.cause, scrub, depth + 1);
+  const copy = new Error(scrub(String(error.message)), cause === undefined ? undefined : { cause });
+  copy.name = scrub(String(error.name));
   copy.stack = typeof error.stack === 'string' ? scrub(error.stack) : undefined;
   for (const [field, value] of Object.entries(error)) {
     if (field === 'name' || field === 'message' || field === 'stack' || field === 'cause' || field === 'errors') continue;
@@ -28,7 +35,7 @@ export function scrubbedError(error: unknown, secret: string, depth = 0): unknow
   }
   const errors = (error as { errors?: unknown }).errors;
   if (Array.isArray(errors) && depth < MAX_DEPTH) {
-    const inner = errors.map((each) => scrubbedError(each, secret, depth + 1));
+    const inner = errors.map((each) => copiedError(each, scrub, depth + 1));
     Object.defineProperty(copy, 'errors', { value: inner, writable: true, configurable: true });
   }
   return copy;

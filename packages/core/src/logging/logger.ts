@@ -1,9 +1,13 @@
+import { copiedError } from '../keys/scrubbed-error.js';
+import { scrubSecrets } from '../keys/scrub-secrets.js';
+
 /** A log method with pino's signature: a merge object, then a message. */
 export type LogMethod = (object: Record<string, unknown>, message: string) => void;
 
 /**
  * The logger byokit writes to, with pino's interface (a pino logger fits as is). byokit logs no key and
- * no piece of one, at any level.
+ * no piece of one, at any level. A line about a request carries its `requestId` (the answer's `x-request-id`); an
+ * error it logs is under `err`, pino's convention (see {@link loggableError}).
  */
 export interface Logger {
   /** Each request answered (its status and `durationMs`), and what failed because a client went away. */
@@ -58,4 +62,37 @@ export function loggableText(text: string): string {
     UNPRINTABLE,
     (character) => SHORT_ESCAPES[character] ?? `\\u${character.charCodeAt(0).toString(16).padStart(4, '0')}`,
   );
+}
+
+/**
+ * An error as a log line carries it: under `err`, pino's convention, whose serialiser writes its type, its message
+ * and stack with every cause's, and its own fields (`code`, `errno`, `port`…). A copy ({@link copiedError}) whose
+ * texts are scrubbed of anything that looks like a key, and by `clean` when given (the rate limiter's user id): the
+ * error may come from the host or from below byokit and quote what it was given. A logger that writes its fields
+ * with `JSON.stringify` rather than pino's serialiser gets the same (`{ type, message, stack, …fields, cause }`)
+ * through the copy's `toJSON`, where an Error would be written `{}`.
+ */
+export function loggableError(error: unknown, clean: (text: string) => string = (text) => text): unknown {
+  return withJson(copiedError(error, (text) => scrubSecrets(clean(text))));
+}
+
+function withJson(error: unknown): unknown {
+  if (!(error instanceof Error)) return error;
+  withJson(error.cause);
+  const errors = (error as { errors?: unknown }).errors;
+  if (Array.isArray(errors)) for (const each of errors) withJson(each);
+  Object.defineProperty(error, 'toJSON', { value: errorJson, writable: true, configurable: true });
+  return error;
+}
+
+function errorJson(this: Error): Record<string, unknown> {
+  const errors = (this as { errors?: unknown }).errors;
+  return {
+    type: this.name,
+    message: this.message,
+    stack: this.stack,
+    ...Object.fromEntries(Object.entries(this)),
+    ...(this.cause !== undefined && { cause: this.cause }),
+    ...(Array.isArray(errors) && { aggregateErrors: errors }),
+  };
 }

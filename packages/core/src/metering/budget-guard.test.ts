@@ -131,8 +131,8 @@ describe("a running call's hold, on a host's storage whose renewHold is not a we
     stop();
     expect(tries).toBe(2);
     expect(errors).toEqual([
-      { requestId: 'request-1', message: 'budget hold not renewed' },
-      { requestId: 'request-1', message: 'budget hold not renewed' },
+      { requestId: 'request-1', err: expect.objectContaining({ message: 'connection closed' }), message: 'budget hold not renewed' },
+      { requestId: 'request-1', err: expect.objectContaining({ message: 'connection closed' }), message: 'budget hold not renewed' },
     ]);
   });
 

@@ -1,6 +1,6 @@
 import type { CatalogModel } from '../catalog/model.js';
 import { ByokitError, isByokitError } from '../errors.js';
-import type { Logger } from '../logging/logger.js';
+import { loggableError, type Logger } from '../logging/logger.js';
 import type { ProviderChatRequest, TokenUsage } from '../providers/provider-types.js';
 import type { KeySource } from '../resolve/key-resolver.js';
 import type { Storage } from '../storage/storage.js';
@@ -58,7 +58,10 @@ export class BudgetGuard {
           if (!Number.isNaN(expiresAt.getTime())) return storage.renewHold!(holdId, expiresAt);
         })
         .catch((error: unknown) => {
-          this.logger.error({ requestId, ...(isByokitError(error) && { code: error.code }) }, 'budget hold not renewed');
+          this.logger.error(
+            { requestId, ...(isByokitError(error) && { code: error.code }), err: loggableError(error) },
+            'budget hold not renewed',
+          );
         });
     }, HOLD_RENEW_MS);
     // A call still running does not keep the process alive for its hold.

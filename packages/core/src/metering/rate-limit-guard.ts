@@ -1,6 +1,5 @@
 import { ByokitError } from '../errors.js';
-import { scrubSecrets } from '../keys/scrub-secrets.js';
-import type { Logger } from '../logging/logger.js';
+import { loggableError, type Logger } from '../logging/logger.js';
 import type { RateDecision, RateLimiter } from './rate-limiter.js';
 
 /**
@@ -32,7 +31,8 @@ export class RateLimitGuard {
       decision = decided(await withinTimeout(this.limiter.take(userId), RATE_LIMITER_TIMEOUT_MS));
     } catch (error) {
       // No user id in the log line: the request id finds the call, and the error text is cleaned of it.
-      this.logger.error({ requestId, error: describe(error, userId) }, 'rate limiter failed: the call was let through');
+      const withoutUser = (text: string) => (userId === '' ? text : text.replaceAll(userId, '[user]'));
+      this.logger.error({ requestId, err: loggableError(error, withoutUser) }, 'rate limiter failed: the call was let through');
       return;
     }
     if (decision.allowed) return;
@@ -75,9 +75,4 @@ function retryAfterSeconds(milliseconds: unknown): number {
       : Number.NaN;
   const seconds = Math.ceil(wait / 1000);
   return Number.isFinite(seconds) && seconds >= 1 ? Math.min(seconds, MAX_RETRY_AFTER_SECONDS) : 1;
-}
-
-function describe(error: unknown, userId: string): string {
-  const text = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-  return scrubSecrets(userId === '' ? text : text.replaceAll(userId, '[user]'));
 }

@@ -148,6 +148,39 @@ describe('UsageMeter', () => {
     ]);
   });
 
+  // The line says why, as an operator needs to act: the host's billing listener, or the storage, and its own words.
+  it("logs why the host's onUsage failed and why the storage refused a record, under err, with the request id", async () => {
+    const logger = recordingLogger();
+    const billingDown = new Error('billing API answered 503');
+    const storage: Storage = {
+      ...memoryStorage(),
+      recordUsage: async () => {
+        throw Object.assign(new Error('value too long for type character varying(64)'), { code: '22001' });
+      },
+    };
+    const meter = new UsageMeter(storage, logger, now, () => {
+      throw billingDown;
+    });
+    const taken = call('ada');
+    meter.record(taken, 'ok', {});
+    await meter.flush();
+    expect(logger.errors).toHaveLength(2);
+    expect(logger.errors).toContainEqual({
+      context: expect.objectContaining({
+        requestId: taken.requestId,
+        err: expect.objectContaining({ message: 'value too long for type character varying(64)', code: '22001' }),
+      }),
+      message: 'usage record not saved',
+    });
+    expect(logger.errors).toContainEqual({
+      context: expect.objectContaining({
+        requestId: taken.requestId,
+        err: expect.objectContaining({ message: 'billing API answered 503' }),
+      }),
+      message: 'onUsage failed',
+    });
+  });
+
   it('logs a call whose record cannot be made, records the others, and throws nothing outside the request', async () => {
     const storage = memoryStorage();
     const logger = recordingLogger();
@@ -161,7 +194,13 @@ describe('UsageMeter', () => {
 
     expect((await storage.listUsage({ userId: 'ada', limit: 10 })).records).toHaveLength(2);
     expect(logger.errors).toEqual([
-      { context: expect.objectContaining({ requestId: broken.requestId }), message: 'usage record not made' },
+      {
+        context: expect.objectContaining({
+          requestId: broken.requestId,
+          err: expect.objectContaining({ name: 'TypeError', message: expect.stringContaining('usage.inputTokens') }),
+        }),
+        message: 'usage record not made',
+      },
     ]);
   });
 

@@ -1,6 +1,6 @@
 import type { CatalogModel } from '../catalog/model.js';
 import { isByokitError } from '../errors.js';
-import type { Logger } from '../logging/logger.js';
+import { loggableError, type Logger } from '../logging/logger.js';
 import type { TokenUsage } from '../providers/provider-types.js';
 import type { KeySource } from '../resolve/key-resolver.js';
 import type { Storage } from '../storage/storage.js';
@@ -125,7 +125,7 @@ export class UsageMeter {
         // A count the cost cannot take is a provider client's bug. This runs outside any request: a throw here
         // would be uncaught and stop the host's process, so the call is logged, and the others still recorded.
         // Its budget hold, if any, stays until it expires: the spend is over-counted meanwhile, never under.
-        this.logger.error({ requestId: call.requestId, error: String(error) }, 'usage record not made');
+        this.logger.error({ requestId: call.requestId, err: loggableError(error) }, 'usage record not made');
         continue;
       }
       // An answer given in full whose usage never came (a stream cut after its finish, before OpenAI's usage chunk;
@@ -195,7 +195,7 @@ export class UsageMeter {
   }
 
   #logFailure(error: unknown, message: string, context: { requestId: string; usageId: string }): void {
-    this.logger.error({ ...context, ...(isByokitError(error) && { code: error.code }) }, message);
+    this.logger.error({ ...context, ...(isByokitError(error) && { code: error.code }), err: loggableError(error) }, message);
   }
 }
 

@@ -257,7 +257,11 @@ describe('key resolution: failures are loud', () => {
     });
     // The operator hears of it, with what to look for: the row and the master key id.
     expect(errors).toMatchObject([
-      { code: 'key_unreadable', requestId: response!.json.error.request_id, cause: expect.stringContaining("master key id 'k1'") },
+      {
+        code: 'key_unreadable',
+        requestId: response!.json.error.request_id,
+        err: expect.objectContaining({ cause: expect.objectContaining({ message: expect.stringContaining("master key id 'k1'") }) }),
+      },
     ]);
     expect(
       findKeyLeaks(
