@@ -1,6 +1,6 @@
 import { isByokitError, type ErrorCode, type ValidationIssue } from '../errors.js';
 import type { Provider } from '../keys/providers.js';
-import { loggableError, type Logger } from '../logging/logger.js';
+import { loggableError, loggableText, type Logger } from '../logging/logger.js';
 import type { KeySource } from '../resolve/key-resolver.js';
 import type { ByokitResponse } from './types.js';
 
@@ -77,8 +77,21 @@ export function errorResponse(
     if (retryable === false) headers['x-should-retry'] = 'false';
     // A stored key that does not open is its owner's to enter again, and also the operator's to hear of: the
     // cause names the row and the master key id (a keyring that changed under an id fails every key sealed by it).
-    if (error.status >= 500 || error.code === 'key_unreadable')
-      logger.error({ requestId, code: error.code, err: loggableError(error) }, error.message);
+    // The provider and status as fields, to filter and alert on; the message escaped, as it may quote a provider's
+    // words, and they a client's text.
+    if (error.status >= 500 || error.code === 'key_unreadable') {
+      logger.error(
+        {
+          requestId,
+          code: error.code,
+          status: error.status,
+          ...(provider && { provider }),
+          ...(keySource && { keySource }),
+          err: loggableError(error),
+        },
+        loggableText(error.message),
+      );
+    }
     return { status: error.status, headers, body: JSON.stringify(body) };
   }
   logger.error({ requestId, ...(isByokitError(error) && { code: error.code }), err: loggableError(error) }, 'request failed');

@@ -4,7 +4,9 @@ import { RequestAbort } from './request-abort.js';
 import type { ByokitRequest } from './types.js';
 import { fakeProviderKey } from '../keys/fake-keys.js';
 import { findKeyLeaks } from '../testing/leak-check.js';
-import { alice, call, testByokit } from './test-helpers.js';
+import { alice, call, mockProvidersForFile, testByokit } from './test-helpers.js';
+
+const mock = mockProvidersForFile();
 
 /** Each piece of `key` found in the answer or in any line logged. */
 const leaksOf = (key: string, answer: unknown, logger: { lines: unknown[] }) =>
@@ -142,5 +144,40 @@ describe('a failed request in the log', () => {
     await byokit.handle(failingRequest(true));
     expect(logger.lines.filter((line) => line.level !== 'debug')).toEqual([]);
     expect(logger.lines).toContainEqual(expect.objectContaining({ requestId: 'failing', message: 'request failed', clientGone: true }));
+  });
+});
+
+describe("a provider's failure in the log", () => {
+  it('is one error line under the request id, naming the provider and the status answered, its words escaped in the message', async () => {
+    const lines: Array<{ level: string; message: string } & Record<string, unknown>> = [];
+    const at = (level: string) => (object: Record<string, unknown>, message: string) => void lines.push({ level, message, ...object });
+    const logger = { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
+    const { byokit } = await testByokit({
+      logger,
+      environment: { OPENAI_API_KEY: fakeProviderKey('openai') },
+      providers: { openai: { baseUrl: mock.baseUrls.openai, retries: 0 } },
+    });
+    const models = await call(byokit, 'GET', '/llm-models?is_active=true', { principal: alice });
+    const model = models!.json.data.find((each: { provider: string }) => each.provider === 'openai');
+    // A provider's words may quote what it was sent, and so a client's text: a forged line must stay on this one.
+    const forged = 'Overloaded\r\n{"level":50,"msg":"forged"}\u001b[2J';
+    mock.failNext('openai', { status: 503, body: { error: { message: forged, type: 'server_error', code: null } } });
+    const answer = await call(byokit, 'POST', '/llm/chat/completions', {
+      principal: alice,
+      headers: { 'x-request-id': 'provider-down' },
+      body: { model_id: model.id, messages: [{ role: 'user', content: 'Hello!' }] },
+    });
+    expect(answer!.status).toBe(502);
+    const failures = lines.filter((line) => line.level !== 'debug');
+    expect(failures).toEqual([
+      expect.objectContaining({
+        level: 'error',
+        requestId: 'provider-down',
+        code: 'provider_unavailable',
+        provider: 'openai',
+        status: 502,
+        message: 'The OpenAI API failed (HTTP 503): Overloaded\\r\\n{"level":50,"msg":"forged"}\\u001b[2J',
+      }),
+    ]);
   });
 });

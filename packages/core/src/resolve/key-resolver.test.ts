@@ -260,6 +260,8 @@ describe('key resolution: failures are loud', () => {
       {
         code: 'key_unreadable',
         requestId: response!.json.error.request_id,
+        provider: 'openai',
+        keySource: 'user',
         err: expect.objectContaining({ cause: expect.objectContaining({ message: expect.stringContaining("master key id 'k1'") }) }),
       },
     ]);
