@@ -61,7 +61,12 @@ export async function createExampleApp(config: ServerConfig, logger: Logger = pi
     },
   });
   app.server.headersTimeout = HEADERS_TIMEOUT_MS;
-  app.addHook('onRequest', async (request, reply) => void reply.header('x-request-id', request.id));
+  app.addHook('onRequest', async (request, reply) => {
+    // byokit takes a request's id from this header, and makes one of its own when it is missing or not sane: given
+    // Fastify's (the caller's when sane), Fastify's request lines, byokit's own lines and the answer share one id.
+    request.headers['x-request-id'] = request.id;
+    reply.header('x-request-id', request.id);
+  });
   app.setNotFoundHandler((request, reply) => send(reply, notFound(request.id)));
   app.setErrorHandler((error: FastifyError, request, reply) => {
     // Fastify reads a body before it finds that no route has the path; Express never reads it: 404 either way.

@@ -20,6 +20,20 @@ describe('the Fastify example as a Fastify host', () => {
       .toContain('"statusCode":200');
   });
 
+  // One id to join Fastify's request lines, byokit's own lines and the answer by, also when the caller sent none.
+  it("logs a byokit route's request under the id its answer carries, when the caller sent no x-request-id", async () => {
+    const answer = await fetch(`${server.base}/users/me/api-key-status`, { headers: { authorization: 'Bearer not-a-token' } });
+    expect(answer.status).toBe(401);
+    const id = answer.headers.get('x-request-id')!;
+    expect(((await answer.json()) as { error: { request_id: string } }).error.request_id).toBe(id);
+    await expect
+      .poll(() => server.logLines.find((line) => line.includes(`"reqId":"${id}"`) && line.includes('request completed')))
+      .toContain('"statusCode":401');
+    expect(server.logLines.find((line) => line.includes(`"requestId":"${id}"`) && line.includes('"msg":"request"'))).toContain(
+      '"status":401',
+    );
+  });
+
   it('accepts a chat body over Fastify’s 1 MiB default, up to byokit’s own 2 MiB chat limit, as Express does', async () => {
     const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
     await fetch(`${server.base}/users/me/api-key`, {
