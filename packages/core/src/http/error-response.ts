@@ -77,9 +77,12 @@ export function errorResponse(
     if (retryable === false) headers['x-should-retry'] = 'false';
     // A stored key that does not open is its owner's to enter again, and also the operator's to hear of: the
     // cause names the row and the master key id (a keyring that changed under an id fails every key sealed by it).
-    // The provider and status as fields, to filter and alert on; the message escaped, as it may quote a provider's
-    // words, and they a client's text.
-    if (error.status >= 500 || error.code === 'key_unreadable') {
+    // So is the system key refused by its provider (revoked, its account out of credit): every call on it fails until
+    // the host puts it right, and only the host can. A user's own key refused is that user's to hear of, and is not
+    // logged. The provider and status as fields, to filter and alert on; the message escaped, as it may quote a
+    // provider's words, and they a client's text.
+    const systemKeyRefused = error.code === 'provider_key_rejected' && keySource === 'system';
+    if (error.status >= 500 || error.code === 'key_unreadable' || systemKeyRefused) {
       logger.error(
         {
           requestId,

@@ -148,6 +148,61 @@ describe('a failed request in the log', () => {
 });
 
 describe("a provider's failure in the log", () => {
+  /** A byokit whose OpenAI is the mock, with a system key, logging every line with its level; and an OpenAI model's id. */
+  async function openAIByokit(systemKey: string) {
+    const lines: Array<{ level: string; message: string } & Record<string, unknown>> = [];
+    const at = (level: string) => (object: Record<string, unknown>, message: string) => void lines.push({ level, message, ...object });
+    const logger = { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
+    const { byokit } = await testByokit({
+      logger,
+      environment: { OPENAI_API_KEY: systemKey },
+      providers: { openai: { baseUrl: mock.baseUrls.openai, retries: 0 } },
+    });
+    const models = await call(byokit, 'GET', '/llm-models?is_active=true', { principal: alice });
+    const modelId: string = models!.json.data.find((each: { provider: string }) => each.provider === 'openai').id;
+    return { byokit, lines, modelId };
+  }
+
+  // Revoked, or its account out of credit: every call on it fails until the host puts it right, and only the host can.
+  it("is an error line when the provider refuses the system key, the operator's to act on; not when it refuses a user's own", async () => {
+    const systemKey = fakeProviderKey('openai');
+    const usersKey = fakeProviderKey('openai');
+    mock.rejectKeys.add(systemKey);
+    mock.rejectKeys.add(usersKey);
+    const { byokit, lines, modelId } = await openAIByokit(systemKey);
+    const body = { model_id: modelId, messages: [{ role: 'user', content: 'Hello!' }] };
+    const onSystemKey = await call(byokit, 'POST', '/llm/chat/completions', {
+      principal: alice,
+      headers: { 'x-request-id': 'system-key' },
+      body,
+    });
+    expect([onSystemKey!.status, onSystemKey!.json.error.code, onSystemKey!.json.error.key_source]).toEqual([
+      400,
+      'provider_key_rejected',
+      'system',
+    ]);
+    await call(byokit, 'PATCH', '/users/me/api-key', { principal: alice, body: { openai_api_key: usersKey } });
+    const onUsersKey = await call(byokit, 'POST', '/llm/chat/completions', {
+      principal: alice,
+      headers: { 'x-request-id': 'users-key' },
+      body,
+    });
+    expect([onUsersKey!.status, onUsersKey!.json.error.key_source]).toEqual([400, 'user']);
+    expect(lines.filter((line) => line.level !== 'debug')).toEqual([
+      expect.objectContaining({
+        level: 'error',
+        requestId: 'system-key',
+        code: 'provider_key_rejected',
+        status: 400,
+        provider: 'openai',
+        keySource: 'system',
+      }),
+    ]);
+    expect(findKeyLeaks([systemKey, usersKey], [['log', JSON.stringify(lines)]])).toEqual([]);
+    mock.rejectKeys.delete(systemKey);
+    mock.rejectKeys.delete(usersKey);
+  });
+
   it('is one error line under the request id, naming the provider and the status answered, its words escaped in the message', async () => {
     const lines: Array<{ level: string; message: string } & Record<string, unknown>> = [];
     const at = (level: string) => (object: Record<string, unknown>, message: string) => void lines.push({ level, message, ...object });
