@@ -88,6 +88,8 @@ function start(document, window) {
     return window.fetch(API + path, Object.assign({}, options, { headers: headers })).then(function (response) {
       if (response.status === 401 && !options.anonymous) {
         storage.removeItem(TOKEN_ITEM);
+        // The session ended (the token expired): whoever logs in next at this tab may be someone else.
+        forgetUserInput();
         showSignIn('Your session has ended: log in again.', true);
         throw new SignedOut();
       }
@@ -394,12 +396,17 @@ function start(document, window) {
     }).catch(report(message));
   }
 
-  byId('sign-out').addEventListener('click', function () {
-    storage.removeItem(TOKEN_ITEM);
-    // Nothing of this user's is left in the tab for the next person at it: no key typed but not saved, no
-    // answer of the playground (a call still running is stopped), no password.
+  /**
+   * At "Log out", or once the session has ended: nothing of this user's is left in the tab for the next person at
+   * it, who may log in as someone else: no key typed but not saved (which they would save as theirs), no message
+   * about this user's keys, no answer of the playground (a call still running is stopped), no password.
+   */
+  function forgetUserInput() {
     byId('password').value = '';
-    if (page === '/profile') PROVIDERS.forEach(function (entry) { byId(entry[0] + '_api_key').value = ''; });
+    if (page === '/profile') {
+      PROVIDERS.forEach(function (entry) { byId(entry[0] + '_api_key').value = ''; });
+      say(byId('keys-message'), '');
+    }
     if (page === '/language-models') {
       if (running) running.abort();
       playgroundModel = null;
@@ -408,6 +415,11 @@ function start(document, window) {
       byId('answer').textContent = '';
       byId('answer-usage').textContent = '';
     }
+  }
+
+  byId('sign-out').addEventListener('click', function () {
+    storage.removeItem(TOKEN_ITEM);
+    forgetUserInput();
     showSignIn('You are logged out.', true);
   });
   byId('sign-in-form').addEventListener('submit', function (event) {

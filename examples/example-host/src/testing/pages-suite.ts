@@ -298,6 +298,45 @@ export function describeGuidePages(example: ExampleServer): void {
         expect(await page.textContent('#answer-usage')).toBe('');
       });
 
+      it('a session that ends while a key is typed takes the key out of the page: the next user to log in at the tab neither finds it in their field nor saves it as theirs', async () => {
+        await openSignedIn('/profile');
+        const typed = fakeProviderKey('google');
+        await page.fill('#google_api_key', typed);
+        // The token has expired (or the server's secret changed): the next call is answered 401.
+        await page.evaluate(() => sessionStorage.setItem('byokit-example-access-token', 'an-expired-token'));
+        await page.click('#api-keys-form button[type=submit]');
+        await expect.poll(() => page.textContent('#sign-in-message')).toBe('Your session has ended: log in again.');
+        expect(await page.inputValue('#google_api_key')).toBe('');
+        expect(await page.textContent('#keys-message')).toBe('');
+        await page.fill('#username', 'next-at-the-tab@example.com');
+        await page.fill('#password', password);
+        await page.click('#sign-up');
+        await page.locator('#content').waitFor({ state: 'visible', timeout: 10_000 });
+        await expect.poll(() => page.textContent('#google-status')).toMatch(/^No Google key/);
+        expect(await page.inputValue('#google_api_key')).toBe('');
+        // "Save API Keys" pressed now saves nothing of the first user's.
+        await page.click('#api-keys-form button[type=submit]');
+        await expect.poll(() => page.textContent('#keys-message')).toBe('Paste at least one API key first.');
+        expect((await apiKeyStatus()).has_google_key).toBe(false);
+      });
+
+      it('a session that ends while the playground is open takes the question and answer away with it', async () => {
+        await openSignedIn('/language-models');
+        await page.getByRole('button', { name: 'Try Claude Sonnet 4.5 now' }).click();
+        await page.fill('#prompt', 'A question of mine');
+        await page.click('#send');
+        await expect.poll(() => page.textContent('#answer-usage'), { timeout: 10_000 }).toMatch(/paid by your key\.$/);
+        await page.fill('#prompt', 'A second question of mine');
+        await page.evaluate(() => sessionStorage.setItem('byokit-example-access-token', 'an-expired-token'));
+        await page.click('#send');
+        await expect.poll(() => page.textContent('#sign-in-message')).toBe('Your session has ended: log in again.');
+        // Hidden itself, not only inside the hidden content: the next user to log in does not find it open.
+        expect(await page.evaluate(() => document.getElementById('playground')!.hidden)).toBe(true);
+        expect(await page.inputValue('#prompt')).toBe('');
+        expect(await page.textContent('#answer')).toBe('');
+        expect(await page.textContent('#answer-usage')).toBe('');
+      });
+
       it("a keyboard user's focus is kept where the page went: on the page's heading once logged in, on the email field once logged out", async () => {
         const focused = () => page.evaluate(() => (document.activeElement === document.body ? 'body' : document.activeElement!.outerHTML));
         await page.goto(`${origin}/profile`);
