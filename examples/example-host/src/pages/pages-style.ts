@@ -1,6 +1,11 @@
-/** The pages' one style sheet: plain, readable, with a visible focus ring. */
-export const PAGES_STYLE = `body { font: 16px/1.5 system-ui, sans-serif; margin: 0 auto; max-width: 60rem; padding: 0 1rem 2rem; color: #1a1a1a; }
+/**
+ * The pages' one style sheet: plain, readable, with a visible focus ring. At 320 px wide (WCAG 1.4.10, Reflow) no
+ * page scrolls sideways: a long word (an email address, a link in an answer) breaks, and a table wider than the
+ * screen scrolls in its own box (`.table-scroll`).
+ */
+export const PAGES_STYLE = `body { font: 16px/1.5 system-ui, sans-serif; margin: 0 auto; max-width: 60rem; padding: 0 1rem 2rem; color: #1a1a1a; overflow-wrap: break-word; }
 header { display: flex; flex-wrap: wrap; justify-content: space-between; align-items: center; gap: 1rem; border-bottom: 1px solid #ccc; }
+header > * { min-width: 0; }
 nav a { margin-right: 1rem; }
 nav a[aria-current="page"] { font-weight: bold; }
 label { display: block; font-weight: 600; margin-top: 0.75rem; }
@@ -11,6 +16,7 @@ button { font: inherit; margin-top: 0.5rem; padding: 0.3rem 0.8rem; }
 .key-status { margin: 0.25rem 0; color: #444; }
 [role="alert"], .error { color: #a40000; }
 table { border-collapse: collapse; margin: 1rem 0; }
+.table-scroll { overflow-x: auto; position: relative; }
 th, td { border-bottom: 1px solid #ddd; padding: 0.3rem 0.6rem; text-align: left; }
 caption { text-align: left; font-weight: 600; }
 #answer { white-space: pre-wrap; border: 1px solid #ccc; padding: 0.5rem; min-height: 3rem; max-width: 48rem; }

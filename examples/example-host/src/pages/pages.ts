@@ -117,13 +117,15 @@ ${keyField('google', 'Google', 'AIza…')}
         </section>`;
 
 const LANGUAGE_MODELS = `        <p id="models-message" role="status" aria-live="polite"></p>
-        <table id="models-table" hidden>
-          <caption>The models you can use now</caption>
-          <thead>
-            <tr><th scope="col">Model</th><th scope="col">Provider</th><th scope="col">Paid by</th><th scope="col">Context window</th><th scope="col">Price per million tokens (input / output)</th><th scope="col"><span class="visually-hidden">Try it</span></th></tr>
-          </thead>
-          <tbody id="models"></tbody>
-        </table>
+        <div class="table-scroll">
+          <table id="models-table" hidden>
+            <caption>The models you can use now</caption>
+            <thead>
+              <tr><th scope="col">Model</th><th scope="col">Provider</th><th scope="col">Paid by</th><th scope="col">Context window</th><th scope="col">Price per million tokens (input / output)</th><th scope="col"><span class="visually-hidden">Try it</span></th></tr>
+            </thead>
+            <tbody id="models"></tbody>
+          </table>
+        </div>
         <section id="playground" hidden aria-labelledby="playground-title">
           <h2 id="playground-title">Playground: <span id="playground-model"></span></h2>
           <form id="playground-form">
@@ -140,17 +142,21 @@ const BILLING = `        <section aria-labelledby="my-usage">
           <h2 id="my-usage">My Usage</h2>
           <p id="usage-message" role="status" aria-live="polite"></p>
           <dl id="usage-totals"></dl>
-          <h3>By day</h3>
+          <h3 id="by-day">By day</h3>
           <div id="usage-chart" class="chart"></div>
-          <table id="usage-by-day">
-            <thead><tr><th scope="col">Day (UTC)</th><th scope="col">Requests</th><th scope="col">Tokens</th><th scope="col">Cost (USD)</th></tr></thead>
-            <tbody></tbody>
-          </table>
-          <h3>By model</h3>
-          <table id="usage-by-model">
-            <thead><tr><th scope="col">Model</th><th scope="col">Requests</th><th scope="col">Tokens</th><th scope="col">Cost (USD)</th></tr></thead>
-            <tbody></tbody>
-          </table>
+          <div class="table-scroll" role="region" aria-labelledby="by-day" tabindex="0">
+            <table id="usage-by-day">
+              <thead><tr><th scope="col">Day (UTC)</th><th scope="col">Requests</th><th scope="col">Tokens</th><th scope="col">Cost (USD)</th></tr></thead>
+              <tbody></tbody>
+            </table>
+          </div>
+          <h3 id="by-model">By model</h3>
+          <div class="table-scroll" role="region" aria-labelledby="by-model" tabindex="0">
+            <table id="usage-by-model">
+              <thead><tr><th scope="col">Model</th><th scope="col">Requests</th><th scope="col">Tokens</th><th scope="col">Cost (USD)</th></tr></thead>
+              <tbody></tbody>
+            </table>
+          </div>
         </section>`;
 
 function page(body: string, contentType: string): ExamplePage {

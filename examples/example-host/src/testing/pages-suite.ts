@@ -369,6 +369,60 @@ export function describeGuidePages(example: ExampleServer): void {
         await expect.poll(() => page.evaluate(() => document.activeElement?.id)).toBe('openai_api_key');
       });
 
+      it('at 320 px wide (a phone, or a page zoomed to 400 %) no page scrolls sideways: a table scrolls in a region of its own, which the keyboard reaches, and a long word wraps', async () => {
+        await page.setViewportSize({ width: 320, height: 640 });
+        const sideways = () => page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+        // An address with no place to break it, shown in the header once logged in.
+        const longEmail = `narrow-${'x'.repeat(40)}@example.com`;
+        await page.goto(`${origin}/profile`);
+        await page.fill('#username', longEmail);
+        await page.fill('#password', password);
+        await page.click('#sign-up');
+        await page.locator('#content').waitFor({ state: 'visible', timeout: 10_000 });
+        await page.fill('#anthropic_api_key', fakeProviderKey('anthropic'));
+        await page.click('#api-keys-form button[type=submit]');
+        await expect.poll(() => page.textContent('#keys-message')).toBe('API keys saved.');
+        expect(await sideways(), '/profile').toBe(0);
+
+        await page.goto(`${origin}/language-models`);
+        await page.locator('#models tr').first().waitFor();
+        expect(await sideways(), '/language-models').toBe(0);
+        await page.getByRole('button', { name: 'Try Claude Sonnet 4.5 now' }).click();
+        await page.fill('#prompt', 'Hello!');
+        await page.click('#send');
+        await expect.poll(() => page.textContent('#answer-usage'), { timeout: 10_000 }).toMatch(/paid by your key\.$/);
+        // An answer may hold a word longer than the screen is wide: a link, say.
+        const link = `https://example.com/${'a'.repeat(120)}`;
+        const chunk = (delta: object, usage?: object) =>
+          `data: ${JSON.stringify({ object: 'chat.completion.chunk', choices: [{ index: 0, delta }], ...(usage ? { usage } : {}) })}\n\n`;
+        await page.route('**/v2/llm/chat/completions', (route) =>
+          route.fulfill({
+            status: 200,
+            headers: { 'content-type': 'text/event-stream' },
+            body:
+              chunk({ content: `See ${link}` }) +
+              chunk({}, { total_tokens: 9, cost_usd: '0.000001', key_source: 'user' }) +
+              'data: [DONE]\n\n',
+          }),
+        );
+        await page.click('#send');
+        await expect.poll(() => page.textContent('#answer')).toBe(`See ${link}`);
+        expect(await sideways(), 'a long word in the answer').toBe(0);
+
+        await page.goto(`${origin}/language-models/billing`);
+        await page.locator('#usage-by-model tbody tr').first().waitFor();
+        expect(await sideways(), '/language-models/billing').toBe(0);
+        // The tables wider than the screen scroll within the page; holding no button, each is a stop of the Tab key
+        // (whence the arrow keys scroll it), named for what it shows.
+        for (const name of ['By day', 'By model']) {
+          const region = page.getByRole('region', { name });
+          await region.focus();
+          expect(await region.evaluate((element) => element === document.activeElement && element.scrollWidth > element.clientWidth)).toBe(
+            true,
+          );
+        }
+      });
+
       it('a tab opened with a token while the server cannot be reached says so, instead of an empty page', async () => {
         await context.addInitScript(() => sessionStorage.setItem('byokit-example-access-token', 'a-token'));
         // The server restarting, or the network down: the request for the user fails without an answer.
