@@ -36,7 +36,11 @@ function describeKey(label, key) {
 /** What to show for an error answer of the API: its message, then each issue's own message. */
 function errorText(body, status) {
   var error = body && body.error;
-  if (!error || typeof error.message !== 'string') return 'The request failed (HTTP ' + status + ').';
+  if (!error || typeof error.message !== 'string') {
+    // Not the API's own error (a proxy's page in front of the server, say): a 5xx there passes, so say to try again.
+    if (status >= 500) return 'The server could not answer (HTTP ' + status + '): try again in a moment.';
+    return 'The request failed (HTTP ' + status + ').';
+  }
   var parts = [error.message];
   (Array.isArray(error.issues) ? error.issues : []).forEach(function (issue) {
     if (issue && typeof issue.message === 'string' && parts.indexOf(issue.message) === -1) parts.push(issue.message);
@@ -70,6 +74,9 @@ function keySourceText(source) {
   return source === 'user' ? 'your key' : source === 'system' ? 'the system key' : 'unknown';
 }
 
+/** What a call that got no answer at all shows. */
+var UNREACHABLE = 'Could not reach the server: check your connection, then try again.';
+
 /** The message of the Language Models page when the list is empty (the guide's "No models available"). */
 var NO_MODELS = 'No models available. You have not configured any API key yet, or only placeholder keys, and no admin has set a system key: add a real API key in your Profile.';
 
@@ -85,7 +92,14 @@ function start(document, window) {
     var headers = Object.assign({}, options.headers || {});
     var token = storage.getItem(TOKEN_ITEM);
     if (token) headers.authorization = 'Bearer ' + token;
-    return window.fetch(API + path, Object.assign({}, options, { headers: headers })).then(function (response) {
+    var request = window.fetch(API + path, Object.assign({}, options, { headers: headers })).catch(function (error) {
+      // No answer at all (the network down, the server restarting): the browser's own words for it ("Failed to
+      // fetch", "NetworkError when attempting to fetch resource.") say neither what happened nor what to do.
+      // A call the page stopped (the playground's Stop) stays an AbortError.
+      if (error && error.name === 'AbortError') throw error;
+      throw new Error(UNREACHABLE);
+    });
+    return request.then(function (response) {
       if (response.status === 401 && !options.anonymous) {
         storage.removeItem(TOKEN_ITEM);
         // The session ended (the token expired): whoever logs in next at this tab may be someone else.

@@ -355,6 +355,32 @@ export function describeGuidePages(example: ExampleServer): void {
         await expect.poll(focused).toMatch(/^<input id="username"/);
       });
 
+      it('"Save API Keys" with the server out of reach says so and what to do, not the browser\'s "Failed to fetch"; a proxy\'s error page says to try again; the key stays in its field for that', async () => {
+        await openSignedIn('/profile');
+        const key = fakeProviderKey('openai');
+        await page.fill('#openai_api_key', key);
+        // The network down, or the server restarting: the request gets no answer at all.
+        await page.route('**/v2/users/me/api-key', (route) => route.abort('internetdisconnected'));
+        await page.click('#api-keys-form button[type=submit]');
+        await expect
+          .poll(() => page.textContent('#keys-message'))
+          .toBe('Could not reach the server: check your connection, then try again.');
+        expect(await page.getAttribute('#keys-message', 'class')).toContain('error');
+        expect(await page.inputValue('#openai_api_key')).toBe(key);
+        // A proxy in front of the server answers with an HTML page of its own, not the API's error shape.
+        await page.unroute('**/v2/users/me/api-key');
+        await page.route('**/v2/users/me/api-key', (route) =>
+          route.fulfill({ status: 502, headers: { 'content-type': 'text/html' }, body: '<html><body>Bad Gateway</body></html>' }),
+        );
+        await page.click('#api-keys-form button[type=submit]');
+        await expect.poll(() => page.textContent('#keys-message')).toBe('The server could not answer (HTTP 502): try again in a moment.');
+        expect((await apiKeyStatus()).has_openai_key).toBe(false);
+        await page.unroute('**/v2/users/me/api-key');
+        await page.click('#api-keys-form button[type=submit]');
+        await expect.poll(() => page.textContent('#keys-message')).toBe('API keys saved.');
+        expect(await page.inputValue('#openai_api_key')).toBe('');
+      });
+
       it('"Remove OpenAI key" pressed from the keyboard removes that key and leaves the focus on its field, not the start of the page', async () => {
         await openSignedIn('/profile');
         await page.fill('#openai_api_key', fakeProviderKey('openai'));
