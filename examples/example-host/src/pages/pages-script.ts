@@ -198,22 +198,37 @@ function start(document, window) {
   }
 
   function wireProfile(message) {
+    var saving = false;
+    var save = document.querySelector('#api-keys-form button[type=submit]');
     byId('api-keys-form').addEventListener('submit', function (event) {
       event.preventDefault();
+      // One save at a time: a second press (a double click, Enter again) while one is on its way sends nothing.
+      // aria-disabled rather than disabled, which would drop the focus of a keyboard user to the start of the page.
+      if (saving) return;
       var values = {};
       PROVIDERS.forEach(function (entry) { values[entry[0]] = byId(entry[0] + '_api_key').value; });
       var body = keysPatchBody(values);
       if (Object.keys(body).length === 0) return say(message, 'Paste at least one API key first.');
+      saving = true;
+      save.setAttribute('aria-disabled', 'true');
       say(message, 'Saving…');
       api('/users/me/api-key', { method: 'PATCH', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
         .then(json)
         .then(function (status) {
-          // The keys leave the page once saved: only their hints are shown from now on.
-          PROVIDERS.forEach(function (entry) { byId(entry[0] + '_api_key').value = ''; });
+          // The keys leave the page once saved: only their hints are shown from now on. Only those sent: a key typed
+          // in another field while this save was on its way is not saved, and stays for the user to save.
+          PROVIDERS.forEach(function (entry) {
+            var field = byId(entry[0] + '_api_key');
+            if (field.value === values[entry[0]]) field.value = '';
+          });
           showKeyStatus(status);
           say(message, 'API keys saved.');
         })
-        .catch(report(message));
+        .catch(report(message))
+        .then(function () {
+          saving = false;
+          save.removeAttribute('aria-disabled');
+        });
     });
     Array.prototype.forEach.call(document.querySelectorAll('.remove-key'), function (button) {
       button.addEventListener('click', function () {

@@ -11,6 +11,7 @@ nav a[aria-current="page"] { font-weight: bold; }
 label { display: block; font-weight: 600; margin-top: 0.75rem; }
 input, textarea { font: inherit; width: 100%; max-width: 36rem; box-sizing: border-box; padding: 0.4rem; }
 button { font: inherit; margin-top: 0.5rem; padding: 0.3rem 0.8rem; }
+button[aria-disabled="true"] { opacity: 0.6; cursor: progress; }
 :focus-visible { outline: 3px solid #1557b0; outline-offset: 2px; }
 .field { margin-bottom: 1rem; }
 .key-status { margin: 0.25rem 0; color: #444; }

@@ -381,6 +381,45 @@ export function describeGuidePages(example: ExampleServer): void {
         expect(await page.inputValue('#openai_api_key')).toBe('');
       });
 
+      it('"Save API Keys" pressed twice while a save is on its way sends one request, and a key typed meanwhile in another field is kept there, not emptied unsaved', async () => {
+        await openSignedIn('/profile');
+        const patches: Array<Record<string, string>> = [];
+        page.on('request', (request) => {
+          if (request.method() === 'PATCH') patches.push(request.postDataJSON() as Record<string, string>);
+        });
+        // A slow server: the answer to the save comes a second later.
+        await page.route('**/v2/users/me/api-key', async (route) => {
+          await new Promise((resolve) => setTimeout(resolve, 1_000));
+          await route.continue();
+        });
+        await page.fill('#google_api_key', fakeProviderKey('google'));
+        await page.dblclick('#api-keys-form button[type=submit]');
+        await page.keyboard.press('Enter');
+        const typedMeanwhile = fakeProviderKey('openai');
+        await page.fill('#openai_api_key', typedMeanwhile);
+        await expect.poll(() => page.textContent('#keys-message'), { timeout: 10_000 }).toBe('API keys saved.');
+        expect(patches).toHaveLength(1);
+        expect(await page.inputValue('#google_api_key')).toBe('');
+        // Not sent with that save, so not saved: left for the user to save, rather than gone with "API keys saved.".
+        expect(await page.inputValue('#openai_api_key')).toBe(typedMeanwhile);
+        expect(Object.keys(patches[0]!)).toEqual(['google_api_key']);
+        expect((await apiKeyStatus()).has_google_key).toBe(true);
+        // The button works again once the save is done.
+        await page.unroute('**/v2/users/me/api-key');
+        await page.click('#api-keys-form button[type=submit]');
+        await expect.poll(() => page.textContent('#keys-message')).toBe('API keys saved.');
+        expect(patches).toHaveLength(2);
+        expect(patches[1]).toEqual({ openai_api_key: typedMeanwhile });
+        expect(await page.inputValue('#openai_api_key')).toBe('');
+        // Left as before: no OpenAI or Google key of this user's.
+        for (const provider of ['openai', 'google']) {
+          await fetch(`${server.base}/users/me/api-key?provider=${provider}`, {
+            method: 'DELETE',
+            headers: { authorization: `Bearer ${await token()}` },
+          });
+        }
+      });
+
       it('"Remove OpenAI key" pressed from the keyboard removes that key and leaves the focus on its field, not the start of the page', async () => {
         await openSignedIn('/profile');
         await page.fill('#openai_api_key', fakeProviderKey('openai'));
