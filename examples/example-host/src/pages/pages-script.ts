@@ -417,11 +417,15 @@ function start(document, window) {
         chart.appendChild(bar);
       });
       if (byDay.groups.length === 0) say(message, 'No usage this month yet.');
+      // Each model's name asked for at once, the rows put in once all have come: in the API's order, not in the
+      // order the names happened to come (which changed from one load to the next).
       return Promise.all(byModel.groups.map(function (group) {
         return api('/llm-models/' + encodeURIComponent(group.key)).then(function (response) {
           return response.ok ? response.json().then(function (model) { return model.display_name; }) : group.key;
-        }).then(function (name) { usageRow('usage-by-model', name, group); });
-      }));
+        });
+      })).then(function (names) {
+        byModel.groups.forEach(function (group, index) { usageRow('usage-by-model', names[index], group); });
+      });
     }).catch(report(message));
   }
 

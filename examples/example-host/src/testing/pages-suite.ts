@@ -500,6 +500,34 @@ export function describeGuidePages(example: ExampleServer): void {
         expect(await page.isHidden('#content')).toBe(true);
       });
 
+      it("Billing's rows by model come in the API's order, the same at every load, whichever model's name comes first", async () => {
+        await openSignedIn('/language-models');
+        await page.getByRole('button', { name: 'Try Claude Haiku 4.5 now' }).click();
+        await page.fill('#prompt', 'Hello!');
+        await page.click('#send');
+        await expect.poll(() => page.textContent('#answer-usage'), { timeout: 10_000 }).toMatch(/paid by your key\.$/);
+        const authorization = { authorization: `Bearer ${await token()}` };
+        const byModel = (await (await fetch(`${server.base}/llm/usage/me?group_by=model`, { headers: authorization })).json()) as {
+          groups: Array<{ key: string }>;
+        };
+        const names: string[] = [];
+        for (const group of byModel.groups) {
+          names.push(
+            ((await (await fetch(`${server.base}/llm-models/${group.key}`, { headers: authorization })).json()) as { display_name: string })
+              .display_name,
+          );
+        }
+        expect(names).toHaveLength(2);
+        // The first model's name is the last to come.
+        await page.route(`**/v2/llm-models/${byModel.groups[0]!.key}`, async (route) => {
+          await new Promise((resolve) => setTimeout(resolve, 800));
+          await route.continue();
+        });
+        await page.goto(`${origin}/language-models/billing`);
+        await expect.poll(() => page.locator('#usage-by-model tbody tr').count(), { timeout: 10_000 }).toBe(2);
+        expect(await page.locator('#usage-by-model tbody tr td:first-child').allTextContents()).toEqual(names);
+      });
+
       it('a tab opened with a token that is no longer valid (401) asks the user to log in again', async () => {
         await context.addInitScript(() => sessionStorage.setItem('byokit-example-access-token', 'not-a-token'));
         await page.goto(`${origin}/profile`);
