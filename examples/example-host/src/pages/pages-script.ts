@@ -103,7 +103,7 @@ function start(document, window) {
       if (response.status === 401 && !options.anonymous) {
         storage.removeItem(TOKEN_ITEM);
         // The session ended (the token expired): whoever logs in next at this tab may be someone else.
-        forgetUserInput();
+        forgetUser();
         showSignIn('Your session has ended: log in again.', true);
         throw new SignedOut();
       }
@@ -431,28 +431,42 @@ function start(document, window) {
 
   /**
    * At "Log out", or once the session has ended: nothing of this user's is left in the tab for the next person at
-   * it, who may log in as someone else: no key typed but not saved (which they would save as theirs), no message
-   * about this user's keys, no answer of the playground (a call still running is stopped), no password.
+   * it, who may log in as someone else: no key typed but not saved (which they would save as theirs), nothing the
+   * page showed of this user's (their keys' hints, their models, their usage: the next user's own are shown only
+   * once they have come, and the page is shown as soon as they log in), no answer of the playground (a call still
+   * running is stopped), no password.
    */
-  function forgetUserInput() {
+  function forgetUser() {
     byId('password').value = '';
     if (page === '/profile') {
-      PROVIDERS.forEach(function (entry) { byId(entry[0] + '_api_key').value = ''; });
+      PROVIDERS.forEach(function (entry) {
+        byId(entry[0] + '_api_key').value = '';
+        byId(entry[0] + '-status').textContent = '';
+        document.querySelector('.remove-key[data-provider="' + entry[0] + '"]').hidden = true;
+      });
       say(byId('keys-message'), '');
     }
     if (page === '/language-models') {
       if (running) running.abort();
+      say(byId('models-message'), '');
+      byId('models').textContent = '';
+      byId('models-table').hidden = true;
       playgroundModel = null;
       byId('playground').hidden = true;
       byId('prompt').value = '';
       byId('answer').textContent = '';
       byId('answer-usage').textContent = '';
     }
+    if (page === '/language-models/billing') {
+      say(byId('usage-message'), '');
+      ['usage-totals', 'usage-chart'].forEach(function (id) { byId(id).textContent = ''; });
+      ['usage-by-day', 'usage-by-model'].forEach(function (id) { document.querySelector('#' + id + ' tbody').textContent = ''; });
+    }
   }
 
   byId('sign-out').addEventListener('click', function () {
     storage.removeItem(TOKEN_ITEM);
-    forgetUserInput();
+    forgetUser();
     showSignIn('You are logged out.', true);
   });
   byId('sign-in-form').addEventListener('submit', function (event) {

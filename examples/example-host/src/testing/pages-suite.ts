@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page, Route } from 'playwright-core';
 import { fakeProviderKey } from '@byokit/core/testing';
 import { browserUnavailable, launchChromium, pageTrouble } from './browser.js';
 import { scriptHelpers } from './script-helpers.js';
@@ -526,6 +526,47 @@ export function describeGuidePages(example: ExampleServer): void {
         await page.goto(`${origin}/language-models/billing`);
         await expect.poll(() => page.locator('#usage-by-model tbody tr').count(), { timeout: 10_000 }).toBe(2);
         expect(await page.locator('#usage-by-model tbody tr td:first-child').allTextContents()).toEqual(names);
+      });
+
+      it('the next user to log in at the tab after "Log out" never sees the first user\'s key hints or usage, not even while their own are on their way', async () => {
+        const nextUser = async (name: string) => {
+          await page.click('#sign-out');
+          await page.locator('#sign-in').waitFor({ state: 'visible' });
+          await page.fill('#username', `${name}@example.com`);
+          await page.fill('#password', password);
+          await page.click('#sign-up');
+          await page.locator('#content').waitFor({ state: 'visible', timeout: 10_000 });
+        };
+        // The next user's own answers are slow to come.
+        const slowly = async (route: Route) => {
+          await new Promise((resolve) => setTimeout(resolve, 1_000));
+          await route.continue().catch(() => undefined);
+        };
+
+        await openSignedIn('/profile');
+        await expect.poll(() => page.textContent('#anthropic-status')).toMatch(/^Your Anthropic key …/);
+        await page.route('**/v2/users/me/api-key-status', slowly);
+        await nextUser('after-profile');
+        expect(await page.textContent('#anthropic-status')).not.toContain('…');
+        expect(await page.isHidden('.remove-key[data-provider="anthropic"]')).toBe(true);
+        await expect.poll(() => page.textContent('#anthropic-status'), { timeout: 10_000 }).toMatch(/^No Anthropic key/);
+
+        await page.evaluate(() => sessionStorage.clear());
+        await openSignedIn('/language-models/billing');
+        await page.locator('#usage-by-model tbody tr').first().waitFor();
+        await page.route('**/v2/llm/usage/me?*', slowly);
+        await nextUser('after-billing');
+        expect(await page.textContent('#usage-totals')).toBe('');
+        expect(await page.locator('#usage-by-day tbody tr, #usage-by-model tbody tr, #usage-chart > *').count()).toBe(0);
+        await expect.poll(() => page.textContent('#usage-message'), { timeout: 10_000 }).toBe('No usage this month yet.');
+
+        await page.evaluate(() => sessionStorage.clear());
+        await openSignedIn('/language-models');
+        await page.locator('#models tr').first().waitFor();
+        await page.route('**/v2/llm-models/?*', slowly);
+        await nextUser('after-models');
+        expect(await page.locator('#models tr').count()).toBe(0);
+        await expect.poll(() => page.textContent('#models-message'), { timeout: 10_000 }).toMatch(/^No models available\./);
       });
 
       it('a tab opened with a token that is no longer valid (401) asks the user to log in again', async () => {
