@@ -3,7 +3,7 @@ import type { Browser, BrowserContext, Page, Route } from 'playwright-core';
 import { fakeProviderKey } from '@byokit/core/testing';
 import { browserUnavailable, launchChromium, pageTrouble } from './browser.js';
 import { scriptHelpers } from './script-helpers.js';
-import { startTestServer } from './test-server.js';
+import { ADMIN_EMAIL, ADMIN_PASSWORD, startTestServer } from './test-server.js';
 import type { ExampleServer } from './example-server.js';
 
 const GUIDE_MODEL = '564e8710-43a9-406f-b0ab-e8d651a33e82';
@@ -575,6 +575,33 @@ export function describeGuidePages(example: ExampleServer): void {
         await expect.poll(() => page.textContent('#sign-in-message')).toBe('Your session has ended: log in again.');
         expect(await page.isVisible('#sign-in')).toBe(true);
         expect(await token()).toBeNull();
+      });
+
+      it("a model's name an admin gave with markup in it is shown as text in the models' table and the playground, never run or drawn as HTML", async () => {
+        const markup = '<img src=x onerror="document.title=\'ran\'"><b>Bold</b> model';
+        const admin = await server.login(ADMIN_EMAIL, ADMIN_PASSWORD);
+        const created = await fetch(`${server.base}/llm-models/`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' },
+          body: JSON.stringify({
+            provider: 'anthropic',
+            model: 'claude-markup-test',
+            display_name: markup,
+            context_window: 1000,
+            max_output_tokens: 100,
+            pricing: { input_per_mtok_usd: '1', output_per_mtok_usd: '2' },
+          }),
+        });
+        expect(created.status).toBe(201);
+        await openSignedIn('/language-models');
+        const row = page.locator('#models tr').filter({ hasText: 'Bold' });
+        await row.first().waitFor();
+        expect(await row.locator('td:first-child').textContent()).toBe(markup);
+        expect(await page.locator('#models img, #models b').count()).toBe(0);
+        await page.getByRole('button', { name: `Try ${markup} now` }).click();
+        expect(await page.textContent('#playground-model')).toBe(markup);
+        expect(await page.locator('#playground-title img, #playground-title b').count()).toBe(0);
+        expect(await page.title()).toBe('Language Models · byokit example');
       });
     });
   });
