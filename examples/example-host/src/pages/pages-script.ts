@@ -469,22 +469,36 @@ function start(document, window) {
     forgetUser();
     showSignIn('You are logged out.', true);
   });
-  byId('sign-in-form').addEventListener('submit', function (event) {
-    event.preventDefault();
-    logIn(byId('username').value, byId('password').value)
+  // One log-in or sign-up at a time: a second press (a double click, Enter again) while one is on its way sends
+  // nothing. A second sign-up was refused ("A user with this email already exists."), and that alert was read out
+  // after the first had made the account and logged the user in.
+  var signingIn = false;
+
+  function oneAtATime(attempt) {
+    if (signingIn) return;
+    signingIn = true;
+    attempt()
       .then(showPage)
       .then(focusHeading)
-      .catch(report(byId('sign-in-message')));
+      .catch(report(byId('sign-in-message')))
+      .then(function () { signingIn = false; });
+  }
+
+  byId('sign-in-form').addEventListener('submit', function (event) {
+    event.preventDefault();
+    oneAtATime(function () { return logIn(byId('username').value, byId('password').value); });
   });
   byId('sign-up').addEventListener('click', function () {
     var email = byId('username').value;
     var password = byId('password').value;
-    api('/users/signup', {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ email: email, password: password }),
-      anonymous: true,
-    }).then(json).then(function () { return logIn(email, password); }).then(showPage).then(focusHeading).catch(report(byId('sign-in-message')));
+    oneAtATime(function () {
+      return api('/users/signup', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ email: email, password: password }),
+        anonymous: true,
+      }).then(json).then(function () { return logIn(email, password); });
+    });
   });
   if (page === '/language-models') setUpPlayground();
   if (storage.getItem(TOKEN_ITEM)) {

@@ -337,6 +337,24 @@ export function describeGuidePages(example: ExampleServer): void {
         expect(await page.textContent('#answer-usage')).toBe('');
       });
 
+      it('"Sign up" double-clicked creates the account and logs in once, with no "already exists" read out to a screen reader', async () => {
+        const calls: string[] = [];
+        page.on('request', (request) => {
+          if (request.method() === 'POST') calls.push(new URL(request.url()).pathname);
+        });
+        await page.goto(`${origin}/profile`);
+        await page.locator('#sign-in').waitFor({ state: 'visible' });
+        await page.fill('#username', 'double-click@example.com');
+        await page.fill('#password', password);
+        await page.dblclick('#sign-up');
+        await page.locator('#content').waitFor({ state: 'visible', timeout: 10_000 });
+        await page.waitForLoadState('networkidle');
+        expect(calls).toEqual(['/v2/users/signup', '/v2/login/access-token']);
+        // The message is an alert: a second sign-up's "A user with this email already exists." was read out, after
+        // the account had been made and the user logged in.
+        expect(await page.textContent('#sign-in-message')).toBe('');
+      });
+
       it("a keyboard user's focus is kept where the page went: on the page's heading once logged in, on the email field once logged out", async () => {
         const focused = () => page.evaluate(() => (document.activeElement === document.body ? 'body' : document.activeElement!.outerHTML));
         await page.goto(`${origin}/profile`);
