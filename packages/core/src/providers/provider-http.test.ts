@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { gzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Pool } from 'undici';
 import { isByokitError } from '../errors.js';
@@ -351,6 +352,79 @@ describe('provider calls', () => {
     expect(calls).toBe(2);
     expect(events.at(-1)).toMatchObject({ type: 'finish', finishReason: 'stop' });
   });
+
+  // RFC 9110 §12.5.3: a request without Accept-Encoding takes any content coding, so a proxy or gateway on the
+  // way may compress the answer, which byokit does not decompress.
+  it.each(['complete', 'stream'] as const)(
+    'ask for an uncompressed answer, so that a proxy compressing what the request allows leaves it readable (%s)',
+    async (call) => {
+      const { origin } = await answeringServer((request, response) => {
+        const compress = !/^identity$/i.test(String(request.headers['accept-encoding'] ?? '').trim());
+        const body =
+          call === 'complete'
+            ? JSON.stringify(fixtureJson('anthropic/anthropic-text.json'))
+            : fixtureChunks('anthropic/anthropic-text.chunks.txt')
+                .map((line) => `event: ${eventNameFromType(line)}\ndata: ${line}\n\n`)
+                .join('');
+        const type = call === 'complete' ? 'application/json' : 'text/event-stream';
+        if (compress) response.writeHead(200, { 'content-type': type, 'content-encoding': 'gzip' }).end(gzipSync(body));
+        else response.writeHead(200, { 'content-type': type }).end(body);
+      });
+      const client = anthropicClient({ baseUrl: origin, retries: 0 });
+      closers.push(() => client.close!());
+      if (call === 'complete') {
+        expect((await client.complete(request, options())).finishReason).toBe('stop');
+        return;
+      }
+      const events: ProviderStreamEvent[] = [];
+      for await (const event of await client.stream(request, options())) events.push(event);
+      expect(events.at(-1)).toEqual({ type: 'finish', finishReason: 'stop' });
+    },
+  );
+
+  it("send the host's own Accept-Encoding, in whatever case, instead of byokit's identity: one header, never two", async () => {
+    const server = await replay({ json: fixtureJson('anthropic/anthropic-text.json') });
+    const own = anthropicClient({ baseUrl: server.origin, retries: 0, headers: { 'Accept-Encoding': 'br' } });
+    const plain = anthropicClient({ baseUrl: server.origin, retries: 0 });
+    closers.push(
+      () => own.close!(),
+      () => plain.close!(),
+    );
+    await own.complete(request, options());
+    await plain.complete(request, options());
+    expect(server.requests.map((received) => received.headers['accept-encoding'])).toEqual(['br', 'identity']);
+  });
+
+  it.each(['complete', 'stream'] as const)(
+    'say that an answer came compressed (not that it was not JSON or broke off) when a proxy compresses it anyway (%s)',
+    async (call) => {
+      let calls = 0;
+      const { origin } = await answeringServer((_request, response) => {
+        calls++;
+        const body =
+          call === 'complete'
+            ? JSON.stringify(fixtureJson('anthropic/anthropic-text.json'))
+            : fixtureChunks('anthropic/anthropic-text.chunks.txt').join('\n');
+        response.writeHead(200, { 'content-type': 'application/json', 'content-encoding': 'gzip' }).end(gzipSync(body));
+      });
+      const client = anthropicClient({ baseUrl: origin, retries: 1 });
+      closers.push(() => client.close!());
+      const message =
+        'The Anthropic API sent its answer compressed (content-encoding: gzip), which byokit does not read: a proxy or gateway on the way compressed it although byokit asks for none.';
+      if (call === 'complete') {
+        const error = await client.complete(request, options()).catch((caught: unknown) => caught);
+        expect(isByokitError(error) && [error.code, error.message]).toEqual(['provider_error', message]);
+      } else {
+        const events: ProviderStreamEvent[] = [];
+        for await (const event of await client.stream(request, options())) events.push(event);
+        expect(events.map((event) => (event.type === 'error' ? [event.error.code, event.error.message] : event.type))).toEqual([
+          ['provider_error', message],
+        ]);
+      }
+      // The same answer would come again: not worth another try.
+      expect(calls).toBe(1);
+    },
+  );
 
   it('read the answer that follows an interim 1xx one', async () => {
     const { origin } = await answeringServer((_request, response) => {

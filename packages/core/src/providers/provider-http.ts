@@ -5,6 +5,7 @@ import { ByokitError } from '../errors.js';
 import { onAbort, type Cancellation } from '../http/request-abort.js';
 import { PROVIDER_LABELS, type Provider } from '../keys/providers.js';
 import { upstreamText } from './upstream-text.js';
+import { ACCEPT_ENCODING, compressedAnswerError } from './compressed-answer.js';
 import type { ProviderSettings, ProviderStreamEvent } from './provider-types.js';
 import { MAX_REFUSAL_BYTES, ServerSentEvents, type StreamDecoder, type StreamedAnswer } from './server-sent-events.js';
 import { transportError } from './transport-error.js';
@@ -120,6 +121,9 @@ export class ProviderHttp {
   async postJson(path: string, body: unknown, headers: Record<string, string>, signal?: Cancellation): Promise<unknown> {
     const options = this.#options('POST', path, headers, JSON.stringify(body));
     const answer = await this.#retrying(signal, WHOLE, () => this.#readWhole(options, signal));
+    // Before how the body ended: a compressed body is unreadable however much of it came.
+    const compressed = signal?.aborted ? undefined : compressedAnswerError(this.provider, answer.headers);
+    if (compressed) throw compressed;
     if (answer.brokenBy !== undefined) {
       if (answer.brokenBy === TOO_LARGE && !signal?.aborted)
         throw new ByokitError(
@@ -395,7 +399,9 @@ function staticHeaders(provider: Provider, headers: Record<string, string> = {})
       );
     }
   }
-  return { ...headers };
+  // Uncompressed answers (compressed-answer.ts), unless the host's headers ask otherwise in any spelling.
+  const own = Object.keys(headers).some((name) => name.toLowerCase() === ACCEPT_ENCODING.name);
+  return own ? { ...headers } : { [ACCEPT_ENCODING.name]: ACCEPT_ENCODING.value, ...headers };
 }
 
 /**

@@ -10,6 +10,7 @@ import { onAbort, type Cancellation } from '../http/request-abort.js';
 import type { Provider } from '../keys/providers.js';
 import type { ProviderStreamEvent } from './provider-types.js';
 import { transportError } from './transport-error.js';
+import { compressedAnswerError } from './compressed-answer.js';
 
 /**
  * No provider event comes near this many characters; a line or event this long without its end is a broken
@@ -171,7 +172,11 @@ export class ServerSentEvents implements AsyncIterable<ProviderStreamEvent>, Asy
       if (statusCode < 200) return;
       this.#statusCode = statusCode;
       if (statusCode < 300) this.#parser = this.#newParser();
+      // A compressed stream would parse as no event at all: it ends at once, saying why, its body let go.
+      const compressed = statusCode < 300 ? compressedAnswerError(this.#provider, headers) : undefined;
+      if (compressed) this.#close({ type: 'error', error: compressed });
       this.#head?.({ statusCode, headers, events: this });
+      if (compressed) this.#cancel();
     },
     onResponseData: (controller, chunk) => {
       if (this.#statusCode >= 300) return this.#keepRefusal(controller, chunk);
