@@ -1,6 +1,20 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { isDeepStrictEqual } from 'node:util';
 import type { Dispatcher } from 'undici';
 import { describe, expect, it } from 'vitest';
-import type { ProviderStreamEvent } from './provider-types.js';
+import { fakeProviderKey } from '../keys/fake-keys.js';
+import type { Provider } from '../keys/providers.js';
+import { SecretKey } from '../keys/secret-key.js';
+import { anthropicClient } from './anthropic/anthropic-client.js';
+import { anthropicStreamDecoder } from './anthropic/anthropic-stream.js';
+import { fixtureChunks } from './fixtures.js';
+import { googleClient } from './google/google-client.js';
+import { googleStreamDecoder } from './google/google-stream.js';
+import { openaiClient } from './openai/openai-client.js';
+import { openaiStreamDecoder } from './openai/openai-stream.js';
+import type { ProviderChatRequest, ProviderClient, ProviderStreamEvent } from './provider-types.js';
+import { eventNameFromType } from './replay-server.js';
 import { ServerSentEvents, type StreamDecoder } from './server-sent-events.js';
 
 /** Each event's data as one text event: the pipeline's own behaviour, without a provider's format. */
@@ -117,4 +131,125 @@ describe('a streamed answer', () => {
     expect(await next).toEqual({ value: { type: 'text', text: 'after' }, done: false });
     expect(await answer.next()).toEqual({ value: undefined, done: true });
   });
+});
+
+/**
+ * Each provider's recorded stream as it sends it (Anthropic names each event, OpenAI ends with `[DONE]`), its lines
+ * ended by `eol`, after a UTF-8 byte order mark when `bom`. OpenAI's is cut to its first and last chunks: whole it is
+ * 98 KB, and a byte-by-byte delivery of it would prove nothing more.
+ */
+function recordedWire(provider: Provider, eol: string, bom = false): Buffer {
+  const lines = fixtureChunks(RECORDED[provider]);
+  const kept = provider === 'openai' ? [...lines.slice(0, 6), ...lines.slice(-2)] : lines;
+  const named = (line: string) => (provider === 'anthropic' ? `event: ${eventNameFromType(line)}${eol}` : '');
+  const events = kept.map((line) => `${named(line)}data: ${line}${eol}${eol}`).join('');
+  return Buffer.from(`${bom ? '\ufeff' : ''}${events}${provider === 'openai' ? `data: [DONE]${eol}${eol}` : ''}`);
+}
+
+// Multi-byte UTF-8 in each (÷ in Anthropic's, curly quotes in OpenAI's), to be cut in the middle.
+const RECORDED: Record<Provider, string> = {
+  anthropic: 'anthropic/anthropic-clear-thinking.1.chunks.txt',
+  openai: 'openai/openai-text.chunks.txt',
+  google: 'google/google-text.chunks.txt',
+};
+const DECODERS: Record<Provider, () => StreamDecoder> = {
+  anthropic: anthropicStreamDecoder,
+  openai: openaiStreamDecoder,
+  google: googleStreamDecoder,
+};
+
+/** A dispatcher answering 200 with `pieces`, each its own read of the body, then the body's end. */
+function piecewise(pieces: Buffer[]): Dispatcher {
+  const controller = { aborted: false, paused: false, reason: null, abort() {}, pause() {}, resume() {} };
+  return {
+    dispatch(_options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler) {
+      queueMicrotask(() => {
+        const control = controller as unknown as Dispatcher.DispatchController;
+        handler.onRequestStart?.(control, {});
+        handler.onResponseStart?.(control, 200, { 'content-type': 'text/event-stream' }, 'OK');
+        for (const piece of pieces) handler.onResponseData?.(control, piece);
+        handler.onResponseEnd?.(control, {});
+      });
+      return true;
+    },
+  } as unknown as Dispatcher;
+}
+
+async function eventsOf(provider: Provider, pieces: Buffer[]): Promise<ProviderStreamEvent[]> {
+  const head = await new ServerSentEvents(provider, DECODERS[provider](), undefined).start(piecewise(pieces), {
+    origin: 'http://provider.test',
+    path: '/',
+    method: 'POST',
+  });
+  const read: ProviderStreamEvent[] = [];
+  for await (const event of head.events) read.push(event);
+  return read;
+}
+
+const LINE_ENDINGS = [
+  ['LF', '\n'],
+  ['CRLF', '\r\n'],
+  ['a lone CR', '\r'],
+] as const;
+
+describe('a recorded stream, however the wire cuts it', () => {
+  // The SSE format ends a line with CRLF, LF or a lone CR (WHATWG HTML, "Parsing an event stream"), and a stream may
+  // start with a byte order mark. What a proxy does to a stream's line endings or its pieces changes no event.
+  for (const provider of ['anthropic', 'openai', 'google'] as const)
+    for (const [name, eol] of LINE_ENDINGS)
+      it(`${provider}, its lines ended by ${name}, after a byte order mark or not: the same events as LF, read whole, cut at every byte or a byte at a time`, async () => {
+        const expected = await eventsOf(provider, [recordedWire(provider, '\n')]);
+        expect(expected.at(-1)?.type).toBe('finish');
+        for (const bom of [false, true]) {
+          const wire = recordedWire(provider, eol, bom);
+          expect(await eventsOf(provider, [wire])).toEqual(expected);
+          const differing: number[] = [];
+          for (let at = 1; at < wire.length; at++) {
+            const read = await eventsOf(provider, [wire.subarray(0, at), wire.subarray(at)]);
+            if (!isDeepStrictEqual(read, expected)) differing.push(at);
+          }
+          expect(differing).toEqual([]);
+          expect(
+            await eventsOf(
+              provider,
+              [...wire].map((byte) => Buffer.of(byte)),
+            ),
+          ).toEqual(expected);
+        }
+      });
+});
+
+describe('a recorded stream through each client over a real connection, a byte per write', () => {
+  const request: ProviderChatRequest = { model: 'any-model', messages: [{ role: 'user', content: 'Hi' }], maxTokens: 64 };
+  const clients: Record<Provider, (origin: string) => ProviderClient> = {
+    anthropic: (origin) => anthropicClient({ baseUrl: origin, retries: 0 }),
+    openai: (origin) => openaiClient({ baseUrl: `${origin}/v1`, retries: 0 }),
+    google: (origin) => googleClient({ baseUrl: origin, retries: 0 }),
+  };
+
+  for (const provider of ['anthropic', 'openai', 'google'] as const)
+    for (const [name, eol] of LINE_ENDINGS)
+      it(`${provider}, its lines ended by ${name}: every text, the usage and the finish, as from the same stream whole`, async () => {
+        const expected = await eventsOf(provider, [recordedWire(provider, '\n')]);
+        const wire = recordedWire(provider, eol);
+        const server = createServer((_request, response) => {
+          response.writeHead(200, { 'content-type': 'text/event-stream' });
+          response.flushHeaders();
+          let at = 0;
+          // Each byte its own write, the next only once the last one left: nothing joins them on the way.
+          const next = () => (at < wire.length ? response.write(wire.subarray(at, ++at), () => setImmediate(next)) : response.end());
+          next();
+        });
+        await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+        const client = clients[provider](`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+        try {
+          const read: ProviderStreamEvent[] = [];
+          const key = new SecretKey(provider, fakeProviderKey(provider));
+          for await (const event of await client.stream(request, { key })) read.push(event);
+          expect(read).toEqual(expected);
+        } finally {
+          await client.close!();
+          await new Promise((resolve) => server.close(resolve));
+        }
+      });
 });

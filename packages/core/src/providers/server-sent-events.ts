@@ -39,6 +39,8 @@ export function parseEventData(data: string): unknown {
 /** A refusal's body (a non-2xx answer) is read only this far: error bodies are small. */
 export const MAX_REFUSAL_BYTES = 64 * 1024;
 
+const CR = 13;
+
 /** Events received and not yet read beyond this many, the body is paused until the reader catches up. */
 const PAUSE_AT_EVENTS = 64;
 
@@ -82,6 +84,8 @@ export class ServerSentEvents implements AsyncIterable<ProviderStreamEvent>, Asy
   // A 2xx answer: the text decoder and parser, what was received and not yet read, and the reader.
   readonly #text = new TextDecoder();
   #parser: EventSourceParser | undefined;
+  /** The text fed last ended in CR: a line's end, unless an LF follows (CRLF is one ending, not two). */
+  #endsInCR = false;
   #oversized = false;
   readonly #received: Received[] = [];
   /** Unified events of the last event decoded, not yet handed to the reader. */
@@ -181,18 +185,11 @@ export class ServerSentEvents implements AsyncIterable<ProviderStreamEvent>, Asy
     onResponseData: (controller, chunk) => {
       if (this.#statusCode >= 300) return this.#keepRefusal(controller, chunk);
       if (this.#closed) return;
-      this.#parser!.feed(this.#text.decode(chunk, { stream: true }));
+      const text = this.#text.decode(chunk, { stream: true });
+      if (text !== '') this.#endsInCR = text.charCodeAt(text.length - 1) === CR;
+      this.#parser!.feed(text);
       if (this.#oversized) {
-        this.#close({
-          type: 'error',
-          error: new ByokitError(
-            'provider_error',
-            `The provider sent an event larger than ${MAX_EVENT_SIZE} characters; the stream was cut off.`,
-            {
-              provider: this.#provider,
-            },
-          ),
-        });
+        this.#close({ type: 'error', error: this.#oversizedError() });
         this.#cancel();
       } else if (this.#received.length >= PAUSE_AT_EVENTS) controller.pause();
       this.#answerWaiting();
@@ -203,7 +200,11 @@ export class ServerSentEvents implements AsyncIterable<ProviderStreamEvent>, Asy
       if (this.#statusCode >= 300)
         return this.#refused(this.#refusalBroken ? undefined : jsonOrUndefined(Buffer.concat(this.#refusalChunks)));
       if (this.#closed) return;
-      this.#close(BODY_END);
+      // A CR as the body's last character ends its line, but the parser holds it back in case an LF follows. At the
+      // end none will: an LF stands in for it, so that a stream whose lines end in a lone CR keeps its last event
+      // (an LF after CR ends no second line). Without a CR before it, the event the body broke off in stays unsent.
+      if (this.#endsInCR) this.#parser!.feed('\n');
+      this.#close(this.#oversized ? { type: 'error', error: this.#oversizedError() } : BODY_END);
       this.#answerWaiting();
     },
     onResponseError: (_controller, error) => {
@@ -221,6 +222,16 @@ export class ServerSentEvents implements AsyncIterable<ProviderStreamEvent>, Asy
       this.#answerWaiting();
     },
   };
+
+  #oversizedError(): ByokitError {
+    return new ByokitError(
+      'provider_error',
+      `The provider sent an event larger than ${MAX_EVENT_SIZE} characters; the stream was cut off.`,
+      {
+        provider: this.#provider,
+      },
+    );
+  }
 
   #newParser(): EventSourceParser {
     return createParser({
