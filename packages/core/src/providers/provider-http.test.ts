@@ -7,6 +7,8 @@ import { isByokitError } from '../errors.js';
 import { fakeProviderKey } from '../keys/fake-keys.js';
 import { SecretKey } from '../keys/secret-key.js';
 import { anthropicClient } from './anthropic/anthropic-client.js';
+import { googleClient } from './google/google-client.js';
+import { openaiClient } from './openai/openai-client.js';
 import { fixtureChunks, fixtureJson } from './fixtures.js';
 import type { ProviderChatRequest, ProviderStreamEvent } from './provider-types.js';
 import { MAX_ANSWER_BYTES } from './provider-http.js';
@@ -425,6 +427,26 @@ describe('provider calls', () => {
       expect(calls).toBe(1);
     },
   );
+
+  // A key check's 200 says the provider took the key only when it is the provider's answer: the model list, JSON. A
+  // proxy's sign-in page, a captive portal or a base URL that points at a website answers 200 to anything.
+  it.each([
+    ['an HTML page', 'text/html', '<html><body>Please sign in to continue</body></html>'],
+    ['an empty body', 'application/json', ''],
+    ['a text that is not JSON', 'text/plain', 'OK'],
+  ])('call a key unreachable (saved unverified), not valid, when the model listing answers 200 with %s', async (_what, type, body) => {
+    const { origin } = await answeringServer((_request, response) => void response.writeHead(200, { 'content-type': type }).end(body));
+    const clients = [
+      anthropicClient({ baseUrl: origin, retries: 0 }),
+      openaiClient({ baseUrl: `${origin}/v1`, retries: 0 }),
+      googleClient({ baseUrl: origin, retries: 0 }),
+    ];
+    closers.push(...clients.map((client) => () => client.close!()));
+    const checks = await Promise.all(
+      clients.map((client) => client.checkKey({ key: new SecretKey(client.provider, fakeProviderKey(client.provider)) })),
+    );
+    expect(checks).toEqual(['unreachable', 'unreachable', 'unreachable']);
+  });
 
   it('read the answer that follows an interim 1xx one', async () => {
     const { origin } = await answeringServer((_request, response) => {

@@ -170,8 +170,22 @@ export class ProviderHttp {
     const options = this.#options('GET', path, headers, undefined);
     const answer = await this.#retrying(signal, WHOLE, () => this.#readWhole(options, signal));
     // A 2xx said what a key check asks; a body broken off after it matters only as the caller's own abort.
-    if (answer.brokenBy !== undefined && signal?.aborted)
-      throw transportError(answer.brokenBy, this.provider, signal, 'broke off during the answer');
+    if (answer.brokenBy !== undefined) {
+      if (signal?.aborted) throw transportError(answer.brokenBy, this.provider, signal, 'broke off during the answer');
+      return;
+    }
+    // …when it is the provider's: its list of models is a JSON object. A proxy's sign-in page, a captive portal or a
+    // base URL pointing at a website answers 200 to anything, and a key "checked" so was saved as valid.
+    const compressed = compressedAnswerError(this.provider, answer.headers);
+    if (compressed) throw compressed;
+    const json = jsonOrUndefined(answer.bytes);
+    if (json === null || typeof json !== 'object' || Array.isArray(json)) {
+      throw new ByokitError(
+        'provider_error',
+        `The ${this.#label} API answered the key check with something other than a list of models (not a JSON object): a proxy's page, or a base URL that points elsewhere.`,
+        { provider: this.provider },
+      );
+    }
   }
 
   /** Closes the connections of the dispatcher this client made (one the host passed in is the host's). */
