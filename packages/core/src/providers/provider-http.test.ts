@@ -448,6 +448,44 @@ describe('provider calls', () => {
     expect(checks).toEqual(['unreachable', 'unreachable', 'unreachable']);
   });
 
+  // The caller's abort is thrown as its own reason, never as the provider's failure (provider-types.ts): here it
+  // comes once a refusal's head is in and while its body is still on the way, which byokit waits for to read it.
+  it.each(['complete', 'stream', 'checkKey'] as const)(
+    "give back the caller's abort, not the refusal, when it comes while a refusal's body is still arriving (%s)",
+    async (call) => {
+      const { origin } = await answeringServer((_request, response) => {
+        response.writeHead(503, { 'content-type': 'application/json' });
+        // The rest of the body never comes: byokit is reading it when the caller leaves.
+        response.write('{"type":"error",');
+      });
+      const controller = new AbortController();
+      const pool = new Pool(origin);
+      closers.push(() => pool.destroy());
+      // The refusal's head handed to byokit, the caller aborts: after the head, before the body's end.
+      const dispatcher = Object.assign(Object.create(pool) as Pool, {
+        dispatch(options: Parameters<Pool['dispatch']>[0], handler: Parameters<Pool['dispatch']>[1]) {
+          return pool.dispatch(options, {
+            ...handler,
+            onRequestStart: (...args: unknown[]) => (handler.onRequestStart as (...args: unknown[]) => void)(...args),
+            onResponseStart: (...args: unknown[]) => {
+              (handler.onResponseStart as (...args: unknown[]) => void)(...args);
+              queueMicrotask(() => controller.abort());
+            },
+          });
+        },
+      });
+      const client = anthropicClient({ baseUrl: origin, retries: 0, dispatcher });
+      const signal = controller.signal;
+      const outcome = await (
+        call === 'checkKey' ? client.checkKey({ ...options(), signal }) : client[call](request, { ...options(), signal })
+      ).then(
+        () => 'no error',
+        (caught: unknown) => caught,
+      );
+      expect(outcome).toBe(signal.reason);
+    },
+  );
+
   it('read the answer that follows an interim 1xx one', async () => {
     const { origin } = await answeringServer((_request, response) => {
       response.writeEarlyHints({ link: '</style.css>; rel=preload; as=style' });

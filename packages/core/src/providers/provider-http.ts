@@ -231,7 +231,12 @@ export class ProviderHttp {
       }
       const status = answer.statusCode;
       if (status >= 200 && status < 300) return answer;
-      if (last || !RETRY_STATUSES.has(status)) throw this.#statusError(status, answer, await body.refusal(answer));
+      if (last || !RETRY_STATUSES.has(status)) {
+        const refusal = await body.refusal(answer);
+        // The caller left while the refusal's body was on its way (the abort cut it off): their abort, not the refusal.
+        if (signal?.aborted) throw signal.reason;
+        throw this.#statusError(status, answer, refusal);
+      }
       await body.discard(answer).catch(() => undefined);
       await pause(tries, signal);
     }
