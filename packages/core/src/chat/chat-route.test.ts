@@ -212,6 +212,40 @@ describe('streaming', () => {
     }
   });
 
+  it("answers a gateway's 200 JSON error to a stream as that error (400 provider_key_rejected), and a 200 page as what it is, each with one record", async () => {
+    const refused = '{"type":"error","error":{"type":"authentication_error","message":"invalid x-api-key"}}';
+    const page = '<html><body>Please sign in</body></html>';
+    let answer = refused;
+    const provider = await startReplayServer(() => ({
+      raw: answer,
+      headers: { 'content-type': answer === page ? 'text/html' : 'application/json' },
+    }));
+    try {
+      const { byokit, storage } = await testByokit({ providers: { anthropic: { baseUrl: provider.origin, retries: 0 } }, environment: {} });
+      await call(byokit, 'PATCH', '/users/me/api-key', { principal: alice, body: { anthropic_api_key: fakeProviderKey('anthropic') } });
+      const stream = () =>
+        call(byokit, 'POST', '/llm/chat/completions', { principal: alice, body: hello(GUIDE_MODEL_ID, { stream: true }) });
+      const rejected = await stream();
+      expect([rejected!.status, rejected!.json.error.code, rejected!.json.error.key_source]).toEqual([
+        400,
+        'provider_key_rejected',
+        'user',
+      ]);
+      answer = page;
+      const paged = await stream();
+      expect([paged!.status, paged!.json.error.code, paged!.json.error.message]).toEqual([
+        502,
+        'provider_error',
+        "The Anthropic API answered without a stream of events (content-type: text/html): a proxy's or gateway's page, or a base URL that points elsewhere.",
+      ]);
+      await expect
+        .poll(async () => (await storage.listUsage({ limit: 10 })).records.map((record) => record.status))
+        .toEqual(['error', 'error']);
+    } finally {
+      await provider.close();
+    }
+  });
+
   it('ends with an error event in the contract shape when the provider fails mid-stream', async () => {
     const { byokit } = await setUp();
     await call(byokit, 'PATCH', '/users/me/api-key', { principal: alice, body: { anthropic_api_key: fakeProviderKey('anthropic') } });

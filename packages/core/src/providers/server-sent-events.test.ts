@@ -14,7 +14,7 @@ import { googleStreamDecoder } from './google/google-stream.js';
 import { openaiClient } from './openai/openai-client.js';
 import { openaiStreamDecoder } from './openai/openai-stream.js';
 import type { ProviderChatRequest, ProviderClient, ProviderStreamEvent } from './provider-types.js';
-import { eventNameFromType } from './replay-server.js';
+import { eventNameFromType, startReplayServer } from './replay-server.js';
 import { ServerSentEvents, type StreamDecoder } from './server-sent-events.js';
 
 /** Each event's data as one text event: the pipeline's own behaviour, without a provider's format. */
@@ -252,4 +252,66 @@ describe('a recorded stream through each client over a real connection, a byte p
           await new Promise((resolve) => server.close(resolve));
         }
       });
+});
+
+describe('a 200 to a streamed call that holds no server-sent events', () => {
+  const request: ProviderChatRequest = { model: 'any-model', messages: [{ role: 'user', content: 'Hi' }], maxTokens: 64 };
+  const clientFor: Record<Provider, (origin: string) => ProviderClient> = {
+    anthropic: (origin) => anthropicClient({ baseUrl: origin, retries: 0 }),
+    openai: (origin) => openaiClient({ baseUrl: `${origin}/v1`, retries: 0 }),
+    google: (origin) => googleClient({ baseUrl: origin, retries: 0 }),
+  };
+  const label: Record<Provider, string> = { anthropic: 'Anthropic', openai: 'OpenAI', google: 'Google' };
+
+  async function streamed(provider: Provider, answer: { raw: string; headers: Record<string, string> }): Promise<ProviderStreamEvent[]> {
+    const server = await startReplayServer(answer);
+    const client = clientFor[provider](server.origin);
+    try {
+      const read: ProviderStreamEvent[] = [];
+      for await (const event of await client.stream(request, { key: new SecretKey(provider, fakeProviderKey(provider)) })) read.push(event);
+      return read;
+    } finally {
+      await client.close!();
+      await server.close();
+    }
+  }
+  const outcome = (events: ProviderStreamEvent[]) =>
+    events.map((event) => (event.type === 'error' ? [event.error.code, event.error.message] : event.type));
+
+  // A gateway that answers a streamed call's error as a plain JSON body with 200, as some answer a plain call's
+  // (which each client maps by its shape): the same error, not "the stream was cut off".
+  const refusedKey: Record<Provider, unknown> = {
+    anthropic: { type: 'error', error: { type: 'authentication_error', message: 'invalid x-api-key' } },
+    openai: { error: { message: 'Incorrect API key provided.', type: 'invalid_request_error', code: 'invalid_api_key' } },
+    google: {
+      error: {
+        code: 400,
+        message: 'API key not valid. Please pass a valid API key.',
+        status: 'INVALID_ARGUMENT',
+        details: [{ '@type': 'type.googleapis.com/google.rpc.ErrorInfo', reason: 'API_KEY_INVALID' }],
+      },
+    },
+  };
+  for (const provider of ['anthropic', 'openai', 'google'] as const) {
+    it(`${provider}: an error in the provider's own shape as a JSON body ends it with that error (a refused key), as a plain call's would`, async () => {
+      const events = await streamed(provider, {
+        raw: JSON.stringify(refusedKey[provider]),
+        headers: { 'content-type': 'application/json' },
+      });
+      expect(events.map((event) => event.type === 'error' && event.error.code)).toEqual(['provider_key_rejected']);
+    });
+
+    it(`${provider}: a page (a proxy's sign-in, a base URL pointing at a website) ends it saying so, not as a stream cut off`, async () => {
+      const events = await streamed(provider, {
+        raw: '<html><body>Please sign in</body></html>',
+        headers: { 'content-type': 'text/html; charset=utf-8' },
+      });
+      expect(outcome(events)).toEqual([
+        [
+          'provider_error',
+          `The ${label[provider]} API answered without a stream of events (content-type: text/html): a proxy's or gateway's page, or a base URL that points elsewhere.`,
+        ],
+      ]);
+    });
+  }
 });

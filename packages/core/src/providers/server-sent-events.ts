@@ -7,7 +7,7 @@ import type { Dispatcher } from 'undici';
 import { jsonOrUndefined } from '../bytes.js';
 import { ByokitError, isByokitError } from '../errors.js';
 import { onAbort, type Cancellation } from '../http/request-abort.js';
-import type { Provider } from '../keys/providers.js';
+import { PROVIDER_LABELS, type Provider } from '../keys/providers.js';
 import type { ProviderStreamEvent } from './provider-types.js';
 import { transportError } from './transport-error.js';
 import { compressedAnswerError } from './compressed-answer.js';
@@ -40,6 +40,9 @@ export function parseEventData(data: string): unknown {
 export const MAX_REFUSAL_BYTES = 64 * 1024;
 
 const CR = 13;
+
+/** A media type short and plain enough to name in an error (`text/html`); anything else is not quoted. */
+const NAMEABLE_MEDIA_TYPE = /^[a-z0-9][a-z0-9!#$&^_.+-]{0,40}\/[a-z0-9][a-z0-9!#$&^_.+-]{0,40}$/;
 
 /** Events received and not yet read beyond this many, the body is paused until the reader catches up. */
 const PAUSE_AT_EVENTS = 64;
@@ -86,6 +89,13 @@ export class ServerSentEvents implements AsyncIterable<ProviderStreamEvent>, Asy
   #parser: EventSourceParser | undefined;
   /** The text fed last ended in CR: a line's end, unless an LF follows (CRLF is one ending, not two). */
   #endsInCR = false;
+  /**
+   * The body's first bytes, kept (up to {@link MAX_REFUSAL_BYTES}) until its first event: a body that ends with none
+   * is read for what it was instead (`#withoutEvents`). Undefined once an event came, or the body grew past that.
+   */
+  #lead: Buffer[] | undefined = [];
+  #leadBytes = 0;
+  #contentType: string | string[] | undefined;
   #oversized = false;
   readonly #received: Received[] = [];
   /** Unified events of the last event decoded, not yet handed to the reader. */
@@ -175,6 +185,7 @@ export class ServerSentEvents implements AsyncIterable<ProviderStreamEvent>, Asy
       // 1xx answers are interim: the real one follows.
       if (statusCode < 200) return;
       this.#statusCode = statusCode;
+      this.#contentType = headers['content-type'];
       if (statusCode < 300) this.#parser = this.#newParser();
       // A compressed stream would parse as no event at all: it ends at once, saying why, its body let go.
       const compressed = statusCode < 300 ? compressedAnswerError(this.#provider, headers) : undefined;
@@ -185,6 +196,7 @@ export class ServerSentEvents implements AsyncIterable<ProviderStreamEvent>, Asy
     onResponseData: (controller, chunk) => {
       if (this.#statusCode >= 300) return this.#keepRefusal(controller, chunk);
       if (this.#closed) return;
+      if (this.#lead) this.#keepLead(chunk);
       const text = this.#text.decode(chunk, { stream: true });
       if (text !== '') this.#endsInCR = text.charCodeAt(text.length - 1) === CR;
       this.#parser!.feed(text);
@@ -204,6 +216,7 @@ export class ServerSentEvents implements AsyncIterable<ProviderStreamEvent>, Asy
       // end none will: an LF stands in for it, so that a stream whose lines end in a lone CR keeps its last event
       // (an LF after CR ends no second line). Without a CR before it, the event the body broke off in stays unsent.
       if (this.#endsInCR) this.#parser!.feed('\n');
+      if (this.#lead && !this.#oversized) this.#withoutEvents(Buffer.concat(this.#lead));
       this.#close(this.#oversized ? { type: 'error', error: this.#oversizedError() } : BODY_END);
       this.#answerWaiting();
     },
@@ -223,6 +236,35 @@ export class ServerSentEvents implements AsyncIterable<ProviderStreamEvent>, Asy
     },
   };
 
+  #keepLead(chunk: Buffer): void {
+    this.#leadBytes += chunk.byteLength;
+    if (this.#leadBytes > MAX_REFUSAL_BYTES) this.#lead = undefined;
+    else this.#lead!.push(chunk);
+  }
+
+  /**
+   * A 2xx body that ended without a single event is no stream. A JSON object is read as the provider's one event, so
+   * that an error in its own shape (as gateways answer a streamed call's error, with 200) is that error, as in a plain
+   * answer, rather than a stream "cut off"; anything else (a proxy's page, a website) is said to be what it is.
+   */
+  #withoutEvents(body: Buffer): void {
+    const json = jsonOrUndefined(body);
+    if (json !== null && typeof json === 'object' && !Array.isArray(json)) {
+      this.#received.push(JSON.stringify(json));
+      return;
+    }
+    const type = (Array.isArray(this.#contentType) ? this.#contentType[0] : this.#contentType)?.split(';')[0]?.trim().toLowerCase();
+    const named = type !== undefined && NAMEABLE_MEDIA_TYPE.test(type) ? ` (content-type: ${type})` : '';
+    this.#close({
+      type: 'error',
+      error: new ByokitError(
+        'provider_error',
+        `The ${PROVIDER_LABELS[this.#provider]} API answered without a stream of events${named}: a proxy's or gateway's page, or a base URL that points elsewhere.`,
+        { provider: this.#provider },
+      ),
+    });
+  }
+
   #oversizedError(): ByokitError {
     return new ByokitError(
       'provider_error',
@@ -237,6 +279,7 @@ export class ServerSentEvents implements AsyncIterable<ProviderStreamEvent>, Asy
     return createParser({
       // maxBufferSize catches an event growing across reads; an event that arrives whole in one read is checked here.
       onEvent: (message) => {
+        this.#lead = undefined;
         if (message.data.length > MAX_EVENT_SIZE) this.#oversized = true;
         else if (!this.#oversized) this.#received.push(message.data);
       },
