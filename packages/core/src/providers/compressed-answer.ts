@@ -1,5 +1,6 @@
 import { ByokitError } from '../errors.js';
 import { PROVIDER_LABELS, type Provider } from '../keys/providers.js';
+import { holdsSecret } from '../keys/scrub-secrets.js';
 
 /**
  * What every call asks for: an answer as it is, uncompressed. byokit reads answers as they arrive and decompresses
@@ -8,7 +9,7 @@ import { PROVIDER_LABELS, type Provider } from '../keys/providers.js';
  */
 export const ACCEPT_ENCODING = { name: 'accept-encoding', value: 'identity' } as const;
 
-/** A content coding short enough and plain enough to name in an error; anything else is not quoted. */
+/** A content coding short enough and plain enough to name in an error; anything else, or one holding a key, is not quoted. */
 const NAMEABLE_CODING = /^[a-z0-9][a-z0-9._+-]{0,31}$/i;
 
 /**
@@ -24,7 +25,9 @@ export function compressedAnswerError(provider: Provider, headers: Record<string
     .map((coding) => coding.trim().toLowerCase())
     .filter((coding) => coding !== '' && coding !== 'identity');
   if (codings.length === 0) return undefined;
-  const named = codings.every((coding) => NAMEABLE_CODING.test(coding)) ? ` (content-encoding: ${codings.join(', ')})` : '';
+  const named = codings.every((coding) => NAMEABLE_CODING.test(coding) && !holdsSecret(coding))
+    ? ` (content-encoding: ${codings.join(', ')})`
+    : '';
   return new ByokitError(
     'provider_error',
     `The ${PROVIDER_LABELS[provider]} API sent its answer compressed${named}, which byokit does not read: a proxy or gateway on the way compressed it although byokit asks for none.`,

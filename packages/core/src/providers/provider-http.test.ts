@@ -384,6 +384,19 @@ describe('provider calls', () => {
     },
   );
 
+  it('name no content coding that holds a piece of a key', async () => {
+    const key = fakeProviderKey('anthropic');
+    const { origin } = await answeringServer((_request, response) => {
+      response.writeHead(200, { 'content-type': 'application/json', 'content-encoding': key.slice(0, 24) }).end('{}');
+    });
+    const client = anthropicClient({ baseUrl: origin, retries: 0 });
+    closers.push(() => client.close!());
+    const error = await client.complete(request, options()).catch((caught: unknown) => caught);
+    expect((error as Error).message).toBe(
+      'The Anthropic API sent its answer compressed, which byokit does not read: a proxy or gateway on the way compressed it although byokit asks for none.',
+    );
+  });
+
   it("send the host's own Accept-Encoding, in whatever case, instead of byokit's identity: one header, never two", async () => {
     const server = await replay({ json: fixtureJson('anthropic/anthropic-text.json') });
     const own = anthropicClient({ baseUrl: server.origin, retries: 0, headers: { 'Accept-Encoding': 'br' } });

@@ -292,6 +292,17 @@ describe('a 200 to a streamed call that holds no server-sent events', () => {
       },
     },
   };
+  it('names no content type that holds a piece of a key', async () => {
+    const key = fakeProviderKey('openai');
+    const events = await streamed('openai', { raw: '<html></html>', headers: { 'content-type': `text/${key.slice(0, 30)}` } });
+    expect(outcome(events)).toEqual([
+      [
+        'provider_error',
+        "The OpenAI API answered without a stream of events: a proxy's or gateway's page, or a base URL that points elsewhere.",
+      ],
+    ]);
+  });
+
   for (const provider of ['anthropic', 'openai', 'google'] as const) {
     it(`${provider}: an error in the provider's own shape as a JSON body ends it with that error (a refused key), as a plain call's would`, async () => {
       const events = await streamed(provider, {

@@ -8,6 +8,7 @@ import { jsonOrUndefined } from '../bytes.js';
 import { ByokitError, isByokitError } from '../errors.js';
 import { onAbort, type Cancellation } from '../http/request-abort.js';
 import { PROVIDER_LABELS, type Provider } from '../keys/providers.js';
+import { holdsSecret } from '../keys/scrub-secrets.js';
 import type { ProviderStreamEvent } from './provider-types.js';
 import { transportError } from './transport-error.js';
 import { compressedAnswerError } from './compressed-answer.js';
@@ -41,7 +42,7 @@ export const MAX_REFUSAL_BYTES = 64 * 1024;
 
 const CR = 13;
 
-/** A media type short and plain enough to name in an error (`text/html`); anything else is not quoted. */
+/** A media type short and plain enough to name in an error (`text/html`); anything else, or one holding a key, is not quoted. */
 const NAMEABLE_MEDIA_TYPE = /^[a-z0-9][a-z0-9!#$&^_.+-]{0,40}\/[a-z0-9][a-z0-9!#$&^_.+-]{0,40}$/;
 
 /** Events received and not yet read beyond this many, the body is paused until the reader catches up. */
@@ -254,7 +255,7 @@ export class ServerSentEvents implements AsyncIterable<ProviderStreamEvent>, Asy
       return;
     }
     const type = (Array.isArray(this.#contentType) ? this.#contentType[0] : this.#contentType)?.split(';')[0]?.trim().toLowerCase();
-    const named = type !== undefined && NAMEABLE_MEDIA_TYPE.test(type) ? ` (content-type: ${type})` : '';
+    const named = type !== undefined && NAMEABLE_MEDIA_TYPE.test(type) && !holdsSecret(type) ? ` (content-type: ${type})` : '';
     this.#close({
       type: 'error',
       error: new ByokitError(
