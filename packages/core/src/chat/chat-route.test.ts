@@ -236,7 +236,7 @@ describe('streaming', () => {
       expect([paged!.status, paged!.json.error.code, paged!.json.error.message]).toEqual([
         502,
         'provider_error',
-        "The Anthropic API answered without a stream of events (content-type: text/html): a proxy's or gateway's page, or a base URL that points elsewhere.",
+        "The Anthropic API answered without a stream of events (content-type: text/html): a gateway that does not stream, a proxy's page, or a base URL that points elsewhere.",
       ]);
       await expect
         .poll(async () => (await storage.listUsage({ limit: 10 })).records.map((record) => record.status))

@@ -8,7 +8,7 @@ import type { Provider } from '../keys/providers.js';
 import { SecretKey } from '../keys/secret-key.js';
 import { anthropicClient } from './anthropic/anthropic-client.js';
 import { anthropicStreamDecoder } from './anthropic/anthropic-stream.js';
-import { fixtureChunks } from './fixtures.js';
+import { fixtureChunks, fixtureJson } from './fixtures.js';
 import { googleClient } from './google/google-client.js';
 import { googleStreamDecoder } from './google/google-stream.js';
 import { openaiClient } from './openai/openai-client.js';
@@ -292,13 +292,35 @@ describe('a 200 to a streamed call that holds no server-sent events', () => {
       },
     },
   };
+  // A gateway that ignores `stream: true` and answers with a whole answer: OpenAI's chat.completion would read as a
+  // chunk without text (its `message` is no `delta`), then its finish: an empty answer taken for a whole one.
+  it.each([
+    ['openai', 'openai/openai-text.json'],
+    ['anthropic', 'anthropic/anthropic-text.json'],
+    ['google', 'google/google-text.json'],
+  ] as const)(
+    '%s: a whole answer (%s) instead of a stream ends it with an error, never as an answer, empty or not',
+    async (provider, fixture) => {
+      const events = await streamed(provider, {
+        raw: JSON.stringify(fixtureJson(fixture)),
+        headers: { 'content-type': 'application/json' },
+      });
+      expect(outcome(events)).toEqual([
+        [
+          'provider_error',
+          `The ${label[provider]} API answered without a stream of events (content-type: application/json): a gateway that does not stream, a proxy's page, or a base URL that points elsewhere.`,
+        ],
+      ]);
+    },
+  );
+
   it('names no content type that holds a piece of a key', async () => {
     const key = fakeProviderKey('openai');
     const events = await streamed('openai', { raw: '<html></html>', headers: { 'content-type': `text/${key.slice(0, 30)}` } });
     expect(outcome(events)).toEqual([
       [
         'provider_error',
-        "The OpenAI API answered without a stream of events: a proxy's or gateway's page, or a base URL that points elsewhere.",
+        "The OpenAI API answered without a stream of events: a gateway that does not stream, a proxy's page, or a base URL that points elsewhere.",
       ],
     ]);
   });
@@ -320,7 +342,7 @@ describe('a 200 to a streamed call that holds no server-sent events', () => {
       expect(outcome(events)).toEqual([
         [
           'provider_error',
-          `The ${label[provider]} API answered without a stream of events (content-type: text/html): a proxy's or gateway's page, or a base URL that points elsewhere.`,
+          `The ${label[provider]} API answered without a stream of events (content-type: text/html): a gateway that does not stream, a proxy's page, or a base URL that points elsewhere.`,
         ],
       ]);
     });

@@ -244,13 +244,16 @@ export class ServerSentEvents implements AsyncIterable<ProviderStreamEvent>, Asy
   }
 
   /**
-   * A 2xx body that ended without a single event is no stream. A JSON object is read as the provider's one event, so
-   * that an error in its own shape (as gateways answer a streamed call's error, with 200) is that error, as in a plain
-   * answer, rather than a stream "cut off"; anything else (a proxy's page, a website) is said to be what it is.
+   * A 2xx body that ended without a single event is no stream. A JSON error (an object with `error`, each provider's
+   * shape) is read as the provider's one event, so that it is that error (as gateways answer a streamed call's error,
+   * with 200), as in a plain answer, rather than a stream "cut off"; anything else (a whole answer, a proxy's page, a
+   * website) is said to be what it is.
    */
   #withoutEvents(body: Buffer): void {
     const json = jsonOrUndefined(body);
-    if (json !== null && typeof json === 'object' && !Array.isArray(json)) {
+    // An error only: a whole answer (a gateway that ignores `stream: true`) would read as a chunk, OpenAI's without
+    // its text (its `message` is no `delta`), and end as an answer, an empty one.
+    if (json !== null && typeof json === 'object' && !Array.isArray(json) && 'error' in json) {
       this.#received.push(JSON.stringify(json));
       return;
     }
@@ -260,7 +263,7 @@ export class ServerSentEvents implements AsyncIterable<ProviderStreamEvent>, Asy
       type: 'error',
       error: new ByokitError(
         'provider_error',
-        `The ${PROVIDER_LABELS[this.#provider]} API answered without a stream of events${named}: a proxy's or gateway's page, or a base URL that points elsewhere.`,
+        `The ${PROVIDER_LABELS[this.#provider]} API answered without a stream of events${named}: a gateway that does not stream, a proxy's page, or a base URL that points elsewhere.`,
         { provider: this.#provider },
       ),
     });
