@@ -219,6 +219,23 @@ describe('a recorded stream, however the wire cuts it', () => {
       });
 });
 
+describe('a recorded stream with the rest of what the SSE format allows', () => {
+  // An event's data over several `data:` lines (joined by LF: here after the JSON's first `{`, where an LF is only
+  // whitespace), `id:` and `retry:` fields, comments, and event names byokit does not read.
+  for (const provider of ['anthropic', 'openai', 'google'] as const)
+    it(`${provider}: the same events as the plain recorded stream`, async () => {
+      const expected = await eventsOf(provider, [recordedWire(provider, '\n')]);
+      const lines = fixtureChunks(RECORDED[provider]);
+      const kept = provider === 'openai' ? [...lines.slice(0, 6), ...lines.slice(-2)] : lines;
+      const events = kept.map((line, index) => {
+        const name = provider === 'anthropic' ? eventNameFromType(line) : 'chunk-of-a-newer-api';
+        return `: comment ${index}\nid: ${index}\nretry: 3000\nevent: ${name}\ndata: {\ndata: ${line.slice(1)}\n\n`;
+      });
+      const wire = `retry: 1000\n\n${events.join('')}${provider === 'openai' ? 'id: last\ndata: [DONE]\n\n' : ''}`;
+      expect(await eventsOf(provider, [Buffer.from(wire)])).toEqual(expected);
+    });
+});
+
 describe('a recorded stream through each client over a real connection, a byte per write', () => {
   const request: ProviderChatRequest = { model: 'any-model', messages: [{ role: 'user', content: 'Hi' }], maxTokens: 64 };
   const clients: Record<Provider, (origin: string) => ProviderClient> = {
