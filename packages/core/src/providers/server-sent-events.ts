@@ -217,8 +217,8 @@ export class ServerSentEvents implements AsyncIterable<ProviderStreamEvent>, Asy
       // end none will: an LF stands in for it, so that a stream whose lines end in a lone CR keeps its last event
       // (an LF after CR ends no second line). Without a CR before it, the event the body broke off in stays unsent.
       if (this.#endsInCR) this.#parser!.feed('\n');
-      if (this.#lead && !this.#oversized) this.#withoutEvents(Buffer.concat(this.#lead));
-      this.#close(this.#oversized ? { type: 'error', error: this.#oversizedError() } : BODY_END);
+      if (this.#oversized) this.#close({ type: 'error', error: this.#oversizedError() });
+      else this.#close(this.#lead ? this.#withoutEvents(Buffer.concat(this.#lead)) : BODY_END);
       this.#answerWaiting();
     },
     onResponseError: (_controller, error) => {
@@ -244,29 +244,29 @@ export class ServerSentEvents implements AsyncIterable<ProviderStreamEvent>, Asy
   }
 
   /**
-   * A 2xx body that ended without a single event is no stream. A JSON error (an object with `error`, each provider's
-   * shape) is read as the provider's one event, so that it is that error (as gateways answer a streamed call's error,
-   * with 200), as in a plain answer, rather than a stream "cut off"; anything else (a whole answer, a proxy's page, a
-   * website) is said to be what it is.
+   * A 2xx body that ended without a single event is no stream; what closes it. A JSON error (an object with `error`,
+   * each provider's shape) is read as the provider's one event, so that it is that error (as gateways answer a
+   * streamed call's error, with 200), as in a plain answer, rather than a stream "cut off"; anything else (a whole
+   * answer, a proxy's page, a website) is said to be what it is.
    */
-  #withoutEvents(body: Buffer): void {
+  #withoutEvents(body: Buffer): Received {
     const json = jsonOrUndefined(body);
     // An error only: a whole answer (a gateway that ignores `stream: true`) would read as a chunk, OpenAI's without
     // its text (its `message` is no `delta`), and end as an answer, an empty one.
     if (json !== null && typeof json === 'object' && !Array.isArray(json) && 'error' in json) {
       this.#received.push(JSON.stringify(json));
-      return;
+      return BODY_END;
     }
     const type = (Array.isArray(this.#contentType) ? this.#contentType[0] : this.#contentType)?.split(';')[0]?.trim().toLowerCase();
     const named = type !== undefined && NAMEABLE_MEDIA_TYPE.test(type) && !holdsSecret(type) ? ` (content-type: ${type})` : '';
-    this.#close({
+    return {
       type: 'error',
       error: new ByokitError(
         'provider_error',
         `The ${PROVIDER_LABELS[this.#provider]} API answered without a stream of events${named}: a gateway that does not stream, a proxy's page, or a base URL that points elsewhere.`,
         { provider: this.#provider },
       ),
-    });
+    };
   }
 
   #oversizedError(): ByokitError {
