@@ -84,17 +84,19 @@ describe.each(databases)('text with a NUL character, on %s', (_name, openStorage
   });
 
   // The key table holds an owner id of at most 255 characters: a longer one failed its CHECK as a 500 on
-  // PostgreSQL alone (memory storage took it), so the bound is core's, for every storage alike.
+  // PostgreSQL alone (memory storage took it), so the bound is core's, for every storage alike. Characters as
+  // length() counts them: 255 emoji fit, though 510 UTF-16 units (they were refused as a principal, a 500).
   it('a user id of 255 characters is stored whole, and one of 256 is refused before the database', async () => {
     const { byokit, budgetsStored } = await openByokit();
-    for (const userId of ['u'.repeat(255), `${'\u{1F600}'.repeat(127)}u`, `${'\u00e9'.repeat(254)}u`]) {
+    const userIds = ['u'.repeat(255), `${'\u{1F600}'.repeat(127)}u`, `${'\u00e9'.repeat(254)}u`, '\u{1F600}'.repeat(255)];
+    for (const userId of userIds) {
       const owner: Principal = { userId, isAdmin: false };
       const saved = await callAs(owner, byokit, 'PATCH', '/users/me/api-key', { anthropic_api_key: fakeProviderKey('anthropic') });
       expect(saved.status).toBe(200);
       expect((await callAs(owner, byokit, 'GET', '/users/me/api-key-status')).json).toMatchObject({ has_anthropic_key: true });
       expect((await call(byokit, 'PUT', `/admin/users/${encodeURIComponent(userId)}/budget`, { monthly_limit_usd: '5' })).status).toBe(200);
     }
-    expect(await budgetsStored()).toBe(3);
+    expect(await budgetsStored()).toBe(userIds.length);
 
     const tooLong = 'u'.repeat(256);
     const refused = await callAs({ userId: tooLong, isAdmin: false }, byokit, 'PATCH', '/users/me/api-key', {
@@ -106,7 +108,7 @@ describe.each(databases)('text with a NUL character, on %s', (_name, openStorage
     expect(budget.status).toBe(422);
     expect(budget.json.error).toMatchObject({ code: 'validation_failed', issues: [{ path: 'user_id' }] });
     await expect(byokit.resolveKey({ userId: tooLong }, 'anthropic')).rejects.toMatchObject({ code: 'validation_failed' });
-    expect(await budgetsStored()).toBe(3);
+    expect(await budgetsStored()).toBe(userIds.length);
   });
 
   // PostgreSQL's UTF-8 stores a lone surrogate as U+FFFD: a name would read back changed after a reload, and

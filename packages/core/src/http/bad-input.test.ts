@@ -458,4 +458,32 @@ describe('text with a NUL character, which a storage could not hold', () => {
     expect(response!.status).toBe(500);
     expect(response!.json.error.code).toBe('internal_error');
   });
+
+  // 255 characters is one rule: the route's schema (zod, like the OpenAPI document's maxLength) and PostgreSQL's
+  // length() count characters (code points), and an emoji is one of them though two UTF-16 units. Counted in units
+  // for the principal, a user id an admin had given a budget was refused as a host bug when that user signed in.
+  it('takes a user id of 255 emoji as a principal, in an admin path and in code alike, and refuses 256 everywhere', async () => {
+    const { byokit } = await testByokit();
+    const longest = '\u{1F600}'.repeat(255);
+    const set = await call(byokit, 'PUT', `/admin/users/${encodeURIComponent(longest)}/budget`, {
+      principal: admin,
+      body: { monthly_limit_usd: '5' },
+    });
+    expect(set!.status).toBe(200);
+    const own = await call(byokit, 'GET', '/users/me/budget', { principal: { userId: longest, isAdmin: false } });
+    expect(own!.status).toBe(200);
+    expect(own!.json).toMatchObject({ monthly_limit_usd: '5' });
+    await expect(byokit.resolveKey({ userId: longest }, 'anthropic')).rejects.toMatchObject({ code: 'api_key_required' });
+
+    const tooLong = '\u{1F600}'.repeat(256);
+    const refused = await call(byokit, 'PUT', `/admin/users/${encodeURIComponent(tooLong)}/budget`, {
+      principal: admin,
+      body: { monthly_limit_usd: '5' },
+    });
+    expect(refused!.status).toBe(422);
+    expect(refused!.json.error).toMatchObject({ code: 'validation_failed', issues: [{ path: 'user_id' }] });
+    const signedIn = await call(byokit, 'GET', '/users/me/budget', { principal: { userId: tooLong, isAdmin: false } });
+    expect(signedIn!.status).toBe(500);
+    await expect(byokit.resolveKey({ userId: tooLong }, 'anthropic')).rejects.toMatchObject({ code: 'validation_failed' });
+  });
 });

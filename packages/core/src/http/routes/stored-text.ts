@@ -36,8 +36,9 @@ export function shownText(maxLength: number) {
 }
 
 /**
- * The longest user id, in UTF-16 code units (never fewer than PostgreSQL's characters): what storage-postgres's
- * key table holds, and well under the ~2,700 bytes its indexes take, so that every storage takes every user id.
+ * The longest user id, in characters (code points: an emoji is one), as zod's `max()`, the OpenAPI document's
+ * `maxLength` and PostgreSQL's `length()` count them: what storage-postgres's key table holds, and at 4 bytes a
+ * character still well under the ~2,700 bytes its indexes take, so that every storage takes every user id.
  */
 export const MAX_USER_ID_LENGTH = 255;
 
@@ -55,4 +56,21 @@ export const userIdText = storedText(MAX_USER_ID_LENGTH).refine(
  * host's `authenticate` returns, and a user id given in code.
  */
 export const isStorableUserId = (userId: unknown): userId is string =>
-  typeof userId === 'string' && userId !== '' && userId.length <= MAX_USER_ID_LENGTH && !userId.includes('\u0000') && userId.isWellFormed();
+  typeof userId === 'string' &&
+  userId !== '' &&
+  hasAtMostCharacters(userId, MAX_USER_ID_LENGTH) &&
+  !userId.includes('\u0000') &&
+  userId.isWellFormed();
+
+/**
+ * True when `text` has at most `limit` characters counted as the route's schema counts them (code points). Counted
+ * in UTF-16 units, a user id of 128 to 255 emoji passed an admin's path and was refused as the host's principal.
+ */
+function hasAtMostCharacters(text: string, limit: number): boolean {
+  if (text.length <= limit) return true;
+  // A character is at most two units: past that, no need to count.
+  if (text.length > 2 * limit) return false;
+  let characters = 0;
+  for (const _character of text) if (++characters > limit) return false;
+  return true;
+}
