@@ -427,6 +427,22 @@ function newModel() {
 
 // PostgreSQL's text cannot hold U+0000: text byokit stores or looks up is refused for every storage alike
 // (storage-postgres/src/stored-text.test.ts proves the same on PostgreSQL, where it was a 500).
+// An unknown field's name is repeated in the error, cut to 200 characters: cut inside an emoji, the answer held
+// half a surrogate pair, which strict JSON parsers (Rust's serde_json, Swift's JSONDecoder) refuse outright.
+describe('an unknown field whose long name ends in an emoji', () => {
+  it.each([199, 200])('is named in the 422 as well-formed text, cut before the emoji, after %i letters', async (letters) => {
+    const { byokit } = await testByokit();
+    const name = `${'a'.repeat(letters)}\u{1F600}`;
+    const response = await call(byokit, 'PATCH', '/users/me/api-key', { principal: alice, body: { [name]: null } });
+    expect(response!.status).toBe(422);
+    const { message, issues } = response!.json.error;
+    expect(issues[0].path).toBe(`${'a'.repeat(letters)}…`);
+    expect(message.isWellFormed()).toBe(true);
+    expect(response!.text.isWellFormed()).toBe(true);
+    expect(response!.text).not.toMatch(/\\ud83d/i);
+  });
+});
+
 describe('text with a NUL character, which a storage could not hold', () => {
   it.each([
     ['a budget for a user id with a NUL', 'PUT', '/admin/users/user%00bob/budget', { monthly_limit_usd: '5' }, 'user_id'],

@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import { ByokitError, type ValidationIssue } from '../errors.js';
 import { scrubSecrets } from '../keys/scrub-secrets.js';
+import { wholeCharacterEnd } from '../whole-characters.js';
 
 /**
  * A refusal as `validation_failed`, an issue per problem, in the HTTP routes and in code (`byokit.chat()`)
@@ -29,5 +30,5 @@ export function schemaIssues(issues: readonly z.core.$ZodIssue[]): ValidationIss
 
 function safeText(text: string): string {
   const scrubbed = scrubSecrets(text);
-  return scrubbed.length > 200 ? `${scrubbed.slice(0, 200)}…` : scrubbed;
+  return scrubbed.length > 200 ? `${scrubbed.slice(0, wholeCharacterEnd(scrubbed, 200))}…` : scrubbed;
 }

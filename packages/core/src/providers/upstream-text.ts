@@ -1,4 +1,5 @@
 import { isKeyCharacter, scrubSecrets } from '../keys/scrub-secrets.js';
+import { wholeCharacterEnd } from '../whole-characters.js';
 
 /** The most of a provider's own words an error repeats. */
 export const MAX_UPSTREAM_TEXT = 300;
@@ -8,12 +9,13 @@ export const MAX_UPSTREAM_TEXT = 300;
  * (providers echo keys: spec/security.md, "Secrets never leave"), then cut to {@link MAX_UPSTREAM_TEXT}
  * characters. Scrubbed first, as clipping first could cut a key so that no pattern knows it. The cut never
  * splits a run of key characters but drops the run, so that what is left of a key the patterns missed is whole
- * for the chat service's scrub of the key the call was made with (`scrubKnownSecret`, 8-character pieces).
+ * for the chat service's scrub of the key the call was made with (`scrubKnownSecret`, 8-character pieces), nor
+ * a character: an emoji is kept or dropped whole.
  */
 export function upstreamText(text: string): string {
   const scrubbed = scrubSecrets(text);
   if (scrubbed.length <= MAX_UPSTREAM_TEXT) return scrubbed;
   let end = MAX_UPSTREAM_TEXT;
   while (end > 0 && isKeyCharacter(scrubbed.charCodeAt(end - 1)) && isKeyCharacter(scrubbed.charCodeAt(end))) end--;
-  return `${scrubbed.slice(0, end)}…`;
+  return `${scrubbed.slice(0, wholeCharacterEnd(scrubbed, end))}…`;
 }
