@@ -11,3 +11,25 @@ export function wholeCharacterEnd(text: string, end: number): number {
   const splitsPair = before >= 0xd800 && before <= 0xdbff && after >= 0xdc00 && after <= 0xdfff;
   return splitsPair ? end - 1 : end;
 }
+
+/**
+ * How many characters (code points) `text` has, as zod's `max()`, JSON Schema's `maxLength` and PostgreSQL's
+ * `length()` count them: an emoji is one, though two UTF-16 units (`text.length`). A lone surrogate counts as one.
+ */
+export function characterCount(text: string): number {
+  let pairs = 0;
+  for (let index = 1; index < text.length; index++) {
+    const code = text.charCodeAt(index);
+    if (code < 0xdc00 || code > 0xdfff) continue;
+    const before = text.charCodeAt(index - 1);
+    if (before >= 0xd800 && before <= 0xdbff) pairs++;
+  }
+  return text.length - pairs;
+}
+
+/** True when `text` has at most `limit` characters ({@link characterCount}), counting only when it must. */
+export function hasAtMostCharacters(text: string, limit: number): boolean {
+  if (text.length <= limit) return true;
+  // A character is at most two units: past that, it cannot fit.
+  return text.length <= 2 * limit && characterCount(text) <= limit;
+}

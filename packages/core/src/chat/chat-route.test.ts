@@ -377,6 +377,30 @@ describe('refused before any provider call', () => {
     expect(mock.requests).toHaveLength(0);
   });
 
+  // The limit says characters, as the OpenAPI document does and as zod counts every other limit: an emoji is one,
+  // though two UTF-16 units. Counted in units, 500,001 emoji (2 MB, within the body limit) were refused as over a
+  // million characters.
+  it('counts the million characters of content as characters: 500,001 emoji are sent on, 1,000,001 letters are not', async () => {
+    const { byokit } = await setUp();
+    await call(byokit, 'PATCH', '/users/me/api-key', { principal: alice, body: { anthropic_api_key: fakeProviderKey('anthropic') } });
+    const emoji = '\u{1F600}'.repeat(500_001);
+    const sent = await call(byokit, 'POST', '/llm/chat/completions', {
+      principal: alice,
+      body: hello(GUIDE_MODEL_ID, { messages: [{ role: 'user', content: emoji }] }),
+    });
+    expect(sent!.status).toBe(200);
+    expect(mock.requests).toHaveLength(1);
+
+    const letters = 'x'.repeat(1_000_001);
+    const refused = await call(byokit, 'POST', '/llm/chat/completions', {
+      principal: alice,
+      body: hello(GUIDE_MODEL_ID, { messages: [{ role: 'user', content: letters }] }),
+    });
+    expect(refused!.status).toBe(422);
+    expect(refused!.json.error.issues).toEqual([{ path: 'messages', message: expect.stringContaining('1000000 characters') }]);
+    expect(mock.requests).toHaveLength(1);
+  });
+
   it('refuses max_tokens over the model limit, and an inactive model', async () => {
     const { byokit, modelOf } = await setUp();
     await call(byokit, 'PATCH', '/users/me/api-key', { principal: alice, body: { openai_api_key: fakeProviderKey('openai') } });

@@ -1,8 +1,12 @@
 import { z } from 'zod';
+import { characterCount } from '../whole-characters.js';
 
 /** Most messages one request may carry; more is refused before any provider sees it (spec/security.md). */
 export const MAX_MESSAGES = 2_000;
-/** Most characters of message content in one request, all messages together. */
+/**
+ * Most characters of message content in one request, all messages together: characters (code points) as zod counts
+ * every other limit and JSON Schema's `maxLength` does, so an emoji is one.
+ */
 export const MAX_CONTENT_CHARACTERS = 1_000_000;
 /** When `max_tokens` is not given: this, or the model's limit if lower. */
 export const DEFAULT_MAX_TOKENS = 4_096;
@@ -57,10 +61,21 @@ export const chatCompletionBody = z
     stream: z.boolean().optional(),
   })
   .refine((body) => body.messages.some((item) => item.role !== 'system'), { message: NOT_ONLY_SYSTEM, path: ['messages'] })
-  .refine((body) => body.messages.reduce((total, item) => total + item.content.length, 0) <= MAX_CONTENT_CHARACTERS, {
-    message: CONTENT_LIMIT,
-    path: ['messages'],
-  });
+  .refine((body) => withinContentLimit(body.messages), { message: CONTENT_LIMIT, path: ['messages'] });
+
+/**
+ * True when all the content together has at most {@link MAX_CONTENT_CHARACTERS} characters. Counted in UTF-16 units
+ * (`length`), 500,001 emoji, within the body limit, were refused as over a million characters. Counted only when
+ * the units are over the limit, as a character is one or two units.
+ */
+function withinContentLimit(messages: ReadonlyArray<{ content: string }>): boolean {
+  const units = messages.reduce((total, item) => total + item.content.length, 0);
+  if (units <= MAX_CONTENT_CHARACTERS) return true;
+  if (units > 2 * MAX_CONTENT_CHARACTERS) return false;
+  let characters = 0;
+  for (const item of messages) if ((characters += characterCount(item.content)) > MAX_CONTENT_CHARACTERS) return false;
+  return true;
+}
 
 /** A chat request, as the route and `byokit.chat()` take it. */
 export type ChatCompletionRequest = z.infer<typeof chatCompletionBody>;

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { holdsSecret } from '../../keys/scrub-secrets.js';
+import { hasAtMostCharacters } from '../../whole-characters.js';
 
 const WELL_FORMED = 'The text must be well-formed Unicode (no lone surrogates), which alone can be stored as written.';
 
@@ -58,19 +59,8 @@ export const userIdText = storedText(MAX_USER_ID_LENGTH).refine(
 export const isStorableUserId = (userId: unknown): userId is string =>
   typeof userId === 'string' &&
   userId !== '' &&
+  // Counted as the route's schema counts: in UTF-16 units, a user id of 128 to 255 emoji passed an admin's path
+  // and was refused as the host's principal.
   hasAtMostCharacters(userId, MAX_USER_ID_LENGTH) &&
   !userId.includes('\u0000') &&
   userId.isWellFormed();
-
-/**
- * True when `text` has at most `limit` characters counted as the route's schema counts them (code points). Counted
- * in UTF-16 units, a user id of 128 to 255 emoji passed an admin's path and was refused as the host's principal.
- */
-function hasAtMostCharacters(text: string, limit: number): boolean {
-  if (text.length <= limit) return true;
-  // A character is at most two units: past that, no need to count.
-  if (text.length > 2 * limit) return false;
-  let characters = 0;
-  for (const _character of text) if (++characters > limit) return false;
-  return true;
-}
