@@ -23,7 +23,12 @@ const withoutNul = (text: z.ZodString) => text.regex(/^[^\u0000]*$/, 'The text h
 const signupBody = z.strictObject({
   email: emailSchema,
   password: passwordSchema,
-  full_name: withoutNul(z.string().max(255)).nullable().optional(),
+  // Well-formed too: PostgreSQL's UTF-8 stores a lone surrogate (`"\ud83d"`) as U+FFFD, so the name was saved and
+  // shown changed; refused instead, as byokit's routes refuse such text.
+  full_name: withoutNul(z.string().max(255))
+    .refine((name) => name.isWellFormed(), 'The full name must be well-formed Unicode (no lone surrogates).')
+    .nullable()
+    .optional(),
 });
 
 const loginForm = z.object({ username: withoutNul(z.string().min(1).max(254)), password: z.string().min(1).max(PASSWORD_MAX_LENGTH) });

@@ -246,6 +246,14 @@ export function describeGuideFlow(example: ExampleServer): void {
         422,
         'validation_failed',
       ],
+      // PostgreSQL's UTF-8 stores a lone surrogate as U+FFFD: the name was saved and shown changed.
+      [
+        'a lone surrogate in the full name',
+        '{"email":"lone@b.co","password":"12345678","full_name":"Ann \\ud83d"}',
+        'application/json',
+        422,
+        'validation_failed',
+      ],
       ['a body over 8 KB', JSON.stringify({ email: 'a@b.co', password: 'x'.repeat(10_000) }), 'application/json', 413, 'payload_too_large'],
     ])('signup with %s', async (_name, body, contentType, status, code) => {
       const response = await fetch(`${server.base}/users/signup`, { method: 'POST', headers: { 'content-type': contentType }, body });
