@@ -33,3 +33,23 @@ export function hasAtMostCharacters(text: string, limit: number): boolean {
   // A character is at most two units: past that, it cannot fit.
   return text.length <= 2 * limit && characterCount(text) <= limit;
 }
+
+/**
+ * Compares two strings in code-point order, as PostgreSQL's `COLLATE "C"` orders UTF-8 text. JS's `<` compares
+ * UTF-16 units instead, in which a character past U+FFFF (a surrogate pair, U+D800–U+DFFF) sorts before
+ * U+E000–U+FFFF (full-width forms, private use): shifting those two ranges past each other gives code-point order.
+ */
+export function compareCodePoints(a: string, b: string): number {
+  const shared = Math.min(a.length, b.length);
+  for (let index = 0; index < shared; index++) {
+    const left = a.charCodeAt(index);
+    const right = b.charCodeAt(index);
+    if (left !== right) return codePointRank(left) - codePointRank(right);
+  }
+  return a.length - b.length;
+}
+
+function codePointRank(unit: number): number {
+  if (unit < 0xd800) return unit;
+  return unit >= 0xe000 ? unit - 0x800 : unit + 0x2000;
+}

@@ -320,7 +320,8 @@ interface UsageSumsRow {
  * ({@link addUsageRows}): one statement is one snapshot, so the groups always add up to the totals, without a
  * REPEATABLE READ transaction and a second scan. Not GROUPING SETS ((key), ()): PostgreSQL aggregates
  * those in one process and may sort where it would hash, about 1.8 times slower over a million rows.
- * COLLATE "C" orders keys by code point, as JS does, whatever the database's collation.
+ * COLLATE "C" orders keys by code point, as memory storage does (core's compareCodePoints), whatever the
+ * database's collation.
  */
 function usageSummarySelect(table: string, query: UsageSummaryQuery): { text: string; params: unknown[] } {
   const params: unknown[] = [];

@@ -1,5 +1,6 @@
 import type { UsageGroupBy, UsageRecord, UsageSummary, UsageSummaryQuery, UsageTotals } from './usage-record.js';
 import { formatUsd, parseUsd, PICO_DECIMALS } from './usd.js';
+import { compareCodePoints } from '../whole-characters.js';
 
 interface Sums {
   requests: number;
@@ -42,7 +43,8 @@ export function summarizeUsage(records: Iterable<UsageRecord>, query: UsageSumma
   }
   return {
     totals: totalsOf(totals),
-    groups: [...groups].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([key, sums]) => ({ key, ...totalsOf(sums) })),
+    // Code-point order, as storage-postgres sorts (COLLATE "C"): a user id past U+FFFF sorts where it does there.
+    groups: [...groups].sort(([a], [b]) => compareCodePoints(a, b)).map(([key, sums]) => ({ key, ...totalsOf(sums) })),
   };
 }
 

@@ -1149,6 +1149,19 @@ export function describeStorageConformance(name: string, options: StorageConform
         expect((await storage.summarizeUsage({ userId: zoe, to: from })).totals).toEqual(totals(1, [12, 30, 0, 0, 0], '200'));
       });
 
+      // Groups are sorted by key in code-point order, PostgreSQL's COLLATE "C". JS's `<` compares UTF-16 units, in
+      // which a character past U+FFFF (a surrogate pair, from U+D800) sorts before U+E000–U+FFFF: memory storage put
+      // the user "\u{20BB7}" (𠮷, as in the name Yoshida) before "\uFF21" (a full-width A), and PostgreSQL after it.
+      it('sorts user groups in code-point order: a full-width letter (U+FF21) before a character past U+FFFF', async () => {
+        const base = freshUser().id;
+        const fullWidth = `${base}-\uFF21`;
+        const astral = `${base}-\u{20BB7}`;
+        const { from } = november(freshYear());
+        await storage.recordUsage([usageRecord(astral, from), usageRecord(fullWidth, from)]);
+        const summary = await storage.summarizeUsage({ from, to: new Date(from.getTime() + day), groupBy: 'user' });
+        expect(summary.groups.map((group) => group.key)).toEqual([fullWidth, astral]);
+      });
+
       it('groups by the UTC day: 23:30 on 30 November at UTC-2 counts on 1 December', async () => {
         const userId = freshUser().id;
         const times = ['2026-11-30T23:30:00-02:00', '2026-11-30T22:00:00-02:00', '2026-12-01T01:30:00+02:00', '2026-11-30T00:00:00Z'];
