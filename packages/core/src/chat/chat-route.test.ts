@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { ByokitError } from '../errors.js';
+import type { Logger } from '../logging/logger.js';
 import { fakeProviderKey } from '../keys/fake-keys.js';
 import { findKeyLeaks } from '../testing/leak-check.js';
 import type { Provider } from '../keys/providers.js';
@@ -18,9 +19,13 @@ beforeAll(async () => {
 afterAll(() => mock.close());
 beforeEach(() => mock.reset());
 
-async function setUp(options: { environment?: Record<string, string> } = {}) {
+async function setUp(options: { environment?: Record<string, string>; logger?: Logger } = {}) {
   const providers = Object.fromEntries(Object.entries(mock.baseUrls).map(([provider, baseUrl]) => [provider, { baseUrl, retries: 0 }]));
-  const { byokit, storage } = await testByokit({ providers, environment: options.environment ?? {} });
+  const { byokit, storage } = await testByokit({
+    providers,
+    environment: options.environment ?? {},
+    ...(options.logger && { logger: options.logger }),
+  });
   const everything = await call(byokit, 'GET', '/llm-models/?all=true', { principal: admin });
   const models = everything!.json.data as Array<{
     id: string;
@@ -493,6 +498,33 @@ describe('provider failures in the contract', () => {
     expect(response!.json.error).toMatchObject({ code: 'provider_key_rejected', provider: 'openai', key_source: 'user' });
     for (let start = 0; start + 8 <= key.length; start += 4) expect(response!.text).not.toContain(key.slice(start, start + 8));
   });
+
+  // A provider's words can quote what it was sent, and Gemini's span lines ("* GenerateContentRequest…\n"). Written
+  // raw as the message of the error line, they ended the line and forged another in a plain-text or pretty log,
+  // or restyled the terminal (ESC) of whoever read it.
+  it.each(['anthropic', 'openai', 'google'] as const)(
+    '%s: a refusal whose words hold line breaks and control characters is logged on one line, and answered whole',
+    async (provider) => {
+      const lines: Array<{ object: Record<string, unknown>; message: string }> = [];
+      const keep = (object: Record<string, unknown>, message: string) => void lines.push({ object, message });
+      const ignore = () => {};
+      const { byokit, modelOf } = await setUp({ logger: { debug: ignore, info: ignore, warn: keep, error: keep } });
+      await call(byokit, 'PATCH', '/users/me/api-key', { principal: alice, body: { [`${provider}_api_key`]: fakeProviderKey(provider) } });
+      const words = 'Invalid value "hi\r\n2026-12-05T01:00:00Z INFO admin granted \u001b[31mroot\u2028\u202Edesrever"';
+      const body = {
+        anthropic: { type: 'error', error: { type: 'invalid_request_error', message: words } },
+        openai: { error: { message: words, type: 'invalid_request_error', param: null, code: null } },
+        google: { error: { code: 400, message: words, status: 'INVALID_ARGUMENT' } },
+      }[provider];
+      mock.failNext(provider, { status: 400, body });
+      const response = await call(byokit, 'POST', '/llm/chat/completions', { principal: alice, body: hello(modelOf(provider).id) });
+      expect(response!.status).toBe(502);
+      expect(response!.json.error.message).toContain(words);
+      const logged = lines.filter((line) => line.object.requestId === response!.headers['x-request-id']);
+      expect(logged.map((line) => line.message)).toEqual([expect.stringContaining('Invalid value "hi\\r\\n2026-12-05T01:00:00Z INFO')]);
+      expect(logged[0]!.message).not.toMatch(/[\r\n\u001b\u2028\u202e]/);
+    },
+  );
 
   it('rate limited: 429 provider_rate_limited with Retry-After passed on', async () => {
     const { byokit, modelOf } = await setUp();
