@@ -191,6 +191,37 @@ describe('streaming', () => {
     expect(chunks.at(-2)!.choices[0].finish_reason).toBe('stop');
   });
 
+  // UTF-8 takes 2 to 4 bytes a character, and the network cuts where it will: each piece decoded on its own would
+  // turn the halves of a character into U+FFFD. Anthropic's recorded stream, its first words with an accent, CJK
+  // and an emoji, its bytes sent in pieces cut inside each of them.
+  it("streams text whose characters the provider's bytes split across network reads, every character whole", async () => {
+    const words = 'Café 和 𠮷 \u{1F600}!';
+    const events = fixtureChunks('anthropic/anthropic-text.chunks.txt').map((line) => line.replace('"text":"Hello"', `"text":"${words}"`));
+    const bytes = new TextEncoder().encode(events.map((line) => `event: ${eventNameFromType(line)}\ndata: ${line}\n\n`).join(''));
+    const at = Buffer.from(bytes).indexOf(Buffer.from(words));
+    // A cut inside each character of more than one byte: é (2 bytes), 和 (3), 𠮷 and the emoji (4).
+    const cuts = [4, 7, 12, 17].map((offset) => at + offset);
+    const pieces = [0, ...cuts].map((start, index) => bytes.subarray(start, [...cuts, bytes.length][index]));
+    const provider = await startReplayServer({ raw: pieces, gapMs: 20 });
+    try {
+      const { byokit } = await testByokit({ providers: { anthropic: { baseUrl: provider.origin, retries: 0 } }, environment: {} });
+      await call(byokit, 'PATCH', '/users/me/api-key', { principal: alice, body: { anthropic_api_key: fakeProviderKey('anthropic') } });
+      const response = await call(byokit, 'POST', '/llm/chat/completions', {
+        principal: alice,
+        body: hello(GUIDE_MODEL_ID, { stream: true }),
+      });
+      expect(response!.status).toBe(200);
+      const chunks = (response!.events as Array<Record<string, any>>).slice(0, -1);
+      const text = chunks
+        .flatMap((chunk) => chunk.choices.map((choice: { delta: { content?: string } }) => choice.delta.content ?? ''))
+        .join('');
+      expect(text.startsWith(`${words}! I'm doing well`)).toBe(true);
+      expect(text).not.toContain('\uFFFD');
+    } finally {
+      await provider.close();
+    }
+  });
+
   it('aborts the upstream request when the client goes away mid-stream', async () => {
     const { byokit } = await setUp();
     await call(byokit, 'PATCH', '/users/me/api-key', { principal: alice, body: { anthropic_api_key: fakeProviderKey('anthropic') } });

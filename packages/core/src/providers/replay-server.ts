@@ -19,7 +19,8 @@ export type ReplayAnswer =
   | { json: unknown; status?: number; headers?: Record<string, string> }
   /** Each line is one event's JSON; `event` names the SSE event type (Anthropic sends `event: <type>`). */
   | { events: string[]; eventName?: (line: string) => string | undefined; done?: boolean; gapMs?: number }
-  | { raw: string | Uint8Array; status?: number; headers?: Record<string, string> };
+  /** A body sent as is; given as pieces, each is written on its own after `gapMs` (bytes split where a test wants). */
+  | { raw: string | Uint8Array | Uint8Array[]; status?: number; headers?: Record<string, string>; gapMs?: number };
 
 export interface ReplayServer {
   /** `http://127.0.0.1:<port>`: use it as the provider's base URL (plus `/v1` for OpenAI). */
@@ -76,7 +77,13 @@ async function send(response: ServerResponse, answer: ReplayAnswer): Promise<voi
   }
   if ('raw' in answer) {
     response.writeHead(answer.status ?? 200, { 'content-type': 'text/event-stream', ...answer.headers });
-    response.end(answer.raw);
+    if (!Array.isArray(answer.raw)) return void response.end(answer.raw);
+    for (const piece of answer.raw) {
+      if (response.destroyed) return;
+      response.write(piece);
+      await new Promise((resolve) => setTimeout(resolve, answer.gapMs ?? 20));
+    }
+    response.end();
     return;
   }
   response.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
