@@ -330,6 +330,31 @@ describe('routing', () => {
     expect(await storage.getBudget('50%')).toBeNull();
   });
 
+  // A query value is decoded as a path parameter is: URLSearchParams kept `%zz` as sent and made bytes that are not
+  // UTF-8 U+FFFD, so `?user_id=%E9` (é from a Latin-1 client) answered 200 with the usage of a user "\uFFFD".
+  it.each([
+    ['bytes that are not UTF-8', '/admin/usage?user_id=caf%E9'],
+    ['a lone surrogate encoded in UTF-8', '/admin/usage?user_id=%ED%A0%80'],
+    ['a broken escape', '/admin/usage?user_id=%E0%A4%A'],
+    ['%zz', '/admin/usage?user_id=a%zz'],
+    ['a bare %', '/admin/usage?user_id=50%'],
+  ])('refuses a query value with %s with 422 naming it, as a path parameter is', async (_name, url) => {
+    const { byokit } = await testByokit();
+    const response = await call(byokit, 'GET', url, { principal: admin });
+    expect(response!.status).toBe(422);
+    expect(response!.json.error).toMatchObject({ code: 'validation_failed', issues: [{ path: 'user_id' }] });
+  });
+
+  it('decodes well-formed escapes and + in a query value, as before', async () => {
+    const { byokit } = await testByokit();
+    const encoded = await call(byokit, 'GET', '/admin/usage?user_id=caf%C3%A9&group_by=user', { principal: admin });
+    expect(encoded!.status).toBe(200);
+    const plus = await call(byokit, 'GET', `/admin/usage?user_id=a+b%2Bc&group_by=user`, { principal: admin });
+    expect(plus!.status).toBe(200);
+    const refused = await call(byokit, 'GET', '/admin/usage?user_id=a+b%00', { principal: admin });
+    expect(refused!.json.error.issues).toEqual([{ path: 'user_id', message: expect.stringContaining('NUL') }]);
+  });
+
   it("refuses a model name whose escapes are not UTF-8 on the OpenAI-compatible route, in OpenAI's shape", async () => {
     const { byokit } = await testByokit();
     const response = await call(byokit, 'GET', '/openai/v1/models/gpt-%FF', { principal: alice });

@@ -216,9 +216,18 @@ function queryObject(url: string, queryStart: number): Record<string, string> {
   if (queryStart === -1) return {};
   const query = new Map<string, string>();
   const repeated = new Set<string>();
-  for (const [name, value] of new URLSearchParams(url.slice(queryStart + 1))) {
-    if (query.has(name)) repeated.add(name);
-    else query.set(name, value);
+  const undecodable = new Set<string>();
+  for (const part of queryParts(url.slice(queryStart + 1))) {
+    if ('undecodable' in part) undecodable.add(part.undecodable);
+    else if (query.has(part.name)) repeated.add(part.name);
+    else query.set(part.name, part.value);
+  }
+  if (undecodable.size > 0) {
+    const message = 'not valid percent-encoding: each % must begin an escape of UTF-8, such as %20';
+    throw validationFailed(
+      [...undecodable].map((name) => ({ path: name, message })),
+      'query',
+    );
   }
   if (repeated.size > 0) {
     throw validationFailed(
@@ -227,6 +236,33 @@ function queryObject(url: string, queryStart: number): Record<string, string> {
     );
   }
   return Object.fromEntries(query);
+}
+
+/**
+ * The query's names and values, decoded as URLSearchParams does (`+` is a space), except that a part with an escape
+ * that does not decode to UTF-8 (`%zz`, a bare `%`, `%E9`, `%ED%A0%80`) is undecodable, named by its name (decoded
+ * if it can be), to be refused as a path parameter's is. URLSearchParams kept `%zz` as sent and made bytes that
+ * are not UTF-8 U+FFFD, so that `?user_id=caf%E9` was taken as the user id `caf\uFFFD`.
+ */
+function queryParts(query: string): Array<{ name: string; value: string } | { undecodable: string }> {
+  return query
+    .split('&')
+    .filter((part) => part !== '')
+    .map((part) => {
+      const equals = part.indexOf('=');
+      const rawName = equals === -1 ? part : part.slice(0, equals);
+      const name = decodedQueryPart(rawName);
+      const value = decodedQueryPart(equals === -1 ? '' : part.slice(equals + 1));
+      return name !== undefined && value !== undefined ? { name, value } : { undecodable: name ?? rawName };
+    });
+}
+
+function decodedQueryPart(text: string): string | undefined {
+  try {
+    return decodeURIComponent(text.replaceAll('+', ' '));
+  } catch {
+    return undefined;
+  }
 }
 
 /**
