@@ -138,6 +138,35 @@ describe('a failed request in the log', () => {
     });
   });
 
+  // The error is the host's, and may be anything: a field read lazily that throws (an HTTP client's `response` before
+  // one came), a cause behind a getter that throws. Logging it must not fail the answer.
+  it("answers 500 in the contract's shape, and logs the line, when the host's error has a field that throws when read", async () => {
+    const logger = levelLogger();
+    const { byokit } = await testByokit({ logger });
+    const unreadable = new Error('session lookup failed');
+    Object.defineProperty(unreadable, 'response', {
+      enumerable: true,
+      get() {
+        throw new Error('no response yet');
+      },
+    });
+    Object.defineProperty(unreadable, 'cause', {
+      get() {
+        throw new Error('cause not loaded');
+      },
+    });
+    const request: ByokitRequest = {
+      ...failingRequest(false),
+      authenticate: () => {
+        throw unreadable;
+      },
+    };
+    const answer = await byokit.handle(request);
+    expect([answer!.status, JSON.parse(answer!.body as string).error.code]).toEqual([500, 'internal_error']);
+    const [line] = logger.lines.filter((each) => each.level === 'error');
+    expect(line).toMatchObject({ requestId: 'failing', message: 'request failed', err: { message: 'session lookup failed' } });
+  });
+
   it('is a debug line marked clientGone once the client went away: any client could multiply error lines by leaving', async () => {
     const logger = levelLogger();
     const { byokit } = await testByokit({ logger });

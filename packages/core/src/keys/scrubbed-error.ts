@@ -23,20 +23,55 @@ export function scrubbedError(error: unknown, secret: string): unknown {
  */
 export function copiedError(error: unknown, scrub: (text: string) => string, depth = 0): unknown {
   if (error === undefined || error === null || typeof error === 'number' || typeof error === 'boolean') return error;
-  if (!(error instanceof Error)) return typeof error === 'string' ? scrub(error) : new Error(`not an Error: ${typeof error}`);
-  const cause = error.cause === undefined || depth >= MAX_DEPTH ? undefined : copiedError(error.cause, scrub, depth + 1);
-  const copy = new Error(scrub(String(error.message)), cause === undefined ? undefined : { cause });
-  copy.name = scrub(String(error.name));
-  copy.stack = typeof error.stack === 'string' ? scrub(error.stack) : undefined;
-  for (const [field, value] of Object.entries(error)) {
+  if (!isError(error)) return typeof error === 'string' ? scrub(error) : new Error(`not an Error: ${typeof error}`);
+  // Every read is guarded: the error is the host's or a library's, and a field may be a getter that throws (a lazy
+  // `response`, a `cause` not loaded). A copy that threw would fail what logs it: the answer, or the process itself
+  // where it runs outside a request (a usage listener, a hold's renewal).
+  const read = (field: string): unknown => {
+    try {
+      return (error as unknown as Record<string, unknown>)[field];
+    } catch {
+      return undefined;
+    }
+  };
+  const text = (value: unknown): string => {
+    try {
+      return scrub(String(value));
+    } catch {
+      return '';
+    }
+  };
+  const original = read('cause');
+  const cause = original === undefined || depth >= MAX_DEPTH ? undefined : copiedError(original, scrub, depth + 1);
+  const copy = new Error(text(read('message')), cause === undefined ? undefined : { cause });
+  copy.name = text(read('name'));
+  const stack = read('stack');
+  copy.stack = typeof stack === 'string' ? scrub(stack) : undefined;
+  let fields: string[] = [];
+  try {
+    fields = Object.keys(error);
+  } catch {
+    // A proxy that refuses to list its fields: the copy has none.
+  }
+  for (const field of fields) {
     if (field === 'name' || field === 'message' || field === 'stack' || field === 'cause' || field === 'errors') continue;
+    const value = read(field);
     if (typeof value === 'string') Object.assign(copy, { [field]: scrub(value) });
     else if (typeof value === 'number' || typeof value === 'boolean') Object.assign(copy, { [field]: value });
   }
-  const errors = (error as { errors?: unknown }).errors;
+  const errors = read('errors');
   if (Array.isArray(errors) && depth < MAX_DEPTH) {
     const inner = errors.map((each) => copiedError(each, scrub, depth + 1));
     Object.defineProperty(copy, 'errors', { value: inner, writable: true, configurable: true });
   }
   return copy;
+}
+
+/** Whether `value` is an Error; false for a proxy whose prototype cannot be read (a revoked one). */
+function isError(value: unknown): value is Error {
+  try {
+    return value instanceof Error;
+  } catch {
+    return false;
+  }
 }

@@ -181,6 +181,33 @@ describe('UsageMeter', () => {
     });
   });
 
+  // This runs outside any request: a throw while logging would reject flush() and, unheard, stop the host's process.
+  it("logs the host's onUsage failure, and throws nothing, when its error has a field that throws when read", async () => {
+    const logger = recordingLogger();
+    const unreadable = new Error('billing API answered 503');
+    Object.defineProperty(unreadable, 'response', {
+      enumerable: true,
+      get() {
+        throw new Error('no response yet');
+      },
+    });
+    const meter = new UsageMeter(memoryStorage(), logger, now, () => {
+      throw unreadable;
+    });
+    const taken = call('ada');
+    meter.record(taken, 'ok', {});
+    await expect(meter.flush()).resolves.toBeUndefined();
+    expect(logger.errors).toEqual([
+      {
+        context: expect.objectContaining({
+          requestId: taken.requestId,
+          err: expect.objectContaining({ message: 'billing API answered 503' }),
+        }),
+        message: 'onUsage failed',
+      },
+    ]);
+  });
+
   it('logs a call whose record cannot be made, records the others, and throws nothing outside the request', async () => {
     const storage = memoryStorage();
     const logger = recordingLogger();
