@@ -342,6 +342,24 @@ describe('a 200 to a streamed call that holds no server-sent events', () => {
     ]);
   });
 
+  // A stream of events that broke off (cleanly, as a proxy may end it) before its first event was whole, or had sent
+  // only a comment, is a stream cut off, as one cut after its first event is: no page, no base URL pointing elsewhere.
+  const cutOff: Record<Provider, string> = {
+    anthropic: 'The Anthropic API closed the stream before the answer was complete.',
+    openai: 'The OpenAI API ended the stream before the answer was complete.',
+    google: 'The Google API stream ended before the answer finished.',
+  };
+  for (const provider of ['anthropic', 'openai', 'google'] as const) {
+    it.each([
+      ['inside its first event', 'data: {"type":"message_start","message":{"id":"msg_1"'],
+      ['after a comment alone', ': keep-alive\n\n'],
+      ['at once, empty', ''],
+    ])(`${provider}: a stream of events that ends %s is reported cut off, not as an answer without a stream`, async (_name, raw) => {
+      const events = await streamed(provider, { raw, headers: { 'content-type': 'text/event-stream; charset=utf-8' } });
+      expect(outcome(events)).toEqual([['provider_error', cutOff[provider]]]);
+    });
+  }
+
   for (const provider of ['anthropic', 'openai', 'google'] as const) {
     it(`${provider}: an error in the provider's own shape as a JSON body ends it with that error (a refused key), as a plain call's would`, async () => {
       const events = await streamed(provider, {

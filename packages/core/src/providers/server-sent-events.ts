@@ -246,8 +246,9 @@ export class ServerSentEvents implements AsyncIterable<ProviderStreamEvent>, Asy
   /**
    * A 2xx body that ended without a single event is no stream; what closes it. A JSON error (an object with `error`,
    * each provider's shape) is read as the provider's one event, so that it is that error (as gateways answer a
-   * streamed call's error, with 200), as in a plain answer, rather than a stream "cut off"; anything else (a whole
-   * answer, a proxy's page, a website) is said to be what it is.
+   * streamed call's error, with 200), as in a plain answer, rather than a stream "cut off"; a `text/event-stream` body
+   * is a stream cut off before its first event (the decoder's end says so); anything else (a whole answer, a proxy's
+   * page, a website) is said to be what it is.
    */
   #withoutEvents(body: Buffer): Received {
     const json = jsonOrUndefined(body);
@@ -258,6 +259,9 @@ export class ServerSentEvents implements AsyncIterable<ProviderStreamEvent>, Asy
       return BODY_END;
     }
     const type = (Array.isArray(this.#contentType) ? this.#contentType[0] : this.#contentType)?.split(';')[0]?.trim().toLowerCase();
+    // A stream of events all the same, that ended before its first event was whole (or sent only comments): cut off,
+    // as the decoder says, like one cut after its first event; nothing points elsewhere.
+    if (type === 'text/event-stream') return BODY_END;
     const named = type !== undefined && NAMEABLE_MEDIA_TYPE.test(type) && !holdsSecret(type) ? ` (content-type: ${type})` : '';
     return {
       type: 'error',
