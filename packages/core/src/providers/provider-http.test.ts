@@ -410,6 +410,40 @@ describe('provider calls', () => {
     expect(server.requests.map((received) => received.headers['accept-encoding'])).toEqual(['br', 'identity']);
   });
 
+  // The host's own Accept-Encoding is sent as it is (above): a provider that then compresses its answer did as it was
+  // asked, and the fix is the host's setting, not a proxy to look for.
+  it.each(['complete', 'stream'] as const)(
+    "say that the host's own Accept-Encoding asked for the compressed answer, not a proxy, when it did (%s)",
+    async (call) => {
+      const { origin } = await answeringServer((request, response) => {
+        const body =
+          call === 'complete'
+            ? JSON.stringify(fixtureJson('anthropic/anthropic-text.json'))
+            : fixtureChunks('anthropic/anthropic-text.chunks.txt')
+                .map((line) => `event: ${eventNameFromType(line)}\ndata: ${line}\n\n`)
+                .join('');
+        const type = call === 'complete' ? 'application/json' : 'text/event-stream';
+        if (request.headers['accept-encoding'] === 'gzip') {
+          response.writeHead(200, { 'content-type': type, 'content-encoding': 'gzip' }).end(gzipSync(body));
+        } else response.writeHead(200, { 'content-type': type }).end(body);
+      });
+      const client = anthropicClient({ baseUrl: origin, retries: 0, headers: { 'Accept-Encoding': 'gzip' } });
+      closers.push(() => client.close!());
+      const message =
+        "The Anthropic API sent its answer compressed (content-encoding: gzip), which byokit does not read, as the Accept-Encoding in the anthropic provider's headers asks: leave that header out, and byokit asks for an uncompressed answer.";
+      if (call === 'complete') {
+        const error = await client.complete(request, options()).catch((caught: unknown) => caught);
+        expect(isByokitError(error) && [error.code, error.message]).toEqual(['provider_error', message]);
+      } else {
+        const events: ProviderStreamEvent[] = [];
+        for await (const event of await client.stream(request, options())) events.push(event);
+        expect(events.map((event) => (event.type === 'error' ? [event.error.code, event.error.message] : event.type))).toEqual([
+          ['provider_error', message],
+        ]);
+      }
+    },
+  );
+
   it.each(['complete', 'stream'] as const)(
     'say that an answer came compressed (not that it was not JSON or broke off) when a proxy compresses it anyway (%s)',
     async (call) => {

@@ -5,7 +5,7 @@ import { ByokitError } from '../errors.js';
 import { onAbort, type Cancellation } from '../http/request-abort.js';
 import { PROVIDER_LABELS, type Provider } from '../keys/providers.js';
 import { upstreamText } from './upstream-text.js';
-import { ACCEPT_ENCODING, compressedAnswerError } from './compressed-answer.js';
+import { ACCEPT_ENCODING, asksForCoding, compressedAnswerError } from './compressed-answer.js';
 import type { ProviderSettings, ProviderStreamEvent } from './provider-types.js';
 import { MAX_REFUSAL_BYTES, ServerSentEvents, type StreamDecoder, type StreamedAnswer } from './server-sent-events.js';
 import { transportError } from './transport-error.js';
@@ -98,6 +98,8 @@ export class ProviderHttp {
   readonly #retries: number;
   readonly #headers: Record<string, string>;
   readonly #label: string;
+  /** The host's headers ask for a compressed answer (their own Accept-Encoding): what a compressed answer's error says. */
+  readonly #hostAsksCoding: boolean;
 
   constructor(
     private readonly provider: Provider,
@@ -110,6 +112,7 @@ export class ProviderHttp {
     this.#timeoutMs = wholeNumberOption(`${provider} timeoutMs`, settings.timeoutMs ?? DEFAULT_TIMEOUT_MS, 1, MAX_TIMEOUT_MS);
     this.#retries = wholeNumberOption(`${provider} retries`, settings.retries ?? 1, 0, MAX_RETRIES);
     this.#headers = staticHeaders(provider, settings.headers);
+    this.#hostAsksCoding = asksForCoding(this.#headers);
     this.#label = PROVIDER_LABELS[provider];
     this.#ownsDispatcher = settings.dispatcher === undefined;
     // A client only ever calls its base URL's origin: a Pool of keep-alive connections to it, without an Agent's
@@ -122,7 +125,7 @@ export class ProviderHttp {
     const options = this.#options('POST', path, headers, JSON.stringify(body));
     const answer = await this.#retrying(signal, WHOLE, () => this.#readWhole(options, signal));
     // Before how the body ended: a compressed body is unreadable however much of it came.
-    const compressed = signal?.aborted ? undefined : compressedAnswerError(this.provider, answer.headers);
+    const compressed = signal?.aborted ? undefined : compressedAnswerError(this.provider, answer.headers, this.#hostAsksCoding);
     if (compressed) throw compressed;
     if (answer.brokenBy !== undefined) {
       if (answer.brokenBy === TOO_LARGE && !signal?.aborted)
@@ -156,7 +159,7 @@ export class ProviderHttp {
   ): Promise<AsyncIterable<ProviderStreamEvent>> {
     const options = this.#options('POST', path, headers, JSON.stringify(body));
     const answer = await this.#retrying(signal, EVENTS, () =>
-      new ServerSentEvents(this.provider, decoder, signal).start(this.#dispatcher, options),
+      new ServerSentEvents(this.provider, decoder, signal, this.#hostAsksCoding).start(this.#dispatcher, options),
     );
     return answer.events;
   }
@@ -176,7 +179,7 @@ export class ProviderHttp {
     }
     // …when it is the provider's: its list of models is a JSON object. A proxy's sign-in page, a captive portal or a
     // base URL pointing at a website answers 200 to anything, and a key "checked" so was saved as valid.
-    const compressed = compressedAnswerError(this.provider, answer.headers);
+    const compressed = compressedAnswerError(this.provider, answer.headers, this.#hostAsksCoding);
     if (compressed) throw compressed;
     const json = jsonOrUndefined(answer.bytes);
     if (json === null || typeof json !== 'object' || Array.isArray(json)) {

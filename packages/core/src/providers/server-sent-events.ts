@@ -79,6 +79,7 @@ export class ServerSentEvents implements AsyncIterable<ProviderStreamEvent>, Asy
   readonly #provider: Provider;
   readonly #decoder: StreamDecoder;
   readonly #signal: Cancellation | undefined;
+  readonly #hostAsksCoding: boolean;
   #controller: Dispatcher.DispatchController | undefined;
   #stopListening = () => {};
   #head: ((answer: StreamedAnswer) => void) | undefined;
@@ -119,10 +120,15 @@ export class ServerSentEvents implements AsyncIterable<ProviderStreamEvent>, Asy
   #refusalEnded: ((body: unknown) => void) | undefined;
   #refusal: Promise<unknown> | undefined;
 
-  constructor(provider: Provider, decoder: StreamDecoder, signal: Cancellation | undefined) {
+  /**
+   * @param hostAsksCoding - The host's headers asked for a compressed answer (their own Accept-Encoding), which a
+   * compressed answer's error then names as its cause.
+   */
+  constructor(provider: Provider, decoder: StreamDecoder, signal: Cancellation | undefined, hostAsksCoding = false) {
     this.#provider = provider;
     this.#decoder = decoder;
     this.#signal = signal;
+    this.#hostAsksCoding = hostAsksCoding;
   }
 
   /** Sends the call; resolves with the answer's head, or rejects with why there is none. */
@@ -189,7 +195,7 @@ export class ServerSentEvents implements AsyncIterable<ProviderStreamEvent>, Asy
       this.#contentType = headers['content-type'];
       if (statusCode < 300) this.#parser = this.#newParser();
       // A compressed stream would parse as no event at all: it ends at once, saying why, its body let go.
-      const compressed = statusCode < 300 ? compressedAnswerError(this.#provider, headers) : undefined;
+      const compressed = statusCode < 300 ? compressedAnswerError(this.#provider, headers, this.#hostAsksCoding) : undefined;
       if (compressed) this.#close({ type: 'error', error: compressed });
       this.#head?.({ statusCode, headers, events: this });
       if (compressed) this.#cancel();
