@@ -70,34 +70,37 @@ export type PostgresStorageOptions = TableOptions &
 export function postgresStorage(options: PostgresStorageOptions): PostgresStorage {
   assertOneDatabase(options);
   const names = sqlNames(options.schema, options.tablePrefix);
-  if ('pool' in options) return storageOn(poolDatabase(options.pool, false), names);
-  if ('pglite' in options) return storageOn(pgliteDatabase(options.pglite, false), names);
+  // A way given as undefined (a host's configuration object, its unset settings undefined) is not given.
+  if ('pool' in options && options.pool !== undefined) return storageOn(poolDatabase(options.pool, false), names);
+  if ('pglite' in options && options.pglite !== undefined) return storageOn(pgliteDatabase(options.pglite, false), names);
+  // Otherwise a connection string is the way.
+  const own = options as Extract<PostgresStorageOptions, { connectionString: string }>;
   // node-postgres resolves a connection string against "postgres://base": libpq's `host=… password=…` becomes a
   // database of that name on a host named "base" (the password with it), and an empty or missing one (an unset
   // DATABASE_URL) quietly means localhost. Refused by name, never echoed: it may hold a password.
-  if (typeof options.connectionString !== 'string' || !CONNECTION_STRING.test(options.connectionString)) {
+  if (typeof own.connectionString !== 'string' || !CONNECTION_STRING.test(own.connectionString)) {
     throw new TypeError(
       `connectionString must be a postgres:// URL (postgres://user:password@host:5432/database), a socket:/path URL or a socket folder, got ${
-        typeof options.connectionString === 'string' && options.connectionString !== '' ? 'other text' : 'none (is DATABASE_URL set?)'
+        typeof own.connectionString === 'string' && own.connectionString !== '' ? 'other text' : 'none (is DATABASE_URL set?)'
       }`,
     );
   }
   // A password holding a character a URL reserves (# / ?) unencoded: node-postgres failed the first query with
   // a bare 'Invalid URL', naming no setting (a start said only that). Refused here by name, and never echoed.
-  if (!readableUrl(options.connectionString)) {
+  if (!readableUrl(own.connectionString)) {
     throw new TypeError(
       'connectionString is not a URL node-postgres can read: percent-encode any of # / ? : @ [ ] % in its user name and password (encodeURIComponent), e.g. postgres://app:p%23ss@db.internal:5432/app',
     );
   }
-  const poolSize = options.poolSize ?? 10;
+  const poolSize = own.poolSize ?? 10;
   // pg quietly reads 0 and NaN (an unset environment variable read as a number) as its default of 10, a
   // negative size as no connection ever, and Infinity as no limit: refused here instead, by name.
   if (!Number.isInteger(poolSize) || poolSize < 1) throw new TypeError(`poolSize must be a whole number from 1 up, got ${shown(poolSize)}`);
-  const statementTimeoutMs = options.statementTimeoutMs ?? 10_000;
+  const statementTimeoutMs = own.statementTimeoutMs ?? 10_000;
   if (!Number.isInteger(statementTimeoutMs) || statementTimeoutMs < 1 || statementTimeoutMs > MAX_TIMEOUT_MS)
     throw new TypeError(`statementTimeoutMs must be a whole number from 1 to ${MAX_TIMEOUT_MS}, got ${shown(statementTimeoutMs)}`);
   const pool = new pg.Pool({
-    connectionString: options.connectionString,
+    connectionString: own.connectionString,
     max: poolSize,
     connectionTimeoutMillis: 5_000,
     idleTimeoutMillis: 30_000,
@@ -173,16 +176,22 @@ const DATABASE_SETTINGS = {
  * pool at 10).
  */
 function assertOneDatabase(options: PostgresStorageOptions): void {
-  const ways = (['pool', 'connectionString', 'pglite'] as const).filter((way) => way in options);
+  const given = options as Partial<Record<'pool' | 'connectionString' | 'pglite', unknown>>;
+  const ways = (['pool', 'connectionString', 'pglite'] as const).filter((way) => given[way] !== undefined);
   if (ways.length > 1) throw new TypeError(`postgresStorage takes one of pool, connectionString and pglite, got ${ways.join(' and ')}`);
   const way = ways[0] ?? 'connectionString';
   const { names, advice } = DATABASE_SETTINGS[way];
   assertSettingNames(`postgresStorage({ ${way} })`, options, names, advice);
 }
 
-/** Every name in `settings` is one byokit reads; another is refused, naming it (and the right case, when only that differs). */
+/**
+ * Every name in `settings` is one byokit reads; another is refused, naming it (and the right case, when only that
+ * differs). A setting left undefined is not set: a host's configuration object names its unset settings so
+ * (`{ pool, poolSize: undefined }`), and nothing there is ignored.
+ */
 function assertSettingNames(option: string, settings: object, names: readonly string[], advice = ''): void {
-  const unknown = Object.keys(settings).find((name) => !names.includes(name));
+  const given = settings as Record<string, unknown>;
+  const unknown = Object.keys(settings).find((name) => given[name] !== undefined && !names.includes(name));
   if (unknown === undefined) return;
   const meant = names.find((name) => name.toLowerCase() === unknown.toLowerCase());
   const hint = meant === undefined ? '' : ` (did you mean ${meant}?)`;

@@ -44,6 +44,36 @@ describe('postgresStorage settings', () => {
   });
 });
 
+describe('postgresStorage settings left undefined', () => {
+  // A host's configuration object names every setting, those not set being undefined (an unset environment variable):
+  // nothing there is ignored, so nothing is refused, and the way to the database is the one given.
+  it('takes a PGlite instance beside a connection string, pool, pool size and schema that are undefined, and runs on it', async () => {
+    const pglite = new PGlite();
+    const storage = postgresStorage(
+      asOptions({ pglite, connectionString: undefined, pool: undefined, poolSize: undefined, schema: undefined }),
+    );
+    await storage.migrate();
+    expect(await storage.listModels()).toEqual([]);
+    await storage.close();
+    await pglite.close();
+  });
+
+  it('takes a connection string beside a pool that is undefined, and opens a pool of its own', async () => {
+    const storage = postgresStorage(asOptions({ connectionString, pool: undefined, pglite: undefined, statementTimeoutMs: undefined }));
+    await expect(storage.listModels()).rejects.toMatchObject({ code: 'storage_unavailable' });
+    await storage.close();
+  });
+
+  it('still refuses two ways to the database given both, and a setting it does not read given a value', () => {
+    expect(() => postgresStorage(asOptions({ pool: new pg.Pool(), connectionString, schema: undefined }))).toThrow(
+      'postgresStorage takes one of pool, connectionString and pglite, got pool and connectionString',
+    );
+    expect(() => postgresStorage(asOptions({ connectionString, pool: undefined, max: 20 }))).toThrow(
+      'postgresStorage({ connectionString }) has no setting max',
+    );
+  });
+});
+
 describe('embeddedPostgresStorage settings', () => {
   it('refuses a data folder under another name, rather than keeping every key in memory only', async () => {
     const folder = join(await mkdtemp(join(tmpdir(), 'byokit-options-')), 'data');
