@@ -87,8 +87,20 @@ function start(document, window) {
 
   function SignedOut() {}
 
+  /**
+   * Which user's session the page is in: forgetUser starts the next. An answer to a call of an earlier session,
+   * still on its way at "Log out" (or a 401), is dropped as SignedOut: written into the page, it showed the first
+   * user's key hints, models or usage to the next user to log in at the tab, and its 401 logged that user out.
+   */
+  var session = 0;
+
+  function stillIn(asked) {
+    if (asked !== session) throw new SignedOut();
+  }
+
   function api(path, options) {
     options = options || {};
+    var asked = session;
     var headers = Object.assign({}, options.headers || {});
     var token = storage.getItem(TOKEN_ITEM);
     if (token) headers.authorization = 'Bearer ' + token;
@@ -100,6 +112,7 @@ function start(document, window) {
       throw new Error(UNREACHABLE);
     });
     return request.then(function (response) {
+      stillIn(asked);
       if (response.status === 401 && !options.anonymous) {
         storage.removeItem(TOKEN_ITEM);
         // The session ended (the token expired): whoever logs in next at this tab may be someone else.
@@ -112,7 +125,9 @@ function start(document, window) {
   }
 
   function json(response) {
+    var asked = session;
     return response.json().catch(function () { return null; }).then(function (body) {
+      stillIn(asked);
       if (!response.ok) throw new Error(errorText(body, response.status));
       return body;
     });
@@ -197,8 +212,16 @@ function start(document, window) {
     return api('/users/me/api-key-status').then(json).then(showKeyStatus).catch(report(message));
   }
 
+  /** The save on its way, if any (one at a time); forgetUser lets the next user save without waiting for it. */
+  var saving = null;
+
+  function endSave(which) {
+    if (saving !== which) return;
+    saving = null;
+    document.querySelector('#api-keys-form button[type=submit]').removeAttribute('aria-disabled');
+  }
+
   function wireProfile(message) {
-    var saving = false;
     var save = document.querySelector('#api-keys-form button[type=submit]');
     byId('api-keys-form').addEventListener('submit', function (event) {
       event.preventDefault();
@@ -209,7 +232,8 @@ function start(document, window) {
       PROVIDERS.forEach(function (entry) { values[entry[0]] = byId(entry[0] + '_api_key').value; });
       var body = keysPatchBody(values);
       if (Object.keys(body).length === 0) return say(message, 'Paste at least one API key first.');
-      saving = true;
+      var thisSave = {};
+      saving = thisSave;
       save.setAttribute('aria-disabled', 'true');
       say(message, 'Saving…');
       api('/users/me/api-key', { method: 'PATCH', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
@@ -225,10 +249,7 @@ function start(document, window) {
           say(message, 'API keys saved.');
         })
         .catch(report(message))
-        .then(function () {
-          saving = false;
-          save.removeAttribute('aria-disabled');
-        });
+        .then(function () { endSave(thisSave); });
     });
     Array.prototype.forEach.call(document.querySelectorAll('.remove-key'), function (button) {
       button.addEventListener('click', function () {
@@ -301,6 +322,7 @@ function start(document, window) {
       event.preventDefault();
       if (!playgroundModel || running) return;
       var model = playgroundModel;
+      var asked = session;
       running = new window.AbortController();
       // One call at a time: Send says so while this one runs (a press did nothing, without a word). The focus, if
       // Send held it, goes to Stop, the one thing to press now, rather than to the start of the page.
@@ -329,6 +351,7 @@ function start(document, window) {
           var pending = '';
           function next() {
             return reader.read().then(function (chunk) {
+              stillIn(asked);
               pending += decoder.decode(chunk.value || new Uint8Array(), { stream: !chunk.done });
               var read = readEvents(pending);
               pending = read.rest;
@@ -349,6 +372,8 @@ function start(document, window) {
           return next();
         })
         .catch(function (error) {
+          // Stopped by "Log out" (or a 401): the page is the next user's, in which the first user's "Stopped." has no place.
+          if (asked !== session) return;
           if (error && error.name === 'AbortError') return say(usage, 'Stopped.');
           report(usage)(error);
         })
@@ -374,6 +399,7 @@ function start(document, window) {
 
   function billing() {
     var message = byId('usage-message');
+    var asked = session;
     // By model over the by-day answer's own window: asked for apart, each with its own "now", the two could be of
     // two months (around midnight UTC on the 1st), or differ by a call recorded in between.
     return api('/llm/usage/me?group_by=day').then(json).then(function (byDay) {
@@ -424,6 +450,7 @@ function start(document, window) {
           return response.ok ? response.json().then(function (model) { return model.display_name; }) : group.key;
         });
       })).then(function (names) {
+        stillIn(asked);
         byModel.groups.forEach(function (group, index) { usageRow('usage-by-model', names[index], group); });
       });
     }).catch(report(message));
@@ -437,6 +464,7 @@ function start(document, window) {
    * running is stopped), no password.
    */
   function forgetUser() {
+    session++;
     byId('password').value = '';
     if (page === '/profile') {
       PROVIDERS.forEach(function (entry) {
@@ -445,6 +473,7 @@ function start(document, window) {
         document.querySelector('.remove-key[data-provider="' + entry[0] + '"]').hidden = true;
       });
       say(byId('keys-message'), '');
+      endSave(saving);
     }
     if (page === '/language-models') {
       if (running) running.abort();

@@ -587,6 +587,54 @@ export function describeGuidePages(example: ExampleServer): void {
         await expect.poll(() => page.textContent('#models-message'), { timeout: 10_000 }).toMatch(/^No models available\./);
       });
 
+      it('an answer of the first user\'s that comes after "Log out" (their key hints, their save) is never shown to the next user to log in at the tab', async () => {
+        const first = 'answer-on-its-way@example.com';
+        const firstToken = await server.login(first, password);
+        await fetch(`${server.base}/users/me/api-key`, {
+          method: 'PATCH',
+          headers: { authorization: `Bearer ${firstToken}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ anthropic_api_key: fakeProviderKey('anthropic') }),
+        });
+        // The first user's answers are held until they have logged out; the next user's come at once.
+        let release = () => {};
+        const released = new Promise<void>((resolve) => (release = resolve));
+        const held: Array<Promise<unknown>> = [];
+        const holdTheFirst = async (route: Route) => {
+          if (route.request().headers().authorization !== `Bearer ${firstToken}`) return route.continue();
+          held.push(route.request().response());
+          await released;
+          await route.continue().catch(() => undefined);
+        };
+        await page.route('**/v2/users/me/api-key-status', holdTheFirst);
+        await page.route('**/v2/users/me/api-key', holdTheFirst);
+        await page.addInitScript((token) => sessionStorage.setItem('byokit-example-access-token', token), firstToken);
+        await page.goto(`${origin}/profile`);
+        await page.locator('#content').waitFor({ state: 'visible', timeout: 10_000 });
+        await page.fill('#openai_api_key', fakeProviderKey('openai'));
+        await page.click('#api-keys-form button[type=submit]');
+        await expect.poll(() => held.length).toBe(2);
+        await page.click('#sign-out');
+        await page.locator('#sign-in').waitFor({ state: 'visible' });
+        await page.fill('#username', 'next-after-answers@example.com');
+        await page.fill('#password', password);
+        await page.click('#sign-up');
+        await page.locator('#content').waitFor({ state: 'visible', timeout: 10_000 });
+        await expect.poll(() => page.textContent('#anthropic-status'), { timeout: 10_000 }).toMatch(/^No Anthropic key/);
+        // The next user's own save goes at once: the first user's, still on its way, does not hold it up.
+        await page.fill('#google_api_key', fakeProviderKey('google'));
+        await page.click('#api-keys-form button[type=submit]');
+        await expect.poll(() => page.textContent('#keys-message'), { timeout: 10_000 }).toBe('API keys saved.');
+        await expect.poll(() => page.textContent('#google-status')).toMatch(/^Your Google key …/);
+        release();
+        await Promise.all(held);
+        await page.waitForTimeout(500);
+        expect(await page.textContent('#anthropic-status')).toMatch(/^No Anthropic key/);
+        expect(await page.textContent('#openai-status')).toMatch(/^No OpenAI key/);
+        expect(await page.isHidden('.remove-key[data-provider="anthropic"]')).toBe(true);
+        expect(await page.textContent('#google-status')).toMatch(/^Your Google key …/);
+        expect(await page.isVisible('#content')).toBe(true);
+      });
+
       it('a tab opened with a token that is no longer valid (401) asks the user to log in again', async () => {
         await context.addInitScript(() => sessionStorage.setItem('byokit-example-access-token', 'not-a-token'));
         await page.goto(`${origin}/profile`);
