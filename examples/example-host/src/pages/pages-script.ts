@@ -465,6 +465,7 @@ function start(document, window) {
    */
   function forgetUser() {
     session++;
+    signingIn = null;
     byId('password').value = '';
     if (page === '/profile') {
       PROVIDERS.forEach(function (entry) {
@@ -501,16 +502,20 @@ function start(document, window) {
   // One log-in or sign-up at a time: a second press (a double click, Enter again) while one is on its way sends
   // nothing. A second sign-up was refused ("A user with this email already exists."), and that alert was read out
   // after the first had made the account and logged the user in.
-  var signingIn = false;
+  // The attempt ends once logged in and the page shown, its data come; or at "Log out" (or a 401), which forgetUser
+  // marks: else, the first user's page still loading (their usage on its way), the next user's log-in did nothing.
+  var signingIn = null;
 
   function oneAtATime(attempt) {
     if (signingIn) return;
-    signingIn = true;
+    var thisAttempt = {};
+    var asked = session;
+    signingIn = thisAttempt;
     attempt()
       .then(showPage)
-      .then(focusHeading)
+      .then(function () { if (asked === session) focusHeading(); })
       .catch(report(byId('sign-in-message')))
-      .then(function () { signingIn = false; });
+      .then(function () { if (signingIn === thisAttempt) signingIn = null; });
   }
 
   byId('sign-in-form').addEventListener('submit', function (event) {

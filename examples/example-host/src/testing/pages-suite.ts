@@ -635,6 +635,56 @@ export function describeGuidePages(example: ExampleServer): void {
         expect(await page.isVisible('#content')).toBe(true);
       });
 
+      it('"Log out" while the page is still loading the first user\'s usage lets the next user log in at once, and the first user\'s "Stopped." is not left in the playground', async () => {
+        const first = 'logs-out-while-loading@example.com';
+        const firstToken = await server.login(first, password);
+        await fetch(`${server.base}/users/me/api-key`, {
+          method: 'PATCH',
+          headers: { authorization: `Bearer ${firstToken}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ anthropic_api_key: fakeProviderKey('anthropic') }),
+        });
+        const logInAsFirst = async (path: string) => {
+          await page.goto(`${origin}${path}`);
+          await page.fill('#username', first);
+          await page.fill('#password', password);
+          await page.click('#sign-in-form button[type=submit]');
+          await page.locator('#content').waitFor({ state: 'visible', timeout: 10_000 });
+        };
+        // The first user's usage is slow to come (held until the end); the next user's comes at once.
+        let release = () => {};
+        const released = new Promise<void>((resolve) => (release = resolve));
+        let holding = true;
+        await page.route('**/v2/llm/usage/me?*', async (route) => {
+          if (!holding) return route.continue();
+          await released;
+          await route.continue().catch(() => undefined);
+        });
+        await logInAsFirst('/language-models/billing');
+        await page.click('#sign-out');
+        holding = false;
+        await page.locator('#sign-in').waitFor({ state: 'visible' });
+        await page.fill('#username', 'next-while-loading@example.com');
+        await page.fill('#password', password);
+        await page.click('#sign-up');
+        await page.locator('#content').waitFor({ state: 'visible', timeout: 10_000 });
+        expect(await page.textContent('#signed-in-email')).toBe('next-while-loading@example.com');
+        await expect.poll(() => page.textContent('#usage-message'), { timeout: 10_000 }).toBe('No usage this month yet.');
+        release();
+
+        // A streamed answer running at "Log out" is stopped, and says nothing of it in the next user's page.
+        await page.evaluate(() => sessionStorage.clear());
+        await logInAsFirst('/language-models');
+        await page.route('**/v2/llm/chat/completions', () => new Promise<void>(() => {}));
+        await page.getByRole('button', { name: 'Try Claude Sonnet 4.5 now' }).click();
+        await page.fill('#prompt', 'A question of mine');
+        await page.click('#send');
+        await expect.poll(() => page.isVisible('#stop')).toBe(true);
+        await page.click('#sign-out');
+        await page.locator('#sign-in').waitFor({ state: 'visible' });
+        await page.waitForTimeout(200);
+        expect(await page.textContent('#answer-usage')).toBe('');
+      });
+
       it('a tab opened with a token that is no longer valid (401) asks the user to log in again', async () => {
         await context.addInitScript(() => sessionStorage.setItem('byokit-example-access-token', 'not-a-token'));
         await page.goto(`${origin}/profile`);
