@@ -107,8 +107,9 @@ function start(document, window) {
     var request = window.fetch(API + path, Object.assign({}, options, { headers: headers })).catch(function (error) {
       // No answer at all (the network down, the server restarting): the browser's own words for it ("Failed to
       // fetch", "NetworkError when attempting to fetch resource.") say neither what happened nor what to do.
-      // A call the page stopped (the playground's Stop) stays an AbortError.
+      // A call the page stopped (the playground's Stop) stays an AbortError. One of a session since ended says nothing.
       if (error && error.name === 'AbortError') throw error;
+      stillIn(asked);
       throw new Error(UNREACHABLE);
     });
     return request.then(function (response) {

@@ -685,6 +685,31 @@ export function describeGuidePages(example: ExampleServer): void {
         expect(await page.textContent('#answer-usage')).toBe('');
       });
 
+      it('a call of the first user\'s that fails after "Log out" says nothing in the next user\'s page', async () => {
+        let release = () => {};
+        const released = new Promise<void>((resolve) => (release = resolve));
+        let holding = true;
+        let failed: Promise<unknown> = Promise.resolve();
+        await page.route('**/v2/users/me/api-key-status', async (route) => {
+          if (!holding) return route.continue();
+          failed = route.request().response();
+          await released;
+          await route.abort('internetdisconnected').catch(() => undefined);
+        });
+        await openSignedIn('/profile');
+        await page.click('#sign-out');
+        holding = false;
+        await page.fill('#username', 'next-after-a-failure@example.com');
+        await page.fill('#password', password);
+        await page.click('#sign-up');
+        await page.locator('#content').waitFor({ state: 'visible', timeout: 10_000 });
+        await expect.poll(() => page.textContent('#anthropic-status'), { timeout: 10_000 }).toMatch(/^No Anthropic key/);
+        release();
+        await failed;
+        await page.waitForTimeout(300);
+        expect(await page.textContent('#keys-message')).toBe('');
+      });
+
       it('a tab opened with a token that is no longer valid (401) asks the user to log in again', async () => {
         await context.addInitScript(() => sessionStorage.setItem('byokit-example-access-token', 'not-a-token'));
         await page.goto(`${origin}/profile`);
