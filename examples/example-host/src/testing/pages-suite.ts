@@ -710,6 +710,40 @@ export function describeGuidePages(example: ExampleServer): void {
         expect(await page.textContent('#keys-message')).toBe('');
       });
 
+      it('a 401 to a call of the first user\'s that comes after "Log out" leaves the next user logged in', async () => {
+        let release = () => {};
+        const released = new Promise<void>((resolve) => (release = resolve));
+        let holding = true;
+        let answered: Promise<unknown> = Promise.resolve();
+        await page.route('**/v2/users/me/api-key-status', async (route) => {
+          if (!holding) return route.continue();
+          answered = route.request().response();
+          await released;
+          // The first user's token has expired meanwhile.
+          await route
+            .fulfill({
+              status: 401,
+              contentType: 'application/json',
+              body: JSON.stringify({ error: { code: 'unauthorized', message: 'Expired.' } }),
+            })
+            .catch(() => undefined);
+        });
+        await openSignedIn('/profile');
+        await page.click('#sign-out');
+        holding = false;
+        await page.fill('#username', 'next-after-a-401@example.com');
+        await page.fill('#password', password);
+        await page.click('#sign-up');
+        await page.locator('#content').waitFor({ state: 'visible', timeout: 10_000 });
+        await expect.poll(() => page.textContent('#anthropic-status'), { timeout: 10_000 }).toMatch(/^No Anthropic key/);
+        release();
+        await answered;
+        await page.waitForTimeout(300);
+        expect(await page.isVisible('#content')).toBe(true);
+        expect(await page.textContent('#sign-in-message')).not.toBe('Your session has ended: log in again.');
+        expect(await token()).not.toBeNull();
+      });
+
       it('a tab opened with a token that is no longer valid (401) asks the user to log in again', async () => {
         await context.addInitScript(() => sessionStorage.setItem('byokit-example-access-token', 'not-a-token'));
         await page.goto(`${origin}/profile`);
