@@ -445,14 +445,21 @@ function start(document, window) {
       });
       if (byDay.groups.length === 0) say(message, 'No usage this month yet.');
       // Each model's name asked for at once, the rows put in once all have come: in the API's order, not in the
-      // order the names happened to come (which changed from one load to the next).
+      // order the names happened to come (which changed from one load to the next). A name that could not be
+      // fetched is shown as the model's id, the failure said after: one such lookup emptied the whole table.
+      var failure = null;
       return Promise.all(byModel.groups.map(function (group) {
         return api('/llm-models/' + encodeURIComponent(group.key)).then(function (response) {
           return response.ok ? response.json().then(function (model) { return model.display_name; }) : group.key;
+        }).catch(function (error) {
+          if (error instanceof SignedOut) throw error;
+          failure = failure || error;
+          return group.key;
         });
       })).then(function (names) {
         stillIn(asked);
         byModel.groups.forEach(function (group, index) { usageRow('usage-by-model', names[index], group); });
+        if (failure) throw failure;
       });
     }).catch(report(message));
   }

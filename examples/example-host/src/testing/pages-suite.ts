@@ -546,6 +546,43 @@ export function describeGuidePages(example: ExampleServer): void {
         expect(await page.locator('#usage-by-model tbody tr td:first-child').allTextContents()).toEqual(names);
       });
 
+      it("Billing keeps every model's row when one model's name cannot be fetched: that row shows the model's id, and the page says what failed", async () => {
+        const userToken = await server.login('billing-names@example.com', password);
+        const headers = { authorization: `Bearer ${userToken}`, 'content-type': 'application/json' };
+        await fetch(`${server.base}/users/me/api-key`, {
+          method: 'PATCH',
+          headers,
+          body: JSON.stringify({ anthropic_api_key: fakeProviderKey('anthropic') }),
+        });
+        const models = (await (await fetch(`${server.base}/llm-models/?is_active=true`, { headers })).json()) as {
+          data: Array<{ id: string; provider: string; display_name: string }>;
+        };
+        for (const model of models.data.filter((each) => each.provider === 'anthropic').slice(0, 2)) {
+          const answer = await fetch(`${server.base}/llm/chat/completions`, {
+            method: 'POST',
+            headers,
+            body: JSON.stringify({ model_id: model.id, messages: [{ role: 'user', content: 'Hello!' }], max_tokens: 16 }),
+          });
+          expect(answer.status).toBe(200);
+        }
+        const byModel = (await (await fetch(`${server.base}/llm/usage/me?group_by=model`, { headers })).json()) as {
+          groups: Array<{ key: string }>;
+        };
+        expect(byModel.groups).toHaveLength(2);
+        const [unnamed, named] = byModel.groups.map((group) => group.key);
+        // One model's name gets no answer (the network down for that one call).
+        await page.route(`**/v2/llm-models/${unnamed}`, (route) => route.abort('internetdisconnected'));
+        await context.addInitScript((token) => sessionStorage.setItem('byokit-example-access-token', token), userToken);
+        await page.goto(`${origin}/language-models/billing`);
+        await expect
+          .poll(() => page.textContent('#usage-message'), { timeout: 10_000 })
+          .toBe('Could not reach the server: check your connection, then try again.');
+        expect(await page.locator('#usage-by-model tbody tr td:first-child').allTextContents()).toEqual([
+          unnamed,
+          models.data.find((model) => model.id === named)!.display_name,
+        ]);
+      });
+
       it('the next user to log in at the tab after "Log out" never sees the first user\'s key hints or usage, not even while their own are on their way', async () => {
         const nextUser = async (name: string) => {
           await page.click('#sign-out');
