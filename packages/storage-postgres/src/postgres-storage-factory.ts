@@ -170,6 +170,9 @@ const DATABASE_SETTINGS = {
   pglite: { names: ['pglite', ...TABLE_SETTINGS], advice: '' },
 } as const;
 
+/** Every name postgresStorage reads, whichever way to the database is given. */
+const POSTGRES_STORAGE_SETTINGS = new Set<string>(Object.values(DATABASE_SETTINGS).flatMap((way) => way.names));
+
 /**
  * One way to the database, with only the settings byokit reads for it: a second way was ignored (a pool beside a
  * connection string), and so was a setting byokit does not read (`ssl` left the connection without TLS, `max` the
@@ -186,12 +189,15 @@ function assertOneDatabase(options: PostgresStorageOptions): void {
 
 /**
  * Every name in `settings` is one byokit reads; another is refused, naming it (and the right case, when only that
- * differs). A setting left undefined is not set: a host's configuration object names its unset settings so
- * (`{ pool, poolSize: undefined }`), and nothing there is ignored.
+ * differs). A setting of another way to the database left undefined is not set: a host's configuration object names
+ * its unset settings so (`{ pool, poolSize: undefined }`), and nothing there is ignored. A name read nowhere is
+ * refused whatever its value: a typo unset in development (`ssl: process.env.X`) is set in production.
  */
 function assertSettingNames(option: string, settings: object, names: readonly string[], advice = ''): void {
   const given = settings as Record<string, unknown>;
-  const unknown = Object.keys(settings).find((name) => given[name] !== undefined && !names.includes(name));
+  const unknown = Object.keys(settings).find(
+    (name) => !names.includes(name) && !(given[name] === undefined && POSTGRES_STORAGE_SETTINGS.has(name)),
+  );
   if (unknown === undefined) return;
   const meant = names.find((name) => name.toLowerCase() === unknown.toLowerCase());
   const hint = meant === undefined ? '' : ` (did you mean ${meant}?)`;

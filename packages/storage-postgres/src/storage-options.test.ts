@@ -72,6 +72,15 @@ describe('postgresStorage settings left undefined', () => {
       'postgresStorage({ connectionString }) has no setting max',
     );
   });
+
+  it('refuses a name it reads nowhere even when undefined: a typo unset in development is set in production', async () => {
+    expect(() => postgresStorage(asOptions({ connectionString, ssl: undefined }))).toThrow(
+      'postgresStorage({ connectionString }) has no setting ssl',
+    );
+    await expect(embeddedPostgresStorage({ dataDirectory: undefined } as unknown as EmbeddedStorageOptions)).rejects.toThrow(
+      'embeddedPostgresStorage has no setting dataDirectory',
+    );
+  });
 });
 
 describe('embeddedPostgresStorage settings', () => {
