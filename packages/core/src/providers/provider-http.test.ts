@@ -431,16 +431,7 @@ describe('provider calls', () => {
       closers.push(() => client.close!());
       const message =
         "The Anthropic API sent its answer compressed (content-encoding: gzip), which byokit does not read, as the Accept-Encoding in the anthropic provider's headers asks: leave that header out, and byokit asks for an uncompressed answer.";
-      if (call === 'complete') {
-        const error = await client.complete(request, options()).catch((caught: unknown) => caught);
-        expect(isByokitError(error) && [error.code, error.message]).toEqual(['provider_error', message]);
-      } else {
-        const events: ProviderStreamEvent[] = [];
-        for await (const event of await client.stream(request, options())) events.push(event);
-        expect(events.map((event) => (event.type === 'error' ? [event.error.code, event.error.message] : event.type))).toEqual([
-          ['provider_error', message],
-        ]);
-      }
+      expect(await failuresOf(client, call)).toEqual([['provider_error', message]]);
     },
   );
 
@@ -460,16 +451,7 @@ describe('provider calls', () => {
       closers.push(() => client.close!());
       const message =
         'The Anthropic API sent its answer compressed (content-encoding: gzip), which byokit does not read: a proxy or gateway on the way compressed it although byokit asks for none.';
-      if (call === 'complete') {
-        const error = await client.complete(request, options()).catch((caught: unknown) => caught);
-        expect(isByokitError(error) && [error.code, error.message]).toEqual(['provider_error', message]);
-      } else {
-        const events: ProviderStreamEvent[] = [];
-        for await (const event of await client.stream(request, options())) events.push(event);
-        expect(events.map((event) => (event.type === 'error' ? [event.error.code, event.error.message] : event.type))).toEqual([
-          ['provider_error', message],
-        ]);
-      }
+      expect(await failuresOf(client, call)).toEqual([['provider_error', message]]);
       // The same answer would come again: not worth another try.
       expect(calls).toBe(1);
     },
@@ -546,6 +528,17 @@ describe('provider calls', () => {
 });
 
 /** A server that answers every request with `answer`. */
+/** What a call gave: the plain call's error, or each of the stream's events (an error as its code and message). */
+async function failuresOf(client: ReturnType<typeof anthropicClient>, call: 'complete' | 'stream'): Promise<unknown[]> {
+  if (call === 'complete') {
+    const error = await client.complete(request, options()).catch((caught: unknown) => caught);
+    return [isByokitError(error) ? [error.code, error.message] : error];
+  }
+  const events: ProviderStreamEvent[] = [];
+  for await (const event of await client.stream(request, options())) events.push(event);
+  return events.map((event) => (event.type === 'error' ? [event.error.code, event.error.message] : event.type));
+}
+
 async function answeringServer(answer: (request: IncomingMessage, response: ServerResponse) => void): Promise<{ origin: string }> {
   const server: Server = createServer(answer);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
