@@ -57,6 +57,14 @@ const hello = (modelId: string, extra: Record<string, unknown> = {}) => ({
   ...extra,
 });
 
+/** byokit on `provider` (a replay server in Anthropic's place), alice's Anthropic key saved, and her streamed chat. */
+async function aliceOnReplay(provider: { origin: string }) {
+  const { byokit, storage } = await testByokit({ providers: { anthropic: { baseUrl: provider.origin, retries: 0 } }, environment: {} });
+  await call(byokit, 'PATCH', '/users/me/api-key', { principal: alice, body: { anthropic_api_key: fakeProviderKey('anthropic') } });
+  const stream = () => call(byokit, 'POST', '/llm/chat/completions', { principal: alice, body: hello(GUIDE_MODEL_ID, { stream: true }) });
+  return { storage, stream };
+}
+
 describe("the guide's steps 4 and 5: models and chat", () => {
   it('lists no models while no real key exists, placeholders included', async () => {
     const { byokit } = await setUp({ environment: { ANTHROPIC_API_KEY: 'sk-ant-YOUR-KEY-HERE' } });
@@ -204,12 +212,7 @@ describe('streaming', () => {
     const pieces = [0, ...cuts].map((start, index) => bytes.subarray(start, [...cuts, bytes.length][index]));
     const provider = await startReplayServer({ raw: pieces, gapMs: 20 });
     try {
-      const { byokit } = await testByokit({ providers: { anthropic: { baseUrl: provider.origin, retries: 0 } }, environment: {} });
-      await call(byokit, 'PATCH', '/users/me/api-key', { principal: alice, body: { anthropic_api_key: fakeProviderKey('anthropic') } });
-      const response = await call(byokit, 'POST', '/llm/chat/completions', {
-        principal: alice,
-        body: hello(GUIDE_MODEL_ID, { stream: true }),
-      });
+      const response = await (await aliceOnReplay(provider)).stream();
       expect(response!.status).toBe(200);
       const chunks = (response!.events as Array<Record<string, any>>).slice(0, -1);
       const text = chunks
@@ -235,12 +238,7 @@ describe('streaming', () => {
     const overloaded = '{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}';
     const provider = await startReplayServer({ events: [overloaded], eventName: eventNameFromType });
     try {
-      const { byokit } = await testByokit({ providers: { anthropic: { baseUrl: provider.origin, retries: 0 } }, environment: {} });
-      await call(byokit, 'PATCH', '/users/me/api-key', { principal: alice, body: { anthropic_api_key: fakeProviderKey('anthropic') } });
-      const response = await call(byokit, 'POST', '/llm/chat/completions', {
-        principal: alice,
-        body: hello(GUIDE_MODEL_ID, { stream: true }),
-      });
+      const response = await (await aliceOnReplay(provider)).stream();
       expect(response!.status).toBe(502);
       expect(response!.json.error.code).toBe('provider_unavailable');
     } finally {
@@ -257,10 +255,7 @@ describe('streaming', () => {
       headers: { 'content-type': answer === page ? 'text/html' : 'application/json' },
     }));
     try {
-      const { byokit, storage } = await testByokit({ providers: { anthropic: { baseUrl: provider.origin, retries: 0 } }, environment: {} });
-      await call(byokit, 'PATCH', '/users/me/api-key', { principal: alice, body: { anthropic_api_key: fakeProviderKey('anthropic') } });
-      const stream = () =>
-        call(byokit, 'POST', '/llm/chat/completions', { principal: alice, body: hello(GUIDE_MODEL_ID, { stream: true }) });
+      const { storage, stream } = await aliceOnReplay(provider);
       const rejected = await stream();
       expect([rejected!.status, rejected!.json.error.code, rejected!.json.error.key_source]).toEqual([
         400,

@@ -360,18 +360,10 @@ describe('provider calls', () => {
   it.each(['complete', 'stream'] as const)(
     'ask for an uncompressed answer, so that a proxy compressing what the request allows leaves it readable (%s)',
     async (call) => {
-      const { origin } = await answeringServer((request, response) => {
-        const compress = !/^identity$/i.test(String(request.headers['accept-encoding'] ?? '').trim());
-        const body =
-          call === 'complete'
-            ? JSON.stringify(fixtureJson('anthropic/anthropic-text.json'))
-            : fixtureChunks('anthropic/anthropic-text.chunks.txt')
-                .map((line) => `event: ${eventNameFromType(line)}\ndata: ${line}\n\n`)
-                .join('');
-        const type = call === 'complete' ? 'application/json' : 'text/event-stream';
-        if (compress) response.writeHead(200, { 'content-type': type, 'content-encoding': 'gzip' }).end(gzipSync(body));
-        else response.writeHead(200, { 'content-type': type }).end(body);
-      });
+      const { origin } = await gzippingWhen(
+        call,
+        (request) => !/^identity$/i.test(String(request.headers['accept-encoding'] ?? '').trim()),
+      );
       const client = anthropicClient({ baseUrl: origin, retries: 0 });
       closers.push(() => client.close!());
       if (call === 'complete') {
@@ -415,18 +407,7 @@ describe('provider calls', () => {
   it.each(['complete', 'stream'] as const)(
     "say that the host's own Accept-Encoding asked for the compressed answer, not a proxy, when it did (%s)",
     async (call) => {
-      const { origin } = await answeringServer((request, response) => {
-        const body =
-          call === 'complete'
-            ? JSON.stringify(fixtureJson('anthropic/anthropic-text.json'))
-            : fixtureChunks('anthropic/anthropic-text.chunks.txt')
-                .map((line) => `event: ${eventNameFromType(line)}\ndata: ${line}\n\n`)
-                .join('');
-        const type = call === 'complete' ? 'application/json' : 'text/event-stream';
-        if (request.headers['accept-encoding'] === 'gzip') {
-          response.writeHead(200, { 'content-type': type, 'content-encoding': 'gzip' }).end(gzipSync(body));
-        } else response.writeHead(200, { 'content-type': type }).end(body);
-      });
+      const { origin } = await gzippingWhen(call, (request) => request.headers['accept-encoding'] === 'gzip');
       const client = anthropicClient({ baseUrl: origin, retries: 0, headers: { 'Accept-Encoding': 'gzip' } });
       closers.push(() => client.close!());
       const message =
@@ -537,6 +518,21 @@ async function failuresOf(client: ReturnType<typeof anthropicClient>, call: 'com
   const events: ProviderStreamEvent[] = [];
   for await (const event of await client.stream(request, options())) events.push(event);
   return events.map((event) => (event.type === 'error' ? [event.error.code, event.error.message] : event.type));
+}
+
+/** A server answering Anthropic's recorded answer (plain, or its stream of events), gzipped when `compress` says so. */
+function gzippingWhen(call: 'complete' | 'stream', compress: (request: IncomingMessage) => boolean): Promise<{ origin: string }> {
+  return answeringServer((request, response) => {
+    const body =
+      call === 'complete'
+        ? JSON.stringify(fixtureJson('anthropic/anthropic-text.json'))
+        : fixtureChunks('anthropic/anthropic-text.chunks.txt')
+            .map((line) => `event: ${eventNameFromType(line)}\ndata: ${line}\n\n`)
+            .join('');
+    const type = call === 'complete' ? 'application/json' : 'text/event-stream';
+    if (compress(request)) response.writeHead(200, { 'content-type': type, 'content-encoding': 'gzip' }).end(gzipSync(body));
+    else response.writeHead(200, { 'content-type': type }).end(body);
+  });
 }
 
 async function answeringServer(answer: (request: IncomingMessage, response: ServerResponse) => void): Promise<{ origin: string }> {
