@@ -5,11 +5,10 @@ import { request as httpRequest } from 'node:http';
 import { connect } from 'node:net';
 import { setTimeout } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fakeProviderKey } from '../../keys/fake-keys.js';
 import type { Provider } from '../../keys/providers.js';
-import { setKeysThroughCore } from './exchange.js';
+import { mountWithUserKeys } from './exchange.js';
 import { ANTHROPIC_MODEL, OPENAI_MODEL } from './scenarios.js';
-import { authenticate, authorizationOf, PRINCIPALS, randomKeyring, startSide, type Side } from './world.js';
+import { authorizationOf, PRINCIPALS, type Side } from './world.js';
 import type { MountAdapter, MountedAdapter } from './types.js';
 
 /** Streams that last: the provider's events this far apart, so the client leaves long before the last one. */
@@ -64,12 +63,8 @@ export function describeClientDisconnect(mount: MountAdapter, prefix: string): v
     let adapter: MountedAdapter;
 
     beforeAll(async () => {
-      side = await startSide({ keyring: randomKeyring(), environment: {}, prefix });
+      ({ side, adapter } = await mountWithUserKeys(mount, prefix));
       side.mock.setChunkGapMs(GAP_MS);
-      adapter = await mount({ byokit: side.byokit, authenticate, prefix });
-      // Keys set straight through core: the set-up, not what is tested here.
-      const keys = { anthropic_api_key: fakeProviderKey('anthropic'), openai_api_key: fakeProviderKey('openai') };
-      expect(await setKeysThroughCore(side.byokit, prefix, 'user', '/users/me/api-key', keys)).toBe(200);
     });
     afterAll(async () => {
       await adapter?.close();

@@ -4,7 +4,9 @@ import type { Byokit } from '../../byokit.js';
 import { belowPrefix } from '../../http/mount-prefix.js';
 import type { ByokitRequest } from '../../http/types.js';
 import type { Scenario } from './scenarios.js';
-import { authenticate, authorizationOf, type Caller } from './world.js';
+import { fakeProviderKey } from '../../keys/fake-keys.js';
+import type { MountAdapter, MountedAdapter } from './types.js';
+import { authenticate, authorizationOf, randomKeyring, startSide, type Caller, type Side, type SideOptions } from './world.js';
 
 /** A request as the suite describes it. */
 export interface Exchange {
@@ -135,4 +137,22 @@ export async function setKeysThroughCore(
     requestId: 'conformance-set-up',
   });
   return answer?.status;
+}
+
+/**
+ * A side with no system keys, mounted by `mount`, the user's Anthropic and OpenAI keys saved through core
+ * ({@link setKeysThroughCore}): the set-up of suites that stream as that user. Close the adapter, then the side.
+ */
+export async function mountWithUserKeys(
+  mount: MountAdapter,
+  prefix: string,
+  options: Pick<SideOptions, 'streamKeepAliveMs'> = {},
+): Promise<{ side: Side; adapter: MountedAdapter }> {
+  const side = await startSide({ keyring: randomKeyring(), environment: {}, prefix, ...options });
+  const adapter = await mount({ byokit: side.byokit, authenticate, prefix });
+  const keys = { anthropic_api_key: fakeProviderKey('anthropic'), openai_api_key: fakeProviderKey('openai') };
+  if ((await setKeysThroughCore(side.byokit, prefix, 'user', '/users/me/api-key', keys)) !== 200) {
+    throw new Error("the conformance set-up could not save the user's keys");
+  }
+  return { side, adapter };
 }

@@ -4,11 +4,10 @@
 // first event to write the head, would leave the proxy nothing to see.
 import { request as httpRequest } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fakeProviderKey } from '../../keys/fake-keys.js';
 import type { Provider } from '../../keys/providers.js';
-import { setKeysThroughCore } from './exchange.js';
+import { mountWithUserKeys } from './exchange.js';
 import { ANTHROPIC_MODEL, OPENAI_MODEL } from './scenarios.js';
-import { authenticate, authorizationOf, randomKeyring, startSide, type Side } from './world.js';
+import { authorizationOf, type Side } from './world.js';
 import type { MountAdapter, MountedAdapter } from './types.js';
 
 /** A small interval, so that comments come at once; the provider stays silent far longer. */
@@ -61,11 +60,7 @@ export function describeLongSilences(mount: MountAdapter, prefix: string): void 
     let adapter: MountedAdapter;
 
     beforeAll(async () => {
-      side = await startSide({ keyring: randomKeyring(), environment: {}, prefix, streamKeepAliveMs: KEEP_ALIVE_MS });
-      adapter = await mount({ byokit: side.byokit, authenticate, prefix });
-      // Keys set straight through core: the set-up, not what is tested here.
-      const keys = { anthropic_api_key: fakeProviderKey('anthropic'), openai_api_key: fakeProviderKey('openai') };
-      expect(await setKeysThroughCore(side.byokit, prefix, 'user', '/users/me/api-key', keys)).toBe(200);
+      ({ side, adapter } = await mountWithUserKeys(mount, prefix, { streamKeepAliveMs: KEEP_ALIVE_MS }));
     });
     afterAll(async () => {
       await adapter?.close();
