@@ -186,7 +186,8 @@ export interface Storage {
   recordUsage(records: readonly UsageRecord[], endedHolds?: readonly string[]): Promise<void>;
   /**
    * Usage records newest first (by `createdAt`, then by insertion for equal times), filtered, one page at a
-   * time: a page's `next` continues exactly where it stopped, even while records are being added.
+   * time: a page's `next` continues exactly where it stopped, even while records are being added (one added
+   * with a time among the pages already read is not in the pages after; docs/http-api.md, "Pages").
    */
   listUsage(query: UsageQuery): Promise<UsagePage>;
   /** Sums of the records that match, in total and per group (exact: the groups add up to the totals). */
