@@ -306,15 +306,16 @@ function meteredCall(
  */
 function callerError(error: unknown, resolved: ResolvedKey): unknown {
   if (!isByokitError(error)) return error;
-  const rejected = error.code === 'provider_key_rejected';
+  // Refused or rate limited, it is the key's doing: the caller's to put right, or the operator's.
+  const whoseDoing = error.code === 'provider_key_rejected' || error.code === 'provider_rate_limited';
   const key = resolved.key.reveal();
   const message = scrubKnownSecret(error.message, key);
-  if (!rejected && message === error.message && error.cause === undefined) return error;
+  if (!whoseDoing && message === error.message && error.cause === undefined) return error;
   const whose = resolved.source === 'user' ? 'your personal key' : 'the system key';
   return new ByokitError(
     error.code,
-    rejected ? `${message} (${whose})` : message,
-    rejected ? { ...error.details, keySource: resolved.source } : error.details,
+    whoseDoing ? `${message} (${whose})` : message,
+    whoseDoing ? { ...error.details, keySource: resolved.source } : error.details,
     error.cause === undefined ? undefined : { cause: scrubbedError(error.cause, key) },
   );
 }

@@ -82,6 +82,21 @@ export function errorResponse(
     // logged. The provider and status as fields, to filter and alert on; the message escaped, as it may quote a
     // provider's words, and they a client's text.
     const systemKeyRefused = error.code === 'provider_key_rejected' && keySource === 'system';
+    // The system key rate limited refuses every user without a key of their own while it lasts, and only the
+    // host can raise the limit; a warning, as it passes by itself. A user's own key limited is theirs alone.
+    if (error.code === 'provider_rate_limited' && keySource === 'system') {
+      logger.warn(
+        {
+          requestId,
+          code: error.code,
+          status: error.status,
+          provider,
+          keySource,
+          ...(retryAfterSeconds !== undefined && { retryAfterSeconds }),
+        },
+        loggableText(error.message),
+      );
+    }
     if (error.status >= 500 || error.code === 'key_unreadable' || systemKeyRefused) {
       logger.error(
         {

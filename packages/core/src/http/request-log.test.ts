@@ -232,6 +232,48 @@ describe("a provider's failure in the log", () => {
     mock.rejectKeys.delete(usersKey);
   });
 
+  // Every user without a key of their own is refused while it lasts, and only the operator can raise the limit.
+  it("is a warning when the provider rate limits the system key, and says whose key it was; nothing when it limits a user's own", async () => {
+    const systemKey = fakeProviderKey('openai');
+    const usersKey = fakeProviderKey('openai');
+    const { byokit, lines, modelId } = await openAIByokit(systemKey);
+    const body = { model_id: modelId, messages: [{ role: 'user', content: 'Hello!' }] };
+    mock.failNext('openai', { status: 429, headers: { 'retry-after': '7' } });
+    const onSystemKey = await call(byokit, 'POST', '/llm/chat/completions', {
+      principal: alice,
+      headers: { 'x-request-id': 'system-limited' },
+      body,
+    });
+    expect([onSystemKey!.status, onSystemKey!.json.error.code, onSystemKey!.json.error.key_source]).toEqual([
+      429,
+      'provider_rate_limited',
+      'system',
+    ]);
+    expect(onSystemKey!.json.error.message).toMatch(/\(the system key\)$/);
+    expect(onSystemKey!.headers['retry-after']).toBe('7');
+    await call(byokit, 'PATCH', '/users/me/api-key', { principal: alice, body: { openai_api_key: usersKey } });
+    mock.failNext('openai', { status: 429 });
+    const onUsersKey = await call(byokit, 'POST', '/llm/chat/completions', {
+      principal: alice,
+      headers: { 'x-request-id': 'users-limited' },
+      body,
+    });
+    expect([onUsersKey!.status, onUsersKey!.json.error.key_source]).toEqual([429, 'user']);
+    expect(onUsersKey!.json.error.message).toMatch(/\(your personal key\)$/);
+    expect(lines.filter((line) => line.level !== 'debug')).toEqual([
+      expect.objectContaining({
+        level: 'warn',
+        requestId: 'system-limited',
+        code: 'provider_rate_limited',
+        status: 429,
+        provider: 'openai',
+        keySource: 'system',
+        retryAfterSeconds: 7,
+      }),
+    ]);
+    expect(findKeyLeaks([systemKey, usersKey], [['log', JSON.stringify(lines)]])).toEqual([]);
+  });
+
   it('is one error line under the request id, naming the provider and the status answered, its words escaped in the message', async () => {
     const lines: Array<{ level: string; message: string } & Record<string, unknown>> = [];
     const at = (level: string) => (object: Record<string, unknown>, message: string) => void lines.push({ level, message, ...object });
