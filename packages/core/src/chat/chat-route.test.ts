@@ -111,6 +111,7 @@ describe("the guide's steps 4 and 5: models and chat", () => {
         completion_tokens: 29,
         total_tokens: 41,
         cached_tokens: 0,
+        cache_write_tokens: 0,
         reasoning_tokens: null,
         // $3 / $15 per million: 12 × 3 + 29 × 15 = 471 millionths of a dollar.
         cost_usd: '0.000471',
@@ -166,6 +167,91 @@ describe("the guide's steps 4 and 5: models and chat", () => {
     ];
     expect(header).toBe(provider === 'openai' ? `Bearer ${key}` : key);
     expect(sent.path + (sent.query ?? '')).not.toContain(key.slice(5, 15));
+  });
+});
+
+describe('usage that explains its cost', () => {
+  /** GPT-6.2 Sol: $2 input, $0.10 cached input, $2.50 cache writes (30-minute retention), $10 output per million. */
+  const GPT_6_2_SOL_ID = '841ece33-014f-5564-a004-4937b71b768f';
+  /** OpenAI's usage for a long prompt it cached on its own (GPT-5.6 on): writes are part of prompt_tokens. */
+  const cacheWritingUsage = {
+    prompt_tokens: 100_000,
+    completion_tokens: 1_000,
+    total_tokens: 101_000,
+    prompt_tokens_details: { cached_tokens: 0, cache_write_tokens: 90_000, audio_tokens: 0 },
+    completion_tokens_details: { reasoning_tokens: 0, audio_tokens: 0 },
+  };
+
+  async function aliceOnOpenAIReplay(answer: Parameters<typeof startReplayServer>[0]) {
+    const provider = await startReplayServer(answer);
+    const { byokit } = await testByokit({ providers: { openai: { baseUrl: `${provider.origin}/v1`, retries: 0 } }, environment: {} });
+    await call(byokit, 'PATCH', '/users/me/api-key', { principal: alice, body: { openai_api_key: fakeProviderKey('openai') } });
+    return { byokit, close: () => provider.close() };
+  }
+
+  // 10,000 uncached × $2 + 90,000 written × $2.50 + 1,000 out × $10 = $0.02 + $0.225 + $0.01.
+  const expectedUsage = {
+    prompt_tokens: 100_000,
+    completion_tokens: 1_000,
+    total_tokens: 101_000,
+    cached_tokens: 0,
+    cache_write_tokens: 90_000,
+    reasoning_tokens: 0,
+    cost_usd: '0.255',
+    key_source: 'user',
+  };
+
+  it('shows the cache writes a plain answer was billed for, beside its cache reads', async () => {
+    const recorded = fixtureJson('openai/openai-text.json') as Record<string, unknown>;
+    const { byokit, close } = await aliceOnOpenAIReplay({ json: { ...recorded, usage: cacheWritingUsage } });
+    try {
+      const response = await call(byokit, 'POST', '/llm/chat/completions', { principal: alice, body: hello(GPT_6_2_SOL_ID) });
+      expect(response!.status).toBe(200);
+      expect(response!.json.usage).toEqual(expectedUsage);
+    } finally {
+      await close();
+    }
+  });
+
+  it('shows them where OpenAI does on the OpenAI-compatible surface: prompt_tokens_details.cache_write_tokens', async () => {
+    const recorded = fixtureJson('openai/openai-text.json') as Record<string, unknown>;
+    const { byokit, close } = await aliceOnOpenAIReplay({ json: { ...recorded, usage: cacheWritingUsage } });
+    try {
+      const response = await call(byokit, 'POST', '/openai/v1/chat/completions', {
+        principal: alice,
+        body: { model: 'gpt-6.2-sol', messages: [{ role: 'user', content: 'Hello!' }] },
+      });
+      expect(response!.status).toBe(200);
+      expect(response!.json.usage).toEqual({
+        prompt_tokens: 100_000,
+        completion_tokens: 1_000,
+        total_tokens: 101_000,
+        prompt_tokens_details: { cached_tokens: 0, cache_write_tokens: 90_000 },
+        completion_tokens_details: { reasoning_tokens: 0 },
+      });
+      expect(response!.json.byokit.cost_usd).toBe('0.255');
+    } finally {
+      await close();
+    }
+  });
+
+  it('shows the same in the usage chunk of a streamed answer', async () => {
+    const lines = fixtureChunks('openai/openai-text.chunks.txt').map((line) => {
+      const chunk = JSON.parse(line) as { usage?: unknown };
+      return chunk.usage ? JSON.stringify({ ...chunk, usage: cacheWritingUsage }) : line;
+    });
+    const { byokit, close } = await aliceOnOpenAIReplay({ events: lines, done: true });
+    try {
+      const response = await call(byokit, 'POST', '/llm/chat/completions', {
+        principal: alice,
+        body: hello(GPT_6_2_SOL_ID, { stream: true }),
+      });
+      expect(response!.status).toBe(200);
+      const chunks = (response!.events as Array<Record<string, any>>).slice(0, -1);
+      expect(chunks.at(-1)!.usage).toEqual(expectedUsage);
+    } finally {
+      await close();
+    }
   });
 });
 

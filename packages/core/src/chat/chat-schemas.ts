@@ -85,6 +85,11 @@ const usage = z.object({
   completion_tokens: z.number().int().nullable(),
   total_tokens: z.number().int().nullable(),
   cached_tokens: z.number().int().nullable(),
+  cache_write_tokens: z
+    .number()
+    .int()
+    .nullable()
+    .describe('Prompt tokens written to the provider cache, billed at the cache-write price; part of prompt_tokens.'),
   reasoning_tokens: z.number().int().nullable(),
   cost_usd: z.string().nullable().describe('Exact decimal USD from the catalog prices; null for an unpriced model.'),
   key_source: z.enum(['user', 'system']),

@@ -13,6 +13,7 @@ export function usageBody(usage: TokenUsage, model: CatalogModel, keySource: Key
     completion_tokens: completion,
     total_tokens: prompt !== null && completion !== null ? prompt + completion : null,
     cached_tokens: usage.cachedInputTokens ?? null,
+    cache_write_tokens: usage.cacheWriteTokens ?? null,
     reasoning_tokens: usage.reasoningTokens ?? null,
     cost_usd: model.pricing ? (costOf(usage, model.pricing)?.costUsd ?? null) : null,
     key_source: keySource,

@@ -50,11 +50,19 @@ export async function* toOpenAIChunks(chunks: AsyncIterable<ChatCompletionChunk>
 function openAIUsage(usage: ChatUsage): OpenAICompletion['usage'] {
   const prompt = usage.prompt_tokens ?? 0;
   const completion = usage.completion_tokens ?? 0;
+  // Where OpenAI puts them: cache reads in `cached_tokens`, cache writes (GPT-5.6 on) in `cache_write_tokens`.
+  const promptDetails =
+    usage.cached_tokens === null && usage.cache_write_tokens === null
+      ? undefined
+      : {
+          ...(usage.cached_tokens !== null && { cached_tokens: usage.cached_tokens }),
+          ...(usage.cache_write_tokens !== null && { cache_write_tokens: usage.cache_write_tokens }),
+        };
   return {
     prompt_tokens: prompt,
     completion_tokens: completion,
     total_tokens: usage.total_tokens ?? prompt + completion,
-    ...(usage.cached_tokens !== null && { prompt_tokens_details: { cached_tokens: usage.cached_tokens } }),
+    ...(promptDetails && { prompt_tokens_details: promptDetails }),
     ...(usage.reasoning_tokens !== null && { completion_tokens_details: { reasoning_tokens: usage.reasoning_tokens } }),
   };
 }

@@ -99,7 +99,9 @@ export const openAIUsage = z.object({
   prompt_tokens: z.number().int(),
   completion_tokens: z.number().int(),
   total_tokens: z.number().int(),
-  prompt_tokens_details: z.object({ cached_tokens: z.number().int() }).optional(),
+  prompt_tokens_details: z
+    .object({ cached_tokens: z.number().int().optional(), cache_write_tokens: z.number().int().optional() })
+    .optional(),
   completion_tokens_details: z.object({ reasoning_tokens: z.number().int() }).optional(),
 });
 

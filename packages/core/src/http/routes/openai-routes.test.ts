@@ -112,7 +112,13 @@ describe('the official openai client against byokit, every provider of the catal
         prompt_tokens: native.usage.prompt_tokens,
         completion_tokens: native.usage.completion_tokens,
         total_tokens: native.usage.total_tokens,
-        ...(native.usage.cached_tokens !== null && { prompt_tokens_details: { cached_tokens: native.usage.cached_tokens } }),
+        // Cache reads and writes where OpenAI puts them, as the native answer reports them.
+        ...((native.usage.cached_tokens !== null || native.usage.cache_write_tokens !== null) && {
+          prompt_tokens_details: {
+            ...(native.usage.cached_tokens !== null && { cached_tokens: native.usage.cached_tokens }),
+            ...(native.usage.cache_write_tokens !== null && { cache_write_tokens: native.usage.cache_write_tokens }),
+          },
+        }),
         ...(native.usage.reasoning_tokens !== null && {
           completion_tokens_details: { reasoning_tokens: native.usage.reasoning_tokens },
         }),
