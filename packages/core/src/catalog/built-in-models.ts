@@ -13,7 +13,8 @@ import type { CatalogModel, ModelPricing } from './model.js';
  * on the providers' pages given in {@link PRICE_SOURCES} as of {@link PRICES_AS_OF}. Rules, the same for
  * every model, so that a built-in price never bills a token for less than the provider charges:
  * - a price that depends on the prompt's length is given for the base (shortest-prompt) tier, and the
- *   model's comment says so: longer prompts are under-billed until tiers are modelled;
+ *   model's comment says so; a longer prompt is billed at the provider's multiple of these prices, by the rule
+ *   in long-prompt-prices.ts;
  * - where a provider runs an introductory price that ends on a published date, the standard price that
  *   follows it is given, and the comment says until when the provider charges less;
  * - a cached-input or cache-write price is given only where the provider's own page states it or a rule
@@ -82,7 +83,7 @@ const ENTRIES: CatalogModel[] = [
     // https://platform.claude.com/docs/en/models/haiku-5-5/overview: 1M context, 128K max output. Priced by
     // prompt length; BASE TIER given (prompts up to 100,000 tokens): $0.10 input, $0.50 output, $0.125
     // 5-minute cache write; cache read $0.01 by the 0.1× rule above. A prompt over 100,000 tokens bills the
-    // whole request at 5× ($0.50 / $2.50 / $0.625): not modelled, so such requests are under-billed.
+    // whole request at 5× ($0.50 / $2.50 / $0.625 / $0.05): long-prompt-prices.ts.
     id: 'c85cb0c1-2386-5f2c-858c-940721749e15',
     provider: 'anthropic',
     model: 'claude-haiku-5-5',
@@ -125,8 +126,8 @@ const ENTRIES: CatalogModel[] = [
   // --- OpenAI ----------------------------------------------------------------------------------------
   // Every model below: 1,050,000-token context window (922,000 input at most), 128,000 max output tokens.
   // Cache writes are the 30-minute-retention price. Priced by prompt length; BASE TIER given: a prompt
-  // over 272K input tokens bills the whole request at 2× input and cache prices and 1.5× output, not
-  // modelled, so such requests are under-billed.
+  // over 272K input tokens bills the whole request at 2× input and cache prices and 1.5× output
+  // (long-prompt-prices.ts).
   {
     // https://developers.openai.com/api/docs/models/gpt-6.2-sol: $2 input, $0.10 cached input, $2.50 cache
     // writes, $10 output.

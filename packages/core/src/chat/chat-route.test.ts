@@ -235,6 +235,46 @@ describe('usage that explains its cost', () => {
     }
   });
 
+  it("bills a prompt past the provider's long-prompt threshold at its long-prompt prices, and records them", async () => {
+    // GPT-6.2 Sol past 272,000 prompt tokens: "input and cache rates double and output costs 1.5 times the
+    // short-context rate for the full request" (its model page). 300,000 × $4 + 1,000 × $15 = $1.215.
+    const recorded = fixtureJson('openai/openai-text.json') as Record<string, unknown>;
+    const longPrompt = { prompt_tokens: 300_000, completion_tokens: 1_000, total_tokens: 301_000 };
+    const provider = await startReplayServer({ json: { ...recorded, usage: longPrompt } });
+    const { byokit, storage } = await testByokit({
+      providers: { openai: { baseUrl: `${provider.origin}/v1`, retries: 0 } },
+      environment: {},
+    });
+    await call(byokit, 'PATCH', '/users/me/api-key', { principal: alice, body: { openai_api_key: fakeProviderKey('openai') } });
+    try {
+      const response = await call(byokit, 'POST', '/llm/chat/completions', { principal: alice, body: hello(GPT_6_2_SOL_ID) });
+      expect(response!.json.usage.cost_usd).toBe('1.215');
+      await expect.poll(async () => (await storage.listUsage({ limit: 1 })).records.length).toBe(1);
+      const [record] = (await storage.listUsage({ limit: 1 })).records;
+      // The record keeps the prices it was billed at, so that it can be re-costed alone.
+      expect(record).toMatchObject({
+        inputTokens: 300_000,
+        costUsd: '1.215',
+        prices: { inputPerMTokUsd: '4', outputPerMTokUsd: '15', cachedInputPerMTokUsd: '0.2', cacheWritePerMTokUsd: '5' },
+      });
+    } finally {
+      await provider.close();
+    }
+  });
+
+  it('bills a prompt at the threshold itself at the base prices', async () => {
+    const recorded = fixtureJson('openai/openai-text.json') as Record<string, unknown>;
+    const atThreshold = { prompt_tokens: 272_000, completion_tokens: 1_000, total_tokens: 273_000 };
+    const { byokit, close } = await aliceOnOpenAIReplay({ json: { ...recorded, usage: atThreshold } });
+    try {
+      const response = await call(byokit, 'POST', '/llm/chat/completions', { principal: alice, body: hello(GPT_6_2_SOL_ID) });
+      // 272,000 × $2 + 1,000 × $10.
+      expect(response!.json.usage.cost_usd).toBe('0.554');
+    } finally {
+      await close();
+    }
+  });
+
   it('shows the same in the usage chunk of a streamed answer', async () => {
     const lines = fixtureChunks('openai/openai-text.chunks.txt').map((line) => {
       const chunk = JSON.parse(line) as { usage?: unknown };

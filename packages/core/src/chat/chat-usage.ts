@@ -1,3 +1,4 @@
+import { pricesFor } from '../catalog/long-prompt-prices.js';
 import type { CatalogModel } from '../catalog/model.js';
 import { costOf } from '../metering/cost.js';
 import type { TokenUsage } from '../providers/provider-types.js';
@@ -15,7 +16,8 @@ export function usageBody(usage: TokenUsage, model: CatalogModel, keySource: Key
     cached_tokens: usage.cachedInputTokens ?? null,
     cache_write_tokens: usage.cacheWriteTokens ?? null,
     reasoning_tokens: usage.reasoningTokens ?? null,
-    cost_usd: model.pricing ? (costOf(usage, model.pricing)?.costUsd ?? null) : null,
+    // At the long-prompt prices where the provider bills this prompt's length so (catalog/long-prompt-prices.ts).
+    cost_usd: costOf(usage, pricesFor(model, usage))?.costUsd ?? null,
     key_source: keySource,
   };
 }

@@ -63,6 +63,14 @@ describe('worst case held against a budget', () => {
       expect(parseUsd(worstCaseCostUsd(model, request), PICO_DECIMALS), model.model).toBeGreaterThanOrEqual(billed.costPico);
     }
   });
+
+  it("holds a prompt past its provider's long-prompt threshold at the long-prompt prices (Haiku 5.5: 5× past 100,000 tokens)", () => {
+    const haiku = BUILT_IN_MODELS.find((model) => model.model === 'claude-haiku-5-5')!;
+    // 120,000 bytes of prompt, 120,008 tokens at most: the whole request at $0.625 (cache writes, the dearest
+    // prompt class: 5 × $0.125) and $2.50 output per million, as Anthropic bills it.
+    const request = { model: haiku.model, messages: [{ role: 'user' as const, content: 'x'.repeat(120_000) }], maxTokens: 1_000 };
+    expect(worstCaseCostUsd(haiku, request)).toBe('0.077505');
+  });
 });
 
 describe("a running call's hold", () => {

@@ -1,4 +1,5 @@
 import type { CatalogModel } from '../catalog/model.js';
+import { pricesFor } from '../catalog/long-prompt-prices.js';
 import { ByokitError, isByokitError } from '../errors.js';
 import { loggableError, type Logger } from '../logging/logger.js';
 import type { ProviderChatRequest, TokenUsage } from '../providers/provider-types.js';
@@ -99,13 +100,16 @@ export class BudgetGuard {
  * tokenizer is byte-level (or falls back to bytes), so no token is shorter than a byte: an emoji may be several
  * tokens, never more than its 4 bytes. The highest prompt price is the cache-write price where that is above
  * the input price: OpenAI caches long prompts without being asked and bills the writes at 1.25× the input
- * price (GPT-5.6 on), as Anthropic does its cache writes. An unpriced model costs nothing byokit can bill: "0".
+ * price (GPT-5.6 on), as Anthropic does its cache writes. A prompt that may be longer than the provider's
+ * long-prompt threshold is held at the long-prompt prices (catalog/long-prompt-prices.ts). An unpriced model costs
+ * nothing byokit can bill: "0".
  */
 export function worstCaseCostUsd(model: CatalogModel, request: ProviderChatRequest): string {
-  const pricing = model.pricing;
-  if (pricing === null) return '0';
   const promptTokens = request.messages.reduce((total, message) => total + utf8Length(message.content) + TOKENS_PER_MESSAGE, 0);
   const usage: TokenUsage = { inputTokens: promptTokens, outputTokens: request.maxTokens };
+  // A prompt that may be past the provider's long-prompt threshold is held at the long-prompt prices.
+  const pricing = pricesFor(model, usage);
+  if (pricing === null) return '0';
   // Every prompt token billed in the class of the highest price (cost.ts splits `inputTokens` by class).
   const dearest = dearestPromptClass(pricing);
   if (dearest !== 'inputTokens') usage[dearest] = promptTokens;

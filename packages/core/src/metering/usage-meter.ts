@@ -1,3 +1,4 @@
+import { pricesFor } from '../catalog/long-prompt-prices.js';
 import type { CatalogModel } from '../catalog/model.js';
 import { isByokitError } from '../errors.js';
 import { loggableError, type Logger } from '../logging/logger.js';
@@ -207,7 +208,9 @@ function holdIdsOf(batch: QueuedRecord[]): string[] {
 
 function usageRecord(call: MeteredCall, status: UsageStatus, usage: TokenUsage, at: Date, latencyMs: number): UsageRecord {
   const { model } = call;
-  const pricing = model.pricing;
+  // The prices this call is billed at: the model's, or its long-prompt ones for a prompt past the provider's
+  // threshold. The record keeps them, so that it can be re-costed alone.
+  const pricing = pricesFor(model, usage);
   return {
     id: crypto.randomUUID(),
     createdAt: at,
