@@ -1,5 +1,5 @@
 import { ByokitError, type ValidationIssue } from '../errors.js';
-import type { CatalogModel } from '../catalog/model.js';
+import type { CatalogModel, SamplingParameter } from '../catalog/model.js';
 import type { ChatMessage } from '../providers/provider-types.js';
 import type { ChatCompletionRequest } from './chat-schemas.js';
 
@@ -14,6 +14,13 @@ export interface ProviderLimits {
    * and Google the user to speak last (no prefill).
    */
   conversationProblem?: (messages: readonly ChatMessage[], model: string) => string | undefined;
+  /**
+   * Of the sampling parameters a request sets (`set`, those the model's own `ignoredParameters` leave out already
+   * removed), the ones the provider refuses beside the others for a model (its API name): left out of the call and
+   * named to the caller in `x-byok-ignored-parameters`, as a model's own ignored parameters are, rather than dropped
+   * without a word. Anthropic refuses temperature and top_p together: top_p is left out.
+   */
+  leftOutTogether?: (set: ReadonlySet<SamplingParameter>, model: string) => SamplingParameter[];
 }
 
 /**

@@ -437,6 +437,48 @@ describe('many requests', () => {
   });
 });
 
+describe('sampling parameters a provider refuses together', () => {
+  it.each([false, true])(
+    'Claude Sonnet 4.5 sent temperature and top_p (stream: %s): temperature goes, top_p is left out and named in x-byok-ignored-parameters',
+    async (stream) => {
+      const { byokit } = await setUp();
+      await call(byokit, 'PATCH', '/users/me/api-key', { principal: alice, body: { anthropic_api_key: fakeProviderKey('anthropic') } });
+      const response = await call(byokit, 'POST', '/llm/chat/completions', {
+        principal: alice,
+        body: hello(GUIDE_MODEL_ID, { temperature: 0.5, top_p: 0.9, stream }),
+      });
+      expect(response!.status).toBe(200);
+      expect(response!.headers['x-byok-ignored-parameters']).toBe('top_p');
+      const sent = mock.requests.find((request) => request.provider === 'anthropic')!.body as Record<string, unknown>;
+      expect(sent.temperature).toBe(0.5);
+      expect(sent).not.toHaveProperty('top_p');
+    },
+  );
+
+  it('Claude Sonnet 4.5 sent top_p alone: top_p goes, and nothing is named as left out', async () => {
+    const { byokit } = await setUp();
+    await call(byokit, 'PATCH', '/users/me/api-key', { principal: alice, body: { anthropic_api_key: fakeProviderKey('anthropic') } });
+    const body = { ...hello(GUIDE_MODEL_ID), temperature: undefined, top_p: 0.9 };
+    const response = await call(byokit, 'POST', '/llm/chat/completions', { principal: alice, body });
+    expect(response!.status).toBe(200);
+    expect(response!.headers['x-byok-ignored-parameters']).toBeUndefined();
+    const sent = mock.requests.find((request) => request.provider === 'anthropic')!.body as Record<string, unknown>;
+    expect(sent.top_p).toBe(0.9);
+    expect(sent).not.toHaveProperty('temperature');
+  });
+
+  it('the OpenAI-compatible route names top_p too, for a Claude model sent both', async () => {
+    const { byokit } = await setUp();
+    await call(byokit, 'PATCH', '/users/me/api-key', { principal: alice, body: { anthropic_api_key: fakeProviderKey('anthropic') } });
+    const response = await call(byokit, 'POST', '/openai/v1/chat/completions', {
+      principal: alice,
+      body: { model: 'claude-sonnet-4-5', messages: [{ role: 'user', content: 'Hello!' }], temperature: 0.5, top_p: 0.9 },
+    });
+    expect(response!.status).toBe(200);
+    expect(response!.headers['x-byok-ignored-parameters']).toBe('top_p');
+  });
+});
+
 describe('refused before any provider call', () => {
   it.each([
     ['a model id that is not a UUID', { model_id: '../../etc/passwd' }, 422, 'validation_failed'],

@@ -49,6 +49,8 @@ export interface ChatCallContext {
   calling?: (head: StreamHead) => void;
 }
 
+const SAMPLING_PARAMETERS: readonly SamplingParameter[] = ['temperature', 'top_p', 'stop'];
+
 interface PreparedCall {
   model: CatalogModel;
   /** Parameters the request set that the model refuses, left out of the call. */
@@ -178,10 +180,16 @@ export class ChatService {
         provider: model.provider,
       });
     this.retiredModels.check(model, catalog);
-    assertWithinLimits(request, model, this.limits[model.provider]);
+    const limits = this.limits[model.provider];
+    assertWithinLimits(request, model, limits);
     const resolved = await this.resolver.resolve(userId, model.provider);
-    // Parameters this model refuses are left out rather than fail the call; the caller is told which.
+    // Parameters this model refuses, or its provider beside others set, are left out rather than fail the call; the
+    // caller is told which.
     const ignored = (model.ignoredParameters ?? []).filter((parameter) => request[parameter] !== undefined);
+    if (limits.leftOutTogether) {
+      const set = new Set(SAMPLING_PARAMETERS.filter((parameter) => request[parameter] !== undefined && !ignored.includes(parameter)));
+      ignored.push(...limits.leftOutTogether(set, model.model));
+    }
     const sent = (parameter: SamplingParameter) => !ignored.includes(parameter);
     const stop = request.stop === undefined || !sent('stop') ? undefined : typeof request.stop === 'string' ? [request.stop] : request.stop;
     const providerRequest: ProviderChatRequest = {

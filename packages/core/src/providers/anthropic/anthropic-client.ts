@@ -34,8 +34,9 @@ const ANTHROPIC_VERSION = '2023-06-01';
  *   answering, for every provider). Leaving the loop early aborts the upstream request.
  * - `checkKey()` lists models, which is free.
  *
- * Request warnings (e.g. `top_p` dropped next to `temperature`) are not surfaced: the ProviderClient
- * interface has no place for them yet.
+ * Request warnings are not surfaced: the ProviderClient interface has no place for them. What a caller must be told
+ * of is decided before the call instead: `top_p` next to `temperature` is left out by the chat service and named in
+ * `x-byok-ignored-parameters` (anthropic-limits.ts, `anthropicLeftOutTogether`).
  */
 export function anthropicClient(settings: ProviderSettings): ProviderClient {
   const http = new ProviderHttp('anthropic', settings, readAnthropicError);

@@ -1,4 +1,14 @@
+import type { SamplingParameter } from '../../catalog/model.js';
 import { anthropicConversationProblem } from './anthropic-conversation.js';
+
+/**
+ * What Anthropic refuses together: "`temperature` and `top_p` cannot both be specified for this model" (400, from
+ * Claude Opus 4.1 on; migration-guide: "use only one"). Temperature, the setting people mean, is kept and top_p left
+ * out, as vercel/ai does; the chat service names it in `x-byok-ignored-parameters`.
+ */
+export function anthropicLeftOutTogether(set: ReadonlySet<SamplingParameter>): SamplingParameter[] {
+  return set.has('temperature') && set.has('top_p') ? ['top_p'] : [];
+}
 
 /**
  * What the Anthropic Messages API accepts, for validating a chat request before it is sent (spec/http-api.md,
@@ -14,4 +24,5 @@ export const ANTHROPIC_LIMITS = Object.freeze({
   topP: Object.freeze({ min: 0, max: 1 }),
   maxStopSequences: 8191,
   conversationProblem: anthropicConversationProblem,
+  leftOutTogether: anthropicLeftOutTogether,
 } as const);

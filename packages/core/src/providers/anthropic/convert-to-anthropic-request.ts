@@ -15,7 +15,8 @@ import { ANTHROPIC_LIMITS } from './anthropic-limits.js';
  *
  * What Anthropic would refuse becomes a warning and is left out or adjusted, not a crash (style.md):
  * - `top_p` together with `temperature`: newer models answer 400 "temperature and top_p cannot both be
- *   specified"; temperature (the setting people mean) is kept and top_p dropped, as vercel/ai does;
+ *   specified"; temperature (the setting people mean) is kept and top_p dropped, as vercel/ai does (the chat
+ *   service leaves it out before this, naming it to the caller: anthropic-limits.ts);
  * - an empty or whitespace-only message ("text content blocks must contain non-whitespace text");
  * - a stop sequence that is empty or only whitespace (Anthropic refuses it: BerriAI/litellm#3286), and any
  *   past {@link ANTHROPIC_LIMITS}.maxStopSequences;
