@@ -21,6 +21,12 @@ export interface ProviderLimits {
    * without a word. Anthropic refuses temperature and top_p together: top_p is left out.
    */
   leftOutTogether?: (set: ReadonlySet<SamplingParameter>, model: string) => SamplingParameter[];
+  /**
+   * What the provider refuses in one stop sequence, in words a person can act on, or undefined when it takes it:
+   * Anthropic refuses one that is only whitespace. Refused rather than left out, as a stop sequence dropped would
+   * let the answer run past where the caller asked it to end.
+   */
+  stopSequenceProblem?: (sequence: string) => string | undefined;
 }
 
 /**
@@ -46,6 +52,13 @@ export function assertWithinLimits(request: ChatCompletionRequest, model: Catalo
   const stops = stop === undefined ? 0 : typeof stop === 'string' ? 1 : stop.length;
   if (stops > limits.maxStopSequences) {
     issues.push({ path: 'stop', message: `${model.provider} takes at most ${limits.maxStopSequences} stop sequences.` });
+  }
+  if (stop !== undefined && limits.stopSequenceProblem !== undefined) {
+    const sequences = typeof stop === 'string' ? [stop] : stop;
+    sequences.forEach((sequence, index) => {
+      const problem = limits.stopSequenceProblem!(sequence);
+      if (problem !== undefined) issues.push({ path: typeof stop === 'string' ? 'stop' : `stop.${index}`, message: problem });
+    });
   }
   const conversation = limits.conversationProblem?.(request.messages, model.model);
   if (conversation !== undefined) issues.push({ path: 'messages', message: conversation });

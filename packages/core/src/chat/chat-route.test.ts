@@ -467,6 +467,37 @@ describe('sampling parameters a provider refuses together', () => {
     expect(sent).not.toHaveProperty('temperature');
   });
 
+  it.each([
+    ['a newline', '\n', 'stop'],
+    ['the second of two', ['END', ' \n\t'], 'stop.1'],
+  ])(
+    'Anthropic sent a stop sequence that is only whitespace (%s): 422 naming it, before any call; OpenAI and Google are sent it',
+    async (_name, stop, path) => {
+      const { byokit, modelOf } = await setUp();
+      for (const provider of ['anthropic', 'openai', 'google'] as const) {
+        await call(byokit, 'PATCH', '/users/me/api-key', {
+          principal: alice,
+          body: { [`${provider}_api_key`]: fakeProviderKey(provider) },
+        });
+      }
+      const refused = await call(byokit, 'POST', '/llm/chat/completions', { principal: alice, body: hello(GUIDE_MODEL_ID, { stop }) });
+      expect(refused!.status).toBe(422);
+      expect(refused!.json.error).toMatchObject({
+        code: 'validation_failed',
+        issues: [{ path, message: expect.stringContaining('whitespace') }],
+      });
+      expect(mock.requests).toHaveLength(0);
+      for (const provider of ['openai', 'google'] as const) {
+        const answered = await call(byokit, 'POST', '/llm/chat/completions', {
+          principal: alice,
+          body: hello(modelOf(provider).id, { stop }),
+        });
+        expect(answered!.status).toBe(200);
+      }
+      expect(mock.requests.map((request) => request.provider)).toEqual(['openai', 'google']);
+    },
+  );
+
   it('the OpenAI-compatible route names top_p too, for a Claude model sent both', async () => {
     const { byokit } = await setUp();
     await call(byokit, 'PATCH', '/users/me/api-key', { principal: alice, body: { anthropic_api_key: fakeProviderKey('anthropic') } });

@@ -11,6 +11,15 @@ export function anthropicLeftOutTogether(set: ReadonlySet<SamplingParameter>): S
 }
 
 /**
+ * Anthropic refuses a stop sequence that is only whitespace: 400 "stop_sequences: each stop sequence must contain
+ * non-whitespace" (BerriAI/litellm#3286, for `stop: ["\n"]`). OpenAI and Gemini take one.
+ */
+export function anthropicStopSequenceProblem(sequence: string): string | undefined {
+  if (sequence.trim() !== '') return undefined;
+  return 'Anthropic refuses a stop sequence that is only whitespace (a newline, spaces): leave it out, or make it part of a longer one.';
+}
+
+/**
  * What the Anthropic Messages API accepts, for validating a chat request before it is sent (spec/http-api.md,
  * Chat: limits are a clear 422, not a failure at the provider). `temperature` and `top_p` are in [0, 1]
  * (https://docs.anthropic.com/en/api/messages). Anthropic's own reference gives no count for
@@ -25,4 +34,5 @@ export const ANTHROPIC_LIMITS = Object.freeze({
   maxStopSequences: 8191,
   conversationProblem: anthropicConversationProblem,
   leftOutTogether: anthropicLeftOutTogether,
+  stopSequenceProblem: anthropicStopSequenceProblem,
 } as const);

@@ -18,8 +18,8 @@ import { ANTHROPIC_LIMITS } from './anthropic-limits.js';
  *   specified"; temperature (the setting people mean) is kept and top_p dropped, as vercel/ai does (the chat
  *   service leaves it out before this, naming it to the caller: anthropic-limits.ts);
  * - an empty or whitespace-only message ("text content blocks must contain non-whitespace text");
- * - a stop sequence that is empty or only whitespace (Anthropic refuses it: BerriAI/litellm#3286), and any
- *   past {@link ANTHROPIC_LIMITS}.maxStopSequences;
+ * - a stop sequence that is empty or only whitespace (Anthropic refuses it: BerriAI/litellm#3286; the chat service
+ *   refuses it with a 422 before this), and any past {@link ANTHROPIC_LIMITS}.maxStopSequences;
  * - trailing whitespace at the end of a final assistant message, which the API refuses ("final assistant
  *   content cannot end with trailing whitespace") and which means nothing to a prefill.
  *
