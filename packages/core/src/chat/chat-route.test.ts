@@ -498,6 +498,28 @@ describe('sampling parameters a provider refuses together', () => {
     },
   );
 
+  it('top_p of 0, which the providers take (0 to 1), is sent on to Anthropic and Google on both chat routes', async () => {
+    const { byokit, modelOf } = await setUp();
+    for (const provider of ['anthropic', 'google'] as const) {
+      await call(byokit, 'PATCH', '/users/me/api-key', { principal: alice, body: { [`${provider}_api_key`]: fakeProviderKey(provider) } });
+    }
+    const google = modelOf('google');
+    const native = (modelId: string) => ({ model_id: modelId, messages: [{ role: 'user', content: 'Hello!' }], top_p: 0 });
+    const compatible = (model: string) => ({ model, messages: [{ role: 'user', content: 'Hello!' }], top_p: 0 });
+    const answers = [
+      await call(byokit, 'POST', '/llm/chat/completions', { principal: alice, body: native(GUIDE_MODEL_ID) }),
+      await call(byokit, 'POST', '/llm/chat/completions', { principal: alice, body: native(google.id) }),
+      await call(byokit, 'POST', '/openai/v1/chat/completions', { principal: alice, body: compatible('claude-sonnet-4-5') }),
+      await call(byokit, 'POST', '/openai/v1/chat/completions', { principal: alice, body: compatible(google.model) }),
+    ];
+    expect(answers.map((answer) => answer!.status)).toEqual([200, 200, 200, 200]);
+    const sent = mock.requests.map((request) => {
+      const body = request.body as { top_p?: number; generationConfig?: { topP?: number } };
+      return request.provider === 'google' ? body.generationConfig?.topP : body.top_p;
+    });
+    expect(sent).toEqual([0, 0, 0, 0]);
+  });
+
   it('the OpenAI-compatible route names top_p too, for a Claude model sent both', async () => {
     const { byokit } = await setUp();
     await call(byokit, 'PATCH', '/users/me/api-key', { principal: alice, body: { anthropic_api_key: fakeProviderKey('anthropic') } });

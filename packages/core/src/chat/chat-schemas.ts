@@ -39,7 +39,9 @@ const stopSequence = z
 export const SAMPLING_FIELDS = {
   max_tokens: z.number().int().min(1),
   temperature: z.number().min(0),
-  top_p: z.number().gt(0).max(1),
+  // 0 to 1, 0 included: each provider takes 0 (OpenAI's own schema gives `minimum: 0`), and a client asking for the
+  // most likely token only sends it; per-provider ranges are chat-limits.ts'.
+  top_p: z.number().min(0).max(1),
   stop: z.union([stopSequence, z.array(stopSequence).max(16)]),
 };
 

@@ -591,7 +591,7 @@ describe("the document's request schemas and the routes' own agree on seeded val
   const chat = BODIES['post /llm/chat/completions'] as { messages: Array<{ role: string; content: string }> };
   const openAIChat = BODIES['post /openai/v1/chat/completions'] as object;
   /** Ranges the chat routes check, each just outside, on either chat route's body. */
-  const outOfRange = [{ temperature: -1 }, { top_p: 0 }, { top_p: 1.5 }, { stop: '' }, { stop: Array(17).fill('x') }, { max_tokens: 0 }];
+  const outOfRange = [{ temperature: -1 }, { top_p: -0.1 }, { top_p: 1.5 }, { stop: '' }, { stop: Array(17).fill('x') }, { max_tokens: 0 }];
   /** Bodies at the edges the route schemas draw with refinements, for every route that takes a body. */
   const EDGES: unknown[] = [
     ...outOfRange.flatMap((fields) => [

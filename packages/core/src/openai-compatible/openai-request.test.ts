@@ -135,7 +135,7 @@ describe('toChatRequest: an OpenAI request as the native one', () => {
       messages: [{ role: 'user', content: 'hi' }],
       stop: [''],
       temperature: -1,
-      top_p: 0,
+      top_p: -0.1,
     });
     expect(refused.error?.issues.map((issue) => issue.path.join('.'))).toEqual(['temperature', 'top_p', 'stop.0']);
     expect(
