@@ -16,11 +16,12 @@ export interface ProviderLimits {
   conversationProblem?: (messages: readonly ChatMessage[], model: string) => string | undefined;
   /**
    * Of the sampling parameters a request sets (`set`, those the model's own `ignoredParameters` leave out already
-   * removed), the ones the provider refuses beside the others for a model (its API name): left out of the call and
-   * named to the caller in `x-byok-ignored-parameters`, as a model's own ignored parameters are, rather than dropped
-   * without a word. Anthropic refuses temperature and top_p together: top_p is left out.
+   * removed), the ones the provider refuses for a model (its API name), alone or beside the others: left out of the
+   * call and named to the caller in `x-byok-ignored-parameters`, as a model's own ignored parameters are, rather
+   * than dropped without a word or sent to fail. Anthropic refuses temperature and top_p together (top_p is left
+   * out); OpenAI's reasoning models, added by an admin under their API names, take none of the three.
    */
-  leftOutTogether?: (set: ReadonlySet<SamplingParameter>, model: string) => SamplingParameter[];
+  leftOut?: (set: ReadonlySet<SamplingParameter>, model: string) => SamplingParameter[];
   /**
    * What the provider refuses in one stop sequence, in words a person can act on, or undefined when it takes it:
    * Anthropic refuses one that is only whitespace. Refused rather than left out, as a stop sequence dropped would

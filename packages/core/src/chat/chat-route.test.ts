@@ -520,6 +520,32 @@ describe('sampling parameters a provider refuses together', () => {
     expect(sent).toEqual([0, 0, 0, 0]);
   });
 
+  it.each([
+    ['o4-mini', 'temperature, top_p, stop', []],
+    ['o3', 'temperature, top_p, stop', []],
+    ['gpt-5-mini', 'temperature, top_p, stop', []],
+    ['gpt-5-chat-latest', undefined, ['temperature', 'top_p', 'stop']],
+    ['gpt-4.1', undefined, ['temperature', 'top_p', 'stop']],
+  ])(
+    'an OpenAI model an admin adds, %s, sent temperature, top_p and stop: what a reasoning model refuses is left out and named',
+    async (name, named, sentFields) => {
+      const { byokit } = await setUp({ environment: { OPENAI_API_KEY: fakeProviderKey('openai') } });
+      const added = await call(byokit, 'POST', '/llm-models', {
+        principal: admin,
+        body: { provider: 'openai', model: name, display_name: name, context_window: 200_000, max_output_tokens: 100_000, pricing: null },
+      });
+      expect(added!.status).toBe(201);
+      const response = await call(byokit, 'POST', '/llm/chat/completions', {
+        principal: alice,
+        body: hello(added!.json.id, { temperature: 0.5, top_p: 0.9, stop: ['END'] }),
+      });
+      expect(response!.status).toBe(200);
+      expect(response!.headers['x-byok-ignored-parameters']).toBe(named);
+      const sent = mock.requests.find((request) => request.provider === 'openai')!.body as Record<string, unknown>;
+      expect(['temperature', 'top_p', 'stop'].filter((field) => field in sent)).toEqual(sentFields);
+    },
+  );
+
   it('the OpenAI-compatible route names top_p too, for a Claude model sent both', async () => {
     const { byokit } = await setUp();
     await call(byokit, 'PATCH', '/users/me/api-key', { principal: alice, body: { anthropic_api_key: fakeProviderKey('anthropic') } });

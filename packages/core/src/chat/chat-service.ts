@@ -183,12 +183,12 @@ export class ChatService {
     const limits = this.limits[model.provider];
     assertWithinLimits(request, model, limits);
     const resolved = await this.resolver.resolve(userId, model.provider);
-    // Parameters this model refuses, or its provider beside others set, are left out rather than fail the call; the
-    // caller is told which.
+    // Parameters this model refuses (the catalog's word, or its provider's rule for it: chat-limits.ts) are left out
+    // rather than fail the call; the caller is told which.
     const ignored = (model.ignoredParameters ?? []).filter((parameter) => request[parameter] !== undefined);
-    if (limits.leftOutTogether) {
+    if (limits.leftOut) {
       const set = new Set(SAMPLING_PARAMETERS.filter((parameter) => request[parameter] !== undefined && !ignored.includes(parameter)));
-      ignored.push(...limits.leftOutTogether(set, model.model));
+      ignored.push(...limits.leftOut(set, model.model));
     }
     const sent = (parameter: SamplingParameter) => !ignored.includes(parameter);
     const stop = request.stop === undefined || !sent('stop') ? undefined : typeof request.stop === 'string' ? [request.stop] : request.stop;

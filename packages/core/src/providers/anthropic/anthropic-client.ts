@@ -36,7 +36,7 @@ const ANTHROPIC_VERSION = '2023-06-01';
  *
  * Request warnings are not surfaced: the ProviderClient interface has no place for them. What a caller must be told
  * of is decided before the call instead: `top_p` next to `temperature` is left out by the chat service and named in
- * `x-byok-ignored-parameters` (anthropic-limits.ts, `anthropicLeftOutTogether`).
+ * `x-byok-ignored-parameters` (anthropic-limits.ts, `anthropicLeftOut`).
  */
 export function anthropicClient(settings: ProviderSettings): ProviderClient {
   const http = new ProviderHttp('anthropic', settings, readAnthropicError);

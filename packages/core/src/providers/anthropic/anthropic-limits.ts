@@ -6,7 +6,7 @@ import { anthropicConversationProblem } from './anthropic-conversation.js';
  * Claude Opus 4.1 on; migration-guide: "use only one"). Temperature, the setting people mean, is kept and top_p left
  * out, as vercel/ai does; the chat service names it in `x-byok-ignored-parameters`.
  */
-export function anthropicLeftOutTogether(set: ReadonlySet<SamplingParameter>): SamplingParameter[] {
+export function anthropicLeftOut(set: ReadonlySet<SamplingParameter>): SamplingParameter[] {
   return set.has('temperature') && set.has('top_p') ? ['top_p'] : [];
 }
 
@@ -33,6 +33,6 @@ export const ANTHROPIC_LIMITS = Object.freeze({
   topP: Object.freeze({ min: 0, max: 1 }),
   maxStopSequences: 8191,
   conversationProblem: anthropicConversationProblem,
-  leftOutTogether: anthropicLeftOutTogether,
+  leftOut: anthropicLeftOut,
   stopSequenceProblem: anthropicStopSequenceProblem,
 } as const);
