@@ -2,9 +2,10 @@ import type { SamplingParameter } from '../../catalog/model.js';
 import { anthropicConversationProblem } from './anthropic-conversation.js';
 
 /**
- * What Anthropic refuses together: "`temperature` and `top_p` cannot both be specified for this model" (400, from
- * Claude Opus 4.1 on; migration-guide: "use only one"). Temperature, the setting people mean, is kept and top_p left
- * out, as vercel/ai does; the chat service names it in `x-byok-ignored-parameters`.
+ * What Anthropic refuses together: 400 "`temperature` and `top_p` cannot both be specified for this model. Please use
+ * only one." (the models after Claude 3; applied to every Anthropic model, as the client always did). Temperature,
+ * the setting people mean, is kept and top_p left out, as vercel/ai does; the chat service names it in
+ * `x-byok-ignored-parameters`.
  */
 export function anthropicLeftOut(set: ReadonlySet<SamplingParameter>): SamplingParameter[] {
   return set.has('temperature') && set.has('top_p') ? ['top_p'] : [];
