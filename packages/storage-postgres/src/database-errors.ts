@@ -1,10 +1,14 @@
 import { ByokitError } from '@byokit/core';
 
 // SQLSTATE classes and codes that mean "the database is not there right now", not "this query is wrong":
-// 08 connection exception, 57P01-57P03 shutdown / cannot connect now, 53300 too many connections; and "it did
+// 08 connection exception, 57P01-57P03 shutdown / cannot connect now, 53300 too many connections; "it did
 // not answer in time": 57014 query_canceled (a statement_timeout, or a cancel from an operator) and 55P03
-// lock_not_available (a lock_timeout), a statement that waited on another session's lock, which retrying serves.
-const UNAVAILABLE_STATES = /^(08...|57P0[123]|57014|55P03|53300)$/;
+// lock_not_available (a lock_timeout), a statement that waited on another session's lock, which retrying serves;
+// "it cannot take this now": 25006 read_only_sql_transaction (a standby after a failover, or
+// default_transaction_read_only), 53000-53200 insufficient resources (disk full, out of memory), and 40001
+// serialization_failure / 40P01 deadlock_detected, a transaction that lost to another, which PostgreSQL
+// asks the client to run again. Each was a 500 internal_error, as if byokit had a bug; the log keeps the cause.
+const UNAVAILABLE_STATES = /^(08...|57P0[123]|57014|55P03|53[0-3]00|25006|40001|40P01)$/;
 const UNAVAILABLE_SYSTEM_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH', 'EAI_AGAIN']);
 
 /** True when an error says the database cannot be reached, rather than that a statement failed. */

@@ -187,6 +187,27 @@ function describeFailingQuery(open: () => Promise<Backend>) {
     expect((await rows()).audit).toHaveLength(2);
   });
 
+  // The database is there but cannot take the write now: a server made read-only (a primary demoted in a failover,
+  // default_transaction_read_only), a full disk, no memory, or a transaction that lost to another one. Each is
+  // PostgreSQL's own error, raised in the transaction as the server raises it; none is a bug of byokit's.
+  it.each([
+    ['read-only (25006)', 'SET TRANSACTION READ ONLY'],
+    ['disk full (53100)', `DO $$ BEGIN RAISE EXCEPTION 'could not extend file: No space left on device' USING ERRCODE = '53100'; END $$`],
+    ['out of memory (53200)', `DO $$ BEGIN RAISE EXCEPTION 'out of memory' USING ERRCODE = '53200'; END $$`],
+    ['a serialization failure (40001)', `DO $$ BEGIN RAISE EXCEPTION 'could not serialize access' USING ERRCODE = '40001'; END $$`],
+    ['a deadlock (40P01)', `DO $$ BEGIN RAISE EXCEPTION 'deadlock detected' USING ERRCODE = '40P01'; END $$`],
+  ])('answers 503 storage_unavailable, not 500, when the database refuses a key write as %s, and saves nothing', async (_, sql) => {
+    const { faults, byokit, rows } = await setUp();
+    const key = fakeProviderKey('openai');
+    faults.onNext(AUDIT_INSERT, (transaction) => transaction.exec(sql));
+
+    const failed = await setKey(byokit, key);
+    expect(faults.fired).toBe(1);
+    expectCleanError(failed, 503, 'storage_unavailable', [key, key.slice(-12)]);
+    expect(await rows()).toEqual({ keys: [], audit: [] });
+    expect((await setKey(byokit, key)).status).toBe(200);
+  });
+
   it('answers 503 storage_unavailable when a read loses the database, and the next read works', async () => {
     const { faults, byokit } = await setUp();
     expect((await setKey(byokit, fakeProviderKey('openai'))).status).toBe(200);
@@ -454,6 +475,28 @@ describe.runIf(databaseUrl)('on a real PostgreSQL server', () => {
       expect((await keyStatus(byokit)).status).toBe(200);
     },
   );
+
+  it("answers 503, not 500, to key writes while the host's sessions are read-only, and still answers reads", async () => {
+    // default_transaction_read_only, or a standby a failover left the pool on: every write refused with 25006.
+    const schema = freshSchema();
+    schemas.push(schema);
+    await postgresStorage({ pool: admin, schema }).migrate();
+    const writable = await openByokit(postgresStorage({ pool: admin, schema }));
+    const key = fakeProviderKey('openai');
+    expect((await setKey(writable, key)).status).toBe(200);
+    const pool = new pg.Pool({ connectionString: databaseUrl, max: 2, options: '-c default_transaction_read_only=on' });
+    pool.on('error', () => {});
+    closers.push(() => pool.end());
+    const byokit = await openByokit(postgresStorage({ pool, schema }));
+
+    const other = fakeProviderKey('openai');
+    expectCleanError(await setKey(byokit, other), 503, 'storage_unavailable', [key, other]);
+    expectCleanError(await call(byokit, 'PATCH', '/users/me/api-key', { openai_api_key: null }), 503, 'storage_unavailable', [key]);
+    const status = await keyStatus(byokit);
+    expect(status.status).toBe(200);
+    expect(status.json.keys.openai.hint).toBe(`…${key.slice(-4)}`);
+    expect((await aliceRows(adminQuery, schema)).audit).toHaveLength(1);
+  });
 
   it("answers 503 quickly when the host's pool has no connection free within its timeout, and serves once one is", async () => {
     const { storage, byokit } = await byokitOnHostPool({ max: 1, connectionTimeoutMillis: 300 });
