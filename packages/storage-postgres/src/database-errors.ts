@@ -31,6 +31,16 @@ export function isUnavailable(error: unknown): boolean {
   return /^PGlite is clos(ed|ing)$/.test(error.message);
 }
 
+/**
+ * True when PostgreSQL failed a transaction for losing to another one running at the same time (40001
+ * serialization_failure, 40P01 deadlock_detected): it did nothing, and the same transaction run again may well pass.
+ */
+export function lostToAnother(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  const code = (error as { code?: unknown }).code;
+  return code === '40001' || code === '40P01';
+}
+
 /** True when a statement broke a unique constraint (SQLSTATE 23505), on a server or on PGlite. */
 export function isUniqueViolation(error: unknown): boolean {
   return error instanceof Error && (error as { code?: unknown }).code === '23505';

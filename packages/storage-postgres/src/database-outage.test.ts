@@ -57,16 +57,16 @@ async function expectServingAgain(request: () => Promise<Answer>, tries = 5): Pr
 }
 
 /**
- * A database whose statements can be interfered with: `onNext(pattern, run)` runs `run` (once) before the
- * next statement whose SQL matches, inside the same transaction; if `run` throws, that statement fails.
+ * A database whose statements can be interfered with: `onNext(pattern, run)` runs `run` (once, or `times`) before
+ * the next statement whose SQL matches, inside the same transaction; if `run` throws, that statement fails.
  */
 function interceptable(database: Database) {
-  let next: { pattern: RegExp; run: (executor: SqlExecutor) => Promise<void> } | undefined;
+  let next: { pattern: RegExp; run: (executor: SqlExecutor) => Promise<void>; times: number } | undefined;
   let fired = 0;
   const before = async (sql: string, executor: SqlExecutor) => {
     if (!next?.pattern.test(sql)) return;
     const { run } = next;
-    next = undefined;
+    if (--next.times === 0) next = undefined;
     fired++;
     await run(executor);
   };
@@ -87,8 +87,9 @@ function interceptable(database: Database) {
   };
   return {
     database: wrapped,
-    onNext(pattern: RegExp, run: (executor: SqlExecutor) => Promise<void>) {
-      next = { pattern, run };
+    /** `times`: before that many statements matching, one after another (default 1). */
+    onNext(pattern: RegExp, run: (executor: SqlExecutor) => Promise<void>, times = 1) {
+      next = { pattern, run, times };
     },
     /** How many times an interference ran: proof that the test exercised the path it names. */
     get fired() {
@@ -194,8 +195,6 @@ function describeFailingQuery(open: () => Promise<Backend>) {
     ['read-only (25006)', 'SET TRANSACTION READ ONLY'],
     ['disk full (53100)', `DO $$ BEGIN RAISE EXCEPTION 'could not extend file: No space left on device' USING ERRCODE = '53100'; END $$`],
     ['out of memory (53200)', `DO $$ BEGIN RAISE EXCEPTION 'out of memory' USING ERRCODE = '53200'; END $$`],
-    ['a serialization failure (40001)', `DO $$ BEGIN RAISE EXCEPTION 'could not serialize access' USING ERRCODE = '40001'; END $$`],
-    ['a deadlock (40P01)', `DO $$ BEGIN RAISE EXCEPTION 'deadlock detected' USING ERRCODE = '40P01'; END $$`],
   ])('answers 503 storage_unavailable, not 500, when the database refuses a key write as %s, and saves nothing', async (_, sql) => {
     const { faults, byokit, rows } = await setUp();
     const key = fakeProviderKey('openai');
@@ -206,6 +205,33 @@ function describeFailingQuery(open: () => Promise<Backend>) {
     expectCleanError(failed, 503, 'storage_unavailable', [key, key.slice(-12)]);
     expect(await rows()).toEqual({ keys: [], audit: [] });
     expect((await setKey(byokit, key)).status).toBe(200);
+  });
+
+  // PostgreSQL asks its clients to run such a transaction again: it lost to another one running at the same time
+  // and did nothing. Both were a 500 internal_error.
+  describe.each([
+    ['a serialization failure (40001)', `DO $$ BEGIN RAISE EXCEPTION 'could not serialize access' USING ERRCODE = '40001'; END $$`],
+    ['a deadlock (40P01)', `DO $$ BEGIN RAISE EXCEPTION 'deadlock detected' USING ERRCODE = '40P01'; END $$`],
+  ])('a key write that fails as %s', (_, sql) => {
+    it('is run again and saved once, with one audit record', async () => {
+      const { faults, byokit, rows } = await setUp();
+      const key = fakeProviderKey('openai');
+      faults.onNext(AUDIT_INSERT, (transaction) => transaction.exec(sql));
+      const saved = await setKey(byokit, key);
+      expect(faults.fired).toBe(1);
+      expect(saved.status).toBe(200);
+      expect(saved.json.keys.openai.hint).toBe(`…${key.slice(-4)}`);
+      expect((await rows()).audit).toEqual([{ action: 'set', hint: `…${key.slice(-4)}` }]);
+    });
+
+    it('answers 503 storage_unavailable, not 500, when it fails so every time, and saves nothing', async () => {
+      const { faults, byokit, rows } = await setUp();
+      const key = fakeProviderKey('openai');
+      faults.onNext(AUDIT_INSERT, (transaction) => transaction.exec(sql), Number.POSITIVE_INFINITY);
+      expectCleanError(await setKey(byokit, key), 503, 'storage_unavailable', [key, key.slice(-12)]);
+      expect(faults.fired).toBe(5);
+      expect(await rows()).toEqual({ keys: [], audit: [] });
+    });
   });
 
   it('answers 503 storage_unavailable when a read loses the database, and the next read works', async () => {

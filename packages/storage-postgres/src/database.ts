@@ -1,4 +1,6 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Pool, PoolClient, QueryConfig } from 'pg';
+import { lostToAnother } from './database-errors.js';
 
 /** How to run one statement. */
 export interface QueryOptions {
@@ -57,37 +59,79 @@ function clientExecutor(client: Pick<PoolClient, 'query'>): SqlExecutor {
   };
 }
 
-/** A database over a node-postgres pool. `ownsPool`: whether `close()` ends it. */
+/** How many times a statement or transaction is run in all when it keeps losing to others (40001, 40P01). */
+const ATTEMPTS = 5;
+
+/**
+ * Runs `attempt` again when PostgreSQL failed it for losing to another transaction, as PostgreSQL asks of its
+ * clients: such a failure did nothing. After a short random pause, so that the ones that lost do not meet again
+ * at once. Given up after {@link ATTEMPTS}, with the last error (then `storage_unavailable`, "try again shortly").
+ */
+async function runAgainWhenItLoses<T>(attempt: () => Promise<T>): Promise<T> {
+  for (let made = 1; ; made++) {
+    try {
+      return await attempt();
+    } catch (error) {
+      if (made >= ATTEMPTS || !lostToAnother(error)) throw error;
+      await sleep(Math.random() * 5 * made);
+    }
+  }
+}
+
+/**
+ * A database over a node-postgres pool. `ownsPool`: whether `close()` ends it.
+ *
+ * Its transactions are READ COMMITTED whatever the host's sessions default to (a database or role may default to
+ * REPEATABLE READ or SERIALIZABLE): byokit's writes are made safe by its own locks, which were written for it, and
+ * under a stricter default one user's key changes at once failed as serialization failures (a 500 each), as did
+ * the usage records of one user's calls ending together (each record lost). A statement or a transaction that
+ * loses to another all the same (a deadlock, a serialization failure) is run again, a statement in a READ COMMITTED
+ * transaction of its own.
+ */
 export function poolDatabase(pool: Pool, ownsPool: boolean): Database {
+  const executor = clientExecutor(pool);
   return {
-    ...clientExecutor(pool),
-    async transaction(work) {
-      const client = await pool.connect();
-      let broken: Error | undefined;
-      // A checked-out client is ours to watch: the pool listens only to idle ones. If the server ends the
-      // session between two statements (no query running to fail instead), node-postgres emits 'error' on
-      // the client, and with no listener that ends the process. Note it: the next statement then fails
-      // (a 503), and the client is destroyed on release, not returned to the pool.
-      const onError = (error: Error) => (broken = error);
-      client.on('error', onError);
+    async query(text, params, options) {
       try {
-        await client.query('BEGIN');
-        const result = await work(clientExecutor(client));
-        await client.query('COMMIT');
-        return result;
+        return await executor.query(text, params, options);
       } catch (error) {
-        // A failed ROLLBACK means the connection itself is gone: destroy it rather than return it to the pool.
-        await client.query('ROLLBACK').catch((rollbackError: Error) => (broken = rollbackError));
-        throw error;
-      } finally {
-        client.removeListener('error', onError);
-        client.release(broken);
+        if (!lostToAnother(error)) throw error;
+        // A statement fails so under a host's stricter default, many at once on the same row (usage records of one
+        // user): run again READ COMMITTED, where it waits for that row's lock instead of failing.
+        return runAgainWhenItLoses(() => transactionOn(pool, (transaction) => transaction.query(text, params, options)));
       }
     },
+    exec: executor.exec,
+    transaction: (work) => runAgainWhenItLoses(() => transactionOn(pool, work)),
     close: async () => {
       if (ownsPool) await pool.end();
     },
   };
+}
+
+/** Runs `work` in one READ COMMITTED transaction on a client of `pool`. */
+async function transactionOn<T>(pool: Pool, work: (transaction: SqlExecutor) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  let broken: Error | undefined;
+  // A checked-out client is ours to watch: the pool listens only to idle ones. If the server ends the
+  // session between two statements (no query running to fail instead), node-postgres emits 'error' on
+  // the client, and with no listener that ends the process. Note it: the next statement then fails
+  // (a 503), and the client is destroyed on release, not returned to the pool.
+  const onError = (error: Error) => (broken = error);
+  client.on('error', onError);
+  try {
+    await client.query('BEGIN ISOLATION LEVEL READ COMMITTED');
+    const result = await work(clientExecutor(client));
+    await client.query('COMMIT');
+    return result;
+  } catch (error) {
+    // A failed ROLLBACK means the connection itself is gone: destroy it rather than return it to the pool.
+    await client.query('ROLLBACK').catch((rollbackError: Error) => (broken = rollbackError));
+    throw error;
+  } finally {
+    client.removeListener('error', onError);
+    client.release(broken);
+  }
 }
 
 /** What byokit calls on a PGlite instance and on its transactions. */
@@ -118,9 +162,19 @@ function pgliteExecutor(target: PGliteExecutor): SqlExecutor {
 
 /** A database over an embedded PGlite instance (one connection; its transactions are serialised). */
 export function pgliteDatabase(pglite: PGliteInstance, ownsInstance: boolean): Database {
+  const executor = pgliteExecutor(pglite);
+  // As on a server (see poolDatabase): transactions READ COMMITTED whatever the instance's default, and what
+  // loses to another transaction run again (on one connection only a deadlock with a host's own could).
   return {
-    ...pgliteExecutor(pglite),
-    transaction: (work) => pglite.transaction((transaction) => work(pgliteExecutor(transaction))),
+    query: (text, params, options) => runAgainWhenItLoses(() => executor.query(text, params, options)),
+    exec: executor.exec,
+    transaction: (work) =>
+      runAgainWhenItLoses(() =>
+        pglite.transaction(async (transaction) => {
+          await transaction.query('SET TRANSACTION ISOLATION LEVEL READ COMMITTED');
+          return work(pgliteExecutor(transaction));
+        }),
+      ),
     close: async () => {
       if (ownsInstance) await pglite.close();
     },

@@ -83,7 +83,7 @@ describe.runIf(databaseUrl)('two key writes of one owner at once, on a real Post
     let secondClient: pg.PoolClient | undefined;
     const secondBegun = deferred<number>();
     beforeStatement = async (client, text, params) => {
-      if (text === 'BEGIN' && firstHeld && secondClient === undefined) {
+      if (text.startsWith('BEGIN') && firstHeld && secondClient === undefined) {
         secondClient = client;
         secondBegun.resolve((client as unknown as { processID: number }).processID);
       }

@@ -412,6 +412,8 @@ export function storageOn(database: Database, names: SqlNames): PostgresStorage 
   const holds = names.table('budget_reservations');
   const monthlySpend = names.table('monthly_spend');
   const holdBudget = names.table('hold_budget');
+  const holdStatement = `SELECT CASE WHEN current_setting('transaction_isolation') = 'read committed'
+    THEN ${holdBudget}($1::uuid, $2::text, $3::timestamptz, $4::numeric, $5::timestamptz, $6::timestamptz, $7::text) END AS outcome`;
   /** The advisory locks of this schema's model changes, one per model id. */
   const modelWriteLock = `byokit:models:${names.key}`;
   /** The advisory locks of this schema's key writes, one per owner (two int4 keys: apart from migrate's one bigint). */
@@ -729,12 +731,17 @@ export function storageOn(database: Database, names: SqlNames): PostgresStorage 
     holdBudget: (hold, keySource) =>
       guarded(async () => {
         assertCalendarMonth({ start: hold.periodStart, end: hold.periodEnd });
-        // One round trip: the function (migration 0004) locks the user's budget row only while it decides.
-        const [row] = await statements.query<{ outcome: HoldOutcome }>(
-          `SELECT ${holdBudget}($1::uuid, $2::text, $3::timestamptz, $4::numeric, $5::timestamptz, $6::timestamptz, $7::text) AS outcome`,
-          [hold.id, hold.userId, hold.periodStart, hold.amountUsd, hold.createdAt, hold.expiresAt, keySource],
+        // One round trip: the function (migration 0004) locks the user's budget row only while it decides. It must
+        // run READ COMMITTED, so that it sees every hold committed while it waited for that lock: under a host's
+        // default of REPEATABLE READ it saw the snapshot taken before, and holds made at once overran the budget
+        // (SERIALIZABLE failed most of them instead). So it runs only where the statement is READ COMMITTED (a
+        // volatile function in a CASE is called only when its branch is taken), else in a READ COMMITTED transaction.
+        const params = [hold.id, hold.userId, hold.periodStart, hold.amountUsd, hold.createdAt, hold.expiresAt, keySource];
+        const [row] = await statements.query<{ outcome: HoldOutcome | null }>(holdStatement, params);
+        if (row!.outcome !== null) return row!.outcome;
+        return database.transaction(
+          async (transaction) => (await prepared(transaction).query<{ outcome: HoldOutcome }>(holdStatement, params))[0]!.outcome,
         );
-        return row!.outcome;
       }),
 
     renewHold: (holdId, expiresAt) =>
