@@ -3,6 +3,7 @@
 // own locks (an advisory lock per owner's key writes, the budget row lock for holds), written for READ COMMITTED:
 // under a stricter default, one user's requests at once failed as serialization failures, a 500 each.
 import { randomBytes, randomUUID } from 'node:crypto';
+import { PGlite } from '@electric-sql/pglite';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createByokit, Keyring, type Principal } from '@byokit/core';
@@ -80,5 +81,33 @@ describe.runIf(databaseUrl).each(['serializable', 'repeatable read'])('on a serv
       spentUsd: '0.75',
       heldUsd: '0',
     });
+  });
+});
+
+describe('on PGlite whose session defaults to repeatable read', () => {
+  it('still holds a budget, and refuses what does not fit, rather than answering nothing', async () => {
+    const pglite = await PGlite.create();
+    try {
+      await pglite.exec(`SET default_transaction_isolation = 'repeatable read'`);
+      const storage = postgresStorage({ pglite });
+      await storage.migrate();
+      const userId = randomUUID();
+      const start = new Date(Date.UTC(2027, 2, 1));
+      const hold = () => ({
+        id: randomUUID(),
+        userId,
+        amountUsd: '0.6',
+        periodStart: start,
+        periodEnd: new Date(Date.UTC(2027, 3, 1)),
+        createdAt: new Date(start.getTime() + 60_000),
+        expiresAt: new Date(start.getTime() + 3_600_000),
+      });
+      await storage.setBudget(userId, { monthlyLimitUsd: '1', appliesTo: 'all', updatedAt: new Date() });
+      expect(await storage.holdBudget(hold(), 'user')).toBe('held');
+      expect(await storage.holdBudget(hold(), 'user')).toBe('exceeded');
+      expect(await storage.holdBudget({ ...hold(), userId: randomUUID() }, 'user')).toBe('unlimited');
+    } finally {
+      await pglite.close();
+    }
   });
 });
