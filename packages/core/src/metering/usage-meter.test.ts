@@ -231,7 +231,7 @@ describe('UsageMeter', () => {
     ]);
   });
 
-  it('does not retry record by record while the database is unavailable, and logs every record lost', async () => {
+  it('does not retry record by record while the database is unavailable; flushed, tries once more, then logs every record lost', async () => {
     const logger = recordingLogger();
     const attempts: number[] = [];
     const storage: Storage = {
@@ -244,9 +244,122 @@ describe('UsageMeter', () => {
     const meter = new UsageMeter(storage, logger, now);
     for (let index = 0; index < 3; index++) meter.record(call('ada'), 'ok', {});
     await meter.flush();
-    expect(attempts).toEqual([3]);
+    expect(attempts).toEqual([3, 3]);
     expect(logger.errors).toHaveLength(3);
     expect(logger.errors.every((error) => error.context.code === 'storage_unavailable')).toBe(true);
+  });
+
+  describe('while the database is unavailable', () => {
+    /** A memory storage that answers storage_unavailable while `down` is true, and counts the writes tried. */
+    function outage() {
+      const inner = memoryStorage();
+      const state = { down: true, tries: 0, endedHolds: [] as string[] };
+      const storage: Storage = {
+        ...inner,
+        recordUsage: async (records, endedHolds = []) => {
+          state.tries++;
+          if (!state.down) state.endedHolds.push(...endedHolds);
+          if (state.down) throw new ByokitError('storage_unavailable', 'The database is unavailable; try again shortly.');
+          await inner.recordUsage(records, endedHolds);
+        },
+      };
+      return { storage, state };
+    }
+
+    it('keeps the records and saves them, with the holds they end, once it is back: none lost to a blip', async () => {
+      vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+      try {
+        const logger = recordingLogger();
+        const { storage, state } = outage();
+        const meter = new UsageMeter(storage, logger, now);
+        meter.record(call('ada', '7c1e0f0a-3b9d-4d8e-9f2a-1b2c3d4e5f60'), 'ok', { inputTokens: 12, outputTokens: 30 });
+        meter.record(call('ada'), 'ok', { inputTokens: 12, outputTokens: 30 });
+        await vi.waitFor(() => expect(state.tries).toBe(1));
+        // Still down at the next try; back before the one after.
+        await vi.advanceTimersToNextTimerAsync();
+        expect(state.tries).toBe(2);
+        state.down = false;
+        await vi.advanceTimersToNextTimerAsync();
+        await meter.flush();
+        expect(state.tries).toBe(3);
+        const saved = await storage.listUsage({ userId: 'ada', limit: 10 });
+        expect(saved.records).toHaveLength(2);
+        expect(state.endedHolds).toEqual(['7c1e0f0a-3b9d-4d8e-9f2a-1b2c3d4e5f60']);
+        expect(logger.errors).toEqual([]);
+        expect(vi.getTimerCount()).toBe(0);
+      } finally {
+        vi.useRealTimers();
+      }
+    });
+
+    it('gives a record up, logged once, after trying for about five minutes, and keeps no timer', async () => {
+      vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+      try {
+        const logger = recordingLogger();
+        const { storage, state } = outage();
+        const meter = new UsageMeter(storage, logger, now);
+        meter.record(call('ada'), 'ok', {});
+        await vi.waitFor(() => expect(state.tries).toBe(1));
+        let waited = 0;
+        while (vi.getTimerCount() > 0) {
+          const before = Date.now();
+          await vi.advanceTimersToNextTimerAsync();
+          waited += Date.now() - before;
+        }
+        await meter.flush();
+        expect(waited).toBeGreaterThanOrEqual(4 * 60_000);
+        expect(waited).toBeLessThanOrEqual(6 * 60_000);
+        expect(logger.errors).toEqual([
+          expect.objectContaining({ message: 'usage record not saved', context: expect.objectContaining({ code: 'storage_unavailable' }) }),
+        ]);
+        // Given up: flushing again tries nothing more.
+        const tries = state.tries;
+        await meter.flush();
+        expect(state.tries).toBe(tries);
+      } finally {
+        vi.useRealTimers();
+      }
+    });
+
+    it('keeps an early record its five minutes while new calls keep coming and failing', async () => {
+      vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+      try {
+        const logger = recordingLogger();
+        const { storage, state } = outage();
+        const meter = new UsageMeter(storage, logger, now);
+        const start = Date.now();
+        const first = call('ada');
+        meter.record(first, 'ok', {});
+        await vi.waitFor(() => expect(state.tries).toBe(1));
+        while (Date.now() - start < 4 * 60_000) {
+          meter.record(call('ada'), 'ok', {});
+          await vi.waitFor(() => expect(vi.getTimerCount()).toBe(1));
+          await vi.advanceTimersToNextTimerAsync();
+        }
+        expect(logger.errors.map((error) => error.context.requestId)).not.toContain(first.requestId);
+        state.down = false;
+        await vi.advanceTimersToNextTimerAsync();
+        await meter.flush();
+        expect(logger.errors).toEqual([]);
+        expect((await storage.listUsage({ userId: 'ada', limit: 1000 })).records.map((record) => record.requestId)).toContain(
+          first.requestId,
+        );
+      } finally {
+        vi.useRealTimers();
+      }
+    });
+
+    it('keeps at most 10,000 records, giving the oldest up (logged) past that: memory stays bounded in a long outage', async () => {
+      const logger = recordingLogger();
+      const { storage } = outage();
+      const meter = new UsageMeter(storage, logger, now);
+      const calls = Array.from({ length: 10_005 }, () => call('ada'));
+      for (const each of calls) meter.record(each, 'ok', {});
+      await vi.waitFor(() => expect(logger.errors).toHaveLength(5));
+      expect(logger.errors.map((error) => error.context.requestId)).toEqual(calls.slice(0, 5).map((each) => each.requestId));
+      await meter.flush();
+      expect(logger.errors).toHaveLength(10_005);
+    });
   });
 
   it('flush() waits for the listener and for records made while an earlier write was in flight', async () => {

@@ -31,7 +31,21 @@ const MAX_BATCH = 500;
 interface QueuedRecord {
   record: UsageRecord;
   holdId?: string;
+  /** When a write first found the database unavailable for it (`Date.now()`). */
+  keptSince?: number;
 }
+
+/**
+ * How long records the database is unavailable for are kept and tried again. Well within a budget hold's life
+ * (BudgetGuard's 15 minutes), so the spend a kept record holds never stops counting before it is saved or given up.
+ */
+const KEEP_FOR_MS = 5 * 60_000;
+/** The pause before the next try: 1 s, doubling at each try that fails, up to 30 s. */
+const FIRST_PAUSE_MS = 1_000;
+const LONGEST_PAUSE_MS = 30_000;
+
+/** The most records kept for another try: past it, the oldest are given up (logged), so an outage's memory is bounded. */
+const MAX_KEPT = 10_000;
 
 /** A call as it ended, kept until its record is made off the answer's path. */
 interface FinishedCall {
@@ -54,12 +68,25 @@ const afterThisTurn: (run: () => void) => void = globalThis.setImmediate ?? ((ru
  * Records are written in batches by group commit: when no write is in flight, the records made go at once;
  * while one is, the records that come in queue, and go together as the next write. Under light load nothing
  * waits; under heavy load one statement carries many records, instead of one round trip each.
+ *
+ * Records the database is unavailable for (`storage_unavailable`: a restart, a failover) are kept and tried
+ * again for five minutes ({@link KEEP_FOR_MS}), at most {@link MAX_KEPT} of them, before they are given
+ * up and logged: a blip of the database no longer loses the calls made meanwhile. A record is never written
+ * twice: a storage refuses an id it holds already (Storage.recordUsage), so a write that did go through though
+ * its answer was lost is refused when tried again (and logged as not saved).
  */
 export class UsageMeter {
   #finished: FinishedCall[] = [];
   #making: Promise<void> | undefined;
   #queue: QueuedRecord[] = [];
   #writing: Promise<void> | undefined;
+  /** Records the database was unavailable for, oldest first, waiting for the next try. */
+  #kept: QueuedRecord[] = [];
+  #retryTimer: ReturnType<typeof setTimeout> | undefined;
+  /** The pause before the next try of kept records; back to the first once a write goes through. */
+  #pauseMs = FIRST_PAUSE_MS;
+  /** While flushing: a record the database is unavailable for is given up, not kept (close() must not wait out an outage). */
+  #lastTry = false;
   readonly #listening = new Set<Promise<void>>();
   /** Calls begun whose end is still to come (a stream being read): see {@link opened}. */
   #open = 0;
@@ -160,9 +187,44 @@ export class UsageMeter {
    * was logged), and every listener has run.
    */
   async flush(): Promise<void> {
-    while (this.#open > 0 || this.#making || this.#writing || this.#listening.size > 0) {
+    while (this.#open > 0 || this.#making || this.#writing || this.#listening.size > 0 || this.#kept.length > 0) {
+      if (this.#kept.length > 0 && !this.#writing) {
+        // Records kept through an outage get one more try now; those the database is still unavailable for are
+        // given up rather than waited for (byokit.close() flushes).
+        this.#lastTry = true;
+        this.#tryKeptAgain();
+      }
       await Promise.all([this.#openEnded(), this.#making, this.#writing, ...this.#listening]);
     }
+    this.#lastTry = false;
+  }
+
+  /** Queues the kept records again, ahead of newer ones, and writes. */
+  #tryKeptAgain(): void {
+    clearTimeout(this.#retryTimer);
+    this.#retryTimer = undefined;
+    this.#queue.unshift(...this.#kept.splice(0));
+    this.#writing ??= this.#writeQueued();
+  }
+
+  /** Keeps records the database was unavailable for, to try again later; gives up those tried long enough. */
+  #keep(batch: QueuedRecord[], error: unknown): void {
+    const now = Date.now();
+    for (const queued of batch) {
+      queued.keptSince ??= now;
+      if (this.#lastTry || now - queued.keptSince >= KEEP_FOR_MS) this.#giveUp(queued, error);
+      else this.#kept.push(queued);
+    }
+    for (const oldest of this.#kept.splice(0, Math.max(0, this.#kept.length - MAX_KEPT))) this.#giveUp(oldest, error);
+    if (this.#kept.length === 0 || this.#retryTimer !== undefined) return;
+    this.#retryTimer = setTimeout(() => this.#tryKeptAgain(), this.#pauseMs);
+    this.#pauseMs = Math.min(this.#pauseMs * 2, LONGEST_PAUSE_MS);
+    // A process ending does not wait for it (close() flushes, with one last try).
+    (this.#retryTimer as { unref?: () => void }).unref?.();
+  }
+
+  #giveUp({ record }: QueuedRecord, error: unknown): void {
+    this.#logFailure(error, 'usage record not saved', { requestId: record.requestId, usageId: record.id });
   }
 
   /** Writes what is queued, batch after batch, until the queue is empty. */
@@ -182,16 +244,17 @@ export class UsageMeter {
         batch.map((queued) => queued.record),
         holdIdsOf(batch),
       );
+      this.#pauseMs = FIRST_PAUSE_MS;
     } catch (error) {
       // One record the database refuses must not cost the others theirs: try each alone. When the database
       // is not there at all, trying again one by one would only wait on it once per record.
       const unavailable = isByokitError(error) && error.code === 'storage_unavailable';
-      if (batch.length > 1 && !unavailable) {
+      if (unavailable) return this.#keep(batch, error);
+      if (batch.length > 1) {
         for (const queued of batch) await this.#write([queued]);
         return;
       }
-      for (const { record } of batch)
-        this.#logFailure(error, 'usage record not saved', { requestId: record.requestId, usageId: record.id });
+      this.#giveUp(batch[0]!, error);
     }
   }
 
