@@ -1,5 +1,7 @@
+import { once } from 'node:events';
 import { request as httpRequest } from 'node:http';
-import { describe, expect, it } from 'vitest';
+import { connect, type AddressInfo } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
 import { onAbort, type Byokit, type ByokitRequest, type Cancellation } from '@byokit/core';
 import { fakeProviderKey } from '@byokit/core/testing';
 import Fastify from 'fastify';
@@ -301,6 +303,102 @@ describe('Fastify plugin: body limits', () => {
     const anonymous = await send(base, JSON.stringify({ openai_api_key: 'x'.repeat(1_000) }), json);
     expect(anonymous.status).toBe(401);
   });
+});
+
+describe('Fastify plugin: a body refused while it is still arriving', () => {
+  // byokit reads a body only as far as it needs: to the route's limit (8 KiB for keys), or one byte on a route that
+  // takes none. What the client sends after that must still be read and dropped, or the keep-alive connection hangs:
+  // the next request on it is never read, and the socket is held open with nothing to end it.
+  const refusals = [
+    {
+      what: "a chunked key body over the route's 8 KiB",
+      method: 'PATCH',
+      path: '/v2/users/me/api-key',
+      first: `{"openai_api_key":"${'x'.repeat(10_000)}`,
+      status: 413,
+    },
+    {
+      what: 'a chunked body on a route that takes none',
+      method: 'GET',
+      path: '/v2/users/me/api-key-status',
+      first: '{"provider":',
+      status: 422,
+    },
+  ];
+
+  for (const refusal of refusals) {
+    it(`answers the next request on the connection after refusing ${refusal.what}`, async () => {
+      const { app } = await startFastify((await newByokit()).byokit);
+      const connection = await keepAliveConnection((app.server.address() as AddressInfo).port);
+      connection.write(
+        `${refusal.method} ${refusal.path} HTTP/1.1\r\nHost: byokit\r\nAuthorization: Bearer alice\r\n` +
+          `Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n${chunk(refusal.first)}`,
+      );
+      const refused = await connection.nextAnswer();
+      expect(refused.status).toBe(refusal.status);
+      // The rest of the body, sent after the refusal, then a second request on the same connection.
+      connection.write(`${chunk('x'.repeat(200_000) + '"}')}0\r\n\r\n`);
+      connection.write('GET /v2/users/me/api-key-status HTTP/1.1\r\nHost: byokit\r\nAuthorization: Bearer alice\r\n\r\n');
+      const next = await connection.nextAnswer();
+      expect(next.status).toBe(200);
+      expect(JSON.parse(next.body)).toMatchObject({ has_openai_key: false });
+    });
+  }
+});
+
+/** One piece of a chunked body. */
+const chunk = (text: string) => `${Buffer.byteLength(text).toString(16)}\r\n${text}\r\n`;
+
+/**
+ * A keep-alive HTTP/1.1 connection over node:net, written as is; `nextAnswer` resolves the next answer once its
+ * whole body (by its Content-Length) has come, and rejects if the server closes the connection first.
+ */
+async function keepAliveConnection(port: number) {
+  const socket = connect(port, '127.0.0.1');
+  await once(socket, 'connect');
+  cleanupsOfThisFile.push(() => socket.destroy());
+  let received = Buffer.alloc(0);
+  let waiting: (() => void) | undefined;
+  let closed = false;
+  socket.on('data', (data: Buffer) => {
+    received = Buffer.concat([received, data]);
+    waiting?.();
+  });
+  socket.on('close', () => {
+    closed = true;
+    waiting?.();
+  });
+  socket.on('error', () => {});
+  const answerIn = (bytes: Buffer) => {
+    const headEnd = bytes.indexOf('\r\n\r\n');
+    if (headEnd === -1) return undefined;
+    const head = bytes.subarray(0, headEnd).toString('latin1');
+    const length = Number(/\r\ncontent-length: *(\d+)/i.exec(head)?.[1] ?? 0);
+    if (bytes.length < headEnd + 4 + length) return undefined;
+    const status = Number(head.split(' ')[1]);
+    return { status, body: bytes.subarray(headEnd + 4, headEnd + 4 + length).toString('utf8'), size: headEnd + 4 + length };
+  };
+  return {
+    write: (text: string) => socket.write(text),
+    nextAnswer: () =>
+      new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const check = () => {
+          const answer = answerIn(received);
+          if (answer) {
+            waiting = undefined;
+            received = received.subarray(answer.size);
+            resolve(answer);
+          } else if (closed) reject(new Error(`the server closed the connection; it had sent: ${received.toString('latin1')}`));
+        };
+        waiting = check;
+        check();
+      }),
+  };
+}
+
+const cleanupsOfThisFile: Array<() => void> = [];
+afterEach(() => {
+  for (const cleanup of cleanupsOfThisFile.splice(0)) cleanup();
 });
 
 describe("Fastify plugin: a host that answers the request itself while byokit's call is under way", () => {

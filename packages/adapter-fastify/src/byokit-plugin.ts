@@ -138,14 +138,22 @@ function bodyOf(request: FastifyRequest): ByokitRequest['body'] {
  * piece and refuses in its own words, as on every other adapter; only a body within the route's limit but over
  * this one gets this refusal. At most one piece past the limit is read.
  */
-async function* withinLimit(payload: AsyncIterable<Uint8Array>, limitBytes: number, declaredBytes: number): AsyncGenerator<Uint8Array> {
+async function* withinLimit(payload: Readable, limitBytes: number, declaredBytes: number): AsyncGenerator<Uint8Array> {
   if (declaredBytes > limitBytes) throw tooLarge(limitBytes);
   let total = 0;
-  for await (const chunk of payload) {
-    total += chunk.byteLength;
-    yield chunk;
-    // Asked for more with the limit passed: the route's own limit is the larger one.
-    if (total > limitBytes) throw tooLarge(limitBytes);
+  try {
+    // Not destroyed when byokit stops reading early: a request destroyed so leaves its socket paused mid-body, and
+    // the keep-alive connection hung, the next request on it never read (nor `app.close()` ever done).
+    for await (const chunk of payload.iterator({ destroyOnReturn: false })) {
+      total += chunk.byteLength;
+      yield chunk;
+      // Asked for more with the limit passed: the route's own limit is the larger one.
+      if (total > limitBytes) throw tooLarge(limitBytes);
+    }
+  } finally {
+    // The rest of a body byokit refused (413, or a body on a route that takes none) is read and dropped, never kept,
+    // as core's Node handler does, so the connection stays usable once it ends.
+    if (!payload.readableEnded) payload.resume();
   }
 }
 
