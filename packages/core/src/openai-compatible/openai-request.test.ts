@@ -4,7 +4,7 @@ import type { CatalogModel } from '../catalog/model.js';
 import { MAX_CONTENT_CHARACTERS } from '../chat/chat-schemas.js';
 import { isByokitError } from '../errors.js';
 import { findModel, listedName, toChatRequest } from './openai-request.js';
-import { openAIChatBody } from './openai-schemas.js';
+import { MAX_CONTENT_PARTS, openAIChatBody } from './openai-schemas.js';
 
 const GUIDE_MODEL_ID = '564e8710-43a9-406f-b0ab-e8d651a33e82';
 
@@ -141,5 +141,38 @@ describe('toChatRequest: an OpenAI request as the native one', () => {
     expect(
       openAIChatBody.safeParse({ model: 'x', messages: [{ role: 'user', content: 'hi' }], temperature: null, stop: null }).success,
     ).toBe(true);
+  });
+});
+
+describe('the content parts of one message', () => {
+  const part = { type: 'text', text: 'x' };
+  /** `count` parts, each of which counts the times it is read. */
+  function countedParts(count: number) {
+    const reads = { count: 0 };
+    const parts: unknown[] = [];
+    for (let index = 0; index < count; index++) {
+      Object.defineProperty(parts, index, { enumerable: true, get: () => (reads.count++, part) });
+    }
+    return { parts, reads };
+  }
+
+  it(`takes ${MAX_CONTENT_PARTS} parts in a message`, () => {
+    const { parts } = countedParts(MAX_CONTENT_PARTS);
+    expect(openAIChatBody.safeParse({ model: 'x', messages: [{ role: 'user', content: parts }] }).success).toBe(true);
+  });
+
+  it('refuses more, saying so, without reading a single part', () => {
+    // A 2 MiB body holds a million parts; checking each before refusing the message took ~300 MB and ~1 s.
+    const { parts, reads } = countedParts(MAX_CONTENT_PARTS + 1);
+    const refused = openAIChatBody.safeParse({ model: 'x', messages: [{ role: 'user', content: parts }] });
+    expect(refused.error?.issues.map((issue) => [issue.path.join('.'), issue.message])).toEqual([
+      ['messages.0.content', `A message may have at most ${MAX_CONTENT_PARTS} content parts.`],
+    ]);
+    expect(reads.count).toBe(0);
+  });
+
+  it('still says that only text parts are taken, for a part of another kind', () => {
+    const refused = openAIChatBody.safeParse({ model: 'x', messages: [{ role: 'user', content: [{ type: 'image_url', image_url: {} }] }] });
+    expect(refused.error?.issues[0]?.message).toContain('takes text content only');
   });
 });

@@ -533,6 +533,7 @@ describe('hostile input on the OpenAI-compatible surface (spec/security.md)', ()
       422,
     ],
     ['JSON nested 100,000 deep', `{"model": ${'['.repeat(100_000)}${']'.repeat(100_000)}}`, 400],
+
     ['a model name with ../', '{"model": "../../v1/messages", "messages": [{"role": "user", "content": "hi"}]}', 404],
     ['a model name with CRLF', '{"model": "claude-sonnet-4-5\\r\\nx-api-key: a", "messages": [{"role": "user", "content": "hi"}]}', 404],
   ])('%s: a clear error in OpenAI’s shape, nothing sent to a provider', async (_name, rawBody, status) => {
@@ -541,6 +542,19 @@ describe('hostile input on the OpenAI-compatible surface (spec/security.md)', ()
     expect(response!.status).toBe(status);
     expect(Object.keys(response!.json.error).sort()).toEqual(['code', 'message', 'param', 'type']);
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    expect(mock.requests).toEqual([]);
+  });
+
+  it('a message of a million content parts (2 MiB): refused for their number, before any part is checked', async () => {
+    const { byokit } = await setUp();
+    const parts = Array(1_000_000).fill('1').join(',');
+    const rawBody = `{"model": "claude-sonnet-4-5", "messages": [{"role": "user", "content": [${parts}]}]}`;
+    const response = await call(byokit, 'POST', '/openai/v1/chat/completions', { principal: alice, rawBody });
+    expect(response!.status).toBe(422);
+    expect(response!.json.error).toMatchObject({
+      param: 'messages.0.content',
+      message: expect.stringContaining('at most 100 content parts'),
+    });
     expect(mock.requests).toEqual([]);
   });
 });
