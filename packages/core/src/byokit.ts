@@ -32,6 +32,7 @@ import { isStorableUserId, MAX_USER_ID_LENGTH } from './http/routes/stored-text.
 import type { OpenApiOptions } from './http/openapi.js';
 import { ModelDirectory } from './models/model-directory.js';
 import { PROVIDER_LIMITS, createProviderClients, type ProvidersSettings } from './providers/provider-clients.js';
+import { DEFAULT_TIMEOUT_MS } from './providers/provider-http.js';
 import { resealKeys, type RotationOptions, type RotationProgress } from './vault/reseal-keys.js';
 import { assertSettingNames, isSettingsObject, kindOfOption, wholeNumberOption } from './host-option-checks.js';
 import { Lifecycle } from './lifecycle.js';
@@ -248,7 +249,9 @@ export async function createByokit(options: ByokitOptions): Promise<Byokit> {
   const chat = new ChatService(models, resolver, clients, PROVIDER_LIMITS, now, meter, budgets, rateLimits, retired);
   const usage = new UsageService(options.storage, now);
   const lifecycle = new Lifecycle();
-  const keepAlive = new KeepAlive(streamKeepAliveMs);
+  // A client that takes nothing of its stream for as long as byokit lets a provider be silent in one is let go.
+  const longestTimeoutMs = Math.max(...PROVIDERS.map((provider) => options.providers?.[provider]?.timeoutMs ?? DEFAULT_TIMEOUT_MS));
+  const keepAlive = new KeepAlive(streamKeepAliveMs, longestTimeoutMs);
   const handle = createRequestHandler(
     withOpenApiRoute({ prefix: options.fetchHandler?.prefix, ...options.openApi }, [
       ...keyRoutes(keys, clients),

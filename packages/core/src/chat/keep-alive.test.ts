@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { once } from 'node:events';
+import { connect, type AddressInfo } from 'node:net';
 import { createParser } from 'eventsource-parser';
 import OpenAI from 'openai';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -290,6 +291,40 @@ describe.each<Mount>(['node', 'fetch'])('a stream whose model thinks silently, b
     const text = await (await answer).text();
     expect(text).not.toContain(': keep-alive');
     expect(parsedEvents(text).at(-1)).toBe('[DONE]');
+  });
+});
+
+describe.each<Mount>(['node', 'fetch'])('a client that stops reading its stream, behind the %s handler', (mount) => {
+  it("is let go once it has taken nothing for the provider's timeout: the provider call aborted, the call recorded as aborted", async () => {
+    // timeoutMs, the longest silence byokit allows inside a provider's stream, is three ticks here.
+    const { byokit, baseUrl } = await start(mount, { providers: { openai: { baseUrl: provider.baseUrl, timeoutMs: 3 * INTERVAL_MS } } });
+    const { port, pathname } = new URL(baseUrl);
+    const client = connect(Number(port), '127.0.0.1');
+    closing.push(async () => void client.destroy());
+    await once(client, 'connect');
+    const body = JSON.stringify(NATIVE);
+    client.write(
+      `POST ${pathname}/llm/chat/completions HTTP/1.1\r\nHost: byokit\r\nAuthorization: Bearer alice\r\n` +
+        `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+    );
+    const upstream = await provider.call();
+    // The provider answers on and on, far more than the sockets between it and the client hold; the client reads
+    // the head and then nothing more, its connection left open.
+    const text = chunkOf({ content: 'x'.repeat(1_000) });
+    for (let index = 0; index < 20_000; index++) upstream.write(text);
+    await once(client, 'data');
+    client.pause();
+    const upstreamClosed = once(upstream, 'close');
+    let closed = false;
+    void upstreamClosed.then(() => (closed = true));
+    // Ticks of the interval, each after what is under way has run, until byokit lets the provider call go.
+    while (!closed) {
+      tick();
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    await upstreamClosed;
+    expect(upstream.writableFinished).toBe(false);
+    await expect.poll(async () => (await byokit.usage.events(alice.userId)).records.map(({ status }) => status)).toEqual(['aborted']);
   });
 });
 

@@ -22,6 +22,9 @@ interface Watched {
   silent(): void;
 }
 
+/** A provider's `timeoutMs` when the host sets none (provider-http.ts): how long a stalled reader is waited for. */
+const DEFAULT_STALLED_AFTER_MS = 600_000;
+
 /** Default interval: any silence stays under 20 s, within Heroku's 30 s for a response's first byte. */
 export const DEFAULT_STREAM_KEEP_ALIVE_MS = 10_000;
 
@@ -29,8 +32,18 @@ export const DEFAULT_STREAM_KEEP_ALIVE_MS = 10_000;
 export class KeepAlive {
   readonly #watched = new Set<Watched>();
   #timer: ReturnType<typeof setInterval> | undefined;
+  /**
+   * Whole ticks a stream's reader may go without asking for anything, with an event waiting for it, before the stream
+   * is let go: at least `stalledAfterMs`.
+   */
+  readonly stalledAfterTicks: number;
 
-  constructor(intervalMs: number) {
+  /**
+   * @param stalledAfterMs - How long a reader that takes nothing (a client that stopped reading, its connection left
+   *   open) is waited for: byokit's longest provider `timeoutMs`, the longest silence it allows a provider's stream.
+   */
+  constructor(intervalMs: number, stalledAfterMs = DEFAULT_STALLED_AFTER_MS) {
+    this.stalledAfterTicks = intervalMs === 0 ? Infinity : Math.max(1, Math.ceil(stalledAfterMs / intervalMs));
     if (intervalMs === 0) return;
     this.#timer = setInterval(() => this.#tick(), intervalMs);
     // A host's process may end while byokit is open: this interval never keeps it running.
@@ -86,6 +99,8 @@ async function* withCommentFirst(events: AsyncIterable<string>): AsyncGenerator<
  */
 class KeptAliveEvents implements AsyncIterator<string>, Watched {
   wrote = true;
+  /** Silent ticks in a row at which the reader asked for nothing: it is not reading (its client's socket is full). */
+  #stalledTicks = 0;
   #started = false;
   #ended = false;
   /** return() was called: every call from then on is answered done, as an async generator's is. */
@@ -107,6 +122,7 @@ class KeptAliveEvents implements AsyncIterator<string>, Watched {
   ) {}
 
   next(): Promise<IteratorResult<string>> {
+    this.#stalledTicks = 0;
     if (this.#returned) return Promise.resolve({ done: true, value: undefined });
     if (!this.#started) {
       this.#started = true;
@@ -150,9 +166,25 @@ class KeptAliveEvents implements AsyncIterator<string>, Watched {
   }
 
   silent(): void {
-    // Nobody waits (the client's socket is full, and the writer waits on it): a comment would not go out sooner.
     if (this.#ended) return;
-    this.#waiting.shift()?.resolve({ done: false, value: KEEP_ALIVE_COMMENT });
+    const waiting = this.#waiting.shift();
+    if (waiting !== undefined) {
+      this.#stalledTicks = 0;
+      waiting.resolve({ done: false, value: KEEP_ALIVE_COMMENT });
+      return;
+    }
+    // Nobody waits (the client's socket is full, and the writer waits on it): a comment would not go out sooner. A
+    // reader that has asked for nothing that long has stopped reading, its connection left open: the stream is let go
+    // as if it had left (the provider call aborted, the call recorded as aborted), rather than held paused for ever.
+    // Whatever it asks for later is the stream's end.
+    if (++this.#stalledTicks >= this.keepAlive.stalledAfterTicks) this.#stalled();
+  }
+
+  #stalled(): void {
+    this.#returned = true;
+    this.#ready = undefined;
+    this.#end();
+    void Promise.resolve(this.source.return?.()).catch(() => {});
   }
 
   #settle(step: { result: IteratorResult<string> } | { error: unknown }): void {

@@ -70,7 +70,8 @@ const WHOLE: AnswerBody<WholeAnswer> = {
  */
 export const MAX_ANSWER_BYTES = 32 * 1024 * 1024;
 
-const DEFAULT_TIMEOUT_MS = 600_000;
+/** A provider's `timeoutMs` when the host sets none: 10 minutes. */
+export const DEFAULT_TIMEOUT_MS = 600_000;
 /** Node's timers hold at most 2^31 - 1 ms (about 24.8 days); a longer one fires at once. */
 const MAX_TIMEOUT_MS = 2 ** 31 - 1;
 /** Each retry waits twice as long as the last (250 ms first): the tenth waits over two minutes. */
