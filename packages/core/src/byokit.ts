@@ -77,6 +77,9 @@ export interface ByokitOptions {
    * HTTP error. One interval for all streams, stopped by `close()`. Default 10,000 (10 s); `0` turns it off. Whole
    * numbers from 0 to 2^31 - 1: anything else makes `createByokit` reject. Keep it to seconds: under a second, a
    * provider's refusal (a rejected key, a 429) may come after the head went early, as the stream's last event.
+   * The same interval lets go of a stream whose client stopped reading (its connection left open) once it has taken
+   * nothing for the longest provider `timeoutMs`: the provider call is aborted and recorded as aborted. With `0`,
+   * such a stream waits for its client as long as the connection stays open.
    */
   streamKeepAliveMs?: number;
   /**
