@@ -109,7 +109,7 @@ describe('createFetchHandler', () => {
     expect(mine?.status).toBe(200);
   });
 
-  it("refuses a body over the route's limit with 413 in the contract shape, and stops reading it", async () => {
+  it("refuses a body over the route's limit with 413 in the contract shape, and stops reading it, without cancelling it", async () => {
     const { handler } = await setUp();
     let pulled = 0;
     let cancelled = false;
@@ -132,7 +132,8 @@ describe('createFetchHandler', () => {
     const response = await handler(request);
     expect(response.status).toBe(413);
     expect((await response.json()).error.code).toBe('payload_too_large');
-    expect(cancelled).toBe(true);
+    // Left to the host to drop: on @hono/node-server a cancelled body destroyed the connection before the 413 went out.
+    expect(cancelled).toBe(false);
     expect(pulled).toBeLessThan(10);
   });
 

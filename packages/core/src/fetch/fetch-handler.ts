@@ -147,7 +147,11 @@ function bodyOf(request: Request): RequestBody {
     );
   }
   if (DECLARED_LENGTH.test(request.headers.get('content-length') ?? '')) return { kind: 'stream', stream: wholeBody(request) };
-  return request.body === null ? { kind: 'none' } : { kind: 'stream', stream: request.body };
+  if (request.body === null) return { kind: 'none' };
+  // Not cancelled when byokit stops reading early (past a route's limit; the byte that shows a body on a route that
+  // takes none): on a Node bridge, cancelling destroys the request, and with it the connection the refusal was to go
+  // out on. What is left is the host's to read and drop, as for any body left unread (docs/http-api.md).
+  return { kind: 'stream', stream: request.body.values({ preventCancel: true }) };
 }
 
 const DECLARED_LENGTH = /^\d{1,15}$/;

@@ -3,6 +3,7 @@ import { describeAuthorisationMatrix } from './adapter-conformance/authorisation
 import { describeClientDisconnect } from './adapter-conformance/client-disconnect.js';
 import { describeLongSilences } from './adapter-conformance/long-silences.js';
 import { describeLeakCheck } from './adapter-conformance/leak-check.js';
+import { describeRefusedBodies } from './adapter-conformance/refused-bodies.js';
 import { describeSameAnswers } from './adapter-conformance/same-answers.js';
 import { describeSeededRequests } from './adapter-conformance/seeded-requests.js';
 import type { AdapterConformanceOptions, MountAdapter } from './adapter-conformance/types.js';
@@ -52,6 +53,7 @@ export function describeAdapterConformance(name: string, mount: MountAdapter, op
     describeSameAnswers(mount, { ...options, prefix: PREFIX });
     describeClientDisconnect(mount, PREFIX);
     describeLongSilences(mount, PREFIX);
+    describeRefusedBodies(mount, PREFIX);
     describeAuthorisationMatrix(mount, PREFIX);
     describeLeakCheck(mount, PREFIX);
     describeSeededRequests(mount, { ...options, prefix: PREFIX });

@@ -1,0 +1,133 @@
+// A body byokit refused while the client was still sending it: byokit reads only as far as it needs (a route's
+// limit; one byte on a route that takes none), and the rest must still be read and dropped, or the keep-alive
+// connection hangs, its next request never read and its socket held open (docs/http-api.md, "Body limits").
+import { once } from 'node:events';
+import { connect } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mountWithUserKeys } from './exchange.js';
+import { authorizationOf, type Side } from './world.js';
+import type { MountAdapter, MountedAdapter } from './types.js';
+
+/** One piece of a chunked body. */
+const chunk = (text: string) => `${Buffer.byteLength(text).toString(16)}\r\n${text}\r\n`;
+
+/** What comes after the refusal: enough that no socket buffer between client and host holds it all. */
+const REST = chunk(`${'x'.repeat(200_000)}"}`) + '0\r\n\r\n';
+
+/**
+ * A keep-alive HTTP/1.1 connection over node:net, written as is. `nextAnswer` resolves the next answer once its
+ * whole body (by its Content-Length, or chunked) is in, and rejects if the server closes the connection first.
+ */
+async function keepAliveConnection(baseUrl: string) {
+  const { hostname, port } = new URL(baseUrl);
+  const socket = connect(Number(port), hostname);
+  socket.on('error', () => {});
+  await once(socket, 'connect');
+  let received = Buffer.alloc(0);
+  let check: (() => void) | undefined;
+  let closed = false;
+  socket.on('data', (data: Buffer) => {
+    received = Buffer.concat([received, data]);
+    check?.();
+  });
+  socket.on('close', () => {
+    closed = true;
+    check?.();
+  });
+  const answerIn = (bytes: Buffer) => {
+    const headEnd = bytes.indexOf('\r\n\r\n');
+    if (headEnd === -1) return undefined;
+    const head = bytes.subarray(0, headEnd).toString('latin1');
+    const status = Number(head.split(' ')[1]);
+    if (!/\r\ntransfer-encoding: *chunked/i.test(head)) {
+      const end = headEnd + 4 + Number(/\r\ncontent-length: *(\d+)/i.exec(head)?.[1] ?? 0);
+      return bytes.length < end ? undefined : { status, body: bytes.subarray(headEnd + 4, end).toString('utf8'), end };
+    }
+    // A chunked answer (Node's when the head was written before the body): its pieces up to the empty one.
+    const pieces: Buffer[] = [];
+    for (let at = headEnd + 4; ;) {
+      const sizeEnd = bytes.indexOf('\r\n', at);
+      if (sizeEnd === -1) return undefined;
+      const size = parseInt(bytes.subarray(at, sizeEnd).toString('latin1'), 16);
+      const end = sizeEnd + 2 + size + 2;
+      if (bytes.length < end) return undefined;
+      if (size === 0) return { status, body: Buffer.concat(pieces).toString('utf8'), end };
+      pieces.push(bytes.subarray(sizeEnd + 2, sizeEnd + 2 + size));
+      at = end;
+    }
+  };
+  return {
+    write: (text: string) => socket.write(text),
+    close: () => socket.destroy(),
+    nextAnswer: () =>
+      new Promise<{ status: number; body: string }>((resolve, reject) => {
+        check = () => {
+          const answer = answerIn(received);
+          if (answer) {
+            check = undefined;
+            received = received.subarray(answer.end);
+            resolve(answer);
+          } else if (closed) reject(new Error(`the server closed the connection; it had sent: ${received.toString('latin1')}`));
+        };
+        check();
+      }),
+  };
+}
+
+export function describeRefusedBodies(mount: MountAdapter, prefix: string): void {
+  describe('a body refused while it is still arriving: the rest is dropped, and the connection answers its next request', () => {
+    let side: Side;
+    let adapter: MountedAdapter;
+
+    beforeAll(async () => {
+      ({ side, adapter } = await mountWithUserKeys(mount, prefix));
+    });
+    afterAll(async () => {
+      await adapter?.close();
+      await side?.close();
+    });
+
+    const refusals = [
+      {
+        what: "a chunked key body over the route's 8 KiB",
+        method: 'PATCH',
+        path: '/users/me/api-key',
+        first: `{"openai_api_key":"${'x'.repeat(10_000)}`,
+        status: 413,
+      },
+      // DELETE rather than GET, which a fetch Request cannot carry a body on. Refused, it deletes nothing (checked below).
+      {
+        what: 'a chunked body on a route that takes none',
+        method: 'DELETE',
+        path: '/users/me/api-key?provider=openai',
+        first: '{"provider":',
+        status: 422,
+      },
+    ];
+
+    for (const refusal of refusals) {
+      it(
+        refusal.what,
+        async () => {
+          const connection = await keepAliveConnection(adapter.baseUrl);
+          try {
+            const authorization = `Authorization: ${authorizationOf('user').authorization}\r\n`;
+            connection.write(
+              `${refusal.method} ${prefix}${refusal.path} HTTP/1.1\r\nHost: conformance\r\n${authorization}` +
+                `Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n${chunk(refusal.first)}`,
+            );
+            expect((await connection.nextAnswer()).status).toBe(refusal.status);
+            connection.write(REST);
+            connection.write(`GET ${prefix}/users/me/api-key-status HTTP/1.1\r\nHost: conformance\r\n${authorization}\r\n`);
+            const next = await connection.nextAnswer();
+            expect(next.status).toBe(200);
+            expect(JSON.parse(next.body)).toMatchObject({ has_openai_key: true });
+          } finally {
+            connection.close();
+          }
+        },
+        15_000,
+      );
+    }
+  });
+}
