@@ -151,7 +151,9 @@ function bodyOf(request: Request): RequestBody {
   // Not cancelled when byokit stops reading early (past a route's limit; the byte that shows a body on a route that
   // takes none): on a Node bridge, cancelling destroys the request, and with it the connection the refusal was to go
   // out on. What is left is the host's to read and drop, as for any body left unread (docs/http-api.md).
-  return { kind: 'stream', stream: request.body.values({ preventCancel: true }) };
+  // (A runtime whose streams lack `values()` gives the stream itself, as before.)
+  const body = request.body as ReadableStream<Uint8Array> & { values?: ReadableStream<Uint8Array>['values'] };
+  return { kind: 'stream', stream: typeof body.values === 'function' ? body.values({ preventCancel: true }) : body };
 }
 
 const DECLARED_LENGTH = /^\d{1,15}$/;
