@@ -1,6 +1,6 @@
 // OpenAI's Chat Completions wire format, as far as byokit reads it
 // (https://platform.openai.com/docs/api-reference/chat). zod objects drop keys they do not name, so fields we do
-// not use (refusal, annotations, logprobs, service_tier, system_fingerprint, obfuscation, audio_tokens, …) pass
+// not use (annotations, logprobs, service_tier, system_fingerprint, obfuscation, audio_tokens, …) pass
 // without breaking a parse; the fields we do use are checked for their type. OpenAI sends `null` for an absent
 // value (`usage: null` on every chunk but the last, `content: null`), so optional fields are `nullish`.
 // Internal: no zod type leaves this folder (style.md, zod in public APIs).
@@ -35,8 +35,8 @@ export const openaiCompletionSchema = z.object({
   choices: z.array(
     z.object({
       index: z.number().int(),
-      // `content` is null when the model answered only with a refusal or tool calls.
-      message: z.object({ content: z.string().nullish() }),
+      // `content` is null when the model answered only with a refusal (its words in `refusal`) or tool calls.
+      message: z.object({ content: z.string().nullish(), refusal: z.string().nullish() }),
       finish_reason: finishReason,
     }),
   ),
@@ -55,8 +55,8 @@ export const openaiChunkSchema = z.object({
   choices: z.array(
     z.object({
       index: z.number().int(),
-      // Absent or empty on the chunk that only carries the finish reason.
-      delta: z.object({ content: z.string().nullish() }).nullish(),
+      // Absent or empty on the chunk that only carries the finish reason. A refusal streams in `refusal`.
+      delta: z.object({ content: z.string().nullish(), refusal: z.string().nullish() }).nullish(),
       finish_reason: finishReason,
     }),
   ),

@@ -186,14 +186,28 @@ describe('openaiClient().complete()', () => {
     expect((await withoutDetails.complete(request, options)).usage).toStrictEqual({ inputTokens: 16, outputTokens: 363 });
   });
 
-  it('gives empty text when OpenAI answers with null content (a refusal)', async () => {
+  it('answers a refusal with its words and content_filter, not an empty answer that stopped', async () => {
     const refused = {
       ...completionFixture,
       choices: [{ index: 0, message: { role: 'assistant', content: null, refusal: 'I cannot help with that.' }, finish_reason: 'stop' }],
     };
     const { client } = await fakeOpenAI({ json: refused });
 
-    expect((await client.complete(request, options)).content).toBe('');
+    expect(await client.complete(request, options)).toMatchObject({
+      content: 'I cannot help with that.',
+      finishReason: 'content_filter',
+      usage: { inputTokens: 16, outputTokens: 363 },
+    });
+  });
+
+  it('gives empty text and stop when OpenAI answers with null content and no refusal', async () => {
+    const empty = {
+      ...completionFixture,
+      choices: [{ index: 0, message: { role: 'assistant', content: null, refusal: null }, finish_reason: 'stop' }],
+    };
+    const { client } = await fakeOpenAI({ json: empty });
+
+    expect(await client.complete(request, options)).toMatchObject({ content: '', finishReason: 'stop' });
   });
 
   it('reports an error object answered with HTTP 200 (as some OpenAI-compatible gateways do) like the HTTP status', async () => {
@@ -270,6 +284,27 @@ describe('openaiClient().stream()', () => {
     const { client } = await fakeOpenAI({ events, done: true });
     const received = await collect(await client.stream(request, options));
     expect(received.find((event) => event.type === 'usage')).toEqual({ type: 'usage', usage: cacheWritingUsage });
+  });
+
+  it('streams a refusal as its words, in order, and finishes with content_filter after the usage', async () => {
+    // The recorded stream with its answer written as a refusal: OpenAI sends the words in `delta.refusal`,
+    // `content` stays null, and the finish reason is `stop`.
+    const events = streamFixture.map((line) => {
+      const chunk = JSON.parse(line) as { choices: Array<{ delta: Record<string, unknown> }> };
+      for (const choice of chunk.choices) {
+        const { content, ...rest } = choice.delta;
+        choice.delta = typeof content === 'string' && content !== '' ? { ...rest, content: null, refusal: content } : rest;
+      }
+      return JSON.stringify(chunk);
+    });
+    const { client } = await fakeOpenAI({ events, done: true });
+    const received = await collect(await client.stream(request, options));
+
+    expect(received.map((event) => (event.type === 'text' ? event.text : '')).join('')).toBe(streamedText);
+    expect(received.slice(-2)).toEqual([
+      { type: 'usage', usage: { inputTokens: 16, outputTokens: 300, cachedInputTokens: 0, reasoningTokens: 0 } },
+      { type: 'finish', finishReason: 'content_filter' },
+    ]);
   });
 
   it('reports an answer cut off before its finish reason as an error', async () => {

@@ -50,11 +50,15 @@ async function complete(http: ProviderHttp, request: ProviderChatRequest, option
   const completion = parsed.data;
   const choice = completion.choices.find((candidate) => candidate.index === 0);
   if (!choice) throw unreadable('the answer had no choices');
+  // A refusal comes as the model's words in `message.refusal`, `content` null, and `finish_reason: "stop"`
+  // (https://platform.openai.com/docs/guides/structured-outputs#refusals): its words are the answer, and
+  // `content_filter` says it was refused, as for Anthropic's `refusal` and Gemini's `SAFETY`.
+  const refusal = choice.message.refusal ?? '';
   return {
     id: completion.id,
     model: completion.model,
-    content: choice.message.content ?? '',
-    finishReason: mapOpenAIFinishReason(choice.finish_reason),
+    content: (choice.message.content ?? '') + refusal,
+    finishReason: refusal === '' ? mapOpenAIFinishReason(choice.finish_reason) : 'content_filter',
     usage: convertOpenAIUsage(completion.usage),
   };
 }

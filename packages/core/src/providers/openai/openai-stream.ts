@@ -15,13 +15,17 @@ import { convertOpenAIUsage } from './openai-usage.js';
  */
 export function openaiStreamDecoder(): StreamDecoder {
   let finishReason: FinishReason | undefined;
+  // A refusal streams its words in `delta.refusal` and ends with `finish_reason: "stop"`: it finishes as
+  // `content_filter` (openai-client.ts, complete).
+  let refused = false;
   let done = false;
+  const finish = (reason: FinishReason): ProviderStreamEvent => ({ type: 'finish', finishReason: refused ? 'content_filter' : reason });
   return {
     event(data) {
       if (done) return [];
       if (data === '[DONE]') {
         done = true;
-        return [{ type: 'finish', finishReason: finishReason ?? mapOpenAIFinishReason(undefined) }];
+        return [finish(finishReason ?? mapOpenAIFinishReason(undefined))];
       }
       const json = parseEventData(data);
       // `data: {"error": {…}}` after HTTP 200: the answer failed mid-way.
@@ -32,6 +36,7 @@ export function openaiStreamDecoder(): StreamDecoder {
       if (!chunk.success) return [failure('sent a stream event byokit could not read')];
       const events = chunkEvents(chunk.data);
       const choice = chunk.data.choices.find((candidate) => candidate.index === 0);
+      if (choice?.delta?.refusal) refused = true;
       if (choice?.finish_reason != null) finishReason = mapOpenAIFinishReason(choice.finish_reason);
       return events;
     },
@@ -39,20 +44,21 @@ export function openaiStreamDecoder(): StreamDecoder {
     // lost, which OpenAI documents for interrupted streams); before one, the answer was cut off.
     end() {
       if (done) return [];
-      if (finishReason !== undefined) return [{ type: 'finish', finishReason }];
+      if (finishReason !== undefined) return [finish(finishReason)];
       return [failure('ended the stream before the answer was complete')];
     },
   };
 }
 
-/** One `chat.completion.chunk`: a text delta, and on the last chunk the usage. */
+/** One `chat.completion.chunk`: a text delta (the answer's or a refusal's words), and on the last chunk the usage. */
 function chunkEvents(chunk: OpenAIChunk): ProviderStreamEvent[] {
   const events: ProviderStreamEvent[] = [];
   // The usage before the text (ProviderStreamEvent), should a chunk carry both.
   if (chunk.usage != null) events.push({ type: 'usage', usage: convertOpenAIUsage(chunk.usage) });
   // byokit never asks for `n` > 1, so the answer is choice 0; the usage chunk has no choices at all.
-  const text = chunk.choices.find((candidate) => candidate.index === 0)?.delta?.content;
-  // The first chunk carries `role` and an empty `content`: nothing to show.
+  const delta = chunk.choices.find((candidate) => candidate.index === 0)?.delta;
+  // The first chunk carries `role`, an empty `content` and `refusal: null`: nothing to show.
+  const text = (delta?.content ?? '') + (delta?.refusal ?? '');
   if (text) events.push({ type: 'text', text });
   return events;
 }
