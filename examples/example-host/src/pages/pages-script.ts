@@ -74,6 +74,28 @@ function keySourceText(source) {
   return source === 'user' ? 'your key' : source === 'system' ? 'the system key' : 'unknown';
 }
 
+/** Why an answer ended, when not at the model's own end (finish_reason "stop"): said before its usage. */
+var ENDINGS = {
+  length: 'The answer reached its token limit and was cut off.',
+  content_filter: "The provider's content filter declined or stopped this answer.",
+  error: 'The provider ended this answer abnormally.',
+};
+
+/**
+ * The line under a streamed answer: why it ended short, if it did, then its tokens, cost and whose key paid. A
+ * refused or blocked answer often has no text at all, which alone looked like nothing happened; a count the provider
+ * did not report is null (a prompt Gemini blocked reports no output), which read "null tokens".
+ */
+function answerUsageText(usage, finishReason) {
+  var ending = Object.prototype.hasOwnProperty.call(ENDINGS, finishReason) ? ENDINGS[finishReason] + ' ' : '';
+  var tokens =
+    usage.total_tokens !== null ? usage.total_tokens + ' tokens'
+    : usage.prompt_tokens !== null ? usage.prompt_tokens + ' prompt tokens'
+    : 'Tokens not reported';
+  var cost = usage.cost_usd === null ? '?' : usage.cost_usd;
+  return ending + tokens + ', $' + cost + ', paid by ' + keySourceText(usage.key_source) + '.';
+}
+
 /** What a call that got no answer at all shows. */
 var UNREACHABLE = 'Could not reach the server: check your connection, then try again.';
 
@@ -350,6 +372,7 @@ function start(document, window) {
           var reader = response.body.getReader();
           var decoder = new window.TextDecoder();
           var pending = '';
+          var finishReason = null;
           function next() {
             return reader.read().then(function (chunk) {
               stillIn(asked);
@@ -361,11 +384,11 @@ function start(document, window) {
                 if (data === '[DONE]') return;
                 var event = JSON.parse(data);
                 if (event.error) throw new Error(errorText(event, 200));
-                var delta = event.choices && event.choices[0] && event.choices[0].delta;
+                var choice = event.choices && event.choices[0];
+                var delta = choice && choice.delta;
                 if (delta && typeof delta.content === 'string') answer.textContent += delta.content;
-                if (event.usage) {
-                  usage.textContent = event.usage.total_tokens + ' tokens, $' + (event.usage.cost_usd === null ? '?' : event.usage.cost_usd) + ', paid by ' + keySourceText(event.usage.key_source) + '.';
-                }
+                if (choice && choice.finish_reason) finishReason = choice.finish_reason;
+                if (event.usage) usage.textContent = answerUsageText(event.usage, finishReason);
               }
               if (!chunk.done) return next();
             });

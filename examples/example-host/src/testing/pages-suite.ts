@@ -91,6 +91,28 @@ export function describeGuidePages(example: ExampleServer): void {
       );
     });
 
+    it("the playground's usage line says why an answer ended short, and never shows a count the provider did not report as null", () => {
+      const { answerUsageText } = scriptHelpers(script);
+      const usage = { prompt_tokens: 9, completion_tokens: 5, total_tokens: 14, cost_usd: '0.000100', key_source: 'user' };
+      expect(answerUsageText(usage, 'stop')).toBe('14 tokens, $0.000100, paid by your key.');
+      expect(answerUsageText(usage, 'length')).toBe(
+        'The answer reached its token limit and was cut off. 14 tokens, $0.000100, paid by your key.',
+      );
+      // A refusal (Anthropic, OpenAI) or a block (Gemini's content filters): often no text at all, which said nothing.
+      expect(answerUsageText(usage, 'content_filter')).toBe(
+        "The provider's content filter declined or stopped this answer. 14 tokens, $0.000100, paid by your key.",
+      );
+      expect(answerUsageText(usage, 'error')).toBe('The provider ended this answer abnormally. 14 tokens, $0.000100, paid by your key.');
+      // A prompt Gemini blocked: its prompt counted, no output reported ("null tokens" before).
+      const blocked = { ...usage, completion_tokens: null, total_tokens: null, cost_usd: '0.000016' };
+      expect(answerUsageText(blocked, 'content_filter')).toBe(
+        "The provider's content filter declined or stopped this answer. 9 prompt tokens, $0.000016, paid by your key.",
+      );
+      const unreported = { ...usage, prompt_tokens: null, completion_tokens: null, total_tokens: null, cost_usd: '0' };
+      expect(answerUsageText(unreported, 'stop')).toBe('Tokens not reported, $0, paid by your key.');
+      expect(answerUsageText({ ...usage, cost_usd: null, key_source: 'system' }, null)).toBe('14 tokens, $?, paid by the system key.');
+    });
+
     describe.skipIf(browserUnavailable)('in a real browser (chromium)', () => {
       let browser: Browser;
       let context: BrowserContext;
@@ -260,6 +282,33 @@ export function describeGuidePages(example: ExampleServer): void {
         await page.click('#send');
         await expect.poll(() => page.textContent('#answer-usage'), { timeout: 10_000 }).toMatch(/paid by your key\.$/);
         expect(await page.getAttribute('#answer-usage', 'class')).not.toContain('error');
+      });
+
+      it('a refused answer says so under it, rather than an empty answer that looks like nothing happened', async () => {
+        await openSignedIn('/language-models');
+        await page.getByRole('button', { name: 'Try Claude Sonnet 4.5 now' }).click();
+        await page.fill('#prompt', 'Hello!');
+        // The chunks the API sends for a refusal (anthropic-refusal.chunks.txt through the native route).
+        const chunk = (body: object) => `data: ${JSON.stringify({ object: 'chat.completion.chunk', ...body })}\n\n`;
+        await page.route('**/v2/llm/chat/completions', (route) =>
+          route.fulfill({
+            status: 200,
+            headers: { 'content-type': 'text/event-stream' },
+            body:
+              chunk({ choices: [{ index: 0, delta: { role: 'assistant' }, finish_reason: 'content_filter' }] }) +
+              chunk({
+                choices: [],
+                usage: { prompt_tokens: 18, completion_tokens: 5, total_tokens: 23, cost_usd: '0.000172', key_source: 'user' },
+              }) +
+              'data: [DONE]\n\n',
+          }),
+        );
+        await page.click('#send');
+        await expect
+          .poll(() => page.textContent('#answer-usage'), { timeout: 10_000 })
+          .toBe("The provider's content filter declined or stopped this answer. 23 tokens, $0.000172, paid by your key.");
+        expect(await page.textContent('#answer')).toBe('');
+        expect((await page.getAttribute('#answer-usage', 'class')) ?? '').not.toContain('error');
       });
 
       it('"Log out" leaves neither the password nor a key typed but not saved in the page: the next person at the tab cannot log back in with one click', async () => {

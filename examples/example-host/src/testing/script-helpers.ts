@@ -9,6 +9,7 @@ export function scriptHelpers(script: string) {
     keysPatchBody(values: Record<string, string>): Record<string, string>;
     readEvents(text: string): { events: string[]; rest: string };
     describeKey(label: string, key: unknown): string;
+    answerUsageText(usage: Record<string, unknown>, finishReason: string | null): string;
     NO_MODELS: string;
   };
 }
