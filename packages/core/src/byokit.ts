@@ -34,6 +34,7 @@ import { ModelDirectory } from './models/model-directory.js';
 import { PROVIDER_LIMITS, createProviderClients, type ProvidersSettings } from './providers/provider-clients.js';
 import { DEFAULT_TIMEOUT_MS } from './providers/provider-http.js';
 import { resealKeys, type RotationOptions, type RotationProgress } from './vault/reseal-keys.js';
+import { assertMasterKeysSealedStoredKeys } from './vault/master-key-check.js';
 import { assertSettingNames, isSettingsObject, kindOfOption, wholeNumberOption } from './host-option-checks.js';
 import { Lifecycle } from './lifecycle.js';
 import { DEFAULT_STREAM_KEEP_ALIVE_MS, KeepAlive } from './chat/keep-alive.js';
@@ -611,4 +612,6 @@ async function assertKeyringOpensStorage(keyring: Keyring, storage: Storage): Pr
       `${rows} stored key(s) are sealed with master key id '${keyId}', ${what}, and run the re-encryption (byokit rotate-keys) until no row is left on any key but the primary.`,
     );
   }
+  // The ids match; now the bytes: a key generated again under a stored id opens none of its rows.
+  await assertMasterKeysSealedStoredKeys(keyring, storage, counts);
 }

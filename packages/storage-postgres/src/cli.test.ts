@@ -220,16 +220,32 @@ describe.each([pglite, ...(server ? [server] : [])])('byokit on a $name', (targe
     expect(withKeyring.stdout).toMatch(countLine('k1', 0, 'primary'));
   });
 
-  it('exits 1 when a stored key does not open, naming its owner, and leaves it as it was', async () => {
+  it("refuses to run when the keyring's key for 'old' is not the one that sealed its rows, saying to put it back, and changes nothing", async () => {
     const database = await freshDatabase('migrated');
     await storeKeys(await database.openStorage(), masterKey('old'), 3);
-    // The right id with the wrong bytes: the start-up check (ids only) passes, opening each row fails.
+    // The right id with the wrong bytes: the start-up check tries the rows, and none opens.
     const run = await byokit(['rotate-keys', ...database.args], { BYOKIT_KEYRING: `${masterKey('new')},${masterKey('old')}` });
     expect(run.code).toBe(1);
-    expect(run.stdout).toContain('Finished: resealed 0 / skipped 0 / failed 3 / scanned 3.');
-    expect(run.stdout).toMatch(countLine('old', 3));
-    for (const user of ['u0', 'u1', 'u2']) expect(run.stderr).toContain(`"ownerId":"${user}"`);
-    expect(run.stderr).toContain('byokit: 3 stored key(s) could not be opened');
+    expect(run.stderr).toContain(
+      "byokit: the keyring's master key 'old' is not the key that sealed the stored keys under 'old': none of the 3 tried opens with it",
+    );
+    expect(run.stderr).toContain("Put back the key 'old' had when they were sealed");
+    expect(run.stdout).not.toContain('Finished');
+    const ids = await byokit(['key-ids', ...database.args]);
+    expect(ids.stdout).toMatch(countLine('old', 3));
+    expectNothingForbidden(run);
+  });
+
+  it('exits 1 when the only stored key under an id does not open, naming its owner, and leaves it as it was', async () => {
+    const database = await freshDatabase('migrated');
+    await storeKeys(await database.openStorage(), masterKey('old'), 1);
+    // The right id with the wrong bytes, but one row is no proof of a wrong key: it starts, and that row fails.
+    const run = await byokit(['rotate-keys', ...database.args], { BYOKIT_KEYRING: `${masterKey('new')},${masterKey('old')}` });
+    expect(run.code).toBe(1);
+    expect(run.stdout).toContain('Finished: resealed 0 / skipped 0 / failed 1 / scanned 1.');
+    expect(run.stdout).toMatch(countLine('old', 1));
+    expect(run.stderr).toContain('"ownerId":"u0"');
+    expect(run.stderr).toContain('byokit: 1 stored key(s) could not be opened');
     // None opened: the likeliest cause is the keyring, and the output says which key to check.
     expect(run.stderr).toContain("None opened: check that the keyring's key for 'old' is the one that sealed them");
     expect(run.stderr).toContain("'old' cannot be retired while any is left");

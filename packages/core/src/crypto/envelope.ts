@@ -162,6 +162,29 @@ export function openProviderKey(keyring: Keyring, envelope: Uint8Array, context:
 }
 
 /**
+ * Whether the keyring's key for an envelope's id authenticates it: the start-up check that a master key's bytes
+ * are the ones that sealed the stored keys (the id alone cannot tell). Nothing is returned of the key.
+ *
+ * @returns `true` when it opens; `false` when authentication fails (another key under the same id, or an altered or
+ *   moved envelope); `undefined` when it cannot tell: the envelope is malformed, or its id is unknown or retired.
+ * @internal
+ */
+export function envelopeAuthenticates(keyring: Keyring, envelope: Uint8Array, context: EnvelopeContext): boolean | undefined {
+  if (describeContextProblem(context) !== undefined) return undefined;
+  const parsed = parseEnvelope(envelope);
+  if (typeof parsed === 'string' || !keyring.has(parsed.keyId)) return undefined;
+  const key = keyring.keyFor(parsed.keyId);
+  try {
+    xchacha20poly1305(key, parsed.nonce, aadFor(parsed.header, context)).decrypt(parsed.sealed).fill(0);
+    return true;
+  } catch {
+    return false;
+  } finally {
+    key.fill(0);
+  }
+}
+
+/**
  * Reads the id of the master key that sealed an envelope, from its header only (no decryption), e.g. to find
  * rows still on an old key during rotation.
  *

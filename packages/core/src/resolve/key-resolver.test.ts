@@ -119,11 +119,10 @@ describe('key resolution: failures are loud', () => {
   it('fails with key_unreadable, never falling through to the system key, when a stored key does not open', async () => {
     const storage = memoryStorage();
     const environment = { OPENAI_API_KEY: fakeProviderKey('openai') };
-    const first = await createByokit({ storage, keyring: testKeyring('k1'), environment });
-    await call(first, 'PATCH', '/users/me/api-key', { principal: alice, body: { openai_api_key: fakeProviderKey('openai') } });
-    // Same id, different bytes: the envelope names k1 but k1 is now another key.
-    const second = await createByokit({ storage, keyring: testKeyring('k1'), environment });
-    await expect(second.resolveKey(alice, 'openai')).rejects.toMatchObject({
+    const byokit = await createByokit({ storage, keyring: testKeyring('k1'), environment });
+    await call(byokit, 'PATCH', '/users/me/api-key', { principal: alice, body: { openai_api_key: fakeProviderKey('openai') } });
+    await alterStoredKey(storage, userOwner(alice.userId), 'openai');
+    await expect(byokit.resolveKey(alice, 'openai')).rejects.toMatchObject({
       code: 'key_unreadable',
       status: 400,
       details: { provider: 'openai', keySource: 'user' },
@@ -134,13 +133,13 @@ describe('key resolution: failures are loud', () => {
   it("shows a stored key that does not open as verification 'unreadable' in its owner's status, and as readable again once entered again", async () => {
     const storage = memoryStorage();
     const environment = { OPENAI_API_KEY: fakeProviderKey('openai') };
-    const first = await createByokit({ storage, keyring: testKeyring('k1'), environment });
-    await call(first, 'PATCH', '/users/me/api-key', {
+    const second = await createByokit({ storage, keyring: testKeyring('k1'), environment });
+    await call(second, 'PATCH', '/users/me/api-key', {
       principal: alice,
       body: { openai_api_key: fakeProviderKey('openai'), google_api_key: fakeProviderKey('google') },
     });
-    // Same id, different bytes: the envelope names k1 but k1 is now another key.
-    const second = await createByokit({ storage, keyring: testKeyring('k1'), environment });
+    await alterStoredKey(storage, userOwner(alice.userId), 'openai');
+    await alterStoredKey(storage, userOwner(alice.userId), 'google');
     const status = await call(second, 'GET', '/users/me/api-key-status', { principal: alice });
     expect(status!.status).toBe(200);
     expect(status!.json.keys.openai).toMatchObject({ configured: true, verification: 'unreadable', system_fallback: true });
@@ -231,14 +230,13 @@ describe('key resolution: failures are loud', () => {
 
   it("answers its owner's chat that needs a key that does not open with 400 key_unreadable, saying to enter it again; the row and master key id only in the error log", async () => {
     const storage = memoryStorage();
-    const first = await createByokit({ storage, keyring: testKeyring('k1'), environment: {} });
-    const key = fakeProviderKey('openai');
-    await call(first, 'PATCH', '/users/me/api-key', { principal: alice, body: { openai_api_key: key } });
     const errors: Array<Record<string, unknown>> = [];
     const ignore = () => {};
     const logger = { debug: ignore, info: ignore, warn: ignore, error: (line: Record<string, unknown>) => void errors.push(line) };
-    // Same id, different bytes: the envelope names k1 but k1 is now another key.
     const second = await createByokit({ storage, keyring: testKeyring('k1'), environment: {}, logger });
+    const key = fakeProviderKey('openai');
+    await call(second, 'PATCH', '/users/me/api-key', { principal: alice, body: { openai_api_key: key } });
+    await alterStoredKey(storage, userOwner(alice.userId), 'openai');
     // A chat with an OpenAI model: the model list still answers (above), the call needs the key itself.
     const models = await call(second, 'GET', '/llm-models?is_active=true', { principal: alice });
     const openaiModel = models!.json.data.find((model: { provider: string }) => model.provider === 'openai');
@@ -293,6 +291,89 @@ describe('key resolution: failures are loud', () => {
     // With the old key kept beside a new primary, it starts and still opens the old envelope.
     const rotated = await createByokit({ storage, keyring: Keyring.from([newKey, oldKey]), environment: {} });
     expect((await rotated.resolveKey(alice, 'openai')).key.reveal()).toBe(openai);
+  });
+});
+
+describe('key resolution: a master key that is not the one that sealed the stored keys', () => {
+  const masterKey = (id: string) => ({ id, key: crypto.getRandomValues(new Uint8Array(32)) });
+
+  it("refuses to start when the keyring's key under a stored id is another key (the id matches, the bytes do not), and starts once the right key is back", async () => {
+    const storage = memoryStorage();
+    const right = masterKey('k1');
+    const keys = { alice: fakeProviderKey('openai'), bob: fakeProviderKey('anthropic'), system: fakeProviderKey('google') };
+    const first = await createByokit({ storage, keyring: Keyring.from([right]), environment: {} });
+    await call(first, 'PATCH', '/users/me/api-key', { principal: alice, body: { openai_api_key: keys.alice } });
+    await call(first, 'PATCH', '/users/me/api-key', { principal: bob, body: { anthropic_api_key: keys.bob } });
+    await call(first, 'PATCH', '/admin/api-key', { principal: admin, body: { google_api_key: keys.system } });
+
+    // Before, this started, every stored key answered key_unreadable, and each key entered again was sealed
+    // under the wrong key, to be lost in turn once the right key came back.
+    const refusal = await createByokit({ storage, keyring: Keyring.from([masterKey('k1')]), environment: {} }).catch(
+      (error: unknown) => error,
+    );
+    expect(refusal).toMatchObject({
+      code: 'keyring_invalid',
+      message: expect.stringContaining(
+        "the keyring's master key 'k1' is not the key that sealed the stored keys under 'k1': none of the 3 tried opens with it",
+      ),
+    });
+    expect(findKeyLeaks(Object.values(keys), [['refusal', JSON.stringify({ message: (refusal as Error).message })]])).toEqual([]);
+
+    const again = await createByokit({ storage, keyring: Keyring.from([right]), environment: {} });
+    expect((await again.resolveKey(alice, 'openai')).key.reveal()).toBe(keys.alice);
+  });
+
+  it('refuses to start when an older key kept for rotation is another key under its id', async () => {
+    const storage = memoryStorage();
+    const old = masterKey('old');
+    const first = await createByokit({ storage, keyring: Keyring.from([old]), environment: {} });
+    await call(first, 'PATCH', '/users/me/api-key', { principal: alice, body: { openai_api_key: fakeProviderKey('openai') } });
+    await call(first, 'PATCH', '/users/me/api-key', { principal: bob, body: { openai_api_key: fakeProviderKey('openai') } });
+    const fresh = masterKey('new');
+    const rotating = await createByokit({ storage, keyring: Keyring.from([fresh, old]), environment: {} });
+    await call(rotating, 'PATCH', '/users/me/api-key', { principal: alice, body: { google_api_key: fakeProviderKey('google') } });
+    await call(rotating, 'PATCH', '/users/me/api-key', { principal: bob, body: { google_api_key: fakeProviderKey('google') } });
+
+    await expect(createByokit({ storage, keyring: Keyring.from([fresh, masterKey('old')]), environment: {} })).rejects.toMatchObject({
+      code: 'keyring_invalid',
+      message: expect.stringContaining("the keyring's master key 'old' is not the key that sealed the stored keys under 'old'"),
+    });
+    await expect(createByokit({ storage, keyring: Keyring.from([masterKey('new'), old]), environment: {} })).rejects.toMatchObject({
+      code: 'keyring_invalid',
+      message: expect.stringContaining("the keyring's master key 'new' is not the key that sealed the stored keys under 'new'"),
+    });
+    await expect(createByokit({ storage, keyring: Keyring.from([fresh, old]), environment: {} })).resolves.toBeDefined();
+  });
+
+  it('still starts when a stored key alone does not open (altered or moved), and only that key answers key_unreadable', async () => {
+    const storage = memoryStorage();
+    const keyring = testKeyring('k1');
+    const first = await createByokit({ storage, keyring, environment: {} });
+    const users = [alice, bob, { userId: 'carol', isAdmin: false }];
+    for (const principal of users) {
+      await call(first, 'PATCH', '/users/me/api-key', { principal, body: { openai_api_key: fakeProviderKey('openai') } });
+    }
+    // Alice's row altered, bob's replaced by a copy of carol's: neither opens; carol's still does.
+    await alterStoredKey(storage, userOwner(alice.userId), 'openai');
+    const bobRow = (await storage.getKey(userOwner(bob.userId), 'openai'))!;
+    const carolRow = (await storage.getKey(userOwner('carol'), 'openai'))!;
+    await storage.replaceKeyEnvelope(userOwner(bob.userId), 'openai', bobRow.envelope, { envelope: carolRow.envelope, keyId: 'k1' });
+
+    const second = await createByokit({ storage, keyring, environment: {} });
+    await expect(second.resolveKey(alice, 'openai')).rejects.toMatchObject({ code: 'key_unreadable' });
+    await expect(second.resolveKey(bob, 'openai')).rejects.toMatchObject({ code: 'key_unreadable' });
+    await expect(second.resolveKey({ userId: 'carol' }, 'openai')).resolves.toMatchObject({ source: 'user' });
+  });
+
+  it('still starts when the only stored key under an id does not open: one row is no proof that the key is wrong', async () => {
+    const storage = memoryStorage();
+    const keyring = testKeyring('k1');
+    const first = await createByokit({ storage, keyring, environment: {} });
+    await call(first, 'PATCH', '/users/me/api-key', { principal: alice, body: { openai_api_key: fakeProviderKey('openai') } });
+    await alterStoredKey(storage, userOwner(alice.userId), 'openai');
+
+    const second = await createByokit({ storage, keyring, environment: {} });
+    await expect(second.resolveKey(alice, 'openai')).rejects.toMatchObject({ code: 'key_unreadable' });
   });
 });
 
@@ -414,3 +495,11 @@ describe('key resolution: the decrypted-key cache', () => {
     expect(reads).toBe(4); // personal + system, twice
   });
 });
+
+/** Flips the last bit of a stored key's envelope, as a database that changed it would: it no longer opens. */
+async function alterStoredKey(storage: ReturnType<typeof memoryStorage>, owner: KeyOwner, provider: 'openai' | 'anthropic' | 'google') {
+  const row = (await storage.getKey(owner, provider))!;
+  const altered = row.envelope.slice();
+  altered[altered.length - 1]! ^= 0x01;
+  expect(await storage.replaceKeyEnvelope(owner, provider, row.envelope, { envelope: altered, keyId: row.keyId })).toBe(true);
+}

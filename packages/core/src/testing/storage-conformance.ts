@@ -388,6 +388,61 @@ export function describeStorageConformance(name: string, options: StorageConform
       }
     }, 180_000);
 
+    it("opens a key's envelope only in its own row: copied onto another user's row, the system row or another provider's row, it answers key_unreadable there", async () => {
+      const own = await options.createStorage();
+      try {
+        const keyring = Keyring.from([{ id: 'k1', key: crypto.getRandomValues(new Uint8Array(32)) }]);
+        const first = await createByokit({ storage: own, keyring, environment: {} });
+        const [alice, bob, carol] = [freshUser(), freshUser(), freshUser()];
+        const keys = { alice: fakeProviderKey('openai'), bob: fakeProviderKey('openai') };
+        for (const [owner, key] of [
+          [alice, keys.alice],
+          [bob, keys.bob],
+        ] as const) {
+          expect((await first.handle(jsonRequest('PATCH', '/users/me/api-key', owner.id, { openai_api_key: key })))!.status).toBe(200);
+        }
+        // What a database attacker can do: copy Alice's envelope, bytes and master key id, onto other rows.
+        const copied = (await own.getKey(alice, 'openai'))!;
+        const copy = (provider: KeyChange['provider']) => setChange(provider, copied.envelope, copied.hint, copied.keyId);
+        await own.writeKeys(bob, [copy('openai')], actor, later);
+        await own.writeKeys(SYSTEM_OWNER, [copy('openai')], actor, later);
+        await own.writeKeys(alice, [copy('anthropic')], actor, later);
+
+        const second = await createByokit({ storage: own, keyring, environment: {}, keyCache: { ttlMs: 0 } });
+        const outcome = (userId: string, provider: KeyChange['provider']) =>
+          second.resolveKey({ userId }, provider).then(
+            ({ key, source }) => `${source}: ${key.reveal() === keys.alice ? "alice's key" : 'another key'}`,
+            (error: { code: string; details?: { keySource?: string } }) => `${error.code} (${error.details?.keySource})`,
+          );
+        expect(await outcome(bob.id, 'openai')).toBe('key_unreadable (user)');
+        expect(await outcome(carol.id, 'openai')).toBe('key_unreadable (system)');
+        expect(await outcome(alice.id, 'anthropic')).toBe('key_unreadable (user)');
+        expect(await outcome(alice.id, 'openai')).toBe("user: alice's key");
+      } finally {
+        await destroy(own);
+      }
+    }, 60_000);
+
+    it('refuses to start with a keyring whose key under a stored id is not the one that sealed its rows, and starts with the right one', async () => {
+      const own = await options.createStorage();
+      try {
+        const right = { id: 'k1', key: crypto.getRandomValues(new Uint8Array(32)) };
+        const first = await createByokit({ storage: own, keyring: Keyring.from([right]), environment: {} });
+        for (const owner of [freshUser(), freshUser()]) {
+          const body = { openai_api_key: fakeProviderKey('openai') };
+          expect((await first.handle(jsonRequest('PATCH', '/users/me/api-key', owner.id, body)))!.status).toBe(200);
+        }
+        const wrong = Keyring.from([{ id: 'k1', key: crypto.getRandomValues(new Uint8Array(32)) }]);
+        await expect(createByokit({ storage: own, keyring: wrong, environment: {} })).rejects.toMatchObject({
+          code: 'keyring_invalid',
+          message: expect.stringContaining("the keyring's master key 'k1' is not the key that sealed the stored keys under 'k1'"),
+        });
+        await expect(createByokit({ storage: own, keyring: Keyring.from([right]), environment: {} })).resolves.toBeDefined();
+      } finally {
+        await destroy(own);
+      }
+    }, 60_000);
+
     it('keeps admin models: adds, replaces by id, refuses a second model of the same provider and name', async () => {
       const id = crypto.randomUUID();
       const name = `conformance-model-${++ownerCounter}`;
