@@ -73,7 +73,7 @@ describe('a sealed provider key', () => {
   });
 
   it('is laid out as BYOK, version 1, algorithm 1, key id, 24-byte nonce, ciphertext and 16-byte tag', () => {
-    const key = hexToBytes('000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f');
+    const key = hexToBytes('7c2e9f0b41d8a6531e07c4b29a5f8d6e03b7e1c94a2f6d8b5c0e3a7f19d4b682');
     const nonce = hexToBytes('404142434445464748494a4b4c4d4e4f5051525354555657');
     const keyring = Keyring.from([{ id: 'k1', key }]);
     const context: EnvelopeContext = { ownerType: 'user', ownerId: 'u-123', provider: 'openai' };

@@ -1,5 +1,5 @@
 import { inspect } from 'node:util';
-import { randomBytes } from '@noble/ciphers/utils.js';
+import { hexToBytes, randomBytes } from '@noble/ciphers/utils.js';
 import { describe, expect, it } from 'vitest';
 import { isByokitError } from '../errors.js';
 import { encodeBase64Url } from './base64url.js';
@@ -127,6 +127,12 @@ describe('a keyring built from bytes', () => {
     ['ASCII text', new TextEncoder().encode('correct horse battery staple 123'), 'looks like a password or text'],
     ['printable random-looking text', new TextEncoder().encode('Zx8#kP2!qR9$wT4%vB7^nM1&cL6*yH3('), 'printable ASCII'],
     ['few distinct bytes', Uint8Array.from({ length: 32 }, (_, index) => 0x80 + (index % 8)), 'only 8 distinct'],
+    // A passphrase with accented letters is not all ASCII, yet it is text all the same.
+    ['UTF-8 text with accents', new TextEncoder().encode('Mein Schlüssel für Köln 2026!'), 'looks like a password or text'],
+    // The published test keys of RFC 8439 and of the XChaCha20 draft: 32 distinct bytes, and known to all.
+    ['bytes counting up from 00', hexToBytes('000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f'), 'counts by a fixed step'],
+    ['bytes counting up from 80', hexToBytes('808182838485868788898a8b8c8d8e8f909192939495969798999a9b9c9d9e9f'), 'counts by a fixed step'],
+    ['bytes counting down', Uint8Array.from({ length: 32 }, (_, index) => 0xff - 3 * index), 'counts by a fixed step'],
   ])('refuses a low-entropy key (%s), saying what to fix', (_, key, expected) => {
     const error = thrown(() => Keyring.from([{ id: 'k1', key }]));
     expect(error.code).toBe('keyring_invalid');

@@ -54,7 +54,8 @@ export class Keyring {
    * @param options - `retired`: ids refused for decryption.
    * @throws {@link ByokitError} `keyring_invalid` saying what to fix: empty keyring, bad or duplicate id,
    *   a key that is not exactly 32 bytes, or a low-entropy key (all bytes equal, fewer than 16 distinct
-   *   byte values, or all printable ASCII, i.e. a password or text rather than random bytes).
+   *   byte values, all printable ASCII or well-formed UTF-8 text without control characters, i.e. a password or
+   *   text rather than random bytes, or bytes counting by a fixed step, as the test vectors' 00 01 02 … 1f).
    */
   static from(keys: Array<{ id: string; key: Uint8Array }>, options: KeyringOptions = {}): Keyring {
     if (!Array.isArray(keys) || keys.length === 0) {
@@ -267,8 +268,28 @@ function keyBytesProblem(bytes: Uint8Array): string | undefined {
   if (bytes.every((byte) => byte >= 0x20 && byte <= 0x7e)) {
     return 'is all printable ASCII: it looks like a password or text, not 32 random bytes';
   }
+  // Not all ASCII, yet text all the same: a passphrase with accented letters (random bytes are valid UTF-8 without
+  // control characters with a chance of about 1e-11).
+  if (isText(bytes)) return 'decodes as UTF-8 text: it looks like a password or text, not 32 random bytes';
   if (distinct < 16) return `has only ${distinct} distinct byte values: it is not random`;
+  // 00 01 02 … 1f and 80 81 … 9f are the keys of RFC 8439's and the XChaCha20 draft's test vectors: 32 distinct
+  // values, and known to everyone (random bytes count by one step with a chance of 256^-30).
+  const step = (bytes[1]! - bytes[0]!) & 0xff;
+  if (bytes.every((byte, index) => index === 0 || ((byte - bytes[index - 1]!) & 0xff) === step)) {
+    return 'counts by a fixed step (as 00 01 02 … does, the key of published test vectors): it is not random';
+  }
   return undefined;
+}
+
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** True for bytes that are well-formed UTF-8 text without control characters. */
+function isText(bytes: Uint8Array): boolean {
+  try {
+    return !/\p{Cc}/u.test(strictUtf8.decode(bytes));
+  } catch {
+    return false;
+  }
 }
 
 function retiredSet(retired: string[], primaryId: string): ReadonlySet<string> {
