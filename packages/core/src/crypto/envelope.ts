@@ -101,9 +101,17 @@ export function sealWithNonce(
   }
   const { id, bytes } = keyring.primaryKey();
   const header = encodeHeader(id);
-  // A new cipher instance per seal: noble refuses a second encrypt on one instance. No output buffer is
-  // passed (noble-ciphers#47, alignment).
-  const sealed = xchacha20poly1305(bytes, nonce, aadFor(header, context)).encrypt(encoder.encode(plaintext));
+  const plaintextBytes = encoder.encode(plaintext);
+  let sealed: Uint8Array;
+  try {
+    // A new cipher instance per seal: noble refuses a second encrypt on one instance. No output buffer is
+    // passed (noble-ciphers#47, alignment).
+    sealed = xchacha20poly1305(bytes, nonce, aadFor(header, context)).encrypt(plaintextBytes);
+  } finally {
+    // Byte copies of secrets are wiped once used, so none waits on the heap for the collector (a string cannot be).
+    bytes.fill(0);
+    plaintextBytes.fill(0);
+  }
   const envelope = new Uint8Array(header.length + NONCE_LENGTH + sealed.length);
   envelope.set(header, 0);
   envelope.set(nonce, header.length);
@@ -148,6 +156,8 @@ export function openProviderKey(keyring: Keyring, envelope: Uint8Array, context:
       {},
       { cause: error },
     );
+  } finally {
+    key.fill(0); // byokit's copy of the master key (see sealWithNonce)
   }
   try {
     return decoder.decode(plaintext);
@@ -158,6 +168,8 @@ export function openProviderKey(keyring: Keyring, envelope: Uint8Array, context:
       {},
       { cause: error },
     );
+  } finally {
+    plaintext.fill(0);
   }
 }
 
