@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -50,7 +50,9 @@ async function systemKeyStatus(port: number, password: string) {
   expect(login.status).toBe(200);
   const { access_token } = (await login.json()) as { access_token: string };
   const status = await fetch(`http://127.0.0.1:${port}/v2/admin/api-key-status`, { headers: { authorization: `Bearer ${access_token}` } });
-  return (await status.json()) as { keys: Record<string, { configured: boolean; source: string | null; hint?: string }> };
+  return (await status.json()) as {
+    keys: Record<string, { configured: boolean; source: string | null; hint?: string; verification?: string }>;
+  };
 }
 
 /** The built server, started as `npm start` starts it (`node dist/server.js`), on a free port. */
@@ -222,6 +224,41 @@ export function describeServerStart(example: ExampleServer): void {
         FIRST_SUPERUSER_PASSWORD: password,
       });
       expect((await logIn(port, 'boss@example.com', password)).status).toBe(200);
+    });
+
+    it('refuses to start when its keyring file was lost and generated again while keys are stored, and starts once the file is back', async () => {
+      const dataDirectory = mkdtempSync(join(tmpdir(), 'byokit-start-'));
+      const keyringPath = join(dataDirectory, 'keyring');
+      const first = await startServer(example.serverPath, { BYOKIT_DATA_DIR: dataDirectory, FIRST_SUPERUSER_PASSWORD: 'admin-password' });
+      const login = await logIn(first.port, 'admin@example.com', 'admin-password');
+      const { access_token } = (await login.json()) as { access_token: string };
+      const keys = { anthropic_api_key: fakeProviderKey('anthropic'), openai_api_key: fakeProviderKey('openai') };
+      const saved = await fetch(`http://127.0.0.1:${first.port}/v2/admin/api-key`, {
+        method: 'PATCH',
+        headers: { authorization: `Bearer ${access_token}`, 'content-type': 'application/json' },
+        body: JSON.stringify(keys),
+      });
+      expect(saved.status).toBe(200);
+      await stopLast();
+      const backup = readFileSync(keyringPath, 'utf8');
+
+      // The file is lost: the next start generates a new keyring under the same id, k1. Before, it started, and every
+      // stored key answered key_unreadable, to be entered again under the new key (and lost once the backup was back).
+      rmSync(keyringPath);
+      const failure = await startServer(example.serverPath, { BYOKIT_DATA_DIR: dataDirectory }).catch(
+        (error: { code: number; output: string }) => error,
+      );
+      expect(failure).toMatchObject({
+        code: 1,
+        output: expect.stringContaining("the keyring's master key 'k1' is not the key that sealed the stored keys under 'k1'"),
+      });
+      expect((failure as { output: string }).output).toContain("Put back the key 'k1' had when they were sealed");
+      expect((failure as { output: string }).output).not.toContain(keys.openai_api_key.slice(-12));
+
+      writeFileSync(keyringPath, backup, { mode: 0o600 });
+      const again = await startServer(example.serverPath, { BYOKIT_DATA_DIR: dataDirectory });
+      const status = await systemKeyStatus(again.port, 'admin-password');
+      expect(status.keys.openai).toMatchObject({ configured: true, source: 'database', verification: 'unverified' });
     });
 
     // An empty file is what a first start that ran out of disk space leaves (the file is created, then written).
