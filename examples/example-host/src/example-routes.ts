@@ -1,6 +1,7 @@
 import { scrubSecrets, type Principal } from '@byokit/core';
 import { z } from 'zod';
 import { emailSchema, passwordSchema, PASSWORD_MAX_LENGTH } from './account-rules.js';
+import { LoginThrottle } from './login-throttle.js';
 import type { AccessTokens } from './tokens.js';
 import type { UserDirectory } from './users.js';
 
@@ -43,6 +44,7 @@ export class ExampleRoutes {
     private readonly users: UserDirectory,
     private readonly tokens: AccessTokens,
     private readonly authenticate: (headers: RequestHeaders) => Promise<Principal | null>,
+    private readonly throttle = new LoginThrottle(),
   ) {}
 
   /** `POST /users/signup`, JSON `{ email, password, full_name? }` → the user (no password, no hash). */
@@ -59,8 +61,16 @@ export class ExampleRoutes {
   async login(form: unknown, requestId: string): Promise<ExampleAnswer> {
     const input = parse(loginForm, form, requestId);
     if (!input.ok) return input.answer;
-    const user = await this.users.authenticate(input.value.username, input.value.password);
+    const { username, password } = input.value;
+    // Counted before the password is hashed, an unknown email as a known one: the answer names no account.
+    const wait = this.throttle.attempt(username);
+    if (wait > 0) {
+      const answer = errorAnswer(429, 'rate_limited', `Too many failed logins for this account: try again in ${wait} s.`, requestId);
+      return { ...answer, headers: { ...answer.headers, 'retry-after': String(wait) } };
+    }
+    const user = await this.users.authenticate(username, password);
     if (!user) return errorAnswer(400, 'invalid_credentials', 'Incorrect email or password.', requestId);
+    this.throttle.succeeded(username);
     const token = { access_token: await this.tokens.issue(user.id), token_type: 'bearer' };
     // RFC 6749 §5.1: a response with a token carries Pragma: no-cache too, for HTTP/1.0 caches.
     return { ...success(token), headers: { ...NEVER_STORED, pragma: 'no-cache' } };

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fakeProviderKey } from '@byokit/core/testing';
 import { ADMIN_EMAIL, ADMIN_PASSWORD, startTestServer } from './test-server.js';
 import type { ExampleServer } from './example-server.js';
+import { MAX_FAILED_LOGINS } from '../login-throttle.js';
 
 /**
  * The user guide's "Example: Complete Setup", step by step, over real HTTP (seed/user-api-key-guide.md).
@@ -297,6 +298,36 @@ export function describeGuideFlow(example: ExampleServer): void {
       expect([login.status, login.body.error.code]).toEqual([422, 'validation_failed']);
       const signup = await bare('/users/signup', 'application/json');
       expect([signup.status, signup.body.error.code]).toEqual([400, 'invalid_json']);
+    });
+
+    // No limit before: a password could be guessed online as fast as the server hashes (some 10 tries a second a core: a hash takes about 100 ms).
+    it(`refuses logins to an account after ${MAX_FAILED_LOGINS} failed ones with 429 rate_limited and Retry-After, even with the right password; a known and an unknown email alike`, async () => {
+      const login = (username: string, password: string) =>
+        fetch(`${server.base}/login/access-token`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/x-www-form-urlencoded' },
+          body: new URLSearchParams({ username, password }),
+        });
+      await server.login('guessed@example.com', 'the-right-password');
+      for (const username of ['guessed@example.com', 'no-such-user@example.com']) {
+        for (let attempt = 0; attempt < MAX_FAILED_LOGINS; attempt++) {
+          const wrong = await login(username, `wrong-password-${attempt}`);
+          expect((await wrong.json()).error.code).toBe('invalid_credentials');
+        }
+        const refused = await login(username, 'the-right-password');
+        expect(refused.status).toBe(429);
+        const body = await refused.json();
+        expect(body.error).toMatchObject({ code: 'rate_limited', message: expect.stringMatching(/^Too many failed logins/) });
+        expect(body).not.toHaveProperty('access_token');
+        expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
+        expect(refused.headers.get('cache-control')).toBe('no-store');
+      }
+      // Another account is not held back, and a login that succeeds starts its account's count again.
+      await server.login('other@example.com', 'the-right-password');
+      for (let attempt = 0; attempt < MAX_FAILED_LOGINS - 1; attempt++) await login('other@example.com', 'wrong-password');
+      expect((await login('other@example.com', 'the-right-password')).status).toBe(200);
+      for (let attempt = 0; attempt < MAX_FAILED_LOGINS - 1; attempt++) await login('other@example.com', 'wrong-password');
+      expect((await login('other@example.com', 'the-right-password')).status).toBe(200);
     });
 
     it('refuses a second signup with the same email', async () => {
