@@ -4,6 +4,7 @@ import Fastify, {
   type FastifyError,
   type FastifyInstance,
   type FastifyReply,
+  type FastifyRequest,
   type onRequestAsyncHookHandler,
 } from 'fastify';
 import pino, { type Logger } from 'pino';
@@ -31,7 +32,7 @@ import {
   type ServerConfig,
 } from '@byokit/example-host';
 import { byokitPlugin } from '@byokit/adapter-fastify';
-import { MAX_BODY_BYTES } from '@byokit/core';
+import { MAX_BODY_BYTES, scrubSecrets } from '@byokit/core';
 
 /** The example server's parts, returned so tests can reach them. */
 export interface ExampleApp extends ExampleHost {
@@ -48,7 +49,7 @@ export async function createExampleApp(config: ServerConfig, logger: Logger = pi
   const app = Fastify({
     // One logger for the host, Fastify's request lines and byokit; a request's id is its x-request-id when sane.
     // (Typed as Fastify's base logger: pino's own type would thread through every route and hook type.)
-    loggerInstance: logger as FastifyBaseLogger,
+    loggerInstance: logger.child({}, { serializers: { req: requestForLog } }) as FastifyBaseLogger,
     genReqId: (request) => requestIdOf(request.headers),
     requestTimeout: REQUEST_TIMEOUT_MS,
     // `/v2/users/me/` is `/v2/users/me`, as on Express and on byokit's own routes.
@@ -120,6 +121,22 @@ export async function listen(config: ServerConfig, logger: Logger): Promise<Exam
       await closed;
       await example.close();
     },
+  };
+}
+
+/**
+ * Fastify's request line (its `req`), with the path as byokit's own request line logs it: without the query string,
+ * a key in the path redacted. Fastify's own logged the URL as sent, so a password, an access token
+ * (`?access_token=`) or a provider key put in a query string was written to the log.
+ */
+function requestForLog(request: FastifyRequest) {
+  const queryStart = request.url.indexOf('?');
+  return {
+    method: request.method,
+    url: scrubSecrets(queryStart === -1 ? request.url : request.url.slice(0, queryStart)),
+    host: request.host,
+    remoteAddress: request.ip,
+    remotePort: request.socket?.remotePort,
   };
 }
 

@@ -34,6 +34,37 @@ describe('the Fastify example as a Fastify host', () => {
     );
   });
 
+  // Fastify's request line logged the URL as sent, query and all: a password, an access token or a provider key put in
+  // a query string (a client's mistake, or a `?access_token=` some clients send) was written to the log at info.
+  it("logs a request's path as byokit's own request line does: without its query string, a key in it redacted", async () => {
+    const key = fakeProviderKey('anthropic');
+    const secrets = ['password-in-the-query', token, key];
+    const sent = [
+      await fetch(`${server.base}/login/access-token?username=fastify%40example.com&password=${secrets[0]}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-request-id': 'query-1' },
+        body: 'username=fastify%40example.com&password=wrong-password',
+      }),
+      await fetch(`${server.base}/users/me?access_token=${token}`, { headers: { 'x-request-id': 'query-2' } }),
+      await fetch(`${server.base}/users/me/api-key-status?anthropic_api_key=${key}`, {
+        headers: { authorization: `Bearer ${token}`, 'x-request-id': 'query-3' },
+      }),
+      await fetch(`${server.base}/llm-models/${key}`, { headers: { authorization: `Bearer ${token}`, 'x-request-id': 'query-4' } }),
+    ];
+    expect(sent.map((response) => response.status)).toEqual([400, 401, 200, 422]);
+    for (const id of ['query-1', 'query-2', 'query-3', 'query-4']) {
+      await expect
+        .poll(() => server.logLines.some((line) => line.includes(`"reqId":"${id}"`) && line.includes('request completed')))
+        .toBe(true);
+    }
+    const incoming = (id: string) =>
+      JSON.parse(server.logLines.find((line) => line.includes(`"reqId":"${id}"`) && line.includes('incoming request'))!);
+    expect(incoming('query-1').req).toMatchObject({ method: 'POST', url: '/v2/login/access-token' });
+    expect(incoming('query-3').req.url).toBe('/v2/users/me/api-key-status');
+    expect(incoming('query-4').req.url).toBe('/v2/llm-models/[redacted]');
+    for (const secret of secrets) expect(server.logLines.filter((line) => line.includes(secret.slice(-12)))).toEqual([]);
+  });
+
   it('accepts a chat body over Fastify’s 1 MiB default, up to byokit’s own 2 MiB chat limit, as Express does', async () => {
     const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
     await fetch(`${server.base}/users/me/api-key`, {
