@@ -74,6 +74,22 @@ describe('the Hono example as npm start runs it', () => {
     expect(output).not.toContain('sk-YOUR-KEY-HERE');
   });
 
+  // Its bearer tokens are public (this README and the start's own log name them), one of them an admin's: listening on
+  // every interface, anyone who could reach the port could chat on the operator's system key and act as admin.
+  it('listens on the loopback interface only unless HOST says otherwise, and says where', async () => {
+    const listening = (output: string) =>
+      output
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line) as { msg: string; address?: string })
+        .find((line) => line.msg.includes('listening on'))!;
+    const loopback = listening(await start({}));
+    expect(loopback.address).toBe('127.0.0.1');
+    expect(loopback.msg).toContain('http://localhost:');
+    const everywhere = listening(await start({ HOST: '0.0.0.0' }));
+    expect(everywhere.address).toBe('0.0.0.0');
+  });
+
   it('logs each line as JSON with its level, as the Express and Fastify examples do', async () => {
     const lines = (await start({ BYOKIT_MOCK_PROVIDERS: '1' })).trim().split('\n');
     for (const line of lines) expect(JSON.parse(line)).toMatchObject({ level: expect.any(Number), msg: expect.any(String) });

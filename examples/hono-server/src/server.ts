@@ -41,8 +41,14 @@ const { app, close } = await createHonoExample({
   process.exit(1);
 });
 
-const server = serve({ fetch: app.fetch, port }, (info: AddressInfo) => {
-  logger.info({ port: info.port }, `byokit example server on Hono listening on http://localhost:${info.port}/v2`);
+// The loopback interface only, unless HOST says otherwise: the demo tokens are public (this README, the line below),
+// and one is an admin's. On every interface, as before, anyone who could reach the port chatted on the system key.
+const hostname = process.env.HOST || '127.0.0.1';
+const server = serve({ fetch: app.fetch, port, hostname }, (info: AddressInfo) => {
+  logger.info(
+    { address: info.address, port: info.port },
+    `byokit example server on Hono listening on http://localhost:${info.port}/v2 (${info.address}${hostname === '127.0.0.1' ? ': this machine only; HOST sets the interface' : ''})`,
+  );
   logger.info({ tokens: Object.keys(DEMO_TOKENS) }, `demo bearer tokens: ${Object.keys(DEMO_TOKENS).join(', ')}`);
 });
 // A port already taken: said in one line, as the Express and Fastify examples say it, not an unhandled 'error' event.
