@@ -60,9 +60,17 @@ export function keyringText(directory: string, fromEnvironment: string | undefin
 }
 
 /** The secret that signs access tokens: `SECRET_KEY` when set, else the data folder's, generated on first start. */
-export function jwtSecret(directory: string, fromEnvironment: string | undefined): Uint8Array {
+export function jwtSecret(directory: string, fromEnvironment: string | undefined, logger: Logger): Uint8Array {
   if (fromEnvironment) return new TextEncoder().encode(fromEnvironment);
-  const text = fileSecret(directory, 'jwt-secret', () => randomBytes(32).toString('base64url')).value;
+  const { value: text, created } = fileSecret(directory, 'jwt-secret', () => randomBytes(32).toString('base64url'));
+  // Said, as the keyring's generation is: servers sharing one DATABASE_URL each made their own secret without a word,
+  // and refused each other's tokens (a 401 behind a load balancer), as all were after a redeploy that lost the folder.
+  if (created) {
+    logger.warn(
+      { path: join(directory, 'jwt-secret') },
+      'NO SECRET_KEY SET: generated the secret that signs access tokens into the data folder (mode 0600). Only a server with this file accepts the tokens it signs: for several servers on one database, or a data folder a redeploy does not keep, set SECRET_KEY (the same on every server).',
+    );
+  }
   // The rule SECRET_KEY is held to (config.ts, RFC 7518 §3.2). An empty file (a first start out of disk space)
   // made every login a 500 (no HMAC key of zero length); a short one written by hand, tokens that can be forged.
   if (Buffer.byteLength(text) < MIN_SECRET_BYTES) {

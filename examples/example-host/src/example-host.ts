@@ -71,7 +71,7 @@ export async function createExampleHost(config: ServerConfig, logger: Logger): P
     );
     const users = new UserDirectory(storage.database, config.databaseSchema);
     await users.migrate();
-    const tokens = new AccessTokens(jwtSecret(config.dataDirectory, config.jwtSecret), config.accessTokenMinutes);
+    const tokens = new AccessTokens(jwtSecret(config.dataDirectory, config.jwtSecret, logger), config.accessTokenMinutes);
     const firstAdmin = await createFirstSuperuser(users, config, logger);
     return assembleHost(byokit, users, storage, tokens, mockProviders, firstAdmin);
   } catch (error) {

@@ -78,6 +78,35 @@ export function describeServerStart(example: ExampleServer): void {
       expect(readFileSync(keyringPath, 'utf8')).toBe(keyring);
     });
 
+    // The secret was generated without a word: servers sharing one DATABASE_URL each made their own, and a token from
+    // one was refused by the next (a 401 behind a load balancer), as every token was after a redeploy that did not keep
+    // the data folder, with nothing saying why.
+    it('generates the token-signing secret once into the data folder, mode 0600, saying to set SECRET_KEY for several servers; none with SECRET_KEY', async () => {
+      const dataDirectory = mkdtempSync(join(tmpdir(), 'byokit-start-'));
+      const first = await startServer(example.serverPath, { BYOKIT_DATA_DIR: dataDirectory });
+      const secretPath = join(dataDirectory, 'jwt-secret');
+      expect(statSync(secretPath).mode & 0o777).toBe(0o600);
+      const notice = first
+        .output()
+        .split('\n')
+        .find((line) => line.includes('NO SECRET_KEY SET'));
+      expect(JSON.parse(notice!)).toMatchObject({ level: 40, path: secretPath, msg: expect.stringContaining('set SECRET_KEY') });
+      expect(first.output()).not.toContain(readFileSync(secretPath, 'utf8').trim());
+      await stopLast();
+
+      const second = await startServer(example.serverPath, { BYOKIT_DATA_DIR: dataDirectory });
+      expect(second.output()).not.toContain('NO SECRET_KEY SET');
+      await stopLast();
+
+      const chosen = mkdtempSync(join(tmpdir(), 'byokit-start-'));
+      const third = await startServer(example.serverPath, {
+        BYOKIT_DATA_DIR: chosen,
+        SECRET_KEY: 'a-secret-key-of-at-least-32-bytes-long',
+      });
+      expect(third.output()).not.toContain('NO SECRET_KEY SET');
+      expect(readdirSync(chosen)).not.toContain('jwt-secret');
+    });
+
     it("prints the first admin's password once when FIRST_SUPERUSER_PASSWORD is not set, and it works", async () => {
       const { port, output } = await startServer(example.serverPath, { BYOKIT_DATA_DIR: mkdtempSync(join(tmpdir(), 'byokit-start-')) });
       const password = /with the password (\S+) \(shown this once\)/.exec(output())?.[1];
