@@ -330,6 +330,29 @@ export function describeGuideFlow(example: ExampleServer): void {
       expect((await login('other@example.com', 'the-right-password')).status).toBe(200);
     });
 
+    // The token carries only the user's id (and its times): who the user is, and whether an admin, is read again at
+    // every request, so that deleting an account or taking back the admin role takes effect at once, not at expiry.
+    it("refuses a deleted user's token at once, and an admin's admin routes once the role is taken back", async () => {
+      const userToken = await server.login('deleted-later@example.com');
+      const adminToken = await server.login('demoted-later@example.com');
+      const user = (await server.users.findByEmail('deleted-later@example.com'))!;
+      const admin = (await server.users.findByEmail('demoted-later@example.com'))!;
+      await server.storage.database.query(`UPDATE "public"."example_users" SET is_superuser = true WHERE id = $1`, [admin.id]);
+      const adminStatus = () => fetch(`${server.base}/admin/api-key-status`, { headers: { authorization: `Bearer ${adminToken}` } });
+      expect((await adminStatus()).status).toBe(200);
+      expect((await fetch(`${server.base}/users/me`, { headers: { authorization: `Bearer ${userToken}` } })).status).toBe(200);
+
+      await server.users.remove(user.id);
+      await server.storage.database.query(`UPDATE "public"."example_users" SET is_superuser = false WHERE id = $1`, [admin.id]);
+      for (const path of ['/users/me', '/users/me/api-key-status']) {
+        const response = await fetch(`${server.base}${path}`, { headers: { authorization: `Bearer ${userToken}` } });
+        expect([path, response.status, (await response.json()).error.code]).toEqual([path, 401, 'unauthenticated']);
+      }
+      expect((await adminStatus()).status).toBe(403);
+      const token = (await server.login('demoted-later@example.com')).split('.')[1]!;
+      expect(Object.keys(JSON.parse(Buffer.from(token, 'base64url').toString())).sort()).toEqual(['exp', 'iat', 'sub']);
+    });
+
     it('refuses a second signup with the same email', async () => {
       const body = JSON.stringify({ email: 'twice@example.com', password: 'a-long-password' });
       const headers = { 'content-type': 'application/json' };
