@@ -525,6 +525,10 @@ describe('sampling parameters a provider refuses together', () => {
     ['o3', 'temperature, top_p, stop', []],
     ['gpt-5-mini', 'temperature, top_p, stop', []],
     ['gpt-5-chat-latest', undefined, ['temperature', 'top_p', 'stop']],
+    // GPT-6 models refuse temperature and top_p ("'temperature' is not supported with this model"), as the built-in
+    // GPT-6 models say (ignoredParameters), and take stop, which those are sent; gpt-6-astra is not built in.
+    ['gpt-6-astra', 'temperature, top_p', ['stop']],
+    ['gpt-6.2-sol-2026-11-01', 'temperature, top_p', ['stop']],
     ['gpt-4.1', undefined, ['temperature', 'top_p', 'stop']],
   ])(
     'an OpenAI model an admin adds, %s, sent temperature, top_p and stop: what a reasoning model refuses is left out and named',

@@ -10,9 +10,23 @@ import type { SamplingParameter } from '../../catalog/model.js';
  */
 const REASONING_MODEL = /^(?:o\d|gpt-5(?!-chat))/;
 
-/** What a reasoning model refuses of what the request sets: all of it, left out and named (chat-limits.ts). */
+/**
+ * The GPT-6 family (gpt-6-astra, gpt-6.1-sol, gpt-6.2-sol…, and their dated snapshots): every one reasons, none can
+ * be set not to, and each refuses temperature and top_p ("Unsupported parameter: 'temperature' is not supported with
+ * this model."; OpenAI's latest-model guide: "When reasoning effort is not none, remove temperature, top_p, and
+ * top_logprobs"; OpenGradient/tee-gateway#154 for gpt-6-astra, yologdev/yoagent v0.27.4). They take `stop`, which the
+ * built-in GPT-6 models (whose `ignoredParameters` are temperature and top_p) are sent.
+ */
+const GPT_6_MODEL = /^gpt-6/;
+
+/**
+ * What an OpenAI model refuses of what the request sets, left out and named (chat-limits.ts): all of it for a
+ * reasoning model of the o-series or the GPT-5 family, temperature and top_p for a GPT-6 model.
+ */
 export function openAILeftOut(set: ReadonlySet<SamplingParameter>, model: string): SamplingParameter[] {
-  return REASONING_MODEL.test(model) ? [...set] : [];
+  if (REASONING_MODEL.test(model)) return [...set];
+  if (GPT_6_MODEL.test(model)) return [...set].filter((parameter) => parameter !== 'stop');
+  return [];
 }
 
 /**
