@@ -249,6 +249,27 @@ describe('UsageMeter', () => {
     expect(logger.errors.every((error) => error.context.code === 'storage_unavailable')).toBe(true);
   });
 
+  // Each write the database is unavailable for waits on it (a pool's connection timeout, 5 s on the PostgreSQL storage):
+  // trying each batch of 500 in turn made a round, and close(), wait once per batch, 100 s for 10,000 kept records.
+  it('tries the database once a round while it is unavailable, not once per batch: close() waits on it once', async () => {
+    const logger = recordingLogger();
+    const attempts: number[] = [];
+    const storage: Storage = {
+      ...memoryStorage(),
+      recordUsage: async (records) => {
+        attempts.push(records.length);
+        throw new ByokitError('storage_unavailable', 'The database is unavailable; try again shortly.');
+      },
+    };
+    const meter = new UsageMeter(storage, logger, now);
+    const calls = Array.from({ length: 1_200 }, () => call('ada'));
+    for (const each of calls) meter.record(each, 'ok', {});
+    await meter.flush();
+    // The first write, then close()'s one more try: one batch each, the rest kept (then given up) with it.
+    expect(attempts).toEqual([500, 500]);
+    expect(logger.errors.map((error) => error.context.requestId)).toEqual(calls.map((each) => each.requestId));
+  });
+
   describe('while the database is unavailable', () => {
     /** A memory storage that answers storage_unavailable while `down` is true, and counts the writes tried. */
     function outage() {
