@@ -91,15 +91,16 @@ async function runAgainWhenItLoses<T>(attempt: () => Promise<T>): Promise<T> {
 export function poolDatabase(pool: Pool, ownsPool: boolean): Database {
   const executor = clientExecutor(pool);
   return {
-    async query(text, params, options) {
-      try {
-        return await executor.query(text, params, options);
-      } catch (error) {
-        if (!lostToAnother(error)) throw error;
-        // A statement fails so under a host's stricter default, many at once on the same row (usage records of one
-        // user): run again READ COMMITTED, where it waits for that row's lock instead of failing.
-        return runAgainWhenItLoses(() => transactionOn(pool, (transaction) => transaction.query(text, params, options)));
-      }
+    query(text, params, options) {
+      // A statement fails so under a host's stricter default, many at once on the same row (usage records of one
+      // user): run again READ COMMITTED, where it waits for that row's lock instead of failing. The first run counts
+      // among the ATTEMPTS, as a transaction's does.
+      let first = true;
+      return runAgainWhenItLoses(() => {
+        if (!first) return transactionOn(pool, (transaction) => transaction.query(text, params, options));
+        first = false;
+        return executor.query(text, params, options);
+      });
     },
     exec: executor.exec,
     transaction: (work) => runAgainWhenItLoses(() => transactionOn(pool, work)),

@@ -1,0 +1,30 @@
+import type { Pool } from 'pg';
+import { describe, expect, it } from 'vitest';
+import { poolDatabase } from './database.js';
+
+/** A pool whose every run of `statement` fails as losing to another transaction (`code`), counting the runs. */
+function losingPool(code: string) {
+  const runs: string[] = [];
+  const run = async (text: string) => {
+    if (/^(BEGIN|COMMIT|ROLLBACK)/.test(text)) return { rows: [] };
+    runs.push(text);
+    throw Object.assign(new Error('could not serialize access'), { code });
+  };
+  const client = { query: run, on: () => client, removeListener: () => client, release: () => {} };
+  const pool = { query: run, connect: async () => client, end: async () => {} };
+  return { pool: pool as unknown as Pool, runs };
+}
+
+// docs/http-api.md: a statement or transaction that loses to another (40001, 40P01) is "run again 4 times in vain"
+// before it answers storage_unavailable. A lone statement was run 6 times: once, then 5 more in a transaction each.
+describe('a statement that keeps losing to other transactions', () => {
+  it.each(['40001', '40P01'])('is run 5 times in all (%s), as a transaction is, then fails with that error', async (code) => {
+    const { pool, runs } = losingPool(code);
+    const database = poolDatabase(pool, false);
+    await expect(database.query('UPDATE t SET x = 1')).rejects.toMatchObject({ code });
+    expect(runs).toHaveLength(5);
+    runs.length = 0;
+    await expect(database.transaction((transaction) => transaction.query('UPDATE t SET x = 1'))).rejects.toMatchObject({ code });
+    expect(runs).toHaveLength(5);
+  });
+});
