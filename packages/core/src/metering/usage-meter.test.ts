@@ -51,6 +51,22 @@ function gatedStorage(inner: Storage = memoryStorage()) {
   };
 }
 
+/** A memory storage that answers storage_unavailable while `down` is true, noting the size of each write tried. */
+function outage() {
+  const inner = memoryStorage();
+  const state = { down: true, attempts: [] as number[], endedHolds: [] as string[] };
+  const storage: Storage = {
+    ...inner,
+    recordUsage: async (records, endedHolds = []) => {
+      state.attempts.push(records.length);
+      if (state.down) throw new ByokitError('storage_unavailable', 'The database is unavailable; try again shortly.');
+      state.endedHolds.push(...endedHolds);
+      await inner.recordUsage(records, endedHolds);
+    },
+  };
+  return { storage, state };
+}
+
 describe('UsageMeter', () => {
   it('keeps with each record every count and price its cost came from, so that the record can be re-costed alone', async () => {
     // The Anthropic recording with a prompt cache (anthropic-code-execution-20260120-prompt-cache): reads and writes.
@@ -233,18 +249,11 @@ describe('UsageMeter', () => {
 
   it('does not retry record by record while the database is unavailable; flushed, tries once more, then logs every record lost', async () => {
     const logger = recordingLogger();
-    const attempts: number[] = [];
-    const storage: Storage = {
-      ...memoryStorage(),
-      recordUsage: async (records) => {
-        attempts.push(records.length);
-        throw new ByokitError('storage_unavailable', 'The database is unavailable; try again shortly.');
-      },
-    };
+    const { storage, state } = outage();
     const meter = new UsageMeter(storage, logger, now);
     for (let index = 0; index < 3; index++) meter.record(call('ada'), 'ok', {});
     await meter.flush();
-    expect(attempts).toEqual([3, 3]);
+    expect(state.attempts).toEqual([3, 3]);
     expect(logger.errors).toHaveLength(3);
     expect(logger.errors.every((error) => error.context.code === 'storage_unavailable')).toBe(true);
   });
@@ -253,40 +262,17 @@ describe('UsageMeter', () => {
   // trying each batch of 500 in turn made a round, and close(), wait once per batch, 100 s for 10,000 kept records.
   it('tries the database once a round while it is unavailable, not once per batch: close() waits on it once', async () => {
     const logger = recordingLogger();
-    const attempts: number[] = [];
-    const storage: Storage = {
-      ...memoryStorage(),
-      recordUsage: async (records) => {
-        attempts.push(records.length);
-        throw new ByokitError('storage_unavailable', 'The database is unavailable; try again shortly.');
-      },
-    };
+    const { storage, state } = outage();
     const meter = new UsageMeter(storage, logger, now);
     const calls = Array.from({ length: 1_200 }, () => call('ada'));
     for (const each of calls) meter.record(each, 'ok', {});
     await meter.flush();
     // The first write, then close()'s one more try: one batch each, the rest kept (then given up) with it.
-    expect(attempts).toEqual([500, 500]);
+    expect(state.attempts).toEqual([500, 500]);
     expect(logger.errors.map((error) => error.context.requestId)).toEqual(calls.map((each) => each.requestId));
   });
 
   describe('while the database is unavailable', () => {
-    /** A memory storage that answers storage_unavailable while `down` is true, and counts the writes tried. */
-    function outage() {
-      const inner = memoryStorage();
-      const state = { down: true, tries: 0, endedHolds: [] as string[] };
-      const storage: Storage = {
-        ...inner,
-        recordUsage: async (records, endedHolds = []) => {
-          state.tries++;
-          if (!state.down) state.endedHolds.push(...endedHolds);
-          if (state.down) throw new ByokitError('storage_unavailable', 'The database is unavailable; try again shortly.');
-          await inner.recordUsage(records, endedHolds);
-        },
-      };
-      return { storage, state };
-    }
-
     it('keeps the records and saves them, with the holds they end, once it is back: none lost to a blip', async () => {
       vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
       try {
@@ -295,14 +281,14 @@ describe('UsageMeter', () => {
         const meter = new UsageMeter(storage, logger, now);
         meter.record(call('ada', '7c1e0f0a-3b9d-4d8e-9f2a-1b2c3d4e5f60'), 'ok', { inputTokens: 12, outputTokens: 30 });
         meter.record(call('ada'), 'ok', { inputTokens: 12, outputTokens: 30 });
-        await vi.waitFor(() => expect(state.tries).toBe(1));
+        await vi.waitFor(() => expect(state.attempts.length).toBe(1));
         // Still down at the next try; back before the one after.
         await vi.advanceTimersToNextTimerAsync();
-        expect(state.tries).toBe(2);
+        expect(state.attempts.length).toBe(2);
         state.down = false;
         await vi.advanceTimersToNextTimerAsync();
         await meter.flush();
-        expect(state.tries).toBe(3);
+        expect(state.attempts.length).toBe(3);
         const saved = await storage.listUsage({ userId: 'ada', limit: 10 });
         expect(saved.records).toHaveLength(2);
         expect(state.endedHolds).toEqual(['7c1e0f0a-3b9d-4d8e-9f2a-1b2c3d4e5f60']);
@@ -320,7 +306,7 @@ describe('UsageMeter', () => {
         const { storage, state } = outage();
         const meter = new UsageMeter(storage, logger, now);
         meter.record(call('ada'), 'ok', {});
-        await vi.waitFor(() => expect(state.tries).toBe(1));
+        await vi.waitFor(() => expect(state.attempts.length).toBe(1));
         let waited = 0;
         while (vi.getTimerCount() > 0) {
           const before = Date.now();
@@ -334,9 +320,9 @@ describe('UsageMeter', () => {
           expect.objectContaining({ message: 'usage record not saved', context: expect.objectContaining({ code: 'storage_unavailable' }) }),
         ]);
         // Given up: flushing again tries nothing more.
-        const tries = state.tries;
+        const tries = state.attempts.length;
         await meter.flush();
-        expect(state.tries).toBe(tries);
+        expect(state.attempts.length).toBe(tries);
       } finally {
         vi.useRealTimers();
       }
@@ -351,7 +337,7 @@ describe('UsageMeter', () => {
         const start = Date.now();
         const first = call('ada');
         meter.record(first, 'ok', {});
-        await vi.waitFor(() => expect(state.tries).toBe(1));
+        await vi.waitFor(() => expect(state.attempts.length).toBe(1));
         while (Date.now() - start < 4 * 60_000) {
           meter.record(call('ada'), 'ok', {});
           await vi.waitFor(() => expect(vi.getTimerCount()).toBe(1));
