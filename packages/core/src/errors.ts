@@ -53,6 +53,12 @@ export interface ByokitErrorDetails {
   issues?: ValidationIssue[];
   /** Whose key a provider refused. */
   keySource?: KeySource;
+  /**
+   * The model a provider's failure concerns, by the provider's name for it (`gpt-6.2-sol`): on the failure's log
+   * line, for the operator (one model retired or out of the system key's reach fails while the rest answer). Not
+   * sent: the caller chose it.
+   */
+  model?: string;
   /** Seconds to wait before retrying, sent as `Retry-After`. */
   retryAfterSeconds?: number;
   /**

@@ -403,8 +403,12 @@ describe('streaming', () => {
     }
   });
 
-  it('ends with an error event in the contract shape when the provider fails mid-stream', async () => {
-    const { byokit } = await setUp();
+  it('ends with an error event in the contract shape when the provider fails mid-stream, logged naming the model', async () => {
+    const errors: Array<Record<string, unknown>> = [];
+    const ignore = () => {};
+    const { byokit, models } = await setUp({
+      logger: { debug: ignore, info: ignore, warn: ignore, error: (object) => void errors.push(object) },
+    });
     await call(byokit, 'PATCH', '/users/me/api-key', { principal: alice, body: { anthropic_api_key: fakeProviderKey('anthropic') } });
     mock.streamErrorNext('anthropic');
     const response = await call(byokit, 'POST', '/llm/chat/completions', {
@@ -414,6 +418,14 @@ describe('streaming', () => {
     expect(response!.status).toBe(200);
     const last = response!.events.at(-1) as { error: { code: string; request_id: string } };
     expect(last.error).toMatchObject({ code: 'provider_unavailable', request_id: response!.headers['x-request-id'] });
+    expect(errors).toEqual([
+      expect.objectContaining({
+        requestId: response!.headers['x-request-id'],
+        code: 'provider_unavailable',
+        provider: 'anthropic',
+        model: models.find((model) => model.id === GUIDE_MODEL_ID)!.model,
+      }),
+    ]);
   });
 });
 

@@ -93,7 +93,7 @@ export class ChatService {
     const metered = meteredCall(userId, call, requestId, startedAt, holdId, this.budgets);
     let answer: ProviderChatResponse;
     try {
-      answer = await withKeySource(call.resolved, () => call.client.complete(call.request, { key: call.resolved.key, signal }));
+      answer = await withKeySource(call, () => call.client.complete(call.request, { key: call.resolved.key, signal }));
     } catch (error) {
       this.meter.record(metered, signal?.aborted ? 'aborted' : 'error', {});
       throw error;
@@ -134,7 +134,7 @@ export class ChatService {
     let iterator: AsyncIterator<ProviderStreamEvent>;
     let first: IteratorResult<ProviderStreamEvent>;
     try {
-      const events = await withKeySource(call.resolved, () => call.client.stream(call.request, { key: call.resolved.key, signal }));
+      const events = await withKeySource(call, () => call.client.stream(call.request, { key: call.resolved.key, signal }));
       iterator = events[Symbol.asyncIterator]();
       first = await iterator.next();
     } catch (error) {
@@ -144,7 +144,7 @@ export class ChatService {
     if (!first.done && first.value.type === 'error') {
       await iterator.return?.();
       settle('error', {});
-      throw callerError(first.value.error, call.resolved);
+      throw callerError(first.value.error, call);
     }
     // A generator that was never started runs none of its code when it is ended (its `finally` included), so a
     // consumer that leaves before its first chunk (a fetch body cancelled unread) would leave the call unrecorded
@@ -265,7 +265,7 @@ async function* chunksOf(
           break;
         case 'error':
           status = 'error';
-          throw callerError(event.error, call.resolved);
+          throw callerError(event.error, call);
         default: {
           const exhaustive: never = event;
           throw new Error(`unknown stream event ${JSON.stringify(exhaustive)}`);
@@ -310,28 +310,31 @@ function meteredCall(
  * pattern knows (cut, encoded, glued to other text), and only here is the key itself at hand. A refused key
  * also says whose it was (`key_source`), so the caller knows whom to tell. The error from below (undici's, or
  * the host's dispatcher's) is kept as the cause only as a scrubbed copy ({@link scrubbedError}): it may quote
- * the request, headers and key included, and a host that logs the rejection prints its whole chain.
+ * the request, headers and key included, and a host that logs the rejection prints its whole chain. It names the
+ * model, for the failure's log line.
  */
-function callerError(error: unknown, resolved: ResolvedKey): unknown {
+function callerError(error: unknown, { resolved, model }: Pick<PreparedCall, 'resolved' | 'model'>): unknown {
   if (!isByokitError(error)) return error;
   // Refused or rate limited, it is the key's doing: the caller's to put right, or the operator's.
   const whoseDoing = error.code === 'provider_key_rejected' || error.code === 'provider_rate_limited';
   const key = resolved.key.reveal();
   const message = scrubKnownSecret(error.message, key);
-  if (!whoseDoing && message === error.message && error.cause === undefined) return error;
   const whose = resolved.source === 'user' ? 'your personal key' : 'the system key';
-  return new ByokitError(
+  const callers = new ByokitError(
     error.code,
     whoseDoing ? `${message} (${whose})` : message,
-    whoseDoing ? { ...error.details, keySource: resolved.source } : error.details,
+    whoseDoing ? { ...error.details, keySource: resolved.source, model: model.model } : { ...error.details, model: model.model },
     error.cause === undefined ? undefined : { cause: scrubbedError(error.cause, key) },
   );
+  // The stack of where the failure was met, when its first line (the message) held nothing to scrub.
+  if (message === error.message) callers.stack = error.stack;
+  return callers;
 }
 
-async function withKeySource<T>(resolved: ResolvedKey, call: () => Promise<T>): Promise<T> {
+async function withKeySource<T>(prepared: Pick<PreparedCall, 'resolved' | 'model'>, call: () => Promise<T>): Promise<T> {
   try {
     return await call();
   } catch (error) {
-    throw callerError(error, resolved);
+    throw callerError(error, prepared);
   }
 }

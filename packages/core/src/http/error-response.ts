@@ -58,7 +58,7 @@ export function errorResponse(
   format: ErrorBodyFormat = contractErrorBody,
 ): ByokitResponse {
   if (isByokitError(error) && !INTERNAL_CODES.has(error.code)) {
-    const { provider, issues, keySource, retryAfterSeconds, retryable } = error.details;
+    const { provider, issues, keySource, retryAfterSeconds, retryable, model } = error.details;
     const body = format(
       {
         status: error.status,
@@ -91,6 +91,7 @@ export function errorResponse(
           code: error.code,
           status: error.status,
           provider,
+          ...(model && { model: loggableText(model) }),
           keySource,
           ...(retryAfterSeconds !== undefined && { retryAfterSeconds }),
         },
@@ -104,6 +105,7 @@ export function errorResponse(
           code: error.code,
           status: error.status,
           ...(provider && { provider }),
+          ...(model && { model: loggableText(model) }),
           ...(keySource && { keySource }),
           err: loggableError(error),
         },

@@ -188,8 +188,8 @@ describe("a provider's failure in the log", () => {
       providers: { openai: { baseUrl: mock.baseUrls.openai, retries: 0 } },
     });
     const models = await call(byokit, 'GET', '/llm-models?is_active=true', { principal: alice });
-    const modelId: string = models!.json.data.find((each: { provider: string }) => each.provider === 'openai').id;
-    return { byokit, lines, modelId };
+    const model: { id: string; model: string } = models!.json.data.find((each: { provider: string }) => each.provider === 'openai');
+    return { byokit, lines, modelId: model.id, modelName: model.model };
   }
 
   // Revoked, or its account out of credit: every call on it fails until the host puts it right, and only the host can.
@@ -198,7 +198,7 @@ describe("a provider's failure in the log", () => {
     const usersKey = fakeProviderKey('openai');
     mock.rejectKeys.add(systemKey);
     mock.rejectKeys.add(usersKey);
-    const { byokit, lines, modelId } = await openAIByokit(systemKey);
+    const { byokit, lines, modelId, modelName } = await openAIByokit(systemKey);
     const body = { model_id: modelId, messages: [{ role: 'user', content: 'Hello!' }] };
     const onSystemKey = await call(byokit, 'POST', '/llm/chat/completions', {
       principal: alice,
@@ -224,6 +224,7 @@ describe("a provider's failure in the log", () => {
         code: 'provider_key_rejected',
         status: 400,
         provider: 'openai',
+        model: modelName,
         keySource: 'system',
       }),
     ]);
@@ -236,7 +237,7 @@ describe("a provider's failure in the log", () => {
   it("is a warning when the provider rate limits the system key, and says whose key it was; nothing when it limits a user's own", async () => {
     const systemKey = fakeProviderKey('openai');
     const usersKey = fakeProviderKey('openai');
-    const { byokit, lines, modelId } = await openAIByokit(systemKey);
+    const { byokit, lines, modelId, modelName } = await openAIByokit(systemKey);
     const body = { model_id: modelId, messages: [{ role: 'user', content: 'Hello!' }] };
     mock.failNext('openai', { status: 429, headers: { 'retry-after': '7' } });
     const onSystemKey = await call(byokit, 'POST', '/llm/chat/completions', {
@@ -267,6 +268,7 @@ describe("a provider's failure in the log", () => {
         code: 'provider_rate_limited',
         status: 429,
         provider: 'openai',
+        model: modelName,
         keySource: 'system',
         retryAfterSeconds: 7,
       }),
@@ -274,7 +276,7 @@ describe("a provider's failure in the log", () => {
     expect(findKeyLeaks([systemKey, usersKey], [['log', JSON.stringify(lines)]])).toEqual([]);
   });
 
-  it('is one error line under the request id, naming the provider and the status answered, its words escaped in the message', async () => {
+  it('is one error line under the request id, naming the provider, the model and the status answered, its words escaped in the message', async () => {
     const lines: Array<{ level: string; message: string } & Record<string, unknown>> = [];
     const at = (level: string) => (object: Record<string, unknown>, message: string) => void lines.push({ level, message, ...object });
     const logger = { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
@@ -301,6 +303,7 @@ describe("a provider's failure in the log", () => {
         requestId: 'provider-down',
         code: 'provider_unavailable',
         provider: 'openai',
+        model: model.model,
         status: 502,
         message: 'The OpenAI API failed (HTTP 503): Overloaded\\r\\n{"level":50,"msg":"forged"}\\u001b[2J',
       }),
