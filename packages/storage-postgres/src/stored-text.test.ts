@@ -78,7 +78,8 @@ describe.each(databases)('text with a NUL character, on %s', (_name, openStorage
     for (const run of calls)
       await expect(run()).rejects.toMatchObject({
         code: 'validation_failed',
-        message: 'userId must be a non-empty string of at most 255 characters of well-formed Unicode without NUL (U+0000).',
+        message:
+          'userId must be a non-empty string of at most 255 characters of well-formed Unicode without NUL (U+0000), and not a provider API key.',
       });
     await expect(byokit.usage.events('user-alice')).resolves.toMatchObject({ records: [] });
   });

@@ -528,3 +528,42 @@ describe('text with a NUL character, which a storage could not hold', () => {
     await expect(byokit.resolveKey({ userId: tooLong }, 'anthropic')).rejects.toMatchObject({ code: 'validation_failed' });
   });
 });
+
+describe("user ids: one rule for the host's principal, an admin's paths and code", () => {
+  // One rule for the principal and the admin's paths: an admin must be able to reach every user who can call. A host
+  // whose users choose their ids (a user name, an email) had users no admin could give a budget, and so no limit.
+  it.each([
+    ['an email beginning sk-', 'sk-developer-account@example.com'],
+    ['an email beginning bearer+', 'bearer+alice@example.com'],
+    ['a user name with api_key=', 'team|api_key=ops'],
+  ])('takes a user id that is %s as a principal and in an admin path alike: an admin can set its budget', async (_what, userId) => {
+    const { byokit } = await testByokit();
+    const signedIn = await call(byokit, 'GET', '/users/me/budget', { principal: { userId, isAdmin: false } });
+    expect(signedIn!.status).toBe(200);
+    const set = await call(byokit, 'PUT', `/admin/users/${encodeURIComponent(userId)}/budget`, {
+      principal: admin,
+      body: { monthly_limit_usd: '0' },
+    });
+    expect(set!.status).toBe(200);
+    const own = await call(byokit, 'GET', '/users/me/budget', { principal: { userId, isAdmin: false } });
+    expect(own!.json).toMatchObject({ monthly_limit_usd: '0' });
+    const usage = await call(byokit, 'GET', `/admin/usage?user_id=${encodeURIComponent(userId)}`, { principal: admin });
+    expect(usage!.status).toBe(200);
+  });
+
+  it.each(['anthropic', 'openai', 'google'] as const)(
+    'refuses a user id that is a whole %s key everywhere: the principal (host bug), an admin path and code alike',
+    async (provider) => {
+      const { byokit, storage } = await testByokit();
+      const key = fakeProviderKey(provider);
+      const signedIn = await call(byokit, 'GET', '/users/me/budget', { principal: { userId: key, isAdmin: false } });
+      expect(signedIn!.status).toBe(500);
+      expect(signedIn!.text).not.toContain(key.slice(20, 36));
+      const set = await call(byokit, 'PUT', `/admin/users/${key}/budget`, { principal: admin, body: { monthly_limit_usd: '5' } });
+      expect([set!.status, set!.json.error.code]).toEqual([422, 'validation_failed']);
+      expect(await storage.getBudget(key)).toBeNull();
+      await expect(byokit.resolveKey({ userId: key }, 'anthropic')).rejects.toMatchObject({ code: 'validation_failed' });
+      await expect(byokit.usage.events(key)).rejects.toMatchObject({ code: 'validation_failed' });
+    },
+  );
+});

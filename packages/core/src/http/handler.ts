@@ -184,7 +184,7 @@ async function authenticate(request: ByokitRequest): Promise<Principal> {
   // for every storage alike.
   if (!isStorableUserId(principal.userId) || typeof principal.isAdmin !== 'boolean') {
     throw new TypeError(
-      `authenticate() must return { userId: non-empty well-formed string of at most ${MAX_USER_ID_LENGTH} characters without NUL, isAdmin: boolean } or null`,
+      `authenticate() must return { userId: non-empty well-formed string of at most ${MAX_USER_ID_LENGTH} characters without NUL, not a provider API key, isAdmin: boolean } or null`,
     );
   }
   return principal;

@@ -4,7 +4,9 @@ import type { Cancellation } from './request-abort.js';
 export interface Principal {
   /**
    * The host's id of the user: whose keys, usage and budget a request concerns. A non-empty string of at most 255
-   * characters without NUL; anything else is a host bug, answered `500 internal_error`.
+   * characters (code points) of well-formed Unicode without NUL, and not a whole provider API key; anything else is a
+   * host bug, answered `500 internal_error`. Taken exactly as given: ids differing only in case, Unicode
+   * normalisation or surrounding spaces are different users.
    */
   userId: string;
   /** Whether the user may use the admin routes (system keys, the catalog, every user's usage and budgets). */

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { matchesRealFormat } from '../../keys/key-patterns.js';
 import { holdsSecret } from '../../keys/scrub-secrets.js';
 import { hasAtMostCharacters } from '../../whole-characters.js';
 
@@ -43,18 +44,24 @@ export function shownText(maxLength: number) {
  */
 export const MAX_USER_ID_LENGTH = 255;
 
-/**
- * A user id as the host's `authenticate` gives it, addressed by admins in paths and queries. One that looks like a
- * provider key is a key pasted in the wrong place: refused, as it would be stored (a budget's owner) in plain text.
- */
-export const userIdText = storedText(MAX_USER_ID_LENGTH).refine(
-  (userId) => !holdsSecret(userId),
-  'This looks like a provider API key, not a user id; it was not stored.',
-);
+const NOT_A_USER_ID = 'This is a provider API key, not a user id; it was not stored.';
 
 /**
- * The same rule, but for the key's look, for a user id byokit did not take from a request: the principal the
- * host's `authenticate` returns, and a user id given in code.
+ * A user id as the host's `authenticate` gives it, addressed by admins in paths and queries: the same rule as the
+ * principal's ({@link isStorableUserId}), so that an admin can reach every user who can call. Only a whole key in its
+ * provider's own format is refused as a key pasted in the wrong place, not text the looser scrubbing patterns find:
+ * a user may choose an id such as `sk-developer-account@example.com` or `bearer+alice@example.com`, which was refused
+ * here while that user could call, so no admin could give them a budget.
+ */
+export const userIdText = storedText(MAX_USER_ID_LENGTH)
+  .refine((userId) => !matchesRealFormat(userId), NOT_A_USER_ID)
+  // The refinements in words: the OpenAPI document cannot give them as JSON Schema.
+  .describe(`${WELL_FORMED} ${NOT_A_USER_ID}`);
+
+/**
+ * The same rule for a user id byokit did not take from a request: the principal the host's `authenticate` returns,
+ * and a user id given in code. A whole provider key as the id (a host that used a key-shaped token as it) would be
+ * written in plain text into usage records and audit entries.
  */
 export const isStorableUserId = (userId: unknown): userId is string =>
   typeof userId === 'string' &&
@@ -63,4 +70,5 @@ export const isStorableUserId = (userId: unknown): userId is string =>
   // and was refused as the host's principal.
   hasAtMostCharacters(userId, MAX_USER_ID_LENGTH) &&
   !userId.includes('\u0000') &&
-  userId.isWellFormed();
+  userId.isWellFormed() &&
+  !matchesRealFormat(userId);
