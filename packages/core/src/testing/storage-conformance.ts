@@ -611,6 +611,46 @@ export function describeStorageConformance(name: string, options: StorageConform
       }
     }, 120_000);
 
+    it("keeps every user id apart, one named `system`, holding a separator, or another's in another case or Unicode form: keys, audit, budgets and usage", async () => {
+      // Taken exactly as the host gives them (docs/http-api.md): a storage that joins owner type and id with a
+      // separator, folds case or normalises would give one of these users another's key, or the system key.
+      const ids = ['system', 'user:system', 'system:system', 'user', 'a', 'A', 'a:b', 'a/b', 'a b', ' a', '%', '_', '*', 'a\u0001'];
+      ids.push('caf\u00e9', 'cafe\u0301', 'straße', 'strasse', '\u{1F600}');
+      const own = await options.createStorage();
+      try {
+        const owners = [SYSTEM_OWNER, ...ids.map(userOwner)];
+        for (const [index, owner] of owners.entries()) await own.writeKeys(owner, [setChange('openai', bytes(index))], actor, at);
+        const monthStart = new Date(Date.UTC(2027, 4, 1));
+        const month = { start: monthStart, end: new Date(Date.UTC(2027, 5, 1)) };
+        for (const [index, userId] of ids.entries()) {
+          await own.setBudget(userId, { monthlyLimitUsd: `${index + 1}`, appliesTo: 'all', updatedAt: at });
+          await own.recordUsage([usageRecord(userId, new Date(monthStart.getTime() + 60_000), { costUsd: `${index + 1}` })]);
+        }
+        for (const [index, owner] of owners.entries()) {
+          const keys = await own.listKeys(owner);
+          expect(
+            keys.map((key) => [key.owner, [...key.envelope]]),
+            JSON.stringify(owner),
+          ).toEqual([[owner, [index]]]);
+          expect((await own.getKey(owner, 'openai'))!.envelope, JSON.stringify(owner)).toEqual(bytes(index));
+          expect((await own.listAudit({ owner })).map((record) => record.owner)).toEqual([owner]);
+        }
+        for (const [index, userId] of ids.entries()) {
+          expect((await own.getBudget(userId))?.monthlyLimitUsd, JSON.stringify(userId)).toBe(`${index + 1}`);
+          const usage = await own.listUsage({ userId, limit: 10 });
+          expect(usage.records.map((record) => record.userId)).toEqual([userId]);
+          expect(await own.budgetUse(userId, month, 'all', at), JSON.stringify(userId)).toEqual({
+            spentUsd: `${index + 1}`,
+            heldUsd: '0',
+          });
+        }
+        const byUser = await own.summarizeUsage({ groupBy: 'user' });
+        expect(byUser.groups.map((group) => group.key).sort()).toEqual([...ids].sort());
+      } finally {
+        await destroy(own);
+      }
+    }, 60_000);
+
     it('hands out copies: changing a returned envelope does not change what is stored', async () => {
       const owner = freshUser();
       await storage.writeKeys(owner, [setChange('anthropic', bytes(1, 2))], actor, at);

@@ -180,6 +180,34 @@ describe("personal keys: the guide's routes", () => {
     expect(alices!.json.has_anthropic_key).toBe(true);
   });
 
+  it('keeps a user whose id is `system` (or `user:system`) apart from the system key: each call uses its own key', async () => {
+    const { byokit } = await testByokit();
+    const systemKey = fakeProviderKey('openai');
+    await call(byokit, 'PATCH', '/admin/api-key', { principal: admin, body: { openai_api_key: systemKey } });
+    const named = [
+      { userId: 'system', isAdmin: false },
+      { userId: 'user:system', isAdmin: false },
+    ];
+    const personal = named.map(() => fakeProviderKey('openai'));
+    for (const [index, principal] of named.entries()) {
+      const saved = await call(byokit, 'PATCH', '/users/me/api-key', { principal, body: { openai_api_key: personal[index] } });
+      expect(saved!.status).toBe(200);
+    }
+    // Twice each: the second from the cache of decrypted keys.
+    for (let round = 0; round < 2; round++) {
+      for (const [index, principal] of named.entries()) {
+        const own = await byokit.resolveKey(principal, 'openai');
+        expect([own.source, own.key.reveal()]).toEqual(['user', personal[index]]);
+      }
+      const fallback = await byokit.resolveKey(alice, 'openai');
+      expect([fallback.source, fallback.key.reveal()]).toEqual(['system', systemKey]);
+    }
+    const status = await call(byokit, 'GET', '/admin/api-key-status', { principal: admin });
+    expect(status!.json.keys.openai).toMatchObject({ source: 'database', hint: `…${systemKey.slice(-4)}` });
+    await call(byokit, 'DELETE', '/users/me/api-key', { principal: named[0] });
+    expect((await byokit.resolveKey(alice, 'openai')).key.reveal()).toBe(systemKey);
+  });
+
   it('writes an audit record for every key change: who, whose key, provider, hint, action, time; never the key', async () => {
     const { byokit, storage } = await testByokit({ now: () => new Date('2026-11-25T12:00:00Z') });
     const key = fakeProviderKey('openai');
