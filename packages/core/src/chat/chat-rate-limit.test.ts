@@ -3,6 +3,7 @@ import type { ByokitOptions } from '../byokit.js';
 import { isByokitError } from '../errors.js';
 import { alice, bob, call, mockProvidersForFile, testByokit } from '../http/test-helpers.js';
 import { fakeProviderKey } from '../keys/fake-keys.js';
+import { findKeyLeaks } from '../testing/leak-check.js';
 import type { Logger } from '../logging/logger.js';
 import { RATE_LIMITER_TIMEOUT_MS } from '../metering/rate-limit-guard.js';
 import type { RateLimiter } from '../metering/rate-limiter.js';
@@ -178,6 +179,43 @@ describe('per-user rate limits', () => {
       err: expect.objectContaining({ name: 'Error', message: 'connection lost while counting ratelimit:[user]' }),
     });
     expect(JSON.stringify(logger.error.mock.calls)).not.toContain(alice.userId);
+  });
+
+  it.each([
+    ['1', 'openai'],
+    ['-', 'anthropic'],
+    ['A', 'google'],
+  ] as const)("logs no piece of a key a failing limiter's error quotes, for a user whose id is %s", async (userId, provider) => {
+    // The user id is taken out of the error text: done before the text was scrubbed of keys, a short id ("1", a
+    // numeric id) found inside a key cut it into pieces no key pattern knew, each written to the log.
+    const logger = recordingLogger();
+    const key = fakeProviderKey(provider);
+    const limiter: RateLimiter = {
+      take: async (user) => {
+        throw new Error(`counting ${user} failed: the store answered 401 for Authorization: Bearer ${key}, x-api-key: ${key} and ${key}`);
+      },
+    };
+    const { chat } = await setUp({ rateLimit: limiter, logger });
+    const answered = await chat({ userId, isAdmin: false });
+    expect(answered!.status).toBe(200);
+    expect(logger.error).toHaveBeenCalledTimes(1);
+    const logged = JSON.stringify(logger.error.mock.calls, (_name, value) =>
+      value instanceof Error ? { message: value.message, stack: value.stack } : value,
+    );
+    expect(findKeyLeaks([key], [['log', logged]])).toEqual([]);
+  });
+
+  it('logs no user id that looks like a key either, scrubbed or not', async () => {
+    const logger = recordingLogger();
+    const userId = 'sk-developer-account@example.com';
+    const limiter: RateLimiter = {
+      take: async (user) => {
+        throw new Error(`connection lost while counting ratelimit:${user}`);
+      },
+    };
+    const { chat } = await setUp({ rateLimit: limiter, logger });
+    expect((await chat({ userId, isAdmin: false }))!.status).toBe(200);
+    expect(logger.error.mock.calls[0]![0].err).toMatchObject({ message: 'connection lost while counting ratelimit:[user]' });
   });
 
   it.each<[string, unknown]>([

@@ -67,13 +67,14 @@ export function loggableText(text: string): string {
 /**
  * An error as a log line carries it: under `err`, pino's convention, whose serialiser writes its type, its message
  * and stack with every cause's, and its own fields (`code`, `errno`, `port`…). A copy ({@link copiedError}) whose
- * texts are scrubbed of anything that looks like a key, and by `clean` when given (the rate limiter's user id): the
- * error may come from the host or from below byokit and quote what it was given. A logger that writes its fields
+ * texts are scrubbed of anything that looks like a key, and then by `clean` when given (the rate limiter's user id):
+ * the error may come from the host or from below byokit and quote what it was given. Keys go first, while whole:
+ * cleaned first, a short user id ("1") found inside a key cut it into pieces no key pattern knew. A logger that writes its fields
  * with `JSON.stringify` rather than pino's serialiser gets the same (`{ type, message, stack, …fields, cause }`)
  * through the copy's `toJSON`, where an Error would be written `{}`.
  */
 export function loggableError(error: unknown, clean: (text: string) => string = (text) => text): unknown {
-  return withJson(copiedError(error, (text) => scrubSecrets(clean(text))));
+  return withJson(copiedError(error, (text) => clean(scrubSecrets(text))));
 }
 
 function withJson(error: unknown): unknown {

@@ -1,4 +1,5 @@
 import { ByokitError } from '../errors.js';
+import { scrubSecrets } from '../keys/scrub-secrets.js';
 import { loggableError, type Logger } from '../logging/logger.js';
 import type { RateDecision, RateLimiter } from './rate-limiter.js';
 
@@ -30,15 +31,27 @@ export class RateLimitGuard {
     try {
       decision = decided(await withinTimeout(this.limiter.take(userId), RATE_LIMITER_TIMEOUT_MS));
     } catch (error) {
-      // No user id in the log line: the request id finds the call, and the error text is cleaned of it.
-      const withoutUser = (text: string) => (userId === '' ? text : text.replaceAll(userId, '[user]'));
-      this.logger.error({ requestId, err: loggableError(error, withoutUser) }, 'rate limiter failed: the call was let through');
+      this.logger.error({ requestId, err: loggableError(error, withoutUser(userId)) }, 'rate limiter failed: the call was let through');
       return;
     }
     if (decision.allowed) return;
     const seconds = retryAfterSeconds(decision.retryAfterMs);
     throw new ByokitError('rate_limited', `Too many requests: try again in ${seconds} s.`, { retryAfterSeconds: seconds });
   }
+}
+
+/**
+ * No user id in the log line: the request id finds the call, and the error text is cleaned of it. The text comes
+ * scrubbed of keys already (loggableError), so a user id that looks like one (`sk-developer-account@example.com`)
+ * is found in its scrubbed form too.
+ */
+function withoutUser(userId: string): (text: string) => string {
+  if (userId === '') return (text) => text;
+  const scrubbed = scrubSecrets(userId);
+  return (text) => {
+    const cleaned = text.replaceAll(userId, '[user]');
+    return scrubbed === userId ? cleaned : cleaned.replaceAll(scrubbed, '[user]');
+  };
 }
 
 /**
