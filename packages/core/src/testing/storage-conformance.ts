@@ -616,6 +616,8 @@ export function describeStorageConformance(name: string, options: StorageConform
       // separator, folds case or normalises would give one of these users another's key, or the system key.
       const ids = ['system', 'user:system', 'system:system', 'user', 'a', 'A', 'a:b', 'a/b', 'a b', ' a', '%', '_', '*', 'a\u0001'];
       ids.push('caf\u00e9', 'cafe\u0301', 'straße', 'strasse', '\u{1F600}');
+      // Text PostgreSQL's array literals quote (usage records are written as arrays): NULL, quotes, braces, commas.
+      ids.push('NULL', 'null', 'a"b', 'a\\b', '{a,b}', 'a,b', '()');
       const own = await options.createStorage();
       try {
         const owners = [SYSTEM_OWNER, ...ids.map(userOwner)];
@@ -624,8 +626,11 @@ export function describeStorageConformance(name: string, options: StorageConform
         const month = { start: monthStart, end: new Date(Date.UTC(2027, 5, 1)) };
         for (const [index, userId] of ids.entries()) {
           await own.setBudget(userId, { monthlyLimitUsd: `${index + 1}`, appliesTo: 'all', updatedAt: at });
-          await own.recordUsage([usageRecord(userId, new Date(monthStart.getTime() + 60_000), { costUsd: `${index + 1}` })]);
         }
+        // One batch, as the usage meter writes them.
+        await own.recordUsage(
+          ids.map((userId, index) => usageRecord(userId, new Date(monthStart.getTime() + 60_000), { costUsd: `${index + 1}` })),
+        );
         for (const [index, owner] of owners.entries()) {
           const keys = await own.listKeys(owner);
           expect(
