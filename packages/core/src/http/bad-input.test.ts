@@ -5,6 +5,7 @@ import { findKeyLeaks } from '../testing/leak-check.js';
 import { startMockProviders } from '../testing/mock-providers.js';
 import { SYSTEM_OWNER, userOwner, type Storage } from '../storage/storage.js';
 import { admin, alice, call, testByokit, watchedBody, type CallOptions } from './test-helpers.js';
+import type { Principal } from './types.js';
 
 async function snapshot(storage: Storage) {
   const lists = await Promise.all([userOwner(alice.userId), SYSTEM_OWNER].map((owner) => storage.listKeys(owner)));
@@ -549,6 +550,40 @@ describe("user ids: one rule for the host's principal, an admin's paths and code
     expect(own!.json).toMatchObject({ monthly_limit_usd: '0' });
     const usage = await call(byokit, 'GET', `/admin/usage?user_id=${encodeURIComponent(userId)}`, { principal: admin });
     expect(usage!.status).toBe(200);
+  });
+
+  it.each<[string, unknown, string]>([
+    ['a number as the user id (a database serial)', { userId: 42, isAdmin: false }, 'userId is a number, not a string'],
+    ['an empty user id', { userId: '', isAdmin: false }, 'userId is empty'],
+    ['a user id of 256 characters', { userId: 'u'.repeat(256), isAdmin: false }, 'userId is longer than 255 characters'],
+    ['a user id with a NUL', { userId: 'a\u0000b', isAdmin: false }, 'userId holds a NUL character (U+0000)'],
+    [
+      'a user id with a lone surrogate',
+      { userId: 'a\ud83d', isAdmin: false },
+      'userId is not well-formed Unicode (it holds a lone surrogate)',
+    ],
+    ['a whole key as the user id', { userId: fakeProviderKey('google'), isAdmin: false }, 'userId is a provider API key'],
+    ["isAdmin as text ('false')", { userId: 'alice', isAdmin: 'false' }, 'isAdmin is a string, not a boolean'],
+    ['isAdmin left out', { userId: 'alice' }, 'isAdmin is undefined, not a boolean'],
+    ['a user id alone, as text', 'alice', 'the principal is a string, not { userId, isAdmin }'],
+  ])("logs what is wrong with a host's principal that is %s, not the user id, and answers 500", async (_what, principal, why) => {
+    const logged: unknown[][] = [];
+    const record = (...line: unknown[]) => void logged.push(line);
+    const logger = { debug: () => {}, info: record, warn: record, error: record };
+    const { byokit } = await testByokit({ logger });
+    const response = await byokit.handle({
+      method: 'GET',
+      url: '/users/me/budget',
+      headers: {},
+      body: { kind: 'none' },
+      authenticate: () => principal as Principal,
+    });
+    expect([response!.status, JSON.parse(String(response!.body)).error.code]).toEqual([500, 'internal_error']);
+    expect(logged).toHaveLength(1);
+    const message = (logged[0]![0] as { err: Error }).err.message;
+    expect(message).toContain(`authenticate() returned a principal byokit cannot take: ${why}.`);
+    const userId = (principal as { userId?: unknown }).userId;
+    if (typeof userId === 'string' && userId !== '') expect(JSON.stringify(logged)).not.toContain(userId);
   });
 
   it.each(['anthropic', 'openai', 'google'] as const)(

@@ -7,7 +7,8 @@ import { requestIdOf } from './headers.js';
 import { readJsonBody } from './read-json-body.js';
 import { refuseBody } from './refuse-body.js';
 import { RequestAbort } from './request-abort.js';
-import { isStorableUserId, MAX_USER_ID_LENGTH } from './routes/stored-text.js';
+import { kindOfOption } from '../host-option-checks.js';
+import { MAX_USER_ID_LENGTH, userIdProblem } from './routes/stored-text.js';
 import type { Route } from './route.js';
 import type { ByokitRequest, ByokitResponse, Principal } from './types.js';
 import { schemaIssues, validationFailed } from './validation-error.js';
@@ -177,17 +178,25 @@ function pathParams(route: Route<any, any, any>, match: RouteMatch): Record<stri
 }
 
 async function authenticate(request: ByokitRequest): Promise<Principal> {
-  const principal = await request.authenticate();
+  const principal: unknown = await request.authenticate();
   if (principal === null || principal === undefined) throw new ByokitError('unauthenticated', 'Sign in first: send a valid access token.');
   // The host's authenticate is outside our control; a malformed principal is its bug, not the caller's. A NUL
   // in the id, or one longer than its key table holds, would fail in PostgreSQL's storage only: refused here,
-  // for every storage alike.
-  if (!isStorableUserId(principal.userId) || typeof principal.isAdmin !== 'boolean') {
+  // for every storage alike. The log says what is wrong, never the id itself.
+  const problem = principalProblem(principal);
+  if (problem !== undefined) {
     throw new TypeError(
-      `authenticate() must return { userId: non-empty well-formed string of at most ${MAX_USER_ID_LENGTH} characters without NUL, not a provider API key, isAdmin: boolean } or null`,
+      `authenticate() returned a principal byokit cannot take: ${problem}. It must return { userId: a non-empty string of at most ${MAX_USER_ID_LENGTH} characters of well-formed Unicode without NUL, not a provider API key; isAdmin: a boolean } or null.`,
     );
   }
-  return principal;
+  return principal as Principal;
+}
+
+function principalProblem(principal: unknown): string | undefined {
+  if (typeof principal !== 'object' || Array.isArray(principal))
+    return `the principal is ${kindOfOption(principal)}, not { userId, isAdmin }`;
+  const { userId, isAdmin } = principal as { userId?: unknown; isAdmin?: unknown };
+  return userIdProblem(userId) ?? (typeof isAdmin === 'boolean' ? undefined : `isAdmin is ${kindOfOption(isAdmin)}, not a boolean`);
 }
 
 function validate<T>(schema: z.ZodType<T>, input: unknown, where: 'body' | 'query' | 'path'): T {

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { matchesRealFormat } from '../../keys/key-patterns.js';
 import { holdsSecret } from '../../keys/scrub-secrets.js';
+import { kindOfOption } from '../../host-option-checks.js';
 import { hasAtMostCharacters } from '../../whole-characters.js';
 
 const WELL_FORMED = 'The text must be well-formed Unicode (no lone surrogates), which alone can be stored as written.';
@@ -60,15 +61,21 @@ export const userIdText = storedText(MAX_USER_ID_LENGTH)
 
 /**
  * The same rule for a user id byokit did not take from a request: the principal the host's `authenticate` returns,
- * and a user id given in code. A whole provider key as the id (a host that used a key-shaped token as it) would be
- * written in plain text into usage records and audit entries.
+ * and a user id given in code. What is wrong with it, in words that never quote it; undefined when nothing is. A
+ * whole provider key as the id (a host that used a key-shaped token as it) would be written in plain text into
+ * usage records and audit entries.
  */
-export const isStorableUserId = (userId: unknown): userId is string =>
-  typeof userId === 'string' &&
-  userId !== '' &&
+export function userIdProblem(userId: unknown): string | undefined {
+  if (typeof userId !== 'string') return `userId is ${kindOfOption(userId)}, not a string`;
+  if (userId === '') return 'userId is empty';
   // Counted as the route's schema counts: in UTF-16 units, a user id of 128 to 255 emoji passed an admin's path
   // and was refused as the host's principal.
-  hasAtMostCharacters(userId, MAX_USER_ID_LENGTH) &&
-  !userId.includes('\u0000') &&
-  userId.isWellFormed() &&
-  !matchesRealFormat(userId);
+  if (!hasAtMostCharacters(userId, MAX_USER_ID_LENGTH)) return `userId is longer than ${MAX_USER_ID_LENGTH} characters`;
+  if (userId.includes('\u0000')) return 'userId holds a NUL character (U+0000)';
+  if (!userId.isWellFormed()) return 'userId is not well-formed Unicode (it holds a lone surrogate)';
+  if (matchesRealFormat(userId)) return 'userId is a provider API key';
+  return undefined;
+}
+
+/** Whether {@link userIdProblem} finds nothing wrong. */
+export const isStorableUserId = (userId: unknown): userId is string => userIdProblem(userId) === undefined;
