@@ -303,4 +303,31 @@ describe('authorisation matrix', () => {
       });
     }
   }
+
+  it("asks the host on every request: an admin the host demotes is refused the admin routes on the next one, and the same user's own routes still answer", async () => {
+    const { byokit, storage } = await testByokit();
+    // One signed-in user whose admin right the host takes away between two requests (the same object, changed).
+    const session = { userId: 'user-carol', isAdmin: true };
+    const first = await call(byokit, 'PATCH', '/admin/api-key', {
+      principal: session,
+      body: { openai_api_key: fakeProviderKey('openai') },
+    });
+    expect(first!.status).toBe(200);
+    session.isAdmin = false;
+    const before = await snapshot(storage);
+    for (const [method, path, body] of [
+      ['GET', '/admin/api-key-status'],
+      ['DELETE', '/admin/api-key'],
+      ['GET', '/admin/usage'],
+      ['PUT', '/admin/users/user-carol/budget', { monthly_limit_usd: null }],
+      ['GET', '/llm-models?all=true'],
+    ] as const) {
+      const refused = await call(byokit, method, path, { principal: session, body });
+      expect([path, refused!.status, refused!.json.error.code]).toEqual([path, 403, 'forbidden']);
+    }
+    expect(await snapshot(storage)).toBe(before);
+    expect((await call(byokit, 'GET', '/users/me/api-key-status', { principal: session }))!.status).toBe(200);
+    session.isAdmin = true;
+    expect((await call(byokit, 'GET', '/admin/api-key-status', { principal: session }))!.status).toBe(200);
+  });
 });
