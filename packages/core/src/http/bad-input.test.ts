@@ -552,7 +552,26 @@ describe("user ids: one rule for the host's principal, an admin's paths and code
     expect(usage!.status).toBe(200);
   });
 
+  it.each(['.', '..'])(
+    'refuses the user id %s everywhere, which no URL path can hold: fetch clients and runtimes take it as a dot segment',
+    async (userId) => {
+      const { byokit } = await testByokit({ fetchHandler: { authenticate: () => admin } });
+      // What an admin's client sends for this user, and where a fetch runtime takes it (RFC 3986 §5.2.4): not to the user.
+      const url = `http://host.test/v2/admin/users/${userId.replaceAll('.', '%2E')}/budget`;
+      expect(new Request(url).url).not.toContain('/users/%2E');
+      const signedIn = await call(byokit, 'GET', '/users/me/budget', { principal: { userId, isAdmin: false } });
+      expect(signedIn!.status).toBe(500);
+      const set = await call(byokit, 'PUT', `/admin/users/${userId.replaceAll('.', '%2E')}/budget`, {
+        principal: admin,
+        body: { monthly_limit_usd: '5' },
+      });
+      expect([set!.status, set!.json.error.code]).toEqual([422, 'validation_failed']);
+      await expect(byokit.resolveKey({ userId }, 'anthropic')).rejects.toMatchObject({ code: 'validation_failed' });
+    },
+  );
+
   it.each<[string, unknown, string]>([
+    ['a dot segment as the user id', { userId: '..', isAdmin: false }, 'userId is . or .., which no URL path can hold'],
     ['a number as the user id (a database serial)', { userId: 42, isAdmin: false }, 'userId is a number, not a string'],
     ['an empty user id', { userId: '', isAdmin: false }, 'userId is empty'],
     ['a user id of 256 characters', { userId: 'u'.repeat(256), isAdmin: false }, 'userId is longer than 255 characters'],
@@ -583,7 +602,8 @@ describe("user ids: one rule for the host's principal, an admin's paths and code
     const message = (logged[0]![0] as { err: Error }).err.message;
     expect(message).toContain(`authenticate() returned a principal byokit cannot take: ${why}.`);
     const userId = (principal as { userId?: unknown }).userId;
-    if (typeof userId === 'string' && userId !== '') expect(JSON.stringify(logged)).not.toContain(userId);
+    // Ids long enough not to be found in the message's own words.
+    if (typeof userId === 'string' && userId.length > 4) expect(JSON.stringify(logged)).not.toContain(userId);
   });
 
   it.each(['anthropic', 'openai', 'google'] as const)(

@@ -46,6 +46,14 @@ export function shownText(maxLength: number) {
 export const MAX_USER_ID_LENGTH = 255;
 
 const NOT_A_USER_ID = 'This is a provider API key, not a user id; it was not stored.';
+const NOT_A_SEGMENT = 'A user id is never . or .., which no URL path can hold.';
+
+/**
+ * `.` and `..`, which clients and fetch runtimes remove from a URL path, escaped (`%2E%2E`) or not (RFC 3986 §5.2.4,
+ * the WHATWG URL standard): `PUT /admin/users/%2E%2E/budget` reaches `/admin/budget`. A user with such an id could
+ * call, and no admin could give them a budget.
+ */
+const isDotSegment = (userId: string) => userId === '.' || userId === '..';
 
 /**
  * A user id as the host's `authenticate` gives it, addressed by admins in paths and queries: the same rule as the
@@ -56,8 +64,9 @@ const NOT_A_USER_ID = 'This is a provider API key, not a user id; it was not sto
  */
 export const userIdText = storedText(MAX_USER_ID_LENGTH)
   .refine((userId) => !matchesRealFormat(userId), NOT_A_USER_ID)
+  .refine((userId) => !isDotSegment(userId), NOT_A_SEGMENT)
   // The refinements in words: the OpenAPI document cannot give them as JSON Schema.
-  .describe(`${WELL_FORMED} ${NOT_A_USER_ID}`);
+  .describe(`${WELL_FORMED} ${NOT_A_USER_ID} ${NOT_A_SEGMENT}`);
 
 /**
  * The same rule for a user id byokit did not take from a request: the principal the host's `authenticate` returns,
@@ -74,6 +83,7 @@ export function userIdProblem(userId: unknown): string | undefined {
   if (userId.includes('\u0000')) return 'userId holds a NUL character (U+0000)';
   if (!userId.isWellFormed()) return 'userId is not well-formed Unicode (it holds a lone surrogate)';
   if (matchesRealFormat(userId)) return 'userId is a provider API key';
+  if (isDotSegment(userId)) return 'userId is . or .., which no URL path can hold';
   return undefined;
 }
 
