@@ -571,7 +571,7 @@ function validUserId(userId: unknown): string {
   if (isStorableUserId(userId)) return userId;
   throw new ByokitError(
     'validation_failed',
-    `userId must be a non-empty string of at most ${MAX_USER_ID_LENGTH} characters of well-formed Unicode without NUL (U+0000), not a provider API key and not \`.\` or \`..\`.`,
+    `userId must be a non-empty string of at most ${MAX_USER_ID_LENGTH} characters of well-formed Unicode without NUL (U+0000), holding no provider API key, and not \`.\` or \`..\`.`,
   );
 }
 

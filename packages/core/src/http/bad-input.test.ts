@@ -581,7 +581,7 @@ describe("user ids: one rule for the host's principal, an admin's paths and code
       { userId: 'a\ud83d', isAdmin: false },
       'userId is not well-formed Unicode (it holds a lone surrogate)',
     ],
-    ['a whole key as the user id', { userId: fakeProviderKey('google'), isAdmin: false }, 'userId is a provider API key'],
+    ['a whole key as the user id', { userId: fakeProviderKey('google'), isAdmin: false }, 'userId holds a provider API key'],
     ["isAdmin as text ('false')", { userId: 'alice', isAdmin: 'false' }, 'isAdmin is a string, not a boolean'],
     ['isAdmin left out', { userId: 'alice' }, 'isAdmin is undefined, not a boolean'],
     ['a user id alone, as text', 'alice', 'the principal is a string, not { userId, isAdmin }'],
@@ -604,6 +604,31 @@ describe("user ids: one rule for the host's principal, an admin's paths and code
     const userId = (principal as { userId?: unknown }).userId;
     // Ids long enough not to be found in the message's own words.
     if (typeof userId === 'string' && userId.length > 4) expect(JSON.stringify(logged)).not.toContain(userId);
+  });
+
+  // A key copied with what surrounded it (`Bearer sk-…`, `key=AIza…`, a line break after it) is a key all the same.
+  it.each([
+    ['after Bearer', (key: string) => `Bearer ${key}`],
+    ['as a query value', (key: string) => `api_key=${key}`],
+    ['with a line break after it', (key: string) => `${key}\n`],
+  ])('refuses a user id holding a whole key %s everywhere, and still takes ids that only start like one', async (_how, around) => {
+    const { byokit, storage } = await testByokit();
+    for (const provider of ['anthropic', 'openai', 'google'] as const) {
+      const userId = around(fakeProviderKey(provider));
+      const signedIn = await call(byokit, 'GET', '/users/me/budget', { principal: { userId, isAdmin: false } });
+      expect(signedIn!.status).toBe(500);
+      const set = await call(byokit, 'PUT', `/admin/users/${encodeURIComponent(userId)}/budget`, {
+        principal: admin,
+        body: { monthly_limit_usd: '5' },
+      });
+      expect([set!.status, set!.json.error.code]).toEqual([422, 'validation_failed']);
+      expect(await storage.getBudget(userId)).toBeNull();
+      await expect(byokit.resolveKey({ userId }, provider)).rejects.toMatchObject({ code: 'validation_failed' });
+    }
+    for (const userId of ['sk-developer-account@example.com', 'Bearer sk-team', 'AIza fan club']) {
+      const signedIn = await call(byokit, 'GET', '/users/me/budget', { principal: { userId, isAdmin: false } });
+      expect(signedIn!.status).toBe(200);
+    }
   });
 
   it.each(['anthropic', 'openai', 'google'] as const)(

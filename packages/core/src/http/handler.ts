@@ -186,7 +186,7 @@ async function authenticate(request: ByokitRequest): Promise<Principal> {
   const problem = principalProblem(principal);
   if (problem !== undefined) {
     throw new TypeError(
-      `authenticate() returned a principal byokit cannot take: ${problem}. It must return { userId: a non-empty string of at most ${MAX_USER_ID_LENGTH} characters of well-formed Unicode without NUL, not a provider API key and not \`.\` or \`..\`; isAdmin: a boolean } or null.`,
+      `authenticate() returned a principal byokit cannot take: ${problem}. It must return { userId: a non-empty string of at most ${MAX_USER_ID_LENGTH} characters of well-formed Unicode without NUL, holding no provider API key, and not \`.\` or \`..\`; isAdmin: a boolean } or null.`,
     );
   }
   return principal as Principal;

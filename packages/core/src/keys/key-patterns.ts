@@ -92,3 +92,15 @@ function isAsciiWhitespace(code: number): boolean {
 export function matchesRealFormat(key: string): boolean {
   return Object.values(REAL_FORMATS).some((format) => format.test(key)) || NON_INFERENCE_FORMATS.some((format) => format.test(key));
 }
+
+/** What no key holds: the text between two keys' characters. */
+const NOT_KEY_CHARACTERS = /[^A-Za-z0-9_-]+/;
+
+/**
+ * Whether a whole key in its provider's own format is among the text's words, split wherever a key cannot go on: a
+ * key copied with what surrounded it (`Bearer sk-…`, `api_key=AIza…`, a line break) is a key all the same. Stricter
+ * than the scrubbing patterns, which also find text that merely starts like a key (`sk-team@example.com`).
+ */
+export function holdsWholeKey(text: string): boolean {
+  return text.split(NOT_KEY_CHARACTERS).some(matchesRealFormat);
+}

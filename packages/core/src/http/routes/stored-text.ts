@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { matchesRealFormat } from '../../keys/key-patterns.js';
+import { holdsWholeKey } from '../../keys/key-patterns.js';
 import { holdsSecret } from '../../keys/scrub-secrets.js';
 import { kindOfOption } from '../../host-option-checks.js';
 import { hasAtMostCharacters } from '../../whole-characters.js';
@@ -45,7 +45,7 @@ export function shownText(maxLength: number) {
  */
 export const MAX_USER_ID_LENGTH = 255;
 
-const NOT_A_USER_ID = 'This is a provider API key, not a user id; it was not stored.';
+const NOT_A_USER_ID = 'This holds a provider API key, not a user id; it was not stored.';
 const NOT_A_SEGMENT = 'A user id is never . or .., which no URL path can hold.';
 
 /**
@@ -57,13 +57,14 @@ const isDotSegment = (userId: string) => userId === '.' || userId === '..';
 
 /**
  * A user id as the host's `authenticate` gives it, addressed by admins in paths and queries: the same rule as the
- * principal's ({@link isStorableUserId}), so that an admin can reach every user who can call. Only a whole key in its
- * provider's own format is refused as a key pasted in the wrong place, not text the looser scrubbing patterns find:
+ * principal's ({@link isStorableUserId}), so that an admin can reach every user who can call. Only text holding a whole
+ * key in its provider's own format is refused as a key pasted in the wrong place, not text the looser scrubbing
+ * patterns find:
  * a user may choose an id such as `sk-developer-account@example.com` or `bearer+alice@example.com`, which was refused
  * here while that user could call, so no admin could give them a budget.
  */
 export const userIdText = storedText(MAX_USER_ID_LENGTH)
-  .refine((userId) => !matchesRealFormat(userId), NOT_A_USER_ID)
+  .refine((userId) => !holdsWholeKey(userId), NOT_A_USER_ID)
   .refine((userId) => !isDotSegment(userId), NOT_A_SEGMENT)
   // The refinements in words: the OpenAPI document cannot give them as JSON Schema.
   .describe(`${WELL_FORMED} ${NOT_A_USER_ID} ${NOT_A_SEGMENT}`);
@@ -71,7 +72,7 @@ export const userIdText = storedText(MAX_USER_ID_LENGTH)
 /**
  * The same rule for a user id byokit did not take from a request: the principal the host's `authenticate` returns,
  * and a user id given in code. What is wrong with it, in words that never quote it; undefined when nothing is. A
- * whole provider key as the id (a host that used a key-shaped token as it) would be written in plain text into
+ * provider key in the id (a host that used a key-shaped token as it) would be written in plain text into
  * usage records and audit entries.
  */
 export function userIdProblem(userId: unknown): string | undefined {
@@ -82,7 +83,7 @@ export function userIdProblem(userId: unknown): string | undefined {
   if (!hasAtMostCharacters(userId, MAX_USER_ID_LENGTH)) return `userId is longer than ${MAX_USER_ID_LENGTH} characters`;
   if (userId.includes('\u0000')) return 'userId holds a NUL character (U+0000)';
   if (!userId.isWellFormed()) return 'userId is not well-formed Unicode (it holds a lone surrogate)';
-  if (matchesRealFormat(userId)) return 'userId is a provider API key';
+  if (holdsWholeKey(userId)) return 'userId holds a provider API key';
   if (isDotSegment(userId)) return 'userId is . or .., which no URL path can hold';
   return undefined;
 }
