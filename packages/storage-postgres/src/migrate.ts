@@ -17,6 +17,12 @@ export interface MigrationResult {
   version: number;
 }
 
+/** @internal For tests: a schema as an earlier release left it. */
+export interface MigrateOptions {
+  /** Apply the migrations up to this version only, as the release that shipped it last did. */
+  through?: number;
+}
+
 const MIGRATIONS = new URL('../migrations/', import.meta.url);
 const FILE = /^(\d{4})_([a-z0-9_]+)\.sql$/;
 
@@ -40,8 +46,8 @@ async function loadMigrations(names: SqlNames): Promise<Migration[]> {
  * then finds nothing to do. Idempotent. Refuses a schema that a later release migrated past the last version
  * this one ships.
  */
-export async function migrate(database: Database, names: SqlNames): Promise<MigrationResult> {
-  const migrations = await loadMigrations(names);
+export async function migrate(database: Database, names: SqlNames, options: MigrateOptions = {}): Promise<MigrationResult> {
+  const migrations = (await loadMigrations(names)).filter((migration) => migration.version <= (options.through ?? Infinity));
   return database.transaction(async (transaction) => {
     // No statement_timeout here (a pool's may be seconds): a migration over a large table, or the wait for
     // another node's, may take longer. names.key is a validated identifier ([a-z0-9_.]): safe in a literal.

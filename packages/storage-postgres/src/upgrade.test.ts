@@ -1,0 +1,209 @@
+// Upgrading a deployment: a schema that an earlier release made, full of its data, migrated by this one; several
+// nodes of this release starting at once on an older schema. Each earlier schema is built by the real migrations up
+// to its version (migrate's `through`), as the release that shipped them left it.
+import { randomBytes, randomUUID } from 'node:crypto';
+import { readdirSync } from 'node:fs';
+import pg from 'pg';
+import { describe, expect, it, onTestFinished } from 'vitest';
+import { createByokit, Keyring, sealProviderKey } from '@byokit/core';
+import { fakeProviderKey } from '@byokit/core/testing';
+import { migrate } from './migrate.js';
+import { postgresStorage } from './postgres-storage-factory.js';
+import { sqlNames } from './sql-names.js';
+import { testDatabases } from './test-helpers.js';
+
+/** Every migration the package ships, e.g. `['0001_initial']`, in order. */
+const SHIPPED = readdirSync(new URL('../migrations/', import.meta.url))
+  .filter((file) => /^\d{4}_[a-z0-9_]+\.sql$/.test(file))
+  .sort()
+  .map((file) => file.replace(/\.sql$/, ''));
+const LATEST_VERSION = Number(SHIPPED.at(-1)!.slice(0, 4));
+const after = (version: number) => SHIPPED.filter((name) => Number(name.slice(0, 4)) > version);
+
+/** The calendar month (UTC) `at` falls in. */
+function monthOf(at: Date) {
+  return {
+    start: new Date(Date.UTC(at.getUTCFullYear(), at.getUTCMonth(), 1)),
+    end: new Date(Date.UTC(at.getUTCFullYear(), at.getUTCMonth() + 1, 1)),
+  };
+}
+
+describe.each(testDatabases('upgrade'))('upgrading a schema on %s', (_name, openStorage) => {
+  it('keeps what the first schema held readable and unchanged: keys open, usage totals, spend, holds, model prices and the audit', async () => {
+    const { storage, schema } = await openStorage();
+    await migrate(storage.database, sqlNames(schema), { through: 1 });
+    const table = (name: string) => `"${schema}"."byokit_${name}"`;
+    const insert = (name: string, row: Record<string, unknown>) =>
+      storage.database.query(
+        `INSERT INTO ${table(name)} (${Object.keys(row).join(', ')}) VALUES (${Object.keys(row).map((_, index) => `$${index + 1}`)})`,
+        Object.values(row),
+      );
+
+    // What a node of the first release wrote, in that schema's columns.
+    const keyring = Keyring.from([{ id: 'k1', key: crypto.getRandomValues(new Uint8Array(32)) }]);
+    const adaKey = fakeProviderKey('openai');
+    const systemKey = fakeProviderKey('anthropic');
+    const written = new Date('2026-06-01T00:00:00Z');
+    for (const [ownerType, ownerId, provider, plaintext] of [
+      ['user', 'ada', 'openai', adaKey],
+      ['system', 'system', 'anthropic', systemKey],
+    ] as const) {
+      const { envelope, keyId } = sealProviderKey(keyring, plaintext, { ownerType, ownerId, provider });
+      const hint = `…${plaintext.slice(-4)}`;
+      await insert('provider_keys', {
+        owner_type: ownerType,
+        owner_id: ownerId,
+        provider,
+        envelope,
+        master_key_id: keyId,
+        hint,
+        created_at: written,
+        updated_at: written,
+      });
+      await insert('key_audit', {
+        id: randomUUID(),
+        at: written,
+        actor_id: 'admin',
+        owner_type: ownerType,
+        owner_id: ownerId,
+        provider,
+        action: 'set',
+        hint,
+        request_id: `set-${provider}`,
+      });
+    }
+    const modelId = randomUUID();
+    await insert('models', {
+      id: modelId,
+      provider: 'openai',
+      model: 'gpt-old',
+      display_name: 'GPT Old',
+      is_active: true,
+      context_window: 128000,
+      max_output_tokens: 4096,
+      input_per_mtok_usd: '1.25',
+      output_per_mtok_usd: '10',
+      cached_input_per_mtok_usd: '0.125',
+      created_at: written,
+      updated_at: written,
+    });
+    const now = new Date();
+    const month = monthOf(now);
+    const lastMonth = new Date(month.start.getTime() - 1);
+    const usage = [
+      { at: month.start, keySource: 'system', cost: '0.000000000001' },
+      { at: now, keySource: 'user', cost: '2.5' },
+      { at: now, keySource: 'system', cost: '0.3' },
+      { at: lastMonth, keySource: 'system', cost: '7' },
+    ];
+    for (const { at, keySource, cost } of usage) {
+      await insert('usage_events', {
+        id: randomUUID(),
+        created_at: at,
+        user_id: 'ada',
+        model_id: modelId,
+        model: 'gpt-old',
+        provider: 'openai',
+        key_source: keySource,
+        status: 'ok',
+        input_tokens: 1000,
+        output_tokens: 10,
+        cached_input_tokens: 100,
+        reasoning_tokens: null,
+        cost_usd: cost,
+        input_per_mtok_usd: '1.25',
+        output_per_mtok_usd: '10',
+        cached_input_per_mtok_usd: '0.125',
+        latency_ms: 5,
+        request_id: 'call',
+      });
+    }
+    await insert('budgets', { user_id: 'ada', monthly_limit_usd: '5', applies_to: 'all', updated_at: written });
+    // A call of that node still running: its hold counts until it ends.
+    const holdId = randomUUID();
+    await insert('budget_reservations', {
+      id: holdId,
+      user_id: 'ada',
+      period_start: month.start,
+      amount_usd: '1',
+      created_at: now,
+      expires_at: new Date(now.getTime() + 15 * 60_000),
+    });
+
+    expect((await storage.migrate()).applied).toEqual(after(1));
+
+    // The keys open with the keyring that sealed them (createByokit's start-up check opens them too).
+    const byokit = await createByokit({ storage, keyring, environment: {} });
+    onTestFinished(() => byokit.close());
+    const resolved = await byokit.resolveKey({ userId: 'ada' }, 'openai');
+    expect([resolved.source, resolved.key.reveal()]).toEqual(['user', adaKey]);
+    const system = await byokit.resolveKey({ userId: 'bob' }, 'anthropic');
+    expect([system.source, system.key.reveal()]).toEqual(['system', systemKey]);
+    expect((await storage.listAudit()).map((record) => record.requestId).sort()).toEqual(['set-anthropic', 'set-openai']);
+
+    expect((await storage.listModels()).find((model) => model.id === modelId)).toEqual({
+      id: modelId,
+      provider: 'openai',
+      model: 'gpt-old',
+      displayName: 'GPT Old',
+      isActive: true,
+      contextWindow: 128000,
+      maxOutputTokens: 4096,
+      pricing: { inputPerMTokUsd: '1.25', outputPerMTokUsd: '10', cachedInputPerMTokUsd: '0.125' },
+    });
+
+    const { totals } = await storage.summarizeUsage({ userId: 'ada' });
+    expect(totals).toMatchObject({
+      requests: 4,
+      inputTokens: 4000,
+      cachedInputTokens: 400,
+      cacheWriteTokens: 0,
+      costUsd: '9.800000000001',
+    });
+    const page = await storage.listUsage({ userId: 'ada', limit: 10 });
+    expect(page.records.map((record) => [record.costUsd, record.cacheWriteTokens, record.prices])).toContainEqual([
+      '2.5',
+      null,
+      { inputPerMTokUsd: '1.25', outputPerMTokUsd: '10', cachedInputPerMTokUsd: '0.125' },
+    ]);
+
+    // This month's spend (0003 filled it from the records) and the running call's hold: 2.8 + 1 of 5.
+    expect(await storage.budgetUse('ada', month, 'all', now)).toEqual({ spentUsd: '2.800000000001', heldUsd: '1' });
+    const hold = (amountUsd: string) => ({
+      id: randomUUID(),
+      userId: 'ada',
+      amountUsd,
+      periodStart: month.start,
+      periodEnd: month.end,
+      createdAt: now,
+      expiresAt: new Date(now.getTime() + 15 * 60_000),
+    });
+    expect(await storage.holdBudget(hold('1.2'), 'user')).toBe('exceeded');
+    expect(await storage.holdBudget(hold('1.199999999999'), 'user')).toBe('held');
+  });
+});
+
+const databaseUrl = process.env.DATABASE_URL;
+describe.runIf(databaseUrl)('several nodes of this release starting at once on a real PostgreSQL server', () => {
+  it('migrate a schema an earlier release left exactly once: one applies the later migrations, the others find them done', async () => {
+    const nodes = [0, 1, 2].map(() => new pg.Pool({ connectionString: databaseUrl, max: 2 }));
+    const schema = `upgrade_${randomBytes(6).toString('hex')}`;
+    onTestFinished(async () => {
+      await nodes[0]!.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+      await Promise.all(nodes.map((node) => node.end()));
+    });
+    for (const through of [1, 4, LATEST_VERSION - 1]) {
+      await nodes[0]!.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+      const first = postgresStorage({ pool: nodes[0]!, schema });
+      await migrate(first.database, sqlNames(schema), { through });
+
+      const results = await Promise.all(nodes.map((pool) => postgresStorage({ pool, schema }).migrate()));
+      expect(results.flatMap((result) => result.applied)).toEqual(after(through));
+      expect(results.map((result) => result.version)).toEqual([LATEST_VERSION, LATEST_VERSION, LATEST_VERSION]);
+      const rows = await nodes[0]!.query(
+        `SELECT version, count(*)::int AS times FROM "${schema}".byokit_migrations GROUP BY version ORDER BY version`,
+      );
+      expect(rows.rows).toEqual(SHIPPED.map((name) => ({ version: Number(name.slice(0, 4)), times: 1 })));
+    }
+  });
+});
