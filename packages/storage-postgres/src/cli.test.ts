@@ -8,7 +8,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createByokit, Keyring, type Storage } from '@byokit/core';
 import { fakeProviderKey, findKeyLeaks } from '@byokit/core/testing';
-import { embeddedPostgresStorage, postgresStorage } from './index.js';
+import { embeddedPostgresStorage, postgresStorage, type PostgresStorage } from './index.js';
 
 // The built command, as npm installs it (turbo builds before tests; by hand: npx tsup).
 const CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
@@ -204,6 +204,58 @@ describe.each([pglite, ...(server ? [server] : [])])('byokit on a $name', (targe
     const second = await byokit(['migrate', ...args]);
     expect(second).toMatchObject({ code: 0, stderr: '' });
     expect(second.stdout).toContain(`is current (version ${version})`);
+  });
+
+  /** Runs `sql` on the database in-process, then lets it go (PGlite allows one process per folder). */
+  async function runSql(database: TestDatabase, ...statements: string[]): Promise<void> {
+    const storage = (await database.openStorage()) as PostgresStorage;
+    try {
+      for (const sql of statements) await storage.database.query(sql);
+    } finally {
+      await storage.close();
+    }
+  }
+  const schemaOf = (args: string[]) => (args.includes('--schema') ? args[args.indexOf('--schema') + 1]! : 'public');
+
+  it('migrate exits 1 on a schema a later release migrated, saying so each time it is run', async () => {
+    const database = await freshDatabase('migrated');
+    const schema = schemaOf(database.args);
+    await runSql(database, `INSERT INTO "${schema}".byokit_migrations (version, name) VALUES (9999, '9999_from_the_future')`);
+    const latest = Number(
+      readdirSync(new URL('../migrations/', import.meta.url))
+        .sort()
+        .at(-1)!
+        .slice(0, 4),
+    );
+
+    for (let run = 0; run < 2; run++) {
+      expect(await byokit(['migrate', ...database.args])).toEqual({
+        code: 1,
+        stdout: '',
+        stderr: `byokit: The schema ${schema}.byokit_* is at version 9999, newer than this byokit knows (version ${latest}): a later release migrated it. Run that release (or newer) here; a schema is never downgraded.\n`,
+      });
+    }
+  });
+
+  it('migrate exits 1 when a migration fails, naming it and its database error once, and applies nothing of the run', async () => {
+    const database = await freshDatabase('migrated');
+    const schema = schemaOf(database.args);
+    // The schema as release 4 left it, but for a column 0005 adds (a stand-in for any statement failing): 0005's
+    // first statement runs, its second fails.
+    await runSql(
+      database,
+      `DELETE FROM "${schema}".byokit_migrations WHERE version >= 5`,
+      `ALTER TABLE "${schema}".byokit_usage_events DROP COLUMN cache_write_tokens`,
+    );
+    const failure =
+      `byokit: Migration 0005_usage_cache_writes failed and nothing of this run was applied (the schema ${schema}.byokit_* is still at version 4): ` +
+      'column "cache_write_per_mtok_usd" of relation "byokit_usage_events" already exists\n';
+    // The second run fails the same way: the first left the schema at version 4, its 0005 undone.
+    for (let run = 0; run < 2; run++) {
+      const result = await byokit(['migrate', ...database.args]);
+      expect(result).toEqual({ code: 1, stdout: '', stderr: failure });
+      expectNothingForbidden(result);
+    }
   });
 
   it('key-ids on an empty database says there are no stored keys, with or without a keyring', async () => {

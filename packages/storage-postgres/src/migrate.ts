@@ -1,5 +1,6 @@
 import { readdir, readFile } from 'node:fs/promises';
 import type { Database } from './database.js';
+import { isUnavailable, lostToAnother } from './database-errors.js';
 import type { SqlNames } from './sql-names.js';
 
 /** A versioned migration shipped in the package's `migrations/` folder. */
@@ -75,7 +76,17 @@ export async function migrate(database: Database, names: SqlNames, options: Migr
     const applied: string[] = [];
     for (const migration of migrations) {
       if (done.has(migration.version)) continue;
-      await transaction.exec(migration.sql);
+      await transaction.exec(migration.sql).catch((error: unknown) => {
+        // Left as is: the database being unavailable is storage_unavailable, and losing to another transaction
+        // runs the whole migration again (database.ts).
+        if (isUnavailable(error) || lostToAnother(error)) throw error;
+        // The transaction rolls back every migration of this run: the next start tries them all again.
+        const message = error instanceof Error ? error.message : String(error);
+        throw new Error(
+          `Migration ${migration.name} failed and nothing of this run was applied (the schema ${names.key}* is still at version ${newest}): ${message}`,
+          { cause: error },
+        );
+      });
       await transaction.query(`INSERT INTO ${names.table('migrations')} (version, name) VALUES ($1, $2)`, [
         migration.version,
         migration.name,

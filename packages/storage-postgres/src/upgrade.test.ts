@@ -1,6 +1,6 @@
-// Upgrading a deployment: a schema that an earlier release made, full of its data, migrated by this one; several
-// nodes of this release starting at once on an older schema. Each earlier schema is built by the real migrations up
-// to its version (migrate's `through`), as the release that shipped them left it.
+// Upgrading a deployment: a schema that an earlier release made, full of its data, migrated by this one; a migration
+// that fails; several nodes of this release starting at once on an older schema. Each earlier schema is built by the
+// real migrations up to its version (migrate's `through`), as the release that shipped them left it.
 import { randomBytes, randomUUID } from 'node:crypto';
 import { readdirSync } from 'node:fs';
 import pg from 'pg';
@@ -180,6 +180,38 @@ describe.each(testDatabases('upgrade'))('upgrading a schema on %s', (_name, open
     });
     expect(await storage.holdBudget(hold('1.2'), 'user')).toBe('exceeded');
     expect(await storage.holdBudget(hold('1.199999999999'), 'user')).toBe('held');
+  });
+
+  it('a migration that fails midway applies nothing of its run, names itself and the version the schema is still at, and the next run applies it all', async () => {
+    const { storage, schema } = await openStorage();
+    await migrate(storage.database, sqlNames(schema), { through: 4 });
+    // 0005 adds two columns to the usage records: one already there (a stand-in for any statement failing) fails
+    // its second statement, after its first ran.
+    await storage.database.query(`ALTER TABLE "${schema}".byokit_usage_events ADD COLUMN cache_write_per_mtok_usd numeric`);
+    const columns = async () =>
+      (
+        await storage.database.query<{ column_name: string }>(
+          `SELECT column_name FROM information_schema.columns WHERE table_schema = $1 AND table_name = 'byokit_usage_events'`,
+          [schema],
+        )
+      ).map((row) => row.column_name);
+    const versions = async () =>
+      (await storage.database.query<{ version: number }>(`SELECT version FROM "${schema}".byokit_migrations ORDER BY version`)).map((row) =>
+        Number(row.version),
+      );
+
+    const error = await storage.migrate().catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(Error);
+    expect((error as Error).message).toBe(
+      `Migration 0005_usage_cache_writes failed and nothing of this run was applied (the schema ${schema}.byokit_* is still at version 4): ` +
+        'column "cache_write_per_mtok_usd" of relation "byokit_usage_events" already exists',
+    );
+    expect(await columns()).not.toContain('cache_write_tokens');
+    expect(await versions()).toEqual([1, 2, 3, 4]);
+
+    await storage.database.query(`ALTER TABLE "${schema}".byokit_usage_events DROP COLUMN cache_write_per_mtok_usd`);
+    expect(await storage.migrate()).toEqual({ applied: after(4), version: LATEST_VERSION });
+    expect(await columns()).toEqual(expect.arrayContaining(['cache_write_tokens', 'cache_write_per_mtok_usd']));
   });
 });
 

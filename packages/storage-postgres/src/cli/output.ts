@@ -48,8 +48,10 @@ export const stderrLogger: Logger = {
 export function errorMessage(error: unknown): string {
   let message = error instanceof Error ? error.message : String(error);
   // storage_unavailable says only "try again"; its cause says why. Node's ECONNREFUSED to a host with
-  // several addresses is an AggregateError with an empty message, hence the code.
+  // several addresses is an AggregateError with an empty message, hence the code. A message that already says
+  // its cause's (a failed migration's) is not followed by it again.
   const cause = error instanceof Error ? (error.cause as (Error & { code?: string }) | undefined) : undefined;
-  if (cause instanceof Error && (cause.message || cause.code)) message += ` (${cause.message || cause.code})`;
+  const why = cause instanceof Error ? cause.message || cause.code : undefined;
+  if (why && !message.includes(why)) message += ` (${why})`;
   return redactSecrets(message);
 }
