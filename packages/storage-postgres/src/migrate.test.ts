@@ -1,9 +1,10 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { PGlite } from '@electric-sql/pglite';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { postgresStorage, type PostgresStorage, type TableOptions } from './index.js';
+import { migrationChecksum } from './migrate.js';
 import { usageRecordOf } from './test-helpers.js';
 
 /** Every migration the package ships, e.g. `['0001_initial']`: what a first run must apply, in order. */
@@ -101,6 +102,51 @@ function describeMigrations(open: () => Promise<Backend>) {
     expect((error as Error).message).toContain(`version ${LATEST_VERSION}`);
     expect(await relationsIn(backend, schema)).toEqual(relationsBefore);
     expect((await migrationRows(backend, schema)).map((row) => row.version).at(-1)).toBe(future);
+  });
+
+  it('refuses a schema that had other SQL applied under a version this release ships (its file edited since), naming it, and changes nothing', async () => {
+    const schema = freshSchema();
+    const storage = backend.storage({ schema });
+    await storage.migrate();
+    // What an edited file looks like from the database: what was applied as version 6 is not the file shipped now.
+    await backend.query(`UPDATE "${schema}".byokit_migrations SET checksum = $1 WHERE version = 6`, ['0'.repeat(64)]);
+    const ledgerBefore = await backend.query(`SELECT * FROM "${schema}".byokit_migrations ORDER BY version`);
+    const relationsBefore = await relationsIn(backend, schema);
+
+    const error = await storage.migrate().catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(Error);
+    expect((error as Error).message).toBe(
+      `Migration 0006_hold_counts_until_it_ends is not what the schema ${schema}.byokit_* applied as version 6 (0006_hold_counts_until_it_ends, other SQL): ` +
+        "a migration never changes once applied, so its file was edited or is another release's under the same number. " +
+        'Install this release unchanged; nothing was changed.',
+    );
+    expect(await backend.query(`SELECT * FROM "${schema}".byokit_migrations ORDER BY version`)).toEqual(ledgerBefore);
+    expect(await relationsIn(backend, schema)).toEqual(relationsBefore);
+  });
+
+  it("refuses a schema that applied another release's migration under a version this release ships", async () => {
+    const schema = freshSchema();
+    const storage = backend.storage({ schema });
+    await storage.migrate();
+    // Two releases that each added their own 0007 (branches merged late): the schema has the other one.
+    await backend.query(`UPDATE "${schema}".byokit_migrations SET name = '0007_something_else' WHERE version = 7`);
+    await expect(storage.migrate()).rejects.toThrow(
+      /^Migration 0007_\w+ is not what the schema \S+ applied as version 7 \(0007_something_else, other SQL\)/,
+    );
+  });
+
+  it('records what each migration applied was in a ledger kept before it held that, and checks it from then on', async () => {
+    const schema = freshSchema();
+    const storage = backend.storage({ schema });
+    await storage.migrate();
+    // The ledger as releases before it kept it: the version and name of each migration, nothing of its SQL.
+    await backend.query(`ALTER TABLE "${schema}".byokit_migrations DROP COLUMN checksum`);
+    expect(await storage.migrate()).toEqual({ applied: [], version: LATEST_VERSION });
+    const recorded = await backend.query<{ checksum: string | null }>(`SELECT checksum FROM "${schema}".byokit_migrations`);
+    expect(recorded.map((row) => row.checksum)).toEqual(SHIPPED.map(() => expect.stringMatching(/^[0-9a-f]{64}$/)));
+
+    await backend.query(`UPDATE "${schema}".byokit_migrations SET checksum = $1 WHERE version = 1`, ['0'.repeat(64)]);
+    await expect(storage.migrate()).rejects.toThrow(/^Migration 0001_initial is not what the schema/);
   });
 
   it('fills the monthly spend from the usage recorded before it existed, so budgets count the whole month', async () => {
@@ -414,6 +460,36 @@ describe.runIf(databaseUrl)("migrations on byokit's own pool, whose statements h
       await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
       await admin.end();
     }
+  });
+});
+
+describe('the migrations this package ships', () => {
+  const textOf = (name: string) => readFileSync(new URL(`../migrations/${name}.sql`, import.meta.url), 'utf8');
+
+  it('are numbered 1, 2, 3, … one file each: a second file of one version would be skipped wherever the first was applied', () => {
+    expect(SHIPPED.map((name) => Number(name.slice(0, 4)))).toEqual(SHIPPED.map((_, index) => index + 1));
+  });
+
+  // A deployment that applied a migration refuses a release whose file of it differs (migrate's ledger check): a
+  // released migration is never edited. Change what a schema holds with a new migration, and add its checksum here.
+  it('are each the SQL released under its version', () => {
+    expect(Object.fromEntries(SHIPPED.map((name) => [name, migrationChecksum(textOf(name))]))).toEqual({
+      '0001_initial': '52408788ea5006d641abc6364358e834e26da65962dd5e539f796fd6d10e7f56',
+      '0002_model_prices_and_parameters': '707f2185d35c6e5f72097cf4858d0d55a7a64413ae7410cabbc212f98fe4994b',
+      '0003_monthly_spend': '16478b6f74a1c91232a382696b437c71c776f76f1ce3cd182883c449feafeb34',
+      '0004_hold_budget_function': '221dc479cccac988bd8279cff78141f1dced41a18358133a821bde4f3ea35365',
+      '0005_usage_cache_writes': '37062bb6b83df53374ec7857a223d76511325f96fcc9cea4366b670b4537de0d',
+      '0006_hold_counts_until_it_ends': '032a0ae1d83d59d4be412ebdc8f083ea11646956da3b226954b06afa22aa199c',
+      '0007_expired_holds_of_every_user': '0657cb8ef716a09b9f46e4ba35f028c96021932c5c5de126e5a43324747dabce',
+    });
+  });
+
+  it('keep their checksum through an edited comment, other spacing and CRLF line ends, and not through a changed statement', () => {
+    const text = textOf('0005_usage_cache_writes');
+    const checksum = migrationChecksum(text);
+    expect(migrationChecksum(text.replace('-- Prompt tokens', '-- The prompt tokens'))).toBe(checksum);
+    expect(migrationChecksum(text.replaceAll('\n', '\r\n').replace('ADD COLUMN', 'ADD   COLUMN'))).toBe(checksum);
+    expect(migrationChecksum(text.replace('integer', 'bigint'))).not.toBe(checksum);
   });
 });
 

@@ -1,5 +1,6 @@
+import { createHash } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
-import type { Database } from './database.js';
+import type { Database, SqlExecutor } from './database.js';
 import { isUnavailable, lostToAnother } from './database-errors.js';
 import type { SqlNames } from './sql-names.js';
 
@@ -8,6 +9,8 @@ interface Migration {
   version: number;
   name: string;
   sql: string;
+  /** {@link migrationChecksum} of the file, kept in the ledger with the version it applied. */
+  checksum: string;
 }
 
 /** What a migrate run did. */
@@ -36,9 +39,29 @@ async function loadMigrations(names: SqlNames): Promise<Migration[]> {
       const sql = text.replace(/\{\{(table|name):([a-z_]+)\}\}/g, (_match, kind: string, table: string) =>
         kind === 'table' ? names.table(table) : names.name(table),
       );
-      return { version: Number(version), name: `${version}_${name}`, sql };
+      return { version: Number(version), name: `${version}_${name}`, sql, checksum: migrationChecksum(text) };
     }),
   );
+}
+
+/**
+ * SHA-256 of a migration file's SQL, comments and spacing left out: an edit of a comment, or a file checked out
+ * with CRLF line ends, is the same migration; a change of what it does is not. (A `--` inside a quoted string is
+ * taken for a comment too: this text is only compared, never run.)
+ */
+export function migrationChecksum(text: string): string {
+  const sql = text
+    .replace(/--[^\n]*/g, ' ')
+    .replace(/\s+/g, ' ')
+    .trim();
+  return createHash('sha256').update(sql).digest('hex');
+}
+
+/** A row of the ledger: the migrations applied to a schema. `checksum` is null for those applied before it was kept. */
+interface LedgerRow {
+  version: number;
+  name: string;
+  checksum: string | null;
 }
 
 /**
@@ -58,12 +81,21 @@ export async function migrate(database: Database, names: SqlNames, options: Migr
     // Checked first: CREATE SCHEMA IF NOT EXISTS needs the CREATE privilege even when the schema exists.
     const schemaExists = await transaction.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [names.schemaName]);
     if (schemaExists.length === 0) await transaction.exec(`CREATE SCHEMA ${names.schema}`);
+    const ledger = names.table('migrations');
     await transaction.exec(
-      `CREATE TABLE IF NOT EXISTS ${names.table('migrations')} (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`,
+      `CREATE TABLE IF NOT EXISTS ${ledger} (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now(), checksum text)`,
     );
-    const done = new Set(
-      (await transaction.query<{ version: number }>(`SELECT version FROM ${names.table('migrations')}`)).map((row) => Number(row.version)),
+    // A ledger of a release before checksums were kept gains the column (looked up first: ALTER TABLE needs
+    // the table's owner even when there is nothing to add, and a node's role may not be it).
+    const hasChecksum = await transaction.query(
+      `SELECT 1 FROM pg_attribute WHERE attrelid = '${ledger}'::regclass AND attname = 'checksum' AND NOT attisdropped`,
     );
+    if (hasChecksum.length === 0) await transaction.exec(`ALTER TABLE ${ledger} ADD COLUMN checksum text`);
+    const rows = (await transaction.query<LedgerRow>(`SELECT version, name, checksum FROM ${ledger}`)).map((row) => ({
+      ...row,
+      version: Number(row.version),
+    }));
+    const done = new Set(rows.map((row) => row.version));
     const latest = Math.max(0, ...migrations.map((migration) => migration.version));
     // A node of a later release migrated this schema: this code does not know what its tables now mean, and
     // an older node's writes could break a newer node's invariants. Refused, not reported as "current".
@@ -73,6 +105,7 @@ export async function migrate(database: Database, names: SqlNames, options: Migr
         `The schema ${names.key}* is at version ${newest}, newer than this byokit knows (version ${latest}): a later release migrated it. Run that release (or newer) here; a schema is never downgraded.`,
       );
     }
+    await checkLedger(transaction, names, migrations, rows);
     const applied: string[] = [];
     for (const migration of migrations) {
       if (done.has(migration.version)) continue;
@@ -87,12 +120,40 @@ export async function migrate(database: Database, names: SqlNames, options: Migr
           { cause: error },
         );
       });
-      await transaction.query(`INSERT INTO ${names.table('migrations')} (version, name) VALUES ($1, $2)`, [
+      await transaction.query(`INSERT INTO ${ledger} (version, name, checksum) VALUES ($1, $2, $3)`, [
         migration.version,
         migration.name,
+        migration.checksum,
       ]);
       applied.push(migration.name);
     }
     return { applied, version: latest };
   });
+}
+
+/**
+ * Refuses a schema that applied, under a version this release ships, something else than this release's migration
+ * (its file edited since, or another release's migration under the same number): what the later migrations build
+ * on is then not what they expect. A migration the ledger keeps no checksum for (applied by a release before
+ * checksums were kept) is taken to be this release's, by its name, and its checksum recorded from now on.
+ */
+async function checkLedger(transaction: SqlExecutor, names: SqlNames, migrations: Migration[], rows: LedgerRow[]): Promise<void> {
+  const recorded = new Map(rows.map((row) => [row.version, row]));
+  for (const migration of migrations) {
+    const row = recorded.get(migration.version);
+    if (row === undefined) continue;
+    if (row.name !== migration.name || (row.checksum !== null && row.checksum !== migration.checksum)) {
+      throw new Error(
+        `Migration ${migration.name} is not what the schema ${names.key}* applied as version ${migration.version} (${row.name}, other SQL): ` +
+          "a migration never changes once applied, so its file was edited or is another release's under the same number. " +
+          'Install this release unchanged; nothing was changed.',
+      );
+    }
+    if (row.checksum === null) {
+      await transaction.query(`UPDATE ${names.table('migrations')} SET checksum = $2 WHERE version = $1`, [
+        migration.version,
+        migration.checksum,
+      ]);
+    }
+  }
 }
