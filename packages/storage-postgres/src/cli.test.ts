@@ -401,6 +401,27 @@ describe.each([pglite, ...(server ? [server] : [])])('byokit on a $name', (targe
   });
 });
 
+describe.runIf(databaseUrl)('byokit given a URL with its password as a query parameter, which node-postgres reads', () => {
+  it('migrate names the server without the password', async () => {
+    const url = new URL(databaseUrl!);
+    const password = decodeURIComponent(url.password);
+    expect(password).not.toBe('');
+    url.password = '';
+    url.searchParams.set('password', password);
+    const schema = `cli_${randomBytes(6).toString('hex')}`;
+    try {
+      const run = await byokit(['migrate', '--database-url', url.href, '--schema', schema]);
+      expect(run).toMatchObject({ code: 0, stderr: '' });
+      expect(run.stdout).toContain('password=***');
+      expect(run.stdout).not.toContain(password);
+    } finally {
+      const pool = new pg.Pool({ connectionString: databaseUrl });
+      await pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+      await pool.end();
+    }
+  });
+});
+
 describe('byokit without a database', () => {
   it.each([{ args: ['--help'] }, { args: ['help'] }, { args: [] }])('prints the usage for $args and exits 0', async ({ args }) => {
     const run = await byokit(args);

@@ -145,6 +145,12 @@ function describeServer(connectionString: string, schema = 'public'): string {
       passwords.push(url.password, decodeURIComponent(url.password));
       url.password = '***';
     }
+    // node-postgres also takes the password from a `password` query parameter (before the one in the user info).
+    const inQuery = url.searchParams.getAll('password');
+    if (inQuery.length > 0) {
+      passwords.push(...inQuery);
+      url.searchParams.set('password', '***');
+    }
     return `${url.href} (schema ${schema})`;
   } catch {
     // A key=value connection string (libpq's `host=… password=…`): not echoed at all, and its password redacted.
