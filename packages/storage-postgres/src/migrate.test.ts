@@ -401,6 +401,27 @@ describe('migrations on PGlite', () => {
     expect(rows.rows.map((row) => row.table_name)).toEqual(TABLES.map((table) => `byokit_${table}`));
     expect(await storage.migrate()).toEqual({ applied: [], version: LATEST_VERSION });
   });
+
+  // Hosts that migrate with the tables' owner (`byokit migrate`) and run their nodes as a role with rights on the rows
+  // only: a node's start after the upgrade has nothing to apply, and must not need the owner to add the ledger's column.
+  it("starts a node whose role does not own the ledger of an earlier release, checking names only, and leaves the column to the owner's run", async () => {
+    const owner = postgresStorage({ pglite });
+    await owner.migrate();
+    await pglite.exec(`
+      ALTER TABLE byokit_migrations DROP COLUMN checksum;
+      CREATE ROLE byokit_node;
+      GRANT CREATE, USAGE ON SCHEMA public TO byokit_node;
+      GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO byokit_node;
+      SET ROLE byokit_node;
+    `);
+    expect(await postgresStorage({ pglite }).migrate()).toEqual({ applied: [], version: LATEST_VERSION });
+    await pglite.exec(`UPDATE byokit_migrations SET name = '0007_something_else' WHERE version = 7`);
+    await expect(postgresStorage({ pglite }).migrate()).rejects.toThrow(/^Migration 0007_\w+ is not what the schema/);
+    await pglite.exec(`UPDATE byokit_migrations SET name = '${SHIPPED[6]}' WHERE version = 7; RESET ROLE;`);
+    expect(await owner.migrate()).toEqual({ applied: [], version: LATEST_VERSION });
+    const recorded = await pglite.query<{ checksum: string | null }>('SELECT checksum FROM byokit_migrations');
+    expect(recorded.rows.map((row) => row.checksum)).toEqual(SHIPPED.map(() => expect.stringMatching(/^[0-9a-f]{64}$/)));
+  });
 });
 
 const databaseUrl = process.env.DATABASE_URL;

@@ -85,13 +85,21 @@ export async function migrate(database: Database, names: SqlNames, options: Migr
     await transaction.exec(
       `CREATE TABLE IF NOT EXISTS ${ledger} (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now(), checksum text)`,
     );
-    // A ledger of a release before checksums were kept gains the column (looked up first: ALTER TABLE needs
-    // the table's owner even when there is nothing to add, and a node's role may not be it).
-    const hasChecksum = await transaction.query(
-      `SELECT 1 FROM pg_attribute WHERE attrelid = '${ledger}'::regclass AND attname = 'checksum' AND NOT attisdropped`,
+    // A ledger of a release before checksums were kept gains the column, where this node's role owns it (ALTER
+    // TABLE needs the owner): a host may migrate as the owner (`byokit migrate`) and run its nodes as a role with
+    // rights on the rows only. Until the owner's run adds it, the names alone are checked.
+    const [ledgerState] = await transaction.query<{ has_checksum: boolean; owned: boolean }>(
+      `SELECT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = c.oid AND attname = 'checksum' AND NOT attisdropped) AS has_checksum,
+              pg_has_role(c.relowner, 'USAGE') AS owned
+         FROM pg_class c WHERE c.oid = '${ledger}'::regclass`,
     );
-    if (hasChecksum.length === 0) await transaction.exec(`ALTER TABLE ${ledger} ADD COLUMN checksum text`);
-    const rows = (await transaction.query<LedgerRow>(`SELECT version, name, checksum FROM ${ledger}`)).map((row) => ({
+    let hasChecksum = ledgerState!.has_checksum;
+    if (!hasChecksum && ledgerState!.owned) {
+      await transaction.exec(`ALTER TABLE ${ledger} ADD COLUMN checksum text`);
+      hasChecksum = true;
+    }
+    const checksum = hasChecksum ? 'checksum' : 'NULL AS checksum';
+    const rows = (await transaction.query<LedgerRow>(`SELECT version, name, ${checksum} FROM ${ledger}`)).map((row) => ({
       ...row,
       version: Number(row.version),
     }));
@@ -105,7 +113,7 @@ export async function migrate(database: Database, names: SqlNames, options: Migr
         `The schema ${names.key}* is at version ${newest}, newer than this byokit knows (version ${latest}): a later release migrated it. Run that release (or newer) here; a schema is never downgraded.`,
       );
     }
-    await checkLedger(transaction, names, migrations, rows);
+    await checkLedger(transaction, names, migrations, rows, hasChecksum);
     const applied: string[] = [];
     for (const migration of migrations) {
       if (done.has(migration.version)) continue;
@@ -120,11 +128,12 @@ export async function migrate(database: Database, names: SqlNames, options: Migr
           { cause: error },
         );
       });
-      await transaction.query(`INSERT INTO ${ledger} (version, name, checksum) VALUES ($1, $2, $3)`, [
-        migration.version,
-        migration.name,
-        migration.checksum,
-      ]);
+      await transaction.query(
+        hasChecksum
+          ? `INSERT INTO ${ledger} (version, name, checksum) VALUES ($1, $2, $3)`
+          : `INSERT INTO ${ledger} (version, name) VALUES ($1, $2)`,
+        hasChecksum ? [migration.version, migration.name, migration.checksum] : [migration.version, migration.name],
+      );
       applied.push(migration.name);
     }
     return { applied, version: latest };
@@ -137,7 +146,13 @@ export async function migrate(database: Database, names: SqlNames, options: Migr
  * on is then not what they expect. A migration the ledger keeps no checksum for (applied by a release before
  * checksums were kept) is taken to be this release's, by its name, and its checksum recorded from now on.
  */
-async function checkLedger(transaction: SqlExecutor, names: SqlNames, migrations: Migration[], rows: LedgerRow[]): Promise<void> {
+async function checkLedger(
+  transaction: SqlExecutor,
+  names: SqlNames,
+  migrations: Migration[],
+  rows: LedgerRow[],
+  keepsChecksums: boolean,
+): Promise<void> {
   const recorded = new Map(rows.map((row) => [row.version, row]));
   for (const migration of migrations) {
     const row = recorded.get(migration.version);
@@ -149,7 +164,7 @@ async function checkLedger(transaction: SqlExecutor, names: SqlNames, migrations
           'Install this release unchanged; nothing was changed.',
       );
     }
-    if (row.checksum === null) {
+    if (row.checksum === null && keepsChecksums) {
       await transaction.query(`UPDATE ${names.table('migrations')} SET checksum = $2 WHERE version = $1`, [
         migration.version,
         migration.checksum,
