@@ -31,7 +31,6 @@ export function describeStreaming(example: ExampleServer): void {
     it('sends each chunk as it comes: the first arrives while the provider is still sending', async () => {
       server.mockProviders!.reset();
       server.mockProviders!.setChunkGapMs(100);
-      const started = performance.now();
       const response = await fetch(`${server.base}/llm/chat/completions`, {
         method: 'POST',
         headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
@@ -40,16 +39,15 @@ export function describeStreaming(example: ExampleServer): void {
       expect(response.headers.get('content-type')).toBe('text/event-stream; charset=utf-8');
       const reader = response.body!.getReader();
       const first = new TextDecoder().decode((await reader.read()).value);
-      const firstAt = performance.now() - started;
       let rest = '';
       for (let part = await reader.read(); !part.done; part = await reader.read()) rest += new TextDecoder().decode(part.value);
-      const endAt = performance.now() - started;
       server.mockProviders!.setChunkGapMs(0);
+      // 11 recorded events, 100 ms apart: held back on the way, the first read would bring the whole answer, [DONE]
+      // and all. Read by what came, not by when (a loaded machine makes any time late): the first read is the first
+      // chunk alone, the rest came after it.
       expect(first).toMatch(/^data: \{"id":"chatcmpl-/);
+      expect(first).not.toContain('[DONE]');
       expect(rest.trimEnd().endsWith('data: [DONE]')).toBe(true);
-      // 11 recorded events, 100 ms apart: the whole stream takes over a second; the first chunk comes well before.
-      expect(endAt).toBeGreaterThan(800);
-      expect(firstAt).toBeLessThan(endAt / 2);
     });
 
     it('aborts the upstream request when the client disconnects mid-stream', async () => {
