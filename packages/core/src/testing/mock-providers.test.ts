@@ -791,13 +791,12 @@ describe('recording', () => {
 
 describe('close', () => {
   it('closes at once with a stream open, cutting it', async () => {
-    const closing = await startMockProviders({ chunkGapMs: 1000 });
+    // A stream whose next event is an hour away: only cutting it lets close() resolve within the test's time.
+    const closing = await startMockProviders({ chunkGapMs: 3_600_000 });
     const response = await post(`${closing.origin}/v1/messages`, anthropicHeaders(), anthropicBody({ stream: true }));
     const reader = response.body!.getReader();
     await reader.read();
-    const started = performance.now();
     await closing.close();
-    expect(performance.now() - started).toBeLessThan(500);
     await expect(reader.read()).rejects.toThrow();
     expect(closing.requests[0]!.aborted).toBe(false);
   });
