@@ -320,9 +320,11 @@ describe('isPlaceholderKey', () => {
     expect(isPlaceholderKey(KEYS[provider])).toBe(false);
   });
 
+  // As for trimming above: linear takes milliseconds, quadratic hours. 1 s left little room for a loaded machine: the
+  // first call took 548 ms with two other processes busy on these 2 cores.
   it('handles a long hostile value in linear time', () => {
     const started = performance.now();
     isPlaceholderKey(`${'sk-'.repeat(200_000)}${' a'.repeat(200_000)}`);
-    expect(performance.now() - started).toBeLessThan(1000);
+    expect(performance.now() - started).toBeLessThan(10_000);
   });
 });
