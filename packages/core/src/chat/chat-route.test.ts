@@ -168,6 +168,22 @@ describe("the guide's steps 4 and 5: models and chat", () => {
     expect(header).toBe(provider === 'openai' ? `Bearer ${key}` : key);
     expect(sent.path + (sent.query ?? '')).not.toContain(key.slice(5, 15));
   });
+
+  it("sends each user's call with that user's own key, and another user's key never to one who has none", async () => {
+    const { byokit, modelOf } = await setUp();
+    const carol = { userId: 'user-carol', isAdmin: false };
+    const keys = { alice: fakeProviderKey('anthropic'), bob: fakeProviderKey('anthropic') };
+    await call(byokit, 'PATCH', '/users/me/api-key', { principal: alice, body: { anthropic_api_key: keys.alice } });
+    await call(byokit, 'PATCH', '/users/me/api-key', { principal: bob, body: { anthropic_api_key: keys.bob } });
+    // Each key resolved once already (and cached, as a host's are by default) before the next user calls.
+    for (const principal of [alice, bob, alice, bob]) {
+      const answer = await call(byokit, 'POST', '/llm/chat/completions', { principal, body: hello(modelOf('anthropic').id) });
+      expect(answer!.status).toBe(200);
+    }
+    const refused = await call(byokit, 'POST', '/llm/chat/completions', { principal: carol, body: hello(modelOf('anthropic').id) });
+    expect(mock.requests.map((request) => request.key)).toEqual([keys.alice, keys.bob, keys.alice, keys.bob]);
+    expect([refused!.status, refused!.json.error?.code]).toEqual([400, 'api_key_required']);
+  });
 });
 
 describe('usage that explains its cost', () => {
