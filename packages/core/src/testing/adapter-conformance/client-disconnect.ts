@@ -43,6 +43,18 @@ function sendThenLeave(url: string, headers: Record<string, string>, body: strin
   });
 }
 
+/** Sends the request with node:http and drops the connection as soon as the answer's head came. */
+function leaveOnceHeadCame(url: string, headers: Record<string, string>, body: string): Promise<number | undefined> {
+  return new Promise((resolve, reject) => {
+    const client = httpRequest(url, { method: 'POST', headers }, (response) => {
+      client.destroy();
+      resolve(response.statusCode);
+    });
+    client.on('error', reject);
+    client.end(body);
+  });
+}
+
 /** Sends the request with node:http, waits for the first piece of the body, then drops the connection. */
 function readFirstChunkThenLeave(url: string, headers: Record<string, string>, body: string): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -124,6 +136,26 @@ export function describeClientDisconnect(mount: MountAdapter, prefix: string): v
       });
       expect(next.status).toBe(200);
     });
+
+    it('POST /llm/chat/completions, streamed, left while the provider is silent after its head: the upstream request is aborted', async () => {
+      side.mock.reset();
+      // After its first event (no text) the provider sends nothing for an hour: no chunk comes for the adapter to find
+      // the client gone by, so only the request's abort, passed on by the adapter, can end the call.
+      side.mock.setChunkGapMs(3_600_000);
+      try {
+        const requestId = 'conformance-leaves-silent-stream';
+        const headers = { ...authorizationOf('user'), 'content-type': 'application/json', 'x-request-id': requestId };
+        expect(await leaveOnceHeadCame(`${adapter.baseUrl}${prefix}/llm/chat/completions`, headers, JSON.stringify(hello(true)))).toBe(200);
+        const upstream = await side.mock.waitForRequest((request) => request.provider === 'anthropic' && request.aborted, {
+          timeoutMs: 5_000,
+        });
+        expect(upstream.aborted).toBe(true);
+        await expect.poll(() => usageStatusOf(requestId), { timeout: 5_000 }).toBe('aborted');
+        expectNoErrorLine(requestId);
+      } finally {
+        side.mock.setChunkGapMs(GAP_MS);
+      }
+    }, 15_000);
 
     for (const { route, provider, body } of STREAMS) {
       it(`POST ${route} (${provider}), left mid-stream: the upstream request is aborted and the usage so far recorded`, async () => {
