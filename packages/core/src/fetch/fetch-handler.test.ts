@@ -163,6 +163,29 @@ describe('createFetchHandler', () => {
     expect(reads).toEqual(['arrayBuffer']);
   });
 
+  it('leaves a chunked body it refuses before reading (401, 415) untouched, request.body never built, for the host to drop', async () => {
+    const { handler } = await setUp();
+    const built: string[] = [];
+    /** A host's lazy Request (@hono/node-server's): building its body stream pipes the socket into it. */
+    class LazyRequest extends Request {
+      override get body(): Request['body'] {
+        built.push(`${this.method} ${this.headers.get('content-type')}`);
+        return super.body;
+      }
+    }
+    const chunked = (headers: Record<string, string>) =>
+      new LazyRequest(`${ORIGIN}/v2/llm/chat/completions`, {
+        method: 'POST',
+        headers,
+        body: new ReadableStream({ pull: (controller) => controller.enqueue(new TextEncoder().encode('{"messages":')) }),
+        duplex: 'half',
+      } as RequestInit);
+    const anonymous = await handler(chunked({ 'content-type': 'application/json' }));
+    const plainText = await handler(chunked({ authorization: 'Bearer alice', 'content-type': 'text/plain' }));
+    expect([anonymous.status, plainText.status]).toEqual([401, 415]);
+    expect(built).toEqual([]);
+  });
+
   it('streams a chat answer from the provider event by event', async () => {
     const { handler } = await setUp();
     await withAnthropicKey(handler);

@@ -147,13 +147,7 @@ function bodyOf(request: Request): RequestBody {
     );
   }
   if (DECLARED_LENGTH.test(request.headers.get('content-length') ?? '')) return { kind: 'stream', stream: wholeBody(request) };
-  if (request.body === null) return { kind: 'none' };
-  // Not cancelled when byokit stops reading early (past a route's limit; the byte that shows a body on a route that
-  // takes none): on a Node bridge, cancelling destroys the request, and with it the connection the refusal was to go
-  // out on. What is left is the host's to read and drop, as for any body left unread (docs/http-api.md).
-  // (A runtime whose streams lack `values()` gives the stream itself, as before.)
-  const body = request.body as ReadableStream<Uint8Array> & { values?: ReadableStream<Uint8Array>['values'] };
-  return { kind: 'stream', stream: typeof body.values === 'function' ? body.values({ preventCancel: true }) : body };
+  return { kind: 'stream', stream: chunkedBody(request) };
 }
 
 const DECLARED_LENGTH = /^\d{1,15}$/;
@@ -161,6 +155,23 @@ const DECLARED_LENGTH = /^\d{1,15}$/;
 /** The body in one piece, read only when byokit asks for it (after auth, and the declared length's check). */
 async function* wholeBody(request: Request): AsyncGenerator<Uint8Array> {
   yield new Uint8Array(await request.arrayBuffer());
+}
+
+/**
+ * A body without a declared length, as its chunks, `request.body` asked for only when byokit reads. On a lazy
+ * `Request` (`@hono/node-server`) asking for it pipes the socket into a web stream, which stops taking from the
+ * socket once it is full: asked for up front, a body then refused before a byte was read (401, 405, 415) could no
+ * longer be dropped by the host, which closed the keep-alive connection instead, the next request on it lost.
+ *
+ * Not cancelled when byokit stops reading early (past a route's limit; the byte that shows a body on a route that
+ * takes none): on a Node bridge, cancelling destroys the request, and with it the connection the refusal was to go
+ * out on. What is left is the host's to read and drop, as for any body left unread (docs/http-api.md).
+ * (A runtime whose streams lack `values()` gives the stream itself, as before.)
+ */
+async function* chunkedBody(request: Request): AsyncGenerator<Uint8Array> {
+  const body = request.body as (ReadableStream<Uint8Array> & { values?: ReadableStream<Uint8Array>['values'] }) | null;
+  if (body === null) return;
+  yield* typeof body.values === 'function' ? body.values({ preventCancel: true }) : body;
 }
 
 /** Outside the prefix, or an unknown path below it: the contract's 404, as the example hosts answer it. */

@@ -5,7 +5,7 @@ import { once } from 'node:events';
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mountWithUserKeys } from './exchange.js';
-import { authorizationOf, type Side } from './world.js';
+import { authorizationOf, type Caller, type Side } from './world.js';
 import type { MountAdapter, MountedAdapter } from './types.js';
 
 /** One piece of a chunked body. */
@@ -74,6 +74,12 @@ async function keepAliveConnection(baseUrl: string) {
   };
 }
 
+/** The caller's `Authorization` header line; none for the anonymous caller. */
+function authorizationLine(caller: Caller): string {
+  const header = authorizationOf(caller).authorization;
+  return header === undefined ? '' : `Authorization: ${header}\r\n`;
+}
+
 export function describeRefusedBodies(mount: MountAdapter, prefix: string): void {
   describe('a body refused while it is still arriving: the rest is dropped, and the connection answers its next request', () => {
     let side: Side;
@@ -87,11 +93,12 @@ export function describeRefusedBodies(mount: MountAdapter, prefix: string): void
       await side?.close();
     });
 
-    const refusals = [
+    const refusals: Array<{ what: string; method: string; path: string; as: Caller; first: string; status: number; whole?: boolean }> = [
       {
         what: "a chunked key body over the route's 8 KiB",
         method: 'PATCH',
         path: '/users/me/api-key',
+        as: 'user',
         first: `{"openai_api_key":"${'x'.repeat(10_000)}`,
         status: 413,
       },
@@ -100,8 +107,19 @@ export function describeRefusedBodies(mount: MountAdapter, prefix: string): void
         what: 'a chunked body on a route that takes none',
         method: 'DELETE',
         path: '/users/me/api-key?provider=openai',
+        as: 'user',
         first: '{"provider":',
         status: 422,
+      },
+      // Refused before a byte of it is read, the whole body sent without waiting for the answer, as clients do.
+      {
+        what: 'a chunked chat body from a caller not signed in, sent whole before the answer',
+        method: 'POST',
+        path: '/llm/chat/completions',
+        as: 'anonymous',
+        first: '{"messages":',
+        status: 401,
+        whole: true,
       },
     ];
 
@@ -111,14 +129,14 @@ export function describeRefusedBodies(mount: MountAdapter, prefix: string): void
         async () => {
           const connection = await keepAliveConnection(adapter.baseUrl);
           try {
-            const authorization = `Authorization: ${authorizationOf('user').authorization}\r\n`;
             connection.write(
-              `${refusal.method} ${prefix}${refusal.path} HTTP/1.1\r\nHost: conformance\r\n${authorization}` +
+              `${refusal.method} ${prefix}${refusal.path} HTTP/1.1\r\nHost: conformance\r\n${authorizationLine(refusal.as)}` +
                 `Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n${chunk(refusal.first)}`,
             );
+            if (refusal.whole) connection.write(REST);
             expect((await connection.nextAnswer()).status).toBe(refusal.status);
-            connection.write(REST);
-            connection.write(`GET ${prefix}/users/me/api-key-status HTTP/1.1\r\nHost: conformance\r\n${authorization}\r\n`);
+            if (!refusal.whole) connection.write(REST);
+            connection.write(`GET ${prefix}/users/me/api-key-status HTTP/1.1\r\nHost: conformance\r\n${authorizationLine('user')}\r\n`);
             const next = await connection.nextAnswer();
             expect(next.status).toBe(200);
             expect(JSON.parse(next.body)).toMatchObject({ has_openai_key: true });
