@@ -22,6 +22,8 @@ export interface Exchange {
   contentEncoding?: string;
   /** Send the body without Content-Length, in pieces, as a client streaming an upload does. */
   chunked?: boolean;
+  /** The `Accept` header; the client's own when left out. */
+  accept?: string;
   requestId: string;
 }
 
@@ -45,6 +47,7 @@ export function exchangeOf(scenario: Scenario, index: number, prefix: string): E
     ...(text !== undefined && { body: new TextEncoder().encode(text) }),
     ...(contentType !== undefined && { contentType }),
     ...(scenario.chunked && { chunked: true }),
+    ...(scenario.accept !== undefined && { accept: scenario.accept }),
     requestId: scenario.requestId ?? `conformance-${index}`,
   };
 }
@@ -56,6 +59,7 @@ export function requestHeaders(exchange: Exchange): Record<string, string> {
     'x-request-id': exchange.requestId,
     ...(exchange.contentType !== undefined && { 'content-type': exchange.contentType }),
     ...(exchange.contentEncoding !== undefined && { 'content-encoding': exchange.contentEncoding }),
+    ...(exchange.accept !== undefined && { accept: exchange.accept }),
   };
 }
 

@@ -24,6 +24,8 @@ export interface Scenario {
   contentType?: string | null;
   /** Send the body chunked, without Content-Length. */
   chunked?: boolean;
+  /** An `Accept` header to send; left out, the client's own (fetch sends any type). */
+  accept?: string;
   /** An `x-request-id` to send instead of the scenario's own sane one. */
   requestId?: string;
   /** The status expected: checked too, so that a scenario cannot quietly test something else. */
@@ -190,6 +192,26 @@ export const SCENARIOS: readonly Scenario[] = [
     contentType: 'text/plain',
     status: 415,
   },
+  // The media type's parameters are not read: JSON has no charset parameter, and one "has no effect on compliant
+  // recipients" (RFC 8259 §11). These bodies are read, and refused for their field (422), not their media type (415).
+  ...['application/json; charset=UTF-8', 'application/json;charset=latin1'].map((contentType): Scenario => ({
+    name: `a JSON body sent as ${contentType} is read as UTF-8 JSON, its charset ignored`,
+    method: 'PATCH',
+    path: '/users/me/api-key',
+    as: 'user',
+    json: { user_id: PRINCIPALS.otherUser.userId },
+    contentType,
+    status: 422,
+  })),
+  {
+    name: 'a JSON body sent as another JSON-based media type (application/merge-patch+json) is refused',
+    method: 'PATCH',
+    path: '/users/me/api-key',
+    as: 'user',
+    json: { openai_api_key: null },
+    contentType: 'application/merge-patch+json',
+    status: 415,
+  },
   {
     name: 'a body without Content-Type is refused',
     method: 'PATCH',
@@ -302,6 +324,14 @@ export const SCENARIOS: readonly Scenario[] = [
   { name: 'the other user lists the models system keys open', method: 'GET', path: '/llm-models/', as: 'otherUser', status: 200 },
   { name: 'a user cannot list every model', method: 'GET', path: '/llm-models/?all=true', as: 'user', status: 403 },
   { name: 'an admin lists every model', method: 'GET', path: '/llm-models/?all=true', as: 'admin', status: 200 },
+  {
+    name: 'a client that accepts only XML gets the models as JSON (Accept is not read)',
+    method: 'GET',
+    path: '/llm-models/',
+    as: 'user',
+    accept: 'application/xml',
+    status: 200,
+  },
   { name: 'a malformed filter is refused', method: 'GET', path: '/llm-models/?is_active=maybe', as: 'user', status: 422 },
   { name: 'a user reads one model', method: 'GET', path: `/llm-models/${ANTHROPIC_MODEL.id}`, as: 'user', status: 200 },
   { name: 'an unknown model id is not found', method: 'GET', path: `/llm-models/${UNKNOWN_MODEL_ID}`, as: 'user', status: 404 },
@@ -360,6 +390,15 @@ export const SCENARIOS: readonly Scenario[] = [
     json: hello(provider, { stream: true }),
     status: 200,
   })),
+  {
+    name: 'a client that accepts only server-sent events, without stream: true, gets one JSON answer (Accept is not read)',
+    method: 'POST',
+    path: '/llm/chat/completions',
+    as: 'user',
+    json: hello('anthropic'),
+    accept: 'text/event-stream',
+    status: 200,
+  },
   {
     name: 'the other user chats on the system key from the database',
     method: 'POST',
