@@ -647,3 +647,29 @@ describe("user ids: one rule for the host's principal, an admin's paths and code
     },
   );
 });
+
+describe("the host's principal, read once", () => {
+  // A host's object may compute its fields (getters, a proxy over a session): what byokit checked is what it acts on.
+  it('acts as the user and with the rights it checked, however the fields read afterwards', async () => {
+    const { byokit, storage } = await testByokit();
+    let reads = 0;
+    const shifting = {
+      get userId() {
+        return reads++ === 0 ? 'alice-checked' : 'someone-else';
+      },
+      get isAdmin() {
+        return reads > 1;
+      },
+    };
+    const answer = await call(byokit, 'PATCH', '/users/me/api-key', {
+      principal: shifting as Principal,
+      body: { openai_api_key: fakeProviderKey('openai') },
+    });
+    expect(answer!.status).toBe(200);
+    expect(await storage.listKeys(userOwner('alice-checked'))).toHaveLength(1);
+    expect(await storage.listKeys(userOwner('someone-else'))).toEqual([]);
+    reads = 0;
+    const adminOnly = await call(byokit, 'GET', '/llm-models/?all=true', { principal: shifting as Principal });
+    expect(adminOnly!.status).toBe(403);
+  });
+});

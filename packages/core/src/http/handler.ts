@@ -182,21 +182,21 @@ async function authenticate(request: ByokitRequest): Promise<Principal> {
   if (principal === null || principal === undefined) throw new ByokitError('unauthenticated', 'Sign in first: send a valid access token.');
   // The host's authenticate is outside our control; a malformed principal is its bug, not the caller's. A NUL
   // in the id, or one longer than its key table holds, would fail in PostgreSQL's storage only: refused here,
-  // for every storage alike. The log says what is wrong, never the id itself.
-  const problem = principalProblem(principal);
-  if (problem !== undefined) {
-    throw new TypeError(
-      `authenticate() returned a principal byokit cannot take: ${problem}. It must return { userId: a non-empty string of at most ${MAX_USER_ID_LENGTH} characters of well-formed Unicode without NUL, holding no provider API key, and not \`.\` or \`..\`; isAdmin: a boolean } or null.`,
-    );
-  }
-  return principal as Principal;
+  // for every storage alike. The log says what is wrong, never the id itself. Each field is read once, and the
+  // values checked are the ones acted on: a host's object may compute them (getters, a proxy over a session).
+  if (typeof principal !== 'object' || Array.isArray(principal))
+    throw badPrincipal(`the principal is ${kindOfOption(principal)}, not { userId, isAdmin }`);
+  const { userId, isAdmin } = principal as { userId?: unknown; isAdmin?: unknown };
+  const problem =
+    userIdProblem(userId) ?? (typeof isAdmin === 'boolean' ? undefined : `isAdmin is ${kindOfOption(isAdmin)}, not a boolean`);
+  if (problem !== undefined) throw badPrincipal(problem);
+  return { userId: userId as string, isAdmin: isAdmin as boolean };
 }
 
-function principalProblem(principal: unknown): string | undefined {
-  if (typeof principal !== 'object' || Array.isArray(principal))
-    return `the principal is ${kindOfOption(principal)}, not { userId, isAdmin }`;
-  const { userId, isAdmin } = principal as { userId?: unknown; isAdmin?: unknown };
-  return userIdProblem(userId) ?? (typeof isAdmin === 'boolean' ? undefined : `isAdmin is ${kindOfOption(isAdmin)}, not a boolean`);
+function badPrincipal(problem: string): TypeError {
+  return new TypeError(
+    `authenticate() returned a principal byokit cannot take: ${problem}. It must return { userId: a non-empty string of at most ${MAX_USER_ID_LENGTH} characters of well-formed Unicode without NUL, holding no provider API key, and not \`.\` or \`..\`; isAdmin: a boolean } or null.`,
+  );
 }
 
 function validate<T>(schema: z.ZodType<T>, input: unknown, where: 'body' | 'query' | 'path'): T {
