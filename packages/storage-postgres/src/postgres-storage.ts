@@ -14,7 +14,6 @@ import type {
   UsagePage,
   UsageQuery,
   UsageRecord,
-  UsageSummary,
   UsageSummaryQuery,
   UsageTotals,
 } from '@byokit/core';

@@ -6,8 +6,6 @@ import { scriptHelpers } from './script-helpers.js';
 import { ADMIN_EMAIL, ADMIN_PASSWORD, startTestServer } from './test-server.js';
 import type { ExampleServer } from './example-server.js';
 
-const GUIDE_MODEL = '564e8710-43a9-406f-b0ab-e8d651a33e82';
-
 /**
  * The guide's pages (seed/user-api-key-guide.md, "Step 2: Add Keys in Profile", "Step 3: Verify Models Are
  * Available", "Usage Tracking"): served at the paths it names, with the fields and buttons it names, and their

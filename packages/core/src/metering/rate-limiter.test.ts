@@ -125,7 +125,7 @@ describe('memoryRateLimiter (GCRA)', () => {
   });
 
   it('refills one request per interval, up to the burst and no further', async () => {
-    const { limiter, clock, takeMany } = limiterAt({ requestsPerMinute: 60, burst: 3 });
+    const { clock, takeMany } = limiterAt({ requestsPerMinute: 60, burst: 3 });
     await takeMany('alice', 3);
     clock.ms += 2_000; // two intervals: two requests back
     expect((await takeMany('alice', 3)).map((decision) => decision.allowed)).toEqual([true, true, false]);

@@ -110,7 +110,7 @@ describe('budgets', () => {
   });
 
   it('refuses a user id that is a provider key pasted in the wrong place: not stored, not echoed', async () => {
-    const { byokit, storage, setBudget } = await setUp();
+    const { storage, setBudget } = await setUp();
     const key = fakeProviderKey('anthropic');
     const response = await setBudget(key, { monthly_limit_usd: '5' });
     expect([response!.status, response!.json.error.code]).toEqual([422, 'validation_failed']);
