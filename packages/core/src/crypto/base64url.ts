@@ -1,5 +1,3 @@
-import { ByokitError } from '../errors.js';
-
 /**
  * A small, strict base64url codec (RFC 4648 §5) over `Uint8Array`, so that the core needs no `Buffer` and
  * runs on any host with a fetch-style runtime.
@@ -84,21 +82,6 @@ export function parseBase64Url(text: string): Base64UrlParse {
     };
   }
   return { ok: true, bytes };
-}
-
-/**
- * Decodes strict, unpadded base64url (RFC 4648 §5): only `A-Z a-z 0-9 - _`, no `=` padding, no whitespace,
- * and the unused bits of the last character must be zero, so `encodeBase64Url(result) === text` always.
- *
- * @param text - The base64url text.
- * @returns The decoded bytes.
- * @throws {@link ByokitError} `validation_failed` saying what is wrong (by position, never echoing input).
- */
-export function decodeBase64UrlStrict(text: string): Uint8Array {
-  if (typeof text !== 'string') throw new ByokitError('validation_failed', 'invalid base64url: expected a string');
-  const result = parseBase64Url(text);
-  if (!result.ok) throw new ByokitError('validation_failed', `invalid base64url: ${result.problem}`);
-  return result.bytes;
 }
 
 function illegalCharacterProblem(code: number, position: number): string {
