@@ -1,8 +1,11 @@
 // A fake provider for the provider clients' tests: an HTTP server on loopback that answers with a recorded
 // response (a JSON body, or a stream replayed as server-sent events) and records what it received, so a
-// test asserts both the unified output and the exact request that went out. Test-only (Node).
+// test asserts both the unified output and the exact request that went out; and the two ways those tests read
+// a client's output. Test-only (Node).
 import { createServer, type IncomingHttpHeaders, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { isByokitError, type ByokitError } from '../errors.js';
+import type { ProviderStreamEvent } from './provider-types.js';
 
 /** A request the fake provider received. */
 export interface ReceivedRequest {
@@ -95,4 +98,21 @@ async function send(response: ServerResponse, answer: ReplayAnswer): Promise<voi
   }
   if (answer.done) response.write('data: [DONE]\n\n');
   response.end();
+}
+
+/** Every event of a client's stream, read to its end. */
+export async function collect(events: AsyncIterable<ProviderStreamEvent>): Promise<ProviderStreamEvent[]> {
+  const collected: ProviderStreamEvent[] = [];
+  for await (const event of events) collected.push(event);
+  return collected;
+}
+
+/** The `ByokitError` a client's call rejects with; anything else (an answer, another error) fails the test. */
+export async function rejection(promise: Promise<unknown>): Promise<ByokitError> {
+  const error: unknown = await promise.then(
+    () => undefined,
+    (caught: unknown) => caught,
+  );
+  if (!isByokitError(error)) throw new Error(`expected a ByokitError, got ${String(error)}`);
+  return error;
 }

@@ -1,12 +1,11 @@
 import { readdirSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { isByokitError, type ByokitError } from '../../errors.js';
 import { fakeProviderKey } from '../../keys/fake-keys.js';
 import { SecretKey } from '../../keys/secret-key.js';
 import { fixtureChunks, fixtureJson } from '../fixtures.js';
 import type { FinishReason, ProviderChatRequest, ProviderStreamEvent, TokenUsage } from '../provider-types.js';
 import { MAX_TOKEN_COUNT } from '../token-count.js';
-import { eventNameFromType, startReplayServer, type ReplayAnswer, type ReplayServer } from '../replay-server.js';
+import { collect, eventNameFromType, rejection, startReplayServer, type ReplayAnswer, type ReplayServer } from '../replay-server.js';
 import { ANTHROPIC_LIMITS, anthropicClient } from './anthropic-client.js';
 
 const key = fakeProviderKey('anthropic');
@@ -48,25 +47,10 @@ const recordedStream = (fixture: string, gapMs?: number): ReplayAnswer => ({
   ...(gapMs !== undefined && { gapMs }),
 });
 
-async function collect(events: AsyncIterable<ProviderStreamEvent>): Promise<ProviderStreamEvent[]> {
-  const collected: ProviderStreamEvent[] = [];
-  for await (const event of events) collected.push(event);
-  return collected;
-}
-
 const texts = (events: ProviderStreamEvent[]) => events.flatMap((event) => (event.type === 'text' ? [event.text] : []));
 const usages = (events: ProviderStreamEvent[]) => events.flatMap((event) => (event.type === 'usage' ? [event.usage] : []));
 const finishes = (events: ProviderStreamEvent[]) => events.flatMap((event) => (event.type === 'finish' ? [event.finishReason] : []));
 const errors = (events: ProviderStreamEvent[]) => events.flatMap((event) => (event.type === 'error' ? [event.error] : []));
-
-async function rejection(promise: Promise<unknown>): Promise<ByokitError> {
-  const error: unknown = await promise.then(
-    () => undefined,
-    (caught: unknown) => caught,
-  );
-  if (!isByokitError(error)) throw new Error(`expected a ByokitError, got ${String(error)}`);
-  return error;
-}
 
 /** No 8-character piece of the key anywhere in `text` (spec/security.md, the canary rule). */
 function expectNoPieceOfKey(text: string): void {

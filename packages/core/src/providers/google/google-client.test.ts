@@ -1,11 +1,11 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { isByokitError, type ByokitError } from '../../errors.js';
+import type { ByokitError } from '../../errors.js';
 import { fakeProviderKey } from '../../keys/fake-keys.js';
 import { SecretKey } from '../../keys/secret-key.js';
 import { fixtureChunks, fixtureJson } from '../fixtures.js';
 import type { ProviderChatRequest, ProviderClient, ProviderStreamEvent } from '../provider-types.js';
 import { MAX_TOKEN_COUNT } from '../token-count.js';
-import { startReplayServer, type ReplayAnswer, type ReplayServer } from '../replay-server.js';
+import { collect, rejection, startReplayServer, type ReplayAnswer, type ReplayServer } from '../replay-server.js';
 import { GOOGLE_LIMITS, googleClient, googleModelPath } from './google-client.js';
 
 const key = fakeProviderKey('google');
@@ -68,21 +68,6 @@ async function replay(
   const server = await startReplayServer(answer);
   servers.push(server);
   return { server, client: googleClient({ baseUrl: server.origin, retries: 0 }) };
-}
-
-async function collect(events: AsyncIterable<ProviderStreamEvent>): Promise<ProviderStreamEvent[]> {
-  const collected: ProviderStreamEvent[] = [];
-  for await (const event of events) collected.push(event);
-  return collected;
-}
-
-async function rejection(promise: Promise<unknown>): Promise<ByokitError> {
-  const error = await promise.then(
-    () => undefined,
-    (reason: unknown) => reason,
-  );
-  if (!isByokitError(error)) throw new Error(`expected a ByokitError, got ${String(error)}`);
-  return error;
 }
 
 function expectNoKeyIn(error: ByokitError): void {

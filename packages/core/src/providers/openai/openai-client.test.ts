@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { isByokitError, type ByokitError } from '../../errors.js';
+import type { ByokitError } from '../../errors.js';
 import { fakeProviderKey } from '../../keys/fake-keys.js';
 import { SecretKey } from '../../keys/secret-key.js';
 import { findKeyLeaks } from '../../testing/leak-check.js';
@@ -7,7 +7,7 @@ import { fixtureChunks, fixtureJson } from '../fixtures.js';
 import type { ProviderChatRequest, ProviderStreamEvent } from '../provider-types.js';
 import { MAX_EVENT_SIZE } from '../server-sent-events.js';
 import { MAX_TOKEN_COUNT } from '../token-count.js';
-import { startReplayServer, type ReceivedRequest, type ReplayAnswer, type ReplayServer } from '../replay-server.js';
+import { collect, rejection, startReplayServer, type ReceivedRequest, type ReplayAnswer, type ReplayServer } from '../replay-server.js';
 import { openaiClient } from './openai-client.js';
 import { ModelCatalog } from '../../catalog/catalog.js';
 import { costOf } from '../../metering/cost.js';
@@ -69,21 +69,6 @@ async function fakeOpenAI(answer: ReplayAnswer | ((request: ReceivedRequest) => 
   const server = await startReplayServer(answer);
   servers.push(server);
   return { server, client: openaiClient({ baseUrl: `${server.origin}/v1` }) };
-}
-
-async function collect(events: AsyncIterable<ProviderStreamEvent>): Promise<ProviderStreamEvent[]> {
-  const collected: ProviderStreamEvent[] = [];
-  for await (const event of events) collected.push(event);
-  return collected;
-}
-
-async function rejection(promise: Promise<unknown>): Promise<ByokitError> {
-  const error = await promise.then(
-    () => undefined,
-    (reason: unknown) => reason,
-  );
-  if (!isByokitError(error)) throw new Error(`expected a ByokitError, got ${String(error)}`);
-  return error;
 }
 
 /** The key, or any 8-character piece of it, in any form, anywhere in what left the process or came back. */
