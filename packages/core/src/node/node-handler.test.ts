@@ -45,11 +45,7 @@ const newByokit = () =>
 
 describe('byokit on a plain node:http server', () => {
   it('refuses to mount without authenticate, instead of answering every request 500', async () => {
-    const byokit = await createByokit({
-      storage: memoryStorage(),
-      keyring: Keyring.from([{ id: 'k1', key: crypto.getRandomValues(new Uint8Array(32)) }]),
-      environment: {},
-    });
+    const byokit = await newByokit();
     const options = { prefix: '/v2' } as unknown as Parameters<typeof createNodeHandler>[1];
     expect(() => createNodeHandler(byokit, options)).toThrow(
       new TypeError(
