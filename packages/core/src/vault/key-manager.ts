@@ -4,6 +4,7 @@ import type { Keyring } from '../crypto/keyring.js';
 import { parseProviderKey } from '../keys/key-formats.js';
 import { PROVIDERS, type Provider } from '../keys/providers.js';
 import type { SecretKey } from '../keys/secret-key.js';
+import type { KeyCheck } from '../providers/provider-types.js';
 import { openStoredKey, type KeyResolver } from '../resolve/key-resolver.js';
 import {
   SYSTEM_OWNER,
@@ -39,7 +40,7 @@ export interface SystemKeyState extends KeyState {
 export type KeyUpdate = Partial<Record<Provider, string | null>>;
 
 /** Asks a provider whether a key works (a free call); `unreachable` when it could not be asked. */
-export type KeyChecker = (key: SecretKey) => Promise<'valid' | 'invalid' | 'unreachable'>;
+export type KeyChecker = (key: SecretKey) => Promise<KeyCheck>;
 
 /** The request field that carries a provider's key (the guide's names). */
 export const keyField = (provider: Provider) => `${provider}_api_key` as const;
