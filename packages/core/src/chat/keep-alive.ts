@@ -10,6 +10,7 @@
  * only sets a flag. A stream silent through one whole tick gets a comment at the next, so no silence lasts
  * longer than twice the interval.
  */
+import { DEFAULT_TIMEOUT_MS } from '../providers/provider-http.js';
 
 /** An SSE comment line: a byte on the wire for the proxy, nothing for the client. */
 export const KEEP_ALIVE_COMMENT = ': keep-alive\n\n';
@@ -21,9 +22,6 @@ interface Watched {
   /** Called at a tick when nothing was written since the one before. */
   silent(): void;
 }
-
-/** A provider's `timeoutMs` when the host sets none (provider-http.ts): how long a stalled reader is waited for. */
-const DEFAULT_STALLED_AFTER_MS = 600_000;
 
 /** Default interval: any silence stays under 20 s, within Heroku's 30 s for a response's first byte. */
 export const DEFAULT_STREAM_KEEP_ALIVE_MS = 10_000;
@@ -42,7 +40,7 @@ export class KeepAlive {
    * @param stalledAfterMs - How long a reader that takes nothing (a client that stopped reading, its connection left
    *   open) is waited for: byokit's longest provider `timeoutMs`, the longest silence it allows a provider's stream.
    */
-  constructor(intervalMs: number, stalledAfterMs = DEFAULT_STALLED_AFTER_MS) {
+  constructor(intervalMs: number, stalledAfterMs = DEFAULT_TIMEOUT_MS) {
     this.stalledAfterTicks = intervalMs === 0 ? Infinity : Math.max(1, Math.ceil(stalledAfterMs / intervalMs));
     if (intervalMs === 0) return;
     this.#timer = setInterval(() => this.#tick(), intervalMs);
