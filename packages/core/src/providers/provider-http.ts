@@ -83,8 +83,8 @@ const RETRY_BASE_DELAY_MS = 250;
 /**
  * The HTTP side of a provider client, on undici's dispatcher API over keep-alive connections: the hot path of
  * every chat, so nothing in it builds a WHATWG `Request`, `Response` or web stream (docs/performance.md). A
- * call's answer goes to a handler of our own (`dispatch()`): a plain one read whole, a streamed one decoded
- * into events as it arrives (server-sent-events.ts); only a key check's status is read through `request()`.
+ * call's answer goes to a handler of our own (`dispatch()`): a plain one (a chat's, or a key check's) read whole,
+ * a streamed one decoded into events as it arrives (server-sent-events.ts).
  * Base URL, timeouts and retries come from host configuration only; redirects are never followed (the key
  * would go to the new host: spec/security.md, "No SSRF"); every non-2xx answer becomes a typed, scrubbed
  * `ByokitError`; the caller's abort signal cancels the request at any point, body included.
