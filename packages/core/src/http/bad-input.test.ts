@@ -535,6 +535,9 @@ describe("user ids: one rule for the host's principal, an admin's paths and code
   // whose users choose their ids (a user name, an email) had users no admin could give a budget, and so no limit.
   it.each([
     ['an email beginning sk-', 'sk-developer-account@example.com'],
+    // In an OpenAI key's lenient format (sk- and 20 or more letters, digits, - or _), but shorter than any real key.
+    ['an email beginning sk- with a longer name', 'sk-marketing-department@example.com'],
+    ['a user name beginning sk-', 'sk-platform-engineering-team'],
     ['an email beginning bearer+', 'bearer+alice@example.com'],
     ['a user name with api_key=', 'team|api_key=ops'],
   ])('takes a user id that is %s as a principal and in an admin path alike: an admin can set its budget', async (_what, userId) => {

@@ -96,11 +96,16 @@ export function matchesRealFormat(key: string): boolean {
 /** What no key holds: the text between two keys' characters. */
 const NOT_KEY_CHARACTERS = /[^A-Za-z0-9_-]+/;
 
+/** The shortest real key: Google's (AIza and 35 more). The formats above allow shorter ones, in case formats change. */
+const SHORTEST_REAL_KEY = 39;
+
 /**
- * Whether a whole key in its provider's own format is among the text's words, split wherever a key cannot go on: a
- * key copied with what surrounded it (`Bearer sk-…`, `api_key=AIza…`, a line break) is a key all the same. Stricter
- * than the scrubbing patterns, which also find text that merely starts like a key (`sk-team@example.com`).
+ * Whether a whole key in its provider's own format, and as long as a real key, is among the text's words, split
+ * wherever a key cannot go on: a key copied with what surrounded it (`Bearer sk-…`, `api_key=AIza…`, a line break) is
+ * a key all the same. Stricter than the scrubbing patterns, which also find text that merely starts like a key
+ * (`sk-team@example.com`); and than the formats alone, whose OpenAI one (sk- and 20 more) takes words a person
+ * chooses (`sk-marketing-department@example.com`).
  */
 export function holdsWholeKey(text: string): boolean {
-  return text.split(NOT_KEY_CHARACTERS).some(matchesRealFormat);
+  return text.split(NOT_KEY_CHARACTERS).some((word) => word.length >= SHORTEST_REAL_KEY && matchesRealFormat(word));
 }
