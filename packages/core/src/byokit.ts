@@ -28,7 +28,7 @@ import { chatRoutes } from './http/routes/chat-routes.js';
 import { openAIRoutes } from './http/routes/openai-routes.js';
 import { modelRoutes } from './http/routes/model-routes.js';
 import { withOpenApiRoute } from './http/routes/discovery-routes.js';
-import { isStorableUserId, MAX_USER_ID_LENGTH } from './http/routes/stored-text.js';
+import { MAX_USER_ID_LENGTH, userIdProblem } from './http/routes/stored-text.js';
 import type { OpenApiOptions } from './http/openapi.js';
 import { ModelDirectory } from './models/model-directory.js';
 import { PROVIDER_LIMITS, createProviderClients, type ProvidersSettings } from './providers/provider-clients.js';
@@ -568,10 +568,11 @@ function principalUserId(principal: unknown): string {
  * characters than its key table holds, would fail in PostgreSQL's storage alone, as its raw error.
  */
 function validUserId(userId: unknown): string {
-  if (isStorableUserId(userId)) return userId;
+  const problem = userIdProblem(userId);
+  if (problem === undefined) return userId as string;
   throw new ByokitError(
     'validation_failed',
-    `userId must be a non-empty string of at most ${MAX_USER_ID_LENGTH} characters of well-formed Unicode without NUL (U+0000), holding no provider API key, and not \`.\` or \`..\`.`,
+    `${problem}: it must be a non-empty string of at most ${MAX_USER_ID_LENGTH} characters of well-formed Unicode without NUL (U+0000), holding no provider API key, and not \`.\` or \`..\`.`,
   );
 }
 

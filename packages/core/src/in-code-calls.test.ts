@@ -73,7 +73,7 @@ describe('bad input given in code', () => {
     const error = await byokit.resolveKey({ userId: 'u'.repeat(256) }, 'anthropic').catch((caught: unknown) => caught);
     expect(isByokitError(error) && [error.code, error.message]).toEqual([
       'validation_failed',
-      'userId must be a non-empty string of at most 255 characters of well-formed Unicode without NUL (U+0000), holding no provider API key, and not `.` or `..`.',
+      'userId is longer than 255 characters: it must be a non-empty string of at most 255 characters of well-formed Unicode without NUL (U+0000), holding no provider API key, and not `.` or `..`.',
     ]);
     expect(lookedUp).toBe(false);
     // 255 is looked up (and has no key).

@@ -79,7 +79,7 @@ describe.each(databases)('text with a NUL character, on %s', (_name, openStorage
       await expect(run()).rejects.toMatchObject({
         code: 'validation_failed',
         message:
-          'userId must be a non-empty string of at most 255 characters of well-formed Unicode without NUL (U+0000), holding no provider API key, and not `.` or `..`.',
+          'userId holds a NUL character (U+0000): it must be a non-empty string of at most 255 characters of well-formed Unicode without NUL (U+0000), holding no provider API key, and not `.` or `..`.',
       });
     await expect(byokit.usage.events('user-alice')).resolves.toMatchObject({ records: [] });
   });

@@ -57,7 +57,7 @@ const isDotSegment = (userId: string) => userId === '.' || userId === '..';
 
 /**
  * A user id as the host's `authenticate` gives it, addressed by admins in paths and queries: the same rule as the
- * principal's ({@link isStorableUserId}), so that an admin can reach every user who can call. Only text holding a whole
+ * principal's ({@link userIdProblem}), so that an admin can reach every user who can call. Only text holding a whole
  * key in its provider's own format is refused as a key pasted in the wrong place, not text the looser scrubbing
  * patterns find:
  * a user may choose an id such as `sk-developer-account@example.com` or `bearer+alice@example.com`, which was refused
@@ -87,6 +87,3 @@ export function userIdProblem(userId: unknown): string | undefined {
   if (isDotSegment(userId)) return 'userId is . or .., which no URL path can hold';
   return undefined;
 }
-
-/** Whether {@link userIdProblem} finds nothing wrong. */
-export const isStorableUserId = (userId: unknown): userId is string => userIdProblem(userId) === undefined;
