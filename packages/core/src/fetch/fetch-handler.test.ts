@@ -1,9 +1,10 @@
 import { request as httpRequest } from 'node:http';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { admin, alice, mockProvidersForFile, sseEvents, testByokit } from '../http/test-helpers.js';
 import { onAbort, type Cancellation } from '../http/request-abort.js';
 import type { Principal } from '../http/types.js';
 import { fakeProviderKey } from '../keys/fake-keys.js';
+import { DROP_LIMIT_BYTES } from './drop-rest.js';
 import { createFetchHandler, type FetchHandler } from './fetch-handler.js';
 import { serveFetchOverNode } from './test-helpers.js';
 
@@ -109,15 +110,16 @@ describe('createFetchHandler', () => {
     expect(mine?.status).toBe(200);
   });
 
-  it("refuses a body over the route's limit with 413 in the contract shape, and stops reading it, without cancelling it", async () => {
+  it("refuses a body over the route's limit with 413 in the contract shape, then reads and drops up to 8 MiB more, never cancelling it, other work going on meanwhile", async () => {
     const { handler } = await setUp();
-    let pulled = 0;
+    const piece = new TextEncoder().encode(`{"openai_api_key": "${'x'.repeat(16_384)}`);
+    let pulledBytes = 0;
     let cancelled = false;
     // No content-length: the limit has to hold while reading, not only on the declared size.
     const endless = new ReadableStream<Uint8Array>({
       pull(controller) {
-        pulled++;
-        controller.enqueue(new TextEncoder().encode(`{"openai_api_key": "${'x'.repeat(16_384)}`));
+        pulledBytes += piece.byteLength;
+        controller.enqueue(piece);
       },
       cancel() {
         cancelled = true;
@@ -132,9 +134,37 @@ describe('createFetchHandler', () => {
     const response = await handler(request);
     expect(response.status).toBe(413);
     expect((await response.json()).error.code).toBe('payload_too_large');
-    // Left to the host to drop: on @hono/node-server a cancelled body destroyed the connection before the 413 went out.
+    // A timer set now runs while the rest is dropped, not after it: the drop leaves the event loop its turns.
+    let pulledWhenTimerRan = 0;
+    setTimeout(() => (pulledWhenTimerRan = pulledBytes), 0);
+    // Done dropping, the handler lets go of the body: read no further, and not cancelled, which on
+    // @hono/node-server destroyed the connection before the 413 went out.
+    await vi.waitFor(() => expect(request.body!.locked).toBe(false), { timeout: 20_000, interval: 5 });
     expect(cancelled).toBe(false);
-    expect(pulled).toBeLessThan(10);
+    expect(pulledBytes).toBeGreaterThan(DROP_LIMIT_BYTES);
+    expect(pulledBytes).toBeLessThan(DROP_LIMIT_BYTES + 4 * piece.byteLength);
+    expect(pulledWhenTimerRan).toBeLessThan(pulledBytes);
+  });
+
+  it('lets go quietly of a refused body whose stream fails while its rest is dropped (the client went away)', async () => {
+    const { handler } = await setUp();
+    let pulls = 0;
+    const failing = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (++pulls > 2) return controller.error(new Error('The client went away.'));
+        controller.enqueue(new TextEncoder().encode(`{"openai_api_key": "${'x'.repeat(16_384)}`));
+      },
+    });
+    const request = new Request(`${ORIGIN}/v2/users/me/api-key`, {
+      method: 'PATCH',
+      headers: { authorization: 'Bearer alice', 'content-type': 'application/json' },
+      body: failing,
+      duplex: 'half',
+    } as RequestInit);
+    expect((await handler(request)).status).toBe(413);
+    // No unhandled rejection (vitest fails the run on one), and the body let go.
+    await vi.waitFor(() => expect(request.body!.locked).toBe(false), { timeout: 20_000, interval: 5 });
+    expect(pulls).toBe(3);
   });
 
   it('reads a body of declared length in one read, never touching request.body (cheap on lazy hosts)', async () => {

@@ -8,6 +8,7 @@ import { belowPrefix, normalisePrefix } from '../http/mount-prefix.js';
 import { RequestAbort } from '../http/request-abort.js';
 import type { Authenticate, ByokitResponse, RequestBody } from '../http/types.js';
 import { silentLogger } from '../logging/logger.js';
+import { dropRest } from './drop-rest.js';
 
 /** The contract's default mount prefix (spec/http-api.md, "Conventions"). */
 const DEFAULT_PREFIX = '/v2';
@@ -163,15 +164,26 @@ async function* wholeBody(request: Request): AsyncGenerator<Uint8Array> {
  * socket once it is full: asked for up front, a body then refused before a byte was read (401, 405, 415) could no
  * longer be dropped by the host, which closed the keep-alive connection instead, the next request on it lost.
  *
- * Not cancelled when byokit stops reading early (past a route's limit; the byte that shows a body on a route that
- * takes none): on a Node bridge, cancelling destroys the request, and with it the connection the refusal was to go
- * out on. What is left is the host's to read and drop, as for any body left unread (docs/http-api.md).
- * (A runtime whose streams lack `values()` gives the stream itself, as before.)
+ * When byokit stops reading early (past a route's limit; the byte that shows a body on a route that takes none),
+ * the rest is read and dropped, up to a bound, and never cancelled (`dropRest`): on a Node bridge, cancelling
+ * destroys the request, and with it the connection the refusal was to go out on.
  */
 async function* chunkedBody(request: Request): AsyncGenerator<Uint8Array> {
-  const body = request.body as (ReadableStream<Uint8Array> & { values?: ReadableStream<Uint8Array>['values'] }) | null;
-  if (body === null) return;
-  yield* typeof body.values === 'function' ? body.values({ preventCancel: true }) : body;
+  if (request.body === null) return;
+  const reader = request.body.getReader();
+  let ended = false;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) {
+        ended = true;
+        return;
+      }
+      yield value;
+    }
+  } finally {
+    if (!ended) void dropRest(reader);
+  }
 }
 
 /** Outside the prefix, or an unknown path below it: the contract's 404, as the example hosts answer it. */
