@@ -28,7 +28,7 @@ import { chatRoutes } from './http/routes/chat-routes.js';
 import { openAIRoutes } from './http/routes/openai-routes.js';
 import { modelRoutes } from './http/routes/model-routes.js';
 import { withOpenApiRoute } from './http/routes/discovery-routes.js';
-import { MAX_USER_ID_LENGTH, userIdProblem } from './http/routes/stored-text.js';
+import { USER_ID_RULE, userIdProblem } from './http/routes/stored-text.js';
 import type { OpenApiOptions } from './http/openapi.js';
 import { ModelDirectory } from './models/model-directory.js';
 import { PROVIDER_LIMITS, createProviderClients, type ProvidersSettings } from './providers/provider-clients.js';
@@ -570,10 +570,7 @@ function principalUserId(principal: unknown): string {
 function validUserId(userId: unknown): string {
   const problem = userIdProblem(userId);
   if (problem === undefined) return userId as string;
-  throw new ByokitError(
-    'validation_failed',
-    `${problem}: it must be a non-empty string of at most ${MAX_USER_ID_LENGTH} characters of well-formed Unicode without NUL (U+0000), holding no provider API key, and not \`.\` or \`..\`.`,
-  );
+  throw new ByokitError('validation_failed', `${problem}: it must be ${USER_ID_RULE}.`);
 }
 
 /** A page size given in code: the storages' own rule, refused as the routes refuse theirs (not a RangeError). */

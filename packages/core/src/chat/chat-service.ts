@@ -323,7 +323,7 @@ function callerError(error: unknown, { resolved, model }: Pick<PreparedCall, 're
   const callers = new ByokitError(
     error.code,
     whoseDoing ? `${message} (${whose})` : message,
-    whoseDoing ? { ...error.details, keySource: resolved.source, model: model.model } : { ...error.details, model: model.model },
+    { ...error.details, ...(whoseDoing && { keySource: resolved.source }), model: model.model },
     error.cause === undefined ? undefined : { cause: scrubbedError(error.cause, key) },
   );
   // The stack of where the failure was met, when its first line (the message) held nothing to scrub.

@@ -8,7 +8,7 @@ import { readJsonBody } from './read-json-body.js';
 import { refuseBody } from './refuse-body.js';
 import { RequestAbort } from './request-abort.js';
 import { kindOfOption } from '../host-option-checks.js';
-import { MAX_USER_ID_LENGTH, userIdProblem } from './routes/stored-text.js';
+import { USER_ID_RULE, userIdProblem } from './routes/stored-text.js';
 import type { Route } from './route.js';
 import type { ByokitRequest, ByokitResponse, Principal } from './types.js';
 import { schemaIssues, validationFailed } from './validation-error.js';
@@ -195,7 +195,7 @@ async function authenticate(request: ByokitRequest): Promise<Principal> {
 
 function badPrincipal(problem: string): TypeError {
   return new TypeError(
-    `authenticate() returned a principal byokit cannot take: ${problem}. It must return { userId: a non-empty string of at most ${MAX_USER_ID_LENGTH} characters of well-formed Unicode without NUL, holding no provider API key, and not \`.\` or \`..\`; isAdmin: a boolean } or null.`,
+    `authenticate() returned a principal byokit cannot take: ${problem}. It must return { userId: ${USER_ID_RULE}; isAdmin: a boolean } or null.`,
   );
 }
 

@@ -107,5 +107,7 @@ const SHORTEST_REAL_KEY = 39;
  * chooses (`sk-marketing-department@example.com`).
  */
 export function holdsWholeKey(text: string): boolean {
+  // Every request's user id comes here: most are shorter than any key, and need no split.
+  if (text.length < SHORTEST_REAL_KEY) return false;
   return text.split(NOT_KEY_CHARACTERS).some((word) => word.length >= SHORTEST_REAL_KEY && matchesRealFormat(word));
 }

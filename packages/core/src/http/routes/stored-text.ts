@@ -45,6 +45,11 @@ export function shownText(maxLength: number) {
  */
 export const MAX_USER_ID_LENGTH = 255;
 
+/** The rule a user id from the host or from code is held to, in words, for the messages that refuse one. */
+export const USER_ID_RULE =
+  `a non-empty string of at most ${MAX_USER_ID_LENGTH} characters of well-formed Unicode without NUL (U+0000), ` +
+  'holding no provider API key, and not `.` or `..`';
+
 const NOT_A_USER_ID = 'This holds a provider API key, not a user id; it was not stored.';
 const NOT_A_SEGMENT = 'A user id is never . or .., which no URL path can hold.';
 
