@@ -21,10 +21,32 @@ export interface MigrationResult {
   version: number;
 }
 
-/** @internal For tests: a schema as an earlier release left it. */
+/** @internal For tests: a schema as an earlier release left it, and shorter waits for a table's lock. */
 export interface MigrateOptions {
   /** Apply the migrations up to this version only, as the release that shipped it last did. */
   through?: number;
+  /** How long a migration's statement waits for a table's lock before the run gives way. Default 2 s. */
+  lockTimeoutMs?: number;
+  /** How many runs in all give way before migrate gives up. Default 10 (about a minute). */
+  lockAttempts?: number;
+}
+
+const LOCK_TIMEOUT_MS = 2_000;
+/** SQLSTATE 55P03: a statement's wait for a lock passed lock_timeout. */
+const LOCK_NOT_AVAILABLE = '55P03';
+const LOCK_ATTEMPTS = 10;
+/** The longest pause between two runs that gave way: a pause grows by the lock timeout each time, up to this. */
+const LONGEST_PAUSE_MS = 5_000;
+
+/** A run that gave way to another session's lock on a table a migration changes: undone, to be run again. */
+class LockWaitExceeded extends Error {
+  constructor(
+    readonly migration: string,
+    readonly version: number,
+    options: ErrorOptions,
+  ) {
+    super(`Migration ${migration} timed out waiting for a lock`, options);
+  }
 }
 
 const MIGRATIONS = new URL('../migrations/', import.meta.url);
@@ -69,9 +91,35 @@ interface LedgerRow {
  * advisory lock, so that two nodes starting together apply each migration once and the loser waits and
  * then finds nothing to do. Idempotent. Refuses a schema that a later release migrated past the last version
  * this one ships.
+ *
+ * A migration that changes a table waits for every other session's lock on it, and from then on every statement
+ * on that table, byokit's own included, queues behind the migration: a long report or a pg_dump would stall every
+ * node. So a statement of a migration waits for a lock for `lockTimeoutMs` at most; then the run is undone, the
+ * queue behind it goes on, and after a pause the run starts again, up to `lockAttempts` runs.
  */
 export async function migrate(database: Database, names: SqlNames, options: MigrateOptions = {}): Promise<MigrationResult> {
   const migrations = (await loadMigrations(names)).filter((migration) => migration.version <= (options.through ?? Infinity));
+  const lockTimeoutMs = options.lockTimeoutMs ?? LOCK_TIMEOUT_MS;
+  const attempts = options.lockAttempts ?? LOCK_ATTEMPTS;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await migrateOnce(database, names, migrations, lockTimeoutMs);
+    } catch (error) {
+      if (!(error instanceof LockWaitExceeded)) throw error;
+      if (attempt >= attempts) {
+        throw new Error(
+          `Migration ${error.migration} waited ${lockTimeoutMs} ms for a lock on a table it changes, ${attempts} times: another session holds one ` +
+            `(a long transaction, a report, a pg_dump: see pg_locks and pg_stat_activity). Nothing of this run was applied (the schema ` +
+            `${names.key}* is still at version ${error.version}); run it again once that session ends.`,
+          { cause: error.cause },
+        );
+      }
+      await new Promise((resolve) => setTimeout(resolve, Math.min(lockTimeoutMs * attempt, LONGEST_PAUSE_MS)));
+    }
+  }
+}
+
+async function migrateOnce(database: Database, names: SqlNames, migrations: Migration[], lockTimeoutMs: number): Promise<MigrationResult> {
   return database.transaction(async (transaction) => {
     // No statement_timeout here (a pool's may be seconds): a migration over a large table, or the wait for
     // another node's, may take longer. names.key is a validated identifier ([a-z0-9_.]): safe in a literal.
@@ -114,10 +162,15 @@ export async function migrate(database: Database, names: SqlNames, options: Migr
       );
     }
     await checkLedger(transaction, names, migrations, rows, hasChecksum);
+    // From here on a statement waits for a table's lock for lockTimeoutMs at most (see migrate). The advisory lock
+    // above, and the ledger, which only migrate reads, wait as long as they must.
+    await transaction.exec(`SET LOCAL lock_timeout = ${Math.floor(lockTimeoutMs)}`);
     const applied: string[] = [];
     for (const migration of migrations) {
       if (done.has(migration.version)) continue;
       await transaction.exec(migration.sql).catch((error: unknown) => {
+        if ((error as { code?: unknown } | null)?.code === LOCK_NOT_AVAILABLE)
+          throw new LockWaitExceeded(migration.name, newest, { cause: error });
         // Left as is: the database being unavailable is storage_unavailable, and losing to another transaction
         // runs the whole migration again (database.ts).
         if (isUnavailable(error) || lostToAnother(error)) throw error;

@@ -239,3 +239,70 @@ describe.runIf(databaseUrl)('several nodes of this release starting at once on a
     }
   });
 });
+
+describe.runIf(databaseUrl)('a migration meeting a long transaction on a table it changes, on a real PostgreSQL server', () => {
+  /** A schema at version 4, and a session of its own holding a read lock on the usage records until it ends. */
+  async function schemaWithAReader() {
+    const pool = new pg.Pool({ connectionString: databaseUrl, max: 4 });
+    const schema = `upgrade_${randomBytes(6).toString('hex')}`;
+    const storage = postgresStorage({ pool, schema });
+    await migrate(storage.database, sqlNames(schema), { through: 4 });
+    const reader = await pool.connect();
+    await reader.query('BEGIN');
+    await reader.query(`SELECT count(*) FROM "${schema}".byokit_usage_events`);
+    let readerOpen = true;
+    const endReader = async () => {
+      if (!readerOpen) return;
+      readerOpen = false;
+      await reader.query('COMMIT');
+      reader.release();
+    };
+    onTestFinished(async () => {
+      await endReader();
+      await pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+      await pool.end();
+    });
+    const versions = async () =>
+      (await pool.query<{ version: number }>(`SELECT version FROM "${schema}".byokit_migrations ORDER BY version`)).rows.map((row) =>
+        Number(row.version),
+      );
+    return { pool, schema, storage, endReader, versions };
+  }
+
+  it("gives way to it, so that byokit's statements on that table do not queue behind the migration, and applies it once it ends", async () => {
+    const { pool, schema, storage, endReader, versions } = await schemaWithAReader();
+    const migrating = migrate(storage.database, sqlNames(schema), { lockTimeoutMs: 200, lockAttempts: 1_000 });
+    // 0005 alters the usage records: it waits for the reader's lock, and every statement on the table after it
+    // would wait behind it, a user's usage read or the next usage record, until the reader ends.
+    await expect
+      .poll(
+        async () =>
+          (
+            await pool.query(
+              `SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%ALTER TABLE "${schema}"."byokit_usage_events"%'`,
+            )
+          ).rowCount,
+        { timeout: 10_000 },
+      )
+      .toBe(1);
+    const statement = await pool.connect();
+    try {
+      // Far longer than the migration's wait for its lock, far shorter than the reader's transaction.
+      await statement.query("SET statement_timeout = '5s'");
+      for (let read = 0; read < 3; read++) await statement.query(`SELECT count(*) FROM "${schema}".byokit_usage_events`);
+    } finally {
+      statement.release();
+    }
+    expect(await versions()).toEqual([1, 2, 3, 4]);
+    await endReader();
+    expect(await migrating).toEqual({ applied: after(4), version: LATEST_VERSION });
+  });
+
+  it('gives up after its attempts with an error that says what it waited for, and applies nothing', async () => {
+    const { schema, storage, versions } = await schemaWithAReader();
+    await expect(migrate(storage.database, sqlNames(schema), { lockTimeoutMs: 50, lockAttempts: 3 })).rejects.toThrow(
+      `Migration ${after(4)[0]} waited 50 ms for a lock on a table it changes, 3 times: another session holds one (a long transaction, a report, a pg_dump: see pg_locks and pg_stat_activity). Nothing of this run was applied (the schema ${schema}.byokit_* is still at version 4); run it again once that session ends.`,
+    );
+    expect(await versions()).toEqual([1, 2, 3, 4]);
+  });
+});
