@@ -1,4 +1,5 @@
 import type { Byokit } from '../byokit.js';
+import { utf8Length } from '../bytes.js';
 import { ByokitError } from '../errors.js';
 import { assertSettingNames } from '../host-option-checks.js';
 import { authenticateOption } from '../http/authenticate-option.js';
@@ -97,7 +98,7 @@ export function createFetchHandler(byokit: Pick<Byokit, 'handle'>, options: Fetc
     const url = belowPrefix(pathname + search, prefix);
     const answer = url === undefined ? undefined : await answerOf(byokit, request, url, authenticate);
     if (answer !== undefined || options.fallThrough) return answer;
-    return toResponse(notFound(request));
+    return toResponse(notFound(request), request.method);
   };
 }
 
@@ -125,13 +126,13 @@ async function answerOf(
   });
   if (answer === undefined || typeof answer.body === 'string') {
     release();
-    return answer && toResponse(answer);
+    return answer && toResponse(answer, request.method);
   }
   const cancelled = () => {
     aborted.abort();
     release();
   };
-  return toResponse(answer, { cancelled, ended: release });
+  return toResponse(answer, request.method, { cancelled, ended: release });
 }
 
 /**
@@ -200,10 +201,15 @@ interface StreamEvents {
 const IGNORED: StreamEvents = { cancelled() {}, ended() {} };
 
 /** byokit's answer as a fetch `Response`; `events` hears how a streamed body went. */
-function toResponse(answer: ByokitResponse, events: StreamEvents = IGNORED): Response {
-  const init = { status: answer.status, headers: answer.headers };
-  if (typeof answer.body === 'string') return new Response(NULL_BODY_STATUSES.has(answer.status) ? null : answer.body, init);
-  return new Response(readableOf(answer.body, events), init);
+function toResponse(answer: ByokitResponse, method: string, events: StreamEvents = IGNORED): Response {
+  if (typeof answer.body !== 'string')
+    return new Response(readableOf(answer.body, events), { status: answer.status, headers: answer.headers });
+  if (NULL_BODY_STATUSES.has(answer.status)) return new Response(null, { status: answer.status, headers: answer.headers });
+  // A whole answer declares its length, on every mount (docs/http-api.md, "Framing"): a runtime that serves a
+  // Response made from a string does, a bridge over node:http that pipes its stream would not. Not on HEAD: its
+  // length would be GET's body's.
+  const headers = method === 'HEAD' ? answer.headers : { ...answer.headers, 'content-length': String(utf8Length(answer.body)) };
+  return new Response(answer.body, { status: answer.status, headers });
 }
 
 /**

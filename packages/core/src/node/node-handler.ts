@@ -83,7 +83,7 @@ export function createNodeHandler<Request extends IncomingMessage = IncomingMess
       return true;
     }
     writing = true;
-    await send(response, answer);
+    await send(response, answer, request.method);
     return true;
   };
 }
@@ -149,8 +149,11 @@ function takeBuffered(request: IncomingMessage, limitBytes: number): Uint8Array 
   return bytes ?? new Uint8Array();
 }
 
-async function send(response: ServerResponse, answer: ByokitResponse): Promise<void> {
+async function send(response: ServerResponse, answer: ByokitResponse, method: string | undefined): Promise<void> {
   if (typeof answer.body === 'string') {
+    // A whole answer declares its length, as on Fastify and the fetch handler: Node would send it chunked, and an
+    // HTTP/1.0 client (or proxy) could then not keep the connection. Not on HEAD: its length would be GET's body's.
+    if (method !== 'HEAD') response.setHeader('content-length', Buffer.byteLength(answer.body));
     response.writeHead(answer.status, answer.headers).end(answer.body);
     return;
   }
