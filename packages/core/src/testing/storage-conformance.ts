@@ -8,6 +8,10 @@ import type { ByokitRequest } from '../http/types.js';
 import type { CatalogModel } from '../catalog/model.js';
 import type { Budget, BudgetHold, BudgetScope } from '../metering/budget.js';
 import { summarizeUsage } from '../metering/summarize-usage.js';
+import { costOf } from '../metering/cost.js';
+import { convertAnthropicUsage } from '../providers/anthropic/anthropic-usage.js';
+import { convertGoogleUsage } from '../providers/google/google-usage.js';
+import { MAX_TOKEN_COUNT } from '../providers/token-count.js';
 import type { UsageGroupBy, UsageQuery, UsageRecord, UsageSummaryQuery, UsageTotals } from '../metering/usage-record.js';
 import { formatUsd, parseUsd, PICO_DECIMALS } from '../metering/usd.js';
 import type { KeyChange, KeyOwner, KeyRowCursor, Storage } from '../storage/storage.js';
@@ -827,6 +831,43 @@ export function describeStorageConformance(name: string, options: StorageConform
         expect(await allUsageIds(storage, { userId, limit: 4 })).toEqual(
           ids([newest, m5!, m4!, sameTimeLater, m3b!, m3a!, sameAsUnread, m2!, m1!, oldest]),
         );
+      });
+
+      it("keeps the record of a call at the largest counts a provider client takes: Anthropic's whole prompt, Gemini's output", async () => {
+        // Each provider client takes counts up to MAX_TOKEN_COUNT and adds some up (token-count.ts); a record of the
+        // sums must be stored whole, or the call, which the provider billed, is left out of usage and budgets.
+        const userId = freshUser().id;
+        const day = freshDay();
+        const most = MAX_TOKEN_COUNT;
+        const usages = [
+          convertAnthropicUsage({
+            input_tokens: most,
+            cache_read_input_tokens: most,
+            cache_creation_input_tokens: most,
+            output_tokens: most,
+          }),
+          convertGoogleUsage({
+            promptTokenCount: most,
+            cachedContentTokenCount: most,
+            candidatesTokenCount: most,
+            thoughtsTokenCount: most,
+          }),
+        ];
+        const prices = { inputPerMTokUsd: '999999.999999', outputPerMTokUsd: '999999.999999' };
+        const written = usages.map((usage, index) =>
+          usageRecord(userId, new Date(day.getTime() + index), {
+            inputTokens: usage.inputTokens ?? null,
+            outputTokens: usage.outputTokens ?? null,
+            cachedInputTokens: usage.cachedInputTokens ?? null,
+            cacheWriteTokens: usage.cacheWriteTokens ?? null,
+            reasoningTokens: usage.reasoningTokens ?? null,
+            costUsd: costOf(usage, prices)!.costUsd,
+            prices,
+          }),
+        );
+        await storage.recordUsage(written);
+        expect((await storage.listUsage({ userId, limit: 10 })).records).toEqual([...written].reverse());
+        expect((await storage.summarizeUsage({ userId })).totals).toEqual(summarizeUsage(written, { userId }).totals);
       });
 
       it('refuses a second usage record with the same id and keeps the first', async () => {

@@ -122,7 +122,7 @@ describe('anthropicClient().complete()', () => {
     expect(response).toMatchObject({ content: '', finishReason: 'content_filter', usage: { inputTokens: 18, outputTokens: 5 } });
   });
 
-  it('adds counts up to 2^50 exactly into the whole prompt, and fails with provider_error on a count past it', async () => {
+  it('adds counts up to 2^29 exactly into the whole prompt, and fails with provider_error on a count past it', async () => {
     const recorded = fixtureJson('anthropic/anthropic-text.json') as { usage: Record<string, number> };
     const counting = (count: number) => ({
       json: {

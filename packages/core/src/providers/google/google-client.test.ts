@@ -132,7 +132,7 @@ describe('googleClient().complete', () => {
     expect(answer.usage.reasoningTokens).toBeUndefined();
   });
 
-  it('adds counts up to 2^50 exactly into the output, and fails with provider_error on a count past it', async () => {
+  it('adds counts up to 2^29 exactly into the output, and fails with provider_error on a count past it', async () => {
     const counting = (count: number) => ({
       json: {
         candidates: [{ content: { role: 'model', parts: [{ text: 'Hi' }] }, finishReason: 'STOP' }],

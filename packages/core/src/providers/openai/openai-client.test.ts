@@ -154,7 +154,7 @@ describe('openaiClient().complete()', () => {
     expect(costOf(usage, sol.pricing)?.costUsd).toBe('0.255');
   });
 
-  it('fails with provider_error on a count past 2^50, which byokit could not add to another exactly', async () => {
+  it('fails with provider_error on a count past 2^29, whose sums a usage record could not hold', async () => {
     const usage = { prompt_tokens: MAX_TOKEN_COUNT + 1, completion_tokens: 1 };
     const { client } = await fakeOpenAI({ json: { ...completionFixture, usage } });
     const error = await rejection(client.complete(request, options));
