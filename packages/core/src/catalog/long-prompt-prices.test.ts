@@ -41,6 +41,30 @@ describe('long-prompt prices', () => {
     });
   });
 
+  it('bill a GPT-6 model an admin adds (gpt-6-astra, a dated snapshot) at the same multiples past 272,000 prompt tokens', () => {
+    // OpenAI's rule is the GPT-6 family's, on each model's page: GPT-6 Astra at $10 / $50 / $1 / $12.50 bills a longer
+    // prompt at $20 / $75 / $2 / $25 (BerriAI/litellm discussion #39633, "Day 0 Support for GPT-6 Astra").
+    const astra: CatalogModel = {
+      ...builtIn('gpt-6.2-sol'),
+      id: '4b0a1f6e-2d7c-4e8a-9b3f-5c6d7e8f9a01',
+      model: 'gpt-6-astra',
+      displayName: 'GPT-6 Astra',
+      pricing: { inputPerMTokUsd: '10', outputPerMTokUsd: '50', cachedInputPerMTokUsd: '1', cacheWritePerMTokUsd: '12.5' },
+    };
+    expect(pricesFor(astra, { inputTokens: 272_000 })).toBe(astra.pricing);
+    expect(pricesFor(astra, { inputTokens: 272_001 })).toEqual({
+      inputPerMTokUsd: '20',
+      outputPerMTokUsd: '75',
+      cachedInputPerMTokUsd: '2',
+      cacheWritePerMTokUsd: '25',
+    });
+    const snapshot: CatalogModel = { ...builtIn('gpt-6.2-sol'), model: 'gpt-6.2-sol-2026-11-20' };
+    expect(pricesFor(snapshot, { inputTokens: 300_000 })).toEqual(pricesFor(builtIn('gpt-6.2-sol'), { inputTokens: 300_000 }));
+    // A model of another family keeps its own prices: no rule byokit knows of is its provider's.
+    const older: CatalogModel = { ...builtIn('gpt-6.2-sol'), model: 'gpt-4.1' };
+    expect(pricesFor(older, { inputTokens: 900_000 })).toBe(older.pricing);
+  });
+
   it("keep the provider's factors when an admin re-prices the model, rounding a price up to the micro-dollar", () => {
     const repriced: CatalogModel = { ...builtIn('gpt-6.2-sol'), pricing: { inputPerMTokUsd: '1', outputPerMTokUsd: '0.000001' } };
     expect(pricesFor(repriced, { inputTokens: 300_000 })).toEqual({ inputPerMTokUsd: '2', outputPerMTokUsd: '0.000002' });

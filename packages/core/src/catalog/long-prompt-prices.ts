@@ -1,5 +1,6 @@
 import { billableTokens } from '../metering/cost.js';
 import { formatUsd, parseUsd } from '../metering/usd.js';
+import { isGpt6Model } from '../providers/openai/openai-limits.js';
 import type { TokenUsage } from '../providers/provider-types.js';
 import type { CatalogModel, ModelPricing } from './model.js';
 
@@ -29,7 +30,8 @@ const times = (numerator: number, denominator = 1): Factor => ({ numerator: BigI
 
 // OpenAI's rule for GPT-6 models, the same on each model page: "For requests with more than 272K input tokens,
 // input and cache rates double and output costs 1.5 times the short-context rate for the full request"
-// (https://developers.openai.com/api/docs/models/gpt-6.2-sol; gpt-6.1-terra and gpt-6-luna say the same).
+// (https://developers.openai.com/api/docs/models/gpt-6.2-sol; gpt-6.1-terra and gpt-6-luna say the same, and so
+// do the pages of the GPT-6 models byokit does not build in, gpt-6-astra and gpt-6.1-sol among them).
 const OPENAI_GPT_6: LongPromptRule = Object.freeze({ aboveTokens: 272_000, prompt: times(2), output: times(3, 2) });
 
 /**
@@ -45,9 +47,14 @@ export const LONG_PROMPT_RULES: ReadonlyMap<string, LongPromptRule> = new Map([
   ['openai/gpt-6-luna', OPENAI_GPT_6],
 ]);
 
-/** The long-prompt rule of a model, if its provider prices it by prompt length. */
+/**
+ * The long-prompt rule of a model, if its provider prices it by prompt length: a built-in model's, or OpenAI's for
+ * any GPT-6 model, which is the family's (one an admin adds, such as gpt-6-astra or a dated snapshot, included).
+ */
 export function longPromptRule(model: Pick<CatalogModel, 'provider' | 'model'>): LongPromptRule | undefined {
-  return LONG_PROMPT_RULES.get(`${model.provider}/${model.model}`);
+  const builtIn = LONG_PROMPT_RULES.get(`${model.provider}/${model.model}`);
+  if (builtIn !== undefined) return builtIn;
+  return model.provider === 'openai' && isGpt6Model(model.model) ? OPENAI_GPT_6 : undefined;
 }
 
 /**

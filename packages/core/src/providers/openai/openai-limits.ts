@@ -19,13 +19,16 @@ const REASONING_MODEL = /^(?:o\d|gpt-5(?!-chat))/;
  */
 const GPT_6_MODEL = /^gpt-6/;
 
+/** Whether an OpenAI model name is of the GPT-6 family (see {@link GPT_6_MODEL}), built in or added by an admin. */
+export const isGpt6Model = (model: string): boolean => GPT_6_MODEL.test(model);
+
 /**
  * What an OpenAI model refuses of what the request sets, left out and named (chat-limits.ts): all of it for a
  * reasoning model of the o-series or the GPT-5 family, temperature and top_p for a GPT-6 model.
  */
 export function openAILeftOut(set: ReadonlySet<SamplingParameter>, model: string): SamplingParameter[] {
   if (REASONING_MODEL.test(model)) return [...set];
-  if (GPT_6_MODEL.test(model)) return [...set].filter((parameter) => parameter !== 'stop');
+  if (isGpt6Model(model)) return [...set].filter((parameter) => parameter !== 'stop');
   return [];
 }
 
