@@ -445,6 +445,59 @@ describe('streaming', () => {
   });
 });
 
+describe('a stream whose connection is cut', () => {
+  const fixtures = {
+    anthropic: 'anthropic/anthropic-text.chunks.txt',
+    openai: 'openai/openai-text.chunks.txt',
+    google: 'google/google-text.chunks.txt',
+  } as const;
+
+  /** alice's streamed chat through `provider`, played by a replay server sending `events` and then dropping the connection. */
+  async function cutAfter(provider: Provider, events: string[]) {
+    const server = await startReplayServer({ events, cut: true, ...(provider === 'anthropic' && { eventName: eventNameFromType }) });
+    try {
+      const baseUrl = provider === 'openai' ? `${server.origin}/v1` : server.origin;
+      const { byokit, storage } = await testByokit({ providers: { [provider]: { baseUrl, retries: 0 } }, environment: {} });
+      await call(byokit, 'PATCH', '/users/me/api-key', { principal: alice, body: { [`${provider}_api_key`]: fakeProviderKey(provider) } });
+      const models = (await call(byokit, 'GET', '/llm-models/?all=true', { principal: admin }))!.json.data as Array<Record<string, any>>;
+      const model = models.find((entry) => entry.provider === provider && entry.is_active)!;
+      const response = await call(byokit, 'POST', '/llm/chat/completions', { principal: alice, body: hello(model.id, { stream: true }) });
+      // close() waits for the call's usage record.
+      await byokit.close();
+      return { response: response!, records: (await storage.listUsage({ limit: 10 })).records };
+    } finally {
+      await server.close();
+    }
+  }
+
+  // OpenAI: "if the stream is interrupted, you may not receive the final usage chunk" (stream_options.include_usage).
+  it.each([
+    ['openai', 'after its finish reason, before its usage chunk', (lines: string[]) => lines.filter((line) => !JSON.parse(line).usage)],
+    ['anthropic', 'after message_stop, before the body ended', (lines: string[]) => lines],
+    ['google', 'after its finishing chunk, before the body ended', (lines: string[]) => lines],
+  ] as const)('%s, %s: the whole answer, its finish, usage and [DONE], recorded ok', async (provider, _when, sent) => {
+    const { response, records } = await cutAfter(provider, sent(fixtureChunks(fixtures[provider])));
+    expect(response.status).toBe(200);
+    const events = response.events as Array<Record<string, any> | string>;
+    expect(events.at(-1)).toBe('[DONE]');
+    const chunks = events.slice(0, -1) as Array<Record<string, any>>;
+    expect(chunks.map((chunk) => chunk.choices[0]?.delta.content ?? '').join('')).toBe(recordedText(provider, fixtures[provider]));
+    expect(chunks.at(-2)!.choices[0].finish_reason).toBe('stop');
+    expect(chunks.at(-1)!.choices).toEqual([]);
+    expect(records.map((record) => record.status)).toEqual(['ok']);
+  });
+
+  it('openai, before its finish reason: the text so far, then provider_unavailable as the last event, recorded as an error', async () => {
+    const lines = fixtureChunks(fixtures.openai);
+    const { response, records } = await cutAfter('openai', lines.slice(0, 10));
+    expect(response.status).toBe(200);
+    const events = response.events as Array<Record<string, any>>;
+    expect(events.at(-1)).toMatchObject({ error: { code: 'provider_unavailable' } });
+    expect(events.slice(0, -1).map((chunk) => chunk.choices[0].finish_reason)).toEqual(Array(9).fill(null));
+    expect(records.map((record) => record.status)).toEqual(['error']);
+  });
+});
+
 describe('many requests', () => {
   // @see the chat benchmark's probe: a signal shared by every request without one kept each call's listener.
   it('leave no abort listener behind when the adapter gives no signal', async () => {

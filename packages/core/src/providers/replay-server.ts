@@ -20,8 +20,11 @@ export interface ReceivedRequest {
 /** What the fake provider answers. */
 export type ReplayAnswer =
   | { json: unknown; status?: number; headers?: Record<string, string> }
-  /** Each line is one event's JSON; `event` names the SSE event type (Anthropic sends `event: <type>`). */
-  | { events: string[]; eventName?: (line: string) => string | undefined; done?: boolean; gapMs?: number }
+  /**
+   * Each line is one event's JSON; `event` names the SSE event type (Anthropic sends `event: <type>`). `cut`: the
+   * connection is dropped after the last event, its body never ended (a connection reset).
+   */
+  | { events: string[]; eventName?: (line: string) => string | undefined; done?: boolean; gapMs?: number; cut?: boolean }
   /** A body sent as is; given as pieces, each is written on its own after `gapMs` (bytes split where a test wants). */
   | { raw: string | Uint8Array | Uint8Array[]; status?: number; headers?: Record<string, string>; gapMs?: number };
 
@@ -97,7 +100,9 @@ async function send(response: ServerResponse, answer: ReplayAnswer): Promise<voi
     if (answer.gapMs) await new Promise((resolve) => setTimeout(resolve, answer.gapMs));
   }
   if (answer.done) response.write('data: [DONE]\n\n');
-  response.end();
+  // The socket ended under the response: what was written goes out whole, and the body stops short of its end.
+  if (answer.cut) response.socket?.end();
+  else response.end();
 }
 
 /** Every event of a client's stream, read to its end. */

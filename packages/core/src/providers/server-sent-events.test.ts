@@ -192,6 +192,53 @@ const LINE_ENDINGS = [
   ['a lone CR', '\r'],
 ] as const;
 
+describe('a stream whose connection fails after its events', () => {
+  /** `events` in one piece of body, then the body's wait for more running out (undici's body timeout). */
+  function silentAfter(events: string[]): Dispatcher {
+    const controller = { aborted: false, paused: false, reason: null, abort() {}, pause() {}, resume() {} };
+    return {
+      dispatch(_options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler) {
+        const exchange = controller as unknown as Dispatcher.DispatchController;
+        queueMicrotask(() => {
+          handler.onRequestStart?.(exchange, {});
+          handler.onResponseStart?.(exchange, 200, { 'content-type': 'text/event-stream' }, 'OK');
+          handler.onResponseData?.(exchange, Buffer.from(events.map((data) => `data: ${data}\n\n`).join('')));
+          const timedOut = Object.assign(new Error('Body Timeout Error'), { code: 'UND_ERR_BODY_TIMEOUT' });
+          handler.onResponseError?.(exchange, timedOut);
+        });
+        return true;
+      },
+    } as unknown as Dispatcher;
+  }
+
+  async function eventsOf(decoder: StreamDecoder, events: string[]): Promise<ProviderStreamEvent[]> {
+    const head = await new ServerSentEvents('anthropic', decoder, undefined).start(silentAfter(events), {
+      origin: 'http://provider.test',
+      path: '/v1/messages',
+      method: 'POST',
+    });
+    const read: ProviderStreamEvent[] = [];
+    for await (const event of head.events) read.push(event);
+    return read;
+  }
+
+  const lines = fixtureChunks('anthropic/anthropic-text.chunks.txt');
+
+  it("once the answer was whole (after message_stop): its usage and finish, as at the body's end", async () => {
+    const read = await eventsOf(anthropicStreamDecoder(), lines);
+    expect(read.slice(-2)).toEqual([
+      { type: 'usage', usage: expect.objectContaining({ inputTokens: 12, outputTokens: 30 }) },
+      { type: 'finish', finishReason: 'stop' },
+    ]);
+  });
+
+  it('before the answer was whole (no message_stop): the text so far, then the failure itself, provider_timeout', async () => {
+    const read = await eventsOf(anthropicStreamDecoder(), lines.slice(0, -1));
+    expect(read.at(-1)).toMatchObject({ type: 'error', error: { code: 'provider_timeout' } });
+    expect(read.some((event) => event.type === 'finish')).toBe(false);
+  });
+});
+
 describe('a recorded stream, however the wire cuts it', () => {
   // The SSE format ends a line with CRLF, LF or a lone CR (WHATWG HTML, "Parsing an event stream"), and a stream may
   // start with a byte order mark. What a proxy does to a stream's line endings or its pieces changes no event.

@@ -51,8 +51,16 @@ const PAUSE_AT_EVENTS = 64;
 /** The body's end, queued behind its last events: the decoder then says how the answer closes. */
 const BODY_END = Symbol('body end');
 
-/** What waits for the reader: an event's data, still to decode; an event made here (an error); the body's end. */
-type Received = string | ProviderStreamEvent | typeof BODY_END;
+/**
+ * The connection failed (reset, or silent past the timeout) behind the events received before it: the decoder then
+ * says whether the answer was whole by then.
+ */
+class BrokeOff {
+  constructor(readonly error: ByokitError) {}
+}
+
+/** What waits for the reader: an event's data, still to decode; an event made here (an error); the body's end, or its failure. */
+type Received = string | ProviderStreamEvent | typeof BODY_END | BrokeOff;
 
 /** What a streamed call's answer is once its head is in: its status and headers, its events, and how it ends. */
 export interface StreamedAnswer {
@@ -70,7 +78,8 @@ export interface StreamedAnswer {
  * for {@link ServerSentEvents.refusal}.
  *
  * Reading the events never throws for the provider's sake: a mid-stream error, a malformed or oversized event,
- * a timeout or a dropped connection each arrive as one last `error` event. The one exception is the caller's
+ * a timeout or a dropped connection each arrive as one last `error` event (the last two only when the answer was not
+ * already whole by the decoder's word: then it ends as at the body's end). The one exception is the caller's
  * own abort, thrown as its signal's reason, so that an aborted answer is never mistaken for a finished one.
  * Leaving the loop early (even before the first event) aborts the upstream request: the provider stops
  * generating, and billing, tokens nobody will read.
@@ -234,7 +243,7 @@ export class ServerSentEvents implements AsyncIterable<ProviderStreamEvent>, Asy
       if (this.#statusCode >= 300) return this.#refused(undefined);
       if (this.#closed) return;
       const failure = transportError(error, this.#provider, this.#signal, 'broke off during the answer');
-      if (isByokitError(failure)) this.#close({ type: 'error', error: failure });
+      if (isByokitError(failure)) this.#close(new BrokeOff(failure));
       else {
         this.#closed = true;
         this.#aborted = { reason: failure };
@@ -323,6 +332,12 @@ export class ServerSentEvents implements AsyncIterable<ProviderStreamEvent>, Asy
       if (typeof received === 'string') this.#decoded = this.#decoder.event(received);
       else if (received === BODY_END) {
         this.#decoded = this.#decoder.end();
+        this.#done = this.#decoded.length === 0;
+      } else if (received instanceof BrokeOff) {
+        // An answer whole before the connection failed (OpenAI's finish, its usage chunk lost, as OpenAI warns an
+        // interrupted stream may; Anthropic's message_stop) ends as at the body's end; one cut short, with the failure.
+        const ending = this.#decoder.end();
+        this.#decoded = ending.some((event) => event.type === 'error') ? [{ type: 'error', error: received.error }] : ending;
         this.#done = this.#decoded.length === 0;
       } else this.#decoded = [received];
     }
