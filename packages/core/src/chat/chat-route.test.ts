@@ -388,6 +388,33 @@ describe('streaming', () => {
     }
   });
 
+  it('tries a stream once more when Anthropic answers it with overloaded_error alone, and streams the second answer, one record', async () => {
+    const overloaded = '{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}';
+    const recorded = fixtureChunks('anthropic/anthropic-text.chunks.txt');
+    const provider = await startReplayServer((request) => ({
+      events: provider.requests.indexOf(request) === 0 ? [overloaded] : recorded,
+      eventName: eventNameFromType,
+    }));
+    try {
+      // The host's default: one more try.
+      const { byokit, storage } = await testByokit({ providers: { anthropic: { baseUrl: provider.origin } }, environment: {} });
+      await call(byokit, 'PATCH', '/users/me/api-key', { principal: alice, body: { anthropic_api_key: fakeProviderKey('anthropic') } });
+      const response = await call(byokit, 'POST', '/llm/chat/completions', {
+        principal: alice,
+        body: hello(GUIDE_MODEL_ID, { stream: true }),
+      });
+      expect(response!.status).toBe(200);
+      expect(response!.events.at(-1)).toBe('[DONE]');
+      expect(provider.requests).toHaveLength(2);
+      await byokit.close();
+      expect((await storage.listUsage({ limit: 10 })).records.map(({ status, outputTokens }) => ({ status, outputTokens }))).toEqual([
+        { status: 'ok', outputTokens: 30 },
+      ]);
+    } finally {
+      await provider.close();
+    }
+  });
+
   it("answers a gateway's 200 JSON error to a stream as that error (400 provider_key_rejected), and a 200 page as what it is, each with one record", async () => {
     const refused = '{"type":"error","error":{"type":"authentication_error","message":"invalid x-api-key"}}';
     const page = '<html><body>Please sign in</body></html>';

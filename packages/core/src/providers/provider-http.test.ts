@@ -355,6 +355,48 @@ describe('provider calls', () => {
     expect(events.at(-1)).toMatchObject({ type: 'finish', finishReason: 'stop' });
   });
 
+  // Anthropic reports an overload in a stream as an error event after HTTP 200, "which would normally correspond to an
+  // HTTP 529 in a non-streaming context" (streaming docs, "Error events"); OpenAI and Gemini send theirs alike.
+  const errorEvent = (type: string) => `event: error\ndata: {"type":"error","error":{"type":"${type}","message":"Something happened"}}\n\n`;
+  const messageStart = `event: message_start\ndata: ${fixtureChunks('anthropic/anthropic-text.chunks.txt')[0]}\n\n`;
+
+  it.each([
+    { first: 'overloaded_error', wire: errorEvent('overloaded_error'), again: true },
+    { first: 'api_error', wire: errorEvent('api_error'), again: true },
+    { first: 'rate_limit_error (a 429 is not tried again)', wire: errorEvent('rate_limit_error'), again: false },
+    { first: 'message_start, then overloaded_error', wire: messageStart + errorEvent('overloaded_error'), again: false },
+  ])('try a streamed call once more when its first event is an error a 5xx would be: $first (again: $again)', async ({ wire, again }) => {
+    let calls = 0;
+    const { origin } = await answeringServer((_request, response) => {
+      response.writeHead(200, { 'content-type': 'text/event-stream' });
+      if (calls++ === 0) return void response.end(wire);
+      for (const line of fixtureChunks('anthropic/anthropic-text.chunks.txt'))
+        response.write(`event: ${eventNameFromType(line)}\ndata: ${line}\n\n`);
+      response.end();
+    });
+    const client = anthropicClient({ baseUrl: origin, retries: 1 });
+    closers.push(() => client.close!());
+    const events: ProviderStreamEvent[] = [];
+    for await (const event of await client.stream(request, options())) events.push(event);
+    expect(calls).toBe(again ? 2 : 1);
+    expect(events.at(-1)).toMatchObject(again ? { type: 'finish', finishReason: 'stop' } : { type: 'error' });
+  });
+
+  it('give a streamed call whose first event is overloaded_error up after its retries, with that error as its first event', async () => {
+    let calls = 0;
+    const { origin } = await answeringServer((_request, response) => {
+      calls++;
+      response.writeHead(200, { 'content-type': 'text/event-stream' });
+      response.end(errorEvent('overloaded_error'));
+    });
+    const client = anthropicClient({ baseUrl: origin, retries: 2 });
+    closers.push(() => client.close!());
+    const events: ProviderStreamEvent[] = [];
+    for await (const event of await client.stream(request, options())) events.push(event);
+    expect(calls).toBe(3);
+    expect(events).toEqual([{ type: 'error', error: expect.objectContaining({ code: 'provider_unavailable' }) }]);
+  });
+
   // RFC 9110 §12.5.3: a request without Accept-Encoding takes any content coding, so a proxy or gateway on the
   // way may compress the answer, which byokit does not decompress.
   it.each(['complete', 'stream'] as const)(

@@ -42,6 +42,8 @@ interface AnswerBody<A extends Answer> {
   /** A refusal's body as JSON, or undefined when it is not JSON, too large, or broke off. */
   refusal(answer: A): Promise<unknown>;
   discard(answer: A): Promise<void>;
+  /** A 2xx answer that failed at once all the same, as a 5xx would have: worth another try. */
+  failedAtOnce?(answer: A): Promise<boolean>;
 }
 
 /** An answer read whole; `brokenBy` says why its body broke off after the head, if it did. */
@@ -56,6 +58,13 @@ const TOO_LARGE = new Error('The body was larger than byokit reads.');
 const EVENTS: AnswerBody<StreamedAnswer> = {
   refusal: (answer) => answer.events.refusal(),
   discard: async (answer) => answer.events.cancel(),
+  // A stream whose first event is the provider failing (Anthropic's overloaded_error after HTTP 200, "which would
+  // normally correspond to an HTTP 529 in a non-streaming context", its streaming docs; OpenAI's server_error, Gemini's
+  // 503) has given nothing yet: another try is as safe as after a 5xx. The event stays first if it is not tried again.
+  failedAtOnce: async (answer) => {
+    const first = await answer.events.peek();
+    return first?.type === 'error' && first.error.code === 'provider_unavailable';
+  },
 };
 
 const WHOLE: AnswerBody<WholeAnswer> = {
@@ -149,7 +158,8 @@ export class ProviderHttp {
 
   /**
    * POSTs JSON and decodes the server-sent events of the answer. Resolves once the status is 2xx (a refusal is
-   * still a clean error); see {@link ServerSentEvents} for how the events end.
+   * still a clean error) and, while another try remains, the first event is in: one that is the provider failing is
+   * tried again, as a 5xx is. See {@link ServerSentEvents} for how the events end.
    */
   async postStream(
     path: string,
@@ -234,7 +244,12 @@ export class ProviderHttp {
         continue;
       }
       const status = answer.statusCode;
-      if (status >= 200 && status < 300) return answer;
+      if (status >= 200 && status < 300) {
+        if (last || !(await body.failedAtOnce?.(answer))) return answer;
+        await body.discard(answer).catch(() => undefined);
+        await pause(tries, signal);
+        continue;
+      }
       if (last || !RETRY_STATUSES.has(status)) {
         const refusal = await body.refusal(answer);
         // The caller left while the refusal's body was on its way (the abort cut it off): their abort, not the refusal.

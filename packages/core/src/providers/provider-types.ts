@@ -86,8 +86,9 @@ export interface ProviderClient {
   /** One complete answer. Upstream failures throw a `ByokitError` (provider_* codes). */
   complete(request: ProviderChatRequest, options: ProviderCallOptions): Promise<ProviderChatResponse>;
   /**
-   * A streamed answer. Resolves once the provider accepted the request (HTTP status checked), so a refusal
-   * is still a clean error before any byte is sent; later failures arrive as an `error` event.
+   * A streamed answer. Resolves once the provider accepted the request (HTTP status checked; with retries left, its
+   * first event read, and tried again if that is the provider failing), so a refusal is still a clean error before any
+   * byte is sent; later failures arrive as an `error` event.
    */
   stream(request: ProviderChatRequest, options: ProviderCallOptions): Promise<AsyncIterable<ProviderStreamEvent>>;
   /** Asks the provider whether a key works, with a free call (listing models). */

@@ -173,6 +173,14 @@ export class ServerSentEvents implements AsyncIterable<ProviderStreamEvent>, Asy
     return new Promise((resolve, reject) => (this.#waiting = { resolve, reject }));
   }
 
+  /** The next event without taking it: the next `next()` answers it again. Undefined at the end. */
+  async peek(): Promise<ProviderStreamEvent | undefined> {
+    const next = await this.next();
+    if (next.done) return undefined;
+    this.#decoded.unshift(next.value);
+    return next.value;
+  }
+
   /** The reader left: the upstream request is aborted if it is still going. */
   return(): Promise<IteratorResult<ProviderStreamEvent>> {
     this.#finish();
