@@ -110,6 +110,14 @@ describe('byokit mounted in Hono with one line', () => {
     expect(anonymous.status).toBe(401);
     expect(await (await fetch(`${base}/`)).text()).toMatch(/byokit example on Hono/);
   });
+
+  it('refuses a bearer token named like a property every object inherits (constructor, __proto__, toString) with 401, as any unknown token', async () => {
+    for (const token of ['constructor', '__proto__', 'toString', 'hasOwnProperty', 'valueOf']) {
+      const response = await fetch(`${base}/v2/users/me/api-key-status`, { headers: { authorization: `Bearer ${token}` } });
+      expect(response.status, token).toBe(401);
+      expect(((await response.json()) as { error: { code: string } }).error.code, token).toBe('unauthenticated');
+    }
+  });
 });
 
 describe('a Hono host that keeps routes of its own below /v2', () => {

@@ -56,8 +56,12 @@ export async function createHonoExample(config: HonoExampleConfig = {}): Promise
     ...(config.logger && { logger: config.logger }),
     providers: providerSettings(config.environment ?? {}, mock),
     fetchHandler: {
-      // The host's auth, on the standard Request: a bearer token here.
-      authenticate: (request) => tokens[request.headers.get('authorization')?.replace(/^Bearer /i, '') ?? ''] ?? null,
+      // The host's auth, on the standard Request: a bearer token here. Only the table's own entries: `tokens[token]` alone
+      // read an inherited one for `Bearer constructor` or `Bearer __proto__`, a principal byokit refused with a 500.
+      authenticate: (request) => {
+        const token = request.headers.get('authorization')?.replace(/^Bearer /i, '') ?? '';
+        return Object.hasOwn(tokens, token) ? tokens[token]! : null;
+      },
       prefix: '/v2',
     },
   });
