@@ -488,11 +488,11 @@ function start(document, window) {
   }
 
   /**
-   * At "Log out", or once the session has ended: nothing of this user's is left in the tab for the next person at
-   * it, who may log in as someone else: no key typed but not saved (which they would save as theirs), nothing the
-   * page showed of this user's (their keys' hints, their models, their usage: the next user's own are shown only
-   * once they have come, and the page is shown as soon as they log in), no answer of the playground (a call still
-   * running is stopped), no password.
+   * At "Log out", once the session has ended, or when the page is left: nothing of this user's is left in the tab
+   * for the next person at it, who may log in as someone else: no key typed but not saved (which they would save as
+   * theirs), nothing the page showed of this user's (their keys' hints, their models, their usage: the next user's
+   * own are shown only once they have come, and the page is shown as soon as they log in), no answer of the
+   * playground (a call still running is stopped), no password.
    */
   function forgetUser() {
     session++;
@@ -566,7 +566,10 @@ function start(document, window) {
     });
   });
   if (page === '/language-models') setUpPlayground();
-  if (storage.getItem(TOKEN_ITEM)) {
+
+  /** What a load of the page shows: the page of the user whose token the tab holds, else the form. */
+  function load() {
+    if (!storage.getItem(TOKEN_ITEM)) return showSignIn('');
     // Anything but a 401 (which showed the form already): the server restarting, the network down, a 500. The form
     // and its message are shown, else the message went into a hidden section and the page stayed empty.
     showPage().catch(function (error) {
@@ -574,7 +577,21 @@ function start(document, window) {
       showSignIn('');
       say(byId('sign-in-message'), 'Could not load your account (' + (error && error.message ? error.message : String(error)) + '): reload the page, or log in again.');
     });
-  } else showSignIn('');
+  }
+
+  // The browser's back-forward cache keeps a page left as it was, and "Back" shows it again without loading it: a key
+  // typed and not saved was still in its field, and after "Log out" on another page, "Back" showed the user who had
+  // logged out, their email, hints and usage, to whoever came next. So a page left keeps nothing of the user's, and
+  // one shown again from the cache loads as a new one would, for whoever the tab's token names now.
+  window.addEventListener('pagehide', function () {
+    forgetUser();
+    byId('content').hidden = true;
+    byId('signed-in').hidden = true;
+  });
+  window.addEventListener('pageshow', function (event) {
+    if (event.persisted) load();
+  });
+  load();
 }
 
 if (typeof document !== 'undefined') start(document, window);

@@ -13,6 +13,9 @@ export function launchChromium(): Promise<Browser> {
   return chromium.launch({
     executablePath: CHROMIUM_PATH,
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+    // Playwright turns the back-forward cache off; a user's browser has it on, and "Back" there shows a page as it
+    // was left (its fields, what it showed of whoever was logged in), which the pages must handle.
+    ignoreDefaultArgs: ['--disable-back-forward-cache'],
   });
 }
 

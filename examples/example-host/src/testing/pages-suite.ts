@@ -326,6 +326,53 @@ export function describeGuidePages(example: ExampleServer): void {
         expect(await token()).toBeNull();
       });
 
+      /** Records, in the page, whether it was last shown from the back-forward cache (a pageshow that is `persisted`). */
+      async function watchBackForwardCache() {
+        await context.addInitScript(() =>
+          window.addEventListener('pageshow', (event) => {
+            (window as unknown as { restoredFromCache: boolean }).restoredFromCache = event.persisted;
+          }),
+        );
+      }
+      const restoredFromCache = () => page.evaluate(() => (window as unknown as { restoredFromCache?: boolean }).restoredFromCache);
+
+      it('"Back" after "Log out" brings back no page of the user who logged out: the page the browser keeps in its back-forward cache asks to log in, without their email or a key they typed and did not save', async () => {
+        await watchBackForwardCache();
+        await openSignedIn('/profile');
+        const unsaved = fakeProviderKey('openai');
+        await page.fill('#openai_api_key', unsaved);
+        await page.click('nav a[href="/language-models/billing"]');
+        await page.locator('#content').waitFor({ state: 'visible', timeout: 10_000 });
+        await page.click('#sign-out');
+        await page.locator('#sign-in').waitFor({ state: 'visible' });
+        // Restored from the cache, the page fires no load event: wait for the navigation alone.
+        await page.goBack({ waitUntil: 'commit' });
+        await expect.poll(restoredFromCache).toBe(true);
+        expect(page.url()).toBe(`${origin}/profile`);
+        await expect.poll(() => page.isVisible('#sign-in')).toBe(true);
+        expect(await page.isHidden('#content')).toBe(true);
+        expect(await page.isHidden('#signed-in')).toBe(true);
+        expect(await page.inputValue('#openai_api_key')).toBe('');
+        expect(await page.content()).not.toContain(unsaved.slice(0, 16));
+      });
+
+      it('a key typed in Profile and not saved is not kept in the back-forward cache: "Back" to Profile finds its field empty, and the page as a load shows it', async () => {
+        await watchBackForwardCache();
+        await openSignedIn('/profile');
+        await expect.poll(() => page.textContent('#google-status')).toMatch(/^No Google key/);
+        const unsaved = fakeProviderKey('google');
+        await page.fill('#google_api_key', unsaved);
+        await page.click('nav a[href="/language-models"]');
+        await page.locator('#content').waitFor({ state: 'visible', timeout: 10_000 });
+        await page.goBack({ waitUntil: 'commit' });
+        await expect.poll(restoredFromCache).toBe(true);
+        await expect.poll(() => page.textContent('#google-status')).toMatch(/^No Google key/);
+        expect(await page.isVisible('#content')).toBe(true);
+        expect(await page.textContent('#signed-in-email')).toBe(email);
+        expect(await page.inputValue('#google_api_key')).toBe('');
+        expect(await page.content()).not.toContain(unsaved.slice(0, 16));
+      });
+
       it('"Log out" on Language Models takes the playground\'s question and answer away: the next user to log in at the tab sees neither', async () => {
         await openSignedIn('/language-models');
         await page.getByRole('button', { name: 'Try Claude Sonnet 4.5 now' }).click();
