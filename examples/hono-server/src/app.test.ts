@@ -120,6 +120,32 @@ describe('byokit mounted in Hono with one line', () => {
   });
 });
 
+describe('the example listening on loopback only (its demo tokens are public)', () => {
+  // A web page the developer opens while the example runs can point a name of its own at 127.0.0.1 (DNS rebinding) and
+  // then call the server as its own origin, reading the answers, with the demo tokens: loopback alone did not stop it.
+  it("refuses with 403 a request whose Host is not this machine's loopback name, and answers localhost, 127.0.0.1 and [::1]", async () => {
+    const loopback = await createHonoExample({ loopbackOnly: true });
+    try {
+      const status = (host: string) =>
+        loopback.app.request(`http://${host}/v2/users/me/api-key-status`, {
+          headers: { authorization: 'Bearer demo-user-token', 'x-request-id': 'req-host' },
+        });
+      for (const host of ['rebound.attacker.example:8000', 'rebound.attacker.example', '127.0.0.1.attacker.example:8000']) {
+        const refused = await status(host);
+        expect(refused.status, host).toBe(403);
+        expect(await refused.json(), host).toEqual({
+          error: { code: 'forbidden', message: expect.stringMatching(/^This server answers only/), request_id: 'req-host' },
+        });
+        expect(refused.headers.get('x-request-id')).toBe('req-host');
+      }
+      for (const host of ['localhost:8000', '127.0.0.1:8000', '[::1]:8000', 'LOCALHOST'])
+        expect((await status(host)).status, host).toBe(200);
+    } finally {
+      await loopback.close();
+    }
+  });
+});
+
 describe('a Hono host that keeps routes of its own below /v2', () => {
   it('mounts byokit with fallThrough and answers its own routes after it (the README snippet)', async () => {
     const byokitFetch = createFetchHandler(example.byokit, { authenticate: () => null, fallThrough: true });

@@ -1,9 +1,10 @@
-import { Hono } from 'hono';
+import { Hono, type MiddlewareHandler } from 'hono';
 import {
   createByokit,
   generateKeyringEntry,
   memoryStorage,
   parseKeyring,
+  requestIdOf,
   type Byokit,
   type Logger,
   type Principal,
@@ -26,6 +27,11 @@ export interface HonoExampleConfig {
    * as `createByokit`'s is; `npm start` passes its pino logger, as the Express and Fastify examples do.
    */
   logger?: Logger;
+  /**
+   * Answer only requests for this machine's loopback names (localhost, 127.0.0.1, [::1]), as `npm start` does when it
+   * listens on loopback: others are refused with 403.
+   */
+  loopbackOnly?: boolean;
 }
 
 /** The example's parts, returned so tests can reach them. */
@@ -67,6 +73,7 @@ export async function createHonoExample(config: HonoExampleConfig = {}): Promise
   });
 
   const app = new Hono();
+  if (config.loopbackOnly) app.use(onlyLoopbackNames);
   app.get('/', (c) => c.text('byokit example on Hono: the API is below /v2\n'));
   app.all('/v2/*', (c) => byokit.fetch(c.req.raw));
 
@@ -80,6 +87,25 @@ export async function createHonoExample(config: HonoExampleConfig = {}): Promise
     },
   };
 }
+
+/** The names by which a browser reaches this machine's loopback interface, as a URL's hostname spells them. */
+const LOOPBACK_NAMES = new Set(['localhost', '127.0.0.1', '[::1]']);
+
+/**
+ * Refuses a request whose Host is any other name. Listening on loopback keeps other machines out, not a web page the
+ * developer opens: it can point a name of its own at 127.0.0.1 (DNS rebinding), then call this server as its own
+ * origin, read the answers, and use the public demo tokens (chat on the system key, act as admin).
+ */
+const onlyLoopbackNames: MiddlewareHandler = async (c, next) => {
+  if (LOOPBACK_NAMES.has(new URL(c.req.url).hostname)) return next();
+  const requestId = requestIdOf(c.req.raw.headers);
+  const message = 'This server answers only requests for localhost, 127.0.0.1 or [::1] (it listens on this machine only).';
+  return c.json({ error: { code: 'forbidden', message, request_id: requestId } }, 403, {
+    'cache-control': 'no-store',
+    'x-content-type-options': 'nosniff',
+    'x-request-id': requestId,
+  });
+};
 
 /** The mock providers' URLs in offline mode, else each provider SDK's own base URL variable when set. */
 function providerSettings(environment: Record<string, string | undefined>, mock: MockProviders | undefined): ProvidersSettings {

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { request as httpRequest } from 'node:http';
 import { createServer, type AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -88,6 +89,23 @@ describe('the Hono example as npm start runs it', () => {
     expect(loopback.msg).toContain('http://localhost:');
     const everywhere = listening(await start({ HOST: '0.0.0.0' }));
     expect(everywhere.address).toBe('0.0.0.0');
+  });
+
+  it('on loopback, refuses with 403 a request for another name (a web page pointing its own name at 127.0.0.1), and with HOST=0.0.0.0 does not', async () => {
+    const statusFor = async (output: string, host: string) => {
+      const port = Number(/localhost:(\d+)\/v2/.exec(output)![1]);
+      return new Promise<number>((resolve, reject) => {
+        const request = httpRequest(
+          { port, host: '127.0.0.1', path: '/v2/llm-models/', headers: { host, authorization: 'Bearer demo-user-token' } },
+          (response) => resolve(response.resume().statusCode!),
+        );
+        request.once('error', reject).end();
+      });
+    };
+    const loopback = await start({});
+    expect(await statusFor(loopback, 'rebound.attacker.example')).toBe(403);
+    expect(await statusFor(loopback, 'localhost')).toBe(200);
+    expect(await statusFor(await start({ HOST: '0.0.0.0' }), 'example.com')).toBe(200);
   });
 
   it('logs each line as JSON with its level, as the Express and Fastify examples do', async () => {

@@ -30,20 +30,22 @@ if (!process.env.BYOKIT_KEYRING)
   logger.warn('BYOKIT_KEYRING is not set: using a throwaway keyring (memory storage forgets every key on exit anyway).');
 if (mockProviders)
   logger.warn('BYOKIT_MOCK_PROVIDERS is on: chat answers come from the mock providers (recorded responses), not the real APIs.');
+// The loopback interface only, unless HOST says otherwise: the demo tokens are public (this README, the line below),
+// and one is an admin's. On every interface, as before, anyone who could reach the port chatted on the system key.
+const hostname = process.env.HOST || '127.0.0.1';
 const { app, close } = await createHonoExample({
   keyring: process.env.BYOKIT_KEYRING,
   mockProviders,
   environment: process.env,
   logger,
+  // Nor, on loopback, a web page opened in a browser here that points a name of its own at 127.0.0.1 (DNS rebinding).
+  loopbackOnly: ['127.0.0.1', 'localhost', '::1'].includes(hostname),
 }).catch((error: unknown) => {
   // A start-up refusal (a bad BYOKIT_KEYRING, say) is a ByokitError whose message says what to fix.
   logger.fatal({ code: (error as { code?: string }).code }, error instanceof Error ? error.message : String(error));
   process.exit(1);
 });
 
-// The loopback interface only, unless HOST says otherwise: the demo tokens are public (this README, the line below),
-// and one is an admin's. On every interface, as before, anyone who could reach the port chatted on the system key.
-const hostname = process.env.HOST || '127.0.0.1';
 const server = serve({ fetch: app.fetch, port, hostname }, (info: AddressInfo) => {
   logger.info(
     { address: info.address, port: info.port },
