@@ -85,8 +85,11 @@ export class ExampleRoutes {
   }
 }
 
-/** Every answer of the example's own routes is about one user (a token, who they are): no cache may keep it, as byokit's own answers say. */
-const NEVER_STORED = { 'cache-control': 'no-store' };
+/**
+ * Every answer of the example's own routes is about one user (a token, who they are): no cache may keep it, as byokit's
+ * own answers say. And, as theirs, nosniff: a browser is not to take the JSON for another type.
+ */
+const NEVER_STORED = { 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' };
 
 function success(body: unknown): ExampleAnswer {
   return { status: 200, headers: { ...NEVER_STORED }, body };

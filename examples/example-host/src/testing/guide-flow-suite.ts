@@ -134,6 +134,29 @@ export function describeGuideFlow(example: ExampleServer): void {
       expect(await deleted.json()).toMatchObject({ has_anthropic_key: false, has_openai_key: false, has_google_key: false });
     });
 
+    it("the example's own answers below /v2 (signup, login, who am I, their errors, a path no route has) carry nosniff, as byokit's do", async () => {
+      const answers = [
+        await fetch(`${server.base}/users/signup`, {
+          method: 'POST',
+          headers: json,
+          body: JSON.stringify({ email: 'sniff@example.com', password: 'a-long-password' }),
+        }),
+        await fetch(`${server.base}/users/signup`, { method: 'POST', headers: json, body: '{' }),
+        await fetch(`${server.base}/login/access-token`, {
+          method: 'POST',
+          headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+          body: 'username=sniff@example.com&password=a-long-password',
+        }),
+        await fetch(`${server.base}/users/me`, { headers: auth() }),
+        await fetch(`${server.base}/users/me`),
+        await fetch(`${server.base}/no-such-route`),
+      ];
+      for (const answer of answers) {
+        expect(answer.headers.get('x-content-type-options'), `${answer.url} ${answer.status}`).toBe('nosniff');
+        expect(answer.headers.get('cache-control')).toBe('no-store');
+      }
+    });
+
     it('GET /v2/users/me shows who is signed in, to that user only (no cache keeps it)', async () => {
       const response = await fetch(`${server.base}/users/me`, { headers: auth() });
       expect(await response.json()).toMatchObject({ email: 'your@email.com', is_superuser: false });
