@@ -77,6 +77,10 @@ export const openAIChatBody = z.strictObject({
   n: z.literal(1, { error: 'byokit answers with one choice: n must be 1.' }).nullish(),
   /** Accepted and ignored: the usage record already names the user byokit authenticated. */
   user: z.string().max(256).nullish(),
+  // OpenAI's replacements for `user`, which the `openai` client marks deprecated: ignored as `user` is. Neither
+  // changes the answer: one labels the end user for OpenAI's abuse checks, the other groups calls for its cache.
+  safety_identifier: z.string().max(256).nullish().describe('Accepted and ignored, as user is.'),
+  prompt_cache_key: z.string().max(256).nullish().describe("Accepted and ignored: a hint for OpenAI's prompt cache."),
   // OpenAI's fields byokit does not honour, taken at the value that changes nothing (OpenAI's own default, or
   // `false` for a feature off), which client libraries send unasked (LangChain JS sends both penalties at 0);
   // any other value is refused, naming the field. None of them is sent on.

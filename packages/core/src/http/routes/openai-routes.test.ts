@@ -227,6 +227,28 @@ describe('the official openai client against byokit, every provider of the catal
     expect(JSON.stringify(sent)).not.toContain('ignored-end-user-id');
   });
 
+  it.each(PROVIDERS)(
+    "takes safety_identifier and prompt_cache_key, the client's replacements for its deprecated user, through %s: sent on nowhere",
+    async (provider) => {
+      const { client, modelOf } = await setUp();
+      const model = modelOf(provider).model;
+      const sentUpstream = () => mock.requests.map(({ provider, path, body }) => ({ provider, path, body }));
+      await client.chat.completions.create({ model, messages: hello });
+      const plain = sentUpstream();
+      mock.reset();
+
+      const completion = await client.chat.completions.create({
+        model,
+        messages: hello,
+        safety_identifier: 'hashed-end-user-id',
+        prompt_cache_key: 'support-bot-v3',
+      });
+      expect(completion.choices[0]!.message.content).not.toBe('');
+      expect(sentUpstream()).toEqual(plain);
+      expect(JSON.stringify(mock.requests)).not.toMatch(/hashed-end-user-id|support-bot-v3/);
+    },
+  );
+
   it("takes back, as history, the messages the client's stream helper and parse() hand out (parsed: null)", async () => {
     const { client } = await setUp();
     const streamed = await client.chat.completions.stream({ model: 'claude-sonnet-4-5', messages: hello }).finalMessage();
