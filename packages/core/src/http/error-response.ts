@@ -46,6 +46,14 @@ export const contractErrorBody: ErrorBodyFormat = (error, requestId) => ({
 });
 
 /**
+ * The longest `Retry-After` a client should sit out inside one call. Past it, `x-should-retry: false` tells the
+ * `openai` client (and other Stainless-made SDKs) to raise the 429 at once: the TypeScript client sleeps whatever
+ * `Retry-After` says (an hour's wait held an app's call for an hour, twice), and the Python one retries a wait past
+ * 60 s after a few seconds, only to be refused again. 60 s is the Python client's own bound.
+ */
+const LONGEST_WAIT_TO_RETRY_SECONDS = 60;
+
+/**
  * Turns anything thrown while handling a request into the contract's error response, once, for every
  * adapter (spec/http-api.md, errors). A client error says what to fix; anything else is logged with the
  * request id and answered with a body that says nothing more. `format` writes the body; the status,
@@ -74,7 +82,7 @@ export function errorResponse(
     // Whole seconds, at least 1, as byokit's own rate limit gives: `Retry-After: 0` (a provider's, or a date
     // already past) invites a client's hot loop.
     if (retryAfterSeconds !== undefined) headers['retry-after'] = String(Math.max(1, Math.ceil(retryAfterSeconds)));
-    if (retryable === false) headers['x-should-retry'] = 'false';
+    if (retryable === false || (retryAfterSeconds ?? 0) > LONGEST_WAIT_TO_RETRY_SECONDS) headers['x-should-retry'] = 'false';
     // A stored key that does not open is its owner's to enter again, and also the operator's to hear of: the
     // cause names the row and the master key id (a keyring that changed under an id fails every key sealed by it).
     // So is the system key refused by its provider (revoked, its account out of credit): every call on it fails until

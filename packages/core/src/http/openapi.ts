@@ -263,7 +263,7 @@ export function openApiDocument(routes: readonly Route<any, any, any>[], options
         headers: {
           'x-request-id': { $ref: '#/components/headers/RequestId' },
           ...(status === 429 && { 'retry-after': { $ref: '#/components/headers/RetryAfter' } }),
-          ...(codes.includes('provider_error') && { 'x-should-retry': { $ref: '#/components/headers/ShouldRetry' } }),
+          ...((status === 429 || codes.includes('provider_error')) && { 'x-should-retry': { $ref: '#/components/headers/ShouldRetry' } }),
         },
         content: {
           'application/json': {
@@ -361,7 +361,7 @@ export function openApiDocument(routes: readonly Route<any, any, any>[], options
         RetryAfter: { description: 'Whole seconds to wait before trying again.', schema: { type: 'integer', minimum: 0 } },
         ShouldRetry: {
           description:
-            'With `provider_error` when the provider refused the request itself: `false`, as the same request would be refused again (the `openai` client, and other Stainless-made SDKs, heed it over their retry of a 5xx).',
+            'With `provider_error` when the provider refused the request itself: `false`, as the same request would be refused again; with a 429 whose `Retry-After` is over 60 s: `false`, a wait for the caller to decide on (the `openai` client, and other Stainless-made SDKs, heed it over their retry of a 5xx or a 429).',
           schema: { type: 'string', enum: ['false'] },
         },
       },

@@ -389,7 +389,35 @@ describe("errors as the openai client's typed errors, with core's status", () =>
     expect(error).toBeInstanceOf(OpenAI.RateLimitError);
     expect(error).toMatchObject({ status: 429, code: 'provider_rate_limited', type: 'rate_limit_error' });
     expect(error.headers?.get('retry-after')).toBe('7');
+    // A wait the client's own retry can sit out: left to it.
+    expect(error.headers?.get('x-should-retry')).toBeNull();
   });
+
+  it.each([
+    ["the provider's", 'provider_rate_limited', {}],
+    ["byokit's own", 'rate_limited', { rateLimit: { take: async () => ({ allowed: false as const, retryAfterMs: 3_600_000 }) } }],
+  ] as const)(
+    '%s rate limit for an hour is a RateLimitError at once, which the client does not sit out (x-should-retry: false)',
+    async (_whose, code, options) => {
+      const { baseURL, modelOf } = await setUp(options);
+      if (code === 'provider_rate_limited') mock.failNext('anthropic', { status: 429, headers: { 'retry-after': '3600' } });
+      // The client as its users make it, two retries; it logs each retry it decides on, before it waits.
+      let retrying: (line: string) => void = () => {};
+      const retried = new Promise<string>((resolve) => (retrying = resolve));
+      const logger = { info: (line: string) => line.includes('retrying') && retrying(line), debug() {}, warn() {}, error() {} };
+      const client = new OpenAI({ baseURL, apiKey: 'token-alice', logLevel: 'info', logger });
+      const outcome = await Promise.race([
+        client.chat.completions.create({ model: modelOf('anthropic').model, messages: hello }).catch((error: unknown) => error),
+        retried,
+      ]);
+      expect(outcome).toBeInstanceOf(OpenAI.RateLimitError);
+      const error = outcome as InstanceType<typeof OpenAI.RateLimitError>;
+      expect(error).toMatchObject({ status: 429, code });
+      expect(error.headers?.get('retry-after')).toBe('3600');
+      expect(error.headers?.get('x-should-retry')).toBe('false');
+      expect(mock.requests).toHaveLength(code === 'rate_limited' ? 0 : 1);
+    },
+  );
 
   it('a request the provider refuses is called once, though the client retries a 5xx by default (x-should-retry: false)', async () => {
     const { clientFor, modelOf } = await setUp();
