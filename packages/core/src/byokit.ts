@@ -48,7 +48,11 @@ export interface ByokitOptions {
   keyring: Keyring | KeyProvider;
   /** Where system keys are read from at start-up. Default: `process.env`. */
   environment?: Record<string, string | undefined>;
-  /** Names of the variables holding system keys. Default: `ANTHROPIC_API_KEY`, `OPENAI_API_KEY`, `GOOGLE_API_KEY`. */
+  /**
+   * Names of the variables holding system keys, per provider (`{ openai: 'MY_OPENAI_KEY' }`); a provider left out
+   * or `undefined` keeps its default: `ANTHROPIC_API_KEY`, `OPENAI_API_KEY`, `GOOGLE_API_KEY`. Another provider
+   * name, or a name that is not text, makes `createByokit` reject.
+   */
   systemKeyVariables?: Partial<SystemKeyVariables>;
   /**
    * How long a decrypted key is kept in memory, and how many at most. Writes through this byokit are seen
@@ -209,8 +213,8 @@ export interface Byokit {
  *
  * @throws Rejects with a `TypeError` naming the option for an option that is missing, unknown (a typo such as
  *   `streamKeepAliveMS`) or malformed (`storage` or `keyring` left out or not yet awaited; a `keyCache`,
- *   `catalogTtlMs`, `rateLimit`, `providers` or mount `prefix` no call could use; a `fetchHandler.authenticate`
- *   that is not a function); with a `ByokitError` `keyring_invalid` when the keyring (or what
+ *   `catalogTtlMs`, `rateLimit`, `providers`, `systemKeyVariables` or mount `prefix` no call could use; a
+ *   `fetchHandler.authenticate` that is not a function); with a `ByokitError` `keyring_invalid` when the keyring (or what
  *   `keyring.loadKeyring()` loads) lacks, or has retired, a master key id that sealed stored keys; and with what the
  *   storage or the `KeyProvider` rejects with (e.g. `storage_unavailable`).
  */
@@ -234,12 +238,12 @@ export async function createByokit(options: ByokitOptions): Promise<Byokit> {
   const logger = options.logger ?? silentLogger;
   const now = options.now ?? (() => new Date());
   const rateLimiter = rateLimiterOf(options.rateLimit, now);
+  const systemKeyVariables = systemKeyVariablesOf(options.systemKeyVariables);
   const keyring = 'loadKeyring' in options.keyring ? loadedKeyring(await options.keyring.loadKeyring()) : options.keyring;
   await assertKeyringOpensStorage(keyring, options.storage);
 
   const environment = options.environment ?? globalThis.process?.env ?? {};
-  const variables = { ...DEFAULT_SYSTEM_KEY_VARIABLES, ...options.systemKeyVariables };
-  const environmentKeys = readSystemKeysFromEnvironment(environment, variables, logger);
+  const environmentKeys = readSystemKeysFromEnvironment(environment, systemKeyVariables, logger);
 
   const cache = new KeyCache(keyCacheTtlMs, keyCacheEntries, () => now().getTime());
   const resolver = new KeyResolver(options.storage, keyring, environmentKeys, cache);
@@ -466,6 +470,35 @@ function assertObjectOptions(options: ByokitOptions): void {
   if (options.now !== undefined && typeof options.now !== 'function') {
     throw new TypeError(`createByokit: \`now\` must be a function returning a Date; got ${kindOfOption(options.now)}`);
   }
+}
+
+/**
+ * The variables system keys are read from: the host's names over the defaults, a name given as `undefined` (a
+ * configuration's unset one) leaving its default, as every option does. Spread as it was, `{ anthropic: undefined }`
+ * read no Anthropic system key at all, and `{ gemini: 'GEMINI_API_KEY' }` (Google's SDK's name) was ignored: both
+ * without a word, every call then refused `api_key_required` for want of a key that is set.
+ *
+ * @throws TypeError naming what is wrong: not an object, a provider byokit does not know, or a name that is not text.
+ */
+function systemKeyVariablesOf(option: ByokitOptions['systemKeyVariables']): SystemKeyVariables {
+  if (option === undefined) return DEFAULT_SYSTEM_KEY_VARIABLES;
+  if (!isSettingsObject(option)) {
+    throw new TypeError(
+      `systemKeyVariables must be { anthropic?, openai?, google? }, each the name of an environment variable; got ${kindOfOption(option)}`,
+    );
+  }
+  assertSettingNames('systemKeyVariables', option, PROVIDERS, { noun: 'provider' });
+  const variables = { ...DEFAULT_SYSTEM_KEY_VARIABLES };
+  for (const provider of PROVIDERS) {
+    const variable: unknown = option[provider];
+    if (variable === undefined) continue;
+    if (typeof variable !== 'string' || variable === '') {
+      const got = variable === '' ? 'an empty string' : kindOfOption(variable);
+      throw new TypeError(`systemKeyVariables.${provider} must be the name of an environment variable, got ${got}`);
+    }
+    variables[provider] = variable;
+  }
+  return variables;
 }
 
 const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;

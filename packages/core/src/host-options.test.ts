@@ -199,6 +199,21 @@ describe('createByokit', () => {
       { keyring: testKeyring(), storage: memoryStorage(), environment: {}, now: new Date() },
       'createByokit: `now` must be a function returning a Date; got a Date',
     ],
+    [
+      "system key variables naming a provider byokit does not know (Gemini's SDK's name for Google)",
+      { keyring: testKeyring(), storage: memoryStorage(), environment: {}, systemKeyVariables: { gemini: 'GEMINI_API_KEY' } },
+      'systemKeyVariables has no provider gemini: it takes anthropic, openai, google',
+    ],
+    [
+      'a system key variable that is not a name',
+      { keyring: testKeyring(), storage: memoryStorage(), environment: {}, systemKeyVariables: { openai: '' } },
+      'systemKeyVariables.openai must be the name of an environment variable, got an empty string',
+    ],
+    [
+      'system key variables given as a string',
+      { keyring: testKeyring(), storage: memoryStorage(), environment: {}, systemKeyVariables: 'OPENAI_API_KEY' },
+      'systemKeyVariables must be { anthropic?, openai?, google? }, each the name of an environment variable; got a string',
+    ],
     ['no options at all', undefined, 'createByokit: options are required: { storage, keyring }'],
   ])('refuses to start with %s, saying what to pass', async (_what, options, message) => {
     await expect(createByokit(options as ByokitOptions)).rejects.toThrow(new TypeError(message));

@@ -113,6 +113,12 @@ describe("key resolution: the guide's example", () => {
     const { byokit } = await testByokit({ environment: { MY_OPENAI: key }, systemKeyVariables: { openai: 'MY_OPENAI' } });
     expect((await byokit.resolveKey(alice, 'openai')).key.reveal()).toBe(key);
   });
+
+  it("reads a provider's system key from its default variable when the host's name for it is undefined (a configuration's unset one)", async () => {
+    const key = fakeProviderKey('anthropic');
+    const { byokit } = await testByokit({ environment: { ANTHROPIC_API_KEY: key }, systemKeyVariables: { anthropic: undefined } });
+    expect((await byokit.resolveKey(alice, 'anthropic')).key.reveal()).toBe(key);
+  });
 });
 
 describe('key resolution: failures are loud', () => {
