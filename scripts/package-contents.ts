@@ -218,6 +218,72 @@ export function undocumentedDeclarations(packageDir: string, manifest: PackageJs
 }
 
 /**
+ * What a host compiled with `exactOptionalPropertyTypes` could not leave unset by passing `undefined` (a
+ * configuration object's unset field, `logger: config.logger`), though byokit takes `undefined` as not given: each
+ * optional field, at any depth, of what the host passes in, whose type does not take `undefined`, by the name an
+ * editor shows (`ByokitOptions.logger`). What the host passes in: the parameters of each exported function (or
+ * constant holding one, as Fastify's plugin) and class constructor, and of the methods of each object type named
+ * in `calledObjects` (`Byokit`). Callbacks, classes and the interfaces a host implements (`Storage`, `Logger`) hold
+ * methods, not fields: byokit passes their arguments, not the host.
+ */
+export function optionsRefusingUndefined(packageDir: string, manifest: PackageJson, calledObjects: readonly string[] = []): string[] {
+  const { entries } = declarationsProgram(packageDir, manifest);
+  const program = ts.createProgram(entries, { ...AS_A_HOST_COMPILES, exactOptionalPropertyTypes: true });
+  const checker = program.getTypeChecker();
+  const refusing = new Set<string>();
+  const visited = new Set<ts.Type>();
+  // Under exactOptionalPropertyTypes an optional field's type holds a "missing" type, flagged as undefined too but
+  // not `undefined` itself: only a field whose type holds `undefined` itself takes it.
+  const takesUndefined = (type: ts.Type) =>
+    (type.flags & (ts.TypeFlags.Any | ts.TypeFlags.Unknown)) !== 0 || (type.isUnion() && type.types.includes(checker.getUndefinedType()));
+  const checkFields = (owner: string, type: ts.Type): void => {
+    if (visited.has(type)) return;
+    visited.add(type);
+    if (type.isUnion()) return type.types.forEach((member) => checkFields(owner, member));
+    if ((type.flags & ts.TypeFlags.Object) === 0 && !type.isIntersection()) return;
+    if (type.getCallSignatures().length > 0 || type.getConstructSignatures().length > 0) return;
+    for (const field of checker.getPropertiesOfType(type)) {
+      const declaration = field.valueDeclaration ?? field.declarations?.[0];
+      // A method, or a member of a class or of a dependency's type (pg's, Node's), is not a setting of byokit's.
+      if (declaration !== undefined && !ts.isPropertySignature(declaration)) continue;
+      if (declaration?.getSourceFile().fileName.includes('/node_modules/')) continue;
+      const symbol = type.getSymbol();
+      const name = `${symbol && symbol.flags & ts.SymbolFlags.Interface ? symbol.name : owner}.${field.name}`;
+      const fieldType = checker.getTypeOfSymbol(field);
+      if ((field.flags & ts.SymbolFlags.Optional) !== 0 && !takesUndefined(fieldType)) refusing.add(name);
+      checkFields(name, checker.getNonNullableType(fieldType));
+    }
+  };
+  const checkParameters = (owner: string, signature: ts.Signature): void => {
+    for (const parameter of signature.getParameters()) {
+      const declaration = parameter.valueDeclaration;
+      if (declaration !== undefined) checkFields(`${owner}(${parameter.name})`, checker.getTypeOfSymbolAtLocation(parameter, declaration));
+    }
+  };
+  for (const entry of entries) {
+    const module = checker.getSymbolAtLocation(program.getSourceFile(entry)!)!;
+    for (const exported of checker.getExportsOfModule(module)) {
+      const target = exported.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(exported) : exported;
+      if (target.flags & (ts.SymbolFlags.Function | ts.SymbolFlags.Variable)) {
+        for (const signature of checker.getTypeOfSymbol(target).getCallSignatures()) checkParameters(exported.name, signature);
+      } else if (target.flags & ts.SymbolFlags.Class) {
+        for (const signature of checker.getTypeOfSymbol(target).getConstructSignatures()) checkParameters(exported.name, signature);
+      } else if (calledObjects.includes(exported.name)) {
+        const methods = (type: ts.Type, owner: string): void => {
+          for (const member of checker.getPropertiesOfType(type)) {
+            const memberType = checker.getTypeOfSymbol(member);
+            for (const signature of memberType.getCallSignatures()) checkParameters(`${owner}.${member.name}`, signature);
+            if (memberType.getCallSignatures().length === 0) methods(memberType, `${owner}.${member.name}`);
+          }
+        };
+        methods(checker.getDeclaredTypeOfSymbol(target), exported.name);
+      }
+    }
+  }
+  return [...refusing].sort();
+}
+
+/**
  * The names a README's examples use for what the host has already (its auth, its pool, its other routes), declared
  * with the type the example expects them to have, for an example that uses them without declaring them itself.
  */

@@ -7,6 +7,7 @@ import {
   docExampleErrors,
   entrySpecifiers,
   exportedNames,
+  optionsRefusingUndefined,
   readmeImports,
   readmeExampleErrors,
   readPackageJson,
@@ -38,6 +39,11 @@ export function describeAsInstalled(testFileUrl: string, more?: (packageDir: str
     it("explains every export, and every option, field and method of its types, in the editor's hover (TSDoc in the .d.ts)", () => {
       expect(undocumentedDeclarations(packageDir, manifest)).toEqual([]);
     }, 30_000);
+
+    it('takes an option given as `undefined` in its types as at run time, for a host compiled with exactOptionalPropertyTypes (`logger: config.logger`)', () => {
+      // `Byokit`: the object whose methods a host calls with options of its own (chat, usage.query, …).
+      expect(optionsRefusingUndefined(packageDir, manifest, ['Byokit'])).toEqual([]);
+    }, 60_000);
 
     it('shows in its README only imports that exist: each name it imports is exported where it says', () => {
       const shown = readmeImports(packageDir);

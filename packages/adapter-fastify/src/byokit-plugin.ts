@@ -13,7 +13,7 @@ export interface ByokitPluginOptions {
    * is 1 MiB). byokit's own per-route limits (8 KiB for keys, 2 MiB for chat…) apply within it, so raise it to
    * `MAX_BODY_BYTES` (from `@byokit/core`) to accept every chat body Express would.
    */
-  bodyLimit?: number;
+  bodyLimit?: number | undefined;
 }
 
 /** Fastify's refusals of a request body or its media type, made before any handler runs. */

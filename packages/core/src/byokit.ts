@@ -47,32 +47,32 @@ export interface ByokitOptions {
   /** The master keys, or a provider that loads them at start-up (e.g. from a KMS): see `keyringFromEnv()`. */
   keyring: Keyring | KeyProvider;
   /** Where system keys are read from at start-up. Default: `process.env`. */
-  environment?: Record<string, string | undefined>;
+  environment?: Record<string, string | undefined> | undefined;
   /**
    * Names of the variables holding system keys, per provider (`{ openai: 'MY_OPENAI_KEY' }`); a provider left out
    * or `undefined` keeps its default: `ANTHROPIC_API_KEY`, `OPENAI_API_KEY`, `GOOGLE_API_KEY`. Another provider
    * name, or a name that is not text, makes `createByokit` reject.
    */
-  systemKeyVariables?: Partial<SystemKeyVariables>;
+  systemKeyVariables?: { [P in Provider]?: string | undefined } | undefined;
   /**
    * How long a decrypted key is kept in memory, and how many at most. Writes through this byokit are seen
    * at once; writes through another (another node, or a second byokit in this process) within `ttlMs`.
    * Default 10 s and 10,000 entries; `ttlMs: 0` disables it. Whole numbers (`ttlMs` from 0, `maxEntries` from
    * 1): anything else, or another name (`ttl`), makes `createByokit` reject.
    */
-  keyCache?: { ttlMs?: number; maxEntries?: number };
+  keyCache?: { ttlMs?: number | undefined; maxEntries?: number | undefined } | undefined;
   /** A pino-compatible logger. Default: silent. */
-  logger?: Logger;
+  logger?: Logger | undefined;
   /** The clock, for tests. Default: the system clock. */
-  now?: () => Date;
+  now?: (() => Date) | undefined;
   /**
    * Provider settings from the host (never from a request): base URL, timeout, retries, static headers, an
    * undici dispatcher. Defaults: each provider's public API, 10 minutes, 1 retry. A timeout or a retry count no
    * call could use (`timeoutMs: 0`, `retries: NaN`) makes `createByokit` reject.
    */
-  providers?: ProvidersSettings;
+  providers?: ProvidersSettings | undefined;
   /** How long an admin's catalog change on another node may take to be seen here, in whole ms. Default 30 s. */
-  catalogTtlMs?: number;
+  catalogTtlMs?: number | undefined;
   /**
    * Keep-alives for streamed answers, in whole ms: a stream that has written nothing for this long (a reasoning
    * model thinking) writes an SSE comment, `: keep-alive`, which SSE clients skip, so that a reverse proxy's idle
@@ -86,12 +86,12 @@ export interface ByokitOptions {
    * nothing for the longest provider `timeoutMs`: the provider call is aborted and recorded as aborted. With `0`,
    * such a stream waits for its client as long as the connection stays open.
    */
-  streamKeepAliveMs?: number;
+  streamKeepAliveMs?: number | undefined;
   /**
    * Called with every usage record once it is made (after the answer, never delaying it), e.g. to send it to
    * your own billing system too. A failure is logged, not retried; records are in storage either way.
    */
-  onUsage?: UsageListener;
+  onUsage?: UsageListener | undefined;
   /**
    * Per-user rate limit on chat calls (the route and `byokit.chat()` / `chatStream()` alike), counted once per
    * call before anything else: a call over it gets `429 rate_limited` with `Retry-After` (a `ByokitError` in
@@ -101,7 +101,7 @@ export interface ByokitOptions {
    * {@link RateLimiter} on a shared store such as Redis. A limiter that fails lets calls through and is logged.
    * Default: no limit.
    */
-  rateLimit?: { requestsPerMinute: number; burst?: number; maxUsers?: number } | RateLimiter;
+  rateLimit?: { requestsPerMinute: number; burst?: number | undefined; maxUsers?: number | undefined } | RateLimiter | undefined;
   /**
    * What {@link Byokit.fetch} needs to answer HTTP requests: your auth (`authenticate(request: Request)` → the
    * principal, or null) and the mount prefix (default `/v2`). Only `byokit.fetch` reads it. Leave it out when
@@ -109,13 +109,13 @@ export interface ByokitOptions {
    * same for one mount and can also fall through to your routes (`fallThrough: true`). Not named `fetch`: in
    * most SDKs a `fetch` option is a custom outbound `fetch` function (byokit's own calls are set in `providers`).
    */
-  fetchHandler?: Omit<FetchHandlerOptions, 'fallThrough'>;
+  fetchHandler?: Omit<FetchHandlerOptions, 'fallThrough'> | undefined;
   /**
    * How `GET /openapi.json` describes the API: `prefix`, where you mounted byokit, is the document's server URL
    * (default: `fetchHandler.prefix`, else `/v2`; byokit cannot see an adapter's prefix, so pass it when you
    * mount elsewhere); `title` (default `byokit`) and `version` (default: this package's version).
    */
-  openApi?: OpenApiOptions;
+  openApi?: OpenApiOptions | undefined;
 }
 
 /** Options of a programmatic chat call. */
@@ -124,9 +124,9 @@ export interface ChatOptions {
    * Aborts the provider call (and the stream) when aborted. One signal may serve any number of calls at once
    * (a host's shutdown signal): byokit keeps one listener of its own on it, none once the calls have ended.
    */
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
   /** Kept in the call's usage record, to find it again; a new UUID when left out. */
-  requestId?: string;
+  requestId?: string | undefined;
 }
 
 /** A running byokit: mount `handle` through an adapter, or call it from code. */
@@ -186,7 +186,7 @@ export interface Byokit {
      * {@link MAX_USAGE_PAGE} (default 100; the route's pages are smaller, 1 to 100, default 20); anything else,
      * or a cursor this API did not give, is a `ByokitError` `validation_failed`.
      */
-    events(userId: string, page?: { limit?: number; cursor?: string }): Promise<UsagePage>;
+    events(userId: string, page?: { limit?: number | undefined; cursor?: string | undefined }): Promise<UsagePage>;
   };
   /**
    * Releases what byokit holds: waits for the calls already under way (a chat until it is answered, a stream

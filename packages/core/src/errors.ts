@@ -48,26 +48,26 @@ export interface ValidationIssue {
 /** Extra, safe-to-show facts an error may carry into the response body. */
 export interface ByokitErrorDetails {
   /** The provider the error concerns, sent as `error.provider` (e.g. whose key is missing or was refused). */
-  provider?: Provider;
+  provider?: Provider | undefined;
   /** Each field that failed validation, sent as `error.issues` (`validation_failed`). */
-  issues?: ValidationIssue[];
+  issues?: ValidationIssue[] | undefined;
   /** Whose key a provider refused. */
-  keySource?: KeySource;
+  keySource?: KeySource | undefined;
   /**
    * The model a provider's failure concerns, by the provider's name for it (`gpt-6.2-sol`): on the failure's log
    * line, for the operator (one model retired or out of the system key's reach fails while the rest answer). Not
    * sent: the caller chose it.
    */
-  model?: string;
+  model?: string | undefined;
   /** Seconds to wait before retrying, sent as `Retry-After`; over 60, with `x-should-retry: false` (error-response.ts). */
-  retryAfterSeconds?: number;
+  retryAfterSeconds?: number | undefined;
   /**
    * False when sending the same request again gets the same answer (a provider refused the request itself): sent
    * as `x-should-retry: false`, which the `openai` client (and other Stainless-made SDKs) heeds over its retry of a 5xx.
    */
-  retryable?: false;
+  retryable?: false | undefined;
   /** The status when a code's usual one does not fit (e.g. `provider_key_rejected` on `PATCH …?verify=true` is 422). */
-  status?: number;
+  status?: number | undefined;
 }
 
 const BRAND = Symbol.for('byokit.error');

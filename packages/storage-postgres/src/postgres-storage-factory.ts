@@ -10,9 +10,9 @@ import { sqlNames } from './sql-names.js';
 /** Where byokit's tables go. */
 export interface TableOptions {
   /** Schema of byokit's tables; created by `migrate()` if missing. Default `public`. */
-  schema?: string;
+  schema?: string | undefined;
   /** Prefix of every table and index name, so they sit beside yours. Default `byokit_`. */
-  tablePrefix?: string;
+  tablePrefix?: string | undefined;
 }
 
 /** What node-postgres reads as its author meant: a postgres(ql):// or socket: URL, or a socket folder. */
@@ -35,14 +35,14 @@ export type PostgresStorageOptions = TableOptions &
          */
         connectionString: string;
         /** Connections at most: a whole number from 1 up. Default 10. */
-        poolSize?: number;
+        poolSize?: number | undefined;
         /**
          * How long one statement may run, in milliseconds (PostgreSQL's `statement_timeout`), before it fails
          * as `storage_unavailable`; the pool also gives up on a connection that has not answered 2 s after
          * that (a network partition or a frozen server, where no error ever comes). Migrations are not limited.
          * A whole number from 1 to 2,147,481,647 (about 24.8 days). Default 10,000.
          */
-        statementTimeoutMs?: number;
+        statementTimeoutMs?: number | undefined;
       }
     | {
         /** An embedded PGlite instance of yours (`new PGlite()` of `@electric-sql/pglite`); byokit never closes it. */
@@ -120,9 +120,9 @@ export function postgresStorage(options: PostgresStorageOptions): PostgresStorag
 /** Options of {@link embeddedPostgresStorage}. */
 export interface EmbeddedStorageOptions extends TableOptions {
   /** The folder PGlite keeps its data in (created if missing); omit for a database in memory only. */
-  dataDir?: string;
+  dataDir?: string | undefined;
   /** Migrate before returning. Default true. */
-  migrate?: boolean;
+  migrate?: boolean | undefined;
 }
 
 /**

@@ -22,7 +22,7 @@ export interface KeyringOptions {
    * Ids whose envelopes must no longer be opened (rotation finished). They may name keys no longer held, so
    * that leftover envelopes get the clearer "retired" error; the primary cannot be retired.
    */
-  retired?: string[];
+  retired?: string[] | undefined;
 }
 
 /** Master key ids: short, printable, safe to log and to store in an indexed column. */

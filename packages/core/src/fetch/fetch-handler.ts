@@ -26,13 +26,13 @@ export interface FetchHandlerOptions {
    * so on; `''` serves them from the root. Fetch hosts hand over the whole URL, so the prefix is always
    * stripped here, whatever path the framework matched.
    */
-  prefix?: string;
+  prefix?: string | undefined;
   /**
    * What a request byokit has no route for (outside the prefix, or an unknown path below it) gets.
    * `false` (the default): a `404 not_found` in the contract's error shape, so the handler always answers.
    * `true`: the handler resolves `undefined`, having read nothing, so the host's own routes may answer it.
    */
-  fallThrough?: boolean;
+  fallThrough?: boolean | undefined;
 }
 
 /** A standard fetch handler: every request gets a `Response`, a 404 in the contract's shape when it is not byokit's. */
@@ -80,7 +80,10 @@ export function createFetchHandler(
  * @throws TypeError when `options.authenticate` is not a function, or `options.prefix` is neither `''` nor a path
  *   from `/` without `?`, `#` or spaces, or when `options` has a name it does not read (a typo).
  */
-export function createFetchHandler(byokit: Pick<Byokit, 'handle'>, options: FetchHandlerOptions & { fallThrough?: false }): FetchHandler;
+export function createFetchHandler(
+  byokit: Pick<Byokit, 'handle'>,
+  options: FetchHandlerOptions & { fallThrough?: false | undefined },
+): FetchHandler;
 /**
  * byokit's /v2 routes as a standard fetch handler, for hosts that speak web-standard requests. With `fallThrough`
  * not known until run time, it may resolve `undefined` for a request that is not byokit's (when it is `true`).

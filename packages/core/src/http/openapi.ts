@@ -10,11 +10,11 @@ import type { Route, RouteError } from './route.js';
 /** How the OpenAPI document describes the API. */
 export interface OpenApiOptions {
   /** Where the host mounted byokit, the document's one server (`servers: [{ url: prefix }]`). Default `/v2`. */
-  prefix?: string;
+  prefix?: string | undefined;
   /** `info.title`. Default `byokit`. */
-  title?: string;
+  title?: string | undefined;
   /** `info.version`, the version of this API description. Default: the version of @byokit/core. */
-  version?: string;
+  version?: string | undefined;
 }
 
 /** A JSON Schema (draft 2020-12, OpenAPI 3.1's dialect) as plain data. */

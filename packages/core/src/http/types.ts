@@ -67,7 +67,7 @@ export interface ByokitRequest {
    * Aborted when the client goes away: a {@link RequestAbort} (the cheapest: what byokit's own adapters make) or
    * any standard `AbortSignal`.
    */
-  signal?: Cancellation;
+  signal?: Cancellation | undefined;
 }
 
 /** A response in byokit's framework-free form: what an adapter writes back through its framework. */

@@ -38,11 +38,11 @@ export interface MemoryRateLimiterOptions {
   /** The sustained rate each user may call at. A positive integer. */
   requestsPerMinute: number;
   /** How many requests may come at once after a quiet spell. Default `requestsPerMinute`: a minute's worth. */
-  burst?: number;
+  burst?: number | undefined;
   /** The clock in milliseconds, for tests. Default `Date.now`. Fractions (`performance.now`) are dropped. */
-  now?: () => number;
+  now?: (() => number) | undefined;
   /** The most users tracked at once; when full, the one least recently let through is forgotten. Default 100,000. */
-  maxUsers?: number;
+  maxUsers?: number | undefined;
 }
 
 const ALLOWED: RateDecision = Object.freeze({ allowed: true });

@@ -5,17 +5,17 @@ import { USAGE_GROUPINGS, type UsageGroupBy, type UsagePage, type UsageSummary }
 /** A usage question: whose (every user's when left out), over which window, grouped how. */
 export interface UsageSummaryRequest {
   /** Only this user's usage. Default: every user's. */
-  userId?: string;
+  userId?: string | undefined;
   /**
    * Inclusive; default: the start of the UTC month the window ends in, the budgets' period. With no `to`, the
    * start of the current month; with `to` alone, the start of the month of its last instant (`to` is exclusive),
    * so `to: 2026-12-01` gives November whole and `to: 2026-11-15` gives November's first two weeks.
    */
-  from?: Date;
+  from?: Date | undefined;
   /** Exclusive; default: now. */
-  to?: Date;
+  to?: Date | undefined;
   /** Sums per group (UTC day, model, provider, key source or user) as well as in total. Default: totals only. */
-  groupBy?: UsageGroupBy;
+  groupBy?: UsageGroupBy | undefined;
 }
 
 /** The window a summary covered, with its defaults filled in. */

@@ -14,7 +14,7 @@ export interface NodeHandlerOptions<Request extends IncomingMessage = IncomingMe
    * Where byokit's routes are mounted, e.g. `/v2`: stripped from the path before routing; requests outside it
    * are not byokit's. Leave it out when the framework strips the mount path itself (Express's `app.use('/v2', …)`).
    */
-  prefix?: string;
+  prefix?: string | undefined;
 }
 
 /**

@@ -13,8 +13,10 @@ export const DEFAULT_BASE_URLS: Readonly<Record<Provider, string>> = Object.free
   google: 'https://generativelanguage.googleapis.com',
 });
 
-/** Host settings per provider; each field falls back to the default. */
-export type ProvidersSettings = Partial<Record<Provider, Partial<ProviderSettings>>>;
+/** Host settings per provider; a provider or a field left out, or `undefined`, falls back to the default. */
+export type ProvidersSettings = {
+  [P in Provider]?: { [Setting in keyof ProviderSettings]?: ProviderSettings[Setting] | undefined } | undefined;
+};
 
 /** One client per provider, built once at start-up. */
 export function createProviderClients(settings: ProvidersSettings = {}): Record<Provider, ProviderClient> {

@@ -105,14 +105,14 @@ export interface ProviderSettings {
    * Milliseconds to wait for the answer to start, and the longest silence allowed inside it (a stream that
    * stalls that long is cut off with `provider_timeout`). Default 600,000 (LLM calls are slow); 1 to 2^31 - 1.
    */
-  timeoutMs?: number;
+  timeoutMs?: number | undefined;
   /** Retries on connection failures and 5xx before the answer starts. Default 1; 0 to 10. */
-  retries?: number;
+  retries?: number | undefined;
   /** Extra static headers (e.g. a gateway's). Never a place for the key. */
-  headers?: Record<string, string>;
+  headers?: Record<string, string> | undefined;
   /**
    * The undici dispatcher to send through, e.g. a `ProxyAgent` for an outbound proxy. Default: a keep-alive
    * `Pool` of connections to the base URL's origin, the client's own, closed by `byokit.close()`.
    */
-  dispatcher?: Dispatcher;
+  dispatcher?: Dispatcher | undefined;
 }

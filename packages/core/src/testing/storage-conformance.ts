@@ -32,7 +32,7 @@ export interface StorageConformanceOptions {
   /** Called once after the last test, e.g. to stop an embedded database. Defaults to `storage.close()`. */
   destroyStorage?(storage: Storage): Promise<void>;
   /** Key rows in the rotation test. Default 3,000. */
-  rotationRows?: number;
+  rotationRows?: number | undefined;
 }
 
 const bytes = (...values: number[]) => new Uint8Array(values);

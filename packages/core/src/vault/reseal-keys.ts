@@ -20,9 +20,9 @@ export interface RotationProgress {
 /** Options of a re-encryption run. */
 export interface RotationOptions {
   /** Rows per page: a whole number from 1 to 10,000. Default 500. */
-  batchSize?: number;
+  batchSize?: number | undefined;
   /** Stops the run after the current row; run again to resume. */
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
   /** Called after every page. */
   onProgress?(progress: RotationProgress): void;
 }

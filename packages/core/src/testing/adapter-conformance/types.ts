@@ -43,14 +43,14 @@ export interface AdapterConformanceOptions {
    * `'parsed'` as a WHATWG URL parser reads it (fetch hosts: dot segments resolved, `\` read as `/`). The seeded
    * requests hold each answer to core's answer for the URL byokit receives.
    */
-  urls?: 'as-sent' | 'parsed';
+  urls?: 'as-sent' | 'parsed' | undefined;
   /**
    * Paths the host's server refuses itself, before any route and in its own words (a `400` that is not byokit's,
    * without its request id): the seeded requests expect that refusal for them rather than core's answer. Fastify
    * refuses a path whose percent-escapes do not decode (`FST_ERR_BAD_URL`); `@hono/node-server` a backslash in
    * the path. Given the path without the query; default: none.
    */
-  refusedByServer?: (path: string) => boolean;
+  refusedByServer?: ((path: string) => boolean) | undefined;
 }
 
 /** The header a mount's host sets on its own 404, so the suite can tell it from byokit's. */

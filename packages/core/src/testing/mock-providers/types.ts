@@ -40,18 +40,18 @@ export interface MockFailure {
 /** Options of `startMockProviders`. */
 export interface MockProvidersOptions {
   /** The port on 127.0.0.1; 0 (the default) picks a free one. */
-  port?: number;
+  port?: number | undefined;
   /** Keys every provider rejects as invalid, each in its own error shape. */
-  rejectKeys?: Iterable<string>;
+  rejectKeys?: Iterable<string> | undefined;
   /** A pause between streamed events, in milliseconds (default 0). */
-  chunkGapMs?: number;
+  chunkGapMs?: number | undefined;
   /** A pause before each answer starts, plain or streamed, in milliseconds (default 0): a provider still thinking. */
-  answerDelayMs?: number;
+  answerDelayMs?: number | undefined;
   /**
    * How many times each stream's run of text events is sent (default 1, as recorded): longer streams for the
    * benchmark. Nothing else is adjusted, so the usage a stream reports no longer matches its text.
    */
-  repeatChunks?: number;
+  repeatChunks?: number | undefined;
 }
 
 /** The providers' base URLs, with each SDK's meaning (what `ANTHROPIC_BASE_URL` etc. hold). */
