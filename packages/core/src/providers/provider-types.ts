@@ -106,7 +106,10 @@ export interface ProviderSettings {
    * stalls that long is cut off with `provider_timeout`). Default 600,000 (LLM calls are slow); 1 to 2^31 - 1.
    */
   timeoutMs?: number | undefined;
-  /** Retries on connection failures and 5xx before the answer starts. Default 1; 0 to 10. */
+  /**
+   * Retries on connection failures and 5xx before the answer starts, and on a stream whose first event is the provider
+   * failing (Anthropic's `overloaded_error` after HTTP 200). Default 1; 0 to 10.
+   */
   retries?: number | undefined;
   /** Extra static headers (e.g. a gateway's). Never a place for the key. */
   headers?: Record<string, string> | undefined;
