@@ -27,6 +27,9 @@ const ANSWER =
   chunkOf({}, null, { prompt_tokens: 5, completion_tokens: 900, total_tokens: 905 }) +
   'data: [DONE]\n\n';
 
+/** OpenAI's failure as an event of a stream it answered with 200. */
+const SERVER_ERROR = `data: ${JSON.stringify({ error: { message: 'The server had an error while processing your request.', type: 'server_error' } })}\n\n`;
+
 /** A fake OpenAI that answers each chat with its headers and the role chunk, then waits to be told what to send. */
 async function thinkingProvider() {
   const calls: ServerResponse[] = [];
@@ -223,17 +226,21 @@ describe.each<Mount>(['node', 'fetch'])('a stream whose model thinks silently, b
     ]);
   });
 
-  it('ends a stream whose head went early with the in-stream error event when the provider then fails', async () => {
-    const { byokit, baseUrl } = await start(mount, notTriedAgain());
+  /** A native stream whose head and first comment have reached the client while the provider still thinks. */
+  async function headGoneEarly(options: Partial<ByokitOptions> = {}) {
+    const { byokit, baseUrl } = await start(mount, options);
     const answer = post(`${baseUrl}/llm/chat/completions`, NATIVE);
     const upstream = await provider.call();
     tick();
     tick();
     const body = reader(await answer);
     await body.until((text) => text.includes(': keep-alive'));
-    upstream.end(
-      `data: ${JSON.stringify({ error: { message: 'The server had an error while processing your request.', type: 'server_error' } })}\n\n`,
-    );
+    return { byokit, upstream, body };
+  }
+
+  it('ends a stream whose head went early with the in-stream error event when the provider then fails', async () => {
+    const { byokit, upstream, body } = await headGoneEarly(notTriedAgain());
+    upstream.end(SERVER_ERROR);
     const events = parsedEvents(await body.rest());
     expect(events).toHaveLength(1);
     // OpenAI's `server_error`, as it is answered before a stream begins (docs/http-api.md).
@@ -242,6 +249,17 @@ describe.each<Mount>(['node', 'fetch'])('a stream whose model thinks silently, b
     });
     // The call is recorded as any failed call is.
     await expect.poll(async () => (await byokit.usage.events(alice.userId)).records.map((record) => record.status)).toEqual(['error']);
+  });
+
+  it('tries the call once more when the provider fails before its first event, its head gone early: the second answer, one record', async () => {
+    const { byokit, upstream, body } = await headGoneEarly();
+    // The second try, when it comes, answers; the body's end says whether it came.
+    void provider.call(2).then((second) => second.end(ANSWER));
+    upstream.end(SERVER_ERROR);
+    const events = parsedEvents(await body.rest());
+    expect(events.at(-1)).toBe('[DONE]');
+    expect(events.map((data) => (data === '[DONE]' ? '' : (JSON.parse(data).choices[0]?.delta.content ?? ''))).join('')).toBe('Forty-two');
+    await expect.poll(async () => (await byokit.usage.events(alice.userId)).records.map((record) => record.status)).toEqual(['ok']);
   });
 
   it('on the OpenAI-compatible route: the openai SDK skips the comments and reads the answer', async () => {
