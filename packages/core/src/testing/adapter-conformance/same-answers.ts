@@ -90,6 +90,8 @@ export function describeSameAnswers(mount: MountAdapter, options: AdapterConform
         expect(comparable(wire, names)).toEqual(comparable(expected, names));
         if (isStreamed(scenario) && expected.headers['content-type']?.startsWith('text/event-stream')) {
           expect(wire.pieces.length, 'reads of the streamed body').toBeGreaterThanOrEqual(enoughReads(expected.pieces.length));
+          // Its length is unknown until it ends: chunked, never a length (docs/http-api.md, "Framing").
+          expect(wire.headers['content-length'], 'content-length of a stream').toBeUndefined();
         } else if (wire.status !== 204) {
           // A whole answer declares its length (RFC 9112 §6.3): sent chunked instead, an HTTP/1.0 client's
           // connection could not be kept alive, and each mount would frame the same answer its own way.
