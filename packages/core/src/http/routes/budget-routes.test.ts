@@ -72,6 +72,39 @@ describe('budgets', () => {
     expect(Number(status!.json.remaining_usd)).toBeCloseTo(0.01 - spent, 6);
   });
 
+  it('never shows more left than there is: spent to half a micro-dollar under the limit shows 0 left, not $0.000001', async () => {
+    const { byokit, storage, setBudget } = await setUp();
+    await setBudget(alice.userId, { monthly_limit_usd: '1' });
+    // Costs are exact to the pico-dollar; the view shows 6 decimals. Spent rounds half up to "1.000000"; what is
+    // left, half a micro-dollar, refuses every call, and shown rounded half up it read "0.000001".
+    const spent = async (costs: string[]) => {
+      await storage.recordUsage(
+        costs.map((costUsd, index) => ({
+          id: crypto.randomUUID(),
+          createdAt: new Date(Date.UTC(2026, 10, 20, 0, 0, index)),
+          userId: alice.userId,
+          modelId: SONNET,
+          model: 'claude-sonnet-4-5',
+          provider: 'anthropic',
+          keySource: 'system',
+          status: 'ok',
+          inputTokens: 1,
+          outputTokens: 1,
+          cachedInputTokens: null,
+          cacheWriteTokens: null,
+          reasoningTokens: null,
+          costUsd,
+          prices: null,
+          latencyMs: 1,
+          requestId: crypto.randomUUID(),
+        })),
+      );
+      return (await call(byokit, 'GET', '/users/me/budget', { principal: alice }))!.json;
+    };
+    expect(await spent(['0.0000004'])).toMatchObject({ spent_usd: '0.000000', remaining_usd: '0.999999' });
+    expect(await spent(['0.9999991'])).toMatchObject({ spent_usd: '1.000000', remaining_usd: '0.000000' });
+  });
+
   it('limits only system-key calls under a "system" budget: a user paying with their own key is not refused', async () => {
     const { byokit, setBudget } = await setUp();
     await setBudget(alice.userId, { monthly_limit_usd: '0', applies_to: 'system' });

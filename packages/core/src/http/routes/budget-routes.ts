@@ -25,13 +25,23 @@ export const budgetView = z.object({
   period_start: z.string(),
 });
 
+const PICO_PER_MICRO = 10n ** 6n;
+
+/**
+ * What is left, to the micro-dollar below: never more than there is. Rounded half up as spent is, half a
+ * micro-dollar left (which refuses every call) read "0.000001", and spent plus remaining could pass the limit.
+ */
+function roundedDown(pico: bigint): bigint {
+  return pico - (pico % PICO_PER_MICRO);
+}
+
 function view(status: BudgetStatus): z.infer<typeof budgetView> {
   return {
     monthly_limit_usd: status.budget?.monthlyLimitUsd ?? null,
     applies_to: status.budget?.appliesTo ?? null,
     spent_usd: formatUsdFixed(status.spentPico, 6),
     reserved_usd: formatUsd(status.heldPico),
-    remaining_usd: status.remainingPico === null ? null : formatUsdFixed(status.remainingPico, 6),
+    remaining_usd: status.remainingPico === null ? null : formatUsdFixed(roundedDown(status.remainingPico), 6),
     period_start: status.periodStart.toISOString().replace('.000Z', 'Z'),
   };
 }
