@@ -333,6 +333,13 @@ describe('provider calls', () => {
     await events.return!();
   });
 
+  /** Anthropic's recorded plain-text stream, whole. */
+  const sendRecordedAnthropicStream = (response: ServerResponse) => {
+    for (const line of fixtureChunks('anthropic/anthropic-text.chunks.txt'))
+      response.write(`event: ${eventNameFromType(line)}\ndata: ${line}\n\n`);
+    response.end();
+  };
+
   it('try a streamed call once more after a 503, and stream the second answer', async () => {
     let calls = 0;
     const { origin } = await answeringServer((_request, response) => {
@@ -343,9 +350,7 @@ describe('provider calls', () => {
         return;
       }
       response.writeHead(200, { 'content-type': 'text/event-stream' });
-      for (const line of fixtureChunks('anthropic/anthropic-text.chunks.txt'))
-        response.write(`event: ${eventNameFromType(line)}\ndata: ${line}\n\n`);
-      response.end();
+      sendRecordedAnthropicStream(response);
     });
     const client = anthropicClient({ baseUrl: origin, retries: 1 });
     closers.push(() => client.close!());
@@ -370,9 +375,7 @@ describe('provider calls', () => {
     const { origin } = await answeringServer((_request, response) => {
       response.writeHead(200, { 'content-type': 'text/event-stream' });
       if (calls++ === 0) return void response.end(wire);
-      for (const line of fixtureChunks('anthropic/anthropic-text.chunks.txt'))
-        response.write(`event: ${eventNameFromType(line)}\ndata: ${line}\n\n`);
-      response.end();
+      sendRecordedAnthropicStream(response);
     });
     const client = anthropicClient({ baseUrl: origin, retries: 1 });
     closers.push(() => client.close!());
