@@ -9,6 +9,6 @@ export { findKeyLeaks } from './leak-check.js';
 export { seededRandom } from './seeded-random.js';
 export type { KeyLeak } from './leak-check.js';
 export { startMockProviders } from './mock-providers.js';
-export type { MockBaseUrls, MockFailure, MockProviders, MockProvidersOptions, MockRequest } from './mock-providers.js';
+export type { MockBaseUrls, MockFailure, MockProviders, MockProvidersOptions, MockRequest, StreamPacer } from './mock-providers.js';
 export { describeAdapterConformance, HOST_ANSWER_HEADER, listenOnLoopback } from './adapter-conformance.js';
 export type { AdapterConformanceOptions, ConformanceMountOptions, MountAdapter, MountedAdapter } from './adapter-conformance.js';

@@ -1,4 +1,4 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { fakeProviderKey } from '../keys/fake-keys.js';
 import { fixtureChunks, fixtureJson } from '../providers/fixtures.js';
 import { startMockProviders, type MockProviders } from './mock-providers.js';
@@ -63,6 +63,7 @@ afterEach(() => {
   mock.setChunkGapMs(0);
   mock.setAnswerDelayMs(0);
   mock.setRepeatChunks(1);
+  mock.setStreamPacer(undefined);
   mock.rejectKeys.clear();
 });
 
@@ -713,6 +714,37 @@ describe('pacing and length', () => {
     await (await post(`${mock.origin}/v1/messages`, anthropicHeaders(), anthropicBody({ stream: true }))).text();
     expect(performance.now() - started).toBeGreaterThanOrEqual(gapMs * events * 0.5);
     expect(() => mock.setChunkGapMs(-1)).toThrow(RangeError);
+  });
+
+  it('holds the event after a text event until the stream pacer lets it go, asking it before every event but the first', async () => {
+    const whole = await (await post(`${mock.origin}/v1/messages`, anthropicHeaders(), anthropicBody({ stream: true }))).text();
+    const asked: Array<{ index: number; afterText: boolean }> = [];
+    let release: (() => void) | undefined;
+    mock.setStreamPacer((event) => {
+      asked.push(event);
+      // Only the first event after text is held: the test lets it go once it has seen the stream stop there.
+      if (event.afterText && release === undefined) return new Promise<void>((resolve) => (release = resolve));
+    });
+    const response = await post(`${mock.origin}/v1/messages`, anthropicHeaders(), anthropicBody({ stream: true }));
+    const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
+    let text = '';
+    while (!text.includes('content_block_delta')) text += (await reader.read()).value;
+    await vi.waitFor(() => expect(release).toBeDefined());
+    // Held: what was sent ends with the first text event, though the recorded stream goes on.
+    const events = whole.split('\n\n').filter(Boolean);
+    const firstText = events.findIndex((event) => event.startsWith('event: content_block_delta'));
+    expect(text).toBe(
+      events
+        .slice(0, firstText + 1)
+        .map((event) => `${event}\n\n`)
+        .join(''),
+    );
+    release!();
+    for (let part = await reader.read(); !part.done; part = await reader.read()) text += part.value;
+    expect(text).toBe(whole);
+    expect(asked).toEqual(
+      events.slice(1).map((_, index) => ({ index: index + 1, afterText: events[index]!.startsWith('event: content_block_delta') })),
+    );
   });
 
   it('waits the answer delay before answering, like a provider still thinking, and records a client that gave up meanwhile', async () => {

@@ -32,10 +32,11 @@ import type {
   MockProvidersOptions,
   MockRequest,
   ProviderMock,
+  StreamPacer,
 } from './mock-providers/types.js';
 import { jsonAnswer } from './mock-providers/wire.js';
 
-export type { MockBaseUrls, MockFailure, MockProviders, MockProvidersOptions, MockRequest } from './mock-providers/types.js';
+export type { MockBaseUrls, MockFailure, MockProviders, MockProvidersOptions, MockRequest, StreamPacer } from './mock-providers/types.js';
 
 // Anthropic first: it claims `GET /v1/models` only when its own headers are present, OpenAI takes the rest.
 const PROVIDER_MOCKS: ProviderMock[] = [anthropicMock, openaiMock, googleMock];
@@ -118,6 +119,7 @@ export async function startMockProviders(options: MockProvidersOptions = {}): Pr
   let chunkGapMs = checkedPause('chunkGapMs', options.chunkGapMs ?? 0);
   let answerDelayMs = checkedPause('answerDelayMs', options.answerDelayMs ?? 0);
   let repeatChunks = checkedRepeat(options.repeatChunks ?? 1);
+  let streamPacer: StreamPacer | undefined;
   let requestCount = 0;
   let closing: Promise<void> | undefined;
 
@@ -184,6 +186,7 @@ export async function startMockProviders(options: MockProvidersOptions = {}): Pr
     await sendAnswer(response, answer, {
       delayMs: answerDelayMs,
       gapMs: () => chunkGapMs,
+      pacer: () => streamPacer,
       onCut: () => {
         cut = true;
       },
@@ -219,6 +222,9 @@ export async function startMockProviders(options: MockProvidersOptions = {}): Pr
     rejectKeys,
     setChunkGapMs(milliseconds) {
       chunkGapMs = checkedPause('chunkGapMs', milliseconds);
+    },
+    setStreamPacer(pacer) {
+      streamPacer = pacer;
     },
     setAnswerDelayMs(milliseconds) {
       answerDelayMs = checkedPause('answerDelayMs', milliseconds);

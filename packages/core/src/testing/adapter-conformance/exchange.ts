@@ -77,8 +77,8 @@ function streamed(bytes: Uint8Array): ReadableStream<Uint8Array> {
   });
 }
 
-/** Sends the request over real HTTP and reads the body read by read. */
-export async function sendOverHttp(baseUrl: string, exchange: Exchange): Promise<Answer> {
+/** Sends the request over real HTTP and reads the body read by read, calling `onRead` after each. */
+export async function sendOverHttp(baseUrl: string, exchange: Exchange, onRead?: () => void): Promise<Answer> {
   const body = exchange.body === undefined ? undefined : exchange.chunked ? streamed(exchange.body) : exchange.body;
   const response = await fetch(`${baseUrl}${exchange.url}`, {
     method: exchange.method,
@@ -89,7 +89,10 @@ export async function sendOverHttp(baseUrl: string, exchange: Exchange): Promise
   if (response.body !== null) {
     const decoder = new TextDecoder();
     const reader = response.body.getReader();
-    for (let read = await reader.read(); !read.done; read = await reader.read()) pieces.push(decoder.decode(read.value, { stream: true }));
+    for (let read = await reader.read(); !read.done; read = await reader.read()) {
+      pieces.push(decoder.decode(read.value, { stream: true }));
+      onRead?.();
+    }
     const rest = decoder.decode();
     if (rest !== '') pieces.push(rest);
   }

@@ -146,6 +146,7 @@ const messages: EndpointHandler = (request, context) => {
     type: 'stream',
     headers: { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', 'request-id': context.requestId },
     events: wire,
+    carriesText: [...events.map(isText), ...(streamError ? [false] : [])],
     cut: false,
   };
 };

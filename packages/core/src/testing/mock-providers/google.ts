@@ -233,7 +233,13 @@ function generate(request: MockRequest, context: AnswerContext, model: string, s
   // Gemini has no end-of-stream marker and no error event type. Seen failing mid-stream: an `{"error": …}` object
   // as a data event, then the connection ends without a finishReason ever sent. The mock does both: cut.
   if (streamError) wire.push(sseEvent(JSON.stringify(errorBody(503))));
-  return { type: 'stream', headers: { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' }, events: wire, cut: streamError };
+  return {
+    type: 'stream',
+    headers: { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' },
+    events: wire,
+    carriesText: [...events.map(isText), ...(streamError ? [false] : [])],
+    cut: streamError,
+  };
 }
 
 /** A short list in the shape of `GET /v1beta/models` (ai.google.dev/api/models#method:-models.list). */

@@ -236,6 +236,8 @@ function stream(body: Record<string, unknown>, limits: Limits, model: string, re
     type: 'stream',
     headers: { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', 'x-request-id': context.requestId },
     events,
+    // The error event or [DONE] last.
+    carriesText: [...chunks.map(isText), false],
     cut: false,
   };
 }

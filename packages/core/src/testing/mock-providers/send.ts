@@ -2,13 +2,15 @@
 // soon as the client has gone.
 import type { ServerResponse } from 'node:http';
 import { setTimeout as delay } from 'node:timers/promises';
-import type { MockAnswer } from './types.js';
+import type { MockAnswer, StreamPacer } from './types.js';
 
 export interface SendOptions {
   /** The pause before the answer starts. */
   delayMs: number;
   /** Read before each event, so that a change takes effect mid-stream. */
   gapMs(): number;
+  /** Read before each event, as the gap. */
+  pacer(): StreamPacer | undefined;
   /** Called just before the mock drops the connection on purpose (so it is not taken for a client abort). */
   onCut(): void;
 }
@@ -41,6 +43,7 @@ export async function sendAnswer(response: ServerResponse, answer: MockAnswer, o
   for (const [index, event] of answer.events.entries()) {
     const gap = options.gapMs();
     if (index > 0 && gap > 0) await delay(gap);
+    if (index > 0) await options.pacer()?.({ index, afterText: answer.carriesText[index - 1] ?? false });
     if (response.destroyed) return;
     await write(response, event);
   }

@@ -76,6 +76,12 @@ export interface MockProviders {
   readonly rejectKeys: Set<string>;
   /** Sets the pause between streamed events, in milliseconds; it takes effect at once, even mid-stream. */
   setChunkGapMs(milliseconds: number): void;
+  /**
+   * Sets a pacer that every stream asks before each event but the first (after the chunk gap); the event waits
+   * until its answer settles. `undefined` (the default) sends on the gap alone. For tests that must know a
+   * client read one event's text before the next event is sent, whatever the machine's load.
+   */
+  setStreamPacer(pacer: StreamPacer | undefined): void;
   /** Sets the pause before each answer starts, in milliseconds (see `MockProvidersOptions.answerDelayMs`). */
   setAnswerDelayMs(milliseconds: number): void;
   /** Sets how many times each stream's run of text events is sent (see `MockProvidersOptions.repeatChunks`). */
@@ -98,11 +104,20 @@ export interface MockProviders {
   close(): Promise<void>;
 }
 
+/**
+ * Asked before a streamed event is sent: its `index` in the stream, and `afterText`, whether the event before it
+ * carried answer text (which byokit turns into a chunk for its client at once).
+ */
+export type StreamPacer = (event: { index: number; afterText: boolean }) => Promise<void> | void;
+
 /** What the mock sends back for one request: a whole body, or server-sent events. */
 export type MockAnswer =
   | { type: 'json'; status: number; headers: Record<string, string>; body: string }
-  /** Each event is complete wire text (`data: …\n\n`). `cut`: end by dropping the connection, not cleanly. */
-  | { type: 'stream'; headers: Record<string, string>; events: string[]; cut: boolean };
+  /**
+   * Each event is complete wire text (`data: …\n\n`); `carriesText[i]`, whether event i holds answer text.
+   * `cut`: end by dropping the connection, not cleanly.
+   */
+  | { type: 'stream'; headers: Record<string, string>; events: string[]; carriesText: boolean[]; cut: boolean };
 
 /** What a provider's handler may ask of the mock. */
 export interface AnswerContext {
