@@ -9,6 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createByokit, Keyring, type Storage } from '@byokit/core';
 import { fakeProviderKey, findKeyLeaks } from '@byokit/core/testing';
 import { embeddedPostgresStorage, postgresStorage, type PostgresStorage } from './index.js';
+import { migrate } from './migrate.js';
+import { sqlNames } from './sql-names.js';
 
 // The built command, as npm installs it (turbo builds before tests; by hand: npx tsup).
 const CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
@@ -416,6 +418,39 @@ describe.runIf(databaseUrl)('byokit given a URL with its password as a query par
       expect(run.stdout).not.toContain(password);
     } finally {
       const pool = new pg.Pool({ connectionString: databaseUrl });
+      await pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+      await pool.end();
+    }
+  });
+});
+
+describe.runIf(databaseUrl)('byokit migrate meeting a long transaction on a table a migration changes', () => {
+  it('says each time it gives way to the other session and tries again, and applies the migrations once that session ends', async () => {
+    const pool = new pg.Pool({ connectionString: databaseUrl, max: 2 });
+    const schema = `cli_${randomBytes(6).toString('hex')}`;
+    const reader = await pool.connect();
+    try {
+      const storage = postgresStorage({ pool, schema });
+      // The schema as release 4 left it; a report reading the usage records, which 0005 alters.
+      await migrate(storage.database, sqlNames(schema), { through: 4 });
+      await reader.query('BEGIN');
+      await reader.query(`SELECT count(*) FROM "${schema}".byokit_usage_events`);
+      let readerEnded: Promise<unknown> | undefined;
+      const run = await byokit(['migrate', '--database-url', databaseUrl!, '--schema', schema], {}, (stdout) => {
+        if (stdout.includes('trying again') && readerEnded === undefined) readerEnded = reader.query('COMMIT');
+      });
+      await readerEnded;
+      expect(run).toMatchObject({ code: 0, stderr: '' });
+      const lines = run.stdout.trimEnd().split('\n');
+      const waited = (attempt: number, seconds: number) =>
+        'Migration 0005_usage_cache_writes waits for a lock on a table it changes, held by another session (a long transaction, a report, a pg_dump: ' +
+        `see pg_locks and pg_stat_activity): run ${attempt} of 10 undone, trying again in ${seconds} s.`;
+      // The reader ends during the first pause, so the second run applies, unless that COMMIT came late.
+      expect(lines.slice(0, -1)).toEqual(lines.slice(0, -1).map((_, index) => waited(index + 1, Math.min(2 * (index + 1), 5))));
+      expect(lines.length).toBeGreaterThanOrEqual(2);
+      expect(lines.at(-1)).toMatch(/^Applied 0005_usage_cache_writes, .* to .*; the schema is at version \d+\.$/);
+    } finally {
+      reader.release();
       await pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
       await pool.end();
     }

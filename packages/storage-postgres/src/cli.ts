@@ -12,7 +12,7 @@ import { constants } from 'node:os';
 import { createByokit, type Logger, type RotationProgress, type Storage } from '@byokit/core';
 import { withStorage } from './cli/database.js';
 import { loadKeyring } from './cli/keyring.js';
-import { errorMessage, formatProgress, printCounts, stderrLogger } from './cli/output.js';
+import { errorMessage, formatLockWait, formatProgress, printCounts, stderrLogger } from './cli/output.js';
 import { parseBatchSize, parseCommandLine, USAGE, UsageError, type Options } from './cli/usage.js';
 
 async function main(args: string[]): Promise<number> {
@@ -38,7 +38,7 @@ async function main(args: string[]): Promise<number> {
 
 async function migrateCommand(options: Options): Promise<number> {
   return withStorage(options, { create: true }, async ({ storage, description }) => {
-    const result = await storage.migrate();
+    const result = await storage.migrate({ onLockWait: (wait) => console.log(formatLockWait(wait)) });
     if (result.applied.length === 0) {
       console.log(`The schema of ${description} is current (version ${result.version}).`);
     } else {

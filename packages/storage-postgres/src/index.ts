@@ -5,5 +5,5 @@
 export { embeddedPostgresStorage, postgresStorage } from './postgres-storage-factory.js';
 export type { EmbeddedStorageOptions, PostgresStorageOptions, TableOptions } from './postgres-storage-factory.js';
 export type { PostgresStorage } from './postgres-storage.js';
-export type { MigrationResult } from './migrate.js';
+export type { MigrateReporting, MigrationLockWait, MigrationResult } from './migrate.js';
 export type { Database, PGliteExecutor, PGliteInstance, QueryOptions, SqlExecutor } from './database.js';

@@ -21,8 +21,29 @@ export interface MigrationResult {
   version: number;
 }
 
+/** A migrate run that gave way to another session's lock on a table a migration changes, and will start again. */
+export interface MigrationLockWait {
+  /** The migration whose statement waited, e.g. `0005_usage_cache_writes`. */
+  migration: string;
+  /** This run's number, from 1. */
+  run: number;
+  /** How many runs migrate makes before it gives up. */
+  runs: number;
+  /** The pause before the next run, in milliseconds. */
+  pauseMs: number;
+}
+
+/** What a migrate run tells its caller while it runs. */
+export interface MigrateReporting {
+  /**
+   * Called each time a run gives way to another session's lock and will start again (the last run fails instead):
+   * without it, migrate may wait about a minute in silence. `byokit migrate` prints it.
+   */
+  onLockWait?: ((wait: MigrationLockWait) => void) | undefined;
+}
+
 /** @internal For tests: a schema as an earlier release left it, and shorter waits for a table's lock. */
-export interface MigrateOptions {
+export interface MigrateOptions extends MigrateReporting {
   /** Apply the migrations up to this version only, as the release that shipped it last did. */
   through?: number;
   /** How long a migration's statement waits for a table's lock before the run gives way. Default 2 s. */
@@ -95,7 +116,8 @@ interface LedgerRow {
  * A migration that changes a table waits for every other session's lock on it, and from then on every statement
  * on that table, byokit's own included, queues behind the migration: a long report or a pg_dump would stall every
  * node. So a statement of a migration waits for a lock for `lockTimeoutMs` at most; then the run is undone, the
- * queue behind it goes on, and after a pause the run starts again, up to `lockAttempts` runs.
+ * queue behind it goes on, and after a pause the run starts again, up to `lockAttempts` runs, each one that gave way
+ * reported to `onLockWait`.
  */
 export async function migrate(database: Database, names: SqlNames, options: MigrateOptions = {}): Promise<MigrationResult> {
   const migrations = (await loadMigrations(names)).filter((migration) => migration.version <= (options.through ?? Infinity));
@@ -114,7 +136,9 @@ export async function migrate(database: Database, names: SqlNames, options: Migr
           { cause: error.cause },
         );
       }
-      await new Promise((resolve) => setTimeout(resolve, Math.min(lockTimeoutMs * attempt, LONGEST_PAUSE_MS)));
+      const pauseMs = Math.min(lockTimeoutMs * attempt, LONGEST_PAUSE_MS);
+      options.onLockWait?.({ migration: error.migration, run: attempt, runs: attempts, pauseMs });
+      await new Promise((resolve) => setTimeout(resolve, pauseMs));
     }
   }
 }

@@ -20,13 +20,17 @@ import type {
 import { assertCalendarMonth, assertUsagePageLimit, ByokitError } from '@byokit/core';
 import type { Database, SqlExecutor } from './database.js';
 import { guarded, isUniqueViolation } from './database-errors.js';
-import { migrate, type MigrationResult } from './migrate.js';
+import { migrate, type MigrateReporting, type MigrationResult } from './migrate.js';
 import type { SqlNames } from './sql-names.js';
 
 /** A byokit {@link Storage} on PostgreSQL, with its schema migrations and the database it runs on. */
 export interface PostgresStorage extends Storage {
-  /** Creates or upgrades byokit's tables; idempotent and safe for several nodes at once. */
-  migrate(): Promise<MigrationResult>;
+  /**
+   * Creates or upgrades byokit's tables; idempotent and safe for several nodes at once. A migration that meets
+   * another session's lock on a table it changes gives way and tries again, up to about a minute, each time told to
+   * `reporting.onLockWait`.
+   */
+  migrate(reporting?: MigrateReporting): Promise<MigrationResult>;
   /** The database, for a host that wants to keep its own tables in it too. */
   readonly database: Database;
   /** Ends the connections byokit opened (a pool or PGlite you passed in stays open). Again: waits for the same close. */
@@ -512,7 +516,7 @@ export function storageOn(database: Database, names: SqlNames): PostgresStorage 
   };
   return {
     database,
-    migrate: () => guarded(() => migrate(database, names)),
+    migrate: (reporting) => guarded(() => migrate(database, names, { onLockWait: reporting?.onLockWait })),
 
     getKey: (owner, provider) =>
       guarded(async () => {

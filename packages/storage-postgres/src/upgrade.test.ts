@@ -7,7 +7,7 @@ import pg from 'pg';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { createByokit, Keyring, sealProviderKey } from '@byokit/core';
 import { fakeProviderKey } from '@byokit/core/testing';
-import { migrate } from './migrate.js';
+import { migrate, type MigrationLockWait } from './migrate.js';
 import { postgresStorage } from './postgres-storage-factory.js';
 import { sqlNames } from './sql-names.js';
 import { testDatabases } from './test-helpers.js';
@@ -300,9 +300,20 @@ describe.runIf(databaseUrl)('a migration meeting a long transaction on a table i
 
   it('gives up after its attempts with an error that says what it waited for, and applies nothing', async () => {
     const { schema, storage, versions } = await schemaWithAReader();
-    await expect(migrate(storage.database, sqlNames(schema), { lockTimeoutMs: 50, lockAttempts: 3 })).rejects.toThrow(
+    const waits: MigrationLockWait[] = [];
+    const migrating = migrate(storage.database, sqlNames(schema), {
+      lockTimeoutMs: 50,
+      lockAttempts: 3,
+      onLockWait: (wait) => waits.push(wait),
+    });
+    await expect(migrating).rejects.toThrow(
       `Migration ${after(4)[0]} waited 50 ms for a lock on a table it changes, 3 times: another session holds one (a long transaction, a report, a pg_dump: see pg_locks and pg_stat_activity). Nothing of this run was applied (the schema ${schema}.byokit_* is still at version 4); run it again once that session ends.`,
     );
     expect(await versions()).toEqual([1, 2, 3, 4]);
+    // Each run that gave way and will start again is reported (the last one fails instead), its pause growing.
+    expect(waits).toEqual([
+      { migration: after(4)[0], run: 1, runs: 3, pauseMs: 50 },
+      { migration: after(4)[0], run: 2, runs: 3, pauseMs: 100 },
+    ]);
   });
 });

@@ -1,5 +1,6 @@
-// What `byokit` prints: key counts by master key id, rotation progress, logged rows and error messages.
+// What `byokit` prints: key counts by master key id, rotation and migration progress, logged rows and error messages.
 import type { Keyring, Logger, RotationProgress } from '@byokit/core';
+import type { MigrationLockWait } from '../migrate.js';
 import { redactSecrets } from './database.js';
 
 /**
@@ -31,6 +32,14 @@ function keyState(id: string, keyring: Keyring | undefined): string {
 /** One line of rotation progress: the running totals of a page, or of the whole run. */
 export function formatProgress({ resealed, skipped, failed, scanned }: RotationProgress): string {
   return `resealed ${resealed} / skipped ${skipped} / failed ${failed} / scanned ${scanned}`;
+}
+
+/** One line for a migrate run that gave way to another session's lock and will start again. */
+export function formatLockWait({ migration, run, runs, pauseMs }: MigrationLockWait): string {
+  return (
+    `Migration ${migration} waits for a lock on a table it changes, held by another session (a long transaction, a report, ` +
+    `a pg_dump: see pg_locks and pg_stat_activity): run ${run} of ${runs} undone, trying again in ${pauseMs / 1000} s.`
+  );
 }
 
 /** Where the re-encryption reports rows that did not open (owner, provider and key id; never a key). */
