@@ -1,5 +1,6 @@
 import { defineConfig } from 'vitest/config';
+import { sharedTestOptions } from '../../scripts/vitest-defaults.js';
 
 export default defineConfig({
-  test: { include: ['src/**/*.test.ts'], globalSetup: ['../../scripts/test-temporary-folder.ts'], testTimeout: 20_000 },
+  test: { include: ['src/**/*.test.ts'], ...sharedTestOptions, testTimeout: 20_000 },
 });

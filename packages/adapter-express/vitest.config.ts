@@ -1,3 +1,4 @@
 import { defineConfig } from 'vitest/config';
+import { sharedTestOptions } from '../../scripts/vitest-defaults.js';
 
-export default defineConfig({ test: { include: ['src/**/*.test.ts'], globalSetup: ['../../scripts/test-temporary-folder.ts'] } });
+export default defineConfig({ test: { include: ['src/**/*.test.ts'], ...sharedTestOptions } });
