@@ -671,6 +671,36 @@ describe('sampling parameters a provider refuses together', () => {
 });
 
 describe('refused before any provider call', () => {
+  it('Google sent a conversation the assistant begins: 422 naming messages, before any call; OpenAI is sent it', async () => {
+    const { byokit, modelOf } = await setUp();
+    for (const provider of ['openai', 'google'] as const) {
+      await call(byokit, 'PATCH', '/users/me/api-key', { principal: alice, body: { [`${provider}_api_key`]: fakeProviderKey(provider) } });
+    }
+    // A chat app's greeting kept as the first turn, after the system prompt and an empty message Google is not sent.
+    const messages = [
+      { role: 'system', content: 'Be brief.' },
+      { role: 'user', content: '' },
+      { role: 'assistant', content: 'Hi! How can I help?' },
+      { role: 'user', content: 'Name a colour.' },
+    ];
+    const google = modelOf('google');
+    const refused = [
+      await call(byokit, 'POST', '/llm/chat/completions', { principal: alice, body: hello(google.id, { messages }) }),
+      await call(byokit, 'POST', '/openai/v1/chat/completions', { principal: alice, body: { model: google.model, messages } }),
+    ];
+    expect(refused.map((response) => response!.status)).toEqual([422, 422]);
+    expect(refused[0]!.json.error).toMatchObject({
+      code: 'validation_failed',
+      issues: [{ path: 'messages', message: expect.stringContaining('start with a user message') }],
+    });
+    expect(mock.requests).toHaveLength(0);
+    const answered = await call(byokit, 'POST', '/llm/chat/completions', {
+      principal: alice,
+      body: hello(modelOf('openai').id, { messages }),
+    });
+    expect(answered!.status).toBe(200);
+  });
+
   it.each([
     ['a model id that is not a UUID', { model_id: '../../etc/passwd' }, 422, 'validation_failed'],
     ['max_tokens of 1e9', { max_tokens: 1e9 }, 422, 'validation_failed'],

@@ -28,6 +28,7 @@ describe('convertToGoogleRequest', () => {
     const { body } = convertToGoogleRequest({
       ...base,
       messages: [
+        { role: 'user', content: 'Q' },
         { role: 'assistant', content: 'A' },
         { role: 'assistant', content: 'B' },
         { role: 'user', content: 'C' },
@@ -36,6 +37,7 @@ describe('convertToGoogleRequest', () => {
       ],
     });
     expect(body.contents).toEqual([
+      { role: 'user', parts: [{ text: 'Q' }] },
       { role: 'model', parts: [{ text: 'A' }, { text: 'B' }] },
       { role: 'user', parts: [{ text: 'C' }, { text: 'D' }] },
     ]);

@@ -8,8 +8,18 @@ const assistant = (content: string): ChatMessage => ({ role: 'assistant', conten
 const prefilled = [user('Write a haiku.'), assistant('Autumn')];
 
 describe('googleConversationProblem', () => {
-  it('takes a conversation that ends with the user, whoever began it', () => {
-    expect(googleConversationProblem([assistant('Hello!'), user('Hi')], 'gemini-3.8-flash')).toBeUndefined();
+  it('takes a conversation that starts and ends with the user', () => {
+    expect(googleConversationProblem([user('Hi'), assistant('Hello!'), user('Bye')], 'gemini-3.8-flash')).toBeUndefined();
+  });
+
+  // Gemini answers a history whose first turn is the model's with 400 (NousResearch/hermes-agent#55427).
+  it('wants the user to speak first, and says that empty messages do not count', () => {
+    const problem =
+      'Google needs the conversation to start with a user message that has text (after any system messages; empty messages are left out), not an assistant one.';
+    expect(googleConversationProblem([assistant('Hello!'), user('Hi')], 'gemini-3.8-flash')).toBe(problem);
+    expect(googleConversationProblem([user(''), assistant('Hello!'), user('Hi')], 'gemini-2.5-flash')).toBe(problem);
+    // A whitespace-only message is sent (only an empty part is refused), so it counts as the first.
+    expect(googleConversationProblem([user(' '), assistant('Hello!'), user('Hi')], 'gemini-3.8-flash')).toBeUndefined();
   });
 
   it('wants a message with text', () => {

@@ -207,6 +207,11 @@ function generate(request: MockRequest, context: AnswerContext, model: string, s
   if (emptyPart !== undefined) {
     return error(400, `* GenerateContentRequest.${emptyPart}.data: required oneof field 'data' must have one initialized field\n`);
   }
+  // Gemini wants the user to speak first: a history whose first turn is the model's is refused
+  // (NousResearch/hermes-agent#55427; @google/genai's chats.create: history "should start with a 'user' message").
+  if (Array.isArray(body.contents) && isRecord(body.contents[0]) && body.contents[0].role === 'model') {
+    return error(400, 'Please ensure that multiturn requests alternate between user and model.');
+  }
   const config = isRecord(body.generationConfig) ? body.generationConfig : {};
   // ai.google.dev/api/generate-content#generationconfig: temperature from 0 to 2 on current models.
   if (typeof config.temperature === 'number' && (config.temperature < 0 || config.temperature > 2)) {
