@@ -19,7 +19,7 @@ export interface ProviderLimits {
    * removed), the ones the provider refuses for a model (its API name), alone or beside the others: left out of the
    * call and named to the caller in `x-byok-ignored-parameters`, as a model's own ignored parameters are, rather
    * than dropped without a word or sent to fail. Anthropic refuses temperature and top_p together (top_p is left
-   * out); OpenAI's reasoning models, added by an admin under their API names, take none of the three.
+   * out), and both on Claude from Opus 4.7 on; OpenAI's reasoning models, added by an admin under their API names, take none of the three.
    */
   leftOut?: (set: ReadonlySet<SamplingParameter>, model: string) => SamplingParameter[];
   /**

@@ -563,6 +563,34 @@ describe('sampling parameters a provider refuses together', () => {
     },
   );
 
+  it.each([
+    // Opus 4.7 and 4.8 answer 400 "`temperature` is deprecated for this model." (Anthropic removed the sampling
+    // parameters from Opus 4.7 on), as Claude 5 models do; a dated snapshot of a built-in Claude 5.5 says nothing.
+    ['claude-opus-4-7', 'temperature, top_p', ['stop_sequences']],
+    ['claude-opus-4-8', 'temperature, top_p', ['stop_sequences']],
+    ['claude-sonnet-5-5-20261101', 'temperature, top_p', ['stop_sequences']],
+    ['claude-opus-4-6', 'top_p', ['temperature', 'stop_sequences']],
+    ['claude-sonnet-4-6', 'top_p', ['temperature', 'stop_sequences']],
+  ])(
+    'a Claude model an admin adds, %s, sent temperature, top_p and stop: what it refuses is left out and named',
+    async (name, named, sentFields) => {
+      const { byokit } = await setUp({ environment: { ANTHROPIC_API_KEY: fakeProviderKey('anthropic') } });
+      const added = await call(byokit, 'POST', '/llm-models', {
+        principal: admin,
+        body: { provider: 'anthropic', model: name, display_name: name, context_window: 200_000, max_output_tokens: 64_000, pricing: null },
+      });
+      expect(added!.status).toBe(201);
+      const response = await call(byokit, 'POST', '/llm/chat/completions', {
+        principal: alice,
+        body: hello(added!.json.id, { temperature: 0.5, top_p: 0.9, stop: ['END'] }),
+      });
+      expect(response!.status).toBe(200);
+      expect(response!.headers['x-byok-ignored-parameters']).toBe(named);
+      const sent = mock.requests.find((request) => request.provider === 'anthropic')!.body as Record<string, unknown>;
+      expect(['temperature', 'top_p', 'stop_sequences'].filter((field) => field in sent)).toEqual(sentFields);
+    },
+  );
+
   it('Claude Sonnet 4.5 sent top_p alone: top_p goes, and nothing is named as left out', async () => {
     const { byokit } = await setUp();
     await call(byokit, 'PATCH', '/users/me/api-key', { principal: alice, body: { anthropic_api_key: fakeProviderKey('anthropic') } });

@@ -2,12 +2,23 @@ import type { SamplingParameter } from '../../catalog/model.js';
 import { anthropicConversationProblem } from './anthropic-conversation.js';
 
 /**
- * What Anthropic refuses together: 400 "`temperature` and `top_p` cannot both be specified for this model. Please use
- * only one." (the models after Claude 3; applied to every Anthropic model, as the client always did). Temperature,
- * the setting people mean, is kept and top_p left out, as vercel/ai does; the chat service names it in
- * `x-byok-ignored-parameters`.
+ * Claude models that take `temperature` and `top_p`: those before Opus 4.7. Anthropic removed the sampling parameters
+ * from Opus 4.7 on ("Sampling parameters removed", What's new in Claude 4.7; 400 "`temperature` is deprecated for this
+ * model.", rocketride-org/rocketride-server#1194 for Opus 4.7 and 4.8), and the Claude 5 models refuse them too (their
+ * model pages; the built-in ones say so as `ignoredParameters`). A name not listed here is taken to be one of those,
+ * as for a prefill (anthropic-conversation.ts): leaving a setting out, named, costs less than a call that fails.
  */
-export function anthropicLeftOut(set: ReadonlySet<SamplingParameter>): SamplingParameter[] {
+const TAKES_SAMPLING = /^claude-(?:3-|(?:opus|sonnet|haiku)-4(?:-[0-6])?(?:-\d{8})?$)/;
+
+/**
+ * What an Anthropic model refuses of what the request sets, left out and named (chat-limits.ts): `temperature` and
+ * `top_p` for a model that takes neither (an admin's `claude-opus-4-7`, a dated Claude 5 snapshot); otherwise `top_p`
+ * beside `temperature`, which the models after Claude 3 refuse together: 400 "`temperature` and `top_p` cannot both be
+ * specified for this model. Please use only one." (applied to every Anthropic model, as the client always did).
+ * Temperature, the setting people mean, is kept and top_p left out, as vercel/ai does.
+ */
+export function anthropicLeftOut(set: ReadonlySet<SamplingParameter>, model: string): SamplingParameter[] {
+  if (!TAKES_SAMPLING.test(model)) return [...set].filter((parameter) => parameter !== 'stop');
   return set.has('temperature') && set.has('top_p') ? ['top_p'] : [];
 }
 

@@ -82,6 +82,13 @@ function error(status: number, context: AnswerContext, message?: string): MockAn
 function refusedSetting(body: Record<string, unknown>): string | undefined {
   const { max_tokens: maxTokens, temperature } = body;
   if (typeof maxTokens === 'number' && maxTokens < 1) return 'max_tokens: Input should be greater than or equal to 1';
+  // Claude Opus 4.7 and 4.8, and Claude 5, took the sampling parameters away (Anthropic's "What's new in Claude 4.7":
+  // "Sampling parameters removed"; rocketride-org/rocketride-server#1194 quotes the 400).
+  if (/^claude-(?:opus-4-[78]|(?:opus|sonnet|haiku)-5)/.test(String(body.model))) {
+    for (const parameter of ['temperature', 'top_p', 'top_k']) {
+      if (body[parameter] !== undefined) return `\`${parameter}\` is deprecated for this model.`;
+    }
+  }
   if (typeof temperature !== 'number') return undefined;
   if (temperature > 1) return 'temperature: Input should be less than or equal to 1';
   if (temperature < 0) return 'temperature: Input should be greater than or equal to 0';
