@@ -698,6 +698,40 @@ describe('sampling parameters a provider refuses together', () => {
   });
 });
 
+describe('system messages', () => {
+  it('a Gemma model an admin adds, sent system messages, is sent them at the start of the first user turn, not as a systemInstruction it refuses', async () => {
+    const { byokit } = await setUp({ environment: { GOOGLE_API_KEY: fakeProviderKey('google') } });
+    const added = await call(byokit, 'POST', '/llm-models', {
+      principal: admin,
+      body: {
+        provider: 'google',
+        model: 'gemma-3-27b-it',
+        display_name: 'Gemma 3 27B',
+        context_window: 128_000,
+        max_output_tokens: 8_192,
+        pricing: null,
+      },
+    });
+    expect(added!.status).toBe(201);
+    const messages = [
+      { role: 'system', content: 'Answer in French.' },
+      { role: 'user', content: 'Hello!' },
+      { role: 'assistant', content: 'Bonjour !' },
+      { role: 'system', content: 'Be brief.' },
+      { role: 'user', content: 'Name a colour.' },
+    ];
+    const response = await call(byokit, 'POST', '/llm/chat/completions', { principal: alice, body: hello(added!.json.id, { messages }) });
+    expect(response!.status).toBe(200);
+    const sent = mock.requests[0]!.body as Record<string, unknown>;
+    expect(sent).not.toHaveProperty('systemInstruction');
+    expect(sent.contents).toEqual([
+      { role: 'user', parts: [{ text: 'Answer in French.\n\nBe brief.\n\n' }, { text: 'Hello!' }] },
+      { role: 'model', parts: [{ text: 'Bonjour !' }] },
+      { role: 'user', parts: [{ text: 'Name a colour.' }] },
+    ]);
+  });
+});
+
 describe('refused before any provider call', () => {
   it('Google sent a conversation the assistant begins: 422 naming messages, before any call; OpenAI is sent it', async () => {
     const { byokit, modelOf } = await setUp();

@@ -7,7 +7,8 @@ import { GOOGLE_LIMITS } from './google-limits.js';
 /**
  * Maps a unified chat request to a Gemini `GenerateContentRequest` body
  * (https://ai.google.dev/api/generate-content#request-body):
- * - system messages become one `systemInstruction`, their texts joined in order by a blank line;
+ * - system messages become one `systemInstruction`, their texts joined in order by a blank line (for a Gemma
+ *   model, which takes none, the first part of the first user turn: {@link isGemmaModel});
  * - `user` stays `user`, `assistant` becomes `model` (Gemini's name for it);
  * - consecutive messages of one role become one turn with a part per message, since Gemini expects the
  *   roles to alternate (https://ai.google.dev/gemini-api/docs/text-generation#multi-turn-conversations);
@@ -49,8 +50,22 @@ export function convertToGoogleRequest(request: ProviderChatRequest): MappedRequ
       ...(request.stop !== undefined && request.stop.length > 0 && { stopSequences: stopSequences(request.stop, warnings) }),
     },
   };
-  if (systemTexts.length > 0) body.systemInstruction = { parts: [{ text: systemTexts.join('\n\n') }] };
+  if (systemTexts.length > 0) {
+    const text = systemTexts.join('\n\n');
+    // The conversation check has made the first turn the user's.
+    if (isGemmaModel(request.model)) contents[0]!.parts.unshift({ text: `${text}\n\n` });
+    else body.systemInstruction = { parts: [{ text }] };
+  }
   return { body, warnings };
+}
+
+/**
+ * Gemma models, served by the same API, take no `systemInstruction`: 400 "Developer instruction is not enabled for
+ * models/gemma-3-27b-it" (0xPlaygrounds/rig#788). Gemma has no system role; Google's Gemma docs have instructions
+ * given in the first user turn, and vercel/ai's Google provider puts them there, as byokit does.
+ */
+function isGemmaModel(model: string): boolean {
+  return model.toLowerCase().startsWith('gemma-');
 }
 
 function googleRole(role: Exclude<ChatMessage['role'], 'system'>): GoogleContent['role'] {

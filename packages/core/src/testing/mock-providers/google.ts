@@ -212,6 +212,10 @@ function generate(request: MockRequest, context: AnswerContext, model: string, s
   if (Array.isArray(body.contents) && isRecord(body.contents[0]) && body.contents[0].role === 'model') {
     return error(400, 'Please ensure that multiturn requests alternate between user and model.');
   }
+  // Gemma models, served by the same API, take no system instruction (0xPlaygrounds/rig#788).
+  if (model.startsWith('gemma-') && body.systemInstruction !== undefined) {
+    return error(400, `Developer instruction is not enabled for models/${model}`);
+  }
   const config = isRecord(body.generationConfig) ? body.generationConfig : {};
   // ai.google.dev/api/generate-content#generationconfig: temperature from 0 to 2 on current models.
   if (typeof config.temperature === 'number' && (config.temperature < 0 || config.temperature > 2)) {
