@@ -755,6 +755,7 @@ describe('refused before any provider call', () => {
       code: 'validation_failed',
       issues: [{ path: 'messages', message: expect.stringContaining('start with a user message') }],
     });
+    expect(refused[1]!.json.error).toMatchObject({ param: 'messages', message: expect.stringContaining('start with a user message') });
     expect(mock.requests).toHaveLength(0);
     const answered = await call(byokit, 'POST', '/llm/chat/completions', {
       principal: alice,
