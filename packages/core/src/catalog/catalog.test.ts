@@ -172,6 +172,28 @@ describe('ModelCatalog', () => {
     expect(catalog.all()).toHaveLength(BUILT_IN_MODELS.length);
   });
 
+  it("lists a built-in once when an admin had added its model before the release shipped it: the admin's model stands", () => {
+    const sonnet = ModelCatalog.create().byProviderModel('anthropic', 'claude-sonnet-5-5')!;
+    const added = model({ id: '00000000-0000-4000-8000-0000000000ab', provider: 'anthropic', model: 'claude-sonnet-5-5' });
+    const catalog = ModelCatalog.create([added]);
+    expect(
+      catalog
+        .all()
+        .filter((entry) => entry.model === 'claude-sonnet-5-5')
+        .map((entry) => entry.id),
+    ).toEqual([added.id]);
+    expect(catalog.all()).toHaveLength(BUILT_IN_MODELS.length);
+    expect(catalog.get(sonnet.id)).toBeUndefined();
+    // Its prices, limits, name and state are the admin's; the parameters the model refuses, the release's.
+    expect(catalog.byProviderModel('anthropic', 'claude-sonnet-5-5')).toEqual({ ...added, ignoredParameters: sonnet.ignoredParameters });
+  });
+
+  it('takes the parameters a built-in refuses from the release, on a built-in an admin changed under an earlier one', () => {
+    const opus = ModelCatalog.create().byProviderModel('anthropic', 'claude-opus-5-5')!;
+    const { ignoredParameters: _known, ...changedBefore } = { ...opus, pricing: { inputPerMTokUsd: '5', outputPerMTokUsd: '25' } };
+    expect(ModelCatalog.create([changedBefore]).get(opus.id)).toEqual({ ...changedBefore, ignoredParameters: opus.ignoredParameters });
+  });
+
   it('adds new models after the built-ins of their provider', () => {
     const added = model({ id: '00000000-0000-4000-8000-0000000000aa', provider: 'anthropic', model: 'claude-custom' });
     const catalog = ModelCatalog.create([added]);

@@ -39,15 +39,33 @@ export class ModelCatalog {
    * Builds the catalog from the built-in models and admins' overrides.
    *
    * @param overrides - Admins' models (e.g. from storage): one with a built-in's id replaces it, in its
-   *   place; one with a new id is added. When an id appears twice, the later one wins.
+   *   place; one with a new id is added, and replaces a built-in of its provider and name (added before a
+   *   release shipped it). One standing for a built-in takes its `ignoredParameters` from the built-in. When an
+   *   id appears twice, the later one wins.
    * @param builtIns - The base list; default {@link BUILT_IN_MODELS}. Pass `[]` for a catalog of
    *   overrides only.
    * @returns The catalog.
    * @throws TypeError when a model is malformed (see `checkedModel`).
    */
   static create(overrides: readonly CatalogModel[] = [], builtIns: readonly CatalogModel[] = BUILT_IN_MODELS): ModelCatalog {
-    const base = merged([], builtIns);
-    return new ModelCatalog(merged(base, overrides), new Set(base.map((model) => model.id)));
+    const releases = merged([], builtIns.map(checkedModel));
+    const changes = overrides.map(checkedModel);
+    const releaseIds = new Set(releases.map((model) => model.id));
+    // An admin's model under another id with a built-in's provider and name was added before this release shipped
+    // it: it stands for that model here, as the admin left it, and the built-in is left out (listed twice, a call
+    // by name went to the built-in at its prices, and the admin could not change the built-in: 409).
+    const addedNames = new Set(
+      changes.filter((model) => !releaseIds.has(model.id)).map((model) => providerModelKey(model.provider, model.model)),
+    );
+    const base = releases.filter((model) => !addedNames.has(providerModelKey(model.provider, model.model)));
+    const releaseByName = new Map(releases.map((model) => [providerModelKey(model.provider, model.model), model]));
+    return new ModelCatalog(
+      merged(
+        base,
+        changes.map((model) => withReleaseKnowledge(model, releaseByName.get(providerModelKey(model.provider, model.model)))),
+      ),
+      new Set(base.map((model) => model.id)),
+    );
   }
 
   /**
@@ -83,7 +101,7 @@ export class ModelCatalog {
    * @throws TypeError when the model is malformed.
    */
   withOverride(model: CatalogModel): ModelCatalog {
-    return new ModelCatalog(merged(this.#models, [model]), this.#builtInIds);
+    return new ModelCatalog(merged(this.#models, [checkedModel(model)]), this.#builtInIds);
   }
 }
 
@@ -105,12 +123,21 @@ function displayOrder(builtInIds: ReadonlySet<string>): (a: CatalogModel, b: Cat
   };
 }
 
-/** `base` (already checked) with each of `changes` (checked here) replacing its id's model, or appended. */
+/**
+ * An admin's model of a built-in, with the parameters the model refuses as this release knows them: a fact of the
+ * provider's model, which no admin sets, saved with the row when an admin changed the model under an earlier release.
+ */
+function withReleaseKnowledge(model: CatalogModel, release: CatalogModel | undefined): CatalogModel {
+  if (release === undefined) return model;
+  const { ignoredParameters: _saved, ...admins } = model;
+  return Object.freeze({ ...admins, ...(release.ignoredParameters !== undefined && { ignoredParameters: release.ignoredParameters }) });
+}
+
+/** `base` with each of `changes` replacing its id's model, or appended; both already checked (`checkedModel`). */
 function merged(base: readonly CatalogModel[], changes: readonly CatalogModel[]): CatalogModel[] {
   const models = [...base];
   const indexById = new Map(models.map((model, index) => [model.id, index]));
-  for (const change of changes) {
-    const model = checkedModel(change);
+  for (const model of changes) {
     const index = indexById.get(model.id);
     if (index === undefined) {
       indexById.set(model.id, models.length);

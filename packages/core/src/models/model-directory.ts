@@ -77,6 +77,9 @@ export class ModelDirectory {
       const saved = await storage.updateModel(
         id.toLowerCase(),
         (stored) => {
+          // A built-in this node's catalog leaves out, for an admin's model of its name (ModelCatalog.create), is no model
+          // to change: it would be saved as a second model of that name. An admin's model is never deleted, so it stays out.
+          if (stored === null && this.#catalog.get(id) === undefined) return undefined;
           const current = ModelCatalog.create(stored === null ? [] : [stored]).get(id);
           return current && change(current);
         },

@@ -114,6 +114,41 @@ describe('the model catalog (admins manage it)', () => {
     expect(await names((await testByokit({ storage })).byokit)).toEqual(['Alpha', 'alpha', 'zeta']);
   });
 
+  it('shows a model an admin added once, as the admin left it, after an upgrade whose catalog ships it built in', async () => {
+    // What the database holds after an admin added Claude Sonnet 5.5 on a release whose catalog lacked it.
+    const storage = memoryStorage();
+    const added = {
+      id: '5a1d2b3c-0000-4000-8000-000000000001',
+      provider: 'anthropic' as const,
+      model: 'claude-sonnet-5-5',
+      displayName: 'Sonnet 5.5 (ours)',
+      isActive: true,
+      contextWindow: 1_000_000,
+      maxOutputTokens: 64_000,
+      pricing: { inputPerMTokUsd: '2.2', outputPerMTokUsd: '11' },
+    };
+    await storage.saveModel(added, new Date());
+    const { byokit } = await testByokit({ storage, environment: { ANTHROPIC_API_KEY: fakeProviderKey('anthropic') } });
+    const builtInId = 'f8249082-e6ae-5964-b84f-719fa94f6a67';
+
+    const listed = (await call(byokit, 'GET', '/llm-models?provider=anthropic', { principal: alice }))!.json.data;
+    const sonnets = listed.filter((model: { model: string }) => model.model === 'claude-sonnet-5-5');
+    expect(sonnets.map((model: Record<string, unknown>) => [model.id, model.display_name, model.pricing])).toEqual([
+      [added.id, added.displayName, { input_per_mtok_usd: '2.2', output_per_mtok_usd: '11' }],
+    ]);
+    const openAiNames = (await call(byokit, 'GET', '/openai/v1/models', { principal: alice }))!.json.data.map(
+      (model: { id: string }) => model.id,
+    );
+    expect(openAiNames.filter((name: string) => name.endsWith('claude-sonnet-5-5'))).toEqual(['claude-sonnet-5-5']);
+    // The built-in's id is no model here: not shown, and not a second model to change (it was 409 conflict).
+    expect((await call(byokit, 'GET', `/llm-models/${builtInId}`, { principal: admin }))!.status).toBe(404);
+    const patched = await call(byokit, 'PATCH', `/llm-models/${builtInId}`, { principal: admin, body: { is_active: false } });
+    expect([patched!.status, patched!.json.error.code]).toEqual([404, 'model_not_found']);
+    expect(await storage.listModels()).toEqual([added]);
+    const deactivated = await call(byokit, 'PATCH', `/llm-models/${added.id}`, { principal: admin, body: { is_active: false } });
+    expect([deactivated!.status, deactivated!.json.is_active]).toEqual([200, false]);
+  });
+
   it("keeps another node's change to a model when this node, whose catalog has not reloaded yet, changes another field", async () => {
     // Two nodes on one database, each with a catalog up to catalogTtlMs (30 s) old.
     const storage = memoryStorage();
