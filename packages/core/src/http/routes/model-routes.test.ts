@@ -225,6 +225,8 @@ describe('the model catalog (admins manage it)', () => {
   it.each([
     ['a user who is not an admin adding a model', 'POST', '/llm-models/', newModel, alice, 403],
     ['a display name with a lone surrogate', 'POST', '/llm-models', { ...newModel, display_name: 'GPT \ud83d' }, admin, 422],
+    ['a display name of spaces only', 'POST', '/llm-models', { ...newModel, display_name: ' \u00a0\t ' }, admin, 422],
+    ['a rename to spaces only', 'PATCH', '/llm-models/564e8710-43a9-406f-b0ab-e8d651a33e82', { display_name: '   ' }, admin, 422],
     [
       'a rename to a lone surrogate',
       'PATCH',

@@ -60,6 +60,11 @@ const modelName = z
   .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/, MODEL_NAME_CHARACTERS)
   .refine((name) => !holdsSecret(name), NOT_A_KEY)
   .describe(`${MODEL_NAME_CHARACTERS} ${NOT_A_KEY}`);
+// The name every user sees for the model: spaces alone showed a blank row in their model lists.
+const NOT_BLANK = 'A display name cannot be blank (spaces only).';
+const displayName = shownText(200)
+  .refine((name) => name.trim() !== '', NOT_BLANK)
+  .describe(`${shownText(200).description} ${NOT_BLANK}`);
 const limits = {
   context_window: z.number().int().min(1).max(100_000_000),
   max_output_tokens: z.number().int().min(1).max(100_000_000),
@@ -69,7 +74,7 @@ const limits = {
 export const modelCreateBody = z.strictObject({
   provider: z.enum(PROVIDERS),
   model: modelName,
-  display_name: shownText(200),
+  display_name: displayName,
   is_active: z.boolean().optional(),
   ...limits,
   pricing: pricing.nullable(),
@@ -78,7 +83,7 @@ export const modelCreateBody = z.strictObject({
 /** Body of `PATCH /llm-models/{id}` (admins): any of these, at least one. */
 export const modelUpdateBody = z
   .strictObject({
-    display_name: shownText(200).optional(),
+    display_name: displayName.optional(),
     is_active: z.boolean().optional(),
     context_window: limits.context_window.optional(),
     max_output_tokens: limits.max_output_tokens.optional(),
