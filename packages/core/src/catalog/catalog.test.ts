@@ -188,6 +188,13 @@ describe('ModelCatalog', () => {
     expect(catalog.byProviderModel('anthropic', 'claude-sonnet-5-5')).toEqual({ ...added, ignoredParameters: sonnet.ignoredParameters });
   });
 
+  it('keeps a model an admin added and then deactivated out of service when a release ships it built in', () => {
+    const added = model({ id: '00000000-0000-4000-8000-0000000000ac', provider: 'openai', model: 'gpt-6-luna', isActive: false });
+    const catalog = ModelCatalog.create([added]);
+    expect(catalog.byProviderModel('openai', 'gpt-6-luna')?.isActive).toBe(false);
+    expect(catalog.all().filter((entry) => entry.model === 'gpt-6-luna' && entry.isActive)).toEqual([]);
+  });
+
   it('takes the parameters a built-in refuses from the release, on a built-in an admin changed under an earlier one', () => {
     const opus = ModelCatalog.create().byProviderModel('anthropic', 'claude-opus-5-5')!;
     const { ignoredParameters: _known, ...changedBefore } = { ...opus, pricing: { inputPerMTokUsd: '5', outputPerMTokUsd: '25' } };
