@@ -4,6 +4,7 @@ import { connect, type AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { onAbort, type Byokit, type ByokitRequest, type Cancellation } from '@byokit/core';
 import { fakeProviderKey } from '@byokit/core/testing';
+import compress from '@fastify/compress';
 import Fastify from 'fastify';
 import { byokitPlugin } from './index.js';
 import { authenticate, newByokit, startFastify } from './test-hosts.js';
@@ -161,6 +162,37 @@ describe('Fastify plugin: streamed chat', () => {
     let rest = '';
     for (let part = await reader.read(); !part.done; part = await reader.read()) rest += new TextDecoder().decode(part.value);
     expect(rest).toBe('data: second\n\n');
+  });
+});
+
+describe('Fastify plugin: in a host that compresses its answers (@fastify/compress)', () => {
+  it("sends a streamed chat's chunks as they come when the host's compressible types take every text/ type", async () => {
+    const { byokit, mock } = await newByokit();
+    await saveAliceAnthropicKey(byokit);
+    // A host widening @fastify/compress's types to every text/ type (its default leaves out text/event-stream):
+    // the plugin does not read no-transform, so it gzipped the stream and held every chunk until the end.
+    const { base } = await startFastify(byokit, {
+      setUp: (app) => void app.register(compress, { customTypes: /^text\/|\/json/, threshold: 0 }),
+    });
+    mock.setChunkGapMs(100);
+    const headers = { ...alice, ...json, 'accept-encoding': 'gzip' };
+    const body = JSON.stringify({ model_id: GUIDE_MODEL_ID, messages: [{ role: 'user', content: 'Hello!' }], stream: true });
+    const response = await fetch(`${base}/v2/llm/chat/completions`, { method: 'POST', headers, body });
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-encoding')).toBeNull();
+    const reader = response.body!.getReader();
+    const first = new TextDecoder().decode((await reader.read()).value);
+    let rest = '';
+    for (let part = await reader.read(); !part.done; part = await reader.read()) rest += new TextDecoder().decode(part.value);
+    // 11 events 100 ms apart: held by gzip, the first read would bring the whole answer. Read by what came, not when.
+    expect(first).toMatch(/^data: \{"id":"chatcmpl-/);
+    expect(first).not.toContain('[DONE]');
+    expect(rest.trimEnd().endsWith('data: [DONE]')).toBe(true);
+
+    // The host's compression still applies to byokit's whole answers.
+    const models = await fetch(`${base}/v2/llm-models/?is_active=true`, { headers: { ...alice, 'accept-encoding': 'gzip' } });
+    expect(models.headers.get('content-encoding')).toBe('gzip');
+    expect((await models.json()).data.length).toBeGreaterThan(0);
   });
 });
 

@@ -104,6 +104,11 @@ export const byokitPlugin: FastifyPluginAsync<ByokitPluginOptions> = async (fast
     // setHeader, which Node sends only with the first chunk: send it as soon as the piping starts, so the client
     // has the status while the provider is still thinking (as on every other adapter).
     reply.raw.once('pipe', () => reply.raw.flushHeaders());
+    // The stream says `cache-control: no-transform`, which @fastify/compress does not read: it leaves a stream alone
+    // only while its types leave out text/event-stream (its default), and gzip would hold every chunk until the
+    // end. Its one per-answer opt-out is this request header, read in its onSend hook, after this handler. Set on the
+    // raw headers, which request.headers shows even where a hook has assigned request.headers anew.
+    if (noTransform(response.headers)) request.raw.headers['x-no-compression'] = 'no-transform';
     return reply.send(Readable.from(response.body, { objectMode: false }));
   }
 
@@ -159,3 +164,6 @@ async function* withinLimit(payload: Readable, limitBytes: number, declaredBytes
 
 const tooLarge = (limitBytes: number) =>
   new ByokitError('payload_too_large', `The request body is larger than this server accepts (${limitBytes} bytes).`);
+
+/** Whether an answer's `cache-control` forbids transforming it (RFC 9111 §5.2.2.6), compression included. */
+const noTransform = (headers: Record<string, string>) => /(?:^|,)\s*no-transform\s*(?:,|$)/i.test(headers['cache-control'] ?? '');

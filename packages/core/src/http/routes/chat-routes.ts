@@ -22,9 +22,8 @@ export function callHeaders(keySource: string, ignored: readonly string[]): Reco
  * What a streamed answer (server-sent events) says to whatever stands between byokit and the client, so that
  * each chunk reaches the client as it is made: not to be cached (`no-cache`), nor transformed (`no-transform`:
  * Express's `compression` would otherwise gzip it and hold each chunk until it had enough to compress, the first
- * with the last; `@fastify/compress` does not read `no-transform`, and leaves the stream alone only because its
- * default types leave out `text/event-stream`, so a host whose `customTypes` take every `text/` type would gzip
- * it), nor buffered by a proxy (nginx's `x-accel-buffering`).
+ * with the last; `@fastify/compress` does not read `no-transform`, so the Fastify adapter opts the stream out with
+ * its `x-no-compression`), nor buffered by a proxy (nginx's `x-accel-buffering`).
  */
 const STREAM_HEADERS: Readonly<Record<string, string>> = {
   'cache-control': 'no-cache, no-transform',
