@@ -196,6 +196,26 @@ describe('Fastify plugin: in a host that compresses its answers (@fastify/compre
   });
 });
 
+describe("Fastify plugin: under fastify.inject (light-my-request), as a host's own tests call it", () => {
+  it('answers the routes, a streamed chat included, without a socket', async () => {
+    const { byokit } = await newByokit();
+    const { app } = await startFastify(byokit);
+    const key = fakeProviderKey('anthropic');
+    const patch = await app.inject({ method: 'PATCH', url: '/v2/users/me/api-key', headers: alice, payload: { anthropic_api_key: key } });
+    expect([patch.statusCode, patch.json().keys.anthropic.hint]).toEqual([200, `…${key.slice(-4)}`]);
+
+    const payload = { model_id: GUIDE_MODEL_ID, messages: [{ role: 'user', content: 'Hello!' }], stream: true };
+    const chat = await app.inject({ method: 'POST', url: '/v2/llm/chat/completions', headers: alice, payload });
+    expect(chat.statusCode).toBe(200);
+    expect(chat.headers['content-type']).toBe('text/event-stream; charset=utf-8');
+    expect(chat.body).toMatch(/^data: \{"id":"chatcmpl-/);
+    expect(chat.body.trimEnd().endsWith('data: [DONE]')).toBe(true);
+
+    const usage = await app.inject({ method: 'GET', url: '/v2/llm/usage/me/events', headers: alice });
+    expect(usage.json().data.map((record: { status: string }) => record.status)).toEqual(['ok']);
+  });
+});
+
 describe('Fastify plugin: registering', () => {
   it('refuses to register without authenticate or byokit, instead of answering every request 500', async () => {
     const { byokit } = await newByokit();
