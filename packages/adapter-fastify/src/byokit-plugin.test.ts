@@ -1,6 +1,7 @@
 import { once } from 'node:events';
 import { request as httpRequest } from 'node:http';
 import { connect, type AddressInfo } from 'node:net';
+import { gzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
 import { onAbort, type Byokit, type ByokitRequest, type Cancellation } from '@byokit/core';
 import { fakeProviderKey } from '@byokit/core/testing';
@@ -395,6 +396,33 @@ describe('Fastify plugin: a body refused while it is still arriving', () => {
   }
 });
 
+describe('Fastify plugin: a compressed body refused unread, in a host running @fastify/compress', () => {
+  // @fastify/compress inflates every request body on its way to the route (its preParsing hook, on by default). A body
+  // byokit refuses before reading it (401 before any body; 415, for byokit takes no Content-Encoding) is then piped
+  // into an inflater no one reads: Node does not drop it as it drops a request left unread, and the connection hangs.
+  for (const refusal of [
+    { what: 'unauthenticated (401)', headers: '', status: 401 },
+    { what: 'compressed (415)', headers: 'Authorization: Bearer alice\r\n', status: 415 },
+  ]) {
+    it(`answers the next request on the connection after refusing a gzip body as ${refusal.what}`, async () => {
+      const { app } = await startFastify((await newByokit()).byokit, { setUp: (host) => void host.register(compress) });
+      const connection = await keepAliveConnection((app.server.address() as AddressInfo).port);
+      // Level 0: stored, not shrunk, so that the body is larger than the buffers between the socket and the inflater.
+      const body = gzipSync(JSON.stringify({ openai_api_key: 'x'.repeat(400_000) }), { level: 0 });
+      connection.write(
+        `PATCH /v2/users/me/api-key HTTP/1.1\r\nHost: byokit\r\n${refusal.headers}Content-Type: application/json\r\n` +
+          `Content-Encoding: gzip\r\nContent-Length: ${body.length}\r\n\r\n`,
+      );
+      connection.write(body);
+      expect((await connection.nextAnswer()).status).toBe(refusal.status);
+      connection.write('GET /v2/users/me/api-key-status HTTP/1.1\r\nHost: byokit\r\nAuthorization: Bearer alice\r\n\r\n');
+      const next = await connection.nextAnswer();
+      expect(next.status).toBe(200);
+      expect(JSON.parse(next.body)).toMatchObject({ has_openai_key: false });
+    });
+  }
+});
+
 /** One piece of a chunked body. */
 const chunk = (text: string) => `${Buffer.byteLength(text).toString(16)}\r\n${text}\r\n`;
 
@@ -428,7 +456,7 @@ async function keepAliveConnection(port: number) {
     return { status, body: bytes.subarray(headEnd + 4, headEnd + 4 + length).toString('utf8'), size: headEnd + 4 + length };
   };
   return {
-    write: (text: string) => socket.write(text),
+    write: (data: string | Uint8Array) => socket.write(data),
     nextAnswer: () =>
       new Promise<{ status: number; body: string }>((resolve, reject) => {
         const check = () => {

@@ -75,15 +75,21 @@ export const byokitPlugin: FastifyPluginAsync<ByokitPluginOptions> = async (fast
       request.log.debug('byokit: the client went away before the answer was complete; aborting the provider call');
       aborted.abort();
     });
+    const payload = payloadOf(request);
     const response = await byokit.handle({
       method: request.method,
       // The wildcard route matched, so the URL is the prefix, a slash, then byokit's path and query.
       url: request.url.slice(prefixLength),
       headers: request.headers,
-      body: bodyOf(request),
+      body: bodyOf(request, payload),
       authenticate: () => authenticate(request),
       signal: aborted,
     });
+    // What byokit left unread (the rest of a body over a limit, a body refused before it was read: 401, 415…) is read
+    // and dropped, never kept, as core's Node handler does, or the keep-alive connection hangs. Node drops a request
+    // left unread itself, but not one a host's preParsing hook has piped on: @fastify/compress inflates every body,
+    // and its inflater, which no one reads, stops taking from the socket.
+    if (!payload.readableEnded) payload.resume();
     if (response === undefined) {
       replied = true;
       reply.callNotFound();
@@ -125,10 +131,12 @@ export const byokitPlugin: FastifyPluginAsync<ByokitPluginOptions> = async (fast
 
 /**
  * The body, unread: the stream the plugin's parser passed on (after your `preParsing` hooks), or the raw
- * request where Fastify parsed nothing (GET, an empty body), held to the route's Fastify `bodyLimit`.
+ * request where Fastify parsed nothing (GET, an empty body).
  */
-function bodyOf(request: FastifyRequest): ByokitRequest['body'] {
-  const payload = request.body instanceof Readable ? request.body : request.raw;
+const payloadOf = (request: FastifyRequest): Readable => (request.body instanceof Readable ? request.body : request.raw);
+
+/** The body's bytes as byokit reads them, held to the route's Fastify `bodyLimit`. */
+function bodyOf(request: FastifyRequest, payload: Readable): ByokitRequest['body'] {
   const declared = Number(request.headers['content-length']);
   return { kind: 'stream', stream: withinLimit(payload, request.routeOptions.bodyLimit, Number.isFinite(declared) ? declared : 0) };
 }
@@ -146,19 +154,14 @@ function bodyOf(request: FastifyRequest): ByokitRequest['body'] {
 async function* withinLimit(payload: Readable, limitBytes: number, declaredBytes: number): AsyncGenerator<Uint8Array> {
   if (declaredBytes > limitBytes) throw tooLarge(limitBytes);
   let total = 0;
-  try {
-    // Not destroyed when byokit stops reading early: a request destroyed so leaves its socket paused mid-body, and
-    // the keep-alive connection hung, the next request on it never read (nor `app.close()` ever done).
-    for await (const chunk of payload.iterator({ destroyOnReturn: false })) {
-      total += chunk.byteLength;
-      yield chunk;
-      // Asked for more with the limit passed: the route's own limit is the larger one.
-      if (total > limitBytes) throw tooLarge(limitBytes);
-    }
-  } finally {
-    // The rest of a body byokit refused (413, or a body on a route that takes none) is read and dropped, never kept,
-    // as core's Node handler does, so the connection stays usable once it ends.
-    if (!payload.readableEnded) payload.resume();
+  // Not destroyed when byokit stops reading early: a request destroyed so leaves its socket paused mid-body, and the
+  // keep-alive connection hung, the next request on it never read (nor `app.close()` ever done). The rest is read
+  // and dropped once byokit has answered (in `answer`).
+  for await (const chunk of payload.iterator({ destroyOnReturn: false })) {
+    total += chunk.byteLength;
+    yield chunk;
+    // Asked for more with the limit passed: the route's own limit is the larger one.
+    if (total > limitBytes) throw tooLarge(limitBytes);
   }
 }
 
