@@ -401,8 +401,12 @@ describe('Fastify plugin: a compressed body refused unread, in a host running @f
   // byokit refuses before reading it (401 before any body; 415, for byokit takes no Content-Encoding) is then piped
   // into an inflater no one reads: Node does not drop it as it drops a request left unread, and the connection hangs.
   for (const refusal of [
-    { what: 'unauthenticated (401)', headers: '', status: 401 },
-    { what: 'compressed (415)', headers: 'Authorization: Bearer alice\r\n', status: 415 },
+    { what: 'unauthenticated (401)', headers: 'Content-Type: application/json\r\n', status: 401 },
+    { what: 'compressed (415)', headers: 'Authorization: Bearer alice\r\nContent-Type: application/json\r\n', status: 415 },
+    // Fastify refuses a malformed Content-Type after the host's preParsing hooks, and the plugin's error handler
+    // hands the request to byokit, with the body still in the inflater.
+    { what: 'unauthenticated, with a malformed Content-Type (401)', headers: 'Content-Type: json\r\n', status: 401 },
+    { what: 'with a malformed Content-Type (415)', headers: 'Authorization: Bearer alice\r\nContent-Type: json\r\n', status: 415 },
   ]) {
     it(`answers the next request on the connection after refusing a gzip body as ${refusal.what}`, async () => {
       const { app } = await startFastify((await newByokit()).byokit, { setUp: (host) => void host.register(compress) });
@@ -410,7 +414,7 @@ describe('Fastify plugin: a compressed body refused unread, in a host running @f
       // Level 0: stored, not shrunk, so that the body is larger than the buffers between the socket and the inflater.
       const body = gzipSync(JSON.stringify({ openai_api_key: 'x'.repeat(400_000) }), { level: 0 });
       connection.write(
-        `PATCH /v2/users/me/api-key HTTP/1.1\r\nHost: byokit\r\n${refusal.headers}Content-Type: application/json\r\n` +
+        `PATCH /v2/users/me/api-key HTTP/1.1\r\nHost: byokit\r\n${refusal.headers}` +
           `Content-Encoding: gzip\r\nContent-Length: ${body.length}\r\n\r\n`,
       );
       connection.write(body);

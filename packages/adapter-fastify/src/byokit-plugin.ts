@@ -1,5 +1,5 @@
 import { Readable } from 'node:stream';
-import type { FastifyError, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyError, FastifyPluginAsync, FastifyReply, FastifyRequest, preParsingHookHandler } from 'fastify';
 import { authenticateOption, ByokitError, RequestAbort, type Authenticate, type Byokit, type ByokitRequest } from '@byokit/core';
 
 /** Options of {@link byokitPlugin}; Fastify's own `prefix` says where the routes are mounted. */
@@ -64,6 +64,13 @@ export const byokitPlugin: FastifyPluginAsync<ByokitPluginOptions> = async (fast
   fastify.addContentTypeParser('*', (_request, payload, done) => done(null, payload));
 
   const answered = new WeakSet<FastifyRequest>();
+  // The body after the host's preParsing hooks (@fastify/compress inflates it there), for where Fastify refuses a
+  // malformed Content-Type before parsing it and byokit answers from the error handler: that body is dropped too.
+  const payloads = new WeakMap<FastifyRequest, Readable>();
+  const keepPayload: preParsingHookHandler = (request, _reply, payload, done) => {
+    payloads.set(request, payload);
+    done(null, payload);
+  };
 
   async function answer(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
     answered.add(request);
@@ -75,7 +82,7 @@ export const byokitPlugin: FastifyPluginAsync<ByokitPluginOptions> = async (fast
       request.log.debug('byokit: the client went away before the answer was complete; aborting the provider call');
       aborted.abort();
     });
-    const payload = payloadOf(request);
+    const payload = payloadOf(request, payloads.get(request));
     const response = await byokit.handle({
       method: request.method,
       // The wildcard route matched, so the URL is the prefix, a slash, then byokit's path and query.
@@ -126,14 +133,22 @@ export const byokitPlugin: FastifyPluginAsync<ByokitPluginOptions> = async (fast
     throw error;
   });
 
-  fastify.route({ method: fastify.supportedMethods, url: '/*', ...(bodyLimit !== undefined && { bodyLimit }), handler: answer });
+  fastify.route({
+    method: fastify.supportedMethods,
+    url: '/*',
+    ...(bodyLimit !== undefined && { bodyLimit }),
+    // Run after the host's preParsing hooks: route hooks follow the app's, and @fastify/compress puts its own first.
+    preParsing: keepPayload,
+    handler: answer,
+  });
 };
 
 /**
- * The body, unread: the stream the plugin's parser passed on (after your `preParsing` hooks), or the raw
- * request where Fastify parsed nothing (GET, an empty body).
+ * The body, unread: the stream the plugin's parser passed on (after every `preParsing` hook), else the one its
+ * route's hook kept (a malformed Content-Type Fastify refused before parsing), else the raw request.
  */
-const payloadOf = (request: FastifyRequest): Readable => (request.body instanceof Readable ? request.body : request.raw);
+const payloadOf = (request: FastifyRequest, kept: Readable | undefined): Readable =>
+  request.body instanceof Readable ? request.body : (kept ?? request.raw);
 
 /** The body's bytes as byokit reads them, held to the route's Fastify `bodyLimit`. */
 function bodyOf(request: FastifyRequest, payload: Readable): ByokitRequest['body'] {
