@@ -563,6 +563,27 @@ describe('sampling parameters a provider refuses together', () => {
     },
   );
 
+  /**
+   * An admin adds `model` at `provider` (a system key set), and alice asks it with temperature, top_p and stop: the
+   * parameters named in `x-byok-ignored-parameters`, and the body the provider was sent.
+   */
+  async function askAddedModel(provider: 'anthropic' | 'openai', model: string) {
+    const environment: Record<string, string> = { [`${provider.toUpperCase()}_API_KEY`]: fakeProviderKey(provider) };
+    const { byokit } = await setUp({ environment });
+    const added = await call(byokit, 'POST', '/llm-models', {
+      principal: admin,
+      body: { provider, model, display_name: model, context_window: 200_000, max_output_tokens: 64_000, pricing: null },
+    });
+    expect(added!.status).toBe(201);
+    const response = await call(byokit, 'POST', '/llm/chat/completions', {
+      principal: alice,
+      body: hello(added!.json.id, { temperature: 0.5, top_p: 0.9, stop: ['END'] }),
+    });
+    expect(response!.status).toBe(200);
+    const sent = mock.requests.find((request) => request.provider === provider)!.body as Record<string, unknown>;
+    return { ignored: response!.headers['x-byok-ignored-parameters'], sent };
+  }
+
   it.each([
     // Opus 4.7 and 4.8 answer 400 "`temperature` is deprecated for this model." (Anthropic removed the sampling
     // parameters from Opus 4.7 on), as Claude 5 models do; a dated snapshot of a built-in Claude 5.5 says nothing.
@@ -574,19 +595,8 @@ describe('sampling parameters a provider refuses together', () => {
   ])(
     'a Claude model an admin adds, %s, sent temperature, top_p and stop: what it refuses is left out and named',
     async (name, named, sentFields) => {
-      const { byokit } = await setUp({ environment: { ANTHROPIC_API_KEY: fakeProviderKey('anthropic') } });
-      const added = await call(byokit, 'POST', '/llm-models', {
-        principal: admin,
-        body: { provider: 'anthropic', model: name, display_name: name, context_window: 200_000, max_output_tokens: 64_000, pricing: null },
-      });
-      expect(added!.status).toBe(201);
-      const response = await call(byokit, 'POST', '/llm/chat/completions', {
-        principal: alice,
-        body: hello(added!.json.id, { temperature: 0.5, top_p: 0.9, stop: ['END'] }),
-      });
-      expect(response!.status).toBe(200);
-      expect(response!.headers['x-byok-ignored-parameters']).toBe(named);
-      const sent = mock.requests.find((request) => request.provider === 'anthropic')!.body as Record<string, unknown>;
+      const { ignored, sent } = await askAddedModel('anthropic', name);
+      expect(ignored).toBe(named);
       expect(['temperature', 'top_p', 'stop_sequences'].filter((field) => field in sent)).toEqual(sentFields);
     },
   );
@@ -669,19 +679,8 @@ describe('sampling parameters a provider refuses together', () => {
   ])(
     'an OpenAI model an admin adds, %s, sent temperature, top_p and stop: what a reasoning model refuses is left out and named',
     async (name, named, sentFields) => {
-      const { byokit } = await setUp({ environment: { OPENAI_API_KEY: fakeProviderKey('openai') } });
-      const added = await call(byokit, 'POST', '/llm-models', {
-        principal: admin,
-        body: { provider: 'openai', model: name, display_name: name, context_window: 200_000, max_output_tokens: 100_000, pricing: null },
-      });
-      expect(added!.status).toBe(201);
-      const response = await call(byokit, 'POST', '/llm/chat/completions', {
-        principal: alice,
-        body: hello(added!.json.id, { temperature: 0.5, top_p: 0.9, stop: ['END'] }),
-      });
-      expect(response!.status).toBe(200);
-      expect(response!.headers['x-byok-ignored-parameters']).toBe(named);
-      const sent = mock.requests.find((request) => request.provider === 'openai')!.body as Record<string, unknown>;
+      const { ignored, sent } = await askAddedModel('openai', name);
+      expect(ignored).toBe(named);
       expect(['temperature', 'top_p', 'stop'].filter((field) => field in sent)).toEqual(sentFields);
     },
   );
