@@ -14,7 +14,7 @@ import {
   type Cancellation,
   type Principal,
 } from '@byokit/core';
-import { fakeProviderKey, startMockProviders, type MockProviders } from '@byokit/core/testing';
+import { expectChunkByChunk, fakeProviderKey, startMockProviders, type MockProviders } from '@byokit/core/testing';
 import { byokitRouter } from './index.js';
 
 const alice: Principal = { userId: 'alice', isAdmin: false };
@@ -219,15 +219,8 @@ describe('Express router: in a host that compresses its answers', () => {
         }),
       });
       expect(response.status).toBe(200);
-      const reader = response.body!.getReader();
-      const first = new TextDecoder().decode((await reader.read()).value);
-      let rest = '';
-      for (let part = await reader.read(); !part.done; part = await reader.read()) rest += new TextDecoder().decode(part.value);
-      // 11 events 100 ms apart: held by gzip, the first read would bring the whole answer, [DONE] and all. Read by
-      // what came, not by when: the first read is the first chunk alone, the rest came after it.
-      expect(first).toMatch(/^data: \{"id":"chatcmpl-/);
-      expect(first).not.toContain('[DONE]');
-      expect(rest.trimEnd().endsWith('data: [DONE]')).toBe(true);
+      // 11 events 100 ms apart: held by gzip, the first read would bring the whole answer, [DONE] and all.
+      await expectChunkByChunk(response);
       // Marked so that compression (and any proxy) leaves it as it is.
       expect(response.headers.get('cache-control')).toMatch(/\bno-transform\b/);
       expect(response.headers.get('content-encoding')).toBeNull();

@@ -5,6 +5,7 @@
 export { describeStorageConformance } from './storage-conformance.js';
 export type { StorageConformanceOptions } from './storage-conformance.js';
 export { fakeProviderKey } from '../keys/fake-keys.js';
+export { expectChunkByChunk } from './chunk-by-chunk.js';
 export { findKeyLeaks } from './leak-check.js';
 export { seededRandom } from './seeded-random.js';
 export type { KeyLeak } from './leak-check.js';

@@ -20,6 +20,7 @@ import { expectSeededAnswersAlike } from './adapter-conformance/seeded-requests.
 import { startSidesAlike } from './adapter-conformance/same-answers.js';
 import { borrowed, sendHostileRequests } from './hostile-requests.js';
 import { seededRandom } from './seeded-random.js';
+import { usageRecord } from './usage-record.js';
 
 /** Options for {@link describeStorageConformance}. */
 export interface StorageConformanceOptions {
@@ -55,33 +56,6 @@ async function allUsageIds(storage: Storage, query: Omit<UsageQuery, 'cursor'>):
     cursor = result.next;
   }
   throw new Error('listUsage never reached a last page');
-}
-
-/**
- * A Claude call that went well: 12 input tokens at $3/MTok and 30 output tokens at $15/MTok cost $0.000486.
- * Each record gets a new id; times are given, so each test places its records where it needs them.
- */
-function usageRecord(userId: string, createdAt: Date, changes: Partial<UsageRecord> = {}): UsageRecord {
-  return {
-    id: crypto.randomUUID(),
-    createdAt: new Date(createdAt),
-    userId,
-    modelId: '0b6f6b2e-3c1a-4f43-9d55-5c1d8a2f7e01',
-    model: 'claude-sonnet-4-5',
-    provider: 'anthropic',
-    keySource: 'user',
-    status: 'ok',
-    inputTokens: 12,
-    outputTokens: 30,
-    cachedInputTokens: 0,
-    cacheWriteTokens: 0,
-    reasoningTokens: 0,
-    costUsd: '0.000486',
-    prices: { inputPerMTokUsd: '3', outputPerMTokUsd: '15', cachedInputPerMTokUsd: '0.3', cacheWritePerMTokUsd: '3.75' },
-    latencyMs: 842,
-    requestId: `req_${crypto.randomUUID()}`,
-    ...changes,
-  };
 }
 
 const USAGE_GROUP_BYS: readonly UsageGroupBy[] = ['day', 'model', 'provider', 'key_source', 'user'];

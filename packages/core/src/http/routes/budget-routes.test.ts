@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { fakeProviderKey } from '../../keys/fake-keys.js';
 import { startMockProviders, type MockProviders } from '../../testing/mock-providers.js';
+import { usageRecord } from '../../testing/usage-record.js';
 import type { Storage } from '../../storage/storage.js';
 import { admin, alice, bob, call, testByokit } from '../test-helpers.js';
 
@@ -79,25 +80,9 @@ describe('budgets', () => {
     // left, half a micro-dollar, refuses every call, and shown rounded half up it read "0.000001".
     const spent = async (costs: string[]) => {
       await storage.recordUsage(
-        costs.map((costUsd, index) => ({
-          id: crypto.randomUUID(),
-          createdAt: new Date(Date.UTC(2026, 10, 20, 0, 0, index)),
-          userId: alice.userId,
-          modelId: SONNET,
-          model: 'claude-sonnet-4-5',
-          provider: 'anthropic',
-          keySource: 'system',
-          status: 'ok',
-          inputTokens: 1,
-          outputTokens: 1,
-          cachedInputTokens: null,
-          cacheWriteTokens: null,
-          reasoningTokens: null,
-          costUsd,
-          prices: null,
-          latencyMs: 1,
-          requestId: crypto.randomUUID(),
-        })),
+        costs.map((costUsd, index) =>
+          usageRecord(alice.userId, new Date(Date.UTC(2026, 10, 20, 0, 0, index)), { modelId: SONNET, keySource: 'system', costUsd }),
+        ),
       );
       return (await call(byokit, 'GET', '/users/me/budget', { principal: alice }))!.json;
     };
