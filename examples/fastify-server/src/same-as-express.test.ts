@@ -179,4 +179,32 @@ describe(`${COUNT} seeded requests to the example's own routes`, () => {
       expect(fastify, sent).toEqual(express);
     }
   }, 120_000);
+
+  // Fastify before 5.12.6 measured a body read as text by its decoded length: a byte that is not UTF-8 (a lone 0xff)
+  // became U+FFFD, three bytes, and the body was refused as not matching its Content-Length, a 500 here.
+  it('answer a login form and a signup body holding a byte that is not UTF-8 as the Express example does, not 500', async () => {
+    const notUtf8 = (before: string, after: string) => Buffer.concat([Buffer.from(before), Buffer.from([0xff]), Buffer.from(after)]);
+    const sent: Probe[] = [
+      {
+        method: 'POST',
+        path: '/v2/login/access-token',
+        contentType: 'application/x-www-form-urlencoded',
+        body: notUtf8('username=probe%40example.com&password=a-long-', 'password'),
+        credentials: 'none',
+      },
+      {
+        method: 'POST',
+        path: '/v2/users/signup',
+        contentType: 'application/json',
+        body: notUtf8('{"email":"not-utf8@example.com","password":"a-long-password","full_name":"Ann', '"}'),
+        credentials: 'none',
+      },
+    ];
+    for (const probe of sent) {
+      const express = await send(servers[0]!.port, probe, {});
+      const fastify = await send(servers[1]!.port, probe, {});
+      expect(fastify.status, probe.path).toBeLessThan(500);
+      expect(fastify, probe.path).toEqual(express);
+    }
+  });
 });
