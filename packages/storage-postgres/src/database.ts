@@ -1,5 +1,4 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Pool, PoolClient, QueryConfig } from 'pg';
 import { lostToAnother } from './database-errors.js';
 
 /** How to run one statement. */
@@ -38,10 +37,51 @@ export interface Database extends SqlExecutor {
   close(): Promise<void>;
 }
 
+/** A statement as node-postgres takes it; `query_timeout` is read from it too, though its types leave it out. */
+interface PgQuery {
+  /** The SQL, with `$1`, `$2`, … parameters. */
+  text: string;
+  /** The parameters' values. */
+  values?: unknown[];
+  /** Prepared once per connection under this name. */
+  name?: string;
+  /** How long the client waits for the answer, in milliseconds. */
+  query_timeout?: number;
+}
+
+/** What byokit calls on a client of a node-postgres pool. */
+export interface PgPoolClient {
+  /** Runs one statement. */
+  query(text: string, values?: unknown[]): Promise<{ rows: unknown[] }>;
+  /** Runs one statement. */
+  query(statement: PgQuery): Promise<{ rows: unknown[] }>;
+  /** The connection failed between statements. */
+  on(event: 'error', listener: (error: Error) => void): unknown;
+  /** Stops listening. */
+  removeListener(event: 'error', listener: (error: Error) => void): unknown;
+  /** Given an error, the client is destroyed rather than returned to the pool. */
+  release(error?: Error | boolean): void;
+}
+
+/**
+ * What byokit calls on a node-postgres pool, written out rather than pg's own `Pool` type: npm gives byokit its own
+ * @types/pg where a host's lockfile holds an earlier one, and one release's `Pool` is not another's.
+ */
+export interface PgPool {
+  /** A client of its own, for a transaction. */
+  connect(): Promise<PgPoolClient>;
+  /** Runs one statement on any client. */
+  query(text: string, values?: unknown[]): Promise<{ rows: unknown[] }>;
+  /** Runs one statement on any client. */
+  query(statement: PgQuery): Promise<{ rows: unknown[] }>;
+  /** Ends every connection (only a pool byokit opened). */
+  end(): Promise<void>;
+}
+
 /** The longest wait setTimeout takes (about 24.8 days): "no timeout", since node-postgres reads 0 as "the pool's". */
 const NO_TIMEOUT_MS = 2 ** 31 - 1;
 
-function clientExecutor(client: Pick<PoolClient, 'query'>): SqlExecutor {
+function clientExecutor(client: Pick<PgPoolClient, 'query'>): SqlExecutor {
   return {
     query: async <Row>(text: string, params?: readonly unknown[], options?: QueryOptions) =>
       (options?.prepare
@@ -52,9 +92,7 @@ function clientExecutor(client: Pick<PoolClient, 'query'>): SqlExecutor {
     // migrations use it: a pool's query_timeout (the client's wait for any answer) is lifted for them, as
     // migrate() lifts statement_timeout, since a migration over a large table may rightly take minutes.
     exec: async (sql) => {
-      // node-postgres reads query_timeout from a query's config too; its types leave it out.
-      const config: QueryConfig & { query_timeout: number } = { text: sql, query_timeout: NO_TIMEOUT_MS };
-      await client.query(config);
+      await client.query({ text: sql, query_timeout: NO_TIMEOUT_MS });
     },
   };
 }
@@ -88,7 +126,7 @@ async function runAgainWhenItLoses<T>(attempt: () => Promise<T>): Promise<T> {
  * loses to another all the same (a deadlock, a serialization failure) is run again, a statement in a READ COMMITTED
  * transaction of its own.
  */
-export function poolDatabase(pool: Pool, ownsPool: boolean): Database {
+export function poolDatabase(pool: PgPool, ownsPool: boolean): Database {
   const executor = clientExecutor(pool);
   return {
     query(text, params, options) {
@@ -111,7 +149,7 @@ export function poolDatabase(pool: Pool, ownsPool: boolean): Database {
 }
 
 /** Runs `work` in one READ COMMITTED transaction on a client of `pool`. */
-async function transactionOn<T>(pool: Pool, work: (transaction: SqlExecutor) => Promise<T>): Promise<T> {
+async function transactionOn<T>(pool: PgPool, work: (transaction: SqlExecutor) => Promise<T>): Promise<T> {
   const client = await pool.connect();
   let broken: Error | undefined;
   // A checked-out client is ours to watch: the pool listens only to idle ones. If the server ends the

@@ -6,4 +6,4 @@ export { embeddedPostgresStorage, postgresStorage } from './postgres-storage-fac
 export type { EmbeddedStorageOptions, PostgresStorageOptions, TableOptions } from './postgres-storage-factory.js';
 export type { PostgresStorage } from './postgres-storage.js';
 export type { MigrateReporting, MigrationLockWait, MigrationResult } from './migrate.js';
-export type { Database, PGliteExecutor, PGliteInstance, QueryOptions, SqlExecutor } from './database.js';
+export type { Database, PgPool, PgPoolClient, PGliteExecutor, PGliteInstance, QueryOptions, SqlExecutor } from './database.js';

@@ -2,7 +2,7 @@ import { mkdir } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import pg from 'pg';
 import { parse } from 'pg-connection-string';
-import { pgliteDatabase, poolDatabase, type PGliteInstance } from './database.js';
+import { pgliteDatabase, poolDatabase, type PgPool, type PGliteInstance } from './database.js';
 import { lockFolder } from './folder-lock.js';
 import { storageOn, type PostgresStorage } from './postgres-storage.js';
 import { sqlNames } from './sql-names.js';
@@ -25,8 +25,8 @@ const MAX_TIMEOUT_MS = 2 ** 31 - 1 - 2_000;
 export type PostgresStorageOptions = TableOptions &
   (
     | {
-        /** Your node-postgres pool; byokit never ends it. */
-        pool: pg.Pool;
+        /** Your node-postgres pool (`new pg.Pool(…)`, whichever @types/pg release your app has); byokit never ends it. */
+        pool: PgPool;
       }
     | {
         /**
