@@ -52,9 +52,23 @@ async function bridge(
   outgoing.once('close', () => void reader.cancel().catch(() => {}));
   for (let part = await reader.read(); !part.done; part = await reader.read()) {
     if (outgoing.destroyed) break;
-    if (!outgoing.write(part.value)) await new Promise((resolve) => outgoing.once('drain', resolve).once('close', resolve));
+    if (!outgoing.write(part.value)) await drainedOrClosed(outgoing);
   }
   outgoing.end();
+}
+
+/**
+ * Waits for room in the socket buffer, or for the client to go away; whichever comes takes the other's listener
+ * with it (left behind, a 'close' listener per full buffer raised MaxListenersExceededWarning on Node 24).
+ */
+function drainedOrClosed(outgoing: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      outgoing.off('drain', done).off('close', done);
+      resolve();
+    };
+    outgoing.once('drain', done).once('close', done);
+  });
 }
 
 /** A Node request as a fetch `Request`: every header as sent, the body as a stream, the client's signal. */

@@ -101,7 +101,10 @@ async function send(response: ServerResponse, answer: ReplayAnswer): Promise<voi
   }
   if (answer.done) response.write('data: [DONE]\n\n');
   // The socket ended under the response: what was written goes out whole, and the body stops short of its end.
-  if (answer.cut) response.socket?.end();
+  // Node 24 holds a chunked response's writes until the next tick (older Nodes hand them to the socket at once),
+  // so the socket is ended once a last blank line (which ends no event) has reached it: ended at once, it took
+  // every write with it on Node 24, and the client saw the connection close before any answer.
+  if (answer.cut) response.write('\n', () => response.socket?.end());
   else response.end();
 }
 
