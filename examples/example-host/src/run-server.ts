@@ -33,9 +33,9 @@ export async function runExampleServer(listen: Listen): Promise<void> {
   const logger = pino({ level: config.logLevel });
   if (dotEnv) logger.info({ path: dotEnv.path, variables: dotEnv.variables }, `read ${dotEnv.path}`);
   if (dotEnv?.unread) {
-    const entries = dotEnv.unread === 1 ? '1 entry not read: its name is' : `${dotEnv.unread} entries not read: their names are`;
+    const entries = dotEnv.unread === 1 ? '1 entry not read' : `${dotEnv.unread} entries not read`;
     logger.warn(
-      `${dotEnv.path}: ${entries} not letters, digits and _ (a line without "=", such as "NAME: value", runs into the next line's name; write NAME=value)`,
+      `${dotEnv.path}: ${entries}: a line without "=", such as "NAME: value", or a name not of letters, digits and _ (write NAME=value)`,
     );
   }
   try {
@@ -82,15 +82,41 @@ export function loadDotEnv(): DotEnv | undefined {
   }
   // A file saved with a byte order mark (Windows Notepad's "UTF-8 with BOM"): Node's reader took the mark for part of
   // the first name, so `ANTHROPIC_API_KEY=…` on the first line set "\uFEFFANTHROPIC_API_KEY", logged as if taken.
-  const parsed = parseEnv(text.replace(/^\uFEFF/, ''));
-  // Node's parser takes whatever comes before "=" for the name, across lines: `ANTHROPIC_API_KEY: sk-ant-…` (no "=")
-  // followed by `OPENAI_API_KEY=…` gives one variable named "ANTHROPIC_API_KEY: sk-ant-…\nOPENAI_API_KEY", the key
-  // in its name. Such a name is neither set nor logged, only counted.
+  const { assignments, unassigned } = splitUnassignedLines(text.replace(/^\uFEFF/, ''));
+  const parsed = parseEnv(assignments);
+  // A name Node's parser gives that no shell would (`FOO BAR=1`) is neither set nor logged, only counted: it may hold
+  // a piece of a key.
   const names = Object.keys(parsed);
   const valid = names.filter((name) => VARIABLE_NAME.test(name));
   const variables = valid.filter((name) => !Object.hasOwn(process.env, name));
   for (const name of variables) process.env[name] = parsed[name];
-  return { path, variables, unread: names.length - valid.length };
+  return { path, variables, unread: unassigned + names.length - valid.length };
+}
+
+/**
+ * Takes out the lines that assign nothing (no "=", outside a quoted value running over several lines), counting
+ * them. Node's parser differs there by version: Node 20 took all before the next "=" for one name, across lines
+ * (`ANTHROPIC_API_KEY: sk-ant-…` then `OPENAI_API_KEY=…` gave one variable with the key in its name, the OpenAI key
+ * lost with it), Node 22 and later skip such a line unsaid. Taken out first, every Node reads the rest alike.
+ */
+function splitUnassignedLines(text: string): { assignments: string; unassigned: number } {
+  const kept: string[] = [];
+  let unassigned = 0;
+  let openQuote: string | undefined;
+  for (const line of text.split(/\r?\n/)) {
+    if (openQuote) {
+      if (line.includes(openQuote)) openQuote = undefined;
+    } else if (line.includes('=')) {
+      const value = line.slice(line.indexOf('=') + 1).trimStart();
+      const quote = value[0];
+      if ((quote === '"' || quote === "'" || quote === '`') && !value.slice(1).includes(quote)) openQuote = quote;
+    } else if (line.trim() !== '' && !line.trimStart().startsWith('#')) {
+      unassigned++;
+      continue;
+    }
+    kept.push(line);
+  }
+  return { assignments: kept.join('\n'), unassigned };
 }
 
 /** A name a shell would take for a variable: letters, digits and `_`, not starting with a digit. */

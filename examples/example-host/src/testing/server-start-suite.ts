@@ -441,13 +441,13 @@ export function describeServerStart(example: ExampleServer): void {
       expect(status.keys.openai).toMatchObject({ configured: true, source: 'environment', hint: `…${openaiKey.slice(-4)}` });
     });
 
-    it('logs no piece of a key written in .env as "NAME: key" (no "="), which Node reads as part of the next name, and says a line was not read', async () => {
+    it('skips a key written in .env as "NAME: key" (no "="), on every Node alike: logs no piece of it, reads the next line, says a line was not read', async () => {
       const folder = mkdtempSync(join(tmpdir(), 'byokit-dotenv-'));
       const anthropicKey = fakeProviderKey('anthropic');
-      const googleKey = fakeProviderKey('google');
+      // A quoted value over several lines: its lines without "=" are part of it, not lines left unread.
       writeFileSync(
         join(folder, '.env'),
-        `ANTHROPIC_API_KEY: ${anthropicKey}\nOPENAI_API_KEY=${fakeProviderKey('openai')}\nGOOGLE_API_KEY=${googleKey}\n`,
+        `ANTHROPIC_API_KEY: ${anthropicKey}\nOPENAI_API_KEY=${fakeProviderKey('openai')}\nGREETING="hello\nworld"\nGOOGLE_API_KEY=${fakeProviderKey('google')}\n`,
       );
       const { output } = await startServer(example.serverPath, { INIT_CWD: folder, BYOKIT_DATA_DIR: join(folder, 'data') });
       expect(output()).not.toContain(anthropicKey.slice(13, 40));
@@ -455,7 +455,7 @@ export function describeServerStart(example: ExampleServer): void {
         .trim()
         .split('\n')
         .map((line) => JSON.parse(line) as { level: number; msg: string; variables?: string[] });
-      expect(lines.find((line) => line.variables)?.variables).toEqual(['GOOGLE_API_KEY']);
+      expect(lines.find((line) => line.variables)?.variables?.toSorted()).toEqual(['GOOGLE_API_KEY', 'GREETING', 'OPENAI_API_KEY']);
       expect(lines).toContainEqual(
         expect.objectContaining({ level: 40, msg: expect.stringContaining(`${join(folder, '.env')}: 1 entry not read`) }),
       );
