@@ -1,5 +1,5 @@
 import { once } from 'node:events';
-import { request as httpRequest } from 'node:http';
+import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { connect, type AddressInfo } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -93,10 +93,16 @@ describe('Fastify plugin: streamed chat', () => {
     // held back until the first write would never come, and the fetch would time out. Proven by what came, not by
     // when (a loaded machine makes any time late).
     mock.setChunkGapMs(60_000);
-    const response = await fetch(`${base}/v2/llm/chat/completions`, { method: 'POST', headers: { ...alice, ...json }, body });
-    expect(response.status).toBe(200);
-    expect(response.headers.get('content-type')).toMatch(/^text\/event-stream/);
-    await response.body!.cancel();
+    // node:http, not fetch: Node's fetch opened a spare connection as its body was cancelled, which on Node 20 and 22
+    // it left open unused, and Fastify's app.close() waited on it past the hook's timeout.
+    const response = await new Promise<IncomingMessage>((resolve, reject) => {
+      const client = httpRequest(`${base}/v2/llm/chat/completions`, { method: 'POST', headers: { ...alice, ...json } }, resolve);
+      client.on('error', reject);
+      client.end(body);
+    });
+    expect(response.statusCode).toBe(200);
+    expect(response.headers['content-type']).toMatch(/^text\/event-stream/);
+    response.destroy();
     await mock.waitForRequest((request) => request.provider === 'anthropic' && request.aborted);
   });
 
