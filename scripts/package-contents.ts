@@ -153,7 +153,7 @@ export function packedFiles(packageDir: string): string[] {
 }
 
 /** How a host's TypeScript project reads byokit's declarations: ESM on Node, strict. */
-const AS_A_HOST_COMPILES: ts.CompilerOptions = {
+export const AS_A_HOST_COMPILES: ts.CompilerOptions = {
   module: ts.ModuleKind.NodeNext,
   moduleResolution: ts.ModuleResolutionKind.NodeNext,
   target: ts.ScriptTarget.ES2022,

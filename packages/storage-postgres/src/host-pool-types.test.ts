@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
 import { afterAll, expect, it } from 'vitest';
+import { AS_A_HOST_COMPILES } from '../../../scripts/package-contents.js';
 
 // npm installs byokit its own @types/pg (a dependency, ^8.23.1) where a host's lockfile holds an earlier one, and
 // `pg.Pool` of one release is not the `pg.Pool` of another (8.11.9 had no `ending`, 8.20 another `options.Client`):
@@ -46,15 +47,7 @@ it("takes a host's node-postgres Pool typed by an earlier @types/pg than its own
     declarations.replace(/\n\s*readonly ending: boolean;\n\s*readonly ended: boolean;/, ''),
   );
   expect(readFileSync(join(host, 'node_modules/@types/pg/index.d.ts'), 'utf8')).not.toContain('readonly ended');
-  const program = ts.createProgram([file], {
-    module: ts.ModuleKind.NodeNext,
-    moduleResolution: ts.ModuleResolutionKind.NodeNext,
-    target: ts.ScriptTarget.ES2022,
-    strict: true,
-    noEmit: true,
-    skipLibCheck: true,
-    types: [],
-  });
+  const program = ts.createProgram([file], { ...AS_A_HOST_COMPILES, types: [] });
   const errors = ts.getPreEmitDiagnostics(program).map((diagnostic) => ts.flattenDiagnosticMessageText(diagnostic.messageText, ' '));
   expect(errors).toEqual([]);
 }, 60_000);
