@@ -2,6 +2,7 @@
 // do it (core does not depend on one). Not part of the package: no entry point imports it.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
+import { drainedOrClosed } from '../node/node-handler.js';
 import { listenOnLoopback } from '../testing/adapter-conformance/listen.js';
 
 /** What the bridge serves: a fetch handler, `undefined` meaning "not mine" (then `fallback` answers). */
@@ -55,20 +56,6 @@ async function bridge(
     if (!outgoing.write(part.value)) await drainedOrClosed(outgoing);
   }
   outgoing.end();
-}
-
-/**
- * Waits for room in the socket buffer, or for the client to go away; whichever comes takes the other's listener
- * with it (left behind, a 'close' listener per full buffer raised MaxListenersExceededWarning on Node 24).
- */
-function drainedOrClosed(outgoing: ServerResponse): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      outgoing.off('drain', done).off('close', done);
-      resolve();
-    };
-    outgoing.once('drain', done).once('close', done);
-  });
 }
 
 /** A Node request as a fetch `Request`: every header as sent, the body as a stream, the client's signal. */

@@ -166,8 +166,11 @@ async function send(response: ServerResponse, answer: ByokitResponse, method: st
   if (!response.writableEnded) response.end();
 }
 
-/** Waits for room in the socket buffer, or for the client to go away, whichever comes first. */
-function drainedOrClosed(response: ServerResponse): Promise<void> {
+/**
+ * Waits for room in the socket buffer, or for the client to go away, whichever comes first; each takes the other's
+ * listener with it (a 'close' listener left per full buffer piles up to MaxListenersExceededWarning).
+ */
+export function drainedOrClosed(response: ServerResponse): Promise<void> {
   return new Promise((resolve) => {
     const done = () => {
       response.off('drain', done).off('close', done);
