@@ -35,7 +35,10 @@ import { PROVIDER_LIMITS, createProviderClients, type ProvidersSettings } from '
 import { DEFAULT_TIMEOUT_MS } from './providers/provider-http.js';
 import { resealKeys, type RotationOptions, type RotationProgress } from './vault/reseal-keys.js';
 import { assertMasterKeysSealedStoredKeys } from './vault/master-key-check.js';
-import { assertSettingNames, isSettingsObject, kindOfOption, wholeNumberOption } from './host-option-checks.js';
+import { assertSettingNames, isSettingsObject, kindOfOption, unknownSetting, wholeNumberOption } from './host-option-checks.js';
+import { isSaneRequestId } from './http/headers.js';
+import { RequestAbort } from './http/request-abort.js';
+import { scrubSecrets } from './keys/scrub-secrets.js';
 import { Lifecycle } from './lifecycle.js';
 import { DEFAULT_STREAM_KEEP_ALIVE_MS, KeepAlive } from './chat/keep-alive.js';
 import type { Route } from './http/route.js';
@@ -122,10 +125,14 @@ export interface ByokitOptions {
 export interface ChatOptions {
   /**
    * Aborts the provider call (and the stream) when aborted. One signal may serve any number of calls at once
-   * (a host's shutdown signal): byokit keeps one listener of its own on it, none once the calls have ended.
+   * (a host's shutdown signal): byokit keeps one listener of its own on it, none once the calls have ended. `null`,
+   * as `fetch()` takes it, is none.
    */
-  signal?: AbortSignal | undefined;
-  /** Kept in the call's usage record, to find it again; a new UUID when left out. */
+  signal?: AbortSignal | null | undefined;
+  /**
+   * Kept in the call's usage record, to find it again; a new UUID when left out. Held to the rule of `x-request-id`:
+   * 1 to 128 characters of `A-Za-z0-9._:-`, not a provider key; anything else is a `ByokitError` `validation_failed`.
+   */
   requestId?: string | undefined;
 }
 
@@ -577,9 +584,55 @@ function rateLimiterOf(option: ByokitOptions['rateLimit'], now: () => Date): Rat
   });
 }
 
-/** A programmatic call's context: its signal, and a request id of its own unless the caller gave one. */
+/**
+ * A programmatic call's context: its signal, and a request id of its own unless the caller gave one. Checked as the
+ * route checks its headers, before anything that costs: plain JavaScript passed what fetch() takes, or mistyped it.
+ * An AbortController in place of its signal failed deep inside as "The Anthropic API could not be reached", with an
+ * `error` record of a call no provider saw; a signal in place of the options was ignored; a request id was kept as
+ * given, a provider key in it written to the usage record, a NUL in it unwritable to PostgreSQL (the call unbilled).
+ */
 function callContext(options: ChatOptions | undefined): ChatCallContext {
-  return { signal: options?.signal, requestId: options?.requestId ?? crypto.randomUUID() };
+  if (options === undefined) return { requestId: crypto.randomUUID() };
+  if (isAbortSignal(options)) {
+    throw new ByokitError('validation_failed', `The options must be { signal?, requestId? }; got an AbortSignal: pass { signal }.`);
+  }
+  if (!isSettingsObject(options)) {
+    throw new ByokitError('validation_failed', `The options must be { signal?, requestId? }; got ${kindOfOption(options)}.`);
+  }
+  const unknown = unknownSetting(options, CHAT_OPTIONS);
+  if (unknown !== undefined) {
+    // Scrubbed: a name is the caller's text, as an unknown field's is in a route's refusal.
+    throw new ByokitError('validation_failed', `The options have no ${scrubSecrets(unknown)}: they take ${CHAT_OPTIONS.join(', ')}.`);
+  }
+  const { signal, requestId } = options;
+  // null as fetch() takes it: no signal. An adapter's RequestAbort, as the routes pass on, is taken too.
+  if (signal !== undefined && signal !== null && !(signal instanceof RequestAbort) && !isAbortSignal(signal)) {
+    const controller = isAbortSignal((signal as { signal?: unknown }).signal);
+    const got = controller ? 'an AbortController: pass its signal' : kindOfOption(signal);
+    throw new ByokitError('validation_failed', `signal must be an AbortSignal; got ${got}.`);
+  }
+  if (requestId !== undefined && (typeof requestId !== 'string' || !isSaneRequestId(requestId))) {
+    // Never the id itself: it may be a key given by mistake.
+    const got = typeof requestId === 'string' ? '' : `; got ${kindOfOption(requestId)}`;
+    throw new ByokitError('validation_failed', `${REQUEST_ID_RULE}${got}.`);
+  }
+  return { signal: signal ?? undefined, requestId: requestId ?? crypto.randomUUID() };
+}
+
+const CHAT_OPTIONS = ['signal', 'requestId'] satisfies (keyof ChatOptions)[];
+const REQUEST_ID_RULE =
+  "requestId must be 1 to 128 characters of A-Z, a-z, 0-9, '.', '_', ':' and '-', holding no provider API key, as x-request-id";
+
+/** An AbortSignal, known by its shape: a host's may come from another realm or a polyfill (abort-controller). */
+function isAbortSignal(value: unknown): value is AbortSignal {
+  const candidate = value as Partial<AbortSignal> | null | undefined;
+  return (
+    typeof candidate === 'object' &&
+    candidate !== null &&
+    typeof candidate.aborted === 'boolean' &&
+    typeof candidate.addEventListener === 'function' &&
+    typeof candidate.removeEventListener === 'function'
+  );
 }
 
 /**

@@ -26,11 +26,16 @@ export function assertSettingNames(
   names: readonly string[],
   { advice = '', noun = 'setting' }: { advice?: string; noun?: string } = {},
 ): void {
+  const unknown = unknownSetting(settings, names);
+  if (unknown !== undefined) throw new TypeError(`${option} has no ${noun} ${unknown}: it takes ${names.join(', ')}${advice}`);
+}
+
+/** The first name in `settings` that is not one of `names`, with the one meant when they differ only in case. */
+export function unknownSetting(settings: object | undefined, names: readonly string[]): string | undefined {
   const unknown = settings && Object.keys(settings).find((name) => !names.includes(name));
-  if (unknown === undefined) return;
+  if (unknown === undefined) return undefined;
   const meant = names.find((name) => name.toLowerCase() === unknown.toLowerCase());
-  const hint = meant === undefined ? '' : ` (did you mean ${meant}?)`;
-  throw new TypeError(`${option} has no ${noun} ${unknown}${hint}: it takes ${names.join(', ')}${advice}`);
+  return meant === undefined ? unknown : `${unknown} (did you mean ${meant}?)`;
 }
 
 /**

@@ -1,6 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { isByokitError } from './errors.js';
-import { testByokit } from './http/test-helpers.js';
+import { alice, mockProvidersForFile, testByokit } from './http/test-helpers.js';
+import { fakeProviderKey } from './keys/fake-keys.js';
+import type { UsageRecord } from './metering/usage-record.js';
+
+const mock = mockProvidersForFile();
 
 // What a host passes to byokit's methods in code is not checked by the routes' schemas: the same mistakes get
 // a ByokitError saying what is wrong, not a misleading message or a lookup with nonsense.
@@ -103,4 +107,73 @@ describe('bad input given in code', () => {
       }
     },
   );
+
+  // Plain JavaScript hosts pass what fetch() takes, or mistype it. An AbortController or a signal of no kind failed
+  // deep inside as "The Anthropic API could not be reached" and left an `error` record of a call no provider saw; a
+  // signal passed in place of the options was ignored (the call ran on once the host aborted); a request id was
+  // kept as given, a provider key in it in the usage record and onUsage, a NUL in it unwritable to PostgreSQL.
+  const SIGNAL_RULE = 'signal must be an AbortSignal';
+  const REQUEST_ID_RULE =
+    "requestId must be 1 to 128 characters of A-Z, a-z, 0-9, '.', '_', ':' and '-', holding no provider API key, as x-request-id";
+  it.each<[string, unknown, string]>([
+    [
+      'an AbortController in place of its signal',
+      { signal: new AbortController() },
+      `${SIGNAL_RULE}; got an AbortController: pass its signal.`,
+    ],
+    ['a signal that is not one', { signal: { aborted: false } }, `${SIGNAL_RULE}; got an object.`],
+    [
+      'a signal in place of the options',
+      new AbortController().signal,
+      'The options must be { signal?, requestId? }; got an AbortSignal: pass { signal }.',
+    ],
+    ['options that are text', 'job-1', 'The options must be { signal?, requestId? }; got a string.'],
+    [
+      'an option byokit does not read',
+      { requestID: 'job-1' },
+      'The options have no requestID (did you mean requestId?): they take signal, requestId.',
+    ],
+    ['a request id that is a number', { requestId: 42 }, `${REQUEST_ID_RULE}; got a number.`],
+    ['a request id holding a provider key', { requestId: fakeProviderKey('openai') }, `${REQUEST_ID_RULE}.`],
+    ['a request id with a NUL', { requestId: 'job\u00001' }, `${REQUEST_ID_RULE}.`],
+    ['an empty request id', { requestId: '' }, `${REQUEST_ID_RULE}.`],
+  ])('byokit.chat and chatStream with %s say what is wrong, before any provider or record', async (_what, options, message) => {
+    const records: UsageRecord[] = [];
+    const { byokit, storage } = await testByokit({
+      environment: { ANTHROPIC_API_KEY: fakeProviderKey('anthropic') },
+      providers: { anthropic: { baseUrl: mock.baseUrls.anthropic, retries: 0 } },
+      onUsage: (record) => void records.push(record),
+    });
+    // Claude Sonnet 5.5 (built-in-models.ts): an active Anthropic model.
+    const request = { model_id: 'f8249082-e6ae-5964-b84f-719fa94f6a67', messages: [{ role: 'user' as const, content: 'Hi' }] };
+    const calls = [
+      () => byokit.chat(alice, request, options as never),
+      async () => {
+        for await (const _chunk of byokit.chatStream(alice, request, options as never));
+      },
+    ];
+    for (const call of calls) {
+      const error = await call().catch((caught: unknown) => caught);
+      expect(isByokitError(error) && [error.code, error.message]).toEqual(['validation_failed', message]);
+    }
+    await byokit.close();
+    expect(mock.requests).toEqual([]);
+    expect((await storage.listUsage({ limit: 10 })).records).toEqual([]);
+    expect(records).toEqual([]);
+  });
+
+  it('byokit.chat takes a signal, or null as fetch() does, and a request id as x-request-id takes it', async () => {
+    const { byokit, storage } = await testByokit({
+      environment: { ANTHROPIC_API_KEY: fakeProviderKey('anthropic') },
+      providers: { anthropic: { baseUrl: mock.baseUrls.anthropic, retries: 0 } },
+    });
+    const request = { model_id: 'f8249082-e6ae-5964-b84f-719fa94f6a67', messages: [{ role: 'user' as const, content: 'Hi' }] };
+    await byokit.chat(alice, request, { signal: new AbortController().signal, requestId: 'job:42.run_1-a' });
+    await byokit.chat(alice, request, { signal: null, requestId: undefined });
+    await byokit.chat(alice, request, {});
+    await byokit.close();
+    const records = (await storage.listUsage({ limit: 10 })).records;
+    expect(records.map((record) => record.status)).toEqual(['ok', 'ok', 'ok']);
+    expect(records.map((record) => record.requestId)).toContain('job:42.run_1-a');
+  });
 });

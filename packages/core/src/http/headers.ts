@@ -17,5 +17,10 @@ const SANE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
  */
 export function requestIdOf(headers: RequestHeaders): string {
   const sent = headerValue(headers, 'x-request-id');
-  return sent !== undefined && SANE_REQUEST_ID.test(sent) && !holdsSecret(sent) ? sent : crypto.randomUUID();
+  return sent !== undefined && isSaneRequestId(sent) ? sent : crypto.randomUUID();
+}
+
+/** Whether a request id may be kept and echoed as it is: the rule of {@link requestIdOf}, for ids given in code too. */
+export function isSaneRequestId(text: string): boolean {
+  return SANE_REQUEST_ID.test(text) && !holdsSecret(text);
 }
