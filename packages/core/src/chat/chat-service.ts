@@ -247,14 +247,19 @@ async function* chunksOf(
   let roleSent = false;
   // Until the provider's answer is whole, an end is the consumer going away.
   let status: UsageStatus = 'aborted';
+  // While a chunk is with the consumer: what is thrown then is its throw() (a host's `yield*` relaying its own
+  // consumer's), the consumer leaving as with return(), not a failure of the call.
+  let withConsumer = false;
   try {
     for (let step = first; !step.done; step = await iterator.next()) {
       const event = step.value;
       switch (event.type) {
         case 'text':
+          withConsumer = true;
           yield chunk([
             { index: 0, delta: roleSent ? { content: event.text } : { role: 'assistant', content: event.text }, finish_reason: null },
           ]);
+          withConsumer = false;
           roleSent = true;
           break;
         case 'usage':
@@ -278,7 +283,7 @@ async function* chunksOf(
     last.usage = usageBody(usage, call.model, call.resolved.source);
     yield last;
   } catch (error) {
-    if (status === 'aborted' && !signal?.aborted) status = 'error';
+    if (status === 'aborted' && !signal?.aborted && !withConsumer) status = 'error';
     throw error;
   } finally {
     // The consumer stopped early (client gone) or the stream failed: cancel the upstream request too.

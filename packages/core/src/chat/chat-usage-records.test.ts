@@ -92,6 +92,19 @@ describe('usage records of chat calls', () => {
     expect(parseUsd(record!.costUsd, PICO_DECIMALS)).toBeGreaterThan(0n);
   });
 
+  // A host's own generator relaying the stream (`yield* byokit.chatStream(…)`) passes on its consumer's throw().
+  it('records a chatStream() its host threw into (iterator.throw()) as aborted, as one it left, not as a provider error', async () => {
+    const { byokit, storage } = await setUp();
+    mock.setChunkGapMs(50);
+    const iterator = byokit.chatStream(alice, hello())[Symbol.asyncIterator]();
+    await iterator.next();
+    const thrown = new Error('the host gave up');
+    await expect(iterator.throw!(thrown)).rejects.toBe(thrown);
+    const [record] = await recordsOf(storage, 1);
+    expect(record!.status).toBe('aborted');
+    expect(record!.inputTokens).toBeGreaterThan(0);
+  });
+
   it('records a provider refusal as an error with no tokens and no cost', async () => {
     const { byokit, storage } = await setUp();
     mock.failNext('anthropic', { status: 401 });
