@@ -175,9 +175,10 @@ export interface Byokit {
    */
   chat(principal: { userId: string }, request: ChatCompletionRequest, options?: ChatOptions): Promise<ChatCompletion>;
   /**
-   * The streaming form of {@link Byokit.chat}: chunks as they come; the last one carries `usage`. Leave it early
-   * with `break` (or `return()`, or the signal): an iterator merely let go of ends its call only once it is
-   * garbage-collected, its provider connection open until then.
+   * The streaming form of {@link Byokit.chat}: chunks as they come; the last one carries `usage`. The call starts when
+   * it is first read, and is read once: iterated again, it rejects with `validation_failed` (call `chatStream` again
+   * for another answer). Leave it early with `break` (or `return()`, or the signal): an iterator merely let go of
+   * ends its call only once it is garbage-collected, its provider connection open until then.
    */
   chatStream(principal: { userId: string }, request: ChatCompletionRequest, options?: ChatOptions): AsyncIterable<ChatCompletionChunk>;
   /** Usage records, for your own reports and billing: the same data as the usage routes, windows defaulting alike. */
@@ -309,21 +310,28 @@ export async function createByokit(options: ByokitOptions): Promise<Byokit> {
         const { completion } = await chat.complete(principalUserId(principal), validChatRequest(request), callContext(chatOptions));
         return completion;
       }),
-    chatStream: (principal, request, chatOptions) => ({
-      [Symbol.asyncIterator]() {
-        // What the iterator's call reads, for its end when the iterator is collected unfinished (see leftStreams).
-        const left: { chunks?: AsyncIterable<ChatCompletionChunk> } = {};
-        const iterator = (async function* () {
-          const { chunks } = await lifecycle.run(() =>
-            chat.stream(principalUserId(principal), validChatRequest(request), callContext(chatOptions)),
-          );
-          left.chunks = chunks;
-          yield* chunks;
-        })();
-        leftStreams.register(iterator, left);
-        return iterator;
-      },
-    }),
+    chatStream: (principal, request, chatOptions) => {
+      let iterated = false;
+      return {
+        [Symbol.asyncIterator]() {
+          // One provider call, read once, as the providers' SDKs read a stream: a second loop over the same stream
+          // started the answer again, from a second call billed in full.
+          if (iterated) return iteratedAgain();
+          iterated = true;
+          // What the iterator's call reads, for its end when the iterator is collected unfinished (see leftStreams).
+          const left: { chunks?: AsyncIterable<ChatCompletionChunk> } = {};
+          const iterator = (async function* () {
+            const { chunks } = await lifecycle.run(() =>
+              chat.stream(principalUserId(principal), validChatRequest(request), callContext(chatOptions)),
+            );
+            left.chunks = chunks;
+            yield* chunks;
+          })();
+          leftStreams.register(iterator, left);
+          return iterator;
+        },
+      };
+    },
     usage: {
       query: (request = {}) =>
         lifecycle.run(async () => {
@@ -364,6 +372,14 @@ const leftStreams = new FinalizationRegistry<{ chunks?: AsyncIterable<ChatComple
     .return?.()
     .catch(() => {});
 });
+
+/** The iterator of a `chatStream()` iterated again: its first `next()` rejects, as a call's bad input does. */
+async function* iteratedAgain(): AsyncGenerator<ChatCompletionChunk> {
+  throw new ByokitError(
+    'validation_failed',
+    'This chatStream() was iterated already: each is one provider call, read once. Call byokit.chatStream() again for another.',
+  );
+}
 
 /**
  * How many open byokits use each storage: the storage is closed with the last of them. A host may start two on

@@ -9,6 +9,7 @@ import { admin, alice, call, mockProvidersForFile, streamThenLeave, testByokit }
 import type { ByokitOptions } from '../byokit.js';
 import type { Storage } from '../storage/storage.js';
 import { findKeyLeaks } from '../testing/leak-check.js';
+import { isByokitError } from '../errors.js';
 
 // Every call that reached a provider leaves one usage record, whatever its outcome (spec/http-api.md, "Usage
 // and billing"); a request refused before the provider leaves none.
@@ -103,6 +104,28 @@ describe('usage records of chat calls', () => {
     const [record] = await recordsOf(storage, 1);
     expect(record!.status).toBe('aborted');
     expect(record!.inputTokens).toBeGreaterThan(0);
+  });
+
+  // A host that reads the first chunk in one loop and the rest in another (to answer its own client only once the
+  // provider took the call), or hands one stream to two readers, made a second provider call that began the answer
+  // again, billed twice; as the providers' own SDKs refuse a stream read already ("Cannot iterate over a consumed stream").
+  it('makes one provider call for one chatStream(): iterated again, it is refused, neither called nor recorded again', async () => {
+    const { byokit, storage } = await setUp();
+    const stream = byokit.chatStream(alice, hello());
+    let chunks = 0;
+    for await (const _chunk of stream) chunks++;
+    expect(chunks).toBeGreaterThan(0);
+    const again = async () => {
+      for await (const _chunk of stream);
+    };
+    const error = await again().catch((caught: unknown) => caught);
+    expect(isByokitError(error) && [error.code, error.message]).toEqual([
+      'validation_failed',
+      'This chatStream() was iterated already: each is one provider call, read once. Call byokit.chatStream() again for another.',
+    ]);
+    await byokit.close();
+    expect(mock.requests).toHaveLength(1);
+    expect((await storage.listUsage({ limit: 10 })).records).toHaveLength(1);
   });
 
   it('records a provider refusal as an error with no tokens and no cost', async () => {
