@@ -186,13 +186,14 @@ export interface Byokit {
     /**
      * Totals over a window (default: this month; with `to` alone, the month it ends in, up to it), every user's
      * unless `userId` is given; grouped with `groupBy`.
-     * `from` and `to` are `Date`s; anything else, or an unknown grouping, is a `ByokitError` `validation_failed`.
+     * `from` and `to` are `Date`s; anything else, an unknown grouping, or a name it does not read (`user`), is a
+     * `ByokitError` `validation_failed`.
      */
     query(request?: UsageSummaryRequest): Promise<UsageSummary & { window: UsageWindow }>;
     /**
      * One user's records, newest first: pass `next` back as `cursor` for the following page. `limit` is 1 to
      * {@link MAX_USAGE_PAGE} (default 100; the route's pages are smaller, 1 to 100, default 20); anything else,
-     * or a cursor this API did not give, is a `ByokitError` `validation_failed`.
+     * a cursor this API did not give, or a page of other names, is a `ByokitError` `validation_failed`.
      */
     events(userId: string, page?: { limit?: number | undefined; cursor?: string | undefined }): Promise<UsagePage>;
   };
@@ -333,13 +334,17 @@ export async function createByokit(options: ByokitOptions): Promise<Byokit> {
       };
     },
     usage: {
-      query: (request = {}) =>
+      query: (request) =>
         lifecycle.run(async () => {
-          if (request.userId !== undefined) validUserId(request.userId);
-          return usage.summary(request);
+          const summary = settingsGiven<UsageSummaryRequest>(request, 'The usage query', USAGE_QUERY);
+          if (summary.userId !== undefined) validUserId(summary.userId);
+          return usage.summary(summary);
         }),
-      events: (userId, page = {}) =>
-        lifecycle.run(async () => usage.events(validUserId(userId), validPageLimit(page.limit ?? 100), page.cursor)),
+      events: (userId, page) =>
+        lifecycle.run(async () => {
+          const { limit = 100, cursor } = settingsGiven<{ limit: number; cursor: string }>(page, 'The page', USAGE_PAGE);
+          return usage.events(validUserId(userId), validPageLimit(limit), cursor);
+        }),
     },
     // Once: a host may well close twice (a signal handler and its own teardown), and the second must not fail
     // on connections the first already closed.
@@ -608,19 +613,10 @@ function rateLimiterOf(option: ByokitOptions['rateLimit'], now: () => Date): Rat
  * given, a provider key in it written to the usage record, a NUL in it unwritable to PostgreSQL (the call unbilled).
  */
 function callContext(options: ChatOptions | undefined): ChatCallContext {
-  if (options === undefined) return { requestId: crypto.randomUUID() };
   if (isAbortSignal(options)) {
-    throw new ByokitError('validation_failed', `The options must be { signal?, requestId? }; got an AbortSignal: pass { signal }.`);
+    throw new ByokitError('validation_failed', `The options object must be { signal?, requestId? }; got an AbortSignal: pass { signal }.`);
   }
-  if (!isSettingsObject(options)) {
-    throw new ByokitError('validation_failed', `The options must be { signal?, requestId? }; got ${kindOfOption(options)}.`);
-  }
-  const unknown = unknownSetting(options, CHAT_OPTIONS);
-  if (unknown !== undefined) {
-    // Scrubbed: a name is the caller's text, as an unknown field's is in a route's refusal.
-    throw new ByokitError('validation_failed', `The options have no ${scrubSecrets(unknown)}: they take ${CHAT_OPTIONS.join(', ')}.`);
-  }
-  const { signal, requestId } = options;
+  const { signal, requestId } = settingsGiven<ChatOptions>(options, 'The options object', CHAT_OPTIONS);
   // null as fetch() takes it: no signal. An adapter's RequestAbort, as the routes pass on, is taken too.
   if (signal !== undefined && signal !== null && !(signal instanceof RequestAbort) && !isAbortSignal(signal)) {
     const controller = isAbortSignal((signal as { signal?: unknown }).signal);
@@ -638,6 +634,29 @@ function callContext(options: ChatOptions | undefined): ChatCallContext {
 const CHAT_OPTIONS = ['signal', 'requestId'] satisfies (keyof ChatOptions)[];
 const REQUEST_ID_RULE =
   "requestId must be 1 to 128 characters of A-Z, a-z, 0-9, '.', '_', ':' and '-', holding no provider API key, as x-request-id";
+const USAGE_QUERY = ['userId', 'from', 'to', 'groupBy'] satisfies (keyof UsageSummaryRequest)[];
+const USAGE_PAGE = ['limit', 'cursor'];
+
+/**
+ * Settings a host passed to a method in code (`undefined` for none): an object of names the method reads, refused
+ * otherwise as the routes refuse an unknown field. A name byokit does not read was ignored, and a value of another
+ * kind read as no settings at all: `usage.query({ user })` or `usage.query(userId)` answered every user's usage.
+ */
+function settingsGiven<T extends object>(settings: unknown, what: string, names: readonly string[]): Partial<T> {
+  if (settings === undefined) return {};
+  if (!isSettingsObject(settings)) {
+    throw new ByokitError(
+      'validation_failed',
+      `${what} must be { ${names.map((name) => `${name}?`).join(', ')} }; got ${kindOfOption(settings)}.`,
+    );
+  }
+  const unknown = unknownSetting(settings, names);
+  // Scrubbed: a name is the caller's text, as an unknown field's is in a route's refusal.
+  if (unknown !== undefined) {
+    throw new ByokitError('validation_failed', `${what} has no ${scrubSecrets(unknown)}: it takes ${names.join(', ')}.`);
+  }
+  return settings as Partial<T>;
+}
 
 /** An AbortSignal, known by its shape: a host's may come from another realm or a polyfill (abort-controller). */
 function isAbortSignal(value: unknown): value is AbortSignal {

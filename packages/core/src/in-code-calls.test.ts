@@ -20,6 +20,33 @@ describe('bad input given in code', () => {
     expect(isByokitError(error) && [error.code, error.message]).toEqual(['validation_failed', message]);
   });
 
+  // A filter byokit does not read was ignored: `query({ user: id, groupBy })` (TypeScript checks a literal, not an
+  // object built beforehand) or `query(id)` in JavaScript, as `events(id)` takes it, answered every user's usage
+  // where the host meant one user's, for it to show that user. Text or null failed as a TypeError, or not at all.
+  it.each<[string, unknown, string]>([
+    ['a filter it does not read', { user: 'alice', groupBy: 'model' }, 'The usage query has no user: it takes userId, from, to, groupBy.'],
+    ['a user id in place of the filter', 'alice', 'The usage query must be { userId?, from?, to?, groupBy? }; got a string.'],
+    ['null', null, 'The usage query must be { userId?, from?, to?, groupBy? }; got null.'],
+  ])("byokit.usage.query with %s is refused, never answered with every user's usage", async (_what, request, message) => {
+    const { byokit, storage } = await testByokit();
+    let summed = false;
+    const summarizeUsage = storage.summarizeUsage.bind(storage);
+    storage.summarizeUsage = async (query) => ((summed = true), summarizeUsage(query));
+    const error = await byokit.usage.query(request as never).catch((caught: unknown) => caught);
+    expect(isByokitError(error) && [error.code, error.message]).toEqual(['validation_failed', message]);
+    expect(summed).toBe(false);
+  });
+
+  it.each<[string, unknown, string]>([
+    ['a setting it does not read', { limt: 5 }, 'The page has no limt: it takes limit, cursor.'],
+    ['a page size in place of the page', 20, 'The page must be { limit?, cursor? }; got a number.'],
+    ['null', null, 'The page must be { limit?, cursor? }; got null.'],
+  ])('byokit.usage.events with %s as the page says what is wrong', async (_what, page, message) => {
+    const { byokit } = await testByokit();
+    const error = await byokit.usage.events('alice', page as never).catch((caught: unknown) => caught);
+    expect(isByokitError(error) && [error.code, error.message]).toEqual(['validation_failed', message]);
+  });
+
   it('byokit.usage.query still says when from is not before to', async () => {
     const { byokit } = await testByokit();
     const error = await byokit.usage.query({ from: new Date('2026-12-02'), to: new Date('2026-12-01') }).catch((caught: unknown) => caught);
@@ -125,13 +152,13 @@ describe('bad input given in code', () => {
     [
       'a signal in place of the options',
       new AbortController().signal,
-      'The options must be { signal?, requestId? }; got an AbortSignal: pass { signal }.',
+      'The options object must be { signal?, requestId? }; got an AbortSignal: pass { signal }.',
     ],
-    ['options that are text', 'job-1', 'The options must be { signal?, requestId? }; got a string.'],
+    ['options that are text', 'job-1', 'The options object must be { signal?, requestId? }; got a string.'],
     [
       'an option byokit does not read',
       { requestID: 'job-1' },
-      'The options have no requestID (did you mean requestId?): they take signal, requestId.',
+      'The options object has no requestID (did you mean requestId?): it takes signal, requestId.',
     ],
     ['a request id that is a number', { requestId: 42 }, `${REQUEST_ID_RULE}; got a number.`],
     ['a request id holding a provider key', { requestId: fakeProviderKey('openai') }, `${REQUEST_ID_RULE}.`],
