@@ -92,7 +92,8 @@ export interface ByokitOptions {
   streamKeepAliveMs?: number | undefined;
   /**
    * Called with every usage record once it is made (after the answer, never delaying it), e.g. to send it to
-   * your own billing system too. A failure is logged, not retried; records are in storage either way.
+   * your own billing system too: a copy of its own, which it may change. A failure is logged, not retried; records
+   * are in storage either way.
    */
   onUsage?: UsageListener | undefined;
   /**

@@ -191,6 +191,34 @@ describe('usage records of chat calls', () => {
     expect(seen).toEqual([record]);
   });
 
+  // onUsage was handed the very record byokit was about to write, and ran first: a host reshaping it for its own
+  // billing system (its tenant in the user id, the cost as a number, the prices left out) changed what was saved.
+  it('saves each record as made, whatever onUsage does to the one it is handed', async () => {
+    const handed: UsageRecord[] = [];
+    const { byokit, storage } = await setUp({
+      onUsage: (record) => {
+        handed.push(record);
+        const reshaped = record as unknown as Record<string, unknown>;
+        reshaped.userId = `tenant-7/${record.userId}`;
+        reshaped.costUsd = Number(record.costUsd);
+        reshaped.createdAt = record.createdAt.toISOString();
+        delete reshaped.prices;
+      },
+    });
+    const answer = await byokit.chat(alice, hello(), { requestId: 'job-7' });
+    await byokit.close();
+    const { records } = await storage.listUsage({ limit: 10 });
+    expect(records).toHaveLength(1);
+    expect(records[0]).toMatchObject({
+      userId: alice.userId,
+      costUsd: answer.usage.cost_usd,
+      createdAt: expect.any(Date),
+      prices: { inputPerMTokUsd: sonnet.pricing!.inputPerMTokUsd },
+      requestId: 'job-7',
+    });
+    expect(handed).toMatchObject([{ userId: `tenant-7/${alice.userId}`, requestId: 'job-7' }]);
+  });
+
   it('records programmatic calls too, under the request id the caller gave', async () => {
     const { byokit, storage } = await setUp();
     await byokit.chat(alice, hello(), { requestId: 'job-42' });

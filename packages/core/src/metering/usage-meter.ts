@@ -6,7 +6,7 @@ import type { TokenUsage } from '../providers/provider-types.js';
 import type { KeySource } from '../resolve/key-resolver.js';
 import type { Storage } from '../storage/storage.js';
 import { costOf } from './cost.js';
-import type { UsageRecord, UsageStatus } from './usage-record.js';
+import { copyOfUsageRecord, type UsageRecord, type UsageStatus } from './usage-record.js';
 
 /** A host's own use of each record (e.g. its billing system); called once per record, never awaited by a request. */
 export type UsageListener = (record: UsageRecord) => void | Promise<void>;
@@ -166,7 +166,9 @@ export class UsageMeter {
         );
       }
       this.#queue.push({ record, ...(call.holdId !== undefined && { holdId: call.holdId }) });
-      if (this.listener) this.#listen(record);
+      // A copy of its own: the host's listener runs before the write, and one that reshaped the record it was handed
+      // (its tenant in the user id, the cost as a number) changed what was saved, and whose budget it counted in.
+      if (this.listener) this.#listen(copyOfUsageRecord(record));
     }
     this.#writing ??= this.#writeQueued();
   }

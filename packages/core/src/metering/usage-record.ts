@@ -80,6 +80,11 @@ export interface UsageQuery {
 /** The most records one page of {@link Storage.listUsage} may ask for, on every storage. */
 export const MAX_USAGE_PAGE = 1000;
 
+/** A record's own copy: flat but for its date and prices, so cheaper than structuredClone on every chat call. */
+export function copyOfUsageRecord(record: UsageRecord): UsageRecord {
+  return { ...record, createdAt: new Date(record.createdAt), prices: record.prices && { ...record.prices } };
+}
+
 /**
  * Refuses a page size no storage serves (what {@link UsageQuery.limit} allows), for storages to call first.
  * @throws RangeError for anything but a whole number from 1 to {@link MAX_USAGE_PAGE}.
