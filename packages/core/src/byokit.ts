@@ -35,7 +35,15 @@ import { PROVIDER_LIMITS, createProviderClients, type ProvidersSettings } from '
 import { DEFAULT_TIMEOUT_MS } from './providers/provider-http.js';
 import { resealKeys, type RotationOptions, type RotationProgress } from './vault/reseal-keys.js';
 import { assertMasterKeysSealedStoredKeys } from './vault/master-key-check.js';
-import { assertSettingNames, isSettingsObject, kindOfOption, unknownSetting, wholeNumberOption } from './host-option-checks.js';
+import {
+  assertSettingNames,
+  isAbortSignal,
+  isSettingsObject,
+  kindOfOption,
+  kindOfSignal,
+  unknownSetting,
+  wholeNumberOption,
+} from './host-option-checks.js';
 import { isSaneRequestId } from './http/headers.js';
 import { RequestAbort } from './http/request-abort.js';
 import { scrubSecrets } from './keys/scrub-secrets.js';
@@ -620,9 +628,7 @@ function callContext(options: ChatOptions | undefined): ChatCallContext {
   const { signal, requestId } = settingsGiven<ChatOptions>(options, 'The options object', CHAT_OPTIONS);
   // null as fetch() takes it: no signal. An adapter's RequestAbort, as the routes pass on, is taken too.
   if (signal !== undefined && signal !== null && !(signal instanceof RequestAbort) && !isAbortSignal(signal)) {
-    const controller = isAbortSignal((signal as { signal?: unknown }).signal);
-    const got = controller ? 'an AbortController: pass its signal' : kindOfOption(signal);
-    throw new ByokitError('validation_failed', `signal must be an AbortSignal; got ${got}.`);
+    throw new ByokitError('validation_failed', `signal must be an AbortSignal; got ${kindOfSignal(signal)}.`);
   }
   if (requestId !== undefined && (typeof requestId !== 'string' || !isSaneRequestId(requestId))) {
     // Never the id itself: it may be a key given by mistake.
@@ -657,18 +663,6 @@ function settingsGiven<T extends object>(settings: unknown, what: string, names:
     throw new ByokitError('validation_failed', `${what} has no ${scrubSecrets(unknown)}: it takes ${names.join(', ')}.`);
   }
   return settings as Partial<T>;
-}
-
-/** An AbortSignal, known by its shape: a host's may come from another realm or a polyfill (abort-controller). */
-function isAbortSignal(value: unknown): value is AbortSignal {
-  const candidate = value as Partial<AbortSignal> | null | undefined;
-  return (
-    typeof candidate === 'object' &&
-    candidate !== null &&
-    typeof candidate.aborted === 'boolean' &&
-    typeof candidate.addEventListener === 'function' &&
-    typeof candidate.removeEventListener === 'function'
-  );
 }
 
 /**

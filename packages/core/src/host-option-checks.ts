@@ -64,3 +64,21 @@ function kindOf(value: object): string {
   const kind = Object.prototype.toString.call(value).slice(8, -1);
   return /^[A-Za-z]\w*$/.test(kind) ? kind : 'object of another kind';
 }
+
+/** An AbortSignal, known by its shape: a host's may come from another realm or a polyfill (abort-controller). */
+export function isAbortSignal(value: unknown): value is AbortSignal {
+  const candidate = value as Partial<AbortSignal> | null | undefined;
+  return (
+    typeof candidate === 'object' &&
+    candidate !== null &&
+    typeof candidate.aborted === 'boolean' &&
+    typeof candidate.addEventListener === 'function' &&
+    typeof candidate.removeEventListener === 'function'
+  );
+}
+
+/** What a host passed for a signal, for its error message: an AbortController (the usual slip) told to pass its signal. */
+export function kindOfSignal(value: unknown): string {
+  const controller = typeof value === 'object' && value !== null && isAbortSignal((value as { signal?: unknown }).signal);
+  return controller ? 'an AbortController: pass its signal' : kindOfOption(value);
+}

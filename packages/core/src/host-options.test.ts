@@ -343,4 +343,30 @@ describe('byokit.rotateKeys', () => {
     );
     await byokit.close();
   });
+
+  // In plain JavaScript: a run given an AbortController could not be stopped (its `aborted` was never true), and one
+  // given an onProgress that is not a function failed after re-sealing its first page, as "onProgress is not a function".
+  it.each<[string, unknown, string]>([
+    [
+      'an AbortController in place of its signal',
+      { signal: new AbortController() },
+      'rotateKeys signal must be an AbortSignal, got an AbortController: pass its signal',
+    ],
+    ['an onProgress that is not a function', { onProgress: 'log' }, 'rotateKeys onProgress must be a function, got a string'],
+    [
+      'an option it does not read',
+      { batchsize: 100 },
+      'rotateKeys has no option batchsize (did you mean batchSize?): it takes batchSize, signal, onProgress',
+    ],
+    ['null', null, 'rotateKeys options must be { batchSize?, signal?, onProgress? }, got null'],
+  ])('refuses %s before re-sealing anything', async (_what, options, message) => {
+    const storage = memoryStorage();
+    const byokit = await start({ storage });
+    let listed = false;
+    const listKeysToReseal = storage.listKeysToReseal.bind(storage);
+    storage.listKeysToReseal = async (...args) => ((listed = true), listKeysToReseal(...args));
+    await expect(byokit.rotateKeys(options as never)).rejects.toThrow(new TypeError(message));
+    expect(listed).toBe(false);
+    await byokit.close();
+  });
 });

@@ -3,7 +3,14 @@ import { openProviderKey, sealProviderKey } from '../crypto/envelope.js';
 import type { Keyring } from '../crypto/keyring.js';
 import type { Logger } from '../logging/logger.js';
 import type { KeyRowCursor, Storage } from '../storage/storage.js';
-import { wholeNumberOption } from '../host-option-checks.js';
+import {
+  assertSettingNames,
+  isAbortSignal,
+  isSettingsObject,
+  kindOfOption,
+  kindOfSignal,
+  wholeNumberOption,
+} from '../host-option-checks.js';
 
 /** How far a re-encryption run got. */
 export interface RotationProgress {
@@ -17,7 +24,10 @@ export interface RotationProgress {
   scanned: number;
 }
 
-/** Options of a re-encryption run. */
+/**
+ * Options of a re-encryption run. Another name, a `signal` that is not an AbortSignal or an `onProgress` that is not a
+ * function rejects the run with a `TypeError` naming it, before it re-seals anything.
+ */
 export interface RotationOptions {
   /** Rows per page: a whole number from 1 to 10,000. Default 500. */
   batchSize?: number | undefined;
@@ -40,6 +50,7 @@ export async function resealKeys(
   logger: Logger,
   options: RotationOptions = {},
 ): Promise<RotationProgress> {
+  assertRotationOptions(options);
   // A page of 0 (or NaN) rows would end the run at once, as if nothing were left to re-seal.
   const batchSize = wholeNumberOption('rotateKeys batchSize', options.batchSize ?? 500, 1, 10_000);
   const progress: RotationProgress = { resealed: 0, skipped: 0, failed: 0, scanned: 0 };
@@ -71,4 +82,25 @@ export async function resealKeys(
   }
   logger.info({ ...progress, primaryKeyId: keyring.primaryId }, 'master key rotation run finished');
   return progress;
+}
+
+const ROTATION_OPTIONS = ['batchSize', 'signal', 'onProgress'] satisfies (keyof RotationOptions)[];
+
+/**
+ * The options' shape, checked before the first page (plain JavaScript): an AbortController in place of its signal
+ * made a run that could not be stopped, and an onProgress that is not a function failed once the first page was done.
+ */
+function assertRotationOptions(options: unknown): asserts options is RotationOptions {
+  if (!isSettingsObject(options)) {
+    throw new TypeError(
+      `rotateKeys options must be { ${ROTATION_OPTIONS.map((name) => `${name}?`).join(', ')} }, got ${kindOfOption(options)}`,
+    );
+  }
+  assertSettingNames('rotateKeys', options, ROTATION_OPTIONS, { noun: 'option' });
+  if (options.signal !== undefined && !isAbortSignal(options.signal)) {
+    throw new TypeError(`rotateKeys signal must be an AbortSignal, got ${kindOfSignal(options.signal)}`);
+  }
+  if (options.onProgress !== undefined && typeof options.onProgress !== 'function') {
+    throw new TypeError(`rotateKeys onProgress must be a function, got ${kindOfOption(options.onProgress)}`);
+  }
 }
