@@ -184,10 +184,11 @@ export interface Byokit {
    */
   chat(principal: { userId: string }, request: ChatCompletionRequest, options?: ChatOptions): Promise<ChatCompletion>;
   /**
-   * The streaming form of {@link Byokit.chat}: chunks as they come; the last one carries `usage`. The call starts when
-   * it is first read, and is read once: iterated again, it rejects with `validation_failed` (call `chatStream` again
-   * for another answer). Leave it early with `break` (or `return()`, or the signal): an iterator merely let go of
-   * ends its call only once it is garbage-collected, its provider connection open until then.
+   * The streaming form of {@link Byokit.chat}: chunks as they come; the last one carries `usage`. Its arguments are
+   * read when it is called; the call starts when it is first read (a refusal is thrown there), and it is read once:
+   * iterated again, it rejects with `validation_failed` (call `chatStream` again for another answer). Leave it early
+   * with `break` (or `return()`, or the signal): an iterator merely let go of ends its call only once it is
+   * garbage-collected, its provider connection open until then.
    */
   chatStream(principal: { userId: string }, request: ChatCompletionRequest, options?: ChatOptions): AsyncIterable<ChatCompletionChunk>;
   /** Usage records, for your own reports and billing: the same data as the usage routes, windows defaulting alike. */
@@ -321,6 +322,16 @@ export async function createByokit(options: ByokitOptions): Promise<Byokit> {
         return completion;
       }),
     chatStream: (principal, request, chatOptions) => {
+      // Read now, as chat() and fetch() read theirs, though the call begins at the first read (a refusal is thrown
+      // there): read then, a principal or request the host changed meanwhile for its next stream billed this one to
+      // that stream's user, with its request.
+      let args: [string, ChatCompletionRequest, ChatCallContext] | undefined;
+      let refusal: unknown;
+      try {
+        args = [principalUserId(principal), validChatRequest(request), callContext(chatOptions)];
+      } catch (error) {
+        refusal = error;
+      }
       let iterated = false;
       return {
         [Symbol.asyncIterator]() {
@@ -331,9 +342,10 @@ export async function createByokit(options: ByokitOptions): Promise<Byokit> {
           // What the iterator's call reads, for its end when the iterator is collected unfinished (see leftStreams).
           const left: { chunks?: AsyncIterable<ChatCompletionChunk> } = {};
           const iterator = (async function* () {
-            const { chunks } = await lifecycle.run(() =>
-              chat.stream(principalUserId(principal), validChatRequest(request), callContext(chatOptions)),
-            );
+            const { chunks } = await lifecycle.run(async () => {
+              if (args === undefined) throw refusal;
+              return chat.stream(...args);
+            });
             left.chunks = chunks;
             yield* chunks;
           })();

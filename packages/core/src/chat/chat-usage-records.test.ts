@@ -128,6 +128,31 @@ describe('usage records of chat calls', () => {
     expect((await storage.listUsage({ limit: 10 })).records).toHaveLength(1);
   });
 
+  // A stream's call begins at its first read: it read the principal and the request then, so a host that made its
+  // streams with one object it changed for each (a queue's worker, its next job's user) billed them all to the last.
+  it('bills each chatStream() to the user and request it was made with, though the host changes those objects before reading it', async () => {
+    const { byokit, storage } = await testByokit({
+      environment: { ANTHROPIC_API_KEY: anthropicKey },
+      providers: { anthropic: { baseUrl: mock.baseUrls.anthropic, retries: 0 } },
+    });
+    const principal = { userId: 'user-alice' };
+    const request = hello({ max_tokens: 100 });
+    const streams = [];
+    for (const [userId, maxTokens] of [
+      ['user-alice', 100],
+      ['user-bob', 200],
+    ] as const) {
+      principal.userId = userId;
+      request.max_tokens = maxTokens;
+      streams.push(byokit.chatStream(principal, request));
+    }
+    for (const stream of streams) for await (const _chunk of stream);
+    await byokit.close();
+    const { records } = await storage.listUsage({ limit: 10 });
+    expect(records.map((record) => record.userId).sort()).toEqual(['user-alice', 'user-bob']);
+    expect(mock.requests.map((sent) => (sent.body as { max_tokens: number }).max_tokens)).toEqual([100, 200]);
+  });
+
   it('records a provider refusal as an error with no tokens and no cost', async () => {
     const { byokit, storage } = await setUp();
     mock.failNext('anthropic', { status: 401 });
