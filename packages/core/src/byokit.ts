@@ -196,8 +196,8 @@ export interface Byokit {
     /**
      * Totals over a window (default: this month; with `to` alone, the month it ends in, up to it), every user's
      * unless `userId` is given; grouped with `groupBy`.
-     * `from` and `to` are `Date`s; anything else, an unknown grouping, or a name it does not read (`user`), is a
-     * `ByokitError` `validation_failed`.
+     * `from` and `to` are `Date`s from 1970 to 9999, as on the routes; anything else, an unknown grouping, or a name it
+     * does not read (`user`), is a `ByokitError` `validation_failed`.
      */
     query(request?: UsageSummaryRequest): Promise<UsageSummary & { window: UsageWindow }>;
     /**

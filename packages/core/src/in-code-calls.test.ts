@@ -13,6 +13,8 @@ describe('bad input given in code', () => {
     ['an invalid Date', { from: new Date('not a date') }, '`from` must be a valid Date.'],
     ['a date as text', { to: '2026-12-01' }, '`to` must be a valid Date.'],
     ['a timestamp as a number', { from: 0 }, '`from` must be a valid Date.'],
+    ['a date past 9999, as the routes refuse it', { to: new Date('+010000-01-01T00:00:00Z') }, 'A date from 1970 to 9999.'],
+    ['a date before 1970, as the routes refuse it', { from: new Date('1969-12-31T23:59:59.999Z') }, 'A date from 1970 to 9999.'],
     ['an unknown grouping', { groupBy: 'week' }, '`groupBy` must be one of day, model, provider, key_source, user.'],
   ])('byokit.usage.query with %s says what is wrong', async (_what, request, message) => {
     const { byokit } = await testByokit();

@@ -23,4 +23,21 @@ describe.each(testDatabases('usage_window'))('a usage window on %s', (_name, ope
     }
     await byokit.close();
   });
+
+  // A host's "all time" in code (`to: new Date(8.64e15)`, the last Date there is) was the database's own error:
+  // PGlite's 22009 "time zone displacement out of range", a server's 22008 for a date before year 1.
+  it.each<[string, { from?: Date; to?: Date }, 'from' | 'to']>([
+    ['the last Date there is', { to: new Date(8.64e15) }, 'to'],
+    ['a date in the year 10000', { from: new Date('2026-11-01'), to: new Date('+010000-01-01T00:00:00Z') }, 'to'],
+    ['the first Date there is', { from: new Date(-8.64e15) }, 'from'],
+    ['a date in the year 0', { from: new Date('0000-06-01T00:00:00Z') }, 'from'],
+  ])('given in code as %s is refused as the routes refuse it (validation_failed), not the database', async (_what, window, path) => {
+    const { storage } = await open();
+    await storage.migrate();
+    const keyring = Keyring.from([{ id: 'k1', key: crypto.getRandomValues(new Uint8Array(32)) }]);
+    const byokit = await createByokit({ storage, keyring, environment: {} });
+    const error = await byokit.usage.query(window).catch((caught: unknown) => caught);
+    expect(error).toMatchObject({ code: 'validation_failed', details: { issues: [{ path, message: 'A date from 1970 to 9999.' }] } });
+    await byokit.close();
+  });
 });

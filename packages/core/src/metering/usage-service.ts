@@ -28,6 +28,12 @@ export interface UsageWindow {
   groupBy?: UsageGroupBy;
 }
 
+/** The dates a usage window may have, in the routes and in code: what every storage's timestamps hold. */
+export const USAGE_DATE_RANGE = 'A date from 1970 to 9999.';
+
+/** Within the years {@link USAGE_DATE_RANGE} names, in UTC. */
+export const inUsageDateRange = (date: Date): boolean => date.getUTCFullYear() >= 1970 && date.getUTCFullYear() <= 9999;
+
 /** Reads usage for the routes and for `byokit.usage`: the same defaults and checks for both. */
 export class UsageService {
   constructor(
@@ -42,6 +48,9 @@ export class UsageService {
       if (value !== undefined && !(value instanceof Date && !Number.isNaN(value.getTime()))) {
         throw invalidField(name, `\`${name}\` must be a valid Date.`);
       }
+      // As the routes refuse it: past these years a database's timestamp fails the query (PGlite takes no year past
+      // 9999, PostgreSQL none before 1 AD), where memory storage answered.
+      if (value !== undefined && !inUsageDateRange(value)) throw invalidField(name, USAGE_DATE_RANGE);
     }
     if (request.groupBy !== undefined && !USAGE_GROUPINGS.includes(request.groupBy)) {
       throw invalidField('groupBy', `\`groupBy\` must be one of ${USAGE_GROUPINGS.join(', ')}.`);

@@ -1,9 +1,9 @@
 import { z } from 'zod';
 import { PROVIDERS } from '../../keys/providers.js';
 import { USAGE_GROUPINGS, type UsageRecord, type UsageSummary, type UsageTotals } from '../../metering/usage-record.js';
+import { inUsageDateRange, USAGE_DATE_RANGE } from '../../metering/usage-service.js';
 import { userIdText } from './stored-text.js';
 
-const DATE_RANGE = 'A date from 1970 to 9999.';
 const FROM_BEFORE_TO = '`from` must be before `to`.';
 const INSTANT = 'A date (2026-11-01) or a time with its offset (2026-11-25T12:00:00Z).';
 const PLUS_AS_SPACE = "A + in a query stands for a space: write the offset's + as %2B (2026-11-25T12:00:00%2B05:00).";
@@ -13,9 +13,6 @@ const OFFSET_PLUS_AS_SPACE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)
 /** Digits of a time's seconds past the millisecond, other than zeros: `12:00:00.0005` has them, `12:00:00.500000` not. */
 const FINER_THAN_MS = /\.\d{3}\d*[1-9]/;
 
-/** Within the years {@link DATE_RANGE} names, in UTC. */
-const inDateRange = (date: Date) => date.getUTCFullYear() >= 1970 && date.getUTCFullYear() <= 9999;
-
 // A day (`2026-11-01`, its UTC midnight) or an instant with its offset (`2026-11-25T12:00:00Z`).
 const instant = z
   .union([z.iso.date(), z.iso.datetime({ offset: true })], {
@@ -23,23 +20,23 @@ const instant = z
   })
   .transform((text) => ({ text, date: new Date(text.length === 10 ? `${text}T00:00:00Z` : text) }))
   // Beyond what any usage can have, and what every database's timestamp holds (PostgreSQL has no year 0).
-  .refine(({ date }) => inDateRange(date), DATE_RANGE)
+  .refine(({ date }) => inUsageDateRange(date), USAGE_DATE_RANGE)
   // A Date keeps milliseconds and drops finer digits, which would move `12:00:00.0005` back to 12:00:00.000, before
   // the time sent. Records are kept to the millisecond, so the next whole one bounds the same records, `from`
   // (inclusive) and `to` (exclusive) alike.
   .transform(({ text, date }) => (FINER_THAN_MS.test(text) ? new Date(date.getTime() + 1) : date))
   // Checked again once taken up: in the last millisecond of 9999, the next whole one is 10000-01-01, which PostgreSQL
   // refuses (a 5xx) and no answer can show in the contract's format.
-  .refine(inDateRange, DATE_RANGE);
+  .refine(inUsageDateRange, USAGE_DATE_RANGE);
 
 // The refinements' messages are in the descriptions: the OpenAPI document says in words what JSON Schema cannot.
 const window = {
   from: instant
     .optional()
     .describe(
-      `Inclusive; default: the start of the UTC month the window ends in (this month without \`to\`; November with \`to=2026-12-01\`). ${DATE_RANGE} ${PLUS_AS_SPACE}`,
+      `Inclusive; default: the start of the UTC month the window ends in (this month without \`to\`; November with \`to=2026-12-01\`). ${USAGE_DATE_RANGE} ${PLUS_AS_SPACE}`,
     ),
-  to: instant.optional().describe(`Exclusive; default: now. ${DATE_RANGE} ${FROM_BEFORE_TO} ${PLUS_AS_SPACE}`),
+  to: instant.optional().describe(`Exclusive; default: now. ${USAGE_DATE_RANGE} ${FROM_BEFORE_TO} ${PLUS_AS_SPACE}`),
 };
 const fromBeforeTo = (query: { from?: Date; to?: Date }) => query.from === undefined || query.to === undefined || query.from < query.to;
 const fromBeforeToError = { message: FROM_BEFORE_TO, path: ['from'] };
