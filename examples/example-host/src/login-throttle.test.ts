@@ -18,6 +18,15 @@ describe('failed logins per account', () => {
     expect(throttle.attempt('a@example.com')).toBe(0);
   });
 
+  it('after the clock is stepped back (NTP), an account refused waits one window at most, not the step on top', () => {
+    const { clock, throttle } = throttleAt();
+    for (let attempt = 0; attempt < MAX_FAILED_LOGINS; attempt++) throttle.attempt('a@example.com');
+    clock.now -= 60 * 60_000;
+    expect(throttle.attempt('a@example.com')).toBe(FAILED_LOGIN_WINDOW_MS / 1000);
+    clock.now += FAILED_LOGIN_WINDOW_MS;
+    expect(throttle.attempt('a@example.com')).toBe(0);
+  });
+
   it('counts attempts as they begin, so that attempts made at once are held to the limit too', () => {
     const { throttle } = throttleAt();
     const waits = Array.from({ length: 50 }, () => throttle.attempt('a@example.com'));

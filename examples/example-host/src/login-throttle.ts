@@ -39,6 +39,9 @@ export class LoginThrottle {
     const account = accountOf(email);
     const now = this.#now();
     let count = this.#counts.get(account);
+    // A window begun after now is a clock stepped back (NTP): it begins now instead, its attempts kept, so that an
+    // account waits one window at most (it waited the step's length on top: an hour's step, 75 minutes).
+    if (count && count.since > now) count = { ...count, since: now };
     if (count && now - count.since >= FAILED_LOGIN_WINDOW_MS) count = undefined;
     const refused = count !== undefined && count.attempts >= MAX_FAILED_LOGINS;
     // Deleted and set again, refused or not, so that the Map's first entry is the account least recently tried: one
