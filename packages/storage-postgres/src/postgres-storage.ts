@@ -45,13 +45,15 @@ interface KeyRow {
   master_key_id: string;
   hint: string;
   verification: StoredKey['verification'];
-  created_at: Date;
-  updated_at: Date;
+  /** {@link utcTime}'s text. */
+  created_at: string;
+  updated_at: string;
 }
 
 interface AuditRow {
   id: string;
-  at: Date;
+  /** {@link utcTime}'s text. */
+  at: string;
   actor_id: string;
   owner_type: 'user' | 'system';
   owner_id: string;
@@ -107,8 +109,19 @@ function modelFromRow(row: ModelRow): CatalogModel {
   };
 }
 
+/**
+ * A timestamp column read as ISO 8601 text in UTC, to the millisecond a Date keeps, under the column's own name (in
+ * statements that do not sort by it: an output column of that name is what ORDER BY would sort by, as text). Read as a
+ * timestamptz, its text follows the session's DateStyle: a host's database, role or pool `options` set to
+ * `SQL, DMY` or `German` (30/11/2026, 30.11.2026) read as 1970-01-01 through node-postgres, and through PGlite as
+ * 12 January or an Invalid Date. TimeZone and a host's type parser for timestamptz do not reach this text either.
+ */
+const utcTime = (column: string) => `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS ${column}`;
+
 const KEY_COLUMNS = 'owner_type, owner_id, provider, envelope, master_key_id, hint, verification, created_at, updated_at';
+const KEY_SELECT = `owner_type, owner_id, provider, envelope, master_key_id, hint, verification, ${utcTime('created_at')}, ${utcTime('updated_at')}`;
 const AUDIT_COLUMNS = 'id, at, actor_id, owner_type, owner_id, provider, action, hint, request_id';
+const AUDIT_SELECT = `id, ${utcTime('at')}, actor_id, owner_type, owner_id, provider, action, hint, request_id`;
 
 const ownerOf = (type: 'user' | 'system', id: string): KeyOwner =>
   type === 'system' ? { type: 'system', id: 'system' } : { type: 'user', id };
@@ -142,8 +155,10 @@ function auditFromRow(row: AuditRow): AuditRecord {
 
 interface UsageRow {
   id: string;
-  created_at: Date;
-  /** created_at in UTC to the microsecond, for the cursor: a Date keeps only milliseconds. */
+  /**
+   * created_at in UTC to the microsecond, for the cursor (a Date keeps only milliseconds), and the record's time:
+   * text whatever the session's DateStyle (see {@link utcTime}).
+   */
   position_at: string;
   /**
    * seq as text, for the cursor (a bigint). Named apart from the column: an output column named `seq` is what a
@@ -174,7 +189,7 @@ interface UsageRow {
 const USAGE_INSERT_COLUMNS =
   'id, created_at, user_id, model_id, model, provider, key_source, status, input_tokens, output_tokens, cached_input_tokens, reasoning_tokens, cost_usd, input_per_mtok_usd, output_per_mtok_usd, cached_input_per_mtok_usd, latency_ms, request_id, cache_write_tokens, cache_write_per_mtok_usd';
 // Money as ::text whatever type parser the host set for numeric (some parse it to a float): exact, always.
-const USAGE_COLUMNS = `id, created_at, to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS position_at,
+const USAGE_COLUMNS = `id, to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS position_at,
   seq::text AS position_seq, user_id, model_id, model, provider, key_source, status, input_tokens, output_tokens, cached_input_tokens,
   reasoning_tokens, cost_usd::text AS cost_usd, input_per_mtok_usd::text AS input_per_mtok_usd,
   output_per_mtok_usd::text AS output_per_mtok_usd, cached_input_per_mtok_usd::text AS cached_input_per_mtok_usd, latency_ms, request_id,
@@ -238,7 +253,7 @@ function usageFromRow(row: UsageRow): UsageRecord {
   const cacheWrite = optionalDecimal(row.cache_write_per_mtok_usd);
   return {
     id: row.id,
-    createdAt: new Date(row.created_at),
+    createdAt: new Date(row.position_at),
     userId: row.user_id,
     modelId: row.model_id,
     model: row.model,
@@ -399,7 +414,8 @@ const prepared = (executor: SqlExecutor): SqlExecutor => ({
 interface BudgetRow {
   monthly_limit_usd: string;
   applies_to: BudgetScope;
-  updated_at: Date;
+  /** {@link utcTime}'s text. */
+  updated_at: string;
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -521,7 +537,7 @@ export function storageOn(database: Database, names: SqlNames): PostgresStorage 
     getKey: (owner, provider) =>
       guarded(async () => {
         const rows = await statements.query<KeyRow>(
-          `SELECT ${KEY_COLUMNS} FROM ${keys} WHERE owner_type = $1 AND owner_id = $2 AND provider = $3`,
+          `SELECT ${KEY_SELECT} FROM ${keys} WHERE owner_type = $1 AND owner_id = $2 AND provider = $3`,
           [owner.type, owner.id, provider],
         );
         return rows[0] ? keyFromRow(rows[0]) : null;
@@ -530,7 +546,7 @@ export function storageOn(database: Database, names: SqlNames): PostgresStorage 
     listKeys: (owner) =>
       guarded(async () => {
         const rows = await statements.query<KeyRow>(
-          `SELECT ${KEY_COLUMNS} FROM ${keys} WHERE owner_type = $1 AND owner_id = $2 ORDER BY provider`,
+          `SELECT ${KEY_SELECT} FROM ${keys} WHERE owner_type = $1 AND owner_id = $2 ORDER BY provider`,
           [owner.type, owner.id],
         );
         return rows.map(keyFromRow);
@@ -596,10 +612,10 @@ export function storageOn(database: Database, names: SqlNames): PostgresStorage 
         const limit = query.limit ?? 100;
         const rows = query.owner
           ? await statements.query<AuditRow>(
-              `SELECT ${AUDIT_COLUMNS} FROM ${audit} WHERE owner_type = $1 AND owner_id = $2 ORDER BY seq DESC LIMIT $3`,
+              `SELECT ${AUDIT_SELECT} FROM ${audit} WHERE owner_type = $1 AND owner_id = $2 ORDER BY seq DESC LIMIT $3`,
               [query.owner.type, query.owner.id, limit],
             )
-          : await statements.query<AuditRow>(`SELECT ${AUDIT_COLUMNS} FROM ${audit} ORDER BY seq DESC LIMIT $1`, [limit]);
+          : await statements.query<AuditRow>(`SELECT ${AUDIT_SELECT} FROM ${audit} ORDER BY seq DESC LIMIT $1`, [limit]);
         return rows.map(auditFromRow);
       }),
 
@@ -617,12 +633,12 @@ export function storageOn(database: Database, names: SqlNames): PostgresStorage 
         // Keyset pagination on the primary key's order: each page is an index range scan, however far in.
         const rows = cursor
           ? await statements.query<KeyRow>(
-              `SELECT ${KEY_COLUMNS} FROM ${keys} WHERE master_key_id <> $1 AND (owner_type, owner_id, provider) > ($2, $3, $4)
+              `SELECT ${KEY_SELECT} FROM ${keys} WHERE master_key_id <> $1 AND (owner_type, owner_id, provider) > ($2, $3, $4)
                ORDER BY owner_type, owner_id, provider LIMIT $5`,
               [primaryKeyId, cursor.ownerType, cursor.ownerId, cursor.provider, limit],
             )
           : await statements.query<KeyRow>(
-              `SELECT ${KEY_COLUMNS} FROM ${keys} WHERE master_key_id <> $1 ORDER BY owner_type, owner_id, provider LIMIT $2`,
+              `SELECT ${KEY_SELECT} FROM ${keys} WHERE master_key_id <> $1 ORDER BY owner_type, owner_id, provider LIMIT $2`,
               [primaryKeyId, limit],
             );
         return rows.map(keyFromRow);
@@ -699,7 +715,7 @@ export function storageOn(database: Database, names: SqlNames): PostgresStorage 
     getBudget: (userId) =>
       guarded(async () => {
         const rows = await statements.query<BudgetRow>(
-          `SELECT monthly_limit_usd::text AS monthly_limit_usd, applies_to, updated_at FROM ${budgets} WHERE user_id = $1`,
+          `SELECT monthly_limit_usd::text AS monthly_limit_usd, applies_to, ${utcTime('updated_at')} FROM ${budgets} WHERE user_id = $1`,
           [userId],
         );
         const row = rows[0];
