@@ -1025,6 +1025,16 @@ describe('provider failures in the contract', () => {
     },
   );
 
+  it("passes a provider's Retry-After date on as the seconds from its own Date header, whatever this server's clock says", async () => {
+    const { byokit, modelOf } = await setUp();
+    await call(byokit, 'PATCH', '/users/me/api-key', { principal: alice, body: { openai_api_key: fakeProviderKey('openai') } });
+    const headers = { date: 'Mon, 30 Nov 2026 12:00:00 GMT', 'retry-after': 'Mon, 30 Nov 2026 12:00:30 GMT' };
+    mock.failNext('openai', { status: 429, headers });
+    const response = await call(byokit, 'POST', '/llm/chat/completions', { principal: alice, body: hello(modelOf('openai').id) });
+    expect(response!.json.error.code).toBe('provider_rate_limited');
+    expect(response!.headers['retry-after']).toBe('30');
+  });
+
   it.each([
     [500, 502, 'provider_unavailable'],
     [400, 502, 'provider_error'],

@@ -456,10 +456,21 @@ function retryAfterHeaders(headers: ResponseHeaders): number | undefined {
   if (value === undefined) return undefined;
   const seconds = delayNumber(value);
   if (seconds !== undefined) return seconds;
+  const until = httpDate(value);
+  if (until === undefined) return undefined;
+  // Counted from the answer's own Date (RFC 9110 §6.6.1), as the provider's clock set both: on this server's clock, its
+  // skew was added to the wait (a clock 30 s fast made a 30 s wait 0), and under a host's or a test's clock (the `now`
+  // option) the wait was from the real time to it. This server's clock only for an answer without a Date.
+  const sent = httpDate(Array.isArray(headers.date) ? headers.date[0] : headers.date) ?? Date.now();
+  return Math.max(0, (until - sent) / 1000);
+}
+
+/** An HTTP date's time in ms, or undefined for none. */
+function httpDate(value: string | undefined): number | undefined {
   // Only a value with a day or month name is a date: Date.parse reads "2.5" as February 5, 2001 (a delay of 0).
-  if (!/[a-z]/i.test(value)) return undefined;
+  if (value === undefined || !/[a-z]/i.test(value)) return undefined;
   const date = Date.parse(value);
-  return Number.isNaN(date) ? undefined : Math.max(0, (date - Date.now()) / 1000);
+  return Number.isNaN(date) ? undefined : date;
 }
 
 /** A header's non-negative decimal number (`7`, `2.5`), or undefined when it is none. */
