@@ -74,7 +74,9 @@ export interface ByokitOptions {
   keyCache?: { ttlMs?: number | undefined; maxEntries?: number | undefined } | undefined;
   /** A pino-compatible logger. Default: silent. */
   logger?: Logger | undefined;
-  /** The clock, for tests. Default: the system clock. */
+  /**
+   * The clock, for tests. Default: the system clock. Each reading is copied, so it may return one Date that it moves on.
+   */
   now?: (() => Date) | undefined;
   /**
    * Provider settings from the host (never from a request): base URL, timeout, retries, static headers, an
@@ -255,7 +257,11 @@ export async function createByokit(options: ByokitOptions): Promise<Byokit> {
     2 ** 31 - 1,
   );
   const logger = options.logger ?? silentLogger;
-  const now = options.now ?? (() => new Date());
+  // A Date of byokit's own at each reading: a host's clock may hand out one Date that it moves on (setTime), and a
+  // call's time, kept until its record is made just after the answer, moved with it (a call ended at 23:59:59.5 on
+  // 30 November was dated, and its cost charged to, December).
+  const hostNow = options.now;
+  const now = hostNow ? () => new Date(hostNow().getTime()) : () => new Date();
   const rateLimiter = rateLimiterOf(options.rateLimit, now);
   const systemKeyVariables = systemKeyVariablesOf(options.systemKeyVariables);
   const keyring = 'loadKeyring' in options.keyring ? loadedKeyring(await options.keyring.loadKeyring()) : options.keyring;

@@ -39,6 +39,23 @@ async function withChats(aliceChats: number) {
 
 const sum = (costs: string[]) => formatUsd(costs.reduce((total, cost) => total + parseUsd(cost, PICO_DECIMALS), 0n));
 
+describe("byokit's clock", () => {
+  it("dates a call when it ended, where the host's clock is one Date it moves on (setTime) just after", async () => {
+    const clock = new Date('2026-11-30T23:59:59.500Z');
+    const { byokit, storage } = await testByokit({
+      providers: { anthropic: { baseUrl: mock.baseUrls.anthropic, retries: 0 } },
+      environment: { ANTHROPIC_API_KEY: fakeProviderKey('anthropic') },
+      now: () => clock,
+    });
+    expect((await call(byokit, 'POST', '/llm/chat/completions', { principal: alice, body: hello }))!.status).toBe(200);
+    clock.setTime(Date.parse('2026-12-01T00:00:01Z'));
+    await expect.poll(async () => (await storage.listUsage({ limit: 1 })).records.length).toBe(1);
+    const [record] = (await storage.listUsage({ limit: 1 })).records;
+    expect(record!.createdAt.toISOString()).toBe('2026-11-30T23:59:59.500Z');
+    await byokit.close();
+  });
+});
+
 describe('GET /llm/usage/me', () => {
   it("totals the caller's own calls this month, to the last digit of their costs, and nobody else's", async () => {
     const { byokit, costs } = await withChats(3);
