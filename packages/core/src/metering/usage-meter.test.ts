@@ -300,7 +300,7 @@ describe('UsageMeter', () => {
     });
 
     it('gives a record up, logged once, after trying for about five minutes, and keeps no timer', async () => {
-      vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+      vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date', 'performance'] });
       try {
         const logger = recordingLogger();
         const { storage, state } = outage();
@@ -329,7 +329,7 @@ describe('UsageMeter', () => {
     });
 
     it('keeps an early record its five minutes while new calls keep coming and failing', async () => {
-      vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+      vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date', 'performance'] });
       try {
         const logger = recordingLogger();
         const { storage, state } = outage();
@@ -351,6 +351,27 @@ describe('UsageMeter', () => {
         expect((await storage.listUsage({ userId: 'ada', limit: 1000 })).records.map((record) => record.requestId)).toContain(
           first.requestId,
         );
+      } finally {
+        vi.useRealTimers();
+      }
+    });
+
+    it('keeps the records through a clock stepped forward (NTP) meanwhile: five minutes are counted as they pass', async () => {
+      vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date', 'performance'] });
+      try {
+        const logger = recordingLogger();
+        const { storage, state } = outage();
+        const meter = new UsageMeter(storage, logger, now);
+        meter.record(call('ada'), 'ok', {});
+        await vi.waitFor(() => expect(state.attempts.length).toBe(1));
+        vi.setSystemTime(Date.now() + 60 * 60_000);
+        await vi.advanceTimersToNextTimerAsync();
+        expect(state.attempts.length).toBe(2);
+        state.down = false;
+        await vi.advanceTimersToNextTimerAsync();
+        await meter.flush();
+        expect(logger.errors).toEqual([]);
+        expect((await storage.listUsage({ userId: 'ada', limit: 10 })).records).toHaveLength(1);
       } finally {
         vi.useRealTimers();
       }

@@ -31,7 +31,10 @@ const MAX_BATCH = 500;
 interface QueuedRecord {
   record: UsageRecord;
   holdId?: string;
-  /** When a write first found the database unavailable for it (`Date.now()`). */
+  /**
+   * When a write first found the database unavailable for it (`performance.now()`: time as it passes, which a wall clock
+   * stepped forward, NTP's, skipped, giving every kept record up at the next try).
+   */
   keptSince?: number;
 }
 
@@ -211,7 +214,7 @@ export class UsageMeter {
 
   /** Keeps records the database was unavailable for, to try again later; gives up those tried long enough. */
   #keep(batch: QueuedRecord[], error: unknown): void {
-    const now = Date.now();
+    const now = performance.now();
     for (const queued of batch) {
       queued.keptSince ??= now;
       if (this.#lastTry || now - queued.keptSince >= KEEP_FOR_MS) this.#giveUp(queued, error);
