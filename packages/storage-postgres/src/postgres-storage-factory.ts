@@ -65,7 +65,8 @@ export type PostgresStorageOptions = TableOptions &
  *   `pglite`, or a setting not read beside it (`ssl`, `max`: node-postgres's own settings go on a pool of yours); a
  *   `connectionString` that is missing, not a postgres URL or not one node-postgres can read; a `poolSize` or
  *   `statementTimeoutMs` that is not a whole number in range; a `schema` or `tablePrefix` that is not a lower-case
- *   SQL name (`[a-z_][a-z0-9_]*`, at most 63 and 31 characters).
+ *   SQL name (`[a-z_][a-z0-9_]*`, at most 63 and 31 characters; the prefix may be empty), the one setting quoted
+ *   back, as neither is a secret.
  */
 export function postgresStorage(options: PostgresStorageOptions): PostgresStorage {
   assertOneDatabase(options);
