@@ -87,6 +87,16 @@ describe('bad input given in code', () => {
     expect((await byokit.usage.events('alice', { limit: 1000 })).records).toEqual([]);
   });
 
+  it("byokit.usage.events with a cursor it did not give says to pass back a page's `next`, the field its pages have in code", async () => {
+    const { byokit } = await testByokit();
+    const error = await byokit.usage.events('alice', { cursor: 'not-a-cursor' }).catch((caught: unknown) => caught);
+    expect(isByokitError(error) && [error.code, error.message, error.details.issues]).toEqual([
+      'validation_failed',
+      'cursor is not one this API gave: pass next of the previous page as it is.',
+      [{ path: 'cursor', message: 'cursor is not one this API gave: pass next of the previous page as it is.' }],
+    ]);
+  });
+
   it('byokit.resolveKey with a provider byokit does not speak to is refused, not looked up', async () => {
     const { byokit, storage } = await testByokit();
     let lookedUp = false;

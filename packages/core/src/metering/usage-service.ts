@@ -74,13 +74,16 @@ export class UsageService {
     return { ...summary, window: { from, to, ...(request.groupBy && { groupBy: request.groupBy }) } };
   }
 
-  /** One page of a user's records, newest first. A cursor this API did not give is the caller's error. */
-  async events(userId: string, limit: number, cursor?: string): Promise<UsagePage> {
+  /**
+   * One page of a user's records, newest first. A cursor this API did not give is the caller's error, told to pass
+   * back the page's `nextField`: `next` in code, the route's `next_cursor`.
+   */
+  async events(userId: string, limit: number, cursor?: string, nextField = 'next'): Promise<UsagePage> {
     try {
       return await this.storage.listUsage({ userId, limit, ...(cursor !== undefined && { cursor }) });
     } catch (error) {
       if (cursor !== undefined && error instanceof TypeError) {
-        throw invalidField('cursor', 'cursor is not one this API gave: pass next_cursor of the previous page as it is.');
+        throw invalidField('cursor', `cursor is not one this API gave: pass ${nextField} of the previous page as it is.`);
       }
       throw error;
     }

@@ -201,6 +201,9 @@ describe('GET /llm/usage/me/events', () => {
       expect([query, response!.status, response!.json.error.code]).toEqual([query, 422, 'validation_failed']);
       expect(response!.json.error.issues, query).toEqual([{ path: query.split('=')[0], message: expect.any(String) }]);
     }
+    // The route's pages name their cursor next_cursor (in code, `next`): the message names the field the caller has.
+    const forged = await call(byokit, 'GET', '/llm/usage/me/events?cursor=not-a-cursor', { principal: alice });
+    expect(forged!.json.error.message).toBe('cursor is not one this API gave: pass next_cursor of the previous page as it is.');
   });
 });
 

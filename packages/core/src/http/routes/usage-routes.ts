@@ -35,7 +35,7 @@ export function usageRoutes(usage: UsageService): Route<any, any, any>[] {
       query: usageEventsQuery,
       response: usageEventsBody,
       handle: async ({ principal, query }) => {
-        const page = await usage.events(principal.userId, query.limit ?? DEFAULT_EVENTS_PAGE, query.cursor);
+        const page = await usage.events(principal.userId, query.limit ?? DEFAULT_EVENTS_PAGE, query.cursor, 'next_cursor');
         return { body: { data: page.records.map(usageEventView), next_cursor: page.next ?? null } };
       },
     }),
