@@ -12,6 +12,8 @@ export interface PackageJson {
   dependencies?: Record<string, string>;
   peerDependencies?: Record<string, string>;
   peerDependenciesMeta?: Record<string, { optional?: boolean }>;
+  /** The commands the package installs, by name: `{ "byokit": "./dist/cli.js" }`. */
+  bin?: Record<string, string>;
 }
 
 export function readPackageJson(packageDir: string): PackageJson {
@@ -40,6 +42,20 @@ export function requireInCommonJs(packageDir: string, specifiers: readonly strin
   const run = spawnSync(process.execPath, ['--input-type=commonjs', '-e', script], { cwd: packageDir, encoding: 'utf8' });
   if (run.status !== 0) throw new Error(`node exited with ${String(run.status)}: ${run.stderr}`);
   return JSON.parse(run.stdout) as Record<string, string>;
+}
+
+/**
+ * The first line each command of the package's `bin` prints for `--help`, run as a host's shell runs it (Node on the
+ * installed file), by the command's name.
+ */
+export function binHelpFirstLines(packageDir: string, manifest: PackageJson): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(manifest.bin ?? {}).map(([name, file]) => {
+      const run = spawnSync(process.execPath, [join(packageDir, file), '--help'], { encoding: 'utf8', timeout: 30_000 });
+      if (run.status !== 0) throw new Error(`${name} --help exited with ${String(run.status)}: ${run.stderr}`);
+      return [name, run.stdout.split('\n')[0]!];
+    }),
+  );
 }
 
 /** Every file under `dist` whose name ends with one of `endings`. */

@@ -4,6 +4,7 @@
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import {
+  binHelpFirstLines,
   docExampleErrors,
   entrySpecifiers,
   exportedNames,
@@ -61,6 +62,11 @@ export function describeAsInstalled(testFileUrl: string, more?: (packageDir: str
 
     it("shows in its doc comments only examples that type-check against the built packages, as the editor's hover shows them", () => {
       expect(docExampleErrors(packageDir, manifest)).toEqual([]);
+    }, 60_000);
+
+    it('names each command it installs, in its --help, as a host types it (the bin, not the file behind it)', () => {
+      const firstLines = binHelpFirstLines(packageDir, manifest);
+      expect(Object.entries(firstLines).filter(([name, line]) => !line.toLowerCase().startsWith(`usage: ${name} `))).toEqual([]);
     }, 60_000);
 
     more?.(packageDir);

@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 /**
- * Runs the provider mock on its own, for the example server's offline mode and the benchmark:
+ * Runs the provider mock on its own, for the example server's offline mode and the benchmark; installed as the
+ * package's `byokit-mock-providers` command:
  *
- *   node dist/mock-providers/cli.js [--port N] [--gap-ms N] [--repeat-chunks N]
+ *   byokit-mock-providers [--port N] [--gap-ms N] [--repeat-chunks N]
  *
  * Prints one JSON line with the base URLs (`{"anthropic":…,"openai":…,"google":…}`), then serves until SIGINT or
  * SIGTERM. Anything else it says goes to stderr, so stdout stays that one line.
@@ -10,7 +11,7 @@
 import { parseArgs } from 'node:util';
 import { startMockProviders } from './mock-providers.js';
 
-const USAGE = 'usage: mock-providers-cli [--port N] [--gap-ms N] [--repeat-chunks N]';
+const USAGE = 'usage: byokit-mock-providers [--port N] [--gap-ms N] [--repeat-chunks N]';
 
 function integer(name: string, text: string | undefined, minimum: number): number | undefined {
   if (text === undefined) return undefined;
