@@ -234,6 +234,30 @@ export function undocumentedDeclarations(packageDir: string, manifest: PackageJs
 }
 
 /**
+ * Each `{@link Name}` in the doc comments of the declarations the entry points reach that names nothing the editor
+ * can open (a function the package keeps to itself, or one renamed since), as `file: Name`.
+ */
+export function danglingDocLinks(packageDir: string, manifest: PackageJson): string[] {
+  const { program } = declarationsProgram(packageDir, manifest);
+  const checker = program.getTypeChecker();
+  const dist = join(resolve(packageDir), 'dist');
+  const dangling: string[] = [];
+  for (const source of program.getSourceFiles().filter((file) => file.fileName.startsWith(`${dist}/`))) {
+    const visit = (node: ts.Node): void => {
+      if ((ts.isJSDocLink(node) || ts.isJSDocLinkCode(node) || ts.isJSDocLinkPlain(node)) && node.name !== undefined) {
+        if (checker.getSymbolAtLocation(node.name) === undefined)
+          dangling.push(`${relative(dist, source.fileName)}: ${node.name.getText(source)}`);
+      }
+      ts.forEachChild(node, visit);
+      // A node's doc comments are not among its children.
+      for (const doc of (node as { jsDoc?: ts.Node[] }).jsDoc ?? []) visit(doc);
+    };
+    visit(source);
+  }
+  return dangling;
+}
+
+/**
  * What a host compiled with `exactOptionalPropertyTypes` could not leave unset by passing `undefined` (a
  * configuration object's unset field, `logger: config.logger`), though byokit takes `undefined` as not given: each
  * optional field, at any depth, of what the host passes in, whose type does not take `undefined`, by the name an

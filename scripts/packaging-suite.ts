@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import {
   binHelpFirstLines,
+  danglingDocLinks,
   docExampleErrors,
   entrySpecifiers,
   exportedNames,
@@ -39,6 +40,10 @@ export function describeAsInstalled(testFileUrl: string, more?: (packageDir: str
 
     it("explains every export, and every option, field and method of its types, in the editor's hover (TSDoc in the .d.ts)", () => {
       expect(undocumentedDeclarations(packageDir, manifest)).toEqual([]);
+    }, 30_000);
+
+    it("links in its doc comments only to what the editor's hover can open: each {@link} names a declaration it ships", () => {
+      expect(danglingDocLinks(packageDir, manifest)).toEqual([]);
     }, 30_000);
 
     it('takes an option given as `undefined` in its types as at run time, for a host compiled with exactOptionalPropertyTypes (`logger: config.logger`)', () => {

@@ -7,7 +7,8 @@ export type LogMethod = (object: Record<string, unknown>, message: string) => vo
 /**
  * The logger byokit writes to, with pino's interface (a pino logger fits as is). byokit logs no key and
  * no piece of one, at any level. A line about a request carries its `requestId` (the answer's `x-request-id`); an
- * error it logs is under `err`, pino's convention (see {@link loggableError}).
+ * error it logs is under `err`, pino's convention, as a copy scrubbed of anything that looks like a key. Every line
+ * it writes is listed in the project's docs/http-api.md, "Log lines".
  */
 export interface Logger {
   /** Each request answered (its status and `durationMs`), and what failed because a client went away. */
@@ -16,7 +17,10 @@ export interface Logger {
   info: LogMethod;
   /** Something the host should fix but byokit works around, e.g. a system key variable holding a placeholder. */
   warn: LogMethod;
-  /** A failure byokit answered with a 5xx, or one a caller never sees (a usage listener, a rate limiter). */
+  /**
+   * A failure byokit answered with a 5xx, a stored key that does not open (`400 key_unreadable`) or the system key
+   * refused by its provider (`400 provider_key_rejected`); or one a caller never sees (a usage listener, a rate limiter).
+   */
   error: LogMethod;
   /**
    * Whether a level is written at all (pino's own method): byokit skips building a line nobody writes, such
