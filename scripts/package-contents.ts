@@ -179,13 +179,19 @@ export const AS_A_HOST_COMPILES: ts.CompilerOptions = {
 };
 
 /** The type declarations of each entry point (`exports[…].types`), and a program of them and what they import. */
+// One program per package: several checks read the same built declarations, and each program costs seconds.
+const declarationsPrograms = new Map<string, { entries: string[]; program: ts.Program }>();
+
 function declarationsProgram(packageDir: string, manifest: PackageJson): { entries: string[]; program: ts.Program } {
+  const cached = declarationsPrograms.get(resolve(packageDir));
+  if (cached) return cached;
   const entries = Object.entries(manifest.exports).flatMap(([subpath, target]) =>
     subpath === './package.json' || typeof target === 'string' || target['types'] === undefined
       ? []
       : [join(resolve(packageDir), target['types'])],
   );
   const program = ts.createProgram(entries, AS_A_HOST_COMPILES);
+  declarationsPrograms.set(resolve(packageDir), { entries, program });
   return { entries, program };
 }
 
