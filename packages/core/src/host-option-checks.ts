@@ -45,9 +45,12 @@ export function unknownSetting(settings: object | undefined, names: readonly str
 export function kindOfOption(value: unknown): string {
   if (value === null || value === undefined) return String(value);
   if (Array.isArray(value)) return 'an array';
-  if (typeof value === 'object') return isSettingsObject(value) ? 'an object' : `a ${kindOf(value)}`;
-  return `a ${typeof value}`;
+  if (typeof value === 'object') return isSettingsObject(value) ? 'an object' : withArticle(kindOf(value));
+  return withArticle(typeof value);
 }
+
+/** `a Map`, `an AbortController`, `an object of another kind`; `a URL`, `a Uint8Array` (said "you"). */
+const withArticle = (noun: string) => `${/^[aeio]/i.test(noun) ? 'an' : 'a'} ${noun}`;
 
 /**
  * An object whose own properties are the settings, as byokit reads them: an object literal, one made with

@@ -85,6 +85,11 @@ describe('createByokit', () => {
       'providers.google must be { baseUrl?, timeoutMs?, retries?, headers?, dispatcher? }, got a URL',
     ],
     [
+      'a key cache given as an object of a kind whose name begins with a vowel, named with its article',
+      { keyCache: new AbortController() as unknown as ByokitOptions['keyCache'] },
+      'keyCache must be { ttlMs?, maxEntries? }, got an AbortController',
+    ],
+    [
       "a key cache setting byokit does not read (a lifetime spelt ttl), which left the cache's default lifetime",
       { keyCache: { ttl: 60_000 } as unknown as ByokitOptions['keyCache'] },
       'keyCache has no setting ttl: it takes ttlMs, maxEntries',
