@@ -73,7 +73,7 @@ export function parseBase64Url(text: string): Base64UrlParse {
   // Checked after the characters, whose problem is the more useful to report. 4n+1 characters carry 6 bits
   // too many for whole bytes and too few for one more.
   if (text.length % 4 === 1) {
-    return { ok: false, problem: `its length (${text.length} characters) cannot be base64url; is it cut short?` };
+    return { ok: false, problem: `its length (${text.length} characters) cannot be base64url: it may have been cut short` };
   }
   if (buffer !== 0) {
     return {

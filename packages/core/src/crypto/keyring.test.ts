@@ -68,6 +68,16 @@ describe('a keyring read from text', () => {
     expectNoKeyMaterial(error.message, key);
   });
 
+  it('refuses a key whose length no base64url text has, saying in one readable sentence that it may have been cut short', () => {
+    const key = randomBytes(32);
+    const error = thrown(() => parseKeyring(`k1:${encodeBase64Url(key).slice(0, 41)}`));
+    expect(error.code).toBe('keyring_invalid');
+    expect(error.message).toContain("master key 'k1' is not valid base64url: its length (41 characters)");
+    expect(error.message).toContain('cannot be base64url: it may have been cut short. ');
+    expect(error.message).not.toContain('?.');
+    expectNoKeyMaterial(error.message, key);
+  });
+
   it('refuses standard base64 and padding, saying to use unpadded base64url', () => {
     const key = randomBytes(32);
     const standard = btoa(String.fromCharCode(...key));
