@@ -107,6 +107,15 @@ export function typesAHostLacks(packageDir: string, manifest: PackageJson): stri
   return lacking;
 }
 
+/**
+ * The `@types` packages among the dependencies that no type declaration of the package imports from: installed into
+ * every host for nothing (a second copy beside the host's own release of them), where a dev dependency would do.
+ */
+export function unneededTypesDependencies(packageDir: string, manifest: PackageJson): string[] {
+  const imported = new Set([...importedPackages(distFiles(packageDir, ['.d.ts']))].map(typesPackage));
+  return Object.keys(manifest.dependencies ?? {}).filter((name) => name.startsWith('@types/') && !imported.has(name));
+}
+
 /** DefinitelyTyped's name for a package's types: `@types/pg`, `@types/scope__name`. */
 function typesPackage(name: string): string {
   return `@types/${name.startsWith('@') ? name.slice(1).replace('/', '__') : name}`;

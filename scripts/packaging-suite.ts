@@ -15,6 +15,7 @@ import {
   readPackageJson,
   requireInCommonJs,
   typesAHostLacks,
+  unneededTypesDependencies,
   undeclaredRuntimeImports,
   undocumentedDeclarations,
 } from './package-contents.js';
@@ -36,6 +37,10 @@ export function describeAsInstalled(testFileUrl: string, more?: (packageDir: str
 
     it("type-checks in a host that has only what it installs: a dependency's types come with it, an optional peer's are not needed", () => {
       expect(typesAHostLacks(packageDir, manifest)).toEqual([]);
+    });
+
+    it("installs into a host no @types package its own declarations do not import (a second copy beside the host's own)", () => {
+      expect(unneededTypesDependencies(packageDir, manifest)).toEqual([]);
     });
 
     it("explains every export, and every option, field and method of its types, in the editor's hover (TSDoc in the .d.ts)", () => {

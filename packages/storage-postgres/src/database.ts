@@ -64,8 +64,9 @@ export interface PgPoolClient {
 }
 
 /**
- * What byokit calls on a node-postgres pool, written out rather than pg's own `Pool` type: npm gives byokit its own
- * @types/pg where a host's lockfile holds an earlier one, and one release's `Pool` is not another's.
+ * What byokit calls on a node-postgres pool, written out rather than pg's own `Pool` type: one @types/pg release's
+ * `Pool` is not another's, and this compiles with whichever the host has. So byokit's declarations import nothing
+ * from pg, and @types/pg is only a dev dependency (as a dependency, npm gave hosts a second copy beside their own).
  */
 export interface PgPool {
   /** A client of its own, for a transaction. */

@@ -6,9 +6,10 @@ import ts from 'typescript';
 import { afterAll, expect, it } from 'vitest';
 import { AS_A_HOST_COMPILES } from '../../../scripts/package-contents.js';
 
-// npm installs byokit its own @types/pg (a dependency, ^8.23.1) where a host's lockfile holds an earlier one, and
-// `pg.Pool` of one release is not the `pg.Pool` of another (8.11.9 had no `ending`, 8.20 another `options.Client`):
-// `postgresStorage({ pool })` failed to compile in such a host (TS2739, TS2322).
+// A host's lockfile may hold an earlier @types/pg than the one byokit is built with (which npm installed beside it
+// while @types/pg was a dependency of byokit's), and `pg.Pool` of one release is not the `pg.Pool` of another
+// (8.11.9 had no `ending`, 8.20 another `options.Client`): `postgresStorage({ pool })` failed to compile in such a
+// host (TS2739, TS2322).
 const packageDir = fileURLToPath(new URL('..', import.meta.url));
 const host = mkdtempSync(join(tmpdir(), 'byokit-host-pool-types-'));
 afterAll(() => rmSync(host, { recursive: true, force: true }));
