@@ -187,10 +187,10 @@ export const AS_A_HOST_COMPILES: ts.CompilerOptions = {
   skipLibCheck: true,
 };
 
-/** The type declarations of each entry point (`exports[…].types`), and a program of them and what they import. */
 // One program per package: several checks read the same built declarations, and each program costs seconds.
 const declarationsPrograms = new Map<string, { entries: string[]; program: ts.Program }>();
 
+/** The type declarations of each entry point (`exports[…].types`), and a program of them and what they import. */
 function declarationsProgram(packageDir: string, manifest: PackageJson): { entries: string[]; program: ts.Program } {
   const cached = declarationsPrograms.get(resolve(packageDir));
   if (cached) return cached;

@@ -41,6 +41,7 @@ import {
   isSettingsObject,
   kindOfOption,
   kindOfSignal,
+  optionalSettingsShape,
   unknownSetting,
   wholeNumberOption,
 } from './host-option-checks.js';
@@ -670,10 +671,7 @@ const USAGE_PAGE = ['limit', 'cursor'];
 function settingsGiven<T extends object>(settings: unknown, what: string, names: readonly string[]): Partial<T> {
   if (settings === undefined) return {};
   if (!isSettingsObject(settings)) {
-    throw new ByokitError(
-      'validation_failed',
-      `${what} must be { ${names.map((name) => `${name}?`).join(', ')} }; got ${kindOfOption(settings)}.`,
-    );
+    throw new ByokitError('validation_failed', `${what} must be ${optionalSettingsShape(names)}; got ${kindOfOption(settings)}.`);
   }
   const unknown = unknownSetting(settings, names);
   // Scrubbed: a name is the caller's text, as an unknown field's is in a route's refusal.

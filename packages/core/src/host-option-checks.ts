@@ -30,6 +30,11 @@ export function assertSettingNames(
   if (unknown !== undefined) throw new TypeError(`${option} has no ${noun} ${unknown}: it takes ${names.join(', ')}${advice}`);
 }
 
+/** The shape of settings that are all optional, for a refusal's message: `{ batchSize?, signal?, onProgress? }`. */
+export function optionalSettingsShape(names: readonly string[]): string {
+  return `{ ${names.map((name) => `${name}?`).join(', ')} }`;
+}
+
 /** The first name in `settings` that is not one of `names`, with the one meant when they differ only in case. */
 export function unknownSetting(settings: object | undefined, names: readonly string[]): string | undefined {
   const unknown = settings && Object.keys(settings).find((name) => !names.includes(name));

@@ -118,10 +118,17 @@ function modelFromRow(row: ModelRow): CatalogModel {
  */
 const utcTime = (column: string) => `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS ${column}`;
 
+/** A table's columns as a SELECT reads them: its timestamp columns through {@link utcTime}. */
+const selectList = (columns: string, times: readonly string[]) =>
+  columns
+    .split(', ')
+    .map((column) => (times.includes(column) ? utcTime(column) : column))
+    .join(', ');
+
 const KEY_COLUMNS = 'owner_type, owner_id, provider, envelope, master_key_id, hint, verification, created_at, updated_at';
-const KEY_SELECT = `owner_type, owner_id, provider, envelope, master_key_id, hint, verification, ${utcTime('created_at')}, ${utcTime('updated_at')}`;
+const KEY_SELECT = selectList(KEY_COLUMNS, ['created_at', 'updated_at']);
 const AUDIT_COLUMNS = 'id, at, actor_id, owner_type, owner_id, provider, action, hint, request_id';
-const AUDIT_SELECT = `id, ${utcTime('at')}, actor_id, owner_type, owner_id, provider, action, hint, request_id`;
+const AUDIT_SELECT = selectList(AUDIT_COLUMNS, ['at']);
 
 const ownerOf = (type: 'user' | 'system', id: string): KeyOwner =>
   type === 'system' ? { type: 'system', id: 'system' } : { type: 'user', id };

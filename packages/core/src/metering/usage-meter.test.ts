@@ -51,7 +51,10 @@ function gatedStorage(inner: Storage = memoryStorage()) {
   };
 }
 
-/** A memory storage that answers storage_unavailable while `down` is true, noting the size of each write tried. */
+/**
+ * A meter on a memory storage that answers storage_unavailable while `down` is true, noting the size of each write
+ * tried, and its logger.
+ */
 function outage() {
   const inner = memoryStorage();
   const state = { down: true, attempts: [] as number[], endedHolds: [] as string[] };
@@ -64,7 +67,8 @@ function outage() {
       await inner.recordUsage(records, endedHolds);
     },
   };
-  return { storage, state };
+  const logger = recordingLogger();
+  return { storage, state, logger, meter: new UsageMeter(storage, logger, now) };
 }
 
 describe('UsageMeter', () => {
@@ -248,9 +252,7 @@ describe('UsageMeter', () => {
   });
 
   it('does not retry record by record while the database is unavailable; flushed, tries once more, then logs every record lost', async () => {
-    const logger = recordingLogger();
-    const { storage, state } = outage();
-    const meter = new UsageMeter(storage, logger, now);
+    const { state, logger, meter } = outage();
     for (let index = 0; index < 3; index++) meter.record(call('ada'), 'ok', {});
     await meter.flush();
     expect(state.attempts).toEqual([3, 3]);
@@ -261,9 +263,7 @@ describe('UsageMeter', () => {
   // Each write the database is unavailable for waits on it (a pool's connection timeout, 5 s on the PostgreSQL storage):
   // trying each batch of 500 in turn made a round, and close(), wait once per batch, 100 s for 10,000 kept records.
   it('tries the database once a round while it is unavailable, not once per batch: close() waits on it once', async () => {
-    const logger = recordingLogger();
-    const { storage, state } = outage();
-    const meter = new UsageMeter(storage, logger, now);
+    const { state, logger, meter } = outage();
     const calls = Array.from({ length: 1_200 }, () => call('ada'));
     for (const each of calls) meter.record(each, 'ok', {});
     await meter.flush();
@@ -276,9 +276,7 @@ describe('UsageMeter', () => {
     it('keeps the records and saves them, with the holds they end, once it is back: none lost to a blip', async () => {
       vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
       try {
-        const logger = recordingLogger();
-        const { storage, state } = outage();
-        const meter = new UsageMeter(storage, logger, now);
+        const { storage, state, logger, meter } = outage();
         meter.record(call('ada', '7c1e0f0a-3b9d-4d8e-9f2a-1b2c3d4e5f60'), 'ok', { inputTokens: 12, outputTokens: 30 });
         meter.record(call('ada'), 'ok', { inputTokens: 12, outputTokens: 30 });
         await vi.waitFor(() => expect(state.attempts.length).toBe(1));
@@ -302,9 +300,7 @@ describe('UsageMeter', () => {
     it('gives a record up, logged once, after trying for about five minutes, and keeps no timer', async () => {
       vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date', 'performance'] });
       try {
-        const logger = recordingLogger();
-        const { storage, state } = outage();
-        const meter = new UsageMeter(storage, logger, now);
+        const { state, logger, meter } = outage();
         meter.record(call('ada'), 'ok', {});
         await vi.waitFor(() => expect(state.attempts.length).toBe(1));
         let waited = 0;
@@ -331,9 +327,7 @@ describe('UsageMeter', () => {
     it('keeps an early record its five minutes while new calls keep coming and failing', async () => {
       vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date', 'performance'] });
       try {
-        const logger = recordingLogger();
-        const { storage, state } = outage();
-        const meter = new UsageMeter(storage, logger, now);
+        const { storage, state, logger, meter } = outage();
         const start = Date.now();
         const first = call('ada');
         meter.record(first, 'ok', {});
@@ -359,9 +353,7 @@ describe('UsageMeter', () => {
     it('keeps the records through a clock stepped forward (NTP) meanwhile: five minutes are counted as they pass', async () => {
       vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date', 'performance'] });
       try {
-        const logger = recordingLogger();
-        const { storage, state } = outage();
-        const meter = new UsageMeter(storage, logger, now);
+        const { storage, state, logger, meter } = outage();
         meter.record(call('ada'), 'ok', {});
         await vi.waitFor(() => expect(state.attempts.length).toBe(1));
         vi.setSystemTime(Date.now() + 60 * 60_000);
@@ -378,9 +370,7 @@ describe('UsageMeter', () => {
     });
 
     it('keeps at most 10,000 records, giving the oldest up (logged) past that: memory stays bounded in a long outage', async () => {
-      const logger = recordingLogger();
-      const { storage } = outage();
-      const meter = new UsageMeter(storage, logger, now);
+      const { logger, meter } = outage();
       const calls = Array.from({ length: 10_005 }, () => call('ada'));
       for (const each of calls) meter.record(each, 'ok', {});
       await vi.waitFor(() => expect(logger.errors).toHaveLength(5));

@@ -1,6 +1,6 @@
 import type { ProviderLimits } from '../chat/chat-limits.js';
 import { PROVIDERS, type Provider } from '../keys/providers.js';
-import { assertSettingNames, isSettingsObject, kindOfOption } from '../host-option-checks.js';
+import { assertSettingNames, isSettingsObject, kindOfOption, optionalSettingsShape } from '../host-option-checks.js';
 import { ANTHROPIC_LIMITS, anthropicClient } from './anthropic/anthropic-client.js';
 import { GOOGLE_LIMITS, googleClient } from './google/google-client.js';
 import { OPENAI_LIMITS, openaiClient } from './openai/openai-client.js';
@@ -52,9 +52,7 @@ function assertProviderSettingNames(settings: unknown): void {
   for (const [provider, own] of Object.entries(settings)) {
     if (own === undefined) continue;
     if (!isSettingsObject(own)) {
-      throw new TypeError(
-        `providers.${provider} must be { ${SETTING_NAMES.map((name) => `${name}?`).join(', ')} }, got ${kindOfOption(own)}`,
-      );
+      throw new TypeError(`providers.${provider} must be ${optionalSettingsShape(SETTING_NAMES)}, got ${kindOfOption(own)}`);
     }
     assertSettingNames(`providers.${provider}`, own, SETTING_NAMES);
   }

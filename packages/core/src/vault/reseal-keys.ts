@@ -9,6 +9,7 @@ import {
   isSettingsObject,
   kindOfOption,
   kindOfSignal,
+  optionalSettingsShape,
   wholeNumberOption,
 } from '../host-option-checks.js';
 
@@ -92,9 +93,7 @@ const ROTATION_OPTIONS = ['batchSize', 'signal', 'onProgress'] satisfies (keyof 
  */
 function assertRotationOptions(options: unknown): asserts options is RotationOptions {
   if (!isSettingsObject(options)) {
-    throw new TypeError(
-      `rotateKeys options must be { ${ROTATION_OPTIONS.map((name) => `${name}?`).join(', ')} }, got ${kindOfOption(options)}`,
-    );
+    throw new TypeError(`rotateKeys options must be ${optionalSettingsShape(ROTATION_OPTIONS)}, got ${kindOfOption(options)}`);
   }
   assertSettingNames('rotateKeys', options, ROTATION_OPTIONS, { noun: 'option' });
   if (options.signal !== undefined && !isAbortSignal(options.signal)) {
