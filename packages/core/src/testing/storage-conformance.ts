@@ -1142,6 +1142,20 @@ export function describeStorageConformance(name: string, options: StorageConform
         expect(await use(userId)).toEqual({ spentUsd: '0.15', heldUsd: '0.4' });
       });
 
+      it("holds a system-key call against a system-only budget by what the system key spent, not the user's own key", async () => {
+        // $1 a month of the host's key, and $5 spent on the user's own: a storage that held against all of the user's
+        // spending (the budget's scope left out) refused every system-key call of theirs.
+        const userId = newUser();
+        await storage.setBudget(userId, budget('1', 'system'));
+        await storage.recordUsage([
+          usageRecord(userId, inPeriod(0), { keySource: 'user', costUsd: '5' }),
+          usageRecord(userId, inPeriod(0), { keySource: 'system', costUsd: '0.25' }),
+        ]);
+        expect(await storage.holdBudget(hold(userId, '0.75'), 'system')).toBe('held');
+        expect(await storage.holdBudget(hold(userId, '0.000000000001'), 'system')).toBe('exceeded');
+        expect(await use(userId, inPeriod(2 * minute), 'system')).toEqual({ spentUsd: '0.25', heldUsd: '0.75' });
+      });
+
       it('lets exactly as many concurrent holds through as fit: 100 of $0.01 against $0.50 hold 50', async () => {
         const userId = newUser();
         await storage.setBudget(userId, budget('0.5'));
