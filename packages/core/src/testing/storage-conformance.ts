@@ -446,6 +446,27 @@ export function describeStorageConformance(name: string, options: StorageConform
       expect((await storage.listModels()).filter((saved) => saved.model === name)).toHaveLength(1);
     });
 
+    it('keeps one of two models of the same provider and name saved at once, and refuses the other as a conflict', async () => {
+      // Checked and then inserted, both saves passed the check: two ids for one name, each admin told 201.
+      const name = `conformance-raced-${++ownerCounter}`;
+      const raced = [crypto.randomUUID(), crypto.randomUUID()].map((id): CatalogModel => ({
+        id,
+        provider: 'google',
+        model: name,
+        displayName: 'Raced',
+        isActive: true,
+        contextWindow: 1000,
+        maxOutputTokens: 100,
+        pricing: null,
+      }));
+      const outcomes = await Promise.allSettled(raced.map((model) => storage.saveModel(model, at)));
+      expect(outcomes.map((outcome) => outcome.status).sort()).toEqual(['fulfilled', 'rejected']);
+      const refused = outcomes.find((outcome) => outcome.status === 'rejected') as PromiseRejectedResult;
+      expect(refused.reason).toMatchObject({ code: 'conflict' });
+      const kept = raced[outcomes.findIndex((outcome) => outcome.status === 'fulfilled')];
+      expect((await storage.listModels()).filter((saved) => saved.model === name)).toEqual([kept]);
+    });
+
     it("changes a model as stored: null for an id not stored, each change from the last one's model, nothing saved when it says so", async () => {
       expect(typeof storage.updateModel, 'updateModel: without it, two admins changing one model on two nodes at once may undo one').toBe(
         'function',
