@@ -147,6 +147,20 @@ export function describeStorageConformance(name: string, options: StorageConform
       expect(key!.updatedAt.toISOString()).toBe(at.toISOString());
     });
 
+    it("keeps what the provider said of a key when it was checked, and a replacement's own", async () => {
+      // byokit writes `valid` for a key the provider took (PATCH with verification) and shows it: GET /users/me/api-key.
+      const owner = freshUser();
+      await storage.writeKeys(
+        owner,
+        [{ action: 'set', provider: 'openai', envelope: bytes(1), keyId: 'k1', hint: '…abcd', verification: 'valid' }],
+        actor,
+        at,
+      );
+      expect((await storage.getKey(owner, 'openai'))!.verification).toBe('valid');
+      await storage.writeKeys(owner, [setChange('openai', bytes(2))], actor, later);
+      expect((await storage.listKeys(owner)).map((key) => key.verification)).toEqual(['unverified']);
+    });
+
     it('keeps one key per owner and provider: a second set replaces it and keeps its creation time', async () => {
       const owner = freshUser();
       await storage.writeKeys(owner, [setChange('openai', bytes(1), '…aaaa')], actor, at);
@@ -255,6 +269,8 @@ export function describeStorageConformance(name: string, options: StorageConform
         at,
       );
       const after = await storage.countKeysByMasterKeyId();
+      // Numbers, as byokit.keyRowsByMasterKeyId() hands them to the host: a driver's int8 text ('2') would add up as text.
+      for (const rows of after.values()) expect(rows).toBeTypeOf('number');
       expect((after.get('count-a') ?? 0) - (before.get('count-a') ?? 0)).toBe(2);
       expect((after.get('count-b') ?? 0) - (before.get('count-b') ?? 0)).toBe(1);
     });
