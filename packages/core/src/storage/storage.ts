@@ -180,8 +180,9 @@ export interface Storage {
   /**
    * Appends usage records (calls that reached a provider), in order, and ends the budget holds of those calls
    * (`endedHolds`), all in one step: a reader sees a record and the end of its hold together, so spending is
-   * never counted twice or lost. All or nothing: rejects, writing nothing, when a record's id is taken already.
-   * Ending a hold that is gone already (or never was) is no error.
+   * never counted twice or lost. All or nothing: rejects, writing nothing, when a record's id is taken already (a
+   * write whose answer was lost, tried again), and never as `storage_unavailable`, which would have byokit try it
+   * again for 5 minutes. Ending a hold that is gone already (or never was) is no error.
    */
   recordUsage(records: readonly UsageRecord[], endedHolds?: readonly string[]): Promise<void>;
   /**
