@@ -122,7 +122,24 @@ export interface AuditQuery {
 /**
  * Everything byokit keeps. The in-memory implementation is for tests and trials; storage-postgres is for
  * real use. A third-party implementation proves itself with `describeStorageConformance` from
- * `@byokit/core/testing`.
+ * `@byokit/core/testing`. What byokit expects of every method:
+ *
+ * - **At once**: any method may be called while others run, from this node's requests and from other nodes on the
+ *   same database; what a method says is atomic must hold across all of them.
+ * - **Errors**: when the database cannot be reached or cannot take the request now (down, a timeout, read-only),
+ *   reject with a `ByokitError` of code `storage_unavailable` (exported by `@byokit/core`): a route answers 503 for that
+ *   request alone, and usage records are kept and written again for 5 minutes. Anything else a method rejects with
+ *   is the route's `500 internal_error` (a `ByokitError` is answered with its own code, so throw none but those a
+ *   method names), and a usage record refused so is given up.
+ * - **Values**, read back as written: each time a `Date` (never text or a number), to the millisecond; each amount
+ *   in dollars an exact decimal string in its shortest spelling (`'0.5'`, not `'0.50'`, `0.5` or `'5e-1'`), down to
+ *   12 decimals; each count a `number` (not a driver's int8 text or a bigint); `null` where a type says `null`, and a
+ *   field a type leaves optional left out when it was. Text is kept and compared exactly: no trimming, padding,
+ *   case folding or Unicode normalisation (`'a'`, `'A'` and `'a '` are three users); a user id is up to 255 characters
+ *   (code points: 255 emoji are 1,020 bytes of UTF-8).
+ * - **Copies**: hand out objects of your own and keep none of the caller's, so that changing either changes nothing
+ *   stored.
+ * - **close**: called once, by `close()` of the last byokit open on this storage; byokit calls nothing after it.
  */
 export interface Storage {
   /** The owner's key for a provider, or null. */
@@ -141,7 +158,10 @@ export interface Storage {
   countKeysByMasterKeyId(): Promise<Map<string, number>>;
   /**
    * Up to `limit` key rows sealed by any master key other than `primaryKeyId`, in (owner type, owner id,
-   * provider) order, after `cursor` when given: the re-encryption job's work list, page by page.
+   * provider) order, after `cursor` when given: the re-encryption job's work list, page by page. Any order of
+   * these three will do that takes no two rows as equal and is the same in the sort and in the comparison with
+   * `cursor`: a collation that takes `'a'` and `'A'` as one would skip a row at a page's end, and the run would end
+   * with it on the old master key.
    */
   listKeysToReseal(primaryKeyId: string, limit: number, cursor?: KeyRowCursor): Promise<StoredKey[]>;
   /**
@@ -188,10 +208,16 @@ export interface Storage {
   /**
    * Usage records newest first (by `createdAt`, then by insertion for equal times), filtered, one page at a
    * time: a page's `next` continues exactly where it stopped, even while records are being added (one added
-   * with a time among the pages already read is not in the pages after; docs/http-api.md, "Pages").
+   * with a time among the pages already read is not in the pages after; docs/http-api.md, "Pages"). `next` is this
+   * storage's own text, absent on the last page (no `next` that leads to an empty page); clients pass it back in a
+   * query string, so letters, digits, `-`, `_`, `.` and `~` are best (a `+` taken unescaped is a space). Rejects a `limit` outside 1 to 1,000 with a RangeError (`assertUsagePageLimit`), and a `cursor` it
+   * did not hand out with a TypeError, which byokit answers `422 validation_failed` naming `cursor`.
    */
   listUsage(query: UsageQuery): Promise<UsagePage>;
-  /** Sums of the records that match, in total and per group (exact: the groups add up to the totals). */
+  /**
+   * Sums of the records that match, in total and per group (exact: the groups add up to the totals), groups in
+   * code-point order of their keys, days by UTC whatever the database's time zone.
+   */
   summarizeUsage(query: UsageSummaryQuery): Promise<UsageSummary>;
   /** The user's budget, or null when none is set. */
   getBudget(userId: string): Promise<Budget | null>;
