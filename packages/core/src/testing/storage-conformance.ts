@@ -198,6 +198,8 @@ export function describeStorageConformance(name: string, options: StorageConform
       await storage.writeKeys(owner, [{ action: 'delete', provider: 'anthropic' }], actor, later);
       expect(await storage.getKey(owner, 'anthropic')).toBeNull();
       expect((await storage.getKey(owner, 'openai'))!.envelope).toEqual(bytes(2));
+      // What GET /users/me/api-key shows: a deleted key still listed is shown as set.
+      expect((await storage.listKeys(owner)).map((key) => key.provider)).toEqual(['openai']);
     });
 
     it("deletes only the owner's own key: another user's and the system's key of that provider stay", async () => {
@@ -273,6 +275,17 @@ export function describeStorageConformance(name: string, options: StorageConform
       for (const rows of after.values()) expect(rows).toBeTypeOf('number');
       expect((after.get('count-a') ?? 0) - (before.get('count-a') ?? 0)).toBe(2);
       expect((after.get('count-b') ?? 0) - (before.get('count-b') ?? 0)).toBe(1);
+      // A deleted row, or one replaced under another id, counts no more: start-up refuses a keyring without an id
+      // that still has rows, so a count left behind kept a host from dropping a master key no key is sealed with.
+      await storage.writeKeys(
+        owner,
+        [{ action: 'delete', provider: 'google' }, setChange('openai', bytes(2), '…b', 'count-b')],
+        actor,
+        later,
+      );
+      const last = await storage.countKeysByMasterKeyId();
+      expect((last.get('count-a') ?? 0) - (before.get('count-a') ?? 0)).toBe(1);
+      expect((last.get('count-b') ?? 0) - (before.get('count-b') ?? 0)).toBe(1);
     });
 
     it('lists the rows not sealed by the primary master key, page by page, each row once', async () => {
