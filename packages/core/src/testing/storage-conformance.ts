@@ -1212,6 +1212,24 @@ export function describeStorageConformance(name: string, options: StorageConform
         expect(await use(userId)).toEqual({ spentUsd: '0.15', heldUsd: '0.4' });
       });
 
+      it('sees a call settled while others are held as held or as spent, never both and never neither', async () => {
+        // Its record and the end of its hold written in two steps, a hold between them counted the call twice (a
+        // user under the limit refused) or not at all (a call let through past the limit).
+        const userId = newUser();
+        await storage.setBudget(userId, budget('1'));
+        const settled = hold(userId, '0.6');
+        expect(await storage.holdBudget(settled, 'user')).toBe('held');
+        const [, ...outcomes] = await Promise.all([
+          storage.recordUsage([usageRecord(userId, inPeriod(90_000), { costUsd: '0.6' })], [settled.id]),
+          storage.holdBudget(hold(userId, '0.4'), 'user'),
+          storage.holdBudget(hold(userId, '0.000000000001'), 'user'),
+        ]);
+        // Whichever comes first fits in what is left ($0.40), and the other no longer does.
+        expect(outcomes.filter((outcome) => outcome === 'held')).toHaveLength(1);
+        const { spentUsd, heldUsd } = await use(userId);
+        expect([spentUsd, outcomes[0] === 'held' ? '0.4' : '0.000000000001']).toEqual(['0.6', heldUsd]);
+      });
+
       it("holds a system-key call against a system-only budget by what the system key spent, not the user's own key", async () => {
         // $1 a month of the host's key, and $5 spent on the user's own: a storage that held against all of the user's
         // spending (the budget's scope left out) refused every system-key call of theirs.
