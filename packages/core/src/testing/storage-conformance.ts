@@ -1212,6 +1212,14 @@ export function describeStorageConformance(name: string, options: StorageConform
         expect(await use(userId)).toEqual({ spentUsd: '0.15', heldUsd: '0.4' });
       });
 
+      it('adds in exact decimals: $0.10 spent and a $0.20 hold fill a $0.30 budget, which floats make $0.30000000000000004', async () => {
+        const userId = newUser();
+        await storage.setBudget(userId, budget('0.3'));
+        await storage.recordUsage([usageRecord(userId, inPeriod(0), { costUsd: '0.1' })]);
+        expect(await storage.holdBudget(hold(userId, '0.2'), 'user')).toBe('held');
+        expect(await use(userId)).toEqual({ spentUsd: '0.1', heldUsd: '0.2' });
+      });
+
       it('sees a call settled while others are held as held or as spent, never both and never neither', async () => {
         // Its record and the end of its hold written in two steps, a hold between them counted the call twice (a
         // user under the limit refused) or not at all (a call let through past the limit).
