@@ -111,6 +111,12 @@ function jsonRequest(method: string, url: string, userId: string, body: unknown)
  * Beside each method's own tests, it sends seeded hostile requests through byokit's routes on your storage: none
  * may get a 5xx, and each must get the answer byokit gives on memory storage (a page's cursor aside, which is
  * each storage's own).
+ *
+ * What it cannot see from here, to test beside it: that a database down or timing out rejects with `ByokitError`
+ * `storage_unavailable` (a 503, and usage records kept to write again), not the driver's own error (a 500, and the
+ * records lost); and that days stay UTC days when the database's time zone is another (run the suite once against a
+ * database set to, say, `Pacific/Chatham`). Concurrency is tested with calls at once on one storage: against a
+ * database, give `createStorage` a pool of several connections, as nodes would share it.
  */
 export function describeStorageConformance(name: string, options: StorageConformanceOptions): void {
   describe(`Storage conformance: ${name}`, () => {
