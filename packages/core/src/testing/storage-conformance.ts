@@ -827,6 +827,16 @@ export function describeStorageConformance(name: string, options: StorageConform
         expect(ids((await storage.listUsage({ userId, limit: 3, cursor: first.next! })).records)).toEqual(ids(second.records));
       });
 
+      it('pages through records milliseconds apart within one second, each exactly once', async () => {
+        // Calls of one user ending within a second are common: a cursor that kept the time to the second (a Unix time in
+        // seconds) skipped the rest of that second at every page's end.
+        const userId = freshUser().id;
+        const second = freshDay().getTime() + 7_000;
+        const written = [1, 100, 101, 500, 999].map((ms) => usageRecord(userId, new Date(second + ms)));
+        for (const record of [...written].reverse()) await storage.recordUsage([record]);
+        for (const limit of [1, 2, 3]) expect(await allUsageIds(storage, { userId, limit })).toEqual(ids([...written].reverse()));
+      });
+
       it('orders and pages 25 records of one time on a fresh storage, where their sequence numbers go from one digit to two', async () => {
         // A storage of its own, so that the records' places in writing order are the first ones: compared as text
         // (PostgreSQL's seq::text once sorted the rows), "9" came before "10" and paging repeated and skipped records.
