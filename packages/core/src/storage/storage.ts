@@ -149,7 +149,9 @@ export interface Storage {
   /**
    * Applies every change and appends one audit record for each change that altered a row, all or
    * nothing: if any change fails, none is applied. Deleting an absent key changes nothing and is not audited.
-   * Resolves with the audit records written.
+   * Two writes of one owner at once leave what one would have left coming after the other, never a mix (each
+   * reading the rows before the other wrote, both keys of two crossed PATCHes were kept). Resolves with the audit
+   * records written.
    */
   writeKeys(owner: KeyOwner, changes: readonly KeyChange[], actor: KeyWriteActor, at: Date): Promise<AuditRecord[]>;
   /** The audit trail, newest first. */

@@ -240,6 +240,24 @@ export function describeStorageConformance(name: string, options: StorageConform
       expect(await storage.listAudit({ owner })).toHaveLength(1);
     });
 
+    it("applies one owner's two writes at once as if one came after the other, never a mix of both", async () => {
+      // Two PATCHes of a user's keys at once (two tabs), each setting one key and removing the other: a write that
+      // read the owner's rows, then wrote, left both keys (each removal found nothing), the removed one still in use.
+      const owner = freshUser();
+      await Promise.all([
+        storage.writeKeys(owner, [setChange('anthropic', bytes(1), '…AAAA'), { action: 'delete', provider: 'openai' }], actor, at),
+        storage.writeKeys(owner, [{ action: 'delete', provider: 'anthropic' }, setChange('openai', bytes(2), '…OOOO')], actor, at),
+      ]);
+      const stored = (await storage.listKeys(owner)).map((key) => `${key.provider} ${key.hint}`);
+      expect([['openai …OOOO'], ['anthropic …AAAA']]).toContainEqual(stored);
+      const audit = (await storage.listAudit({ owner })).map((record) => `${record.action} ${record.provider} ${record.hint}`);
+      expect(audit.sort()).toEqual(
+        stored[0] === 'openai …OOOO'
+          ? ['delete anthropic …AAAA', 'set anthropic …AAAA', 'set openai …OOOO']
+          : ['delete openai …OOOO', 'set anthropic …AAAA', 'set openai …OOOO'],
+      );
+    });
+
     it('records an audit entry for each change that altered a row, newest first, with the hint and never more', async () => {
       const owner = freshUser();
       await storage.writeKeys(owner, [setChange('anthropic', bytes(1), '…aaaa')], { actorId: 'u1', requestId: 'r1' }, at);
