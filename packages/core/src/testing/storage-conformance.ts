@@ -1206,6 +1206,20 @@ export function describeStorageConformance(name: string, options: StorageConform
         expect(await use(userId, inPeriod(21 * minute))).toEqual({ spentUsd: '0', heldUsd: '0' });
       });
 
+      it('brings no hold back that its call ended while a renewal of it was under way', async () => {
+        // A renewal that read the hold and then wrote it whole (a get, then a put) put back a hold ended between the
+        // two: the call counted twice, spent and held, for another 15 minutes.
+        const userId = newUser();
+        await storage.setBudget(userId, budget('1'));
+        const running = hold(userId, '0.3');
+        expect(await storage.holdBudget(running, 'user')).toBe('held');
+        await Promise.all([
+          storage.renewHold!(running.id, inPeriod(30 * minute)),
+          storage.recordUsage([usageRecord(userId, inPeriod(90_000), { costUsd: '0.3' })], [running.id]),
+        ]);
+        expect(await use(userId, inPeriod(20 * minute))).toEqual({ spentUsd: '0.3', heldUsd: '0' });
+      });
+
       it("moves a released hold's amount from held to spent at the call's real cost, and frees it when released without a record", async () => {
         const userId = newUser();
         await storage.setBudget(userId, budget('1'));
