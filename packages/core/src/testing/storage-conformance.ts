@@ -1300,6 +1300,17 @@ export function describeStorageConformance(name: string, options: StorageConform
         expect(await use(userId, inPeriod(2 * minute), 'system')).toEqual({ spentUsd: '0.25', heldUsd: '0.75' });
       });
 
+      it("counts every call's cost in the month's spending when records are written at once, as nodes write them", async () => {
+        // A running total read and then written (a get, then a put) kept one of two batches written at once: the
+        // month's spending undercounted, and the user let through past the limit.
+        const userId = newUser();
+        await storage.setBudget(userId, budget('1'));
+        const records = Array.from({ length: 20 }, (_, index) => usageRecord(userId, inPeriod(index * minute), { costUsd: '0.05' }));
+        await Promise.all(records.map((record) => storage.recordUsage([record])));
+        expect(await use(userId, inPeriod(30 * minute))).toEqual({ spentUsd: '1', heldUsd: '0' });
+        expect(await storage.holdBudget(hold(userId, '0.000000000001', inPeriod(30 * minute)), 'user')).toBe('exceeded');
+      });
+
       it('lets exactly as many concurrent holds through as fit: 100 of $0.01 against $0.50 hold 50', async () => {
         const userId = newUser();
         await storage.setBudget(userId, budget('0.5'));
