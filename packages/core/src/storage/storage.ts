@@ -125,7 +125,8 @@ export interface AuditQuery {
  * `@byokit/core/testing`. What byokit expects of every method:
  *
  * - **At once**: any method may be called while others run, from this node's requests and from other nodes on the
- *   same database; what a method says is atomic must hold across all of them.
+ *   same database; what a method says is atomic must hold across all of them (a row or a running total read, then
+ *   written in a second step, is not).
  * - **Errors**: when the database cannot be reached or cannot take the request now (down, a timeout, read-only),
  *   reject with a `ByokitError` of code `storage_unavailable` (exported by `@byokit/core`): a route answers 503 for that
  *   request alone, and usage records are kept and written again for 5 minutes. Anything else a method rejects with
@@ -133,10 +134,11 @@ export interface AuditQuery {
  *   method names), and a usage record refused so is given up.
  * - **Values**, read back as written: each time a `Date` (never text or a number), to the millisecond; each amount
  *   in dollars an exact decimal string in its shortest spelling (`'0.5'`, not `'0.50'`, `0.5` or `'5e-1'`), down to
- *   12 decimals; each count a `number` (not a driver's int8 text or a bigint); `null` where a type says `null`, and a
- *   field a type leaves optional left out when it was. Text is kept and compared exactly: no trimming, padding,
- *   case folding or Unicode normalisation (`'a'`, `'A'` and `'a '` are three users); a user id is up to 255 characters
- *   (code points: 255 emoji are 1,020 bytes of UTF-8).
+ *   12 decimals; each count a `number` (not a driver's int8 text or a bigint); bytes a plain `Uint8Array` (a driver's
+ *   `Buffer` wrapped: `new Uint8Array(buffer)`); `null` where a type says `null`, and a field a type leaves optional
+ *   left out when it was. Text is kept and compared exactly: no trimming, padding, case folding or Unicode
+ *   normalisation (`'a'`, `'A'` and `'a '` are three users); a user id is up to 255 characters (code points: 255 emoji
+ *   are 1,020 bytes of UTF-8).
  * - **Copies**: hand out objects of your own and keep none of the caller's, so that changing either changes nothing
  *   stored.
  * - **close**: called once, by `close()` of the last byokit open on this storage; byokit calls nothing after it.
