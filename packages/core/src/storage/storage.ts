@@ -214,8 +214,9 @@ export interface Storage {
    * time: a page's `next` continues exactly where it stopped, even while records are being added (one added
    * with a time among the pages already read is not in the pages after; docs/http-api.md, "Pages"). `next` is this
    * storage's own text, absent on the last page (no `next` that leads to an empty page); clients pass it back in a
-   * query string, so letters, digits, `-`, `_`, `.` and `~` are best (a `+` taken unescaped is a space). Rejects a `limit` outside 1 to 1,000 with a RangeError (`assertUsagePageLimit`), and a `cursor` it
-   * did not hand out with a TypeError, which byokit answers `422 validation_failed` naming `cursor`.
+   * query string, so letters, digits, `-`, `_`, `.` and `~` are best (a `+` taken unescaped is a space). Rejects a
+   * `limit` outside 1 to 1,000 with a RangeError (`assertUsagePageLimit`), and a `cursor` it did not hand out with a
+   * TypeError, which byokit answers `422 validation_failed` naming `cursor`.
    */
   listUsage(query: UsageQuery): Promise<UsagePage>;
   /**
