@@ -1,14 +1,18 @@
 import { ByokitError } from '@byokit/core';
 
 // SQLSTATE classes and codes that mean "the database is not there right now", not "this query is wrong":
-// 08 connection exception, 57P01-57P03 shutdown / cannot connect now, 53300 too many connections; "it did
+// 08 connection exception, 57P01-57P03 shutdown / cannot connect now, 53300 too many connections, 28 a login
+// refused (28P01 a password changed under a running pool, 28000 a role that may no longer log in); the server
+// ending a session for a timeout a host set, 25P03 idle_in_transaction_session_timeout and 57P05
+// idle_session_timeout (node-postgres reads its goodbye when its loop next turns: in a busy process, the next
+// statement was sent already, and fails with that code; before, a 500); "it did
 // not answer in time": 57014 query_canceled (a statement_timeout, or a cancel from an operator) and 55P03
 // lock_not_available (a lock_timeout), a statement that waited on another session's lock, which retrying serves;
 // "it cannot take this now": 25006 read_only_sql_transaction (a standby after a failover, or
 // default_transaction_read_only), 53000-53200 insufficient resources (disk full, out of memory), and 40001
 // serialization_failure / 40P01 deadlock_detected, a transaction that lost to another, which PostgreSQL
 // asks the client to run again. Each was a 500 internal_error, as if byokit had a bug; the log keeps the cause.
-const UNAVAILABLE_STATES = /^(08...|57P0[123]|57014|55P03|53[0-3]00|25006|40001|40P01)$/;
+const UNAVAILABLE_STATES = /^(08...|28...|57P0[1235]|25P03|57014|55P03|53[0-3]00|25006|40001|40P01)$/;
 const UNAVAILABLE_SYSTEM_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH', 'EAI_AGAIN']);
 
 /** True when an error says the database cannot be reached, rather than that a statement failed. */

@@ -1,7 +1,9 @@
 // spec: "Tests that cut the database off mid-request (stop the connection, a failing query) get a clean
 // 5xx in the contract's shape for that request only, the node keeps serving once the database is back,
 // and no half-written key exists." Driven through byokit's framework-free handler, as an adapter would.
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { createRequire } from 'node:module';
 import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { PGlite } from '@electric-sql/pglite';
@@ -337,7 +339,7 @@ describe.runIf(databaseUrl)('on a real PostgreSQL server', () => {
     schemas.push(schema);
     const storage = postgresStorage({ pool, schema });
     await storage.migrate();
-    return { schema, storage, byokit: await openByokit(storage) };
+    return { pool, schema, storage, byokit: await openByokit(storage) };
   }
 
   async function waitUntil(condition: () => Promise<boolean>, what: string) {
@@ -358,6 +360,73 @@ describe.runIf(databaseUrl)('on a real PostgreSQL server', () => {
     );
     return ended.length;
   }
+
+  // The server ends a session of its own accord, for a timeout a host's database or role sets: its goodbye (a FATAL
+  // error) reaches node-postgres when its event loop next turns, which in a busy process may come after the next
+  // statement was sent on that connection. That statement then fails with the server's own SQLSTATE.
+  it("answers 503, not 500, when the server ends a key write's session for idling in its transaction, saves nothing, and keeps serving", async () => {
+    const schema = freshSchema();
+    schemas.push(schema);
+    const ownPool = postgresStorage({ connectionString: databaseUrl!, schema });
+    closers.push(async () => ownPool.close?.());
+    await ownPool.migrate();
+    const faults = interceptable(ownPool.database);
+    const byokit = await openByokit(storageOn(faults.database, sqlNames(schema)));
+    const key = fakeProviderKey('openai');
+
+    faults.onNext(AUDIT_INSERT, async (transaction) => {
+      await transaction.query(`SET LOCAL idle_in_transaction_session_timeout = '20ms'`);
+      const [session] = await transaction.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+      blockUntilSessionEnds(session!.pid);
+    });
+    const failed = await setKey(byokit, key);
+    expect(faults.fired).toBe(1);
+    expectCleanError(failed, 503, 'storage_unavailable', [key]);
+    expect(await aliceRows(adminQuery, schema)).toEqual({ keys: [], audit: [] });
+
+    const next = await expectServingAgain(() => setKey(byokit, key));
+    expect(next.json.keys.openai.configured).toBe(true);
+    expect((await aliceRows(adminQuery, schema)).audit).toHaveLength(1);
+  });
+
+  it("answers 503, not 500, when the server ends the pool's idle connection for its idle-session timeout, and serves on a new one", async () => {
+    const { pool, byokit } = await byokitOnHostPool({ max: 1 });
+    expect((await setKey(byokit, fakeProviderKey('openai'))).status).toBe(200);
+    const client = await pool.connect();
+    await client.query(`SET idle_session_timeout = '20ms'`);
+    const { rows } = await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+    client.release();
+
+    blockUntilSessionEnds(rows[0]!.pid);
+    expectCleanError(await keyStatus(byokit), 503, 'storage_unavailable');
+    const next = await expectServingAgain(() => keyStatus(byokit));
+    expect(next.json.has_openai_key).toBe(true);
+  });
+
+  it("answers 503, not 500, while the server refuses byokit's login (its password changed), and serves once it takes it again", async () => {
+    // The password a host's pool reads for each new connection (pg takes a function): a rotation under way.
+    const url = new URL(databaseUrl!);
+    const rightPassword = decodeURIComponent(url.password);
+    let password = rightPassword;
+    const { pool, byokit } = await byokitOnHostPool({
+      connectionString: undefined, // its password would be taken over the function's
+      host: url.hostname,
+      port: Number(url.port || 5432),
+      user: decodeURIComponent(url.username),
+      database: url.pathname.slice(1),
+      password: () => password,
+      max: 1,
+      idleTimeoutMillis: 1,
+    });
+    expect((await keyStatus(byokit)).status).toBe(200);
+
+    password = 'not-the-password';
+    // The pool closes its idle connection at once (idleTimeoutMillis), so the next request logs in anew.
+    await waitUntil(async () => pool.totalCount === 0, 'the idle connection is closed');
+    expectCleanError(await keyStatus(byokit), 503, 'storage_unavailable');
+    password = rightPassword;
+    expect((await keyStatus(byokit)).status).toBe(200);
+  });
 
   describe('a failing query', () => {
     describeFailingQuery(async () => {
@@ -542,6 +611,23 @@ describe.runIf(databaseUrl)('on a real PostgreSQL server', () => {
     expect((await keyStatus(byokit)).status).toBe(200);
   });
 });
+
+const pgModule = createRequire(import.meta.url).resolve('pg');
+
+/**
+ * Waits until the server has ended session `pid`, with this process's event loop blocked meanwhile, as a busy
+ * host's may be: node-postgres reads nothing until it turns, so the statement sent next goes to the connection the
+ * server has already ended and fails with the server's own error. Asked from a child process (10 s at most).
+ */
+function blockUntilSessionEnds(pid: number) {
+  const script = `const pg = require(process.env.PG_MODULE);
+    const client = new pg.Client(process.env.DATABASE_URL);
+    client.connect()
+      .then(() => client.query("DO $$ BEGIN FOR i IN 1..1000 LOOP EXIT WHEN NOT EXISTS (SELECT 1 FROM pg_stat_activity WHERE pid = ${pid}); PERFORM pg_sleep(0.01); END LOOP; END $$"))
+      .then(() => client.query('SELECT 1 FROM pg_stat_activity WHERE pid = ${pid}'))
+      .then(({ rowCount }) => client.end().then(() => process.exit(rowCount === 0 ? 0 : 1)));`;
+  execFileSync(process.execPath, ['-e', script], { env: { ...process.env, PG_MODULE: pgModule } });
+}
 
 /**
  * A TCP proxy in front of the real server, so a test can take "the database" away and bring it back
