@@ -36,6 +36,14 @@ export function isUnavailable(error: unknown): boolean {
 }
 
 /**
+ * True when a statement failed because its connection did (cut, or silent past the pool's query_timeout), rather
+ * than with an answer from the server, which carries its severity: nothing more can be said on that connection.
+ */
+export function connectionFailed(error: unknown): boolean {
+  return isUnavailable(error) && typeof (error as { severity?: unknown }).severity !== 'string';
+}
+
+/**
  * True when PostgreSQL failed a transaction for losing to another one running at the same time (40001
  * serialization_failure, 40P01 deadlock_detected): it did nothing, and the same transaction run again may well pass.
  */

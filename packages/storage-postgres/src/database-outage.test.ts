@@ -11,7 +11,7 @@ import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createByokit, isByokitError, Keyring, type Byokit, type Principal } from '@byokit/core';
 import { fakeProviderKey } from '@byokit/core/testing';
-import { pgliteDatabase, poolDatabase, type Database, type SqlExecutor } from './database.js';
+import { pgliteDatabase, poolDatabase, type Database, type PgPool, type PgPoolClient, type SqlExecutor } from './database.js';
 import { postgresStorage } from './index.js';
 import { storageOn, type PostgresStorage } from './postgres-storage.js';
 import { sqlNames } from './sql-names.js';
@@ -551,6 +551,52 @@ describe.runIf(databaseUrl)('on a real PostgreSQL server', () => {
     await expectServingAgain(() => keyStatus(byokit));
   }, 20_000);
 
+  it("gives a key write up at the pool's query timeout, without waiting for a ROLLBACK too, when the server stops answering in its transaction", async () => {
+    // A partition in the middle of a transaction: its statement has no answer within the pool's query_timeout. Asked to
+    // ROLLBACK, the silent connection waited out the query_timeout a second time before the request had its 503.
+    const proxy = await startProxy(new URL(databaseUrl!));
+    closers.push(() => proxy.close());
+    const through = new URL(databaseUrl!);
+    through.host = `127.0.0.1:${proxy.port}`;
+    const pool = new pg.Pool({ connectionString: through.toString(), max: 2, query_timeout: 1_000 });
+    pool.on('error', () => {});
+    closers.push(() => pool.end());
+    // What byokit says on a connection once the server has stopped answering.
+    const sentWhileFrozen: string[] = [];
+    const watched: PgPool = {
+      connect: async () => {
+        const client = await pool.connect();
+        return {
+          query: ((statement: string | { text: string }, values?: unknown[]) => {
+            if (proxy.frozen) sentWhileFrozen.push(typeof statement === 'string' ? statement : statement.text);
+            return client.query(statement as string, values);
+          }) as PgPoolClient['query'],
+          on: (event, listener) => client.on(event, listener),
+          removeListener: (event, listener) => client.removeListener(event, listener),
+          release: (error) => client.release(error),
+        };
+      },
+      query: pool.query.bind(pool) as PgPool['query'],
+      end: () => pool.end(),
+    };
+    const schema = freshSchema();
+    schemas.push(schema);
+    const storage = postgresStorage({ pool: watched, schema });
+    await storage.migrate();
+    const faults = interceptable(storage.database);
+    const byokit = await openByokit(storageOn(faults.database, sqlNames(schema)));
+    const key = fakeProviderKey('openai');
+
+    faults.onNext(AUDIT_INSERT, async () => proxy.freeze());
+    expectCleanError(await setKey(byokit, key), 503, 'storage_unavailable', [key]);
+    expect(faults.fired).toBe(1);
+    expect(sentWhileFrozen).toEqual([expect.stringMatching(AUDIT_INSERT)]);
+
+    proxy.restore();
+    expect(await aliceRows(adminQuery, schema)).toEqual({ keys: [], audit: [] });
+    await expectServingAgain(() => setKey(byokit, key));
+  });
+
   it.each(['statement_timeout', 'lock_timeout'])(
     "answers 503, not 500, when a statement runs past the host pool's %s, and serves once it does not",
     async (setting) => {
@@ -675,6 +721,9 @@ async function startProxy(target: URL) {
     async hang() {
       mode = 'hang';
       cutAll();
+    },
+    get frozen() {
+      return frozen;
     },
     /** Every open connection stops answering (nothing is cut), and new ones are accepted and never answered. */
     freeze() {

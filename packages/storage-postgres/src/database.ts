@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { lostToAnother } from './database-errors.js';
+import { connectionFailed, lostToAnother } from './database-errors.js';
 
 /** How to run one statement. */
 export interface QueryOptions {
@@ -165,8 +165,11 @@ async function transactionOn<T>(pool: PgPool, work: (transaction: SqlExecutor) =
     await client.query('COMMIT');
     return result;
   } catch (error) {
-    // A failed ROLLBACK means the connection itself is gone: destroy it rather than return it to the pool.
-    await client.query('ROLLBACK').catch((rollbackError: Error) => (broken = rollbackError));
+    // A connection that failed under the statement is not asked to ROLLBACK (one silent past the pool's query_timeout
+    // waited that long again before the request had its answer) but destroyed, which ends the transaction on the server.
+    // A failed ROLLBACK likewise means the connection itself is gone.
+    if (connectionFailed(error)) broken = error as Error;
+    else await client.query('ROLLBACK').catch((rollbackError: Error) => (broken = rollbackError));
     throw error;
   } finally {
     client.removeListener('error', onError);
