@@ -277,7 +277,7 @@ export async function createByokit(options: ByokitOptions): Promise<Byokit> {
   const clients = createProviderClients(options.providers);
   const models = await ModelDirectory.load(options.storage, catalogTtlMs, () => now().getTime());
   const meter = new UsageMeter(options.storage, logger, now, options.onUsage);
-  const budgets = new BudgetGuard(options.storage, now, logger);
+  const budgets = new BudgetGuard(options.storage, now, logger, (holdId) => meter.endHold(holdId));
   const rateLimits = new RateLimitGuard(rateLimiter, logger);
   const retired = new RetiredModelWarnings(logger, now);
   const chat = new ChatService(models, resolver, clients, PROVIDER_LIMITS, now, meter, budgets, rateLimits, retired);

@@ -10,7 +10,7 @@ import { PGlite } from '@electric-sql/pglite';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createByokit, isByokitError, Keyring, type Byokit, type Principal } from '@byokit/core';
-import { fakeProviderKey } from '@byokit/core/testing';
+import { fakeProviderKey, startMockProviders } from '@byokit/core/testing';
 import { pgliteDatabase, poolDatabase, type Database, type PgPool, type PgPoolClient, type SqlExecutor } from './database.js';
 import { postgresStorage } from './index.js';
 import { storageOn, type PostgresStorage } from './postgres-storage.js';
@@ -597,6 +597,51 @@ describe.runIf(databaseUrl)('on a real PostgreSQL server', () => {
     await expectServingAgain(() => setKey(byokit, key));
   });
 
+  it('leaves nothing held against the budget after a call whose hold the server saved but whose answer was lost', async () => {
+    const mock = await startMockProviders();
+    closers.push(() => mock.close());
+    const proxy = await startProxy(new URL(databaseUrl!));
+    closers.push(() => proxy.close());
+    const through = new URL(databaseUrl!);
+    through.host = `127.0.0.1:${proxy.port}`;
+    // One connection: the hold's is given up at the query_timeout, and nothing more reaches the server until it answers again.
+    const pool = new pg.Pool({ connectionString: through.toString(), max: 1, query_timeout: 500, connectionTimeoutMillis: 500 });
+    pool.on('error', () => {});
+    closers.push(() => pool.end());
+    const schema = freshSchema();
+    schemas.push(schema);
+    const storage = postgresStorage({ pool, schema });
+    await storage.migrate();
+    const keyring = Keyring.from([{ id: 'k1', key: crypto.getRandomValues(new Uint8Array(32)) }]);
+    const byokit = await createByokit({
+      storage,
+      keyring,
+      environment: { ANTHROPIC_API_KEY: fakeProviderKey('anthropic') },
+      providers: { anthropic: { baseUrl: mock.baseUrls.anthropic, retries: 0 } },
+    });
+    await storage.setBudget(alice.userId, { monthlyLimitUsd: '1', appliesTo: 'all', updatedAt: new Date() });
+    // Claude Sonnet 5.5, an active model.
+    const request = {
+      model_id: 'f8249082-e6ae-5964-b84f-719fa94f6a67',
+      messages: [{ role: 'user' as const, content: 'Hi' }],
+      max_tokens: 1000,
+    };
+    await byokit.chat(alice, request);
+    const holds = `"${schema}".byokit_budget_reservations`;
+    await waitUntil(async () => (await adminQuery(`SELECT 1 FROM ${holds}`)).length === 0, "the first call's hold is ended");
+
+    proxy.loseAnswers();
+    const failed = await byokit.chat(alice, request).catch((error: unknown) => error);
+    expect(isByokitError(failed) && failed.code).toBe('storage_unavailable');
+    // The server saved the hold; its answer never came.
+    await waitUntil(async () => (await adminQuery(`SELECT 1 FROM ${holds}`)).length === 1, 'the hold is saved');
+
+    await proxy.restore();
+    await byokit.close();
+    expect(mock.requests).toHaveLength(1);
+    expect(await adminQuery(`SELECT amount_usd FROM ${holds}`)).toEqual([]);
+  });
+
   it.each(['statement_timeout', 'lock_timeout'])(
     "answers 503, not 500, when a statement runs past the host pool's %s, and serves once it does not",
     async (setting) => {
@@ -680,7 +725,7 @@ function blockUntilSessionEnds(pid: number) {
  * without touching the server that other test files share: `refuse()` cuts every connection and stops
  * listening, `hang()` cuts every connection and then accepts new ones without ever answering, `freeze()` cuts
  * nothing but answers on no connection,
- * `restore()` forwards again on the same port.
+ * `loseAnswers()` forwards what clients send but none of the server's answers, `restore()` forwards again on the same port.
  */
 async function startProxy(target: URL) {
   const sockets = new Set<Socket>();
@@ -692,6 +737,8 @@ async function startProxy(target: URL) {
   };
   // Frozen: bytes on open connections are dropped both ways and nothing is closed, as in a network partition.
   let frozen = false;
+  // Answers lost: what clients send reaches the server, which acts on it, and its answers are dropped.
+  let answersLost = false;
   const server: Server = createServer((client) => {
     track(client);
     if (mode === 'hang') return;
@@ -700,7 +747,7 @@ async function startProxy(target: URL) {
     client.on('close', () => upstream.destroy());
     upstream.on('close', () => client.destroy());
     client.on('data', (data) => frozen || upstream.write(data));
-    upstream.on('data', (data) => frozen || client.write(data));
+    upstream.on('data', (data) => frozen || answersLost || client.write(data));
   });
   const listen = (port: number) =>
     new Promise<void>((resolve, reject) => server.once('error', reject).listen(port, '127.0.0.1', () => resolve()));
@@ -722,6 +769,10 @@ async function startProxy(target: URL) {
       mode = 'hang';
       cutAll();
     },
+    /** The server's answers on open connections are dropped from now on; what clients send still reaches it. */
+    loseAnswers() {
+      answersLost = true;
+    },
     get frozen() {
       return frozen;
     },
@@ -732,6 +783,7 @@ async function startProxy(target: URL) {
     },
     async restore() {
       frozen = false;
+      answersLost = false;
       mode = 'forward';
       if (!server.listening) await listen(port);
     },

@@ -34,10 +34,14 @@ const TOKENS_PER_MESSAGE = 8;
  * record (UsageMeter), which puts the real cost in its place.
  */
 export class BudgetGuard {
+  /**
+   * @param endLostHold - Ends, later, a hold that storage failed to answer for (UsageMeter.endHold): it may have saved it.
+   */
   constructor(
     private readonly storage: Storage,
     private readonly now: () => Date,
     private readonly logger: Logger,
+    private readonly endLostHold: (holdId: string) => void = () => {},
   ) {}
 
   /**
@@ -83,7 +87,16 @@ export class BudgetGuard {
       createdAt: at,
       expiresAt: new Date(at.getTime() + HOLD_TTL_MS),
     };
-    const outcome = await this.storage.holdBudget(hold, keySource);
+    let outcome: Awaited<ReturnType<Storage['holdBudget']>>;
+    try {
+      outcome = await this.storage.holdBudget(hold, keySource);
+    } catch (error) {
+      // The hold may be saved though its answer was lost (the connection cut at the commit, a partition): its call is
+      // refused and never made, yet its worst case counted against the budget for the hold's 15 minutes. Ended with
+      // the next usage write, which is tried again through an outage; ending a hold that was never saved is no error.
+      this.endLostHold(hold.id);
+      throw error;
+    }
     if (outcome === 'exceeded') {
       throw new ByokitError(
         'budget_exceeded',

@@ -29,7 +29,8 @@ export interface MeteredCall {
 const MAX_BATCH = 500;
 
 interface QueuedRecord {
-  record: UsageRecord;
+  /** None for a hold ended alone, whose call was never made ({@link UsageMeter.endHold}). */
+  record?: UsageRecord;
   holdId?: string;
   /**
    * When a write first found the database unavailable for it (`performance.now()`: time as it passes, which a wall clock
@@ -135,6 +136,15 @@ export class UsageMeter {
     };
   }
 
+  /**
+   * Ends a budget hold whose call was never made, with the next write (kept and tried again as records are): storage
+   * failed to answer for the hold, and may have saved it all the same (BudgetGuard.hold).
+   */
+  endHold(holdId: string): void {
+    this.#queue.push({ holdId });
+    this.#writing ??= this.#writeQueued();
+  }
+
   /** Resolves when no call noted by {@link opened} is left open. */
   #openEnded(): Promise<void> | undefined {
     if (this.#open === 0) return undefined;
@@ -229,6 +239,8 @@ export class UsageMeter {
   }
 
   #giveUp({ record }: QueuedRecord, error: unknown): void {
+    // A hold ended alone and given up is not logged: it was most likely never saved, and if it was, it expires.
+    if (record === undefined) return;
     this.#logFailure(error, 'usage record not saved', { requestId: record.requestId, usageId: record.id });
   }
 
@@ -245,10 +257,7 @@ export class UsageMeter {
 
   async #write(batch: QueuedRecord[]): Promise<void> {
     try {
-      await this.storage.recordUsage(
-        batch.map((queued) => queued.record),
-        holdIdsOf(batch),
-      );
+      await this.storage.recordUsage(recordsOf(batch), holdIdsOf(batch));
       this.#pauseMs = FIRST_PAUSE_MS;
     } catch (error) {
       // One record the database refuses must not cost the others theirs: try each alone. When the database
@@ -268,6 +277,12 @@ export class UsageMeter {
   #logFailure(error: unknown, message: string, context: { requestId: string; usageId: string }): void {
     this.logger.error({ ...context, ...(isByokitError(error) && { code: error.code }), err: loggableError(error) }, message);
   }
+}
+
+function recordsOf(batch: QueuedRecord[]): UsageRecord[] {
+  const records: UsageRecord[] = [];
+  for (const queued of batch) if (queued.record !== undefined) records.push(queued.record);
+  return records;
 }
 
 function holdIdsOf(batch: QueuedRecord[]): string[] {

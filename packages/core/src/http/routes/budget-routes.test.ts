@@ -2,6 +2,8 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vites
 import { fakeProviderKey } from '../../keys/fake-keys.js';
 import { startMockProviders, type MockProviders } from '../../testing/mock-providers.js';
 import { usageRecord } from '../../testing/usage-record.js';
+import { ByokitError } from '../../errors.js';
+import { memoryStorage } from '../../storage/memory-storage.js';
 import type { Storage } from '../../storage/storage.js';
 import { admin, alice, bob, call, testByokit } from '../test-helpers.js';
 
@@ -26,8 +28,9 @@ async function reopened(storage: Storage) {
   return (await testByokit({ storage, now: () => new Date('2026-11-25T12:00:00Z') })).byokit;
 }
 
-async function setUp() {
+async function setUp(given?: Storage) {
   const { byokit, storage } = await testByokit({
+    ...(given && { storage: given }),
     providers: { anthropic: { baseUrl: mock.baseUrls.anthropic, retries: 0 } },
     environment: { ANTHROPIC_API_KEY: fakeProviderKey('anthropic') },
     now: () => new Date('2026-11-25T12:00:00Z'),
@@ -195,6 +198,32 @@ describe('budgets', () => {
       vi.useRealTimers();
     }
     await byokit.close();
+  });
+
+  it("counts nothing held for a call answered 503 because the database's answer to its hold was lost, once the database is back", async () => {
+    // The hold saved, then the connection cut before its answer came (a partition, a failover at the commit): the call
+    // is answered 503 and never made, and its worst case counted against the budget for the hold's 15 minutes.
+    const memory = memoryStorage();
+    let loseNextAnswer = false;
+    const storage: Storage = {
+      ...memory,
+      holdBudget: async (hold, keySource) => {
+        const outcome = await memory.holdBudget(hold, keySource);
+        if (!loseNextAnswer) return outcome;
+        loseNextAnswer = false;
+        throw new ByokitError('storage_unavailable', 'The database is unavailable; try again shortly.');
+      },
+    };
+    const { byokit, setBudget } = await setUp(storage);
+    await setBudget(alice.userId, { monthly_limit_usd: '1' });
+
+    loseNextAnswer = true;
+    const failed = await call(byokit, 'POST', '/llm/chat/completions', { principal: alice, body: chat(1000) });
+    expect(failed!.status).toBe(503);
+    expect(mock.requests).toEqual([]);
+    await byokit.close();
+    const status = await call(await reopened(storage), 'GET', '/users/me/budget', { principal: alice });
+    expect(status!.json).toMatchObject({ spent_usd: '0.000000', reserved_usd: '0', remaining_usd: '1.000000' });
   });
 
   it('holds concurrent calls to the limit: of many at once, only those whose worst cases fit are sent', async () => {
