@@ -545,7 +545,7 @@ export const SCENARIOS: readonly Scenario[] = [
   {
     name: 'an admin gives a user a tiny budget',
     method: 'PUT',
-    path: `/admin/users/${PRINCIPALS.budgetedUser.userId}/budget`,
+    path: `/admin/users/${encodeURIComponent(PRINCIPALS.budgetedUser.userId)}/budget`,
     as: 'admin',
     json: { monthly_limit_usd: '0.000001' },
     status: 200,
@@ -680,7 +680,7 @@ export const SCENARIOS: readonly Scenario[] = [
   {
     name: 'a budget that is not an amount is refused',
     method: 'PUT',
-    path: `/admin/users/${PRINCIPALS.budgetedUser.userId}/budget`,
+    path: `/admin/users/${encodeURIComponent(PRINCIPALS.budgetedUser.userId)}/budget`,
     as: 'admin',
     json: { monthly_limit_usd: '1e3' },
     status: 422,
@@ -688,13 +688,21 @@ export const SCENARIOS: readonly Scenario[] = [
   {
     name: 'an admin removes a budget',
     method: 'PUT',
-    path: `/admin/users/${PRINCIPALS.budgetedUser.userId}/budget`,
+    path: `/admin/users/${encodeURIComponent(PRINCIPALS.budgetedUser.userId)}/budget`,
     as: 'admin',
     json: { monthly_limit_usd: null },
     status: 200,
   },
 
   // --- Personal keys, removed --------------------------------------------------------------------------
+  {
+    // A mount that rebuilds the query from a parsed object keeps one of the two, and removes that key alone.
+    name: 'a provider named twice is refused, neither key removed',
+    method: 'DELETE',
+    path: '/users/me/api-key?provider=openai&provider=google',
+    as: 'user',
+    status: 422,
+  },
   { name: 'a user removes one key', method: 'DELETE', path: '/users/me/api-key?provider=google', as: 'user', status: 200 },
   { name: 'a user removes all their keys', method: 'DELETE', path: '/users/me/api-key', as: 'user', status: 200 },
   { name: 'nobody signed in cannot remove keys', method: 'DELETE', path: '/users/me/api-key', as: 'anonymous', status: 401 },

@@ -18,8 +18,10 @@ export const PRINCIPALS: Readonly<Record<Exclude<Caller, 'anonymous'>, Principal
   user: { userId: 'conformance-user', isAdmin: false },
   otherUser: { userId: 'conformance-other-user', isAdmin: false },
   admin: { userId: 'conformance-admin', isAdmin: true },
-  // An admin gives this one a tiny budget: chat is refused with 402.
-  budgetedUser: { userId: 'conformance-budgeted-user', isAdmin: false },
+  // An admin gives this one a tiny budget: chat is refused with 402. Its id is spelt as hosts' ids are (upper case,
+  // `|` as Auth0's, a space, `/` and `%`), so that it must be escaped in the admin's budget path: a mount that
+  // changes the path on its way to byokit (lower case, decoded) sets another user's budget, or none.
+  budgetedUser: { userId: 'conformance|Budgeted User/100%', isAdmin: false },
   // The rate limiter refuses every chat call of this one: 429 with Retry-After.
   rateLimitedUser: { userId: 'conformance-rate-limited-user', isAdmin: false },
 };
