@@ -199,6 +199,37 @@ describe('byokit on a plain node:http server', () => {
     },
   );
 
+  it('tells the host, not the client, when a body parser ran first and kept the body where byokit does not read it', async () => {
+    // Koa's body parser leaves its result in ctx.request.body, Hapi's in request.payload: request.body holds nothing.
+    const logged: unknown[] = [];
+    const quiet = () => {};
+    const logger = { debug: quiet, info: quiet, warn: quiet, error: (fields: unknown) => void logged.push(fields) };
+    const byokit = await createByokit({
+      storage: memoryStorage(),
+      keyring: Keyring.from([{ id: 'k1', key: crypto.getRandomValues(new Uint8Array(32)) }]),
+      environment: {},
+      logger,
+    });
+    const byokitRoutes = createNodeHandler(byokit, { authenticate: () => alice, prefix: '/v2' });
+    const server = createServer(async (request, response) => {
+      const kept: Buffer[] = [];
+      for await (const chunk of request) kept.push(chunk as Buffer);
+      (request as IncomingMessage & { parsedElsewhere?: unknown }).parsedElsewhere = JSON.parse(Buffer.concat(kept).toString());
+      if (!(await byokitRoutes(request, response))) response.writeHead(404).end();
+    });
+    servers.push(server);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const patch = await fetch(`${base}/v2/users/me/api-key`, {
+      method: 'PATCH',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ openai_api_key: fakeProviderKey('openai') }),
+    });
+    // Not "The request body is empty; send a JSON object.": the client sent one.
+    expect([patch.status, (await patch.json()).error.code]).toEqual([500, 'internal_error']);
+    expect(JSON.stringify(logged)).toContain('mount byokit before the body parser');
+  });
+
   it('reads a body that came whole while the host was still authenticating', async () => {
     const base = await serve(await newByokit(), { authDelayMs: 50 });
     const key = fakeProviderKey('anthropic');

@@ -31,7 +31,9 @@ export type NodeHandler<Request extends IncomingMessage = IncomingMessage> = (
  * (Express and Fastify adapters use this). It only translates: every rule is `byokit.handle`'s.
  *
  * - The body is read from the request stream, or taken from `request.body` when a body parser ran first
- *   (`express.json()` and the like), held to the same limits.
+ *   (`express.json()` and the like), held to the same limits. A parser that keeps what it read elsewhere (Koa's
+ *   `ctx.request.body`, Hapi's `request.payload`) leaves byokit nothing: mount byokit before it (a request with a
+ *   body is otherwise `500 internal_error`, logged with how to mount it).
  * - A client that goes away aborts the request's signal, so the provider call stops too.
  * - Streamed answers are written chunk by chunk, waiting for the socket when it is full.
  *
@@ -95,13 +97,35 @@ export function createNodeHandler<Request extends IncomingMessage = IncomingMess
 function bodyOf(request: IncomingMessage & { body?: unknown }): RequestBody {
   if (!request.readableEnded) return { kind: 'read', read: (limitBytes) => readBody(request, limitBytes) };
   const parsed = request.body;
-  if (parsed === undefined) return { kind: 'none' };
+  if (parsed === undefined) return declaresBody(request) ? BODY_KEPT_ELSEWHERE : { kind: 'none' };
   if (parsed instanceof Uint8Array || typeof parsed === 'string') {
     const bytes = typeof parsed === 'string' ? new TextEncoder().encode(parsed) : parsed;
     return { kind: 'stream', stream: [bytes] };
   }
   return { kind: 'parsed', value: parsed };
 }
+
+/** Whether the request says a body follows (RFC 9112 §6.3): a length over 0, or a transfer coding. */
+function declaresBody(request: IncomingMessage): boolean {
+  const length = request.headers['content-length'];
+  return (length !== undefined && Number(length) > 0) || request.headers['transfer-encoding'] !== undefined;
+}
+
+/**
+ * A body the host read before byokit and kept where byokit does not look (Koa's parser: `ctx.request.body`; Hapi's:
+ * `request.payload`). Taken as none, the client who sent one was told "The request body is empty"; it is the host's
+ * mount to fix, so it is a 500 whose log says how.
+ */
+const BODY_KEPT_ELSEWHERE: RequestBody = {
+  kind: 'read',
+  read: () =>
+    Promise.reject(
+      new Error(
+        'The request body was read before byokit saw it, and request.body holds nothing: mount byokit before the body ' +
+          'parser, or leave what it read in request.body (on Koa, ctx.req.body = ctx.request.rawBody).',
+      ),
+    ),
+};
 
 /**
  * The request's whole body, or undefined once it passes `limitBytes`: from there on the rest is read and
