@@ -31,7 +31,11 @@ export type RequestBody =
   | {
       /** The body's bytes, not read yet. */
       kind: 'stream';
-      /** The body's chunks, in order; byokit stops reading past the route's limit. */
+      /**
+       * The body's chunks, in order; byokit stops reading past the route's limit by leaving its `for await`, which
+       * ends the iterable. Not a Node request: that destroys it, and the client's `413` is never sent. Hand a Node
+       * request over as `read` (or mount `createNodeHandler`, which does).
+       */
       stream: AsyncIterable<Uint8Array> | Iterable<Uint8Array>;
     }
   | {
