@@ -624,6 +624,17 @@ export const SCENARIOS: readonly Scenario[] = [
     status: 200,
   },
   {
+    // x-should-retry: false tells OpenAI's SDKs to raise the 429 at once: without it, the TypeScript client sleeps
+    // the hour (http/error-response.ts).
+    name: "a provider's wait past a minute tells OpenAI's clients not to retry",
+    method: 'POST',
+    path: '/openai/v1/chat/completions',
+    as: 'user',
+    json: openAIHello(CHAT_MODELS.openai.model),
+    status: 429,
+    arrange: (side) => side.mock.failNext('openai', { status: 429, headers: { 'retry-after': '3600' } }),
+  },
+  {
     name: "an unknown model is not found, in OpenAI's shape",
     method: 'POST',
     path: '/openai/v1/chat/completions',
