@@ -320,14 +320,27 @@ describe.runIf(databaseUrl)('on a real PostgreSQL server', () => {
     return { url: url.toString(), applicationName };
   }
 
-  /** Opens byokit on its own pool (postgresStorage({ connectionString })) in a fresh, migrated schema. */
-  async function byokitOnOwnPool(connectionString: string, options: { statementTimeoutMs?: number } = {}) {
+  /** postgresStorage on its own pool (`{ connectionString }`) in a fresh, migrated schema. */
+  async function storageOnOwnPool(connectionString: string, options: { statementTimeoutMs?: number } = {}) {
     const schema = freshSchema();
     schemas.push(schema);
     const storage = postgresStorage({ connectionString, schema, ...options });
     closers.push(async () => storage.close?.());
     await storage.migrate();
+    return { schema, storage };
+  }
+
+  /** Opens byokit on its own pool (postgresStorage({ connectionString })) in a fresh, migrated schema. */
+  async function byokitOnOwnPool(connectionString: string, options: { statementTimeoutMs?: number } = {}) {
+    const { schema, storage } = await storageOnOwnPool(connectionString, options);
     return { schema, storage, byokit: await openByokit(storage) };
+  }
+
+  /** byokit on its own pool in a fresh, migrated schema, every statement passing through `faults` on its way. */
+  async function byokitWithFaults() {
+    const { schema, storage } = await storageOnOwnPool(databaseUrl!);
+    const faults = interceptable(storage.database);
+    return { schema, faults, byokit: await openByokit(storageOn(faults.database, sqlNames(schema))) };
   }
 
   /** byokit on a pool of the host's own (which the host listens to for errors, as node-postgres asks). */
@@ -365,13 +378,7 @@ describe.runIf(databaseUrl)('on a real PostgreSQL server', () => {
   // error) reaches node-postgres when its event loop next turns, which in a busy process may come after the next
   // statement was sent on that connection. That statement then fails with the server's own SQLSTATE.
   it("answers 503, not 500, when the server ends a key write's session for idling in its transaction, saves nothing, and keeps serving", async () => {
-    const schema = freshSchema();
-    schemas.push(schema);
-    const ownPool = postgresStorage({ connectionString: databaseUrl!, schema });
-    closers.push(async () => ownPool.close?.());
-    await ownPool.migrate();
-    const faults = interceptable(ownPool.database);
-    const byokit = await openByokit(storageOn(faults.database, sqlNames(schema)));
+    const { schema, faults, byokit } = await byokitWithFaults();
     const key = fakeProviderKey('openai');
 
     faults.onNext(AUDIT_INSERT, async (transaction) => {
@@ -440,13 +447,7 @@ describe.runIf(databaseUrl)('on a real PostgreSQL server', () => {
   });
 
   it('answers 503 when the server ends the connection in the middle of a key write, saves nothing, and keeps serving', async () => {
-    const schema = freshSchema();
-    schemas.push(schema);
-    const ownPool = postgresStorage({ connectionString: databaseUrl!, schema });
-    closers.push(async () => ownPool.close?.());
-    await ownPool.migrate();
-    const faults = interceptable(ownPool.database);
-    const byokit = await openByokit(storageOn(faults.database, sqlNames(schema)));
+    const { schema, faults, byokit } = await byokitWithFaults();
     const key = fakeProviderKey('openai');
 
     faults.onNext(AUDIT_INSERT, async (transaction) => {
