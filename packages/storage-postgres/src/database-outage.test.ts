@@ -382,8 +382,9 @@ describe.runIf(databaseUrl)('on a real PostgreSQL server', () => {
     const key = fakeProviderKey('openai');
 
     faults.onNext(AUDIT_INSERT, async (transaction) => {
-      await transaction.query(`SET LOCAL idle_in_transaction_session_timeout = '20ms'`);
+      // The timeout set last, the loop blocked at once: a statement after it could find the session ended already.
       const [session] = await transaction.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+      await transaction.query(`SET LOCAL idle_in_transaction_session_timeout = '20ms'`);
       blockUntilSessionEnds(session!.pid);
     });
     const failed = await setKey(byokit, key);
@@ -400,8 +401,10 @@ describe.runIf(databaseUrl)('on a real PostgreSQL server', () => {
     const { pool, byokit } = await byokitOnHostPool({ max: 1 });
     expect((await setKey(byokit, fakeProviderKey('openai'))).status).toBe(200);
     const client = await pool.connect();
-    await client.query(`SET idle_session_timeout = '20ms'`);
     const { rows } = await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+    // The timeout set last and the client given back at once: a statement after it, or the server's goodbye while the
+    // client was still held (no listener but the test's), could come 20 ms later on a loaded machine.
+    await client.query(`SET idle_session_timeout = '20ms'`);
     client.release();
 
     blockUntilSessionEnds(rows[0]!.pid);
