@@ -343,6 +343,18 @@ describe.runIf(databaseUrl)('on a real PostgreSQL server', () => {
     return { schema, faults, byokit: await openByokit(storageOn(faults.database, sqlNames(schema))) };
   }
 
+  /** The key write the fault hit answers 503 and saves nothing, neither key nor audit; the next one is saved. */
+  async function expectKeyWriteLostThenSaved(byokit: Byokit, schema: string, faults: { fired: number }, key: string) {
+    const failed = await setKey(byokit, key);
+    expect(faults.fired).toBe(1);
+    expectCleanError(failed, 503, 'storage_unavailable', [key]);
+    expect(await aliceRows(adminQuery, schema)).toEqual({ keys: [], audit: [] });
+
+    const next = await expectServingAgain(() => setKey(byokit, key));
+    expect(next.json.keys.openai.configured).toBe(true);
+    expect((await aliceRows(adminQuery, schema)).audit).toHaveLength(1);
+  }
+
   /** byokit on a pool of the host's own (which the host listens to for errors, as node-postgres asks). */
   async function byokitOnHostPool(poolOptions: pg.PoolConfig) {
     const pool = new pg.Pool({ connectionString: databaseUrl, ...poolOptions });
@@ -387,14 +399,7 @@ describe.runIf(databaseUrl)('on a real PostgreSQL server', () => {
       await transaction.query(`SET LOCAL idle_in_transaction_session_timeout = '20ms'`);
       blockUntilSessionEnds(session!.pid);
     });
-    const failed = await setKey(byokit, key);
-    expect(faults.fired).toBe(1);
-    expectCleanError(failed, 503, 'storage_unavailable', [key]);
-    expect(await aliceRows(adminQuery, schema)).toEqual({ keys: [], audit: [] });
-
-    const next = await expectServingAgain(() => setKey(byokit, key));
-    expect(next.json.keys.openai.configured).toBe(true);
-    expect((await aliceRows(adminQuery, schema)).audit).toHaveLength(1);
+    await expectKeyWriteLostThenSaved(byokit, schema, faults, key);
   });
 
   it("answers 503, not 500, when the server ends the pool's idle connection for its idle-session timeout, and serves on a new one", async () => {
@@ -464,14 +469,7 @@ describe.runIf(databaseUrl)('on a real PostgreSQL server', () => {
       );
       await sleep(100);
     });
-    const failed = await setKey(byokit, key);
-    expect(faults.fired).toBe(1);
-    expectCleanError(failed, 503, 'storage_unavailable', [key]);
-    expect(await aliceRows(adminQuery, schema)).toEqual({ keys: [], audit: [] });
-
-    const next = await expectServingAgain(() => setKey(byokit, key));
-    expect(next.json.keys.openai.configured).toBe(true);
-    expect((await aliceRows(adminQuery, schema)).audit).toHaveLength(1);
+    await expectKeyWriteLostThenSaved(byokit, schema, faults, key);
   });
 
   it("keeps serving after the server ends byokit's idle connections, without an unhandled 'error' event", async () => {
