@@ -432,12 +432,34 @@ describe('key resolution: the decrypted-key cache', () => {
     const options = { storage, keyring, environment: {}, keyCache: { ttlMs: 5_000 }, now: () => new Date(now) };
     const nodeA = await createByokit(options);
     const nodeB = await createByokit(options);
-    const key = fakeProviderKey('google');
-    await expect(nodeB.resolveKey(alice, 'google')).rejects.toMatchObject({ code: 'api_key_required' });
-    await call(nodeA, 'PATCH', '/users/me/api-key', { principal: alice, body: { google_api_key: key } });
-    await expect(nodeB.resolveKey(alice, 'google')).rejects.toMatchObject({ code: 'api_key_required' });
+    const [first, second] = [fakeProviderKey('google'), fakeProviderKey('google')];
+    await call(nodeA, 'PATCH', '/users/me/api-key', { principal: alice, body: { google_api_key: first } });
+    expect((await nodeB.resolveKey(alice, 'google')).key.reveal()).toBe(first);
+    await call(nodeA, 'PATCH', '/users/me/api-key', { principal: alice, body: { google_api_key: second } });
+    expect((await nodeB.resolveKey(alice, 'google')).key.reveal()).toBe(first);
     now += 5_001;
+    expect((await nodeB.resolveKey(alice, 'google')).key.reveal()).toBe(second);
+  });
+
+  it('never refuses for want of a key on an absence it cached: a key another process saved since is used at once', async () => {
+    let now = Date.parse('2026-11-25T10:00:00Z');
+    const storage = memoryStorage();
+    let reads = 0;
+    const counting = { ...storage, getKey: (...args: Parameters<typeof storage.getKey>) => (reads++, storage.getKey(...args)) };
+    const options = { keyring: testKeyring(), environment: {}, keyCache: { ttlMs: 5_000 }, now: () => new Date(now) };
+    const nodeA = await createByokit({ ...options, storage });
+    const nodeB = await createByokit({ ...options, storage: counting });
+    await expect(nodeB.resolveKey(alice, 'google')).rejects.toMatchObject({ code: 'api_key_required' });
+    // Read once (personal and system): an absence just read from storage is not read again.
+    expect(reads).toBe(2);
+    const key = fakeProviderKey('google');
+    await call(nodeA, 'PATCH', '/users/me/api-key', { principal: alice, body: { google_api_key: key } });
     expect((await nodeB.resolveKey(alice, 'google')).key.reveal()).toBe(key);
+    now += 1_000;
+    // Cached again as found: the next call reads nothing.
+    reads = 0;
+    expect((await nodeB.resolveKey(alice, 'google')).key.reveal()).toBe(key);
+    expect(reads).toBe(0);
   });
 
   it('stops using a key another process deleted within the TTL of the deletion, even when the read of it was slow', async () => {

@@ -32,12 +32,18 @@ export class KeyResolver {
     private readonly cache: KeyCache,
   ) {}
 
-  /** Resolves the key for `userId`'s request to `provider`, or throws `api_key_required` naming it. */
+  /**
+   * Resolves the key for `userId`'s request to `provider`, or throws `api_key_required` naming it. A refusal is
+   * never made on an absence the cache gave, which another node's write may have ended: storage is read first.
+   * (A user told to add the key they had just added on node A was refused so by node B for the cache's TTL, while
+   * B's own key status, read from storage, showed the key.)
+   */
   async resolve(userId: string, provider: Provider): Promise<ResolvedKey> {
-    const personal = await this.storedKey(userOwner(userId), provider);
-    if (personal) return { key: personal, source: 'user' };
-    const system = await this.systemKey(provider);
-    if (system) return { key: system, source: 'system' };
+    const lookup = newLookup('cached');
+    const resolved =
+      (await this.#resolve(userId, provider, lookup)) ??
+      (lookup.absenceCached ? await this.#resolve(userId, provider, newLookup('fresh')) : null);
+    if (resolved) return resolved;
     throw new ByokitError(
       'api_key_required',
       `No API key for ${provider}: add yours in your profile, or ask an admin for a system ${PROVIDER_LABELS[provider]} key.`,
@@ -53,9 +59,9 @@ export class KeyResolver {
    * every provider, and an admin's catalog change a 500 after it was saved.
    */
   async sourceOf(userId: string, provider: Provider): Promise<KeySource | null> {
-    if (await this.hasStoredKey(userOwner(userId), provider)) return 'user';
-    if ((await this.hasStoredKey(SYSTEM_OWNER, provider)) || this.environmentKeys[provider] !== undefined) return 'system';
-    return null;
+    const lookup = newLookup('cached');
+    const source = await this.#sourceOf(userId, provider, lookup);
+    return source ?? (lookup.absenceCached ? this.#sourceOf(userId, provider, newLookup('fresh')) : null);
   }
 
   /** {@link sourceOf} for every provider at once (one resolution per provider, not per model): what model lists show. */
@@ -65,8 +71,21 @@ export class KeyResolver {
   }
 
   /** The system key for a provider (database first, then environment), or null. */
-  async systemKey(provider: Provider): Promise<SecretKey | null> {
-    return (await this.storedKey(SYSTEM_OWNER, provider)) ?? this.environmentKeys[provider] ?? null;
+  async systemKey(provider: Provider, lookup: Lookup = newLookup('cached')): Promise<SecretKey | null> {
+    return (await this.storedKey(SYSTEM_OWNER, provider, lookup)) ?? this.environmentKeys[provider] ?? null;
+  }
+
+  async #resolve(userId: string, provider: Provider, lookup: Lookup): Promise<ResolvedKey | null> {
+    const personal = await this.storedKey(userOwner(userId), provider, lookup);
+    if (personal) return { key: personal, source: 'user' };
+    const system = await this.systemKey(provider, lookup);
+    return system ? { key: system, source: 'system' } : null;
+  }
+
+  async #sourceOf(userId: string, provider: Provider, lookup: Lookup): Promise<KeySource | null> {
+    if (await this.hasStoredKey(userOwner(userId), provider, lookup)) return 'user';
+    if ((await this.hasStoredKey(SYSTEM_OWNER, provider, lookup)) || this.environmentKeys[provider] !== undefined) return 'system';
+    return null;
   }
 
   /** Forgets cached keys of an owner after a write through this byokit. */
@@ -75,18 +94,19 @@ export class KeyResolver {
   }
 
   /** Whether a request would use the owner's stored key: there is one and it is no placeholder, or it does not open. */
-  private async hasStoredKey(owner: KeyOwner, provider: Provider): Promise<boolean> {
+  private async hasStoredKey(owner: KeyOwner, provider: Provider, lookup: Lookup): Promise<boolean> {
     try {
-      return (await this.storedKey(owner, provider)) !== null;
+      return (await this.storedKey(owner, provider, lookup)) !== null;
     } catch (error) {
       if (isByokitError(error) && error.code === 'key_unreadable') return true;
       throw error;
     }
   }
 
-  private async storedKey(owner: KeyOwner, provider: Provider): Promise<SecretKey | null> {
+  private async storedKey(owner: KeyOwner, provider: Provider, lookup: Lookup): Promise<SecretKey | null> {
     const slot = slotOf(owner, provider);
-    const cached = this.cache.get(slot);
+    const cached = lookup.read === 'cached' ? this.cache.get(slot) : undefined;
+    if (cached === null) lookup.absenceCached = true;
     if (cached !== undefined) return cached;
     const read = this.cache.mark();
     const row = await this.storage.getKey(owner, provider);
@@ -124,5 +144,16 @@ export function openStoredKey(keyring: Keyring, envelope: Uint8Array, owner: Key
     throw new ByokitError('key_unreadable', message, { provider, keySource: owner.type }, { cause: error });
   }
 }
+
+/**
+ * One resolution's reads: from the cache where it holds the slot, else storage (`cached`), or from storage alone
+ * (`fresh`); and whether an absence it went by came from the cache, and so may be as old as the TTL.
+ */
+interface Lookup {
+  read: 'cached' | 'fresh';
+  absenceCached: boolean;
+}
+
+const newLookup = (read: Lookup['read']): Lookup => ({ read, absenceCached: false });
 
 const slotOf = (owner: KeyOwner, provider: Provider) => `${owner.type}\u0000${owner.id}\u0000${provider}`;
