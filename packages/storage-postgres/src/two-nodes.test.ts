@@ -6,7 +6,7 @@ import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, onTestFinished } from 'vitest';
-import { createByokit, Keyring, type Principal, type Storage } from '@byokit/core';
+import { createByokit, Keyring, type Byokit, type Principal, type Storage } from '@byokit/core';
 import { createNodeHandler } from '@byokit/core/node';
 import { fakeProviderKey, startMockProviders, type MockProviders } from '@byokit/core/testing';
 import { postgresStorage } from './index.js';
@@ -30,14 +30,19 @@ interface Answer {
 }
 
 interface ByokitNode {
+  byokit: Byokit;
+  storage: Storage;
   call(method: string, path: string, userId: string, body?: unknown): Promise<Answer>;
+  /** Stops serving, then closes byokit (and the storage, when no other byokit uses it). Idempotent. */
+  close(): Promise<void>;
 }
 
 const databases = testDatabases('two_nodes');
 
 describe.each(databases)('two byokit nodes on one database (%s)', (_name, openStorage) => {
   // One deployment's configuration, the same on both nodes: the keyring and no system key in the environment.
-  const keyring = Keyring.from([{ id: 'k1', key: crypto.getRandomValues(new Uint8Array(32)) }]);
+  const k1 = { id: 'k1', key: crypto.getRandomValues(new Uint8Array(32)) };
+  const keyring = Keyring.from([k1]);
   let mock: MockProviders;
   let clock: Date;
   const tick = (ms: number) => (clock = new Date(clock.getTime() + ms));
@@ -60,10 +65,10 @@ describe.each(databases)('two byokit nodes on one database (%s)', (_name, openSt
     return [await startNode(storage), await startNode(second)];
   }
 
-  async function startNode(storage: Storage): Promise<ByokitNode> {
+  async function startNode(storage: Storage, nodeKeyring = keyring): Promise<ByokitNode> {
     const byokit = await createByokit({
       storage,
-      keyring,
+      keyring: nodeKeyring,
       environment: {},
       providers: { anthropic: { baseUrl: mock.baseUrls.anthropic } },
       now: () => clock,
@@ -77,14 +82,20 @@ describe.each(databases)('two byokit nodes on one database (%s)', (_name, openSt
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v2`;
-    onTestFinished(async () => {
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
-      await byokit.close();
-    });
+    let closing: Promise<void> | undefined;
+    const close = () =>
+      (closing ??= (async () => {
+        await new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          server.closeAllConnections();
+        });
+        await byokit.close();
+      })());
+    onTestFinished(close);
     return {
+      byokit,
+      storage,
+      close,
       async call(method, path, userId, body) {
         const response = await fetch(`${base}${path}`, {
           method,
@@ -99,6 +110,13 @@ describe.each(databases)('two byokit nodes on one database (%s)', (_name, openSt
         };
       },
     };
+  }
+
+  /** A node started again with another keyring, as a host's rolling restart does: the new one serves before the old one stops. */
+  async function restart(node: ByokitNode, nodeKeyring: Keyring): Promise<ByokitNode> {
+    const started = await startNode(node.storage, nodeKeyring);
+    await node.close();
+    return started;
   }
 
   it("uses a key saved on node A for node B's very next call, though B had just refused that user for want of one", async () => {
@@ -151,5 +169,63 @@ describe.each(databases)('two byokit nodes on one database (%s)', (_name, openSt
     const after = await b.call('POST', '/llm/chat/completions', user, CHAT);
     expect([after.status, after.json.error.code]).toEqual([400, 'api_key_required']);
     expect(mock.requests).toHaveLength(2);
+  });
+
+  describe('a master-key rotation rolled out node by node (docs/security.md, "Rotating the master key")', () => {
+    const k2 = { id: 'k2', key: crypto.getRandomValues(new Uint8Array(32)) };
+    const chatOf = (node: ByokitNode, user: string) => node.call('POST', '/llm/chat/completions', user, CHAT);
+    const saveKey = async (node: ByokitNode, user: string) => {
+      expect((await node.call('PATCH', '/users/me/api-key', user, { anthropic_api_key: fakeProviderKey('anthropic') })).status).toBe(200);
+    };
+
+    it('put first on one node while another has not got it, the new key seals keys the other cannot open: their owners are told to enter them again', async () => {
+      let [a, b] = await startNodes();
+      a = await restart(a, Keyring.from([k2, k1]));
+      const user = `user-${randomUUID()}`;
+      await saveKey(a, user);
+      const refused = await chatOf(b, user);
+      expect([refused.status, refused.json.error.code]).toEqual([400, 'key_unreadable']);
+      expect(refused.json.error.message).toContain('enter it again');
+    });
+
+    it('added after the primary on every node first, then made primary, then re-encrypted while both serve: every key opens on every node at every step', async () => {
+      let [a, b] = await startNodes();
+      const users = Array.from({ length: 3 }, () => `user-${randomUUID()}`);
+      const everyoneChatsOn = async (node: ByokitNode) => {
+        for (const user of users) expect((await chatOf(node, user)).status).toBe(200);
+      };
+      await saveKey(a, users[0]!);
+
+      // Step 1: k2 given to every node after k1, which still seals.
+      a = await restart(a, Keyring.from([k1, k2]));
+      await saveKey(a, users[1]!);
+      b = await restart(b, Keyring.from([k1, k2]));
+      // Step 2: k2 made primary, node by node: a key node A seals under it opens on node B, not yet restarted.
+      a = await restart(a, Keyring.from([k2, k1]));
+      await saveKey(a, users[2]!);
+      await everyoneChatsOn(b);
+      b = await restart(b, Keyring.from([k2, k1]));
+      expect(Object.fromEntries(await a.byokit.keyRowsByMasterKeyId())).toEqual({ k1: 2, k2: 1 });
+
+      // Mid-rotation, a node started with a keyring that lacks either id is refused, naming it.
+      const pausing = new AbortController();
+      await a.byokit.rotateKeys({ batchSize: 1, signal: pausing.signal, onProgress: () => pausing.abort() });
+      expect(Object.fromEntries(await a.byokit.keyRowsByMasterKeyId())).toEqual({ k1: 1, k2: 2 });
+      await expect(startNode(b.storage, Keyring.from([k1]))).rejects.toMatchObject({
+        code: 'keyring_invalid',
+        message: expect.stringContaining("'k2'"),
+      });
+      await expect(startNode(b.storage, Keyring.from([k2]))).rejects.toMatchObject({
+        code: 'keyring_invalid',
+        message: expect.stringContaining("'k1'"),
+      });
+
+      // The rest re-encrypted on node A while node B serves; then k1 is dropped.
+      expect(await a.byokit.rotateKeys()).toMatchObject({ failed: 0 });
+      await everyoneChatsOn(b);
+      expect(Object.fromEntries(await a.byokit.keyRowsByMasterKeyId())).toEqual({ k2: 3 });
+      b = await restart(b, Keyring.from([k2]));
+      await everyoneChatsOn(b);
+    });
   });
 });
