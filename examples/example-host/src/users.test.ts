@@ -1,4 +1,6 @@
-import type { Database } from '@byokit/storage-postgres';
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { postgresStorage, type Database } from '@byokit/storage-postgres';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import * as passwords from './passwords.js';
 import { UserDirectory } from './users.js';
@@ -36,5 +38,25 @@ describe('login by an unknown email and by a wrong password', () => {
       ['a-wrong-password', cost(stored)],
       ['the-right-password', cost(stored)],
     ]);
+  });
+});
+
+// Servers starting together on a database none has used yet (a deployment's replicas, DATABASE_URL): PostgreSQL's
+// CREATE TABLE IF NOT EXISTS is no guard against another session creating the table at the same moment.
+describe.runIf(process.env.DATABASE_URL)('the users table, created by servers starting together', () => {
+  it('is created once, and every server starts', async () => {
+    const schema = `example_users_${randomBytes(6).toString('hex')}`;
+    const databaseUrl = process.env.DATABASE_URL!;
+    const admin = new pg.Pool({ connectionString: databaseUrl, max: 1 });
+    await admin.query(`CREATE SCHEMA "${schema}"`);
+    const storages = Array.from({ length: 4 }, () => postgresStorage({ connectionString: databaseUrl, schema }));
+    try {
+      const starts = await Promise.allSettled(storages.map((storage) => new UserDirectory(storage.database, schema).migrate()));
+      expect(starts.map((start) => (start.status === 'rejected' ? String(start.reason) : 'started'))).toEqual(Array(4).fill('started'));
+    } finally {
+      await Promise.all(storages.map((storage) => storage.close()));
+      await admin.query(`DROP SCHEMA "${schema}" CASCADE`);
+      await admin.end();
+    }
   });
 });

@@ -26,16 +26,23 @@ export class UserDirectory {
     this.#table = `"${schema}"."example_users"`;
   }
 
-  /** Creates the table if it is missing. */
+  /**
+   * Creates the table if it is missing, one server at a time: PostgreSQL's IF NOT EXISTS does not see a table another
+   * session is creating, so servers starting together on a new database (a deployment's replicas) failed to start,
+   * all but one, on `duplicate key value violates unique constraint "pg_type_typname_nsp_index"`.
+   */
   async migrate(): Promise<void> {
-    await this.database.exec(`CREATE TABLE IF NOT EXISTS ${this.#table} (
-      id            uuid        PRIMARY KEY,
-      email         text        NOT NULL UNIQUE,
-      full_name     text,
-      is_superuser  boolean     NOT NULL DEFAULT false,
-      password_hash text        NOT NULL,
-      created_at    timestamptz NOT NULL DEFAULT now()
-    )`);
+    await this.database.transaction(async (transaction) => {
+      await transaction.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`byokit-example:users:${this.#table}`]);
+      await transaction.exec(`CREATE TABLE IF NOT EXISTS ${this.#table} (
+        id            uuid        PRIMARY KEY,
+        email         text        NOT NULL UNIQUE,
+        full_name     text,
+        is_superuser  boolean     NOT NULL DEFAULT false,
+        password_hash text        NOT NULL,
+        created_at    timestamptz NOT NULL DEFAULT now()
+      )`);
+    });
   }
 
   /** Creates a user; null when the email is taken (the unique constraint decides, so racing signups are safe). */
