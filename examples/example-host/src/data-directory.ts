@@ -53,7 +53,7 @@ export function keyringText(directory: string, fromEnvironment: string | undefin
   if (created) {
     logger.warn(
       { path: join(directory, 'keyring') },
-      'NO BYOKIT_KEYRING SET: generated a new master keyring in the data folder (mode 0600). Back it up: without it no stored key can be decrypted. In production set BYOKIT_KEYRING instead.',
+      'NO BYOKIT_KEYRING SET: generated a new master keyring in the data folder (mode 0600). Back it up: without it no stored key can be decrypted. Only a server with this file opens the keys it stores: in production, and for several servers on one database, set BYOKIT_KEYRING instead (the same on every server).',
     );
   }
   return value;
