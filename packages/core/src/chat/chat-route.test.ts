@@ -976,6 +976,61 @@ describe('provider failures in the contract', () => {
     for (let start = 0; start + 8 <= key.length; start += 4) expect(response!.text).not.toContain(key.slice(start, start + 8));
   });
 
+  // The provider's words about the system key speak to its owner, the host ("You can find your API key at…", "please
+  // check your plan and billing details", "…in organization org-…"): a user who has no key of their own reads them as
+  // being about theirs. They are the operator's, in the log line; the user is told whose key it is and what they can do.
+  const outOfCredit = {
+    error: {
+      message: 'You exceeded your current quota, please check your plan and billing details.',
+      type: 'insufficient_quota',
+      param: null,
+      code: 'insufficient_quota',
+    },
+  };
+  it.each([
+    [
+      'revoked',
+      { status: 401 },
+      'Incorrect API key provided',
+      400,
+      'provider_key_rejected',
+      /refused the system key.*an admin.*add your own OpenAI key/,
+    ],
+    [
+      'out of credit',
+      { status: 429, body: outOfCredit },
+      'You exceeded your current quota',
+      400,
+      'provider_key_rejected',
+      /refused the system key.*an admin.*add your own OpenAI key/,
+    ],
+    ['rate limited', { status: 429 }, 'org-mock', 429, 'provider_rate_limited', /rate limiting the system key.*add your own OpenAI key/],
+  ])(
+    "the system key %s: the user is told it is the system key's, not handed the provider's words to its owner, which the log keeps",
+    async (_case, failure, providersWords, status, code, says) => {
+      const logged: Array<Record<string, unknown>> = [];
+      const keep = (object: Record<string, unknown>) => void logged.push(object);
+      const ignore = () => {};
+      const logger = { debug: ignore, info: ignore, warn: keep, error: keep };
+      const { byokit, modelOf } = await setUp({ environment: { OPENAI_API_KEY: fakeProviderKey('openai') }, logger });
+      mock.failNext('openai', failure);
+      const response = await call(byokit, 'POST', '/llm/chat/completions', { principal: alice, body: hello(modelOf('openai').id) });
+      expect([response!.status, response!.json.error.code, response!.json.error.key_source]).toEqual([status, code, 'system']);
+      expect(response!.json.error.message).toMatch(says);
+      expect(response!.json.error.message).not.toMatch(/your API key|your plan|org-mock|You exceeded/);
+      expect(JSON.stringify(logged)).toContain(providersWords);
+    },
+  );
+
+  it("a refused personal key keeps the provider's words, which are about the user's own account", async () => {
+    const { byokit, modelOf } = await setUp({ environment: { OPENAI_API_KEY: fakeProviderKey('openai') } });
+    await call(byokit, 'PATCH', '/users/me/api-key', { principal: alice, body: { openai_api_key: fakeProviderKey('openai') } });
+    mock.failNext('openai', { status: 401 });
+    const response = await call(byokit, 'POST', '/llm/chat/completions', { principal: alice, body: hello(modelOf('openai').id) });
+    expect(response!.json.error).toMatchObject({ code: 'provider_key_rejected', key_source: 'user' });
+    expect(response!.json.error.message).toMatch(/^The OpenAI API refused the key: Incorrect API key provided: .*\(your personal key\)$/);
+  });
+
   // A provider's words can quote what it was sent, and Gemini's span lines ("* GenerateContentRequest…\n"). Written
   // raw as the message of the error line, they ended the line and forged another in a plain-text or pretty log,
   // or restyled the terminal (ESC) of whoever read it.

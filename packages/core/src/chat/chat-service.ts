@@ -1,7 +1,7 @@
-import { ByokitError, isByokitError } from '../errors.js';
+import { ByokitError, isByokitError, type ErrorCode } from '../errors.js';
 import type { CatalogModel, SamplingParameter } from '../catalog/model.js';
 import type { RetiredModelWarnings } from '../catalog/retirements.js';
-import type { Provider } from '../keys/providers.js';
+import { PROVIDER_LABELS, type Provider } from '../keys/providers.js';
 import type { ModelDirectory } from '../models/model-directory.js';
 import type {
   FinishReason,
@@ -20,6 +20,7 @@ import { assertWithinLimits, type ProviderLimits } from './chat-limits.js';
 import { DEFAULT_MAX_TOKENS, type ChatCompletion, type ChatCompletionChunk, type ChatCompletionRequest } from './chat-schemas.js';
 import { latestUsage, usageBody } from './chat-usage.js';
 import { onAbort, type Cancellation } from '../http/request-abort.js';
+import { WITH_ARTICLE } from '../keys/key-patterns.js';
 import { scrubKnownSecret } from '../keys/scrub-secrets.js';
 import { scrubbedError } from '../keys/scrubbed-error.js';
 import type { StreamHead } from './keep-alive.js';
@@ -324,16 +325,36 @@ function callerError(error: unknown, { resolved, model }: Pick<PreparedCall, 're
   const whoseDoing = error.code === 'provider_key_rejected' || error.code === 'provider_rate_limited';
   const key = resolved.key.reveal();
   const message = scrubKnownSecret(error.message, key);
-  const whose = resolved.source === 'user' ? 'your personal key' : 'the system key';
+  if (whoseDoing && resolved.source === 'system') {
+    // The provider's words speak to the key's owner, the host ("You can find your API key at…", "check your plan and
+    // billing details", "…in organization org-…"): to a user without a key of their own they read as being about
+    // theirs. The user is told whose key it is and what they can do; the words are kept as the cause, which the
+    // error's log line shows the operator.
+    return new ByokitError(
+      error.code,
+      systemKeyMessage(error.code, model.provider),
+      { ...error.details, keySource: resolved.source, model: model.model },
+      { cause: scrubbedError(error, key) },
+    );
+  }
   const callers = new ByokitError(
     error.code,
-    whoseDoing ? `${message} (${whose})` : message,
+    whoseDoing ? `${message} (your personal key)` : message,
     { ...error.details, ...(whoseDoing && { keySource: resolved.source }), model: model.model },
     error.cause === undefined ? undefined : { cause: scrubbedError(error.cause, key) },
   );
   // The stack of where the failure was met, when its first line (the message) held nothing to scrub.
   if (message === error.message) callers.stack = error.stack;
   return callers;
+}
+
+/** What a user is told of the system key refused or rate limited by its provider (callerError). */
+function systemKeyMessage(code: ErrorCode, provider: Provider): string {
+  const label = PROVIDER_LABELS[provider];
+  const ownKey = `add your own ${label} key in your profile`;
+  return code === 'provider_key_rejected'
+    ? `The ${label} API refused the system key (revoked, or its account out of credit): only an admin can put it right. To go on meanwhile, ${ownKey}.`
+    : `The ${label} API is rate limiting the system key, which every user without ${WITH_ARTICLE[provider]} key of their own shares: try again later, or ${ownKey}.`;
 }
 
 async function withKeySource<T>(prepared: Pick<PreparedCall, 'resolved' | 'model'>, call: () => Promise<T>): Promise<T> {

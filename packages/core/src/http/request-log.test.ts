@@ -250,7 +250,7 @@ describe("a provider's failure in the log", () => {
       'provider_rate_limited',
       'system',
     ]);
-    expect(onSystemKey!.json.error.message).toMatch(/\(the system key\)$/);
+    expect(onSystemKey!.json.error.message).toMatch(/^The OpenAI API is rate limiting the system key/);
     expect(onSystemKey!.headers['retry-after']).toBe('7');
     await call(byokit, 'PATCH', '/users/me/api-key', { principal: alice, body: { openai_api_key: usersKey } });
     mock.failNext('openai', { status: 429 });
