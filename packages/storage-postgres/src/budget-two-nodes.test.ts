@@ -205,12 +205,18 @@ describe.runIf(databaseUrl)('a user racing 200 calls at the budget edge through 
     };
   }
 
-  /** A refusal in the contract's error shape: 402 budget_exceeded, nothing else said. */
+  /** A refusal in the contract's error shape: 402 budget_exceeded, naming the provider and the system key it would have used. */
   function expectBudgetRefusal(answer: Answer) {
     expect(answer.status).toBe(402);
     expect(answer.contentType).toBe('application/json; charset=utf-8');
     expect(JSON.parse(answer.text)).toEqual({
-      error: { code: 'budget_exceeded', message: expect.any(String), request_id: answer.requestId },
+      error: {
+        code: 'budget_exceeded',
+        message: expect.any(String),
+        provider: 'anthropic',
+        key_source: 'system',
+        request_id: answer.requestId,
+      },
     });
   }
 

@@ -1,6 +1,7 @@
 import type { CatalogModel } from '../catalog/model.js';
 import { pricesFor } from '../catalog/long-prompt-prices.js';
 import { ByokitError, isByokitError } from '../errors.js';
+import { PROVIDER_LABELS } from '../keys/providers.js';
 import { loggableError, type Logger } from '../logging/logger.js';
 import type { ProviderChatRequest, TokenUsage } from '../providers/provider-types.js';
 import type { KeySource } from '../resolve/key-resolver.js';
@@ -97,13 +98,38 @@ export class BudgetGuard {
       this.endLostHold(hold.id);
       throw error;
     }
-    if (outcome === 'exceeded') {
-      throw new ByokitError(
+    if (outcome === 'exceeded') throw await this.exceeded(userId, model, keySource);
+    return outcome === 'held' ? hold.id : undefined;
+  }
+
+  /**
+   * The refusal, saying whose key the call would have used. A budget of the system key's calls alone does not limit
+   * the user's own key, the one way on that needs no admin: it says so (read only on this path, the budget's scope
+   * is not known to the hold).
+   */
+  private async exceeded(userId: string, model: CatalogModel, keySource: KeySource): Promise<ByokitError> {
+    const details = { provider: model.provider, keySource };
+    const scope =
+      keySource === 'system'
+        ? await this.storage.getBudget(userId).then(
+            (budget) => budget?.appliesTo,
+            () => undefined,
+          )
+        : undefined;
+    if (scope === 'system') {
+      const label = PROVIDER_LABELS[model.provider];
+      return new ByokitError(
         'budget_exceeded',
-        'This request could cost more than what is left of your monthly budget: ask for fewer max_tokens, or ask an admin to raise it.',
+        'This request could cost more than what is left of your monthly budget for calls on the system key: ask for fewer ' +
+          `max_tokens, ask an admin to raise it, or add your own ${label} key in your profile, which this budget does not limit.`,
+        details,
       );
     }
-    return outcome === 'held' ? hold.id : undefined;
+    return new ByokitError(
+      'budget_exceeded',
+      'This request could cost more than what is left of your monthly budget: ask for fewer max_tokens, or ask an admin to raise it.',
+      details,
+    );
   }
 }
 

@@ -104,6 +104,21 @@ describe('budgets', () => {
     expect(systemKey!.status).toBe(402);
   });
 
+  // Told only to ask for fewer tokens or a higher limit, a user whose budget limits the system key alone did not learn
+  // that a key of their own goes on working: the one thing they can do without an admin.
+  it('says a "system" budget limits calls on the system key, whose call it refused, and that the user\'s own key is not limited', async () => {
+    const { byokit, setBudget } = await setUp();
+    await setBudget(alice.userId, { monthly_limit_usd: '0', applies_to: 'system' });
+    await setBudget(bob.userId, { monthly_limit_usd: '0', applies_to: 'all' });
+    const onSystemBudget = await call(byokit, 'POST', '/llm/chat/completions', { principal: alice, body: chat(64) });
+    expect(onSystemBudget!.status).toBe(402);
+    expect(onSystemBudget!.json.error).toMatchObject({ code: 'budget_exceeded', provider: 'anthropic', key_source: 'system' });
+    expect(onSystemBudget!.json.error.message).toMatch(/budget for calls on the system key.*add your own Anthropic key.*not limit/);
+    const onWholeBudget = await call(byokit, 'POST', '/llm/chat/completions', { principal: bob, body: chat(64) });
+    expect(onWholeBudget!.json.error).toMatchObject({ code: 'budget_exceeded', provider: 'anthropic', key_source: 'system' });
+    expect(onWholeBudget!.json.error.message).not.toMatch(/own .* key/);
+  });
+
   it('is set by admins only, refuses malformed limits, and null removes it', async () => {
     const { byokit, setBudget } = await setUp();
     const byUser = await call(byokit, 'PUT', `/admin/users/${alice.userId}/budget`, { principal: alice, body: { monthly_limit_usd: '1' } });
