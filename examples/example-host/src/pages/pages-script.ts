@@ -411,7 +411,7 @@ function start(document, window) {
     });
   }
 
-  // Billing: My Usage, this month, by day (with a chart) and by model.
+  // Billing: My Usage, this month, by day (with a chart), by model and by whose key paid.
   function usageRow(table, label, group) {
     var row = document.createElement('tr');
     cell(row, label);
@@ -428,10 +428,14 @@ function start(document, window) {
     // two months (around midnight UTC on the 1st), or differ by a call recorded in between.
     return api('/llm/usage/me?group_by=day').then(json).then(function (byDay) {
       var window = '&from=' + encodeURIComponent(byDay.from) + '&to=' + encodeURIComponent(byDay.to);
-      return api('/llm/usage/me?group_by=model' + window).then(json).then(function (byModel) { return [byDay, byModel]; });
+      return Promise.all([
+        api('/llm/usage/me?group_by=model' + window).then(json),
+        api('/llm/usage/me?group_by=key_source' + window).then(json),
+      ]).then(function (answers) { return [byDay].concat(answers); });
     }).then(function (answers) {
       var byDay = answers[0];
       var byModel = answers[1];
+      var byKey = answers[2];
       say(message, 'This month, from ' + byDay.from.slice(0, 10) + ' to now (UTC).');
       var totals = byId('usage-totals');
       totals.textContent = '';
@@ -445,6 +449,8 @@ function start(document, window) {
       });
       document.querySelector('#usage-by-day tbody').textContent = '';
       document.querySelector('#usage-by-model tbody').textContent = '';
+      document.querySelector('#usage-by-key tbody').textContent = '';
+      byKey.groups.forEach(function (group) { usageRow('usage-by-key', keySourceText(group.key), group); });
       var chart = byId('usage-chart');
       chart.textContent = '';
       var highest = byDay.groups.reduce(function (most, group) { return Math.max(most, Number(group.cost_usd)); }, 0);
@@ -521,7 +527,7 @@ function start(document, window) {
     if (page === '/language-models/billing') {
       say(byId('usage-message'), '');
       ['usage-totals', 'usage-chart'].forEach(function (id) { byId(id).textContent = ''; });
-      ['usage-by-day', 'usage-by-model'].forEach(function (id) { document.querySelector('#' + id + ' tbody').textContent = ''; });
+      ['usage-by-day', 'usage-by-model', 'usage-by-key'].forEach(function (id) { document.querySelector('#' + id + ' tbody').textContent = ''; });
     }
   }
 

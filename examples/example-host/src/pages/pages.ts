@@ -157,6 +157,14 @@ const BILLING = `        <section aria-labelledby="my-usage">
               <tbody></tbody>
             </table>
           </div>
+          <h3 id="by-key">By whose key paid</h3>
+          <p>Your key's calls are on your provider's bill; the system key's are on this service's.</p>
+          <div class="table-scroll" role="region" aria-labelledby="by-key" tabindex="0">
+            <table id="usage-by-key">
+              <thead><tr><th scope="col">Paid by</th><th scope="col">Requests</th><th scope="col">Tokens</th><th scope="col">Cost (USD)</th></tr></thead>
+              <tbody></tbody>
+            </table>
+          </div>
         </section>`;
 
 function page(body: string, contentType: string): ExamplePage {

@@ -677,6 +677,59 @@ export function describeGuidePages(example: ExampleServer): void {
         ]);
       });
 
+      // The guide: usage is tracked "for billing", with "both personal and system API keys". What the user's own key
+      // cost is on their provider's bill; what the system key cost is the host's, which it may bill them for.
+      it("Billing says whose key paid: a row for the user's own key and one for the system key, each with its cost", async () => {
+        const admin = await server.login(ADMIN_EMAIL, ADMIN_PASSWORD);
+        const adminHeaders = { authorization: `Bearer ${admin}`, 'content-type': 'application/json' };
+        const userToken = await server.login('billing-keys@example.com', password);
+        const headers = { authorization: `Bearer ${userToken}`, 'content-type': 'application/json' };
+        await fetch(`${server.base}/users/me/api-key`, {
+          method: 'PATCH',
+          headers,
+          body: JSON.stringify({ anthropic_api_key: fakeProviderKey('anthropic') }),
+        });
+        await fetch(`${server.base}/admin/api-key`, {
+          method: 'PATCH',
+          headers: adminHeaders,
+          body: JSON.stringify({ openai_api_key: fakeProviderKey('openai') }),
+        });
+        try {
+          const models = (await (await fetch(`${server.base}/llm-models/?is_active=true`, { headers })).json()) as {
+            data: Array<{ id: string; provider: string }>;
+          };
+          for (const provider of ['anthropic', 'openai']) {
+            const model = models.data.find((each) => each.provider === provider)!;
+            const answer = await fetch(`${server.base}/llm/chat/completions`, {
+              method: 'POST',
+              headers,
+              body: JSON.stringify({ model_id: model.id, messages: [{ role: 'user', content: 'Hello!' }], max_tokens: 16 }),
+            });
+            expect(answer.status).toBe(200);
+          }
+          // Each call's record is written just after its answer.
+          const usageByKey = async () =>
+            (await (await fetch(`${server.base}/llm/usage/me?group_by=key_source`, { headers })).json()) as {
+              groups: Array<{ key: string; cost_usd: string }>;
+            };
+          await expect.poll(async () => (await usageByKey()).groups.length).toBe(2);
+          const byKey = await usageByKey();
+          await context.addInitScript((token) => sessionStorage.setItem('byokit-example-access-token', token), userToken);
+          await page.goto(`${origin}/language-models/billing`);
+          await expect.poll(() => page.locator('#usage-by-key tbody tr').count(), { timeout: 10_000 }).toBe(2);
+          const rows = await page
+            .locator('#usage-by-key tbody tr')
+            .evaluateAll((trs) => trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent)));
+          const costOf = (source: string) => `$${byKey.groups.find((group) => group.key === source)!.cost_usd}`;
+          expect(rows.map((row) => [row[0], row[3]])).toEqual([
+            ['the system key', costOf('system')],
+            ['your key', costOf('user')],
+          ]);
+        } finally {
+          await fetch(`${server.base}/admin/api-key?provider=openai`, { method: 'DELETE', headers: adminHeaders });
+        }
+      });
+
       it('the next user to log in at the tab after "Log out" never sees the first user\'s key hints or usage, not even while their own are on their way', async () => {
         const nextUser = async (name: string) => {
           await page.click('#sign-out');
@@ -706,7 +759,9 @@ export function describeGuidePages(example: ExampleServer): void {
         await page.route('**/v2/llm/usage/me?*', slowly);
         await nextUser('after-billing');
         expect(await page.textContent('#usage-totals')).toBe('');
-        expect(await page.locator('#usage-by-day tbody tr, #usage-by-model tbody tr, #usage-chart > *').count()).toBe(0);
+        expect(
+          await page.locator('#usage-by-day tbody tr, #usage-by-model tbody tr, #usage-by-key tbody tr, #usage-chart > *').count(),
+        ).toBe(0);
         await expect.poll(() => page.textContent('#usage-message'), { timeout: 10_000 }).toBe('No usage this month yet.');
 
         await page.evaluate(() => sessionStorage.clear());
