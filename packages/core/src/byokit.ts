@@ -8,7 +8,12 @@ import { keyRoutes } from './http/routes/key-routes.js';
 import type { ByokitRequest, ByokitResponse } from './http/types.js';
 import { KeyCache } from './resolve/key-cache.js';
 import { KeyResolver, type ResolvedKey } from './resolve/key-resolver.js';
-import { DEFAULT_SYSTEM_KEY_VARIABLES, readSystemKeysFromEnvironment, type SystemKeyVariables } from './resolve/environment-keys.js';
+import {
+  DEFAULT_SYSTEM_KEY_VARIABLES,
+  readSystemKeysFromEnvironment,
+  warnOfOverriddenEnvironmentKeys,
+  type SystemKeyVariables,
+} from './resolve/environment-keys.js';
 import type { Storage } from './storage/storage.js';
 import { KeyManager } from './vault/key-manager.js';
 import { ChatService, type ChatCallContext } from './chat/chat-service.js';
@@ -270,6 +275,7 @@ export async function createByokit(options: ByokitOptions): Promise<Byokit> {
 
   const environment = options.environment ?? globalThis.process?.env ?? {};
   const environmentKeys = readSystemKeysFromEnvironment(environment, systemKeyVariables, logger);
+  await warnOfOverriddenEnvironmentKeys(options.storage, keyring, environmentKeys, systemKeyVariables, logger);
 
   const cache = new KeyCache(keyCacheTtlMs, keyCacheEntries, () => now().getTime());
   const resolver = new KeyResolver(options.storage, keyring, environmentKeys, cache);

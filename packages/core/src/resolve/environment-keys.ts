@@ -1,9 +1,12 @@
+import type { Keyring } from '../crypto/keyring.js';
 import { isByokitError } from '../errors.js';
 import { parseProviderKey } from '../keys/key-formats.js';
 import { isPlaceholderKey } from '../keys/placeholders.js';
-import { PROVIDERS, type Provider } from '../keys/providers.js';
+import { PROVIDER_LABELS, PROVIDERS, type Provider } from '../keys/providers.js';
 import type { SecretKey } from '../keys/secret-key.js';
 import type { Logger } from '../logging/logger.js';
+import { SYSTEM_OWNER, type Storage } from '../storage/storage.js';
+import { openStoredKey } from './key-resolver.js';
 
 /** Names of the environment variables that hold system keys, per provider. */
 export type SystemKeyVariables = Record<Provider, string>;
@@ -42,4 +45,40 @@ export function readSystemKeysFromEnvironment(
     }
   }
   return keys;
+}
+
+/**
+ * Warns, at start, of each system key variable that a different system key stored through the API overrides (the
+ * database's wins: spec/http-api.md, "System keys"), naming the variable and both keys by their hints only. An admin
+ * who put a new key in `.env`, the old one revoked, and restarted found every call still made with the stored key,
+ * and nothing said why. A stored key that is a placeholder is not used, nor one that does not open: it is said so
+ * where it is used.
+ */
+export async function warnOfOverriddenEnvironmentKeys(
+  storage: Storage,
+  keyring: Keyring,
+  environmentKeys: Partial<Record<Provider, SecretKey>>,
+  variables: SystemKeyVariables,
+  logger: Logger,
+): Promise<void> {
+  if (!PROVIDERS.some((provider) => environmentKeys[provider] !== undefined)) return;
+  for (const row of await storage.listKeys(SYSTEM_OWNER)) {
+    const fromEnvironment = environmentKeys[row.provider];
+    if (fromEnvironment === undefined) continue;
+    let storedKey: string;
+    try {
+      storedKey = openStoredKey(keyring, row.envelope, row.owner, row.provider);
+    } catch (error) {
+      if (isByokitError(error) && error.code === 'key_unreadable') continue;
+      throw error;
+    }
+    if (isPlaceholderKey(storedKey) || storedKey === fromEnvironment.reveal()) continue;
+    const variable = variables[row.provider];
+    logger.warn(
+      { variable, provider: row.provider, storedHint: row.hint, environmentHint: fromEnvironment.hint },
+      `${variable} is set, but the system ${PROVIDER_LABELS[row.provider]} key stored through the API (${row.hint}) is used ` +
+        `instead of its key (${fromEnvironment.hint}): remove the stored one (DELETE /admin/api-key?provider=${row.provider}) ` +
+        `to use ${variable}.`,
+    );
+  }
 }

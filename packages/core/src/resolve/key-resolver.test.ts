@@ -108,6 +108,45 @@ describe("key resolution: the guide's example", () => {
     expect(findKeyLeaks([misplaced], [['warnings', JSON.stringify(warnings)]])).toEqual([]);
   });
 
+  // An admin who put a new key in .env (the old one revoked) and restarted found every call still made with the key
+  // stored through the API, which wins, and nothing at start said so.
+  it('warns at start of a system key variable that a different key stored through the API overrides, by hints only; not of the same key', async () => {
+    const storage = memoryStorage();
+    const keyring = testKeyring('k1');
+    const stored = fakeProviderKey('openai');
+    const storedGoogle = fakeProviderKey('google');
+    const first = await createByokit({ storage, keyring, environment: {} });
+    await call(first, 'PATCH', '/admin/api-key', { principal: admin, body: { openai_api_key: stored, google_api_key: storedGoogle } });
+    await first.close();
+    const fromEnvironment = fakeProviderKey('openai');
+    const warnings: Array<[Record<string, unknown>, string]> = [];
+    const ignore = () => {};
+    const logger = {
+      debug: ignore,
+      info: ignore,
+      error: ignore,
+      warn: (fields: Record<string, unknown>, message: string) => void warnings.push([fields, message]),
+    };
+    const environment = { OPENAI_API_KEY: fromEnvironment, GOOGLE_API_KEY: storedGoogle, ANTHROPIC_API_KEY: fakeProviderKey('anthropic') };
+    const second = await createByokit({ storage, keyring, environment, logger });
+    expect((await second.resolveKey(alice, 'openai')).key.reveal()).toBe(stored);
+    expect(warnings).toEqual([
+      [
+        {
+          variable: 'OPENAI_API_KEY',
+          provider: 'openai',
+          storedHint: `…${stored.slice(-4)}`,
+          environmentHint: `…${fromEnvironment.slice(-4)}`,
+        },
+        expect.stringMatching(
+          /^OPENAI_API_KEY is set, but the system OpenAI key stored through the API .* is used instead.*DELETE \/admin\/api-key\?provider=openai/,
+        ),
+      ],
+    ]);
+    expect(findKeyLeaks([stored, fromEnvironment, storedGoogle], [['warnings', JSON.stringify(warnings)]])).toEqual([]);
+    await second.close();
+  });
+
   it('reads system keys from the variable names the host configures', async () => {
     const key = fakeProviderKey('openai');
     const { byokit } = await testByokit({ environment: { MY_OPENAI: key }, systemKeyVariables: { openai: 'MY_OPENAI' } });
