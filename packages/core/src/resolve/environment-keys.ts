@@ -19,6 +19,17 @@ export const DEFAULT_SYSTEM_KEY_VARIABLES: SystemKeyVariables = Object.freeze({
 });
 
 /**
+ * Names other tools read a provider's key from, which byokit does not unless told to (`systemKeyVariables`): Google's
+ * Gemini docs and its SDK use `GEMINI_API_KEY`, the Vercel AI SDK `GOOGLE_GENERATIVE_AI_API_KEY`. A key left there
+ * alone was no system key, and nothing said so.
+ */
+const OTHER_TOOLS_NAMES: Readonly<Record<Provider, readonly string[]>> = {
+  anthropic: [],
+  openai: [],
+  google: ['GEMINI_API_KEY', 'GOOGLE_GENERATIVE_AI_API_KEY'],
+};
+
+/**
  * Reads system keys from the environment once, at start-up. A placeholder (a `.env` still holding
  * `sk-ant-YOUR-KEY-HERE`) or a value in the wrong format counts as absent, with a warning that names the
  * variable and the reason but shows nothing of the value.
@@ -32,7 +43,10 @@ export function readSystemKeysFromEnvironment(
   for (const provider of PROVIDERS) {
     const variable = variables[provider];
     const raw = environment[variable];
-    if (raw === undefined || raw.trim() === '') continue;
+    if (raw === undefined || raw.trim() === '') {
+      warnOfOtherToolsNames(environment, provider, variable, logger);
+      continue;
+    }
     if (isPlaceholderKey(raw.trim())) {
       logger.warn({ variable, provider }, `${variable} holds a placeholder, not a key: ignored`);
       continue;
@@ -45,6 +59,23 @@ export function readSystemKeysFromEnvironment(
     }
   }
   return keys;
+}
+
+/** Warns of a provider's key in a variable another tool reads, when byokit's own for it is not set: never its value. */
+function warnOfOtherToolsNames(
+  environment: Record<string, string | undefined>,
+  provider: Provider,
+  variable: string,
+  logger: Logger,
+): void {
+  for (const name of OTHER_TOOLS_NAMES[provider]) {
+    if (name === variable || !environment[name]?.trim()) continue;
+    logger.warn(
+      { variable: name, provider },
+      `${name} is set, but byokit reads the ${PROVIDER_LABELS[provider]} system key from ${variable}, which is not: there is no ` +
+        `${PROVIDER_LABELS[provider]} system key. Name it ${variable}, or pass systemKeyVariables: { ${provider}: '${name}' } to createByokit.`,
+    );
+  }
 }
 
 /**

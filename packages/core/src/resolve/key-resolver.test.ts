@@ -147,6 +147,32 @@ describe("key resolution: the guide's example", () => {
     await second.close();
   });
 
+  // Google's Gemini docs say to set GEMINI_API_KEY; an admin who did so had no Google system key, and no word of it.
+  it('warns of a Google key in GEMINI_API_KEY or GOOGLE_GENERATIVE_AI_API_KEY, which byokit does not read, naming the variable it reads; not when that one is set', async () => {
+    const warnings: Array<[Record<string, unknown>, string]> = [];
+    const ignore = () => {};
+    const logger = {
+      debug: ignore,
+      info: ignore,
+      error: ignore,
+      warn: (fields: Record<string, unknown>, message: string) => void warnings.push([fields, message]),
+    };
+    const key = fakeProviderKey('google');
+    const { byokit } = await testByokit({ environment: { GEMINI_API_KEY: key, GOOGLE_GENERATIVE_AI_API_KEY: ' ' }, logger });
+    await expect(byokit.resolveKey(alice, 'google')).rejects.toMatchObject({ code: 'api_key_required' });
+    expect(warnings).toEqual([
+      [
+        { variable: 'GEMINI_API_KEY', provider: 'google' },
+        expect.stringMatching(/^GEMINI_API_KEY is set, but byokit reads the Google system key from GOOGLE_API_KEY.*systemKeyVariables/),
+      ],
+    ]);
+    expect(findKeyLeaks([key], [['warnings', JSON.stringify(warnings)]])).toEqual([]);
+    warnings.length = 0;
+    await testByokit({ environment: { GOOGLE_API_KEY: fakeProviderKey('google'), GEMINI_API_KEY: key }, logger });
+    await testByokit({ environment: { GEMINI_API_KEY: key }, systemKeyVariables: { google: 'GEMINI_API_KEY' }, logger });
+    expect(warnings).toEqual([]);
+  });
+
   it('reads system keys from the variable names the host configures', async () => {
     const key = fakeProviderKey('openai');
     const { byokit } = await testByokit({ environment: { MY_OPENAI: key }, systemKeyVariables: { openai: 'MY_OPENAI' } });
