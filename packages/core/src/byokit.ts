@@ -21,6 +21,7 @@ import { createFetchHandler, type FetchHandlerOptions } from './fetch/fetch-hand
 import { BudgetGuard } from './metering/budget-guard.js';
 import { BudgetService } from './metering/budget-service.js';
 import { RateLimitGuard } from './metering/rate-limit-guard.js';
+import { CallsInFlight, DEFAULT_CONCURRENT_CALLS_PER_USER } from './metering/calls-in-flight.js';
 import { memoryRateLimiter, type RateLimiter } from './metering/rate-limiter.js';
 import { budgetRoutes } from './http/routes/budget-routes.js';
 import { RetiredModelWarnings } from './catalog/retirements.js';
@@ -122,6 +123,15 @@ export interface ByokitOptions {
    * Default: no limit.
    */
   rateLimit?: { requestsPerMinute: number; burst?: number | undefined; maxUsers?: number | undefined } | RateLimiter | undefined;
+  /**
+   * How many chat calls (the routes and `byokit.chat()` / `chatStream()` alike) one user may have running at once
+   * in this process. A stream runs until its client has read it to the end or left, so a call past the bound gets
+   * `429 rate_limited` with `Retry-After: 1` (a `ByokitError` in code), after the rate limit's count and before
+   * anything that costs: no provider, hold or record. Each running call holds a provider connection, memory and
+   * its budget hold: without a bound, one client opening streams it never read held as many as it liked. Per node.
+   * Default 64; `0` sets no bound. A whole number from 0 up: anything else makes `createByokit` reject.
+   */
+  concurrentCallsPerUser?: number | undefined;
   /**
    * What {@link Byokit.fetch} needs to answer HTTP requests: your auth (`authenticate(request: Request)` → the
    * principal, or null) and the mount prefix (default `/v2`). Only `byokit.fetch` reads it. Leave it out when
@@ -269,6 +279,9 @@ export async function createByokit(options: ByokitOptions): Promise<Byokit> {
   const hostNow = options.now;
   const now = hostNow ? () => new Date(hostNow().getTime()) : () => new Date();
   const rateLimiter = rateLimiterOf(options.rateLimit, now);
+  const callsInFlight = new CallsInFlight(
+    wholeNumberOption('concurrentCallsPerUser', options.concurrentCallsPerUser ?? DEFAULT_CONCURRENT_CALLS_PER_USER, 0),
+  );
   const systemKeyVariables = systemKeyVariablesOf(options.systemKeyVariables);
   const keyring = 'loadKeyring' in options.keyring ? loadedKeyring(await options.keyring.loadKeyring()) : options.keyring;
   await assertKeyringOpensStorage(keyring, options.storage);
@@ -286,7 +299,7 @@ export async function createByokit(options: ByokitOptions): Promise<Byokit> {
   const budgets = new BudgetGuard(options.storage, now, logger, (holdId) => meter.endHold(holdId));
   const rateLimits = new RateLimitGuard(rateLimiter, logger);
   const retired = new RetiredModelWarnings(logger, now);
-  const chat = new ChatService(models, resolver, clients, PROVIDER_LIMITS, now, meter, budgets, rateLimits, retired);
+  const chat = new ChatService(models, resolver, clients, PROVIDER_LIMITS, now, meter, budgets, rateLimits, retired, callsInFlight);
   const usage = new UsageService(options.storage, now);
   const lifecycle = new Lifecycle();
   // A client that takes nothing of its stream for as long as byokit lets a provider be silent in one is let go.
@@ -493,6 +506,7 @@ const BYOKIT_OPTIONS = [
   'streamKeepAliveMs',
   'onUsage',
   'rateLimit',
+  'concurrentCallsPerUser',
   'fetchHandler',
   'openApi',
 ] as const satisfies readonly (keyof ByokitOptions)[];

@@ -127,12 +127,12 @@ describe('createByokit', () => {
     [
       'an option name in the wrong case (streamKeepAliveMS), which left keep-alives at their default',
       { streamKeepAliveMS: 0 } as unknown as ByokitOptions,
-      'createByokit has no option streamKeepAliveMS (did you mean streamKeepAliveMs?): it takes storage, keyring, environment, systemKeyVariables, keyCache, logger, now, providers, catalogTtlMs, streamKeepAliveMs, onUsage, rateLimit, fetchHandler, openApi',
+      'createByokit has no option streamKeepAliveMS (did you mean streamKeepAliveMs?): it takes storage, keyring, environment, systemKeyVariables, keyCache, logger, now, providers, catalogTtlMs, streamKeepAliveMs, onUsage, rateLimit, concurrentCallsPerUser, fetchHandler, openApi',
     ],
     [
       'an option byokit does not have (a rate limit spelt as another library spells it)',
       { rateLimiter: { requestsPerMinute: 60 } } as unknown as ByokitOptions,
-      'createByokit has no option rateLimiter: it takes storage, keyring, environment, systemKeyVariables, keyCache, logger, now, providers, catalogTtlMs, streamKeepAliveMs, onUsage, rateLimit, fetchHandler, openApi',
+      'createByokit has no option rateLimiter: it takes storage, keyring, environment, systemKeyVariables, keyCache, logger, now, providers, catalogTtlMs, streamKeepAliveMs, onUsage, rateLimit, concurrentCallsPerUser, fetchHandler, openApi',
     ],
     [
       'a key cache given as a Map',

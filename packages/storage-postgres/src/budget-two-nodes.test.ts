@@ -107,6 +107,8 @@ describe.runIf(databaseUrl)('a user racing 200 calls at the budget edge through 
       environment: { ANTHROPIC_API_KEY: systemKey },
       providers: { anthropic: { baseUrl: mock.baseUrls.anthropic } },
       now: () => NOW,
+      // A hundred calls of one user at once on each node: the budget alone decides which go through.
+      concurrentCallsPerUser: 0,
     });
     const routes = createNodeHandler(byokit, { authenticate, prefix: '/v2' });
     const server = createServer((request, response) => {

@@ -111,6 +111,8 @@ async function openByokit(options: { timeoutMs?: number; storage?: Storage; logg
     keyring: testKeyring(),
     environment: { ANTHROPIC_API_KEY: fakeProviderKey('anthropic') },
     providers: { anthropic: { baseUrl, ...(options.timeoutMs !== undefined && { timeoutMs: options.timeoutMs }) } },
+    // Some endings run all their calls at once, more than one user may have running by default.
+    concurrentCallsPerUser: 0,
     ...(options.logger && { logger: options.logger }),
   });
   return { byokit, storage };

@@ -14,6 +14,7 @@ import type {
 import type { KeyResolver, ResolvedKey } from '../resolve/key-resolver.js';
 import type { BudgetGuard } from '../metering/budget-guard.js';
 import type { RateLimitGuard } from '../metering/rate-limit-guard.js';
+import type { CallsInFlight } from '../metering/calls-in-flight.js';
 import type { MeteredCall, UsageMeter } from '../metering/usage-meter.js';
 import type { UsageStatus } from '../metering/usage-record.js';
 import { assertWithinLimits, type ProviderLimits } from './chat-limits.js';
@@ -67,9 +68,9 @@ interface PreparedCall {
  * (422), the key resolved by the same function that lists models, the provider's answer normalised to
  * one shape with its usage and exact cost. The route and `byokit.chat()` both come here. The user's rate limit
  * is counted first, once per call, before anything that costs (a refused call touches neither the catalog,
- * the keys nor the budget). Every call handed to a provider leaves one usage record (ok, error or aborted,
- * with the tokens reported); a request refused before that (rate limited, unknown model, limits, no key,
- * over budget) leaves none.
+ * the keys nor the budget); then the user's calls running at once (`concurrentCallsPerUser`). Every call
+ * handed to a provider leaves one usage record (ok, error or aborted, with the tokens reported); a request
+ * refused before that (rate limited, too many at once, unknown model, limits, no key, over budget) leaves none.
  */
 export class ChatService {
   constructor(
@@ -82,16 +83,22 @@ export class ChatService {
     private readonly budgets: BudgetGuard,
     private readonly rateLimits: RateLimitGuard,
     private readonly retiredModels: RetiredModelWarnings,
+    private readonly inFlight: CallsInFlight,
   ) {}
 
   /** One complete answer. */
-  async complete(userId: string, request: ChatCompletionRequest, { signal, requestId }: ChatCallContext): Promise<ChatAnswer> {
-    await this.rateLimits.admit(userId, requestId);
-    const startedAt = performance.now();
-    const call = await this.prepare(userId, request);
-    // The budget's hold comes last before the provider: from here on, every way out ends it (UsageMeter).
-    const holdId = await this.budgets.hold(userId, call.model, call.request, call.resolved.source);
-    const metered = meteredCall(userId, call, requestId, startedAt, holdId, this.budgets);
+  async complete(userId: string, request: ChatCompletionRequest, context: ChatCallContext): Promise<ChatAnswer> {
+    await this.rateLimits.admit(userId, context.requestId);
+    const end = this.inFlight.begin(userId);
+    try {
+      return await this.answer(userId, request, context);
+    } finally {
+      end();
+    }
+  }
+
+  private async answer(userId: string, request: ChatCompletionRequest, { signal, requestId }: ChatCallContext): Promise<ChatAnswer> {
+    const { call, metered } = await this.held(userId, request, requestId);
     let answer: ProviderChatResponse;
     try {
       answer = await withKeySource(call, () => call.client.complete(call.request, { key: call.resolved.key, signal }));
@@ -124,13 +131,18 @@ export class ChatService {
    */
   async stream(userId: string, request: ChatCompletionRequest, { signal, requestId, calling }: ChatCallContext): Promise<ChatStream> {
     await this.rateLimits.admit(userId, requestId);
-    const startedAt = performance.now();
-    const call = await this.prepare(userId, request);
-    // The budget's hold comes last before the provider: from here on, every way out ends it (UsageMeter).
-    const holdId = await this.budgets.hold(userId, call.model, call.request, call.resolved.source);
-    const metered = meteredCall(userId, call, requestId, startedAt, holdId, this.budgets);
+    // Running until the stream ends, read or not: settle ends it.
+    const end = this.inFlight.begin(userId);
+    const { call, metered } = await this.held(userId, request, requestId).catch((error: unknown) => {
+      end();
+      throw error;
+    });
     // Once, however the stream ends; byokit.close() waits for it (UsageMeter.opened).
-    const settle = this.meter.opened(metered);
+    const record = this.meter.opened(metered);
+    const settle = (status: UsageStatus, usage: TokenUsage) => {
+      end();
+      record(status, usage);
+    };
     calling?.({ keySource: call.resolved.source, ignoredParameters: call.ignored });
     let iterator: AsyncIterator<ProviderStreamEvent>;
     let first: IteratorResult<ProviderStreamEvent>;
@@ -170,6 +182,21 @@ export class ChatService {
       ignoredParameters: call.ignored,
       chunks: chunksOf(call, first, iterator, settle, signal, begin),
     };
+  }
+
+  /**
+   * The call prepared and its budget held: the hold comes last before the provider, and from here on every way
+   * out ends it (UsageMeter).
+   */
+  private async held(
+    userId: string,
+    request: ChatCompletionRequest,
+    requestId: string,
+  ): Promise<{ call: PreparedCall; metered: MeteredCall }> {
+    const startedAt = performance.now();
+    const call = await this.prepare(userId, request);
+    const holdId = await this.budgets.hold(userId, call.model, call.request, call.resolved.source);
+    return { call, metered: meteredCall(userId, call, requestId, startedAt, holdId, this.budgets) };
   }
 
   private async prepare(userId: string, request: ChatCompletionRequest): Promise<PreparedCall> {
