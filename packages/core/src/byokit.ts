@@ -114,8 +114,8 @@ export interface ByokitOptions {
    */
   onUsage?: UsageListener | undefined;
   /**
-   * Per-user rate limit on chat calls (the route and `byokit.chat()` / `chatStream()` alike), counted once per
-   * call before anything else: a call over it gets `429 rate_limited` with `Retry-After` (a `ByokitError` in
+   * Per-user rate limit on chat calls (the route and `byokit.chat()` / `chatStream()` alike) and on a user's own key
+   * writes (`PATCH` and `DELETE /users/me/api-key`, `?verify=true` included), counted once per call before anything else: a call over it gets `429 rate_limited` with `Retry-After` (a `ByokitError` in
    * code), reaches no provider and leaves no usage record. `{ requestsPerMinute, burst? }` keeps the counts in
    * this process (`memoryRateLimiter`; `burst` defaults to a minute's worth, `maxUsers`, the most users tracked at
    * once, to 100,000; any other name makes `createByokit` reject); with many nodes, pass your own
@@ -307,7 +307,7 @@ export async function createByokit(options: ByokitOptions): Promise<Byokit> {
   const keepAlive = new KeepAlive(streamKeepAliveMs, longestTimeoutMs);
   const handle = createRequestHandler(
     withOpenApiRoute({ prefix: options.fetchHandler?.prefix, ...options.openApi }, [
-      ...keyRoutes(keys, clients),
+      ...keyRoutes(keys, clients, rateLimits),
       ...modelRoutes(models, resolver),
       ...chatRoutes(chat, logger, keepAlive),
       ...openAIRoutes(chat, models, resolver, logger, keepAlive),

@@ -107,6 +107,27 @@ describe('per-user rate limits', () => {
     expect(mock.requests).toHaveLength(2);
   });
 
+  it("counts a user's key writes with their chat calls: past the limit, a PATCH ?verify=true asks no provider and saves nothing", async () => {
+    // Each write is audit records, and with ?verify=true a call to each provider from the host's address: uncounted,
+    // a script could send the providers key checks, and fill the audit table, as fast as it could send requests.
+    const { byokit, storage, chat } = await setUp({ rateLimit: { requestsPerMinute: 2 } });
+    const writeKey = (principal = alice) =>
+      call(byokit, 'PATCH', '/users/me/api-key?verify=true', { principal, body: { anthropic_api_key: fakeProviderKey('anthropic') } });
+    expect((await writeKey())!.status).toBe(200);
+    expect((await chat())!.status).toBe(200);
+
+    const refused = await writeKey();
+    expect(refused!.status).toBe(429);
+    expect(refused!.headers['retry-after']).toBe('30');
+    expect(refused!.json.error.code).toBe('rate_limited');
+    expect((await call(byokit, 'DELETE', '/users/me/api-key', { principal: alice }))!.status).toBe(429);
+    expect(mock.requests.map((request) => request.method)).toEqual(['GET', 'POST']);
+    expect(await storage.listAudit()).toHaveLength(1);
+    expect((await storage.listKeys({ type: 'user', id: alice.userId })).map((key) => key.provider)).toEqual(['anthropic']);
+
+    expect((await writeKey(bob))!.status).toBe(200);
+  });
+
   it('refuses to start with a limit that is not a positive whole number of requests per minute', async () => {
     await expect(setUp({ rateLimit: { requestsPerMinute: 0.5 } })).rejects.toThrow(
       new TypeError('memoryRateLimiter: requestsPerMinute must be a whole number from 1 up, got 0.5'),

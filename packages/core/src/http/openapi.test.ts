@@ -469,6 +469,17 @@ describe('contract: every status each operation lists is one byokit really answe
         { label: `${path}: a provider byokit has not`, method: 'DELETE', url: `${path}?provider=mistral` },
       );
     }
+    const hasty = { userId: 'user-hasty', isAdmin: false };
+    exchanges.push(
+      {
+        label: 'a key set over the host rate',
+        method: 'PATCH',
+        url: '/users/me/api-key',
+        as: hasty,
+        body: BODIES['patch /users/me/api-key'],
+      },
+      { label: 'a key removed over the host rate', method: 'DELETE', url: '/users/me/api-key', as: hasty },
+    );
     const noModel = '00000000-0000-0000-0000-000000000000';
     exchanges.push(
       { label: 'every model, asked by a user', method: 'GET', url: '/llm-models?all=true', as: alice },

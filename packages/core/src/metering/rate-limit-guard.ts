@@ -10,8 +10,9 @@ import type { RateDecision, RateLimiter } from './rate-limiter.js';
 export const RATE_LIMITER_TIMEOUT_MS = 1_000;
 
 /**
- * Holds chat calls to the host's per-user rate (the `rateLimit` option): one `take` per call, before anything
- * that costs; a refusal is `429 rate_limited` with `Retry-After`. Without a limiter every call passes.
+ * Holds chat calls and a user's key writes to the host's per-user rate (the `rateLimit` option): one `take` per
+ * call, before anything that costs; a refusal is `429 rate_limited` with `Retry-After`. Without a limiter every
+ * call passes.
  *
  * A limiter that fails (a shared store down, no answer within {@link RATE_LIMITER_TIMEOUT_MS}, or an answer that
  * is no decision) lets the call through, and the failure is logged:

@@ -3,6 +3,7 @@ import type { SecretKey } from '../../keys/secret-key.js';
 import type { ProviderClient } from '../../providers/provider-types.js';
 import { SYSTEM_OWNER, userOwner } from '../../storage/storage.js';
 import type { KeyManager } from '../../vault/key-manager.js';
+import type { RateLimitGuard } from '../../metering/rate-limit-guard.js';
 import { defineRoute, type Route, type RouteError } from '../route.js';
 import {
   keyDeleteQuery,
@@ -21,12 +22,16 @@ const VERIFY_TIMEOUT_MS = 10_000;
 
 /** What a key update can be refused with beyond its schema; a provider refusing a key on `?verify=true` is 422. */
 const KEY_UPDATE_ERRORS: readonly RouteError[] = ['invalid_key_format', 'placeholder_key', { code: 'provider_key_rejected', status: 422 }];
+/** A user's own key writes count in their rate limit (the host's `rateLimit`); an admin's do not. */
+const PERSONAL_KEY_UPDATE_ERRORS: readonly RouteError[] = [...KEY_UPDATE_ERRORS, 'rate_limited'];
 
 /**
  * The personal key routes (any signed-in user, always on their own keys: no route takes a user id) and
- * the system key routes (admins only). spec/http-api.md, "Personal keys" and "System keys".
+ * the system key routes (admins only). spec/http-api.md, "Personal keys" and "System keys". A user's key write
+ * counts in their rate limit, as a chat call does: each writes audit records, and with `?verify=true` calls every
+ * provider it names from the host's address.
  */
-export function keyRoutes(keys: KeyManager, clients: Record<Provider, ProviderClient>): Route<any, any, any>[] {
+export function keyRoutes(keys: KeyManager, clients: Record<Provider, ProviderClient>, rateLimits: RateLimitGuard): Route<any, any, any>[] {
   // A free call (listing models), bounded: a provider that does not answer within 10 s counts as unreachable,
   // and the key is saved unverified (spec/http-api.md, PATCH ?verify=true).
   const checkerFor = (provider: Provider) => (key: SecretKey) =>
@@ -54,8 +59,9 @@ export function keyRoutes(keys: KeyManager, clients: Record<Provider, ProviderCl
       bodyLimitBytes: KEY_BODY_LIMIT_BYTES,
       query: keyUpdateQuery,
       response: personalKeyStatus,
-      errors: KEY_UPDATE_ERRORS,
+      errors: PERSONAL_KEY_UPDATE_ERRORS,
       handle: async ({ principal, body, query, requestId }) => {
+        await rateLimits.admit(principal.userId, requestId);
         await keys.update(userOwner(principal.userId), keyUpdateOf(body), { actorId: principal.userId, requestId }, verifier(query.verify));
         return personalStatus(principal.userId);
       },
@@ -67,7 +73,9 @@ export function keyRoutes(keys: KeyManager, clients: Record<Provider, ProviderCl
       summary: 'Remove all your personal provider keys, or one with ?provider=.',
       query: keyDeleteQuery,
       response: personalKeyStatus,
+      errors: ['rate_limited'],
       handle: async ({ principal, query, requestId }) => {
+        await rateLimits.admit(principal.userId, requestId);
         await keys.remove(userOwner(principal.userId), query.provider && [query.provider], { actorId: principal.userId, requestId });
         return personalStatus(principal.userId);
       },
