@@ -228,10 +228,11 @@ export interface Byokit {
   /**
    * Releases what byokit holds: waits for the calls already under way (a chat until it is answered, a stream
    * until it is read to its end or left: `break`, `return()`, its signal aborted, or its iterator let go of and
-   * garbage-collected) and the usage records still
-   * being written, then closes connections (the storage's once no other open byokit in this process uses that
-   * storage object). Stop serving requests first: once it has begun, every call (in code, or a request to a
-   * route) is refused with a `ByokitError` `storage_unavailable` (HTTP 503) saying byokit is closed, and reaches
+   * garbage-collected; a route's stream whose client stopped reading, its connection open, until it is let go
+   * after the longest provider `timeoutMs`, so end the connections first when stopping on a deadline) and the
+   * usage records still being written, then closes connections (the storage's once no other open byokit in this
+   * process uses that storage object). Stop serving requests first: once it has begun, every call (in code, or a
+   * request to a route) is refused with a `ByokitError` `storage_unavailable` (HTTP 503) saying byokit is closed, and reaches
    * no provider. Calling it again waits for the same close.
    */
   close(): Promise<void>;
