@@ -90,6 +90,31 @@ describe('calls one user has running at once', () => {
     await byokit.close();
   });
 
+  it("takes no place while a request's body is still arriving: a body that never ends holds up neither the user's next call nor close()", async () => {
+    const { byokit } = await setUp({ concurrentCallsPerUser: 1 });
+    let bodyRequested!: () => void;
+    const requested = new Promise<void>((resolve) => (bodyRequested = resolve));
+    const sending = new AbortController();
+    const slowBody = (async function* () {
+      yield new TextEncoder().encode('{"model_id":');
+      bodyRequested();
+      await new Promise((resolve) => sending.signal.addEventListener('abort', resolve));
+    })();
+    const stalled = byokit.handle({
+      method: 'POST',
+      url: '/llm/chat/completions',
+      headers: { 'content-type': 'application/json' },
+      body: { kind: 'stream', stream: slowBody },
+      authenticate: () => alice,
+      signal: sending.signal,
+    });
+    await requested;
+    expect((await byokit.chat(alice, REQUEST)).object).toBe('chat.completion');
+    await byokit.close();
+    sending.abort();
+    await stalled.catch(() => undefined);
+  });
+
   it('sets no bound with concurrentCallsPerUser: 0, and refuses a bound that is not a whole number', async () => {
     const { openStream, readAll, byokit } = await setUp({ concurrentCallsPerUser: 0 });
     const unread = [];
