@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { fakeProviderKey } from '../../keys/fake-keys.js';
 import { SYSTEM_OWNER, userOwner, type Storage } from '../../storage/storage.js';
-import { admin, alice, bob, call, testByokit } from '../test-helpers.js';
+import { admin, alice, bob, call, mockProvidersForFile, testByokit } from '../test-helpers.js';
+import { RequestAbort } from '../request-abort.js';
 
 /** Everything a refused request must leave as it was. */
 async function snapshot(storage: Storage) {
@@ -329,5 +330,32 @@ describe('authorisation matrix', () => {
     expect((await call(byokit, 'GET', '/users/me/api-key-status', { principal: session }))!.status).toBe(200);
     session.isAdmin = true;
     expect((await call(byokit, 'GET', '/admin/api-key-status', { principal: session }))!.status).toBe(200);
+  });
+});
+
+const mock = mockProvidersForFile();
+
+describe('PATCH ?verify=true when its client leaves', () => {
+  it('ends the key check at once and saves nothing when the client leaves before the provider answered', async () => {
+    // The check ran on for its 10 s whoever had asked, and then saved the key as unverified: a client could leave
+    // key checks running behind it, and have a key it had asked to be checked first saved unchecked.
+    const { byokit, storage } = await testByokit({ providers: { anthropic: { baseUrl: mock.baseUrls.anthropic, retries: 0 } } });
+    mock.setAnswerDelayMs(60_000);
+    const leaving = new RequestAbort();
+    const answer = byokit.handle({
+      method: 'PATCH',
+      url: '/users/me/api-key?verify=true',
+      headers: { 'content-type': 'application/json' },
+      body: { kind: 'stream', stream: [new TextEncoder().encode(JSON.stringify({ anthropic_api_key: fakeProviderKey('anthropic') }))] },
+      authenticate: () => alice,
+      signal: leaving,
+    });
+    await expect.poll(() => mock.requests.length).toBe(1);
+    leaving.abort();
+    await answer.catch(() => undefined);
+    expect(await storage.listKeys(userOwner(alice.userId))).toEqual([]);
+    expect(await storage.listAudit()).toEqual([]);
+    await expect.poll(() => mock.requests[0]!.aborted).toBe(true);
+    await byokit.close();
   });
 });

@@ -4,6 +4,7 @@ import type { ProviderClient } from '../../providers/provider-types.js';
 import { SYSTEM_OWNER, userOwner } from '../../storage/storage.js';
 import type { KeyManager } from '../../vault/key-manager.js';
 import type { RateLimitGuard } from '../../metering/rate-limit-guard.js';
+import type { Cancellation } from '../request-abort.js';
 import { defineRoute, type Route, type RouteError } from '../route.js';
 import {
   keyDeleteQuery,
@@ -33,10 +34,19 @@ const PERSONAL_KEY_UPDATE_ERRORS: readonly RouteError[] = [...KEY_UPDATE_ERRORS,
  */
 export function keyRoutes(keys: KeyManager, clients: Record<Provider, ProviderClient>, rateLimits: RateLimitGuard): Route<any, any, any>[] {
   // A free call (listing models), bounded: a provider that does not answer within 10 s counts as unreachable,
-  // and the key is saved unverified (spec/http-api.md, PATCH ?verify=true).
-  const checkerFor = (provider: Provider) => (key: SecretKey) =>
-    clients[provider].checkKey({ key, signal: AbortSignal.timeout(VERIFY_TIMEOUT_MS) }).catch(() => 'unreachable' as const);
-  const verifier = (verify: boolean | undefined) => (verify ? checkerFor : undefined);
+  // and the key is saved unverified (spec/http-api.md, PATCH ?verify=true). A client that leaves ends the checks
+  // and the write with them: its key was to be saved only once checked.
+  const verifier = (verify: boolean | undefined, request: Cancellation) => {
+    if (!verify) return undefined;
+    const left = signalOf(request);
+    return (provider: Provider) => (key: SecretKey) =>
+      clients[provider]
+        .checkKey({ key, signal: AbortSignal.any([left, AbortSignal.timeout(VERIFY_TIMEOUT_MS)]) })
+        .catch((error: unknown) => {
+          if (left.aborted) throw error;
+          return 'unreachable' as const;
+        });
+  };
 
   const personalStatus = async (userId: string) => ({ body: personalStatusBody(await keys.personalState(userOwner(userId))) });
   const systemStatus = async () => ({ body: systemStatusBody(await keys.systemState()) });
@@ -60,9 +70,14 @@ export function keyRoutes(keys: KeyManager, clients: Record<Provider, ProviderCl
       query: keyUpdateQuery,
       response: personalKeyStatus,
       errors: PERSONAL_KEY_UPDATE_ERRORS,
-      handle: async ({ principal, body, query, requestId }) => {
+      handle: async ({ principal, body, query, requestId, signal }) => {
         await rateLimits.admit(principal.userId, requestId);
-        await keys.update(userOwner(principal.userId), keyUpdateOf(body), { actorId: principal.userId, requestId }, verifier(query.verify));
+        await keys.update(
+          userOwner(principal.userId),
+          keyUpdateOf(body),
+          { actorId: principal.userId, requestId },
+          verifier(query.verify, signal),
+        );
         return personalStatus(principal.userId);
       },
     }),
@@ -98,8 +113,8 @@ export function keyRoutes(keys: KeyManager, clients: Record<Provider, ProviderCl
       query: keyUpdateQuery,
       response: systemKeyStatus,
       errors: KEY_UPDATE_ERRORS,
-      handle: async ({ principal, body, query, requestId }) => {
-        await keys.update(SYSTEM_OWNER, keyUpdateOf(body), { actorId: principal.userId, requestId }, verifier(query.verify));
+      handle: async ({ principal, body, query, requestId, signal }) => {
+        await keys.update(SYSTEM_OWNER, keyUpdateOf(body), { actorId: principal.userId, requestId }, verifier(query.verify, signal));
         return systemStatus();
       },
     }),
@@ -116,4 +131,9 @@ export function keyRoutes(keys: KeyManager, clients: Record<Provider, ProviderCl
       },
     }),
   ];
+}
+
+/** The request's cancellation as a standard AbortSignal, which `AbortSignal.any` takes. */
+function signalOf(cancellation: Cancellation): AbortSignal {
+  return cancellation instanceof AbortSignal ? cancellation : cancellation.signal;
 }
