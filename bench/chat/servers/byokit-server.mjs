@@ -79,6 +79,9 @@ const byokit = await createByokit({
   environment: {},
   // logger left out: byokit's default is silent.
   providers: { anthropic: { baseUrl } },
+  // One user stands for every client here, and the memory phase holds 1,000 of its streams open at once: the
+  // per-user bound (64 by default) would refuse all but 64 of them.
+  concurrentCallsPerUser: 0,
 });
 
 const sessions = new Map([[token, { userId: 'bench-user', isAdmin: false }]]);
