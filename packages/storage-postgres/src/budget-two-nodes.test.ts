@@ -1,12 +1,10 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import pg from 'pg';
-import { afterAll, beforeAll, beforeEach, describe, expect, it, onTestFinished } from 'vitest';
-import { createByokit, Keyring, type Principal } from '@byokit/core';
-import { createNodeHandler } from '@byokit/core/node';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createByokit, Keyring } from '@byokit/core';
 import { fakeProviderKey, startMockProviders, type MockProviders } from '@byokit/core/testing';
 import { postgresStorage } from './index.js';
+import { servedOverHttp } from './test-helpers.js';
 
 // spec/security.md, "Resource consumption" (issue 5): 200 concurrent calls from one user at the budget edge,
 // through two whole byokit nodes on one PostgreSQL, over real HTTP. budget-concurrency.test.ts proves the
@@ -56,12 +54,6 @@ const ADMIN = 'admin';
 const NOW = new Date('2027-03-15T12:00:00Z');
 const databaseUrl = process.env.DATABASE_URL;
 
-/** The host's auth of this test: `Bearer <user id>`, and the admin is `Bearer admin`. */
-function authenticate(request: IncomingMessage): Principal | null {
-  const userId = /^Bearer (\S+)$/.exec(request.headers.authorization ?? '')?.[1];
-  return userId === undefined ? null : { userId, isAdmin: userId === ADMIN };
-}
-
 interface Answer {
   status: number;
   contentType: string | null;
@@ -110,16 +102,7 @@ describe.runIf(databaseUrl)('a user racing 200 calls at the budget edge through 
       // A hundred calls of one user at once on each node: the budget alone decides which go through.
       concurrentCallsPerUser: 0,
     });
-    const routes = createNodeHandler(byokit, { authenticate, prefix: '/v2' });
-    const server = createServer((request, response) => {
-      routes(request, response).then(
-        (handled) => handled || response.writeHead(404).end(),
-        () => response.destroy(),
-      );
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v2`;
-    let closing: Promise<void> | undefined;
+    const { base, close } = await servedOverHttp(byokit);
     const node: ByokitNode = {
       base,
       async call(method, path, userId, body) {
@@ -135,18 +118,8 @@ describe.runIf(databaseUrl)('a user racing 200 calls at the budget edge through 
           text: await response.text(),
         };
       },
-      close() {
-        closing ??= (async () => {
-          await new Promise<void>((resolve) => {
-            server.close(() => resolve());
-            server.closeAllConnections();
-          });
-          await byokit.close();
-        })();
-        return closing;
-      },
+      close,
     };
-    onTestFinished(() => node.close());
     return node;
   }
 

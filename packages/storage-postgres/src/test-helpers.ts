@@ -1,9 +1,12 @@
 // Helpers for this package's tests (not built: tsup builds only the entries it names).
 import { randomBytes } from 'node:crypto';
+import { createServer, type IncomingMessage } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { PGlite } from '@electric-sql/pglite';
 import pg from 'pg';
 import { afterAll, onTestFinished } from 'vitest';
 import type { Byokit, Principal, UsageRecord } from '@byokit/core';
+import { createNodeHandler } from '@byokit/core/node';
 import { postgresStorage } from './postgres-storage-factory.js';
 import type { PostgresStorage } from './postgres-storage.js';
 
@@ -82,4 +85,36 @@ export function usageRecordOf(changes: Partial<UsageRecord> & Pick<UsageRecord, 
     requestId: 'req',
     ...changes,
   };
+}
+
+/**
+ * Serves `byokit` at `<base>` (a free port of 127.0.0.1, mounted at /v2) as a host's node does, the auth
+ * `Bearer <user id>` (`Bearer admin` the admin's). `close()` (once, however often called; also when the test ends)
+ * ends its connections and then byokit.
+ */
+export async function servedOverHttp(byokit: Byokit): Promise<{ base: string; close: () => Promise<void> }> {
+  const routes = createNodeHandler(byokit, { authenticate: bearerUser, prefix: '/v2' });
+  const server = createServer((request, response) => {
+    routes(request, response).then(
+      (handled) => handled || response.writeHead(404).end(),
+      () => response.destroy(),
+    );
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  let closing: Promise<void> | undefined;
+  const close = () =>
+    (closing ??= (async () => {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      await byokit.close();
+    })());
+  onTestFinished(close);
+  return { base: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v2`, close };
+}
+
+function bearerUser(request: IncomingMessage): Principal | null {
+  const userId = /^Bearer (\S+)$/.exec(request.headers.authorization ?? '')?.[1];
+  return userId === undefined ? null : { userId, isAdmin: userId === 'admin' };
 }

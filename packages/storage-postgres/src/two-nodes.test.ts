@@ -2,27 +2,18 @@
 // own key cache and catalog) and, on a server, its own pool, served over HTTP, one clock for both (NTP-synced nodes),
 // moved by hand rather than waited on. The user guide's steps split across the nodes (docs/architecture.md, "Many
 // nodes share one PostgreSQL").
-import { createServer, type IncomingMessage } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, beforeEach, describe, expect, it, onTestFinished } from 'vitest';
-import { createByokit, Keyring, type Byokit, type Principal, type Storage } from '@byokit/core';
-import { createNodeHandler } from '@byokit/core/node';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createByokit, Keyring, type Byokit, type Storage } from '@byokit/core';
 import { fakeProviderKey, startMockProviders, type MockProviders } from '@byokit/core/testing';
 import { postgresStorage } from './index.js';
-import { testDatabases } from './test-helpers.js';
+import { servedOverHttp, testDatabases } from './test-helpers.js';
 
 const ADMIN = 'admin';
 const SONNET_4_5 = '564e8710-43a9-406f-b0ab-e8d651a33e82';
 const CHAT = { model_id: SONNET_4_5, messages: [{ role: 'user', content: 'Hello!' }], max_tokens: 20 };
 const KEY_TTL_MS = 10_000;
 const CATALOG_TTL_MS = 30_000;
-
-/** The host's auth of this test: `Bearer <user id>`, and the admin is `Bearer admin`. */
-function authenticate(request: IncomingMessage): Principal | null {
-  const userId = /^Bearer (\S+)$/.exec(request.headers.authorization ?? '')?.[1];
-  return userId === undefined ? null : { userId, isAdmin: userId === ADMIN };
-}
 
 interface Answer {
   status: number;
@@ -74,25 +65,7 @@ describe.each(databases)('two byokit nodes on one database (%s)', (_name, openSt
       providers: { anthropic: { baseUrl: mock.baseUrls.anthropic } },
       now: () => clock,
     });
-    const routes = createNodeHandler(byokit, { authenticate, prefix: '/v2' });
-    const server = createServer((request, response) => {
-      routes(request, response).then(
-        (handled) => handled || response.writeHead(404).end(),
-        () => response.destroy(),
-      );
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v2`;
-    let closing: Promise<void> | undefined;
-    const close = () =>
-      (closing ??= (async () => {
-        await new Promise<void>((resolve) => {
-          server.close(() => resolve());
-          server.closeAllConnections();
-        });
-        await byokit.close();
-      })());
-    onTestFinished(close);
+    const { base, close } = await servedOverHttp(byokit);
     return {
       byokit,
       storage,

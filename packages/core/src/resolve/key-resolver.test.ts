@@ -9,6 +9,19 @@ import { SYSTEM_OWNER, userOwner, type KeyOwner } from '../storage/storage.js';
 import { sealProviderKey } from '../crypto/envelope.js';
 import { admin, alice, bob, call, testByokit, testKeyring } from '../http/test-helpers.js';
 
+/** A logger that keeps its warnings, as `[fields, message]`, and drops every other line. */
+function warningsKept() {
+  const warnings: Array<[Record<string, unknown>, string]> = [];
+  const ignore = () => {};
+  const logger = {
+    debug: ignore,
+    info: ignore,
+    error: ignore,
+    warn: (fields: Record<string, unknown>, message: string) => void warnings.push([fields, message]),
+  };
+  return { logger, warnings };
+}
+
 describe("key resolution: the guide's example", () => {
   // The guide: "You configured Anthropic key: uses YOUR key; you didn't configure OpenAI key, but admin did:
   // uses SYSTEM key; neither you nor admin configured Google key: error."
@@ -92,14 +105,7 @@ describe("key resolution: the guide's example", () => {
 
   it("ignores another provider's key left in a variable, with a warning that names the variable and shows nothing of the key", async () => {
     const misplaced = fakeProviderKey('openai');
-    const warnings: Array<[Record<string, unknown>, string]> = [];
-    const ignore = () => {};
-    const logger = {
-      debug: ignore,
-      info: ignore,
-      error: ignore,
-      warn: (fields: Record<string, unknown>, message: string) => void warnings.push([fields, message]),
-    };
+    const { logger, warnings } = warningsKept();
     const { byokit } = await testByokit({ environment: { ANTHROPIC_API_KEY: misplaced }, logger });
     await expect(byokit.resolveKey(alice, 'anthropic')).rejects.toMatchObject({ code: 'api_key_required' });
     expect(warnings).toMatchObject([
@@ -119,14 +125,7 @@ describe("key resolution: the guide's example", () => {
     await call(first, 'PATCH', '/admin/api-key', { principal: admin, body: { openai_api_key: stored, google_api_key: storedGoogle } });
     await first.close();
     const fromEnvironment = fakeProviderKey('openai');
-    const warnings: Array<[Record<string, unknown>, string]> = [];
-    const ignore = () => {};
-    const logger = {
-      debug: ignore,
-      info: ignore,
-      error: ignore,
-      warn: (fields: Record<string, unknown>, message: string) => void warnings.push([fields, message]),
-    };
+    const { logger, warnings } = warningsKept();
     const environment = { OPENAI_API_KEY: fromEnvironment, GOOGLE_API_KEY: storedGoogle, ANTHROPIC_API_KEY: fakeProviderKey('anthropic') };
     const second = await createByokit({ storage, keyring, environment, logger });
     expect((await second.resolveKey(alice, 'openai')).key.reveal()).toBe(stored);
@@ -149,14 +148,7 @@ describe("key resolution: the guide's example", () => {
 
   // Google's Gemini docs say to set GEMINI_API_KEY; an admin who did so had no Google system key, and no word of it.
   it('warns of a Google key in GEMINI_API_KEY or GOOGLE_GENERATIVE_AI_API_KEY, which byokit does not read, naming the variable it reads; not when that one is set', async () => {
-    const warnings: Array<[Record<string, unknown>, string]> = [];
-    const ignore = () => {};
-    const logger = {
-      debug: ignore,
-      info: ignore,
-      error: ignore,
-      warn: (fields: Record<string, unknown>, message: string) => void warnings.push([fields, message]),
-    };
+    const { logger, warnings } = warningsKept();
     const key = fakeProviderKey('google');
     const { byokit } = await testByokit({ environment: { GEMINI_API_KEY: key, GOOGLE_GENERATIVE_AI_API_KEY: ' ' }, logger });
     await expect(byokit.resolveKey(alice, 'google')).rejects.toMatchObject({ code: 'api_key_required' });
