@@ -110,7 +110,9 @@ export function describeServerStart(example: ExampleServer): void {
       });
       expect(third.output()).not.toContain('NO SECRET_KEY SET');
       expect(readdirSync(chosen)).not.toContain('jwt-secret');
-    });
+      // Three starts on an embedded database, one after another: 14 s on an idle machine, over the suite's 60 s once
+      // with every package's tests running beside it.
+    }, 180_000);
 
     it("prints the first admin's password once when FIRST_SUPERUSER_PASSWORD is not set, and it works", async () => {
       const { port, output } = await startServer(example.serverPath, { BYOKIT_DATA_DIR: mkdtempSync(join(tmpdir(), 'byokit-start-')) });
