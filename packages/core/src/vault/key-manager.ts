@@ -2,7 +2,7 @@ import { ByokitError, isByokitError, type ValidationIssue } from '../errors.js';
 import { sealProviderKey } from '../crypto/envelope.js';
 import type { Keyring } from '../crypto/keyring.js';
 import { parseProviderKey } from '../keys/key-formats.js';
-import { PROVIDERS, type Provider } from '../keys/providers.js';
+import { PROVIDER_LABELS, PROVIDERS, type Provider } from '../keys/providers.js';
 import type { SecretKey } from '../keys/secret-key.js';
 import type { KeyCheck } from '../providers/provider-types.js';
 import { openStoredKey, type KeyResolver } from '../resolve/key-resolver.js';
@@ -104,7 +104,7 @@ export class KeyManager {
         const key = parseProviderKey(provider, value);
         const check = verified?.[provider];
         if (check === 'invalid') {
-          throw new ByokitError('provider_key_rejected', `The ${provider} API refused this key; nothing was saved.`, {
+          throw new ByokitError('provider_key_rejected', `The ${PROVIDER_LABELS[provider]} API refused this key; nothing was saved.`, {
             provider,
             status: 422,
           });

@@ -359,3 +359,26 @@ describe('PATCH ?verify=true when its client leaves', () => {
     await byokit.close();
   });
 });
+
+describe('PATCH ?verify=true with a key its provider refuses', () => {
+  it('answers 422 naming the provider as its users know it, and saves nothing', async () => {
+    const { byokit, storage } = await testByokit({ providers: { openai: { baseUrl: mock.baseUrls.openai, retries: 0 } } });
+    const refused = fakeProviderKey('openai');
+    mock.rejectKeys.add(refused);
+    try {
+      const response = await call(byokit, 'PATCH', '/users/me/api-key?verify=true', {
+        principal: alice,
+        body: { openai_api_key: refused },
+      });
+      expect([response!.status, response!.json.error.code, response!.json.error.message]).toEqual([
+        422,
+        'provider_key_rejected',
+        'The OpenAI API refused this key; nothing was saved.',
+      ]);
+      expect(await storage.listKeys(userOwner(alice.userId))).toEqual([]);
+    } finally {
+      mock.rejectKeys.delete(refused);
+      await byokit.close();
+    }
+  });
+});
