@@ -300,7 +300,7 @@ export async function createByokit(options: ByokitOptions): Promise<Byokit> {
   const budgets = new BudgetGuard(options.storage, now, logger, (holdId) => meter.endHold(holdId));
   const rateLimits = new RateLimitGuard(rateLimiter, logger);
   const retired = new RetiredModelWarnings(logger, now);
-  const chat = new ChatService(models, resolver, clients, PROVIDER_LIMITS, now, meter, budgets, rateLimits, retired, callsInFlight);
+  const chat = new ChatService(models, resolver, clients, PROVIDER_LIMITS, now, meter, budgets, rateLimits, retired, callsInFlight, logger);
   const usage = new UsageService(options.storage, now);
   const lifecycle = new Lifecycle();
   // A client that takes nothing of its stream for as long as byokit lets a provider be silent in one is let go.

@@ -8,9 +8,11 @@ import type {
   ProviderChatRequest,
   ProviderChatResponse,
   ProviderClient,
+  ProviderRetry,
   ProviderStreamEvent,
   TokenUsage,
 } from '../providers/provider-types.js';
+import { loggableError, loggableText, type Logger } from '../logging/logger.js';
 import type { KeyResolver, ResolvedKey } from '../resolve/key-resolver.js';
 import type { BudgetGuard } from '../metering/budget-guard.js';
 import type { RateLimitGuard } from '../metering/rate-limit-guard.js';
@@ -84,6 +86,7 @@ export class ChatService {
     private readonly rateLimits: RateLimitGuard,
     private readonly retiredModels: RetiredModelWarnings,
     private readonly inFlight: CallsInFlight,
+    private readonly logger: Logger,
   ) {}
 
   /** One complete answer. */
@@ -101,7 +104,9 @@ export class ChatService {
     const { call, metered } = await this.held(userId, request, requestId);
     let answer: ProviderChatResponse;
     try {
-      answer = await withKeySource(call, () => call.client.complete(call.request, { key: call.resolved.key, signal }));
+      answer = await withKeySource(call, () =>
+        call.client.complete(call.request, { key: call.resolved.key, signal, onRetry: this.retryLog(call, requestId) }),
+      );
     } catch (error) {
       this.meter.record(metered, signal?.aborted ? 'aborted' : 'error', {});
       throw error;
@@ -147,7 +152,9 @@ export class ChatService {
     let iterator: AsyncIterator<ProviderStreamEvent>;
     let first: IteratorResult<ProviderStreamEvent>;
     try {
-      const events = await withKeySource(call, () => call.client.stream(call.request, { key: call.resolved.key, signal }));
+      const events = await withKeySource(call, () =>
+        call.client.stream(call.request, { key: call.resolved.key, signal, onRetry: this.retryLog(call, requestId) }),
+      );
       iterator = events[Symbol.asyncIterator]();
       first = await iterator.next();
     } catch (error) {
@@ -181,6 +188,31 @@ export class ChatService {
       keySource: call.resolved.source,
       ignoredParameters: call.ignored,
       chunks: chunksOf(call, first, iterator, settle, signal, begin),
+    };
+  }
+
+  /**
+   * Each try of a call made again is a warning: the call may yet be answered, and its one usage record says nothing
+   * of it, yet the provider failed, was called again and may bill both tries (a connection that broke after the
+   * request was sent). The line is the error the try would have been, as its caller would have seen it.
+   */
+  private retryLog(call: PreparedCall, requestId: string): (retry: ProviderRetry) => void {
+    return ({ retry, retries, waitMs, error }) => {
+      const failure = callerError(error, call) as ByokitError;
+      this.logger.warn(
+        {
+          requestId,
+          code: failure.code,
+          provider: call.model.provider,
+          model: loggableText(call.model.model),
+          keySource: call.resolved.source,
+          retry,
+          retries,
+          waitMs,
+          err: loggableError(failure),
+        },
+        `${loggableText(failure.message.replace(/\.$/, ''))}; trying it again in ${waitMs} ms (retry ${retry} of ${retries}).`,
+      );
     };
   }
 

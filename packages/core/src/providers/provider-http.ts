@@ -1,12 +1,12 @@
 import { validateHeaderName, validateHeaderValue } from 'node:http';
 import { Pool, type Dispatcher } from 'undici';
 import { jsonOrUndefined } from '../bytes.js';
-import { ByokitError } from '../errors.js';
+import { ByokitError, isByokitError } from '../errors.js';
 import { onAbort, type Cancellation } from '../http/request-abort.js';
 import { PROVIDER_LABELS, type Provider } from '../keys/providers.js';
 import { upstreamText } from './upstream-text.js';
 import { ACCEPT_ENCODING, asksForCoding, compressedAnswerError } from './compressed-answer.js';
-import type { ProviderSettings, ProviderStreamEvent } from './provider-types.js';
+import type { ProviderCallOptions, ProviderSettings, ProviderStreamEvent } from './provider-types.js';
 import { MAX_REFUSAL_BYTES, ServerSentEvents, type StreamDecoder, type StreamedAnswer } from './server-sent-events.js';
 import { transportError } from './transport-error.js';
 import { isSettingsObject, kindOfOption, wholeNumberOption } from '../host-option-checks.js';
@@ -42,9 +42,12 @@ interface AnswerBody<A extends Answer> {
   /** A refusal's body as JSON, or undefined when it is not JSON, too large, or broke off. */
   refusal(answer: A): Promise<unknown>;
   discard(answer: A): Promise<void>;
-  /** A 2xx answer that failed at once all the same, as a 5xx would have: worth another try. */
-  failedAtOnce?(answer: A): Promise<boolean>;
+  /** How a 2xx answer failed at once all the same, as a 5xx would have: worth another try. */
+  failureAtOnce?(answer: A): Promise<ByokitError | undefined>;
 }
+
+/** What a call carries besides its request: the caller's abort, and whom to tell of a retry. */
+type CallControl = Pick<ProviderCallOptions, 'signal' | 'onRetry'>;
 
 /** An answer read whole; `brokenBy` says why its body broke off after the head, if it did. */
 interface WholeAnswer extends Answer {
@@ -61,9 +64,9 @@ const EVENTS: AnswerBody<StreamedAnswer> = {
   // A stream whose first event is the provider failing (Anthropic's overloaded_error after HTTP 200, "which would
   // normally correspond to an HTTP 529 in a non-streaming context", its streaming docs; OpenAI's server_error, Gemini's
   // 503) has given nothing yet: another try is as safe as after a 5xx. The event stays first if it is not tried again.
-  failedAtOnce: async (answer) => {
+  failureAtOnce: async (answer) => {
     const first = await answer.events.peek();
-    return first?.type === 'error' && first.error.code === 'provider_unavailable';
+    return first?.type === 'error' && first.error.code === 'provider_unavailable' ? first.error : undefined;
   },
 };
 
@@ -131,9 +134,10 @@ export class ProviderHttp {
   }
 
   /** POSTs JSON and reads the answer as JSON. Upstream failures throw a `ByokitError`; the caller's abort its reason. */
-  async postJson(path: string, body: unknown, headers: Record<string, string>, signal?: Cancellation): Promise<unknown> {
+  async postJson(path: string, body: unknown, headers: Record<string, string>, call: CallControl = {}): Promise<unknown> {
+    const { signal } = call;
     const options = this.#options('POST', path, headers, JSON.stringify(body));
-    const answer = await this.#retrying(signal, WHOLE, () => this.#readWhole(options, signal));
+    const answer = await this.#retrying(call, WHOLE, () => this.#readWhole(options, signal));
     // Before how the body ended: a compressed body is unreadable however much of it came.
     const compressed = signal?.aborted ? undefined : compressedAnswerError(this.provider, answer.headers, this.#hostAsksCoding);
     if (compressed) throw compressed;
@@ -166,11 +170,11 @@ export class ProviderHttp {
     body: unknown,
     headers: Record<string, string>,
     decoder: StreamDecoder,
-    signal?: Cancellation,
+    call: CallControl = {},
   ): Promise<AsyncIterable<ProviderStreamEvent>> {
     const options = this.#options('POST', path, headers, JSON.stringify(body));
-    const answer = await this.#retrying(signal, EVENTS, () =>
-      new ServerSentEvents(this.provider, decoder, signal, this.#hostAsksCoding).start(this.#dispatcher, options),
+    const answer = await this.#retrying(call, EVENTS, () =>
+      new ServerSentEvents(this.provider, decoder, call.signal, this.#hostAsksCoding).start(this.#dispatcher, options),
     );
     return answer.events;
   }
@@ -180,9 +184,10 @@ export class ProviderHttp {
    * and let go. Read as a chat's plain answer is, so that the caller's abort ends it at once, also while it
    * waits for a connection.
    */
-  async probe(path: string, headers: Record<string, string>, signal?: Cancellation): Promise<void> {
+  async probe(path: string, headers: Record<string, string>, call: CallControl = {}): Promise<void> {
+    const { signal } = call;
     const options = this.#options('GET', path, headers, undefined);
-    const answer = await this.#retrying(signal, WHOLE, () => this.#readWhole(options, signal));
+    const answer = await this.#retrying(call, WHOLE, () => this.#readWhole(options, signal));
     // A 2xx said what a key check asks; a body broken off after it matters only as the caller's own abort.
     if (answer.brokenBy !== undefined) {
       if (signal?.aborted) throw transportError(answer.brokenBy, this.provider, signal, 'broke off during the answer');
@@ -229,36 +234,47 @@ export class ProviderHttp {
     };
   }
 
-  /** Calls until an answer is 2xx, or is a refusal or failure not worth another try (then throws it, mapped). */
-  async #retrying<A extends Answer>(signal: Cancellation | undefined, body: AnswerBody<A>, attempt: () => Promise<A>): Promise<A> {
+  /**
+   * Calls until an answer is 2xx, or is a refusal or failure not worth another try (then throws it, mapped). Each
+   * failure tried again is told to `onRetry` first, as the error it would have been.
+   */
+  async #retrying<A extends Answer>({ signal, onRetry }: CallControl, body: AnswerBody<A>, attempt: () => Promise<A>): Promise<A> {
     for (let tries = 0; ; tries++) {
       const last = tries >= this.#retries;
       let answer: A;
+      let failure: ByokitError | undefined;
       try {
         answer = await attempt();
       } catch (error) {
-        const failure = transportError(error, this.provider, signal, 'could not be reached');
+        const mapped = transportError(error, this.provider, signal, 'could not be reached');
         // A connection that failed before any answer may be tried again; a timeout or the caller's abort not.
-        if (last || (failure as { code?: string }).code !== 'provider_unavailable') throw failure;
-        await pause(tries, signal);
+        if (last || !isByokitError(mapped) || mapped.code !== 'provider_unavailable') throw mapped;
+        await this.#again(tries, mapped, signal, onRetry);
         continue;
       }
       const status = answer.statusCode;
       if (status >= 200 && status < 300) {
-        if (last || !(await body.failedAtOnce?.(answer))) return answer;
+        if (last) return answer;
+        failure = await body.failureAtOnce?.(answer);
+        if (failure === undefined) return answer;
         await body.discard(answer).catch(() => undefined);
-        await pause(tries, signal);
-        continue;
-      }
-      if (last || !RETRY_STATUSES.has(status)) {
+      } else {
         const refusal = await body.refusal(answer);
         // The caller left while the refusal's body was on its way (the abort cut it off): their abort, not the refusal.
         if (signal?.aborted) throw signal.reason;
-        throw this.#statusError(status, answer, refusal);
+        failure = this.#statusError(status, answer, refusal);
+        if (last || !RETRY_STATUSES.has(status)) throw failure;
+        await body.discard(answer).catch(() => undefined);
       }
-      await body.discard(answer).catch(() => undefined);
-      await pause(tries, signal);
+      await this.#again(tries, failure, signal, onRetry);
     }
+  }
+
+  /** Tells of a retry, then pauses before it. */
+  async #again(tries: number, error: ByokitError, signal: Cancellation | undefined, onRetry: CallControl['onRetry']): Promise<void> {
+    const waitMs = RETRY_BASE_DELAY_MS * 2 ** tries;
+    onRetry?.({ retry: tries + 1, retries: this.#retries, waitMs, error });
+    await pause(waitMs, signal);
   }
 
   /**
@@ -372,11 +388,11 @@ export class ProviderHttp {
   }
 }
 
-/** Exponential back-off before another attempt (250 ms, 500 ms, …), cut short by the caller's abort. */
-function pause(attempt: number, signal?: Cancellation): Promise<void> {
+/** The pause before another attempt (exponential back-off: 250 ms, 500 ms, …), cut short by the caller's abort. */
+function pause(waitMs: number, signal?: Cancellation): Promise<void> {
   return new Promise((resolve) => {
     let stopListening = () => {};
-    const timer = setTimeout(done, RETRY_BASE_DELAY_MS * 2 ** attempt);
+    const timer = setTimeout(done, waitMs);
     function done() {
       clearTimeout(timer);
       stopListening();

@@ -75,6 +75,19 @@ export interface MappedRequest<Body> {
 export interface ProviderCallOptions {
   key: SecretKey;
   signal?: Cancellation;
+  /** Told of each try that failed and is made again, before its pause (the operator's log line). */
+  onRetry?: (retry: ProviderRetry) => void;
+}
+
+/** A try that failed and is made again (`retries` in {@link ProviderSettings}). */
+export interface ProviderRetry {
+  /** Which retry this is, from 1, of `retries`. */
+  retry: number;
+  retries: number;
+  /** The pause before it. */
+  waitMs: number;
+  /** How the try failed: a 5xx, a connection that failed before any answer, or a stream's first event. */
+  error: ByokitError;
 }
 
 /** What a key check concluded. `unreachable` means the provider could not be asked. */

@@ -47,18 +47,18 @@ export function anthropicClient(settings: ProviderSettings): ProviderClient {
 
     async complete(request: ProviderChatRequest, options: ProviderCallOptions): Promise<ProviderChatResponse> {
       const { body } = convertToAnthropicRequest(request, false);
-      return toChatResponse(readMessage(await http.postJson('v1/messages', body, headersFor(options), options.signal)));
+      return toChatResponse(readMessage(await http.postJson('v1/messages', body, headersFor(options), options)));
     },
 
     async stream(request: ProviderChatRequest, options: ProviderCallOptions): Promise<AsyncIterable<ProviderStreamEvent>> {
       const { body } = convertToAnthropicRequest(request, true);
-      return http.postStream('v1/messages', body, headersFor(options), anthropicStreamDecoder(), options.signal);
+      return http.postStream('v1/messages', body, headersFor(options), anthropicStreamDecoder(), options);
     },
 
     async checkKey(options: ProviderCallOptions): Promise<KeyCheck> {
       try {
         // https://docs.anthropic.com/en/api/models-list; one model is enough to know the key works.
-        await http.probe('v1/models?limit=1', headersFor(options), options.signal);
+        await http.probe('v1/models?limit=1', headersFor(options), options);
         return 'valid';
       } catch (error) {
         if (options.signal?.aborted) throw error;

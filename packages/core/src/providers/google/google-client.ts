@@ -48,7 +48,7 @@ export function googleClient(settings: ProviderSettings): ProviderClient {
 
     async complete(request: ProviderChatRequest, options: ProviderCallOptions): Promise<ProviderChatResponse> {
       const { body } = convertToGoogleRequest(request);
-      const json = await http.postJson(googleModelPath(request.model, 'generateContent'), body, keyHeaders(options), options.signal);
+      const json = await http.postJson(googleModelPath(request.model, 'generateContent'), body, keyHeaders(options), options);
       // No cause and no zod issues attached: they could carry parts of the body into logs.
       const parsed = googleResponseSchema.safeParse(json);
       if (!parsed.success) throw unreadable();
@@ -58,13 +58,13 @@ export function googleClient(settings: ProviderSettings): ProviderClient {
     async stream(request: ProviderChatRequest, options: ProviderCallOptions): Promise<AsyncIterable<ProviderStreamEvent>> {
       const { body } = convertToGoogleRequest(request);
       const path = `${googleModelPath(request.model, 'streamGenerateContent')}?alt=sse`;
-      return http.postStream(path, body, keyHeaders(options), googleStreamDecoder(), options.signal);
+      return http.postStream(path, body, keyHeaders(options), googleStreamDecoder(), options);
     },
 
     async checkKey(options: ProviderCallOptions): Promise<KeyCheck> {
       try {
         // Listing models is free (https://ai.google.dev/api/models#method:-models.list); the list itself is not needed.
-        await http.probe('v1beta/models', keyHeaders(options), options.signal);
+        await http.probe('v1beta/models', keyHeaders(options), options);
         return 'valid';
       } catch (error) {
         if (isByokitError(error) && error.code === 'provider_key_rejected') return 'invalid';

@@ -39,7 +39,7 @@ export function openaiClient(settings: ProviderSettings): ProviderClient {
 
 async function complete(http: ProviderHttp, request: ProviderChatRequest, options: ProviderCallOptions): Promise<ProviderChatResponse> {
   const { body } = convertToOpenAIRequest(request, false);
-  const data = await http.postJson('chat/completions', body, authorization(options.key), options.signal);
+  const data = await http.postJson('chat/completions', body, authorization(options.key), options);
   // OpenAI-compatible gateways may answer an error with HTTP 200: map it like the stream's error events.
   const error = openaiErrorSchema.safeParse(data);
   if (error.success) throw openaiErrorToByokitError(error.data.error);
@@ -69,7 +69,7 @@ async function stream(
   options: ProviderCallOptions,
 ): Promise<AsyncIterable<ProviderStreamEvent>> {
   const { body } = convertToOpenAIRequest(request, true);
-  return http.postStream('chat/completions', body, authorization(options.key), openaiStreamDecoder(), options.signal);
+  return http.postStream('chat/completions', body, authorization(options.key), openaiStreamDecoder(), options);
 }
 
 /**
@@ -80,7 +80,7 @@ async function stream(
  */
 async function checkKey(http: ProviderHttp, options: ProviderCallOptions): Promise<KeyCheck> {
   try {
-    await http.probe('models', authorization(options.key), options.signal);
+    await http.probe('models', authorization(options.key), options);
     return 'valid';
   } catch (error) {
     if (!isByokitError(error)) throw error; // the caller's abort
