@@ -16,7 +16,7 @@ import { alice, call, mockProvidersForFile, testByokit } from '../http/test-help
 const SONNET_5_5_ID = 'f8249082-e6ae-5964-b84f-719fa94f6a67';
 const hello = (extra: Record<string, unknown> = {}) => ({
   model_id: SONNET_5_5_ID,
-  messages: [{ role: 'user', content: 'Hello!' }],
+  messages: [{ role: 'user' as const, content: 'Hello!' }],
   max_tokens: 1024,
   ...extra,
 });
@@ -114,6 +114,41 @@ describe('a provider call tried again', () => {
     const response = await call(byokit, 'POST', '/llm/chat/completions', { principal: alice, body: hello() });
     expect(response!.status).toBe(200);
     expect(lines).toEqual([]);
+  });
+});
+
+describe("a provider's Retry-After on a failure tried again", () => {
+  it("is waited out before the retry when it is a minute or less, as the providers' SDKs do", async () => {
+    const { byokit, lines } = await setUp(mock.baseUrls.anthropic);
+    mock.failNext('anthropic', { status: 529, headers: { 'retry-after': '2' } });
+    const response = await call(byokit, 'POST', '/llm/chat/completions', { principal: alice, body: hello() });
+    expect(response!.status).toBe(200);
+    expect(lines.map((line) => [line.level, line.fields.waitMs])).toEqual([['warn', 2000]]);
+  });
+
+  it('is not waited out past a minute (the back-off is), and is passed on with the last failure: Retry-After, x-should-retry: false', async () => {
+    const { byokit, lines } = await setUp(mock.baseUrls.anthropic);
+    for (let tries = 0; tries < 2; tries++) mock.failNext('anthropic', { status: 503, headers: { 'retry-after': '3600' } });
+    const response = await call(byokit, 'POST', '/llm/chat/completions', { principal: alice, body: hello() });
+    expect([response!.status, response!.json.error.code]).toEqual([502, 'provider_unavailable']);
+    expect([response!.headers['retry-after'], response!.headers['x-should-retry']]).toEqual(['3600', 'false']);
+    expect(lines.map((line) => [line.level, line.fields.waitMs])).toEqual([
+      ['warn', 250],
+      ['error', undefined],
+    ]);
+  });
+
+  it('ends at once when the caller leaves during the pause, with no second try and the call recorded aborted', async () => {
+    const { byokit, storage } = await setUp(mock.baseUrls.anthropic);
+    mock.failNext('anthropic', { status: 529, headers: { 'retry-after': '60' } });
+    const caller = new AbortController();
+    const chat = byokit.chat(alice, hello(), { signal: caller.signal }).catch((error: unknown) => error);
+    await mock.waitForRequest((request) => request.path === '/v1/messages');
+    caller.abort(new Error('the caller left'));
+    // Well before the minute's pause would end (the test's own timeout).
+    expect(await chat).toMatchObject({ message: 'the caller left' });
+    expect((await recordsOf(storage, 1)).map((record) => record.status)).toEqual(['aborted']);
+    expect(mock.requests.filter((request) => request.path === '/v1/messages')).toHaveLength(1);
   });
 });
 

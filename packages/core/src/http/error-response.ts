@@ -51,7 +51,7 @@ export const contractErrorBody: ErrorBodyFormat = (error, requestId) => ({
  * `Retry-After` says (an hour's wait held an app's call for an hour, twice), and the Python one retries a wait past
  * 60 s after a few seconds, only to be refused again. 60 s is the Python client's own bound.
  */
-const LONGEST_WAIT_TO_RETRY_SECONDS = 60;
+export const LONGEST_WAIT_TO_RETRY_SECONDS = 60;
 
 /**
  * Turns anything thrown while handling a request into the contract's error response, once, for every

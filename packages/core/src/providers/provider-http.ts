@@ -3,6 +3,7 @@ import { Pool, type Dispatcher } from 'undici';
 import { jsonOrUndefined } from '../bytes.js';
 import { ByokitError, isByokitError } from '../errors.js';
 import { onAbort, type Cancellation } from '../http/request-abort.js';
+import { LONGEST_WAIT_TO_RETRY_SECONDS } from '../http/error-response.js';
 import { PROVIDER_LABELS, type Provider } from '../keys/providers.js';
 import { upstreamText } from './upstream-text.js';
 import { ACCEPT_ENCODING, asksForCoding, compressedAnswerError } from './compressed-answer.js';
@@ -270,9 +271,14 @@ export class ProviderHttp {
     }
   }
 
-  /** Tells of a retry, then pauses before it. */
+  /**
+   * Tells of a retry, then pauses before it: the provider's own delay when it gave one of a minute or less (as the
+   * Anthropic and OpenAI SDKs take `retry-after-ms` and `Retry-After`, a minute being their bound), else the back-off.
+   */
   async #again(tries: number, error: ByokitError, signal: Cancellation | undefined, onRetry: CallControl['onRetry']): Promise<void> {
-    const waitMs = RETRY_BASE_DELAY_MS * 2 ** tries;
+    const asked = error.details.retryAfterSeconds;
+    const waitMs =
+      asked !== undefined && asked <= LONGEST_WAIT_TO_RETRY_SECONDS ? Math.ceil(asked * 1000) : RETRY_BASE_DELAY_MS * 2 ** tries;
     onRetry?.({ retry: tries + 1, retries: this.#retries, waitMs, error });
     await pause(waitMs, signal);
   }
@@ -368,8 +374,11 @@ export class ProviderHttp {
         ...(retryAfterSeconds !== undefined && { retryAfterSeconds }),
       });
     }
-    if (status === 408 || status === 504) return new ByokitError('provider_timeout', `The ${label} API timed out${detail}`, { provider });
-    if (status >= 500) return new ByokitError('provider_unavailable', `The ${label} API failed (HTTP ${status})${detail}`, { provider });
+    // A failure's delay too (a 503's Retry-After, Gemini's RetryInfo): waited before a retry, passed on after the last.
+    const retryAfterSeconds = retryAfterHeaders(answer.headers) ?? info.retryAfterSeconds;
+    const failed = { provider, ...(retryAfterSeconds !== undefined && { retryAfterSeconds }) };
+    if (status === 408 || status === 504) return new ByokitError('provider_timeout', `The ${label} API timed out${detail}`, failed);
+    if (status >= 500) return new ByokitError('provider_unavailable', `The ${label} API failed (HTTP ${status})${detail}`, failed);
     // What a retired or misnamed model gets (Anthropic: "The requested resource could not be found."), which
     // alone does not say what was not found.
     if (status === 404) {

@@ -121,7 +121,8 @@ export interface ProviderSettings {
   timeoutMs?: number | undefined;
   /**
    * Retries on connection failures and 5xx before the answer starts, and on a stream whose first event is the provider
-   * failing (Anthropic's `overloaded_error` after HTTP 200). Default 1; 0 to 10.
+   * failing (Anthropic's `overloaded_error` after HTTP 200), each after a pause: 250 ms, doubled for each one after,
+   * or the provider's own `Retry-After` when it is a minute or less. Default 1; 0 to 10.
    */
   retries?: number | undefined;
   /** Extra static headers (e.g. a gateway's). Never a place for the key. */
