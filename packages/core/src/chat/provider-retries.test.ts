@@ -96,6 +96,26 @@ describe('a provider call tried again', () => {
     },
   );
 
+  // api.openai.com is behind Cloudflare, whose own 52x pages stand for the origin failing (n8n-io/n8n#18275: "api.openai.com
+  // | 520: Web server is returning an unknown error"); the SDKs retry every 5xx, as the README says byokit does.
+  it.each([520, 522, 524])("tries again after a proxy's %i, a 5xx as the others are", async (status) => {
+    const { byokit, lines } = await setUp(mock.baseUrls.anthropic);
+    mock.failNext('anthropic', { status, body: '<!DOCTYPE html><title>api.anthropic.com | Error</title>' });
+    const response = await call(byokit, 'POST', '/llm/chat/completions', { principal: alice, body: hello() });
+    expect(response!.status).toBe(200);
+    expect(lines.map((line) => line.message)).toEqual([
+      `The Anthropic API failed (HTTP ${status}); trying it again in 250 ms (retry 1 of 1).`,
+    ]);
+  });
+
+  it.each([501, 505])('does not try again after a %i, which the same request gets again', async (status) => {
+    const { byokit } = await setUp(mock.baseUrls.anthropic);
+    mock.failNext('anthropic', { status, body: 'Not here' });
+    const response = await call(byokit, 'POST', '/llm/chat/completions', { principal: alice, body: hello() });
+    expect([response!.status, response!.json.error.code]).toEqual([502, 'provider_unavailable']);
+    expect(mock.requests.filter((request) => request.path === '/v1/messages')).toHaveLength(1);
+  });
+
   it('logs each retry and then the failure, once each, when every try fails', async () => {
     const { byokit, storage, lines } = await setUp(mock.baseUrls.anthropic, { retries: 2 });
     for (let tries = 0; tries < 3; tries++) mock.failNext('anthropic', { status: 503 });

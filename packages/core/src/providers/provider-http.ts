@@ -89,8 +89,13 @@ export const DEFAULT_TIMEOUT_MS = 600_000;
 const MAX_TIMEOUT_MS = 2 ** 31 - 1;
 /** Each retry waits twice as long as the last (250 ms first): the tenth waits over two minutes. */
 const MAX_RETRIES = 10;
-/** Overloaded or failing before any answer: safe to send again. 429 is not retried: the caller gets it, with Retry-After. */
-const RETRY_STATUSES = new Set([500, 502, 503, 504, 529]);
+/**
+ * A 5xx is the provider (or a proxy before it) failing, worth another try as the providers' SDKs give it: Anthropic's 529,
+ * and Cloudflare's 52x in front of api.openai.com (520 "Web server is returning an unknown error", 522, 524) with the
+ * rest. Not 501 and 505, which the same request gets again (RFC 9110 §15.6.2, §15.6.6). 429 is not retried: the caller
+ * gets it, with Retry-After.
+ */
+const worthAnotherTry = (status: number) => status >= 500 && status < 600 && status !== 501 && status !== 505;
 const RETRY_BASE_DELAY_MS = 250;
 
 /**
@@ -264,7 +269,7 @@ export class ProviderHttp {
         // The caller left while the refusal's body was on its way (the abort cut it off): their abort, not the refusal.
         if (signal?.aborted) throw signal.reason;
         failure = this.#statusError(status, answer, refusal);
-        if (last || !RETRY_STATUSES.has(status)) throw failure;
+        if (last || !worthAnotherTry(status)) throw failure;
         await body.discard(answer).catch(() => undefined);
       }
       await this.#again(tries, failure, signal, onRetry);
