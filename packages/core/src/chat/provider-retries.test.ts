@@ -1,12 +1,13 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { ByokitOptions } from '../byokit.js';
 import { fakeProviderKey } from '../keys/fake-keys.js';
 import type { UsageRecord } from '../metering/usage-record.js';
 import type { Storage } from '../storage/storage.js';
 import { fixtureJson } from '../providers/fixtures.js';
 import { findKeyLeaks } from '../testing/leak-check.js';
+import { memoryStorage } from '../storage/memory-storage.js';
 import { alice, call, mockProvidersForFile, testByokit } from '../http/test-helpers.js';
 
 // A provider call tried again (providers.<p>.retries, 1 by default), seen end to end through the chat route: what the
@@ -127,6 +128,24 @@ describe('a provider call tried again', () => {
       ['error', undefined],
     ]);
     expect((await recordsOf(storage, 1)).map((record) => record.status)).toEqual(['error']);
+  });
+
+  it('is one count of the rate limit, one call at once and one budget hold, however many tries', async () => {
+    // Three a minute: the key's saving is one (a key write counts as a call does), the retried call the second.
+    const storage = memoryStorage();
+    const holds = vi.spyOn(storage, 'holdBudget');
+    const { byokit } = await setUp(
+      mock.baseUrls.anthropic,
+      { retries: 2 },
+      { storage, rateLimit: { requestsPerMinute: 3 }, concurrentCallsPerUser: 1 },
+    );
+    for (let tries = 0; tries < 2; tries++) mock.failNext('anthropic', { status: 503 });
+    const retried = await call(byokit, 'POST', '/llm/chat/completions', { principal: alice, body: hello() });
+    const next = await call(byokit, 'POST', '/llm/chat/completions', { principal: alice, body: hello() });
+    const past = await call(byokit, 'POST', '/llm/chat/completions', { principal: alice, body: hello() });
+    expect([retried!.status, next!.status, past!.status]).toEqual([200, 200, 429]);
+    expect(holds).toHaveBeenCalledTimes(2);
+    expect((await recordsOf(storage, 2)).map((record) => record.status)).toEqual(['ok', 'ok']);
   });
 
   it('logs no retry when the first try answers', async () => {
