@@ -78,7 +78,11 @@ export class UserDirectory {
     return rows[0] ?? null;
   }
 
-  /** Deletes a user (the first admin of a start that could not listen). */
+  /**
+   * Deletes a user: only the first admin of a start that could not listen, who never made a request, so byokit holds
+   * nothing of theirs, and whose id (a random UUID, as every user's here) is never given again. A host deleting an
+   * account that was used calls `byokit.forgetUser(id, { usage })` too, or the user's keys and budget stay.
+   */
   async remove(id: string): Promise<void> {
     await this.database.query(`DELETE FROM ${this.#table} WHERE id = $1`, [id]);
   }

@@ -63,6 +63,7 @@ describe('calls after byokit.close()', () => {
     ['usage.events', (byokit) => byokit.usage.events(alice.userId)],
     ['rotateKeys', (byokit) => byokit.rotateKeys()],
     ['keyRowsByMasterKeyId', (byokit) => byokit.keyRowsByMasterKeyId()],
+    ['forgetUser', (byokit) => byokit.forgetUser(alice.userId, { usage: 'keep' })],
   ])('%s fails saying byokit is closed, and calls no provider', async (_name, use) => {
     const byokit = await openByokit();
     await byokit.close();

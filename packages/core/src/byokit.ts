@@ -45,6 +45,7 @@ import {
 } from './byokit-options.js';
 import {
   callContext,
+  forgetUserOptions,
   principalUserId,
   settingsGiven,
   USAGE_PAGE,
@@ -55,6 +56,7 @@ import {
   validUserId,
 } from './call-arguments.js';
 import { Lifecycle } from './lifecycle.js';
+import { forgetUser, type ForgetUserOptions, type ForgottenUser } from './forget-user.js';
 import { DEFAULT_STREAM_KEEP_ALIVE_MS, KeepAlive } from './chat/keep-alive.js';
 import type { Route } from './http/route.js';
 
@@ -226,6 +228,21 @@ export interface Byokit {
     events(userId: string, page?: { limit?: number | undefined; cursor?: string | undefined }): Promise<UsagePage>;
   };
   /**
+   * Forgets a user whose account you close (they asked to be forgotten, or an admin removed them), so that an id you
+   * give again starts afresh: in one storage step, deletes each of their personal keys, with an audit record each
+   * (action `delete`, by `actorId`), their budget and its holds, and with `usage: 'delete'` their usage records and
+   * monthly spending (`'keep'` leaves those under the id: see {@link ForgetUserOptions}). This node stops using their
+   * keys at once; other nodes within their key cache's TTL, as after `DELETE /users/me/api-key`. Their calls already
+   * under way end as they would have, with the key they began with, and are recorded under the id as they end (after
+   * this resolved, with either choice): stop the user's sessions first, and with `'delete'`, call it again once the
+   * longest provider `timeoutMs` has passed for none of theirs to stay. The audit trail (hints of four characters,
+   * never a key) is kept; so are the rate limiter's counts, which pass within a minute. Calling it again, or for a
+   * user byokit holds nothing of, forgets what there is, if anything. Throws a `ByokitError` `validation_failed` for
+   * a user id it could not store or options it does not take, and rejects with a `TypeError` on a storage of your own
+   * without `forgetUser` (nothing forgotten).
+   */
+  forgetUser(userId: string, options: ForgetUserOptions): Promise<ForgottenUser>;
+  /**
    * Releases what byokit holds: waits for the calls already under way (a chat until it is answered, a stream
    * until it is read to its end or left: `break`, `return()`, its signal aborted, or its iterator let go of and
    * garbage-collected; a route's stream whose client stopped reading, its connection open, until it is let go
@@ -394,6 +411,12 @@ export async function createByokit(options: ByokitOptions): Promise<Byokit> {
           return usage.events(validUserId(userId), validPageLimit(limit), cursor);
         }),
     },
+    forgetUser: (userId, forgetOptions) =>
+      lifecycle.run(async () => {
+        const id = validUserId(userId);
+        const { usage: forgottenUsage, actor } = forgetUserOptions(forgetOptions);
+        return forgetUser(options.storage, resolver, id, forgottenUsage, actor, now());
+      }),
     // Once: a host may well close twice (a signal handler and its own teardown), and the second must not fail
     // on connections the first already closed.
     close: () =>

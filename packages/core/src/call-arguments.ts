@@ -1,10 +1,12 @@
 /**
- * What a host passes to byokit's methods in code (`chat`, `chatStream`, `resolveKey`, `usage`), checked as the routes
+ * What a host passes to byokit's methods in code (`chat`, `chatStream`, `resolveKey`, `usage`, `forgetUser`), checked as the routes
  * check a request, before anything that costs, and refused as a `ByokitError` `validation_failed`: plain JavaScript
  * passes what the types would have refused.
  */
 import { ByokitError } from './errors.js';
 import type { ChatOptions } from './byokit.js';
+import type { ForgetUserOptions } from './forget-user.js';
+import type { ForgottenUsage, KeyWriteActor } from './storage/storage.js';
 import type { ChatCallContext } from './chat/chat-service.js';
 import { chatCompletionBody, type ChatCompletionRequest } from './chat/chat-schemas.js';
 import { schemaIssues, validationFailed } from './http/validation-error.js';
@@ -48,6 +50,26 @@ export function callContext(options: ChatOptions | undefined): ChatCallContext {
   return { signal: signal ?? undefined, requestId: requestId ?? crypto.randomUUID() };
 }
 
+/** `forgetUser`'s options, checked before anything is forgotten: the choice of what becomes of usage is never a default. */
+export function forgetUserOptions(options: ForgetUserOptions): { usage: ForgottenUsage; actor: KeyWriteActor } {
+  const { usage, actorId = 'host', requestId } = settingsGiven<ForgetUserOptions>(options, 'The options object', FORGET_USER_OPTIONS);
+  if (usage !== 'keep' && usage !== 'delete') {
+    throw new ByokitError(
+      'validation_failed',
+      "usage must be 'keep' or 'delete': what becomes of the user's usage records ('keep' leaves them, and what they spent, under the user id; 'delete' takes them out of every total).",
+    );
+  }
+  const actorProblem = userIdProblem(actorId);
+  if (actorProblem !== undefined) {
+    throw new ByokitError('validation_failed', `${actorProblem.replace(/^userId/, 'actorId')}: it must be ${USER_ID_RULE}.`);
+  }
+  if (requestId !== undefined && (typeof requestId !== 'string' || !isSaneRequestId(requestId))) {
+    throw new ByokitError('validation_failed', `${REQUEST_ID_RULE}.`);
+  }
+  return { usage, actor: { actorId, requestId: requestId ?? crypto.randomUUID() } };
+}
+
+const FORGET_USER_OPTIONS = ['usage', 'actorId', 'requestId'] satisfies (keyof ForgetUserOptions)[];
 const CHAT_OPTIONS = ['signal', 'requestId'] satisfies (keyof ChatOptions)[];
 const REQUEST_ID_RULE =
   "requestId must be 1 to 128 characters of A-Z, a-z, 0-9, '.', '_', ':' and '-', holding no provider API key, as x-request-id";

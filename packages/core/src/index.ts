@@ -5,6 +5,7 @@
  */
 export { createByokit } from './byokit.js';
 export type { Byokit, ByokitOptions, ChatOptions } from './byokit.js';
+export type { ForgetUserOptions, ForgottenUser } from './forget-user.js';
 export type { OpenApiOptions } from './http/openapi.js';
 export type { ChatCompletion, ChatCompletionChunk, ChatCompletionRequest, ChatUsage } from './chat/chat-schemas.js';
 export type { CatalogModel, ModelPricing, SamplingParameter } from './catalog/model.js';
@@ -57,6 +58,8 @@ export { SYSTEM_OWNER, userOwner } from './storage/storage.js';
 export type {
   AuditQuery,
   AuditRecord,
+  ForgottenUsage,
+  ForgottenUserRows,
   KeyChange,
   KeyOwner,
   KeyRowCursor,

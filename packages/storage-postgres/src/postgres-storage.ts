@@ -371,6 +371,65 @@ export function storageOn(database: Database, names: SqlNames): PostgresStorage 
         }),
       ),
 
+    forgetUser: (userId, forgottenUsage, actor, at) =>
+      guarded(() =>
+        database.transaction(async (unprepared) => {
+          const transaction = prepared(unprepared);
+          // The user's key writes wait, as for writeKeys. Then rows in the order the others lock them (recordUsage: spend,
+          // then holds by id; the hold function: the budget, then holds), so that none waits on another in a cycle.
+          await transaction.query(`SELECT pg_advisory_xact_lock(hashtext($1), hashtext($2))`, [keyWriteLock, `user:${userId}`]);
+          let usageRecordsDeleted = 0;
+          if (forgottenUsage === 'delete') {
+            // The spending first: a record written at once is then either seen by the next statement (committed before
+            // it) and deleted with its cost, or waits for this transaction and is kept with its cost alone.
+            await transaction.query(
+              `DELETE FROM ${monthlySpend} WHERE (user_id, month_start) IN
+                 (SELECT user_id, month_start FROM ${monthlySpend} WHERE user_id = $1 ORDER BY month_start FOR UPDATE)`,
+              [userId],
+            );
+            const [deleted] = await transaction.query<{ count: number | string }>(
+              `WITH deleted AS (DELETE FROM ${usage} WHERE user_id = $1 RETURNING 1) SELECT count(*) AS count FROM deleted`,
+              [userId],
+            );
+            usageRecordsDeleted = Number(deleted!.count);
+          }
+          const budget = await transaction.query(`DELETE FROM ${budgets} WHERE user_id = $1 RETURNING 1`, [userId]);
+          await transaction.query(`DELETE FROM ${holds} WHERE id IN (SELECT id FROM ${holds} WHERE user_id = $1 ORDER BY id FOR UPDATE)`, [
+            userId,
+          ]);
+          const deletedKeys = await transaction.query<{ provider: Provider; hint: string }>(
+            `DELETE FROM ${keys} WHERE owner_type = 'user' AND owner_id = $1 RETURNING provider, hint`,
+            [userId],
+          );
+          const written: AuditRecord[] = [];
+          for (const { provider, hint } of deletedKeys.sort((a, b) => (a.provider < b.provider ? -1 : 1))) {
+            const record: AuditRecord = {
+              id: randomUUID(),
+              at: new Date(at),
+              actorId: actor.actorId,
+              owner: ownerOf('user', userId),
+              provider,
+              action: 'delete',
+              hint,
+              requestId: actor.requestId,
+            };
+            await transaction.query(`INSERT INTO ${audit} (${AUDIT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`, [
+              record.id,
+              record.at,
+              record.actorId,
+              'user',
+              userId,
+              provider,
+              'delete',
+              hint,
+              record.requestId,
+            ]);
+            written.push(record);
+          }
+          return { audit: written, budgetRemoved: budget.length > 0, usageRecordsDeleted };
+        }),
+      ),
+
     listAudit: (query = {}) =>
       guarded(async () => {
         const limit = query.limit ?? 100;

@@ -23,7 +23,17 @@ import {
   type UsageSummary,
   type UsageSummaryQuery,
 } from '../metering/usage-record.js';
-import type { AuditQuery, AuditRecord, KeyChange, KeyOwner, KeyRowCursor, KeyWriteActor, Storage, StoredKey } from './storage.js';
+import type {
+  AuditQuery,
+  AuditRecord,
+  ForgottenUsage,
+  KeyChange,
+  KeyOwner,
+  KeyRowCursor,
+  KeyWriteActor,
+  Storage,
+  StoredKey,
+} from './storage.js';
 
 const ownerKey = (owner: KeyOwner) => `${owner.type}:${owner.id}`;
 
@@ -92,6 +102,28 @@ function matchesUsageQuery(record: UsageRecord, query: UsageQuery): boolean {
   );
 }
 
+function auditRecord(
+  owner: KeyOwner,
+  provider: Provider,
+  action: AuditRecord['action'],
+  hint: string,
+  actor: KeyWriteActor,
+  at: Date,
+): AuditRecord {
+  return {
+    id: crypto.randomUUID(),
+    at: new Date(at),
+    actorId: actor.actorId,
+    owner: { ...owner },
+    provider,
+    action,
+    hint,
+    requestId: actor.requestId,
+  };
+}
+
+const copyAudit = (record: AuditRecord): AuditRecord => ({ ...record, at: new Date(record.at), owner: { ...record.owner } });
+
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   return a.length === b.length && a.every((byte, index) => byte === b[index]);
 }
@@ -105,9 +137,11 @@ export function memoryStorage(): Storage {
   const keys = new Map<string, Map<Provider, StoredKey>>();
   const audit: AuditRecord[] = [];
   const models = new Map<string, CatalogModel>();
-  // Usage records in insertion order (the array index + 1 is the sequence number), and their ids.
+  // Usage records in insertion order, each with its sequence number, and their ids.
   const usage: SequencedUsage[] = [];
   const usageIds = new Set<string>();
+  // Counted apart from `usage`'s length: a forgotten user's records go, and a number once given is never given again.
+  let lastUsageSeq = 0;
   const budgets = new Map<string, Budget>();
   const holds = new Map<string, BudgetHold>();
   // Each user's spending per calendar month (UTC), in pico-USD, kept as records come: what budgets read.
@@ -131,7 +165,7 @@ export function memoryStorage(): Storage {
     }
     for (const record of records) {
       usageIds.add(record.id);
-      usage.push({ record: copyOfUsageRecord(record), seq: usage.length + 1 });
+      usage.push({ record: copyOfUsageRecord(record), seq: ++lastUsageSeq });
       const key = spendKey(record.userId, monthStart(record.createdAt).getTime());
       const spend = monthlySpend.get(key) ?? { all: 0n, system: 0n };
       const cost = parseUsd(record.costUsd, PICO_DECIMALS);
@@ -200,29 +234,17 @@ export function memoryStorage(): Storage {
             updatedAt: new Date(at),
           });
         }
-        written.push({
-          id: crypto.randomUUID(),
-          at: new Date(at),
-          actorId: actor.actorId,
-          owner: { ...owner },
-          provider: change.provider,
-          action: change.action,
-          hint: change.action === 'set' ? change.hint : previous!.hint,
-          requestId: actor.requestId,
-        });
+        written.push(auditRecord(owner, change.provider, change.action, change.action === 'set' ? change.hint : previous!.hint, actor, at));
       }
       keys.set(ownerKey(owner), owned);
       audit.push(...written);
-      return written.map((record) => ({ ...record, owner: { ...record.owner } }));
+      return written.map(copyAudit);
     },
 
     async listAudit(query: AuditQuery = {}) {
       const limit = query.limit ?? 100;
       const matching = query.owner ? audit.filter((r) => ownerKey(r.owner) === ownerKey(query.owner!)) : audit;
-      return matching
-        .slice(-limit)
-        .reverse()
-        .map((record) => ({ ...record, owner: { ...record.owner } }));
+      return matching.slice(-limit).reverse().map(copyAudit);
     },
 
     async listKeysToReseal(primaryKeyId: string, limit: number, cursor?: KeyRowCursor) {
@@ -324,6 +346,27 @@ export function memoryStorage(): Storage {
     async renewHold(holdId: string, expiresAt: Date) {
       const hold = holds.get(holdId);
       if (hold && expiresAt > hold.expiresAt) hold.expiresAt = new Date(expiresAt);
+    },
+
+    async forgetUser(userId: string, forgottenUsage: ForgottenUsage, actor: KeyWriteActor, at: Date) {
+      // No await: all of it at once, as one transaction would be.
+      const owner = { type: 'user', id: userId } as const;
+      const audited = [...(keys.get(ownerKey(owner))?.values() ?? [])].map((key) =>
+        auditRecord(owner, key.provider, 'delete', key.hint, actor, at),
+      );
+      keys.delete(ownerKey(owner));
+      audit.push(...audited);
+      const budgetRemoved = budgets.delete(userId);
+      for (const [id, hold] of holds) if (hold.userId === userId) holds.delete(id);
+      let usageRecordsDeleted = 0;
+      if (forgottenUsage === 'delete') {
+        const kept = usage.filter((entry) => entry.record.userId !== userId);
+        usageRecordsDeleted = usage.length - kept.length;
+        for (const entry of usage) if (entry.record.userId === userId) usageIds.delete(entry.record.id);
+        usage.splice(0, usage.length, ...kept);
+        for (const key of monthlySpend.keys()) if (key === spendKey(userId, Number(key.split(' ', 1)[0]))) monthlySpend.delete(key);
+      }
+      return { audit: audited.map(copyAudit), budgetRemoved, usageRecordsDeleted };
     },
 
     async countKeysByMasterKeyId() {

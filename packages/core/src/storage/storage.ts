@@ -101,6 +101,19 @@ export interface AuditRecord {
   requestId: string;
 }
 
+/** What becomes of a forgotten user's usage records (see {@link Storage.forgetUser}). */
+export type ForgottenUsage = 'keep' | 'delete';
+
+/** What {@link Storage.forgetUser} removed. */
+export interface ForgottenUserRows {
+  /** One audit record for each personal key deleted (action `delete`, with its hint), as `writeKeys` writes them. */
+  audit: AuditRecord[];
+  /** Whether the user had a budget, now removed. */
+  budgetRemoved: boolean;
+  /** How many usage records were deleted: 0 when they are kept. */
+  usageRecordsDeleted: number;
+}
+
 /** Where a paged scan of key rows stands: the last row seen, in (owner type, owner id, provider) order. */
 export interface KeyRowCursor {
   /** The last row's `owner.type`. */
@@ -252,6 +265,18 @@ export interface Storage {
    * counting against its user's budget, which is why `describeStorageConformance` fails a storage that lacks it.
    */
   renewHold?(holdId: string, expiresAt: Date): Promise<void>;
+  /**
+   * Forgets a user (their account closed), all or nothing: deletes every personal key of theirs, with one audit record
+   * each (action `delete`, by `actor`; the audit trail itself is kept), their budget and their budget holds; with
+   * `usage: 'delete'`, their usage records and monthly spending too, which `'keep'` leaves under the user id. The
+   * system key and other users' rows are left alone; a user with nothing stored is no error. One owner's key writes
+   * at a time, as {@link Storage.writeKeys}: a write of this user's keys at once comes wholly before or after. A
+   * usage record written at once (a call of theirs that was under way) is either deleted with its spending or kept
+   * with it, never one without the other. Optional in the type, so that a storage written before it still compiles
+   * and runs; without it, `byokit.forgetUser` rejects, doing nothing, and `describeStorageConformance` fails the
+   * storage.
+   */
+  forgetUser?(userId: string, usage: ForgottenUsage, actor: KeyWriteActor, at: Date): Promise<ForgottenUserRows>;
   /** Releases connections; optional. */
   close?(): Promise<void>;
 }
