@@ -87,7 +87,7 @@ export interface AuditRecord {
   id: string;
   /** When the change was made. */
   at: Date;
-  /** The user id of who made the change: the owner, or an admin. */
+  /** The user id of who made the change: the owner, or an admin; for `byokit.forgetUser`, the `actorId` the host gave (`host` by default). */
   actorId: string;
   /** Whose key changed. */
   owner: KeyOwner;
@@ -97,7 +97,7 @@ export interface AuditRecord {
   action: 'set' | 'delete';
   /** The hint of the key set, or of the key deleted. */
   hint: string;
-  /** The id of the request that made the change (its `x-request-id`). */
+  /** The id of the request that made the change (its `x-request-id`), or the `requestId` of `byokit.forgetUser`. */
   requestId: string;
 }
 
