@@ -1,7 +1,7 @@
 /**
- * What a host passes to byokit's methods in code (`chat`, `chatStream`, `resolveKey`, `usage`, `forgetUser`), checked as the routes
- * check a request, before anything that costs, and refused as a `ByokitError` `validation_failed`: plain JavaScript
- * passes what the types would have refused.
+ * What a host passes to byokit's methods in code (`chat`, `chatStream`, `resolveKey`, `usage`, `forgetUser`), checked
+ * as the routes check a request, before anything that costs, and refused as a `ByokitError` `validation_failed`:
+ * plain JavaScript passes what the types would have refused.
  */
 import { ByokitError } from './errors.js';
 import type { ChatOptions } from './byokit.js';
