@@ -6,6 +6,7 @@ import type {
   HoldOutcome,
   SamplingParameter,
   KeyOwner,
+  KeyWriteActor,
   KeyRowCursor,
   Provider,
   Storage,
@@ -208,6 +209,40 @@ export function storageOn(database: Database, names: SqlNames): PostgresStorage 
   const keyWriteLock = `byokit:keys:${names.key}`;
   let closing: Promise<void> | undefined;
 
+  /** Writes the audit record of one key change inside the change's transaction, and returns it. */
+  async function writeAudit(
+    transaction: SqlExecutor,
+    owner: KeyOwner,
+    provider: Provider,
+    action: AuditRecord['action'],
+    hint: string,
+    actor: KeyWriteActor,
+    at: Date,
+  ): Promise<AuditRecord> {
+    const record: AuditRecord = {
+      id: randomUUID(),
+      at: new Date(at),
+      actorId: actor.actorId,
+      owner,
+      provider,
+      action,
+      hint,
+      requestId: actor.requestId,
+    };
+    await transaction.query(`INSERT INTO ${audit} (${AUDIT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`, [
+      record.id,
+      record.at,
+      record.actorId,
+      owner.type,
+      owner.id,
+      provider,
+      action,
+      hint,
+      record.requestId,
+    ]);
+    return record;
+  }
+
   /**
    * Appends usage records, adds their cost to each user's monthly spend, and ends the calls' holds: one
    * statement, so one snapshot sees all of it or none (never an amount twice, as record and hold, or not at
@@ -344,28 +379,7 @@ export function storageOn(database: Database, names: SqlNames): PostgresStorage 
               if (!deleted[0]) continue;
               hint = deleted[0].hint;
             }
-            const record: AuditRecord = {
-              id: randomUUID(),
-              at: new Date(at),
-              actorId: actor.actorId,
-              owner: ownerOf(owner.type, owner.id),
-              provider: change.provider,
-              action: change.action,
-              hint,
-              requestId: actor.requestId,
-            };
-            await transaction.query(`INSERT INTO ${audit} (${AUDIT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`, [
-              record.id,
-              record.at,
-              record.actorId,
-              owner.type,
-              owner.id,
-              record.provider,
-              record.action,
-              record.hint,
-              record.requestId,
-            ]);
-            written.push(record);
+            written.push(await writeAudit(transaction, ownerOf(owner.type, owner.id), change.provider, change.action, hint, actor, at));
           }
           return written;
         }),
@@ -403,28 +417,7 @@ export function storageOn(database: Database, names: SqlNames): PostgresStorage 
           );
           const written: AuditRecord[] = [];
           for (const { provider, hint } of deletedKeys.sort((a, b) => (a.provider < b.provider ? -1 : 1))) {
-            const record: AuditRecord = {
-              id: randomUUID(),
-              at: new Date(at),
-              actorId: actor.actorId,
-              owner: ownerOf('user', userId),
-              provider,
-              action: 'delete',
-              hint,
-              requestId: actor.requestId,
-            };
-            await transaction.query(`INSERT INTO ${audit} (${AUDIT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`, [
-              record.id,
-              record.at,
-              record.actorId,
-              'user',
-              userId,
-              provider,
-              'delete',
-              hint,
-              record.requestId,
-            ]);
-            written.push(record);
+            written.push(await writeAudit(transaction, ownerOf('user', userId), provider, 'delete', hint, actor, at));
           }
           return { audit: written, budgetRemoved: budget.length > 0, usageRecordsDeleted };
         }),
