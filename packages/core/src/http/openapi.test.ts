@@ -530,6 +530,9 @@ describe('contract: every status each operation lists is one byokit really answe
       ask('the provider refuses the request', { arrange: providerSays(400) });
       ask('the provider fails', { arrange: providerSays(500) });
       ask('the provider times out', { arrange: providerSays(504) });
+      // A failure's own delay is passed on with it: Retry-After, and x-should-retry past a minute.
+      ask('the provider fails, asking for a wait', { arrange: providerSays(503, { 'retry-after': '30' }) });
+      ask('the provider times out, asking for a wait', { arrange: providerSays(504, { 'retry-after': '3600' }) });
     }
     // A byokit closed: every route refuses, the `default` response.
     exchanges.push(

@@ -258,12 +258,14 @@ export function openApiDocument(routes: readonly Route<any, any, any>[], options
     }
     for (const [status, codeSet] of [...byStatus].sort(([a], [b]) => a - b)) {
       const codes = [...codeSet];
+      // A provider's failure passes its own delay on, as a rate limit does (provider-http.ts).
+      const waitsAsked = status === 429 || codes.includes('provider_unavailable') || codes.includes('provider_timeout');
       responses[String(status)] = {
         description: `Error: ${describeCodes(codes)}.`,
         headers: {
           'x-request-id': { $ref: '#/components/headers/RequestId' },
-          ...(status === 429 && { 'retry-after': { $ref: '#/components/headers/RetryAfter' } }),
-          ...((status === 429 || codes.includes('provider_error')) && { 'x-should-retry': { $ref: '#/components/headers/ShouldRetry' } }),
+          ...(waitsAsked && { 'retry-after': { $ref: '#/components/headers/RetryAfter' } }),
+          ...((waitsAsked || codes.includes('provider_error')) && { 'x-should-retry': { $ref: '#/components/headers/ShouldRetry' } }),
         },
         content: {
           'application/json': {
@@ -358,10 +360,14 @@ export function openApiDocument(routes: readonly Route<any, any, any>[], options
           description: 'With 405 `method_not_allowed`: the methods this path takes, `HEAD` right after `GET` (`GET, HEAD, PATCH`).',
           schema: { type: 'string' },
         },
-        RetryAfter: { description: 'Whole seconds to wait before trying again.', schema: { type: 'integer', minimum: 0 } },
+        RetryAfter: {
+          description:
+            "Whole seconds to wait before trying again: with a 429, and with a 502 or 504 when the provider's failure said how long to wait.",
+          schema: { type: 'integer', minimum: 0 },
+        },
         ShouldRetry: {
           description:
-            'With `provider_error` when the provider refused the request itself: `false`, as the same request would be refused again; with a 429 whose `Retry-After` is over 60 s: `false`, a wait for the caller to decide on (the `openai` client, and other Stainless-made SDKs, heed it over their retry of a 5xx or a 429).',
+            'With `provider_error` when the provider refused the request itself: `false`, as the same request would be refused again; with a 429, 502 or 504 whose `Retry-After` is over 60 s: `false`, a wait for the caller to decide on (the `openai` client, and other Stainless-made SDKs, heed it over their retry of a 5xx or a 429).',
           schema: { type: 'string', enum: ['false'] },
         },
       },
