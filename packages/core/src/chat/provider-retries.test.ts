@@ -165,6 +165,22 @@ describe("a provider's Retry-After on a failure tried again", () => {
     expect(lines.map((line) => [line.level, line.fields.waitMs])).toEqual([['warn', 2000]]);
   });
 
+  // A delay of nothing (`Retry-After: 0`, a date already past) is no delay given, as the SDKs take it: the back-off, not
+  // a retry at once of a provider that is failing, each retry of ten with no pause at all.
+  it.each<Record<string, string>>([{ 'retry-after': '0' }, { 'retry-after-ms': '0' }, { 'retry-after': 'Thu, 01 Jan 1970 00:00:00 GMT' }])(
+    'of nothing (%o) is no delay given: the back-off is waited',
+    async (headers) => {
+      const { byokit, lines } = await setUp(mock.baseUrls.anthropic, { retries: 2 });
+      for (let tries = 0; tries < 2; tries++) mock.failNext('anthropic', { status: 503, headers });
+      const response = await call(byokit, 'POST', '/llm/chat/completions', { principal: alice, body: hello() });
+      expect(response!.status).toBe(200);
+      expect(lines.map((line) => [line.level, line.fields.waitMs])).toEqual([
+        ['warn', 250],
+        ['warn', 500],
+      ]);
+    },
+  );
+
   it('is not waited out past a minute (the back-off is), and is passed on with the last failure: Retry-After, x-should-retry: false', async () => {
     const { byokit, lines } = await setUp(mock.baseUrls.anthropic);
     for (let tries = 0; tries < 2; tries++) mock.failNext('anthropic', { status: 503, headers: { 'retry-after': '3600' } });

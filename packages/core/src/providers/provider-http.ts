@@ -279,11 +279,12 @@ export class ProviderHttp {
   /**
    * Tells of a retry, then pauses before it: the provider's own delay when it gave one of a minute or less (as the
    * Anthropic and OpenAI SDKs take `retry-after-ms` and `Retry-After`, a minute being their bound), else the back-off.
+   * A delay of nothing (`Retry-After: 0`, a date past) is none given, as the SDKs take it: else a failing provider was
+   * called again at once, each retry of ten.
    */
   async #again(tries: number, error: ByokitError, signal: Cancellation | undefined, onRetry: CallControl['onRetry']): Promise<void> {
-    const asked = error.details.retryAfterSeconds;
-    const waitMs =
-      asked !== undefined && asked <= LONGEST_WAIT_TO_RETRY_SECONDS ? Math.ceil(asked * 1000) : RETRY_BASE_DELAY_MS * 2 ** tries;
+    const asked = error.details.retryAfterSeconds ?? 0;
+    const waitMs = asked > 0 && asked <= LONGEST_WAIT_TO_RETRY_SECONDS ? Math.ceil(asked * 1000) : RETRY_BASE_DELAY_MS * 2 ** tries;
     onRetry?.({ retry: tries + 1, retries: this.#retries, waitMs, error });
     await pause(waitMs, signal);
   }
