@@ -47,8 +47,8 @@ interface AnswerBody<A extends Answer> {
   failureAtOnce?(answer: A): Promise<ByokitError | undefined>;
 }
 
-/** What a call carries besides its request: the caller's abort, and whom to tell of a retry. */
-type CallControl = Pick<ProviderCallOptions, 'signal' | 'onRetry'>;
+/** What a call carries besides its request: the caller's abort, whom to tell of a retry, the longest delay it waits. */
+type CallControl = Pick<ProviderCallOptions, 'signal' | 'onRetry' | 'longestPauseMs'>;
 
 /** An answer read whole; `brokenBy` says why its body broke off after the head, if it did. */
 interface WholeAnswer extends Answer {
@@ -244,7 +244,8 @@ export class ProviderHttp {
    * Calls until an answer is 2xx, or is a refusal or failure not worth another try (then throws it, mapped). Each
    * failure tried again is told to `onRetry` first, as the error it would have been.
    */
-  async #retrying<A extends Answer>({ signal, onRetry }: CallControl, body: AnswerBody<A>, attempt: () => Promise<A>): Promise<A> {
+  async #retrying<A extends Answer>(call: CallControl, body: AnswerBody<A>, attempt: () => Promise<A>): Promise<A> {
+    const { signal } = call;
     for (let tries = 0; ; tries++) {
       const last = tries >= this.#retries;
       let answer: A;
@@ -255,7 +256,7 @@ export class ProviderHttp {
         const mapped = transportError(error, this.provider, signal, 'could not be reached');
         // A connection that failed before any answer may be tried again; a timeout or the caller's abort not.
         if (last || !isByokitError(mapped) || mapped.code !== 'provider_unavailable') throw mapped;
-        await this.#again(tries, mapped, signal, onRetry);
+        await this.#again(tries, mapped, call);
         continue;
       }
       const status = answer.statusCode;
@@ -272,7 +273,7 @@ export class ProviderHttp {
         if (last || !worthAnotherTry(status)) throw failure;
         await body.discard(answer).catch(() => undefined);
       }
-      await this.#again(tries, failure, signal, onRetry);
+      await this.#again(tries, failure, call);
     }
   }
 
@@ -282,9 +283,13 @@ export class ProviderHttp {
    * A delay of nothing (`Retry-After: 0`, a date past) is none given, as the SDKs take it: else a failing provider was
    * called again at once, each retry of ten.
    */
-  async #again(tries: number, error: ByokitError, signal: Cancellation | undefined, onRetry: CallControl['onRetry']): Promise<void> {
-    const asked = error.details.retryAfterSeconds ?? 0;
-    const waitMs = asked > 0 && asked <= LONGEST_WAIT_TO_RETRY_SECONDS ? Math.ceil(asked * 1000) : RETRY_BASE_DELAY_MS * 2 ** tries;
+  async #again(
+    tries: number,
+    error: ByokitError,
+    { signal, onRetry, longestPauseMs = LONGEST_WAIT_TO_RETRY_SECONDS * 1000 }: CallControl,
+  ): Promise<void> {
+    const askedMs = Math.ceil((error.details.retryAfterSeconds ?? 0) * 1000);
+    const waitMs = askedMs > 0 && askedMs <= longestPauseMs ? askedMs : RETRY_BASE_DELAY_MS * 2 ** tries;
     onRetry?.({ retry: tries + 1, retries: this.#retries, waitMs, error });
     await pause(waitMs, signal);
   }

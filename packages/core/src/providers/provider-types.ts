@@ -77,6 +77,11 @@ export interface ProviderCallOptions {
   signal?: Cancellation;
   /** Told of each try that failed and is made again, before its pause (the operator's log line). */
   onRetry?: (retry: ProviderRetry) => void;
+  /**
+   * The longest of a provider's own delays waited before a retry; a longer one is not, the back-off is. A minute by
+   * default; a call bounded more tightly (a key check's 10 s) gives less, as it could not sit the wait out.
+   */
+  longestPauseMs?: number;
 }
 
 /** A try that failed and is made again (`retries` in {@link ProviderSettings}). */

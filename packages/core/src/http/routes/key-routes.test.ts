@@ -382,3 +382,22 @@ describe('PATCH ?verify=true with a key its provider refuses', () => {
     }
   });
 });
+
+describe('PATCH ?verify=true when the provider fails, asking for a wait', () => {
+  // A delay the 10 s check cannot sit out was waited all the same (a provider's delay of up to a minute, as a chat's
+  // retry waits it): the check was cut off at 10 s, and the key saved unverified, where the retry would have answered.
+  it('tries again after the back-off when the wait is longer than the check can give, and saves the key as valid', async () => {
+    const { byokit } = await testByokit({ providers: { openai: { baseUrl: mock.baseUrls.openai } } });
+    mock.failNext('openai', { status: 503, headers: { 'retry-after': '30' } });
+    try {
+      const response = await call(byokit, 'PATCH', '/users/me/api-key?verify=true', {
+        principal: alice,
+        body: { openai_api_key: fakeProviderKey('openai') },
+      });
+      expect([response!.status, response!.json.keys.openai.verification]).toEqual([200, 'valid']);
+      expect(mock.requests.filter((request) => request.path.endsWith('/models'))).toHaveLength(2);
+    } finally {
+      await byokit.close();
+    }
+  }, 30_000);
+});

@@ -20,6 +20,11 @@ import {
 /** Key bodies are tiny; a small limit refuses floods before they are read (spec/security.md). */
 export const KEY_BODY_LIMIT_BYTES = 8 * 1024;
 const VERIFY_TIMEOUT_MS = 10_000;
+/**
+ * A provider's own delay before a retry that the check waits out, leaving the retry time to answer; a longer one is
+ * not (the back-off is): the check was cut off waiting it, and the key saved unverified.
+ */
+const VERIFY_LONGEST_PAUSE_MS = VERIFY_TIMEOUT_MS / 2;
 
 /** What a key update can be refused with beyond its schema; a provider refusing a key on `?verify=true` is 422. */
 const KEY_UPDATE_ERRORS: readonly RouteError[] = ['invalid_key_format', 'placeholder_key', { code: 'provider_key_rejected', status: 422 }];
@@ -41,7 +46,11 @@ export function keyRoutes(keys: KeyManager, clients: Record<Provider, ProviderCl
     const left = signalOf(request);
     return (provider: Provider) => (key: SecretKey) =>
       clients[provider]
-        .checkKey({ key, signal: AbortSignal.any([left, AbortSignal.timeout(VERIFY_TIMEOUT_MS)]) })
+        .checkKey({
+          key,
+          signal: AbortSignal.any([left, AbortSignal.timeout(VERIFY_TIMEOUT_MS)]),
+          longestPauseMs: VERIFY_LONGEST_PAUSE_MS,
+        })
         .catch((error: unknown) => {
           if (left.aborted) throw error;
           return 'unreachable' as const;
