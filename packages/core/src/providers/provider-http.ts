@@ -279,9 +279,9 @@ export class ProviderHttp {
 
   /**
    * Tells of a retry, then pauses before it: the provider's own delay when it gave one of a minute or less (as the
-   * Anthropic and OpenAI SDKs take `retry-after-ms` and `Retry-After`, a minute being their bound), else the back-off.
-   * A delay of nothing (`Retry-After: 0`, a date past) is none given, as the SDKs take it: else a failing provider was
-   * called again at once, each retry of ten.
+   * Anthropic and OpenAI SDKs take `retry-after-ms` and `Retry-After`, a minute being their bound; less when the call
+   * says so, `longestPauseMs`), else the back-off. A delay of nothing (`Retry-After: 0`, a date past) is none given, as
+   * Anthropic's SDKs and OpenAI's Python one take it: else a failing provider was called again at once, each retry.
    */
   async #again(
     tries: number,
