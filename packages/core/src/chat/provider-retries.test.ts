@@ -5,7 +5,7 @@ import type { ByokitOptions } from '../byokit.js';
 import { fakeProviderKey } from '../keys/fake-keys.js';
 import type { UsageRecord } from '../metering/usage-record.js';
 import type { Storage } from '../storage/storage.js';
-import { fixtureJson } from '../providers/fixtures.js';
+import { fixtureChunks, fixtureJson } from '../providers/fixtures.js';
 import { findKeyLeaks } from '../testing/leak-check.js';
 import { memoryStorage } from '../storage/memory-storage.js';
 import { alice, call, mockProvidersForFile, testByokit } from '../http/test-helpers.js';
@@ -146,6 +146,28 @@ describe('a provider call tried again', () => {
     expect([retried!.status, next!.status, past!.status]).toEqual([200, 200, 429]);
     expect(holds).toHaveBeenCalledTimes(2);
     expect((await recordsOf(storage, 2)).map((record) => record.status)).toEqual(['ok', 'ok']);
+  });
+
+  it("answers a stream whose first try's first event was the provider overloaded, and logs that retry once", async () => {
+    // Anthropic overloaded mid-stream: HTTP 200, then an `overloaded_error` event, before anything was passed on.
+    let tries = 0;
+    const server = createServer((request, response) => {
+      request.resume();
+      response.writeHead(200, { 'content-type': 'text/event-stream' });
+      const events =
+        tries++ === 0
+          ? [JSON.stringify({ type: 'error', error: { type: 'overloaded_error', message: 'Overloaded' } })]
+          : fixtureChunks('anthropic/anthropic-text.chunks.txt');
+      response.end(events.map((data) => `event: ${(JSON.parse(data) as { type: string }).type}\ndata: ${data}\n\n`).join(''));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    closers.push(() => new Promise((resolve) => (server.closeAllConnections(), server.close(() => resolve()))));
+    const { byokit, storage, lines } = await setUp(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+    const response = await call(byokit, 'POST', '/llm/chat/completions', { principal: alice, body: hello({ stream: true }) });
+    expect([response!.status, response!.events.at(-1)]).toEqual([200, '[DONE]']);
+    expect(tries).toBe(2);
+    expect(lines.map((line) => [line.level, line.fields.code, line.fields.retry])).toEqual([['warn', 'provider_unavailable', 1]]);
+    expect((await recordsOf(storage, 1)).map((record) => record.status)).toEqual(['ok']);
   });
 
   it('logs no retry when the first try answers', async () => {
