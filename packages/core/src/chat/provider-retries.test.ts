@@ -213,6 +213,9 @@ describe("a provider's Retry-After on a failure tried again", () => {
       ['warn', 250],
       ['error', undefined],
     ]);
+    // In code, the error carries it.
+    for (let tries = 0; tries < 2; tries++) mock.failNext('anthropic', { status: 503, headers: { 'retry-after': '3600' } });
+    await expect(byokit.chat(alice, hello())).rejects.toMatchObject({ code: 'provider_unavailable', details: { retryAfterSeconds: 3600 } });
   });
 
   it('ends at once when the caller leaves during the pause, with no second try and the call recorded aborted', async () => {
