@@ -419,6 +419,25 @@ describe("errors as the openai client's typed errors, with core's status", () =>
     },
   );
 
+  it('a provider that failed asking for an hour is an InternalServerError at once, which the client does not sit out (x-should-retry: false)', async () => {
+    const { baseURL, modelOf } = await setUp();
+    mock.failNext('anthropic', { status: 503, headers: { 'retry-after': '3600' } });
+    // The client as its users make it, two retries of a 5xx honouring Retry-After; it logs each retry before it waits.
+    let retrying: (line: string) => void = () => {};
+    const retried = new Promise<string>((resolve) => (retrying = resolve));
+    const logger = { info: (line: string) => line.includes('retrying') && retrying(line), debug() {}, warn() {}, error() {} };
+    const client = new OpenAI({ baseURL, apiKey: 'token-alice', logLevel: 'info', logger });
+    const outcome = await Promise.race([
+      client.chat.completions.create({ model: modelOf('anthropic').model, messages: hello }).catch((error: unknown) => error),
+      retried,
+    ]);
+    expect(outcome).toBeInstanceOf(OpenAI.InternalServerError);
+    const error = outcome as InstanceType<typeof OpenAI.InternalServerError>;
+    expect(error).toMatchObject({ status: 502, code: 'provider_unavailable' });
+    expect([error.headers?.get('retry-after'), error.headers?.get('x-should-retry')]).toEqual(['3600', 'false']);
+    expect(mock.requests).toHaveLength(1);
+  });
+
   it('a request the provider refuses is called once, though the client retries a 5xx by default (x-should-retry: false)', async () => {
     const { clientFor, modelOf } = await setUp();
     // The client as its users make it: two retries of a 5xx, after backoffs of up to a few seconds.
