@@ -68,6 +68,18 @@ async function setUp(options: Pick<ByokitOptions, 'environment' | 'rateLimit'> =
 
 const hello = [{ role: 'user' as const, content: 'Hello!' }];
 
+/**
+ * One chat through the client as its users make it (two retries, of a 429 and a 5xx, honouring Retry-After): the error
+ * it raises, or the log line of the first retry it decided on, which it writes before it waits.
+ */
+async function errorOrRetry(baseURL: string, model: string): Promise<unknown> {
+  let retrying: (line: string) => void = () => {};
+  const retried = new Promise<string>((resolve) => (retrying = resolve));
+  const logger = { info: (line: string) => line.includes('retrying') && retrying(line), debug() {}, warn() {}, error() {} };
+  const client = new OpenAI({ baseURL, apiKey: 'token-alice', logLevel: 'info', logger });
+  return Promise.race([client.chat.completions.create({ model, messages: hello }).catch((error: unknown) => error), retried]);
+}
+
 /** byokit's native answer to the same question, to check that the translation loses nothing. */
 async function nativeAnswer(byokit: Byokit, modelId: string, stream = false) {
   const body = { model_id: modelId, messages: hello, max_tokens: 1024, ...(stream && { stream }) };
@@ -401,15 +413,7 @@ describe("errors as the openai client's typed errors, with core's status", () =>
     async (_whose, code, options) => {
       const { baseURL, modelOf } = await setUp(options);
       if (code === 'provider_rate_limited') mock.failNext('anthropic', { status: 429, headers: { 'retry-after': '3600' } });
-      // The client as its users make it, two retries; it logs each retry it decides on, before it waits.
-      let retrying: (line: string) => void = () => {};
-      const retried = new Promise<string>((resolve) => (retrying = resolve));
-      const logger = { info: (line: string) => line.includes('retrying') && retrying(line), debug() {}, warn() {}, error() {} };
-      const client = new OpenAI({ baseURL, apiKey: 'token-alice', logLevel: 'info', logger });
-      const outcome = await Promise.race([
-        client.chat.completions.create({ model: modelOf('anthropic').model, messages: hello }).catch((error: unknown) => error),
-        retried,
-      ]);
+      const outcome = await errorOrRetry(baseURL, modelOf('anthropic').model);
       expect(outcome).toBeInstanceOf(OpenAI.RateLimitError);
       const error = outcome as InstanceType<typeof OpenAI.RateLimitError>;
       expect(error).toMatchObject({ status: 429, code });
@@ -422,15 +426,7 @@ describe("errors as the openai client's typed errors, with core's status", () =>
   it('a provider that failed asking for an hour is an InternalServerError at once, which the client does not sit out (x-should-retry: false)', async () => {
     const { baseURL, modelOf } = await setUp();
     mock.failNext('anthropic', { status: 503, headers: { 'retry-after': '3600' } });
-    // The client as its users make it, two retries of a 5xx honouring Retry-After; it logs each retry before it waits.
-    let retrying: (line: string) => void = () => {};
-    const retried = new Promise<string>((resolve) => (retrying = resolve));
-    const logger = { info: (line: string) => line.includes('retrying') && retrying(line), debug() {}, warn() {}, error() {} };
-    const client = new OpenAI({ baseURL, apiKey: 'token-alice', logLevel: 'info', logger });
-    const outcome = await Promise.race([
-      client.chat.completions.create({ model: modelOf('anthropic').model, messages: hello }).catch((error: unknown) => error),
-      retried,
-    ]);
+    const outcome = await errorOrRetry(baseURL, modelOf('anthropic').model);
     expect(outcome).toBeInstanceOf(OpenAI.InternalServerError);
     const error = outcome as InstanceType<typeof OpenAI.InternalServerError>;
     expect(error).toMatchObject({ status: 502, code: 'provider_unavailable' });
