@@ -247,8 +247,8 @@ export interface Byokit {
    * until it is read to its end or left: `break`, `return()`, its signal aborted, or its iterator let go of and
    * garbage-collected; a route's stream whose client stopped reading, its connection open, until it is let go
    * after the longest provider `timeoutMs`, so end the connections first when stopping on a deadline) and the
-   * usage records still being written, then closes connections (the storage's once no other open byokit in this
-   * process uses that storage object). Stop serving requests first: once it has begun, every call (in code, or a
+   * usage records still being written, then closes connections (the storage's once no other byokit in this process,
+   * open or still starting, uses that storage object; a start that fails never closes it). Stop serving requests first: once it has begun, every call (in code, or a
    * request to a route) is refused with a `ByokitError` `storage_unavailable` (HTTP 503) saying byokit is closed, and reaches
    * no provider. Calling it again waits for the same close.
    */
@@ -275,6 +275,20 @@ export interface Byokit {
  */
 export async function createByokit(options: ByokitOptions): Promise<Byokit> {
   assertRequiredOptions(options);
+  // Counted from the call, before the first read of storage: counted once started, a byokit still starting on a
+  // storage when the last other one on it closed (a dev server's reload) had the storage closed under it, and its
+  // start failed as "The database is unavailable". A start that fails lets go of it again, never closing it.
+  openOn(options.storage);
+  try {
+    return await startByokit(options);
+  } catch (error) {
+    leave(options.storage);
+    throw error;
+  }
+}
+
+/** {@link createByokit}'s work, with `options.storage` counted as in use by this byokit already. */
+async function startByokit(options: ByokitOptions): Promise<Byokit> {
   // A name byokit does not read (`streamKeepAliveMS`, `rateLimiter`) left its default in place without a word, where
   // TypeScript does not check it (JavaScript, or options built in a variable).
   assertSettingNames('createByokit', options, BYOKIT_OPTIONS, { noun: 'option' });
@@ -336,7 +350,6 @@ export async function createByokit(options: ByokitOptions): Promise<Byokit> {
   );
 
   let closing: Promise<void> | undefined;
-  openOn(options.storage);
   const fetchHandler = options.fetchHandler && createFetchHandler({ handle }, { ...options.fetchHandler, fallThrough: false });
 
   return {
@@ -430,7 +443,7 @@ export async function createByokit(options: ByokitOptions): Promise<Byokit> {
         await meter.flush();
         // Last: the streams close() waited for were kept alive until their end.
         keepAlive.close();
-        if (lastToClose(options.storage)) await options.storage.close?.();
+        if (leave(options.storage)) await options.storage.close?.();
       })()),
   };
 }
@@ -458,9 +471,9 @@ async function* iteratedAgain(): AsyncGenerator<ChatCompletionChunk> {
 }
 
 /**
- * How many open byokits use each storage: the storage is closed with the last of them. A host may start two on
- * one storage (two mounts, or a test beside its server); closing one closed the storage under the other, whose
- * every call then failed as "The database is unavailable".
+ * How many byokits, open or starting, use each storage: the storage is closed with the last of them to close. A host
+ * may start two on one storage (two mounts, or a test beside its server); closing one closed the storage under the
+ * other, whose every call then failed as "The database is unavailable".
  */
 const openByokits = new WeakMap<Storage, number>();
 
@@ -468,8 +481,8 @@ function openOn(storage: Storage): void {
   openByokits.set(storage, (openByokits.get(storage) ?? 0) + 1);
 }
 
-/** Counts one byokit on `storage` closed; true when it was the last one open. */
-function lastToClose(storage: Storage): boolean {
+/** Counts one byokit on `storage` closed, or failed to start; true when no other is left open or starting on it. */
+function leave(storage: Storage): boolean {
   const open = (openByokits.get(storage) ?? 1) - 1;
   if (open > 0) openByokits.set(storage, open);
   else openByokits.delete(storage);

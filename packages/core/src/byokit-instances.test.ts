@@ -1,0 +1,93 @@
+// Several byokits in one process: two tenants, a test suite making one per test, two mounts, a dev server that starts a
+// new one and closes the old. What one of them does must not reach into another.
+import { describe, expect, it } from 'vitest';
+import { createByokit } from './byokit.js';
+import { ByokitError } from './errors.js';
+import { fakeProviderKey } from './keys/fake-keys.js';
+import { alice, mockProvidersForFile, testKeyring } from './http/test-helpers.js';
+import { memoryStorage } from './storage/memory-storage.js';
+import type { Storage } from './storage/storage.js';
+
+const mock = mockProvidersForFile();
+// Claude Sonnet 5.5 (built-in-models.ts): an active Anthropic model.
+const MODEL_ID = 'f8249082-e6ae-5964-b84f-719fa94f6a67';
+const REQUEST = { model_id: MODEL_ID, messages: [{ role: 'user' as const, content: 'Hi' }], max_tokens: 20 };
+
+/**
+ * A memory storage that, once closed, refuses every call as a closed PostgreSQL pool does; and whose next
+ * `countKeysByMasterKeyId` (the first read of a byokit starting on it) can be held until released.
+ */
+function closingStorage() {
+  const inner = memoryStorage();
+  let closes = 0;
+  let held: Promise<void> | undefined;
+  const storage = new Proxy(inner, {
+    get(target, property) {
+      if (property === 'close') return async () => void closes++;
+      const value: unknown = Reflect.get(target, property);
+      if (typeof value !== 'function') return value;
+      return async (...args: unknown[]) => {
+        if (property === 'countKeysByMasterKeyId' && held) await held;
+        if (closes > 0) throw new ByokitError('storage_unavailable', 'The database is unavailable (its pool was closed).');
+        return (value as (...args: unknown[]) => unknown).apply(target, args);
+      };
+    },
+  }) as Storage;
+  return {
+    storage,
+    closes: () => closes,
+    /** Holds the next start's first read of storage; the function returned lets it go on. */
+    holdNextStart(): () => void {
+      let release!: () => void;
+      held = new Promise<void>((resolve) => (release = resolve));
+      return () => {
+        held = undefined;
+        release();
+      };
+    },
+  };
+}
+
+const open = (storage: Storage) =>
+  createByokit({
+    storage,
+    keyring: testKeyring(),
+    environment: { ANTHROPIC_API_KEY: fakeProviderKey('anthropic') },
+    providers: { anthropic: { baseUrl: mock.baseUrls.anthropic } },
+  });
+
+describe('a byokit starting on a storage while another on it closes', () => {
+  it('starts and serves: the close leaves the storage open for it, and the last to close closes it', async () => {
+    const { storage, closes, holdNextStart } = closingStorage();
+    const old = await open(storage);
+    // A dev server's reload: the new byokit is on its way (its first read of storage not yet answered) when the old closes.
+    const release = holdNextStart();
+    const starting = open(storage);
+    await old.close();
+    release();
+    const next = await starting;
+
+    expect(closes()).toBe(0);
+    await expect(next.chat(alice, REQUEST)).resolves.toMatchObject({ object: 'chat.completion' });
+    await next.close();
+    expect(closes()).toBe(1);
+  });
+
+  it('a start that fails neither closes the storage nor keeps it open past the last byokit', async () => {
+    const { storage, closes } = closingStorage();
+    const running = await open(storage);
+    // Fails at its first read of storage: the stored key is sealed under a master key this keyring lacks.
+    await running.handle({
+      method: 'PATCH',
+      url: '/users/me/api-key',
+      headers: { 'content-type': 'application/json' },
+      body: { kind: 'stream', stream: [new TextEncoder().encode(JSON.stringify({ anthropic_api_key: fakeProviderKey('anthropic') }))] },
+      authenticate: () => alice,
+    });
+    await expect(createByokit({ storage, keyring: testKeyring('other'), environment: {} })).rejects.toMatchObject({ code: 'keyring_invalid' });
+
+    expect(closes()).toBe(0);
+    await running.close();
+    expect(closes()).toBe(1);
+  });
+});
