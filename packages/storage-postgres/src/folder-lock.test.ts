@@ -16,6 +16,21 @@ describe('an embedded database folder is opened by one process at a time', () =>
     await second.close();
   });
 
+  it("says, to a second opening in the same process (a dev server's reload), to close the first, never to delete the lock", async () => {
+    // Deleting the lock of an opening still open in this process let a second PGlite open the same folder beside it,
+    // which is what the lock is there to prevent: two writers corrupt the database.
+    const dataDir = join(mkdtempSync(join(tmpdir(), 'byokit-lock-')), 'pgdata');
+    const first = await embeddedPostgresStorage({ dataDir });
+    const refusal = await embeddedPostgresStorage({ dataDir }).then(
+      () => expect.unreachable('a second opening'),
+      (error: Error) => error.message,
+    );
+    await first.close();
+    expect(refusal).toMatch(/open in process \d+ \(this one\)/);
+    expect(refusal).not.toMatch(/delete/);
+    expect(refusal).toContain('Close the storage that opened it first (byokit.close() closes it)');
+  });
+
   it('closes once: closing the first opening again leaves the next opening its lock', async () => {
     const dataDir = join(mkdtempSync(join(tmpdir(), 'byokit-lock-')), 'pgdata');
     const first = await embeddedPostgresStorage({ dataDir });

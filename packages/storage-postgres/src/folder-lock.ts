@@ -38,8 +38,16 @@ export async function lockFolder(path: string): Promise<() => Promise<void>> {
     const holder = Number.parseInt(await readFile(lockPath, 'utf8').catch(() => ''), 10);
     const earlierSelf = holder === process.pid && !heldHere.has(lockPath);
     if (Number.isInteger(holder) && holder > 0 && !earlierSelf && isRunning(holder)) {
+      // Opened in this process already (a dev server's reload opening the new storage before closing the old): the
+      // lock is sure to be in use, and deleting it, as the advice for another process has it, let a second PGlite
+      // write the folder beside the first.
+      if (holder === process.pid) {
+        throw new Error(
+          `the embedded database in ${path} is open in process ${holder} (this one): only one opening may have it at a time. Close the storage that opened it first (byokit.close() closes it), then open it again.`,
+        );
+      }
       throw new Error(
-        `the embedded database in ${path} is open in process ${holder}${holder === process.pid ? ' (this one)' : ''}: only one may open it at a time. Stop that process first (or, if it is not using the database, delete ${lockPath}).`,
+        `the embedded database in ${path} is open in process ${holder}: only one may open it at a time. Stop that process first (or, if it is not using the database, delete ${lockPath}).`,
       );
     }
     await rm(lockPath, { force: true });
