@@ -4,7 +4,8 @@ import { describe, expect, it } from 'vitest';
 import { createByokit } from './byokit.js';
 import { ByokitError } from './errors.js';
 import { fakeProviderKey } from './keys/fake-keys.js';
-import { alice, mockProvidersForFile, testKeyring } from './http/test-helpers.js';
+import { admin, alice, call, mockProvidersForFile, testByokit, testKeyring } from './http/test-helpers.js';
+import { PROVIDERS } from './keys/providers.js';
 import { memoryStorage } from './storage/memory-storage.js';
 import type { Storage } from './storage/storage.js';
 
@@ -89,5 +90,23 @@ describe('a byokit starting on a storage while another on it closes', () => {
     expect(closes()).toBe(0);
     await running.close();
     expect(closes()).toBe(1);
+  });
+});
+
+describe("byokit's exported constants, shared by every byokit in the process", () => {
+  it("are not changed by a host's in-place sort: every byokit's model list keeps the contract's provider order", async () => {
+    // JavaScript does not hold a host to `readonly`: `PROVIDERS.sort()` for its own settings page sorted byokit's copy,
+    // the one every byokit in the process orders by (and forgets a user's keys by, and checks provider names by).
+    try {
+      (PROVIDERS as unknown as string[]).sort();
+    } catch {
+      // Refused: the list is byokit's alone.
+    }
+    const { byokit } = await testByokit();
+    const models = (await call(byokit, 'GET', '/llm-models/?all=true', { principal: admin }))!.json.data as Array<{ provider: string }>;
+
+    expect([...new Set(models.map((model) => model.provider))]).toEqual(['anthropic', 'openai', 'google']);
+    expect(PROVIDERS).toEqual(['anthropic', 'openai', 'google']);
+    await byokit.close();
   });
 });

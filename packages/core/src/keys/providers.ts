@@ -1,5 +1,9 @@
-/** The providers whose keys byokit stores, in the order the contract lists them. */
-export const PROVIDERS = ['anthropic', 'openai', 'google'] as const;
+/**
+ * The providers whose keys byokit stores, in the order the contract lists them. Frozen, as the other constants the
+ * package exports: every byokit in the process orders, checks and forgets by this one array, which a host's
+ * `PROVIDERS.sort()` (JavaScript does not hold it to `readonly`) changed for all of them.
+ */
+export const PROVIDERS = Object.freeze(['anthropic', 'openai', 'google'] as const);
 
 /** One of {@link PROVIDERS}. */
 export type Provider = (typeof PROVIDERS)[number];
