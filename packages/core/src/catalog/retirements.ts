@@ -18,7 +18,7 @@ export const RETIREMENTS: ReadonlyMap<string, Retirement> = new Map([
 ]);
 
 /**
- * Warns the operator, once per model in this process, at the first call to a model still active whose provider
+ * Warns the operator, once per model in this byokit (to its logger), at the first call to a model still active whose provider
  * has retired it by then: the call fails at the provider (`provider_error`), and so will every other. The model
  * stays active until an admin deactivates it, as byokit never changes an admin's catalog by itself; the warning
  * says how, and what replaces it. At the first call rather than at start: a process that serves no chat (the
