@@ -1,6 +1,6 @@
 // Several byokits in one process: two tenants, a test suite making one per test, two mounts, a dev server that starts a
 // new one and closes the old. What one of them does must not reach into another.
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createByokit } from './byokit.js';
 import { ByokitError } from './errors.js';
 import { fakeProviderKey } from './keys/fake-keys.js';
@@ -90,6 +90,41 @@ describe('a byokit starting on a storage while another on it closes', () => {
     expect(closes()).toBe(0);
     await running.close();
     expect(closes()).toBe(1);
+  });
+});
+
+describe('a start refused for an option', () => {
+  afterEach(() => vi.restoreAllMocks());
+
+  it.each<[string, object]>([
+    ['fetchHandler.authenticate not a function', { fetchHandler: { authenticate: 'sessionAuth' } }],
+    ['fetchHandler.prefix not a path', { fetchHandler: { authenticate: () => null, prefix: 'v2' } }],
+    ['openApi.prefix not a path', { openApi: { prefix: '/v2?' } }],
+    ['a provider misspelt', { providers: { antropic: { baseUrl: 'https://gateway.example' } } }],
+    ['a provider timeout no call could use', { providers: { openai: { timeoutMs: 0 } } }],
+  ])('(%s) reads no storage and leaves no timer behind', async (_case, options) => {
+    // A test suite trying a bad option per test, or a host retrying a start: each refusal left an interval of 10 s
+    // running for the life of the process, and had read storage first (with the database down, the refusal was
+    // the database's error rather than the option's).
+    const reads: string[] = [];
+    const inner = memoryStorage();
+    const storage = new Proxy(inner, {
+      get(target, property) {
+        const value: unknown = Reflect.get(target, property);
+        if (typeof value !== 'function') return value;
+        return (...args: unknown[]) => {
+          reads.push(String(property));
+          return (value as (...args: unknown[]) => unknown).apply(target, args);
+        };
+      },
+    });
+    const setInterval = vi.spyOn(globalThis, 'setInterval');
+    const clearInterval = vi.spyOn(globalThis, 'clearInterval');
+
+    await expect(createByokit({ storage, keyring: testKeyring(), environment: {}, ...options })).rejects.toThrow(TypeError);
+
+    const left = setInterval.mock.results.filter(({ value }) => !clearInterval.mock.calls.some(([cleared]) => cleared === value));
+    expect({ reads, intervalsLeft: left.length }).toEqual({ reads: [], intervalsLeft: 0 });
   });
 });
 

@@ -12,6 +12,8 @@ import { DEFAULT_SYSTEM_KEY_VARIABLES, type SystemKeyVariables } from './resolve
 import type { Storage } from './storage/storage.js';
 import { assertMasterKeysSealedStoredKeys } from './vault/master-key-check.js';
 import { assertSettingNames, isSettingsObject, kindOfOption } from './host-option-checks.js';
+import { authenticateOption } from './http/authenticate-option.js';
+import { normalisePrefix } from './http/mount-prefix.js';
 
 /**
  * The two options byokit cannot start without, checked first: left out (plain JavaScript, a mistyped import) or
@@ -87,6 +89,12 @@ export function assertObjectOptions(options: ByokitOptions): void {
     throw new TypeError(`openApi must be { prefix?, title?, version? }, got ${kindOfOption(options.openApi)}`);
   }
   assertSettingNames('openApi', options.openApi, ['prefix', 'title', 'version']);
+  // Here, with the others, rather than where the fetch handler and the OpenAPI route are made: that is after storage
+  // is read and the keep-alive interval started, and a start refused there had read storage (with the database down,
+  // its error was the one shown) and left the interval running for the life of the process.
+  if (options.fetchHandler !== undefined) authenticateOption(options.fetchHandler.authenticate);
+  // normalisePrefix checks its type too (plain JavaScript).
+  for (const prefix of [options.fetchHandler?.prefix, options.openApi?.prefix]) if (prefix !== undefined) normalisePrefix(prefix as string);
   if (options.logger !== undefined) assertLogger(options.logger);
   if (options.onUsage !== undefined && typeof options.onUsage !== 'function') {
     throw new TypeError(

@@ -315,6 +315,9 @@ async function startByokit(options: ByokitOptions): Promise<Byokit> {
     wholeNumberOption('concurrentCallsPerUser', options.concurrentCallsPerUser ?? DEFAULT_CONCURRENT_CALLS_PER_USER, 0),
   );
   const systemKeyVariables = systemKeyVariablesOf(options.systemKeyVariables);
+  // Made before storage is read: its checks of the provider settings (a misspelt provider, a timeout no call could
+  // use) refused the start only after the reads, so with the database down the refusal was the database's error.
+  const clients = createProviderClients(options.providers);
   const keyring = 'loadKeyring' in options.keyring ? loadedKeyring(await options.keyring.loadKeyring()) : options.keyring;
   await assertKeyringOpensStorage(keyring, options.storage);
 
@@ -325,7 +328,6 @@ async function startByokit(options: ByokitOptions): Promise<Byokit> {
   const cache = new KeyCache(keyCacheTtlMs, keyCacheEntries, () => now().getTime());
   const resolver = new KeyResolver(options.storage, keyring, environmentKeys, cache);
   const keys = new KeyManager(options.storage, keyring, resolver, environmentKeys, now);
-  const clients = createProviderClients(options.providers);
   const models = await ModelDirectory.load(options.storage, catalogTtlMs, () => now().getTime());
   const meter = new UsageMeter(options.storage, logger, now, options.onUsage);
   const budgets = new BudgetGuard(options.storage, now, logger, (holdId) => meter.endHold(holdId));
