@@ -134,7 +134,8 @@ export interface ProviderSettings {
   headers?: Record<string, string> | undefined;
   /**
    * The undici dispatcher to send through, e.g. a `ProxyAgent` for an outbound proxy. Default: a keep-alive
-   * `Pool` of connections to the base URL's origin, the client's own, closed by `byokit.close()`.
+   * `Pool` of connections to the base URL's origin, the client's own, closed by `byokit.close()`. One you pass is
+   * yours, and may serve several byokits: `byokit.close()` leaves it open.
    */
   dispatcher?: Dispatcher | undefined;
 }
