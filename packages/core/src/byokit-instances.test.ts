@@ -93,6 +93,55 @@ describe('a byokit starting on a storage while another on it closes', () => {
   });
 });
 
+describe('a host that reuses its options object for the next byokit', () => {
+  it('leaves each byokit its own storage: the old one counts its keys in, and closes, its own storage, not the new one\'s', async () => {
+    // A dev server's reload with its configuration kept in one object: the new storage is put in it, the new byokit
+    // started from it, and the old one closed. The old one read `options.storage` when called, so it closed the new
+    // one's storage (whose every call then failed) and left its own pool open.
+    const first = closingStorage();
+    const second = closingStorage();
+    const options = { storage: first.storage, keyring: testKeyring(), environment: {} };
+    const old = await createByokit(options);
+    await old.handle({
+      method: 'PATCH',
+      url: '/users/me/api-key',
+      headers: { 'content-type': 'application/json' },
+      body: { kind: 'stream', stream: [new TextEncoder().encode(JSON.stringify({ anthropic_api_key: fakeProviderKey('anthropic') }))] },
+      authenticate: () => alice,
+    });
+    options.storage = second.storage;
+    const next = await createByokit(options);
+
+    expect(await old.keyRowsByMasterKeyId()).toEqual(new Map([['k1', 1]]));
+    await old.close();
+    expect({ oldStorageCloses: first.closes(), newStorageCloses: second.closes() }).toEqual({ oldStorageCloses: 1, newStorageCloses: 0 });
+    await expect(next.keyRowsByMasterKeyId()).resolves.toEqual(new Map());
+    await next.close();
+  });
+});
+
+describe('two byokits started at once from one options object, changed between the calls', () => {
+  it('each reads the options, and the environment\'s system keys, as they were when it was called', async () => {
+    // Tenants started together (`Promise.all`) from one configuration object set for each in turn: options read after
+    // the start's first wait were the last tenant's, so the first billed calls to the second one's system key.
+    const keys = [fakeProviderKey('anthropic'), fakeProviderKey('anthropic')];
+    const storages = [memoryStorage(), memoryStorage()];
+    // One environment too, as a test suite sets `process.env` for each byokit it starts.
+    const environment: Record<string, string | undefined> = {};
+    const options = { storage: storages[0]!, keyring: testKeyring(), environment };
+    const starts = [0, 1].map((tenant) => {
+      options.storage = storages[tenant]!;
+      environment.ANTHROPIC_API_KEY = keys[tenant];
+      return createByokit(options);
+    });
+    const tenants = await Promise.all(starts);
+
+    const resolved = await Promise.all(tenants.map((byokit) => byokit.resolveKey(alice, 'anthropic')));
+    expect(resolved.map(({ key }) => key.reveal() === keys[0])).toEqual([true, false]);
+    await Promise.all(tenants.map((byokit) => byokit.close()));
+  });
+});
+
 describe('a start refused for an option', () => {
   afterEach(() => vi.restoreAllMocks());
 

@@ -278,17 +278,20 @@ export async function createByokit(options: ByokitOptions): Promise<Byokit> {
   // Counted from the call, before the first read of storage: counted once started, a byokit still starting on a
   // storage when the last other one on it closed (a dev server's reload) had the storage closed under it, and its
   // start failed as "The database is unavailable". A start that fails lets go of it again, never closing it.
-  openOn(options.storage);
+  // Read once, here: a host may put the next byokit's storage in the same options object (a dev server's reload),
+  // and this byokit, reading `options.storage` when called, then counted keys in, forgot users of and closed that one.
+  const { storage } = options;
+  openOn(storage);
   try {
-    return await startByokit(options);
+    return await startByokit(options, storage);
   } catch (error) {
-    leave(options.storage);
+    leave(storage);
     throw error;
   }
 }
 
-/** {@link createByokit}'s work, with `options.storage` counted as in use by this byokit already. */
-async function startByokit(options: ByokitOptions): Promise<Byokit> {
+/** {@link createByokit}'s work, with `storage` (the option as it was given) counted as in use by this byokit already. */
+async function startByokit(options: ByokitOptions, storage: Storage): Promise<Byokit> {
   // A name byokit does not read (`streamKeepAliveMS`, `rateLimiter`) left its default in place without a word, where
   // TypeScript does not check it (JavaScript, or options built in a variable).
   assertSettingNames('createByokit', options, BYOKIT_OPTIONS, { noun: 'option' });
@@ -318,41 +321,44 @@ async function startByokit(options: ByokitOptions): Promise<Byokit> {
   // Made before storage is read: its checks of the provider settings (a misspelt provider, a timeout no call could
   // use) refused the start only after the reads, so with the database down the refusal was the database's error.
   const clients = createProviderClients(options.providers);
-  const keyring = 'loadKeyring' in options.keyring ? loadedKeyring(await options.keyring.loadKeyring()) : options.keyring;
-  await assertKeyringOpensStorage(keyring, options.storage);
-
+  // Every option, and the environment's system keys, read before the first wait, as `storage` is: tenants started
+  // together from one options object set for each in turn (`Promise.all`) had those read after it from the last
+  // tenant's (its system keys).
   const environment = options.environment ?? globalThis.process?.env ?? {};
   const environmentKeys = readSystemKeysFromEnvironment(environment, systemKeyVariables, logger);
-  await warnOfOverriddenEnvironmentKeys(options.storage, keyring, environmentKeys, systemKeyVariables, logger);
+  const { onUsage, openApi, fetchHandler: fetchHandlerOptions } = options;
+  // A client that takes nothing of its stream for as long as byokit lets a provider be silent in one is let go.
+  const longestTimeoutMs = Math.max(...PROVIDERS.map((provider) => options.providers?.[provider]?.timeoutMs ?? DEFAULT_TIMEOUT_MS));
+  const keyring = 'loadKeyring' in options.keyring ? loadedKeyring(await options.keyring.loadKeyring()) : options.keyring;
+  await assertKeyringOpensStorage(keyring, storage);
+  await warnOfOverriddenEnvironmentKeys(storage, keyring, environmentKeys, systemKeyVariables, logger);
 
   const cache = new KeyCache(keyCacheTtlMs, keyCacheEntries, () => now().getTime());
-  const resolver = new KeyResolver(options.storage, keyring, environmentKeys, cache);
-  const keys = new KeyManager(options.storage, keyring, resolver, environmentKeys, now);
-  const models = await ModelDirectory.load(options.storage, catalogTtlMs, () => now().getTime());
-  const meter = new UsageMeter(options.storage, logger, now, options.onUsage);
-  const budgets = new BudgetGuard(options.storage, now, logger, (holdId) => meter.endHold(holdId));
+  const resolver = new KeyResolver(storage, keyring, environmentKeys, cache);
+  const keys = new KeyManager(storage, keyring, resolver, environmentKeys, now);
+  const models = await ModelDirectory.load(storage, catalogTtlMs, () => now().getTime());
+  const meter = new UsageMeter(storage, logger, now, onUsage);
+  const budgets = new BudgetGuard(storage, now, logger, (holdId) => meter.endHold(holdId));
   const rateLimits = new RateLimitGuard(rateLimiter, logger);
   const retired = new RetiredModelWarnings(logger, now);
   const chat = new ChatService(models, resolver, clients, PROVIDER_LIMITS, now, meter, budgets, rateLimits, retired, callsInFlight, logger);
-  const usage = new UsageService(options.storage, now);
+  const usage = new UsageService(storage, now);
   const lifecycle = new Lifecycle();
-  // A client that takes nothing of its stream for as long as byokit lets a provider be silent in one is let go.
-  const longestTimeoutMs = Math.max(...PROVIDERS.map((provider) => options.providers?.[provider]?.timeoutMs ?? DEFAULT_TIMEOUT_MS));
   const keepAlive = new KeepAlive(streamKeepAliveMs, longestTimeoutMs);
   const handle = createRequestHandler(
-    withOpenApiRoute({ prefix: options.fetchHandler?.prefix, ...options.openApi }, [
+    withOpenApiRoute({ prefix: fetchHandlerOptions?.prefix, ...openApi }, [
       ...keyRoutes(keys, clients, rateLimits),
       ...modelRoutes(models, resolver),
       ...chatRoutes(chat, logger, keepAlive),
       ...openAIRoutes(chat, models, resolver, logger, keepAlive),
       ...usageRoutes(usage),
-      ...budgetRoutes(new BudgetService(options.storage, now)),
+      ...budgetRoutes(new BudgetService(storage, now)),
     ]).map((route) => whileOpen(lifecycle, route)),
     logger,
   );
 
   let closing: Promise<void> | undefined;
-  const fetchHandler = options.fetchHandler && createFetchHandler({ handle }, { ...options.fetchHandler, fallThrough: false });
+  const fetchHandler = fetchHandlerOptions && createFetchHandler({ handle }, { ...fetchHandlerOptions, fallThrough: false });
 
   return {
     handle,
@@ -373,8 +379,8 @@ async function startByokit(options: ByokitOptions): Promise<Byokit> {
         return Promise.reject(error);
       }
     },
-    rotateKeys: (rotationOptions) => lifecycle.run(() => resealKeys(options.storage, keyring, logger, rotationOptions)),
-    keyRowsByMasterKeyId: () => lifecycle.run(() => options.storage.countKeysByMasterKeyId()),
+    rotateKeys: (rotationOptions) => lifecycle.run(() => resealKeys(storage, keyring, logger, rotationOptions)),
+    keyRowsByMasterKeyId: () => lifecycle.run(() => storage.countKeysByMasterKeyId()),
     chat: (principal, request, chatOptions) =>
       lifecycle.run(async () => {
         const { completion } = await chat.complete(principalUserId(principal), validChatRequest(request), callContext(chatOptions));
@@ -430,7 +436,7 @@ async function startByokit(options: ByokitOptions): Promise<Byokit> {
       lifecycle.run(async () => {
         const id = validUserId(userId);
         const { usage: forgottenUsage, actor } = forgetUserOptions(forgetOptions);
-        return forgetUser(options.storage, resolver, id, forgottenUsage, actor, now());
+        return forgetUser(storage, resolver, id, forgottenUsage, actor, now());
       }),
     // Once: a host may well close twice (a signal handler and its own teardown), and the second must not fail
     // on connections the first already closed.
@@ -445,7 +451,7 @@ async function startByokit(options: ByokitOptions): Promise<Byokit> {
         await meter.flush();
         // Last: the streams close() waited for were kept alive until their end.
         keepAlive.close();
-        if (leave(options.storage)) await options.storage.close?.();
+        if (leave(storage)) await storage.close?.();
       })()),
   };
 }
