@@ -110,6 +110,18 @@ describe('createFetchHandler', () => {
     expect(mine?.status).toBe(200);
   });
 
+  it('keeps the options it was made with: a host that reuses its options object for another mount changes neither', async () => {
+    // Two mounts made from one options object, changed between them: `fallThrough` was read at each request, so the
+    // first mount, made to fall through to the host's routes, answered them 404 once the second was made without it.
+    const { byokit } = await setUp();
+    const options: { authenticate: typeof authenticate; fallThrough?: boolean } = { authenticate, fallThrough: true };
+    const fallingThrough = createFetchHandler(byokit, options);
+    delete options.fallThrough;
+    createFetchHandler(byokit, options);
+
+    expect((await fallingThrough(new Request(`${ORIGIN}/elsewhere`)))?.status).toBeUndefined();
+  });
+
   it("refuses a body over the route's limit with 413 in the contract shape, then reads and drops up to 8 MiB more, never cancelling it, other work going on meanwhile", async () => {
     const { handler } = await setUp();
     const piece = new TextEncoder().encode(`{"openai_api_key": "${'x'.repeat(16_384)}`);

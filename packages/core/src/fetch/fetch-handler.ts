@@ -96,11 +96,13 @@ export function createFetchHandler(byokit: Pick<Byokit, 'handle'>, options: Fetc
   assertSettingNames('createFetchHandler', options, ['authenticate', 'prefix', 'fallThrough']);
   const prefix = normalisePrefix(options.prefix ?? DEFAULT_PREFIX);
   const authenticate = authenticateOption<Request>(options.authenticate);
+  // Read now, with the others: read at each request, a host's options object reused for another mount changed this one.
+  const fallThrough = Boolean(options.fallThrough);
   return async (request) => {
     const { pathname, search } = new URL(request.url);
     const url = belowPrefix(pathname + search, prefix);
     const answer = url === undefined ? undefined : await answerOf(byokit, request, url, authenticate);
-    if (answer !== undefined || options.fallThrough) return answer;
+    if (answer !== undefined || fallThrough) return answer;
     return toResponse(notFound(request), request.method);
   };
 }
