@@ -31,6 +31,21 @@ describe('an embedded database folder is opened by one process at a time', () =>
     expect(refusal).toContain('Close the storage that opened it first (byokit.close() closes it)');
   });
 
+  it('opens each folder asked for when two are opened at once from one options object, changed between the calls', async () => {
+    // Two tenants' storages opened together from one configuration object set for each in turn: `dataDir` was read
+    // after the start's first wait, so both openings went to the second folder, and the first was refused as open.
+    const root = mkdtempSync(join(tmpdir(), 'byokit-lock-'));
+    const options = { dataDir: join(root, 'first'), migrate: false };
+    const first = embeddedPostgresStorage(options);
+    options.dataDir = join(root, 'second');
+    const second = embeddedPostgresStorage(options);
+    const opened = await Promise.allSettled([first, second]);
+    const locks = [existsSync(join(root, 'first.lock')), existsSync(join(root, 'second.lock'))];
+    await Promise.all(opened.map((each) => (each.status === 'fulfilled' ? each.value.close() : undefined)));
+
+    expect({ opened: opened.map((each) => each.status), locks }).toEqual({ opened: ['fulfilled', 'fulfilled'], locks: [true, true] });
+  });
+
   it('closes once: closing the first opening again leaves the next opening its lock', async () => {
     const dataDir = join(mkdtempSync(join(tmpdir(), 'byokit-lock-')), 'pgdata');
     const first = await embeddedPostgresStorage({ dataDir });

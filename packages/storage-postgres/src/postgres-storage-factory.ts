@@ -140,17 +140,20 @@ export async function embeddedPostgresStorage(options: EmbeddedStorageOptions = 
   // A misspelt `dataDir` (`dataDirectory`) kept every key in memory only, to be lost at the next restart.
   assertSettingNames('embeddedPostgresStorage', options, ['dataDir', 'migrate', ...TABLE_SETTINGS]);
   const names = sqlNames(options.schema, options.tablePrefix);
+  // Read before the first wait: two storages opened at once from one options object, set for each in turn, both
+  // opened the last one's folder (the first refused as open, or given the other tenant's data).
+  const { dataDir, migrate } = options;
   const { PGlite } = await import('@electric-sql/pglite');
   let unlock = async () => {};
-  if (options.dataDir !== undefined) {
-    await mkdir(dirname(resolve(options.dataDir)), { recursive: true, mode: 0o700 });
-    unlock = await lockFolder(resolve(options.dataDir));
+  if (dataDir !== undefined) {
+    await mkdir(dirname(resolve(dataDir)), { recursive: true, mode: 0o700 });
+    unlock = await lockFolder(resolve(dataDir));
   }
   try {
-    const pglite = await PGlite.create(options.dataDir);
+    const pglite = await PGlite.create(dataDir);
     const database = pgliteDatabase(pglite, true);
     const storage = storageOn({ ...database, close: () => database.close().finally(unlock) }, names);
-    if (options.migrate !== false) await storage.migrate().catch((error: unknown) => storage.close().then(() => Promise.reject(error)));
+    if (migrate !== false) await storage.migrate().catch((error: unknown) => storage.close().then(() => Promise.reject(error)));
     return storage;
   } catch (error) {
     await unlock();
