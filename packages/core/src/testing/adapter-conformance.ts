@@ -6,6 +6,7 @@ import { describeLeakCheck } from './adapter-conformance/leak-check.js';
 import { describeRefusedBodies } from './adapter-conformance/refused-bodies.js';
 import { describeSameAnswers } from './adapter-conformance/same-answers.js';
 import { describeSeededRequests } from './adapter-conformance/seeded-requests.js';
+import { describeSlowReaders } from './adapter-conformance/slow-readers.js';
 import type { AdapterConformanceOptions, MountAdapter } from './adapter-conformance/types.js';
 
 export { HOST_ANSWER_HEADER } from './adapter-conformance/types.js';
@@ -41,6 +42,10 @@ const PREFIX = '/v2';
  *   aborts the provider call;
  * - a stream whose provider is silent (a model thinking) gets its head and `: keep-alive` comments through the
  *   mount as they are written, before the provider's first event and between events;
+ * - a client that reads a long stream slowly holds the provider back: while it reads nothing, the provider can
+ *   write no more than the sockets' buffers take (the mount waits on the socket, byokit stops reading upstream), no
+ *   keep-alive comment piles up, and read on, the answer arrives whole and is recorded once; left unread, the
+ *   provider call is aborted and recorded as aborted;
  * - requests byokit has no route for go to the host, or get the contract's 404, as `options.unknownPaths` says;
  * - who may do what: every route × {anonymous, user, other user, admin}, storage unchanged after each refusal;
  * - no provider key, nor any 8-character piece of one, in any answer or log line;
@@ -53,6 +58,7 @@ export function describeAdapterConformance(name: string, mount: MountAdapter, op
     describeSameAnswers(mount, { ...options, prefix: PREFIX });
     describeClientDisconnect(mount, PREFIX);
     describeLongSilences(mount, PREFIX);
+    describeSlowReaders(mount, PREFIX);
     describeRefusedBodies(mount, PREFIX);
     describeAuthorisationMatrix(mount, PREFIX);
     describeLeakCheck(mount, PREFIX);

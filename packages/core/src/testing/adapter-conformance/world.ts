@@ -4,7 +4,7 @@ import { createByokit, type Byokit } from '../../byokit.js';
 import { Keyring } from '../../crypto/keyring.js';
 import { headerValue } from '../../http/headers.js';
 import type { Principal, RequestHeaders } from '../../http/types.js';
-import { PROVIDERS } from '../../keys/providers.js';
+import { PROVIDERS, type Provider } from '../../keys/providers.js';
 import type { Logger, LogMethod } from '../../logging/logger.js';
 import type { RateLimiter } from '../../metering/rate-limiter.js';
 import { memoryStorage } from '../../storage/memory-storage.js';
@@ -81,6 +81,8 @@ export interface SideOptions {
   storage?: Storage;
   /** The keep-alive interval of streams; default: byokit's. */
   streamKeepAliveMs?: number;
+  /** A provider's base URL other than the mock's (a provider of a test's own); default: the mock's, for each. */
+  baseUrls?: Partial<Record<Provider, string>>;
 }
 
 /** A keyring of one random master key. */
@@ -119,7 +121,9 @@ export async function startSide(options: SideOptions): Promise<Side> {
     keyring: options.keyring,
     environment: options.environment,
     // No retries: a failure the mock is told to give is the answer, not retried into a success.
-    providers: Object.fromEntries(PROVIDERS.map((provider) => [provider, { baseUrl: mock.baseUrls[provider], retries: 0 }])),
+    providers: Object.fromEntries(
+      PROVIDERS.map((provider) => [provider, { baseUrl: options.baseUrls?.[provider] ?? mock.baseUrls[provider], retries: 0 }]),
+    ),
     now: () => NOW,
     rateLimit: rateLimiter,
     logger,
