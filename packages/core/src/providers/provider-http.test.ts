@@ -333,6 +333,50 @@ describe('provider calls', () => {
     await events.return!();
   });
 
+  it('make a provider whose events are large wait once about a megabyte of them waits, not 64 of them', async () => {
+    // Events far larger than a model's deltas (a gateway's, a tool's long arguments, inline data) but within what
+    // byokit reads of one (MAX_EVENT_SIZE): 512 KiB of text each, 96 MiB in all, as fast as the connection takes them.
+    const EVENT_CHARS = 512 * 1024;
+    let written = 0;
+    let finished = false;
+    const { origin } = await answeringServer((_request, response) => {
+      response.writeHead(200, { 'content-type': 'text/event-stream' });
+      const [start, blockStart] = fixtureChunks('anthropic/anthropic-text.chunks.txt');
+      response.write(`event: message_start\ndata: ${start}\n\nevent: content_block_start\ndata: ${blockStart}\n\n`);
+      const delta = `event: content_block_delta\ndata: ${JSON.stringify({ type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: 'x'.repeat(EVENT_CHARS) } })}\n\n`;
+      const more = () => {
+        while (written < 96 * 1024 * 1024) {
+          written += delta.length;
+          if (!response.write(delta)) return;
+        }
+        finished = true;
+        response.end();
+      };
+      response.on('drain', more);
+      more();
+    });
+    const client = anthropicClient({ baseUrl: origin, retries: 0 });
+    closers.push(() => client.close!());
+    const events = (await client.stream(request, options()))[Symbol.asyncIterator]();
+    // Left (the upstream request aborted) however the test ends: the client's close waits for it.
+    closers.push(async () => void (await events.return!()));
+    expect((await events.next()).done).toBe(false);
+    // Until the provider writes nothing more for ten looks in a row: the looks only say when to stop waiting.
+    for (let last = -1, still = 0; still < 10 && !finished; still = written === last ? still + 1 : 0, last = written)
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    // What the kernel's buffers take (several MiB on loopback) and about a megabyte in byokit; 64 such events
+    // waiting for the reader would be 32 MiB.
+    expect(finished).toBe(false);
+    expect(written).toBeLessThan(16 * 1024 * 1024);
+    // Reading on lets it go on, each event whole.
+    const before = written;
+    for (let read = 0; read < 64; read++) {
+      const { value } = await events.next();
+      expect(value).toEqual({ type: 'text', text: 'x'.repeat(EVENT_CHARS) });
+    }
+    expect(written).toBeGreaterThan(before);
+  });
+
   /** Anthropic's recorded plain-text stream, whole. */
   const sendRecordedAnthropicStream = (response: ServerResponse) => {
     for (const line of fixtureChunks('anthropic/anthropic-text.chunks.txt'))

@@ -45,8 +45,17 @@ const CR = 13;
 /** A media type short and plain enough to name in an error (`text/html`); anything else, or one holding a key, is not quoted. */
 const NAMEABLE_MEDIA_TYPE = /^[a-z0-9][a-z0-9!#$&^_.+-]{0,40}\/[a-z0-9][a-z0-9!#$&^_.+-]{0,40}$/;
 
-/** Events received and not yet read beyond this many, the body is paused until the reader catches up. */
+/**
+ * Events received and not yet read beyond this many, or beyond {@link PAUSE_AT_CHARS} characters of them, the body
+ * is paused until the reader catches up (below half of each).
+ */
 const PAUSE_AT_EVENTS = 64;
+/**
+ * A model's deltas are a few hundred characters, so 64 of them wait in a few dozen KB; events as large as byokit
+ * reads (a gateway's, a tool call's long arguments, inline data) would have 64 MB waiting for a slow reader, per
+ * stream. One largest event's worth is the bound instead.
+ */
+const PAUSE_AT_CHARS = MAX_EVENT_SIZE;
 
 /** The body's end, queued behind its last events: the decoder then says how the answer closes. */
 const BODY_END = Symbol('body end');
@@ -109,6 +118,8 @@ export class ServerSentEvents implements AsyncIterable<ProviderStreamEvent>, Asy
   #contentType: string | string[] | undefined;
   #oversized = false;
   readonly #received: Received[] = [];
+  /** The characters of the events' data in `#received`. */
+  #receivedChars = 0;
   /** Unified events of the last event decoded, not yet handed to the reader. */
   #decoded: ProviderStreamEvent[] = [];
   /** The reader's pending `next()`, when it asked before an event was there. */
@@ -227,7 +238,7 @@ export class ServerSentEvents implements AsyncIterable<ProviderStreamEvent>, Asy
       if (this.#oversized) {
         this.#close({ type: 'error', error: this.#oversizedError() });
         this.#cancel();
-      } else if (this.#received.length >= PAUSE_AT_EVENTS) controller.pause();
+      } else if (this.#received.length >= PAUSE_AT_EVENTS || this.#receivedChars >= PAUSE_AT_CHARS) controller.pause();
       this.#answerWaiting();
     },
     onResponseEnd: () => {
@@ -278,7 +289,7 @@ export class ServerSentEvents implements AsyncIterable<ProviderStreamEvent>, Asy
     // An error only: a whole answer (a gateway that ignores `stream: true`) would read as a chunk, OpenAI's without
     // its text (its `message` is no `delta`), and end as an answer, an empty one.
     if (json !== null && typeof json === 'object' && !Array.isArray(json) && 'error' in json) {
-      this.#received.push(JSON.stringify(json));
+      this.#queue(JSON.stringify(json));
       return BODY_END;
     }
     const type = (Array.isArray(this.#contentType) ? this.#contentType[0] : this.#contentType)?.split(';')[0]?.trim().toLowerCase();
@@ -312,7 +323,7 @@ export class ServerSentEvents implements AsyncIterable<ProviderStreamEvent>, Asy
       onEvent: (message) => {
         this.#lead = undefined;
         if (message.data.length > MAX_EVENT_SIZE) this.#oversized = true;
-        else if (!this.#oversized) this.#received.push(message.data);
+        else if (!this.#oversized) this.#queue(message.data);
       },
       onError: (error) => {
         if (error.type === 'max-buffer-size-exceeded') this.#oversized = true;
@@ -337,8 +348,10 @@ export class ServerSentEvents implements AsyncIterable<ProviderStreamEvent>, Asy
         this.#controller.resume();
         continue;
       }
-      if (typeof received === 'string') this.#decoded = this.#decoder.event(received);
-      else if (received === BODY_END) {
+      if (typeof received === 'string') {
+        this.#receivedChars -= received.length;
+        this.#decoded = this.#decoder.event(received);
+      } else if (received === BODY_END) {
         this.#decoded = this.#decoder.end();
         this.#done = this.#decoded.length === 0;
       } else if (received instanceof BrokeOff) {
@@ -352,7 +365,8 @@ export class ServerSentEvents implements AsyncIterable<ProviderStreamEvent>, Asy
     const event = this.#decoded.shift()!;
     if (event.type === 'error') this.#finish();
     else if (this.#decoded.length === 0 && this.#closed && this.#received.length === 0) this.#done = true;
-    else if (this.#controller?.paused && this.#received.length < PAUSE_AT_EVENTS / 2) this.#controller.resume();
+    else if (this.#controller?.paused && this.#received.length < PAUSE_AT_EVENTS / 2 && this.#receivedChars < PAUSE_AT_CHARS / 2)
+      this.#controller.resume();
     return event;
   }
 
@@ -370,6 +384,12 @@ export class ServerSentEvents implements AsyncIterable<ProviderStreamEvent>, Asy
     waiting.resolve(event === undefined ? { value: undefined, done: true } : { value: event, done: false });
   }
 
+  /** An event's data, received: queued for the reader, its characters counted toward the pause. */
+  #queue(data: string): void {
+    this.#received.push(data);
+    this.#receivedChars += data.length;
+  }
+
   /** Nothing more will be received: `last` is queued behind what was. */
   #close(last: Received): void {
     this.#closed = true;
@@ -381,6 +401,7 @@ export class ServerSentEvents implements AsyncIterable<ProviderStreamEvent>, Asy
     this.#done = true;
     this.#closed = true;
     this.#received.length = 0;
+    this.#receivedChars = 0;
     this.#decoded = [];
     this.#cancel();
   }
