@@ -3,9 +3,11 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createByokit } from '../byokit.js';
+import { BUILT_IN_MODELS } from '../catalog/built-in-models.js';
 import { Keyring } from '../crypto/keyring.js';
 import type { ByokitRequest } from '../http/types.js';
 import { fakeProviderKey } from '../keys/fake-keys.js';
+import { MAX_ANSWER_BYTES } from '../providers/provider-http.js';
 import { memoryStorage } from '../storage/memory-storage.js';
 import { createNodeHandler } from './node-handler.js';
 
@@ -229,6 +231,57 @@ describe('byokit on a plain node:http server', () => {
     expect([patch.status, (await patch.json()).error.code]).toEqual([500, 'internal_error']);
     expect(JSON.stringify(logged)).toContain('mount byokit before the body parser');
   });
+
+  it.each([
+    [MAX_ANSWER_BYTES, 200],
+    [MAX_ANSWER_BYTES + 1, 502],
+  ])(
+    'answers a plain chat whose provider answer is %i bytes once: %i, one provider call, one usage record',
+    async (size, status) => {
+      // The largest plain answer byokit reads (32 MiB), and one byte more: the OpenAI shape, its text padded to the size.
+      const model = BUILT_IN_MODELS.find((candidate) => candidate.provider === 'openai' && candidate.isActive)!;
+      const answerWith = (content: string) =>
+        JSON.stringify({
+          id: 'chatcmpl-1',
+          object: 'chat.completion',
+          created: 1,
+          model: model.model,
+          choices: [{ index: 0, message: { role: 'assistant', content }, finish_reason: 'stop' }],
+          usage: { prompt_tokens: 3, completion_tokens: 5, total_tokens: 8 },
+        });
+      const content = 'y'.repeat(size - Buffer.byteLength(answerWith('')));
+      let calls = 0;
+      const provider = createServer((request, response) => {
+        calls += 1;
+        request.resume();
+        request.once('end', () => response.writeHead(200, { 'content-type': 'application/json' }).end(answerWith(content)));
+      });
+      servers.push(provider);
+      await new Promise<void>((resolve) => provider.listen(0, '127.0.0.1', resolve));
+      const byokit = await createByokit({
+        storage: memoryStorage(),
+        keyring: Keyring.from([{ id: 'k1', key: crypto.getRandomValues(new Uint8Array(32)) }]),
+        environment: { OPENAI_API_KEY: fakeProviderKey('openai') },
+        // Retries allowed: an answer too large is the provider's, and another try would only read it again.
+        providers: { openai: { baseUrl: `http://127.0.0.1:${(provider.address() as AddressInfo).port}/v1`, retries: 2 } },
+      });
+      const base = await serve(byokit);
+      const response = await fetch(`${base}/v2/llm/chat/completions`, {
+        method: 'POST',
+        headers: { authorization: 'Bearer alice', 'content-type': 'application/json' },
+        body: JSON.stringify({ model_id: model.id, messages: [{ role: 'user', content: 'Write at length.' }] }),
+      });
+      const body = (await response.json()) as { choices?: Array<{ message: { content: string } }>; error?: { code: string } };
+      expect(response.status).toBe(status);
+      if (status === 200) expect(body.choices?.[0]?.message.content === content).toBe(true);
+      else expect(body.error?.code).toBe('provider_error');
+      expect(calls).toBe(1);
+      const records = (await byokit.usage.events(alice.userId)).records;
+      expect(records.map((record) => [record.status, record.outputTokens])).toEqual([status === 200 ? ['ok', 5] : ['error', null]]);
+      await byokit.close();
+    },
+    60_000,
+  );
 
   it('reads a body that came whole while the host was still authenticating', async () => {
     const base = await serve(await newByokit(), { authDelayMs: 50 });
