@@ -45,7 +45,8 @@ const PREFIX = '/v2';
  * - a client that reads a long stream slowly holds the provider back: while it reads nothing, the provider can
  *   write no more than the sockets' buffers take (the mount waits on the socket, byokit stops reading upstream), no
  *   keep-alive comment piles up, and read on, the answer arrives whole and is recorded once; left unread, the
- *   provider call is aborted and recorded as aborted;
+ *   provider call is aborted and recorded as aborted, and so it is for a client that stops reading for the provider's
+ *   timeout, its connection left open;
  * - requests byokit has no route for go to the host, or get the contract's 404, as `options.unknownPaths` says;
  * - who may do what: every route × {anonymous, user, other user, admin}, storage unchanged after each refusal;
  * - no provider key, nor any 8-character piece of one, in any answer or log line;

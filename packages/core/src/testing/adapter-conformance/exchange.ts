@@ -153,7 +153,7 @@ export async function setKeysThroughCore(
 export async function mountWithUserKeys(
   mount: MountAdapter,
   prefix: string,
-  options: Pick<SideOptions, 'streamKeepAliveMs' | 'baseUrls'> = {},
+  options: Pick<SideOptions, 'streamKeepAliveMs' | 'baseUrls' | 'providerTimeoutMs'> = {},
 ): Promise<{ side: Side; adapter: MountedAdapter }> {
   const side = await startSide({ keyring: randomKeyring(), environment: {}, prefix, ...options });
   const adapter = await mount({ byokit: side.byokit, authenticate, prefix });

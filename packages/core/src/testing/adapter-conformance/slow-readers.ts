@@ -155,6 +155,9 @@ async function heldBack(call: LongCall): Promise<void> {
   }
 }
 
+/** The streamed chat every test sends. */
+const body = JSON.stringify({ model_id: OPENAI_MODEL.id, messages: [{ role: 'user', content: 'Write at length.' }], stream: true });
+
 /** What the client reads of a chunk. */
 interface Chunk {
   choices: Array<{ delta?: { content?: string }; finish_reason?: string | null }>;
@@ -190,7 +193,6 @@ export function describeSlowReaders(mount: MountAdapter, prefix: string): void {
     });
 
     const url = () => `${adapter.baseUrl}${prefix}/llm/chat/completions`;
-    const body = JSON.stringify({ model_id: OPENAI_MODEL.id, messages: [{ role: 'user', content: 'Write at length.' }], stream: true });
     const recordOf = async (requestId: string) =>
       (await side.byokit.usage.events(PRINCIPALS.user.userId)).records.find((record) => record.requestId === requestId);
 
@@ -236,5 +238,49 @@ export function describeSlowReaders(mount: MountAdapter, prefix: string): void {
       expect(call.aborted).toBe(true);
       await expect.poll(async () => (await recordOf(requestId))?.status, { timeout: 5_000 }).toBe('aborted');
     }, 60_000);
+  });
+
+  describe('a client that stops reading a long stream, its connection left open, is let go', () => {
+    let provider: Awaited<ReturnType<typeof longAnsweringProvider>>;
+    let side: Side;
+    let adapter: MountedAdapter;
+
+    beforeAll(async () => {
+      provider = await longAnsweringProvider();
+      ({ side, adapter } = await mountWithUserKeys(mount, prefix, {
+        streamKeepAliveMs: KEEP_ALIVE_MS,
+        // A reader that takes nothing is waited for this long, in whole keep-alive ticks (docs/http-api.md, "Streams").
+        providerTimeoutMs: 25 * KEEP_ALIVE_MS,
+        baseUrls: { openai: provider.baseUrl },
+      }));
+    });
+    afterAll(async () => {
+      await adapter?.close();
+      await side?.close();
+      await provider?.close();
+    });
+
+    it("POST /llm/chat/completions: the held-back provider call is aborted once the reader took nothing for the provider's timeout, recorded as aborted, and what the client reads later ends there", async () => {
+      const requestId = 'conformance-slow-reader-stalls';
+      const client = readWhenAsked(`${adapter.baseUrl}${prefix}/llm/chat/completions`, body, requestId);
+      expect(await client.firstBytes()).toBe(200);
+      const call = await provider.call(1);
+      // Ended by byokit, the client never having left nor read on.
+      await call.closed;
+      expect([call.finished, call.aborted]).toEqual([false, true]);
+      await expect
+        .poll(
+          async () => (await side.byokit.usage.events(PRINCIPALS.user.userId)).records.map(({ requestId, status }) => [requestId, status]),
+          {
+            timeout: 5_000,
+          },
+        )
+        .toEqual([[requestId, 'aborted']]);
+      // Read on: what was on its way, then the end, without [DONE].
+      const events = eventsOf(await client.readOn());
+      expect(events.length).toBeGreaterThan(0);
+      expect(events).not.toContain('[DONE]');
+      expect(events.length).toBeLessThan(PIECES);
+    }, 20_000);
   });
 }

@@ -83,6 +83,8 @@ export interface SideOptions {
   streamKeepAliveMs?: number;
   /** A provider's base URL other than the mock's (a provider of a test's own); default: the mock's, for each. */
   baseUrls?: Partial<Record<Provider, string>>;
+  /** Every provider's `timeoutMs`, which also bounds how long a stream's reader that takes nothing is waited for. */
+  providerTimeoutMs?: number;
 }
 
 /** A keyring of one random master key. */
@@ -122,7 +124,14 @@ export async function startSide(options: SideOptions): Promise<Side> {
     environment: options.environment,
     // No retries: a failure the mock is told to give is the answer, not retried into a success.
     providers: Object.fromEntries(
-      PROVIDERS.map((provider) => [provider, { baseUrl: options.baseUrls?.[provider] ?? mock.baseUrls[provider], retries: 0 }]),
+      PROVIDERS.map((provider) => [
+        provider,
+        {
+          baseUrl: options.baseUrls?.[provider] ?? mock.baseUrls[provider],
+          retries: 0,
+          ...(options.providerTimeoutMs !== undefined && { timeoutMs: options.providerTimeoutMs }),
+        },
+      ]),
     ),
     now: () => NOW,
     rateLimit: rateLimiter,
