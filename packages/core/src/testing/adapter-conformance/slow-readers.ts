@@ -103,6 +103,9 @@ async function longAnsweringProvider(): Promise<{ baseUrl: string; call(nth: num
 function readWhenAsked(url: string, body: string, requestId: string) {
   const pieces: Buffer[] = [];
   const request = httpRequest(url, {
+    // A connection of its own: one kept alive from the test before may be closed by the server (its keep-alive timeout)
+    // just as it is reused, which a loaded machine met as ECONNRESET.
+    agent: false,
     method: 'POST',
     headers: { ...authorizationOf('user'), 'content-type': 'application/json', 'x-request-id': requestId },
   });
