@@ -85,7 +85,9 @@ describe('a byokit starting on a storage while another on it closes', () => {
       body: { kind: 'stream', stream: [new TextEncoder().encode(JSON.stringify({ anthropic_api_key: fakeProviderKey('anthropic') }))] },
       authenticate: () => alice,
     });
-    await expect(createByokit({ storage, keyring: testKeyring('other'), environment: {} })).rejects.toMatchObject({ code: 'keyring_invalid' });
+    await expect(createByokit({ storage, keyring: testKeyring('other'), environment: {} })).rejects.toMatchObject({
+      code: 'keyring_invalid',
+    });
 
     expect(closes()).toBe(0);
     await running.close();
@@ -94,7 +96,7 @@ describe('a byokit starting on a storage while another on it closes', () => {
 });
 
 describe('a host that reuses its options object for the next byokit', () => {
-  it('leaves each byokit its own storage: the old one counts its keys in, and closes, its own storage, not the new one\'s', async () => {
+  it("leaves each byokit its own storage: the old one counts its keys in, and closes, its own storage, not the new one's", async () => {
     // A dev server's reload with its configuration kept in one object: the new storage is put in it, the new byokit
     // started from it, and the old one closed. The old one read `options.storage` when called, so it closed the new
     // one's storage (whose every call then failed) and left its own pool open.
@@ -121,7 +123,7 @@ describe('a host that reuses its options object for the next byokit', () => {
 });
 
 describe('two byokits started at once from one options object, changed between the calls', () => {
-  it('each reads the options, and the environment\'s system keys, as they were when it was called', async () => {
+  it("each reads the options, and the environment's system keys, as they were when it was called", async () => {
     // Tenants started together (`Promise.all`) from one configuration object set for each in turn: options read after
     // the start's first wait were the last tenant's, so the first billed calls to the second one's system key.
     const keys = [fakeProviderKey('anthropic'), fakeProviderKey('anthropic')];
