@@ -299,37 +299,20 @@ describe('provider calls', () => {
   });
 
   it('make a provider wait while nobody reads its stream, rather than buffer it without bound', async () => {
-    let written = 0;
-    let finished = false;
-    const { origin } = await answeringServer((_request, response) => {
-      response.writeHead(200, { 'content-type': 'text/event-stream' });
-      const [start, blockStart] = fixtureChunks('anthropic/anthropic-text.chunks.txt');
-      response.write(`event: message_start\ndata: ${start}\n\nevent: content_block_start\ndata: ${blockStart}\n\n`);
-      const delta = `event: content_block_delta\ndata: ${JSON.stringify({ type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: 'x'.repeat(1000) } })}\n\n`;
-      // 64 MB of text, as fast as the connection takes it.
-      const more = () => {
-        while (written < 64 * 1024 * 1024) {
-          written += delta.length;
-          if (!response.write(delta)) return;
-        }
-        finished = true;
-        response.end();
-      };
-      response.on('drain', more);
-      more();
-    });
-    const client = anthropicClient({ baseUrl: origin, retries: 0 });
+    // 64 MB of text, as fast as the connection takes it.
+    const flood = await floodingProvider(1000, 64 * 1024 * 1024);
+    const client = anthropicClient({ baseUrl: flood.origin, retries: 0 });
     closers.push(() => client.close!());
     const events = (await client.stream(request, options()))[Symbol.asyncIterator]();
     expect((await events.next()).done).toBe(false);
     await new Promise((resolve) => setTimeout(resolve, 300));
     // Held back by what the kernel's buffers take, not read into byokit's memory.
-    expect(finished).toBe(false);
-    expect(written).toBeLessThan(16 * 1024 * 1024);
+    expect(flood.finished()).toBe(false);
+    expect(flood.written()).toBeLessThan(16 * 1024 * 1024);
     // Reading on lets it go on.
-    const before = written;
+    const before = flood.written();
     for (let read = 0; read < 20_000; read++) await events.next();
-    expect(written).toBeGreaterThan(before);
+    expect(flood.written()).toBeGreaterThan(before);
     await events.return!();
   });
 
@@ -337,44 +320,31 @@ describe('provider calls', () => {
     // Events far larger than a model's deltas (a gateway's, a tool's long arguments, inline data) but within what
     // byokit reads of one (MAX_EVENT_SIZE): 512 KiB of text each, 96 MiB in all, as fast as the connection takes them.
     const EVENT_CHARS = 512 * 1024;
-    let written = 0;
-    let finished = false;
-    const { origin } = await answeringServer((_request, response) => {
-      response.writeHead(200, { 'content-type': 'text/event-stream' });
-      const [start, blockStart] = fixtureChunks('anthropic/anthropic-text.chunks.txt');
-      response.write(`event: message_start\ndata: ${start}\n\nevent: content_block_start\ndata: ${blockStart}\n\n`);
-      const delta = `event: content_block_delta\ndata: ${JSON.stringify({ type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: 'x'.repeat(EVENT_CHARS) } })}\n\n`;
-      const more = () => {
-        while (written < 96 * 1024 * 1024) {
-          written += delta.length;
-          if (!response.write(delta)) return;
-        }
-        finished = true;
-        response.end();
-      };
-      response.on('drain', more);
-      more();
-    });
-    const client = anthropicClient({ baseUrl: origin, retries: 0 });
+    const flood = await floodingProvider(EVENT_CHARS, 96 * 1024 * 1024);
+    const client = anthropicClient({ baseUrl: flood.origin, retries: 0 });
     closers.push(() => client.close!());
     const events = (await client.stream(request, options()))[Symbol.asyncIterator]();
     // Left (the upstream request aborted) however the test ends: the client's close waits for it.
     closers.push(async () => void (await events.return!()));
     expect((await events.next()).done).toBe(false);
     // Until the provider writes nothing more for ten looks in a row: the looks only say when to stop waiting.
-    for (let last = -1, still = 0; still < 10 && !finished; still = written === last ? still + 1 : 0, last = written)
+    for (
+      let last = -1, still = 0;
+      still < 10 && !flood.finished();
+      still = flood.written() === last ? still + 1 : 0, last = flood.written()
+    )
       await new Promise((resolve) => setTimeout(resolve, 50));
     // What the kernel's buffers take (several MiB on loopback) and about a megabyte in byokit; 64 such events
     // waiting for the reader would be 32 MiB.
-    expect(finished).toBe(false);
-    expect(written).toBeLessThan(16 * 1024 * 1024);
+    expect(flood.finished()).toBe(false);
+    expect(flood.written()).toBeLessThan(16 * 1024 * 1024);
     // Reading on lets it go on, each event whole.
-    const before = written;
+    const before = flood.written();
     for (let read = 0; read < 64; read++) {
       const { value } = await events.next();
       expect(value).toEqual({ type: 'text', text: 'x'.repeat(EVENT_CHARS) });
     }
-    expect(written).toBeGreaterThan(before);
+    expect(flood.written()).toBeGreaterThan(before);
   });
 
   /** Anthropic's recorded plain-text stream, whole. */
@@ -629,4 +599,30 @@ async function answeringServer(answer: (request: IncomingMessage, response: Serv
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   closers.push(() => new Promise((resolve) => (server.closeAllConnections(), server.close(() => resolve()))));
   return { origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
+}
+
+/**
+ * An Anthropic stream that opens as the recorded one does, then writes text deltas of `eventChars` characters as fast as
+ * the connection takes them until `totalBytes` are out: how far it got says whether byokit held it back.
+ */
+async function floodingProvider(eventChars: number, totalBytes: number) {
+  let written = 0;
+  let finished = false;
+  const { origin } = await answeringServer((_request, response) => {
+    response.writeHead(200, { 'content-type': 'text/event-stream' });
+    const [start, blockStart] = fixtureChunks('anthropic/anthropic-text.chunks.txt');
+    response.write(`event: message_start\ndata: ${start}\n\nevent: content_block_start\ndata: ${blockStart}\n\n`);
+    const delta = `event: content_block_delta\ndata: ${JSON.stringify({ type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: 'x'.repeat(eventChars) } })}\n\n`;
+    const more = () => {
+      while (written < totalBytes) {
+        written += delta.length;
+        if (!response.write(delta)) return;
+      }
+      finished = true;
+      response.end();
+    };
+    response.on('drain', more);
+    more();
+  });
+  return { origin, written: () => written, finished: () => finished };
 }
