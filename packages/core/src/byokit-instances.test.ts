@@ -78,13 +78,7 @@ describe('a byokit starting on a storage while another on it closes', () => {
     const { storage, closes } = closingStorage();
     const running = await open(storage);
     // Fails at its first read of storage: the stored key is sealed under a master key this keyring lacks.
-    await running.handle({
-      method: 'PATCH',
-      url: '/users/me/api-key',
-      headers: { 'content-type': 'application/json' },
-      body: { kind: 'stream', stream: [new TextEncoder().encode(JSON.stringify({ anthropic_api_key: fakeProviderKey('anthropic') }))] },
-      authenticate: () => alice,
-    });
+    await call(running, 'PATCH', '/users/me/api-key', { principal: alice, body: { anthropic_api_key: fakeProviderKey('anthropic') } });
     await expect(createByokit({ storage, keyring: testKeyring('other'), environment: {} })).rejects.toMatchObject({
       code: 'keyring_invalid',
     });
@@ -104,13 +98,7 @@ describe('a host that reuses its options object for the next byokit', () => {
     const second = closingStorage();
     const options = { storage: first.storage, keyring: testKeyring(), environment: {} };
     const old = await createByokit(options);
-    await old.handle({
-      method: 'PATCH',
-      url: '/users/me/api-key',
-      headers: { 'content-type': 'application/json' },
-      body: { kind: 'stream', stream: [new TextEncoder().encode(JSON.stringify({ anthropic_api_key: fakeProviderKey('anthropic') }))] },
-      authenticate: () => alice,
-    });
+    await call(old, 'PATCH', '/users/me/api-key', { principal: alice, body: { anthropic_api_key: fakeProviderKey('anthropic') } });
     options.storage = second.storage;
     const next = await createByokit(options);
 

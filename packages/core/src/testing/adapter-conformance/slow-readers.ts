@@ -198,16 +198,21 @@ export function describeSlowReaders(mount: MountAdapter, prefix: string): void {
     const url = () => `${adapter.baseUrl}${prefix}/llm/chat/completions`;
     const recordOf = async (requestId: string) =>
       (await side.byokit.usage.events(PRINCIPALS.user.userId)).records.find((record) => record.requestId === requestId);
-
-    it('POST /llm/chat/completions, not read for a while: the provider is held back, then the answer comes whole, recorded once', async () => {
-      const requestId = 'conformance-slow-reader';
+    /** A stream read to its head and then not at all, once the provider is held back by it. */
+    const heldBackStream = async (requestId: string) => {
       const client = readWhenAsked(url(), body, requestId);
       expect(await client.firstBytes()).toBe(200);
       const call = await provider.call(++calls);
       await heldBack(call);
+      expect(call.finished).toBe(false);
+      return { client, call };
+    };
+
+    it('POST /llm/chat/completions, not read for a while: the provider is held back, then the answer comes whole, recorded once', async () => {
+      const requestId = 'conformance-slow-reader';
       // The provider could hand over no more than the sockets' buffers and byokit's own take: held back, not read
       // into the host's memory (a mount that buffered the answer would let it write all 32 MiB).
-      expect(call.finished).toBe(false);
+      const { client, call } = await heldBackStream(requestId);
       expect(call.written).toBeLessThan(PIECES / 2);
 
       const text = await client.readOn();
@@ -231,11 +236,7 @@ export function describeSlowReaders(mount: MountAdapter, prefix: string): void {
 
     it('POST /llm/chat/completions, not read and then left: the held-back provider call is aborted and recorded as aborted', async () => {
       const requestId = 'conformance-slow-reader-leaves';
-      const client = readWhenAsked(url(), body, requestId);
-      expect(await client.firstBytes()).toBe(200);
-      const call = await provider.call(++calls);
-      await heldBack(call);
-      expect(call.finished).toBe(false);
+      const { client, call } = await heldBackStream(requestId);
       client.leave();
       await call.closed;
       expect(call.aborted).toBe(true);
