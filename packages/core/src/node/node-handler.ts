@@ -63,10 +63,14 @@ export function createNodeHandler<Request extends IncomingMessage = IncomingMess
     // A RequestAbort rather than an AbortController: cheaper to make and to listen to (http/request-abort.ts).
     const aborted = new RequestAbort();
     let writing = false;
+    const closed = { now: false };
     // Closed before byokit began its answer (the client went away, or the host answered itself: its own timeout,
     // say), or before byokit's answer was written whole: no one will read the rest, so the provider call stops.
+    // Written whole is ended by byokit *and* finished: over HTTP/2 a stream the client reset (RST_STREAM) closes
+    // its response finished (Http2ServerResponse.writableFinished is its stream's, true once destroyed) but unended.
     response.once('close', () => {
-      if (!writing || !response.writableFinished) aborted.abort();
+      closed.now = true;
+      if (!writing || !response.writableEnded || !response.writableFinished) aborted.abort();
     });
     const answer = await byokit.handle({
       method: request.method ?? 'GET',
@@ -85,7 +89,7 @@ export function createNodeHandler<Request extends IncomingMessage = IncomingMess
       return true;
     }
     writing = true;
-    await send(response, answer, request.method);
+    await send(response, answer, request.method, closed);
     return true;
   };
 }
@@ -173,7 +177,11 @@ function takeBuffered(request: IncomingMessage, limitBytes: number): Uint8Array 
   return bytes ?? new Uint8Array();
 }
 
-async function send(response: ServerResponse, answer: ByokitResponse, method: string | undefined): Promise<void> {
+/**
+ * Writes byokit's answer. `closed.now` is set once the response closed: an Http2ServerResponse has no `destroyed`, and
+ * one written to after its stream closed returns false and never drains, so the closing is counted by the close event.
+ */
+async function send(response: ServerResponse, answer: ByokitResponse, method: string | undefined, closed: { now: boolean }): Promise<void> {
   if (typeof answer.body === 'string') {
     // A whole answer declares its length, as on Fastify and the fetch handler: Node would send it chunked, and an
     // HTTP/1.0 client (or proxy) could then not keep the connection. Not on HEAD: its length would be GET's body's.
@@ -184,7 +192,7 @@ async function send(response: ServerResponse, answer: ByokitResponse, method: st
   response.writeHead(answer.status, answer.headers).flushHeaders();
   for await (const chunk of answer.body) {
     // Gone, or ended by the host mid-stream: leaving the loop ends the stream, and its usage is recorded so far.
-    if (response.destroyed || response.writableEnded) break;
+    if (closed.now || response.destroyed || response.writableEnded) break;
     if (!response.write(chunk)) await drainedOrClosed(response);
   }
   if (!response.writableEnded) response.end();

@@ -13,3 +13,5 @@ export { startMockProviders } from './mock-providers.js';
 export type { MockBaseUrls, MockFailure, MockProviders, MockProvidersOptions, MockRequest, StreamPacer } from './mock-providers.js';
 export { describeAdapterConformance, HOST_ANSWER_HEADER, listenOnLoopback } from './adapter-conformance.js';
 export type { AdapterConformanceOptions, ConformanceMountOptions, MountAdapter, MountedAdapter } from './adapter-conformance.js';
+export { describeHttp2Conformance } from './adapter-conformance/http2.js';
+export type { MountedHttp2Adapter, MountHttp2Adapter } from './adapter-conformance/http2.js';

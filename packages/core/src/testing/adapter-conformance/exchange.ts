@@ -150,11 +150,11 @@ export async function setKeysThroughCore(
  * A side with no system keys, mounted by `mount`, the user's Anthropic and OpenAI keys saved through core
  * ({@link setKeysThroughCore}): the set-up of suites that stream as that user. Close the adapter, then the side.
  */
-export async function mountWithUserKeys(
-  mount: MountAdapter,
+export async function mountWithUserKeys<Mounted extends MountedAdapter>(
+  mount: (options: Parameters<MountAdapter>[0]) => Promise<Mounted>,
   prefix: string,
   options: Pick<SideOptions, 'streamKeepAliveMs' | 'baseUrls' | 'providerTimeoutMs'> = {},
-): Promise<{ side: Side; adapter: MountedAdapter }> {
+): Promise<{ side: Side; adapter: Mounted }> {
   const side = await startSide({ keyring: randomKeyring(), environment: {}, prefix, ...options });
   const adapter = await mount({ byokit: side.byokit, authenticate, prefix });
   const keys = { anthropic_api_key: fakeProviderKey('anthropic'), openai_api_key: fakeProviderKey('openai') };

@@ -1,0 +1,126 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import {
+  connect,
+  constants,
+  createSecureServer,
+  createServer,
+  type Http2SecureServer,
+  type Http2Server,
+  type Http2ServerRequest,
+  type Http2ServerResponse,
+} from 'node:http2';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { describeHttp2Conformance } from '../testing/adapter-conformance/http2.js';
+import type { ConformanceMountOptions } from '../testing/adapter-conformance/types.js';
+import { createNodeHandler } from './node-handler.js';
+
+/** A throwaway self-signed certificate for 127.0.0.1, made with openssl for this run. */
+async function loopbackCertificate(): Promise<{ key: string; cert: string }> {
+  const folder = await mkdtemp(join(tmpdir(), 'byokit-h2-'));
+  try {
+    await promisify(execFile)('openssl', [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-days',
+      '1',
+      '-subj',
+      '/CN=127.0.0.1',
+      '-addext',
+      'subjectAltName=IP:127.0.0.1',
+      '-keyout',
+      join(folder, 'key.pem'),
+      '-out',
+      join(folder, 'cert.pem'),
+    ]);
+    return { key: await readFile(join(folder, 'key.pem'), 'utf8'), cert: await readFile(join(folder, 'cert.pem'), 'utf8') };
+  } finally {
+    await rm(folder, { recursive: true, force: true });
+  }
+}
+
+/** Core's Node handler on `server`, the host's own 404 for what byokit leaves. */
+async function serveOn<Server extends Http2Server | Http2SecureServer>(
+  server: Server,
+  { byokit, authenticate, prefix }: ConformanceMountOptions,
+  scheme: 'http' | 'https',
+) {
+  const byokitRoutes = createNodeHandler(byokit, { authenticate: (request) => authenticate(request.headers), prefix });
+  server.on('request', async (request: Http2ServerRequest, response: Http2ServerResponse) => {
+    if (!(await byokitRoutes(request as unknown as IncomingMessage, response as unknown as ServerResponse))) {
+      response.writeHead(404).end('host: not found');
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    baseUrl: `${scheme}://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+describeHttp2Conformance('the Node handler on http2.createServer() (h2c)', (options) => serveOn(createServer(), options, 'http'));
+
+describeHttp2Conformance('the Node handler on http2.createSecureServer({ allowHTTP1: true })', async (options) => {
+  const { key, cert } = await loopbackCertificate();
+  return { ...(await serveOn(createSecureServer({ key, cert, allowHTTP1: true }), options, 'https')), ca: cert };
+});
+
+describe('the Node handler on HTTP/2, a stream its client reset', () => {
+  it('stops writing, ends the answer and resolves, rather than waiting for ever for a drain that never comes', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    let ended = false;
+    const streaming = {
+      handle: async () => ({
+        status: 200,
+        headers: { 'content-type': 'text/event-stream' },
+        body: (async function* () {
+          try {
+            yield 'data: first\n\n';
+            await gate;
+            yield 'data: second\n\n';
+            yield 'data: third\n\n';
+          } finally {
+            ended = true;
+          }
+        })(),
+      }),
+    };
+    const byokitRoutes = createNodeHandler(streaming, { authenticate: () => null, prefix: '/v2' });
+    let served!: (served: { handled: Promise<boolean>; closed: Promise<unknown> }) => void;
+    const serving = new Promise<{ handled: Promise<boolean>; closed: Promise<unknown> }>((resolve) => (served = resolve));
+    const server = createServer((request, response) =>
+      served({
+        handled: byokitRoutes(request as unknown as IncomingMessage, response as unknown as ServerResponse),
+        closed: new Promise((resolve) => response.once('close', resolve)),
+      }),
+    );
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const session = connect(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+    try {
+      const stream = session.request({ ':path': '/v2/stream' });
+      await new Promise((resolve) => stream.once('data', resolve));
+      stream.close(constants.NGHTTP2_CANCEL);
+      const { handled, closed } = await serving;
+      // The next chunk comes once the reset has closed the response on the server.
+      await closed;
+      release();
+      const outcome = await Promise.race([handled.then((value) => ({ resolved: value })), sleep(5_000).then(() => 'still waiting')]);
+      expect([outcome, ended]).toEqual([{ resolved: true }, true]);
+    } finally {
+      session.destroy();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  }, 15_000);
+});
