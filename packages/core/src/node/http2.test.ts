@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import {
   connect,
   constants,
@@ -19,7 +19,7 @@ import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { describeHttp2Conformance } from '../testing/adapter-conformance/http2.js';
 import type { ConformanceMountOptions } from '../testing/adapter-conformance/types.js';
-import { createNodeHandler } from './node-handler.js';
+import { createNodeHandler, type NodeRequest } from './node-handler.js';
 
 /** A throwaway self-signed certificate for 127.0.0.1, made with openssl for this run. */
 async function loopbackCertificate(): Promise<{ key: string; cert: string }> {
@@ -56,11 +56,10 @@ async function serveOn<Server extends Http2Server | Http2SecureServer>(
   { byokit, authenticate, prefix }: ConformanceMountOptions,
   scheme: 'http' | 'https',
 ) {
-  const byokitRoutes = createNodeHandler(byokit, { authenticate: (request) => authenticate(request.headers), prefix });
+  // Typed as a host types it: either kind of request, as a server with allowHTTP1 hands over.
+  const byokitRoutes = createNodeHandler<NodeRequest>(byokit, { authenticate: (request) => authenticate(request.headers), prefix });
   server.on('request', async (request: Http2ServerRequest, response: Http2ServerResponse) => {
-    if (!(await byokitRoutes(request as unknown as IncomingMessage, response as unknown as ServerResponse))) {
-      response.writeHead(404).end('host: not found');
-    }
+    if (!(await byokitRoutes(request, response))) response.writeHead(404).end('host: not found');
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
@@ -97,12 +96,12 @@ describe('the Node handler on HTTP/2, a stream its client reset', () => {
         })(),
       }),
     };
-    const byokitRoutes = createNodeHandler(streaming, { authenticate: () => null, prefix: '/v2' });
+    const byokitRoutes = createNodeHandler(streaming, { authenticate: (_request: Http2ServerRequest) => null, prefix: '/v2' });
     let served!: (served: { handled: Promise<boolean>; closed: Promise<unknown> }) => void;
     const serving = new Promise<{ handled: Promise<boolean>; closed: Promise<unknown> }>((resolve) => (served = resolve));
     const server = createServer((request, response) =>
       served({
-        handled: byokitRoutes(request as unknown as IncomingMessage, response as unknown as ServerResponse),
+        handled: byokitRoutes(request, response),
         closed: new Promise((resolve) => response.once('close', resolve)),
       }),
     );
@@ -123,4 +122,31 @@ describe('the Node handler on HTTP/2, a stream its client reset', () => {
       await new Promise((resolve) => server.close(resolve));
     }
   }, 15_000);
+});
+
+describe('the Node handler on http2.createSecureServer({ allowHTTP1: true })', () => {
+  it("answers an HTTP/1.1 client over TLS too, whose request and response are node:http's", async () => {
+    const { key, cert } = await loopbackCertificate();
+    const answering = { handle: async () => ({ status: 200, headers: { 'content-type': 'text/plain' }, body: 'answered' }) };
+    const byokitRoutes = createNodeHandler<NodeRequest>(answering, { authenticate: () => null, prefix: '/v2' });
+    const versions: string[] = [];
+    const server = createSecureServer({ key, cert, allowHTTP1: true }, async (request, response) => {
+      versions.push(request.httpVersion);
+      if (!(await byokitRoutes(request, response))) response.writeHead(404).end();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const answer = await new Promise<{ status: number | undefined; body: string }>((resolve, reject) => {
+        const client = httpsRequest(`https://127.0.0.1:${(server.address() as AddressInfo).port}/v2/anything`, { ca: cert }, (response) => {
+          let body = '';
+          response.setEncoding('utf8').on('data', (piece: string) => (body += piece));
+          response.on('end', () => resolve({ status: response.statusCode, body }));
+        });
+        client.on('error', reject).end();
+      });
+      expect([answer, versions]).toEqual([{ status: 200, body: 'answered' }, ['1.1']]);
+    } finally {
+      server.close();
+    }
+  });
 });

@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import type { Byokit } from '../byokit.js';
 import type { Authenticate, ByokitResponse, RequestBody } from '../http/types.js';
 import { assertSettingNames } from '../host-option-checks.js';
@@ -6,8 +7,18 @@ import { authenticateOption } from '../http/authenticate-option.js';
 import { belowPrefix, normalisePrefix } from '../http/mount-prefix.js';
 import { RequestAbort } from '../http/request-abort.js';
 
+/**
+ * A request as Node's servers hand it over: `node:http`'s (and `https`'s) `IncomingMessage`, or the HTTP/2
+ * compatibility API's `Http2ServerRequest` (`http2.createServer()`, `http2.createSecureServer()`, whose
+ * `allowHTTP1: true` hands over either).
+ */
+export type NodeRequest = IncomingMessage | Http2ServerRequest;
+
+/** A response as Node's servers hand it over: `ServerResponse`, or HTTP/2's `Http2ServerResponse`. */
+export type NodeResponse = ServerResponse | Http2ServerResponse;
+
 /** Options of {@link createNodeHandler}. */
-export interface NodeHandlerOptions<Request extends IncomingMessage = IncomingMessage> {
+export interface NodeHandlerOptions<Request extends NodeRequest = IncomingMessage> {
   /** Your auth: the principal behind a request, or null when nobody is signed in. */
   authenticate: Authenticate<Request>;
   /**
@@ -21,10 +32,7 @@ export interface NodeHandlerOptions<Request extends IncomingMessage = IncomingMe
  * Answers a request if it is one of byokit's routes; resolves `false`, having written nothing, when it is
  * not, so that the host's own routes may answer it.
  */
-export type NodeHandler<Request extends IncomingMessage = IncomingMessage> = (
-  request: Request,
-  response: ServerResponse,
-) => Promise<boolean>;
+export type NodeHandler<Request extends NodeRequest = IncomingMessage> = (request: Request, response: NodeResponse) => Promise<boolean>;
 
 /**
  * byokit's /v2 routes on Node's own `http` request and response, the objects every Node framework is built on
@@ -47,10 +55,38 @@ export type NodeHandler<Request extends IncomingMessage = IncomingMessage> = (
  * });
  * ```
  *
+ * For HTTP/2, see the overload that takes Node's `Http2ServerRequest`.
+ *
  * @throws TypeError when `options.authenticate` is not a function, or `options.prefix` is neither `''` nor a path
  *   from `/` without `?`, `#` or spaces, or when `options` has a name it does not read (a typo).
  */
 export function createNodeHandler<Request extends IncomingMessage = IncomingMessage>(
+  byokit: Pick<Byokit, 'handle'>,
+  options: NodeHandlerOptions<Request>,
+): NodeHandler<Request>;
+/**
+ * byokit's /v2 routes on an HTTP/2 server of Node's (`http2.createServer()`, `http2.createSecureServer()`), through
+ * its compatibility API, as on `node:http`: name the request type, or type `authenticate`'s request, as its
+ * compatibility request (`Http2ServerRequest`), or `NodeRequest` for a server with `allowHTTP1: true`, which hands
+ * over either kind. A client that resets its stream aborts the call as one that closes its connection does.
+ *
+ * ```ts
+ * import { createServer, type Http2ServerRequest } from 'node:http2';
+ * import { createNodeHandler } from '@byokit/core/node';
+ *
+ * const byokitRoutes = createNodeHandler<Http2ServerRequest>(byokit, { authenticate: yourSession, prefix: '/v2' });
+ * createServer(async (request, response) => {
+ *   if (!(await byokitRoutes(request, response))) response.writeHead(404).end();
+ * });
+ * ```
+ *
+ * @throws TypeError as the `node:http` overload does.
+ */
+export function createNodeHandler<Request extends NodeRequest>(
+  byokit: Pick<Byokit, 'handle'>,
+  options: NodeHandlerOptions<Request>,
+): NodeHandler<Request>;
+export function createNodeHandler<Request extends NodeRequest>(
   byokit: Pick<Byokit, 'handle'>,
   options: NodeHandlerOptions<Request>,
 ): NodeHandler<Request> {
@@ -98,7 +134,7 @@ export function createNodeHandler<Request extends IncomingMessage = IncomingMess
  * The body as byokit should read it. A body parser that ran first has spent the stream and left its result
  * in `request.body`: pass that on rather than wait for bytes that never come.
  */
-function bodyOf(request: IncomingMessage & { body?: unknown }): RequestBody {
+function bodyOf(request: NodeRequest & { body?: unknown }): RequestBody {
   if (!request.readableEnded) return { kind: 'read', read: (limitBytes) => readBody(request, limitBytes) };
   const parsed = request.body;
   if (parsed === undefined) return declaresBody(request) ? BODY_KEPT_ELSEWHERE : { kind: 'none' };
@@ -110,7 +146,7 @@ function bodyOf(request: IncomingMessage & { body?: unknown }): RequestBody {
 }
 
 /** Whether the request says a body follows (RFC 9112 §6.3): a length over 0, or a transfer coding. */
-function declaresBody(request: IncomingMessage): boolean {
+function declaresBody(request: NodeRequest): boolean {
   const length = request.headers['content-length'];
   return (length !== undefined && Number(length) > 0) || request.headers['transfer-encoding'] !== undefined;
 }
@@ -136,7 +172,7 @@ const BODY_KEPT_ELSEWHERE: RequestBody = {
  * dropped, never kept, so a flood is not buffered and the connection stays usable once it ends. Read from the
  * stream's events: its async iterator costs more than the rest of reading a small body (docs/performance.md).
  */
-function readBody(request: IncomingMessage, limitBytes: number): Promise<Uint8Array | undefined> {
+function readBody(request: NodeRequest, limitBytes: number): Promise<Uint8Array | undefined> {
   // Whole already (the host's authenticate awaited something, and the body came meanwhile): take it from the
   // stream's buffer at once, without switching the stream to flowing and waiting for its events.
   if (request.complete) return Promise.resolve(takeBuffered(request, limitBytes));
@@ -167,7 +203,7 @@ function readBody(request: IncomingMessage, limitBytes: number): Promise<Uint8Ar
 }
 
 /** A body Node has received whole: what its buffer holds, or undefined (and dropped) when that is over `limitBytes`. */
-function takeBuffered(request: IncomingMessage, limitBytes: number): Uint8Array | undefined {
+function takeBuffered(request: NodeRequest, limitBytes: number): Uint8Array | undefined {
   if (request.readableLength > limitBytes) {
     request.resume();
     return undefined;
@@ -181,7 +217,9 @@ function takeBuffered(request: IncomingMessage, limitBytes: number): Uint8Array 
  * Writes byokit's answer. `closed.now` is set once the response closed: an Http2ServerResponse has no `destroyed`, and
  * one written to after its stream closed returns false and never drains, so the closing is counted by the close event.
  */
-async function send(response: ServerResponse, answer: ByokitResponse, method: string | undefined, closed: { now: boolean }): Promise<void> {
+async function send(to: NodeResponse, answer: ByokitResponse, method: string | undefined, closed: { now: boolean }): Promise<void> {
+  // An Http2ServerResponse has every method used here, flushHeaders too (which @types/node leaves out of its type).
+  const response = to as ServerResponse;
   if (typeof answer.body === 'string') {
     // A whole answer declares its length, as on Fastify and the fetch handler: Node would send it chunked, and an
     // HTTP/1.0 client (or proxy) could then not keep the connection. Not on HEAD: its length would be GET's body's.
@@ -202,7 +240,7 @@ async function send(response: ServerResponse, answer: ByokitResponse, method: st
  * Waits for room in the socket buffer, or for the client to go away, whichever comes first; each takes the other's
  * listener with it (a 'close' listener left per full buffer piles up to MaxListenersExceededWarning).
  */
-export function drainedOrClosed(response: ServerResponse): Promise<void> {
+export function drainedOrClosed(response: NodeResponse): Promise<void> {
   return new Promise((resolve) => {
     const done = () => {
       response.off('drain', done).off('close', done);
