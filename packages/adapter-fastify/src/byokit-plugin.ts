@@ -1,6 +1,7 @@
 import { Readable } from 'node:stream';
 import type { FastifyError, FastifyPluginAsync, FastifyReply, FastifyRequest, preParsingHookHandler } from 'fastify';
 import { authenticateOption, ByokitError, RequestAbort, type Authenticate, type Byokit, type ByokitRequest } from '@byokit/core';
+import { writtenWhole } from '@byokit/core/node';
 
 /** Options of {@link byokitPlugin}; Fastify's own `prefix` says where the routes are mounted. */
 export interface ByokitPluginOptions {
@@ -77,7 +78,7 @@ export const byokitPlugin: FastifyPluginAsync<ByokitPluginOptions> = async (fast
     const aborted = new RequestAbort();
     let replied = false;
     reply.raw.once('close', () => {
-      if (replied && reply.raw.writableFinished) return;
+      if (replied && writtenWhole(reply.raw)) return;
       // Closed before byokit's answer went out whole: the client went away, or the host answered itself.
       request.log.debug('byokit: the client went away before the answer was complete; aborting the provider call');
       aborted.abort();

@@ -19,7 +19,8 @@ import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { describeHttp2Conformance } from '../testing/adapter-conformance/http2.js';
 import type { ConformanceMountOptions } from '../testing/adapter-conformance/types.js';
-import { createNodeHandler, type NodeRequest } from './node-handler.js';
+import { createNodeHandler } from './node-handler.js';
+import type { NodeRequest } from './written-whole.js';
 
 /** A throwaway self-signed certificate for 127.0.0.1, made with openssl for this run. */
 async function loopbackCertificate(): Promise<{ key: string; cert: string }> {

@@ -1,21 +1,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import type { Byokit } from '../byokit.js';
 import type { Authenticate, ByokitResponse, RequestBody } from '../http/types.js';
 import { assertSettingNames } from '../host-option-checks.js';
 import { authenticateOption } from '../http/authenticate-option.js';
 import { belowPrefix, normalisePrefix } from '../http/mount-prefix.js';
 import { RequestAbort } from '../http/request-abort.js';
-
-/**
- * A request as Node's servers hand it over: `node:http`'s (and `https`'s) `IncomingMessage`, or the HTTP/2
- * compatibility API's `Http2ServerRequest` (`http2.createServer()`, `http2.createSecureServer()`, whose
- * `allowHTTP1: true` hands over either).
- */
-export type NodeRequest = IncomingMessage | Http2ServerRequest;
-
-/** A response as Node's servers hand it over: `ServerResponse`, or HTTP/2's `Http2ServerResponse`. */
-export type NodeResponse = ServerResponse | Http2ServerResponse;
+import { writtenWhole, type NodeRequest, type NodeResponse } from './written-whole.js';
 
 /** Options of {@link createNodeHandler}. */
 export interface NodeHandlerOptions<Request extends NodeRequest = IncomingMessage> {
@@ -102,11 +92,9 @@ export function createNodeHandler<Request extends NodeRequest>(
     const closed = { now: false };
     // Closed before byokit began its answer (the client went away, or the host answered itself: its own timeout,
     // say), or before byokit's answer was written whole: no one will read the rest, so the provider call stops.
-    // Written whole is ended by byokit *and* finished: over HTTP/2 a stream the client reset (RST_STREAM) closes
-    // its response finished (Http2ServerResponse.writableFinished is its stream's, true once destroyed) but unended.
     response.once('close', () => {
       closed.now = true;
-      if (!writing || !response.writableEnded || !response.writableFinished) aborted.abort();
+      if (!writing || !writtenWhole(response)) aborted.abort();
     });
     const answer = await byokit.handle({
       method: request.method ?? 'GET',
