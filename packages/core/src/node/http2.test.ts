@@ -17,6 +17,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import type { ByokitRequest } from '../http/types.js';
 import { describeHttp2Conformance } from '../testing/adapter-conformance/http2.js';
 import type { ConformanceMountOptions } from '../testing/adapter-conformance/types.js';
 import { createNodeHandler } from './node-handler.js';
@@ -123,6 +124,53 @@ describe('the Node handler on HTTP/2, a stream its client reset', () => {
       await new Promise((resolve) => server.close(resolve));
     }
   }, 15_000);
+});
+
+describe('the Node handler on HTTP/2, answers its client read whole', () => {
+  it.each([
+    ['a plain answer', () => 'done'],
+    [
+      'a streamed answer',
+      () =>
+        (async function* () {
+          yield 'data: first\n\n';
+          yield 'data: [DONE]\n\n';
+        })(),
+    ],
+  ])('leaves the signal of %s unaborted once its stream has closed: the client did not go away', async (_name, body) => {
+    const signals: ByokitRequest['signal'][] = [];
+    const closes: Array<Promise<unknown>> = [];
+    const answering = {
+      handle: async (request: ByokitRequest) => {
+        signals.push(request.signal);
+        return { status: 200, headers: { 'content-type': 'text/plain' }, body: body() };
+      },
+    };
+    const byokitRoutes = createNodeHandler<Http2ServerRequest>(answering, { authenticate: () => null, prefix: '/v2' });
+    const server = createServer((request, response) => {
+      closes.push(new Promise((resolve) => response.once('close', resolve)));
+      void byokitRoutes(request, response);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const session = connect(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+    try {
+      for (let round = 0; round < 10; round++) {
+        const text = await new Promise<string>((resolve, reject) => {
+          const stream = session.request({ ':path': '/v2/answer' });
+          let received = '';
+          stream.setEncoding('utf8').on('data', (piece: string) => (received += piece));
+          stream.on('end', () => resolve(received)).on('error', reject);
+        });
+        expect(text).toMatch(/done|DONE/);
+      }
+      // Every response's close has come: aborting its signal, had it been taken for a client gone, came with it.
+      await Promise.all(closes);
+      expect([signals.length, signals.filter((signal) => signal?.aborted).length]).toEqual([10, 0]);
+    } finally {
+      session.destroy();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
 });
 
 describe('the Node handler on http2.createSecureServer({ allowHTTP1: true })', () => {
