@@ -53,7 +53,8 @@ interface Http2Answer {
  *   route's limit is 413 with the connection's other streams unharmed;
  * - a streamed chat arrives whole, its `: keep-alive` comments first while the provider is silent;
  * - a client that resets its stream (RST_STREAM), mid-stream, while the provider is silent, or before a plain
- *   answer came, aborts the provider call, which is recorded as aborted; the session goes on serving.
+ *   answer came, aborts the provider call, which is recorded as aborted; one that resets it halfway through its
+ *   body makes no provider call and no error line; the session goes on serving.
  */
 export function describeHttp2Conformance(name: string, mount: MountHttp2Adapter): void {
   describe(`HTTP/2: ${name}`, () => {
@@ -106,6 +107,9 @@ export function describeHttp2Conformance(name: string, mount: MountHttp2Adapter)
         });
         stream.on('close', () => reject(new Error(`the stream closed first, having received ${JSON.stringify(text)}`)));
       });
+    /** byokit's log lines about one request. */
+    const linesOf = (requestId: string) =>
+      side.logLines.map((line) => JSON.parse(line) as Record<string, unknown>).filter((line) => line.requestId === requestId);
     /** Resets the stream as a browser does for a fetch aborted or a tab closed. */
     const reset = (stream: ClientHttp2Stream) => stream.close(constants.NGHTTP2_CANCEL);
     const expectStillServing = async () => {
@@ -179,6 +183,32 @@ export function describeHttp2Conformance(name: string, mount: MountHttp2Adapter)
         side.mock.setChunkGapMs(GAP_MS);
       }
     }, 15_000);
+
+    it('makes no provider call for a chat whose client reset it halfway through its body, and logs no error', async () => {
+      side.mock.reset();
+      const requestId = 'h2-reset-mid-body';
+      const body = JSON.stringify({ ...(STREAMS[0]!.body as object), stream: false });
+      const stream = session.request(
+        {
+          ':method': 'POST',
+          ':path': `${PREFIX}${STREAMS[0]!.route}`,
+          ...json,
+          'x-request-id': requestId,
+          'content-length': String(body.length),
+        },
+        { endStream: false },
+      );
+      stream.on('error', () => {});
+      stream.write(body.slice(0, 20));
+      // Let the head and the first bytes reach the mount, so that the reset comes mid-body.
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      reset(stream);
+      await expectStillServing();
+      // The request's own line is written once byokit has unwound it.
+      await expect.poll(() => linesOf(requestId).some((line) => line.message === 'request'), { timeout: 5_000 }).toBe(true);
+      expect(linesOf(requestId).filter((line) => line.level === 'error' || line.level === 'warn')).toEqual([]);
+      expect(side.mock.requests).toHaveLength(0);
+    });
 
     it('aborts the provider call of a plain chat whose client reset it before the answer came', async () => {
       side.mock.reset();
