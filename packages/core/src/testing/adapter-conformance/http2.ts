@@ -6,6 +6,7 @@ import { connect, constants, type ClientHttp2Session, type ClientHttp2Stream, ty
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Provider } from '../../keys/providers.js';
 import { mountWithUserKeys } from './exchange.js';
+import { heldBack, longAnsweringProvider } from './slow-readers.js';
 import { ANTHROPIC_MODEL, OPENAI_MODEL } from './scenarios.js';
 import { authorizationOf, PRINCIPALS, type Side } from './world.js';
 import type { ConformanceMountOptions, MountedAdapter } from './types.js';
@@ -54,7 +55,9 @@ interface Http2Answer {
  * - a streamed chat arrives whole, its `: keep-alive` comments first while the provider is silent;
  * - a client that resets its stream (RST_STREAM), mid-stream, while the provider is silent, or before a plain
  *   answer came, aborts the provider call, which is recorded as aborted; one that resets it halfway through its
- *   body makes no provider call and no error line; the session goes on serving.
+ *   body makes no provider call and no error line; the session goes on serving;
+ * - a client that reads nothing of a long stream holds the provider back (the mount waits on HTTP/2's flow control
+ *   rather than buffering), and its reset then aborts the call.
  */
 export function describeHttp2Conformance(name: string, mount: MountHttp2Adapter): void {
   describe(`HTTP/2: ${name}`, () => {
@@ -229,5 +232,56 @@ export function describeHttp2Conformance(name: string, mount: MountHttp2Adapter)
         side.mock.setAnswerDelayMs(0);
       }
     }, 15_000);
+
+    describe('a client that stops reading a long stream', () => {
+      let provider: Awaited<ReturnType<typeof longAnsweringProvider>>;
+      let longSide: Side;
+      let longAdapter: MountedHttp2Adapter;
+      let longSession: ClientHttp2Session;
+
+      beforeAll(async () => {
+        provider = await longAnsweringProvider();
+        ({ side: longSide, adapter: longAdapter } = await mountWithUserKeys(mount, PREFIX, {
+          streamKeepAliveMs: 20,
+          baseUrls: { openai: provider.baseUrl },
+        }));
+        longSession = connect(longAdapter.baseUrl, longAdapter.ca === undefined ? {} : { ca: longAdapter.ca });
+        longSession.on('error', () => {});
+      });
+      afterAll(async () => {
+        longSession?.destroy();
+        await longAdapter?.close();
+        await longSide?.close();
+        await provider?.close();
+      });
+
+      it('holds the provider back while it reads nothing (HTTP/2 flow control), and a reset then aborts the call', async () => {
+        const requestId = 'h2-slow-reader';
+        const stream = longSession.request({
+          ':method': 'POST',
+          ':path': `${PREFIX}/llm/chat/completions`,
+          ...json,
+          'x-request-id': requestId,
+        });
+        stream.on('error', () => {});
+        stream.end(JSON.stringify({ model_id: OPENAI_MODEL.id, messages: [{ role: 'user', content: 'Write at length.' }], stream: true }));
+        await new Promise((resolve) => stream.once('data', resolve));
+        // From here on the client takes nothing: its stream's window stays shut, as a slow client's does.
+        stream.pause();
+        const call = await provider.call(1);
+        await heldBack(call);
+        expect(call.finished).toBe(false);
+        reset(stream);
+        await call.closed;
+        expect(call.aborted).toBe(true);
+        await expect
+          .poll(
+            async () =>
+              (await longSide.byokit.usage.events(PRINCIPALS.user.userId)).records.find((record) => record.requestId === requestId)?.status,
+            { timeout: 5_000 },
+          )
+          .toBe('aborted');
+      }, 30_000);
+    });
   });
 }

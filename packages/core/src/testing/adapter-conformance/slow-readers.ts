@@ -37,7 +37,7 @@ const chunk = (delta: object, finishReason: string | null = null, usage: object 
   })}\n\n`;
 
 /** One call to the long-answering provider: how far it got, and how it ended. */
-interface LongCall {
+export interface LongCall {
   /** Pieces handed to the socket so far (the last one may wait in the provider's own buffer). */
   written: number;
   /** The whole answer was handed to the socket. */
@@ -51,7 +51,7 @@ interface LongCall {
  * An OpenAI that answers every streamed chat with {@link PIECES} chunks of text, as fast as its socket takes them:
  * it writes until the socket's buffer is full and goes on when it drains, as a provider's server does.
  */
-async function longAnsweringProvider(): Promise<{ baseUrl: string; call(nth: number): Promise<LongCall>; close(): Promise<void> }> {
+export async function longAnsweringProvider(): Promise<{ baseUrl: string; call(nth: number): Promise<LongCall>; close(): Promise<void> }> {
   const calls: LongCall[] = [];
   let arrived = () => {};
   const answer = (response: ServerResponse) => {
@@ -150,7 +150,7 @@ const LOOK_MS = 100;
  * the looks only say when to stop waiting (a process that stalls long enough could end them early, which only
  * makes the check weaker).
  */
-async function heldBack(call: LongCall): Promise<void> {
+export async function heldBack(call: LongCall): Promise<void> {
   for (let last = -1, still = 0; still < STILL_LOOKS && !call.finished;) {
     still = call.written === last ? still + 1 : 0;
     last = call.written;
