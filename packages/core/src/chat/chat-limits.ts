@@ -30,17 +30,44 @@ export interface ProviderLimits {
   stopSequenceProblem?: (sequence: string) => string | undefined;
 }
 
+const SAMPLING_PARAMETERS: readonly SamplingParameter[] = ['temperature', 'top_p', 'stop'];
+
+/**
+ * The sampling parameters a request sets that are left out of its call, in the order named to the caller: those the
+ * model's own `ignoredParameters` list, then those its provider refuses for it ({@link ProviderLimits.leftOut}).
+ */
+export function parametersLeftOut(request: ChatCompletionRequest, model: CatalogModel, limits: ProviderLimits): SamplingParameter[] {
+  const ignored = (model.ignoredParameters ?? []).filter((parameter) => request[parameter] !== undefined);
+  if (limits.leftOut) {
+    const set = new Set(SAMPLING_PARAMETERS.filter((parameter) => request[parameter] !== undefined && !ignored.includes(parameter)));
+    ignored.push(...limits.leftOut(set, model.model));
+  }
+  return ignored;
+}
+
 /**
  * Checks a request against the model's and its provider's limits (spec/http-api.md, "Chat": `max_tokens` ≤
  * the model's limit, temperature range per provider, the conversation's shape), before any call, budget hold
  * or usage record. Throws `validation_failed` with every problem.
+ *
+ * A sampling parameter in `leftOut` ({@link parametersLeftOut}) is not checked: it is not sent, so no value of it can
+ * fail at the provider, and the caller is told it was left out. (Checked, a temperature of 1.5 to Claude Opus 5.5,
+ * which takes none, was refused as "from 0 to 1" while 1 was left out.)
  */
-export function assertWithinLimits(request: ChatCompletionRequest, model: CatalogModel, limits: ProviderLimits): void {
+export function assertWithinLimits(
+  request: ChatCompletionRequest,
+  model: CatalogModel,
+  limits: ProviderLimits,
+  leftOut: readonly SamplingParameter[] = [],
+): void {
   const issues: ValidationIssue[] = [];
   if (request.max_tokens !== undefined && request.max_tokens > model.maxOutputTokens) {
     issues.push({ path: 'max_tokens', message: `${model.displayName} writes at most ${model.maxOutputTokens} tokens.` });
   }
-  const { temperature, top_p: topP, stop } = request;
+  const sent = <T>(parameter: SamplingParameter, value: T | undefined) => (leftOut.includes(parameter) ? undefined : value);
+  const temperature = sent('temperature', request.temperature);
+  const topP = sent('top_p', request.top_p);
+  const stop = sent('stop', request.stop);
   if (temperature !== undefined && (temperature < limits.temperature.min || temperature > limits.temperature.max)) {
     issues.push({
       path: 'temperature',

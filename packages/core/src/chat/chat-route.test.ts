@@ -685,6 +685,39 @@ describe('sampling parameters a provider refuses together', () => {
     },
   );
 
+  it.each([
+    ['Claude Opus 5.5, temperature 1.5 (Anthropic takes 0 to 1)', 'anthropic', 'claude-opus-5-5', { temperature: 1.5 }, 'temperature'],
+    ['o4-mini, 5 stop sequences (OpenAI takes 4)', 'openai', 'o4-mini', { stop: ['a', 'b', 'c', 'd', 'e'] }, 'stop'],
+  ] as const)(
+    '%s: a parameter the model refuses is left out and named, whatever its value, on both chat routes; no 422 for its range',
+    async (_name, provider, modelName, sampling, named) => {
+      const { byokit, models } = await setUp({ environment: { [`${provider.toUpperCase()}_API_KEY`]: fakeProviderKey(provider) } });
+      let modelId = models.find((model) => model.model === modelName)?.id;
+      if (modelId === undefined) {
+        const body = {
+          provider,
+          model: modelName,
+          display_name: modelName,
+          context_window: 200_000,
+          max_output_tokens: 100_000,
+          pricing: null,
+        };
+        modelId = (await call(byokit, 'POST', '/llm-models', { principal: admin, body }))!.json.id as string;
+      }
+      const messages = [{ role: 'user', content: 'Hello!' }];
+      const answers = [
+        await call(byokit, 'POST', '/llm/chat/completions', { principal: alice, body: { model_id: modelId, messages, ...sampling } }),
+        await call(byokit, 'POST', '/openai/v1/chat/completions', { principal: alice, body: { model: modelName, messages, ...sampling } }),
+      ];
+      expect(answers.map((answer) => [answer!.status, answer!.headers['x-byok-ignored-parameters']])).toEqual([
+        [200, named],
+        [200, named],
+      ]);
+      const sentField = named === 'stop' ? 'stop' : 'temperature';
+      expect(mock.requests.map((request) => sentField in (request.body as object))).toEqual([false, false]);
+    },
+  );
+
   it('the OpenAI-compatible route names top_p too, for a Claude model sent both', async () => {
     const { byokit } = await setUp();
     await call(byokit, 'PATCH', '/users/me/api-key', { principal: alice, body: { anthropic_api_key: fakeProviderKey('anthropic') } });

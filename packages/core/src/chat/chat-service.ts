@@ -19,7 +19,7 @@ import type { RateLimitGuard } from '../metering/rate-limit-guard.js';
 import type { CallsInFlight } from '../metering/calls-in-flight.js';
 import type { MeteredCall, UsageMeter } from '../metering/usage-meter.js';
 import type { UsageStatus } from '../metering/usage-record.js';
-import { assertWithinLimits, type ProviderLimits } from './chat-limits.js';
+import { assertWithinLimits, parametersLeftOut, type ProviderLimits } from './chat-limits.js';
 import { DEFAULT_MAX_TOKENS, type ChatCompletion, type ChatCompletionChunk, type ChatCompletionRequest } from './chat-schemas.js';
 import { latestUsage, usageBody } from './chat-usage.js';
 import { onAbort, type Cancellation } from '../http/request-abort.js';
@@ -52,8 +52,6 @@ export interface ChatCallContext {
    */
   calling?: (head: StreamHead) => void;
 }
-
-const SAMPLING_PARAMETERS: readonly SamplingParameter[] = ['temperature', 'top_p', 'stop'];
 
 interface PreparedCall {
   model: CatalogModel;
@@ -241,15 +239,11 @@ export class ChatService {
       });
     this.retiredModels.check(model, catalog);
     const limits = this.limits[model.provider];
-    assertWithinLimits(request, model, limits);
-    const resolved = await this.resolver.resolve(userId, model.provider);
     // Parameters this model refuses (the catalog's word, or its provider's rule for it: chat-limits.ts) are left out
     // rather than fail the call; the caller is told which.
-    const ignored = (model.ignoredParameters ?? []).filter((parameter) => request[parameter] !== undefined);
-    if (limits.leftOut) {
-      const set = new Set(SAMPLING_PARAMETERS.filter((parameter) => request[parameter] !== undefined && !ignored.includes(parameter)));
-      ignored.push(...limits.leftOut(set, model.model));
-    }
+    const ignored = parametersLeftOut(request, model, limits);
+    assertWithinLimits(request, model, limits, ignored);
+    const resolved = await this.resolver.resolve(userId, model.provider);
     const sent = (parameter: SamplingParameter) => !ignored.includes(parameter);
     const stop = request.stop === undefined || !sent('stop') ? undefined : typeof request.stop === 'string' ? [request.stop] : request.stop;
     const providerRequest: ProviderChatRequest = {
