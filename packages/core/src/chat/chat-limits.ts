@@ -1,5 +1,6 @@
 import { ByokitError, type ValidationIssue } from '../errors.js';
 import type { CatalogModel, SamplingParameter } from '../catalog/model.js';
+import { PROVIDER_LABELS } from '../keys/providers.js';
 import type { ChatMessage } from '../providers/provider-types.js';
 import type { ChatCompletionRequest } from './chat-schemas.js';
 
@@ -68,18 +69,20 @@ export function assertWithinLimits(
   const temperature = sent('temperature', request.temperature);
   const topP = sent('top_p', request.top_p);
   const stop = sent('stop', request.stop);
+  // Named as people name it ("Anthropic", not the id "anthropic"), as in every other message.
+  const provider = PROVIDER_LABELS[model.provider];
   if (temperature !== undefined && (temperature < limits.temperature.min || temperature > limits.temperature.max)) {
     issues.push({
       path: 'temperature',
-      message: `${model.provider} takes a temperature from ${limits.temperature.min} to ${limits.temperature.max}.`,
+      message: `${provider} takes a temperature from ${limits.temperature.min} to ${limits.temperature.max}.`,
     });
   }
   if (topP !== undefined && (topP < limits.topP.min || topP > limits.topP.max)) {
-    issues.push({ path: 'top_p', message: `${model.provider} takes top_p from ${limits.topP.min} to ${limits.topP.max}.` });
+    issues.push({ path: 'top_p', message: `${provider} takes top_p from ${limits.topP.min} to ${limits.topP.max}.` });
   }
   const stops = stop === undefined ? 0 : typeof stop === 'string' ? 1 : stop.length;
   if (stops > limits.maxStopSequences) {
-    issues.push({ path: 'stop', message: `${model.provider} takes at most ${limits.maxStopSequences} stop sequences.` });
+    issues.push({ path: 'stop', message: `${provider} takes at most ${limits.maxStopSequences} stop sequences.` });
   }
   if (stop !== undefined && limits.stopSequenceProblem !== undefined) {
     const sequences = typeof stop === 'string' ? [stop] : stop;

@@ -932,6 +932,69 @@ describe('refused before any provider call', () => {
     expect(inactive!.json.error.code).toBe('model_inactive');
     expect(mock.requests).toHaveLength(0);
   });
+
+  // Each provider's published limit (anthropic-limits.ts, openai-limits.ts, google-limits.ts): the limit itself is
+  // sent on, one past it is a 422 naming the field, the provider and the limit, and the model in its message.
+  // gpt-4.1 stands for an OpenAI model that takes a temperature (the built-in GPT-6 ones leave it out).
+  it.each([
+    ['Claude Sonnet 4.5', 'claude-sonnet-4-5', { temperature: 1 }, { temperature: 1.01 }, 'Anthropic takes a temperature from 0 to 1.'],
+    ['gpt-4.1', 'gpt-4.1', { temperature: 2 }, { temperature: 2.01 }, 'OpenAI takes a temperature from 0 to 2.'],
+    [
+      'GPT-6 Luna',
+      'gpt-6-luna',
+      { stop: ['1', '2', '3', '4'] },
+      { stop: ['1', '2', '3', '4', '5'] },
+      'OpenAI takes at most 4 stop sequences.',
+    ],
+    ['Gemini 4 Argon', 'gemini-4-argon', { temperature: 2 }, { temperature: 2.01 }, 'Google takes a temperature from 0 to 2.'],
+    [
+      'Gemini 4 Argon',
+      'gemini-4-argon',
+      { stop: ['1', '2', '3', '4', '5'] },
+      { stop: ['1', '2', '3', '4', '5', '6'] },
+      'Google takes at most 5 stop sequences.',
+    ],
+    [
+      'Claude Sonnet 4.5',
+      'claude-sonnet-4-5',
+      { max_tokens: 64_000 },
+      { max_tokens: 64_001 },
+      'Claude Sonnet 4.5 writes at most 64000 tokens.',
+    ],
+  ] as const)('%s (%s): %o is answered, %o is 422 "%s"', async (displayName, modelName, atLimit, past, message) => {
+    const environment = Object.fromEntries(
+      (['anthropic', 'openai', 'google'] as const).map((provider) => [`${provider.toUpperCase()}_API_KEY`, fakeProviderKey(provider)]),
+    );
+    const { byokit, models } = await setUp({ environment });
+    let modelId = models.find((model) => model.model === modelName)?.id;
+    if (modelId === undefined) {
+      const body = {
+        provider: 'openai',
+        model: modelName,
+        display_name: modelName,
+        context_window: 1_000_000,
+        max_output_tokens: 32_768,
+        pricing: null,
+      };
+      modelId = (await call(byokit, 'POST', '/llm-models', { principal: admin, body }))!.json.id as string;
+    }
+    const ask = (sampling: object) =>
+      call(byokit, 'POST', '/llm/chat/completions', {
+        principal: alice,
+        body: { model_id: modelId, messages: [{ role: 'user', content: 'Hello!' }], ...sampling },
+      });
+    const answered = await ask(atLimit);
+    expect([answered!.status, answered!.headers['x-byok-ignored-parameters']]).toEqual([200, undefined]);
+    const refused = await ask(past);
+    const [field] = Object.keys(past);
+    expect(refused!.status).toBe(422);
+    expect(refused!.json.error).toMatchObject({
+      code: 'validation_failed',
+      message: `The request exceeds what ${displayName} accepts: ${message}`,
+      issues: [{ path: field, message }],
+    });
+    expect(mock.requests).toHaveLength(1);
+  });
 });
 
 describe('an answer the provider ended early', () => {
