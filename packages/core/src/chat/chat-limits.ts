@@ -47,6 +47,20 @@ export function parametersLeftOut(request: ChatCompletionRequest, model: Catalog
 }
 
 /**
+ * The sampling parameters left out of every call to a model, whatever else the request sets: those its own
+ * `ignoredParameters` list and those its provider refuses on their own for its name ({@link ProviderLimits.leftOut}:
+ * an admin's claude-opus-4-7, o4-mini or gpt-6-astra, which have no `ignoredParameters`). The model view's
+ * `ignored_parameters`. One refused only beside another (Anthropic's top_p beside temperature) is not among them.
+ */
+export function refusedParameters(model: CatalogModel, limits: ProviderLimits): SamplingParameter[] {
+  return SAMPLING_PARAMETERS.filter(
+    (parameter) =>
+      (model.ignoredParameters ?? []).includes(parameter) ||
+      (limits.leftOut?.(new Set([parameter]), model.model).includes(parameter) ?? false),
+  );
+}
+
+/**
  * Checks a request against the model's and its provider's limits (spec/http-api.md, "Chat": `max_tokens` ≤
  * the model's limit, temperature range per provider, the conversation's shape), before any call, budget hold
  * or usage record. Throws `validation_failed` with every problem.

@@ -196,6 +196,32 @@ describe('the model catalog (admins manage it)', () => {
     expect([model.is_active, model.pricing]).toEqual([false, pricing]);
   });
 
+  // The parameters byokit leaves out of every call to a model an admin adds, by its provider's rule for that name
+  // (anthropic-limits.ts, openai-limits.ts), are the model's ignored_parameters, as a built-in model's are. top_p beside
+  // temperature, which Claude 4 models refuse together only, is not one: either alone is sent.
+  it.each([
+    ['anthropic', 'claude-opus-4-7', ['temperature', 'top_p']],
+    ['anthropic', 'claude-sonnet-4-6', []],
+    ['openai', 'o4-mini', ['temperature', 'top_p', 'stop']],
+    ['openai', 'gpt-6-astra', ['temperature', 'top_p']],
+    ['openai', 'gpt-4.1', []],
+    ['google', 'gemini-3.6-flash', []],
+  ] as const)(
+    'shows what byokit leaves out of every call to %s %s, added by an admin, as its ignored_parameters',
+    async (provider, model, ignored) => {
+      const { byokit } = await testByokit({ environment: { [`${provider.toUpperCase()}_API_KEY`]: fakeProviderKey(provider) } });
+      const created = await call(byokit, 'POST', '/llm-models', { principal: admin, body: { ...newModel, provider, model } });
+      const fetched = await call(byokit, 'GET', `/llm-models/${created!.json.id}`, { principal: alice });
+      const listed = await call(byokit, 'GET', `/llm-models?provider=${provider}`, { principal: alice });
+      const inList = listed!.json.data.find((entry: { id: string }) => entry.id === created!.json.id);
+      expect([created, fetched].map((answer) => answer!.json.ignored_parameters).concat([inList.ignored_parameters])).toEqual([
+        ignored,
+        ignored,
+        ignored,
+      ]);
+    },
+  );
+
   it.each(['anthropic', 'openai', 'google'] as const)(
     "refuses a %s key pasted as a model's name or display name, stores nothing and echoes none of it",
     async (provider) => {

@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import type { CatalogModel } from '../../catalog/model.js';
+import { refusedParameters } from '../../chat/chat-limits.js';
+import { PROVIDER_LIMITS } from '../../providers/provider-clients.js';
 import { PROVIDERS } from '../../keys/providers.js';
 import { formatUsd, usdToPico } from '../../metering/usd.js';
 import type { KeySource } from '../../resolve/key-resolver.js';
@@ -123,7 +125,8 @@ export function modelView(model: CatalogModel, keySource: KeySource | null): z.i
       ...(price.cachedInputPerMTokUsd !== undefined && { cached_input_per_mtok_usd: canonicalPrice(price.cachedInputPerMTokUsd) }),
       ...(price.cacheWritePerMTokUsd !== undefined && { cache_write_per_mtok_usd: canonicalPrice(price.cacheWritePerMTokUsd) }),
     },
-    ignored_parameters: [...(model.ignoredParameters ?? [])],
+    // The catalog's word, and its provider's rule for the model's name (an admin's claude-opus-4-7 has no word of its own).
+    ignored_parameters: refusedParameters(model, PROVIDER_LIMITS[model.provider]),
     key_source: keySource,
   };
 }
