@@ -178,7 +178,9 @@ const ENTRIES: CatalogModel[] = [
     // https://ai.google.dev/gemini-api/docs/generate-content/latest-model: introductory $2 input / $10
     // output through 2026-11-30, then $4 / $20; the STANDARD price is given (see the rules above). One
     // 1,048,576-token limit shared by input and output; 65,536 output tokens is the default cap of one
-    // request (Google Cloud, "Get started with Gemini 4"); longer "long decoding" is not offered here.
+    // request (Google Cloud, "Get started with Gemini 4"), 32,768 for a non-streaming REST request, past which an
+    // answer ends with CONTINUATION (https://ai.google.dev/gemini-api/docs/generate-content/long-decode):
+    // finish_reason length, as longer "long decoding" is not offered here.
     id: '6670ed35-f78c-598e-bf00-35815c59f0e4',
     provider: 'google',
     model: 'gemini-4-argon',

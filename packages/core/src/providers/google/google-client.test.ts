@@ -166,6 +166,24 @@ describe('googleClient().complete', () => {
     expect(await client.complete(request, options())).toMatchObject({ content: 'There are', finishReason: 'length', usage: {} });
   });
 
+  // Gemini 4 Argon writes at most 32,768 tokens in a non-streaming REST answer (65,536 streamed) whatever
+  // maxOutputTokens asks; with budget left it ends with CONTINUATION and a token to resume from
+  // (https://ai.google.dev/gemini-api/docs/generate-content/long-decode), which byokit does not resume: the answer is
+  // cut at an output limit, as with MAX_TOKENS.
+  it('ends with length when Gemini 4 stopped at its per-request output limit (CONTINUATION)', async () => {
+    const { client } = await replay({
+      json: {
+        candidates: [
+          { content: { parts: [{ text: 'Part one' }] }, finishReason: 'CONTINUATION', continuationToken: 'opaque-resume-token' },
+        ],
+      },
+    });
+    expect(await client.complete({ ...request, model: 'gemini-4-argon', maxTokens: 40_000 }, options())).toMatchObject({
+      content: 'Part one',
+      finishReason: 'length',
+    });
+  });
+
   it('answers a prompt Google blocked with content_filter and no text', async () => {
     const { client } = await replay({
       json: { promptFeedback: { blockReason: 'PROHIBITED_CONTENT' }, usageMetadata: { promptTokenCount: 7, totalTokenCount: 7 } },

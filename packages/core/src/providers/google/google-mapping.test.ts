@@ -7,6 +7,7 @@ describe('mapGoogleFinishReason', () => {
   it.each([
     ['STOP', 'stop'],
     ['MAX_TOKENS', 'length'],
+    ['CONTINUATION', 'length'],
     ['SAFETY', 'content_filter'],
     ['RECITATION', 'content_filter'],
     ['LANGUAGE', 'content_filter'],

@@ -24,6 +24,7 @@ const GOOGLE_FINISH_REASONS = [
   'UNEXPECTED_TOOL_CALL',
   'TOO_MANY_TOOL_CALLS',
   'MISSING_THOUGHT_SIGNATURE',
+  'CONTINUATION',
 ] as const;
 
 /** A finish reason the Gemini API documents. */
@@ -36,6 +37,10 @@ function isGoogleFinishReason(value: string): value is GoogleFinishReason {
 /**
  * Gemini's finish reason in the contract's (OpenAI's) vocabulary:
  * - `STOP` (natural end or a stop sequence) → `stop`; `MAX_TOKENS` → `length`.
+ * - `CONTINUATION` → `length`: Gemini 4 stopped at its output limit for one request (32,768 tokens in a non-streaming
+ *   REST answer, 65,536 streamed) with `maxOutputTokens` left, and returned a `continuationToken` to resume from
+ *   (https://ai.google.dev/gemini-api/docs/generate-content/long-decode). byokit does not resume it, so the answer is
+ *   cut at an output limit, as with `MAX_TOKENS`; `error` would call a billed, well-formed answer a failure.
  * - Every reason that means "a policy check withheld or cut the answer" → `content_filter`: `SAFETY`,
  *   `RECITATION`, `LANGUAGE` (unsupported language), `BLOCKLIST`, `PROHIBITED_CONTENT`, `SPII` and the
  *   `IMAGE_*` policy reasons.
@@ -50,6 +55,7 @@ export function mapGoogleFinishReason(finishReason: string): FinishReason {
     case 'STOP':
       return 'stop';
     case 'MAX_TOKENS':
+    case 'CONTINUATION':
       return 'length';
     case 'SAFETY':
     case 'RECITATION':
