@@ -933,6 +933,29 @@ describe('refused before any provider call', () => {
     expect(mock.requests).toHaveLength(0);
   });
 
+  // byokit's own bounds on `stop`, for every provider (Anthropic's reference gives no count): 16 sequences of 1 to 200
+  // characters. The refusal says which bound, on both routes, as the per-provider limits' refusals do.
+  it.each([
+    ['17 stop sequences', Array.from({ length: 17 }, (_, index) => `END${index}`), 'stop', /At most 16 stop sequences/],
+    ['a stop sequence of 201 characters', ['x'.repeat(201)], 'stop.0', /at most 200 characters/],
+    ['a stop that is a number', 5, 'stop', /a string or a list of strings/],
+  ])('%s: 422 saying which bound, on both chat routes', async (_name, stop, path, message) => {
+    const { byokit } = await setUp({ environment: { ANTHROPIC_API_KEY: fakeProviderKey('anthropic') } });
+    const messages = [{ role: 'user', content: 'Hello!' }];
+    const native = await call(byokit, 'POST', '/llm/chat/completions', {
+      principal: alice,
+      body: { model_id: GUIDE_MODEL_ID, messages, stop },
+    });
+    const compatible = await call(byokit, 'POST', '/openai/v1/chat/completions', {
+      principal: alice,
+      body: { model: 'claude-sonnet-4-5', messages, stop },
+    });
+    expect([native!.status, compatible!.status]).toEqual([422, 422]);
+    expect(native!.json.error.issues).toEqual([{ path, message: expect.stringMatching(message) }]);
+    expect(compatible!.json.error).toMatchObject({ param: path, message: expect.stringMatching(message) });
+    expect(mock.requests).toHaveLength(0);
+  });
+
   // Each provider's published limit (anthropic-limits.ts, openai-limits.ts, google-limits.ts): the limit itself is
   // sent on, one past it is a 422 naming the field, the provider and the limit, and the model in its message.
   // gpt-4.1 stands for an OpenAI model that takes a temperature (the built-in GPT-6 ones leave it out).

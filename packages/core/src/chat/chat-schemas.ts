@@ -26,14 +26,34 @@ export const CHAT_MESSAGES_DOCUMENTATION = {
   description: `${NOT_ONLY_SYSTEM} ${CONTENT_LIMIT} ${WELL_FORMED}`,
 };
 
+/**
+ * byokit's own bounds on `stop`, whichever the provider: OpenAI takes 4 sequences and Gemini 5 (checked per provider,
+ * chat-limits.ts), Anthropic's reference gives no count, and none of the three publishes a length.
+ */
+const MAX_STOP_SEQUENCES = 16;
+const MAX_STOP_SEQUENCE_CHARACTERS = 200;
+
 /** A stop sequence goes to the provider as message content does, so it must be as well-formed. */
 const STOP_WELL_FORMED = 'A stop sequence must be well-formed Unicode (no lone surrogates).';
 const stopSequence = z
   .string()
-  .min(1)
-  .max(200)
+  .min(1, { error: 'A stop sequence cannot be empty.' })
+  .max(MAX_STOP_SEQUENCE_CHARACTERS, { error: `A stop sequence may have at most ${MAX_STOP_SEQUENCE_CHARACTERS} characters.` })
   .refine((text) => text.isWellFormed(), { message: STOP_WELL_FORMED })
   .describe(STOP_WELL_FORMED);
+const TOO_MANY_STOPS = `At most ${MAX_STOP_SEQUENCES} stop sequences (fewer for some providers: OpenAI takes 4, Google 5).`;
+
+/**
+ * A stop sequence or a list of them. A union's own refusal is zod's "Invalid input", which named no bound: the list
+ * past its count is said as such (as openai-schemas.ts does for content parts), anything else by its shape.
+ */
+const stop = z.union([stopSequence, z.array(stopSequence).max(MAX_STOP_SEQUENCES)], {
+  error: (issue) =>
+    issue.code === 'invalid_union' &&
+    issue.errors.some((branch) => branch.some((inner) => inner.code === 'too_big' && inner.path.length === 0))
+      ? TOO_MANY_STOPS
+      : 'stop must be a string or a list of strings.',
+});
 
 /** The sampling fields and their ranges; the OpenAI-compatible body takes the same (openai-schemas.ts). */
 export const SAMPLING_FIELDS = {
@@ -42,7 +62,7 @@ export const SAMPLING_FIELDS = {
   // 0 to 1, 0 included: each provider takes 0 (OpenAI's own schema gives `minimum: 0`), and a client asking for the
   // most likely token only sends it; per-provider ranges are chat-limits.ts'.
   top_p: z.number().min(0).max(1),
-  stop: z.union([stopSequence, z.array(stopSequence).max(16)]),
+  stop,
 };
 
 const content = z.string().refine((text) => text.isWellFormed(), { message: WELL_FORMED });
