@@ -494,6 +494,69 @@ describe('sampling settings each provider refuses', () => {
     expect(fine.status).toBe(200);
   });
 
+  // The wording OpenAI's users quote: continuedev/continue#2461 (5 stops), diffbot/code-gpt-docs#445 (GPT-5's
+  // temperature), huggingface/smolagents#1671 (gpt-5-mini's stop), OpenGradient/tee-gateway#154 (GPT-6's temperature).
+  it('OpenAI refuses more than 4 stop sequences, and the sampling settings its reasoning models take no value of', async () => {
+    const unsupported = (param: string) => ({
+      message: `Unsupported parameter: '${param}' is not supported with this model.`,
+      param,
+      code: 'unsupported_parameter',
+    });
+    for (const [extra, error] of [
+      [
+        { stop: ['1', '2', '3', '4', '5'] },
+        {
+          message: "Invalid 'stop': array too long. Expected an array with maximum length 4, but got an array with length 5 instead.",
+          param: 'stop',
+          code: 'array_above_max_length',
+        },
+      ],
+      [
+        { model: 'o4-mini', temperature: 0.7 },
+        {
+          message: "Unsupported value: 'temperature' does not support 0.7 with this model. Only the default (1) value is supported.",
+          param: 'temperature',
+          code: 'unsupported_value',
+        },
+      ],
+      [{ model: 'gpt-5-mini', stop: ['END'] }, unsupported('stop')],
+      [{ model: 'gpt-6-luna', temperature: 0.7 }, unsupported('temperature')],
+      [{ model: 'gpt-6-luna', top_p: 0.9 }, unsupported('top_p')],
+    ] as const) {
+      const response = await post(`${mock.baseUrls.openai}/chat/completions`, openaiHeaders(), openaiBody(extra));
+      expect([JSON.stringify(extra), response.status]).toEqual([JSON.stringify(extra), 400]);
+      expect(await response.json()).toEqual({ error: { ...error, type: 'invalid_request_error' } });
+    }
+    for (const extra of [
+      { stop: ['1', '2', '3', '4'] },
+      { model: 'o4-mini', temperature: 1 },
+      { model: 'gpt-5-chat-latest', temperature: 0.7, stop: ['END'] },
+      { model: 'gpt-6-luna', stop: ['END'] },
+    ]) {
+      const fine = await post(`${mock.baseUrls.openai}/chat/completions`, openaiHeaders(), openaiBody(extra));
+      expect([JSON.stringify(extra), fine.status]).toEqual([JSON.stringify(extra), 200]);
+    }
+  });
+
+  // Google's wording as a Gemini 2.5 Flash user met it (continuedev/continue#7849); an empty list is refused as well
+  // (binary-husky/gpt_academic#2092).
+  it('Google refuses more than 5 stop sequences, or none, with INVALID_ARGUMENT', async () => {
+    const url = `${mock.origin}/v1beta/models/gemini-test:generateContent`;
+    for (const stopSequences of [['1', '2', '3', '4', '5', '6'], []]) {
+      const response = await post(url, googleHeaders(), { ...googleBody, generationConfig: { stopSequences } });
+      expect(response.status).toBe(400);
+      expect(await response.json()).toEqual({
+        error: {
+          code: 400,
+          message: `Unable to submit request because it has a stopSequences value of ${stopSequences.length} but the supported range is from 1 (inclusive) to 6 (exclusive). Update the value and try again.`,
+          status: 'INVALID_ARGUMENT',
+        },
+      });
+    }
+    const fine = await post(url, googleHeaders(), { ...googleBody, generationConfig: { stopSequences: ['1', '2', '3', '4', '5'] } });
+    expect(fine.status).toBe(200);
+  });
+
   it('Google refuses a temperature outside 0–2 with INVALID_ARGUMENT', async () => {
     const url = `${mock.origin}/v1beta/models/gemini-test:streamGenerateContent?alt=sse`;
     const response = await post(url, googleHeaders(), { ...googleBody, generationConfig: { temperature: 2.5 } });

@@ -224,6 +224,14 @@ function generate(request: MockRequest, context: AnswerContext, model: string, s
       `Unable to submit request because it has a temperature value of ${config.temperature} but the supported range is from 0 (inclusive) to 2.0001 (exclusive). Update the value and try again.`,
     );
   }
+  // Up to 5 stop sequences, and not an empty list (ai.google.dev/api/generate-content#generationconfig; the wording a
+  // Gemini 2.5 Flash user met, continuedev/continue#7849; an empty list, binary-husky/gpt_academic#2092).
+  if (Array.isArray(config.stopSequences) && (config.stopSequences.length === 0 || config.stopSequences.length > 5)) {
+    return error(
+      400,
+      `Unable to submit request because it has a stopSequences value of ${config.stopSequences.length} but the supported range is from 1 (inclusive) to 6 (exclusive). Update the value and try again.`,
+    );
+  }
   const limits: Limits = { maxTokens: tokenLimit(config.maxOutputTokens), stop: stopSequences(config.stopSequences) };
   const { response, chunks: recordedChunks, model: recordedModel, streamText, streamUsage } = recorded();
   if (!stream) return jsonAnswer(200, { ...endedResponse(response, limits), modelVersion: model }, JSON_HEADERS, INDENT);

@@ -117,9 +117,41 @@ function statusErrorBody(status: number, request: MockRequest): unknown {
   }
 }
 
+/** OpenAI's reasoning models of the o-series and the GPT-5 family (gpt-5-chat-latest is a chat model). */
+const REASONING_MODEL = /^(?:o\d|gpt-5(?!-chat))/;
+
+/**
+ * A sampling setting a model takes no value of, as OpenAI words it: the o-series and GPT-5 refuse any temperature or
+ * top_p but the default 1 and any stop ("Only the default (1) value is supported", "'stop' is not supported with this
+ * model": diffbot/code-gpt-docs#445, huggingface/smolagents#1671), GPT-6 any temperature or top_p
+ * (OpenGradient/tee-gateway#154).
+ */
+function refusedForModel(body: Record<string, unknown>): { message: string; param: string; code: string } | undefined {
+  const model = String(body.model);
+  const unsupported = (param: string) => ({
+    message: `Unsupported parameter: '${param}' is not supported with this model.`,
+    param,
+    code: 'unsupported_parameter',
+  });
+  if (REASONING_MODEL.test(model)) {
+    for (const param of ['temperature', 'top_p']) {
+      const value = body[param];
+      if (value === undefined || value === null || value === 1) continue;
+      const message = `Unsupported value: '${param}' does not support ${String(value)} with this model. Only the default (1) value is supported.`;
+      return { message, param, code: 'unsupported_value' };
+    }
+    if (body.stop !== undefined && body.stop !== null) return unsupported('stop');
+  }
+  if (model.startsWith('gpt-6')) {
+    for (const param of ['temperature', 'top_p']) if (body[param] !== undefined && body[param] !== null) return unsupported(param);
+  }
+  return undefined;
+}
+
 /**
  * A setting OpenAI refuses before generating (platform.openai.com/docs/api-reference/chat/create: temperature 0–2,
- * a token limit ≥ 1), worded as its parameter validation words it.
+ * a token limit ≥ 1, `stop` up to 4 sequences), worded as its parameter validation words it (continuedev/continue#2461
+ * quotes the stop one).
  */
 function refusedSetting(body: Record<string, unknown>): { message: string; param: string; code: string } | undefined {
   const outside = (param: string, value: number, kind: 'decimal' | 'integer', min: number, max: number) => {
@@ -144,7 +176,11 @@ function refusedSetting(body: Record<string, unknown>): { message: string; param
       if (refused !== undefined) return refused;
     }
   }
-  return undefined;
+  if (Array.isArray(body.stop) && body.stop.length > 4) {
+    const message = `Invalid 'stop': array too long. Expected an array with maximum length 4, but got an array with length ${body.stop.length} instead.`;
+    return { message, param: 'stop', code: 'array_above_max_length' };
+  }
+  return refusedForModel(body);
 }
 
 const completions: EndpointHandler = (request, context) => {
