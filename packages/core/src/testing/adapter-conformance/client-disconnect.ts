@@ -5,9 +5,8 @@ import { request as httpRequest } from 'node:http';
 import { connect } from 'node:net';
 import { setTimeout } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Provider } from '../../keys/providers.js';
 import { mountWithUserKeys } from './exchange.js';
-import { ANTHROPIC_MODEL, OPENAI_MODEL } from './scenarios.js';
+import { ANTHROPIC_MODEL, STREAMED_CHATS } from './scenarios.js';
 import { authorizationOf, PRINCIPALS, type Side } from './world.js';
 import type { MountAdapter, MountedAdapter } from './types.js';
 
@@ -15,15 +14,6 @@ import type { MountAdapter, MountedAdapter } from './types.js';
 const GAP_MS = 50;
 
 const hello = (stream: boolean) => ({ model_id: ANTHROPIC_MODEL.id, messages: [{ role: 'user', content: 'Hello!' }], stream });
-
-const STREAMS: Array<{ route: string; provider: Provider; body: unknown }> = [
-  { route: '/llm/chat/completions', provider: 'anthropic', body: hello(true) },
-  {
-    route: '/openai/v1/chat/completions',
-    provider: 'openai',
-    body: { model: OPENAI_MODEL.model, messages: [{ role: 'user', content: 'Hello!' }], stream: true },
-  },
-];
 
 /** How long the provider takes before it answers a plain chat, in the test of a client that leaves before. */
 const THINKING_MS = 10_000;
@@ -157,7 +147,7 @@ export function describeClientDisconnect(mount: MountAdapter, prefix: string): v
       }
     }, 15_000);
 
-    for (const { route, provider, body } of STREAMS) {
+    for (const { route, provider, body } of STREAMED_CHATS) {
       it(`POST ${route} (${provider}), left mid-stream: the upstream request is aborted and the usage so far recorded`, async () => {
         side.mock.reset();
         const requestId = `conformance-leaves-${provider}`;

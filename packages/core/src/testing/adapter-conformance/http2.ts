@@ -4,10 +4,9 @@
 // still find the client gone, abort the provider call, record it as aborted, and keep the connection's other streams.
 import { connect, constants, type ClientHttp2Session, type ClientHttp2Stream, type IncomingHttpHeaders } from 'node:http2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Provider } from '../../keys/providers.js';
 import { mountWithUserKeys } from './exchange.js';
 import { heldBack, longAnsweringProvider } from './slow-readers.js';
-import { ANTHROPIC_MODEL, OPENAI_MODEL } from './scenarios.js';
+import { OPENAI_MODEL, STREAMED_CHATS } from './scenarios.js';
 import { authorizationOf, PRINCIPALS, type Side } from './world.js';
 import type { ConformanceMountOptions, MountedAdapter } from './types.js';
 
@@ -24,19 +23,6 @@ const PREFIX = '/v2';
 
 /** The provider's events this far apart: a stream lasts long after the client has left it. */
 const GAP_MS = 50;
-
-const STREAMS: Array<{ route: string; provider: Provider; body: unknown }> = [
-  {
-    route: '/llm/chat/completions',
-    provider: 'anthropic',
-    body: { model_id: ANTHROPIC_MODEL.id, messages: [{ role: 'user', content: 'Hello!' }], stream: true },
-  },
-  {
-    route: '/openai/v1/chat/completions',
-    provider: 'openai',
-    body: { model: OPENAI_MODEL.model, messages: [{ role: 'user', content: 'Hello!' }], stream: true },
-  },
-];
 
 /** Headers HTTP/2 forbids (RFC 9113 §8.2.2): a mount that set one would have its answer refused or the header lost. */
 const CONNECTION_SPECIFIC = ['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade'];
@@ -144,7 +130,7 @@ export function describeHttp2Conformance(name: string, mount: MountHttp2Adapter)
       await expectStillServing();
     });
 
-    for (const { route, provider, body } of STREAMS) {
+    for (const { route, provider, body } of STREAMED_CHATS) {
       it(`streams POST ${route} (${provider}) whole, and a client that resets it mid-stream aborts the provider call`, async () => {
         // Read whole without the gaps (the OpenAI answer has hundreds of events); then left with them.
         side.mock.setChunkGapMs(0);
@@ -173,7 +159,12 @@ export function describeHttp2Conformance(name: string, mount: MountHttp2Adapter)
       side.mock.setChunkGapMs(3_600_000);
       try {
         const requestId = 'h2-reset-silent';
-        const stream = open('POST', STREAMS[0]!.route, { ...json, 'x-request-id': requestId }, JSON.stringify(STREAMS[0]!.body));
+        const stream = open(
+          'POST',
+          STREAMED_CHATS[0]!.route,
+          { ...json, 'x-request-id': requestId },
+          JSON.stringify(STREAMED_CHATS[0]!.body),
+        );
         expect(await received(stream, (text) => text.includes(': keep-alive'))).not.toContain('data: ');
         reset(stream);
         const upstream = await side.mock.waitForRequest((request) => request.provider === 'anthropic' && request.aborted, {
@@ -190,11 +181,11 @@ export function describeHttp2Conformance(name: string, mount: MountHttp2Adapter)
     it('makes no provider call for a chat whose client reset it halfway through its body, and logs no error', async () => {
       side.mock.reset();
       const requestId = 'h2-reset-mid-body';
-      const body = JSON.stringify({ ...(STREAMS[0]!.body as object), stream: false });
+      const body = JSON.stringify({ ...(STREAMED_CHATS[0]!.body as object), stream: false });
       const stream = session.request(
         {
           ':method': 'POST',
-          ':path': `${PREFIX}${STREAMS[0]!.route}`,
+          ':path': `${PREFIX}${STREAMED_CHATS[0]!.route}`,
           ...json,
           'x-request-id': requestId,
           'content-length': String(body.length),
@@ -218,8 +209,8 @@ export function describeHttp2Conformance(name: string, mount: MountHttp2Adapter)
       side.mock.setAnswerDelayMs(10_000);
       try {
         const requestId = 'h2-reset-plain';
-        const plain = { ...(STREAMS[0]!.body as object), stream: false };
-        const stream = open('POST', STREAMS[0]!.route, { ...json, 'x-request-id': requestId }, JSON.stringify(plain));
+        const plain = { ...(STREAMED_CHATS[0]!.body as object), stream: false };
+        const stream = open('POST', STREAMED_CHATS[0]!.route, { ...json, 'x-request-id': requestId }, JSON.stringify(plain));
         await side.mock.waitForRequest((request) => request.provider === 'anthropic');
         reset(stream);
         const upstream = await side.mock.waitForRequest((request) => request.provider === 'anthropic' && request.aborted, {

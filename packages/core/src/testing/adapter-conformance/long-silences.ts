@@ -4,28 +4,14 @@
 // first event to write the head, would leave the proxy nothing to see.
 import { request as httpRequest } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Provider } from '../../keys/providers.js';
 import { mountWithUserKeys } from './exchange.js';
-import { ANTHROPIC_MODEL, OPENAI_MODEL } from './scenarios.js';
+import { STREAMED_CHATS } from './scenarios.js';
 import { authorizationOf, type Side } from './world.js';
 import type { MountAdapter, MountedAdapter } from './types.js';
 
 /** A small interval, so that comments come at once; the provider stays silent far longer. */
 const KEEP_ALIVE_MS = 20;
 const SILENCE_MS = 30_000;
-
-const STREAMS: Array<{ route: string; provider: Provider; body: unknown }> = [
-  {
-    route: '/llm/chat/completions',
-    provider: 'anthropic',
-    body: { model_id: ANTHROPIC_MODEL.id, messages: [{ role: 'user', content: 'Hello!' }], stream: true },
-  },
-  {
-    route: '/openai/v1/chat/completions',
-    provider: 'openai',
-    body: { model: OPENAI_MODEL.model, messages: [{ role: 'user', content: 'Hello!' }], stream: true },
-  },
-];
 
 /**
  * Sends the request with node:http and reads the body until `comments` keep-alive comments came (then leaves),
@@ -69,7 +55,7 @@ export function describeLongSilences(mount: MountAdapter, prefix: string): void 
 
     const headers = { ...authorizationOf('user'), 'content-type': 'application/json' };
 
-    for (const { route, provider, body } of STREAMS) {
+    for (const { route, provider, body } of STREAMED_CHATS) {
       it(`POST ${route} (${provider}), before the provider's first event: the head, then comments as they are written`, async () => {
         side.mock.reset();
         side.mock.setAnswerDelayMs(SILENCE_MS);

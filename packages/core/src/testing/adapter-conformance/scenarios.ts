@@ -45,6 +45,20 @@ function builtIn(description: string, test: (model: (typeof BUILT_IN_MODELS)[num
 export const ANTHROPIC_MODEL = builtIn('guide model', (model) => model.id === USER_GUIDE_SONNET_4_5_ID);
 export const OPENAI_MODEL = builtIn('active OpenAI model', (model) => model.provider === 'openai' && model.isActive);
 export const GOOGLE_MODEL = builtIn('active Google model', (model) => model.provider === 'google' && model.isActive);
+
+/** A streamed chat on each chat route (the Anthropic model on byokit's, the OpenAI one on the OpenAI-compatible): the suites' long streams. */
+export const STREAMED_CHATS: ReadonlyArray<{ route: string; provider: Provider; body: unknown }> = [
+  {
+    route: '/llm/chat/completions',
+    provider: 'anthropic',
+    body: { model_id: ANTHROPIC_MODEL.id, messages: [{ role: 'user', content: 'Hello!' }], stream: true },
+  },
+  {
+    route: '/openai/v1/chat/completions',
+    provider: 'openai',
+    body: { model: OPENAI_MODEL.model, messages: [{ role: 'user', content: 'Hello!' }], stream: true },
+  },
+];
 const CHAT_MODELS: Record<Provider, { id: string; model: string }> = {
   anthropic: ANTHROPIC_MODEL,
   openai: OPENAI_MODEL,
