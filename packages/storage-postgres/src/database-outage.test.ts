@@ -620,6 +620,10 @@ describe.runIf(databaseUrl)('on a real PostgreSQL server', () => {
       keyring,
       environment: { ANTHROPIC_API_KEY: fakeProviderKey('anthropic') },
       providers: { anthropic: { baseUrl: mock.baseUrls.anthropic, retries: 0 } },
+      // The second call's first statement through the proxy must be its hold: with the key or the catalog read again
+      // (their TTLs passed between the two calls on a loaded machine), that read's answer is what is lost.
+      keyCache: { ttlMs: 3_600_000 },
+      catalogTtlMs: 3_600_000,
     });
     await storage.setBudget(alice.userId, { monthlyLimitUsd: '1', appliesTo: 'all', updatedAt: new Date() });
     // Claude Sonnet 5.5, an active model.
