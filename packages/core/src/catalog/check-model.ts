@@ -1,6 +1,6 @@
 import { isProvider } from '../keys/providers.js';
 import { parseUsd } from '../metering/usd.js';
-import type { CatalogModel, ModelPricing, SamplingParameter } from './model.js';
+import { SAMPLING_PARAMETERS, type CatalogModel, type ModelPricing, type SamplingParameter } from './model.js';
 
 // RFC 9562 §4: the 8-4-4-4-12 hex form, case-insensitive on input.
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -41,10 +41,10 @@ export function checkedModel(model: CatalogModel): CatalogModel {
   });
 }
 
-const SAMPLING_PARAMETERS: ReadonlySet<string> = new Set<SamplingParameter>(['temperature', 'top_p', 'stop']);
+const SAMPLING_PARAMETER_NAMES: ReadonlySet<string> = new Set(SAMPLING_PARAMETERS);
 
 function checkedIgnored(parameters: readonly SamplingParameter[], fail: (problem: string) => never): readonly SamplingParameter[] {
-  if (!Array.isArray(parameters) || !parameters.every((parameter) => SAMPLING_PARAMETERS.has(parameter))) {
+  if (!Array.isArray(parameters) || !parameters.every((parameter) => SAMPLING_PARAMETER_NAMES.has(parameter))) {
     return fail('ignoredParameters must list temperature, top_p or stop');
   }
   return Object.freeze([...new Set(parameters)]);

@@ -43,5 +43,8 @@ export interface CatalogModel {
   ignoredParameters?: readonly SamplingParameter[];
 }
 
-/** The chat request's sampling parameters a model may refuse. */
-export type SamplingParameter = 'temperature' | 'top_p' | 'stop';
+/** The chat request's sampling parameters a model may refuse, in the order they are named to a caller. */
+export const SAMPLING_PARAMETERS = Object.freeze(['temperature', 'top_p', 'stop'] as const);
+
+/** One of {@link SAMPLING_PARAMETERS}. */
+export type SamplingParameter = (typeof SAMPLING_PARAMETERS)[number];

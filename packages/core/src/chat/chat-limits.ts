@@ -1,5 +1,5 @@
 import { ByokitError, type ValidationIssue } from '../errors.js';
-import type { CatalogModel, SamplingParameter } from '../catalog/model.js';
+import { SAMPLING_PARAMETERS, type CatalogModel, type SamplingParameter } from '../catalog/model.js';
 import { PROVIDER_LABELS } from '../keys/providers.js';
 import type { ChatMessage } from '../providers/provider-types.js';
 import type { ChatCompletionRequest } from './chat-schemas.js';
@@ -30,8 +30,6 @@ export interface ProviderLimits {
    */
   stopSequenceProblem?: (sequence: string) => string | undefined;
 }
-
-const SAMPLING_PARAMETERS: readonly SamplingParameter[] = ['temperature', 'top_p', 'stop'];
 
 /**
  * The sampling parameters a request sets that are left out of its call, in the order named to the caller: those the

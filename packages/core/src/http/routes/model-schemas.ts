@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { CatalogModel } from '../../catalog/model.js';
+import { SAMPLING_PARAMETERS, type CatalogModel } from '../../catalog/model.js';
 import { refusedParameters } from '../../chat/chat-limits.js';
 import { PROVIDER_LIMITS } from '../../providers/provider-clients.js';
 import { PROVIDERS } from '../../keys/providers.js';
@@ -37,9 +37,7 @@ export const modelBody = z.object({
   context_window: z.number().int(),
   max_output_tokens: z.number().int(),
   pricing: pricing.nullable(),
-  ignored_parameters: z
-    .array(z.enum(['temperature', 'top_p', 'stop']))
-    .describe('Sampling parameters the model refuses; left out of requests.'),
+  ignored_parameters: z.array(z.enum(SAMPLING_PARAMETERS)).describe('Sampling parameters the model refuses; left out of requests.'),
   key_source: z.enum(['user', 'system']).nullable(),
 });
 
