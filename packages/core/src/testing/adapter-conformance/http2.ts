@@ -4,6 +4,7 @@
 // still find the client gone, abort the provider call, record it as aborted, and keep the connection's other streams.
 import { connect, constants, type ClientHttp2Session, type ClientHttp2Stream, type IncomingHttpHeaders } from 'node:http2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Provider } from '../../keys/providers.js';
 import { mountWithUserKeys } from './exchange.js';
 import { heldBack, longAnsweringProvider } from './slow-readers.js';
 import { OPENAI_MODEL, STREAMED_CHATS } from './scenarios.js';
@@ -105,6 +106,16 @@ export function describeHttp2Conformance(name: string, mount: MountHttp2Adapter)
       const status = await send('GET', '/users/me/api-key-status', authorizationOf('user'));
       expect(status.status).toBe(200);
     };
+    /** Resets the stream, then: its provider call aborted, recorded as aborted, and the session serving on. */
+    const expectResetAbortsTheCall = async (stream: ClientHttp2Stream, provider: Provider, requestId: string) => {
+      reset(stream);
+      const upstream = await side.mock.waitForRequest((request) => request.provider === provider && request.aborted, {
+        timeoutMs: 5_000,
+      });
+      expect(upstream.aborted).toBe(true);
+      await expect.poll(() => usageStatusOf(requestId), { timeout: 5_000 }).toBe('aborted');
+      await expectStillServing();
+    };
 
     it('answers a plain GET, its error and HEAD as over HTTP/1.1, with no connection-specific header', async () => {
       const ok = await send('GET', '/users/me/api-key-status', { ...authorizationOf('user'), 'x-request-id': 'h2-status' });
@@ -143,13 +154,7 @@ export function describeHttp2Conformance(name: string, mount: MountHttp2Adapter)
         const requestId = `h2-reset-${provider}`;
         const stream = open('POST', route, { ...json, 'x-request-id': requestId }, JSON.stringify(body));
         await received(stream, (text) => text.includes('data: '));
-        reset(stream);
-        const upstream = await side.mock.waitForRequest((request) => request.provider === provider && request.aborted, {
-          timeoutMs: 5_000,
-        });
-        expect(upstream.aborted).toBe(true);
-        await expect.poll(() => usageStatusOf(requestId), { timeout: 5_000 }).toBe('aborted');
-        await expectStillServing();
+        await expectResetAbortsTheCall(stream, provider, requestId);
       }, 15_000);
     }
 
@@ -166,13 +171,7 @@ export function describeHttp2Conformance(name: string, mount: MountHttp2Adapter)
           JSON.stringify(STREAMED_CHATS[0]!.body),
         );
         expect(await received(stream, (text) => text.includes(': keep-alive'))).not.toContain('data: ');
-        reset(stream);
-        const upstream = await side.mock.waitForRequest((request) => request.provider === 'anthropic' && request.aborted, {
-          timeoutMs: 5_000,
-        });
-        expect(upstream.aborted).toBe(true);
-        await expect.poll(() => usageStatusOf(requestId), { timeout: 5_000 }).toBe('aborted');
-        await expectStillServing();
+        await expectResetAbortsTheCall(stream, 'anthropic', requestId);
       } finally {
         side.mock.setChunkGapMs(GAP_MS);
       }
@@ -212,13 +211,7 @@ export function describeHttp2Conformance(name: string, mount: MountHttp2Adapter)
         const plain = { ...(STREAMED_CHATS[0]!.body as object), stream: false };
         const stream = open('POST', STREAMED_CHATS[0]!.route, { ...json, 'x-request-id': requestId }, JSON.stringify(plain));
         await side.mock.waitForRequest((request) => request.provider === 'anthropic');
-        reset(stream);
-        const upstream = await side.mock.waitForRequest((request) => request.provider === 'anthropic' && request.aborted, {
-          timeoutMs: 5_000,
-        });
-        expect(upstream.aborted).toBe(true);
-        await expect.poll(() => usageStatusOf(requestId), { timeout: 5_000 }).toBe('aborted');
-        await expectStillServing();
+        await expectResetAbortsTheCall(stream, 'anthropic', requestId);
       } finally {
         side.mock.setAnswerDelayMs(0);
       }
