@@ -1,0 +1,168 @@
+// Keys: each owner's keys apart from all others, replaced, deleted and audited, each write all or nothing, envelopes handed out as copies.
+import { beforeEach, expect, it } from 'vitest';
+import type { KeyChange, Storage } from '../../storage/storage.js';
+import { SYSTEM_OWNER } from '../../storage/storage.js';
+import { bytes, freshUser, setChange } from './fixtures.js';
+import type { StorageSuite } from './suite.js';
+
+export function describeKeys(suite: StorageSuite): void {
+  const { at, later, actor } = suite;
+  let storage: Storage;
+  // Bound before each test: the suite makes the shared storage in its beforeAll, after the tests are declared.
+  beforeEach(() => {
+    storage = suite.storage;
+  });
+
+  it('returns null for a key never set', async () => {
+    expect(await storage.getKey(freshUser(), 'anthropic')).toBeNull();
+    expect(await storage.listKeys(freshUser())).toEqual([]);
+  });
+
+  it('returns a set key with its envelope bytes, master key id, hint and timestamps', async () => {
+    const owner = freshUser();
+    await storage.writeKeys(owner, [setChange('anthropic', bytes(1, 2, 3, 255), '…Xy9Q', 'primary-1')], actor, at);
+    const key = await storage.getKey(owner, 'anthropic');
+    expect(key).not.toBeNull();
+    expect(key!.envelope).toBeInstanceOf(Uint8Array);
+    expect([...key!.envelope]).toEqual([1, 2, 3, 255]);
+    expect(key!).toMatchObject({ owner, provider: 'anthropic', keyId: 'primary-1', hint: '…Xy9Q', verification: 'unverified' });
+    expect(key!.createdAt.toISOString()).toBe(at.toISOString());
+    expect(key!.updatedAt.toISOString()).toBe(at.toISOString());
+  });
+
+  it("keeps what the provider said of a key when it was checked, and a replacement's own", async () => {
+    // byokit writes `valid` for a key the provider took (PATCH with verification) and shows it: GET /users/me/api-key.
+    const owner = freshUser();
+    await storage.writeKeys(
+      owner,
+      [{ action: 'set', provider: 'openai', envelope: bytes(1), keyId: 'k1', hint: '…abcd', verification: 'valid' }],
+      actor,
+      at,
+    );
+    expect((await storage.getKey(owner, 'openai'))!.verification).toBe('valid');
+    await storage.writeKeys(owner, [setChange('openai', bytes(2))], actor, later);
+    expect((await storage.listKeys(owner)).map((key) => key.verification)).toEqual(['unverified']);
+  });
+
+  it('keeps one key per owner and provider: a second set replaces it and keeps its creation time', async () => {
+    const owner = freshUser();
+    await storage.writeKeys(owner, [setChange('openai', bytes(1), '…aaaa')], actor, at);
+    await storage.writeKeys(owner, [setChange('openai', bytes(2), '…bbbb')], actor, later);
+    const keys = await storage.listKeys(owner);
+    expect(keys).toHaveLength(1);
+    expect([...keys[0]!.envelope]).toEqual([2]);
+    expect(keys[0]!.hint).toBe('…bbbb');
+    expect(keys[0]!.createdAt.toISOString()).toBe(at.toISOString());
+    expect(keys[0]!.updatedAt.toISOString()).toBe(later.toISOString());
+  });
+
+  it("never shows one owner's keys to another, nor user keys as system keys", async () => {
+    const alice = freshUser();
+    const bob = freshUser();
+    await storage.writeKeys(alice, [setChange('google', bytes(7))], actor, at);
+    expect(await storage.getKey(bob, 'google')).toBeNull();
+    expect(await storage.listKeys(bob)).toEqual([]);
+    const systemKeys = await storage.listKeys(SYSTEM_OWNER);
+    expect(systemKeys.some((key) => key.owner.type !== 'system')).toBe(false);
+  });
+
+  it('stores the system key apart from every user', async () => {
+    const user = freshUser();
+    await storage.writeKeys(SYSTEM_OWNER, [setChange('google', bytes(9), '…sys1')], actor, at);
+    expect((await storage.getKey(SYSTEM_OWNER, 'google'))!.owner).toEqual(SYSTEM_OWNER);
+    expect(await storage.getKey(user, 'google')).toBeNull();
+    await storage.writeKeys(SYSTEM_OWNER, [{ action: 'delete', provider: 'google' }], actor, at);
+    expect(await storage.getKey(SYSTEM_OWNER, 'google')).toBeNull();
+  });
+
+  it('deletes one key and leaves the others', async () => {
+    const owner = freshUser();
+    await storage.writeKeys(owner, [setChange('anthropic', bytes(1)), setChange('openai', bytes(2))], actor, at);
+    await storage.writeKeys(owner, [{ action: 'delete', provider: 'anthropic' }], actor, later);
+    expect(await storage.getKey(owner, 'anthropic')).toBeNull();
+    expect((await storage.getKey(owner, 'openai'))!.envelope).toEqual(bytes(2));
+    // What GET /users/me/api-key shows: a deleted key still listed is shown as set.
+    expect((await storage.listKeys(owner)).map((key) => key.provider)).toEqual(['openai']);
+  });
+
+  it("deletes only the owner's own key: another user's and the system's key of that provider stay", async () => {
+    const alice = freshUser();
+    const bob = freshUser();
+    await storage.writeKeys(alice, [setChange('openai', bytes(3))], actor, at);
+    await storage.writeKeys(bob, [setChange('openai', bytes(4))], actor, at);
+    await storage.writeKeys(SYSTEM_OWNER, [setChange('openai', bytes(6))], actor, at);
+    const deleted = await storage.writeKeys(bob, [{ action: 'delete', provider: 'openai' }], actor, later);
+    expect(deleted.map((record) => record.owner)).toEqual([bob]);
+    expect(await storage.getKey(bob, 'openai')).toBeNull();
+    expect((await storage.getKey(alice, 'openai'))!.envelope).toEqual(bytes(3));
+    expect((await storage.getKey(SYSTEM_OWNER, 'openai'))!.envelope).toEqual(bytes(6));
+    await storage.writeKeys(SYSTEM_OWNER, [{ action: 'delete', provider: 'openai' }], actor, later);
+    expect((await storage.getKey(alice, 'openai'))!.envelope).toEqual(bytes(3));
+  });
+
+  it('applies a write all or nothing: one bad change and no change is kept', async () => {
+    const owner = freshUser();
+    await storage.writeKeys(owner, [setChange('openai', bytes(5))], actor, at);
+    const bad = { action: 'set', provider: 'not-a-provider', envelope: bytes(1), keyId: 'k1', hint: '…x', verification: 'unverified' };
+    await expect(
+      storage.writeKeys(
+        owner,
+        [setChange('anthropic', bytes(1)), { action: 'delete', provider: 'openai' }, bad as unknown as KeyChange],
+        actor,
+        later,
+      ),
+    ).rejects.toThrow();
+    expect(await storage.getKey(owner, 'anthropic')).toBeNull();
+    expect((await storage.getKey(owner, 'openai'))!.envelope).toEqual(bytes(5));
+    expect(await storage.listAudit({ owner })).toHaveLength(1);
+  });
+
+  it("applies one owner's two writes at once as if one came after the other, never a mix of both", async () => {
+    // Two PATCHes of a user's keys at once (two tabs), each setting one key and removing the other: a write that
+    // read the owner's rows, then wrote, left both keys (each removal found nothing), the removed one still in use.
+    const owner = freshUser();
+    await Promise.all([
+      storage.writeKeys(owner, [setChange('anthropic', bytes(1), '…AAAA'), { action: 'delete', provider: 'openai' }], actor, at),
+      storage.writeKeys(owner, [{ action: 'delete', provider: 'anthropic' }, setChange('openai', bytes(2), '…OOOO')], actor, at),
+    ]);
+    const stored = (await storage.listKeys(owner)).map((key) => `${key.provider} ${key.hint}`);
+    expect([['openai …OOOO'], ['anthropic …AAAA']]).toContainEqual(stored);
+    const audit = (await storage.listAudit({ owner })).map((record) => `${record.action} ${record.provider} ${record.hint}`);
+    expect(audit.sort()).toEqual(
+      stored[0] === 'openai …OOOO'
+        ? ['delete anthropic …AAAA', 'set anthropic …AAAA', 'set openai …OOOO']
+        : ['delete openai …OOOO', 'set anthropic …AAAA', 'set openai …OOOO'],
+    );
+  });
+
+  it('records an audit entry for each change that altered a row, newest first, with the hint and never more', async () => {
+    const owner = freshUser();
+    await storage.writeKeys(owner, [setChange('anthropic', bytes(1), '…aaaa')], { actorId: 'u1', requestId: 'r1' }, at);
+    const deleted = await storage.writeKeys(
+      owner,
+      [
+        { action: 'delete', provider: 'anthropic' },
+        { action: 'delete', provider: 'google' },
+      ],
+      { actorId: 'admin', requestId: 'r2' },
+      later,
+    );
+    expect(deleted).toHaveLength(1);
+    const records = await storage.listAudit({ owner });
+    expect(records.map((r) => [r.action, r.provider, r.hint, r.actorId, r.requestId])).toEqual([
+      ['delete', 'anthropic', '…aaaa', 'admin', 'r2'],
+      ['set', 'anthropic', '…aaaa', 'u1', 'r1'],
+    ]);
+    expect(records[0]!.at.toISOString()).toBe(later.toISOString());
+    expect(records[0]!.owner).toEqual(owner);
+    expect(await storage.listAudit({ owner, limit: 1 })).toHaveLength(1);
+  });
+
+  it('hands out copies: changing a returned envelope does not change what is stored', async () => {
+    const owner = freshUser();
+    await storage.writeKeys(owner, [setChange('anthropic', bytes(1, 2))], actor, at);
+    const first = await storage.getKey(owner, 'anthropic');
+    first!.envelope[0] = 99;
+    expect((await storage.getKey(owner, 'anthropic'))!.envelope).toEqual(bytes(1, 2));
+  });
+}
