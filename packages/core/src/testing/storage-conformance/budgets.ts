@@ -32,6 +32,14 @@ export function describeBudgets(suite: StorageSuite): void {
       expect(await storage.getBudget(other)).toEqual(budget('3'));
     });
 
+    it("reads a budget's time of setting back to the millisecond", async () => {
+      // Storage's TSDoc: each time a Date, to the millisecond; the other budget tests set them at whole seconds.
+      const userId = newUser();
+      const updatedAt = new Date('2026-11-25T10:00:00.457Z');
+      await storage.setBudget(userId, budget('1', 'all', updatedAt));
+      expect((await storage.getBudget(userId))?.updatedAt.toISOString()).toBe(updatedAt.toISOString());
+    });
+
     it("adds one batch's records to each user's own month, across users and months at once", async () => {
       const [ada, bob] = [newUser(), newUser()];
       const april = { start: period.end, end: new Date(Date.UTC(2027, 4, 1)) };

@@ -30,6 +30,20 @@ export function describeKeys(suite: StorageSuite): void {
     expect(key!.updatedAt.toISOString()).toBe(at.toISOString());
   });
 
+  it('keeps the times of a key and of its audit records to the millisecond', async () => {
+    // Storage's TSDoc: each time a Date, to the millisecond. Every other test here writes at whole seconds, so a
+    // storage that kept whole seconds passed them all.
+    const owner = freshUser();
+    const set = new Date('2026-11-25T10:00:00.123Z');
+    const replaced = new Date('2026-11-25T10:00:01.999Z');
+    await storage.writeKeys(owner, [setChange('openai', bytes(1))], actor, set);
+    await storage.writeKeys(owner, [setChange('openai', bytes(2))], actor, replaced);
+    const key = (await storage.getKey(owner, 'openai'))!;
+    expect([key.createdAt.toISOString(), key.updatedAt.toISOString()]).toEqual([set.toISOString(), replaced.toISOString()]);
+    const audit = await storage.listAudit({ owner });
+    expect(audit.map((record) => record.at.toISOString())).toEqual([replaced.toISOString(), set.toISOString()]);
+  });
+
   it("keeps what the provider said of a key when it was checked, and a replacement's own", async () => {
     // byokit writes `valid` for a key the provider took (PATCH with verification) and shows it: GET /users/me/api-key.
     const owner = freshUser();
