@@ -339,7 +339,14 @@ export function memoryStorage(): Storage {
       const { spent, held } = useOf(hold.userId, { start: hold.periodStart, end: hold.periodEnd }, budget.appliesTo, hold.createdAt);
       const amount = parseUsd(hold.amountUsd, PICO_DECIMALS);
       if (spent + held + amount > parseUsd(budget.monthlyLimitUsd, PICO_DECIMALS)) return 'exceeded';
-      holds.set(hold.id, { ...hold });
+      // Dates of its own: the caller's hold is theirs to change (Storage's "Copies").
+      holds.set(hold.id, {
+        ...hold,
+        periodStart: new Date(hold.periodStart),
+        periodEnd: new Date(hold.periodEnd),
+        createdAt: new Date(hold.createdAt),
+        expiresAt: new Date(hold.expiresAt),
+      });
       return 'held';
     },
 

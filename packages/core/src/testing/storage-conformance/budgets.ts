@@ -7,7 +7,7 @@ import { describeForgetUser } from './forget-user.js';
 import type { StorageSuite } from './suite.js';
 
 export function describeBudgets(suite: StorageSuite): void {
-  const { later } = suite;
+  const { at, later } = suite;
   const { period, minute, inPeriod, newUser, budget, hold, use } = budgetFixtures(suite);
 
   describe('budgets', () => {
@@ -38,6 +38,21 @@ export function describeBudgets(suite: StorageSuite): void {
       const updatedAt = new Date('2026-11-25T10:00:00.457Z');
       await storage.setBudget(userId, budget('1', 'all', updatedAt));
       expect((await storage.getBudget(userId))?.updatedAt.toISOString()).toBe(updatedAt.toISOString());
+    });
+
+    it('keeps none of the budget and hold it was given: changing them afterwards changes nothing stored', async () => {
+      // Storage's TSDoc, "Copies": keep none of the caller's objects. A hold kept as given shares its dates with the caller.
+      const userId = newUser();
+      const given = budget('1', 'all', new Date(at));
+      await storage.setBudget(userId, given);
+      given.monthlyLimitUsd = '0';
+      given.updatedAt.setTime(0);
+      expect(await storage.getBudget(userId)).toEqual(budget('1'));
+      const running = hold(userId, '0.5');
+      expect(await storage.holdBudget(running, 'user')).toBe('held');
+      running.amountUsd = '1';
+      running.expiresAt.setTime(running.createdAt.getTime());
+      expect(await use(userId)).toEqual({ spentUsd: '0', heldUsd: '0.5' });
     });
 
     it("adds one batch's records to each user's own month, across users and months at once", async () => {
