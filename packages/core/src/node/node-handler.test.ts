@@ -1,6 +1,6 @@
 import { Agent, createServer, request as httpRequest, type IncomingMessage, type Server } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { AddressInfo } from 'node:net';
+import { connect, type AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createByokit } from '../byokit.js';
 import { BUILT_IN_MODELS } from '../catalog/built-in-models.js';
@@ -282,6 +282,43 @@ describe('byokit on a plain node:http server', () => {
     },
     60_000,
   );
+
+  it('ends a request whose client left mid-body while the host was still authenticating, instead of waiting for its body for ever', async () => {
+    const failures: unknown[] = [];
+    const byokit = await createByokit({
+      storage: memoryStorage(),
+      keyring: Keyring.from([{ id: 'k1', key: crypto.getRandomValues(new Uint8Array(32)) }]),
+      environment: {},
+      logger: { debug: () => {}, info: () => {}, warn: (...line) => failures.push(line), error: (...line) => failures.push(line) },
+    });
+    let letIn!: () => void;
+    const signedIn = new Promise<void>((resolve) => (letIn = resolve));
+    // The host's authenticate looks up a session, and answers only once the client has gone.
+    const byokitRoutes = createNodeHandler(byokit, { authenticate: () => signedIn.then(() => alice), prefix: '/v2' });
+    let handled: Promise<boolean> | undefined;
+    let requestClosed!: Promise<void>;
+    const server = createServer((request, response) => {
+      requestClosed = new Promise((resolve) => request.once('close', resolve));
+      handled = byokitRoutes(request, response);
+    });
+    servers.push(server);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const socket = connect((server.address() as AddressInfo).port, '127.0.0.1');
+    socket.on('error', () => {});
+    socket.write(
+      'PATCH /v2/users/me/api-key HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer alice\r\n' +
+        'Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{"anthropic',
+    );
+    await expect.poll(() => handled !== undefined).toBe(true);
+    socket.destroy();
+    await requestClosed;
+    letIn();
+    // Liveness, not speed: the handler must settle at all; before, it waited for body events that never come.
+    expect(await Promise.race([handled, sleep(2_000).then(() => 'still waiting for the body')])).toBe(true);
+    // A client that went away is no failure of byokit's or the host's.
+    expect(failures).toEqual([]);
+    await byokit.close();
+  });
 
   it('reads a body that came whole while the host was still authenticating', async () => {
     const base = await serve(await newByokit(), { authDelayMs: 50 });

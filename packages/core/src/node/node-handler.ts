@@ -164,6 +164,9 @@ function readBody(request: NodeRequest, limitBytes: number): Promise<Uint8Array 
   // Whole already (the host's authenticate awaited something, and the body came meanwhile): take it from the
   // stream's buffer at once, without switching the stream to flowing and waiting for its events.
   if (request.complete) return Promise.resolve(takeBuffered(request, limitBytes));
+  // Gone already: the client left mid-body while the host's authenticate was still answering. Its 'close' has come
+  // and gone, and no event would end the wait below: the handler waited for ever, its host's request with it.
+  if (request.destroyed) return Promise.reject(closedBeforeItsEnd());
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let total = 0;
@@ -184,10 +187,14 @@ function readBody(request: NodeRequest, limitBytes: number): Promise<Uint8Array 
       reject(error);
     };
     // Closed before its end: the client went away mid-body.
-    const onClose = () =>
-      onError(Object.assign(new Error('The request closed before its body ended.'), { code: 'ERR_STREAM_PREMATURE_CLOSE' }));
+    const onClose = () => onError(closedBeforeItsEnd());
     request.on('data', onData).on('end', onEnd).on('error', onError).on('close', onClose);
   });
+}
+
+/** Why a body is not there: the client went away before its end (so no one reads the answer, and no error is logged). */
+function closedBeforeItsEnd(): Error {
+  return Object.assign(new Error('The request closed before its body ended.'), { code: 'ERR_STREAM_PREMATURE_CLOSE' });
 }
 
 /** A body Node has received whole: what its buffer holds, or undefined (and dropped) when that is over `limitBytes`. */
