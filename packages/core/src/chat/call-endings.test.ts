@@ -124,17 +124,22 @@ describe('a call whose caller leaves while it waits for a connection', () => {
 });
 
 describe('a call whose caller left before byokit reached the provider', () => {
-  it('opens no connection to the provider, and is recorded as aborted', async () => {
+  // The caller gone before the call began (a signal aborted already; through an adapter, a client that left while the
+  // host's authenticate was still answering): nothing is begun, so nothing is counted against the user, and no usage
+  // record says a call was made (spec/http-api.md: every request that reached a provider is recorded; this one did not).
+  it('opens no connection to the provider, takes nothing of the rate limit, and leaves no usage record', async () => {
     let connections = 0;
     const provider = createServer((_request, response) => response.end());
     provider.on('connection', () => connections++);
     await new Promise<void>((resolve) => provider.listen(0, '127.0.0.1', resolve));
     const storage = memoryStorage();
+    let taken = 0;
     const byokit = await createByokit({
       storage,
       keyring: testKeyring(),
       environment: { ANTHROPIC_API_KEY: fakeProviderKey('anthropic') },
       providers: { anthropic: { baseUrl: `http://127.0.0.1:${(provider.address() as AddressInfo).port}` } },
+      rateLimit: { take: async () => (taken++, { allowed: true }) },
     });
 
     const outcomes = new Set<string>();
@@ -153,7 +158,8 @@ describe('a call whose caller left before byokit reached the provider', () => {
 
     expect([...outcomes]).toEqual(['AbortError']);
     expect(connections).toBe(0);
+    expect(taken).toBe(0);
     const { records } = await storage.listUsage({ userId: alice.userId, limit: 100 });
-    expect(records.map((record) => record.status)).toEqual(Array(100).fill('aborted'));
+    expect(records).toEqual([]);
   });
 });

@@ -70,7 +70,8 @@ interface PreparedCall {
  * is counted first, once per call, before anything that costs (a refused call touches neither the catalog,
  * the keys nor the budget); then the user's calls running at once (`concurrentCallsPerUser`). Every call
  * handed to a provider leaves one usage record (ok, error or aborted, with the tokens reported); a request
- * refused before that (rate limited, too many at once, unknown model, limits, no key, over budget) leaves none.
+ * refused before that (its caller gone already, rate limited, too many at once, unknown model, limits, no key, over
+ * budget) leaves none.
  */
 export class ChatService {
   constructor(
@@ -89,6 +90,7 @@ export class ChatService {
 
   /** One complete answer. */
   async complete(userId: string, request: ChatCompletionRequest, context: ChatCallContext): Promise<ChatAnswer> {
+    assertNotGone(context.signal);
     await this.rateLimits.admit(userId, context.requestId);
     const end = this.inFlight.begin(userId);
     try {
@@ -133,6 +135,7 @@ export class ChatService {
    * an early refusal (even an error event after HTTP 200) is still a clean HTTP error (style.md).
    */
   async stream(userId: string, request: ChatCompletionRequest, { signal, requestId, calling }: ChatCallContext): Promise<ChatStream> {
+    assertNotGone(signal);
     await this.rateLimits.admit(userId, requestId);
     // Running until the stream ends, read or not: settle ends it.
     const end = this.inFlight.begin(userId);
@@ -269,6 +272,16 @@ export class ChatService {
       },
     };
   }
+}
+
+/**
+ * A caller gone before the call began (a signal aborted already: through an adapter, a client that left while the
+ * host's authenticate was still answering) is not called for: nothing is counted against the user (rate limit, calls
+ * at once, budget hold), and no usage record says a call was made that never reached the provider. Thrown as the
+ * signal's reason, as fetch does, so that its failure is the caller's abort (logged at debug level, clientGone).
+ */
+function assertNotGone(signal: Cancellation | undefined): void {
+  if (signal?.aborted) throw signal.reason;
 }
 
 /**
