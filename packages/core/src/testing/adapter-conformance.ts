@@ -1,6 +1,7 @@
 import { describe } from 'vitest';
 import { describeAuthorisationMatrix } from './adapter-conformance/authorisation-matrix.js';
 import { describeClientDisconnect } from './adapter-conformance/client-disconnect.js';
+import { describeLeavingWhileAuthenticating } from './adapter-conformance/leave-while-authenticating.js';
 import { describeLongSilences } from './adapter-conformance/long-silences.js';
 import { describeLeakCheck } from './adapter-conformance/leak-check.js';
 import { describeRefusedBodies } from './adapter-conformance/refused-bodies.js';
@@ -40,6 +41,9 @@ const PREFIX = '/v2';
  *   its success and error paths, answers with the same status, contract headers and body as core itself;
  * - streamed answers arrive chunk by chunk; a client that goes away, mid-stream or before the answer began,
  *   aborts the provider call;
+ * - a client that leaves while the host's `authenticate` is still answering (before any byte of its body, halfway
+ *   through it, or with all of it sent) ends the call: byokit's handling settles, no provider call is made, no usage
+ *   is recorded, nothing is logged as a failure, and the next request is answered;
  * - a stream whose provider is silent (a model thinking) gets its head and `: keep-alive` comments through the
  *   mount as they are written, before the provider's first event and between events;
  * - a client that reads a long stream slowly holds the provider back: while it reads nothing, the provider can
@@ -58,6 +62,7 @@ export function describeAdapterConformance(name: string, mount: MountAdapter, op
   describe(`adapter conformance: ${name}`, () => {
     describeSameAnswers(mount, { ...options, prefix: PREFIX });
     describeClientDisconnect(mount, PREFIX);
+    describeLeavingWhileAuthenticating(mount, PREFIX);
     describeLongSilences(mount, PREFIX);
     describeSlowReaders(mount, PREFIX);
     describeRefusedBodies(mount, PREFIX);

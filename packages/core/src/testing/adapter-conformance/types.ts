@@ -5,8 +5,12 @@ import type { Principal, RequestHeaders } from '../../http/types.js';
 export interface ConformanceMountOptions {
   /** The byokit to mount, made by the suite. */
   byokit: Byokit;
-  /** The host's auth: pass it your framework request's headers (Node's record or a fetch `Headers`). */
-  authenticate(headers: RequestHeaders): Principal | null;
+  /**
+   * The host's auth: pass it your framework request's headers (Node's record or a fetch `Headers`), and hand on what
+   * it returns as your adapter's `authenticate` does. Mostly a principal at once; a promise of one where the suite
+   * plays a host whose auth takes a while (a session looked up), which the client may leave before it answers.
+   */
+  authenticate(headers: RequestHeaders): Principal | null | Promise<Principal | null>;
   /** Where to mount byokit, e.g. `/v2`. */
   prefix: string;
 }
