@@ -1,4 +1,4 @@
-// Keys: each owner's keys apart from all others, replaced, deleted and audited, each write all or nothing, envelopes handed out as copies.
+// Keys: each owner's keys apart from all others, replaced, deleted and audited (the whole trail 100 at a time unless told), each write all or nothing, no object shared with the caller either way.
 import { beforeEach, expect, it } from 'vitest';
 import type { KeyChange, Storage } from '../../storage/storage.js';
 import { SYSTEM_OWNER } from '../../storage/storage.js';
@@ -172,11 +172,93 @@ export function describeKeys(suite: StorageSuite): void {
     expect(await storage.listAudit({ owner, limit: 1 })).toHaveLength(1);
   });
 
-  it('hands out copies: changing a returned envelope does not change what is stored', async () => {
+  it('lists the audit trail of every owner without one, newest first, 100 records unless told', async () => {
+    // AuditQuery's defaults: every owner's changes, and at most 100, of one owner too. 40 writes of 3 keys: 120 records,
+    // 108 of them Alice's.
+    const [alice, bob] = [freshUser(), freshUser()];
+    const written: string[] = [];
+    const ids: string[] = [];
+    for (let write = 0; write < 40; write++) {
+      const owner = write % 10 === 3 ? bob : alice;
+      const hints = ['a', 'b', 'c'].map((letter) => `…${String(write).padStart(2, '0')}${letter}`);
+      const records = await storage.writeKeys(
+        owner,
+        [
+          setChange('anthropic', bytes(write), hints[0]),
+          setChange('openai', bytes(write), hints[1]),
+          setChange('google', bytes(write), hints[2]),
+        ],
+        actor,
+        at,
+      );
+      written.push(...records.map((record) => `${record.owner.id} ${record.hint}`));
+      ids.push(...records.map((record) => record.id));
+    }
+    const newest100 = written.slice(-100).reverse();
+    const listed = await storage.listAudit();
+    expect(listed.map((record) => `${record.owner.id} ${record.hint}`)).toEqual(newest100);
+    // AuditRecord.id: a UUID, unique per record, the same in the answer to the write as in the trail.
+    expect(listed.map((record) => record.id)).toEqual(ids.slice(-100).reverse());
+    expect(new Set(ids).size).toBe(ids.length);
+    for (const id of ids) expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i);
+    expect((await storage.listAudit({})).map((record) => `${record.owner.id} ${record.hint}`)).toEqual(newest100);
+    expect((await storage.listAudit({ limit: 3 })).map((record) => `${record.owner.id} ${record.hint}`)).toEqual(newest100.slice(0, 3));
+    expect((await storage.listAudit({ owner: alice })).map((record) => record.hint)).toEqual(
+      written
+        .filter((entry) => entry.startsWith(`${alice.id} `))
+        .reverse()
+        .slice(0, 100)
+        .map((entry) => entry.split(' ')[1]),
+    );
+  });
+
+  it('keeps none of what a key write was given: changing its envelope or time afterwards changes nothing stored', async () => {
+    // Storage's TSDoc, "Copies": an envelope kept as given is the caller's buffer, which a caller may reuse or zero.
     const owner = freshUser();
-    await storage.writeKeys(owner, [setChange('anthropic', bytes(1, 2))], actor, at);
-    const first = await storage.getKey(owner, 'anthropic');
-    first!.envelope[0] = 99;
-    expect((await storage.getKey(owner, 'anthropic'))!.envelope).toEqual(bytes(1, 2));
+    const envelope = bytes(1, 2, 3);
+    const when = new Date(at);
+    const change = setChange('openai', envelope, '…keep');
+    await storage.writeKeys(owner, [change], actor, when);
+    envelope.fill(0);
+    when.setTime(0);
+    Object.assign(change, { hint: '…gone', keyId: 'changed' });
+    const key = (await storage.getKey(owner, 'openai'))!;
+    expect([[...key.envelope], key.hint, key.keyId, key.createdAt.toISOString(), key.updatedAt.toISOString()]).toEqual([
+      [1, 2, 3],
+      '…keep',
+      'k1',
+      at.toISOString(),
+      at.toISOString(),
+    ]);
+    expect((await storage.listAudit({ owner })).map((record) => [record.hint, record.at.toISOString()])).toEqual([
+      ['…keep', at.toISOString()],
+    ]);
+  });
+
+  it('hands out copies: changing a returned key or audit record does not change what is stored', async () => {
+    const owner = freshUser();
+    const [written] = await storage.writeKeys(owner, [setChange('anthropic', bytes(1, 2), '…orig')], actor, at);
+    const first = (await storage.getKey(owner, 'anthropic'))!;
+    first.envelope[0] = 99;
+    first.createdAt.setTime(0);
+    first.updatedAt.setTime(0);
+    first.hint = '…oops';
+    const listed = (await storage.listKeys(owner))[0]!;
+    listed.envelope[1] = 99;
+    listed.updatedAt.setTime(0);
+    const key = (await storage.getKey(owner, 'anthropic'))!;
+    expect([[...key.envelope], key.hint, key.createdAt.toISOString(), key.updatedAt.toISOString()]).toEqual([
+      [1, 2],
+      '…orig',
+      at.toISOString(),
+      at.toISOString(),
+    ]);
+    written!.at.setTime(0);
+    written!.hint = '…oops';
+    const audited = (await storage.listAudit({ owner }))[0]!;
+    audited.at.setTime(0);
+    expect((await storage.listAudit({ owner })).map((record) => [record.id, record.hint, record.at.toISOString()])).toEqual([
+      [written!.id, '…orig', at.toISOString()],
+    ]);
   });
 }
