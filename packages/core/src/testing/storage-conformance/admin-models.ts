@@ -1,4 +1,4 @@
-// Admin models: saved, replaced and changed as stored, one per provider and name even when raced, reloaded as saved, in code-point order.
+// Admin models: saved, replaced and changed as stored, one per provider and name even when raced, reloaded as saved, in code-point order; no object shared with the caller.
 import { beforeEach, expect, it } from 'vitest';
 import { createByokit, type Byokit } from '../../byokit.js';
 import type { CatalogModel } from '../../catalog/model.js';
@@ -108,6 +108,57 @@ export function describeAdminModels(suite: StorageSuite): void {
     await storage.saveModel(other, later);
     await expect(update(other.id, (current) => ({ ...current!, model: name }), later)).rejects.toMatchObject({ code: 'conflict' });
     expect((await storage.listModels()).filter((saved) => saved.id === other.id)).toEqual([other]);
+  });
+
+  it('keeps none of the models it was given or handed out: changing one afterwards changes nothing stored', async () => {
+    // Storage's TSDoc, "Copies". A model kept as given shared its prices and ignored parameters with the admin's
+    // request, and one handed out shared them with the catalog byokit builds from it.
+    const id = crypto.randomUUID();
+    const model: CatalogModel = {
+      id,
+      provider: 'openai',
+      model: `conformance-copies-${uniqueNumber()}`,
+      displayName: 'Copies',
+      isActive: true,
+      contextWindow: 1000,
+      maxOutputTokens: 100,
+      pricing: { inputPerMTokUsd: '1', outputPerMTokUsd: '2' },
+      ignoredParameters: ['temperature'],
+    };
+    const snapshot = structuredClone(model);
+    const stored = async () => (await storage.listModels()).filter((saved) => saved.id === id);
+    await storage.saveModel(model, at);
+    model.displayName = 'Changed';
+    model.pricing!.inputPerMTokUsd = '999';
+    (model.ignoredParameters as string[]).push('top_p');
+    expect(await stored()).toEqual([snapshot]);
+
+    const [listed] = await stored();
+    listed!.isActive = false;
+    listed!.pricing!.outputPerMTokUsd = '0';
+    (listed!.ignoredParameters as string[]).length = 0;
+    expect(await stored()).toEqual([snapshot]);
+
+    expect(typeof storage.updateModel, 'updateModel').toBe('function');
+    // A change that alters the model it is given, then saves nothing: nothing is saved.
+    const unsaved = await storage.updateModel!(
+      id,
+      (current) => {
+        current!.isActive = false;
+        current!.pricing!.inputPerMTokUsd = '0';
+        return undefined;
+      },
+      later,
+    );
+    expect(unsaved).toBeUndefined();
+    expect(await stored()).toEqual([snapshot]);
+    // The model a change returns, and the one handed back, are the caller's to change once saved.
+    const returned: CatalogModel = { ...structuredClone(snapshot), displayName: 'Updated' };
+    const updated = await storage.updateModel!(id, () => returned, later);
+    returned.pricing!.inputPerMTokUsd = '999';
+    updated!.pricing!.outputPerMTokUsd = '999';
+    updated!.displayName = 'Changed';
+    expect(await stored()).toEqual([{ ...snapshot, displayName: 'Updated' }]);
   });
 
   it('shows a model after a reload as the answer to saving it did: prices in their shortest spelling, text as written', async () => {
