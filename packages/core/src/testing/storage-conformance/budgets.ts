@@ -53,6 +53,22 @@ export function describeBudgets(suite: StorageSuite): void {
       running.amountUsd = '1';
       running.expiresAt.setTime(running.createdAt.getTime());
       expect(await use(userId)).toEqual({ spentUsd: '0', heldUsd: '0.5' });
+      // Nor the time a renewal moved the hold's expiry to (BudgetGuard reuses no Date, but a host's code may).
+      expect(typeof storage.renewHold, 'renewHold').toBe('function');
+      const renewedTo = inPeriod(30 * minute);
+      await storage.renewHold!(running.id, renewedTo);
+      renewedTo.setTime(running.createdAt.getTime());
+      expect(await use(userId, inPeriod(20 * minute))).toEqual({ spentUsd: '0', heldUsd: '0.5' });
+    });
+
+    it('hands out copies: changing a budget read back changes nothing stored', async () => {
+      const userId = newUser();
+      await storage.setBudget(userId, budget('2', 'system'));
+      const read = (await storage.getBudget(userId))!;
+      read.monthlyLimitUsd = '0';
+      read.appliesTo = 'all';
+      read.updatedAt.setTime(0);
+      expect(await storage.getBudget(userId)).toEqual(budget('2', 'system'));
     });
 
     it("adds one batch's records to each user's own month, across users and months at once", async () => {
