@@ -1,4 +1,4 @@
-// Forgetting a user: their keys (audited), budget and holds gone, with 'delete' their usage and its spending too; no one else's touched.
+// Forgetting a user: their keys (audited), budget and holds gone, with 'delete' their usage and its spending too; no one else's touched; a key write at once wholly before or after.
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { UsageRecord } from '../../metering/usage-record.js';
 import { formatUsd, parseUsd, PICO_DECIMALS } from '../../metering/usd.js';
@@ -89,6 +89,34 @@ export function describeForgetUser(suite: StorageSuite): void {
       expect((await storage.listUsage({ userId: other, limit: 10 })).records.map((record) => record.costUsd)).toEqual(['0.75']);
       // Nothing stored: no error, nothing removed.
       expect(await forget(newUser(), 'delete')).toEqual({ audit: [], budgetRemoved: false, usageRecordsDeleted: 0 });
+    });
+
+    it('forgets a user while a write of their keys is under way: the write comes wholly before or wholly after, never between its changes', async () => {
+      // Storage's TSDoc: one owner's key writes at a time, forgetUser among them. On PostgreSQL without the owner's lock,
+      // the forgetting waited on the row the write deleted, then saw none of the rows it inserted: the user, forgotten
+      // and told so, kept both new keys ('left [google, openai], forgotten []').
+      const outcomes = await Promise.all(
+        Array.from({ length: 20 }, async () => {
+          const userId = newUser();
+          const owner = userOwner(userId);
+          await storage.writeKeys(owner, [setChange('anthropic', bytes(1), '…anth')], actor, at);
+          const write = [
+            setChange('google', bytes(2), '…goog'),
+            setChange('openai', bytes(3), '…open'),
+            { action: 'delete', provider: 'anthropic' } as const,
+          ];
+          const [, forgotten] = await Promise.all([storage.writeKeys(owner, write, actor, later), forget(userId, 'keep')]);
+          const left = (await storage.listKeys(owner)).map((key) => key.provider).sort();
+          const deleted = forgotten.audit.map((record) => `${record.provider} ${record.hint}`).sort();
+          return `left [${left.join(', ')}], forgotten [${deleted.join(', ')}]`;
+        }),
+      );
+      for (const outcome of outcomes) {
+        // Forgotten first: the write sets two keys and finds no anthropic key to delete. After: the write's keys forgotten.
+        expect(['left [google, openai], forgotten [anthropic …anth]', 'left [], forgotten [google …goog, openai …open]']).toContain(
+          outcome,
+        );
+      }
     });
 
     it("forgets with 'delete' while the user's records are written: the records left and their month's spending agree", async () => {
