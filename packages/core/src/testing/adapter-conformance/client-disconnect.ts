@@ -2,10 +2,9 @@
 // signal, or by ending the stream it was sending), which aborts the provider call and records the usage so far
 // as `aborted` (spec/http-api.md, "Chat").
 import { request as httpRequest } from 'node:http';
-import { connect } from 'node:net';
 import { setTimeout } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mountWithUserKeys } from './exchange.js';
+import { mountWithUserKeys, sendChatHead } from './exchange.js';
 import { ANTHROPIC_MODEL, STREAMED_CHATS } from './scenarios.js';
 import { authorizationOf, PRINCIPALS, type Side } from './world.js';
 import type { MountAdapter, MountedAdapter } from './types.js';
@@ -106,13 +105,7 @@ export function describeClientDisconnect(mount: MountAdapter, prefix: string): v
       side.mock.reset();
       const requestId = 'conformance-leaves-mid-body';
       const body = JSON.stringify(hello(false));
-      const { hostname, port } = new URL(adapter.baseUrl);
-      const socket = connect(Number(port), hostname);
-      socket.on('error', () => {});
-      socket.write(
-        `POST ${prefix}/llm/chat/completions HTTP/1.1\r\nHost: ${hostname}\r\nAuthorization: ${authorizationOf('user').authorization}\r\n` +
-          `Content-Type: application/json\r\nContent-Length: ${body.length}\r\nX-Request-Id: ${requestId}\r\n\r\n${body.slice(0, 20)}`,
-      );
+      const socket = sendChatHead(adapter.baseUrl, prefix, requestId, body, body.slice(0, 20));
       await setTimeout(100);
       socket.destroy();
       // Long enough for the adapter to see the connection close and byokit to unwind whatever it had begun.

@@ -1,5 +1,6 @@
 // One request, sent two ways: over HTTP to the adapter under test, and straight to `byokit.handle`, whose answer
 // is what every adapter must write. Both answers come back in one form, the body as the pieces it arrived in.
+import { connect, type Socket } from 'node:net';
 import type { Byokit } from '../../byokit.js';
 import { belowPrefix } from '../../http/mount-prefix.js';
 import type { ByokitRequest } from '../../http/types.js';
@@ -162,4 +163,19 @@ export async function mountWithUserKeys<Mounted extends MountedAdapter>(
     throw new Error("the conformance set-up could not save the user's keys");
   }
   return { side, adapter };
+}
+
+/**
+ * The user's chat POST written as is over node:net, its head declaring the whole `body` but only `sentBody` (none, part
+ * or all of it) written after the head: a client that will leave mid-body or before it is answered (`socket.destroy()`).
+ */
+export function sendChatHead(baseUrl: string, prefix: string, requestId: string, body: string, sentBody: string): Socket {
+  const { hostname, port } = new URL(baseUrl);
+  const socket = connect(Number(port), hostname);
+  socket.on('error', () => {});
+  socket.write(
+    `POST ${prefix}/llm/chat/completions HTTP/1.1\r\nHost: ${hostname}\r\nAuthorization: ${authorizationOf('user').authorization}\r\n` +
+      `Content-Type: application/json\r\nContent-Length: ${body.length}\r\nX-Request-Id: ${requestId}\r\n\r\n${sentBody}`,
+  );
+  return socket;
 }

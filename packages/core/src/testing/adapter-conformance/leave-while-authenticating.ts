@@ -4,14 +4,13 @@
 // call is made and no usage recorded for an answer no one will read; nothing is logged as a failure, which any client
 // could multiply; and the server answers its next request. The Node handler once waited for ever for the rest of a
 // body whose request had closed while authenticate was answering (docs/http-api.md, "Client disconnects").
-import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Byokit } from '../../byokit.js';
 import { headerValue, requestIdOf } from '../../http/headers.js';
 import type { Cancellation } from '../../http/request-abort.js';
 import type { Principal, RequestHeaders } from '../../http/types.js';
 import { fakeProviderKey } from '../../keys/fake-keys.js';
-import { setKeysThroughCore } from './exchange.js';
+import { sendChatHead, setKeysThroughCore } from './exchange.js';
 import { ANTHROPIC_MODEL } from './scenarios.js';
 import type { MountAdapter, MountedAdapter } from './types.js';
 import { authenticate, authorizationOf, PRINCIPALS, randomKeyring, startSide, type Side } from './world.js';
@@ -92,13 +91,7 @@ export function describeLeavingWhileAuthenticating(mount: MountAdapter, prefix: 
         const requestId = `conformance-leaves-while-authenticating-${index}`;
         heldBack = { requestId, reached: false, letIn: () => {} };
         const body = JSON.stringify({ model_id: ANTHROPIC_MODEL.id, messages: [{ role: 'user', content: 'Hello!' }] });
-        const { hostname, port } = new URL(adapter.baseUrl);
-        const socket = connect(Number(port), hostname);
-        socket.on('error', () => {});
-        socket.write(
-          `POST ${prefix}/llm/chat/completions HTTP/1.1\r\nHost: ${hostname}\r\nAuthorization: ${authorizationOf('user').authorization}\r\n` +
-            `Content-Type: application/json\r\nContent-Length: ${body.length}\r\nX-Request-Id: ${requestId}\r\n\r\n${sentBytes(body)}`,
-        );
+        const socket = sendChatHead(adapter.baseUrl, prefix, requestId, body, sentBytes(body));
         try {
           await expect.poll(() => heldBack?.reached, { timeout: 5_000 }).toBe(true);
           socket.destroy();
