@@ -5,7 +5,7 @@
 //   node hrtime-client.mjs '<json spec>'   → one JSON line on stdout
 //
 // Spec: { mode: 'open-loop' | 'closed-loop' | 'hold', url, headers, body, tokenMarker?, rate?, durationMs?, warmupMs?,
-//         connections?, count?, alternate?, sliceMs? }
+//         connections?, count?, alternate?, sliceMs?, schedule? }
 // - open-loop: POSTs `rate` requests a second for `warmupMs + durationMs`, each started at its scheduled time
 //   whether or not earlier ones have finished (so a slow server cannot slow the load down, which would hide
 //   its latency: "coordinated omission"). Requests of the first `warmupMs` are not counted. Prints
@@ -15,7 +15,8 @@
 //   targets, each { url, headers, body, tokenMarker? }), the load goes to each in turn instead of to `url`: request
 //   by request, or for `sliceMs` at a time (each target then gets the whole `rate` during its slices), and the
 //   figures come per target in `byUrl`. So the host's noise falls on every target alike (compare-builds.mjs,
-//   index.mjs).
+//   index.mjs). The slices go to the targets in turn, or in the order of `schedule` (indexes into `alternate`, one
+//   a slice, repeated if the run is longer: slice-order.mjs).
 // - closed-loop: the fallback load generator when wrk is missing (`connections` loops for `durationMs`).
 // - hold: opens `count` streaming requests, at most 100 connecting at a time (a listen backlog is 511),
 //   prints {"open": n} once every one has its response head, then holds them until killed.
@@ -82,7 +83,10 @@ function percentiles(values) {
 async function openLoop() {
   const interval = BigInt(Math.round(1e9 / spec.rate));
   const perSlice = spec.sliceMs ? Math.max(1, Math.round((spec.rate * spec.sliceMs) / 1000)) : 1;
-  const targetIndex = (index) => Math.floor(index / perSlice) % alternates.length;
+  const slice = (index) => Math.floor(index / perSlice);
+  const targetIndex = spec.schedule
+    ? (index) => spec.schedule[slice(index) % spec.schedule.length]
+    : (index) => slice(index) % alternates.length;
   const warmup = Math.round((spec.rate * (spec.warmupMs ?? 0)) / 1000);
   const total = warmup + Math.round((spec.rate * spec.durationMs) / 1000);
   const results = [];

@@ -13,6 +13,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { fakeProviderKey } from '@byokit/core/testing';
 import { ChildProcesses, cpuMicros, cpuTimes, residentBytes, stealSince } from './processes.mjs';
+import { cyclicOrder, sliceOrder } from './slice-order.mjs';
 import { BYOKIT_MOUNTS, TARGETS, TARGET_LABELS, requestFor } from './targets.mjs';
 import { findWrk, parseWrk, writeLuaScript } from './wrk.mjs';
 
@@ -183,25 +184,34 @@ async function measureThroughput(processes, stack, load) {
 }
 
 /**
- * Open-loop rounds of the hrtime client, rotated. In a round the targets take turns a slice at a time (0.5 s of
- * 500 requests/s each, say), until each has had `durationMs`: a target sees the whole rate during its slices,
- * and the host's noise, which moves from second to second on a shared machine, falls on every target alike
- * rather than on whichever ran during a bad spell. The first slice of each is not counted. "Added" is each
- * round's target p50 minus the direct p50 of the same round (the mock's own time).
+ * Open-loop rounds of the hrtime client. In a round the targets take turns a slice at a time (0.5 s of 500
+ * requests/s, say), until each has had `durationMs`: a target sees the whole rate during its slices, and the host's
+ * noise, which moves from second to second on a shared machine, falls on every target alike rather than on whichever
+ * ran during a bad spell. The first slice of each is not counted, and each round starts with another target.
+ * Streamed, each cycle of slices is a row of a Williams design (slice-order.mjs): a slice runs beside the tail of the
+ * streams of the slice before it, and each target's slices come after every other target's, not always after the
+ * same one's. "Added" is each round's target p50 minus the direct p50 of the same round (the mock's own time).
  */
 async function openLoopRounds(processes, stack, secrets, { stream, rate, durationMs, sliceMs }) {
   const samples = Object.fromEntries(TARGETS.map((target) => [target, []]));
+  // One uncounted cycle (each target's first slice), then each target's share of the round.
+  const cycles = 1 + Math.ceil(durationMs / sliceMs);
+  // Plain requests end within a few milliseconds of their slice, beside nothing of the next one; and the design puts
+  // up to 7 slices between a target's slices, 3.5 s at 500 ms, past the 3 s byokit's undici keeps an idle connection
+  // to the mock (its 5 s Keep-Alive hint less undici's 2 s margin; the floor's Node agent keeps one 4 s): byokit
+  // alone would connect anew at half its slices. In one cyclic order they are 2.5 s apart.
+  const order = stream ? sliceOrder : cyclicOrder;
   for (let round = 0; round < ROUNDS; round++) {
-    const order = rotated(TARGETS, round);
     const result = await runClient(processes, {
       mode: 'open-loop',
       rate,
       sliceMs,
-      durationMs: durationMs * order.length,
-      warmupMs: sliceMs * order.length,
-      alternate: order.map((target) => clientSpec(stack, target, secrets, stream)),
+      durationMs: durationMs * TARGETS.length,
+      warmupMs: sliceMs * TARGETS.length,
+      alternate: TARGETS.map((target) => clientSpec(stack, target, secrets, stream)),
+      schedule: order(TARGETS.length, round, cycles),
     });
-    order.forEach((target, index) => {
+    TARGETS.forEach((target, index) => {
       const figures = result.byUrl[index];
       if (figures.failed > 0) {
         const said = stack[target].stderr().trim();
