@@ -5,7 +5,7 @@
 //   node hrtime-client.mjs '<json spec>'   → one JSON line on stdout
 //
 // Spec: { mode: 'open-loop' | 'closed-loop' | 'hold', url, headers, body, tokenMarker?, rate?, durationMs?, warmupMs?,
-//         connections?, count?, alternate?, sliceMs?, schedule? }
+//         connections?, count?, alternate?, sliceMs?, schedule?, graceMs? }
 // - open-loop: POSTs `rate` requests a second for `warmupMs + durationMs`, each started at its scheduled time
 //   whether or not earlier ones have finished (so a slow server cannot slow the load down, which would hide
 //   its latency: "coordinated omission"). Requests of the first `warmupMs` are not counted. Prints
@@ -90,6 +90,8 @@ async function openLoop() {
   const warmup = Math.round((spec.rate * (spec.warmupMs ?? 0)) / 1000);
   const total = warmup + Math.round((spec.rate * spec.durationMs) / 1000);
   const results = [];
+  // Counted requests sent to each target: one never answered is in no result, but is a failure of its target.
+  const sentTo = alternates ? alternates.map(() => 0) : [0];
   let finished = 0;
   let inFlight = 0;
   let maxInFlight = 0;
@@ -101,6 +103,7 @@ async function openLoop() {
         const scheduled = start + BigInt(index) * interval;
         const counted = index >= warmup;
         const target = alternates ? targetIndex(index) : 0;
+        if (counted) sentTo[target]++;
         inFlight++;
         maxInFlight = Math.max(maxInFlight, inFlight);
         send((timing) => {
@@ -113,8 +116,8 @@ async function openLoop() {
       if (index < total) setTimeout(tick, Math.max(0, Number(start + BigInt(index) * interval - now()) / 1e6));
     };
     tick();
-    // Bounded: whatever has not answered 15 s after the last send counts as failed.
-    setTimeout(resolve, (spec.warmupMs ?? 0) + spec.durationMs + 15_000).unref();
+    // Bounded: whatever has not answered `graceMs` (15 s) after the last send counts as failed.
+    setTimeout(resolve, (spec.warmupMs ?? 0) + spec.durationMs + (spec.graceMs ?? 15_000)).unref();
   });
   const ok = results.filter((timing) => timing.status === 200 && timing.latency !== undefined);
   const figures = (timings) => {
@@ -135,10 +138,10 @@ async function openLoop() {
     ...figures(ok),
     lateness: percentiles(results.map((timing) => timing.lateness)),
     ...(alternates && {
-      byUrl: alternates.map((_, target) => ({
-        ...figures(ok.filter((timing) => timing.target === target)),
-        failed: results.filter((timing) => timing.target === target).length - ok.filter((timing) => timing.target === target).length,
-      })),
+      byUrl: alternates.map((_, target) => {
+        const answered = ok.filter((timing) => timing.target === target);
+        return { ...figures(answered), failed: sentTo[target] - answered.length };
+      }),
     }),
   };
 }
