@@ -12,10 +12,11 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { fakeProviderKey } from '@byokit/core/testing';
+import { CLIENT, clientSpec, loadGenerator, runClient } from './load.mjs';
 import { ChildProcesses, cpuMicros, cpuTimes, residentBytes, stealSince } from './processes.mjs';
 import { cyclicOrder, sliceOrder } from './slice-order.mjs';
 import { BYOKIT_MOUNTS, TARGETS, TARGET_LABELS, requestFor } from './targets.mjs';
-import { findWrk, parseWrk, writeLuaScript } from './wrk.mjs';
+import { findWrk, writeLuaScript } from './wrk.mjs';
 
 const ROUNDS = 3;
 const THROUGHPUT = { threads: 2, connections: 50, seconds: 5 };
@@ -33,7 +34,6 @@ const node = process.execPath;
 const MOCK_CLI = fileURLToPath(new URL('./cli.js', import.meta.resolve('@byokit/core/mock-providers')));
 const FLOOR_SERVER = fileURLToPath(new URL('./servers/floor.mjs', import.meta.url));
 const BYOKIT_SERVER = fileURLToPath(new URL('./servers/byokit-server.mjs', import.meta.url));
-const CLIENT = fileURLToPath(new URL('./hrtime-client.mjs', import.meta.url));
 
 const rotated = (list, round) => list.map((_, index) => list[(index + round) % list.length]);
 const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
@@ -84,50 +84,6 @@ async function checkAnswers(stack, secrets, streams) {
       }
     }
   }
-}
-
-async function runClient(processes, spec) {
-  const output = await processes.run(node, [CLIENT, JSON.stringify(spec)], { timeoutMs: 60_000, label: 'hrtime client' });
-  return JSON.parse(output.trim().split('\n').at(-1));
-}
-
-const clientSpec = (stack, target, secrets, stream) => {
-  const request = requestFor(target, { ...secrets, stream });
-  return { url: `${stack[target].origin}${request.path}`, headers: request.headers, body: request.body, tokenMarker: request.tokenMarker };
-};
-
-/**
- * A load generator in its own process: wrk when present, else the hrtime client's closed loop (slower, said in the output).
- * Resolves with requests/s, p50 latency in µs, the request count and failures.
- */
-function loadGenerator(processes, wrk, scripts, secrets) {
-  const path = (target) => requestFor(target, { ...secrets, stream: false }).path;
-  if (wrk) {
-    return async (stack, target, { threads, connections, seconds, stream = false }) => {
-      const script = scripts[stream ? 'streamed' : 'plain'][target];
-      const output = await processes.run(
-        wrk,
-        [`-t${threads}`, `-c${connections}`, `-d${seconds}s`, '--latency', '-s', script, `${stack[target].origin}${path(target)}`],
-        { timeoutMs: (seconds + 20) * 1000, label: `wrk on ${target}` },
-      );
-      const result = parseWrk(output);
-      return { ...result, failed: result.non2xx + result.socketErrors };
-    };
-  }
-  return async (stack, target, { connections, seconds, stream = false }) => {
-    const result = await runClient(processes, {
-      mode: 'closed-loop',
-      connections,
-      durationMs: seconds * 1000,
-      ...clientSpec(stack, target, secrets, stream),
-    });
-    return {
-      requestsPerSecond: result.requestsPerSecond,
-      p50: result.latency?.p50 ?? Number.NaN,
-      requests: result.requests,
-      failed: result.failed,
-    };
-  };
 }
 
 /**
