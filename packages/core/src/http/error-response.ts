@@ -131,8 +131,3 @@ export function errorResponse(
   );
   return { status: 500, headers: baseHeaders(requestId), body: JSON.stringify(body) };
 }
-
-/** A JSON error response for a code and message, outside the normal throw path. */
-export function errorBody(code: ErrorCode, message: string, requestId: string): string {
-  return JSON.stringify({ error: { code, message, request_id: requestId } });
-}
