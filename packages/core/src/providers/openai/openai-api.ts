@@ -43,9 +43,6 @@ export const openaiCompletionSchema = z.object({
   usage: openaiUsageSchema.nullish(),
 });
 
-/** A parsed `chat.completion`. */
-export type OpenAICompletion = z.infer<typeof openaiCompletionSchema>;
-
 /**
  * A `chat.completion.chunk` (https://platform.openai.com/docs/api-reference/chat-streaming). With
  * `stream_options.include_usage`, every chunk has `usage: null` except one last chunk whose `choices` is empty
