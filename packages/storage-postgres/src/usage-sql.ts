@@ -8,7 +8,7 @@ export interface UsageRow {
   id: string;
   /**
    * created_at in UTC to the microsecond, for the cursor (a Date keeps only milliseconds), and the record's time:
-   * text whatever the session's DateStyle (see utcTime in postgres-storage.ts).
+   * text whatever the session's DateStyle (see utcTime in shared-sql.ts).
    */
   position_at: string;
   /**

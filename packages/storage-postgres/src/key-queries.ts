@@ -1,0 +1,231 @@
+/**
+ * The storage's provider keys and their audit trail: reading keys, writing them one owner at a time with an audit
+ * record each, and the rotation's pages and compare-and-swap.
+ */
+import { randomUUID } from 'node:crypto';
+import type { AuditRecord, KeyOwner, KeyRowCursor, KeyWriteActor, Provider, Storage, StoredKey } from '@byokit/core';
+import type { Database, SqlExecutor } from './database.js';
+import { guarded } from './database-errors.js';
+import { prepared, selectList } from './shared-sql.js';
+import type { SqlNames } from './sql-names.js';
+
+interface KeyRow {
+  owner_type: 'user' | 'system';
+  owner_id: string;
+  provider: Provider;
+  envelope: Uint8Array;
+  master_key_id: string;
+  hint: string;
+  verification: StoredKey['verification'];
+  /** utcTime's text (shared-sql.ts). */
+  created_at: string;
+  updated_at: string;
+}
+
+interface AuditRow {
+  id: string;
+  /** utcTime's text (shared-sql.ts). */
+  at: string;
+  actor_id: string;
+  owner_type: 'user' | 'system';
+  owner_id: string;
+  provider: Provider;
+  action: 'set' | 'delete';
+  hint: string;
+  request_id: string;
+}
+
+const KEY_COLUMNS = 'owner_type, owner_id, provider, envelope, master_key_id, hint, verification, created_at, updated_at';
+const KEY_SELECT = selectList(KEY_COLUMNS, ['created_at', 'updated_at']);
+const AUDIT_COLUMNS = 'id, at, actor_id, owner_type, owner_id, provider, action, hint, request_id';
+const AUDIT_SELECT = selectList(AUDIT_COLUMNS, ['at']);
+
+export const ownerOf = (type: 'user' | 'system', id: string): KeyOwner =>
+  type === 'system' ? { type: 'system', id: 'system' } : { type: 'user', id };
+
+function keyFromRow(row: KeyRow): StoredKey {
+  return {
+    owner: ownerOf(row.owner_type, row.owner_id),
+    provider: row.provider,
+    // node-postgres gives a Buffer, PGlite a Uint8Array: hand out a plain copy either way.
+    envelope: Uint8Array.from(row.envelope),
+    keyId: row.master_key_id,
+    hint: row.hint,
+    verification: row.verification,
+    createdAt: new Date(row.created_at),
+    updatedAt: new Date(row.updated_at),
+  };
+}
+
+function auditFromRow(row: AuditRow): AuditRecord {
+  return {
+    id: row.id,
+    at: new Date(row.at),
+    actorId: row.actor_id,
+    owner: ownerOf(row.owner_type, row.owner_id),
+    provider: row.provider,
+    action: row.action,
+    hint: row.hint,
+    requestId: row.request_id,
+  };
+}
+
+/**
+ * Makes one owner's key writes wait for each other's (a user's two PATCHes at once, two admins' of the system keys)
+ * until the transaction ends. Two int4 keys: apart from migrate's one bigint.
+ */
+export async function lockKeyWrites(transaction: SqlExecutor, names: SqlNames, owner: KeyOwner): Promise<void> {
+  await transaction.query(`SELECT pg_advisory_xact_lock(hashtext($1), hashtext($2))`, [
+    `byokit:keys:${names.key}`,
+    `${owner.type}:${owner.id}`,
+  ]);
+}
+
+/** Writes the audit record of one key change inside the change's transaction, and returns it. */
+export async function writeAudit(
+  transaction: SqlExecutor,
+  audit: string,
+  owner: KeyOwner,
+  provider: Provider,
+  action: AuditRecord['action'],
+  hint: string,
+  actor: KeyWriteActor,
+  at: Date,
+): Promise<AuditRecord> {
+  const record: AuditRecord = {
+    id: randomUUID(),
+    at: new Date(at),
+    actorId: actor.actorId,
+    owner,
+    provider,
+    action,
+    hint,
+    requestId: actor.requestId,
+  };
+  await transaction.query(`INSERT INTO ${audit} (${AUDIT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`, [
+    record.id,
+    record.at,
+    record.actorId,
+    owner.type,
+    owner.id,
+    provider,
+    action,
+    hint,
+    record.requestId,
+  ]);
+  return record;
+}
+
+type KeyQueries = Pick<
+  Storage,
+  'getKey' | 'listKeys' | 'writeKeys' | 'listAudit' | 'countKeysByMasterKeyId' | 'listKeysToReseal' | 'replaceKeyEnvelope'
+>;
+
+/** The key and audit methods of the Storage over a database whose schema `names` points at. */
+export function keyQueries(database: Database, names: SqlNames): KeyQueries {
+  const statements = prepared(database);
+  const keys = names.table('provider_keys');
+  const audit = names.table('key_audit');
+  return {
+    getKey: (owner, provider) =>
+      guarded(async () => {
+        const rows = await statements.query<KeyRow>(
+          `SELECT ${KEY_SELECT} FROM ${keys} WHERE owner_type = $1 AND owner_id = $2 AND provider = $3`,
+          [owner.type, owner.id, provider],
+        );
+        return rows[0] ? keyFromRow(rows[0]) : null;
+      }),
+
+    listKeys: (owner) =>
+      guarded(async () => {
+        const rows = await statements.query<KeyRow>(
+          `SELECT ${KEY_SELECT} FROM ${keys} WHERE owner_type = $1 AND owner_id = $2 ORDER BY provider`,
+          [owner.type, owner.id],
+        );
+        return rows.map(keyFromRow);
+      }),
+
+    writeKeys: (owner, changes, actor, at) =>
+      guarded(() =>
+        database.transaction(async (unprepared) => {
+          const transaction = prepared(unprepared);
+          // One owner's writes one at a time (a user's two PATCHes at once, two admins' of the system keys): a removal
+          // of a key that is not there locks no row, so without this, two writes that each set one provider and
+          // removed the other's found nothing to remove, and both keys stayed, a mix that neither write asked for.
+          await lockKeyWrites(transaction, names, owner);
+          const written: AuditRecord[] = [];
+          for (const change of changes) {
+            let hint: string;
+            if (change.action === 'set') {
+              await transaction.query(
+                `INSERT INTO ${keys} (${KEY_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)
+                 ON CONFLICT (owner_type, owner_id, provider) DO UPDATE SET envelope = EXCLUDED.envelope,
+                   master_key_id = EXCLUDED.master_key_id, hint = EXCLUDED.hint, verification = EXCLUDED.verification,
+                   updated_at = EXCLUDED.updated_at`,
+                [owner.type, owner.id, change.provider, change.envelope, change.keyId, change.hint, change.verification, at],
+              );
+              hint = change.hint;
+            } else {
+              const deleted = await transaction.query<{ hint: string }>(
+                `DELETE FROM ${keys} WHERE owner_type = $1 AND owner_id = $2 AND provider = $3 RETURNING hint`,
+                [owner.type, owner.id, change.provider],
+              );
+              if (!deleted[0]) continue;
+              hint = deleted[0].hint;
+            }
+            written.push(
+              await writeAudit(transaction, audit, ownerOf(owner.type, owner.id), change.provider, change.action, hint, actor, at),
+            );
+          }
+          return written;
+        }),
+      ),
+
+    listAudit: (query = {}) =>
+      guarded(async () => {
+        const limit = query.limit ?? 100;
+        const rows = query.owner
+          ? await statements.query<AuditRow>(
+              `SELECT ${AUDIT_SELECT} FROM ${audit} WHERE owner_type = $1 AND owner_id = $2 ORDER BY seq DESC LIMIT $3`,
+              [query.owner.type, query.owner.id, limit],
+            )
+          : await statements.query<AuditRow>(`SELECT ${AUDIT_SELECT} FROM ${audit} ORDER BY seq DESC LIMIT $1`, [limit]);
+        return rows.map(auditFromRow);
+      }),
+
+    countKeysByMasterKeyId: () =>
+      guarded(async () => {
+        const rows = await statements.query<{ master_key_id: string; rows: string | number }>(
+          `SELECT master_key_id, count(*) AS rows FROM ${keys} GROUP BY master_key_id`,
+        );
+        // count(*) is int8: a string from node-postgres, a number from PGlite.
+        return new Map(rows.map((row) => [row.master_key_id, Number(row.rows)]));
+      }),
+
+    listKeysToReseal: (primaryKeyId: string, limit: number, cursor?: KeyRowCursor) =>
+      guarded(async () => {
+        // Keyset pagination on the primary key's order: each page is an index range scan, however far in.
+        const rows = cursor
+          ? await statements.query<KeyRow>(
+              `SELECT ${KEY_SELECT} FROM ${keys} WHERE master_key_id <> $1 AND (owner_type, owner_id, provider) > ($2, $3, $4)
+               ORDER BY owner_type, owner_id, provider LIMIT $5`,
+              [primaryKeyId, cursor.ownerType, cursor.ownerId, cursor.provider, limit],
+            )
+          : await statements.query<KeyRow>(
+              `SELECT ${KEY_SELECT} FROM ${keys} WHERE master_key_id <> $1 ORDER BY owner_type, owner_id, provider LIMIT $2`,
+              [primaryKeyId, limit],
+            );
+        return rows.map(keyFromRow);
+      }),
+
+    replaceKeyEnvelope: (owner, provider, expectedEnvelope, replacement) =>
+      guarded(async () => {
+        const rows = await statements.query(
+          `UPDATE ${keys} SET envelope = $4, master_key_id = $5
+           WHERE owner_type = $1 AND owner_id = $2 AND provider = $3 AND envelope = $6 RETURNING 1`,
+          [owner.type, owner.id, provider, replacement.envelope, replacement.keyId, expectedEnvelope],
+        );
+        return rows.length === 1;
+      }),
+  };
+}
