@@ -1,6 +1,6 @@
 import { ByokitError, type ErrorCode } from '../../errors.js';
 import { upstreamText } from '../upstream-text.js';
-import type { UpstreamErrorInfo } from '../provider-http.js';
+import type { UpstreamErrorInfo } from '../upstream-error.js';
 import { anthropicErrorSchema, anthropicRegionRefusalSchema, type AnthropicErrorBody } from './anthropic-api.js';
 
 /**

@@ -1,6 +1,6 @@
 import { ByokitError } from '../../errors.js';
 import { upstreamText } from '../upstream-text.js';
-import type { UpstreamErrorInfo } from '../provider-http.js';
+import type { UpstreamErrorInfo } from '../upstream-error.js';
 import { googleErrorSchema, type GoogleErrorBody } from './google-api.js';
 
 const ERROR_INFO = 'type.googleapis.com/google.rpc.ErrorInfo';

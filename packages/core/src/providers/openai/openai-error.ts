@@ -1,6 +1,6 @@
 import { ByokitError, type ErrorCode } from '../../errors.js';
 import { upstreamText } from '../upstream-text.js';
-import type { UpstreamErrorInfo } from '../provider-http.js';
+import type { UpstreamErrorInfo } from '../upstream-error.js';
 import { openaiErrorSchema, type OpenAIError } from './openai-api.js';
 
 /**
