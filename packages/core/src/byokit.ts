@@ -1,4 +1,3 @@
-import { ByokitError } from './errors.js';
 import type { Keyring, KeyProvider } from './crypto/keyring.js';
 import { PROVIDERS, type Provider } from './keys/providers.js';
 import { silentLogger, type Logger } from './logging/logger.js';
@@ -58,6 +57,7 @@ import {
 import { Lifecycle } from './lifecycle.js';
 import { forgetUser, type ForgetUserOptions, type ForgottenUser } from './forget-user.js';
 import { DEFAULT_STREAM_KEEP_ALIVE_MS, KeepAlive } from './chat/keep-alive.js';
+import { readOnce } from './chat/chat-stream-iterable.js';
 import type { Route } from './http/route.js';
 
 /** Options of {@link createByokit}. Only `storage` and `keyring` are required. */
@@ -397,27 +397,12 @@ async function startByokit(options: ByokitOptions, storage: Storage): Promise<By
       } catch (error) {
         refusal = error;
       }
-      let iterated = false;
-      return {
-        [Symbol.asyncIterator]() {
-          // One provider call, read once, as the providers' SDKs read a stream: a second loop over the same stream
-          // started the answer again, from a second call billed in full.
-          if (iterated) return iteratedAgain();
-          iterated = true;
-          // What the iterator's call reads, for its end when the iterator is collected unfinished (see leftStreams).
-          const left: { chunks?: AsyncIterable<ChatCompletionChunk> } = {};
-          const iterator = (async function* () {
-            const { chunks } = await lifecycle.run(async () => {
-              if (args === undefined) throw refusal;
-              return chat.stream(...args);
-            });
-            left.chunks = chunks;
-            yield* chunks;
-          })();
-          leftStreams.register(iterator, left);
-          return iterator;
-        },
-      };
+      return readOnce(() =>
+        lifecycle.run(async () => {
+          if (args === undefined) throw refusal;
+          return chat.stream(...args);
+        }),
+      );
     },
     usage: {
       query: (request) =>
@@ -454,28 +439,6 @@ async function startByokit(options: ByokitOptions, storage: Storage): Promise<By
         if (leave(storage)) await storage.close?.();
       })()),
   };
-}
-
-/**
- * Ends the call of a stream's iterator that was let go of before its end, without `break`, `return()` or its signal
- * (a host's hand-written loop that stopped calling `next()`): once the iterator is garbage, its chunks' `return()`
- * ends the upstream request and records the call as aborted, as `break` does. Before, nothing ended it: its provider
- * connection stayed open (for ever once its body was paused, unread), its budget hold counted for 15 minutes, and
- * `byokit.close()`, waiting for its record, never resolved. An iterator read to its end has nothing left to end.
- */
-const leftStreams = new FinalizationRegistry<{ chunks?: AsyncIterable<ChatCompletionChunk> }>((left) => {
-  // The chunks are a generator (chat-service.ts): its iterator is itself, suspended where the reader left it.
-  void left.chunks?.[Symbol.asyncIterator]()
-    .return?.()
-    .catch(() => {});
-});
-
-/** The iterator of a `chatStream()` iterated again: its first `next()` rejects, as a call's bad input does. */
-async function* iteratedAgain(): AsyncGenerator<ChatCompletionChunk> {
-  throw new ByokitError(
-    'validation_failed',
-    'This chatStream() was iterated already: each is one provider call, read once. Call byokit.chatStream() again for another.',
-  );
 }
 
 /**
