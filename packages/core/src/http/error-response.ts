@@ -102,7 +102,7 @@ export function errorResponse(
           ...(model && { model: loggableText(model) }),
           keySource,
           ...(retryAfterSeconds !== undefined && { retryAfterSeconds }),
-          // The provider's own words, which the user is not shown (chat-service.ts, callerError).
+          // The provider's own words, which the user is not shown (chat/caller-error.ts, callerError).
           err: loggableError(error),
         },
         loggableText(error.message),
