@@ -258,7 +258,7 @@ export function openApiDocument(routes: readonly Route<any, any, any>[], options
     }
     for (const [status, codeSet] of [...byStatus].sort(([a], [b]) => a - b)) {
       const codes = [...codeSet];
-      // A provider's failure passes its own delay on, as a rate limit does (provider-http.ts).
+      // A provider's failure passes its own delay on, as a rate limit does (providers/upstream-error.ts).
       const waitsAsked = status === 429 || codes.includes('provider_unavailable') || codes.includes('provider_timeout');
       responses[String(status)] = {
         description: `Error: ${describeCodes(codes)}.`,

@@ -74,7 +74,7 @@ function withinTimeout<T>(promise: Promise<T>, timeoutMs: number): Promise<T> {
   return Promise.race([promise, timedOut]).finally(() => clearTimeout(timer));
 }
 
-/** The longest wait said: 12 digits, as a provider's (provider-http.ts). From 10^21 on, String() writes `1e+21`. */
+/** The longest wait said: 12 digits, as a provider's (providers/upstream-error.ts, delayNumber). From 10^21 on, String() writes `1e+21`. */
 const MAX_RETRY_AFTER_SECONDS = 999_999_999_999;
 
 /**
