@@ -8,9 +8,6 @@ import { normalisePrefix } from './mount-prefix.js';
 import type { Route, RouteError } from './route.js';
 import { componentRef, jsonSchemaAlone, jsonSchemaComponents, type JsonSchema } from './json-schema-components.js';
 
-// Named here too, for readers of the document (openapi.test.ts): the type is the conversion's.
-export type { JsonSchema } from './json-schema-components.js';
-
 /** How the OpenAPI document describes the API. */
 export interface OpenApiOptions {
   /** Where the host mounted byokit, the document's one server (`servers: [{ url: prefix }]`). Default `/v2`. */
