@@ -1,10 +1,8 @@
 import { execFile } from 'node:child_process';
 import { createServer } from 'node:http';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-
-const CLIENT = fileURLToPath(new URL('./hrtime-client.mjs', import.meta.url));
+import { CLIENT } from './load.mjs';
 
 // A target that answers, and one that never does (a server that hangs on some requests).
 let server;

@@ -9,7 +9,7 @@
 // and write, the server's wake-up and write (to the client), the client's wake-up. Requests are 2 ms apart
 // and answered in under 1, so chains do not interleave; a chain longer than 5 ms is dropped.
 import { execFileSync, spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { CLIENT } from './load.mjs';
 
 /** The seven steps of a chain, then the whole. */
 export const STEPS = [
@@ -22,8 +22,6 @@ export const STEPS = [
   'server write → client wakes',
   'whole chain',
 ];
-
-const CLIENT = fileURLToPath(new URL('./hrtime-client.mjs', import.meta.url));
 
 /** Whether `perf` can trace syscalls here. */
 export function canTraceSyscalls() {
