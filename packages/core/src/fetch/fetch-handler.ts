@@ -42,7 +42,7 @@ export type FetchHandler = (request: Request) => Promise<Response>;
 export type FallThroughFetchHandler = (request: Request) => Promise<Response | undefined>;
 
 /**
- * byokit's /v2 routes as a standard fetch handler, `(request: Request) => Promise<Response>`, for every host
+ * byokit's /v2 routes as a standard fetch handler, `(request: Request) => Promise<Response | undefined>`, for every host
  * that speaks web-standard requests: Hono, Next.js route handlers, Bun, Deno, Cloudflare-style workers. It only
  * translates: every rule is `byokit.handle`'s, and it uses nothing but web standards.
  *
@@ -53,17 +53,18 @@ export type FallThroughFetchHandler = (request: Request) => Promise<Response | u
  * - A streamed answer is a pull-based `ReadableStream`: the next chunk is asked for only when the
  *   server has sent the last one.
  *
+ * With `fallThrough: true`, as here, a request that is not byokit's resolves `undefined`, having read nothing, so
+ * that the host's own routes below the same prefix answer it:
+ *
  * ```ts
  * import { createFetchHandler } from '@byokit/core';
  *
- * const byokitFetch = createFetchHandler(byokit, { authenticate: yourSession, prefix: '/v2' });
- * app.all('/v2/*', (c) => byokitFetch(c.req.raw)); // Hono
+ * const byokitFetch = createFetchHandler(byokit, { authenticate: yourSession, prefix: '/v2', fallThrough: true });
+ * app.all('/v2/*', async (c, next) => (await byokitFetch(c.req.raw)) ?? next()); // Hono: your /v2 routes still answer
  * ```
  *
  * With one auth and one prefix, `createByokit({ …, fetchHandler: { authenticate } })` and `byokit.fetch` do the same
- * without this call.
- *
- * With `fallThrough: true`, as here, a request that is not byokit's resolves `undefined`, having read nothing.
+ * without this call (and without falling through).
  *
  * @throws TypeError when `options.authenticate` is not a function, or `options.prefix` is neither `''` nor a path
  *   from `/` without `?`, `#` or spaces, or when `options` has a name it does not read (a typo).
@@ -76,6 +77,13 @@ export function createFetchHandler(
  * byokit's /v2 routes as a standard fetch handler, `(request: Request) => Promise<Response>`, for hosts that speak
  * web-standard requests (Hono, Next.js route handlers, Bun, Deno): every request gets a `Response`, one that is not
  * byokit's a `404 not_found` in the contract's shape. It only translates: every rule is `byokit.handle`'s.
+ *
+ * ```ts
+ * import { createFetchHandler } from '@byokit/core';
+ *
+ * const byokitFetch = createFetchHandler(byokit, { authenticate: yourSession, prefix: '/v2' });
+ * app.all('/v2/*', (c) => byokitFetch(c.req.raw)); // Hono
+ * ```
  *
  * @throws TypeError when `options.authenticate` is not a function, or `options.prefix` is neither `''` nor a path
  *   from `/` without `?`, `#` or spaces, or when `options` has a name it does not read (a typo).
