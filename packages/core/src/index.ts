@@ -12,6 +12,7 @@ export type { CatalogModel, ModelPricing, SamplingParameter } from './catalog/mo
 export { DEFAULT_BASE_URLS } from './providers/provider-clients.js';
 export type { ProvidersSettings } from './providers/provider-clients.js';
 export type { ProviderSettings } from './providers/provider-types.js';
+export type { HostDispatcher } from './providers/host-dispatcher.js';
 export type { RotationOptions, RotationProgress } from './vault/reseal-keys.js';
 export type {
   UsageCursor,

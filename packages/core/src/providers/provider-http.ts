@@ -6,6 +6,7 @@ import { LONGEST_WAIT_TO_RETRY_SECONDS } from '../http/error-response.js';
 import { PROVIDER_LABELS, type Provider } from '../keys/providers.js';
 import { asksForCoding, compressedAnswerError } from './compressed-answer.js';
 import { baseUrlOf, staticHeaders } from './provider-setting-checks.js';
+import { hostDispatcher, type CallDispatcher } from './host-dispatcher.js';
 import type { ProviderCallOptions, ProviderSettings, ProviderStreamEvent } from './provider-types.js';
 import { MAX_REFUSAL_BYTES, ServerSentEvents, type StreamDecoder, type StreamedAnswer } from './server-sent-events.js';
 import { transportError } from './transport-error.js';
@@ -88,8 +89,9 @@ const RETRY_BASE_DELAY_MS = 250;
  * `ByokitError`; the caller's abort signal cancels the request at any point, body included.
  */
 export class ProviderHttp {
-  readonly #dispatcher: Dispatcher;
-  readonly #ownsDispatcher: boolean;
+  readonly #dispatcher: CallDispatcher;
+  /** The client's own connections, when the host passed no dispatcher: closed by close(). */
+  readonly #pool: Pool | undefined;
   readonly #origin: string;
   /** The base URL's path, ending in `/`: request paths are relative to it, as with the SDKs' base URLs. */
   readonly #basePath: string;
@@ -113,10 +115,10 @@ export class ProviderHttp {
     this.#headers = staticHeaders(provider, settings.headers);
     this.#hostAsksCoding = asksForCoding(this.#headers);
     this.#label = PROVIDER_LABELS[provider];
-    this.#ownsDispatcher = settings.dispatcher === undefined;
     // A client only ever calls its base URL's origin: a Pool of keep-alive connections to it, without an Agent's
-    // lookup of the pool by origin in front of every call.
-    this.#dispatcher = settings.dispatcher ?? new Pool(this.#origin);
+    // lookup of the pool by origin in front of every call. Unset as every setting is: undefined, or null.
+    this.#pool = settings.dispatcher == null ? new Pool(this.#origin) : undefined;
+    this.#dispatcher = this.#pool ?? hostDispatcher(provider, settings.dispatcher);
   }
 
   /** POSTs JSON and reads the answer as JSON. Upstream failures throw a `ByokitError`; the caller's abort its reason. */
@@ -195,7 +197,7 @@ export class ProviderHttp {
 
   /** Closes the connections of the dispatcher this client made (one the host passed in is the host's). */
   async close(): Promise<void> {
-    if (this.#ownsDispatcher) await this.#dispatcher.close();
+    await this.#pool?.close();
   }
 
   /** What every call sends: the host's headers and the call's, JSON's type when there is a body, the timeouts. */

@@ -1,4 +1,4 @@
-import type { Dispatcher } from 'undici';
+import type { HostDispatcher } from './host-dispatcher.js';
 import type { ByokitError } from '../errors.js';
 import type { Provider } from '../keys/providers.js';
 import type { SecretKey } from '../keys/secret-key.js';
@@ -133,9 +133,9 @@ export interface ProviderSettings {
   /** Extra static headers (e.g. a gateway's). Never a place for the key. */
   headers?: Record<string, string> | undefined;
   /**
-   * The undici dispatcher to send through, e.g. a `ProxyAgent` for an outbound proxy. Default: a keep-alive
-   * `Pool` of connections to the base URL's origin, the client's own, closed by `byokit.close()`. One you pass is
-   * yours, and may serve several byokits: `byokit.close()` leaves it open.
+   * The undici dispatcher to send through, e.g. a `ProxyAgent` for an outbound proxy: of undici 6, 7 or 8 (your own
+   * copy, not only byokit's). Default: a keep-alive `Pool` of connections to the base URL's origin, the client's own,
+   * closed by `byokit.close()`. One you pass is yours, and may serve several byokits: `byokit.close()` leaves it open.
    */
-  dispatcher?: Dispatcher | undefined;
+  dispatcher?: HostDispatcher | undefined;
 }

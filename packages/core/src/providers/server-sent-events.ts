@@ -4,6 +4,7 @@
 // an open stream ~100 KB (web streams) (docs/performance.md).
 import { createParser, type EventSourceParser } from 'eventsource-parser';
 import type { Dispatcher } from 'undici';
+import type { CallDispatcher } from './host-dispatcher.js';
 import { jsonOrUndefined } from '../bytes.js';
 import { ByokitError, isByokitError } from '../errors.js';
 import { onAbort, type Cancellation } from '../http/request-abort.js';
@@ -152,7 +153,7 @@ export class ServerSentEvents implements AsyncIterable<ProviderStreamEvent>, Asy
   }
 
   /** Sends the call; resolves with the answer's head, or rejects with why there is none. */
-  start(dispatcher: Dispatcher, options: Dispatcher.DispatchOptions): Promise<StreamedAnswer> {
+  start(dispatcher: CallDispatcher, options: Dispatcher.DispatchOptions): Promise<StreamedAnswer> {
     return new Promise((resolve, reject) => {
       this.#head = resolve;
       this.#failedBeforeHead = reject;
