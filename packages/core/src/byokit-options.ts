@@ -107,6 +107,25 @@ export function assertObjectOptions(options: ByokitOptions): void {
 }
 
 /**
+ * A reading of the host's `now` as a Date of byokit's own (see where createByokit reads it). A clock giving anything
+ * else refused nothing: `now: Date.now` (milliseconds) failed the start as "hostNow(...).getTime is not a function",
+ * and one giving an invalid Date (`new Date(process.env.FAKE_NOW)` with the variable unset) started, dating each
+ * call NaN, which no month holds (a budget's check, a usage record). Known by its kind rather than `instanceof`, as a
+ * Date of another realm is one all the same.
+ *
+ * @throws TypeError naming the option and what the clock gave.
+ */
+export function clockReading(reading: unknown): Date {
+  const isDate = Object.prototype.toString.call(reading) === '[object Date]';
+  const time = isDate ? Date.prototype.getTime.call(reading) : Number.NaN;
+  if (Number.isNaN(time)) {
+    const got = isDate ? 'an invalid Date' : kindOfOption(reading);
+    throw new TypeError(`createByokit: \`now\` must be a function returning a Date; it returned ${got}`);
+  }
+  return new Date(time);
+}
+
+/**
  * The variables system keys are read from: the host's names over the defaults, a name given as `undefined` (a
  * configuration's unset one) leaving its default, as every option does. Spread as it was, `{ anthropic: undefined }`
  * read no Anthropic system key at all, and `{ gemini: 'GEMINI_API_KEY' }` (Google's SDK's name) was ignored: both

@@ -38,6 +38,7 @@ import {
   assertObjectOptions,
   assertRequiredOptions,
   BYOKIT_OPTIONS,
+  clockReading,
   loadedKeyring,
   rateLimiterOf,
   systemKeyVariablesOf,
@@ -312,7 +313,9 @@ async function startByokit(options: ByokitOptions, storage: Storage): Promise<By
   // call's time, kept until its record is made just after the answer, moved with it (a call ended at 23:59:59.5 on
   // 30 November was dated, and its cost charged to, December).
   const hostNow = options.now;
-  const now = hostNow ? () => new Date(hostNow().getTime()) : () => new Date();
+  const now = hostNow ? () => clockReading(hostNow()) : () => new Date();
+  // Read once here, so that a clock that gives no Date refuses the start rather than every call after it.
+  now();
   const rateLimiter = rateLimiterOf(options.rateLimit, now);
   const callsInFlight = new CallsInFlight(
     wholeNumberOption('concurrentCallsPerUser', options.concurrentCallsPerUser ?? DEFAULT_CONCURRENT_CALLS_PER_USER, 0),

@@ -205,6 +205,16 @@ describe('createByokit', () => {
       'createByokit: `now` must be a function returning a Date; got a Date',
     ],
     [
+      'a clock returning milliseconds (Date.now: it failed as "hostNow(...).getTime is not a function")',
+      { keyring: testKeyring(), storage: memoryStorage(), environment: {}, now: Date.now },
+      'createByokit: `now` must be a function returning a Date; it returned a number',
+    ],
+    [
+      'a clock returning an invalid Date',
+      { keyring: testKeyring(), storage: memoryStorage(), environment: {}, now: () => new Date(Number.NaN) },
+      'createByokit: `now` must be a function returning a Date; it returned an invalid Date',
+    ],
+    [
       "system key variables naming a provider byokit does not know (Gemini's SDK's name for Google)",
       { keyring: testKeyring(), storage: memoryStorage(), environment: {}, systemKeyVariables: { gemini: 'GEMINI_API_KEY' } },
       'systemKeyVariables has no provider gemini: it takes anthropic, openai, google',
