@@ -1,4 +1,4 @@
-import { isByokitError, type ErrorCode, type ValidationIssue } from '../errors.js';
+import { ERROR_STATUS, isByokitError, type ByokitError, type ErrorCode, type ValidationIssue } from '../errors.js';
 import type { Provider } from '../keys/providers.js';
 import { loggableError, loggableText, type Logger } from '../logging/logger.js';
 import type { KeySource } from '../resolve/key-resolver.js';
@@ -65,7 +65,7 @@ export function errorResponse(
   logger: Logger,
   format: ErrorBodyFormat = contractErrorBody,
 ): ByokitResponse {
-  if (isByokitError(error) && !INTERNAL_CODES.has(error.code)) {
+  if (isByokitError(error) && !INTERNAL_CODES.has(error.code) && hasErrorStatus(error)) {
     const { provider, issues, keySource, retryAfterSeconds, retryable, model } = error.details;
     const body = format(
       {
@@ -130,4 +130,16 @@ export function errorResponse(
     requestId,
   );
   return { status: 500, headers: baseHeaders(requestId), body: JSON.stringify(body) };
+}
+
+/**
+ * Whether a ByokitError is one of byokit's codes, with an error's status: a host's code may throw one (its storage's
+ * `storage_unavailable`), and in plain JavaScript nothing checks its code. A misspelt one (`storage_unavailble`) had no
+ * status: the fetch handler answered it `200` with the error's body, and Node's `writeHead` threw on it, so the Node
+ * handler rejected (Express's own 500 page) and nothing was logged. Such an error is an internal error instead.
+ */
+function hasErrorStatus(error: ByokitError): boolean {
+  if (!Object.hasOwn(ERROR_STATUS, error.code)) return false;
+  const status: unknown = error.status;
+  return typeof status === 'number' && Number.isInteger(status) && status >= 400 && status <= 599;
 }
