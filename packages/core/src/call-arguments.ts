@@ -11,7 +11,7 @@ import type { ChatCallContext } from './chat/chat-service.js';
 import { chatCompletionBody, type ChatCompletionRequest } from './chat/chat-schemas.js';
 import { schemaIssues, validationFailed } from './http/validation-error.js';
 import { isSaneRequestId } from './http/headers.js';
-import { RequestAbort } from './http/request-abort.js';
+import { isRequestAbort } from './http/request-abort.js';
 import { USER_ID_RULE, userIdProblem } from './http/routes/stored-text.js';
 import { isProvider, PROVIDERS, type Provider } from './keys/providers.js';
 import { scrubSecrets } from './keys/scrub-secrets.js';
@@ -39,7 +39,7 @@ export function callContext(options: ChatOptions | undefined): ChatCallContext {
   }
   const { signal, requestId } = settingsGiven<ChatOptions>(options, 'The options object', CHAT_OPTIONS);
   // null as fetch() takes it: no signal. An adapter's RequestAbort, as the routes pass on, is taken too.
-  if (signal !== undefined && signal !== null && !(signal instanceof RequestAbort) && !isAbortSignal(signal)) {
+  if (signal !== undefined && signal !== null && !isRequestAbort(signal) && !isAbortSignal(signal)) {
     throw new ByokitError('validation_failed', `signal must be an AbortSignal; got ${kindOfSignal(signal)}.`);
   }
   if (requestId !== undefined && (typeof requestId !== 'string' || !isSaneRequestId(requestId))) {

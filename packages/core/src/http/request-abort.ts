@@ -85,9 +85,37 @@ export type Cancellation = RequestAbort | AbortSignal;
  */
 const signalListeners = new WeakMap<AbortSignal, { listeners: Set<() => void>; dispatch: () => void }>();
 
+/**
+ * Whether `value` is a RequestAbort, of this copy of @byokit/core or of another: an adapter's peer dependency may
+ * resolve to another copy than the host's createByokit (another version, a second node_modules). Taken for a standard
+ * signal, another copy's failed every chat call as "The OpenAI API could not be reached" (it has no addEventListener).
+ */
+export function isRequestAbort(value: unknown): value is RequestAbort {
+  if (value instanceof RequestAbort) return true;
+  const candidate = value as Partial<RequestAbort> | null | undefined;
+  return (
+    typeof candidate === 'object' && candidate !== null && typeof candidate.onAbort === 'function' && typeof candidate.abort === 'function'
+  );
+}
+
+/**
+ * The cancellation as a standard AbortSignal of this realm, for what takes only those (`AbortSignal.any`): a
+ * RequestAbort's own, else one that follows it. A signal known by its shape alone (a polyfill's, another realm's)
+ * was taken for a RequestAbort, and `AbortSignal.any` refused its missing `signal`: a 500 for PATCH ?verify=true. Its
+ * listener stays until it aborts: a request's signal ends with the request.
+ */
+export function standardSignal(cancellation: Cancellation): AbortSignal {
+  if (cancellation instanceof AbortSignal) return cancellation;
+  const own: unknown = isRequestAbort(cancellation) ? cancellation.signal : undefined;
+  if (own instanceof AbortSignal) return own;
+  const controller = new AbortController();
+  onAbort(cancellation, () => controller.abort(cancellation.reason));
+  return controller.signal;
+}
+
 /** Calls `listener` once when `cancellation` aborts (at once if it has); returns the function that stops listening. */
 export function onAbort(cancellation: Cancellation, listener: () => void): () => void {
-  if (cancellation instanceof RequestAbort) return cancellation.onAbort(listener);
+  if (isRequestAbort(cancellation)) return cancellation.onAbort(listener);
   if (cancellation.aborted) {
     listener();
     return () => {};

@@ -4,7 +4,7 @@ import type { ProviderClient } from '../../providers/provider-types.js';
 import { SYSTEM_OWNER, userOwner } from '../../storage/storage.js';
 import type { KeyManager } from '../../vault/key-manager.js';
 import type { RateLimitGuard } from '../../metering/rate-limit-guard.js';
-import type { Cancellation } from '../request-abort.js';
+import { standardSignal, type Cancellation } from '../request-abort.js';
 import { defineRoute, type Route, type RouteError } from '../route.js';
 import {
   keyDeleteQuery,
@@ -43,7 +43,7 @@ export function keyRoutes(keys: KeyManager, clients: Record<Provider, ProviderCl
   // and the write with them: its key was to be saved only once checked.
   const verifier = (verify: boolean | undefined, request: Cancellation) => {
     if (!verify) return undefined;
-    const left = signalOf(request);
+    const left = standardSignal(request);
     return (provider: Provider) => (key: SecretKey) =>
       clients[provider]
         .checkKey({
@@ -140,9 +140,4 @@ export function keyRoutes(keys: KeyManager, clients: Record<Provider, ProviderCl
       },
     }),
   ];
-}
-
-/** The request's cancellation as a standard AbortSignal, which `AbortSignal.any` takes. */
-function signalOf(cancellation: Cancellation): AbortSignal {
-  return cancellation instanceof AbortSignal ? cancellation : cancellation.signal;
 }
