@@ -89,6 +89,14 @@ export function assertObjectOptions(options: ByokitOptions): void {
     throw new TypeError(`openApi must be { prefix?, title?, version? }, got ${kindOfOption(options.openApi)}`);
   }
   assertSettingNames('openApi', options.openApi, ['prefix', 'title', 'version']);
+  // Written into the document as given: `version: 2` made `"version": 2`, which OpenAPI refuses (info's title and
+  // version are strings), and so do the validators and generators a host hands the document to.
+  for (const name of ['title', 'version'] as const) {
+    const value: unknown = options.openApi?.[name];
+    if (value !== undefined && value !== null && typeof value !== 'string') {
+      throw new TypeError(`openApi.${name} must be a string, got ${kindOfOption(value)}`);
+    }
+  }
   // Here, with the others, rather than where the fetch handler and the OpenAPI route are made: that is after storage
   // is read and the keep-alive interval started, and a start refused there had read storage (with the database down,
   // its error was the one shown) and left the interval running for the life of the process.

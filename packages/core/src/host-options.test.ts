@@ -125,6 +125,16 @@ describe('createByokit', () => {
       'openApi must be { prefix?, title?, version? }, got a string',
     ],
     [
+      'an OpenAPI version given as a number (the document said `"version": 2`, which OpenAPI refuses: info.version is a string)',
+      { openApi: { version: 2 } as unknown as ByokitOptions['openApi'] },
+      'openApi.version must be a string, got a number',
+    ],
+    [
+      'an OpenAPI title that is not text',
+      { openApi: { title: 42 } as unknown as ByokitOptions['openApi'] },
+      'openApi.title must be a string, got a number',
+    ],
+    [
       'an option name in the wrong case (streamKeepAliveMS), which left keep-alives at their default',
       { streamKeepAliveMS: 0 } as unknown as ByokitOptions,
       'createByokit has no option streamKeepAliveMS (did you mean streamKeepAliveMs?): it takes storage, keyring, environment, systemKeyVariables, keyCache, logger, now, providers, catalogTtlMs, streamKeepAliveMs, onUsage, rateLimit, concurrentCallsPerUser, fetchHandler, openApi',
