@@ -386,6 +386,38 @@ describe('routing', () => {
     expect(JSON.parse(response!.body as string).error).toMatchObject({ code: 'internal_error' });
     expect(response!.body).not.toContain('session store');
   });
+
+  // What a host's code throws may be no object at all: a promise rejected without a reason (`reject()`), `throw null`.
+  // And an error of the host's own may carry an `allowed` of its own (an authorisation library's), no list of methods.
+  it.each<[string, () => never]>([
+    ['a rejection without a reason', () => Promise.reject() as never],
+    [
+      'null thrown',
+      () => {
+        throw null;
+      },
+    ],
+    [
+      "an error of the host's own with a field named allowed",
+      () => {
+        throw Object.assign(new Error('forbidden by policy'), { allowed: ['read'] });
+      },
+    ],
+  ])('answers a host whose authenticate fails with %s with a plain internal_error, and no Allow header', async (_what, fail) => {
+    const { byokit } = await testByokit();
+    const response = await byokit.handle({
+      method: 'GET',
+      url: '/users/me/api-key-status',
+      headers: {},
+      body: { kind: 'none' },
+      authenticate: fail,
+    });
+    expect([response!.status, JSON.parse(response!.body as string).error.code, response!.headers.allow]).toEqual([
+      500,
+      'internal_error',
+      undefined,
+    ]);
+  });
 });
 
 // A route that reads no query ignored one (so that a cache-buster works, docs/http-api.md), a field of its own body

@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { ByokitError } from '../errors.js';
+import { ByokitError, isByokitError } from '../errors.js';
 import { scrubSecrets } from '../keys/scrub-secrets.js';
 import { failureLogger, type Logger } from '../logging/logger.js';
 import { baseHeaders, errorResponse } from './error-response.js';
@@ -76,8 +76,10 @@ export function createRequestHandler(routes: readonly Route<any, any, any>[], lo
     } catch (error) {
       // A client that went away mid-request is no failure of ours, and no one reads this answer: see failureLogger.
       response = errorResponse(error, requestId, failureLogger(logger, request.signal), errorFormat);
-      const allowed = (error as { allowed?: string }).allowed;
-      if (allowed) response.headers.allow = allowed;
+      // The 405's own list only: what is thrown may be no object (a host's `reject()`, `throw null`: reading a field of
+      // it made handle() reject), or an error of the host's carrying an `allowed` of its own, sent as `Allow` on a 500.
+      const allowed = isByokitError(error) && error.code === 'method_not_allowed' ? (error as { allowed?: unknown }).allowed : undefined;
+      if (typeof allowed === 'string') response.headers.allow = allowed;
     }
     // GET routes never stream, so a HEAD answer's body is always text, dropped here for every adapter alike.
     if (isHead) response.body = '';
