@@ -78,6 +78,13 @@ export function assertObjectOptions(options: ByokitOptions): void {
   }
   // A name byokit does not read (`ttl`, `maxSize`) left the default in place without a word.
   assertSettingNames('keyCache', options.keyCache, KEY_CACHE_SETTINGS);
+  // Read by variable name: a string (a .env file's text) or a Map had no variable of that name, and byokit started
+  // with no system key without a word.
+  if (options.environment != null && !isSettingsObject(options.environment)) {
+    throw new TypeError(
+      `createByokit: \`environment\` must be an object of variable names and their text (process.env, or your own); got ${kindOfOption(options.environment)}`,
+    );
+  }
   if (options.fetchHandler !== undefined && !isSettingsObject(options.fetchHandler)) {
     throw new TypeError(`fetchHandler must be { authenticate, prefix? }, got ${kindOfOption(options.fetchHandler)}`);
   }

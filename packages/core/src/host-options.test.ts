@@ -225,6 +225,21 @@ describe('createByokit', () => {
       'createByokit: `now` must be a function returning a Date; it returned an invalid Date',
     ],
     [
+      "an environment given as its file's text (it started with no system key, without a word)",
+      { keyring: testKeyring(), storage: memoryStorage(), environment: 'ANTHROPIC_API_KEY=sk-ant-…' },
+      'createByokit: `environment` must be an object of variable names and their text (process.env, or your own); got a string',
+    ],
+    [
+      'an environment given as a Map (it started with no system key, without a word)',
+      { keyring: testKeyring(), storage: memoryStorage(), environment: new Map([['OPENAI_API_KEY', 'sk-…']]) },
+      'createByokit: `environment` must be an object of variable names and their text (process.env, or your own); got a Map',
+    ],
+    [
+      'an environment whose key variable is not text (a parsed configuration: it failed as "raw.trim is not a function")',
+      { keyring: testKeyring(), storage: memoryStorage(), environment: { OPENAI_API_KEY: 12345 } },
+      "createByokit: environment.OPENAI_API_KEY must be text (a variable's value), got a number",
+    ],
+    [
       "system key variables naming a provider byokit does not know (Gemini's SDK's name for Google)",
       { keyring: testKeyring(), storage: memoryStorage(), environment: {}, systemKeyVariables: { gemini: 'GEMINI_API_KEY' } },
       'systemKeyVariables has no provider gemini: it takes anthropic, openai, google',

@@ -1,5 +1,6 @@
 import type { Keyring } from '../crypto/keyring.js';
 import { isByokitError } from '../errors.js';
+import { kindOfOption } from '../host-option-checks.js';
 import { parseProviderKey } from '../keys/key-formats.js';
 import { isPlaceholderKey } from '../keys/placeholders.js';
 import { PROVIDER_LABELS, PROVIDERS, type Provider } from '../keys/providers.js';
@@ -42,7 +43,7 @@ export function readSystemKeysFromEnvironment(
   const keys: Partial<Record<Provider, SecretKey>> = {};
   for (const provider of PROVIDERS) {
     const variable = variables[provider];
-    const raw = environment[variable];
+    const raw = variableText(environment, variable);
     if (raw === undefined || raw.trim() === '') {
       warnOfOtherToolsNames(environment, provider, variable, logger);
       continue;
@@ -61,6 +62,18 @@ export function readSystemKeysFromEnvironment(
   return keys;
 }
 
+/**
+ * A variable's text, or undefined when unset (null too, as a configuration's unset value). A value of another type (a
+ * parsed configuration's number) failed the start as "raw.trim is not a function", naming nothing: it refuses the
+ * start naming the variable, and never quoting its value.
+ */
+function variableText(environment: Record<string, string | undefined>, name: string): string | undefined {
+  const value: unknown = environment[name];
+  if (value === undefined || value === null) return undefined;
+  if (typeof value === 'string') return value;
+  throw new TypeError(`createByokit: environment.${name} must be text (a variable's value), got ${kindOfOption(value)}`);
+}
+
 /** Warns of a provider's key in a variable another tool reads, when byokit's own for it is not set: never its value. */
 function warnOfOtherToolsNames(
   environment: Record<string, string | undefined>,
@@ -69,7 +82,7 @@ function warnOfOtherToolsNames(
   logger: Logger,
 ): void {
   for (const name of OTHER_TOOLS_NAMES[provider]) {
-    if (name === variable || !environment[name]?.trim()) continue;
+    if (name === variable || !variableText(environment, name)?.trim()) continue;
     logger.warn(
       { variable: name, provider },
       `${name} is set, but byokit reads the ${PROVIDER_LABELS[provider]} system key from ${variable}, which is not: there is no ` +
