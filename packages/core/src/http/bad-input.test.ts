@@ -5,7 +5,7 @@ import { findKeyLeaks } from '../testing/leak-check.js';
 import { startMockProviders } from '../testing/mock-providers.js';
 import { SYSTEM_OWNER, userOwner, type Storage } from '../storage/storage.js';
 import { admin, alice, call, testByokit, watchedBody, type CallOptions } from './test-helpers.js';
-import type { Principal } from './types.js';
+import type { ByokitRequest, Principal } from './types.js';
 
 async function snapshot(storage: Storage) {
   const lists = await Promise.all([userOwner(alice.userId), SYSTEM_OWNER].map((owner) => storage.listKeys(owner)));
@@ -371,16 +371,15 @@ describe('routing', () => {
     expect(seen!.json.monthly_limit_usd).toBe('5');
   });
 
+  /** The key status asked for through a host's `authenticate`, whatever it does. */
+  const keyStatusAuthenticatedBy = (authenticate: ByokitRequest['authenticate']) =>
+    testByokit().then(({ byokit }) =>
+      byokit.handle({ method: 'GET', url: '/users/me/api-key-status', headers: {}, body: { kind: 'none' }, authenticate }),
+    );
+
   it('answers a host whose authenticate throws with a plain internal_error', async () => {
-    const { byokit } = await testByokit();
-    const response = await byokit.handle({
-      method: 'GET',
-      url: '/users/me/api-key-status',
-      headers: {},
-      body: { kind: 'none' },
-      authenticate: () => {
-        throw new Error('session store down');
-      },
+    const response = await keyStatusAuthenticatedBy(() => {
+      throw new Error('session store down');
     });
     expect(response!.status).toBe(500);
     expect(JSON.parse(response!.body as string).error).toMatchObject({ code: 'internal_error' });
@@ -404,14 +403,7 @@ describe('routing', () => {
       },
     ],
   ])('answers a host whose authenticate fails with %s with a plain internal_error, and no Allow header', async (_what, fail) => {
-    const { byokit } = await testByokit();
-    const response = await byokit.handle({
-      method: 'GET',
-      url: '/users/me/api-key-status',
-      headers: {},
-      body: { kind: 'none' },
-      authenticate: fail,
-    });
+    const response = await keyStatusAuthenticatedBy(fail);
     expect([response!.status, JSON.parse(response!.body as string).error.code, response!.headers.allow]).toEqual([
       500,
       'internal_error',

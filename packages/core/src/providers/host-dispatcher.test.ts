@@ -6,8 +6,8 @@ import { fakeProviderKey } from '../keys/fake-keys.js';
 import { SecretKey } from '../keys/secret-key.js';
 import { anthropicClient } from './anthropic/anthropic-client.js';
 import { fixtureChunks, fixtureJson } from './fixtures.js';
-import type { ProviderChatRequest, ProviderStreamEvent } from './provider-types.js';
-import { eventNameFromType, startReplayServer, type ReplayServer } from './replay-server.js';
+import type { ProviderChatRequest } from './provider-types.js';
+import { collect, eventNameFromType, replayServersClosedAfterEachTest } from './replay-server.js';
 
 // A host's `dispatcher` need not come from byokit's own undici 7: a host's lockfile may hold undici 6 (the family
 // Node 20's and 22's fetch are built on), whose `Agent` or `ProxyAgent` it passes. undici 6 knows only the older
@@ -23,23 +23,13 @@ afterEach(async () => {
   await Promise.all(closers.splice(0).map((close) => close()));
 });
 
-async function replay(answer: Parameters<typeof startReplayServer>[0]): Promise<ReplayServer> {
-  const server = await startReplayServer(answer);
-  closers.push(() => server.close());
-  return server;
-}
+const replay = replayServersClosedAfterEachTest();
 
 /** A host's undici 6 Agent, closed after the test. */
 function undici6Dispatcher(): Undici6Agent {
   const agent = new Undici6Agent();
   closers.push(() => agent.close());
   return agent;
-}
-
-async function eventsOf(stream: AsyncIterable<ProviderStreamEvent>): Promise<ProviderStreamEvent[]> {
-  const events: ProviderStreamEvent[] = [];
-  for await (const event of stream) events.push(event);
-  return events;
 }
 
 describe(`a host's dispatcher from undici ${UNDICI_6}`, () => {
@@ -56,13 +46,13 @@ describe(`a host's dispatcher from undici ${UNDICI_6}`, () => {
   it("streams an answer to its end, as byokit's own connections do", async () => {
     const events = fixtureChunks('anthropic/anthropic-text.chunks.txt');
     const own = await replay({ events, eventName: eventNameFromType });
-    const expected = await eventsOf(
+    const expected = await collect(
       await anthropicClient({ baseUrl: own.origin, retries: 0 }).stream(request, { key: new SecretKey('anthropic', key) }),
     );
 
     const server = await replay({ events, eventName: eventNameFromType });
     const client = anthropicClient({ baseUrl: server.origin, retries: 0, dispatcher: undici6Dispatcher() });
-    expect(await eventsOf(await client.stream(request, { key: new SecretKey('anthropic', key) }))).toEqual(expected);
+    expect(await collect(await client.stream(request, { key: new SecretKey('anthropic', key) }))).toEqual(expected);
   });
 
   it('streams a long answer read slowly (its body paused and resumed) without losing an event', async () => {
@@ -90,7 +80,7 @@ describe(`a host's dispatcher from undici ${UNDICI_6}`, () => {
     const client = anthropicClient({ baseUrl: server.origin, retries: 0, dispatcher: undici6Dispatcher() });
     const controller = new AbortController();
     const events = await client.stream(request, { key: new SecretKey('anthropic', key), signal: controller.signal });
-    const reading = eventsOf(events).catch((error: unknown) => error);
+    const reading = collect(events).catch((error: unknown) => error);
     controller.abort();
     const error = await reading;
     expect(isByokitError(error) ? error.code : (error as Error).name).toBe('AbortError');

@@ -12,7 +12,7 @@ import { openaiClient } from './openai/openai-client.js';
 import { fixtureChunks, fixtureJson } from './fixtures.js';
 import type { ProviderChatRequest, ProviderStreamEvent } from './provider-types.js';
 import { MAX_ANSWER_BYTES } from './provider-http.js';
-import { eventNameFromType, startReplayServer, type ReplayServer } from './replay-server.js';
+import { eventNameFromType, replayServersClosedAfterEachTest } from './replay-server.js';
 
 // The transport under every provider client (ProviderHttp), seen through the Anthropic client: what a host
 // relies on beyond the wire format, namely timeouts, connection reuse and closing.
@@ -24,11 +24,7 @@ afterEach(async () => {
   await Promise.all(closers.splice(0).map((close) => close()));
 });
 
-async function replay(answer: Parameters<typeof startReplayServer>[0]): Promise<ReplayServer> {
-  const server = await startReplayServer(answer);
-  closers.push(() => server.close());
-  return server;
-}
+const replay = replayServersClosedAfterEachTest();
 
 const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
 

@@ -4,6 +4,7 @@
 // a client's output. Test-only (Node).
 import { createServer, type IncomingHttpHeaders, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { afterEach } from 'vitest';
 import { isByokitError, type ByokitError } from '../errors.js';
 import type { ProviderStreamEvent } from './provider-types.js';
 
@@ -106,6 +107,21 @@ async function send(response: ServerResponse, answer: ReplayAnswer): Promise<voi
   // every write with it on Node 24, and the client saw the connection close before any answer.
   if (answer.cut) response.write('\n', () => response.socket?.end());
   else response.end();
+}
+
+/** `startReplayServer` for one test file: each server is closed after the test that started it. */
+export function replayServersClosedAfterEachTest(): (
+  answer: ReplayAnswer | ((request: ReceivedRequest) => ReplayAnswer),
+) => Promise<ReplayServer> {
+  const started: ReplayServer[] = [];
+  afterEach(async () => {
+    await Promise.all(started.splice(0).map((server) => server.close()));
+  });
+  return async (answer) => {
+    const server = await startReplayServer(answer);
+    started.push(server);
+    return server;
+  };
 }
 
 /** Every event of a client's stream, read to its end. */

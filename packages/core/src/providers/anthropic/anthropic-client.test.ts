@@ -1,11 +1,18 @@
 import { readdirSync } from 'node:fs';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { fakeProviderKey } from '../../keys/fake-keys.js';
 import { SecretKey } from '../../keys/secret-key.js';
 import { fixtureChunks, fixtureJson } from '../fixtures.js';
 import type { FinishReason, ProviderChatRequest, ProviderStreamEvent, TokenUsage } from '../provider-types.js';
 import { MAX_TOKEN_COUNT } from '../token-count.js';
-import { collect, eventNameFromType, rejection, startReplayServer, type ReplayAnswer, type ReplayServer } from '../replay-server.js';
+import {
+  collect,
+  eventNameFromType,
+  rejection,
+  replayServersClosedAfterEachTest,
+  type ReplayAnswer,
+  type ReplayServer,
+} from '../replay-server.js';
 import { ANTHROPIC_LIMITS, anthropicClient } from './anthropic-client.js';
 
 const key = fakeProviderKey('anthropic');
@@ -24,16 +31,7 @@ const request: ProviderChatRequest = {
   stop: ['END'],
 };
 
-const servers: ReplayServer[] = [];
-afterEach(async () => {
-  await Promise.all(servers.splice(0).map((server) => server.close()));
-});
-
-async function replay(answer: ReplayAnswer | ((request: { url: string }) => ReplayAnswer)): Promise<ReplayServer> {
-  const server = await startReplayServer(answer);
-  servers.push(server);
-  return server;
-}
+const replay = replayServersClosedAfterEachTest();
 
 /** Anthropic's answer to a call from a region it does not serve. */
 const unsupportedRegion = { error: { type: 'forbidden', message: 'Request not allowed' } };
