@@ -126,6 +126,17 @@ describe('Express router: mounting', () => {
     );
   });
 
+  it("refuses createByokit's promise not awaited, or no options, where it is mounted, instead of failing every request", async () => {
+    const byokit = await newByokit();
+    const authenticate = () => alice;
+    expect(() => byokitRouter(Promise.resolve(byokit) as never, { authenticate })).toThrow(
+      new TypeError('byokitRouter needs the byokit instance createByokit() resolves to; got a Promise: await createByokit(…) first'),
+    );
+    expect(() => byokitRouter(byokit, undefined as never)).toThrow(
+      new TypeError('byokitRouter needs its settings, { authenticate }; got undefined'),
+    );
+  });
+
   it('refuses a prefix, which Express takes from where the router is mounted, instead of answering at the root', async () => {
     const byokit = await newByokit();
     const options = { authenticate: () => alice, prefix: '/v2' } as unknown as Parameters<typeof byokitRouter>[1];

@@ -211,7 +211,7 @@ describe("Fastify plugin: under fastify.inject (light-my-request), as a host's o
 });
 
 describe('Fastify plugin: registering', () => {
-  it('refuses to register without authenticate or byokit, instead of answering every request 500', async () => {
+  it("refuses to register without authenticate or byokit, or with createByokit's promise not awaited, instead of answering every request 500", async () => {
     const { byokit } = await newByokit();
     const withoutAuth = Fastify();
     await expect(withoutAuth.register(byokitPlugin, { byokit, prefix: '/v2' } as never).ready()).rejects.toThrow(
@@ -221,7 +221,13 @@ describe('Fastify plugin: registering', () => {
     );
     const withoutByokit = Fastify();
     await expect(withoutByokit.register(byokitPlugin, { authenticate, prefix: '/v2' } as never).ready()).rejects.toThrow(
-      new TypeError('byokit: the plugin needs `byokit`, the instance createByokit() resolved to; got undefined'),
+      new TypeError('byokitPlugin needs `byokit`, the instance createByokit() resolves to; got undefined'),
+    );
+    const withPromise = Fastify();
+    await expect(
+      withPromise.register(byokitPlugin, { byokit: Promise.resolve(byokit), authenticate, prefix: '/v2' } as never).ready(),
+    ).rejects.toThrow(
+      new TypeError('byokitPlugin needs `byokit`, the instance createByokit() resolves to; got a Promise: await createByokit(…) first'),
     );
   });
 });

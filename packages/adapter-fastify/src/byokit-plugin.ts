@@ -1,6 +1,14 @@
 import { Readable } from 'node:stream';
 import type { FastifyError, FastifyPluginAsync, FastifyReply, FastifyRequest, preParsingHookHandler } from 'fastify';
-import { authenticateOption, ByokitError, RequestAbort, type Authenticate, type Byokit, type ByokitRequest } from '@byokit/core';
+import {
+  authenticateOption,
+  byokitOption,
+  ByokitError,
+  RequestAbort,
+  type Authenticate,
+  type Byokit,
+  type ByokitRequest,
+} from '@byokit/core';
 import { writtenWhole } from '@byokit/core/node';
 
 /** Options of {@link byokitPlugin}; Fastify's own `prefix` says where the routes are mounted. */
@@ -46,17 +54,14 @@ const BODY_REFUSALS = new Set(['FST_ERR_CTP_INVALID_MEDIA_TYPE', 'FST_ERR_ROUTE_
  * to see on every route; `reply.send()` of a string or a stream already writes exactly what core answers.
  *
  * @throws Registration (`app.register`, or `app.ready()` after it) rejects with a `TypeError` when
- *   `options.authenticate` is not a function or `options.byokit` is not what `createByokit` resolved to.
+ *   `options.authenticate` is not a function or `options.byokit` is not what `createByokit` resolved to (its
+ *   promise, not awaited, say).
  */
 export const byokitPlugin: FastifyPluginAsync<ByokitPluginOptions> = async (fastify, options) => {
-  const { byokit, bodyLimit } = options;
+  const { bodyLimit } = options;
   // Checked at registration: left out, every request would be answered 500 with nothing logged by default.
   const authenticate = authenticateOption<FastifyRequest>(options.authenticate);
-  if (typeof byokit?.handle !== 'function') {
-    throw new TypeError(
-      `byokit: the plugin needs \`byokit\`, the instance createByokit() resolved to; got ${byokit === null ? 'null' : typeof byokit}`,
-    );
-  }
+  const byokit = byokitOption(options.byokit, 'byokitPlugin', { setting: true });
   // Fastify's own `prefix` (and any prefix of the plugins around this one) is where byokit's paths start.
   const prefixLength = fastify.prefix.replace(/\/+$/, '').length;
 

@@ -76,5 +76,6 @@ export { onAbort, RequestAbort, type Cancellation } from './http/request-abort.j
 /** byokit's rule for `x-request-id`, for a host that answers its own routes alike (the example server does). */
 export { requestIdOf } from './http/headers.js';
 export { authenticateOption } from './http/authenticate-option.js';
+export { byokitOption, mountSettings } from './http/mount-checks.js';
 export type { FallThroughFetchHandler, FetchHandler, FetchHandlerOptions } from './fetch/fetch-handler.js';
 export type { Logger, LogMethod } from './logging/logger.js';

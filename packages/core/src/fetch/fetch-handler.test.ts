@@ -62,6 +62,17 @@ describe('mounting the fetch handler', () => {
     );
   });
 
+  it("refuses createByokit's promise not awaited, or no options, where it is mounted, instead of failing every request", async () => {
+    const { byokit } = await testByokit();
+    const authenticate = () => alice;
+    expect(() => createFetchHandler(Promise.resolve(byokit) as never, { authenticate })).toThrow(
+      new TypeError('createFetchHandler needs the byokit instance createByokit() resolves to; got a Promise: await createByokit(…) first'),
+    );
+    expect(() => createFetchHandler(byokit, undefined as never)).toThrow(
+      new TypeError('createFetchHandler needs its settings, { authenticate, prefix?, fallThrough? }; got undefined'),
+    );
+  });
+
   it("refuses a setting it does not have, naming it, instead of answering the host's paths 404", async () => {
     const { byokit } = await testByokit();
     const options = { authenticate: () => alice, fallthrough: true } as unknown as Parameters<typeof createFetchHandler>[1];

@@ -3,6 +3,7 @@ import { utf8Length } from '../bytes.js';
 import { ByokitError } from '../errors.js';
 import { assertSettingNames } from '../host-option-checks.js';
 import { authenticateOption } from '../http/authenticate-option.js';
+import { byokitOption, mountSettings } from '../http/mount-checks.js';
 import { errorResponse } from '../http/error-response.js';
 import { requestIdOf } from '../http/headers.js';
 import { belowPrefix, normalisePrefix } from '../http/mount-prefix.js';
@@ -66,8 +67,9 @@ export type FallThroughFetchHandler = (request: Request) => Promise<Response | u
  * With one auth and one prefix, `createByokit({ …, fetchHandler: { authenticate } })` and `byokit.fetch` do the same
  * without this call (and without falling through).
  *
- * @throws TypeError when `options.authenticate` is not a function, or `options.prefix` is neither `''` nor a path
- *   from `/` without `?`, `#` or spaces, or when `options` has a name it does not read (a typo).
+ * @throws TypeError when `byokit` is not the instance createByokit() resolves to (its promise, not awaited), when
+ *   `options` is left out, when `options.authenticate` is not a function, or `options.prefix` is neither `''` nor a
+ *   path from `/` without `?`, `#` or spaces, or when `options` has a name it does not read (a typo).
  */
 export function createFetchHandler(
   byokit: Pick<Byokit, 'handle'>,
@@ -85,8 +87,9 @@ export function createFetchHandler(
  * app.all('/v2/*', (c) => byokitFetch(c.req.raw)); // Hono
  * ```
  *
- * @throws TypeError when `options.authenticate` is not a function, or `options.prefix` is neither `''` nor a path
- *   from `/` without `?`, `#` or spaces, or when `options` has a name it does not read (a typo).
+ * @throws TypeError when `byokit` is not the instance createByokit() resolves to (its promise, not awaited), when
+ *   `options` is left out, when `options.authenticate` is not a function, or `options.prefix` is neither `''` nor a
+ *   path from `/` without `?`, `#` or spaces, or when `options` has a name it does not read (a typo).
  */
 export function createFetchHandler(
   byokit: Pick<Byokit, 'handle'>,
@@ -96,11 +99,14 @@ export function createFetchHandler(
  * byokit's /v2 routes as a standard fetch handler, for hosts that speak web-standard requests. With `fallThrough`
  * not known until run time, it may resolve `undefined` for a request that is not byokit's (when it is `true`).
  *
- * @throws TypeError when `options.authenticate` is not a function, or `options.prefix` is neither `''` nor a path
- *   from `/` without `?`, `#` or spaces, or when `options` has a name it does not read (a typo).
+ * @throws TypeError when `byokit` is not the instance createByokit() resolves to (its promise, not awaited), when
+ *   `options` is left out, when `options.authenticate` is not a function, or `options.prefix` is neither `''` nor a
+ *   path from `/` without `?`, `#` or spaces, or when `options` has a name it does not read (a typo).
  */
 export function createFetchHandler(byokit: Pick<Byokit, 'handle'>, options: FetchHandlerOptions): FallThroughFetchHandler;
 export function createFetchHandler(byokit: Pick<Byokit, 'handle'>, options: FetchHandlerOptions): FallThroughFetchHandler {
+  byokitOption(byokit, 'createFetchHandler');
+  mountSettings(options, 'createFetchHandler', '{ authenticate, prefix?, fallThrough? }');
   assertSettingNames('createFetchHandler', options, ['authenticate', 'prefix', 'fallThrough']);
   const prefix = normalisePrefix(options.prefix ?? DEFAULT_PREFIX);
   const authenticate = authenticateOption<Request>(options.authenticate);

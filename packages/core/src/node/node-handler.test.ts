@@ -56,6 +56,18 @@ describe('byokit on a plain node:http server', () => {
     );
   });
 
+  it("refuses createByokit's promise not awaited, or no options, where it is mounted, instead of failing every request", async () => {
+    const starting = newByokit();
+    const authenticate = () => alice;
+    expect(() => createNodeHandler(starting as never, { authenticate })).toThrow(
+      new TypeError('createNodeHandler needs the byokit instance createByokit() resolves to; got a Promise: await createByokit(…) first'),
+    );
+    const byokit = await starting;
+    expect(() => createNodeHandler(byokit, undefined as never)).toThrow(
+      new TypeError('createNodeHandler needs its settings, { authenticate, prefix? }; got undefined'),
+    );
+  });
+
   it('refuses a setting it does not have, naming it, instead of leaving byokit at the root', async () => {
     const byokit = await newByokit();
     const options = { authenticate: () => alice, prefx: '/v2' } as unknown as Parameters<typeof createNodeHandler>[1];

@@ -3,6 +3,7 @@ import type { Byokit } from '../byokit.js';
 import type { Authenticate, ByokitResponse, RequestBody } from '../http/types.js';
 import { assertSettingNames } from '../host-option-checks.js';
 import { authenticateOption } from '../http/authenticate-option.js';
+import { byokitOption, mountSettings } from '../http/mount-checks.js';
 import { belowPrefix, normalisePrefix } from '../http/mount-prefix.js';
 import { RequestAbort } from '../http/request-abort.js';
 import { writtenWhole, type NodeRequest, type NodeResponse } from './written-whole.js';
@@ -47,8 +48,9 @@ export type NodeHandler<Request extends NodeRequest = IncomingMessage> = (reques
  *
  * For HTTP/2, see the overload that takes Node's `Http2ServerRequest`.
  *
- * @throws TypeError when `options.authenticate` is not a function, or `options.prefix` is neither `''` nor a path
- *   from `/` without `?`, `#` or spaces, or when `options` has a name it does not read (a typo).
+ * @throws TypeError when `byokit` is not the instance createByokit() resolves to (its promise, not awaited), when
+ *   `options` is left out, when `options.authenticate` is not a function, or `options.prefix` is neither `''` nor a
+ *   path from `/` without `?`, `#` or spaces, or when `options` has a name it does not read (a typo).
  */
 export function createNodeHandler<Request extends IncomingMessage = IncomingMessage>(
   byokit: Pick<Byokit, 'handle'>,
@@ -80,6 +82,8 @@ export function createNodeHandler<Request extends NodeRequest>(
   byokit: Pick<Byokit, 'handle'>,
   options: NodeHandlerOptions<Request>,
 ): NodeHandler<Request> {
+  byokitOption(byokit, 'createNodeHandler');
+  mountSettings(options, 'createNodeHandler', '{ authenticate, prefix? }');
   assertSettingNames('createNodeHandler', options, ['authenticate', 'prefix']);
   const prefix = normalisePrefix(options.prefix ?? '');
   const authenticate = authenticateOption<Request>(options.authenticate);

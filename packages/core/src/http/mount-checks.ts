@@ -1,0 +1,31 @@
+import type { Byokit } from '../byokit.js';
+import { kindOfOption } from '../host-option-checks.js';
+
+/**
+ * The byokit instance a mount answers for, checked where the mount is made. The usual slip in plain JavaScript is
+ * createByokit()'s promise, not awaited: every request would then fail (`byokit.handle is not a function`), as a 500
+ * or a rejection the host's server may not catch.
+ *
+ * @param mount The mount's name for the message (`createNodeHandler`), and with `setting`, its option's name.
+ * @throws TypeError when `value` has no `handle` method.
+ */
+export function byokitOption(value: unknown, mount: string, { setting = false } = {}): Pick<Byokit, 'handle'> {
+  if (typeof (value as Partial<Byokit> | null | undefined)?.handle !== 'function') {
+    const hint = value instanceof Promise ? ': await createByokit(…) first' : '';
+    const needed = setting ? '`byokit`, the instance' : 'the byokit instance';
+    throw new TypeError(`${mount} needs ${needed} createByokit() resolves to; got ${kindOfOption(value)}${hint}`);
+  }
+  return value as Pick<Byokit, 'handle'>;
+}
+
+/**
+ * A mount's settings object, checked before any of them is read: left out in plain JavaScript, the mount failed with
+ * "Cannot read properties of undefined".
+ *
+ * @param shape The settings the mount takes, for the message: `{ authenticate, prefix? }`.
+ * @throws TypeError when `value` is not an object.
+ */
+export function mountSettings<Settings extends object>(value: Settings | undefined, mount: string, shape: string): Settings {
+  if (typeof value !== 'object' || value === null) throw new TypeError(`${mount} needs its settings, ${shape}; got ${kindOfOption(value)}`);
+  return value;
+}
