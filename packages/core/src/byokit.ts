@@ -1,6 +1,7 @@
 import type { Keyring, KeyProvider } from './crypto/keyring.js';
 import { PROVIDERS, type Provider } from './keys/providers.js';
 import { silentLogger, type Logger } from './logging/logger.js';
+import { guardedLogger } from './logging/host-logger.js';
 import { createRequestHandler } from './http/handler.js';
 import { keyRoutes } from './http/routes/key-routes.js';
 import type { ByokitRequest, ByokitResponse } from './http/types.js';
@@ -82,7 +83,11 @@ export interface ByokitOptions {
    * 1): anything else, or another name (`ttl`), makes `createByokit` reject.
    */
   keyCache?: { ttlMs?: number | undefined; maxEntries?: number | undefined } | undefined;
-  /** A pino-compatible logger. Default: silent. */
+  /**
+   * A pino-compatible logger. Default: silent. A line it fails to write (a method that throws or rejects) is dropped,
+   * the answer and the usage record unchanged, and its first such failure said once as a process warning
+   * (`BYOKIT_LOGGER_FAILED`).
+   */
   logger?: Logger | undefined;
   /**
    * The clock, for tests. Default: the system clock. Each reading is copied, so it may return one Date that it moves on.
@@ -308,7 +313,8 @@ async function startByokit(options: ByokitOptions, storage: Storage): Promise<By
     0,
     2 ** 31 - 1,
   );
-  const logger = options.logger ?? silentLogger;
+  // The host's logger, guarded: a line it fails to write is dropped, never the answer or the record (logging/host-logger.ts).
+  const logger = options.logger ? guardedLogger(options.logger) : silentLogger;
   // A Date of byokit's own at each reading: a host's clock may hand out one Date that it moves on (setTime), and a
   // call's time, kept until its record is made just after the answer, moved with it (a call ended at 23:59:59.5 on
   // 30 November was dated, and its cost charged to, December).
