@@ -103,6 +103,18 @@ describe('a keyring read from text', () => {
     expect(error.message).not.toContain(encoded.slice(0, 8));
   });
 
+  it('refuses an entry written the wrong way round with the key in hex (hex:id) without echoing the key', () => {
+    // 64 hex digits are a valid key id, and not 32 bytes as base64url: the id was quoted back in the refusal.
+    const hex = Buffer.from(randomBytes(32)).toString('hex');
+    const error = thrown(() => parseKeyring(`${hex}:k1`));
+    expect(error.code).toBe('keyring_invalid');
+    expect(error.message).toContain("keyring entry #1 has a master key before the ':'");
+    for (let start = 0; start + 8 <= hex.length; start++) expect(error.message).not.toContain(hex.slice(start, start + 8));
+    // Before a key, 64 hex digits are an id (a fingerprint), as before.
+    const keyring = parseKeyring(`${hex}:${encodeBase64Url(randomBytes(32))}`);
+    expect(keyring.primaryId).toBe(hex);
+  });
+
   it('suggests base64url when the key is written in hex', () => {
     const error = thrown(() => parseKeyring(`k1:${'ab'.repeat(32)}`));
     expect(error.message).toContain('looks like hex');

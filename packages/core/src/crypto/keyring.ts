@@ -140,6 +140,9 @@ export class Keyring {
   }
 }
 
+/** A master key's 32 bytes written in hex. */
+const HEX_KEY = /^[0-9a-fA-F]{64}$/;
+
 /**
  * Parses a keyring from text: `id:base64url,id2:base64url`, comma-separated, whitespace around each entry
  * trimmed, first entry primary. Keys are strict unpadded base64url of exactly 32 bytes (see `base64url.ts`).
@@ -163,16 +166,18 @@ export function parseKeyring(text: string, options: KeyringOptions = {}): Keyrin
     const encoded = entry.slice(colon + 1);
     const idProblem = keyIdProblem(id);
     if (idProblem !== undefined) throw keyringError(`${where}: ${idProblem}`);
-    // A key written first (`<key>:k1`) makes a valid id of the key: never quote it back.
+    // A key written first (`<key>:k1`) makes a valid id of the key: never quote it back. In hex too, unless a key
+    // follows (then the 64 hex digits are an id, a fingerprint perhaps).
     const reversed = parseBase64Url(id);
-    if (reversed.ok && reversed.bytes.length === MASTER_KEY_LENGTH) {
+    const decoded = parseBase64Url(encoded);
+    const keyFollows = decoded.ok && decoded.bytes.length === MASTER_KEY_LENGTH;
+    if ((reversed.ok && reversed.bytes.length === MASTER_KEY_LENGTH) || (HEX_KEY.test(id) && !keyFollows)) {
       throw keyringError(`${where} has a master key before the ':': write it as id:base64url, the id first`);
     }
-    const decoded = parseBase64Url(encoded);
     if (!decoded.ok) {
       throw keyringError(`master key '${id}' is not valid base64url: ${decoded.problem}. ${generateHint(id)}`);
     }
-    if (decoded.bytes.length !== MASTER_KEY_LENGTH && /^[0-9a-fA-F]{64}$/.test(encoded)) {
+    if (decoded.bytes.length !== MASTER_KEY_LENGTH && HEX_KEY.test(encoded)) {
       throw keyringError(`master key '${id}' looks like hex: encode the 32 bytes as base64url instead. ${generateHint(id)}`);
     }
     return { id, key: decoded.bytes };
