@@ -1,4 +1,4 @@
-import type { AddressInfo } from 'node:net';
+import { connect, type AddressInfo } from 'node:net';
 import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { gunzipSync } from 'node:zlib';
 import compression from 'compression';
@@ -32,6 +32,15 @@ async function start(byokit: Pick<Byokit, 'handle'>, options: { bodyParserFirst?
   servers.push(server);
   await new Promise((resolve) => server.once('listening', resolve));
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+/** One request written as is over a new connection, as alice; the whole answer as text once the server closes. */
+async function rawRequest(port: number, requestLine: string): Promise<string> {
+  const socket = connect(port, '127.0.0.1');
+  socket.write(`${requestLine}\r\nHost: 127.0.0.1\r\nAuthorization: Bearer alice\r\nConnection: close\r\n\r\n`);
+  let answer = '';
+  for await (const chunk of socket) answer += String(chunk);
+  return answer;
 }
 
 const newByokit = () =>
@@ -145,6 +154,19 @@ describe('Express router: mounting', () => {
         "byokitRouter has no setting prefix: it takes authenticate (mount it where its routes belong: app.use('/v2', byokitRouter(byokit, { authenticate })))",
       ),
     );
+  });
+});
+
+describe('Express router: a request target in absolute form', () => {
+  it('answers `GET http://host/v2/…` as `GET /v2/…`, as Express answers its own routes (RFC 9112 §3.2.2)', async () => {
+    const base = await start(await newByokit());
+    const { port } = new URL(base);
+    const status = await rawRequest(Number(port), `GET ${base}/v2/users/me/api-key-status?provider=openai HTTP/1.1`);
+    expect([status.split('\r\n')[0], status.split('\r\n\r\n')[1]]).toEqual([
+      'HTTP/1.1 200 OK',
+      expect.stringContaining('"openai":{"configured":false'),
+    ]);
+    expect(await rawRequest(Number(port), `GET ${base}/v2/host-route HTTP/1.1`)).toContain('{"host":true}');
   });
 });
 

@@ -14,6 +14,15 @@ const GUIDE_MODEL_ID = '564e8710-43a9-406f-b0ab-e8d651a33e82';
 const alice = { authorization: 'Bearer alice' };
 const json = { 'content-type': 'application/json' };
 
+/** One request written as is over a new connection, as alice; the whole answer as text once the server closes. */
+async function rawRequest(port: number, requestLine: string): Promise<string> {
+  const socket = connect(port, '127.0.0.1');
+  socket.write(`${requestLine}\r\nHost: 127.0.0.1\r\nAuthorization: Bearer alice\r\nConnection: close\r\n\r\n`);
+  let answer = '';
+  for await (const chunk of socket) answer += String(chunk);
+  return answer;
+}
+
 describe('Fastify plugin: the user guide through Fastify', () => {
   it('sets a personal key, lists the models it opens, and chats through it', async () => {
     const { byokit, mock } = await newByokit();
@@ -254,6 +263,19 @@ describe('Fastify plugin: a good guest in the host app', () => {
       expect(missing.status).toBe(404);
       expect(await missing.json()).toEqual({ hostNotFound: path });
     }
+  });
+
+  it('answers `GET http://host/v2/…` as `GET /v2/…`, as Fastify answers its own routes (RFC 9112 §3.2.2)', async () => {
+    const { base } = await startFastify((await newByokit()).byokit, {
+      setUp: (app) => app.get('/v2/host-route', async () => ({ host: true })),
+    });
+    const { port } = new URL(base);
+    const status = await rawRequest(Number(port), `GET ${base}/v2/users/me/api-key-status?provider=openai HTTP/1.1`);
+    expect([status.split('\r\n')[0], status.split('\r\n\r\n')[1]]).toEqual([
+      'HTTP/1.1 200 OK',
+      expect.stringContaining('"openai":{"configured":false'),
+    ]);
+    expect(await rawRequest(Number(port), `GET ${base}/v2/host-route HTTP/1.1`)).toContain('{"host":true}');
   });
 
   it("falls through to Fastify's own 404 when the host has no handler of its own", async () => {

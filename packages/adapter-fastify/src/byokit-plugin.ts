@@ -9,7 +9,7 @@ import {
   type Byokit,
   type ByokitRequest,
 } from '@byokit/core';
-import { writtenWhole } from '@byokit/core/node';
+import { originForm, writtenWhole } from '@byokit/core/node';
 
 /** Options of {@link byokitPlugin}; Fastify's own `prefix` says where the routes are mounted. */
 export interface ByokitPluginOptions {
@@ -91,8 +91,9 @@ export const byokitPlugin: FastifyPluginAsync<ByokitPluginOptions> = async (fast
     const payload = payloadOf(request, payloads.get(request));
     const response = await byokit.handle({
       method: request.method,
-      // The wildcard route matched, so the URL is the prefix, a slash, then byokit's path and query.
-      url: request.url.slice(prefixLength),
+      // The wildcard route matched, so the URL is the prefix, a slash, then byokit's path and query (once a target in
+      // absolute form, `http://host/v2/…`, which Fastify routes by its path, is its path).
+      url: originForm(request.url).slice(prefixLength),
       headers: request.headers,
       body: bodyOf(request, payload),
       authenticate: () => authenticate(request),

@@ -14,11 +14,30 @@ export function normalisePrefix(prefix: string): string {
 
 /**
  * The path and query below `prefix` (`/v2/llm-models/?all=true` → `/llm-models/?all=true`), or undefined when
- * the request is outside it (`/v2x/…`, `/elsewhere/v2/…`). `prefix` is normalised: see {@link normalisePrefix}.
+ * the request is outside it (`/v2x/…`, `/elsewhere/v2/…`). `prefix` is normalised: see {@link normalisePrefix}. A
+ * target in absolute form is taken by its path and query ({@link originForm}).
  */
-export function belowPrefix(url: string, prefix: string): string | undefined {
+export function belowPrefix(target: string, prefix: string): string | undefined {
+  const url = originForm(target);
   if (prefix === '') return url;
   const next = url.charAt(prefix.length);
   if (!url.startsWith(prefix) || (next !== '' && next !== '/' && next !== '?')) return undefined;
   return next === '/' ? url.slice(prefix.length) : `/${url.slice(prefix.length)}`;
+}
+
+/** A scheme and authority (`http://api.example.com:8080`): what an absolute-form request target starts with. */
+const SCHEME_AND_AUTHORITY = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^/?#]*/;
+
+/**
+ * A request target's path and query: `http://api.example.com/v2/llm-models?all=true` → `/v2/llm-models?all=true`,
+ * anything else as it is. A server must accept a target in absolute form (RFC 9112 §3.2.2), which Node hands on as
+ * `request.url` whole, as Express and Fastify do below their mount: byokit's routes were left to the host's 404 for
+ * it, while the host's own routes answered it.
+ */
+export function originForm(target: string): string {
+  if (target.startsWith('/')) return target;
+  const origin = SCHEME_AND_AUTHORITY.exec(target);
+  if (!origin) return target;
+  const rest = target.slice(origin[0].length);
+  return rest.startsWith('/') ? rest : `/${rest}`;
 }

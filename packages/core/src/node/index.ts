@@ -3,5 +3,6 @@
  */
 export { createNodeHandler } from './node-handler.js';
 export { writtenWhole } from './written-whole.js';
+export { originForm } from '../http/mount-prefix.js';
 export type { NodeHandler, NodeHandlerOptions } from './node-handler.js';
 export type { NodeRequest, NodeResponse } from './written-whole.js';

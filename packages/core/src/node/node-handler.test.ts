@@ -38,6 +38,15 @@ async function serve(byokit: Parameters<typeof createNodeHandler>[0], { authDela
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 }
 
+/** One request written as is over a new connection, as alice; the whole answer as text once the server closes. */
+async function rawRequest(port: number, requestLine: string): Promise<string> {
+  const socket = connect(port, '127.0.0.1');
+  socket.write(`${requestLine}\r\nHost: 127.0.0.1\r\nAuthorization: Bearer alice\r\nConnection: close\r\n\r\n`);
+  let answer = '';
+  for await (const chunk of socket) answer += String(chunk);
+  return answer;
+}
+
 const newByokit = () =>
   createByokit({
     storage: memoryStorage(),
@@ -92,6 +101,22 @@ describe('byokit on a plain node:http server', () => {
     const anonymous = await fetch(`${base}/v2/users/me/api-key-status`);
     expect(anonymous.status).toBe(401);
     expect((await anonymous.json()).error.code).toBe('unauthenticated');
+  });
+
+  it('serves a request whose target is in absolute form (`GET http://host/v2/…`), as Node hands it on', async () => {
+    // RFC 9112 §3.2.2: a server must accept the absolute form; Node's request.url is then the whole URI.
+    const base = await serve(await newByokit());
+    const { port } = new URL(base);
+    for (const origin of [base, 'http://api.example.com', 'HTTPS://API.EXAMPLE.COM:8443']) {
+      const answer = await rawRequest(Number(port), `GET ${origin}/v2/users/me/api-key-status?provider=openai HTTP/1.1`);
+      expect([origin, answer.split('\r\n')[0], answer.split('\r\n\r\n')[1]]).toEqual([
+        origin,
+        'HTTP/1.1 200 OK',
+        expect.stringContaining('"openai":{"configured":false'),
+      ]);
+    }
+    // Outside the prefix, it is still the host's.
+    expect(await rawRequest(Number(port), `GET ${base}/elsewhere/v2/users/me HTTP/1.1`)).toMatch(/^HTTP\/1\.1 404 [^]*\r\nx-host: yes\r\n/);
   });
 
   it('leaves paths outside the prefix, or unknown below it, to the host, having written nothing', async () => {
