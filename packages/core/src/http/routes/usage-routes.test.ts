@@ -173,6 +173,19 @@ describe('GET /llm/usage/me', () => {
     const encoded = await call(byokit, 'GET', '/llm/usage/me?from=2026-11-01T00:00:00%2B05:00', { principal: alice });
     expect([encoded!.status, encoded!.json.from]).toEqual([200, '2026-10-31T19:00:00.000Z']);
   });
+
+  it('does not say to write the + as %2B when the time would be refused with it too (no seconds, `+0530`, `+05`)', async () => {
+    const { byokit } = await withChats(0);
+    for (const time of ['2026-11-01T00:00+05:00', '2026-11-01T00:00:00+0530', '2026-11-01T00:00:00+05']) {
+      const encoded = await call(byokit, 'GET', `/llm/usage/me?from=${time.replace('+', '%2B')}`, { principal: alice });
+      const spaced = await call(byokit, 'GET', `/llm/usage/me?from=${time}`, { principal: alice });
+      const messages = [encoded, spaced].map((response) => [response!.status, response!.json.error.issues[0].message]);
+      expect([time, ...messages]).toEqual([
+        time,
+        ...Array(2).fill([422, expect.stringMatching(/^A date \(2026-11-01\) or a time with its offset/)]),
+      ]);
+    }
+  });
 });
 
 describe('GET /llm/usage/me/events', () => {

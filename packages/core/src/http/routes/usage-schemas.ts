@@ -7,17 +7,21 @@ import { userIdText } from './stored-text.js';
 const FROM_BEFORE_TO = '`from` must be before `to`.';
 const INSTANT = 'A date (2026-11-01) or a time with its offset (2026-11-25T12:00:00Z).';
 const PLUS_AS_SPACE = "A + in a query stands for a space: write the offset's + as %2B (2026-11-25T12:00:00%2B05:00).";
-/** A time whose offset's `+` was sent unencoded, and so arrived as a space: `2026-11-25T12:00:00 05:00`. */
-const OFFSET_PLUS_AS_SPACE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)? \d{2}(?::?\d{2})?$/;
+const timeWithOffset = z.iso.datetime({ offset: true });
+
+/**
+ * A time whose offset's `+` was sent unencoded, and so arrived as a space (`2026-11-25T12:00:00 05:00`): one taken
+ * with the `+` back. Not one refused either way (`12:00 05:00` without seconds, `+0530`), told to write %2B in vain.
+ */
+const offsetPlusAsSpace = (input: unknown) =>
+  typeof input === 'string' && input.includes(' ') && timeWithOffset.safeParse(input.replace(' ', '+')).success;
 
 /** Digits of a time's seconds past the millisecond, other than zeros: `12:00:00.0005` has them, `12:00:00.500000` not. */
 const FINER_THAN_MS = /\.\d{3}\d*[1-9]/;
 
 // A day (`2026-11-01`, its UTC midnight) or an instant with its offset (`2026-11-25T12:00:00Z`).
 const instant = z
-  .union([z.iso.date(), z.iso.datetime({ offset: true })], {
-    error: (issue) => (typeof issue.input === 'string' && OFFSET_PLUS_AS_SPACE.test(issue.input) ? PLUS_AS_SPACE : INSTANT),
-  })
+  .union([z.iso.date(), timeWithOffset], { error: (issue) => (offsetPlusAsSpace(issue.input) ? PLUS_AS_SPACE : INSTANT) })
   .transform((text) => ({ text, date: new Date(text.length === 10 ? `${text}T00:00:00Z` : text) }))
   // Beyond what any usage can have, and what every database's timestamp holds (PostgreSQL has no year 0).
   .refine(({ date }) => inUsageDateRange(date), USAGE_DATE_RANGE)
