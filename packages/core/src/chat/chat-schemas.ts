@@ -74,7 +74,7 @@ const message = z.strictObject({ role: z.enum(['system', 'user', 'assistant']), 
  */
 export const chatCompletionBody = z
   .strictObject({
-    model_id: z.uuid({ message: 'model_id must be a model UUID from GET /llm-models/.' }),
+    model_id: z.guid({ message: 'model_id must be a model UUID from GET /llm-models/.' }),
     messages: z.array(message).min(1).max(MAX_MESSAGES).meta(CHAT_MESSAGES_DOCUMENTATION),
     max_tokens: SAMPLING_FIELDS.max_tokens.optional(),
     temperature: SAMPLING_FIELDS.temperature.optional(),
@@ -123,7 +123,7 @@ const identity = {
   id: z.string(),
   created: z.number().int(),
   model: z.string(),
-  model_id: z.uuid(),
+  model_id: z.guid(),
   provider: z.enum(['anthropic', 'openai', 'google']),
 };
 

@@ -126,7 +126,7 @@ export const openAIUsage = z.object({
 /** byokit's own facts about a call, in one namespaced field OpenAI's clients pass through untouched. */
 export const byokitExtension = z
   .object({
-    model_id: z.uuid(),
+    model_id: z.guid(),
     provider: z.enum(PROVIDERS),
     key_source: z.enum(['user', 'system']),
     cost_usd: z.string().nullable().describe('Exact decimal USD from the catalog prices; null for an unpriced model.'),

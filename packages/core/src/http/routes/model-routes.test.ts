@@ -34,6 +34,40 @@ describe('the model catalog (admins manage it)', () => {
     expect(first!.json.data.map((model: { id: string }) => model.id)).toEqual(second!.json.data.map((model: { id: string }) => model.id));
   });
 
+  it("serves a model whose stored id has no RFC 9562 version (a seed script's 11111111-…) by its id, as it lists it", async () => {
+    // Storage takes any 8-4-4-4-12 hex id (the catalog's check, PostgreSQL's uuid type); so must the routes.
+    const storage = memoryStorage();
+    const seeded = { ...newModel, id: '11111111-1111-1111-1111-111111111111' };
+    await storage.saveModel(
+      {
+        id: seeded.id,
+        provider: 'openai',
+        model: 'gpt-seeded',
+        displayName: 'Seeded',
+        isActive: true,
+        contextWindow: 1000,
+        maxOutputTokens: 100,
+        pricing: null,
+      },
+      new Date(),
+    );
+    const { byokit } = await testByokit({ storage });
+    const listed = await call(byokit, 'GET', '/llm-models/?all=true', { principal: admin });
+    expect(listed!.json.data.map((model: { id: string }) => model.id)).toContain(seeded.id);
+    const fetched = await call(byokit, 'GET', `/llm-models/${seeded.id}`, { principal: admin });
+    expect([fetched!.status, fetched!.json.id]).toEqual([200, seeded.id]);
+    const patched = await call(byokit, 'PATCH', `/llm-models/${seeded.id}`, { principal: admin, body: { is_active: false } });
+    expect([patched!.status, patched!.json.is_active]).toEqual([200, false]);
+    // A chat with it is refused as a chat with any inactive model is, not as a malformed model_id.
+    const created = await call(byokit, 'POST', '/llm-models/', { principal: admin, body: { ...newModel, is_active: false } });
+    const chat = (modelId: string) =>
+      call(byokit, 'POST', '/llm/chat/completions', {
+        principal: alice,
+        body: { model_id: modelId, messages: [{ role: 'user', content: 'Hi' }] },
+      }).then((answer) => [answer!.status, answer!.json.error.code]);
+    expect(await chat(seeded.id)).toEqual(await chat(created!.json.id));
+  });
+
   it('refuses ?all=true to a user that is not an admin', async () => {
     const { byokit } = await testByokit();
     const response = await call(byokit, 'GET', '/llm-models/?all=true', { principal: alice });

@@ -29,7 +29,7 @@ const pricing = z.strictObject({
 
 /** A model as the API shows it. `key_source` says whose key would pay for it now (null: none). */
 export const modelBody = z.object({
-  id: z.uuid(),
+  id: z.guid(),
   provider: z.enum(PROVIDERS),
   model: z.string(),
   display_name: z.string(),
@@ -50,7 +50,10 @@ export const modelListQuery = z.strictObject({
   all: boolean.optional().describe('Admins only: every model, whether a key resolves for it or not.'),
 });
 
-export const modelIdParams = z.object({ id: z.uuid({ message: 'A model id is a UUID.' }) });
+// Any 8-4-4-4-12 hex id, as the catalog and storage take (catalog/check-model.ts): z.uuid() also asks for an RFC 9562
+// version and variant, so a model stored with a seed script's `11111111-1111-1111-1111-111111111111` was listed, and then
+// refused by its own id (422), to GET, PATCH, DELETE and chat alike.
+export const modelIdParams = z.object({ id: z.guid({ message: 'A model id is a UUID.' }) });
 
 // Model names go into provider URLs (path-encoded): plain characters only (spec/security.md, "No SSRF"). Those are a
 // key's characters too: a key pasted here would be shown to every user and written into every usage record.

@@ -93,7 +93,7 @@ export const usageSummaryBody = z.object({
 export const usageEventBody = z.object({
   id: z.uuid(),
   created_at: z.string(),
-  model_id: z.uuid(),
+  model_id: z.guid(),
   model: z.string(),
   provider: z.enum(PROVIDERS),
   key_source: z.enum(['user', 'system']),
