@@ -115,6 +115,18 @@ describe('a keyring read from text', () => {
     expect(keyring.primaryId).toBe(hex);
   });
 
+  it('says to remove the quotes around an entry (an env file read by `docker run --env-file` keeps them), never quoting the key', () => {
+    const [first, second] = [generateKeyringEntry('k1'), generateKeyringEntry('k2')];
+    for (const [text, entry] of [
+      [`"${first}"`, 1],
+      [`'${first}'`, 1],
+      [`${first},"${second}"`, 2],
+    ] as const) {
+      const error = thrown(() => parseKeyring(text));
+      expect([text, error.message]).toEqual([text, `keyring entry #${entry} is in quotes: remove them, they are not part of the keyring`]);
+    }
+  });
+
   it('suggests base64url when the key is written in hex', () => {
     const error = thrown(() => parseKeyring(`k1:${'ab'.repeat(32)}`));
     expect(error.message).toContain('looks like hex');

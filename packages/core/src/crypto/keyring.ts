@@ -140,6 +140,9 @@ export class Keyring {
   }
 }
 
+/** An entry that starts or ends with a quote mark. */
+const QUOTED = /^["'`]|["'`]$/;
+
 /** A master key's 32 bytes written in hex. */
 const HEX_KEY = /^[0-9a-fA-F]{64}$/;
 
@@ -160,6 +163,9 @@ export function parseKeyring(text: string, options: KeyringOptions = {}): Keyrin
   const keys = entries.map((entry, index) => {
     const where = `keyring entry #${index + 1}`;
     if (entry === '') throw keyringError(`${where} is empty: remove the stray comma`);
+    // `docker run --env-file` keeps a value's quotes: read as part of the id and the key, they were refused as
+    // "the key id must be … (got 3 characters)" for `k1`, which named nothing to remove.
+    if (QUOTED.test(entry)) throw keyringError(`${where} is in quotes: remove them, they are not part of the keyring`);
     const colon = entry.indexOf(':');
     if (colon < 0) throw keyringError(`${where} has no ':': write each entry as id:base64url`);
     const id = entry.slice(0, colon);
