@@ -1,4 +1,4 @@
-import { connect, type AddressInfo } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { gunzipSync } from 'node:zlib';
 import compression from 'compression';
@@ -14,7 +14,7 @@ import {
   type Cancellation,
   type Principal,
 } from '@byokit/core';
-import { expectChunkByChunk, fakeProviderKey, startMockProviders, type MockProviders } from '@byokit/core/testing';
+import { expectChunkByChunk, fakeProviderKey, rawRequest, startMockProviders, type MockProviders } from '@byokit/core/testing';
 import { byokitRouter } from './index.js';
 
 const alice: Principal = { userId: 'alice', isAdmin: false };
@@ -32,15 +32,6 @@ async function start(byokit: Pick<Byokit, 'handle'>, options: { bodyParserFirst?
   servers.push(server);
   await new Promise((resolve) => server.once('listening', resolve));
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-}
-
-/** One request written as is over a new connection, as alice; the whole answer as text once the server closes. */
-async function rawRequest(port: number, requestLine: string): Promise<string> {
-  const socket = connect(port, '127.0.0.1');
-  socket.write(`${requestLine}\r\nHost: 127.0.0.1\r\nAuthorization: Bearer alice\r\nConnection: close\r\n\r\n`);
-  let answer = '';
-  for await (const chunk of socket) answer += String(chunk);
-  return answer;
 }
 
 const newByokit = () =>

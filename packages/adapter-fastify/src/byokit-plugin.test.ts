@@ -4,7 +4,7 @@ import { connect, type AddressInfo } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
 import { onAbort, type Byokit, type ByokitRequest, type Cancellation } from '@byokit/core';
-import { expectChunkByChunk, fakeProviderKey } from '@byokit/core/testing';
+import { expectChunkByChunk, fakeProviderKey, rawRequest } from '@byokit/core/testing';
 import compress from '@fastify/compress';
 import Fastify from 'fastify';
 import { byokitPlugin } from './index.js';
@@ -13,15 +13,6 @@ import { authenticate, newByokit, startFastify } from './test-hosts.js';
 const GUIDE_MODEL_ID = '564e8710-43a9-406f-b0ab-e8d651a33e82';
 const alice = { authorization: 'Bearer alice' };
 const json = { 'content-type': 'application/json' };
-
-/** One request written as is over a new connection, as alice; the whole answer as text once the server closes. */
-async function rawRequest(port: number, requestLine: string): Promise<string> {
-  const socket = connect(port, '127.0.0.1');
-  socket.write(`${requestLine}\r\nHost: 127.0.0.1\r\nAuthorization: Bearer alice\r\nConnection: close\r\n\r\n`);
-  let answer = '';
-  for await (const chunk of socket) answer += String(chunk);
-  return answer;
-}
 
 describe('Fastify plugin: the user guide through Fastify', () => {
   it('sets a personal key, lists the models it opens, and chats through it', async () => {

@@ -10,6 +10,7 @@ import { fakeProviderKey } from '../keys/fake-keys.js';
 import { MAX_ANSWER_BYTES } from '../providers/provider-http.js';
 import { memoryStorage } from '../storage/memory-storage.js';
 import { createNodeHandler } from './node-handler.js';
+import { rawRequest } from '../testing/raw-request.js';
 
 const alice = { userId: 'alice', isAdmin: false };
 const servers: Server[] = [];
@@ -36,15 +37,6 @@ async function serve(byokit: Parameters<typeof createNodeHandler>[0], { authDela
   servers.push(server);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-}
-
-/** One request written as is over a new connection, as alice; the whole answer as text once the server closes. */
-async function rawRequest(port: number, requestLine: string): Promise<string> {
-  const socket = connect(port, '127.0.0.1');
-  socket.write(`${requestLine}\r\nHost: 127.0.0.1\r\nAuthorization: Bearer alice\r\nConnection: close\r\n\r\n`);
-  let answer = '';
-  for await (const chunk of socket) answer += String(chunk);
-  return answer;
 }
 
 const newByokit = () =>

@@ -6,6 +6,7 @@ export { describeStorageConformance } from './storage-conformance.js';
 export type { StorageConformanceOptions } from './storage-conformance.js';
 export { fakeProviderKey } from '../keys/fake-keys.js';
 export { expectChunkByChunk } from './chunk-by-chunk.js';
+export { rawRequest } from './raw-request.js';
 export { findKeyLeaks } from './leak-check.js';
 export { seededRandom } from './seeded-random.js';
 export type { KeyLeak } from './leak-check.js';
