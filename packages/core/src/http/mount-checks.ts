@@ -1,5 +1,5 @@
 import type { Byokit } from '../byokit.js';
-import { kindOfOption } from '../host-option-checks.js';
+import { isSettingsObject, kindOfOption } from '../host-option-checks.js';
 
 /**
  * The byokit instance a mount answers for, checked where the mount is made. The usual slip in plain JavaScript is
@@ -19,13 +19,12 @@ export function byokitOption(value: unknown, mount: string, { setting = false } 
 }
 
 /**
- * A mount's settings object, checked before any of them is read: left out in plain JavaScript, the mount failed with
- * "Cannot read properties of undefined".
+ * A mount's settings object, checked before any of them is read (as `isSettingsObject` checks createByokit's): left
+ * out in plain JavaScript, the mount failed with "Cannot read properties of undefined".
  *
  * @param shape The settings the mount takes, for the message: `{ authenticate, prefix? }`.
- * @throws TypeError when `value` is not an object.
+ * @throws TypeError when `value` is not a settings object.
  */
-export function mountSettings<Settings extends object>(value: Settings | undefined, mount: string, shape: string): Settings {
-  if (typeof value !== 'object' || value === null) throw new TypeError(`${mount} needs its settings, ${shape}; got ${kindOfOption(value)}`);
-  return value;
+export function mountSettings(value: unknown, mount: string, shape: string): void {
+  if (!isSettingsObject(value)) throw new TypeError(`${mount} needs its settings, ${shape}; got ${kindOfOption(value)}`);
 }
