@@ -96,7 +96,8 @@ export class ByokitError extends Error {
     super(message, options);
     this.name = 'ByokitError';
     this.code = code;
-    this.details = details;
+    // `?? {}`: a default parameter takes no null, which plain JavaScript may pass for "none".
+    this.details = details ?? {};
   }
 
   /** The HTTP status this error maps to. */

@@ -43,3 +43,17 @@ describe('a ByokitError whose code byokit does not have', () => {
     await byokit.close();
   });
 });
+
+describe('a ByokitError a host made with details of null (plain JavaScript)', () => {
+  it('is answered in its own code and status, as one made without details', async () => {
+    const storage = memoryStorage();
+    storage.getBudget = async () => {
+      throw new ByokitError('storage_unavailable', 'The budget table is down.', null as never);
+    };
+    const { byokit } = await testByokit({ storage });
+    const answer = await call(byokit, 'GET', '/users/me/budget', { principal: alice });
+    expect(answer!.status).toBe(503);
+    expect(answer!.json.error).toMatchObject({ code: 'storage_unavailable' });
+    await byokit.close();
+  });
+});
