@@ -14,7 +14,7 @@ import {
   type Cancellation,
   type Principal,
 } from '@byokit/core';
-import { expectChunkByChunk, fakeProviderKey, rawRequest, startMockProviders, type MockProviders } from '@byokit/core/testing';
+import { expectChunkByChunk, fakeProviderKey, startMockProviders, type MockProviders } from '@byokit/core/testing';
 import { byokitRouter } from './index.js';
 
 const alice: Principal = { userId: 'alice', isAdmin: false };
@@ -145,19 +145,6 @@ describe('Express router: mounting', () => {
         "byokitRouter has no setting prefix: it takes authenticate (mount it where its routes belong: app.use('/v2', byokitRouter(byokit, { authenticate })))",
       ),
     );
-  });
-});
-
-describe('Express router: a request target in absolute form', () => {
-  it('answers `GET http://host/v2/…` as `GET /v2/…`, as Express answers its own routes (RFC 9112 §3.2.2)', async () => {
-    const base = await start(await newByokit());
-    const { port } = new URL(base);
-    const status = await rawRequest(Number(port), `GET ${base}/v2/users/me/api-key-status?provider=openai HTTP/1.1`);
-    expect([status.split('\r\n')[0], status.split('\r\n\r\n')[1]]).toEqual([
-      'HTTP/1.1 200 OK',
-      expect.stringContaining('"openai":{"configured":false'),
-    ]);
-    expect(await rawRequest(Number(port), `GET ${base}/v2/host-route HTTP/1.1`)).toContain('{"host":true}');
   });
 });
 

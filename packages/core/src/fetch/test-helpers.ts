@@ -58,13 +58,16 @@ async function bridge(
   outgoing.end();
 }
 
-/** A Node request as a fetch `Request`: every header as sent, the body as a stream, the client's signal. */
+/** A Node request as a fetch `Request`: its URL, every header as sent, the body as a stream, the client's signal. */
 export function toRequest(incoming: IncomingMessage, signal: AbortSignal): Request {
   const headers = new Headers();
   for (let index = 0; index < incoming.rawHeaders.length; index += 2)
     headers.append(incoming.rawHeaders[index]!, incoming.rawHeaders[index + 1]!);
   const hasBody = incoming.method !== 'GET' && incoming.method !== 'HEAD';
-  return new Request(`http://${incoming.headers.host}${incoming.url}`, {
+  // A target in absolute form (`GET http://host/v2/… HTTP/1.1`) is the URL itself, as @hono/node-server takes it.
+  const target = incoming.url ?? '/';
+  const url = target.startsWith('http://') || target.startsWith('https://') ? target : `http://${incoming.headers.host}${target}`;
+  return new Request(url, {
     method: incoming.method,
     headers,
     body: hasBody ? (Readable.toWeb(incoming) as ReadableStream<Uint8Array>) : null,

@@ -5,6 +5,7 @@ import { describeLeavingWhileAuthenticating } from './adapter-conformance/leave-
 import { describeLongSilences } from './adapter-conformance/long-silences.js';
 import { describeLeakCheck } from './adapter-conformance/leak-check.js';
 import { describeRefusedBodies } from './adapter-conformance/refused-bodies.js';
+import { describeRequestTargets } from './adapter-conformance/request-targets.js';
 import { describeSameAnswers } from './adapter-conformance/same-answers.js';
 import { describeSeededRequests } from './adapter-conformance/seeded-requests.js';
 import { describeSlowReaders } from './adapter-conformance/slow-readers.js';
@@ -52,6 +53,8 @@ const PREFIX = '/v2';
  *   provider call is aborted and recorded as aborted, and so it is for a client that stops reading for the provider's
  *   timeout, its connection left open;
  * - requests byokit has no route for go to the host, or get the contract's 404, as `options.unknownPaths` says;
+ * - a request target in absolute form (`GET http://host/v2/llm-models HTTP/1.1`, which a server must accept) is
+ *   answered as its path and query in origin form are, or left as above when it is not byokit's;
  * - who may do what: every route × {anonymous, user, other user, admin}, storage unchanged after each refusal;
  * - no provider key, nor any 8-character piece of one, in any answer or log line;
  * - 250 seeded hostile requests (scenarios with their method, path, query, media type, content coding, caller or body changed)
@@ -69,5 +72,6 @@ export function describeAdapterConformance(name: string, mount: MountAdapter, op
     describeAuthorisationMatrix(mount, PREFIX);
     describeLeakCheck(mount, PREFIX);
     describeSeededRequests(mount, { ...options, prefix: PREFIX });
+    describeRequestTargets(mount, { ...options, prefix: PREFIX });
   });
 }

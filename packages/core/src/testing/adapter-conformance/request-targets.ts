@@ -1,0 +1,80 @@
+// Request targets as a client may write them on the wire, beyond the origin form fetch sends: each must be answered
+// on the mount as its origin form is (RFC 9112 §3.2), or, when it is not byokit's, left to the host as
+// `unknownPaths` says. Written byte for byte over node:net, as no client library sends most of them.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { rawRequest } from '../raw-request.js';
+import { HOST_ANSWER_HEADER, type AdapterConformanceOptions, type MountAdapter, type MountedAdapter } from './types.js';
+import { authenticate, authorizationOf, randomKeyring, startSide, type Side } from './world.js';
+
+/** The request id every request here sends, so that two answers to one question are the same bytes. */
+const REQUEST_ID = 'conformance-target';
+
+/** What a target is compared on: the status, who answered, the media type and the body. */
+interface TargetAnswer {
+  status: string;
+  byHost: boolean;
+  contentType: string | undefined;
+  body: string;
+}
+
+/** Sends `GET target` as the suite's user and reads the answer. */
+async function get(adapter: MountedAdapter, target: string): Promise<TargetAnswer> {
+  const port = Number(new URL(adapter.baseUrl).port);
+  const answer = await rawRequest(port, `GET ${target} HTTP/1.1`, { ...authorizationOf('user'), 'x-request-id': REQUEST_ID });
+  const headEnd = answer.indexOf('\r\n\r\n');
+  const [statusLine = '', ...headerLines] = answer.slice(0, headEnd).split('\r\n');
+  const headers = new Map(headerLines.map((line) => [line.slice(0, line.indexOf(':')).toLowerCase(), line.slice(line.indexOf(':') + 1).trim()]));
+  return {
+    status: statusLine,
+    byHost: headers.has(HOST_ANSWER_HEADER),
+    contentType: headers.get('content-type'),
+    body: answer.slice(headEnd + 4),
+  };
+}
+
+/**
+ * Targets that are byokit's routes written another way, each with the origin form it must be answered as. A target
+ * in absolute form (a proxy's, or any client's: a server must accept it, RFC 9112 §3.2.2) is taken by its path and
+ * query whatever its authority, as Express, Fastify and Hono route their own.
+ */
+const SAME_AS = (baseUrl: string, prefix: string): Array<[target: string, originForm: string]> => [
+  [`${baseUrl}${prefix}/users/me/api-key-status`, `${prefix}/users/me/api-key-status`],
+  [`http://api.example.com${prefix}/llm-models?is_active=true`, `${prefix}/llm-models?is_active=true`],
+];
+
+/** Targets that are not byokit's, in absolute form: the host answers them, or the mount's contract 404. */
+const NOT_BYOKITS = (baseUrl: string, prefix: string): string[] => [`${baseUrl}${prefix}/not-a-route`, `${baseUrl}/elsewhere${prefix}`];
+
+export function describeRequestTargets(mount: MountAdapter, options: AdapterConformanceOptions & { prefix: string }): void {
+  const { prefix } = options;
+
+  describe('request targets as sent on the wire: each answered as its origin form is', () => {
+    let side: Side;
+    let adapter: MountedAdapter;
+
+    beforeAll(async () => {
+      side = await startSide({ keyring: randomKeyring(), environment: {}, prefix });
+      adapter = await mount({ byokit: side.byokit, authenticate, prefix });
+    });
+    afterAll(async () => {
+      await adapter?.close();
+      await side?.close();
+    });
+
+    it('answers a target in absolute form as its path and query in origin form, whatever its authority', async () => {
+      for (const [target, originForm] of SAME_AS(adapter.baseUrl, prefix)) {
+        const expected = await get(adapter, originForm);
+        expect(expected.status, `GET ${originForm}`).toBe('HTTP/1.1 200 OK');
+        expect(await get(adapter, target), `GET ${target}`).toEqual(expected);
+      }
+    });
+
+    it(`leaves a target in absolute form that is not byokit's to ${options.unknownPaths === 'host' ? 'the host' : 'its contract 404'}`, async () => {
+      for (const target of NOT_BYOKITS(adapter.baseUrl, prefix)) {
+        const answer = await get(adapter, target);
+        expect([answer.status, answer.byHost], `GET ${target}`).toEqual(['HTTP/1.1 404 Not Found', options.unknownPaths === 'host']);
+        if (options.unknownPaths === 'contract-404') expect(JSON.parse(answer.body), `GET ${target}`).toMatchObject({ error: { code: 'not_found' } });
+      }
+    });
+  });
+}
