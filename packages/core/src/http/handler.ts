@@ -30,8 +30,9 @@ export function createRequestHandler(routes: readonly Route<any, any, any>[], lo
     // Asked per request, as a host may change its level while running; a line no one writes is not built.
     const logRequests = logger.isLevelEnabled?.('debug') ?? true;
     const started = logRequests ? performance.now() : 0;
-    const queryStart = request.url.indexOf('?');
-    const path = normalisePath(queryStart === -1 ? request.url : request.url.slice(0, queryStart));
+    const url = withoutFragment(request.url);
+    const queryStart = url.indexOf('?');
+    const path = normalisePath(queryStart === -1 ? url : url.slice(0, queryStart));
     const match = table.match(path);
     if (!match) return undefined;
 
@@ -60,8 +61,8 @@ export function createRequestHandler(routes: readonly Route<any, any, any>[], lo
         ? validate(route.body, await readJsonBody(request, route.bodyLimitBytes ?? 0), 'body')
         : await refuseBody(request, queryNames(route));
       const query = route.query
-        ? validate(route.query, queryObject(request.url, queryStart), 'query')
-        : refuseBodyFieldsInQuery(route, request.url, queryStart);
+        ? validate(route.query, queryObject(url, queryStart), 'query')
+        : refuseBodyFieldsInQuery(route, url, queryStart);
       // A signal of the request's own when the adapter gave none: calls below listen on it, and a signal shared
       // by every request would keep each call's listener for the life of the process.
       const signal = request.signal ?? new RequestAbort();
@@ -291,6 +292,18 @@ function refuseBodyFieldsInQuery(route: Route<any, any, any>, url: string, query
     [...misplaced].map((name) => ({ path: name, message: `send ${name} in the JSON body, not in the query string` })),
     'query',
   );
+}
+
+/**
+ * The target without its fragment (`/llm-models?is_active=true#top` → `/llm-models?is_active=true`). A fragment is
+ * no part of a request target (RFC 9112 §3.2) and no client sends one, but Node hands on one written by hand, where
+ * Express, Fastify and fetch hosts route by what comes before it: taken as part of the path or query, it left
+ * byokit's route to the host's 404 (`/users/me/api-key-status#top`) or was refused as a value (`?is_active=true#x`,
+ * a model id `<uuid>#x`) on the Node mounts alone.
+ */
+function withoutFragment(url: string): string {
+  const hash = url.indexOf('#');
+  return hash === -1 ? url : url.slice(0, hash);
 }
 
 /** `/llm-models/` and `/llm-models` are the same route. */
