@@ -89,16 +89,20 @@ export const byokitPlugin: FastifyPluginAsync<ByokitPluginOptions> = async (fast
       aborted.abort();
     });
     const payload = payloadOf(request, payloads.get(request));
-    const response = await byokit.handle({
-      method: request.method,
-      // The wildcard route matched, so the URL is the prefix, a slash, then byokit's path and query (once a target in
-      // absolute form, `http://host/v2/…`, which Fastify routes by its path, is its path).
-      url: originForm(request.url).slice(prefixLength),
-      headers: request.headers,
-      body: bodyOf(request, payload),
-      authenticate: () => authenticate(request),
-      signal: aborted,
-    });
+    // The wildcard route matched, so the URL is the prefix, a slash, then byokit's path and query (once a target in
+    // absolute form, `http://host/v2/…`, which Fastify routes by its path, is its path). A target core does not take
+    // as a path (one naming a user: `http://user:secret@host/v2/…`) is no route of byokit's.
+    const target = originForm(request.url);
+    const response = !target.startsWith('/')
+      ? undefined
+      : await byokit.handle({
+          method: request.method,
+          url: target.slice(prefixLength),
+          headers: request.headers,
+          body: bodyOf(request, payload),
+          authenticate: () => authenticate(request),
+          signal: aborted,
+        });
     // What byokit left unread (the rest of a body over a limit, a body refused before it was read: 401, 415…) is read
     // and dropped, never kept, as core's Node handler does, or the keep-alive connection hangs. Node drops a request
     // left unread itself, but not one a host's preParsing hook has piped on: @fastify/compress inflates every body,

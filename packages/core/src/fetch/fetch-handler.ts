@@ -113,8 +113,11 @@ export function createFetchHandler(byokit: Pick<Byokit, 'handle'>, options: Fetc
   // Read now, with the others: read at each request, a host's options object reused for another mount changed this one.
   const fallThrough = Boolean(options.fallThrough);
   return async (request) => {
-    const { pathname, search } = new URL(request.url);
-    const url = belowPrefix(pathname + search, prefix);
+    const { pathname, search, username, password } = new URL(request.url);
+    // A URL naming a user is no route of byokit's, as originForm leaves such a target on the Node mounts (RFC 9110
+    // §4.2.4). A fetch Request cannot hold one, but @hono/node-server's lazy one keeps it, and fails once its body is
+    // asked for: a GET to `http://user:secret@host/v2/…` was a 500, the password in the error line.
+    const url = username === '' && password === '' ? belowPrefix(pathname + search, prefix) : undefined;
     const answer = url === undefined ? undefined : await answerOf(byokit, request, url, authenticate);
     if (answer !== undefined || fallThrough) return answer;
     return toResponse(notFound(request), request.method);

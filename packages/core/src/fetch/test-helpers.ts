@@ -66,12 +66,19 @@ export function toRequest(incoming: IncomingMessage, signal: AbortSignal): Reque
   const hasBody = incoming.method !== 'GET' && incoming.method !== 'HEAD';
   // A target in absolute form (`GET http://host/v2/… HTTP/1.1`) is the URL itself, as @hono/node-server takes it.
   const target = incoming.url ?? '/';
-  const url = target.startsWith('http://') || target.startsWith('https://') ? target : `http://${incoming.headers.host}${target}`;
-  return new Request(url, {
+  const absolute = target.startsWith('http://') || target.startsWith('https://');
+  const url = new URL(absolute ? target : `http://${incoming.headers.host}${target}`);
+  // A user name in it stays in the request's `url`, as @hono/node-server's lazy Request keeps it, though a Request
+  // built from such a URL throws ("cannot be constructed from a URL that includes credentials").
+  const withUser = url.href;
+  url.username = url.password = '';
+  const request = new Request(url, {
     method: incoming.method,
     headers,
     body: hasBody ? (Readable.toWeb(incoming) as ReadableStream<Uint8Array>) : null,
     duplex: 'half',
     signal,
   } as RequestInit);
+  if (withUser !== url.href) Object.defineProperty(request, 'url', { value: withUser });
+  return request;
 }

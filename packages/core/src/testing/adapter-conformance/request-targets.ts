@@ -59,6 +59,9 @@ const SAME_AS = (baseUrl: string, prefix: string): Array<[target: string, origin
 const NOT_BYOKITS = (baseUrl: string, prefix: string): string[] => [
   `${baseUrl}${prefix}/not-a-route`,
   `${baseUrl}/elsewhere${prefix}`,
+  // A user name and password in the target's authority: RFC 9110 §4.2.4 asks a recipient to treat it as an error (it
+  // is likely there to pass one host off as another), and a fetch Request cannot hold one.
+  `http://user:secret@api.example.com${prefix}/users/me/api-key-status`,
   `/${prefix}/users/me/api-key-status`,
   `${prefix}//users/me/api-key-status`,
   `${prefix}/users/me/api-key-status//`,
