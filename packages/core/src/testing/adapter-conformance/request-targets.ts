@@ -23,7 +23,9 @@ async function get(adapter: MountedAdapter, target: string): Promise<TargetAnswe
   const answer = await rawRequest(port, `GET ${target} HTTP/1.1`, { ...authorizationOf('user'), 'x-request-id': REQUEST_ID });
   const headEnd = answer.indexOf('\r\n\r\n');
   const [statusLine = '', ...headerLines] = answer.slice(0, headEnd).split('\r\n');
-  const headers = new Map(headerLines.map((line) => [line.slice(0, line.indexOf(':')).toLowerCase(), line.slice(line.indexOf(':') + 1).trim()]));
+  const headers = new Map(
+    headerLines.map((line) => [line.slice(0, line.indexOf(':')).toLowerCase(), line.slice(line.indexOf(':') + 1).trim()]),
+  );
   return {
     status: statusLine,
     byHost: headers.has(HOST_ANSWER_HEADER),
