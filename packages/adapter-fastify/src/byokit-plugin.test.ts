@@ -256,6 +256,22 @@ describe('Fastify plugin: a good guest in the host app', () => {
     }
   });
 
+  it('answers below a prefix that a client sends escaped (`/café/v2` as `/caf%C3%A9/v2`), as Fastify routes it', async () => {
+    const { byokit } = await newByokit();
+    const app = Fastify();
+    try {
+      app.get('/café/v2/host-route', async () => ({ host: true }));
+      await app.register(byokitPlugin, { byokit, authenticate, prefix: '/café/v2' });
+      await app.listen({ port: 0, host: '127.0.0.1' });
+      const base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+      const status = await fetch(`${base}/café/v2/users/me/api-key-status`, { headers: alice });
+      const route = await fetch(`${base}/café/v2/host-route`);
+      expect([status.status, await status.text(), route.status]).toEqual([200, expect.stringContaining('"has_openai_key":false'), 200]);
+    } finally {
+      await app.close();
+    }
+  });
+
   it("falls through to Fastify's own 404 when the host has no handler of its own", async () => {
     const { base } = await startFastify((await newByokit()).byokit);
     const missing = await fetch(`${base}/v2/no-such-route`);

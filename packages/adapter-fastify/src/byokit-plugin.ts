@@ -63,7 +63,9 @@ export const byokitPlugin: FastifyPluginAsync<ByokitPluginOptions> = async (fast
   const authenticate = authenticateOption<FastifyRequest>(options.authenticate);
   const byokit = byokitOption(options.byokit, 'byokitPlugin', { setting: true });
   // Fastify's own `prefix` (and any prefix of the plugins around this one) is where byokit's paths start.
-  const prefixLength = fastify.prefix.replace(/\/+$/, '').length;
+  // Fastify matches it decoded (`/café` for a client's `/caf%C3%A9`) but not a `%2F`, so in the URL as sent it is as
+  // many path segments, whatever their spelling: its length, taken before, cut `/caf%C3%A9/v2/…` in the wrong place.
+  const prefixSegments = fastify.prefix.replace(/\/+$/, '').split('/').length - 1;
 
   // In this plugin's context only: every body is left unread for byokit, whose schemas and limits decide.
   fastify.removeAllContentTypeParsers();
@@ -97,7 +99,7 @@ export const byokitPlugin: FastifyPluginAsync<ByokitPluginOptions> = async (fast
       ? undefined
       : await byokit.handle({
           method: request.method,
-          url: target.slice(prefixLength),
+          url: belowPrefixSegments(target, prefixSegments),
           headers: request.headers,
           body: bodyOf(request, payload),
           authenticate: () => authenticate(request),
@@ -196,3 +198,16 @@ const tooLarge = (limitBytes: number) =>
 
 /** Whether an answer's `cache-control` forbids transforming it (RFC 9111 §5.2.2.6), compression included. */
 const noTransform = (headers: Record<string, string>) => /(?:^|,)\s*no-transform\s*(?:,|$)/i.test(headers['cache-control'] ?? '');
+
+/**
+ * The target after its first `segments` path segments (`/caf%C3%A9/v2/llm-models?x`, 2 → `/llm-models?x`); a query or
+ * a fragment ends the path.
+ */
+function belowPrefixSegments(target: string, segments: number): string {
+  let end = 0;
+  for (let segment = 0; segment < segments; segment++) {
+    const next = target.slice(end + 1).search(/[/?#]/);
+    end = next === -1 ? target.length : end + 1 + next;
+  }
+  return target.slice(end);
+}
