@@ -1,15 +1,32 @@
 /**
  * A mount prefix as the adapters compare it: no trailing slash, `''` for the root (`'/v2/'` → `'/v2'`, `'/'` →
- * `''`). Checked where a handler is made: a prefix without its leading slash (`'v2'`) would match no request,
- * and every route would quietly fall through to the host's 404.
+ * `''`), spelt as a client sends it (`'/café'` → `'/caf%C3%A9'`). Checked where a handler is made: a prefix without
+ * its leading slash (`'v2'`) would match no request, and every route would quietly fall through to the host's 404.
  *
- * @throws TypeError for anything but `''` or a path from `/` without `?`, `#` or white space.
+ * @throws TypeError for anything but `''` or a path from `/` without `?`, `#` or white space, in well-formed Unicode.
  */
 export function normalisePrefix(prefix: string): string {
   if (typeof prefix !== 'string' || (prefix !== '' && !/^\/[^?#\s]*$/.test(prefix))) {
     throw new TypeError(`prefix must be '' or a path from '/' without '?', '#' or spaces, got ${JSON.stringify(prefix)}`);
   }
-  return prefix.replace(/\/+$/, '');
+  return escapedAsSent(prefix).replace(/\/+$/, '');
+}
+
+/** What a URL parser escapes in a path (WHATWG's path percent-encode set, and every character beyond ASCII). */
+const SENT_ESCAPED = /[^\x21-\x7e]|["<>`{}]/gu;
+
+/**
+ * The prefix as a client sends it, each character that a URL parser (so every browser and fetch client) escapes in a
+ * path escaped: `/café/v2` → `/caf%C3%A9/v2`. A request target holds them only so (Node refuses such bytes raw), and
+ * the prefix is matched against the target as sent: written `/café/v2`, it matched no request on the Node and fetch
+ * mounts, while Fastify and Hono route their own paths below it decoded.
+ */
+function escapedAsSent(prefix: string): string {
+  try {
+    return prefix.replace(SENT_ESCAPED, (character) => encodeURIComponent(character));
+  } catch {
+    throw new TypeError(`prefix must be well-formed Unicode, got ${JSON.stringify(prefix)}`);
+  }
 }
 
 /**
