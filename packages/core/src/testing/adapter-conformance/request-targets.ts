@@ -36,8 +36,8 @@ async function get(adapter: MountedAdapter, target: string): Promise<TargetAnswe
 
 /**
  * Targets that are byokit's routes written another way, each with the origin form it must be answered as (the same
- * mount's answer to it). A target in absolute form (a proxy's, or any client's: a server must accept it, RFC 9112 §3.2.2) is taken by its path and
- * query whatever its authority, as Express, Fastify and Hono route their own.
+ * mount's answer to it). A target in absolute form (a proxy's, or any client's: a server must accept it, RFC 9112
+ * §3.2.2) is taken by its path and query whatever its authority, as Express, Fastify and Hono route their own.
  */
 const SAME_AS = (baseUrl: string, prefix: string): Array<[target: string, originForm: string]> => [
   [`${baseUrl}${prefix}/users/me/api-key-status`, `${prefix}/users/me/api-key-status`],
