@@ -607,13 +607,14 @@ describe.runIf(databaseUrl)('on a real PostgreSQL server', () => {
     const through = new URL(databaseUrl!);
     through.host = `127.0.0.1:${proxy.port}`;
     // One connection: the hold's is given up at the query_timeout, and nothing more reaches the server until it answers again.
-    const pool = new pg.Pool({ connectionString: through.toString(), max: 1, query_timeout: 500, connectionTimeoutMillis: 500 });
+    const pool = new pg.Pool({ connectionString: through.toString(), max: 1, query_timeout: 1_000, connectionTimeoutMillis: 1_000 });
     pool.on('error', () => {});
     closers.push(() => pool.end());
     const schema = freshSchema();
     schemas.push(schema);
+    // Migrated on a pool without timeouts: under a whole suite's load a migration's DDL may take longer than this one's.
+    await postgresStorage({ pool: admin, schema }).migrate();
     const storage = postgresStorage({ pool, schema });
-    await storage.migrate();
     const keyring = Keyring.from([{ id: 'k1', key: crypto.getRandomValues(new Uint8Array(32)) }]);
     const byokit = await createByokit({
       storage,
