@@ -6,7 +6,7 @@ import { loggableError, type Logger } from '../logging/logger.js';
 import type { ProviderChatRequest, TokenUsage } from '../providers/provider-types.js';
 import type { KeySource } from '../resolve/key-resolver.js';
 import type { Storage } from '../storage/storage.js';
-import type { BudgetHold } from './budget.js';
+import { budgetCovers, type BudgetHold } from './budget.js';
 import { utf8Length } from '../bytes.js';
 import { costOf, dearestPromptClass } from './cost.js';
 import { monthOf } from './usage-service.js';
@@ -77,6 +77,7 @@ export class BudgetGuard {
 
   /** Holds the call's worst case; resolves the hold's id, or undefined when no budget limits this call. */
   async hold(userId: string, model: CatalogModel, request: ProviderChatRequest, keySource: KeySource): Promise<string | undefined> {
+    if (model.pricing === null) return this.unpricedCall(userId, model, keySource);
     const at = this.now();
     const period = monthOf(at);
     const hold: BudgetHold = {
@@ -100,6 +101,26 @@ export class BudgetGuard {
     }
     if (outcome === 'exceeded') throw await this.exceeded(userId, model, keySource);
     return outcome === 'held' ? hold.id : undefined;
+  }
+
+  /**
+   * A call to a model without prices holds nothing, and is refused when a budget limits it (spec/security.md, "Hostile
+   * inputs": an unpriced model is refused before any call when budgets are on). Its cost is recorded as 0, so its worst
+   * case held as 0 let a user with a budget call it without end, on the system key too. Only read: nothing is held.
+   */
+  private async unpricedCall(userId: string, model: CatalogModel, keySource: KeySource): Promise<undefined> {
+    const budget = await this.storage.getBudget(userId);
+    if (budget === null || !budgetCovers(budget.appliesTo, keySource)) return undefined;
+    const waysOn =
+      budget.appliesTo === 'system'
+        ? `ask an admin to price it, use a priced model, or add your own ${PROVIDER_LABELS[model.provider]} key in your profile, which this budget does not limit`
+        : 'ask an admin to price it, or use a priced model';
+    throw new ByokitError(
+      'budget_exceeded',
+      `${model.displayName} has no prices in the catalog, so what a call to it costs cannot be counted against your monthly ` +
+        `budget: ${waysOn}.`,
+      { provider: model.provider, keySource },
+    );
   }
 
   /**

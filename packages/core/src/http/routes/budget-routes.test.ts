@@ -119,6 +119,49 @@ describe('budgets', () => {
     expect(onWholeBudget!.json.error.message).not.toMatch(/own .* key/);
   });
 
+  // spec/security.md, "Hostile inputs": an unpriced model is refused before any call when budgets are on. Its cost is
+  // recorded as 0, so a hold of 0 let a user with a budget call it without end on the host's system key.
+  it('refuses, before any provider, a call to a model without prices that a budget limits; without such a budget it is answered', async () => {
+    const { byokit, storage, setBudget } = await setUp();
+    const added = await call(byokit, 'POST', '/llm-models/', {
+      principal: admin,
+      body: {
+        provider: 'anthropic',
+        model: 'claude-unpriced',
+        display_name: 'Unpriced',
+        context_window: 1000,
+        max_output_tokens: 100,
+        pricing: null,
+      },
+    });
+    expect(added!.status).toBe(201);
+    const unpriced = (as: typeof alice) =>
+      call(byokit, 'POST', '/llm/chat/completions', {
+        principal: as,
+        body: { model_id: added!.json.id, messages: [{ role: 'user', content: 'Hello!' }], max_tokens: 10 },
+      });
+    await setBudget(alice.userId, { monthly_limit_usd: '1000' });
+    await setBudget(bob.userId, { monthly_limit_usd: '1000', applies_to: 'system' });
+    for (const as of [alice, bob]) {
+      const refused = await unpriced(as);
+      expect(refused!.status).toBe(402);
+      expect(refused!.json.error).toMatchObject({ code: 'budget_exceeded', provider: 'anthropic', key_source: 'system' });
+      expect(refused!.json.error.message).toMatch(/Unpriced has no prices.*ask an admin to price it/);
+    }
+    expect(mock.requests).toEqual([]);
+    expect((await storage.listUsage({ limit: 10 })).records).toEqual([]);
+    expect((await call(byokit, 'GET', '/users/me/budget', { principal: alice }))!.json).toMatchObject({
+      spent_usd: '0.000000',
+      reserved_usd: '0',
+    });
+    // A "system" budget says the user's own key, which it does not limit, is a way on; with it the call is answered.
+    expect((await unpriced(bob))!.json.error.message).toMatch(/add your own Anthropic key/);
+    await call(byokit, 'PATCH', '/users/me/api-key', { principal: bob, body: { anthropic_api_key: fakeProviderKey('anthropic') } });
+    expect((await unpriced(bob))!.status).toBe(200);
+    // Without a budget, an unpriced model is answered as before (its cost recorded as 0).
+    expect((await unpriced({ ...alice, userId: 'user-without-budget' }))!.status).toBe(200);
+  });
+
   it('is set by admins only, refuses malformed limits, and null removes it', async () => {
     const { byokit, setBudget } = await setUp();
     const byUser = await call(byokit, 'PUT', `/admin/users/${alice.userId}/budget`, { principal: alice, body: { monthly_limit_usd: '1' } });
