@@ -178,6 +178,22 @@ const wrongShape: Rejection[] = [
   ['a Google key with characters added', 'google', `${googleKey}${randomBody.slice(0, 30)}`, /is 69 characters long.*start with AIza/],
   ['a Google key without its prefix', 'google', randomBody.slice(0, 39), /does not start the way.*start with AIza/],
   ['a key with punctuation inside', 'google', insertAt(googleKey, 10, '.'), /punctuation mark at character 11/],
+  // Each provider's length range and character set, not one provider's: a format loosened for one passed every test.
+  [
+    'an Anthropic key with characters added',
+    'anthropic',
+    `${anthropicKey}${randomBody}${randomBody}`,
+    /is 294 characters long.*start with sk-ant-api03-/,
+  ],
+  [
+    'an OpenAI key with characters added',
+    'openai',
+    `${openaiKey}${randomBody}${randomBody}`,
+    /is 350 characters long.*start with sk-proj-/,
+  ],
+  ['a Google key cut short', 'google', googleKey.slice(0, 33), /is 33 characters long.*start with AIza/],
+  ['an Anthropic key with punctuation inside', 'anthropic', insertAt(anthropicKey, 20, '.'), /punctuation mark at character 21/],
+  ['an OpenAI key with punctuation inside', 'openai', insertAt(openaiKey, 20, '.'), /punctuation mark at character 21/],
   ['a key wrapped in quotes', 'openai', `"${openaiKey}"`, /quote mark at character 1; paste the key without quotes/],
   ['a whole .env line', 'anthropic', `ANTHROPIC_API_KEY=${anthropicKey}`, /NAME=value line.*only the value/],
 ].map(([name, provider, input, says]) => ({
