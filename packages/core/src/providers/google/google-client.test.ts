@@ -372,6 +372,33 @@ describe('errors from the Gemini API', () => {
     expect((await rejection(client.complete(request, options()))).code).toBe('provider_key_rejected');
   });
 
+  // spec/security.md: upstream error text is scrubbed of anything that looks like a key. Anthropic's and OpenAI's tests
+  // had a key echoed in the message; Google's only in a DebugInfo detail, which is never read, so its message went
+  // unscrubbed through every test.
+  it('scrubs a key Google echoes in its error message, before the answer and in a mid-stream error event', async () => {
+    const echo = (code: number, status: string) => ({
+      error: { code, message: `API key not valid: ${key}. Please pass a valid API key.`, status },
+    });
+    const expectNoPieceOfKey = (text: string) => {
+      for (let at = 0; at + 8 <= key.length; at++) expect(text).not.toContain(key.slice(at, at + 8));
+      expect(text).toContain('Please pass a valid API key.');
+    };
+    const { client } = await replay({ json: echo(400, 'INVALID_ARGUMENT'), status: 400 });
+    for (const error of [await rejection(client.complete(request, options())), await rejection(client.stream(request, options()))]) {
+      expect(error.code).toBe('provider_error');
+      expectNoPieceOfKey(`${error.message} ${JSON.stringify(error)} ${String(error.stack)}`);
+    }
+    const refused = await replay({ json: echo(403, 'PERMISSION_DENIED'), status: 403 });
+    const rejected = await rejection(refused.client.complete(request, options()));
+    expect(rejected.code).toBe('provider_key_rejected');
+    expectNoPieceOfKey(`${rejected.message} ${JSON.stringify(rejected)}`);
+    const [first] = fixtureChunks('google/google-text.chunks.txt');
+    const midStream = await replay({ events: [first!, JSON.stringify(echo(403, 'PERMISSION_DENIED'))] });
+    const last = (await collect(await midStream.client.stream(request, options()))).at(-1);
+    expect(last?.type === 'error' && last.error.code).toBe('provider_key_rejected');
+    expectNoPieceOfKey(last?.type === 'error' ? `${last.error.message} ${JSON.stringify(last.error)}` : '');
+  });
+
   it.each([500, 503])('maps HTTP %i to provider_unavailable', async (status) => {
     const { client } = await replay({
       json: { error: { code: status, message: 'An internal error has occurred.', status: 'INTERNAL' } },
