@@ -307,6 +307,14 @@ describe('the model catalog (admins manage it)', () => {
     ['an id with ../', 'GET', '/llm-models/..%2F..%2Fetc', undefined, alice, 422],
     ['an unknown id', 'GET', '/llm-models/00000000-0000-4000-8000-000000000000', undefined, alice, 404],
     ['a model name with a path in it', 'POST', '/llm-models', { ...newModel, model: '../v1/steal' }, admin, 422],
+    // spec/security.md, hostile inputs: names with `../`, `?`, `:` or CRLF, and `@` or `#`, which would change a URL they
+    // went into unencoded. The name above is refused for its first character alone; these for the characters.
+    ['a model name with a path inside', 'POST', '/llm-models', { ...newModel, model: 'gemini-2.5-flash/../../v1/files' }, admin, 422],
+    ['a model name with a query', 'POST', '/llm-models', { ...newModel, model: 'gemini-2.5-flash?alt=json' }, admin, 422],
+    ['a model name with a colon', 'POST', '/llm-models', { ...newModel, model: 'gemini-2.5-flash:generateContent' }, admin, 422],
+    ['a model name with CRLF', 'POST', '/llm-models', { ...newModel, model: 'gpt-5\r\nx-forwarded-host: evil.example' }, admin, 422],
+    ['a model name with an @', 'POST', '/llm-models', { ...newModel, model: 'gpt-5@evil.example' }, admin, 422],
+    ['a model name with a #', 'POST', '/llm-models', { ...newModel, model: 'gpt-5#fragment' }, admin, 422],
     [
       'a price with an exponent',
       'POST',
