@@ -892,6 +892,27 @@ describe('refused before any provider call', () => {
     expect(mock.requests).toHaveLength(0);
   });
 
+  // spec/security.md, "Resource consumption": the message count is capped. A million messages are refused by the body's
+  // size; this is the count itself, within the size limit (2,001 tiny messages are 60 KB).
+  it('refuses more than 2,000 messages before any provider call, and sends 2,000 on', async () => {
+    const { byokit } = await setUp();
+    await call(byokit, 'PATCH', '/users/me/api-key', { principal: alice, body: { anthropic_api_key: fakeProviderKey('anthropic') } });
+    const messages = (count: number) => Array.from({ length: count }, () => ({ role: 'user', content: 'x' }));
+    const refused = await call(byokit, 'POST', '/llm/chat/completions', {
+      principal: alice,
+      body: hello(GUIDE_MODEL_ID, { messages: messages(2_001) }),
+    });
+    expect(refused!.status).toBe(422);
+    expect(refused!.json.error).toMatchObject({ code: 'validation_failed', issues: [{ path: 'messages' }] });
+    expect(mock.requests).toHaveLength(0);
+    const sent = await call(byokit, 'POST', '/llm/chat/completions', {
+      principal: alice,
+      body: hello(GUIDE_MODEL_ID, { messages: messages(2_000) }),
+    });
+    expect(sent!.status).toBe(200);
+    expect(mock.requests).toHaveLength(1);
+  });
+
   // The limit says characters, as the OpenAPI document does and as zod counts every other limit: an emoji is one,
   // though two UTF-16 units. Counted in units, 500,001 emoji (2 MB, within the body limit) were refused as over a
   // million characters.

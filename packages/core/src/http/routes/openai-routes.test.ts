@@ -497,6 +497,8 @@ describe("errors as the openai client's typed errors, with core's status", () =>
     ['an image part', { messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'https://x' } }] }] }, 'messages'],
     ['a tool message', { messages: [{ role: 'tool', content: 'x', tool_call_id: 'c' }] }, 'messages'],
     ['only system messages', { messages: [{ role: 'system', content: 'x' }] }, 'messages'],
+    // The message count is capped (spec/security.md, "Resource consumption"): 2,001 tiny messages are within the body limit.
+    ['more than 2,000 messages', { messages: Array.from({ length: 2_001 }, () => ({ role: 'user', content: 'x' })) }, 'messages'],
   ])('%s is an UnprocessableEntityError (422 validation_failed) naming the field', async (_name, change, param) => {
     const { client } = await setUp();
     const body = { model: 'claude-sonnet-4-5', messages: hello, ...change } as OpenAI.Chat.ChatCompletionCreateParamsNonStreaming;
