@@ -292,6 +292,22 @@ describe('googleClient().stream', () => {
     expect(last?.type === 'error' && last.error.code).toBe('provider_unavailable');
   });
 
+  // spec/security.md, hostile inputs: an upstream SSE line too large is capped, aborted, a clean error; as the
+  // Anthropic and OpenAI clients' tests check it for theirs.
+  it('cuts off an event over the 1 MB limit with an error event and aborts the upstream request', async () => {
+    const lines = fixtureChunks('google/google-text.chunks.txt');
+    const huge = JSON.stringify({ candidates: [{ content: { role: 'model', parts: [{ text: 'a'.repeat(1_100_000) }] } }] });
+    const { server, client } = await replay({ events: [lines[0]!, huge, ...lines.slice(1)], gapMs: 50 });
+    const events = await collect(await client.stream(request, options()));
+    expect(events.map((event) => event.type)).toEqual(['usage', 'text', 'error']);
+    const last = events.at(-1);
+    expect(last?.type === 'error' && [last.error.code, last.error.message]).toEqual([
+      'provider_error',
+      expect.stringContaining('larger than'),
+    ]);
+    await server.aborted;
+  });
+
   it('reports a stream that ends before a finishReason as an error, not as a finished answer', async () => {
     const [first] = fixtureChunks('google/google-text.chunks.txt');
     const { client } = await replay({ events: [first!] });
