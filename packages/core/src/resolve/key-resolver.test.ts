@@ -355,6 +355,27 @@ describe('key resolution: failures are loud', () => {
     const rotated = await createByokit({ storage, keyring: Keyring.from([newKey, oldKey]), environment: {} });
     expect((await rotated.resolveKey(alice, 'openai')).key.reveal()).toBe(openai);
   });
+
+  // spec/security.md: a retired key id is refused, and retired only once no row is left on it. docs/security.md: a
+  // node whose keyring lacks, or retires, an id that still seals rows refuses to start. The lacking id was tested.
+  it('refuses to start when the keyring retires a master key id that still seals stored keys, and starts once they are re-encrypted', async () => {
+    const storage = memoryStorage();
+    const oldKey = { id: 'old', key: crypto.getRandomValues(new Uint8Array(32)) };
+    const newKey = { id: 'new', key: crypto.getRandomValues(new Uint8Array(32)) };
+    const openai = fakeProviderKey('openai');
+    const first = await createByokit({ storage, keyring: Keyring.from([oldKey]), environment: {} });
+    await call(first, 'PATCH', '/users/me/api-key', { principal: alice, body: { openai_api_key: openai } });
+    const retiringOld = () => Keyring.from([newKey, oldKey], { retired: ['old'] });
+    await expect(createByokit({ storage, keyring: retiringOld(), environment: {} })).rejects.toMatchObject({
+      code: 'keyring_invalid',
+      message: expect.stringContaining("1 stored key(s) are sealed with master key id 'old', which the keyring marks retired"),
+    });
+    const rotating = await createByokit({ storage, keyring: Keyring.from([newKey, oldKey]), environment: {} });
+    await rotating.rotateKeys();
+    await rotating.close();
+    const retired = await createByokit({ storage, keyring: retiringOld(), environment: {} });
+    expect((await retired.resolveKey(alice, 'openai')).key.reveal()).toBe(openai);
+  });
 });
 
 describe('key resolution: a master key that is not the one that sealed the stored keys', () => {
