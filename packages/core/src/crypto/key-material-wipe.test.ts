@@ -1,7 +1,7 @@
 import { randomBytes } from '@noble/ciphers/utils.js';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import type { EnvelopeContext } from './envelope.js';
-import { openProviderKey, sealProviderKey } from './envelope.js';
+import { envelopeAuthenticates, openProviderKey, sealProviderKey } from './envelope.js';
 import { Keyring } from './keyring.js';
 
 /** The byte arrays handed to the cipher and handed back by it, kept to look at once byokit is done with them. */
@@ -63,5 +63,17 @@ describe('key material in memory', () => {
     seen.keys.length = 0;
     expect(() => openProviderKey(keyring, envelope, { ...ALICE, ownerId: 'bob' })).toThrow();
     expect(seen.keys.map(wiped)).toEqual([true]);
+  });
+
+  // docs/security.md names the start-up check among the wipes (vault/master-key-check.ts opens stored keys to tell a
+  // wrong master key): it had no test, so its copy of the master key could be left on the heap unnoticed.
+  it("the start-up check leaves no copy of the master key, nor the opened key's bytes, behind, whether the key opens or not", () => {
+    const keyring = Keyring.from([{ id: 'k1', key: randomBytes(32) }]);
+    const { envelope } = sealProviderKey(keyring, PROVIDER_KEY, ALICE);
+    seen.keys.length = 0;
+    expect(envelopeAuthenticates(keyring, envelope, ALICE)).toBe(true);
+    expect(envelopeAuthenticates(keyring, envelope, { ...ALICE, ownerId: 'bob' })).toBe(false);
+    expect(seen.keys.map(wiped)).toEqual([true, true]);
+    expect(seen.opened.map(wiped)).toEqual([true]);
   });
 });
