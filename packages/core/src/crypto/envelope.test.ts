@@ -219,6 +219,19 @@ describe('master keys and rotation', () => {
     expect(error.message).toContain("authentication failed under master key id 'k1'");
   });
 
+  // spec/security.md: decrypt picks the key by the id in the envelope, never by trying each key (Rails and Fernet
+  // try every key). Here the keyring holds the bytes that sealed it, under another id: trying each key would open it.
+  it("opens an envelope only with the key its id names, never trying the keyring's other keys", () => {
+    const sealer = randomBytes(32);
+    const { envelope } = sealProviderKey(Keyring.from([{ id: 'k1', key: sealer }]), PROVIDER_KEY, ALICE);
+    const keyring = Keyring.from([
+      { id: 'k2', key: sealer },
+      { id: 'k1', key: randomBytes(32) },
+    ]);
+    const error = expectDecryptFailure(() => openProviderKey(keyring, envelope, ALICE));
+    expect(error.message).toContain("authentication failed under master key id 'k1'");
+  });
+
   it('still opens old envelopes after a new primary key is added, and seals new ones under it', () => {
     const old = randomBytes(32);
     const before = Keyring.from([{ id: 'k1', key: old }]);
