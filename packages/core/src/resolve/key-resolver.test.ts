@@ -365,6 +365,7 @@ describe('key resolution: failures are loud', () => {
     const openai = fakeProviderKey('openai');
     const first = await createByokit({ storage, keyring: Keyring.from([oldKey]), environment: {} });
     await call(first, 'PATCH', '/users/me/api-key', { principal: alice, body: { openai_api_key: openai } });
+    await first.close();
     const retiringOld = () => Keyring.from([newKey, oldKey], { retired: ['old'] });
     await expect(createByokit({ storage, keyring: retiringOld(), environment: {} })).rejects.toMatchObject({
       code: 'keyring_invalid',
@@ -375,6 +376,7 @@ describe('key resolution: failures are loud', () => {
     await rotating.close();
     const retired = await createByokit({ storage, keyring: retiringOld(), environment: {} });
     expect((await retired.resolveKey(alice, 'openai')).key.reveal()).toBe(openai);
+    await retired.close();
   });
 });
 
