@@ -337,13 +337,20 @@ describe('key resolution: failures are loud', () => {
     ).toEqual([]);
   });
 
-  it('refuses to start when storage holds keys sealed by a master key the keyring lacks, and starts once it is back', async () => {
+  /** Alice's OpenAI key stored sealed by master key 'old', and a key 'new' for the keyring to move to. */
+  async function aliceKeySealedByOld() {
     const storage = memoryStorage();
     const oldKey = { id: 'old', key: crypto.getRandomValues(new Uint8Array(32)) };
     const newKey = { id: 'new', key: crypto.getRandomValues(new Uint8Array(32)) };
     const openai = fakeProviderKey('openai');
     const first = await createByokit({ storage, keyring: Keyring.from([oldKey]), environment: {} });
     await call(first, 'PATCH', '/users/me/api-key', { principal: alice, body: { openai_api_key: openai } });
+    await first.close();
+    return { storage, oldKey, newKey, openai };
+  }
+
+  it('refuses to start when storage holds keys sealed by a master key the keyring lacks, and starts once it is back', async () => {
+    const { storage, oldKey, newKey, openai } = await aliceKeySealedByOld();
     await expect(createByokit({ storage, keyring: Keyring.from([newKey]), environment: {} })).rejects.toMatchObject({
       code: 'keyring_invalid',
       // Either may be the case: a key dropped too soon, or a rotation to 'old' whose key this keyring never got.
@@ -359,13 +366,7 @@ describe('key resolution: failures are loud', () => {
   // spec/security.md: a retired key id is refused, and retired only once no row is left on it. docs/security.md: a
   // node whose keyring lacks, or retires, an id that still seals rows refuses to start. The lacking id was tested.
   it('refuses to start when the keyring retires a master key id that still seals stored keys, and starts once they are re-encrypted', async () => {
-    const storage = memoryStorage();
-    const oldKey = { id: 'old', key: crypto.getRandomValues(new Uint8Array(32)) };
-    const newKey = { id: 'new', key: crypto.getRandomValues(new Uint8Array(32)) };
-    const openai = fakeProviderKey('openai');
-    const first = await createByokit({ storage, keyring: Keyring.from([oldKey]), environment: {} });
-    await call(first, 'PATCH', '/users/me/api-key', { principal: alice, body: { openai_api_key: openai } });
-    await first.close();
+    const { storage, oldKey, newKey, openai } = await aliceKeySealedByOld();
     const retiringOld = () => Keyring.from([newKey, oldKey], { retired: ['old'] });
     await expect(createByokit({ storage, keyring: retiringOld(), environment: {} })).rejects.toMatchObject({
       code: 'keyring_invalid',
