@@ -1,9 +1,11 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { fakeProviderKey } from '../../keys/fake-keys.js';
 import { startMockProviders, type MockProviders } from '../../testing/mock-providers.js';
 import { usageRecord } from '../../testing/usage-record.js';
 import { ByokitError } from '../../errors.js';
-import { memoryStorage } from '../../storage/memory-storage.js';
+import { keptHoldCount, memoryStorage } from '../../storage/memory-storage.js';
 import type { Storage } from '../../storage/storage.js';
 import { admin, alice, bob, call, testByokit } from '../test-helpers.js';
 
@@ -283,6 +285,37 @@ describe('budgets', () => {
     const status = await call(await reopened(storage), 'GET', '/users/me/budget', { principal: alice });
     expect(status!.json).toMatchObject({ spent_usd: '0.000000', reserved_usd: '0', remaining_usd: '1.000000' });
   });
+
+  it.each([
+    ['unreachable (connection refused)', 'unreachable'],
+    ['answering 503 to every call', '503'],
+  ] as const)(
+    'charges nothing and holds nothing for calls to a provider that is down, %s: 502 provider_unavailable, each recorded as an error at cost 0',
+    async (_name, how) => {
+      // A provider down for an hour: every call fails, and the user's budget must come out of it as it went in.
+      const closed = createServer();
+      await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+      const deadUrl = `http://127.0.0.1:${(closed.address() as AddressInfo).port}`;
+      await new Promise((resolve) => closed.close(resolve));
+      const { byokit, storage } = await testByokit({
+        providers: { anthropic: { baseUrl: how === 'unreachable' ? deadUrl : mock.baseUrls.anthropic, retries: 0 } },
+        environment: { ANTHROPIC_API_KEY: fakeProviderKey('anthropic') },
+        now: () => new Date('2026-11-25T12:00:00Z'),
+      });
+      await call(byokit, 'PUT', `/admin/users/${alice.userId}/budget`, { principal: admin, body: { monthly_limit_usd: '1' } });
+      for (let attempt = 0; attempt < 5; attempt++) {
+        if (how === '503') mock.failNext('anthropic', { status: 503 });
+        const failed = await call(byokit, 'POST', '/llm/chat/completions', { principal: alice, body: chat(1000) });
+        expect([failed!.status, failed!.json.error.code]).toEqual([502, 'provider_unavailable']);
+      }
+      await byokit.close();
+      const records = (await storage.listUsage({ userId: alice.userId, limit: 100 })).records;
+      expect(records.map((record) => [record.status, record.costUsd])).toEqual(Array(5).fill(['error', '0']));
+      expect(keptHoldCount(storage)).toBe(0);
+      const status = await call(await reopened(storage), 'GET', '/users/me/budget', { principal: alice });
+      expect(status!.json).toMatchObject({ spent_usd: '0.000000', reserved_usd: '0', remaining_usd: '1.000000' });
+    },
+  );
 
   it('holds concurrent calls to the limit: of many at once, only those whose worst cases fit are sent', async () => {
     const { byokit, storage, setBudget } = await setUp();
