@@ -49,19 +49,19 @@ describe.each(databases)('two byokit nodes on one database (%s)', (_name, openSt
   });
 
   /** Nodes A and B: on a server each with a pool of its own over the one schema; on PGlite sharing its one connection. */
-  async function startNodes(): Promise<[ByokitNode, ByokitNode]> {
+  async function startNodes(environment: Record<string, string> = {}): Promise<[ByokitNode, ByokitNode]> {
     const { storage, schema } = await openStorage();
     await storage.migrate();
     const second =
       process.env.DATABASE_URL && schema !== 'public' ? postgresStorage({ connectionString: process.env.DATABASE_URL, schema }) : storage;
-    return [await startNode(storage), await startNode(second)];
+    return [await startNode(storage, keyring, environment), await startNode(second, keyring, environment)];
   }
 
-  async function startNode(storage: Storage, nodeKeyring = keyring): Promise<ByokitNode> {
+  async function startNode(storage: Storage, nodeKeyring = keyring, environment: Record<string, string> = {}): Promise<ByokitNode> {
     const byokit = await createByokit({
       storage,
       keyring: nodeKeyring,
-      environment: {},
+      environment,
       providers: { anthropic: { baseUrl: mock.baseUrls.anthropic } },
       now: () => clock,
     });
@@ -143,6 +143,67 @@ describe.each(databases)('two byokit nodes on one database (%s)', (_name, openSt
     const after = await b.call('POST', '/llm/chat/completions', user, CHAT);
     expect([after.status, after.json.error.code]).toEqual([400, 'api_key_required']);
     expect(mock.requests).toHaveLength(2);
+  });
+
+  it('stops using a leaked key its owner removed (PATCH null) on node A: A at once, B once the TTL has passed; a stream B opened with it before finishes', async () => {
+    const [a, b] = await startNodes();
+    const user = `user-${randomUUID()}`;
+    const leaked = fakeProviderKey('anthropic');
+    await a.call('PATCH', '/users/me/api-key', user, { anthropic_api_key: leaked });
+    // Both nodes have the key cached, and B has a stream open with it, held after its first event.
+    expect((await a.call('POST', '/llm/chat/completions', user, CHAT)).status).toBe(200);
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    mock.setStreamPacer(() => released);
+    const chunks: unknown[] = [];
+    const streaming = (async () => {
+      for await (const chunk of b.byokit.chatStream({ userId: user }, { ...CHAT, messages: [{ role: 'user', content: 'Hello!' }] })) {
+        chunks.push(chunk);
+      }
+    })();
+    streaming.catch(() => {}); // awaited below, once released
+    try {
+      await mock.waitForRequest((request) => (request.body as { stream?: boolean }).stream === true);
+      expect((await a.call('PATCH', '/users/me/api-key', user, { anthropic_api_key: null })).status).toBe(200);
+      const onA = await a.call('POST', '/llm/chat/completions', user, CHAT);
+      expect([onA.status, onA.json.error?.code]).toEqual([400, 'api_key_required']);
+      tick(KEY_TTL_MS);
+      const onB = await b.call('POST', '/llm/chat/completions', user, CHAT);
+      expect([onB.status, onB.json.error?.code]).toEqual([400, 'api_key_required']);
+      expect(JSON.stringify([onA.json, onB.json])).not.toContain(leaked.slice(0, -4));
+    } finally {
+      release();
+      mock.setStreamPacer(undefined);
+    }
+
+    // The stream under way was not cut: it ends as the provider ends it, on the key it began with.
+    await streaming;
+    const finishes = chunks.flatMap((chunk) => (chunk as { choices: Array<{ finish_reason: string | null }> }).choices);
+    expect(finishes.map((choice) => choice.finish_reason).filter(Boolean)).toEqual([expect.any(String)]);
+    expect(mock.requests.map((request) => request.key)).toEqual([leaked, leaked]);
+  });
+
+  it("stops using a leaked system key from the environment for users without a key once an admin replaced it on node A (B after the TTL); deleting the stored one brings the variable's back", async () => {
+    const leaked = fakeProviderKey('anthropic');
+    const [a, b] = await startNodes({ ANTHROPIC_API_KEY: leaked });
+    const user = `user-${randomUUID()}`;
+    // Both nodes have it cached.
+    for (const node of [a, b]) expect((await node.call('POST', '/llm/chat/completions', user, CHAT)).keySource).toBe('system');
+    expect(mock.requests.map((request) => request.key)).toEqual([leaked, leaked]);
+
+    const fresh = fakeProviderKey('anthropic');
+    expect((await a.call('PATCH', '/admin/api-key', ADMIN, { anthropic_api_key: fresh })).status).toBe(200);
+    expect((await a.call('POST', '/llm/chat/completions', user, CHAT)).keySource).toBe('system');
+    expect(mock.requests.at(-1)?.key).toBe(fresh);
+    tick(KEY_TTL_MS);
+    expect((await b.call('POST', '/llm/chat/completions', user, CHAT)).keySource).toBe('system');
+    expect(mock.requests.at(-1)?.key).toBe(fresh);
+
+    // The variable is still set on both nodes: removing the stored key puts the leaked one back in use.
+    expect((await a.call('DELETE', '/admin/api-key?provider=anthropic', ADMIN)).status).toBe(200);
+    tick(KEY_TTL_MS);
+    await b.call('POST', '/llm/chat/completions', user, CHAT);
+    expect(mock.requests.at(-1)?.key).toBe(leaked);
   });
 
   it("a model added or re-priced on node A is called and billed as A left it by node B once its catalog has reloaded; B's usage shows what A billed once written", async () => {
