@@ -1,5 +1,6 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import util from 'node:util';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { fakeProviderKey } from '../../keys/fake-keys.js';
 import { startMockProviders, type MockProviders } from '../../testing/mock-providers.js';
@@ -297,10 +298,15 @@ describe('budgets', () => {
       await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
       const deadUrl = `http://127.0.0.1:${(closed.address() as AddressInfo).port}`;
       await new Promise((resolve) => closed.close(resolve));
+      const systemKey = fakeProviderKey('anthropic');
+      const lines: string[] = [];
+      const log = (level: string) => (fields: Record<string, unknown>, message: string) =>
+        void lines.push(`${level} ${message} ${util.inspect(fields, { depth: 9 })}`);
       const { byokit, storage } = await testByokit({
         providers: { anthropic: { baseUrl: how === 'unreachable' ? deadUrl : mock.baseUrls.anthropic, retries: 0 } },
-        environment: { ANTHROPIC_API_KEY: fakeProviderKey('anthropic') },
+        environment: { ANTHROPIC_API_KEY: systemKey },
         now: () => new Date('2026-11-25T12:00:00Z'),
+        logger: { debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error') },
       });
       await call(byokit, 'PUT', `/admin/users/${alice.userId}/budget`, { principal: admin, body: { monthly_limit_usd: '1' } });
       for (let attempt = 0; attempt < 5; attempt++) {
@@ -314,6 +320,9 @@ describe('budgets', () => {
       expect(keptHoldCount(storage)).toBe(0);
       const status = await call(await reopened(storage), 'GET', '/users/me/budget', { principal: alice });
       expect(status!.json).toMatchObject({ spent_usd: '0.000000', reserved_usd: '0', remaining_usd: '1.000000' });
+      // One error line a call, saying what failed, and nothing of the key but its last four characters.
+      expect(lines.filter((line) => line.startsWith('error ') && line.includes('provider_unavailable'))).toHaveLength(5);
+      expect(lines.join('\n')).not.toContain(systemKey.slice(0, -4));
     },
   );
 
