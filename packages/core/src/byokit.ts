@@ -356,7 +356,7 @@ async function startByokit(options: ByokitOptions, storage: Storage): Promise<By
   const keepAlive = new KeepAlive(streamKeepAliveMs, longestTimeoutMs);
   const handle = createRequestHandler(
     withOpenApiRoute({ prefix: fetchHandlerOptions?.prefix, ...openApi }, [
-      ...keyRoutes(keys, clients, rateLimits),
+      ...keyRoutes(keys, clients, rateLimits, logger),
       ...modelRoutes(models, resolver),
       ...chatRoutes(chat, logger, keepAlive),
       ...openAIRoutes(chat, models, resolver, logger, keepAlive),

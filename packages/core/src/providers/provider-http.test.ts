@@ -499,19 +499,26 @@ describe('provider calls', () => {
     ['an HTML page', 'text/html', '<html><body>Please sign in to continue</body></html>'],
     ['an empty body', 'application/json', ''],
     ['a text that is not JSON', 'text/plain', 'OK'],
-  ])('call a key unreachable (saved unverified), not valid, when the model listing answers 200 with %s', async (_what, type, body) => {
-    const { origin } = await answeringServer((_request, response) => void response.writeHead(200, { 'content-type': type }).end(body));
-    const clients = [
-      anthropicClient({ baseUrl: origin, retries: 0 }),
-      openaiClient({ baseUrl: `${origin}/v1`, retries: 0 }),
-      googleClient({ baseUrl: origin, retries: 0 }),
-    ];
-    closers.push(...clients.map((client) => () => client.close!()));
-    const checks = await Promise.all(
-      clients.map((client) => client.checkKey({ key: new SecretKey(client.provider, fakeProviderKey(client.provider)) })),
-    );
-    expect(checks).toEqual(['unreachable', 'unreachable', 'unreachable']);
-  });
+  ])(
+    'give a provider_error for a key check (the key saved unverified), not valid, when the model listing answers 200 with %s',
+    async (_what, type, body) => {
+      const { origin } = await answeringServer((_request, response) => void response.writeHead(200, { 'content-type': type }).end(body));
+      const clients = [
+        anthropicClient({ baseUrl: origin, retries: 0 }),
+        openaiClient({ baseUrl: `${origin}/v1`, retries: 0 }),
+        googleClient({ baseUrl: origin, retries: 0 }),
+      ];
+      closers.push(...clients.map((client) => () => client.close!()));
+      const checks = await Promise.allSettled(
+        clients.map((client) => client.checkKey({ key: new SecretKey(client.provider, fakeProviderKey(client.provider)) })),
+      );
+      expect(checks.map((check) => check.status === 'rejected' && check.reason.code)).toEqual([
+        'provider_error',
+        'provider_error',
+        'provider_error',
+      ]);
+    },
+  );
 
   // The caller's abort is thrown as its own reason, never as the provider's failure (provider-types.ts): here it
   // comes once a refusal's head is in and while its body is still on the way, which byokit waits for to read it.

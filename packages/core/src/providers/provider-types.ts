@@ -95,7 +95,10 @@ export interface ProviderRetry {
   error: ByokitError;
 }
 
-/** What a key check concluded. `unreachable` means the provider could not be asked. */
+/**
+ * What a key check concluded. `unreachable` means the provider answered without saying (OpenAI's restricted key); a
+ * provider that could not be asked (down, a 5xx, a timeout, an answer not its own) makes `checkKey` throw its error.
+ */
 export type KeyCheck = 'valid' | 'invalid' | 'unreachable';
 
 /** A client for one provider's API, speaking byokit's unified types. */
@@ -109,7 +112,7 @@ export interface ProviderClient {
    * byte is sent; later failures arrive as an `error` event.
    */
   stream(request: ProviderChatRequest, options: ProviderCallOptions): Promise<AsyncIterable<ProviderStreamEvent>>;
-  /** Asks the provider whether a key works, with a free call (listing models). */
+  /** Asks the provider whether a key works, with a free call (listing models); throws what kept it from answering. */
   checkKey(options: ProviderCallOptions): Promise<KeyCheck>;
   /** Closes the client's idle connections (`byokit.close()` calls it). */
   close?(): Promise<void>;

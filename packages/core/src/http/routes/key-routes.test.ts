@@ -401,3 +401,41 @@ describe('PATCH ?verify=true when the provider fails, asking for a wait', () => 
     }
   }, 30_000);
 });
+
+describe('PATCH ?verify=true when the provider cannot be asked', () => {
+  // The key is saved unverified, and nothing told the operator why: a provider down, a firewall in the way or a base
+  // URL gone wrong left every key of every user unverified, with no line in the host's log (a chat's failure has one).
+  it.each([
+    ['a user', '/users/me/api-key', alice],
+    ['an admin', '/admin/api-key', admin],
+  ])("logs the provider's failure as a warning, without the key, when %s saves a key", async (_who, path, principal) => {
+    const warnings: Array<{ fields: Record<string, unknown>; message: string }> = [];
+    const ignore = () => {};
+    const logger = {
+      debug: ignore,
+      info: ignore,
+      error: ignore,
+      warn: (fields: Record<string, unknown>, message: string) => void warnings.push({ fields, message }),
+    };
+    const { byokit } = await testByokit({ logger, providers: { openai: { baseUrl: mock.baseUrls.openai, retries: 0 } } });
+    const key = fakeProviderKey('openai');
+    mock.failNext('openai', { status: 503 });
+    try {
+      const response = await call(byokit, 'PATCH', `${path}?verify=true`, { principal, body: { openai_api_key: key } });
+      expect([response!.status, response!.json.keys.openai.verification]).toEqual([200, 'unverified']);
+      expect(warnings).toEqual([
+        {
+          fields: expect.objectContaining({
+            requestId: response!.headers['x-request-id'],
+            code: 'provider_unavailable',
+            provider: 'openai',
+          }),
+          message: expect.stringContaining('saved unverified'),
+        },
+      ]);
+      expect(JSON.stringify(warnings)).not.toContain(key.slice(0, -4));
+    } finally {
+      await byokit.close();
+    }
+  });
+});

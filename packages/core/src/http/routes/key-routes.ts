@@ -1,4 +1,6 @@
-import type { Provider } from '../../keys/providers.js';
+import { ByokitError, isByokitError } from '../../errors.js';
+import { PROVIDER_LABELS, type Provider } from '../../keys/providers.js';
+import { loggableError, loggableText, type Logger } from '../../logging/logger.js';
 import type { SecretKey } from '../../keys/secret-key.js';
 import type { ProviderClient } from '../../providers/provider-types.js';
 import { SYSTEM_OWNER, userOwner } from '../../storage/storage.js';
@@ -37,11 +39,16 @@ const PERSONAL_KEY_UPDATE_ERRORS: readonly RouteError[] = [...KEY_UPDATE_ERRORS,
  * counts in their rate limit, as a chat call does: each writes audit records, and with `?verify=true` calls every
  * provider it names from the host's address.
  */
-export function keyRoutes(keys: KeyManager, clients: Record<Provider, ProviderClient>, rateLimits: RateLimitGuard): Route<any, any, any>[] {
+export function keyRoutes(
+  keys: KeyManager,
+  clients: Record<Provider, ProviderClient>,
+  rateLimits: RateLimitGuard,
+  logger: Logger,
+): Route<any, any, any>[] {
   // A free call (listing models), bounded: a provider that does not answer within 10 s counts as unreachable,
   // and the key is saved unverified (spec/http-api.md, PATCH ?verify=true). A client that leaves ends the checks
   // and the write with them: its key was to be saved only once checked.
-  const verifier = (verify: boolean | undefined, request: Cancellation) => {
+  const verifier = (verify: boolean | undefined, request: Cancellation, requestId: string) => {
     if (!verify) return undefined;
     const left = standardSignal(request);
     return (provider: Provider) => (key: SecretKey) =>
@@ -53,6 +60,18 @@ export function keyRoutes(keys: KeyManager, clients: Record<Provider, ProviderCl
         })
         .catch((error: unknown) => {
           if (left.aborted) throw error;
+          // The key is saved unverified, and only the operator can tell why (a provider down, a firewall, a base URL
+          // gone wrong), as a chat's provider failure is logged: a warning, as the write itself succeeds.
+          // What is not a ByokitError is the check's own 10 s running out (the signal's reason).
+          const failure = isByokitError(error)
+            ? error
+            : new ByokitError('provider_timeout', `The ${PROVIDER_LABELS[provider]} API did not answer the key check in time.`, {
+                provider,
+              });
+          logger.warn(
+            { requestId, code: failure.code, provider, err: loggableError(error) },
+            `${loggableText(failure.message.replace(/\.$/, ''))}; the key was saved unverified.`,
+          );
           return 'unreachable' as const;
         });
   };
@@ -85,7 +104,7 @@ export function keyRoutes(keys: KeyManager, clients: Record<Provider, ProviderCl
           userOwner(principal.userId),
           keyUpdateOf(body),
           { actorId: principal.userId, requestId },
-          verifier(query.verify, signal),
+          verifier(query.verify, signal, requestId),
         );
         return personalStatus(principal.userId);
       },
@@ -123,7 +142,12 @@ export function keyRoutes(keys: KeyManager, clients: Record<Provider, ProviderCl
       response: systemKeyStatus,
       errors: KEY_UPDATE_ERRORS,
       handle: async ({ principal, body, query, requestId, signal }) => {
-        await keys.update(SYSTEM_OWNER, keyUpdateOf(body), { actorId: principal.userId, requestId }, verifier(query.verify, signal));
+        await keys.update(
+          SYSTEM_OWNER,
+          keyUpdateOf(body),
+          { actorId: principal.userId, requestId },
+          verifier(query.verify, signal, requestId),
+        );
         return systemStatus();
       },
     }),

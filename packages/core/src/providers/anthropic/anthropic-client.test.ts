@@ -559,19 +559,19 @@ describe('anthropicClient().checkKey()', () => {
     expect(await clientFor(server).checkKey({ key: secret })).toBe('invalid');
   });
 
-  it('says unreachable when Anthropic refuses calls from the region this server is in', async () => {
+  it('gives its failure (the key is saved unverified) when Anthropic refuses calls from the region this server is in', async () => {
     const server = await replay({ status: 403, json: unsupportedRegion });
-    expect(await clientFor(server).checkKey({ key: secret })).toBe('unreachable');
+    await expect(clientFor(server).checkKey({ key: secret })).rejects.toMatchObject({ code: 'provider_error' });
   });
 
-  it('says unreachable when Anthropic fails', async () => {
+  it('gives its failure (the key is saved unverified) when Anthropic fails', async () => {
     const server = await replay({ status: 500, json: { type: 'error', error: { type: 'api_error', message: 'Internal server error' } } });
-    expect(await clientFor(server).checkKey({ key: secret })).toBe('unreachable');
+    await expect(clientFor(server).checkKey({ key: secret })).rejects.toMatchObject({ code: 'provider_unavailable' });
   });
 
-  it('says unreachable when nothing answers', async () => {
+  it('gives its failure (the key is saved unverified) when nothing answers', async () => {
     const client = anthropicClient({ baseUrl: 'http://127.0.0.1:1', retries: 0 });
-    expect(await client.checkKey({ key: secret })).toBe('unreachable');
+    await expect(client.checkKey({ key: secret })).rejects.toMatchObject({ code: 'provider_unavailable' });
   });
 });
 

@@ -61,8 +61,8 @@ export function anthropicClient(settings: ProviderSettings): ProviderClient {
         await http.probe('v1/models?limit=1', headersFor(options), options);
         return 'valid';
       } catch (error) {
-        if (options.signal?.aborted) throw error;
-        return isByokitError(error) && error.code === 'provider_key_rejected' ? 'invalid' : 'unreachable';
+        if (isByokitError(error) && error.code === 'provider_key_rejected' && !options.signal?.aborted) return 'invalid';
+        throw error;
       }
     },
   };

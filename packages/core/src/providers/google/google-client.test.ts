@@ -448,12 +448,14 @@ describe('googleClient().checkKey', () => {
     ).toBe('invalid');
   });
 
-  it('calls the provider unreachable on a 503 or a refused connection', async () => {
-    expect(await (await replay({ json: {}, status: 503 })).client.checkKey(options())).toBe('unreachable');
+  it('gives its failure (the key is saved unverified) on a 503 or a refused connection', async () => {
+    await expect((await replay({ json: {}, status: 503 })).client.checkKey(options())).rejects.toMatchObject({
+      code: 'provider_unavailable',
+    });
     const { server, client } = await replay({ json: {} });
     await server.close();
     servers = servers.filter((started) => started !== server);
-    expect(await client.checkKey(options())).toBe('unreachable');
+    await expect(client.checkKey(options())).rejects.toMatchObject({ code: 'provider_unavailable' });
   });
 });
 

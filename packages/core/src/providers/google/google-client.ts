@@ -68,9 +68,7 @@ export function googleClient(settings: ProviderSettings): ProviderClient {
         return 'valid';
       } catch (error) {
         if (isByokitError(error) && error.code === 'provider_key_rejected') return 'invalid';
-        // The caller gave up: that says nothing about the key or the provider.
-        if (options.signal?.aborted) throw error;
-        return 'unreachable';
+        throw error;
       }
     },
   };

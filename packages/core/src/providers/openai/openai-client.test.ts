@@ -609,12 +609,12 @@ describe('openaiClient().checkKey()', () => {
   it('cannot tell when OpenAI refuses calls from the country this server is in', async () => {
     const { client } = await fakeOpenAI({ json: unsupportedRegion, status: 403 });
 
-    expect(await client.checkKey(options)).toBe('unreachable');
+    await expect(client.checkKey(options)).rejects.toMatchObject({ code: 'provider_error' });
   });
 
   it('cannot tell when OpenAI fails', async () => {
     const { client } = await fakeOpenAI({ json: { error: { message: 'Service unavailable', type: 'server_error' } }, status: 503 });
 
-    expect(await client.checkKey(options)).toBe('unreachable');
+    await expect(client.checkKey(options)).rejects.toMatchObject({ code: 'provider_unavailable' });
   });
 });

@@ -83,10 +83,10 @@ async function checkKey(http: ProviderHttp, options: ProviderCallOptions): Promi
     await http.probe('models', authorization(options.key), options);
     return 'valid';
   } catch (error) {
-    if (!isByokitError(error)) throw error; // the caller's abort
+    // The caller's abort, or OpenAI failing: the caller logs it and saves the key unverified.
+    if (!isByokitError(error) || error.code !== 'provider_key_rejected') throw error;
     // The refusal's message is OpenAI's own, scrubbed and quoted by ProviderHttp.
-    const missingScopes = error.message.includes('Missing scopes');
-    return error.code === 'provider_key_rejected' && !missingScopes ? 'invalid' : 'unreachable';
+    return error.message.includes('Missing scopes') ? 'unreachable' : 'invalid';
   }
 }
 
