@@ -177,6 +177,23 @@ describe('bad input to the key routes gets a clear error and changes nothing', (
     expect([padded!.status, JSON.parse(padded!.body as string).error.code]).toEqual([413, 'payload_too_large']);
   });
 
+  // A host whose parser keeps big numbers whole (json-bigint, a Fastify parser with BigInt) hands over a BigInt for a
+  // client's `"max_tokens": 123456789012345678901`: JSON.stringify, measuring the body, threw, and the answer was 500.
+  it('refuses an already parsed body holding what JSON cannot hold (a BigInt) with 400 invalid_json, not 500', async () => {
+    const { byokit } = await testByokit();
+    const response = await byokit.handle({
+      method: 'POST',
+      url: '/llm/chat/completions',
+      headers: { 'content-type': 'application/json' },
+      body: { kind: 'parsed', value: { model: 'gpt-4o', messages: [{ role: 'user', content: 'Hi' }], max_tokens: 123456789012345678901n } },
+      authenticate: () => alice,
+    });
+    expect([response!.status, JSON.parse(response!.body as string).error]).toEqual([
+      400,
+      { code: 'invalid_json', message: 'The request body holds a value JSON cannot hold.', request_id: expect.any(String) },
+    ]);
+  });
+
   // express.json() ahead of byokit hands over what it parsed: 100,000 levels of arrays from a 200 kB body.
   it('refuses an already parsed body nested 100,000 deep with 400, not a stack overflow', async () => {
     const { byokit } = await testByokit();

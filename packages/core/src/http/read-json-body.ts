@@ -32,7 +32,7 @@ export async function readJsonBody(request: ByokitRequest, limitBytes: number): 
     // The host's framework parsed it already; hold it to the same limits (a chunked body declared no length).
     // Depth first: JSON.stringify recurses, and a value nested a few thousand deep overflows its stack.
     if (!withinDepth(body.value)) throw tooDeep();
-    if (utf8Length(JSON.stringify(body.value) ?? '') > limitBytes) throw tooLarge(limitBytes);
+    if (utf8Length(asJson(body.value) ?? '') > limitBytes) throw tooLarge(limitBytes);
     return body.value;
   }
   const bytes =
@@ -54,6 +54,18 @@ export async function readJsonBody(request: ByokitRequest, limitBytes: number): 
     return JSON.parse(text);
   } catch {
     throw new ByokitError('invalid_json', 'The request body is not valid JSON.');
+  }
+}
+
+/**
+ * The parsed body as JSON text again. A parser that keeps big numbers whole (json-bigint) hands over a BigInt for a
+ * client's `123456789012345678901`, which JSON.stringify throws on: the client's body, so a 400, not a 500.
+ */
+function asJson(value: unknown): string | undefined {
+  try {
+    return JSON.stringify(value);
+  } catch {
+    throw new ByokitError('invalid_json', 'The request body holds a value JSON cannot hold.');
   }
 }
 
