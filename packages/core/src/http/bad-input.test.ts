@@ -156,6 +156,52 @@ describe('bad input to the key routes gets a clear error and changes nothing', (
     expect(wasRead()).toBe(false);
   });
 
+  // An in-process request (handle(), the fetch handler) carries whatever Content-Length its caller wrote; Number()
+  // read `0x18` as 24, `2.4e1` as 24 and `` as 0 ("The request body is empty"). RFC 9110 §8.6: 1*DIGIT, and a list
+  // of one value repeated may be read as that value (RFC 9112 §6.3).
+  it.each(['0x18', '2.4e1', '+24', '24.0', '-24', '', '0x0', '24, 25', 'Infinity'])(
+    'refuses a Content-Length of "%s" with 400 invalid_json, saving nothing',
+    async (length) => {
+      const { byokit, storage } = await testByokit();
+      const body = JSON.stringify({ openai_api_key: null }).padEnd(24);
+      const response = await byokit.handle({
+        method: 'PATCH',
+        url: '/users/me/api-key',
+        headers: { 'content-type': 'application/json', 'content-length': length },
+        body: { kind: 'stream', stream: [new TextEncoder().encode(body)] },
+        authenticate: () => alice,
+      });
+      expect([response!.status, JSON.parse(response!.body as string).error.code]).toEqual([400, 'invalid_json']);
+      expect(await storage.listAudit()).toEqual([]);
+    },
+  );
+
+  it.each([' 24 ', '24, 24', '024'])('reads a Content-Length of "%s" as 24', async (length) => {
+    const { byokit } = await testByokit();
+    const response = await byokit.handle({
+      method: 'PATCH',
+      url: '/users/me/api-key',
+      headers: { 'content-type': 'application/json', 'content-length': length },
+      body: { kind: 'stream', stream: [new TextEncoder().encode(JSON.stringify({ openai_api_key: null }).padEnd(24))] },
+      authenticate: () => alice,
+    });
+    expect(response!.status).toBe(200);
+  });
+
+  it('does not take a Content-Length of "0x0" for no body on a route that takes none: the body is refused, no key removed', async () => {
+    const { byokit, storage } = await testByokit();
+    await call(byokit, 'PATCH', '/users/me/api-key', { principal: alice, body: { openai_api_key: fakeProviderKey('openai') } });
+    const response = await byokit.handle({
+      method: 'DELETE',
+      url: '/users/me/api-key',
+      headers: { 'content-type': 'application/json', 'content-length': '0x0' },
+      body: { kind: 'stream', stream: [new TextEncoder().encode('{"provider":"google"}')] },
+      authenticate: () => alice,
+    });
+    expect(response!.status).toBeGreaterThanOrEqual(400);
+    expect(await storage.listKeys(userOwner(alice.userId))).toHaveLength(1);
+  });
+
   it('holds a body the host framework already parsed to the same rules', async () => {
     const { byokit } = await testByokit();
     const request = (value: unknown, headers: Record<string, string> = {}) =>

@@ -1,3 +1,4 @@
+import { ByokitError } from '../errors.js';
 import { holdsSecret } from '../keys/scrub-secrets.js';
 import type { RequestHeaders } from './types.js';
 
@@ -6,6 +7,23 @@ export function headerValue(headers: RequestHeaders, name: string): string | und
   if (typeof (headers as Headers).get === 'function') return (headers as Headers).get(name) ?? undefined;
   const value = (headers as Record<string, string | string[] | undefined>)[name];
   return Array.isArray(value) ? value[0] : value;
+}
+
+/**
+ * The body length a request declares, undefined when it declares none: digits only (RFC 9110 §8.6, `1*DIGIT`), and a
+ * list of one length repeated is that length (RFC 9112 §6.3). Anything else is refused, as Node's own parser does, for
+ * an in-process request carries what its caller wrote: read with Number(), `0x18` was 24, `2.4e1` 24, `` 0 (the body
+ * "empty"), and a body declared `0x0` on a route that takes none was ignored (`DELETE /users/me/api-key` removed every
+ * key, not the one its body named).
+ */
+export function declaredLength(headers: RequestHeaders): number | undefined {
+  const declared = headerValue(headers, 'content-length');
+  if (declared === undefined) return undefined;
+  const lengths = declared.split(',').map((length) => length.trim());
+  if (!lengths.every((length) => /^\d+$/.test(length) && Number(length) === Number(lengths[0]))) {
+    throw new ByokitError('invalid_json', "The request's Content-Length is not a length: send it as digits only (RFC 9110 §8.6).");
+  }
+  return Number(lengths[0]);
 }
 
 const SANE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;

@@ -1,6 +1,6 @@
 import { readAtMost, utf8Length } from '../bytes.js';
 import { ByokitError } from '../errors.js';
-import { headerValue } from './headers.js';
+import { declaredLength, headerValue } from './headers.js';
 import type { ByokitRequest } from './types.js';
 
 /** Deeper JSON than any route's schema needs is refused before parsing (spec/security.md: 100,000 deep). */
@@ -25,8 +25,8 @@ export async function readJsonBody(request: ByokitRequest, limitBytes: number): 
   }
   // The length the client declared holds whoever read the body: a parser that ran first (express.json()) turns
   // an empty body into {}, and its result re-serialised drops the whitespace a body was padded with.
-  const declared = Number(headerValue(request.headers, 'content-length')); // NaN when none was declared
-  if (declared > limitBytes) throw tooLarge(limitBytes);
+  const declared = declaredLength(request.headers);
+  if (declared !== undefined && declared > limitBytes) throw tooLarge(limitBytes);
   if (declared === 0) throw empty();
   if (body.kind === 'parsed') {
     // The host's framework parsed it already; hold it to the same limits (a chunked body declared no length).

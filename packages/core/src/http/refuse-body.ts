@@ -1,6 +1,6 @@
 import { invalidField } from '../errors.js';
 import { readAtMost } from '../bytes.js';
-import { headerValue } from './headers.js';
+import { declaredLength } from './headers.js';
 import type { ByokitRequest } from './types.js';
 
 /**
@@ -23,8 +23,8 @@ export async function refuseBody(request: ByokitRequest, queryNames: readonly st
 }
 
 async function bodySent(request: ByokitRequest): Promise<boolean> {
-  const declared = headerValue(request.headers, 'content-length');
-  if (declared !== undefined && declared.trim() !== '' && Number.isFinite(Number(declared))) return Number(declared) > 0;
+  const declared = declaredLength(request.headers);
+  if (declared !== undefined) return declared > 0;
   const body = request.body;
   switch (body.kind) {
     case 'none':
