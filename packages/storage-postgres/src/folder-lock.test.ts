@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { lockFolder } from './folder-lock.js';
 import { embeddedPostgresStorage } from './index.js';
 
 describe('an embedded database folder is opened by one process at a time', () => {
@@ -54,6 +55,19 @@ describe('an embedded database folder is opened by one process at a time', () =>
     await first.close();
     await expect(embeddedPostgresStorage({ dataDir })).rejects.toThrow(/open in process \d+ \(this one\)/);
     await second.close();
+  });
+
+  // A failed migration released the lock twice (storage.close(), then the opening's own clean-up): the second
+  // removal took the lock of whoever had opened the folder in between, and a third opening then wrote beside it.
+  it('releases a lock once: releasing it again leaves the lock of whoever took it since', async () => {
+    const folder = join(mkdtempSync(join(tmpdir(), 'byokit-lock-')), 'pgdata');
+    const release = await lockFolder(folder);
+    await release();
+    const next = await lockFolder(folder);
+    await release();
+    expect(existsSync(`${folder}.lock`)).toBe(true);
+    await next();
+    expect(existsSync(`${folder}.lock`)).toBe(false);
   });
 
   it('takes over a lock left by a process that no longer runs', async () => {

@@ -20,7 +20,7 @@ const heldHere = new Set<string>();
  * Takes `<path>.lock` for this process, because PGlite does not lock its data folder: two processes (a
  * server and a `byokit` command, say) could both open it and corrupt it. A lock left by a process that no
  * longer runs is taken over, and so is one naming this process that this process does not hold. Resolves
- * with the function that releases it.
+ * with the function that releases it, once: calling it again does nothing.
  */
 export async function lockFolder(path: string): Promise<() => Promise<void>> {
   const lockPath = `${path}.lock`;
@@ -28,9 +28,14 @@ export async function lockFolder(path: string): Promise<() => Promise<void>> {
     try {
       await writeFile(lockPath, `${process.pid}\n`, { flag: 'wx', mode: 0o600 });
       heldHere.add(lockPath);
-      return () => {
+      // Once: released again (a failed migration closes the storage, then the opening cleans up), it removed the lock
+      // of whoever had taken it in between, in this process or another.
+      let held = true;
+      return async () => {
+        if (!held) return;
+        held = false;
         heldHere.delete(lockPath);
-        return rm(lockPath, { force: true });
+        await rm(lockPath, { force: true });
       };
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
