@@ -1,3 +1,6 @@
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { redactPasswords, withStorage } from './database.js';
 import { errorMessage } from './output.js';
@@ -52,5 +55,20 @@ describe('the CLI keeps the database password out of what it prints', () => {
     const url = 'postgres://byokit:pa%24%24-long-word@127.0.0.1:1/app';
     expect(await printedFailure(url, 'password pa%24%24-long-word')).toBe('the server refused: password ***');
     expect(await printedFailure(url, 'password pa$$-long-word')).toBe('the server refused: password ***');
+  });
+});
+
+describe('a command that fails', () => {
+  // The storage is closed in a `finally`: a close that failed as well (a database gone with the command's failure)
+  // replaced the command's failure, and the user was told of the close, not of what went wrong.
+  it('is reported as its own failure, not as a close that failed after it, and the storage is closed', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'byokit-cli-'));
+    const failure = await withStorage({ 'data-dir': dataDir }, { create: true }, async (opened) => {
+      const close = opened.close;
+      opened.close = () => close().then(() => Promise.reject(new Error('the close failed too')));
+      throw new Error('the command failed');
+    }).catch((error: unknown) => error);
+    expect((failure as Error).message).toBe('the command failed');
+    expect(existsSync(join(dataDir, 'pgdata.lock'))).toBe(false);
   });
 });

@@ -66,15 +66,19 @@ export async function withStorage(
     throw new UsageError((error as Error).message);
   }
   const opened = await openStorage(options, tables, mode);
+  let result: number;
   try {
-    return await work(opened);
+    result = await work(opened);
   } catch (error) {
+    // Closed all the same, and the command's failure is the one told: a close that failed too (a database gone with
+    // the command's failure) was told in its place.
+    await opened.close().catch(() => undefined);
     // 42P01 undefined_table: the schema was never created here.
     if ((error as { code?: unknown }).code === '42P01') throw new Error(`${(error as Error).message}: run byokit migrate first`);
     throw error;
-  } finally {
-    await opened.close();
   }
+  await opened.close();
+  return result;
 }
 
 /** The first given of --database-url, --data-dir, DATABASE_URL and BYOKIT_DATA_DIR, opened. */
