@@ -127,6 +127,20 @@ describe('a keyring read from text', () => {
     }
   });
 
+  // A keyring file (`byokit --keyring-file`, the example's data folder) written a key a line: refused as "master key
+  // 'k2' is not valid base64url: it has whitespace at position 43; remove it", which, done, joined two keys in one.
+  it('says to write a keyring of entries on several lines on one line, separated by commas, never quoting a key', () => {
+    const [first, second] = [generateKeyringEntry('k2'), generateKeyringEntry('k1')];
+    for (const text of [`${first}\n${second}`, `${first}\r\n${second}`]) {
+      const error = thrown(() => parseKeyring(text));
+      expect(error.message).toBe(
+        'keyring entry #1 runs over a line break: write the keyring on one line, its entries separated by commas (id:base64url,id2:base64url)',
+      );
+    }
+    // A line break after a comma is only whitespace around an entry, trimmed as ever.
+    expect(parseKeyring(`${first},\n${second}\n`).primaryId).toBe('k2');
+  });
+
   it('suggests base64url when the key is written in hex', () => {
     const error = thrown(() => parseKeyring(`k1:${'ab'.repeat(32)}`));
     expect(error.message).toContain('looks like hex');

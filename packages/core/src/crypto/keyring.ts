@@ -166,6 +166,12 @@ export function parseKeyring(text: string, options: KeyringOptions = {}): Keyrin
     // `docker run --env-file` keeps a value's quotes: read as part of the id and the key, they were refused as
     // "the key id must be … (got 3 characters)" for `k1`, which named nothing to remove.
     if (QUOTED.test(entry)) throw keyringError(`${where} is in quotes: remove them, they are not part of the keyring`);
+    // A file written a key a line: "whitespace …; remove it" would join two keys in one.
+    if (/[\r\n]/.test(entry)) {
+      throw keyringError(
+        `${where} runs over a line break: write the keyring on one line, its entries separated by commas (id:base64url,id2:base64url)`,
+      );
+    }
     const colon = entry.indexOf(':');
     if (colon < 0) throw keyringError(`${where} has no ':': write each entry as id:base64url`);
     const id = entry.slice(0, colon);
