@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { fakeProviderKey } from '../keys/fake-keys.js';
 import type { Logger } from './logger.js';
 import { memoryStorage } from '../storage/memory-storage.js';
@@ -18,6 +18,30 @@ const hello = (modelId = MODEL_ID) => ({ model_id: modelId, messages: [{ role: '
 
 const mock = mockProvidersForFile();
 const trouble = processTroubleForEachTest();
+
+/**
+ * The process warnings each test makes, kept rather than printed: every test here has byokit say that its logger
+ * failed, and the five said so on the suite's stderr, among the warnings nobody meant.
+ */
+const warnings: Array<{ message: string; code: unknown }> = [];
+beforeEach(() => {
+  warnings.length = 0;
+  vi.spyOn(process, 'emitWarning').mockImplementation((warning: string | Error, options?: unknown) => {
+    const code = typeof options === 'object' && options !== null ? (options as { code?: unknown }).code : undefined;
+    warnings.push({ message: String(warning), code });
+  });
+});
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+
+/** What byokit says, once, of the first line its logger fails to write. */
+const LOGGER_FAILED = {
+  message:
+    "byokit's logger failed to write a line (Error: the log transport is closed): byokit dropped that line and goes on, " +
+    'and will drop any other line the logger fails to write without saying so again. Fix the logger given to createByokit.',
+  code: 'BYOKIT_LOGGER_FAILED',
+};
 
 /** A logger each of whose methods throws (or, `async`, rejects), keeping the messages it was asked to write. */
 function failingLogger({ async = false } = {}): Logger & { messages: string[] } {
@@ -65,6 +89,7 @@ describe('a host logger that fails to write a line', () => {
     expect(failed!.json.error.code).toBe('internal_error');
     expect(logger.messages).toContain('request');
     await byokit.close();
+    expect(warnings).toEqual([LOGGER_FAILED]);
   });
 
   it('answers the first chat to a retired model, whose warning it fails to write', async () => {
@@ -75,6 +100,7 @@ describe('a host logger that fails to write a line', () => {
     expect(logger.messages.some((message) => message.includes('was retired by its provider'))).toBe(true);
     await byokit.close();
     expect((await storage.listUsage({ limit: 10 })).records).toHaveLength(1);
+    expect(warnings).toEqual([LOGGER_FAILED]);
   });
 
   it('writes the usage records after one whose failure it could not log, and close() resolves', async () => {
@@ -95,6 +121,7 @@ describe('a host logger that fails to write a line', () => {
     expect((await inner.listUsage({ limit: 10 })).records).toHaveLength(1);
     await settled();
     expect(trouble.rejections).toEqual([]);
+    expect(warnings).toEqual([LOGGER_FAILED]);
   });
 
   it('leaves no unhandled rejection when a usage listener fails and its line cannot be written', async () => {
@@ -106,6 +133,7 @@ describe('a host logger that fails to write a line', () => {
     expect((await storage.listUsage({ limit: 10 })).records).toHaveLength(1);
     await settled();
     expect(trouble.rejections).toEqual([]);
+    expect(warnings).toEqual([LOGGER_FAILED]);
   });
 
   it('says its first failure once, as a process warning, for a logger that rejects as for one that throws', async () => {
@@ -116,9 +144,6 @@ describe('a host logger that fails to write a line', () => {
     await settled();
     expect(logger.messages).toEqual(['request', 'request', 'request']);
     expect(trouble.rejections).toEqual([]);
-    expect(trouble.warnings).toEqual([
-      "Warning: byokit's logger failed to write a line (Error: the log transport is closed): byokit dropped that line and goes on, " +
-        'and will drop any other line the logger fails to write without saying so again. Fix the logger given to createByokit.',
-    ]);
+    expect(warnings).toEqual([LOGGER_FAILED]);
   });
 });
