@@ -79,6 +79,9 @@ export function errorResponse(
       requestId,
     );
     const headers = baseHeaders(requestId);
+    // RFC 9110 §11.6.1: a 401 MUST carry a challenge. Bearer, the scheme the API description declares: a browser shows
+    // no sign-in dialog for it, as it does for Basic, and a host whose auth is a cookie loses nothing by it.
+    if (error.status === 401) headers['www-authenticate'] = 'Bearer';
     // Whole seconds, at least 1, as byokit's own rate limit gives: `Retry-After: 0` (a provider's, or a date
     // already past) invites a client's hot loop.
     if (retryAfterSeconds !== undefined) headers['retry-after'] = String(Math.max(1, Math.ceil(retryAfterSeconds)));

@@ -180,6 +180,7 @@ export function openApiDocument(routes: readonly Route<any, any, any>[], options
         description: `Error: ${describeCodes(codes)}.`,
         headers: {
           'x-request-id': { $ref: '#/components/headers/RequestId' },
+          ...(status === 401 && { 'www-authenticate': { $ref: '#/components/headers/WwwAuthenticate' } }),
           ...(waitsAsked && { 'retry-after': { $ref: '#/components/headers/RetryAfter' } }),
           ...((waitsAsked || codes.includes('provider_error')) && { 'x-should-retry': { $ref: '#/components/headers/ShouldRetry' } }),
         },
@@ -275,6 +276,12 @@ export function openApiDocument(routes: readonly Route<any, any, any>[], options
         Allow: {
           description: 'With 405 `method_not_allowed`: the methods this path takes, `HEAD` right after `GET` (`GET, HEAD, PATCH`).',
           schema: { type: 'string' },
+        },
+        WwwAuthenticate: {
+          description:
+            'With 401 `unauthenticated`: `Bearer`, the challenge RFC 9110 §11.6.1 asks of a 401, whatever the host reads to know its caller.',
+          required: true,
+          schema: { type: 'string', enum: ['Bearer'] },
         },
         RetryAfter: {
           description:

@@ -305,6 +305,24 @@ describe('authorisation matrix', () => {
     }
   }
 
+  // RFC 9110 §11.6.1: a 401 MUST carry a WWW-Authenticate challenge. The scheme is the one the API description declares
+  // (bearer); a browser shows no sign-in dialog for it, as it would for Basic.
+  it('answers 401 with WWW-Authenticate: Bearer (RFC 9110 §11.6.1), on the native and the OpenAI-compatible routes, HEAD included', async () => {
+    const { byokit } = await testByokit();
+    const answers = [
+      await call(byokit, 'GET', '/users/me/api-key-status'),
+      await call(byokit, 'HEAD', '/users/me/api-key-status'),
+      await call(byokit, 'POST', '/openai/v1/chat/completions', { body: { model: 'gpt-4o', messages: [{ role: 'user', content: 'Hi' }] } }),
+    ];
+    expect(answers.map((answer) => [answer!.status, answer!.headers['www-authenticate']])).toEqual([
+      [401, 'Bearer'],
+      [401, 'Bearer'],
+      [401, 'Bearer'],
+    ]);
+    // Only on a 401: a 403 is no request to authenticate.
+    expect((await call(byokit, 'GET', '/admin/api-key-status', { principal: alice }))!.headers['www-authenticate']).toBeUndefined();
+  });
+
   it("asks the host on every request: an admin the host demotes is refused the admin routes on the next one, and the same user's own routes still answer", async () => {
     const { byokit, storage } = await testByokit();
     // One signed-in user whose admin right the host takes away between two requests (the same object, changed).

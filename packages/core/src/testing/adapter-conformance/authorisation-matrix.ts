@@ -135,6 +135,8 @@ export function describeAuthorisationMatrix(mount: MountAdapter, prefix: string)
           if (status === 401 || status === 403) {
             const body = JSON.parse(answer.pieces.join('')) as { error: { code: string } };
             expect(body.error.code).toBe(status === 401 ? 'unauthenticated' : 'forbidden');
+            // RFC 9110 §11.6.1: a 401 carries a challenge; a 403 none.
+            expect(answer.headers['www-authenticate']).toBe(status === 401 ? 'Bearer' : undefined);
             expect(await snapshot(side)).toBe(before);
           }
           // A user's call, allowed or not, never touches another user's keys.

@@ -15,6 +15,7 @@ const CONTRACT_HEADERS: readonly string[] = [
   'x-request-id',
   'retry-after',
   'allow',
+  'www-authenticate',
   'x-accel-buffering',
 ];
 
