@@ -80,7 +80,11 @@ export class ExampleRoutes {
   async me(headers: RequestHeaders, requestId: string): Promise<ExampleAnswer> {
     const principal = await this.authenticate(headers);
     const user = principal && (await this.users.find(principal.userId));
-    if (!user) return errorAnswer(401, 'unauthenticated', 'Sign in first: send a valid access token.', requestId);
+    if (!user) {
+      // The challenge RFC 9110 §11.6.1 asks of a 401, as byokit's own 401 carries it.
+      const refused = errorAnswer(401, 'unauthenticated', 'Sign in first: send a valid access token.', requestId);
+      return { ...refused, headers: { ...refused.headers, 'www-authenticate': 'Bearer' } };
+    }
     return success(user);
   }
 }

@@ -369,7 +369,9 @@ export function describeGuideFlow(example: ExampleServer): void {
       await server.storage.database.query(`UPDATE "public"."example_users" SET is_superuser = false WHERE id = $1`, [admin.id]);
       for (const path of ['/users/me', '/users/me/api-key-status']) {
         const response = await fetch(`${server.base}${path}`, { headers: { authorization: `Bearer ${userToken}` } });
-        expect([path, response.status, (await response.json()).error.code]).toEqual([path, 401, 'unauthenticated']);
+        // byokit's 401 and the example's own carry the challenge RFC 9110 §11.6.1 asks of a 401, alike.
+        const answer = [path, response.status, response.headers.get('www-authenticate'), (await response.json()).error.code];
+        expect(answer).toEqual([path, 401, 'Bearer', 'unauthenticated']);
       }
       expect((await adminStatus()).status).toBe(403);
       const token = (await server.login('demoted-later@example.com')).split('.')[1]!;
