@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createByokit, Keyring, type Storage } from '@byokit/core';
+import { createByokit, Keyring, keyringFromEnv, type KeyRowCursor, type Provider, type Storage } from '@byokit/core';
 import { fakeProviderKey, findKeyLeaks } from '@byokit/core/testing';
 import { embeddedPostgresStorage, postgresStorage, type PostgresStorage } from './index.js';
 import { migrate } from './migrate.js';
@@ -70,6 +70,16 @@ function byokit(
 /** A line of the key-ids table: `  <id>  <rows>  <state>`, numbers right-aligned. */
 function countLine(id: string, rows: number, state?: string): RegExp {
   return new RegExp(`^ {2}${id} +${rows}${state === undefined ? '' : ` {2}${state}`}$`, 'm');
+}
+
+/** A key a test saved: whose, as key-owners names its owner, and under which master key id, when. */
+interface SavedKey {
+  owner: string;
+  ownerType: 'user' | 'system';
+  provider: Provider;
+  key: string;
+  masterKeyId: string;
+  updatedAt: string;
 }
 
 /** A fresh database: the arguments that select it, and the library's storage on it, in-process. */
@@ -334,6 +344,175 @@ describe.each([pglite, ...(server ? [server] : [])])('byokit on a $name', (targe
     expectNothingForbidden(run);
   });
 
+  // The list an operator needs after a master key leak (docs/security.md, "When something goes wrong").
+  describe("key-owners on keys sealed under 'old' and 'new'", () => {
+    const oldKey = masterKey('old');
+    const newKey = masterKey('new');
+    let args: string[];
+    let database: TestDatabase;
+    /** Each stored key as key-owners should list it, in its order: system first, then users by id, then provider. */
+    const stored: SavedKey[] = [];
+    /** What saveKeys takes for the system key's owner: no user id (`system` is a user id like any other). */
+    const SYSTEM = '';
+    const header = 'owner\tprovider\thint\tmaster_key_id\tupdated_at';
+    const line = (row: SavedKey) => `${row.owner}\t${row.provider}\t…${row.key.slice(-4)}\t${row.masterKeyId}\t${row.updatedAt}`;
+
+    beforeAll(async () => {
+      database = await freshDatabase('migrated');
+      args = database.args;
+      // u1 has two keys, so that a page can end between them.
+      stored.push(
+        ...(await saveKeys(database, oldKey, [
+          ['u2', 'openai'],
+          ['u1', 'anthropic'],
+          [SYSTEM, 'google'],
+          ['u1', 'openai'],
+        ])),
+        ...(await saveKeys(database, `${newKey},${oldKey}`, [
+          ['u3', 'google'],
+          ['u0', 'openai'],
+        ])),
+      );
+      const order = (row: SavedKey) => [row.ownerType, row.owner, row.provider].join('\0');
+      stored.sort((a, b) => (order(a) < order(b) ? -1 : 1));
+    });
+
+    /**
+     * Saves a fake key for each [owner, provider] through byokit itself (the system key as an admin), sealed under the
+     * keyring's primary; returns them with the update time the database holds.
+     */
+    async function saveKeys(target: TestDatabase, keyring: string, saves: Array<[owner: string, provider: Provider]>): Promise<SavedKey[]> {
+      const storage = await target.openStorage();
+      const byokitInProcess = await createByokit({ storage, keyring: keyringFromEnv({ BYOKIT_KEYRING: keyring }), environment: {} });
+      const saved: SavedKey[] = [];
+      try {
+        for (const [owner, provider] of saves) {
+          const key = fakeProviderKey(provider);
+          secrets.push(key);
+          const system = owner === SYSTEM;
+          const response = await byokitInProcess.handle({
+            method: 'PATCH',
+            url: system ? '/admin/api-key' : '/users/me/api-key',
+            headers: { 'content-type': 'application/json' },
+            body: { kind: 'stream', stream: [new TextEncoder().encode(JSON.stringify({ [`${provider}_api_key`]: key }))] },
+            authenticate: () => ({ userId: system ? 'admin' : owner, isAdmin: system }),
+          });
+          expect(response?.status).toBe(200);
+          const row = await storage.getKey(system ? { type: 'system', id: 'system' } : { type: 'user', id: owner }, provider);
+          saved.push({
+            owner: system ? 'system' : owner,
+            ownerType: system ? 'system' : 'user',
+            provider,
+            key,
+            masterKeyId: keyring.split(':')[0]!,
+            updatedAt: row!.updatedAt.toISOString(),
+          });
+        }
+      } finally {
+        await byokitInProcess.close();
+      }
+      return saved;
+    }
+
+    /** Fails if the output holds the first 24 characters of a stored key (findKeyLeaks, run on every run, looks for any 8). */
+    function expectNoKeyStart(run: Run): void {
+      for (const { key } of stored) expect(run.stdout + run.stderr).not.toContain(key.slice(0, 24));
+    }
+
+    it('lists every stored key, the system keys first, then users by id and provider, with its hint, master key id and update time', async () => {
+      const expected = [header, ...stored.map(line)].join('\n') + '\n';
+      // Pages of 1 and of 3 (one ends between u1's two keys, the last is empty) list the same as one page of the default 500.
+      for (const pageSize of [[], ['--batch-size', '1'], ['--batch-size', '3']]) {
+        const run = await byokit(['key-owners', ...pageSize, ...args]);
+        expect(run).toEqual({ code: 0, stdout: expected, stderr: '' });
+        expectNoKeyStart(run);
+        expectNothingForbidden(run);
+      }
+    });
+
+    it("--master-key-id old lists only the keys 'old' seals, over several pages", async () => {
+      const run = await byokit(['key-owners', '--master-key-id', 'old', '--batch-size', '1', ...args]);
+      const expected = [header, ...stored.filter((row) => row.masterKeyId === 'old').map(line)];
+      expect(expected).toHaveLength(5);
+      expect(run).toEqual({ code: 0, stdout: expected.join('\n') + '\n', stderr: '' });
+      expectNoKeyStart(run);
+    });
+
+    it('--master-key-id of an id that seals nothing prints the header and says so, and exits 0', async () => {
+      const run = await byokit(['key-owners', '--master-key-id', 'gone', ...args]);
+      expect(run).toEqual({ code: 0, stdout: `${header}\n(no stored key is sealed under 'gone')\n`, stderr: '' });
+    });
+
+    it('--json prints one JSON array of the same rows, for scripts; [] when none matches', async () => {
+      const run = await byokit(['key-owners', '--json', '--batch-size', '2', ...args]);
+      expect(run).toMatchObject({ code: 0, stderr: '' });
+      expect(JSON.parse(run.stdout)).toEqual(
+        stored.map((row) => ({
+          owner_type: row.ownerType,
+          owner: row.owner,
+          provider: row.provider,
+          hint: `…${row.key.slice(-4)}`,
+          master_key_id: row.masterKeyId,
+          updated_at: row.updatedAt,
+        })),
+      );
+      expectNoKeyStart(run);
+      const none = await byokit(['key-owners', '--json', '--master-key-id', 'gone', ...args]);
+      expect(none).toEqual({ code: 0, stdout: '[]\n', stderr: '' });
+    });
+
+    it('quotes, as a JSON string, an owner id a line or a terminal could misread: a user named system, a space, a control character', async () => {
+      const odd = await freshDatabase('migrated');
+      const ids = ['plain', 'system', 'with space', 'two\nlines', '\u001b[31mred', 'csi\u009b2J', 'bidi\u202eevil', 'quote"d'];
+      const rows = await saveKeys(odd, oldKey, [[SYSTEM, 'openai'], ...ids.map((id): [string, Provider] => [id, 'openai'])]);
+      const run = await byokit(['key-owners', ...odd.args]);
+      expect(run).toMatchObject({ code: 0, stderr: '' });
+      const printed = [
+        'system',
+        'plain',
+        '"system"',
+        '"with space"',
+        '"two\\nlines"',
+        '"\\u001b[31mred"',
+        '"csi\\u009b2J"',
+        '"bidi\\u202eevil"',
+        '"quote\\"d"',
+      ];
+      // Sorted here: the database's collation orders these ids (PGlite and a server may differ); the order is tested above.
+      expect(run.stdout.split('\n').slice(1, -1).sort()).toEqual(rows.map((row, index) => line({ ...row, owner: printed[index]! })).sort());
+      // Each printed id is its JSON string, so a script reads it back exactly.
+      expect(printed.slice(2).map((text) => JSON.parse(text))).toEqual(ids.slice(1));
+    });
+
+    it('prints nothing but the failure on tables that are not there (another --table-prefix), and exits 1', async () => {
+      const run = await byokit(['key-owners', '--table-prefix', 'other_', ...args]);
+      expect(run).toMatchObject({ code: 1, stdout: '' });
+      expect(run.stderr).toMatch(/^byokit: relation "\S+other_provider_keys" does not exist: run byokit migrate first\n$/);
+    });
+
+    it('listKeyOwners pages through the rows: at most `limit` a page, each page after the cursor, none twice, no key bytes', async () => {
+      const storage = (await database.openStorage()) as PostgresStorage;
+      try {
+        const pages: Array<Awaited<ReturnType<PostgresStorage['listKeyOwners']>>> = [];
+        let after: KeyRowCursor | undefined;
+        for (;;) {
+          const page = await storage.listKeyOwners({ limit: 4, after });
+          pages.push(page);
+          if (page.length < 4) break;
+          const last = page.at(-1)!;
+          after = { ownerType: last.owner.type, ownerId: last.owner.id, provider: last.provider };
+        }
+        expect(pages.map((page) => page.length)).toEqual([4, 2]);
+        expect(pages.flat().map((row) => `${row.owner.type}:${row.owner.id}:${row.provider}:${row.keyId}`)).toEqual(
+          stored.map((row) => `${row.ownerType}:${row.ownerType === 'system' ? 'system' : row.owner}:${row.provider}:${row.masterKeyId}`),
+        );
+        for (const row of pages.flat()) expect(Object.keys(row).sort()).toEqual(['hint', 'keyId', 'owner', 'provider', 'updatedAt']);
+      } finally {
+        await storage.close();
+      }
+    });
+  });
+
   // One database through a whole rotation: each step starts where the one before left it.
   describe(`a rotation of ${ROWS} stored keys from 'old' to 'new'`, () => {
     const oldKey = masterKey('old');
@@ -466,6 +645,9 @@ describe('byokit without a database', () => {
       'migrate',
       'key-ids',
       'rotate-keys',
+      'key-owners',
+      '--master-key-id',
+      '--json',
       '--data-dir',
       '--database-url',
       'DATABASE_URL',
@@ -484,6 +666,18 @@ describe('byokit without a database', () => {
     });
     expect(await byokit(['migrate', '--force'])).toMatchObject({ code: 2, stderr: expect.stringContaining("Unknown option '--force'") });
     expect(await byokit(['rotate-keys', '--batch-size', '0'])).toMatchObject({ code: 2, stderr: expect.stringContaining('--batch-size') });
+  });
+
+  it.each([
+    [['key-owners', '--batch-size', '0'], '--batch-size must be a whole number from 1 to 10000'],
+    [['key-owners', '--master-key-id'], "Option '--master-key-id <value>' argument missing"],
+    [['key-owners', '--master-key-id', ''], '--master-key-id must name a master key id'],
+    [['key-owners', '--keyring-file', 'keyring'], 'key-owners takes no --keyring-file'],
+    [['key-ids', '--json'], 'key-ids takes no --json'],
+  ])('exits 2 on %j, saying what is wrong', async (args, message) => {
+    const run = await byokit(args);
+    expect(run).toMatchObject({ code: 2, stdout: '' });
+    expect(run.stderr).toContain(`byokit: ${message}`);
   });
 
   it('exits 2 when no database is given, naming the ways to give one', async () => {
@@ -540,13 +734,14 @@ describe('byokit as the README and docs run it', () => {
   it("gives every command as this repository's own CLI, never as npx byokit (a registry package of that name is not ours)", () => {
     for (const document of documents) {
       const text = readFileSync(join(root, document), 'utf8');
-      expect(text, document).not.toMatch(/npx (--\S+ )*byokit (migrate|key-ids|rotate-keys)/);
+      expect(text, document).not.toMatch(/npx (--\S+ )*byokit (migrate|key-ids|key-owners|rotate-keys)/);
       // Every line of a shell block that runs a command of the CLI.
       const blocks = text.match(/^```(bash|sh|shell)\n[\s\S]*?^```/gm) ?? [];
       const commandLines = blocks
         .flatMap((block) => block.split('\n'))
-        .filter((line) => /\bbyokit (migrate|key-ids|rotate-keys)\b/.test(line));
-      for (const line of commandLines) expect(line, document).toMatch(/^(\S+=\S+ )*npm run byokit -- (migrate|key-ids|rotate-keys)\b/);
+        .filter((line) => /\bbyokit (migrate|key-ids|key-owners|rotate-keys)\b/.test(line));
+      for (const line of commandLines)
+        expect(line, document).toMatch(/^(\S+=\S+ )*npm run byokit -- (migrate|key-ids|key-owners|rotate-keys)\b/);
     }
   });
 

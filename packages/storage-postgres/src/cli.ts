@@ -1,19 +1,30 @@
 #!/usr/bin/env node
 /**
- * The `byokit` command: schema migrations and the re-encryption step of a master key rotation
- * (spec/security.md, "Rotation") on the database byokit keeps its keys in. One function per command; `main`
- * parses the arguments and turns failures into `byokit: <message>` and an exit code (1, or 2 for usage).
+ * The `byokit` command: schema migrations, the re-encryption step of a master key rotation (spec/security.md,
+ * "Rotation") and the list of the stored keys' owners (whom to tell after a master key leak) on the database byokit
+ * keeps its keys in. One function per command; `main` parses the arguments and turns failures into
+ * `byokit: <message>` and an exit code (1, or 2 for usage).
  * Nothing it prints carries a key, a key's bytes or a database password.
  *
  * The pieces live in ./cli/: the command line (usage.ts), the database (database.ts), the keyring
  * (keyring.ts) and what gets printed (output.ts).
  */
 import { constants } from 'node:os';
-import { createByokit, type Logger, type RotationProgress, type Storage } from '@byokit/core';
+import { createByokit, type KeyRowCursor, type Logger, type RotationProgress, type Storage } from '@byokit/core';
 import { withStorage } from './cli/database.js';
 import { loadKeyring } from './cli/keyring.js';
-import { errorMessage, formatLockWait, formatProgress, printCounts, stderrLogger } from './cli/output.js';
-import { parseBatchSize, parseCommandLine, USAGE, UsageError, type Options } from './cli/usage.js';
+import {
+  errorMessage,
+  formatKeyOwner,
+  formatLockWait,
+  formatProgress,
+  KEY_OWNERS_HEADER,
+  keyOwnerJson,
+  printCounts,
+  stderrLogger,
+  writeOut,
+} from './cli/output.js';
+import { parseBatchSize, parseCommandLine, parseMasterKeyId, USAGE, UsageError, type Options } from './cli/usage.js';
 
 async function main(args: string[]): Promise<number> {
   const commandLine = parseCommandLine(args);
@@ -27,6 +38,8 @@ async function main(args: string[]): Promise<number> {
       return migrateCommand(options);
     case 'key-ids':
       return keyIdsCommand(options);
+    case 'key-owners':
+      return keyOwnersCommand(options);
     case 'rotate-keys':
       return rotateKeysCommand(options);
     default: {
@@ -55,6 +68,41 @@ async function keyIdsCommand(options: Options): Promise<number> {
     console.log(`Stored keys by master key id in ${description}:`);
     printCounts(counts, keyring);
     if (keyring === undefined) console.log('(No keyring given: set BYOKIT_KEYRING or pass --keyring-file to mark the primary.)');
+    return 0;
+  });
+}
+
+/** Rows `key-owners` reads a page, as rotate-keys re-encrypts, unless --batch-size says otherwise. */
+const KEY_OWNERS_PAGE = 500;
+
+async function keyOwnersCommand(options: Options): Promise<number> {
+  const limit = parseBatchSize(options['batch-size']) ?? KEY_OWNERS_PAGE;
+  const masterKeyId = parseMasterKeyId(options['master-key-id']);
+  const json = options.json === true;
+  return withStorage(options, { create: false }, async ({ storage }) => {
+    // Written with the first page, once it is read: a table that is not there prints its failure alone.
+    let header = json ? '' : `${KEY_OWNERS_HEADER}\n`;
+    let listed = 0;
+    let after: KeyRowCursor | undefined;
+    // A page at a time, each written before the next is read: a table of any size is never held whole.
+    for (;;) {
+      const page = await storage.listKeyOwners({ limit, after, masterKeyId });
+      const lines = page.map((row, index) =>
+        json ? `${listed + index === 0 ? '[' : ','}\n${keyOwnerJson(row)}` : `${formatKeyOwner(row)}\n`,
+      );
+      if (lines.length > 0) {
+        await writeOut(header + lines.join(''));
+        header = '';
+      }
+      listed += page.length;
+      const last = page.at(-1);
+      if (last === undefined || page.length < limit) break;
+      after = { ownerType: last.owner.type, ownerId: last.owner.id, provider: last.provider };
+    }
+    if (json) await writeOut(listed === 0 ? '[]\n' : '\n]\n');
+    else if (listed === 0) {
+      await writeOut(`${header}${masterKeyId === undefined ? '(no stored keys)' : `(no stored key is sealed under '${masterKeyId}')`}\n`);
+    }
     return 0;
   });
 }

@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import type { AuditRecord, KeyOwner, KeyRowCursor, KeyWriteActor, Provider, Storage, StoredKey } from '@byokit/core';
 import type { Database, SqlExecutor } from './database.js';
 import { guarded } from './database-errors.js';
-import { prepared, selectList } from './shared-sql.js';
+import { prepared, selectList, utcTime } from './shared-sql.js';
 import type { SqlNames } from './sql-names.js';
 
 interface KeyRow {
@@ -116,10 +116,34 @@ export async function writeAudit(
   return record;
 }
 
+/** One stored key as `byokit key-owners` lists it: whose it is, and nothing of the key but its hint. */
+export type StoredKeyOwner = Pick<StoredKey, 'owner' | 'provider' | 'hint' | 'keyId' | 'updatedAt'>;
+
+/** Which page of the stored keys' owners to read ({@link KeyOwnerQueries.listKeyOwners}). */
+export interface KeyOwnersPage {
+  /** At most this many rows. */
+  limit: number;
+  /** The last row of the page before, as a cursor; absent for the first page. */
+  after?: KeyRowCursor | undefined;
+  /** Only the keys sealed under this master key id; absent for every key. */
+  masterKeyId?: string | undefined;
+}
+
+/** The storage's own key queries, beyond core's Storage interface (which hosts implement). */
+export interface KeyOwnerQueries {
+  /**
+   * One page of the stored keys, without their envelopes: the system keys first, then users' by id (in the database's
+   * collation), each by provider. Pass the page's last row as `after` for the next one; a page shorter than `limit`
+   * is the last. The list an operator needs after a master key leak (`byokit key-owners`).
+   */
+  listKeyOwners(page: KeyOwnersPage): Promise<StoredKeyOwner[]>;
+}
+
 type KeyQueries = Pick<
   Storage,
   'getKey' | 'listKeys' | 'writeKeys' | 'listAudit' | 'countKeysByMasterKeyId' | 'listKeysToReseal' | 'replaceKeyEnvelope'
->;
+> &
+  KeyOwnerQueries;
 
 /** The key and audit methods of the Storage over a database whose schema `names` points at. */
 export function keyQueries(database: Database, names: SqlNames): KeyQueries {
@@ -216,6 +240,31 @@ export function keyQueries(database: Database, names: SqlNames): KeyQueries {
               [primaryKeyId, limit],
             );
         return rows.map(keyFromRow);
+      }),
+
+    listKeyOwners: ({ limit, after, masterKeyId }) =>
+      guarded(async () => {
+        // Keyset pagination on the primary key's order, as listKeysToReseal: each page an index range scan.
+        const params: unknown[] = [];
+        const conditions: string[] = [];
+        if (masterKeyId !== undefined) conditions.push(`master_key_id = $${params.push(masterKeyId)}`);
+        if (after !== undefined) {
+          params.push(after.ownerType, after.ownerId, after.provider);
+          conditions.push(`(owner_type, owner_id, provider) > ($${params.length - 2}, $${params.length - 1}, $${params.length})`);
+        }
+        const where = conditions.length > 0 ? ` WHERE ${conditions.join(' AND ')}` : '';
+        const rows = await statements.query<Pick<KeyRow, 'owner_type' | 'owner_id' | 'provider' | 'hint' | 'master_key_id' | 'updated_at'>>(
+          `SELECT owner_type, owner_id, provider, hint, master_key_id, ${utcTime('updated_at')} FROM ${keys}${where}
+           ORDER BY owner_type, owner_id, provider LIMIT $${params.push(limit)}`,
+          params,
+        );
+        return rows.map((row) => ({
+          owner: ownerOf(row.owner_type, row.owner_id),
+          provider: row.provider,
+          hint: row.hint,
+          keyId: row.master_key_id,
+          updatedAt: new Date(row.updated_at),
+        }));
       }),
 
     replaceKeyEnvelope: (owner, provider, expectedEnvelope, replacement) =>

@@ -2,15 +2,18 @@ import type { AuditRecord, Provider, Storage } from '@byokit/core';
 import { budgetQueries } from './budget-queries.js';
 import type { Database } from './database.js';
 import { guarded } from './database-errors.js';
-import { keyQueries, lockKeyWrites, ownerOf, writeAudit } from './key-queries.js';
+import { keyQueries, lockKeyWrites, ownerOf, writeAudit, type KeyOwnerQueries } from './key-queries.js';
 import { migrate, type MigrateReporting, type MigrationResult } from './migrate.js';
 import { modelQueries } from './model-queries.js';
 import { prepared } from './shared-sql.js';
 import type { SqlNames } from './sql-names.js';
 import { usageQueries } from './usage-queries.js';
 
-/** A byokit {@link Storage} on PostgreSQL, with its schema migrations and the database it runs on. */
-export interface PostgresStorage extends Storage {
+/**
+ * A byokit {@link Storage} on PostgreSQL, with its schema migrations, the database it runs on, and the list of the
+ * stored keys' owners that `byokit key-owners` prints.
+ */
+export interface PostgresStorage extends Storage, KeyOwnerQueries {
   /**
    * Creates or upgrades byokit's tables; idempotent and safe for several nodes at once. A migration that meets
    * another session's lock on a table it changes gives way and tries again, up to about a minute, each time told to

@@ -1,5 +1,8 @@
-// What `byokit` prints: key counts by master key id, rotation and migration progress, logged rows and error messages.
+// What `byokit` prints: key counts by master key id, the stored keys' owners, rotation and migration progress, logged
+// rows and error messages.
+import { once } from 'node:events';
 import type { Keyring, Logger, RotationProgress } from '@byokit/core';
+import type { StoredKeyOwner } from '../key-queries.js';
 import type { MigrationLockWait } from '../migrate.js';
 import { redactSecrets } from './database.js';
 
@@ -27,6 +30,55 @@ function keyState(id: string, keyring: Keyring | undefined): string {
   if (id === keyring.primaryId) return 'primary';
   if (keyring.retiredIds.includes(id)) return 'retired';
   return keyring.ids.includes(id) ? '' : 'not in the keyring';
+}
+
+/** The first line of `key-owners`: its columns, separated by tabs as each line's are. */
+export const KEY_OWNERS_HEADER = 'owner\tprovider\thint\tmaster_key_id\tupdated_at';
+
+/**
+ * `value` as JSON, with every character that is not printable escaped: JSON.stringify leaves DEL, the C1 controls
+ * (U+009B starts a terminal command as ESC [ does), bidi overrides and U+2028 as they are.
+ */
+export function printableJson(value: unknown): string {
+  return JSON.stringify(value).replace(/[\p{C}\p{Zl}\p{Zp}]/gu, (character) =>
+    character
+      .split('')
+      .map((unit) => `\\u${unit.charCodeAt(0).toString(16).padStart(4, '0')}`)
+      .join(''),
+  );
+}
+
+/**
+ * A column of a `key-owners` line: the text as is, or as a JSON string when it holds a space, a quote or a character
+ * that is not printable, or is `reserved`. A user id is any text the host's `authenticate` gave: a newline in one
+ * would start a line that is not a key, an escape sequence would drive the terminal, and a user named `system`
+ * would read as the system key.
+ */
+function column(text: string, reserved?: string): string {
+  return text === '' || text === reserved || /[\p{C}\p{Z}"]/u.test(text) ? printableJson(text) : text;
+}
+
+/** One line of `key-owners`, without the key: owner, provider, hint, master key id and last update (UTC). */
+export function formatKeyOwner({ owner, provider, hint, keyId, updatedAt }: StoredKeyOwner): string {
+  const ownerColumn = owner.type === 'system' ? 'system' : column(owner.id, 'system');
+  return [ownerColumn, provider, column(hint), column(keyId), updatedAt.toISOString()].join('\t');
+}
+
+/** One element of `key-owners --json`'s array, on one line. */
+export function keyOwnerJson({ owner, provider, hint, keyId, updatedAt }: StoredKeyOwner): string {
+  return printableJson({
+    owner_type: owner.type,
+    owner: owner.id,
+    provider,
+    hint,
+    master_key_id: keyId,
+    updated_at: updatedAt.toISOString(),
+  });
+}
+
+/** Writes to stdout, waiting while its reader (a pipe, a terminal) is behind, so that a long list is never held in memory. */
+export async function writeOut(text: string): Promise<void> {
+  if (!process.stdout.write(text)) await once(process.stdout, 'drain');
 }
 
 /** One line of rotation progress: the running totals of a page, or of the whole run. */

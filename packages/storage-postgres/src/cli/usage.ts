@@ -7,6 +7,8 @@ export const USAGE = `Usage: byokit <command> [options]
 Commands:
   migrate       Create or upgrade byokit's tables.
   key-ids       Show how many stored keys each master key id seals (rotation progress).
+  key-owners    List each stored key's owner (system, or the user id), provider, hint, master key id
+                and last update, never the key: whom to tell after a master key leak.
   rotate-keys   Re-encrypt every stored key under the keyring's primary master key. Resumable: stop it
                 with Ctrl-C and run it again to continue.
   help          Show this text.
@@ -21,7 +23,9 @@ Options:
   --table-prefix TEXT   Prefix of byokit's table names (default: byokit_).
   --keyring-file PATH   Read the keyring from a file instead of BYOKIT_KEYRING, e.g. the example
                         server's <data dir>/keyring (key-ids, rotate-keys).
-  --batch-size N        Rows per page (rotate-keys; default: 500).
+  --batch-size N        Rows per page (rotate-keys, key-owners; default: 500).
+  --master-key-id ID    Only the keys sealed under ID (key-owners).
+  --json                One JSON array instead of lines separated by tabs (key-owners).
   -h, --help            Show this text.
 
 Environment:
@@ -47,6 +51,8 @@ export const OPTIONS = {
   'table-prefix': { type: 'string' },
   'keyring-file': { type: 'string' },
   'batch-size': { type: 'string' },
+  'master-key-id': { type: 'string' },
+  json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -57,6 +63,7 @@ export type Options = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; all
 export const COMMANDS = {
   migrate: [],
   'key-ids': ['keyring-file'],
+  'key-owners': ['batch-size', 'master-key-id', 'json'],
   'rotate-keys': ['keyring-file', 'batch-size'],
 } as const satisfies Record<string, ReadonlyArray<keyof typeof OPTIONS>>;
 
@@ -104,4 +111,10 @@ export function parseBatchSize(text: string | undefined): number | undefined {
   if (!/^\d+$/.test(text) || size < 1 || size > 10_000)
     throw new UsageError(`--batch-size must be a whole number from 1 to 10000 (got '${text}')`);
   return size;
+}
+
+/** The master key id `--master-key-id` names, or undefined when not given; a {@link UsageError} when empty. */
+export function parseMasterKeyId(text: string | undefined): string | undefined {
+  if (text === '') throw new UsageError("--master-key-id must name a master key id (got '')");
+  return text;
 }
