@@ -490,6 +490,16 @@ describe.each([pglite, ...(server ? [server] : [])])('byokit on a $name', (targe
       expect(run.stderr).toMatch(/^byokit: relation "\S+other_provider_keys" does not exist: run byokit migrate first\n$/);
     });
 
+    it('stops without a word when its reader goes away (key-owners | head), exiting 141 as a process SIGPIPE ended', async () => {
+      const child = spawn(process.execPath, [CLI, 'key-owners', '--batch-size', '1', ...args], { env: cleanEnvironment() });
+      // The reader gone before the first line is written: every write meets a closed pipe.
+      child.stdout.destroy();
+      let stderr = '';
+      child.stderr.setEncoding('utf8').on('data', (text: string) => (stderr += text));
+      const code = await new Promise((resolve) => child.on('close', resolve));
+      expect({ code, stderr }).toEqual({ code: 141, stderr: '' });
+    });
+
     it('listKeyOwners pages through the rows: at most `limit` a page, each page after the cursor, none twice, no key bytes', async () => {
       const storage = (await database.openStorage()) as PostgresStorage;
       try {

@@ -211,6 +211,11 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (error: unknown) => {
+    // The reader of the output went away (byokit key-owners | head): stop as a process that SIGPIPE ended, silently.
+    if ((error as NodeJS.ErrnoException).code === 'EPIPE') {
+      process.exitCode = 128 + constants.signals.SIGPIPE;
+      return;
+    }
     console.error(`byokit: ${errorMessage(error)}`);
     process.exitCode = error instanceof UsageError ? 2 : 1;
   },

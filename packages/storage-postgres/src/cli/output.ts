@@ -1,6 +1,5 @@
 // What `byokit` prints: key counts by master key id, the stored keys' owners, rotation and migration progress, logged
 // rows and error messages.
-import { once } from 'node:events';
 import type { Keyring, Logger, RotationProgress } from '@byokit/core';
 import type { StoredKeyOwner } from '../key-queries.js';
 import type { MigrationLockWait } from '../migrate.js';
@@ -76,9 +75,20 @@ export function keyOwnerJson({ owner, provider, hint, keyId, updatedAt }: Stored
   });
 }
 
-/** Writes to stdout, waiting while its reader (a pipe, a terminal) is behind, so that a long list is never held in memory. */
-export async function writeOut(text: string): Promise<void> {
-  if (!process.stdout.write(text)) await once(process.stdout, 'drain');
+/**
+ * Writes to stdout and waits until it is written, so that a long list is never held in memory while its reader (a
+ * pipe, a terminal) is behind. Rejects with the write's error: EPIPE when the reader has gone (`| head`).
+ */
+export function writeOut(text: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    // The stream also emits the failure as an 'error' event, after the callback: unheard, it would end the process.
+    process.stdout.once('error', reject);
+    process.stdout.write(text, (error) => {
+      if (error) return reject(error);
+      process.stdout.off('error', reject);
+      resolve();
+    });
+  });
 }
 
 /** One line of rotation progress: the running totals of a page, or of the whole run. */
