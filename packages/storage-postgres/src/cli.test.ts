@@ -438,9 +438,16 @@ describe.each([pglite, ...(server ? [server] : [])])('byokit on a $name', (targe
       expectNoKeyStart(run);
     });
 
-    it('--master-key-id of an id that seals nothing prints the header and says so, and exits 0', async () => {
+    it('--master-key-id of an id that seals nothing prints the header and says so, naming the database, and exits 0', async () => {
       const run = await byokit(['key-owners', '--master-key-id', 'gone', ...args]);
-      expect(run).toEqual({ code: 0, stdout: `${header}\n(no stored key is sealed under 'gone')\n`, stderr: '' });
+      expect(run).toMatchObject({ code: 0, stderr: '' });
+      // The database named, as the other commands name it: an empty list from the wrong schema or folder must not pass
+      // for "nobody to tell".
+      const database = args.includes('--schema') ? `(schema ${schemaOf(args)})` : `the embedded database in ${join(args[1]!, 'pgdata')}`;
+      const lines = run.stdout.split('\n');
+      expect(lines).toHaveLength(3);
+      expect(lines.slice(0, 2).join('\n')).toMatch(new RegExp(`^${header}\n\\(no stored key is sealed under 'gone' in .+\\)$`));
+      expect(lines[1]!.endsWith(`${database})`)).toBe(true);
     });
 
     it('--json prints one JSON array of the same rows, for scripts; [] when none matches', async () => {

@@ -79,7 +79,7 @@ async function keyOwnersCommand(options: Options): Promise<number> {
   const limit = parseBatchSize(options['batch-size']) ?? KEY_OWNERS_PAGE;
   const masterKeyId = parseMasterKeyId(options['master-key-id']);
   const json = options.json === true;
-  return withStorage(options, { create: false }, async ({ storage }) => {
+  return withStorage(options, { create: false }, async ({ storage, description }) => {
     // Written with the first page, once it is read: a table that is not there prints its failure alone.
     let header = json ? '' : `${KEY_OWNERS_HEADER}\n`;
     let listed = 0;
@@ -101,7 +101,9 @@ async function keyOwnersCommand(options: Options): Promise<number> {
     }
     if (json) await writeOut(listed === 0 ? '[]\n' : '\n]\n');
     else if (listed === 0) {
-      await writeOut(`${header}${masterKeyId === undefined ? '(no stored keys)' : `(no stored key is sealed under '${masterKeyId}')`}\n`);
+      // The database named: an empty list read from the wrong schema or folder must not pass for nobody to tell.
+      const none = masterKeyId === undefined ? 'no stored keys' : `no stored key is sealed under '${masterKeyId}'`;
+      await writeOut(`${header}(${none} in ${description})\n`);
     }
     return 0;
   });
