@@ -492,7 +492,7 @@ describe("a field of a route's body sent in its query instead", () => {
     expect(response!.status).toBe(422);
     expect(response!.json.error).toMatchObject({
       code: 'validation_failed',
-      issues: [{ path: parameter, message: `send ${parameter} in the JSON body, not in the query string` }],
+      issues: [{ path: parameter, message: `Send ${parameter} in the JSON body, not in the query string.` }],
     });
     expect(JSON.stringify([await storage.listModels(), await storage.getBudget('user-bob')])).toBe(before);
   });
@@ -507,7 +507,7 @@ describe("a field of a route's body sent in its query instead", () => {
       body: { model_id: sonnet, messages: hi },
     });
     expect(chat!.status).toBe(422);
-    expect(chat!.json.error.issues).toEqual([{ path: 'stream', message: 'send stream in the JSON body, not in the query string' }]);
+    expect(chat!.json.error.issues).toEqual([{ path: 'stream', message: 'Send stream in the JSON body, not in the query string.' }]);
     const openAI = await call(byokit, 'POST', '/openai/v1/chat/completions?stream=true', {
       principal: alice,
       body: { model: sonnet, messages: hi },
@@ -761,5 +761,127 @@ describe("the host's principal, read once", () => {
     reads = 0;
     const adminOnly = await call(byokit, 'GET', '/llm-models/?all=true', { principal: shifting as Principal });
     expect(adminOnly!.status).toBe(403);
+  });
+});
+
+// Zod's own words ("Invalid input: expected string, received undefined", "Unrecognized key: \"foo\"", "Too small:
+// expected number to be >=1") named no field to send, spoke of JavaScript's undefined and ended without a period.
+describe('a refused field or query parameter is told in a sentence, with what to send instead', () => {
+  const sonnet = '564e8710-43a9-406f-b0ab-e8d651a33e82';
+  const hi = [{ role: 'user', content: 'Hi' }];
+
+  it.each<[string, string, string, Principal, unknown, string, string]>([
+    [
+      'a key that is a number',
+      'PATCH',
+      '/users/me/api-key',
+      alice,
+      { openai_api_key: 5 },
+      'openai_api_key',
+      'Must be a string; got a number.',
+    ],
+    [
+      'an unknown body field',
+      'PATCH',
+      '/users/me/api-key',
+      alice,
+      { owner: 'x', openai_api_key: null },
+      'owner',
+      'Unknown field: the body takes only anthropic_api_key, openai_api_key, google_api_key.',
+    ],
+    ['a chat without messages', 'POST', '/llm/chat/completions', alice, { model_id: sonnet }, 'messages', 'Required: send an array.'],
+    [
+      'max_tokens 0',
+      'POST',
+      '/llm/chat/completions',
+      alice,
+      { model_id: sonnet, messages: hi, max_tokens: 0 },
+      'max_tokens',
+      'Must be at least 1.',
+    ],
+    ['top_p 3', 'POST', '/llm/chat/completions', alice, { model_id: sonnet, messages: hi, top_p: 3 }, 'top_p', 'Must be at most 1.'],
+    ['is_active "yes"', 'PATCH', `/llm-models/${sonnet}`, admin, { is_active: 'yes' }, 'is_active', 'Must be a boolean; got a string.'],
+    [
+      'applies_to "some"',
+      'PUT',
+      '/admin/users/user-bob/budget',
+      admin,
+      { monthly_limit_usd: '5', applies_to: 'some' },
+      'applies_to',
+      'Must be one of system, all.',
+    ],
+    [
+      'an unknown provider',
+      'DELETE',
+      '/users/me/api-key?provider=mistral',
+      alice,
+      undefined,
+      'provider',
+      'Must be one of anthropic, openai, google.',
+    ],
+    [
+      'an unknown query parameter',
+      'GET',
+      '/llm-models/?active=true',
+      alice,
+      undefined,
+      'active',
+      'Unknown query parameter: this route takes only is_active, provider, all.',
+    ],
+    [
+      'a query parameter given twice',
+      'DELETE',
+      '/users/me/api-key?provider=openai&provider=google',
+      alice,
+      undefined,
+      'provider',
+      'Given more than once: send it once.',
+    ],
+    [
+      'a body field in the query',
+      'PATCH',
+      `/llm-models/${sonnet}?is_active=false`,
+      admin,
+      { display_name: 'R' },
+      'is_active',
+      'Send is_active in the JSON body, not in the query string.',
+    ],
+  ])('%s', async (_name, method, url, principal, body, path, message) => {
+    const { byokit } = await testByokit();
+    const response = await call(byokit, method, url, { principal, ...(body !== undefined && { body }) });
+    expect(response!.status).toBe(422);
+    const where = url.includes('?') ? 'query' : 'body';
+    expect(response!.json.error).toMatchObject({
+      code: 'validation_failed',
+      message: `The request ${where} is not valid: ${path}: ${message}`,
+      issues: [{ path, message }],
+    });
+  });
+
+  it('joins several refusals in one sentence, each naming its field', async () => {
+    const { byokit } = await testByokit();
+    const response = await call(byokit, 'POST', '/llm/chat/completions', { principal: alice, body: {} });
+    expect(response!.json.error.message).toBe(
+      'The request body is not valid: model_id: model_id must be a model UUID from GET /llm-models/; messages: Required: send an array.',
+    );
+  });
+
+  it("is worded alike on the OpenAI-compatible route, in OpenAI's shape", async () => {
+    const { byokit } = await testByokit();
+    const response = await call(byokit, 'POST', '/openai/v1/chat/completions', { principal: alice, body: { model: sonnet } });
+    expect(response!.status).toBe(422);
+    expect(response!.json.error).toMatchObject({
+      message: 'The request body is not valid: messages: Required: send an array.',
+      param: 'messages',
+    });
+    // OpenAI's body takes too many fields to list in a sentence: the API description lists them.
+    const tools = await call(byokit, 'POST', '/openai/v1/chat/completions', {
+      principal: alice,
+      body: { model: sonnet, messages: hi, tools: [] },
+    });
+    expect(tools!.json.error).toMatchObject({
+      message: 'The request body is not valid: tools: Unknown field: GET /openapi.json lists the ones the body takes.',
+      param: 'tools',
+    });
   });
 });

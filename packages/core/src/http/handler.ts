@@ -11,7 +11,7 @@ import { kindOfOption } from '../host-option-checks.js';
 import { USER_ID_RULE, userIdProblem } from './routes/stored-text.js';
 import type { Route } from './route.js';
 import type { ByokitRequest, ByokitResponse, Principal } from './types.js';
-import { schemaIssues, validationFailed } from './validation-error.js';
+import { readableIssue, schemaIssues, validationFailed } from './validation-error.js';
 
 /** Handles a request below the prefix; resolves `undefined` when no route has that path, so the host's own routes may answer. */
 export type RequestHandler = (request: ByokitRequest) => Promise<ByokitResponse | undefined>;
@@ -174,7 +174,7 @@ function decodedSegment(segment: string): string | undefined {
  */
 function pathParams(route: Route<any, any, any>, match: RouteMatch): Record<string, string> {
   if (match.undecodable !== undefined) {
-    const message = 'not valid percent-encoding: each % must begin an escape of UTF-8, such as %20';
+    const message = 'Not valid percent-encoding: each % must begin an escape of UTF-8, such as %20.';
     throw validationFailed([{ path: match.undecodable, message }], 'path');
   }
   return route.params ? validate(route.params, match.params, 'path') : match.params;
@@ -203,7 +203,7 @@ function badPrincipal(problem: string): TypeError {
 }
 
 function validate<T>(schema: z.ZodType<T>, input: unknown, where: 'body' | 'query' | 'path'): T {
-  const result = schema.safeParse(input);
+  const result = schema.safeParse(input, { error: readableIssue(where) });
   if (result.success) return result.data;
   throw validationFailed(schemaIssues(result.error.issues), where);
 }
@@ -235,7 +235,7 @@ function queryObject(url: string, queryStart: number): Record<string, string> {
     else query.set(part.name, part.value);
   }
   if (undecodable.size > 0) {
-    const message = 'not valid percent-encoding: each % must begin an escape of UTF-8, such as %20';
+    const message = 'Not valid percent-encoding: each % must begin an escape of UTF-8, such as %20.';
     throw validationFailed(
       [...undecodable].map((name) => ({ path: name, message })),
       'query',
@@ -243,7 +243,7 @@ function queryObject(url: string, queryStart: number): Record<string, string> {
   }
   if (repeated.size > 0) {
     throw validationFailed(
-      [...repeated].map((name) => ({ path: name, message: 'given more than once: send it once' })),
+      [...repeated].map((name) => ({ path: name, message: 'Given more than once: send it once.' })),
       'query',
     );
   }
@@ -289,7 +289,7 @@ function refuseBodyFieldsInQuery(route: Route<any, any, any>, url: string, query
   const misplaced = new Set([...new URLSearchParams(url.slice(queryStart + 1)).keys()].filter((name) => fields.has(name)));
   if (misplaced.size === 0) return undefined;
   throw validationFailed(
-    [...misplaced].map((name) => ({ path: name, message: `send ${name} in the JSON body, not in the query string` })),
+    [...misplaced].map((name) => ({ path: name, message: `Send ${name} in the JSON body, not in the query string.` })),
     'query',
   );
 }

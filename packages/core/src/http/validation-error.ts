@@ -15,7 +15,8 @@ export function validationFailed(issues: readonly ValidationIssue[], where: stri
   const safe = issues.map((issue) => ({ path: safeText(issue.path), message: safeText(issue.message) }));
   return new ByokitError(
     'validation_failed',
-    `The ${subject} is not valid: ${safe.map((issue) => `${issue.path || where}: ${issue.message}`).join('; ')}`,
+    // One sentence: each issue's own closing period dropped, one at the end.
+    `The ${subject} is not valid: ${safe.map((issue) => `${issue.path || where}: ${issue.message.replace(/\.$/, '')}`).join('; ')}.`,
     { issues: safe },
   );
 }
@@ -26,6 +27,65 @@ export function schemaIssues(issues: readonly z.core.$ZodIssue[]): ValidationIss
     path: [...issue.path, ...(issue.code === 'unrecognized_keys' ? [issue.keys.join(',')] : [])].map(String).join('.'),
     message: issue.message,
   }));
+}
+
+/**
+ * Zod's refusals in byokit's words, for a parse (`schema.safeParse(input, { error: readableIssue(where) })`): a
+ * sentence saying what to send instead, never the value sent (it may be a key). A schema's own message wins over
+ * these. Zod's were "Invalid input: expected string, received undefined" for a field left out, and "Unrecognized key"
+ * without the names a body or query takes.
+ *
+ * @param where - `query` names a query parameter; anything else, a field.
+ */
+export function readableIssue(where: string): z.core.$ZodErrorMap {
+  const field = where === 'query' ? 'query parameter' : 'field';
+  return (issue) => {
+    switch (issue.code) {
+      case 'invalid_type':
+        if (issue.input === undefined) return `Required: send ${withArticle(issue.expected)}.`;
+        return `Must be ${withArticle(issue.expected)}; got ${kindOf(issue.input)}.`;
+      case 'invalid_value':
+        return issue.values.length === 1 ? `Must be ${String(issue.values[0])}.` : `Must be one of ${issue.values.join(', ')}.`;
+      case 'unrecognized_keys': {
+        const shape = (issue.inst as { _zod?: { def?: { shape?: Record<string, unknown> } } } | undefined)?._zod?.def?.shape;
+        const names = Object.keys(shape ?? {});
+        const takes = where === 'query' ? 'this route takes' : 'the body takes';
+        if (names.length === 0) return `Unknown ${field}: ${takes} none.`;
+        // A list too long to read whole (the OpenAI-compatible body's) is the API description's to give.
+        const list = names.join(', ');
+        return list.length > 120
+          ? `Unknown ${field}: GET /openapi.json lists the ones ${takes.replace(/ takes$/, '')} takes.`
+          : `Unknown ${field}: ${takes} only ${list}.`;
+      }
+      case 'too_small':
+      case 'too_big': {
+        const bound = issue.code === 'too_small' ? issue.minimum : issue.maximum;
+        const least = issue.code === 'too_small';
+        if (issue.origin === 'array' && least && Number(bound) === 1) return 'Cannot be empty: send at least one.';
+        const unit = issue.origin === 'array' ? ' items' : issue.origin === 'string' ? ' characters' : '';
+        const strict = issue.inclusive === false;
+        const relation = least ? (strict ? 'more than' : 'at least') : strict ? 'less than' : 'at most';
+        return `Must ${unit ? 'have' : 'be'} ${relation} ${String(bound)}${unit}.`;
+      }
+      default:
+        return undefined;
+    }
+  };
+}
+
+const ARTICLE: Record<string, string> = { int: 'a whole number', object: 'an object', array: 'an array' };
+
+function withArticle(expected: string): string {
+  return ARTICLE[expected] ?? `a ${expected}`;
+}
+
+/** The JSON kind of a value sent, never the value. */
+function kindOf(input: unknown): string {
+  if (input === null) return 'null';
+  if (Array.isArray(input)) return 'an array';
+  if (typeof input === 'object') return 'an object';
+  if (typeof input === 'number' && !Number.isFinite(input)) return 'a number that is not finite';
+  return `a ${typeof input}`;
 }
 
 function safeText(text: string): string {

@@ -3,6 +3,7 @@ import type { CatalogModel } from '../catalog/model.js';
 import { chatCompletionBody, type ChatCompletionRequest } from '../chat/chat-schemas.js';
 import { ByokitError, isByokitError, type ValidationIssue } from '../errors.js';
 import { isProvider, PROVIDERS } from '../keys/providers.js';
+import { readableIssue, validationFailed } from '../http/validation-error.js';
 import type { OpenAIChatRequest } from './openai-schemas.js';
 
 /**
@@ -58,7 +59,7 @@ export function toChatRequest(body: OpenAIChatRequest, model: CatalogModel): Cha
     ...(body.stop != null && { stop: body.stop }),
     ...(body.stream != null && { stream: body.stream }),
   };
-  const result = chatCompletionBody.safeParse(request);
+  const result = chatCompletionBody.safeParse(request, { error: readableIssue('body') });
   if (result.success) return result.data;
   throw invalid(
     result.error.issues.map((issue) => {
@@ -93,6 +94,5 @@ function tokensFieldOf(body: OpenAIChatRequest): 'max_completion_tokens' | 'max_
 }
 
 function invalid(issues: ValidationIssue[]): ByokitError {
-  const summary = issues.map((issue) => `${issue.path || 'body'}: ${issue.message}`).join('; ');
-  return new ByokitError('validation_failed', `The request body is not valid: ${summary}`, { issues });
+  return validationFailed(issues, 'body');
 }

@@ -139,7 +139,7 @@ describe("personal keys: the guide's routes", () => {
     const response = await call(byokit, 'DELETE', '/users/me/api-key?provder=openai', { principal: alice });
     expect(response!.status).toBe(422);
     expect(response!.json.error.code).toBe('validation_failed');
-    expect(response!.json.error.issues).toEqual([{ path: 'provder', message: expect.stringContaining('provder') }]);
+    expect(response!.json.error.issues).toEqual([{ path: 'provder', message: 'Unknown query parameter: this route takes only provider.' }]);
     expect(await snapshot(storage)).toBe(before);
     // Likewise on PATCH, where a misspelt ?verify=true would save a key unchecked.
     const patch = await call(byokit, 'PATCH', '/users/me/api-key?verfy=true', {
@@ -159,8 +159,8 @@ describe("personal keys: the guide's routes", () => {
     expect(response!.status).toBe(422);
     expect(response!.json.error).toMatchObject({
       code: 'validation_failed',
-      message: 'The request query is not valid: provider: given more than once: send it once',
-      issues: [{ path: 'provider', message: 'given more than once: send it once' }],
+      message: 'The request query is not valid: provider: Given more than once: send it once.',
+      issues: [{ path: 'provider', message: 'Given more than once: send it once.' }],
     });
     expect(await snapshot(storage)).toBe(before);
     // On PATCH, ?verify=true&verify=false saved the key unchecked; the same value twice is refused too.
