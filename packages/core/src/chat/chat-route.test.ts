@@ -139,7 +139,12 @@ describe("the guide's steps 4 and 5: models and chat", () => {
     const { byokit, modelOf } = await setUp();
     const response = await call(byokit, 'POST', '/llm/chat/completions', { principal: alice, body: hello(modelOf('google').id) });
     expect(response!.status).toBe(400);
-    expect(response!.json.error).toMatchObject({ code: 'api_key_required', provider: 'google' });
+    expect(response!.json.error).toMatchObject({
+      code: 'api_key_required',
+      provider: 'google',
+      // The provider as the docs spell it: it read "No API key for google: … a system Google key."
+      message: 'No API key for Google: add yours in your profile, or ask an admin for a system key.',
+    });
     expect(mock.requests).toHaveLength(0);
   });
 

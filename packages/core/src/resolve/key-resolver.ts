@@ -46,7 +46,7 @@ export class KeyResolver {
     if (resolved) return resolved;
     throw new ByokitError(
       'api_key_required',
-      `No API key for ${provider}: add yours in your profile, or ask an admin for a system ${PROVIDER_LABELS[provider]} key.`,
+      `No API key for ${PROVIDER_LABELS[provider]}: add yours in your profile, or ask an admin for a system key.`,
       { provider },
     );
   }
