@@ -43,9 +43,14 @@ export function callerError(error: unknown, { resolved, model }: KeyedCall): unk
       { cause: scrubbedError(error, key) },
     );
   }
+  // Said after the provider's words, which byokit's sentence closes (upstreamDetail): whose key, and what to do.
+  const yours =
+    error.code === 'provider_key_rejected'
+      ? ' This is your personal key: enter a working one in your profile, or remove it.'
+      : ' This limit is on your personal key.';
   const callers = new ByokitError(
     error.code,
-    whoseDoing ? `${message} (your personal key)` : message,
+    whoseDoing ? `${message}${yours}` : message,
     { ...error.details, ...(whoseDoing && { keySource: resolved.source }), model: model.model },
     error.cause === undefined ? undefined : { cause: scrubbedError(error.cause, key) },
   );

@@ -1173,7 +1173,23 @@ describe('provider failures in the contract', () => {
     mock.failNext('openai', { status: 401 });
     const response = await call(byokit, 'POST', '/llm/chat/completions', { principal: alice, body: hello(modelOf('openai').id) });
     expect(response!.json.error).toMatchObject({ code: 'provider_key_rejected', key_source: 'user' });
-    expect(response!.json.error.message).toMatch(/^The OpenAI API refused the key: Incorrect API key provided: .*\(your personal key\)$/);
+    // It says whose key it is and what its owner can do; it read "… api-keys. (your personal key)".
+    expect(response!.json.error.message).toMatch(
+      /^The OpenAI API refused the key: Incorrect API key provided: .*\. This is your personal key: enter a working one in your profile, or remove it\.$/,
+    );
+  });
+
+  // Each ends with a period, whether or not the provider's words had one ("Internal server error", "Overloaded"), or
+  // there were none (a proxy's HTML page): it read "The Anthropic API failed (HTTP 502)".
+  it.each([
+    [{ status: 500 }, 'The Anthropic API failed (HTTP 500): Internal server error.'],
+    [{ status: 529 }, 'The Anthropic API failed (HTTP 529): Overloaded.'],
+    [{ status: 502, body: '<html>Bad gateway</html>' }, 'The Anthropic API failed (HTTP 502).'],
+  ])("a provider's failure is answered in a sentence: %j", async (failure, message) => {
+    const { byokit, modelOf } = await setUp({ environment: { ANTHROPIC_API_KEY: fakeProviderKey('anthropic') } });
+    mock.failNext('anthropic', failure);
+    const response = await call(byokit, 'POST', '/llm/chat/completions', { principal: alice, body: hello(modelOf('anthropic').id) });
+    expect(response!.json.error).toMatchObject({ code: 'provider_unavailable', message });
   });
 
   // A provider's words can quote what it was sent, and Gemini's span lines ("* GenerateContentRequest…\n"). Written

@@ -260,7 +260,7 @@ describe("a provider's failure in the log", () => {
       body,
     });
     expect([onUsersKey!.status, onUsersKey!.json.error.key_source]).toEqual([429, 'user']);
-    expect(onUsersKey!.json.error.message).toMatch(/\(your personal key\)$/);
+    expect(onUsersKey!.json.error.message).toMatch(/ This limit is on your personal key\.$/);
     expect(lines.filter((line) => line.level !== 'debug')).toEqual([
       expect.objectContaining({
         level: 'warn',
@@ -305,7 +305,7 @@ describe("a provider's failure in the log", () => {
         provider: 'openai',
         model: model.model,
         status: 502,
-        message: 'The OpenAI API failed (HTTP 503): Overloaded\\r\\n{"level":50,"msg":"forged"}\\u001b[2J',
+        message: 'The OpenAI API failed (HTTP 503): Overloaded\\r\\n{"level":50,"msg":"forged"}\\u001b[2J.',
       }),
     ]);
   });

@@ -230,7 +230,7 @@ describe('provider calls', () => {
       closers.push(() => client.close!());
       const error = await client[call](request, options()).catch((caught: unknown) => caught);
       expect(isByokitError(error) && error.code).toBe('provider_error');
-      expect((error as Error).message).toBe('The Anthropic API refused the request (HTTP 400)');
+      expect((error as Error).message).toBe('The Anthropic API refused the request (HTTP 400).');
       // What the server got to write is mostly what loopback's socket buffers took in (they grow to several MiB on a
       // loaded machine: 4.1 MiB was seen), not what the client read; without the cap the call would never end at all.
       expect(sent).toBeLessThan(32 * 1024 * 1024);

@@ -4,7 +4,7 @@
  */
 import { ByokitError } from '../errors.js';
 import { PROVIDER_LABELS, type Provider } from '../keys/providers.js';
-import { upstreamText } from './upstream-text.js';
+import { upstreamDetail } from './upstream-text.js';
 
 /** What a provider said in an error body, once parsed by its client. */
 export interface UpstreamErrorInfo {
@@ -32,7 +32,7 @@ export type ResponseHeaders = Record<string, string | string[] | undefined>;
  * server runs, a refused key, a rate limit or failure with its delay, a missing resource, or a request refused.
  */
 export function upstreamError(provider: Provider, status: number, headers: ResponseHeaders, info: UpstreamErrorInfo): ByokitError {
-  const detail = info.message ? `: ${upstreamText(info.message)}` : '';
+  const detail = upstreamDetail(info.message);
   const label = PROVIDER_LABELS[provider];
   if (status >= 300 && status < 400) {
     return new ByokitError('provider_error', `The ${label} API answered with a redirect, which byokit never follows with a key attached.`, {

@@ -19,3 +19,14 @@ export function upstreamText(text: string): string {
   while (end > 0 && isKeyCharacter(scrubbed.charCodeAt(end - 1)) && isKeyCharacter(scrubbed.charCodeAt(end))) end--;
   return `${scrubbed.slice(0, wholeCharacterEnd(scrubbed, end))}…`;
 }
+
+/**
+ * A provider's words as the end of byokit's sentence about its answer: `: <words>`, closed with a period unless they
+ * close themselves, or the period alone when it said nothing (a proxy's page). "The Anthropic API failed (HTTP 500)"
+ * and its "Internal server error" ended without one.
+ */
+export function upstreamDetail(message: string | undefined): string {
+  if (message === undefined || message === '') return '.';
+  const text = upstreamText(message);
+  return /[.!?…]$/.test(text) ? `: ${text}` : `: ${text}.`;
+}

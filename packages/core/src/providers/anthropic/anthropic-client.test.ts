@@ -398,7 +398,7 @@ describe('Anthropic errors', () => {
     for (const call of [clientFor(server).complete(request, { key: secret }), clientFor(server).stream(request, { key: secret })]) {
       const error = await rejection(call);
       expect(error.code).toBe('provider_error');
-      expect(error.message).toBe('The Anthropic API refuses calls from where this server runs (HTTP 403): Request not allowed');
+      expect(error.message).toBe('The Anthropic API refuses calls from where this server runs (HTTP 403): Request not allowed.');
     }
   });
 

@@ -1,5 +1,5 @@
 import { ByokitError, type ErrorCode } from '../../errors.js';
-import { upstreamText } from '../upstream-text.js';
+import { upstreamDetail } from '../upstream-text.js';
 import type { UpstreamErrorInfo } from '../upstream-error.js';
 import { anthropicErrorSchema, anthropicRegionRefusalSchema, type AnthropicErrorBody } from './anthropic-api.js';
 
@@ -99,7 +99,7 @@ export function anthropicErrorCode(type: string, message?: string): ErrorCode {
 export function anthropicErrorToByokitError(body: AnthropicErrorBody): ByokitError {
   return new ByokitError(
     anthropicErrorCode(body.error.type, body.error.message),
-    `The Anthropic API reported an error: ${upstreamText(body.error.message || body.error.type)}`,
+    `The Anthropic API reported an error${upstreamDetail(body.error.message || body.error.type)}`,
     {
       provider: 'anthropic',
     },

@@ -1,5 +1,5 @@
 import { ByokitError } from '../../errors.js';
-import { upstreamText } from '../upstream-text.js';
+import { upstreamDetail } from '../upstream-text.js';
 import type { UpstreamErrorInfo } from '../upstream-error.js';
 import { googleErrorSchema, type GoogleErrorBody } from './google-api.js';
 
@@ -56,10 +56,9 @@ export function durationSeconds(duration: string): number | undefined {
   return Math.ceil(Number(`${match[1]}.${match[2] ?? '0'}`));
 }
 
-/** A message from Google, safe to show: keys scrubbed (spec/security.md), length capped. */
+/** A message from Google, safe to show: keys scrubbed (spec/security.md), length capped, closing a sentence. */
 export function safeGoogleMessage(message: string | undefined): string {
-  if (message === undefined || message === '') return '';
-  return `: ${upstreamText(message)}`;
+  return upstreamDetail(message);
 }
 
 /** The error for a key Google refused with 400 API_KEY_INVALID (ProviderHttp only knows 401/403 as refusals). */

@@ -516,7 +516,7 @@ describe('openaiClient() upstream errors', () => {
       expect(error.code).toBe('provider_error');
       expect(error.status).toBe(502);
       expect(error.message).toBe(
-        'The OpenAI API refuses calls from where this server runs (HTTP 403): Country, region, or territory not supported',
+        'The OpenAI API refuses calls from where this server runs (HTTP 403): Country, region, or territory not supported.',
       );
     }
   });

@@ -1,5 +1,5 @@
 import { ByokitError, type ErrorCode } from '../../errors.js';
-import { upstreamText } from '../upstream-text.js';
+import { upstreamDetail } from '../upstream-text.js';
 import type { UpstreamErrorInfo } from '../upstream-error.js';
 import { openaiErrorSchema, type OpenAIError } from './openai-api.js';
 
@@ -79,6 +79,6 @@ const SUMMARIES: Readonly<Partial<Record<ErrorCode, string>>> = {
 export function openaiErrorToByokitError(error: OpenAIError): ByokitError {
   const code = codeOf(error);
   const summary = SUMMARIES[code] ?? 'The OpenAI API reported an error';
-  const detail = error.message ? `: ${upstreamText(error.message)}` : '.';
+  const detail = upstreamDetail(error.message ?? undefined);
   return new ByokitError(code, `${summary}${detail}`, { provider: 'openai' });
 }
