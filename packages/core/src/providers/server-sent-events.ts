@@ -311,7 +311,7 @@ export class ServerSentEvents implements AsyncIterable<ProviderStreamEvent>, Asy
   #oversizedError(): ByokitError {
     return new ByokitError(
       'provider_error',
-      `The provider sent an event larger than ${MAX_EVENT_SIZE} characters; the stream was cut off.`,
+      `The ${PROVIDER_LABELS[this.#provider]} API sent an event larger than ${MAX_EVENT_SIZE} characters; the stream was cut off.`,
       {
         provider: this.#provider,
       },

@@ -13,6 +13,20 @@ const newModel = {
 };
 
 describe('the model catalog (admins manage it)', () => {
+  it('refuses a model whose output limit is over its context window, its issue worded as its message', async () => {
+    const { byokit } = await testByokit();
+    const response = await call(byokit, 'POST', '/llm-models/', {
+      principal: admin,
+      body: { ...newModel, context_window: 1000, max_output_tokens: 2000 },
+    });
+    // The issue read "must be at most context_window", no sentence, where every other issue is one.
+    const message = 'max_output_tokens cannot be larger than context_window.';
+    expect([response!.status, response!.json.error]).toEqual([
+      422,
+      expect.objectContaining({ code: 'validation_failed', message, issues: [{ path: 'max_output_tokens', message }] }),
+    ]);
+  });
+
   it('shows every built-in model to an admin with ?all=true, each with a UUID, limits and decimal prices', async () => {
     const { byokit } = await testByokit();
     const response = await call(byokit, 'GET', '/llm-models/?all=true', { principal: admin });

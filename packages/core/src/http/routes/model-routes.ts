@@ -1,4 +1,4 @@
-import { ByokitError, isByokitError } from '../../errors.js';
+import { ByokitError, invalidField, isByokitError } from '../../errors.js';
 import type { CatalogModel } from '../../catalog/model.js';
 import type { ModelDirectory } from '../../models/model-directory.js';
 import type { KeyResolver } from '../../resolve/key-resolver.js';
@@ -128,7 +128,4 @@ export function modelRoutes(models: ModelDirectory, resolver: KeyResolver): Rout
 
 const modelNotFound = () => new ByokitError('model_not_found', 'No model has this id.');
 
-const outputOverContext = () =>
-  new ByokitError('validation_failed', 'max_output_tokens cannot be larger than context_window.', {
-    issues: [{ path: 'max_output_tokens', message: 'must be at most context_window' }],
-  });
+const outputOverContext = () => invalidField('max_output_tokens', 'max_output_tokens cannot be larger than context_window.');

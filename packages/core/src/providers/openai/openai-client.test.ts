@@ -374,7 +374,11 @@ describe('openaiClient().stream()', () => {
     expect(received.map((event) => event.type)).toEqual(['text', 'error']);
     expect(lastEvent(received)).toMatchObject({
       type: 'error',
-      error: { code: 'provider_error', message: expect.stringContaining('larger than') },
+      // Named, as every other failure of a provider is: it read "The provider sent an event larger than …".
+      error: {
+        code: 'provider_error',
+        message: `The OpenAI API sent an event larger than ${MAX_EVENT_SIZE} characters; the stream was cut off.`,
+      },
     });
   });
 
