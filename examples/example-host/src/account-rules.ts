@@ -9,5 +9,10 @@ export const PASSWORD_MIN_LENGTH = 8;
 export const PASSWORD_MAX_LENGTH = 128;
 
 /** An email address as signup takes it (the longest a mail path allows, RFC 5321 §4.5.3.1.3). */
-export const emailSchema = z.email().max(254);
-export const passwordSchema = z.string().min(PASSWORD_MIN_LENGTH).max(PASSWORD_MAX_LENGTH);
+export const emailSchema = z.email({ error: 'Send an email address, such as you@example.com.' }).max(254, {
+  error: 'An email address has at most 254 characters.',
+});
+export const passwordSchema = z
+  .string({ error: 'Send a password, as a string.' })
+  .min(PASSWORD_MIN_LENGTH, { error: `A password has at least ${PASSWORD_MIN_LENGTH} characters.` })
+  .max(PASSWORD_MAX_LENGTH, { error: `A password has at most ${PASSWORD_MAX_LENGTH} characters.` });

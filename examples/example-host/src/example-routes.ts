@@ -21,18 +21,37 @@ export const OWN_ROUTE_BODY_LIMIT_BYTES = 8 * 1024;
 // Text that goes into PostgreSQL, whose `text` cannot hold a NUL (U+0000): refused with 422, not a 500.
 const withoutNul = (text: z.ZodString) => text.regex(/^[^\u0000]*$/, 'The text holds a NUL character (U+0000).');
 
-const signupBody = z.strictObject({
-  email: emailSchema,
-  password: passwordSchema,
-  // Well-formed too: PostgreSQL's UTF-8 stores a lone surrogate (`"\ud83d"`) as U+FFFD, so the name was saved and
-  // shown changed; refused instead, as byokit's routes refuse such text.
-  full_name: withoutNul(z.string().max(255))
-    .refine((name) => name.isWellFormed(), 'The full name must be well-formed Unicode (no lone surrogates).')
-    .nullable()
-    .optional(),
-});
+const signupBody = z.strictObject(
+  {
+    email: emailSchema,
+    password: passwordSchema,
+    // Well-formed too: PostgreSQL's UTF-8 stores a lone surrogate (`"\ud83d"`) as U+FFFD, so the name was saved and
+    // shown changed; refused instead, as byokit's routes refuse such text.
+    full_name: withoutNul(
+      z.string({ error: 'The full name is text, or null.' }).max(255, { error: 'The full name has at most 255 characters.' }),
+    )
+      .refine((name) => name.isWellFormed(), 'The full name must be well-formed Unicode (no lone surrogates).')
+      .nullable()
+      .optional(),
+  },
+  {
+    error: (issue) =>
+      issue.code === 'unrecognized_keys'
+        ? 'Unknown field: signup takes only email, password, full_name.'
+        : issue.code === 'invalid_type' && !issue.path?.length
+          ? 'Send a JSON object: { "email", "password", "full_name"? }.'
+          : undefined,
+  },
+);
 
-const loginForm = z.object({ username: withoutNul(z.string().min(1).max(254)), password: z.string().min(1).max(PASSWORD_MAX_LENGTH) });
+const LOGIN_FIELDS = { error: 'Send username (your email) and password as form fields.' };
+const loginForm = z.object({
+  username: withoutNul(z.string(LOGIN_FIELDS).min(1, LOGIN_FIELDS).max(254, { error: 'A username has at most 254 characters.' })),
+  password: z
+    .string(LOGIN_FIELDS)
+    .min(1, LOGIN_FIELDS)
+    .max(PASSWORD_MAX_LENGTH, { error: `A password has at most ${PASSWORD_MAX_LENGTH} characters.` }),
+});
 
 /**
  * The example's own routes, without a framework: each takes what the framework parsed (a JSON body, a form)
@@ -173,10 +192,13 @@ export function otherContentCoding(contentEncoding: string | string[] | undefine
 function parse<T>(schema: z.ZodType<T>, input: unknown, requestId: string): { ok: true; value: T } | { ok: false; answer: ExampleAnswer } {
   const result = schema.safeParse(input ?? {});
   if (result.success) return { ok: true, value: result.data };
-  // An unknown field's name is quoted in its issue: the caller's text, which may be a key pasted in the wrong place.
+  // An unknown field named at the end of its path, as byokit's own issues name it: the caller's text, which may be a
+  // key pasted in the wrong place.
   const issues = result.error.issues.map((issue) => ({
-    path: scrubSecrets(issue.path.map(String).join('.')),
+    path: scrubSecrets([...issue.path, ...(issue.code === 'unrecognized_keys' ? [issue.keys.join(',')] : [])].map(String).join('.')),
     message: scrubSecrets(issue.message),
   }));
-  return { ok: false, answer: errorAnswer(422, 'validation_failed', 'The request is not valid.', requestId, { issues }) };
+  // One sentence naming each field, as byokit's own refusals read.
+  const summary = issues.map((issue) => `${issue.path || 'body'}: ${issue.message.replace(/\.$/, '')}`).join('; ');
+  return { ok: false, answer: errorAnswer(422, 'validation_failed', `The request body is not valid: ${summary}.`, requestId, { issues }) };
 }
