@@ -810,6 +810,25 @@ describe('a refused field or query parameter is told in a sentence, with what to
       'applies_to',
       'Must be one of system, all.',
     ],
+    // A number where the contract shows a decimal string ("20"): the format, not only its type.
+    [
+      'a budget as a number',
+      'PUT',
+      '/admin/users/user-bob/budget',
+      admin,
+      { monthly_limit_usd: 20 },
+      'monthly_limit_usd',
+      'A budget is a decimal string of US dollars, e.g. "20" or "7.50".',
+    ],
+    [
+      'a price as a number',
+      'PATCH',
+      `/llm-models/${sonnet}`,
+      admin,
+      { pricing: { input_per_mtok_usd: 3, output_per_mtok_usd: '15' } },
+      'pricing.input_per_mtok_usd',
+      'A price is a decimal string of USD per million tokens, e.g. "3" or "0.075".',
+    ],
     [
       'an unknown provider',
       'DELETE',

@@ -5,7 +5,9 @@ import { defineRoute, type Route } from '../route.js';
 import { userIdText } from './stored-text.js';
 
 // Dollars with at most 6 decimals (what a person types for a budget), no exponent or sign.
-const dollars = z.string().regex(/^\d{1,9}(\.\d{1,6})?$/, 'A budget is a decimal string of US dollars, e.g. "20" or "7.50".');
+const DOLLARS = 'A budget is a decimal string of US dollars, e.g. "20" or "7.50".';
+// A number sent ("monthly_limit_usd": 20) is told the format too, not only "Must be a string".
+const dollars = z.string({ error: (issue) => (issue.input === undefined ? undefined : DOLLARS) }).regex(/^\d{1,9}(\.\d{1,6})?$/, DOLLARS);
 
 /** Body of `PUT /admin/users/{user_id}/budget`: a monthly limit, or null for none. */
 export const budgetBody = z.strictObject({
