@@ -778,7 +778,7 @@ describe('a refused field or query parameter is told in a sentence, with what to
       alice,
       { openai_api_key: 5 },
       'openai_api_key',
-      'Must be a string; got a number.',
+      'A key is a string, or null to remove it.',
     ],
     [
       'an unknown body field',

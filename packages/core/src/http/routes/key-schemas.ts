@@ -4,7 +4,10 @@ import type { PersonalKeyState, SystemKeyState } from '../../vault/key-manager.j
 
 // Format and placeholder rules live in keys/key-formats.ts, so that they answer with their own codes
 // (invalid_key_format, placeholder_key); here a key is only "a string, or null to remove it".
-const keyValue = z.string().nullable().optional();
+const keyValue = z
+  .string({ error: (issue) => (issue.input === undefined ? undefined : 'A key is a string, or null to remove it.') })
+  .nullable()
+  .optional();
 
 /** Body of `PATCH /users/me/api-key` and `PATCH /admin/api-key`. Unknown fields are refused, never ignored. */
 export const keyUpdateBody = z
