@@ -831,6 +831,23 @@ describe('refused before any provider call', () => {
     expect(mock.requests).toHaveLength(0);
   });
 
+  // Said once, in the chat's own words: an empty list was two issues ("Cannot be empty: send at least one" and "Send at
+  // least one user or assistant message."), and too many was "Must have at most 2000 items.".
+  it.each([
+    ['no messages', [], 'Send at least one user or assistant message.'],
+    ['too many messages', Array.from({ length: 2001 }, () => ({ role: 'user', content: 'x' })), 'At most 2000 messages in one request.'],
+  ])('%s: one issue, in words about messages', async (_name, messages, message) => {
+    const { byokit } = await setUp();
+    const response = await call(byokit, 'POST', '/llm/chat/completions', { principal: alice, body: hello(GUIDE_MODEL_ID, { messages }) });
+    expect(response!.json.error.issues).toEqual([{ path: 'messages', message }]);
+    // Worded alike on the OpenAI-compatible route, whose list read "Cannot be empty: send at least one.".
+    const openAI = await call(byokit, 'POST', '/openai/v1/chat/completions', {
+      principal: alice,
+      body: { model: GUIDE_MODEL_ID, messages },
+    });
+    expect(openAI!.json.error).toMatchObject({ message: `The request body is not valid: messages: ${message}`, param: 'messages' });
+  });
+
   it.each([
     [
       '__proto__ at the top',

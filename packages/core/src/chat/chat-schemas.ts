@@ -68,6 +68,15 @@ export const SAMPLING_FIELDS = {
 const content = z.string().refine((text) => text.isWellFormed(), { message: WELL_FORMED });
 const message = z.strictObject({ role: z.enum(['system', 'user', 'assistant']), content });
 
+/** A chat's list of messages, 1 to {@link MAX_MESSAGES}: the native body's and the OpenAI-compatible one's alike. */
+export function messageList<T extends z.ZodType>(item: T) {
+  return z
+    .array(item)
+    .min(1, { error: NOT_ONLY_SYSTEM })
+    .max(MAX_MESSAGES, { error: `At most ${MAX_MESSAGES} messages in one request.` })
+    .meta(CHAT_MESSAGES_DOCUMENTATION);
+}
+
 /**
  * Body of `POST /llm/chat/completions` (spec/http-api.md, "Chat"). Strict at every depth: an unknown field
  * (`base_url`, `headers`, `user_id`, …) is refused, never passed on.
@@ -75,14 +84,18 @@ const message = z.strictObject({ role: z.enum(['system', 'user', 'assistant']), 
 export const chatCompletionBody = z
   .strictObject({
     model_id: z.guid({ message: 'model_id must be a model UUID from GET /llm-models/.' }),
-    messages: z.array(message).min(1).max(MAX_MESSAGES).meta(CHAT_MESSAGES_DOCUMENTATION),
+    messages: messageList(message),
     max_tokens: SAMPLING_FIELDS.max_tokens.optional(),
     temperature: SAMPLING_FIELDS.temperature.optional(),
     top_p: SAMPLING_FIELDS.top_p.optional(),
     stop: SAMPLING_FIELDS.stop.optional(),
     stream: z.boolean().optional(),
   })
-  .refine((body) => body.messages.some((item) => item.role !== 'system'), { message: NOT_ONLY_SYSTEM, path: ['messages'] })
+  // An empty list is refused once, by its own minimum.
+  .refine((body) => body.messages.length === 0 || body.messages.some((item) => item.role !== 'system'), {
+    message: NOT_ONLY_SYSTEM,
+    path: ['messages'],
+  })
   .refine((body) => withinContentLimit(body.messages), { message: CONTENT_LIMIT, path: ['messages'] });
 
 /**

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { CHAT_MESSAGES_DOCUMENTATION, finishReason, MAX_MESSAGES, SAMPLING_FIELDS } from '../chat/chat-schemas.js';
+import { finishReason, messageList, SAMPLING_FIELDS } from '../chat/chat-schemas.js';
 import { PROVIDERS } from '../keys/providers.js';
 
 // OpenAI's own wire format for `POST /chat/completions` and `GET /models`
@@ -60,7 +60,7 @@ function noEffect(field: string, what: string, value: string): string {
 export const openAIChatBody = z.strictObject({
   model: z.string().min(1).max(256).describe('A model name from GET /openai/v1/models (e.g. claude-sonnet-4-5), or a catalog UUID.'),
   // A developer message is a system one; text parts are joined with a newline before the content rules apply.
-  messages: z.array(message).min(1).max(MAX_MESSAGES).meta(CHAT_MESSAGES_DOCUMENTATION),
+  messages: messageList(message),
   max_completion_tokens: SAMPLING_FIELDS.max_tokens.nullish(),
   max_tokens: SAMPLING_FIELDS.max_tokens.nullish().describe('Deprecated by OpenAI in favour of max_completion_tokens; either is taken.'),
   temperature: SAMPLING_FIELDS.temperature.nullish(),
