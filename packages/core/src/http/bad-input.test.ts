@@ -810,6 +810,25 @@ describe('a refused field or query parameter is told in a sentence, with what to
       'applies_to',
       'Must be one of system, all.',
     ],
+    [
+      'an unknown field in a message',
+      'POST',
+      '/llm/chat/completions',
+      alice,
+      { model_id: sonnet, messages: [{ role: 'user', content: 'Hi', name: 'me' }] },
+      'messages.0.name',
+      'Unknown field: messages.0 takes only role, content.',
+    ],
+    [
+      'max_tokens 1.5',
+      'POST',
+      '/llm/chat/completions',
+      alice,
+      { model_id: sonnet, messages: hi, max_tokens: 1.5 },
+      'max_tokens',
+      'Must be a whole number.',
+    ],
+    ['an empty user_id', 'GET', '/admin/usage?user_id=', admin, undefined, 'user_id', 'Cannot be empty.'],
     // A number where the contract shows a decimal string ("20"): the format, not only its type.
     [
       'a budget as a number',

@@ -43,13 +43,17 @@ export function readableIssue(where: string): z.core.$ZodErrorMap {
     switch (issue.code) {
       case 'invalid_type':
         if (issue.input === undefined) return `Required: send ${withArticle(issue.expected)}.`;
+        // A number with a fraction where a whole one is wanted: "got a number" would say nothing.
+        if (issue.expected === 'int' && typeof issue.input === 'number') return 'Must be a whole number.';
         return `Must be ${withArticle(issue.expected)}; got ${kindOf(issue.input)}.`;
       case 'invalid_value':
         return issue.values.length === 1 ? `Must be ${String(issue.values[0])}.` : `Must be one of ${issue.values.join(', ')}.`;
       case 'unrecognized_keys': {
         const shape = (issue.inst as { _zod?: { def?: { shape?: Record<string, unknown> } } } | undefined)?._zod?.def?.shape;
         const names = Object.keys(shape ?? {});
-        const takes = where === 'query' ? 'this route takes' : 'the body takes';
+        // An object inside the body is named by its path (`messages.0`).
+        const inside = issue.path?.map(String).join('.');
+        const takes = where === 'query' ? 'this route takes' : inside ? `${inside} takes` : 'the body takes';
         if (names.length === 0) return `Unknown ${field}: ${takes} none.`;
         // A list too long to read whole (the OpenAI-compatible body's) is the API description's to give.
         const list = names.join(', ');
@@ -62,6 +66,7 @@ export function readableIssue(where: string): z.core.$ZodErrorMap {
         const bound = issue.code === 'too_small' ? issue.minimum : issue.maximum;
         const least = issue.code === 'too_small';
         if (issue.origin === 'array' && least && Number(bound) === 1) return 'Cannot be empty: send at least one.';
+        if (issue.origin === 'string' && least && Number(bound) === 1) return 'Cannot be empty.';
         const unit = issue.origin === 'array' ? ' items' : issue.origin === 'string' ? ' characters' : '';
         const strict = issue.inclusive === false;
         const relation = least ? (strict ? 'more than' : 'at least') : strict ? 'less than' : 'at most';
