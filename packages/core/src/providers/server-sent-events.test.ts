@@ -391,10 +391,12 @@ describe('a 200 to a streamed call that holds no server-sent events', () => {
 
   // A stream of events that broke off (cleanly, as a proxy may end it) before its first event was whole, or had sent
   // only a comment, is a stream cut off, as one cut after its first event is: no page, no base URL pointing elsewhere.
+  // Worded alike for every provider: Anthropic's "closed the stream" and Google's "stream ended before the answer
+  // finished" said the same thing three ways.
   const cutOff: Record<Provider, string> = {
-    anthropic: 'The Anthropic API closed the stream before the answer was complete.',
+    anthropic: 'The Anthropic API ended the stream before the answer was complete.',
     openai: 'The OpenAI API ended the stream before the answer was complete.',
-    google: 'The Google API stream ended before the answer finished.',
+    google: 'The Google API ended the stream before the answer was complete.',
   };
   for (const provider of ['anthropic', 'openai', 'google'] as const) {
     it.each([

@@ -138,7 +138,7 @@ function malformed(what: string): ProviderStreamEvent {
 export function truncatedStreamError(): ProviderStreamEvent {
   return {
     type: 'error',
-    error: new ByokitError('provider_error', 'The Anthropic API closed the stream before the answer was complete.', {
+    error: new ByokitError('provider_error', 'The Anthropic API ended the stream before the answer was complete.', {
       provider: 'anthropic',
     }),
   };

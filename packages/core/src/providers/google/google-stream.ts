@@ -39,7 +39,8 @@ export function googleStreamDecoder(): StreamDecoder {
       finishReason = responseFinishReason(chunk.data) ?? finishReason;
       return events;
     },
-    end: () => (finishReason === undefined ? [failure('stream ended before the answer finished')] : [{ type: 'finish', finishReason }]),
+    end: () =>
+      finishReason === undefined ? [failure('ended the stream before the answer was complete')] : [{ type: 'finish', finishReason }],
   };
 }
 
