@@ -13,6 +13,24 @@ const newModel = {
 };
 
 describe('the model catalog (admins manage it)', () => {
+  it('answers an id no model has alike on every route, saying where the ids are listed', async () => {
+    const { byokit } = await testByokit();
+    const id = '00000000-0000-4000-8000-000000000000';
+    const answers = [
+      await call(byokit, 'GET', `/llm-models/${id}`, { principal: alice }),
+      await call(byokit, 'PATCH', `/llm-models/${id}`, { principal: admin, body: { is_active: false } }),
+      await call(byokit, 'POST', '/llm/chat/completions', {
+        principal: alice,
+        body: { model_id: id, messages: [{ role: 'user', content: 'Hi' }] },
+      }),
+    ];
+    // GET and PATCH said "No model has this id." only.
+    const message = 'No model has this id: list the models you can use with GET /llm-models/.';
+    expect(answers.map((answer) => [answer!.status, answer!.json.error.code, answer!.json.error.message])).toEqual(
+      Array(3).fill([404, 'model_not_found', message]),
+    );
+  });
+
   it('refuses a model whose output limit is over its context window, its issue worded as its message', async () => {
     const { byokit } = await testByokit();
     const response = await call(byokit, 'POST', '/llm-models/', {

@@ -126,6 +126,6 @@ export function modelRoutes(models: ModelDirectory, resolver: KeyResolver): Rout
   ];
 }
 
-const modelNotFound = () => new ByokitError('model_not_found', 'No model has this id.');
+const modelNotFound = () => new ByokitError('model_not_found', 'No model has this id: list the models you can use with GET /llm-models/.');
 
 const outputOverContext = () => invalidField('max_output_tokens', 'max_output_tokens cannot be larger than context_window.');
