@@ -820,6 +820,15 @@ describe('a refused field or query parameter is told in a sentence, with what to
       'Unknown field: messages.0 takes only role, content.',
     ],
     [
+      'a model without its provider',
+      'POST',
+      '/llm-models/',
+      admin,
+      { model: 'm', display_name: 'M', context_window: 1000, max_output_tokens: 100, pricing: null },
+      'provider',
+      'Required: send one of anthropic, openai, google.',
+    ],
+    [
       'max_tokens 1.5',
       'POST',
       '/llm/chat/completions',

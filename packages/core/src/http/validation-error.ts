@@ -46,8 +46,10 @@ export function readableIssue(where: string): z.core.$ZodErrorMap {
         // A number with a fraction where a whole one is wanted: "got a number" would say nothing.
         if (issue.expected === 'int' && typeof issue.input === 'number') return 'Must be a whole number.';
         return `Must be ${withArticle(issue.expected)}; got ${kindOf(issue.input)}.`;
-      case 'invalid_value':
-        return issue.values.length === 1 ? `Must be ${String(issue.values[0])}.` : `Must be one of ${issue.values.join(', ')}.`;
+      case 'invalid_value': {
+        const accepted = issue.values.length === 1 ? String(issue.values[0]) : `one of ${issue.values.join(', ')}`;
+        return issue.input === undefined ? `Required: send ${accepted}.` : `Must be ${accepted}.`;
+      }
       case 'unrecognized_keys': {
         const shape = (issue.inst as { _zod?: { def?: { shape?: Record<string, unknown> } } } | undefined)?._zod?.def?.shape;
         const names = Object.keys(shape ?? {});
