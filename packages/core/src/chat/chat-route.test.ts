@@ -142,8 +142,8 @@ describe("the guide's steps 4 and 5: models and chat", () => {
     expect(response!.json.error).toMatchObject({
       code: 'api_key_required',
       provider: 'google',
-      // The provider as the docs spell it: it read "No API key for google: … a system Google key."
-      message: 'No API key for Google: add yours in your profile, or ask an admin for a system key.',
+      // spec/http-api.md's example, word for word.
+      message: 'No API key for google: add yours in your profile, or ask an admin for a system key.',
     });
     expect(mock.requests).toHaveLength(0);
   });

@@ -43,7 +43,7 @@ describe("key resolution: the guide's example", () => {
     const google = await byokit.resolveKey(alice, 'google').catch((error: unknown) => error);
     expect(isByokitError(google)).toBe(true);
     expect(google).toMatchObject({ code: 'api_key_required', status: 400, details: { provider: 'google' } });
-    expect((google as Error).message).toContain('Google');
+    expect((google as Error).message).toContain('google');
   });
 
   it.each([

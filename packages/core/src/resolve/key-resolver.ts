@@ -44,11 +44,10 @@ export class KeyResolver {
       (await this.#resolve(userId, provider, lookup)) ??
       (lookup.absenceCached ? await this.#resolve(userId, provider, newLookup('fresh')) : null);
     if (resolved) return resolved;
-    throw new ByokitError(
-      'api_key_required',
-      `No API key for ${PROVIDER_LABELS[provider]}: add yours in your profile, or ask an admin for a system key.`,
-      { provider },
-    );
+    // Word for word spec/http-api.md's example, which names the provider by its id, as `provider` does.
+    throw new ByokitError('api_key_required', `No API key for ${provider}: add yours in your profile, or ask an admin for a system key.`, {
+      provider,
+    });
   }
 
   /**

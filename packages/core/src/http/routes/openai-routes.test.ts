@@ -389,7 +389,7 @@ describe("errors as the openai client's typed errors, with core's status", () =>
       const error = await failure(client.chat.completions.create({ model, messages: hello, stream }));
       expect(error).toBeInstanceOf(OpenAI.BadRequestError);
       expect(error).toMatchObject({ status: 400, code: 'api_key_required', type: 'invalid_request_error' });
-      expect(error.message).toContain('Google');
+      expect(error.message).toContain('google');
     }
     expect(mock.requests).toEqual([]);
   });
