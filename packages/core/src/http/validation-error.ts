@@ -38,6 +38,15 @@ export function schemaIssues(issues: readonly z.core.$ZodIssue[]): ValidationIss
  * @param where - `query` names a query parameter; anything else, a field.
  */
 export function readableIssue(where: string): z.core.$ZodErrorMap {
+  // One map per kind of place, made once: every request's parse is handed one.
+  let map = READABLE_ISSUES.get(where);
+  if (map === undefined) READABLE_ISSUES.set(where, (map = readableIssueMap(where)));
+  return map;
+}
+
+const READABLE_ISSUES = new Map<string, z.core.$ZodErrorMap>();
+
+function readableIssueMap(where: string): z.core.$ZodErrorMap {
   const field = where === 'query' ? 'query parameter' : 'field';
   return (issue) => {
     switch (issue.code) {
@@ -52,7 +61,9 @@ export function readableIssue(where: string): z.core.$ZodErrorMap {
       }
       case 'unrecognized_keys': {
         const shape = (issue.inst as { _zod?: { def?: { shape?: Record<string, unknown> } } } | undefined)?._zod?.def?.shape;
-        const names = Object.keys(shape ?? {});
+        // Read from zod's internals: where a release moves them, zod's own words rather than a wrong "takes none".
+        if (shape === undefined) return undefined;
+        const names = Object.keys(shape);
         // An object inside the body is named by its path (`messages.0`).
         const inside = issue.path?.map(String).join('.');
         const takes = where === 'query' ? 'this route takes' : inside ? `${inside} takes` : 'the body takes';
