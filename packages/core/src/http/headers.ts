@@ -19,7 +19,10 @@ export function headerValue(headers: RequestHeaders, name: string): string | und
 export function declaredLength(headers: RequestHeaders): number | undefined {
   const declared = headerValue(headers, 'content-length');
   if (declared === undefined) return undefined;
-  const lengths = declared.split(',').map((length) => length.trim());
+  // String(): a host in plain JavaScript may hand over a number, which is a length as it is.
+  const lengths = String(declared)
+    .split(',')
+    .map((length) => length.trim());
   if (!lengths.every((length) => /^\d+$/.test(length) && Number(length) === Number(lengths[0]))) {
     throw new ByokitError('invalid_json', "The request's Content-Length is not a length: send it as digits only (RFC 9110 §8.6).");
   }
