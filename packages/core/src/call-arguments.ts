@@ -9,7 +9,7 @@ import type { ForgetUserOptions } from './forget-user.js';
 import type { ForgottenUsage, KeyWriteActor } from './storage/storage.js';
 import type { ChatCallContext } from './chat/chat-service.js';
 import { chatCompletionBody, type ChatCompletionRequest } from './chat/chat-schemas.js';
-import { readableIssue, schemaIssues, validationFailed } from './http/validation-error.js';
+import { readableParse, schemaIssues, validationFailed } from './http/validation-error.js';
 import { isSaneRequestId } from './http/headers.js';
 import { isRequestAbort } from './http/request-abort.js';
 import { USER_ID_RULE, userIdProblem } from './http/routes/stored-text.js';
@@ -136,7 +136,7 @@ export function validProvider(provider: unknown): Provider {
 
 /** Programmatic callers get the same validation as the route: one schema for both. */
 export function validChatRequest(request: ChatCompletionRequest): ChatCompletionRequest {
-  const result = chatCompletionBody.safeParse(request, { error: readableIssue('request') });
+  const result = chatCompletionBody.safeParse(request, readableParse('request'));
   if (result.success) return result.data;
   throw validationFailed(schemaIssues(result.error.issues), 'request', 'chat request');
 }

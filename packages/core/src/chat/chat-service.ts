@@ -2,7 +2,7 @@ import { ByokitError } from '../errors.js';
 import type { CatalogModel, SamplingParameter } from '../catalog/model.js';
 import type { RetiredModelWarnings } from '../catalog/retirements.js';
 import type { Provider } from '../keys/providers.js';
-import type { ModelDirectory } from '../models/model-directory.js';
+import { modelNotFound, type ModelDirectory } from '../models/model-directory.js';
 import type {
   FinishReason,
   ProviderChatRequest,
@@ -233,7 +233,7 @@ export class ChatService {
   private async prepare(userId: string, request: ChatCompletionRequest): Promise<PreparedCall> {
     const catalog = await this.models.catalog();
     const model = catalog.get(request.model_id);
-    if (!model) throw new ByokitError('model_not_found', 'No model has this id: list the models you can use with GET /llm-models/.');
+    if (!model) throw modelNotFound();
     if (!model.isActive)
       throw new ByokitError('model_inactive', `${model.displayName} is not active; an admin can activate it.`, {
         provider: model.provider,

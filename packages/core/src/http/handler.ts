@@ -11,7 +11,7 @@ import { kindOfOption } from '../host-option-checks.js';
 import { USER_ID_RULE, userIdProblem } from './routes/stored-text.js';
 import type { Route } from './route.js';
 import type { ByokitRequest, ByokitResponse, Principal } from './types.js';
-import { readableIssue, schemaIssues, validationFailed } from './validation-error.js';
+import { readableParse, schemaIssues, validationFailed } from './validation-error.js';
 
 /** Handles a request below the prefix; resolves `undefined` when no route has that path, so the host's own routes may answer. */
 export type RequestHandler = (request: ByokitRequest) => Promise<ByokitResponse | undefined>;
@@ -203,7 +203,7 @@ function badPrincipal(problem: string): TypeError {
 }
 
 function validate<T>(schema: z.ZodType<T>, input: unknown, where: 'body' | 'query' | 'path'): T {
-  const result = schema.safeParse(input, { error: readableIssue(where) });
+  const result = schema.safeParse(input, readableParse(where));
   if (result.success) return result.data;
   throw validationFailed(schemaIssues(result.error.issues), where);
 }

@@ -20,14 +20,17 @@ export function declaredLength(headers: RequestHeaders): number | undefined {
   const declared = headerValue(headers, 'content-length');
   if (declared === undefined) return undefined;
   // String(): a host in plain JavaScript may hand over a number, which is a length as it is.
-  const lengths = String(declared)
-    .split(',')
-    .map((length) => length.trim());
-  if (!lengths.every((length) => /^\d+$/.test(length) && Number(length) === Number(lengths[0]))) {
+  const text = String(declared);
+  // The one length every client sends, read without splitting (the chat path asks on every request).
+  if (DIGITS.test(text)) return Number(text);
+  const lengths = text.split(',').map((length) => length.trim());
+  if (!lengths.every((length) => DIGITS.test(length) && Number(length) === Number(lengths[0]))) {
     throw new ByokitError('invalid_json', "The request's Content-Length is not a length: send it as digits only (RFC 9110 §8.6).");
   }
   return Number(lengths[0]);
 }
+
+const DIGITS = /^\d+$/;
 
 const SANE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 

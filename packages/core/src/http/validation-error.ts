@@ -30,21 +30,21 @@ export function schemaIssues(issues: readonly z.core.$ZodIssue[]): ValidationIss
 }
 
 /**
- * Zod's refusals in byokit's words, for a parse (`schema.safeParse(input, { error: readableIssue(where) })`): a
+ * The options of a parse (`schema.safeParse(input, readableParse(where))`) that word zod's refusals in byokit's words: a
  * sentence saying what to send instead, never the value sent (it may be a key). A schema's own message wins over
  * these. Zod's were "Invalid input: expected string, received undefined" for a field left out, and "Unrecognized key"
  * without the names a body or query takes.
  *
  * @param where - `query` names a query parameter; anything else, a field.
  */
-export function readableIssue(where: string): z.core.$ZodErrorMap {
-  // One map per kind of place, made once: every request's parse is handed one.
-  let map = READABLE_ISSUES.get(where);
-  if (map === undefined) READABLE_ISSUES.set(where, (map = readableIssueMap(where)));
-  return map;
+export function readableParse(where: string): { error: z.core.$ZodErrorMap } {
+  // Made once per kind of place: every request's parse is handed them.
+  let options = READABLE_PARSES.get(where);
+  if (options === undefined) READABLE_PARSES.set(where, (options = { error: readableIssueMap(where) }));
+  return options;
 }
 
-const READABLE_ISSUES = new Map<string, z.core.$ZodErrorMap>();
+const READABLE_PARSES = new Map<string, { error: z.core.$ZodErrorMap }>();
 
 function readableIssueMap(where: string): z.core.$ZodErrorMap {
   const field = where === 'query' ? 'query parameter' : 'field';

@@ -1,4 +1,5 @@
 import { ModelCatalog } from '../catalog/catalog.js';
+import { ByokitError } from '../errors.js';
 import type { CatalogModel } from '../catalog/model.js';
 import type { Storage } from '../storage/storage.js';
 
@@ -8,6 +9,11 @@ import type { Storage } from '../storage/storage.js';
  * when older than `ttlMs`, so that another node's admin change is seen within that time, and at once on
  * this node.
  */
+/** An id no model has, answered alike on the model routes and on chat. */
+export function modelNotFound(): ByokitError {
+  return new ByokitError('model_not_found', 'No model has this id: list the models you can use with GET /llm-models/.');
+}
+
 export class ModelDirectory {
   #catalog: ModelCatalog;
   #loadedAt: number;

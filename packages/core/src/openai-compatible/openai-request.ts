@@ -1,9 +1,9 @@
 import type { ModelCatalog } from '../catalog/catalog.js';
 import type { CatalogModel } from '../catalog/model.js';
 import { chatCompletionBody, type ChatCompletionRequest } from '../chat/chat-schemas.js';
-import { ByokitError, isByokitError, type ValidationIssue } from '../errors.js';
+import { ByokitError, isByokitError } from '../errors.js';
 import { isProvider, PROVIDERS } from '../keys/providers.js';
-import { readableIssue, validationFailed } from '../http/validation-error.js';
+import { readableParse, validationFailed } from '../http/validation-error.js';
 import type { OpenAIChatRequest } from './openai-schemas.js';
 
 /**
@@ -45,7 +45,7 @@ export function toChatRequest(body: OpenAIChatRequest, model: CatalogModel): Cha
   const tokensField = tokensFieldOf(body);
   const maxTokens = body.max_completion_tokens ?? body.max_tokens;
   if (body.max_completion_tokens != null && body.max_tokens != null && body.max_completion_tokens !== body.max_tokens) {
-    throw invalid([{ path: 'max_tokens', message: 'max_tokens and max_completion_tokens differ: send one of them.' }]);
+    throw validationFailed([{ path: 'max_tokens', message: 'max_tokens and max_completion_tokens differ: send one of them.' }], 'body');
   }
   const request = {
     model_id: model.id,
@@ -59,14 +59,15 @@ export function toChatRequest(body: OpenAIChatRequest, model: CatalogModel): Cha
     ...(body.stop != null && { stop: body.stop }),
     ...(body.stream != null && { stream: body.stream }),
   };
-  const result = chatCompletionBody.safeParse(request, { error: readableIssue('body') });
+  const result = chatCompletionBody.safeParse(request, readableParse('body'));
   if (result.success) return result.data;
-  throw invalid(
+  throw validationFailed(
     result.error.issues.map((issue) => {
       const path = issue.path.map(String).join('.');
       // The caller's own name for the field it sent.
       return { path: path === 'max_tokens' ? tokensField : path, message: issue.message };
     }),
+    'body',
   );
 }
 
@@ -91,8 +92,4 @@ export function inCallersTerms(error: unknown, body: OpenAIChatRequest): unknown
 /** The field the caller gave the token limit in; `max_completion_tokens` when it sent both (they must agree). */
 function tokensFieldOf(body: OpenAIChatRequest): 'max_completion_tokens' | 'max_tokens' {
   return body.max_completion_tokens != null ? 'max_completion_tokens' : 'max_tokens';
-}
-
-function invalid(issues: ValidationIssue[]): ByokitError {
-  return validationFailed(issues, 'body');
 }

@@ -1,6 +1,6 @@
 import { ByokitError, invalidField, isByokitError } from '../../errors.js';
 import type { CatalogModel } from '../../catalog/model.js';
-import type { ModelDirectory } from '../../models/model-directory.js';
+import { modelNotFound, type ModelDirectory } from '../../models/model-directory.js';
 import type { KeyResolver } from '../../resolve/key-resolver.js';
 import { defineRoute, type Route } from '../route.js';
 import {
@@ -125,7 +125,5 @@ export function modelRoutes(models: ModelDirectory, resolver: KeyResolver): Rout
     }),
   ];
 }
-
-const modelNotFound = () => new ByokitError('model_not_found', 'No model has this id: list the models you can use with GET /llm-models/.');
 
 const outputOverContext = () => invalidField('max_output_tokens', 'max_output_tokens cannot be larger than context_window.');

@@ -56,14 +56,9 @@ export function durationSeconds(duration: string): number | undefined {
   return Math.ceil(Number(`${match[1]}.${match[2] ?? '0'}`));
 }
 
-/** A message from Google, safe to show: keys scrubbed (spec/security.md), length capped, closing a sentence. */
-export function safeGoogleMessage(message: string | undefined): string {
-  return upstreamDetail(message);
-}
-
 /** The error for a key Google refused with 400 API_KEY_INVALID (ProviderHttp only knows 401/403 as refusals). */
 export function googleKeyRejectedError(body: unknown): ByokitError {
-  return new ByokitError('provider_key_rejected', `The Google API refused the key${safeGoogleMessage(parseErrorBody(body)?.message)}`, {
+  return new ByokitError('provider_key_rejected', `The Google API refused the key${upstreamDetail(parseErrorBody(body)?.message)}`, {
     provider: 'google',
   });
 }
@@ -74,7 +69,7 @@ export function googleKeyRejectedError(body: unknown): ByokitError {
  */
 export function googleStreamError(body: unknown): ByokitError {
   const error = parseErrorBody(body);
-  const detail = safeGoogleMessage(error?.message);
+  const detail = upstreamDetail(error?.message);
   const code = error?.code;
   if (isGoogleKeyRejection(body) || code === 401 || code === 403) return googleKeyRejectedError(body);
   if (code === 429) {
