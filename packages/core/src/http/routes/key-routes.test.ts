@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { fakeProviderKey } from '../../keys/fake-keys.js';
+import { PROVIDERS } from '../../keys/providers.js';
 import { SYSTEM_OWNER, userOwner, type Storage } from '../../storage/storage.js';
 import { admin, alice, bob, call, mockProvidersForFile, testByokit } from '../test-helpers.js';
 import { RequestAbort } from '../request-abort.js';
@@ -225,6 +226,31 @@ describe("personal keys: the guide's routes", () => {
     ]);
     expect(records[0]!.at.toISOString()).toBe('2026-11-25T12:00:00.000Z');
     expect(JSON.stringify(records)).not.toContain(key.slice(8, 24));
+  });
+});
+
+describe('every provider byokit knows', () => {
+  // Each route's fields are derived from PROVIDERS: a provider added there and left out of a schema written by hand
+  // had its key saved, and never shown in any status, nor named where a PATCH sent no field.
+  it.each(PROVIDERS)('shows the %s key set with PATCH in the personal and the system status', async (provider) => {
+    const { byokit } = await testByokit();
+    const personal = fakeProviderKey(provider);
+    const system = fakeProviderKey(provider);
+    await call(byokit, 'PATCH', '/users/me/api-key', { principal: alice, body: { [`${provider}_api_key`]: personal } });
+    await call(byokit, 'PATCH', '/admin/api-key', { principal: admin, body: { [`${provider}_api_key`]: system } });
+    const mine = (await call(byokit, 'GET', '/users/me/api-key-status', { principal: alice }))!.json;
+    const theSystems = (await call(byokit, 'GET', '/admin/api-key-status', { principal: admin }))!.json;
+    expect(mine[`has_${provider}_key`]).toBe(true);
+    expect(mine.keys[provider]).toMatchObject({ configured: true, hint: `…${personal.slice(-4)}`, system_fallback: true });
+    expect(theSystems[`has_${provider}_key`]).toBe(true);
+    expect(theSystems.keys[provider]).toMatchObject({ configured: true, hint: `…${system.slice(-4)}`, source: 'database' });
+  });
+
+  it("names every provider's field when a PATCH sends none", async () => {
+    const { byokit } = await testByokit();
+    const response = await call(byokit, 'PATCH', '/users/me/api-key', { principal: alice, body: {} });
+    expect(response!.status).toBe(422);
+    for (const provider of PROVIDERS) expect(response!.json.error.message).toContain(`${provider}_api_key`);
   });
 });
 

@@ -9,11 +9,20 @@ const keyValue = z
   .nullable()
   .optional();
 
+// Every field list below is one entry per provider, in PROVIDERS' order: a provider added there is in each of them.
+// Written out by hand, a fourth provider's key was saved and shown in no status.
+const keyFieldNames = PROVIDERS.map((provider) => `${provider}_api_key` as const);
+
+/** `value` under each provider's id. */
+function eachProvider<Value>(value: Value): Record<Provider, Value> {
+  return Object.fromEntries(PROVIDERS.map((provider) => [provider, value])) as Record<Provider, Value>;
+}
+
 /** Body of `PATCH /users/me/api-key` and `PATCH /admin/api-key`. Unknown fields are refused, never ignored. */
 export const keyUpdateBody = z
-  .strictObject({ anthropic_api_key: keyValue, openai_api_key: keyValue, google_api_key: keyValue })
+  .strictObject(Object.fromEntries(keyFieldNames.map((name) => [name, keyValue])) as Record<`${Provider}_api_key`, typeof keyValue>)
   .refine((body) => Object.keys(body).length > 0, {
-    message: 'Send at least one of anthropic_api_key, openai_api_key, google_api_key (a string sets it, null removes it).',
+    message: `Send at least one of ${keyFieldNames.join(', ')} (a string sets it, null removes it).`,
   })
   // The refinement, as the OpenAPI document says it (a refinement itself is left out of JSON Schema).
   .meta({ minProperties: 1 });
@@ -41,19 +50,16 @@ const keyState = {
 const personalKeyState = z.object({ ...keyState, system_fallback: z.boolean() });
 const systemKeyState = z.object({ ...keyState, source: z.enum(['database', 'environment']).nullable() });
 
-const hasFlags = { has_anthropic_key: z.boolean(), has_openai_key: z.boolean(), has_google_key: z.boolean() };
+const hasFlags = Object.fromEntries(PROVIDERS.map((provider) => [`has_${provider}_key`, z.boolean()])) as Record<
+  `has_${Provider}_key`,
+  z.ZodBoolean
+>;
 
-/** Response of the personal key routes: the guide's three booleans plus the `keys` extension. */
-export const personalKeyStatus = z.object({
-  ...hasFlags,
-  keys: z.object({ anthropic: personalKeyState, openai: personalKeyState, google: personalKeyState }),
-});
+/** Response of the personal key routes: the guide's booleans (`has_anthropic_key`…) plus the `keys` extension. */
+export const personalKeyStatus = z.object({ ...hasFlags, keys: z.object(eachProvider(personalKeyState)) });
 
 /** Response of the system key routes. */
-export const systemKeyStatus = z.object({
-  ...hasFlags,
-  keys: z.object({ anthropic: systemKeyState, openai: systemKeyState, google: systemKeyState }),
-});
+export const systemKeyStatus = z.object({ ...hasFlags, keys: z.object(eachProvider(systemKeyState)) });
 
 export type PersonalKeyStatusBody = z.infer<typeof personalKeyStatus>;
 export type SystemKeyStatusBody = z.infer<typeof systemKeyStatus>;
@@ -72,24 +78,22 @@ function stateBody(state: PersonalKeyState | SystemKeyState) {
 
 /** The personal status body from the key manager's state. */
 export function personalStatusBody(states: Record<Provider, PersonalKeyState>): PersonalKeyStatusBody {
-  const body = (provider: Provider) => ({ ...stateBody(states[provider]), system_fallback: states[provider].systemFallback });
-  return {
-    has_anthropic_key: states.anthropic.configured,
-    has_openai_key: states.openai.configured,
-    has_google_key: states.google.configured,
-    keys: { anthropic: body('anthropic'), openai: body('openai'), google: body('google') },
-  };
+  return statusBody(states, (state) => ({ ...stateBody(state), system_fallback: state.systemFallback }));
 }
 
 /** The system status body from the key manager's state. */
 export function systemStatusBody(states: Record<Provider, SystemKeyState>): SystemKeyStatusBody {
-  const body = (provider: Provider) => ({ ...stateBody(states[provider]), source: states[provider].source });
-  return {
-    has_anthropic_key: states.anthropic.configured,
-    has_openai_key: states.openai.configured,
-    has_google_key: states.google.configured,
-    keys: { anthropic: body('anthropic'), openai: body('openai'), google: body('google') },
-  };
+  return statusBody(states, (state) => ({ ...stateBody(state), source: state.source }));
+}
+
+/** The flags, then `keys`, each in PROVIDERS' order: the order the contract's example gives them in. */
+function statusBody<State extends PersonalKeyState | SystemKeyState, Entry>(
+  states: Record<Provider, State>,
+  entry: (state: State) => Entry,
+): Record<`has_${Provider}_key`, boolean> & { keys: Record<Provider, Entry> } {
+  const flags = Object.fromEntries(PROVIDERS.map((provider) => [`has_${provider}_key`, states[provider].configured]));
+  const keys = Object.fromEntries(PROVIDERS.map((provider) => [provider, entry(states[provider])]));
+  return { ...flags, keys } as Record<`has_${Provider}_key`, boolean> & { keys: Record<Provider, Entry> };
 }
 
 /** The key update in the key manager's terms: field names to providers, absent fields left out. */
