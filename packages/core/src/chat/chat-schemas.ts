@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { PROVIDERS } from '../keys/providers.js';
 import { characterCount } from '../whole-characters.js';
 
 /** Most messages one request may carry; more is refused before any provider sees it (spec/security.md). */
@@ -137,7 +138,7 @@ const identity = {
   created: z.number().int(),
   model: z.string(),
   model_id: z.guid(),
-  provider: z.enum(['anthropic', 'openai', 'google']),
+  provider: z.enum(PROVIDERS),
 };
 
 /** A complete answer, the same shape whichever provider answered. */

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vites
 import { z } from 'zod';
 import type { Byokit } from '../byokit.js';
 import { fakeProviderKey } from '../keys/fake-keys.js';
+import { PROVIDERS } from '../keys/providers.js';
 import { sendToCore } from '../testing/adapter-conformance/exchange.js';
 import { ENVIRONMENT } from '../testing/adapter-conformance/scenarios.js';
 import { described, seededExchanges } from '../testing/adapter-conformance/seeded-requests.js';
@@ -255,6 +256,28 @@ describe('GET /openapi.json', () => {
 });
 
 describe("the document's schemas tell the truth", () => {
+  it('names every provider byokit knows wherever it lists providers, and no other', () => {
+    // A list written out beside PROVIDERS stayed three long without a word when a fourth provider was added to it.
+    const lists: Array<[where: string, names: unknown]> = [];
+    const visit = (value: unknown, where: string): void => {
+      if (typeof value !== 'object' || value === null) return;
+      const { name, schema, properties } = value as { name?: unknown; schema?: { enum?: unknown }; properties?: Record<string, any> };
+      if (name === 'provider') lists.push([where, schema?.enum]);
+      if (properties?.provider) lists.push([`${where}/properties/provider`, properties.provider.enum]);
+      const names = Object.keys(properties ?? {});
+      if (names.some((field) => field.endsWith('_api_key'))) lists.push([where, names.map((field) => field.replace(/_api_key$/, ''))]);
+      if (names.some((field) => /^has_.+_key$/.test(field))) {
+        lists.push([where, names.filter((field) => field !== 'keys').map((field) => field.replace(/^has_(.+)_key$/, '$1'))]);
+        lists.push([`${where}/properties/keys`, Object.keys(properties!.keys.properties)]);
+      }
+      for (const [key, inner] of Object.entries(value)) visit(inner, `${where}/${key}`);
+    };
+    visit(document, '#');
+    // The provider query (twice on DELETE, once on the model list), the key body, the two statuses, each answer's.
+    expect(lists.length).toBeGreaterThanOrEqual(12);
+    for (const [where, names] of lists) expect(names, where).toEqual([...PROVIDERS]);
+  });
+
   it('the chat body schema accepts a good body and refuses bad ones, as the route does', () => {
     const compile = schemaValidator();
     const chat = document.paths['/llm/chat/completions']!.post as any;
