@@ -4,6 +4,7 @@ import { createByokit, type Byokit } from '../../byokit.js';
 import type { CatalogModel } from '../../catalog/model.js';
 import { Keyring } from '../../crypto/keyring.js';
 import { ByokitError } from '../../errors.js';
+import { PROVIDERS } from '../../keys/providers.js';
 import type { Storage } from '../../storage/storage.js';
 import { uniqueNumber } from './fixtures.js';
 import type { StorageSuite } from './suite.js';
@@ -40,6 +41,23 @@ export function describeAdminModels(suite: StorageSuite): void {
     // A ByokitError `conflict` (409): two admins adding the same model at once both pass the route's check.
     await expect(storage.saveModel({ ...model, id: crypto.randomUUID() }, later)).rejects.toMatchObject({ code: 'conflict' });
     expect((await storage.listModels()).filter((saved) => saved.model === name)).toHaveLength(1);
+  });
+
+  it('keeps an admin model of every provider byokit knows', async () => {
+    const name = `conformance-every-provider-${uniqueNumber()}`;
+    const models = PROVIDERS.map((provider): CatalogModel => ({
+      id: crypto.randomUUID(),
+      provider,
+      model: name,
+      displayName: `Conformance model of ${provider}`,
+      isActive: true,
+      contextWindow: 1_000,
+      maxOutputTokens: 100,
+      pricing: null,
+    }));
+    for (const model of models) await storage.saveModel(model, at);
+    const saved = (await storage.listModels()).filter((model) => model.model === name);
+    expect(saved.map((model) => model.provider).sort()).toEqual([...PROVIDERS].sort());
   });
 
   it('keeps one of two models of the same provider and name saved at once, and refuses the other as a conflict', async () => {

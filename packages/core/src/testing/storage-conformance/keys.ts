@@ -1,5 +1,6 @@
 // Keys: each owner's keys apart from all others, replaced, deleted and audited (the whole trail 100 at a time unless told), each write all or nothing, no object shared with the caller either way.
 import { beforeEach, expect, it } from 'vitest';
+import { PROVIDERS } from '../../keys/providers.js';
 import type { KeyChange, Storage } from '../../storage/storage.js';
 import { SYSTEM_OWNER } from '../../storage/storage.js';
 import { bytes, freshUser, setChange } from './fixtures.js';
@@ -28,6 +29,20 @@ export function describeKeys(suite: StorageSuite): void {
     expect(key!).toMatchObject({ owner, provider: 'anthropic', keyId: 'primary-1', hint: '…Xy9Q', verification: 'unverified' });
     expect(key!.createdAt.toISOString()).toBe(at.toISOString());
     expect(key!.updatedAt.toISOString()).toBe(at.toISOString());
+  });
+
+  it('keeps a key of every provider byokit knows, with its audit record', async () => {
+    // A provider added to PROVIDERS must be one a storage takes: a database's own list of providers (a CHECK) left
+    // out of it refused the new provider's every key, a 500.
+    const owner = freshUser();
+    await storage.writeKeys(
+      owner,
+      PROVIDERS.map((provider, index) => setChange(provider, bytes(index))),
+      actor,
+      at,
+    );
+    expect((await storage.listKeys(owner)).map((key) => key.provider).sort()).toEqual([...PROVIDERS].sort());
+    expect((await storage.listAudit({ owner })).map((record) => record.provider).sort()).toEqual([...PROVIDERS].sort());
   });
 
   it('keeps the times of a key and of its audit records to the millisecond', async () => {

@@ -1,5 +1,6 @@
 // Usage records: read back exactly as written, newest first, filtered and paged each exactly once, batches all or nothing, copies apart.
 import { beforeEach, describe, expect, it } from 'vitest';
+import { PROVIDERS } from '../../keys/providers.js';
 import { costOf } from '../../metering/cost.js';
 import { summarizeUsage } from '../../metering/summarize-usage.js';
 import type { UsageQuery, UsageRecord } from '../../metering/usage-record.js';
@@ -89,6 +90,16 @@ export function describeUsageRecords(suite: StorageSuite): void {
       expect(page.records.map((record) => record.createdAt.toISOString())).toEqual(
         [...written].reverse().map((record) => record.createdAt.toISOString()),
       );
+    });
+
+    it('keeps a usage record of every provider byokit knows', async () => {
+      const userId = freshUser().id;
+      const day = freshDay();
+      await storage.recordUsage(
+        PROVIDERS.map((provider, index) => usageRecord(userId, new Date(day.getTime() + index * minute), { provider })),
+      );
+      const listed = (await storage.listUsage({ userId, limit: 10 })).records;
+      expect(listed.map((record) => record.provider).sort()).toEqual([...PROVIDERS].sort());
     });
 
     it('lists usage newest first, and records of the same time in reverse order of writing', async () => {
