@@ -38,8 +38,14 @@ import { jsonAnswer } from './mock-providers/wire.js';
 
 export type { MockBaseUrls, MockFailure, MockProviders, MockProvidersOptions, MockRequest, StreamPacer } from './mock-providers/types.js';
 
-// Anthropic first: it claims `GET /v1/models` only when its own headers are present, OpenAI takes the rest.
-const PROVIDER_MOCKS: ProviderMock[] = [anthropicMock, openaiMock, googleMock];
+// One for each provider, so that a provider added to PROVIDERS fails to compile here until the mock serves it (its
+// calls were otherwise answered, and recorded, as another provider's). Asked in this order: Anthropic first, as it
+// claims `GET /v1/models` only when its own headers are present, and OpenAI takes the rest.
+const PROVIDER_MOCKS: readonly ProviderMock[] = Object.values({
+  anthropic: anthropicMock,
+  openai: openaiMock,
+  google: googleMock,
+} satisfies Record<Provider, ProviderMock>);
 
 function matchRoute(
   method: string,
