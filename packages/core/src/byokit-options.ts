@@ -11,7 +11,7 @@ import { memoryRateLimiter, type RateLimiter } from './metering/rate-limiter.js'
 import { DEFAULT_SYSTEM_KEY_VARIABLES, type SystemKeyVariables } from './resolve/environment-keys.js';
 import type { Storage } from './storage/storage.js';
 import { assertMasterKeysSealedStoredKeys } from './vault/master-key-check.js';
-import { assertSettingNames, isSettingsObject, kindOfOption } from './host-option-checks.js';
+import { assertSettingNames, isSettingsObject, kindOfOption, optionalSettingsShape } from './host-option-checks.js';
 import { authenticateOption } from './http/authenticate-option.js';
 import { normalisePrefix } from './http/mount-prefix.js';
 
@@ -152,7 +152,7 @@ export function systemKeyVariablesOf(option: ByokitOptions['systemKeyVariables']
   if (option === undefined) return DEFAULT_SYSTEM_KEY_VARIABLES;
   if (!isSettingsObject(option)) {
     throw new TypeError(
-      `systemKeyVariables must be { anthropic?, openai?, google? }, each the name of an environment variable; got ${kindOfOption(option)}`,
+      `systemKeyVariables must be ${optionalSettingsShape(PROVIDERS)}, each the name of an environment variable; got ${kindOfOption(option)}`,
     );
   }
   assertSettingNames('systemKeyVariables', option, PROVIDERS, { noun: 'provider' });

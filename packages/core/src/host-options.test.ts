@@ -75,6 +75,11 @@ describe('createByokit', () => {
       'providers has no provider antropic: it takes anthropic, openai, google',
     ],
     [
+      'provider settings given as one base URL',
+      { providers: 'https://gateway.internal' as unknown as ByokitOptions['providers'] },
+      'providers must be { anthropic?, openai?, google? }, got a string',
+    ],
+    [
       "a provider's settings given as its base URL",
       { providers: { google: 'https://gateway.internal' as unknown as { baseUrl: string } } },
       'providers.google must be { baseUrl?, timeoutMs?, retries?, headers?, dispatcher? }, got a string',

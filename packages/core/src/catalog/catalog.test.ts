@@ -261,7 +261,7 @@ describe('ModelCatalog', () => {
 
   it.each<[string, Partial<CatalogModel> | Record<string, unknown>, string]>([
     ['an id that is not a UUID', { id: 'gpt-test' }, 'id must be a UUID'],
-    ['an unknown provider', { provider: 'mistral' }, 'provider must be one of'],
+    ['an unknown provider', { provider: 'mistral' }, `provider must be one of ${PROVIDERS.join(', ')}`],
     ['an empty model name', { model: '' }, 'model (the provider API name) must be a non-empty string'],
     ['an empty display name', { displayName: '' }, 'displayName must be a non-empty string'],
     ['a non-boolean isActive', { isActive: 'yes' }, 'isActive must be a boolean'],

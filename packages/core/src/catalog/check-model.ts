@@ -1,4 +1,4 @@
-import { isProvider } from '../keys/providers.js';
+import { isProvider, PROVIDERS } from '../keys/providers.js';
 import { parseUsd } from '../metering/usd.js';
 import { SAMPLING_PARAMETERS, type CatalogModel, type ModelPricing, type SamplingParameter } from './model.js';
 
@@ -21,7 +21,7 @@ export function checkedModel(model: CatalogModel): CatalogModel {
   };
   if (typeof model !== 'object' || model === null) fail('is not an object');
   if (typeof model.id !== 'string' || !UUID.test(model.id)) fail('id must be a UUID');
-  if (!isProvider(model.provider)) fail(`provider must be one of anthropic, openai, google`);
+  if (!isProvider(model.provider)) fail(`provider must be one of ${PROVIDERS.join(', ')}`);
   if (typeof model.model !== 'string' || model.model.length === 0) fail('model (the provider API name) must be a non-empty string');
   if (typeof model.displayName !== 'string' || model.displayName.length === 0) fail('displayName must be a non-empty string');
   if (typeof model.isActive !== 'boolean') fail('isActive must be a boolean');

@@ -47,7 +47,8 @@ const SETTING_NAMES = ['baseUrl', 'timeoutMs', 'retries', 'headers', 'dispatcher
  * past the gateway or proxy the host meant them to go through.
  */
 function assertProviderSettingNames(settings: unknown): void {
-  if (!isSettingsObject(settings)) throw new TypeError(`providers must be { anthropic?, openai?, google? }, got ${kindOfOption(settings)}`);
+  if (!isSettingsObject(settings))
+    throw new TypeError(`providers must be ${optionalSettingsShape(PROVIDERS)}, got ${kindOfOption(settings)}`);
   assertSettingNames('providers', settings, PROVIDERS, { noun: 'provider' });
   for (const [provider, own] of Object.entries(settings)) {
     if (own === undefined) continue;
