@@ -2,6 +2,8 @@
 import { createByokit, type ByokitOptions } from '../byokit.js';
 import { Keyring } from '../crypto/keyring.js';
 import { fakeProviderKey } from '../keys/fake-keys.js';
+import { PROVIDERS } from '../keys/providers.js';
+import { DEFAULT_SYSTEM_KEY_VARIABLES } from '../resolve/environment-keys.js';
 import { memoryStorage } from '../storage/memory-storage.js';
 import type { ByokitRequest, Principal } from './types.js';
 import type { Byokit } from '../byokit.js';
@@ -65,16 +67,12 @@ export function testKeyring(...ids: string[]): Keyring {
 }
 
 /**
- * A byokit whose three providers are `mock`, each with a system key and no retries, and its whole catalog as an
+ * A byokit whose providers, every one of PROVIDERS, are `mock`, each with a system key and no retries, and its whole catalog as an
  * admin lists it: for tests that send every provider the same requests.
  */
 export async function byokitOnEveryProvider<Entry = { provider: string; model: string; is_active: boolean }>(mock: MockProviders) {
   const providers = Object.fromEntries(Object.entries(mock.baseUrls).map(([provider, baseUrl]) => [provider, { baseUrl, retries: 0 }]));
-  const environment = {
-    ANTHROPIC_API_KEY: fakeProviderKey('anthropic'),
-    OPENAI_API_KEY: fakeProviderKey('openai'),
-    GOOGLE_API_KEY: fakeProviderKey('google'),
-  };
+  const environment = Object.fromEntries(PROVIDERS.map((provider) => [DEFAULT_SYSTEM_KEY_VARIABLES[provider], fakeProviderKey(provider)]));
   const { byokit } = await testByokit({ providers, environment });
   const catalog = (await call(byokit, 'GET', '/llm-models/?all=true', { principal: admin }))!.json.data as Entry[];
   return { byokit, catalog };

@@ -6,6 +6,7 @@ import type { Byokit, ByokitOptions } from '../../byokit.js';
 import { fakeProviderKey } from '../../keys/fake-keys.js';
 import { PROVIDERS, type Provider } from '../../keys/providers.js';
 import { createNodeHandler } from '../../node/index.js';
+import { DEFAULT_SYSTEM_KEY_VARIABLES } from '../../resolve/environment-keys.js';
 import { findKeyLeaks } from '../../testing/leak-check.js';
 import { admin, alice, bob, call, mockProvidersForFile, testByokit } from '../test-helpers.js';
 import type { Principal } from '../types.js';
@@ -15,12 +16,9 @@ import type { Principal } from '../types.js';
 
 const GUIDE_MODEL_ID = '564e8710-43a9-406f-b0ab-e8d651a33e82';
 const TOKENS: Record<string, Principal> = { 'token-alice': alice, 'token-bob': bob, 'token-admin': admin };
-const systemKeys = { anthropic: fakeProviderKey('anthropic'), openai: fakeProviderKey('openai'), google: fakeProviderKey('google') };
-const ALL_SYSTEM_KEYS = {
-  ANTHROPIC_API_KEY: systemKeys.anthropic,
-  OPENAI_API_KEY: systemKeys.openai,
-  GOOGLE_API_KEY: systemKeys.google,
-};
+const systemKeys = Object.fromEntries(PROVIDERS.map((provider) => [provider, fakeProviderKey(provider)])) as Record<Provider, string>;
+/** A system key of every provider, each in its default variable. */
+const ALL_SYSTEM_KEYS = Object.fromEntries(PROVIDERS.map((provider) => [DEFAULT_SYSTEM_KEY_VARIABLES[provider], systemKeys[provider]]));
 
 const mock = mockProvidersForFile();
 
