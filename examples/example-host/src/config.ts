@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import type { Provider } from '@byokit/core';
 import { emailSchema, passwordSchema, PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from './account-rules.js';
 
 /** The example server's settings, all from the environment (the README's configuration table). */
@@ -17,13 +18,23 @@ export interface ServerConfig {
   firstSuperuser: string;
   firstSuperuserPassword: string | undefined;
   logLevel: string;
-  /** Provider base URLs, each SDK's own variable with that SDK's meaning; unset: the provider's public API. */
-  providerBaseUrls: { anthropic?: string; openai?: string; google?: string };
+  /** Provider base URLs from each SDK's own variable ({@link BASE_URL_VARIABLES}), with its meaning; unset: its public API. */
+  providerBaseUrls: Record<Provider, string | undefined>;
   /** Answer chat from the built-in mock providers (recorded real responses) instead of the real APIs. */
   mockProviders: boolean;
   /** The whole environment, for system keys (`ANTHROPIC_API_KEY`, …) read by byokit. */
   environment: Record<string, string | undefined>;
 }
+
+/**
+ * Each provider SDK's own base URL variable: one for every provider byokit knows, so that a provider added there
+ * fails to compile here until the example reads its variable (else its calls went to its public API without a word).
+ */
+export const BASE_URL_VARIABLES = {
+  anthropic: 'ANTHROPIC_BASE_URL',
+  openai: 'OPENAI_BASE_URL',
+  google: 'GOOGLE_GEMINI_BASE_URL',
+} as const satisfies Record<Provider, string>;
 
 /** The shortest secret that may sign access tokens: HS256's hash length (RFC 7518 §3.2). */
 export const MIN_SECRET_BYTES = 32;
@@ -81,11 +92,9 @@ export function configFromEnvironment(environment: Record<string, string | undef
     firstSuperuser,
     firstSuperuserPassword,
     logLevel,
-    providerBaseUrls: {
-      anthropic: environment.ANTHROPIC_BASE_URL || undefined,
-      openai: environment.OPENAI_BASE_URL || undefined,
-      google: environment.GOOGLE_GEMINI_BASE_URL || undefined,
-    },
+    providerBaseUrls: Object.fromEntries(
+      Object.entries(BASE_URL_VARIABLES).map(([provider, variable]) => [provider, environment[variable] || undefined]),
+    ) as Record<Provider, string | undefined>,
     mockProviders: environment.BYOKIT_MOCK_PROVIDERS === '1' || environment.BYOKIT_MOCK_PROVIDERS === 'true',
     environment,
   };

@@ -5,8 +5,10 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { pino } from 'pino';
 import { afterAll, describe, expect, it, onTestFinished } from 'vitest';
-import { generateKeyringEntry } from '@byokit/core';
-import { configFromEnvironment } from './config.js';
+import { DEFAULT_SYSTEM_KEY_VARIABLES, generateKeyringEntry, PROVIDERS } from '@byokit/core';
+import { startMockProviders } from '@byokit/core/mock-providers';
+import { fakeProviderKey } from '@byokit/core/testing';
+import { BASE_URL_VARIABLES, configFromEnvironment } from './config.js';
 import { createExampleHost, type ExampleHost } from './example-host.js';
 
 const databaseUrl = process.env.DATABASE_URL;
@@ -47,5 +49,44 @@ describe.runIf(databaseUrl)('two example servers on one PostgreSQL (DATABASE_URL
     });
     // One first admin, whichever start created it.
     expect(await b.users.authenticate('admin@example.com', 'first-admin-password')).toMatchObject({ is_superuser: true });
+  });
+});
+
+// README "Configuration": each provider SDK's own base URL variable sends that provider's calls there (a proxy, a
+// gateway). Every provider's: one byokit knows and the example does not read is called on its public API.
+describe.runIf(databaseUrl)("the providers' base URL variables (DATABASE_URL)", () => {
+  const schema = `example_base_urls_${randomBytes(6).toString('hex')}`;
+  afterAll(async () => {
+    const pool = new pg.Pool({ connectionString: databaseUrl, max: 1 });
+    await pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+    await pool.end();
+  });
+
+  it("sends each provider's calls to the URL in its SDK's variable", async () => {
+    const mock = await startMockProviders();
+    onTestFinished(() => mock.close());
+    const config = configFromEnvironment({
+      DATABASE_URL: databaseUrl,
+      DATABASE_SCHEMA: schema,
+      BYOKIT_DATA_DIR: mkdtempSync(join(tmpdir(), 'byokit-base-urls-')),
+      FIRST_SUPERUSER_PASSWORD: 'first-admin-password',
+      ...Object.fromEntries(PROVIDERS.map((provider) => [DEFAULT_SYSTEM_KEY_VARIABLES[provider], fakeProviderKey(provider)])),
+      ...Object.fromEntries(PROVIDERS.map((provider) => [BASE_URL_VARIABLES[provider], mock.baseUrls[provider]])),
+    });
+    const host = await createExampleHost(config, pino({ level: 'silent' }));
+    onTestFinished(() => host.close());
+    const listed = await host.byokit.handle({
+      method: 'GET',
+      url: '/llm-models/',
+      headers: {},
+      body: { kind: 'none' },
+      authenticate: () => ({ userId: 'base-url-user', isAdmin: false }),
+    });
+    const models = JSON.parse(String(listed?.body)).data as Array<{ id: string; provider: string }>;
+    for (const provider of PROVIDERS) {
+      const model = models.find((candidate) => candidate.provider === provider)!;
+      await host.byokit.chat({ userId: 'base-url-user' }, { model_id: model.id, messages: [{ role: 'user', content: 'Hello' }] });
+    }
+    expect(mock.requests.map((request) => request.provider)).toEqual([...PROVIDERS]);
   });
 });

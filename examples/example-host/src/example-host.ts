@@ -137,13 +137,9 @@ async function providerSettings(
     const settings = Object.fromEntries(Object.entries(mock.baseUrls).map(([provider, baseUrl]) => [provider, { baseUrl }]));
     return { settings, mock };
   }
-  const { anthropic, openai, google } = config.providerBaseUrls;
+  const baseUrls = Object.entries(config.providerBaseUrls);
   return {
-    settings: {
-      ...(anthropic && { anthropic: { baseUrl: anthropic } }),
-      ...(openai && { openai: { baseUrl: openai } }),
-      ...(google && { google: { baseUrl: google } }),
-    },
+    settings: Object.fromEntries(baseUrls.flatMap(([provider, baseUrl]) => (baseUrl ? [[provider, { baseUrl }]] : []))),
     mock: undefined,
   };
 }

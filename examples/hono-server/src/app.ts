@@ -8,6 +8,7 @@ import {
   type Byokit,
   type Logger,
   type Principal,
+  type Provider,
   type ProvidersSettings,
 } from '@byokit/core';
 import { startMockProviders, type MockProviders } from '@byokit/core/mock-providers';
@@ -107,9 +108,12 @@ const onlyLoopbackNames: MiddlewareHandler = async (c, next) => {
   });
 };
 
-/** The mock providers' URLs in offline mode, else each provider SDK's own base URL variable when set. */
+/**
+ * The mock providers' URLs in offline mode, else each provider SDK's own base URL variable when set: one for every
+ * provider byokit knows, so that a provider added there fails to compile here until its variable is read.
+ */
 function providerSettings(environment: Record<string, string | undefined>, mock: MockProviders | undefined): ProvidersSettings {
-  const baseUrls = mock?.baseUrls ?? {
+  const baseUrls: Record<Provider, string | undefined> = mock?.baseUrls ?? {
     anthropic: environment.ANTHROPIC_BASE_URL,
     openai: environment.OPENAI_BASE_URL,
     google: environment.GOOGLE_GEMINI_BASE_URL,
