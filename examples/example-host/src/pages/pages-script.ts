@@ -1,3 +1,17 @@
+import type { Provider } from '@byokit/core';
+
+/**
+ * The profile's key fields, one for every provider byokit knows: a provider added to byokit's PROVIDERS fails to
+ * compile here until the profile has its field, rather than being left out of the page without a word.
+ */
+export const KEY_FIELDS = {
+  anthropic: { label: 'Anthropic', placeholder: 'sk-ant-…' },
+  openai: { label: 'OpenAI', placeholder: 'sk-… or sk-proj-…' },
+  google: { label: 'Google', placeholder: 'AIza…' },
+} as const satisfies Record<Provider, { label: string; placeholder: string }>;
+
+const PROVIDER_ENTRIES = Object.entries(KEY_FIELDS).map(([provider, { label }]) => `['${provider}', '${label}']`);
+
 /**
  * The pages' one script, served as is to the browser (no build step, no framework). Its helpers that decide
  * something (what a key save sends, how a key's state reads, how a stream is read) are plain functions at the
@@ -8,7 +22,7 @@ export const PAGES_SCRIPT = String.raw`'use strict';
 
 var API = '/v2';
 var TOKEN_ITEM = 'byokit-example-access-token';
-var PROVIDERS = [['anthropic', 'Anthropic'], ['openai', 'OpenAI'], ['google', 'Google']];
+var PROVIDERS = [${PROVIDER_ENTRIES.join(', ')}];
 
 /** The PATCH /users/me/api-key body from the three fields: an empty field is left out (that key left alone). */
 function keysPatchBody(values) {

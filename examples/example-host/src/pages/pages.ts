@@ -1,4 +1,4 @@
-import { PAGES_SCRIPT } from './pages-script.js';
+import { KEY_FIELDS, PAGES_SCRIPT } from './pages-script.js';
 import { PAGES_STYLE } from './pages-style.js';
 
 /**
@@ -107,9 +107,9 @@ const PROFILE = `        <section aria-labelledby="api-configuration">
           <p>Your keys take priority over the system keys an admin set. They are stored encrypted and never shown
           again: only their last four characters. A field left empty leaves that key as it is.</p>
           <form id="api-keys-form">
-${keyField('anthropic', 'Anthropic', 'sk-ant-…')}
-${keyField('openai', 'OpenAI', 'sk-… or sk-proj-…')}
-${keyField('google', 'Google', 'AIza…')}
+${Object.entries(KEY_FIELDS)
+  .map(([provider, { label, placeholder }]) => keyField(provider, label, placeholder))
+  .join('\n')}
             <button type="submit">Save API Keys</button>
           </form>
           <p id="keys-message" role="status" aria-live="polite"></p>
