@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isByokitError, type ErrorCode } from '../errors.js';
 import { admin, alice, call, testByokit } from '../http/test-helpers.js';
 import { fakeProviderKey } from '../keys/fake-keys.js';
-import type { Provider } from '../keys/providers.js';
+import { PROVIDERS, type Provider } from '../keys/providers.js';
 import type { Logger } from '../logging/logger.js';
 import type { UsageRecord } from '../metering/usage-record.js';
 import { fixtureChunks, fixtureJson } from '../providers/fixtures.js';
@@ -21,7 +21,6 @@ const CASES = 600;
 const random = seededRandom(20261204);
 const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
 
-const PROVIDERS = ['anthropic', 'openai', 'google'] as const;
 const keys: Record<Provider, string> = {
   anthropic: fakeProviderKey('anthropic'),
   openai: fakeProviderKey('openai'),
