@@ -502,6 +502,7 @@ describe('the migrations this package ships', () => {
       '0005_usage_cache_writes': '37062bb6b83df53374ec7857a223d76511325f96fcc9cea4366b670b4537de0d',
       '0006_hold_counts_until_it_ends': '032a0ae1d83d59d4be412ebdc8f083ea11646956da3b226954b06afa22aa199c',
       '0007_expired_holds_of_every_user': '0657cb8ef716a09b9f46e4ba35f028c96021932c5c5de126e5a43324747dabce',
+      '0008_usage_time_of_every_user': 'b9b966e114037e95d075bb557aeaed237691beaed8f28f51f25da76af2e8e12d',
     });
   });
 

@@ -131,12 +131,27 @@ export function usageFromRow(row: UsageRow): UsageRecord {
   };
 }
 
+/**
+ * A record's time as a statement names it: about one user, `created_at`, which only that user's index
+ * (user_id, created_at DESC, seq DESC) orders; about every user, its UTC time, which the index of every record by
+ * time (migration 0008) holds and which no statement about one user names. So no question about one user is read by
+ * walking every user's records in time order: the planner took that walk for a user it counted as frequent, and
+ * for one whose records are all old it read every newer record of every user (usage-plans.test.ts). The UTC time
+ * orders and compares as the instant does, to the microsecond.
+ */
+function recordTime(query: Pick<UsageQuery, 'userId'>) {
+  return query.userId !== undefined
+    ? { column: 'created_at', value: (param: string) => `${param}::timestamptz` }
+    : { column: `(created_at AT TIME ZONE 'UTC')`, value: (param: string) => `(${param}::timestamptz AT TIME ZONE 'UTC')` };
+}
+
 /** The conditions of the filters a usage query has, in a fixed order; `bind` numbers each value as a parameter. */
 function usageFilters(query: Pick<UsageQuery, 'userId' | 'from' | 'to'>, bind: (value: unknown) => string): string[] {
   const where: string[] = [];
+  const time = recordTime(query);
   if (query.userId !== undefined) where.push(`user_id = ${bind(query.userId)}`);
-  if (query.from !== undefined) where.push(`created_at >= ${bind(query.from)}`);
-  if (query.to !== undefined) where.push(`created_at < ${bind(query.to)}`);
+  if (query.from !== undefined) where.push(`${time.column} >= ${time.value(bind(query.from))}`);
+  if (query.to !== undefined) where.push(`${time.column} < ${time.value(bind(query.to))}`);
   return where;
 }
 
@@ -148,11 +163,12 @@ export function usageSelect(table: string, query: UsageQuery, position: UsagePos
   const params: unknown[] = [];
   const bind = (value: unknown) => `$${params.push(value)}`;
   const where = usageFilters(query, bind);
-  if (position) where.push(`(created_at, seq) < (${bind(position.at)}::timestamptz, ${bind(position.seq)}::bigint)`);
+  const time = recordTime(query);
+  if (position) where.push(`(${time.column}, seq) < (${time.value(bind(position.at))}, ${bind(position.seq)}::bigint)`);
   // One more row than asked for says whether a next page exists, without promising one that would be empty.
   const limit = bind(query.limit + 1);
   const filter = where.length > 0 ? `WHERE ${where.join(' AND ')} ` : '';
-  return { text: `SELECT ${USAGE_COLUMNS} FROM ${table} ${filter}ORDER BY created_at DESC, seq DESC LIMIT ${limit}`, params };
+  return { text: `SELECT ${USAGE_COLUMNS} FROM ${table} ${filter}ORDER BY ${time.column} DESC, seq DESC LIMIT ${limit}`, params };
 }
 
 /** What each grouping of `Storage.summarizeUsage` groups by, as text (all NOT NULL columns). */
