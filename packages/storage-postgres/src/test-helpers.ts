@@ -7,6 +7,7 @@ import pg from 'pg';
 import { afterAll, onTestFinished } from 'vitest';
 import type { Byokit, Principal, UsageRecord } from '@byokit/core';
 import { createNodeHandler } from '@byokit/core/node';
+import type { Database } from './database.js';
 import { postgresStorage } from './postgres-storage-factory.js';
 import type { PostgresStorage } from './postgres-storage.js';
 
@@ -117,4 +118,67 @@ export async function servedOverHttp(byokit: Byokit): Promise<{ base: string; cl
 function bearerUser(request: IncomingMessage): Principal | null {
   const userId = /^Bearer (\S+)$/.exec(request.headers.authorization ?? '')?.[1];
   return userId === undefined ? null : { userId, isAdmin: userId === 'admin' };
+}
+
+/** A node of a plan, as EXPLAIN (FORMAT JSON) gives it: what the plan tests read. */
+export interface PlanNode {
+  'Node Type': string;
+  'Index Name'?: string;
+  Plans?: PlanNode[];
+}
+
+/** A statement as byokit sends it: text with `$1`, `$2`, … and their values. */
+export interface Statement {
+  text: string;
+  params: readonly unknown[];
+}
+
+const nodesOf = (node: PlanNode): PlanNode[] => [node, ...(node.Plans ?? []).flatMap(nodesOf)];
+
+/** A parameter as an SQL literal, for EXECUTE (test values only: text, numbers and Dates). */
+const literal = (value: unknown) =>
+  typeof value === 'number' ? String(value) : `'${(value instanceof Date ? value.toISOString() : String(value)).replaceAll("'", "''")}'`;
+
+/**
+ * Every node of the plan of `statement`, prepared as byokit prepares its statements, as the plan for its values
+ * (`force_custom_plan`) or the generic plan a connection switches to after five runs (`force_generic_plan`), with
+ * sequential scans priced out as on a table of millions: which index a question reads, with no data to load.
+ */
+export async function planOf(
+  database: Database,
+  statement: Statement,
+  mode: 'force_custom_plan' | 'force_generic_plan',
+): Promise<PlanNode[]> {
+  return database.transaction(async (transaction) => {
+    await transaction.query(`SET LOCAL enable_seqscan = off`);
+    await transaction.query(`SET LOCAL plan_cache_mode = ${mode}`);
+    await transaction.query(`PREPARE plan_of AS ${statement.text}`);
+    try {
+      const [row] = await transaction.query<{ 'QUERY PLAN': unknown }>(
+        `EXPLAIN (FORMAT JSON) EXECUTE plan_of(${statement.params.map(literal).join(', ')})`,
+      );
+      const json = row!['QUERY PLAN'];
+      return nodesOf((typeof json === 'string' ? JSON.parse(json) : json)[0].Plan);
+    } finally {
+      await transaction.query('DEALLOCATE plan_of');
+    }
+  });
+}
+
+/** The indexes a plan reads, each once. */
+export const indexesOf = (nodes: readonly PlanNode[]): string[] => [...new Set(nodes.flatMap((node) => node['Index Name'] ?? []))];
+
+/** `database` with every statement sent through it kept in `statements`, to read their plans. */
+export function recordingStatements(database: Database): { database: Database; statements: Statement[] } {
+  const statements: Statement[] = [];
+  return {
+    statements,
+    database: {
+      ...database,
+      query: (text, params, options) => {
+        statements.push({ text, params: params ?? [] });
+        return database.query(text, params, options);
+      },
+    },
+  };
 }
