@@ -228,23 +228,32 @@ export function keyQueries(database: Database, names: SqlNames): KeyQueries {
 
     listKeysToReseal: (primaryKeyId: string, limit: number, cursor?: KeyRowCursor) =>
       guarded(async () => {
-        // Keyset pagination on the primary key's order: each page is an index range scan, however far in.
-        const rows = cursor
-          ? await statements.query<KeyRow>(
-              `SELECT ${KEY_SELECT} FROM ${keys} WHERE master_key_id <> $1 AND (owner_type, owner_id, provider) > ($2, $3, $4)
-               ORDER BY owner_type, owner_id, provider LIMIT $5`,
-              [primaryKeyId, cursor.ownerType, cursor.ownerId, cursor.provider, limit],
-            )
-          : await statements.query<KeyRow>(
-              `SELECT ${KEY_SELECT} FROM ${keys} WHERE master_key_id <> $1 ORDER BY owner_type, owner_id, provider LIMIT $2`,
-              [primaryKeyId, limit],
-            );
+        // Keyset pagination in the primary key's order, each page read from the index of each master key id's keys in
+        // that order (migration 0009): the ids, few, are found one probe each (a recursive skip along the index), and
+        // each id but the primary gives its next `limit` rows after the cursor; the page is the first `limit` of those.
+        // Walking the primary key and keeping the rows not on the primary, the first page of a rotation stopped part way
+        // read every row resealed before the first one left (they come first): 40,000 of 50,001 at each node's start.
+        const after = cursor ? 'AND (owner_type, owner_id, provider) > ($3, $4, $5)' : '';
+        const rows = await statements.query<KeyRow>(
+          `WITH RECURSIVE ids (id) AS (
+             (SELECT master_key_id FROM ${keys} ORDER BY master_key_id LIMIT 1)
+             UNION ALL
+             SELECT (SELECT master_key_id FROM ${keys} WHERE master_key_id > ids.id ORDER BY master_key_id LIMIT 1) FROM ids
+             WHERE ids.id IS NOT NULL
+           )
+           SELECT page.* FROM ids CROSS JOIN LATERAL (
+             SELECT ${KEY_SELECT} FROM ${keys} WHERE master_key_id = ids.id ${after} ORDER BY owner_type, owner_id, provider LIMIT $2
+           ) AS page
+           WHERE ids.id <> $1
+           ORDER BY owner_type, owner_id, provider LIMIT $2`,
+          cursor ? [primaryKeyId, limit, cursor.ownerType, cursor.ownerId, cursor.provider] : [primaryKeyId, limit],
+        );
         return rows.map(keyFromRow);
       }),
 
     listKeyOwners: ({ limit, after, masterKeyId }) =>
       guarded(async () => {
-        // Keyset pagination on the primary key's order, as listKeysToReseal: each page an index range scan.
+        // Keyset pagination in the primary key's order: each page a range of it, or of 0009's index of one id's keys.
         const params: unknown[] = [];
         const conditions: string[] = [];
         if (masterKeyId !== undefined) conditions.push(`master_key_id = $${params.push(masterKeyId)}`);
