@@ -35,6 +35,11 @@ export class KeyCache {
    */
   #invalidations = 0;
   /**
+   * The reads of storage under way, one a slot (the last begun), each let go when it settles: lookups of a slot not
+   * cached that start meanwhile share it (see {@link readUnderWay}) rather than each read storage and open the key.
+   */
+  readonly #reading = new Map<string, { read: ReadMark; found: Promise<SecretKey | null> }>();
+  /**
    * The slots from the oldest on, kept across evictions so that each one starts where the last ended. A fresh
    * `keys().next()` walks past every entry deleted before the first live one (V8 keeps them until it rehashes):
    * with the cache full, 6 µs an eviction at 10,000 entries and 41 µs at 100,000, where this takes under 1.
@@ -80,6 +85,38 @@ export class KeyCache {
     this.#entries.delete(slot);
     if (this.#entries.size >= this.maxEntries) this.#evictOldest();
     this.#entries.set(slot, { key, readAt: read.startedAt, expiresAt });
+  }
+
+  /**
+   * What a read of `slot` under way will find, for a lookup starting now to share; undefined when there is none
+   * it may share: one begun before an invalidation (a write through this byokit that answered may be what it
+   * missed), or a TTL or longer ago (what it finds would be older than anything the cache serves). The cache off
+   * (a TTL of 0), none is shared.
+   */
+  readUnderWay(slot: string): Promise<SecretKey | null> | undefined {
+    const reading = this.#reading.get(slot);
+    if (reading === undefined) return undefined;
+    const { invalidations, startedAt } = reading.read;
+    return invalidations === this.#invalidations && freshAt(this.now(), startedAt, startedAt + this.ttlMs) ? reading.found : undefined;
+  }
+
+  /**
+   * Reads `slot` with `load`, caching what it finds as {@link set} does, and lets lookups starting meanwhile share
+   * the read. A failure reaches each of them and is not cached.
+   */
+  read(slot: string, load: () => Promise<SecretKey | null>): Promise<SecretKey | null> {
+    const read = this.mark();
+    const found = load().then((key) => {
+      this.set(slot, key, read);
+      return key;
+    });
+    const reading = { read, found };
+    this.#reading.set(slot, reading);
+    const settled = () => {
+      if (this.#reading.get(slot) === reading) this.#reading.delete(slot);
+    };
+    found.then(settled, settled);
+    return found;
   }
 
   delete(slot: string): void {

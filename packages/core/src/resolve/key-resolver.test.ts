@@ -605,6 +605,218 @@ describe('key resolution: the decrypted-key cache', () => {
   });
 });
 
+describe('key resolution: many requests needing one key at once', () => {
+  /**
+   * A storage whose key reads are counted, by slot (`user:alice:openai`), and, after `hold()`, kept from answering
+   * until the release it returned: each with what it found when it began, or failing with `failing` if set then.
+   */
+  function heldReads(storage = memoryStorage()) {
+    let gate: Promise<void> | undefined;
+    const held = {
+      reads: [] as string[],
+      failing: undefined as Error | undefined,
+      storage: {
+        ...storage,
+        getKey: async (...args: Parameters<typeof storage.getKey>) => {
+          const [owner, provider] = args;
+          held.reads.push(`${owner.type}:${owner.id}:${provider}`);
+          const [waitFor, failing] = [gate, held.failing];
+          const row = await storage.getKey(...args);
+          await waitFor;
+          if (failing) throw failing;
+          return row;
+        },
+      },
+      readsOf: (slot: string) => held.reads.filter((read) => read === slot).length,
+      /** Holds the reads begun from now until {@link stopHolding} or the release returned. */
+      hold(): () => void {
+        let release!: () => void;
+        const thisGate = new Promise<void>((resolve) => (release = resolve));
+        gate = thisGate;
+        return () => {
+          if (gate === thisGate) gate = undefined;
+          release();
+        };
+      },
+      /** Reads begun from now answer at once; those held still wait for their release. */
+      stopHolding: () => void (gate = undefined),
+    };
+    return held;
+  }
+  /** Lets every resolution started so far reach storage, and every read not held answer. */
+  const settled = () => new Promise((resolve) => setImmediate(resolve));
+  const many = <T>(count: number, start: (index: number) => Promise<T>) => Array.from({ length: count }, (_, index) => start(index));
+  const outcome = (resolving: Promise<{ key: { reveal(): string } }>) =>
+    resolving.then(
+      ({ key }) => key.reveal(),
+      (error: { code?: string }) => error.code,
+    );
+
+  it('reads storage and opens the key once for 50 resolutions at once of one key not cached, each given the key', async () => {
+    const held = heldReads();
+    const byokit = await createByokit({ storage: held.storage, keyring: testKeyring(), environment: {}, keyCache: { ttlMs: 60_000 } });
+    const key = fakeProviderKey('anthropic');
+    // A write through this byokit leaves the slot not cached, as a node just started or a TTL run out does.
+    await call(byokit, 'PATCH', '/users/me/api-key', { principal: alice, body: { anthropic_api_key: key } });
+    held.reads.length = 0;
+
+    const release = held.hold();
+    const resolving = many(50, () => byokit.resolveKey(alice, 'anthropic'));
+    await settled();
+    release();
+    const resolved = await Promise.all(resolving);
+
+    expect(resolved.map(({ key, source }) => `${source}:${key.reveal()}`)).toEqual(Array(50).fill(`user:${key}`));
+    expect(held.readsOf(`user:${alice.userId}:anthropic`)).toBe(1);
+    // Cached as before: the next call reads nothing.
+    await byokit.resolveKey(alice, 'anthropic');
+    expect(held.reads).toHaveLength(1);
+  });
+
+  it('reads the system key once for 50 users at once who have no key of their own', async () => {
+    const held = heldReads();
+    const byokit = await createByokit({ storage: held.storage, keyring: testKeyring(), environment: {}, keyCache: { ttlMs: 60_000 } });
+    const system = fakeProviderKey('openai');
+    await call(byokit, 'PATCH', '/admin/api-key', { principal: admin, body: { openai_api_key: system } });
+    held.reads.length = 0;
+
+    const resolving = many(50, (index) => byokit.resolveKey({ userId: `user-${index}` }, 'openai'));
+    const resolved = await Promise.all(resolving);
+
+    expect(resolved.map(({ key, source }) => `${source}:${key.reveal()}`)).toEqual(Array(50).fill(`system:${system}`));
+    expect(held.readsOf('system:system:openai')).toBe(1);
+    expect(held.reads.filter((read) => read.startsWith('user:'))).toHaveLength(50);
+  });
+
+  it.each(['replaced', 'deleted'] as const)(
+    'a resolution begun after the key was %s through this process does not share the read begun before, nor is that read cached',
+    async (change) => {
+      // A chat's read of the key is under way when the user changes it: the chat may use what its read found,
+      // but a call made after the write answered must see the write.
+      const held = heldReads();
+      const byokit = await createByokit({ storage: held.storage, keyring: testKeyring(), environment: {}, keyCache: { ttlMs: 60_000 } });
+      const [old, replacement] = [fakeProviderKey('anthropic'), fakeProviderKey('anthropic')];
+      await call(byokit, 'PATCH', '/users/me/api-key', { principal: alice, body: { anthropic_api_key: old } });
+
+      const release = held.hold();
+      const before = outcome(byokit.resolveKey(alice, 'anthropic'));
+      await settled();
+      held.stopHolding();
+      if (change === 'replaced') {
+        await call(byokit, 'PATCH', '/users/me/api-key', { principal: alice, body: { anthropic_api_key: replacement } });
+      } else {
+        await call(byokit, 'DELETE', '/users/me/api-key', { principal: alice });
+      }
+      const after = outcome(byokit.resolveKey(alice, 'anthropic'));
+      await settled();
+      release();
+
+      const current = change === 'replaced' ? replacement : 'api_key_required';
+      expect(await before).toBe(old);
+      expect(await after).toBe(current);
+      expect(await outcome(byokit.resolveKey(alice, 'anthropic'))).toBe(current);
+    },
+  );
+
+  it('refuses no resolution for an absence a read shared with it found, begun before another process saved the key', async () => {
+    // Node B is reading alice's slot (no key yet) when she saves one through node A; her next call on B, begun
+    // after A answered, may not be refused for want of it on what B's earlier read found.
+    const storage = memoryStorage();
+    const held = heldReads(storage);
+    const options = { keyring: testKeyring(), environment: {}, keyCache: { ttlMs: 60_000 } };
+    const nodeA = await createByokit({ ...options, storage });
+    const nodeB = await createByokit({ ...options, storage: held.storage });
+    const key = fakeProviderKey('google');
+
+    const release = held.hold();
+    const before = outcome(nodeB.resolveKey(alice, 'google'));
+    await settled();
+    held.stopHolding();
+    await call(nodeA, 'PATCH', '/users/me/api-key', { principal: alice, body: { google_api_key: key } });
+    const after = outcome(nodeB.resolveKey(alice, 'google'));
+    await settled();
+    release();
+
+    expect(await before).toBe('api_key_required');
+    expect(await after).toBe(key);
+  });
+
+  it('does not share a read under way for a TTL or longer: a key another process deleted meanwhile is not served', async () => {
+    let now = Date.parse('2026-12-07T10:00:00Z');
+    const storage = memoryStorage();
+    const held = heldReads(storage);
+    const options = { keyring: testKeyring(), environment: {}, keyCache: { ttlMs: 5_000 }, now: () => new Date(now) };
+    const nodeA = await createByokit({ ...options, storage });
+    const nodeB = await createByokit({ ...options, storage: held.storage });
+    const key = fakeProviderKey('openai');
+    await call(nodeA, 'PATCH', '/users/me/api-key', { principal: alice, body: { openai_api_key: key } });
+
+    const release = held.hold();
+    const slow = outcome(nodeB.resolveKey(alice, 'openai'));
+    await settled();
+    held.stopHolding();
+    await call(nodeA, 'DELETE', '/users/me/api-key', { principal: alice });
+    now += 5_000;
+    const later = outcome(nodeB.resolveKey(alice, 'openai'));
+    await settled();
+    release();
+
+    expect(await slow).toBe(key);
+    expect(await later).toBe('api_key_required');
+  });
+
+  it('fails every resolution sharing a read that failed (storage down) with its error, and caches nothing of it', async () => {
+    const held = heldReads();
+    const byokit = await createByokit({ storage: held.storage, keyring: testKeyring(), environment: {}, keyCache: { ttlMs: 60_000 } });
+    const key = fakeProviderKey('openai');
+    await call(byokit, 'PATCH', '/users/me/api-key', { principal: alice, body: { openai_api_key: key } });
+    held.reads.length = 0;
+
+    const down = new Error('Connection terminated unexpectedly');
+    held.failing = down;
+    const release = held.hold();
+    const failed = many(20, () => byokit.resolveKey(alice, 'openai').catch((error: unknown) => error));
+    await settled();
+    held.failing = undefined;
+    release();
+
+    expect(await Promise.all(failed)).toEqual(Array(20).fill(down));
+    expect(held.readsOf(`user:${alice.userId}:openai`)).toBe(1);
+    expect(await outcome(byokit.resolveKey(alice, 'openai'))).toBe(key);
+    expect(held.readsOf(`user:${alice.userId}:openai`)).toBe(2);
+  });
+
+  it('fails every resolution sharing the read of a key that does not open with key_unreadable, and caches nothing of it', async () => {
+    const storage = memoryStorage();
+    const held = heldReads(storage);
+    const byokit = await createByokit({ storage: held.storage, keyring: testKeyring(), environment: {}, keyCache: { ttlMs: 60_000 } });
+    await call(byokit, 'PATCH', '/users/me/api-key', { principal: alice, body: { openai_api_key: fakeProviderKey('openai') } });
+    await alterStoredKey(storage, userOwner(alice.userId), 'openai');
+    held.reads.length = 0;
+
+    const release = held.hold();
+    const failed = many(20, () => byokit.resolveKey(alice, 'openai').catch((error: unknown) => error));
+    await settled();
+    release();
+
+    for (const error of await Promise.all(failed)) {
+      expect(error).toMatchObject({ code: 'key_unreadable', details: { provider: 'openai', keySource: 'user' } });
+    }
+    expect(held.readsOf(`user:${alice.userId}:openai`)).toBe(1);
+    await expect(byokit.resolveKey(alice, 'openai')).rejects.toMatchObject({ code: 'key_unreadable' });
+    expect(held.readsOf(`user:${alice.userId}:openai`)).toBe(2);
+  });
+
+  it('shares no read when the cache is off: each resolution reads storage', async () => {
+    const held = heldReads();
+    const byokit = await createByokit({ storage: held.storage, keyring: testKeyring(), environment: {}, keyCache: { ttlMs: 0 } });
+    await call(byokit, 'PATCH', '/users/me/api-key', { principal: alice, body: { openai_api_key: fakeProviderKey('openai') } });
+    held.reads.length = 0;
+    await Promise.all(many(10, () => byokit.resolveKey(alice, 'openai')));
+    expect(held.readsOf(`user:${alice.userId}:openai`)).toBe(10);
+  });
+});
+
 /** Flips the last bit of a stored key's envelope, as a database that changed it would: it no longer opens. */
 async function alterStoredKey(storage: ReturnType<typeof memoryStorage>, owner: KeyOwner, provider: 'openai' | 'anthropic' | 'google') {
   const row = (await storage.getKey(owner, provider))!;

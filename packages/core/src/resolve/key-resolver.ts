@@ -104,18 +104,24 @@ export class KeyResolver {
 
   private async storedKey(owner: KeyOwner, provider: Provider, lookup: Lookup): Promise<SecretKey | null> {
     const slot = slotOf(owner, provider);
-    const cached = lookup.read === 'cached' ? this.cache.get(slot) : undefined;
-    if (cached === null) lookup.absenceCached = true;
-    if (cached !== undefined) return cached;
-    const read = this.cache.mark();
-    const row = await this.storage.getKey(owner, provider);
-    let key: SecretKey | null = null;
-    if (row) {
-      const plaintext = openStoredKey(this.keyring, row.envelope, owner, provider);
-      key = isPlaceholderKey(plaintext) ? null : new SecretKey(provider, plaintext);
+    if (lookup.read === 'cached') {
+      const cached = this.cache.get(slot);
+      if (cached === null) lookup.absenceCached = true;
+      if (cached !== undefined) return cached;
+      const underWay = this.cache.readUnderWay(slot);
+      if (underWay !== undefined) {
+        // Begun before this lookup, it may have found an absence another node's write has ended since: as one cached.
+        const key = await underWay;
+        if (key === null) lookup.absenceCached = true;
+        return key;
+      }
     }
-    this.cache.set(slot, key, read);
-    return key;
+    return this.cache.read(slot, async () => {
+      const row = await this.storage.getKey(owner, provider);
+      if (!row) return null;
+      const plaintext = openStoredKey(this.keyring, row.envelope, owner, provider);
+      return isPlaceholderKey(plaintext) ? null : new SecretKey(provider, plaintext);
+    });
   }
 }
 
