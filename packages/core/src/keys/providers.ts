@@ -13,6 +13,22 @@ export function isProvider(value: unknown): value is Provider {
   return typeof value === 'string' && (PROVIDERS as readonly string[]).includes(value);
 }
 
+/**
+ * `build(provider)` under each provider's id, in {@link PROVIDERS}' order (the order of every list the contract
+ * shows); with `name`, under the name it gives each provider (`has_anthropic_key`…).
+ */
+export function mapProviders<Value>(build: (provider: Provider) => Value): Record<Provider, Value>;
+export function mapProviders<Name extends string, Value>(
+  build: (provider: Provider) => Value,
+  name: (provider: Provider) => Name,
+): Record<Name, Value>;
+export function mapProviders<Value>(
+  build: (provider: Provider) => Value,
+  name: (provider: Provider) => string = (provider) => provider,
+): Record<string, Value> {
+  return Object.fromEntries(PROVIDERS.map((provider) => [name(provider), build(provider)]));
+}
+
 /** How each provider is named in messages shown to people. */
 export const PROVIDER_LABELS: Readonly<Record<Provider, string>> = Object.freeze({
   anthropic: 'Anthropic',

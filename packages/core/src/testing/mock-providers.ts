@@ -18,7 +18,7 @@
  */
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { isProvider, PROVIDERS, type Provider } from '../keys/providers.js';
+import { isProvider, mapProviders, PROVIDERS, type Provider } from '../keys/providers.js';
 import { anthropicMock } from './mock-providers/anthropic.js';
 import { googleMock } from './mock-providers/google.js';
 import { openaiMock } from './mock-providers/openai.js';
@@ -119,8 +119,8 @@ interface Waiter {
 export async function startMockProviders(options: MockProvidersOptions = {}): Promise<MockProviders> {
   const requests: MockRequest[] = [];
   const rejectKeys = new Set(options.rejectKeys ?? []);
-  const failures = Object.fromEntries(PROVIDERS.map((provider) => [provider, [] as MockFailure[]])) as Record<Provider, MockFailure[]>;
-  const streamErrors = Object.fromEntries(PROVIDERS.map((provider) => [provider, 0])) as Record<Provider, number>;
+  const failures = mapProviders((): MockFailure[] => []);
+  const streamErrors = mapProviders(() => 0);
   const waiters = new Set<Waiter>();
   let chunkGapMs = checkedPause('chunkGapMs', options.chunkGapMs ?? 0);
   let answerDelayMs = checkedPause('answerDelayMs', options.answerDelayMs ?? 0);

@@ -2,7 +2,7 @@ import { ByokitError, isByokitError, type ValidationIssue } from '../errors.js';
 import { sealProviderKey } from '../crypto/envelope.js';
 import type { Keyring } from '../crypto/keyring.js';
 import { parseProviderKey } from '../keys/key-formats.js';
-import { PROVIDER_LABELS, PROVIDERS, type Provider } from '../keys/providers.js';
+import { mapProviders, PROVIDER_LABELS, PROVIDERS, type Provider } from '../keys/providers.js';
 import type { SecretKey } from '../keys/secret-key.js';
 import type { KeyCheck } from '../providers/provider-types.js';
 import { openStoredKey, type KeyResolver } from '../resolve/key-resolver.js';
@@ -186,8 +186,4 @@ export class KeyManager {
       for (const change of changes) this.resolver.invalidate(owner, change.provider);
     }
   }
-}
-
-function mapProviders<T>(build: (provider: Provider) => T): Record<Provider, T> {
-  return Object.fromEntries(PROVIDERS.map((provider) => [provider, build(provider)])) as Record<Provider, T>;
 }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { PROVIDERS, type Provider } from '../../keys/providers.js';
+import { mapProviders, PROVIDERS, type Provider } from '../../keys/providers.js';
 import type { PersonalKeyState, SystemKeyState } from '../../vault/key-manager.js';
 
 // Format and placeholder rules live in keys/key-formats.ts, so that they answer with their own codes
@@ -11,18 +11,14 @@ const keyValue = z
 
 // Every field list below is one entry per provider, in PROVIDERS' order: a provider added there is in each of them.
 // Written out by hand, a fourth provider's key was saved and shown in no status.
-const keyFieldNames = PROVIDERS.map((provider) => `${provider}_api_key` as const);
-
-/** `value` under each provider's id. */
-function eachProvider<Value>(value: Value): Record<Provider, Value> {
-  return Object.fromEntries(PROVIDERS.map((provider) => [provider, value])) as Record<Provider, Value>;
-}
+const keyField = (provider: Provider) => `${provider}_api_key` as const;
+const hasFlag = (provider: Provider) => `has_${provider}_key` as const;
 
 /** Body of `PATCH /users/me/api-key` and `PATCH /admin/api-key`. Unknown fields are refused, never ignored. */
 export const keyUpdateBody = z
-  .strictObject(Object.fromEntries(keyFieldNames.map((name) => [name, keyValue])) as Record<`${Provider}_api_key`, typeof keyValue>)
+  .strictObject(mapProviders(() => keyValue, keyField))
   .refine((body) => Object.keys(body).length > 0, {
-    message: `Send at least one of ${keyFieldNames.join(', ')} (a string sets it, null removes it).`,
+    message: `Send at least one of ${PROVIDERS.map(keyField).join(', ')} (a string sets it, null removes it).`,
   })
   // The refinement, as the OpenAPI document says it (a refinement itself is left out of JSON Schema).
   .meta({ minProperties: 1 });
@@ -50,16 +46,13 @@ const keyState = {
 const personalKeyState = z.object({ ...keyState, system_fallback: z.boolean() });
 const systemKeyState = z.object({ ...keyState, source: z.enum(['database', 'environment']).nullable() });
 
-const hasFlags = Object.fromEntries(PROVIDERS.map((provider) => [`has_${provider}_key`, z.boolean()])) as Record<
-  `has_${Provider}_key`,
-  z.ZodBoolean
->;
+const hasFlags = mapProviders(() => z.boolean(), hasFlag);
 
 /** Response of the personal key routes: the guide's booleans (`has_anthropic_key`…) plus the `keys` extension. */
-export const personalKeyStatus = z.object({ ...hasFlags, keys: z.object(eachProvider(personalKeyState)) });
+export const personalKeyStatus = z.object({ ...hasFlags, keys: z.object(mapProviders(() => personalKeyState)) });
 
 /** Response of the system key routes. */
-export const systemKeyStatus = z.object({ ...hasFlags, keys: z.object(eachProvider(systemKeyState)) });
+export const systemKeyStatus = z.object({ ...hasFlags, keys: z.object(mapProviders(() => systemKeyState)) });
 
 export type PersonalKeyStatusBody = z.infer<typeof personalKeyStatus>;
 export type SystemKeyStatusBody = z.infer<typeof systemKeyStatus>;
@@ -91,16 +84,15 @@ function statusBody<State extends PersonalKeyState | SystemKeyState, Entry>(
   states: Record<Provider, State>,
   entry: (state: State) => Entry,
 ): Record<`has_${Provider}_key`, boolean> & { keys: Record<Provider, Entry> } {
-  const flags = Object.fromEntries(PROVIDERS.map((provider) => [`has_${provider}_key`, states[provider].configured]));
-  const keys = Object.fromEntries(PROVIDERS.map((provider) => [provider, entry(states[provider])]));
-  return { ...flags, keys } as Record<`has_${Provider}_key`, boolean> & { keys: Record<Provider, Entry> };
+  const flags = mapProviders((provider) => states[provider].configured, hasFlag);
+  return { ...flags, keys: mapProviders((provider) => entry(states[provider])) };
 }
 
 /** The key update in the key manager's terms: field names to providers, absent fields left out. */
 export function keyUpdateOf(body: z.infer<typeof keyUpdateBody>): Partial<Record<Provider, string | null>> {
   const update: Partial<Record<Provider, string | null>> = {};
   for (const provider of PROVIDERS) {
-    const value = body[`${provider}_api_key`];
+    const value = body[keyField(provider)];
     if (value !== undefined) update[provider] = value;
   }
   return update;
