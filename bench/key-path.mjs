@@ -7,8 +7,9 @@ import { measure, micro, row } from './measure.mjs';
 const keyring = Keyring.from([{ id: 'k1', key: crypto.getRandomValues(new Uint8Array(32)) }]);
 const alice = { userId: 'alice', isAdmin: false };
 
-async function byokitWith(ttlMs) {
-  const byokit = await createByokit({ storage: memoryStorage(), keyring, environment: {}, keyCache: { ttlMs } });
+/** A byokit whose key cache keeps keys `ttlMs`, with alice's Anthropic key stored; `options` for more (its clock). */
+async function byokitWith(ttlMs, options = {}) {
+  const byokit = await createByokit({ storage: memoryStorage(), keyring, environment: {}, keyCache: { ttlMs }, ...options });
   const body = new TextEncoder().encode(JSON.stringify({ anthropic_api_key: fakeProviderKey('anthropic') }));
   await byokit.handle({
     method: 'PATCH',
@@ -48,21 +49,7 @@ const AT_ONCE = 50;
 async function coldKeyAtOnce() {
   const ttlMs = 10_000;
   let clock = Date.parse('2026-12-07T10:00:00Z');
-  const byokit = await createByokit({
-    storage: memoryStorage(),
-    keyring,
-    environment: {},
-    keyCache: { ttlMs },
-    now: () => new Date(clock),
-  });
-  const body = new TextEncoder().encode(JSON.stringify({ anthropic_api_key: fakeProviderKey('anthropic') }));
-  await byokit.handle({
-    method: 'PATCH',
-    url: '/users/me/api-key',
-    headers: { 'content-type': 'application/json' },
-    body: { kind: 'stream', stream: [body] },
-    authenticate: () => alice,
-  });
+  const byokit = await byokitWith(ttlMs, { now: () => new Date(clock) });
   const resolutions = Array.from({ length: AT_ONCE });
   return () => {
     clock += ttlMs;
