@@ -5,6 +5,6 @@
 export { embeddedPostgresStorage, postgresStorage } from './postgres-storage-factory.js';
 export type { EmbeddedStorageOptions, PostgresStorageOptions, TableOptions } from './postgres-storage-factory.js';
 export type { PostgresStorage } from './postgres-storage.js';
-export type { KeyOwnerQueries, KeyOwnersPage, StoredKeyOwner } from './key-queries.js';
+export type { KeyAuditPage, KeyOwnerQueries, KeyOwnersPage, StoredKeyOwner } from './key-queries.js';
 export type { MigrateReporting, MigrationLockWait, MigrationResult } from './migrate.js';
 export type { Database, PgPool, PgPoolClient, PGliteExecutor, PGliteInstance, QueryOptions, SqlExecutor } from './database.js';

@@ -129,6 +129,18 @@ export interface KeyOwnersPage {
   masterKeyId?: string | undefined;
 }
 
+/** Which page of the key audit trail to read ({@link KeyOwnerQueries.listKeyAudit}). */
+export interface KeyAuditPage {
+  /** At most this many records. */
+  limit: number;
+  /** The `id` of the page before's last record; absent for the first page. */
+  after?: string | undefined;
+  /** Only the changes to this owner's keys; absent for every owner's. */
+  owner?: KeyOwner | undefined;
+  /** Only the changes made at this time or later; absent for every one. */
+  since?: Date | undefined;
+}
+
 /** The storage's own key queries, beyond core's Storage interface (which hosts implement). */
 export interface KeyOwnerQueries {
   /**
@@ -137,6 +149,12 @@ export interface KeyOwnerQueries {
    * is the last. The list an operator needs after a master key leak (`byokit key-owners`).
    */
   listKeyOwners(page: KeyOwnersPage): Promise<StoredKeyOwner[]>;
+  /**
+   * One page of the key audit trail, newest first (in `seq` order, as {@link Storage.listAudit}). Pass the page's last
+   * record's `id` as `after` for the next one; a page shorter than `limit` is the last. The trail an operator reads
+   * after a master key leak or a restored backup (`byokit key-audit`).
+   */
+  listKeyAudit(page: KeyAuditPage): Promise<AuditRecord[]>;
 }
 
 type KeyQueries = Pick<
@@ -274,6 +292,25 @@ export function keyQueries(database: Database, names: SqlNames): KeyQueries {
           keyId: row.master_key_id,
           updatedAt: new Date(row.updated_at),
         }));
+      }),
+
+    listKeyAudit: ({ limit, after, owner, since }) =>
+      guarded(async () => {
+        // Keyset pagination on seq, newest first: each page a range of the primary key, or of key_audit_owner's one
+        // owner; the cursor's seq found by its record's id (unique). `since` filters the range as it is read.
+        const params: unknown[] = [];
+        const conditions: string[] = [];
+        if (owner !== undefined) {
+          conditions.push(`owner_type = $${params.push(owner.type)} AND owner_id = $${params.push(owner.id)}`);
+        }
+        if (since !== undefined) conditions.push(`at >= $${params.push(since)}`);
+        if (after !== undefined) conditions.push(`seq < (SELECT seq FROM ${audit} WHERE id = $${params.push(after)})`);
+        const where = conditions.length > 0 ? ` WHERE ${conditions.join(' AND ')}` : '';
+        const rows = await statements.query<AuditRow>(
+          `SELECT ${AUDIT_SELECT} FROM ${audit}${where} ORDER BY seq DESC LIMIT $${params.push(limit)}`,
+          params,
+        );
+        return rows.map(auditFromRow);
       }),
 
     replaceKeyEnvelope: (owner, provider, expectedEnvelope, replacement) =>
