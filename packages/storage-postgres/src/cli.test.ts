@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createByokit, Keyring, keyringFromEnv, type KeyRowCursor, type Provider, type Storage } from '@byokit/core';
+import { createByokit, Keyring, keyringFromEnv, type AuditRecord, type KeyRowCursor, type Provider, type Storage } from '@byokit/core';
 import { fakeProviderKey, findKeyLeaks } from '@byokit/core/testing';
 import { embeddedPostgresStorage, postgresStorage, type PostgresStorage } from './index.js';
 import { migrate } from './migrate.js';
@@ -530,6 +530,185 @@ describe.each([pglite, ...(server ? [server] : [])])('byokit on a $name', (targe
     });
   });
 
+  // Who changed whose key, and when: the runbook's trail after a master key leak or a restored backup
+  // (docs/security.md, "When something goes wrong"), read without SQL.
+  describe('key-audit on a trail of key changes', () => {
+    const keyring = masterKey('k1');
+    let args: string[];
+    let database: TestDatabase;
+    /** Each change as key-audit should print it, newest first. */
+    const trail: AuditLine[] = [];
+    const header = 'at\taction\towner\tprovider\thint\tactor\trequest_id';
+    const line = (row: AuditLine) => [row.at, row.action, row.owner, row.provider, row.hint, row.actor, row.requestId].join('\t');
+    /** The day the clock moves to before the last three changes: `--since` that day lists those three only. */
+    const LATER = '2026-12-05';
+
+    interface AuditLine {
+      at: string;
+      action: 'set' | 'delete';
+      /** As printed: `system`, or the user id (a user named system quoted, as key-owners does). */
+      owner: string;
+      ownerType: 'user' | 'system';
+      ownerId: string;
+      provider: Provider;
+      hint: string;
+      actor: string;
+      requestId: string;
+    }
+
+    beforeAll(async () => {
+      database = await freshDatabase('migrated');
+      args = database.args;
+      const storage = await database.openStorage();
+      let clock = new Date('2026-12-01T09:00:00.000Z');
+      const byokitInProcess = await createByokit({
+        storage,
+        keyring: keyringFromEnv({ BYOKIT_KEYRING: keyring }),
+        environment: {},
+        now: () => clock,
+      });
+      // [user id, or '' for the system keys, provider, set or remove]; a user literally named `system` among them.
+      const changes: Array<[owner: string, provider: Provider, action: 'set' | 'delete']> = [
+        ['u1', 'openai', 'set'],
+        ['', 'anthropic', 'set'],
+        ['system', 'google', 'set'],
+        ['u2', 'openai', 'set'],
+        ['u1', 'openai', 'delete'],
+        ['u1', 'anthropic', 'set'],
+        ['', 'anthropic', 'delete'],
+      ];
+      try {
+        const hints = new Map<string, string>();
+        for (const [index, [owner, provider, action]] of changes.entries()) {
+          if (index === changes.length - 3) clock = new Date(`${LATER}T08:00:00.000Z`);
+          clock = new Date(clock.getTime() + 60_000);
+          const system = owner === '';
+          let key: string | null = null;
+          if (action === 'set') {
+            key = fakeProviderKey(provider);
+            secrets.push(key);
+            hints.set(`${owner}/${provider}`, `…${key.slice(-4)}`);
+          }
+          const requestId = `req-${index}`;
+          const response = await byokitInProcess.handle({
+            method: 'PATCH',
+            url: system ? '/admin/api-key' : '/users/me/api-key',
+            headers: { 'content-type': 'application/json', 'x-request-id': requestId },
+            body: { kind: 'stream', stream: [new TextEncoder().encode(JSON.stringify({ [`${provider}_api_key`]: key }))] },
+            authenticate: () => ({ userId: system ? 'admin' : owner, isAdmin: system }),
+          });
+          expect(response?.status).toBe(200);
+          trail.unshift({
+            at: clock.toISOString(),
+            action,
+            owner: system ? 'system' : owner === 'system' ? '"system"' : owner,
+            ownerType: system ? 'system' : 'user',
+            ownerId: system ? 'system' : owner,
+            provider,
+            hint: hints.get(`${owner}/${provider}`)!,
+            actor: system ? 'admin' : owner,
+            requestId,
+          });
+        }
+      } finally {
+        await byokitInProcess.close();
+      }
+    });
+
+    it('lists every change newest first, one line each: when, action, owner, provider, hint, actor and request id', async () => {
+      const expected = [header, ...trail.map(line)].join('\n') + '\n';
+      // Pages of 2 (seven records: four pages, the last one short) and of 7 (a full page, then an empty one) list the
+      // same as one page of the default 500.
+      for (const pageSize of [[], ['--batch-size', '2'], ['--batch-size', '7']]) {
+        const run = await byokit(['key-audit', ...pageSize, ...args]);
+        expect(run).toEqual({ code: 0, stdout: expected, stderr: '' });
+        expectNothingForbidden(run);
+      }
+    });
+
+    it("--owner ID lists that user's changes only, --owner system the user named system, --system the system keys", async () => {
+      const cases: Array<[string[], (row: AuditLine) => boolean]> = [
+        [['--owner', 'u1'], (row) => row.ownerType === 'user' && row.ownerId === 'u1'],
+        [['--owner', 'system'], (row) => row.ownerType === 'user' && row.ownerId === 'system'],
+        [['--system'], (row) => row.ownerType === 'system'],
+      ];
+      for (const [filter, matches] of cases) {
+        const run = await byokit(['key-audit', ...filter, '--batch-size', '1', ...args]);
+        const expected = trail.filter(matches);
+        expect(expected.length).toBeGreaterThan(0);
+        expect(run).toEqual({ code: 0, stdout: [header, ...expected.map(line)].join('\n') + '\n', stderr: '' });
+      }
+    });
+
+    it('--since DATE lists the changes from that time on, with --owner too', async () => {
+      const since = await byokit(['key-audit', '--since', LATER, '--batch-size', '2', ...args]);
+      expect(since).toEqual({ code: 0, stdout: [header, ...trail.slice(0, 3).map(line)].join('\n') + '\n', stderr: '' });
+      const both = await byokit(['key-audit', '--since', `${LATER}T00:00:00Z`, '--owner', 'u1', ...args]);
+      expect(both).toEqual({ code: 0, stdout: [header, line(trail[1]!), line(trail[2]!)].join('\n') + '\n', stderr: '' });
+    });
+
+    it('says when nothing matches, naming the database it read, and exits 0', async () => {
+      const run = await byokit(['key-audit', '--owner', 'nobody', ...args]);
+      // As key-owners names it: the folder, or the server's URL (password hidden) and schema.
+      const database = args.includes('--schema') ? ` (schema ${schemaOf(args)})` : `the embedded database in ${join(args[1]!, 'pgdata')}`;
+      expect(run).toMatchObject({ code: 0, stderr: '' });
+      expect(run.stdout).toMatch(new RegExp(`^${header}\n\\(no audit records of user "nobody" in .+\\)\n$`));
+      expect(run.stdout.endsWith(`${database})\n`)).toBe(true);
+      expect(await byokit(['key-audit', '--json', '--since', '2999-01-01', ...args])).toEqual({ code: 0, stdout: '', stderr: '' });
+    });
+
+    it('--json prints one JSON object a line, for scripts', async () => {
+      const run = await byokit(['key-audit', '--json', '--batch-size', '3', ...args]);
+      expect(run).toMatchObject({ code: 0, stderr: '' });
+      expect(run.stdout.endsWith('\n')).toBe(true);
+      expect(
+        run.stdout
+          .trimEnd()
+          .split('\n')
+          .map((text) => JSON.parse(text)),
+      ).toEqual(
+        trail.map((row) => ({
+          at: row.at,
+          action: row.action,
+          owner_type: row.ownerType,
+          owner: row.ownerId,
+          provider: row.provider,
+          hint: row.hint,
+          actor: row.actor,
+          request_id: row.requestId,
+        })),
+      );
+    });
+
+    it('stops without a word when its reader goes away (key-audit | head), exiting 141 as a process SIGPIPE ended', async () => {
+      const child = spawn(process.execPath, [CLI, 'key-audit', '--batch-size', '1', ...args], { env: cleanEnvironment() });
+      child.stdout.destroy();
+      let stderr = '';
+      child.stderr.setEncoding('utf8').on('data', (text: string) => (stderr += text));
+      const code = await new Promise((resolve) => child.on('close', resolve));
+      expect({ code, stderr }).toEqual({ code: 141, stderr: '' });
+    });
+
+    it('listKeyAudit pages through the trail newest first: at most `limit` a page, each after the cursor, none twice', async () => {
+      const storage = (await database.openStorage()) as PostgresStorage;
+      try {
+        const pages: AuditRecord[][] = [];
+        let after: string | undefined;
+        for (;;) {
+          const page = await storage.listKeyAudit({ limit: 3, after });
+          pages.push(page);
+          if (page.length < 3) break;
+          after = page.at(-1)!.id;
+        }
+        expect(pages.map((page) => page.length)).toEqual([3, 3, 1]);
+        expect(pages.flat()).toEqual(await storage.listAudit({ limit: 100 }));
+        expect(pages.flat().map((record) => record.requestId)).toEqual(trail.map((row) => row.requestId));
+      } finally {
+        await storage.close();
+      }
+    });
+  });
+
   // One database through a whole rotation: each step starts where the one before left it.
   describe(`a rotation of ${ROWS} stored keys from 'old' to 'new'`, () => {
     const oldKey = masterKey('old');
@@ -663,6 +842,9 @@ describe('byokit without a database', () => {
       'key-ids',
       'rotate-keys',
       'key-owners',
+      'key-audit',
+      '--since',
+      '--system',
       '--master-key-id',
       '--json',
       '--data-dir',
@@ -691,6 +873,27 @@ describe('byokit without a database', () => {
     [['key-owners', '--master-key-id', ''], '--master-key-id must name a master key id'],
     [['key-owners', '--keyring-file', 'keyring'], 'key-owners takes no --keyring-file'],
     [['key-ids', '--json'], 'key-ids takes no --json'],
+    [['key-audit', '--master-key-id', 'k1'], 'key-audit takes no --master-key-id'],
+    [['key-audit', '--user', 'u1'], "Unknown option '--user'"],
+    [
+      ['key-audit', '--since', 'yesterday'],
+      "--since must be a date or a time in ISO 8601 (2026-12-01, 2026-12-01T09:30:00Z; got 'yesterday')",
+    ],
+    [
+      ['key-audit', '--since', '2026-13-01'],
+      "--since must be a date or a time in ISO 8601 (2026-12-01, 2026-12-01T09:30:00Z; got '2026-13-01')",
+    ],
+    [
+      ['key-audit', '--since', '2026-02-30'],
+      "--since must be a date or a time in ISO 8601 (2026-12-01, 2026-12-01T09:30:00Z; got '2026-02-30')",
+    ],
+    [
+      ['key-audit', '--since', '2026-12-01T09:30'],
+      "--since must be a date or a time in ISO 8601 (2026-12-01, 2026-12-01T09:30:00Z; got '2026-12-01T09:30')",
+    ],
+    [['key-audit', '--owner', ''], "--owner must name a user id (--system for the system keys; got '')"],
+    [['key-audit', '--owner', 'u1', '--system'], 'give --owner or --system, not both'],
+    [['key-owners', '--system'], 'key-owners takes no --system'],
   ])('exits 2 on %j, saying what is wrong', async (args, message) => {
     const run = await byokit(args);
     expect(run).toMatchObject({ code: 2, stdout: '' });

@@ -14,17 +14,30 @@ import { createByokit, type KeyRowCursor, type Logger, type RotationProgress, ty
 import { withStorage } from './cli/database.js';
 import { loadKeyring } from './cli/keyring.js';
 import {
+  auditRecordJson,
   errorMessage,
+  formatAuditRecord,
   formatKeyOwner,
   formatLockWait,
   formatProgress,
+  KEY_AUDIT_HEADER,
   KEY_OWNERS_HEADER,
   keyOwnerJson,
+  printableJson,
   printCounts,
   stderrLogger,
   writeOut,
 } from './cli/output.js';
-import { parseBatchSize, parseCommandLine, parseMasterKeyId, USAGE, UsageError, type Options } from './cli/usage.js';
+import {
+  parseAuditOwner,
+  parseBatchSize,
+  parseCommandLine,
+  parseMasterKeyId,
+  parseSince,
+  USAGE,
+  UsageError,
+  type Options,
+} from './cli/usage.js';
 
 async function main(args: string[]): Promise<number> {
   const commandLine = parseCommandLine(args);
@@ -40,6 +53,8 @@ async function main(args: string[]): Promise<number> {
       return keyIdsCommand(options);
     case 'key-owners':
       return keyOwnersCommand(options);
+    case 'key-audit':
+      return keyAuditCommand(options);
     case 'rotate-keys':
       return rotateKeysCommand(options);
     default: {
@@ -104,6 +119,37 @@ async function keyOwnersCommand(options: Options): Promise<number> {
       // The database named: an empty list read from the wrong schema or folder must not pass for nobody to tell.
       const none = masterKeyId === undefined ? 'no stored keys' : `no stored key is sealed under '${masterKeyId}'`;
       await writeOut(`${header}(${none} in ${description})\n`);
+    }
+    return 0;
+  });
+}
+
+async function keyAuditCommand(options: Options): Promise<number> {
+  const limit = parseBatchSize(options['batch-size']) ?? KEY_OWNERS_PAGE;
+  const owner = parseAuditOwner(options.owner, options.system);
+  const since = parseSince(options.since);
+  const json = options.json === true;
+  return withStorage(options, { create: false }, async ({ storage, description }) => {
+    // Written with the first page, once it is read: a table that is not there prints its failure alone.
+    let header = json ? '' : `${KEY_AUDIT_HEADER}\n`;
+    let listed = 0;
+    let after: string | undefined;
+    // A page at a time, each written before the next is read, as key-owners does.
+    for (;;) {
+      const page = await storage.listKeyAudit({ limit, after, owner, since });
+      if (page.length > 0) {
+        await writeOut(header + page.map((record) => `${json ? auditRecordJson(record) : formatAuditRecord(record)}\n`).join(''));
+        header = '';
+      }
+      listed += page.length;
+      if (page.length < limit) break;
+      after = page.at(-1)!.id;
+    }
+    if (listed === 0 && !json) {
+      // The database named, as key-owners does: an empty trail read from the wrong schema or folder must not pass for none.
+      const whose = owner === undefined ? '' : owner.type === 'system' ? ' of the system keys' : ` of user ${printableJson(owner.id)}`;
+      const when = since === undefined ? '' : ` since ${since.toISOString()}`;
+      await writeOut(`${header}(no audit records${whose}${when} in ${description})\n`);
     }
     return 0;
   });

@@ -1,6 +1,6 @@
 // What `byokit` prints: key counts by master key id, the stored keys' owners, rotation and migration progress, logged
 // rows and error messages.
-import type { Keyring, Logger, RotationProgress } from '@byokit/core';
+import type { AuditRecord, Keyring, Logger, RotationProgress } from '@byokit/core';
 import type { StoredKeyOwner } from '../key-queries.js';
 import type { MigrationLockWait } from '../migrate.js';
 import { redactSecrets } from './database.js';
@@ -72,6 +72,32 @@ export function keyOwnerJson({ owner, provider, hint, keyId, updatedAt }: Stored
     hint,
     master_key_id: keyId,
     updated_at: updatedAt.toISOString(),
+  });
+}
+
+/** The first line of `key-audit`: its columns, separated by tabs as each line's are. */
+export const KEY_AUDIT_HEADER = 'at\taction\towner\tprovider\thint\tactor\trequest_id';
+
+/**
+ * One line of `key-audit`: when (UTC), set or delete, owner (as key-owners prints it), provider, hint, actor and request
+ * id. Nothing of the key but its hint, which is all the record holds.
+ */
+export function formatAuditRecord({ at, action, owner, provider, hint, actorId, requestId }: AuditRecord): string {
+  const ownerColumn = owner.type === 'system' ? 'system' : column(owner.id, 'system');
+  return [at.toISOString(), action, ownerColumn, provider, column(hint), column(actorId), column(requestId)].join('\t');
+}
+
+/** One line of `key-audit --json`: one JSON object. */
+export function auditRecordJson({ at, action, owner, provider, hint, actorId, requestId }: AuditRecord): string {
+  return printableJson({
+    at: at.toISOString(),
+    action,
+    owner_type: owner.type,
+    owner: owner.id,
+    provider,
+    hint,
+    actor: actorId,
+    request_id: requestId,
   });
 }
 

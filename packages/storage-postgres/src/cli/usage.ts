@@ -1,5 +1,6 @@
 // The command line of `byokit`: its help text, options and commands, and how arguments become a command to run.
 import { parseArgs } from 'node:util';
+import type { KeyOwner } from '@byokit/core';
 
 /** The text `byokit help`, `byokit --help` and a bare `byokit` print. */
 export const USAGE = `Usage: byokit <command> [options]
@@ -9,6 +10,8 @@ Commands:
   key-ids       Show how many stored keys each master key id seals (rotation progress).
   key-owners    List each stored key's owner (system, or the user id), provider, hint, master key id
                 and last update, never the key: whom to tell after a master key leak.
+  key-audit     List the key changes, newest first: when, set or delete, owner, provider, hint, who
+                made it and the request id, never the key.
   rotate-keys   Re-encrypt every stored key under the keyring's primary master key. Resumable: stop it
                 with Ctrl-C and run it again to continue.
   help          Show this text.
@@ -23,9 +26,13 @@ Options:
   --table-prefix TEXT   Prefix of byokit's table names (default: byokit_).
   --keyring-file PATH   Read the keyring from a file instead of BYOKIT_KEYRING, e.g. the example
                         server's <data dir>/keyring (key-ids, rotate-keys).
-  --batch-size N        Rows per page (rotate-keys, key-owners; default: 500).
+  --batch-size N        Rows per page (rotate-keys, key-owners, key-audit; default: 500).
   --master-key-id ID    Only the keys sealed under ID (key-owners).
-  --json                One JSON array instead of lines separated by tabs (key-owners).
+  --owner ID            Only the changes to the keys of the user ID, even one named system (key-audit).
+  --system              Only the changes to the system keys (key-audit).
+  --since DATE          Only the changes from DATE on: 2026-12-01 (UTC midnight), 2026-12-01T09:30:00Z (key-audit).
+  --json                One JSON array (key-owners), one JSON object a line (key-audit), instead of
+                        lines separated by tabs.
   -h, --help            Show this text.
 
 Environment:
@@ -52,6 +59,9 @@ export const OPTIONS = {
   'keyring-file': { type: 'string' },
   'batch-size': { type: 'string' },
   'master-key-id': { type: 'string' },
+  owner: { type: 'string' },
+  system: { type: 'boolean' },
+  since: { type: 'string' },
   json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -64,6 +74,7 @@ export const COMMANDS = {
   migrate: [],
   'key-ids': ['keyring-file'],
   'key-owners': ['batch-size', 'master-key-id', 'json'],
+  'key-audit': ['batch-size', 'owner', 'system', 'since', 'json'],
   'rotate-keys': ['keyring-file', 'batch-size'],
 } as const satisfies Record<string, ReadonlyArray<keyof typeof OPTIONS>>;
 
@@ -117,4 +128,34 @@ export function parseBatchSize(text: string | undefined): number | undefined {
 export function parseMasterKeyId(text: string | undefined): string | undefined {
   if (text === '') throw new UsageError("--master-key-id must name a master key id (got '')");
   return text;
+}
+
+/**
+ * Whose changes `--owner ID` or `--system` asks for, or undefined for every owner's. `--owner` is always a user id
+ * (`system` is a user id like any other), so the system keys have a flag of their own; a {@link UsageError} when
+ * both are given or the id is empty.
+ */
+export function parseAuditOwner(owner: string | undefined, system: boolean | undefined): KeyOwner | undefined {
+  if (owner !== undefined && system) throw new UsageError('give --owner or --system, not both');
+  if (system) return { type: 'system', id: 'system' };
+  if (owner === '') throw new UsageError("--owner must name a user id (--system for the system keys; got '')");
+  return owner === undefined ? undefined : { type: 'user', id: owner };
+}
+
+/**
+ * The time `--since` names, or undefined when not given: a date (midnight UTC) or a date and time with its offset
+ * (`Z` or `+01:00`). A {@link UsageError} on anything else, a time without an offset included (whose zone would be
+ * the machine's), and on a date that does not exist (2026-02-30).
+ */
+export function parseSince(text: string | undefined): Date | undefined {
+  if (text === undefined) return undefined;
+  const match = /^(\d{4}-\d{2}-\d{2})(T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,3})?)?(?:Z|[+-]\d{2}:\d{2}))?$/.exec(text);
+  const day = match ? new Date(`${match[1]}T00:00:00Z`) : undefined;
+  const date = match?.[2] === undefined ? day : new Date(text);
+  // Date rolls 2026-02-30 over to March 2: the day read back must be the one given.
+  const exists = day !== undefined && !Number.isNaN(day.getTime()) && day.toISOString().slice(0, 10) === match![1];
+  if (!exists || date === undefined || Number.isNaN(date.getTime())) {
+    throw new UsageError(`--since must be a date or a time in ISO 8601 (2026-12-01, 2026-12-01T09:30:00Z; got '${text}')`);
+  }
+  return date;
 }
