@@ -707,6 +707,33 @@ describe.each([pglite, ...(server ? [server] : [])])('byokit on a $name', (targe
         await storage.close();
       }
     });
+
+    it('listKeyAudit lists a change by its time, not by when it was written (a node whose write of an earlier change came last)', async () => {
+      const storage = (await (await freshDatabase('migrated')).openStorage()) as PostgresStorage;
+      try {
+        const owner = { type: 'user', id: 'u1' } as const;
+        const set = {
+          action: 'set',
+          provider: 'openai',
+          envelope: new Uint8Array([1]),
+          keyId: 'k1',
+          hint: '…abcd',
+          verification: 'unverified',
+        } as const;
+        const later = new Date('2026-12-01T10:00:00.000Z');
+        const earlier = new Date('2026-12-01T09:59:59.000Z');
+        await storage.writeKeys(owner, [set], { actorId: 'u1', requestId: 'later' }, later);
+        await storage.writeKeys(owner, [set], { actorId: 'u1', requestId: 'earlier, written last' }, earlier);
+        for (const query of [{}, { owner }, { since: earlier }]) {
+          const first = await storage.listKeyAudit({ limit: 1, ...query });
+          const second = await storage.listKeyAudit({ limit: 1, after: first[0]!.id, ...query });
+          expect([...first, ...second].map((record) => record.requestId)).toEqual(['later', 'earlier, written last']);
+        }
+        expect(await storage.listKeyAudit({ limit: 10, since: later })).toMatchObject([{ requestId: 'later' }]);
+      } finally {
+        await storage.close();
+      }
+    });
   });
 
   // One database through a whole rotation: each step starts where the one before left it.

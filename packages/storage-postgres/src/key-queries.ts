@@ -150,8 +150,8 @@ export interface KeyOwnerQueries {
    */
   listKeyOwners(page: KeyOwnersPage): Promise<StoredKeyOwner[]>;
   /**
-   * One page of the key audit trail, newest first (in `seq` order, as {@link Storage.listAudit}). Pass the page's last
-   * record's `id` as `after` for the next one; a page shorter than `limit` is the last. The trail an operator reads
+   * One page of the key audit trail, newest first (by `at`, then in the order written). Pass the page's last record's
+   * `id` as `after` for the next one; a page shorter than `limit` is the last. The trail an operator reads
    * after a master key leak or a restored backup (`byokit key-audit`).
    */
   listKeyAudit(page: KeyAuditPage): Promise<AuditRecord[]>;
@@ -296,18 +296,23 @@ export function keyQueries(database: Database, names: SqlNames): KeyQueries {
 
     listKeyAudit: ({ limit, after, owner, since }) =>
       guarded(async () => {
-        // Keyset pagination on seq, newest first: each page a range of the primary key, or of key_audit_owner's one
-        // owner; the cursor's seq found by its record's id (unique). `since` filters the range as it is read.
+        // Keyset pagination in time order, newest first (seq apart records of one time): each page a range of
+        // migration 0010's index of the trail, or of one owner's part of it, `since` its far end. The cursor's place
+        // found by its record's id (unique), each column on its own so that the comparison reads the index. `audit.at`:
+        // a bare `at` in ORDER BY is the output column, utcTime's text, which no index orders.
         const params: unknown[] = [];
         const conditions: string[] = [];
         if (owner !== undefined) {
           conditions.push(`owner_type = $${params.push(owner.type)} AND owner_id = $${params.push(owner.id)}`);
         }
         if (since !== undefined) conditions.push(`at >= $${params.push(since)}`);
-        if (after !== undefined) conditions.push(`seq < (SELECT seq FROM ${audit} WHERE id = $${params.push(after)})`);
+        if (after !== undefined) {
+          const cursor = `$${params.push(after)}`;
+          conditions.push(`(at, seq) < ((SELECT at FROM ${audit} WHERE id = ${cursor}), (SELECT seq FROM ${audit} WHERE id = ${cursor}))`);
+        }
         const where = conditions.length > 0 ? ` WHERE ${conditions.join(' AND ')}` : '';
         const rows = await statements.query<AuditRow>(
-          `SELECT ${AUDIT_SELECT} FROM ${audit}${where} ORDER BY seq DESC LIMIT $${params.push(limit)}`,
+          `SELECT ${AUDIT_SELECT} FROM ${audit} AS audit${where} ORDER BY audit.at DESC, seq DESC LIMIT $${params.push(limit)}`,
           params,
         );
         return rows.map(auditFromRow);

@@ -507,6 +507,7 @@ describe('the migrations this package ships', () => {
       '0007_expired_holds_of_every_user': '0657cb8ef716a09b9f46e4ba35f028c96021932c5c5de126e5a43324747dabce',
       '0008_usage_time_of_every_user': 'b9b966e114037e95d075bb557aeaed237691beaed8f28f51f25da76af2e8e12d',
       '0009_key_owners_by_master_key': '3b6bbbdf3be5c3f24cc6c37018ad069334d161eaec7fda1e0ae033175a5701cb',
+      '0010_key_audit_by_time': '2bc846949e6c8366637f0a3e18e95b3a423034091def8374f6ea5a9210ed41a8',
     });
   });
 
