@@ -96,24 +96,19 @@ async function keyOwnersCommand(options: Options): Promise<number> {
   const json = options.json === true;
   return withStorage(options, { create: false }, async ({ storage, description }) => {
     // Written with the first page, once it is read: a table that is not there prints its failure alone.
-    let header = json ? '' : `${KEY_OWNERS_HEADER}\n`;
-    let listed = 0;
-    let after: KeyRowCursor | undefined;
-    // A page at a time, each written before the next is read: a table of any size is never held whole.
-    for (;;) {
-      const page = await storage.listKeyOwners({ limit, after, masterKeyId });
-      const lines = page.map((row, index) =>
-        json ? `${listed + index === 0 ? '[' : ','}\n${keyOwnerJson(row)}` : `${formatKeyOwner(row)}\n`,
-      );
-      if (lines.length > 0) {
-        await writeOut(header + lines.join(''));
-        header = '';
-      }
-      listed += page.length;
-      const last = page.at(-1);
-      if (last === undefined || page.length < limit) break;
-      after = { ownerType: last.owner.type, ownerId: last.owner.id, provider: last.provider };
-    }
+    const header = json ? '' : `${KEY_OWNERS_HEADER}\n`;
+    const listed = await writePages(
+      limit,
+      (after: KeyRowCursor | undefined) => storage.listKeyOwners({ limit, after, masterKeyId }),
+      (last) => ({ ownerType: last.owner.type, ownerId: last.owner.id, provider: last.provider }),
+      (page, before) =>
+        writeOut(
+          (before === 0 ? header : '') +
+            page
+              .map((row, index) => (json ? `${before + index === 0 ? '[' : ','}\n${keyOwnerJson(row)}` : `${formatKeyOwner(row)}\n`))
+              .join(''),
+        ),
+    );
     if (json) await writeOut(listed === 0 ? '[]\n' : '\n]\n');
     else if (listed === 0) {
       // The database named: an empty list read from the wrong schema or folder must not pass for nobody to tell.
@@ -131,20 +126,16 @@ async function keyAuditCommand(options: Options): Promise<number> {
   const json = options.json === true;
   return withStorage(options, { create: false }, async ({ storage, description }) => {
     // Written with the first page, once it is read: a table that is not there prints its failure alone.
-    let header = json ? '' : `${KEY_AUDIT_HEADER}\n`;
-    let listed = 0;
-    let after: string | undefined;
-    // A page at a time, each written before the next is read, as key-owners does.
-    for (;;) {
-      const page = await storage.listKeyAudit({ limit, after, owner, since });
-      if (page.length > 0) {
-        await writeOut(header + page.map((record) => `${json ? auditRecordJson(record) : formatAuditRecord(record)}\n`).join(''));
-        header = '';
-      }
-      listed += page.length;
-      if (page.length < limit) break;
-      after = page.at(-1)!.id;
-    }
+    const header = json ? '' : `${KEY_AUDIT_HEADER}\n`;
+    const listed = await writePages(
+      limit,
+      (after: string | undefined) => storage.listKeyAudit({ limit, after, owner, since }),
+      (last) => last.id,
+      (page, before) =>
+        writeOut(
+          (before === 0 ? header : '') + page.map((record) => `${json ? auditRecordJson(record) : formatAuditRecord(record)}\n`).join(''),
+        ),
+    );
     if (listed === 0 && !json) {
       // The database named, as key-owners does: an empty trail read from the wrong schema or folder must not pass for none.
       const whose = owner === undefined ? '' : owner.type === 'system' ? ' of the system keys' : ` of user ${printableJson(owner.id)}`;
@@ -153,6 +144,29 @@ async function keyAuditCommand(options: Options): Promise<number> {
     }
     return 0;
   });
+}
+
+/**
+ * Reads pages of `limit` rows, each after the last row of the one before (`cursorOf`), until one comes back short,
+ * writing each (`write`, told how many rows came before it) before the next is read: a table of any size is never
+ * held whole. Resolves with how many rows were listed.
+ */
+async function writePages<Row, Cursor>(
+  limit: number,
+  read: (after: Cursor | undefined) => Promise<Row[]>,
+  cursorOf: (last: Row) => Cursor,
+  write: (page: Row[], before: number) => Promise<void>,
+): Promise<number> {
+  let listed = 0;
+  let after: Cursor | undefined;
+  for (;;) {
+    const page = await read(after);
+    if (page.length > 0) await write(page, listed);
+    listed += page.length;
+    const last = page.at(-1);
+    if (last === undefined || page.length < limit) return listed;
+    after = cursorOf(last);
+  }
 }
 
 async function rotateKeysCommand(options: Options): Promise<number> {

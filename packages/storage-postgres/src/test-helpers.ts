@@ -9,7 +9,8 @@ import type { Byokit, Principal, UsageRecord } from '@byokit/core';
 import { createNodeHandler } from '@byokit/core/node';
 import type { Database } from './database.js';
 import { postgresStorage } from './postgres-storage-factory.js';
-import type { PostgresStorage } from './postgres-storage.js';
+import { storageOn, type PostgresStorage } from './postgres-storage.js';
+import { sqlNames } from './sql-names.js';
 
 /** Calls byokit's framework-free handler as an adapter would, as `principal`; the answer must be whole (not streamed). */
 export async function callAs(principal: Principal, byokit: Byokit, method: string, url: string, body?: unknown) {
@@ -168,17 +169,44 @@ export async function planOf(
 /** The indexes a plan reads, each once. */
 export const indexesOf = (nodes: readonly PlanNode[]): string[] => [...new Set(nodes.flatMap((node) => node['Index Name'] ?? []))];
 
-/** `database` with every statement sent through it kept in `statements`, to read their plans. */
-export function recordingStatements(database: Database): { database: Database; statements: Statement[] } {
+/** Which indexes one statement's plan reads, in one of the two modes of {@link planOf}, sorted. */
+export interface PlanIndexes {
+  page: number;
+  mode: 'force_custom_plan' | 'force_generic_plan';
+  indexes: string[];
+}
+
+/**
+ * A migrated storage of `open` whose statements are kept as they are sent (`recorded`), and `indexesRead()`: for each
+ * statement sent so far, in order, the indexes its custom and its generic plan read.
+ */
+export async function recordingStorage(
+  open: TestDatabase[1],
+): Promise<{ recorded: PostgresStorage; indexesRead(): Promise<PlanIndexes[]> }> {
+  const { storage, schema } = await open();
+  await storage.migrate();
   const statements: Statement[] = [];
-  return {
-    statements,
-    database: {
-      ...database,
-      query: (text, params, options) => {
-        statements.push({ text, params: params ?? [] });
-        return database.query(text, params, options);
-      },
+  const database: Database = {
+    ...storage.database,
+    query: (text, params, options) => {
+      statements.push({ text, params: params ?? [] });
+      return storage.database.query(text, params, options);
     },
   };
+  const indexesRead = async () => {
+    const read: PlanIndexes[] = [];
+    for (const [page, statement] of statements.entries()) {
+      for (const mode of ['force_custom_plan', 'force_generic_plan'] as const) {
+        read.push({ page, mode, indexes: indexesOf(await planOf(storage.database, statement, mode)).sort() });
+      }
+    }
+    return read;
+  };
+  return { recorded: storageOn(database, sqlNames(schema)), indexesRead };
 }
+
+/** What {@link recordingStorage}'s `indexesRead()` should give: `indexes[page]` for each statement, in both modes. */
+export const readingIndexes = (...indexes: string[][]): PlanIndexes[] =>
+  indexes.flatMap((names, page) =>
+    (['force_custom_plan', 'force_generic_plan'] as const).map((mode) => ({ page, mode, indexes: [...names].sort() })),
+  );
