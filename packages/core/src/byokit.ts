@@ -82,7 +82,14 @@ export interface ByokitOptions {
    * Default 10 s and 10,000 entries; `ttlMs: 0` disables it. Whole numbers (`ttlMs` from 0, `maxEntries` from
    * 1): anything else, or another name (`ttl`), makes `createByokit` reject.
    */
-  keyCache?: { ttlMs?: number | undefined; maxEntries?: number | undefined } | undefined;
+  keyCache?:
+    | {
+        /** How long a decrypted key is kept, in milliseconds. Default 10,000; `0` keeps none. */
+        ttlMs?: number | undefined;
+        /** The most keys kept at once. Default 10,000. */
+        maxEntries?: number | undefined;
+      }
+    | undefined;
   /**
    * A pino-compatible logger. Default: silent. A line it fails to write (a method that throws or rejects) is dropped,
    * the answer and the usage record unchanged, and its first such failure said once as a process warning
@@ -130,7 +137,17 @@ export interface ByokitOptions {
    * {@link RateLimiter} on a shared store such as Redis. A limiter that fails lets calls through and is logged.
    * Default: no limit.
    */
-  rateLimit?: { requestsPerMinute: number; burst?: number | undefined; maxUsers?: number | undefined } | RateLimiter | undefined;
+  rateLimit?:
+    | {
+        /** The sustained rate each user may call at. A positive integer. */
+        requestsPerMinute: number;
+        /** How many calls may come at once after a quiet spell. Default `requestsPerMinute`: a minute's worth. */
+        burst?: number | undefined;
+        /** The most users tracked at once; when full, the one least recently let through is forgotten. Default 100,000. */
+        maxUsers?: number | undefined;
+      }
+    | RateLimiter
+    | undefined;
   /**
    * How many chat calls (the routes and `byokit.chat()` / `chatStream()` alike) one user may have running at once
    * in this process. A stream runs until its client has read it to the end or left, so a call past the bound gets
