@@ -251,6 +251,31 @@ export function undocumentedDeclarations(packageDir: string, manifest: PackageJs
 }
 
 /**
+ * Each declaration in the type declarations the entry points reach that its doc comment marks `@internal`, as
+ * `file: Owner.name`: byokit's own, yet in a host's editor and callable from its code as if it were public.
+ */
+export function internalDeclarations(packageDir: string, manifest: PackageJson): string[] {
+  const { program } = declarationsProgram(packageDir, manifest);
+  // The checker binds the files: a node's doc comment is found through its parents, which binding sets.
+  program.getTypeChecker();
+  const dist = join(resolve(packageDir), 'dist');
+  const internal: string[] = [];
+  for (const source of program.getSourceFiles().filter((file) => file.fileName.startsWith(`${dist}/`))) {
+    const visit = (node: ts.Node, owner: string): void => {
+      const name = ts.isVariableStatement(node)
+        ? node.declarationList.declarations[0]!.name.getText(source)
+        : ts.getNameOfDeclaration(node as ts.Declaration)?.getText(source);
+      const here = name === undefined ? owner : owner === '' ? name : `${owner}.${name}`;
+      if (ts.getJSDocTags(node).some((tag) => tag.tagName.text === 'internal'))
+        internal.push(`${relative(dist, source.fileName)}: ${here}`);
+      ts.forEachChild(node, (child) => visit(child, here));
+    };
+    visit(source, '');
+  }
+  return internal;
+}
+
+/**
  * Each `{@link Name}` in the doc comments of the declarations the entry points reach that names nothing the editor
  * can open (a function the package keeps to itself, or one renamed since), as `file: Name`.
  */

@@ -9,6 +9,7 @@ import {
   docExampleErrors,
   entrySpecifiers,
   exportedNames,
+  internalDeclarations,
   optionsRefusingUndefined,
   readmeImports,
   readmeExampleErrors,
@@ -45,6 +46,10 @@ export function describeAsInstalled(testFileUrl: string, more?: (packageDir: str
 
     it("explains every export, and every option, field and method of its types, in the editor's hover (TSDoc in the .d.ts)", () => {
       expect(undocumentedDeclarations(packageDir, manifest)).toEqual([]);
+    }, 30_000);
+
+    it("keeps out of a host's types what it marks @internal (Keyring.keyFor: a copy of a master key's bytes)", () => {
+      expect(internalDeclarations(packageDir, manifest)).toEqual([]);
     }, 30_000);
 
     it("links in its doc comments only to what the editor's hover can open: each {@link} names a declaration it ships", () => {
