@@ -251,6 +251,42 @@ export function undocumentedDeclarations(packageDir: string, manifest: PackageJs
 }
 
 /**
+ * The types of the package's own that a host meets in its declarations but cannot import by name from any entry
+ * point: a parameter's, a return's or a field's type, of an export or of such a type in turn, which the host could
+ * write only as `Parameters<typeof x>[0]`. Each as `Name (in Export)`, the export it is first met in. A type written
+ * with `typeof` a value (a schema's `z.infer`) is named by the export it is written for, and not counted.
+ */
+export function unnamedTypes(packageDir: string, manifest: PackageJson): string[] {
+  const { entries, program } = declarationsProgram(packageDir, manifest);
+  const checker = program.getTypeChecker();
+  const dist = join(resolve(packageDir), 'dist');
+  const resolved = (symbol: ts.Symbol) => (symbol.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(symbol) : symbol);
+  const exports = entries.flatMap((entry) => checker.getExportsOfModule(checker.getSymbolAtLocation(program.getSourceFile(entry)!)!));
+  const named = new Set(exports.map(resolved));
+  const unnamed = new Map<ts.Symbol, string>();
+  const visit = (node: ts.Node, exported: string): void => {
+    // A private member (`#private`, `private constructor()`) is not what a host meets.
+    if (ts.canHaveModifiers(node) && ts.getModifiers(node)?.some((m) => m.kind === ts.SyntaxKind.PrivateKeyword)) return;
+    const name = ts.isTypeReferenceNode(node) ? node.typeName : ts.isExpressionWithTypeArguments(node) ? node.expression : undefined;
+    const found = name && checker.getSymbolAtLocation(name);
+    if (found) {
+      const symbol = resolved(found);
+      const declarations = symbol.declarations ?? [];
+      const own = declarations.some((declaration) => declaration.getSourceFile().fileName.startsWith(`${dist}/`));
+      if (own && !(symbol.flags & ts.SymbolFlags.TypeParameter) && !named.has(symbol) && !unnamed.has(symbol)) {
+        unnamed.set(symbol, `${symbol.name} (in ${exported})`);
+        for (const declaration of declarations) ts.forEachChild(declaration, (child) => visit(child, exported));
+      }
+    }
+    ts.forEachChild(node, (child) => visit(child, exported));
+  };
+  for (const exported of exports) {
+    for (const declaration of resolved(exported).declarations ?? []) ts.forEachChild(declaration, (child) => visit(child, exported.name));
+  }
+  return [...unnamed.values()].sort();
+}
+
+/**
  * Each declaration in the type declarations the entry points reach that its doc comment marks `@internal`, as
  * `file: Owner.name`: byokit's own, yet in a host's editor and callable from its code as if it were public.
  */

@@ -19,6 +19,7 @@ import {
   unneededTypesDependencies,
   undeclaredRuntimeImports,
   undocumentedDeclarations,
+  unnamedTypes,
 } from './package-contents.js';
 
 /** The package whose `src/packaging.test.ts` is at `testFileUrl` (its `import.meta.url`). */
@@ -46,6 +47,10 @@ export function describeAsInstalled(testFileUrl: string, more?: (packageDir: str
 
     it("explains every export, and every option, field and method of its types, in the editor's hover (TSDoc in the .d.ts)", () => {
       expect(undocumentedDeclarations(packageDir, manifest)).toEqual([]);
+    }, 30_000);
+
+    it('exports by name every type of its own a host meets in its declarations (a PgPool of its own takes a PgQuery)', () => {
+      expect(unnamedTypes(packageDir, manifest)).toEqual([]);
     }, 30_000);
 
     it("keeps out of a host's types what it marks @internal (Keyring.keyFor: a copy of a master key's bytes)", () => {

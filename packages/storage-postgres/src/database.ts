@@ -38,7 +38,7 @@ export interface Database extends SqlExecutor {
 }
 
 /** A statement as node-postgres takes it; `query_timeout` is read from it too, though its types leave it out. */
-interface PgQuery {
+export interface PgQuery {
   /** The SQL, with `$1`, `$2`, … parameters. */
   text: string;
   /** The parameters' values. */

@@ -7,4 +7,4 @@ export type { EmbeddedStorageOptions, PostgresStorageOptions, TableOptions } fro
 export type { PostgresStorage } from './postgres-storage.js';
 export type { KeyAuditPage, KeyOwnerQueries, KeyOwnersPage, StoredKeyOwner } from './key-queries.js';
 export type { MigrateReporting, MigrationLockWait, MigrationResult } from './migrate.js';
-export type { Database, PgPool, PgPoolClient, PGliteExecutor, PGliteInstance, QueryOptions, SqlExecutor } from './database.js';
+export type { Database, PgPool, PgPoolClient, PgQuery, PGliteExecutor, PGliteInstance, QueryOptions, SqlExecutor } from './database.js';
