@@ -169,6 +169,35 @@ export function exportedNames(packageDir: string, specifiers: readonly string[])
   return JSON.parse(run.stdout) as Record<string, string[]>;
 }
 
+/**
+ * Each entry point's public names, by specifier, sorted: each name its module exports at run time, imported as a host
+ * would, and `type Name` for each its declarations export for types only. A name the declarations give as a value
+ * but the module lacks, or the reverse, is marked so (`name (no declaration)`, `name (declared, not exported)`).
+ */
+export function publicNames(packageDir: string, manifest: PackageJson): Record<string, string[]> {
+  const specifiers = entrySpecifiers(manifest);
+  const atRunTime = exportedNames(packageDir, specifiers);
+  const { program } = declarationsProgram(packageDir, manifest);
+  const checker = program.getTypeChecker();
+  return Object.fromEntries(
+    specifiers.map((specifier) => {
+      const target = manifest.exports[specifier === manifest.name ? '.' : `.${specifier.slice(manifest.name.length)}`];
+      const types = typeof target === 'string' ? undefined : target?.['types'];
+      const declarations = types === undefined ? undefined : program.getSourceFile(join(resolve(packageDir), types));
+      const values = new Set(atRunTime[specifier]);
+      const names = new Set<string>(declarations === undefined ? ['(no type declarations)'] : []);
+      const module = declarations && checker.getSymbolAtLocation(declarations);
+      for (const exported of module ? checker.getExportsOfModule(module) : []) {
+        const symbol = exported.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(exported) : exported;
+        if (values.delete(exported.name)) names.add(exported.name);
+        else names.add(symbol.flags & ts.SymbolFlags.Value ? `${exported.name} (declared, not exported)` : `type ${exported.name}`);
+      }
+      for (const value of values) names.add(`${value} (no declaration)`);
+      return [specifier, [...names].sort()];
+    }),
+  );
+}
+
 /** The files `npm pack` puts in the package's tarball, as paths inside it (`dist/index.js`, …). */
 export function packedFiles(packageDir: string): string[] {
   const run = spawnSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: packageDir, encoding: 'utf8' });
