@@ -72,10 +72,11 @@ export type {
 
 export type { Authenticate, ByokitRequest, ByokitResponse, Principal, RequestBody, RequestHeaders } from './http/types.js';
 export { createFetchHandler } from './fetch/fetch-handler.js';
+// For adapters (byokit's own, and a host's over byokit.handle): a request's cancellation, the checks made at a mount.
 export { onAbort, RequestAbort, type Cancellation } from './http/request-abort.js';
-/** byokit's rule for `x-request-id`, for a host that answers its own routes alike (the example server does). */
-export { requestIdOf } from './http/headers.js';
 export { authenticateOption } from './http/authenticate-option.js';
 export { byokitOption, mountSettings } from './http/mount-checks.js';
+/** byokit's rule for `x-request-id`, for a host that answers its own routes alike (the example server does). */
+export { requestIdOf } from './http/headers.js';
 export type { FallThroughFetchHandler, FetchHandler, FetchHandlerOptions } from './fetch/fetch-handler.js';
 export type { Logger, LogMethod } from './logging/logger.js';

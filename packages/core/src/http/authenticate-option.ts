@@ -1,8 +1,8 @@
 import type { Authenticate } from './types.js';
 
 /**
- * The host's `authenticate`, checked where a mount is made. Left out (plain JavaScript, a typo such as
- * `authenticat`), every request would reach byokit and be answered `500 internal_error`, and with the default
+ * For adapters: the host's `authenticate`, checked where a mount is made. Left out (plain JavaScript, a typo such
+ * as `authenticat`), every request would reach byokit and be answered `500 internal_error`, and with the default
  * silent logger nothing would say why.
  *
  * @throws TypeError when `value` is not a function.

@@ -1,5 +1,5 @@
 /**
- * A request's cancellation, cheap to make and to listen to: what an adapter makes for each request and hands
+ * For adapters: a request's cancellation, cheap to make and to listen to, made for each request and handed to
  * byokit as the request's `signal`. Node's `AbortSignal` is an `EventTarget`: making one costs ~14 µs on a CPU
  * that was idle (more than the rest of an adapter's work before routing), and adding and removing a listener
  * ~2–8 µs; every chat call would pay both (docs/performance.md). A RequestAbort keeps its own state and its
@@ -113,7 +113,10 @@ export function standardSignal(cancellation: Cancellation): AbortSignal {
   return controller.signal;
 }
 
-/** Calls `listener` once when `cancellation` aborts (at once if it has); returns the function that stops listening. */
+/**
+ * For adapters: calls `listener` once when `cancellation` aborts (at once if it has); returns the function that stops
+ * listening.
+ */
 export function onAbort(cancellation: Cancellation, listener: () => void): () => void {
   if (isRequestAbort(cancellation)) return cancellation.onAbort(listener);
   if (cancellation.aborted) {

@@ -49,8 +49,9 @@ export interface BudgetUse {
 export const budgetCovers = (scope: BudgetScope, keySource: KeySource): boolean => scope === 'all' || keySource === 'system';
 
 /**
- * Refuses a budget period that is not one whole calendar month in UTC (what `monthOf` gives): storages keep
- * each user's spending per such month as usage is recorded, so a budget check never sums the month's records.
+ * For storages, to call first in `budgetUse` and `holdBudget`: refuses a budget period that is not one whole
+ * calendar month in UTC (what `monthOf` gives): storages keep each user's spending per such month as usage is
+ * recorded, so a budget check never sums the month's records.
  * @throws RangeError for any other period.
  */
 export function assertCalendarMonth(period: { start: Date; end: Date }): void {
