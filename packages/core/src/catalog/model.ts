@@ -46,5 +46,8 @@ export interface CatalogModel {
 /** The chat request's sampling parameters a model may refuse, in the order they are named to a caller. */
 export const SAMPLING_PARAMETERS = Object.freeze(['temperature', 'top_p', 'stop'] as const);
 
-/** One of {@link SAMPLING_PARAMETERS}. */
+/**
+ * A chat request's sampling parameter a model may refuse: `temperature`, `top_p` or `stop`
+ * ({@link SAMPLING_PARAMETERS}).
+ */
 export type SamplingParameter = (typeof SAMPLING_PARAMETERS)[number];

@@ -5,7 +5,10 @@
  */
 export const PROVIDERS = Object.freeze(['anthropic', 'openai', 'google'] as const);
 
-/** One of {@link PROVIDERS}. */
+/**
+ * A provider byokit calls and keeps keys for, by its id in the contract: `anthropic`, `openai` or `google`
+ * ({@link PROVIDERS}).
+ */
 export type Provider = (typeof PROVIDERS)[number];
 
 /** True when `value` is one of {@link PROVIDERS} (exact, case-sensitive: ids come from our own contract). */

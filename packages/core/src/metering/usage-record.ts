@@ -97,7 +97,10 @@ export function assertUsagePageLimit(limit: number): void {
 
 /** What usage can be grouped by: the UTC day, the catalog model, the provider, whose key paid, or the user (admins). */
 export const USAGE_GROUPINGS = ['day', 'model', 'provider', 'key_source', 'user'] as const;
-/** One of {@link USAGE_GROUPINGS}. */
+/**
+ * What a usage summary's totals are grouped by: `day`, `model`, `provider`, `key_source` or `user`
+ * ({@link USAGE_GROUPINGS}).
+ */
 export type UsageGroupBy = (typeof USAGE_GROUPINGS)[number];
 
 /** Filters for {@link Storage.summarizeUsage}. `from` is inclusive, `to` exclusive. */

@@ -12,7 +12,10 @@ import { openStoredKey } from './key-resolver.js';
 /** Names of the environment variables that hold system keys, per provider. */
 export type SystemKeyVariables = Record<Provider, string>;
 
-/** The guide's `.env` names. */
+/**
+ * The variables byokit reads each provider's system key from unless `systemKeyVariables` names others: the guide's
+ * `.env` names.
+ */
 export const DEFAULT_SYSTEM_KEY_VARIABLES: SystemKeyVariables = Object.freeze({
   anthropic: 'ANTHROPIC_API_KEY',
   openai: 'OPENAI_API_KEY',
