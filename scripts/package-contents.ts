@@ -316,6 +316,24 @@ export function unnamedTypes(packageDir: string, manifest: PackageJson): string[
 }
 
 /**
+ * Each source file (`*.ts`, not a `.d.ts`) named in the doc comments of the type declarations the entry points reach,
+ * as `file: name`: the package ships no source, so a host's editor can open none of them. Code in a ```ts fence is
+ * not prose, and is left out.
+ */
+export function sourceFilesInDocs(packageDir: string, manifest: PackageJson): string[] {
+  const { program } = declarationsProgram(packageDir, manifest);
+  const dist = join(resolve(packageDir), 'dist');
+  const named: string[] = [];
+  for (const source of program.getSourceFiles().filter((file) => file.fileName.startsWith(`${dist}/`))) {
+    for (const [comment] of source.text.matchAll(/\/\*\*[\s\S]*?\*\//g)) {
+      const prose = comment.replace(/```[\s\S]*?```/g, '');
+      for (const [name] of prose.matchAll(/[\w./-]+(?<!\.d)\.ts\b/g)) named.push(`${relative(dist, source.fileName)}: ${name}`);
+    }
+  }
+  return named;
+}
+
+/**
  * Each declaration in the type declarations the entry points reach that its doc comment marks `@internal`, as
  * `file: Owner.name`: byokit's own, yet in a host's editor and callable from its code as if it were public.
  */

@@ -15,6 +15,7 @@ import {
   readmeExampleErrors,
   readPackageJson,
   requireInCommonJs,
+  sourceFilesInDocs,
   typesAHostLacks,
   unneededTypesDependencies,
   undeclaredRuntimeImports,
@@ -51,6 +52,10 @@ export function describeAsInstalled(testFileUrl: string, more?: (packageDir: str
 
     it('exports by name every type of its own a host meets in its declarations (a PgPool of its own takes a PgQuery)', () => {
       expect(unnamedTypes(packageDir, manifest)).toEqual([]);
+    }, 30_000);
+
+    it('names in its doc comments no source file, which the package does not ship (see `base64url.ts`)', () => {
+      expect(sourceFilesInDocs(packageDir, manifest)).toEqual([]);
     }, 30_000);
 
     it("keeps out of a host's types what it marks @internal (Keyring.keyFor: a copy of a master key's bytes)", () => {

@@ -59,7 +59,7 @@ export interface ByokitErrorDetails {
    * sent: the caller chose it.
    */
   model?: string | undefined;
-  /** Seconds to wait before retrying, sent as `Retry-After`; over 60, with `x-should-retry: false` (error-response.ts). */
+  /** Seconds to wait before retrying, sent as `Retry-After`; over 60, with `x-should-retry: false` too. */
   retryAfterSeconds?: number | undefined;
   /**
    * False when sending the same request again gets the same answer (a provider refused the request itself): sent

@@ -2,7 +2,7 @@ import type { Provider } from '../keys/providers.js';
 
 /**
  * A model's list prices, as exact decimal strings of USD per million tokens ("3", "0.3", "0.075"), never
- * floating point: cost arithmetic parses them into integers (see `metering/usd.ts`). At most 6 decimals.
+ * floating point: cost arithmetic parses them into integers. At most 6 decimals.
  *
  * Providers price one token class differently from another; each optional price that is missing falls back
  * to the input price, which never bills a token for less than the provider charges for it.

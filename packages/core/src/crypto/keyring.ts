@@ -148,7 +148,8 @@ const HEX_KEY = /^[0-9a-fA-F]{64}$/;
 
 /**
  * Parses a keyring from text: `id:base64url,id2:base64url`, comma-separated, whitespace around each entry
- * trimmed, first entry primary. Keys are strict unpadded base64url of exactly 32 bytes (see `base64url.ts`).
+ * trimmed, first entry primary. Keys are base64url (RFC 4648 §5) of exactly 32 bytes, in its one spelling: no `=`
+ * padding, no `+` or `/`, the last character's unused bits zero.
  *
  * @param text - The keyring text, e.g. the value of `BYOKIT_KEYRING`.
  * @param options - `retired`: ids refused for decryption.

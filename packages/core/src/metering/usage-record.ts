@@ -7,7 +7,7 @@ export type UsageStatus = 'ok' | 'error' | 'aborted';
 
 /**
  * One call that reached a provider, whatever its outcome and whoever's key paid (spec/http-api.md, "Usage and
- * billing"). Token counts are the provider's own, mapped (provider-types.ts, `TokenUsage`); `null` where the
+ * billing"). Token counts are the provider's own, mapped to these fields; `null` where the
  * provider reported none (an error, or a stream aborted before its usage arrived). No key, nor any piece of
  * one, is ever part of a record.
  */

@@ -36,7 +36,7 @@ export interface StoredKey {
   owner: KeyOwner;
   /** The provider the key is for: an owner has at most one key per provider. */
   provider: Provider;
-  /** The sealed envelope (see crypto/envelope.ts). */
+  /** The sealed key, as `sealProviderKey` made it: opened with the keyring, and this row's owner and provider. */
   envelope: Uint8Array;
   /** The master key id that sealed `envelope`, mirrored so rotation progress is a query. */
   keyId: string;
