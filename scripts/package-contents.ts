@@ -234,11 +234,12 @@ function declarationsProgram(packageDir: string, manifest: PackageJson): { entri
 }
 
 /**
- * What a host's editor would show without a word of explanation: each export of each entry point's type
- * declarations (`exports[…].types`) that has no TSDoc comment, and each member of an exported interface, class
- * or object type (an option, a field, a method, a variant's field, a field of a field's object type written in
- * place) that has none, by the name an editor shows (`ByokitOptions.storage`, `ByokitOptions.keyCache.ttlMs`). Read from the built `.d.ts`, as the editor reads it; each overload of a function
- * counts on its own, since an editor shows the comment of the overload a call resolves to.
+ * What a host's editor would show without a word of explanation: each export of each entry point's type declarations
+ * (`exports[…].types`) that has no TSDoc comment, and each member of an exported interface, class or object type (an
+ * option, a field, a method, a variant's field, a field of a field's object type written in place) that has none, by
+ * the name an editor shows (`ByokitOptions.storage`, `ByokitOptions.keyCache.ttlMs`). Read from the built `.d.ts`, as
+ * the editor reads it; each overload of a function counts on its own, since an editor shows the comment of the
+ * overload a call resolves to.
  */
 export function undocumentedDeclarations(packageDir: string, manifest: PackageJson): string[] {
   const { entries, program } = declarationsProgram(packageDir, manifest);

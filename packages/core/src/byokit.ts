@@ -16,7 +16,7 @@ import { BudgetGuard } from './metering/budget-guard.js';
 import { BudgetService } from './metering/budget-service.js';
 import { RateLimitGuard } from './metering/rate-limit-guard.js';
 import { CallsInFlight, DEFAULT_CONCURRENT_CALLS_PER_USER } from './metering/calls-in-flight.js';
-import type { RateLimiter } from './metering/rate-limiter.js';
+import type { MemoryRateLimiterOptions, RateLimiter } from './metering/rate-limiter.js';
 import { budgetRoutes } from './http/routes/budget-routes.js';
 import { RetiredModelWarnings } from './catalog/retirements.js';
 import { UsageMeter, type UsageListener } from './metering/usage-meter.js';
@@ -130,24 +130,14 @@ export interface ByokitOptions {
   onUsage?: UsageListener | undefined;
   /**
    * Per-user rate limit on chat calls (the route and `byokit.chat()` / `chatStream()` alike) and on a user's own key
-   * writes (`PATCH` and `DELETE /users/me/api-key`, `?verify=true` included), counted once per call before anything else: a call over it gets `429 rate_limited` with `Retry-After` (a `ByokitError` in
-   * code), reaches no provider and leaves no usage record. `{ requestsPerMinute, burst? }` keeps the counts in
-   * this process (`memoryRateLimiter`; `burst` defaults to a minute's worth, `maxUsers`, the most users tracked at
-   * once, to 100,000; any other name makes `createByokit` reject); with many nodes, pass your own
-   * {@link RateLimiter} on a shared store such as Redis. A limiter that fails lets calls through and is logged.
-   * Default: no limit.
+   * writes (`PATCH` and `DELETE /users/me/api-key`, `?verify=true` included), counted once per call before anything
+   * else: a call over it gets `429 rate_limited` with `Retry-After` (a `ByokitError` in code), reaches no provider
+   * and leaves no usage record. `{ requestsPerMinute, burst? }` keeps the counts in this process
+   * (`memoryRateLimiter`; `burst` defaults to a minute's worth, `maxUsers`, the most users tracked at once, to
+   * 100,000; any other name makes `createByokit` reject); with many nodes, pass your own {@link RateLimiter} on a
+   * shared store such as Redis. A limiter that fails lets calls through and is logged. Default: no limit.
    */
-  rateLimit?:
-    | {
-        /** The sustained rate each user may call at. A positive integer. */
-        requestsPerMinute: number;
-        /** How many calls may come at once after a quiet spell. Default `requestsPerMinute`: a minute's worth. */
-        burst?: number | undefined;
-        /** The most users tracked at once; when full, the one least recently let through is forgotten. Default 100,000. */
-        maxUsers?: number | undefined;
-      }
-    | RateLimiter
-    | undefined;
+  rateLimit?: Omit<MemoryRateLimiterOptions, 'now'> | RateLimiter | undefined;
   /**
    * How many chat calls (the routes and `byokit.chat()` / `chatStream()` alike) one user may have running at once
    * in this process. A stream runs until its client has read it to the end or left, so a call past the bound gets
