@@ -737,6 +737,43 @@ describe.each([pglite, ...(server ? [server] : [])])('byokit on a $name', (targe
   });
 
   // One database through a whole rotation: each step starts where the one before left it.
+  // As key-owners and key-audit do (their tests above): every command writes through one writer, and a reader gone
+  // (`| head`) ends it without a word. console.log swallowed the first EPIPE and threw the next as an unhandled 'error'.
+  describe('a command whose reader goes away (| head)', () => {
+    const oldKey = masterKey('old');
+    const newKey = masterKey('new');
+    let args: string[];
+    beforeAll(async () => {
+      const database = await freshDatabase('migrated');
+      args = database.args;
+      await storeKeys(await database.openStorage(), oldKey, 5);
+    });
+
+    /** Runs the command with its stdout's reader gone before the first line is written. */
+    async function readerGone(command: string[], environment: Record<string, string>) {
+      const child = spawn(process.execPath, [CLI, ...command, ...args], { env: { ...cleanEnvironment(), ...environment } });
+      child.stdout.destroy();
+      let stderr = '';
+      child.stderr.setEncoding('utf8').on('data', (text: string) => (stderr += text));
+      const code = await new Promise((resolve) => child.on('close', resolve));
+      return { code, stderr };
+    }
+
+    it('key-ids stops without a word, exiting 141 as a process SIGPIPE ended', async () => {
+      expect(await readerGone(['key-ids'], { BYOKIT_KEYRING: oldKey })).toEqual({ code: 141, stderr: '' });
+    });
+
+    it('rotate-keys stops after the current row without a word, exiting 141, and a run after it finishes the rotation', async () => {
+      const keyring = { BYOKIT_KEYRING: `${newKey},${oldKey}` };
+      expect(await readerGone(['rotate-keys', '--batch-size', '1'], keyring)).toEqual({ code: 141, stderr: '' });
+      const run = await byokit(['rotate-keys', ...args], keyring);
+      expect(run).toMatchObject({ code: 0, stderr: '' });
+      expect(run.stdout).toMatch(/^Finished: resealed \d+ \/ skipped 0 \/ failed 0 \/ scanned \d+\.$/m);
+      expect(run.stdout).toMatch(countLine('new', 5, 'primary'));
+      expect(run.stdout).toMatch(countLine('old', 0));
+    });
+  });
+
   describe(`a rotation of ${ROWS} stored keys from 'old' to 'new'`, () => {
     const oldKey = masterKey('old');
     const newKey = masterKey('new');

@@ -17,14 +17,15 @@ import {
   auditRecordJson,
   errorMessage,
   formatAuditRecord,
+  formatCounts,
   formatKeyOwner,
   formatLockWait,
   formatProgress,
   KEY_AUDIT_HEADER,
   KEY_OWNERS_HEADER,
   keyOwnerJson,
+  lineWriter,
   printableJson,
-  printCounts,
   stderrLogger,
   writeOut,
 } from './cli/output.js';
@@ -66,12 +67,14 @@ async function main(args: string[]): Promise<number> {
 
 async function migrateCommand(options: Options): Promise<number> {
   return withStorage(options, { create: true }, async ({ storage, description }) => {
-    const result = await storage.migrate({ onLockWait: (wait) => console.log(formatLockWait(wait)) });
+    const out = lineWriter();
+    const result = await storage.migrate({ onLockWait: (wait) => out.line(formatLockWait(wait)) });
     if (result.applied.length === 0) {
-      console.log(`The schema of ${description} is current (version ${result.version}).`);
+      out.line(`The schema of ${description} is current (version ${result.version}).`);
     } else {
-      console.log(`Applied ${result.applied.join(', ')} to ${description}; the schema is at version ${result.version}.`);
+      out.line(`Applied ${result.applied.join(', ')} to ${description}; the schema is at version ${result.version}.`);
     }
+    await out.end();
     return 0;
   });
 }
@@ -80,9 +83,9 @@ async function keyIdsCommand(options: Options): Promise<number> {
   const keyring = await loadKeyring(options, { optional: true });
   return withStorage(options, { create: false }, async ({ storage, description }) => {
     const counts = await storage.countKeysByMasterKeyId();
-    console.log(`Stored keys by master key id in ${description}:`);
-    printCounts(counts, keyring);
-    if (keyring === undefined) console.log('(No keyring given: set BYOKIT_KEYRING or pass --keyring-file to mark the primary.)');
+    const lines = [`Stored keys by master key id in ${description}:`, ...formatCounts(counts, keyring)];
+    if (keyring === undefined) lines.push('(No keyring given: set BYOKIT_KEYRING or pass --keyring-file to mark the primary.)');
+    await writeOut(`${lines.join('\n')}\n`);
     return 0;
   });
 }
@@ -185,9 +188,11 @@ async function rotateKeysCommand(options: Options): Promise<number> {
       },
     };
     const byokit = await createByokit({ storage: yieldingEachRow(storage), keyring, environment: {}, logger });
-    console.log(`Re-encrypting the stored keys in ${description} under the primary master key '${keyring.primaryId}'.`);
-
     const stop = new AbortController();
+    // The reader gone (rotate-keys | head) stops the run after the current row, as a signal does; then exit 141.
+    const out = lineWriter(() => stop.abort('SIGPIPE'));
+    out.line(`Re-encrypting the stored keys in ${description} under the primary master key '${keyring.primaryId}'.`);
+
     const onSignal = (signal: NodeJS.Signals) => {
       console.error(`byokit: ${signal}: stopping after the current row (press Ctrl-C again to stop at once).`);
       stop.abort(signal);
@@ -197,32 +202,36 @@ async function rotateKeysCommand(options: Options): Promise<number> {
     process.once('SIGINT', onSignal).once('SIGTERM', onSignal);
     let progress: RotationProgress;
     try {
-      progress = await byokit.rotateKeys({ batchSize, signal: stop.signal, onProgress: (page) => console.log(formatProgress(page)) });
+      progress = await byokit.rotateKeys({ batchSize, signal: stop.signal, onProgress: (page) => out.line(formatProgress(page)) });
     } finally {
       process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
     }
 
     const counts = await byokit.keyRowsByMasterKeyId();
     const left = [...counts].filter(([id]) => id !== keyring.primaryId).reduce((sum, [, rows]) => sum + rows, 0);
-    console.log(`${stop.signal.aborted ? 'Stopped' : 'Finished'}: ${formatProgress(progress)}.`);
-    console.log('Stored keys by master key id:');
-    printCounts(counts, keyring);
+    out.line(`${stop.signal.aborted ? 'Stopped' : 'Finished'}: ${formatProgress(progress)}.`);
+    out.line('Stored keys by master key id:');
+    for (const line of formatCounts(counts, keyring)) out.line(line);
     if (stop.signal.aborted) {
-      console.log('Run byokit rotate-keys again to resume: rows already on the primary are not touched again.');
+      out.line('Run byokit rotate-keys again to resume: rows already on the primary are not touched again.');
+      // Every line written before the exit code; the reader gone, out.end() throws EPIPE instead (exit 141).
+      await out.end();
       return 128 + constants.signals[stop.signal.reason as NodeJS.Signals];
     }
     if (progress.failed > 0) {
       // None opened and none on the primary yet: the keyring, not the rows, is the likely fault.
       const noneOpened = progress.resealed === 0 && progress.skipped === 0 && (counts.get(keyring.primaryId) ?? 0) === 0;
       console.error(unopenedAdvice(progress.failed, [...unopenedIds], noneOpened));
+      await out.end();
       return 1;
     }
     if (left === 0) {
-      console.log(`Every stored key is sealed by '${keyring.primaryId}': the other ids can now be retired (BYOKIT_KEYRING_RETIRED).`);
+      out.line(`Every stored key is sealed by '${keyring.primaryId}': the other ids can now be retired (BYOKIT_KEYRING_RETIRED).`);
     } else {
       // Rows written meanwhile by a server whose keyring still has the old primary first.
-      console.log(`${left} stored key(s) are still on other ids: check every server's keyring, then run byokit rotate-keys again.`);
+      out.line(`${left} stored key(s) are still on other ids: check every server's keyring, then run byokit rotate-keys again.`);
     }
+    await out.end();
     return 0;
   });
 }

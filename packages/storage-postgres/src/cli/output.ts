@@ -1,4 +1,4 @@
-// What `byokit` prints: key counts by master key id, the stored keys' owners, rotation and migration progress, logged
+// What `byokit` prints, and how: key counts by master key id, the stored keys' owners, rotation and migration progress, logged
 // rows and error messages.
 import type { AuditRecord, Keyring, Logger, RotationProgress } from '@byokit/core';
 import type { StoredKeyOwner } from '../key-queries.js';
@@ -6,21 +6,15 @@ import type { MigrationLockWait } from '../migrate.js';
 import { redactSecrets } from './database.js';
 
 /**
- * Prints one line per master key id: the stored keys' ids, and the keyring's too (with 0 rows) so that a
- * finished rotation shows 0 on the old id rather than leaving it out.
+ * One line per master key id: the stored keys' ids, and the keyring's too (with 0 rows) so that a finished rotation
+ * shows 0 on the old id rather than leaving it out.
  */
-export function printCounts(counts: Map<string, number>, keyring: Keyring | undefined): void {
+export function formatCounts(counts: Map<string, number>, keyring: Keyring | undefined): string[] {
   const ids = [...new Set([...(keyring?.ids ?? []), ...counts.keys()])];
-  if (ids.length === 0) {
-    console.log('  (no stored keys)');
-    return;
-  }
+  if (ids.length === 0) return ['  (no stored keys)'];
   const width = Math.max(...ids.map((id) => id.length));
   const rowsWidth = Math.max(...ids.map((id) => String(counts.get(id) ?? 0).length));
-  for (const id of ids) {
-    const line = `  ${id.padEnd(width)}  ${String(counts.get(id) ?? 0).padStart(rowsWidth)}  ${keyState(id, keyring)}`;
-    console.log(line.trimEnd());
-  }
+  return ids.map((id) => `  ${id.padEnd(width)}  ${String(counts.get(id) ?? 0).padStart(rowsWidth)}  ${keyState(id, keyring)}`.trimEnd());
 }
 
 /** The keyring's word for a master key id in the counts (primary, retired, not in the keyring), or nothing. */
@@ -115,6 +109,32 @@ export function writeOut(text: string): Promise<void> {
       resolve();
     });
   });
+}
+
+/**
+ * stdout for a command that prints as it works (migrate's lock waits, rotate-keys' progress), line by line through
+ * {@link writeOut}, in order, from callbacks that cannot wait. Once the reader has gone, later lines are dropped and
+ * `onGone` is called (rotate-keys stops after the current row); `end()` resolves once every line is written, or
+ * rejects with the write's error (EPIPE), which ends the command as it ends key-owners. console.log ignored the
+ * first EPIPE and threw the next one as an unhandled 'error' event: `rotate-keys | head -1` printed a stack trace.
+ */
+export function lineWriter(onGone: () => void = () => {}) {
+  let failure: { error: unknown } | undefined;
+  let written = Promise.resolve();
+  return {
+    line(text: string): void {
+      written = written
+        .then(() => (failure === undefined ? writeOut(`${text}\n`) : undefined))
+        .catch((error: unknown) => {
+          failure = { error };
+          onGone();
+        });
+    },
+    async end(): Promise<void> {
+      await written;
+      if (failure !== undefined) throw failure.error;
+    },
+  };
 }
 
 /** One line of rotation progress: the running totals of a page, or of the whole run. */
