@@ -450,10 +450,16 @@ describe.each([pglite, ...(server ? [server] : [])])('byokit on a $name', (targe
       expect(lines[1]!.endsWith(`${database})`)).toBe(true);
     });
 
-    it('--json prints one JSON array of the same rows, for scripts; [] when none matches', async () => {
+    it('--json prints one JSON object a line, as key-audit does, for scripts; nothing when none matches', async () => {
       const run = await byokit(['key-owners', '--json', '--batch-size', '2', ...args]);
       expect(run).toMatchObject({ code: 0, stderr: '' });
-      expect(JSON.parse(run.stdout)).toEqual(
+      expect(run.stdout.endsWith('\n')).toBe(true);
+      expect(
+        run.stdout
+          .trimEnd()
+          .split('\n')
+          .map((text) => JSON.parse(text)),
+      ).toEqual(
         stored.map((row) => ({
           owner_type: row.ownerType,
           owner: row.owner,
@@ -465,7 +471,7 @@ describe.each([pglite, ...(server ? [server] : [])])('byokit on a $name', (targe
       );
       expectNoKeyStart(run);
       const none = await byokit(['key-owners', '--json', '--master-key-id', 'gone', ...args]);
-      expect(none).toEqual({ code: 0, stdout: '[]\n', stderr: '' });
+      expect(none).toEqual({ code: 0, stdout: '', stderr: '' });
     });
 
     it('quotes, as a JSON string, an owner id a line or a terminal could misread: a user named system, a space, a control character', async () => {

@@ -105,15 +105,9 @@ async function keyOwnersCommand(options: Options): Promise<number> {
       (after: KeyRowCursor | undefined) => storage.listKeyOwners({ limit, after, masterKeyId }),
       (last) => ({ ownerType: last.owner.type, ownerId: last.owner.id, provider: last.provider }),
       (page, before) =>
-        writeOut(
-          (before === 0 ? header : '') +
-            page
-              .map((row, index) => (json ? `${before + index === 0 ? '[' : ','}\n${keyOwnerJson(row)}` : `${formatKeyOwner(row)}\n`))
-              .join(''),
-        ),
+        writeOut((before === 0 ? header : '') + page.map((row) => `${json ? keyOwnerJson(row) : formatKeyOwner(row)}\n`).join('')),
     );
-    if (json) await writeOut(listed === 0 ? '[]\n' : '\n]\n');
-    else if (listed === 0) {
+    if (listed === 0 && !json) {
       // The database named: an empty list read from the wrong schema or folder must not pass for nobody to tell.
       const none = masterKeyId === undefined ? 'no stored keys' : `no stored key is sealed under '${masterKeyId}'`;
       await writeOut(`${header}(${none} in ${description})\n`);

@@ -57,7 +57,7 @@ export function formatKeyOwner({ owner, provider, hint, keyId, updatedAt }: Stor
   return [ownerColumn, provider, column(hint), column(keyId), updatedAt.toISOString()].join('\t');
 }
 
-/** One element of `key-owners --json`'s array, on one line. */
+/** One line of `key-owners --json`: one JSON object, as each of `key-audit --json`'s. */
 export function keyOwnerJson({ owner, provider, hint, keyId, updatedAt }: StoredKeyOwner): string {
   return printableJson({
     owner_type: owner.type,

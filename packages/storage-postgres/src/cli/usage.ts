@@ -31,8 +31,9 @@ Options:
   --owner ID            Only the changes to the keys of the user ID, even one named system (key-audit).
   --system              Only the changes to the system keys (key-audit).
   --since DATE          Only the changes from DATE on: 2026-12-01 (UTC midnight), 2026-12-01T09:30:00Z (key-audit).
-  --json                One JSON array (key-owners), one JSON object a line (key-audit), instead of
-                        lines separated by tabs.
+  --json                One JSON object a line (key-owners, key-audit), instead of lines separated by
+                        tabs; no header, and nothing when none matches. Each line is whole once printed,
+                        so a script may read them as they come (jq -c ., or jq -s . for one array).
   -h, --help            Show this text.
 
 Environment:
