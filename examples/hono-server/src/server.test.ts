@@ -44,7 +44,7 @@ describe('the Hono example as npm start runs it', () => {
   it.each([
     ['PORT', 'abc', 'PORT must be a port number'],
     ['LOG_LEVEL', 'loud', 'LOG_LEVEL must be one of'],
-    ['BYOKIT_KEYRING', 'k1:AAAA', "master key 'k1' is 3 bytes"],
+    ['BYOKIT_KEYRING', 'k1:AAAA', "Master key 'k1' is 3 bytes"],
   ])('refuses %s=%s with one log line saying what to fix, exit code 1 and no stack trace', async (name, value, message) => {
     const { code, output } = await refusal({ [name]: value });
     expect(code).toBe(1);

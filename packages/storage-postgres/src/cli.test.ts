@@ -291,7 +291,7 @@ describe.each([pglite, ...(server ? [server] : [])])('byokit on a $name', (targe
     const run = await byokit(['rotate-keys', ...database.args], { BYOKIT_KEYRING: `${masterKey('new')},${masterKey('old')}` });
     expect(run.code).toBe(1);
     expect(run.stderr).toContain(
-      "byokit: the keyring's master key 'old' is not the key that sealed the stored keys under 'old': none of the 3 tried opens with it",
+      "byokit: The keyring's master key 'old' is not the key that sealed the stored keys under 'old': none of the 3 tried opens with it",
     );
     expect(run.stderr).toContain("Put back the key 'old' had when they were sealed");
     expect(run.stdout).not.toContain('Finished');

@@ -286,7 +286,7 @@ export function describeServerStart(example: ExampleServer): void {
       );
       expect(failure).toMatchObject({
         code: 1,
-        output: expect.stringContaining("the keyring's master key 'k1' is not the key that sealed the stored keys under 'k1'"),
+        output: expect.stringContaining("The keyring's master key 'k1' is not the key that sealed the stored keys under 'k1'"),
       });
       expect((failure as { output: string }).output).toContain("Put back the key 'k1' had when they were sealed");
       expect((failure as { output: string }).output).not.toContain(keys.openai_api_key.slice(-12));

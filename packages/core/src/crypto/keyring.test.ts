@@ -53,7 +53,7 @@ describe('a keyring read from text', () => {
     const key = randomBytes(length);
     const error = thrown(() => parseKeyring(`k1:${encodeBase64Url(key)}`));
     expect(error.code).toBe('keyring_invalid');
-    expect(error.message).toContain(`master key 'k1' is ${length} bytes`);
+    expect(error.message).toContain(`Master key 'k1' is ${length} bytes`);
     expect(error.message).toContain('exactly 32 random bytes');
     expect(error.message).toContain("randomBytes(32).toString('base64url')");
     expectNoKeyMaterial(error.message, key);
@@ -63,7 +63,7 @@ describe('a keyring read from text', () => {
     const key = randomBytes(32);
     const error = thrown(() => parseKeyring(`k1:${nonCanonical(encodeBase64Url(key))}`));
     expect(error.code).toBe('keyring_invalid');
-    expect(error.message).toContain("master key 'k1' is not valid base64url");
+    expect(error.message).toContain("Master key 'k1' is not valid base64url");
     expect(error.message).toContain('not the canonical encoding');
     expectNoKeyMaterial(error.message, key);
   });
@@ -72,7 +72,7 @@ describe('a keyring read from text', () => {
     const key = randomBytes(32);
     const error = thrown(() => parseKeyring(`k1:${encodeBase64Url(key).slice(0, 41)}`));
     expect(error.code).toBe('keyring_invalid');
-    expect(error.message).toContain("master key 'k1' is not valid base64url: its length (41 characters)");
+    expect(error.message).toContain("Master key 'k1' is not valid base64url: its length (41 characters)");
     expect(error.message).toContain('cannot be base64url: it may have been cut short. ');
     expect(error.message).not.toContain('?.');
     expectNoKeyMaterial(error.message, key);
@@ -99,7 +99,7 @@ describe('a keyring read from text', () => {
     const encoded = encodeBase64Url(randomBytes(32));
     const error = thrown(() => parseKeyring(`${encoded}:k1`));
     expect(error.code).toBe('keyring_invalid');
-    expect(error.message).toContain("keyring entry #1 has a master key before the ':'");
+    expect(error.message).toContain("Keyring entry #1 has a master key before the ':'");
     expect(error.message).not.toContain(encoded.slice(0, 8));
   });
 
@@ -108,7 +108,7 @@ describe('a keyring read from text', () => {
     const hex = Buffer.from(randomBytes(32)).toString('hex');
     const error = thrown(() => parseKeyring(`${hex}:k1`));
     expect(error.code).toBe('keyring_invalid');
-    expect(error.message).toContain("keyring entry #1 has a master key before the ':'");
+    expect(error.message).toContain("Keyring entry #1 has a master key before the ':'");
     for (let start = 0; start + 8 <= hex.length; start++) expect(error.message).not.toContain(hex.slice(start, start + 8));
     // Before a key, 64 hex digits are an id (a fingerprint), as before.
     const keyring = parseKeyring(`${hex}:${encodeBase64Url(randomBytes(32))}`);
@@ -123,7 +123,7 @@ describe('a keyring read from text', () => {
       [`${first},"${second}"`, 2],
     ] as const) {
       const error = thrown(() => parseKeyring(text));
-      expect([text, error.message]).toEqual([text, `keyring entry #${entry} is in quotes: remove them, they are not part of the keyring`]);
+      expect([text, error.message]).toEqual([text, `Keyring entry #${entry} is in quotes: remove them, they are not part of the keyring.`]);
     }
   });
 
@@ -134,7 +134,7 @@ describe('a keyring read from text', () => {
     for (const text of [`${first}\n${second}`, `${first}\r\n${second}`]) {
       const error = thrown(() => parseKeyring(text));
       expect(error.message).toBe(
-        'keyring entry #1 runs over a line break: write the keyring on one line, its entries separated by commas (id:base64url,id2:base64url)',
+        'Keyring entry #1 runs over a line break: write the keyring on one line, its entries separated by commas (id:base64url,id2:base64url).',
       );
     }
     // A line break after a comma is only whitespace around an entry, trimmed as ever.
@@ -148,17 +148,17 @@ describe('a keyring read from text', () => {
 
   it('refuses an entry without an id, a stray comma, and a bad id, naming the entry', () => {
     const encoded = encodeBase64Url(randomBytes(32));
-    expect(thrown(() => parseKeyring(encoded)).message).toContain("keyring entry #1 has no ':'");
-    expect(thrown(() => parseKeyring(`k1:${encoded},`)).message).toContain('keyring entry #2 is empty');
+    expect(thrown(() => parseKeyring(encoded)).message).toContain("Keyring entry #1 has no ':'");
+    expect(thrown(() => parseKeyring(`k1:${encoded},`)).message).toContain('Keyring entry #2 is empty');
     const badId = thrown(() => parseKeyring(`bad id:${encoded}`));
-    expect(badId.message).toContain('keyring entry #1: the key id must be 1 to 64 characters of A-Z a-z 0-9 _ . -');
+    expect(badId.message).toContain('Keyring entry #1: the key id must be 1 to 64 characters of A-Z a-z 0-9 _ . -');
     expect(thrown(() => parseKeyring(`:${encoded}`)).message).toContain('got 0 characters');
     expect(thrown(() => parseKeyring(`${'k'.repeat(65)}:${encoded}`)).message).toContain('got 65 characters');
   });
 
   it('refuses duplicate ids', () => {
     const text = `k1:${generateKeyringEntry().slice(3)},k1:${generateKeyringEntry().slice(3)}`;
-    expect(thrown(() => parseKeyring(text)).message).toContain("master key id 'k1' appears twice");
+    expect(thrown(() => parseKeyring(text)).message).toContain("Master key id 'k1' appears twice");
   });
 });
 
@@ -166,7 +166,7 @@ describe('a keyring built from bytes', () => {
   it('refuses an empty keyring', () => {
     const error = thrown(() => Keyring.from([]));
     expect(error.code).toBe('keyring_invalid');
-    expect(error.message).toContain('the keyring is empty');
+    expect(error.message).toContain('The keyring is empty');
   });
 
   it.each([
@@ -191,13 +191,13 @@ describe('a keyring built from bytes', () => {
 
   it('refuses a bad id without echoing it', () => {
     const error = thrown(() => Keyring.from([{ id: 'k1/secret', key: randomBytes(32) }]));
-    expect(error.message).toContain('master key #1: the key id must be');
+    expect(error.message).toContain('Master key #1: the key id must be');
     expect(error.message).not.toContain('secret');
   });
 
   it('refuses to retire the primary key', () => {
     const error = thrown(() => Keyring.from([{ id: 'k1', key: randomBytes(32) }], { retired: ['k1'] }));
-    expect(error.message).toContain("the primary key 'k1' cannot be retired");
+    expect(error.message).toContain("The primary key 'k1' cannot be retired");
   });
 
   it('keeps its own copy of the key bytes', () => {
@@ -240,6 +240,36 @@ describe('a keyring built from bytes', () => {
       for (const key of keys) expectNoKeyMaterial(text, key);
     }
     expect(JSON.parse(JSON.stringify(keyring))).toEqual({ primaryId: 'k2', ids: ['k2', 'k1'], retiredIds: [] });
+  });
+});
+
+// Read by an operator at start-up (a host's crash, the CLI's `byokit: …`), beside byokit's other refusals of a keyring
+// (one that lacks or retires a stored key's id), which are sentences.
+describe('each refusal of a keyring', () => {
+  const good = encodeBase64Url(randomBytes(32));
+  it.each<[string, () => unknown]>([
+    ['an empty keyring', () => parseKeyring('')],
+    ['a stray comma', () => parseKeyring(`k1:${good},`)],
+    ['an entry in quotes', () => parseKeyring(`"k1:${good}"`)],
+    ['an entry over a line break', () => parseKeyring(`k1:\n${good}`)],
+    ['an entry without a colon', () => parseKeyring(good)],
+    ['a bad id', () => parseKeyring(`a b:${good}`)],
+    ['a key before its id', () => parseKeyring(`${good}:k1`)],
+    ['a key that is not base64url', () => parseKeyring('k1:a+b')],
+    ['a key in hex', () => parseKeyring(`k1:${'ab'.repeat(32)}`)],
+    ['a 16-byte key', () => parseKeyring(`k1:${encodeBase64Url(randomBytes(16))}`)],
+    ['an id twice', () => parseKeyring(`k1:${good},k1:${encodeBase64Url(randomBytes(32))}`)],
+    ['no keys', () => Keyring.from([])],
+    ['a key that is not bytes', () => Keyring.from([{ id: 'k1', key: good as unknown as Uint8Array }])],
+    ['a retired primary', () => parseKeyring(`k1:${good}`, { retired: ['k1'] })],
+    ['a bad retired id', () => parseKeyring(`k1:${good}`, { retired: ['a b'] })],
+    ['BYOKIT_KEYRING unset', () => keyringFromEnv({})],
+    ['a bad id to generate a key for', () => generateKeyringEntry('a b')],
+  ])('words %s as a sentence: a capital first, a period last', (_, refuse) => {
+    const { code, message } = thrown(refuse);
+    expect(code).toBe('keyring_invalid');
+    expect(message).toMatch(/^[A-Z][^]*\.$/);
+    expect(message).not.toContain(good.slice(0, 8));
   });
 });
 

@@ -257,8 +257,13 @@ export function envKeyProvider(env?: Readonly<Record<string, string | undefined>
   };
 }
 
+/**
+ * A refusal of the keyring, as a sentence (a capital first, a period last), as byokit's other start-up refusals of a
+ * keyring are: an operator reads them together, and the example host adds its own sentences after one.
+ */
 function keyringError(message: string): ByokitError {
-  return new ByokitError('keyring_invalid', message);
+  const sentence = `${message.charAt(0).toUpperCase()}${message.slice(1)}`;
+  return new ByokitError('keyring_invalid', sentence.endsWith('.') ? sentence : `${sentence}.`);
 }
 
 function generateHint(id: string): string {

@@ -401,7 +401,7 @@ describe('key resolution: a master key that is not the one that sealed the store
     expect(refusal).toMatchObject({
       code: 'keyring_invalid',
       message: expect.stringContaining(
-        "the keyring's master key 'k1' is not the key that sealed the stored keys under 'k1': none of the 3 tried opens with it",
+        "The keyring's master key 'k1' is not the key that sealed the stored keys under 'k1': none of the 3 tried opens with it",
       ),
     });
     expect(findKeyLeaks(Object.values(keys), [['refusal', JSON.stringify({ message: (refusal as Error).message })]])).toEqual([]);
@@ -423,11 +423,11 @@ describe('key resolution: a master key that is not the one that sealed the store
 
     await expect(createByokit({ storage, keyring: Keyring.from([fresh, masterKey('old')]), environment: {} })).rejects.toMatchObject({
       code: 'keyring_invalid',
-      message: expect.stringContaining("the keyring's master key 'old' is not the key that sealed the stored keys under 'old'"),
+      message: expect.stringContaining("The keyring's master key 'old' is not the key that sealed the stored keys under 'old'"),
     });
     await expect(createByokit({ storage, keyring: Keyring.from([masterKey('new'), old]), environment: {} })).rejects.toMatchObject({
       code: 'keyring_invalid',
-      message: expect.stringContaining("the keyring's master key 'new' is not the key that sealed the stored keys under 'new'"),
+      message: expect.stringContaining("The keyring's master key 'new' is not the key that sealed the stored keys under 'new'"),
     });
     await expect(createByokit({ storage, keyring: Keyring.from([fresh, old]), environment: {} })).resolves.toBeDefined();
   });

@@ -50,7 +50,7 @@ export async function assertMasterKeysSealedStoredKeys(
     if (opened || failed < FAILURES_FOR_A_WRONG_KEY) continue;
     throw new ByokitError(
       'keyring_invalid',
-      `the keyring's master key '${keyId}' is not the key that sealed the stored keys under '${keyId}': none of the ${failed} tried ` +
+      `The keyring's master key '${keyId}' is not the key that sealed the stored keys under '${keyId}': none of the ${failed} tried ` +
         `opens with it (the id matches, the bytes do not). Put back the key '${keyId}' had when they were sealed: a key generated ` +
         `again under the same id is another key. Started as it is, byokit would answer key_unreadable for each of them, and seal ` +
         `the keys their owners enter again under a key the others are not sealed with. Only if this is surely the right key ` +

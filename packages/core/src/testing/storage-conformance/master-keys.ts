@@ -219,7 +219,7 @@ export function describeMasterKeys(suite: StorageSuite): void {
       const wrong = Keyring.from([{ id: 'k1', key: crypto.getRandomValues(new Uint8Array(32)) }]);
       await expect(createByokit({ storage: own, keyring: wrong, environment: {} })).rejects.toMatchObject({
         code: 'keyring_invalid',
-        message: expect.stringContaining("the keyring's master key 'k1' is not the key that sealed the stored keys under 'k1'"),
+        message: expect.stringContaining("The keyring's master key 'k1' is not the key that sealed the stored keys under 'k1'"),
       });
       await expect(createByokit({ storage: own, keyring: Keyring.from([right]), environment: {} })).resolves.toBeDefined();
     } finally {
