@@ -125,7 +125,8 @@ export interface ByokitOptions {
   /**
    * Called with every usage record once it is made (after the answer, never delaying it), e.g. to send it to
    * your own billing system too: a copy of its own, which it may change. A failure is logged, not retried; records
-   * are in storage either way.
+   * are in storage either way. No request waits for it; `close()` does, for the calls still running, 10 s at most:
+   * then it logs how many it let go of and goes on (give your own calls their own timeout).
    */
   onUsage?: UsageListener | undefined;
   /**

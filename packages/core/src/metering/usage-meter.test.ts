@@ -401,6 +401,40 @@ describe('UsageMeter', () => {
     expect((await gated.storage.listUsage({ userId: 'ada', limit: 10 })).records).toHaveLength(2);
   });
 
+  // A host's listener whose promise never settles: a billing call without a timeout, on a connection gone silent.
+  it("stops waiting, 10 s into close(), for the host's onUsage calls that have not settled, logging how many: close() ends", async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      const logger = recordingLogger();
+      const storage = memoryStorage();
+      const heard: string[] = [];
+      const meter = new UsageMeter(storage, logger, now, (record) => {
+        heard.push(record.requestId);
+        return heard.length === 1 ? new Promise<void>(() => {}) : undefined;
+      });
+      const hung = call('ada');
+      meter.record(hung, 'ok', {});
+      meter.record(call('ada'), 'ok', {});
+      let flushed = false;
+      const flushing = meter.flush().then(() => (flushed = true));
+      await vi.advanceTimersByTimeAsync(9_999);
+      expect(flushed).toBe(false);
+      await vi.advanceTimersByTimeAsync(1);
+      expect(flushed).toBe(true);
+      await flushing;
+      expect(heard).toHaveLength(2);
+      expect((await storage.listUsage({ userId: 'ada', limit: 10 })).records).toHaveLength(2);
+      expect(logger.errors).toEqual([{ context: { listeners: 1 }, message: 'onUsage not settled 10 s into close(): not waited for' }]);
+      expect(vi.getTimerCount()).toBe(0);
+      // close() flushes twice: the second does not wait for it again.
+      let again = false;
+      void meter.flush().then(() => (again = true));
+      await vi.waitFor(() => expect(again).toBe(true));
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
   it('warns, with the request id, when a call answered in full but the provider never reported its usage: it is recorded at cost 0', async () => {
     const warnings: { context: Record<string, unknown>; message: string }[] = [];
     const logger = {

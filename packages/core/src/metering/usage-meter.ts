@@ -8,7 +8,10 @@ import type { Storage } from '../storage/storage.js';
 import { costOf } from './cost.js';
 import { copyOfUsageRecord, type UsageRecord, type UsageStatus } from './usage-record.js';
 
-/** A host's own use of each record (e.g. its billing system); called once per record, never awaited by a request. */
+/**
+ * A host's own use of each record (e.g. its billing system); called once per record, never awaited by a request, and
+ * by `close()` 10 s at most.
+ */
 export type UsageListener = (record: UsageRecord) => void | Promise<void>;
 
 /** One finished call, as the chat service knows it. */
@@ -50,6 +53,13 @@ const LONGEST_PAUSE_MS = 30_000;
 
 /** The most records kept for another try: past it, the oldest are given up (logged), so an outage's memory is bounded. */
 const MAX_KEPT = 10_000;
+
+/**
+ * How long {@link UsageMeter.flush} (`byokit.close()`) waits for the host's `onUsage` calls still running once
+ * everything else is done: one whose promise never settles (a billing call without a timeout, its connection gone
+ * silent) kept close() from ever ending, and a host's shutdown with it. The records are saved either way.
+ */
+const LISTENERS_WAIT_MS = 10_000;
 
 /** A call as it ended, kept until its record is made off the answer's path. */
 interface FinishedCall {
@@ -199,19 +209,37 @@ export class UsageMeter {
 
   /**
    * Waits until every call noted by {@link opened} has ended, every record made so far is saved (or failed and
-   * was logged), and every listener has run.
+   * was logged), and every listener has run, or for those still running, {@link LISTENERS_WAIT_MS} at most.
    */
   async flush(): Promise<void> {
-    while (this.#open > 0 || this.#making || this.#writing || this.#listening.size > 0 || this.#kept.length > 0) {
+    while (this.#open > 0 || this.#making || this.#writing || this.#kept.length > 0) {
       if (this.#kept.length > 0 && !this.#writing) {
         // Records kept through an outage get one more try now; those the database is still unavailable for are
         // given up rather than waited for (byokit.close() flushes).
         this.#lastTry = true;
         this.#tryKeptAgain();
       }
-      await Promise.all([this.#openEnded(), this.#making, this.#writing, ...this.#listening]);
+      await Promise.all([this.#openEnded(), this.#making, this.#writing]);
     }
     this.#lastTry = false;
+    // Every record is made: no listener is called from here on.
+    await this.#listenersSettled();
+  }
+
+  /** Waits for the listener calls still running, {@link LISTENERS_WAIT_MS} at most; then lets go of those left, logged. */
+  async #listenersSettled(): Promise<void> {
+    if (this.#listening.size === 0) return;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const waitedOut = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), LISTENERS_WAIT_MS)));
+    const timedOut = await Promise.race([Promise.all(this.#listening).then(() => false), waitedOut]);
+    clearTimeout(timer);
+    if (!timedOut) return;
+    this.logger.error(
+      { listeners: this.#listening.size },
+      `onUsage not settled ${LISTENERS_WAIT_MS / 1000} s into close(): not waited for`,
+    );
+    // Not waited for again (close() flushes twice), nor held: each still settles, or not, on its own.
+    this.#listening.clear();
   }
 
   /** Queues the kept records again, ahead of newer ones, and writes. */
