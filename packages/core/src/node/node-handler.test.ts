@@ -349,6 +349,53 @@ describe('byokit on a plain node:http server', () => {
     await byokit.close();
   });
 
+  // docs/security.md, "Request bodies": byokit sets no clock of its own on reading; a body sent a byte at a time is the
+  // host server's to time out. Proved on Node's own requestTimeout, checked every connectionsCheckingInterval.
+  it("leaves a body trickling in to the host server's requestTimeout: answered 408 and closed, no failure logged, no call counted", async () => {
+    const failures: unknown[] = [];
+    const byokit = await createByokit({
+      storage: memoryStorage(),
+      keyring: Keyring.from([{ id: 'k1', key: crypto.getRandomValues(new Uint8Array(32)) }]),
+      environment: {},
+      // One key write a minute: a write the trickle counted would leave none for the whole one after it.
+      rateLimit: { requestsPerMinute: 1, burst: 1 },
+      logger: { debug: () => {}, info: () => {}, warn: (...line) => failures.push(line), error: (...line) => failures.push(line) },
+    });
+    const byokitRoutes = createNodeHandler(byokit, { authenticate: () => alice, prefix: '/v2' });
+    let handled: Promise<boolean> | undefined;
+    const server = createServer({ requestTimeout: 300, headersTimeout: 300, connectionsCheckingInterval: 20 }, (request, response) => {
+      handled = byokitRoutes(request, response);
+    });
+    servers.push(server);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const socket = connect((server.address() as AddressInfo).port, '127.0.0.1');
+    socket.on('error', () => {});
+    let answer = '';
+    socket.setEncoding('latin1').on('data', (text: string) => (answer += text));
+    const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+    const body = JSON.stringify({ openai_api_key: fakeProviderKey('openai') });
+    socket.write(
+      `PATCH /v2/users/me/api-key HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n`,
+    );
+    // One byte at a time, the last never sent, until the server ends the connection.
+    let sent = 0;
+    const trickle = setInterval(() => sent < body.length - 1 && socket.writable && socket.write(body[sent++]!), 10);
+    await closed;
+    clearInterval(trickle);
+
+    expect(answer).toMatch(/^HTTP\/1\.1 408 Request Timeout\r\n/);
+    expect(await handled).toBe(true);
+    expect(failures).toEqual([]);
+    // Nothing counted: the one key write the minute allows is left for a whole one.
+    const whole = await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/v2/users/me/api-key`, {
+      method: 'PATCH',
+      headers: { 'content-type': 'application/json' },
+      body,
+    });
+    expect(whole.status).toBe(200);
+    await byokit.close();
+  });
+
   it('reads a body that came whole while the host was still authenticating', async () => {
     const base = await serve(await newByokit(), { authDelayMs: 50 });
     const key = fakeProviderKey('anthropic');
