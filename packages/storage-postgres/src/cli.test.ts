@@ -769,6 +769,11 @@ describe.each([pglite, ...(server ? [server] : [])])('byokit on a $name', (targe
       expect(await readerGone(['key-ids'], { BYOKIT_KEYRING: oldKey })).toEqual({ code: 141, stderr: '' });
     });
 
+    it('migrate stops without a word, exiting 141, its schema current', async () => {
+      expect(await readerGone(['migrate'], {})).toEqual({ code: 141, stderr: '' });
+      expect((await byokit(['migrate', ...args])).stdout).toMatch(/^The schema of .+ is current \(version \d+\)\.\n$/);
+    });
+
     it('rotate-keys stops after the current row without a word, exiting 141, and a run after it finishes the rotation', async () => {
       const keyring = { BYOKIT_KEYRING: `${newKey},${oldKey}` };
       expect(await readerGone(['rotate-keys', '--batch-size', '1'], keyring)).toEqual({ code: 141, stderr: '' });
