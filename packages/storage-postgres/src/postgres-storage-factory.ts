@@ -63,16 +63,19 @@ export type PostgresStorageOptions = TableOptions &
  *
  * @throws TypeError naming the option, never echoing its value: more than one of `pool`, `connectionString` and
  *   `pglite`, or a setting not read beside it (`ssl`, `max`: node-postgres's own settings go on a pool of yours); a
- *   `connectionString` that is missing, not a postgres URL or not one node-postgres can read; a `poolSize` or
- *   `statementTimeoutMs` that is not a whole number in range; a `schema` or `tablePrefix` that is not a lower-case
- *   SQL name (`[a-z_][a-z0-9_]*`, at most 63 and 31 characters; the prefix may be empty), the one setting quoted
- *   back, as neither is a secret.
+ *   `pool` that is one client (a `pg.Client`, or one checked out of a pool); a `connectionString` that is missing,
+ *   not a postgres URL or not one node-postgres can read; a `poolSize` or `statementTimeoutMs` that is not a whole
+ *   number in range; a `schema` or `tablePrefix` that is not a lower-case SQL name (`[a-z_][a-z0-9_]*`, at most 63
+ *   and 31 characters; the prefix may be empty), the one setting quoted back, as neither is a secret.
  */
 export function postgresStorage(options: PostgresStorageOptions): PostgresStorage {
   assertOneDatabase(options);
   const names = sqlNames(options.schema, options.tablePrefix);
   // A way given as undefined (a host's configuration object, its unset settings undefined) is not given.
-  if ('pool' in options && options.pool !== undefined) return storageOn(poolDatabase(options.pool, false), names);
+  if ('pool' in options && options.pool !== undefined) {
+    assertPool(options.pool);
+    return storageOn(poolDatabase(options.pool, false), names);
+  }
   if ('pglite' in options && options.pglite !== undefined) return storageOn(pgliteDatabase(options.pglite, false), names);
   // Otherwise a connection string is the way.
   const own = options as Extract<PostgresStorageOptions, { connectionString: string }>;
@@ -189,6 +192,20 @@ function assertOneDatabase(options: PostgresStorageOptions): void {
   const way = ways[0] ?? 'connectionString';
   const { names, advice } = DATABASE_SETTINGS[way];
   assertSettingNames(`postgresStorage({ ${way} })`, options, names, advice);
+}
+
+/**
+ * A pool, not one node-postgres client (a `pg.Client`, or one checked out of a pool, which a plain-JavaScript host can
+ * pass where TypeScript would refuse it): a client's `connect()` connects itself and hands back no client, so the first
+ * transaction failed with a message naming nothing of the host's, and one connection shared by concurrent requests
+ * would share their transactions. A client is told by the connection parameters every node-postgres client keeps.
+ */
+function assertPool(pool: PgPool): void {
+  if (typeof (pool as { connectionParameters?: unknown }).connectionParameters === 'object') {
+    throw new TypeError(
+      'postgresStorage({ pool }) takes a pool (new pg.Pool(…)), got a single client (a pg.Client, or one checked out of a pool): byokit runs each transaction on a client of its own from the pool',
+    );
+  }
 }
 
 /**

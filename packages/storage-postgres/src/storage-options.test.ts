@@ -44,6 +44,27 @@ describe('postgresStorage settings', () => {
   });
 });
 
+describe('postgresStorage({ pool }) given a client, not a pool', () => {
+  // In plain JavaScript nothing stops it: a Client's connect() connects itself and hands back no client, so the
+  // first transaction (a migration, a key write, a budget hold) failed with "Client has already been connected" or
+  // a TypeError, and one connection shared by concurrent requests would share their transactions.
+  const message =
+    'postgresStorage({ pool }) takes a pool (new pg.Pool(…)), got a single client (a pg.Client, or one checked out of a pool): byokit runs each transaction on a client of its own from the pool';
+  it('refuses a pg.Client, at once, naming the mistake', () => {
+    expect(() => postgresStorage(asOptions({ pool: new pg.Client(connectionString) }))).toThrow(new TypeError(message));
+  });
+
+  it("refuses a client checked out of a pool, and still takes the pool and a host's own pool-shaped object", () => {
+    const pool = new pg.Pool({ connectionString });
+    // What pool.connect() hands back: a Client with release().
+    const checkedOut = Object.assign(new pg.Client(connectionString), { release: () => {} });
+    expect(() => postgresStorage(asOptions({ pool: checkedOut }))).toThrow(new TypeError(message));
+    expect(() => postgresStorage({ pool })).not.toThrow();
+    const wrapper = { connect: () => pool.connect(), query: (text: string) => pool.query(text) };
+    expect(() => postgresStorage(asOptions({ pool: wrapper }))).not.toThrow();
+  });
+});
+
 describe('postgresStorage settings left undefined', () => {
   // A host's configuration object names every setting, those not set being undefined (an unset environment variable):
   // nothing there is ignored, so nothing is refused, and the way to the database is the one given.
