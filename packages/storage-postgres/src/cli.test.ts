@@ -315,6 +315,23 @@ describe.each([pglite, ...(server ? [server] : [])])('byokit on a $name', (targe
     expect(run.stderr).toContain("'old' cannot be retired while any is left");
   });
 
+  // As a terminal shows them, stdout and stderr on one pipe (2>&1): the advice says "see above" of the summary.
+  it('prints the advice on keys that did not open after the summary it points to, as a terminal shows both', async () => {
+    const database = await freshDatabase('migrated');
+    await storeKeys(await database.openStorage(), masterKey('old'), 1);
+    const child = spawn('/bin/sh', ['-c', 'exec "$@" 2>&1', 'sh', process.execPath, CLI, 'rotate-keys', ...database.args], {
+      env: { ...cleanEnvironment(), BYOKIT_KEYRING: `${masterKey('new')},${masterKey('old')}` },
+    });
+    let output = '';
+    child.stdout.setEncoding('utf8').on('data', (text: string) => (output += text));
+    expect(await new Promise((resolve) => child.on('close', resolve))).toBe(1);
+    const lines = output.trimEnd().split('\n');
+    expect(lines.findIndex((line) => line.startsWith('byokit: 1 stored key(s) could not be opened (see above)'))).toBeGreaterThan(
+      lines.indexOf('  old  1'),
+    );
+    expect(lines.at(-1)).toMatch(/^byokit: A key that alone does not open is lost/);
+  });
+
   it('says what to do about a single stored key that does not open, which keeps its old master key id from being retired', async () => {
     const database = await freshDatabase('migrated');
     const oldKey = masterKey('old');

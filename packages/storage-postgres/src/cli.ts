@@ -215,8 +215,8 @@ async function rotateKeysCommand(options: Options): Promise<number> {
     if (progress.failed > 0) {
       // None opened and none on the primary yet: the keyring, not the rows, is the likely fault.
       const noneOpened = progress.resealed === 0 && progress.skipped === 0 && (counts.get(keyring.primaryId) ?? 0) === 0;
-      console.error(unopenedAdvice(progress.failed, [...unopenedIds], noneOpened));
-      await out.end();
+      // After the summary its "see above" points at, which stdout may not have written yet (stderr is written at once).
+      await out.end().finally(() => console.error(unopenedAdvice(progress.failed, [...unopenedIds], noneOpened)));
       return 1;
     }
     if (left === 0) {
