@@ -796,7 +796,8 @@ describe.each([pglite, ...(server ? [server] : [])])('byokit on a $name', (targe
       expect(await readerGone(['rotate-keys', '--batch-size', '1'], keyring)).toEqual({ code: 141, stderr: '' });
       const run = await byokit(['rotate-keys', ...args], keyring);
       expect(run).toMatchObject({ code: 0, stderr: '' });
-      expect(run.stdout).toMatch(/^Finished: resealed \d+ \/ skipped 0 \/ failed 0 \/ scanned \d+\.$/m);
+      // Some left for it: the first run stopped rather than rotating on unheard.
+      expect(run.stdout).toMatch(/^Finished: resealed [1-5] \/ skipped 0 \/ failed 0 \/ scanned [1-5]\.$/m);
       expect(run.stdout).toMatch(countLine('new', 5, 'primary'));
       expect(run.stdout).toMatch(countLine('old', 0));
     });
