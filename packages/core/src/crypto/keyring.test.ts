@@ -273,12 +273,29 @@ describe('each refusal of a keyring', () => {
   });
 });
 
+// An operator copies the command from its message: copied to the end of its sentence, `node -e "…".` ran
+// `console.log(…).`, a SyntaxError. And what it prints is a whole entry, id and key: set as `k1:<that value>`, it was
+// `k1:k1:…`, refused.
+describe('the command a refusal gives to generate a key', () => {
+  it.each<[string, () => unknown]>([
+    ['an empty keyring', () => parseKeyring('')],
+    ['a 3-byte key', () => parseKeyring('k1:AAAA')],
+    ['a key in hex', () => parseKeyring(`k1:${'ab'.repeat(32)}`)],
+    ['a key that is not base64url', () => parseKeyring('k1:a+b')],
+    ['BYOKIT_KEYRING unset', () => keyringFromEnv({})],
+  ])('stands apart from the sentence around it, and prints the entry to use as it is (%s)', (_, refuse) => {
+    const { message } = thrown(refuse);
+    expect(message).toMatch(/node -e "[^"]+" /);
+    expect(message).not.toMatch(/k1:</);
+  });
+});
+
 describe('a keyring read from the environment', () => {
   it('refuses to start when BYOKIT_KEYRING is missing or empty, with the command that generates a key', () => {
     for (const env of [{}, { BYOKIT_KEYRING: '' }, { BYOKIT_KEYRING: '  ' }]) {
       const error = thrown(() => keyringFromEnv(env));
       expect(error.code).toBe('keyring_invalid');
-      expect(error.message).toContain('BYOKIT_KEYRING is not set. Generate a key with: node -e');
+      expect(error.message).toContain('BYOKIT_KEYRING is not set. Generate a key with node -e');
       expect(error.message).toContain(`console.log('k1:'+require('crypto').randomBytes(32).toString('base64url'))`);
     }
   });

@@ -214,7 +214,7 @@ export function keyringFromEnv(
 ): Keyring {
   const text = env[variable];
   if (text === undefined || text.trim() === '') {
-    throw keyringError(`${variable} is not set. ${generateHint('k1')} and set ${variable}=k1:<that value>`);
+    throw keyringError(`${variable} is not set. ${generateHint('k1')} and set ${variable} to it`);
   }
   const retiredText = env[`${variable}_RETIRED`];
   const retired = retiredText === undefined || retiredText.trim() === '' ? [] : retiredText.split(',').map((id) => id.trim());
@@ -266,8 +266,9 @@ function keyringError(message: string): ByokitError {
   return new ByokitError('keyring_invalid', sentence.endsWith('.') ? sentence : `${sentence}.`);
 }
 
+/** The command, apart from the words around it: copied with the period after it, it was a SyntaxError. */
 function generateHint(id: string): string {
-  return `Generate a key with: node -e "console.log('${id}:'+require('crypto').randomBytes(32).toString('base64url'))"`;
+  return `Generate a key with node -e "console.log('${id}:'+require('crypto').randomBytes(32).toString('base64url'))" (it prints the whole entry, id and key)`;
 }
 
 /** Why `id` is not a valid key id, without echoing it (it may be a key pasted in the wrong place). */
