@@ -435,6 +435,28 @@ describe('UsageMeter', () => {
     }
   });
 
+  // The other side of the 10 s: a listener that settles within them ends the wait then, and its timer with it, which
+  // would otherwise keep a host's process alive for the rest of the 10 s after close() had ended.
+  it("ends the wait when the host's last onUsage call settles within the 10 s, logging nothing and leaving no timer", async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      const logger = recordingLogger();
+      const meter = new UsageMeter(memoryStorage(), logger, now, () => new Promise<void>((resolve) => setTimeout(resolve, 9_900)));
+      meter.record(call('ada'), 'ok', {});
+      let flushed = false;
+      const flushing = meter.flush().then(() => (flushed = true));
+      await vi.advanceTimersByTimeAsync(9_899);
+      expect(flushed).toBe(false);
+      await vi.advanceTimersByTimeAsync(1);
+      expect(flushed).toBe(true);
+      await flushing;
+      expect(logger.errors).toEqual([]);
+      expect(vi.getTimerCount()).toBe(0);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
   it('warns, with the request id, when a call answered in full but the provider never reported its usage: it is recorded at cost 0', async () => {
     const warnings: { context: Record<string, unknown>; message: string }[] = [];
     const logger = {
