@@ -115,6 +115,22 @@ describe('a keyring read from text', () => {
     expect(keyring.primaryId).toBe(hex);
   });
 
+  // A key not 32 bytes long (one cut short by a character, a 16-byte hex secret) is a valid id: written first, it was
+  // quoted back whole, twice, in the refusal of what came after it ("Master key '<it>' is not valid base64url: …").
+  it('never quotes back a long id when it refuses the key after it: a key cut short or of another length written first', () => {
+    const cutShort = encodeBase64Url(randomBytes(32)).slice(0, 42);
+    for (const id of [cutShort, Buffer.from(randomBytes(16)).toString('hex'), encodeBase64Url(randomBytes(24))]) {
+      for (const text of [`${id}:k1`, `${id}:AAAA`, `${id}:${'ab'.repeat(32)}`]) {
+        const error = thrown(() => parseKeyring(text));
+        expect(error.code).toBe('keyring_invalid');
+        expect(error.message).toMatch(/^Keyring entry #1's master key /);
+        for (let start = 0; start + 8 <= id.length; start++) expect(error.message).not.toContain(id.slice(start, start + 8));
+      }
+    }
+    // A short id, as ids are written (k1, 2026-12), is named.
+    expect(thrown(() => parseKeyring('prod-2026-12-07:AAAA')).message).toMatch(/^Master key 'prod-2026-12-07' is 3 bytes/);
+  });
+
   it('says to remove the quotes around an entry (an env file read by `docker run --env-file` keeps them), never quoting the key', () => {
     const [first, second] = [generateKeyringEntry('k1'), generateKeyringEntry('k2')];
     for (const [text, entry] of [

@@ -143,6 +143,12 @@ export class Keyring {
 /** An entry that starts or ends with a quote mark. */
 const QUOTED = /^["'`]|["'`]$/;
 
+/**
+ * The longest id a refusal of its entry's key quotes back (k1, 2026-12, prod-2026-12-07): a longer one may be a key
+ * written first, and its entry is named by its place.
+ */
+const QUOTED_ID_LENGTH = 16;
+
 /** A master key's 32 bytes written in hex. */
 const HEX_KEY = /^[0-9a-fA-F]{64}$/;
 
@@ -187,12 +193,17 @@ export function parseKeyring(text: string, options: KeyringOptions = {}): Keyrin
     if ((reversed.ok && reversed.bytes.length === MASTER_KEY_LENGTH) || (HEX_KEY.test(id) && !keyFollows)) {
       throw keyringError(`${where} has a master key before the ':': write it as id:base64url, the id first`);
     }
-    if (!decoded.ok) {
-      throw keyringError(`master key '${id}' is not valid base64url: ${decoded.problem}. ${generateHint(id)}`);
-    }
+    // A longer id may be a key all the same (cut short, or not 32 bytes): the refusal of its key names the entry.
+    const quoted = id.length <= QUOTED_ID_LENGTH;
+    const named = quoted ? `master key '${id}'` : `${where}'s master key`;
+    const hint = generateHint(quoted ? id : 'k1');
+    if (!decoded.ok) throw keyringError(`${named} is not valid base64url: ${decoded.problem}. ${hint}`);
     if (decoded.bytes.length !== MASTER_KEY_LENGTH && HEX_KEY.test(encoded)) {
-      throw keyringError(`master key '${id}' looks like hex: encode the 32 bytes as base64url instead. ${generateHint(id)}`);
+      throw keyringError(`${named} looks like hex: encode the 32 bytes as base64url instead. ${hint}`);
     }
+    // Keyring.from's refusal, named as above.
+    const problem = keyBytesProblem(decoded.bytes);
+    if (problem !== undefined) throw keyringError(`${named} ${problem}. ${hint}`);
     return { id, key: decoded.bytes };
   });
   return Keyring.from(keys, options);
