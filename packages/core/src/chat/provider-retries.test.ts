@@ -218,6 +218,19 @@ describe("a provider's Retry-After on a failure tried again", () => {
     await expect(byokit.chat(alice, hello())).rejects.toMatchObject({ code: 'provider_unavailable', details: { retryAfterSeconds: 3600 } });
   });
 
+  // Whole seconds, at least 1 (`Retry-After: 0` invites a client's hot loop); x-should-retry: false only past a minute.
+  it.each([
+    ['0', '1', null],
+    ['60', '60', null],
+    ['61', '61', 'false'],
+  ])('of %s s on the last failure is passed on as Retry-After: %s, x-should-retry: %s', async (sent, retryAfter, shouldRetry) => {
+    const { byokit } = await setUp(mock.baseUrls.anthropic, { retries: 0 });
+    mock.failNext('anthropic', { status: 503, headers: { 'retry-after': sent } });
+    const response = await call(byokit, 'POST', '/llm/chat/completions', { principal: alice, body: hello() });
+    expect(response!.status).toBe(502);
+    expect([response!.headers['retry-after'], response!.headers['x-should-retry'] ?? null]).toEqual([retryAfter, shouldRetry]);
+  });
+
   it('ends at once when the caller leaves during the pause, with no second try and the call recorded aborted', async () => {
     const { byokit, storage } = await setUp(mock.baseUrls.anthropic);
     mock.failNext('anthropic', { status: 529, headers: { 'retry-after': '60' } });
