@@ -5,7 +5,7 @@ import { alice, bob, call, mockProvidersForFile, testByokit } from '../http/test
 import { fakeProviderKey } from '../keys/fake-keys.js';
 import { findKeyLeaks } from '../testing/leak-check.js';
 import type { Logger } from '../logging/logger.js';
-import { RATE_LIMITER_TIMEOUT_MS } from '../metering/rate-limit-guard.js';
+import { RATE_LIMITER_TIMEOUT_MS, RateLimitGuard } from '../metering/rate-limit-guard.js';
 import type { RateLimiter } from '../metering/rate-limiter.js';
 import { memoryStorage } from '../storage/memory-storage.js';
 import type { ChatCompletionRequest } from './chat-schemas.js';
@@ -264,6 +264,29 @@ describe('per-user rate limits', () => {
       },
       'rate limiter failed: the call was let through',
     ]);
+  });
+
+  // Its wait for the limiter ends with the answer: a timer left for the rest of the second kept a script's process
+  // alive after its last call, and one a call under load.
+  it('leaves no timer behind once the limiter has answered, whether it let the call through, refused it or failed', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      const answers = [{ allowed: true }, { allowed: false, retryAfterMs: 1_500 }, new Error('the store is down')];
+      const limiter: RateLimiter = {
+        take: async () => {
+          const answer = answers.shift()!;
+          if (answer instanceof Error) throw answer;
+          return answer as Awaited<ReturnType<RateLimiter['take']>>;
+        },
+      };
+      const guard = new RateLimitGuard(limiter, recordingLogger());
+      await guard.admit('alice', 'req-1');
+      await expect(guard.admit('alice', 'req-2')).rejects.toMatchObject({ code: 'rate_limited' });
+      await guard.admit('alice', 'req-3');
+      expect(vi.getTimerCount()).toBe(0);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('lets the call through when the limiter does not answer within a second, and logs it', async () => {
