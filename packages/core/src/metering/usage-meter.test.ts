@@ -471,6 +471,8 @@ describe('UsageMeter', () => {
     meter.record(call('ada'), 'ok', { inputTokens: 1, outputTokens: 2 });
     // Gemini reports no output for a prompt it blocked: not a loss.
     meter.record(call('ada'), 'ok', { inputTokens: 4 });
+    // Nor is one count without the other, whichever it is.
+    meter.record(call('ada'), 'ok', { outputTokens: 3 });
     meter.record(call('ada'), 'aborted', {});
     meter.record(call('ada'), 'error', {});
     await meter.flush();
