@@ -297,6 +297,32 @@ describe('UsageMeter', () => {
       }
     });
 
+    it('tries again 1 s into a later outage, not after the longer pause an earlier one had reached', async () => {
+      vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+      try {
+        const { state, logger, meter } = outage();
+        meter.record(call('ada'), 'ok', {});
+        await vi.waitFor(() => expect(state.attempts.length).toBe(1));
+        // Down for the tries 1, 2 and 4 s later; back for the one 8 s after that.
+        for (let pause = 0; pause < 2; pause++) await vi.advanceTimersToNextTimerAsync();
+        expect(state.attempts.length).toBe(3);
+        state.down = false;
+        await vi.advanceTimersToNextTimerAsync();
+        expect(state.attempts.length).toBe(4);
+
+        state.down = true;
+        meter.record(call('ada'), 'ok', {});
+        await vi.waitFor(() => expect(state.attempts.length).toBe(5));
+        await vi.advanceTimersByTimeAsync(1_000);
+        expect(state.attempts.length).toBe(6);
+        state.down = false;
+        await meter.flush();
+        expect(logger.errors).toEqual([]);
+      } finally {
+        vi.useRealTimers();
+      }
+    });
+
     it('gives a record up, logged once, after trying for about five minutes, and keeps no timer', async () => {
       vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date', 'performance'] });
       try {
