@@ -718,6 +718,33 @@ describe('key resolution: many requests needing one key at once', () => {
     },
   );
 
+  it('shares the read begun after a write through this process once the read begun before it has ended: storage is read once for both', async () => {
+    const held = heldReads();
+    const byokit = await createByokit({ storage: held.storage, keyring: testKeyring(), environment: {}, keyCache: { ttlMs: 60_000 } });
+    const [old, replacement] = [fakeProviderKey('anthropic'), fakeProviderKey('anthropic')];
+    const slot = `user:${alice.userId}:anthropic`;
+    await call(byokit, 'PATCH', '/users/me/api-key', { principal: alice, body: { anthropic_api_key: old } });
+
+    const releaseBefore = held.hold();
+    const before = outcome(byokit.resolveKey(alice, 'anthropic'));
+    await settled();
+    held.stopHolding();
+    await call(byokit, 'PATCH', '/users/me/api-key', { principal: alice, body: { anthropic_api_key: replacement } });
+    const readsBefore = held.readsOf(slot);
+    const releaseSince = held.hold();
+    const since = outcome(byokit.resolveKey(alice, 'anthropic'));
+    await settled();
+    // The read begun before the write ends first; a resolution begun then shares the one begun since.
+    releaseBefore();
+    expect(await before).toBe(old);
+    const sharing = outcome(byokit.resolveKey(alice, 'anthropic'));
+    await settled();
+    releaseSince();
+
+    expect([await since, await sharing]).toEqual([replacement, replacement]);
+    expect(held.readsOf(slot) - readsBefore).toBe(1);
+  });
+
   it('refuses no resolution for an absence a read shared with it found, begun before another process saved the key', async () => {
     // Node B is reading alice's slot (no key yet) when she saves one through node A; her next call on B, begun
     // after A answered, may not be refused for want of it on what B's earlier read found.
