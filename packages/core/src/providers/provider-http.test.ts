@@ -250,12 +250,36 @@ describe('provider calls', () => {
       const client = anthropicClient({ baseUrl: origin, retries: 0 });
       closers.push(() => client.close!());
       const error = await client[call](request, options()).catch((caught: unknown) => caught);
-      expect(isByokitError(error) && [error.code, error.message]).toEqual([
+      expect(isByokitError(error) && [error.code, error.message, error.details.retryable]).toEqual([
         'provider_error',
         'The Anthropic API has no such resource (HTTP 404): a model it no longer serves (retired) or a misnamed one, or a base URL that points elsewhere: The requested resource could not be found.',
+        // Answered 502, which clients retry unless told not to: the same call would find nothing again.
+        false,
       ]);
     },
   );
+
+  it.each([
+    [300, 'provider_error', 'The Anthropic API answered with a redirect, which byokit never follows with a key attached.'],
+    [408, 'provider_timeout', 'The Anthropic API timed out.'],
+  ])('say what a %s means: %s', async (status, code, message) => {
+    const { origin } = await answeringServer((_request, response) => void response.writeHead(status).end());
+    const client = anthropicClient({ baseUrl: origin, retries: 0 });
+    closers.push(() => client.close!());
+    const error = await client.complete(request, options()).catch((caught: unknown) => caught);
+    expect(isByokitError(error) && [error.code, error.message]).toEqual([code, message]);
+  });
+
+  it("take a Retry-After date already past by the answer's own Date as a delay of 0, never a negative one", async () => {
+    const { origin } = await answeringServer((_request, response) => {
+      response.sendDate = false;
+      response.writeHead(429, { date: 'Wed, 21 Oct 2015 07:28:10 GMT', 'retry-after': 'Wed, 21 Oct 2015 07:28:00 GMT' }).end();
+    });
+    const client = anthropicClient({ baseUrl: origin, retries: 0 });
+    closers.push(() => client.close!());
+    const error = await client.complete(request, options()).catch((caught: unknown) => caught);
+    expect(isByokitError(error) && [error.code, error.details.retryAfterSeconds]).toEqual(['provider_rate_limited', 0]);
+  });
 
   it('read a plain answer only up to 32 MiB: an endless one is cut off with provider_error, not held in memory', async () => {
     let sent = 0;
