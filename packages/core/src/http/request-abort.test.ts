@@ -26,6 +26,9 @@ describe("a request's abort", () => {
     given.abort(reason);
     expect(given.reason).toBe(reason);
     expect(given.signal.reason).toBe(reason);
+    // Aborted again (the adapter's own close after the host's abort), it keeps the first reason, as an AbortSignal does.
+    given.abort(new Error('closed'));
+    expect([given.reason, given.signal.reason]).toEqual([reason, reason]);
     const plain = new RequestAbort();
     expect(plain.reason).toBeUndefined();
     plain.abort();
