@@ -129,6 +129,8 @@ describe('a keyring read from text', () => {
     }
     // A short id, as ids are written (k1, 2026-12), is named.
     expect(thrown(() => parseKeyring('prod-2026-12-07:AAAA')).message).toMatch(/^Master key 'prod-2026-12-07' is 3 bytes/);
+    // Up to 16 characters.
+    expect(thrown(() => parseKeyring('prod-2026-12-07a:AAAA')).message).toMatch(/^Master key 'prod-2026-12-07a' is 3 bytes/);
   });
 
   it('says to remove the quotes around an entry (an env file read by `docker run --env-file` keeps them), never quoting the key', () => {
@@ -191,6 +193,7 @@ describe('a keyring built from bytes', () => {
     ['ASCII text', new TextEncoder().encode('correct horse battery staple 123'), 'looks like a password or text'],
     ['printable random-looking text', new TextEncoder().encode('Zx8#kP2!qR9$wT4%vB7^nM1&cL6*yH3('), 'printable ASCII'],
     ['few distinct bytes', Uint8Array.from({ length: 32 }, (_, index) => 0x80 + (index % 8)), 'only 8 distinct'],
+    ['one distinct byte value short of 16', Uint8Array.from({ length: 32 }, (_, index) => 0x80 + (index % 15)), 'only 15 distinct'],
     // A passphrase with accented letters is not all ASCII, yet it is text all the same.
     ['UTF-8 text with accents', new TextEncoder().encode('Mein Schlüssel für Köln 2026!'), 'looks like a password or text'],
     // The published test keys of RFC 8439 and of the XChaCha20 draft: 32 distinct bytes, and known to all.
