@@ -31,6 +31,25 @@ describe('reading a JSON body', () => {
     expect(value).toHaveProperty('text');
   });
 
+  it('does not end a string at an escaped quote: brackets after it are still inside the string', async () => {
+    const text = JSON.stringify({ text: '"' + '['.repeat(MAX_JSON_DEPTH + 1) });
+    expect(await readJsonBody(request(text), 4096)).toEqual({ text: '"' + '['.repeat(MAX_JSON_DEPTH + 1) });
+  });
+
+  it('takes a body of exactly the limit, its Content-Length the limit too', async () => {
+    const text = JSON.stringify({ text: 'x'.repeat(100) });
+    const exact = request(text);
+    exact.headers = { ...exact.headers, 'content-length': String(text.length) };
+    expect(await readJsonBody(exact, text.length)).toEqual({ text: 'x'.repeat(100) });
+  });
+
+  it("measures a body a host's body parser already read in UTF-8 bytes, as it came: 611 characters of 1,211 bytes are over 1 KiB", async () => {
+    const value = { text: 'é'.repeat(600) };
+    const parsed: ByokitRequest = { ...request(''), body: { kind: 'parsed', value } };
+    await expect(readJsonBody(parsed, 1024)).rejects.toMatchObject({ code: 'payload_too_large' });
+    expect(await readJsonBody(parsed, 1211)).toEqual(value);
+  });
+
   it('joins a body that arrives in many chunks, multi-byte characters split across them', async () => {
     const value = await readJsonBody(request(JSON.stringify({ text: 'héllo wörld ✓'.repeat(50) }), 7), 4096);
     expect(value).toEqual({ text: 'héllo wörld ✓'.repeat(50) });
