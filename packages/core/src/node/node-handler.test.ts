@@ -259,6 +259,17 @@ describe('byokit on a plain node:http server', () => {
     // Not "The request body is empty; send a JSON object.": the client sent one.
     expect([patch.status, (await patch.json()).error.code]).toEqual([500, 'internal_error']);
     expect(JSON.stringify(logged)).toContain('mount byokit before the body parser');
+    // So is a body sent in chunks, which declares no length.
+    const body = new Blob([JSON.stringify({ openai_api_key: fakeProviderKey('openai') })]).stream();
+    const chunked = await fetch(`${base}/v2/users/me/api-key`, {
+      method: 'PATCH',
+      headers: { 'content-type': 'application/json' },
+      body,
+      duplex: 'half',
+    } as RequestInit);
+    expect([chunked.status, (await chunked.json()).error.code]).toEqual([500, 'internal_error']);
+    expect(logged).toHaveLength(2);
+    expect(JSON.stringify(logged[1])).toContain('mount byokit before the body parser');
   });
 
   it.each([
