@@ -7,6 +7,7 @@ import { BUILT_IN_MODELS } from '../catalog/built-in-models.js';
 import { Keyring } from '../crypto/keyring.js';
 import type { ByokitRequest } from '../http/types.js';
 import { fakeProviderKey } from '../keys/fake-keys.js';
+import { KEY_BODY_LIMIT_BYTES } from '../http/routes/key-routes.js';
 import { MAX_ANSWER_BYTES } from '../providers/provider-http.js';
 import { memoryStorage } from '../storage/memory-storage.js';
 import { createNodeHandler } from './node-handler.js';
@@ -229,6 +230,34 @@ describe('byokit on a plain node:http server', () => {
       agent.destroy();
     },
   );
+
+  it('takes a chunked body of exactly the limit read as it arrives: 8 KiB on the key routes', async () => {
+    const byokitRoutes = createNodeHandler(await newByokit(), { authenticate: () => alice, prefix: '/v2' });
+    let arriving: IncomingMessage | undefined;
+    const server = createServer(async (request, response) => {
+      arriving = request;
+      if (!(await byokitRoutes(request, response))) response.writeHead(404).end();
+    });
+    servers.push(server);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const json = JSON.stringify({ openai_api_key: fakeProviderKey('openai') });
+    const body = json.padEnd(KEY_BODY_LIMIT_BYTES, ' ');
+    const answered = new Promise<number>((resolve, reject) => {
+      const client = httpRequest(
+        `http://127.0.0.1:${(server.address() as AddressInfo).port}/v2/users/me/api-key`,
+        { method: 'PATCH', headers: { 'content-type': 'application/json' } },
+        (response) => resolve(response.resume().statusCode ?? 0),
+      );
+      client.on('error', reject);
+      // No Content-Length: the body goes chunked. Its second half once byokit reads the first as it comes.
+      client.write(body.slice(0, 4096));
+      void expect
+        .poll(() => arriving?.listenerCount('data'))
+        .toBe(1)
+        .then(() => client.end(body.slice(4096)), reject);
+    });
+    expect(await answered).toBe(200);
+  });
 
   it('tells the host, not the client, when a body parser ran first and kept the body where byokit does not read it', async () => {
     // Koa's body parser leaves its result in ctx.request.body, Hapi's in request.payload: request.body holds nothing.
