@@ -1,4 +1,5 @@
-import { Agent, createServer, request as httpRequest, type IncomingMessage, type Server } from 'node:http';
+import { EventEmitter } from 'node:events';
+import { Agent, createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { connect, type AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -10,7 +11,7 @@ import { fakeProviderKey } from '../keys/fake-keys.js';
 import { KEY_BODY_LIMIT_BYTES } from '../http/routes/key-routes.js';
 import { MAX_ANSWER_BYTES } from '../providers/provider-http.js';
 import { memoryStorage } from '../storage/memory-storage.js';
-import { createNodeHandler } from './node-handler.js';
+import { createNodeHandler, drainedOrClosed } from './node-handler.js';
 import { rawRequest } from '../testing/raw-request.js';
 
 const alice = { userId: 'alice', isAdmin: false };
@@ -230,6 +231,16 @@ describe('byokit on a plain node:http server', () => {
       agent.destroy();
     },
   );
+
+  it('leaves no listener on the response once it drained: a long stream to a slow client adds none per wait', async () => {
+    const response = new EventEmitter() as unknown as ServerResponse;
+    for (let wait = 0; wait < 20; wait++) {
+      const drained = drainedOrClosed(response);
+      response.emit('drain');
+      await drained;
+    }
+    expect([response.listenerCount('drain'), response.listenerCount('close')]).toEqual([0, 0]);
+  });
 
   it('takes a chunked body of exactly the limit read as it arrives: 8 KiB on the key routes', async () => {
     const byokitRoutes = createNodeHandler(await newByokit(), { authenticate: () => alice, prefix: '/v2' });
