@@ -313,6 +313,14 @@ describe('createFetchHandler', () => {
     await reader.cancel().catch(() => {});
   });
 
+  it('calls no provider for a request whose signal was aborted before it reached byokit (the client gone already)', async () => {
+    const { handler } = await setUp();
+    await withAnthropicKey(handler);
+    const request = new Request(json('POST', '/v2/llm/chat/completions', hello()), { signal: AbortSignal.abort() });
+    await Promise.resolve(handler(request)).catch(() => undefined);
+    expect(mock.requests.filter((request) => request.provider === 'anthropic')).toEqual([]);
+  });
+
   it('refuses, as a host bug, a request whose body something else already read', async () => {
     const { handler } = await setUp();
     const request = json('PATCH', '/v2/users/me/api-key', { openai_api_key: null });
