@@ -330,13 +330,32 @@ describe('Fastify plugin: body limits', () => {
     expect((await chunked.json()).error.code).toBe('payload_too_large');
   });
 
+  it("holds a streamed body to bodyLimit to the byte: one byte over is refused, the limit itself is byokit's to judge", async () => {
+    const { base } = await startFastify((await newByokit()).byokit, { bodyLimit: 1000 });
+    // Chunked, with no Content-Length, so that only the bytes counted as they arrive decide.
+    const chunked = (bytes: number) => {
+      const body = JSON.stringify({ openai_api_key: 'x'.repeat(bytes - '{"openai_api_key":""}'.length) });
+      expect(body).toHaveLength(bytes);
+      return fetch(`${base}/v2/users/me/api-key`, {
+        method: 'PATCH',
+        headers: { ...alice, ...json },
+        body: new Blob([body]).stream(),
+        duplex: 'half',
+      } as RequestInit);
+    };
+    const over = await chunked(1001);
+    expect({ status: over.status, code: (await over.json()).error.code }).toEqual({ status: 413, code: 'payload_too_large' });
+    const within = await chunked(1000);
+    expect({ status: within.status, code: (await within.json()).error.code }).toEqual({ status: 422, code: 'invalid_key_format' });
+  });
+
   it('refuses a body whose declared length passes bodyLimit at once, without waiting for it to arrive', async () => {
     const { base } = await startFastify((await newByokit()).byokit, { bodyLimit: 1000 });
-    // A client that declares 5,000 bytes (within the key route's own 8 KiB) and sends 20 of them, then waits.
+    // A client that declares 1,001 bytes, one over (within the key route's own 8 KiB), and sends 20 of them, then waits.
     const answer = await new Promise<{ status: number; body: string }>((resolve, reject) => {
       const request = httpRequest(`${base}/v2/users/me/api-key`, {
         method: 'PATCH',
-        headers: { ...alice, ...json, 'content-length': '5000' },
+        headers: { ...alice, ...json, 'content-length': '1001' },
       });
       const timer = setTimeout(() => {
         request.destroy();
