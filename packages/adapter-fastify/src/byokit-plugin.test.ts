@@ -272,6 +272,18 @@ describe('Fastify plugin: a good guest in the host app', () => {
     }
   });
 
+  it("answers below a prefix written with a trailing slash (`prefix: '/v2/'`), as Fastify routes it", async () => {
+    const { byokit } = await newByokit();
+    const app = Fastify();
+    try {
+      await app.register(byokitPlugin, { byokit, authenticate, prefix: '/v2/' });
+      const status = await app.inject({ method: 'GET', url: '/v2/users/me/api-key-status', headers: alice });
+      expect([status.statusCode, status.body]).toEqual([200, expect.stringContaining('"has_openai_key":false')]);
+    } finally {
+      await app.close();
+    }
+  });
+
   it("falls through to Fastify's own 404 when the host has no handler of its own", async () => {
     const { base } = await startFastify((await newByokit()).byokit);
     const missing = await fetch(`${base}/v2/no-such-route`);
