@@ -1,5 +1,5 @@
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -68,6 +68,20 @@ describe('an embedded database folder is opened by one process at a time', () =>
     expect(existsSync(`${folder}.lock`)).toBe(true);
     await next();
     expect(existsSync(`${folder}.lock`)).toBe(false);
+  });
+
+  it('refuses a folder whose lock names another process that still runs, saying to stop it first', async () => {
+    const dataDir = join(mkdtempSync(join(tmpdir(), 'byokit-lock-')), 'pgdata');
+    const other = spawn(process.execPath, ['-e', 'setInterval(() => {}, 60_000)'], { stdio: 'ignore' });
+    try {
+      writeFileSync(`${dataDir}.lock`, `${other.pid}\n`);
+      await expect(embeddedPostgresStorage({ dataDir })).rejects.toThrow(
+        `the embedded database in ${dataDir} is open in process ${other.pid}: only one may open it at a time. Stop that process first (or, if it is not using the database, delete ${dataDir}.lock).`,
+      );
+      expect(readFileSync(`${dataDir}.lock`, 'utf8')).toBe(`${other.pid}\n`);
+    } finally {
+      other.kill();
+    }
   });
 
   it('takes over a lock left by a process that no longer runs', async () => {
