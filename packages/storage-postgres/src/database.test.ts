@@ -1,3 +1,4 @@
+import { EventEmitter } from 'node:events';
 import type { Pool } from 'pg';
 import { describe, expect, it } from 'vitest';
 import { poolDatabase } from './database.js';
@@ -26,5 +27,18 @@ describe('a statement that keeps losing to other transactions', () => {
     runs.length = 0;
     await expect(database.transaction((transaction) => transaction.query('UPDATE t SET x = 1'))).rejects.toMatchObject({ code });
     expect(runs).toHaveLength(5);
+  });
+});
+
+// A checked-out client is listened to while its transaction runs (transactionOn), then goes back to the pool, which
+// hands the same client to transaction after transaction.
+describe('a transaction on a pooled client', () => {
+  it("leaves no 'error' listener on the client once done, so a client reused for many warns of no listener leak", async () => {
+    const client = Object.assign(new EventEmitter(), { query: async () => ({ rows: [] }), release: () => {} });
+    const pool = { query: client.query, connect: async () => client, end: async () => {} };
+    const database = poolDatabase(pool as unknown as Pool, false);
+    // Past Node's 10 listeners of one event, which it reports as a MaxListenersExceededWarning.
+    for (let run = 0; run < 20; run++) await database.transaction((transaction) => transaction.query('SELECT 1'));
+    expect(client.listenerCount('error')).toBe(0);
   });
 });
