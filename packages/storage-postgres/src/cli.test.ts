@@ -68,6 +68,14 @@ function byokit(
 }
 
 /** A line of the key-ids table: `  <id>  <rows>  <state>`, numbers right-aligned. */
+/** `--json` output: one JSON value a line. */
+function jsonLines(stdout: string): unknown[] {
+  return stdout
+    .trimEnd()
+    .split('\n')
+    .map((text) => JSON.parse(text));
+}
+
 function countLine(id: string, rows: number, state?: string): RegExp {
   return new RegExp(`^ {2}${id} +${rows}${state === undefined ? '' : ` {2}${state}`}$`, 'm');
 }
@@ -471,12 +479,7 @@ describe.each([pglite, ...(server ? [server] : [])])('byokit on a $name', (targe
       const run = await byokit(['key-owners', '--json', '--batch-size', '2', ...args]);
       expect(run).toMatchObject({ code: 0, stderr: '' });
       expect(run.stdout.endsWith('\n')).toBe(true);
-      expect(
-        run.stdout
-          .trimEnd()
-          .split('\n')
-          .map((text) => JSON.parse(text)),
-      ).toEqual(
+      expect(jsonLines(run.stdout)).toEqual(
         stored.map((row) => ({
           owner_type: row.ownerType,
           owner: row.owner,
@@ -684,12 +687,7 @@ describe.each([pglite, ...(server ? [server] : [])])('byokit on a $name', (targe
       const run = await byokit(['key-audit', '--json', '--batch-size', '3', ...args]);
       expect(run).toMatchObject({ code: 0, stderr: '' });
       expect(run.stdout.endsWith('\n')).toBe(true);
-      expect(
-        run.stdout
-          .trimEnd()
-          .split('\n')
-          .map((text) => JSON.parse(text)),
-      ).toEqual(
+      expect(jsonLines(run.stdout)).toEqual(
         trail.map((row) => ({
           at: row.at,
           action: row.action,
