@@ -68,6 +68,19 @@ function byokit(
 }
 
 /** A line of the key-ids table: `  <id>  <rows>  <state>`, numbers right-aligned. */
+/**
+ * Runs `node dist/cli.js ...args` with its stdout's reader gone before the first line is written (`| head`): every
+ * write meets a closed pipe. Its exit code and stderr.
+ */
+async function readerGone(args: string[], environment: Record<string, string> = {}) {
+  const child = spawn(process.execPath, [CLI, ...args], { env: { ...cleanEnvironment(), ...environment } });
+  child.stdout.destroy();
+  let stderr = '';
+  child.stderr.setEncoding('utf8').on('data', (text: string) => (stderr += text));
+  const code = await new Promise((resolve) => child.on('close', resolve));
+  return { code, stderr };
+}
+
 /** `--json` output: one JSON value a line. */
 function jsonLines(stdout: string): unknown[] {
   return stdout
@@ -524,13 +537,7 @@ describe.each([pglite, ...(server ? [server] : [])])('byokit on a $name', (targe
     });
 
     it('stops without a word when its reader goes away (key-owners | head), exiting 141 as a process SIGPIPE ended', async () => {
-      const child = spawn(process.execPath, [CLI, 'key-owners', '--batch-size', '1', ...args], { env: cleanEnvironment() });
-      // The reader gone before the first line is written: every write meets a closed pipe.
-      child.stdout.destroy();
-      let stderr = '';
-      child.stderr.setEncoding('utf8').on('data', (text: string) => (stderr += text));
-      const code = await new Promise((resolve) => child.on('close', resolve));
-      expect({ code, stderr }).toEqual({ code: 141, stderr: '' });
+      expect(await readerGone(['key-owners', '--batch-size', '1', ...args])).toEqual({ code: 141, stderr: '' });
     });
 
     it('listKeyOwners pages through the rows: at most `limit` a page, each page after the cursor, none twice, no key bytes', async () => {
@@ -702,12 +709,7 @@ describe.each([pglite, ...(server ? [server] : [])])('byokit on a $name', (targe
     });
 
     it('stops without a word when its reader goes away (key-audit | head), exiting 141 as a process SIGPIPE ended', async () => {
-      const child = spawn(process.execPath, [CLI, 'key-audit', '--batch-size', '1', ...args], { env: cleanEnvironment() });
-      child.stdout.destroy();
-      let stderr = '';
-      child.stderr.setEncoding('utf8').on('data', (text: string) => (stderr += text));
-      const code = await new Promise((resolve) => child.on('close', resolve));
-      expect({ code, stderr }).toEqual({ code: 141, stderr: '' });
+      expect(await readerGone(['key-audit', '--batch-size', '1', ...args])).toEqual({ code: 141, stderr: '' });
     });
 
     it('listKeyAudit pages through the trail newest first: at most `limit` a page, each after the cursor, none twice', async () => {
@@ -770,28 +772,18 @@ describe.each([pglite, ...(server ? [server] : [])])('byokit on a $name', (targe
       await storeKeys(await database.openStorage(), oldKey, 5);
     });
 
-    /** Runs the command with its stdout's reader gone before the first line is written. */
-    async function readerGone(command: string[], environment: Record<string, string>) {
-      const child = spawn(process.execPath, [CLI, ...command, ...args], { env: { ...cleanEnvironment(), ...environment } });
-      child.stdout.destroy();
-      let stderr = '';
-      child.stderr.setEncoding('utf8').on('data', (text: string) => (stderr += text));
-      const code = await new Promise((resolve) => child.on('close', resolve));
-      return { code, stderr };
-    }
-
     it('key-ids stops without a word, exiting 141 as a process SIGPIPE ended', async () => {
-      expect(await readerGone(['key-ids'], { BYOKIT_KEYRING: oldKey })).toEqual({ code: 141, stderr: '' });
+      expect(await readerGone(['key-ids', ...args], { BYOKIT_KEYRING: oldKey })).toEqual({ code: 141, stderr: '' });
     });
 
     it('migrate stops without a word, exiting 141, its schema current', async () => {
-      expect(await readerGone(['migrate'], {})).toEqual({ code: 141, stderr: '' });
+      expect(await readerGone(['migrate', ...args])).toEqual({ code: 141, stderr: '' });
       expect((await byokit(['migrate', ...args])).stdout).toMatch(/^The schema of .+ is current \(version \d+\)\.\n$/);
     });
 
     it('rotate-keys stops after the current row without a word, exiting 141, and a run after it finishes the rotation', async () => {
       const keyring = { BYOKIT_KEYRING: `${newKey},${oldKey}` };
-      expect(await readerGone(['rotate-keys', '--batch-size', '1'], keyring)).toEqual({ code: 141, stderr: '' });
+      expect(await readerGone(['rotate-keys', '--batch-size', '1', ...args], keyring)).toEqual({ code: 141, stderr: '' });
       const run = await byokit(['rotate-keys', ...args], keyring);
       expect(run).toMatchObject({ code: 0, stderr: '' });
       // Some left for it: the first run stopped rather than rotating on unheard.
