@@ -11,6 +11,7 @@ import {
   exportedNames,
   internalDeclarations,
   optionsRefusingUndefined,
+  publicNames,
   readmeImports,
   readmeExampleErrors,
   readPackageJson,
@@ -23,12 +24,19 @@ import {
   unnamedTypes,
 } from './package-contents.js';
 
-/** The package whose `src/packaging.test.ts` is at `testFileUrl` (its `import.meta.url`). */
-export function describeAsInstalled(testFileUrl: string, more?: (packageDir: string) => void): void {
+/**
+ * The package whose `src/packaging.test.ts` is at `testFileUrl` (its `import.meta.url`). `exports` is every name each
+ * of its entry points exports, sorted, `type Name` for a type-only one: a name added or dropped by accident is a diff.
+ */
+export function describeAsInstalled(testFileUrl: string, exports: Record<string, string[]>, more?: (packageDir: string) => void): void {
   const packageDir = fileURLToPath(new URL('..', testFileUrl));
   const manifest = readPackageJson(packageDir);
 
   describe(`${manifest.name} as a host installs it`, () => {
+    it('exports exactly these names, from each entry point: a name added or dropped by accident is a diff here', () => {
+      expect(publicNames(packageDir, manifest)).toEqual(exports);
+    }, 30_000);
+
     it('loads with require() from CommonJS, every entry point (Node 20.19 and later load ES modules so)', () => {
       const specifiers = entrySpecifiers(manifest);
       expect(requireInCommonJs(packageDir, specifiers)).toEqual(Object.fromEntries(specifiers.map((specifier) => [specifier, 'loaded'])));
