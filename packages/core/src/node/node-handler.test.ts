@@ -3,7 +3,7 @@ import { Agent, createServer, request as httpRequest, type IncomingMessage, type
 import { setTimeout as sleep } from 'node:timers/promises';
 import { connect, type AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createByokit } from '../byokit.js';
+import { createByokit, type ByokitOptions } from '../byokit.js';
 import { BUILT_IN_MODELS } from '../catalog/built-in-models.js';
 import { Keyring } from '../crypto/keyring.js';
 import type { ByokitRequest } from '../http/types.js';
@@ -11,6 +11,7 @@ import { fakeProviderKey } from '../keys/fake-keys.js';
 import { KEY_BODY_LIMIT_BYTES } from '../http/routes/key-routes.js';
 import { MAX_ANSWER_BYTES } from '../providers/provider-http.js';
 import { memoryStorage } from '../storage/memory-storage.js';
+import type { Logger } from '../logging/logger.js';
 import { createNodeHandler, drainedOrClosed } from './node-handler.js';
 import { rawRequest } from '../testing/raw-request.js';
 
@@ -41,12 +42,21 @@ async function serve(byokit: Parameters<typeof createNodeHandler>[0], { authDela
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 }
 
-const newByokit = () =>
+const newByokit = (options: Partial<ByokitOptions> = {}) =>
   createByokit({
     storage: memoryStorage(),
     keyring: Keyring.from([{ id: 'k1', key: crypto.getRandomValues(new Uint8Array(32)) }]),
     environment: {},
+    ...options,
   });
+
+/** A logger keeping each warning and error line in `failures`. */
+const failureLogger = (failures: unknown[]): Logger => ({
+  debug: () => {},
+  info: () => {},
+  warn: (...line) => failures.push(line),
+  error: (...line) => failures.push(line),
+});
 
 describe('byokit on a plain node:http server', () => {
   it('refuses to mount without authenticate, instead of answering every request 500', async () => {
@@ -365,12 +375,7 @@ describe('byokit on a plain node:http server', () => {
 
   it('ends a request whose client left mid-body while the host was still authenticating, instead of waiting for its body for ever', async () => {
     const failures: unknown[] = [];
-    const byokit = await createByokit({
-      storage: memoryStorage(),
-      keyring: Keyring.from([{ id: 'k1', key: crypto.getRandomValues(new Uint8Array(32)) }]),
-      environment: {},
-      logger: { debug: () => {}, info: () => {}, warn: (...line) => failures.push(line), error: (...line) => failures.push(line) },
-    });
+    const byokit = await newByokit({ logger: failureLogger(failures) });
     let letIn!: () => void;
     const signedIn = new Promise<void>((resolve) => (letIn = resolve));
     // The host's authenticate looks up a session, and answers only once the client has gone.
@@ -404,13 +409,10 @@ describe('byokit on a plain node:http server', () => {
   // host server's to time out. Proved on Node's own requestTimeout, checked every connectionsCheckingInterval.
   it("leaves a body trickling in to the host server's requestTimeout: answered 408 and closed, no failure logged, no call counted", async () => {
     const failures: unknown[] = [];
-    const byokit = await createByokit({
-      storage: memoryStorage(),
-      keyring: Keyring.from([{ id: 'k1', key: crypto.getRandomValues(new Uint8Array(32)) }]),
-      environment: {},
+    const byokit = await newByokit({
       // One key write a minute: a write the trickle counted would leave none for the whole one after it.
       rateLimit: { requestsPerMinute: 1, burst: 1 },
-      logger: { debug: () => {}, info: () => {}, warn: (...line) => failures.push(line), error: (...line) => failures.push(line) },
+      logger: failureLogger(failures),
     });
     const byokitRoutes = createNodeHandler(byokit, { authenticate: () => alice, prefix: '/v2' });
     let handled: Promise<boolean> | undefined;
