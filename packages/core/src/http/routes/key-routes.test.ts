@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished, vi } from 'vitest';
 import { fakeProviderKey } from '../../keys/fake-keys.js';
 import { PROVIDERS } from '../../keys/providers.js';
 import { SYSTEM_OWNER, userOwner, type Storage } from '../../storage/storage.js';
@@ -383,6 +383,11 @@ describe('PATCH ?verify=true when its client leaves', () => {
   it('ends the key check at once and saves nothing when the client leaves before the provider answered', async () => {
     // The check ran on for its 10 s whoever had asked, and then saved the key as unverified: a client could leave
     // key checks running behind it, and have a key it had asked to be checked first saved unchecked.
+    // The check's own 10 s never runs out here, so that only the client's leaving can end it: with the check not
+    // tied to the client, the test waits for the mock's answer (60 s) and fails on its own timeout, where before it
+    // passed 10 s later than "at once".
+    vi.spyOn(AbortSignal, 'timeout').mockImplementation(() => new AbortController().signal);
+    onTestFinished(() => vi.restoreAllMocks());
     const { byokit, storage } = await testByokit({ providers: { anthropic: { baseUrl: mock.baseUrls.anthropic, retries: 0 } } });
     mock.setAnswerDelayMs(60_000);
     const leaving = new RequestAbort();
