@@ -116,8 +116,9 @@ export const byokitPlugin: FastifyPluginAsync<ByokitPluginOptions> = async (fast
       return reply;
     }
     if (reply.sent || reply.raw.headersSent) {
-      // The host answered meanwhile (its own timeout, say): its answer stands, byokit's is dropped unsent, and a
-      // stream is ended unread, recorded as aborted (the abort does it), as for a client gone.
+      // The host answered meanwhile (its own timeout, say): through the reply, or on reply.raw (its head out, the rest
+      // to come), or took the reply over (reply.hijack(): sent, nothing written yet). Its answer stands, byokit's is
+      // dropped unsent, and a stream is ended unread, recorded as aborted (the abort does it), as for a client gone.
       aborted.abort();
       return reply;
     }
