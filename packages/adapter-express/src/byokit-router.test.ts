@@ -312,3 +312,79 @@ describe("Express router: a host that answers the request itself while byokit's 
     }
   }, 15_000);
 });
+
+describe("Express router: a host's own code that fails as byokit's answer is written", () => {
+  // What on-headers does for express-session (its cookie), response-time and the like: the host's code runs once, as
+  // the head is first written, here setting a header from a user's record whose name holds a line break, which Node
+  // refuses.
+  const headerFromTheSession: RequestHandler = (_request, response, next) => {
+    const writeHead = response.writeHead;
+    let fired = false;
+    response.writeHead = function (this: typeof response, ...head: Parameters<typeof writeHead>) {
+      if (!fired) {
+        fired = true;
+        this.setHeader('x-user-name', 'Alice\nSmith');
+      }
+      return writeHead.apply(this, head);
+    } as typeof writeHead;
+    next();
+  };
+
+  for (const stream of [false, true]) {
+    it(`hands the failure to the host's error handler, ${stream ? 'a streamed chat ended and recorded as aborted' : 'a plain chat'}`, async () => {
+      const mock = await startMockProviders();
+      // A stream's provider sends its first event, then holds the rest: still answering when the head fails.
+      mock.setStreamPacer(() => new Promise(() => {}));
+      const byokit = await byokitWithAliceKey(mock);
+      const hostErrors: unknown[] = [];
+      let closed: unknown;
+      try {
+        const app = express();
+        app.use(headerFromTheSession);
+        app.use('/v2', byokitRouter(byokit, { authenticate: () => alice }));
+        app.use((error: Error & { code?: string }, _request: express.Request, response: express.Response, _next: express.NextFunction) => {
+          hostErrors.push(error);
+          response.status(500).json({ host: error.code });
+        });
+        const server = app.listen(0);
+        servers.push(server);
+        await new Promise((resolve) => server.once('listening', resolve));
+        const response = await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/v2/llm/chat/completions`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({
+            model_id: '564e8710-43a9-406f-b0ab-e8d651a33e82',
+            messages: [{ role: 'user', content: 'Hello!' }],
+            stream,
+          }),
+        });
+        expect([response.status, await response.json()]).toEqual([500, { host: 'ERR_INVALID_CHAR' }]);
+        // The host's own failure, as its code threw it, with nothing of byokit's (nor of the key) added.
+        expect(hostErrors).toEqual([expect.objectContaining({ code: 'ERR_INVALID_CHAR' })]);
+        const { message, stack } = hostErrors[0] as Error;
+        expect(JSON.stringify({ ...(hostErrors[0] as Error), message, stack })).not.toContain(mock.requests[0]!.key!.slice(0, -4));
+
+        const usage = async () => {
+          const answer = await byokit.handle({
+            method: 'GET',
+            url: '/llm/usage/me/events',
+            headers: {},
+            body: { kind: 'none' },
+            authenticate: () => alice,
+          });
+          return (JSON.parse(answer!.body as string) as { data: Array<{ status: string }> }).data.map((record) => record.status);
+        };
+        await expect.poll(usage).toEqual([stream ? 'aborted' : 'ok']);
+        if (stream) expect((await mock.waitForRequest((request) => request.aborted)).aborted).toBe(true);
+      } finally {
+        // A stream nobody reads holds byokit.close() open for good.
+        closed = await Promise.race([
+          byokit.close().then(() => 'closed'),
+          new Promise((resolve) => setTimeout(resolve, 3_000, 'hung').unref()),
+        ]);
+        await mock.close();
+      }
+      expect(closed).toBe('closed');
+    }, 15_000);
+  }
+});

@@ -21,7 +21,8 @@ export interface NodeHandlerOptions<Request extends NodeRequest = IncomingMessag
 
 /**
  * Answers a request if it is one of byokit's routes; resolves `false`, having written nothing, when it is
- * not, so that the host's own routes may answer it.
+ * not, so that the host's own routes may answer it. Rejects with what the response threw as byokit's answer was
+ * written (a host's code run as the head is written, say), the call ended first as for a client gone.
  */
 export type NodeHandler<Request extends NodeRequest = IncomingMessage> = (request: Request, response: NodeResponse) => Promise<boolean>;
 
@@ -117,7 +118,15 @@ export function createNodeHandler<Request extends NodeRequest>(
       return true;
     }
     writing = true;
-    await send(response, answer, request.method, closed);
+    try {
+      await send(response, answer, request.method, closed);
+    } catch (error) {
+      // Writing threw: the host's code run as the head is written (on-headers, as express-session and response-time
+      // use it) or a write. The failure is the host's, handed back (Express: to its error handler), and a stream is
+      // ended unread, recorded as aborted: a host's answer written whole after it would leave it open for good.
+      aborted.abort();
+      throw error;
+    }
     return true;
   };
 }
