@@ -125,8 +125,8 @@ export interface ByokitOptions {
   /**
    * Called with every usage record once it is made (after the answer, never delaying it), e.g. to send it to
    * your own billing system too: a copy of its own, which it may change. A failure is logged, not retried; records
-   * are in storage either way. No request waits for it; `close()` does, for the calls still running, 10 s at most:
-   * then it logs how many it let go of and goes on (give your own calls their own timeout).
+   * are in storage either way. No request waits for it; `close()` does, for the calls still running, 10 s at most in
+   * all: then it logs how many it let go of and goes on (give your own calls their own timeout).
    */
   onUsage?: UsageListener | undefined;
   /**
@@ -260,9 +260,9 @@ export interface Byokit {
    * Releases what byokit holds: waits for the calls already under way (a chat until it is answered, a stream
    * until it is read to its end or left: `break`, `return()`, its signal aborted, or its iterator let go of and
    * garbage-collected; a route's stream whose client stopped reading, its connection open, until it is let go
-   * after the longest provider `timeoutMs`, so end the connections first when stopping on a deadline) and the
-   * usage records still being written, then closes connections (the storage's once no other byokit in this process,
-   * open or still starting, uses that storage object; a start that fails never closes it). Stop serving requests first: once it has begun, every call (in code, or a
+   * after the longest provider `timeoutMs`, so end the connections first when stopping on a deadline), the usage
+   * records still being written and your `onUsage` calls still running (10 s at most in all), then closes
+   * connections (the storage's once no other byokit in this process, open or still starting, uses that storage object; a start that fails never closes it). Stop serving requests first: once it has begun, every call (in code, or a
    * request to a route) is refused with a `ByokitError` `storage_unavailable` (HTTP 503) saying byokit is closed, and reaches
    * no provider. Calling it again waits for the same close.
    */

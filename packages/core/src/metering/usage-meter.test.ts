@@ -461,6 +461,62 @@ describe('UsageMeter', () => {
     }
   });
 
+  // close() flushes twice (before and after the streams still running end): the 10 s are for the whole close(), a
+  // later flush waiting only for what is left of them. The clock (performance.now()) is faked with the timers.
+  it("waits 10 s in all for the host's onUsage calls, whatever the flushes: one begun after the 10 s is let go at once", async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'performance'] });
+    try {
+      const logger = recordingLogger();
+      const heard: string[] = [];
+      const meter = new UsageMeter(memoryStorage(), logger, now, (record) => {
+        heard.push(record.requestId);
+        return new Promise<void>(() => {});
+      });
+      meter.record(call('ada'), 'ok', {});
+      const first = meter.flush();
+      await vi.advanceTimersByTimeAsync(10_000);
+      await first;
+      // A stream's record, made after the first flush's wait: its call is let go of at once, the 10 s being spent.
+      meter.record(call('ada'), 'ok', {});
+      let flushed = false;
+      const second = meter.flush().then(() => (flushed = true));
+      await vi.waitFor(() => expect(heard).toHaveLength(2));
+      await vi.advanceTimersByTimeAsync(0);
+      expect(flushed).toBe(true);
+      await second;
+      expect(logger.errors.map((error) => error.context)).toEqual([{ listeners: 1 }, { listeners: 1 }]);
+      expect(vi.getTimerCount()).toBe(0);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('counts, when the 10 s run out, the onUsage calls it waited for still running, not those begun since', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'performance'] });
+    try {
+      const logger = recordingLogger();
+      const heard: string[] = [];
+      const meter = new UsageMeter(memoryStorage(), logger, now, (record) => {
+        heard.push(record.requestId);
+        return new Promise<void>(() => {});
+      });
+      meter.record(call('ada'), 'ok', {});
+      let flushed = false;
+      const flushing = meter.flush().then(() => (flushed = true));
+      await vi.waitFor(() => expect(heard).toHaveLength(1));
+      await vi.advanceTimersByTimeAsync(5_000);
+      // Begun while the wait runs: not waited for by it, so not among those it let go of.
+      meter.record(call('ada'), 'ok', {});
+      await vi.waitFor(() => expect(heard).toHaveLength(2));
+      expect(flushed).toBe(false);
+      await vi.advanceTimersByTimeAsync(5_000);
+      await flushing;
+      expect(logger.errors).toEqual([{ context: { listeners: 1 }, message: 'onUsage not settled 10 s into close(): not waited for' }]);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
   // The other side of the 10 s: a listener that settles within them ends the wait then, and its timer with it, which
   // would otherwise keep a host's process alive for the rest of the 10 s after close() had ended.
   it("ends the wait when the host's last onUsage call settles within the 10 s, logging nothing and leaving no timer", async () => {

@@ -57,7 +57,9 @@ const MAX_KEPT = 10_000;
 /**
  * How long {@link UsageMeter.flush} (`byokit.close()`) waits for the host's `onUsage` calls still running once
  * everything else is done: one whose promise never settles (a billing call without a timeout, its connection gone
- * silent) kept close() from ever ending, and a host's shutdown with it. The records are saved either way.
+ * silent) kept close() from ever ending, and a host's shutdown with it. The records are saved either way. Counted
+ * once, from the first wait: close() flushes twice (before and after the streams still running end), and a later
+ * flush waits only for what is left (each waited 10 s of its own: 20 s in all).
  */
 const LISTENERS_WAIT_MS = 10_000;
 
@@ -102,6 +104,8 @@ export class UsageMeter {
   /** While flushing: a record the database is unavailable for is given up, not kept (close() must not wait out an outage). */
   #lastTry = false;
   readonly #listening = new Set<Promise<void>>();
+  /** When the wait for the listeners runs out (performance.now()), set by the first wait: see {@link LISTENERS_WAIT_MS}. */
+  #listenersDeadline: number | undefined;
   /** Calls begun whose end is still to come (a stream being read): see {@link opened}. */
   #open = 0;
   #allEnded: { promise: Promise<void>; resolve: () => void } | undefined;
@@ -226,20 +230,27 @@ export class UsageMeter {
     await this.#listenersSettled();
   }
 
-  /** Waits for the listener calls still running, {@link LISTENERS_WAIT_MS} at most; then lets go of those left, logged. */
+  /**
+   * Waits for the listener calls running now until {@link LISTENERS_WAIT_MS} after the first wait began; then lets go of
+   * those still running, logged.
+   */
   async #listenersSettled(): Promise<void> {
     if (this.#listening.size === 0) return;
+    const waitedFor = [...this.#listening];
+    const now = performance.now();
+    this.#listenersDeadline ??= now + LISTENERS_WAIT_MS;
     let timer: ReturnType<typeof setTimeout> | undefined;
-    const waitedOut = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), LISTENERS_WAIT_MS)));
-    const timedOut = await Promise.race([Promise.all(this.#listening).then(() => false), waitedOut]);
+    const waitedOut = new Promise<boolean>(
+      (resolve) => (timer = setTimeout(() => resolve(true), Math.max(0, this.#listenersDeadline! - now))),
+    );
+    const timedOut = await Promise.race([Promise.all(waitedFor).then(() => false), waitedOut]);
     clearTimeout(timer);
     if (!timedOut) return;
-    this.logger.error(
-      { listeners: this.#listening.size },
-      `onUsage not settled ${LISTENERS_WAIT_MS / 1000} s into close(): not waited for`,
-    );
-    // Not waited for again (close() flushes twice), nor held: each still settles, or not, on its own.
-    this.#listening.clear();
+    // Those waited for, not those begun since (a record made meanwhile): they were not waited for.
+    const left = waitedFor.filter((listened) => this.#listening.has(listened));
+    this.logger.error({ listeners: left.length }, `onUsage not settled ${LISTENERS_WAIT_MS / 1000} s into close(): not waited for`);
+    // Not waited for again, nor held: each still settles, or not, on its own.
+    for (const listened of left) this.#listening.delete(listened);
   }
 
   /** Queues the kept records again, ahead of newer ones, and writes. */
