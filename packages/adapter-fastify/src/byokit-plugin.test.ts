@@ -643,3 +643,57 @@ function exchange(agent: Agent, url: string, options: RequestOptions, body?: str
     client.end(body);
   });
 }
+
+describe("Fastify plugin: a host's own code that fails as byokit's answer is written", () => {
+  for (const stream of [false, true]) {
+    it(`hands the failure to the host's error handler, ${stream ? 'a streamed chat ended and recorded as aborted' : 'a plain chat'}`, async () => {
+      const { byokit, mock } = await newByokit();
+      await saveAliceAnthropicKey(byokit);
+      // A stream's provider sends its first event, then holds the rest: still answering when the head fails.
+      mock.setStreamPacer(() => new Promise(() => {}));
+      const hostErrors: unknown[] = [];
+      const { base } = await startFastify(byokit, {
+        setUp: (app) => {
+          // What on-headers does (express-session's cookie, response-time) on a Node response: the host's code runs
+          // once, as the head is first written, here setting a header Node refuses (a user's name with a line break).
+          app.addHook('onRequest', async (_request, reply) => {
+            const writeHead = reply.raw.writeHead;
+            let fired = false;
+            reply.raw.writeHead = function (this: typeof reply.raw, ...head: Parameters<typeof writeHead>) {
+              if (!fired) {
+                fired = true;
+                this.setHeader('x-user-name', 'Alice\nSmith');
+              }
+              return writeHead.apply(this, head);
+            } as typeof writeHead;
+          });
+          // Its type said: Fastify leaves a stream's headers on reply.raw (text/event-stream, where it refuses an object).
+          app.setErrorHandler((error: Error & { code?: string }, _request, reply) => {
+            hostErrors.push(error);
+            return reply.code(500).type('application/json').send({ host: error.code });
+          });
+        },
+      });
+      const response = await fetch(`${base}/v2/llm/chat/completions`, {
+        method: 'POST',
+        headers: { ...alice, ...json },
+        body: JSON.stringify({ model_id: GUIDE_MODEL_ID, messages: [{ role: 'user', content: 'Hello!' }], stream }),
+      });
+      expect([response.status, await response.json()]).toEqual([500, { host: 'ERR_INVALID_CHAR' }]);
+      expect(hostErrors).toEqual([expect.objectContaining({ code: 'ERR_INVALID_CHAR' })]);
+
+      const usage = async () => {
+        const events = await byokit.handle({
+          method: 'GET',
+          url: '/llm/usage/me/events',
+          headers: {},
+          body: { kind: 'none' },
+          authenticate: () => ({ userId: 'alice', isAdmin: false }),
+        });
+        return (JSON.parse(events!.body as string) as { data: Array<{ status: string }> }).data.map((record) => record.status);
+      };
+      await expect.poll(usage).toEqual([stream ? 'aborted' : 'ok']);
+      if (stream) expect((await mock.waitForRequest((call) => call.aborted)).aborted).toBe(true);
+    }, 15_000);
+  }
+});

@@ -84,9 +84,12 @@ export const byokitPlugin: FastifyPluginAsync<ByokitPluginOptions> = async (fast
     answered.add(request);
     const aborted = new RequestAbort();
     let replied = false;
+    // byokit's stream, once handed to Fastify: its answer is whole only once the stream has ended.
+    let streamed: Readable | undefined;
     reply.raw.once('close', () => {
-      if (replied && writtenWhole(reply.raw)) return;
-      // Closed before byokit's answer went out whole: the client went away, or the host answered itself.
+      if (replied && writtenWhole(reply.raw) && (streamed === undefined || streamed.readableEnded)) return;
+      // Closed before byokit's answer went out whole: the client went away, or the host answered itself (its error
+      // handler's answer, say, to its own code that threw as the stream's head was written).
       request.log.debug('byokit: the client went away before the answer was complete; aborting the provider call');
       aborted.abort();
     });
@@ -136,7 +139,8 @@ export const byokitPlugin: FastifyPluginAsync<ByokitPluginOptions> = async (fast
     // end. Its one per-answer opt-out is this request header, read in its onSend hook, after this handler. Set on the
     // raw headers, which request.headers shows even where a hook has assigned request.headers anew.
     if (noTransform(response.headers)) request.raw.headers['x-no-compression'] = 'no-transform';
-    return reply.send(Readable.from(response.body, { objectMode: false }));
+    streamed = Readable.from(response.body, { objectMode: false });
+    return reply.send(streamed);
   }
 
   // Fastify refuses a malformed Content-Type before any handler runs, in its own error shape. On byokit's
