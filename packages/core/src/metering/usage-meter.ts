@@ -59,7 +59,7 @@ const MAX_KEPT = 10_000;
  * everything else is done: one whose promise never settles (a billing call without a timeout, its connection gone
  * silent) kept close() from ever ending, and a host's shutdown with it. The records are saved either way. Counted
  * once, from the first wait: close() flushes twice (before and after the streams still running end), and a later
- * flush waits only for what is left (each waited 10 s of its own: 20 s in all).
+ * flush waits only for what is left (until 2026-12-07 each waited 10 s of its own: 20 s in all).
  */
 const LISTENERS_WAIT_MS = 10_000;
 
