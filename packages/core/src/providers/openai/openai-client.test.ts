@@ -171,6 +171,17 @@ describe('openaiClient().complete()', () => {
     expect((await withoutDetails.complete(request, options)).usage).toStrictEqual({ inputTokens: 16, outputTokens: 363 });
   });
 
+  it('reports counts sent as null (as OpenAI-compatible gateways send them) as missing, not as null', async () => {
+    const usage = {
+      prompt_tokens: 16,
+      completion_tokens: 363,
+      prompt_tokens_details: { cached_tokens: null, cache_write_tokens: null },
+      completion_tokens_details: { reasoning_tokens: null },
+    };
+    const { client } = await fakeOpenAI({ json: { ...completionFixture, usage } });
+    expect((await client.complete(request, options)).usage).toStrictEqual({ inputTokens: 16, outputTokens: 363 });
+  });
+
   it('answers a refusal with its words and content_filter, not an empty answer that stopped', async () => {
     const refused = {
       ...completionFixture,
@@ -263,6 +274,14 @@ describe('openaiClient().stream()', () => {
     expect(events.slice(-2).map((event) => event.type)).toEqual(['usage', 'finish']);
   });
 
+  it('reads nothing after data: [DONE]: the finish is the last event, whatever follows it', async () => {
+    const { client } = await fakeOpenAI({ events: [...streamFixture, '[DONE]', ...streamFixture.slice(1, 4)], done: false });
+    const events = await collect(await client.stream(request, options));
+
+    expect(events.map((event) => event.type)).toEqual([...Array<string>(300).fill('text'), 'usage', 'finish']);
+    expect(lastEvent(events)).toEqual({ type: 'finish', finishReason: 'stop' });
+  });
+
   it('reports cache writes from the last chunk’s usage', async () => {
     const last = JSON.parse(streamFixture.at(-1)!) as Record<string, unknown>;
     const events = [...streamFixture.slice(0, -1), JSON.stringify({ ...last, usage: cacheWriting })];
@@ -336,6 +355,17 @@ describe('openaiClient().stream()', () => {
       'any other error',
       { message: 'Something else went wrong.', type: 'invalid_request_error', param: null, code: null },
       'provider_error',
+    ],
+    // OpenAI-compatible gateways put the HTTP status itself in `code`.
+    [
+      'a gateway’s timeout, its status 408 as the code',
+      { message: 'Request timed out.', type: null, param: null, code: 408 },
+      'provider_timeout',
+    ],
+    [
+      'a gateway’s failure, its status 503 as the code',
+      { message: 'Upstream unavailable.', type: null, param: null, code: 503 },
+      'provider_unavailable',
     ],
   ])('ends with an error event when OpenAI sends %s inside the stream', async (_name, error, code) => {
     const events = [...streamFixture.slice(0, 5), JSON.stringify({ error }), ...streamFixture.slice(5)];
