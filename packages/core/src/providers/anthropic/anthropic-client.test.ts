@@ -302,6 +302,14 @@ describe('anthropicClient().stream()', () => {
     expect(errors(events).map((error) => error.code)).toEqual(['provider_error']);
   });
 
+  it('reads nothing after message_stop: the finish is the last event, whatever follows it', async () => {
+    const lines = fixtureChunks('anthropic/anthropic-text.chunks.txt');
+    const late = lines.filter((line) => /content_block_delta|message_delta/.test(line));
+    const server = await replay({ events: [...lines, ...late], eventName: eventNameFromType });
+    const events = await collect(await clientFor(server).stream(request, { key: secret }));
+    expect(events.map((event) => event.type)).toEqual(['usage', 'text', 'text', 'text', 'text', 'text', 'text', 'usage', 'finish']);
+  });
+
   it('yields each event as it arrives rather than at the end', async () => {
     const server = await replay(recordedStream('anthropic-text.chunks.txt', 40));
     const started = Date.now();

@@ -46,6 +46,17 @@ describe('convertToAnthropicRequest', () => {
     expect(body.stream).toBe(true);
   });
 
+  it('leaves out a system message that is empty or only whitespace, rather than send blank lines as the system prompt', () => {
+    const messages = [
+      { role: 'system', content: ' \n' },
+      { role: 'user', content: 'Hi' },
+      { role: 'system', content: 'Be brief.' },
+      { role: 'system', content: '' },
+    ] as const;
+    expect(convertToAnthropicRequest({ ...base, messages: [...messages] }, false).body.system).toBe('Be brief.');
+    expect(convertToAnthropicRequest({ ...base, messages: [messages[0], messages[1]] }, false).body).not.toHaveProperty('system');
+  });
+
   it('merges consecutive messages of one role into one turn, a text block per message, in order', () => {
     const { body } = convertToAnthropicRequest(
       {
