@@ -184,6 +184,11 @@ describe('googleClient().complete', () => {
     });
   });
 
+  it('ends with error, not stop, when the candidate came without a finishReason', async () => {
+    const { client } = await replay({ json: { candidates: [{ content: { parts: [{ text: 'There are' }] } }] } });
+    expect(await client.complete(request, options())).toMatchObject({ content: 'There are', finishReason: 'error' });
+  });
+
   it('answers a prompt Google blocked with content_filter and no text', async () => {
     const { client } = await replay({
       json: { promptFeedback: { blockReason: 'PROHIBITED_CONTENT' }, usageMetadata: { promptTokenCount: 7, totalTokenCount: 7 } },
@@ -306,6 +311,17 @@ describe('googleClient().stream', () => {
       expect.stringContaining('larger than'),
     ]);
     await server.aborted;
+  });
+
+  // Gemini sends the finishReason with the last usage today; nothing in the API promises no chunk after it.
+  it('still finishes as the finishReason said when a chunk without one follows it (a usage alone)', async () => {
+    const usageAlone = JSON.stringify({ usageMetadata: { promptTokenCount: 9, candidatesTokenCount: 23, thoughtsTokenCount: 185 } });
+    const { client } = await replay({ events: [...fixtureChunks('google/google-text.chunks.txt'), usageAlone] });
+    const events = await collect(await client.stream(request, options()));
+    expect(events.slice(-2)).toEqual([
+      { type: 'usage', usage: { inputTokens: 9, outputTokens: 23 + 185, reasoningTokens: 185 } },
+      { type: 'finish', finishReason: 'stop' },
+    ]);
   });
 
   it('reports a stream that ends before a finishReason as an error, not as a finished answer', async () => {
