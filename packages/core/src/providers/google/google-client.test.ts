@@ -440,6 +440,18 @@ describe('errors from the Gemini API', () => {
     expect((await rejection(client.stream(request, options()))).code).toBe('provider_unavailable');
   });
 
+  it('never sends a key of another provider to Google', async () => {
+    const { server, client } = await replay({ json: fixtureJson('google/google-text.json') });
+    const openaiKey = { key: new SecretKey('openai', fakeProviderKey('openai')) };
+    const refusals = [
+      await rejection(client.complete(request, openaiKey)),
+      await rejection(client.stream(request, openaiKey)),
+      await rejection(client.checkKey(openaiKey)),
+    ];
+    expect(refusals.map((error) => error.code)).toEqual(['internal_error', 'internal_error', 'internal_error']);
+    expect(server.requests).toHaveLength(0);
+  });
+
   it('refuses a redirect instead of following it with the key', async () => {
     const elsewhere = await startReplayServer({ json: fixtureJson('google/google-text.json') });
     servers.push(elsewhere);

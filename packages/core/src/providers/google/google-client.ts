@@ -1,4 +1,5 @@
 import { ByokitError, isByokitError } from '../../errors.js';
+import { PROVIDER_LABELS } from '../../keys/providers.js';
 import { ProviderHttp } from '../provider-http.js';
 import type {
   KeyCheck,
@@ -28,8 +29,17 @@ export function googleModelPath(model: string, method: 'generateContent' | 'stre
   return `v1beta/models/${encodeURIComponent(model)}:${method}`;
 }
 
-/** The key goes in `x-goog-api-key` and nowhere else: never `?key=` in a URL, which ends up in logs (spec/security.md). */
+/**
+ * The key goes in `x-goog-api-key` and nowhere else: never `?key=` in a URL, which ends up in logs (spec/security.md).
+ * A key of another provider is refused here, so that it can never be sent to Google.
+ */
 function keyHeaders(options: ProviderCallOptions): Record<string, string> {
+  if (options.key.provider !== 'google') {
+    throw new ByokitError(
+      'internal_error',
+      `A ${PROVIDER_LABELS[options.key.provider]} key was handed to the Google client; it was not sent.`,
+    );
+  }
   return { 'x-goog-api-key': options.key.reveal() };
 }
 
