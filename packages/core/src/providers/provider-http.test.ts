@@ -13,6 +13,7 @@ import { fixtureChunks, fixtureJson } from './fixtures.js';
 import type { ProviderChatRequest, ProviderStreamEvent } from './provider-types.js';
 import { MAX_ANSWER_BYTES } from './provider-http.js';
 import { eventNameFromType, replayServersClosedAfterEachTest } from './replay-server.js';
+import { MAX_REFUSAL_BYTES } from './server-sent-events.js';
 
 // The transport under every provider client (ProviderHttp), seen through the Anthropic client: what a host
 // relies on beyond the wire format, namely timeouts, connection reuse and closing.
@@ -281,6 +282,34 @@ describe('provider calls', () => {
     expect(isByokitError(error) && [error.code, error.details.retryAfterSeconds]).toEqual(['provider_rate_limited', 0]);
   });
 
+  // The clock that set both is the provider's: this server's clock, 11 years on, would make any such date a delay of 0.
+  it("count a Retry-After date from the answer's own Date, not from this server's clock", async () => {
+    const { origin } = await answeringServer((_request, response) => {
+      response.sendDate = false;
+      response.writeHead(429, { date: 'Wed, 21 Oct 2015 07:28:00 GMT', 'retry-after': 'Wed, 21 Oct 2015 07:28:30 GMT' }).end();
+    });
+    const client = anthropicClient({ baseUrl: origin, retries: 0 });
+    closers.push(() => client.close!());
+    const error = await client.complete(request, options()).catch((caught: unknown) => caught);
+    expect(isByokitError(error) && [error.code, error.details.retryAfterSeconds]).toEqual(['provider_rate_limited', 30]);
+  });
+
+  it('read a refusal of exactly 64 KiB whole, its message passed on', async () => {
+    const envelope = JSON.stringify({ type: 'error', error: { type: 'invalid_request_error', message: '' } });
+    // Words, not one run of key-like characters, which the cut of a long message would drop whole (upstream-text.ts).
+    const message = `Too long. ${'ab '.repeat(MAX_REFUSAL_BYTES)}`.slice(0, MAX_REFUSAL_BYTES - envelope.length);
+    const body = JSON.stringify({ type: 'error', error: { type: 'invalid_request_error', message } });
+    expect(Buffer.byteLength(body)).toBe(MAX_REFUSAL_BYTES);
+    const { origin } = await answeringServer(
+      (_request, response) => void response.writeHead(400, { 'content-type': 'application/json' }).end(body),
+    );
+    const client = anthropicClient({ baseUrl: origin, retries: 0 });
+    closers.push(() => client.close!());
+    const error = await client.complete(request, options()).catch((caught: unknown) => caught);
+    const said = 'The Anthropic API refused the request (HTTP 400): Too long. ab ab';
+    expect(isByokitError(error) && [error.code, error.message.slice(0, said.length)]).toEqual(['provider_error', said]);
+  });
+
   it('read a plain answer only up to 32 MiB: an endless one is cut off with provider_error, not held in memory', async () => {
     let sent = 0;
     const { origin } = await answeringServer((_request, response) => {
@@ -523,6 +552,7 @@ describe('provider calls', () => {
     ['an HTML page', 'text/html', '<html><body>Please sign in to continue</body></html>'],
     ['an empty body', 'application/json', ''],
     ['a text that is not JSON', 'text/plain', 'OK'],
+    ['a JSON array', 'application/json', '[]'],
   ])(
     'give a provider_error for a key check (the key saved unverified), not valid, when the model listing answers 200 with %s',
     async (_what, type, body) => {
