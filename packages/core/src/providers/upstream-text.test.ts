@@ -11,6 +11,12 @@ describe('upstreamText', () => {
     expect(upstreamText(`${'word '.repeat(100)}`)).toBe(`${'word '.repeat(60)}…`);
   });
 
+  it(`keeps a text of exactly ${MAX_UPSTREAM_TEXT} characters whole, with no ellipsis saying it was cut`, () => {
+    const text = 'word '.repeat(MAX_UPSTREAM_TEXT / 5 - 1) + 'last.';
+    expect(text).toHaveLength(MAX_UPSTREAM_TEXT);
+    expect(upstreamText(text)).toBe(text);
+  });
+
   // A JSON answer holding half a surrogate pair is refused by strict parsers (Rust's serde_json, Swift's
   // JSONDecoder) and shown as U+FFFD by the rest: the cut keeps or drops a character whole.
   it('never cuts a provider message inside an emoji, so the error answered is well-formed Unicode', () => {
