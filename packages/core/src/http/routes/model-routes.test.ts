@@ -45,6 +45,39 @@ describe('the model catalog (admins manage it)', () => {
     ]);
   });
 
+  it("refuses a PATCH that would put a model's output limit over its context window, either way, and keeps the model as it was", async () => {
+    const { byokit } = await testByokit();
+    const created = await call(byokit, 'POST', '/llm-models', {
+      principal: admin,
+      body: { ...newModel, context_window: 1000, max_output_tokens: 500 },
+    });
+    const id = created!.json.id as string;
+    const message = 'max_output_tokens cannot be larger than context_window.';
+    for (const body of [{ max_output_tokens: 1001 }, { context_window: 499 }]) {
+      const refused = await call(byokit, 'PATCH', `/llm-models/${id}`, { principal: admin, body });
+      expect([refused!.status, refused!.json.error]).toEqual([
+        422,
+        expect.objectContaining({ code: 'validation_failed', message, issues: [{ path: 'max_output_tokens', message }] }),
+      ]);
+    }
+    const kept = await call(byokit, 'GET', `/llm-models/${id}`, { principal: admin });
+    expect([kept!.json.context_window, kept!.json.max_output_tokens]).toEqual([1000, 500]);
+  });
+
+  it('takes an output limit as large as the context window, added or changed to it', async () => {
+    const { byokit } = await testByokit();
+    const created = await call(byokit, 'POST', '/llm-models', {
+      principal: admin,
+      body: { ...newModel, context_window: 1000, max_output_tokens: 1000 },
+    });
+    expect([created!.status, created!.json.max_output_tokens]).toEqual([201, 1000]);
+    const patched = await call(byokit, 'PATCH', `/llm-models/${created!.json.id}`, {
+      principal: admin,
+      body: { context_window: 2000, max_output_tokens: 2000 },
+    });
+    expect([patched!.status, patched!.json.context_window, patched!.json.max_output_tokens]).toEqual([200, 2000, 2000]);
+  });
+
   it('shows every built-in model to an admin with ?all=true, each with a UUID, limits and decimal prices', async () => {
     const { byokit } = await testByokit();
     const response = await call(byokit, 'GET', '/llm-models/?all=true', { principal: admin });
