@@ -203,6 +203,18 @@ describe("a provider's Retry-After on a failure tried again", () => {
     },
   );
 
+  it('of exactly a minute is still waited out, not the back-off', async () => {
+    const { byokit, lines } = await setUp(mock.baseUrls.anthropic);
+    mock.failNext('anthropic', { status: 529, headers: { 'retry-after': '60' } });
+    const caller = new AbortController();
+    const chat = byokit.chat(alice, hello(), { signal: caller.signal }).catch((error: unknown) => error);
+    // The retry is logged, with its wait, before the pause; the caller then leaves rather than wait the minute out.
+    await expect.poll(() => lines.length).toBe(1);
+    caller.abort(new Error('the caller left'));
+    expect(await chat).toMatchObject({ message: 'the caller left' });
+    expect([lines[0]!.level, lines[0]!.fields.waitMs]).toEqual(['warn', 60_000]);
+  });
+
   it('is not waited out past a minute (the back-off is), and is passed on with the last failure: Retry-After, x-should-retry: false', async () => {
     const { byokit, lines } = await setUp(mock.baseUrls.anthropic);
     for (let tries = 0; tries < 2; tries++) mock.failNext('anthropic', { status: 503, headers: { 'retry-after': '3600' } });
