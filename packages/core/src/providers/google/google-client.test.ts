@@ -376,6 +376,17 @@ describe('errors from the Gemini API', () => {
     expect(error.message).toContain('You exceeded your current quota');
   });
 
+  // docs/http-api.md: the delay is read from the headers first, "else from Gemini's RetryInfo".
+  it('takes a Retry-After header sent with the 429 over the RetryInfo in its body', async () => {
+    const { client } = await replay({
+      json: fixtureJson('google/google-429-retry-info.json'),
+      status: 429,
+      headers: { 'retry-after': '7' },
+    });
+    const error = await rejection(client.complete(request, options()));
+    expect(error.details).toEqual({ provider: 'google', retryAfterSeconds: 7 });
+  });
+
   it('maps a 400 API_KEY_INVALID to provider_key_rejected, without the key the body echoed', async () => {
     const { client } = await replay({ json: apiKeyInvalid, status: 400 });
     const error = await rejection(client.complete(request, options()));
