@@ -484,6 +484,29 @@ describe('provider calls', () => {
     },
   );
 
+  // `identity` is no coding at all (RFC 9110 §8.4.1): some servers and proxies name it all the same.
+  it.each(['complete', 'stream'] as const)('read an answer whose Content-Encoding is identity as the answer it is (%s)', async (call) => {
+    const { origin } = await answeringServer((_request, response) => {
+      const body =
+        call === 'complete'
+          ? JSON.stringify(fixtureJson('anthropic/anthropic-text.json'))
+          : fixtureChunks('anthropic/anthropic-text.chunks.txt')
+              .map((line) => `event: ${eventNameFromType(line)}\ndata: ${line}\n\n`)
+              .join('');
+      const type = call === 'complete' ? 'application/json' : 'text/event-stream';
+      response.writeHead(200, { 'content-type': type, 'content-encoding': 'Identity' }).end(body);
+    });
+    const client = anthropicClient({ baseUrl: origin, retries: 0 });
+    closers.push(() => client.close!());
+    if (call === 'complete') {
+      expect((await client.complete(request, options())).finishReason).toBe('stop');
+      return;
+    }
+    const events: ProviderStreamEvent[] = [];
+    for await (const event of await client.stream(request, options())) events.push(event);
+    expect(events.at(-1)).toEqual({ type: 'finish', finishReason: 'stop' });
+  });
+
   it('name no content coding that holds a piece of a key', async () => {
     const key = fakeProviderKey('anthropic');
     const { origin } = await answeringServer((_request, response) => {
