@@ -161,6 +161,16 @@ describe('provider calls', () => {
     expect(isByokitError(error) && error.code).toBe('provider_timeout');
   });
 
+  // The provider may be at work on the request that timed out, and bill it: another try would be a second call.
+  it('give up at the first timeout, however many retries are set: one request, provider_timeout', async () => {
+    let requests = 0;
+    const { origin } = await answeringServer(() => void requests++);
+    const client = anthropicClient({ baseUrl: origin, retries: 2, timeoutMs: 150 });
+    closers.push(() => client.close!());
+    const error = await client.complete(request, options()).catch((caught: unknown) => caught);
+    expect([isByokitError(error) && error.code, requests]).toEqual(['provider_timeout', 1]);
+  });
+
   it('end a stream that goes silent for longer than timeoutMs with a provider_timeout error event', async () => {
     const server = await replay({
       events: fixtureChunks('anthropic/anthropic-text.chunks.txt'),
