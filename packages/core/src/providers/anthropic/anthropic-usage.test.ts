@@ -34,4 +34,10 @@ describe('mergeAnthropicUsage', () => {
     const merged = mergeAnthropicUsage(start, { output_tokens: 227, input_tokens: null });
     expect(convertAnthropicUsage(merged)).toEqual({ inputTokens: 22, outputTokens: 227, cachedInputTokens: 5 });
   });
+
+  it('keeps the thinking count reported earlier when a later event sends output_tokens_details without one', () => {
+    const earlier = { input_tokens: 17, output_tokens: 120, output_tokens_details: { thinking_tokens: 100 } };
+    const merged = mergeAnthropicUsage(earlier, { output_tokens: 227, output_tokens_details: { thinking_tokens: null } });
+    expect(convertAnthropicUsage(merged)).toEqual({ inputTokens: 17, outputTokens: 227, reasoningTokens: 100 });
+  });
 });
