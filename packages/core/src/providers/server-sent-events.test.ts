@@ -15,7 +15,7 @@ import { openaiClient } from './openai/openai-client.js';
 import { openaiStreamDecoder } from './openai/openai-stream.js';
 import type { ProviderChatRequest, ProviderClient, ProviderStreamEvent } from './provider-types.js';
 import { eventNameFromType, startReplayServer } from './replay-server.js';
-import { ServerSentEvents, type StreamDecoder } from './server-sent-events.js';
+import { MAX_REFUSAL_BYTES, ServerSentEvents, type StreamDecoder } from './server-sent-events.js';
 
 /** Each event's data as one text event: the pipeline's own behaviour, without a provider's format. */
 const textDecoder: StreamDecoder = { event: (data) => [{ type: 'text', text: data }], end: () => [] };
@@ -431,4 +431,15 @@ describe('a 200 to a streamed call that holds no server-sent events', () => {
       ]);
     });
   }
+
+  it('reads a page of exactly 64 KiB, as much as it keeps, for what it is, not as a stream cut off', async () => {
+    const page = `<html><body>${'Please sign in. '.repeat(MAX_REFUSAL_BYTES)}`.slice(0, MAX_REFUSAL_BYTES);
+    const events = await streamed('anthropic', { raw: page, headers: { 'content-type': 'text/html' } });
+    expect(outcome(events)).toEqual([
+      [
+        'provider_error',
+        "The Anthropic API answered without a stream of events (content-type: text/html): a gateway that does not stream, a proxy's page, or a base URL that points elsewhere.",
+      ],
+    ]);
+  });
 });
