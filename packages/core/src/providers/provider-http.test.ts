@@ -304,7 +304,7 @@ describe('provider calls', () => {
     expect(isByokitError(error) && [error.code, error.details.retryAfterSeconds]).toEqual(['provider_rate_limited', 30]);
   });
 
-  it('read a refusal of exactly 64 KiB whole, its message passed on', async () => {
+  it.each(['complete', 'stream'] as const)('read a refusal of exactly 64 KiB whole, its message passed on (%s)', async (call) => {
     const envelope = JSON.stringify({ type: 'error', error: { type: 'invalid_request_error', message: '' } });
     // Words, not one run of key-like characters, which the cut of a long message would drop whole (upstream-text.ts).
     const message = `Too long. ${'ab '.repeat(MAX_REFUSAL_BYTES)}`.slice(0, MAX_REFUSAL_BYTES - envelope.length);
@@ -315,7 +315,9 @@ describe('provider calls', () => {
     );
     const client = anthropicClient({ baseUrl: origin, retries: 0 });
     closers.push(() => client.close!());
-    const error = await client.complete(request, options()).catch((caught: unknown) => caught);
+    const error = await (call === 'complete' ? client.complete(request, options()) : client.stream(request, options())).catch(
+      (caught: unknown) => caught,
+    );
     const said = 'The Anthropic API refused the request (HTTP 400): Too long. ab ab';
     expect(isByokitError(error) && [error.code, error.message.slice(0, said.length)]).toEqual(['provider_error', said]);
   });

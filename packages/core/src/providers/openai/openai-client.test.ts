@@ -552,6 +552,8 @@ describe('openaiClient() upstream errors', () => {
       expect(error.message).toBe(
         'The OpenAI API refuses calls from where this server runs (HTTP 403): Country, region, or territory not supported.',
       );
+      // Answered with x-should-retry: false: the same call from the same server is refused again.
+      expect(error.details.retryable).toBe(false);
     }
   });
 
