@@ -154,6 +154,20 @@ describe('anthropicClient().complete()', () => {
     const error = await rejection(clientFor(server).complete(request, { key: secret }));
     expect(error.code).toBe('provider_unavailable');
   });
+
+  // Without an HTTP status to go by, the words say it: an account out of credit is a key refused, as with its own 400.
+  it('maps an account out of credit passed on with HTTP 200, or sent mid-stream, to provider_key_rejected', async () => {
+    const refusal = {
+      type: 'error',
+      error: { type: 'invalid_request_error', message: 'Your credit balance is too low to access the Anthropic API.' },
+    };
+    const plain = await replay({ json: refusal });
+    expect((await rejection(clientFor(plain).complete(request, { key: secret }))).code).toBe('provider_key_rejected');
+    const [start] = fixtureChunks('anthropic/anthropic-text.chunks.txt');
+    const streamed = await replay({ events: [start!, JSON.stringify(refusal)], eventName: eventNameFromType });
+    const events = await collect(await clientFor(streamed).stream(request, { key: secret }));
+    expect(errors(events).map((error) => error.code)).toEqual(['provider_key_rejected']);
+  });
 });
 
 /** What each recorded stream must come out as: the text pieces, the last usage and the finish reason. */
