@@ -426,6 +426,18 @@ describe('openaiClient().stream()', () => {
     await expect(server.aborted).resolves.toBeUndefined();
   });
 
+  it('cancels the upstream request at an error event mid-stream: the provider is not left sending the rest', async () => {
+    const error = { message: 'The server had an error while processing your request.', type: 'server_error', param: null, code: null };
+    const events = [...streamFixture.slice(0, 5), JSON.stringify({ error }), ...streamFixture.slice(5)];
+    const { server, client } = await fakeOpenAI({ events, done: true, gapMs: 5 });
+
+    const received = await collect(await client.stream(request, options));
+
+    expect(received.map((event) => event.type)).toEqual(['text', 'text', 'text', 'text', 'error']);
+    // Resolves only if the server had not finished sending (1.5 s of events) when the client went away.
+    await expect(server.aborted).resolves.toBeUndefined();
+  });
+
   it('aborts the upstream request when the caller aborts the signal mid-stream', async () => {
     const { server, client } = await fakeOpenAI({ events: streamFixture, done: true, gapMs: 5 });
     const controller = new AbortController();
