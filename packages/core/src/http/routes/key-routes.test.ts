@@ -387,7 +387,9 @@ describe('PATCH ?verify=true when its client leaves', () => {
     // tied to the client, the test waits for the mock's answer (60 s) and fails on its own timeout, where before it
     // passed 10 s later than "at once".
     vi.spyOn(AbortSignal, 'timeout').mockImplementation(() => new AbortController().signal);
-    onTestFinished(() => vi.restoreAllMocks());
+    onTestFinished(() => {
+      vi.restoreAllMocks();
+    });
     const { byokit, storage } = await testByokit({ providers: { anthropic: { baseUrl: mock.baseUrls.anthropic, retries: 0 } } });
     mock.setAnswerDelayMs(60_000);
     const leaving = new RequestAbort();
