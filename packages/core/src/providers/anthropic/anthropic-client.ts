@@ -1,6 +1,6 @@
 import { ByokitError, isByokitError } from '../../errors.js';
-import { PROVIDER_LABELS } from '../../keys/providers.js';
 import { ProviderHttp } from '../provider-http.js';
+import { revealedFor } from '../revealed-key.js';
 import type {
   KeyCheck,
   ProviderCallOptions,
@@ -73,13 +73,7 @@ export function anthropicClient(settings: ProviderSettings): ProviderClient {
  * A key of another provider is refused here, so that it can never be sent to Anthropic.
  */
 function headersFor(options: ProviderCallOptions): Record<string, string> {
-  if (options.key.provider !== 'anthropic') {
-    throw new ByokitError(
-      'internal_error',
-      `A ${PROVIDER_LABELS[options.key.provider]} key was handed to the Anthropic client; it was not sent.`,
-    );
-  }
-  return { 'x-api-key': options.key.reveal(), 'anthropic-version': ANTHROPIC_VERSION };
+  return { 'x-api-key': revealedFor('anthropic', options.key), 'anthropic-version': ANTHROPIC_VERSION };
 }
 
 /** The answer as a message; what does not parse is a `provider_error` that quotes none of the body. */

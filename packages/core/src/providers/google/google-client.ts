@@ -1,6 +1,6 @@
 import { ByokitError, isByokitError } from '../../errors.js';
-import { PROVIDER_LABELS } from '../../keys/providers.js';
 import { ProviderHttp } from '../provider-http.js';
+import { revealedFor } from '../revealed-key.js';
 import type {
   KeyCheck,
   ProviderCallOptions,
@@ -34,13 +34,7 @@ export function googleModelPath(model: string, method: 'generateContent' | 'stre
  * A key of another provider is refused here, so that it can never be sent to Google.
  */
 function keyHeaders(options: ProviderCallOptions): Record<string, string> {
-  if (options.key.provider !== 'google') {
-    throw new ByokitError(
-      'internal_error',
-      `A ${PROVIDER_LABELS[options.key.provider]} key was handed to the Google client; it was not sent.`,
-    );
-  }
-  return { 'x-goog-api-key': options.key.reveal() };
+  return { 'x-goog-api-key': revealedFor('google', options.key) };
 }
 
 const unreadable = () => new ByokitError('provider_error', 'The Google API sent an answer byokit could not read.', { provider: 'google' });

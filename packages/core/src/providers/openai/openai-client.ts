@@ -1,6 +1,7 @@
 import { ByokitError, isByokitError } from '../../errors.js';
 import type { SecretKey } from '../../keys/secret-key.js';
 import { ProviderHttp } from '../provider-http.js';
+import { revealedFor } from '../revealed-key.js';
 import type {
   KeyCheck,
   ProviderCallOptions,
@@ -92,10 +93,7 @@ async function checkKey(http: ProviderHttp, options: ProviderCallOptions): Promi
 
 function authorization(key: SecretKey): Record<string, string> {
   // A key of another provider must never be sent to OpenAI (it would be disclosed to a third party).
-  if (key.provider !== 'openai') {
-    throw new ByokitError('internal_error', `A key for ${key.provider} was handed to the OpenAI client; nothing was sent.`);
-  }
-  return { authorization: `Bearer ${key.reveal()}` };
+  return { authorization: `Bearer ${revealedFor('openai', key)}` };
 }
 
 function unreadable(reason: string): ByokitError {
