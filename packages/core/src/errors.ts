@@ -111,7 +111,17 @@ export function invalidField(path: string, message: string, details: Omit<Byokit
   return new ByokitError('validation_failed', message, { ...details, issues: [{ path, message }] });
 }
 
-/** True for a {@link ByokitError} from any copy of this package. */
+/**
+ * True for a {@link ByokitError} from any copy of this package; false for anything else, whatever it is. What it is
+ * given may be anything a host's code threw, and reading the brand of some throws in turn (a revoked proxy, a
+ * session object's proxy past its end, a getter): that throw, where a failure was being answered, made
+ * `byokit.handle()` reject, and the Node handler leave its request unanswered.
+ */
 export function isByokitError(value: unknown): value is ByokitError {
-  return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[BRAND] === true;
+  if (typeof value !== 'object' || value === null) return false;
+  try {
+    return (value as Record<symbol, unknown>)[BRAND] === true;
+  } catch {
+    return false;
+  }
 }

@@ -466,6 +466,35 @@ describe('routing', () => {
         throw Object.assign(new Error('forbidden by policy'), { allowed: ['read'] });
       },
     ],
+    // A session object behind a revocable proxy, revoked when the session ends: every read of it throws, and so
+    // does every read of a proxy whose get trap throws. Reading whether it was a ByokitError made handle() reject.
+    [
+      'a revoked proxy thrown',
+      () => {
+        throw revokedProxy();
+      },
+    ],
+    ['a revoked proxy rejected', () => Promise.reject(revokedProxy()) as never],
+    [
+      'a proxy whose every read throws',
+      () => {
+        throw new Proxy(new Error('session gone'), {
+          get: () => {
+            throw new Error('session gone');
+          },
+        });
+      },
+    ],
+    [
+      'a principal whose userId getter throws a revoked proxy',
+      () =>
+        ({
+          get userId(): never {
+            throw revokedProxy();
+          },
+          isAdmin: false,
+        }) as never,
+    ],
   ])('answers a host whose authenticate fails with %s with a plain internal_error, and no Allow header', async (_what, fail) => {
     const response = await keyStatusAuthenticatedBy(fail);
     expect([response!.status, JSON.parse(response!.body as string).error.code, response!.headers.allow]).toEqual([
@@ -527,6 +556,12 @@ describe("a field of a route's body sent in its query instead", () => {
     expect((await call(byokit, 'GET', '/users/me/budget?_=1733350000', { principal: alice }))!.status).toBe(200);
   });
 });
+
+function revokedProxy(): object {
+  const { proxy, revoke } = Proxy.revocable({}, {});
+  revoke();
+  return proxy;
+}
 
 function newModel() {
   return {
