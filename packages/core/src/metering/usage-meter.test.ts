@@ -228,6 +228,29 @@ describe('UsageMeter', () => {
     ]);
   });
 
+  // A host's code may fail with anything, a revoked proxy among it (a client wrapped in Proxy.revocable, revoked at
+  // its shutdown), whose every read throws: asking whether it was a storage_unavailable must not throw in turn.
+  it("logs the host's onUsage and storage failing with a revoked proxy, and throws nothing: flush() resolves", async () => {
+    const revoked = () => {
+      const { proxy, revoke } = Proxy.revocable({}, {});
+      revoke();
+      return proxy;
+    };
+    const logger = recordingLogger();
+    const storage: Storage = {
+      ...memoryStorage(),
+      recordUsage: () => Promise.reject(revoked()),
+    };
+    const meter = new UsageMeter(storage, logger, now, () => Promise.reject(revoked()));
+    const taken = call('ada');
+    meter.record(taken, 'ok', {});
+    await expect(meter.flush()).resolves.toBeUndefined();
+    expect(logger.errors.map(({ context, message }) => [context.requestId, message]).sort()).toEqual([
+      [taken.requestId, 'onUsage failed'],
+      [taken.requestId, 'usage record not saved'],
+    ]);
+  });
+
   it('logs a call whose record cannot be made, records the others, and throws nothing outside the request', async () => {
     const storage = memoryStorage();
     const logger = recordingLogger();
