@@ -155,3 +155,35 @@ describe("a running call's hold, on a host's storage whose renewHold is not a we
     expect(errors).toEqual([]);
   });
 });
+
+// Budgets protect money and fail closed: a host's holdBudget that answers none of the three outcomes (one that forgot
+// to return, a status in its own words, its row) let every call through unlimited, its user over budget or not.
+describe("a host's storage whose holdBudget answers no outcome", () => {
+  it.each<[string, unknown]>([
+    ['undefined (a function that forgot to return)', undefined],
+    ["'HELD'", 'HELD'],
+    ["{ outcome: 'exceeded' }", { outcome: 'exceeded' }],
+  ])('refuses the call, and ends the hold it may have saved: %s', async (_what, outcome) => {
+    const storage = memoryStorage();
+    await storage.setBudget('alice', { monthlyLimitUsd: '0.000001', appliesTo: 'all', updatedAt: new Date() });
+    const ended: string[] = [];
+    const held: string[] = [];
+    const guard = new BudgetGuard(
+      {
+        ...storage,
+        holdBudget: async (hold) => {
+          held.push(hold.id);
+          return outcome as never;
+        },
+      },
+      () => new Date(),
+      silentLogger,
+      (holdId) => ended.push(holdId),
+    );
+    const request = { model: sonnet.model, messages: [{ role: 'user' as const, content: 'Hello!' }], maxTokens: 100 };
+    await expect(guard.hold('alice', sonnet, request, 'system')).rejects.toThrow(
+      "the storage's holdBudget answered none of 'held', 'exceeded' or 'unlimited'",
+    );
+    expect(ended).toEqual(held);
+  });
+});

@@ -8,6 +8,7 @@ import type { KeySource } from '../resolve/key-resolver.js';
 import type { Storage } from '../storage/storage.js';
 import { budgetCovers, type BudgetHold } from './budget.js';
 import { utf8Length } from '../bytes.js';
+import { kindOfOption } from '../host-option-checks.js';
 import { costOf, dearestPromptClass } from './cost.js';
 import { monthOf } from './usage-service.js';
 
@@ -92,6 +93,13 @@ export class BudgetGuard {
     let outcome: Awaited<ReturnType<Storage['holdBudget']>>;
     try {
       outcome = await this.storage.holdBudget(hold, keySource);
+      // A host's storage may answer anything (a function that forgot to return, a status in its own words): taken as
+      // no budget, every call went through unlimited. Budgets fail closed; the answer is a 500, logged.
+      if (outcome !== 'held' && outcome !== 'exceeded' && outcome !== 'unlimited') {
+        throw new TypeError(
+          `the storage's holdBudget answered none of 'held', 'exceeded' or 'unlimited' (got ${kindOfOption(outcome)}): the call is refused`,
+        );
+      }
     } catch (error) {
       // The hold may be saved though its answer was lost (the connection cut at the commit, a partition): its call is
       // refused and never made, yet its worst case counted against the budget for the hold's 15 minutes. Ended with
