@@ -1,6 +1,6 @@
 import { createServer, type AddressInfo } from 'node:net';
 import { inspect } from 'node:util';
-import { Agent, MockAgent } from 'undici';
+import { Agent, MockAgent, type Dispatcher } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ProviderSettings } from '../providers/provider-types.js';
 import { USER_GUIDE_SONNET_4_5_ID } from '../catalog/built-in-models.js';
@@ -49,6 +49,32 @@ function interceptorThrowingAnObject(): ProviderSettings {
   return { baseUrl: BASE_URL, dispatcher };
 }
 
+/** A host's interceptor that throws a proxy revoked meanwhile (a client wrapped in Proxy.revocable): every read of it throws. */
+function interceptorThrowingARevokedProxy(): ProviderSettings {
+  const dispatcher = new Agent().compose(() => () => {
+    throw revokedProxy();
+  });
+  return { baseUrl: BASE_URL, dispatcher };
+}
+
+/** A host's interceptor that throws an object whose `code` getter fails, quoting the request's headers. */
+function interceptorWhoseErrorCodeThrows(): ProviderSettings {
+  const dispatcher = new Agent().compose(() => (options) => {
+    throw {
+      get code(): never {
+        throw new Error(`no code for ${JSON.stringify(options.headers)}`);
+      },
+    };
+  });
+  return { baseUrl: BASE_URL, dispatcher };
+}
+
+function revokedProxy(): object {
+  const { proxy, revoke } = Proxy.revocable({}, {});
+  revoke();
+  return proxy;
+}
+
 /**
  * A base URL that points at something other than an HTTP server, which answers with what it was sent (a
  * debugging echo, a port mixed up): undici's HTTPParserError keeps the bytes it could not parse as `data`.
@@ -69,6 +95,8 @@ describe('a provider call that fails below byokit', () => {
     ['a base URL whose server echoes the request back, not in HTTP', echoServer],
     ["a host's interceptor that gives up with an AggregateError of attempts that each quote the request", interceptorGivingUpOnEveryProxy],
     ["a host's interceptor that throws a plain object holding the request's headers", interceptorThrowingAnObject],
+    ["a host's interceptor that throws a revoked proxy", interceptorThrowingARevokedProxy],
+    ["a host's interceptor that throws an object whose code getter throws, quoting the request's headers", interceptorWhoseErrorCodeThrows],
   ])('rejects byokit.chat and chatStream with no piece of the key in the error or its causes: %s', async (_what, settings) => {
     const key = fakeProviderKey('anthropic');
     const { byokit } = await testByokit({
@@ -86,5 +114,35 @@ describe('a provider call that fails below byokit', () => {
     // What went wrong below is still there to read, without the key.
     expect(everythingOf(completion)).toMatch(/MockNotMatchedError|EGRESS_REFUSED|HTTPParserError|not an Error: object/);
     await byokit.close();
+  });
+});
+
+// As from a socket's event: a failure the host's dispatcher reports once the answer has begun, which byokit must read to
+// end the stream. A read that threw was thrown back into the dispatcher, the stream left open, never to end.
+describe("a streamed answer whose host's dispatcher reports a failure that cannot be read (a revoked proxy)", () => {
+  it('ends the stream as provider_unavailable, records the call, and close() ends', async () => {
+    const controller = { abort() {}, pause() {}, resume() {}, paused: false, aborted: false, reason: null };
+    const dispatcher = {
+      dispatch(_options: unknown, handler: Dispatcher.DispatchHandler) {
+        setImmediate(() => {
+          handler.onRequestStart?.(controller, {});
+          handler.onResponseStart?.(controller, 200, { 'content-type': 'text/event-stream' }, 'OK');
+          setImmediate(() => handler.onResponseError?.(controller, revokedProxy() as Error));
+        });
+        return true;
+      },
+    };
+    const records: string[] = [];
+    const { byokit } = await testByokit({
+      environment: { ANTHROPIC_API_KEY: fakeProviderKey('anthropic') },
+      providers: { anthropic: { baseUrl: BASE_URL, retries: 0, dispatcher } },
+      onUsage: (record) => void records.push(record.status),
+    });
+    const failure = await (async () => {
+      for await (const _chunk of byokit.chatStream(alice, request));
+    })().catch((error: unknown) => error);
+    expect(isByokitError(failure) && failure.code).toBe('provider_unavailable');
+    await byokit.close();
+    expect(records).toEqual(['error']);
   });
 });
