@@ -139,6 +139,9 @@ export interface ProviderSettings {
    * The undici dispatcher to send through, e.g. a `ProxyAgent` for an outbound proxy: of undici 6, 7 or 8 (your own
    * copy, not only byokit's). Default: a keep-alive `Pool` of connections to the base URL's origin, the client's own,
    * closed by `byokit.close()`. One you pass is yours, and may serve several byokits: `byokit.close()` leaves it open.
+   * `timeoutMs` reaches it as each dispatch's `headersTimeout` and `bodyTimeout`, which undici's own dispatchers keep:
+   * one of your own that ignores them and never answers holds the call until its caller's signal aborts (a request's
+   * client leaving), and a call in code without a signal, and `byokit.close()` with it, for good.
    */
   dispatcher?: HostDispatcher | undefined;
 }
