@@ -251,6 +251,33 @@ describe('UsageMeter', () => {
     ]);
   });
 
+  // A host's `now` may fail mid-run (a test's fake clock uninstalled, a date read from settings gone missing): the calls
+  // that end meanwhile reached their provider, and are recorded all the same. Thrown, a stream's end was left counted
+  // as open, and close() waited on it for good.
+  it("records a call that ends while the host's clock fails, dated by the system clock and logged: flush() ends", async () => {
+    const storage = memoryStorage();
+    const logger = recordingLogger();
+    let clockWorks = true;
+    const meter = new UsageMeter(storage, logger, () => {
+      if (clockWorks) return now();
+      throw new TypeError('createByokit: `now` must be a function returning a Date; it returned undefined');
+    });
+    const streamed = call('ada');
+    const plain = call('ada');
+    const end = meter.opened(streamed);
+    clockWorks = false;
+    expect(() => end('ok', { inputTokens: 1, outputTokens: 2 })).not.toThrow();
+    expect(() => meter.record(plain, 'error', {})).not.toThrow();
+    await meter.flush();
+    const { records } = await storage.listUsage({ userId: 'ada', limit: 10 });
+    expect(records.map((record) => record.requestId).sort()).toEqual([streamed.requestId, plain.requestId].sort());
+    expect(logger.errors.map(({ context, message }) => [context.requestId, message]).sort()).toEqual(
+      [streamed.requestId, plain.requestId]
+        .sort()
+        .map((requestId) => [requestId, 'clock failed: the usage record is dated by the system clock']),
+    );
+  });
+
   it('logs a call whose record cannot be made, records the others, and throws nothing outside the request', async () => {
     const storage = memoryStorage();
     const logger = recordingLogger();

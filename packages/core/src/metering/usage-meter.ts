@@ -121,7 +121,7 @@ export class UsageMeter {
   record(call: MeteredCall, status: UsageStatus, usage: TokenUsage): void {
     call.stopRenewing?.();
     const latencyMs = Math.max(0, Math.round(performance.now() - call.startedAt));
-    this.#finished.push({ call, status, usage, at: this.now(), latencyMs });
+    this.#finished.push({ call, status, usage, at: this.#endedAt(call.requestId), latencyMs });
     this.#making ??= new Promise((resolve) =>
       afterThisTurn(() => {
         this.#making = undefined;
@@ -129,6 +129,20 @@ export class UsageMeter {
         resolve();
       }),
     );
+  }
+
+  /**
+   * When the call ended, by the host's clock; by the system's, logged, when the host's fails (throws, or gives no Date):
+   * the call reached its provider and is recorded all the same. Thrown, it lost the record and, for a stream, left its
+   * end uncounted, so that flush() (close()) waited on it for good.
+   */
+  #endedAt(requestId: string): Date {
+    try {
+      return this.now();
+    } catch (error) {
+      this.logger.error({ requestId, err: loggableError(error) }, 'clock failed: the usage record is dated by the system clock');
+      return new Date();
+    }
   }
 
   /**
