@@ -17,6 +17,10 @@ const UNAVAILABLE_SYSTEM_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDO
 
 /** True when an error says the database cannot be reached, rather than that a statement failed. */
 export function isUnavailable(error: unknown): boolean {
+  return readable(() => unavailable(error));
+}
+
+function unavailable(error: unknown): boolean {
   if (!(error instanceof Error)) return false;
   const code = (error as { code?: unknown }).code;
   if (typeof code === 'string' && (UNAVAILABLE_STATES.test(code) || UNAVAILABLE_SYSTEM_CODES.has(code))) return true;
@@ -40,7 +44,7 @@ export function isUnavailable(error: unknown): boolean {
  * than with an answer from the server, which carries its severity: nothing more can be said on that connection.
  */
 export function connectionFailed(error: unknown): boolean {
-  return isUnavailable(error) && typeof (error as { severity?: unknown }).severity !== 'string';
+  return readable(() => unavailable(error) && typeof (error as { severity?: unknown }).severity !== 'string');
 }
 
 /**
@@ -48,14 +52,29 @@ export function connectionFailed(error: unknown): boolean {
  * serialization_failure, 40P01 deadlock_detected): it did nothing, and the same transaction run again may well pass.
  */
 export function lostToAnother(error: unknown): boolean {
-  if (!(error instanceof Error)) return false;
-  const code = (error as { code?: unknown }).code;
-  return code === '40001' || code === '40P01';
+  return readable(() => {
+    if (!(error instanceof Error)) return false;
+    const code = (error as { code?: unknown }).code;
+    return code === '40001' || code === '40P01';
+  });
 }
 
 /** True when a statement broke a unique constraint (SQLSTATE 23505), on a server or on PGlite. */
 export function isUniqueViolation(error: unknown): boolean {
-  return error instanceof Error && (error as { code?: unknown }).code === '23505';
+  return readable(() => error instanceof Error && (error as { code?: unknown }).code === '23505');
+}
+
+/**
+ * What `question` says of an error, or false when the error cannot be read: a host's pool (a wrapper, a test double)
+ * may fail with anything, a revoked proxy among it, whose every read throws (`instanceof` too). Thrown where a
+ * transaction failed, the read skipped its ROLLBACK, and the client went back to the pool inside its open transaction.
+ */
+function readable(question: () => boolean): boolean {
+  try {
+    return question();
+  } catch {
+    return false;
+  }
 }
 
 /**

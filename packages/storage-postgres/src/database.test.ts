@@ -42,3 +42,36 @@ describe('a transaction on a pooled client', () => {
     expect(client.listenerCount('error')).toBe(0);
   });
 });
+
+// A host's pool may be a wrapper (tracing, a test double) that fails with what cannot be read: a revoked proxy throws
+// at every read, `instanceof` included. Asking whether the connection failed threw in turn, before the ROLLBACK, and
+// the client went back to the pool inside its open transaction, for the next request to run its statements in.
+describe('a transaction whose statement fails with what cannot be read (a revoked proxy)', () => {
+  it('is rolled back before its client goes back to the pool, and fails with that failure', async () => {
+    const { proxy: unreadable, revoke } = Proxy.revocable({}, {});
+    revoke();
+    const statements: string[] = [];
+    const client = {
+      query: async (text: string) => {
+        statements.push(text);
+        if (/^(BEGIN|COMMIT|ROLLBACK)/.test(text)) return { rows: [] };
+        throw unreadable;
+      },
+      on: () => client,
+      removeListener: () => client,
+      release: (destroy?: unknown) => statements.push(destroy ? 'release, destroyed' : 'release'),
+    };
+    const pool = { query: client.query, connect: async () => client, end: async () => {} };
+    const database = poolDatabase(pool as unknown as Pool, false);
+    // Caught, not resolved to: a promise resolved with a revoked proxy reads its `then`, and rejects for it.
+    let failure: unknown;
+    try {
+      await database.transaction((transaction) => transaction.query('UPDATE t SET x = 1'));
+    } catch (error) {
+      failure = error;
+    }
+    expect(statements).toEqual(['BEGIN ISOLATION LEVEL READ COMMITTED', 'UPDATE t SET x = 1', 'ROLLBACK', 'release']);
+    // Compared by identity: vitest's own messages read a value's fields, which a revoked proxy refuses.
+    expect(failure === unreadable).toBe(true);
+  });
+});
