@@ -475,6 +475,13 @@ describe('routing', () => {
       },
     ],
     ['a revoked proxy rejected', () => Promise.reject(revokedProxy()) as never],
+    // Copied for the log line, field by field: an AggregateError's list of errors among them.
+    [
+      'an error whose errors are a revoked proxy',
+      () => {
+        throw Object.assign(new Error('every session store refused'), { errors: revokedProxy() });
+      },
+    ],
     [
       'a proxy whose every read throws',
       () => {

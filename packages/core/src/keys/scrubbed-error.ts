@@ -59,10 +59,14 @@ export function copiedError(error: unknown, scrub: (text: string) => string, dep
     if (typeof value === 'string') Object.assign(copy, { [field]: scrub(value) });
     else if (typeof value === 'number' || typeof value === 'boolean') Object.assign(copy, { [field]: value });
   }
-  const errors = read('errors');
-  if (Array.isArray(errors) && depth < MAX_DEPTH) {
-    const inner = errors.map((each) => copiedError(each, scrub, depth + 1));
-    Object.defineProperty(copy, 'errors', { value: inner, writable: true, configurable: true });
+  try {
+    const errors = read('errors');
+    if (Array.isArray(errors) && depth < MAX_DEPTH) {
+      const inner = errors.map((each) => copiedError(each, scrub, depth + 1));
+      Object.defineProperty(copy, 'errors', { value: inner, writable: true, configurable: true });
+    }
+  } catch {
+    // A list that cannot be read (a revoked proxy, whose `Array.isArray` throws, or one whose items do): the copy has none.
   }
   return copy;
 }
