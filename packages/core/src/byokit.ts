@@ -98,6 +98,8 @@ export interface ByokitOptions {
   logger?: Logger | undefined;
   /**
    * The clock, for tests. Default: the system clock. Each reading is copied, so it may return one Date that it moves on.
+   * Read once at start: one that throws or gives no Date there makes `createByokit` reject; later, the request reading it
+   * fails (`500`), and a call's usage record is dated by the system clock instead, logged.
    */
   now?: (() => Date) | undefined;
   /**
