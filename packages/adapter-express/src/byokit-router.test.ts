@@ -18,6 +18,18 @@ import { expectChunkByChunk, fakeProviderKey, startMockProviders, type MockProvi
 import { byokitRouter } from './index.js';
 
 const alice: Principal = { userId: 'alice', isAdmin: false };
+
+/** The status of each of alice's usage records, newest first, as the usage route gives them. */
+async function usageStatuses(byokit: Pick<Byokit, 'handle'>): Promise<string[]> {
+  const answer = await byokit.handle({
+    method: 'GET',
+    url: '/llm/usage/me/events',
+    headers: {},
+    body: { kind: 'none' },
+    authenticate: () => alice,
+  });
+  return (JSON.parse(answer!.body as string) as { data: Array<{ status: string }> }).data.map((record) => record.status);
+}
 const servers: Array<{ close(): void }> = [];
 afterEach(() => servers.splice(0).forEach((server) => server.close()));
 
@@ -289,17 +301,7 @@ describe("Express router: a host that answers the request itself while byokit's 
 
       const upstream = await mock.waitForRequest((request) => request.provider === 'anthropic' && request.aborted, { timeoutMs: 3_000 });
       expect(upstream.aborted).toBe(true);
-      const usage = async () => {
-        const answer = await byokit.handle({
-          method: 'GET',
-          url: '/llm/usage/me/events',
-          headers: {},
-          body: { kind: 'none' },
-          authenticate: () => alice,
-        });
-        return (JSON.parse(answer!.body as string) as { data: Array<{ status: string }> }).data.map((record) => record.status);
-      };
-      await expect.poll(usage).toEqual(['aborted']);
+      await expect.poll(() => usageStatuses(byokit)).toEqual(['aborted']);
       expect(hostErrors).toEqual([]);
     } finally {
       // Before, the stream nobody read held byokit.close() (and its budget hold) open for good.
@@ -364,17 +366,7 @@ describe("Express router: a host's own code that fails as byokit's answer is wri
         const { message, stack } = hostErrors[0] as Error;
         expect(JSON.stringify({ ...(hostErrors[0] as Error), message, stack })).not.toContain(mock.requests[0]!.key!.slice(0, -4));
 
-        const usage = async () => {
-          const answer = await byokit.handle({
-            method: 'GET',
-            url: '/llm/usage/me/events',
-            headers: {},
-            body: { kind: 'none' },
-            authenticate: () => alice,
-          });
-          return (JSON.parse(answer!.body as string) as { data: Array<{ status: string }> }).data.map((record) => record.status);
-        };
-        await expect.poll(usage).toEqual([stream ? 'aborted' : 'ok']);
+        await expect.poll(() => usageStatuses(byokit)).toEqual([stream ? 'aborted' : 'ok']);
         if (stream) expect((await mock.waitForRequest((request) => request.aborted)).aborted).toBe(true);
       } finally {
         // A stream nobody reads holds byokit.close() open for good.

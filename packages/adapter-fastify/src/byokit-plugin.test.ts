@@ -12,6 +12,18 @@ import { authenticate, newByokit, startFastify } from './test-hosts.js';
 
 const GUIDE_MODEL_ID = '564e8710-43a9-406f-b0ab-e8d651a33e82';
 const alice = { authorization: 'Bearer alice' };
+
+/** The status of each of alice's usage records, newest first, as the usage route gives them. */
+async function usageStatuses(byokit: Pick<Byokit, 'handle'>): Promise<string[]> {
+  const answer = await byokit.handle({
+    method: 'GET',
+    url: '/llm/usage/me/events',
+    headers: {},
+    body: { kind: 'none' },
+    authenticate: () => ({ userId: 'alice', isAdmin: false }),
+  });
+  return (JSON.parse(answer!.body as string) as { data: Array<{ status: string }> }).data.map((record) => record.status);
+}
 const json = { 'content-type': 'application/json' };
 
 describe('Fastify plugin: the user guide through Fastify', () => {
@@ -602,17 +614,7 @@ describe("Fastify plugin: a host that answers the request itself while byokit's 
 
           // The call ends as for a client gone: a stream unread is ended, its provider call aborted and recorded so.
           const record = stream || host.providerHolds ? 'aborted' : 'ok';
-          const usage = async () => {
-            const events = await byokit.handle({
-              method: 'GET',
-              url: '/llm/usage/me/events',
-              headers: {},
-              body: { kind: 'none' },
-              authenticate: () => ({ userId: 'alice', isAdmin: false }),
-            });
-            return (JSON.parse(events!.body as string) as { data: Array<{ status: string }> }).data.map((record) => record.status);
-          };
-          await expect.poll(usage).toEqual([record]);
+          await expect.poll(() => usageStatuses(byokit)).toEqual([record]);
           if (record === 'aborted') expect((await mock.waitForRequest((call) => call.aborted)).aborted).toBe(true);
 
           // The connection goes on: the next request on it is answered.
@@ -682,17 +684,7 @@ describe("Fastify plugin: a host's own code that fails as byokit's answer is wri
       expect([response.status, await response.json()]).toEqual([500, { host: 'ERR_INVALID_CHAR' }]);
       expect(hostErrors).toEqual([expect.objectContaining({ code: 'ERR_INVALID_CHAR' })]);
 
-      const usage = async () => {
-        const events = await byokit.handle({
-          method: 'GET',
-          url: '/llm/usage/me/events',
-          headers: {},
-          body: { kind: 'none' },
-          authenticate: () => ({ userId: 'alice', isAdmin: false }),
-        });
-        return (JSON.parse(events!.body as string) as { data: Array<{ status: string }> }).data.map((record) => record.status);
-      };
-      await expect.poll(usage).toEqual([stream ? 'aborted' : 'ok']);
+      await expect.poll(() => usageStatuses(byokit)).toEqual([stream ? 'aborted' : 'ok']);
       if (stream) expect((await mock.waitForRequest((call) => call.aborted)).aborted).toBe(true);
     }, 15_000);
   }
