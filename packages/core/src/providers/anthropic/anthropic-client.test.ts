@@ -510,9 +510,14 @@ describe('Anthropic errors', () => {
 
   it('does not send a key of another provider', async () => {
     const server = await replay({ json: fixtureJson('anthropic/anthropic-text.json') });
-    const wrong = new SecretKey('openai', fakeProviderKey('openai'));
-    const error = await rejection(clientFor(server).complete(request, { key: wrong }));
-    expect(error.code).toBe('internal_error');
+    const wrong = { key: new SecretKey('openai', fakeProviderKey('openai')) };
+    // Each call builds its own headers: each is refused.
+    const refusals = [
+      await rejection(clientFor(server).complete(request, wrong)),
+      await rejection(clientFor(server).stream(request, wrong)),
+      await rejection(clientFor(server).checkKey(wrong)),
+    ];
+    expect(refusals.map((error) => error.code)).toEqual(['internal_error', 'internal_error', 'internal_error']);
     expect(server.requests).toHaveLength(0);
   });
 

@@ -608,11 +608,16 @@ describe('openaiClient() upstream errors', () => {
 
   it('never sends a key of another provider to OpenAI', async () => {
     const { server, client } = await fakeOpenAI({ json: completionFixture });
-    const anthropicKey = new SecretKey('anthropic', fakeProviderKey('anthropic'));
+    const anthropicKey = { key: new SecretKey('anthropic', fakeProviderKey('anthropic')) };
 
-    const error = await rejection(client.complete(request, { key: anthropicKey }));
+    // Each call builds its own headers: each is refused.
+    const refusals = [
+      await rejection(client.complete(request, anthropicKey)),
+      await rejection(client.stream(request, anthropicKey)),
+      await rejection(client.checkKey(anthropicKey)),
+    ];
 
-    expect(error.code).toBe('internal_error');
+    expect(refusals.map((error) => error.code)).toEqual(['internal_error', 'internal_error', 'internal_error']);
     expect(server.requests).toHaveLength(0);
   });
 });
