@@ -257,7 +257,7 @@ describe('byokit on a plain node:http server', () => {
     let arriving: IncomingMessage | undefined;
     const server = createServer(async (request, response) => {
       arriving = request;
-      if (!(await byokitRoutes(request, response))) response.writeHead(404).end();
+      if (!(await byokitRoutes(request, response))) response.end('not byokit');
     });
     servers.push(server);
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -296,7 +296,7 @@ describe('byokit on a plain node:http server', () => {
       const kept: Buffer[] = [];
       for await (const chunk of request) kept.push(chunk as Buffer);
       (request as IncomingMessage & { parsedElsewhere?: unknown }).parsedElsewhere = JSON.parse(Buffer.concat(kept).toString());
-      if (!(await byokitRoutes(request, response))) response.writeHead(404).end();
+      if (!(await byokitRoutes(request, response))) response.end('not byokit');
     });
     servers.push(server);
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -465,5 +465,44 @@ describe('byokit on a plain node:http server', () => {
     });
     expect(empty.status).toBe(400);
     expect((await empty.json()).error.code).toBe('invalid_json');
+  });
+});
+
+// What on-headers does for express-session and response-time: the host's code runs as the head is first written, here
+// setting a header Node refuses. The handler rejects with that failure, and the host answers it in its own words.
+describe("a host's own code that fails as byokit's answer is written", () => {
+  it("leaves byokit's length off the host's own answer to it, which goes out whole", async () => {
+    const byokit = await newByokit();
+    const byokitRoutes = createNodeHandler(byokit, { authenticate: () => null, prefix: '/v2' });
+    const server = createServer(async (request, response) => {
+      const writeHead = response.writeHead;
+      let fired = false;
+      response.writeHead = function (this: ServerResponse, ...head: Parameters<typeof writeHead>) {
+        if (!fired) {
+          fired = true;
+          this.setHeader('x-user-name', 'Alice\nSmith');
+        }
+        return writeHead.apply(this, head);
+      } as typeof writeHead;
+      try {
+        if (!(await byokitRoutes(request, response))) response.end('not byokit');
+      } catch {
+        response.statusCode = 500;
+        response.end('host error');
+      }
+    });
+    servers.push(server);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      // byokit's answer: a 401 with a JSON body, whose length byokit declares. Its length left on the response, the
+      // host's 10 bytes went out as byokit's 142, and the client waited for the rest.
+      const response = await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/v2/llm/usage/me/events`);
+      expect(response.status).toBe(500);
+      // None (Node sends it chunked) or the host's own.
+      expect([null, '10']).toContain(response.headers.get('content-length'));
+      expect(await response.text()).toBe('host error');
+    } finally {
+      await byokit.close();
+    }
   });
 });

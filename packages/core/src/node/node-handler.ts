@@ -123,7 +123,9 @@ export function createNodeHandler<Request extends NodeRequest>(
     } catch (error) {
       // Writing threw: the host's code run as the head is written (on-headers, as express-session and response-time
       // use it) or a write. The failure is the host's, handed back (Express: to its error handler), and a stream is
-      // ended unread, recorded as aborted: a host's answer written whole after it would leave it open for good.
+      // ended unread, recorded as aborted: a host's answer written whole after it would leave it open for good. The
+      // length set for byokit's body is no length of the host's answer: left, `res.end('…')` went out under it.
+      if (!response.headersSent) response.removeHeader('content-length');
       aborted.abort();
       throw error;
     }
