@@ -35,3 +35,29 @@ describe("the READMEs' configuration tables", () => {
     },
   );
 });
+
+// README "Configuration": the bounds each variable is held to, at their edges (the start-up tests try values far out).
+describe('the settings at the edges of what README "Configuration" allows', () => {
+  it('gives access tokens a day (1440 minutes) when ACCESS_TOKEN_EXPIRE_MINUTES is unset or empty', () => {
+    for (const environment of [{}, { ACCESS_TOKEN_EXPIRE_MINUTES: '' }])
+      expect(configFromEnvironment(environment).accessTokenMinutes).toBe(1440);
+  });
+
+  it('takes ACCESS_TOKEN_EXPIRE_MINUTES from 1 to 525600 (a year), and refuses 0 (tokens expired when issued) and 525601', () => {
+    for (const minutes of [1, 525600])
+      expect(configFromEnvironment({ ACCESS_TOKEN_EXPIRE_MINUTES: String(minutes) }).accessTokenMinutes).toBe(minutes);
+    for (const minutes of ['0', '525601']) {
+      expect(() => configFromEnvironment({ ACCESS_TOKEN_EXPIRE_MINUTES: minutes })).toThrow(/^ACCESS_TOKEN_EXPIRE_MINUTES must be/);
+    }
+  });
+
+  it('takes PORT 65535, the last port there is, and refuses 65536', () => {
+    expect(configFromEnvironment({ PORT: '65535' }).port).toBe(65535);
+    expect(() => configFromEnvironment({ PORT: '65536' })).toThrow(/^PORT must be a port number/);
+  });
+
+  it('takes a SECRET_KEY of 32 bytes, and refuses one of 31 without quoting it', () => {
+    expect(configFromEnvironment({ SECRET_KEY: 's'.repeat(32) }).jwtSecret).toBe('s'.repeat(32));
+    expect(() => configFromEnvironment({ SECRET_KEY: 's'.repeat(31) })).toThrow(/^SECRET_KEY must be at least 32 bytes(?!.*s{31})/);
+  });
+});
