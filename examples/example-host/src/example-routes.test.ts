@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ExampleRoutes } from './example-routes.js';
+import { FAILED_LOGIN_WINDOW_MS, LoginThrottle, MAX_FAILED_LOGINS } from './login-throttle.js';
 import type { AccessTokens } from './tokens.js';
 import type { UserDirectory } from './users.js';
 
@@ -11,6 +12,19 @@ const routes = new ExampleRoutes({} as UserDirectory, {} as AccessTokens, () => 
 describe("the example's signup and login refusals say what to send instead", () => {
   it.each([
     ['a short password', { email: 'you@example.com', password: 'short' }, 'password', 'A password has at least 8 characters.'],
+    ['a password of 7 characters', { email: 'you@example.com', password: '1234567' }, 'password', 'A password has at least 8 characters.'],
+    [
+      'a password of 129 characters',
+      { email: 'you@example.com', password: 'p'.repeat(129) },
+      'password',
+      'A password has at most 128 characters.',
+    ],
+    [
+      'an email of 255 characters',
+      { email: `${'a'.repeat(243)}@example.com`, password: 'yourpassword' },
+      'email',
+      'An email address has at most 254 characters.',
+    ],
     ['no email', { password: 'yourpassword' }, 'email', 'Send an email address, such as you@example.com.'],
     ['an email that is none', { email: 'you', password: 'yourpassword' }, 'email', 'Send an email address, such as you@example.com.'],
     [
@@ -35,6 +49,14 @@ describe("the example's signup and login refusals say what to send instead", () 
     ]);
   });
 
+  it('login: a password of 129 characters, longer than any account can have', async () => {
+    const answer = await routes.login({ username: 'you@example.com', password: 'p'.repeat(129) }, 'request-4');
+    expect([answer.status, answer.body]).toMatchObject([
+      422,
+      { error: { code: 'validation_failed', message: 'The request body is not valid: password: A password has at most 128 characters.' } },
+    ]);
+  });
+
   it('login: no password', async () => {
     const answer = await routes.login({ username: 'you@example.com' }, 'request-2');
     expect(answer.body).toMatchObject({
@@ -43,5 +65,22 @@ describe("the example's signup and login refusals say what to send instead", () 
         message: 'The request body is not valid: password: Send username (your email) and password as form fields.',
       },
     });
+  });
+});
+
+describe("the example's login, refused for the rest of a window after too many failures", () => {
+  // The throttle on a clock the test moves by hand; every password is wrong (no such account).
+  const clock = { now: 1_000_000 };
+  const users = { authenticate: () => Promise.resolve(null) } as unknown as UserDirectory;
+  const throttled = new ExampleRoutes(users, {} as AccessTokens, () => Promise.resolve(null), new LoginThrottle({ now: () => clock.now }));
+  const login = () => throttled.login({ username: 'you@example.com', password: 'a-guess' }, 'request-3');
+
+  it('is refused up to the last second of the window, Retry-After saying 1', async () => {
+    for (let attempt = 0; attempt < MAX_FAILED_LOGINS; attempt++) expect((await login()).status).toBe(400);
+    clock.now += FAILED_LOGIN_WINDOW_MS - 500;
+    const refused = await login();
+    expect([refused.status, refused.headers['retry-after']]).toEqual([429, '1']);
+    clock.now += 500;
+    expect((await login()).status).toBe(400);
   });
 });

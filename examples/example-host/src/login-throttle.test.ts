@@ -27,6 +27,16 @@ describe('failed logins per account', () => {
     expect(throttle.attempt('a@example.com')).toBe(0);
   });
 
+  // The window is the first failure's: failures spread out over more than a window never add up to a refusal.
+  it('counts the window from the first failed login, not the latest: failures begun a window ago are forgotten', () => {
+    const { clock, throttle } = throttleAt();
+    throttle.attempt('a@example.com');
+    clock.now += FAILED_LOGIN_WINDOW_MS - 60_000;
+    for (let attempt = 1; attempt < MAX_FAILED_LOGINS; attempt++) throttle.attempt('a@example.com');
+    clock.now += 60_000;
+    expect(throttle.attempt('a@example.com')).toBe(0);
+  });
+
   it('counts attempts as they begin, so that attempts made at once are held to the limit too', () => {
     const { throttle } = throttleAt();
     const waits = Array.from({ length: 50 }, () => throttle.attempt('a@example.com'));
