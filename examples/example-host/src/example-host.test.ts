@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -88,5 +88,20 @@ describe.runIf(databaseUrl)("the providers' base URL variables (DATABASE_URL)", 
       await host.byokit.chat({ userId: 'base-url-user' }, { model_id: model.id, messages: [{ role: 'user', content: 'Hello' }] });
     }
     expect(mock.requests.map((request) => request.provider)).toEqual([...PROVIDERS]);
+  });
+});
+
+// The embedded database writes files anyone who enters its folder may read (the password hashes) or change: a folder
+// its group may enter is refused as one everybody may, before anything is written in it.
+describe.skipIf(process.platform === 'win32')('the data folder of the embedded database', () => {
+  it.each([
+    ['0750', 0o750],
+    ['0705', 0o705],
+  ])('is refused with mode %s, saying to chmod 700 it', async (_mode, mode) => {
+    const dataDirectory = mkdtempSync(join(tmpdir(), 'byokit-mode-'));
+    chmodSync(dataDirectory, mode);
+    const config = configFromEnvironment({ BYOKIT_DATA_DIR: dataDirectory });
+    await expect(createExampleHost(config, pino({ level: 'silent' }))).rejects.toThrow(`chmod 700 ${dataDirectory}`);
+    expect(readdirSync(dataDirectory)).toEqual([]);
   });
 });
