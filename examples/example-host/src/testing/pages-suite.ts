@@ -37,7 +37,12 @@ export function describeGuidePages(example: ExampleServer): void {
         const response = await fetch(`${origin}${path}`);
         expect(response.status, path).toBe(200);
         expect(response.headers.get('content-type')).toBe('text/html; charset=utf-8');
-        expect(response.headers.get('content-security-policy')).toContain("script-src 'self'");
+        // No other site may frame the page (clickjacking) nor run a script in it; a new deploy is seen at the next load.
+        const policy = response.headers.get('content-security-policy');
+        for (const directive of ["default-src 'none'", "script-src 'self'", "frame-ancestors 'none'"]) expect(policy).toContain(directive);
+        expect(response.headers.get('cache-control')).toBe('no-cache');
+        expect(response.headers.get('x-content-type-options')).toBe('nosniff');
+        expect(response.headers.get('referrer-policy')).toBe('no-referrer');
         expect(response.headers.get('x-request-id')).toBeTruthy();
         const html = await response.text();
         expect(html).toContain('<script defer src="/assets/byokit-pages.js"></script>');
@@ -47,6 +52,9 @@ export function describeGuidePages(example: ExampleServer): void {
       expect(js.headers.get('content-type')).toBe('text/javascript; charset=utf-8');
       const css = await fetch(`${origin}/assets/byokit-pages.css`);
       expect(css.headers.get('content-type')).toBe('text/css; charset=utf-8');
+      for (const asset of [js, css]) {
+        expect([asset.headers.get('cache-control'), asset.headers.get('x-content-type-options')]).toEqual(['no-cache', 'nosniff']);
+      }
     });
 
     it('Profile has the "API Configuration" section: the three key fields the guide names, and "Save API Keys"', () => {
