@@ -114,6 +114,15 @@ export function describeServerStart(example: ExampleServer): void {
       // with every package's tests running beside it.
     }, 180_000);
 
+    // docker stop and systemd stop a server with SIGTERM: the server and its embedded database are closed, not cut off.
+    it('stops on SIGTERM by closing the server and its database, with exit code 0', async () => {
+      await startServer(example.serverPath, { BYOKIT_DATA_DIR: mkdtempSync(join(tmpdir(), 'byokit-start-')) });
+      const child = running.pop()!;
+      const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+      child.kill('SIGTERM');
+      expect(await exited).toEqual({ code: 0, signal: null });
+    });
+
     it("prints the first admin's password once when FIRST_SUPERUSER_PASSWORD is not set, and it works", async () => {
       const { port, output } = await startServer(example.serverPath, { BYOKIT_DATA_DIR: mkdtempSync(join(tmpdir(), 'byokit-start-')) });
       const password = /with the password (\S+) \(shown this once\)/.exec(output())?.[1];
