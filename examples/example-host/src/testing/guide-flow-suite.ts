@@ -163,6 +163,21 @@ export function describeGuideFlow(example: ExampleServer): void {
       expect(response.headers.get('cache-control')).toBe('no-store');
     });
 
+    // The operator chose it: only a password the start generated is shown, once (server-start's tests).
+    it('never logs the FIRST_SUPERUSER_PASSWORD the first admin was created with', () => {
+      expect(server.logLines.length).toBeGreaterThan(0);
+      expect(server.logLines.filter((line) => line.includes(ADMIN_PASSWORD))).toEqual([]);
+    });
+
+    it('logs the user in with their email typed in capitals, with spaces around it, as signup stored it', async () => {
+      const response = await fetch(`${server.base}/login/access-token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ username: ' Your@Email.COM ', password: 'yourpassword' }),
+      });
+      expect(response.status).toBe(200);
+    });
+
     it("the first admin, from FIRST_SUPERUSER, sets a system key that becomes the user's fallback", async () => {
       const adminToken = await server.login(ADMIN_EMAIL, ADMIN_PASSWORD);
       const set = await fetch(`${server.base}/admin/api-key`, {
@@ -291,7 +306,7 @@ export function describeGuideFlow(example: ExampleServer): void {
       ['signup', '/users/signup', 'application/json', JSON.stringify({ email: 'gzip@example.com', password: 'a-long-password' })],
       ['login', '/login/access-token', 'application/x-www-form-urlencoded', `username=${ADMIN_EMAIL}&password=${ADMIN_PASSWORD}`],
     ])(
-      'refuses a %s body with a Content-Encoding (gzip, or not gzip after all) with 415, and changes nothing',
+      'refuses a %s body with a Content-Encoding (gzip, or not gzip after all, br) or a charset other than UTF-8 with 415, and changes nothing',
       async (_name, path, type, text) => {
         for (const body of [gzipSync(text), Buffer.from(text)]) {
           const response = await fetch(`${server.base}${path}`, {
@@ -301,6 +316,15 @@ export function describeGuideFlow(example: ExampleServer): void {
           });
           expect(response.status).toBe(415);
           expect((await response.json()).error.code).toBe('unsupported_media_type');
+        }
+        // Any other coding and any other charset than UTF-8 alike: the bytes are never read as something they are not.
+        const others: Array<Record<string, string>> = [
+          { 'content-type': type, 'content-encoding': 'br' },
+          { 'content-type': `${type}; charset=latin1` },
+        ];
+        for (const headers of others) {
+          const response = await fetch(`${server.base}${path}`, { method: 'POST', headers, body: text });
+          expect([headers, response.status]).toEqual([headers, 415]);
         }
         expect(await server.users.findByEmail('gzip@example.com')).toBeNull();
       },
@@ -387,14 +411,18 @@ export function describeGuideFlow(example: ExampleServer): void {
       expect((await second.json()).error.code).toBe('email_taken');
     });
 
-    it('answers an unknown /v2 path with 404 not_found, and a forged token with 401', async () => {
+    it('answers an unknown /v2 path with 404 not_found, and a forged token naming a real user with 401', async () => {
       const missing = await fetch(`${server.base}/no-such-route`);
       expect(missing.status).toBe(404);
       expect((await missing.json()).error.code).toBe('not_found');
-      const forged = await fetch(`${server.base}/users/me/api-key-status`, {
-        headers: { authorization: 'Bearer eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.' },
-      });
-      expect(forged.status).toBe(401);
+      // Unsigned ("alg": "none"), naming a user who signed up: only the signature tells it from a token this server issued.
+      await server.login('forged@example.com');
+      const { id } = (await server.users.findByEmail('forged@example.com'))!;
+      const forged = `${[{ alg: 'none' }, { sub: id }].map((part) => Buffer.from(JSON.stringify(part)).toString('base64url')).join('.')}.`;
+      for (const path of ['/users/me', '/users/me/api-key-status']) {
+        const response = await fetch(`${server.base}${path}`, { headers: { authorization: `Bearer ${forged}` } });
+        expect([path, response.status]).toEqual([path, 401]);
+      }
     });
   });
 }
