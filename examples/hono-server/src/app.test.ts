@@ -111,6 +111,14 @@ describe('byokit mounted in Hono with one line', () => {
     expect(await (await fetch(`${base}/`)).text()).toMatch(/byokit example on Hono/);
   });
 
+  // RFC 9110 §11.1: the scheme's name is case-insensitive, as the Express and Fastify examples read it.
+  it('takes a demo token under the scheme written in any case (bearer, BEARER)', async () => {
+    for (const scheme of ['bearer', 'BEARER']) {
+      const response = await fetch(`${base}/v2/users/me/api-key-status`, { headers: { authorization: `${scheme} demo-user-token` } });
+      expect([scheme, response.status]).toEqual([scheme, 200]);
+    }
+  });
+
   it('refuses a bearer token named like a property every object inherits (constructor, __proto__, toString) with 401, as any unknown token', async () => {
     for (const token of ['constructor', '__proto__', 'toString', 'hasOwnProperty', 'valueOf']) {
       const response = await fetch(`${base}/v2/users/me/api-key-status`, { headers: { authorization: `Bearer ${token}` } });
