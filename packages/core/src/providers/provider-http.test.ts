@@ -281,27 +281,19 @@ describe('provider calls', () => {
     expect(isByokitError(error) && [error.code, error.message]).toEqual([code, message]);
   });
 
-  it("take a Retry-After date already past by the answer's own Date as a delay of 0, never a negative one", async () => {
-    const { origin } = await answeringServer((_request, response) => {
-      response.sendDate = false;
-      response.writeHead(429, { date: 'Wed, 21 Oct 2015 07:28:10 GMT', 'retry-after': 'Wed, 21 Oct 2015 07:28:00 GMT' }).end();
-    });
-    const client = anthropicClient({ baseUrl: origin, retries: 0 });
-    closers.push(() => client.close!());
-    const error = await client.complete(request, options()).catch((caught: unknown) => caught);
-    expect(isByokitError(error) && [error.code, error.details.retryAfterSeconds]).toEqual(['provider_rate_limited', 0]);
-  });
-
   // The clock that set both is the provider's: this server's clock, 11 years on, would make any such date a delay of 0.
-  it("count a Retry-After date from the answer's own Date, not from this server's clock", async () => {
+  it.each([
+    ["count a Retry-After date from the answer's own Date, not from this server's clock", '07:28:00', '07:28:30', 30],
+    ["take a Retry-After date already past by the answer's own Date as a delay of 0, never a negative one", '07:28:10', '07:28:00', 0],
+  ])('%s', async (_name, date, retryAfter, seconds) => {
     const { origin } = await answeringServer((_request, response) => {
       response.sendDate = false;
-      response.writeHead(429, { date: 'Wed, 21 Oct 2015 07:28:00 GMT', 'retry-after': 'Wed, 21 Oct 2015 07:28:30 GMT' }).end();
+      response.writeHead(429, { date: `Wed, 21 Oct 2015 ${date} GMT`, 'retry-after': `Wed, 21 Oct 2015 ${retryAfter} GMT` }).end();
     });
     const client = anthropicClient({ baseUrl: origin, retries: 0 });
     closers.push(() => client.close!());
     const error = await client.complete(request, options()).catch((caught: unknown) => caught);
-    expect(isByokitError(error) && [error.code, error.details.retryAfterSeconds]).toEqual(['provider_rate_limited', 30]);
+    expect(isByokitError(error) && [error.code, error.details.retryAfterSeconds]).toEqual(['provider_rate_limited', seconds]);
   });
 
   it.each(['complete', 'stream'] as const)('read a refusal of exactly 64 KiB whole, its message passed on (%s)', async (call) => {
