@@ -118,10 +118,18 @@ export function invalidField(path: string, message: string, details: Omit<Byokit
  * `byokit.handle()` reject, and the Node handler leave its request unanswered.
  */
 export function isByokitError(value: unknown): value is ByokitError {
-  if (typeof value !== 'object' || value === null) return false;
+  return typeof value === 'object' && value !== null && fieldOf(value, BRAND) === true;
+}
+
+/**
+ * A field of anything a host's code threw or gave, or undefined where it has none or reading it throws (a revoked
+ * proxy, a getter that throws): byokit reads such values only while answering a failure, which must not fail in turn.
+ */
+export function fieldOf(value: unknown, field: PropertyKey): unknown {
+  if (value === null || value === undefined) return undefined;
   try {
-    return (value as Record<symbol, unknown>)[BRAND] === true;
+    return (value as Record<PropertyKey, unknown>)[field];
   } catch {
-    return false;
+    return undefined;
   }
 }

@@ -1,3 +1,4 @@
+import { fieldOf } from '../errors.js';
 import { scrubKnownSecret, scrubSecrets } from './scrub-secrets.js';
 
 /** How deep a chain of causes is copied: deeper ones are left out (a chain that long is a loop or a bug). */
@@ -27,13 +28,7 @@ export function copiedError(error: unknown, scrub: (text: string) => string, dep
   // Every read is guarded: the error is the host's or a library's, and a field may be a getter that throws (a lazy
   // `response`, a `cause` not loaded). A copy that threw would fail what logs it: the answer, or the process itself
   // where it runs outside a request (a usage listener, a hold's renewal).
-  const read = (field: string): unknown => {
-    try {
-      return (error as unknown as Record<string, unknown>)[field];
-    } catch {
-      return undefined;
-    }
-  };
+  const read = (field: string): unknown => fieldOf(error, field);
   const text = (value: unknown): string => {
     try {
       return scrub(String(value));
