@@ -511,17 +511,23 @@ describe('UsageMeter', () => {
     }
   });
 
+  /** A meter whose host's onUsage never settles: the requests it heard, and what it logged. */
+  function meterWithHungListener() {
+    const logger = recordingLogger();
+    const heard: string[] = [];
+    const meter = new UsageMeter(memoryStorage(), logger, now, (record) => {
+      heard.push(record.requestId);
+      return new Promise<void>(() => {});
+    });
+    return { logger, heard, meter };
+  }
+
   // close() flushes twice (before and after the streams still running end): the 10 s are for the whole close(), a
   // later flush waiting only for what is left of them. The clock (performance.now()) is faked with the timers.
   it("waits 10 s in all for the host's onUsage calls, whatever the flushes: one begun after the 10 s is let go at once", async () => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'performance'] });
     try {
-      const logger = recordingLogger();
-      const heard: string[] = [];
-      const meter = new UsageMeter(memoryStorage(), logger, now, (record) => {
-        heard.push(record.requestId);
-        return new Promise<void>(() => {});
-      });
+      const { logger, heard, meter } = meterWithHungListener();
       meter.record(call('ada'), 'ok', {});
       const first = meter.flush();
       await vi.advanceTimersByTimeAsync(10_000);
@@ -544,12 +550,7 @@ describe('UsageMeter', () => {
   it('counts, when the 10 s run out, the onUsage calls it waited for still running, not those begun since', async () => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'performance'] });
     try {
-      const logger = recordingLogger();
-      const heard: string[] = [];
-      const meter = new UsageMeter(memoryStorage(), logger, now, (record) => {
-        heard.push(record.requestId);
-        return new Promise<void>(() => {});
-      });
+      const { logger, heard, meter } = meterWithHungListener();
       meter.record(call('ada'), 'ok', {});
       let flushed = false;
       const flushing = meter.flush().then(() => (flushed = true));

@@ -1,6 +1,4 @@
-import { createServer } from 'node:http';
 import { createRequire } from 'node:module';
-import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Agent as Undici6Agent } from 'undici6';
 import { isByokitError } from '../errors.js';
@@ -9,7 +7,7 @@ import { SecretKey } from '../keys/secret-key.js';
 import { anthropicClient } from './anthropic/anthropic-client.js';
 import { fixtureChunks, fixtureJson } from './fixtures.js';
 import type { ProviderChatRequest } from './provider-types.js';
-import { collect, eventNameFromType, replayServersClosedAfterEachTest } from './replay-server.js';
+import { collect, eventNameFromType, replayServersClosedAfterEachTest, startFloodingProvider, untilStill } from './replay-server.js';
 
 // A host's `dispatcher` need not come from byokit's own undici 7: a host's lockfile may hold undici 6 (the family
 // Node 20's and 22's fetch are built on), whose `Agent` or `ProxyAgent` it passes. undici 6 knows only the older
@@ -75,37 +73,16 @@ describe(`a host's dispatcher from undici ${UNDICI_6}`, () => {
 
   it('makes a provider wait while nobody reads its stream, rather than buffer it without bound', async () => {
     // 64 MB of text deltas, as fast as the connection takes them.
-    let written = 0;
-    let finished = false;
-    const server = createServer((_request, response) => {
-      response.writeHead(200, { 'content-type': 'text/event-stream' });
-      const [start, blockStart] = fixtureChunks('anthropic/anthropic-text.chunks.txt');
-      response.write(`event: message_start\ndata: ${start}\n\nevent: content_block_start\ndata: ${blockStart}\n\n`);
-      const delta = `event: content_block_delta\ndata: ${JSON.stringify({ type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: 'x'.repeat(1000) } })}\n\n`;
-      const more = () => {
-        while (written < 64 * 1024 * 1024) {
-          written += delta.length;
-          if (!response.write(delta)) return;
-        }
-        finished = true;
-        response.end();
-      };
-      response.on('drain', more);
-      more();
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    closers.push(() => new Promise((resolve) => (server.closeAllConnections(), server.close(() => resolve()))));
-    const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    const client = anthropicClient({ baseUrl: origin, retries: 0, dispatcher: undici6Dispatcher() });
+    const flood = await startFloodingProvider(1000, 64 * 1024 * 1024);
+    closers.push(() => flood.close());
+    const client = anthropicClient({ baseUrl: flood.origin, retries: 0, dispatcher: undici6Dispatcher() });
     const events = (await client.stream(request, { key: new SecretKey('anthropic', key) }))[Symbol.asyncIterator]();
     closers.unshift(async () => void (await events.return!()));
     expect((await events.next()).done).toBe(false);
-    // Until the provider writes nothing more for ten looks in a row: the looks only say when to stop waiting.
-    for (let last = -1, still = 0; still < 10 && !finished; still = written === last ? still + 1 : 0, last = written)
-      await new Promise((resolve) => setTimeout(resolve, 50));
+    await untilStill(flood);
     // Held back by what the kernel's buffers take and about a megabyte in byokit, not read into its memory.
-    expect(finished).toBe(false);
-    expect(written).toBeLessThan(16 * 1024 * 1024);
+    expect(flood.finished()).toBe(false);
+    expect(flood.written()).toBeLessThan(16 * 1024 * 1024);
   });
 
   it("ends a call with its caller's abort", async () => {

@@ -12,7 +12,14 @@ import { openaiClient } from './openai/openai-client.js';
 import { fixtureChunks, fixtureJson } from './fixtures.js';
 import type { ProviderChatRequest, ProviderStreamEvent } from './provider-types.js';
 import { MAX_ANSWER_BYTES } from './provider-http.js';
-import { eventNameFromType, replayServersClosedAfterEachTest } from './replay-server.js';
+import {
+  collect,
+  eventNameFromType,
+  replayServersClosedAfterEachTest,
+  startFloodingProvider,
+  untilStill,
+  type FloodingProvider,
+} from './replay-server.js';
 import { MAX_REFUSAL_BYTES } from './server-sent-events.js';
 
 // The transport under every provider client (ProviderHttp), seen through the Anthropic client: what a host
@@ -380,13 +387,7 @@ describe('provider calls', () => {
     // Left (the upstream request aborted) however the test ends: the client's close waits for it.
     closers.push(async () => void (await events.return!()));
     expect((await events.next()).done).toBe(false);
-    // Until the provider writes nothing more for ten looks in a row: the looks only say when to stop waiting.
-    for (
-      let last = -1, still = 0;
-      still < 10 && !flood.finished();
-      still = flood.written() === last ? still + 1 : 0, last = flood.written()
-    )
-      await new Promise((resolve) => setTimeout(resolve, 50));
+    await untilStill(flood);
     // What the kernel's buffers take (several MiB on loopback) and about a megabyte in byokit; 64 such events
     // waiting for the reader would be 32 MiB.
     expect(flood.finished()).toBe(false);
@@ -478,37 +479,19 @@ describe('provider calls', () => {
       );
       const client = anthropicClient({ baseUrl: origin, retries: 0 });
       closers.push(() => client.close!());
-      if (call === 'complete') {
-        expect((await client.complete(request, options())).finishReason).toBe('stop');
-        return;
-      }
-      const events: ProviderStreamEvent[] = [];
-      for await (const event of await client.stream(request, options())) events.push(event);
-      expect(events.at(-1)).toEqual({ type: 'finish', finishReason: 'stop' });
+      expect(await endOf(client, call)).toEqual({ type: 'finish', finishReason: 'stop' });
     },
   );
 
   // `identity` is no coding at all (RFC 9110 §8.4.1): some servers and proxies name it all the same.
   it.each(['complete', 'stream'] as const)('read an answer whose Content-Encoding is identity as the answer it is (%s)', async (call) => {
     const { origin } = await answeringServer((_request, response) => {
-      const body =
-        call === 'complete'
-          ? JSON.stringify(fixtureJson('anthropic/anthropic-text.json'))
-          : fixtureChunks('anthropic/anthropic-text.chunks.txt')
-              .map((line) => `event: ${eventNameFromType(line)}\ndata: ${line}\n\n`)
-              .join('');
-      const type = call === 'complete' ? 'application/json' : 'text/event-stream';
+      const { body, type } = recordedAnswer(call);
       response.writeHead(200, { 'content-type': type, 'content-encoding': 'Identity' }).end(body);
     });
     const client = anthropicClient({ baseUrl: origin, retries: 0 });
     closers.push(() => client.close!());
-    if (call === 'complete') {
-      expect((await client.complete(request, options())).finishReason).toBe('stop');
-      return;
-    }
-    const events: ProviderStreamEvent[] = [];
-    for await (const event of await client.stream(request, options())) events.push(event);
-    expect(events.at(-1)).toEqual({ type: 'finish', finishReason: 'stop' });
+    expect(await endOf(client, call)).toEqual({ type: 'finish', finishReason: 'stop' });
   });
 
   it('name no content coding that holds a piece of a key', async () => {
@@ -651,7 +634,6 @@ describe('provider calls', () => {
   });
 });
 
-/** A server that answers every request with `answer`. */
 /** What a call gave: the plain call's error, or each of the stream's events (an error as its code and message). */
 async function failuresOf(client: ReturnType<typeof anthropicClient>, call: 'complete' | 'stream'): Promise<unknown[]> {
   if (call === 'complete') {
@@ -663,21 +645,29 @@ async function failuresOf(client: ReturnType<typeof anthropicClient>, call: 'com
   return events.map((event) => (event.type === 'error' ? [event.error.code, event.error.message] : event.type));
 }
 
+/** How a call ended: the plain answer's finish as a stream's last event would give it, or the stream's last event. */
+async function endOf(client: ReturnType<typeof anthropicClient>, call: 'complete' | 'stream'): Promise<unknown> {
+  if (call === 'complete') return { type: 'finish', finishReason: (await client.complete(request, options())).finishReason };
+  return (await collect(await client.stream(request, options()))).at(-1);
+}
+
+/** Anthropic's recorded answer, plain or as its stream of events, and its content type. */
+function recordedAnswer(call: 'complete' | 'stream'): { body: string; type: string } {
+  if (call === 'complete') return { body: JSON.stringify(fixtureJson('anthropic/anthropic-text.json')), type: 'application/json' };
+  const events = fixtureChunks('anthropic/anthropic-text.chunks.txt').map((line) => `event: ${eventNameFromType(line)}\ndata: ${line}\n\n`);
+  return { body: events.join(''), type: 'text/event-stream' };
+}
+
 /** A server answering Anthropic's recorded answer (plain, or its stream of events), gzipped when `compress` says so. */
 function gzippingWhen(call: 'complete' | 'stream', compress: (request: IncomingMessage) => boolean): Promise<{ origin: string }> {
   return answeringServer((request, response) => {
-    const body =
-      call === 'complete'
-        ? JSON.stringify(fixtureJson('anthropic/anthropic-text.json'))
-        : fixtureChunks('anthropic/anthropic-text.chunks.txt')
-            .map((line) => `event: ${eventNameFromType(line)}\ndata: ${line}\n\n`)
-            .join('');
-    const type = call === 'complete' ? 'application/json' : 'text/event-stream';
+    const { body, type } = recordedAnswer(call);
     if (compress(request)) response.writeHead(200, { 'content-type': type, 'content-encoding': 'gzip' }).end(gzipSync(body));
     else response.writeHead(200, { 'content-type': type }).end(body);
   });
 }
 
+/** A server that answers every request with `answer`. */
 async function answeringServer(answer: (request: IncomingMessage, response: ServerResponse) => void): Promise<{ origin: string }> {
   const server: Server = createServer(answer);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -685,28 +675,9 @@ async function answeringServer(answer: (request: IncomingMessage, response: Serv
   return { origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
 }
 
-/**
- * An Anthropic stream that opens as the recorded one does, then writes text deltas of `eventChars` characters as fast as
- * the connection takes them until `totalBytes` are out: how far it got says whether byokit held it back.
- */
-async function floodingProvider(eventChars: number, totalBytes: number) {
-  let written = 0;
-  let finished = false;
-  const { origin } = await answeringServer((_request, response) => {
-    response.writeHead(200, { 'content-type': 'text/event-stream' });
-    const [start, blockStart] = fixtureChunks('anthropic/anthropic-text.chunks.txt');
-    response.write(`event: message_start\ndata: ${start}\n\nevent: content_block_start\ndata: ${blockStart}\n\n`);
-    const delta = `event: content_block_delta\ndata: ${JSON.stringify({ type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: 'x'.repeat(eventChars) } })}\n\n`;
-    const more = () => {
-      while (written < totalBytes) {
-        written += delta.length;
-        if (!response.write(delta)) return;
-      }
-      finished = true;
-      response.end();
-    };
-    response.on('drain', more);
-    more();
-  });
-  return { origin, written: () => written, finished: () => finished };
+/** A flooding provider (replay-server.ts), closed after the test. */
+async function floodingProvider(eventChars: number, totalBytes: number): Promise<FloodingProvider> {
+  const flood = await startFloodingProvider(eventChars, totalBytes);
+  closers.push(() => flood.close());
+  return flood;
 }

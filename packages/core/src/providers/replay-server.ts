@@ -6,6 +6,7 @@ import { createServer, type IncomingHttpHeaders, type ServerResponse } from 'nod
 import type { AddressInfo } from 'node:net';
 import { afterEach } from 'vitest';
 import { isByokitError, type ByokitError } from '../errors.js';
+import { fixtureChunks } from './fixtures.js';
 import type { ProviderStreamEvent } from './provider-types.js';
 
 /** A request the fake provider received. */
@@ -122,6 +123,55 @@ export function replayServersClosedAfterEachTest(): (
     started.push(server);
     return server;
   };
+}
+
+/** A provider that writes faster than it is read: how far it got says whether byokit held it back. */
+export interface FloodingProvider {
+  origin: string;
+  written(): number;
+  finished(): boolean;
+  close(): Promise<void>;
+}
+
+/**
+ * An Anthropic stream that opens as the recorded one does, then writes text deltas of `eventChars` characters as fast as
+ * the connection takes them until `totalBytes` are out.
+ */
+export async function startFloodingProvider(eventChars: number, totalBytes: number): Promise<FloodingProvider> {
+  let written = 0;
+  let finished = false;
+  const server = createServer((_request, response) => {
+    response.writeHead(200, { 'content-type': 'text/event-stream' });
+    const [start, blockStart] = fixtureChunks('anthropic/anthropic-text.chunks.txt');
+    response.write(`event: message_start\ndata: ${start}\n\nevent: content_block_start\ndata: ${blockStart}\n\n`);
+    const delta = `event: content_block_delta\ndata: ${JSON.stringify({ type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: 'x'.repeat(eventChars) } })}\n\n`;
+    const more = () => {
+      while (written < totalBytes) {
+        written += delta.length;
+        if (!response.write(delta)) return;
+      }
+      finished = true;
+      response.end();
+    };
+    response.on('drain', more);
+    more();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    written: () => written,
+    finished: () => finished,
+    close: () => new Promise((resolve) => (server.closeAllConnections(), server.close(() => resolve()))),
+  };
+}
+
+/**
+ * Resolves once the flooding provider has finished, or has written nothing more for ten looks 50 ms apart: the looks
+ * only say when to stop waiting; what it wrote by then is the test's to judge.
+ */
+export async function untilStill(flood: FloodingProvider): Promise<void> {
+  for (let last = -1, still = 0; still < 10 && !flood.finished(); still = flood.written() === last ? still + 1 : 0, last = flood.written())
+    await new Promise((resolve) => setTimeout(resolve, 50));
 }
 
 /** Every event of a client's stream, read to its end. */
