@@ -34,8 +34,11 @@ export interface ReplayServer {
   /** `http://127.0.0.1:<port>`: use it as the provider's base URL (plus `/v1` for OpenAI). */
   origin: string;
   requests: ReceivedRequest[];
-  /** Resolves when a client went away before the answer ended. */
-  aborted: Promise<void>;
+  /**
+   * How the first answer ended: `aborted` when its client went away before the answer's end, `finished` when it was
+   * sent whole. A test that expects an abort fails on `finished` at once, not by timing out waiting for one.
+   */
+  ended: Promise<'aborted' | 'finished'>;
   close(): Promise<void>;
 }
 
@@ -45,8 +48,8 @@ export const eventNameFromType = (line: string) => (JSON.parse(line) as { type: 
 /** Starts a fake provider answering every request with `answer` (or `answer(request)`). */
 export async function startReplayServer(answer: ReplayAnswer | ((request: ReceivedRequest) => ReplayAnswer)): Promise<ReplayServer> {
   const requests: ReceivedRequest[] = [];
-  let markAborted!: () => void;
-  const aborted = new Promise<void>((resolve) => (markAborted = resolve));
+  let markEnded!: (how: 'aborted' | 'finished') => void;
+  const ended = new Promise<'aborted' | 'finished'>((resolve) => (markEnded = resolve));
   const server = createServer(async (request, response) => {
     const chunks: Buffer[] = [];
     for await (const chunk of request) chunks.push(chunk as Buffer);
@@ -58,9 +61,7 @@ export async function startReplayServer(answer: ReplayAnswer | ((request: Receiv
       body: text ? JSON.parse(text) : undefined,
     };
     requests.push(received);
-    response.on('close', () => {
-      if (!response.writableFinished) markAborted();
-    });
+    response.on('close', () => markEnded(response.writableFinished ? 'finished' : 'aborted'));
     await send(response, typeof answer === 'function' ? answer(received) : answer);
   });
   server.listen(0, '127.0.0.1');
@@ -68,7 +69,7 @@ export async function startReplayServer(answer: ReplayAnswer | ((request: Receiv
   return {
     origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     requests,
-    aborted,
+    ended,
     close: () =>
       new Promise((resolve) => {
         server.closeAllConnections();

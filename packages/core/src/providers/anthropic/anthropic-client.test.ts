@@ -505,7 +505,7 @@ describe('Anthropic errors', () => {
     expect(events[0]?.type).toBe('usage');
     expect(texts(events)).toEqual([]);
     expect(errors(events).map((error) => error.code)).toEqual(['provider_error']);
-    await server.aborted;
+    expect(await server.ended).toBe('aborted');
   });
 
   it('does not send a key of another provider', async () => {
@@ -548,7 +548,7 @@ describe('leaving a stream early', () => {
       }
     }
     expect(seen).toEqual(['Hello']);
-    await server.aborted;
+    expect(await server.ended).toBe('aborted');
   });
 
   it('aborts the upstream request when the caller aborts its signal mid-stream, and throws the abort', async () => {
@@ -563,7 +563,7 @@ describe('leaving a stream early', () => {
       }
     })();
     await expect(consumed).rejects.toMatchObject({ name: 'AbortError' });
-    await server.aborted;
+    expect(await server.ended).toBe('aborted');
     expect(texts(seen)).toEqual(['Hello']);
     expect(errors(seen)).toEqual([]);
   });
