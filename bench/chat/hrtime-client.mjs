@@ -10,7 +10,8 @@
 //   whether or not earlier ones have finished (so a slow server cannot slow the load down, which would hide
 //   its latency: "coordinated omission"). Requests of the first `warmupMs` are not counted. Prints
 //   percentiles in µs of: `latency` (send → last byte), `firstByte` (send → response head), `firstToken`
-//   (send → the first body chunk holding `tokenMarker`, the first text of a streamed answer), and
+//   (send → the first body chunk holding `tokenMarker`, the first text of a streamed answer; a response that ends
+//   without it counts as failed, as one not answered 200 does), and
 //   `lateness` (how far behind schedule requests were sent: the client's own noise). With `alternate` (a list of
 //   targets, each { url, headers, body, tokenMarker? }), the load goes to each in turn instead of to `url`: request
 //   by request, or for `sliceMs` at a time (each target then gets the whole `rate` during its slices), and the
@@ -61,6 +62,8 @@ function send(done, target = single) {
     });
     response.on('end', () => {
       timing.latency = now() - started;
+      // A stream that ended without its first text was not answered, whatever its status.
+      if (marker !== undefined && timing.firstToken === undefined) timing.error = 'ended without tokenMarker';
       done(timing);
     });
     response.on('error', () => done(timing));
@@ -72,6 +75,9 @@ function send(done, target = single) {
   request.end(payload);
   return request;
 }
+
+/** Answered whole: a 200, to its last byte, and with its first text where `tokenMarker` asked for one. */
+const answered = (timing) => timing.status === 200 && timing.latency !== undefined && timing.error === undefined;
 
 function percentiles(values) {
   if (values.length === 0) return null;
@@ -119,7 +125,7 @@ async function openLoop() {
     // Bounded: whatever has not answered `graceMs` (15 s) after the last send counts as failed.
     setTimeout(resolve, (spec.warmupMs ?? 0) + spec.durationMs + (spec.graceMs ?? 15_000)).unref();
   });
-  const ok = results.filter((timing) => timing.status === 200 && timing.latency !== undefined);
+  const ok = results.filter(answered);
   const figures = (timings) => {
     const pick = (field) => timings.map((timing) => timing[field]).filter((value) => value !== undefined);
     return {
@@ -189,7 +195,7 @@ async function closedLoop() {
   const loop = async () => {
     while (now() < deadline) {
       const timing = await new Promise((resolve) => send(resolve));
-      if (timing.status === 200 && timing.latency !== undefined) latencies.push(timing.latency);
+      if (answered(timing)) latencies.push(timing.latency);
       else failed++;
     }
   };

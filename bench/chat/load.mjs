@@ -13,10 +13,18 @@ export async function runClient(processes, spec) {
   return JSON.parse(output.trim().split('\n').at(-1));
 }
 
-/** The hrtime client's spec of what `target` of `stack` is sent (targets.mjs), plain or streamed. */
+/**
+ * The hrtime client's spec of what `target` of `stack` is sent (targets.mjs), plain or streamed. Streamed, with the
+ * marker of its first text, which each answer must carry to count (a plain answer from the mock carries none).
+ */
 export const clientSpec = (stack, target, secrets, stream) => {
   const request = requestFor(target, { ...secrets, stream });
-  return { url: `${stack[target].origin}${request.path}`, headers: request.headers, body: request.body, tokenMarker: request.tokenMarker };
+  return {
+    url: `${stack[target].origin}${request.path}`,
+    headers: request.headers,
+    body: request.body,
+    ...(stream && { tokenMarker: request.tokenMarker }),
+  };
 };
 
 /**
