@@ -21,7 +21,17 @@ async function timeOnce(operation, budgetMs, concurrency) {
   return Number(process.hrtime.bigint() - started) / count;
 }
 
-const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+/**
+ * The median of `values` in numeric order: the middle one of an odd count, the mean of the two middle ones of an even
+ * count (the upper one alone leans a median of signed differences one way); NaN for none. Every figure of the
+ * benchmarks that is a median over rounds or cases is this one.
+ */
+export function median(values) {
+  if (values.length === 0) return Number.NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+}
 
 /**
  * Measures each case `repetitions` times, rotating the order each round so that no case always runs

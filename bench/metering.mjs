@@ -14,7 +14,7 @@ import { ChildProcesses } from './chat/processes.mjs';
 import { requestFor } from './chat/targets.mjs';
 import { findWrk, parseWrk, writeLuaScript } from './chat/wrk.mjs';
 import { databaseUrl } from './database.mjs';
-import { measure, row } from './measure.mjs';
+import { measure, median, row } from './measure.mjs';
 
 const ROUNDS = 3;
 /** Records dropped; a record per call; a record and a budget hold per call. */
@@ -24,7 +24,6 @@ const MILLION = 1_000_000;
 const node = process.execPath;
 const MOCK_CLI = fileURLToPath(new URL('./cli.js', import.meta.resolve('@byokit/core/mock-providers')));
 const BYOKIT_SERVER = fileURLToPath(new URL('./chat/servers/byokit-server.mjs', import.meta.url));
-const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 
 export async function runMetering() {
   const url = databaseUrl();

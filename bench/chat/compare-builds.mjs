@@ -16,14 +16,16 @@
 // benchmark's first-byte phases do at 0, 2 and 20 ms.
 //
 // Save the current build under a second name and compare it with itself first: on 2026-12-03 such runs put
-// the current build 32–48 µs behind its own copy (4 runs of 16 rounds; cause not found). Read a change's
-// difference against that.
+// the current build 32–48 µs behind its own copy (4 runs of 16 rounds; cause not found; the median of an even
+// number of rounds was then the upper of the two middle ones, which leans that way). Read a change's difference
+// against that.
 import { cpSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { fakeProviderKey } from '@byokit/core/testing';
+import { median } from '../measure.mjs';
 import { ChildProcesses } from './processes.mjs';
 import { canTraceSyscalls, traceOpenLoop } from './syscall-timeline.mjs';
 import { requestFor } from './targets.mjs';
@@ -167,8 +169,4 @@ try {
 } finally {
   await processes.stopAll();
   rmSync(scratch, { recursive: true, force: true });
-}
-
-function median(values) {
-  return [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 }

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { fakeProviderKey } from '@byokit/core/testing';
+import { median } from '../measure.mjs';
 import { CLIENT, clientSpec, loadGenerator, runClient } from './load.mjs';
 import { ChildProcesses, cpuMicros, cpuTimes, residentBytes, stealSince } from './processes.mjs';
 import { cyclicOrder, sliceOrder } from './slice-order.mjs';
@@ -36,7 +37,6 @@ const FLOOR_SERVER = fileURLToPath(new URL('./servers/floor.mjs', import.meta.ur
 const BYOKIT_SERVER = fileURLToPath(new URL('./servers/byokit-server.mjs', import.meta.url));
 
 const rotated = (list, round) => list.map((_, index) => list[(index + round) % list.length]);
-const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 const spread = (values) => ({ median: median(values), min: Math.min(...values), max: Math.max(...values) });
 const fixed = (value, digits = 0) => (Number.isFinite(value) ? value.toFixed(digits) : 'n/a');
 const range = ({ min, max }, digits = 0) => `${fixed(min, digits)}–${fixed(max, digits)}`;

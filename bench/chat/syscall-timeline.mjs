@@ -9,6 +9,7 @@
 // and write, the server's wake-up and write (to the client), the client's wake-up. Requests are 2 ms apart
 // and answered in under 1, so chains do not interleave; a chain longer than 5 ms is dropped.
 import { execFileSync, spawn } from 'node:child_process';
+import { median } from '../measure.mjs';
 import { CLIENT } from './load.mjs';
 
 /** The seven steps of a chain, then the whole. */
@@ -109,8 +110,4 @@ function chainsOf(script, pids) {
     if (chain.length === 8 && chain[7] - chain[0] <= 5000) chains.push(chain);
   }
   return { chains, sent: sends.length };
-}
-
-function median(values) {
-  return values.length === 0 ? Number.NaN : [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 }
