@@ -22,16 +22,21 @@ async function timeOnce(operation, budgetMs, concurrency) {
 }
 
 /**
- * The median of `values` in numeric order: the middle one of an odd count, the mean of the two middle ones of an even
- * count (the upper one alone leans a median of signed differences one way); NaN for none. Every figure of the
- * benchmarks that is a median over rounds or cases is this one.
+ * The `fraction` quantile of `values` in numeric order, linear between the two closest ranks (numpy's and R's default):
+ * at 0.5 the median, the middle value of an odd count and the mean of the two middle ones of an even count (the upper
+ * one alone leans a median of signed differences one way); NaN for none. Every percentile and median the benchmarks
+ * work out is this one (wrk's own are wrk's).
  */
-export function median(values) {
+export function quantile(values, fraction) {
   if (values.length === 0) return Number.NaN;
   const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+  const position = (sorted.length - 1) * fraction;
+  const below = Math.floor(position);
+  const above = Math.min(below + 1, sorted.length - 1);
+  return sorted[below] + (sorted[above] - sorted[below]) * (position - below);
 }
+
+export const median = (values) => quantile(values, 0.5);
 
 /**
  * Measures each case `repetitions` times, rotating the order each round so that no case always runs

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { median } from './measure.mjs';
+import { median, quantile } from './measure.mjs';
 
 describe("the benchmarks' median", () => {
   it('takes the middle value of an odd count, in numeric order', () => {
@@ -21,5 +21,26 @@ describe("the benchmarks' median", () => {
     const values = [3, 1, 2];
     median(values);
     expect(values).toEqual([3, 1, 2]);
+  });
+});
+
+describe("the benchmarks' percentiles", () => {
+  const hundred = Array.from({ length: 100 }, (_, index) => 100 - index);
+
+  // The hrtime client's p50 of an even count was its upper middle value, unlike the median of the rounds; and its p99
+  // of 100 values the largest, a p100.
+  it('put a p50 where the median is, and a p99 of 100 values below the largest', () => {
+    expect(quantile([4, 1, 3, 2], 0.5)).toBe(median([4, 1, 3, 2]));
+    expect(quantile([3, 1, 2], 0.5)).toBe(2);
+    expect(quantile(hundred, 0.99)).toBeLessThan(100);
+    expect(quantile(hundred, 0.99)).toBeCloseTo(99.01, 9);
+    expect(quantile(hundred, 0.9)).toBeCloseTo(90.1, 9);
+  });
+
+  it('take the smallest and the largest at 0 and 1, the one value of one, and nothing of none', () => {
+    expect(quantile(hundred, 0)).toBe(1);
+    expect(quantile(hundred, 1)).toBe(100);
+    expect(quantile([7], 0.99)).toBe(7);
+    expect(quantile([], 0.5)).toBeNaN();
   });
 });

@@ -22,6 +22,7 @@
 // - hold: opens `count` streaming requests, at most 100 connecting at a time (a listen backlog is 511),
 //   prints {"open": n} once every one has its response head, then holds them until killed.
 import { Agent, request as httpRequest } from 'node:http';
+import { quantile } from '../measure.mjs';
 
 const spec = JSON.parse(process.argv[2] ?? '{}');
 
@@ -79,11 +80,11 @@ function send(done, target = single) {
 /** Answered whole: a 200, to its last byte, and with its first text where `tokenMarker` asked for one. */
 const answered = (timing) => timing.status === 200 && timing.latency !== undefined && timing.error === undefined;
 
+/** p50, p90 and p99 in µs of `values` in ns; null for none. */
 function percentiles(values) {
   if (values.length === 0) return null;
-  const sorted = values.map(Number).sort((a, b) => a - b);
-  const at = (fraction) => sorted[Math.min(sorted.length - 1, Math.floor(fraction * sorted.length))] / 1000;
-  return { p50: at(0.5), p90: at(0.9), p99: at(0.99) };
+  const micros = values.map((value) => Number(value) / 1000);
+  return { p50: quantile(micros, 0.5), p90: quantile(micros, 0.9), p99: quantile(micros, 0.99) };
 }
 
 async function openLoop() {
