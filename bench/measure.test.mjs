@@ -1,3 +1,5 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { median, quantile } from './measure.mjs';
 
@@ -43,4 +45,19 @@ describe("the benchmarks' percentiles", () => {
     expect(quantile([7], 0.99)).toBe(7);
     expect(quantile([], 0.5)).toBeNaN();
   });
+});
+
+describe("the benchmarks' modules", () => {
+  // Each phase of npm run bench imports what it needs from measure.mjs and the chat modules: one that lost an export
+  // fails here, not minutes into a run. Imported by Node itself, whose linking refuses a missing export (vitest's
+  // transform would let it through as undefined).
+  it.each(['./key-path.mjs', './rate-limiter.mjs', './storage-postgres.mjs', './metering.mjs', './chat/index.mjs'])(
+    '%s loads',
+    async (path) => {
+      const url = new URL(path, import.meta.url).href;
+      await expect(
+        promisify(execFile)(process.execPath, ['--input-type=module', '-e', `await import(${JSON.stringify(url)})`]),
+      ).resolves.toBeDefined();
+    },
+  );
 });
