@@ -66,3 +66,20 @@ export function row(name, { median, min, max }, floorNs) {
     '× floor': (median / floorNs).toFixed(2),
   };
 }
+
+/**
+ * A goal's figure as printed beside its verdict: `atMost` for a goal held from above (≤), else from below (≥). Two
+ * decimals, or as many more as it takes for the printed figure to say what the verdict says (1.5049 is "1.505", not
+ * "1.50", beside "NOT met" for ≤ 1.5); a figure that is not a number meets no goal.
+ */
+export function judged(value, goal, { atMost }) {
+  const holds = (figure) => (atMost ? figure <= goal : figure >= goal);
+  const met = holds(value);
+  if (!Number.isFinite(value)) return { figure: 'n/a', met: false };
+  let digits = 2;
+  while (digits < 10 && holds(Number(value.toFixed(digits))) !== met) digits++;
+  return { figure: value.toFixed(digits), met };
+}
+
+/** "met" or "NOT met". */
+export const verdict = (met) => (met ? 'met' : 'NOT met');

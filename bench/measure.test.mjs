@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { median, quantile } from './measure.mjs';
+import { judged, median, quantile } from './measure.mjs';
 
 describe("the benchmarks' median", () => {
   it('takes the middle value of an odd count, in numeric order', () => {
@@ -44,6 +44,27 @@ describe("the benchmarks' percentiles", () => {
     expect(quantile(hundred, 1)).toBe(100);
     expect(quantile([7], 0.99)).toBe(7);
     expect(quantile([], 0.5)).toBeNaN();
+  });
+});
+
+describe("a goal's printed figure and verdict", () => {
+  // 1.5049× against a goal of ≤ 1.5× printed "1.50" beside "NOT met"; 0.3496× against ≥ 0.35× printed "0.35".
+  it('prints as many more decimals as it takes for the figure to say what the verdict says', () => {
+    expect(judged(1.5049, 1.5, { atMost: true })).toEqual({ figure: '1.505', met: false });
+    expect(judged(0.3496, 0.35, { atMost: false })).toEqual({ figure: '0.3496', met: false });
+    expect(judged(5.004, 5, { atMost: true })).toEqual({ figure: '5.004', met: false });
+  });
+
+  it('prints two decimals where they already say it, on either side of the goal', () => {
+    expect(judged(1.5, 1.5, { atMost: true })).toEqual({ figure: '1.50', met: true });
+    expect(judged(1.53, 1.5, { atMost: true })).toEqual({ figure: '1.53', met: false });
+    expect(judged(1.4951, 1.5, { atMost: true })).toEqual({ figure: '1.50', met: true });
+    expect(judged(0.45, 0.35, { atMost: false })).toEqual({ figure: '0.45', met: true });
+  });
+
+  it('meets no goal with a figure that is not a number', () => {
+    expect(judged(Number.NaN, 1.5, { atMost: true })).toEqual({ figure: 'n/a', met: false });
+    expect(judged(Number.NaN, 0.35, { atMost: false })).toEqual({ figure: 'n/a', met: false });
   });
 });
 

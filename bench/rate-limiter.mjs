@@ -3,7 +3,7 @@
 // used to cost more with every call (a Map's first key found past every entry deleted before it): 95 µs a call at
 // 50,000 users, against 1 µs while filling. The goal: a call on a full map costs about what one filling does.
 import { memoryRateLimiter } from '@byokit/core';
-import { measure, micro } from './measure.mjs';
+import { judged, measure, micro, verdict } from './measure.mjs';
 
 const MAX_USERS = 50_000;
 
@@ -44,6 +44,6 @@ export async function runRateLimiter() {
       '× filling': (median / base).toFixed(2),
     })),
   );
-  const ratio = results['a new user, map full (one forgotten)'].median / base;
-  console.log(`goal: a call with the map full ≤ 2× one while it fills → ${ratio.toFixed(2)}×: ${ratio <= 2 ? 'met' : 'NOT met'}`);
+  const ratio = judged(results['a new user, map full (one forgotten)'].median / base, 2, { atMost: true });
+  console.log(`goal: a call with the map full ≤ 2× one while it fills → ${ratio.figure}×: ${verdict(ratio.met)}`);
 }

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { fakeProviderKey } from '@byokit/core/testing';
-import { median } from '../measure.mjs';
+import { judged, median, verdict } from '../measure.mjs';
 import { CLIENT, clientSpec, loadGenerator, runClient } from './load.mjs';
 import { ChildProcesses, cpuMicros, cpuTimes, residentBytes, stealSince } from './processes.mjs';
 import { cyclicOrder, sliceOrder } from './slice-order.mjs';
@@ -310,58 +310,59 @@ async function measureOpenStreams(processes, secrets, load) {
 
 function goalsTable({ throughput, latency, firstBytes, streams, keyResolutionMicros }) {
   const rows = [];
-  const verdict = (met) => (met ? 'met' : 'NOT met');
   const target = 'byokit';
   {
-    const push = (goal, byokitFigure, floorFigure, value, met) =>
-      rows.push({ goal, target, byokit: byokitFigure, floor: floorFigure, ratio: fixed(value, 2), result: verdict(met) });
-    const addedRatio = ratio(latency[target].added.median, latency.floor.added.median);
+    // The ratio held to `goal`: at most it, or (`atMost` false) at least it.
+    const push = (label, byokitFigure, floorFigure, value, goal, atMost = true) => {
+      const { figure, met } = judged(value, goal, { atMost });
+      rows.push({ goal: label, target, byokit: byokitFigure, floor: floorFigure, ratio: figure, result: verdict(met) });
+    };
     push(
       `added p50 latency at ${OPEN_LOOP.rate} req/s ≤ ${GOALS.addedLatency}× floor's`,
       `${fixed(latency[target].added.median)} µs`,
       `${fixed(latency.floor.added.median)} µs`,
-      addedRatio,
-      addedRatio <= GOALS.addedLatency,
+      ratio(latency[target].added.median, latency.floor.added.median),
+      GOALS.addedLatency,
     );
-    const rateRatio = ratio(throughput[target].rate.median, throughput.floor.rate.median);
     push(
       `throughput at ${THROUGHPUT.connections} connections ≥ ${GOALS.throughput}× floor's`,
       `${fixed(throughput[target].rate.median)} req/s`,
       `${fixed(throughput.floor.rate.median)} req/s`,
-      rateRatio,
-      rateRatio >= GOALS.throughput,
+      ratio(throughput[target].rate.median, throughput.floor.rate.median),
+      GOALS.throughput,
+      false,
     );
     for (const [gapMs, summary] of firstBytes) {
       for (const [metric, label] of [
         ['firstByte', 'first byte'],
         ['firstToken', 'first token'],
       ]) {
-        const value = ratio(summary[target][metric].median, summary.floor[metric].median);
         push(
           `streaming ${label} added, gap ${gapMs} ms ≤ ${GOALS.addedFirstByte}× floor's`,
           `${fixed(summary[target][metric].median)} µs`,
           `${fixed(summary.floor[metric].median)} µs`,
-          value,
-          value <= GOALS.addedFirstByte,
+          ratio(summary[target][metric].median, summary.floor[metric].median),
+          GOALS.addedFirstByte,
         );
       }
     }
-    const memoryRatio = ratio(streams[target].median, streams.floor.median);
     push(
       `RSS growth per 1,000 open streams ≤ ${GOALS.memoryPerStream}× floor's`,
       `${fixed(streams[target].median / 1024 / 1024, 1)} MB`,
       `${fixed(streams.floor.median / 1024 / 1024, 1)} MB`,
-      memoryRatio,
-      memoryRatio <= GOALS.memoryPerStream,
+      ratio(streams[target].median, streams.floor.median),
+      GOALS.memoryPerStream,
     );
   }
+  const keyResolution =
+    keyResolutionMicros === undefined ? undefined : judged(keyResolutionMicros, GOALS.keyResolutionMicros, { atMost: true });
   rows.push({
     goal: `key resolution from cache ≤ ${GOALS.keyResolutionMicros} µs (bench/key-path.mjs, above)`,
     target: 'byokit',
-    byokit: keyResolutionMicros === undefined ? 'not measured in this run' : `${keyResolutionMicros.toFixed(2)} µs`,
+    byokit: keyResolution === undefined ? 'not measured in this run' : `${keyResolution.figure} µs`,
     floor: '',
     ratio: '',
-    result: keyResolutionMicros === undefined ? 'n/a' : verdict(keyResolutionMicros <= GOALS.keyResolutionMicros),
+    result: keyResolution === undefined ? 'n/a' : verdict(keyResolution.met),
   });
   console.log('\nChat path goals (ratios of medians; "added" = over calling the mock directly, in the same round)');
   console.table(rows);
