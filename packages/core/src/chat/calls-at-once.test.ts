@@ -90,6 +90,21 @@ describe('calls one user has running at once', () => {
     await byokit.close();
   });
 
+  it("frees the place of a stream its adapter ends unread with return(), without a signal: the user's next call goes through, the call is recorded aborted", async () => {
+    const { byokit, storage, openStream } = await setUp({ concurrentCallsPerUser: 1 });
+    for (let round = 0; round < 2; round++) {
+      const response = await openStream(alice);
+      expect(response.status).toBe(200);
+      // An adapter whose client left before it wrote anything, and that passed byokit no signal: it ends the body.
+      await (response.body as AsyncIterable<string>)[Symbol.asyncIterator]().return?.();
+    }
+    await byokit.close();
+    expect((await storage.listUsage({ userId: alice.userId, limit: 10 })).records.map((record) => record.status)).toEqual([
+      'aborted',
+      'aborted',
+    ]);
+  });
+
   it("takes no place while a request's body is still arriving: a body that never ends holds up neither the user's next call nor close()", async () => {
     const { byokit } = await setUp({ concurrentCallsPerUser: 1 });
     let bodyRequested!: () => void;

@@ -65,12 +65,13 @@ export function createRequestHandler(routes: readonly Route<any, any, any>[], lo
         : refuseBodyFieldsInQuery(route, url, queryStart);
       // A signal of the request's own when the adapter gave none: calls below listen on it, and a signal shared
       // by every request would keep each call's listener for the life of the process.
-      const signal = request.signal ?? new RequestAbort();
+      const own = request.signal === undefined ? new RequestAbort() : undefined;
+      const signal = request.signal ?? own!;
       const result = await route.handle({ principal, body, query, params, requestId, signal });
       const headers = Object.assign(baseHeaders(requestId), result.headers);
       if ('stream' in result) {
         headers['content-type'] = result.contentType;
-        response = { status: result.status ?? 200, headers, body: result.stream };
+        response = { status: result.status ?? 200, headers, body: own ? abortedWhenLeft(result.stream, own) : result.stream };
       } else {
         response = { status: result.status ?? 200, headers, body: JSON.stringify(result.body) };
       }
@@ -106,6 +107,33 @@ export function createRequestHandler(routes: readonly Route<any, any, any>[], lo
  * hands it on as sent: a key sent as the method must not echo into the answer.
  */
 const HTTP_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNECT', 'OPTIONS', 'TRACE', 'PATCH']);
+
+/**
+ * A stream whose adapter gave no signal, ending as a client gone when the adapter ends it before its end (its iterator's
+ * `return()`, read or not). Such an adapter has no other way to say it: a stream's generators not yet begun run none of
+ * their code when ended, so a chat's stream ended before its first read held its place among the user's calls at once,
+ * its provider connection and budget hold, and was never recorded (`byokit.close()` waited for it for good).
+ */
+function abortedWhenLeft(stream: AsyncIterable<string>, abort: RequestAbort): AsyncIterable<string> {
+  return {
+    [Symbol.asyncIterator]() {
+      const source = stream[Symbol.asyncIterator]();
+      let ended = false;
+      return {
+        next: async () => {
+          const step = await source.next();
+          if (step.done) ended = true;
+          return step;
+        },
+        return: async (value?: unknown) => {
+          if (!ended) abort.abort();
+          ended = true;
+          return (await source.return?.(value)) ?? { done: true, value: undefined };
+        },
+      };
+    },
+  };
+}
 
 /** The methods a path takes, for `Allow`: HEAD wherever GET is, right after it. */
 function allowedMethods(methods: Map<string, Route<any, any, any>>): string[] {

@@ -69,7 +69,8 @@ export interface ByokitRequest {
   authenticate(): Principal | null | Promise<Principal | null>;
   /**
    * Aborted when the client goes away: a {@link RequestAbort} (the cheapest: what byokit's own adapters make) or
-   * any standard `AbortSignal`.
+   * any standard `AbortSignal`. Without one, ending a streamed answer's body before its end (its iterator's
+   * `return()`, read or not) is the client gone: byokit ends the call, recorded as aborted.
    */
   signal?: Cancellation | undefined;
 }
