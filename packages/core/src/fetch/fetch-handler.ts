@@ -243,14 +243,19 @@ function toResponse(answer: ByokitResponse, method: string, events: StreamEvents
 function readableOf(chunks: AsyncIterable<string>, events: StreamEvents): ReadableStream<Uint8Array> {
   const iterator = chunks[Symbol.asyncIterator]();
   const encoder = new TextEncoder();
-  return new ReadableStream<Uint8Array>(
+  const left: LeftBody = { iterator, cancelled: events.cancelled };
+  const ended = () => {
+    leftBodies.unregister(left);
+    events.ended();
+  };
+  const readable = new ReadableStream<Uint8Array>(
     {
       async pull(controller) {
         try {
           for (;;) {
             const next = await iterator.next();
             if (next.done) {
-              events.ended();
+              ended();
               controller.close();
               return;
             }
@@ -258,15 +263,36 @@ function readableOf(chunks: AsyncIterable<string>, events: StreamEvents): Readab
             if (next.value !== '') return controller.enqueue(encoder.encode(next.value));
           }
         } catch (error) {
-          events.ended();
+          ended();
           throw error;
         }
       },
       async cancel() {
+        leftBodies.unregister(left);
         events.cancelled();
         await iterator.return?.();
       },
     },
     { highWaterMark: 0 },
   );
+  leftBodies.register(readable, left, left);
+  return readable;
 }
+
+/** What ends a streamed body's call: its chunks, and how its request hears it was cancelled. */
+interface LeftBody {
+  iterator: AsyncIterator<string>;
+  cancelled(): void;
+}
+
+/**
+ * Ends the call of a streamed body let go of before its end, neither read to it nor cancelled, once the body is
+ * garbage, as a cancel would: a host's middleware that answered meanwhile (Hono's `timeout` answers 504 and drops
+ * the Response that comes after), its request's signal never aborted. Before, nothing ended it: its chunks not yet
+ * begun, its provider connection stayed open (for ever once paused unread), it kept its place among the user's calls
+ * at once and its budget hold, left no usage record, and `byokit.close()` never resolved.
+ */
+const leftBodies = new FinalizationRegistry<LeftBody>(({ iterator, cancelled }) => {
+  cancelled();
+  void Promise.resolve(iterator.return?.()).catch(() => {});
+});
