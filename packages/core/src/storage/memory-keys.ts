@@ -66,7 +66,9 @@ export function memoryKeys({ keys, audit }: MemoryState): KeyMethods {
         }
         written.push(auditRecord(owner, change.provider, change.action, change.action === 'set' ? change.hint : previous!.hint, actor, at));
       }
-      keys.set(ownerKey(owner), owned);
+      // An owner with no key left is kept no longer, nor one whose removals found nothing (a user's DELETE without a key).
+      if (owned.size > 0) keys.set(ownerKey(owner), owned);
+      else keys.delete(ownerKey(owner));
       audit.push(...written);
       return written.map(copyAudit);
     },

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { BudgetHold } from '../metering/budget.js';
 import { monthOf } from '../metering/usage-service.js';
 import { describeStorageConformance } from '../testing/storage-conformance.js';
-import { keptHoldCount, memoryStorage } from './memory-storage.js';
+import { keptHoldCount, keptKeyOwnerCount, memoryStorage } from './memory-storage.js';
 
 describeStorageConformance('memory', { createStorage: async () => memoryStorage() });
 
@@ -42,5 +42,27 @@ describe('memory storage in a process that runs for weeks', () => {
     expect(keptHoldCount(storage)).toBe(25);
     const { spentUsd, heldUsd } = await storage.budgetUse('cy', monthOf(new Date(start)), 'all', new Date(start + calls * 36_000));
     expect([spentUsd, heldUsd]).toEqual(['0', '0.008']);
+  });
+
+  it('keeps nothing of a user whose last key was removed, nor of one removing keys they never had', async () => {
+    const storage = memoryStorage();
+    const actor = { actorId: 'ada', requestId: 'request-1' };
+    const at = new Date(start);
+    const key = {
+      action: 'set',
+      provider: 'openai',
+      envelope: new Uint8Array(40),
+      keyId: 'k1',
+      hint: 'AbCd',
+      verification: 'unverified',
+    } as const;
+    await storage.writeKeys({ type: 'user', id: 'ada' }, [key], actor, at);
+    expect(keptKeyOwnerCount(storage)).toBe(1);
+    await storage.writeKeys({ type: 'user', id: 'ada' }, [{ action: 'delete', provider: 'openai' }], actor, at);
+    // A thousand users each sending DELETE /users/me/api-key without a key stored.
+    for (let user = 0; user < 1000; user++) {
+      await storage.writeKeys({ type: 'user', id: `user-${user}` }, [{ action: 'delete', provider: 'anthropic' }], actor, at);
+    }
+    expect(keptKeyOwnerCount(storage)).toBe(0);
   });
 });

@@ -18,7 +18,7 @@ export function memoryStorage(): Storage {
     ...memoryBudgets(state),
     forgetUser: forgetUserIn(state),
   };
-  heldBudgets.set(storage, () => state.holds.size);
+  keptStates.set(storage, state);
   return storage;
 }
 
@@ -46,12 +46,21 @@ function forgetUserIn({ keys, audit, budgets, holds, usage, usageIds, monthlySpe
   };
 }
 
-/** How many budget holds each memory storage keeps, for the test that shows expired ones go (memory-storage.test.ts). */
-const heldBudgets = new WeakMap<Storage, () => number>();
+/** What each memory storage keeps, for the tests that show what it lets go of (memory-storage.test.ts). */
+const keptStates = new WeakMap<Storage, MemoryState>();
+
+function keptState(storage: Storage, by: string): MemoryState {
+  const state = keptStates.get(storage);
+  if (!state) throw new TypeError(`${by}: not a memory storage`);
+  return state;
+}
 
 /** How many budget holds `storage`, made by {@link memoryStorage}, keeps now (expired ones it has not let go of included). */
 export function keptHoldCount(storage: Storage): number {
-  const count = heldBudgets.get(storage);
-  if (!count) throw new TypeError('keptHoldCount: not a memory storage');
-  return count();
+  return keptState(storage, 'keptHoldCount').holds.size;
+}
+
+/** How many key owners (users, and the system) `storage`, made by {@link memoryStorage}, keeps keys for now. */
+export function keptKeyOwnerCount(storage: Storage): number {
+  return keptState(storage, 'keptKeyOwnerCount').keys.size;
 }
