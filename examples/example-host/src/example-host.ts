@@ -129,7 +129,8 @@ async function providerSettings(
   logger: Logger,
 ): Promise<{ settings: ProvidersSettings; mock: MockProviders | undefined }> {
   if (config.mockProviders) {
-    const mock = await startMockProviders();
+    // The latest 100 requests the mock received, for a look at what byokit sent; every one would grow with each chat.
+    const mock = await startMockProviders({ maxRequestsKept: 100 });
     logger.warn(
       { baseUrls: mock.baseUrls },
       'BYOKIT_MOCK_PROVIDERS is on: chat answers come from the mock providers (recorded responses), not the real APIs.',

@@ -102,6 +102,13 @@ describe('byokit mounted in Hono with one line', () => {
     }
   });
 
+  it("keeps the last 100 of the offline mock's requests, not every one, however many chats it answers", async () => {
+    for (let call = 0; call < 120; call++) expect((await chat(false)).status).toBe(200);
+    const { requests } = example.mockProviders!;
+    expect(requests).toHaveLength(100);
+    expect(requests.at(-1)).toMatchObject({ provider: 'anthropic', aborted: false });
+  });
+
   it("answers unknown /v2 paths with the contract's 404 and leaves the rest to the Hono app", async () => {
     const unknown = await fetch(`${base}/v2/not-a-route`, { headers: { 'x-request-id': 'req-1' } });
     expect(unknown.status).toBe(404);

@@ -55,7 +55,8 @@ export const DEMO_TOKENS: Record<string, Principal> = {
  */
 export async function createHonoExample(config: HonoExampleConfig = {}): Promise<HonoExample> {
   const tokens = config.tokens ?? DEMO_TOKENS;
-  const mock = config.mockProviders ? await startMockProviders() : undefined;
+  // The latest 100 requests the mock received, for a look at what byokit sent; every one would grow with each chat.
+  const mock = config.mockProviders ? await startMockProviders({ maxRequestsKept: 100 }) : undefined;
   const byokit = await createByokit({
     storage: memoryStorage(),
     keyring: parseKeyring(config.keyring ?? generateKeyringEntry('k1')),

@@ -32,6 +32,8 @@ async function main(): Promise<void> {
     port: integer('port', values.port, 0),
     chunkGapMs: integer('gap-ms', values['gap-ms'], 0),
     repeatChunks: integer('repeat-chunks', values['repeat-chunks'], 1),
+    // It serves until stopped (the benchmark, the example's offline mode): no one reads what it received.
+    maxRequestsKept: 1,
   });
   process.stdout.write(`${JSON.stringify(mock.baseUrls)}\n`);
   const stop = () => {

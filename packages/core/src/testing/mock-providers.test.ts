@@ -872,6 +872,17 @@ describe('recording', () => {
     expect(mock.requests[0]).toMatchObject({ provider: 'unknown', path: '/v1/v1/chat/completions', key: undefined });
   });
 
+  it('keeps only the last maxRequestsKept requests, for a mock that serves for long (the command, an offline example)', async () => {
+    const kept = await startMockProviders({ maxRequestsKept: 2 });
+    try {
+      for (const path of ['/first', '/second', '/third']) await (await fetch(`${kept.origin}${path}`)).text();
+      expect(kept.requests.map((request) => request.path)).toEqual(['/second', '/third']);
+    } finally {
+      await kept.close();
+    }
+    await expect(startMockProviders({ maxRequestsKept: 0 })).rejects.toThrow(RangeError);
+  });
+
   it('reset forgets the requests and the queued scenarios', async () => {
     mock.failNext('openai', { status: 500 });
     mock.streamErrorNext('openai');

@@ -88,6 +88,12 @@ function checkedRepeat(value: number): number {
   return value;
 }
 
+function checkedBound(value: number | undefined): number {
+  if (value === undefined) return Infinity;
+  if (!Number.isInteger(value) || value < 1) throw new RangeError(`maxRequestsKept must be an integer ≥ 1, got ${value}`);
+  return value;
+}
+
 function checkedProvider(provider: Provider): Provider {
   if (!isProvider(provider)) throw new TypeError(`Unknown provider: ${String(provider)}`);
   return provider;
@@ -125,6 +131,7 @@ export async function startMockProviders(options: MockProvidersOptions = {}): Pr
   let chunkGapMs = checkedPause('chunkGapMs', options.chunkGapMs ?? 0);
   let answerDelayMs = checkedPause('answerDelayMs', options.answerDelayMs ?? 0);
   let repeatChunks = checkedRepeat(options.repeatChunks ?? 1);
+  const maxRequestsKept = checkedBound(options.maxRequestsKept);
   let streamPacer: StreamPacer | undefined;
   let requestCount = 0;
   let closing: Promise<void> | undefined;
@@ -187,6 +194,7 @@ export async function startMockProviders(options: MockProvidersOptions = {}): Pr
       aborted: response.destroyed,
     };
     requests.push(record);
+    if (requests.length > maxRequestsKept) requests.splice(0, requests.length - maxRequestsKept);
     notify();
     const answer = match === undefined ? notFound(method, url.pathname) : answerFor(match.mock, match.handler, record);
     await sendAnswer(response, answer, {

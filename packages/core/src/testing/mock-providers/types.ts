@@ -52,6 +52,12 @@ export interface MockProvidersOptions {
    * benchmark. Nothing else is adjusted, so the usage a stream reports no longer matches its text.
    */
   repeatChunks?: number | undefined;
+  /**
+   * How many of the requests received `requests` keeps, the latest (default: every one, for tests). Each holds its
+   * whole body and headers, so a mock that serves for long (the `byokit-mock-providers` command, an example's offline
+   * mode) sets a bound: kept without one, every chat it ever answered stayed in memory.
+   */
+  maxRequestsKept?: number | undefined;
 }
 
 /** The providers' base URLs, with each SDK's meaning (what `ANTHROPIC_BASE_URL` etc. hold). */
@@ -70,7 +76,10 @@ export interface MockProviders {
   readonly origin: string;
   /** Each provider's base URL on this mock, to pass as byokit's `providers[…].baseUrl`. */
   readonly baseUrls: MockBaseUrls;
-  /** Every request received, oldest first (the same array for the mock's life: `reset` empties it). */
+  /**
+   * Every request received (the latest `maxRequestsKept`, when set), oldest first (the same array for the mock's life:
+   * `reset` empties it).
+   */
   readonly requests: MockRequest[];
   /** Keys rejected as invalid; add or remove at run time. */
   readonly rejectKeys: Set<string>;
