@@ -976,6 +976,18 @@ describe('refused before any provider call', () => {
     expect(mock.requests).toHaveLength(0);
   });
 
+  it("asks the provider for 4,096 tokens when the request gives no max_tokens, or the model's limit when it is lower", async () => {
+    const { byokit } = await setUp({ environment: { ANTHROPIC_API_KEY: fakeProviderKey('anthropic') } });
+    const unbounded = { model_id: GUIDE_MODEL_ID, messages: [{ role: 'user', content: 'Hello!' }] };
+    const compatible = { model: 'claude-sonnet-4-5', messages: [{ role: 'user', content: 'Hello!' }] };
+    expect((await call(byokit, 'POST', '/llm/chat/completions', { principal: alice, body: unbounded }))!.status).toBe(200);
+    expect((await call(byokit, 'POST', '/openai/v1/chat/completions', { principal: alice, body: compatible }))!.status).toBe(200);
+    const lowered = await call(byokit, 'PATCH', `/llm-models/${GUIDE_MODEL_ID}`, { principal: admin, body: { max_output_tokens: 1000 } });
+    expect(lowered!.status).toBe(200);
+    expect((await call(byokit, 'POST', '/llm/chat/completions', { principal: alice, body: unbounded }))!.status).toBe(200);
+    expect(mock.requests.map((request) => (request.body as { max_tokens: number }).max_tokens)).toEqual([4096, 4096, 1000]);
+  });
+
   // byokit's own bounds on `stop`, for every provider (Anthropic's reference gives no count): 16 sequences of 1 to 200
   // characters. The refusal says which bound, on both routes, as the per-provider limits' refusals do.
   it.each([
