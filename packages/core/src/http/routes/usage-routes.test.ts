@@ -207,6 +207,14 @@ describe('GET /llm/usage/me/events', () => {
     expect(seen[0]).toMatchObject({ model_id: SONNET, provider: 'anthropic', key_source: 'system', status: 'ok' });
   });
 
+  it('answers 20 records a page when no limit is given, and up to 100 when asked', async () => {
+    const { byokit } = await withChats(21);
+    const unasked = await call(byokit, 'GET', '/llm/usage/me/events', { principal: alice });
+    const hundred = await call(byokit, 'GET', '/llm/usage/me/events?limit=100', { principal: alice });
+    expect([unasked!.status, unasked!.json.data.length, typeof unasked!.json.next_cursor]).toEqual([200, 20, 'string']);
+    expect([hundred!.status, hundred!.json.data.length, hundred!.json.next_cursor]).toEqual([200, 21, null]);
+  });
+
   it('refuses a cursor it did not give and a limit outside 1 to 100, naming it in issues', async () => {
     const { byokit } = await withChats(1);
     for (const query of ['cursor=not-a-cursor', 'limit=0', 'limit=101', 'limit=1.5', 'limit=-1']) {
