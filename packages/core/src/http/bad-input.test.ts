@@ -267,6 +267,18 @@ describe('every answer carries a request id', () => {
     expect(response!.headers['x-request-id']).toBe('abc-123.x:y');
   });
 
+  it('echoes one of 128 characters, and replaces one of 129', async () => {
+    const { byokit } = await testByokit();
+    const longest = 'Az09._:-'.repeat(16);
+    const sent = [longest, `${longest}a`];
+    const echoed: unknown[] = [];
+    for (const id of sent) {
+      const response = await call(byokit, 'GET', '/users/me/api-key-status', { principal: null, headers: { 'x-request-id': id } });
+      echoed.push(response!.json.error.request_id === response!.headers['x-request-id'] && response!.headers['x-request-id']);
+    }
+    expect(echoed).toEqual([longest, expect.stringMatching(/^[0-9a-f-]{36}$/)]);
+  });
+
   it.each([
     ['with spaces and CR/LF', 'a b\r\nset-cookie: x'],
     ['too long', 'a'.repeat(500)],
