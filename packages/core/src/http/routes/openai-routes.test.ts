@@ -190,6 +190,23 @@ describe('the official openai client against byokit, every provider of the catal
     expect(chunks.at(-1)!.choices[0]!.finish_reason).toBe('stop');
   });
 
+  it.each([true, false])(
+    'takes stream_options.include_obfuscation: %s and ignores it: the provider is asked, and the client answered, as without it',
+    async (include_obfuscation) => {
+      const { client, modelOf } = await setUp();
+      const streamed = async (stream_options: OpenAI.Chat.Completions.ChatCompletionStreamOptions) => {
+        const stream = await client.chat.completions.create({ model: modelOf('openai').model, messages: hello, stream: true, stream_options });
+        const chunks: unknown[] = [];
+        for await (const chunk of stream) chunks.push({ ...chunk, id: 'id', created: 0 });
+        return { chunks, upstream: mock.requests.splice(0).map(({ path, body }) => ({ path, body })) };
+      };
+      const plain = await streamed({ include_usage: true });
+      const obfuscation = await streamed({ include_usage: true, include_obfuscation });
+      expect(obfuscation.chunks.length).toBeGreaterThan(2);
+      expect(obfuscation).toEqual(plain);
+    },
+  );
+
   it("takes the client's stream helper (chat.completions.stream) and its final message", async () => {
     const { client, modelOf } = await setUp();
     const runner = client.chat.completions.stream({ model: modelOf('google').model, messages: hello });
