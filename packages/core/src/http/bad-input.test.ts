@@ -344,6 +344,31 @@ describe('a provider key sent as the request id', () => {
   );
 });
 
+describe('the order of checks', () => {
+  // docs/http-api.md, "Order of checks": route → principal (401) → admin (403) → path parameters (422) → media type
+  // (415) → size (413) → JSON (400) → body schema, then query schema (422) → key rules (422). Each row has its own
+  // fault and every later one: it is refused for its own.
+  const big = 'x'.repeat(9000);
+  const badQuery = '/admin/api-key?verfy=true';
+  it.each<[string, string, Principal | null, string, string, [number, string, string?]]>([
+    ['no principal', badQuery, null, 'text/plain', big, [401, 'unauthenticated']],
+    ['no admin', badQuery, alice, 'text/plain', big, [403, 'forbidden']],
+    ['a path parameter', '/llm-models/not-a-uuid?verfy=true', admin, 'text/plain', big, [422, 'validation_failed', 'id']],
+    ['the media type', badQuery, admin, 'text/plain', big, [415, 'unsupported_media_type']],
+    ['the size', badQuery, admin, 'application/json', big, [413, 'payload_too_large']],
+    ['the JSON', badQuery, admin, 'application/json', '{"openai_api_key":', [400, 'invalid_json']],
+    ['the body schema', badQuery, admin, 'application/json', '{"openai_api_key":"x","extra":1}', [422, 'validation_failed', 'extra']],
+    ['the query schema', badQuery, admin, 'application/json', '{"openai_api_key":"x"}', [422, 'validation_failed', 'verfy']],
+    ['the key rules', '/admin/api-key', admin, 'application/json', '{"openai_api_key":"x"}', [422, 'invalid_key_format']],
+  ])('refuses for %s first', async (_fault, url, principal, contentType, rawBody, expected) => {
+    const { byokit, storage } = await testByokit();
+    const response = await call(byokit, 'PATCH', url, { principal, contentType, rawBody });
+    const { code, issues } = response!.json.error;
+    expect([response!.status, code, ...(expected[2] ? [issues[0].path] : [])]).toEqual(expected);
+    expect(await storage.listAudit()).toEqual([]);
+  });
+});
+
 describe('routing', () => {
   it('leaves paths it does not own to the host', async () => {
     const { byokit } = await testByokit();
