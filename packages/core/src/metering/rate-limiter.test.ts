@@ -176,6 +176,12 @@ describe('memoryRateLimiter (GCRA)', () => {
     expect((await limiter.take('user-0')).allowed).toBe(true);
   });
 
+  it('tracks 100,000 users by default: the 100,001st admitted within the minute forgets the first', async () => {
+    const { limiter } = limiterAt({ requestsPerMinute: 1 });
+    for (let index = 0; index <= 100_000; index++) await limiter.take(`user-${index}`);
+    expect([(await limiter.take('user-1')).allowed, (await limiter.take('user-0')).allowed]).toEqual([false, true]);
+  });
+
   it('sweeping out refilled users never forgets one still held to the rate', async () => {
     const { limiter, clock } = limiterAt({ requestsPerMinute: 60, burst: 1 });
     await limiter.take('a'); // due again in 1 s
