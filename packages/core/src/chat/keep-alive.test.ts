@@ -304,6 +304,21 @@ describe.each<Mount>(['node', 'fetch'])('a stream whose model thinks silently, b
     expect((await response.json()).error.code).toBe('api_key_required');
   });
 
+  it('keeps a stream alive when the host sets no streamKeepAliveMs: its head and a comment by the second 10 s tick', async () => {
+    const { baseUrl } = await start(mount, { streamKeepAliveMs: undefined });
+    const answer = post(`${baseUrl}/llm/chat/completions`, NATIVE);
+    const upstream = await provider.call();
+    tick();
+    tick();
+    const body = reader(await answer);
+    expect(await body.until((text) => text.includes('\n\n'))).toBe(': keep-alive\n\n');
+    tick();
+    expect(await body.until((text) => count(text, ': keep-alive') === 2)).toBe(': keep-alive\n\n: keep-alive\n\n');
+    upstream.end(ANSWER);
+    const text = await body.rest();
+    expect([count(text, ': keep-alive'), parsedEvents(text).at(-1)]).toEqual([2, '[DONE]']);
+  });
+
   it('writes no comment with streamKeepAliveMs: 0, and arms no interval', async () => {
     const { baseUrl } = await start(mount, { streamKeepAliveMs: 0 });
     expect(vi.getTimerCount()).toBe(0);
