@@ -344,6 +344,26 @@ describe('a provider key sent as the request id', () => {
   );
 });
 
+describe("each route's body limit", () => {
+  // docs/http-api.md, "Body limits": a body of exactly the route's limit is read (and judged on what it holds), one
+  // byte more is 413 payload_too_large.
+  const KiB = 1024;
+  it.each<[string, string, number]>([
+    ['PATCH', '/users/me/api-key', 8 * KiB],
+    ['PATCH', '/admin/api-key', 8 * KiB],
+    ['POST', '/llm-models', 16 * KiB],
+    ['PATCH', '/llm-models/564e8710-43a9-406f-b0ab-e8d651a33e82', 16 * KiB],
+    ['PUT', '/admin/users/user-bob/budget', 1 * KiB],
+    ['POST', '/llm/chat/completions', 2 * KiB * KiB],
+    ['POST', '/openai/v1/chat/completions', 2 * KiB * KiB],
+  ])('%s %s takes %i bytes, not one more', async (method, url, limit) => {
+    const { byokit } = await testByokit();
+    const sized = (bytes: number) => call(byokit, method, url, { principal: admin, rawBody: '{}'.padEnd(bytes, ' ') });
+    const [atLimit, over] = [await sized(limit), await sized(limit + 1)];
+    expect([atLimit!.status === 413, over!.status]).toEqual([false, 413]);
+  });
+});
+
 describe('the order of checks', () => {
   // docs/http-api.md, "Order of checks": route → principal (401) → admin (403) → path parameters (422) → media type
   // (415) → size (413) → JSON (400) → body schema, then query schema (422) → key rules (422). Each row has its own
