@@ -263,6 +263,26 @@ describe('the model catalog (admins manage it)', () => {
     expect([model.is_active, model.pricing]).toEqual([false, pricing]);
   });
 
+  it("shows another node's change to a model 30 s after this node's catalog was read, when the host sets no catalogTtlMs", async () => {
+    const storage = memoryStorage();
+    let clock = Date.parse('2026-11-25T12:00:00Z');
+    const now = () => new Date(clock);
+    const nodeA = (await testByokit({ storage, now })).byokit;
+    const nodeB = (await testByokit({ storage, now })).byokit;
+    const id = '564e8710-43a9-406f-b0ab-e8d651a33e82';
+    const activeOnB = async () =>
+      (await call(nodeB, 'GET', '/llm-models/?all=true', { principal: admin }))!.json.data.find((model: { id: string }) => model.id === id)
+        .is_active;
+    expect(await activeOnB()).toBe(true);
+    await call(nodeA, 'PATCH', `/llm-models/${id}`, { principal: admin, body: { is_active: false } });
+    const seen: boolean[] = [];
+    for (const at of [29_999, 30_000]) {
+      clock = Date.parse('2026-11-25T12:00:00Z') + at;
+      seen.push(await activeOnB());
+    }
+    expect(seen).toEqual([true, false]);
+  });
+
   it("changes a model that another node added moments ago, rather than answer 404 until this node's catalog reloads", async () => {
     const storage = memoryStorage();
     const nodeA = (await testByokit({ storage })).byokit;
