@@ -723,6 +723,24 @@ describe('sampling parameters a provider refuses together', () => {
     },
   );
 
+  it('a built-in model that takes no temperature or top_p (GPT-6 Luna) names, of those, only what the request set', async () => {
+    const { byokit, models } = await setUp({ environment: { OPENAI_API_KEY: fakeProviderKey('openai') } });
+    const luna = models.find((model) => model.model === 'gpt-6-luna')!;
+    const named: unknown[] = [];
+    for (const sampling of [{}, { temperature: 0.7 }, { top_p: 0.9 }, { temperature: 0.7, top_p: 0.9 }]) {
+      const body = { model_id: luna.id, messages: [{ role: 'user', content: 'Hello!' }], ...sampling };
+      const response = await call(byokit, 'POST', '/llm/chat/completions', { principal: alice, body });
+      named.push([response!.status, response!.headers['x-byok-ignored-parameters']]);
+    }
+    expect(named).toEqual([
+      [200, undefined],
+      [200, 'temperature'],
+      [200, 'top_p'],
+      [200, 'temperature, top_p'],
+    ]);
+    expect(mock.requests.filter((request) => 'temperature' in (request.body as object) || 'top_p' in (request.body as object))).toEqual([]);
+  });
+
   it('the OpenAI-compatible route names top_p too, for a Claude model sent both', async () => {
     const { byokit } = await setUp();
     await call(byokit, 'PATCH', '/users/me/api-key', { principal: alice, body: { anthropic_api_key: fakeProviderKey('anthropic') } });
