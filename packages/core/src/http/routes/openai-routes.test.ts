@@ -360,6 +360,17 @@ describe('models in OpenAI’s list format', () => {
     expect(new Set(bobs.data.map((model) => model.owned_by))).toEqual(new Set(['openai']));
   });
 
+  it('404s a model an admin deactivated, by name and by UUID, as the list leaves it out', async () => {
+    const { byokit, client } = await setUp({ environment: { ANTHROPIC_API_KEY: systemKeys.anthropic } });
+    await call(byokit, 'PATCH', `/llm-models/${GUIDE_MODEL_ID}`, { principal: admin, body: { is_active: false } });
+    const refused = await Promise.all([failure(client.models.retrieve('claude-sonnet-4-5')), failure(client.models.retrieve(GUIDE_MODEL_ID))]);
+    expect(refused.map((error) => [error instanceof OpenAI.NotFoundError, error.code])).toEqual([
+      [true, 'model_not_found'],
+      [true, 'model_not_found'],
+    ]);
+    expect((await client.models.list()).data.map((model) => model.id)).not.toContain('claude-sonnet-4-5');
+  });
+
   it('retrieves one model by name or UUID, and 404s one the caller cannot use', async () => {
     const { client, modelOf } = await setUp({ environment: { ANTHROPIC_API_KEY: systemKeys.anthropic } });
     expect(await client.models.retrieve('claude-sonnet-4-5')).toEqual({
