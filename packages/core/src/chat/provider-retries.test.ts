@@ -109,6 +109,15 @@ describe('a provider call tried again', () => {
     ]);
   });
 
+  it("tries a gateway's 504 again, and answers 504 provider_timeout when the second try gets one too", async () => {
+    const { byokit } = await setUp(mock.baseUrls.anthropic);
+    mock.failNext('anthropic', { status: 504, body: 'Gateway Timeout' });
+    mock.failNext('anthropic', { status: 504, body: 'Gateway Timeout' });
+    const response = await call(byokit, 'POST', '/llm/chat/completions', { principal: alice, body: hello() });
+    expect([response!.status, response!.json.error.code]).toEqual([504, 'provider_timeout']);
+    expect(mock.requests.filter((request) => request.path === '/v1/messages')).toHaveLength(2);
+  });
+
   it.each([501, 505])('does not try again after a %i, which the same request gets again', async (status) => {
     const { byokit } = await setUp(mock.baseUrls.anthropic);
     mock.failNext('anthropic', { status, body: 'Not here' });

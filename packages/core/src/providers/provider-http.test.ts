@@ -280,6 +280,8 @@ describe('provider calls', () => {
   it.each([
     [300, 'provider_error', 'The Anthropic API answered with a redirect, which byokit never follows with a key attached.'],
     [408, 'provider_timeout', 'The Anthropic API timed out.'],
+    // A gateway's timeout before the provider: a timeout too, not the provider failing (502).
+    [504, 'provider_timeout', 'The Anthropic API timed out.'],
   ])('say what a %s means: %s', async (status, code, message) => {
     const { origin } = await answeringServer((_request, response) => void response.writeHead(status).end());
     const client = anthropicClient({ baseUrl: origin, retries: 0 });
