@@ -70,6 +70,41 @@ describe('GET /llm/usage/me', () => {
     expect(response!.json.totals.prompt_tokens).toBeGreaterThan(0);
   });
 
+  it('answers a summary and a page of events in the shapes docs/http-api.md gives, field for field', async () => {
+    const { byokit } = await withChats(1);
+    const summary = (await call(byokit, 'GET', '/llm/usage/me?group_by=model', { principal: alice }))!.json;
+    const page = (await call(byokit, 'GET', '/llm/usage/me/events', { principal: alice }))!.json;
+    const counts = ['requests', 'prompt_tokens', 'completion_tokens', 'cached_tokens', 'cache_write_tokens', 'reasoning_tokens', 'cost_usd'];
+    expect({
+      summary: Object.keys(summary),
+      totals: Object.keys(summary.totals),
+      group: Object.keys(summary.groups[0]),
+      page: Object.keys(page),
+      event: Object.keys(page.data[0]),
+      prices: Object.keys(page.data[0].prices),
+    }).toEqual({
+      summary: ['from', 'to', 'group_by', 'totals', 'groups'],
+      totals: counts,
+      group: ['key', ...counts],
+      page: ['data', 'next_cursor'],
+      event: [
+        'id',
+        'created_at',
+        'model_id',
+        'model',
+        'provider',
+        'key_source',
+        'status',
+        ...counts.slice(1, -1),
+        'cost_usd',
+        'prices',
+        'latency_ms',
+        'request_id',
+      ],
+      prices: ['input_per_mtok_usd', 'output_per_mtok_usd', 'cached_input_per_mtok_usd', 'cache_write_per_mtok_usd'],
+    });
+  });
+
   it('groups by day, model, provider or key source, and the groups add up to the totals', async () => {
     const { byokit } = await withChats(3);
     for (const groupBy of ['day', 'model', 'provider', 'key_source']) {
