@@ -83,6 +83,22 @@ describe("personal keys: the guide's routes", () => {
     expect(await snapshot(storage)).toBe(before);
   });
 
+  it("names the first bad field in the order anthropic, openai, google, whatever the body's order, and lists every one", async () => {
+    const { byokit } = await testByokit();
+    const answers: unknown[] = [];
+    for (const body of [
+      { google_api_key: 'not a key', openai_api_key: 'sk-YOUR-KEY-HERE' },
+      { google_api_key: 'not a key', openai_api_key: 'sk-YOUR-KEY-HERE', anthropic_api_key: 'not a key either' },
+    ]) {
+      const { error } = (await call(byokit, 'PATCH', '/users/me/api-key', { principal: alice, body }))!.json;
+      answers.push([error.code, error.provider, error.issues.map((issue: { path: string }) => issue.path)]);
+    }
+    expect(answers).toEqual([
+      ['placeholder_key', 'openai', ['openai_api_key', 'google_api_key']],
+      ['invalid_key_format', 'anthropic', ['anthropic_api_key', 'openai_api_key', 'google_api_key']],
+    ]);
+  });
+
   it.each(['sk-ant-YOUR-KEY-HERE', 'sk-ant-api03-YOUR-REAL-KEY-HERE'])(
     "refuses the guide's placeholder %s with placeholder_key",
     async (placeholder) => {
