@@ -93,6 +93,18 @@ describe('the model catalog (admins manage it)', () => {
     }
   });
 
+  it("shows in one model's key_source whose key a call would use now: null without one, then system, then user", async () => {
+    const { byokit } = await testByokit();
+    const id = '564e8710-43a9-406f-b0ab-e8d651a33e82';
+    const sources: unknown[] = [];
+    sources.push((await call(byokit, 'GET', `/llm-models/${id}`, { principal: alice }))!.json.key_source);
+    await call(byokit, 'PATCH', '/admin/api-key', { principal: admin, body: { anthropic_api_key: fakeProviderKey('anthropic') } });
+    sources.push((await call(byokit, 'GET', `/llm-models/${id}`, { principal: alice }))!.json.key_source);
+    await call(byokit, 'PATCH', '/users/me/api-key', { principal: alice, body: { anthropic_api_key: fakeProviderKey('anthropic') } });
+    sources.push((await call(byokit, 'GET', `/llm-models/${id}`, { principal: alice }))!.json.key_source);
+    expect(sources).toEqual([null, 'system', 'user']);
+  });
+
   it('keeps model ids the same on every install', async () => {
     const first = await call((await testByokit()).byokit, 'GET', '/llm-models/?all=true', { principal: admin });
     const second = await call((await testByokit()).byokit, 'GET', '/llm-models/?all=true', { principal: admin });
