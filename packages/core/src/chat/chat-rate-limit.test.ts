@@ -1,7 +1,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import type { ByokitOptions } from '../byokit.js';
 import { isByokitError } from '../errors.js';
-import { alice, bob, call, mockProvidersForFile, testByokit } from '../http/test-helpers.js';
+import { admin, alice, bob, call, mockProvidersForFile, testByokit } from '../http/test-helpers.js';
 import { fakeProviderKey } from '../keys/fake-keys.js';
 import { findKeyLeaks } from '../testing/leak-check.js';
 import type { Logger } from '../logging/logger.js';
@@ -126,6 +126,32 @@ describe('per-user rate limits', () => {
     expect((await storage.listKeys({ type: 'user', id: alice.userId })).map((key) => key.provider)).toEqual(['anthropic']);
 
     expect((await writeKey(bob))!.status).toBe(200);
+  });
+
+  it("counts none of the model, usage, budget and key status routes, nor an admin's: each still answers past the limit", async () => {
+    const { chat, byokit } = await setUp({ rateLimit: { requestsPerMinute: 1 } });
+    expect([(await chat(alice))!.status, (await chat(alice))!.status, (await chat(admin))!.status]).toEqual([200, 429, 200]);
+    expect((await chat(admin))!.status).toBe(429);
+    const answered: string[] = [];
+    for (const [principal, method, url, body] of [
+      [alice, 'GET', '/llm-models/?is_active=true'],
+      [alice, 'GET', `/llm-models/${GUIDE_MODEL_ID}`],
+      [alice, 'GET', '/openai/v1/models'],
+      [alice, 'GET', '/llm/usage/me'],
+      [alice, 'GET', '/llm/usage/me/events'],
+      [alice, 'GET', '/users/me/budget'],
+      [alice, 'GET', '/users/me/api-key-status'],
+      [admin, 'GET', '/admin/api-key-status'],
+      [admin, 'PATCH', '/admin/api-key', { openai_api_key: fakeProviderKey('openai') }],
+      [admin, 'DELETE', '/admin/api-key?provider=openai'],
+      [admin, 'PATCH', `/llm-models/${GUIDE_MODEL_ID}`, { display_name: 'Sonnet' }],
+      [admin, 'PUT', `/admin/users/${alice.userId}/budget`, { monthly_limit_usd: '5' }],
+      [admin, 'GET', '/admin/usage'],
+    ] as const) {
+      const response = await call(byokit, method, url, { principal, ...(body && { body }) });
+      answered.push(`${method} ${url} ${response!.status}`);
+    }
+    expect(answered.filter((line) => !line.endsWith(' 200'))).toEqual([]);
   });
 
   it('refuses to start with a limit that is not a positive whole number of requests per minute', async () => {
