@@ -105,6 +105,20 @@ describe('the model catalog (admins manage it)', () => {
     expect(sources).toEqual([null, 'system', 'user']);
   });
 
+  it('takes a model name and a display name of 200 characters, and refuses 201, or a name that begins with . or -', async () => {
+    const { byokit } = await testByokit();
+    const add = async (fields: object) =>
+      (await call(byokit, 'POST', '/llm-models', { principal: admin, body: { ...newModel, ...fields } }))!.status;
+    expect([
+      await add({ model: 'm'.repeat(200) }),
+      await add({ model: 'n'.repeat(201) }),
+      await add({ model: '.hidden' }),
+      await add({ model: '-flag' }),
+      await add({ model: 'named', display_name: '😀'.repeat(200) }),
+      await add({ model: 'named-too', display_name: 'd'.repeat(201) }),
+    ]).toEqual([201, 422, 422, 422, 201, 422]);
+  });
+
   it('keeps model ids the same on every install', async () => {
     const first = await call((await testByokit()).byokit, 'GET', '/llm-models/?all=true', { principal: admin });
     const second = await call((await testByokit()).byokit, 'GET', '/llm-models/?all=true', { principal: admin });
