@@ -119,6 +119,26 @@ describe('the model catalog (admins manage it)', () => {
     ]).toEqual([201, 422, 422, 422, 201, 422]);
   });
 
+  it('takes limits up to 100,000,000 and prices of up to 6 digits each side of the point; a model added is active', async () => {
+    const { byokit } = await testByokit();
+    let names = 0;
+    const add = async (fields: object) => {
+      const body = { ...newModel, model: `limits-${names++}`, ...fields };
+      const response = await call(byokit, 'POST', '/llm-models', { principal: admin, body });
+      return response!.status === 201 ? response!.json.is_active : response!.status;
+    };
+    const price = (input: string) => ({ pricing: { input_per_mtok_usd: input, output_per_mtok_usd: '1' } });
+    expect([
+      await add({ context_window: 100_000_000, max_output_tokens: 100_000_000 }),
+      await add({ context_window: 100_000_001 }),
+      await add({ max_output_tokens: 0 }),
+      await add(price('999999.999999')),
+      await add(price('1000000')),
+      await add(price('0.0000001')),
+      await add({ pricing: null }),
+    ]).toEqual([true, 422, 422, true, 422, 422, true]);
+  });
+
   it('keeps model ids the same on every install', async () => {
     const first = await call((await testByokit()).byokit, 'GET', '/llm-models/?all=true', { principal: admin });
     const second = await call((await testByokit()).byokit, 'GET', '/llm-models/?all=true', { principal: admin });
