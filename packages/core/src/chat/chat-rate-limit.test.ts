@@ -185,6 +185,20 @@ describe('per-user rate limits', () => {
     expect(holdBudget).toHaveBeenCalledTimes(1);
   });
 
+  it('tells a client not to retry (x-should-retry: false) a wait over 60 s only: 60 s is left to it, 61 s is not', async () => {
+    const waits = [60_000, 60_001];
+    const { chat } = await setUp({ rateLimit: { take: async () => ({ allowed: false, retryAfterMs: waits.shift()! }) } });
+    const headers: unknown[] = [];
+    for (let index = 0; index < 2; index++) {
+      const refused = (await chat())!;
+      headers.push([refused.status, refused.headers['retry-after'], refused.headers['x-should-retry']]);
+    }
+    expect(headers).toEqual([
+      [429, '60', undefined],
+      [429, '61', 'false'],
+    ]);
+  });
+
   it("answers a host limiter's absurd wait with a Retry-After of digits, as HTTP defines it", async () => {
     // 1e24 ms was `Retry-After: 1e+21` ("try again in 1e+21 s."): no delay-seconds a client can read.
     const { chat } = await setUp({ rateLimit: { take: async () => ({ allowed: false, retryAfterMs: 1e24 }) } });
