@@ -195,7 +195,12 @@ describe('the official openai client against byokit, every provider of the catal
     async (include_obfuscation) => {
       const { client, modelOf } = await setUp();
       const streamed = async (stream_options: OpenAI.Chat.Completions.ChatCompletionStreamOptions) => {
-        const stream = await client.chat.completions.create({ model: modelOf('openai').model, messages: hello, stream: true, stream_options });
+        const stream = await client.chat.completions.create({
+          model: modelOf('openai').model,
+          messages: hello,
+          stream: true,
+          stream_options,
+        });
         const chunks: unknown[] = [];
         for await (const chunk of stream) chunks.push({ ...chunk, id: 'id', created: 0 });
         return { chunks, upstream: mock.requests.splice(0).map(({ path, body }) => ({ path, body })) };
@@ -363,7 +368,10 @@ describe('models in OpenAI’s list format', () => {
   it('404s a model an admin deactivated, by name and by UUID, as the list leaves it out', async () => {
     const { byokit, client } = await setUp({ environment: { ANTHROPIC_API_KEY: systemKeys.anthropic } });
     await call(byokit, 'PATCH', `/llm-models/${GUIDE_MODEL_ID}`, { principal: admin, body: { is_active: false } });
-    const refused = await Promise.all([failure(client.models.retrieve('claude-sonnet-4-5')), failure(client.models.retrieve(GUIDE_MODEL_ID))]);
+    const refused = await Promise.all([
+      failure(client.models.retrieve('claude-sonnet-4-5')),
+      failure(client.models.retrieve(GUIDE_MODEL_ID)),
+    ]);
     expect(refused.map((error) => [error instanceof OpenAI.NotFoundError, error.code])).toEqual([
       [true, 'model_not_found'],
       [true, 'model_not_found'],

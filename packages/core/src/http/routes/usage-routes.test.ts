@@ -74,7 +74,15 @@ describe('GET /llm/usage/me', () => {
     const { byokit } = await withChats(1);
     const summary = (await call(byokit, 'GET', '/llm/usage/me?group_by=model', { principal: alice }))!.json;
     const page = (await call(byokit, 'GET', '/llm/usage/me/events', { principal: alice }))!.json;
-    const counts = ['requests', 'prompt_tokens', 'completion_tokens', 'cached_tokens', 'cache_write_tokens', 'reasoning_tokens', 'cost_usd'];
+    const counts = [
+      'requests',
+      'prompt_tokens',
+      'completion_tokens',
+      'cached_tokens',
+      'cache_write_tokens',
+      'reasoning_tokens',
+      'cost_usd',
+    ];
     expect({
       summary: Object.keys(summary),
       totals: Object.keys(summary.totals),
