@@ -883,6 +883,24 @@ describe('recording', () => {
     await expect(startMockProviders({ maxRequestsKept: 0 })).rejects.toThrow(RangeError);
   });
 
+  it('waitForRequest hears a request aborted after maxRequestsKept let go of it', async () => {
+    const kept = await startMockProviders({ maxRequestsKept: 1, answerDelayMs: 60_000 });
+    try {
+      const leaving = new AbortController();
+      const abortedOne = kept.waitForRequest((request) => request.path === '/first' && request.aborted);
+      const first = fetch(`${kept.origin}/first`, { signal: leaving.signal }).catch(() => undefined);
+      await kept.waitForRequest((request) => request.path === '/first');
+      void fetch(`${kept.origin}/second`).catch(() => undefined);
+      await kept.waitForRequest((request) => request.path === '/second');
+      expect(kept.requests.map((request) => request.path)).toEqual(['/second']);
+      leaving.abort();
+      await first;
+      expect(await abortedOne).toMatchObject({ path: '/first', aborted: true });
+    } finally {
+      await kept.close();
+    }
+  });
+
   it('reset forgets the requests and the queued scenarios', async () => {
     mock.failNext('openai', { status: 500 });
     mock.streamErrorNext('openai');

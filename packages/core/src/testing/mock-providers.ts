@@ -144,9 +144,10 @@ export async function startMockProviders(options: MockProvidersOptions = {}): Pr
     }
   }
 
-  function notify(): void {
+  /** Resolves the waiters a kept request matches now, or `changed` (an abort heard after maxRequestsKept let it go). */
+  function notify(changed?: MockRequest): void {
     for (const waiter of waiters) {
-      const found = requests.find((request) => matches(waiter, request));
+      const found = requests.find((request) => matches(waiter, request)) ?? (changed && matches(waiter, changed) ? changed : undefined);
       if (found === undefined) continue;
       waiters.delete(waiter);
       clearTimeout(waiter.timer);
@@ -177,7 +178,7 @@ export async function startMockProviders(options: MockProvidersOptions = {}): Pr
     response.on('close', () => {
       if (record === undefined || response.writableFinished || cut || closing !== undefined) return;
       record.aborted = true;
-      notify();
+      notify(record);
     });
     const text = await readBody(incoming);
     const method = incoming.method ?? 'GET';

@@ -103,8 +103,9 @@ export interface MockProviders {
    */
   streamErrorNext(provider: Provider): void;
   /**
-   * Resolves with the first request, received or still to come, that `predicate` accepts; the predicate is asked
-   * again when a request is aborted. Rejects after `timeoutMs` (default 4000).
+   * Resolves with the first request, received (and still kept: see `maxRequestsKept`) or still to come, that
+   * `predicate` accepts; the predicate is asked again when a request is aborted, kept or not. Rejects after
+   * `timeoutMs` (default 4000).
    */
   waitForRequest(predicate: (request: MockRequest) => boolean, options?: { timeoutMs?: number }): Promise<MockRequest>;
   /** Forgets the requests received and the scenarios queued (not the chunk gap, the repeat count, `rejectKeys`). */
