@@ -20,14 +20,19 @@ async function setUp(options: Partial<ByokitOptions> = {}) {
     environment: { ANTHROPIC_API_KEY: fakeProviderKey('anthropic') },
     ...options,
   });
-  /** A streamed chat whose answer has begun and is left unread, as a client that never reads its socket. */
-  const openStream = async (principal: Principal) => {
+  /**
+   * A streamed chat whose answer has begun and is left unread, as a client that never reads its socket; `signal` as
+   * the adapter passes it (none by default).
+   */
+  const openStream = async (principal: Principal, signal?: null) => {
     const response = await byokit.handle({
       method: 'POST',
       url: '/llm/chat/completions',
       headers: { 'content-type': 'application/json' },
       body: { kind: 'stream', stream: [new TextEncoder().encode(JSON.stringify({ ...REQUEST, stream: true }))] },
       authenticate: () => principal,
+      // A host in JavaScript may say "none" with null, as byokit.chat's options take it.
+      ...(signal === null && { signal: null as unknown as undefined }),
     });
     return response!;
   };
@@ -90,20 +95,26 @@ describe('calls one user has running at once', () => {
     await byokit.close();
   });
 
-  it("frees the place of a stream its adapter ends unread with return(), without a signal: the user's next call goes through, the call is recorded aborted", async () => {
-    const { byokit, storage, openStream } = await setUp({ concurrentCallsPerUser: 1 });
-    for (let round = 0; round < 2; round++) {
-      const response = await openStream(alice);
-      expect(response.status).toBe(200);
-      // An adapter whose client left before it wrote anything, and that passed byokit no signal: it ends the body.
-      await (response.body as AsyncIterable<string>)[Symbol.asyncIterator]().return?.();
-    }
-    await byokit.close();
-    expect((await storage.listUsage({ userId: alice.userId, limit: 10 })).records.map((record) => record.status)).toEqual([
-      'aborted',
-      'aborted',
-    ]);
-  });
+  it.each([
+    ['without a signal', undefined],
+    ['with a null signal', null],
+  ] as const)(
+    "frees the place of a stream its adapter ends unread with return(), %s: the user's next call goes through, the call is recorded aborted",
+    async (_case, signal) => {
+      const { byokit, storage, openStream } = await setUp({ concurrentCallsPerUser: 1 });
+      for (let round = 0; round < 2; round++) {
+        const response = await openStream(alice, signal);
+        expect(response.status).toBe(200);
+        // An adapter whose client left before it wrote anything, and that passed byokit no signal: it ends the body.
+        await (response.body as AsyncIterable<string>)[Symbol.asyncIterator]().return?.();
+      }
+      await byokit.close();
+      expect((await storage.listUsage({ userId: alice.userId, limit: 10 })).records.map((record) => record.status)).toEqual([
+        'aborted',
+        'aborted',
+      ]);
+    },
+  );
 
   it("takes no place while a request's body is still arriving: a body that never ends holds up neither the user's next call nor close()", async () => {
     const { byokit } = await setUp({ concurrentCallsPerUser: 1 });

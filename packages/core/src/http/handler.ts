@@ -64,8 +64,8 @@ export function createRequestHandler(routes: readonly Route<any, any, any>[], lo
         ? validate(route.query, queryObject(url, queryStart), 'query')
         : refuseBodyFieldsInQuery(route, url, queryStart);
       // A signal of the request's own when the adapter gave none: calls below listen on it, and a signal shared
-      // by every request would keep each call's listener for the life of the process.
-      const own = request.signal === undefined ? new RequestAbort() : undefined;
+      // by every request would keep each call's listener for the life of the process. A null one is none, as for `??` below.
+      const own = request.signal ? undefined : new RequestAbort();
       const signal = request.signal ?? own!;
       const result = await route.handle({ principal, body, query, params, requestId, signal });
       const headers = Object.assign(baseHeaders(requestId), result.headers);
