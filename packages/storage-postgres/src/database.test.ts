@@ -75,3 +75,26 @@ describe('a transaction whose statement fails with what cannot be read (a revoke
     expect(failure === unreadable).toBe(true);
   });
 });
+
+// A pooler in transaction mode (PgBouncer before 1.21, or without max_prepared_statements) runs each transaction on
+// any server session: a statement prepared by name on one is missing from, or already on, the next.
+describe('a pool database given preparedStatements: false', () => {
+  it('sends every statement unnamed, on the pool and in a transaction, where by default it names them', async () => {
+    const sent: Array<string | { name?: string; text: string }> = [];
+    const query = async (statement: string | { name?: string; text: string }) => (sent.push(statement), { rows: [] });
+    const client = { query, on: () => client, removeListener: () => client, release: () => {} };
+    const pool = { query, connect: async () => client, end: async () => {} };
+    const named = () => sent.filter((statement) => typeof statement !== 'string' && statement.name !== undefined);
+
+    const unnamed = poolDatabase(pool as unknown as Pool, false, { preparedStatements: false });
+    await unnamed.query('SELECT $1::int', [1], { prepare: true });
+    await unnamed.transaction((transaction) => transaction.query('SELECT $1::int', [2], { prepare: true }));
+    expect(sent).toHaveLength(4);
+    expect(named()).toEqual([]);
+
+    const byDefault = poolDatabase(pool as unknown as Pool, false);
+    await byDefault.query('SELECT $1::int', [1], { prepare: true });
+    await byDefault.transaction((transaction) => transaction.query('SELECT $1::int', [2], { prepare: true }));
+    expect(named()).toHaveLength(2);
+  });
+});

@@ -82,10 +82,20 @@ export interface PgPool {
 /** The longest wait setTimeout takes (about 24.8 days): "no timeout", since node-postgres reads 0 as "the pool's". */
 const NO_TIMEOUT_MS = 2 ** 31 - 1;
 
-function clientExecutor(client: Pick<PgPoolClient, 'query'>): SqlExecutor {
+/** How a database over a node-postgres pool sends its statements. */
+export interface PoolDatabaseOptions {
+  /**
+   * Whether a statement asked to be prepared is prepared by name, once per connection (the default). False sends
+   * every statement unnamed, parsed and planned each time: for a pooler in transaction mode, which runs each
+   * transaction on any of its server sessions.
+   */
+  preparedStatements?: boolean | undefined;
+}
+
+function clientExecutor(client: Pick<PgPoolClient, 'query'>, { preparedStatements = true }: PoolDatabaseOptions): SqlExecutor {
   return {
     query: async <Row>(text: string, params?: readonly unknown[], options?: QueryOptions) =>
-      (options?.prepare
+      (options?.prepare && preparedStatements
         ? await client.query({ name: statementName(text), text, values: params as unknown[] })
         : await client.query(text, params as unknown[])
       ).rows as Row[],
@@ -127,22 +137,22 @@ async function runAgainWhenItLoses<T>(attempt: () => Promise<T>): Promise<T> {
  * loses to another all the same (a deadlock, a serialization failure) is run again, a statement in a READ COMMITTED
  * transaction of its own.
  */
-export function poolDatabase(pool: PgPool, ownsPool: boolean): Database {
-  const executor = clientExecutor(pool);
+export function poolDatabase(pool: PgPool, ownsPool: boolean, options: PoolDatabaseOptions = {}): Database {
+  const executor = clientExecutor(pool, options);
   return {
-    query(text, params, options) {
+    query(text, params, queryOptions) {
       // A statement fails so under a host's stricter default, many at once on the same row (usage records of one
       // user): run again READ COMMITTED, where it waits for that row's lock instead of failing. The first run counts
       // among the ATTEMPTS, as a transaction's does.
       let first = true;
       return runAgainWhenItLoses(() => {
-        if (!first) return transactionOn(pool, (transaction) => transaction.query(text, params, options));
+        if (!first) return transactionOn(pool, options, (transaction) => transaction.query(text, params, queryOptions));
         first = false;
-        return executor.query(text, params, options);
+        return executor.query(text, params, queryOptions);
       });
     },
     exec: executor.exec,
-    transaction: (work) => runAgainWhenItLoses(() => transactionOn(pool, work)),
+    transaction: (work) => runAgainWhenItLoses(() => transactionOn(pool, options, work)),
     close: async () => {
       if (ownsPool) await pool.end();
     },
@@ -150,7 +160,7 @@ export function poolDatabase(pool: PgPool, ownsPool: boolean): Database {
 }
 
 /** Runs `work` in one READ COMMITTED transaction on a client of `pool`. */
-async function transactionOn<T>(pool: PgPool, work: (transaction: SqlExecutor) => Promise<T>): Promise<T> {
+async function transactionOn<T>(pool: PgPool, options: PoolDatabaseOptions, work: (transaction: SqlExecutor) => Promise<T>): Promise<T> {
   const client = await pool.connect();
   let broken: Error | undefined;
   // A checked-out client is ours to watch: the pool listens only to idle ones. If the server ends the
@@ -161,7 +171,7 @@ async function transactionOn<T>(pool: PgPool, work: (transaction: SqlExecutor) =
   client.on('error', onError);
   try {
     await client.query('BEGIN ISOLATION LEVEL READ COMMITTED');
-    const result = await work(clientExecutor(client));
+    const result = await work(clientExecutor(client, options));
     await client.query('COMMIT');
     return result;
   } catch (error) {

@@ -3,7 +3,7 @@
  * with versioned migrations shipped as SQL files in the package.
  */
 export { embeddedPostgresStorage, postgresStorage } from './postgres-storage-factory.js';
-export type { EmbeddedStorageOptions, PostgresStorageOptions, TableOptions } from './postgres-storage-factory.js';
+export type { EmbeddedStorageOptions, PostgresStorageOptions, StatementOptions, TableOptions } from './postgres-storage-factory.js';
 export type { PostgresStorage } from './postgres-storage.js';
 export type { KeyAuditPage, KeyOwnerQueries, KeyOwnersPage, StoredKeyOwner } from './key-queries.js';
 export type { MigrateReporting, MigrationLockWait, MigrationResult } from './migrate.js';

@@ -21,6 +21,7 @@ describeAsInstalled(import.meta.url, {
     'type PostgresStorageOptions',
     'type QueryOptions',
     'type SqlExecutor',
+    'type StatementOptions',
     'type StoredKeyOwner',
     'type TableOptions',
   ],

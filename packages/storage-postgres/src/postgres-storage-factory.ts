@@ -15,6 +15,18 @@ export interface TableOptions {
   tablePrefix?: string | undefined;
 }
 
+/** How statements reach a PostgreSQL server (not PGlite, which is one session in the process). */
+export interface StatementOptions {
+  /**
+   * Prepare each statement by name, once per connection, as byokit does by default: the server then skips parsing
+   * and planning it. False sends every statement unnamed, for a pooler in transaction mode (PgBouncer's
+   * `pool_mode = transaction` before 1.21, or without `max_prepared_statements`): there each transaction may run on
+   * another server session, and a named statement failed as `prepared statement "byokit_…" already exists` (or
+   * `does not exist`), a 500 for the request. Default true.
+   */
+  preparedStatements?: boolean | undefined;
+}
+
 /** What node-postgres reads as its author meant: a postgres(ql):// or socket: URL, or a socket folder. */
 const CONNECTION_STRING = /^(?:postgres(?:ql)?:\/\/|socket:|\/)/i;
 
@@ -24,11 +36,11 @@ const MAX_TIMEOUT_MS = 2 ** 31 - 1 - 2_000;
 /** Options of {@link postgresStorage}: your pool, a connection string, or a PGlite instance. */
 export type PostgresStorageOptions = TableOptions &
   (
-    | {
+    | (StatementOptions & {
         /** Your node-postgres pool (`new pg.Pool(…)`, whichever @types/pg release your app has); byokit never ends it. */
         pool: PgPool;
-      }
-    | {
+      })
+    | (StatementOptions & {
         /**
          * A `postgres://` (or `postgresql://`) URL, a `socket:` URL or a socket folder: byokit opens (and on
          * `close()` ends) a pool of its own. Reserved characters in the user name and password percent-encoded.
@@ -43,7 +55,7 @@ export type PostgresStorageOptions = TableOptions &
          * A whole number from 1 to 2,147,481,647 (about 24.8 days). Default 10,000.
          */
         statementTimeoutMs?: number | undefined;
-      }
+      })
     | {
         /** An embedded PGlite instance of yours (`new PGlite()` of `@electric-sql/pglite`); byokit never closes it. */
         pglite: PGliteInstance;
@@ -65,16 +77,21 @@ export type PostgresStorageOptions = TableOptions &
  *   `pglite`, or a setting not read beside it (`ssl`, `max`: node-postgres's own settings go on a pool of yours); a
  *   `pool` that is one client (a `pg.Client`, or one checked out of a pool); a `connectionString` that is missing,
  *   not a postgres URL or not one node-postgres can read; a `poolSize` or `statementTimeoutMs` that is not a whole
- *   number in range; a `schema` or `tablePrefix` that is not a lower-case SQL name (`[a-z_][a-z0-9_]*`, at most 63
- *   and 31 characters; the prefix may be empty), the one setting quoted back, as neither is a secret.
+ *   number in range; a `preparedStatements` that is not a boolean; a `schema` or `tablePrefix` that is not a
+ *   lower-case SQL name (`[a-z_][a-z0-9_]*`, at most 63 and 31 characters; the prefix may be empty), the one setting
+ *   quoted back, as neither is a secret.
  */
 export function postgresStorage(options: PostgresStorageOptions): PostgresStorage {
   assertOneDatabase(options);
   const names = sqlNames(options.schema, options.tablePrefix);
+  // Read from the environment, 'false' is a string, and a string is true: refused rather than read as named statements.
+  const { preparedStatements } = options as StatementOptions;
+  if (preparedStatements !== undefined && typeof preparedStatements !== 'boolean')
+    throw new TypeError(`preparedStatements must be true or false, got ${shown(preparedStatements)}`);
   // A way given as undefined (a host's configuration object, its unset settings undefined) is not given.
   if ('pool' in options && options.pool !== undefined) {
     assertPool(options.pool);
-    return storageOn(poolDatabase(options.pool, false), names);
+    return storageOn(poolDatabase(options.pool, false, { preparedStatements }), names);
   }
   if ('pglite' in options && options.pglite !== undefined) return storageOn(pgliteDatabase(options.pglite, false), names);
   // Otherwise a connection string is the way.
@@ -118,7 +135,7 @@ export function postgresStorage(options: PostgresStorageOptions): PostgresStorag
   // An idle connection that the server drops emits 'error' on the pool; unhandled, that would end the
   // process. The pool replaces the connection, and a query meanwhile fails as storage_unavailable.
   pool.on('error', () => {});
-  return storageOn(poolDatabase(pool, true), names);
+  return storageOn(poolDatabase(pool, true, { preparedStatements }), names);
 }
 
 /** Options of {@link embeddedPostgresStorage}. */
@@ -168,9 +185,9 @@ const TABLE_SETTINGS = ['schema', 'tablePrefix'];
 
 /** The settings each way of reaching the database takes, and what to do with one it does not. */
 const DATABASE_SETTINGS = {
-  pool: { names: ['pool', ...TABLE_SETTINGS], advice: ' (set max on your pool)' },
+  pool: { names: ['pool', 'preparedStatements', ...TABLE_SETTINGS], advice: ' (set max on your pool)' },
   connectionString: {
-    names: ['connectionString', 'poolSize', 'statementTimeoutMs', ...TABLE_SETTINGS],
+    names: ['connectionString', 'poolSize', 'statementTimeoutMs', 'preparedStatements', ...TABLE_SETTINGS],
     advice:
       ' (other node-postgres settings, ssl among them, go on a pool of your own: postgresStorage({ pool: new pg.Pool({ connectionString, ssl }) }); or put sslmode in the connection string)',
   },

@@ -17,17 +17,17 @@ describe('postgresStorage settings', () => {
     [
       'TLS settings, which only a pool of your own takes',
       { connectionString, ssl: { rejectUnauthorized: true } },
-      'postgresStorage({ connectionString }) has no setting ssl: it takes connectionString, poolSize, statementTimeoutMs, schema, tablePrefix (other node-postgres settings, ssl among them, go on a pool of your own: postgresStorage({ pool: new pg.Pool({ connectionString, ssl }) }); or put sslmode in the connection string)',
+      'postgresStorage({ connectionString }) has no setting ssl: it takes connectionString, poolSize, statementTimeoutMs, preparedStatements, schema, tablePrefix (other node-postgres settings, ssl among them, go on a pool of your own: postgresStorage({ pool: new pg.Pool({ connectionString, ssl }) }); or put sslmode in the connection string)',
     ],
     [
       "node-postgres's name for the pool's size",
       { connectionString, max: 20 },
-      'postgresStorage({ connectionString }) has no setting max: it takes connectionString, poolSize, statementTimeoutMs, schema, tablePrefix (other node-postgres settings, ssl among them, go on a pool of your own: postgresStorage({ pool: new pg.Pool({ connectionString, ssl }) }); or put sslmode in the connection string)',
+      'postgresStorage({ connectionString }) has no setting max: it takes connectionString, poolSize, statementTimeoutMs, preparedStatements, schema, tablePrefix (other node-postgres settings, ssl among them, go on a pool of your own: postgresStorage({ pool: new pg.Pool({ connectionString, ssl }) }); or put sslmode in the connection string)',
     ],
     [
       'a pool size beside a pool of your own, which byokit does not size',
       { pool: new pg.Pool(), poolSize: 20 },
-      'postgresStorage({ pool }) has no setting poolSize: it takes pool, schema, tablePrefix (set max on your pool)',
+      'postgresStorage({ pool }) has no setting poolSize: it takes pool, preparedStatements, schema, tablePrefix (set max on your pool)',
     ],
     [
       'both a pool and a connection string',
@@ -41,6 +41,24 @@ describe('postgresStorage settings', () => {
     ],
   ])('refuses %s, naming the setting', (_what, options, message) => {
     expect(() => postgresStorage(asOptions(options))).toThrow(new TypeError(message));
+  });
+});
+
+describe('postgresStorage preparedStatements', () => {
+  // Read from an environment variable, 'false' is a string, and a string is true: the statements stayed named behind a
+  // pooler in transaction mode, and failed there.
+  it.each<[string, unknown, string]>([
+    ['a string', 'false', 'preparedStatements must be true or false, got a string'],
+    ['a number', 0, 'preparedStatements must be true or false, got 0'],
+  ])('refuses %s, naming the setting', (_what, preparedStatements, message) => {
+    expect(() => postgresStorage(asOptions({ connectionString, preparedStatements }))).toThrow(new TypeError(message));
+    expect(() => postgresStorage(asOptions({ pool: new pg.Pool(), preparedStatements }))).toThrow(TypeError);
+  });
+
+  it('is not a setting of PGlite, which is one session in the process', () => {
+    expect(() => postgresStorage(asOptions({ pglite: {} as PGlite, preparedStatements: false }))).toThrow(
+      new TypeError('postgresStorage({ pglite }) has no setting preparedStatements: it takes pglite, schema, tablePrefix'),
+    );
   });
 });
 
