@@ -4,7 +4,8 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLIENT } from './load.mjs';
 
-// A target that answers, and one that never does (a server that hangs on some requests).
+// A target that answers, one that never does (a server that hangs on some requests), and a stream that ends without
+// the text it was asked for.
 let server;
 let origin;
 beforeAll(async () => {
@@ -22,8 +23,11 @@ afterAll(async () => {
   await new Promise((resolve) => server.close(resolve));
 });
 
-async function openLoop(spec) {
-  const { stdout } = await promisify(execFile)(process.execPath, [CLIENT, JSON.stringify({ mode: 'open-loop', ...spec })]);
+/** The open loop over `paths` in turn, 100 requests/s in slices of 10 for 0.4 s: 20 to each. */
+async function openLoop(paths, target = {}) {
+  const alternate = paths.map((path) => ({ url: `${origin}${path}`, headers: { 'content-type': 'text/plain' }, body: 'Hi', ...target }));
+  const spec = { mode: 'open-loop', rate: 100, sliceMs: 100, durationMs: 400, graceMs: 2000, alternate };
+  const { stdout } = await promisify(execFile)(process.execPath, [CLIENT, JSON.stringify(spec)]);
   return JSON.parse(stdout.trim().split('\n').at(-1));
 }
 
@@ -31,15 +35,7 @@ describe("the hrtime client's open loop", () => {
   // The chat benchmark checks each target's `failed` only: a request never answered must count there, or a target that
   // hangs on some requests passes with the percentiles of the others.
   it('counts a request never answered as failed, for its target too', async () => {
-    const target = (path) => ({ url: `${origin}${path}`, headers: { 'content-type': 'text/plain' }, body: 'Hi' });
-    // 100 requests/s in slices of 10 for 0.4 s: 20 to each target.
-    const result = await openLoop({
-      rate: 100,
-      sliceMs: 100,
-      durationMs: 400,
-      graceMs: 2000,
-      alternate: [target('/answers'), target('/hangs')],
-    });
+    const result = await openLoop(['/answers', '/hangs']);
     expect(result.failed).toBe(20);
     expect(result.byUrl.map((figures) => figures.failed)).toEqual([0, 20]);
   });
@@ -47,14 +43,7 @@ describe("the hrtime client's open loop", () => {
   // The first-token figures are taken over the streams that carried their text: a 200 stream that ended without it
   // passed as answered, its whole-stream time and first byte counted, its missing first token in no figure.
   it('counts a stream answered 200 that never carries its first text as failed, for its target too', async () => {
-    const target = (path) => ({ url: `${origin}${path}`, headers: { 'content-type': 'text/plain' }, body: 'Hi', tokenMarker: 'Hello' });
-    const result = await openLoop({
-      rate: 100,
-      sliceMs: 100,
-      durationMs: 400,
-      graceMs: 2000,
-      alternate: [target('/answers'), target('/streams-no-text')],
-    });
+    const result = await openLoop(['/answers', '/streams-no-text'], { tokenMarker: 'Hello' });
     expect(result.byUrl.map((figures) => figures.failed)).toEqual([0, 20]);
     expect(result.failed).toBe(20);
   });

@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { afterEach } from 'vitest';
 import { isByokitError, type ByokitError } from '../errors.js';
 import { fixtureChunks } from './fixtures.js';
-import type { ProviderStreamEvent } from './provider-types.js';
+import type { ProviderCallOptions, ProviderChatRequest, ProviderClient, ProviderStreamEvent } from './provider-types.js';
 
 /** A request the fake provider received. */
 export interface ReceivedRequest {
@@ -190,4 +190,21 @@ export async function rejection(promise: Promise<unknown>): Promise<ByokitError>
   );
   if (!isByokitError(error)) throw new Error(`expected a ByokitError, got ${String(error)}`);
   return error;
+}
+
+/**
+ * The codes each of a client's three calls (complete, stream, checkKey) is refused with, made with `options`: each
+ * builds its own headers, so each must refuse on its own (a key of another provider); anything else fails the test.
+ */
+export async function refusalCodesOfEveryCall(
+  client: ProviderClient,
+  request: ProviderChatRequest,
+  options: ProviderCallOptions,
+): Promise<string[]> {
+  const refusals = [
+    await rejection(client.complete(request, options)),
+    await rejection(client.stream(request, options)),
+    await rejection(client.checkKey(options)),
+  ];
+  return refusals.map((error) => error.code);
 }

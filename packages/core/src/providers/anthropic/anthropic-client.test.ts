@@ -8,6 +8,7 @@ import { MAX_TOKEN_COUNT } from '../token-count.js';
 import {
   collect,
   eventNameFromType,
+  refusalCodesOfEveryCall,
   rejection,
   replayServersClosedAfterEachTest,
   type ReplayAnswer,
@@ -511,13 +512,11 @@ describe('Anthropic errors', () => {
   it('does not send a key of another provider', async () => {
     const server = await replay({ json: fixtureJson('anthropic/anthropic-text.json') });
     const wrong = { key: new SecretKey('openai', fakeProviderKey('openai')) };
-    // Each call builds its own headers: each is refused.
-    const refusals = [
-      await rejection(clientFor(server).complete(request, wrong)),
-      await rejection(clientFor(server).stream(request, wrong)),
-      await rejection(clientFor(server).checkKey(wrong)),
-    ];
-    expect(refusals.map((error) => error.code)).toEqual(['internal_error', 'internal_error', 'internal_error']);
+    expect(await refusalCodesOfEveryCall(clientFor(server), request, wrong)).toEqual([
+      'internal_error',
+      'internal_error',
+      'internal_error',
+    ]);
     expect(server.requests).toHaveLength(0);
   });
 

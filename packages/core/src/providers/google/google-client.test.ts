@@ -5,7 +5,7 @@ import { SecretKey } from '../../keys/secret-key.js';
 import { fixtureChunks, fixtureJson } from '../fixtures.js';
 import type { ProviderChatRequest, ProviderClient, ProviderStreamEvent } from '../provider-types.js';
 import { MAX_TOKEN_COUNT } from '../token-count.js';
-import { collect, rejection, startReplayServer, type ReplayAnswer, type ReplayServer } from '../replay-server.js';
+import { collect, refusalCodesOfEveryCall, rejection, startReplayServer, type ReplayAnswer, type ReplayServer } from '../replay-server.js';
 import { GOOGLE_LIMITS, googleClient, googleModelPath } from './google-client.js';
 
 const key = fakeProviderKey('google');
@@ -454,12 +454,7 @@ describe('errors from the Gemini API', () => {
   it('never sends a key of another provider to Google', async () => {
     const { server, client } = await replay({ json: fixtureJson('google/google-text.json') });
     const openaiKey = { key: new SecretKey('openai', fakeProviderKey('openai')) };
-    const refusals = [
-      await rejection(client.complete(request, openaiKey)),
-      await rejection(client.stream(request, openaiKey)),
-      await rejection(client.checkKey(openaiKey)),
-    ];
-    expect(refusals.map((error) => error.code)).toEqual(['internal_error', 'internal_error', 'internal_error']);
+    expect(await refusalCodesOfEveryCall(client, request, openaiKey)).toEqual(['internal_error', 'internal_error', 'internal_error']);
     expect(server.requests).toHaveLength(0);
   });
 

@@ -7,7 +7,15 @@ import { fixtureChunks, fixtureJson } from '../fixtures.js';
 import type { ProviderChatRequest, ProviderStreamEvent } from '../provider-types.js';
 import { MAX_EVENT_SIZE } from '../server-sent-events.js';
 import { MAX_TOKEN_COUNT } from '../token-count.js';
-import { collect, rejection, startReplayServer, type ReceivedRequest, type ReplayAnswer, type ReplayServer } from '../replay-server.js';
+import {
+  collect,
+  refusalCodesOfEveryCall,
+  rejection,
+  startReplayServer,
+  type ReceivedRequest,
+  type ReplayAnswer,
+  type ReplayServer,
+} from '../replay-server.js';
 import { openaiClient } from './openai-client.js';
 import { ModelCatalog } from '../../catalog/catalog.js';
 import { costOf } from '../../metering/cost.js';
@@ -609,15 +617,7 @@ describe('openaiClient() upstream errors', () => {
   it('never sends a key of another provider to OpenAI', async () => {
     const { server, client } = await fakeOpenAI({ json: completionFixture });
     const anthropicKey = { key: new SecretKey('anthropic', fakeProviderKey('anthropic')) };
-
-    // Each call builds its own headers: each is refused.
-    const refusals = [
-      await rejection(client.complete(request, anthropicKey)),
-      await rejection(client.stream(request, anthropicKey)),
-      await rejection(client.checkKey(anthropicKey)),
-    ];
-
-    expect(refusals.map((error) => error.code)).toEqual(['internal_error', 'internal_error', 'internal_error']);
+    expect(await refusalCodesOfEveryCall(client, request, anthropicKey)).toEqual(['internal_error', 'internal_error', 'internal_error']);
     expect(server.requests).toHaveLength(0);
   });
 });
