@@ -455,6 +455,8 @@ async function startByokit(options: ByokitOptions, storage: Storage): Promise<By
         await meter.flush();
         // Last: the streams close() waited for were kept alive until their end.
         keepAlive.close();
+        // The providers' verdicts on keys still being written (KeyResolver.noteVerdict), before storage closes.
+        await resolver.settled();
         if (leave(storage)) await storage.close?.();
       })()),
   };

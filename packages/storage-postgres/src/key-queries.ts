@@ -159,7 +159,14 @@ export interface KeyOwnerQueries {
 
 type KeyQueries = Pick<
   Storage,
-  'getKey' | 'listKeys' | 'writeKeys' | 'listAudit' | 'countKeysByMasterKeyId' | 'listKeysToReseal' | 'replaceKeyEnvelope'
+  | 'getKey'
+  | 'listKeys'
+  | 'writeKeys'
+  | 'listAudit'
+  | 'countKeysByMasterKeyId'
+  | 'listKeysToReseal'
+  | 'replaceKeyEnvelope'
+  | 'setKeyVerification'
 > &
   KeyOwnerQueries;
 
@@ -324,6 +331,16 @@ export function keyQueries(database: Database, names: SqlNames): KeyQueries {
           `UPDATE ${keys} SET envelope = $4, master_key_id = $5
            WHERE owner_type = $1 AND owner_id = $2 AND provider = $3 AND envelope = $6 RETURNING 1`,
           [owner.type, owner.id, provider, replacement.envelope, replacement.keyId, expectedEnvelope],
+        );
+        return rows.length === 1;
+      }),
+
+    setKeyVerification: (owner, provider, expectedEnvelope, verification) =>
+      guarded(async () => {
+        const rows = await statements.query(
+          `UPDATE ${keys} SET verification = $4
+           WHERE owner_type = $1 AND owner_id = $2 AND provider = $3 AND envelope = $5 RETURNING 1`,
+          [owner.type, owner.id, provider, verification, expectedEnvelope],
         );
         return rows.length === 1;
       }),

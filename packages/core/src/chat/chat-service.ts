@@ -1,4 +1,4 @@
-import { ByokitError } from '../errors.js';
+import { ByokitError, isByokitError } from '../errors.js';
 import type { CatalogModel, SamplingParameter } from '../catalog/model.js';
 import type { RetiredModelWarnings } from '../catalog/retirements.js';
 import type { Provider } from '../keys/providers.js';
@@ -107,9 +107,11 @@ export class ChatService {
       );
     } catch (error) {
       this.meter.record(metered, signal?.aborted ? 'aborted' : 'error', {});
+      if (keyRefused(error)) this.noteVerdict(call, requestId, 'invalid');
       throw error;
     }
     this.meter.record(metered, 'ok', answer.usage);
+    this.noteVerdict(call, requestId, 'valid');
     const { id, created, model, model_id, provider } = call.identity;
     return {
       keySource: call.resolved.source,
@@ -158,13 +160,17 @@ export class ChatService {
       first = await iterator.next();
     } catch (error) {
       settle(signal?.aborted ? 'aborted' : 'error', {});
+      if (keyRefused(error)) this.noteVerdict(call, requestId, 'invalid');
       throw error;
     }
     if (!first.done && first.value.type === 'error') {
       await iterator.return?.();
       settle('error', {});
-      throw callerError(first.value.error, call);
+      const error = callerError(first.value.error, call);
+      if (keyRefused(error)) this.noteVerdict(call, requestId, 'invalid');
+      throw error;
     }
+    this.noteVerdict(call, requestId, 'valid');
     // A generator that was never started runs none of its code when it is ended (its `finally` included), so a
     // consumer that leaves before its first chunk (a fetch body cancelled unread) would leave the call unrecorded
     // and its budget hold counting for 15 minutes. Until the chunks are read, the caller's abort ends the call.
@@ -188,6 +194,19 @@ export class ChatService {
       ignoredParameters: call.ignored,
       chunks: chunksOf(call, first, iterator, settle, signal, begin),
     };
+  }
+
+  /**
+   * What the provider said of a stored key, for its key status: `invalid` when it refused the key, `valid` when it
+   * answered. Written after the answer, never waited for by the call (KeyResolver.noteVerdict).
+   */
+  private noteVerdict(call: PreparedCall, requestId: string, verdict: 'valid' | 'invalid'): void {
+    this.resolver.noteVerdict(call.resolved.key, verdict, (error) =>
+      this.logger.warn(
+        { requestId, provider: call.model.provider, keySource: call.resolved.source, err: loggableError(error) },
+        `The provider's verdict on the key (${verdict}) could not be written to storage: its key status keeps the one before.`,
+      ),
+    );
   }
 
   /**
@@ -271,6 +290,9 @@ export class ChatService {
     };
   }
 }
+
+/** Whether a call's failure is its provider refusing the key (any other failure says nothing of the key). */
+const keyRefused = (error: unknown) => isByokitError(error) && error.code === 'provider_key_rejected';
 
 /**
  * A caller gone before the call began (a signal aborted already: through an adapter, a client that left while the

@@ -4,7 +4,7 @@ import type { Keyring } from '../crypto/keyring.js';
 import { isPlaceholderKey } from '../keys/placeholders.js';
 import { PROVIDER_LABELS, PROVIDERS, type Provider } from '../keys/providers.js';
 import { SecretKey } from '../keys/secret-key.js';
-import { SYSTEM_OWNER, userOwner, type KeyOwner, type Storage } from '../storage/storage.js';
+import { SYSTEM_OWNER, userOwner, type KeyOwner, type KeyVerification, type Storage } from '../storage/storage.js';
 import type { KeyCache } from './key-cache.js';
 
 /** Whose key pays for a request. */
@@ -25,6 +25,11 @@ export interface ResolvedKey {
  * error, never a quiet fall-through to the system key (spec/security.md).
  */
 export class KeyResolver {
+  /** Each stored key opened, with what its row said when read: where a call's verdict on it is written ({@link noteVerdict}). */
+  readonly #rows = new WeakMap<SecretKey, { owner: KeyOwner; provider: Provider; envelope: Uint8Array; verification: KeyVerification }>();
+  /** Verdicts being written: {@link settled} waits for them (byokit.close(), before storage closes). */
+  readonly #writes = new Set<Promise<void>>();
+
   constructor(
     private readonly storage: Storage,
     private readonly keyring: Keyring,
@@ -87,6 +92,29 @@ export class KeyResolver {
     return null;
   }
 
+  /**
+   * Records what a provider said of a stored key a call was made with: `invalid` when it refused the key, `valid` when
+   * it answered. Written once for a key opened, when it changes what the row said, and only to a row that still holds
+   * that key (`Storage.setKeyVerification`, compare-and-swap): a key replaced meanwhile keeps its own. A key from the
+   * environment has no row; a storage without the method keeps the verdict of the key's entry. Not awaited by the
+   * call; a failed write goes to `onFailure`.
+   */
+  noteVerdict(key: SecretKey, verdict: 'valid' | 'invalid', onFailure: (error: unknown) => void): void {
+    const row = this.#rows.get(key);
+    if (!row || row.verification === verdict || !this.storage.setKeyVerification) return;
+    row.verification = verdict;
+    const write = Promise.resolve()
+      .then(() => this.storage.setKeyVerification!(row.owner, row.provider, row.envelope, verdict))
+      .then(() => undefined, onFailure)
+      .finally(() => this.#writes.delete(write));
+    this.#writes.add(write);
+  }
+
+  /** Resolves once the verdicts being written are (byokit.close() waits for them before it closes storage). */
+  async settled(): Promise<void> {
+    await Promise.all(this.#writes);
+  }
+
   /** Forgets cached keys of an owner after a write through this byokit. */
   invalidate(owner: KeyOwner, provider: Provider): void {
     this.cache.delete(slotOf(owner, provider));
@@ -120,7 +148,10 @@ export class KeyResolver {
       const row = await this.storage.getKey(owner, provider);
       if (!row) return null;
       const plaintext = openStoredKey(this.keyring, row.envelope, owner, provider);
-      return isPlaceholderKey(plaintext) ? null : new SecretKey(provider, plaintext);
+      if (isPlaceholderKey(plaintext)) return null;
+      const key = new SecretKey(provider, plaintext);
+      this.#rows.set(key, { owner, provider, envelope: row.envelope, verification: row.verification });
+      return key;
     });
   }
 }

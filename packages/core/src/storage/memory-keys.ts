@@ -2,7 +2,17 @@
 import { ByokitError } from '../errors.js';
 import { isProvider, type Provider } from '../keys/providers.js';
 import { auditRecord, copyAudit, ownerKey, type MemoryState } from './memory-state.js';
-import type { AuditQuery, AuditRecord, KeyChange, KeyOwner, KeyRowCursor, KeyWriteActor, Storage, StoredKey } from './storage.js';
+import type {
+  AuditQuery,
+  AuditRecord,
+  KeyChange,
+  KeyOwner,
+  KeyRowCursor,
+  KeyVerification,
+  KeyWriteActor,
+  Storage,
+  StoredKey,
+} from './storage.js';
 
 function copyKey(key: StoredKey): StoredKey {
   return {
@@ -20,7 +30,14 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
 
 type KeyMethods = Pick<
   Storage,
-  'getKey' | 'listKeys' | 'writeKeys' | 'listAudit' | 'listKeysToReseal' | 'replaceKeyEnvelope' | 'countKeysByMasterKeyId'
+    | 'getKey'
+  | 'listKeys'
+  | 'writeKeys'
+  | 'listAudit'
+  | 'listKeysToReseal'
+  | 'replaceKeyEnvelope'
+  | 'setKeyVerification'
+  | 'countKeysByMasterKeyId'
 >;
 
 /** The key and audit methods of a memory storage over `state`. */
@@ -100,6 +117,13 @@ export function memoryKeys({ keys, audit }: MemoryState): KeyMethods {
       if (!current || !sameBytes(current.envelope, expectedEnvelope)) return false;
       current.envelope = replacement.envelope.slice();
       current.keyId = replacement.keyId;
+      return true;
+    },
+
+    async setKeyVerification(owner: KeyOwner, provider: Provider, expectedEnvelope: Uint8Array, verification: KeyVerification) {
+      const current = keys.get(ownerKey(owner))?.get(provider);
+      if (!current || !sameBytes(current.envelope, expectedEnvelope)) return false;
+      current.verification = verification;
       return true;
     },
 

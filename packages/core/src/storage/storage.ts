@@ -200,6 +200,13 @@ export interface Storage {
     replacement: { envelope: Uint8Array; keyId: string },
   ): Promise<boolean>;
   /**
+   * Records what the provider said of a key when a call was made with it (`invalid`: it refused the key; `valid`: it
+   * answered), only if the row still holds `expectedEnvelope` (compare-and-swap), so that a key replaced meanwhile
+   * keeps its own. Leaves `updatedAt` alone and writes no audit record: the key did not change. Resolves true when it
+   * wrote. Optional: without it, a key's `verification` is only what was found when it was entered.
+   */
+  setKeyVerification?(owner: KeyOwner, provider: Provider, expectedEnvelope: Uint8Array, verification: KeyVerification): Promise<boolean>;
+  /**
    * Models admins added to the catalog or changed (they replace the built-in model of the same id), by provider
    * and then model name, each in code-point order: the catalog lists added models in this order, which must not
    * depend on the storage or on a database's collation.

@@ -73,6 +73,30 @@ export function describeKeys(suite: StorageSuite): void {
     expect((await storage.listKeys(owner)).map((key) => key.verification)).toEqual(['unverified']);
   });
 
+  it("records a call's verdict on a key only while its row still holds that key, leaving updatedAt and the audit alone", async () => {
+    // byokit marks a stored key `invalid` when its provider refuses it on a call, `valid` when it answers: the key status
+    // then says what the provider last said. A storage without setKeyVerification keeps the verdict of the key's entry.
+    if (!storage.setKeyVerification) return;
+    const owner = freshUser();
+    await storage.writeKeys(owner, [setChange('anthropic', bytes(1, 1), '…a1')], actor, at);
+    const auditBefore = (await storage.listAudit({ owner })).length;
+    expect(await storage.setKeyVerification(owner, 'anthropic', bytes(1, 1), 'invalid')).toBe(true);
+    const marked = (await storage.getKey(owner, 'anthropic'))!;
+    expect([marked.verification, marked.updatedAt.toISOString(), [...marked.envelope]]).toEqual(['invalid', at.toISOString(), [1, 1]]);
+    expect((await storage.listAudit({ owner })).length).toBe(auditBefore);
+    expect(await storage.setKeyVerification(owner, 'anthropic', bytes(1, 1), 'valid')).toBe(true);
+    expect((await storage.getKey(owner, 'anthropic'))!.verification).toBe('valid');
+    // The key replaced since the call was made: the new key keeps its own verdict.
+    await storage.writeKeys(owner, [setChange('anthropic', bytes(2, 2), '…a2')], actor, later);
+    expect(await storage.setKeyVerification(owner, 'anthropic', bytes(1, 1), 'invalid')).toBe(false);
+    expect((await storage.getKey(owner, 'anthropic'))!.verification).toBe('unverified');
+    // No row, another provider's row, another owner's row: nothing written.
+    expect(await storage.setKeyVerification(owner, 'openai', bytes(2, 2), 'invalid')).toBe(false);
+    expect(await storage.setKeyVerification(freshUser(), 'anthropic', bytes(2, 2), 'invalid')).toBe(false);
+    expect(await storage.setKeyVerification(SYSTEM_OWNER, 'anthropic', bytes(2, 2), 'invalid')).toBe(false);
+    expect((await storage.getKey(owner, 'anthropic'))!.verification).toBe('unverified');
+  });
+
   it('keeps one key per owner and provider: a second set replaces it and keeps its creation time', async () => {
     const owner = freshUser();
     await storage.writeKeys(owner, [setChange('openai', bytes(1), '…aaaa')], actor, at);
