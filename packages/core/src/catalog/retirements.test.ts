@@ -67,8 +67,9 @@ describe('built-in models their provider has retired', () => {
   it("write an admin's display name into the warning with its control characters escaped, so it cannot forge log lines", async () => {
     const { logger, lines } = warnings();
     const { byokit } = await testByokit({ logger, now: () => new Date('2026-12-04T10:00:00Z') });
-    // A display name any admin can give: a line break and a forged line after it, an ANSI escape, a bidi override.
-    const displayName = 'Sonnet\r\n{"level":50,"msg":"keyring rotated"}\u001b[2J\u202eX\u0085';
+    // A display name any admin can give: a line break and a forged line after it, an ANSI escape, a bidi override, a
+    // C1 next line, Unicode's line separator, a bidi isolate and a right-to-left mark.
+    const displayName = 'Sonnet\r\n{"level":50,"msg":"keyring rotated"}\u001b[2J\u202eX\u0085\u2028\u2067\u200f';
     const renamed = await call(byokit, 'PATCH', `/llm-models/${USER_GUIDE_SONNET_4_5_ID}`, {
       principal: admin,
       body: { display_name: displayName },
@@ -76,9 +77,9 @@ describe('built-in models their provider has retired', () => {
     expect(renamed!.status).toBe(200);
     await chat(byokit);
     expect(lines).toHaveLength(1);
-    expect(lines[0]!.message).not.toMatch(/[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/);
+    expect(lines[0]!.message).not.toMatch(/[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/);
     expect(lines[0]!.message).toMatch(
-      /^Sonnet\\r\\n\{"level":50,"msg":"keyring rotated"\}\\u001b\[2J\\u202eX\\u0085 was retired by its provider on 2026-11-30/,
+      /^Sonnet\\r\\n\{"level":50,"msg":"keyring rotated"\}\\u001b\[2J\\u202eX\\u0085\\u2028\\u2067\\u200f was retired by its provider on 2026-11-30/,
     );
   });
 
