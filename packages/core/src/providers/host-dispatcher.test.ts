@@ -100,6 +100,19 @@ describe(`a host's dispatcher from undici ${UNDICI_6}`, () => {
     expect(isByokitError(error) ? error.code : (error as Error).name).toBe('AbortError');
     expect(await server.ended).toBe('aborted');
   });
+
+  // undici 6's Agent follows redirects when made with maxRedirections, keeping x-api-key on a cross-origin one.
+  it('refuses a redirect through an Agent made to follow them, never sending the key to the host it names', async () => {
+    const elsewhere = await replay({ json: fixtureJson('anthropic/anthropic-text.json') });
+    const server = await replay({ raw: '', status: 307, headers: { location: `${elsewhere.origin}/steal` } });
+    const agent = new Undici6Agent({ maxRedirections: 3 });
+    closers.push(() => agent.close());
+    const client = anthropicClient({ baseUrl: server.origin, retries: 0, dispatcher: agent });
+    const error = await client.complete(request, { key: new SecretKey('anthropic', key) }).catch((caught: unknown) => caught);
+    expect(elsewhere.requests).toHaveLength(0);
+    expect(server.requests).toHaveLength(1);
+    expect(isByokitError(error) && error.code).toBe('provider_error');
+  });
 });
 
 describe("a host's dispatcher that is none", () => {

@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo, Socket } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Pool } from 'undici';
+import { Agent, interceptors, Pool } from 'undici';
 import { isByokitError } from '../errors.js';
 import { fakeProviderKey } from '../keys/fake-keys.js';
 import { SecretKey } from '../keys/secret-key.js';
@@ -289,6 +289,28 @@ describe('provider calls', () => {
     const error = await client.complete(request, options()).catch((caught: unknown) => caught);
     expect(isByokitError(error) && [error.code, error.message]).toEqual([code, message]);
   });
+
+  // spec/security.md, "No SSRF": a host's dispatcher may follow redirects (undici's redirect interceptor, an Agent of
+  // undici 6 made with maxRedirections), which drop Authorization on a cross-origin redirect but not x-api-key or
+  // x-goog-api-key: the key would reach the host the provider, or whoever answers for it, names.
+  it.each(['complete', 'stream', 'checkKey'] as const)(
+    "refuse a redirect through a host's dispatcher that follows redirects, never sending the key to the host it names (%s)",
+    async (call) => {
+      const elsewhere = await replay({ json: fixtureJson('anthropic/anthropic-text.json') });
+      const server = await replay({ raw: '', status: 307, headers: { location: `${elsewhere.origin}/steal` } });
+      const dispatcher = new Agent().compose(interceptors.redirect({ maxRedirections: 3 }));
+      closers.push(() => dispatcher.close());
+      const client = anthropicClient({ baseUrl: server.origin, retries: 0, dispatcher });
+      closers.push(() => client.close!());
+      const outcome = await (call === 'checkKey' ? client.checkKey(options()) : client[call](request, options())).then(
+        async (answer) => (call === 'stream' ? (await collect(answer as AsyncIterable<ProviderStreamEvent>)).at(-1) : answer),
+        (caught: unknown) => caught,
+      );
+      expect(elsewhere.requests).toHaveLength(0);
+      expect(server.requests).toHaveLength(1);
+      expect(outcome).toMatchObject({ code: 'provider_error' });
+    },
+  );
 
   // The clock that set both is the provider's: this server's clock, 11 years on, would make any such date a delay of 0.
   it.each([

@@ -219,7 +219,10 @@ export class ProviderHttp {
       headersTimeout: this.#timeoutMs,
       // The longest silence inside a body: a stream that stalls is cut off rather than held open forever.
       bodyTimeout: this.#timeoutMs,
-    };
+      // No redirect followed, by a host's dispatcher either (undici's redirect interceptor, an undici 6 Agent made with
+      // maxRedirections): they keep x-api-key and x-goog-api-key on a cross-origin one. As undici's own fetch does.
+      maxRedirections: 0,
+    } as Dispatcher.DispatchOptions;
   }
 
   /**
