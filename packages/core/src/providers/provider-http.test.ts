@@ -345,6 +345,24 @@ describe('provider calls', () => {
     expect(isByokitError(error) && [error.code, error.message.slice(0, said.length)]).toEqual(['provider_error', said]);
   });
 
+  // docs/security.md: 64 KiB per refusal. Written out rather than read from MAX_REFUSAL_BYTES, which the test above sizes by.
+  it.each(['complete', 'stream'] as const)('cut a refusal of 64 KiB and one byte off, its message not passed on (%s)', async (call) => {
+    const envelope = JSON.stringify({ type: 'error', error: { type: 'invalid_request_error', message: '' } });
+    const message = `Too long. ${'ab '.repeat(64 * 1024)}`.slice(0, 64 * 1024 + 1 - envelope.length);
+    const body = JSON.stringify({ type: 'error', error: { type: 'invalid_request_error', message } });
+    expect(Buffer.byteLength(body)).toBe(64 * 1024 + 1);
+    const { origin } = await answeringServer(
+      (_request, response) => void response.writeHead(400, { 'content-type': 'application/json' }).end(body),
+    );
+    const client = anthropicClient({ baseUrl: origin, retries: 0 });
+    closers.push(() => client.close!());
+    const error = await client[call](request, options()).catch((caught: unknown) => caught);
+    expect(isByokitError(error) && [error.code, error.message]).toEqual([
+      'provider_error',
+      'The Anthropic API refused the request (HTTP 400).',
+    ]);
+  });
+
   it('read a plain answer only up to 32 MiB: an endless one is cut off with provider_error, not held in memory', async () => {
     let sent = 0;
     const { origin } = await answeringServer((_request, response) => {
