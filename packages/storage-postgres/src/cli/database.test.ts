@@ -27,6 +27,7 @@ describe('the CLI keeps the database password out of what it prints', () => {
       ['byokit-test-only'],
       'the server said: *** is wrong',
     ],
+    ['standing alone, when 8 characters exactly', 'the server said: k7-vault is wrong', ['k7-vault'], 'the server said: *** is wrong'],
   ])('redacts it %s', (_where, message, secrets, redacted) => {
     expect(redactPasswords(message, secrets)).toBe(redacted);
   });
@@ -35,6 +36,7 @@ describe('the CLI keeps the database password out of what it prints', () => {
     ['y', 'The database is unavailable; try again shortly. (connect ECONNREFUSED 127.0.0.1:1)'],
     ['byokit', 'relation "byokit_keys" does not exist: run byokit migrate first'],
     ['admin', 'the server postgres://admin:***@db/app (schema public): permission denied for admin'],
+    ['storage', 'the storage of 7 characters is not the password: storage'],
   ])('leaves the words of a message alone when the password is the short %j', (password, message) => {
     expect(redactPasswords(message, [password])).toBe(message);
   });
