@@ -71,6 +71,16 @@ describe('scrubSecrets', () => {
     expect(scrubSecrets(`GET /v1beta/models?key=${token}&alt=sse`)).toBe('GET /v1beta/models?key=[redacted]&alt=sse');
   });
 
+  // The fake keys above are caught whatever precedes them (OpenAI's marker, Anthropic's and Google's glued patterns):
+  // these are not, so each percent-escape rule of docs/security.md is proven on its own.
+  it('removes a token after a percent-encoded Bearer, and an OpenAI-format key without its marker after a percent-escape', () => {
+    const token = 'test-token-abc.def_123';
+    expect(scrubSecrets(`Authorization%3A%20Bearer%20${token}`)).toBe('Authorization%3A%20Bearer%20[redacted]');
+    const key = `sk-${'a1B2c3D4e5'.repeat(4)}`;
+    expect(scrubSecrets(`relay%20${key}%20refused`)).toBe('relay%20[redacted]%20refused');
+    expect(scrubSecrets(`upstream said%3A${key}`)).toBe('upstream said%3A[redacted]');
+  });
+
   it('removes loose provider prefixes followed by key characters', () => {
     expect(scrubSecrets('got sk-ant-testfake01 here')).toBe('got [redacted] here');
     expect(scrubSecrets('got sk-test-fake-0123456789 here')).toBe('got [redacted] here');
