@@ -107,6 +107,7 @@ describe('scrubKnownSecret', () => {
       `bad key ${key.slice(13)}`, // its prefix cut off: no shape left to recognise
       `bad key ${key.slice(0, 40)} ${key.slice(40)}`, // split by a space
       `bad key x${key}y and again ${key}`,
+      `bad key …${key.slice(20, 28)}…`, // a piece of exactly 8 characters, the canary rule's
     ]) {
       const scrubbed = scrubKnownSecret(echo, key);
       expect(containsPieceOf(scrubbed, key), scrubbed).toBe(false);
