@@ -4,7 +4,6 @@ import { fakeProviderKey } from '../../keys/fake-keys.js';
 import { SecretKey } from '../../keys/secret-key.js';
 import { fixtureChunks, fixtureJson } from '../fixtures.js';
 import type { FinishReason, ProviderChatRequest, ProviderStreamEvent, TokenUsage } from '../provider-types.js';
-import { MAX_TOKEN_COUNT } from '../token-count.js';
 import {
   collect,
   eventNameFromType,
@@ -129,10 +128,12 @@ describe('anthropicClient().complete()', () => {
         usage: { ...recorded.usage, input_tokens: count, cache_read_input_tokens: count, cache_creation_input_tokens: count },
       },
     });
-    const largest = await clientFor(await replay(counting(MAX_TOKEN_COUNT))).complete(request, { key: secret });
-    expect(largest.usage.inputTokens).toBe(3 * MAX_TOKEN_COUNT);
+    const largest = await clientFor(await replay(counting(2 ** 29))).complete(request, { key: secret });
+    expect(largest.usage.inputTokens).toBe(3 * 2 ** 29);
     expect(Number.isSafeInteger(largest.usage.inputTokens)).toBe(true);
-    const error = await rejection(clientFor(await replay(counting(MAX_TOKEN_COUNT + 1))).complete(request, { key: secret }));
+    // What a usage record's integer columns take (PostgreSQL's integer, 2^31 - 1): why the limit is 2^29 (docs/security.md).
+    expect(largest.usage.inputTokens).toBeLessThanOrEqual(2 ** 31 - 1);
+    const error = await rejection(clientFor(await replay(counting(2 ** 29 + 1))).complete(request, { key: secret }));
     expect(error.code).toBe('provider_error');
   });
 
