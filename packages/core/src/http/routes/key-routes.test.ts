@@ -1,9 +1,11 @@
+import { inspect } from 'node:util';
 import { describe, expect, it, onTestFinished, vi } from 'vitest';
 import { fakeProviderKey } from '../../keys/fake-keys.js';
 import { PROVIDERS } from '../../keys/providers.js';
 import { SYSTEM_OWNER, userOwner, type Storage } from '../../storage/storage.js';
 import { admin, alice, bob, call, mockProvidersForFile, testByokit } from '../test-helpers.js';
 import { RequestAbort } from '../request-abort.js';
+import { findKeyLeaks } from '../../testing/leak-check.js';
 
 /** Everything a refused request must leave as it was. */
 async function snapshot(storage: Storage) {
@@ -501,6 +503,41 @@ describe('PATCH ?verify=true when the provider cannot be asked', () => {
         },
       ]);
       expect(JSON.stringify(warnings)).not.toContain(key.slice(0, -4));
+    } finally {
+      await byokit.close();
+    }
+  });
+
+  // A provider (or a proxy before it) may echo the key it was sent cut past what a key pattern knows: a chat's error
+  // is scrubbed of the key its call used, piece by piece (caller-error.ts); the key check's warning must be too.
+  it.each(PROVIDERS)('logs no piece of the %s key the provider echoed, cut of its prefix, in its failure', async (provider) => {
+    const lines: string[] = [];
+    const line = (fields: object, message: string) => void lines.push(`${message} ${inspect(fields, { depth: 10 })}`);
+    const { byokit } = await testByokit({
+      logger: { debug: line, info: line, warn: line, error: line },
+      providers: { [provider]: { baseUrl: mock.baseUrls[provider], retries: 0 } },
+    });
+    const key = fakeProviderKey(provider);
+    const echoed = `upstream rejected credential ${key.slice(12, -6)} for this route`;
+    const body =
+      provider === 'anthropic' ? { type: 'error', error: { type: 'api_error', message: echoed } } : { error: { message: echoed } };
+    mock.failNext(provider, { status: 503, body });
+    try {
+      const response = await call(byokit, 'PATCH', '/users/me/api-key?verify=true', {
+        principal: alice,
+        body: { [`${provider}_api_key`]: key },
+      });
+      expect([response!.status, response!.json.keys[provider].verification]).toEqual([200, 'unverified']);
+      expect(lines.join('\n')).toContain('saved unverified');
+      expect(
+        findKeyLeaks(
+          [key],
+          [
+            ['log lines', lines.join('\n')],
+            ['answer', response!.text],
+          ],
+        ),
+      ).toEqual([]);
     } finally {
       await byokit.close();
     }

@@ -1,6 +1,8 @@
 import { ByokitError, isByokitError } from '../../errors.js';
 import { PROVIDER_LABELS, type Provider } from '../../keys/providers.js';
 import { loggableError, loggableText, type Logger } from '../../logging/logger.js';
+import { scrubKnownSecret } from '../../keys/scrub-secrets.js';
+import { scrubbedError } from '../../keys/scrubbed-error.js';
 import type { SecretKey } from '../../keys/secret-key.js';
 import type { ProviderClient } from '../../providers/provider-types.js';
 import { SYSTEM_OWNER, userOwner } from '../../storage/storage.js';
@@ -68,9 +70,12 @@ export function keyRoutes(
             : new ByokitError('provider_timeout', `The ${PROVIDER_LABELS[provider]} API did not answer the key check in time.`, {
                 provider,
               });
+          // Scrubbed of the key checked, piece by piece, as a chat's error is of the key its call used (caller-error.ts):
+          // a provider or a proxy before it may echo it in a shape no key pattern knows (cut of its prefix, say).
+          const checked = key.reveal();
           logger.warn(
-            { requestId, code: failure.code, provider, err: loggableError(error) },
-            `${loggableText(failure.message.replace(/\.$/, ''))}; the key was saved unverified.`,
+            { requestId, code: failure.code, provider, err: loggableError(scrubbedError(error, checked)) },
+            `${loggableText(scrubKnownSecret(failure.message, checked).replace(/\.$/, ''))}; the key was saved unverified.`,
           );
           return 'unreachable' as const;
         });
