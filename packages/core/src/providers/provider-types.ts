@@ -141,7 +141,9 @@ export interface ProviderSettings {
    * closed by `byokit.close()`. One you pass is yours, and may serve several byokits: `byokit.close()` leaves it open.
    * `timeoutMs` reaches it as each dispatch's `headersTimeout` and `bodyTimeout`, which undici's own dispatchers keep:
    * one of your own that ignores them and never answers holds the call until its caller's signal aborts (a request's
-   * client leaving), and a call in code without a signal, and `byokit.close()` with it, for good.
+   * client leaving), and a call in code without a signal, and `byokit.close()` with it, for good. Each dispatch also
+   * says `maxRedirections: 0`, which undici's redirect interceptors (and an undici 6 `Agent` made with
+   * `maxRedirections`) read as "follow none": a redirect is refused, never followed with the key attached.
    */
   dispatcher?: HostDispatcher | undefined;
 }
