@@ -972,6 +972,38 @@ export function describeGuidePages(example: ExampleServer): void {
         expect(await page.locator('#playground-title img, #playground-title b').count()).toBe(0);
         expect(await page.title()).toBe('Language Models · byokit example');
       });
+
+      it('Profile says "refused by Anthropic" of a key its provider refused on a call, and "checked with Anthropic" once a call goes through', async () => {
+        await openSignedIn('/language-models');
+        await page.getByRole('button', { name: 'Try Claude Sonnet 4.5 now' }).click();
+        await page.fill('#prompt', 'Hello!');
+        server.mockProviders!.reset();
+        await page.click('#send');
+        await expect.poll(() => page.textContent('#answer-usage'), { timeout: 10_000 }).toMatch(/paid by your key\.$/);
+        const key = server.mockProviders!.requests[0]!.key!;
+        // The user's key revoked at Anthropic: its next call is refused.
+        server.mockProviders!.rejectKeys.add(key);
+        try {
+          await page.click('#send');
+          await expect.poll(() => page.getAttribute('#answer-usage', 'class'), { timeout: 10_000 }).toContain('error');
+          expect(await page.textContent('#answer-usage')).toMatch(/This is your personal key: enter a working one in your profile/);
+          await page.goto(`${origin}/profile`);
+          await expect
+            .poll(() => page.textContent('#anthropic-status'))
+            .toBe(`Your Anthropic key …${key.slice(-4)} is saved (refused by Anthropic).`);
+        } finally {
+          server.mockProviders!.rejectKeys.delete(key);
+        }
+        await page.goto(`${origin}/language-models`);
+        await page.getByRole('button', { name: 'Try Claude Sonnet 4.5 now' }).click();
+        await page.fill('#prompt', 'Hello!');
+        await page.click('#send');
+        await expect.poll(() => page.textContent('#answer-usage'), { timeout: 10_000 }).toMatch(/paid by your key\.$/);
+        await page.goto(`${origin}/profile`);
+        await expect
+          .poll(() => page.textContent('#anthropic-status'))
+          .toBe(`Your Anthropic key …${key.slice(-4)} is saved (checked with Anthropic).`);
+      });
     });
   });
 }
