@@ -111,13 +111,20 @@ describe('the key status after calls made with the key', () => {
       },
     };
     const warnings: string[] = [];
-    const logger: Logger = { debug: () => {}, info: () => {}, warn: (_context, message) => void warnings.push(String(message)), error: () => {} };
+    const logger: Logger = {
+      debug: () => {},
+      info: () => {},
+      warn: (_context, message) => void warnings.push(String(message)),
+      error: () => {},
+    };
     const { byokit } = await byokitOnMock({ storage, logger });
     const key = fakeProviderKey('openai');
     await call(byokit, 'PATCH', '/users/me/api-key', { principal: alice, body: { openai_api_key: key } });
     expect(await chat(byokit, await modelOf(byokit, 'openai'))).toBe(200);
     await byokit.close();
-    expect(warnings).toContain("The provider's verdict on the key (valid) could not be written to storage: its key status keeps the one before.");
+    expect(warnings).toContain(
+      "The provider's verdict on the key (valid) could not be written to storage: its key status keeps the one before.",
+    );
     expect(warnings.join('\n')).not.toContain(key.slice(-8));
   });
 

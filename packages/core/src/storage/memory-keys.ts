@@ -30,7 +30,7 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
 
 type KeyMethods = Pick<
   Storage,
-    | 'getKey'
+  | 'getKey'
   | 'listKeys'
   | 'writeKeys'
   | 'listAudit'
