@@ -183,4 +183,29 @@ describe("byokit's exported constants, shared by every byokit in the process", (
     expect(PROVIDERS).toEqual(['anthropic', 'openai', 'google']);
     await byokit.close();
   });
+
+  it('are frozen through and through, in every entry point: no host can change what another byokit reads', async () => {
+    const entries = {
+      '@byokit/core': await import('./index.js'),
+      '@byokit/core/node': await import('./node/index.js'),
+      '@byokit/core/testing': await import('./testing/index.js'),
+      '@byokit/core/mock-providers': await import('./testing/mock-providers.js'),
+    };
+    const notFrozen: string[] = [];
+    const check = (value: unknown, path: string) => {
+      if (value === null || typeof value !== 'object') return;
+      if (!Object.isFrozen(value)) notFrozen.push(path);
+      for (const [key, inner] of Object.entries(value)) check(inner, `${path}.${key}`);
+    };
+    let objects = 0;
+    for (const [entry, exports] of Object.entries(entries))
+      for (const [name, value] of Object.entries(exports))
+        if (value !== null && typeof value === 'object') {
+          objects++;
+          check(value, `${entry} ${name}`);
+        }
+
+    expect(objects).toBeGreaterThanOrEqual(5);
+    expect(notFrozen).toEqual([]);
+  });
 });
