@@ -45,6 +45,47 @@ export function requireInCommonJs(packageDir: string, specifiers: readonly strin
 }
 
 /**
+ * What importing every entry point does in a Node process of its own, started in `packageDir`: the environment
+ * variables it reads that importing the packages its `dist` imports does not read (its dependencies read their own:
+ * undici's `UNDICI_NO_FG`, pg's defaults), and what it leaves running (timers, sockets, handles) a turn later.
+ */
+export function whatImportingDoes(packageDir: string, manifest: PackageJson): { readsOfItsOwn: string[]; leftRunning: string[] } {
+  const dependencies = new Set<string>();
+  for (const file of distFiles(packageDir, ['.js']))
+    for (const { fileName } of ts.preProcessFile(readFileSync(file, 'utf8'), true, true).importedFiles)
+      if (!fileName.startsWith('.') && !fileName.startsWith('node:') && !fileName.startsWith(manifest.name)) dependencies.add(fileName);
+  const script = (specifiers: readonly string[]) => `
+    void process.stdout, process.stderr; // the pipes to this test: opened before, as its own
+    const before = process.getActiveResourcesInfo();
+    const read = new Set();
+    const note = (key) => { if (typeof key === 'string') read.add(key); };
+    process.env = new Proxy(process.env, {
+      get: (target, key) => (note(key), Reflect.get(target, key)),
+      has: (target, key) => (note(key), Reflect.has(target, key)),
+      getOwnPropertyDescriptor: (target, key) => (note(key), Reflect.getOwnPropertyDescriptor(target, key)),
+    });
+    for (const specifier of ${JSON.stringify(specifiers)}) {
+      try { await import(specifier); } catch (error) { if (error.code !== 'ERR_MODULE_NOT_FOUND') throw error; }
+    }
+    await new Promise((resolve) => setImmediate(resolve));
+    const running = process.getActiveResourcesInfo();
+    for (const resource of before) if (running.includes(resource)) running.splice(running.indexOf(resource), 1);
+    process.stdout.write(JSON.stringify({ read: [...read], running }), () => process.exit(0));`;
+  const run = (specifiers: readonly string[]) => {
+    const child = spawnSync(process.execPath, ['--input-type=module', '-e', script(specifiers)], {
+      cwd: packageDir,
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+    if (child.status !== 0) throw new Error(`node exited with ${String(child.status)}: ${child.stderr}`);
+    return JSON.parse(child.stdout) as { read: string[]; running: string[] };
+  };
+  const theirs = new Set(run([...dependencies]).read);
+  const ours = run(entrySpecifiers(manifest));
+  return { readsOfItsOwn: ours.read.filter((name) => !theirs.has(name)).sort(), leftRunning: ours.running };
+}
+
+/**
  * The first line each command of the package's `bin` prints for `--help`, run as a host's shell runs it (Node on the
  * installed file), by the command's name.
  */

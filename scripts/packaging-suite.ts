@@ -22,6 +22,7 @@ import {
   undeclaredRuntimeImports,
   undocumentedDeclarations,
   unnamedTypes,
+  whatImportingDoes,
 } from './package-contents.js';
 
 /**
@@ -40,6 +41,10 @@ export function describeAsInstalled(testFileUrl: string, exports: Record<string,
     it('loads with require() from CommonJS, every entry point (Node 20.19 and later load ES modules so)', () => {
       const specifiers = entrySpecifiers(manifest);
       expect(requireInCommonJs(packageDir, specifiers)).toEqual(Object.fromEntries(specifiers.map((specifier) => [specifier, 'loaded'])));
+    }, 30_000);
+
+    it('starts nothing and reads no environment variable of its own when imported, every entry point: createByokit reads them', () => {
+      expect(whatImportingDoes(packageDir, manifest)).toEqual({ readsOfItsOwn: [], leftRunning: [] });
     }, 30_000);
 
     it('imports at run time only what a host installs with it: its dependencies and peer dependencies', () => {
