@@ -404,6 +404,18 @@ describe('routing', () => {
     expect(response!.json.error.code).toBe('method_not_allowed');
   });
 
+  it("refuses a browser's CORS preflight with 405 and Allow, and answers no request with a CORS header of its own", async () => {
+    // The adapters' READMEs: byokit sends no CORS headers; the host mounts cors() before it, which answers preflights.
+    const { byokit } = await testByokit();
+    const cors = { origin: 'https://app.example', 'access-control-request-method': 'PATCH' };
+    const preflight = await call(byokit, 'OPTIONS', '/users/me/api-key', { headers: cors });
+    expect([preflight!.status, preflight!.headers.allow, preflight!.json.error.code]).toEqual([405, 'PATCH, DELETE', 'method_not_allowed']);
+    const status = await call(byokit, 'GET', '/users/me/api-key-status', { principal: alice, headers: { origin: 'https://app.example' } });
+    expect(status!.status).toBe(200);
+    for (const answer of [preflight!, status!])
+      expect(Object.keys(answer.headers).filter((name) => name.toLowerCase().startsWith('access-control-'))).toEqual([]);
+  });
+
   it('answers HEAD on a GET route as GET, with the same status and headers and no body (RFC 9110 §9.3.2)', async () => {
     const { byokit } = await testByokit();
     for (const url of ['/users/me/api-key-status', '/llm-models/', '/llm-models/564e8710-43a9-406f-b0ab-e8d651a33e82', '/openapi.json']) {
