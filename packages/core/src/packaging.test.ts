@@ -178,6 +178,28 @@ describeAsInstalled(
       expect(shipped).toEqual([...served, 'fixtures/LICENSE.vercel-ai', 'fixtures/README.md'].sort());
     }, 30_000);
 
+    it('says first, in the hover of each export made for adapters or storages, that it is for them: "For adapters", "For storages"', () => {
+      // docs/architecture.md, "Packaging": public for a host's own adapter or Storage, and said so.
+      const declarations = distFiles(packageDir, ['.d.ts']).map((file) => readFileSync(file, 'utf8'));
+      const forWhom = {
+        adapters: ['byokitOption', 'mountSettings', 'authenticateOption', 'RequestAbort', 'onAbort'],
+        storages: ['assertCalendarMonth', 'assertUsagePageLimit', 'MAX_USAGE_PAGE'],
+      };
+      const firstWords = Object.entries(forWhom).flatMap(([whom, names]) =>
+        names.map((name) => {
+          // The doc comment right before `declare function|const|class <name>`, its text from the start.
+          const comment = declarations
+            .map((text) => {
+              const at = text.search(new RegExp(String.raw`\*/\s*declare (?:function|const|class) ${name}\b`));
+              return at < 0 ? undefined : text.slice(text.lastIndexOf('/**', at) + 3, at).replace(/^[\s*]+/, '');
+            })
+            .find((text) => text !== undefined);
+          return `${name}: ${comment?.startsWith(`For ${whom}`) ? `For ${whom}` : (comment ?? '(none)').split('\n')[0]}`;
+        }),
+      );
+      expect(firstWords).toEqual(Object.entries(forWhom).flatMap(([whom, names]) => names.map((name) => `${name}: For ${whom}`)));
+    });
+
     it("shows in the repository's README and each example's only TypeScript examples that type-check against the built packages", () => {
       // Core's test, since these READMEs show every package; each package's own README is checked by its own test.
       const root = join(packageDir, '..', '..');

@@ -77,7 +77,7 @@ export interface UsageQuery {
   cursor?: UsageCursor;
 }
 
-/** The most records one page of {@link Storage.listUsage} may ask for, on every storage. */
+/** For storages: the most records one page of {@link Storage.listUsage} may ask for, on every storage. */
 export const MAX_USAGE_PAGE = 1000;
 
 /** A record's own copy: flat but for its date and prices, so cheaper than structuredClone on every chat call. */
@@ -86,7 +86,8 @@ export function copyOfUsageRecord(record: UsageRecord): UsageRecord {
 }
 
 /**
- * Refuses a page size no storage serves (what {@link UsageQuery.limit} allows), for storages to call first.
+ * For storages, to call first in {@link Storage.listUsage}: refuses a page size no storage serves (what
+ * {@link UsageQuery.limit} allows).
  * @throws RangeError for anything but a whole number from 1 to {@link MAX_USAGE_PAGE}.
  */
 export function assertUsagePageLimit(limit: number): void {
