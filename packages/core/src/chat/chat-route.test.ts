@@ -174,6 +174,29 @@ describe("the guide's steps 4 and 5: models and chat", () => {
     expect(sent.path + (sent.query ?? '')).not.toContain(key.slice(5, 15));
   });
 
+  it('refuses a chat at the first step of its path that fails: the model, then its limits, then the key, then the budget', async () => {
+    // docs/architecture.md, "The request path": catalog lookup → limits → key resolution → budget hold.
+    const { byokit, modelOf } = await setUp();
+    const model = modelOf('anthropic');
+    const budget = await call(byokit, 'PUT', `/admin/users/${alice.userId}/budget`, {
+      principal: admin,
+      body: { monthly_limit_usd: '0.000001' },
+    });
+    expect(budget!.status).toBe(200);
+    const refusal = async (body: Record<string, unknown>) => {
+      const answer = await call(byokit, 'POST', '/llm/chat/completions', { principal: alice, body });
+      return [answer!.status, answer!.json.error?.code];
+    };
+    const overItsLimit = { max_tokens: model.max_output_tokens + 1 };
+
+    expect(await refusal(hello('00000000-0000-4000-8000-000000000000', overItsLimit))).toEqual([404, 'model_not_found']);
+    expect(await refusal(hello(model.id, overItsLimit))).toEqual([422, 'validation_failed']);
+    expect(await refusal(hello(model.id))).toEqual([400, 'api_key_required']);
+    await call(byokit, 'PATCH', '/users/me/api-key', { principal: alice, body: { anthropic_api_key: fakeProviderKey('anthropic') } });
+    expect(await refusal(hello(model.id))).toEqual([402, 'budget_exceeded']);
+    expect(mock.requests).toHaveLength(0);
+  });
+
   it("sends each user's call with that user's own key, and another user's key never to one who has none", async () => {
     const { byokit, modelOf } = await setUp();
     const carol = { userId: 'user-carol', isAdmin: false };
