@@ -213,6 +213,26 @@ describe('GET /openapi.json', () => {
     expect(described.info).toMatchObject({ title: 'Our LLM API', version: '7.0.0' });
   });
 
+  it('serves the same bytes behind any proxy: no Host, Forwarded or X-Forwarded-* header changes its one server', async () => {
+    // docs/architecture.md, "Behind a reverse proxy": the server is openApi.prefix, whatever a request came with.
+    const { byokit: mounted } = await testByokit({ openApi: { prefix: '/api/llm' }, fetchHandler: { authenticate: () => null } });
+    const fetched = async (url: string, headers: Record<string, string> = {}) => {
+      const answer = await mounted.fetch(new Request(url, { headers: { 'x-request-id': 'same', ...headers } }));
+      return [answer.status, await answer.text()];
+    };
+    const plain = await fetched('http://localhost/v2/openapi.json');
+    expect(plain[0]).toBe(200);
+    expect((JSON.parse(plain[1] as string) as OpenApiDocument).servers).toEqual([{ url: '/api/llm', description: expect.any(String) }]);
+    const proxied = await fetched('https://evil.example:8443/v2/openapi.json', {
+      'x-forwarded-host': 'evil.example',
+      'x-forwarded-proto': 'http',
+      'x-forwarded-prefix': '/evil',
+      'x-forwarded-for': '203.0.113.9',
+      forwarded: 'for=203.0.113.9;host=evil.example;proto=http',
+    });
+    expect(proxied).toEqual(plain);
+  });
+
   it('marks admin routes, and lists 401 for signed-in routes and 403 for admin ones', () => {
     for (const route of routes) {
       const operation = document.paths[openApiPath(route.path)]![route.method.toLowerCase()] as Record<string, any>;
