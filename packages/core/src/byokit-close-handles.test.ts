@@ -74,6 +74,27 @@ const openConnections = () =>
     asking.on('error', reject).on('socket', (socket) => socket.on('close', () => resolve(Number(text))));
   });
 
+describe('before byokit.close()', () => {
+  it('its provider connections kept alive for the next call, idle, keep no process alive: a host that never closes it still exits', async () => {
+    // docs/architecture.md, "What a process that runs for weeks keeps": a Pool's idle connections keep no process alive.
+    const before = handles();
+    const byokit = await createByokit({
+      storage: memoryStorage(),
+      keyring: testKeyring(),
+      environment: { ANTHROPIC_API_KEY: fakeProviderKey('anthropic') },
+      providers: { anthropic: { baseUrl } },
+    });
+    await Promise.all(Array.from({ length: 3 }, () => byokit.chat(alice, REQUEST)));
+    for await (const _chunk of byokit.chatStream(alice, REQUEST));
+
+    expect(await openConnections()).toBeGreaterThan(0);
+    const meanwhile = handles();
+    expect(meanwhile.others).toEqual(before.others);
+    expect(meanwhile.timers).toBeLessThanOrEqual(before.timers);
+    await byokit.close();
+  });
+});
+
 describe('after byokit.close()', () => {
   it("nothing of byokit's keeps the process alive, and no connection to the provider is left, after chats, streams, a stream left, a budget and a rate limit", async () => {
     const before = handles();
