@@ -338,6 +338,31 @@ describe('the model catalog (admins manage it)', () => {
     expect([renamed!.status, renamed!.json.display_name, renamed!.json.model]).toEqual([200, 'GPT Test', newModel.model]);
   });
 
+  it("refuses a model another node added 404 for its chat and its view until this node's catalog reloads, and adding it again 409", async () => {
+    // docs/architecture.md, "Many nodes share one PostgreSQL": unknown to node B until B reloads, within catalogTtlMs.
+    const storage = memoryStorage();
+    let clock = Date.parse('2026-11-25T12:00:00Z');
+    const now = () => new Date(clock);
+    const nodeA = (await testByokit({ storage, now, environment: { OPENAI_API_KEY: fakeProviderKey('openai') } })).byokit;
+    const nodeB = (await testByokit({ storage, now, environment: { OPENAI_API_KEY: fakeProviderKey('openai') } })).byokit;
+    const created = await call(nodeA, 'POST', '/llm-models', { principal: admin, body: newModel });
+    expect(created!.status).toBe(201);
+    const id = created!.json.id as string;
+    const onB = async () => {
+      const view = await call(nodeB, 'GET', `/llm-models/${id}`, { principal: alice });
+      const chat = await call(nodeB, 'POST', '/llm/chat/completions', {
+        principal: alice,
+        body: { model_id: id, messages: [{ role: 'user', content: 'Hi' }], max_tokens: 10 },
+      });
+      return [view!.status, chat!.status, chat!.json.error?.code];
+    };
+
+    expect(await onB()).toEqual([404, 404, 'model_not_found']);
+    expect((await call(nodeB, 'POST', '/llm-models', { principal: admin, body: newModel }))!.status).toBe(409);
+    clock += 30_000;
+    expect((await call(nodeB, 'GET', `/llm-models/${id}`, { principal: alice }))!.status).toBe(200);
+  });
+
   it("applies two admins' changes to different fields of one model, made at the same moment, both", async () => {
     // A database that answers a save slowly, so that the two PATCHes overlap.
     const stored = memoryStorage();
