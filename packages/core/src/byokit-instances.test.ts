@@ -89,6 +89,37 @@ describe('a byokit starting on a storage while another on it closes', () => {
   });
 });
 
+describe('two byokits in one process, one of them closing', () => {
+  it("leaves the other's stream running to its end, and each counts only its own calls at once", async () => {
+    // docs/architecture.md, "Several byokits in one process": calls-at-once counts, streams, timers and connections
+    // are each byokit's own, and its close() ends those alone.
+    const storage = memoryStorage();
+    const options = {
+      storage,
+      keyring: testKeyring(),
+      environment: { ANTHROPIC_API_KEY: fakeProviderKey('anthropic') },
+      providers: { anthropic: { baseUrl: mock.baseUrls.anthropic } },
+      concurrentCallsPerUser: 1,
+    };
+    const first = await createByokit(options);
+    const second = await createByokit(options);
+    mock.setChunkGapMs(20);
+    const reading = second.chatStream(alice, REQUEST)[Symbol.asyncIterator]();
+    expect((await reading.next()).done).toBe(false);
+
+    // alice's one call at once on the second leaves her the first's.
+    mock.setChunkGapMs(0);
+    expect((await first.chat(alice, REQUEST)).choices[0]!.message.content).not.toBe('');
+    await first.close();
+
+    let rest = 0;
+    while (!(await reading.next()).done) rest++;
+    expect(rest).toBeGreaterThan(0);
+    expect((await second.chat(alice, REQUEST)).choices[0]!.message.content).not.toBe('');
+    await second.close();
+  });
+});
+
 describe('a host that reuses its options object for the next byokit', () => {
   it("leaves each byokit its own storage: the old one counts its keys in, and closes, its own storage, not the new one's", async () => {
     // A dev server's reload with its configuration kept in one object: the new storage is put in it, the new byokit
