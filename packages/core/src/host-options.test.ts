@@ -306,6 +306,25 @@ describe('createByokit', () => {
     },
   );
 
+  it("starts on a KeyProvider's keyring, loaded once at start (a KMS's), and fails to start with the KeyProvider's own error", async () => {
+    // spec/architecture.md: a KeyProvider lets a host fetch the keyring from a KMS or Vault at start-up.
+    const storage = memoryStorage();
+    const masterKeys = testKeyring();
+    let loads = 0;
+    const kms = { loadKeyring: async () => (loads++, masterKeys) };
+    const byokit = await start({ storage, keyring: kms });
+    const key = fakeProviderKey('openai');
+    expect((await call(byokit, 'PATCH', '/users/me/api-key', { principal: alice, body: { openai_api_key: key } }))!.status).toBe(200);
+    await byokit.close();
+    const again = await start({ storage, keyring: kms });
+    expect((await again.resolveKey(alice, 'openai')).key.reveal()).toBe(key);
+    expect(loads).toBe(2);
+    await again.close();
+
+    const down = new Error('KMS unreachable');
+    await expect(start({ keyring: { loadKeyring: () => Promise.reject(down) } })).rejects.toBe(down);
+  });
+
   it('holds the rate limit to its maxUsers: when full, the user least recently let through is forgotten', async () => {
     // One call a minute, and room for one user: alice, then bob, pushes alice out, so her second call is let
     // through at once, where with room for both she is refused until the minute has passed.
