@@ -1,3 +1,4 @@
+import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { postgresStorage } from './index.js';
 
@@ -6,5 +7,14 @@ describe('closing a storage', () => {
     const storage = postgresStorage({ connectionString: 'postgres://nobody@127.0.0.1:1/none' });
     await Promise.all([storage.close(), storage.close()]);
     await expect(storage.close()).resolves.toBeUndefined();
+  });
+
+  it("leaves a pool of the host's own open, as the README says: the host ends it", async () => {
+    const pool = new pg.Pool({ connectionString: 'postgres://nobody@127.0.0.1:1/none' });
+    const storage = postgresStorage({ pool });
+    await storage.close();
+    expect(pool.ended).toBe(false);
+    await pool.end();
+    expect(pool.ended).toBe(true);
   });
 });
