@@ -40,6 +40,45 @@ describe.runIf(databaseUrl)('on a real PostgreSQL server', () => {
   });
 });
 
+describe.runIf(databaseUrl)('the pool postgresStorage({ connectionString }) opens, on a real PostgreSQL server', () => {
+  // README: `poolSize` connections (10 by default) and `statementTimeoutMs` (10 s by default) per statement.
+  it('sets statement_timeout to 10 s, or to statementTimeoutMs', async () => {
+    const timeoutOf = async (options: { statementTimeoutMs?: number }) => {
+      const storage = postgresStorage({ connectionString: databaseUrl!, ...options });
+      try {
+        return (await storage.database.query<{ statement_timeout: string }>('SHOW statement_timeout'))[0]!.statement_timeout;
+      } finally {
+        await storage.close();
+      }
+    };
+    expect([await timeoutOf({}), await timeoutOf({ statementTimeoutMs: 2_500 })]).toEqual(['10s', '2500ms']);
+  });
+
+  it('opens 10 connections at most by default: an 11th transaction waits for one of them', async () => {
+    const storage = postgresStorage({ connectionString: databaseUrl! });
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    const sessions: number[] = [];
+    try {
+      const transactions = Array.from({ length: 11 }, () =>
+        storage.database.transaction(async (transaction) => {
+          sessions.push((await transaction.query<{ pid: number }>('SELECT pg_backend_pid() AS pid'))[0]!.pid);
+          await gate;
+        }),
+      );
+      await expect.poll(() => sessions.length).toBe(10);
+      expect(new Set(sessions).size).toBe(10);
+      open();
+      await Promise.all(transactions);
+      expect(new Set(sessions).size).toBe(10);
+      expect(sessions).toHaveLength(11);
+    } finally {
+      open();
+      await storage.close();
+    }
+  });
+});
+
 // Through PgBouncer in transaction pooling mode whenever PGBOUNCER_DATABASE_URL is set (.ci/run always sets it, from
 // scripts/start-pgbouncer.sh): each transaction, and each statement outside one, may run on another server session,
 // so byokit's named statements, prepared on one session, are missing from or already on the next.
