@@ -128,6 +128,31 @@ describe.each([false, true])('Express router (host ran express.json() first: %s)
 });
 
 describe('Express router: mounting', () => {
+  it('answers below any mount path, a nested one too, and the OpenAPI document names the path given in openApi.prefix', async () => {
+    // README, "Mount path": Express strips the mount path, so any path works; openApi.prefix names it.
+    const byokit = await createByokit({
+      storage: memoryStorage(),
+      keyring: Keyring.from([{ id: 'k1', key: crypto.getRandomValues(new Uint8Array(32)) }]),
+      environment: {},
+      openApi: { prefix: '/api/llm' },
+    });
+    const app = express();
+    const api = express.Router();
+    api.use('/llm', byokitRouter(byokit, { authenticate: (request) => (request.headers.authorization === 'Bearer alice' ? alice : null) }));
+    app.use('/api', api);
+    const server = app.listen(0);
+    servers.push(server);
+    await new Promise((resolve) => server.once('listening', resolve));
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+
+    const status = await fetch(`${base}/api/llm/users/me/api-key-status`, { headers: { authorization: 'Bearer alice' } });
+    expect([status.status, (await status.json()).has_anthropic_key]).toEqual([200, false]);
+    const document = await fetch(`${base}/api/llm/openapi.json`);
+    expect((await document.json()).servers.map((server: { url: string }) => server.url)).toEqual(['/api/llm']);
+    expect((await fetch(`${base}/v2/users/me/api-key-status`, { headers: { authorization: 'Bearer alice' } })).status).toBe(404);
+    await byokit.close();
+  });
+
   it('refuses to mount without authenticate, instead of answering every request 500', async () => {
     const byokit = await newByokit();
     const options = { authenticat: () => alice } as unknown as Parameters<typeof byokitRouter>[1];
