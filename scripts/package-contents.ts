@@ -597,6 +597,26 @@ export function docExampleErrors(packageDir: string, manifest: PackageJson): str
   return exampleErrors(packageDir, [...examples.values()]);
 }
 
+/**
+ * Type-checks a CommonJS TypeScript file (`.cts`) in `packageDir` that imports every entry point, compiled as a host's
+ * CommonJS code is with `"module": "nodenext"`, and returns each error. TypeScript 5.8 and later let such a file
+ * `require()` an ES module, as Node 20.19 and later do.
+ */
+export function commonJsImportErrors(packageDir: string, manifest: PackageJson): string[] {
+  const file = join(resolve(packageDir), 'byokit-commonjs-host.cts');
+  const text = entrySpecifiers(manifest)
+    .map((specifier, index) => `import * as entry${index} from '${specifier}';\nvoid entry${index};`)
+    .join('\n');
+  const host = ts.createCompilerHost(AS_A_HOST_COMPILES);
+  const { fileExists, readFile, getSourceFile } = host;
+  host.fileExists = (name) => name === file || fileExists.call(host, name);
+  host.readFile = (name) => (name === file ? text : readFile.call(host, name));
+  host.getSourceFile = (name, language, ...rest) =>
+    name === file ? ts.createSourceFile(name, text, language) : getSourceFile.call(host, name, language, ...rest);
+  const program = ts.createProgram([file], AS_A_HOST_COMPILES, host);
+  return ts.getPreEmitDiagnostics(program).map((diagnostic) => ts.flattenDiagnosticMessageText(diagnostic.messageText, ' '));
+}
+
 /** Type-checks each example as an ES module of its own in `folder`, the host's names it lacks declared for it. */
 function exampleErrors(folder: string, examples: ReadonlyArray<{ label: string; text: string }>): string[] {
   const files = new Map<string, { text: string; preludeLines: number; label: string }>();

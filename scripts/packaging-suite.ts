@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import {
   binHelpFirstLines,
+  commonJsImportErrors,
   danglingDocLinks,
   docExampleErrors,
   entrySpecifiers,
@@ -45,6 +46,10 @@ export function describeAsInstalled(testFileUrl: string, exports: Record<string,
 
     it('starts nothing and reads no environment variable of its own when imported, every entry point: createByokit reads them', () => {
       expect(whatImportingDoes(packageDir, manifest)).toEqual({ readsOfItsOwn: [], leftRunning: [] });
+    }, 30_000);
+
+    it('type-checks in a CommonJS TypeScript file importing every entry point, under "module": "nodenext" (the README)', () => {
+      expect(commonJsImportErrors(packageDir, manifest)).toEqual([]);
     }, 30_000);
 
     it('imports at run time only what a host installs with it: its dependencies and peer dependencies', () => {
