@@ -6,7 +6,7 @@ import { fakeProviderKey } from '../keys/fake-keys.js';
 import { findKeyLeaks } from '../testing/leak-check.js';
 import type { Logger } from '../logging/logger.js';
 import { RATE_LIMITER_TIMEOUT_MS, RateLimitGuard } from '../metering/rate-limit-guard.js';
-import type { RateLimiter } from '../metering/rate-limiter.js';
+import { memoryRateLimiter, type RateLimiter } from '../metering/rate-limiter.js';
 import { memoryStorage } from '../storage/memory-storage.js';
 import type { ChatCompletionRequest } from './chat-schemas.js';
 
@@ -163,6 +163,22 @@ describe('per-user rate limits', () => {
   it('sets no limit by default', async () => {
     const { chat } = await setUp();
     for (let index = 0; index < 5; index++) expect((await chat())!.status).toBe(200);
+  });
+
+  it('counts a user on two byokits in one process together when the host hands both the same memoryRateLimiter', async () => {
+    // docs/architecture.md, "Several byokits in one process": the in-memory limiter is each byokit's own unless the
+    // host hands each the same memoryRateLimiter(…); a clock of the limiter's own, so the minute never passes.
+    const shared = memoryRateLimiter({ requestsPerMinute: 2, now: () => Date.parse('2026-11-25T12:00:00Z') });
+    const one = await setUp({ rateLimit: shared });
+    const other = await setUp({ rateLimit: shared });
+    const statuses = async (chat: typeof one.chat) => (await chat())!.status;
+
+    expect([await statuses(one.chat), await statuses(other.chat), await statuses(one.chat), await statuses(other.chat)]).toEqual([
+      200, 200, 429, 429,
+    ]);
+    // Given the limit as options, each byokit keeps its own counts: one call a minute on each.
+    const [first, second] = [await setUp({ rateLimit: { requestsPerMinute: 1 } }), await setUp({ rateLimit: { requestsPerMinute: 1 } })];
+    expect([await statuses(first.chat), await statuses(second.chat), await statuses(first.chat)]).toEqual([200, 200, 429]);
   });
 
   it("uses the host's own RateLimiter, once per call and before anything else (even the model lookup)", async () => {
