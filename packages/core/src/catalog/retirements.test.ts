@@ -47,6 +47,19 @@ describe('built-in models their provider has retired', () => {
     ]);
   });
 
+  it('warn each byokit of a process once, to its own logger: a second byokit warns too, and neither twice', async () => {
+    // docs/architecture.md, "Several byokits in one process": retired-model warnings once per model per byokit.
+    const [first, second] = [warnings(), warnings()];
+    const at = () => new Date('2026-12-04T10:00:00Z');
+    const one = (await testByokit({ logger: first.logger, now: at })).byokit;
+    const other = (await testByokit({ logger: second.logger, now: at })).byokit;
+    for (const byokit of [one, other, one, other]) await chat(byokit);
+    expect([first.lines.map((line) => line.message), second.lines.map((line) => line.message)]).toEqual([
+      [RETIRED_MESSAGE],
+      [RETIRED_MESSAGE],
+    ]);
+  });
+
   it('say nothing before the date, nor once an admin has deactivated the model (the call is refused as inactive)', async () => {
     const before = warnings();
     const early = await testByokit({ logger: before.logger, now: () => new Date('2026-11-29T23:59:59Z') });
