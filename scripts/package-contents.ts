@@ -29,19 +29,23 @@ export function entrySpecifiers(manifest: PackageJson): string[] {
 
 /**
  * `require()`s each specifier in a CommonJS Node process started in `packageDir`, as a host's CommonJS code would,
- * and returns what each gave: `'loaded'`, or the error's code and first line.
+ * and returns what each gave: `'loaded'`, or the error's code and first line; and `warnings`, the process warnings
+ * it printed meanwhile, if any.
  */
-export function requireInCommonJs(packageDir: string, specifiers: readonly string[]): Record<string, string> {
+export function requireInCommonJs(packageDir: string, specifiers: readonly string[]): Record<string, string | string[]> {
   const script = `
     const outcomes = {};
+    const warnings = [];
+    process.on('warning', (warning) => warnings.push(warning.name + ': ' + String(warning.message).split('\\n')[0]));
     for (const specifier of ${JSON.stringify(specifiers)}) {
       try { require(specifier); outcomes[specifier] = 'loaded'; }
       catch (error) { outcomes[specifier] = (error.code ?? error.name) + ': ' + String(error.message).split('\\n')[0]; }
     }
-    process.stdout.write(JSON.stringify(outcomes));`;
+    // A warning is emitted on a later tick (an ExperimentalWarning for require() of an ES module, on some Node).
+    setImmediate(() => process.stdout.write(JSON.stringify(warnings.length ? { ...outcomes, warnings } : outcomes)));`;
   const run = spawnSync(process.execPath, ['--input-type=commonjs', '-e', script], { cwd: packageDir, encoding: 'utf8' });
   if (run.status !== 0) throw new Error(`node exited with ${String(run.status)}: ${run.stderr}`);
-  return JSON.parse(run.stdout) as Record<string, string>;
+  return JSON.parse(run.stdout) as Record<string, string | string[]>;
 }
 
 /**
