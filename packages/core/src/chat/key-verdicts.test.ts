@@ -87,6 +87,26 @@ describe('the key status after calls made with the key', () => {
     await byokit.close();
   });
 
+  // OpenAI answers a call to a model the key's project may not use with 403 `model_not_found` ("Project `proj_…` does
+  // not have access to model `…`"): the key works for every other model, and a call to one of them would mark it valid
+  // again, each call to the other then a write.
+  it("a model the key's OpenAI project may not use is refused as the model, leaving the key valid", async () => {
+    const { byokit } = await byokitOnMock();
+    await call(byokit, 'PATCH', '/users/me/api-key', { principal: alice, body: { openai_api_key: fakeProviderKey('openai') } });
+    const modelId = await modelOf(byokit, 'openai');
+    expect(await chat(byokit, modelId)).toBe(200);
+    const message = 'Project `proj_JMo3Q9spNIEWhSxusokLegJY` does not have access to model `gpt-4.1-2025-04-14`';
+    for (const stream of [false, true]) {
+      mock.failNext('openai', {
+        status: 403,
+        body: { error: { message, type: 'invalid_request_error', param: null, code: 'model_not_found' } },
+      });
+      expect(await chat(byokit, modelId, stream)).toBe('provider_error');
+      expect(await verificationOf(byokit, 'openai')).toBe('valid');
+    }
+    await byokit.close();
+  });
+
   it('a key replaced while a call made with the old one was being refused keeps its own verdict', async () => {
     const { byokit } = await byokitOnMock();
     const old = fakeProviderKey('anthropic');

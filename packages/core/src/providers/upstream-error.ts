@@ -19,6 +19,11 @@ export interface UpstreamErrorInfo {
    * fault, whatever the status, so never a refused key.
    */
   originRefused?: boolean;
+  /**
+   * The body says the key may not use this model (OpenAI's 403 `model_not_found`, "Project `proj_…` does not have
+   * access to model `…`"): the key works for the provider's other models, so a 401 or 403 is not a refused key.
+   */
+  modelRefused?: boolean;
 }
 
 /** Reads a provider's error body (its own shape) into a message and a retry delay. */
@@ -45,8 +50,15 @@ export function upstreamError(provider: Provider, status: number, headers: Respo
       retryable: false,
     });
   }
-  if (status === 401 || status === 403 || info.keyRejected)
+  if (status === 401 || status === 403 || info.keyRejected) {
+    if (info.modelRefused) {
+      return new ByokitError('provider_error', `The ${label} API does not let this key use the model (HTTP ${status})${detail}`, {
+        provider,
+        retryable: false,
+      });
+    }
     return new ByokitError('provider_key_rejected', `The ${label} API refused the key${detail}`, { provider });
+  }
   if (status === 429) {
     const retryAfterSeconds = retryAfterHeaders(headers) ?? info.retryAfterSeconds;
     return new ByokitError('provider_rate_limited', `The ${label} API is rate limiting this key${detail}`, {

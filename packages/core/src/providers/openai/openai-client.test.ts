@@ -577,6 +577,22 @@ describe('openaiClient() upstream errors', () => {
     }
   });
 
+  // A project's key without access to one model gets 403 model_not_found for it (continuedev/continue#10120,
+  // Aider-AI/aider#1903), and works for the others: as a refused key it would tell a user to replace a working key.
+  it("reports HTTP 403 model_not_found (a model the key's project may not use) as a refused request, not as a refused key", async () => {
+    const message = 'Project `proj_JMo3Q9spNIEWhSxusokLegJY` does not have access to model `gpt-4.1-2025-04-14`';
+    const { client } = await fakeOpenAI({
+      json: { error: { message, type: 'invalid_request_error', param: null, code: 'model_not_found' } },
+      status: 403,
+    });
+
+    for (const call of [client.complete(request, options), client.stream(request, options)]) {
+      const error = await rejection(call);
+      expect([error.code, error.status, error.details.retryable]).toEqual(['provider_error', 502, false]);
+      expect(error.message).toBe(`The OpenAI API does not let this key use the model (HTTP 403): ${message}.`);
+    }
+  });
+
   it.each([500, 503])('reports HTTP %i as the provider being unavailable', async (status) => {
     const body = {
       error: { message: 'The server had an error while processing your request. Sorry about that!', type: 'server_error', code: null },

@@ -15,8 +15,16 @@ export function readOpenAIError(body: unknown): UpstreamErrorInfo {
     ...(message && { message }),
     ...(codeOf(parsed.data.error) === 'provider_key_rejected' && { keyRejected: true }),
     ...(code === UNSUPPORTED_REGION && { originRefused: true }),
+    ...(code === MODEL_NOT_FOUND && { modelRefused: true }),
   };
 }
+
+/**
+ * OpenAI's code for a model the key may not use: with 404 ("The model `…` does not exist or you do not have access to
+ * it"), and with 403 for a project not given that model ("Project `proj_…` does not have access to model `…`"), whose
+ * key works for the others. As a refused key it told a user to replace a working key, and marked it `invalid`.
+ */
+const MODEL_NOT_FOUND = 'model_not_found';
 
 /**
  * OpenAI's 403 to a call from a country it does not serve ("Country, region, or territory not supported", type
