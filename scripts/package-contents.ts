@@ -58,7 +58,9 @@ export function whatImportingDoes(packageDir: string, manifest: PackageJson): { 
   for (const file of distFiles(packageDir, ['.js']))
     for (const { fileName } of ts.preProcessFile(readFileSync(file, 'utf8'), true, true).importedFiles)
       if (!fileName.startsWith('.') && !fileName.startsWith('node:') && !fileName.startsWith(manifest.name)) dependencies.add(fileName);
-  const script = (specifiers: readonly string[]) => `
+  // A dependency that is not installed (an optional peer) reads nothing in either run; an entry point that does not
+  // load ran none of its code, and must fail rather than pass as reading nothing.
+  const script = (specifiers: readonly string[], missingAllowed: boolean) => `
     void process.stdout, process.stderr; // the pipes to this test: opened before, as its own
     const before = process.getActiveResourcesInfo();
     const read = new Set();
@@ -69,14 +71,14 @@ export function whatImportingDoes(packageDir: string, manifest: PackageJson): { 
       getOwnPropertyDescriptor: (target, key) => (note(key), Reflect.getOwnPropertyDescriptor(target, key)),
     });
     for (const specifier of ${JSON.stringify(specifiers)}) {
-      try { await import(specifier); } catch (error) { if (error.code !== 'ERR_MODULE_NOT_FOUND') throw error; }
+      try { await import(specifier); } catch (error) { if (!${missingAllowed} || error.code !== 'ERR_MODULE_NOT_FOUND') throw error; }
     }
     await new Promise((resolve) => setImmediate(resolve));
     const running = process.getActiveResourcesInfo();
     for (const resource of before) if (running.includes(resource)) running.splice(running.indexOf(resource), 1);
     process.stdout.write(JSON.stringify({ read: [...read], running }), () => process.exit(0));`;
-  const run = (specifiers: readonly string[]) => {
-    const child = spawnSync(process.execPath, ['--input-type=module', '-e', script(specifiers)], {
+  const run = (specifiers: readonly string[], missingAllowed: boolean) => {
+    const child = spawnSync(process.execPath, ['--input-type=module', '-e', script(specifiers, missingAllowed)], {
       cwd: packageDir,
       encoding: 'utf8',
       timeout: 30_000,
@@ -84,8 +86,8 @@ export function whatImportingDoes(packageDir: string, manifest: PackageJson): { 
     if (child.status !== 0) throw new Error(`node exited with ${String(child.status)}: ${child.stderr}`);
     return JSON.parse(child.stdout) as { read: string[]; running: string[] };
   };
-  const theirs = new Set(run([...dependencies]).read);
-  const ours = run(entrySpecifiers(manifest));
+  const theirs = new Set(run([...dependencies], true).read);
+  const ours = run(entrySpecifiers(manifest), false);
   return { readsOfItsOwn: ours.read.filter((name) => !theirs.has(name)).sort(), leftRunning: ours.running };
 }
 
