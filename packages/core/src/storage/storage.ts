@@ -157,7 +157,8 @@ export interface AuditQuery {
  * - **Settling**: every call resolves or rejects, in bounded time (a connection's and a statement's timeout: see
  *   storage-postgres's): byokit puts no timer of its own on storage. One that never settles holds its request (a client
  *   that leaves gets no answer, but the call stays), and `byokit.close()` with it, as close() waits for the calls under
- *   way and for their usage records to be written.
+ *   way and for their usage records to be written, and for their verdicts on keys (`setKeyVerification`, written
+ *   after the answer) too.
  * - **Answers** of the types given, as the conformance suite checks: an outcome other than `holdBudget`'s three
  *   refuses the call (`500`); another wrong shape (an array where one row is meant) is the storage's bug, most often a
  *   `500` for the request that met it.
