@@ -122,6 +122,34 @@ describe('the key status after calls made with the key', () => {
     await byokit.close();
   });
 
+  // A write may take longer than the one after it (another pool connection, one being opened): each verdict written
+  // at once, an earlier one could land last and stay, while the key's row in memory said the later one, so no call
+  // wrote it again.
+  it('the last verdict given is the one kept, when the write of an earlier one answers after it', async () => {
+    const memory = memoryStorage();
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let writes = 0;
+    const storage: Storage = {
+      ...memory,
+      setKeyVerification: async (...args) => {
+        if (writes++ === 0) await held;
+        return memory.setKeyVerification!(...args);
+      },
+    };
+    const { byokit } = await byokitOnMock({ storage });
+    const key = fakeProviderKey('anthropic');
+    await call(byokit, 'PATCH', '/users/me/api-key', { principal: alice, body: { anthropic_api_key: key } });
+    const modelId = await modelOf(byokit, 'anthropic');
+    mock.rejectKeys.add(key);
+    expect(await chat(byokit, modelId)).toBe('provider_key_rejected');
+    mock.rejectKeys.delete(key);
+    expect(await chat(byokit, modelId)).toBe(200);
+    release();
+    await byokit.close();
+    expect((await memory.getKey({ type: 'user', id: alice.userId }, 'anthropic'))!.verification).toBe('valid');
+  });
+
   it('a verdict that cannot be written is a warning, and the call is answered as ever', async () => {
     const memory = memoryStorage();
     const storage: Storage = {

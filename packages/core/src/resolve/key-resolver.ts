@@ -26,7 +26,10 @@ export interface ResolvedKey {
  */
 export class KeyResolver {
   /** Each stored key opened, with what its row said when read: where a call's verdict on it is written ({@link noteVerdict}). */
-  readonly #rows = new WeakMap<SecretKey, { owner: KeyOwner; provider: Provider; envelope: Uint8Array; verification: KeyVerification }>();
+  readonly #rows = new WeakMap<
+    SecretKey,
+    { owner: KeyOwner; provider: Provider; envelope: Uint8Array; verification: KeyVerification; written?: Promise<void> }
+  >();
   /** Verdicts being written: {@link settled} waits for them (byokit.close(), before storage closes). */
   readonly #writes = new Set<Promise<void>>();
 
@@ -94,19 +97,22 @@ export class KeyResolver {
 
   /**
    * Records what a provider said of a stored key a call was made with: `invalid` when it refused the key, `valid` when
-   * it answered. Written once for a key opened, when it changes what the row said, and only to a row that still holds
-   * that key (`Storage.setKeyVerification`, compare-and-swap): a key replaced meanwhile keeps its own. A key from the
-   * environment has no row; a storage without the method keeps the verdict of the key's entry. Not awaited by the
-   * call; a failed write goes to `onFailure`.
+   * it answered. Written when it changes the last verdict known of the key (its row's when read), each after the one
+   * before, and only to a row that still holds that key (`Storage.setKeyVerification`, compare-and-swap): a key
+   * replaced meanwhile keeps its own. A key from the environment has no row; a storage without the method keeps the
+   * verdict of the key's entry. Not awaited by the call; a failed write goes to `onFailure`.
    */
   noteVerdict(key: SecretKey, verdict: 'valid' | 'invalid', onFailure: (error: unknown) => void): void {
     const row = this.#rows.get(key);
     if (!row || row.verification === verdict || !this.storage.setKeyVerification) return;
     row.verification = verdict;
-    const write = Promise.resolve()
+    // After the key's write before it: begun at once, an earlier verdict's write that answered last (on another of the
+    // pool's connections) was the one kept, and no later call wrote the row's verdict again.
+    const write = (row.written ?? Promise.resolve())
       .then(() => this.storage.setKeyVerification!(row.owner, row.provider, row.envelope, verdict))
       .then(() => undefined, onFailure)
       .finally(() => this.#writes.delete(write));
+    row.written = write;
     this.#writes.add(write);
   }
 
