@@ -4,6 +4,7 @@ import type { TokenUsage } from '../providers/provider-types.js';
 import { billableTokens, costOf } from './cost.js';
 import { formatUsd, parseUsd, usdToPico } from './usd.js';
 import { seededRandom as random } from '../testing/seeded-random.js';
+import { attoOf, dollarsOf, randomMoney, referenceCost } from '../testing/reference-money.js';
 
 // Prices as the built-in catalog lists them (built-in-models.ts), frozen like the catalog's.
 const CONTRACT: ModelPricing = Object.freeze({ inputPerMTokUsd: '3', outputPerMTokUsd: '15' });
@@ -184,6 +185,38 @@ describe('costOf, on random usage and prices', () => {
       expect(formatUsd(parseUsd(price) * 1_000_000n)).toBe(price);
       const pico = BigInt(upTo(Number.MAX_SAFE_INTEGER)) * BigInt(upTo(1_000_000));
       expect(usdToPico(formatUsd(pico))).toBe(pico);
+    }
+  });
+});
+
+describe('costOf, against an independent reference (BigInt atto-dollars)', () => {
+  it('is exact to the last digit for any catalog price (0.000001 to 999999.999999, and 0) and any count a provider client takes', () => {
+    const money = randomMoney(random(20261207));
+    for (let round = 0; round < 5_000; round++) {
+      const prices = money.prices();
+      const tokens = money.tokens();
+      const reasoningTokens = Math.min(money.count(), tokens.output);
+      const usage: TokenUsage = {
+        inputTokens: tokens.uncachedInput + tokens.cachedInput + tokens.cacheWrite,
+        cachedInputTokens: tokens.cachedInput,
+        cacheWriteTokens: tokens.cacheWrite,
+        outputTokens: tokens.output,
+        reasoningTokens,
+      };
+      const pricing: ModelPricing = {
+        inputPerMTokUsd: prices.input,
+        outputPerMTokUsd: prices.output,
+        ...(prices.cachedInput !== undefined && { cachedInputPerMTokUsd: prices.cachedInput }),
+        ...(prices.cacheWrite !== undefined && { cacheWritePerMTokUsd: prices.cacheWrite }),
+      };
+      const expected = referenceCost(tokens, prices);
+      const cost = costOf(usage, pricing);
+      expect({ round, costUsd: cost?.costUsd, atto: cost && cost.costPico * 1_000_000n }).toEqual({
+        round,
+        costUsd: dollarsOf(expected),
+        atto: expected,
+      });
+      expect(attoOf(cost!.costUsd)).toBe(expected);
     }
   });
 });

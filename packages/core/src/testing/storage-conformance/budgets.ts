@@ -1,6 +1,8 @@
 // Budgets: a month's spending and unexpired holds counted exactly, holds up to the limit and no further, even with calls at once.
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { Storage } from '../../storage/storage.js';
+import { attoOf, dollarsOf, randomMoney, referenceCost } from '../reference-money.js';
+import { seededRandom } from '../seeded-random.js';
 import { usageRecord } from '../usage-record.js';
 import { budgetFixtures } from './budget-fixtures.js';
 import { describeForgetUser } from './forget-user.js';
@@ -336,6 +338,51 @@ export function describeBudgets(suite: StorageSuite): void {
       expect(outcomes.filter((outcome) => outcome === 'held')).toHaveLength(50);
       expect(outcomes.filter((outcome) => outcome === 'exceeded')).toHaveLength(50);
       expect(await use(userId)).toEqual({ spentUsd: '0', heldUsd: '0.5' });
+    });
+
+    it("adds costs of every size a catalog price and a provider's counts can make exactly, as an independent reference does: spending, holds and summaries", async () => {
+      // Each cost what a call can cost: any price from $0.000001 to $999,999.999999 per million tokens (and 0),
+      // any count a provider client takes (up to 2^29 a class), to the pico-dollar; added in BigInt atto-dollars.
+      const random = seededRandom(20261207);
+      const money = randomMoney(random);
+      const userId = newUser();
+      const spent = { all: 0n, system: 0n };
+      const records = Array.from({ length: 120 }, () => {
+        const keySource = random() < 0.5 ? ('system' as const) : ('user' as const);
+        const cost = referenceCost(money.tokens(), money.prices());
+        spent.all += cost;
+        if (keySource === 'system') spent.system += cost;
+        return usageRecord(userId, inPeriod(Math.floor(random() * 27 * 86_400_000)), { keySource, costUsd: dollarsOf(cost) });
+      });
+      // Written as nodes write them: batches of 1 to 10, several at once.
+      const batches: (typeof records)[] = [];
+      for (let next = 0; next < records.length;) {
+        const size = 1 + Math.floor(random() * 10);
+        batches.push(records.slice(next, next + size));
+        next += size;
+      }
+      await Promise.all(batches.map((batch) => storage.recordUsage(batch)));
+      const holds = Array.from({ length: 10 }, () => hold(userId, dollarsOf(referenceCost(money.tokens(), money.prices()))));
+      const held = holds.reduce((sum, each) => sum + attoOf(each.amountUsd), 0n);
+      // A limit that the month's spending and these holds fill to the last pico-dollar.
+      await storage.setBudget(userId, budget(dollarsOf(spent.all + held)));
+      for (const each of holds) expect(await storage.holdBudget(each, 'user')).toBe('held');
+      expect(await storage.holdBudget(hold(userId, '0.000000000001'), 'user')).toBe('exceeded');
+      expect(await use(userId, inPeriod(2 * minute), 'all')).toEqual({ spentUsd: dollarsOf(spent.all), heldUsd: dollarsOf(held) });
+      expect(await use(userId, inPeriod(2 * minute), 'system')).toEqual({ spentUsd: dollarsOf(spent.system), heldUsd: dollarsOf(held) });
+
+      const window = { userId, from: period.start, to: period.end };
+      const sumOf = (chosen: typeof records) => dollarsOf(chosen.reduce((sum, record) => sum + attoOf(record.costUsd), 0n));
+      expect((await storage.summarizeUsage(window)).totals.costUsd).toBe(sumOf(records));
+      const bySource = await storage.summarizeUsage({ ...window, groupBy: 'key_source' });
+      expect(bySource.groups.map(({ key, costUsd }) => [key, costUsd])).toEqual(
+        (['system', 'user'] as const).map((source) => [source, sumOf(records.filter((record) => record.keySource === source))]),
+      );
+      const byDay = await storage.summarizeUsage({ ...window, groupBy: 'day' });
+      for (const group of byDay.groups) {
+        expect(group.costUsd).toBe(sumOf(records.filter((record) => record.createdAt.toISOString().startsWith(group.key))));
+      }
+      expect(byDay.totals.costUsd).toBe(sumOf(records));
     });
 
     describeForgetUser(suite);
