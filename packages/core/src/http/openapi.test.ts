@@ -276,6 +276,33 @@ describe('GET /openapi.json', () => {
 });
 
 describe("the document's schemas tell the truth", () => {
+  it('says what every amount of money is: each price per million tokens, and each other amount how it is written', () => {
+    // Usage records' prices read "Exact decimal US dollars.", a price per million tokens taken for a cost; the budget's
+    // figures, two of them rounded to 6 decimals, and the admin's prices said nothing.
+    const fields: Array<[where: string, description: unknown]> = [];
+    const visit = (value: unknown, where: string): void => {
+      if (typeof value !== 'object' || value === null) return;
+      const { properties } = value as { properties?: Record<string, { description?: unknown }> };
+      for (const [name, schema] of Object.entries(properties ?? {})) {
+        if (name.endsWith('_usd')) fields.push([`${where}/properties/${name}`, schema.description]);
+      }
+      for (const [key, inner] of Object.entries(value)) visit(inner, `${where}/${key}`);
+    };
+    visit(document, '#');
+    expect(fields.length).toBeGreaterThan(20);
+    const wrong = fields.filter(([where, description]) =>
+      typeof description !== 'string'
+        ? true
+        : where.endsWith('_per_mtok_usd')
+          ? !description.includes('per million tokens')
+          : description.includes('per million tokens'),
+    );
+    expect(wrong).toEqual([]);
+    const budget = (document.components.schemas.GetUsersMeBudgetResponse as any).properties;
+    expect(budget.spent_usd.description).toMatch(/6 decimals/);
+    expect(budget.remaining_usd.description).toMatch(/6 decimals, rounded down/);
+  });
+
   it('names every provider byokit knows wherever it lists providers, and no other', () => {
     // A list written out beside PROVIDERS stayed three long without a word when a fourth provider was added to it.
     const lists: Array<[where: string, names: unknown]> = [];

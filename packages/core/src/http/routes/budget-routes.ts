@@ -11,7 +11,7 @@ const dollars = z.string({ error: (issue) => (issue.input === undefined ? undefi
 
 /** Body of `PUT /admin/users/{user_id}/budget`: a monthly limit, or null for none. */
 export const budgetBody = z.strictObject({
-  monthly_limit_usd: dollars.nullable(),
+  monthly_limit_usd: dollars.nullable().describe('US dollars a calendar month (UTC), at most 6 decimals; null removes the budget.'),
   applies_to: z.enum(['system', 'all']).optional().describe('Which calls count: those paid by a system key, or all (default).'),
 });
 
@@ -19,11 +19,14 @@ export const budgetParams = z.object({ user_id: userIdText });
 
 /** A budget as the API shows it (spec/http-api.md: spent and remaining to 6 decimals). */
 export const budgetView = z.object({
-  monthly_limit_usd: z.string().nullable(),
+  monthly_limit_usd: z.string().nullable().describe('US dollars a calendar month (UTC), exact, shown shortest; null without a budget.'),
   applies_to: z.enum(['system', 'all']).nullable(),
-  spent_usd: z.string(),
-  reserved_usd: z.string().describe('Held by calls in flight: their worst-case cost, until they end.'),
-  remaining_usd: z.string().nullable(),
+  spent_usd: z.string().describe("This month's recorded cost in US dollars, to 6 decimals, rounded half away from zero."),
+  reserved_usd: z.string().describe('Held by calls in flight: their worst-case cost, until they end. Exact decimal US dollars.'),
+  remaining_usd: z
+    .string()
+    .nullable()
+    .describe('US dollars left of the limit after spent and reserved, to 6 decimals, rounded down; null without a budget.'),
   period_start: z.string(),
 });
 

@@ -12,7 +12,10 @@ import { NOT_A_KEY, shownText } from './stored-text.js';
 // any such spelling ("000001", "2.500000"), kept and shown in the shortest (pricingOf, modelView).
 const PRICE = 'A price is a decimal string of USD per million tokens, e.g. "3" or "0.075".';
 // A number sent (`"input_per_mtok_usd": 3`) is told the format too, not only "Must be a string".
-const usd = z.string({ error: (issue) => (issue.input === undefined ? undefined : PRICE) }).regex(/^\d{1,6}(\.\d{1,6})?$/, PRICE);
+const usd = z
+  .string({ error: (issue) => (issue.input === undefined ? undefined : PRICE) })
+  .regex(/^\d{1,6}(\.\d{1,6})?$/, PRICE)
+  .describe('USD per million tokens, an exact decimal string: up to 6 digits each side of the point, shown shortest.');
 
 /**
  * A price in its one spelling, the shortest exact decimal, as usage records and costs show money: PostgreSQL's

@@ -70,6 +70,7 @@ export const usageEventsQuery = z.strictObject({
 });
 
 const money = z.string().describe('Exact decimal US dollars.');
+const price = z.string().describe('USD per million tokens, an exact decimal string.');
 const totals = {
   requests: z.number().int(),
   prompt_tokens: z.number().int(),
@@ -110,10 +111,10 @@ export const usageEventBody = z.object({
   cost_usd: money,
   prices: z
     .object({
-      input_per_mtok_usd: money,
-      output_per_mtok_usd: money,
-      cached_input_per_mtok_usd: money.optional(),
-      cache_write_per_mtok_usd: money.optional(),
+      input_per_mtok_usd: price,
+      output_per_mtok_usd: price,
+      cached_input_per_mtok_usd: price.optional(),
+      cache_write_per_mtok_usd: price.optional(),
     })
     .nullable()
     .describe('The prices the cost was computed at.'),
