@@ -4,7 +4,8 @@ import { MAX_TOKEN_COUNT } from '../../providers/token-count.js';
 import { startReplayServer, type ReplayServer } from '../../providers/replay-server.js';
 import { attoOf, dollarsOf, dollarsTo6, randomMoney, referenceCost, type ReferenceTokens } from '../../testing/reference-money.js';
 import { seededRandom } from '../../testing/seeded-random.js';
-import { admin, alice, call, testByokit } from '../test-helpers.js';
+import type { Principal } from '../types.js';
+import { admin, alice, bob, call, testByokit } from '../test-helpers.js';
 
 // What a user is shown of money, against an independent reference (BigInt atto-dollars): each call's cost_usd, its
 // usage record, the usage routes' sums and the budget view, one call after another at random prices and counts.
@@ -138,5 +139,33 @@ describe('costs shown', () => {
       body: { model_id: id, messages: [{ role: 'user', content: 'Hello!' }], max_tokens: 1 },
     });
     expect(next!.status).toBe(402);
+  });
+
+  it("let a call through whose worst case is exactly what is left, refuse one a micro-dollar over, and let a free model's through at a limit of 0", async () => {
+    const { byokit, id } = await setUp();
+    const priced = (input_per_mtok_usd: string, output_per_mtok_usd: string) =>
+      call(byokit, 'PATCH', `/llm-models/${id}`, { principal: admin, body: { pricing: { input_per_mtok_usd, output_per_mtok_usd } } });
+    const setBudget = (user: Principal, monthly_limit_usd: string) =>
+      call(byokit, 'PUT', `/admin/users/${user.userId}/budget`, { principal: admin, body: { monthly_limit_usd } });
+    const chat = async (user: Principal, max_tokens: number) =>
+      (await call(byokit, 'POST', '/llm/chat/completions', {
+        principal: user,
+        body: { model_id: id, messages: [{ role: 'user', content: 'Hello!' }], max_tokens },
+      }))!.status;
+    usage = { prompt: 10, cached: 0, writes: 0, completion: 10, reasoning: 0 };
+    // At $1 per million tokens each way, "Hello!" (6 bytes and 8 for its message) with max_tokens 16 holds $0.00003.
+    await priced('1', '1');
+    await setBudget(alice, '0.00003');
+    expect(await chat(alice, 17)).toBe(402);
+    expect(await chat(alice, 16)).toBe(200);
+    // Free: a worst case of 0 fits a limit of 0, and costs nothing; a price of a millionth of a dollar does not.
+    await priced('0', '0');
+    await setBudget(bob, '0');
+    expect([await chat(bob, 16), await chat(bob, 16)]).toEqual([200, 200]);
+    // A limit below what is spent refuses every call, a free one too.
+    await setBudget(alice, '0.00001');
+    expect(await chat(alice, 16)).toBe(402);
+    await priced('0', '0.000001');
+    expect(await chat(bob, 1)).toBe(402);
   });
 });
