@@ -14,22 +14,44 @@ const NOW = new Date('2026-11-25T12:00:00Z');
 let usage: { prompt: number; cached: number; writes: number; completion: number; reasoning: number };
 let provider: ReplayServer;
 beforeAll(async () => {
-  provider = await startReplayServer(() => ({
-    json: {
-      id: 'chatcmpl-costs',
-      object: 'chat.completion',
-      created: 1_770_933_883,
-      model: 'gpt-4.1-nano',
-      choices: [{ index: 0, message: { role: 'assistant', content: 'Hi.', refusal: null }, finish_reason: 'stop' }],
-      usage: {
-        prompt_tokens: usage.prompt,
-        completion_tokens: usage.completion,
-        total_tokens: usage.prompt + usage.completion,
-        prompt_tokens_details: { cached_tokens: usage.cached, cache_write_tokens: usage.writes },
-        completion_tokens_details: { reasoning_tokens: usage.reasoning },
+  provider = await startReplayServer((request) => {
+    const openAIUsage = {
+      prompt_tokens: usage.prompt,
+      completion_tokens: usage.completion,
+      total_tokens: usage.prompt + usage.completion,
+      prompt_tokens_details: { cached_tokens: usage.cached, cache_write_tokens: usage.writes },
+      completion_tokens_details: { reasoning_tokens: usage.reasoning },
+    };
+    const chunk = (choices: unknown[], more = {}) =>
+      JSON.stringify({
+        id: 'chatcmpl-costs',
+        object: 'chat.completion.chunk',
+        created: 1_770_933_883,
+        model: 'gpt-4.1-nano',
+        choices,
+        ...more,
+      });
+    if ((request.body as { stream?: boolean }).stream) {
+      return {
+        events: [
+          chunk([{ index: 0, delta: { role: 'assistant', content: 'Hi.' }, finish_reason: null }]),
+          chunk([{ index: 0, delta: {}, finish_reason: 'stop' }]),
+          chunk([], { usage: openAIUsage }),
+        ],
+        done: true,
+      };
+    }
+    return {
+      json: {
+        id: 'chatcmpl-costs',
+        object: 'chat.completion',
+        created: 1_770_933_883,
+        model: 'gpt-4.1-nano',
+        choices: [{ index: 0, message: { role: 'assistant', content: 'Hi.', refusal: null }, finish_reason: 'stop' }],
+        usage: openAIUsage,
       },
-    },
-  }));
+    };
+  });
 });
 afterAll(() => provider.close());
 
@@ -85,12 +107,17 @@ describe('costs shown', () => {
         ...(prices.cacheWrite !== undefined && { cache_write_per_mtok_usd: prices.cacheWrite }),
       };
       expect((await call(byokit, 'PATCH', `/llm-models/${id}`, { principal: admin, body: { pricing } }))!.status).toBe(200);
+      // Every other call streamed: its usage chunk's cost.
+      const stream = round % 2 === 1;
       const answer = await call(byokit, 'POST', '/llm/chat/completions', {
         principal: alice,
-        body: { model_id: id, messages: [{ role: 'user', content: 'Hello!' }], max_tokens: 16 },
+        body: { model_id: id, messages: [{ role: 'user', content: 'Hello!' }], max_tokens: 16, stream },
       });
+      const shown = stream
+        ? (answer!.events as Array<{ usage?: { cost_usd: string } }>).find((event) => event.usage)?.usage?.cost_usd
+        : answer!.json.usage?.cost_usd;
       const expected = referenceCost(tokens, prices);
-      expect({ round, cost: answer!.json.usage?.cost_usd }).toEqual({ round, cost: dollarsOf(expected) });
+      expect({ round, stream, cost: shown }).toEqual({ round, stream, cost: dollarsOf(expected) });
       costs.push(expected);
     }
     await byokit.close();
