@@ -228,6 +228,43 @@ describe('the model catalog (admins manage it)', () => {
     expect(inactive!.json.data.map((model: { id: string }) => model.id)).toContain(id);
   });
 
+  it('refuses, on POST and PATCH alike, a price that is not plain digits with at most 6 on each side of the point', async () => {
+    const { byokit, storage } = await testByokit();
+    const before = JSON.stringify(await storage.listModels());
+    const id = '564e8710-43a9-406f-b0ab-e8d651a33e82';
+    const refused = [
+      ' 3',
+      '3 ',
+      '+3',
+      '-0',
+      '3.',
+      '.5',
+      '1e3',
+      '0x10',
+      '1_000',
+      '３',
+      '0.1234567',
+      '0.1234567890123',
+      '9'.repeat(40),
+      3,
+      null,
+    ];
+    for (const price of refused) {
+      const pricing = { input_per_mtok_usd: price, output_per_mtok_usd: '1' };
+      const added = await call(byokit, 'POST', '/llm-models', { principal: admin, body: { ...newModel, pricing } });
+      const patched = await call(byokit, 'PATCH', `/llm-models/${id}`, { principal: admin, body: { pricing } });
+      expect({ price, statuses: [added!.status, patched!.status], issue: added!.json.error.issues?.[0] }).toEqual({
+        price,
+        statuses: [422, 422],
+        issue: {
+          path: 'pricing.input_per_mtok_usd',
+          message: 'A price is a decimal string of USD per million tokens, e.g. "3" or "0.075".',
+        },
+      });
+    }
+    expect(JSON.stringify(await storage.listModels())).toBe(before);
+  });
+
   it('keeps and shows a price in its shortest spelling, the answer to the PATCH as every later read', async () => {
     const { byokit } = await testByokit();
     const id = '564e8710-43a9-406f-b0ab-e8d651a33e82';
