@@ -195,4 +195,36 @@ describe('costs shown', () => {
     await priced('0', '0.000001');
     expect(await chat(bob, 1)).toBe(402);
   });
+
+  it('hold a running call against a limit lowered meanwhile, refusing the next call, and bill it in full when it ends', async () => {
+    const { byokit, id, reopened } = await setUp();
+    await call(byokit, 'PATCH', `/llm-models/${id}`, {
+      principal: admin,
+      body: { pricing: { input_per_mtok_usd: '1', output_per_mtok_usd: '1' } },
+    });
+    const setBudget = (monthly_limit_usd: string) =>
+      call(byokit, 'PUT', `/admin/users/${alice.userId}/budget`, { principal: admin, body: { monthly_limit_usd } });
+    const body = { model_id: id, messages: [{ role: 'user' as const, content: 'Hello!' }], max_tokens: 16 };
+    const chat = async (node: typeof byokit) => (await call(node, 'POST', '/llm/chat/completions', { principal: alice, body }))!.status;
+    usage = { prompt: 10, cached: 0, writes: 0, completion: 10, reasoning: 0 };
+    await setBudget('0.0001');
+    // A call begun and not yet read to its end: its $0.00003 worst case held.
+    const running = byokit.chatStream(alice, body)[Symbol.asyncIterator]();
+    expect((await running.next()).done).toBe(false);
+    expect((await call(byokit, 'GET', '/users/me/budget', { principal: alice }))!.json).toMatchObject({ reserved_usd: '0.00003' });
+    // Lowered to $0.00005: $0.00002 is left beside the hold, too little for another such call.
+    await setBudget('0.00005');
+    expect(await chat(byokit)).toBe(402);
+    while (!(await running.next()).done);
+    await byokit.close();
+    // Ended, it is billed what it cost ($0.00002, 20 tokens at $1 per million), and its hold is gone.
+    const reader = await reopened();
+    expect((await call(reader, 'GET', '/users/me/budget', { principal: alice }))!.json).toMatchObject({
+      monthly_limit_usd: '0.00005',
+      spent_usd: '0.000020',
+      reserved_usd: '0',
+      remaining_usd: '0.000030',
+    });
+    expect(await chat(reader)).toBe(200);
+  });
 });
