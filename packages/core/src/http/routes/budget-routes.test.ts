@@ -107,6 +107,26 @@ describe('budgets', () => {
     expect(systemKey!.status).toBe(402);
   });
 
+  it('shows as spent what the budget counts: under a "system" budget the system key\'s calls, as usage by key_source shows them', async () => {
+    const { byokit, storage, setBudget } = await setUp();
+    const at = new Date(Date.UTC(2026, 10, 20));
+    await storage.recordUsage([
+      usageRecord(alice.userId, at, { modelId: SONNET, keySource: 'user', costUsd: '5' }),
+      usageRecord(alice.userId, at, { modelId: SONNET, keySource: 'system', costUsd: '0.25' }),
+    ]);
+    const view = async () => (await call(byokit, 'GET', '/users/me/budget', { principal: alice }))!.json;
+    expect(await view()).toMatchObject({ spent_usd: '5.250000', remaining_usd: null });
+    await setBudget(alice.userId, { monthly_limit_usd: '1', applies_to: 'system' });
+    expect(await view()).toMatchObject({ spent_usd: '0.250000', remaining_usd: '0.750000' });
+    await setBudget(alice.userId, { monthly_limit_usd: '10', applies_to: 'all' });
+    expect(await view()).toMatchObject({ spent_usd: '5.250000', remaining_usd: '4.750000' });
+    const bySource = (await call(byokit, 'GET', '/llm/usage/me?group_by=key_source', { principal: alice }))!.json;
+    expect(bySource.groups.map((group: { key: string; cost_usd: string }) => [group.key, group.cost_usd])).toEqual([
+      ['system', '0.25'],
+      ['user', '5'],
+    ]);
+  });
+
   // Told only to ask for fewer tokens or a higher limit, a user whose budget limits the system key alone did not learn
   // that a key of their own goes on working: the one thing they can do without an admin.
   it('says a "system" budget limits calls on the system key, whose call it refused, and that the user\'s own key is not limited', async () => {
