@@ -1289,6 +1289,42 @@ describe('provider failures in the contract', () => {
     },
   );
 
+  // A gateway before the provider may quote the credential it was sent encoded (a basic-auth header, a token it
+  // built of it), and every user without a key of their own is answered on the system key: no key pattern knows its
+  // base64, only the key the call was made with does (caller-error.ts).
+  it.each(['anthropic', 'openai', 'google'] as const)(
+    '%s: the system key a failing provider echoed in base64 reaches neither the user nor the log',
+    async (provider) => {
+      const lines: string[] = [];
+      const keep = (object: Record<string, unknown>, message: string) => void lines.push(`${message} ${JSON.stringify(object)}`);
+      const key = fakeProviderKey(provider);
+      const base64 = Buffer.from(key).toString('base64');
+      const words = `upstream credential not accepted: ${base64} (${Buffer.from(key.slice(9)).toString('base64url')})`;
+      const body = {
+        anthropic: { type: 'error', error: { type: 'api_error', message: words } },
+        openai: { error: { message: words, type: 'server_error', param: null, code: null } },
+        google: { error: { code: 500, message: words, status: 'INTERNAL' } },
+      }[provider];
+      const { byokit, modelOf } = await setUp({
+        environment: { [`${provider.toUpperCase()}_API_KEY`]: key },
+        logger: { debug: keep, info: keep, warn: keep, error: keep },
+      });
+      mock.failNext(provider, { status: 500, body });
+      const response = await call(byokit, 'POST', '/llm/chat/completions', { principal: alice, body: hello(modelOf(provider).id) });
+      expect([response!.status, response!.json.error.code]).toEqual([502, 'provider_unavailable']);
+      expect(response!.json.error.message).toContain('upstream credential not accepted');
+      expect(
+        findKeyLeaks(
+          [key],
+          [
+            ['answer', response!.text],
+            ['log lines', lines.join('\n')],
+          ],
+        ),
+      ).toEqual([]);
+    },
+  );
+
   it('rate limited: 429 provider_rate_limited with Retry-After passed on', async () => {
     const { byokit, modelOf } = await setUp();
     await call(byokit, 'PATCH', '/users/me/api-key', { principal: alice, body: { google_api_key: fakeProviderKey('google') } });

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { fakeProviderKey } from './fake-keys.js';
 import { scrubKnownSecret, scrubSecrets } from './scrub-secrets.js';
 import { PROVIDERS } from './providers.js';
+import { findKeyLeaks } from '../testing/leak-check.js';
 
 // Linear takes milliseconds, quadratic hours: the bound tells them apart with room for a loaded machine (every
 // package's tests at once on two cores), and is no speed target.
@@ -114,6 +115,20 @@ describe('scrubKnownSecret', () => {
       expect(scrubbed).toMatch(/^bad key .*\[redacted\]/);
     }
   });
+
+  it.each(PROVIDERS)(
+    'removes the %s key a call was made with in base64 and base64url, wherever it starts in the encoded text',
+    (provider) => {
+      const key = fakeProviderKey(provider);
+      for (const before of ['', 'u', 'us', 'user:']) {
+        for (const encoding of ['base64', 'base64url'] as const) {
+          const scrubbed = scrubKnownSecret(`bad credential ${Buffer.from(`${before}${key}`).toString(encoding)}`, key);
+          expect(findKeyLeaks([key], [[`${encoding} after ${before.length}`, scrubbed]])).toEqual([]);
+          expect(scrubbed).toMatch(/^bad credential .*\[redacted\]/);
+        }
+      }
+    },
+  );
 
   it('leaves text alone that holds no 8 characters of the key in a row, its last four included', () => {
     const key = fakeProviderKey('anthropic');

@@ -1,3 +1,5 @@
+import { encodeBase64Url } from '../crypto/base64url.js';
+
 const REDACTED = '[redacted]';
 
 // Where a key starts: not inside a word, so that `task-list` stays, but also right after a percent-escape such
@@ -83,13 +85,25 @@ const KEY_PIECE = 8;
 /**
  * Replaces every run of `text` made of pieces of `secret` (8 characters or more, overlapping) with
  * `[redacted]`: the one key a call was made with, wherever and however cut an upstream echoed it, which the
- * shapes {@link scrubSecrets} knows may miss (its prefix cut off, glued to other text, split by a space).
+ * shapes {@link scrubSecrets} knows may miss (its prefix cut off, glued to other text, split by a space), and
+ * in base64 or base64url (a gateway quoting the credential it was sent encoded, which no pattern knows).
  * Linear in the text's length.
  */
 export function scrubKnownSecret(text: string, secret: string): string {
   if (secret.length < KEY_PIECE || text.length < KEY_PIECE) return text;
   const pieces = new Set<string>();
-  for (let at = 0; at + KEY_PIECE <= secret.length; at++) pieces.add(secret.slice(at, at + KEY_PIECE));
+  const addPieces = (of: string) => {
+    for (let at = 0; at + KEY_PIECE <= of.length; at++) pieces.add(of.slice(at, at + KEY_PIECE));
+  };
+  addPieces(secret);
+  // base64 aligns on 3-byte groups, so the key's encoding inside a longer text is that of the key from one of its first
+  // three characters on, but for the group it ends in (mixed with what follows it): each of the three, without it.
+  for (let shift = 0; shift < 3; shift++) {
+    const bytes = new TextEncoder().encode(secret.slice(shift));
+    const encoded = encodeBase64Url(bytes.subarray(0, bytes.length - (bytes.length % 3)));
+    addPieces(encoded);
+    addPieces(encoded.replaceAll('-', '+').replaceAll('_', '/'));
+  }
   let result = '';
   let from = 0;
   let at = 0;
