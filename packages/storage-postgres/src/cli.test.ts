@@ -983,6 +983,19 @@ describe('byokit without a database', () => {
     expect(run.stderr).toContain(`byokit: ${message}`);
   });
 
+  // `--keyring-file "$BYOKIT_KEYRING"` is an easy slip, and a refusal quoting what it was given put the master key in
+  // the terminal, a CI log or a support ticket (byokit's harness checks every run's output for the keys it handed out).
+  it.each<[string, (entry: string) => string[], number]>([
+    ['where the keyring file goes', (entry) => ['rotate-keys', '--keyring-file', entry], 1],
+    ['as an argument after the command', (entry) => ['rotate-keys', entry], 2],
+    ['as the command', (entry) => [entry], 2],
+    ['as --since', (entry) => ['key-audit', '--since', entry], 2],
+  ])('prints no piece of a master key given %s', async (_where, args, code) => {
+    const run = await byokit(args(`${masterKey('k1')},${masterKey('k0')}`));
+    expect(run.code).toBe(code);
+    expect(run.stderr).toMatch(/^byokit: .*k1:\*\*\*,k0:\*\*\*/);
+  });
+
   it('exits 2 when no database is given, naming the ways to give one', async () => {
     const run = await byokit(['key-ids']);
     expect(run.code).toBe(2);

@@ -159,8 +159,15 @@ export const stderrLogger: Logger = {
 };
 
 /**
+ * A master key as a keyring holds it: 32 bytes in base64url, 43 characters, standing alone (`k1:<key>,k0:<key>`). A
+ * refusal quotes what it was given (a path, an argument), and the keyring is easily given where those go.
+ */
+const MASTER_KEY_TEXT = /(?<![A-Za-z0-9_-])[A-Za-z0-9_-]{43}(?![A-Za-z0-9_-])/g;
+
+/**
  * The text to print after `byokit: ` for a failure: its message, its cause's when there is one, and no
- * database password. The redaction is here rather than in the caller so that no failure can be printed without it.
+ * database password nor master key. The redaction is here rather than in the caller so that no failure can be printed
+ * without it.
  */
 export function errorMessage(error: unknown): string {
   let message = error instanceof Error ? error.message : String(error);
@@ -170,5 +177,5 @@ export function errorMessage(error: unknown): string {
   const cause = error instanceof Error ? (error.cause as (Error & { code?: string }) | undefined) : undefined;
   const why = cause instanceof Error ? cause.message || cause.code : undefined;
   if (why && !message.includes(why)) message += ` (${why})`;
-  return redactSecrets(message);
+  return redactSecrets(message).replace(MASTER_KEY_TEXT, '***');
 }
