@@ -7,6 +7,7 @@ import { ByokitError } from './errors.js';
 import type { ByokitOptions } from './byokit.js';
 import type { Keyring, KeyProvider } from './crypto/keyring.js';
 import { PROVIDERS } from './keys/providers.js';
+import { holdsSecret } from './keys/scrub-secrets.js';
 import { memoryRateLimiter, type RateLimiter } from './metering/rate-limiter.js';
 import { DEFAULT_SYSTEM_KEY_VARIABLES, type SystemKeyVariables } from './resolve/environment-keys.js';
 import type { Storage } from './storage/storage.js';
@@ -163,6 +164,13 @@ export function systemKeyVariablesOf(option: ByokitOptions['systemKeyVariables']
     if (typeof variable !== 'string' || variable === '') {
       const got = variable === '' ? 'an empty string' : kindOfOption(variable);
       throw new TypeError(`systemKeyVariables.${provider} must be the name of an environment variable, got ${got}`);
+    }
+    // The value where its name goes (process.env.GEMINI_API_KEY for 'GEMINI_API_KEY'): refused, never quoted, as every
+    // line that names a system key's variable would write the key in the log.
+    if (holdsSecret(variable)) {
+      throw new TypeError(
+        `systemKeyVariables.${provider} must be the name of an environment variable, got what looks like a key: pass the name of the variable that holds it ('GEMINI_API_KEY'), not its value (process.env.GEMINI_API_KEY)`,
+      );
     }
     variables[provider] = variable;
   }

@@ -1,3 +1,4 @@
+import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { createByokit } from '../byokit.js';
 import { Keyring } from '../crypto/keyring.js';
@@ -164,6 +165,30 @@ describe("key resolution: the guide's example", () => {
     await testByokit({ environment: { GEMINI_API_KEY: key }, systemKeyVariables: { google: 'GEMINI_API_KEY' }, logger });
     expect(warnings).toEqual([]);
   });
+
+  // The warning above says to pass systemKeyVariables: { google: 'GEMINI_API_KEY' }; a host that wrote the variable's
+  // value there instead (process.env.GEMINI_API_KEY) had the warning name its "variable": the key, in the log.
+  it.each(['google', 'openai'] as const)(
+    'refuses at start a key given where the name of its variable goes, quoting none of it: %s',
+    async (provider) => {
+      const { logger, warnings } = warningsKept();
+      const key = fakeProviderKey(provider);
+      const failure = await testByokit({
+        environment: { GEMINI_API_KEY: key, OPENAI_API_KEY: key },
+        systemKeyVariables: { [provider]: key },
+        logger,
+      }).then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+      expect(findKeyLeaks([key], [['warnings', JSON.stringify(warnings)]])).toEqual([]);
+      expect(failure).toBeInstanceOf(TypeError);
+      expect((failure as Error).message).toMatch(
+        new RegExp(`^systemKeyVariables\\.${provider} must be the name of an environment variable`),
+      );
+      expect(findKeyLeaks([key], [['refusal', inspect(failure)]])).toEqual([]);
+    },
+  );
 
   it('reads system keys from the variable names the host configures', async () => {
     const key = fakeProviderKey('openai');
