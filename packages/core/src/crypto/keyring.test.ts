@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { isByokitError } from '../errors.js';
 import { encodeBase64Url } from './base64url.js';
 import { envKeyProvider, generateKeyringEntry, Keyring, keyringFromEnv, parseKeyring } from './keyring.js';
+import { findKeyLeaks } from '../testing/leak-check.js';
 
 function thrown(action: () => unknown): { code: string; message: string } {
   try {
@@ -333,6 +334,21 @@ describe('a keyring read from the environment', () => {
     const keyring = keyringFromEnv({ MY_KEYRING: generateKeyringEntry('m1') }, 'MY_KEYRING');
     expect(keyring.primaryId).toBe('m1');
     expect(thrown(() => keyringFromEnv({}, 'MY_KEYRING')).message).toContain('MY_KEYRING is not set');
+  });
+
+  // keyringFromEnv(process.env, process.env.MY_KEYRING): the keyring where its variable's name goes. The refusal named
+  // the "variable", "k1:<the master key> is not set", into the host's start-up log.
+  it('refuses a keyring, or a master key alone, given where the name of its variable goes, quoting none of it', () => {
+    const entry = generateKeyringEntry('k1');
+    const key = entry.slice('k1:'.length);
+    for (const variable of [entry, `${entry},${generateKeyringEntry('k0')}`, key]) {
+      const error = thrown(() => keyringFromEnv({ MY_KEYRING: entry }, variable));
+      expect(findKeyLeaks([key], [['refusal', inspect(error)]])).toEqual([]);
+      expect(error).toMatchObject({
+        code: 'keyring_invalid',
+        message: expect.stringMatching(/must be the name of an environment variable/),
+      });
+    }
   });
 
   it('is loaded through envKeyProvider, which rejects with keyring_invalid when unset', async () => {

@@ -149,6 +149,9 @@ const QUOTED = /^["'`]|["'`]$/;
  */
 const QUOTED_ID_LENGTH = 16;
 
+/** A master key's 32 bytes in base64url (43 characters), standing alone: never an environment variable's name. */
+const STANDALONE_KEY = /(?<![A-Za-z0-9_-])[A-Za-z0-9_-]{43}(?![A-Za-z0-9_-])/;
+
 /** A master key's 32 bytes written in hex. */
 const HEX_KEY = /^[0-9a-fA-F]{64}$/;
 
@@ -223,6 +226,12 @@ export function keyringFromEnv(
   env: Readonly<Record<string, string | undefined>> = defaultEnv(),
   variable: string = DEFAULT_VARIABLE,
 ): Keyring {
+  // The keyring where its variable's name goes (process.env.MY_KEYRING for 'MY_KEYRING'): "… is not set" named it.
+  if (typeof variable === 'string' && (variable.includes(':') || STANDALONE_KEY.test(variable))) {
+    throw keyringError(
+      `the variable keyringFromEnv reads must be the name of an environment variable (${DEFAULT_VARIABLE}), not its value`,
+    );
+  }
   const text = env[variable];
   if (text === undefined || text.trim() === '') {
     throw keyringError(`${variable} is not set. ${generateHint('k1')} and set ${variable} to it`);
