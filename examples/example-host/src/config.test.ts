@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_SYSTEM_KEY_VARIABLES, PROVIDERS } from '@byokit/core';
+import { fakeProviderKey, findKeyLeaks } from '@byokit/core/testing';
 import { BASE_URL_VARIABLES, configFromEnvironment } from './config.js';
 
 describe('the data folder the example server uses', () => {
@@ -55,6 +56,24 @@ describe('the settings at the edges of what README "Configuration" allows', () =
     expect(configFromEnvironment({ PORT: '65535' }).port).toBe(65535);
     expect(() => configFromEnvironment({ PORT: '65536' })).toThrow(/^PORT must be a port number/);
   });
+
+  // A .env whose two lines ran together (an editor's join, a line written with `echo -n`) gives one variable the next
+  // one's line: the refusal quoting the value, which `npm start` prints as its one line, printed the key.
+  it.each(['PORT', 'ACCESS_TOKEN_EXPIRE_MINUTES', 'LOG_LEVEL', 'FIRST_SUPERUSER'])(
+    'refuses, without quoting the key there, a %s that runs into the next line of a .env',
+    (variable) => {
+      const key = fakeProviderKey('anthropic');
+      const failure = (() => {
+        try {
+          configFromEnvironment({ [variable]: `8000ANTHROPIC_API_KEY=${key}` });
+        } catch (error) {
+          return error as Error;
+        }
+      })();
+      expect(failure?.message).toMatch(new RegExp(`^${variable} must be`));
+      expect(findKeyLeaks([key], [['refusal', failure!.message]])).toEqual([]);
+    },
+  );
 
   it('takes a SECRET_KEY of 32 bytes, and refuses one of 31 without quoting it', () => {
     expect(configFromEnvironment({ SECRET_KEY: 's'.repeat(32) }).jwtSecret).toBe('s'.repeat(32));

@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import type { Provider } from '@byokit/core';
+import { scrubSecrets, type Provider } from '@byokit/core';
 import { emailSchema, passwordSchema, PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from './account-rules.js';
 
 /** The example server's settings, all from the environment (the README's configuration table). */
@@ -46,6 +46,12 @@ const MINUTES_IN_A_YEAR = MINUTES_IN_A_DAY * 365;
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
 /**
+ * A bad value as its refusal quotes it: anything that looks like a key redacted, as a .env whose two lines ran together
+ * gives a variable the next one's line (`PORT=8000ANTHROPIC_API_KEY=sk-ant-…`).
+ */
+const quoted = (value: string | undefined) => `'${scrubSecrets(String(value))}'`;
+
+/**
  * Reads the environment; a bad value throws an `Error` whose message names the variable and says what it must
  * be (never quoting a secret), which `npm start` prints as its one line before exiting with code 1.
  */
@@ -53,13 +59,13 @@ export function configFromEnvironment(environment: Record<string, string | undef
   const port = Number(environment.PORT || 8000);
   // Digits only: Number() would also take '8e3', '0x1F40' or ' 80'.
   if (!/^\d+$/.test(environment.PORT || '8000') || port > 65535)
-    throw new Error(`PORT must be a port number from 0 to 65535, not '${environment.PORT}'.`);
+    throw new Error(`PORT must be a port number from 0 to 65535, not ${quoted(environment.PORT)}.`);
   // Whole minutes, at most a year: a fraction of a minute rounded to '0s' issued tokens already expired, and a
   // lifetime from about 1.7e19 minutes on is written '…e+21s', which jose cannot read (every login a 500).
   const minutes = Number(environment.ACCESS_TOKEN_EXPIRE_MINUTES || MINUTES_IN_A_DAY);
   if (!Number.isInteger(minutes) || minutes < 1 || minutes > MINUTES_IN_A_YEAR)
     throw new Error(
-      `ACCESS_TOKEN_EXPIRE_MINUTES must be a whole number of minutes from 1 to ${MINUTES_IN_A_YEAR} (a year), not '${environment.ACCESS_TOKEN_EXPIRE_MINUTES}'.`,
+      `ACCESS_TOKEN_EXPIRE_MINUTES must be a whole number of minutes from 1 to ${MINUTES_IN_A_YEAR} (a year), not ${quoted(environment.ACCESS_TOKEN_EXPIRE_MINUTES)}.`,
     );
   // HS256 wants a key at least as long as its hash (RFC 7518 §3.2, a MUST): a short one can be guessed offline from
   // any token, and then every token forged. Not quoted back: it is a secret.
@@ -69,11 +75,11 @@ export function configFromEnvironment(environment: Record<string, string | undef
     );
   }
   const logLevel = environment.LOG_LEVEL || 'info';
-  if (!LOG_LEVELS.includes(logLevel)) throw new Error(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, not '${logLevel}'.`);
+  if (!LOG_LEVELS.includes(logLevel)) throw new Error(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, not ${quoted(logLevel)}.`);
   // The first admin is held to signup's rules: an email login reads, a password login takes (never quoted back).
   const firstSuperuser = (environment.FIRST_SUPERUSER || 'admin@example.com').trim();
   if (!emailSchema.safeParse(firstSuperuser).success)
-    throw new Error(`FIRST_SUPERUSER must be an email address of at most 254 characters, not '${firstSuperuser}'.`);
+    throw new Error(`FIRST_SUPERUSER must be an email address of at most 254 characters, not ${quoted(firstSuperuser)}.`);
   const firstSuperuserPassword = environment.FIRST_SUPERUSER_PASSWORD || undefined;
   if (firstSuperuserPassword !== undefined && !passwordSchema.safeParse(firstSuperuserPassword).success)
     throw new Error(
