@@ -3,6 +3,7 @@ import { request as httpRequest } from 'node:http';
 import { createServer, type AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
+import { fakeProviderKey, findKeyLeaks } from '@byokit/core/testing';
 
 // The built server, as `npm start` runs it (turbo builds before tests; by hand: npx tsup).
 const SERVER = fileURLToPath(new URL('../dist/server.js', import.meta.url));
@@ -51,6 +52,14 @@ describe('the Hono example as npm start runs it', () => {
     const lines = output.trim().split('\n');
     expect(lines).toHaveLength(1);
     expect(JSON.parse(lines[0]!)).toMatchObject({ level: 60, msg: expect.stringContaining(message) });
+  });
+
+  // A .env whose two lines ran together gives a variable the next one's line: the refusal printed the key.
+  it.each(['PORT', 'LOG_LEVEL'])('refuses a %s that runs into the next line of a .env without printing the key there', async (name) => {
+    const key = fakeProviderKey('openai');
+    const { code, output } = await refusal({ [name]: `8000OPENAI_API_KEY=${key}` });
+    expect([code, JSON.parse(output.trim()).msg]).toEqual([1, expect.stringMatching(new RegExp(`^${name} must be`))]);
+    expect(findKeyLeaks([key], [['output', output]])).toEqual([]);
   });
 
   it('refuses a port already taken with a log line naming EADDRINUSE, exit code 1 and no stack trace', async () => {

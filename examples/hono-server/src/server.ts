@@ -1,6 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import pino from 'pino';
+import { scrubSecrets } from '@byokit/core';
 import { createHonoExample, DEMO_TOKENS } from './app.js';
 
 /** pino's levels, which `LOG_LEVEL` names (pino itself throws an unreadable error for any other). */
@@ -8,7 +9,8 @@ const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'
 
 /**
  * A bad variable or keyring is refused as the Express and Fastify examples refuse it: one fatal line saying what
- * to fix, exit code 1. Thrown at the top level instead, each was a Node stack trace.
+ * to fix, exit code 1. Thrown at the top level instead, each was a Node stack trace. A value quoted is scrubbed of keys:
+ * a .env whose two lines ran together gives a variable the next one's line (`PORT=8000OPENAI_API_KEY=sk-…`).
  */
 function refuse(message: string): never {
   pino().fatal(message);
@@ -16,11 +18,12 @@ function refuse(message: string): never {
 }
 
 const level = process.env.LOG_LEVEL || 'info';
-if (!LOG_LEVELS.includes(level)) refuse(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, not '${level}'.`);
+if (!LOG_LEVELS.includes(level)) refuse(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, not '${scrubSecrets(level)}'.`);
 // Digits only: Number() would also take '8e3' or '0x1F40', and listen() throws its own RangeError for 'abc'.
 const portText = process.env.PORT || '8000';
 const port = Number(portText);
-if (!/^\d+$/.test(portText) || port > 65535) refuse(`PORT must be a port number from 0 to 65535, not '${process.env.PORT}'.`);
+if (!/^\d+$/.test(portText) || port > 65535)
+  refuse(`PORT must be a port number from 0 to 65535, not '${scrubSecrets(String(process.env.PORT))}'.`);
 
 // One pino logger for the example and byokit, at LOG_LEVEL, as the Express and Fastify examples log: byokit's
 // warnings (a placeholder in OPENAI_API_KEY, say) would otherwise be dropped without a word.
