@@ -330,6 +330,26 @@ describe('a keyring read from the environment', () => {
     expect(keyring.retiredIds).toEqual(['k1', 'k0']);
   });
 
+  // The old key where its id goes (BYOKIT_KEYRING_RETIRED=<key>, not k1) was taken as an id, and a keyring prints its
+  // ids: util.inspect, String() and JSON.stringify of it, which say "ids only", printed the master key.
+  it('refuses a master key given in BYOKIT_KEYRING_RETIRED where its id goes, quoting none of it', () => {
+    const old = generateKeyringEntry('k1').slice('k1:'.length);
+    const env = { BYOKIT_KEYRING: generateKeyringEntry('k2'), BYOKIT_KEYRING_RETIRED: `k0,${old}` };
+    let printed = '';
+    try {
+      const keyring = keyringFromEnv(env);
+      printed = `${inspect(keyring)} ${String(keyring)} ${JSON.stringify(keyring)}`;
+    } catch (error) {
+      printed = inspect(error);
+      expect(error).toMatchObject({
+        code: 'keyring_invalid',
+        message: expect.stringMatching(/^Retired id #2 is a master key, not its id/),
+      });
+    }
+    expect(findKeyLeaks([old], [['keyring or its refusal', printed]])).toEqual([]);
+    expect(printed).toContain('keyring_invalid');
+  });
+
   it('reads another variable when asked', () => {
     const keyring = keyringFromEnv({ MY_KEYRING: generateKeyringEntry('m1') }, 'MY_KEYRING');
     expect(keyring.primaryId).toBe('m1');

@@ -341,6 +341,11 @@ function retiredSet(retired: string[], primaryId: string): ReadonlySet<string> {
   for (const [index, id] of retired.entries()) {
     const problem = keyIdProblem(id);
     if (problem !== undefined) throw keyringError(`retired id #${index + 1}: ${problem}`);
+    // The old key where its id goes: taken as an id, it was printed wherever the keyring's ids are (toString, toJSON).
+    const decoded = parseBase64Url(id);
+    if (decoded.ok && decoded.bytes.length === MASTER_KEY_LENGTH) {
+      throw keyringError(`retired id #${index + 1} is a master key, not its id: list the ids of the retired keys (k1), never the keys`);
+    }
     if (id === primaryId) {
       throw keyringError(`the primary key '${id}' cannot be retired: put another key first in the keyring`);
     }
