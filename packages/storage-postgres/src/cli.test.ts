@@ -488,6 +488,17 @@ describe.each([pglite, ...(server ? [server] : [])])('byokit on a $name', (targe
       expect(lines[1]!.endsWith(`${database})`)).toBe(true);
     });
 
+    // After a leak, whose keys does the leaked master key seal? Given the key itself rather than its id, the list was
+    // empty and said so: "no stored key is sealed under '<the master key>'", on stdout, past errorMessage's redaction.
+    it('--master-key-id given a master key itself, not its id, exits 2 without printing it', async () => {
+      const run = await byokit(['key-owners', '--master-key-id', oldKey.slice('old:'.length), ...args]);
+      expect(run).toMatchObject({
+        code: 2,
+        stdout: '',
+        stderr: expect.stringMatching(/^byokit: --master-key-id must name a master key id/),
+      });
+    });
+
     it('--json prints one JSON object a line, as key-audit does, for scripts; nothing when none matches', async () => {
       const run = await byokit(['key-owners', '--json', '--batch-size', '2', ...args]);
       expect(run).toMatchObject({ code: 0, stderr: '' });

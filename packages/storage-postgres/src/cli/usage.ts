@@ -125,9 +125,23 @@ export function parseBatchSize(text: string | undefined): number | undefined {
   return size;
 }
 
-/** The master key id `--master-key-id` names, or undefined when not given; a {@link UsageError} when empty. */
+/** Whether `text` is a master key as a keyring writes it: 32 bytes in base64url, spelt the one way it is. */
+function isMasterKeyText(text: string): boolean {
+  const bytes = Buffer.from(text, 'base64url');
+  return bytes.length === 32 && bytes.toString('base64url') === text;
+}
+
+/**
+ * The master key id `--master-key-id` names, or undefined when not given; a {@link UsageError} when empty, or a master
+ * key itself.
+ */
 export function parseMasterKeyId(text: string | undefined): string | undefined {
   if (text === '') throw new UsageError("--master-key-id must name a master key id (got '')");
+  // The key itself (its 32 bytes in base64url, which no keyring takes as an id) rather than its id: never quoted back,
+  // and never printed as an id.
+  if (text !== undefined && isMasterKeyText(text)) {
+    throw new UsageError('--master-key-id must name a master key id (k1), not the master key: run byokit key-ids to list the ids');
+  }
   return text;
 }
 
