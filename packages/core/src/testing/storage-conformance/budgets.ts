@@ -5,6 +5,7 @@ import { attoOf, dollarsOf, randomMoney, referenceCost } from '../reference-mone
 import { seededRandom } from '../seeded-random.js';
 import { usageRecord } from '../usage-record.js';
 import { budgetFixtures } from './budget-fixtures.js';
+import { rejectionOf } from './fixtures.js';
 import { describeForgetUser } from './forget-user.js';
 import type { StorageSuite } from './suite.js';
 
@@ -97,10 +98,13 @@ export function describeBudgets(suite: StorageSuite): void {
         { start: new Date(Date.UTC(2027, 2, 2)), end: new Date(Date.UTC(2027, 3, 2)) },
         { start: new Date(Number.NaN), end: period.end },
       ]) {
-        await expect(storage.budgetUse(userId, wrong, 'all', start)).rejects.toThrow(RangeError);
-        await expect(
-          storage.holdBudget({ ...hold(userId, '1'), periodStart: wrong.start, periodEnd: wrong.end }, 'system'),
-        ).rejects.toThrow(RangeError);
+        const iso = (date: Date) => (Number.isNaN(date.getTime()) ? 'an invalid Date' : date.toISOString());
+        const named = `${iso(wrong.start)} to ${iso(wrong.end)}: a RangeError (assertCalendarMonth)`;
+        expect(await rejectionOf(storage.budgetUse(userId, wrong, 'all', start)), `budgetUse of ${named}`).toBeInstanceOf(RangeError);
+        expect(
+          await rejectionOf(storage.holdBudget({ ...hold(userId, '1'), periodStart: wrong.start, periodEnd: wrong.end }, 'system')),
+          `holdBudget of ${named}, before it reads the budget`,
+        ).toBeInstanceOf(RangeError);
       }
     });
 
@@ -200,8 +204,13 @@ export function describeBudgets(suite: StorageSuite): void {
       const userId = newUser();
       await storage.setBudget(userId, budget('1'));
       expect(await storage.holdBudget(hold(userId, '0.8', inPeriod(0), minute), 'user')).toBe('held');
-      expect(await storage.holdBudget(hold(userId, '0.5', inPeriod(minute - 1)), 'user')).toBe('exceeded');
-      expect(await storage.holdBudget(hold(userId, '0.5', inPeriod(minute)), 'user')).toBe('held');
+      expect(await storage.holdBudget(hold(userId, '0.5', inPeriod(minute - 1)), 'user'), 'a hold counts until its expiresAt').toBe(
+        'exceeded',
+      );
+      expect(
+        await storage.holdBudget(hold(userId, '0.5', inPeriod(minute)), 'user'),
+        'a hold no longer counts at its expiresAt itself (expiresAt > createdAt counts, not >=)',
+      ).toBe('held');
       expect(await use(userId, inPeriod(minute))).toEqual({ spentUsd: '0', heldUsd: '0.5' });
     });
 

@@ -25,3 +25,13 @@ export function jsonRequest(method: string, url: string, userId: string, body: u
     authenticate: () => ({ userId, isAdmin: false }),
   };
 }
+
+/**
+ * What `promise` rejected with, or what it resolved with wrapped as `{ resolved }`: for `expect(…, rule)`, whose message
+ * vitest drops from `.rejects` when the promise resolves ("promise resolved … instead of rejecting" names no rule).
+ */
+export const rejectionOf = (promise: Promise<unknown>): Promise<unknown> =>
+  promise.then(
+    (resolved) => ({ resolved }),
+    (error: unknown) => error,
+  );

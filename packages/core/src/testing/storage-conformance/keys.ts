@@ -3,7 +3,7 @@ import { beforeEach, expect, it } from 'vitest';
 import { PROVIDERS } from '../../keys/providers.js';
 import type { KeyChange, Storage } from '../../storage/storage.js';
 import { SYSTEM_OWNER } from '../../storage/storage.js';
-import { bytes, freshUser, setChange } from './fixtures.js';
+import { bytes, freshUser, rejectionOf, setChange } from './fixtures.js';
 import type { StorageSuite } from './suite.js';
 
 export function describeKeys(suite: StorageSuite): void {
@@ -157,17 +157,20 @@ export function describeKeys(suite: StorageSuite): void {
     const owner = freshUser();
     await storage.writeKeys(owner, [setChange('openai', bytes(5))], actor, at);
     const bad = { action: 'set', provider: 'not-a-provider', envelope: bytes(1), keyId: 'k1', hint: '…x', verification: 'unverified' };
-    await expect(
-      storage.writeKeys(
-        owner,
-        [setChange('anthropic', bytes(1)), { action: 'delete', provider: 'openai' }, bad as unknown as KeyChange],
-        actor,
-        later,
+    expect(
+      await rejectionOf(
+        storage.writeKeys(
+          owner,
+          [setChange('anthropic', bytes(1)), { action: 'delete', provider: 'openai' }, bad as unknown as KeyChange],
+          actor,
+          later,
+        ),
       ),
-    ).rejects.toThrow();
-    expect(await storage.getKey(owner, 'anthropic')).toBeNull();
-    expect((await storage.getKey(owner, 'openai'))!.envelope).toEqual(bytes(5));
-    expect(await storage.listAudit({ owner })).toHaveLength(1);
+      'writeKeys with a change of a provider not in PROVIDERS rejects, applying none of the changes before it',
+    ).toBeInstanceOf(Error);
+    expect(await storage.getKey(owner, 'anthropic'), 'the set before the bad change, not applied').toBeNull();
+    expect((await storage.getKey(owner, 'openai'))!.envelope, 'the delete before the bad change, not applied').toEqual(bytes(5));
+    expect(await storage.listAudit({ owner }), 'no audit record of a write refused').toHaveLength(1);
   });
 
   it("applies one owner's two writes at once as if one came after the other, never a mix of both", async () => {
@@ -235,7 +238,11 @@ export function describeKeys(suite: StorageSuite): void {
     }
     const newest100 = written.slice(-100).reverse();
     const listed = await storage.listAudit();
-    expect(listed.map((record) => `${record.owner.id} ${record.hint}`)).toEqual(newest100);
+    // Newest first is the reverse order of writing, not of `at`: earlier tests of this storage wrote at a later `at`.
+    expect(
+      listed.map((record) => `${record.owner.id} ${record.hint}`),
+      "listAudit(): the last 100 records written, last first, whatever each one's `at`",
+    ).toEqual(newest100);
     // AuditRecord.id: a UUID, unique per record, the same in the answer to the write as in the trail.
     expect(listed.map((record) => record.id)).toEqual(ids.slice(-100).reverse());
     expect(new Set(ids).size).toBe(ids.length);

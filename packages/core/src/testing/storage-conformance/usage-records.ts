@@ -9,7 +9,7 @@ import { convertGoogleUsage } from '../../providers/google/google-usage.js';
 import { MAX_TOKEN_COUNT } from '../../providers/token-count.js';
 import type { Storage } from '../../storage/storage.js';
 import { usageRecord } from '../usage-record.js';
-import { freshUser, uniqueNumber } from './fixtures.js';
+import { freshUser, rejectionOf, uniqueNumber } from './fixtures.js';
 import type { StorageSuite } from './suite.js';
 
 /** Every page of a usage query, followed from `next` to the last page, flattened to record ids. */
@@ -301,12 +301,18 @@ export function describeUsageRecords(suite: StorageSuite): void {
       await storage.recordUsage([usageRecord(userId, freshDay())]);
       await storage.recordUsage([usageRecord(userId, freshDay())]);
       for (const limit of [0, -1, 1001, 1.5, Number.NaN]) {
-        await expect(storage.listUsage({ userId, limit })).rejects.toThrow(RangeError);
+        expect(
+          await rejectionOf(storage.listUsage({ userId, limit })),
+          `listUsage limit ${limit}: a RangeError (assertUsagePageLimit)`,
+        ).toBeInstanceOf(RangeError);
       }
       expect((await storage.listUsage({ userId, limit: 1000 })).records).toHaveLength(2);
       const { next } = await storage.listUsage({ userId, limit: 1 });
       for (const cursor of ['', 'not-a-cursor', '{"at":0,"seq":1}', 'eyJ4IjoxfQ', `${next}!`, `${next}\n`]) {
-        await expect(storage.listUsage({ userId, limit: 1, cursor })).rejects.toThrow(TypeError);
+        expect(
+          await rejectionOf(storage.listUsage({ userId, limit: 1, cursor })),
+          `listUsage cursor ${JSON.stringify(cursor)}, not one it handed out: a TypeError (422 naming cursor)`,
+        ).toBeInstanceOf(TypeError);
       }
     });
 
