@@ -30,7 +30,7 @@ export interface BudgetHold {
   periodEnd: Date;
   /** When the hold was asked for: expired holds are judged against this instant. */
   createdAt: Date;
-  /** A hold of a node that died before ending it stops counting after this. */
+  /** A hold of a node that died before ending it counts until this instant: at it, and after, no more. */
   expiresAt: Date;
 }
 

@@ -167,19 +167,27 @@ export interface AuditQuery {
 export interface Storage {
   /** The owner's key for a provider, or null. */
   getKey(owner: KeyOwner, provider: Provider): Promise<StoredKey | null>;
-  /** All of the owner's keys. */
+  /** All of the owner's keys, in any order (byokit finds each by its provider). */
   listKeys(owner: KeyOwner): Promise<StoredKey[]>;
   /**
    * Applies every change and appends one audit record for each change that altered a row, all or
-   * nothing: if any change fails, none is applied. Deleting an absent key changes nothing and is not audited.
+   * nothing: if any change fails, none is applied. A change whose provider is not one of `PROVIDERS` fails so (a
+   * database's check refuses it; a storage without one checks it itself). Deleting an absent key changes nothing and
+   * is not audited.
    * Two writes of one owner at once leave what one would have left coming after the other, never a mix (each
    * reading the rows before the other wrote, both keys of two crossed PATCHes were kept). Resolves with the audit
    * records written.
    */
   writeKeys(owner: KeyOwner, changes: readonly KeyChange[], actor: KeyWriteActor, at: Date): Promise<AuditRecord[]>;
-  /** The audit trail, newest first. */
+  /**
+   * The audit trail, newest first: the last written first (one write's records the last of its changes first),
+   * whatever their `at`, which is the caller's clock and may go back.
+   */
   listAudit(query?: AuditQuery): Promise<AuditRecord[]>;
-  /** How many key rows each master key id seals, so start-up can refuse a keyring that lacks one. */
+  /**
+   * How many key rows each master key id seals, so start-up can refuse a keyring that lacks one. An id no row has
+   * any more may be left out or counted 0; a count left above 0 keeps a host from dropping that master key.
+   */
   countKeysByMasterKeyId(): Promise<Map<string, number>>;
   /**
    * Up to `limit` key rows sealed by any master key other than `primaryKeyId`, in (owner type, owner id,
@@ -204,7 +212,8 @@ export interface Storage {
    * Records what the provider said of a key when a call was made with it (`invalid`: it refused the key; `valid`: it
    * answered), only if the row still holds `expectedEnvelope` (compare-and-swap), so that a key replaced meanwhile
    * keeps its own. Leaves `updatedAt` alone and writes no audit record: the key did not change. Resolves true when it
-   * wrote. Optional: without it, a key's `verification` is only what was found when it was entered.
+   * wrote. Optional: without it, a key's `verification` is only what was found when it was entered, and
+   * `describeStorageConformance` skips its test.
    */
   setKeyVerification?(owner: KeyOwner, provider: Provider, expectedEnvelope: Uint8Array, verification: KeyVerification): Promise<boolean>;
   /**
@@ -215,7 +224,8 @@ export interface Storage {
   listModels(): Promise<CatalogModel[]>;
   /**
    * Adds or replaces an admin's model by id. Refuses a second model with the same provider and name: rejects with
-   * a `ByokitError` of code `conflict`, even when two such saves race.
+   * a `ByokitError` of code `conflict`, even when two such saves race. `at` is when it was saved: a storage may keep
+   * it, but nothing reads it back (a `CatalogModel` has no time of its own).
    */
   saveModel(model: CatalogModel, at: Date): Promise<void>;
   /**
@@ -226,7 +236,7 @@ export interface Storage {
    * another model has. Optional in the type, so that a storage written before it still compiles and runs; without it,
    * byokit reads the models and then saves one, and two changes of one model on two nodes at once may each be
    * applied to the model as it was before the other, the later undoing the earlier (a deactivation lost to a
-   * re-pricing saved just after it).
+   * re-pricing saved just after it), which is why `describeStorageConformance` fails a storage that lacks it.
    */
   updateModel?(id: string, change: (stored: CatalogModel | null) => CatalogModel | undefined, at: Date): Promise<CatalogModel | undefined>;
   /**
@@ -238,7 +248,7 @@ export interface Storage {
    */
   recordUsage(records: readonly UsageRecord[], endedHolds?: readonly string[]): Promise<void>;
   /**
-   * Usage records newest first (by `createdAt`, then by insertion for equal times), filtered, one page at a
+   * Usage records newest first (by `createdAt`; of equal times, the last written first), filtered, one page at a
    * time: a page's `next` continues exactly where it stopped, even while records are being added (one added
    * with a time among the pages already read is not in the pages after; docs/http-api.md, "Pages"). `next` is this
    * storage's own text, absent on the last page (no `next` that leads to an empty page); clients pass it back in a
@@ -259,9 +269,9 @@ export interface Storage {
   /**
    * The user's spending in the period [start, end), a calendar month in UTC (others are refused with a
    * RangeError: see `assertCalendarMonth`): usage records of calls the scope covers (key source), and the
-   * holds not expired at `at` of that period or an earlier one (a call held before the month began is recorded
-   * in the month it ends in). Its cost must not grow with the month's records: keep a running total per
-   * user and month as usage is recorded.
+   * holds not expired at `at` (their `expiresAt` later than `at`) of that period or an earlier one (a call held
+   * before the month began is recorded in the month it ends in). Its cost must not grow with the month's records:
+   * keep a running total per user and month as usage is recorded.
    */
   budgetUse(userId: string, period: { start: Date; end: Date }, scope: BudgetScope, at: Date): Promise<BudgetUse>;
   /**
@@ -269,7 +279,8 @@ export interface Storage {
    * any node: `unlimited` (nothing held) when the user has no budget or it does not cover `keySource`;
    * `held` when spent + held + the amount stays within the limit; else `exceeded` (nothing held). Held counts
    * the holds of the hold's period and of earlier ones, as {@link Storage.budgetUse} does; holds expired at
-   * `hold.createdAt` do not count.
+   * `hold.createdAt` (an `expiresAt` at or before it) do not count. Rejects a period that is not a calendar month
+   * with a RangeError before anything else (`assertCalendarMonth`), for a user without a budget too.
    */
   holdBudget(hold: BudgetHold, keySource: KeySource): Promise<HoldOutcome>;
   /**

@@ -14,11 +14,15 @@ import { describeUserIds } from './storage-conformance/user-ids.js';
 export interface StorageConformanceOptions {
   /**
    * Returns a new, empty storage (for a database: a schema of its own). Called once for most of the suite,
-   * whose tests use owners of their own so they do not see each other's rows, and once more for the
-   * rotation test, which needs a storage holding nothing but its own keys.
+   * whose tests use owners of their own so they do not see each other's rows, and once more by each test that
+   * needs a storage holding nothing but its own rows (the rotation test, the seeded requests, the user ids: 8 more in
+   * all, one at a time), which lets go of it, with `destroyStorage`, before the next test.
    */
   createStorage(): Promise<Storage>;
-  /** Called once after the last test, e.g. to stop an embedded database. Defaults to `storage.close()`. */
+  /**
+   * Lets go of a storage `createStorage` made: the shared one after the last test, each test's own when that test
+   * ends (e.g. to drop its schema, or stop an embedded database). Defaults to `storage.close()`.
+   */
   destroyStorage?(storage: Storage): Promise<void>;
   /** Key rows in the rotation test. Default 3,000. */
   rotationRows?: number | undefined;
