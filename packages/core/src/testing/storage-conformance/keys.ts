@@ -24,7 +24,10 @@ export function describeKeys(suite: StorageSuite): void {
     await storage.writeKeys(owner, [setChange('anthropic', bytes(1, 2, 3, 255), '…Xy9Q', 'primary-1')], actor, at);
     const key = await storage.getKey(owner, 'anthropic');
     expect(key).not.toBeNull();
-    expect(key!.envelope).toBeInstanceOf(Uint8Array);
+    expect(
+      key!.envelope.constructor,
+      "StoredKey.envelope: a plain Uint8Array, not a driver's Buffer (wrap it: new Uint8Array(buffer))",
+    ).toBe(Uint8Array);
     expect([...key!.envelope]).toEqual([1, 2, 3, 255]);
     expect(key!).toMatchObject({ owner, provider: 'anthropic', keyId: 'primary-1', hint: '…Xy9Q', verification: 'unverified' });
     expect(key!.createdAt.toISOString()).toBe(at.toISOString());
