@@ -44,7 +44,7 @@ export interface StoredKey {
   hint: string;
   /** What the provider said when the key was last checked. */
   verification: KeyVerification;
-  /** When the owner first set a key for this provider. */
+  /** When the owner first set a key for this provider: kept when it is replaced, set anew when set after a delete. */
   createdAt: Date;
   /** When the key was last set or replaced (not changed by re-encryption). */
   updatedAt: Date;

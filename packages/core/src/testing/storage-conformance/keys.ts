@@ -100,7 +100,7 @@ export function describeKeys(suite: StorageSuite): void {
     expect((await storage.getKey(owner, 'anthropic'))!.verification).toBe('unverified');
   });
 
-  it('keeps one key per owner and provider: a second set replaces it and keeps its creation time', async () => {
+  it('keeps one key per owner and provider: a second set replaces it and keeps its creation time, one after a delete does not', async () => {
     const owner = freshUser();
     await storage.writeKeys(owner, [setChange('openai', bytes(1), '…aaaa')], actor, at);
     await storage.writeKeys(owner, [setChange('openai', bytes(2), '…bbbb')], actor, later);
@@ -110,6 +110,15 @@ export function describeKeys(suite: StorageSuite): void {
     expect(keys[0]!.hint).toBe('…bbbb');
     expect(keys[0]!.createdAt.toISOString()).toBe(at.toISOString());
     expect(keys[0]!.updatedAt.toISOString()).toBe(later.toISOString());
+    // Deleted, then set again: a new key, created when it was set, as memory storage and storage-postgres have it.
+    const again = new Date(later.getTime() + 60_000);
+    await storage.writeKeys(owner, [{ action: 'delete', provider: 'openai' }], actor, later);
+    await storage.writeKeys(owner, [setChange('openai', bytes(3), '…cccc')], actor, again);
+    const set = (await storage.getKey(owner, 'openai'))!;
+    expect(
+      [set.createdAt.toISOString(), set.updatedAt.toISOString()],
+      'StoredKey.createdAt of a key set again after its deletion: when it was set again',
+    ).toEqual([again.toISOString(), again.toISOString()]);
   });
 
   it("never shows one owner's keys to another, nor user keys as system keys", async () => {
