@@ -201,12 +201,14 @@ export class ChatService {
    * answered. Written after the answer, never waited for by the call (KeyResolver.noteVerdict).
    */
   private noteVerdict(call: PreparedCall, requestId: string, verdict: 'valid' | 'invalid'): void {
-    this.resolver.noteVerdict(call.resolved.key, verdict, (error) =>
-      this.logger.warn(
-        { requestId, provider: call.model.provider, keySource: call.resolved.source, err: loggableError(error) },
-        `The provider's verdict on the key (${verdict}) could not be written to storage: its key status keeps the one before.`,
-      ),
-    );
+    this.resolver
+      .noteVerdict(call.resolved.key, verdict)
+      ?.catch((error: unknown) =>
+        this.logger.warn(
+          { requestId, provider: call.model.provider, keySource: call.resolved.source, err: loggableError(error) },
+          `The provider's verdict on the key (${verdict}) could not be written to storage: its key status keeps the one before.`,
+        ),
+      );
   }
 
   /**

@@ -152,6 +152,12 @@ const QUOTED_ID_LENGTH = 16;
 /** A master key's 32 bytes in base64url (43 characters), standing alone: never an environment variable's name. */
 const STANDALONE_KEY = /(?<![A-Za-z0-9_-])[A-Za-z0-9_-]{43}(?![A-Za-z0-9_-])/;
 
+/** Whether `text` is a master key as a keyring writes it: 32 bytes in base64url (where an id goes, it is never quoted). */
+function isMasterKeyText(text: string): boolean {
+  const decoded = parseBase64Url(text);
+  return decoded.ok && decoded.bytes.length === MASTER_KEY_LENGTH;
+}
+
 /** A master key's 32 bytes written in hex. */
 const HEX_KEY = /^[0-9a-fA-F]{64}$/;
 
@@ -190,10 +196,9 @@ export function parseKeyring(text: string, options: KeyringOptions = {}): Keyrin
     if (idProblem !== undefined) throw keyringError(`${where}: ${idProblem}`);
     // A key written first (`<key>:k1`) makes a valid id of the key: never quote it back. In hex too, unless a key
     // follows (then the 64 hex digits are an id, a fingerprint perhaps).
-    const reversed = parseBase64Url(id);
     const decoded = parseBase64Url(encoded);
     const keyFollows = decoded.ok && decoded.bytes.length === MASTER_KEY_LENGTH;
-    if ((reversed.ok && reversed.bytes.length === MASTER_KEY_LENGTH) || (HEX_KEY.test(id) && !keyFollows)) {
+    if (isMasterKeyText(id) || (HEX_KEY.test(id) && !keyFollows)) {
       throw keyringError(`${where} has a master key before the ':': write it as id:base64url, the id first`);
     }
     // A longer id may be a key all the same (cut short, or not 32 bytes): the refusal of its key names the entry.
@@ -342,8 +347,7 @@ function retiredSet(retired: string[], primaryId: string): ReadonlySet<string> {
     const problem = keyIdProblem(id);
     if (problem !== undefined) throw keyringError(`retired id #${index + 1}: ${problem}`);
     // The old key where its id goes: taken as an id, it was printed wherever the keyring's ids are (toString, toJSON).
-    const decoded = parseBase64Url(id);
-    if (decoded.ok && decoded.bytes.length === MASTER_KEY_LENGTH) {
+    if (isMasterKeyText(id)) {
       throw keyringError(`retired id #${index + 1} is a master key, not its id: list the ids of the retired keys (k1), never the keys`);
     }
     if (id === primaryId) {

@@ -1,6 +1,7 @@
 import { encodeBase64Url } from '../crypto/base64url.js';
 
 const REDACTED = '[redacted]';
+const utf8 = new TextEncoder();
 
 // Where a key starts: not inside a word, so that `task-list` stays, but also right after a percent-escape such
 // as `%3D` or `%20`, whose last character is a letter or digit (`?x-api-key%3Dsk-…` in an echoed URL).
@@ -90,7 +91,15 @@ const KEY_PIECE = 8;
  * Linear in the text's length.
  */
 export function scrubKnownSecret(text: string, secret: string): string {
-  if (secret.length < KEY_PIECE || text.length < KEY_PIECE) return text;
+  return text.length < KEY_PIECE ? text : knownSecretScrubber(secret)(text);
+}
+
+/**
+ * {@link scrubKnownSecret} for one secret and many texts (an error's message, stack and fields): the secret's pieces
+ * are found once.
+ */
+export function knownSecretScrubber(secret: string): (text: string) => string {
+  if (secret.length < KEY_PIECE) return (text) => text;
   const pieces = new Set<string>();
   const addPieces = (of: string) => {
     for (let at = 0; at + KEY_PIECE <= of.length; at++) pieces.add(of.slice(at, at + KEY_PIECE));
@@ -99,11 +108,17 @@ export function scrubKnownSecret(text: string, secret: string): string {
   // base64 aligns on 3-byte groups, so the key's encoding inside a longer text is that of the key from one of its first
   // three characters on, but for the group it ends in (mixed with what follows it): each of the three, without it.
   for (let shift = 0; shift < 3; shift++) {
-    const bytes = new TextEncoder().encode(secret.slice(shift));
+    const bytes = utf8.encode(secret.slice(shift));
     const encoded = encodeBase64Url(bytes.subarray(0, bytes.length - (bytes.length % 3)));
     addPieces(encoded);
     addPieces(encoded.replaceAll('-', '+').replaceAll('_', '/'));
   }
+  return (text) => withoutPieces(text, pieces);
+}
+
+/** `text` with every run made of `pieces` (overlapping) replaced by `[redacted]`. */
+function withoutPieces(text: string, pieces: ReadonlySet<string>): string {
+  if (text.length < KEY_PIECE) return text;
   let result = '';
   let from = 0;
   let at = 0;

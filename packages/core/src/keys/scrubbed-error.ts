@@ -1,5 +1,5 @@
 import { fieldOf } from '../errors.js';
-import { scrubKnownSecret, scrubSecrets } from './scrub-secrets.js';
+import { knownSecretScrubber, scrubSecrets } from './scrub-secrets.js';
 
 /** How deep a chain of causes is copied: deeper ones are left out (a chain that long is a loop or a bug). */
 const MAX_DEPTH = 5;
@@ -15,7 +15,8 @@ const MAX_DEPTH = 5;
  * request's headers, key and all, in its message.
  */
 export function scrubbedError(error: unknown, secret: string): unknown {
-  return copiedError(error, (text) => scrubKnownSecret(scrubSecrets(text), secret));
+  const scrubKnown = knownSecretScrubber(secret);
+  return copiedError(error, (text) => scrubKnown(scrubSecrets(text)));
 }
 
 /**

@@ -100,20 +100,23 @@ export class KeyResolver {
    * it answered. Written when it changes the last verdict known of the key (its row's when read), each after the one
    * before, and only to a row that still holds that key (`Storage.setKeyVerification`, compare-and-swap): a key
    * replaced meanwhile keeps its own. A key from the environment has no row; a storage without the method keeps the
-   * verdict of the key's entry. Not awaited by the call; a failed write goes to `onFailure`.
+   * verdict of the key's entry. Not awaited by the call: returns the write when there is one (undefined when the
+   * verdict is the one known), whose failure is the caller's to report; a later write of the key waits for it either way.
    */
-  noteVerdict(key: SecretKey, verdict: 'valid' | 'invalid', onFailure: (error: unknown) => void): void {
+  noteVerdict(key: SecretKey, verdict: 'valid' | 'invalid'): Promise<void> | undefined {
     const row = this.#rows.get(key);
-    if (!row || row.verification === verdict || !this.storage.setKeyVerification) return;
+    if (!row || row.verification === verdict || !this.storage.setKeyVerification) return undefined;
     row.verification = verdict;
     // After the key's write before it: begun at once, an earlier verdict's write that answered last (on another of the
     // pool's connections) was the one kept, and no later call wrote the row's verdict again.
-    const write = (row.written ?? Promise.resolve())
-      .then(() => this.storage.setKeyVerification!(row.owner, row.provider, row.envelope, verdict))
-      .then(() => undefined, onFailure)
-      .finally(() => this.#writes.delete(write));
-    row.written = write;
-    this.#writes.add(write);
+    const write = (row.written ?? Promise.resolve()).then(async () => {
+      await this.storage.setKeyVerification!(row.owner, row.provider, row.envelope, verdict);
+    });
+    const ended = write.catch(() => undefined);
+    row.written = ended;
+    this.#writes.add(ended);
+    void ended.then(() => this.#writes.delete(ended));
+    return write;
   }
 
   /** Resolves once the verdicts being written are (byokit.close() waits for them before it closes storage). */
