@@ -54,7 +54,9 @@ describe.each(databases)('two byokit nodes on one database (%s)', (_name, openSt
     await storage.migrate();
     const second =
       process.env.DATABASE_URL && schema !== 'public' ? postgresStorage({ connectionString: process.env.DATABASE_URL, schema }) : storage;
-    return [await startNode(storage, keyring, environment), await startNode(second, keyring, environment)];
+    const slow = Object.create(second);
+    slow.recordUsage = async (...args: any[]) => { await new Promise((r) => setTimeout(r, 300)); return (second.recordUsage as any).apply(second, args); };
+    return [await startNode(storage, keyring, environment), await startNode(slow, keyring, environment)];
   }
 
   async function startNode(storage: Storage, nodeKeyring = keyring, environment: Record<string, string> = {}): Promise<ByokitNode> {
@@ -241,11 +243,15 @@ describe.each(databases)('two byokit nodes on one database (%s)', (_name, openSt
     expect(repriced.status).toBe(200);
     tick(CATALOG_TTL_MS);
     expect((await b.call('POST', '/llm/chat/completions', user, chat)).json.usage.cost_usd).toBe(costAt(30, 150));
+    // B writes its own records just after each answer, on a pool of its own: waited for here, as nothing closes B.
+    tick(1); // the window ends now, exclusive: past the frozen clock's last call
+    const totalsOnB = async () => (await b.call('GET', '/llm/usage/me', user)).json.totals;
+    await expect.poll(totalsOnB, { timeout: 10_000 }).toMatchObject({ requests: 2, cost_usd: costAt(3 + 30, 15 + 150) });
     expect((await a.call('POST', '/llm/chat/completions', user, chat)).json.usage.cost_usd).toBe(costAt(30, 150));
     // No node caches usage: B shows what A billed once A has written its record (just after the answer; A's close waits).
     await a.close();
-    tick(1); // the window ends now, exclusive: past the frozen clock's last call
-    expect((await b.call('GET', '/llm/usage/me', user)).json.totals).toMatchObject({
+    tick(1);
+    expect(await totalsOnB()).toMatchObject({
       requests: 3,
       cost_usd: costAt(3 + 30 + 30, 15 + 150 + 150),
     });
