@@ -981,15 +981,20 @@ export function describeGuidePages(example: ExampleServer): void {
         await page.click('#send');
         await expect.poll(() => page.textContent('#answer-usage'), { timeout: 10_000 }).toMatch(/paid by your key\.$/);
         const key = server.mockProviders!.requests[0]!.key!;
+        // The verdict is written just after the answer, never waited for: Profile, opened anew, shows it once written.
+        const statusOnProfile = async () => {
+          await page.goto(`${origin}/profile`);
+          await expect.poll(() => page.textContent('#anthropic-status')).toMatch(/^Your Anthropic key …/);
+          return page.textContent('#anthropic-status');
+        };
         // The user's key revoked at Anthropic: its next call is refused.
         server.mockProviders!.rejectKeys.add(key);
         try {
           await page.click('#send');
           await expect.poll(() => page.getAttribute('#answer-usage', 'class'), { timeout: 10_000 }).toContain('error');
           expect(await page.textContent('#answer-usage')).toMatch(/This is your personal key: enter a working one in your profile/);
-          await page.goto(`${origin}/profile`);
           await expect
-            .poll(() => page.textContent('#anthropic-status'))
+            .poll(statusOnProfile, { timeout: 10_000 })
             .toBe(`Your Anthropic key …${key.slice(-4)} is saved (refused by Anthropic).`);
         } finally {
           server.mockProviders!.rejectKeys.delete(key);
@@ -999,9 +1004,8 @@ export function describeGuidePages(example: ExampleServer): void {
         await page.fill('#prompt', 'Hello!');
         await page.click('#send');
         await expect.poll(() => page.textContent('#answer-usage'), { timeout: 10_000 }).toMatch(/paid by your key\.$/);
-        await page.goto(`${origin}/profile`);
         await expect
-          .poll(() => page.textContent('#anthropic-status'))
+          .poll(statusOnProfile, { timeout: 10_000 })
           .toBe(`Your Anthropic key …${key.slice(-4)} is saved (checked with Anthropic).`);
       });
     });
