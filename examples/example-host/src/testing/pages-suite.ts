@@ -152,6 +152,12 @@ export function describeGuidePages(example: ExampleServer): void {
         expect(await page.textContent('#signed-in-email')).toBe(email);
       }
 
+      /** The user's usage this month as the API gives it (`query`: e.g. `?group_by=model`). */
+      async function usageOf(accessToken: string | null, query: string) {
+        const response = await fetch(`${server.base}/llm/usage/me${query}`, { headers: { authorization: `Bearer ${accessToken}` } });
+        return (await response.json()) as { totals: { requests: number }; groups: Array<{ key: string }> };
+      }
+
       async function apiKeyStatus() {
         const response = await fetch(`${server.base}/users/me/api-key-status`, { headers: { authorization: `Bearer ${await token()}` } });
         return (await response.json()) as { has_anthropic_key: boolean; has_openai_key: boolean; has_google_key: boolean };
@@ -220,6 +226,9 @@ export function describeGuidePages(example: ExampleServer): void {
 
       it("Billing shows that call under My Usage: the month's totals and the model by its name", async () => {
         await openSignedIn('/language-models/billing');
+        // The call's record is written just after its answer, never waited for: Billing is loaded again once it is.
+        await expect.poll(async () => (await usageOf(await token(), '')).totals.requests).toBe(1);
+        await page.reload();
         await page.locator('#usage-by-model tbody tr').first().waitFor();
         expect(await page.textContent('#usage-totals')).toMatch(/^Requests1Tokens\d+Cost\$0\.\d+$/);
         expect(await page.locator('#usage-by-model tbody tr td:first-child').allTextContents()).toEqual(['Claude Sonnet 4.5']);
@@ -627,9 +636,9 @@ export function describeGuidePages(example: ExampleServer): void {
         await page.click('#send');
         await expect.poll(() => page.textContent('#answer-usage'), { timeout: 10_000 }).toMatch(/paid by your key\.$/);
         const authorization = { authorization: `Bearer ${await token()}` };
-        const byModel = (await (await fetch(`${server.base}/llm/usage/me?group_by=model`, { headers: authorization })).json()) as {
-          groups: Array<{ key: string }>;
-        };
+        // The Haiku call's record is written just after its answer, never waited for.
+        await expect.poll(async () => (await usageOf(await token(), '?group_by=model')).groups.length).toBe(2);
+        const byModel = await usageOf(await token(), '?group_by=model');
         const names: string[] = [];
         for (const group of byModel.groups) {
           names.push(
@@ -667,10 +676,9 @@ export function describeGuidePages(example: ExampleServer): void {
           });
           expect(answer.status).toBe(200);
         }
-        const byModel = (await (await fetch(`${server.base}/llm/usage/me?group_by=model`, { headers })).json()) as {
-          groups: Array<{ key: string }>;
-        };
-        expect(byModel.groups).toHaveLength(2);
+        // Each call's record is written just after its answer, never waited for.
+        await expect.poll(async () => (await usageOf(userToken, '?group_by=model')).groups).toHaveLength(2);
+        const byModel = await usageOf(userToken, '?group_by=model');
         const [unnamed, named] = byModel.groups.map((group) => group.key);
         // One model's name gets no answer (the network down for that one call).
         await page.route(`**/v2/llm-models/${unnamed}`, (route) => route.abort('internetdisconnected'));
