@@ -140,7 +140,8 @@ export function describeLeakCheck(example: ExampleServer): void {
           const { records } = await server.storage.listUsage({ limit: 1000 });
           if (records.length < 9) throw new Error(`${records.length} usage records so far`);
         },
-        { timeout: 5_000 },
+        // As long as the suite's polls wait for such work (scripts/vitest-defaults.ts): vi.waitFor takes its own.
+        { timeout: 10_000 },
       );
       await send('GET', '/llm/usage/me?group_by=key_source', user);
       await send('GET', '/llm/usage/me/events?limit=100', user);
