@@ -76,7 +76,8 @@ export function describeServerStart(example: ExampleServer): void {
 
       const status = await fetch(`http://127.0.0.1:${first.port}/v2/users/me/api-key-status`);
       expect(status.status).toBe(401);
-      running.pop()!.kill('SIGTERM');
+      // The second start opens the same embedded database: the first must have closed it and exited.
+      await stopLast();
 
       const second = await startServer(example.serverPath, { BYOKIT_DATA_DIR: dataDirectory });
       expect(second.output()).not.toContain('NO BYOKIT_KEYRING SET');
