@@ -95,7 +95,8 @@ describe('byokit mounted in Hono with one line', () => {
         client.on('error', reject);
         client.end(chatBody(true));
       });
-      const upstream = await mock.waitForRequest((request) => request.provider === 'anthropic' && request.aborted);
+      // The mock notes the abort once byokit's connection to it closes, after the client's: 10 s, not the mock's default 4.
+      const upstream = await mock.waitForRequest((request) => request.provider === 'anthropic' && request.aborted, { timeoutMs: 10_000 });
       expect(upstream.aborted).toBe(true);
     } finally {
       mock.setChunkGapMs(0);

@@ -68,8 +68,9 @@ export function describeStreaming(example: ExampleServer): void {
         client.on('error', () => {});
         client.end(body);
       });
+      // The mock notes the abort once byokit's connection to it closes, after the client's.
       const upstream = await server.mockProviders!.waitForRequest((request) => request.provider === 'anthropic' && request.aborted, {
-        timeoutMs: 5_000,
+        timeoutMs: 10_000,
       });
       server.mockProviders!.setChunkGapMs(0);
       expect(upstream.aborted).toBe(true);
