@@ -386,8 +386,12 @@ describe.runIf(databaseUrl)('on a real PostgreSQL server', () => {
     return { pool, schema, storage, byokit: await openByokit(storage, logger) };
   }
 
+  /**
+   * Polls `condition` every 20 ms, for 10 s at least: what it waits for goes through a loaded database (a usage
+   * record's write after the answer, a session's end).
+   */
   async function waitUntil(condition: () => Promise<boolean>, what: string) {
-    for (let attempt = 0; attempt < 100; attempt++) {
+    for (let attempt = 0; attempt < 500; attempt++) {
       if (await condition()) return;
       await sleep(20);
     }
