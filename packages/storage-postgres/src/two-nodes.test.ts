@@ -163,7 +163,8 @@ describe.each(databases)('two byokit nodes on one database (%s)', (_name, openSt
     })();
     streaming.catch(() => {}); // awaited below, once released
     try {
-      await mock.waitForRequest((request) => (request.body as { stream?: boolean }).stream === true);
+      // B reads the key from the database first (not cached there yet): 10 s, not the mock's default 4.
+      await mock.waitForRequest((request) => (request.body as { stream?: boolean }).stream === true, { timeoutMs: 10_000 });
       expect((await a.call('PATCH', '/users/me/api-key', user, { anthropic_api_key: null })).status).toBe(200);
       const onA = await a.call('POST', '/llm/chat/completions', user, CHAT);
       expect([onA.status, onA.json.error?.code]).toEqual([400, 'api_key_required']);
