@@ -104,6 +104,12 @@ export function describeAuthorisationMatrix(example: ExampleServer): void {
           if (status >= 400) {
             expect((await response.json()).error.code).toBe(status === 401 ? 'unauthenticated' : 'forbidden');
             expect(await snapshot()).toBe(before);
+          } else if (path === '/llm/chat/completions') {
+            // The provider's answer marks the caller's key as checked, written just after the answer and never waited
+            // for: waited for here, so that the next test's snapshots do not see it land between them.
+            const verdict = async () =>
+              (await server.storage.listKeys(userOwner(ids[caller]!))).find((key) => key.provider === 'anthropic')?.verification;
+            await expect.poll(verdict).toBe('valid');
           }
         });
       }
