@@ -163,6 +163,8 @@ describeAsInstalled(
     ],
   },
   (packageDir) => {
+    // 120 s, as the packaging suite's tests: npm pack is CPU, which a loaded machine shares out (45 s pinned to a core
+    // beside 38 busy processes).
     it('ships the recorded responses its mock providers serve, with their provenance and licence, and no test-only ones', () => {
       // The mock reads each fixture by a literal path, e.g. fixtureJson('anthropic/anthropic-text.json').
       const served = new Set<string>();
@@ -176,7 +178,7 @@ describeAsInstalled(
       expect(served.size).toBeGreaterThan(0);
       const shipped = packedFiles(packageDir).filter((path) => path.startsWith('fixtures/'));
       expect(shipped).toEqual([...served, 'fixtures/LICENSE.vercel-ai', 'fixtures/README.md'].sort());
-    }, 30_000);
+    }, 120_000);
 
     it('says first, in the hover of each export made for adapters or storages, that it is for them: "For adapters", "For storages"', () => {
       // docs/architecture.md, "Packaging": public for a host's own adapter or Storage, and said so.
